@@ -1,0 +1,5 @@
+export * from './env';
+export * from './logger';
+export * from './errors';
+export * from './shutdown';
+export * from './seal';

@@ -1,0 +1,4 @@
+export * from './jobs';
+export * from './runs';
+export * from './events';
+export * from './streams';

@@ -1,0 +1,52 @@
+import { z } from 'zod';
+
+/**
+ * Run events (stream RUNS, subject `runs.<workspaceId>.<runId>`). Run states follow Dagster's.
+ * Each event has its own id (JetStream dedup + idempotent consumption in monitoring) and a
+ * per-run sequence so a consumer can order and ignore stale events.
+ */
+export const runState = z.enum(['QUEUED', 'STARTING', 'STARTED', 'SUCCESS', 'FAILURE', 'CANCELING', 'CANCELED']);
+export type RunState = z.infer<typeof runState>;
+export const TERMINAL_RUN_STATES: readonly RunState[] = ['SUCCESS', 'FAILURE', 'CANCELED'];
+
+export const stepStatus = z.enum(['SUCCESS', 'FAILURE', 'SKIPPED']);
+
+const runEventBase = {
+  v: z.literal(1),
+  eventId: z.string().min(1),
+  runId: z.string().uuid(),
+  jobId: z.string().uuid(),
+  orgId: z.string().uuid(),
+  workspaceId: z.string().uuid(),
+  kind: z.string().min(1),
+  /** Which subject the run is about, e.g. the connection id of a connection.test. */
+  subjectId: z.string().min(1),
+  at: z.string().datetime(),
+};
+
+export const runStateChangedV1 = z.object({
+  ...runEventBase,
+  type: z.literal('run.state'),
+  state: runState,
+  attempt: z.number().int().min(1),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  summary: z.string().optional(),
+});
+
+export const runStepV1 = z.object({
+  ...runEventBase,
+  type: z.literal('run.step'),
+  seq: z.number().int().min(0),
+  step: z.string().min(1),
+  status: stepStatus,
+  message: z.string(),
+  durationMs: z.number().min(0),
+  attempt: z.number().int().min(1),
+});
+
+export const runEvent = z.discriminatedUnion('type', [runStateChangedV1, runStepV1]);
+export type RunEvent = z.infer<typeof runEvent>;
+export type RunStateChangedV1 = z.infer<typeof runStateChangedV1>;
+export type RunStepV1 = z.infer<typeof runStepV1>;
+
+export const runSubject = (workspaceId: string, runId: string) => `runs.${workspaceId}.${runId}`;

@@ -1,0 +1,3 @@
+export * from './data-source';
+export * from './test-database';
+export * from './health';

@@ -1,0 +1,7 @@
+export * from './viewer';
+export * from './errors';
+export * from './shield';
+export * from './context';
+export * from './server';
+export * from './loaders';
+export * from './permissions';

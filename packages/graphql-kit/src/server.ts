@@ -1,0 +1,126 @@
+import http from 'node:http';
+import { randomUUID } from 'node:crypto';
+import express, { type Express, type Request, type Response, type NextFunction } from 'express';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { expressMiddleware } from '@as-integrations/express5';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
+import { applyMiddleware } from 'graphql-middleware';
+import type { DocumentNode, GraphQLSchema } from 'graphql';
+import type { IRules } from 'graphql-shield';
+import type { Logger } from '@datalinx/common';
+import { AssertionError, VIEWER_HEADER, type ViewerAssertionVerifier } from './viewer';
+import { createShield } from './shield';
+import { makeFormatError } from './errors';
+import type { RequestContext } from './context';
+
+export type ReadinessCheck = () => Promise<{ ok: boolean; error?: string }>;
+
+export interface SubgraphServerOptions<C extends RequestContext> {
+  name: string;
+  typeDefs: DocumentNode;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  resolvers: GraphQLResolverMap<any>;
+  permissions: IRules;
+  verifier: ViewerAssertionVerifier;
+  log: Logger;
+  /** Named dependency checks for /readyz (database, nats, …). */
+  readiness: Record<string, ReadinessCheck>;
+  /** Adds the service's own per-request state (managers, DataLoaders) to the base context. */
+  buildContext: (base: RequestContext) => C | Promise<C>;
+  maxBodyBytes?: number;
+}
+
+export interface SubgraphServer {
+  app: Express;
+  schema: GraphQLSchema;
+  listen: (port: number, host?: string) => Promise<http.Server>;
+  stop: () => Promise<void>;
+}
+
+/** The schema with shield applied: exported for tests that check every root field has a rule. */
+export function buildShieldedSchema(typeDefs: DocumentNode, resolvers: GraphQLResolverMap<unknown>, permissions: IRules): GraphQLSchema {
+  return applyMiddleware(buildSubgraphSchema([{ typeDefs, resolvers }]), createShield(permissions));
+}
+
+/**
+ * Subgraph server factory: express with /healthz (alive), /readyz (dependencies reachable) and
+ * /graphql, where every request must carry a valid viewer assertion (401 otherwise, before
+ * GraphQL runs — `_service` and `_entities` included).
+ */
+export async function createSubgraphServer<C extends RequestContext>(o: SubgraphServerOptions<C>): Promise<SubgraphServer> {
+  const schema = buildShieldedSchema(o.typeDefs, o.resolvers, o.permissions);
+  const app = express();
+  app.disable('x-powered-by');
+  const httpServer = http.createServer(app);
+  httpServer.keepAliveTimeout = 65_000; // longer than the gateway's pool idle timeout
+  const apollo = new ApolloServer<C>({
+    schema,
+    formatError: makeFormatError(o.log),
+    includeStacktraceInErrorResponses: false,
+    introspection: true,
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled()],
+  });
+  await apollo.start();
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok', service: o.name });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const checks: Record<string, { ok: boolean; error?: string }> = {};
+    await Promise.all(
+      Object.entries(o.readiness).map(async ([k, check]) => {
+        checks[k] = await check().catch((err: Error) => ({ ok: false, error: err.message }));
+      }),
+    );
+    const ok = Object.values(checks).every((c) => c.ok);
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not ready', service: o.name, checks });
+  });
+
+  const assertion = async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      const header = req.headers[VIEWER_HEADER];
+      const { viewer, requestId } = await o.verifier.verify(Array.isArray(header) ? header[0] : header);
+      res.locals.viewer = viewer;
+      res.locals.requestId = requestId ?? randomUUID();
+      next();
+    } catch (err) {
+      const reason = err instanceof AssertionError ? err.reason : 'invalid';
+      o.log.warn({ reason, ip: req.ip }, 'rejected request without a valid viewer assertion');
+      res.status(401).json({
+        errors: [{ message: (err as Error).message, extensions: { code: 'UNAUTHENTICATED', reason: `ASSERTION_${reason.toUpperCase()}` } }],
+      });
+    }
+  };
+
+  app.use(
+    '/graphql',
+    assertion,
+    express.json({ limit: o.maxBodyBytes ?? 1_000_000 }),
+    expressMiddleware(apollo, {
+      context: async ({ res }) => {
+        const requestId = res.locals.requestId as string;
+        return o.buildContext({ viewer: res.locals.viewer, requestId, log: o.log.child({ requestId }) });
+      },
+    }),
+  );
+
+  return {
+    app,
+    schema,
+    listen: (port, host = '0.0.0.0') =>
+      new Promise((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(port, host, () => {
+          httpServer.off('error', reject);
+          resolve(httpServer);
+        });
+      }),
+    stop: async () => {
+      await apollo.stop();
+      if (httpServer.listening) await new Promise<void>((r) => httpServer.close(() => r()));
+    },
+  };
+}

@@ -1,0 +1,154 @@
+import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import type { Logger } from '@datalinx/common';
+import { isNotFound } from './nats';
+
+/** A message that can never succeed (bad contract, unknown version): terminated, not retried. */
+export class PermanentJobError extends Error {
+  constructor(message: string, readonly code = 'INVALID_MESSAGE') {
+    super(message);
+    this.name = 'PermanentJobError';
+  }
+}
+
+export interface DurableConsumerConfig {
+  stream: string;
+  durable: string;
+  filterSubject?: string;
+  ackWaitMs: number;
+  maxDeliver: number;
+  /** -1 = unlimited. */
+  maxAckPending?: number;
+}
+
+/** Creates or updates a durable pull consumer (idempotent, safe at every boot). */
+export async function ensureDurableConsumer(jsm: JetStreamManager, c: DurableConsumerConfig): Promise<void> {
+  const cfg = {
+    durable_name: c.durable,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: c.ackWaitMs * 1_000_000,
+    max_deliver: c.maxDeliver,
+    max_ack_pending: c.maxAckPending ?? 1000,
+    ...(c.filterSubject ? { filter_subject: c.filterSubject } : {}),
+  };
+  try {
+    await jsm.consumers.info(c.stream, c.durable);
+    await jsm.consumers.update(c.stream, c.durable, {
+      ack_wait: cfg.ack_wait,
+      max_deliver: cfg.max_deliver,
+      max_ack_pending: cfg.max_ack_pending,
+      ...(c.filterSubject ? { filter_subject: c.filterSubject } : {}),
+    });
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    await jsm.consumers.add(c.stream, cfg);
+  }
+}
+
+export interface ConsumeContext {
+  /** 1 on the first delivery. */
+  attempt: number;
+  /** True when this is the last delivery JetStream will make. */
+  lastAttempt: boolean;
+  log: Logger;
+}
+
+export interface PullWorkerOptions {
+  js: JetStreamClient;
+  consumer: DurableConsumerConfig;
+  concurrency: number;
+  log: Logger;
+  handle: (msg: JsMsg, ctx: ConsumeContext) => Promise<void>;
+  /** Called when the last delivery failed (or the message is invalid); the message is then terminated. */
+  onGiveUp?: (msg: JsMsg, err: Error, ctx: ConsumeContext) => Promise<void>;
+  /** Base of the exponential nak backoff. */
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+}
+
+/**
+ * Bounded-concurrency pull loop over one durable consumer:
+ * ack on success; `working()` heartbeats while a handler runs (long jobs keep their lease);
+ * nak with exponential backoff on a transient failure; term on a PermanentJobError or after the
+ * last delivery. `stop()` stops pulling and waits for in-flight handlers (drain on SIGTERM).
+ */
+export class PullWorker {
+  private stopping = false;
+  private loops: Promise<void>[] = [];
+  private inFlight = 0;
+
+  constructor(private readonly o: PullWorkerOptions) {}
+
+  get busy(): number {
+    return this.inFlight;
+  }
+
+  async start(): Promise<void> {
+    const consumer = await this.o.js.consumers.get(this.o.consumer.stream, this.o.consumer.durable);
+    for (let i = 0; i < this.o.concurrency; i++) {
+      this.loops.push(
+        (async () => {
+          while (!this.stopping) {
+            let m: JsMsg | null = null;
+            try {
+              m = await consumer.next({ expires: 1000 });
+            } catch (err) {
+              if (this.stopping) break;
+              this.o.log.warn({ err: (err as Error).message }, 'pull failed; retrying');
+              await sleep(500);
+              continue;
+            }
+            if (m) await this.process(m);
+          }
+        })(),
+      );
+    }
+  }
+
+  private async process(m: JsMsg): Promise<void> {
+    this.inFlight++;
+    const attempt = m.info.deliveryCount;
+    const ctx: ConsumeContext = {
+      attempt,
+      lastAttempt: attempt >= this.o.consumer.maxDeliver,
+      log: this.o.log.child({ subject: m.subject, seq: m.seq, attempt }),
+    };
+    const heartbeat = setInterval(() => m.working(), Math.max(250, Math.floor(this.o.consumer.ackWaitMs / 3)));
+    try {
+      await this.o.handle(m, ctx);
+      m.ack();
+    } catch (e) {
+      const err = e as Error;
+      if (err instanceof PermanentJobError || ctx.lastAttempt) {
+        ctx.log.error({ err: err.message, permanent: err instanceof PermanentJobError }, 'giving up on message');
+        try {
+          await this.o.onGiveUp?.(m, err, ctx);
+        } catch (giveUpErr) {
+          ctx.log.error({ err: (giveUpErr as Error).message }, 'reporting the give-up failed; redelivering');
+          m.nak(this.backoff(attempt));
+          return;
+        }
+        m.term(err.message.slice(0, 200));
+      } else {
+        const delay = this.backoff(attempt);
+        ctx.log.warn({ err: err.message, retryInMs: delay }, 'handler failed; will retry');
+        m.nak(delay);
+      }
+    } finally {
+      clearInterval(heartbeat);
+      this.inFlight--;
+    }
+  }
+
+  private backoff(attempt: number): number {
+    const base = this.o.backoffBaseMs ?? 1000;
+    return Math.min(this.o.backoffMaxMs ?? 60000, base * 2 ** Math.max(0, attempt - 1));
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.all(this.loops);
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

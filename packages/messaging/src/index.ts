@@ -1,0 +1,4 @@
+export * from './nats';
+export * from './outbox.entity';
+export * from './outbox';
+export * from './consumer';

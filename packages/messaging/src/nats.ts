@@ -1,0 +1,79 @@
+import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/nats-core';
+import {
+  jetstream,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+  type JetStreamClient,
+  type JetStreamManager,
+  type StreamConfig,
+} from '@nats-io/jetstream';
+import { STREAMS } from '@datalinx/contracts';
+import type { Logger } from '@datalinx/common';
+
+export interface Nats {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  close: () => Promise<void>;
+}
+
+export async function connectNats(url: string, name: string, log?: Logger): Promise<Nats> {
+  const nc = await connect({ servers: url.split(','), name, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+  log?.info({ server: nc.getServer() }, 'connected to NATS');
+  const jsm = await jetstreamManager(nc);
+  const js = jetstream(nc);
+  return {
+    nc,
+    js,
+    jsm,
+    close: async () => {
+      if (!nc.isClosed()) await nc.drain();
+    },
+  };
+}
+
+const RETENTION = {
+  workqueue: RetentionPolicy.Workqueue,
+  limits: RetentionPolicy.Limits,
+} as const;
+
+/**
+ * Creates JOBS, RUNS and EVENTS if missing, or brings their subjects up to date. Safe to call
+ * from every process at boot, concurrently.
+ */
+export async function ensureStreams(jsm: JetStreamManager, replicas = Number(process.env.NATS_STREAM_REPLICAS ?? 1)): Promise<void> {
+  for (const s of Object.values(STREAMS)) {
+    const cfg: Partial<StreamConfig> & { name: string } = {
+      name: s.name,
+      subjects: [...s.subjects],
+      retention: RETENTION[s.retention],
+      storage: StorageType.File,
+      num_replicas: replicas,
+      duplicate_window: 2 * 60 * 1_000_000_000, // ns: JetStream dedups msgIDs inside this window
+      max_age: s.retention === 'workqueue' ? 0 : 30 * 24 * 3600 * 1_000_000_000,
+    };
+    try {
+      const info = await jsm.streams.info(s.name);
+      const have = new Set(info.config.subjects ?? []);
+      if (s.subjects.some((x) => !have.has(x))) await jsm.streams.update(s.name, { ...info.config, subjects: [...s.subjects] });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      try {
+        await jsm.streams.add(cfg);
+      } catch (addErr) {
+        // Another process created it between info() and add(): fine.
+        if (!/already in use|exists/i.test(String((addErr as Error).message))) throw addErr;
+      }
+    }
+  }
+}
+
+export function isNotFound(err: unknown): boolean {
+  const e = err as { code?: unknown; api_error?: { err_code?: number }; message?: string };
+  return e?.api_error?.err_code === 10059 || /not found/i.test(String(e?.message ?? ''));
+}
+
+export const encodeJson = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+export const decodeJson = (b: Uint8Array): unknown => JSON.parse(new TextDecoder().decode(b));

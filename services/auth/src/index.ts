@@ -1,0 +1,36 @@
+import { createLogger, loadEnvOrExit, onShutdown } from '@datalinx/common';
+import { ViewerAssertionVerifier, importAssertionPublicKey } from '@datalinx/graphql-kit';
+import { connectNats, ensureStreams } from '@datalinx/messaging';
+import { envSchema } from './env';
+import { authDataSource } from './data-source';
+import { createAuthServer } from './app';
+
+async function main() {
+  const env = loadEnvOrExit('auth', envSchema);
+  const log = createLogger('auth', env.LOG_LEVEL);
+  const ds = await authDataSource(env.DATABASE_URL, env.DB_POOL_MAX, env.DB_STATEMENT_TIMEOUT_MS).initialize();
+  const nats = await connectNats(env.NATS_URL, 'auth', log);
+  await ensureStreams(nats.jsm);
+  const verifier = new ViewerAssertionVerifier(await importAssertionPublicKey(env.DLX_ASSERTION_PUBLIC_KEY));
+  const server = await createAuthServer({ ds, verifier, log, natsReady: natsCheck(nats.nc) });
+  await server.listen(env.AUTH_PORT);
+  log.info({ port: env.AUTH_PORT }, 'auth subgraph listening');
+  onShutdown(log, [
+    { name: 'http', close: () => server.stop() },
+    { name: 'nats', close: () => nats.close() },
+    { name: 'database', close: () => ds.destroy() },
+  ]);
+}
+
+function natsCheck(nc: { isClosed(): boolean; flush(): Promise<void> }) {
+  return async () => {
+    if (nc.isClosed()) return { ok: false, error: 'connection closed' };
+    await nc.flush();
+    return { ok: true };
+  };
+}
+
+main().catch((err) => {
+  process.stderr.write(`auth failed to start: ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,73 @@
+import DataLoader from 'dataloader';
+import { NotFoundError, UnauthenticatedError } from '@datalinx/common';
+import type { Viewer } from '@datalinx/graphql-kit';
+import type { OrganizationDao } from '../daos/organization.dao';
+import type { UserDao } from '../daos/user.dao';
+import type { Organization } from '../entities/organization.entity';
+import type { User } from '../entities/user.entity';
+import { decodeCursor, encodeCursor, pageSize } from './cursor';
+
+/**
+ * Organizations and users as the viewer may see them: only their own organization and its
+ * people. Every lookup (root fields and entity references alike) goes through the tenant
+ * check here, because shield does not cover `__resolveReference`. Per request: batched loaders.
+ */
+export class IdentityManager {
+  private readonly orgLoader: DataLoader<string, Organization | null>;
+  private readonly userLoader: DataLoader<string, User | null>;
+
+  constructor(
+    private readonly viewer: Viewer,
+    private readonly orgs: OrganizationDao,
+    private readonly users: UserDao,
+  ) {
+    this.orgLoader = new DataLoader(async (ids) => {
+      const rows = await this.orgs.findByIds(ids);
+      return ids.map((id) => rows.find((r) => r.id === id) ?? null);
+    });
+    this.userLoader = new DataLoader(async (ids) => {
+      const orgId = this.orgIdOrNull();
+      const rows = orgId ? await this.users.findByIds(orgId, ids) : [];
+      return ids.map((id) => rows.find((r) => r.id === id) ?? null);
+    });
+  }
+
+  private orgIdOrNull(): string | null {
+    return this.viewer.kind === 'anonymous' ? null : this.viewer.orgId;
+  }
+
+  /** The viewer's organization when `id` is theirs; null otherwise (not found = not yours). */
+  async organization(id: string): Promise<Organization | null> {
+    if (id !== this.orgIdOrNull()) return null;
+    return this.orgLoader.load(id);
+  }
+
+  async user(id: string): Promise<User | null> {
+    return this.orgIdOrNull() ? this.userLoader.load(id) : null;
+  }
+
+  async requireOrganization(id: string): Promise<Organization> {
+    const org = await this.organization(id);
+    if (!org) throw new NotFoundError('Organization', id);
+    return org;
+  }
+
+  async me(): Promise<{ kind: 'ANONYMOUS' | 'USER' | 'SERVICE_ACCOUNT'; user: User | null; organization: Organization | null }> {
+    const v = this.viewer;
+    if (v.kind === 'anonymous') return { kind: 'ANONYMOUS', user: null, organization: null };
+    const organization = await this.organization(v.orgId);
+    if (v.kind === 'user') return { kind: 'USER', user: await this.user(v.userId), organization };
+    return { kind: 'SERVICE_ACCOUNT', user: null, organization };
+  }
+
+  async listUsers(first: number | null | undefined, after: string | null | undefined) {
+    const orgId = this.orgIdOrNull();
+    if (!orgId) throw new UnauthenticatedError();
+    const n = pageSize(first);
+    const rows = await this.users.listByOrg(orgId, { first: n, after: decodeCursor(after) });
+    const nodes = rows.slice(0, n);
+    for (const u of nodes) this.userLoader.prime(u.id, u);
+    const last = nodes[nodes.length - 1];
+    return { nodes, pageInfo: { hasNextPage: rows.length > n, endCursor: last ? encodeCursor(last.createdAt, last.id) : null } };
+  }
+}
