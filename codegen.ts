@@ -40,6 +40,8 @@ const config: CodegenConfig = {
       {
         Workspace: '../../entities/workspace.entity#Workspace',
         Connection: '../../entities/connection.entity#Connection',
+        Organization: '../context#EntityRef',
+        Run: '../context#EntityRef',
         ServiceStatus: '@datalinx/db#ServiceStatus',
       },
       '../context#WorkspaceContext',

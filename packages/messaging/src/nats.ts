@@ -77,3 +77,12 @@ export function isNotFound(err: unknown): boolean {
 
 export const encodeJson = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
 export const decodeJson = (b: Uint8Array): unknown => JSON.parse(new TextDecoder().decode(b));
+
+/** /readyz check: the connection is open and the server answers a round trip. */
+export function natsReadiness(nc: NatsConnection) {
+  return async (): Promise<{ ok: boolean; error?: string }> => {
+    if (nc.isClosed()) return { ok: false, error: 'connection closed' };
+    await nc.flush();
+    return { ok: true };
+  };
+}

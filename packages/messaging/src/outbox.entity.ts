@@ -6,10 +6,14 @@ import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm'
  * The table lives in each service's own schema (the DataSource's default schema).
  */
 @Entity({ name: 'outbox' })
-@Index('outbox_pending_idx', ['createdAt'], { where: 'sent_at IS NULL' })
+@Index('outbox_pending_idx', ['seq'], { where: 'sent_at IS NULL' })
 export class OutboxEvent {
   @PrimaryColumn('uuid')
   id!: string;
+
+  /** Commit order within and across transactions (created_at is the same for one transaction). */
+  @Column({ type: 'bigint', insert: false, update: false })
+  seq!: string;
 
   @Column('text')
   subject!: string;
@@ -36,6 +40,7 @@ export function outboxTableSql(schema: string): { up: string[]; down: string[] }
     up: [
       `CREATE TABLE "${schema}".outbox (
         id uuid PRIMARY KEY,
+        seq bigint GENERATED ALWAYS AS IDENTITY,
         subject text NOT NULL,
         payload jsonb NOT NULL,
         created_at timestamptz NOT NULL DEFAULT now(),
@@ -43,7 +48,7 @@ export function outboxTableSql(schema: string): { up: string[]; down: string[] }
         attempts int NOT NULL DEFAULT 0,
         last_error text
       )`,
-      `CREATE INDEX outbox_pending_idx ON "${schema}".outbox (created_at) WHERE sent_at IS NULL`,
+      `CREATE INDEX outbox_pending_idx ON "${schema}".outbox (seq) WHERE sent_at IS NULL`,
     ],
     down: [`DROP TABLE "${schema}".outbox`],
   };

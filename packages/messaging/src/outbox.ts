@@ -81,7 +81,7 @@ export class OutboxRelay {
       const rows = await em
         .createQueryBuilder(OutboxEvent, 'o')
         .where('o.sentAt IS NULL')
-        .orderBy('o.createdAt', 'ASC')
+        .orderBy('o.seq', 'ASC')
         .limit(this.batchSize)
         .setLock('pessimistic_write')
         .setOnLocked('skip_locked')

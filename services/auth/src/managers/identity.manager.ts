@@ -1,11 +1,11 @@
 import DataLoader from 'dataloader';
-import { NotFoundError, UnauthenticatedError } from '@datalinx/common';
+import { NotFoundError, UnauthenticatedError, decodeCursor, encodeCursor, pageSize } from '@datalinx/common';
 import type { Viewer } from '@datalinx/graphql-kit';
 import type { OrganizationDao } from '../daos/organization.dao';
 import type { UserDao } from '../daos/user.dao';
 import type { Organization } from '../entities/organization.entity';
 import type { User } from '../entities/user.entity';
-import { decodeCursor, encodeCursor, pageSize } from './cursor';
+
 
 /**
  * Organizations and users as the viewer may see them: only their own organization and its

@@ -1,4 +1,4 @@
-import { ValidationError } from '@datalinx/common';
+import { ValidationError } from './errors';
 
 /** Opaque keyset cursors: base64url("<iso time>|<uuid>"). */
 export function encodeCursor(createdAt: Date, id: string): string {

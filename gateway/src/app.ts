@@ -1,0 +1,182 @@
+import http from 'node:http';
+import { randomUUID } from 'node:crypto';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { unwrapResolverError } from '@apollo/server/errors';
+import { expressMiddleware } from '@as-integrations/express5';
+import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import type { GraphQLFormattedError } from 'graphql';
+import type { Logger } from '@datalinx/common';
+import { ANONYMOUS, VIEWER_HEADER, type Viewer, type ViewerAssertionSigner } from '@datalinx/graphql-kit';
+import { aliasLimitRule, depthLimitRule } from './limits';
+
+export interface GatewayContext {
+  viewer: Viewer;
+  requestId: string;
+}
+
+export interface GatewayLimits {
+  maxDepth: number;
+  maxAliases: number;
+  maxTokens: number;
+  maxBodyBytes: number;
+}
+
+export interface GatewayOptions {
+  supergraphSdl: string;
+  /** Subgraph name → URL (overrides the routing URLs in the composed supergraph). */
+  subgraphUrls: Record<string, string>;
+  signer: ViewerAssertionSigner;
+  log: Logger;
+  limits: GatewayLimits;
+  subgraphTimeoutMs?: number;
+  /**
+   * Turns the incoming request's credentials into a viewer. Until sign-in exists every caller is
+   * anonymous; the identity work plugs cookie / bearer / API-key verification in here.
+   */
+  authenticate?: (req: Request) => Promise<Viewer>;
+  /** Extra routes mounted before /graphql (the GraphiQL explorer). */
+  routes?: (app: Express) => void;
+}
+
+/**
+ * Signs a fresh viewer assertion for every subgraph request (the only credential subgraphs
+ * accept) and forwards the request id for log correlation.
+ */
+class AssertingDataSource extends RemoteGraphQLDataSource<GatewayContext> {
+  constructor(
+    url: string,
+    private readonly signer: ViewerAssertionSigner,
+    private readonly timeoutMs: number,
+  ) {
+    super({
+      url,
+      // Node's fetch (undici) keeps a keep-alive connection pool per subgraph origin.
+      fetcher: ((input: string, init?: RequestInit) =>
+        fetch(input, { ...init, signal: AbortSignal.timeout(this.timeoutMs) })) as never,
+    });
+  }
+
+  override async willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<void> {
+    const viewer = context?.viewer ?? ANONYMOUS;
+    const rid = context?.requestId ?? randomUUID();
+    request.http?.headers.set(VIEWER_HEADER, await this.signer.sign(viewer, rid));
+    request.http?.headers.set('x-request-id', rid);
+  }
+}
+
+const LIMIT_CODES = new Set(['QUERY_TOO_DEEP', 'TOO_MANY_ALIASES']);
+
+function formatError(log: Logger) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error) as { extensions?: Record<string, unknown>; message?: string };
+    const ourCode = original?.extensions?.code as string | undefined;
+    if (ourCode && LIMIT_CODES.has(ourCode)) return { ...formatted, extensions: { ...original.extensions } };
+    if (/Document contains more than \d+ tokens/.test(formatted.message)) {
+      return { message: 'The query is too large (too many tokens). Split it into smaller queries.', extensions: { code: 'TOO_MANY_TOKENS' } };
+    }
+    const code = formatted.extensions?.code as string | undefined;
+    if (code === 'INTERNAL_SERVER_ERROR' && !formatted.path) {
+      log.error({ message: formatted.message }, 'gateway error');
+      return { message: 'Internal error in the gateway. It has been logged.', extensions: { code } };
+    }
+    return formatted;
+  };
+}
+
+export interface Gateway {
+  app: Express;
+  httpServer: http.Server;
+  listen: (port: number, host?: string) => Promise<http.Server>;
+  stop: () => Promise<void>;
+}
+
+/** The federated gateway: edge limits, viewer assertion, query planning over the supergraph. */
+export async function createGateway(o: GatewayOptions): Promise<Gateway> {
+  const timeoutMs = o.subgraphTimeoutMs ?? 30000;
+  const gateway = new ApolloGateway({
+    supergraphSdl: o.supergraphSdl,
+    buildService: ({ name, url }) => {
+      const target = o.subgraphUrls[name] ?? url;
+      if (!target) throw new Error(`no URL configured for subgraph "${name}"`);
+      return new AssertingDataSource(target, o.signer, timeoutMs);
+    },
+  });
+  const app = express();
+  app.disable('x-powered-by');
+  const httpServer = http.createServer(app);
+  httpServer.keepAliveTimeout = 65_000;
+  const apollo = new ApolloServer<GatewayContext>({
+    gateway,
+    formatError: formatError(o.log),
+    includeStacktraceInErrorResponses: false,
+    introspection: true,
+    parseOptions: { maxTokens: o.limits.maxTokens },
+    validationRules: [depthLimitRule(o.limits.maxDepth), aliasLimitRule(o.limits.maxAliases)],
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled()],
+  });
+  await apollo.start();
+
+  const urls = Object.values(o.subgraphUrls);
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok', service: 'gateway' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const checks = await Promise.all(
+      Object.entries(o.subgraphUrls).map(async ([name, url]) => {
+        try {
+          const r = await fetch(new URL('/readyz', url), { signal: AbortSignal.timeout(2000) });
+          return [name, { ok: r.ok, ...(r.ok ? {} : { error: `HTTP ${r.status}` }) }] as const;
+        } catch (err) {
+          return [name, { ok: false, error: (err as Error).message }] as const;
+        }
+      }),
+    );
+    const ok = checks.every(([, c]) => c.ok) && urls.length > 0;
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not ready', service: 'gateway', checks: Object.fromEntries(checks) });
+  });
+  o.routes?.(app);
+
+  const authenticate = o.authenticate ?? (async () => ANONYMOUS);
+  app.use(
+    '/graphql',
+    express.json({ limit: o.limits.maxBodyBytes }),
+    expressMiddleware(apollo, {
+      context: async ({ req }) => ({
+        viewer: await authenticate(req),
+        requestId: typeof req.headers['x-request-id'] === 'string' && /^[\w-]{8,64}$/.test(req.headers['x-request-id']) ? req.headers['x-request-id'] : randomUUID(),
+      }),
+    }),
+  );
+  // Body-size and JSON errors from express.json, as typed GraphQL-shaped errors.
+  app.use((err: Error & { type?: string; status?: number }, _req: Request, res: Response, next: NextFunction) => {
+    if (err.type === 'entity.too.large') {
+      res.status(413).json({ errors: [{ message: `The request body is larger than ${o.limits.maxBodyBytes} bytes.`, extensions: { code: 'PAYLOAD_TOO_LARGE', limit: o.limits.maxBodyBytes } }] });
+      return;
+    }
+    if (err.type === 'entity.parse.failed') {
+      res.status(400).json({ errors: [{ message: 'The request body is not valid JSON.', extensions: { code: 'BAD_REQUEST' } }] });
+      return;
+    }
+    next(err);
+  });
+
+  return {
+    app,
+    httpServer,
+    listen: (port, host = '0.0.0.0') =>
+      new Promise((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(port, host, () => {
+          httpServer.off('error', reject);
+          resolve(httpServer);
+        });
+      }),
+    stop: async () => {
+      await apollo.stop();
+      if (httpServer.listening) await new Promise<void>((r) => httpServer.close(() => r()));
+    },
+  };
+}

@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import { commonEnv, pem, port } from '@datalinx/common';
+
+const subgraphUrl = (name: string, p: number) => z.string().url(`${name} must be the subgraph's http(s) URL`).default(`http://127.0.0.1:${p}/graphql`);
+
+export const envSchema = z.object({
+  ...commonEnv,
+  GATEWAY_PORT: port(4000),
+  AUTH_URL: subgraphUrl('AUTH_URL', 4001),
+  WORKSPACE_URL: subgraphUrl('WORKSPACE_URL', 4002),
+  SCHEMA_URL: subgraphUrl('SCHEMA_URL', 4003),
+  MAPPING_URL: subgraphUrl('MAPPING_URL', 4004),
+  MONITORING_URL: subgraphUrl('MONITORING_URL', 4005),
+  DLX_ASSERTION_PRIVATE_KEY: pem('DLX_ASSERTION_PRIVATE_KEY'),
+  DLX_ASSERTION_KEY_ID: z.string().default('gateway-1'),
+  /** Path of the composed supergraph (committed at schema/supergraph.graphql). */
+  SUPERGRAPH_PATH: z.string().optional(),
+  GATEWAY_MAX_DEPTH: z.coerce.number().int().min(2).max(100).default(12),
+  GATEWAY_MAX_ALIASES: z.coerce.number().int().min(1).max(1000).default(30),
+  GATEWAY_MAX_TOKENS: z.coerce.number().int().min(100).max(100000).default(5000),
+  GATEWAY_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(50_000_000).default(1_000_000),
+  GATEWAY_SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(100).max(120000).default(30000),
+});
+export type Env = z.infer<typeof envSchema>;
+
+export const SUBGRAPH_URL_VARS = {
+  auth: 'AUTH_URL',
+  workspace: 'WORKSPACE_URL',
+  schema: 'SCHEMA_URL',
+  mapping: 'MAPPING_URL',
+  monitoring: 'MONITORING_URL',
+} as const;

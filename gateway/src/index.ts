@@ -1,0 +1,30 @@
+import { createLogger, loadEnvOrExit, onShutdown } from '@datalinx/common';
+import { ViewerAssertionSigner, importAssertionPrivateKey } from '@datalinx/graphql-kit';
+import { envSchema, SUBGRAPH_URL_VARS } from './env';
+import { createGateway } from './app';
+import { loadSupergraph } from './supergraph';
+import { explorerRouter } from './explorer';
+
+async function main() {
+  const env = loadEnvOrExit('gateway', envSchema);
+  const log = createLogger('gateway', env.LOG_LEVEL);
+  const signer = new ViewerAssertionSigner(await importAssertionPrivateKey(env.DLX_ASSERTION_PRIVATE_KEY), env.DLX_ASSERTION_KEY_ID);
+  const subgraphUrls = Object.fromEntries(Object.entries(SUBGRAPH_URL_VARS).map(([name, v]) => [name, env[v]]));
+  const gateway = await createGateway({
+    supergraphSdl: loadSupergraph(env.SUPERGRAPH_PATH),
+    subgraphUrls,
+    signer,
+    log,
+    subgraphTimeoutMs: env.GATEWAY_SUBGRAPH_TIMEOUT_MS,
+    limits: { maxDepth: env.GATEWAY_MAX_DEPTH, maxAliases: env.GATEWAY_MAX_ALIASES, maxTokens: env.GATEWAY_MAX_TOKENS, maxBodyBytes: env.GATEWAY_MAX_BODY_BYTES },
+    routes: (app) => app.use(explorerRouter({})),
+  });
+  await gateway.listen(env.GATEWAY_PORT);
+  log.info({ port: env.GATEWAY_PORT, subgraphs: subgraphUrls }, 'gateway listening');
+  onShutdown(log, [{ name: 'http', close: () => gateway.stop() }]);
+}
+
+main().catch((err) => {
+  process.stderr.write(`gateway failed to start: ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,15 @@
+import { z } from 'zod';
+import { commonEnv, databaseEnv, natsEnv, pem, port } from '@datalinx/common';
+
+export const envSchema = z.object({
+  ...commonEnv,
+  ...databaseEnv,
+  ...natsEnv,
+  WORKSPACE_PORT: port(4002),
+  DLX_ASSERTION_PUBLIC_KEY: pem('DLX_ASSERTION_PUBLIC_KEY'),
+  /** 32 bytes, base64: seals connection secrets at rest and inside job messages. */
+  DLX_MASTER_KEY: z.string({ required_error: 'DLX_MASTER_KEY is required (32 bytes, base64: openssl rand -base64 32)' }).min(40),
+  CONNECTION_TEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(120000).default(10000),
+  RUNS_CONSUMER_DURABLE: z.string().default('workspace-connection-tests'),
+});
+export type Env = z.infer<typeof envSchema>;

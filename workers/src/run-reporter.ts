@@ -1,0 +1,54 @@
+import type { JetStreamClient } from '@nats-io/jetstream';
+import { runSubject, type JobMessage, type RunEvent, type RunState } from '@datalinx/contracts';
+import { encodeJson } from '@datalinx/messaging';
+
+/**
+ * Publishes one job's run events on RUNS. Event ids are derived from run, attempt and step, so
+ * a retried publish is dropped by JetStream's duplicate window and monitoring records each once.
+ */
+export class RunReporter {
+  private seq = 0;
+
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly job: Pick<JobMessage, 'runId' | 'jobId' | 'orgId' | 'workspaceId' | 'kind'>,
+    private readonly subjectId: string,
+    private readonly attempt: number,
+  ) {}
+
+  private base() {
+    return {
+      v: 1 as const,
+      runId: this.job.runId,
+      jobId: this.job.jobId,
+      orgId: this.job.orgId,
+      workspaceId: this.job.workspaceId,
+      kind: this.job.kind,
+      subjectId: this.subjectId,
+      at: new Date().toISOString(),
+    };
+  }
+
+  private async publish(ev: RunEvent): Promise<void> {
+    await this.js.publish(runSubject(this.job.workspaceId, this.job.runId), encodeJson(ev), { msgID: ev.eventId, timeout: 5000 });
+  }
+
+  state(state: RunState, extra: { error?: { code: string; message: string }; summary?: string } = {}): Promise<void> {
+    return this.publish({ ...this.base(), type: 'run.state', eventId: `${this.job.runId}:a${this.attempt}:${state}`, state, attempt: this.attempt, ...extra });
+  }
+
+  step(step: string, status: 'SUCCESS' | 'FAILURE' | 'SKIPPED', message: string, durationMs: number): Promise<void> {
+    const seq = this.seq++;
+    return this.publish({
+      ...this.base(),
+      type: 'run.step',
+      eventId: `${this.job.runId}:a${this.attempt}:s${seq}`,
+      seq,
+      step,
+      status,
+      message,
+      durationMs,
+      attempt: this.attempt,
+    });
+  }
+}
