@@ -69,13 +69,15 @@ class AssertingDataSource extends RemoteGraphQLDataSource<GatewayContext> {
 
 const LIMIT_CODES = new Set(['QUERY_TOO_DEEP', 'TOO_MANY_ALIASES']);
 
-function formatError(log: Logger) {
+function formatError(log: Logger, limits: GatewayLimits) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const original = unwrapResolverError(error) as { extensions?: Record<string, unknown>; message?: string };
+    // Apollo wraps validation errors (code GRAPHQL_VALIDATION_FAILED); our limit rules' own code is on the original.
+    const unwrapped = unwrapResolverError(error) as { extensions?: Record<string, unknown>; originalError?: { extensions?: Record<string, unknown> } };
+    const original = unwrapped?.originalError?.extensions?.code ? unwrapped.originalError : unwrapped;
     const ourCode = original?.extensions?.code as string | undefined;
     if (ourCode && LIMIT_CODES.has(ourCode)) return { ...formatted, extensions: { ...original.extensions } };
-    if (/Document contains more than \d+ tokens/.test(formatted.message)) {
-      return { message: 'The query is too large (too many tokens). Split it into smaller queries.', extensions: { code: 'TOO_MANY_TOKENS' } };
+    if (/Document contains more th[ae]n \d+ tokens/.test(formatted.message)) {
+      return { message: `The query has more than ${limits.maxTokens} tokens; that is the limit. Split it into smaller queries.`, extensions: { code: 'TOO_MANY_TOKENS', limit: limits.maxTokens } };
     }
     const code = formatted.extensions?.code as string | undefined;
     if (code === 'INTERNAL_SERVER_ERROR' && !formatted.path) {
@@ -110,9 +112,11 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
   httpServer.keepAliveTimeout = 65_000;
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
-    formatError: formatError(o.log),
+    formatError: formatError(o.log, o.limits),
     includeStacktraceInErrorResponses: false,
     introspection: true,
+    // Our own onShutdown drains in order (http, consumers, NATS, DB); Apollo must not exit first.
+    stopOnTerminationSignals: false,
     parseOptions: { maxTokens: o.limits.maxTokens },
     validationRules: [depthLimitRule(o.limits.maxDepth), aliasLimitRule(o.limits.maxAliases)],
     plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled()],

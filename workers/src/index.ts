@@ -16,6 +16,7 @@ async function main() {
     masterKey: env.DLX_MASTER_KEY,
     concurrency: env.WORKER_CONCURRENCY,
     durable: env.WORKER_DURABLE,
+    filterSubject: env.WORKER_FILTER_SUBJECT,
     ackWaitMs: env.JOB_ACK_WAIT_MS,
     maxDeliver: env.JOB_MAX_DELIVER,
     backoffBaseMs: env.JOB_BACKOFF_BASE_MS,

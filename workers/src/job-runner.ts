@@ -12,6 +12,7 @@ export interface JobRunnerOptions {
   masterKey: string;
   concurrency: number;
   durable: string;
+  filterSubject: string;
   ackWaitMs: number;
   maxDeliver: number;
   backoffBaseMs: number;
@@ -103,7 +104,7 @@ export class JobRunner {
     const consumer = {
       stream: STREAMS.JOBS.name,
       durable: this.o.durable,
-      filterSubject: 'jobs.>',
+      filterSubject: this.o.filterSubject,
       ackWaitMs: this.o.ackWaitMs,
       maxDeliver: this.o.maxDeliver,
     };

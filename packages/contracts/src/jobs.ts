@@ -43,4 +43,5 @@ export const jobMessage = z.discriminatedUnion('kind', [connectionTestJobV1]);
 export type JobMessage = z.infer<typeof jobMessage>;
 export type JobKind = JobMessage['kind'];
 
+/** Job kinds are `<domain>.<verb>`, so a job subject always has four tokens: jobs.<domain>.<verb>.<workspaceId>. */
 export const jobSubject = (kind: JobKind, workspaceId: string) => `jobs.${kind}.${workspaceId}`;

@@ -61,6 +61,8 @@ export async function createSubgraphServer<C extends RequestContext>(o: Subgraph
     formatError: makeFormatError(o.log),
     includeStacktraceInErrorResponses: false,
     introspection: true,
+    // Our own onShutdown drains in order (http, consumers, NATS, DB); Apollo must not exit first.
+    stopOnTerminationSignals: false,
     plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled()],
   });
   await apollo.start();

@@ -128,7 +128,8 @@ export class PullWorker {
           m.nak(this.backoff(attempt));
           return;
         }
-        m.term(err.message.slice(0, 200));
+        // nats-server 2.9 ignores a term that carries a reason (+TERM <reason>): send a plain term.
+        m.term();
       } else {
         const delay = this.backoff(attempt);
         ctx.log.warn({ err: err.message, retryInMs: delay }, 'handler failed; will retry');

@@ -15,7 +15,7 @@ export class Init1764300000000 implements MigrationInterface {
       name text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
       region text NOT NULL,
       time_zone text NOT NULL,
-      created_at timestamptz NOT NULL DEFAULT now()
+      created_at timestamptz(3) NOT NULL DEFAULT now()
     )`);
     await q.query(`CREATE TABLE auth."user" (
       id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -23,7 +23,7 @@ export class Init1764300000000 implements MigrationInterface {
       email text NOT NULL,
       display_name text NOT NULL,
       org_role text NOT NULL CHECK (org_role IN ('ADMIN','MEMBER','VIEWER')),
-      created_at timestamptz NOT NULL DEFAULT now()
+      created_at timestamptz(3) NOT NULL DEFAULT now()
     )`);
     await q.query(`CREATE UNIQUE INDEX user_org_email_uq ON auth."user" (org_id, lower(email))`);
     await q.query(`CREATE INDEX user_org_created_idx ON auth."user" (org_id, created_at DESC, id DESC)`);

@@ -16,7 +16,7 @@ export class Init1764300000000 implements MigrationInterface {
       name text NOT NULL CHECK (length(name) BETWEEN 1 AND 100),
       slug text NOT NULL CHECK (slug ~ '^[a-z0-9][a-z0-9-]{0,62}$'),
       environment text NOT NULL CHECK (environment IN ('DEV','STAGING','PROD')),
-      created_at timestamptz NOT NULL DEFAULT now(),
+      created_at timestamptz(3) NOT NULL DEFAULT now(),
       UNIQUE (org_id, slug)
     )`);
     await q.query(`CREATE INDEX workspace_org_created_idx ON workspace.workspace (org_id, created_at DESC, id DESC)`);
@@ -34,7 +34,7 @@ export class Init1764300000000 implements MigrationInterface {
       last_tested_at timestamptz,
       last_error text,
       last_test_run_id uuid,
-      created_at timestamptz NOT NULL DEFAULT now(),
+      created_at timestamptz(3) NOT NULL DEFAULT now(),
       updated_at timestamptz NOT NULL DEFAULT now(),
       UNIQUE (workspace_id, name)
     )`);

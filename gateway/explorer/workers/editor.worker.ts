@@ -1,0 +1,2 @@
+// Monaco's generic editor worker (diffs, links, word-based suggestions).
+import 'monaco-editor/esm/vs/editor/editor.worker.js';

@@ -1,0 +1,45 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import gql from 'graphql-tag';
+import type { DataSource } from 'typeorm';
+import { checkDatabase, serviceStatus } from '@datalinx/db';
+import { createSubgraphServer, type ViewerAssertionVerifier } from '@datalinx/graphql-kit';
+import type { Logger } from '@datalinx/common';
+import { resolvers } from './graphql/resolvers';
+import { permissions } from './graphql/permissions';
+import type { MappingContext } from './graphql/context';
+import { MappingManager } from './managers/mapping.manager';
+import { MappingDao } from './daos/mapping.dao';
+
+export const typeDefs = gql(readFileSync(path.join(__dirname, '..', 'schema.graphql'), 'utf8'));
+
+export interface MappingDeps {
+  ds: DataSource;
+  verifier: ViewerAssertionVerifier;
+  log: Logger;
+  natsReady?: () => Promise<{ ok: boolean; error?: string }>;
+  /** Called after a commit that wrote outbox rows (the relay's kick). */
+  afterCommit?: () => void;
+}
+
+/** Wires the mapping subgraph: DAOs → managers (per request) → resolvers, behind the assertion check. */
+export function createMappingServer(d: MappingDeps) {
+  const mappings = new MappingDao(d.ds);
+  return createSubgraphServer<MappingContext>({
+    name: 'mapping',
+    typeDefs,
+    resolvers: resolvers as never,
+    permissions,
+    verifier: d.verifier,
+    log: d.log,
+    readiness: {
+      database: async () => checkDatabase(d.ds),
+      ...(d.natsReady ? { nats: d.natsReady } : {}),
+    },
+    buildContext: (base) => ({
+      ...base,
+      mappings: new MappingManager(base.viewer, mappings, { log: base.log.child({ component: 'MappingManager' }), afterCommit: d.afterCommit }),
+      status: () => serviceStatus(d.ds, 'mapping'),
+    }),
+  });
+}

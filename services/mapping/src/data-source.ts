@@ -1,0 +1,16 @@
+import { createDataSource } from '@datalinx/db';
+import { OutboxEvent } from '@datalinx/messaging';
+import { Mapping } from './entities/mapping.entity';
+import { Init1764400000000 } from './migrations/1764400000000-init';
+
+export const SCHEMA = 'mapping';
+
+export const mappingDataSource = (url: string, poolMax = 10, statementTimeoutMs = 15000) =>
+  createDataSource({
+    url,
+    schema: SCHEMA,
+    entities: [Mapping, OutboxEvent],
+    migrations: [Init1764400000000],
+    poolMax,
+    statementTimeoutMs,
+  });

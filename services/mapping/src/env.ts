@@ -1,0 +1,13 @@
+import { z } from 'zod';
+import { commonEnv, databaseEnv, natsEnv, pem, port } from '@datalinx/common';
+
+export const envSchema = z.object({
+  ...commonEnv,
+  ...databaseEnv,
+  ...natsEnv,
+  MAPPING_PORT: port(4004),
+  DLX_ASSERTION_PUBLIC_KEY: pem('DLX_ASSERTION_PUBLIC_KEY'),
+  /** How often the outbox relay looks for events a commit-time kick missed (NATS down, crash). */
+  OUTBOX_POLL_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+});
+export type Env = z.infer<typeof envSchema>;

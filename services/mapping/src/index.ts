@@ -1,0 +1,39 @@
+import { createLogger, loadEnvOrExit, onShutdown } from '@datalinx/common';
+import { ViewerAssertionVerifier, importAssertionPublicKey } from '@datalinx/graphql-kit';
+import { OutboxRelay, connectNats, ensureStreams } from '@datalinx/messaging';
+import { envSchema } from './env';
+import { mappingDataSource } from './data-source';
+import { createMappingServer } from './app';
+
+async function main() {
+  const env = loadEnvOrExit('mapping', envSchema);
+  const log = createLogger('mapping', env.LOG_LEVEL);
+  const ds = await mappingDataSource(env.DATABASE_URL, env.DB_POOL_MAX, env.DB_STATEMENT_TIMEOUT_MS).initialize();
+  const nats = await connectNats(env.NATS_URL, 'mapping', log);
+  await ensureStreams(nats.jsm);
+  // Publishes mapping.* events written to the outbox; kicked after each commit, polled as a backstop.
+  const relay = new OutboxRelay(ds, nats.js, log.child({ component: 'OutboxRelay' }), { pollIntervalMs: env.OUTBOX_POLL_INTERVAL_MS }).start();
+  const verifier = new ViewerAssertionVerifier(await importAssertionPublicKey(env.DLX_ASSERTION_PUBLIC_KEY));
+  const server = await createMappingServer({ ds, verifier, log, natsReady: natsCheck(nats.nc), afterCommit: () => relay.kick() });
+  await server.listen(env.MAPPING_PORT);
+  log.info({ port: env.MAPPING_PORT }, 'mapping subgraph listening');
+  onShutdown(log, [
+    { name: 'http', close: () => server.stop() },
+    { name: 'outbox relay', close: () => relay.stop() },
+    { name: 'nats', close: () => nats.close() },
+    { name: 'database', close: () => ds.destroy() },
+  ]);
+}
+
+function natsCheck(nc: { isClosed(): boolean; flush(): Promise<void> }) {
+  return async () => {
+    if (nc.isClosed()) return { ok: false, error: 'connection closed' };
+    await nc.flush();
+    return { ok: true };
+  };
+}
+
+main().catch((err) => {
+  process.stderr.write(`mapping failed to start: ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});

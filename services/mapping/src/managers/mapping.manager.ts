@@ -1,0 +1,137 @@
+import { randomUUID } from 'node:crypto';
+import type DataLoader from 'dataloader';
+import { ForbiddenError, UnauthenticatedError, ValidationError, type Logger } from '@datalinx/common';
+import { byIdLoader, hasWorkspacePermission, type AuthenticatedViewer, type Viewer } from '@datalinx/graphql-kit';
+import type { MappingDao } from '../daos/mapping.dao';
+import type { Mapping } from '../entities/mapping.entity';
+import { MAPPING_CREATED_V1, mappingEvent } from '../events';
+import { decodeCursor, encodeCursor, pageSize } from './cursor';
+
+export const NAME_MAX_LENGTH = 100;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const TARGET_TABLE = /^[a-z_][a-z0-9_]{0,62}$/;
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+
+/** An expected failure of a mutation, returned in its payload (never thrown). */
+export interface UserError {
+  code: 'WORKSPACE_ID_INVALID' | 'NAME_REQUIRED' | 'NAME_TOO_LONG' | 'NAME_INVALID' | 'NAME_TAKEN' | 'TARGET_TABLE_INVALID';
+  field: string | null;
+  message: string;
+}
+
+export interface CreateMappingInput {
+  workspaceId: string;
+  name: string;
+  targetTable: string;
+}
+
+export interface MappingManagerOptions {
+  log: Logger;
+  /** Called after a commit that wrote outbox rows (lets the relay publish at once). */
+  afterCommit?: () => void;
+}
+
+/**
+ * Mappings as the viewer may see them. Shield checked the permission named by the arguments;
+ * this class re-checks everything against the object itself, because `mapping(id)` and
+ * `__resolveReference` carry no workspace argument: a mapping is visible only when it belongs
+ * to the viewer's org AND the viewer has mappings:read in its workspace — otherwise it is null
+ * (not found = not yours). Writes validate the whole input, then insert the row and its
+ * `mapping.mapping.created.v1` event in one transaction. Lookups by id are batched per request.
+ */
+export class MappingManager {
+  private readonly byId: DataLoader<string, Mapping | null>;
+
+  constructor(
+    private readonly viewer: Viewer,
+    private readonly mappings: MappingDao,
+    private readonly opts: MappingManagerOptions,
+  ) {
+    this.byId = byIdLoader((ids) => {
+      const orgId = this.orgIdOrNull();
+      const valid = ids.filter((id) => UUID.test(id));
+      return orgId && valid.length ? this.mappings.findByIds(orgId, valid) : Promise.resolve([]);
+    });
+  }
+
+  private orgIdOrNull(): string | null {
+    return this.viewer.kind === 'anonymous' ? null : this.viewer.orgId;
+  }
+
+  private requireViewer(): AuthenticatedViewer {
+    if (this.viewer.kind === 'anonymous') throw new UnauthenticatedError();
+    return this.viewer;
+  }
+
+  private canRead(m: Mapping): boolean {
+    return m.orgId === this.orgIdOrNull() && hasWorkspacePermission(this.viewer, m.workspaceId, 'mappings:read');
+  }
+
+  /** The mapping when the viewer may read it; null otherwise (not found = not yours). */
+  async mapping(id: string): Promise<Mapping | null> {
+    if (!this.orgIdOrNull()) return null;
+    const m = await this.byId.load(id);
+    return m && this.canRead(m) ? m : null;
+  }
+
+  async list(workspaceId: string, first: number | null | undefined, after: string | null | undefined) {
+    const viewer = this.requireViewer();
+    if (!hasWorkspacePermission(viewer, workspaceId, 'mappings:read')) throw new ForbiddenError();
+    if (!UUID.test(workspaceId)) throw new ValidationError('The workspace id is not valid.', [{ field: 'workspaceId', message: 'a workspace id' }]);
+    const n = pageSize(first);
+    const rows = await this.mappings.listByWorkspace(viewer.orgId, workspaceId, { first: n, after: decodeCursor(after) });
+    const nodes = rows.slice(0, n);
+    for (const m of nodes) this.byId.prime(m.id, m);
+    const last = nodes[nodes.length - 1];
+    return { nodes, pageInfo: { hasNextPage: rows.length > n, endCursor: last ? encodeCursor(last.createdAt, last.id) : null } };
+  }
+
+  async create(input: CreateMappingInput): Promise<{ mapping: Mapping | null; errors: UserError[] }> {
+    const viewer = this.requireViewer();
+    if (!hasWorkspacePermission(viewer, input.workspaceId, 'mappings:write')) throw new ForbiddenError();
+    const name = input.name.trim();
+    const targetTable = input.targetTable.trim();
+    const errors = validate(input.workspaceId, name, targetTable);
+    if (!errors.length && (await this.mappings.existsByName(viewer.orgId, input.workspaceId, name))) errors.push(nameTaken(name));
+    if (errors.length) return { mapping: null, errors };
+
+    const eventId = randomUUID();
+    const result = await this.mappings.insertWithEvent(viewer.orgId, { workspaceId: input.workspaceId, name, targetTable }, (m) => ({
+      id: eventId,
+      subject: MAPPING_CREATED_V1,
+      payload: mappingEvent(eventId, MAPPING_CREATED_V1, viewer.orgId, m.createdAt, {
+        mappingId: m.id,
+        workspaceId: m.workspaceId,
+        name: m.name,
+        targetTable: m.targetTable,
+        version: m.version,
+        actor: viewer.kind === 'user' ? { kind: 'user', id: viewer.userId } : { kind: 'service-account', id: viewer.serviceAccountId },
+      }),
+    }));
+    if (!result.ok) return { mapping: null, errors: [nameTaken(name)] };
+    this.opts.log.info({ mappingId: result.mapping.id, workspaceId: result.mapping.workspaceId, eventId }, 'mapping created');
+    this.opts.afterCommit?.();
+    this.byId.prime(result.mapping.id, result.mapping);
+    return { mapping: result.mapping, errors: [] };
+  }
+}
+
+function validate(workspaceId: string, name: string, targetTable: string): UserError[] {
+  const errors: UserError[] = [];
+  if (!UUID.test(workspaceId)) errors.push({ code: 'WORKSPACE_ID_INVALID', field: 'workspaceId', message: 'This is not a workspace id.' });
+  const length = [...name].length;
+  if (length === 0) errors.push({ code: 'NAME_REQUIRED', field: 'name', message: 'Give the mapping a name.' });
+  else if (length > NAME_MAX_LENGTH) errors.push({ code: 'NAME_TOO_LONG', field: 'name', message: `Use at most ${NAME_MAX_LENGTH} characters.` });
+  else if (CONTROL_CHARS.test(name)) errors.push({ code: 'NAME_INVALID', field: 'name', message: 'The name cannot contain control characters.' });
+  if (!TARGET_TABLE.test(targetTable)) {
+    errors.push({
+      code: 'TARGET_TABLE_INVALID',
+      field: 'targetTable',
+      message: 'Use a lower-case SQL identifier: a letter or _, then letters, digits or _, at most 63 characters.',
+    });
+  }
+  return errors;
+}
+
+const nameTaken = (name: string): UserError => ({ code: 'NAME_TAKEN', field: 'name', message: `A mapping named "${name}" already exists in this workspace.` });

@@ -1,0 +1,45 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import gql from 'graphql-tag';
+import type { DataSource } from 'typeorm';
+import { checkDatabase, serviceStatus } from '@datalinx/db';
+import { createSubgraphServer, type ViewerAssertionVerifier } from '@datalinx/graphql-kit';
+import type { Logger } from '@datalinx/common';
+import { resolvers } from './graphql/resolvers';
+import { permissions } from './graphql/permissions';
+import type { MonitoringContext } from './graphql/context';
+import { RunManager } from './managers/run.manager';
+import { RunDao } from './daos/run.dao';
+import { RunStepDao } from './daos/run-step.dao';
+
+export const typeDefs = gql(readFileSync(path.join(__dirname, '..', 'schema.graphql'), 'utf8'));
+
+export interface MonitoringDeps {
+  ds: DataSource;
+  verifier: ViewerAssertionVerifier;
+  log: Logger;
+  natsReady?: () => Promise<{ ok: boolean; error?: string }>;
+}
+
+/** Wires the monitoring subgraph: DAOs → managers (per request) → resolvers, behind the assertion check. */
+export function createMonitoringServer(d: MonitoringDeps) {
+  const runs = new RunDao(d.ds.manager);
+  const steps = new RunStepDao(d.ds.manager);
+  return createSubgraphServer<MonitoringContext>({
+    name: 'monitoring',
+    typeDefs,
+    resolvers: resolvers as never,
+    permissions,
+    verifier: d.verifier,
+    log: d.log,
+    readiness: {
+      database: async () => checkDatabase(d.ds),
+      ...(d.natsReady ? { nats: d.natsReady } : {}),
+    },
+    buildContext: (base) => ({
+      ...base,
+      runs: new RunManager(base.viewer, runs, steps),
+      status: () => serviceStatus(d.ds, 'monitoring'),
+    }),
+  });
+}

@@ -1,0 +1,18 @@
+import { z } from 'zod';
+import { commonEnv, databaseEnv, natsEnv, pem, port } from '@datalinx/common';
+
+export const envSchema = z.object({
+  ...commonEnv,
+  ...databaseEnv,
+  ...natsEnv,
+  MONITORING_PORT: port(4005),
+  DLX_ASSERTION_PUBLIC_KEY: pem('DLX_ASSERTION_PUBLIC_KEY'),
+  /** Durable consumer name on stream RUNS; every monitoring instance shares it (work is split). */
+  RUNS_CONSUMER_DURABLE: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, - and _ only').default('monitoring-runs'),
+  /** Messages handled at once per instance. */
+  RUNS_CONSUMER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  RUNS_CONSUMER_ACK_WAIT_MS: z.coerce.number().int().min(1000).default(30000),
+  /** Deliveries before an event is given up (with the nak backoff, 20 ≈ 15 min of database outage). */
+  RUNS_CONSUMER_MAX_DELIVER: z.coerce.number().int().min(1).default(20),
+});
+export type Env = z.infer<typeof envSchema>;

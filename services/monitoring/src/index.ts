@@ -1,0 +1,57 @@
+import { createLogger, loadEnvOrExit, onShutdown } from '@datalinx/common';
+import { ViewerAssertionVerifier, importAssertionPublicKey } from '@datalinx/graphql-kit';
+import { connectNats, ensureStreams, natsReadiness } from '@datalinx/messaging';
+import { envSchema } from './env';
+import { monitoringDataSource } from './data-source';
+import { createMonitoringServer } from './app';
+import { RunRecorder } from './managers/run-recorder';
+import { RunEventsConsumer } from './jobs/run-events.consumer';
+
+async function main() {
+  const env = loadEnvOrExit('monitoring', envSchema);
+  const log = createLogger('monitoring', env.LOG_LEVEL);
+  const ds = await monitoringDataSource(env.DATABASE_URL, env.DB_POOL_MAX, env.DB_STATEMENT_TIMEOUT_MS).initialize();
+  const nats = await connectNats(env.NATS_URL, 'monitoring', log);
+  await ensureStreams(nats.jsm);
+  const verifier = new ViewerAssertionVerifier(await importAssertionPublicKey(env.DLX_ASSERTION_PUBLIC_KEY));
+  const server = await withoutNewSignalHandlers(() => createMonitoringServer({ ds, verifier, log, natsReady: natsReadiness(nats.nc) }));
+  await server.listen(env.MONITORING_PORT);
+  log.info({ port: env.MONITORING_PORT }, 'monitoring subgraph listening');
+  const consumer = new RunEventsConsumer({
+    js: nats.js,
+    jsm: nats.jsm,
+    recorder: new RunRecorder(ds),
+    log,
+    durable: env.RUNS_CONSUMER_DURABLE,
+    concurrency: env.RUNS_CONSUMER_CONCURRENCY,
+    ackWaitMs: env.RUNS_CONSUMER_ACK_WAIT_MS,
+    maxDeliver: env.RUNS_CONSUMER_MAX_DELIVER,
+  });
+  await consumer.start();
+  onShutdown(log, [
+    { name: 'http', close: () => server.stop() },
+    { name: 'run-events', close: () => consumer.stop() },
+    { name: 'nats', close: () => nats.close() },
+    { name: 'database', close: () => ds.destroy() },
+  ]);
+}
+
+/**
+ * Apollo Server installs its own SIGINT/SIGTERM handlers (`stopOnTerminationSignals` defaults to
+ * on outside NODE_ENV=test): they stop only the HTTP server, then re-raise the signal, which kills
+ * the process before the run-events consumer has drained. `onShutdown` owns the signals here, so
+ * handlers added while the server is built are removed. Drop this once graphql-kit's
+ * createSubgraphServer passes `stopOnTerminationSignals: false`.
+ */
+async function withoutNewSignalHandlers<T>(build: () => Promise<T>): Promise<T> {
+  const signals = ['SIGTERM', 'SIGINT'] as const;
+  const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
+  const built = await build();
+  for (const s of signals) for (const l of process.listeners(s)) if (!before.get(s)!.has(l)) process.removeListener(s, l);
+  return built;
+}
+
+main().catch((err) => {
+  process.stderr.write(`monitoring failed to start: ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});

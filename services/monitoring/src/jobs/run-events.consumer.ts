@@ -1,0 +1,101 @@
+import type { JsMsg, JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import { DomainError, type Logger } from '@datalinx/common';
+import { STREAMS, runEvent, runSubject, type RunEvent } from '@datalinx/contracts';
+import { PermanentJobError, PullWorker, decodeJson, ensureDurableConsumer, type DurableConsumerConfig } from '@datalinx/messaging';
+import type { RunRecorder } from '../managers/run-recorder';
+
+export interface RunEventsConsumerOptions {
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  recorder: RunRecorder;
+  log: Logger;
+  /** Durable name; every monitoring instance shares one (they split the work). */
+  durable: string;
+  /** Defaults to every run subject (`runs.>`); tests narrow it to their own workspace. */
+  filterSubject?: string;
+  concurrency: number;
+  ackWaitMs: number;
+  maxDeliver: number;
+  backoffBaseMs?: number;
+}
+
+/**
+ * Validates one RUNS message against the versioned contract. Anything that can never be applied
+ * (not JSON, unknown type/version, a subject that does not name the payload's workspace and run)
+ * is a PermanentJobError: the worker terminates it instead of retrying it forever.
+ */
+export function parseRunEvent(subject: string, data: Uint8Array): RunEvent {
+  let body: unknown;
+  try {
+    body = decodeJson(data);
+  } catch {
+    throw new PermanentJobError('run event is not JSON', 'RUN_EVENT_NOT_JSON');
+  }
+  const parsed = runEvent.safeParse(body);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new PermanentJobError(`run event does not match the contract: ${issues}`, 'RUN_EVENT_INVALID');
+  }
+  if (subject !== runSubject(parsed.data.workspaceId, parsed.data.runId)) {
+    throw new PermanentJobError(`run event published on ${subject}, not on its run's subject`, 'RUN_EVENT_WRONG_SUBJECT');
+  }
+  return parsed.data;
+}
+
+/**
+ * The RUNS consumer: a durable pull consumer feeding the RunRecorder with bounded concurrency.
+ * Ack after the event's transaction committed; nak with backoff when the database fails
+ * (transient); term for invalid messages and events the recorder rejects. Recording is
+ * idempotent, so a redelivery after a crash between commit and ack is harmless.
+ */
+export class RunEventsConsumer {
+  private worker?: PullWorker;
+  private readonly consumer: DurableConsumerConfig;
+  private readonly log: Logger;
+
+  constructor(private readonly o: RunEventsConsumerOptions) {
+    this.log = o.log.child({ component: 'run-events-consumer', durable: o.durable });
+    this.consumer = {
+      stream: STREAMS.RUNS.name,
+      durable: o.durable,
+      filterSubject: o.filterSubject ?? 'runs.>',
+      ackWaitMs: o.ackWaitMs,
+      maxDeliver: o.maxDeliver,
+    };
+  }
+
+  async start(): Promise<void> {
+    await ensureDurableConsumer(this.o.jsm, this.consumer);
+    this.worker = new PullWorker({
+      js: this.o.js,
+      consumer: this.consumer,
+      concurrency: this.o.concurrency,
+      log: this.log,
+      backoffBaseMs: this.o.backoffBaseMs,
+      handle: (msg) => this.handle(msg),
+    });
+    await this.worker.start();
+    this.log.info({ filterSubject: this.consumer.filterSubject, concurrency: this.o.concurrency }, 'consuming run events');
+  }
+
+  private async handle(msg: JsMsg): Promise<void> {
+    try {
+      const ev = parseRunEvent(msg.subject, msg.data);
+      const outcome = await this.o.recorder.record(ev);
+      this.log.debug({ eventId: ev.eventId, runId: ev.runId, type: ev.type, outcome }, 'run event recorded');
+    } catch (err) {
+      const permanent = err instanceof PermanentJobError ? err : err instanceof DomainError ? new PermanentJobError(err.message, err.code) : null;
+      if (!permanent) throw err; // transient (database): the worker naks with backoff
+      // NATS servers before 2.10 ignore "+TERM <reason>", which is what PullWorker sends, and
+      // would redeliver the message until max_deliver. Terminate without a reason first; the
+      // worker's own term (and its logging) then follows as a no-op ack.
+      msg.term();
+      throw permanent;
+    }
+  }
+
+  /** Stops pulling and waits for in-flight events (SIGTERM drain). */
+  async stop(): Promise<void> {
+    await this.worker?.stop();
+  }
+}

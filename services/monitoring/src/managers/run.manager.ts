@@ -1,0 +1,83 @@
+import type DataLoader from 'dataloader';
+import { UnauthenticatedError, ValidationError, decodeCursor, encodeCursor, pageSize } from '@datalinx/common';
+import type { RunState } from '@datalinx/contracts';
+import { byIdLoader, groupLoader, hasWorkspacePermission, type Viewer } from '@datalinx/graphql-kit';
+import type { RunDao } from '../daos/run.dao';
+import type { RunStepDao } from '../daos/run-step.dao';
+import type { Run } from '../entities/run.entity';
+import type { RunStep } from '../entities/run-step.entity';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export interface RunListArgs {
+  first?: number | null;
+  after?: string | null;
+  kind?: string | null;
+  state?: RunState | null;
+}
+
+/**
+ * Runs as the viewer may see them: runs of the viewer's organization, in workspaces where the
+ * viewer holds `runs:read`. Every lookup — root fields and entity references alike, since
+ * shield does not cover `__resolveReference` — goes through `readable`; "not found" and "not
+ * yours" are the same null. Per request: runs by id and steps by run are batched (DataLoader),
+ * so a page of runs with their steps costs one query for the runs and one for all the steps.
+ */
+export class RunManager {
+  private readonly runLoader: DataLoader<string, Run | null>;
+  private readonly stepLoader: DataLoader<string, RunStep[]>;
+
+  constructor(
+    private readonly viewer: Viewer,
+    private readonly runs: RunDao,
+    private readonly steps: RunStepDao,
+  ) {
+    this.runLoader = byIdLoader<string, Run>((ids) => {
+      const orgId = this.orgIdOrNull();
+      return orgId ? this.runs.findByIds(orgId, ids) : Promise.resolve([]);
+    });
+    this.stepLoader = groupLoader<string, RunStep>(
+      (runIds) => {
+        const orgId = this.orgIdOrNull();
+        return orgId ? this.steps.listByRunIds(orgId, runIds) : Promise.resolve([]);
+      },
+      (s) => s.runId,
+    );
+  }
+
+  private orgIdOrNull(): string | null {
+    return this.viewer.kind === 'anonymous' ? null : this.viewer.orgId;
+  }
+
+  private readable(run: Run | null): run is Run {
+    return !!run && run.orgId === this.orgIdOrNull() && hasWorkspacePermission(this.viewer, run.workspaceId, 'runs:read');
+  }
+
+  /** The run when the viewer may read it; null otherwise. */
+  async run(id: string): Promise<Run | null> {
+    if (!this.orgIdOrNull() || !UUID.test(id)) return null;
+    const run = await this.runLoader.load(id);
+    return this.readable(run) ? run : null;
+  }
+
+  /** Steps of a run the viewer may read, in order (batched across all runs of the request). */
+  async stepsOf(run: Run): Promise<RunStep[]> {
+    if (!this.readable(run)) return [];
+    return this.stepLoader.load(run.id);
+  }
+
+  async list(workspaceId: string, a: RunListArgs) {
+    const orgId = this.orgIdOrNull();
+    if (!orgId) throw new UnauthenticatedError();
+    if (!UUID.test(workspaceId)) throw new ValidationError('workspaceId is not valid.', [{ field: 'workspaceId', message: 'a workspace id (UUID)' }]);
+    const n = pageSize(a.first);
+    // Shield checked the permission for this workspace id; the org filter below makes sure the
+    // workspace is the viewer's own (an org ADMIN's role applies to any id it names).
+    if (!hasWorkspacePermission(this.viewer, workspaceId, 'runs:read')) return { nodes: [], pageInfo: { hasNextPage: false, endCursor: null } };
+    const rows = await this.runs.listByWorkspace(orgId, workspaceId, { first: n, after: decodeCursor(a.after) }, { kind: a.kind ?? undefined, state: a.state ?? undefined });
+    const nodes = rows.slice(0, n);
+    for (const r of nodes) this.runLoader.prime(r.id, r);
+    const last = nodes[nodes.length - 1];
+    return { nodes, pageInfo: { hasNextPage: rows.length > n, endCursor: last ? encodeCursor(last.createdAt, last.id) : null } };
+  }
+}

@@ -1,0 +1,19 @@
+import { runMigrations } from '@datalinx/db';
+import { createLogger } from '@datalinx/common';
+import { monitoringDataSource } from './data-source';
+
+/** Applies pending migrations; `node dist/migrate.js` runs it with DATABASE_URL. */
+export async function migrate(databaseUrl = process.env.DATABASE_URL): Promise<string[]> {
+  if (!databaseUrl) throw new Error('DATABASE_URL is required to run migrations');
+  return runMigrations(monitoringDataSource(databaseUrl, 2));
+}
+
+if (require.main === module) {
+  const log = createLogger('monitoring-migrate');
+  migrate()
+    .then((applied) => log.info({ applied }, applied.length ? 'migrations applied' : 'schema up to date'))
+    .catch((err) => {
+      log.error({ err: (err as Error).message }, 'migration failed');
+      process.exit(1);
+    });
+}

@@ -1,0 +1,157 @@
+import { createTestDatabase, type TestDatabase } from '@datalinx/db';
+import type { DataSource } from 'typeorm';
+import { monitoringDataSource } from '../src/data-source';
+import { migrate } from '../src/migrate';
+import { RunEventRejectedError, RunRecorder } from '../src/managers/run-recorder';
+import { at, eventually, newRunRef, stateEvent, stepEvent } from './support/run-events';
+
+/** The write side against real PostgreSQL, without NATS: ordering, duplicates, concurrency. */
+describe('RunRecorder', () => {
+  let db: TestDatabase;
+  let ds: DataSource;
+  let recorder: RunRecorder;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    await migrate(db.url);
+    ds = await monitoringDataSource(db.url).initialize();
+    recorder = new RunRecorder(ds);
+  });
+
+  afterAll(async () => {
+    await ds?.destroy();
+    await db?.drop();
+  });
+
+  const runRows = (runId: string) => ds.query(`SELECT * FROM monitoring.run WHERE id = $1`, [runId]);
+  const stepRows = (runId: string) => ds.query(`SELECT seq, name, status, message, attempt FROM monitoring.run_step WHERE run_id = $1 ORDER BY seq`, [runId]);
+
+  it('creates the run from whichever event comes first and never leaves a terminal state', async () => {
+    const ref = newRunRef();
+    expect(await recorder.record(stateEvent(ref, 'SUCCESS', { at: at(9000), summary: 'connected' }))).toBe('applied');
+    expect(await recorder.record(stateEvent(ref, 'STARTED', { at: at(2000) }))).toBe('applied'); // started_at, nothing else
+    await recorder.record(stateEvent(ref, 'QUEUED', { at: at(0) }));
+    await recorder.record(stateEvent(ref, 'FAILURE', { at: at(12000), attempt: 2, error: { code: 'X', message: 'late' } }));
+    const [row] = await runRows(ref.runId);
+    expect(row).toMatchObject({
+      org_id: ref.orgId,
+      workspace_id: ref.workspaceId,
+      job_id: ref.jobId,
+      kind: 'connection.test',
+      subject_id: ref.subjectId,
+      state: 'SUCCESS',
+      attempts: 2,
+      summary: 'connected',
+      error_code: null,
+    });
+    expect(row.created_at.toISOString()).toBe(at(0));
+    expect(row.started_at.toISOString()).toBe(at(2000));
+    expect(row.finished_at.toISOString()).toBe(at(9000));
+  });
+
+  it('applies an event id once', async () => {
+    const ref = newRunRef();
+    const started = stateEvent(ref, 'STARTED', { at: at(1000) });
+    expect(await recorder.record(started)).toBe('applied');
+    expect(await recorder.record(started)).toBe('duplicate');
+    const step = stepEvent(ref, 0, { at: at(1500) });
+    expect(await recorder.record(step)).toBe('applied');
+    expect(await recorder.record({ ...step, message: 'changed under the same id' })).toBe('duplicate');
+    expect(await stepRows(ref.runId)).toEqual([{ seq: 0, name: 'step-0', status: 'SUCCESS', message: 'step 0 done', attempt: 1 }]);
+  });
+
+  it('keeps one row per step, the newest attempt winning whatever the arrival order', async () => {
+    const ref = newRunRef();
+    await recorder.record(stepEvent(ref, 1, { attempt: 2, status: 'SUCCESS', message: 'second try', at: at(5000) }));
+    await recorder.record(stepEvent(ref, 1, { attempt: 1, status: 'FAILURE', message: 'first try', at: at(1000) }));
+    await recorder.record(stepEvent(ref, 0, { attempt: 1, at: at(500) }));
+    expect(await stepRows(ref.runId)).toEqual([
+      { seq: 0, name: 'step-0', status: 'SUCCESS', message: 'step 0 done', attempt: 1 },
+      { seq: 1, name: 'step-1', status: 'SUCCESS', message: 'second try', attempt: 2 },
+    ]);
+    const [row] = await runRows(ref.runId);
+    expect(row).toMatchObject({ state: 'QUEUED', attempts: 2, finished_at: null });
+  });
+
+  it('rejects an event naming a run of another tenant and changes nothing', async () => {
+    const ref = newRunRef();
+    await recorder.record(stateEvent(ref, 'STARTED', { at: at(1000) }));
+    const intruder = stateEvent({ ...ref, orgId: newRunRef().orgId }, 'FAILURE', { at: at(2000) });
+    await expect(recorder.record(intruder)).rejects.toBeInstanceOf(RunEventRejectedError);
+    const otherWs = stepEvent({ ...ref, workspaceId: newRunRef().workspaceId }, 0);
+    await expect(recorder.record(otherWs)).rejects.toMatchObject({ code: 'RUN_TENANT_MISMATCH' });
+    const [row] = await runRows(ref.runId);
+    expect(row.state).toBe('STARTED');
+    expect(await stepRows(ref.runId)).toEqual([]);
+    // Rolled back with the rest: the event id is not marked consumed.
+    expect(await ds.query(`SELECT 1 FROM monitoring.consumed_event WHERE event_id = ANY($1)`, [[intruder.eventId, otherWs.eventId]])).toEqual([]);
+  });
+
+  it('serializes concurrent events of one run (one row, a consistent final state)', async () => {
+    const ref = newRunRef();
+    const events = [
+      stateEvent(ref, 'QUEUED', { at: at(0) }),
+      stateEvent(ref, 'STARTING', { at: at(100) }),
+      stateEvent(ref, 'STARTED', { at: at(200) }),
+      ...Array.from({ length: 10 }, (_, i) => stepEvent(ref, i, { at: at(300 + i) })),
+      stateEvent(ref, 'SUCCESS', { at: at(1000), summary: '10 steps' }),
+    ];
+    const outcomes = await Promise.all([...events, ...events].map((e) => recorder.record(e)));
+    expect(outcomes.filter((o) => o === 'duplicate')).toHaveLength(events.length);
+    const rows = await runRows(ref.runId);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ state: 'SUCCESS', attempts: 1, summary: '10 steps' });
+    expect(rows[0].started_at.toISOString()).toBe(at(200));
+    expect(await stepRows(ref.runId)).toHaveLength(10);
+  });
+
+  it('serializes events of one run on the run row: a late event never overwrites a terminal state it raced', async () => {
+    const ref = newRunRef();
+    await recorder.record(stateEvent(ref, 'QUEUED', { at: at(0) }));
+    const waitingOnLocks = async () => {
+      const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+      return n as number;
+    };
+    // Hold the run row, queue SUCCESS and then a late STARTED behind it, release: each must see
+    // the state the other left (with read-then-write outside the row lock, STARTED would
+    // overwrite SUCCESS and break the finished_at/terminal check).
+    const holder = ds.createQueryRunner();
+    await holder.connect();
+    await holder.startTransaction();
+    try {
+      await holder.query(`SELECT 1 FROM monitoring.run WHERE id = $1 FOR UPDATE`, [ref.runId]);
+      const success = recorder.record(stateEvent(ref, 'SUCCESS', { at: at(300) }));
+      await eventually(async () => ((await waitingOnLocks()) >= 1 ? true : undefined), 'SUCCESS to wait for the row');
+      const started = recorder.record(stateEvent(ref, 'STARTED', { at: at(200) }));
+      await eventually(async () => ((await waitingOnLocks()) >= 2 ? true : undefined), 'STARTED to wait for the row');
+      await holder.commitTransaction();
+      await expect(Promise.all([success, started])).resolves.toEqual(['applied', 'applied']);
+    } finally {
+      if (holder.isTransactionActive) await holder.rollbackTransaction();
+      await holder.release();
+    }
+    const [row] = await runRows(ref.runId);
+    expect(row).toMatchObject({ state: 'SUCCESS' });
+    expect(row.started_at.toISOString()).toBe(at(200));
+    expect(row.finished_at.toISOString()).toBe(at(300));
+  });
+
+  it('reverts its migration cleanly', async () => {
+    const other = await createTestDatabase();
+    try {
+      await migrate(other.url);
+      const ods = await monitoringDataSource(other.url).initialize();
+      try {
+        await ods.undoLastMigration({ transaction: 'each' });
+        const left: Array<{ table_name: string }> = await ods.query(
+          `SELECT table_name FROM information_schema.tables WHERE table_schema = 'monitoring' ORDER BY table_name`,
+        );
+        expect(left.map((t) => t.table_name)).toEqual(['migrations']);
+      } finally {
+        await ods.destroy();
+      }
+    } finally {
+      await other.drop();
+    }
+  });
+});

@@ -1,0 +1,43 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import gql from 'graphql-tag';
+import type { DataSource } from 'typeorm';
+import { checkDatabase, serviceStatus } from '@datalinx/db';
+import { createSubgraphServer, type ViewerAssertionVerifier } from '@datalinx/graphql-kit';
+import type { Logger } from '@datalinx/common';
+import { resolvers } from './graphql/resolvers';
+import { permissions } from './graphql/permissions';
+import type { SchemaContext } from './graphql/context';
+import { CanonicalTypeManager } from './managers/canonical-type.manager';
+import { CanonicalTypeDao } from './daos/canonical-type.dao';
+
+export const typeDefs = gql(readFileSync(path.join(__dirname, '..', 'schema.graphql'), 'utf8'));
+
+export interface SchemaDeps {
+  ds: DataSource;
+  verifier: ViewerAssertionVerifier;
+  log: Logger;
+  natsReady?: () => Promise<{ ok: boolean; error?: string }>;
+}
+
+/** Wires the schema subgraph: DAOs → managers (per request) → resolvers, behind the assertion check. */
+export function createSchemaServer(d: SchemaDeps) {
+  const types = new CanonicalTypeDao(d.ds);
+  return createSubgraphServer<SchemaContext>({
+    name: 'schema',
+    typeDefs,
+    resolvers: resolvers as never,
+    permissions,
+    verifier: d.verifier,
+    log: d.log,
+    readiness: {
+      database: async () => checkDatabase(d.ds),
+      ...(d.natsReady ? { nats: d.natsReady } : {}),
+    },
+    buildContext: (base) => ({
+      ...base,
+      canonicalTypes: new CanonicalTypeManager(base.viewer, types),
+      status: () => serviceStatus(d.ds, 'schema'),
+    }),
+  });
+}

@@ -1,0 +1,36 @@
+import { createLogger, loadEnvOrExit, onShutdown } from '@datalinx/common';
+import { ViewerAssertionVerifier, importAssertionPublicKey } from '@datalinx/graphql-kit';
+import { connectNats, ensureStreams } from '@datalinx/messaging';
+import { envSchema } from './env';
+import { schemaDataSource } from './data-source';
+import { createSchemaServer } from './app';
+
+async function main() {
+  const env = loadEnvOrExit('schema', envSchema);
+  const log = createLogger('schema', env.LOG_LEVEL);
+  const ds = await schemaDataSource(env.DATABASE_URL, env.DB_POOL_MAX, env.DB_STATEMENT_TIMEOUT_MS).initialize();
+  const nats = await connectNats(env.NATS_URL, 'schema', log);
+  await ensureStreams(nats.jsm);
+  const verifier = new ViewerAssertionVerifier(await importAssertionPublicKey(env.DLX_ASSERTION_PUBLIC_KEY));
+  const server = await createSchemaServer({ ds, verifier, log, natsReady: natsCheck(nats.nc) });
+  await server.listen(env.SCHEMA_PORT);
+  log.info({ port: env.SCHEMA_PORT }, 'schema subgraph listening');
+  onShutdown(log, [
+    { name: 'http', close: () => server.stop() },
+    { name: 'nats', close: () => nats.close() },
+    { name: 'database', close: () => ds.destroy() },
+  ]);
+}
+
+function natsCheck(nc: { isClosed(): boolean; flush(): Promise<void> }) {
+  return async () => {
+    if (nc.isClosed()) return { ok: false, error: 'connection closed' };
+    await nc.flush();
+    return { ok: true };
+  };
+}
+
+main().catch((err) => {
+  process.stderr.write(`schema failed to start: ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,205 @@
+/**
+ * docker-compose.yml against the code: every compose service that runs one of our processes
+ * sets every environment variable that process requires, and nothing the process does not
+ * read. The required variables come from each process's zod schema (`envSchema` in
+ * `<workspace>/src/env.ts`): a key is required when `shape[key].isOptional()` is false (a
+ * `.default()` or `.optional()` makes it optional).
+ *
+ * No Docker engine needed: this reads the file the way compose does (YAML merge keys, `$$`
+ * escapes, `${VAR}` interpolation with an empty environment).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseDocument } from 'yaml';
+import type { ZodTypeAny } from 'zod';
+
+const ROOT = path.resolve(__dirname, '..');
+
+interface EnvModule {
+  envSchema: { shape: Record<string, ZodTypeAny> };
+}
+
+/** Compose service → the module that declares its process's environment. */
+const PROCESS_ENV: Record<string, { module: string; exportName?: string; command: string[] }> = {
+  auth: { module: 'services/auth/src/env.ts', command: ['node', 'services/auth/dist/index.js'] },
+  workspace: { module: 'services/workspace/src/env.ts', command: ['node', 'services/workspace/dist/index.js'] },
+  schema: { module: 'services/schema/src/env.ts', command: ['node', 'services/schema/dist/index.js'] },
+  mapping: { module: 'services/mapping/src/env.ts', command: ['node', 'services/mapping/dist/index.js'] },
+  monitoring: { module: 'services/monitoring/src/env.ts', command: ['node', 'services/monitoring/dist/index.js'] },
+  gateway: { module: 'gateway/src/env.ts', command: ['node', 'gateway/dist/index.js'] },
+  worker: { module: 'workers/src/env.ts', command: ['node', 'workers/dist/index.js'] },
+  web: { module: 'web/lib/env.ts', command: ['npx', 'next', 'start', '-p', '3000'] },
+};
+
+/** Subgraph compose service → the variable that holds its port (and the gateway's URL variable). */
+const SUBGRAPHS = ['auth', 'workspace', 'schema', 'mapping', 'monitoring'] as const;
+
+/** Services that run no process of ours (images, or the Python Dagster UI). */
+const NOT_OURS = new Set(['postgres', 'nats', 'dagster']);
+
+/** Read by Node/Next themselves rather than by our schemas. */
+const ALWAYS_ALLOWED = new Set(['NODE_ENV']);
+
+interface ComposeService {
+  command?: string[] | string;
+  environment?: Record<string, string | number | boolean | null> | string[];
+  env_file?: unknown;
+  ports?: string[];
+  healthcheck?: { test?: string[] | string };
+}
+
+function loadCompose(): { services: Record<string, ComposeService> } {
+  const doc = parseDocument(readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true });
+  if (doc.errors.length > 0) throw new Error(`docker-compose.yml: ${doc.errors.map((e) => e.message).join('\n')}`);
+  return doc.toJS({ maxAliasCount: -1 }) as { services: Record<string, ComposeService> };
+}
+
+/**
+ * Compose interpolation with no variables in the environment: `${X:-d}`/`${X-d}` give `d`,
+ * `${X:?msg}`/`${X?msg}` make compose refuse to start without X (so the value is guaranteed:
+ * returned as a placeholder), `${X}`/`$X` give '' and `$$` is a literal `$`.
+ */
+function interpolate(value: string): string {
+  return value.replace(
+    /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])((?:[^{}]|\{[^{}]*\})*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
+    (match, name?: string, op?: string, arg?: string) => {
+      if (match === '$$') return '$';
+      if (name === undefined) return '';
+      if (op === ':-' || op === '-') return interpolate(arg ?? '');
+      if (op === ':?' || op === '?') return `<required:${name}>`;
+      return '';
+    },
+  );
+}
+
+function environmentOf(service: ComposeService): Map<string, string> {
+  const env = new Map<string, string>();
+  const raw = service.environment ?? {};
+  const entries: [string, string | null][] = Array.isArray(raw)
+    ? raw.map((item) => {
+        const eq = item.indexOf('=');
+        return eq === -1 ? [item, null] : [item.slice(0, eq), item.slice(eq + 1)];
+      })
+    : Object.entries(raw).map(([k, v]) => [k, v === null ? null : String(v)]);
+  for (const [key, value] of entries) {
+    // `KEY` without a value passes the host's variable through: not guaranteed to be set.
+    env.set(key, value === null ? '' : interpolate(value));
+  }
+  return env;
+}
+
+function loadEnvSchema(service: string): EnvModule['envSchema'] {
+  const { module } = PROCESS_ENV[service];
+  const file = path.join(ROOT, module);
+  if (!existsSync(file)) {
+    throw new Error(`${module} does not exist: the ${service} process must export its zod \`envSchema\` from it`);
+  }
+  const mod = require(file) as Partial<EnvModule>;
+  if (!mod.envSchema || typeof mod.envSchema !== 'object' || !('shape' in mod.envSchema)) {
+    throw new Error(`${module} must export \`envSchema\`, a z.object(...)`);
+  }
+  return mod.envSchema;
+}
+
+function requiredKeys(schema: EnvModule['envSchema']): string[] {
+  return Object.entries(schema.shape)
+    .filter(([, field]) => !field.isOptional())
+    .map(([key]) => key);
+}
+
+const compose = loadCompose();
+const serviceNames = Object.keys(compose.services);
+
+describe('docker-compose.yml', () => {
+  test('every service is either mapped to its process or known not to be ours', () => {
+    const unmapped = serviceNames.filter((name) => !(name in PROCESS_ENV) && name !== 'migrate' && !NOT_OURS.has(name));
+    expect(unmapped).toEqual([]);
+    for (const name of [...Object.keys(PROCESS_ENV), 'migrate', ...NOT_OURS]) {
+      expect(serviceNames).toContain(name);
+    }
+  });
+
+  test('uses no env_file (the variables must be visible here, and compose must refuse to start without secrets)', () => {
+    expect(serviceNames.filter((name) => compose.services[name].env_file !== undefined)).toEqual([]);
+  });
+
+  test.each(Object.keys(PROCESS_ENV))('%s runs the process whose environment is checked', (name) => {
+    expect(compose.services[name].command).toEqual(PROCESS_ENV[name].command);
+  });
+
+  describe.each(Object.keys(PROCESS_ENV))('%s', (name) => {
+    test('sets every variable its process requires', () => {
+      const env = environmentOf(compose.services[name]);
+      const missing = requiredKeys(loadEnvSchema(name)).filter((key) => (env.get(key) ?? '') === '');
+      expect(missing).toEqual([]);
+    });
+
+    test('sets no variable its process does not read', () => {
+      const known = new Set(Object.keys(loadEnvSchema(name).shape));
+      const unknown = [...environmentOf(compose.services[name]).keys()].filter((key) => !known.has(key) && !ALWAYS_ALLOWED.has(key));
+      expect(unknown).toEqual([]);
+    });
+
+    test('its values pass its schema (with the required secrets left to .env)', () => {
+      const env = Object.fromEntries(
+        [...environmentOf(compose.services[name]).entries()].filter(([, value]) => !value.startsWith('<required:')),
+      );
+      const schema = loadEnvSchema(name);
+      const secretKeys = [...environmentOf(compose.services[name]).entries()]
+        .filter(([, value]) => value.startsWith('<required:'))
+        .map(([key]) => key);
+      // Check the literal values only: the secrets come from the operator's .env.
+      const problems: string[] = [];
+      for (const [key, value] of Object.entries(env)) {
+        const field = schema.shape[key];
+        if (!field) continue;
+        const result = field.safeParse(value);
+        if (!result.success) problems.push(`${key}=${JSON.stringify(value)}: ${result.error.issues.map((i) => i.message).join('; ')}`);
+      }
+      expect(problems).toEqual([]);
+      expect(secretKeys.every((key) => key.startsWith('DLX_'))).toBe(true);
+    });
+  });
+
+  test('migrate runs every subgraph migration with what migrate.js requires', () => {
+    const migrate = compose.services.migrate;
+    const script = (Array.isArray(migrate.command) ? migrate.command : [migrate.command ?? '']).map((part) => interpolate(part)).join(' ');
+    expect(script).toContain('for s in auth workspace schema mapping monitoring;');
+    expect(script).toContain('node services/$s/dist/migrate.js || exit 1');
+    // migrate.js reads only the database settings (packages/common `databaseEnv`).
+    const { databaseEnv } = require(path.join(ROOT, 'packages/common/src/env.ts')) as {
+      databaseEnv: Record<string, ZodTypeAny>;
+    };
+    const env = environmentOf(migrate);
+    const required = Object.entries(databaseEnv).filter(([, field]) => !field.isOptional()).map(([key]) => key);
+    expect(required).toContain('DATABASE_URL');
+    expect(required.filter((key) => (env.get(key) ?? '') === '')).toEqual([]);
+  });
+
+  test('the gateway reaches each subgraph on the port that subgraph listens on', () => {
+    const gatewayEnv = environmentOf(compose.services.gateway);
+    for (const name of SUBGRAPHS) {
+      const portKey = `${name.toUpperCase()}_PORT`;
+      const port = environmentOf(compose.services[name]).get(portKey);
+      expect([portKey, port]).toEqual([portKey, expect.stringMatching(/^\d+$/)]);
+      expect([`${name.toUpperCase()}_URL`, gatewayEnv.get(`${name.toUpperCase()}_URL`)]).toEqual([
+        `${name.toUpperCase()}_URL`,
+        `http://${name}:${port}/graphql`,
+      ]);
+      expect(compose.services[name].ports).toEqual([`${port}:${port}`]);
+    }
+  });
+
+  test('secrets are demanded by interpolation, so compose refuses to start without them', () => {
+    const raw = readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8');
+    expect(raw).toMatch(/\$\{DLX_ASSERTION_PUBLIC_KEY:\?[^}]+\}/);
+    expect(raw).toMatch(/\$\{DLX_ASSERTION_PRIVATE_KEY:\?[^}]+\}/);
+    expect(environmentOf(compose.services.gateway).get('DLX_ASSERTION_PRIVATE_KEY')).toBe('<required:DLX_ASSERTION_PRIVATE_KEY>');
+    for (const name of SUBGRAPHS) {
+      expect([name, environmentOf(compose.services[name]).get('DLX_ASSERTION_PUBLIC_KEY')]).toEqual([
+        name,
+        '<required:DLX_ASSERTION_PUBLIC_KEY>',
+      ]);
+    }
+  });
+});

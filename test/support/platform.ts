@@ -1,0 +1,151 @@
+import type http from 'node:http';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Request } from 'express';
+import type { DataSource } from 'typeorm';
+import { createLogger } from '@datalinx/common';
+import { createTestDatabase, type TestDatabase } from '@datalinx/db';
+import { ANONYMOUS, viewerSchema, type Viewer } from '@datalinx/graphql-kit';
+import { connectNats, ensureStreams, OutboxRelay, type Nats } from '@datalinx/messaging';
+import { authDataSource } from '../../services/auth/src/data-source';
+import { migrate as migrateAuth } from '../../services/auth/src/migrate';
+import { createAuthServer } from '../../services/auth/src/app';
+import { workspaceDataSource } from '../../services/workspace/src/data-source';
+import { migrate as migrateWorkspace } from '../../services/workspace/src/migrate';
+import { createWorkspaceServer } from '../../services/workspace/src/app';
+import { ConnectionDao } from '../../services/workspace/src/daos/connection.dao';
+import { startConnectionTestResultsConsumer } from '../../services/workspace/src/jobs/connection-test-results.consumer';
+import { schemaDataSource } from '../../services/schema/src/data-source';
+import { migrate as migrateSchema } from '../../services/schema/src/migrate';
+import { createSchemaServer } from '../../services/schema/src/app';
+import { mappingDataSource } from '../../services/mapping/src/data-source';
+import { migrate as migrateMapping } from '../../services/mapping/src/migrate';
+import { createMappingServer } from '../../services/mapping/src/app';
+import { monitoringDataSource } from '../../services/monitoring/src/data-source';
+import { migrate as migrateMonitoring } from '../../services/monitoring/src/migrate';
+import { createMonitoringServer } from '../../services/monitoring/src/app';
+import { RunEventsConsumer } from '../../services/monitoring/src/jobs/run-events.consumer';
+import { RunRecorder } from '../../services/monitoring/src/managers/run-recorder';
+import { createGateway, type Gateway } from '../../gateway/src/app';
+import { loadSupergraph } from '../../gateway/src/supergraph';
+import { makeTestKeys, type TestKeys } from './keys';
+import { urlOf } from './http';
+
+/**
+ * The whole control plane in one test process, on a throwaway database and the test NATS:
+ * five real subgraphs (real migrations, real PostgreSQL), the outbox relay, the RUNS consumers
+ * and the real gateway over the committed supergraph. Consumers get unique durable names and
+ * are narrowed to this platform's own subjects where JetStream requires it.
+ *
+ * TEST-ONLY identity: until sign-in exists the gateway makes every caller anonymous; here a
+ * test passes its viewer as JSON in `x-test-viewer`, which this harness's `authenticate` reads.
+ * The production gateway has no such header.
+ */
+export const TEST_VIEWER_HEADER = 'x-test-viewer';
+
+export interface Platform {
+  db: TestDatabase;
+  keys: TestKeys;
+  nats: Nats;
+  masterKey: string;
+  gatewayUrl: string;
+  subgraphUrls: Record<string, string>;
+  sources: Record<'auth' | 'workspace' | 'schema' | 'mapping' | 'monitoring', DataSource>;
+  gateway: Gateway;
+  stop: () => Promise<void>;
+}
+
+export async function startPlatform(o: { runsFilter?: string } = {}): Promise<Platform> {
+  const natsUrl = process.env.NATS_URL;
+  if (!natsUrl) throw new Error('NATS_URL is not set: run tests with `npm test`.');
+  const log = createLogger('platform-test', process.env.TEST_LOG_LEVEL ?? 'silent');
+  const db = await createTestDatabase();
+  for (const m of [migrateAuth, migrateWorkspace, migrateSchema, migrateMapping, migrateMonitoring]) await m(db.url);
+  const keys = await makeTestKeys();
+  const masterKey = randomBytes(32).toString('base64');
+  const nats = await connectNats(natsUrl, 'platform-test');
+  await ensureStreams(nats.jsm);
+  const sources = {
+    auth: await authDataSource(db.url, 4).initialize(),
+    workspace: await workspaceDataSource(db.url, 4).initialize(),
+    schema: await schemaDataSource(db.url, 4).initialize(),
+    mapping: await mappingDataSource(db.url, 4).initialize(),
+    monitoring: await monitoringDataSource(db.url, 4).initialize(),
+  };
+  const suffix = randomUUID().slice(0, 8);
+  const relays = [new OutboxRelay(sources.workspace, nats.js, log).start(), new OutboxRelay(sources.mapping, nats.js, log).start()];
+  const resultsConsumer = await startConnectionTestResultsConsumer({
+    js: nats.js,
+    jsm: nats.jsm,
+    dao: new ConnectionDao(sources.workspace),
+    log,
+    durable: `ws-results-${suffix}`,
+  });
+  const runsConsumer = new RunEventsConsumer({
+    js: nats.js,
+    jsm: nats.jsm,
+    recorder: new RunRecorder(sources.monitoring),
+    log,
+    durable: `monitoring-${suffix}`,
+    filterSubject: o.runsFilter,
+    concurrency: 4,
+    ackWaitMs: 10000,
+    maxDeliver: 10,
+  });
+  await runsConsumer.start();
+
+  const servers = {
+    auth: await createAuthServer({ ds: sources.auth, verifier: keys.verifier, log }),
+    workspace: await createWorkspaceServer({
+      ds: sources.workspace,
+      verifier: keys.verifier,
+      log,
+      settings: { masterKey: Buffer.from(masterKey, 'base64'), testTimeoutMs: 10000 },
+      onOutboxCommit: () => relays[0]!.kick(),
+    }),
+    schema: await createSchemaServer({ ds: sources.schema, verifier: keys.verifier, log }),
+    mapping: await createMappingServer({ ds: sources.mapping, verifier: keys.verifier, log, afterCommit: () => relays[1]!.kick() }),
+    monitoring: await createMonitoringServer({ ds: sources.monitoring, verifier: keys.verifier, log }),
+  };
+  const listening: http.Server[] = [];
+  const subgraphUrls: Record<string, string> = {};
+  for (const [name, s] of Object.entries(servers)) {
+    const h = await s.listen(0, '127.0.0.1');
+    listening.push(h);
+    subgraphUrls[name] = urlOf(h);
+  }
+  const gateway = await createGateway({
+    supergraphSdl: loadSupergraph(),
+    subgraphUrls,
+    signer: keys.signer,
+    log,
+    limits: { maxDepth: 12, maxAliases: 30, maxTokens: 5000, maxBodyBytes: 100_000 },
+    authenticate: async (req: Request): Promise<Viewer> => {
+      const raw = req.headers[TEST_VIEWER_HEADER];
+      return typeof raw === 'string' ? viewerSchema.parse(JSON.parse(raw)) : ANONYMOUS;
+    },
+  });
+  const gw = await gateway.listen(0, '127.0.0.1');
+  return {
+    db,
+    keys,
+    nats,
+    masterKey,
+    gatewayUrl: urlOf(gw),
+    subgraphUrls,
+    sources,
+    gateway,
+    stop: async () => {
+      await gateway.stop();
+      for (const s of Object.values(servers)) await s.stop();
+      await runsConsumer.stop();
+      await resultsConsumer.stop();
+      for (const r of relays) await r.stop();
+      for (const durable of [`ws-results-${suffix}`, `monitoring-${suffix}`]) await nats.jsm.consumers.delete('RUNS', durable).catch(() => undefined);
+      await nats.close();
+      for (const ds of Object.values(sources)) await ds.destroy();
+      await db.drop();
+    },
+  };
+}
+
+export const viewerHeader = (v: Viewer) => ({ [TEST_VIEWER_HEADER]: JSON.stringify(v) });
