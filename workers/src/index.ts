@@ -10,6 +10,7 @@ async function main() {
   const nats = await connectNats(env.NATS_URL, 'worker', log);
   await ensureStreams(nats.jsm);
   const runner = new JobRunner({
+    nc: nats.nc,
     js: nats.js,
     jsm: nats.jsm,
     log,

@@ -1,4 +1,5 @@
 import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
+import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import { parseKey, unseal, type Logger } from '@datalinx/common';
 import { jobMessage, runEvent, runSubject, STREAMS, TERMINAL_RUN_STATES, type JobMessage } from '@datalinx/contracts';
 import { decodeJson, ensureDurableConsumer, isNotFound, PermanentJobError, PullWorker, type ConsumeContext } from '@datalinx/messaging';
@@ -6,6 +7,7 @@ import { RunReporter } from './run-reporter';
 import { testPostgresConnection } from './jobs/connection-test';
 
 export interface JobRunnerOptions {
+  nc: NatsConnection;
   js: JetStreamClient;
   jsm: JetStreamManager;
   log: Logger;
@@ -40,6 +42,7 @@ const subjectIdOf = (job: JobMessage) => job.payload.connectionId;
 export class JobRunner {
   private readonly key: Buffer;
   private pull?: PullWorker;
+  private advisories?: Subscription;
 
   constructor(private readonly o: JobRunnerOptions) {
     this.key = parseKey(o.masterKey);
@@ -119,9 +122,48 @@ export class JobRunner {
       onGiveUp: (m, err, ctx) => this.giveUp(m, err, ctx),
     });
     await this.pull.start();
+    this.watchExhaustedJobs();
+  }
+
+  /**
+   * A worker that dies (SIGKILL, OOM) on a job's last delivery never gets to report it. JetStream
+   * then announces MAX_DELIVERIES; one worker of the queue group reads the job back from the
+   * stream by sequence, reports its run FAILED with the reason, and removes it from the queue.
+   */
+  private watchExhaustedJobs(): void {
+    const subject = `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${STREAMS.JOBS.name}.${this.o.durable}`;
+    this.advisories = this.o.nc.subscribe(subject, { queue: `${this.o.durable}-exhausted` });
+    void (async () => {
+      for await (const m of this.advisories!) {
+        try {
+          const adv = m.json<{ stream_seq: number; deliveries: number }>();
+          const stored = await this.o.jsm.streams.getMessage(STREAMS.JOBS.name, { seq: adv.stream_seq }).catch((err) => {
+            if (isNotFound(err)) return null;
+            throw err;
+          });
+          if (!stored) continue;
+          const parsed = jobMessage.safeParse(stored.json());
+          if (parsed.success && !(await this.alreadyFinished(parsed.data))) {
+            const job = parsed.data;
+            await new RunReporter(this.o.js, job, subjectIdOf(job), adv.deliveries).state('FAILURE', {
+              summary: 'gave up',
+              error: {
+                code: 'MAX_DELIVERIES',
+                message: `The job was delivered ${adv.deliveries} time(s) and never finished (the worker stopped or timed out each time). Check the worker logs, then run it again.`,
+              },
+            });
+            this.o.log.error({ jobId: job.jobId, runId: job.runId, deliveries: adv.deliveries }, 'job exhausted its deliveries; run reported FAILED');
+          }
+          await this.o.jsm.streams.deleteMessage(STREAMS.JOBS.name, adv.stream_seq).catch(() => undefined);
+        } catch (err) {
+          this.o.log.error({ err: (err as Error).message }, 'handling a max-deliveries advisory failed');
+        }
+      }
+    })();
   }
 
   async stop(): Promise<void> {
+    this.advisories?.unsubscribe();
     await this.pull?.stop();
   }
 }

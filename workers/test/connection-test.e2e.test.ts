@@ -160,24 +160,8 @@ describe('connection.test through JetStream and the worker process', () => {
   }, 90000);
 
   it('redelivers a job whose worker was SIGKILLed mid-test and records its result once', async () => {
-    // A TCP proxy in front of the real PostgreSQL that holds the first connection (the worker
-    // hangs in "authenticated"), then forwards normally after the kill.
-    let hold = true;
-    const held: net.Socket[] = [];
-    const proxy = net.createServer((client) => {
-      if (hold) {
-        held.push(client);
-        return;
-      }
-      const upstream = net.connect(Number(pg.port || 5432), pg.hostname);
-      client.pipe(upstream).pipe(client);
-      upstream.on('error', () => client.destroy());
-      client.on('error', () => upstream.destroy());
-    });
-    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
-    const via = new URL(pg.toString());
-    via.hostname = '127.0.0.1';
-    via.port = String((proxy.address() as net.AddressInfo).port);
+    const proxy = await holdingProxy();
+    const via = proxy.url;
     const id = await createConnection('flaky', via.toString());
 
     const first = startWorker();
@@ -185,12 +169,11 @@ describe('connection.test through JetStream and the worker process', () => {
     // Wait until the first attempt is inside the "authenticated" step (port reached).
     await waitFor('the first attempt to reach the port', async () => {
       const c = await connectionView(id);
-      return c.lastTestRun?.steps.some((s) => s.name === 'port reachable' && s.status === 'SUCCESS') && held.length > 0 ? true : undefined;
+      return c.lastTestRun?.steps.some((s) => s.name === 'port reachable' && s.status === 'SUCCESS') && proxy.held() > 0 ? true : undefined;
     });
     first.kill('SIGKILL');
     await new Promise((r) => first.once('exit', r));
-    hold = false;
-    for (const s of held) s.destroy();
+    proxy.release();
 
     startWorker();
     const c = await finished(id);
@@ -212,5 +195,66 @@ describe('connection.test through JetStream and the worker process', () => {
     // QUEUED + (STARTING, STARTED, 2 steps) of attempt 1 + (STARTING, STARTED, 4 steps, SUCCESS) of attempt 2
     expect(perSubject[`runs.${workspaceId}.${runId}`]).toBe(1 + 4 + 7);
     proxy.close();
+    await stopWorkers();
+  }, 120000);
+
+  it('reports the run FAILED with the reason when a worker dies on the last delivery', async () => {
+    // A second consumer on the same subjects must replace the first (JOBS is a work queue).
+    await p.nats.jsm.consumers.delete('JOBS', `workers-${workspaceId.slice(0, 8)}`);
+    const lastChance = { WORKER_DURABLE: `last-${workspaceId.slice(0, 8)}`, JOB_MAX_DELIVER: '1' };
+    const proxy = await holdingProxy();
+    const id = await createConnection('doomed', proxy.url.toString());
+    const doomed = startWorker(lastChance);
+    await testConnection(id);
+    await waitFor('the only attempt to reach the port', async () => (proxy.held() > 0 ? true : undefined));
+    const survivor = startWorker(lastChance); // hears the advisory; gets no job (none left to deliver)
+    await new Promise((r) => setTimeout(r, 500));
+    doomed.kill('SIGKILL');
+    const c = await finished(id);
+    expect(c.status).toBe('FAILING');
+    expect(c.lastTestRun?.state).toBe('FAILURE');
+    expect(c.lastTestRun?.error?.code).toBe('MAX_DELIVERIES');
+    expect(c.lastError).toMatch(/delivered 1 time\(s\) and never finished/);
+    expect(survivor.exitCode).toBeNull();
+    proxy.close();
+    await stopWorkers();
+    await p.nats.jsm.consumers.delete('JOBS', lastChance.WORKER_DURABLE).catch(() => undefined);
   }, 120000);
 });
+
+/**
+ * A TCP proxy in front of the real PostgreSQL that holds every connection (the worker hangs in
+ * "authenticated") until `release()`, then forwards normally.
+ */
+async function holdingProxy() {
+  const pg = new URL(process.env.DATABASE_URL!);
+  let hold = true;
+  const held: net.Socket[] = [];
+  const server = net.createServer((client) => {
+    if (hold) {
+      held.push(client);
+      client.on('error', () => undefined);
+      return;
+    }
+    const upstream = net.connect(Number(pg.port || 5432), pg.hostname);
+    client.pipe(upstream).pipe(client);
+    upstream.on('error', () => client.destroy());
+    client.on('error', () => upstream.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const url = new URL(pg.toString());
+  url.hostname = '127.0.0.1';
+  url.port = String((server.address() as net.AddressInfo).port);
+  return {
+    url,
+    held: () => held.length,
+    release: () => {
+      hold = false;
+      for (const s of held) s.destroy();
+    },
+    close: () => {
+      for (const s of held) s.destroy();
+      server.close();
+    },
+  };
+}
