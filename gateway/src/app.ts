@@ -76,7 +76,7 @@ function formatError(log: Logger, limits: GatewayLimits) {
     const original = unwrapped?.originalError?.extensions?.code ? unwrapped.originalError : unwrapped;
     const ourCode = original?.extensions?.code as string | undefined;
     if (ourCode && LIMIT_CODES.has(ourCode)) return { ...formatted, extensions: { ...original.extensions } };
-    if (/Document contains more th[ae]n \d+ tokens/.test(formatted.message)) {
+    if (/Document contains more tha[nt] \d+ tokens/.test(formatted.message)) {
       return { message: `The query has more than ${limits.maxTokens} tokens; that is the limit. Split it into smaller queries.`, extensions: { code: 'TOO_MANY_TOKENS', limit: limits.maxTokens } };
     }
     const code = formatted.extensions?.code as string | undefined;

@@ -1,0 +1,274 @@
+// `npm start`: install what is missing, start PostgreSQL + NATS (embedded unless DATABASE_URL /
+// NATS_URL are set), build, migrate, run every Datalinx process under one supervisor, print the
+// URLs. Ctrl-C stops everything in order. See scripts/README.md.
+//
+// Plain Node ESM with node built-ins only: this runs before `npm install`.
+import fs from 'node:fs';
+import crypto from 'node:crypto';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { bold, createLog, paint, reserveNameWidth } from './lib/log.mjs';
+import { Supervisor, ShutdownInProgress, acquireLock, cleanupOrphans } from './lib/supervisor.mjs';
+import { assertPortsFree, waitForHttp } from './lib/net.mjs';
+import { ensureSystemTools } from './lib/system.mjs';
+import { ensureNodeModules, loadPythonHelpers, pythonLogAdapter } from './lib/install.mjs';
+import { buildAll } from './lib/build.mjs';
+import { ensureDatabase, locatePgBinaries, startPostgres } from './lib/postgres.mjs';
+import { NATS_TOOL, startNats } from './lib/nats.mjs';
+import { ensureAssertionKeys, ensureSecret, generateMasterKey, readSecret } from './lib/keys.mjs';
+import { checkNodeVersion, readPort, maskUrl, truthy } from './lib/config.mjs';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const log = createLog('datalinx');
+
+/** The five subgraphs in start order, with their port variable and default port. */
+const SUBGRAPHS = /** @type {const} */ ([
+  ['auth', 'AUTH_PORT', 4001],
+  ['workspace', 'WORKSPACE_PORT', 4002],
+  ['schema', 'SCHEMA_PORT', 4003],
+  ['mapping', 'MAPPING_PORT', 4004],
+  ['monitoring', 'MONITORING_PORT', 4005],
+]);
+
+function readConfig() {
+  const env = process.env;
+  /** @type {string[]} */
+  const problems = [];
+  const dataDir = path.resolve(env.DLX_DATA_DIR || path.join(repoRoot, '.datalinx'));
+  const cfg = {
+    dataDir,
+    venvDir: path.resolve(env.DLX_VENV_DIR || path.join(repoRoot, '.venv')),
+    databaseUrl: env.DATABASE_URL || '',
+    natsUrl: env.NATS_URL || '',
+    pgPort: readPort('DLX_PG_PORT', 54329, problems),
+    natsPort: readPort('DLX_NATS_PORT', 42229, problems),
+    gatewayPort: readPort('GATEWAY_PORT', 4000, problems),
+    webPort: readPort('WEB_PORT', 3000, problems),
+    dagsterPort: readPort('DAGSTER_PORT', 3070, problems),
+    subgraphs: SUBGRAPHS.map(([name, envVar, dflt]) => ({ name, envVar, port: readPort(envVar, dflt, problems) })),
+    logLevel: env.LOG_LEVEL || 'info',
+    nodeEnv: env.NODE_ENV || 'production',
+    graceMs: Number(env.DLX_SHUTDOWN_GRACE_MS || 10_000),
+    skipInstall: truthy(env.DLX_SKIP_INSTALL),
+    skipBuild: truthy(env.DLX_SKIP_BUILD),
+  };
+  if (!Number.isFinite(cfg.graceMs) || cfg.graceMs < 0) problems.push('DLX_SHUTDOWN_GRACE_MS must be a number of milliseconds');
+  if (problems.length > 0) throw new Error(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  return cfg;
+}
+
+/** @param {ReturnType<typeof readConfig>} cfg */
+function portClaims(cfg, withDagster = true) {
+  return [
+    ...(cfg.databaseUrl ? [] : [{ port: cfg.pgPort, envVar: 'DLX_PG_PORT', what: 'embedded PostgreSQL' }]),
+    ...(cfg.natsUrl ? [] : [{ port: cfg.natsPort, envVar: 'DLX_NATS_PORT', what: 'nats-server' }]),
+    { port: cfg.gatewayPort, envVar: 'GATEWAY_PORT', what: 'gateway' },
+    ...cfg.subgraphs.map((s) => ({ port: s.port, envVar: s.envVar, what: `${s.name} subgraph` })),
+    { port: cfg.webPort, envVar: 'WEB_PORT', what: 'web app' },
+    ...(withDagster ? [{ port: cfg.dagsterPort, envVar: 'DAGSTER_PORT', what: 'Dagster UI' }] : []),
+  ];
+}
+
+/** `next start` through next's own bin (one process less than npx); npx as a fallback. */
+function nextStart(/** @type {number} */ port) {
+  try {
+    const bin = createRequire(path.join(repoRoot, 'web', 'package.json')).resolve('next/dist/bin/next');
+    return { cmd: process.execPath, args: [bin, 'start', '-p', String(port)] };
+  } catch {
+    return { cmd: 'npx', args: ['next', 'start', '-p', String(port)] };
+  }
+}
+
+async function main() {
+  /** @type {ReturnType<typeof readConfig>} */
+  let cfg;
+  try {
+    checkNodeVersion();
+    cfg = readConfig();
+  } catch (err) {
+    log.error(/** @type {Error} */ (err).message);
+    process.exit(1);
+  }
+  let running = false;
+  const runDir = path.join(cfg.dataDir, 'run');
+  fs.mkdirSync(runDir, { recursive: true });
+  const sup = new Supervisor({
+    log,
+    graceMs: cfg.graceMs,
+    // A stop requested while everything runs is a normal end; during set-up it interrupts.
+    exitCodeOnSignal: () => (running ? 0 : 130),
+  });
+  sup.installSignalHandlers();
+  reserveNameWidth(['gateway', 'workers', 'web', 'dagster', ...cfg.subgraphs.map((s) => `migrate ${s.name}`)]);
+  try {
+    acquireLock(path.join(runDir, 'supervisor.lock'));
+    // Only now is the state file ours: a previous run's leftovers are stopped first.
+    await cleanupOrphans(path.join(runDir, 'processes.json'), log);
+    sup.stateFile = path.join(runDir, 'processes.json');
+    const python = await loadPythonHelpers(repoRoot);
+    await assertPortsFree(portClaims(cfg, Boolean(python)));
+
+    // ── install what is missing ────────────────────────────────────────────────
+    await ensureNodeModules({ repoRoot, log, sup, skip: cfg.skipInstall });
+    if (!cfg.databaseUrl) locatePgBinaries(repoRoot);
+    /** @type {string | null} */
+    let natsBin = null;
+    if (!cfg.natsUrl) natsBin = (await ensureSystemTools([NATS_TOOL], log))['nats-server'];
+    if (python) {
+      log.step(`Python venv for dbt + Dagster (${cfg.venvDir})`);
+      await python.ensurePythonVenv({ repoRoot, venvDir: cfg.venvDir, log: pythonLogAdapter(log) });
+    } else {
+      log.warn('scripts/lib/python.mjs is not in this checkout: no Python venv (dbt, Dagster) and no Dagster UI');
+    }
+
+    // ── keys ───────────────────────────────────────────────────────────────────
+    const keyDir = path.join(cfg.dataDir, 'keys');
+    const keys = ensureAssertionKeys({ dir: keyDir, env: process.env });
+    const masterKey = process.env.DLX_MASTER_KEY || ensureSecret(keyDir, 'master-key', generateMasterKey).value;
+
+    // ── build ──────────────────────────────────────────────────────────────────
+    if (cfg.skipBuild) log.warn('DLX_SKIP_BUILD is set: using the existing dist/ and web/.next builds');
+    else await buildAll({ repoRoot, log, sup, web: 'if-changed' });
+
+    // ── PostgreSQL + NATS ──────────────────────────────────────────────────────
+    await assertPortsFree(portClaims(cfg, Boolean(python)));
+    let databaseUrl = cfg.databaseUrl;
+    let pgLine = '';
+    if (!databaseUrl) {
+      const pgDir = path.join(cfg.dataDir, 'pg');
+      const pwFile = path.join(keyDir, 'postgres-password');
+      const clusterExists = fs.existsSync(path.join(pgDir, 'PG_VERSION'));
+      const existingPw = readSecret(pwFile);
+      if (clusterExists && !existingPw) {
+        throw new Error(`${pgDir} holds a PostgreSQL cluster but its password file ${pwFile} is gone. Restore it, or remove ${pgDir} to start with an empty database.`);
+      }
+      const password = existingPw ?? ensureSecret(keyDir, 'postgres-password', () => crypto.randomBytes(18).toString('hex')).value;
+      log.step(`Starting embedded PostgreSQL on 127.0.0.1:${cfg.pgPort} (data: ${pgDir})`);
+      const pg = await startPostgres({ repoRoot, dataDir: pgDir, port: cfg.pgPort, portEnvVar: 'DLX_PG_PORT', password, logFile: path.join(cfg.dataDir, 'logs', 'postgres.log'), log, sup });
+      if (await ensureDatabase(repoRoot, pg.adminUrl, 'datalinx')) log.info('created database "datalinx"');
+      databaseUrl = pg.url('datalinx');
+      pgLine = `${databaseUrl}  ${paint(2, `(embedded; log ${pg.logFile})`)}`;
+    } else {
+      pgLine = `${maskUrl(databaseUrl)}  ${paint(2, '(from DATABASE_URL)')}`;
+    }
+    let natsUrl = cfg.natsUrl;
+    let natsLine = '';
+    if (!natsUrl) {
+      const storeDir = path.join(cfg.dataDir, 'nats');
+      log.step(`Starting nats-server with JetStream on 127.0.0.1:${cfg.natsPort} (store: ${storeDir})`);
+      const nats = await startNats({ bin: /** @type {string} */ (natsBin), port: cfg.natsPort, portEnvVar: 'DLX_NATS_PORT', storeDir, logFile: path.join(cfg.dataDir, 'logs', 'nats-server.log'), sup });
+      natsUrl = nats.url;
+      natsLine = `${natsUrl}  ${paint(2, `(JetStream; log ${nats.logFile})`)}`;
+    } else {
+      natsLine = `${maskUrl(natsUrl)}  ${paint(2, '(from NATS_URL)')}`;
+    }
+
+    /** @type {NodeJS.ProcessEnv} */
+    const common = {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      NATS_URL: natsUrl,
+      LOG_LEVEL: cfg.logLevel,
+      NODE_ENV: cfg.nodeEnv,
+      DLX_DATA_DIR: cfg.dataDir,
+      DLX_VENV_DIR: cfg.venvDir,
+      DLX_ASSERTION_PUBLIC_KEY: keys.publicKeyPem,
+      DLX_MASTER_KEY: masterKey,
+      NEXT_TELEMETRY_DISABLED: '1',
+    };
+    delete common.DLX_ASSERTION_PRIVATE_KEY; // only the gateway signs
+
+    // ── migrations ─────────────────────────────────────────────────────────────
+    log.step('Running migrations');
+    for (const { name } of cfg.subgraphs) {
+      const script = path.join(repoRoot, 'services', name, 'dist', 'migrate.js');
+      if (!fs.existsSync(script)) throw new Error(`${path.relative(repoRoot, script)} is missing (did the build run? DLX_SKIP_BUILD?)`);
+      await sup.runTask({ name: `migrate ${name}`, cmd: process.execPath, args: [script], cwd: repoRoot, env: common, prefix: true });
+    }
+
+    // ── processes ──────────────────────────────────────────────────────────────
+    /** @param {string} rel */
+    const entry = (rel) => {
+      const file = path.join(repoRoot, rel);
+      if (!fs.existsSync(file)) throw new Error(`${rel} is missing (did the build run? DLX_SKIP_BUILD?)`);
+      return file;
+    };
+    /** @param {import('./lib/supervisor.mjs').Managed} m */
+    const diedReason = (m) => () => (m.exit ? `${m.name} exited (${m.exit.signal ?? `exit code ${m.exit.code}`})` : sup.isStopping ? 'shutting down' : null);
+
+    log.step('Starting the subgraphs');
+    const subgraphProcs = cfg.subgraphs.map((s) => ({
+      s,
+      m: sup.startChild({ name: s.name, cmd: process.execPath, args: [entry(`services/${s.name}/dist/index.js`)], cwd: repoRoot, env: { ...common, [s.envVar]: String(s.port) } }),
+    }));
+    await Promise.all(
+      subgraphProcs.map(({ s, m }) => waitForHttp(`http://127.0.0.1:${s.port}/readyz`, { timeoutMs: 120_000, abort: diedReason(m) })),
+    );
+
+    log.step('Starting the gateway');
+    /** @type {NodeJS.ProcessEnv} */
+    const gatewayEnv = { ...common, GATEWAY_PORT: String(cfg.gatewayPort), DLX_ASSERTION_PRIVATE_KEY: keys.privateKeyPem };
+    for (const s of cfg.subgraphs) gatewayEnv[`${s.name.toUpperCase()}_URL`] = `http://127.0.0.1:${s.port}/graphql`;
+    const gateway = sup.startChild({ name: 'gateway', cmd: process.execPath, args: [entry('gateway/dist/index.js')], cwd: repoRoot, env: gatewayEnv });
+    await waitForHttp(`http://127.0.0.1:${cfg.gatewayPort}/readyz`, { timeoutMs: 120_000, abort: diedReason(gateway) });
+
+    log.step('Starting workers, web app' + (python ? ' and Dagster UI' : ''));
+    sup.startChild({ name: 'workers', cmd: process.execPath, args: [entry('workers/dist/index.js')], cwd: repoRoot, env: common });
+    const next = nextStart(cfg.webPort);
+    const web = sup.startChild({
+      name: 'web',
+      ...next,
+      cwd: path.join(repoRoot, 'web'),
+      env: { ...common, NODE_ENV: 'production', GATEWAY_URL: `http://127.0.0.1:${cfg.gatewayPort}/graphql` },
+    });
+    /** @type {Promise<void>[]} */
+    const waits = [waitForHttp(`http://127.0.0.1:${cfg.webPort}/healthz`, { timeoutMs: 120_000, abort: diedReason(web) })];
+    let dagsterNote = '';
+    if (python) {
+      const dagsterDataDir = cfg.dataDir;
+      const spec = await python.dagsterWebserverCommand({ repoRoot, venvDir: cfg.venvDir, dataDir: dagsterDataDir, port: cfg.dagsterPort, env: common });
+      const dagster = sup.startChild({ name: 'dagster', cmd: spec.cmd, args: spec.args, cwd: spec.cwd ?? repoRoot, env: { ...common, ...(spec.env ?? {}) } });
+      waits.push(
+        waitForHttp(`http://127.0.0.1:${cfg.dagsterPort}/server_info`, { timeoutMs: 180_000, accept: (st) => st < 500, abort: diedReason(dagster) }).catch((err) => {
+          if (dagster.exit || sup.isStopping) throw err;
+          dagsterNote = paint(33, ' (not answering yet — still starting?)');
+        }),
+      );
+    }
+    await Promise.all(waits);
+    running = true;
+
+    // ── URLs ───────────────────────────────────────────────────────────────────
+    const line = '─'.repeat(78);
+    const row = (/** @type {string} */ label, /** @type {string} */ value) => `  ${label.padEnd(20)} ${value}`;
+    const out = [
+      '',
+      paint(32, line),
+      `  ${bold(paint(32, 'Datalinx is running'))}`,
+      '',
+      row('Web app', bold(`http://localhost:${cfg.webPort}`)),
+      row('GraphQL (gateway)', `http://localhost:${cfg.gatewayPort}/graphql`),
+      row('GraphiQL explorer', `http://localhost:${cfg.gatewayPort}/explorer`),
+      row('Subgraphs', ''),
+      ...cfg.subgraphs.map((s) => row(`  ${s.name}`, `http://localhost:${s.port}/graphql`)),
+      row('Dagster UI', python ? `http://localhost:${cfg.dagsterPort}${dagsterNote}` : paint(33, 'not started (scripts/lib/python.mjs missing)')),
+      row('PostgreSQL', pgLine),
+      row('NATS', natsLine),
+      '',
+      row('Data dir', cfg.dataDir),
+      '',
+      `  Press ${bold('Ctrl-C')} to stop everything.`,
+      paint(32, line),
+      '',
+    ];
+    process.stdout.write(`${out.join('\n')}\n`);
+    setInterval(() => {}, 1 << 30); // keep the supervisor alive while children run
+  } catch (err) {
+    if (err instanceof ShutdownInProgress || sup.isStopping) return sup.shutdown(130);
+    log.error(/** @type {Error} */ (err).message);
+    return sup.shutdown(1);
+  }
+}
+
+await main();
