@@ -9,7 +9,7 @@ export function decodeCursor(cursor: string | null | undefined): { createdAt: Da
   if (!cursor) return undefined;
   const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   const createdAt = new Date(at ?? '');
-  if (!id || Number.isNaN(createdAt.getTime()) || !/^[0-9a-f-]{36}$/i.test(id)) {
+  if (!id || Number.isNaN(createdAt.getTime()) || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) {
     throw new ValidationError('The cursor is not valid.', [{ field: 'after', message: 'Use pageInfo.endCursor from a previous page.' }]);
   }
   return { createdAt, id };

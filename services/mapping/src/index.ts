@@ -1,6 +1,6 @@
 import { createLogger, loadEnvOrExit, onShutdown } from '@datalinx/common';
 import { ViewerAssertionVerifier, importAssertionPublicKey } from '@datalinx/graphql-kit';
-import { OutboxRelay, connectNats, ensureStreams } from '@datalinx/messaging';
+import { OutboxRelay, connectNats, ensureStreams, natsReadiness } from '@datalinx/messaging';
 import { envSchema } from './env';
 import { mappingDataSource } from './data-source';
 import { createMappingServer } from './app';
@@ -14,7 +14,7 @@ async function main() {
   // Publishes mapping.* events written to the outbox; kicked after each commit, polled as a backstop.
   const relay = new OutboxRelay(ds, nats.js, log.child({ component: 'OutboxRelay' }), { pollIntervalMs: env.OUTBOX_POLL_INTERVAL_MS }).start();
   const verifier = new ViewerAssertionVerifier(await importAssertionPublicKey(env.DLX_ASSERTION_PUBLIC_KEY));
-  const server = await createMappingServer({ ds, verifier, log, natsReady: natsCheck(nats.nc), afterCommit: () => relay.kick() });
+  const server = await createMappingServer({ ds, verifier, log, natsReady: natsReadiness(nats.nc), afterCommit: () => relay.kick() });
   await server.listen(env.MAPPING_PORT);
   log.info({ port: env.MAPPING_PORT }, 'mapping subgraph listening');
   onShutdown(log, [
@@ -23,14 +23,6 @@ async function main() {
     { name: 'nats', close: () => nats.close() },
     { name: 'database', close: () => ds.destroy() },
   ]);
-}
-
-function natsCheck(nc: { isClosed(): boolean; flush(): Promise<void> }) {
-  return async () => {
-    if (nc.isClosed()) return { ok: false, error: 'connection closed' };
-    await nc.flush();
-    return { ok: true };
-  };
 }
 
 main().catch((err) => {

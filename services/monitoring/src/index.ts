@@ -14,7 +14,7 @@ async function main() {
   const nats = await connectNats(env.NATS_URL, 'monitoring', log);
   await ensureStreams(nats.jsm);
   const verifier = new ViewerAssertionVerifier(await importAssertionPublicKey(env.DLX_ASSERTION_PUBLIC_KEY));
-  const server = await withoutNewSignalHandlers(() => createMonitoringServer({ ds, verifier, log, natsReady: natsReadiness(nats.nc) }));
+  const server = await createMonitoringServer({ ds, verifier, log, natsReady: natsReadiness(nats.nc) });
   await server.listen(env.MONITORING_PORT);
   log.info({ port: env.MONITORING_PORT }, 'monitoring subgraph listening');
   const consumer = new RunEventsConsumer({
@@ -34,21 +34,6 @@ async function main() {
     { name: 'nats', close: () => nats.close() },
     { name: 'database', close: () => ds.destroy() },
   ]);
-}
-
-/**
- * Apollo Server installs its own SIGINT/SIGTERM handlers (`stopOnTerminationSignals` defaults to
- * on outside NODE_ENV=test): they stop only the HTTP server, then re-raise the signal, which kills
- * the process before the run-events consumer has drained. `onShutdown` owns the signals here, so
- * handlers added while the server is built are removed. Drop this once graphql-kit's
- * createSubgraphServer passes `stopOnTerminationSignals: false`.
- */
-async function withoutNewSignalHandlers<T>(build: () => Promise<T>): Promise<T> {
-  const signals = ['SIGTERM', 'SIGINT'] as const;
-  const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
-  const built = await build();
-  for (const s of signals) for (const l of process.listeners(s)) if (!before.get(s)!.has(l)) process.removeListener(s, l);
-  return built;
 }
 
 main().catch((err) => {

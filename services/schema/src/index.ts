@@ -1,6 +1,6 @@
 import { createLogger, loadEnvOrExit, onShutdown } from '@datalinx/common';
 import { ViewerAssertionVerifier, importAssertionPublicKey } from '@datalinx/graphql-kit';
-import { connectNats, ensureStreams } from '@datalinx/messaging';
+import { connectNats, ensureStreams, natsReadiness } from '@datalinx/messaging';
 import { envSchema } from './env';
 import { schemaDataSource } from './data-source';
 import { createSchemaServer } from './app';
@@ -12,7 +12,7 @@ async function main() {
   const nats = await connectNats(env.NATS_URL, 'schema', log);
   await ensureStreams(nats.jsm);
   const verifier = new ViewerAssertionVerifier(await importAssertionPublicKey(env.DLX_ASSERTION_PUBLIC_KEY));
-  const server = await createSchemaServer({ ds, verifier, log, natsReady: natsCheck(nats.nc) });
+  const server = await createSchemaServer({ ds, verifier, log, natsReady: natsReadiness(nats.nc) });
   await server.listen(env.SCHEMA_PORT);
   log.info({ port: env.SCHEMA_PORT }, 'schema subgraph listening');
   onShutdown(log, [
@@ -20,14 +20,6 @@ async function main() {
     { name: 'nats', close: () => nats.close() },
     { name: 'database', close: () => ds.destroy() },
   ]);
-}
-
-function natsCheck(nc: { isClosed(): boolean; flush(): Promise<void> }) {
-  return async () => {
-    if (nc.isClosed()) return { ok: false, error: 'connection closed' };
-    await nc.flush();
-    return { ok: true };
-  };
 }
 
 main().catch((err) => {

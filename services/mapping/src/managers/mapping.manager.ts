@@ -5,7 +5,7 @@ import { byIdLoader, hasWorkspacePermission, type AuthenticatedViewer, type View
 import type { MappingDao } from '../daos/mapping.dao';
 import type { Mapping } from '../entities/mapping.entity';
 import { MAPPING_CREATED_V1, mappingEvent } from '../events';
-import { decodeCursor, encodeCursor, pageSize } from './cursor';
+import { decodeCursor, encodeCursor, pageSize } from '@datalinx/common';
 
 export const NAME_MAX_LENGTH = 100;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

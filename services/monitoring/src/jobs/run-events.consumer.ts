@@ -86,11 +86,7 @@ export class RunEventsConsumer {
     } catch (err) {
       const permanent = err instanceof PermanentJobError ? err : err instanceof DomainError ? new PermanentJobError(err.message, err.code) : null;
       if (!permanent) throw err; // transient (database): the worker naks with backoff
-      // NATS servers before 2.10 ignore "+TERM <reason>", which is what PullWorker sends, and
-      // would redeliver the message until max_deliver. Terminate without a reason first; the
-      // worker's own term (and its logging) then follows as a no-op ack.
-      msg.term();
-      throw permanent;
+      throw permanent; // the worker terminates it
     }
   }
 
