@@ -148,7 +148,7 @@ async function main() {
       const pg = await startPostgres({ repoRoot, dataDir: pgDir, port: cfg.pgPort, portEnvVar: 'DLX_PG_PORT', password, logFile: path.join(cfg.dataDir, 'logs', 'postgres.log'), log, sup });
       if (await ensureDatabase(repoRoot, pg.adminUrl, 'datalinx')) log.info('created database "datalinx"');
       databaseUrl = pg.url('datalinx');
-      pgLine = `${databaseUrl}  ${paint(2, `(embedded; log ${pg.logFile})`)}`;
+      pgLine = `${maskUrl(databaseUrl)}  ${paint(2, `(embedded; password in ${pwFile}; log ${pg.logFile})`)}`;
     } else {
       pgLine = `${maskUrl(databaseUrl)}  ${paint(2, '(from DATABASE_URL)')}`;
     }

@@ -3,12 +3,14 @@
  *
  * - Always: the gateway is down (a port nothing listens on), so the page must show the loading
  *   state, then the error state naming the gateway and telling how to start the platform.
- * - When DLX_TEST_GATEWAY_URL is set (a real, running gateway): five service cards, all OK.
+ * - Against the real gateway and five real subgraphs (started in this process on a throwaway
+ *   database, or the running gateway named by DLX_TEST_GATEWAY_URL): five service cards, all OK.
  *
  * Needs `web/.next` (run `npx next build` in web/ first).
  */
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { freePort, startWeb, type RunningWeb } from './start-web';
+import { startPlatform, type Platform } from '../../test/support/platform';
 
 const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
@@ -135,17 +137,22 @@ describe('web app with the gateway down', () => {
   });
 });
 
-const liveGatewayUrl = process.env.DLX_TEST_GATEWAY_URL;
-
-(liveGatewayUrl ? describe : describe.skip)('web app against a running gateway', () => {
+describe('web app against the real gateway', () => {
   let web: RunningWeb;
+  let platform: Platform | undefined;
 
   beforeAll(async () => {
-    web = await startWeb({ gatewayUrl: liveGatewayUrl as string });
+    let gatewayUrl = process.env.DLX_TEST_GATEWAY_URL;
+    if (!gatewayUrl) {
+      platform = await startPlatform();
+      gatewayUrl = platform.gatewayUrl;
+    }
+    web = await startWeb({ gatewayUrl });
   });
 
   afterAll(async () => {
     await web?.stop();
+    await platform?.stop();
   });
 
   test('shows one OK card per service', async () => {
