@@ -7,7 +7,7 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { unwrapResolverError } from '@apollo/server/errors';
 import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
-import type { GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from '@datalinx/common';
 import { ANONYMOUS, VIEWER_HEADER, type Viewer, type ViewerAssertionSigner } from '@datalinx/graphql-kit';
 import { aliasLimitRule, depthLimitRule } from './limits';
@@ -47,15 +47,27 @@ export interface GatewayOptions {
  */
 class AssertingDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   constructor(
+    private readonly serviceName: string,
     url: string,
     private readonly signer: ViewerAssertionSigner,
     private readonly timeoutMs: number,
+    private readonly log: Logger,
   ) {
     super({
       url,
-      // Node's fetch (undici) keeps a keep-alive connection pool per subgraph origin.
-      fetcher: ((input: string, init?: RequestInit) =>
-        fetch(input, { ...init, signal: AbortSignal.timeout(this.timeoutMs) })) as never,
+      // Node's fetch (undici) keeps a keep-alive connection pool per subgraph origin. A subgraph
+      // that cannot be reached becomes a typed error naming the service (never its address);
+      // the rest of the query is still answered.
+      fetcher: (async (input: string, init?: RequestInit) => {
+        try {
+          return await fetch(input, { ...init, signal: AbortSignal.timeout(this.timeoutMs) });
+        } catch (err) {
+          this.log.warn({ service: this.serviceName, err: (err as Error).message, cause: String((err as { cause?: unknown }).cause ?? '') }, 'subgraph unreachable');
+          throw new GraphQLError(`The ${this.serviceName} service is unavailable right now; the rest of the answer is complete. Try again in a moment.`, {
+            extensions: { code: 'SUBGRAPH_UNAVAILABLE', service: this.serviceName },
+          });
+        }
+      }) as never,
     });
   }
 
@@ -67,7 +79,7 @@ class AssertingDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   }
 }
 
-const LIMIT_CODES = new Set(['QUERY_TOO_DEEP', 'TOO_MANY_ALIASES']);
+const PASS_THROUGH_CODES = new Set(['QUERY_TOO_DEEP', 'TOO_MANY_ALIASES', 'SUBGRAPH_UNAVAILABLE']);
 
 function formatError(log: Logger, limits: GatewayLimits) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
@@ -75,7 +87,7 @@ function formatError(log: Logger, limits: GatewayLimits) {
     const unwrapped = unwrapResolverError(error) as { extensions?: Record<string, unknown>; originalError?: { extensions?: Record<string, unknown> } };
     const original = unwrapped?.originalError?.extensions?.code ? unwrapped.originalError : unwrapped;
     const ourCode = original?.extensions?.code as string | undefined;
-    if (ourCode && LIMIT_CODES.has(ourCode)) return { ...formatted, extensions: { ...original.extensions } };
+    if (ourCode && PASS_THROUGH_CODES.has(ourCode)) return { ...formatted, extensions: { ...original.extensions } };
     if (/Document contains more tha[nt] \d+ tokens/.test(formatted.message)) {
       return { message: `The query has more than ${limits.maxTokens} tokens; that is the limit. Split it into smaller queries.`, extensions: { code: 'TOO_MANY_TOKENS', limit: limits.maxTokens } };
     }
@@ -103,7 +115,7 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
     buildService: ({ name, url }) => {
       const target = o.subgraphUrls[name] ?? url;
       if (!target) throw new Error(`no URL configured for subgraph "${name}"`);
-      return new AssertingDataSource(target, o.signer, timeoutMs);
+      return new AssertingDataSource(name, target, o.signer, timeoutMs, o.log);
     },
   });
   const app = express();

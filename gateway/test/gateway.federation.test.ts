@@ -110,4 +110,15 @@ describe('gateway over the five subgraphs', () => {
     const body = (await res.json()) as { checks: Record<string, { ok: boolean }> };
     expect(Object.keys(body.checks).sort()).toEqual(['auth', 'mapping', 'monitoring', 'schema', 'workspace']);
   });
+
+  it('answers the rest of the platform status when one subgraph is down, naming the missing service', async () => {
+    await p.servers.mapping.stop();
+    const res = await gql(`{ platform { auth { ok } mapping { ok } monitoring { ok } } }`);
+    expect(res.body.data).toEqual({ platform: { auth: { ok: true }, mapping: null, monitoring: { ok: true } } });
+    expect(res.body.errors).toHaveLength(1);
+    expect(res.body.errors![0]).toMatchObject({ extensions: { code: 'SUBGRAPH_UNAVAILABLE', service: 'mapping' } });
+    expect(res.body.errors![0]!.message).not.toMatch(/127\.0\.0\.1|http:/);
+    const ready = await fetch(new URL('/readyz', p.gatewayUrl));
+    expect(ready.status).toBe(503);
+  });
 });

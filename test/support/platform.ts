@@ -51,6 +51,8 @@ export interface Platform {
   subgraphUrls: Record<string, string>;
   sources: Record<'auth' | 'workspace' | 'schema' | 'mapping' | 'monitoring', DataSource>;
   gateway: Gateway;
+  /** The subgraph servers, e.g. to stop one and see how the gateway copes. */
+  servers: Record<'auth' | 'workspace' | 'schema' | 'mapping' | 'monitoring', { stop: () => Promise<void> }>;
   stop: () => Promise<void>;
 }
 
@@ -134,6 +136,7 @@ export async function startPlatform(o: { runsFilter?: string } = {}): Promise<Pl
     subgraphUrls,
     sources,
     gateway,
+    servers,
     stop: async () => {
       await gateway.stop();
       for (const s of Object.values(servers)) await s.stop();

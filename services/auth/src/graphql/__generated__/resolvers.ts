@@ -66,7 +66,8 @@ export type PageInfo = {
 /** Platform status: every subgraph contributes its own field. */
 export type Platform = {
   __typename?: 'Platform';
-  auth: ServiceStatus;
+  /** Null (with an error naming the service) when the auth subgraph cannot be reached. */
+  auth: Maybe<ServiceStatus>;
   id: Scalars['ID']['output'];
 };
 
@@ -233,7 +234,7 @@ export type ResolversTypes = ResolversObject<{
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
-  Platform: ResolverTypeWrapper<Omit<Platform, 'auth'> & { auth: ResolversTypes['ServiceStatus'] }>;
+  Platform: ResolverTypeWrapper<Omit<Platform, 'auth'> & { auth?: Maybe<ResolversTypes['ServiceStatus']> }>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   ServiceStatus: ResolverTypeWrapper<ServiceStatusModel>;
@@ -253,7 +254,7 @@ export type ResolversParentTypes = ResolversObject<{
   ID: Scalars['ID']['output'];
   PageInfo: PageInfo;
   Boolean: Scalars['Boolean']['output'];
-  Platform: Omit<Platform, 'auth'> & { auth: ResolversParentTypes['ServiceStatus'] } | FederationReferenceTypes['Platform'];
+  Platform: Omit<Platform, 'auth'> & { auth?: Maybe<ResolversParentTypes['ServiceStatus']> } | FederationReferenceTypes['Platform'];
   Query: Record<PropertyKey, never>;
   Int: Scalars['Int']['output'];
   ServiceStatus: ServiceStatusModel;
@@ -294,7 +295,7 @@ export type PageInfoResolvers<ContextType = AuthContext, ParentType extends Reso
 
 export type PlatformResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['Platform'] = ResolversParentTypes['Platform'], FederationReferenceType extends FederationReferenceTypes['Platform'] = FederationReferenceTypes['Platform']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Platform']> | FederationReferenceType, FederationReferenceType, ContextType>;
-  auth?: Resolver<ResolversTypes['ServiceStatus'], ParentType, ContextType>;
+  auth?: Resolver<Maybe<ResolversTypes['ServiceStatus']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 }>;
 

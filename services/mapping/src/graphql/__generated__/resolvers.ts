@@ -89,7 +89,8 @@ export type PageInfo = {
 export type Platform = {
   __typename?: 'Platform';
   id: Scalars['ID']['output'];
-  mapping: ServiceStatus;
+  /** Null (with an error naming the service) when the mapping subgraph cannot be reached. */
+  mapping: Maybe<ServiceStatus>;
 };
 
 export type Query = {
@@ -246,7 +247,7 @@ export type ResolversTypes = ResolversObject<{
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
-  Platform: ResolverTypeWrapper<Omit<Platform, 'mapping'> & { mapping: ResolversTypes['ServiceStatus'] }>;
+  Platform: ResolverTypeWrapper<Omit<Platform, 'mapping'> & { mapping?: Maybe<ResolversTypes['ServiceStatus']> }>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   ServiceStatus: ResolverTypeWrapper<ServiceStatusModel>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
@@ -268,7 +269,7 @@ export type ResolversParentTypes = ResolversObject<{
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
   Boolean: Scalars['Boolean']['output'];
-  Platform: Omit<Platform, 'mapping'> & { mapping: ResolversParentTypes['ServiceStatus'] } | FederationReferenceTypes['Platform'];
+  Platform: Omit<Platform, 'mapping'> & { mapping?: Maybe<ResolversParentTypes['ServiceStatus']> } | FederationReferenceTypes['Platform'];
   Query: Record<PropertyKey, never>;
   ServiceStatus: ServiceStatusModel;
   Float: Scalars['Float']['output'];
@@ -318,7 +319,7 @@ export type PageInfoResolvers<ContextType = MappingContext, ParentType extends R
 export type PlatformResolvers<ContextType = MappingContext, ParentType extends ResolversParentTypes['Platform'] = ResolversParentTypes['Platform'], FederationReferenceType extends FederationReferenceTypes['Platform'] = FederationReferenceTypes['Platform']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Platform']> | FederationReferenceType, FederationReferenceType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
-  mapping?: Resolver<ResolversTypes['ServiceStatus'], ParentType, ContextType>;
+  mapping?: Resolver<Maybe<ResolversTypes['ServiceStatus']>, ParentType, ContextType>;
 }>;
 
 export type QueryResolvers<ContextType = MappingContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{

@@ -45,7 +45,8 @@ export type Platform = {
   /** When this status was taken (ISO 8601). */
   checkedAt: Scalars['String']['output'];
   id: Scalars['ID']['output'];
-  monitoring: ServiceStatus;
+  /** Null (with an error naming the service) when the monitoring subgraph cannot be reached. */
+  monitoring: Maybe<ServiceStatus>;
 };
 
 export type Query = {
@@ -245,7 +246,7 @@ export type ResolversTypes = ResolversObject<{
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
-  Platform: ResolverTypeWrapper<Omit<Platform, 'monitoring'> & { monitoring: ResolversTypes['ServiceStatus'] }>;
+  Platform: ResolverTypeWrapper<Omit<Platform, 'monitoring'> & { monitoring?: Maybe<ResolversTypes['ServiceStatus']> }>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
@@ -266,7 +267,7 @@ export type ResolversParentTypes = ResolversObject<{
   DateTime: Scalars['DateTime']['output'];
   PageInfo: PageInfo;
   Boolean: Scalars['Boolean']['output'];
-  Platform: Omit<Platform, 'monitoring'> & { monitoring: ResolversParentTypes['ServiceStatus'] } | FederationReferenceTypes['Platform'];
+  Platform: Omit<Platform, 'monitoring'> & { monitoring?: Maybe<ResolversParentTypes['ServiceStatus']> } | FederationReferenceTypes['Platform'];
   ID: Scalars['ID']['output'];
   Query: Record<PropertyKey, never>;
   Int: Scalars['Int']['output'];
@@ -296,7 +297,7 @@ export type PlatformResolvers<ContextType = MonitoringContext, ParentType extend
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Platform']> | FederationReferenceType, FederationReferenceType, ContextType>;
   checkedAt?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
-  monitoring?: Resolver<ResolversTypes['ServiceStatus'], ParentType, ContextType>;
+  monitoring?: Resolver<Maybe<ResolversTypes['ServiceStatus']>, ParentType, ContextType>;
 }>;
 
 export type QueryResolvers<ContextType = MonitoringContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{

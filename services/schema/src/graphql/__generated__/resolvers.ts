@@ -60,7 +60,8 @@ export type CanonicalType = {
 export type Platform = {
   __typename?: 'Platform';
   id: Scalars['ID']['output'];
-  schema: ServiceStatus;
+  /** Null (with an error naming the service) when the schema subgraph cannot be reached. */
+  schema: Maybe<ServiceStatus>;
 };
 
 export type Query = {
@@ -194,7 +195,7 @@ export type ResolversTypes = ResolversObject<{
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   CanonicalType: ResolverTypeWrapper<CanonicalTypeModel>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
-  Platform: ResolverTypeWrapper<Omit<Platform, 'schema'> & { schema: ResolversTypes['ServiceStatus'] }>;
+  Platform: ResolverTypeWrapper<Omit<Platform, 'schema'> & { schema?: Maybe<ResolversTypes['ServiceStatus']> }>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   ServiceStatus: ResolverTypeWrapper<ServiceStatusModel>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
@@ -207,7 +208,7 @@ export type ResolversParentTypes = ResolversObject<{
   String: Scalars['String']['output'];
   CanonicalType: CanonicalTypeModel;
   ID: Scalars['ID']['output'];
-  Platform: Omit<Platform, 'schema'> & { schema: ResolversParentTypes['ServiceStatus'] } | FederationReferenceTypes['Platform'];
+  Platform: Omit<Platform, 'schema'> & { schema?: Maybe<ResolversParentTypes['ServiceStatus']> } | FederationReferenceTypes['Platform'];
   Query: Record<PropertyKey, never>;
   ServiceStatus: ServiceStatusModel;
   Float: Scalars['Float']['output'];
@@ -234,7 +235,7 @@ export type CanonicalTypeResolvers<ContextType = SchemaContext, ParentType exten
 export type PlatformResolvers<ContextType = SchemaContext, ParentType extends ResolversParentTypes['Platform'] = ResolversParentTypes['Platform'], FederationReferenceType extends FederationReferenceTypes['Platform'] = FederationReferenceTypes['Platform']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Platform']> | FederationReferenceType, FederationReferenceType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
-  schema?: Resolver<ResolversTypes['ServiceStatus'], ParentType, ContextType>;
+  schema?: Resolver<Maybe<ResolversTypes['ServiceStatus']>, ParentType, ContextType>;
 }>;
 
 export type QueryResolvers<ContextType = SchemaContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{

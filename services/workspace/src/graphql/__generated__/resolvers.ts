@@ -139,7 +139,8 @@ export type PageInfo = {
 export type Platform = {
   __typename?: 'Platform';
   id: Scalars['ID']['output'];
-  workspace: ServiceStatus;
+  /** Null (with an error naming the service) when the workspace subgraph cannot be reached. */
+  workspace: Maybe<ServiceStatus>;
 };
 
 export type Query = {
@@ -339,7 +340,7 @@ export type ResolversTypes = ResolversObject<{
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Organization: ResolverTypeWrapper<EntityRefModel>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
-  Platform: ResolverTypeWrapper<Omit<Platform, 'workspace'> & { workspace: ResolversTypes['ServiceStatus'] }>;
+  Platform: ResolverTypeWrapper<Omit<Platform, 'workspace'> & { workspace?: Maybe<ResolversTypes['ServiceStatus']> }>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Run: ResolverTypeWrapper<EntityRefModel>;
@@ -366,7 +367,7 @@ export type ResolversParentTypes = ResolversObject<{
   Mutation: Record<PropertyKey, never>;
   Organization: EntityRefModel;
   PageInfo: PageInfo;
-  Platform: Omit<Platform, 'workspace'> & { workspace: ResolversParentTypes['ServiceStatus'] } | FederationReferenceTypes['Platform'];
+  Platform: Omit<Platform, 'workspace'> & { workspace?: Maybe<ResolversParentTypes['ServiceStatus']> } | FederationReferenceTypes['Platform'];
   Query: Record<PropertyKey, never>;
   Int: Scalars['Int']['output'];
   Run: EntityRefModel;
@@ -434,7 +435,7 @@ export type PageInfoResolvers<ContextType = WorkspaceContext, ParentType extends
 export type PlatformResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['Platform'] = ResolversParentTypes['Platform'], FederationReferenceType extends FederationReferenceTypes['Platform'] = FederationReferenceTypes['Platform']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Platform']> | FederationReferenceType, FederationReferenceType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
-  workspace?: Resolver<ResolversTypes['ServiceStatus'], ParentType, ContextType>;
+  workspace?: Resolver<Maybe<ResolversTypes['ServiceStatus']>, ParentType, ContextType>;
 }>;
 
 export type QueryResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
