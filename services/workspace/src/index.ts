@@ -15,7 +15,7 @@ async function main() {
   const nats = await connectNats(env.NATS_URL, 'workspace', log);
   await ensureStreams(nats.jsm);
   const relay = new OutboxRelay(ds, nats.js, log.child({ component: 'outbox-relay' })).start();
-  const results = await startConnectionTestResultsConsumer({ js: nats.js, jsm: nats.jsm, dao: new ConnectionDao(ds), log, durable: env.RUNS_CONSUMER_DURABLE });
+  const results = await startConnectionTestResultsConsumer({ js: nats.js, jsm: nats.jsm, dao: new ConnectionDao(ds), log, durable: env.CONNECTION_RESULTS_DURABLE });
   const verifier = new ViewerAssertionVerifier(await importAssertionPublicKey(env.DLX_ASSERTION_PUBLIC_KEY));
   const server = await createWorkspaceServer({
     ds,
