@@ -14,9 +14,9 @@ import { assertPortsFree, waitForHttp } from './lib/net.mjs';
 import { ensureSystemTools } from './lib/system.mjs';
 import { ensureNodeModules, loadPythonHelpers, pythonLogAdapter } from './lib/install.mjs';
 import { buildAll } from './lib/build.mjs';
-import { ensureDatabase, locatePgBinaries, startPostgres } from './lib/postgres.mjs';
+import { ROLE_NAME, ensureDatabase, ensureLoginRole, locatePgBinaries, rlsBypassOf, startPostgres } from './lib/postgres.mjs';
 import { NATS_TOOL, startNats } from './lib/nats.mjs';
-import { ensureAssertionKeys, ensureSecret, generateMasterKey, readSecret } from './lib/keys.mjs';
+import { ensureAssertionKeys, ensureSecret, generateAssertionKeys, generateMasterKey, readSecret } from './lib/keys.mjs';
 import { checkNodeVersion, readPort, maskUrl, truthy } from './lib/config.mjs';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -40,6 +40,10 @@ function readConfig() {
     dataDir,
     venvDir: path.resolve(env.DLX_VENV_DIR || path.join(repoRoot, '.venv')),
     databaseUrl: env.DATABASE_URL || '',
+    /** The schemas' owner, for migrations; DATABASE_URL when unset (no role split). */
+    migrationUrl: env.DATABASE_MIGRATION_URL || '',
+    /** The role services connect as on the embedded PostgreSQL. */
+    runtimeRole: env.DATABASE_RUNTIME_ROLE || 'datalinx_app',
     natsUrl: env.NATS_URL || '',
     pgPort: readPort('DLX_PG_PORT', 54329, problems),
     natsPort: readPort('DLX_NATS_PORT', 42229, problems),
@@ -54,6 +58,8 @@ function readConfig() {
     skipBuild: truthy(env.DLX_SKIP_BUILD),
   };
   if (!Number.isFinite(cfg.graceMs) || cfg.graceMs < 0) problems.push('DLX_SHUTDOWN_GRACE_MS must be a number of milliseconds');
+  if (!ROLE_NAME.test(cfg.runtimeRole)) problems.push(`DATABASE_RUNTIME_ROLE must be a lower-case SQL identifier (got "${cfg.runtimeRole}")`);
+  if (cfg.migrationUrl && !cfg.databaseUrl) problems.push('DATABASE_MIGRATION_URL is set without DATABASE_URL: set both (external PostgreSQL) or neither (embedded)');
   if (problems.length > 0) throw new Error(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
   return cfg;
 }
@@ -126,6 +132,8 @@ async function main() {
     const keyDir = path.join(cfg.dataDir, 'keys');
     const keys = ensureAssertionKeys({ dir: keyDir, env: process.env });
     const masterKey = process.env.DLX_MASTER_KEY || ensureSecret(keyDir, 'master-key', generateMasterKey).value;
+    // The auth service signs access tokens with its own Ed25519 key (published as JWKS); only auth gets it.
+    const authSigningKey = process.env.DLX_AUTH_SIGNING_KEY || ensureSecret(keyDir, 'auth-signing-ed25519.key.pem', () => generateAssertionKeys().privateKeyPem).value;
 
     // ── build ──────────────────────────────────────────────────────────────────
     if (cfg.skipBuild) log.warn('DLX_SKIP_BUILD is set: using the existing dist/ and web/.next builds');
@@ -133,7 +141,10 @@ async function main() {
 
     // ── PostgreSQL + NATS ──────────────────────────────────────────────────────
     await assertPortsFree(portClaims(cfg, Boolean(python)));
+    // Two URLs (ARCHITECTURE.md §3 step 7): services connect with `databaseUrl`, as a runtime
+    // role that owns no table (row-level security binds it); migrations run with `ownerUrl`.
     let databaseUrl = cfg.databaseUrl;
+    let ownerUrl = cfg.migrationUrl || cfg.databaseUrl;
     let pgLine = '';
     if (!databaseUrl) {
       const pgDir = path.join(cfg.dataDir, 'pg');
@@ -147,10 +158,13 @@ async function main() {
       log.step(`Starting embedded PostgreSQL on 127.0.0.1:${cfg.pgPort} (data: ${pgDir})`);
       const pg = await startPostgres({ repoRoot, dataDir: pgDir, port: cfg.pgPort, portEnvVar: 'DLX_PG_PORT', password, logFile: path.join(cfg.dataDir, 'logs', 'postgres.log'), log, sup });
       if (await ensureDatabase(repoRoot, pg.adminUrl, 'datalinx')) log.info('created database "datalinx"');
-      databaseUrl = pg.url('datalinx');
-      pgLine = `${maskUrl(databaseUrl)}  ${paint(2, `(embedded; password in ${pwFile}; log ${pg.logFile})`)}`;
+      ownerUrl = pg.url('datalinx');
+      // The runtime role's password is set on every start, so the file is the only truth.
+      const runtimePw = ensureSecret(keyDir, 'runtime-db-password', () => crypto.randomBytes(18).toString('hex'));
+      databaseUrl = await ensureLoginRole(repoRoot, pg.adminUrl, cfg.runtimeRole, runtimePw.value, ownerUrl);
+      pgLine = `${maskUrl(databaseUrl)}  ${paint(2, `(embedded; services connect as ${cfg.runtimeRole}, migrations as postgres; passwords in ${keyDir}; log ${pg.logFile})`)}`;
     } else {
-      pgLine = `${maskUrl(databaseUrl)}  ${paint(2, '(from DATABASE_URL)')}`;
+      pgLine = `${maskUrl(databaseUrl)}  ${paint(2, cfg.migrationUrl ? '(from DATABASE_URL; migrations with DATABASE_MIGRATION_URL)' : '(from DATABASE_URL)')}`;
     }
     let natsUrl = cfg.natsUrl;
     let natsLine = '';
@@ -178,13 +192,24 @@ async function main() {
       NEXT_TELEMETRY_DISABLED: '1',
     };
     delete common.DLX_ASSERTION_PRIVATE_KEY; // only the gateway signs
+    delete common.DATABASE_MIGRATION_URL; // only migrations act as the owner
+    delete common.DLX_AUTH_SIGNING_KEY; // only auth signs access tokens
+    /** Migrations: as the owner (auth's migrate.js reads DATABASE_URL, the others DATABASE_MIGRATION_URL first). */
+    const migrateEnv = { ...common, DATABASE_URL: ownerUrl, DATABASE_MIGRATION_URL: ownerUrl, DATABASE_RUNTIME_ROLE: cfg.runtimeRole };
 
     // ── migrations ─────────────────────────────────────────────────────────────
     log.step('Running migrations');
     for (const { name } of cfg.subgraphs) {
       const script = path.join(repoRoot, 'services', name, 'dist', 'migrate.js');
       if (!fs.existsSync(script)) throw new Error(`${path.relative(repoRoot, script)} is missing (did the build run? DLX_SKIP_BUILD?)`);
-      await sup.runTask({ name: `migrate ${name}`, cmd: process.execPath, args: [script], cwd: repoRoot, env: common, prefix: true });
+      await sup.runTask({ name: `migrate ${name}`, cmd: process.execPath, args: [script], cwd: repoRoot, env: migrateEnv, prefix: true });
+    }
+
+    if (cfg.databaseUrl) {
+      const who = await rlsBypassOf(repoRoot, databaseUrl);
+      if (who.bypasses) {
+        log.warn(`DATABASE_URL logs in as "${who.role}", which bypasses row-level security: connect the services as a runtime role that owns nothing (DATABASE_URL) and run migrations as the owner (DATABASE_MIGRATION_URL)`);
+      }
     }
 
     // ── processes ──────────────────────────────────────────────────────────────
@@ -200,7 +225,7 @@ async function main() {
     log.step('Starting the subgraphs');
     const subgraphProcs = cfg.subgraphs.map((s) => ({
       s,
-      m: sup.startChild({ name: s.name, cmd: process.execPath, args: [entry(`services/${s.name}/dist/index.js`)], cwd: repoRoot, env: { ...common, [s.envVar]: String(s.port) } }),
+      m: sup.startChild({ name: s.name, cmd: process.execPath, args: [entry(`services/${s.name}/dist/index.js`)], cwd: repoRoot, env: { ...common, [s.envVar]: String(s.port), ...(s.name === 'auth' ? { DLX_AUTH_SIGNING_KEY: authSigningKey } : {}) } }),
     }));
     await Promise.all(
       subgraphProcs.map(({ s, m }) => waitForHttp(`http://127.0.0.1:${s.port}/readyz`, { timeoutMs: 120_000, abort: diedReason(m) })),

@@ -4,6 +4,12 @@
 // NATS_URL is set) and a fresh keypair. Exits with jest's exit code; PostgreSQL, NATS and the
 // temp dir are always removed. Platform processes are not started: tests start what they need.
 //
+// jest gets DATABASE_URL as an ADMIN url: tests create throwaway databases from it and migrate
+// them as the admin (owner), then connect services as the runtime role through
+// `runtimeRoleUrl` (@datalinx/db), which creates that LOGIN role from the admin URL on first use
+// (cluster-wide, idempotent, with a password derived from the admin URL so parallel jest workers
+// agree). So the same happens on the throwaway PostgreSQL and on a DATABASE_URL you supply.
+//
 // Plain Node ESM with node built-ins only: this runs before `npm install`.
 import fs from 'node:fs';
 import os from 'node:os';

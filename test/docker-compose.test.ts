@@ -176,6 +176,28 @@ describe('docker-compose.yml', () => {
     expect(required.filter((key) => (env.get(key) ?? '') === '')).toEqual([]);
   });
 
+  test('migrations run as the owner; the services connect as the runtime role the migrate service creates', () => {
+    const migrate = environmentOf(compose.services.migrate);
+    const postgres = environmentOf(compose.services.postgres);
+    const owner = new URL(migrate.get('DATABASE_MIGRATION_URL') ?? '');
+    expect(owner.username).toBe(postgres.get('POSTGRES_USER'));
+    expect(owner.password).toBe(postgres.get('POSTGRES_PASSWORD'));
+    // auth's migrate.js reads DATABASE_URL only: the owner's too.
+    expect(migrate.get('DATABASE_URL')).toBe(migrate.get('DATABASE_MIGRATION_URL'));
+    const role = migrate.get('DATABASE_RUNTIME_ROLE') ?? '';
+    expect(role).toMatch(/^[a-z_][a-z0-9_]*$/);
+    expect(role).not.toBe(owner.username);
+    const script = (Array.isArray(compose.services.migrate.command) ? compose.services.migrate.command : []).join(' ');
+    expect(script.indexOf('node scripts/runtime-role.mjs || exit 1')).toBeGreaterThan(-1);
+    expect(script.indexOf('node scripts/runtime-role.mjs')).toBeLessThan(script.indexOf('migrate.js'));
+    expect(existsSync(path.join(ROOT, 'scripts/runtime-role.mjs'))).toBe(true);
+    for (const name of SUBGRAPHS) {
+      const url = new URL(environmentOf(compose.services[name]).get('DATABASE_URL') ?? '');
+      expect([name, url.username, url.password, url.host, url.pathname]).toEqual([name, role, migrate.get('DATABASE_RUNTIME_PASSWORD'), owner.host, owner.pathname]);
+      expect(environmentOf(compose.services[name]).has('DATABASE_MIGRATION_URL')).toBe(false);
+    }
+  });
+
   test('the gateway reaches each subgraph on the port that subgraph listens on', () => {
     const gatewayEnv = environmentOf(compose.services.gateway);
     for (const name of SUBGRAPHS) {

@@ -360,6 +360,56 @@ export async function ensureDatabase(repoRoot, adminUrl, name) {
   }
 }
 
+/** A role name the runners accept: a plain lower-case SQL identifier (no quoting games). */
+export const ROLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/**
+ * The runtime login role services connect as (ARCHITECTURE.md §3 step 7): created, or updated
+ * to LOGIN with `password`, bypassing nothing and owning nothing. The migrations (run as the
+ * owner) grant it its DML afterwards. Returns `url` with the role's credentials.
+ * @param {string} repoRoot
+ * @param {string} adminUrl a role that may create roles
+ * @param {string} role
+ * @param {string} password
+ * @param {string} url the database URL to rewrite
+ * @returns {Promise<string>}
+ */
+export async function ensureLoginRole(repoRoot, adminUrl, role, password, url) {
+  if (!ROLE_NAME.test(role)) throw new Error(`DATABASE_RUNTIME_ROLE must be a lower-case SQL identifier (got "${role}")`);
+  const pg = loadPg(repoRoot);
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const attrs = `LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT PASSWORD ${client.escapeLiteral(password)}`;
+    const { rowCount } = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
+    await client.query(`${rowCount > 0 ? 'ALTER' : 'CREATE'} ROLE ${client.escapeIdentifier(role)} ${attrs}`);
+  } finally {
+    await client.end();
+  }
+  const u = new URL(url);
+  u.username = role;
+  u.password = password;
+  return u.toString();
+}
+
+/**
+ * Whether the role `url` logs in as bypasses row-level security (superuser or BYPASSRLS).
+ * @param {string} repoRoot
+ * @param {string} url
+ * @returns {Promise<{ role: string, bypasses: boolean }>}
+ */
+export async function rlsBypassOf(repoRoot, url) {
+  const pg = loadPg(repoRoot);
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query('SELECT current_user AS role, rolsuper OR rolbypassrls AS bypasses FROM pg_roles WHERE rolname = current_user');
+    return rows[0];
+  } finally {
+    await client.end();
+  }
+}
+
 /**
  * A postmaster.pid left by a PostgreSQL that outlived its supervisor: stop that server when it
  * is still running on this data dir; a pid file pointing at an unrelated process (pid reused

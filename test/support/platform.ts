@@ -3,7 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Request } from 'express';
 import type { DataSource } from 'typeorm';
 import { createLogger } from '@datalinx/common';
-import { createTestDatabase, type TestDatabase } from '@datalinx/db';
+import { createTestDatabase, runtimeRoleUrl, type TestDatabase } from '@datalinx/db';
 import { ANONYMOUS, viewerSchema, type Viewer } from '@datalinx/graphql-kit';
 import { connectNats, ensureStreams, OutboxRelay, type Nats } from '@datalinx/messaging';
 import { authDataSource } from '../../services/auth/src/data-source';
@@ -33,7 +33,9 @@ import { urlOf } from './http';
 /**
  * The whole control plane in one test process, on a throwaway database and the test NATS:
  * five real subgraphs (real migrations, real PostgreSQL), the outbox relay, the RUNS consumers
- * and the real gateway over the committed supergraph. Consumers get unique durable names and
+ * and the real gateway over the committed supergraph. Migrations run as the admin (owner);
+ * every service DataSource connects as the runtime role, as in production, so row-level
+ * security applies to everything the tests drive. Consumers get unique durable names and
  * are narrowed to this platform's own subjects where JetStream requires it.
  *
  * TEST-ONLY identity: until sign-in exists the gateway makes every caller anonymous; here a
@@ -44,12 +46,17 @@ export const TEST_VIEWER_HEADER = 'x-test-viewer';
 
 export interface Platform {
   db: TestDatabase;
+  /** The test database as the runtime role (what `app` connects with). */
+  appUrl: string;
   keys: TestKeys;
   nats: Nats;
   masterKey: string;
   gatewayUrl: string;
   subgraphUrls: Record<string, string>;
+  /** Each service's DataSource as the admin, for tests to inspect rows of every org. */
   sources: Record<'auth' | 'workspace' | 'schema' | 'mapping' | 'monitoring', DataSource>;
+  /** Each service's DataSource as the runtime role: what the servers, relays and consumers use. */
+  app: Record<'auth' | 'workspace' | 'schema' | 'mapping' | 'monitoring', DataSource>;
   gateway: Gateway;
   /** The subgraph servers, e.g. to stop one and see how the gateway copes. */
   servers: Record<'auth' | 'workspace' | 'schema' | 'mapping' | 'monitoring', { stop: () => Promise<void> }>;
@@ -62,30 +69,40 @@ export async function startPlatform(o: { runsFilter?: string } = {}): Promise<Pl
   const log = createLogger('platform-test', process.env.TEST_LOG_LEVEL ?? 'silent');
   const db = await createTestDatabase();
   for (const m of [migrateAuth, migrateWorkspace, migrateSchema, migrateMapping, migrateMonitoring]) await m(db.url);
+  const appUrl = await runtimeRoleUrl(process.env.DATABASE_URL, db.url);
   const keys = await makeTestKeys();
   const masterKey = randomBytes(32).toString('base64');
   const nats = await connectNats(natsUrl, 'platform-test');
   await ensureStreams(nats.jsm);
+  // What the services run on: the runtime role, which owns nothing and is bound by row-level security.
+  const app = {
+    auth: await authDataSource(appUrl, 4).initialize(),
+    workspace: await workspaceDataSource(appUrl, 4).initialize(),
+    schema: await schemaDataSource(appUrl, 4).initialize(),
+    mapping: await mappingDataSource(appUrl, 4).initialize(),
+    monitoring: await monitoringDataSource(appUrl, 4).initialize(),
+  };
+  // What tests inspect the database with: the admin, which sees every org's rows.
   const sources = {
-    auth: await authDataSource(db.url, 4).initialize(),
-    workspace: await workspaceDataSource(db.url, 4).initialize(),
-    schema: await schemaDataSource(db.url, 4).initialize(),
-    mapping: await mappingDataSource(db.url, 4).initialize(),
-    monitoring: await monitoringDataSource(db.url, 4).initialize(),
+    auth: await authDataSource(db.url, 2).initialize(),
+    workspace: await workspaceDataSource(db.url, 2).initialize(),
+    schema: await schemaDataSource(db.url, 2).initialize(),
+    mapping: await mappingDataSource(db.url, 2).initialize(),
+    monitoring: await monitoringDataSource(db.url, 2).initialize(),
   };
   const suffix = randomUUID().slice(0, 8);
-  const relays = [new OutboxRelay(sources.workspace, nats.js, log).start(), new OutboxRelay(sources.mapping, nats.js, log).start()];
+  const relays = [new OutboxRelay(app.workspace, nats.js, log).start(), new OutboxRelay(app.mapping, nats.js, log).start()];
   const resultsConsumer = await startConnectionTestResultsConsumer({
     js: nats.js,
     jsm: nats.jsm,
-    dao: new ConnectionDao(sources.workspace),
+    dao: new ConnectionDao(app.workspace),
     log,
     durable: `ws-results-${suffix}`,
   });
   const runsConsumer = new RunEventsConsumer({
     js: nats.js,
     jsm: nats.jsm,
-    recorder: new RunRecorder(sources.monitoring),
+    recorder: new RunRecorder(app.monitoring),
     log,
     durable: `monitoring-${suffix}`,
     filterSubject: o.runsFilter,
@@ -96,17 +113,17 @@ export async function startPlatform(o: { runsFilter?: string } = {}): Promise<Pl
   await runsConsumer.start();
 
   const servers = {
-    auth: await createAuthServer({ ds: sources.auth, verifier: keys.verifier, log }),
+    auth: await createAuthServer({ ds: app.auth, verifier: keys.verifier, log }),
     workspace: await createWorkspaceServer({
-      ds: sources.workspace,
+      ds: app.workspace,
       verifier: keys.verifier,
       log,
       settings: { masterKey: Buffer.from(masterKey, 'base64'), testTimeoutMs: 10000 },
       onOutboxCommit: () => relays[0]!.kick(),
     }),
-    schema: await createSchemaServer({ ds: sources.schema, verifier: keys.verifier, log }),
-    mapping: await createMappingServer({ ds: sources.mapping, verifier: keys.verifier, log, afterCommit: () => relays[1]!.kick() }),
-    monitoring: await createMonitoringServer({ ds: sources.monitoring, verifier: keys.verifier, log }),
+    schema: await createSchemaServer({ ds: app.schema, verifier: keys.verifier, log }),
+    mapping: await createMappingServer({ ds: app.mapping, verifier: keys.verifier, log, afterCommit: () => relays[1]!.kick() }),
+    monitoring: await createMonitoringServer({ ds: app.monitoring, verifier: keys.verifier, log }),
   };
   const listening: http.Server[] = [];
   const subgraphUrls: Record<string, string> = {};
@@ -129,12 +146,14 @@ export async function startPlatform(o: { runsFilter?: string } = {}): Promise<Pl
   const gw = await gateway.listen(0, '127.0.0.1');
   return {
     db,
+    appUrl,
     keys,
     nats,
     masterKey,
     gatewayUrl: urlOf(gw),
     subgraphUrls,
     sources,
+    app,
     gateway,
     servers,
     stop: async () => {
@@ -145,7 +164,7 @@ export async function startPlatform(o: { runsFilter?: string } = {}): Promise<Pl
       for (const r of relays) await r.stop();
       for (const durable of [`ws-results-${suffix}`, `monitoring-${suffix}`]) await nats.jsm.consumers.delete('RUNS', durable).catch(() => undefined);
       await nats.close();
-      for (const ds of Object.values(sources)) await ds.destroy();
+      for (const ds of [...Object.values(app), ...Object.values(sources)]) await ds.destroy();
       await db.drop();
     },
   };

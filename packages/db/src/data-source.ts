@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { DataSource, type EntityManager, type MixedList, type EntitySchema } from 'typeorm';
+import { grantRuntimeRole, runtimeRoleName } from './runtime-role';
 
 export interface DataSourceConfig {
   url: string;
@@ -39,12 +40,21 @@ export function createDataSource(cfg: DataSourceConfig): DataSource {
   });
 }
 
+export interface MigrationOptions {
+  /** The role services connect as (default: DATABASE_RUNTIME_ROLE, else `datalinx_app`). */
+  runtimeRole?: string;
+  /** Tables of this schema the runtime role may only read (global catalogues). */
+  readOnlyTables?: readonly string[];
+}
+
 /**
- * Runs pending migrations for one service. The schema is created first (TypeORM keeps its
- * migrations table inside it). Concurrent runners (two instances booting at once) serialize on
- * an advisory lock keyed by the schema name, so a migration never runs twice.
+ * Runs pending migrations for one service, as the schema's owner. The schema is created first
+ * (TypeORM keeps its migrations table inside it). Concurrent runners (two instances booting at
+ * once) serialize on an advisory lock keyed by the schema name, so a migration never runs twice.
+ * Then the runtime role gets its grants on the schema (`grantRuntimeRole`): done here, for every
+ * service alike, so no migration has to name a role whose name depends on the deployment.
  */
-export async function runMigrations(ds: DataSource): Promise<string[]> {
+export async function runMigrations(ds: DataSource, opts: MigrationOptions = {}): Promise<string[]> {
   const initialized = ds.isInitialized;
   if (!initialized) await ds.initialize();
   const schema = (ds.options as { schema?: string }).schema ?? 'public';
@@ -55,6 +65,7 @@ export async function runMigrations(ds: DataSource): Promise<string[]> {
     try {
       await runner.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
       const applied = await ds.runMigrations({ transaction: 'each' });
+      await grantRuntimeRole(runner, schema, { role: opts.runtimeRole ?? runtimeRoleName(), readOnlyTables: opts.readOnlyTables });
       return applied.map((m) => m.name);
     } finally {
       await runner.query('SELECT pg_advisory_unlock(hashtext($1))', [`dlx-migrate:${schema}`]);
@@ -63,6 +74,14 @@ export async function runMigrations(ds: DataSource): Promise<string[]> {
     await runner.release();
     if (!initialized) await ds.destroy();
   }
+}
+
+/**
+ * The URL migrations run with: DATABASE_MIGRATION_URL (the owner of the schemas), else
+ * DATABASE_URL (deployments without a role split).
+ */
+export function migrationUrl(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.DATABASE_MIGRATION_URL || env.DATABASE_URL || undefined;
 }
 
 export interface AppliedMigration {
@@ -82,11 +101,26 @@ export async function listAppliedMigrations(ds: DataSource): Promise<AppliedMigr
 
 /**
  * Runs `fn` in a transaction scoped to one tenant: `app.current_org_id` is set with SET LOCAL
- * semantics (set_config(..., true)), which row-level security policies read.
+ * semantics (set_config(..., true)), which row-level security policies read. The setting ends
+ * with the transaction, so a pooled connection never carries one tenant into the next request.
  */
 export async function withTenant<T>(ds: DataSource, orgId: string, fn: (em: EntityManager) => Promise<T>): Promise<T> {
+  if (!orgId) throw new Error('withTenant needs an organization id');
   return ds.transaction(async (em) => {
     await em.query(`SELECT set_config('app.current_org_id', $1, true)`, [orgId]);
     return fn(em);
   });
+}
+
+/**
+ * For DAOs that serve both plain calls and a caller's transaction: on a DataSource (or a
+ * manager outside any transaction, like `ds.manager`) `fn` runs in a new `withTenant`
+ * transaction; on the EntityManager of a running transaction it runs right there — that
+ * transaction must have been opened by `withTenant` for the same org (otherwise row-level
+ * security shows it nothing and refuses its writes).
+ */
+export function inTenant<T>(db: DataSource | EntityManager, orgId: string, fn: (em: EntityManager) => Promise<T>): Promise<T> {
+  if (db instanceof DataSource) return withTenant(db, orgId, fn);
+  if (db.queryRunner?.isTransactionActive) return fn(db);
+  return withTenant(db.connection, orgId, fn);
 }

@@ -2,7 +2,7 @@ import type http from 'node:http';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { isObjectType } from 'graphql';
 import { createLogger } from '@datalinx/common';
-import { createTestDatabase, type TestDatabase } from '@datalinx/db';
+import { createTestDatabase, runtimeRoleUrl, type TestDatabase } from '@datalinx/db';
 import { VIEWER_HEADER, ANONYMOUS, type Viewer } from '@datalinx/graphql-kit';
 import { domainEventEnvelope } from '@datalinx/contracts';
 import { mappingDataSource } from '../src/data-source';
@@ -39,7 +39,10 @@ describe('mapping subgraph', () => {
   let server: Awaited<ReturnType<typeof createMappingServer>>;
   let httpServer: http.Server;
   let url: string;
+  /** The admin: inspects rows of every org. */
   let ds: ReturnType<typeof mappingDataSource>;
+  /** The runtime role the service runs as (row-level security applies). */
+  let app: ReturnType<typeof mappingDataSource>;
   let kicks = 0;
 
   const orgA = randomUUID();
@@ -68,13 +71,15 @@ describe('mapping subgraph', () => {
     await migrate(db.url);
     keys = await makeTestKeys();
     ds = await mappingDataSource(db.url).initialize();
-    server = await createMappingServer({ ds, verifier: keys.verifier, log: createLogger('mapping-test', 'silent'), afterCommit: () => void kicks++ });
+    app = await mappingDataSource(await runtimeRoleUrl(process.env.DATABASE_URL, db.url)).initialize();
+    server = await createMappingServer({ ds: app, verifier: keys.verifier, log: createLogger('mapping-test', 'silent'), afterCommit: () => void kicks++ });
     httpServer = await server.listen(0, '127.0.0.1');
     url = urlOf(httpServer);
   });
 
   afterAll(async () => {
     await server?.stop();
+    await app?.destroy();
     await ds?.destroy();
     await db?.drop();
   });

@@ -23,8 +23,8 @@ export interface MonitoringDeps {
 
 /** Wires the monitoring subgraph: DAOs → managers (per request) → resolvers, behind the assertion check. */
 export function createMonitoringServer(d: MonitoringDeps) {
-  const runs = new RunDao(d.ds.manager);
-  const steps = new RunStepDao(d.ds.manager);
+  const runs = new RunDao(d.ds);
+  const steps = new RunStepDao(d.ds);
   return createSubgraphServer<MonitoringContext>({
     name: 'monitoring',
     typeDefs,

@@ -2,7 +2,7 @@ import type http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { Kind, type ObjectTypeDefinitionNode } from 'graphql';
 import { createLogger } from '@datalinx/common';
-import { createTestDatabase, type TestDatabase } from '@datalinx/db';
+import { createTestDatabase, runtimeRoleUrl, type TestDatabase } from '@datalinx/db';
 import { VIEWER_HEADER, ANONYMOUS, type Viewer } from '@datalinx/graphql-kit';
 import type { DataSource } from 'typeorm';
 import { monitoringDataSource } from '../src/data-source';
@@ -37,7 +37,10 @@ const RUN_FIELDS = `id workspaceId kind subjectId state attempts error { code me
 
 describe('monitoring subgraph', () => {
   let db: TestDatabase;
+  /** The admin: inspects rows of every org. */
   let ds: DataSource;
+  /** The runtime role the service runs as (row-level security applies). */
+  let app: DataSource;
   let keys: TestKeys;
   let server: Awaited<ReturnType<typeof createMonitoringServer>>;
   let httpServer: http.Server;
@@ -65,8 +68,9 @@ describe('monitoring subgraph', () => {
     await migrate(db.url);
     keys = await makeTestKeys();
     ds = await monitoringDataSource(db.url).initialize();
-    // Seeded through the real write path (the consumer's recorder).
-    const rec = new RunRecorder(ds);
+    app = await monitoringDataSource(await runtimeRoleUrl(process.env.DATABASE_URL, db.url)).initialize();
+    // Seeded through the real write path (the consumer's recorder), as the runtime role.
+    const rec = new RunRecorder(app);
     succeeded = newRunRef({ orgId: orgA, workspaceId: wsA1 });
     for (const e of [
       stateEvent(succeeded, 'QUEUED', { at: at(0) }),
@@ -87,13 +91,14 @@ describe('monitoring subgraph', () => {
     inB1 = newRunRef({ orgId: orgB, workspaceId: wsB1 });
     await rec.record(stateEvent(inB1, 'STARTED', { at: at(8000) }));
 
-    server = await createMonitoringServer({ ds, verifier: keys.verifier, log: createLogger('monitoring-test', 'silent') });
+    server = await createMonitoringServer({ ds: app, verifier: keys.verifier, log: createLogger('monitoring-test', 'silent') });
     httpServer = await server.listen(0, '127.0.0.1');
     url = urlOf(httpServer);
   });
 
   afterAll(async () => {
     await server?.stop();
+    await app?.destroy();
     await ds?.destroy();
     await db?.drop();
   });
@@ -265,7 +270,10 @@ describe('monitoring subgraph', () => {
       expect(p.id).toBe('datalinx');
       expect(Date.parse(p.checkedAt)).toBeGreaterThanOrEqual(before - 1000);
       expect(p.monitoring).toMatchObject({ service: 'monitoring', ok: true, database: expect.stringMatching(/^PostgreSQL /) });
-      expect(p.monitoring.migrations).toEqual([{ name: 'Init1764500000000', version: new Date(1764500000000).toISOString() }]);
+      expect(p.monitoring.migrations).toEqual([
+      { name: 'Init1764500000000', version: new Date(1764500000000).toISOString() },
+      { name: 'RowLevelSecurity1764600000000', version: new Date(1764600000000).toISOString() },
+    ]);
     });
 
     it('resolves the Platform entity for the other subgraphs’ fields', async () => {

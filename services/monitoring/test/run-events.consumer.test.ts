@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { createLogger } from '@datalinx/common';
-import { createTestDatabase, type TestDatabase } from '@datalinx/db';
+import { createTestDatabase, runtimeRoleUrl, type TestDatabase } from '@datalinx/db';
 import { STREAMS, runSubject, type RunEvent } from '@datalinx/contracts';
 import { connectNats, encodeJson, ensureStreams, type Nats } from '@datalinx/messaging';
 import { monitoringDataSource } from '../src/data-source';
@@ -17,7 +17,10 @@ import { at, eventually, newRunRef, stateEvent, stepEvent, type RunRef } from '.
  */
 describe('run events consumer (JetStream → PostgreSQL)', () => {
   let db: TestDatabase;
+  /** The admin: inspects rows of every org. */
   let ds: DataSource;
+  /** The runtime role the consumer runs as (row-level security applies). */
+  let app: DataSource;
   let nats: Nats;
   let consumer: RunEventsConsumer;
   const durable = `monitoring-runs-test-${randomBytes(6).toString('hex')}`;
@@ -29,12 +32,13 @@ describe('run events consumer (JetStream → PostgreSQL)', () => {
     db = await createTestDatabase();
     await migrate(db.url);
     ds = await monitoringDataSource(db.url).initialize();
+    app = await monitoringDataSource(await runtimeRoleUrl(process.env.DATABASE_URL, db.url)).initialize();
     nats = await connectNats(process.env.NATS_URL, 'monitoring-test');
     await ensureStreams(nats.jsm);
     consumer = new RunEventsConsumer({
       js: nats.js,
       jsm: nats.jsm,
-      recorder: new RunRecorder(ds),
+      recorder: new RunRecorder(app),
       log: createLogger('monitoring-consumer-test', 'silent'),
       durable,
       filterSubject: `runs.${workspaceId}.>`,

@@ -1,4 +1,4 @@
-import { createTestDatabase, type TestDatabase } from '@datalinx/db';
+import { createTestDatabase, runtimeRoleUrl, type TestDatabase } from '@datalinx/db';
 import type { DataSource } from 'typeorm';
 import { monitoringDataSource } from '../src/data-source';
 import { migrate } from '../src/migrate';
@@ -8,17 +8,22 @@ import { at, eventually, newRunRef, stateEvent, stepEvent } from './support/run-
 /** The write side against real PostgreSQL, without NATS: ordering, duplicates, concurrency. */
 describe('RunRecorder', () => {
   let db: TestDatabase;
+  /** The admin: inspects rows of every org. */
   let ds: DataSource;
+  /** The runtime role the service runs as (row-level security applies). */
+  let app: DataSource;
   let recorder: RunRecorder;
 
   beforeAll(async () => {
     db = await createTestDatabase();
     await migrate(db.url);
     ds = await monitoringDataSource(db.url).initialize();
-    recorder = new RunRecorder(ds);
+    app = await monitoringDataSource(await runtimeRoleUrl(process.env.DATABASE_URL, db.url)).initialize();
+    recorder = new RunRecorder(app);
   });
 
   afterAll(async () => {
+    await app?.destroy();
     await ds?.destroy();
     await db?.drop();
   });
@@ -136,12 +141,18 @@ describe('RunRecorder', () => {
     expect(row.finished_at.toISOString()).toBe(at(300));
   });
 
-  it('reverts its migration cleanly', async () => {
+  it('reverts its migrations cleanly', async () => {
     const other = await createTestDatabase();
     try {
       await migrate(other.url);
       const ods = await monitoringDataSource(other.url).initialize();
       try {
+        const rls = () =>
+          ods.query(`SELECT c.relname, c.relrowsecurity AS on, c.relforcerowsecurity AS forced, (SELECT count(*)::int FROM pg_policy p WHERE p.polrelid = c.oid) AS policies
+                       FROM pg_class c WHERE c.relnamespace = 'monitoring'::regnamespace AND c.relname IN ('run', 'run_step') ORDER BY 1`);
+        expect(await rls()).toEqual([{ relname: 'run', on: true, forced: true, policies: 1 }, { relname: 'run_step', on: true, forced: true, policies: 1 }]);
+        await ods.undoLastMigration({ transaction: 'each' });
+        expect(await rls()).toEqual([{ relname: 'run', on: false, forced: false, policies: 0 }, { relname: 'run_step', on: false, forced: false, policies: 0 }]);
         await ods.undoLastMigration({ transaction: 'each' });
         const left: Array<{ table_name: string }> = await ods.query(
           `SELECT table_name FROM information_schema.tables WHERE table_schema = 'monitoring' ORDER BY table_name`,

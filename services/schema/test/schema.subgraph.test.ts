@@ -203,10 +203,10 @@ describe('schema subgraph', () => {
     const res = await postGraphQL(url, `query($r:[_Any!]!){ _entities(representations:$r){ ... on Platform { schema { service ok database migrations { name } } } } }`,
       { r: [{ __typename: 'Platform', id: 'datalinx' }] }, await as(ANONYMOUS));
     expect(res.body.errors).toBeUndefined();
-    expect(res.body.data).toMatchObject({ _entities: [{ schema: { service: 'schema', ok: true, migrations: [{ name: 'Init1764400000000' }] } }] });
+    expect(res.body.data).toMatchObject({ _entities: [{ schema: { service: 'schema', ok: true, migrations: [{ name: 'Init1764400000000' }, { name: 'RowLevelSecurity1764600000000' }] } }] });
   });
 
-  it('has a reversible migration', async () => {
+  it('has reversible migrations', async () => {
     const scratch = await createTestDatabase();
     const other = schemaDataSource(scratch.url, 2);
     try {
@@ -214,10 +214,14 @@ describe('schema subgraph', () => {
       await other.initialize();
       const tables = () => other.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'schema' ORDER BY 1`);
       expect((await tables()).map((r: { table_name: string }) => r.table_name)).toEqual(['canonical_type', 'migrations', 'outbox']);
+      const comment = () => other.query(`SELECT obj_description('schema.canonical_type'::regclass, 'pg_class') AS c`);
+      expect(await comment()).toEqual([{ c: expect.stringMatching(/^Global reference data/) }]);
+      await other.undoLastMigration({ transaction: 'each' });
+      expect(await comment()).toEqual([{ c: null }]);
       await other.undoLastMigration({ transaction: 'each' });
       expect((await tables()).map((r: { table_name: string }) => r.table_name)).toEqual(['migrations']);
       await other.destroy();
-      expect(await migrate(scratch.url)).toEqual(['Init1764400000000']);
+      expect(await migrate(scratch.url)).toEqual(['Init1764400000000', 'RowLevelSecurity1764600000000']);
     } finally {
       if (other.isInitialized) await other.destroy();
       await scratch.drop();

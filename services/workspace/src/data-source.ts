@@ -3,6 +3,7 @@ import { OutboxEvent } from '@datalinx/messaging';
 import { Workspace } from './entities/workspace.entity';
 import { Connection } from './entities/connection.entity';
 import { Init1764300000000 } from './migrations/1764300000000-init';
+import { RowLevelSecurity1764600000000 } from './migrations/1764600000000-row-level-security';
 
 export const SCHEMA = 'workspace';
 
@@ -11,7 +12,7 @@ export const workspaceDataSource = (url: string, poolMax = 10, statementTimeoutM
     url,
     schema: SCHEMA,
     entities: [Workspace, Connection, OutboxEvent],
-    migrations: [Init1764300000000],
+    migrations: [Init1764300000000, RowLevelSecurity1764600000000],
     poolMax,
     statementTimeoutMs,
   });

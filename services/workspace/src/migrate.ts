@@ -1,10 +1,13 @@
-import { runMigrations } from '@datalinx/db';
+import { migrationUrl, runMigrations } from '@datalinx/db';
 import { createLogger } from '@datalinx/common';
 import { workspaceDataSource } from './data-source';
 
-/** Applies pending migrations; `node dist/migrate.js` runs it with DATABASE_URL. */
-export async function migrate(databaseUrl = process.env.DATABASE_URL): Promise<string[]> {
-  if (!databaseUrl) throw new Error('DATABASE_URL is required to run migrations');
+/**
+ * Applies pending migrations as the schema owner, then grants the runtime role (DATABASE_RUNTIME_ROLE)
+ * its DML; `node dist/migrate.js` runs it with DATABASE_MIGRATION_URL, else DATABASE_URL.
+ */
+export async function migrate(databaseUrl = migrationUrl()): Promise<string[]> {
+  if (!databaseUrl) throw new Error('DATABASE_MIGRATION_URL or DATABASE_URL is required to run migrations');
   return runMigrations(workspaceDataSource(databaseUrl, 2));
 }
 

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { randomBytes, randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { REDACT_PATHS, unseal } from '@datalinx/common';
-import { createTestDatabase, type TestDatabase } from '@datalinx/db';
+import { createTestDatabase, runtimeRoleUrl, type TestDatabase } from '@datalinx/db';
 import { ANONYMOUS, VIEWER_HEADER, type Viewer } from '@datalinx/graphql-kit';
 import { workspaceDataSource } from '../src/data-source';
 import { migrate } from '../src/migrate';
@@ -17,7 +17,10 @@ const PASSWORD = `pw-${randomBytes(9).toString('hex')}`;
 describe('workspace subgraph', () => {
   let db: TestDatabase;
   let keys: TestKeys;
+  /** The admin: inspects rows of every org. */
   let ds: ReturnType<typeof workspaceDataSource>;
+  /** The runtime role the service runs as (row-level security applies). */
+  let app: ReturnType<typeof workspaceDataSource>;
   let server: Awaited<ReturnType<typeof createWorkspaceServer>>;
   let httpServer: http.Server;
   let url: string;
@@ -33,6 +36,7 @@ describe('workspace subgraph', () => {
     await migrate(db.url);
     keys = await makeTestKeys();
     ds = await workspaceDataSource(db.url).initialize();
+    app = await workspaceDataSource(await runtimeRoleUrl(process.env.DATABASE_URL, db.url)).initialize();
     const sink = new Writable({
       write(chunk, _enc, cb) {
         logs.push(String(chunk));
@@ -41,7 +45,7 @@ describe('workspace subgraph', () => {
     });
     const log = pino({ level: 'trace', redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, sink);
     server = await createWorkspaceServer({
-      ds,
+      ds: app,
       verifier: keys.verifier,
       log,
       settings: { masterKey, testTimeoutMs: 5000 },
@@ -53,6 +57,7 @@ describe('workspace subgraph', () => {
 
   afterAll(async () => {
     await server?.stop();
+    await app?.destroy();
     await ds?.destroy();
     await db?.drop();
   });

@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { DomainError } from '@datalinx/common';
+import { withTenant } from '@datalinx/db';
 import type { RunEvent } from '@datalinx/contracts';
 import { ConsumedEventDao } from '../daos/consumed-event.dao';
 import { RunDao } from '../daos/run.dao';
@@ -25,14 +26,15 @@ export type RecordOutcome = 'duplicate' | 'applied' | 'unchanged';
  *   (concurrent events of one run serialize on it);
  * - state changes follow the order-independent rules in run-state.ts;
  * - a step is one row per (run, seq), the newest attempt's report winning.
- * The tenant comes from the event; a run id already recorded for another org or workspace is
+ * The tenant comes from the event: the transaction is `withTenant(event.orgId)`, so row-level
+ * security confines it to that org; a run id already recorded for another org or workspace is
  * rejected rather than touched.
  */
 export class RunRecorder {
   constructor(private readonly ds: DataSource) {}
 
   record(ev: RunEvent): Promise<RecordOutcome> {
-    return this.ds.transaction(async (em) => {
+    return withTenant(this.ds, ev.orgId, async (em) => {
       if (!(await new ConsumedEventDao(em).markConsumed(ev.eventId))) return 'duplicate';
       const runs = new RunDao(em);
       const at = new Date(ev.at);

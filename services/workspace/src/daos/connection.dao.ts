@@ -1,18 +1,23 @@
 import { In, type DataSource, type EntityManager } from 'typeorm';
 import type { Sealed } from '@datalinx/common';
+import { withTenant } from '@datalinx/db';
 import { Connection, type ConnectionStatusValue } from '../entities/connection.entity';
 
-/** Connection rows; org id first. The sealed secret is only read by `sealedSecret`. */
+/**
+ * Connection rows; org id first. The sealed secret is only read by `sealedSecret`. Methods on
+ * the DataSource run in their own `withTenant` transaction; methods taking an EntityManager run
+ * in the caller's, which the manager opened with `withTenant` for the same org.
+ */
 export class ConnectionDao {
   constructor(private readonly ds: DataSource) {}
 
   findByIds(orgId: string, ids: readonly string[]): Promise<Connection[]> {
-    return ids.length ? this.ds.getRepository(Connection).findBy({ orgId, id: In([...ids]) }) : Promise.resolve([]);
+    return ids.length ? withTenant(this.ds, orgId, (em) => em.getRepository(Connection).findBy({ orgId, id: In([...ids]) })) : Promise.resolve([]);
   }
 
   listByWorkspaces(orgId: string, workspaceIds: readonly string[]): Promise<Connection[]> {
     return workspaceIds.length
-      ? this.ds.getRepository(Connection).find({ where: { orgId, workspaceId: In([...workspaceIds]) }, order: { createdAt: 'ASC' } })
+      ? withTenant(this.ds, orgId, (em) => em.getRepository(Connection).find({ where: { orgId, workspaceId: In([...workspaceIds]) }, order: { createdAt: 'ASC' } }))
       : Promise.resolve([]);
   }
 
@@ -40,15 +45,21 @@ export class ConnectionDao {
     await em.getRepository(Connection).update({ orgId, id }, { status: 'TESTING', lastTestRunId: runId });
   }
 
-  /** Records a finished test, but only for the connection's latest run (older results are stale). */
+  /**
+   * Records a finished test, but only for the connection's latest run (older results are stale).
+   * The org comes from the run event: a result naming another org than the run's connection
+   * touches nothing.
+   */
   async recordTestResult(orgId: string, runId: string, r: { status: ConnectionStatusValue; at: Date; error: string | null }): Promise<number> {
-    const res = await this.ds
-      .getRepository(Connection)
-      .createQueryBuilder()
-      .update()
-      .set({ status: r.status, lastTestedAt: r.at, lastError: r.error })
-      .where('org_id = :orgId AND last_test_run_id = :runId', { orgId, runId })
-      .execute();
+    const res = await withTenant(this.ds, orgId, (em) =>
+      em
+        .getRepository(Connection)
+        .createQueryBuilder()
+        .update()
+        .set({ status: r.status, lastTestedAt: r.at, lastError: r.error })
+        .where('org_id = :orgId AND last_test_run_id = :runId', { orgId, runId })
+        .execute(),
+    );
     return res.affected ?? 0;
   }
 }

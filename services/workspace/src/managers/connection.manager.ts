@@ -3,6 +3,7 @@ import DataLoader from 'dataloader';
 import type { DataSource } from 'typeorm';
 import { UnauthenticatedError, seal, unseal } from '@datalinx/common';
 import { hasWorkspacePermission, type Viewer } from '@datalinx/graphql-kit';
+import { withTenant } from '@datalinx/db';
 import { enqueueOutbox } from '@datalinx/messaging';
 import { jobSubject, runSubject, type ConnectionTestJobV1, type RunStateChangedV1 } from '@datalinx/contracts';
 import type { ConnectionDao } from '../daos/connection.dao';
@@ -93,7 +94,7 @@ export class ConnectionManager {
     if (errors.length) return { connection: null, errors };
 
     const id = randomUUID();
-    const result = await this.ds.transaction(async (em) => {
+    const result = await withTenant(this.ds, orgId, async (em) => {
       if (await this.dao.nameTaken(em, orgId, ws.id, name)) {
         return { connection: null, errors: [userError('NAME_TAKEN', 'name', `A connection named "${name}" already exists in this workspace.`)] };
       }
@@ -126,7 +127,7 @@ export class ConnectionManager {
     const runId = randomUUID();
     const requestedBy = this.viewer.kind === 'user' ? this.viewer.userId : this.viewer.kind === 'service-account' ? this.viewer.serviceAccountId : 'anonymous';
     const now = new Date().toISOString();
-    await this.ds.transaction(async (em) => {
+    await withTenant(this.ds, orgId, async (em) => {
       const sealed = await this.dao.sealedSecret(em, orgId, conn.id);
       if (!sealed) throw new Error(`connection ${conn.id} has no secret`);
       const plaintext = unseal(this.settings.masterKey, sealed, conn.id);

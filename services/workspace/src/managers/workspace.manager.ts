@@ -2,6 +2,7 @@ import DataLoader from 'dataloader';
 import type { DataSource } from 'typeorm';
 import { UnauthenticatedError, decodeCursor, encodeCursor, pageSize } from '@datalinx/common';
 import { hasOrgPermission, workspaceRoleOf, type Viewer } from '@datalinx/graphql-kit';
+import { withTenant } from '@datalinx/db';
 import { enqueueOutbox } from '@datalinx/messaging';
 import type { WorkspaceDao } from '../daos/workspace.dao';
 import type { Workspace, EnvironmentValue } from '../entities/workspace.entity';
@@ -75,7 +76,7 @@ export class WorkspaceManager {
       errors.push(userError('INVALID_SLUG', 'slug', 'The slug must be 1 to 63 lowercase letters, digits or dashes, starting with a letter or digit.'));
     }
     if (errors.length) return { workspace: null, errors };
-    const result = await this.ds.transaction(async (em) => {
+    const result = await withTenant(this.ds, orgId, async (em) => {
       if (await this.dao.slugTaken(em, orgId, slug)) return { workspace: null, errors: [userError('SLUG_TAKEN', 'slug', `The slug "${slug}" is already used in this organization.`)] };
       const ws = await this.dao.insert(em, orgId, { name, slug, environment: input.environment ?? 'DEV' });
       await enqueueOutbox(em, 'workspace.workspace.created.v1', { orgId, workspaceId: ws.id, slug, environment: ws.environment });

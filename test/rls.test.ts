@@ -1,0 +1,276 @@
+/**
+ * Row-level security proven (issue 3, item 8; ARCHITECTURE.md §3 step 7), for the tenant tables
+ * of workspace, mapping and monitoring: connected as the runtime role the services use, inside
+ * a transaction for org B, a query WITHOUT any tenant filter returns none of org A's rows; with
+ * no tenant set it returns nothing; writing a row of org A while the tenant is org B is refused.
+ * And the runtime role owns nothing, so it can neither ALTER nor DROP its way past the policies.
+ *
+ * Rows are planted by the admin (which bypasses RLS), so each check also proves there was
+ * something to hide: org B does see its own rows.
+ */
+import { randomUUID } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import { createDataSource, createTestDatabase, runMigrations, runtimeRoleName, runtimeRoleUrl, withTenant, type TestDatabase } from '@datalinx/db';
+import { migrate as migrateAuth } from '../services/auth/src/migrate';
+import { migrate as migrateWorkspace } from '../services/workspace/src/migrate';
+import { migrate as migrateSchema } from '../services/schema/src/migrate';
+import { migrate as migrateMapping } from '../services/mapping/src/migrate';
+import { migrate as migrateMonitoring } from '../services/monitoring/src/migrate';
+import { workspaceDataSource } from '../services/workspace/src/data-source';
+
+const SCHEMAS = ['workspace', 'schema', 'mapping', 'monitoring'] as const;
+
+/** Tables with no tenant, each for a reason written in its service's migration docblock. */
+const GLOBAL_TABLES = [
+  'mapping.migrations',
+  'mapping.outbox',
+  'monitoring.consumed_event',
+  'monitoring.migrations',
+  'monitoring.outbox',
+  'schema.canonical_type',
+  'schema.migrations',
+  'schema.outbox',
+  'workspace.migrations',
+  'workspace.outbox',
+];
+
+const orgA = randomUUID();
+const orgB = randomUUID();
+const ids = {
+  wsA: randomUUID(),
+  wsB: randomUUID(),
+  connA: randomUUID(),
+  connB: randomUUID(),
+  mapA: randomUUID(),
+  mapB: randomUUID(),
+  runA: randomUUID(),
+  runB: randomUUID(),
+};
+
+interface TenantTable {
+  table: string;
+  /** The id column (run_step: its run). */
+  key: string;
+  rowsOf: (org: 'A' | 'B') => string[];
+  /** INSERT of a new row belonging to org A. */
+  insertForA: { sql: string; params: unknown[] };
+}
+
+const TENANT_TABLES: TenantTable[] = [
+  {
+    table: 'workspace.workspace',
+    key: 'id',
+    rowsOf: (o) => [o === 'A' ? ids.wsA : ids.wsB],
+    insertForA: { sql: `INSERT INTO workspace.workspace (org_id, name, slug, environment) VALUES ($1, 'Planted', 'planted', 'DEV')`, params: [orgA] },
+  },
+  {
+    table: 'workspace.connection',
+    key: 'id',
+    rowsOf: (o) => [o === 'A' ? ids.connA : ids.connB],
+    insertForA: {
+      sql: `INSERT INTO workspace.connection (org_id, workspace_id, name, kind, type) VALUES ($1, $2, 'Planted', 'SOURCE', 'POSTGRES')`,
+      params: [orgA, ids.wsA],
+    },
+  },
+  {
+    table: 'mapping.mapping',
+    key: 'id',
+    rowsOf: (o) => [o === 'A' ? ids.mapA : ids.mapB],
+    insertForA: { sql: `INSERT INTO mapping.mapping (org_id, workspace_id, name, target_table) VALUES ($1, $2, 'Planted', 'planted')`, params: [orgA, ids.wsA] },
+  },
+  {
+    table: 'monitoring.run',
+    key: 'id',
+    rowsOf: (o) => [o === 'A' ? ids.runA : ids.runB],
+    insertForA: {
+      sql: `INSERT INTO monitoring.run (id, org_id, workspace_id, job_id, kind, subject_id, state, attempts, created_at) VALUES ($1, $2, $3, $1, 'connection.test', 'x', 'QUEUED', 0, now())`,
+      params: [randomUUID(), orgA, ids.wsA],
+    },
+  },
+  {
+    // No org_id of its own: the policy goes through the run.
+    table: 'monitoring.run_step',
+    key: 'run_id',
+    rowsOf: (o) => [o === 'A' ? ids.runA : ids.runB],
+    insertForA: {
+      sql: `INSERT INTO monitoring.run_step (run_id, seq, name, status, message, duration_ms, attempt, at) VALUES ($1, 7, 'planted', 'SUCCESS', '', 1, 1, now())`,
+      params: [ids.runA],
+    },
+  },
+];
+
+describe('row-level security', () => {
+  let db: TestDatabase;
+  /** The admin (owner of everything, bypasses RLS): plants rows and reads the catalog. */
+  let admin: DataSource;
+  /** The runtime role, one pooled connection (so a leaked tenant setting would show). */
+  let app: DataSource;
+  const role = runtimeRoleName();
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    for (const m of [migrateAuth, migrateWorkspace, migrateSchema, migrateMapping, migrateMonitoring]) await m(db.url);
+    admin = await createDataSource({ url: db.url, schema: 'public', entities: [], poolMax: 2 }).initialize();
+    app = await createDataSource({ url: await runtimeRoleUrl(process.env.DATABASE_URL, db.url), schema: 'public', entities: [], poolMax: 1 }).initialize();
+    for (const [org, ws, conn, map, run] of [
+      [orgA, ids.wsA, ids.connA, ids.mapA, ids.runA],
+      [orgB, ids.wsB, ids.connB, ids.mapB, ids.runB],
+    ]) {
+      const slug = org === orgA ? 'a' : 'b';
+      await admin.query(`INSERT INTO workspace.workspace (id, org_id, name, slug, environment) VALUES ($1, $2, $3, $3, 'DEV')`, [ws, org, slug]);
+      await admin.query(`INSERT INTO workspace.connection (id, org_id, workspace_id, name, kind, type) VALUES ($1, $2, $3, 'pg', 'SOURCE', 'POSTGRES')`, [conn, org, ws]);
+      await admin.query(`INSERT INTO mapping.mapping (id, org_id, workspace_id, name, target_table) VALUES ($1, $2, $3, 'm', 'dim_m')`, [map, org, ws]);
+      await admin.query(
+        `INSERT INTO monitoring.run (id, org_id, workspace_id, job_id, kind, subject_id, state, attempts, created_at) VALUES ($1, $2, $3, $1, 'connection.test', $4, 'QUEUED', 0, now())`,
+        [run, org, ws, conn],
+      );
+      await admin.query(
+        `INSERT INTO monitoring.run_step (run_id, seq, name, status, message, duration_ms, attempt, at) VALUES ($1, 0, 'connect', 'SUCCESS', 'ok', 3, 1, now())`,
+        [run],
+      );
+    }
+  });
+
+  afterAll(async () => {
+    await app?.destroy();
+    await admin?.destroy();
+    await db?.drop();
+  });
+
+  /** Runs `sql` as the runtime role, in a transaction for `orgId` (null: no tenant set). */
+  const asRuntime = (orgId: string | null, sql: string, params: unknown[] = []) =>
+    orgId ? withTenant(app, orgId, (em) => em.query(sql, params)) : app.transaction((em) => em.query(sql, params));
+
+  it('connects as the runtime role, which bypasses nothing', async () => {
+    expect(await app.query(`SELECT current_user AS u, r.rolsuper AS su, r.rolbypassrls AS bypass FROM pg_roles r WHERE r.rolname = current_user`)).toEqual([
+      { u: role, su: false, bypass: false },
+    ]);
+  });
+
+  describe.each(TENANT_TABLES)('$table: row-level security proven', (t) => {
+    it('a query without any tenant filter, inside a transaction for org B, returns none of org A’s rows', async () => {
+      const rows: Array<Record<string, string>> = await asRuntime(orgB, `SELECT * FROM ${t.table}`);
+      const keys = rows.map((r) => r[t.key]);
+      expect(keys).toEqual(expect.arrayContaining(t.rowsOf('B')));
+      expect(keys.filter((k) => t.rowsOf('A').includes(k))).toEqual([]);
+      // ...while the rows are there, and org A sees its own.
+      expect((await admin.query(`SELECT ${t.key} AS k FROM ${t.table} WHERE ${t.key} = ANY($1)`, [t.rowsOf('A')])).length).toBeGreaterThan(0);
+      const ofA: Array<Record<string, string>> = await asRuntime(orgA, `SELECT * FROM ${t.table}`);
+      expect(ofA.map((r) => r[t.key])).toEqual(expect.arrayContaining(t.rowsOf('A')));
+      expect(ofA.map((r) => r[t.key]).filter((k) => t.rowsOf('B').includes(k))).toEqual([]);
+    });
+
+    it('with no tenant set, returns nothing (also outside a transaction, and with an empty setting)', async () => {
+      expect(await asRuntime(null, `SELECT count(*)::int AS n FROM ${t.table}`)).toEqual([{ n: 0 }]);
+      expect(await app.query(`SELECT count(*)::int AS n FROM ${t.table}`)).toEqual([{ n: 0 }]);
+      const empty = await app.transaction(async (em) => {
+        await em.query(`SELECT set_config('app.current_org_id', '', true)`);
+        return em.query(`SELECT count(*)::int AS n FROM ${t.table}`);
+      });
+      expect(empty).toEqual([{ n: 0 }]);
+    });
+
+    it('refuses to insert a row of org A while the tenant is org B', async () => {
+      await expect(asRuntime(orgB, t.insertForA.sql, t.insertForA.params)).rejects.toThrow(/row-level security/);
+      await expect(asRuntime(null, t.insertForA.sql, t.insertForA.params)).rejects.toThrow(/row-level security/);
+    });
+
+    it('can neither change nor delete org A’s rows as org B', async () => {
+      const before = await admin.query(`SELECT * FROM ${t.table} WHERE ${t.key} = ANY($1) ORDER BY 1`, [t.rowsOf('A')]);
+      const hit = `${t.key} = ANY($1)`;
+      const setSomething = t.table === 'monitoring.run_step' ? `message = 'x'` : t.table === 'monitoring.run' ? `summary = 'x'` : `name = 'x'`;
+      const n = [{ n: 0 }];
+      expect(await asRuntime(orgB, `WITH x AS (UPDATE ${t.table} SET ${setSomething} WHERE ${hit} RETURNING 1) SELECT count(*)::int AS n FROM x`, [t.rowsOf('A')])).toEqual(n);
+      expect(await asRuntime(orgB, `WITH x AS (DELETE FROM ${t.table} WHERE ${hit} RETURNING 1) SELECT count(*)::int AS n FROM x`, [t.rowsOf('A')])).toEqual(n);
+      expect(await admin.query(`SELECT * FROM ${t.table} WHERE ${t.key} = ANY($1) ORDER BY 1`, [t.rowsOf('A')])).toEqual(before);
+    });
+  });
+
+  it('refuses to move a row of org B into org A', async () => {
+    for (const table of ['workspace.workspace', 'workspace.connection', 'mapping.mapping', 'monitoring.run']) {
+      await expect(asRuntime(orgB, `UPDATE ${table} SET org_id = $1 WHERE org_id = $2`, [orgA, orgB])).rejects.toThrow(/row-level security/);
+    }
+  });
+
+  it('ends the tenant with its transaction: the pooled connection carries no org into the next query', async () => {
+    expect(await asRuntime(orgB, `SELECT count(*)::int AS n FROM workspace.workspace`)).toEqual([{ n: 1 }]);
+    expect(await app.query(`SELECT current_setting('app.current_org_id', true) AS s, (SELECT count(*)::int FROM workspace.workspace) AS n`)).toEqual([
+      { s: '', n: 0 },
+    ]);
+  });
+
+  it('the service code path (a DAO over the runtime role) sees its org only', async () => {
+    const ws = await workspaceDataSource(await runtimeRoleUrl(process.env.DATABASE_URL, db.url), 1).initialize();
+    try {
+      const { WorkspaceDao } = await import('../services/workspace/src/daos/workspace.dao');
+      const dao = new WorkspaceDao(ws);
+      // The DAO filters by org itself; ask for A's id under B's org to see the wall, not the filter.
+      expect((await dao.findByIds(orgB, [ids.wsB, ids.wsA])).map((w) => w.id)).toEqual([ids.wsB]);
+      const sneaky = await withTenant(ws, orgB, (em) => em.getRepository('Workspace').find());
+      expect(sneaky.map((w) => (w as { id: string }).id)).toEqual([ids.wsB]);
+    } finally {
+      await ws.destroy();
+    }
+  });
+
+  it('every table of workspace, schema, mapping and monitoring is either tenant-isolated (ENABLE + FORCE + a policy) or a known global table', async () => {
+    const tables: Array<{ name: string; on: boolean; forced: boolean; policies: number }> = await admin.query(
+      `SELECT n.nspname || '.' || c.relname AS name, c.relrowsecurity AS on, c.relforcerowsecurity AS forced,
+              (SELECT count(*)::int FROM pg_policy p WHERE p.polrelid = c.oid) AS policies
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY($1) ORDER BY 1`,
+      [[...SCHEMAS]],
+    );
+    const isolated = tables.filter((t) => t.on && t.forced && t.policies > 0).map((t) => t.name);
+    const open = tables.filter((t) => !isolated.includes(t.name)).map((t) => t.name);
+    expect(isolated.sort()).toEqual(TENANT_TABLES.map((t) => t.table).sort());
+    expect(open.sort()).toEqual([...GLOBAL_TABLES].sort());
+  });
+
+  describe('the runtime role', () => {
+    it('owns no table, sequence, view or schema', async () => {
+      expect(await admin.query(`SELECT schemaname, tablename FROM pg_tables WHERE tableowner = $1`, [role])).toEqual([]);
+      expect(await admin.query(`SELECT relname FROM pg_class WHERE relowner = (SELECT oid FROM pg_roles WHERE rolname = $1)`, [role])).toEqual([]);
+      expect(await admin.query(`SELECT nspname FROM pg_namespace WHERE nspowner = (SELECT oid FROM pg_roles WHERE rolname = $1)`, [role])).toEqual([]);
+    });
+
+    it('cannot ALTER, DROP, TRUNCATE or create tables', async () => {
+      for (const sql of [
+        `ALTER TABLE workspace.connection DISABLE ROW LEVEL SECURITY`,
+        `ALTER TABLE mapping.mapping NO FORCE ROW LEVEL SECURITY`,
+        `DROP POLICY run_tenant_isolation ON monitoring.run`,
+        `DROP TABLE workspace.workspace`,
+        `DROP TABLE monitoring.run_step`,
+      ]) {
+        await expect(app.query(sql)).rejects.toThrow(/must be owner/);
+      }
+      await expect(app.query(`TRUNCATE mapping.mapping`)).rejects.toThrow(/permission denied/);
+      await expect(app.query(`CREATE TABLE workspace.planted (id int)`)).rejects.toThrow(/permission denied/);
+      await expect(app.query(`CREATE TABLE public.planted (id int)`)).rejects.toThrow(/permission denied/);
+    });
+
+    it('reads but cannot write the migration history and the global canonical types', async () => {
+      for (const s of SCHEMAS) expect((await app.query(`SELECT count(*)::int AS n FROM "${s}".migrations`))[0].n).toBeGreaterThan(0);
+      expect((await app.query(`SELECT count(*)::int AS n FROM schema.canonical_type`))[0].n).toBeGreaterThan(0);
+      await expect(app.query(`DELETE FROM workspace.migrations`)).rejects.toThrow(/permission denied/);
+      await expect(app.query(`UPDATE schema.canonical_type SET name = name`)).rejects.toThrow(/permission denied/);
+    });
+
+    it('gets its grants on every service schema, auth included, from the migration runner', async () => {
+      const rows: Array<{ schema: string; usage: boolean; tables: number; readable: number }> = await admin.query(
+        `SELECT n.nspname AS schema, has_schema_privilege($1, n.oid, 'USAGE') AS usage,
+                (SELECT count(*)::int FROM pg_tables t WHERE t.schemaname = n.nspname) AS tables,
+                (SELECT count(*)::int FROM pg_tables t WHERE t.schemaname = n.nspname AND has_table_privilege($1, format('%I.%I', t.schemaname, t.tablename), 'SELECT')) AS readable
+           FROM pg_namespace n WHERE n.nspname = ANY($2) ORDER BY 1`,
+        [role, ['auth', ...SCHEMAS]],
+      );
+      expect(rows.map((r) => r.schema)).toEqual(['auth', 'mapping', 'monitoring', 'schema', 'workspace']);
+      for (const r of rows) expect([r.schema, r.usage, r.readable]).toEqual([r.schema, true, r.tables]);
+    });
+
+    it('is refused by the migration runner when it would bypass row-level security', async () => {
+      const [{ superuser }] = await admin.query(`SELECT current_user AS superuser`);
+      await expect(runMigrations(workspaceDataSource(db.url, 2), { runtimeRole: superuser })).rejects.toThrow(/superuser or has BYPASSRLS/);
+    });
+  });
+});
