@@ -11,6 +11,7 @@ import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from '@datalinx/common';
 import { ANONYMOUS, VIEWER_HEADER, type Viewer, type ViewerAssertionSigner } from '@datalinx/graphql-kit';
 import { aliasLimitRule, depthLimitRule } from './limits';
+import { AuthenticationError, AuthUnavailableError } from './auth/errors';
 
 export interface GatewayContext {
   viewer: Viewer;
@@ -33,10 +34,13 @@ export interface GatewayOptions {
   limits: GatewayLimits;
   subgraphTimeoutMs?: number;
   /**
-   * Turns the incoming request's credentials into a viewer. Until sign-in exists every caller is
-   * anonymous; the identity work plugs cookie / bearer / API-key verification in here.
+   * Turns the incoming request's credentials into a viewer (production: `bearerAuthenticator`;
+   * default: everyone is anonymous). Throwing AuthenticationError refuses the request with
+   * UNAUTHENTICATED and its reason; AuthUnavailableError with 503 AUTH_UNAVAILABLE.
    */
   authenticate?: (req: Request) => Promise<Viewer>;
+  /** Extra /readyz checks besides the subgraphs (e.g. the identity revocation view is loaded). */
+  readiness?: Record<string, () => Promise<{ ok: boolean; error?: string }>>;
   /** Extra routes mounted before /graphql (the GraphiQL explorer). */
   routes?: (app: Express) => void;
 }
@@ -150,18 +154,37 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
         }
       }),
     );
+    for (const [name, check] of Object.entries(o.readiness ?? {})) {
+      checks.push([name, await check().catch((err: Error) => ({ ok: false, error: err.message }))]);
+    }
     const ok = checks.every(([, c]) => c.ok) && urls.length > 0;
     res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not ready', service: 'gateway', checks: Object.fromEntries(checks) });
   });
   o.routes?.(app);
 
   const authenticate = o.authenticate ?? (async () => ANONYMOUS);
+  // Credentials are checked before GraphQL runs: a refused token gets no data at all (HTTP 200 with
+  // a GraphQL error, as clients expect), and the token is never echoed or logged.
+  const authenticateRequest = async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      res.locals.viewer = await authenticate(req);
+      next();
+    } catch (err) {
+      if (err instanceof AuthenticationError) {
+        res.status(200).json({ errors: [{ message: err.message, extensions: { code: 'UNAUTHENTICATED', reason: err.reason } }] });
+        return;
+      }
+      if (!(err instanceof AuthUnavailableError)) o.log.error({ err: (err as Error).message }, 'authentication failed unexpectedly');
+      res.status(503).json({ errors: [{ message: 'Sign-in cannot be checked right now. Try again in a moment.', extensions: { code: 'AUTH_UNAVAILABLE' } }] });
+    }
+  };
   app.use(
     '/graphql',
     express.json({ limit: o.limits.maxBodyBytes }),
+    authenticateRequest,
     expressMiddleware(apollo, {
-      context: async ({ req }) => ({
-        viewer: await authenticate(req),
+      context: async ({ req, res }) => ({
+        viewer: res.locals.viewer as Viewer,
         requestId: typeof req.headers['x-request-id'] === 'string' && /^[\w-]{8,64}$/.test(req.headers['x-request-id']) ? req.headers['x-request-id'] : randomUUID(),
       }),
     }),

@@ -1,10 +1,12 @@
 import { z } from 'zod';
-import { commonEnv, pem, port } from '@datalinx/common';
+import { commonEnv, natsEnv, pem, port } from '@datalinx/common';
 
 const subgraphUrl = (name: string, p: number) => z.string().url(`${name} must be the subgraph's http(s) URL`).default(`http://127.0.0.1:${p}/graphql`);
 
 export const envSchema = z.object({
   ...commonEnv,
+  /** NATS: the gateway watches the `dlx-identity` KV bucket (revoked sessions, token epochs). */
+  ...natsEnv,
   GATEWAY_PORT: port(4000),
   AUTH_URL: subgraphUrl('AUTH_URL', 4001),
   WORKSPACE_URL: subgraphUrl('WORKSPACE_URL', 4002),
@@ -13,6 +15,8 @@ export const envSchema = z.object({
   MONITORING_URL: subgraphUrl('MONITORING_URL', 4005),
   DLX_ASSERTION_PRIVATE_KEY: pem('DLX_ASSERTION_PRIVATE_KEY'),
   DLX_ASSERTION_KEY_ID: z.string().default('gateway-1'),
+  /** The auth service's JWKS (access-token public keys). Default: AUTH_URL's origin + /.well-known/jwks.json. */
+  AUTH_JWKS_URL: z.string().url('AUTH_JWKS_URL must be an http(s) URL').optional(),
   /** Path of the composed supergraph (committed at schema/supergraph.graphql). */
   SUPERGRAPH_PATH: z.string().optional(),
   GATEWAY_MAX_DEPTH: z.coerce.number().int().min(2).max(100).default(12),

@@ -1,15 +1,21 @@
 import { createLogger, loadEnvOrExit, onShutdown } from '@datalinx/common';
 import { ViewerAssertionSigner, importAssertionPrivateKey } from '@datalinx/graphql-kit';
+import { connectNats } from '@datalinx/messaging';
 import { envSchema, SUBGRAPH_URL_VARS } from './env';
 import { createGateway } from './app';
 import { loadSupergraph } from './supergraph';
 import { explorerRouter } from './explorer';
+import { bearerAuthenticator, defaultJwksUrl, remoteJwks } from './auth/bearer';
+import { RevocationView } from './auth/revocation-view';
 
 async function main() {
   const env = loadEnvOrExit('gateway', envSchema);
   const log = createLogger('gateway', env.LOG_LEVEL);
   const signer = new ViewerAssertionSigner(await importAssertionPrivateKey(env.DLX_ASSERTION_PRIVATE_KEY), env.DLX_ASSERTION_KEY_ID);
   const subgraphUrls = Object.fromEntries(Object.entries(SUBGRAPH_URL_VARS).map(([name, v]) => [name, env[v]]));
+  const nats = await connectNats(env.NATS_URL, 'gateway', log);
+  const revocations = await RevocationView.start(nats.nc, log);
+  const jwksUrl = env.AUTH_JWKS_URL ?? defaultJwksUrl(env.AUTH_URL);
   const gateway = await createGateway({
     supergraphSdl: loadSupergraph(env.SUPERGRAPH_PATH),
     subgraphUrls,
@@ -17,11 +23,17 @@ async function main() {
     log,
     subgraphTimeoutMs: env.GATEWAY_SUBGRAPH_TIMEOUT_MS,
     limits: { maxDepth: env.GATEWAY_MAX_DEPTH, maxAliases: env.GATEWAY_MAX_ALIASES, maxTokens: env.GATEWAY_MAX_TOKENS, maxBodyBytes: env.GATEWAY_MAX_BODY_BYTES },
+    authenticate: bearerAuthenticator({ jwks: remoteJwks(jwksUrl), revocations, log }),
+    readiness: { identity: async () => (revocations.ready ? { ok: true } : { ok: false, error: 'revocation view not loaded' }) },
     routes: (app) => app.use(explorerRouter({})),
   });
   await gateway.listen(env.GATEWAY_PORT);
-  log.info({ port: env.GATEWAY_PORT, subgraphs: subgraphUrls }, 'gateway listening');
-  onShutdown(log, [{ name: 'http', close: () => gateway.stop() }]);
+  log.info({ port: env.GATEWAY_PORT, subgraphs: subgraphUrls, jwks: jwksUrl }, 'gateway listening');
+  onShutdown(log, [
+    { name: 'http', close: () => gateway.stop() },
+    { name: 'identity-watch', close: () => revocations.stop() },
+    { name: 'nats', close: () => nats.close() },
+  ]);
 }
 
 main().catch((err) => {

@@ -2,3 +2,4 @@ export * from './jobs';
 export * from './runs';
 export * from './events';
 export * from './streams';
+export * from './identity';

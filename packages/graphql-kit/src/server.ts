@@ -31,6 +31,11 @@ export interface SubgraphServerOptions<C extends RequestContext> {
   /** Adds the service's own per-request state (managers, DataLoaders) to the base context. */
   buildContext: (base: RequestContext) => C | Promise<C>;
   maxBodyBytes?: number;
+  /**
+   * Extra public routes mounted before /graphql, outside the viewer-assertion check (e.g. the auth
+   * service's JWKS). Whatever is mounted here is reachable without going through the gateway.
+   */
+  routes?: (app: Express) => void;
 }
 
 export interface SubgraphServer {
@@ -80,6 +85,8 @@ export async function createSubgraphServer<C extends RequestContext>(o: Subgraph
     const ok = Object.values(checks).every((c) => c.ok);
     res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not ready', service: o.name, checks });
   });
+
+  o.routes?.(app);
 
   const assertion = async (req: Request, res: Response, next: NextFunction) => {
     try {

@@ -1,5 +1,5 @@
 import { GraphQLError } from 'graphql';
-import { allow, deny, rule, shield, type IRules } from 'graphql-shield';
+import { allow, and, deny, or, rule, shield, type IRules } from 'graphql-shield';
 import type { RequestContext } from './context';
 import { hasOrgPermission, hasWorkspacePermission, type OrgPermission, type WorkspacePermission } from './permissions';
 
@@ -21,7 +21,7 @@ export const isAuthenticated = rule({ cache: 'contextual' })(async (_p, _a, ctx:
 /** Public, tenant-free data (e.g. platform status). Spelled out so every use is deliberate. */
 export const isPublic = allow;
 
-export { allow, deny, rule };
+export { allow, and, deny, or, rule };
 
 export function createShield(rules: IRules) {
   const r = rules as Record<string, Record<string, unknown>>;

@@ -4,13 +4,20 @@ import gql from 'graphql-tag';
 import type { DataSource } from 'typeorm';
 import { checkDatabase, serviceStatus } from '@datalinx/db';
 import { createSubgraphServer, type ViewerAssertionVerifier } from '@datalinx/graphql-kit';
+import { JWKS_PATH } from '@datalinx/contracts';
 import type { Logger } from '@datalinx/common';
 import { resolvers } from './graphql/resolvers';
 import { permissions } from './graphql/permissions';
 import type { AuthContext } from './graphql/context';
 import { IdentityManager } from './managers/identity.manager';
+import { AccountManager } from './managers/account.manager';
+import { SessionManager } from './managers/session.manager';
 import { OrganizationDao } from './daos/organization.dao';
 import { UserDao } from './daos/user.dao';
+import { SessionDao } from './daos/session.dao';
+import { WorkspaceGrantDao } from './daos/workspace-grant.dao';
+import type { AccessTokenIssuer } from './tokens/access-tokens';
+import type { RevocationPublisher } from './tokens/revocations';
 
 export const typeDefs = gql(readFileSync(path.join(__dirname, '..', 'schema.graphql'), 'utf8'));
 
@@ -19,12 +26,24 @@ export interface AuthDeps {
   verifier: ViewerAssertionVerifier;
   log: Logger;
   natsReady?: () => Promise<{ ok: boolean; error?: string }>;
+  /**
+   * Sign-in: the access-token signer (also published as the JWKS) and the revocation publisher
+   * (NATS KV). Without it sign-up still works and login answers SIGN_IN_UNAVAILABLE.
+   */
+  tokens?: { issuer: AccessTokenIssuer; revocations: RevocationPublisher };
+  /** Called after a transaction that wrote to the outbox (kicks the relay). */
+  onOutboxCommit?: () => void;
 }
 
-/** Wires the auth subgraph: DAOs → managers (per request) → resolvers, behind the assertion check. */
+/** Wires the auth subgraph: DAOs → managers → resolvers, behind the assertion check; JWKS beside it. */
 export function createAuthServer(d: AuthDeps) {
   const orgs = new OrganizationDao(d.ds);
   const users = new UserDao(d.ds);
+  const sessionDao = new SessionDao(d.ds);
+  const grants = new WorkspaceGrantDao(d.ds);
+  const accounts = new AccountManager(d.ds, orgs, users, sessionDao, d.log, d.tokens?.revocations, d.onOutboxCommit);
+  const sessions = d.tokens ? new SessionManager(d.ds, orgs, users, sessionDao, grants, d.tokens.issuer, d.tokens.revocations, d.log, d.onOutboxCommit) : null;
+  const jwks = d.tokens?.issuer.jwks() ?? { keys: [] };
   return createSubgraphServer<AuthContext>({
     name: 'auth',
     typeDefs,
@@ -36,10 +55,21 @@ export function createAuthServer(d: AuthDeps) {
       database: async () => checkDatabase(d.ds),
       ...(d.natsReady ? { nats: d.natsReady } : {}),
     },
-    buildContext: (base) => ({
-      ...base,
-      identity: new IdentityManager(base.viewer, orgs, users),
-      status: () => serviceStatus(d.ds, 'auth'),
-    }),
+    // Public by nature (only public keys): the gateway fetches it to verify access tokens.
+    routes: (app) =>
+      app.get(JWKS_PATH, (_req, res) => {
+        res.set('cache-control', 'public, max-age=300').json(jwks);
+      }),
+    buildContext: (base) => {
+      const revealed = new Set<string>();
+      return {
+        ...base,
+        revealed,
+        identity: new IdentityManager(base.viewer, orgs, users, revealed),
+        accounts,
+        sessions,
+        status: () => serviceStatus(d.ds, 'auth'),
+      };
+    },
   });
 }

@@ -2,7 +2,12 @@ import { createDataSource } from '@datalinx/db';
 import { OutboxEvent } from '@datalinx/messaging';
 import { Organization } from './entities/organization.entity';
 import { User } from './entities/user.entity';
+import { Session } from './entities/session.entity';
+import { RefreshToken } from './entities/refresh-token.entity';
+import { PasswordHistory } from './entities/password-history.entity';
+import { WorkspaceGrant } from './entities/workspace-grant.entity';
 import { Init1764300000000 } from './migrations/1764300000000-init';
+import { Identity1764400000000 } from './migrations/1764400000000-identity';
 
 export const SCHEMA = 'auth';
 
@@ -10,8 +15,8 @@ export const authDataSource = (url: string, poolMax = 10, statementTimeoutMs = 1
   createDataSource({
     url,
     schema: SCHEMA,
-    entities: [Organization, User, OutboxEvent],
-    migrations: [Init1764300000000],
+    entities: [Organization, User, Session, RefreshToken, PasswordHistory, WorkspaceGrant, OutboxEvent],
+    migrations: [Init1764300000000, Identity1764400000000],
     poolMax,
     statementTimeoutMs,
   });

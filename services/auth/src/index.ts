@@ -1,9 +1,11 @@
 import { createLogger, loadEnvOrExit, onShutdown } from '@datalinx/common';
 import { ViewerAssertionVerifier, importAssertionPublicKey } from '@datalinx/graphql-kit';
-import { connectNats, ensureStreams, natsReadiness } from '@datalinx/messaging';
+import { connectNats, ensureStreams, natsReadiness, OutboxRelay } from '@datalinx/messaging';
 import { envSchema } from './env';
 import { authDataSource } from './data-source';
 import { createAuthServer } from './app';
+import { AccessTokenIssuer } from './tokens/access-tokens';
+import { RevocationPublisher, openIdentityBucket } from './tokens/revocations';
 
 async function main() {
   const env = loadEnvOrExit('auth', envSchema);
@@ -12,11 +14,22 @@ async function main() {
   const nats = await connectNats(env.NATS_URL, 'auth', log);
   await ensureStreams(nats.jsm);
   const verifier = new ViewerAssertionVerifier(await importAssertionPublicKey(env.DLX_ASSERTION_PUBLIC_KEY));
-  const server = await createAuthServer({ ds, verifier, log, natsReady: natsReadiness(nats.nc) });
+  const issuer = await AccessTokenIssuer.fromPem(env.DLX_AUTH_SIGNING_KEY, env.ACCESS_TOKEN_TTL_S);
+  const revocations = new RevocationPublisher(await openIdentityBucket(nats.nc));
+  const relay = new OutboxRelay(ds, nats.js, log.child({ component: 'outbox-relay' }), { pollIntervalMs: env.OUTBOX_POLL_INTERVAL_MS }).start();
+  const server = await createAuthServer({
+    ds,
+    verifier,
+    log,
+    natsReady: natsReadiness(nats.nc),
+    tokens: { issuer, revocations },
+    onOutboxCommit: () => relay.kick(),
+  });
   await server.listen(env.AUTH_PORT);
-  log.info({ port: env.AUTH_PORT }, 'auth subgraph listening');
+  log.info({ port: env.AUTH_PORT, kid: issuer.kid }, 'auth subgraph listening');
   onShutdown(log, [
     { name: 'http', close: () => server.stop() },
+    { name: 'outbox-relay', close: () => relay.stop() },
     { name: 'nats', close: () => nats.close() },
     { name: 'database', close: () => ds.destroy() },
   ]);

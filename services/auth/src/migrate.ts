@@ -1,9 +1,9 @@
-import { runMigrations } from '@datalinx/db';
+import { migrationUrl, runMigrations } from '@datalinx/db';
 import { createLogger } from '@datalinx/common';
 import { authDataSource } from './data-source';
 
-/** Applies pending migrations; `node dist/migrate.js` runs it with DATABASE_URL. */
-export async function migrate(databaseUrl = process.env.DATABASE_URL): Promise<string[]> {
+/** Applies pending migrations as the schema owner (DATABASE_MIGRATION_URL, else DATABASE_URL). */
+export async function migrate(databaseUrl = migrationUrl()): Promise<string[]> {
   if (!databaseUrl) throw new Error('DATABASE_URL is required to run migrations');
   return runMigrations(authDataSource(databaseUrl, 2));
 }

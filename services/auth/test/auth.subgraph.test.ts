@@ -144,6 +144,38 @@ describe('auth subgraph', () => {
   it('contributes its status to the federated Platform entity', async () => {
     const res = await postGraphQL(url, `query($r:[_Any!]!){ _entities(representations:$r){ ... on Platform { auth { service ok database migrations { name } } } } }`,
       { r: [{ __typename: 'Platform', id: 'datalinx' }] }, await as(ANONYMOUS));
-    expect(res.body.data).toMatchObject({ _entities: [{ auth: { service: 'auth', ok: true, migrations: [{ name: 'Init1764300000000' }] } }] });
+    expect(res.body.data).toMatchObject({ _entities: [{ auth: { service: 'auth', ok: true, migrations: [{ name: 'Init1764300000000' }, { name: 'Identity1764400000000' }] } }] });
+  });
+
+  describe('identity mutations without a signing key (sign-in not configured)', () => {
+    it('lets an anonymous caller sign up and read back exactly what it created', async () => {
+      const res = await postGraphQL(
+        url,
+        `mutation($i: SignUpInput!){ signUp(input: $i) { organization { slug } user { email orgRole organization { slug } } errors { code } } }`,
+        { i: { organizationName: 'Initech', slug: 'initech', region: 'us', timeZone: 'UTC', email: 'peter@initech.test', displayName: 'Peter', password: 'Tps-Reports-2024!' } },
+        await as(ANONYMOUS),
+      );
+      expect(res.body).toEqual({ data: { signUp: { organization: { slug: 'initech' }, user: { email: 'peter@initech.test', orgRole: 'ADMIN', organization: { slug: 'initech' } }, errors: [] } } });
+    });
+
+    it('answers login with SIGN_IN_UNAVAILABLE and publishes an empty JWKS', async () => {
+      const res = await postGraphQL(url, `mutation { login(input: { email: "peter@initech.test", password: "Tps-Reports-2024!" }) { accessToken errors { code } } }`, {}, await as(ANONYMOUS));
+      expect(res.body).toEqual({ data: { login: { accessToken: null, errors: [{ code: 'SIGN_IN_UNAVAILABLE' }] } } });
+      const jwks = await fetch(urlOf(httpServer, '/.well-known/jwks.json'));
+      expect(await jwks.json()).toEqual({ keys: [] });
+    });
+
+    it('denies deactivateUser to anonymous callers and to non-admins, and logout to anonymous callers', async () => {
+      const q = `mutation($id: ID!){ deactivateUser(id: $id) { errors { code } } }`;
+      expect((await postGraphQL(url, q, { id: aliceId }, await as(ANONYMOUS))).body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+      expect((await postGraphQL(url, q, { id: aliceId }, await as(userViewer({ orgId: orgA, orgRole: 'MEMBER' })))).body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+      expect((await postGraphQL(url, `mutation { logout { ok } }`, {}, await as(ANONYMOUS))).body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    });
+
+    it('does not show an anonymous caller users or organizations it did not create in this request', async () => {
+      const res = await postGraphQL(url, `query($r:[_Any!]!){ _entities(representations:$r){ ... on Organization { name } ... on User { email } } }`,
+        { r: [{ __typename: 'Organization', id: orgA }, { __typename: 'User', id: aliceId }] }, await as(ANONYMOUS));
+      expect(res.body.data).toEqual({ _entities: [null, null] });
+    });
   });
 });

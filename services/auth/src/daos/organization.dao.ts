@@ -1,15 +1,26 @@
-import { In, type DataSource } from 'typeorm';
+import { In, type DataSource, type EntityManager } from 'typeorm';
 import { Organization } from '../entities/organization.entity';
 
 /** Organization rows. An organization is its own tenant: its id is the tenant id. */
 export class OrganizationDao {
   constructor(private readonly ds: DataSource) {}
 
-  findById(orgId: string): Promise<Organization | null> {
-    return this.ds.getRepository(Organization).findOneBy({ id: orgId });
+  findById(orgId: string, em: EntityManager = this.ds.manager): Promise<Organization | null> {
+    return em.getRepository(Organization).findOneBy({ id: orgId });
   }
 
   findByIds(orgIds: readonly string[]): Promise<Organization[]> {
     return orgIds.length ? this.ds.getRepository(Organization).findBy({ id: In([...orgIds]) }) : Promise.resolve([]);
+  }
+
+  async slugTaken(slug: string): Promise<boolean> {
+    return (await this.ds.getRepository(Organization).countBy({ slug })) > 0;
+  }
+
+  /** The slug is immutable: there is deliberately no method that updates it. */
+  async insert(em: EntityManager, o: { slug: string; name: string; region: string; timeZone: string; settings: Record<string, unknown> }): Promise<Organization> {
+    const repo = em.getRepository(Organization);
+    const { identifiers } = await repo.insert({ ...o, settings: o.settings as never });
+    return repo.findOneByOrFail({ id: identifiers[0]!.id as string });
   }
 }

@@ -1,17 +1,25 @@
-import { In, type DataSource } from 'typeorm';
+import { In, type DataSource, type EntityManager } from 'typeorm';
 import { User } from '../entities/user.entity';
+import { returningRows } from './returning';
 
 export interface Page {
   first: number;
   after?: { createdAt: Date; id: string };
 }
 
-/** User rows; every method takes the tenant (org) id first. */
+/** A user as login needs it: with the password hash, which normal reads never select. */
+export type UserWithSecret = User & { passwordHash: string | null };
+
+/** User rows; every method takes the tenant (org) id first — except the login lookup by e-mail. */
 export class UserDao {
   constructor(private readonly ds: DataSource) {}
 
   findByIds(orgId: string, ids: readonly string[]): Promise<User[]> {
     return ids.length ? this.ds.getRepository(User).findBy({ orgId, id: In([...ids]) }) : Promise.resolve([]);
+  }
+
+  findById(orgId: string, id: string, em: EntityManager = this.ds.manager): Promise<User | null> {
+    return em.getRepository(User).findOneBy({ orgId, id });
   }
 
   /** Keyset page, newest first; fetches one extra row to know whether there is a next page. */
@@ -25,5 +33,50 @@ export class UserDao {
       .limit(page.first + 1);
     if (page.after) qb.andWhere('(u.createdAt, u.id) < (:at, :id)', { at: page.after.createdAt, id: page.after.id });
     return qb.getMany();
+  }
+
+  /**
+   * The one platform-wide lookup: login knows only the e-mail (unique across the platform,
+   * case-insensitively), not the tenant.
+   */
+  async findForLogin(email: string): Promise<UserWithSecret | null> {
+    return (await this.ds
+      .getRepository(User)
+      .createQueryBuilder('u')
+      .addSelect('u.passwordHash')
+      .where('lower(u.email) = lower(:email)', { email })
+      .getOne()) as UserWithSecret | null;
+  }
+
+  async emailTaken(email: string, em: EntityManager = this.ds.manager): Promise<boolean> {
+    const rows: unknown[] = await em.query(`SELECT 1 FROM auth."user" WHERE lower(email) = lower($1)`, [email]);
+    return rows.length > 0;
+  }
+
+  async insert(em: EntityManager, u: { orgId: string; email: string; displayName: string; orgRole: User['orgRole']; passwordHash: string }): Promise<User> {
+    const repo = em.getRepository(User);
+    const { identifiers } = await repo.insert({ ...u, passwordChangedAt: new Date(), status: 'ACTIVE', tokenEpoch: 0 });
+    return repo.findOneByOrFail({ orgId: u.orgId, id: identifiers[0]!.id as string });
+  }
+
+  async addPasswordHistory(em: EntityManager, orgId: string, userId: string, passwordHash: string): Promise<void> {
+    await em.query(`INSERT INTO auth.password_history (org_id, user_id, password_hash) VALUES ($1, $2, $3)`, [orgId, userId, passwordHash]);
+  }
+
+  /** Locks the user row for the rest of the transaction. */
+  lockById(em: EntityManager, orgId: string, id: string): Promise<User | null> {
+    return em.getRepository(User).createQueryBuilder('u').setLock('pessimistic_write').where('u.orgId = :orgId AND u.id = :id', { orgId, id }).getOne();
+  }
+
+  /** Deactivates and bumps the epoch (every token issued so far becomes invalid). Returns the new epoch. */
+  async deactivate(em: EntityManager, orgId: string, id: string): Promise<number> {
+    const rows = returningRows<{ token_epoch: number }>(
+      await em.query(
+        `UPDATE auth."user" SET status = 'DEACTIVATED', deactivated_at = now(), token_epoch = token_epoch + 1
+         WHERE org_id = $1 AND id = $2 RETURNING token_epoch`,
+        [orgId, id],
+      ),
+    );
+    return rows[0]!.token_epoch;
   }
 }

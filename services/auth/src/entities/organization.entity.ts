@@ -17,6 +17,10 @@ export class Organization {
   @Column({ name: 'time_zone', type: 'text' })
   timeZone!: string;
 
+  /** Password, session and MFA policies (see managers/org-settings.ts for the defaults). */
+  @Column('jsonb', { default: () => "'{}'" })
+  settings!: Record<string, unknown>;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 }

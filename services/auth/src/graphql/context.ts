@@ -1,8 +1,18 @@
 import type { RequestContext } from '@datalinx/graphql-kit';
 import type { ServiceStatus } from '@datalinx/db';
 import type { IdentityManager } from '../managers/identity.manager';
+import type { AccountManager } from '../managers/account.manager';
+import type { SessionManager } from '../managers/session.manager';
 
 export interface AuthContext extends RequestContext {
   identity: IdentityManager;
+  accounts: AccountManager;
+  /** Null when this instance has no signing key (sign-in is then unavailable). */
+  sessions: SessionManager | null;
+  /**
+   * Ids of users/organizations this request created or signed in to: an anonymous caller may
+   * read exactly those in the sign-up and login payloads (shared with the IdentityManager).
+   */
+  revealed: Set<string>;
   status: () => Promise<ServiceStatus>;
 }

@@ -1,4 +1,15 @@
-import { isAuthenticated, isPublic } from '@datalinx/graphql-kit';
+import { hasOrgPerm, isAuthenticated, isPublic, or, rule, unauthenticated, type RequestContext } from '@datalinx/graphql-kit';
+import type { AuthContext } from './context';
+
+/**
+ * Users and organizations are visible to a signed-in viewer (managers narrow that to their own
+ * org), and — for an anonymous caller — only the ones this very request created or signed in to
+ * (the sign-up and login payloads).
+ */
+const isRevealedToThisRequest = rule({ cache: 'no_cache' })(async (parent: { id?: unknown }, _a, ctx: RequestContext) =>
+  typeof parent?.id === 'string' && (ctx as AuthContext).revealed.has(parent.id) ? true : unauthenticated(),
+);
+const canSeeIdentity = or(isAuthenticated, isRevealedToThisRequest);
 
 /** Every root field has an explicit rule; anything not listed is denied (fallbackRule: deny). */
 export const permissions = {
@@ -7,10 +18,22 @@ export const permissions = {
     organization: isAuthenticated,
     users: isAuthenticated,
   },
+  Mutation: {
+    signUp: isPublic,
+    login: isPublic,
+    refreshSession: isPublic,
+    logout: isAuthenticated,
+    deactivateUser: hasOrgPerm('users:manage'),
+  },
   Me: isPublic,
-  Organization: isAuthenticated,
-  User: isAuthenticated,
+  Organization: canSeeIdentity,
+  User: canSeeIdentity,
   UserConnection: isAuthenticated,
+  SignUpPayload: isPublic,
+  SessionTokensPayload: isPublic,
+  LogoutPayload: isPublic,
+  DeactivateUserPayload: isPublic,
+  UserError: isPublic,
   PageInfo: isPublic,
   Platform: isPublic,
   ServiceStatus: isPublic,

@@ -20,6 +20,8 @@ export class IdentityManager {
     private readonly viewer: Viewer,
     private readonly orgs: OrganizationDao,
     private readonly users: UserDao,
+    /** Ids this request created or signed in to (sign-up / login payloads of an anonymous caller). */
+    private readonly revealed: ReadonlySet<string> = new Set(),
   ) {
     this.orgLoader = new DataLoader(async (ids) => {
       const rows = await this.orgs.findByIds(ids);
@@ -36,9 +38,12 @@ export class IdentityManager {
     return this.viewer.kind === 'anonymous' ? null : this.viewer.orgId;
   }
 
-  /** The viewer's organization when `id` is theirs; null otherwise (not found = not yours). */
+  /**
+   * The viewer's organization when `id` is theirs (or the one this request just created / signed
+   * in to); null otherwise (not found = not yours).
+   */
   async organization(id: string): Promise<Organization | null> {
-    if (id !== this.orgIdOrNull()) return null;
+    if (id !== this.orgIdOrNull() && !this.revealed.has(id)) return null;
     return this.orgLoader.load(id);
   }
 

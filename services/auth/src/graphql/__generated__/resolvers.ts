@@ -33,11 +33,62 @@ export type AppliedMigration = {
   version: Scalars['String']['output'];
 };
 
+export type DeactivateUserPayload = {
+  __typename?: 'DeactivateUserPayload';
+  errors: Array<UserError>;
+  user: Maybe<User>;
+};
+
+export type LoginInput = {
+  email: Scalars['String']['input'];
+  password: Scalars['String']['input'];
+};
+
+export type LogoutPayload = {
+  __typename?: 'LogoutPayload';
+  errors: Array<UserError>;
+  ok: Scalars['Boolean']['output'];
+};
+
 export type Me = {
   __typename?: 'Me';
   kind: ViewerKind;
   organization: Maybe<Organization>;
   user: Maybe<User>;
+};
+
+export type Mutation = {
+  __typename?: 'Mutation';
+  /** Org ADMIN: deactivates a user of the organization and signs out all their sessions at once. */
+  deactivateUser: DeactivateUserPayload;
+  /** E-mail + password → a short-lived access token and a refresh token. Public. */
+  login: SessionTokensPayload;
+  /** Signs out the current session. */
+  logout: LogoutPayload;
+  /** Trades a refresh token for new tokens; the presented one is spent. Reusing a spent one signs the whole session out. Public. */
+  refreshSession: SessionTokensPayload;
+  /** Creates an organization and its first ADMIN. Public: called by people who have no account yet. */
+  signUp: SignUpPayload;
+};
+
+
+export type MutationDeactivateUserArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationLoginArgs = {
+  input: LoginInput;
+};
+
+
+export type MutationRefreshSessionArgs = {
+  refreshToken: Scalars['String']['input'];
+};
+
+
+export type MutationSignUpArgs = {
+  input: SignUpInput;
 };
 
 export type OrgRole =
@@ -101,6 +152,36 @@ export type ServiceStatus = {
   service: Scalars['String']['output'];
 };
 
+export type SessionTokensPayload = {
+  __typename?: 'SessionTokensPayload';
+  /** EdDSA JWT for `Authorization: Bearer`; lives at most 15 minutes. */
+  accessToken: Maybe<Scalars['String']['output']>;
+  errors: Array<UserError>;
+  expiresAt: Maybe<Scalars['DateTime']['output']>;
+  /** Opaque, single-use: exchange it with refreshSession for new tokens. */
+  refreshToken: Maybe<Scalars['String']['output']>;
+  user: Maybe<User>;
+};
+
+export type SignUpInput = {
+  displayName: Scalars['String']['input'];
+  email: Scalars['String']['input'];
+  organizationName: Scalars['String']['input'];
+  password: Scalars['String']['input'];
+  region: Scalars['String']['input'];
+  /** Unique and immutable: 2–63 lowercase letters, digits or dashes. */
+  slug: Scalars['String']['input'];
+  /** IANA time zone, e.g. Europe/Berlin. */
+  timeZone: Scalars['String']['input'];
+};
+
+export type SignUpPayload = {
+  __typename?: 'SignUpPayload';
+  errors: Array<UserError>;
+  organization: Maybe<Organization>;
+  user: Maybe<User>;
+};
+
 export type User = {
   __typename?: 'User';
   createdAt: Scalars['DateTime']['output'];
@@ -109,6 +190,7 @@ export type User = {
   id: Scalars['ID']['output'];
   orgRole: OrgRole;
   organization: Organization;
+  status: UserStatus;
 };
 
 export type UserConnection = {
@@ -116,6 +198,18 @@ export type UserConnection = {
   nodes: Array<User>;
   pageInfo: PageInfo;
 };
+
+/** An expected failure of a mutation (validation, conflict), with the field it concerns. */
+export type UserError = {
+  __typename?: 'UserError';
+  code: Scalars['String']['output'];
+  field: Maybe<Scalars['String']['output']>;
+  message: Scalars['String']['output'];
+};
+
+export type UserStatus =
+  | 'ACTIVE'
+  | 'DEACTIVATED';
 
 export type ViewerKind =
   | 'ANONYMOUS'
@@ -228,19 +322,28 @@ export type ResolversTypes = ResolversObject<{
   AppliedMigration: ResolverTypeWrapper<AppliedMigration>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
+  DeactivateUserPayload: ResolverTypeWrapper<Omit<DeactivateUserPayload, 'user'> & { user?: Maybe<ResolversTypes['User']> }>;
+  LoginInput: LoginInput;
+  LogoutPayload: ResolverTypeWrapper<LogoutPayload>;
+  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Me: ResolverTypeWrapper<Omit<Me, 'organization' | 'user'> & { organization?: Maybe<ResolversTypes['Organization']>, user?: Maybe<ResolversTypes['User']> }>;
+  Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   OrgRole: OrgRole;
   Organization: ResolverTypeWrapper<OrganizationModel>;
-  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
-  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Platform: ResolverTypeWrapper<Omit<Platform, 'auth'> & { auth?: Maybe<ResolversTypes['ServiceStatus']> }>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   ServiceStatus: ResolverTypeWrapper<ServiceStatusModel>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
+  SessionTokensPayload: ResolverTypeWrapper<Omit<SessionTokensPayload, 'user'> & { user?: Maybe<ResolversTypes['User']> }>;
+  SignUpInput: SignUpInput;
+  SignUpPayload: ResolverTypeWrapper<Omit<SignUpPayload, 'organization' | 'user'> & { organization?: Maybe<ResolversTypes['Organization']>, user?: Maybe<ResolversTypes['User']> }>;
   User: ResolverTypeWrapper<UserModel>;
   UserConnection: ResolverTypeWrapper<Omit<UserConnection, 'nodes'> & { nodes: Array<ResolversTypes['User']> }>;
+  UserError: ResolverTypeWrapper<UserError>;
+  UserStatus: UserStatus;
   ViewerKind: ViewerKind;
 }>;
 
@@ -249,18 +352,26 @@ export type ResolversParentTypes = ResolversObject<{
   AppliedMigration: AppliedMigration;
   String: Scalars['String']['output'];
   DateTime: Scalars['DateTime']['output'];
-  Me: Omit<Me, 'organization' | 'user'> & { organization?: Maybe<ResolversParentTypes['Organization']>, user?: Maybe<ResolversParentTypes['User']> };
-  Organization: OrganizationModel;
-  ID: Scalars['ID']['output'];
-  PageInfo: PageInfo;
+  DeactivateUserPayload: Omit<DeactivateUserPayload, 'user'> & { user?: Maybe<ResolversParentTypes['User']> };
+  LoginInput: LoginInput;
+  LogoutPayload: LogoutPayload;
   Boolean: Scalars['Boolean']['output'];
+  Me: Omit<Me, 'organization' | 'user'> & { organization?: Maybe<ResolversParentTypes['Organization']>, user?: Maybe<ResolversParentTypes['User']> };
+  Mutation: Record<PropertyKey, never>;
+  ID: Scalars['ID']['output'];
+  Organization: OrganizationModel;
+  PageInfo: PageInfo;
   Platform: Omit<Platform, 'auth'> & { auth?: Maybe<ResolversParentTypes['ServiceStatus']> } | FederationReferenceTypes['Platform'];
   Query: Record<PropertyKey, never>;
   Int: Scalars['Int']['output'];
   ServiceStatus: ServiceStatusModel;
   Float: Scalars['Float']['output'];
+  SessionTokensPayload: Omit<SessionTokensPayload, 'user'> & { user?: Maybe<ResolversParentTypes['User']> };
+  SignUpInput: SignUpInput;
+  SignUpPayload: Omit<SignUpPayload, 'organization' | 'user'> & { organization?: Maybe<ResolversParentTypes['Organization']>, user?: Maybe<ResolversParentTypes['User']> };
   User: UserModel;
   UserConnection: Omit<UserConnection, 'nodes'> & { nodes: Array<ResolversParentTypes['User']> };
+  UserError: UserError;
 }>;
 
 export type AppliedMigrationResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['AppliedMigration'] = ResolversParentTypes['AppliedMigration']> = ResolversObject<{
@@ -272,10 +383,28 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
   name: 'DateTime';
 }
 
+export type DeactivateUserPayloadResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['DeactivateUserPayload'] = ResolversParentTypes['DeactivateUserPayload']> = ResolversObject<{
+  errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+  user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+}>;
+
+export type LogoutPayloadResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['LogoutPayload'] = ResolversParentTypes['LogoutPayload']> = ResolversObject<{
+  errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+  ok?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+}>;
+
 export type MeResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['Me'] = ResolversParentTypes['Me']> = ResolversObject<{
   kind?: Resolver<ResolversTypes['ViewerKind'], ParentType, ContextType>;
   organization?: Resolver<Maybe<ResolversTypes['Organization']>, ParentType, ContextType>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+}>;
+
+export type MutationResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
+  deactivateUser?: Resolver<ResolversTypes['DeactivateUserPayload'], ParentType, ContextType, RequireFields<MutationDeactivateUserArgs, 'id'>>;
+  login?: Resolver<ResolversTypes['SessionTokensPayload'], ParentType, ContextType, RequireFields<MutationLoginArgs, 'input'>>;
+  logout?: Resolver<ResolversTypes['LogoutPayload'], ParentType, ContextType>;
+  refreshSession?: Resolver<ResolversTypes['SessionTokensPayload'], ParentType, ContextType, RequireFields<MutationRefreshSessionArgs, 'refreshToken'>>;
+  signUp?: Resolver<ResolversTypes['SignUpPayload'], ParentType, ContextType, RequireFields<MutationSignUpArgs, 'input'>>;
 }>;
 
 export type OrganizationResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['Organization'] = ResolversParentTypes['Organization'], FederationReferenceType extends FederationReferenceTypes['Organization'] = FederationReferenceTypes['Organization']> = ResolversObject<{
@@ -313,6 +442,20 @@ export type ServiceStatusResolvers<ContextType = AuthContext, ParentType extends
   service?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
+export type SessionTokensPayloadResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['SessionTokensPayload'] = ResolversParentTypes['SessionTokensPayload']> = ResolversObject<{
+  accessToken?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+  expiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  refreshToken?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+}>;
+
+export type SignUpPayloadResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['SignUpPayload'] = ResolversParentTypes['SignUpPayload']> = ResolversObject<{
+  errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+  organization?: Resolver<Maybe<ResolversTypes['Organization']>, ParentType, ContextType>;
+  user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+}>;
+
 export type UserResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User'], FederationReferenceType extends FederationReferenceTypes['User'] = FederationReferenceTypes['User']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['User']> | FederationReferenceType, FederationReferenceType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
@@ -321,6 +464,7 @@ export type UserResolvers<ContextType = AuthContext, ParentType extends Resolver
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   orgRole?: Resolver<ResolversTypes['OrgRole'], ParentType, ContextType>;
   organization?: Resolver<ResolversTypes['Organization'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['UserStatus'], ParentType, ContextType>;
 }>;
 
 export type UserConnectionResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['UserConnection'] = ResolversParentTypes['UserConnection']> = ResolversObject<{
@@ -328,16 +472,28 @@ export type UserConnectionResolvers<ContextType = AuthContext, ParentType extend
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
 }>;
 
+export type UserErrorResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['UserError'] = ResolversParentTypes['UserError']> = ResolversObject<{
+  code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  field?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
 export type Resolvers<ContextType = AuthContext> = ResolversObject<{
   AppliedMigration?: AppliedMigrationResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
+  DeactivateUserPayload?: DeactivateUserPayloadResolvers<ContextType>;
+  LogoutPayload?: LogoutPayloadResolvers<ContextType>;
   Me?: MeResolvers<ContextType>;
+  Mutation?: MutationResolvers<ContextType>;
   Organization?: OrganizationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Platform?: PlatformResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   ServiceStatus?: ServiceStatusResolvers<ContextType>;
+  SessionTokensPayload?: SessionTokensPayloadResolvers<ContextType>;
+  SignUpPayload?: SignUpPayloadResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
   UserConnection?: UserConnectionResolvers<ContextType>;
+  UserError?: UserErrorResolvers<ContextType>;
 }>;
 

@@ -1,0 +1,26 @@
+import { Kvm, type KV } from '@nats-io/kv';
+import type { Nats } from '@datalinx/messaging';
+import { IDENTITY_KV_BUCKET, IDENTITY_KV_OPTIONS, SESSION_REVOKED, epochKey, sessionKey } from '@datalinx/contracts';
+
+/** Opens (creating if needed) the identity bucket; safe from every process at once. */
+export async function openIdentityBucket(nc: Nats['nc'], replicas = Number(process.env.NATS_STREAM_REPLICAS ?? 1)): Promise<KV> {
+  return new Kvm(nc).create(IDENTITY_KV_BUCKET, { ...IDENTITY_KV_OPTIONS, replicas });
+}
+
+/**
+ * Writes revocations to the `dlx-identity` KV bucket, which every gateway watches: a revoked
+ * session or a bumped epoch is rejected on the gateway's next request without a database call.
+ * Written after the database commit (the database is the source of truth; a token minted after a
+ * failed commit must still match the stored epoch).
+ */
+export class RevocationPublisher {
+  constructor(private readonly kv: KV) {}
+
+  async sessionsRevoked(sessionIds: readonly string[]): Promise<void> {
+    for (const sid of sessionIds) await this.kv.put(sessionKey(sid), SESSION_REVOKED);
+  }
+
+  async epochChanged(userId: string, epoch: number): Promise<void> {
+    await this.kv.put(epochKey(userId), String(epoch));
+  }
+}

@@ -1,0 +1,156 @@
+import type http from 'node:http';
+import { generateKeyPairSync } from 'node:crypto';
+import { createLogger, type Logger } from '@datalinx/common';
+import { createTestDatabase, type TestDatabase } from '@datalinx/db';
+import { connectNats, ensureStreams, OutboxRelay, type Nats } from '@datalinx/messaging';
+import { JWKS_PATH } from '@datalinx/contracts';
+import type { DataSource } from 'typeorm';
+import { authDataSource } from '../../services/auth/src/data-source';
+import { migrate as migrateAuth } from '../../services/auth/src/migrate';
+import { createAuthServer } from '../../services/auth/src/app';
+import { AccessTokenIssuer } from '../../services/auth/src/tokens/access-tokens';
+import { RevocationPublisher, openIdentityBucket } from '../../services/auth/src/tokens/revocations';
+import { createGateway, type Gateway } from '../../gateway/src/app';
+import { loadSupergraph } from '../../gateway/src/supergraph';
+import { bearerAuthenticator, remoteJwks } from '../../gateway/src/auth/bearer';
+import { RevocationView } from '../../gateway/src/auth/revocation-view';
+import { makeTestKeys, type TestKeys } from './keys';
+import { postGraphQL, urlOf } from './http';
+
+/**
+ * The identity path as production wires it, in one test process: the auth subgraph (real
+ * migrations, its own Ed25519 signing key, JWKS, outbox relay, revocations written to the NATS KV
+ * bucket) and the real gateway with the real bearer authenticator (remote JWKS + the KV-watched
+ * revocation view). The other four subgraphs are not started: their URLs refuse connections, so
+ * only auth-owned fields answer.
+ */
+export interface IdentityStack {
+  db: TestDatabase;
+  nats: Nats;
+  keys: TestKeys;
+  /** The auth service's access-token key (PKCS8 PEM) — for tests that forge tokens with the right key. */
+  signingKeyPem: string;
+  issuer: AccessTokenIssuer;
+  authDs: DataSource;
+  authUrl: string;
+  jwksUrl: string;
+  gatewayUrl: string;
+  gateway: Gateway;
+  revocations: RevocationView;
+  stop: () => Promise<void>;
+}
+
+export async function startIdentityStack(o: { log?: Logger } = {}): Promise<IdentityStack> {
+  const natsUrl = process.env.NATS_URL;
+  if (!natsUrl) throw new Error('NATS_URL is not set: run tests with `npm test`.');
+  const log = o.log ?? createLogger('identity-test', process.env.TEST_LOG_LEVEL ?? 'silent');
+  const db = await createTestDatabase();
+  await migrateAuth(db.url);
+  const keys = await makeTestKeys();
+  const signingKeyPem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const issuer = await AccessTokenIssuer.fromPem(signingKeyPem);
+  const nats = await connectNats(natsUrl, 'identity-test');
+  await ensureStreams(nats.jsm);
+  const authDs = await authDataSource(db.url, 4).initialize();
+  const relay = new OutboxRelay(authDs, nats.js, log).start();
+  const auth = await createAuthServer({
+    ds: authDs,
+    verifier: keys.verifier,
+    log,
+    tokens: { issuer, revocations: new RevocationPublisher(await openIdentityBucket(nats.nc)) },
+    onOutboxCommit: () => relay.kick(),
+  });
+  const authHttp: http.Server = await auth.listen(0, '127.0.0.1');
+  const authUrl = urlOf(authHttp);
+  const jwksUrl = urlOf(authHttp, JWKS_PATH);
+  const revocations = await RevocationView.start(nats.nc, log);
+  const closed = 'http://127.0.0.1:9/graphql';
+  const gateway = await createGateway({
+    supergraphSdl: loadSupergraph(),
+    subgraphUrls: { auth: authUrl, workspace: closed, schema: closed, mapping: closed, monitoring: closed },
+    signer: keys.signer,
+    log,
+    limits: { maxDepth: 12, maxAliases: 30, maxTokens: 5000, maxBodyBytes: 100_000 },
+    subgraphTimeoutMs: 5000,
+    authenticate: bearerAuthenticator({ jwks: remoteJwks(jwksUrl), revocations, log }),
+    readiness: { identity: async () => (revocations.ready ? { ok: true } : { ok: false, error: 'revocation view not loaded' }) },
+  });
+  const gw = await gateway.listen(0, '127.0.0.1');
+  return {
+    db,
+    nats,
+    keys,
+    signingKeyPem,
+    issuer,
+    authDs,
+    authUrl,
+    jwksUrl,
+    gatewayUrl: urlOf(gw),
+    gateway,
+    revocations,
+    stop: async () => {
+      await gateway.stop();
+      await revocations.stop();
+      await auth.stop();
+      await relay.stop();
+      await nats.close();
+      await authDs.destroy();
+      await db.drop();
+    },
+  };
+}
+
+export interface SignUpFields {
+  organizationName: string;
+  slug: string;
+  region: string;
+  timeZone: string;
+  email: string;
+  displayName: string;
+  password: string;
+}
+
+let n = 0;
+/** Builder with defaults: a valid sign-up, unique per call. */
+export function newSignUp(o: Partial<SignUpFields> = {}): SignUpFields {
+  n += 1;
+  const tag = `${Date.now().toString(36)}${n}${Math.floor(Math.random() * 1e6).toString(36)}`;
+  return {
+    organizationName: `Org ${tag}`,
+    slug: `org-${tag}`,
+    region: 'eu',
+    timeZone: 'Europe/Berlin',
+    email: `admin-${tag}@example.test`,
+    displayName: 'Ada Admin',
+    password: 'Correct-Horse-9-Battery',
+    ...o,
+  };
+}
+
+export const SIGN_UP = `mutation($i: SignUpInput!){ signUp(input: $i) { organization { id slug name timeZone } user { id email orgRole status } errors { code field message } } }`;
+export const LOGIN = `mutation($i: LoginInput!){ login(input: $i) { accessToken expiresAt refreshToken user { id email organization { slug } } errors { code field message } } }`;
+export const REFRESH = `mutation($t: String!){ refreshSession(refreshToken: $t) { accessToken expiresAt refreshToken user { id } errors { code field message } } }`;
+
+export interface Tokens {
+  accessToken: string;
+  refreshToken: string;
+  userId: string;
+}
+
+/** Signs up through the gateway and logs in; returns the ids and tokens. */
+export async function signUpAndLogin(gatewayUrl: string, o: Partial<SignUpFields> = {}): Promise<Tokens & { orgId: string; input: SignUpFields }> {
+  const input = newSignUp(o);
+  const su = await postGraphQL<{ signUp: { organization: { id: string } | null; user: { id: string } | null; errors: unknown[] } }>(gatewayUrl, SIGN_UP, { i: input });
+  if (!su.body.data?.signUp.organization) throw new Error(`sign-up failed: ${JSON.stringify(su.body)}`);
+  const tokens = await login(gatewayUrl, input.email, input.password);
+  return { ...tokens, orgId: su.body.data.signUp.organization.id, input };
+}
+
+export async function login(gatewayUrl: string, email: string, password: string): Promise<Tokens> {
+  const res = await postGraphQL<{ login: { accessToken: string | null; refreshToken: string | null; user: { id: string } | null; errors: unknown[] } }>(gatewayUrl, LOGIN, { i: { email, password } });
+  const l = res.body.data?.login;
+  if (!l?.accessToken || !l.refreshToken || !l.user) throw new Error(`login failed: ${JSON.stringify(res.body.errors ?? l?.errors)}`);
+  return { accessToken: l.accessToken, refreshToken: l.refreshToken, userId: l.user.id };
+}
+
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
