@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { createLogger } from '@datalinx/common';
 import { DataSource, type EntityManager, type MixedList, type EntitySchema } from 'typeorm';
 import { grantRuntimeRole, runtimeRoleName } from './runtime-role';
 
@@ -123,4 +124,18 @@ export function inTenant<T>(db: DataSource | EntityManager, orgId: string, fn: (
   if (db instanceof DataSource) return withTenant(db, orgId, fn);
   if (db.queryRunner?.isTransactionActive) return fn(db);
   return withTenant(db.connection, orgId, fn);
+}
+
+/**
+ * The entry point of every service's `dist/migrate.js`: applies the migrations, logs what it did,
+ * and exits non-zero on failure (the runners and the compose `migrate` service stop on it).
+ */
+export function runMigrationsCli(service: string, migrate: () => Promise<string[]>): void {
+  const log = createLogger(`${service}-migrate`);
+  migrate()
+    .then((applied) => log.info({ applied }, applied.length ? 'migrations applied' : 'schema up to date'))
+    .catch((err) => {
+      log.error({ err: (err as Error).message }, 'migration failed');
+      process.exit(1);
+    });
 }

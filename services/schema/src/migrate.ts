@@ -1,5 +1,4 @@
-import { migrationUrl, runMigrations } from '@datalinx/db';
-import { createLogger } from '@datalinx/common';
+import { migrationUrl, runMigrations, runMigrationsCli } from '@datalinx/db';
 import { schemaDataSource } from './data-source';
 
 /**
@@ -12,12 +11,4 @@ export async function migrate(databaseUrl = migrationUrl()): Promise<string[]> {
   return runMigrations(schemaDataSource(databaseUrl, 2), { readOnlyTables: ['canonical_type'] });
 }
 
-if (require.main === module) {
-  const log = createLogger('schema-migrate');
-  migrate()
-    .then((applied) => log.info({ applied }, applied.length ? 'migrations applied' : 'schema up to date'))
-    .catch((err) => {
-      log.error({ err: (err as Error).message }, 'migration failed');
-      process.exit(1);
-    });
-}
+if (require.main === module) runMigrationsCli('schema', () => migrate());

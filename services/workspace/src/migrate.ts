@@ -1,5 +1,4 @@
-import { migrationUrl, runMigrations } from '@datalinx/db';
-import { createLogger } from '@datalinx/common';
+import { migrationUrl, runMigrations, runMigrationsCli } from '@datalinx/db';
 import { workspaceDataSource } from './data-source';
 
 /**
@@ -11,12 +10,4 @@ export async function migrate(databaseUrl = migrationUrl()): Promise<string[]> {
   return runMigrations(workspaceDataSource(databaseUrl, 2));
 }
 
-if (require.main === module) {
-  const log = createLogger('workspace-migrate');
-  migrate()
-    .then((applied) => log.info({ applied }, applied.length ? 'migrations applied' : 'schema up to date'))
-    .catch((err) => {
-      log.error({ err: (err as Error).message }, 'migration failed');
-      process.exit(1);
-    });
-}
+if (require.main === module) runMigrationsCli('workspace', () => migrate());
