@@ -45,6 +45,8 @@ const ids = {
   mapB: randomUUID(),
   runA: randomUUID(),
   runB: randomUUID(),
+  auditA: randomUUID(),
+  auditB: randomUUID(),
 };
 
 interface TenantTable {
@@ -97,6 +99,16 @@ const TENANT_TABLES: TenantTable[] = [
       params: [ids.runA],
     },
   },
+  {
+    // Append-only: SELECT and INSERT policies only, so UPDATE/DELETE match no row of any org.
+    table: 'monitoring.audit_log',
+    key: 'id',
+    rowsOf: (o) => [o === 'A' ? ids.auditA : ids.auditB],
+    insertForA: {
+      sql: `INSERT INTO monitoring.audit_log (id, org_id, occurred_at, actor_type, action, outcome) VALUES ($1, $2, now(), 'system', 'auth.planted', 'success')`,
+      params: [randomUUID(), orgA],
+    },
+  },
 ];
 
 describe('row-level security', () => {
@@ -112,9 +124,9 @@ describe('row-level security', () => {
     for (const m of [migrateAuth, migrateWorkspace, migrateSchema, migrateMapping, migrateMonitoring]) await m(db.url);
     admin = await createDataSource({ url: db.url, schema: 'public', entities: [], poolMax: 2 }).initialize();
     app = await createDataSource({ url: await runtimeRoleUrl(process.env.DATABASE_URL, db.url), schema: 'public', entities: [], poolMax: 1 }).initialize();
-    for (const [org, ws, conn, map, run] of [
-      [orgA, ids.wsA, ids.connA, ids.mapA, ids.runA],
-      [orgB, ids.wsB, ids.connB, ids.mapB, ids.runB],
+    for (const [org, ws, conn, map, run, audit] of [
+      [orgA, ids.wsA, ids.connA, ids.mapA, ids.runA, ids.auditA],
+      [orgB, ids.wsB, ids.connB, ids.mapB, ids.runB, ids.auditB],
     ]) {
       const slug = org === orgA ? 'a' : 'b';
       await admin.query(`INSERT INTO workspace.workspace (id, org_id, name, slug, environment) VALUES ($1, $2, $3, $3, 'DEV')`, [ws, org, slug]);
@@ -127,6 +139,10 @@ describe('row-level security', () => {
       await admin.query(
         `INSERT INTO monitoring.run_step (run_id, seq, name, status, message, duration_ms, attempt, at) VALUES ($1, 0, 'connect', 'SUCCESS', 'ok', 3, 1, now())`,
         [run],
+      );
+      await admin.query(
+        `INSERT INTO monitoring.audit_log (id, org_id, occurred_at, actor_type, action, outcome) VALUES ($1, $2, now(), 'system', 'auth.login.succeeded', 'success')`,
+        [audit, org],
       );
     }
   });
@@ -178,7 +194,8 @@ describe('row-level security', () => {
     it('can neither change nor delete org A’s rows as org B', async () => {
       const before = await admin.query(`SELECT * FROM ${t.table} WHERE ${t.key} = ANY($1) ORDER BY 1`, [t.rowsOf('A')]);
       const hit = `${t.key} = ANY($1)`;
-      const setSomething = t.table === 'monitoring.run_step' ? `message = 'x'` : t.table === 'monitoring.run' ? `summary = 'x'` : `name = 'x'`;
+      const setSomething =
+        t.table === 'monitoring.run_step' ? `message = 'x'` : t.table === 'monitoring.run' ? `summary = 'x'` : t.table === 'monitoring.audit_log' ? `action = 'auth.x'` : `name = 'x'`;
       const n = [{ n: 0 }];
       expect(await asRuntime(orgB, `WITH x AS (UPDATE ${t.table} SET ${setSomething} WHERE ${hit} RETURNING 1) SELECT count(*)::int AS n FROM x`, [t.rowsOf('A')])).toEqual(n);
       expect(await asRuntime(orgB, `WITH x AS (DELETE FROM ${t.table} WHERE ${hit} RETURNING 1) SELECT count(*)::int AS n FROM x`, [t.rowsOf('A')])).toEqual(n);

@@ -16,6 +16,10 @@ import { AuthenticationError, AuthUnavailableError } from './auth/errors';
 export interface GatewayContext {
   viewer: Viewer;
   requestId: string;
+  /** `req.ip` (honouring `trustProxy`), passed to subgraphs inside the signed viewer assertion. */
+  clientIp?: string;
+  /** The User-Agent header (informational: the session list shows it). */
+  userAgent?: string;
 }
 
 export interface GatewayLimits {
@@ -41,6 +45,11 @@ export interface GatewayOptions {
   authenticate?: (req: Request) => Promise<Viewer>;
   /** Extra /readyz checks besides the subgraphs (e.g. the identity revocation view is loaded). */
   readiness?: Record<string, () => Promise<{ ok: boolean; error?: string }>>;
+  /**
+   * Express `trust proxy`: which proxies' X-Forwarded-For to believe for the client IP. Default
+   * false (the socket address): only turn it on behind a proxy that overwrites the header.
+   */
+  trustProxy?: boolean | number | string;
   /** Extra routes mounted before /graphql (the GraphiQL explorer). */
   routes?: (app: Express) => void;
 }
@@ -78,7 +87,7 @@ class AssertingDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   override async willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<void> {
     const viewer = context?.viewer ?? ANONYMOUS;
     const rid = context?.requestId ?? randomUUID();
-    request.http?.headers.set(VIEWER_HEADER, await this.signer.sign(viewer, rid));
+    request.http?.headers.set(VIEWER_HEADER, await this.signer.sign(viewer, rid, { ...(context?.clientIp ? { clientIp: context.clientIp } : {}), ...(context?.userAgent ? { userAgent: context.userAgent } : {}) }));
     request.http?.headers.set('x-request-id', rid);
   }
 }
@@ -124,6 +133,7 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
   });
   const app = express();
   app.disable('x-powered-by');
+  app.set('trust proxy', o.trustProxy ?? false);
   const httpServer = http.createServer(app);
   httpServer.keepAliveTimeout = 65_000;
   const apollo = new ApolloServer<GatewayContext>({
@@ -186,6 +196,8 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
       context: async ({ req, res }) => ({
         viewer: res.locals.viewer as Viewer,
         requestId: typeof req.headers['x-request-id'] === 'string' && /^[\w-]{8,64}$/.test(req.headers['x-request-id']) ? req.headers['x-request-id'] : randomUUID(),
+        ...(req.ip ? { clientIp: req.ip.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '') } : {}),
+        ...(req.get('user-agent') ? { userAgent: req.get('user-agent')!.slice(0, 256) } : {}),
       }),
     }),
   );

@@ -23,6 +23,20 @@ export const envSchema = z.object({
   GATEWAY_MAX_ALIASES: z.coerce.number().int().min(1).max(1000).default(30),
   GATEWAY_MAX_TOKENS: z.coerce.number().int().min(100).max(100000).default(5000),
   GATEWAY_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(50_000_000).default(1_000_000),
+  /**
+   * Express `trust proxy` for the client IP (rate limits, sessions): unset/false = the socket
+   * address; `true`, a hop count (`1`) or addresses/subnets (`loopback, 10.0.0.0/8`) to believe
+   * those proxies' X-Forwarded-For. Only behind a proxy that overwrites that header.
+   */
+  GATEWAY_TRUST_PROXY: z
+    .string()
+    .optional()
+    .transform((v): boolean | number | string => {
+      const t = (v ?? '').trim();
+      if (t === '' || t === 'false') return false;
+      if (t === 'true') return true;
+      return /^\d+$/.test(t) ? Number(t) : t;
+    }),
   GATEWAY_SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(100).max(120000).default(30000),
 });
 export type Env = z.infer<typeof envSchema>;

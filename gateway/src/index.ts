@@ -22,6 +22,7 @@ async function main() {
     signer,
     log,
     subgraphTimeoutMs: env.GATEWAY_SUBGRAPH_TIMEOUT_MS,
+    trustProxy: env.GATEWAY_TRUST_PROXY,
     limits: { maxDepth: env.GATEWAY_MAX_DEPTH, maxAliases: env.GATEWAY_MAX_ALIASES, maxTokens: env.GATEWAY_MAX_TOKENS, maxBodyBytes: env.GATEWAY_MAX_BODY_BYTES },
     authenticate: bearerAuthenticator({ jwks: remoteJwks(jwksUrl), revocations, log }),
     readiness: { identity: async () => (revocations.ready ? { ok: true } : { ok: false, error: 'revocation view not loaded' }) },

@@ -3,6 +3,7 @@ import pino from 'pino';
 import { REDACT_PATHS } from '@datalinx/common';
 import { postGraphQL, type GqlResponse } from '../../test/support/http';
 import { LOGIN, REFRESH, SIGN_UP, bearer, newSignUp, startIdentityStack, type IdentityStack } from '../../test/support/identity';
+import { base32Decode, totp } from '../../services/auth/src/mfa/totp';
 
 /**
  * Nothing secret leaks: every response body and every log line (auth subgraph, gateway, outbox
@@ -74,5 +75,58 @@ describe('identity flow leaks no password or token', () => {
     for (const jwt of secrets.filter((x) => x.split('.').length === 3)) {
       for (const part of jwt.split('.').slice(1)) expect(everything.filter((line) => line.includes(part))).toEqual([]);
     }
+  });
+
+  it('finds no TOTP secret, backup code, challenge token or token in any response or log line of the MFA flow', async () => {
+    const start = logs.length;
+    const input = newSignUp({ password: 'Mfa-Sekr3t-Passw0rd!' });
+    const bodies: string[] = [];
+    const secrets: string[] = [input.password];
+    type Data = Record<string, Record<string, unknown>>;
+    const call = (query: string, variables: Record<string, unknown>, headers: Record<string, string> = {}) => postGraphQL<Data>(s.gatewayUrl, query, variables, headers);
+    /** Records an answer with the named secret-bearing fields blanked, remembering their values as secrets. */
+    const record = (res: GqlResponse<Data>, field?: string, blank: string[] = []) => {
+      const answer = field ? res.body.data?.[field] : undefined;
+      for (const k of blank) {
+        const v = answer?.[k];
+        expect(v).toBeTruthy();
+        for (const x of Array.isArray(v) ? v : [v]) secrets.push(String(x));
+      }
+      bodies.push(JSON.stringify(field ? { ...res.body, data: { ...res.body.data, [field]: { ...answer, ...Object.fromEntries(blank.map((k) => [k, '[secret field]'])) } } } : res.body));
+      return answer ?? {};
+    };
+    const TOKENS = 'accessToken refreshToken errors { code }';
+    const LOGIN_MFA = `mutation($i: LoginInput!){ login(input: $i) { ${TOKENS} mfaRequired challengeToken } }`;
+    const COMPLETE = `mutation($c: String!, $code: String!){ completeMfaLogin(challengeToken: $c, code: $code) { ${TOKENS} } }`;
+
+    record(await call(SIGN_UP, { i: input }));
+    const first = record(await call(LOGIN, { i: { email: input.email, password: input.password } }), 'login', ['accessToken', 'refreshToken']);
+    const at = bearer(first.accessToken as string);
+    const enrolled = record(await call(`mutation { enrollTotp { enrollmentId otpauthUri errors { code } } }`, {}, at), 'enrollTotp', ['otpauthUri']);
+    const b32 = new URL(enrolled.otpauthUri as string).searchParams.get('secret')!;
+    const secret = base32Decode(b32);
+    secrets.push(b32, secret.toString('base64'), secret.toString('hex'));
+    const confirmed = record(
+      await call(`mutation($id: ID!, $code: String!){ confirmTotp(enrollmentId: $id, code: $code) { backupCodes errors { code } } }`, { id: enrolled.enrollmentId, code: totp(secret, Date.now()) }, at),
+      'confirmTotp',
+      ['backupCodes'],
+    );
+    const backupCodes = confirmed.backupCodes as string[];
+    secrets.push(...backupCodes.map((c) => c.replace(/-/g, '')));
+    const c1 = record(await call(LOGIN_MFA, { i: { email: input.email, password: input.password } }), 'login', ['challengeToken']);
+    record(await call(COMPLETE, { c: c1.challengeToken, code: 'not-a-backup-code' }), 'completeMfaLogin');
+    record(await call(COMPLETE, { c: c1.challengeToken, code: totp(secret, Date.now() + 30_000) }), 'completeMfaLogin', ['accessToken', 'refreshToken']);
+    const c2 = record(await call(LOGIN_MFA, { i: { email: input.email, password: input.password } }), 'login', ['challengeToken']);
+    record(await call(COMPLETE, { c: c2.challengeToken, code: backupCodes[0] }), 'completeMfaLogin', ['accessToken', 'refreshToken']);
+    record(await call(`mutation($p: String!){ disableTotp(password: $p) { ok errors { code } } }`, { p: 'Wrong-Passw0rd-For-Mfa!' }, at));
+    secrets.push('Wrong-Passw0rd-For-Mfa!');
+    record(await call(`mutation($p: String!){ disableTotp(password: $p) { ok errors { code } } }`, { p: input.password }, at));
+    await new Promise((r) => setTimeout(r, 200));
+
+    expect(bodies.length).toBe(11);
+    const mfaLogs = logs.slice(start);
+    expect(mfaLogs.length).toBeGreaterThan(5);
+    const everything = [...bodies, ...mfaLogs];
+    for (const x of secrets) expect(everything.filter((line) => line.includes(x))).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createLogger, type Logger } from '@datalinx/common';
 import { createTestDatabase, type TestDatabase } from '@datalinx/db';
 import { connectNats, ensureStreams, OutboxRelay, type Nats } from '@datalinx/messaging';
@@ -9,6 +9,7 @@ import { authDataSource } from '../../services/auth/src/data-source';
 import { migrate as migrateAuth } from '../../services/auth/src/migrate';
 import { createAuthServer } from '../../services/auth/src/app';
 import { AccessTokenIssuer } from '../../services/auth/src/tokens/access-tokens';
+import type { AttemptLimits } from '../../services/auth/src/managers/login-throttle';
 import { RevocationPublisher, openIdentityBucket } from '../../services/auth/src/tokens/revocations';
 import { createGateway, type Gateway } from '../../gateway/src/app';
 import { loadSupergraph } from '../../gateway/src/supergraph';
@@ -40,7 +41,7 @@ export interface IdentityStack {
   stop: () => Promise<void>;
 }
 
-export async function startIdentityStack(o: { log?: Logger } = {}): Promise<IdentityStack> {
+export async function startIdentityStack(o: { log?: Logger; attemptLimits?: AttemptLimits; trustProxy?: boolean | number | string } = {}): Promise<IdentityStack> {
   const natsUrl = process.env.NATS_URL;
   if (!natsUrl) throw new Error('NATS_URL is not set: run tests with `npm test`.');
   const log = o.log ?? createLogger('identity-test', process.env.TEST_LOG_LEVEL ?? 'silent');
@@ -57,7 +58,8 @@ export async function startIdentityStack(o: { log?: Logger } = {}): Promise<Iden
     ds: authDs,
     verifier: keys.verifier,
     log,
-    tokens: { issuer, revocations: new RevocationPublisher(await openIdentityBucket(nats.nc)) },
+    tokens: { issuer, revocations: new RevocationPublisher(await openIdentityBucket(nats.nc)), sealKey: randomBytes(32) },
+    ...(o.attemptLimits ? { attemptLimits: o.attemptLimits } : {}),
     onOutboxCommit: () => relay.kick(),
   });
   const authHttp: http.Server = await auth.listen(0, '127.0.0.1');
@@ -72,6 +74,7 @@ export async function startIdentityStack(o: { log?: Logger } = {}): Promise<Iden
     log,
     limits: { maxDepth: 12, maxAliases: 30, maxTokens: 5000, maxBodyBytes: 100_000 },
     subgraphTimeoutMs: 5000,
+    ...(o.trustProxy !== undefined ? { trustProxy: o.trustProxy } : {}),
     authenticate: bearerAuthenticator({ jwks: remoteJwks(jwksUrl), revocations, log }),
     readiness: { identity: async () => (revocations.ready ? { ok: true } : { ok: false, error: 'revocation view not loaded' }) },
   });

@@ -25,6 +25,8 @@ import { migrate as migrateMonitoring } from '../../services/monitoring/src/migr
 import { createMonitoringServer } from '../../services/monitoring/src/app';
 import { RunEventsConsumer } from '../../services/monitoring/src/jobs/run-events.consumer';
 import { RunRecorder } from '../../services/monitoring/src/managers/run-recorder';
+import { AuditEventsConsumer } from '../../services/monitoring/src/jobs/audit-events.consumer';
+import { AuditRecorder } from '../../services/monitoring/src/managers/audit-recorder';
 import { createGateway, type Gateway } from '../../gateway/src/app';
 import { loadSupergraph } from '../../gateway/src/supergraph';
 import { makeTestKeys, type TestKeys } from './keys';
@@ -63,7 +65,8 @@ export interface Platform {
   stop: () => Promise<void>;
 }
 
-export async function startPlatform(o: { runsFilter?: string } = {}): Promise<Platform> {
+/** `audit`: also run monitoring's audit consumer (EVENTS `audit.>`); off by default, see below. */
+export async function startPlatform(o: { runsFilter?: string; audit?: boolean } = {}): Promise<Platform> {
   const natsUrl = process.env.NATS_URL;
   if (!natsUrl) throw new Error('NATS_URL is not set: run tests with `npm test`.');
   const log = createLogger('platform-test', process.env.TEST_LOG_LEVEL ?? 'silent');
@@ -111,6 +114,31 @@ export async function startPlatform(o: { runsFilter?: string } = {}): Promise<Pl
     maxDeliver: 10,
   });
   await runsConsumer.start();
+  // Opt-in: the audit consumer takes every org's events (`audit.>`, the orgs a test creates are
+  // not known in advance), the shared stream's history and other test files' events included,
+  // which would upset tests that fingerprint the database. Started drained, so a test that opts
+  // in sees its own events arrive on a settled table.
+  const auditConsumer = o.audit
+    ? new AuditEventsConsumer({
+        js: nats.js,
+        jsm: nats.jsm,
+        recorder: new AuditRecorder(app.monitoring),
+        log,
+        durable: `monitoring-audit-${suffix}`,
+        concurrency: 8,
+        ackWaitMs: 10000,
+        maxDeliver: 10,
+      })
+    : undefined;
+  if (auditConsumer) {
+    await auditConsumer.start();
+    for (const deadline = Date.now() + 30_000; ; ) {
+      const info = await nats.jsm.consumers.info('EVENTS', `monitoring-audit-${suffix}`);
+      if (info.num_pending === 0 && info.num_ack_pending === 0) break;
+      if (Date.now() > deadline) throw new Error('the platform audit consumer did not drain the EVENTS backlog in 30 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 
   const servers = {
     auth: await createAuthServer({ ds: app.auth, verifier: keys.verifier, log }),
@@ -160,6 +188,10 @@ export async function startPlatform(o: { runsFilter?: string } = {}): Promise<Pl
       await gateway.stop();
       for (const s of Object.values(servers)) await s.stop();
       await runsConsumer.stop();
+      if (auditConsumer) {
+        await auditConsumer.stop();
+        await nats.jsm.consumers.delete('EVENTS', `monitoring-audit-${suffix}`).catch(() => undefined);
+      }
       await resultsConsumer.stop();
       for (const r of relays) await r.stop();
       for (const durable of [`ws-results-${suffix}`, `monitoring-${suffix}`]) await nats.jsm.consumers.delete('RUNS', durable).catch(() => undefined);

@@ -3,3 +3,4 @@ export * from './runs';
 export * from './events';
 export * from './streams';
 export * from './identity';
+export * from './audit';

@@ -91,8 +91,10 @@ export async function createSubgraphServer<C extends RequestContext>(o: Subgraph
   const assertion = async (req: Request, res: Response, next: NextFunction) => {
     try {
       const header = req.headers[VIEWER_HEADER];
-      const { viewer, requestId } = await o.verifier.verify(Array.isArray(header) ? header[0] : header);
+      const { viewer, requestId, clientIp, userAgent } = await o.verifier.verify(Array.isArray(header) ? header[0] : header);
       res.locals.viewer = viewer;
+      res.locals.clientIp = clientIp;
+      res.locals.userAgent = userAgent;
       res.locals.requestId = requestId ?? randomUUID();
       next();
     } catch (err) {
@@ -111,7 +113,9 @@ export async function createSubgraphServer<C extends RequestContext>(o: Subgraph
     expressMiddleware(apollo, {
       context: async ({ res }) => {
         const requestId = res.locals.requestId as string;
-        return o.buildContext({ viewer: res.locals.viewer, requestId, log: o.log.child({ requestId }) });
+        const clientIp = res.locals.clientIp as string | undefined;
+        const userAgent = res.locals.userAgent as string | undefined;
+        return o.buildContext({ viewer: res.locals.viewer, requestId, log: o.log.child({ requestId }), ...(clientIp ? { clientIp } : {}), ...(userAgent ? { userAgent } : {}) });
       },
     }),
   );

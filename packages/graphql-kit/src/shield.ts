@@ -42,15 +42,24 @@ export function createShield(rules: IRules) {
  * Permission P in the workspace named by the arguments (coarse check; managers still re-check
  * that the object really lives in that workspace and org).
  */
+let workspaceRuleSeq = 0;
 export const canInWorkspace = (permission: WorkspacePermission, workspaceIdOf: (args: Record<string, unknown>) => unknown) =>
-  rule(`ws:${permission}`, { cache: 'strict' })(async (_p, args: Record<string, unknown>, ctx: RequestContext) => {
+  // shield requires distinct names for distinct rule instances (each use has its own argument reader).
+  rule(`ws:${permission}:${++workspaceRuleSeq}`, { cache: 'strict' })(async (_p, args: Record<string, unknown>, ctx: RequestContext) => {
     if (ctx.viewer.kind === 'anonymous') return unauthenticated();
     const workspaceId = workspaceIdOf(args);
     if (typeof workspaceId !== 'string' || !hasWorkspacePermission(ctx.viewer, workspaceId, permission)) return forbidden();
     return true;
   });
 
-export const hasOrgPerm = (permission: OrgPermission) =>
+const orgPermRules = new Map<OrgPermission, ReturnType<typeof makeOrgPermRule>>();
+/** One rule instance per permission: shield rejects two different rules with the same name. */
+export const hasOrgPerm = (permission: OrgPermission) => {
+  let r = orgPermRules.get(permission);
+  if (!r) orgPermRules.set(permission, (r = makeOrgPermRule(permission)));
+  return r;
+};
+const makeOrgPermRule = (permission: OrgPermission) =>
   rule(`org:${permission}`, { cache: 'contextual' })(async (_p, _a, ctx: RequestContext) => {
     if (ctx.viewer.kind === 'anonymous') return unauthenticated();
     return hasOrgPermission(ctx.viewer, permission) ? true : forbidden();

@@ -54,8 +54,13 @@ export class ViewerAssertionSigner {
     if (ttlSeconds > ASSERTION_MAX_TTL_S) throw new Error(`assertion lifetime must be ≤ ${ASSERTION_MAX_TTL_S} s`);
   }
 
-  async sign(viewer: Viewer, requestId: string): Promise<string> {
-    return new SignJWT({ viewer, rid: requestId })
+  /**
+   * `clientIp`: the end user's address as the gateway saw it (express `req.ip`, honouring its
+   * `trust proxy` setting). Signed here, so a subgraph never has to trust a spoofable header.
+   * `userAgent`: the caller's User-Agent (informational: shown in the session list).
+   */
+  async sign(viewer: Viewer, requestId: string, extra: { clientIp?: string; userAgent?: string } = {}): Promise<string> {
+    return new SignJWT({ viewer, rid: requestId, ...(extra.clientIp ? { ip: extra.clientIp } : {}), ...(extra.userAgent ? { ua: extra.userAgent.slice(0, 256) } : {}) })
       .setProtectedHeader({ alg: 'EdDSA', kid: this.kid, typ: 'dlx-viewer+jwt' })
       .setIssuer(ASSERTION_ISSUER)
       .setAudience(ASSERTION_AUDIENCE)
@@ -80,7 +85,7 @@ export class AssertionError extends Error {
 export class ViewerAssertionVerifier {
   constructor(private readonly key: Key) {}
 
-  async verify(token: string | undefined): Promise<{ viewer: Viewer; requestId?: string }> {
+  async verify(token: string | undefined): Promise<{ viewer: Viewer; requestId?: string; clientIp?: string; userAgent?: string }> {
     if (!token) throw new AssertionError('missing');
     try {
       const { payload } = await jwtVerify(token, this.key, {
@@ -96,7 +101,12 @@ export class ViewerAssertionVerifier {
       }
       const viewer = viewerSchema.safeParse(payload.viewer);
       if (!viewer.success) throw new AssertionError('invalid');
-      return { viewer: viewer.data, requestId: typeof payload.rid === 'string' ? payload.rid : undefined };
+      return {
+        viewer: viewer.data,
+        requestId: typeof payload.rid === 'string' ? payload.rid : undefined,
+        clientIp: typeof payload.ip === 'string' && payload.ip.length <= 64 ? payload.ip : undefined,
+        ...(typeof payload.ua === 'string' ? { userAgent: payload.ua.slice(0, 256) } : {}),
+      };
     } catch (err) {
       if (err instanceof AssertionError) throw err;
       if (err instanceof joseErrors.JWTExpired) throw new AssertionError('expired');

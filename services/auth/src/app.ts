@@ -12,10 +12,15 @@ import type { AuthContext } from './graphql/context';
 import { IdentityManager } from './managers/identity.manager';
 import { AccountManager } from './managers/account.manager';
 import { SessionManager } from './managers/session.manager';
+import { MfaManager } from './managers/mfa.manager';
+import { PolicyManager } from './managers/policy.manager';
 import { OrganizationDao } from './daos/organization.dao';
 import { UserDao } from './daos/user.dao';
 import { SessionDao } from './daos/session.dao';
 import { WorkspaceGrantDao } from './daos/workspace-grant.dao';
+import { MfaDao } from './daos/mfa.dao';
+import { LoginFailureDao } from './daos/login-failure.dao';
+import { LoginThrottle, type AttemptLimits } from './managers/login-throttle';
 import type { AccessTokenIssuer } from './tokens/access-tokens';
 import type { RevocationPublisher } from './tokens/revocations';
 
@@ -30,7 +35,14 @@ export interface AuthDeps {
    * Sign-in: the access-token signer (also published as the JWKS) and the revocation publisher
    * (NATS KV). Without it sign-up still works and login answers SIGN_IN_UNAVAILABLE.
    */
-  tokens?: { issuer: AccessTokenIssuer; revocations: RevocationPublisher };
+  tokens?: {
+    issuer: AccessTokenIssuer;
+    revocations: RevocationPublisher;
+    /** AES-256 key (DLX_MASTER_KEY) sealing TOTP secrets at rest. */
+    sealKey: Buffer;
+  };
+  /** Brute-force limits (default: 5 failures per account, 50 per IP, in 15 minutes). */
+  attemptLimits?: AttemptLimits;
   /** Called after a transaction that wrote to the outbox (kicks the relay). */
   onOutboxCommit?: () => void;
 }
@@ -42,7 +54,11 @@ export function createAuthServer(d: AuthDeps) {
   const sessionDao = new SessionDao(d.ds);
   const grants = new WorkspaceGrantDao(d.ds);
   const accounts = new AccountManager(d.ds, orgs, users, sessionDao, d.log, d.tokens?.revocations, d.onOutboxCommit);
-  const sessions = d.tokens ? new SessionManager(d.ds, orgs, users, sessionDao, grants, d.tokens.issuer, d.tokens.revocations, d.log, d.onOutboxCommit) : null;
+  const mfaDao = new MfaDao(d.ds);
+  const throttle = new LoginThrottle(new LoginFailureDao(d.ds), d.attemptLimits);
+  const sessions = d.tokens ? new SessionManager(d.ds, orgs, users, sessionDao, grants, mfaDao, d.tokens.issuer, d.tokens.revocations, throttle, d.log, d.onOutboxCommit) : null;
+  const mfa = d.tokens && sessions ? new MfaManager(d.ds, orgs, users, mfaDao, sessions, d.tokens.sealKey, throttle, d.log, d.onOutboxCommit) : null;
+  const policy = new PolicyManager(d.ds, orgs, users, sessionDao, mfaDao, d.tokens?.revocations, d.log, d.onOutboxCommit);
   const jwks = d.tokens?.issuer.jwks() ?? { keys: [] };
   return createSubgraphServer<AuthContext>({
     name: 'auth',
@@ -68,6 +84,8 @@ export function createAuthServer(d: AuthDeps) {
         identity: new IdentityManager(base.viewer, orgs, users, revealed),
         accounts,
         sessions,
+        mfa,
+        policy,
         status: () => serviceStatus(d.ds, 'auth'),
       };
     },

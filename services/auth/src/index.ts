@@ -1,4 +1,4 @@
-import { createLogger, loadEnvOrExit, onShutdown } from '@datalinx/common';
+import { createLogger, loadEnvOrExit, onShutdown, parseKey } from '@datalinx/common';
 import { ViewerAssertionVerifier, importAssertionPublicKey } from '@datalinx/graphql-kit';
 import { connectNats, ensureStreams, natsReadiness, OutboxRelay } from '@datalinx/messaging';
 import { envSchema } from './env';
@@ -22,7 +22,8 @@ async function main() {
     verifier,
     log,
     natsReady: natsReadiness(nats.nc),
-    tokens: { issuer, revocations },
+    tokens: { issuer, revocations, sealKey: parseKey(env.DLX_MASTER_KEY) },
+    attemptLimits: { maxPerAccount: env.LOGIN_MAX_FAILURES_PER_ACCOUNT, maxPerIp: env.LOGIN_MAX_FAILURES_PER_IP, windowSeconds: env.LOGIN_FAILURE_WINDOW_S },
     onOutboxCommit: () => relay.kick(),
   });
   await server.listen(env.AUTH_PORT);

@@ -11,6 +11,8 @@ import type { MonitoringContext } from './graphql/context';
 import { RunManager } from './managers/run.manager';
 import { RunDao } from './daos/run.dao';
 import { RunStepDao } from './daos/run-step.dao';
+import { AuditLogManager } from './managers/audit-log.manager';
+import { AuditLogDao } from './daos/audit-log.dao';
 
 export const typeDefs = gql(readFileSync(path.join(__dirname, '..', 'schema.graphql'), 'utf8'));
 
@@ -25,6 +27,7 @@ export interface MonitoringDeps {
 export function createMonitoringServer(d: MonitoringDeps) {
   const runs = new RunDao(d.ds);
   const steps = new RunStepDao(d.ds);
+  const auditLog = new AuditLogDao(d.ds);
   return createSubgraphServer<MonitoringContext>({
     name: 'monitoring',
     typeDefs,
@@ -39,6 +42,7 @@ export function createMonitoringServer(d: MonitoringDeps) {
     buildContext: (base) => ({
       ...base,
       runs: new RunManager(base.viewer, runs, steps),
+      audit: new AuditLogManager(base.viewer, auditLog),
       status: () => serviceStatus(d.ds, 'monitoring'),
     }),
   });

@@ -3,8 +3,10 @@ import { OutboxEvent } from '@datalinx/messaging';
 import { Run } from './entities/run.entity';
 import { RunStep } from './entities/run-step.entity';
 import { ConsumedEvent } from './entities/consumed-event.entity';
+import { AuditEntry } from './entities/audit-entry.entity';
 import { Init1764500000000 } from './migrations/1764500000000-init';
 import { RowLevelSecurity1764600000000 } from './migrations/1764600000000-row-level-security';
+import { AuditLog1764700000000 } from './migrations/1764700000000-audit-log';
 
 export const SCHEMA = 'monitoring';
 
@@ -12,8 +14,8 @@ export const monitoringDataSource = (url: string, poolMax = 10, statementTimeout
   createDataSource({
     url,
     schema: SCHEMA,
-    entities: [Run, RunStep, ConsumedEvent, OutboxEvent],
-    migrations: [Init1764500000000, RowLevelSecurity1764600000000],
+    entities: [Run, RunStep, ConsumedEvent, AuditEntry, OutboxEvent],
+    migrations: [Init1764500000000, RowLevelSecurity1764600000000, AuditLog1764700000000],
     poolMax,
     statementTimeoutMs,
   });

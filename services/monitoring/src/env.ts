@@ -14,5 +14,12 @@ export const envSchema = z.object({
   RUNS_CONSUMER_ACK_WAIT_MS: z.coerce.number().int().min(1000).default(30000),
   /** Deliveries before an event is given up (with the nak backoff, 20 ≈ 15 min of database outage). */
   RUNS_CONSUMER_MAX_DELIVER: z.coerce.number().int().min(1).default(20),
+  /** Durable consumer name on stream EVENTS (filter `audit.>`); every monitoring instance shares it. */
+  AUDIT_CONSUMER_DURABLE: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, - and _ only').default('monitoring-audit'),
+  /** Audit events handled at once per instance. */
+  AUDIT_CONSUMER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  AUDIT_CONSUMER_ACK_WAIT_MS: z.coerce.number().int().min(1000).default(30000),
+  /** Deliveries before an audit event is given up (database outage); as for RUNS, 20 ≈ 15 min. */
+  AUDIT_CONSUMER_MAX_DELIVER: z.coerce.number().int().min(1).default(20),
 });
 export type Env = z.infer<typeof envSchema>;

@@ -6,6 +6,8 @@ import { monitoringDataSource } from './data-source';
 import { createMonitoringServer } from './app';
 import { RunRecorder } from './managers/run-recorder';
 import { RunEventsConsumer } from './jobs/run-events.consumer';
+import { AuditRecorder } from './managers/audit-recorder';
+import { AuditEventsConsumer } from './jobs/audit-events.consumer';
 
 async function main() {
   const env = loadEnvOrExit('monitoring', envSchema);
@@ -28,9 +30,21 @@ async function main() {
     maxDeliver: env.RUNS_CONSUMER_MAX_DELIVER,
   });
   await consumer.start();
+  const audit = new AuditEventsConsumer({
+    js: nats.js,
+    jsm: nats.jsm,
+    recorder: new AuditRecorder(ds),
+    log,
+    durable: env.AUDIT_CONSUMER_DURABLE,
+    concurrency: env.AUDIT_CONSUMER_CONCURRENCY,
+    ackWaitMs: env.AUDIT_CONSUMER_ACK_WAIT_MS,
+    maxDeliver: env.AUDIT_CONSUMER_MAX_DELIVER,
+  });
+  await audit.start();
   onShutdown(log, [
     { name: 'http', close: () => server.stop() },
     { name: 'run-events', close: () => consumer.stop() },
+    { name: 'audit-events', close: () => audit.stop() },
     { name: 'nats', close: () => nats.close() },
     { name: 'database', close: () => ds.destroy() },
   ]);

@@ -133,7 +133,7 @@ describe('monitoring subgraph', () => {
   it('has a shield rule for every root field', () => {
     const query = typeDefs.definitions.find((d): d is ObjectTypeDefinitionNode => d.kind === Kind.OBJECT_TYPE_DEFINITION && d.name.value === 'Query');
     const fields = query!.fields!.map((f) => f.name.value).sort();
-    expect(fields).toEqual(['platform', 'run', 'runs']);
+    expect(fields).toEqual(['auditLog', 'platform', 'run', 'runs']);
     expect(Object.keys(permissions.Query).sort()).toEqual(fields);
   });
 
@@ -273,6 +273,7 @@ describe('monitoring subgraph', () => {
       expect(p.monitoring.migrations).toEqual([
       { name: 'Init1764500000000', version: new Date(1764500000000).toISOString() },
       { name: 'RowLevelSecurity1764600000000', version: new Date(1764600000000).toISOString() },
+      { name: 'AuditLog1764700000000', version: new Date(1764700000000).toISOString() },
     ]);
     });
 

@@ -150,14 +150,19 @@ describe('RunRecorder', () => {
         const rls = () =>
           ods.query(`SELECT c.relname, c.relrowsecurity AS on, c.relforcerowsecurity AS forced, (SELECT count(*)::int FROM pg_policy p WHERE p.polrelid = c.oid) AS policies
                        FROM pg_class c WHERE c.relnamespace = 'monitoring'::regnamespace AND c.relname IN ('run', 'run_step') ORDER BY 1`);
+        const tables = async () =>
+          ((await ods.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'monitoring' ORDER BY table_name`)) as Array<{ table_name: string }>).map(
+            (t) => t.table_name,
+          );
+        expect(await rls()).toEqual([{ relname: 'run', on: true, forced: true, policies: 1 }, { relname: 'run_step', on: true, forced: true, policies: 1 }]);
+        expect(await tables()).toContain('audit_log');
+        await ods.undoLastMigration({ transaction: 'each' }); // the audit log
+        expect(await tables()).toEqual(['consumed_event', 'migrations', 'outbox', 'run', 'run_step']);
         expect(await rls()).toEqual([{ relname: 'run', on: true, forced: true, policies: 1 }, { relname: 'run_step', on: true, forced: true, policies: 1 }]);
         await ods.undoLastMigration({ transaction: 'each' });
         expect(await rls()).toEqual([{ relname: 'run', on: false, forced: false, policies: 0 }, { relname: 'run_step', on: false, forced: false, policies: 0 }]);
         await ods.undoLastMigration({ transaction: 'each' });
-        const left: Array<{ table_name: string }> = await ods.query(
-          `SELECT table_name FROM information_schema.tables WHERE table_schema = 'monitoring' ORDER BY table_name`,
-        );
-        expect(left.map((t) => t.table_name)).toEqual(['migrations']);
+        expect(await tables()).toEqual(['migrations']);
       } finally {
         await ods.destroy();
       }

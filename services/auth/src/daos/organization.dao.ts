@@ -17,6 +17,15 @@ export class OrganizationDao {
     return (await this.ds.getRepository(Organization).countBy({ slug })) > 0;
   }
 
+  /** Locks the organization row (settings read-modify-write). */
+  lockById(em: EntityManager, orgId: string): Promise<Organization | null> {
+    return em.getRepository(Organization).createQueryBuilder('o').setLock('pessimistic_write').where('o.id = :orgId', { orgId }).getOne();
+  }
+
+  async updateSettings(em: EntityManager, orgId: string, settings: Record<string, unknown>): Promise<void> {
+    await em.query(`UPDATE auth.organization SET settings = $2 WHERE id = $1`, [orgId, JSON.stringify(settings)]);
+  }
+
   /** The slug is immutable: there is deliberately no method that updates it. */
   async insert(em: EntityManager, o: { slug: string; name: string; region: string; timeZone: string; settings: Record<string, unknown> }): Promise<Organization> {
     const repo = em.getRepository(Organization);

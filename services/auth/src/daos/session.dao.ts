@@ -76,4 +76,43 @@ export class SessionDao {
   findById(orgId: string, id: string): Promise<Session | null> {
     return this.ds.getRepository(Session).findOneBy({ orgId, id });
   }
+
+  /** The user's open sessions (not revoked, not past their absolute lifetime), newest first. */
+  listOpen(orgId: string, userId: string): Promise<Session[]> {
+    return this.ds
+      .getRepository(Session)
+      .createQueryBuilder('s')
+      .where('s.orgId = :orgId AND s.userId = :userId AND s.revokedAt IS NULL AND s.expiresAt > now()', { orgId, userId })
+      .orderBy('s.createdAt', 'DESC')
+      .addOrderBy('s.id', 'DESC')
+      .getMany();
+  }
+
+  /** Revokes one session of the org (any user: the caller has checked who may); returns its user, or null. */
+  async revokeInOrg(em: EntityManager, orgId: string, sessionId: string, reason: string): Promise<{ userId: string } | null> {
+    const rows = returningRows<{ user_id: string }>(
+      await em.query(
+        `UPDATE auth.session SET revoked_at = now(), revoked_reason = $3
+         WHERE org_id = $1 AND id = $2 AND revoked_at IS NULL RETURNING user_id`,
+        [orgId, sessionId, reason],
+      ),
+    );
+    return rows[0] ? { userId: rows[0].user_id } : null;
+  }
+
+  /** Keeps the user's `keep` newest open sessions (`newest` always among them) and revokes the rest. */
+  async revokeBeyond(em: EntityManager, orgId: string, userId: string, newest: string, keep: number): Promise<string[]> {
+    const rows = returningRows<{ id: string }>(
+      await em.query(
+        `UPDATE auth.session SET revoked_at = now(), revoked_reason = 'max_sessions'
+         WHERE id IN (
+           SELECT id FROM auth.session
+           WHERE org_id = $1 AND user_id = $2 AND id <> $3 AND revoked_at IS NULL AND expires_at > now()
+           ORDER BY created_at DESC, id DESC OFFSET $4
+         ) RETURNING id`,
+        [orgId, userId, newest, Math.max(keep - 1, 0)],
+      ),
+    );
+    return rows.map((r) => r.id);
+  }
 }

@@ -48,6 +48,26 @@ export class UserDao {
       .getOne()) as UserWithSecret | null;
   }
 
+  /** One user of the org with the password hash (re-authentication). */
+  async findWithSecret(orgId: string, id: string): Promise<UserWithSecret | null> {
+    return (await this.ds
+      .getRepository(User)
+      .createQueryBuilder('u')
+      .addSelect('u.passwordHash')
+      .where('u.orgId = :orgId AND u.id = :id', { orgId, id })
+      .getOne()) as UserWithSecret | null;
+  }
+
+  /** Ids of the org's active ADMINs that have no active second factor. */
+  async adminsWithoutMfa(em: EntityManager, orgId: string): Promise<string[]> {
+    const rows: Array<{ id: string }> = await em.query(
+      `SELECT u.id FROM auth."user" u WHERE u.org_id = $1 AND u.org_role = 'ADMIN' AND u.status = 'ACTIVE'
+       AND NOT EXISTS (SELECT 1 FROM auth.mfa_totp t WHERE t.org_id = u.org_id AND t.user_id = u.id AND t.status = 'ACTIVE')`,
+      [orgId],
+    );
+    return rows.map((r) => r.id);
+  }
+
   async emailTaken(email: string, em: EntityManager = this.ds.manager): Promise<boolean> {
     const rows: unknown[] = await em.query(`SELECT 1 FROM auth."user" WHERE lower(email) = lower($1)`, [email]);
     return rows.length > 0;

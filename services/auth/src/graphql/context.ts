@@ -3,12 +3,17 @@ import type { ServiceStatus } from '@datalinx/db';
 import type { IdentityManager } from '../managers/identity.manager';
 import type { AccountManager } from '../managers/account.manager';
 import type { SessionManager } from '../managers/session.manager';
+import type { MfaManager } from '../managers/mfa.manager';
+import type { PolicyManager } from '../managers/policy.manager';
 
 export interface AuthContext extends RequestContext {
   identity: IdentityManager;
   accounts: AccountManager;
   /** Null when this instance has no signing key (sign-in is then unavailable). */
   sessions: SessionManager | null;
+  /** Null without sign-in (no signing key / seal key). */
+  mfa: MfaManager | null;
+  policy: PolicyManager;
   /**
    * Ids of users/organizations this request created or signed in to: an anonymous caller may
    * read exactly those in the sign-up and login payloads (shared with the IdentityManager).

@@ -8,6 +8,14 @@ const SIGN_IN_UNAVAILABLE = {
   expiresAt: null,
   refreshToken: null,
   user: null,
+  mfaRequired: false,
+  mfaEnrollmentRequired: false,
+  challengeToken: null,
+  challengeExpiresAt: null,
+  retryAfterSeconds: null,
+  backupCodes: null,
+  enrollmentId: null,
+  otpauthUri: null,
   errors: [{ code: 'SIGN_IN_UNAVAILABLE', field: null, message: 'Sign-in is not configured on this server.' }],
 };
 
@@ -17,22 +25,44 @@ const reveal = <T extends { user: { id: string; orgId: string } | null }>(ctx: A
   return payload;
 };
 
+/** Where the caller is (from the signed viewer assertion). */
+const client = (ctx: AuthContext) => ({ ...(ctx.clientIp ? { clientIp: ctx.clientIp } : {}), ...(ctx.userAgent ? { userAgent: ctx.userAgent } : {}) });
+
 /** Thin: read arguments, call one manager, shape the answer. */
 export const resolvers: Resolvers = {
   Query: {
-    me: (_p, _a, ctx) => ctx.identity.me(),
+    me: async (_p, _a, ctx) => ({ ...(await ctx.identity.me()), mfaEnabled: ctx.mfa ? await ctx.mfa.enabled(ctx.viewer) : false }),
     organization: (_p, { id }, ctx) => ctx.identity.organization(id),
     users: (_p, { first, after }, ctx) => ctx.identity.listUsers(first, after),
+    securityPolicy: (_p, _a, ctx) => ctx.policy.get(ctx.viewer),
+    mySessions: (_p, _a, ctx) => (ctx.sessions ? ctx.sessions.mySessions(ctx.viewer) : []),
+    userSessions: (_p, { userId }, ctx) => (ctx.sessions ? ctx.sessions.userSessions(ctx.viewer, userId) : []),
   },
   Mutation: {
     signUp: async (_p, { input }, ctx) => reveal(ctx, await ctx.accounts.signUp(input)),
-    login: async (_p, { input }, ctx) => (ctx.sessions ? reveal(ctx, await ctx.sessions.login(input)) : SIGN_IN_UNAVAILABLE),
+    login: async (_p, { input }, ctx) => (ctx.sessions ? reveal(ctx, await ctx.sessions.login(input, client(ctx))) : SIGN_IN_UNAVAILABLE),
     refreshSession: async (_p, { refreshToken }, ctx) => (ctx.sessions ? reveal(ctx, await ctx.sessions.refresh(refreshToken)) : SIGN_IN_UNAVAILABLE),
     logout: (_p, _a, ctx) =>
       ctx.sessions ? ctx.sessions.logout(ctx.viewer) : { ok: false, errors: SIGN_IN_UNAVAILABLE.errors },
     deactivateUser: (_p, { id }, ctx) => ctx.accounts.deactivateUser(ctx.viewer, id),
+    completeMfaLogin: async (_p, { challengeToken, code }, ctx) => (ctx.mfa ? reveal(ctx, await ctx.mfa.completeLogin(challengeToken, code, client(ctx))) : SIGN_IN_UNAVAILABLE),
+    enrollTotp: (_p, { challengeToken }, ctx) => (ctx.mfa ? ctx.mfa.enroll(ctx.viewer, challengeToken) : SIGN_IN_UNAVAILABLE),
+    confirmTotp: async (_p, { enrollmentId, code, challengeToken }, ctx) =>
+      ctx.mfa ? reveal(ctx, await ctx.mfa.confirm(ctx.viewer, enrollmentId, code, challengeToken, client(ctx))) : SIGN_IN_UNAVAILABLE,
+    disableTotp: (_p, { password }, ctx) => (ctx.mfa ? ctx.mfa.disable(ctx.viewer, password, ctx.clientIp) : { ok: false, errors: SIGN_IN_UNAVAILABLE.errors }),
+    revokeSession: (_p, { id }, ctx) => (ctx.sessions ? ctx.sessions.revokeSession(ctx.viewer, id) : { ok: false, errors: SIGN_IN_UNAVAILABLE.errors }),
+    updateSecurityPolicy: (_p, { input }, ctx) => ctx.policy.update(ctx.viewer, input),
   },
   SessionTokensPayload: {
+    expiresAt: (p) => (p.expiresAt ? iso(p.expiresAt) : null),
+    challengeExpiresAt: (p) => (p.challengeExpiresAt ? iso(p.challengeExpiresAt) : null),
+  },
+  UserSession: {
+    createdAt: (x) => iso(x.createdAt),
+    lastUsedAt: (x) => iso(x.lastUsedAt),
+    expiresAt: (x) => iso(x.expiresAt),
+  },
+  ConfirmTotpPayload: {
     expiresAt: (p) => (p.expiresAt ? iso(p.expiresAt) : null),
   },
   Organization: {

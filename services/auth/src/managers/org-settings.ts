@@ -19,15 +19,26 @@ export const passwordPolicySchema = z.object({
 export const sessionPolicySchema = z.object({
   /** Absolute session lifetime: refreshing never extends it. */
   absoluteLifetimeHours: z.number().int().min(1).max(24 * 365).default(24 * 30),
+  /** A session not refreshed for this long is over (null = no idle timeout). */
+  idleTimeoutMinutes: z.number().int().min(5).max(60 * 24 * 90).nullable().default(null),
+  /** Open sessions per user; a new login revokes the oldest beyond it (null = unlimited). */
+  maxConcurrentSessions: z.number().int().min(1).max(1000).nullable().default(null),
+});
+
+export const mfaPolicySchema = z.object({
+  /** Org ADMINs must use a second factor: an admin without one can only enroll at login. */
+  requiredForAdmins: z.boolean().default(false),
 });
 
 export const orgSettingsSchema = z.object({
   passwordPolicy: passwordPolicySchema.default({}),
   sessionPolicy: sessionPolicySchema.default({}),
+  mfaPolicy: mfaPolicySchema.default({}),
 });
 
 export type PasswordPolicy = z.infer<typeof passwordPolicySchema>;
 export type SessionPolicy = z.infer<typeof sessionPolicySchema>;
+export type MfaPolicy = z.infer<typeof mfaPolicySchema>;
 export type OrgSettings = z.infer<typeof orgSettingsSchema>;
 
 export const defaultOrgSettings = (): OrgSettings => orgSettingsSchema.parse({});

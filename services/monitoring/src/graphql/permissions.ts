@@ -1,4 +1,7 @@
-import { canInWorkspace, isAuthenticated, isPublic } from '@datalinx/graphql-kit';
+import { canInWorkspace, hasOrgPerm, isAuthenticated, isPublic } from '@datalinx/graphql-kit';
+
+/** One rule instance (shield refuses two rules of one name): org ADMINs only. */
+const canReadAudit = hasOrgPerm('audit:read');
 
 /** Every root field has an explicit rule; anything not listed is denied (fallbackRule: deny). */
 export const permissions = {
@@ -7,11 +10,18 @@ export const permissions = {
     // The manager re-checks the run's org and `runs:read` in the run's own workspace.
     run: isAuthenticated,
     runs: canInWorkspace('runs:read', (a) => a.workspaceId),
+    // Org ADMINs only; the manager re-checks and reads the viewer's own org only.
+    auditLog: canReadAudit,
   },
   Run: isAuthenticated,
   RunError: isAuthenticated,
   RunStep: isAuthenticated,
   RunConnection: isAuthenticated,
+  AuditEntry: canReadAudit,
+  AuditEntryConnection: canReadAudit,
+  AuditActor: canReadAudit,
+  AuditTarget: canReadAudit,
+  AuditDetail: canReadAudit,
   PageInfo: isPublic,
   Platform: isPublic,
   ServiceStatus: isPublic,

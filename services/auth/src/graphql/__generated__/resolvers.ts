@@ -33,10 +33,36 @@ export type AppliedMigration = {
   version: Scalars['String']['output'];
 };
 
+export type ConfirmTotpPayload = {
+  __typename?: 'ConfirmTotpPayload';
+  /** Set only when confirming the enrollment required at login. */
+  accessToken: Maybe<Scalars['String']['output']>;
+  /** 10 single-use backup codes, shown once. */
+  backupCodes: Maybe<Array<Scalars['String']['output']>>;
+  errors: Array<UserError>;
+  expiresAt: Maybe<Scalars['DateTime']['output']>;
+  refreshToken: Maybe<Scalars['String']['output']>;
+  user: Maybe<User>;
+};
+
 export type DeactivateUserPayload = {
   __typename?: 'DeactivateUserPayload';
   errors: Array<UserError>;
   user: Maybe<User>;
+};
+
+export type DisableTotpPayload = {
+  __typename?: 'DisableTotpPayload';
+  errors: Array<UserError>;
+  ok: Scalars['Boolean']['output'];
+};
+
+export type EnrollTotpPayload = {
+  __typename?: 'EnrollTotpPayload';
+  enrollmentId: Maybe<Scalars['ID']['output']>;
+  errors: Array<UserError>;
+  /** otpauth://totp/… for an authenticator app (QR code). Contains the secret. */
+  otpauthUri: Maybe<Scalars['String']['output']>;
 };
 
 export type LoginInput = {
@@ -53,27 +79,64 @@ export type LogoutPayload = {
 export type Me = {
   __typename?: 'Me';
   kind: ViewerKind;
+  /** Whether the signed-in user has two-factor authentication on. */
+  mfaEnabled: Scalars['Boolean']['output'];
   organization: Maybe<Organization>;
   user: Maybe<User>;
 };
 
 export type Mutation = {
   __typename?: 'Mutation';
+  /** Second login step: the challenge token from `login` and a current TOTP code or an unused backup code. Public. */
+  completeMfaLogin: SessionTokensPayload;
+  /** Activates the enrollment with a first code; returns 10 single-use backup codes (shown once). With an enrollment challenge token it also signs in. */
+  confirmTotp: ConfirmTotpPayload;
   /** Org ADMIN: deactivates a user of the organization and signs out all their sessions at once. */
   deactivateUser: DeactivateUserPayload;
+  /** Turns TOTP off; requires the password again. */
+  disableTotp: DisableTotpPayload;
+  /** Starts TOTP enrollment: the otpauth URI (it carries the secret: shown once, never again). Signed in, or public with the enrollment challenge token from `login`. */
+  enrollTotp: EnrollTotpPayload;
   /** E-mail + password → a short-lived access token and a refresh token. Public. */
   login: SessionTokensPayload;
   /** Signs out the current session. */
   logout: LogoutPayload;
   /** Trades a refresh token for new tokens; the presented one is spent. Reusing a spent one signs the whole session out. Public. */
   refreshSession: SessionTokensPayload;
+  /** Signs out one session: your own, or (org ADMIN) any session in the organization. Its access tokens stop working on the next request. */
+  revokeSession: RevokeSessionPayload;
   /** Creates an organization and its first ADMIN. Public: called by people who have no account yet. */
   signUp: SignUpPayload;
+  /** Org ADMIN: changes the organization's security policy. */
+  updateSecurityPolicy: SecurityPolicyPayload;
+};
+
+
+export type MutationCompleteMfaLoginArgs = {
+  challengeToken: Scalars['String']['input'];
+  code: Scalars['String']['input'];
+};
+
+
+export type MutationConfirmTotpArgs = {
+  challengeToken?: InputMaybe<Scalars['String']['input']>;
+  code: Scalars['String']['input'];
+  enrollmentId: Scalars['ID']['input'];
 };
 
 
 export type MutationDeactivateUserArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type MutationDisableTotpArgs = {
+  password: Scalars['String']['input'];
+};
+
+
+export type MutationEnrollTotpArgs = {
+  challengeToken?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -87,8 +150,18 @@ export type MutationRefreshSessionArgs = {
 };
 
 
+export type MutationRevokeSessionArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
 export type MutationSignUpArgs = {
   input: SignUpInput;
+};
+
+
+export type MutationUpdateSecurityPolicyArgs = {
+  input: SecurityPolicyInput;
 };
 
 export type OrgRole =
@@ -126,8 +199,14 @@ export type Query = {
   __typename?: 'Query';
   /** Who is asking: anonymous, a user or a service account. Public. */
   me: Me;
+  /** The signed-in user's open sessions, newest first. */
+  mySessions: Array<UserSession>;
   /** The viewer's own organization. Not found for any other id. */
   organization: Maybe<Organization>;
+  /** The viewer's organization's security policy. */
+  securityPolicy: Maybe<SecurityPolicy>;
+  /** Org ADMIN: the open sessions of a user of the organization. */
+  userSessions: Array<UserSession>;
   /** People in the viewer's organization, newest first. */
   users: UserConnection;
 };
@@ -138,9 +217,49 @@ export type QueryOrganizationArgs = {
 };
 
 
+export type QueryUserSessionsArgs = {
+  userId: Scalars['ID']['input'];
+};
+
+
 export type QueryUsersArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type RevokeSessionPayload = {
+  __typename?: 'RevokeSessionPayload';
+  errors: Array<UserError>;
+  ok: Scalars['Boolean']['output'];
+};
+
+export type SecurityPolicy = {
+  __typename?: 'SecurityPolicy';
+  /** A session ends this many hours after sign-in, however active. */
+  absoluteLifetimeHours: Scalars['Int']['output'];
+  /** A session that is not refreshed for this many minutes is signed out. Null: no idle timeout. */
+  idleTimeoutMinutes: Maybe<Scalars['Int']['output']>;
+  /** Open sessions per user; a new sign-in revokes the oldest beyond it. Null: unlimited. */
+  maxConcurrentSessions: Maybe<Scalars['Int']['output']>;
+  /** Org ADMINs must use two-factor authentication. */
+  mfaRequiredForAdmins: Scalars['Boolean']['output'];
+};
+
+/** Omitted or null fields stay as they are; 0 turns idleTimeoutMinutes / maxConcurrentSessions off. */
+export type SecurityPolicyInput = {
+  /** 1 – 8760. */
+  absoluteLifetimeHours?: InputMaybe<Scalars['Int']['input']>;
+  /** 5 – 129600, or 0 for none. */
+  idleTimeoutMinutes?: InputMaybe<Scalars['Int']['input']>;
+  /** 1 – 1000, or 0 for unlimited. */
+  maxConcurrentSessions?: InputMaybe<Scalars['Int']['input']>;
+  mfaRequiredForAdmins?: InputMaybe<Scalars['Boolean']['input']>;
+};
+
+export type SecurityPolicyPayload = {
+  __typename?: 'SecurityPolicyPayload';
+  errors: Array<UserError>;
+  policy: Maybe<SecurityPolicy>;
 };
 
 export type ServiceStatus = {
@@ -156,10 +275,19 @@ export type SessionTokensPayload = {
   __typename?: 'SessionTokensPayload';
   /** EdDSA JWT for `Authorization: Bearer`; lives at most 15 minutes. */
   accessToken: Maybe<Scalars['String']['output']>;
+  challengeExpiresAt: Maybe<Scalars['DateTime']['output']>;
+  /** Short-lived (5 minutes), single-use; good only for the MFA step it was issued for. */
+  challengeToken: Maybe<Scalars['String']['output']>;
   errors: Array<UserError>;
   expiresAt: Maybe<Scalars['DateTime']['output']>;
+  /** The organization requires MFA of this administrator, who has none: enrollTotp / confirmTotp with challengeToken are the only way in. */
+  mfaEnrollmentRequired: Scalars['Boolean']['output'];
+  /** The password was right and the second factor is due: call completeMfaLogin with challengeToken. No tokens yet. */
+  mfaRequired: Scalars['Boolean']['output'];
   /** Opaque, single-use: exchange it with refreshSession for new tokens. */
   refreshToken: Maybe<Scalars['String']['output']>;
+  /** With the error TOO_MANY_ATTEMPTS: seconds until another attempt is accepted. */
+  retryAfterSeconds: Maybe<Scalars['Int']['output']>;
   user: Maybe<User>;
 };
 
@@ -205,6 +333,20 @@ export type UserError = {
   code: Scalars['String']['output'];
   field: Maybe<Scalars['String']['output']>;
   message: Scalars['String']['output'];
+};
+
+/** A signed-in session (one login and its refresh tokens). */
+export type UserSession = {
+  __typename?: 'UserSession';
+  createdAt: Scalars['DateTime']['output'];
+  /** The session this request comes from. */
+  current: Scalars['Boolean']['output'];
+  expiresAt: Scalars['DateTime']['output'];
+  id: Scalars['ID']['output'];
+  ip: Maybe<Scalars['String']['output']>;
+  /** The sign-in or the last refresh. */
+  lastUsedAt: Scalars['DateTime']['output'];
+  userAgent: Maybe<Scalars['String']['output']>;
 };
 
 export type UserStatus =
@@ -321,20 +463,27 @@ export type FederationReferenceTypes = ResolversObject<{
 export type ResolversTypes = ResolversObject<{
   AppliedMigration: ResolverTypeWrapper<AppliedMigration>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  ConfirmTotpPayload: ResolverTypeWrapper<Omit<ConfirmTotpPayload, 'user'> & { user?: Maybe<ResolversTypes['User']> }>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   DeactivateUserPayload: ResolverTypeWrapper<Omit<DeactivateUserPayload, 'user'> & { user?: Maybe<ResolversTypes['User']> }>;
+  DisableTotpPayload: ResolverTypeWrapper<DisableTotpPayload>;
+  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  EnrollTotpPayload: ResolverTypeWrapper<EnrollTotpPayload>;
+  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   LoginInput: LoginInput;
   LogoutPayload: ResolverTypeWrapper<LogoutPayload>;
-  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Me: ResolverTypeWrapper<Omit<Me, 'organization' | 'user'> & { organization?: Maybe<ResolversTypes['Organization']>, user?: Maybe<ResolversTypes['User']> }>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
-  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   OrgRole: OrgRole;
   Organization: ResolverTypeWrapper<OrganizationModel>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Platform: ResolverTypeWrapper<Omit<Platform, 'auth'> & { auth?: Maybe<ResolversTypes['ServiceStatus']> }>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  RevokeSessionPayload: ResolverTypeWrapper<RevokeSessionPayload>;
+  SecurityPolicy: ResolverTypeWrapper<SecurityPolicy>;
+  SecurityPolicyInput: SecurityPolicyInput;
+  SecurityPolicyPayload: ResolverTypeWrapper<SecurityPolicyPayload>;
   ServiceStatus: ResolverTypeWrapper<ServiceStatusModel>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   SessionTokensPayload: ResolverTypeWrapper<Omit<SessionTokensPayload, 'user'> & { user?: Maybe<ResolversTypes['User']> }>;
@@ -343,6 +492,7 @@ export type ResolversTypes = ResolversObject<{
   User: ResolverTypeWrapper<UserModel>;
   UserConnection: ResolverTypeWrapper<Omit<UserConnection, 'nodes'> & { nodes: Array<ResolversTypes['User']> }>;
   UserError: ResolverTypeWrapper<UserError>;
+  UserSession: ResolverTypeWrapper<UserSession>;
   UserStatus: UserStatus;
   ViewerKind: ViewerKind;
 }>;
@@ -351,19 +501,26 @@ export type ResolversTypes = ResolversObject<{
 export type ResolversParentTypes = ResolversObject<{
   AppliedMigration: AppliedMigration;
   String: Scalars['String']['output'];
+  ConfirmTotpPayload: Omit<ConfirmTotpPayload, 'user'> & { user?: Maybe<ResolversParentTypes['User']> };
   DateTime: Scalars['DateTime']['output'];
   DeactivateUserPayload: Omit<DeactivateUserPayload, 'user'> & { user?: Maybe<ResolversParentTypes['User']> };
+  DisableTotpPayload: DisableTotpPayload;
+  Boolean: Scalars['Boolean']['output'];
+  EnrollTotpPayload: EnrollTotpPayload;
+  ID: Scalars['ID']['output'];
   LoginInput: LoginInput;
   LogoutPayload: LogoutPayload;
-  Boolean: Scalars['Boolean']['output'];
   Me: Omit<Me, 'organization' | 'user'> & { organization?: Maybe<ResolversParentTypes['Organization']>, user?: Maybe<ResolversParentTypes['User']> };
   Mutation: Record<PropertyKey, never>;
-  ID: Scalars['ID']['output'];
   Organization: OrganizationModel;
   PageInfo: PageInfo;
   Platform: Omit<Platform, 'auth'> & { auth?: Maybe<ResolversParentTypes['ServiceStatus']> } | FederationReferenceTypes['Platform'];
   Query: Record<PropertyKey, never>;
   Int: Scalars['Int']['output'];
+  RevokeSessionPayload: RevokeSessionPayload;
+  SecurityPolicy: SecurityPolicy;
+  SecurityPolicyInput: SecurityPolicyInput;
+  SecurityPolicyPayload: SecurityPolicyPayload;
   ServiceStatus: ServiceStatusModel;
   Float: Scalars['Float']['output'];
   SessionTokensPayload: Omit<SessionTokensPayload, 'user'> & { user?: Maybe<ResolversParentTypes['User']> };
@@ -372,11 +529,21 @@ export type ResolversParentTypes = ResolversObject<{
   User: UserModel;
   UserConnection: Omit<UserConnection, 'nodes'> & { nodes: Array<ResolversParentTypes['User']> };
   UserError: UserError;
+  UserSession: UserSession;
 }>;
 
 export type AppliedMigrationResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['AppliedMigration'] = ResolversParentTypes['AppliedMigration']> = ResolversObject<{
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type ConfirmTotpPayloadResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['ConfirmTotpPayload'] = ResolversParentTypes['ConfirmTotpPayload']> = ResolversObject<{
+  accessToken?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  backupCodes?: Resolver<Maybe<Array<ResolversTypes['String']>>, ParentType, ContextType>;
+  errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+  expiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  refreshToken?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
 }>;
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
@@ -388,6 +555,17 @@ export type DeactivateUserPayloadResolvers<ContextType = AuthContext, ParentType
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
 }>;
 
+export type DisableTotpPayloadResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['DisableTotpPayload'] = ResolversParentTypes['DisableTotpPayload']> = ResolversObject<{
+  errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+  ok?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+}>;
+
+export type EnrollTotpPayloadResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['EnrollTotpPayload'] = ResolversParentTypes['EnrollTotpPayload']> = ResolversObject<{
+  enrollmentId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+  otpauthUri?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+}>;
+
 export type LogoutPayloadResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['LogoutPayload'] = ResolversParentTypes['LogoutPayload']> = ResolversObject<{
   errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
   ok?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
@@ -395,16 +573,23 @@ export type LogoutPayloadResolvers<ContextType = AuthContext, ParentType extends
 
 export type MeResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['Me'] = ResolversParentTypes['Me']> = ResolversObject<{
   kind?: Resolver<ResolversTypes['ViewerKind'], ParentType, ContextType>;
+  mfaEnabled?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   organization?: Resolver<Maybe<ResolversTypes['Organization']>, ParentType, ContextType>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
 }>;
 
 export type MutationResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
+  completeMfaLogin?: Resolver<ResolversTypes['SessionTokensPayload'], ParentType, ContextType, RequireFields<MutationCompleteMfaLoginArgs, 'challengeToken' | 'code'>>;
+  confirmTotp?: Resolver<ResolversTypes['ConfirmTotpPayload'], ParentType, ContextType, RequireFields<MutationConfirmTotpArgs, 'code' | 'enrollmentId'>>;
   deactivateUser?: Resolver<ResolversTypes['DeactivateUserPayload'], ParentType, ContextType, RequireFields<MutationDeactivateUserArgs, 'id'>>;
+  disableTotp?: Resolver<ResolversTypes['DisableTotpPayload'], ParentType, ContextType, RequireFields<MutationDisableTotpArgs, 'password'>>;
+  enrollTotp?: Resolver<ResolversTypes['EnrollTotpPayload'], ParentType, ContextType, Partial<MutationEnrollTotpArgs>>;
   login?: Resolver<ResolversTypes['SessionTokensPayload'], ParentType, ContextType, RequireFields<MutationLoginArgs, 'input'>>;
   logout?: Resolver<ResolversTypes['LogoutPayload'], ParentType, ContextType>;
   refreshSession?: Resolver<ResolversTypes['SessionTokensPayload'], ParentType, ContextType, RequireFields<MutationRefreshSessionArgs, 'refreshToken'>>;
+  revokeSession?: Resolver<ResolversTypes['RevokeSessionPayload'], ParentType, ContextType, RequireFields<MutationRevokeSessionArgs, 'id'>>;
   signUp?: Resolver<ResolversTypes['SignUpPayload'], ParentType, ContextType, RequireFields<MutationSignUpArgs, 'input'>>;
+  updateSecurityPolicy?: Resolver<ResolversTypes['SecurityPolicyPayload'], ParentType, ContextType, RequireFields<MutationUpdateSecurityPolicyArgs, 'input'>>;
 }>;
 
 export type OrganizationResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['Organization'] = ResolversParentTypes['Organization'], FederationReferenceType extends FederationReferenceTypes['Organization'] = FederationReferenceTypes['Organization']> = ResolversObject<{
@@ -430,8 +615,28 @@ export type PlatformResolvers<ContextType = AuthContext, ParentType extends Reso
 
 export type QueryResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
   me?: Resolver<ResolversTypes['Me'], ParentType, ContextType>;
+  mySessions?: Resolver<Array<ResolversTypes['UserSession']>, ParentType, ContextType>;
   organization?: Resolver<Maybe<ResolversTypes['Organization']>, ParentType, ContextType, RequireFields<QueryOrganizationArgs, 'id'>>;
+  securityPolicy?: Resolver<Maybe<ResolversTypes['SecurityPolicy']>, ParentType, ContextType>;
+  userSessions?: Resolver<Array<ResolversTypes['UserSession']>, ParentType, ContextType, RequireFields<QueryUserSessionsArgs, 'userId'>>;
   users?: Resolver<ResolversTypes['UserConnection'], ParentType, ContextType, RequireFields<QueryUsersArgs, 'first'>>;
+}>;
+
+export type RevokeSessionPayloadResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['RevokeSessionPayload'] = ResolversParentTypes['RevokeSessionPayload']> = ResolversObject<{
+  errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+  ok?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+}>;
+
+export type SecurityPolicyResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['SecurityPolicy'] = ResolversParentTypes['SecurityPolicy']> = ResolversObject<{
+  absoluteLifetimeHours?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  idleTimeoutMinutes?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  maxConcurrentSessions?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  mfaRequiredForAdmins?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+}>;
+
+export type SecurityPolicyPayloadResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['SecurityPolicyPayload'] = ResolversParentTypes['SecurityPolicyPayload']> = ResolversObject<{
+  errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+  policy?: Resolver<Maybe<ResolversTypes['SecurityPolicy']>, ParentType, ContextType>;
 }>;
 
 export type ServiceStatusResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['ServiceStatus'] = ResolversParentTypes['ServiceStatus']> = ResolversObject<{
@@ -444,9 +649,14 @@ export type ServiceStatusResolvers<ContextType = AuthContext, ParentType extends
 
 export type SessionTokensPayloadResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['SessionTokensPayload'] = ResolversParentTypes['SessionTokensPayload']> = ResolversObject<{
   accessToken?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  challengeExpiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  challengeToken?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
   expiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  mfaEnrollmentRequired?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  mfaRequired?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   refreshToken?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  retryAfterSeconds?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
 }>;
 
@@ -478,10 +688,23 @@ export type UserErrorResolvers<ContextType = AuthContext, ParentType extends Res
   message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
+export type UserSessionResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['UserSession'] = ResolversParentTypes['UserSession']> = ResolversObject<{
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  current?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  expiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  ip?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  lastUsedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  userAgent?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+}>;
+
 export type Resolvers<ContextType = AuthContext> = ResolversObject<{
   AppliedMigration?: AppliedMigrationResolvers<ContextType>;
+  ConfirmTotpPayload?: ConfirmTotpPayloadResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   DeactivateUserPayload?: DeactivateUserPayloadResolvers<ContextType>;
+  DisableTotpPayload?: DisableTotpPayloadResolvers<ContextType>;
+  EnrollTotpPayload?: EnrollTotpPayloadResolvers<ContextType>;
   LogoutPayload?: LogoutPayloadResolvers<ContextType>;
   Me?: MeResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
@@ -489,11 +712,15 @@ export type Resolvers<ContextType = AuthContext> = ResolversObject<{
   PageInfo?: PageInfoResolvers<ContextType>;
   Platform?: PlatformResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  RevokeSessionPayload?: RevokeSessionPayloadResolvers<ContextType>;
+  SecurityPolicy?: SecurityPolicyResolvers<ContextType>;
+  SecurityPolicyPayload?: SecurityPolicyPayloadResolvers<ContextType>;
   ServiceStatus?: ServiceStatusResolvers<ContextType>;
   SessionTokensPayload?: SessionTokensPayloadResolvers<ContextType>;
   SignUpPayload?: SignUpPayloadResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
   UserConnection?: UserConnectionResolvers<ContextType>;
   UserError?: UserErrorResolvers<ContextType>;
+  UserSession?: UserSessionResolvers<ContextType>;
 }>;
 

@@ -33,6 +33,74 @@ export type AppliedMigration = {
   version: Scalars['String']['output'];
 };
 
+/** Who did it. `id` is absent for the system and for anonymous callers (e.g. a failed login). */
+export type AuditActor = {
+  __typename?: 'AuditActor';
+  email: Maybe<Scalars['String']['output']>;
+  id: Maybe<Scalars['ID']['output']>;
+  type: AuditActorType;
+};
+
+export type AuditActorType =
+  | 'ANONYMOUS'
+  | 'SERVICE_ACCOUNT'
+  | 'SYSTEM'
+  | 'USER';
+
+/** A non-secret detail of an audit entry (audit events never carry passwords, tokens or keys). */
+export type AuditDetail = {
+  __typename?: 'AuditDetail';
+  key: Scalars['String']['output'];
+  /** Strings as they are; numbers, booleans, null and lists as JSON. */
+  value: Scalars['String']['output'];
+};
+
+/** One audited action in the organization. */
+export type AuditEntry = {
+  __typename?: 'AuditEntry';
+  /** What happened, `<domain>.<entity>[.<event>]`, e.g. `auth.login.failed`. */
+  action: Scalars['String']['output'];
+  actor: AuditActor;
+  details: Array<AuditDetail>;
+  id: Scalars['ID']['output'];
+  ip: Maybe<Scalars['String']['output']>;
+  occurredAt: Scalars['DateTime']['output'];
+  outcome: AuditOutcome;
+  target: Maybe<AuditTarget>;
+  userAgent: Maybe<Scalars['String']['output']>;
+};
+
+export type AuditEntryConnection = {
+  __typename?: 'AuditEntryConnection';
+  nodes: Array<AuditEntry>;
+  pageInfo: PageInfo;
+};
+
+/** Every field optional; an entry must match all the given ones. */
+export type AuditLogFilter = {
+  /** Entries with exactly this action, e.g. `auth.login.failed`. */
+  action?: InputMaybe<Scalars['String']['input']>;
+  /** Entries whose action starts with this, e.g. `auth.session.` or `auth.login`. */
+  actionPrefix?: InputMaybe<Scalars['String']['input']>;
+  /** Entries by this actor (a user or service-account id). */
+  actorId?: InputMaybe<Scalars['ID']['input']>;
+  /** Entries that occurred at or after this time. */
+  from?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Entries that occurred at or before this time; not before `from`. */
+  to?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+export type AuditOutcome =
+  | 'FAILURE'
+  | 'SUCCESS';
+
+/** What it was done to: a type (`User`, `Session`, `Organization`, …) and its id. */
+export type AuditTarget = {
+  __typename?: 'AuditTarget';
+  id: Scalars['ID']['output'];
+  type: Scalars['String']['output'];
+};
+
 export type PageInfo = {
   __typename?: 'PageInfo';
   endCursor: Maybe<Scalars['String']['output']>;
@@ -51,12 +119,24 @@ export type Platform = {
 
 export type Query = {
   __typename?: 'Query';
+  /**
+   * The viewer's organization's audit log, newest first (org ADMIN only: `audit:read`).
+   * `first` is 1–200; `after` is a previous page's `pageInfo.endCursor`.
+   */
+  auditLog: AuditEntryConnection;
   /** The platform status entry point; every subgraph adds its own field to `Platform`. Public. */
   platform: Platform;
   /** A run the viewer may read (`runs:read` in its workspace). Not found for anyone else. */
   run: Maybe<Run>;
   /** Runs of one workspace, newest first, optionally filtered by kind and state. */
   runs: RunConnection;
+};
+
+
+export type QueryAuditLogArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<AuditLogFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -243,11 +323,19 @@ export type FederationReferenceTypes = ResolversObject<{
 export type ResolversTypes = ResolversObject<{
   AppliedMigration: ResolverTypeWrapper<AppliedMigration>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  AuditActor: ResolverTypeWrapper<AuditActor>;
+  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
+  AuditActorType: AuditActorType;
+  AuditDetail: ResolverTypeWrapper<AuditDetail>;
+  AuditEntry: ResolverTypeWrapper<AuditEntry>;
+  AuditEntryConnection: ResolverTypeWrapper<AuditEntryConnection>;
+  AuditLogFilter: AuditLogFilter;
+  AuditOutcome: AuditOutcome;
+  AuditTarget: ResolverTypeWrapper<AuditTarget>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Platform: ResolverTypeWrapper<Omit<Platform, 'monitoring'> & { monitoring?: Maybe<ResolversTypes['ServiceStatus']> }>;
-  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Run: ResolverTypeWrapper<RunModel>;
@@ -264,11 +352,17 @@ export type ResolversTypes = ResolversObject<{
 export type ResolversParentTypes = ResolversObject<{
   AppliedMigration: AppliedMigration;
   String: Scalars['String']['output'];
+  AuditActor: AuditActor;
+  ID: Scalars['ID']['output'];
+  AuditDetail: AuditDetail;
+  AuditEntry: AuditEntry;
+  AuditEntryConnection: AuditEntryConnection;
+  AuditLogFilter: AuditLogFilter;
+  AuditTarget: AuditTarget;
   DateTime: Scalars['DateTime']['output'];
   PageInfo: PageInfo;
   Boolean: Scalars['Boolean']['output'];
   Platform: Omit<Platform, 'monitoring'> & { monitoring?: Maybe<ResolversParentTypes['ServiceStatus']> } | FederationReferenceTypes['Platform'];
-  ID: Scalars['ID']['output'];
   Query: Record<PropertyKey, never>;
   Int: Scalars['Int']['output'];
   Run: RunModel;
@@ -282,6 +376,39 @@ export type ResolversParentTypes = ResolversObject<{
 export type AppliedMigrationResolvers<ContextType = MonitoringContext, ParentType extends ResolversParentTypes['AppliedMigration'] = ResolversParentTypes['AppliedMigration']> = ResolversObject<{
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type AuditActorResolvers<ContextType = MonitoringContext, ParentType extends ResolversParentTypes['AuditActor'] = ResolversParentTypes['AuditActor']> = ResolversObject<{
+  email?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  id?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['AuditActorType'], ParentType, ContextType>;
+}>;
+
+export type AuditDetailResolvers<ContextType = MonitoringContext, ParentType extends ResolversParentTypes['AuditDetail'] = ResolversParentTypes['AuditDetail']> = ResolversObject<{
+  key?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  value?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type AuditEntryResolvers<ContextType = MonitoringContext, ParentType extends ResolversParentTypes['AuditEntry'] = ResolversParentTypes['AuditEntry']> = ResolversObject<{
+  action?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  actor?: Resolver<ResolversTypes['AuditActor'], ParentType, ContextType>;
+  details?: Resolver<Array<ResolversTypes['AuditDetail']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  ip?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  occurredAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  outcome?: Resolver<ResolversTypes['AuditOutcome'], ParentType, ContextType>;
+  target?: Resolver<Maybe<ResolversTypes['AuditTarget']>, ParentType, ContextType>;
+  userAgent?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+}>;
+
+export type AuditEntryConnectionResolvers<ContextType = MonitoringContext, ParentType extends ResolversParentTypes['AuditEntryConnection'] = ResolversParentTypes['AuditEntryConnection']> = ResolversObject<{
+  nodes?: Resolver<Array<ResolversTypes['AuditEntry']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+}>;
+
+export type AuditTargetResolvers<ContextType = MonitoringContext, ParentType extends ResolversParentTypes['AuditTarget'] = ResolversParentTypes['AuditTarget']> = ResolversObject<{
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
@@ -301,6 +428,7 @@ export type PlatformResolvers<ContextType = MonitoringContext, ParentType extend
 }>;
 
 export type QueryResolvers<ContextType = MonitoringContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
+  auditLog?: Resolver<ResolversTypes['AuditEntryConnection'], ParentType, ContextType, RequireFields<QueryAuditLogArgs, 'first'>>;
   platform?: Resolver<ResolversTypes['Platform'], ParentType, ContextType>;
   run?: Resolver<Maybe<ResolversTypes['Run']>, ParentType, ContextType, RequireFields<QueryRunArgs, 'id'>>;
   runs?: Resolver<ResolversTypes['RunConnection'], ParentType, ContextType, RequireFields<QueryRunsArgs, 'first' | 'workspaceId'>>;
@@ -352,6 +480,11 @@ export type ServiceStatusResolvers<ContextType = MonitoringContext, ParentType e
 
 export type Resolvers<ContextType = MonitoringContext> = ResolversObject<{
   AppliedMigration?: AppliedMigrationResolvers<ContextType>;
+  AuditActor?: AuditActorResolvers<ContextType>;
+  AuditDetail?: AuditDetailResolvers<ContextType>;
+  AuditEntry?: AuditEntryResolvers<ContextType>;
+  AuditEntryConnection?: AuditEntryConnectionResolvers<ContextType>;
+  AuditTarget?: AuditTargetResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   PageInfo?: PageInfoResolvers<ContextType>;
   Platform?: PlatformResolvers<ContextType>;
