@@ -1,5 +1,5 @@
 import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
-import type { Logger } from '@datalinx/common';
+import { DomainError, type Logger } from '@datalinx/common';
 import { isNotFound } from './nats';
 
 /** A message that can never succeed (bad contract, unknown version): terminated, not retried. */
@@ -153,3 +153,72 @@ export class PullWorker {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface StreamConsumerOptions<E> {
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  log: Logger;
+  stream: string;
+  /** Durable name; every instance of the service shares one (they split the work). */
+  durable: string;
+  filterSubject: string;
+  concurrency: number;
+  ackWaitMs: number;
+  maxDeliver: number;
+  backoffBaseMs?: number;
+  /** What the consumer is, for logs ("run events", "audit events"). */
+  what: string;
+  /** Validates a message against its contract; throws PermanentJobError for one that can never apply. */
+  parse: (subject: string, data: Uint8Array) => E;
+  /** Applies it (idempotently). A DomainError means it can never apply: terminated, not retried. */
+  apply: (event: E) => Promise<Record<string, unknown> | void>;
+}
+
+/**
+ * A validated, idempotent event consumer over one durable: parse with the contract, apply, ack.
+ * Invalid messages and domain rejections are terminated (never block the ones behind them);
+ * anything else (the database is down) is retried with backoff; `stop()` drains.
+ */
+export class StreamConsumer<E> {
+  private worker?: PullWorker;
+  protected readonly log: Logger;
+
+  constructor(private readonly so: StreamConsumerOptions<E>) {
+    this.log = so.log.child({ component: `${so.what.replace(/\s+/g, '-')}-consumer`, durable: so.durable });
+  }
+
+  async start(): Promise<void> {
+    const consumer: DurableConsumerConfig = {
+      stream: this.so.stream,
+      durable: this.so.durable,
+      filterSubject: this.so.filterSubject,
+      ackWaitMs: this.so.ackWaitMs,
+      maxDeliver: this.so.maxDeliver,
+    };
+    await ensureDurableConsumer(this.so.jsm, consumer);
+    this.worker = new PullWorker({
+      js: this.so.js,
+      consumer,
+      concurrency: this.so.concurrency,
+      log: this.log,
+      backoffBaseMs: this.so.backoffBaseMs,
+      handle: async (msg) => {
+        const event = this.so.parse(msg.subject, msg.data);
+        try {
+          const outcome = await this.so.apply(event);
+          this.log.debug({ seq: msg.seq, ...(outcome ?? {}) }, `${this.so.what}: applied`);
+        } catch (err) {
+          if (err instanceof DomainError) throw new PermanentJobError(err.message, err.code);
+          throw err;
+        }
+      },
+    });
+    await this.worker.start();
+    this.log.info({ filterSubject: this.so.filterSubject, concurrency: this.so.concurrency }, `consuming ${this.so.what}`);
+  }
+
+  /** Stops pulling and waits for in-flight events (SIGTERM drain). */
+  async stop(): Promise<void> {
+    await this.worker?.stop();
+  }
+}

@@ -1,7 +1,7 @@
-import type { JsMsg, JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { Logger } from '@datalinx/common';
 import { STREAMS, auditSubject, parseAuditEvent, type AuditEventV1 } from '@datalinx/contracts';
-import { PermanentJobError, PullWorker, decodeJson, ensureDurableConsumer, type DurableConsumerConfig } from '@datalinx/messaging';
+import { PermanentJobError, StreamConsumer, decodeJson } from '@datalinx/messaging';
 import type { AuditRecorder } from '../managers/audit-recorder';
 
 export interface AuditEventsConsumerOptions {
@@ -48,44 +48,22 @@ export function parseAuditMessage(subject: string, data: Uint8Array): AuditEvent
  * fails; term for invalid messages. Recording is idempotent by event id, so a redelivery or a
  * republish is harmless. Logs carry ids and actions only, never the event's details.
  */
-export class AuditEventsConsumer {
-  private worker?: PullWorker;
-  private readonly consumer: DurableConsumerConfig;
-  private readonly log: Logger;
-
-  constructor(private readonly o: AuditEventsConsumerOptions) {
-    this.log = o.log.child({ component: 'audit-events-consumer', durable: o.durable });
-    this.consumer = {
+export class AuditEventsConsumer extends StreamConsumer<AuditEventV1> {
+  constructor(o: AuditEventsConsumerOptions) {
+    super({
+      js: o.js,
+      jsm: o.jsm,
+      log: o.log,
       stream: STREAMS.EVENTS.name,
       durable: o.durable,
       filterSubject: o.filterSubject ?? 'audit.>',
+      concurrency: o.concurrency,
       ackWaitMs: o.ackWaitMs,
       maxDeliver: o.maxDeliver,
-    };
-  }
-
-  async start(): Promise<void> {
-    await ensureDurableConsumer(this.o.jsm, this.consumer);
-    this.worker = new PullWorker({
-      js: this.o.js,
-      consumer: this.consumer,
-      concurrency: this.o.concurrency,
-      log: this.log,
-      backoffBaseMs: this.o.backoffBaseMs,
-      handle: (msg) => this.handle(msg),
+      backoffBaseMs: o.backoffBaseMs,
+      what: 'audit events',
+      parse: parseAuditMessage,
+      apply: async (ev) => ({ eventId: ev.id, orgId: ev.orgId, action: ev.action, outcome: await o.recorder.record(ev) }),
     });
-    await this.worker.start();
-    this.log.info({ filterSubject: this.consumer.filterSubject, concurrency: this.o.concurrency }, 'consuming audit events');
-  }
-
-  private async handle(msg: JsMsg): Promise<void> {
-    const ev = parseAuditMessage(msg.subject, msg.data); // PermanentJobError: the worker terminates it
-    const outcome = await this.o.recorder.record(ev); // a database failure: the worker naks with backoff
-    this.log.debug({ eventId: ev.id, orgId: ev.orgId, action: ev.action, outcome }, 'audit event recorded');
-  }
-
-  /** Stops pulling and waits for in-flight events (SIGTERM drain). */
-  async stop(): Promise<void> {
-    await this.worker?.stop();
   }
 }

@@ -1,7 +1,7 @@
-import type { JsMsg, JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
-import { DomainError, type Logger } from '@datalinx/common';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { Logger } from '@datalinx/common';
 import { STREAMS, runEvent, runSubject, type RunEvent } from '@datalinx/contracts';
-import { PermanentJobError, PullWorker, decodeJson, ensureDurableConsumer, type DurableConsumerConfig } from '@datalinx/messaging';
+import { PermanentJobError, StreamConsumer, decodeJson } from '@datalinx/messaging';
 import type { RunRecorder } from '../managers/run-recorder';
 
 export interface RunEventsConsumerOptions {
@@ -48,50 +48,22 @@ export function parseRunEvent(subject: string, data: Uint8Array): RunEvent {
  * (transient); term for invalid messages and events the recorder rejects. Recording is
  * idempotent, so a redelivery after a crash between commit and ack is harmless.
  */
-export class RunEventsConsumer {
-  private worker?: PullWorker;
-  private readonly consumer: DurableConsumerConfig;
-  private readonly log: Logger;
-
-  constructor(private readonly o: RunEventsConsumerOptions) {
-    this.log = o.log.child({ component: 'run-events-consumer', durable: o.durable });
-    this.consumer = {
+export class RunEventsConsumer extends StreamConsumer<RunEvent> {
+  constructor(o: RunEventsConsumerOptions) {
+    super({
+      js: o.js,
+      jsm: o.jsm,
+      log: o.log,
       stream: STREAMS.RUNS.name,
       durable: o.durable,
       filterSubject: o.filterSubject ?? 'runs.>',
+      concurrency: o.concurrency,
       ackWaitMs: o.ackWaitMs,
       maxDeliver: o.maxDeliver,
-    };
-  }
-
-  async start(): Promise<void> {
-    await ensureDurableConsumer(this.o.jsm, this.consumer);
-    this.worker = new PullWorker({
-      js: this.o.js,
-      consumer: this.consumer,
-      concurrency: this.o.concurrency,
-      log: this.log,
-      backoffBaseMs: this.o.backoffBaseMs,
-      handle: (msg) => this.handle(msg),
+      backoffBaseMs: o.backoffBaseMs,
+      what: 'run events',
+      parse: parseRunEvent,
+      apply: async (ev) => ({ eventId: ev.eventId, runId: ev.runId, type: ev.type, outcome: await o.recorder.record(ev) }),
     });
-    await this.worker.start();
-    this.log.info({ filterSubject: this.consumer.filterSubject, concurrency: this.o.concurrency }, 'consuming run events');
-  }
-
-  private async handle(msg: JsMsg): Promise<void> {
-    try {
-      const ev = parseRunEvent(msg.subject, msg.data);
-      const outcome = await this.o.recorder.record(ev);
-      this.log.debug({ eventId: ev.eventId, runId: ev.runId, type: ev.type, outcome }, 'run event recorded');
-    } catch (err) {
-      const permanent = err instanceof PermanentJobError ? err : err instanceof DomainError ? new PermanentJobError(err.message, err.code) : null;
-      if (!permanent) throw err; // transient (database): the worker naks with backoff
-      throw permanent; // the worker terminates it
-    }
-  }
-
-  /** Stops pulling and waits for in-flight events (SIGTERM drain). */
-  async stop(): Promise<void> {
-    await this.worker?.stop();
   }
 }

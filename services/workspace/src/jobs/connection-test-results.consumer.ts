@@ -1,14 +1,26 @@
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { Logger } from '@datalinx/common';
-import { runEvent, STREAMS } from '@datalinx/contracts';
-import { decodeJson, ensureDurableConsumer, PermanentJobError, PullWorker } from '@datalinx/messaging';
+import { runEvent, STREAMS, type RunEvent } from '@datalinx/contracts';
+import { decodeJson, PermanentJobError, StreamConsumer } from '@datalinx/messaging';
 import type { ConnectionDao } from '../daos/connection.dao';
+
+function parse(_subject: string, data: Uint8Array): RunEvent {
+  let body: unknown;
+  try {
+    body = decodeJson(data);
+  } catch {
+    throw new PermanentJobError('run event is not JSON');
+  }
+  const parsed = runEvent.safeParse(body);
+  if (!parsed.success) throw new PermanentJobError(`invalid run event: ${parsed.error.issues[0]?.message}`);
+  return parsed.data;
+}
 
 /**
  * Keeps each connection's status in step with its latest connection.test run: consumes the
  * terminal run.state events from RUNS. Idempotent by construction — the update sets the same
  * values however often an event is delivered, and only touches the connection whose latest run
- * it is.
+ * it is (inside the event's tenant).
  */
 export async function startConnectionTestResultsConsumer(o: {
   js: JetStreamClient;
@@ -16,28 +28,30 @@ export async function startConnectionTestResultsConsumer(o: {
   dao: ConnectionDao;
   log: Logger;
   durable: string;
-}): Promise<PullWorker> {
-  const consumer = { stream: STREAMS.RUNS.name, durable: o.durable, filterSubject: 'runs.>', ackWaitMs: 30000, maxDeliver: 10 };
-  await ensureDurableConsumer(o.jsm, consumer);
-  const worker = new PullWorker({
+}): Promise<StreamConsumer<RunEvent>> {
+  const consumer = new StreamConsumer<RunEvent>({
     js: o.js,
-    consumer,
+    jsm: o.jsm,
+    log: o.log,
+    stream: STREAMS.RUNS.name,
+    durable: o.durable,
+    filterSubject: 'runs.>',
     concurrency: 4,
-    log: o.log.child({ consumer: o.durable }),
-    handle: async (msg) => {
-      const parsed = runEvent.safeParse(decodeJson(msg.data));
-      if (!parsed.success) throw new PermanentJobError(`invalid run event: ${parsed.error.issues[0]?.message}`);
-      const ev = parsed.data;
+    ackWaitMs: 30000,
+    maxDeliver: 10,
+    what: 'connection test results',
+    parse,
+    apply: async (ev) => {
       if (ev.type !== 'run.state' || ev.kind !== 'connection.test') return;
       if (ev.state !== 'SUCCESS' && ev.state !== 'FAILURE') return;
-      const n = await o.dao.recordTestResult(ev.orgId, ev.runId, {
+      const updated = await o.dao.recordTestResult(ev.orgId, ev.runId, {
         status: ev.state === 'SUCCESS' ? 'HEALTHY' : 'FAILING',
         at: new Date(ev.at),
         error: ev.state === 'FAILURE' ? (ev.error?.message ?? 'The test failed.') : null,
       });
-      o.log.debug({ runId: ev.runId, state: ev.state, updated: n }, 'connection test result recorded');
+      return { runId: ev.runId, state: ev.state, updated };
     },
   });
-  await worker.start();
-  return worker;
+  await consumer.start();
+  return consumer;
 }
