@@ -81,6 +81,13 @@ const TENANT_TABLES: TenantTable[] = [
     insertForA: { sql: `INSERT INTO mapping.mapping (org_id, workspace_id, name, target_table) VALUES ($1, $2, 'Planted', 'planted')`, params: [orgA, ids.wsA] },
   },
   {
+    // Mapping's replica of which org owns each workspace (fed by workspace.workspace.created.v1).
+    table: 'mapping.workspace_ref',
+    key: 'workspace_id',
+    rowsOf: (o) => [o === 'A' ? ids.wsA : ids.wsB],
+    insertForA: { sql: `INSERT INTO mapping.workspace_ref (workspace_id, org_id) VALUES ($1, $2)`, params: [randomUUID(), orgA] },
+  },
+  {
     table: 'monitoring.run',
     key: 'id',
     rowsOf: (o) => [o === 'A' ? ids.runA : ids.runB],
@@ -132,6 +139,7 @@ describe('row-level security', () => {
       await admin.query(`INSERT INTO workspace.workspace (id, org_id, name, slug, environment) VALUES ($1, $2, $3, $3, 'DEV')`, [ws, org, slug]);
       await admin.query(`INSERT INTO workspace.connection (id, org_id, workspace_id, name, kind, type) VALUES ($1, $2, $3, 'pg', 'SOURCE', 'POSTGRES')`, [conn, org, ws]);
       await admin.query(`INSERT INTO mapping.mapping (id, org_id, workspace_id, name, target_table) VALUES ($1, $2, $3, 'm', 'dim_m')`, [map, org, ws]);
+      await admin.query(`INSERT INTO mapping.workspace_ref (workspace_id, org_id) VALUES ($1, $2)`, [ws, org]);
       await admin.query(
         `INSERT INTO monitoring.run (id, org_id, workspace_id, job_id, kind, subject_id, state, attempts, created_at) VALUES ($1, $2, $3, $1, 'connection.test', $4, 'QUEUED', 0, now())`,
         [run, org, ws, conn],
@@ -195,7 +203,7 @@ describe('row-level security', () => {
       const before = await admin.query(`SELECT * FROM ${t.table} WHERE ${t.key} = ANY($1) ORDER BY 1`, [t.rowsOf('A')]);
       const hit = `${t.key} = ANY($1)`;
       const setSomething =
-        t.table === 'monitoring.run_step' ? `message = 'x'` : t.table === 'monitoring.run' ? `summary = 'x'` : t.table === 'monitoring.audit_log' ? `action = 'auth.x'` : `name = 'x'`;
+        t.table === 'monitoring.run_step' ? `message = 'x'` : t.table === 'monitoring.run' ? `summary = 'x'` : t.table === 'monitoring.audit_log' ? `action = 'auth.x'` : t.table === 'mapping.workspace_ref' ? `created_at = now()` : `name = 'x'`;
       const n = [{ n: 0 }];
       expect(await asRuntime(orgB, `WITH x AS (UPDATE ${t.table} SET ${setSomething} WHERE ${hit} RETURNING 1) SELECT count(*)::int AS n FROM x`, [t.rowsOf('A')])).toEqual(n);
       expect(await asRuntime(orgB, `WITH x AS (DELETE FROM ${t.table} WHERE ${hit} RETURNING 1) SELECT count(*)::int AS n FROM x`, [t.rowsOf('A')])).toEqual(n);
@@ -204,7 +212,7 @@ describe('row-level security', () => {
   });
 
   it('refuses to move a row of org B into org A', async () => {
-    for (const table of ['workspace.workspace', 'workspace.connection', 'mapping.mapping', 'monitoring.run']) {
+    for (const table of ['workspace.workspace', 'workspace.connection', 'mapping.mapping', 'mapping.workspace_ref', 'monitoring.run']) {
       await expect(asRuntime(orgB, `UPDATE ${table} SET org_id = $1 WHERE org_id = $2`, [orgA, orgB])).rejects.toThrow(/row-level security/);
     }
   });

@@ -20,6 +20,8 @@ import { createSchemaServer } from '../../services/schema/src/app';
 import { mappingDataSource } from '../../services/mapping/src/data-source';
 import { migrate as migrateMapping } from '../../services/mapping/src/migrate';
 import { createMappingServer } from '../../services/mapping/src/app';
+import { WorkspaceRefDao } from '../../services/mapping/src/daos/workspace-ref.dao';
+import { startWorkspaceEventsConsumer } from '../../services/mapping/src/jobs/workspace-events.consumer';
 import { monitoringDataSource } from '../../services/monitoring/src/data-source';
 import { migrate as migrateMonitoring } from '../../services/monitoring/src/migrate';
 import { createMonitoringServer } from '../../services/monitoring/src/app';
@@ -65,6 +67,20 @@ export interface Platform {
   stop: () => Promise<void>;
 }
 
+/**
+ * Waits (bounded) until the mapping service's replica knows these workspaces: createMapping
+ * answers WORKSPACE_NOT_FOUND for a workspace whose workspace.workspace.created.v1 event it has
+ * not consumed yet, so a test creating mappings right after creating workspaces must wait.
+ */
+export async function waitForWorkspaceRefs(p: Pick<Platform, 'sources'>, workspaceIds: string[], timeoutMs = 15_000): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; ; ) {
+    const [{ n }] = await p.sources.mapping.query(`SELECT count(*)::int AS n FROM mapping.workspace_ref WHERE workspace_id = ANY($1::uuid[])`, [workspaceIds]);
+    if (n === new Set(workspaceIds).size) return;
+    if (Date.now() > deadline) throw new Error(`mapping.workspace_ref did not learn workspaces ${workspaceIds.join(', ')} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** `audit`: also run monitoring's audit consumer (EVENTS `audit.>`); off by default, see below. */
 export async function startPlatform(o: { runsFilter?: string; audit?: boolean } = {}): Promise<Platform> {
   const natsUrl = process.env.NATS_URL;
@@ -101,6 +117,17 @@ export async function startPlatform(o: { runsFilter?: string; audit?: boolean } 
     dao: new ConnectionDao(app.workspace),
     log,
     durable: `ws-results-${suffix}`,
+  });
+  // Mapping's replica of the workspaces (createMapping requires it). EVENTS is shared with every
+  // other test file and its history, so only workspaces of orgs in this platform's database are
+  // recorded: anything else would change this database behind the tests that fingerprint it.
+  const workspaceEventsConsumer = await startWorkspaceEventsConsumer({
+    js: nats.js,
+    jsm: nats.jsm,
+    dao: new WorkspaceRefDao(app.mapping),
+    log,
+    durable: `mapping-workspaces-${suffix}`,
+    accept: async (ev) => (await sources.auth.query(`SELECT 1 FROM auth.organization WHERE id = $1`, [ev.orgId])).length > 0,
   });
   const runsConsumer = new RunEventsConsumer({
     js: nats.js,
@@ -193,6 +220,8 @@ export async function startPlatform(o: { runsFilter?: string; audit?: boolean } 
         await nats.jsm.consumers.delete('EVENTS', `monitoring-audit-${suffix}`).catch(() => undefined);
       }
       await resultsConsumer.stop();
+      await workspaceEventsConsumer.stop();
+      await nats.jsm.consumers.delete('EVENTS', `mapping-workspaces-${suffix}`).catch(() => undefined);
       for (const r of relays) await r.stop();
       for (const durable of [`ws-results-${suffix}`, `monitoring-${suffix}`]) await nats.jsm.consumers.delete('RUNS', durable).catch(() => undefined);
       await nats.close();

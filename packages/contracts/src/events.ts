@@ -15,3 +15,13 @@ export const connectionTestRequestedV1 = z.object({
   workspaceId: z.string().uuid(),
   runId: z.string().uuid(),
 });
+
+/** `workspace.workspace.created.v1` (EVENTS): published by the workspace service's outbox. */
+export const WORKSPACE_CREATED_V1 = 'workspace.workspace.created.v1';
+export const workspaceCreatedV1 = z.object({
+  orgId: z.string().uuid(),
+  workspaceId: z.string().uuid(),
+  slug: z.string().min(1),
+  environment: z.string().min(1),
+});
+export type WorkspaceCreatedV1 = z.infer<typeof workspaceCreatedV1>;

@@ -8,6 +8,8 @@ export const envSchema = z.object({
   MAPPING_PORT: port(4004),
   DLX_ASSERTION_PUBLIC_KEY: pem('DLX_ASSERTION_PUBLIC_KEY'),
   /** How often the outbox relay looks for events a commit-time kick missed (NATS down, crash). */
+  /** Durable consumer name on EVENTS for workspace.workspace.created.v1 (feeds mapping.workspace_ref). */
+  WORKSPACE_EVENTS_DURABLE: z.string().min(1).default('mapping-workspaces'),
   OUTBOX_POLL_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
 });
 export type Env = z.infer<typeof envSchema>;

@@ -4,6 +4,8 @@ import { OutboxRelay, connectNats, ensureStreams, natsReadiness } from '@datalin
 import { envSchema } from './env';
 import { mappingDataSource } from './data-source';
 import { createMappingServer } from './app';
+import { WorkspaceRefDao } from './daos/workspace-ref.dao';
+import { startWorkspaceEventsConsumer } from './jobs/workspace-events.consumer';
 
 async function main() {
   const env = loadEnvOrExit('mapping', envSchema);
@@ -13,12 +15,15 @@ async function main() {
   await ensureStreams(nats.jsm);
   // Publishes mapping.* events written to the outbox; kicked after each commit, polled as a backstop.
   const relay = new OutboxRelay(ds, nats.js, log.child({ component: 'OutboxRelay' }), { pollIntervalMs: env.OUTBOX_POLL_INTERVAL_MS }).start();
+  // Replicates which org owns each workspace (workspace.workspace.created.v1 → mapping.workspace_ref); createMapping checks it.
+  const workspaces = await startWorkspaceEventsConsumer({ js: nats.js, jsm: nats.jsm, dao: new WorkspaceRefDao(ds), log, durable: env.WORKSPACE_EVENTS_DURABLE });
   const verifier = new ViewerAssertionVerifier(await importAssertionPublicKey(env.DLX_ASSERTION_PUBLIC_KEY));
   const server = await createMappingServer({ ds, verifier, log, natsReady: natsReadiness(nats.nc), afterCommit: () => relay.kick() });
   await server.listen(env.MAPPING_PORT);
   log.info({ port: env.MAPPING_PORT }, 'mapping subgraph listening');
   onShutdown(log, [
     { name: 'http', close: () => server.stop() },
+    { name: 'workspace-events consumer', close: () => workspaces.stop() },
     { name: 'outbox relay', close: () => relay.stop() },
     { name: 'nats', close: () => nats.close() },
     { name: 'database', close: () => ds.destroy() },

@@ -2,6 +2,7 @@ import type http from 'node:http';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { isObjectType } from 'graphql';
 import { createLogger } from '@datalinx/common';
+import { connectNats, encodeJson, ensureStreams, type Nats, type PullWorker } from '@datalinx/messaging';
 import { createTestDatabase, runtimeRoleUrl, type TestDatabase } from '@datalinx/db';
 import { VIEWER_HEADER, ANONYMOUS, type Viewer } from '@datalinx/graphql-kit';
 import { domainEventEnvelope } from '@datalinx/contracts';
@@ -10,6 +11,8 @@ import { migrate } from '../src/migrate';
 import { createMappingServer } from '../src/app';
 import { permissions } from '../src/graphql/permissions';
 import { MappingDao } from '../src/daos/mapping.dao';
+import { WorkspaceRefDao } from '../src/daos/workspace-ref.dao';
+import { startWorkspaceEventsConsumer, WORKSPACE_CREATED_V1 } from '../src/jobs/workspace-events.consumer';
 import { MAPPING_CREATED_V1, mappingCreatedV1 } from '../src/events';
 import { makeTestKeys, expiredAssertion, type TestKeys } from '../../../test/support/keys';
 import { userViewer } from '../../../test/support/viewers';
@@ -75,6 +78,9 @@ describe('mapping subgraph', () => {
     server = await createMappingServer({ ds: app, verifier: keys.verifier, log: createLogger('mapping-test', 'silent'), afterCommit: () => void kicks++ });
     httpServer = await server.listen(0, '127.0.0.1');
     url = urlOf(httpServer);
+    // What the workspace-events consumer would have recorded: the workspaces each org owns.
+    const refs = new WorkspaceRefDao(app);
+    for (const [org, ws] of [[orgA, wsA1], [orgA, wsA2], [orgA, wsA3], [orgB, wsB]] as const) await refs.upsert(org, ws);
   });
 
   afterAll(async () => {
@@ -218,12 +224,29 @@ describe('mapping subgraph', () => {
 
   it('allows the same name in another workspace, and never reveals names of another org', async () => {
     await created(adminA, { workspaceId: wsA2, name: 'Customers', targetTable: 'dim_customer' });
-    // Org B naming org A's workspace gets no NAME_TAKEN oracle, and its row stays in org B.
-    const b = await created(adminB, { workspaceId: wsA1, name: 'Customers', targetTable: 'dim_customer' });
+    // Org B may use the same name in its own workspace; its row stays in org B.
+    const b = await created(adminB, { workspaceId: wsB, name: 'Customers', targetTable: 'dim_customer' });
     const [row] = await ds.query(`SELECT org_id FROM mapping.mapping WHERE id = $1`, [b.id]);
     expect(row.org_id).toBe(orgB);
     const listA = await postGraphQL<ListPayload>(url, LIST, { ws: wsA1, first: 200 }, await as(adminA));
     expect(listA.body.data?.mappings.nodes.map((n) => n.id)).not.toContain(b.id);
+  });
+
+  it('refuses a workspace of another org, or an unknown one, with WORKSPACE_NOT_FOUND, writing nothing', async () => {
+    const before = await counts();
+    const kicksBefore = kicks;
+    // Org B's ADMIN holds EDITOR on every workspace id: only the replica tells org A's apart.
+    // No NAME_TAKEN oracle either ('Customers' exists in wsA1's neighbour wsA2 and in wsB).
+    for (const [viewer, workspaceId] of [[adminB, wsA1], [adminB, wsA2], [adminB, randomUUID()], [adminA, wsB], [adminA, randomUUID()]] as const) {
+      const res = await create(viewer, { workspaceId, name: 'Customers', targetTable: 'dim_customer' });
+      expect(res.body.errors).toBeUndefined();
+      expect(res.body.data?.createMapping.mapping).toBeNull();
+      expect(res.body.data?.createMapping.errors).toEqual([
+        { code: 'WORKSPACE_NOT_FOUND', field: 'workspaceId', message: expect.stringMatching(/no such workspace in your organization.*try again/i) },
+      ]);
+    }
+    expect(await counts()).toEqual(before);
+    expect(kicks).toBe(kicksBefore);
   });
 
   it('denies writes without mappings:write in the workspace, writing nothing', async () => {
@@ -262,7 +285,7 @@ describe('mapping subgraph', () => {
     // An org B admin passes the coarse workspace check, but the data is filtered by org.
     const listB = await postGraphQL<ListPayload>(url, LIST, { ws: wsA1, first: 200 }, await as(adminB));
     expect(listB.body.errors).toBeUndefined();
-    expect(listB.body.data?.mappings.nodes.map((n) => n.name)).toEqual(['Customers']); // org B's own row from an earlier test
+    expect(listB.body.data?.mappings.nodes).toEqual([]); // org B's 'Customers' (an earlier test) is in org B's own workspace
     const anon = await postGraphQL(url, ONE, { id: m.id }, await as(ANONYMOUS));
     expect(anon.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     const anonEnt = await postGraphQL(url, ENTITIES, { r: [{ __typename: 'Mapping', id: m.id }] }, await as(ANONYMOUS));
@@ -357,7 +380,7 @@ describe('mapping subgraph', () => {
     const res = await postGraphQL(url, `query($r:[_Any!]!){ _entities(representations:$r){ ... on Platform { mapping { service ok database migrations { name } } } } }`,
       { r: [{ __typename: 'Platform', id: 'datalinx' }] }, await as(ANONYMOUS));
     expect(res.body.errors).toBeUndefined();
-    expect(res.body.data).toMatchObject({ _entities: [{ mapping: { service: 'mapping', ok: true, migrations: [{ name: 'Init1764400000000' }] } }] });
+    expect(res.body.data).toMatchObject({ _entities: [{ mapping: { service: 'mapping', ok: true, migrations: [{ name: 'Init1764400000000' }, { name: 'WorkspaceRef1764500000000' }] } }] });
   });
 
   it('has a reversible migration', async () => {
@@ -367,14 +390,77 @@ describe('mapping subgraph', () => {
       await migrate(scratch.url);
       await other.initialize();
       const tables = async () => (await other.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'mapping' ORDER BY 1`)).map((r: { table_name: string }) => r.table_name);
+      expect(await tables()).toEqual(['mapping', 'migrations', 'outbox', 'workspace_ref']);
+      await other.undoLastMigration({ transaction: 'each' });
       expect(await tables()).toEqual(['mapping', 'migrations', 'outbox']);
       await other.undoLastMigration({ transaction: 'each' });
       expect(await tables()).toEqual(['migrations']);
       await other.destroy();
-      expect(await migrate(scratch.url)).toEqual(['Init1764400000000']);
+      expect(await migrate(scratch.url)).toEqual(['Init1764400000000', 'WorkspaceRef1764500000000']);
     } finally {
       if (other.isInitialized) await other.destroy();
       await scratch.drop();
     }
+  });
+  describe('workspace-events consumer (EVENTS workspace.workspace.created.v1 → mapping.workspace_ref)', () => {
+    let nats: Nats;
+    let worker: PullWorker | undefined;
+    const durable = `mapping-workspaces-test-${randomUUID().slice(0, 8)}`;
+    const orgC = randomUUID();
+
+    beforeAll(async () => {
+      const natsUrl = process.env.NATS_URL;
+      if (!natsUrl) throw new Error('NATS_URL is not set: run tests with `npm test`.');
+      nats = await connectNats(natsUrl, 'mapping-test');
+      await ensureStreams(nats.jsm);
+      // The shared stream holds other tests' workspaces too: record only this test's org.
+      worker = await startWorkspaceEventsConsumer({
+        js: nats.js,
+        jsm: nats.jsm,
+        dao: new WorkspaceRefDao(app),
+        log: createLogger('mapping-test', 'silent'),
+        durable,
+        accept: async (ev) => ev.orgId === orgC,
+      });
+    });
+
+    afterAll(async () => {
+      await worker?.stop();
+      await nats?.jsm.consumers.delete('EVENTS', durable).catch(() => undefined);
+      await nats?.close();
+    });
+
+    const refsOf = async (org: string): Promise<Array<{ workspace_id: string }>> =>
+      ds.query(`SELECT workspace_id FROM mapping.workspace_ref WHERE org_id = $1`, [org]);
+
+    it('records a created workspace once, even when the event is delivered twice, and then allows mappings in it', async () => {
+      const wsC = randomUUID();
+      const body = { orgId: orgC, workspaceId: wsC, slug: 'gamma', environment: 'DEV' };
+      // Two distinct messages (different msgIDs), so JetStream's de-duplication does not hide the second.
+      await nats.js.publish(WORKSPACE_CREATED_V1, encodeJson(body), { msgID: randomUUID() });
+      await nats.js.publish(WORKSPACE_CREATED_V1, encodeJson(body), { msgID: randomUUID() });
+      for (const deadline = Date.now() + 15_000; ; ) {
+        const info = await nats.jsm.consumers.info('EVENTS', durable);
+        if ((await refsOf(orgC)).length > 0 && info.num_pending === 0 && info.num_ack_pending === 0) break;
+        if (Date.now() > deadline) throw new Error('the consumer did not record the workspace in 15 s');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(await refsOf(orgC)).toEqual([{ workspace_id: wsC }]);
+      const adminC = userViewer({ orgId: orgC, orgRole: 'ADMIN' });
+      const m = await created(adminC, { workspaceId: wsC, name: 'Gamma', targetTable: 'gamma' });
+      expect(m.workspace).toEqual({ id: wsC });
+    });
+
+    it('terminates an invalid event without recording anything', async () => {
+      const before = await ds.query(`SELECT count(*)::int AS n FROM mapping.workspace_ref`);
+      await nats.js.publish(WORKSPACE_CREATED_V1, encodeJson({ orgId: orgC, workspaceId: 'not-a-uuid' }), { msgID: randomUUID() });
+      for (const deadline = Date.now() + 15_000; ; ) {
+        const info = await nats.jsm.consumers.info('EVENTS', durable);
+        if (info.num_pending === 0 && info.num_ack_pending === 0) break;
+        if (Date.now() > deadline) throw new Error('the consumer did not settle in 15 s');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(await ds.query(`SELECT count(*)::int AS n FROM mapping.workspace_ref`)).toEqual(before);
+    });
   });
 });

@@ -2,6 +2,7 @@ import { In, QueryFailedError, type DataSource } from 'typeorm';
 import { withTenant } from '@datalinx/db';
 import { enqueueOutbox } from '@datalinx/messaging';
 import { Mapping } from '../entities/mapping.entity';
+import { workspaceKnown } from './workspace-ref.dao';
 
 export interface Page {
   first: number;
@@ -20,7 +21,7 @@ export interface OutboxMessage {
   payload: Record<string, unknown>;
 }
 
-export type InsertResult = { ok: true; mapping: Mapping } | { ok: false; conflict: 'name' };
+export type InsertResult = { ok: true; mapping: Mapping } | { ok: false; conflict: 'name' | 'workspace' };
 
 const NAME_UNIQUE_INDEX = 'mapping_ws_name_uq';
 
@@ -64,11 +65,13 @@ export class MappingDao {
   /**
    * Inserts the mapping and the outbox message built from it in one transaction: both or
    * neither. A name already taken in the workspace (the unique index decides, also under races)
-   * comes back as a conflict, with nothing written.
+   * comes back as a conflict, with nothing written; so does a workspace the org does not own
+   * (no mapping.workspace_ref row of this org: another org's, unknown, or not replicated yet).
    */
   async insertWithEvent(orgId: string, values: NewMapping, event: (m: Mapping) => OutboxMessage): Promise<InsertResult> {
     try {
       return await withTenant(this.ds, orgId, async (em) => {
+        if (!(await workspaceKnown(em, orgId, values.workspaceId))) return { ok: false as const, conflict: 'workspace' as const };
         const repo = em.getRepository(Mapping);
         const mapping = await repo.save(repo.create({ ...values, orgId, version: 1 }));
         const msg = event(mapping);

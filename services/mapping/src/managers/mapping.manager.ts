@@ -15,7 +15,7 @@ const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 
 /** An expected failure of a mutation, returned in its payload (never thrown). */
 export interface UserError {
-  code: 'WORKSPACE_ID_INVALID' | 'NAME_REQUIRED' | 'NAME_TOO_LONG' | 'NAME_INVALID' | 'NAME_TAKEN' | 'TARGET_TABLE_INVALID';
+  code: 'WORKSPACE_ID_INVALID' | 'WORKSPACE_NOT_FOUND' | 'NAME_REQUIRED' | 'NAME_TOO_LONG' | 'NAME_INVALID' | 'NAME_TAKEN' | 'TARGET_TABLE_INVALID';
   field: string | null;
   message: string;
 }
@@ -38,7 +38,9 @@ export interface MappingManagerOptions {
  * `__resolveReference` carry no workspace argument: a mapping is visible only when it belongs
  * to the viewer's org AND the viewer has mappings:read in its workspace — otherwise it is null
  * (not found = not yours). Writes validate the whole input, then insert the row and its
- * `mapping.mapping.created.v1` event in one transaction. Lookups by id are batched per request.
+ * `mapping.mapping.created.v1` event in one transaction, which first requires the workspace to be
+ * the viewer's org's (mapping.workspace_ref, replicated from the workspace service's events;
+ * otherwise WORKSPACE_NOT_FOUND, nothing written). Lookups by id are batched per request.
  */
 export class MappingManager {
   private readonly byId: DataLoader<string, Mapping | null>;
@@ -109,7 +111,7 @@ export class MappingManager {
         actor: viewer.kind === 'user' ? { kind: 'user', id: viewer.userId } : { kind: 'service-account', id: viewer.serviceAccountId },
       }),
     }));
-    if (!result.ok) return { mapping: null, errors: [nameTaken(name)] };
+    if (!result.ok) return { mapping: null, errors: [result.conflict === 'workspace' ? workspaceNotFound : nameTaken(name)] };
     this.opts.log.info({ mappingId: result.mapping.id, workspaceId: result.mapping.workspaceId, eventId }, 'mapping created');
     this.opts.afterCommit?.();
     this.byId.prime(result.mapping.id, result.mapping);
@@ -133,5 +135,12 @@ function validate(workspaceId: string, name: string, targetTable: string): UserE
   }
   return errors;
 }
+
+/** The workspace is not in mapping.workspace_ref for the viewer's org: another org's, unknown, or its created event not consumed yet. */
+const workspaceNotFound: UserError = {
+  code: 'WORKSPACE_NOT_FOUND',
+  field: 'workspaceId',
+  message: 'There is no such workspace in your organization. If it was created a moment ago, try again.',
+};
 
 const nameTaken = (name: string): UserError => ({ code: 'NAME_TAKEN', field: 'name', message: `A mapping named "${name}" already exists in this workspace.` });

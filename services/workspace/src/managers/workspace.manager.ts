@@ -4,6 +4,7 @@ import { UnauthenticatedError, decodeCursor, encodeCursor, pageSize } from '@dat
 import { hasOrgPermission, workspaceRoleOf, type Viewer } from '@datalinx/graphql-kit';
 import { withTenant } from '@datalinx/db';
 import { enqueueOutbox } from '@datalinx/messaging';
+import { WORKSPACE_CREATED_V1, type WorkspaceCreatedV1 } from '@datalinx/contracts';
 import type { WorkspaceDao } from '../daos/workspace.dao';
 import type { Workspace, EnvironmentValue } from '../entities/workspace.entity';
 import { userError, type UserError } from './user-error';
@@ -79,7 +80,8 @@ export class WorkspaceManager {
     const result = await withTenant(this.ds, orgId, async (em) => {
       if (await this.dao.slugTaken(em, orgId, slug)) return { workspace: null, errors: [userError('SLUG_TAKEN', 'slug', `The slug "${slug}" is already used in this organization.`)] };
       const ws = await this.dao.insert(em, orgId, { name, slug, environment: input.environment ?? 'DEV' });
-      await enqueueOutbox(em, 'workspace.workspace.created.v1', { orgId, workspaceId: ws.id, slug, environment: ws.environment });
+      const created: WorkspaceCreatedV1 = { orgId, workspaceId: ws.id, slug, environment: ws.environment };
+      await enqueueOutbox(em, WORKSPACE_CREATED_V1, created);
       return { workspace: ws, errors: [] as UserError[] };
     });
     if (result.workspace) this.onCommit();
