@@ -32,6 +32,8 @@ const config: CodegenConfig = {
         Organization: '../../entities/organization.entity#Organization',
         User: '../../entities/user.entity#User',
         ServiceStatus: '@datalinx/db#ServiceStatus',
+        ServiceAccount: '../../managers/service-account.manager#ServiceAccountView',
+        ApiKey: '../../daos/service-account.dao#ApiKeyRow',
       },
       '../context#AuthContext',
     ),

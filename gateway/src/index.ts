@@ -5,7 +5,8 @@ import { envSchema, SUBGRAPH_URL_VARS } from './env';
 import { createGateway } from './app';
 import { loadSupergraph } from './supergraph';
 import { explorerRouter } from './explorer';
-import { bearerAuthenticator, defaultJwksUrl, remoteJwks } from './auth/bearer';
+import { accessTokenVerifier, bearerAuthenticator, defaultJwksUrl, remoteJwks } from './auth/bearer';
+import { apiKeyAuthenticator, defaultApiKeyExchangeUrl } from './auth/api-key';
 import { RevocationView } from './auth/revocation-view';
 
 async function main() {
@@ -16,6 +17,7 @@ async function main() {
   const nats = await connectNats(env.NATS_URL, 'gateway', log);
   const revocations = await RevocationView.start(nats.nc, log);
   const jwksUrl = env.AUTH_JWKS_URL ?? defaultJwksUrl(env.AUTH_URL);
+  const jwks = remoteJwks(jwksUrl);
   const gateway = await createGateway({
     supergraphSdl: loadSupergraph(env.SUPERGRAPH_PATH),
     subgraphUrls,
@@ -24,7 +26,12 @@ async function main() {
     subgraphTimeoutMs: env.GATEWAY_SUBGRAPH_TIMEOUT_MS,
     trustProxy: env.GATEWAY_TRUST_PROXY,
     limits: { maxDepth: env.GATEWAY_MAX_DEPTH, maxAliases: env.GATEWAY_MAX_ALIASES, maxTokens: env.GATEWAY_MAX_TOKENS, maxBodyBytes: env.GATEWAY_MAX_BODY_BYTES },
-    authenticate: bearerAuthenticator({ jwks: remoteJwks(jwksUrl), revocations, log }),
+    authenticate: apiKeyAuthenticator({
+      exchangeUrl: defaultApiKeyExchangeUrl(env.AUTH_URL),
+      verify: accessTokenVerifier({ jwks, revocations, log }),
+      next: bearerAuthenticator({ jwks, revocations, log }),
+      log,
+    }),
     readiness: { identity: async () => (revocations.ready ? { ok: true } : { ok: false, error: 'revocation view not loaded' }) },
     routes: (app) => app.use(explorerRouter({})),
   });

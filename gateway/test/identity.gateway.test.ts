@@ -348,7 +348,7 @@ describe('the bearer authenticator when it cannot check', () => {
     const { token } = await issuer.sign({ sub: randomUUID(), org: randomUUID(), role: 'MEMBER', sid: randomUUID(), ep: 0 });
     const req = { headers: { authorization: `Bearer ${token}` } } as never;
     const log = createLogger('bearer-test', 'silent');
-    const loaded = { ready: true, isSessionRevoked: () => false, currentEpoch: () => undefined };
+    const loaded = { ready: true, isSessionRevoked: () => false, currentEpoch: () => undefined, isApiKeyRevoked: () => false };
     const down = bearerAuthenticator({ jwks: remoteJwks('http://127.0.0.1:9/.well-known/jwks.json'), revocations: loaded, log });
     await expect(down(req)).rejects.toBeInstanceOf(AuthUnavailableError);
     const localJwks = async () => (await import('jose')).importJWK(issuer.jwks().keys[0]!, 'EdDSA');

@@ -129,4 +129,49 @@ describe('identity flow leaks no password or token', () => {
     const everything = [...bodies, ...mfaLogs];
     for (const x of secrets) expect(everything.filter((line) => line.includes(x))).toEqual([]);
   });
+  it('finds no API key in any response or log line of the sign-up → login → API key flow, except the create / rotate payloads', async () => {
+    const start = logs.length;
+    const input = newSignUp({ password: 'Key-Sekr3t-Passw0rd!' });
+    const bodies: string[] = [];
+    const secrets: string[] = [input.password];
+    type Data = Record<string, Record<string, unknown>>;
+    const call = (query: string, variables: Record<string, unknown>, headers: Record<string, string> = {}) => postGraphQL<Data>(s.gatewayUrl, query, variables, headers);
+    const record = (res: GqlResponse<Data>, field?: string, blank: string[] = []) => {
+      const answer = field ? res.body.data?.[field] : undefined;
+      for (const k of blank) {
+        const v = answer?.[k];
+        expect(v).toBeTruthy();
+        secrets.push(String(v), String(v).slice('dlx_sk_live_'.length));
+      }
+      bodies.push(JSON.stringify(field ? { ...res.body, data: { ...res.body.data, [field]: { ...answer, ...Object.fromEntries(blank.map((k) => [k, '[secret field]'])) } } } : res.body));
+      return answer ?? {};
+    };
+    const ACCOUNT = 'serviceAccount { id apiKeys { id prefix createdAt lastUsedAt revokedAt } } errors { code }';
+    record(await call(SIGN_UP, { i: input }));
+    const first = record(await call(LOGIN, { i: { email: input.email, password: input.password } }), 'login', ['accessToken', 'refreshToken']);
+    const at = bearer(first.accessToken as string);
+    const created = record(
+      await call(`mutation($i: CreateServiceAccountInput!){ createServiceAccount(input: $i) { apiKey ${ACCOUNT} } }`, { i: { name: 'ci', workspaceId: '00000000-0000-4000-8000-000000000001', role: 'EDITOR' } }, at),
+      'createServiceAccount',
+      ['apiKey'],
+    );
+    const key1 = created.apiKey as string;
+    const saId = (created.serviceAccount as { id: string }).id;
+    record(await call(`{ me { kind organization { id } } }`, {}, { 'x-api-key': key1 }));
+    record(await call(`{ serviceAccounts { id apiKeys { id prefix createdAt lastUsedAt revokedAt } } }`, {}, at));
+    const rotated = record(await call(`mutation($id: ID!){ rotateApiKey(serviceAccountId: $id) { apiKey ${ACCOUNT} } }`, { id: saId }, at), 'rotateApiKey', ['apiKey']);
+    const key1Id = (created.serviceAccount as { apiKeys: Array<{ id: string }> }).apiKeys[0]!.id;
+    const until = Date.now() + 5000;
+    while (!s.revocations.isApiKeyRevoked(key1Id) && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    record(await call(`{ me { kind } }`, {}, { 'x-api-key': key1 })); // refused: rotated
+    record(await call(`{ me { kind } }`, {}, { 'x-api-key': rotated.apiKey as string }));
+    record(await call(`{ me { kind } }`, {}, { 'x-api-key': `${(rotated.apiKey as string).slice(0, -2)}xx` })); // refused: unknown
+    await new Promise((r) => setTimeout(r, 200));
+
+    expect(bodies.length).toBe(9);
+    const keyLogs = logs.slice(start);
+    expect(keyLogs.length).toBeGreaterThan(0);
+    const everything = [...bodies, ...keyLogs];
+    for (const x of secrets) expect(everything.filter((line) => line.includes(x))).toEqual([]);
+  });
 });

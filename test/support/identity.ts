@@ -13,7 +13,8 @@ import type { AttemptLimits } from '../../services/auth/src/managers/login-throt
 import { RevocationPublisher, openIdentityBucket } from '../../services/auth/src/tokens/revocations';
 import { createGateway, type Gateway } from '../../gateway/src/app';
 import { loadSupergraph } from '../../gateway/src/supergraph';
-import { bearerAuthenticator, remoteJwks } from '../../gateway/src/auth/bearer';
+import { accessTokenVerifier, bearerAuthenticator, remoteJwks } from '../../gateway/src/auth/bearer';
+import { apiKeyAuthenticator, defaultApiKeyExchangeUrl } from '../../gateway/src/auth/api-key';
 import { RevocationView } from '../../gateway/src/auth/revocation-view';
 import { makeTestKeys, type TestKeys } from './keys';
 import { postGraphQL, urlOf } from './http';
@@ -21,8 +22,8 @@ import { postGraphQL, urlOf } from './http';
 /**
  * The identity path as production wires it, in one test process: the auth subgraph (real
  * migrations, its own Ed25519 signing key, JWKS, outbox relay, revocations written to the NATS KV
- * bucket) and the real gateway with the real bearer authenticator (remote JWKS + the KV-watched
- * revocation view). The other four subgraphs are not started: their URLs refuse connections, so
+ * bucket) and the real gateway with the real authenticators (X-API-Key exchanged with the auth
+ * service, bearer: remote JWKS + the KV-watched revocation view). The other four subgraphs are not started: their URLs refuse connections, so
  * only auth-owned fields answer.
  */
 export interface IdentityStack {
@@ -75,7 +76,12 @@ export async function startIdentityStack(o: { log?: Logger; attemptLimits?: Atte
     limits: { maxDepth: 12, maxAliases: 30, maxTokens: 5000, maxBodyBytes: 100_000 },
     subgraphTimeoutMs: 5000,
     ...(o.trustProxy !== undefined ? { trustProxy: o.trustProxy } : {}),
-    authenticate: bearerAuthenticator({ jwks: remoteJwks(jwksUrl), revocations, log }),
+    authenticate: apiKeyAuthenticator({
+      exchangeUrl: defaultApiKeyExchangeUrl(authUrl),
+      verify: accessTokenVerifier({ jwks: remoteJwks(jwksUrl), revocations, log }),
+      next: bearerAuthenticator({ jwks: remoteJwks(jwksUrl), revocations, log }),
+      log,
+    }),
     readiness: { identity: async () => (revocations.ready ? { ok: true } : { ok: false, error: 'revocation view not loaded' }) },
   });
   const gw = await gateway.listen(0, '127.0.0.1');

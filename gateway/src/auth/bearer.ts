@@ -2,7 +2,7 @@ import type { Request } from 'express';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { Logger } from '@datalinx/common';
 import { ANONYMOUS, type Viewer } from '@datalinx/graphql-kit';
-import { ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, ACCESS_TOKEN_MAX_TTL_S, JWKS_PATH, accessTokenClaims } from '@datalinx/contracts';
+import { ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, ACCESS_TOKEN_MAX_TTL_S, JWKS_PATH, accessTokenClaims, serviceAccountTokenClaims } from '@datalinx/contracts';
 import { AuthenticationError, AuthUnavailableError } from './errors';
 
 /** The auth service's JWKS URL when AUTH_JWKS_URL is not set: AUTH_URL's origin + the well-known path. */
@@ -12,6 +12,7 @@ export interface RevocationCheck {
   readonly ready: boolean;
   isSessionRevoked(sessionId: string): boolean;
   currentEpoch(userId: string): number | undefined;
+  isApiKeyRevoked(keyId: string): boolean;
 }
 
 const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)$/;
@@ -24,12 +25,23 @@ const CLOCK_TOLERANCE_S = 5;
  * No header → anonymous. Any failure throws AuthenticationError with a reason — never the token.
  */
 export function bearerAuthenticator(o: { jwks: JWTVerifyGetKey; revocations: RevocationCheck; log: Logger }): (req: Request) => Promise<Viewer> {
-  const log = o.log.child({ component: 'BearerAuthenticator' });
+  const verify = accessTokenVerifier(o);
   return async (req) => {
     const header = req.headers.authorization;
     if (header === undefined || header === '') return ANONYMOUS;
     const token = BEARER.exec(header)?.[1];
     if (!token || token.length > 8192) throw new AuthenticationError('TOKEN_INVALID');
+    return verify(token);
+  };
+}
+
+/**
+ * Access JWT → viewer: a user's token (session + epoch checks) or a service account's (from an
+ * API key exchange; refused once its key is revoked in the identity bucket).
+ */
+export function accessTokenVerifier(o: { jwks: JWTVerifyGetKey; revocations: RevocationCheck; log: Logger }): (token: string) => Promise<Viewer> {
+  const log = o.log.child({ component: 'BearerAuthenticator' });
+  return async (token) => {
     let payload: Record<string, unknown>;
     try {
       ({ payload } = await jwtVerify(token, o.jwks, {
@@ -50,6 +62,17 @@ export function bearerAuthenticator(o: { jwks: JWTVerifyGetKey; revocations: Rev
     const exp = payload.exp as number;
     const iat = payload.iat as number;
     if (exp - iat > ACCESS_TOKEN_MAX_TTL_S || iat > Date.now() / 1000 + CLOCK_TOLERANCE_S) throw new AuthenticationError('TOKEN_INVALID');
+    if (payload.akid !== undefined) {
+      const sa = serviceAccountTokenClaims.safeParse(payload);
+      if (!sa.success) throw new AuthenticationError('TOKEN_INVALID');
+      if (!o.revocations.ready) throw new AuthUnavailableError('revocation view not loaded');
+      if (o.revocations.isApiKeyRevoked(sa.data.akid)) {
+        log.info({ serviceAccountId: sa.data.sub, keyId: sa.data.akid }, 'token of a revoked API key refused');
+        throw new AuthenticationError('API_KEY_REVOKED');
+      }
+      const grant = sa.data.grants[0]!;
+      return { kind: 'service-account', serviceAccountId: sa.data.sub, orgId: sa.data.org, grants: [grant], keyId: sa.data.akid, authMethod: 'api-key' };
+    }
     const claims = accessTokenClaims.safeParse(payload);
     if (!claims.success) throw new AuthenticationError('TOKEN_INVALID');
     const c = claims.data;

@@ -1,6 +1,6 @@
 import { Kvm, type KV } from '@nats-io/kv';
 import type { Logger } from '@datalinx/common';
-import { IDENTITY_KV_BUCKET, IDENTITY_KV_OPTIONS, SESSION_REVOKED, epochKey, sessionKey } from '@datalinx/contracts';
+import { IDENTITY_KV_BUCKET, IDENTITY_KV_OPTIONS, SESSION_REVOKED, apiKeyKvKey, epochKey, sessionKey } from '@datalinx/contracts';
 import type { Nats } from '@datalinx/messaging';
 
 /**
@@ -39,6 +39,10 @@ export class RevocationView {
 
   isSessionRevoked(sessionId: string): boolean {
     return this.entries.get(sessionKey(sessionId)) === SESSION_REVOKED;
+  }
+
+  isApiKeyRevoked(keyId: string): boolean {
+    return this.entries.get(apiKeyKvKey(keyId)) === SESSION_REVOKED;
   }
 
   /** The user's current epoch, or undefined when nothing was ever revoked for them (within the bucket TTL). */

@@ -21,6 +21,9 @@ export const REDACT_PATHS = [
   'headers["x-dlx-viewer"]',
   'req.headers.authorization',
   'req.headers.cookie',
+  'req.headers["x-api-key"]',
+  'apiKey',
+  '*.apiKey',
   'connectionString',
   '*.connectionString',
 ];

@@ -22,8 +22,29 @@ export const accessTokenClaims = z.object({
 export type AccessTokenClaims = z.infer<typeof accessTokenClaims>;
 
 /**
+ * A service account's access token (from an API key exchange, ≤ 5 minutes): `sub` is the service
+ * account, `akid` the API key it was exchanged for (the gateway refuses it once `apikey.<akid>`
+ * is revoked in the identity bucket), `grants` its one workspace grant. No `sid`/`ep`: a user
+ * token never carries `akid`, so the two shapes cannot be confused.
+ */
+export const serviceAccountTokenClaims = z.object({
+  sub: z.string().uuid(),
+  org: z.string().uuid(),
+  grants: z.array(z.object({ workspaceId: z.string().uuid(), role: z.enum(['EDITOR', 'VIEWER']) })).length(1),
+  akid: z.string().uuid(),
+});
+export type ServiceAccountTokenClaims = z.infer<typeof serviceAccountTokenClaims>;
+/** Service-account tokens live at most this long (shorter than user tokens: the key is the long-lived secret). */
+export const SERVICE_ACCOUNT_TOKEN_TTL_S = 300;
+/** The auth service's API key exchange (plain HTTP POST `{ apiKey }` → `{ accessToken, expiresAt, keyId }`). */
+export const API_KEY_EXCHANGE_PATH = '/api-keys/exchange';
+export const API_KEY_PREFIX = 'dlx_sk_live_';
+/** `dlx_sk_live_` + base64url of 32 random bytes (43 characters). */
+export const API_KEY_PATTERN = /^dlx_sk_live_[A-Za-z0-9_-]{43}$/;
+
+/**
  * KV bucket `dlx-identity` (history 1): `epoch.<userId>` = the user's current epoch (decimal),
- * `session.<sessionId>` = "revoked". Entries outlive every access token they concern (bucket
+ * `session.<sessionId>` = "revoked", `apikey.<keyId>` = "revoked". Entries outlive every access token they concern (bucket
  * TTL ≥ the access-token lifetime), so a missing key means "nothing revoked".
  */
 export const IDENTITY_KV_BUCKET = 'dlx-identity';
@@ -31,6 +52,8 @@ export const IDENTITY_KV_TTL_MS = 24 * 3600 * 1000;
 export const epochKey = (userId: string) => `epoch.${userId}`;
 export const sessionKey = (sessionId: string) => `session.${sessionId}`;
 export const SESSION_REVOKED = 'revoked';
+/** `apikey.<keyId>` = "revoked": written on revoke and rotate; the gateway refuses tokens of that key. */
+export const apiKeyKvKey = (keyId: string) => `apikey.${keyId}`;
 
 /** Audit events go to `audit.<orgId>` on EVENTS (through the outbox), in a DomainEventEnvelope. */
 export const auditSubject = (orgId: string) => `audit.${orgId}`;

@@ -10,6 +10,7 @@ import { Init1764300000000 } from './migrations/1764300000000-init';
 import { Identity1764400000000 } from './migrations/1764400000000-identity';
 import { Mfa1764500000000 } from './migrations/1764500000000-mfa';
 import { LoginAttempts1764600000000 } from './migrations/1764600000000-login-attempts';
+import { ServiceAccounts1764700000000 } from './migrations/1764700000000-service-accounts';
 
 export const SCHEMA = 'auth';
 
@@ -18,7 +19,7 @@ export const authDataSource = (url: string, poolMax = 10, statementTimeoutMs = 1
     url,
     schema: SCHEMA,
     entities: [Organization, User, Session, RefreshToken, PasswordHistory, WorkspaceGrant, OutboxEvent],
-    migrations: [Init1764300000000, Identity1764400000000, Mfa1764500000000, LoginAttempts1764600000000],
+    migrations: [Init1764300000000, Identity1764400000000, Mfa1764500000000, LoginAttempts1764600000000, ServiceAccounts1764700000000],
     poolMax,
     statementTimeoutMs,
   });

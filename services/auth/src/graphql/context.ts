@@ -5,6 +5,7 @@ import type { AccountManager } from '../managers/account.manager';
 import type { SessionManager } from '../managers/session.manager';
 import type { MfaManager } from '../managers/mfa.manager';
 import type { PolicyManager } from '../managers/policy.manager';
+import type { ServiceAccountManager } from '../managers/service-account.manager';
 
 export interface AuthContext extends RequestContext {
   identity: IdentityManager;
@@ -14,6 +15,7 @@ export interface AuthContext extends RequestContext {
   /** Null without sign-in (no signing key / seal key). */
   mfa: MfaManager | null;
   policy: PolicyManager;
+  serviceAccounts: ServiceAccountManager;
   /**
    * Ids of users/organizations this request created or signed in to: an anonymous caller may
    * read exactly those in the sign-up and login payloads (shared with the IdentityManager).

@@ -37,6 +37,7 @@ export const resolvers: Resolvers = {
     securityPolicy: (_p, _a, ctx) => ctx.policy.get(ctx.viewer),
     mySessions: (_p, _a, ctx) => (ctx.sessions ? ctx.sessions.mySessions(ctx.viewer) : []),
     userSessions: (_p, { userId }, ctx) => (ctx.sessions ? ctx.sessions.userSessions(ctx.viewer, userId) : []),
+    serviceAccounts: (_p, _a, ctx) => ctx.serviceAccounts.list(ctx.viewer),
   },
   Mutation: {
     signUp: async (_p, { input }, ctx) => reveal(ctx, await ctx.accounts.signUp(input)),
@@ -52,6 +53,12 @@ export const resolvers: Resolvers = {
     disableTotp: (_p, { password }, ctx) => (ctx.mfa ? ctx.mfa.disable(ctx.viewer, password, ctx.clientIp) : { ok: false, errors: SIGN_IN_UNAVAILABLE.errors }),
     revokeSession: (_p, { id }, ctx) => (ctx.sessions ? ctx.sessions.revokeSession(ctx.viewer, id) : { ok: false, errors: SIGN_IN_UNAVAILABLE.errors }),
     updateSecurityPolicy: (_p, { input }, ctx) => ctx.policy.update(ctx.viewer, input),
+    createServiceAccount: (_p, { input }, ctx) => ctx.serviceAccounts.create(ctx.viewer, input),
+    rotateApiKey: (_p, { serviceAccountId }, ctx) => ctx.serviceAccounts.rotate(ctx.viewer, serviceAccountId),
+    revokeApiKey: async (_p, { id }, ctx) => {
+      const r = await ctx.serviceAccounts.revoke(ctx.viewer, id);
+      return { ok: r.ok, revoked: r.apiKey, errors: r.errors };
+    },
   },
   SessionTokensPayload: {
     expiresAt: (p) => (p.expiresAt ? iso(p.expiresAt) : null),

@@ -1,6 +1,6 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { SignJWT, calculateJwkThumbprint, exportJWK, importPKCS8, type CryptoKey, type JWK } from 'jose';
-import { ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, ACCESS_TOKEN_MAX_TTL_S, type AccessTokenClaims } from '@datalinx/contracts';
+import { ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, ACCESS_TOKEN_MAX_TTL_S, type AccessTokenClaims, type ServiceAccountTokenClaims } from '@datalinx/contracts';
 
 /**
  * Signs access tokens with the auth service's own Ed25519 key (EdDSA) and publishes the public
@@ -24,7 +24,7 @@ export class AccessTokenIssuer {
   }
 
   /** Signs the claims; the token expires after the TTL or at `notAfter`, whichever is first. */
-  async sign(claims: AccessTokenClaims, notAfter?: Date): Promise<{ token: string; expiresAt: Date }> {
+  async sign(claims: AccessTokenClaims | ServiceAccountTokenClaims, notAfter?: Date): Promise<{ token: string; expiresAt: Date }> {
     const now = Math.floor(Date.now() / 1000);
     const exp = Math.min(now + this.ttlSeconds, notAfter ? Math.floor(notAfter.getTime() / 1000) : Infinity);
     const { sub, ...rest } = claims;

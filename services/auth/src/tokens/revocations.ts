@@ -1,6 +1,6 @@
 import { Kvm, type KV } from '@nats-io/kv';
 import type { Nats } from '@datalinx/messaging';
-import { IDENTITY_KV_BUCKET, IDENTITY_KV_OPTIONS, SESSION_REVOKED, epochKey, sessionKey } from '@datalinx/contracts';
+import { IDENTITY_KV_BUCKET, IDENTITY_KV_OPTIONS, SESSION_REVOKED, apiKeyKvKey, epochKey, sessionKey } from '@datalinx/contracts';
 
 /** Opens (creating if needed) the identity bucket; safe from every process at once. */
 export async function openIdentityBucket(nc: Nats['nc'], replicas = Number(process.env.NATS_STREAM_REPLICAS ?? 1)): Promise<KV> {
@@ -18,6 +18,10 @@ export class RevocationPublisher {
 
   async sessionsRevoked(sessionIds: readonly string[]): Promise<void> {
     for (const sid of sessionIds) await this.kv.put(sessionKey(sid), SESSION_REVOKED);
+  }
+
+  async apiKeysRevoked(keyIds: readonly string[]): Promise<void> {
+    for (const id of keyIds) await this.kv.put(apiKeyKvKey(id), SESSION_REVOKED);
   }
 
   async epochChanged(userId: string, epoch: number): Promise<void> {

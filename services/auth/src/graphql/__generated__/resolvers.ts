@@ -4,6 +4,8 @@ import { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from '
 import { Organization as OrganizationModel } from '../../entities/organization.entity';
 import { User as UserModel } from '../../entities/user.entity';
 import { ServiceStatus as ServiceStatusModel } from '@datalinx/db';
+import { ServiceAccountView as ServiceAccountViewModel } from '../../managers/service-account.manager';
+import { ApiKeyRow as ApiKeyRowModel } from '../../daos/service-account.dao';
 import { AuthContext } from '../context';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = T | null | undefined;
@@ -26,6 +28,17 @@ export type Scalars = {
   _FieldSet: { input: any; output: any; }
 };
 
+/** An API key's metadata. The key itself is shown once, when created or rotated, and stored hashed. */
+export type ApiKey = {
+  __typename?: 'ApiKey';
+  createdAt: Scalars['DateTime']['output'];
+  id: Scalars['ID']['output'];
+  lastUsedAt: Maybe<Scalars['DateTime']['output']>;
+  /** The first characters of the key, to recognise it. */
+  prefix: Scalars['String']['output'];
+  revokedAt: Maybe<Scalars['DateTime']['output']>;
+};
+
 export type AppliedMigration = {
   __typename?: 'AppliedMigration';
   name: Scalars['String']['output'];
@@ -43,6 +56,22 @@ export type ConfirmTotpPayload = {
   expiresAt: Maybe<Scalars['DateTime']['output']>;
   refreshToken: Maybe<Scalars['String']['output']>;
   user: Maybe<User>;
+};
+
+export type CreateServiceAccountInput = {
+  /** 1–100 characters. */
+  name: Scalars['String']['input'];
+  role: ServiceAccountRole;
+  /** The one workspace the service account may act in. */
+  workspaceId: Scalars['ID']['input'];
+};
+
+export type CreateServiceAccountPayload = {
+  __typename?: 'CreateServiceAccountPayload';
+  /** The API key (`dlx_sk_live_…`): shown here once, never again. */
+  apiKey: Maybe<Scalars['String']['output']>;
+  errors: Array<UserError>;
+  serviceAccount: Maybe<ServiceAccount>;
 };
 
 export type DeactivateUserPayload = {
@@ -91,6 +120,8 @@ export type Mutation = {
   completeMfaLogin: SessionTokensPayload;
   /** Activates the enrollment with a first code; returns 10 single-use backup codes (shown once). With an enrollment challenge token it also signs in. */
   confirmTotp: ConfirmTotpPayload;
+  /** Org ADMIN: creates a service account with one workspace grant and its first API key (shown once, in this payload only). */
+  createServiceAccount: CreateServiceAccountPayload;
   /** Org ADMIN: deactivates a user of the organization and signs out all their sessions at once. */
   deactivateUser: DeactivateUserPayload;
   /** Turns TOTP off; requires the password again. */
@@ -103,8 +134,12 @@ export type Mutation = {
   logout: LogoutPayload;
   /** Trades a refresh token for new tokens; the presented one is spent. Reusing a spent one signs the whole session out. Public. */
   refreshSession: SessionTokensPayload;
+  /** Org ADMIN: revokes an API key; tokens obtained with it are refused on the next request. */
+  revokeApiKey: RevokeApiKeyPayload;
   /** Signs out one session: your own, or (org ADMIN) any session in the organization. Its access tokens stop working on the next request. */
   revokeSession: RevokeSessionPayload;
+  /** Org ADMIN: a new API key for the service account (shown once); its previous keys are revoked at once. */
+  rotateApiKey: RotateApiKeyPayload;
   /** Creates an organization and its first ADMIN. Public: called by people who have no account yet. */
   signUp: SignUpPayload;
   /** Org ADMIN: changes the organization's security policy. */
@@ -122,6 +157,11 @@ export type MutationConfirmTotpArgs = {
   challengeToken?: InputMaybe<Scalars['String']['input']>;
   code: Scalars['String']['input'];
   enrollmentId: Scalars['ID']['input'];
+};
+
+
+export type MutationCreateServiceAccountArgs = {
+  input: CreateServiceAccountInput;
 };
 
 
@@ -150,8 +190,18 @@ export type MutationRefreshSessionArgs = {
 };
 
 
+export type MutationRevokeApiKeyArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
 export type MutationRevokeSessionArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type MutationRotateApiKeyArgs = {
+  serviceAccountId: Scalars['ID']['input'];
 };
 
 
@@ -205,6 +255,8 @@ export type Query = {
   organization: Maybe<Organization>;
   /** The viewer's organization's security policy. */
   securityPolicy: Maybe<SecurityPolicy>;
+  /** Org ADMIN: the organization's service accounts, newest first, with their API keys (metadata only: never key material beyond the prefix). */
+  serviceAccounts: Array<ServiceAccount>;
   /** Org ADMIN: the open sessions of a user of the organization. */
   userSessions: Array<UserSession>;
   /** People in the viewer's organization, newest first. */
@@ -227,10 +279,25 @@ export type QueryUsersArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
+export type RevokeApiKeyPayload = {
+  __typename?: 'RevokeApiKeyPayload';
+  errors: Array<UserError>;
+  ok: Scalars['Boolean']['output'];
+  revoked: Maybe<ApiKey>;
+};
+
 export type RevokeSessionPayload = {
   __typename?: 'RevokeSessionPayload';
   errors: Array<UserError>;
   ok: Scalars['Boolean']['output'];
+};
+
+export type RotateApiKeyPayload = {
+  __typename?: 'RotateApiKeyPayload';
+  /** The new API key: shown here once, never again. */
+  apiKey: Maybe<Scalars['String']['output']>;
+  errors: Array<UserError>;
+  serviceAccount: Maybe<ServiceAccount>;
 };
 
 export type SecurityPolicy = {
@@ -261,6 +328,23 @@ export type SecurityPolicyPayload = {
   errors: Array<UserError>;
   policy: Maybe<SecurityPolicy>;
 };
+
+/** A non-human caller of the API, with exactly one workspace grant; it authenticates with an API key (`X-API-Key`). */
+export type ServiceAccount = {
+  __typename?: 'ServiceAccount';
+  /** Newest first, revoked ones included. */
+  apiKeys: Array<ApiKey>;
+  createdAt: Scalars['DateTime']['output'];
+  disabledAt: Maybe<Scalars['DateTime']['output']>;
+  id: Scalars['ID']['output'];
+  name: Scalars['String']['output'];
+  role: ServiceAccountRole;
+  workspaceId: Scalars['ID']['output'];
+};
+
+export type ServiceAccountRole =
+  | 'EDITOR'
+  | 'VIEWER';
 
 export type ServiceStatus = {
   __typename?: 'ServiceStatus';
@@ -461,15 +545,18 @@ export type FederationReferenceTypes = ResolversObject<{
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = ResolversObject<{
-  AppliedMigration: ResolverTypeWrapper<AppliedMigration>;
+  ApiKey: ResolverTypeWrapper<ApiKeyRowModel>;
+  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  AppliedMigration: ResolverTypeWrapper<AppliedMigration>;
   ConfirmTotpPayload: ResolverTypeWrapper<Omit<ConfirmTotpPayload, 'user'> & { user?: Maybe<ResolversTypes['User']> }>;
+  CreateServiceAccountInput: CreateServiceAccountInput;
+  CreateServiceAccountPayload: ResolverTypeWrapper<Omit<CreateServiceAccountPayload, 'serviceAccount'> & { serviceAccount?: Maybe<ResolversTypes['ServiceAccount']> }>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   DeactivateUserPayload: ResolverTypeWrapper<Omit<DeactivateUserPayload, 'user'> & { user?: Maybe<ResolversTypes['User']> }>;
   DisableTotpPayload: ResolverTypeWrapper<DisableTotpPayload>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   EnrollTotpPayload: ResolverTypeWrapper<EnrollTotpPayload>;
-  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   LoginInput: LoginInput;
   LogoutPayload: ResolverTypeWrapper<LogoutPayload>;
   Me: ResolverTypeWrapper<Omit<Me, 'organization' | 'user'> & { organization?: Maybe<ResolversTypes['Organization']>, user?: Maybe<ResolversTypes['User']> }>;
@@ -480,10 +567,14 @@ export type ResolversTypes = ResolversObject<{
   Platform: ResolverTypeWrapper<Omit<Platform, 'auth'> & { auth?: Maybe<ResolversTypes['ServiceStatus']> }>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  RevokeApiKeyPayload: ResolverTypeWrapper<Omit<RevokeApiKeyPayload, 'revoked'> & { revoked?: Maybe<ResolversTypes['ApiKey']> }>;
   RevokeSessionPayload: ResolverTypeWrapper<RevokeSessionPayload>;
+  RotateApiKeyPayload: ResolverTypeWrapper<Omit<RotateApiKeyPayload, 'serviceAccount'> & { serviceAccount?: Maybe<ResolversTypes['ServiceAccount']> }>;
   SecurityPolicy: ResolverTypeWrapper<SecurityPolicy>;
   SecurityPolicyInput: SecurityPolicyInput;
   SecurityPolicyPayload: ResolverTypeWrapper<SecurityPolicyPayload>;
+  ServiceAccount: ResolverTypeWrapper<ServiceAccountViewModel>;
+  ServiceAccountRole: ServiceAccountRole;
   ServiceStatus: ResolverTypeWrapper<ServiceStatusModel>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   SessionTokensPayload: ResolverTypeWrapper<Omit<SessionTokensPayload, 'user'> & { user?: Maybe<ResolversTypes['User']> }>;
@@ -499,15 +590,18 @@ export type ResolversTypes = ResolversObject<{
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = ResolversObject<{
-  AppliedMigration: AppliedMigration;
+  ApiKey: ApiKeyRowModel;
+  ID: Scalars['ID']['output'];
   String: Scalars['String']['output'];
+  AppliedMigration: AppliedMigration;
   ConfirmTotpPayload: Omit<ConfirmTotpPayload, 'user'> & { user?: Maybe<ResolversParentTypes['User']> };
+  CreateServiceAccountInput: CreateServiceAccountInput;
+  CreateServiceAccountPayload: Omit<CreateServiceAccountPayload, 'serviceAccount'> & { serviceAccount?: Maybe<ResolversParentTypes['ServiceAccount']> };
   DateTime: Scalars['DateTime']['output'];
   DeactivateUserPayload: Omit<DeactivateUserPayload, 'user'> & { user?: Maybe<ResolversParentTypes['User']> };
   DisableTotpPayload: DisableTotpPayload;
   Boolean: Scalars['Boolean']['output'];
   EnrollTotpPayload: EnrollTotpPayload;
-  ID: Scalars['ID']['output'];
   LoginInput: LoginInput;
   LogoutPayload: LogoutPayload;
   Me: Omit<Me, 'organization' | 'user'> & { organization?: Maybe<ResolversParentTypes['Organization']>, user?: Maybe<ResolversParentTypes['User']> };
@@ -517,10 +611,13 @@ export type ResolversParentTypes = ResolversObject<{
   Platform: Omit<Platform, 'auth'> & { auth?: Maybe<ResolversParentTypes['ServiceStatus']> } | FederationReferenceTypes['Platform'];
   Query: Record<PropertyKey, never>;
   Int: Scalars['Int']['output'];
+  RevokeApiKeyPayload: Omit<RevokeApiKeyPayload, 'revoked'> & { revoked?: Maybe<ResolversParentTypes['ApiKey']> };
   RevokeSessionPayload: RevokeSessionPayload;
+  RotateApiKeyPayload: Omit<RotateApiKeyPayload, 'serviceAccount'> & { serviceAccount?: Maybe<ResolversParentTypes['ServiceAccount']> };
   SecurityPolicy: SecurityPolicy;
   SecurityPolicyInput: SecurityPolicyInput;
   SecurityPolicyPayload: SecurityPolicyPayload;
+  ServiceAccount: ServiceAccountViewModel;
   ServiceStatus: ServiceStatusModel;
   Float: Scalars['Float']['output'];
   SessionTokensPayload: Omit<SessionTokensPayload, 'user'> & { user?: Maybe<ResolversParentTypes['User']> };
@@ -530,6 +627,14 @@ export type ResolversParentTypes = ResolversObject<{
   UserConnection: Omit<UserConnection, 'nodes'> & { nodes: Array<ResolversParentTypes['User']> };
   UserError: UserError;
   UserSession: UserSession;
+}>;
+
+export type ApiKeyResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['ApiKey'] = ResolversParentTypes['ApiKey']> = ResolversObject<{
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  lastUsedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  prefix?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  revokedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
 }>;
 
 export type AppliedMigrationResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['AppliedMigration'] = ResolversParentTypes['AppliedMigration']> = ResolversObject<{
@@ -544,6 +649,12 @@ export type ConfirmTotpPayloadResolvers<ContextType = AuthContext, ParentType ex
   expiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   refreshToken?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+}>;
+
+export type CreateServiceAccountPayloadResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['CreateServiceAccountPayload'] = ResolversParentTypes['CreateServiceAccountPayload']> = ResolversObject<{
+  apiKey?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+  serviceAccount?: Resolver<Maybe<ResolversTypes['ServiceAccount']>, ParentType, ContextType>;
 }>;
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
@@ -581,13 +692,16 @@ export type MeResolvers<ContextType = AuthContext, ParentType extends ResolversP
 export type MutationResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
   completeMfaLogin?: Resolver<ResolversTypes['SessionTokensPayload'], ParentType, ContextType, RequireFields<MutationCompleteMfaLoginArgs, 'challengeToken' | 'code'>>;
   confirmTotp?: Resolver<ResolversTypes['ConfirmTotpPayload'], ParentType, ContextType, RequireFields<MutationConfirmTotpArgs, 'code' | 'enrollmentId'>>;
+  createServiceAccount?: Resolver<ResolversTypes['CreateServiceAccountPayload'], ParentType, ContextType, RequireFields<MutationCreateServiceAccountArgs, 'input'>>;
   deactivateUser?: Resolver<ResolversTypes['DeactivateUserPayload'], ParentType, ContextType, RequireFields<MutationDeactivateUserArgs, 'id'>>;
   disableTotp?: Resolver<ResolversTypes['DisableTotpPayload'], ParentType, ContextType, RequireFields<MutationDisableTotpArgs, 'password'>>;
   enrollTotp?: Resolver<ResolversTypes['EnrollTotpPayload'], ParentType, ContextType, Partial<MutationEnrollTotpArgs>>;
   login?: Resolver<ResolversTypes['SessionTokensPayload'], ParentType, ContextType, RequireFields<MutationLoginArgs, 'input'>>;
   logout?: Resolver<ResolversTypes['LogoutPayload'], ParentType, ContextType>;
   refreshSession?: Resolver<ResolversTypes['SessionTokensPayload'], ParentType, ContextType, RequireFields<MutationRefreshSessionArgs, 'refreshToken'>>;
+  revokeApiKey?: Resolver<ResolversTypes['RevokeApiKeyPayload'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
   revokeSession?: Resolver<ResolversTypes['RevokeSessionPayload'], ParentType, ContextType, RequireFields<MutationRevokeSessionArgs, 'id'>>;
+  rotateApiKey?: Resolver<ResolversTypes['RotateApiKeyPayload'], ParentType, ContextType, RequireFields<MutationRotateApiKeyArgs, 'serviceAccountId'>>;
   signUp?: Resolver<ResolversTypes['SignUpPayload'], ParentType, ContextType, RequireFields<MutationSignUpArgs, 'input'>>;
   updateSecurityPolicy?: Resolver<ResolversTypes['SecurityPolicyPayload'], ParentType, ContextType, RequireFields<MutationUpdateSecurityPolicyArgs, 'input'>>;
 }>;
@@ -618,13 +732,26 @@ export type QueryResolvers<ContextType = AuthContext, ParentType extends Resolve
   mySessions?: Resolver<Array<ResolversTypes['UserSession']>, ParentType, ContextType>;
   organization?: Resolver<Maybe<ResolversTypes['Organization']>, ParentType, ContextType, RequireFields<QueryOrganizationArgs, 'id'>>;
   securityPolicy?: Resolver<Maybe<ResolversTypes['SecurityPolicy']>, ParentType, ContextType>;
+  serviceAccounts?: Resolver<Array<ResolversTypes['ServiceAccount']>, ParentType, ContextType>;
   userSessions?: Resolver<Array<ResolversTypes['UserSession']>, ParentType, ContextType, RequireFields<QueryUserSessionsArgs, 'userId'>>;
   users?: Resolver<ResolversTypes['UserConnection'], ParentType, ContextType, RequireFields<QueryUsersArgs, 'first'>>;
+}>;
+
+export type RevokeApiKeyPayloadResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['RevokeApiKeyPayload'] = ResolversParentTypes['RevokeApiKeyPayload']> = ResolversObject<{
+  errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+  ok?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  revoked?: Resolver<Maybe<ResolversTypes['ApiKey']>, ParentType, ContextType>;
 }>;
 
 export type RevokeSessionPayloadResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['RevokeSessionPayload'] = ResolversParentTypes['RevokeSessionPayload']> = ResolversObject<{
   errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
   ok?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+}>;
+
+export type RotateApiKeyPayloadResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['RotateApiKeyPayload'] = ResolversParentTypes['RotateApiKeyPayload']> = ResolversObject<{
+  apiKey?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+  serviceAccount?: Resolver<Maybe<ResolversTypes['ServiceAccount']>, ParentType, ContextType>;
 }>;
 
 export type SecurityPolicyResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['SecurityPolicy'] = ResolversParentTypes['SecurityPolicy']> = ResolversObject<{
@@ -637,6 +764,16 @@ export type SecurityPolicyResolvers<ContextType = AuthContext, ParentType extend
 export type SecurityPolicyPayloadResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['SecurityPolicyPayload'] = ResolversParentTypes['SecurityPolicyPayload']> = ResolversObject<{
   errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
   policy?: Resolver<Maybe<ResolversTypes['SecurityPolicy']>, ParentType, ContextType>;
+}>;
+
+export type ServiceAccountResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['ServiceAccount'] = ResolversParentTypes['ServiceAccount']> = ResolversObject<{
+  apiKeys?: Resolver<Array<ResolversTypes['ApiKey']>, ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  disabledAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  role?: Resolver<ResolversTypes['ServiceAccountRole'], ParentType, ContextType>;
+  workspaceId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 }>;
 
 export type ServiceStatusResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['ServiceStatus'] = ResolversParentTypes['ServiceStatus']> = ResolversObject<{
@@ -699,8 +836,10 @@ export type UserSessionResolvers<ContextType = AuthContext, ParentType extends R
 }>;
 
 export type Resolvers<ContextType = AuthContext> = ResolversObject<{
+  ApiKey?: ApiKeyResolvers<ContextType>;
   AppliedMigration?: AppliedMigrationResolvers<ContextType>;
   ConfirmTotpPayload?: ConfirmTotpPayloadResolvers<ContextType>;
+  CreateServiceAccountPayload?: CreateServiceAccountPayloadResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   DeactivateUserPayload?: DeactivateUserPayloadResolvers<ContextType>;
   DisableTotpPayload?: DisableTotpPayloadResolvers<ContextType>;
@@ -712,9 +851,12 @@ export type Resolvers<ContextType = AuthContext> = ResolversObject<{
   PageInfo?: PageInfoResolvers<ContextType>;
   Platform?: PlatformResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  RevokeApiKeyPayload?: RevokeApiKeyPayloadResolvers<ContextType>;
   RevokeSessionPayload?: RevokeSessionPayloadResolvers<ContextType>;
+  RotateApiKeyPayload?: RotateApiKeyPayloadResolvers<ContextType>;
   SecurityPolicy?: SecurityPolicyResolvers<ContextType>;
   SecurityPolicyPayload?: SecurityPolicyPayloadResolvers<ContextType>;
+  ServiceAccount?: ServiceAccountResolvers<ContextType>;
   ServiceStatus?: ServiceStatusResolvers<ContextType>;
   SessionTokensPayload?: SessionTokensPayloadResolvers<ContextType>;
   SignUpPayload?: SignUpPayloadResolvers<ContextType>;
