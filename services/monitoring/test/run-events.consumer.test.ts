@@ -147,10 +147,12 @@ describe('run events consumer (JetStream → PostgreSQL)', () => {
     ];
     const good = [stateEvent(ref, 'STARTED', { at: at(0) }), stepEvent(ref, 0, { at: at(10) }), stateEvent(ref, 'SUCCESS', { at: at(20) })];
     await publishAll(good);
-    // Same run id claimed by another org: valid contract, rejected by the recorder, terminated.
+    await eventually(async () => ((await runRows(ref.runId))[0]?.state === 'SUCCESS' ? true : undefined), 'the valid events behind the malformed ones');
+    // Same run id claimed by another org once the run is recorded: valid contract, rejected by the
+    // recorder, terminated. (Published only now: with concurrent handlers, an earlier publish could
+    // be applied first and claim the run id — the first event of a run decides its tenant.)
     bad.push(await publish(stateEvent({ ...ref, orgId: randomUUID() }, 'FAILURE', { at: at(30) })));
 
-    await eventually(async () => ((await runRows(ref.runId))[0]?.state === 'SUCCESS' ? true : undefined), 'the valid events behind the malformed ones');
     await eventually(async () => (terminated.length >= bad.length ? true : undefined), 'the terminations');
     const info = await eventually(drained, 'the consumer to drain');
     sub.unsubscribe();
