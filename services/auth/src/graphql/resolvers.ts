@@ -1,22 +1,15 @@
 import type { Resolvers } from './__generated__/resolvers';
 import type { AuthContext } from './context';
+import { failed } from '../managers/session.manager';
 
 const iso = (d: Date | string) => (d instanceof Date ? d.toISOString() : d);
 
+/** Every sign-in payload when this server has no signing key: the empty token payload plus the MFA fields. */
 const SIGN_IN_UNAVAILABLE = {
-  accessToken: null,
-  expiresAt: null,
-  refreshToken: null,
-  user: null,
-  mfaRequired: false,
-  mfaEnrollmentRequired: false,
-  challengeToken: null,
-  challengeExpiresAt: null,
-  retryAfterSeconds: null,
+  ...failed({ code: 'SIGN_IN_UNAVAILABLE', field: null, message: 'Sign-in is not configured on this server.' }),
   backupCodes: null,
   enrollmentId: null,
   otpauthUri: null,
-  errors: [{ code: 'SIGN_IN_UNAVAILABLE', field: null, message: 'Sign-in is not configured on this server.' }],
 };
 
 /** Marks what a public mutation returned as readable by this (anonymous) request. */
