@@ -9,7 +9,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from '@datalinx/common';
-import { ANONYMOUS, VIEWER_HEADER, type Viewer, type ViewerAssertionSigner } from '@datalinx/graphql-kit';
+import { ANONYMOUS, VIEWER_HEADER, httpLifecycle, type Viewer, type ViewerAssertionSigner } from '@datalinx/graphql-kit';
 import { aliasLimitRule, depthLimitRule } from './limits';
 import { AuthenticationError, AuthUnavailableError } from './auth/errors';
 
@@ -217,17 +217,6 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
   return {
     app,
     httpServer,
-    listen: (port, host = '0.0.0.0') =>
-      new Promise((resolve, reject) => {
-        httpServer.once('error', reject);
-        httpServer.listen(port, host, () => {
-          httpServer.off('error', reject);
-          resolve(httpServer);
-        });
-      }),
-    stop: async () => {
-      await apollo.stop();
-      if (httpServer.listening) await new Promise<void>((r) => httpServer.close(() => r()));
-    },
+    ...httpLifecycle(httpServer, apollo),
   };
 }

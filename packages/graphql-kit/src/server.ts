@@ -123,8 +123,18 @@ export async function createSubgraphServer<C extends RequestContext>(o: Subgraph
   return {
     app,
     schema,
-    listen: (port, host = '0.0.0.0') =>
-      new Promise((resolve, reject) => {
+    ...httpLifecycle(httpServer, apollo),
+  };
+}
+
+/**
+ * `listen` (resolves once bound, rejects on EADDRINUSE and friends) and `stop` (Apollo first, then
+ * the HTTP server) for an Apollo Server on a node HTTP server: shared by subgraphs and the gateway.
+ */
+export function httpLifecycle(httpServer: http.Server, apollo: { stop(): Promise<void> }) {
+  return {
+    listen: (port: number, host = '0.0.0.0') =>
+      new Promise<http.Server>((resolve, reject) => {
         httpServer.once('error', reject);
         httpServer.listen(port, host, () => {
           httpServer.off('error', reject);
