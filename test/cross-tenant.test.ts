@@ -24,12 +24,7 @@ import { startSignInGateway, type SignInGateway } from './support/sign-in-gatewa
  * until it was fixed by mapping's workspace replica, mapping.workspace_ref). Empty is the goal;
  * the mechanism stays so a newly found bug can be recorded without hiding it.
  */
-const KNOWN_ISOLATION_BUGS = new Set<string>([
-  // The auth service has no replica of workspaces yet (mapping has one, mapping.workspace_ref): org B's
-  // admin can create a service account of org B whose one grant names org A's workspace id. Its
-  // tokens carry org B, so other subgraphs still refuse org A's objects, but the row is written.
-  'Mutation.createServiceAccount',
-]);
+const KNOWN_ISOLATION_BUGS = new Set<string>([]);
 
 /**
  * Tenant isolation through the real gateway and the five real subgraphs (ARCHITECTURE.md §3–§4,

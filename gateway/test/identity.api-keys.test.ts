@@ -39,7 +39,7 @@ describe('service accounts and API keys', () => {
 
   it('create → use → rotate → revoke, each effective on the next request', async () => {
     const admin = await signUpAndLogin(s.gatewayUrl);
-    const workspaceId = randomUUID();
+    const workspaceId = await s.knowWorkspace(admin.orgId);
     const created = await postGraphQL<{ createServiceAccount: { apiKey: string; serviceAccount: { id: string; workspaceId: string; role: string; apiKeys: Key[] }; errors: unknown[] } }>(
       s.gatewayUrl,
       CREATE,
@@ -104,6 +104,23 @@ describe('service accounts and API keys', () => {
     expect(actions.filter((a) => a.startsWith('auth.api_key.'))).toEqual(['auth.api_key.created', 'auth.api_key.used', 'auth.api_key.rotated', 'auth.api_key.used', 'auth.api_key.revoked']);
   }, 30000);
 
+  it('grants only a workspace of the org: another org\'s workspace, an unknown one and a non-id all give WORKSPACE_NOT_FOUND and create nothing', async () => {
+    const admin = await signUpAndLogin(s.gatewayUrl);
+    const other = await signUpAndLogin(s.gatewayUrl);
+    const theirs = await s.knowWorkspace(other.orgId);
+    for (const workspaceId of [theirs, randomUUID(), 'not-a-uuid']) {
+      const res = await postGraphQL<{ createServiceAccount: { apiKey: string | null; serviceAccount: unknown; errors: Array<{ code: string; field: string }> } }>(
+        s.gatewayUrl,
+        CREATE,
+        { i: { name: 'sneaky', workspaceId, role: 'EDITOR' } },
+        bearer(admin.accessToken),
+      );
+      expect(res.body.data?.createServiceAccount).toEqual({ apiKey: null, serviceAccount: null, errors: [{ code: 'WORKSPACE_NOT_FOUND', field: 'workspaceId' }] });
+    }
+    const [{ n }] = await s.authDs.query(`SELECT count(*)::int AS n FROM auth.service_account WHERE org_id = $1`, [admin.orgId]);
+    expect(n).toBe(0);
+  });
+
   it('refuses unknown and malformed keys with API_KEY_INVALID', async () => {
     const unknown = `dlx_sk_live_${Buffer.alloc(32, 7).toString('base64url')}`;
     expect(reason(await postGraphQL(s.gatewayUrl, ME, {}, apiKey(unknown)))).toEqual({ code: 'UNAUTHENTICATED', reason: 'API_KEY_INVALID' });
@@ -124,7 +141,7 @@ describe('service accounts and API keys', () => {
     const revoke = await postGraphQL(s.gatewayUrl, REVOKE, { id: randomUUID() }, bearer(token));
     expect(revoke.body.errors?.map((e) => e.extensions?.code)).toEqual(['FORBIDDEN']);
 
-    const created = await postGraphQL<{ createServiceAccount: { apiKey: string } }>(s.gatewayUrl, CREATE, { i: { name: 'bot', workspaceId: randomUUID(), role: 'EDITOR' } }, bearer(admin.accessToken));
+    const created = await postGraphQL<{ createServiceAccount: { apiKey: string } }>(s.gatewayUrl, CREATE, { i: { name: 'bot', workspaceId: await s.knowWorkspace(admin.orgId), role: 'EDITOR' } }, bearer(admin.accessToken));
     const sa = await postGraphQL(s.gatewayUrl, LIST, {}, apiKey(created.body.data!.createServiceAccount.apiKey));
     expect(sa.body.errors?.map((e) => e.extensions?.code)).toEqual(['FORBIDDEN']);
   }, 30000);

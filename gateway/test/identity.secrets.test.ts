@@ -147,11 +147,12 @@ describe('identity flow leaks no password or token', () => {
       return answer ?? {};
     };
     const ACCOUNT = 'serviceAccount { id apiKeys { id prefix createdAt lastUsedAt revokedAt } } errors { code }';
-    record(await call(SIGN_UP, { i: input }));
+    const signedUp = record(await call(SIGN_UP, { i: input }), 'signUp');
+    const workspaceId = await s.knowWorkspace((signedUp.organization as { id: string }).id);
     const first = record(await call(LOGIN, { i: { email: input.email, password: input.password } }), 'login', ['accessToken', 'refreshToken']);
     const at = bearer(first.accessToken as string);
     const created = record(
-      await call(`mutation($i: CreateServiceAccountInput!){ createServiceAccount(input: $i) { apiKey ${ACCOUNT} } }`, { i: { name: 'ci', workspaceId: '00000000-0000-4000-8000-000000000001', role: 'EDITOR' } }, at),
+      await call(`mutation($i: CreateServiceAccountInput!){ createServiceAccount(input: $i) { apiKey ${ACCOUNT} } }`, { i: { name: 'ci', workspaceId, role: 'EDITOR' } }, at),
       'createServiceAccount',
       ['apiKey'],
     );

@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { createLogger, type Logger } from '@datalinx/common';
 import { createTestDatabase, type TestDatabase } from '@datalinx/db';
 import { connectNats, ensureStreams, OutboxRelay, type Nats } from '@datalinx/messaging';
@@ -39,6 +39,11 @@ export interface IdentityStack {
   gatewayUrl: string;
   gateway: Gateway;
   revocations: RevocationView;
+  /**
+   * Records a workspace of `orgId` in auth's replica (auth.workspace_ref), as the replica consumer
+   * would on `workspace.workspace.created.v1` (the workspace service is not started here).
+   */
+  knowWorkspace: (orgId: string, workspaceId?: string) => Promise<string>;
   stop: () => Promise<void>;
 }
 
@@ -97,6 +102,10 @@ export async function startIdentityStack(o: { log?: Logger; attemptLimits?: Atte
     gatewayUrl: urlOf(gw),
     gateway,
     revocations,
+    knowWorkspace: async (orgId, workspaceId = randomUUID()) => {
+      await authDs.query(`INSERT INTO auth.workspace_ref (workspace_id, org_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [workspaceId, orgId]);
+      return workspaceId;
+    },
     stop: async () => {
       await gateway.stop();
       await revocations.stop();

@@ -5,10 +5,11 @@ import type { DataSource } from 'typeorm';
 import { createLogger } from '@datalinx/common';
 import { createTestDatabase, runtimeRoleUrl, type TestDatabase } from '@datalinx/db';
 import { ANONYMOUS, viewerSchema, type Viewer } from '@datalinx/graphql-kit';
-import { connectNats, ensureStreams, OutboxRelay, type Nats } from '@datalinx/messaging';
+import { connectNats, ensureStreams, OutboxRelay, startWorkspaceReplica, type Nats } from '@datalinx/messaging';
 import { authDataSource } from '../../services/auth/src/data-source';
 import { migrate as migrateAuth } from '../../services/auth/src/migrate';
 import { createAuthServer } from '../../services/auth/src/app';
+import { WorkspaceRefDao as AuthWorkspaceRefDao } from '../../services/auth/src/daos/workspace-ref.dao';
 import { workspaceDataSource } from '../../services/workspace/src/data-source';
 import { migrate as migrateWorkspace } from '../../services/workspace/src/migrate';
 import { createWorkspaceServer } from '../../services/workspace/src/app';
@@ -68,15 +69,18 @@ export interface Platform {
 }
 
 /**
- * Waits (bounded) until the mapping service's replica knows these workspaces: createMapping
- * answers WORKSPACE_NOT_FOUND for a workspace whose workspace.workspace.created.v1 event it has
- * not consumed yet, so a test creating mappings right after creating workspaces must wait.
+ * Waits (bounded) until the mapping and auth services' replicas know these workspaces:
+ * createMapping and createServiceAccount answer WORKSPACE_NOT_FOUND for a workspace whose
+ * workspace.workspace.created.v1 event they have not consumed yet, so a test using workspaces
+ * right after creating them must wait.
  */
 export async function waitForWorkspaceRefs(p: Pick<Platform, 'sources'>, workspaceIds: string[], timeoutMs = 15_000): Promise<void> {
+  const want = new Set(workspaceIds).size;
   for (const deadline = Date.now() + timeoutMs; ; ) {
-    const [{ n }] = await p.sources.mapping.query(`SELECT count(*)::int AS n FROM mapping.workspace_ref WHERE workspace_id = ANY($1::uuid[])`, [workspaceIds]);
-    if (n === new Set(workspaceIds).size) return;
-    if (Date.now() > deadline) throw new Error(`mapping.workspace_ref did not learn workspaces ${workspaceIds.join(', ')} within ${timeoutMs} ms`);
+    const [{ n: inMapping }] = await p.sources.mapping.query(`SELECT count(*)::int AS n FROM mapping.workspace_ref WHERE workspace_id = ANY($1::uuid[])`, [workspaceIds]);
+    const [{ n: inAuth }] = await p.sources.auth.query(`SELECT count(*)::int AS n FROM auth.workspace_ref WHERE workspace_id = ANY($1::uuid[])`, [workspaceIds]);
+    if (inMapping === want && inAuth === want) return;
+    if (Date.now() > deadline) throw new Error(`the workspace replicas (mapping ${inMapping}/${want}, auth ${inAuth}/${want}) did not learn workspaces ${workspaceIds.join(', ')} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -127,6 +131,16 @@ export async function startPlatform(o: { runsFilter?: string; audit?: boolean } 
     dao: new WorkspaceRefDao(app.mapping),
     log,
     durable: `mapping-workspaces-${suffix}`,
+    accept: async (ev) => (await sources.auth.query(`SELECT 1 FROM auth.organization WHERE id = $1`, [ev.orgId])).length > 0,
+  });
+  // Auth's replica (createServiceAccount and grants require it), with the same filter.
+  const authWorkspaceRefs = new AuthWorkspaceRefDao(app.auth);
+  const authWorkspaceConsumer = await startWorkspaceReplica({
+    js: nats.js,
+    jsm: nats.jsm,
+    log,
+    durable: `auth-workspaces-${suffix}`,
+    record: (orgId, workspaceId) => authWorkspaceRefs.upsert(orgId, workspaceId),
     accept: async (ev) => (await sources.auth.query(`SELECT 1 FROM auth.organization WHERE id = $1`, [ev.orgId])).length > 0,
   });
   const runsConsumer = new RunEventsConsumer({
@@ -221,6 +235,7 @@ export async function startPlatform(o: { runsFilter?: string; audit?: boolean } 
       }
       await resultsConsumer.stop();
       await workspaceEventsConsumer.stop();
+      await authWorkspaceConsumer.stop();
       await nats.jsm.consumers.delete('EVENTS', `mapping-workspaces-${suffix}`).catch(() => undefined);
       for (const r of relays) await r.stop();
       for (const durable of [`ws-results-${suffix}`, `monitoring-${suffix}`]) await nats.jsm.consumers.delete('RUNS', durable).catch(() => undefined);

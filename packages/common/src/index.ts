@@ -4,3 +4,4 @@ export * from './errors';
 export * from './shutdown';
 export * from './seal';
 export * from './paging';
+export * from './uuid';

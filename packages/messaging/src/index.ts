@@ -2,3 +2,4 @@ export * from './nats';
 export * from './outbox.entity';
 export * from './outbox';
 export * from './consumer';
+export * from './workspace-replica';

@@ -18,6 +18,7 @@ import { OrganizationDao } from './daos/organization.dao';
 import { UserDao } from './daos/user.dao';
 import { SessionDao } from './daos/session.dao';
 import { WorkspaceGrantDao } from './daos/workspace-grant.dao';
+import { WorkspaceRefDao } from './daos/workspace-ref.dao';
 import { MfaDao } from './daos/mfa.dao';
 import { LoginFailureDao } from './daos/login-failure.dao';
 import { ServiceAccountDao } from './daos/service-account.dao';
@@ -72,13 +73,14 @@ export function createAuthServer(d: AuthDeps) {
   const users = new UserDao(d.ds);
   const sessionDao = new SessionDao(d.ds);
   const grants = new WorkspaceGrantDao(d.ds);
+  const workspaceRefs = new WorkspaceRefDao(d.ds);
   const accounts = new AccountManager(d.ds, orgs, users, sessionDao, d.log, d.tokens?.revocations, d.onOutboxCommit);
   const mfaDao = new MfaDao(d.ds);
   const throttle = new LoginThrottle(new LoginFailureDao(d.ds), d.attemptLimits);
   const sessions = d.tokens ? new SessionManager(d.ds, orgs, users, sessionDao, grants, mfaDao, d.tokens.issuer, d.tokens.revocations, throttle, d.log, d.onOutboxCommit) : null;
   const mfa = d.tokens && sessions ? new MfaManager(d.ds, orgs, users, mfaDao, sessions, d.tokens.sealKey, throttle, d.log, d.onOutboxCommit) : null;
   const policy = new PolicyManager(d.ds, orgs, users, sessionDao, mfaDao, d.tokens?.revocations, d.log, d.onOutboxCommit);
-  const serviceAccounts = new ServiceAccountManager(d.ds, new ServiceAccountDao(d.ds), d.tokens?.issuer, d.tokens?.revocations, d.log, d.onOutboxCommit);
+  const serviceAccounts = new ServiceAccountManager(d.ds, new ServiceAccountDao(d.ds), workspaceRefs, d.tokens?.issuer, d.tokens?.revocations, d.log, d.onOutboxCommit);
   const jwks = d.tokens?.issuer.jwks() ?? { keys: [] };
   return createSubgraphServer<AuthContext>({
     name: 'auth',

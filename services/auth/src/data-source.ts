@@ -11,6 +11,7 @@ import { Identity1764400000000 } from './migrations/1764400000000-identity';
 import { Mfa1764500000000 } from './migrations/1764500000000-mfa';
 import { LoginAttempts1764600000000 } from './migrations/1764600000000-login-attempts';
 import { ServiceAccounts1764700000000 } from './migrations/1764700000000-service-accounts';
+import { WorkspaceRef1764750000000 } from './migrations/1764750000000-workspace-ref';
 
 export const SCHEMA = 'auth';
 
@@ -19,7 +20,7 @@ export const authDataSource = (url: string, poolMax = 10, statementTimeoutMs = 1
     url,
     schema: SCHEMA,
     entities: [Organization, User, Session, RefreshToken, PasswordHistory, WorkspaceGrant, OutboxEvent],
-    migrations: [Init1764300000000, Identity1764400000000, Mfa1764500000000, LoginAttempts1764600000000, ServiceAccounts1764700000000],
+    migrations: [Init1764300000000, Identity1764400000000, Mfa1764500000000, LoginAttempts1764600000000, ServiceAccounts1764700000000, WorkspaceRef1764750000000],
     poolMax,
     statementTimeoutMs,
   });

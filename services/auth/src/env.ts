@@ -17,5 +17,7 @@ export const envSchema = z.object({
   LOGIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).max(100000).default(50),
   LOGIN_FAILURE_WINDOW_S: z.coerce.number().int().min(10).max(86400).default(900),
   OUTBOX_POLL_INTERVAL_MS: z.coerce.number().int().min(50).default(1000),
+  /** Durable consumer of workspace.workspace.created.v1 feeding auth.workspace_ref (one per service: never share mapping's). */
+  AUTH_WORKSPACE_EVENTS_DURABLE: z.string().min(1).default('auth-workspaces'),
 });
 export type Env = z.infer<typeof envSchema>;

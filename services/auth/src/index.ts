@@ -1,9 +1,10 @@
 import { createLogger, loadEnvOrExit, onShutdown, parseKey } from '@datalinx/common';
 import { ViewerAssertionVerifier, importAssertionPublicKey } from '@datalinx/graphql-kit';
-import { connectNats, ensureStreams, natsReadiness, OutboxRelay } from '@datalinx/messaging';
+import { connectNats, ensureStreams, natsReadiness, OutboxRelay, startWorkspaceReplica } from '@datalinx/messaging';
 import { envSchema } from './env';
 import { authDataSource } from './data-source';
 import { createAuthServer } from './app';
+import { WorkspaceRefDao } from './daos/workspace-ref.dao';
 import { AccessTokenIssuer } from './tokens/access-tokens';
 import { RevocationPublisher, openIdentityBucket } from './tokens/revocations';
 
@@ -17,6 +18,16 @@ async function main() {
   const issuer = await AccessTokenIssuer.fromPem(env.DLX_AUTH_SIGNING_KEY, env.ACCESS_TOKEN_TTL_S);
   const revocations = new RevocationPublisher(await openIdentityBucket(nats.nc));
   const relay = new OutboxRelay(ds, nats.js, log.child({ component: 'outbox-relay' }), { pollIntervalMs: env.OUTBOX_POLL_INTERVAL_MS }).start();
+  // Replicates which org owns each workspace (workspace.workspace.created.v1 → auth.workspace_ref):
+  // service accounts, invitations and grants may only name the org's own workspaces.
+  const workspaceRefs = new WorkspaceRefDao(ds);
+  const workspaces = await startWorkspaceReplica({
+    js: nats.js,
+    jsm: nats.jsm,
+    log,
+    durable: env.AUTH_WORKSPACE_EVENTS_DURABLE,
+    record: (orgId, workspaceId) => workspaceRefs.upsert(orgId, workspaceId),
+  });
   const server = await createAuthServer({
     ds,
     verifier,
@@ -30,6 +41,7 @@ async function main() {
   log.info({ port: env.AUTH_PORT, kid: issuer.kid }, 'auth subgraph listening');
   onShutdown(log, [
     { name: 'http', close: () => server.stop() },
+    { name: 'workspace-events consumer', close: () => workspaces.stop() },
     { name: 'outbox-relay', close: () => relay.stop() },
     { name: 'nats', close: () => nats.close() },
     { name: 'database', close: () => ds.destroy() },

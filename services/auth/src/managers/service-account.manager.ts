@@ -1,11 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { DataSource } from 'typeorm';
+import { withTenant } from '@datalinx/db';
 import type { Logger } from '@datalinx/common';
 import type { Viewer } from '@datalinx/graphql-kit';
 import { API_KEY_PATTERN, API_KEY_PREFIX, SERVICE_ACCOUNT_TOKEN_TTL_S } from '@datalinx/contracts';
 import type { ApiKeyRow, ServiceAccountDao, ServiceAccountRole, ServiceAccountRow } from '../daos/service-account.dao';
 import type { AccessTokenIssuer } from '../tokens/access-tokens';
 import type { RevocationPublisher } from '../tokens/revocations';
+import type { WorkspaceRefDao } from '../daos/workspace-ref.dao';
 import { audit } from './audit';
 import { userError, type UserError } from './user-error';
 
@@ -38,6 +40,7 @@ export class ServiceAccountManager {
   constructor(
     private readonly ds: DataSource,
     private readonly dao: ServiceAccountDao,
+    private readonly workspaces: WorkspaceRefDao,
     private readonly issuer: AccessTokenIssuer | undefined,
     private readonly revocations: RevocationPublisher | undefined,
     log: Logger,
@@ -66,11 +69,11 @@ export class ServiceAccountManager {
     if (!a) return { serviceAccount: null, apiKey: null, errors: [userError('FORBIDDEN', null, 'Only an organization administrator can manage service accounts.')] };
     const name = input.name.trim();
     if (name.length < 1 || name.length > 100) return { serviceAccount: null, apiKey: null, errors: [userError('NAME_INVALID', 'name', 'The name must be 1–100 characters.')] };
-    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(input.workspaceId)) {
-      return { serviceAccount: null, apiKey: null, errors: [userError('WORKSPACE_NOT_FOUND', 'workspaceId', 'No such workspace.')] };
-    }
     const key = newApiKey();
-    const out = await this.ds.transaction(async (em) => {
+    const out = await withTenant(this.ds, a.orgId, async (em) => {
+      // The org must own the workspace (auth.workspace_ref, replicated from the workspace service):
+      // another org's workspace id and an unknown one get the same answer.
+      if (!(await this.workspaces.known(a.orgId, [input.workspaceId], em)).has(input.workspaceId)) return null;
       const account = await this.dao.create(em, { orgId: a.orgId, name, workspaceId: input.workspaceId, role: input.role, createdBy: a.userId });
       const row = await this.dao.addKey(em, { orgId: a.orgId, serviceAccountId: account.id, prefix: key.slice(0, PREFIX_LENGTH), keyHash: hashApiKey(key), rotatedFrom: null });
       await audit(em, a.orgId, {
@@ -83,6 +86,7 @@ export class ServiceAccountManager {
       });
       return { ...account, apiKeys: [row] };
     });
+    if (!out) return { serviceAccount: null, apiKey: null, errors: [userError('WORKSPACE_NOT_FOUND', 'workspaceId', 'No such workspace in your organization.')] };
     this.afterCommit();
     return { serviceAccount: out, apiKey: key, errors: [] };
   }

@@ -1,31 +1,16 @@
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { Logger } from '@datalinx/common';
-import { STREAMS, WORKSPACE_CREATED_V1, workspaceCreatedV1, type WorkspaceCreatedV1 } from '@datalinx/contracts';
-import { decodeJson, PermanentJobError, StreamConsumer } from '@datalinx/messaging';
+import { WORKSPACE_CREATED_V1, workspaceCreatedV1, type WorkspaceCreatedV1 } from '@datalinx/contracts';
+import { startWorkspaceReplica, type StreamConsumer } from '@datalinx/messaging';
 import type { WorkspaceRefDao } from '../daos/workspace-ref.dao';
 
 export { WORKSPACE_CREATED_V1, workspaceCreatedV1, type WorkspaceCreatedV1 };
 
-function parse(_subject: string, data: Uint8Array): WorkspaceCreatedV1 {
-  let body: unknown;
-  try {
-    body = decodeJson(data);
-  } catch {
-    throw new PermanentJobError('invalid workspace.created event: not JSON');
-  }
-  const parsed = workspaceCreatedV1.safeParse(body);
-  if (!parsed.success) throw new PermanentJobError(`invalid workspace.created event: ${parsed.error.issues[0]?.message}`);
-  return parsed.data;
-}
-
 /**
- * Keeps mapping.workspace_ref in step with the workspace service: consumes
- * `workspace.workspace.created.v1` from EVENTS and records which org owns each workspace id, so
- * `createMapping` can refuse a workspace of another org (or none). Idempotent: the upsert inserts
- * a workspace once however often its event is delivered. An invalid event is terminated.
- * `accept` lets a caller skip events (the test platform shares the stream with other databases).
+ * Keeps mapping.workspace_ref in step with the workspace service (the shared replica consumer of
+ * @datalinx/messaging), so `createMapping` can refuse a workspace of another org (or none).
  */
-export async function startWorkspaceEventsConsumer(o: {
+export function startWorkspaceEventsConsumer(o: {
   js: JetStreamClient;
   jsm: JetStreamManager;
   dao: WorkspaceRefDao;
@@ -33,24 +18,5 @@ export async function startWorkspaceEventsConsumer(o: {
   durable: string;
   accept?: (ev: WorkspaceCreatedV1) => Promise<boolean>;
 }): Promise<StreamConsumer<WorkspaceCreatedV1>> {
-  const consumer = new StreamConsumer<WorkspaceCreatedV1>({
-    js: o.js,
-    jsm: o.jsm,
-    log: o.log,
-    stream: STREAMS.EVENTS.name,
-    durable: o.durable,
-    filterSubject: WORKSPACE_CREATED_V1,
-    concurrency: 4,
-    ackWaitMs: 30000,
-    maxDeliver: 10,
-    what: 'workspace events',
-    parse,
-    apply: async (ev) => {
-      if (o.accept && !(await o.accept(ev))) return;
-      const inserted = await o.dao.upsert(ev.orgId, ev.workspaceId);
-      return { orgId: ev.orgId, workspaceId: ev.workspaceId, inserted };
-    },
-  });
-  await consumer.start();
-  return consumer;
+  return startWorkspaceReplica({ js: o.js, jsm: o.jsm, log: o.log, durable: o.durable, record: (orgId, ws) => o.dao.upsert(orgId, ws), ...(o.accept ? { accept: o.accept } : {}) });
 }

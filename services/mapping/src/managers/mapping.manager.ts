@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type DataLoader from 'dataloader';
-import { ForbiddenError, UnauthenticatedError, ValidationError, type Logger } from '@datalinx/common';
+import { ForbiddenError, UnauthenticatedError, ValidationError, type Logger, isUuid } from '@datalinx/common';
 import { byIdLoader, hasWorkspacePermission, type AuthenticatedViewer, type Viewer } from '@datalinx/graphql-kit';
 import type { MappingDao } from '../daos/mapping.dao';
 import type { Mapping } from '../entities/mapping.entity';
@@ -8,7 +8,6 @@ import { MAPPING_CREATED_V1, mappingEvent } from '../events';
 import { decodeCursor, encodeCursor, pageSize } from '@datalinx/common';
 
 export const NAME_MAX_LENGTH = 100;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TARGET_TABLE = /^[a-z_][a-z0-9_]{0,62}$/;
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
@@ -52,7 +51,7 @@ export class MappingManager {
   ) {
     this.byId = byIdLoader((ids) => {
       const orgId = this.orgIdOrNull();
-      const valid = ids.filter((id) => UUID.test(id));
+      const valid = ids.filter((id) => isUuid(id));
       return orgId && valid.length ? this.mappings.findByIds(orgId, valid) : Promise.resolve([]);
     });
   }
@@ -80,7 +79,7 @@ export class MappingManager {
   async list(workspaceId: string, first: number | null | undefined, after: string | null | undefined) {
     const viewer = this.requireViewer();
     if (!hasWorkspacePermission(viewer, workspaceId, 'mappings:read')) throw new ForbiddenError();
-    if (!UUID.test(workspaceId)) throw new ValidationError('The workspace id is not valid.', [{ field: 'workspaceId', message: 'a workspace id' }]);
+    if (!isUuid(workspaceId)) throw new ValidationError('The workspace id is not valid.', [{ field: 'workspaceId', message: 'a workspace id' }]);
     const n = pageSize(first);
     const rows = await this.mappings.listByWorkspace(viewer.orgId, workspaceId, { first: n, after: decodeCursor(after) });
     const nodes = rows.slice(0, n);
@@ -121,7 +120,7 @@ export class MappingManager {
 
 function validate(workspaceId: string, name: string, targetTable: string): UserError[] {
   const errors: UserError[] = [];
-  if (!UUID.test(workspaceId)) errors.push({ code: 'WORKSPACE_ID_INVALID', field: 'workspaceId', message: 'This is not a workspace id.' });
+  if (!isUuid(workspaceId)) errors.push({ code: 'WORKSPACE_ID_INVALID', field: 'workspaceId', message: 'This is not a workspace id.' });
   const length = [...name].length;
   if (length === 0) errors.push({ code: 'NAME_REQUIRED', field: 'name', message: 'Give the mapping a name.' });
   else if (length > NAME_MAX_LENGTH) errors.push({ code: 'NAME_TOO_LONG', field: 'name', message: `Use at most ${NAME_MAX_LENGTH} characters.` });

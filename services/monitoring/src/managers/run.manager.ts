@@ -1,5 +1,5 @@
 import type DataLoader from 'dataloader';
-import { UnauthenticatedError, ValidationError, decodeCursor, encodeCursor, pageSize } from '@datalinx/common';
+import { UnauthenticatedError, ValidationError, decodeCursor, encodeCursor, pageSize, isUuid } from '@datalinx/common';
 import type { RunState } from '@datalinx/contracts';
 import { byIdLoader, groupLoader, hasWorkspacePermission, type Viewer } from '@datalinx/graphql-kit';
 import type { RunDao } from '../daos/run.dao';
@@ -7,7 +7,6 @@ import type { RunStepDao } from '../daos/run-step.dao';
 import type { Run } from '../entities/run.entity';
 import type { RunStep } from '../entities/run-step.entity';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface RunListArgs {
   first?: number | null;
@@ -55,7 +54,7 @@ export class RunManager {
 
   /** The run when the viewer may read it; null otherwise. */
   async run(id: string): Promise<Run | null> {
-    if (!this.orgIdOrNull() || !UUID.test(id)) return null;
+    if (!this.orgIdOrNull() || !isUuid(id)) return null;
     const run = await this.runLoader.load(id);
     return this.readable(run) ? run : null;
   }
@@ -69,7 +68,7 @@ export class RunManager {
   async list(workspaceId: string, a: RunListArgs) {
     const orgId = this.orgIdOrNull();
     if (!orgId) throw new UnauthenticatedError();
-    if (!UUID.test(workspaceId)) throw new ValidationError('workspaceId is not valid.', [{ field: 'workspaceId', message: 'a workspace id (UUID)' }]);
+    if (!isUuid(workspaceId)) throw new ValidationError('workspaceId is not valid.', [{ field: 'workspaceId', message: 'a workspace id (UUID)' }]);
     const n = pageSize(a.first);
     // Shield checked the permission for this workspace id; the org filter below makes sure the
     // workspace is the viewer's own (an org ADMIN's role applies to any id it names).

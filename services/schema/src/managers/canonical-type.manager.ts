@@ -1,11 +1,10 @@
 import DataLoader from 'dataloader';
-import { UnauthenticatedError, ValidationError } from '@datalinx/common';
+import { UnauthenticatedError, ValidationError, isUuid } from '@datalinx/common';
 import { byIdLoader, type Viewer } from '@datalinx/graphql-kit';
 import type { CanonicalTypeDao } from '../daos/canonical-type.dao';
 import type { CanonicalType } from '../entities/canonical-type.entity';
 
 const MAX_FILTER_LENGTH = 100;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Canonical types as a signed-in viewer sees them. They are the same for every organization,
@@ -22,7 +21,7 @@ export class CanonicalTypeManager {
     private readonly types: CanonicalTypeDao,
   ) {
     // Non-uuid ids cannot exist; dropping them keeps PostgreSQL from rejecting the whole batch.
-    this.byId = byIdLoader((ids) => this.types.findByIds(ids.filter((id) => UUID.test(id))));
+    this.byId = byIdLoader((ids) => this.types.findByIds(ids.filter((id) => isUuid(id))));
     this.byName = new DataLoader(async (names) => {
       const rows = await this.types.findByNames(names);
       return names.map((n) => rows.find((r) => r.name === n) ?? null);
