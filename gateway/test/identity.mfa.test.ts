@@ -26,7 +26,7 @@ describe('MFA (TOTP) through the gateway', () => {
     postGraphQL<T>(s.gatewayUrl, query, variables, headers);
 
   const ME = `{ me { kind mfaEnabled user { id } } }`;
-  const ENROLL = `mutation($c: String){ enrollTotp(challengeToken: $c) { enrollmentId otpauthUri errors { code field message } } }`;
+  const ENROLL = `mutation($c: String){ enrollTotp(challengeToken: $c) { enrollmentId otpauthUri qrCodeDataUrl errors { code field message } } }`;
   const CONFIRM = `mutation($id: ID!, $code: String!, $c: String){ confirmTotp(enrollmentId: $id, code: $code, challengeToken: $c) { backupCodes accessToken refreshToken expiresAt user { id } errors { code field message } } }`;
   const COMPLETE = `mutation($c: String!, $code: String!){ completeMfaLogin(challengeToken: $c, code: $code) { accessToken refreshToken expiresAt user { id } mfaRequired errors { code field message } } }`;
   const DISABLE = `mutation($p: String!){ disableTotp(password: $p) { ok errors { code field message } } }`;
@@ -54,8 +54,14 @@ describe('MFA (TOTP) through the gateway', () => {
 
   it('enrolls, confirms, and then asks for the second factor at login; TOTP and backup codes complete it, once each', async () => {
     const u = await signUpAndLogin(s.gatewayUrl);
-    const e = await gql<{ enrollTotp: { enrollmentId: string; otpauthUri: string; errors: Err[] } }>(ENROLL, {}, bearer(u.accessToken));
-    const { enrollmentId, otpauthUri } = e.body.data!.enrollTotp;
+    const e = await gql<{ enrollTotp: { enrollmentId: string; otpauthUri: string; qrCodeDataUrl: string; errors: Err[] } }>(ENROLL, {}, bearer(u.accessToken));
+    const { enrollmentId, otpauthUri, qrCodeDataUrl } = e.body.data!.enrollTotp;
+    // The QR code: an SVG data URL (rendered server-side, no third-party QR service) of a
+    // version-4+ symbol: a ~100-character URI cannot fit in fewer modules.
+    expect(qrCodeDataUrl).toMatch(/^data:image\/svg\+xml;base64,/);
+    const svg = Buffer.from(qrCodeDataUrl.split(',')[1]!, 'base64').toString('utf8');
+    expect(svg).toMatch(/^<svg [^>]*viewBox="0 0 (\d+) \1"/);
+    expect(Number(/viewBox="0 0 (\d+)/.exec(svg)![1])).toBeGreaterThanOrEqual(33 + 4);
     expect(otpauthUri).toMatch(/^otpauth:\/\/totp\/Datalinx:.+\?secret=[A-Z2-7]{32}&issuer=Datalinx/);
     const secret = secretOf(otpauthUri);
     // The secret rests sealed (AES-GCM), not in the clear nor in base32.

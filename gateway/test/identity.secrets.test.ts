@@ -102,7 +102,7 @@ describe('identity flow leaks no password or token', () => {
     record(await call(SIGN_UP, { i: input }));
     const first = record(await call(LOGIN, { i: { email: input.email, password: input.password } }), 'login', ['accessToken', 'refreshToken']);
     const at = bearer(first.accessToken as string);
-    const enrolled = record(await call(`mutation { enrollTotp { enrollmentId otpauthUri errors { code } } }`, {}, at), 'enrollTotp', ['otpauthUri']);
+    const enrolled = record(await call(`mutation { enrollTotp { enrollmentId otpauthUri qrCodeDataUrl errors { code } } }`, {}, at), 'enrollTotp', ['otpauthUri', 'qrCodeDataUrl']);
     const b32 = new URL(enrolled.otpauthUri as string).searchParams.get('secret')!;
     const secret = base32Decode(b32);
     secrets.push(b32, secret.toString('base64'), secret.toString('hex'));

@@ -10,6 +10,7 @@ const SIGN_IN_UNAVAILABLE = {
   backupCodes: null,
   enrollmentId: null,
   otpauthUri: null,
+  qrCodeDataUrl: null,
 };
 
 /** Marks what a public mutation returned as readable by this (anonymous) request. */

@@ -12,6 +12,7 @@ import { verifyPassword } from './passwords';
 import { failed, throttled, type ClientInfo, type OpenedSession, type SessionManager, type TokenPair } from './session.manager';
 import { tooManyAttempts, type LoginThrottle } from './login-throttle';
 import { normalizeEmail } from './account.manager';
+import QRCode from 'qrcode';
 import { audit } from './audit';
 import { userError, type UserError } from './user-error';
 
@@ -21,6 +22,7 @@ export const MFA_MAX_ATTEMPTS = 5;
 export interface EnrollTotpResult {
   enrollmentId: string | null;
   otpauthUri: string | null;
+  qrCodeDataUrl: string | null;
   errors: UserError[];
 }
 
@@ -91,8 +93,12 @@ export class MfaManager {
       const id = await this.mfa.insertPending(em, who.orgId, who.userId, seal(this.sealKey, secret.toString('base64'), this.aad(who.userId)));
       return { id, email: user.email };
     });
-    if ('code' in outcome) return { enrollmentId: null, otpauthUri: null, errors: [outcome] };
-    return { enrollmentId: outcome.id, otpauthUri: otpauthUri(secret, outcome.email), errors: [] };
+    if ('code' in outcome) return { enrollmentId: null, otpauthUri: null, qrCodeDataUrl: null, errors: [outcome] };
+    const uri = otpauthUri(secret, outcome.email);
+    // Rendered here (not by a QR web service: the secret never leaves the platform), as SVG so the
+    // web can show it in an <img> under its strict CSP (img-src data:).
+    const svg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+    return { enrollmentId: outcome.id, otpauthUri: uri, qrCodeDataUrl: `data:image/svg+xml;base64,${Buffer.from(svg, 'utf8').toString('base64')}`, errors: [] };
   }
 
   async confirm(viewer: Viewer, enrollmentId: string, code: string, challengeToken?: string | null, client: ClientInfo = {}): Promise<ConfirmTotpResult> {

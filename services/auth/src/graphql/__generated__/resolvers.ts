@@ -92,6 +92,8 @@ export type EnrollTotpPayload = {
   errors: Array<UserError>;
   /** otpauth://totp/… for an authenticator app (QR code). Contains the secret. */
   otpauthUri: Maybe<Scalars['String']['output']>;
+  /** The same URI as a QR code: an SVG image (data: URL) to show beside the manual-entry secret. Contains the secret: shown once. */
+  qrCodeDataUrl: Maybe<Scalars['String']['output']>;
 };
 
 export type LoginInput = {
@@ -675,6 +677,7 @@ export type EnrollTotpPayloadResolvers<ContextType = AuthContext, ParentType ext
   enrollmentId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
   errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
   otpauthUri?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  qrCodeDataUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 }>;
 
 export type LogoutPayloadResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['LogoutPayload'] = ResolversParentTypes['LogoutPayload']> = ResolversObject<{
