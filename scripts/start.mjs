@@ -233,7 +233,8 @@ async function main() {
 
     log.step('Starting the gateway');
     /** @type {NodeJS.ProcessEnv} */
-    const gatewayEnv = { ...common, GATEWAY_PORT: String(cfg.gatewayPort), DLX_ASSERTION_PRIVATE_KEY: keys.privateKeyPem };
+    // Served over plain http://localhost: some browsers (Safari) refuse `Secure` cookies over http even there.
+    const gatewayEnv = { ...common, GATEWAY_PORT: String(cfg.gatewayPort), DLX_ASSERTION_PRIVATE_KEY: keys.privateKeyPem, GATEWAY_COOKIE_SECURE: 'false' };
     for (const s of cfg.subgraphs) gatewayEnv[`${s.name.toUpperCase()}_URL`] = `http://127.0.0.1:${s.port}/graphql`;
     const gateway = sup.startChild({ name: 'gateway', cmd: process.execPath, args: [entry('gateway/dist/index.js')], cwd: repoRoot, env: gatewayEnv });
     await waitForHttp(`http://127.0.0.1:${cfg.gatewayPort}/readyz`, { timeoutMs: 120_000, abort: diedReason(gateway) });

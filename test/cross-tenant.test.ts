@@ -72,10 +72,12 @@ interface OrgA {
   /** A service account of org A and its live API key's id. */
   serviceAccountId: string;
   apiKeyId: string;
+  /** An open invitation of org A (made by its admin through the sign-in gateway). */
+  invitationId: string;
 }
 
 /** Values only org A's objects carry: none may appear in anything org B is shown. */
-const A_MARKERS = ['Alpha Secret Org', 'Alpha Admin', 'Alpha Member', 'Alpha Workspace', 'alpha-ws', 'alpha-warehouse', 'alpha-db.internal', 'alpha_user', 'Alpha Customers', 'alpha_customers', 'alpha run summary', 'alpha step message', 'alpha-admin-', 'alpha-member-', 'alpha audit detail', 'Alpha Service Bot'];
+const A_MARKERS = ['Alpha Secret Org', 'Alpha Admin', 'Alpha Member', 'Alpha Workspace', 'alpha-ws', 'alpha-warehouse', 'alpha-db.internal', 'alpha_user', 'Alpha Customers', 'alpha_customers', 'alpha run summary', 'alpha step message', 'alpha-admin-', 'alpha-member-', 'alpha audit detail', 'Alpha Service Bot', 'alpha-invitee-'];
 
 // ─── the table ───────────────────────────────────────────────────────────────────────────────
 
@@ -250,6 +252,38 @@ const CASES: Record<string, Case> = {
     variables: ({ a }) => ({ id: a.memberId }),
     deniedToB: payloadError('deactivateUser', 'USER_NOT_FOUND', ['user']),
   },
+  // The control acts on org A's member in this order: deactivated (above) → role VIEWER → a VIEWER
+  // grant on org A's workspace → reactivated → removed.
+  'Mutation.updateUserRole': {
+    kind: 'tenant',
+    query: `mutation($u: ID!){ updateUserRole(userId: $u, orgRole: VIEWER) { user { id email orgRole } errors { code field } } }`,
+    variables: ({ a }) => ({ u: a.memberId }),
+    deniedToB: payloadError('updateUserRole', 'USER_NOT_FOUND', ['user']),
+  },
+  'Mutation.setWorkspaceGrants': {
+    kind: 'tenant',
+    // Names org A's user and org A's workspace (known to auth's replica).
+    query: `mutation($u: ID!, $w: ID!){ setWorkspaceGrants(userId: $u, grants: [{ workspaceId: $w, role: VIEWER }]) { user { id email } grants { workspaceId role } errors { code field } } }`,
+    variables: ({ a }) => ({ u: a.memberId, w: a.workspaceId }),
+    deniedToB: payloadError('setWorkspaceGrants', 'USER_NOT_FOUND', ['user', 'grants']),
+  },
+  'Mutation.reactivateUser': {
+    kind: 'tenant',
+    query: `mutation($id: ID!){ reactivateUser(id: $id) { user { id email status } errors { code field } } }`,
+    variables: ({ a }) => ({ id: a.memberId }),
+    deniedToB: payloadError('reactivateUser', 'USER_NOT_FOUND', ['user']),
+  },
+  'Mutation.removeUser': {
+    kind: 'tenant',
+    query: `mutation($id: ID!){ removeUser(id: $id) { ok removedUserId errors { code field } } }`,
+    variables: ({ a }) => ({ id: a.memberId }),
+    deniedToB: (res) => {
+      noErrors(res);
+      expect(data(res)).toEqual({ removeUser: { ok: false, removedUserId: null, errors: [{ code: 'USER_NOT_FOUND', field: 'id' }] } });
+    },
+  },
+  'Mutation.changePassword': { kind: 'not-tenant-addressed', reason: 'takes no id: changes the caller\'s own password (re-authenticated by the current one)' },
+  'Mutation.changeExpiredPassword': { kind: 'not-tenant-addressed', reason: 'takes a challenge token (a bearer secret from login) and a new password, not an object id' },
 
   'Query.serviceAccounts': {
     kind: 'tenant',
@@ -287,6 +321,55 @@ const CASES: Record<string, Case> = {
     variables: ({ a }) => ({ id: a.serviceAccountId }),
     deniedToB: payloadError('rotateApiKey', 'SERVICE_ACCOUNT_NOT_FOUND', ['serviceAccount', 'apiKey']),
   },
+
+  'Query.invitations': {
+    kind: 'tenant',
+    signIn: true,
+    query: `{ invitations(first: 100) { nodes { id email status } } }`,
+    variables: () => ({}),
+    deniedToB: (res) => {
+      noErrors(res);
+      expect(data(res)).toEqual({ invitations: { nodes: [] } });
+    },
+    visibleToA: (res, { a }) => expect((data(res)?.invitations as { nodes: Array<{ id: string }> }).nodes.map((x) => x.id)).toEqual([a.invitationId]),
+  },
+  'Query.invitation': { kind: 'not-tenant-addressed', reason: 'takes an invitation token (a bearer secret from the e-mail), not an object id (invalid/used/expired: identity.invitations tests)' },
+  'Mutation.inviteUser': {
+    kind: 'tenant',
+    signIn: true,
+    // Names org A's workspace in a grant: org B must not invite anyone into it.
+    query: `mutation($i: InviteUserInput!){ inviteUser(input: $i) { invitation { id email grants { workspaceId } } errors { code field } } }`,
+    variables: ({ a }) => ({ i: { email: `alpha-invitee-${randomUUID().slice(0, 8)}@example.test`, orgRole: 'MEMBER', grants: [{ workspaceId: a.workspaceId, role: 'VIEWER' }] } }),
+    deniedToB: payloadError('inviteUser', 'WORKSPACE_NOT_FOUND', ['invitation']),
+  },
+  'Mutation.inviteUsers': {
+    kind: 'tenant',
+    signIn: true,
+    query: `mutation($csv: String!){ inviteUsers(csv: $csv) { invitedCount failedCount rows { line ok invitation { id } errors { code } } errors { code } } }`,
+    variables: ({ a }) => ({ csv: `email,role,workspace_grants,display_name\nalpha-invitee-${randomUUID().slice(0, 8)}@example.test,MEMBER,${a.workspaceId}:VIEWER,` }),
+    deniedToB: (res) => {
+      noErrors(res);
+      expect(data(res)).toEqual({ inviteUsers: { invitedCount: 0, failedCount: 1, rows: [{ line: 2, ok: false, invitation: null, errors: [{ code: 'WORKSPACE_NOT_FOUND' }] }], errors: [] } });
+    },
+  },
+  // Before revokeInvitation: the control resends org A's open invitation, then revokes it.
+  'Mutation.resendInvitation': {
+    kind: 'tenant',
+    signIn: true,
+    query: `mutation($id: ID!){ resendInvitation(id: $id) { invitation { id email status } errors { code field } } }`,
+    variables: ({ a }) => ({ id: a.invitationId }),
+    deniedToB: payloadError('resendInvitation', 'INVITATION_NOT_FOUND', ['invitation']),
+  },
+  'Mutation.revokeInvitation': {
+    kind: 'tenant',
+    signIn: true,
+    query: `mutation($id: ID!){ revokeInvitation(id: $id) { invitation { id email status } errors { code field } } }`,
+    variables: ({ a }) => ({ id: a.invitationId }),
+    deniedToB: payloadError('revokeInvitation', 'INVITATION_NOT_FOUND', ['invitation']),
+  },
+  'Mutation.acceptInvitation': { kind: 'not-tenant-addressed', reason: 'takes an invitation token (a bearer secret from the e-mail), not an object id; the org comes from the token' },
+  'Mutation.requestPasswordReset': { kind: 'not-tenant-addressed', reason: 'takes an e-mail and always answers ok (no enumeration); the link goes to the mailbox only' },
+  'Mutation.resetPassword': { kind: 'not-tenant-addressed', reason: 'takes a password-reset token (a bearer secret from the e-mail), not an object id' },
 
   // ── workspace ──
   'Query.workspaces': {
@@ -671,10 +754,19 @@ describe('cross-tenant isolation: org B names org A\'s objects in every root fie
       'createServiceAccount',
     );
 
+    // An open invitation of org A (invitations need the sealing key: the sign-in gateway's auth has it).
+    const invitation = await ok<{ invitation: { id: string } }>(
+      `mutation($i: InviteUserInput!){ inviteUser(input: $i) { invitation { id } errors { code field message } } }`,
+      { i: { email: `alpha-invitee-${tag}@example.test`, orgRole: 'MEMBER', grants: [{ workspaceId: ws.workspace.id, role: 'VIEWER' }] } },
+      adminA,
+      'inviteUser',
+      'sign-in',
+    );
+
     const [{ id: ctId }] = await p.sources.schema.query(`SELECT id FROM schema.canonical_type WHERE name = 'email'`);
     canonicalTypeId = ctId;
     ctx = {
-      a: { orgId: a.orgId, adminId: a.userId, memberId, workspaceId: ws.workspace.id, connectionId: conn.connection.id, mappingId: mapping.mapping.id, runId, auditEntryId, enrollmentId: enrollment.enrollmentId, totpSecret, sessionId, slug: slugA, email: emailA, serviceAccountId: sa.serviceAccount.id, apiKeyId: sa.serviceAccount.apiKeys[0]!.id },
+      a: { orgId: a.orgId, adminId: a.userId, memberId, workspaceId: ws.workspace.id, connectionId: conn.connection.id, mappingId: mapping.mapping.id, runId, auditEntryId, enrollmentId: enrollment.enrollmentId, totpSecret, sessionId, slug: slugA, email: emailA, serviceAccountId: sa.serviceAccount.id, apiKeyId: sa.serviceAccount.apiKeys[0]!.id, invitationId: invitation.invitation.id },
       orgB: b.orgId,
       bAdminId: b.userId,
       bMemberId: memberBId,

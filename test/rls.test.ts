@@ -18,10 +18,14 @@ import { migrate as migrateMapping } from '../services/mapping/src/migrate';
 import { migrate as migrateMonitoring } from '../services/monitoring/src/migrate';
 import { workspaceDataSource } from '../services/workspace/src/data-source';
 
-const SCHEMAS = ['workspace', 'schema', 'mapping', 'monitoring'] as const;
+const SCHEMAS = ['auth', 'workspace', 'schema', 'mapping', 'monitoring'] as const;
 
 /** Tables with no tenant, each for a reason written in its service's migration docblock. */
 const GLOBAL_TABLES = [
+  'auth.email_outbox',
+  'auth.login_failure',
+  'auth.migrations',
+  'auth.outbox',
   'mapping.migrations',
   'mapping.outbox',
   'monitoring.consumed_event',
@@ -49,8 +53,62 @@ const ids = {
   auditB: randomUUID(),
 };
 
+/** Auth rows, one of each per org: `auth.<A|B>.<table>` = the row's key. */
+const authIds = (['A', 'B'] as const).reduce(
+  (acc, o) => ({
+    ...acc,
+    [o]: { user: randomUUID(), history: randomUUID(), session: randomUUID(), refresh: randomUUID(), totp: randomUUID(), backup: randomUUID(), challenge: randomUUID(), pwChallenge: randomUUID(), sa: randomUUID(), key: randomUUID(), wsRef: randomUUID(), invitation: randomUUID(), reset: randomUUID() },
+  }),
+  {} as Record<'A' | 'B', Record<'user' | 'history' | 'session' | 'refresh' | 'totp' | 'backup' | 'challenge' | 'pwChallenge' | 'sa' | 'key' | 'wsRef' | 'invitation' | 'reset', string>>,
+);
+const orgOf = (o: 'A' | 'B') => (o === 'A' ? orgA : orgB);
+const hex = () => randomUUID().replace(/-/g, '') + randomUUID().replace(/-/g, '');
+
+/** Plants one row of each auth tenant table for org `o` (as the admin). */
+async function plantAuth(admin: DataSource, o: 'A' | 'B'): Promise<void> {
+  const org = orgOf(o);
+  const id = authIds[o];
+  const q = (sql: string, params: unknown[]) => admin.query(sql, params);
+  await q(`INSERT INTO auth.organization (id, slug, name, region, time_zone) VALUES ($1, $2, $2, 'eu', 'UTC')`, [org, `rls-${o.toLowerCase()}-${org.slice(0, 8)}`]);
+  await q(`INSERT INTO auth."user" (id, org_id, email, display_name, org_role) VALUES ($1, $2, $3, 'U', 'ADMIN')`, [id.user, org, `rls-${id.user}@example.test`]);
+  await q(`INSERT INTO auth.password_history (id, org_id, user_id, password_hash) VALUES ($1, $2, $3, 'h')`, [id.history, org, id.user]);
+  await q(`INSERT INTO auth.session (id, org_id, user_id, expires_at) VALUES ($1, $2, $3, now() + interval '1 day')`, [id.session, org, id.user]);
+  await q(`INSERT INTO auth.refresh_token (id, org_id, session_id, token_hash) VALUES ($1, $2, $3, $4)`, [id.refresh, org, id.session, hex()]);
+  await q(`INSERT INTO auth.workspace_grant (org_id, user_id, workspace_id, role) VALUES ($1, $2, $3, 'EDITOR')`, [org, id.user, id.wsRef]);
+  await q(`INSERT INTO auth.mfa_totp (id, org_id, user_id, secret_sealed) VALUES ($1, $2, $3, '{}')`, [id.totp, org, id.user]);
+  await q(`INSERT INTO auth.mfa_backup_code (id, org_id, user_id, code_hash) VALUES ($1, $2, $3, $4)`, [id.backup, org, id.user, hex()]);
+  await q(`INSERT INTO auth.mfa_challenge (id, org_id, user_id, token_hash, purpose, expires_at) VALUES ($1, $2, $3, $4, 'LOGIN', now() + interval '5 minutes')`, [id.challenge, org, id.user, hex()]);
+  await q(`INSERT INTO auth.password_change_challenge (id, org_id, user_id, token_hash, expires_at) VALUES ($1, $2, $3, $4, now() + interval '5 minutes')`, [id.pwChallenge, org, id.user, hex()]);
+  await q(`INSERT INTO auth.service_account (id, org_id, name, workspace_id, role, created_by) VALUES ($1, $2, 'bot', $3, 'VIEWER', $4)`, [id.sa, org, id.wsRef, id.user]);
+  await q(`INSERT INTO auth.api_key (id, org_id, service_account_id, prefix, key_hash) VALUES ($1, $2, $3, 'dlx_sk_live_abcd', $4)`, [id.key, org, id.sa, hex()]);
+  await q(`INSERT INTO auth.workspace_ref (workspace_id, org_id) VALUES ($1, $2)`, [id.wsRef, org]);
+  await q(`INSERT INTO auth.invitation (id, org_id, email, org_role, token_hash, expires_at) VALUES ($1, $2, $3, 'MEMBER', decode($4, 'hex'), now() + interval '1 day')`, [id.invitation, org, `inv-${id.invitation}@example.test`, hex()]);
+  await q(`INSERT INTO auth.password_reset (id, org_id, user_id, token_hash, expires_at) VALUES ($1, $2, $3, decode($4, 'hex'), now() + interval '30 minutes')`, [id.reset, org, id.user, hex()]);
+}
+
+/** The auth tenant tables: one planted row per org, and a new row of org A to try to insert. */
+const AUTH_TENANT_TABLES: TenantTable[] = [
+  { table: 'auth.organization', key: 'id', set: `name = 'x'`, rowsOf: (o) => [orgOf(o)], insertForA: { sql: `INSERT INTO auth.organization (id, slug, name, region, time_zone) VALUES ($1, 'rls-x', 'x', 'eu', 'UTC')`, params: [orgA] } },
+  { table: 'auth.user', key: 'id', set: `display_name = 'x'`, rowsOf: (o) => [authIds[o].user], insertForA: { sql: `INSERT INTO auth."user" (org_id, email, display_name, org_role) VALUES ($1, 'planted@example.test', 'P', 'ADMIN')`, params: [orgA] } },
+  { table: 'auth.password_history', key: 'id', set: `password_hash = 'x'`, rowsOf: (o) => [authIds[o].history], insertForA: { sql: `INSERT INTO auth.password_history (org_id, user_id, password_hash) VALUES ($1, $2, 'h')`, params: [orgA, authIds.A.user] } },
+  { table: 'auth.session', key: 'id', set: `revoked_at = now()`, rowsOf: (o) => [authIds[o].session], insertForA: { sql: `INSERT INTO auth.session (org_id, user_id, expires_at) VALUES ($1, $2, now())`, params: [orgA, authIds.A.user] } },
+  { table: 'auth.refresh_token', key: 'id', set: `rotated_at = now()`, rowsOf: (o) => [authIds[o].refresh], insertForA: { sql: `INSERT INTO auth.refresh_token (org_id, session_id, token_hash) VALUES ($1, $2, 'planted')`, params: [orgA, authIds.A.session] } },
+  { table: 'auth.workspace_grant', key: 'workspace_id', set: `role = 'VIEWER'`, rowsOf: (o) => [authIds[o].wsRef], insertForA: { sql: `INSERT INTO auth.workspace_grant (org_id, user_id, workspace_id, role) VALUES ($1, $2, $3, 'VIEWER')`, params: [orgA, authIds.A.user, randomUUID()] } },
+  { table: 'auth.mfa_totp', key: 'id', set: `attempts = 9`, rowsOf: (o) => [authIds[o].totp], insertForA: { sql: `INSERT INTO auth.mfa_totp (org_id, user_id, secret_sealed) VALUES ($1, $2, '{}')`, params: [orgA, authIds.A.user] } },
+  { table: 'auth.mfa_backup_code', key: 'id', set: `used_at = now()`, rowsOf: (o) => [authIds[o].backup], insertForA: { sql: `INSERT INTO auth.mfa_backup_code (org_id, user_id, code_hash) VALUES ($1, $2, 'planted')`, params: [orgA, authIds.A.user] } },
+  { table: 'auth.mfa_challenge', key: 'id', set: `attempts = 9`, rowsOf: (o) => [authIds[o].challenge], insertForA: { sql: `INSERT INTO auth.mfa_challenge (org_id, user_id, token_hash, purpose, expires_at) VALUES ($1, $2, 'planted', 'LOGIN', now())`, params: [orgA, authIds.A.user] } },
+  { table: 'auth.password_change_challenge', key: 'id', set: `consumed_at = now()`, rowsOf: (o) => [authIds[o].pwChallenge], insertForA: { sql: `INSERT INTO auth.password_change_challenge (org_id, user_id, token_hash, expires_at) VALUES ($1, $2, 'planted', now())`, params: [orgA, authIds.A.user] } },
+  { table: 'auth.service_account', key: 'id', rowsOf: (o) => [authIds[o].sa], insertForA: { sql: `INSERT INTO auth.service_account (org_id, name, workspace_id, role, created_by) VALUES ($1, 'p', $2, 'VIEWER', $3)`, params: [orgA, authIds.A.wsRef, authIds.A.user] } },
+  { table: 'auth.api_key', key: 'id', set: `revoked_at = now()`, rowsOf: (o) => [authIds[o].key], insertForA: { sql: `INSERT INTO auth.api_key (org_id, service_account_id, prefix, key_hash) VALUES ($1, $2, 'p', 'planted')`, params: [orgA, authIds.A.sa] } },
+  { table: 'auth.workspace_ref', key: 'workspace_id', set: `created_at = now()`, rowsOf: (o) => [authIds[o].wsRef], insertForA: { sql: `INSERT INTO auth.workspace_ref (workspace_id, org_id) VALUES ($1, $2)`, params: [randomUUID(), orgA] } },
+  { table: 'auth.invitation', key: 'id', set: `revoked_at = now()`, rowsOf: (o) => [authIds[o].invitation], insertForA: { sql: `INSERT INTO auth.invitation (org_id, email, org_role, token_hash, expires_at) VALUES ($1, 'p@example.test', 'MEMBER', '\\x00', now())`, params: [orgA] } },
+  { table: 'auth.password_reset', key: 'id', set: `used_at = now()`, rowsOf: (o) => [authIds[o].reset], insertForA: { sql: `INSERT INTO auth.password_reset (org_id, user_id, token_hash, expires_at) VALUES ($1, $2, '\\x00', now())`, params: [orgA, authIds.A.user] } },
+];
+
 interface TenantTable {
   table: string;
+  /** What the UPDATE check sets (default `name = 'x'`). */
+  set?: string;
   /** The id column (run_step: its run). */
   key: string;
   rowsOf: (org: 'A' | 'B') => string[];
@@ -59,6 +117,7 @@ interface TenantTable {
 }
 
 const TENANT_TABLES: TenantTable[] = [
+  ...AUTH_TENANT_TABLES,
   {
     table: 'workspace.workspace',
     key: 'id',
@@ -131,6 +190,8 @@ describe('row-level security', () => {
     for (const m of [migrateAuth, migrateWorkspace, migrateSchema, migrateMapping, migrateMonitoring]) await m(db.url);
     admin = await createDataSource({ url: db.url, schema: 'public', entities: [], poolMax: 2 }).initialize();
     app = await createDataSource({ url: await runtimeRoleUrl(process.env.DATABASE_URL, db.url), schema: 'public', entities: [], poolMax: 1 }).initialize();
+    await plantAuth(admin, 'A');
+    await plantAuth(admin, 'B');
     for (const [org, ws, conn, map, run, audit] of [
       [orgA, ids.wsA, ids.connA, ids.mapA, ids.runA, ids.auditA],
       [orgB, ids.wsB, ids.connB, ids.mapB, ids.runB, ids.auditB],
@@ -202,8 +263,8 @@ describe('row-level security', () => {
     it('can neither change nor delete org A’s rows as org B', async () => {
       const before = await admin.query(`SELECT * FROM ${t.table} WHERE ${t.key} = ANY($1) ORDER BY 1`, [t.rowsOf('A')]);
       const hit = `${t.key} = ANY($1)`;
-      const setSomething =
-        t.table === 'monitoring.run_step' ? `message = 'x'` : t.table === 'monitoring.run' ? `summary = 'x'` : t.table === 'monitoring.audit_log' ? `action = 'auth.x'` : t.table === 'mapping.workspace_ref' ? `created_at = now()` : `name = 'x'`;
+      const setSomething = t.set ??
+        (t.table === 'monitoring.run_step' ? `message = 'x'` : t.table === 'monitoring.run' ? `summary = 'x'` : t.table === 'monitoring.audit_log' ? `action = 'auth.x'` : t.table === 'mapping.workspace_ref' ? `created_at = now()` : `name = 'x'`);
       const n = [{ n: 0 }];
       expect(await asRuntime(orgB, `WITH x AS (UPDATE ${t.table} SET ${setSomething} WHERE ${hit} RETURNING 1) SELECT count(*)::int AS n FROM x`, [t.rowsOf('A')])).toEqual(n);
       expect(await asRuntime(orgB, `WITH x AS (DELETE FROM ${t.table} WHERE ${hit} RETURNING 1) SELECT count(*)::int AS n FROM x`, [t.rowsOf('A')])).toEqual(n);
@@ -212,7 +273,7 @@ describe('row-level security', () => {
   });
 
   it('refuses to move a row of org B into org A', async () => {
-    for (const table of ['workspace.workspace', 'workspace.connection', 'mapping.mapping', 'mapping.workspace_ref', 'monitoring.run']) {
+    for (const table of ['auth.user', 'auth.session', 'auth.api_key', 'auth.invitation', 'workspace.workspace', 'workspace.connection', 'mapping.mapping', 'mapping.workspace_ref', 'monitoring.run']) {
       await expect(asRuntime(orgB, `UPDATE ${table} SET org_id = $1 WHERE org_id = $2`, [orgA, orgB])).rejects.toThrow(/row-level security/);
     }
   });
@@ -238,7 +299,7 @@ describe('row-level security', () => {
     }
   });
 
-  it('every table of workspace, schema, mapping and monitoring is either tenant-isolated (ENABLE + FORCE + a policy) or a known global table', async () => {
+  it('every table of auth, workspace, schema, mapping and monitoring is either tenant-isolated (ENABLE + FORCE + a policy) or a known global table', async () => {
     const tables: Array<{ name: string; on: boolean; forced: boolean; policies: number }> = await admin.query(
       `SELECT n.nspname || '.' || c.relname AS name, c.relrowsecurity AS on, c.relforcerowsecurity AS forced,
               (SELECT count(*)::int FROM pg_policy p WHERE p.polrelid = c.oid) AS policies
@@ -250,6 +311,25 @@ describe('row-level security', () => {
     const open = tables.filter((t) => !isolated.includes(t.name)).map((t) => t.name);
     expect(isolated.sort()).toEqual(TENANT_TABLES.map((t) => t.table).sort());
     expect(open.sort()).toEqual([...GLOBAL_TABLES].sort());
+  });
+
+  it('before sign-in, the runtime role can learn which org owns a key (auth.tenant_of) and nothing else', async () => {
+    const [{ key_hash: keyHash }] = await admin.query(`SELECT key_hash FROM auth.api_key WHERE id = $1`, [authIds.A.key]);
+    const [{ token_hash: refreshHash }] = await admin.query(`SELECT token_hash FROM auth.refresh_token WHERE id = $1`, [authIds.B.refresh]);
+    const [{ h: invitationHash }] = await admin.query(`SELECT encode(token_hash, 'hex') AS h FROM auth.invitation WHERE id = $1`, [authIds.A.invitation]);
+    const tenantOf = async (kind: string, key: string) => (await app.query(`SELECT auth.tenant_of($1, $2) AS org`, [kind, key]))[0].org;
+    expect(await tenantOf('api_key', keyHash)).toBe(orgA);
+    expect(await tenantOf('refresh_token', refreshHash)).toBe(orgB);
+    expect(await tenantOf('invitation', invitationHash)).toBe(orgA);
+    expect(await tenantOf('login_email', `RLS-${authIds.B.user}@example.test`)).toBe(orgB);
+    expect(await tenantOf('session', authIds.A.session)).toBe(orgA);
+    expect(await tenantOf('api_key', 'unknown')).toBeNull();
+    expect(await tenantOf('session', 'not-a-uuid')).toBeNull();
+    await expect(tenantOf('user_by_id', authIds.A.user)).rejects.toThrow(/unknown kind/);
+    expect((await app.query(`SELECT auth.identifier_taken('email', $1) AS t`, [`rls-${authIds.A.user}@example.test`]))[0].t).toBe(true);
+    expect((await app.query(`SELECT auth.identifier_taken('email', 'nobody@example.test') AS t`))[0].t).toBe(false);
+    // The lookup policy belongs to the owner: the runtime role itself still sees no row without a tenant.
+    expect(await app.query(`SELECT count(*)::int AS n FROM auth.api_key WHERE key_hash = $1`, [keyHash])).toEqual([{ n: 0 }]);
   });
 
   describe('the runtime role', () => {

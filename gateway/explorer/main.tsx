@@ -17,6 +17,15 @@ import 'graphiql/style.css';
 import '@graphiql/plugin-explorer/style.css';
 import './explorer.css';
 
+/** A cookie of this origin readable by scripts (the CSRF cookie; the session cookie itself is httpOnly). */
+function readCookie(name: string): string | undefined {
+  for (const part of document.cookie.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim() || undefined;
+  }
+  return undefined;
+}
+
 const fetcher = createGraphiQLFetcher({
   url: '/graphql',
   headers: {
@@ -24,9 +33,16 @@ const fetcher = createGraphiQLFetcher({
     // preflight for any cross-site caller); GraphiQL also sends JSON, which does the same.
     'apollo-require-preflight': 'true',
   },
-  // Signed in as the user: the gateway's `dlx_session` cookie goes along. The endpoint is
-  // same-origin, so 'include' only makes that explicit.
-  fetch: (input, init) => fetch(input, { ...init, credentials: 'include' }),
+  // Signed in as the user: the gateway's httpOnly `dlx_session` cookie goes along (the endpoint
+  // is same-origin, so 'include' only makes that explicit), and with it the CSRF header the
+  // gateway requires of every cookie request: the `dlx_csrf` cookie's value, read at each request
+  // (it changes when the user signs in again).
+  fetch: (input, init) => {
+    const csrf = readCookie('dlx_csrf');
+    const headers = new Headers(init?.headers);
+    if (csrf && !headers.has('x-dlx-csrf')) headers.set('x-dlx-csrf', csrf);
+    return fetch(input, { ...init, headers, credentials: 'include' });
+  },
 });
 
 const explorer = explorerPlugin();

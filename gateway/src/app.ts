@@ -38,9 +38,10 @@ export interface GatewayOptions {
   limits: GatewayLimits;
   subgraphTimeoutMs?: number;
   /**
-   * Turns the incoming request's credentials into a viewer (production: `bearerAuthenticator`;
-   * default: everyone is anonymous). Throwing AuthenticationError refuses the request with
-   * UNAUTHENTICATED and its reason; AuthUnavailableError with 503 AUTH_UNAVAILABLE.
+   * Turns the incoming request's credentials into a viewer (production: API key → session
+   * cookie → bearer; default: everyone is anonymous). Throwing AuthenticationError refuses the
+   * request with its status (200 unless it says otherwise), code (UNAUTHENTICATED + its reason, or
+   * CSRF_TOKEN_INVALID) and Set-Cookie headers; AuthUnavailableError with 503 AUTH_UNAVAILABLE.
    */
   authenticate?: (req: Request) => Promise<Viewer>;
   /** Extra /readyz checks besides the subgraphs (e.g. the identity revocation view is loaded). */
@@ -181,7 +182,9 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
       next();
     } catch (err) {
       if (err instanceof AuthenticationError) {
-        res.status(200).json({ errors: [{ message: err.message, extensions: { code: 'UNAUTHENTICATED', reason: err.reason } }] });
+        if (err.setCookies.length) res.append('Set-Cookie', err.setCookies);
+        const extensions = err.code === 'UNAUTHENTICATED' ? { code: err.code, reason: err.reason } : { code: err.code };
+        res.status(err.status).json({ errors: [{ message: err.message, extensions }] });
         return;
       }
       if (!(err instanceof AuthUnavailableError)) o.log.error({ err: (err as Error).message }, 'authentication failed unexpectedly');

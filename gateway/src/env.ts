@@ -38,6 +38,14 @@ export const envSchema = z.object({
       return /^\d+$/.test(t) ? Number(t) : t;
     }),
   GATEWAY_SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(100).max(120000).default(30000),
+  /**
+   * `Secure` on the browser-session cookies (`dlx_session`, `dlx_csrf`): true unless the gateway is
+   * served over plain http://localhost in local development (scripts/start.mjs, tests).
+   */
+  GATEWAY_COOKIE_SECURE: z
+    .enum(['true', 'false'], { errorMap: () => ({ message: 'GATEWAY_COOKIE_SECURE must be true or false' }) })
+    .default('true')
+    .transform((v) => v === 'true'),
 });
 export type Env = z.infer<typeof envSchema>;
 

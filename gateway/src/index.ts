@@ -8,6 +8,7 @@ import { explorerRouter } from './explorer';
 import { accessTokenVerifier, bearerAuthenticator, defaultJwksUrl, remoteJwks } from './auth/bearer';
 import { apiKeyAuthenticator, defaultApiKeyExchangeUrl } from './auth/api-key';
 import { RevocationView } from './auth/revocation-view';
+import { cookieSessions } from './auth/cookie';
 
 async function main() {
   const env = loadEnvOrExit('gateway', envSchema);
@@ -18,6 +19,8 @@ async function main() {
   const revocations = await RevocationView.start(nats.nc, log);
   const jwksUrl = env.AUTH_JWKS_URL ?? defaultJwksUrl(env.AUTH_URL);
   const jwks = remoteJwks(jwksUrl);
+  const verify = accessTokenVerifier({ jwks, revocations, log });
+  const cookies = cookieSessions({ authUrl: env.AUTH_URL, verify, secure: env.GATEWAY_COOKIE_SECURE, log });
   const gateway = await createGateway({
     supergraphSdl: loadSupergraph(env.SUPERGRAPH_PATH),
     subgraphUrls,
@@ -26,14 +29,18 @@ async function main() {
     subgraphTimeoutMs: env.GATEWAY_SUBGRAPH_TIMEOUT_MS,
     trustProxy: env.GATEWAY_TRUST_PROXY,
     limits: { maxDepth: env.GATEWAY_MAX_DEPTH, maxAliases: env.GATEWAY_MAX_ALIASES, maxTokens: env.GATEWAY_MAX_TOKENS, maxBodyBytes: env.GATEWAY_MAX_BODY_BYTES },
+    // X-API-Key, then the browser's dlx_session cookie (without Authorization), then Bearer.
     authenticate: apiKeyAuthenticator({
       exchangeUrl: defaultApiKeyExchangeUrl(env.AUTH_URL),
-      verify: accessTokenVerifier({ jwks, revocations, log }),
-      next: bearerAuthenticator({ jwks, revocations, log }),
+      verify,
+      next: cookies.authenticator(bearerAuthenticator({ jwks, revocations, log })),
       log,
     }),
     readiness: { identity: async () => (revocations.ready ? { ok: true } : { ok: false, error: 'revocation view not loaded' }) },
-    routes: (app) => app.use(explorerRouter({})),
+    routes: (app) => {
+      app.use(cookies.router);
+      app.use(explorerRouter({}));
+    },
   });
   await gateway.listen(env.GATEWAY_PORT);
   log.info({ port: env.GATEWAY_PORT, subgraphs: subgraphUrls, jwks: jwksUrl }, 'gateway listening');

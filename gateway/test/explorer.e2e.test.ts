@@ -188,7 +188,11 @@ describe('explorer in chromium', () => {
     }
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
     const context = await browser.newContext({ viewport: { width: 1400, height: 800 } });
-    await context.addCookies([{ name: 'dlx_session', value: 'test-session', url: origin, httpOnly: true }]);
+    await context.addCookies([
+      { name: 'dlx_session', value: 'test-session', url: origin, httpOnly: true },
+      // The gateway's CSRF cookie (readable by scripts): the explorer echoes it in x-dlx-csrf.
+      { name: 'dlx_csrf', value: 'test-csrf-token', url: origin },
+    ]);
     page = await context.newPage();
     page.on('request', (r) => requests.push(r.url()));
     page.on('worker', (w) => workers.push(w.url()));
@@ -284,5 +288,7 @@ describe('explorer in chromium', () => {
     expect(problems).toEqual([]);
     // The fetcher's static header reached the server (and Apollo's CSRF check passed).
     expect(graphqlRequests.some((r) => r.headers['apollo-require-preflight'] === 'true')).toBe(true);
+    // Every request sent the CSRF header from the dlx_csrf cookie (the gateway refuses cookie requests without it).
+    expect(graphqlRequests.every((r) => r.headers['x-dlx-csrf'] === 'test-csrf-token')).toBe(true);
   });
 });

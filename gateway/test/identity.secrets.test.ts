@@ -175,4 +175,35 @@ describe('identity flow leaks no password or token', () => {
     const everything = [...bodies, ...keyLogs];
     for (const x of secrets) expect(everything.filter((line) => line.includes(x))).toEqual([]);
   });
+
+  it('finds no session cookie, CSRF token or token in any response or log line of the browser-session flow', async () => {
+    const start = logs.length;
+    const input = newSignUp({ password: 'Cookie-Sekr3t-Passw0rd!' });
+    const bodies: string[] = [];
+    const sessionUrl = new URL('/auth/session', s.gatewayUrl).toString();
+    await postGraphQL(s.gatewayUrl, SIGN_UP, { i: input });
+    const login = await postGraphQL<{ login: { accessToken: string; refreshToken: string } }>(s.gatewayUrl, LOGIN, { i: { email: input.email, password: input.password } });
+    const { accessToken, refreshToken } = login.body.data!.login;
+    const opened = await fetch(sessionUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refreshToken }) });
+    expect(opened.status).toBe(200);
+    const { csrfToken, ...rest } = (await opened.json()) as { csrfToken: string };
+    bodies.push(JSON.stringify(rest)); // the CSRF token is this answer's purpose: blanked
+    const session = /^dlx_session=([^;]+)/.exec(opened.headers.getSetCookie().find((c) => c.startsWith('dlx_session='))!)![1]!;
+    const browser = (csrf: string) => ({ cookie: `dlx_session=${session}; dlx_csrf=${csrfToken}`, 'x-dlx-csrf': csrf });
+    for (const csrf of [csrfToken, csrfToken, 'A'.repeat(43)]) bodies.push(JSON.stringify((await postGraphQL(s.gatewayUrl, `{ me { kind } }`, {}, browser(csrf))).body));
+    const closed = await fetch(sessionUrl, { method: 'DELETE', headers: browser(csrfToken) });
+    bodies.push(await closed.text());
+    bodies.push(JSON.stringify((await postGraphQL(s.gatewayUrl, `{ me { kind } }`, {}, browser(csrfToken))).body)); // refused: signed out
+    const reused = await fetch(sessionUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refreshToken }) });
+    bodies.push(await reused.text()); // refused: spent
+    await new Promise((r) => setTimeout(r, 200));
+
+    expect(bodies.length).toBe(7);
+    expect(bodies[1]).toContain('"kind":"USER"');
+    const cookieLogs = logs.slice(start);
+    expect(cookieLogs.length).toBeGreaterThan(0);
+    const everything = [...bodies, ...cookieLogs];
+    // The cookie, its random part, the CSRF token, the tokens it came from.
+    for (const x of [session, session.split('.')[1]!, csrfToken, refreshToken, accessToken, input.password]) expect(everything.filter((line) => line.includes(x))).toEqual([]);
+  });
 });

@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { createLogger, type Logger } from '@datalinx/common';
-import { createTestDatabase, type TestDatabase } from '@datalinx/db';
+import { createTestDatabase, runtimeRoleUrl, type TestDatabase } from '@datalinx/db';
 import { connectNats, ensureStreams, OutboxRelay, type Nats } from '@datalinx/messaging';
 import { JWKS_PATH } from '@datalinx/contracts';
 import type { DataSource } from 'typeorm';
@@ -11,11 +11,13 @@ import { createAuthServer } from '../../services/auth/src/app';
 import { AccessTokenIssuer } from '../../services/auth/src/tokens/access-tokens';
 import type { AttemptLimits } from '../../services/auth/src/managers/login-throttle';
 import { RevocationPublisher, openIdentityBucket } from '../../services/auth/src/tokens/revocations';
+import { MailRelay } from '../../services/auth/src/mail/mail-relay';
 import { createGateway, type Gateway } from '../../gateway/src/app';
 import { loadSupergraph } from '../../gateway/src/supergraph';
 import { accessTokenVerifier, bearerAuthenticator, remoteJwks } from '../../gateway/src/auth/bearer';
 import { apiKeyAuthenticator, defaultApiKeyExchangeUrl } from '../../gateway/src/auth/api-key';
 import { RevocationView } from '../../gateway/src/auth/revocation-view';
+import { cookieSessions, type CookieSessions } from '../../gateway/src/auth/cookie';
 import { makeTestKeys, type TestKeys } from './keys';
 import { postGraphQL, urlOf } from './http';
 
@@ -33,21 +35,40 @@ export interface IdentityStack {
   /** The auth service's access-token key (PKCS8 PEM) — for tests that forge tokens with the right key. */
   signingKeyPem: string;
   issuer: AccessTokenIssuer;
+  /** The admin connection (bypasses row-level security): for inspecting and planting rows. The service itself runs as the runtime role. */
   authDs: DataSource;
   authUrl: string;
   jwksUrl: string;
   gatewayUrl: string;
   gateway: Gateway;
   revocations: RevocationView;
+  /** The gateway's browser-session cookie handling (`clearCache()` makes the next cookie request exchange again). */
+  cookies: CookieSessions;
   /**
    * Records a workspace of `orgId` in auth's replica (auth.workspace_ref), as the replica consumer
    * would on `workspace.workspace.created.v1` (the workspace service is not started here).
    */
   knowWorkspace: (orgId: string, workspaceId?: string) => Promise<string>;
+  /** The auth service's at-rest key (TOTP secrets, e-mail bodies). */
+  sealKey: Buffer;
+  /** The MailRelay sending auth.email_outbox, when `mail` was given. */
+  mailRelay: MailRelay | null;
   stop: () => Promise<void>;
 }
 
-export async function startIdentityStack(o: { log?: Logger; attemptLimits?: AttemptLimits; trustProxy?: boolean | number | string } = {}): Promise<IdentityStack> {
+/** A MailRelay for the stack: SMTP to `smtpUrl`, or local mode (logged to `log`) without it. */
+export interface IdentityMailOptions {
+  smtpUrl?: string;
+  from?: string;
+  /** The relay's logger (local mode logs the links here). Default: the stack's logger. */
+  log?: Logger;
+  webBaseUrl?: string;
+  pollIntervalMs?: number;
+  maxAttempts?: number;
+  backoffBaseMs?: number;
+}
+
+export async function startIdentityStack(o: { log?: Logger; attemptLimits?: AttemptLimits; trustProxy?: boolean | number | string; /** `Secure` on the session cookies (default false: the stack is plain http://127.0.0.1). */ cookieSecure?: boolean; mail?: IdentityMailOptions } = {}): Promise<IdentityStack> {
   const natsUrl = process.env.NATS_URL;
   if (!natsUrl) throw new Error('NATS_URL is not set: run tests with `npm test`.');
   const log = o.log ?? createLogger('identity-test', process.env.TEST_LOG_LEVEL ?? 'silent');
@@ -58,21 +79,36 @@ export async function startIdentityStack(o: { log?: Logger; attemptLimits?: Atte
   const issuer = await AccessTokenIssuer.fromPem(signingKeyPem);
   const nats = await connectNats(natsUrl, 'identity-test');
   await ensureStreams(nats.jsm);
+  // The service connects as the runtime role, as in production, so row-level security binds it;
+  // `authDs` (the admin, which bypasses RLS) is what tests inspect and plant rows with.
   const authDs = await authDataSource(db.url, 4).initialize();
-  const relay = new OutboxRelay(authDs, nats.js, log).start();
+  const appDs = await authDataSource(await runtimeRoleUrl(process.env.DATABASE_URL, db.url), 4).initialize();
+  const relay = new OutboxRelay(appDs, nats.js, log).start();
+  const sealKey = randomBytes(32);
+  const mailRelay = o.mail
+    ? new MailRelay(appDs, sealKey, o.mail.log ?? log, {
+        smtpUrl: o.mail.smtpUrl,
+        from: o.mail.from ?? 'Datalinx <no-reply@localhost>',
+        pollIntervalMs: o.mail.pollIntervalMs ?? 200,
+        ...(o.mail.maxAttempts ? { maxAttempts: o.mail.maxAttempts } : {}),
+        ...(o.mail.backoffBaseMs !== undefined ? { backoffBaseMs: o.mail.backoffBaseMs } : {}),
+      }).start()
+    : null;
   const auth = await createAuthServer({
-    ds: authDs,
+    ds: appDs,
     verifier: keys.verifier,
     log,
-    tokens: { issuer, revocations: new RevocationPublisher(await openIdentityBucket(nats.nc)), sealKey: randomBytes(32) },
+    tokens: { issuer, revocations: new RevocationPublisher(await openIdentityBucket(nats.nc)), sealKey },
     ...(o.attemptLimits ? { attemptLimits: o.attemptLimits } : {}),
     onOutboxCommit: () => relay.kick(),
+    ...(mailRelay ? { mail: { relay: mailRelay, ...(o.mail?.webBaseUrl ? { webBaseUrl: o.mail.webBaseUrl } : {}) } } : {}),
   });
   const authHttp: http.Server = await auth.listen(0, '127.0.0.1');
   const authUrl = urlOf(authHttp);
   const jwksUrl = urlOf(authHttp, JWKS_PATH);
   const revocations = await RevocationView.start(nats.nc, log);
   const closed = 'http://127.0.0.1:9/graphql';
+  const cookies = cookieSessions({ authUrl, verify: accessTokenVerifier({ jwks: remoteJwks(jwksUrl), revocations, log }), secure: o.cookieSecure ?? false, log });
   const gateway = await createGateway({
     supergraphSdl: loadSupergraph(),
     subgraphUrls: { auth: authUrl, workspace: closed, schema: closed, mapping: closed, monitoring: closed },
@@ -84,9 +120,10 @@ export async function startIdentityStack(o: { log?: Logger; attemptLimits?: Atte
     authenticate: apiKeyAuthenticator({
       exchangeUrl: defaultApiKeyExchangeUrl(authUrl),
       verify: accessTokenVerifier({ jwks: remoteJwks(jwksUrl), revocations, log }),
-      next: bearerAuthenticator({ jwks: remoteJwks(jwksUrl), revocations, log }),
+      next: cookies.authenticator(bearerAuthenticator({ jwks: remoteJwks(jwksUrl), revocations, log })),
       log,
     }),
+    routes: (app) => app.use(cookies.router),
     readiness: { identity: async () => (revocations.ready ? { ok: true } : { ok: false, error: 'revocation view not loaded' }) },
   });
   const gw = await gateway.listen(0, '127.0.0.1');
@@ -102,16 +139,21 @@ export async function startIdentityStack(o: { log?: Logger; attemptLimits?: Atte
     gatewayUrl: urlOf(gw),
     gateway,
     revocations,
+    cookies,
     knowWorkspace: async (orgId, workspaceId = randomUUID()) => {
       await authDs.query(`INSERT INTO auth.workspace_ref (workspace_id, org_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [workspaceId, orgId]);
       return workspaceId;
     },
+    sealKey,
+    mailRelay,
     stop: async () => {
       await gateway.stop();
       await revocations.stop();
       await auth.stop();
       await relay.stop();
+      await mailRelay?.stop();
       await nats.close();
+      await appDs.destroy();
       await authDs.destroy();
       await db.drop();
     },

@@ -43,6 +43,19 @@ export const API_KEY_PREFIX = 'dlx_sk_live_';
 export const API_KEY_PATTERN = /^dlx_sk_live_[A-Za-z0-9_-]{43}$/;
 
 /**
+ * Browser sessions (the gateway's httpOnly `dlx_session` cookie), plain HTTP on the auth service
+ * like the API key exchange: POST `{ refreshToken }` to SESSION_COOKIE_PATH → `{ cookie, expiresAt }`
+ * (spends the refresh token); POST `{ cookie }` to SESSION_EXCHANGE_PATH → `{ accessToken,
+ * expiresAt }`; POST `{ cookie }` to SESSION_COOKIE_REVOKE_PATH → `{ ok: true }` (logout).
+ */
+export const SESSION_COOKIE_PATH = '/sessions/cookie';
+export const SESSION_EXCHANGE_PATH = '/sessions/exchange';
+export const SESSION_COOKIE_REVOKE_PATH = '/sessions/cookie/revoke';
+export const SESSION_COOKIE_PREFIX = 'dlx_cs_';
+/** `dlx_cs_` + base64url(the session's 16 uuid bytes) + `.` + base64url(32 random bytes). */
+export const SESSION_COOKIE_PATTERN = /^dlx_cs_[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/;
+
+/**
  * KV bucket `dlx-identity` (history 1): `epoch.<userId>` = the user's current epoch (decimal),
  * `session.<sessionId>` = "revoked", `apikey.<keyId>` = "revoked". Entries outlive every access token they concern (bucket
  * TTL ≥ the access-token lifetime), so a missing key means "nothing revoked".

@@ -19,5 +19,19 @@ export const envSchema = z.object({
   OUTBOX_POLL_INTERVAL_MS: z.coerce.number().int().min(50).default(1000),
   /** Durable consumer of workspace.workspace.created.v1 feeding auth.workspace_ref (one per service: never share mapping's). */
   AUTH_WORKSPACE_EVENTS_DURABLE: z.string().min(1).default('auth-workspaces'),
+  /** Outgoing e-mail (invitations, password resets): smtp://user:pass@host:587 or smtps://…; empty = local mode (e-mails are logged with their link, not sent). */
+  SMTP_URL: z
+    .string()
+    .optional()
+    .transform((v) => (v && v.trim() ? v.trim() : undefined))
+    .refine((v) => v === undefined || /^smtps?:\/\/[^\s]+$/.test(v), 'SMTP_URL must look like smtp://user:pass@host:587 or smtps://user:pass@host:465'),
+  /** The From header of outgoing e-mail. */
+  MAIL_FROM: z.string().min(3).default('Datalinx <no-reply@localhost>'),
+  /** Where the web app runs: e-mailed links point at `${WEB_BASE_URL}/accept-invitation` and `/reset-password`. */
+  WEB_BASE_URL: z.string().url().default('http://localhost:3000'),
+  /** How long an invitation link stays valid. */
+  INVITATION_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 30).default(168),
+  /** How long a password-reset link stays valid. */
+  PASSWORD_RESET_TTL_MINUTES: z.coerce.number().int().min(5).max(24 * 60).default(30),
 });
 export type Env = z.infer<typeof envSchema>;

@@ -7,6 +7,7 @@ import { createAuthServer } from './app';
 import { WorkspaceRefDao } from './daos/workspace-ref.dao';
 import { AccessTokenIssuer } from './tokens/access-tokens';
 import { RevocationPublisher, openIdentityBucket } from './tokens/revocations';
+import { MailRelay } from './mail/mail-relay';
 
 async function main() {
   const env = loadEnvOrExit('auth', envSchema);
@@ -28,14 +29,19 @@ async function main() {
     durable: env.AUTH_WORKSPACE_EVENTS_DURABLE,
     record: (orgId, workspaceId) => workspaceRefs.upsert(orgId, workspaceId),
   });
+  const sealKey = parseKey(env.DLX_MASTER_KEY);
+  // Invitation and password-reset e-mails (auth.email_outbox): SMTP when SMTP_URL is set, else
+  // local mode (logged with their link). The URL's credentials are never logged.
+  const mailRelay = new MailRelay(ds, sealKey, log.child({ component: 'mail-relay' }), { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM }).start();
   const server = await createAuthServer({
     ds,
     verifier,
     log,
     natsReady: natsReadiness(nats.nc),
-    tokens: { issuer, revocations, sealKey: parseKey(env.DLX_MASTER_KEY) },
+    tokens: { issuer, revocations, sealKey },
     attemptLimits: { maxPerAccount: env.LOGIN_MAX_FAILURES_PER_ACCOUNT, maxPerIp: env.LOGIN_MAX_FAILURES_PER_IP, windowSeconds: env.LOGIN_FAILURE_WINDOW_S },
     onOutboxCommit: () => relay.kick(),
+    mail: { relay: mailRelay, webBaseUrl: env.WEB_BASE_URL, invitationTtlHours: env.INVITATION_TTL_HOURS, passwordResetTtlMinutes: env.PASSWORD_RESET_TTL_MINUTES },
   });
   await server.listen(env.AUTH_PORT);
   log.info({ port: env.AUTH_PORT, kid: issuer.kid }, 'auth subgraph listening');
@@ -43,6 +49,7 @@ async function main() {
     { name: 'http', close: () => server.stop() },
     { name: 'workspace-events consumer', close: () => workspaces.stop() },
     { name: 'outbox-relay', close: () => relay.stop() },
+    { name: 'mail-relay', close: () => mailRelay.stop() },
     { name: 'nats', close: () => nats.close() },
     { name: 'database', close: () => ds.destroy() },
   ]);

@@ -144,7 +144,10 @@ describe('auth subgraph', () => {
   it('contributes its status to the federated Platform entity', async () => {
     const res = await postGraphQL(url, `query($r:[_Any!]!){ _entities(representations:$r){ ... on Platform { auth { service ok database migrations { name } } } } }`,
       { r: [{ __typename: 'Platform', id: 'datalinx' }] }, await as(ANONYMOUS));
-    expect(res.body.data).toMatchObject({ _entities: [{ auth: { service: 'auth', ok: true, migrations: [{ name: 'Init1764300000000' }, { name: 'Identity1764400000000' }, { name: 'Mfa1764500000000' }, { name: 'LoginAttempts1764600000000' }, { name: 'ServiceAccounts1764700000000' }] } }] });
+    // Every registered migration, in order (the list in data-source.ts is the source of truth).
+    const registered = (ds().options.migrations as Array<{ name: string }>).map((m) => ({ name: m.name }));
+    expect(registered.slice(0, 5)).toEqual([{ name: 'Init1764300000000' }, { name: 'Identity1764400000000' }, { name: 'Mfa1764500000000' }, { name: 'LoginAttempts1764600000000' }, { name: 'ServiceAccounts1764700000000' }]);
+    expect(res.body.data).toMatchObject({ _entities: [{ auth: { service: 'auth', ok: true, migrations: registered } }] });
   });
 
   describe('identity mutations without a signing key (sign-in not configured)', () => {

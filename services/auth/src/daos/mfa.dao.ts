@@ -1,4 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
+import { inTenant } from '@datalinx/db';
 import type { Sealed } from '@datalinx/common';
 import { returningRows } from './returning';
 
@@ -42,7 +43,7 @@ export class MfaDao {
   constructor(private readonly ds: DataSource) {}
 
   async hasActiveTotp(orgId: string, userId: string, em: EntityManager = this.ds.manager): Promise<boolean> {
-    const rows: unknown[] = await em.query(`SELECT 1 FROM auth.mfa_totp WHERE org_id = $1 AND user_id = $2 AND status = 'ACTIVE'`, [orgId, userId]);
+    const rows: unknown[] = await inTenant(em, orgId, (tx) => tx.query(`SELECT 1 FROM auth.mfa_totp WHERE org_id = $1 AND user_id = $2 AND status = 'ACTIVE'`, [orgId, userId]));
     return rows.length > 0;
   }
 

@@ -1,20 +1,28 @@
-import { In, type DataSource, type EntityManager } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
+import { inTenant } from '@datalinx/db';
 import { Organization } from '../entities/organization.entity';
+import { identifierTaken } from './tenant-lookup';
 
-/** Organization rows. An organization is its own tenant: its id is the tenant id. */
+/**
+ * Organization rows. An organization is its own tenant: its id is the tenant id, and row-level
+ * security shows a transaction only the organization it is scoped to.
+ */
 export class OrganizationDao {
   constructor(private readonly ds: DataSource) {}
 
   findById(orgId: string, em: EntityManager = this.ds.manager): Promise<Organization | null> {
-    return em.getRepository(Organization).findOneBy({ id: orgId });
+    return inTenant(em, orgId, (tx) => tx.getRepository(Organization).findOneBy({ id: orgId }));
   }
 
-  findByIds(orgIds: readonly string[]): Promise<Organization[]> {
-    return orgIds.length ? this.ds.getRepository(Organization).findBy({ id: In([...orgIds]) }) : Promise.resolve([]);
+  /** Each organization is read in its own tenant transaction (a request asks for one or two at most). */
+  async findByIds(orgIds: readonly string[]): Promise<Organization[]> {
+    const found = await Promise.all([...new Set(orgIds)].map((id) => this.findById(id)));
+    return found.filter((o): o is Organization => o !== null);
   }
 
-  async slugTaken(slug: string): Promise<boolean> {
-    return (await this.ds.getRepository(Organization).countBy({ slug })) > 0;
+  /** Slugs are unique across the platform: a yes/no across every tenant (auth.identifier_taken). */
+  slugTaken(slug: string): Promise<boolean> {
+    return identifierTaken(this.ds, 'slug', slug);
   }
 
   /** Locks the organization row (settings read-modify-write). */
@@ -27,9 +35,13 @@ export class OrganizationDao {
   }
 
   /** The slug is immutable: there is deliberately no method that updates it. */
-  async insert(em: EntityManager, o: { slug: string; name: string; region: string; timeZone: string; settings: Record<string, unknown> }): Promise<Organization> {
+  /**
+   * The new organization's id is chosen by the caller: sign-up opens its transaction with
+   * `withTenant(ds, id, …)` first, because row-level security admits the row only under its own id.
+   */
+  async insert(em: EntityManager, o: { id: string; slug: string; name: string; region: string; timeZone: string; settings: Record<string, unknown> }): Promise<Organization> {
     const repo = em.getRepository(Organization);
-    const { identifiers } = await repo.insert({ ...o, settings: o.settings as never });
-    return repo.findOneByOrFail({ id: identifiers[0]!.id as string });
+    await repo.insert({ ...o, settings: o.settings as never });
+    return repo.findOneByOrFail({ id: o.id });
   }
 }

@@ -1,4 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
+import { inTenant } from '@datalinx/db';
 import { returningRows } from './returning';
 
 export type ServiceAccountRole = 'EDITOR' | 'VIEWER';
@@ -56,12 +57,14 @@ export class ServiceAccountDao {
   }
 
   listByOrg(orgId: string): Promise<ServiceAccountRow[]> {
-    return this.ds.query(`SELECT ${SA_COLS} FROM auth.service_account WHERE org_id = $1 ORDER BY created_at DESC, id`, [orgId]);
+    return inTenant(this.ds, orgId, (tx) => tx.query(`SELECT ${SA_COLS} FROM auth.service_account WHERE org_id = $1 ORDER BY created_at DESC, id`, [orgId]));
   }
 
   keysOf(orgId: string, serviceAccountIds: readonly string[]): Promise<ApiKeyRow[]> {
     if (serviceAccountIds.length === 0) return Promise.resolve([]);
-    return this.ds.query(`SELECT ${KEY_COLS} FROM auth.api_key WHERE org_id = $1 AND service_account_id = ANY($2::uuid[]) ORDER BY created_at DESC, id`, [orgId, serviceAccountIds]);
+    return inTenant(this.ds, orgId, (tx) =>
+      tx.query(`SELECT ${KEY_COLS} FROM auth.api_key WHERE org_id = $1 AND service_account_id = ANY($2::uuid[]) ORDER BY created_at DESC, id`, [orgId, serviceAccountIds]),
+    );
   }
 
   async lockAccount(em: EntityManager, orgId: string, id: string): Promise<ServiceAccountRow | null> {
@@ -85,7 +88,10 @@ export class ServiceAccountDao {
     return rows[0] ?? null;
   }
 
-  /** The key is presented without any tenant context (that is what it is for): the hash is the lookup key. */
+  /**
+   * The key is presented without any tenant context (that is what it is for): the hash is the
+   * lookup key. `em` is a transaction opened by `withTenantOf(ds, 'api_key', hash, …)`.
+   */
   async lockByHash(em: EntityManager, keyHash: string): Promise<KeyLookup | null> {
     const keys: Array<ApiKeyRow & { lastAuditedAt: Date | null }> = await em.query(
       `SELECT ${KEY_COLS}, last_audited_at AS "lastAuditedAt" FROM auth.api_key WHERE key_hash = $1 FOR UPDATE`,

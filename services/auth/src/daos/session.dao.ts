@@ -1,4 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
+import { inTenant } from '@datalinx/db';
 import { Session } from '../entities/session.entity';
 import { RefreshToken } from '../entities/refresh-token.entity';
 import { returningRows } from './returning';
@@ -74,18 +75,20 @@ export class SessionDao {
   }
 
   findById(orgId: string, id: string): Promise<Session | null> {
-    return this.ds.getRepository(Session).findOneBy({ orgId, id });
+    return inTenant(this.ds, orgId, (tx) => tx.getRepository(Session).findOneBy({ orgId, id }));
   }
 
   /** The user's open sessions (not revoked, not past their absolute lifetime), newest first. */
   listOpen(orgId: string, userId: string): Promise<Session[]> {
-    return this.ds
-      .getRepository(Session)
-      .createQueryBuilder('s')
-      .where('s.orgId = :orgId AND s.userId = :userId AND s.revokedAt IS NULL AND s.expiresAt > now()', { orgId, userId })
-      .orderBy('s.createdAt', 'DESC')
-      .addOrderBy('s.id', 'DESC')
-      .getMany();
+    return inTenant(this.ds, orgId, (tx) =>
+      tx
+        .getRepository(Session)
+        .createQueryBuilder('s')
+        .where('s.orgId = :orgId AND s.userId = :userId AND s.revokedAt IS NULL AND s.expiresAt > now()', { orgId, userId })
+        .orderBy('s.createdAt', 'DESC')
+        .addOrderBy('s.id', 'DESC')
+        .getMany(),
+    );
   }
 
   /** Revokes one session of the org (any user: the caller has checked who may); returns its user, or null. */
@@ -114,5 +117,21 @@ export class SessionDao {
       ),
     );
     return rows.map((r) => r.id);
+  }
+
+  /** Makes the session a browser session: only the sha256 of its cookie is stored (replacing any earlier one). */
+  async setCookieHash(em: EntityManager, orgId: string, sessionId: string, cookieHash: Buffer): Promise<void> {
+    await em.query(`UPDATE auth.session SET cookie_hash = $3 WHERE org_id = $1 AND id = $2`, [orgId, sessionId, cookieHash]);
+  }
+
+  /**
+   * The session a browser cookie belongs to, locked. Like a refresh token, the cookie arrives
+   * without tenant context: the hash is the lookup key (an index lookup on a sha256 of 256 random
+   * bits reveals nothing by its timing), in the transaction of the tenant owning it (withTenantOf
+   * 'session_cookie'). The caller checks `id` against the one the cookie names.
+   */
+  async lockByCookieHash(em: EntityManager, cookieHash: Buffer): Promise<Session | null> {
+    const rows: Array<{ id: string }> = await em.query(`SELECT id FROM auth.session WHERE cookie_hash = $1 FOR UPDATE`, [cookieHash]);
+    return rows[0] ? em.getRepository(Session).findOneByOrFail({ id: rows[0].id }) : null;
   }
 }

@@ -1,4 +1,6 @@
 import { In, type DataSource, type EntityManager } from 'typeorm';
+import { inTenant } from '@datalinx/db';
+import { identifierTaken, withTenantOf } from './tenant-lookup';
 import { User } from '../entities/user.entity';
 import { returningRows } from './returning';
 
@@ -15,47 +17,44 @@ export class UserDao {
   constructor(private readonly ds: DataSource) {}
 
   findByIds(orgId: string, ids: readonly string[]): Promise<User[]> {
-    return ids.length ? this.ds.getRepository(User).findBy({ orgId, id: In([...ids]) }) : Promise.resolve([]);
+    return ids.length ? inTenant(this.ds, orgId, (tx) => tx.getRepository(User).findBy({ orgId, id: In([...ids]) })) : Promise.resolve([]);
   }
 
   findById(orgId: string, id: string, em: EntityManager = this.ds.manager): Promise<User | null> {
-    return em.getRepository(User).findOneBy({ orgId, id });
+    return inTenant(em, orgId, (tx) => tx.getRepository(User).findOneBy({ orgId, id }));
   }
 
   /** Keyset page, newest first; fetches one extra row to know whether there is a next page. */
   listByOrg(orgId: string, page: Page): Promise<User[]> {
-    const qb = this.ds
-      .getRepository(User)
-      .createQueryBuilder('u')
-      .where('u.orgId = :orgId', { orgId })
-      .orderBy('u.createdAt', 'DESC')
-      .addOrderBy('u.id', 'DESC')
-      .limit(page.first + 1);
-    if (page.after) qb.andWhere('(u.createdAt, u.id) < (:at, :id)', { at: page.after.createdAt, id: page.after.id });
-    return qb.getMany();
+    return inTenant(this.ds, orgId, (tx) => {
+      const qb = tx
+        .getRepository(User)
+        .createQueryBuilder('u')
+        .where('u.orgId = :orgId', { orgId })
+        .orderBy('u.createdAt', 'DESC')
+        .addOrderBy('u.id', 'DESC')
+        .limit(page.first + 1);
+      if (page.after) qb.andWhere('(u.createdAt, u.id) < (:at, :id)', { at: page.after.createdAt, id: page.after.id });
+      return qb.getMany();
+    });
   }
 
   /**
    * The one platform-wide lookup: login knows only the e-mail (unique across the platform,
-   * case-insensitively), not the tenant.
+   * case-insensitively), not the tenant. The org comes from auth.tenant_of (SECURITY DEFINER),
+   * then the read runs under it.
    */
   async findForLogin(email: string): Promise<UserWithSecret | null> {
-    return (await this.ds
-      .getRepository(User)
-      .createQueryBuilder('u')
-      .addSelect('u.passwordHash')
-      .where('lower(u.email) = lower(:email)', { email })
-      .getOne()) as UserWithSecret | null;
+    return withTenantOf(this.ds, 'login_email', email, async (tx) =>
+      (await tx.getRepository(User).createQueryBuilder('u').addSelect('u.passwordHash').where('lower(u.email) = lower(:email)', { email }).getOne()) as UserWithSecret | null,
+    );
   }
 
   /** One user of the org with the password hash (re-authentication). */
-  async findWithSecret(orgId: string, id: string): Promise<UserWithSecret | null> {
-    return (await this.ds
-      .getRepository(User)
-      .createQueryBuilder('u')
-      .addSelect('u.passwordHash')
-      .where('u.orgId = :orgId AND u.id = :id', { orgId, id })
-      .getOne()) as UserWithSecret | null;
+  async findWithSecret(orgId: string, id: string, em: EntityManager = this.ds.manager): Promise<UserWithSecret | null> {
+    return inTenant(em, orgId, async (tx) =>
+      (await tx.getRepository(User).createQueryBuilder('u').addSelect('u.passwordHash').where('u.orgId = :orgId AND u.id = :id', { orgId, id }).getOne()) as UserWithSecret | null,
+    );
   }
 
   /** Ids of the org's active ADMINs that have no active second factor. */
@@ -68,9 +67,9 @@ export class UserDao {
     return rows.map((r) => r.id);
   }
 
-  async emailTaken(email: string, em: EntityManager = this.ds.manager): Promise<boolean> {
-    const rows: unknown[] = await em.query(`SELECT 1 FROM auth."user" WHERE lower(email) = lower($1)`, [email]);
-    return rows.length > 0;
+  /** E-mails are unique across the platform: a yes/no across every tenant (auth.identifier_taken). */
+  emailTaken(email: string, em: EntityManager = this.ds.manager): Promise<boolean> {
+    return identifierTaken(em, 'email', email);
   }
 
   async insert(em: EntityManager, u: { orgId: string; email: string; displayName: string; orgRole: User['orgRole']; passwordHash: string }): Promise<User> {
@@ -98,5 +97,60 @@ export class UserDao {
       ),
     );
     return rows[0]!.token_epoch;
+  }
+
+  /**
+   * Locks the org's ACTIVE ADMINs (in id order, so concurrent callers queue instead of
+   * deadlocking) and returns their ids: the last-admin rule is decided under this lock.
+   */
+  async lockActiveAdmins(em: EntityManager, orgId: string): Promise<string[]> {
+    const rows: Array<{ id: string }> = await em.query(
+      `SELECT id FROM auth."user" WHERE org_id = $1 AND org_role = 'ADMIN' AND status = 'ACTIVE' ORDER BY id FOR UPDATE`,
+      [orgId],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** Changes the org role and bumps the epoch (tokens carrying the old role stop working). Returns the new epoch. */
+  async setRole(em: EntityManager, orgId: string, id: string, orgRole: User['orgRole']): Promise<number> {
+    const rows = returningRows<{ token_epoch: number }>(
+      await em.query(`UPDATE auth."user" SET org_role = $3, token_epoch = token_epoch + 1 WHERE org_id = $1 AND id = $2 RETURNING token_epoch`, [orgId, id, orgRole]),
+    );
+    return rows[0]!.token_epoch;
+  }
+
+  /** Bumps the epoch: every token issued so far becomes invalid. Returns the new epoch. */
+  async bumpEpoch(em: EntityManager, orgId: string, id: string): Promise<number> {
+    const rows = returningRows<{ token_epoch: number }>(
+      await em.query(`UPDATE auth."user" SET token_epoch = token_epoch + 1 WHERE org_id = $1 AND id = $2 RETURNING token_epoch`, [orgId, id]),
+    );
+    return rows[0]!.token_epoch;
+  }
+
+  /** DEACTIVATED → ACTIVE. The epoch stays as deactivation left it, so the old tokens stay dead. */
+  async reactivate(em: EntityManager, orgId: string, id: string): Promise<void> {
+    await em.query(`UPDATE auth."user" SET status = 'ACTIVE', deactivated_at = NULL WHERE org_id = $1 AND id = $2`, [orgId, id]);
+  }
+
+  /** Deletes the user; sessions, refresh tokens, grants, MFA rows and password history go with it (ON DELETE CASCADE). */
+  async remove(em: EntityManager, orgId: string, id: string): Promise<boolean> {
+    const rows = returningRows<{ id: string }>(await em.query(`DELETE FROM auth."user" WHERE org_id = $1 AND id = $2 RETURNING id`, [orgId, id]));
+    return rows.length > 0;
+  }
+
+  /** One user of the org with the password hash, locked for the rest of the transaction (password change). */
+  async lockWithSecret(em: EntityManager, orgId: string, id: string): Promise<UserWithSecret | null> {
+    return (await em
+      .getRepository(User)
+      .createQueryBuilder('u')
+      .addSelect('u.passwordHash')
+      .setLock('pessimistic_write')
+      .where('u.orgId = :orgId AND u.id = :id', { orgId, id })
+      .getOne()) as UserWithSecret | null;
+  }
+
+  /** Sets a new password hash; `password_changed_at` restarts the org's maximum-age clock. */
+  async setPassword(em: EntityManager, orgId: string, id: string, passwordHash: string): Promise<void> {
+    await em.query(`UPDATE auth."user" SET password_hash = $3, password_changed_at = now() WHERE org_id = $1 AND id = $2`, [orgId, id, passwordHash]);
   }
 }

@@ -6,6 +6,10 @@ import type { SessionManager } from '../managers/session.manager';
 import type { MfaManager } from '../managers/mfa.manager';
 import type { PolicyManager } from '../managers/policy.manager';
 import type { ServiceAccountManager } from '../managers/service-account.manager';
+import type { InvitationManager } from '../managers/invitation.manager';
+import type { PasswordResetManager } from '../managers/password-reset.manager';
+import type { PeopleManager } from '../managers/people.manager';
+import type { PasswordManager } from '../managers/password.manager';
 
 export interface AuthContext extends RequestContext {
   identity: IdentityManager;
@@ -16,6 +20,14 @@ export interface AuthContext extends RequestContext {
   mfa: MfaManager | null;
   policy: PolicyManager;
   serviceAccounts: ServiceAccountManager;
+  /** Null without a seal key (e-mail bodies are sealed): invitations are then unavailable. */
+  invitations: InvitationManager | null;
+  /** Null without a seal key: password resets are then unavailable. */
+  passwordResets: PasswordResetManager | null;
+  /** Org roles, workspace grants, reactivation, removal (org ADMIN). */
+  people: PeopleManager;
+  /** Password change (signed in) and the expired-password step of sign-in. */
+  passwords: PasswordManager;
   /**
    * Ids of users/organizations this request created or signed in to: an anonymous caller may
    * read exactly those in the sign-up and login payloads (shared with the IdentityManager).

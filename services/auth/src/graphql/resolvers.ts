@@ -13,6 +13,9 @@ const SIGN_IN_UNAVAILABLE = {
   qrCodeDataUrl: null,
 };
 
+/** Invitations and password resets when this server has no seal key (their e-mail bodies are sealed). */
+const EMAIL_LINKS_UNAVAILABLE = [{ code: 'EMAIL_LINKS_UNAVAILABLE', field: null, message: 'Invitations and password resets are not configured on this server.' }];
+
 /** Marks what a public mutation returned as readable by this (anonymous) request. */
 const reveal = <T extends { user: { id: string; orgId: string } | null }>(ctx: AuthContext, payload: T): T => {
   if (payload.user) ctx.revealed.add(payload.user.id).add(payload.user.orgId);
@@ -32,6 +35,9 @@ export const resolvers: Resolvers = {
     mySessions: (_p, _a, ctx) => (ctx.sessions ? ctx.sessions.mySessions(ctx.viewer) : []),
     userSessions: (_p, { userId }, ctx) => (ctx.sessions ? ctx.sessions.userSessions(ctx.viewer, userId) : []),
     serviceAccounts: (_p, _a, ctx) => ctx.serviceAccounts.list(ctx.viewer),
+    invitations: (_p, { first, after, status }, ctx) =>
+      ctx.invitations ? ctx.invitations.list(ctx.viewer, first, after, status) : { nodes: [], pageInfo: { hasNextPage: false, endCursor: null } },
+    invitation: (_p, { token }, ctx) => (ctx.invitations ? ctx.invitations.preview(token) : null),
   },
   Mutation: {
     signUp: async (_p, { input }, ctx) => reveal(ctx, await ctx.accounts.signUp(input)),
@@ -53,10 +59,33 @@ export const resolvers: Resolvers = {
       const r = await ctx.serviceAccounts.revoke(ctx.viewer, id);
       return { ok: r.ok, revoked: r.apiKey, errors: r.errors };
     },
+    inviteUser: (_p, { input }, ctx) => (ctx.invitations ? ctx.invitations.invite(ctx.viewer, input) : { invitation: null, errors: EMAIL_LINKS_UNAVAILABLE }),
+    inviteUsers: (_p, { csv }, ctx) =>
+      ctx.invitations ? ctx.invitations.inviteCsv(ctx.viewer, csv) : { rows: [], invitedCount: 0, failedCount: 0, errors: EMAIL_LINKS_UNAVAILABLE },
+    revokeInvitation: (_p, { id }, ctx) => (ctx.invitations ? ctx.invitations.revoke(ctx.viewer, id) : { invitation: null, errors: EMAIL_LINKS_UNAVAILABLE }),
+    resendInvitation: (_p, { id }, ctx) => (ctx.invitations ? ctx.invitations.resend(ctx.viewer, id) : { invitation: null, errors: EMAIL_LINKS_UNAVAILABLE }),
+    acceptInvitation: async (_p, { input }, ctx) => (ctx.invitations ? reveal(ctx, await ctx.invitations.accept(input)) : { user: null, errors: EMAIL_LINKS_UNAVAILABLE }),
+    requestPasswordReset: (_p, { email }, ctx) => (ctx.passwordResets ? ctx.passwordResets.request(email) : { ok: true, errors: EMAIL_LINKS_UNAVAILABLE }),
+    resetPassword: (_p, { token, newPassword }, ctx) => (ctx.passwordResets ? ctx.passwordResets.reset(token, newPassword) : { ok: false, errors: EMAIL_LINKS_UNAVAILABLE }),
+    updateUserRole: (_p, { userId, orgRole }, ctx) => ctx.people.updateRole(ctx.viewer, userId, orgRole),
+    setWorkspaceGrants: (_p, { userId, grants }, ctx) => ctx.people.setGrants(ctx.viewer, userId, grants),
+    reactivateUser: (_p, { id }, ctx) => ctx.people.reactivate(ctx.viewer, id),
+    removeUser: (_p, { id }, ctx) => ctx.people.remove(ctx.viewer, id),
+    changePassword: (_p, { currentPassword, newPassword }, ctx) => ctx.passwords.change(ctx.viewer, currentPassword, newPassword, ctx.clientIp),
+    changeExpiredPassword: async (_p, { challengeToken, newPassword }, ctx) => reveal(ctx, await ctx.passwords.changeExpired(challengeToken, newPassword, client(ctx))),
   },
   SessionTokensPayload: {
     expiresAt: (p) => (p.expiresAt ? iso(p.expiresAt) : null),
     challengeExpiresAt: (p) => (p.challengeExpiresAt ? iso(p.challengeExpiresAt) : null),
+  },
+  Invitation: {
+    createdAt: (x) => iso(x.createdAt),
+    expiresAt: (x) => iso(x.expiresAt),
+    acceptedAt: (x) => (x.acceptedAt ? iso(x.acceptedAt) : null),
+    revokedAt: (x) => (x.revokedAt ? iso(x.revokedAt) : null),
+  },
+  InvitationPreview: {
+    expiresAt: (x) => iso(x.expiresAt),
   },
   UserSession: {
     createdAt: (x) => iso(x.createdAt),
@@ -74,6 +103,7 @@ export const resolvers: Resolvers = {
     __resolveReference: (ref, ctx) => ctx.identity.user(ref.id),
     organization: (u, _a, ctx) => ctx.identity.requireOrganization(u.orgId),
     createdAt: (u) => iso(u.createdAt),
+    workspaceGrants: (u, _a, ctx) => ctx.people.grantsOf(ctx.viewer, u),
   },
   Platform: {
     __resolveReference: (ref) => ref,

@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
+import { withTenant } from '@datalinx/db';
 import type { Logger } from '@datalinx/common';
 import type { Viewer } from '@datalinx/graphql-kit';
 import type { OrganizationDao } from '../daos/organization.dao';
@@ -78,8 +80,11 @@ export class AccountManager {
 
     const passwordHash = await hashPassword(input.password);
     try {
-      const result = await this.ds.transaction(async (em) => {
-        const organization = await this.orgs.insert(em, { slug, name, region, timeZone: input.timeZone, settings });
+      // The new org is its own tenant from the first statement: row-level security admits its rows
+      // only in a transaction scoped to its id, so the id is chosen here.
+      const orgId = randomUUID();
+      const result = await withTenant(this.ds, orgId, async (em) => {
+        const organization = await this.orgs.insert(em, { id: orgId, slug, name, region, timeZone: input.timeZone, settings });
         const user = await this.users.insert(em, { orgId: organization.id, email, displayName, orgRole: 'ADMIN', passwordHash });
         await this.users.addPasswordHistory(em, organization.id, user.id, passwordHash);
         await audit(em, organization.id, { action: 'auth.signup', actorType: 'USER', actorId: user.id, targetType: 'Organization', targetId: organization.id, details: { slug } });
@@ -110,7 +115,7 @@ export class AccountManager {
     if (viewer.kind !== 'user') return { user: null, errors: [userError('FORBIDDEN', null, 'Only a signed-in user can deactivate users.')] };
     if (viewer.userId === id) return { user: null, errors: [userError('CANNOT_DEACTIVATE_SELF', 'id', 'You cannot deactivate yourself.')] };
     const orgId = viewer.orgId;
-    const outcome = await this.ds.transaction(async (em) => {
+    const outcome = await withTenant(this.ds, orgId, async (em) => {
       const target = await this.users.lockById(em, orgId, id);
       if (!target) return null;
       if (target.status === 'DEACTIVATED') return { epoch: target.tokenEpoch, sessionIds: [] as string[], changed: false };

@@ -1,4 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
+import { withTenant } from '@datalinx/db';
+import { withTenantOf } from '../daos/tenant-lookup';
 import { seal, unseal, type Logger } from '@datalinx/common';
 import type { Viewer } from '@datalinx/graphql-kit';
 import type { OrganizationDao } from '../daos/organization.dao';
@@ -26,7 +28,7 @@ export interface EnrollTotpResult {
   errors: UserError[];
 }
 
-export interface ConfirmTotpResult extends Omit<TokenPair, 'mfaRequired' | 'mfaEnrollmentRequired' | 'challengeToken' | 'challengeExpiresAt' | 'retryAfterSeconds'> {
+export interface ConfirmTotpResult extends Omit<TokenPair, 'mfaRequired' | 'mfaEnrollmentRequired' | 'passwordChangeRequired' | 'challengeToken' | 'challengeExpiresAt' | 'retryAfterSeconds'> {
   backupCodes: string[] | null;
 }
 
@@ -66,6 +68,17 @@ export class MfaManager {
 
   private aad = (userId: string) => `auth.mfa_totp:${userId}`;
 
+  /**
+   * The transaction of an MFA step, scoped to its tenant: the org of the challenge token when
+   * there is one (looked up by its hash, auth.tenant_of), else the signed-in viewer's org. An
+   * anonymous caller without a (known) token gets a transaction that sees no rows.
+   */
+  private tx<T>(viewer: Viewer | null, challengeToken: string | null | undefined, fn: (em: EntityManager) => Promise<T>): Promise<T> {
+    if (challengeToken) return withTenantOf(this.ds, 'mfa_challenge', hashRefreshToken(challengeToken), (em) => fn(em));
+    if (viewer && viewer.kind !== 'anonymous') return withTenant(this.ds, viewer.orgId, fn);
+    return this.ds.transaction(fn);
+  }
+
   /** A usable (unconsumed, unexpired) challenge of the given purpose, locked; null otherwise. */
   private async challenge(em: EntityManager, token: string, purpose: ChallengeRow['purpose']): Promise<ChallengeRow | null> {
     const c = await this.mfa.lockChallenge(em, hashRefreshToken(token));
@@ -84,7 +97,7 @@ export class MfaManager {
 
   async enroll(viewer: Viewer, challengeToken?: string | null): Promise<EnrollTotpResult> {
     const secret = newTotpSecret();
-    const outcome = await this.ds.transaction(async (em): Promise<UserError | { id: string; email: string }> => {
+    const outcome = await this.tx(viewer, challengeToken, async (em): Promise<UserError | { id: string; email: string }> => {
       const who = await this.enrollee(em, viewer, challengeToken);
       if ('code' in who) return who;
       const user = await this.users.findById(who.orgId, who.userId, em);
@@ -103,7 +116,7 @@ export class MfaManager {
 
   async confirm(viewer: Viewer, enrollmentId: string, code: string, challengeToken?: string | null, client: ClientInfo = {}): Promise<ConfirmTotpResult> {
     type Outcome = { error: UserError } | { backupCodes: string[]; user: User; opened: OpenedSession | null };
-    const outcome = await this.ds.transaction(async (em): Promise<Outcome> => {
+    const outcome = await this.tx(viewer, challengeToken, async (em): Promise<Outcome> => {
       const who = await this.enrollee(em, viewer, challengeToken);
       if ('code' in who) return { error: who };
       const user = await this.users.findById(who.orgId, who.userId, em);
@@ -144,7 +157,7 @@ export class MfaManager {
   async completeLogin(challengeToken: string, code: string, client: ClientInfo = {}): Promise<TokenPair> {
     const { clientIp } = client;
     type Outcome = { error: UserError } | { wait: number } | { failedFor: string; error: UserError } | { user: User; opened: OpenedSession };
-    const outcome = await this.ds.transaction(async (em): Promise<Outcome> => {
+    const outcome = await this.tx(null, challengeToken, async (em): Promise<Outcome> => {
       const c = await this.challenge(em, challengeToken, 'LOGIN');
       if (!c) return { error: CHALLENGE_INVALID() };
       const user = await this.users.findById(c.orgId, c.userId, em);
@@ -202,7 +215,7 @@ export class MfaManager {
     if (user.orgRole === 'ADMIN' && readOrgSettings(org?.settings).mfaPolicy.requiredForAdmins) {
       return { ok: false, errors: [userError('MFA_REQUIRED_BY_POLICY', null, 'Your organization requires administrators to use two-factor authentication.')] };
     }
-    const removed = await this.ds.transaction(async (em) => {
+    const removed = await withTenant(this.ds, viewer.orgId, async (em) => {
       const n = await this.mfa.removeAll(em, viewer.orgId, viewer.userId);
       if (n > 0) await audit(em, viewer.orgId, { action: 'auth.mfa.disabled', actorType: 'USER', actorId: viewer.userId, targetType: 'User', targetId: viewer.userId, details: { method: 'totp' } });
       return n;

@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { withTenant } from '@datalinx/db';
 import type { Logger } from '@datalinx/common';
 import type { Viewer } from '@datalinx/graphql-kit';
 import type { OrganizationDao } from '../daos/organization.dao';
@@ -6,7 +7,7 @@ import type { UserDao } from '../daos/user.dao';
 import type { SessionDao } from '../daos/session.dao';
 import type { MfaDao } from '../daos/mfa.dao';
 import type { RevocationPublisher } from '../tokens/revocations';
-import { readOrgSettings, sessionPolicySchema } from './org-settings';
+import { passwordPolicySchema, readOrgSettings, sessionPolicySchema } from './org-settings';
 import { audit } from './audit';
 import { userError, type UserError } from './user-error';
 
@@ -15,6 +16,13 @@ export interface SecurityPolicy {
   idleTimeoutMinutes: number | null;
   absoluteLifetimeHours: number;
   maxConcurrentSessions: number | null;
+  passwordMinLength: number;
+  passwordRequireUppercase: boolean;
+  passwordRequireLowercase: boolean;
+  passwordRequireDigit: boolean;
+  passwordRequireSymbol: boolean;
+  passwordHistorySize: number;
+  passwordMaxAgeDays: number | null;
 }
 
 export interface SecurityPolicyInput {
@@ -22,6 +30,13 @@ export interface SecurityPolicyInput {
   idleTimeoutMinutes?: number | null;
   absoluteLifetimeHours?: number | null;
   maxConcurrentSessions?: number | null;
+  passwordMinLength?: number | null;
+  passwordRequireUppercase?: boolean | null;
+  passwordRequireLowercase?: boolean | null;
+  passwordRequireDigit?: boolean | null;
+  passwordRequireSymbol?: boolean | null;
+  passwordHistorySize?: number | null;
+  passwordMaxAgeDays?: number | null;
 }
 
 /**
@@ -58,6 +73,13 @@ export class PolicyManager {
       idleTimeoutMinutes: s.sessionPolicy.idleTimeoutMinutes,
       absoluteLifetimeHours: s.sessionPolicy.absoluteLifetimeHours,
       maxConcurrentSessions: s.sessionPolicy.maxConcurrentSessions,
+      passwordMinLength: s.passwordPolicy.minLength,
+      passwordRequireUppercase: s.passwordPolicy.requireUpper,
+      passwordRequireLowercase: s.passwordPolicy.requireLower,
+      passwordRequireDigit: s.passwordPolicy.requireDigit,
+      passwordRequireSymbol: s.passwordPolicy.requireSymbol,
+      passwordHistorySize: s.passwordPolicy.historySize,
+      passwordMaxAgeDays: s.passwordPolicy.maxAgeDays,
     };
   }
 
@@ -75,8 +97,12 @@ export class PolicyManager {
     range('idleTimeoutMinutes', input.idleTimeoutMinutes, 5, 60 * 24 * 90, true);
     range('absoluteLifetimeHours', input.absoluteLifetimeHours, 1, 24 * 365, false);
     range('maxConcurrentSessions', input.maxConcurrentSessions, 1, 1000, true);
+    // Password policy: the bounds of passwordPolicySchema (org-settings.ts), so what is stored always reads back.
+    range('passwordMinLength', input.passwordMinLength, 8, 256, false);
+    range('passwordHistorySize', input.passwordHistorySize, 0, 24, false);
+    range('passwordMaxAgeDays', input.passwordMaxAgeDays, 1, 3650, true);
     if (errors.length) return { policy: null, errors };
-    const outcome = await this.ds.transaction(async (em) => {
+    const outcome = await withTenant(this.ds, orgId, async (em) => {
       const org = await this.orgs.lockById(em, orgId);
       if (!org) return null;
       const settings = readOrgSettings(org.settings);
@@ -86,6 +112,16 @@ export class PolicyManager {
       if (input.absoluteLifetimeHours != null) settings.sessionPolicy.absoluteLifetimeHours = input.absoluteLifetimeHours;
       if (input.maxConcurrentSessions != null) settings.sessionPolicy.maxConcurrentSessions = input.maxConcurrentSessions || null;
       settings.sessionPolicy = sessionPolicySchema.parse(settings.sessionPolicy);
+      const pw = settings.passwordPolicy;
+      if (input.passwordMinLength != null) pw.minLength = input.passwordMinLength;
+      if (input.passwordRequireUppercase != null) pw.requireUpper = input.passwordRequireUppercase;
+      if (input.passwordRequireLowercase != null) pw.requireLower = input.passwordRequireLowercase;
+      if (input.passwordRequireDigit != null) pw.requireDigit = input.passwordRequireDigit;
+      if (input.passwordRequireSymbol != null) pw.requireSymbol = input.passwordRequireSymbol;
+      if (input.passwordHistorySize != null) pw.historySize = input.passwordHistorySize;
+      // 0 = passwords never expire.
+      if (input.passwordMaxAgeDays != null) pw.maxAgeDays = input.passwordMaxAgeDays || null;
+      settings.passwordPolicy = passwordPolicySchema.parse(pw);
       await this.orgs.updateSettings(em, orgId, settings);
       let revoked: string[] = [];
       if (settings.mfaPolicy.requiredForAdmins && !before.mfaRequiredForAdmins) {

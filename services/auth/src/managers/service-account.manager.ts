@@ -8,6 +8,7 @@ import type { ApiKeyRow, ServiceAccountDao, ServiceAccountRole, ServiceAccountRo
 import type { AccessTokenIssuer } from '../tokens/access-tokens';
 import type { RevocationPublisher } from '../tokens/revocations';
 import type { WorkspaceRefDao } from '../daos/workspace-ref.dao';
+import { withTenantOf } from '../daos/tenant-lookup';
 import { audit } from './audit';
 import { userError, type UserError } from './user-error';
 
@@ -95,7 +96,7 @@ export class ServiceAccountManager {
     const a = this.admin(viewer);
     if (!a) return { serviceAccount: null, apiKey: null, errors: [userError('FORBIDDEN', null, 'Only an organization administrator can manage service accounts.')] };
     const key = newApiKey();
-    const out = await this.ds.transaction(async (em) => {
+    const out = await withTenant(this.ds, a.orgId, async (em) => {
       const account = await this.dao.lockAccount(em, a.orgId, serviceAccountId);
       if (!account || account.disabledAt) return null;
       const revoked = await this.dao.revokeKeysOf(em, a.orgId, account.id);
@@ -122,7 +123,7 @@ export class ServiceAccountManager {
     if (!a) return { ok: false, apiKey: null, errors: [userError('FORBIDDEN', null, 'Only an organization administrator can manage service accounts.')] };
     const notFound = { ok: false, apiKey: null, errors: [userError('API_KEY_NOT_FOUND', 'id', 'No such API key, or it is already revoked.')] };
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(keyId)) return notFound;
-    const row = await this.ds.transaction(async (em) => {
+    const row = await withTenant(this.ds, a.orgId, async (em) => {
       const r = await this.dao.revokeKey(em, a.orgId, keyId);
       if (r) {
         await audit(em, a.orgId, { action: 'auth.api_key.revoked', actorType: 'USER', actorId: a.userId, targetType: 'ApiKey', targetId: r.id, details: { serviceAccountId: r.serviceAccountId } });
@@ -151,7 +152,7 @@ export class ServiceAccountManager {
     if (typeof apiKey !== 'string' || !API_KEY_PATTERN.test(apiKey)) return { ok: false, reason: 'API_KEY_INVALID' };
     const issuer = this.issuer;
     const hash = hashApiKey(apiKey);
-    const out = await this.ds.transaction(async (em): Promise<ExchangeResult> => {
+    const out = await withTenantOf(this.ds, 'api_key', hash, async (em): Promise<ExchangeResult> => {
       const found = await this.dao.lockByHash(em, hash);
       if (!found) return { ok: false, reason: 'API_KEY_INVALID' };
       const { key, account } = found;

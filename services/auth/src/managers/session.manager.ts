@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Logger } from '@datalinx/common';
+import { withTenant } from '@datalinx/db';
 import type { Viewer } from '@datalinx/graphql-kit';
 import type { OrganizationDao } from '../daos/organization.dao';
 import type { UserDao } from '../daos/user.dao';
@@ -12,7 +13,11 @@ import type { User } from '../entities/user.entity';
 import type { AccessTokenIssuer } from '../tokens/access-tokens';
 import type { RevocationPublisher } from '../tokens/revocations';
 import { hashRefreshToken, newRefreshToken } from '../tokens/refresh-tokens';
-import { readOrgSettings } from './org-settings';
+import { hashSessionCookie, newSessionCookie, sessionIdOfCookie } from '../tokens/session-cookies';
+import { withTenantOf } from '../daos/tenant-lookup';
+import { readOrgSettings, type SessionPolicy } from './org-settings';
+import { createPasswordChangeChallenge } from '../daos/password-change.dao';
+import { PASSWORD_CHANGE_CHALLENGE_TTL_MS, newPasswordChangeToken, passwordExpired } from './password-expiry';
 import { primeDummyHash, verifyAgainstDummy, verifyPassword } from './passwords';
 import { normalizeEmail } from './account.manager';
 import { audit } from './audit';
@@ -28,6 +33,8 @@ export interface TokenPair {
   mfaRequired: boolean;
   /** The password was right; the org requires MFA of this admin, who has none: only enrollment is possible. */
   mfaEnrollmentRequired: boolean;
+  /** The password was right but older than the org allows: changeExpiredPassword with the challenge token. No tokens yet. */
+  passwordChangeRequired: boolean;
   challengeToken: string | null;
   challengeExpiresAt: Date | null;
   /** With TOO_MANY_ATTEMPTS: seconds until the next attempt is accepted. */
@@ -42,6 +49,7 @@ export const failed = (...errors: UserError[]): TokenPair => ({
   user: null,
   mfaRequired: false,
   mfaEnrollmentRequired: false,
+  passwordChangeRequired: false,
   challengeToken: null,
   challengeExpiresAt: null,
   retryAfterSeconds: null,
@@ -79,9 +87,9 @@ export const MFA_CHALLENGE_PREFIX = 'dlx_mfa_';
 export const newChallengeToken = (): string => `${MFA_CHALLENGE_PREFIX}${randomBytes(32).toString('base64url')}`;
 const INVALID_CREDENTIALS = () => userError('INVALID_CREDENTIALS', null, 'The e-mail address or the password is wrong.');
 
-type RefreshOutcome =
-  | { kind: 'ok'; session: Session; refreshToken: string }
-  | { kind: 'error'; error: UserError; revokedSessionId?: string };
+/** A refused refresh or cookie exchange; `revokedSessionId` when the refusal revoked the session (to publish after commit). */
+type SessionRefusal = { kind: 'error'; error: UserError; revokedSessionId?: string };
+type RefreshOutcome = { kind: 'ok'; session: Session; refreshToken: string } | SessionRefusal;
 
 /**
  * Login, refresh-token rotation and logout. Access tokens are short-lived JWTs carrying the
@@ -127,32 +135,53 @@ export class SessionManager {
     const ok = await verifyPassword(user.passwordHash, input.password);
     if (!ok || user.status !== 'ACTIVE') {
       await this.throttle.fail(email, clientIp);
-      await this.ds.transaction((em) =>
+      await withTenant(this.ds, user.orgId, (em) =>
         audit(em, user.orgId, { action: 'auth.login.failed', actorType: 'ANONYMOUS', actorId: null, targetType: 'User', targetId: user.id, details: { reason: ok ? 'deactivated' : 'wrong_password', ...(clientIp ? { ip: clientIp } : {}) } }),
       );
       this.afterCommit();
       this.log.info({ orgId: user.orgId, userId: user.id }, 'login failed');
       return failed(INVALID_CREDENTIALS());
     }
-    const org = await this.orgs.findById(user.orgId);
-    const settings = readOrgSettings(org?.settings);
     const { passwordHash: _secret, ...rest } = user;
-    const publicUser = rest as User;
+    return this.signInAfterPassword(rest as User, client);
+  }
+
+  /**
+   * Every step after a correct password, in this order: (1) an expired password (org policy
+   * `maxAgeDays`) → a PASSWORD_CHANGE challenge and nothing else; (2) the second factor (MFA
+   * challenge, or forced enrollment); (3) the session and its tokens. changeExpiredPassword calls
+   * this again once the new password is committed, so the expiry check is on every path to tokens:
+   * an expired password can never yield a session. The password step comes before the second
+   * factor because it is about the password: its challenge opens nothing but setting a new one,
+   * and the second factor is still due afterwards (no session without it).
+   */
+  async signInAfterPassword(user: User, client: ClientInfo = {}): Promise<TokenPair> {
+    const orgId = user.orgId;
+    const { settings, hasMfa } = await withTenant(this.ds, orgId, async (em) => ({
+      settings: readOrgSettings((await this.orgs.findById(orgId, em))?.settings),
+      hasMfa: await this.mfa.hasActiveTotp(orgId, user.id, em),
+    }));
+    if (passwordExpired(user.passwordChangedAt, settings.passwordPolicy.maxAgeDays)) {
+      const challengeToken = newPasswordChangeToken();
+      const challengeExpiresAt = new Date(Date.now() + PASSWORD_CHANGE_CHALLENGE_TTL_MS);
+      await withTenant(this.ds, orgId, (em) => createPasswordChangeChallenge(em, orgId, { userId: user.id, tokenHash: hashRefreshToken(challengeToken), expiresAt: challengeExpiresAt }));
+      this.log.info({ orgId, userId: user.id }, 'password accepted but expired: a new password is due');
+      return { ...failed(), passwordChangeRequired: true, challengeToken, challengeExpiresAt };
+    }
     // Second factor: an enrolled user gets a challenge; an admin the org requires MFA of, who has
     // none, gets an enrollment challenge. Neither carries a session or a token the gateway accepts.
-    const hasMfa = await this.mfa.hasActiveTotp(user.orgId, user.id);
     if (hasMfa || (settings.mfaPolicy.requiredForAdmins && user.orgRole === 'ADMIN')) {
       const challengeToken = newChallengeToken();
       const challengeExpiresAt = new Date(Date.now() + MFA_CHALLENGE_TTL_MS);
-      await this.ds.transaction((em) =>
-        this.mfa.createChallenge(em, { orgId: user.orgId, userId: user.id, tokenHash: hashRefreshToken(challengeToken), purpose: hasMfa ? 'LOGIN' : 'ENROLL', expiresAt: challengeExpiresAt }),
+      await withTenant(this.ds, orgId, (em) =>
+        this.mfa.createChallenge(em, { orgId, userId: user.id, tokenHash: hashRefreshToken(challengeToken), purpose: hasMfa ? 'LOGIN' : 'ENROLL', expiresAt: challengeExpiresAt }),
       );
-      this.log.info({ orgId: user.orgId, userId: user.id, purpose: hasMfa ? 'LOGIN' : 'ENROLL' }, 'password accepted: second factor due');
+      this.log.info({ orgId, userId: user.id, purpose: hasMfa ? 'LOGIN' : 'ENROLL' }, 'password accepted: second factor due');
       return { ...failed(), mfaRequired: hasMfa, mfaEnrollmentRequired: !hasMfa, challengeToken, challengeExpiresAt };
     }
-    const opened = await this.ds.transaction((em) => this.openSession(em, publicUser, { method: 'password' }, client));
+    const opened = await withTenant(this.ds, orgId, (em) => this.openSession(em, user, { method: 'password' }, client));
     this.afterCommit();
-    return this.finishOpen(publicUser, opened);
+    return this.finishOpen(user, opened);
   }
 
   /**
@@ -214,7 +243,7 @@ export class SessionManager {
     const notFound = { ok: false, errors: [userError('SESSION_NOT_FOUND', 'id', `Session ${sessionId} was not found.`)] };
     if (!/^[0-9a-f-]{36}$/i.test(sessionId)) return notFound;
     const isAdmin = viewer.orgRole === 'ADMIN';
-    const revoked = await this.ds.transaction(async (em) => {
+    const revoked = await withTenant(this.ds, viewer.orgId, async (em) => {
       const target = isAdmin ? await this.sessions.revokeInOrg(em, viewer.orgId, sessionId, 'revoked') : (await this.sessions.revoke(em, viewer.orgId, viewer.userId, sessionId, 'revoked')) ? { userId: viewer.userId } : null;
       if (target) {
         await audit(em, viewer.orgId, { action: 'auth.session.revoked', actorType: 'USER', actorId: viewer.userId, targetType: 'Session', targetId: sessionId, details: { reason: 'revoked', userId: target.userId } });
@@ -229,51 +258,17 @@ export class SessionManager {
   }
 
   async refresh(presented: string): Promise<TokenPair> {
-    const outcome = await this.ds.transaction(async (em): Promise<RefreshOutcome> => {
-      const found = await this.sessions.lockByRefreshHash(em, hashRefreshToken(presented));
-      if (!found) return { kind: 'error', error: userError('REFRESH_TOKEN_INVALID', 'refreshToken', 'The refresh token is not valid. Sign in again.') };
-      const { session } = found;
-      if (session.revokedAt) return { kind: 'error', error: userError('SESSION_REVOKED', 'refreshToken', 'This session has been signed out. Sign in again.') };
-      if (found.rotatedAt) {
-        await this.sessions.revoke(em, session.orgId, session.userId, session.id, 'refresh_token_reuse');
-        await audit(em, session.orgId, { action: 'auth.session.revoked', actorType: 'ANONYMOUS', actorId: null, targetType: 'Session', targetId: session.id, details: { reason: 'refresh_token_reuse' } });
-        return { kind: 'error', revokedSessionId: session.id, error: userError('REFRESH_TOKEN_REUSED', 'refreshToken', 'This refresh token was already used; the session has been signed out for safety. Sign in again.') };
-      }
-      if (session.expiresAt.getTime() <= Date.now()) return { kind: 'error', error: userError('SESSION_EXPIRED', 'refreshToken', 'This session has expired. Sign in again.') };
-      // The org's current session policy applies to sessions opened before it changed, too.
-      const policy = readOrgSettings((await this.orgs.findById(session.orgId, em))?.settings).sessionPolicy;
-      const idle = policy.idleTimeoutMinutes !== null && Date.now() - session.lastUsedAt.getTime() > policy.idleTimeoutMinutes * 60_000;
-      const tooOld = Date.now() - session.createdAt.getTime() > policy.absoluteLifetimeHours * 3600_000;
-      if (idle || tooOld) {
-        const reason = idle ? 'idle_timeout' : 'absolute_lifetime';
-        await this.sessions.revoke(em, session.orgId, session.userId, session.id, reason);
-        await audit(em, session.orgId, { action: 'auth.session.revoked', actorType: 'ANONYMOUS', actorId: null, targetType: 'Session', targetId: session.id, details: { reason } });
-        return {
-          kind: 'error',
-          revokedSessionId: session.id,
-          error: userError('SESSION_EXPIRED', 'refreshToken', idle ? 'This session was unused for too long and has been signed out. Sign in again.' : 'This session has expired. Sign in again.'),
-        };
-      }
-      const user = await this.users.findById(session.orgId, session.userId, em);
-      if (!user || user.status !== 'ACTIVE') return { kind: 'error', error: userError('SESSION_REVOKED', 'refreshToken', 'This session has been signed out. Sign in again.') };
-      // A session opened before the org required MFA of admins does not outlive the policy.
-      const org = await this.orgs.findById(session.orgId, em);
-      if (readOrgSettings(org?.settings).mfaPolicy.requiredForAdmins && user.orgRole === 'ADMIN' && !(await this.mfa.hasActiveTotp(session.orgId, user.id, em))) {
-        await this.sessions.revoke(em, session.orgId, session.userId, session.id, 'mfa_required');
-        return { kind: 'error', revokedSessionId: session.id, error: userError('MFA_ENROLLMENT_REQUIRED', 'refreshToken', 'Your organization requires administrators to use two-factor authentication. Sign in again to set it up.') };
-      }
+    const outcome = await withTenantOf(this.ds, 'refresh_token', hashRefreshToken(presented), async (em): Promise<RefreshOutcome> => {
+      const spent = await this.spendRefreshToken(em, presented, 'refreshToken');
+      if (spent.kind === 'error') return spent;
+      const { session } = spent;
       const refreshToken = newRefreshToken();
-      await this.sessions.markRotated(em, session.orgId, found.tokenId);
       await this.sessions.addRefreshToken(em, session.orgId, session.id, hashRefreshToken(refreshToken));
       await this.sessions.touch(em, session.orgId, session.id);
       return { kind: 'ok', session, refreshToken };
     });
     if (outcome.kind === 'error') {
-      if (outcome.revokedSessionId) {
-        this.afterCommit();
-        await this.revocations.sessionsRevoked([outcome.revokedSessionId]);
-        this.log.warn({ sessionId: outcome.revokedSessionId, code: outcome.error.code }, 'session revoked on refresh');
-      }
+      await this.publishRefusal(outcome);
       return failed(outcome.error);
     }
     const user = await this.users.findById(outcome.session.orgId, outcome.session.userId);
@@ -281,28 +276,172 @@ export class SessionManager {
     return this.issue(user, outcome.session, outcome.refreshToken);
   }
 
+  /**
+   * Inside the caller's transaction: finds and locks the presented refresh token's session, refuses
+   * an unknown token or a revoked session, treats a rotated token as stolen (the whole session is
+   * revoked), applies the session checks and marks the token rotated. Shared by refreshSession and
+   * the browser-session conversion, so both spend a refresh token the same way.
+   */
+  private async spendRefreshToken(em: EntityManager, presented: string, field: string): Promise<SessionRefusal | { kind: 'ok'; session: Session; user: User }> {
+    const found = await this.sessions.lockByRefreshHash(em, hashRefreshToken(presented));
+    if (!found) return { kind: 'error', error: userError('REFRESH_TOKEN_INVALID', field, 'The refresh token is not valid. Sign in again.') };
+    const { session } = found;
+    if (session.revokedAt) return { kind: 'error', error: userError('SESSION_REVOKED', field, 'This session has been signed out. Sign in again.') };
+    if (found.rotatedAt) {
+      await this.sessions.revoke(em, session.orgId, session.userId, session.id, 'refresh_token_reuse');
+      await audit(em, session.orgId, { action: 'auth.session.revoked', actorType: 'ANONYMOUS', actorId: null, targetType: 'Session', targetId: session.id, details: { reason: 'refresh_token_reuse' } });
+      return { kind: 'error', revokedSessionId: session.id, error: userError('REFRESH_TOKEN_REUSED', field, 'This refresh token was already used; the session has been signed out for safety. Sign in again.') };
+    }
+    const checked = await this.checkOpenSession(em, session, field);
+    if (checked.kind === 'error') return checked;
+    await this.sessions.markRotated(em, session.orgId, found.tokenId);
+    return { kind: 'ok', session, user: checked.user };
+  }
+
+  /**
+   * Inside the caller's transaction, for a session that is not revoked: its absolute expiry, the
+   * org's current session policy (idle timeout, absolute lifetime: applied to sessions opened
+   * before the policy changed, too — an idle or too old session is revoked), the user still
+   * ACTIVE, and the MFA-required-for-admins rule.
+   */
+  private async checkOpenSession(em: EntityManager, session: Session, field: string): Promise<SessionRefusal | { kind: 'ok'; user: User; policy: SessionPolicy }> {
+    if (session.expiresAt.getTime() <= Date.now()) return { kind: 'error', error: userError('SESSION_EXPIRED', field, 'This session has expired. Sign in again.') };
+    // The org's current session policy applies to sessions opened before it changed, too.
+    const policy = readOrgSettings((await this.orgs.findById(session.orgId, em))?.settings).sessionPolicy;
+    const idle = policy.idleTimeoutMinutes !== null && Date.now() - session.lastUsedAt.getTime() > policy.idleTimeoutMinutes * 60_000;
+    const tooOld = Date.now() - session.createdAt.getTime() > policy.absoluteLifetimeHours * 3600_000;
+    if (idle || tooOld) {
+      const reason = idle ? 'idle_timeout' : 'absolute_lifetime';
+      await this.sessions.revoke(em, session.orgId, session.userId, session.id, reason);
+      await audit(em, session.orgId, { action: 'auth.session.revoked', actorType: 'ANONYMOUS', actorId: null, targetType: 'Session', targetId: session.id, details: { reason } });
+      return {
+        kind: 'error',
+        revokedSessionId: session.id,
+        error: userError('SESSION_EXPIRED', field, idle ? 'This session was unused for too long and has been signed out. Sign in again.' : 'This session has expired. Sign in again.'),
+      };
+    }
+    const user = await this.users.findById(session.orgId, session.userId, em);
+    if (!user || user.status !== 'ACTIVE') return { kind: 'error', error: userError('SESSION_REVOKED', field, 'This session has been signed out. Sign in again.') };
+    // A session opened before the org required MFA of admins does not outlive the policy.
+    const org = await this.orgs.findById(session.orgId, em);
+    if (readOrgSettings(org?.settings).mfaPolicy.requiredForAdmins && user.orgRole === 'ADMIN' && !(await this.mfa.hasActiveTotp(session.orgId, user.id, em))) {
+      await this.sessions.revoke(em, session.orgId, session.userId, session.id, 'mfa_required');
+      return { kind: 'error', revokedSessionId: session.id, error: userError('MFA_ENROLLMENT_REQUIRED', field, 'Your organization requires administrators to use two-factor authentication. Sign in again to set it up.') };
+    }
+    return { kind: 'ok', user, policy };
+  }
+
+  /** After the commit of a refused refresh/exchange that revoked the session: tells the gateways. */
+  private async publishRefusal(refusal: SessionRefusal): Promise<void> {
+    if (!refusal.revokedSessionId) return;
+    this.afterCommit();
+    await this.revocations.sessionsRevoked([refusal.revokedSessionId]);
+    this.log.warn({ sessionId: refusal.revokedSessionId, code: refusal.error.code }, 'session revoked on refresh');
+  }
+
   /** Signs out the viewer's current session (its access tokens are rejected from the next request on). */
   async logout(viewer: Viewer): Promise<{ ok: boolean; errors: UserError[] }> {
     if (viewer.kind !== 'user') return { ok: false, errors: [userError('NOT_A_SESSION', null, 'Only a signed-in user has a session to sign out of.')] };
-    const revoked = await this.ds.transaction(async (em: EntityManager) => {
-      const done = await this.sessions.revoke(em, viewer.orgId, viewer.userId, viewer.sessionId, 'logout');
-      if (done) await audit(em, viewer.orgId, { action: 'auth.logout', actorType: 'USER', actorId: viewer.userId, targetType: 'Session', targetId: viewer.sessionId });
-      return done;
-    });
-    if (revoked) {
-      this.afterCommit();
-      await this.revocations.sessionsRevoked([viewer.sessionId]);
-      this.log.info({ orgId: viewer.orgId, userId: viewer.userId, sessionId: viewer.sessionId }, 'logged out');
-    }
+    const revoked = await withTenant(this.ds, viewer.orgId, (em) => this.revokeForLogout(em, viewer.orgId, viewer.userId, viewer.sessionId));
+    if (revoked) await this.announceLogout(viewer.orgId, viewer.userId, viewer.sessionId);
     return { ok: true, errors: [] };
   }
 
+  /** Inside the caller's transaction: revokes the session as a logout (audited); false when it was already revoked. */
+  private async revokeForLogout(em: EntityManager, orgId: string, userId: string, sessionId: string): Promise<boolean> {
+    const done = await this.sessions.revoke(em, orgId, userId, sessionId, 'logout');
+    if (done) await audit(em, orgId, { action: 'auth.logout', actorType: 'USER', actorId: userId, targetType: 'Session', targetId: sessionId });
+    return done;
+  }
+
+  /** After the commit of revokeForLogout: its access tokens are refused from the gateways' next request on. */
+  private async announceLogout(orgId: string, userId: string, sessionId: string): Promise<void> {
+    this.afterCommit();
+    await this.revocations.sessionsRevoked([sessionId]);
+    this.log.info({ orgId, userId, sessionId }, 'logged out');
+  }
+
   async issue(user: User, session: Session, refreshToken: string): Promise<TokenPair> {
-    const grants = (await this.grants.listByUser(user.orgId, user.id)).map((g) => ({ workspaceId: g.workspaceId, role: g.role }));
-    const { token, expiresAt } = await this.issuer.sign(
-      { sub: user.id, org: user.orgId, role: user.orgRole, ...(grants.length ? { grants } : {}), sid: session.id, ep: user.tokenEpoch },
-      session.expiresAt,
-    );
+    const { token, expiresAt } = await this.accessTokenFor(user, session);
     return { ...failed(), accessToken: token, expiresAt, refreshToken, user };
+  }
+
+  /** An access token for the session: user, org role, workspace grants, session id, token epoch; never past `notAfter`. */
+  private async accessTokenFor(user: User, session: Session, notAfter: Date = session.expiresAt): Promise<{ token: string; expiresAt: Date }> {
+    const grants = (await this.grants.listByUser(user.orgId, user.id)).map((g) => ({ workspaceId: g.workspaceId, role: g.role }));
+    return this.issuer.sign({ sub: user.id, org: user.orgId, role: user.orgRole, ...(grants.length ? { grants } : {}), sid: session.id, ep: user.tokenEpoch }, notAfter);
+  }
+
+  // --- Browser sessions (the gateway's httpOnly `dlx_session` cookie) -------------------------
+  // The gateway trades the cookie for short-lived access tokens (POST /sessions/exchange) and
+  // caches them; there is no refresh-token rotation on this path, so concurrent browser requests
+  // cannot race each other into reuse detection. Callers are the plain-HTTP routes in app.ts.
+
+  /**
+   * Turns the session of a refresh token into a browser session: spends the token exactly like
+   * refreshSession (a rotated one revokes the session) but issues no new one: the session's only
+   * credential from now on is the returned cookie (stored as sha256).
+   */
+  async createBrowserSession(presented: unknown): Promise<{ ok: true; cookie: string; expiresAt: Date } | { ok: false; reason: string }> {
+    if (typeof presented !== 'string' || presented.length === 0 || presented.length > 512) return { ok: false, reason: 'REFRESH_TOKEN_INVALID' };
+    // Scoped to the tenant owning the token (row-level security); an unknown token sees no rows.
+    const outcome = await withTenantOf(this.ds, 'refresh_token', hashRefreshToken(presented), async (em): Promise<SessionRefusal | { kind: 'ok'; session: Session; cookie: string }> => {
+      const spent = await this.spendRefreshToken(em, presented, 'refreshToken');
+      if (spent.kind === 'error') return spent;
+      const { session } = spent;
+      const cookie = newSessionCookie(session.id);
+      await this.sessions.setCookieHash(em, session.orgId, session.id, hashSessionCookie(cookie));
+      await this.sessions.touch(em, session.orgId, session.id);
+      return { kind: 'ok', session, cookie };
+    });
+    if (outcome.kind === 'error') {
+      await this.publishRefusal(outcome);
+      return { ok: false, reason: outcome.error.code };
+    }
+    this.log.info({ orgId: outcome.session.orgId, userId: outcome.session.userId, sessionId: outcome.session.id }, 'browser session opened');
+    return { ok: true, cookie: outcome.cookie, expiresAt: outcome.session.expiresAt };
+  }
+
+  /**
+   * Browser cookie → access token for its session, after the checks refreshSession makes; resets
+   * the idle timer. The token lives at most half the org's idle timeout, so a browser in use
+   * exchanges again (and so stays active) before the session could idle out.
+   */
+  async exchangeBrowserSession(cookie: unknown): Promise<{ ok: true; accessToken: string; expiresAt: Date } | { ok: false; reason: string }> {
+    const sessionId = typeof cookie === 'string' ? sessionIdOfCookie(cookie) : null;
+    if (typeof cookie !== 'string' || !sessionId) return { ok: false, reason: 'SESSION_INVALID' };
+    const hash = hashSessionCookie(cookie);
+    const outcome = await withTenantOf(this.ds, 'session_cookie', hash.toString('hex'), async (em): Promise<SessionRefusal | { kind: 'ok'; session: Session; user: User; policy: SessionPolicy }> => {
+      const session = await this.sessions.lockByCookieHash(em, hash);
+      // The id check is defence in depth: the hash alone already identifies the session.
+      if (!session || session.id !== sessionId) return { kind: 'error', error: userError('SESSION_INVALID', 'cookie', 'This sign-in is not valid. Sign in again.') };
+      if (session.revokedAt) return { kind: 'error', error: userError('SESSION_REVOKED', 'cookie', 'This session has been signed out. Sign in again.') };
+      const checked = await this.checkOpenSession(em, session, 'cookie');
+      if (checked.kind === 'error') return checked;
+      await this.sessions.touch(em, session.orgId, session.id);
+      return { kind: 'ok', session, user: checked.user, policy: checked.policy };
+    });
+    if (outcome.kind === 'error') {
+      await this.publishRefusal(outcome);
+      return { ok: false, reason: outcome.error.code };
+    }
+    const idleMs = outcome.policy.idleTimeoutMinutes === null ? Infinity : (outcome.policy.idleTimeoutMinutes * 60_000) / 2;
+    const notAfter = new Date(Math.min(outcome.session.expiresAt.getTime(), Date.now() + idleMs));
+    const { token, expiresAt } = await this.accessTokenFor(outcome.user, outcome.session, notAfter);
+    return { ok: true, accessToken: token, expiresAt };
+  }
+
+  /** Logout of a browser session (same as the logout mutation). Always ok: an unknown or already revoked cookie is signed out already. */
+  async revokeBrowserSession(cookie: unknown): Promise<{ ok: true }> {
+    const sessionId = typeof cookie === 'string' ? sessionIdOfCookie(cookie) : null;
+    if (typeof cookie !== 'string' || !sessionId) return { ok: true };
+    const hash = hashSessionCookie(cookie);
+    const revoked = await withTenantOf(this.ds, 'session_cookie', hash.toString('hex'), async (em) => {
+      const session = await this.sessions.lockByCookieHash(em, hash);
+      if (!session || session.id !== sessionId) return null;
+      return (await this.revokeForLogout(em, session.orgId, session.userId, session.id)) ? session : null;
+    });
+    if (revoked) await this.announceLogout(revoked.orgId, revoked.userId, revoked.id);
+    return { ok: true };
   }
 }

@@ -28,6 +28,20 @@ export type Scalars = {
   _FieldSet: { input: any; output: any; }
 };
 
+export type AcceptInvitationInput = {
+  /** 1–200 characters; defaults to the name the invitation suggested. */
+  displayName?: InputMaybe<Scalars['String']['input']>;
+  /** Must meet the organization's password policy. */
+  password: Scalars['String']['input'];
+  token: Scalars['String']['input'];
+};
+
+export type AcceptInvitationPayload = {
+  __typename?: 'AcceptInvitationPayload';
+  errors: Array<UserError>;
+  user: Maybe<User>;
+};
+
 /** An API key's metadata. The key itself is shown once, when created or rotated, and stored hashed. */
 export type ApiKey = {
   __typename?: 'ApiKey';
@@ -44,6 +58,12 @@ export type AppliedMigration = {
   name: Scalars['String']['output'];
   /** When the migration was written (its version timestamp). */
   version: Scalars['String']['output'];
+};
+
+export type ChangePasswordPayload = {
+  __typename?: 'ChangePasswordPayload';
+  errors: Array<UserError>;
+  ok: Scalars['Boolean']['output'];
 };
 
 export type ConfirmTotpPayload = {
@@ -96,6 +116,78 @@ export type EnrollTotpPayload = {
   qrCodeDataUrl: Maybe<Scalars['String']['output']>;
 };
 
+/** An invitation to join the organization. The link's token is never shown again (it is only in the e-mail). */
+export type Invitation = {
+  __typename?: 'Invitation';
+  acceptedAt: Maybe<Scalars['DateTime']['output']>;
+  createdAt: Scalars['DateTime']['output'];
+  displayName: Maybe<Scalars['String']['output']>;
+  email: Scalars['String']['output'];
+  expiresAt: Scalars['DateTime']['output'];
+  grants: Array<WorkspaceGrant>;
+  id: Scalars['ID']['output'];
+  orgRole: OrgRole;
+  revokedAt: Maybe<Scalars['DateTime']['output']>;
+  status: InvitationStatus;
+};
+
+export type InvitationConnection = {
+  __typename?: 'InvitationConnection';
+  nodes: Array<Invitation>;
+  pageInfo: PageInfo;
+};
+
+/** What the accept-invitation screen shows. */
+export type InvitationPreview = {
+  __typename?: 'InvitationPreview';
+  displayName: Maybe<Scalars['String']['output']>;
+  email: Scalars['String']['output'];
+  expiresAt: Scalars['DateTime']['output'];
+  orgRole: OrgRole;
+  organizationName: Scalars['String']['output'];
+};
+
+export type InvitationStatus =
+  | 'ACCEPTED'
+  | 'EXPIRED'
+  | 'OPEN'
+  | 'REVOKED';
+
+export type InviteUserInput = {
+  /** Suggested display name; the person can change it when accepting. */
+  displayName?: InputMaybe<Scalars['String']['input']>;
+  email: Scalars['String']['input'];
+  /** Workspaces of the organization, each at most once; an org VIEWER may only hold VIEWER grants. */
+  grants?: InputMaybe<Array<WorkspaceGrantInput>>;
+  orgRole: OrgRole;
+};
+
+export type InviteUserPayload = {
+  __typename?: 'InviteUserPayload';
+  errors: Array<UserError>;
+  invitation: Maybe<Invitation>;
+};
+
+export type InviteUsersPayload = {
+  __typename?: 'InviteUsersPayload';
+  /** A malformed file (header, size, row count, CSV syntax): nothing was created. */
+  errors: Array<UserError>;
+  failedCount: Scalars['Int']['output'];
+  invitedCount: Scalars['Int']['output'];
+  rows: Array<InviteUsersRow>;
+};
+
+/** One data row of an inviteUsers CSV and what became of it. */
+export type InviteUsersRow = {
+  __typename?: 'InviteUsersRow';
+  email: Maybe<Scalars['String']['output']>;
+  errors: Array<UserError>;
+  invitation: Maybe<Invitation>;
+  /** The row's line in the file (the header is line 1). */
+  line: Scalars['Int']['output'];
+  ok: Scalars['Boolean']['output'];
+};
+
 export type LoginInput = {
   email: Scalars['String']['input'];
   password: Scalars['String']['input'];
@@ -118,6 +210,12 @@ export type Me = {
 
 export type Mutation = {
   __typename?: 'Mutation';
+  /** Public (the token is the credential): accepts an invitation — creates the account with the invited role and grants. Then sign in with `login`. */
+  acceptInvitation: AcceptInvitationPayload;
+  /** Sign-in with an expired password: the challenge token from `login` (passwordChangeRequired) and a new password; then the sign-in continues (second factor or tokens). Public: the challenge token is the credential. */
+  changeExpiredPassword: SessionTokensPayload;
+  /** Changes the signed-in user's password (the current one is required); every other session of the user is signed out. */
+  changePassword: ChangePasswordPayload;
   /** Second login step: the challenge token from `login` and a current TOTP code or an unused backup code. Public. */
   completeMfaLogin: SessionTokensPayload;
   /** Activates the enrollment with a first code; returns 10 single-use backup codes (shown once). With an enrollment challenge token it also signs in. */
@@ -130,22 +228,59 @@ export type Mutation = {
   disableTotp: DisableTotpPayload;
   /** Starts TOTP enrollment: the otpauth URI (it carries the secret: shown once, never again). Signed in, or public with the enrollment challenge token from `login`. */
   enrollTotp: EnrollTotpPayload;
+  /** Org ADMIN: invites a person by e-mail with an org role and workspace grants; they get a single-use link that expires (INVITATION_TTL_HOURS). */
+  inviteUser: InviteUserPayload;
+  /** Org ADMIN: invites many people from a CSV (header `email,role,workspace_grants,display_name`; grants `<workspace id>:EDITOR;<workspace id>:VIEWER`; at most 500 rows and 256 KiB). Every row stands alone: the report says which were invited and why the others were not. */
+  inviteUsers: InviteUsersPayload;
   /** E-mail + password → a short-lived access token and a refresh token. Public. */
   login: SessionTokensPayload;
   /** Signs out the current session. */
   logout: LogoutPayload;
+  /** Org ADMIN: lets a deactivated user sign in again (tokens from before the deactivation stay invalid). */
+  reactivateUser: ReactivateUserPayload;
   /** Trades a refresh token for new tokens; the presented one is spent. Reusing a spent one signs the whole session out. Public. */
   refreshSession: SessionTokensPayload;
+  /** Org ADMIN: deletes a user (not yourself, not the last ADMIN) with their sessions, grants and second factor; their tokens stop working on the next request and the e-mail address becomes free. */
+  removeUser: RemoveUserPayload;
+  /** Public: e-mails a single-use password-reset link (PASSWORD_RESET_TTL_MINUTES) when the address belongs to an active account. Always answers ok, whether or not it does. */
+  requestPasswordReset: RequestPasswordResetPayload;
+  /** Org ADMIN: sends an open or expired invitation again with a new link and a new expiry; the old link stops working. */
+  resendInvitation: ResendInvitationPayload;
+  /** Public (the token is the credential): sets a new password with the link from requestPasswordReset; signs the account out everywhere. */
+  resetPassword: ResetPasswordPayload;
   /** Org ADMIN: revokes an API key; tokens obtained with it are refused on the next request. */
   revokeApiKey: RevokeApiKeyPayload;
+  /** Org ADMIN: revokes an invitation; its link stops working. */
+  revokeInvitation: RevokeInvitationPayload;
   /** Signs out one session: your own, or (org ADMIN) any session in the organization. Its access tokens stop working on the next request. */
   revokeSession: RevokeSessionPayload;
   /** Org ADMIN: a new API key for the service account (shown once); its previous keys are revoked at once. */
   rotateApiKey: RotateApiKeyPayload;
+  /** Org ADMIN: replaces a user's workspace grants (each workspace of the organization, at most once; an org VIEWER only VIEWER grants). Takes effect on their next request. */
+  setWorkspaceGrants: SetWorkspaceGrantsPayload;
   /** Creates an organization and its first ADMIN. Public: called by people who have no account yet. */
   signUp: SignUpPayload;
   /** Org ADMIN: changes the organization's security policy. */
   updateSecurityPolicy: SecurityPolicyPayload;
+  /** Org ADMIN: changes a user's org role (takes effect on their next request). The last active ADMIN cannot be demoted (LAST_ADMIN); demoting to VIEWER turns their EDITOR grants into VIEWER grants. */
+  updateUserRole: UpdateUserRolePayload;
+};
+
+
+export type MutationAcceptInvitationArgs = {
+  input: AcceptInvitationInput;
+};
+
+
+export type MutationChangeExpiredPasswordArgs = {
+  challengeToken: Scalars['String']['input'];
+  newPassword: Scalars['String']['input'];
+};
+
+
+export type MutationChangePasswordArgs = {
+  currentPassword: Scalars['String']['input'];
+  newPassword: Scalars['String']['input'];
 };
 
 
@@ -182,8 +317,23 @@ export type MutationEnrollTotpArgs = {
 };
 
 
+export type MutationInviteUserArgs = {
+  input: InviteUserInput;
+};
+
+
+export type MutationInviteUsersArgs = {
+  csv: Scalars['String']['input'];
+};
+
+
 export type MutationLoginArgs = {
   input: LoginInput;
+};
+
+
+export type MutationReactivateUserArgs = {
+  id: Scalars['ID']['input'];
 };
 
 
@@ -192,7 +342,33 @@ export type MutationRefreshSessionArgs = {
 };
 
 
+export type MutationRemoveUserArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationRequestPasswordResetArgs = {
+  email: Scalars['String']['input'];
+};
+
+
+export type MutationResendInvitationArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationResetPasswordArgs = {
+  newPassword: Scalars['String']['input'];
+  token: Scalars['String']['input'];
+};
+
+
 export type MutationRevokeApiKeyArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationRevokeInvitationArgs = {
   id: Scalars['ID']['input'];
 };
 
@@ -207,6 +383,12 @@ export type MutationRotateApiKeyArgs = {
 };
 
 
+export type MutationSetWorkspaceGrantsArgs = {
+  grants: Array<WorkspaceGrantInput>;
+  userId: Scalars['ID']['input'];
+};
+
+
 export type MutationSignUpArgs = {
   input: SignUpInput;
 };
@@ -214,6 +396,12 @@ export type MutationSignUpArgs = {
 
 export type MutationUpdateSecurityPolicyArgs = {
   input: SecurityPolicyInput;
+};
+
+
+export type MutationUpdateUserRoleArgs = {
+  orgRole: OrgRole;
+  userId: Scalars['ID']['input'];
 };
 
 export type OrgRole =
@@ -249,6 +437,10 @@ export type Platform = {
 
 export type Query = {
   __typename?: 'Query';
+  /** Public (the token is the credential): what the accept-invitation screen shows, or null when the link is unknown, used, expired or revoked. */
+  invitation: Maybe<InvitationPreview>;
+  /** Org ADMIN: the organization's invitations, newest first; optionally only those in one status. */
+  invitations: InvitationConnection;
   /** Who is asking: anonymous, a user or a service account. Public. */
   me: Me;
   /** The signed-in user's open sessions, newest first. */
@@ -263,6 +455,18 @@ export type Query = {
   userSessions: Array<UserSession>;
   /** People in the viewer's organization, newest first. */
   users: UserConnection;
+};
+
+
+export type QueryInvitationArgs = {
+  token: Scalars['String']['input'];
+};
+
+
+export type QueryInvitationsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  status?: InputMaybe<InvitationStatus>;
 };
 
 
@@ -281,11 +485,49 @@ export type QueryUsersArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
+export type ReactivateUserPayload = {
+  __typename?: 'ReactivateUserPayload';
+  errors: Array<UserError>;
+  user: Maybe<User>;
+};
+
+export type RemoveUserPayload = {
+  __typename?: 'RemoveUserPayload';
+  errors: Array<UserError>;
+  ok: Scalars['Boolean']['output'];
+  removedUserId: Maybe<Scalars['ID']['output']>;
+};
+
+export type RequestPasswordResetPayload = {
+  __typename?: 'RequestPasswordResetPayload';
+  errors: Array<UserError>;
+  /** Always true: whether the e-mail belongs to an account is never told. */
+  ok: Scalars['Boolean']['output'];
+};
+
+export type ResendInvitationPayload = {
+  __typename?: 'ResendInvitationPayload';
+  errors: Array<UserError>;
+  invitation: Maybe<Invitation>;
+};
+
+export type ResetPasswordPayload = {
+  __typename?: 'ResetPasswordPayload';
+  errors: Array<UserError>;
+  ok: Scalars['Boolean']['output'];
+};
+
 export type RevokeApiKeyPayload = {
   __typename?: 'RevokeApiKeyPayload';
   errors: Array<UserError>;
   ok: Scalars['Boolean']['output'];
   revoked: Maybe<ApiKey>;
+};
+
+export type RevokeInvitationPayload = {
+  __typename?: 'RevokeInvitationPayload';
+  errors: Array<UserError>;
+  invitation: Maybe<Invitation>;
 };
 
 export type RevokeSessionPayload = {
@@ -312,6 +554,16 @@ export type SecurityPolicy = {
   maxConcurrentSessions: Maybe<Scalars['Int']['output']>;
   /** Org ADMINs must use two-factor authentication. */
   mfaRequiredForAdmins: Scalars['Boolean']['output'];
+  /** A new password may not be one of the last N (0: no history rule). */
+  passwordHistorySize: Scalars['Int']['output'];
+  /** Days until a password must be changed at sign-in. Null: never. */
+  passwordMaxAgeDays: Maybe<Scalars['Int']['output']>;
+  /** Passwords have at least this many characters. */
+  passwordMinLength: Scalars['Int']['output'];
+  passwordRequireDigit: Scalars['Boolean']['output'];
+  passwordRequireLowercase: Scalars['Boolean']['output'];
+  passwordRequireSymbol: Scalars['Boolean']['output'];
+  passwordRequireUppercase: Scalars['Boolean']['output'];
 };
 
 /** Omitted or null fields stay as they are; 0 turns idleTimeoutMinutes / maxConcurrentSessions off. */
@@ -323,6 +575,16 @@ export type SecurityPolicyInput = {
   /** 1 – 1000, or 0 for unlimited. */
   maxConcurrentSessions?: InputMaybe<Scalars['Int']['input']>;
   mfaRequiredForAdmins?: InputMaybe<Scalars['Boolean']['input']>;
+  /** 0 – 24 (0: no history rule). */
+  passwordHistorySize?: InputMaybe<Scalars['Int']['input']>;
+  /** 1 – 3650, or 0 for never. */
+  passwordMaxAgeDays?: InputMaybe<Scalars['Int']['input']>;
+  /** 8 – 256. */
+  passwordMinLength?: InputMaybe<Scalars['Int']['input']>;
+  passwordRequireDigit?: InputMaybe<Scalars['Boolean']['input']>;
+  passwordRequireLowercase?: InputMaybe<Scalars['Boolean']['input']>;
+  passwordRequireSymbol?: InputMaybe<Scalars['Boolean']['input']>;
+  passwordRequireUppercase?: InputMaybe<Scalars['Boolean']['input']>;
 };
 
 export type SecurityPolicyPayload = {
@@ -370,10 +632,20 @@ export type SessionTokensPayload = {
   mfaEnrollmentRequired: Scalars['Boolean']['output'];
   /** The password was right and the second factor is due: call completeMfaLogin with challengeToken. No tokens yet. */
   mfaRequired: Scalars['Boolean']['output'];
+  /** The password was right but older than the organization allows: call changeExpiredPassword with challengeToken. No tokens yet. */
+  passwordChangeRequired: Scalars['Boolean']['output'];
   /** Opaque, single-use: exchange it with refreshSession for new tokens. */
   refreshToken: Maybe<Scalars['String']['output']>;
   /** With the error TOO_MANY_ATTEMPTS: seconds until another attempt is accepted. */
   retryAfterSeconds: Maybe<Scalars['Int']['output']>;
+  user: Maybe<User>;
+};
+
+export type SetWorkspaceGrantsPayload = {
+  __typename?: 'SetWorkspaceGrantsPayload';
+  errors: Array<UserError>;
+  /** The grants now in force. */
+  grants: Maybe<Array<WorkspaceGrant>>;
   user: Maybe<User>;
 };
 
@@ -396,6 +668,12 @@ export type SignUpPayload = {
   user: Maybe<User>;
 };
 
+export type UpdateUserRolePayload = {
+  __typename?: 'UpdateUserRolePayload';
+  errors: Array<UserError>;
+  user: Maybe<User>;
+};
+
 export type User = {
   __typename?: 'User';
   createdAt: Scalars['DateTime']['output'];
@@ -405,6 +683,8 @@ export type User = {
   orgRole: OrgRole;
   organization: Organization;
   status: UserStatus;
+  /** The user's workspace grants. Readable by the user themself and by organization ADMINs only. */
+  workspaceGrants: Array<WorkspaceGrant>;
 };
 
 export type UserConnection = {
@@ -443,6 +723,22 @@ export type ViewerKind =
   | 'ANONYMOUS'
   | 'SERVICE_ACCOUNT'
   | 'USER';
+
+/** A user's role in one workspace of the organization (an org ADMIN acts as EDITOR everywhere anyway). */
+export type WorkspaceGrant = {
+  __typename?: 'WorkspaceGrant';
+  role: WorkspaceGrantRole;
+  workspaceId: Scalars['ID']['output'];
+};
+
+export type WorkspaceGrantInput = {
+  role: WorkspaceGrantRole;
+  workspaceId: Scalars['ID']['input'];
+};
+
+export type WorkspaceGrantRole =
+  | 'EDITOR'
+  | 'VIEWER';
 
 export type WithIndex<TObject> = TObject & Record<string, any>;
 export type ResolversObject<TObject> = WithIndex<TObject>;
@@ -547,18 +843,30 @@ export type FederationReferenceTypes = ResolversObject<{
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = ResolversObject<{
+  AcceptInvitationInput: AcceptInvitationInput;
+  String: ResolverTypeWrapper<Scalars['String']['output']>;
+  AcceptInvitationPayload: ResolverTypeWrapper<Omit<AcceptInvitationPayload, 'user'> & { user?: Maybe<ResolversTypes['User']> }>;
   ApiKey: ResolverTypeWrapper<ApiKeyRowModel>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
-  String: ResolverTypeWrapper<Scalars['String']['output']>;
   AppliedMigration: ResolverTypeWrapper<AppliedMigration>;
+  ChangePasswordPayload: ResolverTypeWrapper<ChangePasswordPayload>;
+  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   ConfirmTotpPayload: ResolverTypeWrapper<Omit<ConfirmTotpPayload, 'user'> & { user?: Maybe<ResolversTypes['User']> }>;
   CreateServiceAccountInput: CreateServiceAccountInput;
   CreateServiceAccountPayload: ResolverTypeWrapper<Omit<CreateServiceAccountPayload, 'serviceAccount'> & { serviceAccount?: Maybe<ResolversTypes['ServiceAccount']> }>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   DeactivateUserPayload: ResolverTypeWrapper<Omit<DeactivateUserPayload, 'user'> & { user?: Maybe<ResolversTypes['User']> }>;
   DisableTotpPayload: ResolverTypeWrapper<DisableTotpPayload>;
-  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   EnrollTotpPayload: ResolverTypeWrapper<EnrollTotpPayload>;
+  Invitation: ResolverTypeWrapper<Invitation>;
+  InvitationConnection: ResolverTypeWrapper<InvitationConnection>;
+  InvitationPreview: ResolverTypeWrapper<InvitationPreview>;
+  InvitationStatus: InvitationStatus;
+  InviteUserInput: InviteUserInput;
+  InviteUserPayload: ResolverTypeWrapper<InviteUserPayload>;
+  InviteUsersPayload: ResolverTypeWrapper<InviteUsersPayload>;
+  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  InviteUsersRow: ResolverTypeWrapper<InviteUsersRow>;
   LoginInput: LoginInput;
   LogoutPayload: ResolverTypeWrapper<LogoutPayload>;
   Me: ResolverTypeWrapper<Omit<Me, 'organization' | 'user'> & { organization?: Maybe<ResolversTypes['Organization']>, user?: Maybe<ResolversTypes['User']> }>;
@@ -568,8 +876,13 @@ export type ResolversTypes = ResolversObject<{
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Platform: ResolverTypeWrapper<Omit<Platform, 'auth'> & { auth?: Maybe<ResolversTypes['ServiceStatus']> }>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
-  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  ReactivateUserPayload: ResolverTypeWrapper<Omit<ReactivateUserPayload, 'user'> & { user?: Maybe<ResolversTypes['User']> }>;
+  RemoveUserPayload: ResolverTypeWrapper<RemoveUserPayload>;
+  RequestPasswordResetPayload: ResolverTypeWrapper<RequestPasswordResetPayload>;
+  ResendInvitationPayload: ResolverTypeWrapper<ResendInvitationPayload>;
+  ResetPasswordPayload: ResolverTypeWrapper<ResetPasswordPayload>;
   RevokeApiKeyPayload: ResolverTypeWrapper<Omit<RevokeApiKeyPayload, 'revoked'> & { revoked?: Maybe<ResolversTypes['ApiKey']> }>;
+  RevokeInvitationPayload: ResolverTypeWrapper<RevokeInvitationPayload>;
   RevokeSessionPayload: ResolverTypeWrapper<RevokeSessionPayload>;
   RotateApiKeyPayload: ResolverTypeWrapper<Omit<RotateApiKeyPayload, 'serviceAccount'> & { serviceAccount?: Maybe<ResolversTypes['ServiceAccount']> }>;
   SecurityPolicy: ResolverTypeWrapper<SecurityPolicy>;
@@ -580,30 +893,46 @@ export type ResolversTypes = ResolversObject<{
   ServiceStatus: ResolverTypeWrapper<ServiceStatusModel>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   SessionTokensPayload: ResolverTypeWrapper<Omit<SessionTokensPayload, 'user'> & { user?: Maybe<ResolversTypes['User']> }>;
+  SetWorkspaceGrantsPayload: ResolverTypeWrapper<Omit<SetWorkspaceGrantsPayload, 'user'> & { user?: Maybe<ResolversTypes['User']> }>;
   SignUpInput: SignUpInput;
   SignUpPayload: ResolverTypeWrapper<Omit<SignUpPayload, 'organization' | 'user'> & { organization?: Maybe<ResolversTypes['Organization']>, user?: Maybe<ResolversTypes['User']> }>;
+  UpdateUserRolePayload: ResolverTypeWrapper<Omit<UpdateUserRolePayload, 'user'> & { user?: Maybe<ResolversTypes['User']> }>;
   User: ResolverTypeWrapper<UserModel>;
   UserConnection: ResolverTypeWrapper<Omit<UserConnection, 'nodes'> & { nodes: Array<ResolversTypes['User']> }>;
   UserError: ResolverTypeWrapper<UserError>;
   UserSession: ResolverTypeWrapper<UserSession>;
   UserStatus: UserStatus;
   ViewerKind: ViewerKind;
+  WorkspaceGrant: ResolverTypeWrapper<WorkspaceGrant>;
+  WorkspaceGrantInput: WorkspaceGrantInput;
+  WorkspaceGrantRole: WorkspaceGrantRole;
 }>;
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = ResolversObject<{
+  AcceptInvitationInput: AcceptInvitationInput;
+  String: Scalars['String']['output'];
+  AcceptInvitationPayload: Omit<AcceptInvitationPayload, 'user'> & { user?: Maybe<ResolversParentTypes['User']> };
   ApiKey: ApiKeyRowModel;
   ID: Scalars['ID']['output'];
-  String: Scalars['String']['output'];
   AppliedMigration: AppliedMigration;
+  ChangePasswordPayload: ChangePasswordPayload;
+  Boolean: Scalars['Boolean']['output'];
   ConfirmTotpPayload: Omit<ConfirmTotpPayload, 'user'> & { user?: Maybe<ResolversParentTypes['User']> };
   CreateServiceAccountInput: CreateServiceAccountInput;
   CreateServiceAccountPayload: Omit<CreateServiceAccountPayload, 'serviceAccount'> & { serviceAccount?: Maybe<ResolversParentTypes['ServiceAccount']> };
   DateTime: Scalars['DateTime']['output'];
   DeactivateUserPayload: Omit<DeactivateUserPayload, 'user'> & { user?: Maybe<ResolversParentTypes['User']> };
   DisableTotpPayload: DisableTotpPayload;
-  Boolean: Scalars['Boolean']['output'];
   EnrollTotpPayload: EnrollTotpPayload;
+  Invitation: Invitation;
+  InvitationConnection: InvitationConnection;
+  InvitationPreview: InvitationPreview;
+  InviteUserInput: InviteUserInput;
+  InviteUserPayload: InviteUserPayload;
+  InviteUsersPayload: InviteUsersPayload;
+  Int: Scalars['Int']['output'];
+  InviteUsersRow: InviteUsersRow;
   LoginInput: LoginInput;
   LogoutPayload: LogoutPayload;
   Me: Omit<Me, 'organization' | 'user'> & { organization?: Maybe<ResolversParentTypes['Organization']>, user?: Maybe<ResolversParentTypes['User']> };
@@ -612,8 +941,13 @@ export type ResolversParentTypes = ResolversObject<{
   PageInfo: PageInfo;
   Platform: Omit<Platform, 'auth'> & { auth?: Maybe<ResolversParentTypes['ServiceStatus']> } | FederationReferenceTypes['Platform'];
   Query: Record<PropertyKey, never>;
-  Int: Scalars['Int']['output'];
+  ReactivateUserPayload: Omit<ReactivateUserPayload, 'user'> & { user?: Maybe<ResolversParentTypes['User']> };
+  RemoveUserPayload: RemoveUserPayload;
+  RequestPasswordResetPayload: RequestPasswordResetPayload;
+  ResendInvitationPayload: ResendInvitationPayload;
+  ResetPasswordPayload: ResetPasswordPayload;
   RevokeApiKeyPayload: Omit<RevokeApiKeyPayload, 'revoked'> & { revoked?: Maybe<ResolversParentTypes['ApiKey']> };
+  RevokeInvitationPayload: RevokeInvitationPayload;
   RevokeSessionPayload: RevokeSessionPayload;
   RotateApiKeyPayload: Omit<RotateApiKeyPayload, 'serviceAccount'> & { serviceAccount?: Maybe<ResolversParentTypes['ServiceAccount']> };
   SecurityPolicy: SecurityPolicy;
@@ -623,12 +957,21 @@ export type ResolversParentTypes = ResolversObject<{
   ServiceStatus: ServiceStatusModel;
   Float: Scalars['Float']['output'];
   SessionTokensPayload: Omit<SessionTokensPayload, 'user'> & { user?: Maybe<ResolversParentTypes['User']> };
+  SetWorkspaceGrantsPayload: Omit<SetWorkspaceGrantsPayload, 'user'> & { user?: Maybe<ResolversParentTypes['User']> };
   SignUpInput: SignUpInput;
   SignUpPayload: Omit<SignUpPayload, 'organization' | 'user'> & { organization?: Maybe<ResolversParentTypes['Organization']>, user?: Maybe<ResolversParentTypes['User']> };
+  UpdateUserRolePayload: Omit<UpdateUserRolePayload, 'user'> & { user?: Maybe<ResolversParentTypes['User']> };
   User: UserModel;
   UserConnection: Omit<UserConnection, 'nodes'> & { nodes: Array<ResolversParentTypes['User']> };
   UserError: UserError;
   UserSession: UserSession;
+  WorkspaceGrant: WorkspaceGrant;
+  WorkspaceGrantInput: WorkspaceGrantInput;
+}>;
+
+export type AcceptInvitationPayloadResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['AcceptInvitationPayload'] = ResolversParentTypes['AcceptInvitationPayload']> = ResolversObject<{
+  errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+  user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
 }>;
 
 export type ApiKeyResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['ApiKey'] = ResolversParentTypes['ApiKey']> = ResolversObject<{
@@ -642,6 +985,11 @@ export type ApiKeyResolvers<ContextType = AuthContext, ParentType extends Resolv
 export type AppliedMigrationResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['AppliedMigration'] = ResolversParentTypes['AppliedMigration']> = ResolversObject<{
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type ChangePasswordPayloadResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['ChangePasswordPayload'] = ResolversParentTypes['ChangePasswordPayload']> = ResolversObject<{
+  errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+  ok?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 }>;
 
 export type ConfirmTotpPayloadResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['ConfirmTotpPayload'] = ResolversParentTypes['ConfirmTotpPayload']> = ResolversObject<{
@@ -680,6 +1028,52 @@ export type EnrollTotpPayloadResolvers<ContextType = AuthContext, ParentType ext
   qrCodeDataUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 }>;
 
+export type InvitationResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['Invitation'] = ResolversParentTypes['Invitation']> = ResolversObject<{
+  acceptedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  displayName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  email?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  expiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  grants?: Resolver<Array<ResolversTypes['WorkspaceGrant']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  orgRole?: Resolver<ResolversTypes['OrgRole'], ParentType, ContextType>;
+  revokedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['InvitationStatus'], ParentType, ContextType>;
+}>;
+
+export type InvitationConnectionResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['InvitationConnection'] = ResolversParentTypes['InvitationConnection']> = ResolversObject<{
+  nodes?: Resolver<Array<ResolversTypes['Invitation']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+}>;
+
+export type InvitationPreviewResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['InvitationPreview'] = ResolversParentTypes['InvitationPreview']> = ResolversObject<{
+  displayName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  email?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  expiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  orgRole?: Resolver<ResolversTypes['OrgRole'], ParentType, ContextType>;
+  organizationName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type InviteUserPayloadResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['InviteUserPayload'] = ResolversParentTypes['InviteUserPayload']> = ResolversObject<{
+  errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+  invitation?: Resolver<Maybe<ResolversTypes['Invitation']>, ParentType, ContextType>;
+}>;
+
+export type InviteUsersPayloadResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['InviteUsersPayload'] = ResolversParentTypes['InviteUsersPayload']> = ResolversObject<{
+  errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+  failedCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  invitedCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  rows?: Resolver<Array<ResolversTypes['InviteUsersRow']>, ParentType, ContextType>;
+}>;
+
+export type InviteUsersRowResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['InviteUsersRow'] = ResolversParentTypes['InviteUsersRow']> = ResolversObject<{
+  email?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+  invitation?: Resolver<Maybe<ResolversTypes['Invitation']>, ParentType, ContextType>;
+  line?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  ok?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+}>;
+
 export type LogoutPayloadResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['LogoutPayload'] = ResolversParentTypes['LogoutPayload']> = ResolversObject<{
   errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
   ok?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
@@ -693,20 +1087,33 @@ export type MeResolvers<ContextType = AuthContext, ParentType extends ResolversP
 }>;
 
 export type MutationResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
+  acceptInvitation?: Resolver<ResolversTypes['AcceptInvitationPayload'], ParentType, ContextType, RequireFields<MutationAcceptInvitationArgs, 'input'>>;
+  changeExpiredPassword?: Resolver<ResolversTypes['SessionTokensPayload'], ParentType, ContextType, RequireFields<MutationChangeExpiredPasswordArgs, 'challengeToken' | 'newPassword'>>;
+  changePassword?: Resolver<ResolversTypes['ChangePasswordPayload'], ParentType, ContextType, RequireFields<MutationChangePasswordArgs, 'currentPassword' | 'newPassword'>>;
   completeMfaLogin?: Resolver<ResolversTypes['SessionTokensPayload'], ParentType, ContextType, RequireFields<MutationCompleteMfaLoginArgs, 'challengeToken' | 'code'>>;
   confirmTotp?: Resolver<ResolversTypes['ConfirmTotpPayload'], ParentType, ContextType, RequireFields<MutationConfirmTotpArgs, 'code' | 'enrollmentId'>>;
   createServiceAccount?: Resolver<ResolversTypes['CreateServiceAccountPayload'], ParentType, ContextType, RequireFields<MutationCreateServiceAccountArgs, 'input'>>;
   deactivateUser?: Resolver<ResolversTypes['DeactivateUserPayload'], ParentType, ContextType, RequireFields<MutationDeactivateUserArgs, 'id'>>;
   disableTotp?: Resolver<ResolversTypes['DisableTotpPayload'], ParentType, ContextType, RequireFields<MutationDisableTotpArgs, 'password'>>;
   enrollTotp?: Resolver<ResolversTypes['EnrollTotpPayload'], ParentType, ContextType, Partial<MutationEnrollTotpArgs>>;
+  inviteUser?: Resolver<ResolversTypes['InviteUserPayload'], ParentType, ContextType, RequireFields<MutationInviteUserArgs, 'input'>>;
+  inviteUsers?: Resolver<ResolversTypes['InviteUsersPayload'], ParentType, ContextType, RequireFields<MutationInviteUsersArgs, 'csv'>>;
   login?: Resolver<ResolversTypes['SessionTokensPayload'], ParentType, ContextType, RequireFields<MutationLoginArgs, 'input'>>;
   logout?: Resolver<ResolversTypes['LogoutPayload'], ParentType, ContextType>;
+  reactivateUser?: Resolver<ResolversTypes['ReactivateUserPayload'], ParentType, ContextType, RequireFields<MutationReactivateUserArgs, 'id'>>;
   refreshSession?: Resolver<ResolversTypes['SessionTokensPayload'], ParentType, ContextType, RequireFields<MutationRefreshSessionArgs, 'refreshToken'>>;
+  removeUser?: Resolver<ResolversTypes['RemoveUserPayload'], ParentType, ContextType, RequireFields<MutationRemoveUserArgs, 'id'>>;
+  requestPasswordReset?: Resolver<ResolversTypes['RequestPasswordResetPayload'], ParentType, ContextType, RequireFields<MutationRequestPasswordResetArgs, 'email'>>;
+  resendInvitation?: Resolver<ResolversTypes['ResendInvitationPayload'], ParentType, ContextType, RequireFields<MutationResendInvitationArgs, 'id'>>;
+  resetPassword?: Resolver<ResolversTypes['ResetPasswordPayload'], ParentType, ContextType, RequireFields<MutationResetPasswordArgs, 'newPassword' | 'token'>>;
   revokeApiKey?: Resolver<ResolversTypes['RevokeApiKeyPayload'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
+  revokeInvitation?: Resolver<ResolversTypes['RevokeInvitationPayload'], ParentType, ContextType, RequireFields<MutationRevokeInvitationArgs, 'id'>>;
   revokeSession?: Resolver<ResolversTypes['RevokeSessionPayload'], ParentType, ContextType, RequireFields<MutationRevokeSessionArgs, 'id'>>;
   rotateApiKey?: Resolver<ResolversTypes['RotateApiKeyPayload'], ParentType, ContextType, RequireFields<MutationRotateApiKeyArgs, 'serviceAccountId'>>;
+  setWorkspaceGrants?: Resolver<ResolversTypes['SetWorkspaceGrantsPayload'], ParentType, ContextType, RequireFields<MutationSetWorkspaceGrantsArgs, 'grants' | 'userId'>>;
   signUp?: Resolver<ResolversTypes['SignUpPayload'], ParentType, ContextType, RequireFields<MutationSignUpArgs, 'input'>>;
   updateSecurityPolicy?: Resolver<ResolversTypes['SecurityPolicyPayload'], ParentType, ContextType, RequireFields<MutationUpdateSecurityPolicyArgs, 'input'>>;
+  updateUserRole?: Resolver<ResolversTypes['UpdateUserRolePayload'], ParentType, ContextType, RequireFields<MutationUpdateUserRoleArgs, 'orgRole' | 'userId'>>;
 }>;
 
 export type OrganizationResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['Organization'] = ResolversParentTypes['Organization'], FederationReferenceType extends FederationReferenceTypes['Organization'] = FederationReferenceTypes['Organization']> = ResolversObject<{
@@ -731,6 +1138,8 @@ export type PlatformResolvers<ContextType = AuthContext, ParentType extends Reso
 }>;
 
 export type QueryResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
+  invitation?: Resolver<Maybe<ResolversTypes['InvitationPreview']>, ParentType, ContextType, RequireFields<QueryInvitationArgs, 'token'>>;
+  invitations?: Resolver<ResolversTypes['InvitationConnection'], ParentType, ContextType, RequireFields<QueryInvitationsArgs, 'first'>>;
   me?: Resolver<ResolversTypes['Me'], ParentType, ContextType>;
   mySessions?: Resolver<Array<ResolversTypes['UserSession']>, ParentType, ContextType>;
   organization?: Resolver<Maybe<ResolversTypes['Organization']>, ParentType, ContextType, RequireFields<QueryOrganizationArgs, 'id'>>;
@@ -740,10 +1149,41 @@ export type QueryResolvers<ContextType = AuthContext, ParentType extends Resolve
   users?: Resolver<ResolversTypes['UserConnection'], ParentType, ContextType, RequireFields<QueryUsersArgs, 'first'>>;
 }>;
 
+export type ReactivateUserPayloadResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['ReactivateUserPayload'] = ResolversParentTypes['ReactivateUserPayload']> = ResolversObject<{
+  errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+  user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+}>;
+
+export type RemoveUserPayloadResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['RemoveUserPayload'] = ResolversParentTypes['RemoveUserPayload']> = ResolversObject<{
+  errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+  ok?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  removedUserId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+}>;
+
+export type RequestPasswordResetPayloadResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['RequestPasswordResetPayload'] = ResolversParentTypes['RequestPasswordResetPayload']> = ResolversObject<{
+  errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+  ok?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+}>;
+
+export type ResendInvitationPayloadResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['ResendInvitationPayload'] = ResolversParentTypes['ResendInvitationPayload']> = ResolversObject<{
+  errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+  invitation?: Resolver<Maybe<ResolversTypes['Invitation']>, ParentType, ContextType>;
+}>;
+
+export type ResetPasswordPayloadResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['ResetPasswordPayload'] = ResolversParentTypes['ResetPasswordPayload']> = ResolversObject<{
+  errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+  ok?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+}>;
+
 export type RevokeApiKeyPayloadResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['RevokeApiKeyPayload'] = ResolversParentTypes['RevokeApiKeyPayload']> = ResolversObject<{
   errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
   ok?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   revoked?: Resolver<Maybe<ResolversTypes['ApiKey']>, ParentType, ContextType>;
+}>;
+
+export type RevokeInvitationPayloadResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['RevokeInvitationPayload'] = ResolversParentTypes['RevokeInvitationPayload']> = ResolversObject<{
+  errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+  invitation?: Resolver<Maybe<ResolversTypes['Invitation']>, ParentType, ContextType>;
 }>;
 
 export type RevokeSessionPayloadResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['RevokeSessionPayload'] = ResolversParentTypes['RevokeSessionPayload']> = ResolversObject<{
@@ -762,6 +1202,13 @@ export type SecurityPolicyResolvers<ContextType = AuthContext, ParentType extend
   idleTimeoutMinutes?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   maxConcurrentSessions?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   mfaRequiredForAdmins?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  passwordHistorySize?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  passwordMaxAgeDays?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  passwordMinLength?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  passwordRequireDigit?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  passwordRequireLowercase?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  passwordRequireSymbol?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  passwordRequireUppercase?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 }>;
 
 export type SecurityPolicyPayloadResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['SecurityPolicyPayload'] = ResolversParentTypes['SecurityPolicyPayload']> = ResolversObject<{
@@ -795,14 +1242,26 @@ export type SessionTokensPayloadResolvers<ContextType = AuthContext, ParentType 
   expiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   mfaEnrollmentRequired?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   mfaRequired?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  passwordChangeRequired?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   refreshToken?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   retryAfterSeconds?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+}>;
+
+export type SetWorkspaceGrantsPayloadResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['SetWorkspaceGrantsPayload'] = ResolversParentTypes['SetWorkspaceGrantsPayload']> = ResolversObject<{
+  errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+  grants?: Resolver<Maybe<Array<ResolversTypes['WorkspaceGrant']>>, ParentType, ContextType>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
 }>;
 
 export type SignUpPayloadResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['SignUpPayload'] = ResolversParentTypes['SignUpPayload']> = ResolversObject<{
   errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
   organization?: Resolver<Maybe<ResolversTypes['Organization']>, ParentType, ContextType>;
+  user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+}>;
+
+export type UpdateUserRolePayloadResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['UpdateUserRolePayload'] = ResolversParentTypes['UpdateUserRolePayload']> = ResolversObject<{
+  errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
 }>;
 
@@ -815,6 +1274,7 @@ export type UserResolvers<ContextType = AuthContext, ParentType extends Resolver
   orgRole?: Resolver<ResolversTypes['OrgRole'], ParentType, ContextType>;
   organization?: Resolver<ResolversTypes['Organization'], ParentType, ContextType>;
   status?: Resolver<ResolversTypes['UserStatus'], ParentType, ContextType>;
+  workspaceGrants?: Resolver<Array<ResolversTypes['WorkspaceGrant']>, ParentType, ContextType>;
 }>;
 
 export type UserConnectionResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['UserConnection'] = ResolversParentTypes['UserConnection']> = ResolversObject<{
@@ -838,15 +1298,28 @@ export type UserSessionResolvers<ContextType = AuthContext, ParentType extends R
   userAgent?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 }>;
 
+export type WorkspaceGrantResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['WorkspaceGrant'] = ResolversParentTypes['WorkspaceGrant']> = ResolversObject<{
+  role?: Resolver<ResolversTypes['WorkspaceGrantRole'], ParentType, ContextType>;
+  workspaceId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+}>;
+
 export type Resolvers<ContextType = AuthContext> = ResolversObject<{
+  AcceptInvitationPayload?: AcceptInvitationPayloadResolvers<ContextType>;
   ApiKey?: ApiKeyResolvers<ContextType>;
   AppliedMigration?: AppliedMigrationResolvers<ContextType>;
+  ChangePasswordPayload?: ChangePasswordPayloadResolvers<ContextType>;
   ConfirmTotpPayload?: ConfirmTotpPayloadResolvers<ContextType>;
   CreateServiceAccountPayload?: CreateServiceAccountPayloadResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   DeactivateUserPayload?: DeactivateUserPayloadResolvers<ContextType>;
   DisableTotpPayload?: DisableTotpPayloadResolvers<ContextType>;
   EnrollTotpPayload?: EnrollTotpPayloadResolvers<ContextType>;
+  Invitation?: InvitationResolvers<ContextType>;
+  InvitationConnection?: InvitationConnectionResolvers<ContextType>;
+  InvitationPreview?: InvitationPreviewResolvers<ContextType>;
+  InviteUserPayload?: InviteUserPayloadResolvers<ContextType>;
+  InviteUsersPayload?: InviteUsersPayloadResolvers<ContextType>;
+  InviteUsersRow?: InviteUsersRowResolvers<ContextType>;
   LogoutPayload?: LogoutPayloadResolvers<ContextType>;
   Me?: MeResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
@@ -854,7 +1327,13 @@ export type Resolvers<ContextType = AuthContext> = ResolversObject<{
   PageInfo?: PageInfoResolvers<ContextType>;
   Platform?: PlatformResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  ReactivateUserPayload?: ReactivateUserPayloadResolvers<ContextType>;
+  RemoveUserPayload?: RemoveUserPayloadResolvers<ContextType>;
+  RequestPasswordResetPayload?: RequestPasswordResetPayloadResolvers<ContextType>;
+  ResendInvitationPayload?: ResendInvitationPayloadResolvers<ContextType>;
+  ResetPasswordPayload?: ResetPasswordPayloadResolvers<ContextType>;
   RevokeApiKeyPayload?: RevokeApiKeyPayloadResolvers<ContextType>;
+  RevokeInvitationPayload?: RevokeInvitationPayloadResolvers<ContextType>;
   RevokeSessionPayload?: RevokeSessionPayloadResolvers<ContextType>;
   RotateApiKeyPayload?: RotateApiKeyPayloadResolvers<ContextType>;
   SecurityPolicy?: SecurityPolicyResolvers<ContextType>;
@@ -862,10 +1341,13 @@ export type Resolvers<ContextType = AuthContext> = ResolversObject<{
   ServiceAccount?: ServiceAccountResolvers<ContextType>;
   ServiceStatus?: ServiceStatusResolvers<ContextType>;
   SessionTokensPayload?: SessionTokensPayloadResolvers<ContextType>;
+  SetWorkspaceGrantsPayload?: SetWorkspaceGrantsPayloadResolvers<ContextType>;
   SignUpPayload?: SignUpPayloadResolvers<ContextType>;
+  UpdateUserRolePayload?: UpdateUserRolePayloadResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
   UserConnection?: UserConnectionResolvers<ContextType>;
   UserError?: UserErrorResolvers<ContextType>;
   UserSession?: UserSessionResolvers<ContextType>;
+  WorkspaceGrant?: WorkspaceGrantResolvers<ContextType>;
 }>;
 

@@ -1,0 +1,34 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+
+/**
+ * Why: managing people and passwords (issue 3: role changes, workspace grants, reactivation,
+ * removal, password change, history and expiry).
+ * - `password_change_challenge`: the step between a correct but expired password (org policy
+ *   `maxAgeDays`) and the sign-in. Like the MFA challenge it is an opaque token stored as
+ *   sha256, short-lived and single-use, but in a table of its own: it opens nothing but
+ *   `changeExpiredPassword`, and can never be mistaken for an MFA step.
+ * - Removing a user deletes everything hanging off it: every table referencing auth."user"
+ *   (password_history, session → refresh_token, workspace_grant, mfa_totp, mfa_backup_code,
+ *   mfa_challenge) already does so with ON DELETE CASCADE, and so does this one. Audit rows live
+ *   in the outbox / monitoring and keep the id; service_account.created_by is no foreign key.
+ */
+export class People1764950000000 implements MigrationInterface {
+  name = 'People1764950000000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`CREATE TABLE auth.password_change_challenge (
+      id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+      org_id uuid NOT NULL REFERENCES auth.organization(id) ON DELETE CASCADE,
+      user_id uuid NOT NULL REFERENCES auth."user"(id) ON DELETE CASCADE,
+      token_hash text NOT NULL UNIQUE,
+      created_at timestamptz(3) NOT NULL DEFAULT now(),
+      expires_at timestamptz(3) NOT NULL,
+      consumed_at timestamptz(3)
+    )`);
+    await q.query(`CREATE INDEX password_change_challenge_user_idx ON auth.password_change_challenge (org_id, user_id)`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TABLE auth.password_change_challenge`);
+  }
+}
