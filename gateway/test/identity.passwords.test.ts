@@ -1,6 +1,6 @@
 import { decodeJwt } from 'jose';
 import { postGraphQL } from '../../test/support/http';
-import { LOGIN, REFRESH, bearer, login, signUpAndLogin, startIdentityStack, type IdentityStack } from '../../test/support/identity';
+import { REFRESH, bearer, login, signUpAndLogin, startIdentityStack, type IdentityStack } from '../../test/support/identity';
 import { base32Decode, totp } from '../../services/auth/src/mfa/totp';
 
 /**
@@ -170,7 +170,7 @@ describe('passwords through the gateway', () => {
     expect((await signIn(a.input.email, a.input.password)).errors[0]!.code).toBe('INVALID_CREDENTIALS');
   });
 
-  it('with MFA on, the expired-password step leads to the second factor, never straight to tokens', async () => {
+  it('with MFA on, the second factor comes first: only then is the expired password changed, and the sign-in ends without asking for it again', async () => {
     const a = await signUpAndLogin(s.gatewayUrl);
     const e = await gql<{ enrollTotp: { enrollmentId: string; otpauthUri: string } }>(`mutation { enrollTotp { enrollmentId otpauthUri errors { code } } }`, {}, bearer(a.accessToken));
     const secret = base32Decode(new URL(e.body.data!.enrollTotp.otpauthUri).searchParams.get('secret')!);
@@ -183,19 +183,28 @@ describe('passwords through the gateway', () => {
     expect((await setPolicy(a, { passwordMaxAgeDays: 10 })).errors).toEqual([]);
     await agePassword(a.userId, 11);
 
+    // The expired password alone opens nothing, not even the password change: MFA first.
     const first = await signIn(a.input.email, a.input.password);
-    expect(first).toMatchObject({ ...noTokens, passwordChangeRequired: true, mfaRequired: false });
-    const next = await changeExpired(first.challengeToken!, 'Mfa-User-New-Pass-9');
-    expect(next).toMatchObject({ ...noTokens, passwordChangeRequired: false, mfaRequired: true, errors: [] });
-    expect(next.challengeToken).toMatch(/^dlx_mfa_/);
-    const done = await gql<{ completeMfaLogin: SignIn }>(`mutation($t: String!, $c: String!){ completeMfaLogin(challengeToken: $t, code: $c) { ${SIGN_IN_FIELDS} } }`, {
-      t: next.challengeToken,
+    expect(first).toMatchObject({ ...noTokens, passwordChangeRequired: false, mfaRequired: true, errors: [] });
+    expect(first.challengeToken).toMatch(/^dlx_mfa_/);
+    const sneaky = await changeExpired(first.challengeToken!, 'Sneaky-Attacker-Pass-9');
+    expect(sneaky).toMatchObject({ ...noTokens, errors: [{ code: 'PASSWORD_CHANGE_CHALLENGE_INVALID' }] });
+
+    const afterMfa = await gql<{ completeMfaLogin: SignIn }>(`mutation($t: String!, $c: String!){ completeMfaLogin(challengeToken: $t, code: $c) { ${SIGN_IN_FIELDS} } }`, {
+      t: first.challengeToken,
       c: c.body.data!.confirmTotp.backupCodes[0],
     });
-    expect(done.body.data!.completeMfaLogin).toMatchObject({ user: { id: a.userId }, errors: [] });
-    expect(await meKind({ accessToken: done.body.data!.completeMfaLogin.accessToken! })).toBe('USER');
-    // The regular LOGIN query still works for the new password (MFA next).
-    const again = await gql<{ login: { accessToken: string | null } }>(LOGIN, { i: { email: a.input.email, password: 'Mfa-User-New-Pass-9' } });
-    expect(again.body.data!.login.accessToken).toBeNull();
+    const due = afterMfa.body.data!.completeMfaLogin;
+    expect(due).toMatchObject({ ...noTokens, passwordChangeRequired: true, mfaRequired: false, errors: [] });
+    // Reusing the expired password is refused; a new one signs in at once (the second factor was passed).
+    const reused = await changeExpired(due.challengeToken!, a.input.password);
+    expect(reused.errors.map((x) => x.code)).toEqual(['PASSWORD_TOO_WEAK']);
+    const done = await changeExpired(due.challengeToken!, 'Mfa-User-New-Pass-9');
+    expect(done).toMatchObject({ passwordChangeRequired: false, mfaRequired: false, challengeToken: null, errors: [], user: { id: a.userId } });
+    expect(await meKind({ accessToken: done.accessToken! })).toBe('USER');
+    // The next regular sign-in with the new password asks for the second factor again.
+    const again = await signIn(a.input.email, 'Mfa-User-New-Pass-9');
+    expect(again).toMatchObject({ ...noTokens, passwordChangeRequired: false, mfaRequired: true });
   });
+
 });

@@ -94,6 +94,7 @@ export const resolvers: Resolvers = {
   },
   ConfirmTotpPayload: {
     expiresAt: (p) => (p.expiresAt ? iso(p.expiresAt) : null),
+    challengeExpiresAt: (p) => (p.challengeExpiresAt ? iso(p.challengeExpiresAt) : null),
   },
   Organization: {
     __resolveReference: (ref, ctx) => ctx.identity.organization(ref.id),

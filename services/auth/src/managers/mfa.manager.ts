@@ -28,7 +28,7 @@ export interface EnrollTotpResult {
   errors: UserError[];
 }
 
-export interface ConfirmTotpResult extends Omit<TokenPair, 'mfaRequired' | 'mfaEnrollmentRequired' | 'passwordChangeRequired' | 'challengeToken' | 'challengeExpiresAt' | 'retryAfterSeconds'> {
+export interface ConfirmTotpResult extends Omit<TokenPair, 'mfaRequired' | 'mfaEnrollmentRequired' | 'retryAfterSeconds'> {
   backupCodes: string[] | null;
 }
 
@@ -41,6 +41,7 @@ const NOT_SIGNED_IN = () => userError('NOT_SIGNED_IN', null, 'Sign in (or use th
 type Enrollee = { orgId: string; userId: string; challenge: ChallengeRow | null };
 
 const noTokens = { accessToken: null, expiresAt: null, refreshToken: null, user: null };
+const noChallenge = { passwordChangeRequired: false, challengeToken: null, challengeExpiresAt: null };
 
 /**
  * TOTP second factor: enrollment (sealed secret, otpauth URI shown once), confirmation (activates
@@ -115,7 +116,7 @@ export class MfaManager {
   }
 
   async confirm(viewer: Viewer, enrollmentId: string, code: string, challengeToken?: string | null, client: ClientInfo = {}): Promise<ConfirmTotpResult> {
-    type Outcome = { error: UserError } | { backupCodes: string[]; user: User; opened: OpenedSession | null };
+    type Outcome = { error: UserError } | { backupCodes: string[]; user: User; opened: OpenedSession | null; passwordChange: TokenPair | null };
     const outcome = await this.tx(viewer, challengeToken, async (em): Promise<Outcome> => {
       const who = await this.enrollee(em, viewer, challengeToken);
       if ('code' in who) return { error: who };
@@ -136,27 +137,34 @@ export class MfaManager {
       await this.mfa.replaceBackupCodes(em, who.orgId, who.userId, backupCodes.map(hashBackupCode));
       await audit(em, who.orgId, { action: 'auth.mfa.enrolled', actorType: 'USER', actorId: who.userId, targetType: 'User', targetId: who.userId, details: { method: 'totp', atLogin: !!who.challenge } });
       let opened: OpenedSession | null = null;
+      let passwordChange: TokenPair | null = null;
       if (who.challenge) {
         await this.mfa.consumeChallenge(em, who.orgId, who.challenge.id);
-        opened = await this.sessions.openSession(em, user, { method: 'password', mfa: 'totp_enrollment' }, client);
+        // Enrolled at login: the second factor is passed; an expired password is still due first.
+        passwordChange = await this.sessions.passwordChangeIfExpired(em, user, 'totp_enrollment');
+        if (!passwordChange) opened = await this.sessions.openSession(em, user, { method: 'password', mfa: 'totp_enrollment' }, client);
       }
-      return { backupCodes, user, opened };
+      return { backupCodes, user, opened, passwordChange };
     });
     if ('error' in outcome) {
       this.afterCommit();
-      return { ...noTokens, backupCodes: null, errors: [outcome.error] };
+      return { ...noTokens, ...noChallenge, backupCodes: null, errors: [outcome.error] };
     }
     this.afterCommit();
     this.log.info({ orgId: outcome.user.orgId, userId: outcome.user.id }, 'TOTP enrolled');
-    if (!outcome.opened) return { ...noTokens, backupCodes: outcome.backupCodes, errors: [] };
+    if (outcome.passwordChange) {
+      const { passwordChangeRequired, challengeToken: next, challengeExpiresAt } = outcome.passwordChange;
+      return { ...noTokens, passwordChangeRequired, challengeToken: next, challengeExpiresAt, backupCodes: outcome.backupCodes, errors: [] };
+    }
+    if (!outcome.opened) return { ...noTokens, ...noChallenge, backupCodes: outcome.backupCodes, errors: [] };
     const t = await this.sessions.finishOpen(outcome.user, outcome.opened);
-    return { accessToken: t.accessToken, expiresAt: t.expiresAt, refreshToken: t.refreshToken, user: t.user, backupCodes: outcome.backupCodes, errors: [] };
+    return { accessToken: t.accessToken, expiresAt: t.expiresAt, refreshToken: t.refreshToken, user: t.user, ...noChallenge, backupCodes: outcome.backupCodes, errors: [] };
   }
 
   /** The second login step: a current TOTP code (never one used before) or an unused backup code. */
   async completeLogin(challengeToken: string, code: string, client: ClientInfo = {}): Promise<TokenPair> {
     const { clientIp } = client;
-    type Outcome = { error: UserError } | { wait: number } | { failedFor: string; error: UserError } | { user: User; opened: OpenedSession };
+    type Outcome = { error: UserError } | { wait: number } | { failedFor: string; error: UserError } | { passwordChange: TokenPair } | { user: User; opened: OpenedSession };
     const outcome = await this.tx(null, challengeToken, async (em): Promise<Outcome> => {
       const c = await this.challenge(em, challengeToken, 'LOGIN');
       if (!c) return { error: CHALLENGE_INVALID() };
@@ -189,9 +197,13 @@ export class MfaManager {
         return { failedFor: normalizeEmail(user.email), error: CODE_INVALID(MFA_MAX_ATTEMPTS - c.attempts - 1) };
       }
       await this.mfa.consumeChallenge(em, c.orgId, c.id);
+      // Second factor passed; an expired password is the last thing due before a session.
+      const passwordChange = await this.sessions.passwordChangeIfExpired(em, user, method);
+      if (passwordChange) return { passwordChange };
       return { user, opened: await this.sessions.openSession(em, user, { method: 'password', mfa: method }, client) };
     });
     this.afterCommit();
+    if ('passwordChange' in outcome) return outcome.passwordChange;
     if ('wait' in outcome) return throttled(outcome.wait);
     if ('failedFor' in outcome) await this.throttle.fail(outcome.failedFor, clientIp);
     if ('error' in outcome) return failed(outcome.error);

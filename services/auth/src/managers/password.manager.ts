@@ -6,7 +6,7 @@ import type { OrganizationDao } from '../daos/organization.dao';
 import type { UserDao } from '../daos/user.dao';
 import type { SessionDao } from '../daos/session.dao';
 import { tenantOf } from '../daos/tenant-lookup';
-import { consumePasswordChangeChallenge, findPasswordChangeChallenge, revokeOtherSessions } from '../daos/password-change.dao';
+import { consumePasswordChangeChallenge, findPasswordChangeChallenge, revokeOtherSessions, type SecondFactor } from '../daos/password-change.dao';
 import type { User } from '../entities/user.entity';
 import type { RevocationPublisher } from '../tokens/revocations';
 import { hashRefreshToken } from '../tokens/refresh-tokens';
@@ -126,7 +126,7 @@ export class PasswordManager {
     const weak = policyErrors(newPassword, policy);
     if (weak.length) return failed(...weak);
     const newHash = await hashPassword(newPassword);
-    const outcome = await withTenant(this.ds, orgId, async (em): Promise<UserError | { user: User; revoked: string[] }> => {
+    const outcome = await withTenant(this.ds, orgId, async (em): Promise<UserError | { user: User; revoked: string[]; secondFactor: SecondFactor | null }> => {
       const c = await findPasswordChangeChallenge(em, tokenHash, true);
       if (!c || !usable(c) || c.orgId !== orgId) return CHALLENGE_INVALID();
       const locked = await this.users.lockWithSecret(em, orgId, c.userId);
@@ -141,12 +141,13 @@ export class PasswordManager {
       const revoked = await this.sessionDao.revokeAllOfUser(em, orgId, c.userId, 'password_changed');
       await audit(em, orgId, { action: 'auth.password.changed', actorType: 'USER', actorId: c.userId, targetType: 'User', targetId: c.userId, details: { expired: true, revokedSessions: revoked.length } });
       const user = await this.users.findById(orgId, c.userId, em);
-      return user ? { user, revoked } : CHALLENGE_INVALID();
+      return user ? { user, revoked, secondFactor: c.secondFactor } : CHALLENGE_INVALID();
     });
     if ('code' in outcome) return failed(outcome);
     this.afterCommit();
     await this.revocations?.sessionsRevoked(outcome.revoked);
     this.log.info({ orgId, userId: outcome.user.id }, 'expired password changed');
-    return this.sessions.signInAfterPassword(outcome.user, client);
+    // The second factor passed before the challenge was issued is not asked for again.
+    return this.sessions.signInAfterPassword(outcome.user, client, outcome.secondFactor);
   }
 }

@@ -16,7 +16,7 @@ import { hashRefreshToken, newRefreshToken } from '../tokens/refresh-tokens';
 import { hashSessionCookie, newSessionCookie, sessionIdOfCookie } from '../tokens/session-cookies';
 import { withTenantOf } from '../daos/tenant-lookup';
 import { readOrgSettings, type SessionPolicy } from './org-settings';
-import { createPasswordChangeChallenge } from '../daos/password-change.dao';
+import { createPasswordChangeChallenge, type SecondFactor } from '../daos/password-change.dao';
 import { PASSWORD_CHANGE_CHALLENGE_TTL_MS, newPasswordChangeToken, passwordExpired } from './password-expiry';
 import { primeDummyHash, verifyAgainstDummy, verifyPassword } from './passwords';
 import { normalizeEmail } from './account.manager';
@@ -147,30 +147,24 @@ export class SessionManager {
   }
 
   /**
-   * Every step after a correct password, in this order: (1) an expired password (org policy
-   * `maxAgeDays`) → a PASSWORD_CHANGE challenge and nothing else; (2) the second factor (MFA
-   * challenge, or forced enrollment); (3) the session and its tokens. changeExpiredPassword calls
-   * this again once the new password is committed, so the expiry check is on every path to tokens:
-   * an expired password can never yield a session. The password step comes before the second
-   * factor because it is about the password: its challenge opens nothing but setting a new one,
-   * and the second factor is still due afterwards (no session without it).
+   * Every step after a correct password, in this order: (1) the second factor (MFA challenge, or
+   * forced enrollment), unless `secondFactor` says it was passed already; (2) an expired password
+   * (org policy `maxAgeDays`) → a PASSWORD_CHANGE challenge and nothing else; (3) the session and
+   * its tokens. The MFA steps check (2) themselves before opening a session
+   * (`passwordChangeIfExpired`), and changeExpiredPassword calls this again once the new password
+   * is committed (with the second factor its challenge recorded), so the expiry check is on every
+   * path to tokens: an expired password never yields a session. The second factor comes first so
+   * that someone who knows only an expired password cannot change it.
    */
-  async signInAfterPassword(user: User, client: ClientInfo = {}): Promise<TokenPair> {
+  async signInAfterPassword(user: User, client: ClientInfo = {}, secondFactor: SecondFactor | null = null): Promise<TokenPair> {
     const orgId = user.orgId;
     const { settings, hasMfa } = await withTenant(this.ds, orgId, async (em) => ({
       settings: readOrgSettings((await this.orgs.findById(orgId, em))?.settings),
       hasMfa: await this.mfa.hasActiveTotp(orgId, user.id, em),
     }));
-    if (passwordExpired(user.passwordChangedAt, settings.passwordPolicy.maxAgeDays)) {
-      const challengeToken = newPasswordChangeToken();
-      const challengeExpiresAt = new Date(Date.now() + PASSWORD_CHANGE_CHALLENGE_TTL_MS);
-      await withTenant(this.ds, orgId, (em) => createPasswordChangeChallenge(em, orgId, { userId: user.id, tokenHash: hashRefreshToken(challengeToken), expiresAt: challengeExpiresAt }));
-      this.log.info({ orgId, userId: user.id }, 'password accepted but expired: a new password is due');
-      return { ...failed(), passwordChangeRequired: true, challengeToken, challengeExpiresAt };
-    }
     // Second factor: an enrolled user gets a challenge; an admin the org requires MFA of, who has
     // none, gets an enrollment challenge. Neither carries a session or a token the gateway accepts.
-    if (hasMfa || (settings.mfaPolicy.requiredForAdmins && user.orgRole === 'ADMIN')) {
+    if (!secondFactor && (hasMfa || (settings.mfaPolicy.requiredForAdmins && user.orgRole === 'ADMIN'))) {
       const challengeToken = newChallengeToken();
       const challengeExpiresAt = new Date(Date.now() + MFA_CHALLENGE_TTL_MS);
       await withTenant(this.ds, orgId, (em) =>
@@ -179,9 +173,26 @@ export class SessionManager {
       this.log.info({ orgId, userId: user.id, purpose: hasMfa ? 'LOGIN' : 'ENROLL' }, 'password accepted: second factor due');
       return { ...failed(), mfaRequired: hasMfa, mfaEnrollmentRequired: !hasMfa, challengeToken, challengeExpiresAt };
     }
-    const opened = await withTenant(this.ds, orgId, (em) => this.openSession(em, user, { method: 'password' }, client));
+    const due = await withTenant(this.ds, orgId, (em) => this.passwordChangeIfExpired(em, user, secondFactor));
+    if (due) return due;
+    const opened = await withTenant(this.ds, orgId, (em) => this.openSession(em, user, { method: 'password', ...(secondFactor ? { mfa: secondFactor } : {}) }, client));
     this.afterCommit();
     return this.finishOpen(user, opened);
+  }
+
+  /**
+   * Inside the caller's (tenant) transaction, the last check before a session opens: when the
+   * user's password is older than the org allows, a PASSWORD_CHANGE challenge (remembering the
+   * second factor already passed) is stored and returned instead; null when the password is fine.
+   */
+  async passwordChangeIfExpired(em: EntityManager, user: User, secondFactor: SecondFactor | null): Promise<TokenPair | null> {
+    const settings = readOrgSettings((await this.orgs.findById(user.orgId, em))?.settings);
+    if (!passwordExpired(user.passwordChangedAt, settings.passwordPolicy.maxAgeDays)) return null;
+    const challengeToken = newPasswordChangeToken();
+    const challengeExpiresAt = new Date(Date.now() + PASSWORD_CHANGE_CHALLENGE_TTL_MS);
+    await createPasswordChangeChallenge(em, user.orgId, { userId: user.id, tokenHash: hashRefreshToken(challengeToken), expiresAt: challengeExpiresAt, secondFactor });
+    this.log.info({ orgId: user.orgId, userId: user.id }, 'password accepted but expired: a new password is due');
+    return { ...failed(), passwordChangeRequired: true, challengeToken, challengeExpiresAt };
   }
 
   /**

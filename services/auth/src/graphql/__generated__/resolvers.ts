@@ -72,8 +72,12 @@ export type ConfirmTotpPayload = {
   accessToken: Maybe<Scalars['String']['output']>;
   /** 10 single-use backup codes, shown once. */
   backupCodes: Maybe<Array<Scalars['String']['output']>>;
+  challengeExpiresAt: Maybe<Scalars['DateTime']['output']>;
+  challengeToken: Maybe<Scalars['String']['output']>;
   errors: Array<UserError>;
   expiresAt: Maybe<Scalars['DateTime']['output']>;
+  /** Confirming the enrollment required at login, with a password older than the org allows: no tokens yet; call changeExpiredPassword with challengeToken. */
+  passwordChangeRequired: Scalars['Boolean']['output'];
   refreshToken: Maybe<Scalars['String']['output']>;
   user: Maybe<User>;
 };
@@ -995,8 +999,11 @@ export type ChangePasswordPayloadResolvers<ContextType = AuthContext, ParentType
 export type ConfirmTotpPayloadResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['ConfirmTotpPayload'] = ResolversParentTypes['ConfirmTotpPayload']> = ResolversObject<{
   accessToken?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   backupCodes?: Resolver<Maybe<Array<ResolversTypes['String']>>, ParentType, ContextType>;
+  challengeExpiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  challengeToken?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
   expiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  passwordChangeRequired?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   refreshToken?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
 }>;
