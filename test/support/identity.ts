@@ -5,6 +5,7 @@ import { createTestDatabase, runtimeRoleUrl, type TestDatabase } from '@datalinx
 import { connectNats, ensureStreams, OutboxRelay, type Nats } from '@datalinx/messaging';
 import { JWKS_PATH } from '@datalinx/contracts';
 import type { DataSource } from 'typeorm';
+import type { KV } from '@nats-io/kv';
 import { authDataSource } from '../../services/auth/src/data-source';
 import { migrate as migrateAuth } from '../../services/auth/src/migrate';
 import { createAuthServer } from '../../services/auth/src/app';
@@ -56,6 +57,13 @@ export interface IdentityStack {
   stop: () => Promise<void>;
 }
 
+/** The bucket with every put refused, as when the service loses NATS right after a commit. */
+function failingKv(kv: KV): KV {
+  return new Proxy(kv, {
+    get: (target, prop, receiver) => (prop === 'put' ? () => Promise.reject(new Error('KV unavailable (test)')) : Reflect.get(target, prop, receiver)),
+  });
+}
+
 /** A MailRelay for the stack: SMTP to `smtpUrl`, or local mode (logged to `log`) without it. */
 export interface IdentityMailOptions {
   smtpUrl?: string;
@@ -68,7 +76,7 @@ export interface IdentityMailOptions {
   backoffBaseMs?: number;
 }
 
-export async function startIdentityStack(o: { log?: Logger; attemptLimits?: AttemptLimits; trustProxy?: boolean | number | string; /** `Secure` on the session cookies (default false: the stack is plain http://127.0.0.1). */ cookieSecure?: boolean; mail?: IdentityMailOptions } = {}): Promise<IdentityStack> {
+export async function startIdentityStack(o: { log?: Logger; attemptLimits?: AttemptLimits; trustProxy?: boolean | number | string; /** `Secure` on the session cookies (default false: the stack is plain http://127.0.0.1). */ cookieSecure?: boolean; mail?: IdentityMailOptions; /** The auth service's direct KV writes fail (NATS KV down for it): revocations must still arrive through the outbox. */ kvWritesFail?: boolean } = {}): Promise<IdentityStack> {
   const natsUrl = process.env.NATS_URL;
   if (!natsUrl) throw new Error('NATS_URL is not set: run tests with `npm test`.');
   const log = o.log ?? createLogger('identity-test', process.env.TEST_LOG_LEVEL ?? 'silent');
@@ -98,7 +106,7 @@ export async function startIdentityStack(o: { log?: Logger; attemptLimits?: Atte
     ds: appDs,
     verifier: keys.verifier,
     log,
-    tokens: { issuer, revocations: new RevocationPublisher(await openIdentityBucket(nats.nc)), sealKey },
+    tokens: { issuer, revocations: new RevocationPublisher(o.kvWritesFail ? failingKv(await openIdentityBucket(nats.nc)) : await openIdentityBucket(nats.nc), log), sealKey },
     ...(o.attemptLimits ? { attemptLimits: o.attemptLimits } : {}),
     onOutboxCommit: () => relay.kick(),
     ...(mailRelay ? { mail: { relay: mailRelay, ...(o.mail?.webBaseUrl ? { webBaseUrl: o.mail.webBaseUrl } : {}) } } : {}),

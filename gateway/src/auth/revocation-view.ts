@@ -1,15 +1,22 @@
 import { Kvm, type KV } from '@nats-io/kv';
 import type { Logger } from '@datalinx/common';
-import { IDENTITY_KV_BUCKET, IDENTITY_KV_OPTIONS, SESSION_REVOKED, apiKeyKvKey, epochKey, sessionKey } from '@datalinx/contracts';
+import { IDENTITY_KV_BUCKET, IDENTITY_KV_OPTIONS, SESSION_REVOKED, apiKeyKvKey, sessionKey } from '@datalinx/contracts';
 import type { Nats } from '@datalinx/messaging';
 
 /**
  * The gateway's in-memory copy of the `dlx-identity` KV bucket (revoked sessions, users' current
  * token epochs), kept current by a KV watch. Checking a token is a map lookup: no database and
- * no network call per request. The auth service writes the bucket after every revocation.
+ * no network call per request. The auth service writes the bucket after every revocation, and
+ * again through its outbox (so a crash between commit and write loses nothing): values may come
+ * plain (`revoked`, `3`) or JSON-encoded (`"revoked"`, `3`), and a user's epoch may arrive under
+ * `epoch.<userId>` or `epoch.<userId>.<epoch>`, in any order: the view keeps the highest.
  */
+/** `epoch.<userId>` or `epoch.<userId>.<epoch>`. */
+const EPOCH_KEY = /^epoch\.([^.]+)(?:\.\d+)?$/;
+
 export class RevocationView {
   private readonly entries = new Map<string, string>();
+  private readonly epochs = new Map<string, number>();
   private watcher?: Awaited<ReturnType<KV['watch']>>;
   private lastRevision = 0;
   private stopped = false;
@@ -47,8 +54,26 @@ export class RevocationView {
 
   /** The user's current epoch, or undefined when nothing was ever revoked for them (within the bucket TTL). */
   currentEpoch(userId: string): number | undefined {
-    const v = this.entries.get(epochKey(userId));
-    return v === undefined ? undefined : Number(v);
+    return this.epochs.get(userId);
+  }
+
+  private apply(key: string, raw: string): void {
+    let value = raw;
+    if (raw.startsWith('"')) {
+      try {
+        value = String(JSON.parse(raw));
+      } catch {
+        // not JSON after all: keep it as it came
+      }
+    }
+    const epoch = EPOCH_KEY.exec(key);
+    if (epoch) {
+      // Epochs only grow: a late (outbox) write of an older value never lowers the one we hold.
+      const n = Number(value);
+      if (Number.isSafeInteger(n)) this.epochs.set(epoch[1]!, Math.max(n, this.epochs.get(epoch[1]!) ?? n));
+      return;
+    }
+    this.entries.set(key, value);
   }
 
   private async watch(syncTimeoutMs: number): Promise<void> {
@@ -62,7 +87,7 @@ export class RevocationView {
     this.watcher = iter;
     void (async () => {
       for await (const e of iter) {
-        if (e.operation === 'PUT') this.entries.set(e.key, e.string());
+        if (e.operation === 'PUT') this.apply(e.key, e.string());
         else this.entries.delete(e.key);
         this.lastRevision = Math.max(this.lastRevision, e.revision);
         if (this.lastRevision >= target) markSynced();

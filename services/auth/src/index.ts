@@ -17,7 +17,7 @@ async function main() {
   await ensureStreams(nats.jsm);
   const verifier = new ViewerAssertionVerifier(await importAssertionPublicKey(env.DLX_ASSERTION_PUBLIC_KEY));
   const issuer = await AccessTokenIssuer.fromPem(env.DLX_AUTH_SIGNING_KEY, env.ACCESS_TOKEN_TTL_S);
-  const revocations = new RevocationPublisher(await openIdentityBucket(nats.nc));
+  const revocations = new RevocationPublisher(await openIdentityBucket(nats.nc), log.child({ component: 'RevocationPublisher' }));
   const relay = new OutboxRelay(ds, nats.js, log.child({ component: 'outbox-relay' }), { pollIntervalMs: env.OUTBOX_POLL_INTERVAL_MS }).start();
   // Replicates which org owns each workspace (workspace.workspace.created.v1 → auth.workspace_ref):
   // service accounts, invitations and grants may only name the org's own workspaces.
