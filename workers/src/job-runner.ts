@@ -73,6 +73,7 @@ export class JobRunner {
     log.info('job started');
     switch (job.kind) {
       case 'connection.test': {
+        if (job.v !== 1) throw new PermanentJobError(`connection.test v${job.v} is not supported by this worker`, 'UNSUPPORTED_JOB_VERSION');
         let connectionString: string;
         try {
           connectionString = unseal(this.key, job.payload.connectionString, `job:${job.jobId}`);
