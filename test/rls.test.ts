@@ -43,6 +43,8 @@ const orgB = randomUUID();
 const ids = {
   wsA: randomUUID(),
   wsB: randomUUID(),
+  /** A second workspace of org A without a data key (the insert attempt targets it). */
+  wsA2: randomUUID(),
   connA: randomUUID(),
   connB: randomUUID(),
   mapA: randomUUID(),
@@ -134,6 +136,14 @@ const TENANT_TABLES: TenantTable[] = [
     },
   },
   {
+    // Envelope encryption: the workspace's data key, wrapped by the master key.
+    table: 'workspace.data_key',
+    key: 'workspace_id',
+    set: `rewrapped_at = now()`,
+    rowsOf: (o) => [o === 'A' ? ids.wsA : ids.wsB],
+    insertForA: { sql: `INSERT INTO workspace.data_key (workspace_id, org_id, wrapped, master_key_id) VALUES ($1, $2, '{}', 'x')`, params: [ids.wsA2, orgA] },
+  },
+  {
     table: 'mapping.mapping',
     key: 'id',
     rowsOf: (o) => [o === 'A' ? ids.mapA : ids.mapB],
@@ -190,6 +200,7 @@ describe('row-level security', () => {
     for (const m of [migrateAuth, migrateWorkspace, migrateSchema, migrateMapping, migrateMonitoring]) await m(db.url);
     admin = await createDataSource({ url: db.url, schema: 'public', entities: [], poolMax: 2 }).initialize();
     app = await createDataSource({ url: await runtimeRoleUrl(process.env.DATABASE_URL, db.url), schema: 'public', entities: [], poolMax: 1 }).initialize();
+    await admin.query(`INSERT INTO workspace.workspace (id, org_id, name, slug, environment) VALUES ($1, $2, 'a2', 'a2', 'DEV')`, [ids.wsA2, orgA]);
     await plantAuth(admin, 'A');
     await plantAuth(admin, 'B');
     for (const [org, ws, conn, map, run, audit] of [
@@ -199,6 +210,7 @@ describe('row-level security', () => {
       const slug = org === orgA ? 'a' : 'b';
       await admin.query(`INSERT INTO workspace.workspace (id, org_id, name, slug, environment) VALUES ($1, $2, $3, $3, 'DEV')`, [ws, org, slug]);
       await admin.query(`INSERT INTO workspace.connection (id, org_id, workspace_id, name, kind, type) VALUES ($1, $2, $3, 'pg', 'SOURCE', 'POSTGRES')`, [conn, org, ws]);
+      await admin.query(`INSERT INTO workspace.data_key (workspace_id, org_id, wrapped, master_key_id) VALUES ($1, $2, '{}', 'planted')`, [ws, org]);
       await admin.query(`INSERT INTO mapping.mapping (id, org_id, workspace_id, name, target_table) VALUES ($1, $2, $3, 'm', 'dim_m')`, [map, org, ws]);
       await admin.query(`INSERT INTO mapping.workspace_ref (workspace_id, org_id) VALUES ($1, $2)`, [ws, org]);
       await admin.query(
