@@ -100,7 +100,7 @@ describe('service accounts and API keys', () => {
     expect(again.body.data?.revokeApiKey.errors.map((e) => e.code)).toEqual(['API_KEY_NOT_FOUND']);
 
     // Audit: created, used (once per minute), rotated, revoked.
-    const actions = ((await s.authDs.query(`SELECT payload->'data'->>'action' AS action FROM auth.outbox WHERE subject = $1 ORDER BY seq`, [`audit.${admin.orgId}`])) as Array<{ action: string }>).map((r) => r.action);
+    const actions = ((await s.authDs.query(`SELECT payload->>'action' AS action FROM auth.outbox WHERE subject = $1 ORDER BY seq`, [`audit.${admin.orgId}`])) as Array<{ action: string }>).map((r) => r.action);
     expect(actions.filter((a) => a.startsWith('auth.api_key.'))).toEqual(['auth.api_key.created', 'auth.api_key.used', 'auth.api_key.rotated', 'auth.api_key.used', 'auth.api_key.revoked']);
   }, 30000);
 

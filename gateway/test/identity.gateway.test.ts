@@ -59,7 +59,7 @@ describe('identity through the gateway', () => {
     expect(row.password_hash).toMatch(/^\$argon2id\$/);
     expect(await count(`SELECT count(*)::int AS n FROM auth.password_history WHERE user_id = $1 AND password_hash = $2`, [userId, row.password_hash])).toBe(1);
     const [event] = await s.authDs.query(`SELECT subject, payload FROM auth.outbox WHERE subject = $1`, [`audit.${orgId}`]);
-    expect(event.payload).toMatchObject({ subject: `audit.${orgId}`, orgId, data: { action: 'auth.signup', actorType: 'USER', actorId: userId, targetId: orgId } });
+    expect(event.payload).toMatchObject({ v: 1, orgId, action: 'auth.signup', actor: { type: 'user', id: userId }, target: { type: 'Organization', id: orgId }, outcome: 'success' });
     const [{ settings }] = await s.authDs.query(`SELECT settings FROM auth.organization WHERE id = $1`, [orgId]);
     expect(settings.passwordPolicy).toEqual({ minLength: 12, requireUpper: true, requireLower: true, requireDigit: true, requireSymbol: true, historySize: 5, maxAgeDays: null });
 
@@ -335,7 +335,7 @@ describe('identity through the gateway', () => {
     expect(relogin.body.data!.login).toMatchObject({ accessToken: null, errors: [{ code: 'INVALID_CREDENTIALS' }] });
     // The admin is unaffected.
     expect((await gql(ME, {}, bearer(admin.accessToken))).body.data).toMatchObject({ me: { kind: 'USER', user: { id: admin.userId } } });
-    const audit = await s.authDs.query(`SELECT payload FROM auth.outbox WHERE subject = $1 AND payload->'data'->>'action' = 'auth.user.deactivated'`, [`audit.${admin.orgId}`]);
+    const audit = await s.authDs.query(`SELECT payload FROM auth.outbox WHERE subject = $1 AND payload->>'action' = 'auth.user.deactivated'`, [`audit.${admin.orgId}`]);
     expect(audit).toHaveLength(1);
   });
 });

@@ -170,8 +170,8 @@ describe('invitations, password reset and e-mail through the gateway (real SMTP)
     // The list shows it as ACCEPTED; audit events went to the outbox without the token.
     const accepted = await asAdmin<{ invitations: { nodes: Array<{ id: string; status: string }> } }>(LIST, { f: 50, s: 'ACCEPTED' });
     expect(accepted.body.data!.invitations.nodes.map((n) => n.id)).toContain(inv.invitation!.id);
-    const events: Array<{ payload: { data: { action: string } } }> = await s.authDs.query(`SELECT payload FROM auth.outbox WHERE subject = $1`, [`audit.${admin.orgId}`]);
-    const actions = events.map((e) => e.payload.data.action);
+    const events: Array<{ payload: { action: string } }> = await s.authDs.query(`SELECT payload FROM auth.outbox WHERE subject = $1`, [`audit.${admin.orgId}`]);
+    const actions = events.map((e) => e.payload.action);
     expect(actions).toEqual(expect.arrayContaining(['auth.invitation.created', 'auth.invitation.accepted']));
     expect(JSON.stringify(events)).not.toContain(token);
     expect(JSON.stringify(events)).not.toContain(PASSWORD);
@@ -374,8 +374,8 @@ describe('invitations, password reset and e-mail through the gateway (real SMTP)
     // Single use.
     const again = await gql<{ resetPassword: { ok: boolean; errors: Array<{ code: string }> } }>(RESET, { t: token, p: 'Yet-Another-Horse-5-Staple' });
     expect(again.body.data!.resetPassword).toMatchObject({ ok: false, errors: [{ code: 'RESET_TOKEN_INVALID' }] });
-    const events: Array<{ payload: { data: { action: string; targetId: string } } }> = await s.authDs.query(`SELECT payload FROM auth.outbox WHERE subject = $1`, [`audit.${admin.orgId}`]);
-    const mine = events.filter((e) => e.payload.data.targetId === old.userId).map((e) => e.payload.data.action);
+    const events: Array<{ payload: { action: string; target?: { id: string } } }> = await s.authDs.query(`SELECT payload FROM auth.outbox WHERE subject = $1`, [`audit.${admin.orgId}`]);
+    const mine = events.filter((e) => e.payload.target?.id === old.userId).map((e) => e.payload.action);
     expect(mine).toEqual(expect.arrayContaining(['auth.password.reset_requested', 'auth.password.reset']));
     expect(JSON.stringify(events)).not.toContain(token);
     expect(JSON.stringify(events)).not.toContain(NEW_PASSWORD);

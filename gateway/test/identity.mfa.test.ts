@@ -40,7 +40,7 @@ describe('MFA (TOTP) through the gateway', () => {
   /** The code for the step `offset` steps from now (offset 1 = the next one, still inside the ±1 window). */
   const code = (secret: Buffer, offset = 0) => totp(secret, Date.now() + offset * 30_000);
   const auditActions = async (orgId: string) =>
-    ((await s.authDs.query(`SELECT payload->'data'->>'action' AS action FROM auth.outbox WHERE subject = $1 ORDER BY id`, [`audit.${orgId}`])) as Array<{ action: string }>).map((r) => r.action);
+    ((await s.authDs.query(`SELECT payload->>'action' AS action FROM auth.outbox WHERE subject = $1 ORDER BY id`, [`audit.${orgId}`])) as Array<{ action: string }>).map((r) => r.action);
 
   /** Enrolls the bearer of `accessToken` and returns the secret and the backup codes. */
   async function enroll(accessToken: string): Promise<{ secret: Buffer; backupCodes: string[] }> {
@@ -124,10 +124,10 @@ describe('MFA (TOTP) through the gateway', () => {
     expect(actions.filter((a) => a === 'auth.login.succeeded')).toHaveLength(3); // the sign-up login, TOTP, backup code
     expect(actions.filter((a) => a === 'auth.login.failed').length).toBeGreaterThanOrEqual(3);
     const [succeeded] = await s.authDs.query(
-      `SELECT payload->'data' AS data FROM auth.outbox WHERE subject = $1 AND payload->'data'->'details'->>'mfa' = 'backup_code'`,
+      `SELECT payload AS data FROM auth.outbox WHERE subject = $1 AND payload->'details'->>'mfa' = 'backup_code'`,
       [`audit.${u.orgId}`],
     );
-    expect(succeeded.data).toMatchObject({ action: 'auth.login.succeeded', actorId: u.userId, targetType: 'Session' });
+    expect(succeeded.data).toMatchObject({ action: 'auth.login.succeeded', actor: { type: 'user', id: u.userId }, target: { type: 'Session' }, outcome: 'success' });
   });
 
   it('spends a challenge after 5 wrong codes, even when the sixth is right', async () => {
@@ -157,8 +157,8 @@ describe('MFA (TOTP) through the gateway', () => {
     expect(direct).toMatchObject({ mfaRequired: false, challengeToken: null, errors: [] });
     expect(direct.accessToken).toEqual(expect.any(String));
     expect(await auditActions(u.orgId)).toContain('auth.mfa.disabled');
-    const [ev] = await s.authDs.query(`SELECT payload->'data' AS data FROM auth.outbox WHERE subject = $1 AND payload->'data'->>'action' = 'auth.mfa.disabled'`, [`audit.${u.orgId}`]);
-    expect(ev.data).toMatchObject({ actorType: 'USER', actorId: u.userId, targetId: u.userId });
+    const [ev] = await s.authDs.query(`SELECT payload AS data FROM auth.outbox WHERE subject = $1 AND payload->>'action' = 'auth.mfa.disabled'`, [`audit.${u.orgId}`]);
+    expect(ev.data).toMatchObject({ actor: { type: 'user', id: u.userId }, target: { id: u.userId } });
   });
 
   it('with "MFA required for admins", an admin without MFA is signed out and can only enroll; members are not affected', async () => {

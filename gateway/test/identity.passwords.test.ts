@@ -89,8 +89,8 @@ describe('passwords through the gateway', () => {
 
     const [{ changed }] = await s.authDs.query(`SELECT password_changed_at AS changed FROM auth."user" WHERE id = $1`, [a.userId]);
     expect(new Date(changed).getTime()).toBeGreaterThan(new Date(changedBefore).getTime());
-    const [ev] = await s.authDs.query(`SELECT payload->'data' AS data FROM auth.outbox WHERE subject = $1 AND payload->'data'->>'action' = 'auth.password.changed'`, [`audit.${a.orgId}`]);
-    expect(ev.data).toMatchObject({ actorId: a.userId, targetId: a.userId, details: { revokedSessions: 1 } });
+    const [ev] = await s.authDs.query(`SELECT payload AS data FROM auth.outbox WHERE subject = $1 AND payload->>'action' = 'auth.password.changed'`, [`audit.${a.orgId}`]);
+    expect(ev.data).toMatchObject({ actor: { id: a.userId }, target: { id: a.userId }, details: { revokedSessions: 1 } });
     expect(JSON.stringify(ev.data)).not.toContain('Brand-New');
     // Signed-in users only.
     expect((await gql(CHANGE, { c: 'x', n: 'y' })).body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');

@@ -78,8 +78,8 @@ describe('managing people through the gateway', () => {
   const dbUser = async (userId: string): Promise<{ org_role: string; status: string; token_epoch: number } | undefined> =>
     ((await s.authDs.query(`SELECT org_role, status, token_epoch FROM auth."user" WHERE id = $1`, [userId])) as Array<{ org_role: string; status: string; token_epoch: number }>)[0];
   const auditOf = async (orgId: string, action: string) =>
-    (await s.authDs.query(`SELECT payload->'data' AS data FROM auth.outbox WHERE subject = $1 AND payload->'data'->>'action' = $2 ORDER BY created_at`, [`audit.${orgId}`, action])) as Array<{
-      data: { actorId: string; targetId: string; details?: Record<string, unknown> };
+    (await s.authDs.query(`SELECT payload AS data FROM auth.outbox WHERE subject = $1 AND payload->>'action' = $2 ORDER BY created_at`, [`audit.${orgId}`, action])) as Array<{
+      data: { actor: { id: string }; target: { id: string }; details?: Record<string, unknown> };
     }>;
   const sortGrants = (g: Grant[]) => [...g].sort((a, b) => a.workspaceId.localeCompare(b.workspaceId));
 
@@ -101,7 +101,7 @@ describe('managing people through the gateway', () => {
     expect((await setRole(again, other.userId, 'VIEWER')).errors).toEqual([]);
 
     const [ev] = await auditOf(admin.orgId, 'auth.user.role_changed');
-    expect(ev!.data).toMatchObject({ actorId: admin.userId, targetId: member.userId, details: { from: 'MEMBER', to: 'ADMIN' } });
+    expect(ev!.data).toMatchObject({ actor: { id: admin.userId }, target: { id: member.userId }, details: { from: 'MEMBER', to: 'ADMIN' } });
   });
 
   it('demotes an ADMIN, but never the last active one (LAST_ADMIN)', async () => {
@@ -239,7 +239,7 @@ describe('managing people through the gateway', () => {
       user: null,
       errors: [{ code: 'USER_NOT_FOUND', field: 'id' }],
     });
-    expect(await auditOf(admin.orgId, 'auth.user.reactivated')).toEqual([{ data: expect.objectContaining({ actorId: admin.userId, targetId: member.userId }) }]);
+    expect(await auditOf(admin.orgId, 'auth.user.reactivated')).toEqual([{ data: expect.objectContaining({ actor: { type: 'user', id: admin.userId }, target: { type: 'User', id: member.userId } }) }]);
   });
 
   it('removes a user with everything hanging off it: tokens refused, no sign-in, the e-mail address is free again', async () => {
@@ -269,7 +269,7 @@ describe('managing people through the gateway', () => {
       expect(`${table}: ${n}`).toBe(`${table}: 0`);
     }
     const [ev] = await auditOf(admin.orgId, 'auth.user.removed');
-    expect(ev!.data).toMatchObject({ actorId: admin.userId, targetId: member.userId, details: { orgRole: 'ADMIN' } });
+    expect(ev!.data).toMatchObject({ actor: { id: admin.userId }, target: { id: member.userId }, details: { orgRole: 'ADMIN' } });
 
     // The e-mail address is free: a new organization can be signed up with it.
     const again = await gql<{ signUp: { user: { id: string } | null; errors: Err[] } }>(SIGN_UP, { i: newSignUp({ email: member.email }) });

@@ -73,8 +73,8 @@ describe('sessions through the gateway', () => {
     expect(await meKind(a)).toBe('USER');
     expect((await mySessions(a)).map((x) => x.id)).toEqual([sid(a)]);
     expect(await revoke(a, sid(second))).toMatchObject({ ok: false, errors: [{ code: 'SESSION_NOT_FOUND' }] });
-    const [ev] = await s.authDs.query(`SELECT payload->'data' AS data FROM auth.outbox WHERE subject = $1 AND payload->'data'->>'action' = 'auth.session.revoked'`, [`audit.${a.orgId}`]);
-    expect(ev.data).toMatchObject({ actorId: a.userId, targetType: 'Session', targetId: sid(second) });
+    const [ev] = await s.authDs.query(`SELECT payload AS data FROM auth.outbox WHERE subject = $1 AND payload->>'action' = 'auth.session.revoked'`, [`audit.${a.orgId}`]);
+    expect(ev.data).toMatchObject({ actor: { id: a.userId }, target: { type: 'Session', id: sid(second) } });
   });
 
   it('lets a member revoke only their own sessions, an ADMIN any session of the org, nobody another org\'s', async () => {

@@ -8,7 +8,7 @@ import { auditSubject } from './identity';
  * password, token, secret, key or hash: the contract refuses detail keys that name one.
  *
  * Two shapes are accepted on the wire, both normalized to `AuditEventV1` by `parseAuditEvent`:
- * - `auditEventV1` (`v: 1`), what publishers write from now on;
+ * - `auditEventV1` (`v: 1`), what every publisher writes (auth builds it with `auditEventV1From`);
  * - the legacy envelope auth wrote first (`{ id, subject, orgId, occurredAt, data: { action,
  *   actorType, actorId, targetType, targetId, details } }`, no `v`), kept so events already in
  *   outboxes and on the stream are still stored. New code must not publish it.
@@ -128,46 +128,71 @@ const LEGACY_ACTOR: Record<'USER' | 'SERVICE_ACCOUNT' | 'ANONYMOUS', AuditActorT
 };
 
 /**
- * The first shape auth published (a DomainEventEnvelope around `auditEventData`), read-only.
+ * The first shape auth published (a DomainEventEnvelope around `{ action, actorType, … }`), read-only.
  * Mapped to V1: actor type lower-cased, target kept when it has an id, outcome `failure` for
  * actions ending in `.failed` and `success` otherwise (that shape had no outcome), `details.ip`
  * and `details.userAgent` lifted to `ip` / `userAgent` when valid.
  */
+const auditParts = z.object({
+  action: z.string().max(AUDIT_ACTION_MAX).regex(AUDIT_ACTION),
+  actorType: z.enum(['USER', 'SERVICE_ACCOUNT', 'ANONYMOUS']),
+  actorId: z.string().min(1).max(200).nullable(),
+  targetType: z.string().min(1).max(100),
+  targetId: z.string().min(1).max(200).nullable(),
+  details: auditDetails.default({}),
+});
+/** What a publisher states about an event; `auditEventV1From` validates it and turns it into the V1 contract. */
+export interface AuditParts {
+  action: string;
+  actorType: 'USER' | 'SERVICE_ACCOUNT' | 'ANONYMOUS';
+  actorId: string | null;
+  targetType: string;
+  targetId: string | null;
+  /** Small JSON context, checked at runtime (no secret-looking keys, depth ≤ 4, ≤ 8 KB). */
+  details?: object;
+}
+
+function toV1(meta: { id: string; orgId: string; occurredAt: string }, d: z.infer<typeof auditParts>): AuditEventV1 {
+  // A client ip / user agent given in the details moves to its own field.
+  const { ip, userAgent, ...details } = d.details;
+  const ipOk = typeof ip === 'string' && z.string().ip().safeParse(ip).success;
+  const uaOk = typeof userAgent === 'string' && userAgent.length <= 1000;
+  return {
+    v: 1,
+    id: meta.id,
+    orgId: meta.orgId,
+    occurredAt: meta.occurredAt,
+    actor: { type: LEGACY_ACTOR[d.actorType], ...(d.actorId ? { id: d.actorId } : {}) },
+    action: d.action,
+    ...(d.targetId ? { target: { type: d.targetType, id: d.targetId } } : {}),
+    ...(ipOk ? { ip } : {}),
+    ...(uaOk ? { userAgent } : {}),
+    outcome: d.action.endsWith('.failed') ? 'failure' : 'success',
+    details: { ...details, ...(ip !== undefined && !ipOk ? { ip } : {}), ...(userAgent !== undefined && !uaOk ? { userAgent } : {}) },
+  };
+}
+
+/**
+ * Builds a V1 audit event from a publisher's statement: actor type lower-cased, the target kept
+ * when it has an id, outcome `failure` for actions ending in `.failed` (else `success`), a client
+ * `ip` / `userAgent` in the details lifted to their own fields. Validated against `auditEventV1`:
+ * a detail key naming a secret throws here, in the publisher's transaction, before anything is
+ * written.
+ */
+export function auditEventV1From(meta: { id: string; orgId: string; occurredAt: string }, parts: AuditParts): AuditEventV1 {
+  return auditEventV1.parse(toV1(meta, auditParts.parse(parts)));
+}
+
 export const legacyAuditEnvelope = z
   .object({
     id: UUID,
     subject: z.string(),
     orgId: UUID,
     occurredAt: z.string().datetime({ offset: true }),
-    data: z.object({
-      action: z.string().max(AUDIT_ACTION_MAX).regex(AUDIT_ACTION),
-      actorType: z.enum(['USER', 'SERVICE_ACCOUNT', 'ANONYMOUS']),
-      actorId: z.string().min(1).max(200).nullable(),
-      targetType: z.string().min(1).max(100),
-      targetId: z.string().min(1).max(200).nullable(),
-      details: auditDetails.default({}),
-    }),
+    data: auditParts,
   })
   .refine((e) => e.subject === auditSubject(e.orgId), { path: ['subject'], message: 'must be audit.<orgId>' })
-  .transform((e): AuditEventV1 => {
-    // A client ip / user agent that auth put into the details moves to its own field.
-    const { ip, userAgent, ...details } = e.data.details;
-    const ipOk = typeof ip === 'string' && z.string().ip().safeParse(ip).success;
-    const uaOk = typeof userAgent === 'string' && userAgent.length <= 1000;
-    return {
-      v: 1,
-      id: e.id,
-      orgId: e.orgId,
-      occurredAt: e.occurredAt,
-      actor: { type: LEGACY_ACTOR[e.data.actorType], ...(e.data.actorId ? { id: e.data.actorId } : {}) },
-      action: e.data.action,
-      ...(e.data.targetId ? { target: { type: e.data.targetType, id: e.data.targetId } } : {}),
-      ...(ipOk ? { ip } : {}),
-      ...(uaOk ? { userAgent } : {}),
-      outcome: e.data.action.endsWith('.failed') ? 'failure' : 'success',
-      details: { ...details, ...(ip !== undefined && !ipOk ? { ip } : {}), ...(userAgent !== undefined && !uaOk ? { userAgent } : {}) },
-    };
-  });
+  .transform((e): AuditEventV1 => toV1(e, e.data));
 
 /**
  * Parses an audit message body in either accepted shape and returns it as V1. A body with a `v`

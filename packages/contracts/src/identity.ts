@@ -68,17 +68,8 @@ export const SESSION_REVOKED = 'revoked';
 /** `apikey.<keyId>` = "revoked": written on revoke and rotate; the gateway refuses tokens of that key. */
 export const apiKeyKvKey = (keyId: string) => `apikey.${keyId}`;
 
-/** Audit events go to `audit.<orgId>` on EVENTS (through the outbox), in a DomainEventEnvelope. */
+/** Audit events (contract `auditEventV1`, see audit.ts) go to `audit.<orgId>` on EVENTS, through the publisher's outbox. */
 export const auditSubject = (orgId: string) => `audit.${orgId}`;
-export const auditEventData = z.object({
-  action: z.string().regex(/^[a-z]+\.[a-z_.]+$/),
-  actorType: z.enum(['USER', 'SERVICE_ACCOUNT', 'ANONYMOUS']),
-  actorId: z.string().uuid().nullable(),
-  targetType: z.string(),
-  targetId: z.string().nullable(),
-  details: z.record(z.unknown()).default({}),
-});
-export type AuditEventData = z.infer<typeof auditEventData>;
 
 /** The bucket's configuration, identical in every process that creates it (creation is idempotent). */
 export const IDENTITY_KV_OPTIONS = { history: 1, ttl: IDENTITY_KV_TTL_MS } as const;
