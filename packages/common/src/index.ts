@@ -5,3 +5,4 @@ export * from './shutdown';
 export * from './seal';
 export * from './paging';
 export * from './uuid';
+export * from './pump';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
-import type { Logger } from '@datalinx/common';
+import { Pump, type Logger } from '@datalinx/common';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { OutboxEvent } from './outbox.entity';
 import { encodeJson } from './nats';
@@ -24,12 +24,8 @@ export interface OutboxRelayOptions {
  * - `kick()` after a commit publishes at once; a timer catches anything missed (NATS down, crash).
  */
 export class OutboxRelay {
-  private timer?: NodeJS.Timeout;
-  private running = false;
-  private again = false;
-  private stopped = false;
+  private readonly pump: Pump;
   private readonly batchSize: number;
-  private readonly pollIntervalMs: number;
 
   constructor(
     private readonly ds: DataSource,
@@ -38,32 +34,17 @@ export class OutboxRelay {
     opts: OutboxRelayOptions = {},
   ) {
     this.batchSize = opts.batchSize ?? 100;
-    this.pollIntervalMs = opts.pollIntervalMs ?? 1000;
+    this.pump = new Pump(() => this.drain(), { intervalMs: opts.pollIntervalMs ?? 1000, log, what: 'outbox relay' });
   }
 
   start(): this {
-    this.timer = setInterval(() => this.kick(), this.pollIntervalMs);
-    this.timer.unref();
-    this.kick();
+    this.pump.start();
     return this;
   }
 
+  /** Publishes at once (call it after a commit that wrote to the outbox). */
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = true;
-    void this.drain()
-      .catch((err) => this.log.warn({ err: (err as Error).message }, 'outbox relay pass failed; will retry'))
-      .finally(() => {
-        this.running = false;
-        if (this.again && !this.stopped) {
-          this.again = false;
-          this.kick();
-        }
-      });
+    this.pump.kick();
   }
 
   /** Publishes until nothing is pending. Returns how many rows were sent. */
@@ -103,8 +84,6 @@ export class OutboxRelay {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    while (this.running) await new Promise((r) => setTimeout(r, 20));
+    await this.pump.stop();
   }
 }

@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { createTransport, type Transporter } from 'nodemailer';
-import type { Logger } from '@datalinx/common';
+import { Pump, type Logger } from '@datalinx/common';
 import { EmailOutboxDao, type PendingEmail } from '../daos/email-outbox.dao';
 import { unsealEmailBody } from './outgoing';
 
@@ -54,16 +54,12 @@ function describe(smtpUrl: string): string {
  * marked sent — the one place a link may appear in a log, so a developer can click it.
  */
 export class MailRelay {
-  private timer?: NodeJS.Timeout;
-  private running = false;
-  private again = false;
-  private stopped = false;
+  private readonly pump: Pump;
   private readonly dao = new EmailOutboxDao();
   private readonly send: SendMail | null;
   private readonly transport: Transporter | null;
   private readonly redact: (s: string) => string;
   private readonly batchSize: number;
-  private readonly pollIntervalMs: number;
   private readonly maxAttempts: number;
   private readonly backoffBaseMs: number;
 
@@ -76,12 +72,12 @@ export class MailRelay {
     send?: SendMail,
   ) {
     this.batchSize = opts.batchSize ?? 20;
-    this.pollIntervalMs = opts.pollIntervalMs ?? 5000;
     this.maxAttempts = opts.maxAttempts ?? 8;
     this.backoffBaseMs = opts.backoffBaseMs ?? 30_000;
     this.redact = redactor(opts.smtpUrl);
     this.transport = !send && opts.smtpUrl ? createTransport(opts.smtpUrl) : null;
     this.send = send ?? (this.transport ? async (m) => void (await this.transport!.sendMail(m)) : null);
+    this.pump = new Pump(() => this.drain(), { intervalMs: opts.pollIntervalMs ?? 5000, log, what: 'mail relay', redact: this.redact });
   }
 
   /** Local mode: no SMTP configured, e-mails are logged instead of sent. */
@@ -91,28 +87,13 @@ export class MailRelay {
 
   start(): this {
     this.log.info({ mode: this.local ? 'local (logged, not sent)' : 'smtp', smtp: this.opts.smtpUrl ? describe(this.opts.smtpUrl) : undefined }, 'mail relay started');
-    this.timer = setInterval(() => this.kick(), this.pollIntervalMs);
-    this.timer.unref();
-    this.kick();
+    this.pump.start();
     return this;
   }
 
+  /** Sends at once (call it after a commit that queued an e-mail). */
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = true;
-    void this.drain()
-      .catch((err) => this.log.warn({ err: this.redact((err as Error).message) }, 'mail relay pass failed; will retry'))
-      .finally(() => {
-        this.running = false;
-        if (this.again && !this.stopped) {
-          this.again = false;
-          this.kick();
-        }
-      });
+    this.pump.kick();
   }
 
   /** Sends what is due until nothing is. Returns how many e-mails were sent (or logged). */
@@ -121,7 +102,7 @@ export class MailRelay {
     for (;;) {
       const { claimed, sent } = await this.pass();
       total += sent;
-      if (claimed < this.batchSize || this.stopped) return total;
+      if (claimed < this.batchSize || this.pump.isStopped) return total;
     }
   }
 
@@ -162,9 +143,7 @@ export class MailRelay {
 
   /** Stops polling and waits for the pass in flight (its sends and their commit) to finish. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    while (this.running) await new Promise((r) => setTimeout(r, 20));
+    await this.pump.stop();
     this.transport?.close();
   }
 }
