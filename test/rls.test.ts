@@ -45,6 +45,8 @@ const ids = {
   wsB: randomUUID(),
   /** A second workspace of org A without a data key (the insert attempt targets it). */
   wsA2: randomUUID(),
+  promoA: randomUUID(),
+  promoB: randomUUID(),
   connA: randomUUID(),
   connB: randomUUID(),
   mapA: randomUUID(),
@@ -150,6 +152,14 @@ const TENANT_TABLES: TenantTable[] = [
     insertForA: { sql: `INSERT INTO mapping.mapping (org_id, workspace_id, name, target_table) VALUES ($1, $2, 'Planted', 'planted')`, params: [orgA, ids.wsA] },
   },
   {
+    // Promotions the mapping service has applied (exactly-once record).
+    table: 'mapping.promotion_applied',
+    key: 'promotion_id',
+    set: `items = '[1]'`,
+    rowsOf: (o) => [o === 'A' ? ids.promoA : ids.promoB],
+    insertForA: { sql: `INSERT INTO mapping.promotion_applied (promotion_id, org_id, from_workspace_id, to_workspace_id, items) VALUES ($1, $2, $3, $3, '[]')`, params: [randomUUID(), orgA, ids.wsA] },
+  },
+  {
     // Mapping's replica of which org owns each workspace (fed by workspace.workspace.created.v1).
     table: 'mapping.workspace_ref',
     key: 'workspace_id',
@@ -213,6 +223,11 @@ describe('row-level security', () => {
       await admin.query(`INSERT INTO workspace.data_key (workspace_id, org_id, wrapped, master_key_id) VALUES ($1, $2, '{}', 'planted')`, [ws, org]);
       await admin.query(`INSERT INTO mapping.mapping (id, org_id, workspace_id, name, target_table) VALUES ($1, $2, $3, 'm', 'dim_m')`, [map, org, ws]);
       await admin.query(`INSERT INTO mapping.workspace_ref (workspace_id, org_id) VALUES ($1, $2)`, [ws, org]);
+      await admin.query(`INSERT INTO mapping.promotion_applied (promotion_id, org_id, from_workspace_id, to_workspace_id, items) VALUES ($1, $2, $3, $3, '[]')`, [
+        org === orgA ? ids.promoA : ids.promoB,
+        org,
+        ws,
+      ]);
       await admin.query(
         `INSERT INTO monitoring.run (id, org_id, workspace_id, job_id, kind, subject_id, state, attempts, created_at) VALUES ($1, $2, $3, $1, 'connection.test', $4, 'QUEUED', 0, now())`,
         [run, org, ws, conn],

@@ -4,3 +4,4 @@ export * from './events';
 export * from './streams';
 export * from './identity';
 export * from './audit';
+export * from './promotion';

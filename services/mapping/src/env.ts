@@ -10,6 +10,8 @@ export const envSchema = z.object({
   /** How often the outbox relay looks for events a commit-time kick missed (NATS down, crash). */
   /** Durable consumer name on EVENTS for workspace.workspace.created.v1 (feeds mapping.workspace_ref). */
   WORKSPACE_EVENTS_DURABLE: z.string().min(1).default('mapping-workspaces'),
+  /** Durable consumer name on EVENTS for workspace.promotion.requested.v1 (copies mappings). */
+  MAPPING_PROMOTION_DURABLE: z.string().min(1).default('mapping-promotions'),
   OUTBOX_POLL_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
 });
 export type Env = z.infer<typeof envSchema>;

@@ -6,6 +6,8 @@ import { mappingDataSource } from './data-source';
 import { createMappingServer } from './app';
 import { WorkspaceRefDao } from './daos/workspace-ref.dao';
 import { startWorkspaceEventsConsumer } from './jobs/workspace-events.consumer';
+import { PromotionDao } from './daos/promotion.dao';
+import { startPromotionConsumer } from './jobs/promotion.consumer';
 
 async function main() {
   const env = loadEnvOrExit('mapping', envSchema);
@@ -17,6 +19,8 @@ async function main() {
   const relay = new OutboxRelay(ds, nats.js, log.child({ component: 'OutboxRelay' }), { pollIntervalMs: env.OUTBOX_POLL_INTERVAL_MS }).start();
   // Replicates which org owns each workspace (workspace.workspace.created.v1 → mapping.workspace_ref); createMapping checks it.
   const workspaces = await startWorkspaceEventsConsumer({ js: nats.js, jsm: nats.jsm, dao: new WorkspaceRefDao(ds), log, durable: env.WORKSPACE_EVENTS_DURABLE });
+  // Its part of workspace promotions (workspace.promotion.requested.v1 → mapping.promotion.completed.v1).
+  const promotions = await startPromotionConsumer({ js: nats.js, jsm: nats.jsm, dao: new PromotionDao(ds), log, durable: env.MAPPING_PROMOTION_DURABLE, afterCommit: () => relay.kick() });
   const verifier = new ViewerAssertionVerifier(await importAssertionPublicKey(env.DLX_ASSERTION_PUBLIC_KEY));
   const server = await createMappingServer({ ds, verifier, log, natsReady: natsReadiness(nats.nc), afterCommit: () => relay.kick() });
   await server.listen(env.MAPPING_PORT);
@@ -24,6 +28,7 @@ async function main() {
   onShutdown(log, [
     { name: 'http', close: () => server.stop() },
     { name: 'workspace-events consumer', close: () => workspaces.stop() },
+    { name: 'promotion consumer', close: () => promotions.stop() },
     { name: 'outbox relay', close: () => relay.stop() },
     { name: 'nats', close: () => nats.close() },
     { name: 'database', close: () => ds.destroy() },
