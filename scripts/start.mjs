@@ -146,6 +146,8 @@ async function main() {
     let databaseUrl = cfg.databaseUrl;
     let ownerUrl = cfg.migrationUrl || cfg.databaseUrl;
     let pgLine = '';
+    /** WAREHOUSE_ADMIN_URL for the workers (they provision each workspace's schema and role). */
+    let warehouseUrl = process.env.WAREHOUSE_ADMIN_URL || '';
     if (!databaseUrl) {
       const pgDir = path.join(cfg.dataDir, 'pg');
       const pwFile = path.join(keyDir, 'postgres-password');
@@ -159,12 +161,22 @@ async function main() {
       const pg = await startPostgres({ repoRoot, dataDir: pgDir, port: cfg.pgPort, portEnvVar: 'DLX_PG_PORT', password, logFile: path.join(cfg.dataDir, 'logs', 'postgres.log'), log, sup });
       if (await ensureDatabase(repoRoot, pg.adminUrl, 'datalinx')) log.info('created database "datalinx"');
       ownerUrl = pg.url('datalinx');
+      // The customer-data warehouse (ARCHITECTURE.md §7): its own database, apart from the system one.
+      if (await ensureDatabase(repoRoot, pg.adminUrl, 'datalinx_warehouse')) log.info('created database "datalinx_warehouse"');
+      warehouseUrl = pg.url('datalinx_warehouse');
       // The runtime role's password is set on every start, so the file is the only truth.
       const runtimePw = ensureSecret(keyDir, 'runtime-db-password', () => crypto.randomBytes(18).toString('hex'));
       databaseUrl = await ensureLoginRole(repoRoot, pg.adminUrl, cfg.runtimeRole, runtimePw.value, ownerUrl);
       pgLine = `${maskUrl(databaseUrl)}  ${paint(2, `(embedded; services connect as ${cfg.runtimeRole}, migrations as postgres; passwords in ${keyDir}; log ${pg.logFile})`)}`;
     } else {
       pgLine = `${maskUrl(databaseUrl)}  ${paint(2, cfg.migrationUrl ? '(from DATABASE_URL; migrations with DATABASE_MIGRATION_URL)' : '(from DATABASE_URL)')}`;
+      if (!process.env.WAREHOUSE_ADMIN_URL) {
+        // Default: database datalinx_warehouse on the same server, administered by the owner.
+        const u = new URL(ownerUrl);
+        u.pathname = '/datalinx_warehouse';
+        warehouseUrl = u.toString();
+        if (await ensureDatabase(repoRoot, ownerUrl, 'datalinx_warehouse')) log.info('created database "datalinx_warehouse"');
+      }
     }
     let natsUrl = cfg.natsUrl;
     let natsLine = '';
@@ -240,7 +252,7 @@ async function main() {
     await waitForHttp(`http://127.0.0.1:${cfg.gatewayPort}/readyz`, { timeoutMs: 120_000, abort: diedReason(gateway) });
 
     log.step('Starting workers, web app' + (python ? ' and Dagster UI' : ''));
-    sup.startChild({ name: 'workers', cmd: process.execPath, args: [entry('workers/dist/index.js')], cwd: repoRoot, env: common });
+    sup.startChild({ name: 'workers', cmd: process.execPath, args: [entry('workers/dist/index.js')], cwd: repoRoot, env: { ...common, WAREHOUSE_ADMIN_URL: warehouseUrl } });
     const next = nextStart(cfg.webPort);
     const web = sup.startChild({
       name: 'web',

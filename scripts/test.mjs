@@ -23,7 +23,7 @@ import { getFreePort } from './lib/net.mjs';
 import { ensureSystemTools } from './lib/system.mjs';
 import { ensureNodeModules, loadPythonHelpers, pythonLogAdapter } from './lib/install.mjs';
 import { buildAll } from './lib/build.mjs';
-import { locatePgBinaries, startPostgres } from './lib/postgres.mjs';
+import { ensureDatabase, locatePgBinaries, startPostgres } from './lib/postgres.mjs';
 import { NATS_TOOL, startNats } from './lib/nats.mjs';
 import { generateAssertionKeys, generateMasterKey } from './lib/keys.mjs';
 import { checkNodeVersion, maskUrl, truthy } from './lib/config.mjs';
@@ -194,6 +194,9 @@ async function main() {
         return nats.url;
       })(),
     ]);
+    // The default warehouse database (WAREHOUSE_ADMIN_URL's default). Tests that provision
+    // warehouses create throwaway ones; WAREHOUSE_ADMIN_URL is deliberately not passed to jest.
+    await ensureDatabase(repoRoot, databaseUrl, 'datalinx_warehouse');
     log.info(`PostgreSQL ${maskUrl(databaseUrl)}${env.DATABASE_URL ? ' (DATABASE_URL)' : ' (throwaway)'}, NATS ${maskUrl(natsUrl)}${env.NATS_URL ? ' (NATS_URL)' : ' (throwaway)'}`);
 
     // ── jest ───────────────────────────────────────────────────────────────────

@@ -59,6 +59,13 @@ interface OrgA {
   memberId: string;
   workspaceId: string;
   connectionId: string;
+  /** A second connection of org A, which the deleteConnection control deletes. */
+  doomedConnectionId: string;
+  /** A DESTINATION PostgreSQL connection of org A (the useExternalWarehouse control points the warehouse at it). */
+  destinationConnectionId: string;
+  /** A scheduled pipeline of org A's workspace, and a second one the delete control removes. */
+  pipelineId: string;
+  doomedPipelineId: string;
   mappingId: string;
   runId: string;
   auditEntryId: string;
@@ -77,7 +84,7 @@ interface OrgA {
 }
 
 /** Values only org A's objects carry: none may appear in anything org B is shown. */
-const A_MARKERS = ['Alpha Secret Org', 'Alpha Admin', 'Alpha Member', 'Alpha Workspace', 'alpha-ws', 'alpha-warehouse', 'alpha-db.internal', 'alpha_user', 'Alpha Customers', 'alpha_customers', 'alpha run summary', 'alpha step message', 'alpha-admin-', 'alpha-member-', 'alpha audit detail', 'Alpha Service Bot', 'alpha-invitee-'];
+const A_MARKERS = ['Alpha Secret Org', 'Alpha Admin', 'Alpha Member', 'Alpha Workspace', 'alpha-ws', 'alpha-warehouse', 'alpha-db.internal', 'alpha_user', 'Alpha Customers', 'alpha_customers', 'alpha run summary', 'alpha step message', 'alpha-admin-', 'alpha-member-', 'alpha audit detail', 'Alpha Service Bot', 'alpha-invitee-', 'Alpha Pipeline', 'alpha nightly load'];
 
 // ─── the table ───────────────────────────────────────────────────────────────────────────────
 
@@ -389,10 +396,13 @@ const CASES: Record<string, Case> = {
   },
   'Query.workspace': {
     kind: 'tenant',
-    query: `query($id: ID!){ workspace(id: $id) { id name slug connections { id name } organization { id } } }`,
+    query: `query($id: ID!){ workspace(id: $id) { id name slug connections { id name } organization { id } quotas { concurrentRuns { limit used } apiRequestsPerMinute { limit } } } }`,
     variables: ({ a }) => ({ id: a.workspaceId }),
     deniedToB: isNull('workspace'),
-    visibleToA: (res, { a }) => expect(data(res)).toMatchObject({ workspace: { id: a.workspaceId, name: 'Alpha Workspace', connections: [{ id: a.connectionId }] } }),
+    visibleToA: (res, { a }) =>
+      expect(data(res)).toMatchObject({
+        workspace: { id: a.workspaceId, name: 'Alpha Workspace', connections: [{ id: a.connectionId }, { id: a.doomedConnectionId }, { id: a.destinationConnectionId }], quotas: { concurrentRuns: { limit: expect.any(Number), used: expect.any(Number) }, apiRequestsPerMinute: { limit: expect.any(Number) } } },
+      }),
   },
   'Query.connection': {
     kind: 'tenant',
@@ -413,6 +423,85 @@ const CASES: Record<string, Case> = {
     query: `mutation($id: ID!){ testConnection(id: $id) { connection { id status } runId errors { code field } } }`,
     variables: ({ a }) => ({ id: a.connectionId }),
     deniedToB: payloadError('testConnection', 'CONNECTION_NOT_FOUND', ['connection', 'runId']),
+  },
+  'Mutation.createConnection': {
+    kind: 'tenant',
+    query: `mutation($i: CreateConnectionInput!){ createConnection(input: $i) { connection { id } errors { code field } } }`,
+    variables: ({ a }) => ({ i: { workspaceId: a.workspaceId, name: 'beta-sneaky-mysql', type: 'MYSQL', mysql: { host: 'beta-db', database: 'beta', user: 'beta' }, secrets: { password: 'beta-pw' } } }),
+    deniedToB: forbiddenOrNotFound('createConnection', ['WORKSPACE_NOT_FOUND'], ['connection']),
+  },
+  'Mutation.updateConnection': {
+    kind: 'tenant',
+    query: `mutation($id: ID!, $i: UpdateConnectionInput!){ updateConnection(id: $id, input: $i) { connection { id name config { __typename } } errors { code field } } }`,
+    variables: ({ a }) => ({ id: a.connectionId, i: { name: 'beta-renamed', postgres: { host: 'beta-db', database: 'beta', user: 'beta' } } }),
+    deniedToB: payloadError('updateConnection', 'CONNECTION_NOT_FOUND', ['connection']),
+  },
+  'Mutation.rotateConnectionSecret': {
+    kind: 'tenant',
+    query: `mutation($id: ID!){ rotateConnectionSecret(id: $id, secrets: { password: "beta-rotated" }) { connection { id secretSet } errors { code field } } }`,
+    variables: ({ a }) => ({ id: a.connectionId }),
+    deniedToB: payloadError('rotateConnectionSecret', 'CONNECTION_NOT_FOUND', ['connection']),
+  },
+  'Mutation.deleteConnection': {
+    kind: 'tenant',
+    query: `mutation($id: ID!){ deleteConnection(id: $id) { deletedId errors { code field } } }`,
+    variables: ({ a }) => ({ id: a.doomedConnectionId }),
+    deniedToB: payloadError('deleteConnection', 'CONNECTION_NOT_FOUND', ['deletedId']),
+  },
+  'Query.pipelines': {
+    kind: 'tenant',
+    // Org B's ADMIN passes the grant check for any workspace id; the manager finds no such workspace in org B.
+    query: `query($ws: ID!){ pipelines(workspaceId: $ws, first: 100) { nodes { id name description } } }`,
+    variables: ({ a }) => ({ ws: a.workspaceId }),
+    deniedToB: emptyNodes('pipelines'),
+    visibleToA: (res, { a }) =>
+      expect((data(res)?.pipelines as { nodes: Array<{ id: string }> }).nodes.map((n) => n.id).sort()).toEqual([a.pipelineId, a.doomedPipelineId].sort()),
+  },
+  'Query.pipeline': {
+    kind: 'tenant',
+    query: `query($id: ID!){ pipeline(id: $id) { id name description schedule nextRunAt nextRunTimes(count: 2) definition { sources { connectionId connection { id name } } } workspace { id name } } }`,
+    variables: ({ a }) => ({ id: a.pipelineId }),
+    deniedToB: isNull('pipeline'),
+    visibleToA: (res, { a }) =>
+      expect(data(res)).toMatchObject({ pipeline: { id: a.pipelineId, name: 'Alpha Pipeline', definition: { sources: [{ connection: { id: a.connectionId, name: 'alpha-warehouse' } }] }, workspace: { id: a.workspaceId } } }),
+  },
+  'Mutation.createPipeline': {
+    kind: 'tenant',
+    // Org A's workspace and connection in org B's input: nothing may be created that points into org A.
+    query: `mutation($i: CreatePipelineInput!){ createPipeline(input: $i) { pipeline { id } errors { code field } } }`,
+    variables: ({ a }) => ({ i: { workspaceId: a.workspaceId, name: 'Beta Sneaky Pipeline', definition: { sources: [{ connectionId: a.connectionId }] } } }),
+    deniedToB: forbiddenOrNotFound('createPipeline', ['WORKSPACE_NOT_FOUND'], ['pipeline']),
+  },
+  'Mutation.updatePipeline': {
+    kind: 'tenant',
+    query: `mutation($id: ID!){ updatePipeline(id: $id, input: { name: "Beta Renamed", schedule: "* * * * *" }) { pipeline { id name } errors { code field } } }`,
+    variables: ({ a }) => ({ id: a.pipelineId }),
+    deniedToB: payloadError('updatePipeline', 'PIPELINE_NOT_FOUND', ['pipeline']),
+  },
+  'Mutation.setPipelineEnabled': {
+    kind: 'tenant',
+    query: `mutation($id: ID!){ setPipelineEnabled(id: $id, enabled: false) { pipeline { id enabled } errors { code field } } }`,
+    variables: ({ a }) => ({ id: a.pipelineId }),
+    deniedToB: payloadError('setPipelineEnabled', 'PIPELINE_NOT_FOUND', ['pipeline']),
+  },
+  'Mutation.runPipeline': {
+    kind: 'tenant',
+    query: `mutation($id: ID!){ runPipeline(id: $id) { pipeline { id } runId errors { code field } } }`,
+    variables: ({ a }) => ({ id: a.pipelineId }),
+    deniedToB: payloadError('runPipeline', 'PIPELINE_NOT_FOUND', ['pipeline', 'runId']),
+  },
+  'Mutation.deletePipeline': {
+    kind: 'tenant',
+    query: `mutation($id: ID!){ deletePipeline(id: $id) { deletedId errors { code field } } }`,
+    variables: ({ a }) => ({ id: a.doomedPipelineId }),
+    deniedToB: payloadError('deletePipeline', 'PIPELINE_NOT_FOUND', ['deletedId']),
+  },
+  'Mutation.updateWorkspaceQuotas': {
+    kind: 'tenant',
+    // Org B's ADMIN holds org:manage, but in its own org: org A's workspace is not found for it.
+    query: `mutation($ws: ID!, $i: UpdateWorkspaceQuotasInput!){ updateWorkspaceQuotas(workspaceId: $ws, input: $i) { quotas { rowsPerRun { limit } } errors { code field } } }`,
+    variables: ({ a }) => ({ ws: a.workspaceId, i: { rowsPerRun: 1_000_000 } }),
+    deniedToB: payloadError('updateWorkspaceQuotas', 'WORKSPACE_NOT_FOUND', ['quotas']),
   },
 
   // ── schema: canonical types are global reference data (not tenant-owned) ──
@@ -482,6 +571,39 @@ const CASES: Record<string, Case> = {
     },
     visibleToA: (res, { a }) => expect(data(res)).toEqual({ runs: { nodes: [{ id: a.runId, kind: 'connection.test', summary: 'alpha run summary' }] } }),
   },
+
+  // ── workspace lifecycle and warehouse: KEEP LAST. The mutation controls run in this order and
+  // end by deleting org A's workspace, which no later control could use. ──
+  'Mutation.updateWorkspace': {
+    kind: 'tenant',
+    query: `mutation($id: ID!){ updateWorkspace(id: $id, input: { description: "beta was here" }) { workspace { id name description } errors { code field } } }`,
+    variables: ({ a }) => ({ id: a.workspaceId }),
+    deniedToB: payloadError('updateWorkspace', 'WORKSPACE_NOT_FOUND', ['workspace']),
+  },
+  'Mutation.useExternalWarehouse': {
+    kind: 'tenant',
+    query: `mutation($w: ID!, $c: ID!){ useExternalWarehouse(workspaceId: $w, connectionId: $c) { workspace { id warehouse { mode host } } errors { code field } } }`,
+    variables: ({ a }) => ({ w: a.workspaceId, c: a.destinationConnectionId }),
+    deniedToB: payloadError('useExternalWarehouse', 'WORKSPACE_NOT_FOUND', ['workspace']),
+  },
+  'Mutation.archiveWorkspace': {
+    kind: 'tenant',
+    query: `mutation($id: ID!){ archiveWorkspace(id: $id) { workspace { id archivedAt } errors { code field } } }`,
+    variables: ({ a }) => ({ id: a.workspaceId }),
+    deniedToB: payloadError('archiveWorkspace', 'WORKSPACE_NOT_FOUND', ['workspace']),
+  },
+  'Mutation.unarchiveWorkspace': {
+    kind: 'tenant',
+    query: `mutation($id: ID!){ unarchiveWorkspace(id: $id) { workspace { id archivedAt } errors { code field } } }`,
+    variables: ({ a }) => ({ id: a.workspaceId }),
+    deniedToB: payloadError('unarchiveWorkspace', 'WORKSPACE_NOT_FOUND', ['workspace']),
+  },
+  'Mutation.deleteWorkspace': {
+    kind: 'tenant',
+    query: `mutation($id: ID!){ deleteWorkspace(id: $id) { workspaceId purgeRunId errors { code field } } }`,
+    variables: ({ a }) => ({ id: a.workspaceId }),
+    deniedToB: payloadError('deleteWorkspace', 'WORKSPACE_NOT_FOUND', ['workspaceId', 'purgeRunId']),
+  },
 };
 
 const tenantCases = Object.entries(CASES).filter((e): e is [string, TenantCase] => e[1].kind === 'tenant');
@@ -545,13 +667,19 @@ const ENTITY_CASES: Record<string, Record<string, EntityCase>> = {
       representation: ({ a }) => ({ __typename: 'Workspace', id: a.workspaceId }),
       selection: `... on Workspace { id name connections { id } }`,
       forB: () => null,
-      forA: ({ a }) => ({ __typename: 'Workspace', id: a.workspaceId, name: 'Alpha Workspace', connections: [{ id: a.connectionId }] }),
+      forA: ({ a }) => ({ __typename: 'Workspace', id: a.workspaceId, name: 'Alpha Workspace', connections: [{ id: a.connectionId }, { id: a.doomedConnectionId }, { id: a.destinationConnectionId }] }),
     },
     Connection: {
       representation: ({ a }) => ({ __typename: 'Connection', id: a.connectionId }),
       selection: `... on Connection { id name endpoint }`,
       forB: () => null,
       forA: ({ a }) => ({ __typename: 'Connection', id: a.connectionId, name: 'alpha-warehouse', endpoint: 'alpha-db.internal:5432/alpha_db' }),
+    },
+    Pipeline: {
+      representation: ({ a }) => ({ __typename: 'Pipeline', id: a.pipelineId }),
+      selection: `... on Pipeline { id name description }`,
+      forB: () => null,
+      forA: ({ a }) => ({ __typename: 'Pipeline', id: a.pipelineId, name: 'Alpha Pipeline', description: 'alpha nightly load' }),
     },
     Platform: platformEntity,
   },
@@ -645,7 +773,7 @@ describe('cross-tenant isolation: org B names org A\'s objects in every root fie
     for (const m of A_MARKERS) expect(whole).not.toContain(m);
     const a = ctx.a;
     const dataOnly = JSON.stringify(res.body.data ?? null);
-    for (const id of [a.adminId, a.memberId, a.workspaceId, a.connectionId, a.mappingId, a.runId]) expect(dataOnly).not.toContain(id);
+    for (const id of [a.adminId, a.memberId, a.workspaceId, a.connectionId, a.doomedConnectionId, a.destinationConnectionId, a.mappingId, a.runId, a.pipelineId, a.doomedPipelineId]) expect(dataOnly).not.toContain(id);
   }
 
   /** Runs `op` and checks that it changed no row of any table (a failing case does not spill into the next). */
@@ -708,6 +836,27 @@ describe('cross-tenant isolation: org B names org A\'s objects in every root fie
       adminA,
       'createPostgresConnection',
     );
+    const doomedConnection = await ok<{ connection: { id: string } }>(
+      `mutation($i: CreateConnectionInput!){ createConnection(input: $i) { connection { id } errors { code field } } }`,
+      { i: { workspaceId: ws.workspace.id, name: 'alpha-api', type: 'REST_API', restApi: { baseUrl: 'https://alpha-db.internal/api', auth: 'BEARER' }, secrets: { token: 'alpha-token' } } },
+      adminA,
+      'createConnection',
+    );
+    const destination = await ok<{ connection: { id: string } }>(
+      `mutation($i: CreatePostgresConnectionInput!){ createPostgresConnection(input: $i) { connection { id } errors { code } } }`,
+      { i: { workspaceId: ws.workspace.id, name: 'alpha-dest', kind: 'DESTINATION', connectionString: 'postgres://alpha_user:alpha-pw@alpha-db.internal:5432/alpha_dwh' } },
+      adminA,
+      'createPostgresConnection',
+    );
+    const pipelineOfA = (name: string, description: string) =>
+      ok<{ pipeline: { id: string } }>(
+        `mutation($i: CreatePipelineInput!){ createPipeline(input: $i) { pipeline { id } errors { code field message } } }`,
+        { i: { workspaceId: ws.workspace.id, name, description, schedule: '30 2 * * *', timeZone: 'Europe/Berlin', definition: { sources: [{ connectionId: conn.connection.id }] } } },
+        adminA,
+        'createPipeline',
+      );
+    const pipeline = await pipelineOfA('Alpha Pipeline', 'alpha nightly load');
+    const doomedPipeline = await pipelineOfA('Alpha Pipeline (old)', 'alpha nightly load, retired');
     const mapping = await ok<{ mapping: { id: string } }>(
       `mutation($i: CreateMappingInput!){ createMapping(input: $i) { mapping { id } errors { code } } }`,
       { i: { workspaceId: ws.workspace.id, name: 'Alpha Customers', targetTable: 'alpha_customers' } },
@@ -766,7 +915,7 @@ describe('cross-tenant isolation: org B names org A\'s objects in every root fie
     const [{ id: ctId }] = await p.sources.schema.query(`SELECT id FROM schema.canonical_type WHERE name = 'email'`);
     canonicalTypeId = ctId;
     ctx = {
-      a: { orgId: a.orgId, adminId: a.userId, memberId, workspaceId: ws.workspace.id, connectionId: conn.connection.id, mappingId: mapping.mapping.id, runId, auditEntryId, enrollmentId: enrollment.enrollmentId, totpSecret, sessionId, slug: slugA, email: emailA, serviceAccountId: sa.serviceAccount.id, apiKeyId: sa.serviceAccount.apiKeys[0]!.id, invitationId: invitation.invitation.id },
+      a: { orgId: a.orgId, adminId: a.userId, memberId, workspaceId: ws.workspace.id, connectionId: conn.connection.id, doomedConnectionId: doomedConnection.connection.id, destinationConnectionId: destination.connection.id, pipelineId: pipeline.pipeline.id, doomedPipelineId: doomedPipeline.pipeline.id, mappingId: mapping.mapping.id, runId, auditEntryId, enrollmentId: enrollment.enrollmentId, totpSecret, sessionId, slug: slugA, email: emailA, serviceAccountId: sa.serviceAccount.id, apiKeyId: sa.serviceAccount.apiKeys[0]!.id, invitationId: invitation.invitation.id },
       orgB: b.orgId,
       bAdminId: b.userId,
       bMemberId: memberBId,
@@ -784,6 +933,10 @@ describe('cross-tenant isolation: org B names org A\'s objects in every root fie
 
   afterAll(async () => {
     await signIn?.stop();
+    // The runPipeline control's job waits in the JOBS work queue (no pipeline worker yet): drop it.
+    if (ctx) await p?.nats.jsm.streams.purge('JOBS', { filter: `jobs.pipeline.run.${ctx.a.workspaceId}` }).catch(() => undefined);
+    // Likewise the warehouse provision/purge jobs of both orgs' workspaces (no warehouse worker here).
+    if (ctx) for (const w of [ctx.a.workspaceId, ctx.bWorkspaceId]) await p?.nats.jsm.streams.purge('JOBS', { filter: `jobs.warehouse.*.${w}` }).catch(() => undefined);
     await p?.stop();
   });
 

@@ -49,6 +49,14 @@ const ids = {
   promoB: randomUUID(),
   connA: randomUUID(),
   connB: randomUUID(),
+  fileA: randomUUID(),
+  fileB: randomUUID(),
+  activeRunA: randomUUID(),
+  activeRunB: randomUUID(),
+  pipeA: randomUUID(),
+  pipeB: randomUUID(),
+  pipeRunA: randomUUID(),
+  pipeRunB: randomUUID(),
   mapA: randomUUID(),
   mapB: randomUUID(),
   runA: randomUUID(),
@@ -138,12 +146,69 @@ const TENANT_TABLES: TenantTable[] = [
     },
   },
   {
+    table: 'workspace.pipeline',
+    key: 'id',
+    rowsOf: (o) => [o === 'A' ? ids.pipeA : ids.pipeB],
+    insertForA: { sql: `INSERT INTO workspace.pipeline (org_id, workspace_id, name, definition) VALUES ($1, $2, 'Planted', '{}')`, params: [orgA, ids.wsA] },
+  },
+  {
+    // The ledger of dispatched pipeline runs.
+    table: 'workspace.pipeline_run',
+    key: 'id',
+    set: `requested_by = 'x'`,
+    rowsOf: (o) => [o === 'A' ? ids.pipeRunA : ids.pipeRunB],
+    insertForA: {
+      sql: `INSERT INTO workspace.pipeline_run (org_id, workspace_id, pipeline_id, trigger, run_id, job_id, requested_by) VALUES ($1, $2, $3, 'MANUAL', gen_random_uuid(), gen_random_uuid(), 'planted')`,
+      params: [orgA, ids.wsA, ids.pipeA],
+    },
+  },
+  {
+    // Uploaded files (POST /files): the metadata; the bytes live in file storage.
+    table: 'workspace.file',
+    key: 'id',
+    rowsOf: (o) => [o === 'A' ? ids.fileA : ids.fileB],
+    insertForA: {
+      sql: `INSERT INTO workspace.file (id, org_id, workspace_id, name, content_type, size_bytes, sha256, created_by) VALUES ($1, $2, $3, 'planted.csv', 'text/csv', 1, repeat('0', 64), 'x')`,
+      params: [randomUUID(), orgA, ids.wsA],
+    },
+  },
+  {
     // Envelope encryption: the workspace's data key, wrapped by the master key.
     table: 'workspace.data_key',
     key: 'workspace_id',
     set: `rewrapped_at = now()`,
     rowsOf: (o) => [o === 'A' ? ids.wsA : ids.wsB],
     insertForA: { sql: `INSERT INTO workspace.data_key (workspace_id, org_id, wrapped, master_key_id) VALUES ($1, $2, '{}', 'x')`, params: [ids.wsA2, orgA] },
+  },
+  {
+    // The workspace's warehouse destination (issue 4, item 4): schema, role, sealed password.
+    table: 'workspace.warehouse',
+    key: 'workspace_id',
+    set: `status = 'FAILED'`,
+    rowsOf: (o) => [o === 'A' ? ids.wsA : ids.wsB],
+    insertForA: {
+      sql: `INSERT INTO workspace.warehouse (workspace_id, org_id, mode, database, schema_name, role_name, status) VALUES ($1, $2, 'PLATFORM', 'w', 'ws_a2a2a2a2a2a2', 'dlx_ws_a2a2a2a2a2a2', 'PENDING')`,
+      params: [ids.wsA2, orgA],
+    },
+  },
+  {
+    // A workspace's own quotas (issue 4, item 6).
+    table: 'workspace.quota',
+    key: 'workspace_id',
+    set: `concurrent_runs = 99`,
+    rowsOf: (o) => [o === 'A' ? ids.wsA : ids.wsB],
+    insertForA: {
+      sql: `INSERT INTO workspace.quota (workspace_id, org_id, storage_bytes, concurrent_runs, rows_per_run, api_requests_per_minute) VALUES ($1, $2, 1, 1, 1, 1)`,
+      params: [ids.wsA2, orgA],
+    },
+  },
+  {
+    // Runs counted against the concurrent-runs quota.
+    table: 'workspace.active_run',
+    key: 'run_id',
+    set: `kind = 'x'`,
+    rowsOf: (o) => [o === 'A' ? ids.activeRunA : ids.activeRunB],
+    insertForA: { sql: `INSERT INTO workspace.active_run (run_id, org_id, workspace_id, kind) VALUES (gen_random_uuid(), $1, $2, 'planted')`, params: [orgA, ids.wsA] },
   },
   {
     table: 'mapping.mapping',
@@ -220,7 +285,23 @@ describe('row-level security', () => {
       const slug = org === orgA ? 'a' : 'b';
       await admin.query(`INSERT INTO workspace.workspace (id, org_id, name, slug, environment) VALUES ($1, $2, $3, $3, 'DEV')`, [ws, org, slug]);
       await admin.query(`INSERT INTO workspace.connection (id, org_id, workspace_id, name, kind, type) VALUES ($1, $2, $3, 'pg', 'SOURCE', 'POSTGRES')`, [conn, org, ws]);
+      const [pipe, pipeRun] = org === orgA ? [ids.pipeA, ids.pipeRunA] : [ids.pipeB, ids.pipeRunB];
+      await admin.query(`INSERT INTO workspace.pipeline (id, org_id, workspace_id, name, definition, schedule, next_run_at) VALUES ($1, $2, $3, 'p', '{}', '* * * * *', now())`, [pipe, org, ws]);
+      await admin.query(
+        `INSERT INTO workspace.pipeline_run (id, org_id, workspace_id, pipeline_id, trigger, scheduled_for, run_id, job_id, requested_by) VALUES ($1, $2, $3, $4, 'SCHEDULE', now(), gen_random_uuid(), gen_random_uuid(), 'scheduler')`,
+        [pipeRun, org, ws, pipe],
+      );
       await admin.query(`INSERT INTO workspace.data_key (workspace_id, org_id, wrapped, master_key_id) VALUES ($1, $2, '{}', 'planted')`, [ws, org]);
+      await admin.query(
+        `INSERT INTO workspace.warehouse (workspace_id, org_id, mode, database, schema_name, role_name, status) VALUES ($1, $2, 'PLATFORM', 'w', $3, $4, 'READY')`,
+        [ws, org, `ws_${ws.replace(/-/g, '').slice(0, 12)}`, `dlx_ws_${ws.replace(/-/g, '').slice(0, 12)}`],
+      );
+      await admin.query(
+        `INSERT INTO workspace.file (id, org_id, workspace_id, name, content_type, size_bytes, sha256, created_by) VALUES ($1, $2, $3, 'f.csv', 'text/csv', 3, repeat('a', 64), 'planted')`,
+        [org === orgA ? ids.fileA : ids.fileB, org, ws],
+      );
+      await admin.query(`INSERT INTO workspace.quota (workspace_id, org_id, storage_bytes, concurrent_runs, rows_per_run, api_requests_per_minute) VALUES ($1, $2, 1024, 2, 1000, 60)`, [ws, org]);
+      await admin.query(`INSERT INTO workspace.active_run (run_id, org_id, workspace_id, kind) VALUES ($1, $2, $3, 'connection.test')`, [org === orgA ? ids.activeRunA : ids.activeRunB, org, ws]);
       await admin.query(`INSERT INTO mapping.mapping (id, org_id, workspace_id, name, target_table) VALUES ($1, $2, $3, 'm', 'dim_m')`, [map, org, ws]);
       await admin.query(`INSERT INTO mapping.workspace_ref (workspace_id, org_id) VALUES ($1, $2)`, [ws, org]);
       await admin.query(`INSERT INTO mapping.promotion_applied (promotion_id, org_id, from_workspace_id, to_workspace_id, items) VALUES ($1, $2, $3, $3, '[]')`, [
@@ -300,7 +381,7 @@ describe('row-level security', () => {
   });
 
   it('refuses to move a row of org B into org A', async () => {
-    for (const table of ['auth.user', 'auth.session', 'auth.api_key', 'auth.invitation', 'workspace.workspace', 'workspace.connection', 'mapping.mapping', 'mapping.workspace_ref', 'monitoring.run']) {
+    for (const table of ['auth.user', 'auth.session', 'auth.api_key', 'auth.invitation', 'workspace.workspace', 'workspace.connection', 'workspace.pipeline', 'workspace.pipeline_run', 'workspace.quota', 'workspace.active_run', 'mapping.mapping', 'mapping.workspace_ref', 'monitoring.run']) {
       await expect(asRuntime(orgB, `UPDATE ${table} SET org_id = $1 WHERE org_id = $2`, [orgA, orgB])).rejects.toThrow(/row-level security/);
     }
   });

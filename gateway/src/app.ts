@@ -12,6 +12,7 @@ import type { Logger } from '@datalinx/common';
 import { ANONYMOUS, VIEWER_HEADER, httpLifecycle, type Viewer, type ViewerAssertionSigner } from '@datalinx/graphql-kit';
 import { aliasLimitRule, depthLimitRule } from './limits';
 import { AuthenticationError, AuthUnavailableError } from './auth/errors';
+import { FILES_PATH, filesRoute, workspaceFilesUrl } from './files';
 
 export interface GatewayContext {
   viewer: Viewer;
@@ -53,6 +54,11 @@ export interface GatewayOptions {
   trustProxy?: boolean | number | string;
   /** Extra routes mounted before /graphql (the GraphiQL explorer). */
   routes?: (app: Express) => void;
+  /**
+   * Runs after authentication, before GraphQL: counts the request against its workspace's API
+   * requests-per-minute quota and may answer 429 QUOTA_EXCEEDED (src/quota/middleware.ts).
+   */
+  apiQuota?: (req: Request, res: Response, next: NextFunction) => void | Promise<void>;
 }
 
 /**
@@ -191,10 +197,15 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
       res.status(503).json({ errors: [{ message: 'Sign-in cannot be checked right now. Try again in a moment.', extensions: { code: 'AUTH_UNAVAILABLE' } }] });
     }
   };
+  // File uploads: authenticated like /graphql, streamed to the workspace service (raw body, no JSON limit).
+  if (o.subgraphUrls.workspace) {
+    app.post(FILES_PATH, filesRoute({ target: workspaceFilesUrl(o.subgraphUrls.workspace), authenticate, signer: o.signer, log: o.log, timeoutMs }));
+  }
   app.use(
     '/graphql',
     express.json({ limit: o.limits.maxBodyBytes }),
     authenticateRequest,
+    ...(o.apiQuota ? [o.apiQuota] : []),
     expressMiddleware(apollo, {
       context: async ({ req, res }) => ({
         viewer: res.locals.viewer as Viewer,

@@ -39,6 +39,11 @@ export const envSchema = z.object({
     }),
   GATEWAY_SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(100).max(120000).default(30000),
   /**
+   * API requests per minute of a workspace that has no limit of its own in the `dlx-quotas` KV
+   * bucket: the same variable (and value) as the workspace service's default.
+   */
+  QUOTA_DEFAULT_API_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
+  /**
    * `Secure` on the browser-session cookies (`dlx_session`, `dlx_csrf`): true unless the gateway is
    * served over plain http://localhost in local development (scripts/start.mjs, tests).
    */

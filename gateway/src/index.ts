@@ -9,6 +9,9 @@ import { accessTokenVerifier, bearerAuthenticator, defaultJwksUrl, remoteJwks } 
 import { apiKeyAuthenticator, defaultApiKeyExchangeUrl } from './auth/api-key';
 import { RevocationView } from './auth/revocation-view';
 import { cookieSessions } from './auth/cookie';
+import { ApiLimitView } from './quota/api-limit-view';
+import { ApiRateLimiter } from './quota/api-rate-limiter';
+import { apiQuotaMiddleware } from './quota/middleware';
 
 async function main() {
   const env = loadEnvOrExit('gateway', envSchema);
@@ -17,6 +20,8 @@ async function main() {
   const subgraphUrls = Object.fromEntries(Object.entries(SUBGRAPH_URL_VARS).map(([name, v]) => [name, env[v]]));
   const nats = await connectNats(env.NATS_URL, 'gateway', log);
   const revocations = await RevocationView.start(nats.nc, log);
+  const apiLimits = await ApiLimitView.start(nats.nc, log, { defaultLimit: env.QUOTA_DEFAULT_API_REQUESTS_PER_MINUTE });
+  const apiCounter = await ApiRateLimiter.open(nats.nc);
   const jwksUrl = env.AUTH_JWKS_URL ?? defaultJwksUrl(env.AUTH_URL);
   const jwks = remoteJwks(jwksUrl);
   const verify = accessTokenVerifier({ jwks, revocations, log });
@@ -36,7 +41,11 @@ async function main() {
       next: cookies.authenticator(bearerAuthenticator({ jwks, revocations, log })),
       log,
     }),
-    readiness: { identity: async () => (revocations.ready ? { ok: true } : { ok: false, error: 'revocation view not loaded' }) },
+    readiness: {
+      identity: async () => (revocations.ready ? { ok: true } : { ok: false, error: 'revocation view not loaded' }),
+      quotas: async () => (apiLimits.ready ? { ok: true } : { ok: false, error: 'API limit view not loaded' }),
+    },
+    apiQuota: apiQuotaMiddleware({ limits: apiLimits, counter: apiCounter, log }),
     routes: (app) => {
       app.use(cookies.router);
       app.use(explorerRouter({}));
@@ -47,6 +56,7 @@ async function main() {
   onShutdown(log, [
     { name: 'http', close: () => gateway.stop() },
     { name: 'identity-watch', close: () => revocations.stop() },
+    { name: 'quota-watch', close: () => apiLimits.stop() },
     { name: 'nats', close: () => nats.close() },
   ]);
 }

@@ -1,8 +1,11 @@
 import type http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Request } from 'express';
 import type { DataSource } from 'typeorm';
-import { createLogger } from '@datalinx/common';
+import { createLogger, type Logger } from '@datalinx/common';
 import { createTestDatabase, runtimeRoleUrl, type TestDatabase } from '@datalinx/db';
 import { ANONYMOUS, viewerSchema, type Viewer } from '@datalinx/graphql-kit';
 import { connectNats, ensureStreams, OutboxRelay, startWorkspaceReplica, type Nats } from '@datalinx/messaging';
@@ -14,6 +17,10 @@ import { workspaceDataSource } from '../../services/workspace/src/data-source';
 import { migrate as migrateWorkspace } from '../../services/workspace/src/migrate';
 import { createWorkspaceServer } from '../../services/workspace/src/app';
 import { ConnectionDao } from '../../services/workspace/src/daos/connection.dao';
+import { ActiveRunDao } from '../../services/workspace/src/daos/active-run.dao';
+import { WarehouseDao } from '../../services/workspace/src/daos/warehouse.dao';
+import type { WarehouseSettings } from '../../services/workspace/src/managers/warehouse.manager';
+import { DEFAULT_QUOTA_LIMITS, KvApiLimitPublisher, KvApiUsage, openQuotaBuckets } from '../../services/workspace/src/managers/quota.manager';
 import { startConnectionTestResultsConsumer } from '../../services/workspace/src/jobs/connection-test-results.consumer';
 import { schemaDataSource } from '../../services/schema/src/data-source';
 import { migrate as migrateSchema } from '../../services/schema/src/migrate';
@@ -56,6 +63,8 @@ export interface Platform {
   keys: TestKeys;
   nats: Nats;
   masterKey: string;
+  /** The workspace service's file storage (DLX_FILE_STORAGE_DIR): a throwaway directory. */
+  fileStorageDir: string;
   gatewayUrl: string;
   subgraphUrls: Record<string, string>;
   /** Each service's DataSource as the admin, for tests to inspect rows of every org. */
@@ -86,17 +95,21 @@ export async function waitForWorkspaceRefs(p: Pick<Platform, 'sources'>, workspa
 }
 
 /** `audit`: also run monitoring's audit consumer (EVENTS `audit.>`); off by default, see below. */
-export async function startPlatform(o: { runsFilter?: string; audit?: boolean } = {}): Promise<Platform> {
+export async function startPlatform(o: { runsFilter?: string; audit?: boolean ; warehouse?: WarehouseSettings; fileMaxBytes?: number; log?: Logger } = {}): Promise<Platform> {
   const natsUrl = process.env.NATS_URL;
   if (!natsUrl) throw new Error('NATS_URL is not set: run tests with `npm test`.');
-  const log = createLogger('platform-test', process.env.TEST_LOG_LEVEL ?? 'silent');
+  // `o.log`: a test that scans what the services log (e.g. for secrets) passes its own capturing logger.
+  const log = o.log ?? createLogger('platform-test', process.env.TEST_LOG_LEVEL ?? 'silent');
   const db = await createTestDatabase();
   for (const m of [migrateAuth, migrateWorkspace, migrateSchema, migrateMapping, migrateMonitoring]) await m(db.url);
   const appUrl = await runtimeRoleUrl(process.env.DATABASE_URL, db.url);
   const keys = await makeTestKeys();
   const masterKey = randomBytes(32).toString('base64');
+  const fileStorageDir = await mkdtemp(path.join(os.tmpdir(), 'dlx-files-'));
   const nats = await connectNats(natsUrl, 'platform-test');
   await ensureStreams(nats.jsm);
+  // Before the workspace relay: it publishes API limits to the dlx-quotas bucket's subject.
+  const quotaKv = await openQuotaBuckets(nats.nc);
   // What the services run on: the runtime role, which owns nothing and is bound by row-level security.
   const app = {
     auth: await authDataSource(appUrl, 4).initialize(),
@@ -119,8 +132,11 @@ export async function startPlatform(o: { runsFilter?: string; audit?: boolean } 
     js: nats.js,
     jsm: nats.jsm,
     dao: new ConnectionDao(app.workspace),
+    activeRuns: new ActiveRunDao(app.workspace),
+    warehouses: new WarehouseDao(app.workspace),
     log,
     durable: `ws-results-${suffix}`,
+    onOutboxCommit: () => relays[0]!.kick(),
   });
   // Mapping's replica of the workspaces (createMapping requires it). EVENTS is shared with every
   // other test file and its history, so only workspaces of orgs in this platform's database are
@@ -188,7 +204,11 @@ export async function startPlatform(o: { runsFilter?: string; audit?: boolean } 
       verifier: keys.verifier,
       log,
       settings: { masterKey: Buffer.from(masterKey, 'base64'), testTimeoutMs: 10000 },
+      files: { dir: fileStorageDir, maxBytes: o.fileMaxBytes ?? 100 * 1024 * 1024 },
       onOutboxCommit: () => relays[0]!.kick(),
+      quotas: { defaults: DEFAULT_QUOTA_LIMITS, api: new KvApiUsage(quotaKv.counts), publisher: new KvApiLimitPublisher(quotaKv.limits, log) },
+      // A test provisioning warehouses passes its own throwaway warehouse database.
+      warehouse: o.warehouse,
     }),
     schema: await createSchemaServer({ ds: app.schema, verifier: keys.verifier, log }),
     mapping: await createMappingServer({ ds: app.mapping, verifier: keys.verifier, log, afterCommit: () => relays[1]!.kick() }),
@@ -219,6 +239,7 @@ export async function startPlatform(o: { runsFilter?: string; audit?: boolean } 
     keys,
     nats,
     masterKey,
+    fileStorageDir,
     gatewayUrl: urlOf(gw),
     subgraphUrls,
     sources,
@@ -242,6 +263,7 @@ export async function startPlatform(o: { runsFilter?: string; audit?: boolean } 
       await nats.close();
       for (const ds of [...Object.values(app), ...Object.values(sources)]) await ds.destroy();
       await db.drop();
+      await rm(fileStorageDir, { recursive: true, force: true });
     },
   };
 }

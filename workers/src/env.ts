@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { z } from 'zod';
 import { commonEnv, natsEnv } from '@datalinx/common';
 
@@ -8,12 +9,36 @@ export const envSchema = z.object({
   DLX_MASTER_KEY: z.string({ required_error: 'DLX_MASTER_KEY is required (32 bytes, base64)' }).min(40),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   WORKER_DURABLE: z.string().regex(/^[\w-]+$/).default('workers'),
-  /** JOBS is a work queue: consumers must not overlap. Narrow it (e.g. jobs.*.<workspaceId>) for isolated workers. */
-  WORKER_FILTER_SUBJECT: z.string().default('jobs.>'),
+  /**
+   * JOBS is a work queue: consumers must not overlap. Only the job kinds this worker runs
+   * (connection.*): a `jobs.>` consumer would take `jobs.pipeline.*` and drop them as unknown.
+   * Narrow it further (e.g. jobs.connection.*.<workspaceId>) for isolated workers.
+   */
+  WORKER_FILTER_SUBJECT: z.string().default('jobs.connection.>'),
   JOB_ACK_WAIT_MS: z.coerce.number().int().min(500).max(600000).default(30000),
   JOB_MAX_DELIVER: z.coerce.number().int().min(1).max(100).default(5),
   JOB_BACKOFF_BASE_MS: z.coerce.number().int().min(10).max(600000).default(1000),
   DLX_DATA_DIR: z.string().optional(),
+  /**
+   * File storage shared with the workspace service (it writes uploads, workers read them):
+   * `<dir>/<workspaceId>/<fileId>`. Default: `files` under DLX_DATA_DIR (./.datalinx), the same
+   * place whatever the current OS temp directory is.
+   */
+  DLX_FILE_STORAGE_DIR: z.string().min(1).optional(),
+  /** The largest uploaded file a connection may use (default 100 MiB, the same as the workspace service’s upload limit). */
+  FILE_MAX_BYTES: z.coerce.number().int().min(1).default(100 * 1024 * 1024),
   DLX_VENV_DIR: z.string().optional(),
+  /**
+   * Admin URL of the platform warehouse database (ARCHITECTURE.md §7): a superuser, or the
+   * database's owner with CREATEROLE. With it, this worker also runs the warehouse.* jobs on a
+   * second consumer (durable `<WORKER_DURABLE>-warehouse`, WAREHOUSE_FILTER_SUBJECT); without it,
+   * it leaves them queued for a worker that has it.
+   */
+  WAREHOUSE_ADMIN_URL: z.string().url().optional(),
+  /** Must not overlap WORKER_FILTER_SUBJECT (JOBS is a work queue). */
+  WAREHOUSE_FILTER_SUBJECT: z.string().default('jobs.warehouse.>'),
 });
 export type Env = z.infer<typeof envSchema>;
+
+export const fileStorageDir = (env: Pick<Env, 'DLX_FILE_STORAGE_DIR' | 'DLX_DATA_DIR'>) =>
+  path.resolve(env.DLX_FILE_STORAGE_DIR ?? path.join(env.DLX_DATA_DIR ?? '.datalinx', 'files'));

@@ -1,7 +1,8 @@
 import { createLogger, loadEnvOrExit, onShutdown } from '@datalinx/common';
 import { connectNats, ensureStreams } from '@datalinx/messaging';
-import { envSchema } from './env';
+import { envSchema, fileStorageDir } from './env';
 import { JobRunner } from './job-runner';
+import { startWarehouseRunner } from './warehouse-runner';
 
 /** The data-plane worker: pulls jobs from JetStream, runs them, reports on RUNS. */
 async function main() {
@@ -9,7 +10,7 @@ async function main() {
   const log = createLogger('worker', env.LOG_LEVEL);
   const nats = await connectNats(env.NATS_URL, 'worker', log);
   await ensureStreams(nats.jsm);
-  const runner = new JobRunner({
+  const options = {
     nc: nats.nc,
     js: nats.js,
     jsm: nats.jsm,
@@ -21,11 +22,18 @@ async function main() {
     ackWaitMs: env.JOB_ACK_WAIT_MS,
     maxDeliver: env.JOB_MAX_DELIVER,
     backoffBaseMs: env.JOB_BACKOFF_BASE_MS,
-  });
+    fileStorage: { root: fileStorageDir(env), maxBytes: env.FILE_MAX_BYTES },
+  };
+  const runner = new JobRunner(options);
   await runner.start();
-  log.info({ concurrency: env.WORKER_CONCURRENCY, durable: env.WORKER_DURABLE }, 'worker pulling jobs');
+  const warehouse = env.WAREHOUSE_ADMIN_URL
+    ? await startWarehouseRunner({ ...options, filterSubject: env.WAREHOUSE_FILTER_SUBJECT, warehouseAdminUrl: env.WAREHOUSE_ADMIN_URL })
+    : null;
+  if (!warehouse) log.warn('WAREHOUSE_ADMIN_URL is not set: this worker leaves warehouse jobs to others');
+  log.info({ concurrency: env.WORKER_CONCURRENCY, durable: env.WORKER_DURABLE, warehouse: Boolean(warehouse) }, 'worker pulling jobs');
   onShutdown(log, [
     { name: 'jobs (drain in-flight)', close: () => runner.stop() },
+    { name: 'warehouse jobs (drain in-flight)', close: async () => warehouse?.stop() },
     { name: 'nats', close: () => nats.close() },
   ], Math.max(10000, env.JOB_ACK_WAIT_MS));
 }

@@ -1,10 +1,12 @@
 import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import { parseKey, unseal, type Logger } from '@datalinx/common';
-import { jobMessage, runEvent, runSubject, STREAMS, TERMINAL_RUN_STATES, type JobMessage } from '@datalinx/contracts';
+import { connectionSecrets, jobMessage, runEvent, runSubject, STREAMS, TERMINAL_RUN_STATES, type ConnectionSecrets, type JobMessage, type SealedSecret } from '@datalinx/contracts';
 import { decodeJson, ensureDurableConsumer, isNotFound, PermanentJobError, PullWorker, type ConsumeContext } from '@datalinx/messaging';
 import { RunReporter } from './run-reporter';
-import { testPostgresConnection } from './jobs/connection-test';
+import { testConnectionV1, testConnectionV2 } from './jobs/connection-test';
+import type { FileStorage } from './connectors/file';
+import { provisionWarehouse, purgeWarehouse } from './jobs/warehouse';
 
 export interface JobRunnerOptions {
   nc: NatsConnection;
@@ -18,6 +20,10 @@ export interface JobRunnerOptions {
   ackWaitMs: number;
   maxDeliver: number;
   backoffBaseMs: number;
+  /** Where uploaded files are read from (shared with the workspace service), and their size limit. */
+  fileStorage: FileStorage;
+  /** WAREHOUSE_ADMIN_URL: needed by the warehouse.* jobs (./warehouse-runner.ts runs them on their own consumer). */
+  warehouseAdminUrl?: string;
 }
 
 function parseJob(msg: JsMsg): JobMessage {
@@ -32,7 +38,7 @@ function parseJob(msg: JsMsg): JobMessage {
   return parsed.data;
 }
 
-const subjectIdOf = (job: JobMessage) => job.payload.connectionId;
+const subjectIdOf = (job: JobMessage) => ('connectionId' in job.payload ? job.payload.connectionId : 'pipelineId' in job.payload ? job.payload.pipelineId : job.workspaceId);
 
 /**
  * The data-plane job loop over JOBS. Handlers are idempotent, keyed by job id: before running, the
@@ -46,6 +52,30 @@ export class JobRunner {
 
   constructor(private readonly o: JobRunnerOptions) {
     this.key = parseKey(o.masterKey);
+  }
+
+  /** Secrets are sealed to the job (AAD `job:<jobId>`): a sealed value replayed into another job does not open. */
+  private unsealForJob(jobId: string, sealed: SealedSecret): string {
+    try {
+      return unseal(this.key, sealed, `job:${jobId}`);
+    } catch {
+      throw new PermanentJobError('the job secret cannot be opened with this worker’s key (DLX_MASTER_KEY differs from the control plane’s)', 'SECRET_UNREADABLE');
+    }
+  }
+
+  private unsealSecrets(jobId: string, sealed: SealedSecret | null): ConnectionSecrets {
+    if (!sealed) return {};
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(this.unsealForJob(jobId, sealed));
+    } catch (err) {
+      if (err instanceof PermanentJobError) throw err;
+      throw new PermanentJobError('the job secrets opened but are not JSON (the control plane sealed something else)', 'SECRET_UNREADABLE');
+    }
+    const secrets = connectionSecrets.safeParse(parsed);
+    // The issues name fields only, never values: nothing secret reaches the run or the logs.
+    if (!secrets.success) throw new PermanentJobError(`the job secrets do not match the contract (${secrets.error.issues.map((i) => i.path.join('.') || i.code).join(', ')})`, 'SECRET_UNREADABLE');
+    return secrets.data;
   }
 
   private async alreadyFinished(job: JobMessage): Promise<boolean> {
@@ -73,16 +103,20 @@ export class JobRunner {
     log.info('job started');
     switch (job.kind) {
       case 'connection.test': {
-        if (job.v !== 1) throw new PermanentJobError(`connection.test v${job.v} is not supported by this worker`, 'UNSUPPORTED_JOB_VERSION');
-        let connectionString: string;
-        try {
-          connectionString = unseal(this.key, job.payload.connectionString, `job:${job.jobId}`);
-        } catch {
-          throw new PermanentJobError('the job secret cannot be opened with this worker’s key (DLX_MASTER_KEY differs from the control plane’s)', 'SECRET_UNREADABLE');
-        }
-        const result = await testPostgresConnection(job, connectionString, report);
+        const result =
+          job.v === 1
+            ? await testConnectionV1(job, this.unsealForJob(job.jobId, job.payload.connectionString), report)
+            : await testConnectionV2(job, this.unsealSecrets(job.jobId, job.payload.secrets), this.o.fileStorage, report);
         await report.state(result.ok ? 'SUCCESS' : 'FAILURE', { summary: result.summary, error: result.error });
-        log.info({ ok: result.ok }, 'job finished');
+        log.info({ ok: result.ok, code: result.error?.code, type: job.v === 1 ? 'POSTGRES' : job.payload.config.type }, 'job finished');
+        return;
+      }
+      case 'warehouse.provision':
+      case 'warehouse.purge': {
+        if (!this.o.warehouseAdminUrl) throw new PermanentJobError('this worker has no WAREHOUSE_ADMIN_URL: it cannot run warehouse jobs', 'WAREHOUSE_NOT_CONFIGURED');
+        const result = job.kind === 'warehouse.provision' ? await provisionWarehouse(job, this.o.warehouseAdminUrl, this.key, report) : await purgeWarehouse(job, this.o.warehouseAdminUrl, report);
+        await report.state(result.ok ? 'SUCCESS' : 'FAILURE', { summary: result.summary, error: result.error });
+        log.info({ ok: result.ok, code: result.error?.code }, 'job finished');
         return;
       }
     }

@@ -5,4 +5,5 @@ export * from './shutdown';
 export * from './seal';
 export * from './paging';
 export * from './uuid';
+export * from './quota-errors';
 export * from './pump';

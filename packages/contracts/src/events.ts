@@ -25,3 +25,21 @@ export const workspaceCreatedV1 = z.object({
   environment: z.string().min(1),
 });
 export type WorkspaceCreatedV1 = z.infer<typeof workspaceCreatedV1>;
+
+/**
+ * `workspace.connection.failed.v1` (EVENTS): a connection that was HEALTHY failed its latest test
+ * (a periodic re-test or a manual one). Alerting subscribes; the workspace service writes it to
+ * its outbox in the same transaction that records the result, once per failing run.
+ */
+export const CONNECTION_FAILED_V1 = 'workspace.connection.failed.v1';
+export const connectionFailedV1 = z.object({
+  orgId: z.string().uuid(),
+  workspaceId: z.string().uuid(),
+  connectionId: z.string().uuid(),
+  name: z.string().min(1),
+  type: z.enum(['POSTGRES', 'MYSQL', 'FILE', 'REST_API']),
+  runId: z.string().uuid(),
+  error: z.string(),
+  failedAt: z.string().datetime(),
+});
+export type ConnectionFailedV1 = z.infer<typeof connectionFailedV1>;

@@ -4,4 +4,5 @@ export * from './events';
 export * from './streams';
 export * from './identity';
 export * from './audit';
+export * from './quotas';
 export * from './promotion';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { jobLimits } from './quotas';
 
 /**
  * Job contracts (stream JOBS, subject `jobs.<kind>.<workspaceId>`). A job message carries all
@@ -116,6 +117,8 @@ const jobBase = {
   workspaceId: z.string().uuid(),
   requestedAt: z.string().datetime(),
   requestedBy: z.string().min(1),
+  /** Quotas the data plane enforces for this run (rows per run), handed over at dispatch. */
+  limits: jobLimits.optional(),
 };
 
 export const connectionTestJobV1 = z.object({
@@ -133,8 +136,106 @@ export const connectionTestJobV2 = z.object({
 });
 export type ConnectionTestJobV2 = z.infer<typeof connectionTestJobV2>;
 
+/**
+ * What a pipeline runs (PRODUCT.md step 5), as the workspace service stores it and as the
+ * `pipeline.run` job carries it (a snapshot: an edit after dispatch does not change a queued run).
+ * Ids only: connections belong to the pipeline's workspace, target tables to the schema service,
+ * quality rules to monitoring.
+ */
+const uuid = z.string().uuid();
+/** Table names or glob patterns (`*`, `?`) of a source, e.g. `public.orders`, `sales_*`. */
+const tableName = z.string().trim().min(1).max(255);
+export const pipelineSource = z
+  .object({
+    connectionId: uuid,
+    /** Exact tables to load; none (and no patterns) = every table the connection discovers. */
+    tables: z.array(tableName).max(1000).optional(),
+    patterns: z.array(tableName).max(100).optional(),
+  })
+  .strict();
+export const pipelineCheck = z.union([
+  /** A quality rule defined in monitoring. */
+  z.object({ ruleId: uuid }).strict(),
+  /** A simple column check on one target table (or on every target table naming the column). */
+  z.object({ type: z.enum(['NOT_NULL', 'UNIQUE']), column: identifier, targetTableId: uuid.optional() }).strict(),
+]);
+export const pipelineExport = z
+  .object({
+    /** A DESTINATION connection of the same workspace. */
+    connectionId: uuid,
+    targetTableIds: z.array(uuid).min(1).max(500),
+  })
+  .strict();
+export const schemaDriftPolicy = z.enum(['PROPAGATE', 'BLOCK', 'IGNORE']);
+export const pipelineDefinitionV1 = z
+  .object({
+    sources: z.array(pipelineSource).min(1).max(50),
+    /** Target tables (schema service ids) whose mapped models the run builds. */
+    targets: z.array(uuid).max(500),
+    checks: z.array(pipelineCheck).max(500),
+    exports: z.array(pipelineExport).max(50),
+    schemaDriftPolicy,
+  })
+  .strict();
+export type PipelineDefinitionV1 = z.infer<typeof pipelineDefinitionV1>;
+
+/**
+ * `pipeline.run`: one run of a pipeline, dispatched by the workspace scheduler (trigger SCHEDULE,
+ * `scheduledFor` = the cron slot it fires, unique per pipeline) or by `runPipeline` (MANUAL).
+ */
+export const pipelineRunPayloadV1 = z.discriminatedUnion('trigger', [
+  z.object({ trigger: z.literal('SCHEDULE'), pipelineId: uuid, scheduledFor: z.string().datetime(), definition: pipelineDefinitionV1 }),
+  z.object({ trigger: z.literal('MANUAL'), pipelineId: uuid, definition: pipelineDefinitionV1 }),
+]);
+export type PipelineRunPayloadV1 = z.infer<typeof pipelineRunPayloadV1>;
+
+export const pipelineRunJobV1 = z.object({
+  ...jobBase,
+  kind: z.literal('pipeline.run'),
+  payload: pipelineRunPayloadV1,
+});
+export type PipelineRunJobV1 = z.infer<typeof pipelineRunJobV1>;
+
+/**
+ * Warehouse jobs (ARCHITECTURE.md §7 "Warehouse layout"): one schema and one login role per
+ * workspace in the platform's warehouse database. Only the generated names are ever sent
+ * (`ws_<12 hex>` / `dlx_ws_<12 hex>`), and the worker checks them again before quoting them.
+ * `database` is the warehouse database the control plane recorded; the worker refuses a job
+ * naming another database than its WAREHOUSE_ADMIN_URL's.
+ */
+export const warehouseSchemaName = z.string().regex(/^ws_[0-9a-f]{12}$/, 'a warehouse schema is ws_ and 12 hex digits');
+export const warehouseRoleName = z.string().regex(/^dlx_ws_[0-9a-f]{12}$/, 'a warehouse role is dlx_ws_ and 12 hex digits');
+const warehouseTarget = { database: identifier, schema: warehouseSchemaName, role: warehouseRoleName };
+
+/** `warehouse.provision`: create (or repair) the role and schema; `password` sealed for the data plane, AAD `job:<jobId>`. */
+export const warehouseProvisionPayloadV1 = z.object({
+  ...warehouseTarget,
+  password: sealedSecret,
+  /** Applied to every session of the role (ALTER ROLE … SET statement_timeout). */
+  statementTimeoutMs: z.number().int().min(1000).max(86_400_000).default(300_000),
+});
+export type WarehouseProvisionPayloadV1 = z.infer<typeof warehouseProvisionPayloadV1>;
+
+export const warehouseProvisionJobV1 = z.object({
+  ...jobBase,
+  kind: z.literal('warehouse.provision'),
+  payload: warehouseProvisionPayloadV1,
+});
+export type WarehouseProvisionJobV1 = z.infer<typeof warehouseProvisionJobV1>;
+
+/** `warehouse.purge`: drop the workspace's schema (CASCADE) and its role; idempotent. */
+export const warehousePurgePayloadV1 = z.object(warehouseTarget);
+export type WarehousePurgePayloadV1 = z.infer<typeof warehousePurgePayloadV1>;
+
+export const warehousePurgeJobV1 = z.object({
+  ...jobBase,
+  kind: z.literal('warehouse.purge'),
+  payload: warehousePurgePayloadV1,
+});
+export type WarehousePurgeJobV1 = z.infer<typeof warehousePurgeJobV1>;
+
 /** Every job a worker may receive; `kind` and `v` together select the contract. */
-export const jobMessage = z.union([connectionTestJobV1, connectionTestJobV2]);
+export const jobMessage = z.union([connectionTestJobV1, connectionTestJobV2, pipelineRunJobV1, warehouseProvisionJobV1, warehousePurgeJobV1]);
 export type JobMessage = z.infer<typeof jobMessage>;
 export type JobKind = JobMessage['kind'];
 

@@ -380,7 +380,9 @@ describe('mapping subgraph', () => {
     const res = await postGraphQL(url, `query($r:[_Any!]!){ _entities(representations:$r){ ... on Platform { mapping { service ok database migrations { name } } } } }`,
       { r: [{ __typename: 'Platform', id: 'datalinx' }] }, await as(ANONYMOUS));
     expect(res.body.errors).toBeUndefined();
-    expect(res.body.data).toMatchObject({ _entities: [{ mapping: { service: 'mapping', ok: true, migrations: [{ name: 'Init1764400000000' }, { name: 'WorkspaceRef1764500000000' }] } }] });
+    expect(res.body.data).toMatchObject({
+      _entities: [{ mapping: { service: 'mapping', ok: true, migrations: [{ name: 'Init1764400000000' }, { name: 'WorkspaceRef1764500000000' }, { name: 'Promotions1764600000000' }] } }],
+    });
   });
 
   it('has a reversible migration', async () => {
@@ -390,13 +392,15 @@ describe('mapping subgraph', () => {
       await migrate(scratch.url);
       await other.initialize();
       const tables = async () => (await other.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'mapping' ORDER BY 1`)).map((r: { table_name: string }) => r.table_name);
+      expect(await tables()).toEqual(['mapping', 'migrations', 'outbox', 'promotion_applied', 'workspace_ref']);
+      await other.undoLastMigration({ transaction: 'each' });
       expect(await tables()).toEqual(['mapping', 'migrations', 'outbox', 'workspace_ref']);
       await other.undoLastMigration({ transaction: 'each' });
       expect(await tables()).toEqual(['mapping', 'migrations', 'outbox']);
       await other.undoLastMigration({ transaction: 'each' });
       expect(await tables()).toEqual(['migrations']);
       await other.destroy();
-      expect(await migrate(scratch.url)).toEqual(['Init1764400000000', 'WorkspaceRef1764500000000']);
+      expect(await migrate(scratch.url)).toEqual(['Init1764400000000', 'WorkspaceRef1764500000000', 'Promotions1764600000000']);
     } finally {
       if (other.isInitialized) await other.destroy();
       await scratch.drop();

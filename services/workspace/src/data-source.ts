@@ -5,6 +5,13 @@ import { Connection } from './entities/connection.entity';
 import { Init1764300000000 } from './migrations/1764300000000-init';
 import { RowLevelSecurity1764600000000 } from './migrations/1764600000000-row-level-security';
 import { DataKeys1764850000000 } from './migrations/1764850000000-data-keys';
+import { Pipelines1764900000000 } from './migrations/1764900000000-pipelines';
+import { Quotas1764950000000 } from './migrations/1764950000000-quotas';
+import { Warehouse1765050000000 } from './migrations/1765050000000-warehouse';
+import { PausedWorkspaces1765100000000 } from './migrations/1765100000000-paused-workspaces';
+import { Pipeline, PipelineRun } from './entities/pipeline.entity';
+import { Connections1765000000000 } from './migrations/1765000000000-connections';
+import { StoredFile } from './entities/file.entity';
 
 export const SCHEMA = 'workspace';
 
@@ -12,8 +19,8 @@ export const workspaceDataSource = (url: string, poolMax = 10, statementTimeoutM
   createDataSource({
     url,
     schema: SCHEMA,
-    entities: [Workspace, Connection, OutboxEvent],
-    migrations: [Init1764300000000, RowLevelSecurity1764600000000, DataKeys1764850000000],
+    entities: [Workspace, Connection, Pipeline, PipelineRun, StoredFile, OutboxEvent],
+    migrations: [Init1764300000000, RowLevelSecurity1764600000000, DataKeys1764850000000, Pipelines1764900000000, Quotas1764950000000, Connections1765000000000, Warehouse1765050000000, PausedWorkspaces1765100000000],
     poolMax,
     statementTimeoutMs,
   });

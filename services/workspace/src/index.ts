@@ -6,29 +6,72 @@ import { workspaceDataSource } from './data-source';
 import { createWorkspaceServer } from './app';
 import { ConnectionDao } from './daos/connection.dao';
 import { startConnectionTestResultsConsumer } from './jobs/connection-test-results.consumer';
+import { ActiveRunDao } from './daos/active-run.dao';
+import { WarehouseDao } from './daos/warehouse.dao';
+import { warehouseSettingsFromUrl } from './managers/warehouse.manager';
+import { KvApiLimitPublisher, KvApiUsage, STORAGE_NOT_MEASURED, openQuotaBuckets, type QuotaDeps } from './managers/quota.manager';
+import { PipelineScheduler } from './scheduler/scheduler';
+import { ConnectionRetestLoop } from './jobs/connection-retest.loop';
+import { testDispatchSettings } from './jobs/connection-test.dispatch';
+import { quotaPolicy } from './managers/quota.manager';
 
 async function main() {
   const env = loadEnvOrExit('workspace', envSchema);
   const log = createLogger('workspace', env.LOG_LEVEL);
   const masterKey = parseKey(env.DLX_MASTER_KEY);
+  const previousMasterKeys = env.DLX_MASTER_KEY_PREVIOUS ? [parseKey(env.DLX_MASTER_KEY_PREVIOUS)] : [];
+  const connectionSettings = { masterKey, previousMasterKeys, testTimeoutMs: env.CONNECTION_TEST_TIMEOUT_MS };
   const ds = await workspaceDataSource(env.DATABASE_URL, env.DB_POOL_MAX, env.DB_STATEMENT_TIMEOUT_MS).initialize();
   const nats = await connectNats(env.NATS_URL, 'workspace', log);
   await ensureStreams(nats.jsm);
+  // Before the relay: it publishes API limits to the dlx-quotas bucket's subject.
+  const quotaKv = await openQuotaBuckets(nats.nc);
   const relay = new OutboxRelay(ds, nats.js, log.child({ component: 'outbox-relay' })).start();
-  const results = await startConnectionTestResultsConsumer({ js: nats.js, jsm: nats.jsm, dao: new ConnectionDao(ds), log, durable: env.CONNECTION_RESULTS_DURABLE });
+  const results = await startConnectionTestResultsConsumer({ js: nats.js, jsm: nats.jsm, dao: new ConnectionDao(ds), activeRuns: new ActiveRunDao(ds), warehouses: new WarehouseDao(ds), log, durable: env.CONNECTION_RESULTS_DURABLE, onOutboxCommit: () => relay.kick() });
+  const quotaDeps: QuotaDeps = {
+    defaults: {
+      storageBytes: env.QUOTA_DEFAULT_STORAGE_BYTES,
+      concurrentRuns: env.QUOTA_DEFAULT_CONCURRENT_RUNS,
+      rowsPerRun: env.QUOTA_DEFAULT_ROWS_PER_RUN,
+      apiRequestsPerMinute: env.QUOTA_DEFAULT_API_REQUESTS_PER_MINUTE,
+    },
+    // Not measured until warehouse provisioning (one schema per workspace) is wired: then
+    // PostgresSchemaStorageUsage over the warehouse database, with its workspace → schema lookup.
+    storage: STORAGE_NOT_MEASURED,
+    api: new KvApiUsage(quotaKv.counts),
+    publisher: new KvApiLimitPublisher(quotaKv.limits, log),
+  };
   const verifier = new ViewerAssertionVerifier(await importAssertionPublicKey(env.DLX_ASSERTION_PUBLIC_KEY));
   const server = await createWorkspaceServer({
     ds,
     verifier,
     log,
-    settings: { masterKey, testTimeoutMs: env.CONNECTION_TEST_TIMEOUT_MS },
+    settings: connectionSettings,
+    files: { dir: env.DLX_FILE_STORAGE_DIR, maxBytes: env.FILE_MAX_BYTES },
     onOutboxCommit: () => relay.kick(),
     natsReady: natsReadiness(nats.nc),
+    // Host, port and database only; unset: database datalinx_warehouse on DATABASE_URL's server.
+    warehouse: env.WAREHOUSE_ADMIN_URL ? warehouseSettingsFromUrl(env.WAREHOUSE_ADMIN_URL) : undefined,
+    quotas: quotaDeps,
   });
   await server.listen(env.WORKSPACE_PORT);
+  // Every instance runs one: row locks and the run ledger make each due slot fire once in total.
+  const scheduler = new PipelineScheduler({ ds, log: log.child({ component: 'scheduler' }), intervalMs: env.SCHEDULER_INTERVAL_MS, onOutboxCommit: () => relay.kick(), quotas: quotaPolicy(ds, quotaDeps) }).start();
+  // Every instance runs one too: each due connection is locked (SKIP LOCKED) and re-checked before dispatch.
+  const retests = new ConnectionRetestLoop({
+    ds,
+    dao: new ConnectionDao(ds),
+    settings: testDispatchSettings(connectionSettings),
+    quotas: quotaPolicy(ds, quotaDeps),
+    log: log.child({ component: 'connection-retest' }),
+    intervalS: env.CONNECTION_RETEST_INTERVAL_S,
+    onOutboxCommit: () => relay.kick(),
+  }).start();
   log.info({ port: env.WORKSPACE_PORT }, 'workspace subgraph listening');
   onShutdown(log, [
     { name: 'http', close: () => server.stop() },
+    { name: 'scheduler', close: () => scheduler.stop() },
+    { name: 'connection-retest', close: () => retests.stop() },
     { name: 'results-consumer', close: () => results.stop() },
     { name: 'outbox-relay', close: () => relay.stop() },
     { name: 'nats', close: () => nats.close() },

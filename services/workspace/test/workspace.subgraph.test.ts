@@ -1,4 +1,6 @@
 import type http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import { randomBytes, randomUUID } from 'node:crypto';
 import pino from 'pino';
@@ -49,6 +51,7 @@ describe('workspace subgraph', () => {
       verifier: keys.verifier,
       log,
       settings: { masterKey, testTimeoutMs: 5000 },
+      files: { dir: path.join(os.tmpdir(), `dlx-files-${randomUUID()}`), maxBytes: 1024 * 1024 },
       onOutboxCommit: () => kicks++,
     });
     httpServer = await server.listen(0, '127.0.0.1');
@@ -111,18 +114,20 @@ describe('workspace subgraph', () => {
     expect(tested.body.data?.testConnection.connection.status).toBe('TESTING');
     expect(kicks).toBeGreaterThan(0);
 
-    // At rest: sealed, opens only with the master key and the connection id as AAD.
+    // At rest: sealed under the workspace's data key (envelope encryption), never with the master key directly.
     const [row] = await ds.query(`SELECT secret_sealed FROM workspace.connection WHERE id = $1`, [conn.id]);
     expect(JSON.stringify(row.secret_sealed)).not.toContain(PASSWORD);
-    expect(unseal(masterKey, row.secret_sealed, conn.id)).toBe(connectionString);
-    expect(() => unseal(masterKey, row.secret_sealed, randomUUID())).toThrow();
+    expect(row.secret_sealed.kid).toBe('ws');
+    expect(() => unseal(masterKey, row.secret_sealed, `connection:${conn.id}`)).toThrow();
 
     // In the job (outbox → JOBS): re-sealed for the data plane with the job id as AAD.
     const outbox = await ds.query(`SELECT subject, payload FROM workspace.outbox ORDER BY seq`);
     const job = outbox.find((o: { subject: string }) => o.subject === `jobs.connection.test.${ws}`);
     expect(job).toBeDefined();
     expect(JSON.stringify(outbox)).not.toContain(PASSWORD);
-    expect(unseal(masterKey, job.payload.payload.connectionString, `job:${job.payload.jobId}`)).toBe(connectionString);
+    expect(job.payload.v).toBe(2);
+    expect(job.payload.payload.config).toMatchObject({ type: 'POSTGRES', host: 'db.internal.example', port: 6543, database: 'sales', user: 'loader' });
+    expect(JSON.parse(unseal(masterKey, job.payload.payload.secrets, `job:${job.payload.jobId}`))).toEqual({ password: PASSWORD });
     // The QUEUED run event comes first, in the same transaction.
     const queuedIdx = outbox.findIndex((o: { subject: string }) => o.subject === `runs.${ws}.${tested.body.data!.testConnection.runId}`);
     expect(queuedIdx).toBeGreaterThanOrEqual(0);

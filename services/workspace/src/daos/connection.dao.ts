@@ -1,7 +1,10 @@
 import { In, type DataSource, type EntityManager } from 'typeorm';
 import type { Sealed } from '@datalinx/common';
 import { withTenant } from '@datalinx/db';
-import { Connection, type ConnectionStatusValue } from '../entities/connection.entity';
+import { enqueueOutbox } from '@datalinx/messaging';
+import { CONNECTION_FAILED_V1, type ConnectionFailedV1, type ConnectionType } from '@datalinx/contracts';
+import { Connection, type ConnectionKindValue, type ConnectionStatusValue, type StoredConnectionConfig } from '../entities/connection.entity';
+import type { WorkspaceSealed } from '../secrets/keyring';
 
 /**
  * Connection rows; org id first. The sealed secret is only read by `sealedSecret`. Methods on
@@ -21,45 +24,93 @@ export class ConnectionDao {
       : Promise.resolve([]);
   }
 
-  nameTaken(em: EntityManager, orgId: string, workspaceId: string, name: string): Promise<boolean> {
-    return em.getRepository(Connection).exists({ where: { orgId, workspaceId, name } });
+  findOne(em: EntityManager, orgId: string, id: string): Promise<Connection | null> {
+    return em.getRepository(Connection).findOneBy({ orgId, id });
   }
 
-  async insert(em: EntityManager, row: Omit<Connection, 'createdAt' | 'updatedAt' | 'lastTestedAt' | 'lastError' | 'lastTestRunId' | 'status'>): Promise<void> {
+  nameTaken(em: EntityManager, orgId: string, workspaceId: string, name: string, exceptId?: string): Promise<boolean> {
+    const qb = em.getRepository(Connection).createQueryBuilder('c').where('c.orgId = :orgId AND c.workspaceId = :workspaceId AND c.name = :name', { orgId, workspaceId, name });
+    if (exceptId) qb.andWhere('c.id <> :exceptId', { exceptId });
+    return qb.getExists();
+  }
+
+  async insert(
+    em: EntityManager,
+    row: Pick<Connection, 'id' | 'orgId' | 'workspaceId' | 'name' | 'kind' | 'type' | 'config' | 'secretSealed' | 'secretUpdatedAt'>,
+  ): Promise<void> {
     await em.getRepository(Connection).insert({ ...row, status: 'UNTESTED' });
   }
 
-  async sealedSecret(em: EntityManager, orgId: string, id: string): Promise<Sealed | null> {
-    const row = await em
-      .getRepository(Connection)
-      .createQueryBuilder('c')
-      .select(['c.id'])
-      .addSelect('c.secretSealed')
-      .where('c.orgId = :orgId AND c.id = :id', { orgId, id })
-      .setLock('pessimistic_write')
-      .getOne();
-    return row?.secretSealed ?? null;
+  /** Name, kind and config; a changed config makes the last test meaningless (UNTESTED again). */
+  async update(em: EntityManager, orgId: string, id: string, v: { name: string; kind: ConnectionKindValue; config: StoredConnectionConfig; configChanged: boolean }): Promise<void> {
+    await em.getRepository(Connection).update(
+      { orgId, id },
+      { name: v.name, kind: v.kind, config: v.config as never, ...(v.configChanged ? { status: 'UNTESTED' as const, lastError: null, statusBeforeTest: null } : {}) },
+    );
   }
 
-  async markTesting(em: EntityManager, orgId: string, id: string, runId: string): Promise<void> {
-    await em.getRepository(Connection).update({ orgId, id }, { status: 'TESTING', lastTestRunId: runId });
+  async setSecret(em: EntityManager, orgId: string, id: string, sealed: WorkspaceSealed | null, at: Date | null): Promise<void> {
+    await em.getRepository(Connection).update({ orgId, id }, { secretSealed: sealed, secretUpdatedAt: at });
+  }
+
+  /** Re-seals in place (legacy → workspace data key) without changing when the secret was set. */
+  async replaceSealing(em: EntityManager, orgId: string, id: string, sealed: WorkspaceSealed): Promise<void> {
+    await em.getRepository(Connection).update({ orgId, id }, { secretSealed: sealed });
+  }
+
+  async delete(em: EntityManager, orgId: string, id: string): Promise<boolean> {
+    const res = await em.getRepository(Connection).delete({ orgId, id });
+    return (res.affected ?? 0) > 0;
+  }
+
+  /** The row with its sealed secret, locked for the caller's transaction (a test dispatch, a rotation). */
+  async lockWithSecret(em: EntityManager, orgId: string, id: string, o: { skipLocked?: boolean } = {}): Promise<(Connection & { secretSealed: WorkspaceSealed | Sealed | null }) | null> {
+    const qb = em
+      .getRepository(Connection)
+      .createQueryBuilder('c')
+      .addSelect('c.secretSealed')
+      .where('c.orgId = :orgId AND c.id = :id', { orgId, id })
+      .setLock('pessimistic_write');
+    if (o.skipLocked) qb.setOnLocked('skip_locked');
+    return qb.getOne();
+  }
+
+  async markTesting(em: EntityManager, orgId: string, id: string, runId: string, previous: ConnectionStatusValue): Promise<void> {
+    await em.getRepository(Connection).update({ orgId, id }, { status: 'TESTING', lastTestRunId: runId, statusBeforeTest: previous });
   }
 
   /**
    * Records a finished test, but only for the connection's latest run (older results are stale).
    * The org comes from the run event: a result naming another org than the run's connection
-   * touches nothing.
+   * touches nothing. A connection that was HEALTHY when this test began and now failed raises
+   * `workspace.connection.failed.v1` in the same transaction — only while the row is still
+   * TESTING, so a redelivered result event does not raise it twice.
    */
-  async recordTestResult(orgId: string, runId: string, r: { status: ConnectionStatusValue; at: Date; error: string | null }): Promise<number> {
-    const res = await withTenant(this.ds, orgId, (em) =>
-      em
+  async recordTestResult(orgId: string, runId: string, r: { status: ConnectionStatusValue; at: Date; error: string | null }): Promise<{ updated: number; failedEvent: boolean }> {
+    return withTenant(this.ds, orgId, async (em) => {
+      const row = await em
         .getRepository(Connection)
-        .createQueryBuilder()
-        .update()
-        .set({ status: r.status, lastTestedAt: r.at, lastError: r.error })
-        .where('org_id = :orgId AND last_test_run_id = :runId', { orgId, runId })
-        .execute(),
-    );
-    return res.affected ?? 0;
+        .createQueryBuilder('c')
+        .where('c.orgId = :orgId AND c.lastTestRunId = :runId', { orgId, runId })
+        .setLock('pessimistic_write')
+        .getOne();
+      if (!row) return { updated: 0, failedEvent: false };
+      const raise = r.status === 'FAILING' && row.status === 'TESTING' && row.statusBeforeTest === 'HEALTHY';
+      await em.getRepository(Connection).update({ orgId, id: row.id }, { status: r.status, lastTestedAt: r.at, lastError: r.error });
+      if (raise) {
+        const event: ConnectionFailedV1 = {
+          orgId,
+          workspaceId: row.workspaceId,
+          connectionId: row.id,
+          name: row.name,
+          type: row.type as ConnectionType,
+          runId,
+          error: r.error ?? 'The test failed.',
+          failedAt: r.at.toISOString(),
+        };
+        await enqueueOutbox(em, CONNECTION_FAILED_V1, event);
+      }
+      return { updated: 1, failedEvent: raise };
+    });
   }
 }

@@ -1,15 +1,24 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 import type { Sealed } from '@datalinx/common';
+import type { ConnectionConfig, ConnectionType } from '@datalinx/contracts';
+import type { WorkspaceSealed } from '../secrets/keyring';
 
 export type ConnectionStatusValue = 'UNTESTED' | 'TESTING' | 'HEALTHY' | 'FAILING';
+export type ConnectionKindValue = 'SOURCE' | 'DESTINATION';
 
-/** Non-secret connection settings; the password only exists inside `secretSealed`. */
-export interface PostgresConfig {
+/**
+ * What `config` held before every connection type existed (POSTGRES only, no `type` field):
+ * still read — `configOf` in the manager fills in the type and the defaults.
+ */
+export interface LegacyPostgresConfig {
   host: string;
   port: number;
   database: string;
   user: string;
 }
+
+/** Non-secret settings by type (contracts' `connectionConfig`); secrets only exist inside `secretSealed`. */
+export type StoredConnectionConfig = ConnectionConfig | LegacyPostgresConfig;
 
 @Entity({ name: 'connection' })
 export class Connection {
@@ -26,23 +35,31 @@ export class Connection {
   name!: string;
 
   @Column('text')
-  kind!: 'SOURCE' | 'DESTINATION';
+  kind!: ConnectionKindValue;
 
   @Column('text')
-  type!: 'POSTGRES';
+  type!: ConnectionType;
 
   @Column('jsonb')
-  config!: PostgresConfig;
+  config!: StoredConnectionConfig;
 
-  /** AES-256-GCM sealed connection string (AAD = connection id). Never leaves this service in clear. */
+  /**
+   * The secrets, sealed; never leaves this service in clear. Current rows: the JSON of
+   * `connectionSecrets` under the workspace data key (`kid: 'ws'`, AAD `connection:<id>`).
+   * Older rows: the connection string under the master key (no `kid`, AAD = the id).
+   */
   @Column({ name: 'secret_sealed', type: 'jsonb', nullable: true, select: false })
-  secretSealed!: Sealed | null;
+  secretSealed!: WorkspaceSealed | Sealed | null;
 
   @Column({ name: 'secret_updated_at', type: 'timestamptz', nullable: true })
   secretUpdatedAt!: Date | null;
 
   @Column('text')
   status!: ConnectionStatusValue;
+
+  /** The status before the current test began (TESTING): tells a HEALTHY → FAILING transition. */
+  @Column({ name: 'status_before_test', type: 'text', nullable: true })
+  statusBeforeTest!: ConnectionStatusValue | null;
 
   @Column({ name: 'last_tested_at', type: 'timestamptz', nullable: true })
   lastTestedAt!: Date | null;

@@ -2,10 +2,18 @@ import type { RequestContext } from '@datalinx/graphql-kit';
 import type { ServiceStatus } from '@datalinx/db';
 import type { WorkspaceManager } from '../managers/workspace.manager';
 import type { ConnectionManager } from '../managers/connection.manager';
+import type { WarehouseManager } from '../managers/warehouse.manager';
+import type { PipelineManager } from '../managers/pipeline.manager';
+import type { QuotaManager } from '../managers/quota.manager';
+import type { FileManager } from '../files/file.manager';
 
 export interface WorkspaceContext extends RequestContext {
   workspaces: WorkspaceManager;
   connections: ConnectionManager;
+  files: FileManager;
+  warehouses: WarehouseManager;
+  pipelines: PipelineManager;
+  quotas: QuotaManager;
   status: () => Promise<ServiceStatus>;
 }
 

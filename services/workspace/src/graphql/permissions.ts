@@ -1,4 +1,4 @@
-import { canInWorkspace, hasOrgPerm, isAuthenticated, isPublic } from '@datalinx/graphql-kit';
+import { canInWorkspace, hasOrgPerm, isAuthenticated, isPublic, or } from '@datalinx/graphql-kit';
 
 /**
  * Every root field has an explicit rule; anything not listed is denied. Object-level rules keep
@@ -9,20 +9,65 @@ export const permissions = {
     workspaces: isAuthenticated,
     workspace: isAuthenticated,
     connection: isAuthenticated,
+    // The manager re-checks that the workspace is of the viewer's org (an ADMIN passes the grant check for any id).
+    pipelines: canInWorkspace('pipelines:read', (a) => a.workspaceId),
+    // Names no workspace: the manager checks pipelines:read in the pipeline's own workspace.
+    pipeline: isAuthenticated,
   },
   Mutation: {
     createWorkspace: hasOrgPerm('workspaces:create'),
+    // Workspace administration (org ADMIN); the managers re-check it and that the workspace is the viewer's org's.
+    updateWorkspace: hasOrgPerm('workspaces:create'),
+    archiveWorkspace: hasOrgPerm('workspaces:create'),
+    unarchiveWorkspace: hasOrgPerm('workspaces:create'),
+    deleteWorkspace: hasOrgPerm('workspaces:delete'),
+    useExternalWarehouse: hasOrgPerm('workspaces:create'),
     createPostgresConnection: canInWorkspace('connections:write', (a) => (a.input as { workspaceId?: unknown })?.workspaceId),
     testConnection: isAuthenticated,
+    createConnection: canInWorkspace('connections:write', (a) => (a.input as { workspaceId?: unknown })?.workspaceId),
+    // These name a connection, not a workspace: the manager checks connections:write in its workspace.
+    updateConnection: isAuthenticated,
+    rotateConnectionSecret: isAuthenticated,
+    deleteConnection: isAuthenticated,
+    createPipeline: canInWorkspace('pipelines:write', (a) => (a.input as { workspaceId?: unknown })?.workspaceId),
+    // These name a pipeline, not a workspace: the manager checks pipelines:write / pipelines:run in its workspace.
+    updatePipeline: isAuthenticated,
+    setPipelineEnabled: isAuthenticated,
+    deletePipeline: isAuthenticated,
+    runPipeline: isAuthenticated,
+    // Org ADMIN permissions (§4): the manager re-checks them and that the workspace is the viewer's org's.
+    updateWorkspaceQuotas: or(hasOrgPerm('org:manage'), hasOrgPerm('billing:manage')),
   },
   Workspace: isAuthenticated,
   WorkspaceConnection: isAuthenticated,
   Connection: isAuthenticated,
+  Pipeline: isAuthenticated,
+  PipelineDefinition: isAuthenticated,
+  PipelineSource: isAuthenticated,
+  PipelineCheck: isAuthenticated,
+  PipelineExport: isAuthenticated,
+  PipelineConnection: isAuthenticated,
+  PipelinePayload: isAuthenticated,
+  DeletePipelinePayload: isAuthenticated,
+  RunPipelinePayload: isAuthenticated,
   Organization: isAuthenticated,
   Run: isAuthenticated,
   CreateWorkspacePayload: isAuthenticated,
+  Warehouse: isAuthenticated,
+  WorkspacePayload: isAuthenticated,
+  DeleteWorkspacePayload: isAuthenticated,
   CreateConnectionPayload: isAuthenticated,
   TestConnectionPayload: isAuthenticated,
+  ConnectionPayload: isAuthenticated,
+  DeleteConnectionPayload: isAuthenticated,
+  PostgresConnectionConfig: isAuthenticated,
+  MysqlConnectionConfig: isAuthenticated,
+  FileConnectionConfig: isAuthenticated,
+  RestApiConnectionConfig: isAuthenticated,
+  StoredFile: isAuthenticated,
+  WorkspaceQuotas: isAuthenticated,
+  QuotaUsage: isAuthenticated,
+  UpdateWorkspaceQuotasPayload: isAuthenticated,
   UserError: isPublic,
   PageInfo: isPublic,
   Platform: isPublic,

@@ -1,24 +1,52 @@
 import type { Resolvers } from './__generated__/resolvers';
+import { sslModeToEnum } from '../managers/connection-config';
 
 const iso = (d: Date | string | null) => (d instanceof Date ? d.toISOString() : d);
 
 /** Thin: read arguments, call one manager, shape the answer. */
 export const resolvers: Resolvers = {
   Query: {
-    workspaces: (_p, { first, after, search }, ctx) => ctx.workspaces.list(first, after, search),
+    workspaces: (_p, { first, after, search, environment, archived }, ctx) => ctx.workspaces.list(first, after, search, { environment, archived }),
     workspace: (_p, { id }, ctx) => ctx.workspaces.get(id),
     connection: (_p, { id }, ctx) => ctx.connections.get(id),
+    pipelines: (_p, { workspaceId, first, after, search }, ctx) => ctx.pipelines.list(workspaceId, first, after, search),
+    pipeline: (_p, { id }, ctx) => ctx.pipelines.get(id),
   },
   Mutation: {
     createWorkspace: (_p, { input }, ctx) => ctx.workspaces.create(input),
+    updateWorkspace: (_p, { id, input }, ctx) => ctx.workspaces.update(id, input),
+    archiveWorkspace: (_p, { id }, ctx) => ctx.workspaces.archive(id),
+    unarchiveWorkspace: (_p, { id }, ctx) => ctx.workspaces.unarchive(id),
+    deleteWorkspace: (_p, { id }, ctx) => ctx.workspaces.delete(id),
+    useExternalWarehouse: (_p, { workspaceId, connectionId }, ctx) => ctx.warehouses.useExternal(workspaceId, connectionId),
     createPostgresConnection: (_p, { input }, ctx) => ctx.connections.createPostgres(input),
     testConnection: (_p, { id }, ctx) => ctx.connections.test(id),
+    createConnection: (_p, { input }, ctx) => ctx.connections.create(input),
+    updateConnection: (_p, { id, input }, ctx) => ctx.connections.update(id, input),
+    rotateConnectionSecret: (_p, { id, secrets }, ctx) => ctx.connections.rotateSecret(id, secrets),
+    deleteConnection: (_p, { id }, ctx) => ctx.connections.delete(id),
+    createPipeline: (_p, { input }, ctx) => ctx.pipelines.create(input),
+    updatePipeline: (_p, { id, input }, ctx) => ctx.pipelines.update(id, input),
+    setPipelineEnabled: (_p, { id, enabled }, ctx) => ctx.pipelines.setEnabled(id, enabled),
+    deletePipeline: (_p, { id }, ctx) => ctx.pipelines.delete(id),
+    runPipeline: (_p, { id }, ctx) => ctx.pipelines.run(id),
+    updateWorkspaceQuotas: (_p, { workspaceId, input }, ctx) => ctx.quotas.update(workspaceId, input),
   },
   Workspace: {
     __resolveReference: (ref, ctx) => ctx.workspaces.get(ref.id),
     organization: (w) => ({ __typename: 'Organization', id: w.orgId }),
     connections: (w, _a, ctx) => ctx.connections.listForWorkspace(w.id),
+    files: (w, _a, ctx) => ctx.files.listForWorkspace(w.id),
+    quotas: (w, _a, ctx) => ctx.quotas.forWorkspace(w.id),
     createdAt: (w) => iso(w.createdAt)!,
+    updatedAt: (w) => iso(w.updatedAt)!,
+    archivedAt: (w) => iso(w.archivedAt),
+    warehouse: async (w, _a, ctx) => {
+      const h = await ctx.warehouses.forWorkspace(w.id);
+      if (!h) return null;
+      const { connectionId, updatedAt, ...rest } = h;
+      return { ...rest, updatedAt: iso(updatedAt)!, connection: connectionId ? await ctx.connections.get(connectionId) : null };
+    },
   },
   Organization: {
     __resolveReference: (ref) => ref,
@@ -27,12 +55,63 @@ export const resolvers: Resolvers = {
   Connection: {
     __resolveReference: (ref, ctx) => ctx.connections.get(ref.id),
     workspace: async (c, _a, ctx) => (await ctx.workspaces.get(c.workspaceId))!,
-    endpoint: (c) => `${c.config.host}:${c.config.port}/${c.config.database}`,
+    endpoint: (c, _a, ctx) => {
+      const cfg = ctx.connections.configOf(c);
+      return cfg.type === 'FILE' ? cfg.fileName : cfg.type === 'REST_API' ? cfg.baseUrl : `${cfg.host}:${cfg.port}/${cfg.database}`;
+    },
+    config: (c, _a, ctx) => ctx.connections.configOf(c),
+    secretSet: (c) => c.secretUpdatedAt !== null,
     hasSecret: (c) => c.secretUpdatedAt !== null,
     secretUpdatedAt: (c) => iso(c.secretUpdatedAt),
     lastTestedAt: (c) => iso(c.lastTestedAt),
     lastTestRun: (c) => (c.lastTestRunId ? { __typename: 'Run', id: c.lastTestRunId } : null),
     createdAt: (c) => iso(c.createdAt)!,
+  },
+  Pipeline: {
+    __resolveReference: (ref, ctx) => ctx.pipelines.get(ref.id),
+    workspace: async (p, _a, ctx) => (await ctx.workspaces.get(p.workspaceId))!,
+    nextRunAt: (p) => iso(p.nextRunAt),
+    nextRunTimes: (p, { count }, ctx) => ctx.pipelines.nextRunTimes(p, count).map((d) => d.toISOString()),
+    createdAt: (p) => iso(p.createdAt)!,
+    updatedAt: (p) => iso(p.updatedAt)!,
+  },
+  PipelineDefinition: {
+    targetTableIds: (d) => d.targets,
+  },
+  PipelineSource: {
+    connection: (s, _a, ctx) => ctx.connections.get(s.connectionId),
+    tables: (s) => s.tables ?? [],
+    patterns: (s) => s.patterns ?? [],
+  },
+  PipelineCheck: {
+    ruleId: (c) => ('ruleId' in c ? c.ruleId : null),
+    type: (c) => ('type' in c ? c.type : null),
+    column: (c) => ('column' in c ? c.column : null),
+    targetTableId: (c) => ('targetTableId' in c ? (c.targetTableId ?? null) : null),
+  },
+  PipelineExport: {
+    connection: (x, _a, ctx) => ctx.connections.get(x.connectionId),
+  },
+  ConnectionConfig: {
+    __resolveType: (c) => (({ POSTGRES: 'PostgresConnectionConfig', MYSQL: 'MysqlConnectionConfig', FILE: 'FileConnectionConfig', REST_API: 'RestApiConnectionConfig' }) as const)[c.type],
+  },
+  PostgresConnectionConfig: {
+    sslMode: (c) => sslModeToEnum(c.sslMode),
+    schema: (c) => c.schema ?? null,
+  },
+  FileConnectionConfig: {
+    delimiter: (c) => c.delimiter ?? null,
+    encoding: (c) => c.encoding ?? null,
+  },
+  RestApiConnectionConfig: {
+    apiKeyHeader: (c) => c.apiKeyHeader ?? null,
+    username: (c) => c.username ?? null,
+    openApiUrl: (c) => c.openApiUrl ?? null,
+    openApiFileId: (c) => c.openApiFileId ?? null,
+  },
+  StoredFile: {
+    sizeBytes: (f) => Number(f.sizeBytes),
+    createdAt: (f) => iso(f.createdAt)!,
   },
   Platform: {
     __resolveReference: (ref) => ref,

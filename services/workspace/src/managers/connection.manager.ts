@@ -1,29 +1,37 @@
 import { randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
-import type { DataSource } from 'typeorm';
-import { UnauthenticatedError, seal, unseal } from '@datalinx/common';
+import type { DataSource, EntityManager } from 'typeorm';
+import { UnauthenticatedError } from '@datalinx/common';
 import { hasWorkspacePermission, type Viewer } from '@datalinx/graphql-kit';
 import { withTenant } from '@datalinx/db';
 import { enqueueOutbox } from '@datalinx/messaging';
-import { jobSubject, runSubject, type ConnectionTestJobV1, type RunStateChangedV1 } from '@datalinx/contracts';
+import type { ConnectionConfig, ConnectionSecrets, ConnectionType } from '@datalinx/contracts';
 import type { ConnectionDao } from '../daos/connection.dao';
-import type { Connection, PostgresConfig } from '../entities/connection.entity';
+import type { FileDao } from '../daos/file.dao';
+import type { Connection, ConnectionKindValue } from '../entities/connection.entity';
+import type { StoredFile } from '../entities/file.entity';
+import { dispatchConnectionTest, type TestDispatchSettings } from '../jobs/connection-test.dispatch';
 import type { WorkspaceManager } from './workspace.manager';
+import type { QuotaPolicy } from './quota.manager';
+import { buildConfig, buildSecrets, configOf, type ConfigInputs, type SecretsInput } from './connection-config';
 import { userError, type UserError } from './user-error';
 
+/** What the process configures (index.ts): the master keys and the test timeout. */
 export interface ConnectionSettings {
   masterKey: Buffer;
+  /** DLX_MASTER_KEY_PREVIOUS during a rotation: data keys (and legacy secrets) it sealed stay readable. */
+  previousMasterKeys?: Buffer[];
   testTimeoutMs: number;
 }
 
-/** Parses and validates a PostgreSQL connection string into non-secret settings. */
-export function parsePostgresUrl(raw: string): { config: PostgresConfig; errors: UserError[] } {
+/** Parses and validates a PostgreSQL connection string into POSTGRES settings and its password. */
+export function parsePostgresUrl(raw: string): { config: { host: string; port: number; database: string; user: string }; password: string | null; errors: UserError[] } {
   const errors: UserError[] = [];
   let url: URL;
   try {
     url = new URL(raw.trim());
   } catch {
-    return { config: { host: '', port: 0, database: '', user: '' }, errors: [userError('INVALID_CONNECTION_STRING', 'connectionString', 'Use the form postgres://user:password@host:5432/database.')] };
+    return { config: { host: '', port: 0, database: '', user: '' }, password: null, errors: [userError('INVALID_CONNECTION_STRING', 'connectionString', 'Use the form postgres://user:password@host:5432/database.')] };
   }
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') errors.push(userError('INVALID_CONNECTION_STRING', 'connectionString', 'The scheme must be postgres:// or postgresql://.'));
   if (!url.hostname) errors.push(userError('INVALID_CONNECTION_STRING', 'connectionString', 'The host is missing.'));
@@ -32,14 +40,37 @@ export function parsePostgresUrl(raw: string): { config: PostgresConfig; errors:
   const user = decodeURIComponent(url.username);
   if (!user) errors.push(userError('INVALID_CONNECTION_STRING', 'connectionString', 'The user is missing (postgres://<user>:<password>@…).'));
   const port = url.port ? Number(url.port) : 5432;
-  return { config: { host: url.hostname, port, database, user }, errors };
+  return { config: { host: url.hostname, port, database, user }, password: decodeURIComponent(url.password) || null, errors };
 }
 
+type Payload = { connection: Connection | null; errors: UserError[] };
+
+export interface CreateConnectionInput extends ConfigInputs {
+  workspaceId: string;
+  name: string;
+  kind?: ConnectionKindValue | null;
+  type: ConnectionType;
+  secrets?: SecretsInput | null;
+}
+
+export interface UpdateConnectionInput extends ConfigInputs {
+  name?: string | null;
+  kind?: ConnectionKindValue | null;
+  secrets?: SecretsInput | null;
+}
+
+const NOT_FOUND = (verb: string) => userError('CONNECTION_NOT_FOUND', 'id', `No such connection, or you cannot ${verb} it.`);
+const validName = (raw: string): { name: string; errors: UserError[] } => {
+  const name = raw.trim();
+  return { name, errors: name.length < 1 || name.length > 100 ? [userError('INVALID_NAME', 'name', 'The name must be 1 to 100 characters.')] : [] };
+};
+
 /**
- * Connections of the viewer's workspaces. Secrets are sealed at rest (AAD = connection id),
- * never returned, and re-sealed for the data plane inside the job message (AAD = job id).
- * Testing a connection is one transaction: mark TESTING, write the job and the QUEUED run
- * event to the outbox; the relay publishes them after commit.
+ * Connections of the viewer's workspaces. Secrets are sealed at rest under the workspace's data
+ * key (envelope encryption, AAD `connection:<id>`), never returned — the API shows only whether
+ * one is set and when it last changed — and re-sealed for the data plane inside the job message
+ * (AAD `job:<jobId>`). Every method re-checks the viewer's permission on the connection's
+ * workspace; the org always comes from the viewer.
  */
 export class ConnectionManager {
   private readonly loader: DataLoader<string, Connection | null>;
@@ -49,9 +80,11 @@ export class ConnectionManager {
     private readonly viewer: Viewer,
     private readonly ds: DataSource,
     private readonly dao: ConnectionDao,
+    private readonly files: FileDao,
     private readonly workspaces: WorkspaceManager,
-    private readonly settings: ConnectionSettings,
+    private readonly settings: TestDispatchSettings,
     private readonly onCommit: () => void,
+    private readonly quotas: QuotaPolicy,
   ) {
     this.loader = new DataLoader(async (ids) => {
       const orgId = this.orgId();
@@ -69,6 +102,21 @@ export class ConnectionManager {
     return this.viewer.kind === 'anonymous' ? null : this.viewer.orgId;
   }
 
+  private requireOrg(): string {
+    const orgId = this.orgId();
+    if (!orgId) throw new UnauthenticatedError();
+    return orgId;
+  }
+
+  private actor(): string {
+    return this.viewer.kind === 'user' ? this.viewer.userId : this.viewer.kind === 'service-account' ? this.viewer.serviceAccountId : 'anonymous';
+  }
+
+  /** The connection's settings with type and defaults (never secrets). */
+  configOf(c: Connection): ConnectionConfig {
+    return configOf(c.type, c.config);
+  }
+
   async get(id: string): Promise<Connection | null> {
     const c = await this.loader.load(id);
     return c && hasWorkspacePermission(this.viewer, c.workspaceId, 'connections:read') ? c : null;
@@ -79,92 +127,161 @@ export class ConnectionManager {
     return this.byWorkspace.load(workspaceId);
   }
 
-  async createPostgres(input: { workspaceId: string; name: string; kind?: 'SOURCE' | 'DESTINATION' | null; connectionString: string }): Promise<{ connection: Connection | null; errors: UserError[] }> {
-    const orgId = this.orgId();
-    if (!orgId) throw new UnauthenticatedError();
+  private fileLookup(em: EntityManager, orgId: string, workspaceId: string) {
+    return (fileId: string): Promise<StoredFile | null> =>
+      /^[0-9a-f-]{36}$/i.test(fileId) ? this.files.findInWorkspace(em, orgId, workspaceId, fileId) : Promise.resolve(null);
+  }
+
+  async create(input: CreateConnectionInput): Promise<Payload> {
+    const orgId = this.requireOrg();
     const ws = await this.workspaces.get(input.workspaceId);
     if (!ws || !hasWorkspacePermission(this.viewer, ws.id, 'connections:write')) {
       return { connection: null, errors: [userError('WORKSPACE_NOT_FOUND', 'workspaceId', 'No such workspace, or you cannot add connections to it.')] };
     }
-    const name = input.name.trim();
-    const errors: UserError[] = [];
-    if (name.length < 1 || name.length > 100) errors.push(userError('INVALID_NAME', 'name', 'The name must be 1 to 100 characters.'));
-    const parsed = parsePostgresUrl(input.connectionString);
-    errors.push(...parsed.errors);
-    if (errors.length) return { connection: null, errors };
-
+    const archived = await this.workspaces.writeBlocker(ws.id);
+    if (archived) return { connection: null, errors: [archived] };
+    const { name, errors } = validName(input.name);
     const id = randomUUID();
-    const result = await withTenant(this.ds, orgId, async (em) => {
-      if (await this.dao.nameTaken(em, orgId, ws.id, name)) {
-        return { connection: null, errors: [userError('NAME_TAKEN', 'name', `A connection named "${name}" already exists in this workspace.`)] };
-      }
-      await this.dao.insert(em, {
-        id,
-        orgId,
-        workspaceId: ws.id,
-        name,
-        kind: input.kind ?? 'SOURCE',
-        type: 'POSTGRES',
-        config: parsed.config,
-        secretSealed: seal(this.settings.masterKey, input.connectionString.trim(), id),
-        secretUpdatedAt: new Date(),
-      });
-      await enqueueOutbox(em, 'workspace.connection.created.v1', { orgId, workspaceId: ws.id, connectionId: id, type: 'POSTGRES' });
-      return { connection: await em.getRepository<Connection>('Connection').findOneByOrFail({ id }), errors: [] as UserError[] };
+    const result = await withTenant(this.ds, orgId, async (em): Promise<Payload> => {
+      const built = await buildConfig(input.type, input, this.fileLookup(em, orgId, ws.id));
+      const secrets = buildSecrets(input.secrets, built.config, { complete: true });
+      const all = [...errors, ...built.errors, ...secrets.errors];
+      if (all.length || !built.config) return { connection: null, errors: all };
+      return this.insert(em, orgId, ws.id, id, name, input.kind ?? 'SOURCE', built.config, secrets.secrets ?? {});
     });
     if (result.connection) this.onCommit();
     return result;
   }
 
+  /** The original API: a connection string becomes POSTGRES settings plus its password (sealed). */
+  async createPostgres(input: { workspaceId: string; name: string; kind?: ConnectionKindValue | null; connectionString: string }): Promise<Payload> {
+    const orgId = this.requireOrg();
+    const ws = await this.workspaces.get(input.workspaceId);
+    if (!ws || !hasWorkspacePermission(this.viewer, ws.id, 'connections:write')) {
+      return { connection: null, errors: [userError('WORKSPACE_NOT_FOUND', 'workspaceId', 'No such workspace, or you cannot add connections to it.')] };
+    }
+    const archived = await this.workspaces.writeBlocker(ws.id);
+    if (archived) return { connection: null, errors: [archived] };
+    const { name, errors } = validName(input.name);
+    const parsed = parsePostgresUrl(input.connectionString);
+    errors.push(...parsed.errors);
+    if (errors.length) return { connection: null, errors };
+    const built = await buildConfig('POSTGRES', { postgres: parsed.config }, async () => null);
+    if (!built.config) return { connection: null, errors: built.errors.map((e) => ({ ...e, field: 'connectionString' })) };
+    const config = built.config;
+    const result = await withTenant(this.ds, orgId, (em) =>
+      this.insert(em, orgId, ws.id, randomUUID(), name, input.kind ?? 'SOURCE', config, parsed.password ? { password: parsed.password } : {}),
+    );
+    if (result.connection) this.onCommit();
+    return result;
+  }
+
+  private async insert(em: EntityManager, orgId: string, workspaceId: string, id: string, name: string, kind: ConnectionKindValue, config: ConnectionConfig, secrets: ConnectionSecrets): Promise<Payload> {
+    if (await this.dao.nameTaken(em, orgId, workspaceId, name)) {
+      return { connection: null, errors: [userError('NAME_TAKEN', 'name', `A connection named "${name}" already exists in this workspace. Pick another name.`)] };
+    }
+    const sealed = await this.settings.box.seal(em, orgId, workspaceId, id, secrets);
+    await this.dao.insert(em, { id, orgId, workspaceId, name, kind, type: config.type, config, secretSealed: sealed, secretUpdatedAt: sealed ? new Date() : null });
+    await enqueueOutbox(em, 'workspace.connection.created.v1', { orgId, workspaceId, connectionId: id, type: config.type });
+    return { connection: await this.dao.findOne(em, orgId, id), errors: [] };
+  }
+
+  /** Loads the connection for a write: null unless the viewer may `connections:write` in its workspace. */
+  private async writable(id: string): Promise<Connection | null> {
+    const conn = await this.get(id);
+    return conn && hasWorkspacePermission(this.viewer, conn.workspaceId, 'connections:write') ? conn : null;
+  }
+
+  /** Name, kind and settings; the type cannot change. Secrets stay as they are unless given. */
+  async update(id: string, input: UpdateConnectionInput): Promise<Payload> {
+    const orgId = this.requireOrg();
+    const conn = await this.writable(id);
+    if (!conn) return { connection: null, errors: [NOT_FOUND('change')] };
+    const archived = await this.workspaces.writeBlocker(conn.workspaceId);
+    if (archived) return { connection: null, errors: [archived] };
+    const { name, errors } = input.name === null || input.name === undefined ? { name: conn.name, errors: [] as UserError[] } : validName(input.name);
+    const result = await withTenant(this.ds, orgId, async (em): Promise<Payload> => {
+      const locked = await this.dao.lockWithSecret(em, orgId, conn.id);
+      if (!locked) return { connection: null, errors: [NOT_FOUND('change')] };
+      const givesConfig = Boolean(input.postgres || input.mysql || input.file || input.restApi);
+      const built = givesConfig ? await buildConfig(locked.type, input, this.fileLookup(em, orgId, locked.workspaceId)) : { config: configOf(locked.type, locked.config), errors: [] };
+      const secrets = buildSecrets(input.secrets, built.config, { complete: Boolean(input.secrets) });
+      const all = [...errors, ...built.errors, ...secrets.errors];
+      if (!built.config || all.length) return { connection: null, errors: all };
+      if (name !== locked.name && (await this.dao.nameTaken(em, orgId, locked.workspaceId, name, locked.id))) {
+        return { connection: null, errors: [userError('NAME_TAKEN', 'name', `A connection named "${name}" already exists in this workspace. Pick another name.`)] };
+      }
+      const configChanged = givesConfig && JSON.stringify(built.config) !== JSON.stringify(configOf(locked.type, locked.config));
+      await this.dao.update(em, orgId, locked.id, { name, kind: input.kind ?? locked.kind, config: built.config, configChanged });
+      if (secrets.secrets) await this.reseal(em, locked, secrets.secrets);
+      await enqueueOutbox(em, 'workspace.connection.updated.v1', { orgId, workspaceId: locked.workspaceId, connectionId: locked.id, type: locked.type });
+      return { connection: await this.dao.findOne(em, orgId, locked.id), errors: [] };
+    });
+    this.loader.clear(id);
+    if (result.connection) this.onCommit();
+    return result;
+  }
+
+  private async reseal(em: EntityManager, conn: Connection, secrets: ConnectionSecrets): Promise<void> {
+    const sealed = await this.settings.box.seal(em, conn.orgId, conn.workspaceId, conn.id, secrets);
+    await this.dao.setSecret(em, conn.orgId, conn.id, sealed, sealed ? new Date() : null);
+  }
+
+  /** Replaces the whole secret document in place (`{}` clears it); the old one is gone. */
+  async rotateSecret(id: string, input: SecretsInput): Promise<Payload> {
+    const orgId = this.requireOrg();
+    const conn = await this.writable(id);
+    if (!conn) return { connection: null, errors: [NOT_FOUND('change')] };
+    const archived = await this.workspaces.writeBlocker(conn.workspaceId);
+    if (archived) return { connection: null, errors: [archived] };
+    const result = await withTenant(this.ds, orgId, async (em): Promise<Payload> => {
+      const locked = await this.dao.lockWithSecret(em, orgId, conn.id);
+      if (!locked) return { connection: null, errors: [NOT_FOUND('change')] };
+      const secrets = buildSecrets(input, configOf(locked.type, locked.config), { complete: true });
+      if (!secrets.secrets) return { connection: null, errors: secrets.errors };
+      await this.reseal(em, locked, secrets.secrets);
+      await enqueueOutbox(em, 'workspace.connection.secret_rotated.v1', { orgId, workspaceId: locked.workspaceId, connectionId: locked.id });
+      return { connection: await this.dao.findOne(em, orgId, locked.id), errors: [] };
+    });
+    this.loader.clear(id);
+    if (result.connection) this.onCommit();
+    return result;
+  }
+
+  async delete(id: string): Promise<{ deletedId: string | null; errors: UserError[] }> {
+    const orgId = this.requireOrg();
+    const conn = await this.writable(id);
+    if (!conn) return { deletedId: null, errors: [NOT_FOUND('delete')] };
+    const archived = await this.workspaces.writeBlocker(conn.workspaceId);
+    if (archived) return { deletedId: null, errors: [archived] };
+    const deleted = await withTenant(this.ds, orgId, async (em) => {
+      if (!(await this.dao.delete(em, orgId, conn.id))) return false;
+      await enqueueOutbox(em, 'workspace.connection.deleted.v1', { orgId, workspaceId: conn.workspaceId, connectionId: conn.id });
+      return true;
+    });
+    this.loader.clear(id);
+    if (!deleted) return { deletedId: null, errors: [NOT_FOUND('delete')] };
+    this.onCommit();
+    return { deletedId: conn.id, errors: [] };
+  }
+
   async test(id: string): Promise<{ connection: Connection | null; runId: string | null; errors: UserError[] }> {
-    const orgId = this.orgId();
-    if (!orgId) throw new UnauthenticatedError();
+    const orgId = this.requireOrg();
     const conn = await this.get(id);
     if (!conn || !hasWorkspacePermission(this.viewer, conn.workspaceId, 'connections:test')) {
-      return { connection: null, runId: null, errors: [userError('CONNECTION_NOT_FOUND', 'id', 'No such connection, or you cannot test it.')] };
+      return { connection: null, runId: null, errors: [NOT_FOUND('test')] };
     }
-    const jobId = randomUUID();
-    const runId = randomUUID();
-    const requestedBy = this.viewer.kind === 'user' ? this.viewer.userId : this.viewer.kind === 'service-account' ? this.viewer.serviceAccountId : 'anonymous';
-    const now = new Date().toISOString();
-    await withTenant(this.ds, orgId, async (em) => {
-      const sealed = await this.dao.sealedSecret(em, orgId, conn.id);
-      if (!sealed) throw new Error(`connection ${conn.id} has no secret`);
-      const plaintext = unseal(this.settings.masterKey, sealed, conn.id);
-      const job: ConnectionTestJobV1 = {
-        v: 1,
-        kind: 'connection.test',
-        jobId,
-        runId,
-        orgId,
-        workspaceId: conn.workspaceId,
-        requestedAt: now,
-        requestedBy,
-        payload: {
-          connectionId: conn.id,
-          type: 'POSTGRES',
-          connectionString: seal(this.settings.masterKey, plaintext, `job:${jobId}`),
-          timeoutMs: this.settings.testTimeoutMs,
-        },
-      };
-      const queued: RunStateChangedV1 = {
-        v: 1,
-        type: 'run.state',
-        eventId: `${runId}:queued`,
-        runId,
-        jobId,
-        orgId,
-        workspaceId: conn.workspaceId,
-        kind: 'connection.test',
-        subjectId: conn.id,
-        at: now,
-        state: 'QUEUED',
-        attempt: 1,
-      };
-      await this.dao.markTesting(em, orgId, conn.id, runId);
-      await enqueueOutbox(em, runSubject(conn.workspaceId, runId), queued);
-      await enqueueOutbox(em, jobSubject('connection.test', conn.workspaceId), job, jobId);
+    const runId = await withTenant(this.ds, orgId, async (em) => {
+      const locked = await this.dao.lockWithSecret(em, orgId, conn.id);
+      if (!locked) return null;
+      // Quotas (QUOTA_EXCEEDED rolls the dispatch back): counted under the workspace lock, the run
+      // recorded as active in this transaction, the rows-per-run limit handed on with the job.
+      const { limits } = await this.quotas.assertCanDispatch(em, orgId, locked.workspaceId, { writesData: false });
+      const { runId: dispatched } = await dispatchConnectionTest(em, this.dao, this.settings, locked, this.actor(), limits);
+      await this.quotas.trackRun(em, orgId, { runId: dispatched, workspaceId: locked.workspaceId, kind: 'connection.test' });
+      return dispatched;
     });
+    if (!runId) return { connection: null, runId: null, errors: [NOT_FOUND('test')] };
     this.onCommit();
     this.loader.clear(conn.id);
     return { connection: await this.get(conn.id), runId, errors: [] };

@@ -3,6 +3,11 @@
 import { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 import { Workspace as WorkspaceModel } from '../../entities/workspace.entity';
 import { Connection as ConnectionModel } from '../../entities/connection.entity';
+import { StoredFile as StoredFileModel } from '../../entities/file.entity';
+import { PostgresConfigValue as PostgresConfigValueModel, MysqlConfigValue as MysqlConfigValueModel, FileConfigValue as FileConfigValueModel, RestApiConfigValue as RestApiConfigValueModel } from '../../managers/connection-config';
+import { Pipeline as PipelineModel } from '../../entities/pipeline.entity';
+import { PipelineDefinitionV1 as PipelineDefinitionV1Model } from '@datalinx/contracts';
+import { PipelineSourceValue as PipelineSourceValueModel, PipelineCheckValue as PipelineCheckValueModel, PipelineExportValue as PipelineExportValueModel } from '../../managers/pipeline.manager';
 import { EntityRef as EntityRefModel, WorkspaceContext } from '../context';
 import { ServiceStatus as ServiceStatusModel } from '@datalinx/db';
 export type Maybe<T> = T | null;
@@ -35,10 +40,15 @@ export type AppliedMigration = {
 
 export type Connection = {
   __typename?: 'Connection';
+  /** The settings for its type (never secrets). */
+  config: ConnectionConfig;
   createdAt: Scalars['DateTime']['output'];
-  /** Host, port and database of the connection string (no user secret). */
+  /** Where it points, for lists: host:port/database (POSTGRES, MYSQL), the file name (FILE) or the base URL (REST_API). */
   endpoint: Scalars['String']['output'];
-  /** Whether a secret is stored (it is never returned). */
+  /**
+   * Same as `secretSet`.
+   * @deprecated Use secretSet.
+   */
   hasSecret: Scalars['Boolean']['output'];
   id: Scalars['ID']['output'];
   kind: ConnectionKind;
@@ -47,15 +57,36 @@ export type Connection = {
   lastTestRun: Maybe<Run>;
   lastTestedAt: Maybe<Scalars['DateTime']['output']>;
   name: Scalars['String']['output'];
+  /** Whether a secret is stored (it is never returned). */
+  secretSet: Scalars['Boolean']['output'];
+  /** When the secret was last set or rotated. */
   secretUpdatedAt: Maybe<Scalars['DateTime']['output']>;
   status: ConnectionStatus;
   type: ConnectionType;
   workspace: Workspace;
 };
 
+export type ConnectionConfig = FileConnectionConfig | MysqlConnectionConfig | PostgresConnectionConfig | RestApiConnectionConfig;
+
 export type ConnectionKind =
   | 'DESTINATION'
   | 'SOURCE';
+
+export type ConnectionPayload = {
+  __typename?: 'ConnectionPayload';
+  connection: Maybe<Connection>;
+  errors: Array<UserError>;
+};
+
+/** Secrets are write-only: stored sealed, never returned (only `secretSet` and `secretUpdatedAt`). */
+export type ConnectionSecretsInput = {
+  /** REST API API_KEY key. */
+  apiKey?: InputMaybe<Scalars['String']['input']>;
+  /** POSTGRES / MYSQL password, or the REST API BASIC password. */
+  password?: InputMaybe<Scalars['String']['input']>;
+  /** REST API BEARER token. */
+  token?: InputMaybe<Scalars['String']['input']>;
+};
 
 export type ConnectionStatus =
   | 'FAILING'
@@ -64,12 +95,38 @@ export type ConnectionStatus =
   | 'UNTESTED';
 
 export type ConnectionType =
-  | 'POSTGRES';
+  | 'FILE'
+  | 'MYSQL'
+  | 'POSTGRES'
+  | 'REST_API';
+
+export type CreateConnectionInput = {
+  file?: InputMaybe<FileConfigInput>;
+  kind?: InputMaybe<ConnectionKind>;
+  mysql?: InputMaybe<MysqlConfigInput>;
+  name: Scalars['String']['input'];
+  postgres?: InputMaybe<PostgresConfigInput>;
+  restApi?: InputMaybe<RestApiConfigInput>;
+  secrets?: InputMaybe<ConnectionSecretsInput>;
+  type: ConnectionType;
+  workspaceId: Scalars['ID']['input'];
+};
 
 export type CreateConnectionPayload = {
   __typename?: 'CreateConnectionPayload';
   connection: Maybe<Connection>;
   errors: Array<UserError>;
+};
+
+export type CreatePipelineInput = {
+  definition: PipelineDefinitionInput;
+  description?: InputMaybe<Scalars['String']['input']>;
+  enabled?: InputMaybe<Scalars['Boolean']['input']>;
+  name: Scalars['String']['input'];
+  /** 5-field cron, e.g. "30 2 * * *"; leave out for manual runs only. */
+  schedule?: InputMaybe<Scalars['String']['input']>;
+  timeZone?: InputMaybe<Scalars['String']['input']>;
+  workspaceId: Scalars['ID']['input'];
 };
 
 export type CreatePostgresConnectionInput = {
@@ -92,19 +149,112 @@ export type CreateWorkspacePayload = {
   workspace: Maybe<Workspace>;
 };
 
+export type DeleteConnectionPayload = {
+  __typename?: 'DeleteConnectionPayload';
+  deletedId: Maybe<Scalars['ID']['output']>;
+  errors: Array<UserError>;
+};
+
+export type DeletePipelinePayload = {
+  __typename?: 'DeletePipelinePayload';
+  deletedId: Maybe<Scalars['ID']['output']>;
+  errors: Array<UserError>;
+};
+
+export type DeleteWorkspacePayload = {
+  __typename?: 'DeleteWorkspacePayload';
+  errors: Array<UserError>;
+  /** The warehouse.purge run (null when there was nothing left to purge). */
+  purgeRunId: Maybe<Scalars['ID']['output']>;
+  /** The deleted workspace's id. */
+  workspaceId: Maybe<Scalars['ID']['output']>;
+};
+
 export type Environment =
   | 'DEV'
   | 'PROD'
   | 'STAGING';
 
+export type FileConfigInput = {
+  delimiter?: InputMaybe<Scalars['String']['input']>;
+  encoding?: InputMaybe<Scalars['String']['input']>;
+  /** The `fileId` answered by POST /files (a file of the same workspace). */
+  fileId: Scalars['ID']['input'];
+  /** Default: from the upload's content type. */
+  format?: InputMaybe<FileFormat>;
+};
+
+export type FileConnectionConfig = {
+  __typename?: 'FileConnectionConfig';
+  /** CSV delimiter when known (otherwise detected). */
+  delimiter: Maybe<Scalars['String']['output']>;
+  /** utf-8, latin1 or utf-16le when known (otherwise detected). */
+  encoding: Maybe<Scalars['String']['output']>;
+  fileId: Scalars['ID']['output'];
+  fileName: Scalars['String']['output'];
+  format: FileFormat;
+  sizeBytes: Scalars['Float']['output'];
+};
+
+export type FileFormat =
+  | 'CSV'
+  | 'JSON'
+  | 'JSONL';
+
 export type Mutation = {
   __typename?: 'Mutation';
+  /** Org ADMIN only. The workspace stays readable but becomes read-only (its connections and pipelines cannot change). Idempotent. */
+  archiveWorkspace: WorkspacePayload;
+  /** Needs connections:write in the workspace. Give exactly the settings object matching `type` (`postgres`, `mysql`, `file` or `restApi`); invalid settings come back as field errors (e.g. `config.postgres.port`) and write nothing. Secrets are stored sealed and never returned. */
+  createConnection: ConnectionPayload;
+  /** Needs pipelines:write in the workspace. Expected failures (CRON_INVALID, TIME_ZONE_INVALID, CONNECTION_NOT_FOUND, NAME_TAKEN, DEFINITION_INVALID, …) come back in `errors` and write nothing. */
+  createPipeline: PipelinePayload;
   /** Adds a PostgreSQL connection; the connection string (with its password) is stored sealed and never returned. */
   createPostgresConnection: CreateConnectionPayload;
   /** Org ADMIN only. */
   createWorkspace: CreateWorkspacePayload;
+  deleteConnection: DeleteConnectionPayload;
+  deletePipeline: DeletePipelinePayload;
+  /** Org ADMIN only (workspaces:delete). Hides the workspace everywhere at once and purges its platform warehouse (schema and role) through a warehouse.purge run. */
+  deleteWorkspace: DeleteWorkspacePayload;
+  /** Replaces the connection's secrets in place (the old ones are gone); `{}` clears them. */
+  rotateConnectionSecret: ConnectionPayload;
+  /** Needs pipelines:run: dispatches a manual run (the same pipeline.run job the schedule dispatches); follow it with `run(id: runId)`. */
+  runPipeline: RunPipelinePayload;
+  /** Pauses or resumes the schedule; resuming starts from now (slots missed while paused are not run). */
+  setPipelineEnabled: PipelinePayload;
   /** Dispatches a connection.test job; poll `connection.lastTestRun` (or `run(id)`) for its steps. */
   testConnection: TestConnectionPayload;
+  /** Org ADMIN only. Idempotent. */
+  unarchiveWorkspace: WorkspacePayload;
+  /** Changes name, kind and/or settings (the type is fixed). Secrets stay as they are unless `secrets` is given. Changed settings make the connection UNTESTED. */
+  updateConnection: ConnectionPayload;
+  /** Fields left out keep their value; `schedule: null` removes the schedule (manual runs only). Changing the schedule or time zone recomputes the next run from now. */
+  updatePipeline: PipelinePayload;
+  /** Org ADMIN only. Changes the given fields; an archived workspace must be unarchived first. */
+  updateWorkspace: WorkspacePayload;
+  /**
+   * Org ADMIN only (`org:manage` or `billing:manage`). Sets the workspace's quotas; fields left out
+   * keep their current value. Invalid values are `INVALID_QUOTA` payload errors naming the field.
+   */
+  updateWorkspaceQuotas: UpdateWorkspaceQuotasPayload;
+  /** Org ADMIN only. Loads the workspace's data into one of its DESTINATION PostgreSQL connections instead of the platform warehouse. */
+  useExternalWarehouse: WorkspacePayload;
+};
+
+
+export type MutationArchiveWorkspaceArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationCreateConnectionArgs = {
+  input: CreateConnectionInput;
+};
+
+
+export type MutationCreatePipelineArgs = {
+  input: CreatePipelineInput;
 };
 
 
@@ -118,8 +268,92 @@ export type MutationCreateWorkspaceArgs = {
 };
 
 
+export type MutationDeleteConnectionArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationDeletePipelineArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationDeleteWorkspaceArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationRotateConnectionSecretArgs = {
+  id: Scalars['ID']['input'];
+  secrets: ConnectionSecretsInput;
+};
+
+
+export type MutationRunPipelineArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationSetPipelineEnabledArgs = {
+  enabled: Scalars['Boolean']['input'];
+  id: Scalars['ID']['input'];
+};
+
+
 export type MutationTestConnectionArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type MutationUnarchiveWorkspaceArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationUpdateConnectionArgs = {
+  id: Scalars['ID']['input'];
+  input: UpdateConnectionInput;
+};
+
+
+export type MutationUpdatePipelineArgs = {
+  id: Scalars['ID']['input'];
+  input: UpdatePipelineInput;
+};
+
+
+export type MutationUpdateWorkspaceArgs = {
+  id: Scalars['ID']['input'];
+  input: UpdateWorkspaceInput;
+};
+
+
+export type MutationUpdateWorkspaceQuotasArgs = {
+  input: UpdateWorkspaceQuotasInput;
+  workspaceId: Scalars['ID']['input'];
+};
+
+
+export type MutationUseExternalWarehouseArgs = {
+  connectionId: Scalars['ID']['input'];
+  workspaceId: Scalars['ID']['input'];
+};
+
+export type MysqlConfigInput = {
+  database: Scalars['String']['input'];
+  host: Scalars['String']['input'];
+  port?: InputMaybe<Scalars['Int']['input']>;
+  ssl?: InputMaybe<Scalars['Boolean']['input']>;
+  user: Scalars['String']['input'];
+};
+
+export type MysqlConnectionConfig = {
+  __typename?: 'MysqlConnectionConfig';
+  database: Scalars['String']['output'];
+  host: Scalars['String']['output'];
+  port: Scalars['Int']['output'];
+  ssl: Scalars['Boolean']['output'];
+  user: Scalars['String']['output'];
 };
 
 /** Owned by the auth subgraph; the workspace subgraph adds the org's workspaces. */
@@ -135,6 +369,114 @@ export type PageInfo = {
   hasNextPage: Scalars['Boolean']['output'];
 };
 
+export type Pipeline = {
+  __typename?: 'Pipeline';
+  createdAt: Scalars['DateTime']['output'];
+  definition: PipelineDefinition;
+  description: Scalars['String']['output'];
+  enabled: Scalars['Boolean']['output'];
+  id: Scalars['ID']['output'];
+  name: Scalars['String']['output'];
+  /** The next slot the scheduler will dispatch; null when disabled or unscheduled. */
+  nextRunAt: Maybe<Scalars['DateTime']['output']>;
+  /** The next `count` (1–100) slots of the schedule, computed from the cron and the time zone; empty when unscheduled or paused. */
+  nextRunTimes: Array<Scalars['DateTime']['output']>;
+  /** 5-field cron (minute hour day-of-month month day-of-week) in `timeZone`; null = manual runs only. */
+  schedule: Maybe<Scalars['String']['output']>;
+  /** IANA time zone the schedule is read in, e.g. Europe/Berlin. */
+  timeZone: Scalars['String']['output'];
+  updatedAt: Scalars['DateTime']['output'];
+  workspace: Workspace;
+};
+
+
+export type PipelineNextRunTimesArgs = {
+  count?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** Either a quality rule (`ruleId`) or a simple column check (`type` + `column`). */
+export type PipelineCheck = {
+  __typename?: 'PipelineCheck';
+  column: Maybe<Scalars['String']['output']>;
+  ruleId: Maybe<Scalars['ID']['output']>;
+  targetTableId: Maybe<Scalars['ID']['output']>;
+  type: Maybe<PipelineCheckType>;
+};
+
+/** Give either `ruleId`, or `type` and `column` (optionally `targetTableId`). */
+export type PipelineCheckInput = {
+  column?: InputMaybe<Scalars['String']['input']>;
+  ruleId?: InputMaybe<Scalars['ID']['input']>;
+  targetTableId?: InputMaybe<Scalars['ID']['input']>;
+  type?: InputMaybe<PipelineCheckType>;
+};
+
+export type PipelineCheckType =
+  | 'NOT_NULL'
+  | 'UNIQUE';
+
+export type PipelineConnection = {
+  __typename?: 'PipelineConnection';
+  nodes: Array<Pipeline>;
+  pageInfo: PageInfo;
+};
+
+export type PipelineDefinition = {
+  __typename?: 'PipelineDefinition';
+  checks: Array<PipelineCheck>;
+  exports: Array<PipelineExport>;
+  schemaDriftPolicy: SchemaDriftPolicy;
+  sources: Array<PipelineSource>;
+  /** Target tables (schema subgraph ids) whose mapped models a run builds. */
+  targetTableIds: Array<Scalars['ID']['output']>;
+};
+
+export type PipelineDefinitionInput = {
+  checks?: InputMaybe<Array<PipelineCheckInput>>;
+  exports?: InputMaybe<Array<PipelineExportInput>>;
+  schemaDriftPolicy?: InputMaybe<SchemaDriftPolicy>;
+  sources: Array<PipelineSourceInput>;
+  targetTableIds?: InputMaybe<Array<Scalars['ID']['input']>>;
+};
+
+export type PipelineExport = {
+  __typename?: 'PipelineExport';
+  /** Null when the connection was deleted since. */
+  connection: Maybe<Connection>;
+  connectionId: Scalars['ID']['output'];
+  targetTableIds: Array<Scalars['ID']['output']>;
+};
+
+export type PipelineExportInput = {
+  /** A DESTINATION connection of the same workspace. */
+  connectionId: Scalars['ID']['input'];
+  targetTableIds: Array<Scalars['ID']['input']>;
+};
+
+export type PipelinePayload = {
+  __typename?: 'PipelinePayload';
+  errors: Array<UserError>;
+  pipeline: Maybe<Pipeline>;
+};
+
+export type PipelineSource = {
+  __typename?: 'PipelineSource';
+  /** Null when the connection was deleted since. */
+  connection: Maybe<Connection>;
+  connectionId: Scalars['ID']['output'];
+  /** Glob patterns (* and ?) of tables to load. */
+  patterns: Array<Scalars['String']['output']>;
+  /** Exact tables to load; empty with no patterns = every discovered table. */
+  tables: Array<Scalars['String']['output']>;
+};
+
+export type PipelineSourceInput = {
+  /** A SOURCE connection of the same workspace. */
+  connectionId: Scalars['ID']['input'];
+  patterns?: InputMaybe<Array<Scalars['String']['input']>>;
+  tables?: InputMaybe<Array<Scalars['String']['input']>>;
+};
+
 /** Platform status: every subgraph contributes its own field. */
 export type Platform = {
   __typename?: 'Platform';
@@ -143,9 +485,38 @@ export type Platform = {
   workspace: Maybe<ServiceStatus>;
 };
 
+export type PostgresConfigInput = {
+  database: Scalars['String']['input'];
+  host: Scalars['String']['input'];
+  port?: InputMaybe<Scalars['Int']['input']>;
+  schema?: InputMaybe<Scalars['String']['input']>;
+  sslMode?: InputMaybe<PostgresSslMode>;
+  user: Scalars['String']['input'];
+};
+
+export type PostgresConnectionConfig = {
+  __typename?: 'PostgresConnectionConfig';
+  database: Scalars['String']['output'];
+  host: Scalars['String']['output'];
+  port: Scalars['Int']['output'];
+  /** Discovery is limited to this schema when set. */
+  schema: Maybe<Scalars['String']['output']>;
+  sslMode: PostgresSslMode;
+  user: Scalars['String']['output'];
+};
+
+export type PostgresSslMode =
+  | 'DISABLE'
+  | 'PREFER'
+  | 'REQUIRE'
+  | 'VERIFY_FULL';
+
 export type Query = {
   __typename?: 'Query';
   connection: Maybe<Connection>;
+  pipeline: Maybe<Pipeline>;
+  /** Pipelines of a workspace (needs pipelines:read there), newest first; `search` matches name and description. */
+  pipelines: PipelineConnection;
   workspace: Maybe<Workspace>;
   /** Workspaces of the viewer's organization that the viewer may read, newest first. */
   workspaces: WorkspaceConnection;
@@ -157,6 +528,19 @@ export type QueryConnectionArgs = {
 };
 
 
+export type QueryPipelineArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryPipelinesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  search?: InputMaybe<Scalars['String']['input']>;
+  workspaceId: Scalars['ID']['input'];
+};
+
+
 export type QueryWorkspaceArgs = {
   id: Scalars['ID']['input'];
 };
@@ -164,8 +548,58 @@ export type QueryWorkspaceArgs = {
 
 export type QueryWorkspacesArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
+  archived?: InputMaybe<Scalars['Boolean']['input']>;
+  environment?: InputMaybe<Environment>;
   first?: InputMaybe<Scalars['Int']['input']>;
   search?: InputMaybe<Scalars['String']['input']>;
+};
+
+/**
+ * The quotas a workspace has. Exceeding one is a GraphQL error with code `QUOTA_EXCEEDED` and
+ * `extensions { quota limit used }` (HTTP 429 with Retry-After for API requests at the gateway).
+ */
+export type QuotaName =
+  | 'API_REQUESTS_PER_MINUTE'
+  | 'CONCURRENT_RUNS'
+  | 'ROWS_PER_RUN'
+  | 'STORAGE_BYTES';
+
+/** One quota: its limit and how much of it is used now. */
+export type QuotaUsage = {
+  __typename?: 'QuotaUsage';
+  /** Bytes, runs, rows or requests; a whole number (Float because bytes and rows exceed 32 bits). */
+  limit: Scalars['Float']['output'];
+  quota: QuotaName;
+  /** Null when not measured: storage until the workspace's warehouse schema is provisioned; rows per run (counted per run by the data plane). */
+  used: Maybe<Scalars['Float']['output']>;
+};
+
+export type RestApiAuth =
+  | 'API_KEY'
+  | 'BASIC'
+  | 'BEARER'
+  | 'NONE';
+
+export type RestApiConfigInput = {
+  apiKeyHeader?: InputMaybe<Scalars['String']['input']>;
+  auth?: InputMaybe<RestApiAuth>;
+  baseUrl: Scalars['String']['input'];
+  /** An uploaded OpenAPI document (POST /files) of the same workspace. */
+  openApiFileId?: InputMaybe<Scalars['ID']['input']>;
+  openApiUrl?: InputMaybe<Scalars['String']['input']>;
+  username?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type RestApiConnectionConfig = {
+  __typename?: 'RestApiConnectionConfig';
+  /** API_KEY: the header carrying the key. */
+  apiKeyHeader: Maybe<Scalars['String']['output']>;
+  auth: RestApiAuth;
+  baseUrl: Scalars['String']['output'];
+  openApiFileId: Maybe<Scalars['ID']['output']>;
+  openApiUrl: Maybe<Scalars['String']['output']>;
+  /** BASIC: the user name. */
+  username: Maybe<Scalars['String']['output']>;
 };
 
 /** Owned by the monitoring subgraph. */
@@ -173,6 +607,22 @@ export type Run = {
   __typename?: 'Run';
   id: Scalars['ID']['output'];
 };
+
+export type RunPipelinePayload = {
+  __typename?: 'RunPipelinePayload';
+  errors: Array<UserError>;
+  pipeline: Maybe<Pipeline>;
+  /** The run's id (monitoring reports its state, starting with QUEUED). */
+  runId: Maybe<Scalars['ID']['output']>;
+};
+
+export type SchemaDriftPolicy =
+  /** Stop the run and report the drift. */
+  | 'BLOCK'
+  /** Load what matches and leave the rest. */
+  | 'IGNORE'
+  /** Apply new or changed source columns to the mapped models. */
+  | 'PROPAGATE';
 
 export type ServiceStatus = {
   __typename?: 'ServiceStatus';
@@ -183,12 +633,66 @@ export type ServiceStatus = {
   service: Scalars['String']['output'];
 };
 
+/** An uploaded file (CSV, JSON or JSON Lines) in the workspace's file storage. */
+export type StoredFile = {
+  __typename?: 'StoredFile';
+  contentType: Scalars['String']['output'];
+  createdAt: Scalars['DateTime']['output'];
+  id: Scalars['ID']['output'];
+  name: Scalars['String']['output'];
+  /** Hex sha256 of the content. */
+  sha256: Scalars['String']['output'];
+  sizeBytes: Scalars['Float']['output'];
+};
+
 export type TestConnectionPayload = {
   __typename?: 'TestConnectionPayload';
   connection: Maybe<Connection>;
   errors: Array<UserError>;
   /** The id of the run that reports the test's steps. */
   runId: Maybe<Scalars['ID']['output']>;
+};
+
+export type UpdateConnectionInput = {
+  file?: InputMaybe<FileConfigInput>;
+  kind?: InputMaybe<ConnectionKind>;
+  mysql?: InputMaybe<MysqlConfigInput>;
+  name?: InputMaybe<Scalars['String']['input']>;
+  /** At most the settings object matching the connection's type. */
+  postgres?: InputMaybe<PostgresConfigInput>;
+  restApi?: InputMaybe<RestApiConfigInput>;
+  secrets?: InputMaybe<ConnectionSecretsInput>;
+};
+
+export type UpdatePipelineInput = {
+  definition?: InputMaybe<PipelineDefinitionInput>;
+  description?: InputMaybe<Scalars['String']['input']>;
+  name?: InputMaybe<Scalars['String']['input']>;
+  schedule?: InputMaybe<Scalars['String']['input']>;
+  timeZone?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type UpdateWorkspaceInput = {
+  description?: InputMaybe<Scalars['String']['input']>;
+  environment?: InputMaybe<Environment>;
+  name?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type UpdateWorkspaceQuotasInput = {
+  /** 1 to 1 000 000. */
+  apiRequestsPerMinute?: InputMaybe<Scalars['Int']['input']>;
+  /** 0 to 1000 (0 pauses new runs). */
+  concurrentRuns?: InputMaybe<Scalars['Int']['input']>;
+  /** 0 to 2^53 − 1. */
+  rowsPerRun?: InputMaybe<Scalars['Float']['input']>;
+  /** 0 to 2^53 − 1. */
+  storageBytes?: InputMaybe<Scalars['Float']['input']>;
+};
+
+export type UpdateWorkspaceQuotasPayload = {
+  __typename?: 'UpdateWorkspaceQuotasPayload';
+  errors: Array<UserError>;
+  quotas: Maybe<WorkspaceQuotas>;
 };
 
 /** An expected failure of a mutation (validation, conflict), with the field it concerns. */
@@ -199,21 +703,81 @@ export type UserError = {
   message: Scalars['String']['output'];
 };
 
+/** A workspace's warehouse destination. The role's password is a workspace secret: only whether it is set is shown. */
+export type Warehouse = {
+  __typename?: 'Warehouse';
+  /** EXTERNAL: the destination connection. */
+  connection: Maybe<Connection>;
+  database: Maybe<Scalars['String']['output']>;
+  host: Maybe<Scalars['String']['output']>;
+  lastError: Maybe<Scalars['String']['output']>;
+  mode: WarehouseMode;
+  passwordSet: Scalars['Boolean']['output'];
+  port: Maybe<Scalars['Int']['output']>;
+  /** The login role that can use only this workspace's schema (EXTERNAL: the connection's user). */
+  role: Maybe<Scalars['String']['output']>;
+  /** The workspace's schema (PLATFORM: in the platform warehouse; EXTERNAL: the schema loads go to). */
+  schema: Scalars['String']['output'];
+  /** PENDING until the provision run finishes; READY, or FAILED with `lastError`; PURGED after the workspace was deleted. */
+  status: WarehouseStatus;
+  updatedAt: Scalars['DateTime']['output'];
+};
+
+export type WarehouseMode =
+  | 'EXTERNAL'
+  | 'PLATFORM';
+
+export type WarehouseStatus =
+  | 'FAILED'
+  | 'PENDING'
+  | 'PURGED'
+  | 'READY';
+
 export type Workspace = {
   __typename?: 'Workspace';
+  /** When the workspace was archived (null: active). */
+  archivedAt: Maybe<Scalars['DateTime']['output']>;
   connections: Array<Connection>;
   createdAt: Scalars['DateTime']['output'];
+  description: Scalars['String']['output'];
   environment: Environment;
+  /** Files uploaded to this workspace (POST /files), newest first (needs connections:read). */
+  files: Array<StoredFile>;
   id: Scalars['ID']['output'];
   name: Scalars['String']['output'];
   organization: Organization;
+  /** The workspace's limits and their current usage (the defaults until an admin sets its own). */
+  quotas: WorkspaceQuotas;
   slug: Scalars['String']['output'];
+  updatedAt: Scalars['DateTime']['output'];
+  /** Where the workspace's data is loaded; null only for a workspace created before warehouses existed. */
+  warehouse: Maybe<Warehouse>;
 };
 
 export type WorkspaceConnection = {
   __typename?: 'WorkspaceConnection';
   nodes: Array<Workspace>;
   pageInfo: PageInfo;
+};
+
+export type WorkspacePayload = {
+  __typename?: 'WorkspacePayload';
+  errors: Array<UserError>;
+  workspace: Maybe<Workspace>;
+};
+
+export type WorkspaceQuotas = {
+  __typename?: 'WorkspaceQuotas';
+  /** API requests per minute at the gateway (fixed one-minute windows, shared by every gateway); used = this minute's count. */
+  apiRequestsPerMinute: QuotaUsage;
+  /** Runs (connection tests, pipeline runs) active at once; used = runs not yet finished. */
+  concurrentRuns: QuotaUsage;
+  /** Rows one run may load (handed to the data plane with every dispatch). */
+  rowsPerRun: QuotaUsage;
+  /** Bytes of the workspace's warehouse schema; a run that loads data is refused when used ≥ limit. */
+  storageBytes: QuotaUsage;
+  /** When an admin last changed them; null while the defaults apply. */
+  updatedAt: Maybe<Scalars['DateTime']['output']>;
 };
 
 export type WithIndex<TObject> = TObject & Record<string, any>;
@@ -299,6 +863,7 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 export type FederationTypes = ResolversObject<{
   Connection: Connection;
   Organization: Organization;
+  Pipeline: Pipeline;
   Platform: Platform;
   Workspace: Workspace;
 }>;
@@ -311,6 +876,9 @@ export type FederationReferenceTypes = ResolversObject<{
   Organization:
     ( { __typename: 'Organization' }
     & GraphQLRecursivePick<FederationTypes['Organization'], {"id":true}> );
+  Pipeline:
+    ( { __typename: 'Pipeline' }
+    & GraphQLRecursivePick<FederationTypes['Pipeline'], {"id":true}> );
   Platform:
     ( { __typename: 'Platform' }
     & GraphQLRecursivePick<FederationTypes['Platform'], {"id":true}> );
@@ -319,6 +887,15 @@ export type FederationReferenceTypes = ResolversObject<{
     & GraphQLRecursivePick<FederationTypes['Workspace'], {"id":true}> );
 }>;
 
+/** Mapping of union types */
+export type ResolversUnionTypes<_RefType extends Record<string, unknown>> = ResolversObject<{
+  ConnectionConfig:
+    | ( FileConfigValueModel )
+    | ( MysqlConfigValueModel )
+    | ( PostgresConfigValueModel )
+    | ( RestApiConfigValueModel )
+  ;
+}>;
 
 
 /** Mapping between all available schema types and the resolvers types */
@@ -328,28 +905,74 @@ export type ResolversTypes = ResolversObject<{
   Connection: ResolverTypeWrapper<ConnectionModel>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
+  ConnectionConfig: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['ConnectionConfig']>;
   ConnectionKind: ConnectionKind;
+  ConnectionPayload: ResolverTypeWrapper<Omit<ConnectionPayload, 'connection'> & { connection?: Maybe<ResolversTypes['Connection']> }>;
+  ConnectionSecretsInput: ConnectionSecretsInput;
   ConnectionStatus: ConnectionStatus;
   ConnectionType: ConnectionType;
+  CreateConnectionInput: CreateConnectionInput;
   CreateConnectionPayload: ResolverTypeWrapper<Omit<CreateConnectionPayload, 'connection'> & { connection?: Maybe<ResolversTypes['Connection']> }>;
+  CreatePipelineInput: CreatePipelineInput;
   CreatePostgresConnectionInput: CreatePostgresConnectionInput;
   CreateWorkspaceInput: CreateWorkspaceInput;
   CreateWorkspacePayload: ResolverTypeWrapper<Omit<CreateWorkspacePayload, 'workspace'> & { workspace?: Maybe<ResolversTypes['Workspace']> }>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
+  DeleteConnectionPayload: ResolverTypeWrapper<DeleteConnectionPayload>;
+  DeletePipelinePayload: ResolverTypeWrapper<DeletePipelinePayload>;
+  DeleteWorkspacePayload: ResolverTypeWrapper<DeleteWorkspacePayload>;
   Environment: Environment;
+  FileConfigInput: FileConfigInput;
+  FileConnectionConfig: ResolverTypeWrapper<FileConfigValueModel>;
+  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
+  FileFormat: FileFormat;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  MysqlConfigInput: MysqlConfigInput;
+  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  MysqlConnectionConfig: ResolverTypeWrapper<MysqlConfigValueModel>;
   Organization: ResolverTypeWrapper<EntityRefModel>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
+  Pipeline: ResolverTypeWrapper<PipelineModel>;
+  PipelineCheck: ResolverTypeWrapper<PipelineCheckValueModel>;
+  PipelineCheckInput: PipelineCheckInput;
+  PipelineCheckType: PipelineCheckType;
+  PipelineConnection: ResolverTypeWrapper<Omit<PipelineConnection, 'nodes'> & { nodes: Array<ResolversTypes['Pipeline']> }>;
+  PipelineDefinition: ResolverTypeWrapper<PipelineDefinitionV1Model>;
+  PipelineDefinitionInput: PipelineDefinitionInput;
+  PipelineExport: ResolverTypeWrapper<PipelineExportValueModel>;
+  PipelineExportInput: PipelineExportInput;
+  PipelinePayload: ResolverTypeWrapper<Omit<PipelinePayload, 'pipeline'> & { pipeline?: Maybe<ResolversTypes['Pipeline']> }>;
+  PipelineSource: ResolverTypeWrapper<PipelineSourceValueModel>;
+  PipelineSourceInput: PipelineSourceInput;
   Platform: ResolverTypeWrapper<Omit<Platform, 'workspace'> & { workspace?: Maybe<ResolversTypes['ServiceStatus']> }>;
+  PostgresConfigInput: PostgresConfigInput;
+  PostgresConnectionConfig: ResolverTypeWrapper<PostgresConfigValueModel>;
+  PostgresSslMode: PostgresSslMode;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
-  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  QuotaName: QuotaName;
+  QuotaUsage: ResolverTypeWrapper<QuotaUsage>;
+  RestApiAuth: RestApiAuth;
+  RestApiConfigInput: RestApiConfigInput;
+  RestApiConnectionConfig: ResolverTypeWrapper<RestApiConfigValueModel>;
   Run: ResolverTypeWrapper<EntityRefModel>;
+  RunPipelinePayload: ResolverTypeWrapper<Omit<RunPipelinePayload, 'pipeline'> & { pipeline?: Maybe<ResolversTypes['Pipeline']> }>;
+  SchemaDriftPolicy: SchemaDriftPolicy;
   ServiceStatus: ResolverTypeWrapper<ServiceStatusModel>;
-  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
+  StoredFile: ResolverTypeWrapper<StoredFileModel>;
   TestConnectionPayload: ResolverTypeWrapper<Omit<TestConnectionPayload, 'connection'> & { connection?: Maybe<ResolversTypes['Connection']> }>;
+  UpdateConnectionInput: UpdateConnectionInput;
+  UpdatePipelineInput: UpdatePipelineInput;
+  UpdateWorkspaceInput: UpdateWorkspaceInput;
+  UpdateWorkspaceQuotasInput: UpdateWorkspaceQuotasInput;
+  UpdateWorkspaceQuotasPayload: ResolverTypeWrapper<UpdateWorkspaceQuotasPayload>;
   UserError: ResolverTypeWrapper<UserError>;
+  Warehouse: ResolverTypeWrapper<Omit<Warehouse, 'connection'> & { connection?: Maybe<ResolversTypes['Connection']> }>;
+  WarehouseMode: WarehouseMode;
+  WarehouseStatus: WarehouseStatus;
   Workspace: ResolverTypeWrapper<WorkspaceModel>;
   WorkspaceConnection: ResolverTypeWrapper<Omit<WorkspaceConnection, 'nodes'> & { nodes: Array<ResolversTypes['Workspace']> }>;
+  WorkspacePayload: ResolverTypeWrapper<Omit<WorkspacePayload, 'workspace'> & { workspace?: Maybe<ResolversTypes['Workspace']> }>;
+  WorkspaceQuotas: ResolverTypeWrapper<WorkspaceQuotas>;
 }>;
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -359,24 +982,62 @@ export type ResolversParentTypes = ResolversObject<{
   Connection: ConnectionModel;
   Boolean: Scalars['Boolean']['output'];
   ID: Scalars['ID']['output'];
+  ConnectionConfig: ResolversUnionTypes<ResolversParentTypes>['ConnectionConfig'];
+  ConnectionPayload: Omit<ConnectionPayload, 'connection'> & { connection?: Maybe<ResolversParentTypes['Connection']> };
+  ConnectionSecretsInput: ConnectionSecretsInput;
+  CreateConnectionInput: CreateConnectionInput;
   CreateConnectionPayload: Omit<CreateConnectionPayload, 'connection'> & { connection?: Maybe<ResolversParentTypes['Connection']> };
+  CreatePipelineInput: CreatePipelineInput;
   CreatePostgresConnectionInput: CreatePostgresConnectionInput;
   CreateWorkspaceInput: CreateWorkspaceInput;
   CreateWorkspacePayload: Omit<CreateWorkspacePayload, 'workspace'> & { workspace?: Maybe<ResolversParentTypes['Workspace']> };
   DateTime: Scalars['DateTime']['output'];
+  DeleteConnectionPayload: DeleteConnectionPayload;
+  DeletePipelinePayload: DeletePipelinePayload;
+  DeleteWorkspacePayload: DeleteWorkspacePayload;
+  FileConfigInput: FileConfigInput;
+  FileConnectionConfig: FileConfigValueModel;
+  Float: Scalars['Float']['output'];
   Mutation: Record<PropertyKey, never>;
+  MysqlConfigInput: MysqlConfigInput;
+  Int: Scalars['Int']['output'];
+  MysqlConnectionConfig: MysqlConfigValueModel;
   Organization: EntityRefModel;
   PageInfo: PageInfo;
+  Pipeline: PipelineModel;
+  PipelineCheck: PipelineCheckValueModel;
+  PipelineCheckInput: PipelineCheckInput;
+  PipelineConnection: Omit<PipelineConnection, 'nodes'> & { nodes: Array<ResolversParentTypes['Pipeline']> };
+  PipelineDefinition: PipelineDefinitionV1Model;
+  PipelineDefinitionInput: PipelineDefinitionInput;
+  PipelineExport: PipelineExportValueModel;
+  PipelineExportInput: PipelineExportInput;
+  PipelinePayload: Omit<PipelinePayload, 'pipeline'> & { pipeline?: Maybe<ResolversParentTypes['Pipeline']> };
+  PipelineSource: PipelineSourceValueModel;
+  PipelineSourceInput: PipelineSourceInput;
   Platform: Omit<Platform, 'workspace'> & { workspace?: Maybe<ResolversParentTypes['ServiceStatus']> } | FederationReferenceTypes['Platform'];
+  PostgresConfigInput: PostgresConfigInput;
+  PostgresConnectionConfig: PostgresConfigValueModel;
   Query: Record<PropertyKey, never>;
-  Int: Scalars['Int']['output'];
+  QuotaUsage: QuotaUsage;
+  RestApiConfigInput: RestApiConfigInput;
+  RestApiConnectionConfig: RestApiConfigValueModel;
   Run: EntityRefModel;
+  RunPipelinePayload: Omit<RunPipelinePayload, 'pipeline'> & { pipeline?: Maybe<ResolversParentTypes['Pipeline']> };
   ServiceStatus: ServiceStatusModel;
-  Float: Scalars['Float']['output'];
+  StoredFile: StoredFileModel;
   TestConnectionPayload: Omit<TestConnectionPayload, 'connection'> & { connection?: Maybe<ResolversParentTypes['Connection']> };
+  UpdateConnectionInput: UpdateConnectionInput;
+  UpdatePipelineInput: UpdatePipelineInput;
+  UpdateWorkspaceInput: UpdateWorkspaceInput;
+  UpdateWorkspaceQuotasInput: UpdateWorkspaceQuotasInput;
+  UpdateWorkspaceQuotasPayload: UpdateWorkspaceQuotasPayload;
   UserError: UserError;
+  Warehouse: Omit<Warehouse, 'connection'> & { connection?: Maybe<ResolversParentTypes['Connection']> };
   Workspace: WorkspaceModel;
   WorkspaceConnection: Omit<WorkspaceConnection, 'nodes'> & { nodes: Array<ResolversParentTypes['Workspace']> };
+  WorkspacePayload: Omit<WorkspacePayload, 'workspace'> & { workspace?: Maybe<ResolversParentTypes['Workspace']> };
+  WorkspaceQuotas: WorkspaceQuotas;
 }>;
 
 export type AppliedMigrationResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['AppliedMigration'] = ResolversParentTypes['AppliedMigration']> = ResolversObject<{
@@ -386,6 +1047,7 @@ export type AppliedMigrationResolvers<ContextType = WorkspaceContext, ParentType
 
 export type ConnectionResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['Connection'] = ResolversParentTypes['Connection'], FederationReferenceType extends FederationReferenceTypes['Connection'] = FederationReferenceTypes['Connection']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Connection']> | FederationReferenceType, FederationReferenceType, ContextType>;
+  config?: Resolver<ResolversTypes['ConnectionConfig'], ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   endpoint?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   hasSecret?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
@@ -395,10 +1057,20 @@ export type ConnectionResolvers<ContextType = WorkspaceContext, ParentType exten
   lastTestRun?: Resolver<Maybe<ResolversTypes['Run']>, ParentType, ContextType>;
   lastTestedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  secretSet?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   secretUpdatedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['ConnectionStatus'], ParentType, ContextType>;
   type?: Resolver<ResolversTypes['ConnectionType'], ParentType, ContextType>;
   workspace?: Resolver<ResolversTypes['Workspace'], ParentType, ContextType>;
+}>;
+
+export type ConnectionConfigResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['ConnectionConfig'] = ResolversParentTypes['ConnectionConfig']> = ResolversObject<{
+  __resolveType: TypeResolveFn<'FileConnectionConfig' | 'MysqlConnectionConfig' | 'PostgresConnectionConfig' | 'RestApiConnectionConfig', ParentType, ContextType>;
+}>;
+
+export type ConnectionPayloadResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['ConnectionPayload'] = ResolversParentTypes['ConnectionPayload']> = ResolversObject<{
+  connection?: Resolver<Maybe<ResolversTypes['Connection']>, ParentType, ContextType>;
+  errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 }>;
 
 export type CreateConnectionPayloadResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['CreateConnectionPayload'] = ResolversParentTypes['CreateConnectionPayload']> = ResolversObject<{
@@ -415,10 +1087,60 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
   name: 'DateTime';
 }
 
+export type DeleteConnectionPayloadResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['DeleteConnectionPayload'] = ResolversParentTypes['DeleteConnectionPayload']> = ResolversObject<{
+  deletedId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+}>;
+
+export type DeletePipelinePayloadResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['DeletePipelinePayload'] = ResolversParentTypes['DeletePipelinePayload']> = ResolversObject<{
+  deletedId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+}>;
+
+export type DeleteWorkspacePayloadResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['DeleteWorkspacePayload'] = ResolversParentTypes['DeleteWorkspacePayload']> = ResolversObject<{
+  errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+  purgeRunId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  workspaceId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+}>;
+
+export type FileConnectionConfigResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['FileConnectionConfig'] = ResolversParentTypes['FileConnectionConfig']> = ResolversObject<{
+  delimiter?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  encoding?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  fileId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  fileName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  format?: Resolver<ResolversTypes['FileFormat'], ParentType, ContextType>;
+  sizeBytes?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+}>;
+
 export type MutationResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
+  archiveWorkspace?: Resolver<ResolversTypes['WorkspacePayload'], ParentType, ContextType, RequireFields<MutationArchiveWorkspaceArgs, 'id'>>;
+  createConnection?: Resolver<ResolversTypes['ConnectionPayload'], ParentType, ContextType, RequireFields<MutationCreateConnectionArgs, 'input'>>;
+  createPipeline?: Resolver<ResolversTypes['PipelinePayload'], ParentType, ContextType, RequireFields<MutationCreatePipelineArgs, 'input'>>;
   createPostgresConnection?: Resolver<ResolversTypes['CreateConnectionPayload'], ParentType, ContextType, RequireFields<MutationCreatePostgresConnectionArgs, 'input'>>;
   createWorkspace?: Resolver<ResolversTypes['CreateWorkspacePayload'], ParentType, ContextType, RequireFields<MutationCreateWorkspaceArgs, 'input'>>;
+  deleteConnection?: Resolver<ResolversTypes['DeleteConnectionPayload'], ParentType, ContextType, RequireFields<MutationDeleteConnectionArgs, 'id'>>;
+  deletePipeline?: Resolver<ResolversTypes['DeletePipelinePayload'], ParentType, ContextType, RequireFields<MutationDeletePipelineArgs, 'id'>>;
+  deleteWorkspace?: Resolver<ResolversTypes['DeleteWorkspacePayload'], ParentType, ContextType, RequireFields<MutationDeleteWorkspaceArgs, 'id'>>;
+  rotateConnectionSecret?: Resolver<ResolversTypes['ConnectionPayload'], ParentType, ContextType, RequireFields<MutationRotateConnectionSecretArgs, 'id' | 'secrets'>>;
+  runPipeline?: Resolver<ResolversTypes['RunPipelinePayload'], ParentType, ContextType, RequireFields<MutationRunPipelineArgs, 'id'>>;
+  setPipelineEnabled?: Resolver<ResolversTypes['PipelinePayload'], ParentType, ContextType, RequireFields<MutationSetPipelineEnabledArgs, 'enabled' | 'id'>>;
   testConnection?: Resolver<ResolversTypes['TestConnectionPayload'], ParentType, ContextType, RequireFields<MutationTestConnectionArgs, 'id'>>;
+  unarchiveWorkspace?: Resolver<ResolversTypes['WorkspacePayload'], ParentType, ContextType, RequireFields<MutationUnarchiveWorkspaceArgs, 'id'>>;
+  updateConnection?: Resolver<ResolversTypes['ConnectionPayload'], ParentType, ContextType, RequireFields<MutationUpdateConnectionArgs, 'id' | 'input'>>;
+  updatePipeline?: Resolver<ResolversTypes['PipelinePayload'], ParentType, ContextType, RequireFields<MutationUpdatePipelineArgs, 'id' | 'input'>>;
+  updateWorkspace?: Resolver<ResolversTypes['WorkspacePayload'], ParentType, ContextType, RequireFields<MutationUpdateWorkspaceArgs, 'id' | 'input'>>;
+  updateWorkspaceQuotas?: Resolver<ResolversTypes['UpdateWorkspaceQuotasPayload'], ParentType, ContextType, RequireFields<MutationUpdateWorkspaceQuotasArgs, 'input' | 'workspaceId'>>;
+  useExternalWarehouse?: Resolver<ResolversTypes['WorkspacePayload'], ParentType, ContextType, RequireFields<MutationUseExternalWarehouseArgs, 'connectionId' | 'workspaceId'>>;
+}>;
+
+export type MysqlConnectionConfigResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['MysqlConnectionConfig'] = ResolversParentTypes['MysqlConnectionConfig']> = ResolversObject<{
+  database?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  host?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  port?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  ssl?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  user?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 }>;
 
 export type OrganizationResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['Organization'] = ResolversParentTypes['Organization'], FederationReferenceType extends FederationReferenceTypes['Organization'] = FederationReferenceTypes['Organization']> = ResolversObject<{
@@ -432,20 +1154,108 @@ export type PageInfoResolvers<ContextType = WorkspaceContext, ParentType extends
   hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 }>;
 
+export type PipelineResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['Pipeline'] = ResolversParentTypes['Pipeline'], FederationReferenceType extends FederationReferenceTypes['Pipeline'] = FederationReferenceTypes['Pipeline']> = ResolversObject<{
+  __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Pipeline']> | FederationReferenceType, FederationReferenceType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  definition?: Resolver<ResolversTypes['PipelineDefinition'], ParentType, ContextType>;
+  description?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  enabled?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  nextRunAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  nextRunTimes?: Resolver<Array<ResolversTypes['DateTime']>, ParentType, ContextType, RequireFields<PipelineNextRunTimesArgs, 'count'>>;
+  schedule?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  timeZone?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  workspace?: Resolver<ResolversTypes['Workspace'], ParentType, ContextType>;
+}>;
+
+export type PipelineCheckResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['PipelineCheck'] = ResolversParentTypes['PipelineCheck']> = ResolversObject<{
+  column?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  ruleId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  targetTableId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  type?: Resolver<Maybe<ResolversTypes['PipelineCheckType']>, ParentType, ContextType>;
+}>;
+
+export type PipelineConnectionResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['PipelineConnection'] = ResolversParentTypes['PipelineConnection']> = ResolversObject<{
+  nodes?: Resolver<Array<ResolversTypes['Pipeline']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+}>;
+
+export type PipelineDefinitionResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['PipelineDefinition'] = ResolversParentTypes['PipelineDefinition']> = ResolversObject<{
+  checks?: Resolver<Array<ResolversTypes['PipelineCheck']>, ParentType, ContextType>;
+  exports?: Resolver<Array<ResolversTypes['PipelineExport']>, ParentType, ContextType>;
+  schemaDriftPolicy?: Resolver<ResolversTypes['SchemaDriftPolicy'], ParentType, ContextType>;
+  sources?: Resolver<Array<ResolversTypes['PipelineSource']>, ParentType, ContextType>;
+  targetTableIds?: Resolver<Array<ResolversTypes['ID']>, ParentType, ContextType>;
+}>;
+
+export type PipelineExportResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['PipelineExport'] = ResolversParentTypes['PipelineExport']> = ResolversObject<{
+  connection?: Resolver<Maybe<ResolversTypes['Connection']>, ParentType, ContextType>;
+  connectionId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  targetTableIds?: Resolver<Array<ResolversTypes['ID']>, ParentType, ContextType>;
+}>;
+
+export type PipelinePayloadResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['PipelinePayload'] = ResolversParentTypes['PipelinePayload']> = ResolversObject<{
+  errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+  pipeline?: Resolver<Maybe<ResolversTypes['Pipeline']>, ParentType, ContextType>;
+}>;
+
+export type PipelineSourceResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['PipelineSource'] = ResolversParentTypes['PipelineSource']> = ResolversObject<{
+  connection?: Resolver<Maybe<ResolversTypes['Connection']>, ParentType, ContextType>;
+  connectionId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  patterns?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  tables?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+}>;
+
 export type PlatformResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['Platform'] = ResolversParentTypes['Platform'], FederationReferenceType extends FederationReferenceTypes['Platform'] = FederationReferenceTypes['Platform']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Platform']> | FederationReferenceType, FederationReferenceType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   workspace?: Resolver<Maybe<ResolversTypes['ServiceStatus']>, ParentType, ContextType>;
 }>;
 
+export type PostgresConnectionConfigResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['PostgresConnectionConfig'] = ResolversParentTypes['PostgresConnectionConfig']> = ResolversObject<{
+  database?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  host?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  port?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  schema?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  sslMode?: Resolver<ResolversTypes['PostgresSslMode'], ParentType, ContextType>;
+  user?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+}>;
+
 export type QueryResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
   connection?: Resolver<Maybe<ResolversTypes['Connection']>, ParentType, ContextType, RequireFields<QueryConnectionArgs, 'id'>>;
+  pipeline?: Resolver<Maybe<ResolversTypes['Pipeline']>, ParentType, ContextType, RequireFields<QueryPipelineArgs, 'id'>>;
+  pipelines?: Resolver<ResolversTypes['PipelineConnection'], ParentType, ContextType, RequireFields<QueryPipelinesArgs, 'first' | 'workspaceId'>>;
   workspace?: Resolver<Maybe<ResolversTypes['Workspace']>, ParentType, ContextType, RequireFields<QueryWorkspaceArgs, 'id'>>;
   workspaces?: Resolver<ResolversTypes['WorkspaceConnection'], ParentType, ContextType, RequireFields<QueryWorkspacesArgs, 'first'>>;
 }>;
 
+export type QuotaUsageResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['QuotaUsage'] = ResolversParentTypes['QuotaUsage']> = ResolversObject<{
+  limit?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  quota?: Resolver<ResolversTypes['QuotaName'], ParentType, ContextType>;
+  used?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+}>;
+
+export type RestApiConnectionConfigResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['RestApiConnectionConfig'] = ResolversParentTypes['RestApiConnectionConfig']> = ResolversObject<{
+  apiKeyHeader?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  auth?: Resolver<ResolversTypes['RestApiAuth'], ParentType, ContextType>;
+  baseUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  openApiFileId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  openApiUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  username?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+}>;
+
 export type RunResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['Run'] = ResolversParentTypes['Run']> = ResolversObject<{
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+}>;
+
+export type RunPipelinePayloadResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['RunPipelinePayload'] = ResolversParentTypes['RunPipelinePayload']> = ResolversObject<{
+  errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+  pipeline?: Resolver<Maybe<ResolversTypes['Pipeline']>, ParentType, ContextType>;
+  runId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
 }>;
 
 export type ServiceStatusResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['ServiceStatus'] = ResolversParentTypes['ServiceStatus']> = ResolversObject<{
@@ -456,10 +1266,24 @@ export type ServiceStatusResolvers<ContextType = WorkspaceContext, ParentType ex
   service?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
+export type StoredFileResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['StoredFile'] = ResolversParentTypes['StoredFile']> = ResolversObject<{
+  contentType?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  sha256?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  sizeBytes?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+}>;
+
 export type TestConnectionPayloadResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['TestConnectionPayload'] = ResolversParentTypes['TestConnectionPayload']> = ResolversObject<{
   connection?: Resolver<Maybe<ResolversTypes['Connection']>, ParentType, ContextType>;
   errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
   runId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+}>;
+
+export type UpdateWorkspaceQuotasPayloadResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['UpdateWorkspaceQuotasPayload'] = ResolversParentTypes['UpdateWorkspaceQuotasPayload']> = ResolversObject<{
+  errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+  quotas?: Resolver<Maybe<ResolversTypes['WorkspaceQuotas']>, ParentType, ContextType>;
 }>;
 
 export type UserErrorResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['UserError'] = ResolversParentTypes['UserError']> = ResolversObject<{
@@ -468,15 +1292,35 @@ export type UserErrorResolvers<ContextType = WorkspaceContext, ParentType extend
   message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
+export type WarehouseResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['Warehouse'] = ResolversParentTypes['Warehouse']> = ResolversObject<{
+  connection?: Resolver<Maybe<ResolversTypes['Connection']>, ParentType, ContextType>;
+  database?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  host?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  lastError?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  mode?: Resolver<ResolversTypes['WarehouseMode'], ParentType, ContextType>;
+  passwordSet?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  port?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  role?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  schema?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['WarehouseStatus'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+}>;
+
 export type WorkspaceResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['Workspace'] = ResolversParentTypes['Workspace'], FederationReferenceType extends FederationReferenceTypes['Workspace'] = FederationReferenceTypes['Workspace']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Workspace']> | FederationReferenceType, FederationReferenceType, ContextType>;
+  archivedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   connections?: Resolver<Array<ResolversTypes['Connection']>, ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  description?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   environment?: Resolver<ResolversTypes['Environment'], ParentType, ContextType>;
+  files?: Resolver<Array<ResolversTypes['StoredFile']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   organization?: Resolver<ResolversTypes['Organization'], ParentType, ContextType>;
+  quotas?: Resolver<ResolversTypes['WorkspaceQuotas'], ParentType, ContextType>;
   slug?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  warehouse?: Resolver<Maybe<ResolversTypes['Warehouse']>, ParentType, ContextType>;
 }>;
 
 export type WorkspaceConnectionResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['WorkspaceConnection'] = ResolversParentTypes['WorkspaceConnection']> = ResolversObject<{
@@ -484,22 +1328,58 @@ export type WorkspaceConnectionResolvers<ContextType = WorkspaceContext, ParentT
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
 }>;
 
+export type WorkspacePayloadResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['WorkspacePayload'] = ResolversParentTypes['WorkspacePayload']> = ResolversObject<{
+  errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+  workspace?: Resolver<Maybe<ResolversTypes['Workspace']>, ParentType, ContextType>;
+}>;
+
+export type WorkspaceQuotasResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['WorkspaceQuotas'] = ResolversParentTypes['WorkspaceQuotas']> = ResolversObject<{
+  apiRequestsPerMinute?: Resolver<ResolversTypes['QuotaUsage'], ParentType, ContextType>;
+  concurrentRuns?: Resolver<ResolversTypes['QuotaUsage'], ParentType, ContextType>;
+  rowsPerRun?: Resolver<ResolversTypes['QuotaUsage'], ParentType, ContextType>;
+  storageBytes?: Resolver<ResolversTypes['QuotaUsage'], ParentType, ContextType>;
+  updatedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+}>;
+
 export type Resolvers<ContextType = WorkspaceContext> = ResolversObject<{
   AppliedMigration?: AppliedMigrationResolvers<ContextType>;
   Connection?: ConnectionResolvers<ContextType>;
+  ConnectionConfig?: ConnectionConfigResolvers<ContextType>;
+  ConnectionPayload?: ConnectionPayloadResolvers<ContextType>;
   CreateConnectionPayload?: CreateConnectionPayloadResolvers<ContextType>;
   CreateWorkspacePayload?: CreateWorkspacePayloadResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
+  DeleteConnectionPayload?: DeleteConnectionPayloadResolvers<ContextType>;
+  DeletePipelinePayload?: DeletePipelinePayloadResolvers<ContextType>;
+  DeleteWorkspacePayload?: DeleteWorkspacePayloadResolvers<ContextType>;
+  FileConnectionConfig?: FileConnectionConfigResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
+  MysqlConnectionConfig?: MysqlConnectionConfigResolvers<ContextType>;
   Organization?: OrganizationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
+  Pipeline?: PipelineResolvers<ContextType>;
+  PipelineCheck?: PipelineCheckResolvers<ContextType>;
+  PipelineConnection?: PipelineConnectionResolvers<ContextType>;
+  PipelineDefinition?: PipelineDefinitionResolvers<ContextType>;
+  PipelineExport?: PipelineExportResolvers<ContextType>;
+  PipelinePayload?: PipelinePayloadResolvers<ContextType>;
+  PipelineSource?: PipelineSourceResolvers<ContextType>;
   Platform?: PlatformResolvers<ContextType>;
+  PostgresConnectionConfig?: PostgresConnectionConfigResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  QuotaUsage?: QuotaUsageResolvers<ContextType>;
+  RestApiConnectionConfig?: RestApiConnectionConfigResolvers<ContextType>;
   Run?: RunResolvers<ContextType>;
+  RunPipelinePayload?: RunPipelinePayloadResolvers<ContextType>;
   ServiceStatus?: ServiceStatusResolvers<ContextType>;
+  StoredFile?: StoredFileResolvers<ContextType>;
   TestConnectionPayload?: TestConnectionPayloadResolvers<ContextType>;
+  UpdateWorkspaceQuotasPayload?: UpdateWorkspaceQuotasPayloadResolvers<ContextType>;
   UserError?: UserErrorResolvers<ContextType>;
+  Warehouse?: WarehouseResolvers<ContextType>;
   Workspace?: WorkspaceResolvers<ContextType>;
   WorkspaceConnection?: WorkspaceConnectionResolvers<ContextType>;
+  WorkspacePayload?: WorkspacePayloadResolvers<ContextType>;
+  WorkspaceQuotas?: WorkspaceQuotasResolvers<ContextType>;
 }>;
 

@@ -1,0 +1,277 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import { withTenant } from '@datalinx/db';
+import { warehouseProvisionJobV1 } from '@datalinx/contracts';
+import { startPlatform, viewerHeader, type Platform } from '../../../test/support/platform';
+import { userViewer } from '../../../test/support/viewers';
+import { postGraphQL } from '../../../test/support/http';
+import { Keyring, type WorkspaceSealed } from '../src/secrets/keyring';
+import { warehousePasswordAad, warehouseSettingsFromUrl } from '../src/managers/warehouse.manager';
+import { provisionWarehouse } from '../../../workers/src/jobs/warehouse';
+import { RunReporter } from '../../../workers/src/run-reporter';
+
+const WORKER = path.resolve(__dirname, '..', '..', '..', 'workers', 'dist', 'index.js');
+
+/**
+ * Warehouse provisioning end to end (issue 4 item 4, "Done when": a workspace role cannot read
+ * another workspace's warehouse schema — tested as that role): createWorkspace → outbox → JOBS →
+ * the real worker process (WAREHOUSE_ADMIN_URL on a throwaway warehouse database of this test)
+ * → RUNS → the workspace service marks the warehouse READY. Then each role's password is read
+ * (unsealed with the keyring, as the platform would) and the test logs in as each role.
+ */
+describe('warehouse provisioning through the worker', () => {
+  let p: Platform;
+  let orgId: string;
+  let admin: Record<string, string>;
+  const suffix = randomUUID().slice(0, 8);
+  const whDb = `dlx_wh_test_${suffix}`;
+  const adminUrl = new URL(process.env.DATABASE_URL!);
+  const whUrl = new URL(process.env.DATABASE_URL!);
+  whUrl.pathname = `/${whDb}`;
+  const workers: ChildProcess[] = [];
+  const workerOutput: string[] = [];
+  const durables: string[] = [];
+  const ws: Record<'A' | 'B', { id: string; schema: string; role: string; password: string }> = {} as never;
+
+  const gql = <T>(query: string, variables: Record<string, unknown> = {}) => postGraphQL<T>(p.gatewayUrl, query, variables, admin);
+
+  /** One worker per workspace, narrowed to its subjects (JOBS is shared with other test files). */
+  const startWorker = (workspaceId: string) => {
+    const durable = `wh-${suffix}-${workspaceId.slice(0, 8)}`;
+    durables.push(durable, `${durable}-warehouse`);
+    const child = spawn(process.execPath, [WORKER], {
+      env: {
+        ...process.env,
+        DLX_MASTER_KEY: p.masterKey,
+        WORKER_DURABLE: durable,
+        WORKER_FILTER_SUBJECT: `jobs.connection.*.${workspaceId}`,
+        WAREHOUSE_ADMIN_URL: whUrl.toString(),
+        WAREHOUSE_FILTER_SUBJECT: `jobs.warehouse.*.${workspaceId}`,
+        JOB_ACK_WAIT_MS: '5000',
+        JOB_BACKOFF_BASE_MS: '200',
+        LOG_LEVEL: 'debug',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.on('data', (d: Buffer) => workerOutput.push(d.toString()));
+    child.stderr!.on('data', (d: Buffer) => workerOutput.push(d.toString()));
+    workers.push(child);
+  };
+
+  async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60000): Promise<T> {
+    for (const until = Date.now() + timeoutMs; ; ) {
+      const v = await fn();
+      if (v !== undefined) return v;
+      if (Date.now() > until) throw new Error(`timed out waiting for ${what}; worker output:\n${workerOutput.join('').slice(-4000)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  const warehouseStatus = async (workspaceId: string): Promise<{ status: string; last_error: string | null }> =>
+    (await p.sources.workspace.query(`SELECT status, last_error FROM workspace.warehouse WHERE workspace_id = $1`, [workspaceId]))[0];
+
+  async function createWorkspace(slug: string): Promise<string> {
+    const res = await gql<{ createWorkspace: { workspace: { id: string } } }>(`mutation($i: CreateWorkspaceInput!){ createWorkspace(input: $i) { workspace { id } errors { code } } }`, {
+      i: { name: slug, slug },
+    });
+    expect(res.body.errors).toBeUndefined();
+    return res.body.data!.createWorkspace.workspace.id;
+  }
+
+  async function unsealPassword(workspaceId: string): Promise<string> {
+    const [row] = await p.sources.workspace.query(`SELECT password_sealed FROM workspace.warehouse WHERE workspace_id = $1`, [workspaceId]);
+    const keyring = new Keyring(Buffer.from(p.masterKey, 'base64'));
+    return withTenant(p.app.workspace, orgId, (em) => keyring.unseal(em, orgId, workspaceId, row.password_sealed as WorkspaceSealed, warehousePasswordAad(workspaceId)));
+  }
+
+  const loginAs = async (o: { role: string; password: string }) => {
+    const c = new Client({ host: whUrl.hostname, port: Number(whUrl.port || 5432), database: whDb, user: o.role, password: o.password });
+    await c.connect();
+    return c;
+  };
+
+  const sql = async (url: URL, text: string) => {
+    const c = new Client({ connectionString: url.toString() });
+    await c.connect();
+    try {
+      return (await c.query(text)).rows;
+    } finally {
+      await c.end();
+    }
+  };
+
+  beforeAll(async () => {
+    await sql(adminUrl, `CREATE DATABASE ${whDb}`);
+    p = await startPlatform({ warehouse: warehouseSettingsFromUrl(whUrl.toString()) });
+    [{ id: orgId }] = await p.sources.auth.query(`INSERT INTO auth.organization (slug, name, region, time_zone) VALUES ($1,'Wh','eu','UTC') RETURNING id`, [`wh-${suffix}`]);
+    admin = viewerHeader(userViewer({ orgId, orgRole: 'ADMIN' }));
+    for (const [k, slug] of [['A', 'alpha'], ['B', 'beta']] as const) {
+      const id = await createWorkspace(slug);
+      const hex = id.replace(/-/g, '').slice(0, 12);
+      ws[k] = { id, schema: `ws_${hex}`, role: `dlx_ws_${hex}`, password: '' };
+      startWorker(id);
+    }
+    for (const k of ['A', 'B'] as const) {
+      const s = await waitFor(`warehouse ${k} to be provisioned`, async () => {
+        const r = await warehouseStatus(ws[k].id);
+        return r.status === 'PENDING' ? undefined : r;
+      });
+      expect(s).toEqual({ status: 'READY', last_error: null });
+      ws[k].password = await unsealPassword(ws[k].id);
+    }
+  }, 180000);
+
+  afterAll(async () => {
+    await Promise.all(
+      workers
+        .filter((w) => w.exitCode === null && w.signalCode === null)
+        .map((w) => new Promise((r) => {
+          w.once('exit', r);
+          w.kill('SIGTERM');
+        })),
+    );
+    for (const d of durables) await p?.nats.jsm.consumers.delete('JOBS', d).catch(() => undefined);
+    await p?.stop();
+    // Roles are cluster-wide: leave none behind.
+    await sql(adminUrl, `DROP DATABASE IF EXISTS ${whDb} WITH (FORCE)`);
+    for (const k of ['A', 'B'] as const) if (ws[k]) await sql(adminUrl, `DROP ROLE IF EXISTS ${ws[k].role}`).catch(() => undefined);
+  }, 60000);
+
+  it('shows the warehouse (READY, host, database, schema, role) but never the password', async () => {
+    const res = await gql<{ workspace: { warehouse: Record<string, unknown> } }>(
+      `query($id: ID!){ workspace(id: $id) { warehouse { mode status host port database schema role passwordSet lastError updatedAt } } }`,
+      { id: ws.A.id },
+    );
+    expect(res.body.data!.workspace.warehouse).toMatchObject({
+      mode: 'PLATFORM',
+      status: 'READY',
+      host: whUrl.hostname,
+      database: whDb,
+      schema: ws.A.schema,
+      role: ws.A.role,
+      passwordSet: true,
+      lastError: null,
+    });
+    expect(JSON.stringify(res.body)).not.toContain(ws.A.password);
+    // Nor in the worker's logs (debug level), nor in clear in the outbox or the database row.
+    expect(workerOutput.join('')).not.toContain(ws.A.password);
+    expect(workerOutput.join('')).not.toContain(ws.B.password);
+    const [row] = await p.sources.workspace.query(`SELECT password_sealed::text AS s FROM workspace.warehouse WHERE workspace_id = $1`, [ws.A.id]);
+    expect(row.s).not.toContain(ws.A.password);
+    const outbox: Array<{ p: string }> = await p.sources.workspace.query(`SELECT payload::text AS p FROM workspace.outbox`);
+    expect(outbox.some((o) => o.p.includes(ws.A.password))).toBe(false);
+    // The run reported every step (monitoring records them on its own consumer: wait for it).
+    const steps = await waitFor('monitoring to record the provision steps', async () => {
+      const rows: Array<{ name: string; status: string }> = await p.sources.monitoring.query(
+        `SELECT s.name, s.status FROM monitoring.run_step s JOIN monitoring.run r ON r.id = s.run_id WHERE r.workspace_id = $1 AND r.kind = 'warehouse.provision' ORDER BY s.seq`,
+        [ws.A.id],
+      );
+      return rows.length >= 3 ? rows : undefined;
+    }, 20000);
+    expect(steps.map((s) => [s.name, s.status])).toEqual([
+      ['role ready', 'SUCCESS'],
+      ['schema ready', 'SUCCESS'],
+      ['isolation checked', 'SUCCESS'],
+    ]);
+  });
+
+  it('a workspace role uses its own schema and gets "permission denied" on the other workspace\'s schema and on public (both ways)', async () => {
+    for (const me of ['A', 'B'] as const) {
+      const c = await loginAs(ws[me]);
+      try {
+        // search_path is the role's schema: an unqualified table lands there.
+        await c.query(`CREATE TABLE orders (id int PRIMARY KEY, note text)`);
+        await c.query(`INSERT INTO orders VALUES (1, $1)`, [`from ${me}`]);
+        const { rows } = await c.query(`SELECT note FROM ${ws[me].schema}.orders`);
+        expect(rows).toEqual([{ note: `from ${me}` }]);
+        const [{ s }] = (await c.query(`SELECT current_setting('statement_timeout') AS s`)).rows;
+        expect(s).toBe('5min');
+      } finally {
+        await c.end();
+      }
+    }
+    for (const [me, other] of [['A', 'B'], ['B', 'A']] as const) {
+      const c = await loginAs(ws[me]);
+      try {
+        await expect(c.query(`SELECT * FROM ${ws[other].schema}.orders`)).rejects.toThrow(/permission denied/);
+        await expect(c.query(`CREATE TABLE public.leak (x int)`)).rejects.toThrow(/permission denied/);
+        await expect(c.query(`CREATE TABLE ${ws[other].schema}.leak (x int)`)).rejects.toThrow(/permission denied/);
+      } finally {
+        await c.end();
+      }
+    }
+  });
+
+  it('re-running provision (a redelivered job) changes nothing: same password works, data and isolation unchanged', async () => {
+    const [{ payload }] = await p.sources.workspace.query(`SELECT payload FROM workspace.outbox WHERE subject = $1`, [`jobs.warehouse.provision.${ws.A.id}`]);
+    const job = warehouseProvisionJobV1.parse(payload);
+    const before = await sql(whUrl, `SELECT nspname, nspacl::text AS acl, (SELECT datacl::text FROM pg_database WHERE datname = current_database()) AS db FROM pg_namespace WHERE nspname IN ('${ws.A.schema}', '${ws.B.schema}', 'public') ORDER BY 1`);
+    const result = await provisionWarehouse(job, whUrl.toString(), Buffer.from(p.masterKey, 'base64'), new RunReporter(p.nats.js, job, ws.A.id, 2));
+    expect(result.ok).toBe(true);
+    const after = await sql(whUrl, `SELECT nspname, nspacl::text AS acl, (SELECT datacl::text FROM pg_database WHERE datname = current_database()) AS db FROM pg_namespace WHERE nspname IN ('${ws.A.schema}', '${ws.B.schema}', 'public') ORDER BY 1`);
+    expect(after).toEqual(before);
+    const c = await loginAs(ws.A);
+    try {
+      expect((await c.query(`SELECT note FROM orders`)).rows).toEqual([{ note: 'from A' }]);
+      await expect(c.query(`SELECT * FROM ${ws.B.schema}.orders`)).rejects.toThrow(/permission denied/);
+    } finally {
+      await c.end();
+    }
+    expect(await warehouseStatus(ws.A.id)).toEqual({ status: 'READY', last_error: null });
+  });
+
+  it('switches to an EXTERNAL warehouse only for a DESTINATION PostgreSQL connection of the same workspace', async () => {
+    const conn = async (workspaceId: string, name: string, kind: string) => {
+      const res = await gql<{ createPostgresConnection: { connection: { id: string } } }>(
+        `mutation($i: CreatePostgresConnectionInput!){ createPostgresConnection(input: $i) { connection { id } errors { code } } }`,
+        { i: { workspaceId, name, kind, connectionString: 'postgres://loader:secret@dest.example:6543/analytics' } },
+      );
+      return res.body.data!.createPostgresConnection.connection.id;
+    };
+    const use = (workspaceId: string, connectionId: string) =>
+      gql<{ useExternalWarehouse: { workspace: { warehouse: Record<string, unknown> } | null; errors: Array<{ code: string }> } }>(
+        `mutation($w: ID!, $c: ID!){ useExternalWarehouse(workspaceId: $w, connectionId: $c) { workspace { warehouse { mode status host port database role connection { id } } } errors { code field } } }`,
+        { w: workspaceId, c: connectionId },
+      );
+    const source = await conn(ws.B.id, 'src', 'SOURCE');
+    const destOfA = await conn(ws.A.id, 'dest-a', 'DESTINATION');
+    const dest = await conn(ws.B.id, 'dest', 'DESTINATION');
+    expect((await use(ws.B.id, source)).body.data?.useExternalWarehouse.errors.map((e) => e.code)).toEqual(['CONNECTION_NOT_DESTINATION']);
+    expect((await use(ws.B.id, destOfA)).body.data?.useExternalWarehouse.errors.map((e) => e.code)).toEqual(['CONNECTION_NOT_FOUND']);
+    expect((await use(ws.B.id, randomUUID())).body.data?.useExternalWarehouse.errors.map((e) => e.code)).toEqual(['CONNECTION_NOT_FOUND']);
+    const [{ mode }] = await p.sources.workspace.query(`SELECT mode FROM workspace.warehouse WHERE workspace_id = $1`, [ws.B.id]);
+    expect(mode).toBe('PLATFORM');
+    const ok = await use(ws.B.id, dest);
+    expect(ok.body.data?.useExternalWarehouse.errors).toEqual([]);
+    expect(ok.body.data?.useExternalWarehouse.workspace?.warehouse).toEqual({
+      mode: 'EXTERNAL',
+      status: 'READY',
+      host: 'dest.example',
+      port: 6543,
+      database: 'analytics',
+      role: 'loader',
+      connection: { id: dest },
+    });
+    // A MEMBER cannot choose the warehouse.
+    const member = viewerHeader(userViewer({ orgId, orgRole: 'MEMBER', grants: [{ workspaceId: ws.A.id, role: 'EDITOR' }] }));
+    const denied = await postGraphQL<unknown>(p.gatewayUrl, `mutation($w: ID!, $c: ID!){ useExternalWarehouse(workspaceId: $w, connectionId: $c) { errors { code } } }`, { w: ws.A.id, c: destOfA }, member);
+    expect(denied.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
+
+  it('deleting a workspace purges its schema and role (PURGED); the other workspace is untouched', async () => {
+    const del = await gql<{ deleteWorkspace: { purgeRunId: string; errors: unknown[] } }>(`mutation($id: ID!){ deleteWorkspace(id: $id) { purgeRunId errors { code } } }`, { id: ws.A.id });
+    expect(del.body.data?.deleteWorkspace.errors).toEqual([]);
+    await waitFor('warehouse A to be purged', async () => ((await warehouseStatus(ws.A.id)).status === 'PURGED' ? true : undefined));
+    expect(await sql(whUrl, `SELECT nspname FROM pg_namespace WHERE nspname = '${ws.A.schema}'`)).toEqual([]);
+    expect(await sql(whUrl, `SELECT rolname FROM pg_roles WHERE rolname = '${ws.A.role}'`)).toEqual([]);
+    await expect(loginAs(ws.A)).rejects.toThrow();
+    const c = await loginAs(ws.B);
+    try {
+      expect((await c.query(`SELECT note FROM ${ws.B.schema}.orders`)).rows).toEqual([{ note: 'from B' }]);
+    } finally {
+      await c.end();
+    }
+  }, 90000);
+});

@@ -1,0 +1,121 @@
+import mysql from 'mysql2/promise';
+import { fail, pass, plural, type ConnectorTest, type StepResult } from './steps';
+import { portReachable, resolveHost } from './net';
+
+export interface MysqlTarget {
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  password?: string;
+  ssl: boolean;
+}
+
+type MysqlError = Error & { code?: string; errno?: number };
+
+/** What a MySQL/MariaDB (or socket/TLS) error means for the person testing the connection. */
+export function explainMysqlError(err: MysqlError, t: Pick<MysqlTarget, 'user' | 'database' | 'host' | 'port'>): StepResult {
+  switch (err.errno) {
+    case 1045: // ER_ACCESS_DENIED_ERROR: wrong password, unknown user, or a user not allowed from this host
+      return fail('WRONG_PASSWORD', `Access denied for user "${t.user}". Check the user name and password, and that the user may connect from the data plane's host.`);
+    case 1049: // ER_BAD_DB_ERROR
+      return fail('DATABASE_NOT_FOUND', `Database "${t.database}" does not exist on ${t.host}:${t.port}. Check the database name.`);
+    case 1044: // ER_DBACCESS_DENIED_ERROR
+      return fail('PERMISSION_DENIED', `User "${t.user}" has no access to database "${t.database}". Run GRANT SELECT ON \`${t.database}\`.* TO the user, or pick a database it can read.`);
+    case 1142: // ER_TABLEACCESS_DENIED_ERROR
+    case 1227: // ER_SPECIFIC_ACCESS_DENIED_ERROR
+      return fail('PERMISSION_DENIED', `User "${t.user}" lacks a permission: ${err.message}. Grant SELECT on the database's tables.`);
+    case 3159: // ER_SECURE_TRANSPORT_REQUIRED (MySQL)
+      return fail('TLS_REQUIRED', 'The server accepts only encrypted (TLS) connections. Turn on SSL for this connection.');
+    case 1040: // ER_CON_COUNT_ERROR
+      return fail('TOO_MANY_CONNECTIONS', 'The server has no free connection slots. Try again later or raise max_connections.');
+    case 1129: // ER_HOST_IS_BLOCKED
+      return fail('HOST_BLOCKED', `The server blocks the data plane's host after too many failed connections. Ask the administrator to run FLUSH HOSTS.`);
+  }
+  // MariaDB words its require_secure_transport refusal differently and has no 3159.
+  if (/secure transport|insecure transport|SSL connection is required/i.test(err.message)) {
+    return fail('TLS_REQUIRED', 'The server accepts only encrypted (TLS) connections. Turn on SSL for this connection.');
+  }
+  if (err.code === 'HANDSHAKE_NO_SSL_SUPPORT' || /does not support secure connection/i.test(err.message)) {
+    return fail('TLS_UNAVAILABLE', 'SSL was requested but the server does not support it. Turn SSL off for this connection, or enable TLS on the server.');
+  }
+  switch (err.code) {
+    case 'ECONNREFUSED':
+      return fail('CONNECTION_REFUSED', `Nothing is listening on ${t.host}:${t.port} (connection refused). Check the port and that the server runs.`);
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return fail('HOST_NOT_FOUND', `Could not resolve host "${t.host}". Check the host name.`);
+    case 'ETIMEDOUT':
+    case 'PROTOCOL_SEQUENCE_TIMEOUT':
+      return fail('TIMEOUT', `The server did not answer in time. Check that ${t.host}:${t.port} is a MySQL/MariaDB server and not overloaded, then try again.`);
+  }
+  if (/certificate|self[- ]signed|CERT_/i.test(`${err.code ?? ''} ${err.message}`)) {
+    return fail('TLS_CERT_INVALID', `The server's TLS certificate was refused (${err.message}). Fix the certificate on the server.`);
+  }
+  return fail('CONNECTION_FAILED', `${err.message}. Check the connection settings.`);
+}
+
+/**
+ * connection.test for MySQL and MariaDB: resolve, reach, sign in to the database, count its
+ * tables. Read-only and idempotent.
+ */
+export function mysqlTest(t: MysqlTarget, timeoutMs: number): ConnectorTest {
+  let address = t.host;
+  let conn: mysql.Connection | undefined;
+  let tables = 0;
+  return {
+    steps: [
+      {
+        name: 'host resolved',
+        run: async () => {
+          const r = await resolveHost(t.host, timeoutMs);
+          if (r.address) address = r.address;
+          return r;
+        },
+      },
+      { name: 'port reachable', run: () => portReachable(t.host, address, t.port, timeoutMs) },
+      {
+        name: 'authenticated',
+        run: async () => {
+          try {
+            conn = await mysql.createConnection({
+              host: t.host,
+              port: t.port,
+              user: t.user,
+              password: t.password ?? '',
+              database: t.database,
+              connectTimeout: timeoutMs,
+              // The contract has one switch: encrypt (certificate not verified, like PostgreSQL's `require`).
+              ssl: t.ssl ? { rejectUnauthorized: false } : undefined,
+            });
+            conn.on('error', () => undefined);
+            const [rows] = await conn.query({ sql: 'SELECT CURRENT_USER() AS u, VERSION() AS v', timeout: timeoutMs });
+            const [row] = rows as Array<{ u: string; v: string }>;
+            return pass(`signed in as ${row.u} (${/mariadb/i.test(row.v) ? 'MariaDB' : 'MySQL'} ${row.v.replace(/-MariaDB.*$/i, '')}${t.ssl ? ', TLS' : ''})`);
+          } catch (err) {
+            return explainMysqlError(err as MysqlError, t);
+          }
+        },
+      },
+      {
+        name: 'schema readable',
+        run: async () => {
+          try {
+            const [rows] = await conn!.query({
+              sql: `SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type IN ('BASE TABLE','VIEW','SYSTEM VERSIONED')`,
+              timeout: timeoutMs,
+            });
+            tables = Number((rows as Array<{ n: number | string }>)[0].n);
+            return pass(`${plural(tables, 'table')} found`);
+          } catch (err) {
+            return explainMysqlError(err as MysqlError, t);
+          }
+        },
+      },
+    ],
+    summary: () => `Connected; ${plural(tables, 'table')} found in database "${t.database}".`,
+    close: async () => {
+      await conn?.end();
+    },
+  };
+}

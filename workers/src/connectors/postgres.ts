@@ -1,0 +1,178 @@
+import { Client, type ClientConfig } from 'pg';
+import { fail, pass, plural, type ConnectorTest, type StepResult } from './steps';
+import { portReachable, resolveHost } from './net';
+
+export type PgSslMode = 'disable' | 'prefer' | 'require' | 'verify-full';
+
+export interface PostgresTarget {
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  password?: string;
+  sslMode: PgSslMode;
+  /** Limits the table count to one schema (default: every schema the user can read). */
+  schema?: string;
+}
+
+const SSL_MODES: Record<string, PgSslMode> = { disable: 'disable', allow: 'prefer', prefer: 'prefer', require: 'require', 'verify-ca': 'verify-full', 'verify-full': 'verify-full' };
+
+/**
+ * connection.test v1 carries a connection string: mapped onto the same target. Without
+ * `sslmode` node-postgres connects in clear, so v1 keeps meaning `disable` there.
+ */
+export function postgresTargetFromUrl(connectionString: string): PostgresTarget {
+  const url = new URL(connectionString);
+  const sslmode = url.searchParams.get('sslmode');
+  return {
+    host: decodeURIComponent(url.hostname.replace(/^\[|\]$/g, '')),
+    port: url.port ? Number(url.port) : 5432,
+    user: decodeURIComponent(url.username),
+    password: url.password ? decodeURIComponent(url.password) : undefined,
+    database: decodeURIComponent(url.pathname.replace(/^\//, '')) || decodeURIComponent(url.username),
+    sslMode: sslmode ? (SSL_MODES[sslmode] ?? 'require') : 'disable',
+  };
+}
+
+type PgError = Error & { code?: string };
+
+/** What a PostgreSQL (or TLS) error means for the person testing the connection. */
+export function explainPgError(err: PgError, t: Pick<PostgresTarget, 'user' | 'database' | 'host' | 'port'>): StepResult {
+  switch (err.code) {
+    case '28P01':
+      return fail('WRONG_PASSWORD', `Password authentication failed for user "${t.user}". Check the user name and password.`);
+    case '28000':
+      if (/no encryption|SSL off/i.test(err.message)) {
+        return fail('TLS_REQUIRED', 'The server accepts only encrypted (TLS) connections. Set the SSL mode to "require" (or "verify-full").');
+      }
+      return fail('NOT_AUTHORIZED', `The server refused user "${t.user}" for database "${t.database}": ${err.message}. Ask the database administrator to allow this user from the data plane (pg_hba.conf).`);
+    case '3D000':
+      return fail('DATABASE_NOT_FOUND', `Database "${t.database}" does not exist on ${t.host}:${t.port}. Check the database name.`);
+    case '42501':
+      return fail('PERMISSION_DENIED', `User "${t.user}" lacks a permission: ${err.message}. Grant CONNECT on the database and USAGE on the schemas to read.`);
+    case '53300':
+      return fail('TOO_MANY_CONNECTIONS', 'The server has no free connection slots. Try again later or raise max_connections.');
+    case '57P03':
+      return fail('SERVER_STARTING', 'The server is starting up or shutting down. Try again in a minute.');
+  }
+  if (/does not support SSL/i.test(err.message)) {
+    return fail('TLS_UNAVAILABLE', 'TLS was requested but the server does not support it. Set the SSL mode to "disable" (or "prefer"), or enable TLS on the server.');
+  }
+  if (/certificate|self[- ]signed|altname|CERT_/i.test(`${err.code ?? ''} ${err.message}`)) {
+    return fail('TLS_CERT_INVALID', `The server's TLS certificate could not be verified (${err.message}). Fix the certificate, or use SSL mode "require" to encrypt without verifying it.`);
+  }
+  if (/timeout|timed out/i.test(err.message)) return fail('TIMEOUT', `The server did not answer in time (${err.message}). Check that it is not overloaded, then try again.`);
+  return fail('CONNECTION_FAILED', `${err.message}. Check the connection settings.`);
+}
+
+function sslOption(mode: PgSslMode, host: string): ClientConfig['ssl'] {
+  switch (mode) {
+    case 'disable':
+      return false;
+    case 'prefer':
+    case 'require':
+      // Encrypted, certificate not verified: what libpq's `require` means.
+      return { rejectUnauthorized: false };
+    case 'verify-full':
+      return { rejectUnauthorized: true, servername: host };
+  }
+}
+
+/**
+ * connection.test for PostgreSQL: resolve the host, reach the port, authenticate, read the
+ * catalog. Read-only, so running it again is harmless (idempotent).
+ */
+export function postgresTest(t: PostgresTarget, timeoutMs: number): ConnectorTest {
+  let address = t.host;
+  let client: Client | undefined;
+  let tables = 0;
+  let tlsNote = '';
+
+  const connect = async (ssl: ClientConfig['ssl']) => {
+    const c = new Client({
+      host: t.host,
+      port: t.port,
+      user: t.user,
+      password: t.password ?? '',
+      database: t.database,
+      ssl,
+      connectionTimeoutMillis: timeoutMs,
+      statement_timeout: timeoutMs,
+      query_timeout: timeoutMs,
+      application_name: 'datalinx-connection-test',
+    });
+    c.on('error', () => undefined);
+    try {
+      await c.connect();
+      return c;
+    } catch (err) {
+      await c.end().catch(() => undefined);
+      throw err;
+    }
+  };
+
+  return {
+    steps: [
+      {
+        name: 'host resolved',
+        run: async () => {
+          const r = await resolveHost(t.host, timeoutMs);
+          if (r.address) address = r.address;
+          return r;
+        },
+      },
+      { name: 'port reachable', run: () => portReachable(t.host, address, t.port, timeoutMs) },
+      {
+        name: 'authenticated',
+        run: async () => {
+          try {
+            try {
+              client = await connect(sslOption(t.sslMode, t.host));
+              tlsNote = t.sslMode === 'disable' ? ', unencrypted' : ', TLS';
+            } catch (err) {
+              // `prefer`: TLS when the server offers it, otherwise in clear (libpq's behaviour).
+              if (t.sslMode !== 'prefer' || !/does not support SSL/i.test((err as Error).message)) throw err;
+              client = await connect(false);
+              tlsNote = ', unencrypted (the server offers no TLS)';
+            }
+            const [row] = (await client.query(`SELECT current_user AS u, current_setting('server_version') AS v`)).rows;
+            return pass(`signed in as ${row.u} (PostgreSQL ${row.v}${tlsNote})`);
+          } catch (err) {
+            return explainPgError(err as PgError, t);
+          }
+        },
+      },
+      {
+        name: 'schema readable',
+        run: async () => {
+          try {
+            if (t.schema) {
+              const { rows } = await client!.query(
+                `SELECT n.oid IS NOT NULL AS exists, CASE WHEN n.oid IS NULL THEN false ELSE has_schema_privilege(n.oid, 'USAGE') END AS usable
+                   FROM (SELECT 1) x LEFT JOIN pg_namespace n ON n.nspname = $1`,
+                [t.schema],
+              );
+              if (!rows[0].exists) return fail('SCHEMA_NOT_FOUND', `Schema "${t.schema}" does not exist in database "${t.database}". Check the schema name (case matters).`);
+              if (!rows[0].usable) return fail('PERMISSION_DENIED', `User "${t.user}" may not use schema "${t.schema}". Run GRANT USAGE ON SCHEMA "${t.schema}" TO "${t.user}" (and SELECT on its tables).`);
+            }
+            // information_schema.tables lists only tables the user holds a privilege on: the readable ones.
+            const { rows } = await client!.query(
+              `SELECT count(*)::int AS n FROM information_schema.tables
+                WHERE table_type IN ('BASE TABLE','VIEW')
+                  AND ($1::text IS NULL AND table_schema NOT IN ('pg_catalog','information_schema') AND table_schema NOT LIKE 'pg\\_toast%' OR table_schema = $1)`,
+              [t.schema ?? null],
+            );
+            tables = rows[0].n;
+            return pass(`${plural(tables, 'table')} found`);
+          } catch (err) {
+            return explainPgError(err as PgError, t);
+          }
+        },
+      },
+    ],
+    summary: () => `Connected; ${plural(tables, 'table')} found${t.schema ? ` in schema "${t.schema}"` : ''}.`,
+    close: async () => {
+      await client?.end();
+    },
+  };
+}
