@@ -48,6 +48,8 @@ const config: CodegenConfig = {
         FileConnectionConfig: '../../managers/connection-config#FileConfigValue',
         RestApiConnectionConfig: '../../managers/connection-config#RestApiConfigValue',
         Pipeline: '../../entities/pipeline.entity#Pipeline',
+        Promotion: '../../daos/promotion.dao#PromotionRow',
+        PromotionItem: '@datalinx/contracts#PromotionItem',
         PipelineDefinition: '@datalinx/contracts#PipelineDefinitionV1',
         PipelineSource: '../../managers/pipeline.manager#PipelineSourceValue',
         PipelineCheck: '../../managers/pipeline.manager#PipelineCheckValue',

@@ -67,6 +67,9 @@ interface OrgA {
   pipelineId: string;
   doomedPipelineId: string;
   mappingId: string;
+  promotionId: string;
+  /** Org A's second workspace (promotions go there). */
+  stagingWorkspaceId: string;
   runId: string;
   auditEntryId: string;
   /** A pending TOTP enrollment of org A's admin, and its secret (what the admin's authenticator app holds). */
@@ -391,7 +394,7 @@ const CASES: Record<string, Case> = {
     },
     visibleToA: (res, { a }) => {
       noErrors(res);
-      expect((data(res)?.workspaces as { nodes: Array<{ id: string }> }).nodes.map((n) => n.id)).toEqual([a.workspaceId]);
+      expect((data(res)?.workspaces as { nodes: Array<{ id: string }> }).nodes.map((n) => n.id)).toEqual([a.workspaceId, a.stagingWorkspaceId]);
     },
   },
   'Query.workspace': {
@@ -495,6 +498,20 @@ const CASES: Record<string, Case> = {
     query: `mutation($id: ID!){ deletePipeline(id: $id) { deletedId errors { code field } } }`,
     variables: ({ a }) => ({ id: a.doomedPipelineId }),
     deniedToB: payloadError('deletePipeline', 'PIPELINE_NOT_FOUND', ['deletedId']),
+  },
+  'Query.promotion': {
+    kind: 'tenant',
+    query: `query($id: ID!){ promotion(id: $id) { id status items { name } toWorkspace { id } } }`,
+    variables: ({ a }) => ({ id: a.promotionId }),
+    deniedToB: isNull('promotion'),
+    visibleToA: (res, { a }) => expect(data(res)).toEqual({ promotion: { id: a.promotionId, status: 'DONE', items: [], toWorkspace: { id: a.workspaceId } } }),
+  },
+  'Mutation.promoteWorkspace': {
+    kind: 'tenant',
+    // Org B's ADMIN tries to copy between org A's workspaces: they do not exist for it.
+    query: `mutation($i: PromoteWorkspaceInput!){ promoteWorkspace(input: $i) { promotion { id } errors { code field } } }`,
+    variables: ({ a }) => ({ i: { fromWorkspaceId: a.workspaceId, toWorkspaceId: a.stagingWorkspaceId } }),
+    deniedToB: payloadError('promoteWorkspace', 'WORKSPACE_NOT_FOUND', ['promotion']),
   },
   'Mutation.updateWorkspaceQuotas': {
     kind: 'tenant',
@@ -661,7 +678,7 @@ const ENTITY_CASES: Record<string, Record<string, EntityCase>> = {
       representation: ({ a }) => ({ __typename: 'Organization', id: a.orgId }),
       selection: `... on Organization { id workspaces { id name } }`,
       forB: ({ a }) => ({ __typename: 'Organization', id: a.orgId, workspaces: [] }),
-      forA: ({ a }) => ({ __typename: 'Organization', id: a.orgId, workspaces: [{ id: a.workspaceId, name: 'Alpha Workspace' }] }),
+      forA: ({ a }) => ({ __typename: 'Organization', id: a.orgId, workspaces: [{ id: a.workspaceId, name: 'Alpha Workspace' }, { id: a.stagingWorkspaceId, name: 'Alpha Staging' }] }),
     },
     Workspace: {
       representation: ({ a }) => ({ __typename: 'Workspace', id: a.workspaceId }),
@@ -674,6 +691,12 @@ const ENTITY_CASES: Record<string, Record<string, EntityCase>> = {
       selection: `... on Connection { id name endpoint }`,
       forB: () => null,
       forA: ({ a }) => ({ __typename: 'Connection', id: a.connectionId, name: 'alpha-warehouse', endpoint: 'alpha-db.internal:5432/alpha_db' }),
+    },
+    Promotion: {
+      representation: ({ a }) => ({ __typename: 'Promotion', id: a.promotionId }),
+      selection: `... on Promotion { id status }`,
+      forB: () => null,
+      forA: ({ a }) => ({ __typename: 'Promotion', id: a.promotionId, status: 'DONE' }),
     },
     Pipeline: {
       representation: ({ a }) => ({ __typename: 'Pipeline', id: a.pipelineId }),
@@ -815,6 +838,13 @@ describe('cross-tenant isolation: org B names org A\'s objects in every root fie
       [b.orgId, `beta-member-${tag}@example.test`],
     );
     memberB = userViewer({ orgId: b.orgId, userId: memberBId, orgRole: 'MEMBER', grants: [] });
+    // Org A's second workspace (older, so listed after the main one): the target of promotions.
+    const staging = await ok<{ workspace: { id: string } }>(
+      `mutation($i: CreateWorkspaceInput!){ createWorkspace(input: $i) { workspace { id } errors { code } } }`,
+      { i: { name: 'Alpha Staging', slug: 'alpha-staging', environment: 'STAGING' } },
+      adminA,
+      'createWorkspace',
+    );
     const ws = await ok<{ workspace: { id: string } }>(
       `mutation($i: CreateWorkspaceInput!){ createWorkspace(input: $i) { workspace { id } errors { code } } }`,
       { i: { name: 'Alpha Workspace', slug: 'alpha-ws', environment: 'PROD' } },
@@ -829,7 +859,7 @@ describe('cross-tenant isolation: org B names org A\'s objects in every root fie
     );
     // createMapping requires mapping's replica of the workspace (fed by workspace.workspace.created.v1
     // through the outbox relay and EVENTS): wait, bounded, until it knows both orgs' workspaces.
-    await waitForWorkspaceRefs(p, [ws.workspace.id, wsB.workspace.id]);
+    await waitForWorkspaceRefs(p, [ws.workspace.id, staging.workspace.id, wsB.workspace.id]);
     const conn = await ok<{ connection: { id: string } }>(
       `mutation($i: CreatePostgresConnectionInput!){ createPostgresConnection(input: $i) { connection { id } errors { code } } }`,
       { i: { workspaceId: ws.workspace.id, name: 'alpha-warehouse', connectionString: 'postgres://alpha_user:alpha-pw@alpha-db.internal:5432/alpha_db' } },
@@ -912,10 +942,18 @@ describe('cross-tenant isolation: org B names org A\'s objects in every root fie
       'sign-in',
     );
 
+    // A finished promotion of org A (planted: a real one needs a second workspace of org A, which
+    // would change what the other cases list).
+    const promotionId = randomUUID();
+    await p.sources.workspace.query(
+      `INSERT INTO workspace.promotion (id, org_id, from_workspace_id, to_workspace_id, include, status, items, requested_by, completed_at)
+       VALUES ($1, $2, $3, $3, '{CONNECTIONS}', 'DONE', '[]', 'user:alpha', now())`,
+      [promotionId, a.orgId, ws.workspace.id],
+    );
     const [{ id: ctId }] = await p.sources.schema.query(`SELECT id FROM schema.canonical_type WHERE name = 'email'`);
     canonicalTypeId = ctId;
     ctx = {
-      a: { orgId: a.orgId, adminId: a.userId, memberId, workspaceId: ws.workspace.id, connectionId: conn.connection.id, doomedConnectionId: doomedConnection.connection.id, destinationConnectionId: destination.connection.id, pipelineId: pipeline.pipeline.id, doomedPipelineId: doomedPipeline.pipeline.id, mappingId: mapping.mapping.id, runId, auditEntryId, enrollmentId: enrollment.enrollmentId, totpSecret, sessionId, slug: slugA, email: emailA, serviceAccountId: sa.serviceAccount.id, apiKeyId: sa.serviceAccount.apiKeys[0]!.id, invitationId: invitation.invitation.id },
+      a: { orgId: a.orgId, adminId: a.userId, memberId, workspaceId: ws.workspace.id, connectionId: conn.connection.id, doomedConnectionId: doomedConnection.connection.id, destinationConnectionId: destination.connection.id, pipelineId: pipeline.pipeline.id, doomedPipelineId: doomedPipeline.pipeline.id, mappingId: mapping.mapping.id, promotionId, stagingWorkspaceId: staging.workspace.id, runId, auditEntryId, enrollmentId: enrollment.enrollmentId, totpSecret, sessionId, slug: slugA, email: emailA, serviceAccountId: sa.serviceAccount.id, apiKeyId: sa.serviceAccount.apiKeys[0]!.id, invitationId: invitation.invitation.id },
       orgB: b.orgId,
       bAdminId: b.userId,
       bMemberId: memberBId,

@@ -46,6 +46,8 @@ const ids = {
   /** A second workspace of org A without a data key (the insert attempt targets it). */
   wsA2: randomUUID(),
   promoA: randomUUID(),
+  promotionA: randomUUID(),
+  promotionB: randomUUID(),
   promoB: randomUUID(),
   connA: randomUUID(),
   connB: randomUUID(),
@@ -173,6 +175,14 @@ const TENANT_TABLES: TenantTable[] = [
     },
   },
   {
+    // Promotions (one workspace's configuration copied into another) and their reports.
+    table: 'workspace.promotion',
+    key: 'id',
+    set: `status = 'DONE'`,
+    rowsOf: (o) => [o === 'A' ? ids.promotionA : ids.promotionB],
+    insertForA: { sql: `INSERT INTO workspace.promotion (id, org_id, from_workspace_id, to_workspace_id, include, status, requested_by) VALUES ($1, $2, $3, $3, '{}', 'RUNNING', 'x')`, params: [randomUUID(), orgA, ids.wsA] },
+  },
+  {
     // Envelope encryption: the workspace's data key, wrapped by the master key.
     table: 'workspace.data_key',
     key: 'workspace_id',
@@ -292,6 +302,11 @@ describe('row-level security', () => {
         [pipeRun, org, ws, pipe],
       );
       await admin.query(`INSERT INTO workspace.data_key (workspace_id, org_id, wrapped, master_key_id) VALUES ($1, $2, '{}', 'planted')`, [ws, org]);
+      await admin.query(`INSERT INTO workspace.promotion (id, org_id, from_workspace_id, to_workspace_id, include, status, requested_by) VALUES ($1, $2, $3, $3, '{}', 'RUNNING', 'planted')`, [
+        org === orgA ? ids.promotionA : ids.promotionB,
+        org,
+        ws,
+      ]);
       await admin.query(
         `INSERT INTO workspace.warehouse (workspace_id, org_id, mode, database, schema_name, role_name, status) VALUES ($1, $2, 'PLATFORM', 'w', $3, $4, 'READY')`,
         [ws, org, `ws_${ws.replace(/-/g, '').slice(0, 12)}`, `dlx_ws_${ws.replace(/-/g, '').slice(0, 12)}`],

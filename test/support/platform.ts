@@ -30,6 +30,10 @@ import { migrate as migrateMapping } from '../../services/mapping/src/migrate';
 import { createMappingServer } from '../../services/mapping/src/app';
 import { WorkspaceRefDao } from '../../services/mapping/src/daos/workspace-ref.dao';
 import { startWorkspaceEventsConsumer } from '../../services/mapping/src/jobs/workspace-events.consumer';
+import { PromotionDao as MappingPromotionDao } from '../../services/mapping/src/daos/promotion.dao';
+import { startPromotionConsumer } from '../../services/mapping/src/jobs/promotion.consumer';
+import { PromotionDao } from '../../services/workspace/src/daos/promotion.dao';
+import { startPromotionResultsConsumer } from '../../services/workspace/src/jobs/promotion-results.consumer';
 import { monitoringDataSource } from '../../services/monitoring/src/data-source';
 import { migrate as migrateMonitoring } from '../../services/monitoring/src/migrate';
 import { createMonitoringServer } from '../../services/monitoring/src/app';
@@ -159,6 +163,26 @@ export async function startPlatform(o: { runsFilter?: string; audit?: boolean ; 
     record: (orgId, workspaceId) => authWorkspaceRefs.upsert(orgId, workspaceId),
     accept: async (ev) => (await sources.auth.query(`SELECT 1 FROM auth.organization WHERE id = $1`, [ev.orgId])).length > 0,
   });
+  // Promotion: mapping's part (copies mappings) and the workspace's merge of it, for this platform's orgs only.
+  const ourOrg = async (orgId: string) => (await sources.auth.query(`SELECT 1 FROM auth.organization WHERE id = $1`, [orgId])).length > 0;
+  const mappingPromotions = await startPromotionConsumer({
+    js: nats.js,
+    jsm: nats.jsm,
+    dao: new MappingPromotionDao(app.mapping),
+    log,
+    durable: `mapping-promotions-${suffix}`,
+    afterCommit: () => relays[1]!.kick(),
+    accept: (r) => ourOrg(r.orgId),
+  });
+  const promotionResults = await startPromotionResultsConsumer({
+    js: nats.js,
+    jsm: nats.jsm,
+    ds: app.workspace,
+    dao: new PromotionDao(app.workspace),
+    log,
+    durable: `workspace-promotions-${suffix}`,
+    accept: (a) => ourOrg(a.orgId),
+  });
   const runsConsumer = new RunEventsConsumer({
     js: nats.js,
     jsm: nats.jsm,
@@ -257,6 +281,8 @@ export async function startPlatform(o: { runsFilter?: string; audit?: boolean ; 
       await resultsConsumer.stop();
       await workspaceEventsConsumer.stop();
       await authWorkspaceConsumer.stop();
+      await mappingPromotions.stop();
+      await promotionResults.stop();
       await nats.jsm.consumers.delete('EVENTS', `mapping-workspaces-${suffix}`).catch(() => undefined);
       for (const r of relays) await r.stop();
       for (const durable of [`ws-results-${suffix}`, `monitoring-${suffix}`]) await nats.jsm.consumers.delete('RUNS', durable).catch(() => undefined);

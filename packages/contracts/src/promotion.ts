@@ -49,5 +49,9 @@ export const promotionPartCompletedV1 = z.object({
 export type PromotionPartCompletedV1 = z.infer<typeof promotionPartCompletedV1>;
 
 export const promotionCompletedSubject = (service: 'mapping' | 'schema') => `${service}.promotion.completed.v1`;
-/** Every service's answers, for the workspace service's consumer. */
-export const PROMOTION_COMPLETED_FILTER = '*.promotion.completed.v1';
+/**
+ * The answers the workspace service consumes. Only the mapping service answers today (target
+ * schemas are not promotable yet); a JetStream filter must fall under one of the stream's subjects
+ * (`mapping.>`, `schema.>`, …), so a wildcard over services is not possible in one consumer.
+ */
+export const PROMOTION_COMPLETED_FILTER = promotionCompletedSubject('mapping');

@@ -13,6 +13,8 @@ import { ConnectionManager, type ConnectionSettings } from './managers/connectio
 import { WorkspaceDao } from './daos/workspace.dao';
 import { ConnectionDao } from './daos/connection.dao';
 import { PipelineDao } from './daos/pipeline.dao';
+import { PromotionDao } from './daos/promotion.dao';
+import { PromotionManager } from './managers/promotion.manager';
 import { PipelineManager } from './managers/pipeline.manager';
 import { QuotaManager, quotaPolicy, type QuotaDeps } from './managers/quota.manager';
 import { QuotaDao } from './daos/quota.dao';
@@ -51,6 +53,7 @@ export function createWorkspaceServer(d: WorkspaceDeps) {
   const workspaceDao = new WorkspaceDao(d.ds);
   const connectionDao = new ConnectionDao(d.ds);
   const pipelineDao = new PipelineDao(d.ds);
+  const promotionDao = new PromotionDao(d.ds);
   const quotaDao = new QuotaDao(d.ds);
   const quotas = quotaPolicy(d.ds, d.quotas);
   const warehouseDao = new WarehouseDao(d.ds);
@@ -84,6 +87,7 @@ export function createWorkspaceServer(d: WorkspaceDeps) {
         quotas: new QuotaManager(base.viewer, d.ds, quotas, quotaDao, workspaces, d.quotas?.api ?? null, d.quotas?.publisher ?? null, d.onOutboxCommit),
         pipelines: new PipelineManager(base.viewer, d.ds, pipelineDao, workspaces, d.onOutboxCommit, quotas),
         warehouses: new WarehouseManager(base.viewer, d.ds, warehouseDao, workspaces, warehouse),
+        promotions: new PromotionManager(base.viewer, d.ds, promotionDao, workspaces, d.onOutboxCommit),
         status: () => serviceStatus(d.ds, 'workspace'),
       };
     },

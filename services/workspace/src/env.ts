@@ -23,6 +23,8 @@ export const envSchema = z.object({
   CONNECTION_TEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(120000).default(10000),
   /** Durable consumer on RUNS for connection-test results (distinct from monitoring's). */
   CONNECTION_RESULTS_DURABLE: z.string().regex(/^[A-Za-z0-9_-]+$/).default('workspace-connection-tests'),
+  /** Durable consumer on EVENTS for the other services' parts of promotions (`*.promotion.completed.v1`). */
+  PROMOTION_RESULTS_DURABLE: z.string().regex(/^[A-Za-z0-9_-]+$/).default('workspace-promotions'),
   /**
    * The platform warehouse database (ARCHITECTURE.md §7). This service only records and shows its
    * host, port and database; the workers use its credentials. Unset: database datalinx_warehouse

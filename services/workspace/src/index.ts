@@ -13,6 +13,8 @@ import { KvApiLimitPublisher, KvApiUsage, STORAGE_NOT_MEASURED, openQuotaBuckets
 import { PipelineScheduler } from './scheduler/scheduler';
 import { ConnectionRetestLoop } from './jobs/connection-retest.loop';
 import { testDispatchSettings } from './jobs/connection-test.dispatch';
+import { PromotionDao } from './daos/promotion.dao';
+import { startPromotionResultsConsumer } from './jobs/promotion-results.consumer';
 import { quotaPolicy } from './managers/quota.manager';
 
 async function main() {
@@ -27,6 +29,8 @@ async function main() {
   // Before the relay: it publishes API limits to the dlx-quotas bucket's subject.
   const quotaKv = await openQuotaBuckets(nats.nc);
   const relay = new OutboxRelay(ds, nats.js, log.child({ component: 'outbox-relay' })).start();
+  // Merges the mapping service's part of each promotion into its report.
+  const promotionResults = await startPromotionResultsConsumer({ js: nats.js, jsm: nats.jsm, ds, dao: new PromotionDao(ds), log, durable: env.PROMOTION_RESULTS_DURABLE });
   const results = await startConnectionTestResultsConsumer({ js: nats.js, jsm: nats.jsm, dao: new ConnectionDao(ds), activeRuns: new ActiveRunDao(ds), warehouses: new WarehouseDao(ds), log, durable: env.CONNECTION_RESULTS_DURABLE, onOutboxCommit: () => relay.kick() });
   const quotaDeps: QuotaDeps = {
     defaults: {
@@ -71,6 +75,7 @@ async function main() {
   onShutdown(log, [
     { name: 'http', close: () => server.stop() },
     { name: 'scheduler', close: () => scheduler.stop() },
+    { name: 'promotion results consumer', close: () => promotionResults.stop() },
     { name: 'connection-retest', close: () => retests.stop() },
     { name: 'results-consumer', close: () => results.stop() },
     { name: 'outbox-relay', close: () => relay.stop() },

@@ -6,6 +6,7 @@ import type { WarehouseManager } from '../managers/warehouse.manager';
 import type { PipelineManager } from '../managers/pipeline.manager';
 import type { QuotaManager } from '../managers/quota.manager';
 import type { FileManager } from '../files/file.manager';
+import type { PromotionManager } from '../managers/promotion.manager';
 
 export interface WorkspaceContext extends RequestContext {
   workspaces: WorkspaceManager;
@@ -14,6 +15,7 @@ export interface WorkspaceContext extends RequestContext {
   warehouses: WarehouseManager;
   pipelines: PipelineManager;
   quotas: QuotaManager;
+  promotions: PromotionManager;
   status: () => Promise<ServiceStatus>;
 }
 

@@ -13,6 +13,8 @@ export const permissions = {
     pipelines: canInWorkspace('pipelines:read', (a) => a.workspaceId),
     // Names no workspace: the manager checks pipelines:read in the pipeline's own workspace.
     pipeline: isAuthenticated,
+    // Names no workspace: the manager shows it only to a viewer who can read the target workspace.
+    promotion: isAuthenticated,
   },
   Mutation: {
     createWorkspace: hasOrgPerm('workspaces:create'),
@@ -36,12 +38,17 @@ export const permissions = {
     deletePipeline: isAuthenticated,
     runPipeline: isAuthenticated,
     // Org ADMIN permissions (§4): the manager re-checks them and that the workspace is the viewer's org's.
+    // Write in the target workspace (the manager re-checks every part's read/write permission on both workspaces).
+    promoteWorkspace: canInWorkspace('connections:read', (a) => (a.input as { toWorkspaceId?: unknown })?.toWorkspaceId),
     updateWorkspaceQuotas: or(hasOrgPerm('org:manage'), hasOrgPerm('billing:manage')),
   },
   Workspace: isAuthenticated,
   WorkspaceConnection: isAuthenticated,
   Connection: isAuthenticated,
   Pipeline: isAuthenticated,
+  Promotion: isAuthenticated,
+  PromotionItem: isAuthenticated,
+  PromoteWorkspacePayload: isAuthenticated,
   PipelineDefinition: isAuthenticated,
   PipelineSource: isAuthenticated,
   PipelineCheck: isAuthenticated,

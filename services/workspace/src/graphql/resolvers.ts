@@ -1,9 +1,13 @@
+import type { PromotionPart } from '@datalinx/contracts';
 import type { Resolvers } from './__generated__/resolvers';
 import { sslModeToEnum } from '../managers/connection-config';
 
 const iso = (d: Date | string | null) => (d instanceof Date ? d.toISOString() : d);
 
 /** Thin: read arguments, call one manager, shape the answer. */
+/** The parts the API offers (TARGET_SCHEMAS is in the contract, not promotable yet). */
+const promotableParts = (parts: readonly PromotionPart[]) => parts.filter((x): x is Exclude<PromotionPart, 'TARGET_SCHEMAS'> => x !== 'TARGET_SCHEMAS');
+
 export const resolvers: Resolvers = {
   Query: {
     workspaces: (_p, { first, after, search, environment, archived }, ctx) => ctx.workspaces.list(first, after, search, { environment, archived }),
@@ -11,8 +15,11 @@ export const resolvers: Resolvers = {
     connection: (_p, { id }, ctx) => ctx.connections.get(id),
     pipelines: (_p, { workspaceId, first, after, search }, ctx) => ctx.pipelines.list(workspaceId, first, after, search),
     pipeline: (_p, { id }, ctx) => ctx.pipelines.get(id),
+    promotion: (_p, { id }, ctx) => ctx.promotions.get(id),
   },
   Mutation: {
+    promoteWorkspace: (_p, { input }, ctx) =>
+      ctx.promotions.promote({ fromWorkspaceId: input.fromWorkspaceId, toWorkspaceId: input.toWorkspaceId, include: input.include ?? ['CONNECTIONS', 'PIPELINES', 'MAPPINGS'] }),
     createWorkspace: (_p, { input }, ctx) => ctx.workspaces.create(input),
     updateWorkspace: (_p, { id, input }, ctx) => ctx.workspaces.update(id, input),
     archiveWorkspace: (_p, { id }, ctx) => ctx.workspaces.archive(id),
@@ -66,6 +73,16 @@ export const resolvers: Resolvers = {
     lastTestedAt: (c) => iso(c.lastTestedAt),
     lastTestRun: (c) => (c.lastTestRunId ? { __typename: 'Run', id: c.lastTestRunId } : null),
     createdAt: (c) => iso(c.createdAt)!,
+  },
+  Promotion: {
+    __resolveReference: (ref, ctx) => ctx.promotions.get(ref.id),
+    fromWorkspace: (p, _a, ctx) => ctx.workspaces.get(p.fromWorkspaceId),
+    toWorkspace: async (p, _a, ctx) => (await ctx.workspaces.get(p.toWorkspaceId))!,
+    include: (p) => promotableParts(p.include),
+    pendingParts: (p) => promotableParts(p.expectedParts.filter((x) => !p.completedParts.includes(x))),
+    partErrors: (p) => p.partErrors.map((e) => `${e.part}: ${e.error}`),
+    createdAt: (p) => iso(p.createdAt)!,
+    completedAt: (p) => iso(p.completedAt),
   },
   Pipeline: {
     __resolveReference: (ref, ctx) => ctx.pipelines.get(ref.id),

@@ -6,7 +6,8 @@ import { Connection as ConnectionModel } from '../../entities/connection.entity'
 import { StoredFile as StoredFileModel } from '../../entities/file.entity';
 import { PostgresConfigValue as PostgresConfigValueModel, MysqlConfigValue as MysqlConfigValueModel, FileConfigValue as FileConfigValueModel, RestApiConfigValue as RestApiConfigValueModel } from '../../managers/connection-config';
 import { Pipeline as PipelineModel } from '../../entities/pipeline.entity';
-import { PipelineDefinitionV1 as PipelineDefinitionV1Model } from '@datalinx/contracts';
+import { PromotionRow as PromotionRowModel } from '../../daos/promotion.dao';
+import { PromotionItem as PromotionItemModel, PipelineDefinitionV1 as PipelineDefinitionV1Model } from '@datalinx/contracts';
 import { PipelineSourceValue as PipelineSourceValueModel, PipelineCheckValue as PipelineCheckValueModel, PipelineExportValue as PipelineExportValueModel } from '../../managers/pipeline.manager';
 import { EntityRef as EntityRefModel, WorkspaceContext } from '../context';
 import { ServiceStatus as ServiceStatusModel } from '@datalinx/db';
@@ -217,6 +218,8 @@ export type Mutation = {
   deletePipeline: DeletePipelinePayload;
   /** Org ADMIN only (workspaces:delete). Hides the workspace everywhere at once and purges its platform warehouse (schema and role) through a warehouse.purge run. */
   deleteWorkspace: DeleteWorkspacePayload;
+  /** Copies connections (without secrets), pipelines (paused) and mappings from one workspace into another; read access to the source and write access to the target are needed. Poll `promotion(id)` until DONE for the mapping part. */
+  promoteWorkspace: PromoteWorkspacePayload;
   /** Replaces the connection's secrets in place (the old ones are gone); `{}` clears them. */
   rotateConnectionSecret: ConnectionPayload;
   /** Needs pipelines:run: dispatches a manual run (the same pipeline.run job the schedule dispatches); follow it with `run(id: runId)`. */
@@ -280,6 +283,11 @@ export type MutationDeletePipelineArgs = {
 
 export type MutationDeleteWorkspaceArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type MutationPromoteWorkspaceArgs = {
+  input: PromoteWorkspaceInput;
 };
 
 
@@ -511,12 +519,80 @@ export type PostgresSslMode =
   | 'REQUIRE'
   | 'VERIFY_FULL';
 
+export type PromoteWorkspaceInput = {
+  fromWorkspaceId: Scalars['ID']['input'];
+  include?: Array<PromotionPart>;
+  toWorkspaceId: Scalars['ID']['input'];
+};
+
+export type PromoteWorkspacePayload = {
+  __typename?: 'PromoteWorkspacePayload';
+  errors: Array<UserError>;
+  promotion: Maybe<Promotion>;
+};
+
+/** Configuration copied from one workspace into another of the same organization, with a report. */
+export type Promotion = {
+  __typename?: 'Promotion';
+  completedAt: Maybe<Scalars['DateTime']['output']>;
+  createdAt: Scalars['DateTime']['output'];
+  /** The source workspace (null when you cannot read it any more). */
+  fromWorkspace: Maybe<Workspace>;
+  id: Scalars['ID']['output'];
+  include: Array<PromotionPart>;
+  /** What was copied, what needs attention and what was skipped, by kind and name. */
+  items: Array<PromotionItem>;
+  /** Parts that could not be done at all, with the reason. */
+  partErrors: Array<Scalars['String']['output']>;
+  /** Parts other services have not answered yet. */
+  pendingParts: Array<PromotionPart>;
+  status: PromotionStatus;
+  toWorkspace: Workspace;
+};
+
+/** One line of a promotion's report. */
+export type PromotionItem = {
+  __typename?: 'PromotionItem';
+  /** CONNECTION, PIPELINE or MAPPING. */
+  kind: Scalars['String']['output'];
+  name: Scalars['String']['output'];
+  note: Maybe<Scalars['String']['output']>;
+  outcome: PromotionOutcome;
+  sourceId: Scalars['ID']['output'];
+  /** The copy in the target workspace (null when nothing was copied). */
+  targetId: Maybe<Scalars['ID']['output']>;
+};
+
+export type PromotionOutcome =
+  /** Copied and ready (test it before use). */
+  | 'COPIED'
+  /** Copied, but something must be done before it works: the note says what. */
+  | 'NEEDS_ATTENTION'
+  /** Not copied: the note says why. */
+  | 'SKIPPED';
+
+/** What a promotion copies. (Target schemas are not promotable yet.) */
+export type PromotionPart =
+  /** Connections, without their secrets. */
+  | 'CONNECTIONS'
+  /** Mappings (copied by the mapping service). */
+  | 'MAPPINGS'
+  /** Pipelines, paused, pointed at the target workspace's connections. */
+  | 'PIPELINES';
+
+export type PromotionStatus =
+  | 'DONE'
+  /** Waiting for another service's part (mappings). */
+  | 'RUNNING';
+
 export type Query = {
   __typename?: 'Query';
   connection: Maybe<Connection>;
   pipeline: Maybe<Pipeline>;
   /** Pipelines of a workspace (needs pipelines:read there), newest first; `search` matches name and description. */
   pipelines: PipelineConnection;
+  /** A promotion into a workspace the viewer can read. */
+  promotion: Maybe<Promotion>;
   workspace: Maybe<Workspace>;
   /** Workspaces of the viewer's organization that the viewer may read, newest first. */
   workspaces: WorkspaceConnection;
@@ -538,6 +614,11 @@ export type QueryPipelinesArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
   search?: InputMaybe<Scalars['String']['input']>;
   workspaceId: Scalars['ID']['input'];
+};
+
+
+export type QueryPromotionArgs = {
+  id: Scalars['ID']['input'];
 };
 
 
@@ -865,6 +946,7 @@ export type FederationTypes = ResolversObject<{
   Organization: Organization;
   Pipeline: Pipeline;
   Platform: Platform;
+  Promotion: Promotion;
   Workspace: Workspace;
 }>;
 
@@ -882,6 +964,9 @@ export type FederationReferenceTypes = ResolversObject<{
   Platform:
     ( { __typename: 'Platform' }
     & GraphQLRecursivePick<FederationTypes['Platform'], {"id":true}> );
+  Promotion:
+    ( { __typename: 'Promotion' }
+    & GraphQLRecursivePick<FederationTypes['Promotion'], {"id":true}> );
   Workspace:
     ( { __typename: 'Workspace' }
     & GraphQLRecursivePick<FederationTypes['Workspace'], {"id":true}> );
@@ -948,6 +1033,13 @@ export type ResolversTypes = ResolversObject<{
   PostgresConfigInput: PostgresConfigInput;
   PostgresConnectionConfig: ResolverTypeWrapper<PostgresConfigValueModel>;
   PostgresSslMode: PostgresSslMode;
+  PromoteWorkspaceInput: PromoteWorkspaceInput;
+  PromoteWorkspacePayload: ResolverTypeWrapper<Omit<PromoteWorkspacePayload, 'promotion'> & { promotion?: Maybe<ResolversTypes['Promotion']> }>;
+  Promotion: ResolverTypeWrapper<PromotionRowModel>;
+  PromotionItem: ResolverTypeWrapper<PromotionItemModel>;
+  PromotionOutcome: PromotionOutcome;
+  PromotionPart: PromotionPart;
+  PromotionStatus: PromotionStatus;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   QuotaName: QuotaName;
   QuotaUsage: ResolverTypeWrapper<QuotaUsage>;
@@ -1018,6 +1110,10 @@ export type ResolversParentTypes = ResolversObject<{
   Platform: Omit<Platform, 'workspace'> & { workspace?: Maybe<ResolversParentTypes['ServiceStatus']> } | FederationReferenceTypes['Platform'];
   PostgresConfigInput: PostgresConfigInput;
   PostgresConnectionConfig: PostgresConfigValueModel;
+  PromoteWorkspaceInput: PromoteWorkspaceInput;
+  PromoteWorkspacePayload: Omit<PromoteWorkspacePayload, 'promotion'> & { promotion?: Maybe<ResolversParentTypes['Promotion']> };
+  Promotion: PromotionRowModel;
+  PromotionItem: PromotionItemModel;
   Query: Record<PropertyKey, never>;
   QuotaUsage: QuotaUsage;
   RestApiConfigInput: RestApiConfigInput;
@@ -1122,6 +1218,7 @@ export type MutationResolvers<ContextType = WorkspaceContext, ParentType extends
   deleteConnection?: Resolver<ResolversTypes['DeleteConnectionPayload'], ParentType, ContextType, RequireFields<MutationDeleteConnectionArgs, 'id'>>;
   deletePipeline?: Resolver<ResolversTypes['DeletePipelinePayload'], ParentType, ContextType, RequireFields<MutationDeletePipelineArgs, 'id'>>;
   deleteWorkspace?: Resolver<ResolversTypes['DeleteWorkspacePayload'], ParentType, ContextType, RequireFields<MutationDeleteWorkspaceArgs, 'id'>>;
+  promoteWorkspace?: Resolver<ResolversTypes['PromoteWorkspacePayload'], ParentType, ContextType, RequireFields<MutationPromoteWorkspaceArgs, 'input'>>;
   rotateConnectionSecret?: Resolver<ResolversTypes['ConnectionPayload'], ParentType, ContextType, RequireFields<MutationRotateConnectionSecretArgs, 'id' | 'secrets'>>;
   runPipeline?: Resolver<ResolversTypes['RunPipelinePayload'], ParentType, ContextType, RequireFields<MutationRunPipelineArgs, 'id'>>;
   setPipelineEnabled?: Resolver<ResolversTypes['PipelinePayload'], ParentType, ContextType, RequireFields<MutationSetPipelineEnabledArgs, 'enabled' | 'id'>>;
@@ -1224,10 +1321,39 @@ export type PostgresConnectionConfigResolvers<ContextType = WorkspaceContext, Pa
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 }>;
 
+export type PromoteWorkspacePayloadResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['PromoteWorkspacePayload'] = ResolversParentTypes['PromoteWorkspacePayload']> = ResolversObject<{
+  errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+  promotion?: Resolver<Maybe<ResolversTypes['Promotion']>, ParentType, ContextType>;
+}>;
+
+export type PromotionResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['Promotion'] = ResolversParentTypes['Promotion'], FederationReferenceType extends FederationReferenceTypes['Promotion'] = FederationReferenceTypes['Promotion']> = ResolversObject<{
+  __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Promotion']> | FederationReferenceType, FederationReferenceType, ContextType>;
+  completedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  fromWorkspace?: Resolver<Maybe<ResolversTypes['Workspace']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  include?: Resolver<Array<ResolversTypes['PromotionPart']>, ParentType, ContextType>;
+  items?: Resolver<Array<ResolversTypes['PromotionItem']>, ParentType, ContextType>;
+  partErrors?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  pendingParts?: Resolver<Array<ResolversTypes['PromotionPart']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['PromotionStatus'], ParentType, ContextType>;
+  toWorkspace?: Resolver<ResolversTypes['Workspace'], ParentType, ContextType>;
+}>;
+
+export type PromotionItemResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['PromotionItem'] = ResolversParentTypes['PromotionItem']> = ResolversObject<{
+  kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  note?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  outcome?: Resolver<ResolversTypes['PromotionOutcome'], ParentType, ContextType>;
+  sourceId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  targetId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+}>;
+
 export type QueryResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
   connection?: Resolver<Maybe<ResolversTypes['Connection']>, ParentType, ContextType, RequireFields<QueryConnectionArgs, 'id'>>;
   pipeline?: Resolver<Maybe<ResolversTypes['Pipeline']>, ParentType, ContextType, RequireFields<QueryPipelineArgs, 'id'>>;
   pipelines?: Resolver<ResolversTypes['PipelineConnection'], ParentType, ContextType, RequireFields<QueryPipelinesArgs, 'first' | 'workspaceId'>>;
+  promotion?: Resolver<Maybe<ResolversTypes['Promotion']>, ParentType, ContextType, RequireFields<QueryPromotionArgs, 'id'>>;
   workspace?: Resolver<Maybe<ResolversTypes['Workspace']>, ParentType, ContextType, RequireFields<QueryWorkspaceArgs, 'id'>>;
   workspaces?: Resolver<ResolversTypes['WorkspaceConnection'], ParentType, ContextType, RequireFields<QueryWorkspacesArgs, 'first'>>;
 }>;
@@ -1366,6 +1492,9 @@ export type Resolvers<ContextType = WorkspaceContext> = ResolversObject<{
   PipelineSource?: PipelineSourceResolvers<ContextType>;
   Platform?: PlatformResolvers<ContextType>;
   PostgresConnectionConfig?: PostgresConnectionConfigResolvers<ContextType>;
+  PromoteWorkspacePayload?: PromoteWorkspacePayloadResolvers<ContextType>;
+  Promotion?: PromotionResolvers<ContextType>;
+  PromotionItem?: PromotionItemResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   QuotaUsage?: QuotaUsageResolvers<ContextType>;
   RestApiConnectionConfig?: RestApiConnectionConfigResolvers<ContextType>;
