@@ -237,7 +237,7 @@ async function main() {
     log.step('Starting the subgraphs');
     const subgraphProcs = cfg.subgraphs.map((s) => ({
       s,
-      m: sup.startChild({ name: s.name, cmd: process.execPath, args: [entry(`services/${s.name}/dist/index.js`)], cwd: repoRoot, env: { ...common, [s.envVar]: String(s.port), ...(s.name === 'auth' ? { DLX_AUTH_SIGNING_KEY: authSigningKey } : {}) } }),
+      m: sup.startChild({ name: s.name, cmd: process.execPath, args: [entry(`services/${s.name}/dist/index.js`)], cwd: repoRoot, env: { ...common, [s.envVar]: String(s.port), ...(s.name === 'auth' ? { DLX_AUTH_SIGNING_KEY: authSigningKey } : {}), ...(s.name === 'workspace' && warehouseUrl ? { WAREHOUSE_ADMIN_URL: warehouseUrl } : {}) } }),
     }));
     await Promise.all(
       subgraphProcs.map(({ s, m }) => waitForHttp(`http://127.0.0.1:${s.port}/readyz`, { timeoutMs: 120_000, abort: diedReason(m) })),

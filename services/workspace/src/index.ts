@@ -9,7 +9,8 @@ import { startConnectionTestResultsConsumer } from './jobs/connection-test-resul
 import { ActiveRunDao } from './daos/active-run.dao';
 import { WarehouseDao } from './daos/warehouse.dao';
 import { warehouseSettingsFromUrl } from './managers/warehouse.manager';
-import { KvApiLimitPublisher, KvApiUsage, STORAGE_NOT_MEASURED, openQuotaBuckets, type QuotaDeps } from './managers/quota.manager';
+import { KvApiLimitPublisher, KvApiUsage, PostgresSchemaStorageUsage, STORAGE_NOT_MEASURED, openQuotaBuckets, platformSchemaOf, type QuotaDeps } from './managers/quota.manager';
+import { createDataSource } from '@datalinx/db';
 import { PipelineScheduler } from './scheduler/scheduler';
 import { ConnectionRetestLoop } from './jobs/connection-retest.loop';
 import { testDispatchSettings } from './jobs/connection-test.dispatch';
@@ -32,6 +33,7 @@ async function main() {
   // Merges the mapping service's part of each promotion into its report.
   const promotionResults = await startPromotionResultsConsumer({ js: nats.js, jsm: nats.jsm, ds, dao: new PromotionDao(ds), log, durable: env.PROMOTION_RESULTS_DURABLE });
   const results = await startConnectionTestResultsConsumer({ js: nats.js, jsm: nats.jsm, dao: new ConnectionDao(ds), activeRuns: new ActiveRunDao(ds), warehouses: new WarehouseDao(ds), log, durable: env.CONNECTION_RESULTS_DURABLE, onOutboxCommit: () => relay.kick() });
+  const warehouseDb = env.WAREHOUSE_ADMIN_URL ? await createDataSource({ url: env.WAREHOUSE_ADMIN_URL, schema: 'public', entities: [], poolMax: 2 }).initialize() : null;
   const quotaDeps: QuotaDeps = {
     defaults: {
       storageBytes: env.QUOTA_DEFAULT_STORAGE_BYTES,
@@ -39,9 +41,9 @@ async function main() {
       rowsPerRun: env.QUOTA_DEFAULT_ROWS_PER_RUN,
       apiRequestsPerMinute: env.QUOTA_DEFAULT_API_REQUESTS_PER_MINUTE,
     },
-    // Not measured until warehouse provisioning (one schema per workspace) is wired: then
-    // PostgresSchemaStorageUsage over the warehouse database, with its workspace → schema lookup.
-    storage: STORAGE_NOT_MEASURED,
+    // Storage = the size of the workspace's schema in the platform warehouse, measured from that
+    // database's catalog (only sizes are read); without WAREHOUSE_ADMIN_URL it is not measured.
+    storage: warehouseDb ? new PostgresSchemaStorageUsage(warehouseDb, platformSchemaOf(new WarehouseDao(ds))) : STORAGE_NOT_MEASURED,
     api: new KvApiUsage(quotaKv.counts),
     publisher: new KvApiLimitPublisher(quotaKv.limits, log),
   };
@@ -81,6 +83,7 @@ async function main() {
     { name: 'outbox-relay', close: () => relay.stop() },
     { name: 'nats', close: () => nats.close() },
     { name: 'database', close: () => ds.destroy() },
+    ...(warehouseDb ? [{ name: 'warehouse database', close: () => warehouseDb.destroy() }] : []),
   ]);
 }
 

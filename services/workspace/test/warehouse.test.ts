@@ -2,12 +2,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { withTenant } from '@datalinx/db';
+import { createDataSource, withTenant } from '@datalinx/db';
 import { warehouseProvisionJobV1 } from '@datalinx/contracts';
 import { startPlatform, viewerHeader, type Platform } from '../../../test/support/platform';
 import { userViewer } from '../../../test/support/viewers';
 import { postGraphQL } from '../../../test/support/http';
 import { Keyring, type WorkspaceSealed } from '../src/secrets/keyring';
+import { PostgresSchemaStorageUsage, platformSchemaOf } from '../src/managers/quota.manager';
+import { WarehouseDao } from '../src/daos/warehouse.dao';
 import { warehousePasswordAad, warehouseSettingsFromUrl } from '../src/managers/warehouse.manager';
 import { provisionWarehouse } from '../../../workers/src/jobs/warehouse';
 import { RunReporter } from '../../../workers/src/run-reporter';
@@ -201,6 +203,27 @@ describe('warehouse provisioning through the worker', () => {
       } finally {
         await c.end();
       }
+    }
+  });
+
+  it('measures each workspace\'s storage as the size of its own warehouse schema (the storage quota\'s usage)', async () => {
+    const warehouseDb = await createDataSource({ url: whUrl.toString(), schema: 'public', entities: [], poolMax: 1 }).initialize();
+    try {
+      const usage = new PostgresSchemaStorageUsage(warehouseDb, platformSchemaOf(new WarehouseDao(p.app.workspace)));
+      const before = await usage.bytesUsed(orgId, [ws.A.id, ws.B.id, randomUUID()]);
+      const c = await loginAs(ws.A);
+      try {
+        await c.query(`CREATE TABLE bulk AS SELECT g AS id, repeat('x', 200) AS pad FROM generate_series(1, 5000) g`);
+      } finally {
+        await c.end();
+      }
+      const after = await usage.bytesUsed(orgId, [ws.A.id, ws.B.id]);
+      expect(after.get(ws.A.id)!).toBeGreaterThan(before.get(ws.A.id)! + 1_000_000);
+      expect(after.get(ws.B.id)).toBe(before.get(ws.B.id));
+      // A workspace without a platform warehouse schema is not measured (null: not enforced).
+      expect([...before.values()][2]).toBeNull();
+    } finally {
+      await warehouseDb.destroy();
     }
   });
 

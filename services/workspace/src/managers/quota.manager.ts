@@ -1,4 +1,5 @@
 import DataLoader from 'dataloader';
+import type { WarehouseDao } from '../daos/warehouse.dao';
 import type { DataSource, EntityManager } from 'typeorm';
 import { Kvm, type KV } from '@nats-io/kv';
 import { ForbiddenError, QuotaExceededError, UnauthenticatedError, type Logger, type QuotaName } from '@datalinx/common';
@@ -27,9 +28,8 @@ export type QuotaDefaults = QuotaLimits;
 /**
  * Bytes used by workspaces' warehouse schemas. Null for a workspace whose usage is not measured
  * (no warehouse schema provisioned yet): storage is then not enforced and shown as unknown.
- * Warehouse provisioning (one schema per workspace, ARCHITECTURE.md §7) is being built
- * separately: until it is wired, the service runs with `STORAGE_NOT_MEASURED`, and
- * `PostgresSchemaStorageUsage` is the measurement to plug in once it knows each workspace's schema.
+ * Production measures `PostgresSchemaStorageUsage` over the platform warehouse (WAREHOUSE_ADMIN_URL,
+ * schemas from `platformSchemaOf`); without that URL it runs with `STORAGE_NOT_MEASURED`.
  */
 export interface StorageUsage {
   bytesUsed(orgId: string, workspaceIds: readonly string[]): Promise<Map<string, number | null>>;
@@ -66,6 +66,14 @@ export class PostgresSchemaStorageUsage implements StorageUsage {
     return new Map(schemas.map(([id, s]) => [id, s === null ? null : (sizes.get(s) ?? 0)]));
   }
 }
+
+/** The schema a workspace's storage is measured in: its platform warehouse schema once provisioned (an EXTERNAL warehouse is not ours to measure). */
+export const platformSchemaOf =
+  (warehouses: Pick<WarehouseDao, 'findByWorkspaces'>) =>
+  async (orgId: string, workspaceId: string): Promise<string | null> => {
+    const [w] = await warehouses.findByWorkspaces(orgId, [workspaceId]);
+    return w && w.mode === 'PLATFORM' && w.status === 'READY' ? w.schemaName : null;
+  };
 
 /** API requests admitted this minute per workspace (the gateways' shared counter). */
 export interface ApiUsage {
