@@ -29,6 +29,33 @@ const MYSQL_UP = (() => {
   return probe.status === 0;
 })();
 
+/**
+ * Whether the PostgreSQL server checks passwords for TCP logins (the embedded server `npm test`
+ * starts does; a development server with `trust` auth accepts any). Decided before the suite is
+ * declared, like MYSQL_UP: with trust auth the wrong-password case is listed as skipped.
+ */
+const PG_CHECKS_PASSWORDS = (() => {
+  const script = `
+    const { Client } = require('pg');
+    (async () => {
+      const u = new URL(process.env.DATABASE_URL);
+      const admin = new Client({ connectionString: u.toString() });
+      await admin.connect();
+      const role = 'dlx_pwprobe_' + process.pid;
+      await admin.query('DROP ROLE IF EXISTS ' + role);
+      await admin.query("CREATE ROLE " + role + " LOGIN PASSWORD 'right-pw-1'");
+      let code = 1;
+      const c = new Client({ host: u.hostname, port: Number(u.port || 5432), database: 'postgres', user: role, password: 'wrong-pw-1' });
+      try { await c.connect(); await c.end(); } catch (e) { code = e.code === '28P01' ? 0 : 1; }
+      await admin.query('DROP ROLE ' + role);
+      await admin.end();
+      process.exit(code);
+    })().catch(() => process.exit(1));`;
+  const probe = spawnSync(process.execPath, ['-e', script], { cwd: path.resolve(__dirname, '..'), timeout: 15000, env: process.env });
+  if (probe.status !== 0) process.stderr.write('The PostgreSQL server accepts any password here (trust auth): skipping the PostgreSQL wrong-password case.\n');
+  return probe.status === 0;
+})();
+
 type Step = [name: string, status: string];
 interface RunResult {
   state: string;
@@ -176,6 +203,22 @@ describe('connection.test v2 for every connection type (worker process, JetStrea
       expect([nohost.error?.code, nohost.steps]).toEqual(['HOST_NOT_FOUND', steps(DB_STEPS, ['FAILURE'])]);
       expect(nohost.error?.message).toMatch(/nonexistent\.invalid.*Check the host name/);
       expect([noschema.error?.code, noschema.steps]).toEqual(['SCHEMA_NOT_FOUND', steps(DB_STEPS, ['SUCCESS', 'SUCCESS', 'SUCCESS', 'FAILURE'])]);
+    });
+
+    (PG_CHECKS_PASSWORDS ? it : it.skip)('wrong password: WRONG_PASSWORD at the authenticated step', async () => {
+      const role = `dlx_test_${randomBytes(4).toString('hex')}`;
+      const admin = new Client({ connectionString: pgUrl.toString() });
+      await admin.connect();
+      try {
+        await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD 'the-right-one-7'`);
+        const [right, wrong] = await Promise.all([run({ ...pg, user: role }, { password: 'the-right-one-7' }), run({ ...pg, user: role }, { password: 'not-the-right-one' })]);
+        expect(right.state).toBe('SUCCESS');
+        expect([wrong.state, wrong.error?.code, wrong.steps]).toEqual(['FAILURE', 'WRONG_PASSWORD', steps(DB_STEPS, ['SUCCESS', 'SUCCESS', 'FAILURE'])]);
+        expect(wrong.error?.message).toMatch(/Check the password/);
+      } finally {
+        await admin.query(`DROP ROLE IF EXISTS ${role}`);
+        await admin.end();
+      }
     });
 
     it('sslMode=require against the server: TLS_UNAVAILABLE when it has no TLS', async () => {
