@@ -214,7 +214,7 @@ describe('connection.test v2 for every connection type (worker process, JetStrea
         const [right, wrong] = await Promise.all([run({ ...pg, user: role }, { password: 'the-right-one-7' }), run({ ...pg, user: role }, { password: 'not-the-right-one' })]);
         expect(right.state).toBe('SUCCESS');
         expect([wrong.state, wrong.error?.code, wrong.steps]).toEqual(['FAILURE', 'WRONG_PASSWORD', steps(DB_STEPS, ['SUCCESS', 'SUCCESS', 'FAILURE'])]);
-        expect(wrong.error?.message).toMatch(/Check the password/);
+        expect(wrong.error?.message).toMatch(/Check the user name and password/);
       } finally {
         await admin.query(`DROP ROLE IF EXISTS ${role}`);
         await admin.end();
