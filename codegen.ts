@@ -62,7 +62,13 @@ const config: CodegenConfig = {
     ),
     ...subgraph(
       'schema',
-      { CanonicalType: '../../entities/canonical-type.entity#CanonicalType', ServiceStatus: '@datalinx/db#ServiceStatus' },
+      {
+        CanonicalType: '../../entities/canonical-type.entity#CanonicalType',
+        ServiceStatus: '@datalinx/db#ServiceStatus',
+        SourceSnapshot: '../../daos/source-snapshot.dao#SourceSnapshotRow',
+        SourceTable: '../../daos/source-snapshot.dao#SourceTableRow',
+        SourceColumn: '../../daos/source-snapshot.dao#SourceColumnRow',
+      },
       '../context#SchemaContext',
     ),
     ...subgraph(

@@ -11,6 +11,7 @@ import { typeDefs as mappingTypeDefs } from '../services/mapping/src/app';
 import { typeDefs as monitoringTypeDefs } from '../services/monitoring/src/app';
 import { RunRecorder } from '../services/monitoring/src/managers/run-recorder';
 import { AuditRecorder } from '../services/monitoring/src/managers/audit-recorder';
+import { SourceSnapshotDao } from '../services/schema/src/daos/source-snapshot.dao';
 import { base32Decode, totp } from '../services/auth/src/mfa/totp';
 import { startPlatform, viewerHeader, waitForWorkspaceRefs, type Platform } from './support/platform';
 import { userViewer } from './support/viewers';
@@ -41,8 +42,8 @@ const KNOWN_ISOLATION_BUGS = new Set<string>([]);
  * subgraph SDL has an entry, so a new field fails here until someone decides how it is isolated.
  * Fields that name no tenant object are listed as such, with the reason.
  *
- * Canonical types (schema subgraph) are global reference data, the same for every org: they
- * are not tenant-owned, so every org reads the same ones. `Platform` is the public status.
+ * Built-in canonical types (schema subgraph) are global reference data, the same for every org;
+ * an org's custom canonical types are tenant data like the rest. `Platform` is the public status.
  *
  * Every case also runs as org A's ADMIN (the control): queries show the object and mutations act,
  * so a denial above is about the tenant, never about a wrong id or a bad input. Cases marked
@@ -84,10 +85,13 @@ interface OrgA {
   apiKeyId: string;
   /** An open invitation of org A (made by its admin through the sign-in gateway). */
   invitationId: string;
+  /** A discovery snapshot of org A's connection, and its one table (`public.alpha_customers`). */
+  sourceSnapshotId: string;
+  sourceTableId: string;
 }
 
 /** Values only org A's objects carry: none may appear in anything org B is shown. */
-const A_MARKERS = ['Alpha Secret Org', 'Alpha Admin', 'Alpha Member', 'Alpha Workspace', 'alpha-ws', 'alpha-warehouse', 'alpha-db.internal', 'alpha_user', 'Alpha Customers', 'alpha_customers', 'alpha run summary', 'alpha step message', 'alpha-admin-', 'alpha-member-', 'alpha audit detail', 'Alpha Service Bot', 'alpha-invitee-', 'Alpha Pipeline', 'alpha nightly load'];
+const A_MARKERS = ['Alpha Secret Org', 'Alpha Admin', 'Alpha Member', 'Alpha Workspace', 'alpha-ws', 'alpha-warehouse', 'alpha-db.internal', 'alpha_user', 'Alpha Customers', 'alpha_customers', 'alpha run summary', 'alpha step message', 'alpha-admin-', 'alpha-member-', 'alpha audit detail', 'Alpha Service Bot', 'alpha-invitee-', 'Alpha Pipeline', 'alpha nightly load', 'alpha_work_email', 'Alpha Work Email'];
 
 // ─── the table ───────────────────────────────────────────────────────────────────────────────
 
@@ -521,9 +525,69 @@ const CASES: Record<string, Case> = {
     deniedToB: payloadError('updateWorkspaceQuotas', 'WORKSPACE_NOT_FOUND', ['quotas']),
   },
 
-  // ── schema: canonical types are global reference data (not tenant-owned) ──
-  'Query.canonicalTypes': { kind: 'not-tenant-addressed', reason: 'canonical types are global reference data, the same for every org' },
-  'Query.canonicalType': { kind: 'not-tenant-addressed', reason: 'canonical types are global reference data, the same for every org' },
+  // ── schema: built-in canonical types are global; custom ones belong to their org ──
+  'Query.canonicalTypes': {
+    kind: 'tenant',
+    query: `{ canonicalTypes(category: "contact") { name builtIn } }`,
+    variables: () => ({}),
+    // The built-ins only: none of org A's custom types.
+    deniedToB: (res) => {
+      noErrors(res);
+      const list = (data(res)?.canonicalTypes as Array<{ name: string; builtIn: boolean }>) ?? [];
+      expect(list.length).toBeGreaterThan(0);
+      expect(list.filter((t) => !t.builtIn)).toEqual([]);
+    },
+    visibleToA: (res) => expect((data(res)?.canonicalTypes as Array<{ name: string; builtIn: boolean }>).filter((t) => !t.builtIn)).toEqual([{ name: 'alpha_work_email', builtIn: false }]),
+  },
+  'Query.canonicalType': {
+    kind: 'tenant',
+    query: `{ canonicalType(name: "alpha_work_email") { id name label builtIn } }`,
+    variables: () => ({}),
+    deniedToB: isNull('canonicalType'),
+    visibleToA: (res) => expect(data(res)).toMatchObject({ canonicalType: { name: 'alpha_work_email', label: 'Alpha Work Email', builtIn: false } }),
+  },
+  'Mutation.createCanonicalType': {
+    kind: 'tenant',
+    // Org B's ADMIN refines org A's custom type: it does not exist for org B.
+    query: `mutation { createCanonicalType(input: { name: "sales_email", label: "Sales email", parent: "alpha_work_email", examples: [] }) { canonicalType { id name } errors { code field } } }`,
+    variables: () => ({}),
+    deniedToB: payloadError('createCanonicalType', 'PARENT_NOT_FOUND', ['canonicalType']),
+  },
+
+  // ── schema: discovery snapshots (tenant data, per connection) ──
+  'Query.sourceSnapshots': {
+    kind: 'tenant',
+    query: `query($c: ID!){ sourceSnapshots(connectionId: $c) { nodes { id } } }`,
+    variables: ({ a }) => ({ c: a.connectionId }),
+    deniedToB: emptyNodes('sourceSnapshots'),
+    visibleToA: (res, { a }) => expect(data(res)).toEqual({ sourceSnapshots: { nodes: [{ id: a.sourceSnapshotId }] } }),
+  },
+  'Query.sourceSnapshot': {
+    kind: 'tenant',
+    query: `query($id: ID!){ sourceSnapshot(id: $id) { id version tables { id name columns { name } } } }`,
+    variables: ({ a }) => ({ id: a.sourceSnapshotId }),
+    deniedToB: isNull('sourceSnapshot'),
+    visibleToA: (res, { a }) =>
+      expect(data(res)).toEqual({ sourceSnapshot: { id: a.sourceSnapshotId, version: 1, tables: [{ id: a.sourceTableId, name: 'public.alpha_customers', columns: [{ name: 'email' }] }] } }),
+  },
+  'Mutation.describeSourceTable': {
+    kind: 'tenant',
+    query: `mutation($i: DescribeSourceTableInput!){ describeSourceTable(input: $i) { table { id } errors { code field } } }`,
+    variables: ({ a }) => ({ i: { connectionId: a.connectionId, table: 'public.alpha_customers', description: 'beta was here', status: 'ACCEPTED' } }),
+    deniedToB: payloadError('describeSourceTable', 'CONNECTION_NOT_FOUND', ['table']),
+  },
+  'Mutation.describeSourceColumn': {
+    kind: 'tenant',
+    query: `mutation($i: DescribeSourceColumnInput!){ describeSourceColumn(input: $i) { table { id } errors { code field } } }`,
+    variables: ({ a }) => ({ i: { connectionId: a.connectionId, table: 'public.alpha_customers', column: 'email', description: 'beta was here', status: 'DRAFT' } }),
+    deniedToB: payloadError('describeSourceColumn', 'CONNECTION_NOT_FOUND', ['table']),
+  },
+  'Mutation.discoverConnection': {
+    kind: 'tenant',
+    query: `mutation($id: ID!){ discoverConnection(id: $id, scope: { patterns: ["alpha_*"] }) { runId errors { code field } } }`,
+    variables: ({ a }) => ({ id: a.connectionId }),
+    deniedToB: payloadError('discoverConnection', 'CONNECTION_NOT_FOUND', ['runId']),
+  },
 
   // ── mapping ──
   'Query.mappings': {
@@ -707,12 +771,24 @@ const ENTITY_CASES: Record<string, Record<string, EntityCase>> = {
     Platform: platformEntity,
   },
   schema: {
-    // Global reference data: every org resolves the same canonical type.
+    // Org A's custom canonical type (built-ins are global: every org resolves them, see services/schema/test).
     CanonicalType: {
       representation: ({ canonicalTypeId }) => ({ __typename: 'CanonicalType', id: canonicalTypeId }),
       selection: `... on CanonicalType { id name }`,
-      forB: ({ canonicalTypeId }) => ({ __typename: 'CanonicalType', id: canonicalTypeId, name: 'email' }),
-      forA: ({ canonicalTypeId }) => ({ __typename: 'CanonicalType', id: canonicalTypeId, name: 'email' }),
+      forB: () => null,
+      forA: ({ canonicalTypeId }) => ({ __typename: 'CanonicalType', id: canonicalTypeId, name: 'alpha_work_email' }),
+    },
+    SourceSnapshot: {
+      representation: ({ a }) => ({ __typename: 'SourceSnapshot', id: a.sourceSnapshotId }),
+      selection: `... on SourceSnapshot { id version }`,
+      forB: () => null,
+      forA: ({ a }) => ({ __typename: 'SourceSnapshot', id: a.sourceSnapshotId, version: 1 }),
+    },
+    SourceTable: {
+      representation: ({ a }) => ({ __typename: 'SourceTable', id: a.sourceTableId }),
+      selection: `... on SourceTable { id name }`,
+      forB: () => null,
+      forA: ({ a }) => ({ __typename: 'SourceTable', id: a.sourceTableId, name: 'public.alpha_customers' }),
     },
     Platform: platformEntity,
   },
@@ -950,10 +1026,24 @@ describe('cross-tenant isolation: org B names org A\'s objects in every root fie
        VALUES ($1, $2, $3, $3, '{CONNECTIONS}', 'DONE', '[]', 'user:alpha', now())`,
       [promotionId, a.orgId, ws.workspace.id],
     );
-    const [{ id: ctId }] = await p.sources.schema.query(`SELECT id FROM schema.canonical_type WHERE name = 'email'`);
+    // A custom canonical type of org A, refining the built-in email type.
+    const [{ id: ctId }] = await p.sources.schema.query(
+      `INSERT INTO schema.custom_canonical_type (org_id, name, label, category, parent_id, pattern, examples, created_by)
+       SELECT $1, 'alpha_work_email', 'Alpha Work Email', 'contact', id, '^[^@]+@alpha[.]test$', ARRAY['ada@alpha.test'], 'user:alpha' FROM schema.canonical_type WHERE name = 'email' RETURNING id`,
+      [a.orgId],
+    );
     canonicalTypeId = ctId;
+    // A discovery snapshot of org A's connection, built by the schema service's own write side (as if a worker had reported it).
+    const snapshots = new SourceSnapshotDao(p.app.schema);
+    const discoveryRun = { orgId: a.orgId, workspaceId: ws.workspace.id, connectionId: conn.connection.id, runId: randomUUID() };
+    await snapshots.stage({
+      ...discoveryRun,
+      table: { schema: 'public', name: 'alpha_customers', kind: 'TABLE', rowEstimate: 3, primaryKey: [], foreignKeys: [], columns: [{ name: 'email', type: 'text', nullable: true, ordinal: 1, profile: null }] },
+    });
+    const snapshot = (await snapshots.complete({ ...discoveryRun, tableCount: 1, completedAt: new Date().toISOString() }))!;
+    const [{ id: sourceTableId }] = await p.sources.schema.query(`SELECT id FROM schema.source_table WHERE snapshot_id = $1`, [snapshot.id]);
     ctx = {
-      a: { orgId: a.orgId, adminId: a.userId, memberId, workspaceId: ws.workspace.id, connectionId: conn.connection.id, doomedConnectionId: doomedConnection.connection.id, destinationConnectionId: destination.connection.id, pipelineId: pipeline.pipeline.id, doomedPipelineId: doomedPipeline.pipeline.id, mappingId: mapping.mapping.id, promotionId, stagingWorkspaceId: staging.workspace.id, runId, auditEntryId, enrollmentId: enrollment.enrollmentId, totpSecret, sessionId, slug: slugA, email: emailA, serviceAccountId: sa.serviceAccount.id, apiKeyId: sa.serviceAccount.apiKeys[0]!.id, invitationId: invitation.invitation.id },
+      a: { orgId: a.orgId, adminId: a.userId, memberId, workspaceId: ws.workspace.id, connectionId: conn.connection.id, doomedConnectionId: doomedConnection.connection.id, destinationConnectionId: destination.connection.id, pipelineId: pipeline.pipeline.id, doomedPipelineId: doomedPipeline.pipeline.id, mappingId: mapping.mapping.id, promotionId, stagingWorkspaceId: staging.workspace.id, runId, auditEntryId, enrollmentId: enrollment.enrollmentId, totpSecret, sessionId, slug: slugA, email: emailA, serviceAccountId: sa.serviceAccount.id, apiKeyId: sa.serviceAccount.apiKeys[0]!.id, invitationId: invitation.invitation.id, sourceSnapshotId: snapshot.id, sourceTableId },
       orgB: b.orgId,
       bAdminId: b.userId,
       bMemberId: memberBId,
@@ -975,6 +1065,8 @@ describe('cross-tenant isolation: org B names org A\'s objects in every root fie
     if (ctx) await p?.nats.jsm.streams.purge('JOBS', { filter: `jobs.pipeline.run.${ctx.a.workspaceId}` }).catch(() => undefined);
     // Likewise the warehouse provision/purge jobs of both orgs' workspaces (no warehouse worker here).
     if (ctx) for (const w of [ctx.a.workspaceId, ctx.bWorkspaceId]) await p?.nats.jsm.streams.purge('JOBS', { filter: `jobs.warehouse.*.${w}` }).catch(() => undefined);
+    // And the discoverConnection control's job (no source worker here).
+    if (ctx) await p?.nats.jsm.streams.purge('JOBS', { filter: `jobs.source.discover.${ctx.a.workspaceId}` }).catch(() => undefined);
     await p?.stop();
   });
 

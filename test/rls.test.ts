@@ -65,7 +65,21 @@ const ids = {
   runB: randomUUID(),
   auditA: randomUUID(),
   auditB: randomUUID(),
+  discRunA: randomUUID(),
+  discRunB: randomUUID(),
+  snapA: randomUUID(),
+  snapB: randomUUID(),
+  srcTableA: randomUUID(),
+  srcTableB: randomUUID(),
+  srcColA: randomUUID(),
+  srcColB: randomUUID(),
+  metaA: randomUUID(),
+  metaB: randomUUID(),
+  customTypeA: randomUUID(),
+  customTypeB: randomUUID(),
 };
+/** The built-in `email` canonical type (a fixed id since the schema service's first migration): custom types' parent. */
+const EMAIL_TYPE_ID = '85ccb38a-17a9-43ad-8b08-18be7a9c77d8';
 
 /** Auth rows, one of each per org: `auth.<A|B>.<table>` = the row's key. */
 const authIds = (['A', 'B'] as const).reduce(
@@ -270,6 +284,54 @@ const TENANT_TABLES: TenantTable[] = [
       params: [randomUUID(), orgA],
     },
   },
+  {
+    // A discovery run's tables waiting for its completion.
+    table: 'schema.discovery_staging',
+    key: 'run_id',
+    set: `body = '{}'`,
+    rowsOf: (o) => [o === 'A' ? ids.discRunA : ids.discRunB],
+    insertForA: { sql: `INSERT INTO schema.discovery_staging (org_id, run_id, workspace_id, connection_id, table_name, body) VALUES ($1, gen_random_uuid(), $2, $3, 'public.p', '{}')`, params: [orgA, ids.wsA, ids.connA] },
+  },
+  {
+    table: 'schema.source_snapshot',
+    key: 'id',
+    set: `table_count = 9`,
+    rowsOf: (o) => [o === 'A' ? ids.snapA : ids.snapB],
+    insertForA: { sql: `INSERT INTO schema.source_snapshot (org_id, workspace_id, connection_id, version, run_id, table_count, diff) VALUES ($1, $2, $3, 2, gen_random_uuid(), 0, '{}')`, params: [orgA, ids.wsA, ids.connA] },
+  },
+  {
+    table: 'schema.source_table',
+    key: 'id',
+    set: `row_estimate = 9`,
+    rowsOf: (o) => [o === 'A' ? ids.srcTableA : ids.srcTableB],
+    insertForA: { sql: `INSERT INTO schema.source_table (org_id, snapshot_id, schema_name, table_name, kind) VALUES ($1, $2, 'public', 'planted', 'TABLE')`, params: [orgA, ids.snapA] },
+  },
+  {
+    table: 'schema.source_column',
+    key: 'id',
+    set: `type = 'x'`,
+    rowsOf: (o) => [o === 'A' ? ids.srcColA : ids.srcColB],
+    insertForA: { sql: `INSERT INTO schema.source_column (org_id, table_id, name, type, nullable, ordinal) VALUES ($1, $2, 'planted', 'text', true, 9)`, params: [orgA, ids.srcTableA] },
+  },
+  {
+    // Descriptions of source tables and columns, by name (carried over across snapshots).
+    table: 'schema.table_metadata',
+    key: 'id',
+    set: `description = 'x'`,
+    rowsOf: (o) => [o === 'A' ? ids.metaA : ids.metaB],
+    insertForA: {
+      sql: `INSERT INTO schema.table_metadata (org_id, workspace_id, connection_id, table_name, description, status, updated_by) VALUES ($1, $2, $3, 'public.planted', 'd', 'DRAFT', 'planted')`,
+      params: [orgA, ids.wsA, ids.connA],
+    },
+  },
+  {
+    // An organization's own canonical types (built-ins stay global in schema.canonical_type).
+    table: 'schema.custom_canonical_type',
+    key: 'id',
+    set: `label = 'x'`,
+    rowsOf: (o) => [o === 'A' ? ids.customTypeA : ids.customTypeB],
+    insertForA: { sql: `INSERT INTO schema.custom_canonical_type (org_id, name, label, category, parent_id, created_by) VALUES ($1, 'planted', 'P', 'contact', $2, 'x')`, params: [orgA, EMAIL_TYPE_ID] },
+  },
 ];
 
 describe('row-level security', () => {
@@ -336,6 +398,18 @@ describe('row-level security', () => {
         `INSERT INTO monitoring.audit_log (id, org_id, occurred_at, actor_type, action, outcome) VALUES ($1, $2, now(), 'system', 'auth.login.succeeded', 'success')`,
         [audit, org],
       );
+      const [discRun, snap, srcTable, srcCol, meta] =
+        org === orgA ? [ids.discRunA, ids.snapA, ids.srcTableA, ids.srcColA, ids.metaA] : [ids.discRunB, ids.snapB, ids.srcTableB, ids.srcColB, ids.metaB];
+      await admin.query(`INSERT INTO schema.discovery_staging (org_id, run_id, workspace_id, connection_id, table_name, body) VALUES ($1, $2, $3, $4, 'public.t', '{}')`, [org, discRun, ws, conn]);
+      await admin.query(`INSERT INTO schema.source_snapshot (id, org_id, workspace_id, connection_id, version, run_id, table_count, diff) VALUES ($1, $2, $3, $4, 1, gen_random_uuid(), 1, '{}')`, [snap, org, ws, conn]);
+      await admin.query(`INSERT INTO schema.source_table (id, org_id, snapshot_id, schema_name, table_name, kind) VALUES ($1, $2, $3, 'public', 't', 'TABLE')`, [srcTable, org, snap]);
+      await admin.query(`INSERT INTO schema.source_column (id, org_id, table_id, name, type, nullable, ordinal) VALUES ($1, $2, $3, 'c', 'text', true, 1)`, [srcCol, org, srcTable]);
+      await admin.query(`INSERT INTO schema.table_metadata (id, org_id, workspace_id, connection_id, table_name, description, status, updated_by) VALUES ($1, $2, $3, $4, 'public.t', 'd', 'DRAFT', 'planted')`, [meta, org, ws, conn]);
+      await admin.query(`INSERT INTO schema.custom_canonical_type (id, org_id, name, label, category, parent_id, created_by) VALUES ($1, $2, 'work_email', 'Work email', 'contact', $3, 'planted')`, [
+        org === orgA ? ids.customTypeA : ids.customTypeB,
+        org,
+        EMAIL_TYPE_ID,
+      ]);
     }
   });
 
@@ -396,7 +470,7 @@ describe('row-level security', () => {
   });
 
   it('refuses to move a row of org B into org A', async () => {
-    for (const table of ['auth.user', 'auth.session', 'auth.api_key', 'auth.invitation', 'workspace.workspace', 'workspace.connection', 'workspace.pipeline', 'workspace.pipeline_run', 'workspace.quota', 'workspace.active_run', 'mapping.mapping', 'mapping.workspace_ref', 'monitoring.run']) {
+    for (const table of ['auth.user', 'auth.session', 'auth.api_key', 'auth.invitation', 'workspace.workspace', 'workspace.connection', 'workspace.pipeline', 'workspace.pipeline_run', 'workspace.quota', 'workspace.active_run', 'mapping.mapping', 'mapping.workspace_ref', 'monitoring.run', 'schema.source_snapshot', 'schema.table_metadata', 'schema.custom_canonical_type']) {
       await expect(asRuntime(orgB, `UPDATE ${table} SET org_id = $1 WHERE org_id = $2`, [orgA, orgB])).rejects.toThrow(/row-level security/);
     }
   });

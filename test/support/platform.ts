@@ -25,6 +25,8 @@ import { startConnectionTestResultsConsumer } from '../../services/workspace/src
 import { schemaDataSource } from '../../services/schema/src/data-source';
 import { migrate as migrateSchema } from '../../services/schema/src/migrate';
 import { createSchemaServer } from '../../services/schema/src/app';
+import { SourceSnapshotDao } from '../../services/schema/src/daos/source-snapshot.dao';
+import { startDiscoveryConsumers } from '../../services/schema/src/jobs/discovery.consumer';
 import { mappingDataSource } from '../../services/mapping/src/data-source';
 import { migrate as migrateMapping } from '../../services/mapping/src/migrate';
 import { createMappingServer } from '../../services/mapping/src/app';
@@ -174,6 +176,15 @@ export async function startPlatform(o: { runsFilter?: string; audit?: boolean ; 
     afterCommit: () => relays[1]!.kick(),
     accept: (r) => ourOrg(r.orgId),
   });
+  // Schema: the workers' discovery results → source snapshots, for this platform's orgs only.
+  const discoveryConsumers = await startDiscoveryConsumers({
+    js: nats.js,
+    jsm: nats.jsm,
+    dao: new SourceSnapshotDao(app.schema),
+    log,
+    durable: `schema-discovery-${suffix}`,
+    accept: ourOrg,
+  });
   const promotionResults = await startPromotionResultsConsumer({
     js: nats.js,
     jsm: nats.jsm,
@@ -282,6 +293,8 @@ export async function startPlatform(o: { runsFilter?: string; audit?: boolean ; 
       await workspaceEventsConsumer.stop();
       await authWorkspaceConsumer.stop();
       await mappingPromotions.stop();
+      await discoveryConsumers.stop();
+      for (const d of ['tables', 'completed']) await nats.jsm.consumers.delete('EVENTS', `schema-discovery-${suffix}-${d}`).catch(() => undefined);
       await promotionResults.stop();
       await nats.jsm.consumers.delete('EVENTS', `mapping-workspaces-${suffix}`).catch(() => undefined);
       for (const r of relays) await r.stop();

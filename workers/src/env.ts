@@ -15,6 +15,13 @@ export const envSchema = z.object({
    * Narrow it further (e.g. jobs.connection.*.<workspaceId>) for isolated workers.
    */
   WORKER_FILTER_SUBJECT: z.string().default('jobs.connection.>'),
+  /**
+   * The source jobs (source.*) on a second consumer (durable `<WORKER_DURABLE>-source`); not
+   * started when WORKER_FILTER_SUBJECT already covers them (JOBS is a work queue). Default: the
+   * worker filter with `source` as the domain (`jobs.connection.>` → `jobs.source.>`,
+   * `jobs.connection.*.<ws>` → `jobs.source.*.<ws>`).
+   */
+  SOURCE_FILTER_SUBJECT: z.string().optional(),
   JOB_ACK_WAIT_MS: z.coerce.number().int().min(500).max(600000).default(30000),
   JOB_MAX_DELIVER: z.coerce.number().int().min(1).max(100).default(5),
   JOB_BACKOFF_BASE_MS: z.coerce.number().int().min(10).max(600000).default(1000),
@@ -37,6 +44,14 @@ export const envSchema = z.object({
   WAREHOUSE_ADMIN_URL: z.string().url().optional(),
   /** Must not overlap WORKER_FILTER_SUBJECT (JOBS is a work queue). */
   WAREHOUSE_FILTER_SUBJECT: z.string().default('jobs.warehouse.>'),
+  /**
+   * The column jobs (column.canonicalize) on their own consumer (`<WORKER_DURABLE>-column`), started
+   * with WAREHOUSE_ADMIN_URL. Default: WORKER_FILTER_SUBJECT with `column` as the domain
+   * (jobs.connection.> → jobs.column.>); must not overlap the other filters.
+   */
+  COLUMN_FILTER_SUBJECT: z.string().optional(),
+  /** Tests only: pause (ms) after every committed incremental source.sync batch, so a test can kill a worker mid-sync. 0 in production. */
+  SYNC_BATCH_DELAY_MS: z.coerce.number().int().min(0).max(60000).default(0),
 });
 export type Env = z.infer<typeof envSchema>;
 

@@ -3,6 +3,8 @@ import { connectNats, ensureStreams } from '@datalinx/messaging';
 import { envSchema, fileStorageDir } from './env';
 import { JobRunner } from './job-runner';
 import { startWarehouseRunner } from './warehouse-runner';
+import { defaultColumnFilter, startColumnRunner } from './column-runner';
+import { sourceFilterFor, startSourceRunner } from './source-runner';
 
 /** The data-plane worker: pulls jobs from JetStream, runs them, reports on RUNS. */
 async function main() {
@@ -29,11 +31,17 @@ async function main() {
   const warehouse = env.WAREHOUSE_ADMIN_URL
     ? await startWarehouseRunner({ ...options, filterSubject: env.WAREHOUSE_FILTER_SUBJECT, warehouseAdminUrl: env.WAREHOUSE_ADMIN_URL })
     : null;
+  const sources = await startSourceRunner({ ...options, filterSubject: env.SOURCE_FILTER_SUBJECT ?? sourceFilterFor(env.WORKER_FILTER_SUBJECT), mainFilterSubject: env.WORKER_FILTER_SUBJECT, warehouseAdminUrl: env.WAREHOUSE_ADMIN_URL, syncBatchDelayMs: env.SYNC_BATCH_DELAY_MS });
+  const columns = env.WAREHOUSE_ADMIN_URL
+    ? await startColumnRunner({ ...options, filterSubject: env.COLUMN_FILTER_SUBJECT ?? defaultColumnFilter(env.WORKER_FILTER_SUBJECT), mainFilterSubject: env.WORKER_FILTER_SUBJECT, warehouseAdminUrl: env.WAREHOUSE_ADMIN_URL })
+    : null;
   if (!warehouse) log.warn('WAREHOUSE_ADMIN_URL is not set: this worker leaves warehouse jobs to others');
-  log.info({ concurrency: env.WORKER_CONCURRENCY, durable: env.WORKER_DURABLE, warehouse: Boolean(warehouse) }, 'worker pulling jobs');
+  log.info({ concurrency: env.WORKER_CONCURRENCY, durable: env.WORKER_DURABLE, warehouse: Boolean(warehouse), sourceConsumer: Boolean(sources) }, 'worker pulling jobs');
   onShutdown(log, [
     { name: 'jobs (drain in-flight)', close: () => runner.stop() },
     { name: 'warehouse jobs (drain in-flight)', close: async () => warehouse?.stop() },
+    { name: 'column jobs (drain in-flight)', close: async () => columns?.stop() },
+    { name: 'source jobs (drain in-flight)', close: async () => sources?.stop() },
     { name: 'nats', close: () => nats.close() },
   ], Math.max(10000, env.JOB_ACK_WAIT_MS));
 }

@@ -7,6 +7,9 @@ import { RunReporter } from './run-reporter';
 import { testConnectionV1, testConnectionV2 } from './jobs/connection-test';
 import type { FileStorage } from './connectors/file';
 import { provisionWarehouse, purgeWarehouse } from './jobs/warehouse';
+import { canonicalizeColumn } from './jobs/canonicalize';
+import { runSourceSync } from './sync/postgres-sync';
+import { discoverSource, jetStreamPublisher } from './discovery/discover';
 
 export interface JobRunnerOptions {
   nc: NatsConnection;
@@ -24,6 +27,8 @@ export interface JobRunnerOptions {
   fileStorage: FileStorage;
   /** WAREHOUSE_ADMIN_URL: needed by the warehouse.* jobs (./warehouse-runner.ts runs them on their own consumer). */
   warehouseAdminUrl?: string;
+  /** SYNC_BATCH_DELAY_MS (tests only): pause after every committed incremental sync batch. */
+  syncBatchDelayMs?: number;
 }
 
 function parseJob(msg: JsMsg): JobMessage {
@@ -109,6 +114,29 @@ export class JobRunner {
             : await testConnectionV2(job, this.unsealSecrets(job.jobId, job.payload.secrets), this.o.fileStorage, report);
         await report.state(result.ok ? 'SUCCESS' : 'FAILURE', { summary: result.summary, error: result.error });
         log.info({ ok: result.ok, code: result.error?.code, type: job.v === 1 ? 'POSTGRES' : job.payload.config.type }, 'job finished');
+        return;
+      }
+      case 'source.discover': {
+        const result = await discoverSource(job, this.unsealSecrets(job.jobId, job.payload.secrets), report, jetStreamPublisher(this.o.js));
+        await report.state(result.ok ? 'SUCCESS' : 'FAILURE', { summary: result.summary, error: result.error });
+        log.info({ ok: result.ok, code: result.error?.code, type: job.payload.config.type }, 'job finished');
+        return;
+      }
+      case 'source.sync': {
+        // Not a permanent failure: another worker of this consumer may have WAREHOUSE_ADMIN_URL.
+        if (!this.o.warehouseAdminUrl) throw new Error('this worker has no WAREHOUSE_ADMIN_URL: it cannot run source.sync jobs');
+        const secrets = this.unsealSecrets(job.jobId, job.payload.secrets);
+        const result = await runSourceSync(job, { warehouseAdminUrl: this.o.warehouseAdminUrl, secrets, batchDelayMs: this.o.syncBatchDelayMs }, report);
+        await report.state(result.ok ? 'SUCCESS' : 'FAILURE', { summary: result.summary, error: result.error });
+        log.info({ ok: result.ok, code: result.error?.code, rows: result.rows }, 'job finished');
+        return;
+      }
+      case 'column.canonicalize': {
+        // Not permanent: another worker of this consumer may have WAREHOUSE_ADMIN_URL (./column-runner.ts starts it only with one).
+        if (!this.o.warehouseAdminUrl) throw new Error('this worker has no WAREHOUSE_ADMIN_URL: it cannot run column.canonicalize jobs');
+        const result = await canonicalizeColumn(job, this.o.warehouseAdminUrl, report);
+        await report.state(result.ok ? 'SUCCESS' : 'FAILURE', { summary: result.summary, error: result.error });
+        log.info({ ok: result.ok, code: result.error?.code, checked: result.checked, normalized: result.normalized, quarantined: result.quarantined }, 'job finished');
         return;
       }
       case 'warehouse.provision':

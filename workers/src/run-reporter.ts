@@ -37,6 +37,25 @@ export class RunReporter {
     return this.publish({ ...this.base(), type: 'run.state', eventId: `${this.job.runId}:a${this.attempt}:${state}`, state, attempt: this.attempt, ...extra });
   }
 
+  private progressSeq = 0;
+
+  /** Cumulative progress of a step (rows, bytes, percent when the total is known) on RUNS. */
+  progress(step: string, p: { rows: number; bytes: number; totalRows?: number }): Promise<void> {
+    const seq = this.progressSeq++;
+    const percent = p.totalRows ? Math.min(100, Math.round((p.rows / p.totalRows) * 1000) / 10) : p.totalRows === 0 ? 100 : undefined;
+    return this.publish({
+      ...this.base(),
+      type: 'run.progress',
+      eventId: `${this.job.runId}:a${this.attempt}:p${seq}`,
+      step,
+      rows: p.rows,
+      bytes: p.bytes,
+      ...(p.totalRows !== undefined ? { totalRows: p.totalRows } : {}),
+      ...(percent !== undefined ? { percent } : {}),
+      attempt: this.attempt,
+    });
+  }
+
   step(step: string, status: 'SUCCESS' | 'FAILURE' | 'SKIPPED', message: string, durationMs: number): Promise<void> {
     const seq = this.seq++;
     return this.publish({

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { startPlatform, viewerHeader, type Platform } from '../../test/support/platform';
 import { userViewer } from '../../test/support/viewers';
 import { postGraphQL } from '../../test/support/http';
+import { deleteWorkerConsumers } from '../../test/support/worker-consumers';
 
 const WORKER = path.resolve(__dirname, '..', 'dist', 'index.js');
 
@@ -107,7 +108,7 @@ describe('connection.test through JetStream and the worker process', () => {
 
   afterAll(async () => {
     for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
-    await p?.nats.jsm.consumers.delete('JOBS', `workers-${workspaceId.slice(0, 8)}`).catch(() => undefined);
+    if (p) await deleteWorkerConsumers(p.nats.jsm, `workers-${workspaceId.slice(0, 8)}`);
     await p?.stop();
   });
 
@@ -222,7 +223,7 @@ describe('connection.test through JetStream and the worker process', () => {
     expect(survivor.exitCode).toBeNull();
     proxy.close();
     await stopWorkers();
-    await p.nats.jsm.consumers.delete('JOBS', lastChance.WORKER_DURABLE).catch(() => undefined);
+    await deleteWorkerConsumers(p.nats.jsm, lastChance.WORKER_DURABLE);
   }, 120000);
 });
 

@@ -43,3 +43,71 @@ export const connectionFailedV1 = z.object({
   failedAt: z.string().datetime(),
 });
 export type ConnectionFailedV1 = z.infer<typeof connectionFailedV1>;
+
+/**
+ * Source discovery results (EVENTS, published by the worker running `source.discover`; the
+ * worker has no outbox, so it publishes with msgID `<runId>:<table>` and `<runId>:done`).
+ * The schema service stages the tables per run and, on `completed`, builds the connection's next
+ * snapshot. A table is named by `schema` (PostgreSQL schema, MySQL database) and `name`; the
+ * schema service keys it by `schema.name`.
+ */
+export const SOURCE_TABLE_DISCOVERED_V1 = 'schema.source_table.discovered.v1';
+export const DISCOVERY_COMPLETED_V1 = 'schema.discovery.completed.v1';
+const short = z.string().max(2000);
+export const columnProfile = z.object({
+  /** Rows in the sample the profile was computed from. */
+  sampled: z.number().int().min(0),
+  nullCount: z.number().int().min(0),
+  /** Distinct non-null values in the sample. */
+  distinctEstimate: z.number().int().min(0),
+  min: short.nullable(),
+  max: short.nullable(),
+  topValues: z.array(z.object({ value: short, count: z.number().int().min(1) })).max(5),
+  /** The canonical type most non-null sample values match (null when none does), and that share (0..1). */
+  canonicalType: z.string().nullable(),
+  canonicalShare: z.number().min(0).max(1),
+});
+export type ColumnProfile = z.infer<typeof columnProfile>;
+export const discoveredColumn = z.object({
+  name: z.string().min(1).max(255),
+  type: z.string().min(1).max(255),
+  nullable: z.boolean(),
+  ordinal: z.number().int().min(1),
+  profile: columnProfile.nullable(),
+});
+export type DiscoveredColumn = z.infer<typeof discoveredColumn>;
+export const discoveredForeignKey = z.object({
+  name: z.string().max(255),
+  columns: z.array(z.string()).min(1),
+  referencedTable: z.string().min(1),
+  referencedColumns: z.array(z.string()).min(1),
+});
+export type DiscoveredForeignKey = z.infer<typeof discoveredForeignKey>;
+export const discoveredTable = z.object({
+  schema: z.string().min(1).max(255),
+  name: z.string().min(1).max(511),
+  kind: z.enum(['TABLE', 'VIEW']),
+  rowEstimate: z.number().int().nullable(),
+  columns: z.array(discoveredColumn).max(5000),
+  primaryKey: z.array(z.string()),
+  foreignKeys: z.array(discoveredForeignKey),
+});
+export type DiscoveredTable = z.infer<typeof discoveredTable>;
+export const sourceTableDiscoveredV1 = z.object({
+  orgId: z.string().uuid(),
+  workspaceId: z.string().uuid(),
+  connectionId: z.string().uuid(),
+  runId: z.string().uuid(),
+  table: discoveredTable,
+});
+export type SourceTableDiscoveredV1 = z.infer<typeof sourceTableDiscoveredV1>;
+export const discoveryCompletedV1 = z.object({
+  orgId: z.string().uuid(),
+  workspaceId: z.string().uuid(),
+  connectionId: z.string().uuid(),
+  runId: z.string().uuid(),
+  /** How many `source_table.discovered` events this run published (the snapshot waits for all). */
+  tableCount: z.number().int().min(0),
+  completedAt: z.string().datetime(),
+});
+export type DiscoveryCompletedV1 = z.infer<typeof discoveryCompletedV1>;

@@ -6,3 +6,4 @@ export * from './identity';
 export * from './audit';
 export * from './quotas';
 export * from './promotion';
+export * from './canonical';

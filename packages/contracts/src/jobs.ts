@@ -234,8 +234,106 @@ export const warehousePurgeJobV1 = z.object({
 });
 export type WarehousePurgeJobV1 = z.infer<typeof warehousePurgeJobV1>;
 
+/**
+ * `source.discover`: read a POSTGRES or MYSQL source's schemas, tables, columns, keys, row
+ * estimates and column profiles (from a bounded sample of each table). `secrets` is the JSON of
+ * `connectionSecrets`, sealed for the data plane with AAD `job:<jobId>` (null when none). The
+ * worker publishes the result as `schema.source_table.discovered.v1` events (one per table) and
+ * then `schema.discovery.completed.v1` on EVENTS.
+ */
+export const discoveryScope = z
+  .object({
+    /** Exact table names (`schema.table`, or `table` in the connection's database/default schema). */
+    tables: z.array(tableName).max(1000).optional(),
+    /** Glob patterns over the same names (`*`, `?`), e.g. `public.order*`. */
+    patterns: z.array(tableName).max(100).optional(),
+  })
+  .strict();
+export type DiscoveryScope = z.infer<typeof discoveryScope>;
+export const sourceDiscoverPayloadV1 = z.object({
+  connectionId: uuid,
+  config: z.discriminatedUnion('type', [postgresConnectionConfig, mysqlConnectionConfig]),
+  secrets: sealedSecret.nullable(),
+  /** None (or both lists empty) = every table the connection can read. */
+  scope: discoveryScope.default({}),
+  /** Rows sampled per table for the column profiles. */
+  profileSampleRows: z.number().int().min(0).max(1_000_000).default(10_000),
+  timeoutMs: z.number().int().min(1000).max(600_000).default(60_000),
+});
+export type SourceDiscoverPayloadV1 = z.infer<typeof sourceDiscoverPayloadV1>;
+export const sourceDiscoverJobV1 = z.object({
+  ...jobBase,
+  kind: z.literal('source.discover'),
+  payload: sourceDiscoverPayloadV1,
+});
+export type SourceDiscoverJobV1 = z.infer<typeof sourceDiscoverJobV1>;
+
+/**
+ * `source.sync` (subject `jobs.source.sync.<workspaceId>`): copy tables of a POSTGRES source into
+ * the workspace's warehouse schema (ARCHITECTURE.md §7 "Sync"). FULL loads a staging table and
+ * swaps it in one transaction; INCREMENTAL upserts by primary key in batches ordered by
+ * (cursorColumn, primaryKey) and checkpoints each batch in the same transaction. `secrets` as in
+ * connection.test v2 (sealed, AAD `job:<jobId>`). The job's `limits.maxRows` caps the rows loaded.
+ */
+export const syncTableV1 = z
+  .object({
+    schema: identifier,
+    name: identifier,
+    mode: z.enum(['FULL', 'INCREMENTAL']),
+    /** Default: the source table's primary key. Required (here or in the source) for INCREMENTAL. */
+    primaryKey: z.array(identifier).min(1).max(32).optional(),
+    /** INCREMENTAL only: a column that grows when a row changes (updated_at, a sequence). */
+    cursorColumn: identifier.optional(),
+  })
+  .strict()
+  .refine((t) => t.mode === 'FULL' || Boolean(t.cursorColumn), { message: 'an INCREMENTAL table needs a cursorColumn', path: ['cursorColumn'] });
+export type SyncTableV1 = z.infer<typeof syncTableV1>;
+export const sourceSyncPayloadV1 = z.object({
+  connectionId: uuid,
+  config: postgresConnectionConfig,
+  secrets: sealedSecret.nullable(),
+  tables: z.array(syncTableV1).min(1).max(1000),
+  /** The workspace's warehouse schema and role (as provisioned by warehouse.provision). */
+  destination: z.object({ schema: warehouseSchemaName, role: warehouseRoleName }).strict(),
+  driftPolicy: schemaDriftPolicy,
+  batchRows: z.number().int().min(1).max(1_000_000).default(50_000),
+  /** Every warehouse statement runs with this statement_timeout (a full refresh is one COPY). */
+  statementTimeoutMs: z.number().int().min(1000).max(86_400_000).default(3_600_000),
+});
+export type SourceSyncPayloadV1 = z.infer<typeof sourceSyncPayloadV1>;
+export const sourceSyncJobV1 = z.object({
+  ...jobBase,
+  kind: z.literal('source.sync'),
+  payload: sourceSyncPayloadV1,
+});
+export type SourceSyncJobV1 = z.infer<typeof sourceSyncJobV1>;
+
+/**
+ * `column.canonicalize` (subject `jobs.column.canonicalize.<workspaceId>`): normalize one column
+ * of a warehouse table to its canonical type's form (packages/contracts/src/canonical), as the
+ * workspace role. Values the type's SQL normalizer rejects stay as they are and are written to
+ * `<schema>._dlx_quarantine` with the rule that rejected them. `pattern` narrows the type (a
+ * custom type: the parent's normalizer plus this pattern, rule `<customName>.pattern`).
+ */
+export const canonicalizeColumnPayloadV1 = z.object({
+  destination: z.object({ schema: warehouseSchemaName, role: warehouseRoleName }).strict(),
+  table: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'a plain table name'),
+  column: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'a plain column name'),
+  /** A built-in canonical type name (the parent, for a custom type). */
+  type: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/),
+  custom: z.object({ name: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/), pattern: z.string().min(1).max(2000) }).strict().optional(),
+  statementTimeoutMs: z.number().int().min(1000).max(86_400_000).default(600_000),
+});
+export type CanonicalizeColumnPayloadV1 = z.infer<typeof canonicalizeColumnPayloadV1>;
+export const canonicalizeColumnJobV1 = z.object({
+  ...jobBase,
+  kind: z.literal('column.canonicalize'),
+  payload: canonicalizeColumnPayloadV1,
+});
+export type CanonicalizeColumnJobV1 = z.infer<typeof canonicalizeColumnJobV1>;
+
 /** Every job a worker may receive; `kind` and `v` together select the contract. */
-export const jobMessage = z.union([connectionTestJobV1, connectionTestJobV2, pipelineRunJobV1, warehouseProvisionJobV1, warehousePurgeJobV1]);
+export const jobMessage = z.union([connectionTestJobV1, connectionTestJobV2, pipelineRunJobV1, warehouseProvisionJobV1, warehousePurgeJobV1, sourceDiscoverJobV1, sourceSyncJobV1, canonicalizeColumnJobV1]);
 export type JobMessage = z.infer<typeof jobMessage>;
 export type JobKind = JobMessage['kind'];
 

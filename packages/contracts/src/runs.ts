@@ -44,9 +44,26 @@ export const runStepV1 = z.object({
   attempt: z.number().int().min(1),
 });
 
-export const runEvent = z.discriminatedUnion('type', [runStateChangedV1, runStepV1]);
+/**
+ * Progress of a data-moving step (e.g. one table of a source.sync): cumulative rows and bytes so
+ * far, and the percent done when the total is known. Informational: a consumer that does not
+ * record progress may ignore it (the last one of a step wins).
+ */
+export const runProgressV1 = z.object({
+  ...runEventBase,
+  type: z.literal('run.progress'),
+  step: z.string().min(1),
+  rows: z.number().int().min(0),
+  bytes: z.number().int().min(0),
+  totalRows: z.number().int().min(0).optional(),
+  percent: z.number().min(0).max(100).optional(),
+  attempt: z.number().int().min(1),
+});
+
+export const runEvent = z.discriminatedUnion('type', [runStateChangedV1, runStepV1, runProgressV1]);
 export type RunEvent = z.infer<typeof runEvent>;
 export type RunStateChangedV1 = z.infer<typeof runStateChangedV1>;
 export type RunStepV1 = z.infer<typeof runStepV1>;
+export type RunProgressV1 = z.infer<typeof runProgressV1>;
 
 export const runSubject = (workspaceId: string, runId: string) => `runs.${workspaceId}.${runId}`;

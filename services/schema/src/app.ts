@@ -10,6 +10,9 @@ import { permissions } from './graphql/permissions';
 import type { SchemaContext } from './graphql/context';
 import { CanonicalTypeManager } from './managers/canonical-type.manager';
 import { CanonicalTypeDao } from './daos/canonical-type.dao';
+import { CustomCanonicalTypeDao } from './daos/custom-canonical-type.dao';
+import { SourceSnapshotManager } from './managers/source-snapshot.manager';
+import { SourceSnapshotDao } from './daos/source-snapshot.dao';
 
 export const typeDefs = gql(readFileSync(path.join(__dirname, '..', 'schema.graphql'), 'utf8'));
 
@@ -23,6 +26,8 @@ export interface SchemaDeps {
 /** Wires the schema subgraph: DAOs → managers (per request) → resolvers, behind the assertion check. */
 export function createSchemaServer(d: SchemaDeps) {
   const types = new CanonicalTypeDao(d.ds);
+  const customTypes = new CustomCanonicalTypeDao(d.ds);
+  const snapshots = new SourceSnapshotDao(d.ds);
   return createSubgraphServer<SchemaContext>({
     name: 'schema',
     typeDefs,
@@ -36,7 +41,8 @@ export function createSchemaServer(d: SchemaDeps) {
     },
     buildContext: (base) => ({
       ...base,
-      canonicalTypes: new CanonicalTypeManager(base.viewer, types),
+      canonicalTypes: new CanonicalTypeManager(base.viewer, types, customTypes),
+      sourceSnapshots: new SourceSnapshotManager(base.viewer, snapshots),
       status: () => serviceStatus(d.ds, 'schema'),
     }),
   });

@@ -3,6 +3,9 @@ import { OutboxEvent } from '@datalinx/messaging';
 import { CanonicalType } from './entities/canonical-type.entity';
 import { Init1764400000000 } from './migrations/1764400000000-init';
 import { RowLevelSecurity1764600000000 } from './migrations/1764600000000-row-level-security';
+import { Discovery1764800000000 } from './migrations/1764800000000-discovery';
+import { CanonicalTypes1764900000000 } from './migrations/1764900000000-canonical-types';
+import { CustomCanonicalType } from './entities/custom-canonical-type.entity';
 
 export const SCHEMA = 'schema';
 
@@ -10,8 +13,8 @@ export const schemaDataSource = (url: string, poolMax = 10, statementTimeoutMs =
   createDataSource({
     url,
     schema: SCHEMA,
-    entities: [CanonicalType, OutboxEvent],
-    migrations: [Init1764400000000, RowLevelSecurity1764600000000],
+    entities: [CanonicalType, CustomCanonicalType, OutboxEvent],
+    migrations: [Init1764400000000, RowLevelSecurity1764600000000, Discovery1764800000000, CanonicalTypes1764900000000],
     poolMax,
     statementTimeoutMs,
   });

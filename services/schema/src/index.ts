@@ -4,6 +4,8 @@ import { connectNats, ensureStreams, natsReadiness } from '@datalinx/messaging';
 import { envSchema } from './env';
 import { schemaDataSource } from './data-source';
 import { createSchemaServer } from './app';
+import { SourceSnapshotDao } from './daos/source-snapshot.dao';
+import { startDiscoveryConsumers } from './jobs/discovery.consumer';
 
 async function main() {
   const env = loadEnvOrExit('schema', envSchema);
@@ -12,11 +14,14 @@ async function main() {
   const nats = await connectNats(env.NATS_URL, 'schema', log);
   await ensureStreams(nats.jsm);
   const verifier = new ViewerAssertionVerifier(await importAssertionPublicKey(env.DLX_ASSERTION_PUBLIC_KEY));
+  // Discovery results from the workers (EVENTS) → versioned source snapshots.
+  const discovery = await startDiscoveryConsumers({ js: nats.js, jsm: nats.jsm, dao: new SourceSnapshotDao(ds), log, durable: 'schema-discovery' });
   const server = await createSchemaServer({ ds, verifier, log, natsReady: natsReadiness(nats.nc) });
   await server.listen(env.SCHEMA_PORT);
   log.info({ port: env.SCHEMA_PORT }, 'schema subgraph listening');
   onShutdown(log, [
     { name: 'http', close: () => server.stop() },
+    { name: 'discovery consumers (drain)', close: () => discovery.stop() },
     { name: 'nats', close: () => nats.close() },
     { name: 'database', close: () => ds.destroy() },
   ]);

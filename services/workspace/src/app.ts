@@ -22,6 +22,7 @@ import { WarehouseDao } from './daos/warehouse.dao';
 import { WarehouseJobs, WarehouseManager, warehouseSettingsFromUrl, type WarehouseSettings } from './managers/warehouse.manager';
 import { Keyring } from './secrets/keyring';
 import { testDispatchSettings } from './jobs/connection-test.dispatch';
+import { DiscoveryManager } from './managers/discovery.manager';
 import { FileDao } from './daos/file.dao';
 import { FileManager } from './files/file.manager';
 import { mountFileUploads, type FileStorageSettings } from './files/upload';
@@ -83,6 +84,7 @@ export function createWorkspaceServer(d: WorkspaceDeps) {
         ...base,
         workspaces,
         connections: new ConnectionManager(base.viewer, d.ds, connectionDao, fileDao, workspaces, testSettings, d.onOutboxCommit, quotas),
+        discovery: new DiscoveryManager(base.viewer, d.ds, connectionDao, testSettings, d.onOutboxCommit, quotas),
         files: new FileManager(base.viewer, fileDao),
         quotas: new QuotaManager(base.viewer, d.ds, quotas, quotaDao, workspaces, d.quotas?.api ?? null, d.quotas?.publisher ?? null, d.onOutboxCommit),
         pipelines: new PipelineManager(base.viewer, d.ds, pipelineDao, workspaces, d.onOutboxCommit, quotas),

@@ -18,6 +18,7 @@ import { ConnectionDao } from '../src/daos/connection.dao';
 import { ConnectionRetestLoop } from '../src/jobs/connection-retest.loop';
 import { testDispatchSettings } from '../src/jobs/connection-test.dispatch';
 import { rotateMasterKey } from '../src/rotate-master-key';
+import { deleteWorkerConsumers } from '../../../test/support/worker-consumers';
 
 const WORKER = path.resolve(__dirname, '..', '..', '..', 'workers', 'dist', 'index.js');
 const MYSQL_ROOT = { host: '127.0.0.1', port: 3306, user: 'root', password: '' };
@@ -387,7 +388,7 @@ describe('connections of every type (gateway + workspace subgraph)', () => {
           worker!.kill('SIGTERM');
         });
       }
-      await p.nats.jsm.consumers.delete('JOBS', `conn-scan-${wsA.slice(0, 8)}`).catch(() => undefined);
+      await deleteWorkerConsumers(p.nats.jsm, `conn-scan-${wsA.slice(0, 8)}`);
       if (root) {
         await root.query(`DROP USER IF EXISTS '${mysqlUser}'@'%'`);
         await root.query(`DROP DATABASE IF EXISTS ${mysqlDb}`);

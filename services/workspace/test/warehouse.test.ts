@@ -13,6 +13,7 @@ import { WarehouseDao } from '../src/daos/warehouse.dao';
 import { warehousePasswordAad, warehouseSettingsFromUrl } from '../src/managers/warehouse.manager';
 import { provisionWarehouse } from '../../../workers/src/jobs/warehouse';
 import { RunReporter } from '../../../workers/src/run-reporter';
+import { deleteWorkerConsumers } from '../../../test/support/worker-consumers';
 
 const WORKER = path.resolve(__dirname, '..', '..', '..', 'workers', 'dist', 'index.js');
 
@@ -134,7 +135,7 @@ describe('warehouse provisioning through the worker', () => {
           w.kill('SIGTERM');
         })),
     );
-    for (const d of durables) await p?.nats.jsm.consumers.delete('JOBS', d).catch(() => undefined);
+    if (p) for (const d of durables) await deleteWorkerConsumers(p.nats.jsm, d);
     await p?.stop();
     // Roles are cluster-wide: leave none behind.
     await sql(adminUrl, `DROP DATABASE IF EXISTS ${whDb} WITH (FORCE)`);

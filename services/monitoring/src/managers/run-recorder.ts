@@ -46,6 +46,8 @@ export class RunRecorder {
           eventId: ev.eventId,
         });
       }
+      // Progress is informational (the steps and the final state are the record).
+      if (ev.type === 'run.progress') return 'unchanged';
       if (ev.type === 'run.state') {
         const patch = stateEventPatch(run, { state: ev.state, attempt: ev.attempt, at, error: ev.error, summary: ev.summary });
         if (!Object.keys(patch).length) return 'unchanged';

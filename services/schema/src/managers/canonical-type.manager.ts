@@ -1,38 +1,75 @@
 import DataLoader from 'dataloader';
 import { UnauthenticatedError, ValidationError, isUuid } from '@datalinx/common';
 import { byIdLoader, type Viewer } from '@datalinx/graphql-kit';
+import { canonicalTypeByName, customCanonicalType, type CanonicalTypeDef } from '@datalinx/contracts';
 import type { CanonicalTypeDao } from '../daos/canonical-type.dao';
+import type { CustomCanonicalTypeDao } from '../daos/custom-canonical-type.dao';
 import type { CanonicalType } from '../entities/canonical-type.entity';
+import { CustomCanonicalType } from '../entities/custom-canonical-type.entity';
 
 const MAX_FILTER_LENGTH = 100;
+const MAX_EXAMPLES = 20;
+
+/** A built-in row or an org's custom one (custom rows carry their org). */
+export type CanonicalTypeRow = CanonicalType | CustomCanonicalType;
+export const isCustom = (t: CanonicalTypeRow): t is CustomCanonicalType => t instanceof CustomCanonicalType || 'orgId' in t;
+
+export interface CreateCanonicalTypeInput {
+  name: string;
+  label: string;
+  parent: string;
+  pattern?: string | null;
+  examples: string[];
+  description?: string | null;
+}
+export interface UserError {
+  code: string;
+  field: string | null;
+  message: string;
+}
 
 /**
- * Canonical types as a signed-in viewer sees them. They are the same for every organization,
- * so the only rule is "authenticated" — checked here too, because shield does not cover
- * `__resolveReference`. Lookups by id (parents, entity references) and by name are batched per
- * request, so a list with parents costs two queries whatever its length.
+ * Canonical types as a viewer sees them: the built-ins (global, the same for every org) and the
+ * custom types of the viewer's own organization (tenant data, row-level security). Reads need a
+ * signed-in viewer — checked here too, because shield does not cover `__resolveReference`;
+ * creating a custom type needs schemas:write in the whole org (an org ADMIN). Lookups by id and
+ * by name are batched per request.
  */
 export class CanonicalTypeManager {
-  private readonly byId: DataLoader<string, CanonicalType | null>;
-  private readonly byName: DataLoader<string, CanonicalType | null>;
+  private readonly byId: DataLoader<string, CanonicalTypeRow | null>;
+  private readonly byName: DataLoader<string, CanonicalTypeRow | null>;
 
   constructor(
     private readonly viewer: Viewer,
     private readonly types: CanonicalTypeDao,
+    private readonly custom: CustomCanonicalTypeDao,
   ) {
     // Non-uuid ids cannot exist; dropping them keeps PostgreSQL from rejecting the whole batch.
-    this.byId = byIdLoader((ids) => this.types.findByIds(ids.filter((id) => isUuid(id))));
+    this.byId = byIdLoader(async (ids) => {
+      const valid = ids.filter((id) => isUuid(id));
+      const builtIns: CanonicalTypeRow[] = await this.types.findByIds(valid);
+      const missing = valid.filter((id) => !builtIns.some((t) => t.id === id));
+      const org = this.orgId();
+      return org && missing.length ? [...builtIns, ...(await this.custom.findByIds(org, missing))] : builtIns;
+    });
     this.byName = new DataLoader(async (names) => {
-      const rows = await this.types.findByNames(names);
+      const rows: CanonicalTypeRow[] = await this.types.findByNames(names);
+      const missing = names.filter((n) => !rows.some((r) => r.name === n));
+      const org = this.orgId();
+      if (org && missing.length) rows.push(...(await this.custom.findByNames(org, missing)));
       return names.map((n) => rows.find((r) => r.name === n) ?? null);
     });
+  }
+
+  private orgId(): string | null {
+    return this.viewer.kind === 'anonymous' ? null : this.viewer.orgId;
   }
 
   private requireViewer(): void {
     if (this.viewer.kind === 'anonymous') throw new UnauthenticatedError();
   }
 
-  async list(category: string | null | undefined, search: string | null | undefined): Promise<CanonicalType[]> {
+  async list(category: string | null | undefined, search: string | null | undefined): Promise<CanonicalTypeRow[]> {
     this.requireViewer();
     const c = category?.trim() || undefined;
     const s = search?.trim() || undefined;
@@ -41,7 +78,9 @@ export class CanonicalTypeManager {
       ...(s && s.length > MAX_FILTER_LENGTH ? [{ field: 'search', message: `at most ${MAX_FILTER_LENGTH} characters` }] : []),
     ];
     if (tooLong.length) throw new ValidationError('The filter is too long.', tooLong);
-    const rows = await this.types.list({ category: c?.toLowerCase(), search: s });
+    const filter = { category: c?.toLowerCase(), search: s };
+    const rows: CanonicalTypeRow[] = [...(await this.types.list(filter)), ...(await this.custom.list(this.orgId()!, filter))];
+    rows.sort((a, b) => (a.category === b.category ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.category < b.category ? -1 : 1));
     for (const t of rows) {
       this.byId.prime(t.id, t);
       this.byName.prime(t.name, t);
@@ -49,17 +88,99 @@ export class CanonicalTypeManager {
     return rows;
   }
 
-  async byNameOrNull(name: string): Promise<CanonicalType | null> {
+  async byNameOrNull(name: string): Promise<CanonicalTypeRow | null> {
     this.requireViewer();
     return this.byName.load(name.trim().toLowerCase());
   }
 
-  async byIdOrNull(id: string): Promise<CanonicalType | null> {
+  async byIdOrNull(id: string): Promise<CanonicalTypeRow | null> {
     this.requireViewer();
     return this.byId.load(id);
   }
 
-  async parentOf(t: CanonicalType): Promise<CanonicalType | null> {
-    return t.parentId ? this.byIdOrNull(t.parentId) : null;
+  async parentOf(t: CanonicalTypeRow): Promise<CanonicalTypeRow | null> {
+    const id = isCustom(t) && t.parentCustomId ? t.parentCustomId : t.parentId;
+    return id ? this.byIdOrNull(id) : null;
+  }
+
+  /**
+   * The shared definition (validator, SQL normalizer, rule): the built-in's, or the custom
+   * type's over its parent's (a chain of custom types ends at a built-in).
+   */
+  async definitionOf(t: CanonicalTypeRow, depth = 0): Promise<CanonicalTypeDef> {
+    if (!isCustom(t)) {
+      const d = canonicalTypeByName(t.name);
+      if (!d) throw new Error(`built-in canonical type ${t.name} has no definition in @datalinx/contracts`);
+      return d;
+    }
+    const parent = await this.parentOf(t);
+    if (!parent || depth > 10) throw new Error(`custom canonical type ${t.name} has no parent`);
+    return customCanonicalType(await this.definitionOf(parent, depth + 1), { name: t.name, label: t.label, pattern: t.pattern, category: t.category });
+  }
+
+  /** createCanonicalType: schemas:write in the org (org ADMIN); expected failures come back as payload errors. */
+  async create(input: CreateCanonicalTypeInput): Promise<{ canonicalType: CustomCanonicalType | null; errors: UserError[] }> {
+    const v = this.viewer;
+    if (v.kind === 'anonymous') throw new UnauthenticatedError();
+    const errors: UserError[] = [];
+    const err = (code: string, field: string | null, message: string) => errors.push({ code, field, message });
+    const name = input.name.trim();
+    const label = input.label.trim();
+    const description = (input.description ?? '').trim();
+    const pattern = input.pattern?.trim() || null;
+    if (!/^[a-z][a-z0-9_]{0,62}$/.test(name)) err('NAME_INVALID', 'name', 'a lower-case letter, then lower-case letters, digits or _; at most 63 characters');
+    else if (canonicalTypeByName(name)) err('NAME_TAKEN', 'name', `"${name}" is a built-in canonical type`);
+    if (label.length < 1 || label.length > 100) err('LABEL_INVALID', 'label', '1–100 characters');
+    if (description.length > 2000) err('DESCRIPTION_INVALID', 'description', 'at most 2000 characters');
+    // The parent: a built-in, or a custom type of the viewer's own org (another org's is not found).
+    const parentRow = await this.byName.load(input.parent.trim().toLowerCase());
+    const parent = parentRow ? await this.definitionOf(parentRow) : null;
+    if (!parent) err('PARENT_NOT_FOUND', 'parent', 'no such canonical type (a built-in one or one of your organization)');
+    let def: CanonicalTypeDef | null = null;
+    if (pattern !== null) {
+      let ok = pattern.length <= 1000 && pattern.startsWith('^') && pattern.endsWith('$') && !/\\b|\(\?<[=!]/.test(pattern);
+      if (ok) {
+        try {
+          new RegExp(pattern);
+        } catch {
+          ok = false;
+        }
+      }
+      if (!ok) err('PATTERN_INVALID', 'pattern', 'an anchored (^…$) regular expression of at most 1000 characters, in the common subset of ECMAScript and PostgreSQL (no \\b, no lookbehind)');
+    }
+    if (parent && !errors.some((e) => e.field === 'pattern')) def = customCanonicalType(parent, { name: name || 'custom', label, pattern });
+    if (input.examples.length > MAX_EXAMPLES) err('EXAMPLES_INVALID', 'examples', `at most ${MAX_EXAMPLES} examples`);
+    const examples: string[] = [];
+    if (def) {
+      for (const [i, e] of input.examples.entries()) {
+        const r = def.validate(e);
+        if (r.ok) examples.push(r.normalized);
+        else err('EXAMPLE_INVALID', `examples.${i}`, `example ${i + 1} is not a valid value of the type (${r.rule})`);
+      }
+    }
+    // Org-wide write: schemas:write in every workspace of the org, i.e. an org ADMIN (shield checks it too).
+    if (!(v.kind === 'user' && v.orgRole === 'ADMIN')) return { canonicalType: null, errors: [{ code: 'FORBIDDEN', field: null, message: 'Only organization administrators can create canonical types.' }] };
+    if (errors.length) return { canonicalType: null, errors };
+    try {
+      const row = await this.custom.create(v.orgId, {
+        name,
+        label,
+        description,
+        category: parent!.category,
+        parentId: isCustom(parentRow!) ? null : parentRow!.id,
+        parentCustomId: isCustom(parentRow!) ? parentRow!.id : null,
+        pattern,
+        examples: [...new Set(examples)],
+        createdBy: v.userId,
+      });
+      if (!row) return { canonicalType: null, errors: [{ code: 'NAME_TAKEN', field: 'name', message: `your organization already has a canonical type "${name}"` }] };
+      return { canonicalType: row, errors: [] };
+    } catch (e) {
+      // PostgreSQL could not compile the pattern (check constraint): the two engines must both accept it.
+      if ((e as { code?: string }).code === '23514' || (e as { code?: string }).code === '2201B') {
+        return { canonicalType: null, errors: [{ code: 'PATTERN_INVALID', field: 'pattern', message: 'PostgreSQL cannot use this regular expression' }] };
+      }
+      throw e;
+    }
   }
 }

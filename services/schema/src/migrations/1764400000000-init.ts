@@ -49,7 +49,7 @@ interface Seed {
   examples: string[];
 }
 
-const BUILT_INS: Seed[] = [
+export const BUILT_INS: Seed[] = [
   {
     id: '85ccb38a-17a9-43ad-8b08-18be7a9c77d8',
     name: 'email',

@@ -7,10 +7,12 @@ import type { PipelineManager } from '../managers/pipeline.manager';
 import type { QuotaManager } from '../managers/quota.manager';
 import type { FileManager } from '../files/file.manager';
 import type { PromotionManager } from '../managers/promotion.manager';
+import type { DiscoveryManager } from '../managers/discovery.manager';
 
 export interface WorkspaceContext extends RequestContext {
   workspaces: WorkspaceManager;
   connections: ConnectionManager;
+  discovery: DiscoveryManager;
   files: FileManager;
   warehouses: WarehouseManager;
   pipelines: PipelineManager;

@@ -26,6 +26,8 @@ export const permissions = {
     useExternalWarehouse: hasOrgPerm('workspaces:create'),
     createPostgresConnection: canInWorkspace('connections:write', (a) => (a.input as { workspaceId?: unknown })?.workspaceId),
     testConnection: isAuthenticated,
+    // connections:test or schemas:write in the connection's workspace, checked by DiscoveryManager on the connection.
+    discoverConnection: isAuthenticated,
     createConnection: canInWorkspace('connections:write', (a) => (a.input as { workspaceId?: unknown })?.workspaceId),
     // These name a connection, not a workspace: the manager checks connections:write in its workspace.
     updateConnection: isAuthenticated,
@@ -65,6 +67,7 @@ export const permissions = {
   DeleteWorkspacePayload: isAuthenticated,
   CreateConnectionPayload: isAuthenticated,
   TestConnectionPayload: isAuthenticated,
+  DiscoverConnectionPayload: isAuthenticated,
   ConnectionPayload: isAuthenticated,
   DeleteConnectionPayload: isAuthenticated,
   PostgresConnectionConfig: isAuthenticated,

@@ -171,6 +171,21 @@ export type DeleteWorkspacePayload = {
   workspaceId: Maybe<Scalars['ID']['output']>;
 };
 
+export type DiscoverConnectionPayload = {
+  __typename?: 'DiscoverConnectionPayload';
+  errors: Array<UserError>;
+  /** The discovery run (monitoring's `run(id)`); null when nothing was dispatched. */
+  runId: Maybe<Scalars['ID']['output']>;
+};
+
+/** Which tables to discover; none (or both lists empty) = every table the connection can read. */
+export type DiscoveryScopeInput = {
+  /** Glob patterns (`*`, `?`) over the same names, e.g. `sales.order_*`. */
+  patterns?: InputMaybe<Array<Scalars['String']['input']>>;
+  /** Exact names: `schema.table`, or `table` in any schema (MySQL: the database is the schema). */
+  tables?: InputMaybe<Array<Scalars['String']['input']>>;
+};
+
 export type Environment =
   | 'DEV'
   | 'PROD'
@@ -218,6 +233,12 @@ export type Mutation = {
   deletePipeline: DeletePipelinePayload;
   /** Org ADMIN only (workspaces:delete). Hides the workspace everywhere at once and purges its platform warehouse (schema and role) through a warehouse.purge run. */
   deleteWorkspace: DeleteWorkspacePayload;
+  /**
+   * Dispatches a source.discover run for a POSTGRES or MYSQL connection (needs connections:test or
+   * schemas:write in its workspace; counts against the workspace's concurrent-runs quota). The
+   * schema subgraph turns the result into the connection's next `sourceSnapshots` version.
+   */
+  discoverConnection: DiscoverConnectionPayload;
   /** Copies connections (without secrets), pipelines (paused) and mappings from one workspace into another; read access to the source and write access to the target are needed. Poll `promotion(id)` until DONE for the mapping part. */
   promoteWorkspace: PromoteWorkspacePayload;
   /** Replaces the connection's secrets in place (the old ones are gone); `{}` clears them. */
@@ -283,6 +304,12 @@ export type MutationDeletePipelineArgs = {
 
 export type MutationDeleteWorkspaceArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type MutationDiscoverConnectionArgs = {
+  id: Scalars['ID']['input'];
+  scope?: InputMaybe<DiscoveryScopeInput>;
 };
 
 
@@ -1006,6 +1033,8 @@ export type ResolversTypes = ResolversObject<{
   DeleteConnectionPayload: ResolverTypeWrapper<DeleteConnectionPayload>;
   DeletePipelinePayload: ResolverTypeWrapper<DeletePipelinePayload>;
   DeleteWorkspacePayload: ResolverTypeWrapper<DeleteWorkspacePayload>;
+  DiscoverConnectionPayload: ResolverTypeWrapper<DiscoverConnectionPayload>;
+  DiscoveryScopeInput: DiscoveryScopeInput;
   Environment: Environment;
   FileConfigInput: FileConfigInput;
   FileConnectionConfig: ResolverTypeWrapper<FileConfigValueModel>;
@@ -1087,6 +1116,8 @@ export type ResolversParentTypes = ResolversObject<{
   DeleteConnectionPayload: DeleteConnectionPayload;
   DeletePipelinePayload: DeletePipelinePayload;
   DeleteWorkspacePayload: DeleteWorkspacePayload;
+  DiscoverConnectionPayload: DiscoverConnectionPayload;
+  DiscoveryScopeInput: DiscoveryScopeInput;
   FileConfigInput: FileConfigInput;
   FileConnectionConfig: FileConfigValueModel;
   Float: Scalars['Float']['output'];
@@ -1199,6 +1230,11 @@ export type DeleteWorkspacePayloadResolvers<ContextType = WorkspaceContext, Pare
   workspaceId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
 }>;
 
+export type DiscoverConnectionPayloadResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['DiscoverConnectionPayload'] = ResolversParentTypes['DiscoverConnectionPayload']> = ResolversObject<{
+  errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+  runId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+}>;
+
 export type FileConnectionConfigResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['FileConnectionConfig'] = ResolversParentTypes['FileConnectionConfig']> = ResolversObject<{
   delimiter?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   encoding?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -1218,6 +1254,7 @@ export type MutationResolvers<ContextType = WorkspaceContext, ParentType extends
   deleteConnection?: Resolver<ResolversTypes['DeleteConnectionPayload'], ParentType, ContextType, RequireFields<MutationDeleteConnectionArgs, 'id'>>;
   deletePipeline?: Resolver<ResolversTypes['DeletePipelinePayload'], ParentType, ContextType, RequireFields<MutationDeletePipelineArgs, 'id'>>;
   deleteWorkspace?: Resolver<ResolversTypes['DeleteWorkspacePayload'], ParentType, ContextType, RequireFields<MutationDeleteWorkspaceArgs, 'id'>>;
+  discoverConnection?: Resolver<ResolversTypes['DiscoverConnectionPayload'], ParentType, ContextType, RequireFields<MutationDiscoverConnectionArgs, 'id'>>;
   promoteWorkspace?: Resolver<ResolversTypes['PromoteWorkspacePayload'], ParentType, ContextType, RequireFields<MutationPromoteWorkspaceArgs, 'input'>>;
   rotateConnectionSecret?: Resolver<ResolversTypes['ConnectionPayload'], ParentType, ContextType, RequireFields<MutationRotateConnectionSecretArgs, 'id' | 'secrets'>>;
   runPipeline?: Resolver<ResolversTypes['RunPipelinePayload'], ParentType, ContextType, RequireFields<MutationRunPipelineArgs, 'id'>>;
@@ -1478,6 +1515,7 @@ export type Resolvers<ContextType = WorkspaceContext> = ResolversObject<{
   DeleteConnectionPayload?: DeleteConnectionPayloadResolvers<ContextType>;
   DeletePipelinePayload?: DeletePipelinePayloadResolvers<ContextType>;
   DeleteWorkspacePayload?: DeleteWorkspacePayloadResolvers<ContextType>;
+  DiscoverConnectionPayload?: DiscoverConnectionPayloadResolvers<ContextType>;
   FileConnectionConfig?: FileConnectionConfigResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   MysqlConnectionConfig?: MysqlConnectionConfigResolvers<ContextType>;

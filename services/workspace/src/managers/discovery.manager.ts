@@ -1,0 +1,66 @@
+import { randomUUID } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import { UnauthenticatedError, isUuid } from '@datalinx/common';
+import { hasWorkspacePermission, type Viewer } from '@datalinx/graphql-kit';
+import { withTenant } from '@datalinx/db';
+import { discoveryScope, type DiscoveryScope } from '@datalinx/contracts';
+import type { ConnectionDao } from '../daos/connection.dao';
+import type { TestDispatchSettings } from '../jobs/connection-test.dispatch';
+import { dispatchSourceDiscovery } from '../jobs/source-discover.dispatch';
+import type { QuotaPolicy } from './quota.manager';
+import { userError, type UserError } from './user-error';
+
+const NOT_FOUND = userError('CONNECTION_NOT_FOUND', 'id', 'No such connection, or you cannot discover it.');
+
+/**
+ * `discoverConnection`: queues a `source.discover` run for a POSTGRES or MYSQL connection. Needs
+ * connections:test or schemas:write in the connection's workspace (checked here on the
+ * connection itself; the org always comes from the viewer). The run goes through the
+ * workspace's quotas (QuotaPolicy.admitRun: QUOTA_EXCEEDED rolls the dispatch back), and the job
+ * and the QUEUED run event are written to the outbox in the same transaction.
+ */
+export class DiscoveryManager {
+  constructor(
+    private readonly viewer: Viewer,
+    private readonly ds: DataSource,
+    private readonly dao: ConnectionDao,
+    private readonly settings: TestDispatchSettings,
+    private readonly onCommit: () => void,
+    private readonly quotas: QuotaPolicy,
+  ) {}
+
+  async discover(id: string, rawScope: { tables?: string[] | null; patterns?: string[] | null } | null | undefined): Promise<{ runId: string | null; errors: UserError[] }> {
+    if (this.viewer.kind === 'anonymous') throw new UnauthenticatedError();
+    const viewer = this.viewer;
+    const orgId = viewer.orgId;
+    if (!isUuid(id)) return { runId: null, errors: [NOT_FOUND] };
+    const parsed = discoveryScope.safeParse({
+      ...(rawScope?.tables?.length ? { tables: rawScope.tables } : {}),
+      ...(rawScope?.patterns?.length ? { patterns: rawScope.patterns } : {}),
+    });
+    if (!parsed.success) {
+      return { runId: null, errors: parsed.error.issues.map((i) => userError('INVALID_SCOPE', `scope.${String(i.path[0] ?? '')}`, `Table names and patterns: 1 to 255 characters, at most 1000 tables and 100 patterns (${i.message}).`)) };
+    }
+    const scope: DiscoveryScope = parsed.data;
+    const result = await withTenant(this.ds, orgId, async (em) => {
+      const conn = await this.dao.lockWithSecret(em, orgId, id);
+      if (!conn || !(hasWorkspacePermission(viewer, conn.workspaceId, 'connections:test') || hasWorkspacePermission(viewer, conn.workspaceId, 'schemas:write'))) {
+        return { runId: null, errors: [NOT_FOUND] };
+      }
+      if (conn.type !== 'POSTGRES' && conn.type !== 'MYSQL') {
+        return { runId: null, errors: [userError('DISCOVERY_NOT_SUPPORTED', 'id', `Discovery reads PostgreSQL and MySQL/MariaDB sources; this connection is ${conn.type}.`)] };
+      }
+      const runId = randomUUID();
+      const { limits } = await this.quotas.admitRun(em, orgId, { runId, workspaceId: conn.workspaceId, kind: 'source.discover', writesData: false });
+      await dispatchSourceDiscovery(em, this.dao, this.settings, conn, {
+        runId,
+        requestedBy: viewer.kind === 'user' ? viewer.userId : viewer.serviceAccountId,
+        scope,
+        limits,
+      });
+      return { runId, errors: [] as UserError[] };
+    });
+    if (result.runId) this.onCommit();
+    return result;
+  }
+}

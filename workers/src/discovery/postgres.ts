@@ -1,0 +1,119 @@
+import { Client } from 'pg';
+import type { DiscoveredForeignKey } from '@datalinx/contracts';
+import { explainPgError, type PostgresTarget } from '../connectors/postgres';
+import type { CatalogColumn, CatalogOpener, SourceCatalog, TableRef } from './catalog';
+
+const quoteIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
+
+function sslOf(t: PostgresTarget) {
+  if (t.sslMode === 'disable') return false;
+  return t.sslMode === 'verify-full' ? { rejectUnauthorized: true, servername: t.host } : { rejectUnauthorized: false };
+}
+
+/** PostgreSQL catalog reader for discovery: pg_catalog queries (types as format_type prints them), sampling with LIMIT. */
+export function postgresCatalog(t: PostgresTarget, timeoutMs: number): CatalogOpener {
+  return async () => {
+    const connect = async (ssl: ReturnType<typeof sslOf>) => {
+      const c = new Client({
+        host: t.host,
+        port: t.port,
+        user: t.user,
+        password: t.password ?? '',
+        database: t.database,
+        ssl,
+        connectionTimeoutMillis: timeoutMs,
+        statement_timeout: timeoutMs,
+        query_timeout: timeoutMs,
+        application_name: 'datalinx-discovery',
+      });
+      c.on('error', () => undefined);
+      try {
+        await c.connect();
+        return c;
+      } catch (err) {
+        await c.end().catch(() => undefined);
+        throw err;
+      }
+    };
+    let client: Client;
+    try {
+      try {
+        client = await connect(sslOf(t));
+      } catch (err) {
+        if (t.sslMode !== 'prefer' || !/does not support SSL/i.test((err as Error).message)) throw err;
+        client = await connect(false);
+      }
+      // Read-only session: discovery never writes to a source.
+      await client.query('SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY');
+    } catch (err) {
+      return { error: explainPgError(err as Error, t) };
+    }
+    const [who] = (await client.query(`SELECT current_user AS u, current_setting('server_version') AS v`)).rows;
+    const catalog: SourceCatalog = {
+      describe: () => `signed in as ${who.u} (PostgreSQL ${who.v})`,
+      tables: async () => {
+        const { rows } = await client.query(
+          `SELECT c.oid::text AS ref, n.nspname AS schema, c.relname AS name, c.relkind AS kind, c.reltuples::float8 AS est
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relkind IN ('r','p','v','m','f') AND NOT c.relispartition
+              AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
+              AND ($1::text IS NULL OR n.nspname = $1)
+              AND has_schema_privilege(n.oid, 'USAGE') AND has_table_privilege(c.oid, 'SELECT')
+            ORDER BY n.nspname, c.relname`,
+          [t.schema ?? null],
+        );
+        return rows.map((r): TableRef => ({
+          ref: r.ref,
+          schema: r.schema,
+          name: r.name,
+          kind: r.kind === 'v' || r.kind === 'm' ? 'VIEW' : 'TABLE',
+          // -1 (never analyzed, PostgreSQL 14+) and views: unknown.
+          rowEstimate: r.kind === 'v' || Number(r.est) < 0 ? null : Math.round(Number(r.est)),
+        }));
+      },
+      structure: async (tables) => {
+        const oids = tables.map((x) => x.ref);
+        const out = new Map<string, { columns: CatalogColumn[]; primaryKey: string[]; foreignKeys: DiscoveredForeignKey[] }>();
+        for (const x of tables) out.set(x.ref, { columns: [], primaryKey: [], foreignKeys: [] });
+        if (!oids.length) return out;
+        const cols = await client.query(
+          `SELECT a.attrelid::text AS ref, a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, NOT a.attnotnull AS nullable
+             FROM pg_attribute a
+            WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
+            ORDER BY a.attrelid, a.attnum`,
+          [oids],
+        );
+        for (const r of cols.rows) out.get(r.ref)?.columns.push({ name: r.name, type: r.type, nullable: r.nullable });
+        const cons = await client.query(
+          `SELECT con.conrelid::text AS ref, con.contype AS type, con.conname AS name,
+                  ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(n, i) JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n ORDER BY k.i) AS cols,
+                  rn.nspname AS ref_schema, rc.relname AS ref_table,
+                  ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY k(n, i) JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.n ORDER BY k.i) AS ref_cols
+             FROM pg_constraint con
+             LEFT JOIN pg_class rc ON rc.oid = con.confrelid LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+            WHERE con.contype IN ('p','f') AND con.conrelid = ANY($1::oid[])
+            ORDER BY con.conrelid, con.conname`,
+          [oids],
+        );
+        for (const r of cons.rows) {
+          const entry = out.get(r.ref);
+          if (!entry) continue;
+          if (r.type === 'p') entry.primaryKey = r.cols;
+          else entry.foreignKeys.push({ name: r.name, columns: r.cols, referencedTable: `${r.ref_schema}.${r.ref_table}`, referencedColumns: r.ref_cols });
+        }
+        return out;
+      },
+      sample: async (x, columns, limit, clip, onRow) => {
+        if (!columns.length || limit <= 0) return;
+        // Each value clipped in SQL: memory stays bounded by limit × columns × clip.
+        const select = columns.map((c) => `left(${quoteIdent(c)}::text, ${clip})`).join(', ');
+        const res = await client.query({ text: `SELECT ${select} FROM ${quoteIdent(x.schema)}.${quoteIdent(x.name)} LIMIT $1`, values: [limit], rowMode: 'array' });
+        for (const row of res.rows as Array<Array<string | null>>) onRow(row);
+      },
+      close: async () => {
+        await client.end().catch(() => undefined);
+      },
+    };
+    return { catalog };
+  };
+}

@@ -1,0 +1,101 @@
+import { detectCanonicalType, type ColumnProfile } from '@datalinx/contracts';
+
+/** Longest text kept for a value in a profile (min, max, top values). */
+export const PROFILE_VALUE_MAX = 200;
+/** Distinct values tracked per column: past this, the estimate is a lower bound and top values come from the tracked ones. */
+const DISTINCT_CAP = 20_000;
+
+const clip = (v: string) => (v.length > PROFILE_VALUE_MAX ? v.slice(0, PROFILE_VALUE_MAX) : v);
+const NUMERIC = /^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/;
+
+/**
+ * One column's profile, fed value by value (as text; null for SQL NULL) from a bounded sample:
+ * memory is bounded by the sample size and DISTINCT_CAP, values clipped to PROFILE_VALUE_MAX.
+ */
+export class ColumnProfiler {
+  private sampled = 0;
+  private nulls = 0;
+  private readonly counts = new Map<string, number>();
+  private capped = false;
+  private allNumeric = true;
+  private minText: string | null = null;
+  private maxText: string | null = null;
+  private minNum: { n: number; text: string } | null = null;
+  private maxNum: { n: number; text: string } | null = null;
+  /** Non-null values kept for type detection (every sampled one: the sample is bounded). */
+  private readonly values: string[] = [];
+
+  add(raw: string | null): void {
+    this.sampled++;
+    if (raw === null) {
+      this.nulls++;
+      return;
+    }
+    const v = clip(raw);
+    this.values.push(v);
+    const seen = this.counts.get(v);
+    if (seen !== undefined) this.counts.set(v, seen + 1);
+    else if (this.counts.size < DISTINCT_CAP) this.counts.set(v, 1);
+    else this.capped = true;
+    if (this.minText === null || v < this.minText) this.minText = v;
+    if (this.maxText === null || v > this.maxText) this.maxText = v;
+    if (this.allNumeric && NUMERIC.test(v.trim())) {
+      const n = Number(v);
+      if (!this.minNum || n < this.minNum.n) this.minNum = { n, text: v };
+      if (!this.maxNum || n > this.maxNum.n) this.maxNum = { n, text: v };
+    } else this.allNumeric = false;
+  }
+
+  result(): ColumnProfile {
+    const numeric = this.allNumeric && this.minNum !== null;
+    const top = [...this.counts.entries()]
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+      .slice(0, 5)
+      .map(([value, count]) => ({ value, count }));
+    // The shared detector (@datalinx/contracts): the canonical type whose validator accepts most sampled values.
+    const detected = detectCanonicalType(this.values);
+    return {
+      sampled: this.sampled,
+      nullCount: this.nulls,
+      distinctEstimate: this.counts.size + (this.capped ? 1 : 0),
+      min: numeric ? this.minNum!.text : this.minText,
+      max: numeric ? this.maxNum!.text : this.maxText,
+      topValues: top,
+      canonicalType: detected?.type ?? null,
+      canonicalShare: detected?.share ?? 0,
+    };
+  }
+}
+
+/** Profiles every column of a sample delivered row by row (each row: text values in column order). */
+export class TableProfiler {
+  private readonly columns: ColumnProfiler[];
+  constructor(width: number) {
+    this.columns = Array.from({ length: width }, () => new ColumnProfiler());
+  }
+  addRow(values: ReadonlyArray<string | null>): void {
+    for (let i = 0; i < this.columns.length; i++) this.columns[i]!.add(values[i] ?? null);
+  }
+  results(): ColumnProfile[] {
+    return this.columns.map((c) => c.result());
+  }
+}
+
+/** `*` and `?` glob (everything else literal), case-sensitive, over the whole name. */
+export function globToRegExp(glob: string): RegExp {
+  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${body}$`);
+}
+
+/**
+ * Whether a table is in the discovery scope. Names are `schema.table`; an exact name or pattern
+ * without a dot is matched against the bare table name. No tables and no patterns = everything.
+ */
+export function inScope(scope: { tables?: string[]; patterns?: string[] }, schema: string, table: string): boolean {
+  const tables = scope.tables ?? [];
+  const patterns = scope.patterns ?? [];
+  if (!tables.length && !patterns.length) return true;
+  const full = `${schema}.${table}`;
+  if (tables.some((t) => t === full || (!t.includes('.') && t === table))) return true;
+  return patterns.some((p) => globToRegExp(p).test(p.includes('.') ? full : table));
+}

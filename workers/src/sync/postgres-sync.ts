@@ -1,0 +1,465 @@
+import { createHash } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import { Client, type ClientConfig } from 'pg';
+import { QuotaExceededError } from '@datalinx/common';
+import { warehouseRoleName, warehouseSchemaName, type ConnectionSecrets, type SourceSyncJobV1, type SyncTableV1 } from '@datalinx/contracts';
+import { PermanentJobError } from '@datalinx/messaging';
+import { copyFrom, copyTo } from './pg-copy';
+import { CopyMeter } from './copy-meter';
+
+/** What the sync reports on RUNS (RunReporter; the benchmark passes a silent one). */
+export interface SyncReporter {
+  step(step: string, status: 'SUCCESS' | 'FAILURE' | 'SKIPPED', message: string, durationMs: number): Promise<void>;
+  progress(step: string, p: { rows: number; bytes: number; totalRows?: number }): Promise<void>;
+}
+
+export interface SyncOutcome {
+  ok: boolean;
+  summary: string;
+  error?: { code: string; message: string };
+  rows: number;
+}
+
+export interface SyncOptions {
+  /** WAREHOUSE_ADMIN_URL: the session switches to the workspace role (SET ROLE) before any statement. */
+  warehouseAdminUrl: string;
+  secrets: ConnectionSecrets;
+  /** Test knob (SYNC_BATCH_DELAY_MS): pause after every committed incremental batch. */
+  batchDelayMs?: number;
+  /** Minimum interval between progress events of a table (default 1000 ms). */
+  progressIntervalMs?: number;
+}
+
+/** A failure that ends the run (reported FAILURE with this code), not retried. */
+class SyncFailure extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Quotes an identifier (names from the job or the catalog are arbitrary text: quoting makes them inert). */
+export function qi(name: string): string {
+  if (name.includes('\0')) throw new SyncFailure('INVALID_IDENTIFIER', 'an identifier contains a NUL character');
+  return `"${name.replace(/"/g, '""')}"`;
+}
+/** A string literal (standard_conforming_strings is on in every session this module opens). */
+const lit = (v: string) => {
+  if (v.includes('\0')) throw new SyncFailure('INVALID_VALUE', 'a value contains a NUL character');
+  return `'${v.replace(/'/g, "''")}'`;
+};
+
+const STATE_TABLE = '_dlx_sync_state';
+const META = ['_dlx_run_id', '_dlx_synced_at'];
+
+/** `raw_<schema>__<table>` in the workspace schema; long names keep a prefix and a hash (room for the `__dlx_staging` suffix). */
+export function destinationTableName(t: Pick<SyncTableV1, 'schema' | 'name'>): string {
+  const name = `raw_${t.schema}__${t.name}`;
+  if (Buffer.byteLength(name) <= 48) return name;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 8);
+  return `${Buffer.from(name).subarray(0, 38).toString('utf8').replace(/\uFFFD+$/, '')}_${hash}`;
+}
+
+interface SourceColumn {
+  name: string;
+  /** The destination type (the source's own type for built-in types). */
+  type: string;
+  /** The select expression (a cast to text for types the warehouse does not have). */
+  expr: string;
+}
+
+/** Source columns with faithful types: built-in types as declared (typmods included), domains as their base type, enums and other user types as text. */
+async function sourceColumns(src: Client, schema: string, table: string): Promise<SourceColumn[]> {
+  const { rows } = await src.query<{ name: string; type: string; builtin: boolean; base: string | null }>(
+    `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
+            tn.nspname = 'pg_catalog' AS builtin,
+            CASE WHEN t.typtype = 'd' AND bn.nspname = 'pg_catalog' THEN format_type(t.typbasetype, t.typtypmod) END AS base
+       FROM pg_attribute a
+       JOIN pg_class c ON c.oid = a.attrelid
+       JOIN pg_namespace n ON n.oid = c.relnamespace
+       JOIN pg_type t ON t.oid = a.atttypid
+       JOIN pg_namespace tn ON tn.oid = t.typnamespace
+       LEFT JOIN pg_type bt ON bt.oid = t.typbasetype
+       LEFT JOIN pg_namespace bn ON bn.oid = bt.typnamespace
+      WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND a.attnum > 0 AND NOT a.attisdropped
+      ORDER BY a.attnum`,
+    [schema, table],
+  );
+  return rows.map((r) => {
+    if (r.builtin) return { name: r.name, type: r.type, expr: qi(r.name) };
+    if (r.base) return { name: r.name, type: r.base, expr: qi(r.name) };
+    return { name: r.name, type: 'text', expr: `${qi(r.name)}::text` };
+  });
+}
+
+async function sourcePrimaryKey(src: Client, schema: string, table: string): Promise<string[]> {
+  const { rows } = await src.query<{ name: string }>(
+    `SELECT a.attname AS name
+       FROM pg_index i
+       JOIN pg_class c ON c.oid = i.indrelid
+       JOIN pg_namespace n ON n.oid = c.relnamespace
+       JOIN LATERAL unnest(i.indkey) WITH ORDINALITY k(attnum, ord) ON true
+       JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
+      WHERE n.nspname = $1 AND c.relname = $2 AND i.indisprimary
+      ORDER BY k.ord`,
+    [schema, table],
+  );
+  return rows.map((r) => r.name);
+}
+
+async function destinationColumns(wh: Client, schema: string, table: string): Promise<string[] | null> {
+  const { rows } = await wh.query<{ name: string }>(
+    `SELECT a.attname AS name FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
+    [schema, table],
+  );
+  return rows.length ? rows.map((r) => r.name) : null;
+}
+
+function sourceClientConfig(job: SourceSyncJobV1, secrets: ConnectionSecrets): ClientConfig {
+  const c = job.payload.config;
+  return {
+    host: c.host,
+    port: c.port,
+    database: c.database,
+    user: c.user,
+    password: secrets.password,
+    ssl: c.sslMode === 'disable' ? false : c.sslMode === 'verify-full' ? { rejectUnauthorized: true, servername: c.host } : { rejectUnauthorized: false },
+    application_name: 'datalinx-sync',
+    connectionTimeoutMillis: 15_000,
+  };
+}
+
+const isTransient = (err: unknown) => {
+  const code = (err as { code?: string }).code;
+  return !code || /^(08|57P0|53|40001|40P01|ECONN|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN)/.test(code);
+};
+
+type State = { cursor: (string | null)[]; keys: string[]; rows: number; completed: boolean; runId: string };
+
+/**
+ * `source.sync`, PostgreSQL → the workspace's PostgreSQL warehouse schema (ARCHITECTURE.md §7).
+ *
+ * Every warehouse statement runs as the workspace role (`SET ROLE`) with a statement timeout.
+ * Rows are streamed with COPY (source `COPY (SELECT …) TO STDOUT` → warehouse `COPY … FROM
+ * STDIN`, backpressure end to end, nothing buffered beyond the streams' high-water marks); the
+ * run id and sync time are added by the source's SELECT, so data is never parsed on the way.
+ *
+ * FULL: one warehouse transaction creates `<table>__dlx_staging`, loads it, drops the old table
+ * and renames the staging table: readers see the old rows or the new ones, never a part.
+ * INCREMENTAL: batches of `batchRows` rows in (cursor, primary key) order; each batch is copied
+ * into an unlogged batch table, upserted into the table by primary key, and its last (cursor,
+ * key) is written to `_dlx_sync_state` in the same transaction. A crash loses at most the
+ * uncommitted batch; a redelivered job (same run) resumes from its checkpoint, a new run from the
+ * table's latest checkpoint. Rows whose cursor is NULL are not picked up incrementally.
+ *
+ * Transient errors (connections) are thrown for the runner to retry; everything else ends the
+ * run with a code (SCHEMA_DRIFT, QUOTA_EXCEEDED, TABLE_NOT_FOUND, PRIMARY_KEY_REQUIRED, PG_<sqlstate>).
+ */
+export async function runSourceSync(job: SourceSyncJobV1, o: SyncOptions, report: SyncReporter): Promise<SyncOutcome> {
+  const p = job.payload;
+  if (!warehouseSchemaName.safeParse(p.destination.schema).success || !warehouseRoleName.safeParse(p.destination.role).success) {
+    throw new PermanentJobError('refusing an unexpected warehouse schema or role name', 'INVALID_WAREHOUSE_NAME');
+  }
+  const maxRows = job.limits?.maxRows;
+  let runRows = 0;
+  const src = new Client(sourceClientConfig(job, o.secrets));
+  const wh = new Client({ connectionString: o.warehouseAdminUrl, application_name: 'datalinx-sync', connectionTimeoutMillis: 15_000 });
+  let current = 'connect';
+  const t0 = Date.now();
+  try {
+    await src.connect();
+    await wh.connect();
+    await src.query('SET standard_conforming_strings = on');
+    await wh.query('SET standard_conforming_strings = on');
+    // From here on, every warehouse statement has the workspace role's privileges and a timeout.
+    await wh.query(`SET ROLE ${qi(p.destination.role)}`);
+    await wh.query(`SET statement_timeout = ${Math.floor(p.statementTimeoutMs)}`);
+    const ws = qi(p.destination.schema);
+    await ensureStateTable(wh, ws);
+
+    const done: string[] = [];
+    for (const t of p.tables) {
+      current = `${t.schema}.${t.name}`;
+      const rows = await syncTable(t);
+      done.push(`${current} (${rows})`);
+    }
+    return { ok: true, rows: runRows, summary: `${runRows} row(s) synced in ${Date.now() - t0} ms: ${done.join(', ')}` };
+
+    async function syncTable(t: SyncTableV1): Promise<number> {
+      const label = `${t.schema}.${t.name}`;
+      const dest = destinationTableName(t);
+      const cols = await sourceColumns(src, t.schema, t.name);
+      if (!cols.length) throw new SyncFailure('TABLE_NOT_FOUND', `Source table ${label} does not exist or has no columns the connection's user can see.`);
+      const byName = new Map(cols.map((c) => [c.name, c]));
+      const clash = cols.find((c) => META.includes(c.name));
+      if (clash) throw new SyncFailure('RESERVED_COLUMN', `Source table ${label} has a column named ${clash.name}, which the sync adds itself.`);
+
+      // Checkpoint of this run (a redelivery), or already completed by an earlier attempt.
+      const mine = await readState(wh, ws, dest, job.runId);
+      if (mine?.completed) {
+        await report.step(`${label}: loaded`, 'SKIPPED', `already loaded by an earlier attempt of this run (${mine.rows} rows)`, 0);
+        runRows += mine.rows;
+        return mine.rows;
+      }
+
+      // Schema drift against the existing destination table.
+      let selected = cols;
+      const existing = await destinationColumns(wh, p.destination.schema, dest);
+      {
+        const s0 = Date.now();
+        let message: string;
+        if (!existing) message = `no destination table yet: ${dest} created with ${cols.length} column(s)`;
+        else {
+          const added = cols.filter((c) => !existing.includes(c.name)).map((c) => c.name);
+          const removed = existing.filter((c) => !byName.has(c) && !META.includes(c));
+          const gone = removed.length ? `; column(s) no longer in the source: ${removed.join(', ')}${t.mode === 'FULL' ? ' (dropped by the refresh)' : ' (left NULL for new rows)'}` : '';
+          if (!added.length) message = `no new columns${gone}`;
+          else if (p.driftPolicy === 'BLOCK') {
+            const msg = `new source column(s) ${added.join(', ')} in ${label}: the pipeline's schema drift policy is BLOCK, so nothing was loaded. Review the columns, then change the policy or the mapping.`;
+            await report.step(`${label}: schema drift`, 'FAILURE', msg, Date.now() - s0);
+            throw new SyncFailure('SCHEMA_DRIFT', msg);
+          } else if (p.driftPolicy === 'IGNORE') {
+            selected = cols.filter((c) => existing.includes(c.name));
+            message = `new source column(s) ${added.join(', ')} ignored (policy IGNORE)${gone}`;
+          } else {
+            if (t.mode === 'INCREMENTAL') {
+              for (const a of added) await wh.query(`ALTER TABLE ${ws}.${qi(dest)} ADD COLUMN ${qi(a)} ${byName.get(a)!.type}`);
+            }
+            message = `new source column(s) ${added.join(', ')} propagated (policy PROPAGATE)${gone}`;
+          }
+        }
+        await report.step(`${label}: schema drift`, 'SUCCESS', message, Date.now() - s0);
+      }
+      return t.mode === 'FULL' ? fullRefresh(t, label, dest, selected) : incremental(t, label, dest, selected, cols, existing !== null, mine);
+    }
+
+    function guard(base: number) {
+      return (rows: number) => {
+        if (maxRows !== undefined && base + rows > maxRows) throw new QuotaExceededError('ROWS_PER_RUN', maxRows, base + rows);
+      };
+    }
+
+    function progress(label: string, totalRows: number | undefined) {
+      let last = 0;
+      const every = o.progressIntervalMs ?? 1000;
+      return (rows: number, bytes: number, force = false) => {
+        const now = Date.now();
+        if (!force && now - last < every) return;
+        last = now;
+        void report.progress(label, { rows, bytes, totalRows }).catch(() => undefined);
+      };
+    }
+
+    async function fullRefresh(t: SyncTableV1, label: string, dest: string, selected: SourceColumn[]): Promise<number> {
+      const s0 = Date.now();
+      const table = `${ws}.${qi(dest)}`;
+      const staging = `${ws}.${qi(`${dest}__dlx_staging`)}`;
+      const from = `${qi(t.schema)}.${qi(t.name)}`;
+      const syncedAt = new Date().toISOString();
+      // One snapshot for the count and the copy.
+      await src.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      try {
+        const total = Number((await src.query<{ n: string }>(`SELECT count(*) AS n FROM ${from}`)).rows[0].n);
+        guard(runRows)(total);
+        const tick = progress(label, total);
+        const check = guard(runRows);
+        await wh.query('BEGIN');
+        try {
+          await wh.query(`DROP TABLE IF EXISTS ${staging}`);
+          // The run columns come from defaults (dropped before the swap): the COPY carries only the source's bytes.
+          await wh.query(
+            `CREATE TABLE ${staging} (${selected.map((c) => `${qi(c.name)} ${c.type}`).join(', ')}, _dlx_run_id uuid NOT NULL DEFAULT ${lit(job.runId)}, _dlx_synced_at timestamptz NOT NULL DEFAULT ${lit(syncedAt)})`,
+          );
+          const meter = new CopyMeter((rows, bytes) => {
+            check(rows);
+            tick(rows, bytes);
+          });
+          await pipeline(
+            copyTo(src, `COPY (SELECT ${selected.map((c) => c.expr).join(', ')} FROM ${from}) TO STDOUT`),
+            meter,
+            copyFrom(wh, `COPY ${staging} (${selected.map((c) => qi(c.name)).join(', ')}) FROM STDIN`),
+          );
+          await wh.query(`ALTER TABLE ${staging} ALTER COLUMN _dlx_run_id DROP DEFAULT, ALTER COLUMN _dlx_synced_at DROP DEFAULT`);
+          // The swap: readers of the table wait for this commit and then see the new rows.
+          await wh.query(`DROP TABLE IF EXISTS ${table}`);
+          await wh.query(`ALTER TABLE ${staging} RENAME TO ${qi(dest)}`);
+          await writeState(wh, ws, dest, job.runId, { cursor: [], keys: [], rows: meter.rows, completed: true });
+          await wh.query('COMMIT');
+          runRows += meter.rows;
+          tick(meter.rows, meter.bytes, true);
+          await report.step(`${label}: loaded`, 'SUCCESS', `full refresh: ${meter.rows} rows (${meter.bytes} bytes) swapped into ${p.destination.schema}.${dest} in one transaction`, Date.now() - s0);
+          return meter.rows;
+        } catch (err) {
+          await wh.query('ROLLBACK').catch(() => undefined);
+          throw err;
+        }
+      } finally {
+        await src.query('COMMIT').catch(() => undefined);
+      }
+    }
+
+    async function incremental(t: SyncTableV1, label: string, dest: string, selected: SourceColumn[], all: SourceColumn[], exists: boolean, mine: State | null): Promise<number> {
+      const s0 = Date.now();
+      const byName = new Map(all.map((c) => [c.name, c]));
+      const pk = t.primaryKey ?? (await sourcePrimaryKey(src, t.schema, t.name));
+      if (!pk.length) throw new SyncFailure('PRIMARY_KEY_REQUIRED', `Incremental sync of ${label} needs a primary key: the table has none, so name its key columns in the pipeline.`);
+      const cursor = t.cursorColumn!;
+      const keys = [cursor, ...pk.filter((k) => k !== cursor)];
+      for (const k of keys) {
+        if (!byName.has(k)) throw new SyncFailure('COLUMN_NOT_FOUND', `Column ${k} (cursor or primary key) is not in source table ${label}.`);
+        if (!selected.some((c) => c.name === k)) throw new SyncFailure('COLUMN_NOT_FOUND', `Column ${k} (cursor or primary key) is not in the destination table ${dest}.`);
+      }
+      const table = `${ws}.${qi(dest)}`;
+      const batchTable = `${ws}.${qi(`${dest}__dlx_batch`)}`;
+      const from = `${qi(t.schema)}.${qi(t.name)}`;
+      const colList = selected.map((c) => qi(c.name));
+      const colDefs = `${selected.map((c) => `${qi(c.name)} ${c.type}`).join(', ')}, _dlx_run_id uuid NOT NULL, _dlx_synced_at timestamptz NOT NULL`;
+      if (!exists) await wh.query(`CREATE TABLE IF NOT EXISTS ${table} (${colDefs}, PRIMARY KEY (${pk.map(qi).join(', ')}))`);
+      else await ensurePrimaryKey(wh, p.destination.schema, dest, pk);
+      await wh.query(`DROP TABLE IF EXISTS ${batchTable}`);
+      await wh.query(`CREATE UNLOGGED TABLE ${batchTable} (${colDefs})`);
+
+      // Where to start: this run's checkpoint (a redelivery) or the table's latest one.
+      let state: State | null = mine && sameKeys(mine.keys, keys) ? mine : null;
+      if (state) {
+        await report.step(`${label}: resumed`, 'SUCCESS', `resumed from checkpoint ${describe(keys, state.cursor)} after ${state.rows} rows committed by an earlier attempt`, 0);
+      } else {
+        const prev = await readLatestState(wh, ws, dest);
+        state = prev && sameKeys(prev.keys, keys) ? { ...prev, rows: 0, completed: false } : null;
+        await report.step(`${label}: checkpoint`, 'SUCCESS', state?.cursor.length ? `continuing after the checkpoint of run ${prev!.runId}: ${describe(keys, state.cursor)}` : 'no checkpoint: syncing from the start', 0);
+      }
+      let position = state?.cursor.length ? state.cursor : null;
+      let loaded = state?.rows ?? 0;
+      const resumedRows = loaded;
+      runRows += loaded;
+      const keyTuple = `(${keys.map(qi).join(', ')})`;
+      const types = keys.map((k) => byName.get(k)!.type);
+      const where = () =>
+        `${qi(cursor)} IS NOT NULL${position ? ` AND ${keyTuple} > (${position.map((v, i) => `${lit(v!)}::${types[i]}`).join(', ')})` : ''}`;
+      const total = Number((await src.query<{ n: string }>(`SELECT count(*) AS n FROM ${from} WHERE ${where()}`)).rows[0].n);
+      guard(runRows)(total);
+      const tick = progress(label, loaded + total);
+      const updates = [...selected.filter((c) => !pk.includes(c.name)).map((c) => qi(c.name)), ...META].map((c) => `${c} = EXCLUDED.${c}`).join(', ');
+      let bytes = 0;
+      let batches = 0;
+      for (;;) {
+        const syncedAt = new Date().toISOString();
+        const check = guard(runRows);
+        const meter = new CopyMeter((rows) => check(rows));
+        await wh.query('BEGIN');
+        try {
+          await wh.query(`TRUNCATE ${batchTable}`);
+          await pipeline(
+            copyTo(
+              src,
+              `COPY (SELECT ${selected.map((c) => c.expr).join(', ')}, ${lit(job.runId)}::uuid, ${lit(syncedAt)}::timestamptz FROM ${from} WHERE ${where()} ORDER BY ${keys.map(qi).join(', ')} LIMIT ${p.batchRows}) TO STDOUT`,
+            ),
+            meter,
+            copyFrom(wh, `COPY ${batchTable} (${[...colList, ...META].join(', ')}) FROM STDIN`),
+          );
+          if (meter.rows === 0) {
+            await writeState(wh, ws, dest, job.runId, { cursor: position ?? [], keys, rows: loaded, completed: true });
+            await wh.query('COMMIT');
+            break;
+          }
+          await wh.query(`INSERT INTO ${table} (${[...colList, ...META].join(', ')}) SELECT ${[...colList, ...META].join(', ')} FROM ${batchTable} ON CONFLICT (${pk.map(qi).join(', ')}) DO UPDATE SET ${updates}`);
+          const lastRow = meter.lastRow()!;
+          position = keys.map((k) => lastRow[selected.findIndex((c) => c.name === k)]);
+          loaded += meter.rows;
+          const last = meter.rows < p.batchRows;
+          await writeState(wh, ws, dest, job.runId, { cursor: position, keys, rows: loaded, completed: last });
+          await wh.query('COMMIT');
+          runRows += meter.rows;
+          bytes += meter.bytes;
+          batches++;
+          tick(loaded, bytes, true);
+          if (last) break;
+          if (o.batchDelayMs) await new Promise((r) => setTimeout(r, o.batchDelayMs));
+        } catch (err) {
+          await wh.query('ROLLBACK').catch(() => undefined);
+          throw err;
+        }
+      }
+      await wh.query(`DROP TABLE IF EXISTS ${batchTable}`);
+      tick(loaded, bytes, true);
+      await report.step(
+        `${label}: loaded`,
+        'SUCCESS',
+        `incremental: ${loaded} rows upserted into ${p.destination.schema}.${dest} by (${pk.join(', ')}) (${loaded - resumedRows} in ${batches} batch(es) by this attempt); checkpoint ${position ? describe(keys, position) : 'none (no rows)'}`,
+        Date.now() - s0,
+      );
+      return loaded;
+    }
+  } catch (err) {
+    if (err instanceof PermanentJobError) throw err;
+    if (err instanceof QuotaExceededError) {
+      await report.step(`${current}: loaded`, 'FAILURE', err.message, Date.now() - t0).catch(() => undefined);
+      return { ok: false, rows: runRows, summary: 'row limit reached', error: { code: 'QUOTA_EXCEEDED', message: err.message } };
+    }
+    if (err instanceof SyncFailure) {
+      if (err.code !== 'SCHEMA_DRIFT') await report.step(`${current}: loaded`, 'FAILURE', err.message, Date.now() - t0).catch(() => undefined);
+      return { ok: false, rows: runRows, summary: `sync of ${current} failed`, error: { code: err.code, message: err.message } };
+    }
+    if (isTransient(err)) throw err;
+    const e = err as Error & { code: string };
+    await report.step(`${current}: loaded`, 'FAILURE', e.message, Date.now() - t0).catch(() => undefined);
+    return { ok: false, rows: runRows, summary: `sync of ${current} failed`, error: { code: `PG_${e.code}`, message: e.message } };
+  } finally {
+    await src.end().catch(() => undefined);
+    await wh.end().catch(() => undefined);
+  }
+}
+
+const sameKeys = (a: string[], b: string[]) => a.length === b.length && a.every((k, i) => k === b[i]);
+const describe = (keys: string[], values: (string | null)[]) => keys.map((k, i) => `${k}=${values[i]}`).join(', ');
+
+async function ensureStateTable(wh: Client, ws: string): Promise<void> {
+  const ddl = `CREATE TABLE IF NOT EXISTS ${ws}.${STATE_TABLE} (
+    table_name text NOT NULL, run_id uuid NOT NULL, keys text[] NOT NULL, cursor_values text[] NOT NULL,
+    rows bigint NOT NULL, completed boolean NOT NULL, updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    PRIMARY KEY (table_name, run_id))`;
+  try {
+    await wh.query(ddl);
+  } catch (err) {
+    // Two runs creating it at once: one wins, the other finds it.
+    if ((err as { code?: string }).code !== '23505' && (err as { code?: string }).code !== '42P07') throw err;
+  }
+}
+
+async function readState(wh: Client, ws: string, table: string, runId: string): Promise<State | null> {
+  const { rows } = await wh.query<{ keys: string[]; cursor_values: (string | null)[]; rows: string; completed: boolean; run_id: string }>(
+    `SELECT keys, cursor_values, rows, completed, run_id FROM ${ws}.${STATE_TABLE} WHERE table_name = $1 AND run_id = $2`,
+    [table, runId],
+  );
+  const r = rows[0];
+  return r ? { keys: r.keys, cursor: r.cursor_values, rows: Number(r.rows), completed: r.completed, runId: r.run_id } : null;
+}
+
+async function readLatestState(wh: Client, ws: string, table: string): Promise<State | null> {
+  const { rows } = await wh.query<{ keys: string[]; cursor_values: (string | null)[]; rows: string; completed: boolean; run_id: string }>(
+    `SELECT keys, cursor_values, rows, completed, run_id FROM ${ws}.${STATE_TABLE} WHERE table_name = $1 AND cardinality(cursor_values) > 0 ORDER BY updated_at DESC LIMIT 1`,
+    [table],
+  );
+  const r = rows[0];
+  return r ? { keys: r.keys, cursor: r.cursor_values, rows: Number(r.rows), completed: r.completed, runId: r.run_id } : null;
+}
+
+async function writeState(wh: Client, ws: string, table: string, runId: string, s: Omit<State, 'runId'>): Promise<void> {
+  await wh.query(
+    `INSERT INTO ${ws}.${STATE_TABLE} (table_name, run_id, keys, cursor_values, rows, completed) VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (table_name, run_id) DO UPDATE SET keys = EXCLUDED.keys, cursor_values = EXCLUDED.cursor_values, rows = EXCLUDED.rows, completed = EXCLUDED.completed, updated_at = clock_timestamp()`,
+    [table, runId, s.keys, s.cursor, s.rows, s.completed],
+  );
+}
+
+/** A table first loaded by a FULL refresh has no key: an incremental sync needs one for its upserts. */
+async function ensurePrimaryKey(wh: Client, schema: string, table: string, pk: string[]): Promise<void> {
+  const { rowCount } = await wh.query(
+    `SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2 AND i.indisprimary`,
+    [schema, table],
+  );
+  if (!rowCount) await wh.query(`ALTER TABLE ${qi(schema)}.${qi(table)} ADD PRIMARY KEY (${pk.map(qi).join(', ')})`);
+}

@@ -1,0 +1,248 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import mysql from 'mysql2/promise';
+import { createTestDatabase, type TestDatabase } from '@datalinx/db';
+import { seal } from '@datalinx/common';
+import { connectNats, encodeJson, ensureStreams, type Nats } from '@datalinx/messaging';
+import {
+  DISCOVERY_COMPLETED_V1,
+  SOURCE_TABLE_DISCOVERED_V1,
+  discoveryCompletedV1,
+  jobSubject,
+  runEvent,
+  runSubject,
+  sourceTableDiscoveredV1,
+  type DiscoveredTable,
+  type DiscoveryCompletedV1,
+  type RunEvent,
+  type SourceDiscoverJobV1,
+} from '@datalinx/contracts';
+
+import { sourceFilterFor, subjectsOverlap } from '../src/source-runner';
+import { deleteWorkerConsumers } from '../../test/support/worker-consumers';
+
+const WORKER = path.resolve(__dirname, '..', 'dist', 'index.js');
+const MYSQL = { host: '127.0.0.1', port: 3306, user: 'root', password: '' };
+
+/**
+ * source.discover end to end: a job published on JOBS, the real worker process (its source
+ * consumer), and the discovery events read back from EVENTS and the steps from RUNS — against a
+ * throwaway PostgreSQL database and a throwaway MariaDB database.
+ */
+describe('source.discover through JetStream and the worker process', () => {
+  let nats: Nats;
+  let pgDb: TestDatabase;
+  let worker: ChildProcess;
+  const masterKey = randomBytes(32);
+  const orgId = randomUUID();
+  const workspaceId = randomUUID();
+  const durable = `disc-${workspaceId.slice(0, 8)}`;
+  const myDb = `dlx_disc_${randomBytes(4).toString('hex')}`;
+  let my: mysql.Connection;
+
+  beforeAll(async () => {
+    nats = await connectNats(process.env.NATS_URL!, 'discovery-test');
+    await ensureStreams(nats.jsm);
+    pgDb = await createTestDatabase();
+    const c = new Client({ connectionString: pgDb.url });
+    await c.connect();
+    await c.query(`CREATE SCHEMA sales`);
+    await c.query(`CREATE TABLE sales.customer (id int PRIMARY KEY, email text, name varchar(50) NOT NULL, signup date)`);
+    await c.query(`CREATE TABLE sales.customer_order (id bigint PRIMARY KEY, customer_id int NOT NULL REFERENCES sales.customer(id), total numeric(10,2), note text)`);
+    await c.query(`CREATE TABLE public.audit_log (at timestamptz, msg text)`);
+    await c.query(`CREATE VIEW sales.big_orders AS SELECT * FROM sales.customer_order WHERE total > 100`);
+    await c.query(`INSERT INTO sales.customer SELECT i, CASE WHEN i % 4 = 0 THEN NULL ELSE 'user' || i || '@example.com' END, 'Name ' || (i % 3), DATE '2024-01-01' + i FROM generate_series(1, 40) i`);
+    await c.query(`INSERT INTO sales.customer_order SELECT i, 1 + i % 40, i * 10.5, CASE WHEN i % 2 = 0 THEN 'x' END FROM generate_series(1, 100) i`);
+    await c.query(`ANALYZE`);
+    await c.end();
+    my = await mysql.createConnection(MYSQL);
+    await my.query(`CREATE DATABASE ${myDb}`);
+    await my.query(`CREATE TABLE ${myDb}.author (id INT PRIMARY KEY, email VARCHAR(100) NULL, active TINYINT(1) NOT NULL)`);
+    await my.query(`CREATE TABLE ${myDb}.book (id INT PRIMARY KEY, author_id INT NOT NULL, title VARCHAR(200) NOT NULL, CONSTRAINT book_author_fk FOREIGN KEY (author_id) REFERENCES ${myDb}.author(id)) ENGINE=InnoDB`);
+    await my.query(`INSERT INTO ${myDb}.author VALUES (1,'a@example.com',1),(2,'b@example.com',0),(3,NULL,1),(4,'not an email',1)`);
+    await my.query(`INSERT INTO ${myDb}.book VALUES (1,1,'One'),(2,1,'Two'),(3,2,'Three')`);
+    await my.query(`ANALYZE TABLE ${myDb}.author, ${myDb}.book`);
+    worker = spawn(process.execPath, [WORKER], {
+      env: {
+        ...process.env,
+        DLX_MASTER_KEY: masterKey.toString('base64'),
+        WORKER_DURABLE: durable,
+        // Isolated worker: connection jobs on the main consumer, source jobs on the source consumer.
+        WORKER_FILTER_SUBJECT: `jobs.connection.*.${workspaceId}`,
+        SOURCE_FILTER_SUBJECT: `jobs.source.*.${workspaceId}`,
+        JOB_ACK_WAIT_MS: '5000',
+        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+  }, 60000);
+
+  afterAll(async () => {
+    if (worker && worker.exitCode === null) {
+      await new Promise((r) => {
+        worker.once('exit', r);
+        worker.kill('SIGTERM');
+      });
+    }
+    if (nats) await deleteWorkerConsumers(nats.jsm, durable);
+    await nats?.close();
+    await pgDb?.drop();
+    await my?.query(`DROP DATABASE IF EXISTS ${myDb}`).catch(() => undefined);
+    await my?.end();
+  });
+
+  /** Publishes a job and collects its tables, completion and run events until the run ends. */
+  async function discover(config: SourceDiscoverJobV1['payload']['config'], scope: SourceDiscoverJobV1['payload']['scope'] = {}, password?: string) {
+    const jobId = randomUUID();
+    const runId = randomUUID();
+    const connectionId = randomUUID();
+    const tables: DiscoveredTable[] = [];
+    let completed: DiscoveryCompletedV1 | undefined;
+    const runs: RunEvent[] = [];
+    const events = nats.nc.subscribe('schema.>');
+    const runSub = nats.nc.subscribe(runSubject(workspaceId, runId));
+    const done = (async () => {
+      for await (const m of runSub) {
+        const ev = runEvent.parse(m.json());
+        runs.push(ev);
+        if (ev.type === 'run.state' && ['SUCCESS', 'FAILURE'].includes(ev.state)) break;
+      }
+    })();
+    const collected = (async () => {
+      for await (const m of events) {
+        const body = m.json<{ runId?: string }>();
+        if (body.runId !== runId) continue;
+        if (m.subject === SOURCE_TABLE_DISCOVERED_V1) tables.push(sourceTableDiscoveredV1.parse(body).table);
+        if (m.subject === DISCOVERY_COMPLETED_V1) {
+          completed = discoveryCompletedV1.parse(body);
+          break;
+        }
+      }
+    })();
+    const job: SourceDiscoverJobV1 = {
+      v: 1,
+      kind: 'source.discover',
+      jobId,
+      runId,
+      orgId,
+      workspaceId,
+      requestedAt: new Date().toISOString(),
+      requestedBy: 'test',
+      payload: {
+        connectionId,
+        config,
+        secrets: password ? seal(masterKey, JSON.stringify({ password }), `job:${jobId}`) : null,
+        scope,
+        profileSampleRows: 1000,
+        timeoutMs: 10000,
+      },
+    };
+    await nats.js.publish(jobSubject('source.discover', workspaceId), encodeJson(job), { msgID: jobId });
+    const timeout = setTimeout(() => {
+      runSub.unsubscribe();
+      events.unsubscribe();
+    }, 30000);
+    await done;
+    runSub.unsubscribe();
+    const last = runs[runs.length - 1];
+    if (last?.type === 'run.state' && last.state === 'SUCCESS') await collected;
+    events.unsubscribe();
+    clearTimeout(timeout);
+    return { runId, connectionId, tables: tables.sort((a, b) => `${a.schema}.${a.name}`.localeCompare(`${b.schema}.${b.name}`)), completed, runs };
+  }
+
+  const pgConfig = () => {
+    const u = new URL(pgDb.url);
+    return { type: 'POSTGRES' as const, host: u.hostname, port: Number(u.port || 5432), database: pgDb.name, user: decodeURIComponent(u.username), sslMode: 'disable' as const };
+  };
+  const steps = (runs: RunEvent[]) => runs.filter((r) => r.type === 'run.step').map((r) => (r.type === 'run.step' ? `${r.step}: ${r.status}: ${r.message}` : ''));
+
+  it('PostgreSQL: tables, columns, keys, estimates and profiles of every table, then completed', async () => {
+    const r = await discover(pgConfig(), {}, 'ignored-by-trust-auth');
+    expect(r.runs.at(-1)).toMatchObject({ type: 'run.state', state: 'SUCCESS' });
+    expect(steps(r.runs)).toEqual([expect.stringMatching(/^connected: SUCCESS: signed in as .* \(PostgreSQL/), 'tables found: SUCCESS: 4 tables found', expect.stringMatching(/^profiled: SUCCESS: 4 tables profiled/)]);
+    expect(r.tables.map((t) => `${t.schema}.${t.name}:${t.kind}`)).toEqual(['public.audit_log:TABLE', 'sales.big_orders:VIEW', 'sales.customer:TABLE', 'sales.customer_order:TABLE']);
+    expect(r.completed).toMatchObject({ orgId, workspaceId, connectionId: r.connectionId, tableCount: 4 });
+
+    const customer = r.tables.find((t) => t.name === 'customer')!;
+    expect(customer.rowEstimate).toBe(40);
+    expect(customer.primaryKey).toEqual(['id']);
+    expect(customer.columns.map((c) => [c.name, c.type, c.nullable, c.ordinal])).toEqual([
+      ['id', 'integer', false, 1],
+      ['email', 'text', true, 2],
+      ['name', 'character varying(50)', false, 3],
+      ['signup', 'date', true, 4],
+    ]);
+    const email = customer.columns[1]!.profile!;
+    expect(email).toMatchObject({ sampled: 40, nullCount: 10, distinctEstimate: 30, canonicalType: 'email', canonicalShare: 1 });
+    expect(email.topValues).toHaveLength(5);
+    const id = customer.columns[0]!.profile!;
+    expect(id).toMatchObject({ min: '1', max: '40', nullCount: 0, distinctEstimate: 40, canonicalType: 'positive_integer' });
+    const name = customer.columns[2]!.profile!;
+    expect(name.distinctEstimate).toBe(3);
+    expect(name.topValues[0]).toEqual({ value: 'Name 1', count: 14 });
+    expect(customer.columns[3]!.profile).toMatchObject({ min: '2024-01-02', max: '2024-02-10', canonicalType: 'date', canonicalShare: 1 });
+
+    const order = r.tables.find((t) => t.name === 'customer_order')!;
+    expect(order.foreignKeys).toEqual([{ name: 'customer_order_customer_id_fkey', columns: ['customer_id'], referencedTable: 'sales.customer', referencedColumns: ['id'] }]);
+    expect(order.columns.find((c) => c.name === 'total')).toMatchObject({ type: 'numeric(10,2)', profile: { min: '10.50', max: '1050.00' } });
+    expect(order.columns.find((c) => c.name === 'note')!.profile).toMatchObject({ nullCount: 50, distinctEstimate: 1, topValues: [{ value: 'x', count: 50 }] });
+    expect(r.tables.find((t) => t.name === 'big_orders')!.rowEstimate).toBeNull();
+  }, 60000);
+
+  it('PostgreSQL: picked tables and wildcard patterns limit the scope', async () => {
+    const r = await discover(pgConfig(), { tables: ['audit_log'], patterns: ['sales.customer_*', 'big_order?'] });
+    expect(r.runs.at(-1)).toMatchObject({ state: 'SUCCESS' });
+    expect(r.tables.map((t) => `${t.schema}.${t.name}`)).toEqual(['public.audit_log', 'sales.big_orders', 'sales.customer_order']);
+    expect(r.completed?.tableCount).toBe(3);
+    const none = await discover(pgConfig(), { patterns: ['nothing*'] });
+    expect(none.tables).toEqual([]);
+    expect(none.completed?.tableCount).toBe(0);
+  }, 60000);
+
+  it('a wrong database fails the run with a typed code and publishes nothing', async () => {
+    const r = await discover({ ...pgConfig(), database: 'no_such_db_here' });
+    expect(r.runs.at(-1)).toMatchObject({ type: 'run.state', state: 'FAILURE', error: { code: 'DATABASE_NOT_FOUND' } });
+    expect(r.tables).toEqual([]);
+    expect(r.completed).toBeUndefined();
+  }, 60000);
+
+  it('MariaDB: tables, columns, keys, estimates and profiles', async () => {
+    const r = await discover({ type: 'MYSQL', host: MYSQL.host, port: MYSQL.port, database: myDb, user: MYSQL.user, ssl: false });
+    expect(r.runs.at(-1)).toMatchObject({ type: 'run.state', state: 'SUCCESS' });
+    expect(steps(r.runs)[0]).toMatch(/^connected: SUCCESS: signed in as .*MariaDB/);
+    expect(r.tables.map((t) => `${t.schema}.${t.name}`)).toEqual([`${myDb}.author`, `${myDb}.book`]);
+    const author = r.tables[0]!;
+    expect(author.primaryKey).toEqual(['id']);
+    expect(author.rowEstimate).toBe(4);
+    expect(author.columns.map((c) => [c.name, c.type, c.nullable])).toEqual([
+      ['id', 'int(11)', false],
+      ['email', 'varchar(100)', true],
+      ['active', 'tinyint(1)', false],
+    ]);
+    expect(author.columns[1]!.profile).toMatchObject({ sampled: 4, nullCount: 1, distinctEstimate: 3, canonicalType: 'email', canonicalShare: 0.6667 });
+    expect(author.columns[2]!.profile).toMatchObject({ min: '0', max: '1', canonicalType: 'boolean' });
+    const book = r.tables[1]!;
+    expect(book.foreignKeys).toEqual([{ name: 'book_author_fk', columns: ['author_id'], referencedTable: `${myDb}.author`, referencedColumns: ['id'] }]);
+    const scoped = await discover({ type: 'MYSQL', host: MYSQL.host, port: MYSQL.port, database: myDb, user: MYSQL.user, ssl: false }, { patterns: ['b*'] });
+    expect(scoped.tables.map((t) => t.name)).toEqual(['book']);
+  }, 60000);
+});
+
+describe('the source consumer’s filter subject', () => {
+  it('defaults to the worker filter with `source` as the domain, so an isolated worker stays isolated', () => {
+    expect(sourceFilterFor('jobs.connection.>')).toBe('jobs.source.>');
+    expect(sourceFilterFor('jobs.connection.*.ws1')).toBe('jobs.source.*.ws1');
+    expect(sourceFilterFor('jobs.*.*.ws1')).toBe('jobs.source.>');
+  });
+
+  it('is not started when the worker filter already covers source jobs (JOBS filters must not overlap)', () => {
+    expect(subjectsOverlap('jobs.*.*.ws1', 'jobs.source.*.ws1')).toBe(true);
+    expect(subjectsOverlap('jobs.*.*.ws1', 'jobs.source.>')).toBe(true);
+    expect(subjectsOverlap('jobs.connection.>', 'jobs.source.>')).toBe(false);
+    expect(subjectsOverlap('jobs.source.*.ws1', 'jobs.source.*.ws2')).toBe(false);
+    expect(subjectsOverlap('jobs.source.>', 'jobs.source.*.ws2')).toBe(true);
+  });
+});
