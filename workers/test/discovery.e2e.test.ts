@@ -94,7 +94,11 @@ describe('source.discover through JetStream and the worker process', () => {
   });
 
   /** Publishes a job and collects its tables, completion and run events until the run ends. */
-  async function discover(config: SourceDiscoverJobV1['payload']['config'], scope: SourceDiscoverJobV1['payload']['scope'] = {}, password?: string) {
+  async function discover(
+    config: SourceDiscoverJobV1['payload']['config'],
+    scope: SourceDiscoverJobV1['payload']['scope'] = {},
+    password: string | undefined = config.type === 'POSTGRES' ? decodeURIComponent(new URL(process.env.DATABASE_URL!).password) || undefined : undefined,
+  ) {
     const jobId = randomUUID();
     const runId = randomUUID();
     const connectionId = randomUUID();
@@ -160,7 +164,8 @@ describe('source.discover through JetStream and the worker process', () => {
   const steps = (runs: RunEvent[]) => runs.filter((r) => r.type === 'run.step').map((r) => (r.type === 'run.step' ? `${r.step}: ${r.status}: ${r.message}` : ''));
 
   it('PostgreSQL: tables, columns, keys, estimates and profiles of every table, then completed', async () => {
-    const r = await discover(pgConfig(), {}, 'ignored-by-trust-auth');
+    // The source's own password (the embedded server of `npm test` checks it; a trust-auth server ignores it).
+    const r = await discover(pgConfig(), {}, decodeURIComponent(new URL(process.env.DATABASE_URL!).password) || 'ignored-by-trust-auth');
     expect(r.runs.at(-1)).toMatchObject({ type: 'run.state', state: 'SUCCESS' });
     expect(steps(r.runs)).toEqual([expect.stringMatching(/^connected: SUCCESS: signed in as .* \(PostgreSQL/), 'tables found: SUCCESS: 4 tables found', expect.stringMatching(/^profiled: SUCCESS: 4 tables profiled/)]);
     expect(r.tables.map((t) => `${t.schema}.${t.name}:${t.kind}`)).toEqual(['public.audit_log:TABLE', 'sales.big_orders:VIEW', 'sales.customer:TABLE', 'sales.customer_order:TABLE']);
