@@ -9,6 +9,8 @@ import type { FileStorage } from './connectors/file';
 import { provisionWarehouse, purgeWarehouse } from './jobs/warehouse';
 import { canonicalizeColumn } from './jobs/canonicalize';
 import { runSourceSync } from './sync/postgres-sync';
+import { runMysqlSync } from './sync/mysql-sync';
+import { runReaderSync } from './sync/reader-sync';
 import { discoverSource, jetStreamPublisher } from './discovery/discover';
 
 export interface JobRunnerOptions {
@@ -126,9 +128,16 @@ export class JobRunner {
         // Not a permanent failure: another worker of this consumer may have WAREHOUSE_ADMIN_URL.
         if (!this.o.warehouseAdminUrl) throw new Error('this worker has no WAREHOUSE_ADMIN_URL: it cannot run source.sync jobs');
         const secrets = this.unsealSecrets(job.jobId, job.payload.secrets);
-        const result = await runSourceSync(job, { warehouseAdminUrl: this.o.warehouseAdminUrl, secrets, batchDelayMs: this.o.syncBatchDelayMs }, report);
+        const syncOptions = { warehouseAdminUrl: this.o.warehouseAdminUrl, secrets, batchDelayMs: this.o.syncBatchDelayMs };
+        const type = job.payload.config.type;
+        const result =
+          type === 'POSTGRES'
+            ? await runSourceSync(job, syncOptions, report)
+            : type === 'MYSQL'
+              ? await runMysqlSync(job, syncOptions, report)
+              : await runReaderSync(job, { ...syncOptions, fileStorage: this.o.fileStorage }, report);
         await report.state(result.ok ? 'SUCCESS' : 'FAILURE', { summary: result.summary, error: result.error });
-        log.info({ ok: result.ok, code: result.error?.code, rows: result.rows }, 'job finished');
+        log.info({ ok: result.ok, code: result.error?.code, rows: result.rows, type }, 'job finished');
         return;
       }
       case 'column.canonicalize': {

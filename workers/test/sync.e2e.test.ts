@@ -1,16 +1,33 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import type { Subscription } from '@nats-io/nats-core';
 import { Client } from 'pg';
+import mysql from 'mysql2/promise';
 import { parseKey, seal } from '@datalinx/common';
-import { jobSubject, runEvent, type RunEvent } from '@datalinx/contracts';
+import { jobSubject, runEvent, storedFilePath, type RunEvent } from '@datalinx/contracts';
 import { createTestDatabase, type TestDatabase } from '@datalinx/db';
 import { connectNats, encodeJson, ensureStreams, type Nats } from '@datalinx/messaging';
 import { deleteWorkerConsumers } from '../../test/support/worker-consumers';
 
 const WORKER = path.resolve(__dirname, '..', 'dist', 'index.js');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const MYSQL = { host: '127.0.0.1', port: 3306, user: 'root', password: '' };
+
+/** Decided before the suite is declared, so a machine without MariaDB lists the MySQL sync case as skipped. */
+const MYSQL_UP = (() => {
+  const probe = spawnSync(
+    process.execPath,
+    ['-e', `require('mysql2/promise').createConnection(${JSON.stringify({ ...MYSQL, connectTimeout: 2000 })}).then((c) => c.end().then(() => process.exit(0)), () => process.exit(1))`],
+    { cwd: path.resolve(__dirname, '..'), timeout: 10000 },
+  );
+  if (probe.status !== 0) process.stderr.write(`MariaDB/MySQL is not reachable at ${MYSQL.host}:${MYSQL.port} as root without a password: skipping the MySQL source.sync case.\n`);
+  return probe.status === 0;
+})();
 
 interface RunResult {
   state: string;
@@ -34,6 +51,7 @@ describe('source.sync PostgreSQL → warehouse (worker process, JetStream)', () 
   const role = `dlx_ws_${hex}`;
   const durable = `sync-${workspaceId.slice(0, 8)}`;
   const pgUrl = new URL(process.env.DATABASE_URL!);
+  const storage = mkdtempSync(path.join(os.tmpdir(), 'dlx-sync-files-'));
   let src: TestDatabase;
   let wh: TestDatabase;
   let srcc: Client;
@@ -54,6 +72,7 @@ describe('source.sync PostgreSQL → warehouse (worker process, JetStream)', () 
         WAREHOUSE_FILTER_SUBJECT: `jobs.warehouse.*.${workspaceId}`,
         SOURCE_FILTER_SUBJECT: `jobs.source.*.${workspaceId}`,
         WAREHOUSE_ADMIN_URL: wh.url,
+        DLX_FILE_STORAGE_DIR: storage,
         SYNC_BATCH_DELAY_MS: '40',
         WORKER_CONCURRENCY: '2',
         JOB_ACK_WAIT_MS: '3000',
@@ -107,6 +126,7 @@ describe('source.sync PostgreSQL → warehouse (worker process, JetStream)', () 
     await admin.connect();
     await admin.query(`DROP ROLE IF EXISTS ${role}`);
     await admin.end();
+    rmSync(storage, { recursive: true, force: true });
   }, 60000);
 
   async function publish(kind: 'warehouse.provision' | 'source.sync', jobId: string, runId: string, payload: object, extra: object = {}) {
@@ -116,7 +136,10 @@ describe('source.sync PostgreSQL → warehouse (worker process, JetStream)', () 
 
   const config = () => ({ type: 'POSTGRES', host: pgUrl.hostname, port: Number(pgUrl.port || 5432), database: src.name, user: decodeURIComponent(pgUrl.username) || 'postgres', sslMode: 'disable' });
 
-  async function sync(tables: object[], o: { drift?: string; batchRows?: number; maxRows?: number; wait?: boolean } = {}): Promise<{ runId: string; result: Promise<RunResult> }> {
+  async function sync(
+    tables: object[],
+    o: { drift?: string; batchRows?: number; maxRows?: number; wait?: boolean; config?: object; onMalformed?: string } = {},
+  ): Promise<{ runId: string; result: Promise<RunResult> }> {
     const jobId = randomUUID();
     const runId = randomUUID();
     const secrets = pgUrl.password ? seal(parseKey(masterKey), JSON.stringify({ password: decodeURIComponent(pgUrl.password) }), `job:${jobId}`) : null;
@@ -124,7 +147,16 @@ describe('source.sync PostgreSQL → warehouse (worker process, JetStream)', () 
       'source.sync',
       jobId,
       runId,
-      { connectionId: randomUUID(), config: config(), secrets, tables, destination: { schema, role }, driftPolicy: o.drift ?? 'PROPAGATE', batchRows: o.batchRows ?? 50_000 },
+      {
+        connectionId: randomUUID(),
+        config: o.config ?? config(),
+        secrets: o.config ? null : secrets,
+        tables,
+        destination: { schema, role },
+        driftPolicy: o.drift ?? 'PROPAGATE',
+        batchRows: o.batchRows ?? 50_000,
+        ...(o.onMalformed ? { onMalformed: o.onMalformed } : {}),
+      },
       o.maxRows !== undefined ? { limits: { maxRows: o.maxRows } } : {},
     );
     return { runId, result: finished(runId) };
@@ -296,5 +328,156 @@ describe('source.sync PostgreSQL → warehouse (worker process, JetStream)', () 
     const ok = await (await sync([{ schema: 'public', name: 'big', mode: 'FULL' }], { maxRows: 1000 })).result;
     expect(ok.state).toBe('SUCCESS');
     expect(await one(whc, `SELECT count(*)::int FROM ${schema}.raw_public__big`)).toBe(1000);
+  });
+  /** Puts a file into file storage as the workspace service does and returns its FILE connection config. */
+  function upload(fileName: string, format: 'CSV' | 'JSON' | 'JSONL', text: string) {
+    const fileId = randomUUID();
+    const file = storedFilePath(storage, workspaceId, fileId);
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, text);
+    return { type: 'FILE', fileId, fileName, format, sizeBytes: Buffer.byteLength(text) };
+  }
+
+  it('FILE (CSV) with two malformed lines: SKIP_AND_REPORT loads exactly the good rows and lists the bad lines; FAIL fails with INPUT_MALFORMED and leaves the table unchanged', async () => {
+    // Line 4 has too few fields, line 7 too many.
+    const csv = ['id,name,qty', '1,a\tb,10', '2,"b, with comma",20', '3,c', '4,d\\e,40', '5,e,50', '6,f,60,extra', '7,g,70'].join('\n') + '\n';
+    const file = upload('orders.csv', 'CSV', csv);
+    const table = { schema: 'files', name: 'orders', mode: 'FULL' };
+    const dest = `${schema}.raw_files__orders`;
+    const first = await sync([table], { config: file });
+    const r1 = await first.result;
+    expect(r1.state).toBe('SUCCESS');
+    expect(await q(whc, `SELECT id, name, qty FROM ${dest} ORDER BY id`)).toEqual([
+      { id: 1, name: 'a\tb', qty: 10 },
+      { id: 2, name: 'b, with comma', qty: 20 },
+      { id: 4, name: 'd\\e', qty: 40 },
+      { id: 5, name: 'e', qty: 50 },
+      { id: 7, name: 'g', qty: 70 },
+    ]);
+    expect(await one(whc, `SELECT count(*)::int FROM ${dest} WHERE _dlx_run_id = '${first.runId}' AND _dlx_synced_at IS NOT NULL`)).toBe(5);
+    const skipped = r1.steps.find((s) => s.step === 'files.orders: malformed input');
+    expect(skipped?.message).toMatch(/^2 malformed lines skipped: line 4: .*; line 7: /);
+    expect(r1.steps.find((s) => s.step === 'files.orders: loaded')?.message).toMatch(/full refresh of file orders.csv: 5 rows .*id integer, name text, qty integer/);
+    expect(await one(whc, `SELECT tableowner FROM pg_tables WHERE schemaname = '${schema}' AND tablename = 'raw_files__orders'`)).toBe(role);
+
+    const strict = await (await sync([table], { config: file, onMalformed: 'FAIL' })).result;
+    expect(strict.state).toBe('FAILURE');
+    expect(strict.error?.code).toBe('INPUT_MALFORMED');
+    expect(strict.error?.message).toMatch(/line 4\b/);
+    expect(strict.error?.message).not.toMatch(/line 7\b/);
+    expect(await one(whc, `SELECT count(*)::int FROM ${dest} WHERE _dlx_run_id = '${first.runId}'`)).toBe(5);
+    expect(await one(whc, `SELECT count(*)::int FROM ${dest}`)).toBe(5);
+    expect(await one(whc, `SELECT count(*)::int FROM pg_tables WHERE schemaname = '${schema}' AND tablename LIKE '%dlx_staging'`)).toBe(0);
+
+    const incremental = await (await sync([{ ...table, mode: 'INCREMENTAL', cursorColumn: 'id' }], { config: file })).result;
+    expect(incremental.state).toBe('FAILURE');
+    expect(incremental.error).toMatchObject({ code: 'INCREMENTAL_UNSUPPORTED', message: expect.stringMatching(/^incremental sync is not supported for FILE\/REST sources yet; use FULL/) });
+  });
+
+  it('FILE (JSON Lines) with nested objects: loaded as flattened columns with inferred types', async () => {
+    const lines = [
+      { id: 1, user: { name: 'ann', geo: { lat: 1.5 } }, at: '2024-05-01T10:00:00Z', ok: true },
+      { id: 2, user: { name: 'bob', geo: null }, at: null, ok: false },
+      { id: 3, user: { name: 'cy "q"', geo: { lat: -2 } }, at: '2024-05-02T00:00:00+02:00', ok: null },
+    ];
+    const file = upload('events.jsonl', 'JSONL', lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+    const r = await (await sync([{ schema: 'files', name: 'events', mode: 'FULL' }], { config: file })).result;
+    expect(r.state).toBe('SUCCESS');
+    const dest = `${schema}.raw_files__events`;
+    const types = await q<{ attname: string; type: string }>(whc, `SELECT attname, format_type(atttypid, atttypmod) AS type FROM pg_attribute WHERE attrelid = '${dest}'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`);
+    expect(Object.fromEntries(types.map((t) => [t.attname, t.type]))).toEqual({
+      id: 'integer', user__name: 'text', user__geo__lat: 'numeric', at: 'timestamp with time zone', ok: 'boolean', _dlx_run_id: 'uuid', _dlx_synced_at: 'timestamp with time zone',
+    });
+    expect(await q(whc, `SELECT id, user__name, user__geo__lat::text AS lat, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS at, ok FROM ${dest} ORDER BY id`)).toEqual([
+      { id: 1, user__name: 'ann', lat: '1.5', at: '2024-05-01 10:00', ok: true },
+      { id: 2, user__name: 'bob', lat: null, at: null, ok: false },
+      { id: 3, user__name: 'cy "q"', lat: '-2', at: '2024-05-01 22:00', ok: null },
+    ]);
+    expect(r.steps.some((s) => s.step.endsWith('malformed input'))).toBe(false);
+  });
+
+  it('REST_API: paged collections of a local OpenAPI server are loaded, every row once', async () => {
+    const customers = Array.from({ length: 23 }, (_, i) => ({ id: i + 1, name: `c${i + 1}`, balance: i + 0.25, since: `2024-01-${String((i % 28) + 1).padStart(2, '0')}` }));
+    const doc = {
+      openapi: '3.0.3',
+      info: { title: 'shop', version: '1' },
+      paths: {
+        '/customers': {
+          get: {
+            parameters: [
+              { name: 'page', in: 'query', schema: { type: 'integer', minimum: 1 } },
+              { name: 'per_page', in: 'query', schema: { type: 'integer', maximum: 10 } },
+            ],
+            responses: { '200': { description: 'ok', content: { 'application/json': { schema: { type: 'array', items: { $ref: '#/components/schemas/Customer' } } } } } },
+          },
+        },
+      },
+      components: {
+        schemas: {
+          Customer: { type: 'object', required: ['id', 'name'], properties: { id: { type: 'integer' }, name: { type: 'string' }, balance: { type: 'number' }, since: { type: 'string', format: 'date' } } },
+        },
+      },
+    };
+    const pages: string[] = [];
+    const server = http.createServer((req, res) => {
+      const u = new URL(req.url!, 'http://x');
+      res.setHeader('content-type', 'application/json');
+      if (u.pathname === '/api/openapi.json') return res.end(JSON.stringify(doc));
+      if (u.pathname === '/api/customers') {
+        pages.push(u.search);
+        const page = Number(u.searchParams.get('page') ?? 1);
+        const per = Math.min(Number(u.searchParams.get('per_page') ?? 5), 10);
+        return res.end(JSON.stringify(customers.slice((page - 1) * per, page * per)));
+      }
+      res.statusCode = 404;
+      res.end('{}');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api`;
+      const r = await (await sync([{ schema: 'shop', name: 'customers', mode: 'FULL' }], { config: { type: 'REST_API', baseUrl: base, auth: 'NONE', openApiUrl: `${base}/openapi.json` } })).result;
+      expect(r.state).toBe('SUCCESS');
+      const dest = `${schema}.raw_shop__customers`;
+      expect(await one(whc, `SELECT count(*)::int FROM ${dest}`)).toBe(23);
+      expect(await one(whc, `SELECT count(DISTINCT id)::int FROM ${dest}`)).toBe(23);
+      expect(await q(whc, `SELECT id::int AS id, name, balance::text AS balance, since::text AS since FROM ${dest} WHERE id IN (1, 23) ORDER BY id`)).toEqual([
+        { id: 1, name: 'c1', balance: '0.25', since: '2024-01-01' },
+        { id: 23, name: 'c23', balance: '22.25', since: '2024-01-23' },
+      ]);
+      expect(pages.length).toBeGreaterThanOrEqual(3);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  (MYSQL_UP ? it : it.skip)('MYSQL (MariaDB): a FULL sync loads the rows with their types mapped to PostgreSQL types', async () => {
+    const db = `dlx_sync_${hex}`;
+    const root = await mysql.createConnection({ ...MYSQL, multipleStatements: true });
+    try {
+      await root.query(`DROP DATABASE IF EXISTS ${db}; CREATE DATABASE ${db}; USE ${db};
+        CREATE TABLE items (id INT PRIMARY KEY, big BIGINT UNSIGNED, price DECIMAL(10,2), name VARCHAR(20), note TEXT, flag TINYINT(1), at DATETIME, ts TIMESTAMP NULL, day DATE, raw BLOB, ratio DOUBLE);
+        INSERT INTO items VALUES
+          (1, 18446744073709551615, 12.50, 'one', 'tab\\there\\nnewline \\\\ back', 1, '2024-01-02 03:04:05', '2024-01-02 03:04:05', '2024-01-02', X'00FF10', 0.5),
+          (2, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL),
+          (3, 3, 3.00, 'three', 'x', 1, '2024-12-31 23:59:59', '2024-12-31 23:59:59', '2024-12-31', X'', -1.25);`);
+      const config = { type: 'MYSQL', host: MYSQL.host, port: MYSQL.port, database: db, user: MYSQL.user, ssl: false };
+      const r = await (await sync([{ schema: db, name: 'items', mode: 'FULL' }], { config })).result;
+      expect(r.state).toBe('SUCCESS');
+      const dest = `${schema}.raw_${db}__items`;
+      const types = await q<{ attname: string; type: string }>(whc, `SELECT attname, format_type(atttypid, atttypmod) AS type FROM pg_attribute WHERE attrelid = '${dest}'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`);
+      expect(Object.fromEntries(types.map((t) => [t.attname, t.type]))).toEqual({
+        id: 'integer', big: 'numeric(20,0)', price: 'numeric(10,2)', name: 'character varying(20)', note: 'text', flag: 'smallint', at: 'timestamp without time zone',
+        ts: 'timestamp with time zone', day: 'date', raw: 'bytea', ratio: 'double precision', _dlx_run_id: 'uuid', _dlx_synced_at: 'timestamp with time zone',
+      });
+      expect(await q(whc, `SELECT id, big::text AS big, price::text AS price, name, note, flag, at::text AS at, (ts AT TIME ZONE 'UTC')::text AS ts, day::text AS day, encode(raw, 'hex') AS raw, ratio FROM ${dest} ORDER BY id`)).toEqual([
+        { id: 1, big: '18446744073709551615', price: '12.50', name: 'one', note: 'tab\there\nnewline \\ back', flag: 1, at: '2024-01-02 03:04:05', ts: '2024-01-02 03:04:05', day: '2024-01-02', raw: '00ff10', ratio: 0.5 },
+        { id: 2, big: null, price: null, name: null, note: null, flag: 0, at: null, ts: null, day: null, raw: null, ratio: null },
+        { id: 3, big: '3', price: '3.00', name: 'three', note: 'x', flag: 1, at: '2024-12-31 23:59:59', ts: '2024-12-31 23:59:59', day: '2024-12-31', raw: '', ratio: -1.25 },
+      ]);
+      expect(r.steps.find((s) => s.step === `${db}.items: loaded`)?.message).toMatch(/full refresh of MySQL .*: 3 rows/);
+    } finally {
+      await root.query(`DROP DATABASE IF EXISTS ${db}`).catch(() => undefined);
+      await root.end();
+    }
   });
 });

@@ -269,8 +269,9 @@ export const sourceDiscoverJobV1 = z.object({
 export type SourceDiscoverJobV1 = z.infer<typeof sourceDiscoverJobV1>;
 
 /**
- * `source.sync` (subject `jobs.source.sync.<workspaceId>`): copy tables of a POSTGRES source into
- * the workspace's warehouse schema (ARCHITECTURE.md §7 "Sync"). FULL loads a staging table and
+ * `source.sync` (subject `jobs.source.sync.<workspaceId>`): copy tables of a source (POSTGRES,
+ * MYSQL, FILE or REST_API; for FILE and REST_API a table's `name` is the reader's table name and
+ * only FULL is supported) into the workspace's warehouse schema (ARCHITECTURE.md §7 "Sync"). FULL loads a staging table and
  * swaps it in one transaction; INCREMENTAL upserts by primary key in batches ordered by
  * (cursorColumn, primaryKey) and checkpoints each batch in the same transaction. `secrets` as in
  * connection.test v2 (sealed, AAD `job:<jobId>`). The job's `limits.maxRows` caps the rows loaded.
@@ -290,9 +291,11 @@ export const syncTableV1 = z
 export type SyncTableV1 = z.infer<typeof syncTableV1>;
 export const sourceSyncPayloadV1 = z.object({
   connectionId: uuid,
-  config: postgresConnectionConfig,
+  config: connectionConfig,
   secrets: sealedSecret.nullable(),
   tables: z.array(syncTableV1).min(1).max(1000),
+  /** FILE and REST_API: load the good records and report the malformed ones on the run, or fail the run (nothing swapped in). */
+  onMalformed: z.enum(['SKIP_AND_REPORT', 'FAIL']).default('SKIP_AND_REPORT'),
   /** The workspace's warehouse schema and role (as provisioned by warehouse.provision). */
   destination: z.object({ schema: warehouseSchemaName, role: warehouseRoleName }).strict(),
   driftPolicy: schemaDriftPolicy,

@@ -67,3 +67,11 @@ export function decodeCopyField(raw: string): string | null {
     return ESCAPES[e] ?? e;
   });
 }
+
+const ENCODE: Record<string, string> = { '\\': '\\\\', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\v': '\\v' };
+
+/** A value's text form as one COPY text-format field (the inverse of decodeCopyField; null → `\N`). */
+export function encodeCopyField(text: string | null): string {
+  if (text === null) return '\\N';
+  return /[\\\b\f\n\r\t\v]/.test(text) ? text.replace(/[\\\b\f\n\r\t\v]/g, (c) => ENCODE[c]) : text;
+}

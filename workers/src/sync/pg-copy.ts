@@ -153,8 +153,14 @@ export class CopyFromStream extends Writable implements Submittable {
     connection.query(this.text);
   }
 
-  handleCopyInResponse(): void {
+  handleCopyInResponse(connection: PgConnection): void {
     this.isReady = true;
+    // Destroyed before the server was ready (the rows' source failed at once): fail the COPY now,
+    // or the connection would wait for copy data forever.
+    if (this.destroyed && !this.done) {
+      connection.sendCopyFail('aborted before the first row');
+      return;
+    }
     this.ready?.();
   }
 

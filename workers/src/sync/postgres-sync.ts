@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { Client, type ClientConfig } from 'pg';
 import { QuotaExceededError } from '@datalinx/common';
-import { warehouseRoleName, warehouseSchemaName, type ConnectionSecrets, type SourceSyncJobV1, type SyncTableV1 } from '@datalinx/contracts';
+import { warehouseRoleName, warehouseSchemaName, type ConnectionSecrets, type SourceSyncJobV1, type SourceSyncPayloadV1, type SyncTableV1 } from '@datalinx/contracts';
 import { PermanentJobError } from '@datalinx/messaging';
 import { copyFrom, copyTo } from './pg-copy';
 import { CopyMeter } from './copy-meter';
@@ -31,7 +31,7 @@ export interface SyncOptions {
 }
 
 /** A failure that ends the run (reported FAILURE with this code), not retried. */
-class SyncFailure extends Error {
+export class SyncFailure extends Error {
   constructor(
     readonly code: string,
     message: string,
@@ -46,13 +46,13 @@ export function qi(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 /** A string literal (standard_conforming_strings is on in every session this module opens). */
-const lit = (v: string) => {
+export const lit = (v: string) => {
   if (v.includes('\0')) throw new SyncFailure('INVALID_VALUE', 'a value contains a NUL character');
   return `'${v.replace(/'/g, "''")}'`;
 };
 
 const STATE_TABLE = '_dlx_sync_state';
-const META = ['_dlx_run_id', '_dlx_synced_at'];
+export const META = ['_dlx_run_id', '_dlx_synced_at'];
 
 /** `raw_<schema>__<table>` in the workspace schema; long names keep a prefix and a hash (room for the `__dlx_staging` suffix). */
 export function destinationTableName(t: Pick<SyncTableV1, 'schema' | 'name'>): string {
@@ -120,6 +120,7 @@ async function destinationColumns(wh: Client, schema: string, table: string): Pr
 
 function sourceClientConfig(job: SourceSyncJobV1, secrets: ConnectionSecrets): ClientConfig {
   const c = job.payload.config;
+  if (c.type !== 'POSTGRES') throw new PermanentJobError(`${c.type} sources are not synced by the PostgreSQL sync`, 'SOURCE_TYPE_UNSUPPORTED');
   return {
     host: c.host,
     port: c.port,
@@ -136,6 +137,109 @@ const isTransient = (err: unknown) => {
   const code = (err as { code?: string }).code;
   return !code || /^(08|57P0|53|40001|40P01|ECONN|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN)/.test(code);
 };
+
+/** Refuses warehouse names that are not the provisioned shapes (they are quoted into DDL). */
+export function checkDestination(p: SourceSyncPayloadV1): void {
+  if (!warehouseSchemaName.safeParse(p.destination.schema).success || !warehouseRoleName.safeParse(p.destination.role).success) {
+    throw new PermanentJobError('refusing an unexpected warehouse schema or role name', 'INVALID_WAREHOUSE_NAME');
+  }
+}
+
+export const warehouseClient = (warehouseAdminUrl: string) => new Client({ connectionString: warehouseAdminUrl, application_name: 'datalinx-sync', connectionTimeoutMillis: 15_000 });
+
+/**
+ * Connects the warehouse session and switches it to the workspace role (`SET ROLE`) with the
+ * payload's statement timeout: from here on every statement has that role's privileges. Returns
+ * the quoted workspace schema (its `_dlx_sync_state` table created if missing).
+ */
+export async function prepareWarehouse(wh: Client, p: SourceSyncPayloadV1): Promise<string> {
+  await wh.connect();
+  await wh.query('SET standard_conforming_strings = on');
+  await wh.query(`SET ROLE ${qi(p.destination.role)}`);
+  await wh.query(`SET statement_timeout = ${Math.floor(p.statementTimeoutMs)}`);
+  const ws = qi(p.destination.schema);
+  await ensureStateTable(wh, ws);
+  return ws;
+}
+
+/** Throws QuotaExceededError when `base` rows already loaded plus `rows` exceed the run's limit. */
+export function rowGuard(maxRows: number | undefined, base: number) {
+  return (rows: number) => {
+    if (maxRows !== undefined && base + rows > maxRows) throw new QuotaExceededError('ROWS_PER_RUN', maxRows, base + rows);
+  };
+}
+
+/** Progress events of one table, at most one per `every` ms unless forced. */
+export function progressTicker(report: SyncReporter, label: string, totalRows: number | undefined, every = 1000) {
+  let last = 0;
+  return (rows: number, bytes: number, force = false) => {
+    const now = Date.now();
+    if (!force && now - last < every) return;
+    last = now;
+    void report.progress(label, { rows, bytes, totalRows }).catch(() => undefined);
+  };
+}
+
+/**
+ * A FULL refresh of `dest`: one warehouse transaction creates `<dest>__dlx_staging` (the columns,
+ * then `_dlx_run_id` and `_dlx_synced_at` filled by defaults that are dropped before the swap),
+ * lets `load` stream COPY text rows into it (it gets the `COPY … FROM STDIN` statement and
+ * returns the rows loaded), drops the old table, renames the staging table and records the run
+ * as completed in `_dlx_sync_state`. Readers see the old rows or the new ones; on any error
+ * (thrown by `load` included) the transaction is rolled back and the old table stays.
+ */
+export async function swapFullRefresh(
+  wh: Client,
+  ws: string,
+  dest: string,
+  runId: string,
+  columns: { name: string; type: string }[],
+  load: (copyFromStdin: string) => Promise<number>,
+): Promise<number> {
+  const table = `${ws}.${qi(dest)}`;
+  const staging = `${ws}.${qi(`${dest}__dlx_staging`)}`;
+  const syncedAt = new Date().toISOString();
+  await wh.query('BEGIN');
+  try {
+    await wh.query(`DROP TABLE IF EXISTS ${staging}`);
+    // The run columns come from defaults (dropped before the swap): the COPY carries only the source's values.
+    await wh.query(
+      `CREATE TABLE ${staging} (${columns.map((c) => `${qi(c.name)} ${c.type}`).join(', ')}, _dlx_run_id uuid NOT NULL DEFAULT ${lit(runId)}, _dlx_synced_at timestamptz NOT NULL DEFAULT ${lit(syncedAt)})`,
+    );
+    const rows = await load(`COPY ${staging} (${columns.map((c) => qi(c.name)).join(', ')}) FROM STDIN`);
+    await wh.query(`ALTER TABLE ${staging} ALTER COLUMN _dlx_run_id DROP DEFAULT, ALTER COLUMN _dlx_synced_at DROP DEFAULT`);
+    // The swap: readers of the table wait for this commit and then see the new rows.
+    await wh.query(`DROP TABLE IF EXISTS ${table}`);
+    await wh.query(`ALTER TABLE ${staging} RENAME TO ${qi(dest)}`);
+    await writeState(wh, ws, dest, runId, { cursor: [], keys: [], rows, completed: true });
+    await wh.query('COMMIT');
+    return rows;
+  } catch (err) {
+    await wh.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * The run's outcome for an error that ended a sync (the failing step reported first): quota and
+ * sync failures and other permanent errors become a FAILURE with a code; permanent job errors and
+ * transient errors (connections) are rethrown for the runner.
+ */
+export async function syncErrorOutcome(err: unknown, current: string, t0: number, runRows: number, report: SyncReporter): Promise<SyncOutcome> {
+  if (err instanceof PermanentJobError) throw err;
+  if (err instanceof QuotaExceededError) {
+    await report.step(`${current}: loaded`, 'FAILURE', err.message, Date.now() - t0).catch(() => undefined);
+    return { ok: false, rows: runRows, summary: 'row limit reached', error: { code: 'QUOTA_EXCEEDED', message: err.message } };
+  }
+  if (err instanceof SyncFailure) {
+    if (err.code !== 'SCHEMA_DRIFT') await report.step(`${current}: loaded`, 'FAILURE', err.message, Date.now() - t0).catch(() => undefined);
+    return { ok: false, rows: runRows, summary: `sync of ${current} failed`, error: { code: err.code, message: err.message } };
+  }
+  if (isTransient(err)) throw err;
+  const e = err as Error & { code: string };
+  await report.step(`${current}: loaded`, 'FAILURE', e.message, Date.now() - t0).catch(() => undefined);
+  return { ok: false, rows: runRows, summary: `sync of ${current} failed`, error: { code: `PG_${e.code}`, message: e.message } };
+}
 
 type State = { cursor: (string | null)[]; keys: string[]; rows: number; completed: boolean; runId: string };
 
@@ -160,25 +264,20 @@ type State = { cursor: (string | null)[]; keys: string[]; rows: number; complete
  */
 export async function runSourceSync(job: SourceSyncJobV1, o: SyncOptions, report: SyncReporter): Promise<SyncOutcome> {
   const p = job.payload;
-  if (!warehouseSchemaName.safeParse(p.destination.schema).success || !warehouseRoleName.safeParse(p.destination.role).success) {
-    throw new PermanentJobError('refusing an unexpected warehouse schema or role name', 'INVALID_WAREHOUSE_NAME');
-  }
+  checkDestination(p);
   const maxRows = job.limits?.maxRows;
   let runRows = 0;
   const src = new Client(sourceClientConfig(job, o.secrets));
-  const wh = new Client({ connectionString: o.warehouseAdminUrl, application_name: 'datalinx-sync', connectionTimeoutMillis: 15_000 });
+  const wh = warehouseClient(o.warehouseAdminUrl);
   let current = 'connect';
   const t0 = Date.now();
   try {
     await src.connect();
-    await wh.connect();
     await src.query('SET standard_conforming_strings = on');
-    await wh.query('SET standard_conforming_strings = on');
     // From here on, every warehouse statement has the workspace role's privileges and a timeout.
-    await wh.query(`SET ROLE ${qi(p.destination.role)}`);
-    await wh.query(`SET statement_timeout = ${Math.floor(p.statementTimeoutMs)}`);
-    const ws = qi(p.destination.schema);
-    await ensureStateTable(wh, ws);
+    const ws = await prepareWarehouse(wh, p);
+    const guard = (base: number) => rowGuard(maxRows, base);
+    const progress = (label: string, totalRows: number | undefined) => progressTicker(report, label, totalRows, o.progressIntervalMs);
 
     const done: string[] = [];
     for (const t of p.tables) {
@@ -236,29 +335,10 @@ export async function runSourceSync(job: SourceSyncJobV1, o: SyncOptions, report
       return t.mode === 'FULL' ? fullRefresh(t, label, dest, selected) : incremental(t, label, dest, selected, cols, existing !== null, mine);
     }
 
-    function guard(base: number) {
-      return (rows: number) => {
-        if (maxRows !== undefined && base + rows > maxRows) throw new QuotaExceededError('ROWS_PER_RUN', maxRows, base + rows);
-      };
-    }
-
-    function progress(label: string, totalRows: number | undefined) {
-      let last = 0;
-      const every = o.progressIntervalMs ?? 1000;
-      return (rows: number, bytes: number, force = false) => {
-        const now = Date.now();
-        if (!force && now - last < every) return;
-        last = now;
-        void report.progress(label, { rows, bytes, totalRows }).catch(() => undefined);
-      };
-    }
 
     async function fullRefresh(t: SyncTableV1, label: string, dest: string, selected: SourceColumn[]): Promise<number> {
       const s0 = Date.now();
-      const table = `${ws}.${qi(dest)}`;
-      const staging = `${ws}.${qi(`${dest}__dlx_staging`)}`;
       const from = `${qi(t.schema)}.${qi(t.name)}`;
-      const syncedAt = new Date().toISOString();
       // One snapshot for the count and the copy.
       await src.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       try {
@@ -266,36 +346,18 @@ export async function runSourceSync(job: SourceSyncJobV1, o: SyncOptions, report
         guard(runRows)(total);
         const tick = progress(label, total);
         const check = guard(runRows);
-        await wh.query('BEGIN');
-        try {
-          await wh.query(`DROP TABLE IF EXISTS ${staging}`);
-          // The run columns come from defaults (dropped before the swap): the COPY carries only the source's bytes.
-          await wh.query(
-            `CREATE TABLE ${staging} (${selected.map((c) => `${qi(c.name)} ${c.type}`).join(', ')}, _dlx_run_id uuid NOT NULL DEFAULT ${lit(job.runId)}, _dlx_synced_at timestamptz NOT NULL DEFAULT ${lit(syncedAt)})`,
-          );
-          const meter = new CopyMeter((rows, bytes) => {
-            check(rows);
-            tick(rows, bytes);
-          });
-          await pipeline(
-            copyTo(src, `COPY (SELECT ${selected.map((c) => c.expr).join(', ')} FROM ${from}) TO STDOUT`),
-            meter,
-            copyFrom(wh, `COPY ${staging} (${selected.map((c) => qi(c.name)).join(', ')}) FROM STDIN`),
-          );
-          await wh.query(`ALTER TABLE ${staging} ALTER COLUMN _dlx_run_id DROP DEFAULT, ALTER COLUMN _dlx_synced_at DROP DEFAULT`);
-          // The swap: readers of the table wait for this commit and then see the new rows.
-          await wh.query(`DROP TABLE IF EXISTS ${table}`);
-          await wh.query(`ALTER TABLE ${staging} RENAME TO ${qi(dest)}`);
-          await writeState(wh, ws, dest, job.runId, { cursor: [], keys: [], rows: meter.rows, completed: true });
-          await wh.query('COMMIT');
-          runRows += meter.rows;
-          tick(meter.rows, meter.bytes, true);
-          await report.step(`${label}: loaded`, 'SUCCESS', `full refresh: ${meter.rows} rows (${meter.bytes} bytes) swapped into ${p.destination.schema}.${dest} in one transaction`, Date.now() - s0);
+        const meter = new CopyMeter((rows, bytes) => {
+          check(rows);
+          tick(rows, bytes);
+        });
+        await swapFullRefresh(wh, ws, dest, job.runId, selected, async (copyIn) => {
+          await pipeline(copyTo(src, `COPY (SELECT ${selected.map((c) => c.expr).join(', ')} FROM ${from}) TO STDOUT`), meter, copyFrom(wh, copyIn));
           return meter.rows;
-        } catch (err) {
-          await wh.query('ROLLBACK').catch(() => undefined);
-          throw err;
-        }
+        });
+        runRows += meter.rows;
+        tick(meter.rows, meter.bytes, true);
+        await report.step(`${label}: loaded`, 'SUCCESS', `full refresh: ${meter.rows} rows (${meter.bytes} bytes) swapped into ${p.destination.schema}.${dest} in one transaction`, Date.now() - s0);
+        return meter.rows;
       } finally {
         await src.query('COMMIT').catch(() => undefined);
       }
@@ -394,19 +456,7 @@ export async function runSourceSync(job: SourceSyncJobV1, o: SyncOptions, report
       return loaded;
     }
   } catch (err) {
-    if (err instanceof PermanentJobError) throw err;
-    if (err instanceof QuotaExceededError) {
-      await report.step(`${current}: loaded`, 'FAILURE', err.message, Date.now() - t0).catch(() => undefined);
-      return { ok: false, rows: runRows, summary: 'row limit reached', error: { code: 'QUOTA_EXCEEDED', message: err.message } };
-    }
-    if (err instanceof SyncFailure) {
-      if (err.code !== 'SCHEMA_DRIFT') await report.step(`${current}: loaded`, 'FAILURE', err.message, Date.now() - t0).catch(() => undefined);
-      return { ok: false, rows: runRows, summary: `sync of ${current} failed`, error: { code: err.code, message: err.message } };
-    }
-    if (isTransient(err)) throw err;
-    const e = err as Error & { code: string };
-    await report.step(`${current}: loaded`, 'FAILURE', e.message, Date.now() - t0).catch(() => undefined);
-    return { ok: false, rows: runRows, summary: `sync of ${current} failed`, error: { code: `PG_${e.code}`, message: e.message } };
+    return await syncErrorOutcome(err, current, t0, runRows, report);
   } finally {
     await src.end().catch(() => undefined);
     await wh.end().catch(() => undefined);
@@ -416,7 +466,7 @@ export async function runSourceSync(job: SourceSyncJobV1, o: SyncOptions, report
 const sameKeys = (a: string[], b: string[]) => a.length === b.length && a.every((k, i) => k === b[i]);
 const describe = (keys: string[], values: (string | null)[]) => keys.map((k, i) => `${k}=${values[i]}`).join(', ');
 
-async function ensureStateTable(wh: Client, ws: string): Promise<void> {
+export async function ensureStateTable(wh: Client, ws: string): Promise<void> {
   const ddl = `CREATE TABLE IF NOT EXISTS ${ws}.${STATE_TABLE} (
     table_name text NOT NULL, run_id uuid NOT NULL, keys text[] NOT NULL, cursor_values text[] NOT NULL,
     rows bigint NOT NULL, completed boolean NOT NULL, updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
@@ -429,7 +479,7 @@ async function ensureStateTable(wh: Client, ws: string): Promise<void> {
   }
 }
 
-async function readState(wh: Client, ws: string, table: string, runId: string): Promise<State | null> {
+export async function readState(wh: Client, ws: string, table: string, runId: string): Promise<State | null> {
   const { rows } = await wh.query<{ keys: string[]; cursor_values: (string | null)[]; rows: string; completed: boolean; run_id: string }>(
     `SELECT keys, cursor_values, rows, completed, run_id FROM ${ws}.${STATE_TABLE} WHERE table_name = $1 AND run_id = $2`,
     [table, runId],
@@ -438,7 +488,7 @@ async function readState(wh: Client, ws: string, table: string, runId: string): 
   return r ? { keys: r.keys, cursor: r.cursor_values, rows: Number(r.rows), completed: r.completed, runId: r.run_id } : null;
 }
 
-async function readLatestState(wh: Client, ws: string, table: string): Promise<State | null> {
+export async function readLatestState(wh: Client, ws: string, table: string): Promise<State | null> {
   const { rows } = await wh.query<{ keys: string[]; cursor_values: (string | null)[]; rows: string; completed: boolean; run_id: string }>(
     `SELECT keys, cursor_values, rows, completed, run_id FROM ${ws}.${STATE_TABLE} WHERE table_name = $1 AND cardinality(cursor_values) > 0 ORDER BY updated_at DESC LIMIT 1`,
     [table],
@@ -447,7 +497,7 @@ async function readLatestState(wh: Client, ws: string, table: string): Promise<S
   return r ? { keys: r.keys, cursor: r.cursor_values, rows: Number(r.rows), completed: r.completed, runId: r.run_id } : null;
 }
 
-async function writeState(wh: Client, ws: string, table: string, runId: string, s: Omit<State, 'runId'>): Promise<void> {
+export async function writeState(wh: Client, ws: string, table: string, runId: string, s: Omit<State, 'runId'>): Promise<void> {
   await wh.query(
     `INSERT INTO ${ws}.${STATE_TABLE} (table_name, run_id, keys, cursor_values, rows, completed) VALUES ($1, $2, $3, $4, $5, $6)
      ON CONFLICT (table_name, run_id) DO UPDATE SET keys = EXCLUDED.keys, cursor_values = EXCLUDED.cursor_values, rows = EXCLUDED.rows, completed = EXCLUDED.completed, updated_at = clock_timestamp()`,

@@ -1,0 +1,200 @@
+import { createConnection } from 'mysql2';
+import type { Connection as PromiseConnection } from 'mysql2/promise';
+import type { SourceSyncJobV1, SyncTableV1 } from '@datalinx/contracts';
+import { explainMysqlError } from '../connectors/mysql';
+import { encodeCopyField } from './copy-meter';
+import { SyncFailure, type SyncOptions, type SyncOutcome, type SyncReporter } from './postgres-sync';
+import { runTableSourceSync, type LoadColumn, type TableSource } from './source-load';
+
+const qm = (s: string) => `\`${s.replace(/`/g, '``')}\``;
+
+interface MysqlColumn extends LoadColumn {
+  /** The SELECT expression (a conversion where the value's text is not PostgreSQL's). */
+  expr: string;
+}
+
+interface CatalogRow {
+  name: string;
+  dataType: string;
+  columnType: string;
+  precision: number | string | null;
+  scale: number | string | null;
+  length: number | string | null;
+  dtPrecision: number | string | null;
+}
+
+/** A MySQL/MariaDB column as a PostgreSQL type and the SELECT expression giving its value's PostgreSQL text. */
+export function mysqlColumn(c: CatalogRow): MysqlColumn {
+  const col = qm(c.name);
+  const unsigned = /unsigned/i.test(c.columnType);
+  const frac = c.dtPrecision !== null && Number(c.dtPrecision) > 0 ? `(${Number(c.dtPrecision)})` : '';
+  const as = (type: string, expr = col) => ({ name: c.name, type, expr });
+  switch (c.dataType.toLowerCase()) {
+    case 'tinyint':
+      return as('smallint');
+    case 'smallint':
+      return as(unsigned ? 'integer' : 'smallint');
+    case 'mediumint':
+      return as('integer');
+    case 'int':
+    case 'integer':
+      return as(unsigned ? 'bigint' : 'integer');
+    case 'bigint':
+      return as(unsigned ? 'numeric(20,0)' : 'bigint');
+    case 'decimal':
+    case 'numeric':
+      return as(c.precision !== null ? `numeric(${Number(c.precision)},${Number(c.scale ?? 0)})` : 'numeric');
+    case 'float':
+      return as('real');
+    case 'double':
+    case 'real':
+      return as('double precision');
+    case 'bit':
+      return as('bigint', `CAST(${col} AS UNSIGNED)`);
+    case 'year':
+      return as('smallint');
+    case 'char':
+    case 'varchar':
+      return as(c.length !== null ? `varchar(${Number(c.length)})` : 'text');
+    case 'date':
+      return as('date');
+    case 'datetime':
+      return as(`timestamp${frac}`);
+    // Stored in UTC; the session's time zone is UTC, so the offset is known.
+    case 'timestamp':
+      return as(`timestamptz${frac}`, `CONCAT(${col}, '+00:00')`);
+    case 'time':
+      return as('interval');
+    case 'binary':
+    case 'varbinary':
+    case 'tinyblob':
+    case 'blob':
+    case 'mediumblob':
+    case 'longblob':
+      return as('bytea');
+    case 'json':
+      return as('jsonb');
+    case 'uuid':
+      return as('uuid');
+    case 'inet4':
+    case 'inet6':
+      return as('inet');
+    case 'geometry':
+    case 'point':
+    case 'linestring':
+    case 'polygon':
+    case 'multipoint':
+    case 'multilinestring':
+    case 'multipolygon':
+    case 'geometrycollection':
+      return as('text', `ST_AsText(${col})`);
+    case 'tinytext':
+    case 'text':
+    case 'mediumtext':
+    case 'longtext':
+    case 'enum':
+    case 'set':
+      return as('text');
+    default:
+      return as('text', `CAST(${col} AS CHAR)`);
+  }
+}
+
+/** A value as mysql2 returns it (dates and big numbers as strings) as the text of the PostgreSQL value. */
+function valueText(v: unknown, type: string): string | null {
+  if (v === null || v === undefined) return null;
+  if (Buffer.isBuffer(v)) return type === 'bytea' ? `\\x${v.toString('hex')}` : v.toString('utf8');
+  if (type === 'jsonb') return typeof v === 'string' ? v : JSON.stringify(v);
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v as string | number | boolean);
+}
+
+const TRANSIENT = /^(ECONN|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|PROTOCOL_CONNECTION_LOST)/;
+const FLUSH_BYTES = 256 * 1024;
+
+/**
+ * `source.sync` of a MYSQL (MySQL, MariaDB) connection: FULL refresh of each table (the job's
+ * `schema` is the MySQL database), columns mapped to PostgreSQL types (`mysqlColumn`), rows streamed
+ * (mysql2's query stream, in one consistent-snapshot read-only transaction with the count) into
+ * the warehouse's COPY FROM STDIN through the same staging-table swap as the PostgreSQL sync.
+ */
+export function runMysqlSync(job: SourceSyncJobV1, o: SyncOptions, report: SyncReporter): Promise<SyncOutcome> {
+  const c = job.payload.config;
+  if (c.type !== 'MYSQL') throw new Error('runMysqlSync needs a MYSQL connection');
+  return runTableSourceSync(job, o, report, async () => {
+    let core: ReturnType<typeof createConnection>;
+    let conn: PromiseConnection;
+    try {
+      core = createConnection({
+        host: c.host,
+        port: c.port,
+        user: c.user,
+        password: o.secrets.password ?? '',
+        database: c.database,
+        connectTimeout: 15_000,
+        ssl: c.ssl ? { rejectUnauthorized: false } : undefined,
+        dateStrings: true,
+        supportBigNumbers: true,
+        bigNumberStrings: true,
+        timezone: 'Z',
+      });
+      core.on('error', () => undefined);
+      conn = core.promise();
+      await conn.connect();
+      await conn.query(`SET time_zone = '+00:00'`);
+    } catch (err) {
+      const e = err as Error & { code?: string };
+      if (TRANSIENT.test(e.code ?? '')) throw err;
+      const explained = explainMysqlError(e, c);
+      throw new SyncFailure(explained.code ?? 'CONNECTION_FAILED', explained.message);
+    }
+    const cols = new Map<string, MysqlColumn[]>();
+    const from = (t: SyncTableV1) => `${qm(t.schema)}.${qm(t.name)}`;
+    const source: TableSource = {
+      description: `MySQL ${c.host}:${c.port}`,
+      columns: async (t) => {
+        const [rows] = await conn.query({
+          sql: `SELECT COLUMN_NAME AS name, DATA_TYPE AS dataType, COLUMN_TYPE AS columnType, NUMERIC_PRECISION AS \`precision\`, NUMERIC_SCALE AS scale,
+                       CHARACTER_MAXIMUM_LENGTH AS length, DATETIME_PRECISION AS dtPrecision
+                  FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
+          values: [t.schema, t.name],
+        });
+        const list = (rows as CatalogRow[]).map(mysqlColumn);
+        if (!list.length) throw new SyncFailure('TABLE_NOT_FOUND', `Source table ${t.schema}.${t.name} does not exist or has no columns the connection's user can see.`);
+        cols.set(`${t.schema}.${t.name}`, list);
+        return list;
+      },
+      total: async (t) => {
+        // One snapshot for the count and the rows (committed when the rows are read).
+        await conn.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
+        const [rows] = await conn.query(`SELECT COUNT(*) AS n FROM ${from(t)}`);
+        return Number((rows as { n: number | string }[])[0].n);
+      },
+      lines: async function* (t) {
+        const list = cols.get(`${t.schema}.${t.name}`)!;
+        const stream = core.query({ sql: `SELECT ${list.map((l) => l.expr).join(', ')} FROM ${from(t)}`, rowsAsArray: true }).stream({ highWaterMark: 1000 });
+        try {
+          let text = '';
+          for await (const row of stream as AsyncIterable<unknown[]>) {
+            text += `${row.map((v, i) => encodeCopyField(valueText(v, list[i].type))).join('\t')}\n`;
+            if (text.length >= FLUSH_BYTES) {
+              yield Buffer.from(text, 'utf8');
+              text = '';
+            }
+          }
+          if (text) yield Buffer.from(text, 'utf8');
+        } finally {
+          stream.destroy();
+          await conn.query('COMMIT').catch(() => undefined);
+        }
+      },
+      failure: (err) => {
+        const e = err as Error & { code?: string; errno?: number; sqlMessage?: string };
+        if (e.sqlMessage === undefined || TRANSIENT.test(e.code ?? '')) return null;
+        return { code: `MYSQL_${e.code ?? e.errno}`, message: e.message };
+      },
+      close: () => conn.end(),
+    };
+    return source;
+  });
+}
