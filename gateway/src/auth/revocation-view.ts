@@ -2,6 +2,7 @@ import { Kvm, type KV } from '@nats-io/kv';
 import type { Logger } from '@datalinx/common';
 import { IDENTITY_KV_BUCKET, IDENTITY_KV_OPTIONS, SESSION_REVOKED, apiKeyKvKey, sessionKey } from '@datalinx/contracts';
 import type { Nats } from '@datalinx/messaging';
+import { KvMirror } from '../kv-mirror';
 
 /**
  * The gateway's in-memory copy of the `dlx-identity` KV bucket (revoked sessions, users' current
@@ -17,31 +18,33 @@ const EPOCH_KEY = /^epoch\.([^.]+)(?:\.\d+)?$/;
 export class RevocationView {
   private readonly entries = new Map<string, string>();
   private readonly epochs = new Map<string, number>();
-  private watcher?: Awaited<ReturnType<KV['watch']>>;
-  private lastRevision = 0;
-  private stopped = false;
-  private synced = false;
-  private readonly log: Logger;
+  private readonly mirror: KvMirror;
 
-  private constructor(private readonly kv: KV, log: Logger) {
-    this.log = log.child({ component: 'RevocationView' });
+  private constructor(kv: KV, log: Logger) {
+    this.mirror = new KvMirror(kv, {
+      log: log.child({ component: 'RevocationView' }),
+      what: 'identity',
+      onPut: (key, value) => this.apply(key, value),
+      onDelete: (key) => this.entries.delete(key),
+      loadedFields: () => ({ entries: this.entries.size, epochs: this.epochs.size }),
+    });
   }
 
   /** Opens (or creates) the bucket and resolves once the current contents are loaded. */
   static async start(nc: Nats['nc'], log: Logger, o: { syncTimeoutMs?: number; replicas?: number } = {}): Promise<RevocationView> {
     const kv = await new Kvm(nc).create(IDENTITY_KV_BUCKET, { ...IDENTITY_KV_OPTIONS, replicas: o.replicas ?? Number(process.env.NATS_STREAM_REPLICAS ?? 1) });
     const view = new RevocationView(kv, log);
-    await view.watch(o.syncTimeoutMs ?? 10_000);
+    await view.mirror.start(o.syncTimeoutMs ?? 10_000);
     return view;
   }
 
   get ready(): boolean {
-    return this.synced && !this.stopped;
+    return this.mirror.ready;
   }
 
   /** Revision of the last change applied (tests wait for a write to arrive). */
   get revision(): number {
-    return this.lastRevision;
+    return this.mirror.revision;
   }
 
   isSessionRevoked(sessionId: string): boolean {
@@ -76,44 +79,7 @@ export class RevocationView {
     this.entries.set(key, value);
   }
 
-  private async watch(syncTimeoutMs: number): Promise<void> {
-    const status = await this.kv.status();
-    const state = status.streamInfo.state;
-    const target = state.messages === 0 ? 0 : state.last_seq;
-    let markSynced!: () => void;
-    const synced = new Promise<void>((r) => (markSynced = r));
-    if (target <= this.lastRevision) markSynced();
-    const iter = await this.kv.watch(this.lastRevision > 0 ? { resumeFromRevision: this.lastRevision + 1 } : {});
-    this.watcher = iter;
-    void (async () => {
-      for await (const e of iter) {
-        if (e.operation === 'PUT') this.apply(e.key, e.string());
-        else this.entries.delete(e.key);
-        this.lastRevision = Math.max(this.lastRevision, e.revision);
-        if (this.lastRevision >= target) markSynced();
-      }
-      if (!this.stopped) {
-        // The watch ended underneath us (connection closed for good?): fail closed until it is back.
-        this.synced = false;
-        this.log.warn({ revision: this.lastRevision }, 'identity watch ended; restarting');
-        setTimeout(() => void this.watch(syncTimeoutMs).catch((err) => this.log.error({ err: (err as Error).message }, 'identity watch restart failed')), 1000).unref();
-      }
-    })().catch((err) => this.log.error({ err: (err as Error).message }, 'identity watch failed'));
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_r, reject) => {
-      timer = setTimeout(() => reject(new Error(`identity bucket not loaded within ${syncTimeoutMs} ms`)), syncTimeoutMs);
-    });
-    try {
-      await Promise.race([synced, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-    this.synced = true;
-    this.log.info({ revision: this.lastRevision, entries: this.entries.size }, 'identity revocations loaded');
-  }
-
   async stop(): Promise<void> {
-    this.stopped = true;
-    this.watcher?.stop();
+    await this.mirror.stop();
   }
 }

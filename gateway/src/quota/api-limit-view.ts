@@ -2,6 +2,7 @@ import { Kvm, type KV } from '@nats-io/kv';
 import type { Logger } from '@datalinx/common';
 import { QUOTAS_KV_BUCKET, QUOTAS_KV_OPTIONS, apiLimitEntry, type ApiLimitEntry } from '@datalinx/contracts';
 import type { Nats } from '@datalinx/messaging';
+import { KvMirror } from '../kv-mirror';
 
 const KEY = /^api\.([0-9a-f-]{36})$/;
 
@@ -16,35 +17,41 @@ const KEY = /^api\.([0-9a-f-]{36})$/;
  */
 export class ApiLimitView {
   private readonly limits = new Map<string, ApiLimitEntry>();
-  private watcher?: Awaited<ReturnType<KV['watch']>>;
-  private stopped = false;
-  private synced = false;
-  private lastRevision = 0;
+  private readonly mirror: KvMirror;
   private readonly log: Logger;
 
   private constructor(
-    private readonly kv: KV,
+    kv: KV,
     readonly defaultLimit: number,
     log: Logger,
   ) {
     this.log = log.child({ component: 'ApiLimitView' });
+    // A deleted entry (workspace gone) falls back to the default. While the watch is down, limits
+    // keep their last known values: rate limiting degrades, requests do not fail.
+    this.mirror = new KvMirror(kv, {
+      log: this.log,
+      what: 'API limit',
+      onPut: (key, value) => this.apply(key, value),
+      onDelete: (key) => this.limits.delete(key.replace(/^api\./, '')),
+      loadedFields: () => ({ limits: this.limits.size }),
+    });
   }
 
   /** Opens (or creates) the bucket and resolves once its current contents are loaded. */
   static async start(nc: Nats['nc'], log: Logger, o: { defaultLimit: number; syncTimeoutMs?: number; replicas?: number }): Promise<ApiLimitView> {
     const kv = await new Kvm(nc).create(QUOTAS_KV_BUCKET, { ...QUOTAS_KV_OPTIONS, replicas: o.replicas ?? Number(process.env.NATS_STREAM_REPLICAS ?? 1) });
     const view = new ApiLimitView(kv, o.defaultLimit, log);
-    await view.watch(o.syncTimeoutMs ?? 10_000);
+    await view.mirror.start(o.syncTimeoutMs ?? 10_000);
     return view;
   }
 
   get ready(): boolean {
-    return this.synced && !this.stopped;
+    return this.mirror.ready;
   }
 
   /** Revision of the last change applied (tests wait for a write to arrive). */
   get revision(): number {
-    return this.lastRevision;
+    return this.mirror.revision;
   }
 
   /** The workspace's requests-per-minute limit for a caller of `orgId`. */
@@ -70,45 +77,7 @@ export class ApiLimitView {
     if (!held || parsed.data.version >= held.version) this.limits.set(m[1]!, parsed.data);
   }
 
-  private async watch(syncTimeoutMs: number): Promise<void> {
-    const status = await this.kv.status();
-    const state = status.streamInfo.state;
-    const target = state.messages === 0 ? 0 : state.last_seq;
-    let markSynced!: () => void;
-    const synced = new Promise<void>((r) => (markSynced = r));
-    if (target <= this.lastRevision) markSynced();
-    const iter = await this.kv.watch(this.lastRevision > 0 ? { resumeFromRevision: this.lastRevision + 1 } : {});
-    this.watcher = iter;
-    void (async () => {
-      for await (const e of iter) {
-        // A deleted entry (workspace gone) falls back to the default.
-        if (e.operation === 'PUT') this.apply(e.key, e.string());
-        else this.limits.delete(e.key.replace(/^api\./, ''));
-        this.lastRevision = Math.max(this.lastRevision, e.revision);
-        if (this.lastRevision >= target) markSynced();
-      }
-      if (!this.stopped) {
-        // Limits keep their last known values meanwhile: rate limiting degrades, requests do not fail.
-        this.synced = false;
-        this.log.warn({ revision: this.lastRevision }, 'API limit watch ended; restarting');
-        setTimeout(() => void this.watch(syncTimeoutMs).catch((err) => this.log.error({ err: (err as Error).message }, 'API limit watch restart failed')), 1000).unref();
-      }
-    })().catch((err) => this.log.error({ err: (err as Error).message }, 'API limit watch failed'));
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_r, reject) => {
-      timer = setTimeout(() => reject(new Error(`quota bucket not loaded within ${syncTimeoutMs} ms`)), syncTimeoutMs);
-    });
-    try {
-      await Promise.race([synced, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-    this.synced = true;
-    this.log.info({ revision: this.lastRevision, limits: this.limits.size }, 'API limits loaded');
-  }
-
   async stop(): Promise<void> {
-    this.stopped = true;
-    this.watcher?.stop();
+    await this.mirror.stop();
   }
 }
