@@ -138,7 +138,7 @@ describe('source.sync PostgreSQL → warehouse (worker process, JetStream)', () 
 
   async function sync(
     tables: object[],
-    o: { drift?: string; batchRows?: number; maxRows?: number; wait?: boolean; config?: object; onMalformed?: string } = {},
+    o: { drift?: string; batchRows?: number; maxRows?: number; maxStorageBytes?: number; wait?: boolean; config?: object; onMalformed?: string } = {},
   ): Promise<{ runId: string; result: Promise<RunResult> }> {
     const jobId = randomUUID();
     const runId = randomUUID();
@@ -157,7 +157,9 @@ describe('source.sync PostgreSQL → warehouse (worker process, JetStream)', () 
         batchRows: o.batchRows ?? 50_000,
         ...(o.onMalformed ? { onMalformed: o.onMalformed } : {}),
       },
-      o.maxRows !== undefined ? { limits: { maxRows: o.maxRows } } : {},
+      o.maxRows !== undefined || o.maxStorageBytes !== undefined
+        ? { limits: { maxRows: o.maxRows ?? 1_000_000_000, ...(o.maxStorageBytes !== undefined ? { maxStorageBytes: o.maxStorageBytes } : {}) } }
+        : {},
     );
     return { runId, result: finished(runId) };
   }
@@ -329,6 +331,43 @@ describe('source.sync PostgreSQL → warehouse (worker process, JetStream)', () 
     expect(ok.state).toBe('SUCCESS');
     expect(await one(whc, `SELECT count(*)::int FROM ${schema}.raw_public__big`)).toBe(1000);
   });
+  it('maxStorageBytes: a run is measured before it starts and while it loads; over the quota it fails with QUOTA_EXCEEDED STORAGE_BYTES and a full refresh swaps nothing in', async () => {
+    await srcc.query(`CREATE TABLE public.wide (id int PRIMARY KEY, v text)`);
+    await srcc.query(`INSERT INTO public.wide SELECT g, repeat(md5(g::text), 6) FROM generate_series(1, 5000) g`);
+    const used = async () => Number(await one(whc, `SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '${schema}' AND c.relkind IN ('r', 'm')`));
+    const tables = async () => one(whc, `SELECT count(*)::int FROM pg_tables WHERE schemaname = '${schema}' AND tablename LIKE 'raw_public__wide%'`);
+
+    // Already over the quota: nothing is loaded at all.
+    const before = await used();
+    const over = await (await sync([{ schema: 'public', name: 'wide', mode: 'FULL' }], { maxStorageBytes: before - 1 })).result;
+    expect(over.state).toBe('FAILURE');
+    expect(over.error?.code).toBe('QUOTA_EXCEEDED');
+    expect(over.steps.find((s) => s.step === 'warehouse: storage quota')?.status).toBe('FAILURE');
+    expect(await tables()).toBe(0);
+
+    // A full refresh (about 1 MB) that would take the schema over the quota: nothing swapped in, no staging table left.
+    const full = await (await sync([{ schema: 'public', name: 'wide', mode: 'FULL' }], { maxStorageBytes: before + 100_000 })).result;
+    expect(full.state).toBe('FAILURE');
+    expect(full.error?.code).toBe('QUOTA_EXCEEDED');
+    expect(full.error?.message).toMatch(/storage quota/);
+    expect(full.steps.find((s) => s.step === 'public.wide: storage quota')?.status).toBe('FAILURE');
+    expect(await tables()).toBe(0);
+
+    // Incremental: the batch that goes over is rolled back; the checkpoint stays with the rows committed before it.
+    // The schema is measured after the first batch (fits) and after the 11th (over): 10 batches of 250 rows stay.
+    const inc = await (await sync([{ schema: 'public', name: 'wide', mode: 'INCREMENTAL', cursorColumn: 'id' }], { maxStorageBytes: before + 300_000, batchRows: 250 })).result;
+    expect(inc.state).toBe('FAILURE');
+    expect(inc.error?.code).toBe('QUOTA_EXCEEDED');
+    expect(inc.steps.find((s) => s.step === 'public.wide: storage quota')?.status).toBe('FAILURE');
+    expect(await one(whc, `SELECT count(*)::int FROM ${schema}.raw_public__wide`)).toBe(2500);
+    expect(await one(whc, `SELECT max(rows)::int FROM ${schema}._dlx_sync_state WHERE table_name = 'raw_public__wide' AND NOT completed`)).toBe(2500);
+    expect(await tables()).toBe(1);
+
+    // Enough room: it loads.
+    const ok = await (await sync([{ schema: 'public', name: 'wide', mode: 'FULL' }], { maxStorageBytes: before + 50_000_000 })).result;
+    expect(ok.state).toBe('SUCCESS');
+    expect(await one(whc, `SELECT count(*)::int FROM ${schema}.raw_public__wide`)).toBe(5000);
+  });
   /** Puts a file into file storage as the workspace service does and returns its FILE connection config. */
   function upload(fileName: string, format: 'CSV' | 'JSON' | 'JSONL', text: string) {
     const fileId = randomUUID();
@@ -372,6 +411,31 @@ describe('source.sync PostgreSQL → warehouse (worker process, JetStream)', () 
     const incremental = await (await sync([{ ...table, mode: 'INCREMENTAL', cursorColumn: 'id' }], { config: file })).result;
     expect(incremental.state).toBe('FAILURE');
     expect(incremental.error).toMatchObject({ code: 'INCREMENTAL_UNSUPPORTED', message: expect.stringMatching(/^incremental sync is not supported for FILE\/REST sources yet; use FULL/) });
+  });
+
+  it('FILE (CSV) schema drift: a new column is BLOCKed (table unchanged), IGNOREd (left out) or PROPAGATEd (added) — the decision is a step', async () => {
+    const table = { schema: 'files', name: 'drift', mode: 'FULL' };
+    const dest = `${schema}.raw_files__drift`;
+    const destCols = async () => (await q<{ attname: string }>(whc, `SELECT attname FROM pg_attribute WHERE attrelid = '${dest}'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`)).map((r) => r.attname);
+    expect((await (await sync([table], { config: upload('drift.csv', 'CSV', 'id,name\n1,a\n2,b\n') })).result).state).toBe('SUCCESS');
+    const wider = upload('drift.csv', 'CSV', 'id,name,qty\n1,a,10\n2,b,20\n3,c,30\n');
+    const blocked = await (await sync([table], { config: wider, drift: 'BLOCK' })).result;
+    expect(blocked.state).toBe('FAILURE');
+    expect(blocked.error?.code).toBe('SCHEMA_DRIFT');
+    expect(blocked.steps.find((s) => s.step === 'files.drift: schema drift')?.status).toBe('FAILURE');
+    expect(await one(whc, `SELECT count(*)::int FROM ${dest}`)).toBe(2);
+    const ignored = await (await sync([table], { config: wider, drift: 'IGNORE' })).result;
+    expect(ignored.state).toBe('SUCCESS');
+    expect(ignored.steps.find((s) => s.step === 'files.drift: schema drift')?.message).toMatch(/^new source column\(s\) qty ignored \(policy IGNORE\)/);
+    expect(await destCols()).toEqual(['id', 'name', '_dlx_run_id', '_dlx_synced_at']);
+    expect(await one(whc, `SELECT count(*)::int FROM ${dest}`)).toBe(3);
+    const propagated = await (await sync([table], { config: wider, drift: 'PROPAGATE' })).result;
+    expect(propagated.state).toBe('SUCCESS');
+    expect(await q(whc, `SELECT id, name, qty FROM ${dest} ORDER BY id`)).toEqual([
+      { id: 1, name: 'a', qty: 10 },
+      { id: 2, name: 'b', qty: 20 },
+      { id: 3, name: 'c', qty: 30 },
+    ]);
   });
 
   it('FILE (JSON Lines) with nested objects: loaded as flattened columns with inferred types', async () => {
@@ -475,6 +539,103 @@ describe('source.sync PostgreSQL → warehouse (worker process, JetStream)', () 
         { id: 3, big: '3', price: '3.00', name: 'three', note: 'x', flag: 1, at: '2024-12-31 23:59:59', ts: '2024-12-31 23:59:59', day: '2024-12-31', raw: '', ratio: -1.25 },
       ]);
       expect(r.steps.find((s) => s.step === `${db}.items: loaded`)?.message).toMatch(/full refresh of MySQL .*: 3 rows/);
+    } finally {
+      await root.query(`DROP DATABASE IF EXISTS ${db}`).catch(() => undefined);
+      await root.end();
+    }
+  });
+  (MYSQL_UP ? it : it.skip)('MYSQL (MariaDB) INCREMENTAL: keyset batches upserted by primary key; a second run picks up updates and inserts after the checkpoint, no duplicates', async () => {
+    const db = `dlx_inc_${hex}`;
+    const root = await mysql.createConnection({ ...MYSQL, multipleStatements: true });
+    try {
+      await root.query(`DROP DATABASE IF EXISTS ${db}; CREATE DATABASE ${db}; USE ${db};
+        CREATE TABLE orders (id INT PRIMARY KEY, name VARCHAR(40), amount DECIMAL(10,2), updated_at DATETIME(3) NOT NULL, ts TIMESTAMP(3) NULL, INDEX (updated_at, id));`);
+      // 250 rows, five per updated_at value: the primary key breaks the ties within a batch boundary.
+      const values = Array.from({ length: 250 }, (_, i) => `(${i + 1}, 'o${i + 1}', ${(i + 1) * 1.5}, '2024-01-01 00:00:00' + INTERVAL ${Math.floor(i / 5)} SECOND, '2024-01-01 00:00:00' + INTERVAL ${i} SECOND)`);
+      await root.query(`INSERT INTO ${db}.orders VALUES ${values.join(', ')}`);
+      const config = { type: 'MYSQL', host: MYSQL.host, port: MYSQL.port, database: db, user: MYSQL.user, ssl: false };
+      const table = { schema: db, name: 'orders', mode: 'INCREMENTAL', cursorColumn: 'updated_at' };
+      const dest = `${schema}.raw_${db}__orders`;
+
+      const r1 = await (await sync([table], { config, batchRows: 40 })).result;
+      expect(r1.state).toBe('SUCCESS');
+      expect(r1.steps.find((s) => s.step === `${db}.orders: checkpoint`)?.message).toBe('no checkpoint: syncing from the start');
+      expect(r1.steps.find((s) => s.step === `${db}.orders: loaded`)?.message).toMatch(/^incremental: 250 rows upserted into .* by \(id\) \(250 in 7 batch\(es\) by this attempt\); checkpoint updated_at=2024-01-01 00:00:49\.000, id=250$/);
+      expect(await one(whc, `SELECT count(*)::int FROM ${dest}`)).toBe(250);
+      expect(await one(whc, `SELECT count(DISTINCT _dlx_run_id)::int FROM ${dest}`)).toBe(1);
+      expect(await q(whc, `SELECT id, name, amount::text AS amount, updated_at::text AS updated_at, (ts AT TIME ZONE 'UTC')::text AS ts FROM ${dest} WHERE id IN (1, 250) ORDER BY id`)).toEqual([
+        { id: 1, name: 'o1', amount: '1.50', updated_at: '2024-01-01 00:00:00', ts: '2024-01-01 00:00:00' },
+        { id: 250, name: 'o250', amount: '375.00', updated_at: '2024-01-01 00:00:49', ts: '2024-01-01 00:04:09' },
+      ]);
+      const pk = await one(whc, `SELECT string_agg(a.attname, ',') FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) WHERE i.indrelid = '${dest}'::regclass AND i.indisprimary`);
+      expect(pk).toBe('id');
+
+      // Updates (cursor moved forward) and inserts: only these 15 rows are read by the next run.
+      await root.query(`UPDATE ${db}.orders SET name = CONCAT(name, ' updated'), updated_at = '2024-02-01 00:00:00' WHERE id <= 10`);
+      await root.query(`INSERT INTO ${db}.orders VALUES ${Array.from({ length: 5 }, (_, i) => `(${251 + i}, 'new${i}', 1.00, '2024-02-01 00:00:00', NULL)`).join(', ')}`);
+      const second = await sync([table], { config, batchRows: 40 });
+      const r2 = await second.result;
+      expect(r2.state).toBe('SUCCESS');
+      expect(r2.steps.find((s) => s.step === `${db}.orders: checkpoint`)?.message).toMatch(/^continuing after the checkpoint of run .*: updated_at=2024-01-01 00:00:49\.000, id=250$/);
+      expect(r2.steps.find((s) => s.step === `${db}.orders: loaded`)?.message).toMatch(/^incremental: 15 rows upserted .*checkpoint updated_at=2024-02-01 00:00:00\.000, id=255$/);
+      expect(await one(whc, `SELECT count(*)::int FROM ${dest}`)).toBe(255);
+      expect(await one(whc, `SELECT count(DISTINCT id)::int FROM ${dest}`)).toBe(255);
+      expect(await one(whc, `SELECT count(*)::int FROM ${dest} WHERE _dlx_run_id = '${second.runId}'`)).toBe(15);
+      expect(await one(whc, `SELECT count(*)::int FROM ${dest} WHERE name LIKE '% updated'`)).toBe(10);
+      expect(await one(whc, `SELECT count(*)::int FROM pg_tables WHERE schemaname = '${schema}' AND tablename LIKE '%dlx_batch'`)).toBe(0);
+
+      // Nothing new: a third run loads nothing.
+      const r3 = await (await sync([table], { config, batchRows: 40 })).result;
+      expect(r3.state).toBe('SUCCESS');
+      expect(r3.steps.find((s) => s.step === `${db}.orders: loaded`)?.message).toMatch(/^incremental: 0 rows upserted/);
+
+      // Schema drift: BLOCK fails naming the new column and loads nothing; PROPAGATE adds it and loads the rows.
+      await root.query(`ALTER TABLE ${db}.orders ADD COLUMN email VARCHAR(50)`);
+      await root.query(`INSERT INTO ${db}.orders VALUES (256, 'with email', 2.00, '2024-03-01 00:00:00', NULL, 'a@x.org')`);
+      const blocked = await (await sync([table], { config, drift: 'BLOCK' })).result;
+      expect(blocked.state).toBe('FAILURE');
+      expect(blocked.error?.code).toBe('SCHEMA_DRIFT');
+      expect(blocked.error?.message).toMatch(/new source column\(s\) email in/);
+      expect(blocked.steps.find((s) => s.step === `${db}.orders: schema drift`)?.status).toBe('FAILURE');
+      expect(await one(whc, `SELECT count(*)::int FROM ${dest}`)).toBe(255);
+      const propagated = await (await sync([table], { config, drift: 'PROPAGATE' })).result;
+      expect(propagated.state).toBe('SUCCESS');
+      expect(propagated.steps.find((s) => s.step === `${db}.orders: schema drift`)?.message).toMatch(/^new source column\(s\) email propagated \(policy PROPAGATE\)/);
+      expect(await q(whc, `SELECT id, email FROM ${dest} WHERE id >= 255 ORDER BY id`)).toEqual([
+        { id: 255, email: null },
+        { id: 256, email: 'a@x.org' },
+      ]);
+      expect(await one(whc, `SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = '${dest}'::regclass AND attname = 'email'`)).toBe('character varying(50)');
+    } finally {
+      await root.query(`DROP DATABASE IF EXISTS ${db}`).catch(() => undefined);
+      await root.end();
+    }
+  });
+
+  (MYSQL_UP ? it : it.skip)('MYSQL (MariaDB) FULL schema drift: IGNORE keeps the destination columns, PROPAGATE recreates the table with the new one', async () => {
+    const db = `dlx_drift_${hex}`;
+    const root = await mysql.createConnection({ ...MYSQL, multipleStatements: true });
+    try {
+      await root.query(`DROP DATABASE IF EXISTS ${db}; CREATE DATABASE ${db}; USE ${db}; CREATE TABLE t (id INT PRIMARY KEY, a TEXT); INSERT INTO t VALUES (1, 'x'), (2, 'y');`);
+      const config = { type: 'MYSQL', host: MYSQL.host, port: MYSQL.port, database: db, user: MYSQL.user, ssl: false };
+      const table = { schema: db, name: 't', mode: 'FULL' };
+      const dest = `${schema}.raw_${db}__t`;
+      const destCols = async () => (await q<{ attname: string }>(whc, `SELECT attname FROM pg_attribute WHERE attrelid = '${dest}'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`)).map((r) => r.attname);
+      expect((await (await sync([table], { config })).result).state).toBe('SUCCESS');
+      await root.query(`ALTER TABLE ${db}.t ADD COLUMN b INT; UPDATE ${db}.t SET b = id * 10;`);
+      const blocked = await (await sync([table], { config, drift: 'BLOCK' })).result;
+      expect(blocked.error?.code).toBe('SCHEMA_DRIFT');
+      const ignored = await (await sync([table], { config, drift: 'IGNORE' })).result;
+      expect(ignored.state).toBe('SUCCESS');
+      expect(ignored.steps.find((s) => s.step === `${db}.t: schema drift`)?.message).toMatch(/^new source column\(s\) b ignored \(policy IGNORE\)/);
+      expect(await destCols()).toEqual(['id', 'a', '_dlx_run_id', '_dlx_synced_at']);
+      const propagated = await (await sync([table], { config, drift: 'PROPAGATE' })).result;
+      expect(propagated.state).toBe('SUCCESS');
+      expect(await destCols()).toEqual(['id', 'a', 'b', '_dlx_run_id', '_dlx_synced_at']);
+      expect(await q(whc, `SELECT id, a, b FROM ${dest} ORDER BY id`)).toEqual([
+        { id: 1, a: 'x', b: 10 },
+        { id: 2, a: 'y', b: 20 },
+      ]);
     } finally {
       await root.query(`DROP DATABASE IF EXISTS ${db}`).catch(() => undefined);
       await root.end();

@@ -34,7 +34,7 @@ export function quotaExceededMessage(quota: QuotaName, limit: number, used: numb
   const admin = 'an organization admin can raise it in the workspace settings (updateWorkspaceQuotas)';
   switch (quota) {
     case 'STORAGE_BYTES':
-      return `This workspace's warehouse storage quota is ${fmtBytes(limit)} and ${fmtBytes(used)} are used, so no new run can start. Drop data you no longer need, or ${admin}.`;
+      return `This workspace's warehouse storage quota is ${fmtBytes(limit)} and ${fmtBytes(used)} are used, so a run may not load more into it. Drop data you no longer need, or ${admin}.`;
     case 'CONCURRENT_RUNS':
       return `This workspace may have ${limit} run(s) active at once and ${used} are active. Wait for one to finish (or cancel one), or ${admin}.`;
     case 'ROWS_PER_RUN':

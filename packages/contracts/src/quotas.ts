@@ -40,5 +40,11 @@ export const apiCountKey = (orgId: string, workspaceId: string, minute: number) 
  */
 export const jobLimits = z.object({
   maxRows: z.number().int().min(0),
+  /**
+   * The workspace's warehouse storage quota in bytes (optional: older dispatchers omit it). A
+   * `source.sync` measures its destination schema (sum of pg_total_relation_size) before the run
+   * and while loading, and fails with QUOTA_EXCEEDED STORAGE_BYTES once the schema exceeds it.
+   */
+  maxStorageBytes: z.number().int().min(0).optional(),
 });
 export type JobLimits = z.infer<typeof jobLimits>;

@@ -305,7 +305,7 @@ describe('workspace quotas', () => {
     const tested = await testConnection(conn);
     expect(tested.body.errors).toBeUndefined();
     const [job] = await ds.query(`SELECT payload FROM workspace.outbox WHERE subject = $1`, [`jobs.connection.test.${ws}`]);
-    expect(job.payload.limits).toEqual({ maxRows: 250_000 });
+    expect(job.payload.limits).toEqual({ maxRows: 250_000, maxStorageBytes: 10 * 1024 ** 3 });
     expect(job.payload.runId).toBe(tested.body.data!.testConnection!.runId);
   });
 
@@ -325,16 +325,16 @@ describe('workspace quotas', () => {
     const policy = new QuotaPolicy(new QuotaDao(app), new ActiveRunDao(app), DEFAULT_QUOTA_LIMITS, new PostgresSchemaStorageUsage(ds, async (_o, id) => warehouseSchemas.get(id) ?? null));
     const dispatch = (writesData: boolean) => withTenant(app, orgA, (em) => policy.assertCanDispatch(em, orgA, ws, { writesData }));
     // Below the limit: allowed.
-    await expect(dispatch(true)).resolves.toEqual({ limits: { maxRows: 50_000_000 } });
+    await expect(dispatch(true)).resolves.toEqual({ limits: { maxRows: 50_000_000, maxStorageBytes: 10 * 1024 ** 3 } });
 
     // Exactly at the limit (used ≥ limit): refused, naming the limit and the usage.
     expect((await update(adminA, ws, { storageBytes: measured })).body.data?.updateWorkspaceQuotas?.errors).toEqual([]);
     const err = await dispatch(true).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(QuotaExceededError);
     expect((err as QuotaExceededError).extensions).toEqual({ code: 'QUOTA_EXCEEDED', quota: 'STORAGE_BYTES', limit: measured, used: measured });
-    expect((err as QuotaExceededError).message).toMatch(/storage quota is .* and .* are used, so no new run can start/);
+    expect((err as QuotaExceededError).message).toMatch(/storage quota is .* and .* are used, so a run may not load more into it/);
     // A connection test loads nothing: not refused for storage.
-    await expect(dispatch(false)).resolves.toEqual({ limits: { maxRows: 50_000_000 } });
+    await expect(dispatch(false)).resolves.toEqual({ limits: { maxRows: 50_000_000, maxStorageBytes: measured } });
     // A workspace whose warehouse is not provisioned (not measured) is not refused.
     warehouseSchemas.delete(ws);
     await expect(dispatch(true)).resolves.toBeDefined();

@@ -109,14 +109,25 @@ function valueText(v: unknown, type: string): string | null {
   return String(v as string | number | boolean);
 }
 
+/** A checkpoint value (the PostgreSQL text of the column's value) as a MySQL parameter for the keyset comparison. */
+function keyParam(c: MysqlColumn, text: string | null): { sql: string; value: unknown } {
+  if (text === null) return { sql: '?', value: null };
+  if (c.type === 'bytea') return { sql: 'UNHEX(?)', value: text.replace(/^\\x/, '') };
+  if (c.type.startsWith('timestamptz')) return { sql: '?', value: text.replace(/\+00:00$/, '') };
+  return { sql: '?', value: text };
+}
+
 const TRANSIENT = /^(ECONN|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|PROTOCOL_CONNECTION_LOST)/;
 const FLUSH_BYTES = 256 * 1024;
 
 /**
- * `source.sync` of a MYSQL (MySQL, MariaDB) connection: FULL refresh of each table (the job's
- * `schema` is the MySQL database), columns mapped to PostgreSQL types (`mysqlColumn`), rows streamed
- * (mysql2's query stream, in one consistent-snapshot read-only transaction with the count) into
- * the warehouse's COPY FROM STDIN through the same staging-table swap as the PostgreSQL sync.
+ * `source.sync` of a MYSQL (MySQL, MariaDB) connection (the job's `schema` is the MySQL database),
+ * columns mapped to PostgreSQL types (`mysqlColumn`), rows streamed (mysql2's query stream) into
+ * the warehouse's COPY FROM STDIN. FULL: one consistent-snapshot read-only transaction for the
+ * count and the rows, through the same staging-table swap as the PostgreSQL sync. INCREMENTAL: the
+ * PostgreSQL sync's keyset batches (`incrementalLoad`: cursor then primary key — the job's or the
+ * table's PRIMARY KEY —, upsert by key, checkpoint in the batch's transaction), each batch one
+ * `SELECT … WHERE (cursor, key) > (checkpoint) ORDER BY cursor, key LIMIT batchRows`.
  */
 export function runMysqlSync(job: SourceSyncJobV1, o: SyncOptions, report: SyncReporter): Promise<SyncOutcome> {
   const c = job.payload.config;
@@ -150,6 +161,28 @@ export function runMysqlSync(job: SourceSyncJobV1, o: SyncOptions, report: SyncR
     }
     const cols = new Map<string, MysqlColumn[]>();
     const from = (t: SyncTableV1) => `${qm(t.schema)}.${qm(t.name)}`;
+    /** The columns to load (the drift policy may leave new ones out) with their SELECT expressions. */
+    const selectedOf = (t: SyncTableV1, columns: LoadColumn[]) => {
+      const byName = new Map(cols.get(`${t.schema}.${t.name}`)!.map((l) => [l.name, l]));
+      return columns.map((c) => byName.get(c.name)!);
+    };
+    /** A query's rows (mysql2's stream, with backpressure) as COPY text lines. */
+    async function* copyLines(sql: string, values: unknown[], list: MysqlColumn[]): AsyncGenerator<Buffer> {
+      const stream = core.query({ sql, values, rowsAsArray: true }).stream({ highWaterMark: 1000 });
+      try {
+        let text = '';
+        for await (const row of stream as AsyncIterable<unknown[]>) {
+          text += `${row.map((v, i) => encodeCopyField(valueText(v, list[i].type))).join('\t')}\n`;
+          if (text.length >= FLUSH_BYTES) {
+            yield Buffer.from(text, 'utf8');
+            text = '';
+          }
+        }
+        if (text) yield Buffer.from(text, 'utf8');
+      } finally {
+        stream.destroy();
+      }
+    }
     const source: TableSource = {
       description: `MySQL ${c.host}:${c.port}`,
       columns: async (t) => {
@@ -170,23 +203,42 @@ export function runMysqlSync(job: SourceSyncJobV1, o: SyncOptions, report: SyncR
         const [rows] = await conn.query(`SELECT COUNT(*) AS n FROM ${from(t)}`);
         return Number((rows as { n: number | string }[])[0].n);
       },
-      lines: async function* (t) {
-        const list = cols.get(`${t.schema}.${t.name}`)!;
-        const stream = core.query({ sql: `SELECT ${list.map((l) => l.expr).join(', ')} FROM ${from(t)}`, rowsAsArray: true }).stream({ highWaterMark: 1000 });
+      lines: async function* (t, columns) {
         try {
-          let text = '';
-          for await (const row of stream as AsyncIterable<unknown[]>) {
-            text += `${row.map((v, i) => encodeCopyField(valueText(v, list[i].type))).join('\t')}\n`;
-            if (text.length >= FLUSH_BYTES) {
-              yield Buffer.from(text, 'utf8');
-              text = '';
-            }
-          }
-          if (text) yield Buffer.from(text, 'utf8');
+          yield* copyLines(`SELECT ${selectedOf(t, columns).map((l) => l.expr).join(', ')} FROM ${from(t)}`, [], selectedOf(t, columns));
         } finally {
-          stream.destroy();
           await conn.query('COMMIT').catch(() => undefined);
         }
+      },
+      primaryKey: async (t) => {
+        const [rows] = await conn.query({
+          sql: `SELECT COLUMN_NAME AS name FROM information_schema.KEY_COLUMN_USAGE
+                 WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND CONSTRAINT_NAME = 'PRIMARY' ORDER BY ORDINAL_POSITION`,
+          values: [t.schema, t.name],
+        });
+        return (rows as { name: string }[]).map((r) => r.name);
+      },
+      keyset: (t, columns) => {
+        const list = selectedOf(t, columns);
+        const all = new Map(cols.get(`${t.schema}.${t.name}`)!.map((l) => [l.name, l]));
+        // Keyset on the MySQL values (its collations order and compare alike); the checkpoint holds their PostgreSQL text.
+        const where = (keys: string[], position: (string | null)[] | null): [string, unknown[]] => {
+          const notNull = `${qm(keys[0])} IS NOT NULL`;
+          if (!position) return [notNull, []];
+          const params = keys.map((k, i) => keyParam(all.get(k)!, position[i]));
+          return [`${notNull} AND (${keys.map(qm).join(', ')}) > (${params.map((x) => x.sql).join(', ')})`, params.map((x) => x.value)];
+        };
+        return {
+          count: async (keys, position) => {
+            const [sql, values] = where(keys, position);
+            const [rows] = await conn.query({ sql: `SELECT COUNT(*) AS n FROM ${from(t)} WHERE ${sql}`, values });
+            return Number((rows as { n: number | string }[])[0].n);
+          },
+          batch: (keys, position, limit) => {
+            const [sql, values] = where(keys, position);
+            return copyLines(`SELECT ${list.map((l) => l.expr).join(', ')} FROM ${from(t)} WHERE ${sql} ORDER BY ${keys.map(qm).join(', ')} LIMIT ${Math.floor(limit)}`, values, list);
+          },
+        };
       },
       failure: (err) => {
         const e = err as Error & { code?: string; errno?: number; sqlMessage?: string };

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Client, type ClientConfig } from 'pg';
 import { QuotaExceededError } from '@datalinx/common';
@@ -186,7 +187,9 @@ export function progressTicker(report: SyncReporter, label: string, totalRows: n
  * lets `load` stream COPY text rows into it (it gets the `COPY … FROM STDIN` statement and
  * returns the rows loaded), drops the old table, renames the staging table and records the run
  * as completed in `_dlx_sync_state`. Readers see the old rows or the new ones; on any error
- * (thrown by `load` included) the transaction is rolled back and the old table stays.
+ * (thrown by `load` included) the transaction is rolled back and the old table stays. With
+ * `maxStorageBytes`, the schema's size after the swap is measured before the commit: over the
+ * quota, QUOTA_EXCEEDED STORAGE_BYTES and nothing is swapped in (the staging table is rolled back).
  */
 export async function swapFullRefresh(
   wh: Client,
@@ -195,6 +198,7 @@ export async function swapFullRefresh(
   runId: string,
   columns: { name: string; type: string }[],
   load: (copyFromStdin: string) => Promise<number>,
+  maxStorageBytes?: number,
 ): Promise<number> {
   const table = `${ws}.${qi(dest)}`;
   const staging = `${ws}.${qi(`${dest}__dlx_staging`)}`;
@@ -211,6 +215,8 @@ export async function swapFullRefresh(
     // The swap: readers of the table wait for this commit and then see the new rows.
     await wh.query(`DROP TABLE IF EXISTS ${table}`);
     await wh.query(`ALTER TABLE ${staging} RENAME TO ${qi(dest)}`);
+    // The schema as it will be after the commit (the old table is gone, the new one in): over the quota, nothing is swapped in.
+    await checkStorage(wh, unquote(ws), maxStorageBytes);
     await writeState(wh, ws, dest, runId, { cursor: [], keys: [], rows, completed: true });
     await wh.query('COMMIT');
     return rows;
@@ -228,8 +234,9 @@ export async function swapFullRefresh(
 export async function syncErrorOutcome(err: unknown, current: string, t0: number, runRows: number, report: SyncReporter): Promise<SyncOutcome> {
   if (err instanceof PermanentJobError) throw err;
   if (err instanceof QuotaExceededError) {
-    await report.step(`${current}: loaded`, 'FAILURE', err.message, Date.now() - t0).catch(() => undefined);
-    return { ok: false, rows: runRows, summary: 'row limit reached', error: { code: 'QUOTA_EXCEEDED', message: err.message } };
+    const storage = err.quota === 'STORAGE_BYTES';
+    await report.step(`${current}: ${storage ? 'storage quota' : 'loaded'}`, 'FAILURE', err.message, Date.now() - t0).catch(() => undefined);
+    return { ok: false, rows: runRows, summary: storage ? 'storage quota exceeded' : 'row limit reached', error: { code: 'QUOTA_EXCEEDED', message: err.message } };
   }
   if (err instanceof SyncFailure) {
     if (err.code !== 'SCHEMA_DRIFT') await report.step(`${current}: loaded`, 'FAILURE', err.message, Date.now() - t0).catch(() => undefined);
@@ -241,7 +248,7 @@ export async function syncErrorOutcome(err: unknown, current: string, t0: number
   return { ok: false, rows: runRows, summary: `sync of ${current} failed`, error: { code: `PG_${e.code}`, message: e.message } };
 }
 
-type State = { cursor: (string | null)[]; keys: string[]; rows: number; completed: boolean; runId: string };
+export type State = { cursor: (string | null)[]; keys: string[]; rows: number; completed: boolean; runId: string };
 
 /**
  * `source.sync`, PostgreSQL → the workspace's PostgreSQL warehouse schema (ARCHITECTURE.md §7).
@@ -249,24 +256,26 @@ type State = { cursor: (string | null)[]; keys: string[]; rows: number; complete
  * Every warehouse statement runs as the workspace role (`SET ROLE`) with a statement timeout.
  * Rows are streamed with COPY (source `COPY (SELECT …) TO STDOUT` → warehouse `COPY … FROM
  * STDIN`, backpressure end to end, nothing buffered beyond the streams' high-water marks); the
- * run id and sync time are added by the source's SELECT, so data is never parsed on the way.
+ * run id and sync time are staging-table defaults (FULL) or constants of the upsert
+ * (INCREMENTAL), so data is never parsed on the way.
  *
  * FULL: one warehouse transaction creates `<table>__dlx_staging`, loads it, drops the old table
  * and renames the staging table: readers see the old rows or the new ones, never a part.
- * INCREMENTAL: batches of `batchRows` rows in (cursor, primary key) order; each batch is copied
+ * INCREMENTAL (`incrementalLoad`): batches of `batchRows` rows in (cursor, primary key) order; each batch is copied
  * into an unlogged batch table, upserted into the table by primary key, and its last (cursor,
  * key) is written to `_dlx_sync_state` in the same transaction. A crash loses at most the
  * uncommitted batch; a redelivered job (same run) resumes from its checkpoint, a new run from the
  * table's latest checkpoint. Rows whose cursor is NULL are not picked up incrementally.
  *
  * Transient errors (connections) are thrown for the runner to retry; everything else ends the
- * run with a code (SCHEMA_DRIFT, QUOTA_EXCEEDED, TABLE_NOT_FOUND, PRIMARY_KEY_REQUIRED, PG_<sqlstate>).
+ * run with a code (SCHEMA_DRIFT, QUOTA_EXCEEDED — ROWS_PER_RUN or STORAGE_BYTES —, TABLE_NOT_FOUND,
+ * PRIMARY_KEY_REQUIRED, PG_<sqlstate>).
  */
 export async function runSourceSync(job: SourceSyncJobV1, o: SyncOptions, report: SyncReporter): Promise<SyncOutcome> {
   const p = job.payload;
   checkDestination(p);
   const maxRows = job.limits?.maxRows;
-  let runRows = 0;
+  const run = { rows: 0 };
   const src = new Client(sourceClientConfig(job, o.secrets));
   const wh = warehouseClient(o.warehouseAdminUrl);
   let current = 'connect';
@@ -276,6 +285,8 @@ export async function runSourceSync(job: SourceSyncJobV1, o: SyncOptions, report
     await src.query('SET standard_conforming_strings = on');
     // From here on, every warehouse statement has the workspace role's privileges and a timeout.
     const ws = await prepareWarehouse(wh, p);
+    current = 'warehouse';
+    await checkStorage(wh, p.destination.schema, job.limits?.maxStorageBytes);
     const guard = (base: number) => rowGuard(maxRows, base);
     const progress = (label: string, totalRows: number | undefined) => progressTicker(report, label, totalRows, o.progressIntervalMs);
 
@@ -285,14 +296,13 @@ export async function runSourceSync(job: SourceSyncJobV1, o: SyncOptions, report
       const rows = await syncTable(t);
       done.push(`${current} (${rows})`);
     }
-    return { ok: true, rows: runRows, summary: `${runRows} row(s) synced in ${Date.now() - t0} ms: ${done.join(', ')}` };
+    return { ok: true, rows: run.rows, summary: `${run.rows} row(s) synced in ${Date.now() - t0} ms: ${done.join(', ')}` };
 
     async function syncTable(t: SyncTableV1): Promise<number> {
       const label = `${t.schema}.${t.name}`;
       const dest = destinationTableName(t);
       const cols = await sourceColumns(src, t.schema, t.name);
       if (!cols.length) throw new SyncFailure('TABLE_NOT_FOUND', `Source table ${label} does not exist or has no columns the connection's user can see.`);
-      const byName = new Map(cols.map((c) => [c.name, c]));
       const clash = cols.find((c) => META.includes(c.name));
       if (clash) throw new SyncFailure('RESERVED_COLUMN', `Source table ${label} has a column named ${clash.name}, which the sync adds itself.`);
 
@@ -300,41 +310,13 @@ export async function runSourceSync(job: SourceSyncJobV1, o: SyncOptions, report
       const mine = await readState(wh, ws, dest, job.runId);
       if (mine?.completed) {
         await report.step(`${label}: loaded`, 'SKIPPED', `already loaded by an earlier attempt of this run (${mine.rows} rows)`, 0);
-        runRows += mine.rows;
+        run.rows += mine.rows;
         return mine.rows;
       }
 
-      // Schema drift against the existing destination table.
-      let selected = cols;
-      const existing = await destinationColumns(wh, p.destination.schema, dest);
-      {
-        const s0 = Date.now();
-        let message: string;
-        if (!existing) message = `no destination table yet: ${dest} created with ${cols.length} column(s)`;
-        else {
-          const added = cols.filter((c) => !existing.includes(c.name)).map((c) => c.name);
-          const removed = existing.filter((c) => !byName.has(c) && !META.includes(c));
-          const gone = removed.length ? `; column(s) no longer in the source: ${removed.join(', ')}${t.mode === 'FULL' ? ' (dropped by the refresh)' : ' (left NULL for new rows)'}` : '';
-          if (!added.length) message = `no new columns${gone}`;
-          else if (p.driftPolicy === 'BLOCK') {
-            const msg = `new source column(s) ${added.join(', ')} in ${label}: the pipeline's schema drift policy is BLOCK, so nothing was loaded. Review the columns, then change the policy or the mapping.`;
-            await report.step(`${label}: schema drift`, 'FAILURE', msg, Date.now() - s0);
-            throw new SyncFailure('SCHEMA_DRIFT', msg);
-          } else if (p.driftPolicy === 'IGNORE') {
-            selected = cols.filter((c) => existing.includes(c.name));
-            message = `new source column(s) ${added.join(', ')} ignored (policy IGNORE)${gone}`;
-          } else {
-            if (t.mode === 'INCREMENTAL') {
-              for (const a of added) await wh.query(`ALTER TABLE ${ws}.${qi(dest)} ADD COLUMN ${qi(a)} ${byName.get(a)!.type}`);
-            }
-            message = `new source column(s) ${added.join(', ')} propagated (policy PROPAGATE)${gone}`;
-          }
-        }
-        await report.step(`${label}: schema drift`, 'SUCCESS', message, Date.now() - s0);
-      }
-      return t.mode === 'FULL' ? fullRefresh(t, label, dest, selected) : incremental(t, label, dest, selected, cols, existing !== null, mine);
+      const { selected, exists } = await applyDriftPolicy(wh, ws, p, dest, label, t.mode, cols, report);
+      return t.mode === 'FULL' ? fullRefresh(t, label, dest, selected) : incremental(t, label, dest, selected, cols, exists, mine);
     }
-
 
     async function fullRefresh(t: SyncTableV1, label: string, dest: string, selected: SourceColumn[]): Promise<number> {
       const s0 = Date.now();
@@ -343,9 +325,9 @@ export async function runSourceSync(job: SourceSyncJobV1, o: SyncOptions, report
       await src.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       try {
         const total = Number((await src.query<{ n: string }>(`SELECT count(*) AS n FROM ${from}`)).rows[0].n);
-        guard(runRows)(total);
+        guard(run.rows)(total);
         const tick = progress(label, total);
-        const check = guard(runRows);
+        const check = guard(run.rows);
         const meter = new CopyMeter((rows, bytes) => {
           check(rows);
           tick(rows, bytes);
@@ -353,8 +335,8 @@ export async function runSourceSync(job: SourceSyncJobV1, o: SyncOptions, report
         await swapFullRefresh(wh, ws, dest, job.runId, selected, async (copyIn) => {
           await pipeline(copyTo(src, `COPY (SELECT ${selected.map((c) => c.expr).join(', ')} FROM ${from}) TO STDOUT`), meter, copyFrom(wh, copyIn));
           return meter.rows;
-        });
-        runRows += meter.rows;
+        }, job.limits?.maxStorageBytes);
+        run.rows += meter.rows;
         tick(meter.rows, meter.bytes, true);
         await report.step(`${label}: loaded`, 'SUCCESS', `full refresh: ${meter.rows} rows (${meter.bytes} bytes) swapped into ${p.destination.schema}.${dest} in one transaction`, Date.now() - s0);
         return meter.rows;
@@ -364,103 +346,230 @@ export async function runSourceSync(job: SourceSyncJobV1, o: SyncOptions, report
     }
 
     async function incremental(t: SyncTableV1, label: string, dest: string, selected: SourceColumn[], all: SourceColumn[], exists: boolean, mine: State | null): Promise<number> {
-      const s0 = Date.now();
       const byName = new Map(all.map((c) => [c.name, c]));
       const pk = t.primaryKey ?? (await sourcePrimaryKey(src, t.schema, t.name));
-      if (!pk.length) throw new SyncFailure('PRIMARY_KEY_REQUIRED', `Incremental sync of ${label} needs a primary key: the table has none, so name its key columns in the pipeline.`);
-      const cursor = t.cursorColumn!;
-      const keys = [cursor, ...pk.filter((k) => k !== cursor)];
-      for (const k of keys) {
-        if (!byName.has(k)) throw new SyncFailure('COLUMN_NOT_FOUND', `Column ${k} (cursor or primary key) is not in source table ${label}.`);
-        if (!selected.some((c) => c.name === k)) throw new SyncFailure('COLUMN_NOT_FOUND', `Column ${k} (cursor or primary key) is not in the destination table ${dest}.`);
-      }
-      const table = `${ws}.${qi(dest)}`;
-      const batchTable = `${ws}.${qi(`${dest}__dlx_batch`)}`;
       const from = `${qi(t.schema)}.${qi(t.name)}`;
-      const colList = selected.map((c) => qi(c.name));
-      const colDefs = `${selected.map((c) => `${qi(c.name)} ${c.type}`).join(', ')}, _dlx_run_id uuid NOT NULL, _dlx_synced_at timestamptz NOT NULL`;
-      if (!exists) await wh.query(`CREATE TABLE IF NOT EXISTS ${table} (${colDefs}, PRIMARY KEY (${pk.map(qi).join(', ')}))`);
-      else await ensurePrimaryKey(wh, p.destination.schema, dest, pk);
-      await wh.query(`DROP TABLE IF EXISTS ${batchTable}`);
-      await wh.query(`CREATE UNLOGGED TABLE ${batchTable} (${colDefs})`);
-
-      // Where to start: this run's checkpoint (a redelivery) or the table's latest one.
-      let state: State | null = mine && sameKeys(mine.keys, keys) ? mine : null;
-      if (state) {
-        await report.step(`${label}: resumed`, 'SUCCESS', `resumed from checkpoint ${describe(keys, state.cursor)} after ${state.rows} rows committed by an earlier attempt`, 0);
-      } else {
-        const prev = await readLatestState(wh, ws, dest);
-        state = prev && sameKeys(prev.keys, keys) ? { ...prev, rows: 0, completed: false } : null;
-        await report.step(`${label}: checkpoint`, 'SUCCESS', state?.cursor.length ? `continuing after the checkpoint of run ${prev!.runId}: ${describe(keys, state.cursor)}` : 'no checkpoint: syncing from the start', 0);
-      }
-      let position = state?.cursor.length ? state.cursor : null;
-      let loaded = state?.rows ?? 0;
-      const resumedRows = loaded;
-      runRows += loaded;
-      const keyTuple = `(${keys.map(qi).join(', ')})`;
-      const types = keys.map((k) => byName.get(k)!.type);
-      const where = () =>
-        `${qi(cursor)} IS NOT NULL${position ? ` AND ${keyTuple} > (${position.map((v, i) => `${lit(v!)}::${types[i]}`).join(', ')})` : ''}`;
-      const total = Number((await src.query<{ n: string }>(`SELECT count(*) AS n FROM ${from} WHERE ${where()}`)).rows[0].n);
-      guard(runRows)(total);
-      const tick = progress(label, loaded + total);
-      const updates = [...selected.filter((c) => !pk.includes(c.name)).map((c) => qi(c.name)), ...META].map((c) => `${c} = EXCLUDED.${c}`).join(', ');
-      let bytes = 0;
-      let batches = 0;
-      for (;;) {
-        const syncedAt = new Date().toISOString();
-        const check = guard(runRows);
-        const meter = new CopyMeter((rows) => check(rows));
-        await wh.query('BEGIN');
-        try {
-          await wh.query(`TRUNCATE ${batchTable}`);
-          await pipeline(
-            copyTo(
-              src,
-              `COPY (SELECT ${selected.map((c) => c.expr).join(', ')}, ${lit(job.runId)}::uuid, ${lit(syncedAt)}::timestamptz FROM ${from} WHERE ${where()} ORDER BY ${keys.map(qi).join(', ')} LIMIT ${p.batchRows}) TO STDOUT`,
-            ),
-            meter,
-            copyFrom(wh, `COPY ${batchTable} (${[...colList, ...META].join(', ')}) FROM STDIN`),
-          );
-          if (meter.rows === 0) {
-            await writeState(wh, ws, dest, job.runId, { cursor: position ?? [], keys, rows: loaded, completed: true });
-            await wh.query('COMMIT');
-            break;
-          }
-          await wh.query(`INSERT INTO ${table} (${[...colList, ...META].join(', ')}) SELECT ${[...colList, ...META].join(', ')} FROM ${batchTable} ON CONFLICT (${pk.map(qi).join(', ')}) DO UPDATE SET ${updates}`);
-          const lastRow = meter.lastRow()!;
-          position = keys.map((k) => lastRow[selected.findIndex((c) => c.name === k)]);
-          loaded += meter.rows;
-          const last = meter.rows < p.batchRows;
-          await writeState(wh, ws, dest, job.runId, { cursor: position, keys, rows: loaded, completed: last });
-          await wh.query('COMMIT');
-          runRows += meter.rows;
-          bytes += meter.bytes;
-          batches++;
-          tick(loaded, bytes, true);
-          if (last) break;
-          if (o.batchDelayMs) await new Promise((r) => setTimeout(r, o.batchDelayMs));
-        } catch (err) {
-          await wh.query('ROLLBACK').catch(() => undefined);
-          throw err;
-        }
-      }
-      await wh.query(`DROP TABLE IF EXISTS ${batchTable}`);
-      tick(loaded, bytes, true);
-      await report.step(
-        `${label}: loaded`,
-        'SUCCESS',
-        `incremental: ${loaded} rows upserted into ${p.destination.schema}.${dest} by (${pk.join(', ')}) (${loaded - resumedRows} in ${batches} batch(es) by this attempt); checkpoint ${position ? describe(keys, position) : 'none (no rows)'}`,
-        Date.now() - s0,
+      const where = (keys: string[], position: (string | null)[] | null) =>
+        `${qi(keys[0])} IS NOT NULL${position ? ` AND (${keys.map(qi).join(', ')}) > (${position.map((v, i) => `${lit(v!)}::${byName.get(keys[i])!.type}`).join(', ')})` : ''}`;
+      return incrementalLoad(
+        { wh, ws, p, job, dest, label, table: t, selected, all: all.map((c) => c.name), pk, exists, mine, run, o, report },
+        {
+          count: async (keys, position) => Number((await src.query<{ n: string }>(`SELECT count(*) AS n FROM ${from} WHERE ${where(keys, position)}`)).rows[0].n),
+          batch: (keys, position, limit) =>
+            copyTo(src, `COPY (SELECT ${selected.map((c) => c.expr).join(', ')} FROM ${from} WHERE ${where(keys, position)} ORDER BY ${keys.map(qi).join(', ')} LIMIT ${limit}) TO STDOUT`),
+        },
       );
-      return loaded;
     }
   } catch (err) {
-    return await syncErrorOutcome(err, current, t0, runRows, report);
+    return await syncErrorOutcome(err, current, t0, run.rows, report);
   } finally {
     await src.end().catch(() => undefined);
     await wh.end().catch(() => undefined);
   }
+}
+
+const unquote = (quoted: string) => quoted.slice(1, -1).replace(/""/g, '"');
+
+/** Bytes used by the warehouse schema's tables (pg_total_relation_size: heap, TOAST and indexes), as the session sees them. */
+export async function schemaBytes(wh: Client, schema: string): Promise<number> {
+  const { rows } = await wh.query<{ n: string }>(
+    `SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind IN ('r', 'm')`,
+    [schema],
+  );
+  return Number(rows[0].n);
+}
+
+/** Throws QuotaExceededError STORAGE_BYTES when the schema is larger than `maxBytes` (no limit: nothing measured). */
+export async function checkStorage(wh: Client, schema: string, maxBytes: number | undefined): Promise<void> {
+  if (maxBytes === undefined) return;
+  const used = await schemaBytes(wh, schema);
+  if (used > maxBytes) throw new QuotaExceededError('STORAGE_BYTES', maxBytes, used);
+}
+
+/** How often an incremental sync measures its schema: every this many batches, or after this many bytes copied. */
+const STORAGE_CHECK_BATCHES = 10;
+const STORAGE_CHECK_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Schema drift of a source table against its destination table, decided by the pipeline's
+ * policy and reported as the step `<label>: schema drift`: BLOCK fails the run (SCHEMA_DRIFT)
+ * naming the new columns, IGNORE loads only the destination's columns, PROPAGATE loads them all
+ * (an incremental sync adds them to the table; a full refresh recreates it). Returns the columns
+ * to load and whether the destination table exists.
+ */
+export async function applyDriftPolicy<C extends { name: string; type: string }>(
+  wh: Client,
+  ws: string,
+  p: SourceSyncPayloadV1,
+  dest: string,
+  label: string,
+  mode: SyncTableV1['mode'],
+  cols: C[],
+  report: SyncReporter,
+): Promise<{ selected: C[]; exists: boolean }> {
+  const s0 = Date.now();
+  const byName = new Map(cols.map((c) => [c.name, c]));
+  let selected = cols;
+  const existing = await destinationColumns(wh, p.destination.schema, dest);
+  let message: string;
+  if (!existing) message = `no destination table yet: ${dest} created with ${cols.length} column(s)`;
+  else {
+    const added = cols.filter((c) => !existing.includes(c.name)).map((c) => c.name);
+    const removed = existing.filter((c) => !byName.has(c) && !META.includes(c));
+    const gone = removed.length ? `; column(s) no longer in the source: ${removed.join(', ')}${mode === 'FULL' ? ' (dropped by the refresh)' : ' (left NULL for new rows)'}` : '';
+    if (!added.length) message = `no new columns${gone}`;
+    else if (p.driftPolicy === 'BLOCK') {
+      const msg = `new source column(s) ${added.join(', ')} in ${label}: the pipeline's schema drift policy is BLOCK, so nothing was loaded. Review the columns, then change the policy or the mapping.`;
+      await report.step(`${label}: schema drift`, 'FAILURE', msg, Date.now() - s0);
+      throw new SyncFailure('SCHEMA_DRIFT', msg);
+    } else if (p.driftPolicy === 'IGNORE') {
+      selected = cols.filter((c) => existing.includes(c.name));
+      message = `new source column(s) ${added.join(', ')} ignored (policy IGNORE)${gone}`;
+    } else {
+      if (mode === 'INCREMENTAL') {
+        for (const a of added) await wh.query(`ALTER TABLE ${ws}.${qi(dest)} ADD COLUMN ${qi(a)} ${byName.get(a)!.type}`);
+      }
+      message = `new source column(s) ${added.join(', ')} propagated (policy PROPAGATE)${gone}`;
+    }
+  }
+  await report.step(`${label}: schema drift`, 'SUCCESS', message, Date.now() - s0);
+  return { selected, exists: existing !== null };
+}
+
+/** Where an incremental sync reads its rows: keyset batches of a source table. */
+export interface KeysetSource {
+  /** The rows whose cursor (`keys[0]`) is not NULL and whose (keys) come after `position` (null: from the start). */
+  count(keys: string[], position: (string | null)[] | null): Promise<number>;
+  /** At most `limit` of those rows in (keys) order, as COPY text lines of the selected columns. */
+  batch(keys: string[], position: (string | null)[] | null, limit: number): Readable | AsyncIterable<Buffer>;
+}
+
+export interface IncrementalTarget {
+  wh: Client;
+  /** The quoted workspace schema. */
+  ws: string;
+  p: SourceSyncPayloadV1;
+  job: SourceSyncJobV1;
+  dest: string;
+  label: string;
+  table: SyncTableV1;
+  /** The columns loaded (after the drift policy) and every source column's name. */
+  selected: { name: string; type: string }[];
+  all: string[];
+  /** The primary key (the job's, else the source's; empty: PRIMARY_KEY_REQUIRED). */
+  pk: string[];
+  exists: boolean;
+  /** This run's checkpoint (a redelivery). */
+  mine: State | null;
+  /** The run's row count (committed rows are added as they commit). */
+  run: { rows: number };
+  o: SyncOptions;
+  report: SyncReporter;
+}
+
+/**
+ * An INCREMENTAL table load, whatever the source: batches of `batchRows` rows in (cursor, primary
+ * key) order, each copied into an unlogged batch table, upserted into the table by primary key
+ * (with the run id and sync time), its last (cursor, key) written to `_dlx_sync_state` in the same
+ * transaction. A redelivered job (same run) resumes from its checkpoint, a new run continues after
+ * the table's latest checkpoint. The run's row limit is checked on every batch, its storage limit
+ * before the commit of the first batch and then every STORAGE_CHECK_BATCHES batches or
+ * STORAGE_CHECK_BYTES bytes (the batch over the quota is rolled back). Returns the table's rows
+ * loaded by this run (earlier attempts included).
+ */
+export async function incrementalLoad(x: IncrementalTarget, source: KeysetSource): Promise<number> {
+  const { wh, ws, p, job, dest, label, selected, pk, o, report } = x;
+  const s0 = Date.now();
+  if (!pk.length) throw new SyncFailure('PRIMARY_KEY_REQUIRED', `Incremental sync of ${label} needs a primary key: the table has none, so name its key columns in the pipeline.`);
+  const cursor = x.table.cursorColumn!;
+  const keys = [cursor, ...pk.filter((k) => k !== cursor)];
+  for (const k of keys) {
+    if (!x.all.includes(k)) throw new SyncFailure('COLUMN_NOT_FOUND', `Column ${k} (cursor or primary key) is not in source table ${label}.`);
+    if (!selected.some((c) => c.name === k)) throw new SyncFailure('COLUMN_NOT_FOUND', `Column ${k} (cursor or primary key) is not in the destination table ${dest}.`);
+  }
+  const maxRows = job.limits?.maxRows;
+  const maxStorage = job.limits?.maxStorageBytes;
+  const table = `${ws}.${qi(dest)}`;
+  const batchTable = `${ws}.${qi(`${dest}__dlx_batch`)}`;
+  const colList = selected.map((c) => qi(c.name));
+  const colDefs = selected.map((c) => `${qi(c.name)} ${c.type}`).join(', ');
+  if (!x.exists) await wh.query(`CREATE TABLE IF NOT EXISTS ${table} (${colDefs}, _dlx_run_id uuid NOT NULL, _dlx_synced_at timestamptz NOT NULL, PRIMARY KEY (${pk.map(qi).join(', ')}))`);
+  else await ensurePrimaryKey(wh, p.destination.schema, dest, pk);
+  await wh.query(`DROP TABLE IF EXISTS ${batchTable}`);
+  await wh.query(`CREATE UNLOGGED TABLE ${batchTable} (${colDefs})`);
+
+  // Where to start: this run's checkpoint (a redelivery) or the table's latest one.
+  let state: State | null = x.mine && sameKeys(x.mine.keys, keys) ? x.mine : null;
+  if (state) {
+    await report.step(`${label}: resumed`, 'SUCCESS', `resumed from checkpoint ${describe(keys, state.cursor)} after ${state.rows} rows committed by an earlier attempt`, 0);
+  } else {
+    const prev = await readLatestState(wh, ws, dest);
+    state = prev && sameKeys(prev.keys, keys) ? { ...prev, rows: 0, completed: false } : null;
+    await report.step(`${label}: checkpoint`, 'SUCCESS', state?.cursor.length ? `continuing after the checkpoint of run ${prev!.runId}: ${describe(keys, state.cursor)}` : 'no checkpoint: syncing from the start', 0);
+  }
+  let position = state?.cursor.length ? state.cursor : null;
+  let loaded = state?.rows ?? 0;
+  const resumedRows = loaded;
+  x.run.rows += loaded;
+  const total = await source.count(keys, position);
+  rowGuard(maxRows, x.run.rows)(total);
+  const tick = progressTicker(report, label, loaded + total, o.progressIntervalMs);
+  const updates = [...selected.filter((c) => !pk.includes(c.name)).map((c) => qi(c.name)), ...META].map((c) => `${c} = EXCLUDED.${c}`).join(', ');
+  let bytes = 0;
+  let batches = 0;
+  let sinceCheck = { batches: STORAGE_CHECK_BATCHES, bytes: 0 };
+  for (;;) {
+    const syncedAt = new Date().toISOString();
+    const check = rowGuard(maxRows, x.run.rows);
+    const meter = new CopyMeter((rows) => check(rows));
+    await wh.query('BEGIN');
+    try {
+      await wh.query(`TRUNCATE ${batchTable}`);
+      await pipeline(source.batch(keys, position, p.batchRows), meter, copyFrom(wh, `COPY ${batchTable} (${colList.join(', ')}) FROM STDIN`));
+      if (meter.rows === 0) {
+        // The table's last measure before the run is marked complete (the batches since the last check are committed).
+        if (sinceCheck.batches > 0) await checkStorage(wh, p.destination.schema, maxStorage);
+        await writeState(wh, ws, dest, job.runId, { cursor: position ?? [], keys, rows: loaded, completed: true });
+        await wh.query('COMMIT');
+        break;
+      }
+      await wh.query(
+        `INSERT INTO ${table} (${[...colList, ...META].join(', ')}) SELECT ${colList.join(', ')}, ${lit(job.runId)}::uuid, ${lit(syncedAt)}::timestamptz FROM ${batchTable} ON CONFLICT (${pk.map(qi).join(', ')}) DO UPDATE SET ${updates}`,
+      );
+      const lastRow = meter.lastRow()!;
+      position = keys.map((k) => lastRow[selected.findIndex((c) => c.name === k)]);
+      loaded += meter.rows;
+      const last = meter.rows < p.batchRows;
+      sinceCheck = { batches: sinceCheck.batches + 1, bytes: sinceCheck.bytes + meter.bytes };
+      if (maxStorage !== undefined && (last || sinceCheck.batches >= STORAGE_CHECK_BATCHES || sinceCheck.bytes >= STORAGE_CHECK_BYTES)) {
+        await wh.query(`TRUNCATE ${batchTable}`);
+        await checkStorage(wh, p.destination.schema, maxStorage);
+        sinceCheck = { batches: 0, bytes: 0 };
+      }
+      await writeState(wh, ws, dest, job.runId, { cursor: position, keys, rows: loaded, completed: last });
+      await wh.query('COMMIT');
+      x.run.rows += meter.rows;
+      bytes += meter.bytes;
+      batches++;
+      tick(loaded, bytes, true);
+      if (last) break;
+      if (o.batchDelayMs) await new Promise((r) => setTimeout(r, o.batchDelayMs));
+    } catch (err) {
+      await wh.query('ROLLBACK').catch(() => undefined);
+      // Not left holding a batch (it would count against the storage quota); a retry creates it again.
+      await wh.query(`DROP TABLE IF EXISTS ${batchTable}`).catch(() => undefined);
+      throw err;
+    }
+  }
+  await wh.query(`DROP TABLE IF EXISTS ${batchTable}`);
+  tick(loaded, bytes, true);
+  await report.step(
+    `${label}: loaded`,
+    'SUCCESS',
+    `incremental: ${loaded} rows upserted into ${p.destination.schema}.${dest} by (${pk.join(', ')}) (${loaded - resumedRows} in ${batches} batch(es) by this attempt); checkpoint ${position ? describe(keys, position) : 'none (no rows)'}`,
+    Date.now() - s0,
+  );
+  return loaded;
 }
 
 const sameKeys = (a: string[], b: string[]) => a.length === b.length && a.every((k, i) => k === b[i]);

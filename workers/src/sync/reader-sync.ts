@@ -28,7 +28,8 @@ const noun = (config: SourceSyncJobV1['payload']['config']) => (config.type === 
  * `source.sync` of a FILE (CSV, JSON, JSON Lines) or REST_API (OpenAPI collections) connection:
  * the connection's reader (`openReader`) discovers the tables (a table of the job is a reader
  * table name: a file's name without its extension, a flattened child table `<table>__<field>`, a
- * REST collection), each table is loaded as a FULL refresh (inferred types; staging table + swap),
+ * REST collection), each table is loaded as a FULL refresh (inferred types; the pipeline's schema
+ * drift policy against the existing table; staging table + swap),
  * its batches streamed into COPY FROM STDIN. Malformed records: SKIP_AND_REPORT loads the good
  * rows and reports a step "N malformed lines skipped" with the first line numbers and reasons;
  * FAIL fails the run with INPUT_MALFORMED naming the first bad line (nothing swapped in).
@@ -69,7 +70,9 @@ export function runReaderSync(job: SourceSyncJobV1, o: ReaderSyncOptions, report
       lines: async function* (t, columns) {
         skipped = [];
         skippedCount = 0;
-        const types = shapeOf(t).columns.map((c) => c.type);
+        // The columns to load (the drift policy may leave new ones out), each with the reader's type.
+        const byName = new Map(shapeOf(t).columns.map((c) => [c.name, c.type]));
+        const types = columns.map((c) => byName.get(c.name)!);
         for await (const batch of reader.read(t.name, { batchRows: 1000 })) {
           let text = '';
           for (const row of batch) text += `${columns.map((c, i) => encodeCopyField(valueText(row[c.name], types[i]))).join('\t')}\n`;

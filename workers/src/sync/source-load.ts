@@ -4,7 +4,10 @@ import type { SourceSyncJobV1, SyncTableV1 } from '@datalinx/contracts';
 import { copyFrom } from './pg-copy';
 import { CopyMeter } from './copy-meter';
 import {
+  applyDriftPolicy,
   checkDestination,
+  checkStorage,
+  incrementalLoad,
   destinationTableName,
   META,
   prepareWarehouse,
@@ -15,6 +18,7 @@ import {
   SyncFailure,
   syncErrorOutcome,
   warehouseClient,
+  type KeysetSource,
   type SyncOptions,
   type SyncOutcome,
   type SyncReporter,
@@ -44,27 +48,32 @@ export interface TableSource {
   afterLoad?(t: SyncTableV1, label: string): Promise<string | undefined>;
   /** Maps an error of the source to the run's outcome (null: the generic handling). */
   failure?(err: unknown, label: string, dest: string): { code: string; message: string } | null;
+  /** INCREMENTAL support: the table's primary key (empty: none) ... */
+  primaryKey?(t: SyncTableV1): Promise<string[]>;
+  /** ... and its rows in keyset batches (the selected `columns`, in their order). */
+  keyset?(t: SyncTableV1, columns: LoadColumn[]): KeysetSource;
   close(): Promise<void>;
 }
 
 /**
- * `source.sync` for a source read through a TableSource: FULL refresh only, table by table, with
- * the PostgreSQL sync's warehouse session (SET ROLE + statement timeout), staging-table swap
- * (`swapFullRefresh`), row limit, progress and checkpoint bookkeeping. INCREMENTAL tables fail the
- * run before anything is loaded (`INCREMENTAL_UNSUPPORTED`).
+ * `source.sync` for a source read through a TableSource, table by table, with the PostgreSQL
+ * sync's warehouse session (SET ROLE + statement timeout), schema drift policy
+ * (`applyDriftPolicy`), staging-table swap (`swapFullRefresh`), incremental keyset batches
+ * (`incrementalLoad`, for sources with `keyset`: MySQL), row and storage limits, progress and
+ * checkpoint bookkeeping. INCREMENTAL tables of a source without `keyset` (FILE, REST_API) fail
+ * the run before anything is loaded (`INCREMENTAL_UNSUPPORTED`).
  */
 export async function runTableSourceSync(job: SourceSyncJobV1, o: SyncOptions, report: SyncReporter, open: () => Promise<TableSource>): Promise<SyncOutcome> {
   const p = job.payload;
   checkDestination(p);
   const maxRows = job.limits?.maxRows;
-  let runRows = 0;
+  const run = { rows: 0 };
   let current = 'connect';
   const t0 = Date.now();
   const incremental = p.tables.find((t) => t.mode === 'INCREMENTAL');
-  if (incremental) {
+  if (incremental && p.config.type !== 'MYSQL') {
     current = `${incremental.schema}.${incremental.name}`;
-    const kind = p.config.type === 'MYSQL' ? 'MYSQL' : 'FILE/REST';
-    return syncErrorOutcome(new SyncFailure('INCREMENTAL_UNSUPPORTED', `incremental sync is not supported for ${kind} sources yet; use FULL (table ${current}).`), current, t0, 0, report);
+    return syncErrorOutcome(new SyncFailure('INCREMENTAL_UNSUPPORTED', `incremental sync is not supported for FILE/REST sources yet; use FULL (table ${current}).`), current, t0, 0, report);
   }
   const wh = warehouseClient(o.warehouseAdminUrl);
   let source: TableSource | undefined;
@@ -72,6 +81,8 @@ export async function runTableSourceSync(job: SourceSyncJobV1, o: SyncOptions, r
   try {
     source = await open();
     const ws = await prepareWarehouse(wh, p);
+    current = 'warehouse';
+    await checkStorage(wh, p.destination.schema, job.limits?.maxStorageBytes);
     const done: string[] = [];
     const notes: string[] = [];
     for (const t of p.tables) {
@@ -81,16 +92,27 @@ export async function runTableSourceSync(job: SourceSyncJobV1, o: SyncOptions, r
       const mine = await readState(wh, ws, dest, job.runId);
       if (mine?.completed) {
         await report.step(`${current}: loaded`, 'SKIPPED', `already loaded by an earlier attempt of this run (${mine.rows} rows)`, 0);
-        runRows += mine.rows;
+        run.rows += mine.rows;
         done.push(`${current} (${mine.rows})`);
         continue;
       }
-      const columns = await source.columns(t);
-      const clash = columns.find((c) => META.includes(c.name));
+      const all = await source.columns(t);
+      const clash = all.find((c) => META.includes(c.name));
       if (clash) throw new SyncFailure('RESERVED_COLUMN', `Source table ${current} has a column named ${clash.name}, which the sync adds itself.`);
+      const { selected: columns, exists } = await applyDriftPolicy(wh, ws, p, dest, current, t.mode, all, report);
+      if (t.mode === 'INCREMENTAL') {
+        if (!source.keyset) throw new SyncFailure('INCREMENTAL_UNSUPPORTED', `incremental sync is not supported for ${source.description}; use FULL (table ${current}).`);
+        const pk = t.primaryKey ?? (await source.primaryKey?.(t)) ?? [];
+        const rows = await incrementalLoad(
+          { wh, ws, p, job, dest, label: current, table: t, selected: columns, all: all.map((c) => c.name), pk, exists, mine, run, o, report },
+          source.keyset(t, columns),
+        );
+        done.push(`${current} (${rows})`);
+        continue;
+      }
       const total = await source.total?.(t);
-      if (total !== undefined) rowGuard(maxRows, runRows)(total);
-      const check = rowGuard(maxRows, runRows);
+      if (total !== undefined) rowGuard(maxRows, run.rows)(total);
+      const check = rowGuard(maxRows, run.rows);
       const tick = progressTicker(report, current, total, o.progressIntervalMs);
       const meter = new CopyMeter((rows, bytes) => {
         check(rows);
@@ -98,11 +120,19 @@ export async function runTableSourceSync(job: SourceSyncJobV1, o: SyncOptions, r
       });
       const src = source;
       const t_ = t;
-      await swapFullRefresh(wh, ws, dest, job.runId, columns, async (copyIn) => {
-        await pipeline(Readable.from(src.lines(t_, columns)), meter, copyFrom(wh, copyIn));
-        return meter.rows;
-      });
-      runRows += meter.rows;
+      await swapFullRefresh(
+        wh,
+        ws,
+        dest,
+        job.runId,
+        columns,
+        async (copyIn) => {
+          await pipeline(Readable.from(src.lines(t_, columns)), meter, copyFrom(wh, copyIn));
+          return meter.rows;
+        },
+        job.limits?.maxStorageBytes,
+      );
+      run.rows += meter.rows;
       tick(meter.rows, meter.bytes, true);
       await report.step(
         `${current}: loaded`,
@@ -114,14 +144,14 @@ export async function runTableSourceSync(job: SourceSyncJobV1, o: SyncOptions, r
       if (note) notes.push(`${current}: ${note}`);
       done.push(`${current} (${meter.rows})`);
     }
-    return { ok: true, rows: runRows, summary: `${runRows} row(s) synced in ${Date.now() - t0} ms: ${done.join(', ')}${notes.length ? `; ${notes.join('; ')}` : ''}` };
+    return { ok: true, rows: run.rows, summary: `${run.rows} row(s) synced in ${Date.now() - t0} ms: ${done.join(', ')}${notes.length ? `; ${notes.join('; ')}` : ''}` };
   } catch (err) {
     const mapped = source?.failure?.(err, current, dest);
     if (mapped) {
       await report.step(`${current}: loaded`, 'FAILURE', mapped.message, Date.now() - t0).catch(() => undefined);
-      return { ok: false, rows: runRows, summary: `sync of ${current} failed`, error: mapped };
+      return { ok: false, rows: run.rows, summary: `sync of ${current} failed`, error: mapped };
     }
-    return await syncErrorOutcome(err, current, t0, runRows, report);
+    return await syncErrorOutcome(err, current, t0, run.rows, report);
   } finally {
     await source?.close().catch(() => undefined);
     await wh.end().catch(() => undefined);

@@ -189,7 +189,8 @@ export class QuotaPolicy {
     const active = await this.activeRuns.count(em, orgId, workspaceId);
     if (active >= limits.concurrentRuns) throw new QuotaExceededError('CONCURRENT_RUNS', limits.concurrentRuns, active);
     if (o.writesData) await this.assertStorageAvailable(orgId, workspaceId, limits.storageBytes);
-    return { limits: { maxRows: limits.rowsPerRun } };
+    // The data plane enforces both while it loads: rows per run, and storage (measured again during the run).
+    return { limits: { maxRows: limits.rowsPerRun, maxStorageBytes: limits.storageBytes } };
   }
 
   async trackRun(em: EntityManager, orgId: string, run: Omit<RunAdmission, 'writesData'>): Promise<void> {
