@@ -119,7 +119,7 @@ export class JobRunner {
         return;
       }
       case 'source.discover': {
-        const result = await discoverSource(job, this.unsealSecrets(job.jobId, job.payload.secrets), report, jetStreamPublisher(this.o.js));
+        const result = await discoverSource(job, this.unsealSecrets(job.jobId, job.payload.secrets), report, jetStreamPublisher(this.o.js), this.o.fileStorage);
         await report.state(result.ok ? 'SUCCESS' : 'FAILURE', { summary: result.summary, error: result.error });
         log.info({ ok: result.ok, code: result.error?.code, type: job.payload.config.type }, 'job finished');
         return;

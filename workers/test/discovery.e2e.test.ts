@@ -1,4 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Client } from 'pg';
@@ -14,6 +18,7 @@ import {
   runEvent,
   runSubject,
   sourceTableDiscoveredV1,
+  storedFilePath,
   type DiscoveredTable,
   type DiscoveryCompletedV1,
   type RunEvent,
@@ -41,6 +46,8 @@ describe('source.discover through JetStream and the worker process', () => {
   const durable = `disc-${workspaceId.slice(0, 8)}`;
   const myDb = `dlx_disc_${randomBytes(4).toString('hex')}`;
   let my: mysql.Connection;
+  /** DLX_FILE_STORAGE_DIR of the worker: FILE connections' uploads are placed here as the workspace service does. */
+  const storage = mkdtempSync(path.join(os.tmpdir(), 'dlx-disc-files-'));
 
   beforeAll(async () => {
     nats = await connectNats(process.env.NATS_URL!, 'discovery-test');
@@ -73,6 +80,7 @@ describe('source.discover through JetStream and the worker process', () => {
         WORKER_FILTER_SUBJECT: `jobs.connection.*.${workspaceId}`,
         SOURCE_FILTER_SUBJECT: `jobs.source.*.${workspaceId}`,
         JOB_ACK_WAIT_MS: '5000',
+        DLX_FILE_STORAGE_DIR: storage,
         LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
       },
       stdio: ['ignore', 'inherit', 'inherit'],
@@ -91,6 +99,7 @@ describe('source.discover through JetStream and the worker process', () => {
     await pgDb?.drop();
     await my?.query(`DROP DATABASE IF EXISTS ${myDb}`).catch(() => undefined);
     await my?.end();
+    rmSync(storage, { recursive: true, force: true });
   });
 
   /** Publishes a job and collects its tables, completion and run events until the run ends. */
@@ -233,6 +242,135 @@ describe('source.discover through JetStream and the worker process', () => {
     expect(book.foreignKeys).toEqual([{ name: 'book_author_fk', columns: ['author_id'], referencedTable: `${myDb}.author`, referencedColumns: ['id'] }]);
     const scoped = await discover({ type: 'MYSQL', host: MYSQL.host, port: MYSQL.port, database: myDb, user: MYSQL.user, ssl: false }, { patterns: ['b*'] });
     expect(scoped.tables.map((t) => t.name)).toEqual(['book']);
+  }, 60000);
+
+  /** Puts a file into file storage as the workspace service does and returns its FILE connection config. */
+  function upload(fileName: string, format: 'CSV' | 'JSON' | 'JSONL', text: string) {
+    const fileId = randomUUID();
+    const file = storedFilePath(storage, workspaceId, fileId);
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, text);
+    return { type: 'FILE' as const, fileId, fileName, format, sizeBytes: Buffer.byteLength(text) };
+  }
+
+  it('FILE (CSV): one table, inferred column types, the rows counted, profiles with the e-mail column detected', async () => {
+    const lines = ['id,email,amount,signup'];
+    for (let i = 1; i <= 20; i++) lines.push(`${i},${i === 7 ? '' : i === 13 ? 'not an email' : `user${i}@example.com`},${i * 2.5},2024-03-${String(i).padStart(2, '0')}`);
+    const r = await discover(upload('Customers.csv', 'CSV', `${lines.join('\n')}\n`));
+    expect(r.runs.at(-1)).toMatchObject({ type: 'run.state', state: 'SUCCESS' });
+    expect(steps(r.runs)).toEqual([expect.stringMatching(/^file read: SUCCESS: CSV file Customers\.csv/), 'tables found: SUCCESS: 1 table found', expect.stringMatching(/^profiled: SUCCESS: 1 table profiled/)]);
+    expect(r.completed).toMatchObject({ connectionId: r.connectionId, tableCount: 1 });
+    expect(r.tables).toHaveLength(1);
+    const t = r.tables[0]!;
+    expect(t).toMatchObject({ schema: 'files', name: 'customers', kind: 'TABLE', rowEstimate: 20, primaryKey: [], foreignKeys: [] });
+    expect(t.columns.map((c) => [c.name, c.type, c.nullable, c.ordinal])).toEqual([
+      ['id', 'integer', false, 1],
+      ['email', 'text', true, 2],
+      ['amount', 'numeric', false, 3],
+      ['signup', 'date', false, 4],
+    ]);
+    const email = t.columns[1]!.profile!;
+    expect(email).toMatchObject({ sampled: 20, nullCount: 1, distinctEstimate: 19, canonicalType: 'email' });
+    expect(email.canonicalShare).toBeGreaterThanOrEqual(0.9);
+    expect(t.columns[0]!.profile).toMatchObject({ min: '1', max: '20', nullCount: 0, distinctEstimate: 20 });
+    expect(t.columns[2]!.profile).toMatchObject({ min: '2.5', max: '50' });
+    expect(t.columns[3]!.profile).toMatchObject({ min: '2024-03-01', max: '2024-03-20', canonicalType: 'date', canonicalShare: 1 });
+  }, 60000);
+
+  it('FILE (JSON Lines) with a nested array: the parent and its child table (a foreign key to the parent), scope patterns apply', async () => {
+    const records = [
+      { id: 1, customer: 'ann', items: [{ sku: 'A-1', qty: 2 }, { sku: 'B-2', qty: 1 }] },
+      { id: 2, customer: 'bob', items: [{ sku: 'A-1', qty: 5 }] },
+      { id: 3, customer: 'cy', items: [] },
+    ];
+    const file = upload('orders.jsonl', 'JSONL', `${records.map((x) => JSON.stringify(x)).join('\n')}\n`);
+    const r = await discover(file);
+    expect(r.runs.at(-1)).toMatchObject({ type: 'run.state', state: 'SUCCESS' });
+    expect(r.tables.map((t) => `${t.schema}.${t.name}`)).toEqual(['files.orders', 'files.orders__items']);
+    expect(r.completed?.tableCount).toBe(2);
+    const [orders, items] = r.tables as [DiscoveredTable, DiscoveredTable];
+    expect(orders).toMatchObject({ rowEstimate: 3, primaryKey: [], foreignKeys: [] });
+    expect(orders.columns.map((c) => [c.name, c.type])).toEqual([
+      ['id', 'integer'],
+      ['customer', 'text'],
+    ]);
+    expect(items.rowEstimate).toBe(3);
+    expect(items.columns.map((c) => [c.name, c.type, c.nullable])).toEqual([
+      ['_dlx_parent_id', 'integer', false],
+      ['_dlx_index', 'integer', false],
+      ['sku', 'text', false],
+      ['qty', 'integer', false],
+    ]);
+    expect(items.foreignKeys).toEqual([{ name: 'orders__items__dlx_parent_id_fkey', columns: ['_dlx_parent_id'], referencedTable: 'files.orders', referencedColumns: ['id'] }]);
+    expect(items.columns[2]!.profile).toMatchObject({ sampled: 3, distinctEstimate: 2, topValues: [{ value: 'A-1', count: 2 }, { value: 'B-2', count: 1 }] });
+    expect(items.columns[0]!.profile).toMatchObject({ min: '1', max: '2' });
+
+    const scoped = await discover(file, { patterns: ['*__item?'] });
+    expect(scoped.tables.map((t) => t.name)).toEqual(['orders__items']);
+    expect(scoped.completed?.tableCount).toBe(1);
+  }, 60000);
+
+  it('FILE not in file storage: the run fails at "file read" with FILE_NOT_FOUND and publishes nothing', async () => {
+    const r = await discover({ type: 'FILE', fileId: randomUUID(), fileName: 'gone.csv', format: 'CSV', sizeBytes: 10 });
+    expect(r.runs.at(-1)).toMatchObject({ type: 'run.state', state: 'FAILURE', error: { code: 'FILE_NOT_FOUND' } });
+    expect(steps(r.runs)).toEqual([expect.stringMatching(/^file read: FAILURE: /)]);
+    expect(r.tables).toEqual([]);
+    expect(r.completed).toBeUndefined();
+  }, 60000);
+
+  it('REST_API: the collections of a local OpenAPI server become tables with profiles; their row estimates are unknown', async () => {
+    const customers = Array.from({ length: 12 }, (_, i) => ({ id: i + 1, email: `c${i + 1}@example.com`, since: `2024-01-${String(i + 1).padStart(2, '0')}` }));
+    const orders = Array.from({ length: 7 }, (_, i) => ({ id: 100 + i, customer_id: (i % 3) + 1, total: i + 0.5 }));
+    const list = (ref: string) => ({ '200': { description: 'ok', content: { 'application/json': { schema: { type: 'array', items: { $ref: `#/components/schemas/${ref}` } } } } } });
+    const doc = {
+      openapi: '3.0.3',
+      info: { title: 'shop', version: '1' },
+      paths: {
+        '/customers': { get: { parameters: [{ name: 'page', in: 'query', schema: { type: 'integer' } }, { name: 'per_page', in: 'query', schema: { type: 'integer', maximum: 5 } }], responses: list('Customer') } },
+        '/orders': { get: { responses: list('Order') } },
+      },
+      components: {
+        schemas: {
+          Customer: { type: 'object', required: ['id'], properties: { id: { type: 'integer' }, email: { type: 'string' }, since: { type: 'string', format: 'date' } } },
+          Order: { type: 'object', required: ['id'], properties: { id: { type: 'integer' }, customer_id: { type: 'integer' }, total: { type: 'number' } } },
+        },
+      },
+    };
+    const server = http.createServer((req, res) => {
+      const u = new URL(req.url!, 'http://x');
+      res.setHeader('content-type', 'application/json');
+      if (u.pathname === '/api/openapi.json') return res.end(JSON.stringify(doc));
+      if (u.pathname === '/api/customers') {
+        const page = Number(u.searchParams.get('page') ?? 1);
+        const per = Math.min(Number(u.searchParams.get('per_page') ?? 5), 5);
+        return res.end(JSON.stringify(customers.slice((page - 1) * per, page * per)));
+      }
+      if (u.pathname === '/api/orders') return res.end(JSON.stringify(orders));
+      res.statusCode = 404;
+      res.end('{}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api`;
+      const r = await discover({ type: 'REST_API', baseUrl: base, auth: 'NONE', openApiUrl: `${base}/openapi.json` });
+      expect(r.runs.at(-1)).toMatchObject({ type: 'run.state', state: 'SUCCESS' });
+      expect(steps(r.runs)[0]).toMatch(/^connected: SUCCESS: /);
+      expect(r.tables.map((t) => `${t.schema}.${t.name}`)).toEqual(['api.customers', 'api.orders']);
+      expect(r.completed?.tableCount).toBe(2);
+      const [c, o] = r.tables as [DiscoveredTable, DiscoveredTable];
+      expect(c.rowEstimate).toBeNull();
+      expect(o.rowEstimate).toBeNull();
+      expect(c.columns.map((x) => [x.name, x.ordinal])).toEqual([
+        ['id', 1],
+        ['email', 2],
+        ['since', 3],
+      ]);
+      expect(c.columns.find((x) => x.name === 'email')!.profile).toMatchObject({ sampled: 12, nullCount: 0, distinctEstimate: 12, canonicalType: 'email', canonicalShare: 1 });
+      expect(c.columns.find((x) => x.name === 'since')).toMatchObject({ type: 'date', profile: { min: '2024-01-01', max: '2024-01-12' } });
+      expect(o.columns.find((x) => x.name === 'total')!.profile).toMatchObject({ sampled: 7, min: '0.5', max: '6.5' });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   }, 60000);
 });
 

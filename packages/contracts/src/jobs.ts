@@ -235,8 +235,9 @@ export const warehousePurgeJobV1 = z.object({
 export type WarehousePurgeJobV1 = z.infer<typeof warehousePurgeJobV1>;
 
 /**
- * `source.discover`: read a POSTGRES or MYSQL source's schemas, tables, columns, keys, row
- * estimates and column profiles (from a bounded sample of each table). `secrets` is the JSON of
+ * `source.discover`: read a source's schemas, tables, columns, keys, row estimates and column
+ * profiles (from a bounded sample of each table). POSTGRES and MYSQL from their catalogs; FILE
+ * and REST_API through the readers (schema `files` / `api`, a table per reader table). `secrets` is the JSON of
  * `connectionSecrets`, sealed for the data plane with AAD `job:<jobId>` (null when none). The
  * worker publishes the result as `schema.source_table.discovered.v1` events (one per table) and
  * then `schema.discovery.completed.v1` on EVENTS.
@@ -252,7 +253,8 @@ export const discoveryScope = z
 export type DiscoveryScope = z.infer<typeof discoveryScope>;
 export const sourceDiscoverPayloadV1 = z.object({
   connectionId: uuid,
-  config: z.discriminatedUnion('type', [postgresConnectionConfig, mysqlConnectionConfig]),
+  /** Any connection type (v1 began with POSTGRES and MYSQL; FILE and REST_API are read through the readers). */
+  config: connectionConfig,
   secrets: sealedSecret.nullable(),
   /** None (or both lists empty) = every table the connection can read. */
   scope: discoveryScope.default({}),

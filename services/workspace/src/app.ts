@@ -23,6 +23,7 @@ import { WarehouseJobs, WarehouseManager, warehouseSettingsFromUrl, type Warehou
 import { Keyring } from './secrets/keyring';
 import { testDispatchSettings } from './jobs/connection-test.dispatch';
 import { DiscoveryManager } from './managers/discovery.manager';
+import { SyncManager } from './managers/sync.manager';
 import { FileDao } from './daos/file.dao';
 import { FileManager } from './files/file.manager';
 import { mountFileUploads, type FileStorageSettings } from './files/upload';
@@ -85,6 +86,7 @@ export function createWorkspaceServer(d: WorkspaceDeps) {
         workspaces,
         connections: new ConnectionManager(base.viewer, d.ds, connectionDao, fileDao, workspaces, testSettings, d.onOutboxCommit, quotas),
         discovery: new DiscoveryManager(base.viewer, d.ds, connectionDao, testSettings, d.onOutboxCommit, quotas),
+        sync: new SyncManager(base.viewer, d.ds, connectionDao, warehouseDao, workspaces, testSettings, d.onOutboxCommit, quotas),
         files: new FileManager(base.viewer, fileDao),
         quotas: new QuotaManager(base.viewer, d.ds, quotas, quotaDao, workspaces, d.quotas?.api ?? null, d.quotas?.publisher ?? null, d.onOutboxCommit),
         pipelines: new PipelineManager(base.viewer, d.ds, pipelineDao, workspaces, d.onOutboxCommit, quotas),

@@ -24,8 +24,11 @@ export interface SourceCatalog {
   tables(): Promise<TableRef[]>;
   /** Columns in ordinal order, primary keys and foreign keys of the given tables (a few catalog queries for all of them). */
   structure(tables: TableRef[]): Promise<Map<string, { columns: CatalogColumn[]; primaryKey: string[]; foreignKeys: DiscoveredForeignKey[] }>>;
-  /** Streams at most `limit` rows of the table, each value as text clipped to `clip` characters (null for NULL). */
-  sample(t: TableRef, columns: string[], limit: number, clip: number, onRow: (values: Array<string | null>) => void): Promise<void>;
+  /**
+   * Streams at most `limit` rows of the table, each value as text clipped to `clip` characters (null for NULL).
+   * May answer a row estimate learnt while reading (files: the rows counted), which replaces the catalog's.
+   */
+  sample(t: TableRef, columns: string[], limit: number, clip: number, onRow: (values: Array<string | null>) => void): Promise<void | { rowEstimate?: number | null }>;
   close(): Promise<void>;
 }
 

@@ -10,9 +10,12 @@ import {
 import { encodeJson } from '@datalinx/messaging';
 import type { RunReporter } from '../run-reporter';
 import { plural, type TestOutcome } from '../connectors/steps';
+import type { FileStorage } from '../connectors/file';
+import { MalformedInputError, ReaderError } from '../readers';
 import { qualified, type CatalogOpener } from './catalog';
 import { postgresCatalog } from './postgres';
 import { mysqlCatalog } from './mysql';
+import { readerCatalog } from './readers';
 import { inScope, PROFILE_VALUE_MAX, TableProfiler } from './profile';
 
 /** Publishes one discovery event on EVENTS; the msgID makes a retried job's re-publish a no-op in the duplicate window. */
@@ -27,13 +30,19 @@ export const jetStreamPublisher =
 /**
  * source.discover: connect (read-only), list the tables in scope, read their columns and keys,
  * profile each from a bounded sample, and publish one `schema.source_table.discovered.v1` per
- * table then `schema.discovery.completed.v1`. Steps on RUNS: connected, tables found, profiled.
+ * table then `schema.discovery.completed.v1`. Steps on RUNS: connected (FILE: file read), tables
+ * found, profiled. FILE and REST_API connections are read through their readers (./readers.ts).
  * Only reads the source, and every event carries a stable msgID, so a redelivered job is harmless.
  */
-export async function discoverSource(job: SourceDiscoverJobV1, secrets: ConnectionSecrets, report: RunReporter, publish: DiscoveryPublisher): Promise<TestOutcome> {
+export async function discoverSource(job: SourceDiscoverJobV1, secrets: ConnectionSecrets, report: RunReporter, publish: DiscoveryPublisher, fileStorage: FileStorage): Promise<TestOutcome> {
   const { config, scope, profileSampleRows, timeoutMs, connectionId } = job.payload;
   const open: CatalogOpener =
-    config.type === 'POSTGRES' ? postgresCatalog({ ...config, password: secrets.password }, timeoutMs) : mysqlCatalog({ ...config, password: secrets.password }, timeoutMs);
+    config.type === 'POSTGRES'
+      ? postgresCatalog({ ...config, password: secrets.password }, timeoutMs)
+      : config.type === 'MYSQL'
+        ? mysqlCatalog({ ...config, password: secrets.password }, timeoutMs)
+        : readerCatalog(config, secrets, { workspaceId: job.workspaceId, fileStorage, timeoutMs });
+  const first = config.type === 'FILE' ? 'file read' : 'connected';
   let started = performance.now();
   const since = () => {
     const ms = Math.round(performance.now() - started);
@@ -43,12 +52,12 @@ export async function discoverSource(job: SourceDiscoverJobV1, secrets: Connecti
   const opened = await open();
   if ('error' in opened) {
     const { code = 'CONNECTION_FAILED', message } = opened.error;
-    await report.step('connected', 'FAILURE', message, since());
-    return { ok: false, summary: 'connected: failed', error: { code, message } };
+    await report.step(first, 'FAILURE', message, since());
+    return { ok: false, summary: `${first}: failed`, error: { code, message } };
   }
   const { catalog } = opened;
   try {
-    await report.step('connected', 'SUCCESS', catalog.describe(), since());
+    await report.step(first, 'SUCCESS', catalog.describe(), since());
     const tables = (await catalog.tables()).filter((t) => inScope(scope, t.schema, t.name));
     const structure = await catalog.structure(tables);
     await report.step('tables found', 'SUCCESS', `${plural(tables.length, 'table')} found`, since());
@@ -56,7 +65,20 @@ export async function discoverSource(job: SourceDiscoverJobV1, secrets: Connecti
     for (const t of tables) {
       const s = structure.get(t.ref) ?? { columns: [], primaryKey: [], foreignKeys: [] };
       const profiler = new TableProfiler(s.columns.length);
-      if (profileSampleRows > 0) await catalog.sample(t, s.columns.map((c) => c.name), profileSampleRows, PROFILE_VALUE_MAX, (row) => profiler.addRow(row));
+      let rowEstimate = t.rowEstimate;
+      if (profileSampleRows > 0) {
+        let sampled;
+        try {
+          sampled = await catalog.sample(t, s.columns.map((c) => c.name), profileSampleRows, PROFILE_VALUE_MAX, (row) => profiler.addRow(row));
+        } catch (err) {
+          // A reader that cannot go on (HTTP failure, timeout): the run fails with its code; the tables published so far stay staged.
+          if (!(err instanceof ReaderError || err instanceof MalformedInputError)) throw err;
+          const message = `${qualified(t)}: ${err.message}`;
+          await report.step('profiled', 'FAILURE', message, since());
+          return { ok: false, summary: 'profiled: failed', error: { code: err instanceof ReaderError ? err.code : 'INPUT_MALFORMED', message } };
+        }
+        if (sampled && sampled.rowEstimate !== undefined) rowEstimate = sampled.rowEstimate;
+      }
       const profiles = profileSampleRows > 0 ? profiler.results() : null;
       const ev: SourceTableDiscoveredV1 = {
         ...base,
@@ -64,7 +86,7 @@ export async function discoverSource(job: SourceDiscoverJobV1, secrets: Connecti
           schema: t.schema,
           name: t.name,
           kind: t.kind,
-          rowEstimate: t.rowEstimate,
+          rowEstimate,
           columns: s.columns.map((c, i) => ({ ...c, ordinal: i + 1, profile: profiles ? profiles[i]! : null })),
           primaryKey: s.primaryKey,
           foreignKeys: s.foreignKeys,

@@ -276,12 +276,21 @@ export async function runSourceSync(job: SourceSyncJobV1, o: SyncOptions, report
   checkDestination(p);
   const maxRows = job.limits?.maxRows;
   const run = { rows: 0 };
-  const src = new Client(sourceClientConfig(job, o.secrets));
+  const srcConfig = sourceClientConfig(job, o.secrets);
+  let src = new Client(srcConfig);
   const wh = warehouseClient(o.warehouseAdminUrl);
   let current = 'connect';
   const t0 = Date.now();
   try {
-    await src.connect();
+    try {
+      await src.connect();
+    } catch (err) {
+      // sslMode "prefer": TLS when the server offers it, plain otherwise (as connection.test and discovery do).
+      if (p.config.type !== 'POSTGRES' || p.config.sslMode !== 'prefer' || !/does not support SSL/i.test((err as Error).message)) throw err;
+      await src.end().catch(() => undefined);
+      src = new Client({ ...srcConfig, ssl: false });
+      await src.connect();
+    }
     await src.query('SET standard_conforming_strings = on');
     // From here on, every warehouse statement has the workspace role's privileges and a timeout.
     const ws = await prepareWarehouse(wh, p);

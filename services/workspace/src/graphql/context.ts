@@ -8,11 +8,13 @@ import type { QuotaManager } from '../managers/quota.manager';
 import type { FileManager } from '../files/file.manager';
 import type { PromotionManager } from '../managers/promotion.manager';
 import type { DiscoveryManager } from '../managers/discovery.manager';
+import type { SyncManager } from '../managers/sync.manager';
 
 export interface WorkspaceContext extends RequestContext {
   workspaces: WorkspaceManager;
   connections: ConnectionManager;
   discovery: DiscoveryManager;
+  sync: SyncManager;
   files: FileManager;
   warehouses: WarehouseManager;
   pipelines: PipelineManager;

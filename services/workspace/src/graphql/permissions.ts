@@ -28,6 +28,8 @@ export const permissions = {
     testConnection: isAuthenticated,
     // connections:test or schemas:write in the connection's workspace, checked by DiscoveryManager on the connection.
     discoverConnection: isAuthenticated,
+    // pipelines:run in the connection's workspace, checked by SyncManager on the connection.
+    syncConnection: isAuthenticated,
     createConnection: canInWorkspace('connections:write', (a) => (a.input as { workspaceId?: unknown })?.workspaceId),
     // These name a connection, not a workspace: the manager checks connections:write in its workspace.
     updateConnection: isAuthenticated,
@@ -68,6 +70,7 @@ export const permissions = {
   CreateConnectionPayload: isAuthenticated,
   TestConnectionPayload: isAuthenticated,
   DiscoverConnectionPayload: isAuthenticated,
+  SyncConnectionPayload: isAuthenticated,
   ConnectionPayload: isAuthenticated,
   DeleteConnectionPayload: isAuthenticated,
   PostgresConnectionConfig: isAuthenticated,

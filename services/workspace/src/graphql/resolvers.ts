@@ -29,6 +29,7 @@ export const resolvers: Resolvers = {
     createPostgresConnection: (_p, { input }, ctx) => ctx.connections.createPostgres(input),
     testConnection: (_p, { id }, ctx) => ctx.connections.test(id),
     discoverConnection: (_p, { id, scope }, ctx) => ctx.discovery.discover(id, scope),
+    syncConnection: (_p, { input }, ctx) => ctx.sync.sync(input),
     createConnection: (_p, { input }, ctx) => ctx.connections.create(input),
     updateConnection: (_p, { id, input }, ctx) => ctx.connections.update(id, input),
     rotateConnectionSecret: (_p, { id, secrets }, ctx) => ctx.connections.rotateSecret(id, secrets),

@@ -13,7 +13,8 @@ import { userError, type UserError } from './user-error';
 const NOT_FOUND = userError('CONNECTION_NOT_FOUND', 'id', 'No such connection, or you cannot discover it.');
 
 /**
- * `discoverConnection`: queues a `source.discover` run for a POSTGRES or MYSQL connection. Needs
+ * `discoverConnection`: queues a `source.discover` run for a connection of any type (databases
+ * through their catalogs, files and REST APIs through the readers). Needs
  * connections:test or schemas:write in the connection's workspace (checked here on the
  * connection itself; the org always comes from the viewer). The run goes through the
  * workspace's quotas (QuotaPolicy.admitRun: QUOTA_EXCEEDED rolls the dispatch back), and the job
@@ -46,9 +47,6 @@ export class DiscoveryManager {
       const conn = await this.dao.lockWithSecret(em, orgId, id);
       if (!conn || !(hasWorkspacePermission(viewer, conn.workspaceId, 'connections:test') || hasWorkspacePermission(viewer, conn.workspaceId, 'schemas:write'))) {
         return { runId: null, errors: [NOT_FOUND] };
-      }
-      if (conn.type !== 'POSTGRES' && conn.type !== 'MYSQL') {
-        return { runId: null, errors: [userError('DISCOVERY_NOT_SUPPORTED', 'id', `Discovery reads PostgreSQL and MySQL/MariaDB sources; this connection is ${conn.type}.`)] };
       }
       const runId = randomUUID();
       const { limits } = await this.quotas.admitRun(em, orgId, { runId, workspaceId: conn.workspaceId, kind: 'source.discover', writesData: false });

@@ -217,6 +217,12 @@ export type FileFormat =
   | 'JSON'
   | 'JSONL';
 
+export type MalformedInputPolicy =
+  /** Fail the run; nothing is swapped in. */
+  | 'FAIL'
+  /** Load the good records and report the malformed ones on the run. */
+  | 'SKIP_AND_REPORT';
+
 export type Mutation = {
   __typename?: 'Mutation';
   /** Org ADMIN only. The workspace stays readable but becomes read-only (its connections and pipelines cannot change). Idempotent. */
@@ -247,6 +253,13 @@ export type Mutation = {
   runPipeline: RunPipelinePayload;
   /** Pauses or resumes the schedule; resuming starts from now (slots missed while paused are not run). */
   setPipelineEnabled: PipelinePayload;
+  /**
+   * Dispatches a source.sync run copying tables of a SOURCE connection into the workspace's
+   * platform warehouse schema, as `raw_<schema>__<table>` (needs pipelines:run in the connection's
+   * workspace; the warehouse must be READY; counts against the workspace's quotas). Follow it with
+   * `run(id: runId)`.
+   */
+  syncConnection: SyncConnectionPayload;
   /** Dispatches a connection.test job; poll `connection.lastTestRun` (or `run(id)`) for its steps. */
   testConnection: TestConnectionPayload;
   /** Org ADMIN only. Idempotent. */
@@ -332,6 +345,11 @@ export type MutationRunPipelineArgs = {
 export type MutationSetPipelineEnabledArgs = {
   enabled: Scalars['Boolean']['input'];
   id: Scalars['ID']['input'];
+};
+
+
+export type MutationSyncConnectionArgs = {
+  input: SyncConnectionInput;
 };
 
 
@@ -753,6 +771,41 @@ export type StoredFile = {
   sizeBytes: Scalars['Float']['output'];
 };
 
+export type SyncConnectionInput = {
+  connectionId: Scalars['ID']['input'];
+  /** What to do when a source table gained or changed columns since the last sync. */
+  driftPolicy?: InputMaybe<SchemaDriftPolicy>;
+  /** FILE and REST_API sources: what to do with malformed records. */
+  onMalformed?: InputMaybe<MalformedInputPolicy>;
+  /** At least one table. */
+  tables: Array<SyncTableInput>;
+};
+
+export type SyncConnectionPayload = {
+  __typename?: 'SyncConnectionPayload';
+  errors: Array<UserError>;
+  /** The sync run (monitoring's `run(id)`); null when nothing was dispatched. */
+  runId: Maybe<Scalars['ID']['output']>;
+};
+
+export type SyncMode =
+  /** Reload the whole table and swap it in at once. */
+  | 'FULL'
+  /** Upsert the rows changed since the last checkpoint (by cursorColumn). */
+  | 'INCREMENTAL';
+
+export type SyncTableInput = {
+  /** INCREMENTAL (POSTGRES, MYSQL only): a column that grows when a row changes (updated_at, a sequence). */
+  cursorColumn?: InputMaybe<Scalars['String']['input']>;
+  mode: SyncMode;
+  /** The source table (FILE: the file's name without extension; REST_API: the collection). */
+  name: Scalars['String']['input'];
+  /** Default: the source table's primary key (INCREMENTAL upserts by it). */
+  primaryKey?: InputMaybe<Array<Scalars['String']['input']>>;
+  /** The source schema (MySQL: the database; FILE / REST_API: only names the destination table). */
+  schema: Scalars['String']['input'];
+};
+
 export type TestConnectionPayload = {
   __typename?: 'TestConnectionPayload';
   connection: Maybe<Connection>;
@@ -1040,6 +1093,7 @@ export type ResolversTypes = ResolversObject<{
   FileConnectionConfig: ResolverTypeWrapper<FileConfigValueModel>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   FileFormat: FileFormat;
+  MalformedInputPolicy: MalformedInputPolicy;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   MysqlConfigInput: MysqlConfigInput;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
@@ -1080,6 +1134,10 @@ export type ResolversTypes = ResolversObject<{
   SchemaDriftPolicy: SchemaDriftPolicy;
   ServiceStatus: ResolverTypeWrapper<ServiceStatusModel>;
   StoredFile: ResolverTypeWrapper<StoredFileModel>;
+  SyncConnectionInput: SyncConnectionInput;
+  SyncConnectionPayload: ResolverTypeWrapper<SyncConnectionPayload>;
+  SyncMode: SyncMode;
+  SyncTableInput: SyncTableInput;
   TestConnectionPayload: ResolverTypeWrapper<Omit<TestConnectionPayload, 'connection'> & { connection?: Maybe<ResolversTypes['Connection']> }>;
   UpdateConnectionInput: UpdateConnectionInput;
   UpdatePipelineInput: UpdatePipelineInput;
@@ -1153,6 +1211,9 @@ export type ResolversParentTypes = ResolversObject<{
   RunPipelinePayload: Omit<RunPipelinePayload, 'pipeline'> & { pipeline?: Maybe<ResolversParentTypes['Pipeline']> };
   ServiceStatus: ServiceStatusModel;
   StoredFile: StoredFileModel;
+  SyncConnectionInput: SyncConnectionInput;
+  SyncConnectionPayload: SyncConnectionPayload;
+  SyncTableInput: SyncTableInput;
   TestConnectionPayload: Omit<TestConnectionPayload, 'connection'> & { connection?: Maybe<ResolversParentTypes['Connection']> };
   UpdateConnectionInput: UpdateConnectionInput;
   UpdatePipelineInput: UpdatePipelineInput;
@@ -1259,6 +1320,7 @@ export type MutationResolvers<ContextType = WorkspaceContext, ParentType extends
   rotateConnectionSecret?: Resolver<ResolversTypes['ConnectionPayload'], ParentType, ContextType, RequireFields<MutationRotateConnectionSecretArgs, 'id' | 'secrets'>>;
   runPipeline?: Resolver<ResolversTypes['RunPipelinePayload'], ParentType, ContextType, RequireFields<MutationRunPipelineArgs, 'id'>>;
   setPipelineEnabled?: Resolver<ResolversTypes['PipelinePayload'], ParentType, ContextType, RequireFields<MutationSetPipelineEnabledArgs, 'enabled' | 'id'>>;
+  syncConnection?: Resolver<ResolversTypes['SyncConnectionPayload'], ParentType, ContextType, RequireFields<MutationSyncConnectionArgs, 'input'>>;
   testConnection?: Resolver<ResolversTypes['TestConnectionPayload'], ParentType, ContextType, RequireFields<MutationTestConnectionArgs, 'id'>>;
   unarchiveWorkspace?: Resolver<ResolversTypes['WorkspacePayload'], ParentType, ContextType, RequireFields<MutationUnarchiveWorkspaceArgs, 'id'>>;
   updateConnection?: Resolver<ResolversTypes['ConnectionPayload'], ParentType, ContextType, RequireFields<MutationUpdateConnectionArgs, 'id' | 'input'>>;
@@ -1438,6 +1500,11 @@ export type StoredFileResolvers<ContextType = WorkspaceContext, ParentType exten
   sizeBytes?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
 }>;
 
+export type SyncConnectionPayloadResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['SyncConnectionPayload'] = ResolversParentTypes['SyncConnectionPayload']> = ResolversObject<{
+  errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+  runId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+}>;
+
 export type TestConnectionPayloadResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['TestConnectionPayload'] = ResolversParentTypes['TestConnectionPayload']> = ResolversObject<{
   connection?: Resolver<Maybe<ResolversTypes['Connection']>, ParentType, ContextType>;
   errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
@@ -1540,6 +1607,7 @@ export type Resolvers<ContextType = WorkspaceContext> = ResolversObject<{
   RunPipelinePayload?: RunPipelinePayloadResolvers<ContextType>;
   ServiceStatus?: ServiceStatusResolvers<ContextType>;
   StoredFile?: StoredFileResolvers<ContextType>;
+  SyncConnectionPayload?: SyncConnectionPayloadResolvers<ContextType>;
   TestConnectionPayload?: TestConnectionPayloadResolvers<ContextType>;
   UpdateWorkspaceQuotasPayload?: UpdateWorkspaceQuotasPayloadResolvers<ContextType>;
   UserError?: UserErrorResolvers<ContextType>;

@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import type { EntityManager } from 'typeorm';
+import { seal, type Sealed } from '@datalinx/common';
+import { enqueueOutbox } from '@datalinx/messaging';
+import { jobSubject, runSubject, type JobLimits, type RunStateChangedV1, type SourceDiscoverJobV1, type SourceSyncJobV1 } from '@datalinx/contracts';
+import type { ConnectionDao } from '../daos/connection.dao';
+import type { Connection } from '../entities/connection.entity';
+import type { WorkspaceSealed } from '../secrets/keyring';
+import type { TestDispatchSettings } from './connection-test.dispatch';
+
+/** The source jobs (`source.discover`, `source.sync`): a connection's config and secrets go with them. */
+export type SourceJob = SourceDiscoverJobV1 | SourceSyncJobV1;
+export type SourceJobKind = SourceJob['kind'];
+/** The kind and how to build its payload around the re-sealed secrets. */
+export type SourceJobPayload =
+  | { kind: 'source.discover'; payload: (secrets: Sealed | null) => SourceDiscoverJobV1['payload'] }
+  | { kind: 'source.sync'; payload: (secrets: Sealed | null) => SourceSyncJobV1['payload'] };
+
+/**
+ * Writes one source job into the caller's tenant transaction, where `conn` is already locked:
+ * the connection's secrets are unsealed with the workspace's keyring (a legacy sealing is moved
+ * under the data key on the way) and re-sealed for the data plane with the master key and AAD
+ * `job:<jobId>` (null when the connection has none); the job (outbox msgID = job id) and the run's
+ * QUEUED event go to the outbox, which the relay publishes after commit. The run id is the
+ * caller's (it admitted the run through QuotaPolicy first); `payload` builds the kind's payload
+ * around the re-sealed secrets.
+ */
+export async function dispatchSourceJob(
+  em: EntityManager,
+  dao: ConnectionDao,
+  s: TestDispatchSettings,
+  conn: Connection & { secretSealed: WorkspaceSealed | Sealed | null },
+  o: { runId: string; requestedBy: string; limits?: JobLimits } & SourceJobPayload,
+): Promise<{ jobId: string; runId: string }> {
+  const jobId = randomUUID();
+  const { runId } = o;
+  const now = new Date().toISOString();
+  const { secrets, legacy } = await s.box.open(em, conn.orgId, conn.workspaceId, conn.id, conn.secretSealed);
+  if (legacy) {
+    const resealed = await s.box.seal(em, conn.orgId, conn.workspaceId, conn.id, secrets);
+    if (resealed) await dao.replaceSealing(em, conn.orgId, conn.id, resealed);
+  }
+  const base = {
+    v: 1 as const,
+    jobId,
+    runId,
+    orgId: conn.orgId,
+    workspaceId: conn.workspaceId,
+    requestedAt: now,
+    requestedBy: o.requestedBy,
+    ...(o.limits ? { limits: o.limits } : {}),
+  };
+  const sealed = Object.keys(secrets).length ? seal(s.masterKey, JSON.stringify(secrets), `job:${jobId}`) : null;
+  const job: SourceJob = o.kind === 'source.discover' ? { ...base, kind: o.kind, payload: o.payload(sealed) } : { ...base, kind: o.kind, payload: o.payload(sealed) };
+  const queued: RunStateChangedV1 = {
+    v: 1,
+    type: 'run.state',
+    eventId: `${runId}:queued`,
+    runId,
+    jobId,
+    orgId: conn.orgId,
+    workspaceId: conn.workspaceId,
+    kind: job.kind,
+    subjectId: conn.id,
+    at: now,
+    state: 'QUEUED',
+    attempt: 1,
+  };
+  await enqueueOutbox(em, runSubject(conn.workspaceId, runId), queued);
+  await enqueueOutbox(em, jobSubject(job.kind, conn.workspaceId), job, jobId);
+  return { jobId, runId };
+}

@@ -1,0 +1,258 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import { createTestDatabase, type TestDatabase } from '@datalinx/db';
+import { sourceSyncJobV1 } from '@datalinx/contracts';
+import { startPlatform, viewerHeader, type Platform } from '../../../test/support/platform';
+import { userViewer } from '../../../test/support/viewers';
+import { postGraphQL } from '../../../test/support/http';
+import { deleteWorkerConsumers } from '../../../test/support/worker-consumers';
+import { warehouseSettingsFromUrl } from '../src/managers/warehouse.manager';
+
+const WORKER = path.resolve(__dirname, '..', '..', '..', 'workers', 'dist', 'index.js');
+
+const SYNC = `mutation($i: SyncConnectionInput!){ syncConnection(input: $i) { runId errors { code field message } } }`;
+
+interface SyncPayload {
+  runId: string | null;
+  errors: Array<{ code: string; field: string | null; message: string }>;
+}
+
+/**
+ * `syncConnection` end to end: createWorkspace → the real worker provisions the workspace's
+ * warehouse (READY) → syncConnection (one transaction: checks, quota admission, the source.sync
+ * job with re-sealed secrets and the QUEUED event in the outbox) → JOBS → the same worker copies a
+ * table of a throwaway source database into `<ws schema>.raw_public__customer` → run(id) SUCCESS.
+ * Plus the typed refusals: archived workspace, warehouse not ready / external, VIEWER, another
+ * org's connection, bad input.
+ */
+describe('syncConnection → source.sync through the worker', () => {
+  let p: Platform;
+  let orgId: string;
+  let admin: Record<string, string>;
+  let source: TestDatabase;
+  let src: Client;
+  const suffix = randomUUID().slice(0, 8);
+  const whDb = `dlx_wh_sync_${suffix}`;
+  const adminUrl = new URL(process.env.DATABASE_URL!);
+  const whUrl = new URL(process.env.DATABASE_URL!);
+  whUrl.pathname = `/${whDb}`;
+  let worker: ChildProcess | undefined;
+  const workerOutput: string[] = [];
+  let durable: string | undefined;
+  /** A: the worker provisions its warehouse (READY). Pending: no worker for it (its warehouse stays PENDING). */
+  const ws: Record<'A' | 'pending', { id: string; schema: string; role: string; connectionId: string }> = {} as never;
+
+  const gql = <T>(query: string, variables: Record<string, unknown> = {}, headers = admin) => postGraphQL<T>(p.gatewayUrl, query, variables, headers);
+
+  async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60000): Promise<T> {
+    for (const until = Date.now() + timeoutMs; ; ) {
+      const v = await fn();
+      if (v !== undefined) return v;
+      if (Date.now() > until) throw new Error(`timed out waiting for ${what}; worker output:\n${workerOutput.join('').slice(-4000)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  const sql = async (url: URL, text: string, params: unknown[] = []) => {
+    const c = new Client({ connectionString: url.toString() });
+    await c.connect();
+    try {
+      return (await c.query(text, params)).rows;
+    } finally {
+      await c.end();
+    }
+  };
+
+  async function sync(input: Record<string, unknown>, headers = admin): Promise<SyncPayload> {
+    const res = await gql<{ syncConnection: SyncPayload }>(SYNC, { i: input }, headers);
+    expect(res.body.errors).toBeUndefined();
+    return res.body.data!.syncConnection;
+  }
+
+  const fullCustomer = (connectionId: string) => ({ connectionId, tables: [{ schema: 'public', name: 'customer', mode: 'FULL' }] });
+
+  const syncJobsInOutbox = async (): Promise<number> =>
+    (await p.sources.workspace.query(`SELECT count(*)::int AS n FROM workspace.outbox WHERE subject LIKE 'jobs.source.sync.%'`))[0].n;
+
+  async function createWorkspace(slug: string): Promise<{ id: string; schema: string; role: string }> {
+    const res = await gql<{ createWorkspace: { workspace: { id: string } } }>(`mutation($i: CreateWorkspaceInput!){ createWorkspace(input: $i) { workspace { id } errors { code } } }`, { i: { name: slug, slug } });
+    expect(res.body.errors).toBeUndefined();
+    const id = res.body.data!.createWorkspace.workspace.id;
+    const hex = id.replace(/-/g, '').slice(0, 12);
+    return { id, schema: `ws_${hex}`, role: `dlx_ws_${hex}` };
+  }
+
+  /**
+   * A POSTGRES connection to the throwaway source database, with a password secret. The SSL mode
+   * stays at its default, PREFER: TLS when the server offers it, plain otherwise (the test server
+   * has no TLS, so the sync must fall back, as connection.test and discovery do).
+   */
+  async function createConnection(workspaceId: string, kind: 'SOURCE' | 'DESTINATION' = 'SOURCE'): Promise<string> {
+    const url = new URL(source.url);
+    const postgres = { host: url.hostname, port: Number(url.port || 5432), database: decodeURIComponent(url.pathname.slice(1)), user: decodeURIComponent(url.username) };
+    const res = await gql<{ createConnection: { connection: { id: string }; errors: unknown[] } }>(
+      `mutation($i: CreateConnectionInput!){ createConnection(input: $i) { connection { id } errors { code field message } } }`,
+      { i: { workspaceId, name: `source-${kind.toLowerCase()}`, kind, type: 'POSTGRES', postgres, secrets: { password: decodeURIComponent(url.password) || 'trust-ignores-this-password' } } },
+    );
+    expect(res.body.data?.createConnection.errors).toEqual([]);
+    return res.body.data!.createConnection.connection.id;
+  }
+
+  async function runState(runId: string): Promise<{ state: string; kind: string; error: { code: string; message: string } | null } | undefined> {
+    const res = await gql<{ run: { state: string; kind: string; error: { code: string; message: string } | null } | null }>(`query($id: ID!){ run(id: $id) { state kind error { code message } } }`, { id: runId });
+    return res.body.data?.run ?? undefined;
+  }
+
+  beforeAll(async () => {
+    await sql(adminUrl, `CREATE DATABASE ${whDb}`);
+    p = await startPlatform({ warehouse: warehouseSettingsFromUrl(whUrl.toString()) });
+    [{ id: orgId }] = await p.sources.auth.query(`INSERT INTO auth.organization (slug, name, region, time_zone) VALUES ($1,'Sync','eu','UTC') RETURNING id`, [`sync-${suffix}`]);
+    admin = viewerHeader(userViewer({ orgId, orgRole: 'ADMIN' }));
+
+    source = await createTestDatabase();
+    src = new Client({ connectionString: source.url });
+    await src.connect();
+    await src.query(`CREATE TABLE customer (id int PRIMARY KEY, email text, updated_at timestamptz NOT NULL DEFAULT now())`);
+    await src.query(`INSERT INTO customer (id, email) SELECT i, 'c' || i || '@example.org' FROM generate_series(1, 25) i`);
+
+    const a = await createWorkspace('sync-a');
+    const pending = await createWorkspace('sync-pending');
+    durable = `sync-${suffix}`;
+    worker = spawn(process.execPath, [WORKER], {
+      env: {
+        ...process.env,
+        DLX_MASTER_KEY: p.masterKey,
+        WORKER_DURABLE: durable,
+        WORKER_FILTER_SUBJECT: `jobs.connection.*.${a.id}`,
+        SOURCE_FILTER_SUBJECT: `jobs.source.*.${a.id}`,
+        WAREHOUSE_ADMIN_URL: whUrl.toString(),
+        WAREHOUSE_FILTER_SUBJECT: `jobs.warehouse.*.${a.id}`,
+        COLUMN_FILTER_SUBJECT: `jobs.column.*.${a.id}`,
+        JOB_ACK_WAIT_MS: '5000',
+        JOB_BACKOFF_BASE_MS: '200',
+        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    worker.stdout!.on('data', (d: Buffer) => workerOutput.push(d.toString()));
+    worker.stderr!.on('data', (d: Buffer) => workerOutput.push(d.toString()));
+
+    ws.A = { ...a, connectionId: await createConnection(a.id) };
+    ws.pending = { ...pending, connectionId: await createConnection(pending.id) };
+    const status = await waitFor('warehouse A to be provisioned', async () => {
+      const [r] = await p.sources.workspace.query(`SELECT status, last_error FROM workspace.warehouse WHERE workspace_id = $1`, [a.id]);
+      return r?.status === 'PENDING' ? undefined : r;
+    });
+    expect(status).toEqual({ status: 'READY', last_error: null });
+  }, 180000);
+
+  afterAll(async () => {
+    if (worker && worker.exitCode === null && worker.signalCode === null) {
+      const w = worker;
+      await new Promise((r) => {
+        w.once('exit', r);
+        w.kill('SIGTERM');
+      });
+    }
+    if (p && durable) await deleteWorkerConsumers(p.nats.jsm, durable);
+    // The pending workspace's provision job has no worker: drop it (and anything else of it) from the JOBS work queue.
+    if (p && ws.pending) await p.nats.jsm.streams.purge('JOBS', { filter: `jobs.*.*.${ws.pending.id}` }).catch(() => undefined);
+    await src?.end();
+    await source?.drop();
+    await p?.stop();
+    await sql(adminUrl, `DROP DATABASE IF EXISTS ${whDb} WITH (FORCE)`);
+    // Roles are cluster-wide: leave none behind.
+    for (const w of Object.values(ws)) await sql(adminUrl, `DROP ROLE IF EXISTS ${w.role}`).catch(() => undefined);
+  }, 60000);
+
+  it('FULL: the run succeeds and the rows are in <ws schema>.raw_public__customer with the run id', async () => {
+    const r = await sync(fullCustomer(ws.A.connectionId));
+    expect(r.errors).toEqual([]);
+    const runId = r.runId!;
+    expect(runId).toMatch(/^[0-9a-f-]{36}$/);
+
+    // The job as dispatched: the contract's shape, destination = the warehouse's schema and role, secrets sealed for the job.
+    const [row] = await p.sources.workspace.query(`SELECT payload FROM workspace.outbox WHERE subject = $1 AND payload->>'runId' = $2`, [`jobs.source.sync.${ws.A.id}`, runId]);
+    const job = sourceSyncJobV1.parse(row.payload);
+    expect(job.payload).toMatchObject({ connectionId: ws.A.connectionId, destination: { schema: ws.A.schema, role: ws.A.role }, driftPolicy: 'BLOCK', onMalformed: 'SKIP_AND_REPORT', tables: [{ schema: 'public', name: 'customer', mode: 'FULL' }] });
+    expect(job.limits?.maxRows).toBeGreaterThan(0);
+    expect(JSON.stringify(job)).not.toContain('trust-ignores-this-password');
+
+    const final = await waitFor('the sync run to finish', async () => {
+      const s = await runState(runId);
+      return s && ['SUCCESS', 'FAILURE', 'CANCELED'].includes(s.state) ? s : undefined;
+    }, 90000);
+    expect(final).toEqual({ state: 'SUCCESS', kind: 'source.sync', error: null });
+
+    const rows = await sql(whUrl, `SELECT count(*)::int AS n, array_agg(DISTINCT _dlx_run_id::text) AS runs, min(email) AS first FROM ${ws.A.schema}.raw_public__customer`);
+    expect(rows[0]).toEqual({ n: 25, runs: [runId], first: 'c10@example.org' });
+  }, 120000);
+
+  it('INCREMENTAL without a cursorColumn: CURSOR_REQUIRED, nothing dispatched', async () => {
+    const before = await syncJobsInOutbox();
+    const r = await sync({ connectionId: ws.A.connectionId, tables: [{ schema: 'public', name: 'customer', mode: 'INCREMENTAL' }] });
+    expect(r.runId).toBeNull();
+    expect(r.errors).toEqual([expect.objectContaining({ code: 'CURSOR_REQUIRED', field: 'tables.0.cursorColumn' })]);
+    expect(await syncJobsInOutbox()).toBe(before);
+  });
+
+  it('no tables, or a blank identifier: typed field errors', async () => {
+    expect((await sync({ connectionId: ws.A.connectionId, tables: [] })).errors).toEqual([expect.objectContaining({ code: 'TABLES_REQUIRED', field: 'tables' })]);
+    const r = await sync({ connectionId: ws.A.connectionId, tables: [{ schema: ' ', name: 'customer', mode: 'FULL' }] });
+    expect(r.errors).toEqual([expect.objectContaining({ code: 'INVALID_IDENTIFIER', field: 'tables.0.schema' })]);
+  });
+
+  it('archived workspace: WORKSPACE_ARCHIVED, nothing dispatched', async () => {
+    const archive = await gql<{ archiveWorkspace: { errors: unknown[] } }>(`mutation($id: ID!){ archiveWorkspace(id: $id) { errors { code } } }`, { id: ws.A.id });
+    expect(archive.body.data!.archiveWorkspace.errors).toEqual([]);
+    try {
+      const before = await syncJobsInOutbox();
+      const r = await sync(fullCustomer(ws.A.connectionId));
+      expect(r).toEqual({ runId: null, errors: [expect.objectContaining({ code: 'WORKSPACE_ARCHIVED' })] });
+      expect(await syncJobsInOutbox()).toBe(before);
+    } finally {
+      await gql(`mutation($id: ID!){ unarchiveWorkspace(id: $id) { errors { code } } }`, { id: ws.A.id });
+    }
+  });
+
+  it('a VIEWER of the workspace: FORBIDDEN (an org VIEWER with a grant too); without a grant: CONNECTION_NOT_FOUND', async () => {
+    const viewers = [
+      userViewer({ orgId, orgRole: 'MEMBER', grants: [{ workspaceId: ws.A.id, role: 'VIEWER' }] }),
+      userViewer({ orgId, orgRole: 'VIEWER', grants: [{ workspaceId: ws.A.id, role: 'EDITOR' }] }),
+    ];
+    const noGrant = await sync(fullCustomer(ws.A.connectionId), viewerHeader(userViewer({ orgId, orgRole: 'VIEWER' })));
+    expect(noGrant.errors.map((e) => e.code)).toEqual(['CONNECTION_NOT_FOUND']);
+    for (const v of viewers) {
+      const r = await sync(fullCustomer(ws.A.connectionId), viewerHeader(v));
+      expect(r).toEqual({ runId: null, errors: [expect.objectContaining({ code: 'FORBIDDEN', field: 'connectionId' })] });
+    }
+  });
+
+  it("another org's connection: CONNECTION_NOT_FOUND, nothing dispatched", async () => {
+    const [{ id: otherOrg }] = await p.sources.auth.query(`INSERT INTO auth.organization (slug, name, region, time_zone) VALUES ($1,'Other','eu','UTC') RETURNING id`, [`sync-other-${suffix}`]);
+    const before = await syncJobsInOutbox();
+    const r = await sync(fullCustomer(ws.A.connectionId), viewerHeader(userViewer({ orgId: otherOrg, orgRole: 'ADMIN' })));
+    expect(r).toEqual({ runId: null, errors: [expect.objectContaining({ code: 'CONNECTION_NOT_FOUND', field: 'connectionId' })] });
+    expect(await syncJobsInOutbox()).toBe(before);
+  });
+
+  it('warehouse not provisioned yet: WAREHOUSE_NOT_READY saying what to do; EXTERNAL: WAREHOUSE_EXTERNAL_NOT_SUPPORTED', async () => {
+    const before = await syncJobsInOutbox();
+    const r = await sync(fullCustomer(ws.pending.connectionId));
+    expect(r.runId).toBeNull();
+    expect(r.errors).toEqual([expect.objectContaining({ code: 'WAREHOUSE_NOT_READY', field: 'connectionId' })]);
+    expect(r.errors[0]!.message).toMatch(/still being provisioned; try again/);
+
+    const destination = await createConnection(ws.pending.id, 'DESTINATION');
+    const ext = await gql<{ useExternalWarehouse: { errors: unknown[] } }>(`mutation($w: ID!, $c: ID!){ useExternalWarehouse(workspaceId: $w, connectionId: $c) { errors { code } } }`, { w: ws.pending.id, c: destination });
+    expect(ext.body.data!.useExternalWarehouse.errors).toEqual([]);
+    const e = await sync(fullCustomer(ws.pending.connectionId));
+    expect(e).toEqual({ runId: null, errors: [expect.objectContaining({ code: 'WAREHOUSE_EXTERNAL_NOT_SUPPORTED' })] });
+    // A DESTINATION connection is not a source.
+    const d = await sync(fullCustomer(destination));
+    expect(d.errors.map((x) => x.code)).toEqual(['CONNECTION_KIND_INVALID']);
+    expect(await syncJobsInOutbox()).toBe(before);
+  });
+});
