@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { seal, type Sealed } from '@datalinx/common';
-import { enqueueOutbox } from '@datalinx/messaging';
-import { jobSubject, runSubject, type ConnectionTestJobV2, type JobLimits, type RunStateChangedV1 } from '@datalinx/contracts';
+import type { ConnectionTestJobV2, JobLimits } from '@datalinx/contracts';
 import type { ConnectionDao } from '../daos/connection.dao';
 import type { Connection } from '../entities/connection.entity';
 import { configOf } from '../managers/connection-config';
 import { ConnectionSecretBox } from '../secrets/connection-secrets';
 import { Keyring, type WorkspaceSealed } from '../secrets/keyring';
+import { enqueueJob } from './enqueue-job';
 
 export interface TestDispatchSettings {
   /** The current master key: what the workers open the job's secrets with (AAD `job:<jobId>`). */
@@ -65,22 +65,7 @@ export async function dispatchConnectionTest(
       timeoutMs: s.testTimeoutMs,
     },
   };
-  const queued: RunStateChangedV1 = {
-    v: 1,
-    type: 'run.state',
-    eventId: `${runId}:queued`,
-    runId,
-    jobId,
-    orgId: conn.orgId,
-    workspaceId: conn.workspaceId,
-    kind: 'connection.test',
-    subjectId: conn.id,
-    at: now,
-    state: 'QUEUED',
-    attempt: 1,
-  };
   await dao.markTesting(em, conn.orgId, conn.id, runId, conn.status);
-  await enqueueOutbox(em, runSubject(conn.workspaceId, runId), queued);
-  await enqueueOutbox(em, jobSubject('connection.test', conn.workspaceId), limits ? { ...job, limits } : job, jobId);
+  await enqueueJob(em, limits ? { ...job, limits } : job, conn.id);
   return { jobId, runId };
 }

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { seal, type Sealed } from '@datalinx/common';
-import { enqueueOutbox } from '@datalinx/messaging';
-import { jobSubject, runSubject, type JobLimits, type RunStateChangedV1, type SourceDiscoverJobV1, type SourceSyncJobV1 } from '@datalinx/contracts';
+import type { JobLimits, SourceDiscoverJobV1, SourceSyncJobV1 } from '@datalinx/contracts';
 import type { ConnectionDao } from '../daos/connection.dao';
 import type { Connection } from '../entities/connection.entity';
 import type { WorkspaceSealed } from '../secrets/keyring';
 import type { TestDispatchSettings } from './connection-test.dispatch';
+import { enqueueJob } from './enqueue-job';
 
 /** The source jobs (`source.discover`, `source.sync`): a connection's config and secrets go with them. */
 export type SourceJob = SourceDiscoverJobV1 | SourceSyncJobV1;
@@ -52,21 +52,6 @@ export async function dispatchSourceJob(
   };
   const sealed = Object.keys(secrets).length ? seal(s.masterKey, JSON.stringify(secrets), `job:${jobId}`) : null;
   const job: SourceJob = o.kind === 'source.discover' ? { ...base, kind: o.kind, payload: o.payload(sealed) } : { ...base, kind: o.kind, payload: o.payload(sealed) };
-  const queued: RunStateChangedV1 = {
-    v: 1,
-    type: 'run.state',
-    eventId: `${runId}:queued`,
-    runId,
-    jobId,
-    orgId: conn.orgId,
-    workspaceId: conn.workspaceId,
-    kind: job.kind,
-    subjectId: conn.id,
-    at: now,
-    state: 'QUEUED',
-    attempt: 1,
-  };
-  await enqueueOutbox(em, runSubject(conn.workspaceId, runId), queued);
-  await enqueueOutbox(em, jobSubject(job.kind, conn.workspaceId), job, jobId);
+  await enqueueJob(em, job, conn.id);
   return { jobId, runId };
 }

@@ -4,8 +4,8 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { UnauthenticatedError, seal } from '@datalinx/common';
 import { hasOrgPermission, type Viewer } from '@datalinx/graphql-kit';
 import { withTenant } from '@datalinx/db';
-import { enqueueOutbox } from '@datalinx/messaging';
-import { jobSubject, runSubject, type JobKind, type RunStateChangedV1, type WarehousePurgeJobV1, type WarehouseProvisionJobV1 } from '@datalinx/contracts';
+import type { WarehousePurgeJobV1, WarehouseProvisionJobV1 } from '@datalinx/contracts';
+import { enqueueJob } from '../jobs/enqueue-job';
 import type { WarehouseDao, WarehouseRow } from '../daos/warehouse.dao';
 import type { Keyring } from '../secrets/keyring';
 import type { Workspace } from '../entities/workspace.entity';
@@ -123,22 +123,7 @@ export class WarehouseJobs {
   }
 
   private async enqueue(em: EntityManager, job: WarehouseProvisionJobV1 | WarehousePurgeJobV1): Promise<void> {
-    const queued: RunStateChangedV1 = {
-      v: 1,
-      type: 'run.state',
-      eventId: `${job.runId}:queued`,
-      runId: job.runId,
-      jobId: job.jobId,
-      orgId: job.orgId,
-      workspaceId: job.workspaceId,
-      kind: job.kind,
-      subjectId: job.workspaceId,
-      at: job.requestedAt,
-      state: 'QUEUED',
-      attempt: 1,
-    };
-    await enqueueOutbox(em, runSubject(job.workspaceId, job.runId), queued);
-    await enqueueOutbox(em, jobSubject(job.kind satisfies JobKind, job.workspaceId), job, job.jobId);
+    await enqueueJob(em, job, job.workspaceId);
   }
 }
 

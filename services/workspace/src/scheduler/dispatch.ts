@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
-import { enqueueOutbox } from '@datalinx/messaging';
-import { jobSubject, runSubject, type PipelineRunJobV1, type RunStateChangedV1 } from '@datalinx/contracts';
+import type { PipelineRunJobV1 } from '@datalinx/contracts';
 import type { PipelineDao } from '../daos/pipeline.dao';
 import type { Pipeline } from '../entities/pipeline.entity';
 import type { QuotaPolicy } from '../managers/quota.manager';
+import { enqueueJob } from '../jobs/enqueue-job';
 
 export type DispatchTrigger = { trigger: 'SCHEDULE'; scheduledFor: Date } | { trigger: 'MANUAL' };
 
@@ -47,22 +47,6 @@ export async function dispatchPipelineRun(
         ? { trigger: 'SCHEDULE', pipelineId: p.id, scheduledFor: t.scheduledFor.toISOString(), definition: p.definition }
         : { trigger: 'MANUAL', pipelineId: p.id, definition: p.definition },
   };
-  const queued: RunStateChangedV1 = {
-    v: 1,
-    type: 'run.state',
-    eventId: `${runId}:queued`,
-    runId,
-    jobId,
-    orgId: p.orgId,
-    workspaceId: p.workspaceId,
-    kind: 'pipeline.run',
-    subjectId: p.id,
-    at: now,
-    state: 'QUEUED',
-    attempt: 1,
-    summary: t.trigger === 'SCHEDULE' ? `scheduled for ${t.scheduledFor.toISOString()}` : 'manual run',
-  };
-  await enqueueOutbox(em, runSubject(p.workspaceId, runId), queued);
-  await enqueueOutbox(em, jobSubject('pipeline.run', p.workspaceId), job, jobId);
+  await enqueueJob(em, job, p.id, t.trigger === 'SCHEDULE' ? `scheduled for ${t.scheduledFor.toISOString()}` : 'manual run');
   return { runId, jobId };
 }

@@ -8,6 +8,7 @@ import { enqueueOutbox } from '@datalinx/messaging';
 import { runSubject, type RunStateChangedV1 } from '@datalinx/contracts';
 import type { QuotaPolicy } from '../managers/quota.manager';
 import { dispatchPipelineRun } from './dispatch';
+import { queuedRunEvent } from '../jobs/enqueue-job';
 
 export interface PipelineSchedulerOptions {
   ds: DataSource;
@@ -144,10 +145,10 @@ export class PipelineScheduler {
 
   /** A scheduled slot the workspace's quotas refused: a run that failed at once, with the quota error, so the user sees why it did not run. */
   private async reportRefused(em: Parameters<Parameters<typeof withTenant>[2]>[0], p: { id: string; orgId: string; workspaceId: string }, slot: Date, now: Date, err: QuotaExceededError): Promise<void> {
-    const runId = randomUUID();
-    const base = { v: 1 as const, type: 'run.state' as const, runId, jobId: randomUUID(), orgId: p.orgId, workspaceId: p.workspaceId, kind: 'pipeline.run', subjectId: p.id, attempt: 1 };
-    const queued: RunStateChangedV1 = { ...base, eventId: `${runId}:queued`, at: now.toISOString(), state: 'QUEUED', summary: `scheduled for ${slot.toISOString()}` };
-    const failed: RunStateChangedV1 = { ...base, eventId: `${runId}:refused`, at: now.toISOString(), state: 'FAILURE', summary: 'not started: quota exceeded', error: { code: 'QUOTA_EXCEEDED', message: err.message } };
+    const run = { runId: randomUUID(), jobId: randomUUID(), orgId: p.orgId, workspaceId: p.workspaceId, kind: 'pipeline.run' };
+    const runId = run.runId;
+    const queued = queuedRunEvent(run, p.id, now.toISOString(), `scheduled for ${slot.toISOString()}`);
+    const failed: RunStateChangedV1 = { ...queued, eventId: `${runId}:refused`, state: 'FAILURE', summary: 'not started: quota exceeded', error: { code: 'QUOTA_EXCEEDED', message: err.message } };
     await enqueueOutbox(em, runSubject(p.workspaceId, runId), queued);
     await enqueueOutbox(em, runSubject(p.workspaceId, runId), failed);
     this.o.log.warn({ orgId: p.orgId, pipelineId: p.id, scheduledFor: slot.toISOString(), quota: err.quota }, 'scheduled pipeline run refused by a quota');
