@@ -136,6 +136,10 @@ export const connectionTestJobV2 = z.object({
 });
 export type ConnectionTestJobV2 = z.infer<typeof connectionTestJobV2>;
 
+/** The generated warehouse names (see the warehouse jobs below). */
+export const warehouseSchemaName = z.string().regex(/^ws_[0-9a-f]{12}$/, 'a warehouse schema is ws_ and 12 hex digits');
+export const warehouseRoleName = z.string().regex(/^dlx_ws_[0-9a-f]{12}$/, 'a warehouse role is dlx_ws_ and 12 hex digits');
+
 /**
  * What a pipeline runs (PRODUCT.md step 5), as the workspace service stores it and as the
  * `pipeline.run` job carries it (a snapshot: an edit after dispatch does not change a queued run).
@@ -145,12 +149,28 @@ export type ConnectionTestJobV2 = z.infer<typeof connectionTestJobV2>;
 const uuid = z.string().uuid();
 /** Table names or glob patterns (`*`, `?`) of a source, e.g. `public.orders`, `sales_*`. */
 const tableName = z.string().trim().min(1).max(255);
+export const pipelineIncrementalTable = z
+  .object({
+    table: tableName,
+    cursorColumn: identifier,
+    primaryKey: z.array(identifier).min(1).max(32).optional(),
+  })
+  .strict();
+export type PipelineIncrementalTable = z.infer<typeof pipelineIncrementalTable>;
+/** What a run does with malformed records of FILE and REST_API sources (as `source.sync`'s `onMalformed`). */
+export const onMalformedPolicy = z.enum(['SKIP_AND_REPORT', 'FAIL']);
 export const pipelineSource = z
   .object({
     connectionId: uuid,
     /** Exact tables to load; none (and no patterns) = every table the connection discovers. */
     tables: z.array(tableName).max(1000).optional(),
     patterns: z.array(tableName).max(100).optional(),
+    /**
+     * Tables (exact `schema.table` names, as discovery lists them) loaded INCREMENTAL: by the
+     * cursor column, upserted by the primary key (default: the source table's), checkpointed per
+     * batch. Every other selected table is a FULL refresh.
+     */
+    incremental: z.array(pipelineIncrementalTable).max(1000).optional(),
   })
   .strict();
 export const pipelineCheck = z.union([
@@ -175,6 +195,8 @@ export const pipelineDefinitionV1 = z
     checks: z.array(pipelineCheck).max(500),
     exports: z.array(pipelineExport).max(50),
     schemaDriftPolicy,
+    /** Malformed records of FILE / REST_API sources: load the good ones and report the bad (default), or fail the run. */
+    onMalformed: onMalformedPolicy.optional(),
   })
   .strict();
 export type PipelineDefinitionV1 = z.infer<typeof pipelineDefinitionV1>;
@@ -197,14 +219,52 @@ export const pipelineRunJobV1 = z.object({
 export type PipelineRunJobV1 = z.infer<typeof pipelineRunJobV1>;
 
 /**
+ * Version 2 of `pipeline.run` (what the worker executes): the definition plus everything its load
+ * stage needs, resolved by the control plane at dispatch ("passed, not fetched"): each source
+ * connection's name, config and secrets (the JSON of `connectionSecrets`, sealed for the data
+ * plane with AAD `job:<jobId>:<connectionId>`, null when none), and the workspace's warehouse
+ * schema and role. `load.sources` has one entry per connection of `definition.sources`.
+ */
+export const pipelineLoadSource = z
+  .object({
+    connectionId: uuid,
+    name: z.string().min(1).max(200),
+    config: connectionConfig,
+    secrets: sealedSecret.nullable(),
+  })
+  .strict();
+export type PipelineLoadSource = z.infer<typeof pipelineLoadSource>;
+export const pipelineLoadV1 = z
+  .object({
+    destination: z.object({ schema: warehouseSchemaName, role: warehouseRoleName }).strict(),
+    sources: z.array(pipelineLoadSource).min(1).max(50),
+    batchRows: z.number().int().min(1).max(1_000_000).default(50_000),
+    statementTimeoutMs: z.number().int().min(1000).max(86_400_000).default(3_600_000),
+  })
+  .strict();
+export type PipelineLoadV1 = z.infer<typeof pipelineLoadV1>;
+/** The AAD a pipeline run's source secrets are sealed with. */
+export const pipelineSecretAad = (jobId: string, connectionId: string) => `job:${jobId}:${connectionId}`;
+export const pipelineRunPayloadV2 = z.discriminatedUnion('trigger', [
+  z.object({ trigger: z.literal('SCHEDULE'), pipelineId: uuid, scheduledFor: z.string().datetime(), definition: pipelineDefinitionV1, load: pipelineLoadV1 }),
+  z.object({ trigger: z.literal('MANUAL'), pipelineId: uuid, definition: pipelineDefinitionV1, load: pipelineLoadV1 }),
+]);
+export type PipelineRunPayloadV2 = z.infer<typeof pipelineRunPayloadV2>;
+export const pipelineRunJobV2 = z.object({
+  ...jobBase,
+  v: z.literal(2),
+  kind: z.literal('pipeline.run'),
+  payload: pipelineRunPayloadV2,
+});
+export type PipelineRunJobV2 = z.infer<typeof pipelineRunJobV2>;
+
+/**
  * Warehouse jobs (ARCHITECTURE.md §7 "Warehouse layout"): one schema and one login role per
  * workspace in the platform's warehouse database. Only the generated names are ever sent
  * (`ws_<12 hex>` / `dlx_ws_<12 hex>`), and the worker checks them again before quoting them.
  * `database` is the warehouse database the control plane recorded; the worker refuses a job
  * naming another database than its WAREHOUSE_ADMIN_URL's.
  */
-export const warehouseSchemaName = z.string().regex(/^ws_[0-9a-f]{12}$/, 'a warehouse schema is ws_ and 12 hex digits');
-export const warehouseRoleName = z.string().regex(/^dlx_ws_[0-9a-f]{12}$/, 'a warehouse role is dlx_ws_ and 12 hex digits');
 const warehouseTarget = { database: identifier, schema: warehouseSchemaName, role: warehouseRoleName };
 
 /** `warehouse.provision`: create (or repair) the role and schema; `password` sealed for the data plane, AAD `job:<jobId>`. */
@@ -297,7 +357,7 @@ export const sourceSyncPayloadV1 = z.object({
   secrets: sealedSecret.nullable(),
   tables: z.array(syncTableV1).min(1).max(1000),
   /** FILE and REST_API: load the good records and report the malformed ones on the run, or fail the run (nothing swapped in). */
-  onMalformed: z.enum(['SKIP_AND_REPORT', 'FAIL']).default('SKIP_AND_REPORT'),
+  onMalformed: onMalformedPolicy.default('SKIP_AND_REPORT'),
   /** The workspace's warehouse schema and role (as provisioned by warehouse.provision). */
   destination: z.object({ schema: warehouseSchemaName, role: warehouseRoleName }).strict(),
   driftPolicy: schemaDriftPolicy,
@@ -338,7 +398,7 @@ export const canonicalizeColumnJobV1 = z.object({
 export type CanonicalizeColumnJobV1 = z.infer<typeof canonicalizeColumnJobV1>;
 
 /** Every job a worker may receive; `kind` and `v` together select the contract. */
-export const jobMessage = z.union([connectionTestJobV1, connectionTestJobV2, pipelineRunJobV1, warehouseProvisionJobV1, warehousePurgeJobV1, sourceDiscoverJobV1, sourceSyncJobV1, canonicalizeColumnJobV1]);
+export const jobMessage = z.union([connectionTestJobV1, connectionTestJobV2, pipelineRunJobV1, pipelineRunJobV2, warehouseProvisionJobV1, warehousePurgeJobV1, sourceDiscoverJobV1, sourceSyncJobV1, canonicalizeColumnJobV1]);
 export type JobMessage = z.infer<typeof jobMessage>;
 export type JobKind = JobMessage['kind'];
 
