@@ -9,3 +9,9 @@ export const STREAMS = {
   },
 } as const;
 export type StreamName = keyof typeof STREAMS;
+
+/**
+ * How long RUNS and EVENTS keep a message (JOBS, a work queue, keeps it until acked). Consumers'
+ * idempotency ledgers must keep an event id at least this long (monitoring prunes after it).
+ */
+export const STREAM_MAX_AGE_DAYS = 30;

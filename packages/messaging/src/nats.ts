@@ -9,7 +9,7 @@ import {
   type JetStreamManager,
   type StreamConfig,
 } from '@nats-io/jetstream';
-import { STREAMS } from '@datalinx/contracts';
+import { STREAMS, STREAM_MAX_AGE_DAYS } from '@datalinx/contracts';
 import type { Logger } from '@datalinx/common';
 
 export interface Nats {
@@ -52,7 +52,7 @@ export async function ensureStreams(jsm: JetStreamManager, replicas = Number(pro
       storage: StorageType.File,
       num_replicas: replicas,
       duplicate_window: 2 * 60 * 1_000_000_000, // ns: JetStream dedups msgIDs inside this window
-      max_age: s.retention === 'workqueue' ? 0 : 30 * 24 * 3600 * 1_000_000_000,
+      max_age: s.retention === 'workqueue' ? 0 : STREAM_MAX_AGE_DAYS * 24 * 3600 * 1_000_000_000,
     };
     try {
       const info = await jsm.streams.info(s.name);

@@ -7,6 +7,7 @@ import { AuditEntry } from './entities/audit-entry.entity';
 import { Init1764500000000 } from './migrations/1764500000000-init';
 import { RowLevelSecurity1764600000000 } from './migrations/1764600000000-row-level-security';
 import { AuditLog1764700000000 } from './migrations/1764700000000-audit-log';
+import { ConsumedEventPruning1765000000000 } from './migrations/1765000000000-consumed-event-pruning';
 
 export const SCHEMA = 'monitoring';
 
@@ -15,7 +16,7 @@ export const monitoringDataSource = (url: string, poolMax = 10, statementTimeout
     url,
     schema: SCHEMA,
     entities: [Run, RunStep, ConsumedEvent, AuditEntry, OutboxEvent],
-    migrations: [Init1764500000000, RowLevelSecurity1764600000000, AuditLog1764700000000],
+    migrations: [Init1764500000000, RowLevelSecurity1764600000000, AuditLog1764700000000, ConsumedEventPruning1765000000000],
     poolMax,
     statementTimeoutMs,
   });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { commonEnv, databaseEnv, natsEnv, pem, port } from '@datalinx/common';
+import { STREAM_MAX_AGE_DAYS } from '@datalinx/contracts';
 
 export const envSchema = z.object({
   ...commonEnv,
@@ -21,5 +22,10 @@ export const envSchema = z.object({
   AUDIT_CONSUMER_ACK_WAIT_MS: z.coerce.number().int().min(1000).default(30000),
   /** Deliveries before an audit event is given up (database outage); as for RUNS, 20 ≈ 15 min. */
   AUDIT_CONSUMER_MAX_DELIVER: z.coerce.number().int().min(1).default(20),
+  /**
+   * Days the consumers' idempotency ledger keeps an event id. At least 31: RUNS and EVENTS keep
+   * events 30 days, and an id must outlive every delivery of its event.
+   */
+  CONSUMED_EVENT_RETENTION_DAYS: z.coerce.number().int().min(STREAM_MAX_AGE_DAYS + 1).max(3650).default(STREAM_MAX_AGE_DAYS + 1),
 });
 export type Env = z.infer<typeof envSchema>;

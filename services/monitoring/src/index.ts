@@ -8,6 +8,7 @@ import { RunRecorder } from './managers/run-recorder';
 import { RunEventsConsumer } from './jobs/run-events.consumer';
 import { AuditRecorder } from './managers/audit-recorder';
 import { AuditEventsConsumer } from './jobs/audit-events.consumer';
+import { ConsumedEventPruner } from './managers/consumed-event-pruner';
 
 async function main() {
   const env = loadEnvOrExit('monitoring', envSchema);
@@ -41,10 +42,12 @@ async function main() {
     maxDeliver: env.AUDIT_CONSUMER_MAX_DELIVER,
   });
   await audit.start();
+  const pruner = new ConsumedEventPruner({ ds, log, retentionMs: env.CONSUMED_EVENT_RETENTION_DAYS * 86_400_000 }).start();
   onShutdown(log, [
     { name: 'http', close: () => server.stop() },
     { name: 'run-events', close: () => consumer.stop() },
     { name: 'audit-events', close: () => audit.stop() },
+    { name: 'consumed-event pruner', close: () => pruner.stop() },
     { name: 'nats', close: () => nats.close() },
     { name: 'database', close: () => ds.destroy() },
   ]);

@@ -274,6 +274,7 @@ describe('monitoring subgraph', () => {
       { name: 'Init1764500000000', version: new Date(1764500000000).toISOString() },
       { name: 'RowLevelSecurity1764600000000', version: new Date(1764600000000).toISOString() },
       { name: 'AuditLog1764700000000', version: new Date(1764700000000).toISOString() },
+      { name: 'ConsumedEventPruning1765000000000', version: new Date(1765000000000).toISOString() },
     ]);
     });
 

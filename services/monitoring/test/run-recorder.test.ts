@@ -156,6 +156,10 @@ describe('RunRecorder', () => {
           );
         expect(await rls()).toEqual([{ relname: 'run', on: true, forced: true, policies: 1 }, { relname: 'run_step', on: true, forced: true, policies: 1 }]);
         expect(await tables()).toContain('audit_log');
+        const indexes = async () => ((await ods.query(`SELECT indexname FROM pg_indexes WHERE schemaname = 'monitoring' AND tablename = 'consumed_event' ORDER BY 1`)) as Array<{ indexname: string }>).map((i) => i.indexname);
+        expect(await indexes()).toEqual(['consumed_event_consumed_at_idx', 'consumed_event_pkey']);
+        await ods.undoLastMigration({ transaction: 'each' }); // the pruning index
+        expect(await indexes()).toEqual(['consumed_event_pkey']);
         await ods.undoLastMigration({ transaction: 'each' }); // the audit log
         expect(await tables()).toEqual(['consumed_event', 'migrations', 'outbox', 'run', 'run_step']);
         expect(await rls()).toEqual([{ relname: 'run', on: true, forced: true, policies: 1 }, { relname: 'run_step', on: true, forced: true, policies: 1 }]);

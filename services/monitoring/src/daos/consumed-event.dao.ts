@@ -15,4 +15,21 @@ export class ConsumedEventDao {
     );
     return inserted.length > 0;
   }
+
+  /**
+   * Deletes up to `limit` ids recorded before `before` (oldest first; the consumed_at index finds
+   * them) and returns how many went. SKIP LOCKED: a concurrent pruner of another instance takes
+   * other rows instead of waiting.
+   */
+  async pruneBefore(before: Date, limit: number): Promise<number> {
+    const [{ n }] = (await this.em.query(
+      `WITH gone AS (
+         DELETE FROM monitoring.consumed_event WHERE event_id IN (
+           SELECT event_id FROM monitoring.consumed_event WHERE consumed_at < $1 ORDER BY consumed_at LIMIT $2 FOR UPDATE SKIP LOCKED
+         ) RETURNING 1
+       ) SELECT count(*)::int AS n FROM gone`,
+      [before, limit],
+    )) as Array<{ n: number }>;
+    return n;
+  }
 }
