@@ -10,9 +10,10 @@ export const envSchema = z.object({
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   WORKER_DURABLE: z.string().regex(/^[\w-]+$/).default('workers'),
   /**
-   * JOBS is a work queue: consumers must not overlap. Only the job kinds this worker runs
-   * (connection.*): a `jobs.>` consumer would take `jobs.pipeline.*` and drop them as unknown.
-   * Narrow it further (e.g. jobs.connection.*.<workspaceId>) for isolated workers.
+   * JOBS is a work queue: consumers must not overlap. The main consumer's job kinds
+   * (connection.*); the other domains (warehouse, source, column, pipeline) have their own
+   * consumers, each derived from this filter unless set. Narrow it further (e.g.
+   * jobs.connection.*.<workspaceId>) for isolated workers.
    */
   WORKER_FILTER_SUBJECT: z.string().default('jobs.connection.>'),
   /**
@@ -50,6 +51,12 @@ export const envSchema = z.object({
    * (jobs.connection.> → jobs.column.>); must not overlap the other filters.
    */
   COLUMN_FILTER_SUBJECT: z.string().optional(),
+  /**
+   * The pipeline jobs (pipeline.run) on their own consumer (`<WORKER_DURABLE>-pipeline`), started
+   * with WAREHOUSE_ADMIN_URL. Default: WORKER_FILTER_SUBJECT with `pipeline` as the domain
+   * (jobs.connection.> → jobs.pipeline.>); must not overlap the other filters.
+   */
+  PIPELINE_FILTER_SUBJECT: z.string().optional(),
   /** Tests only: pause (ms) after every committed incremental source.sync batch, so a test can kill a worker mid-sync. 0 in production. */
   SYNC_BATCH_DELAY_MS: z.coerce.number().int().min(0).max(60000).default(0),
 });

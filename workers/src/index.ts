@@ -5,6 +5,7 @@ import { JobRunner } from './job-runner';
 import { startWarehouseRunner } from './warehouse-runner';
 import { defaultColumnFilter, startColumnRunner } from './column-runner';
 import { sourceFilterFor, startSourceRunner } from './source-runner';
+import { defaultPipelineFilter, startPipelineRunner } from './pipeline-runner';
 
 /** The data-plane worker: pulls jobs from JetStream, runs them, reports on RUNS. */
 async function main() {
@@ -35,13 +36,23 @@ async function main() {
   const columns = env.WAREHOUSE_ADMIN_URL
     ? await startColumnRunner({ ...options, filterSubject: env.COLUMN_FILTER_SUBJECT ?? defaultColumnFilter(env.WORKER_FILTER_SUBJECT), mainFilterSubject: env.WORKER_FILTER_SUBJECT, warehouseAdminUrl: env.WAREHOUSE_ADMIN_URL })
     : null;
-  if (!warehouse) log.warn('WAREHOUSE_ADMIN_URL is not set: this worker leaves warehouse jobs to others');
-  log.info({ concurrency: env.WORKER_CONCURRENCY, durable: env.WORKER_DURABLE, warehouse: Boolean(warehouse), sourceConsumer: Boolean(sources) }, 'worker pulling jobs');
+  const pipelines = env.WAREHOUSE_ADMIN_URL
+    ? await startPipelineRunner({
+        ...options,
+        filterSubject: env.PIPELINE_FILTER_SUBJECT ?? defaultPipelineFilter(env.WORKER_FILTER_SUBJECT),
+        mainFilterSubject: env.WORKER_FILTER_SUBJECT,
+        warehouseAdminUrl: env.WAREHOUSE_ADMIN_URL,
+        syncBatchDelayMs: env.SYNC_BATCH_DELAY_MS,
+      })
+    : null;
+  if (!warehouse) log.warn('WAREHOUSE_ADMIN_URL is not set: this worker leaves warehouse, column and pipeline jobs to others');
+  log.info({ concurrency: env.WORKER_CONCURRENCY, durable: env.WORKER_DURABLE, warehouse: Boolean(warehouse), sourceConsumer: Boolean(sources), pipelineConsumer: Boolean(pipelines) }, 'worker pulling jobs');
   onShutdown(log, [
     { name: 'jobs (drain in-flight)', close: () => runner.stop() },
     { name: 'warehouse jobs (drain in-flight)', close: async () => warehouse?.stop() },
     { name: 'column jobs (drain in-flight)', close: async () => columns?.stop() },
     { name: 'source jobs (drain in-flight)', close: async () => sources?.stop() },
+    { name: 'pipeline jobs (drain in-flight)', close: async () => pipelines?.stop() },
     { name: 'nats', close: () => nats.close() },
   ], Math.max(10000, env.JOB_ACK_WAIT_MS));
 }

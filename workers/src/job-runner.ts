@@ -1,7 +1,19 @@
 import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import { parseKey, unseal, type Logger } from '@datalinx/common';
-import { connectionSecrets, jobMessage, runEvent, runSubject, STREAMS, TERMINAL_RUN_STATES, type ConnectionSecrets, type JobMessage, type SealedSecret } from '@datalinx/contracts';
+import {
+  connectionSecrets,
+  jobMessage,
+  pipelineSecretAad,
+  runEvent,
+  runSubject,
+  STREAMS,
+  TERMINAL_RUN_STATES,
+  type ConnectionSecrets,
+  type JobMessage,
+  type PipelineLoadSource,
+  type SealedSecret,
+} from '@datalinx/contracts';
 import { decodeJson, ensureDurableConsumer, isNotFound, PermanentJobError, PullWorker, type ConsumeContext } from '@datalinx/messaging';
 import { RunReporter } from './run-reporter';
 import { testConnectionV1, testConnectionV2 } from './jobs/connection-test';
@@ -12,6 +24,7 @@ import { runSourceSync } from './sync/postgres-sync';
 import { runMysqlSync } from './sync/mysql-sync';
 import { runReaderSync } from './sync/reader-sync';
 import { discoverSource, jetStreamPublisher } from './discovery/discover';
+import { runPipelineLoad } from './jobs/pipeline-run';
 
 export interface JobRunnerOptions {
   nc: NatsConnection;
@@ -63,25 +76,49 @@ export class JobRunner {
 
   /** Secrets are sealed to the job (AAD `job:<jobId>`): a sealed value replayed into another job does not open. */
   private unsealForJob(jobId: string, sealed: SealedSecret): string {
+    return this.unsealWithAad(`job:${jobId}`, sealed, 'the job secret cannot be opened with this worker’s key (DLX_MASTER_KEY differs from the control plane’s)');
+  }
+
+  /** `unreadable`: the run's message when the value does not open (wrong key or wrong AAD). */
+  private unsealWithAad(aad: string, sealed: SealedSecret, unreadable: string): string {
     try {
-      return unseal(this.key, sealed, `job:${jobId}`);
+      return unseal(this.key, sealed, aad);
     } catch {
-      throw new PermanentJobError('the job secret cannot be opened with this worker’s key (DLX_MASTER_KEY differs from the control plane’s)', 'SECRET_UNREADABLE');
+      throw new PermanentJobError(unreadable, 'SECRET_UNREADABLE');
     }
   }
 
   private unsealSecrets(jobId: string, sealed: SealedSecret | null): ConnectionSecrets {
+    return this.openConnectionSecrets(`job:${jobId}`, sealed, 'the job secrets', 'the job secret cannot be opened with this worker’s key (DLX_MASTER_KEY differs from the control plane’s)');
+  }
+
+  /**
+   * A pipeline run's source secrets are sealed per connection (AAD `pipelineSecretAad(jobId,
+   * connectionId)`): one source's sealed value moved onto another source, or into another job, does
+   * not open. The error names the source (never a value).
+   */
+  private unsealPipelineSecrets(jobId: string, source: PipelineLoadSource): ConnectionSecrets {
+    return this.openConnectionSecrets(
+      pipelineSecretAad(jobId, source.connectionId),
+      source.secrets,
+      `the secrets of source ${source.name}`,
+      `the secrets of source ${source.name} cannot be opened with this worker’s key (DLX_MASTER_KEY differs from the control plane’s, or they were sealed for another job or connection); run the pipeline again, and check the workers' DLX_MASTER_KEY if it persists`,
+    );
+  }
+
+  /** Opens `connectionSecrets` JSON sealed with `aad`; anything that does not open or parse is SECRET_UNREADABLE (a permanent failure). */
+  private openConnectionSecrets(aad: string, sealed: SealedSecret | null, what: string, unreadable: string): ConnectionSecrets {
     if (!sealed) return {};
     let parsed: unknown;
     try {
-      parsed = JSON.parse(this.unsealForJob(jobId, sealed));
+      parsed = JSON.parse(this.unsealWithAad(aad, sealed, unreadable));
     } catch (err) {
       if (err instanceof PermanentJobError) throw err;
-      throw new PermanentJobError('the job secrets opened but are not JSON (the control plane sealed something else)', 'SECRET_UNREADABLE');
+      throw new PermanentJobError(`${what} opened but are not JSON (the control plane sealed something else)`, 'SECRET_UNREADABLE');
     }
     const secrets = connectionSecrets.safeParse(parsed);
     // The issues name fields only, never values: nothing secret reaches the run or the logs.
-    if (!secrets.success) throw new PermanentJobError(`the job secrets do not match the contract (${secrets.error.issues.map((i) => i.path.join('.') || i.code).join(', ')})`, 'SECRET_UNREADABLE');
+    if (!secrets.success) throw new PermanentJobError(`${what} do not match the contract (${secrets.error.issues.map((i) => i.path.join('.') || i.code).join(', ')})`, 'SECRET_UNREADABLE');
     return secrets.data;
   }
 
@@ -146,6 +183,25 @@ export class JobRunner {
         const result = await canonicalizeColumn(job, this.o.warehouseAdminUrl, report);
         await report.state(result.ok ? 'SUCCESS' : 'FAILURE', { summary: result.summary, error: result.error });
         log.info({ ok: result.ok, code: result.error?.code, checked: result.checked, normalized: result.normalized, quarantined: result.quarantined }, 'job finished');
+        return;
+      }
+      case 'pipeline.run': {
+        if (job.v === 1) {
+          // v1 carried only the definition: the worker would have to fetch the sources' settings, which the data plane never does.
+          const error = { code: 'PIPELINE_RUN_OUTDATED', message: 'This run was queued by an earlier version that did not pass the sources; run the pipeline again.' };
+          await report.state('FAILURE', { summary: 'outdated job: nothing loaded', error });
+          log.info({ ok: false, code: error.code }, 'job finished');
+          return;
+        }
+        // Not permanent: another worker of this consumer may have WAREHOUSE_ADMIN_URL (./pipeline-runner.ts starts it only with one).
+        if (!this.o.warehouseAdminUrl) throw new Error('this worker has no WAREHOUSE_ADMIN_URL: it cannot run pipeline.run jobs');
+        const result = await runPipelineLoad(
+          job,
+          { warehouseAdminUrl: this.o.warehouseAdminUrl, fileStorage: this.o.fileStorage, batchDelayMs: this.o.syncBatchDelayMs, openSecrets: (source) => this.unsealPipelineSecrets(job.jobId, source) },
+          report,
+        );
+        await report.state(result.ok ? 'SUCCESS' : 'FAILURE', { summary: result.summary, error: result.error });
+        log.info({ ok: result.ok, code: result.error?.code, rows: result.rows, sources: job.payload.load.sources.length }, 'job finished');
         return;
       }
       case 'warehouse.provision':

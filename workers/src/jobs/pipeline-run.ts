@@ -1,0 +1,268 @@
+import type { ConnectionSecrets, PipelineDefinitionV1, PipelineLoadSource, PipelineRunJobV2, SourceSyncJobV1, SyncTableV1 } from '@datalinx/contracts';
+import type { FileStorage } from '../connectors/file';
+import { plural } from '../connectors/steps';
+import { qualified, type CatalogOpener, type TableRef } from '../discovery/catalog';
+import { postgresCatalog } from '../discovery/postgres';
+import { mysqlCatalog } from '../discovery/mysql';
+import { readerCatalog } from '../discovery/readers';
+import { inScope } from '../discovery/profile';
+import { destinationTableName, runSourceSync, type SyncOutcome, type SyncReporter } from '../sync/postgres-sync';
+import { runMysqlSync } from '../sync/mysql-sync';
+import { runReaderSync } from '../sync/reader-sync';
+
+export interface PipelineRunOptions {
+  /** WAREHOUSE_ADMIN_URL: every load runs as the workspace role through it (see the syncs). */
+  warehouseAdminUrl: string;
+  /** DLX_FILE_STORAGE_DIR and FILE_MAX_BYTES (FILE sources). */
+  fileStorage: FileStorage;
+  /** SYNC_BATCH_DELAY_MS (tests only). */
+  batchDelayMs?: number;
+  /**
+   * Opens a load source's secrets (sealed with AAD `pipelineSecretAad(jobId, connectionId)`); throws
+   * PermanentJobError SECRET_UNREADABLE when they do not open. The job runner owns the master key.
+   */
+  openSecrets(source: PipelineLoadSource): ConnectionSecrets;
+}
+
+/** How long listing a source's tables may take (a connection, one catalog query; a file is read once). */
+const LIST_TIMEOUT_MS = 60_000;
+/** How many table names a message lists before "… and N more". */
+const LISTED_TABLES = 20;
+
+/** One source of the run, resolved before anything is loaded. */
+interface PlannedSource {
+  source: PipelineLoadSource;
+  secrets: ConnectionSecrets;
+  tables: SyncTableV1[];
+}
+
+type Failure = { code: string; message: string };
+
+const listNames = (names: string[]) => (names.length > LISTED_TABLES ? `${names.slice(0, LISTED_TABLES).join(', ')} … and ${names.length - LISTED_TABLES} more` : names.join(', ')) || 'none';
+
+/** Whether a name from the definition (`schema.table`, or a bare `table`) names this table (as `inScope` matches `tables`). */
+const names = (name: string, t: { schema: string; name: string }) => name === qualified(t) || (!name.includes('.') && name === t.name);
+
+/** Steps of one source, prefixed with its name, so a run of several sources reads well. */
+const prefixed = (report: SyncReporter, name: string): SyncReporter => ({
+  step: (step, status, message, durationMs) => report.step(`${name}: ${step}`, status, message, durationMs),
+  progress: (step, p) => report.progress(`${name}: ${step}`, p),
+});
+
+/** The catalog of a source, as discovery opens it (read-only; nothing is profiled here). */
+function catalogOf(job: PipelineRunJobV2, source: PipelineLoadSource, secrets: ConnectionSecrets, fileStorage: FileStorage): CatalogOpener {
+  const config = source.config;
+  return config.type === 'POSTGRES'
+    ? postgresCatalog({ ...config, password: secrets.password }, LIST_TIMEOUT_MS)
+    : config.type === 'MYSQL'
+      ? mysqlCatalog({ ...config, password: secrets.password }, LIST_TIMEOUT_MS)
+      : readerCatalog(config, secrets, { workspaceId: job.workspaceId, fileStorage, timeoutMs: LIST_TIMEOUT_MS });
+}
+
+/**
+ * The tables of one definition source to load: its `tables` and `patterns` (both empty: every
+ * table the connection lists) over the tables the source lists now, each FULL or INCREMENTAL as
+ * the definition's `incremental` says. A selection that matches nothing, an exact table the source
+ * does not have, or an incremental table outside the selection fails the run before anything is
+ * loaded: a pipeline that silently loads less than it names is worse than one that stops.
+ */
+function selectTables(def: PipelineDefinitionV1['sources'][number], name: string, listed: TableRef[]): { tables: SyncTableV1[] } | { error: Failure } {
+  const available = listNames(listed.map(qualified));
+  const missing = (def.tables ?? []).filter((n) => !listed.some((t) => names(n, t)));
+  if (missing.length) {
+    return { error: { code: 'TABLE_NOT_FOUND', message: `Source ${name} has no table ${missing.join(', ')}; its tables are: ${available}. Fix the pipeline's table list (or run discovery again).` } };
+  }
+  const selected = listed.filter((t) => inScope({ tables: def.tables, patterns: def.patterns }, t.schema, t.name));
+  if (!selected.length) {
+    const what = def.patterns?.length ? `pattern(s) ${def.patterns.join(', ')}` : 'its selection';
+    return {
+      error: {
+        code: 'NO_TABLES_SELECTED',
+        message: `No table of source ${name} (connection ${def.connectionId}) matches ${what}, so the run loaded nothing. Its tables are: ${available}. Change the pipeline's tables or patterns.`,
+      },
+    };
+  }
+  const incremental = def.incremental ?? [];
+  const outside = incremental.filter((i) => !selected.some((t) => names(i.table, t)));
+  if (outside.length) {
+    return {
+      error: {
+        code: 'INCREMENTAL_TABLE_NOT_SELECTED',
+        message: `Source ${name}: incremental table(s) ${outside.map((i) => i.table).join(', ')} are not among the selected tables (${listNames(selected.map(qualified))}). Add them to the pipeline's tables or patterns, or remove their incremental setting.`,
+      },
+    };
+  }
+  return {
+    tables: selected.map((t): SyncTableV1 => {
+      const inc = incremental.find((i) => names(i.table, t));
+      return inc
+        ? { schema: t.schema, name: t.name, mode: 'INCREMENTAL', cursorColumn: inc.cursorColumn, ...(inc.primaryKey ? { primaryKey: inc.primaryKey } : {}) }
+        : { schema: t.schema, name: t.name, mode: 'FULL' };
+    }),
+  };
+}
+
+const describeTable = (t: SyncTableV1) => `${t.schema}.${t.name} (${t.mode === 'FULL' ? 'full refresh' : `incremental by ${t.cursorColumn}`})`;
+
+/** The `source.sync` job a load source runs as: the pipeline job's ids, org, workspace and limits (the rows left), and its load settings. */
+function sourceSyncJob(job: PipelineRunJobV2, planned: PlannedSource, rowsBefore: number): SourceSyncJobV1 {
+  const { definition, load } = job.payload;
+  const limits = job.limits ? { ...job.limits, maxRows: Math.max(0, job.limits.maxRows - rowsBefore) } : undefined;
+  return {
+    v: 1,
+    kind: 'source.sync',
+    // The same job and run ids: the sync's bookkeeping (tables completed, incremental checkpoints) is keyed by the run, so a redelivered pipeline job resumes where it stopped.
+    jobId: job.jobId,
+    runId: job.runId,
+    orgId: job.orgId,
+    workspaceId: job.workspaceId,
+    requestedAt: job.requestedAt,
+    requestedBy: job.requestedBy,
+    ...(limits ? { limits } : {}),
+    payload: {
+      connectionId: planned.source.connectionId,
+      config: planned.source.config,
+      // Still sealed for the pipeline (never resealed): the syncs read the opened secrets from their options.
+      secrets: planned.source.secrets,
+      tables: planned.tables,
+      onMalformed: definition.onMalformed ?? 'SKIP_AND_REPORT',
+      destination: load.destination,
+      driftPolicy: definition.schemaDriftPolicy,
+      batchRows: load.batchRows,
+      statementTimeoutMs: load.statementTimeoutMs,
+    },
+  };
+}
+
+/**
+ * `pipeline.run` v2: the load stage of a pipeline (PRODUCT.md step 5), then the stages this
+ * version cannot run yet.
+ *
+ * 1. Plan, before anything is loaded: for each definition source, in order, its load source
+ *    (config, name, sealed secrets), its secrets opened, its tables listed through the discovery
+ *    catalog (read-only, not profiled) and selected (`selectTables`); step `<source>: tables
+ *    selected`. Two tables landing in the same warehouse table (`destinationTableName`) fail the run
+ *    (DESTINATION_CONFLICT): one would silently overwrite the other.
+ * 2. Load: each source through the sync of its type (runSourceSync / runMysqlSync /
+ *    runReaderSync) as a `source.sync` job of the same run, its steps prefixed with the source's
+ *    name. The run's row limit is shared: each source gets what the earlier ones left. The first
+ *    failing source ends the run with that sync's code; the sources after it are not loaded.
+ *    Transient errors (connections) are thrown: the job is redelivered, listing runs again (it only
+ *    reads) and the syncs skip the tables this run completed and resume its incremental checkpoints.
+ * 3. Targets (dbt models), checks and exports: not available in this version. Non-empty, they end
+ *    the run FAILURE STAGE_NOT_AVAILABLE after the loads (the loaded data stays); empty, a SKIPPED
+ *    step each.
+ */
+export async function runPipelineLoad(job: PipelineRunJobV2, o: PipelineRunOptions, report: SyncReporter): Promise<SyncOutcome> {
+  const { definition, load } = job.payload;
+  const t0 = Date.now();
+  const fail = (error: Failure, summary: string, rows = 0): SyncOutcome => ({ ok: false, rows, summary, error });
+
+  // 1. Plan every source before loading any.
+  const plan: PlannedSource[] = [];
+  for (const def of definition.sources) {
+    const source = load.sources.find((s) => s.connectionId === def.connectionId);
+    if (!source) {
+      return fail(
+        { code: 'SOURCE_NOT_RESOLVED', message: `The job carries no connection settings for source connection ${def.connectionId} of the pipeline (the control plane did not resolve it). Run the pipeline again; if it persists, check that the connection still exists.` },
+        'nothing loaded',
+      );
+    }
+    const r = prefixed(report, source.name);
+    const s0 = Date.now();
+    const secrets = o.openSecrets(source);
+    const opened = await catalogOf(job, source, secrets, o.fileStorage)();
+    if ('error' in opened) {
+      const error = { code: opened.error.code ?? 'CONNECTION_FAILED', message: `Source ${source.name}: ${opened.error.message}` };
+      await r.step('tables selected', 'FAILURE', error.message, Date.now() - s0);
+      return fail(error, `${source.name}: tables could not be listed; nothing loaded`);
+    }
+    let listed: TableRef[];
+    try {
+      listed = await opened.catalog.tables();
+    } finally {
+      await opened.catalog.close();
+    }
+    const selection = selectTables(def, source.name, listed);
+    if ('error' in selection) {
+      await r.step('tables selected', 'FAILURE', selection.error.message, Date.now() - s0);
+      return fail(selection.error, `${source.name}: ${selection.error.code === 'NO_TABLES_SELECTED' ? 'no tables selected' : 'selection invalid'}; nothing loaded`);
+    }
+    await r.step('tables selected', 'SUCCESS', `${plural(selection.tables.length, 'table')}: ${listNames(selection.tables.map(describeTable))}`, Date.now() - s0);
+    plan.push({ source, secrets, tables: selection.tables });
+  }
+
+  const destinations = new Map<string, string>();
+  for (const p of plan) {
+    for (const t of p.tables) {
+      const dest = destinationTableName(t);
+      const here = `table ${t.schema}.${t.name} of source ${p.source.name}`;
+      const first = destinations.get(dest);
+      if (first) {
+        return fail(
+          {
+            code: 'DESTINATION_CONFLICT',
+            message: `The ${first} and the ${here} would both load into ${load.destination.schema}.${dest}, so nothing was loaded. Narrow one source's tables or patterns so each warehouse table has one source.`,
+          },
+          'destination conflict; nothing loaded',
+        );
+      }
+      destinations.set(dest, here);
+    }
+  }
+
+  // 2. Load, source by source.
+  let rows = 0;
+  const loaded: string[] = [];
+  for (const [i, p] of plan.entries()) {
+    const syncJob = sourceSyncJob(job, p, rows);
+    const syncOptions = { warehouseAdminUrl: o.warehouseAdminUrl, secrets: p.secrets, batchDelayMs: o.batchDelayMs };
+    const r = prefixed(report, p.source.name);
+    const type = p.source.config.type;
+    const result =
+      type === 'POSTGRES'
+        ? await runSourceSync(syncJob, syncOptions, r)
+        : type === 'MYSQL'
+          ? await runMysqlSync(syncJob, syncOptions, r)
+          : await runReaderSync(syncJob, { ...syncOptions, fileStorage: o.fileStorage }, r);
+    rows += result.rows;
+    if (!result.ok) {
+      const error = result.error ?? { code: 'SYNC_FAILED', message: result.summary };
+      const before = rows - result.rows;
+      // The sync only knows the rows it was left: say where the rest of the run's limit went.
+      const shared = error.code === 'QUOTA_EXCEEDED' && result.summary === 'row limit reached' && job.limits && before > 0;
+      const message = shared ? `the run's limit is ${job.limits!.maxRows} rows and the sources before it loaded ${before}, leaving ${Math.max(0, job.limits!.maxRows - before)}: ${error.message}` : error.message;
+      const rest = plan.slice(i + 1).map((q) => q.source.name);
+      const summary = [
+        `${p.source.name} failed (${error.code})`,
+        loaded.length ? `loaded before it: ${loaded.join(', ')}` : '',
+        rest.length ? `not loaded: ${rest.join(', ')}` : '',
+      ].filter(Boolean).join('; ');
+      return fail({ code: error.code, message: `Source ${p.source.name}: ${message}` }, summary, rows);
+    }
+    loaded.push(`${p.source.name} (${plural(result.rows, 'row')})`);
+  }
+  const summary = `${plural(rows, 'row')} loaded from ${plural(plan.length, 'source')} in ${Date.now() - t0} ms: ${loaded.join(', ')}`;
+
+  // 3. The stages after the load: none can run in this version.
+  const stages = [
+    { step: 'models', count: definition.targets.length, what: plural(definition.targets.length, 'target table'), stage: 'dbt models', none: 'no target tables in this pipeline' },
+    { step: 'checks', count: definition.checks.length, what: plural(definition.checks.length, 'check'), stage: 'checks', none: 'no checks in this pipeline' },
+    { step: 'exports', count: definition.exports.length, what: plural(definition.exports.length, 'export'), stage: 'exports', none: 'no exports in this pipeline' },
+  ];
+  for (const s of stages) {
+    await report.step(s.step, s.count ? 'FAILURE' : 'SKIPPED', s.count ? `${s.what}: this worker version cannot run ${s.stage} yet` : s.none, 0);
+  }
+  const pending = stages.filter((s) => s.count);
+  if (pending.length) {
+    return fail(
+      {
+        code: 'STAGE_NOT_AVAILABLE',
+        message: `The sources were loaded (${plural(rows, 'row')}: ${loaded.join(', ')}), but this version cannot run the pipeline's ${pending.map((s) => `${s.stage} (${s.what})`).join(', ')} yet. The loaded tables stay in the warehouse; remove those stages from the pipeline to run the load alone, or run it again once the workers are upgraded.`,
+      },
+      `${summary}; not run: ${pending.map((s) => s.step).join(', ')}`,
+      rows,
+    );
+  }
+  return { ok: true, rows, summary };
+}
