@@ -503,6 +503,8 @@ const CASES: Record<string, Case> = {
     query: `mutation($id: ID!){ runPipeline(id: $id) { pipeline { id } runId errors { code field } } }`,
     variables: ({ a }) => ({ id: a.pipelineId }),
     deniedToB: payloadError('runPipeline', 'PIPELINE_NOT_FOUND', ['pipeline', 'runId']),
+    // Org A's warehouse stays PENDING here (no worker provisions it): the control run is refused for that, not for isolation.
+    controlExpect: 'WAREHOUSE_NOT_READY',
   },
   'Mutation.deletePipeline': {
     kind: 'tenant',
@@ -602,6 +604,15 @@ const CASES: Record<string, Case> = {
     // Nothing dispatched: `unchanged` fingerprints the whole database (the outbox included).
     deniedToB: payloadError('syncConnection', 'CONNECTION_NOT_FOUND', ['runId']),
     // Org A's workspace warehouse stays PENDING here (no warehouse worker), so the control cannot dispatch.
+    controlExpect: 'WAREHOUSE_NOT_READY',
+  },
+  'Mutation.canonicalizeColumn': {
+    kind: 'tenant',
+    query: `mutation($i: CanonicalizeColumnInput!){ canonicalizeColumn(input: $i) { runId errors { code field } } }`,
+    variables: ({ a }) => ({ i: { workspaceId: a.workspaceId, table: 'raw_public__alpha_customers', column: 'email', canonicalType: 'email' } }),
+    // Nothing dispatched: `unchanged` fingerprints the whole database (the outbox included).
+    deniedToB: payloadError('canonicalizeColumn', 'WORKSPACE_NOT_FOUND', ['runId']),
+    // As for syncConnection: org A's warehouse stays PENDING (no warehouse worker), so the control stops there.
     controlExpect: 'WAREHOUSE_NOT_READY',
   },
 

@@ -77,6 +77,8 @@ const ids = {
   metaB: randomUUID(),
   customTypeA: randomUUID(),
   customTypeB: randomUUID(),
+  typeRefA: randomUUID(),
+  typeRefB: randomUUID(),
 };
 /** The built-in `email` canonical type (a fixed id since the schema service's first migration): custom types' parent. */
 const EMAIL_TYPE_ID = '85ccb38a-17a9-43ad-8b08-18be7a9c77d8';
@@ -235,6 +237,17 @@ const TENANT_TABLES: TenantTable[] = [
     insertForA: { sql: `INSERT INTO workspace.active_run (run_id, org_id, workspace_id, kind) VALUES (gen_random_uuid(), $1, $2, 'planted')`, params: [orgA, ids.wsA] },
   },
   {
+    // The workspace service's replica of the orgs' custom canonical types (fed by schema.canonical_type.created.v1).
+    table: 'workspace.canonical_type_ref',
+    key: 'type_id',
+    set: `label = 'x'`,
+    rowsOf: (o) => [o === 'A' ? ids.typeRefA : ids.typeRefB],
+    insertForA: {
+      sql: `INSERT INTO workspace.canonical_type_ref (org_id, name, type_id, label, parent, base_type, created_at) VALUES ($1, 'planted', gen_random_uuid(), 'P', 'email', 'email', now())`,
+      params: [orgA],
+    },
+  },
+  {
     table: 'mapping.mapping',
     key: 'id',
     rowsOf: (o) => [o === 'A' ? ids.mapA : ids.mapB],
@@ -379,6 +392,10 @@ describe('row-level security', () => {
       );
       await admin.query(`INSERT INTO workspace.quota (workspace_id, org_id, storage_bytes, concurrent_runs, rows_per_run, api_requests_per_minute) VALUES ($1, $2, 1024, 2, 1000, 60)`, [ws, org]);
       await admin.query(`INSERT INTO workspace.active_run (run_id, org_id, workspace_id, kind) VALUES ($1, $2, $3, 'connection.test')`, [org === orgA ? ids.activeRunA : ids.activeRunB, org, ws]);
+      await admin.query(
+        `INSERT INTO workspace.canonical_type_ref (org_id, name, type_id, label, parent, base_type, pattern, patterns, created_at) VALUES ($1, 'work_email', $2, 'Work email', 'email', 'email', '^.+$', '{^.+$}', now())`,
+        [org, org === orgA ? ids.typeRefA : ids.typeRefB],
+      );
       await admin.query(`INSERT INTO mapping.mapping (id, org_id, workspace_id, name, target_table) VALUES ($1, $2, $3, 'm', 'dim_m')`, [map, org, ws]);
       await admin.query(`INSERT INTO mapping.workspace_ref (workspace_id, org_id) VALUES ($1, $2)`, [ws, org]);
       await admin.query(`INSERT INTO mapping.promotion_applied (promotion_id, org_id, from_workspace_id, to_workspace_id, items) VALUES ($1, $2, $3, $3, '[]')`, [
@@ -470,7 +487,7 @@ describe('row-level security', () => {
   });
 
   it('refuses to move a row of org B into org A', async () => {
-    for (const table of ['auth.user', 'auth.session', 'auth.api_key', 'auth.invitation', 'workspace.workspace', 'workspace.connection', 'workspace.pipeline', 'workspace.pipeline_run', 'workspace.quota', 'workspace.active_run', 'mapping.mapping', 'mapping.workspace_ref', 'monitoring.run', 'schema.source_snapshot', 'schema.table_metadata', 'schema.custom_canonical_type']) {
+    for (const table of ['auth.user', 'auth.session', 'auth.api_key', 'auth.invitation', 'workspace.workspace', 'workspace.connection', 'workspace.pipeline', 'workspace.pipeline_run', 'workspace.quota', 'workspace.active_run', 'workspace.canonical_type_ref', 'mapping.mapping', 'mapping.workspace_ref', 'monitoring.run', 'schema.source_snapshot', 'schema.table_metadata', 'schema.custom_canonical_type']) {
       await expect(asRuntime(orgB, `UPDATE ${table} SET org_id = $1 WHERE org_id = $2`, [orgA, orgB])).rejects.toThrow(/row-level security/);
     }
   });

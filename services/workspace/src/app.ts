@@ -24,6 +24,8 @@ import { Keyring } from './secrets/keyring';
 import { testDispatchSettings } from './jobs/connection-test.dispatch';
 import { DiscoveryManager } from './managers/discovery.manager';
 import { SyncManager } from './managers/sync.manager';
+import { CanonicalizeManager } from './managers/canonicalize.manager';
+import { CanonicalTypeRefDao } from './daos/canonical-type-ref.dao';
 import { FileDao } from './daos/file.dao';
 import { FileManager } from './files/file.manager';
 import { mountFileUploads, type FileStorageSettings } from './files/upload';
@@ -59,6 +61,7 @@ export function createWorkspaceServer(d: WorkspaceDeps) {
   const quotaDao = new QuotaDao(d.ds);
   const quotas = quotaPolicy(d.ds, d.quotas);
   const warehouseDao = new WarehouseDao(d.ds);
+  const canonicalTypeRefDao = new CanonicalTypeRefDao(d.ds);
   const warehouse = d.warehouse ?? warehouseSettingsFromUrl(String((d.ds.options as { url?: string }).url ?? 'postgres://localhost:5432/'), { database: 'datalinx_warehouse' });
   // One keyring for the process: it holds the previous master key too during a rotation.
   const previousKeys = d.settings.previousMasterKeys ?? [];
@@ -66,6 +69,8 @@ export function createWorkspaceServer(d: WorkspaceDeps) {
   const testSettings = testDispatchSettings(d.settings, keyring);
   const fileDao = new FileDao(d.ds);
   const warehouseJobs = new WarehouseJobs(warehouseDao, keyring, d.settings.masterKey, warehouse);
+  // A pipeline run's job carries its sources' configs and secrets and the warehouse destination.
+  const pipelineDispatch = { connections: connectionDao, warehouses: warehouseDao, settings: testSettings, quotas };
   return createSubgraphServer<WorkspaceContext>({
     name: 'workspace',
     typeDefs,
@@ -87,9 +92,10 @@ export function createWorkspaceServer(d: WorkspaceDeps) {
         connections: new ConnectionManager(base.viewer, d.ds, connectionDao, fileDao, workspaces, testSettings, d.onOutboxCommit, quotas),
         discovery: new DiscoveryManager(base.viewer, d.ds, connectionDao, testSettings, d.onOutboxCommit, quotas),
         sync: new SyncManager(base.viewer, d.ds, connectionDao, warehouseDao, workspaces, testSettings, d.onOutboxCommit, quotas),
+        canonicalize: new CanonicalizeManager(base.viewer, d.ds, canonicalTypeRefDao, warehouseDao, workspaces, d.onOutboxCommit, quotas),
         files: new FileManager(base.viewer, fileDao),
         quotas: new QuotaManager(base.viewer, d.ds, quotas, quotaDao, workspaces, d.quotas?.api ?? null, d.quotas?.publisher ?? null, d.onOutboxCommit),
-        pipelines: new PipelineManager(base.viewer, d.ds, pipelineDao, workspaces, d.onOutboxCommit, quotas),
+        pipelines: new PipelineManager(base.viewer, d.ds, pipelineDao, workspaces, d.onOutboxCommit, pipelineDispatch),
         warehouses: new WarehouseManager(base.viewer, d.ds, warehouseDao, workspaces, warehouse),
         promotions: new PromotionManager(base.viewer, d.ds, promotionDao, workspaces, d.onOutboxCommit),
         status: () => serviceStatus(d.ds, 'workspace'),

@@ -25,6 +25,8 @@ export const envSchema = z.object({
   CONNECTION_RESULTS_DURABLE: z.string().regex(/^[A-Za-z0-9_-]+$/).default('workspace-connection-tests'),
   /** Durable consumer on EVENTS for the other services' parts of promotions (`*.promotion.completed.v1`). */
   PROMOTION_RESULTS_DURABLE: z.string().regex(/^[A-Za-z0-9_-]+$/).default('workspace-promotions'),
+  /** Durable consumer of `schema.canonical_type.created.v1` (EVENTS) feeding `canonical_type_ref`, shared by every instance. */
+  CANONICAL_TYPE_REPLICA_DURABLE: z.string().regex(/^[A-Za-z0-9_-]+$/).default('workspace-canonical-types'),
   /**
    * The platform warehouse database (ARCHITECTURE.md §7). This service only records and shows its
    * host, port and database; the workers use its credentials. Unset: database datalinx_warehouse

@@ -17,6 +17,8 @@ import { testDispatchSettings } from './jobs/connection-test.dispatch';
 import { PromotionDao } from './daos/promotion.dao';
 import { startPromotionResultsConsumer } from './jobs/promotion-results.consumer';
 import { quotaPolicy } from './managers/quota.manager';
+import { CanonicalTypeRefDao } from './daos/canonical-type-ref.dao';
+import { startCanonicalTypeReplica } from './jobs/canonical-type-replica.consumer';
 
 async function main() {
   const env = loadEnvOrExit('workspace', envSchema);
@@ -33,6 +35,8 @@ async function main() {
   // Merges the mapping service's part of each promotion into its report.
   const promotionResults = await startPromotionResultsConsumer({ js: nats.js, jsm: nats.jsm, ds, dao: new PromotionDao(ds), log, durable: env.PROMOTION_RESULTS_DURABLE });
   const results = await startConnectionTestResultsConsumer({ js: nats.js, jsm: nats.jsm, dao: new ConnectionDao(ds), activeRuns: new ActiveRunDao(ds), warehouses: new WarehouseDao(ds), log, durable: env.CONNECTION_RESULTS_DURABLE, onOutboxCommit: () => relay.kick() });
+  // The schema service's custom canonical types, which canonicalizeColumn resolves by name.
+  const canonicalTypes = await startCanonicalTypeReplica({ js: nats.js, jsm: nats.jsm, dao: new CanonicalTypeRefDao(ds), log, durable: env.CANONICAL_TYPE_REPLICA_DURABLE });
   const warehouseDb = env.WAREHOUSE_ADMIN_URL ? await createDataSource({ url: env.WAREHOUSE_ADMIN_URL, schema: 'public', entities: [], poolMax: 2 }).initialize() : null;
   const quotaDeps: QuotaDeps = {
     defaults: {
@@ -62,7 +66,7 @@ async function main() {
   });
   await server.listen(env.WORKSPACE_PORT);
   // Every instance runs one: row locks and the run ledger make each due slot fire once in total.
-  const scheduler = new PipelineScheduler({ ds, log: log.child({ component: 'scheduler' }), intervalMs: env.SCHEDULER_INTERVAL_MS, onOutboxCommit: () => relay.kick(), quotas: quotaPolicy(ds, quotaDeps) }).start();
+  const scheduler = new PipelineScheduler({ ds, log: log.child({ component: 'scheduler' }), intervalMs: env.SCHEDULER_INTERVAL_MS, onOutboxCommit: () => relay.kick(), quotas: quotaPolicy(ds, quotaDeps), settings: testDispatchSettings(connectionSettings) }).start();
   // Every instance runs one too: each due connection is locked (SKIP LOCKED) and re-checked before dispatch.
   const retests = new ConnectionRetestLoop({
     ds,
@@ -80,6 +84,7 @@ async function main() {
     { name: 'promotion results consumer', close: () => promotionResults.stop() },
     { name: 'connection-retest', close: () => retests.stop() },
     { name: 'results-consumer', close: () => results.stop() },
+    { name: 'canonical type replica', close: () => canonicalTypes.stop() },
     { name: 'outbox-relay', close: () => relay.stop() },
     { name: 'nats', close: () => nats.close() },
     { name: 'database', close: () => ds.destroy() },

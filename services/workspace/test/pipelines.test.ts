@@ -1,20 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { VIEWER_HEADER, type Viewer } from '@datalinx/graphql-kit';
-import { pipelineRunJobV1, runStateChangedV1, STREAMS } from '@datalinx/contracts';
+import { pipelineRunJobV2, runStateChangedV1, STREAMS } from '@datalinx/contracts';
 import { RunRecorder } from '../../monitoring/src/managers/run-recorder';
 import { startPlatform, viewerHeader, type Platform } from '../../../test/support/platform';
 import { userViewer } from '../../../test/support/viewers';
 import { postGraphQL, type GqlResponse } from '../../../test/support/http';
 
 const FIELDS = `id name description schedule timeZone enabled nextRunAt createdAt updatedAt workspace { id }
-  definition { sources { connectionId connection { id name } tables patterns } targetTableIds checks { ruleId type column targetTableId }
-    exports { connectionId connection { id } targetTableIds } schemaDriftPolicy }`;
+  definition { sources { connectionId connection { id name } tables patterns incremental { table cursorColumn primaryKey } } targetTableIds checks { ruleId type column targetTableId }
+    exports { connectionId connection { id } targetTableIds } schemaDriftPolicy onMalformed }`;
 const CREATE = `mutation($i: CreatePipelineInput!){ createPipeline(input: $i) { pipeline { ${FIELDS} nextRunTimes(count: 3) } errors { code field message } } }`;
 const UPDATE = `mutation($id: ID!, $i: UpdatePipelineInput!){ updatePipeline(id: $id, input: $i) { pipeline { ${FIELDS} nextRunTimes } errors { code field message } } }`;
 const ENABLE = `mutation($id: ID!, $e: Boolean!){ setPipelineEnabled(id: $id, enabled: $e) { pipeline { id enabled nextRunAt nextRunTimes(count: 2) } errors { code field message } } }`;
 const RUN = `mutation($id: ID!){ runPipeline(id: $id) { pipeline { id } runId errors { code field message } } }`;
 const DELETE = `mutation($id: ID!){ deletePipeline(id: $id) { deletedId errors { code field message } } }`;
 const GET = `query($id: ID!){ pipeline(id: $id) { id name nextRunTimes(count: 2) } }`;
+const GET_DEF = `query($id: ID!){ pipeline(id: $id) { ${FIELDS} } }`;
 const LIST = `query($ws: ID!, $first: Int, $after: String, $s: String){ pipelines(workspaceId: $ws, first: $first, after: $after, search: $s) { nodes { id name } pageInfo { hasNextPage endCursor } } }`;
 
 type Payload = { pipeline: Record<string, unknown> | null; errors: Array<{ code: string; field: string | null; message: string }>; runId?: string | null; deletedId?: string | null };
@@ -68,10 +69,19 @@ describe('pipelines through the gateway (create / validate / update / enable / r
     noGrantA = userViewer({ orgId: orgA, grants: [{ workspaceId: wsA2, role: 'EDITOR' }] });
     // Connections straight into the table (this suite is about pipelines, not connection set-up).
     const conn = (id: string, ws: string, name: string, kind: string) =>
-      p.sources.workspace.query(`INSERT INTO workspace.connection (id, org_id, workspace_id, name, kind, type) VALUES ($1, $2, $3, $4, $5, 'POSTGRES')`, [id, orgA, ws, name, kind]);
+      p.sources.workspace.query(`INSERT INTO workspace.connection (id, org_id, workspace_id, name, kind, type, config) VALUES ($1, $2, $3, $4, $5, 'POSTGRES', $6)`, [
+        id,
+        orgA,
+        ws,
+        name,
+        kind,
+        JSON.stringify({ type: 'POSTGRES', host: `${name}.db.internal`, port: 5432, database: name, user: 'etl', sslMode: 'prefer' }),
+      ]);
     await conn(src, wsA, 'crm', 'SOURCE');
     await conn(dest, wsA, 'warehouse-out', 'DESTINATION');
     await conn(otherWsSrc, wsA2, 'elsewhere', 'SOURCE');
+    // No worker provisions warehouses in this suite: runs need the workspace's to be READY.
+    await p.sources.workspace.query(`UPDATE workspace.warehouse SET status = 'READY' WHERE workspace_id = $1`, [wsA]);
   }, 120_000);
 
   afterAll(async () => {
@@ -92,11 +102,12 @@ describe('pipelines through the gateway (create / validate / update / enable / r
       enabled: true,
       workspace: { id: wsA },
       definition: {
-        sources: [{ connectionId: src, connection: { id: src, name: 'crm' }, tables: ['public.orders'], patterns: ['sales_*'] }],
+        sources: [{ connectionId: src, connection: { id: src, name: 'crm' }, tables: ['public.orders'], patterns: ['sales_*'], incremental: [] }],
         targetTableIds: [target],
         checks: [{ ruleId: expect.any(String), type: null, column: null, targetTableId: null }, { ruleId: null, type: 'NOT_NULL', column: 'id', targetTableId: target }],
         exports: [{ connectionId: dest, connection: { id: dest }, targetTableIds: [target] }],
         schemaDriftPolicy: 'PROPAGATE',
+        onMalformed: 'SKIP_AND_REPORT',
       },
     });
     const times = pl.nextRunTimes as string[];
@@ -131,6 +142,38 @@ describe('pipelines through the gateway (create / validate / update / enable / r
       [{ name: 'c11', definition: definition({ checks: [{ column: 'id' }] }) }, ['DEFINITION_INVALID@definition.checks.0']],
       [{ name: 'c12', definition: definition({ targetTableIds: ['not-a-uuid'] }) }, ['DEFINITION_INVALID@definition.targetTableIds.0']],
       [{ name: 'c13', definition: definition({ sources: [{ connectionId: 'nope' }] }) }, ['DEFINITION_INVALID@definition.sources.0.connectionId']],
+      // Incremental tables: well-formed, listed once, among the tables the source selects.
+      [{ name: 'c14', definition: definition({ sources: [{ connectionId: src, incremental: [{ table: 'public.orders', cursorColumn: ' ' }] }] }) }, ['DEFINITION_INVALID@definition.sources.0.incremental.0.cursorColumn']],
+      [
+        { name: 'c15', definition: definition({ sources: [{ connectionId: src, incremental: [{ table: 'public.orders', cursorColumn: 'updated_at', primaryKey: [] }] }] }) },
+        ['DEFINITION_INVALID@definition.sources.0.incremental.0.primaryKey'],
+      ],
+      [
+        {
+          name: 'c16',
+          definition: definition({
+            sources: [
+              {
+                connectionId: src,
+                incremental: [
+                  { table: 'public.orders', cursorColumn: 'updated_at' },
+                  { table: 'public.orders', cursorColumn: 'id' },
+                ],
+              },
+            ],
+          }),
+        },
+        ['DEFINITION_INVALID@definition.sources.0.incremental.1.table'],
+      ],
+      [
+        {
+          name: 'c17',
+          definition: definition({
+            sources: [{ connectionId: src, tables: ['public.orders'], patterns: ['sales_*', 'crm.acc?unts'], incremental: [{ table: 'public.invoices', cursorColumn: 'updated_at' }, { table: 'crm.accounts_v2', cursorColumn: 'x' }] }],
+          }),
+        },
+        ['DEFINITION_INVALID@definition.sources.0.incremental.0.table', 'DEFINITION_INVALID@definition.sources.0.incremental.1.table'],
+      ],
     ];
     for (const [input, expected] of cases) {
       const res = await create(editorA, input);
@@ -145,6 +188,57 @@ describe('pipelines through the gateway (create / validate / update / enable / r
     const otherOrg = await create(adminB, { name: 'sneaky' });
     expect(codes(otherOrg)).toEqual(['WORKSPACE_NOT_FOUND@workspaceId']);
     expect(await countPipelines()).toBe(n);
+  });
+
+  it('round-trips incremental tables and onMalformed through createPipeline, updatePipeline and the pipeline query', async () => {
+    const incremental = [
+      { table: 'public.orders', cursorColumn: 'updated_at', primaryKey: ['id'] },
+      // Selected by the pattern (a pattern with a dot matches schema.table); the key defaults to the source table's.
+      { table: 'sales.sales_eu', cursorColumn: 'seq', primaryKey: null },
+    ];
+    const created = await create(editorA, { name: 'Incremental', definition: definition({ sources: [{ connectionId: src, tables: ['public.orders'], patterns: ['sales.sales_*'], incremental }], onMalformed: 'FAIL' }) });
+    expect(created.errors).toEqual([]);
+    const id = created.pipeline!.id as string;
+    expect(created.pipeline!.definition).toMatchObject({ sources: [{ connectionId: src, tables: ['public.orders'], patterns: ['sales.sales_*'], incremental }], onMalformed: 'FAIL' });
+    const [{ definition: stored }] = await p.sources.workspace.query(`SELECT definition FROM workspace.pipeline WHERE id = $1`, [id]);
+    expect(stored.onMalformed).toBe('FAIL');
+    expect(stored.sources[0].incremental).toEqual([incremental[0], { table: 'sales.sales_eu', cursorColumn: 'seq' }]);
+    expect((await gql(viewerA, GET_DEF, { id })).body.data).toMatchObject({ pipeline: { definition: { sources: [{ incremental }], onMalformed: 'FAIL' } } });
+
+    // Replaced with the definition: no selection = every table (any incremental table is fine), a bare-name pattern
+    // matches the table part; onMalformed left out = SKIP_AND_REPORT.
+    const updated = payload(
+      await gql(editorA, UPDATE, {
+        id,
+        i: {
+          definition: definition({
+            sources: [
+              { connectionId: src, incremental: [{ table: 'public.events', cursorColumn: 'id' }] },
+              { connectionId: src, patterns: ['sales_?u'], incremental: [{ table: 'sales.sales_eu', cursorColumn: 'seq', primaryKey: ['region', 'id'] }] },
+            ],
+          }),
+        },
+      }),
+      'updatePipeline',
+    );
+    expect(updated.errors).toEqual([]);
+    const expected = {
+      sources: [
+        { connectionId: src, tables: [], patterns: [], incremental: [{ table: 'public.events', cursorColumn: 'id', primaryKey: null }] },
+        { connectionId: src, tables: [], patterns: ['sales_?u'], incremental: [{ table: 'sales.sales_eu', cursorColumn: 'seq', primaryKey: ['region', 'id'] }] },
+      ],
+      onMalformed: 'SKIP_AND_REPORT',
+    };
+    expect(updated.pipeline!.definition).toMatchObject(expected);
+    expect((await gql(viewerA, GET_DEF, { id })).body.data).toMatchObject({ pipeline: { definition: expected } });
+    // An invalid incremental table in an update is refused and changes nothing.
+    const bad = payload(await gql(editorA, UPDATE, { id, i: { definition: definition({ sources: [{ connectionId: src, tables: ['public.orders'], incremental: [{ table: 'public.events', cursorColumn: 'id' }] }] }) } }), 'updatePipeline');
+    expect(codes(bad)).toEqual(['DEFINITION_INVALID@definition.sources.0.incremental.0.table']);
+    expect(bad.errors[0]!.message).toMatch(/public\.events is not among the tables this source loads/);
+    expect((await gql(viewerA, GET_DEF, { id })).body.data).toMatchObject({ pipeline: { definition: expected } });
+    // A definition stored before the fields existed reads with the defaults.
+    await p.sources.workspace.query(`UPDATE workspace.pipeline SET definition = definition - 'onMalformed' WHERE id = $1`, [id]);
+    expect((await gql(viewerA, GET_DEF, { id })).body.data).toMatchObject({ pipeline: { definition: { onMalformed: 'SKIP_AND_REPORT' } } });
   });
 
   it('updates fields, recomputes the next run when the schedule changes, and clears it with schedule: null', async () => {
@@ -203,10 +297,21 @@ describe('pipelines through the gateway (create / validate / update / enable / r
       ['MANUAL', null, first.runId, editorA.kind === 'user' ? editorA.userId : ''],
       ['MANUAL', null, second.runId, adminA.kind === 'user' ? adminA.userId : ''],
     ]);
-    // The job in the outbox (msgID = job id) carries the definition snapshot.
+    // The job in the outbox (msgID = job id): pipeline.run v2, the definition snapshot and its load stage.
     const [job] = await p.sources.workspace.query(`SELECT subject, payload FROM workspace.outbox WHERE id = $1`, [rows[0]!.job_id]);
     expect(job.subject).toBe(`jobs.pipeline.run.${wsA}`);
-    expect(pipelineRunJobV1.parse(job.payload)).toMatchObject({ kind: 'pipeline.run', runId: first.runId, payload: { trigger: 'MANUAL', pipelineId: id, definition: { schemaDriftPolicy: 'PROPAGATE' } } });
+    const [wh] = await p.sources.workspace.query(`SELECT schema_name, role_name FROM workspace.warehouse WHERE workspace_id = $1`, [wsA]);
+    expect(pipelineRunJobV2.parse(job.payload)).toMatchObject({
+      v: 2,
+      kind: 'pipeline.run',
+      runId: first.runId,
+      payload: {
+        trigger: 'MANUAL',
+        pipelineId: id,
+        definition: { schemaDriftPolicy: 'PROPAGATE', onMalformed: 'SKIP_AND_REPORT' },
+        load: { destination: { schema: wh.schema_name, role: wh.role_name }, sources: [{ connectionId: src, name: 'crm', config: { type: 'POSTGRES', host: 'crm.db.internal' }, secrets: null }] },
+      },
+    });
     // Published by the relay: the QUEUED event on RUNS…
     let queued: unknown;
     for (const deadline = Date.now() + 10_000; !queued; await new Promise((r) => setTimeout(r, 100))) {

@@ -1,11 +1,12 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import { createLogger } from '@datalinx/common';
-import { createTestDatabase, runtimeRoleUrl, type TestDatabase } from '@datalinx/db';
+import { createLogger, unseal } from '@datalinx/common';
+import { createTestDatabase, runtimeRoleUrl, withTenant, type TestDatabase } from '@datalinx/db';
 import { connectNats, decodeJson, ensureStreams, OutboxRelay, type Nats } from '@datalinx/messaging';
-import { pipelineRunJobV1, runStateChangedV1, STREAMS, type PipelineDefinitionV1 } from '@datalinx/contracts';
+import { pipelineRunJobV2, pipelineSecretAad, runStateChangedV1, STREAMS, type PipelineDefinitionV1 } from '@datalinx/contracts';
 import { workspaceDataSource } from '../src/data-source';
 import { migrate } from '../src/migrate';
+import { testDispatchSettings } from '../src/jobs/connection-test.dispatch';
 import { PipelineScheduler } from '../src/scheduler/scheduler';
 import { latestRunAtOrBefore, nextRunAfter, nextRunTimes } from '../src/scheduler/cron';
 
@@ -105,6 +106,12 @@ describe('pipeline scheduler: two instances, a crash and a restart, each due slo
   const orgs = [randomUUID(), randomUUID(), randomUUID()];
   const workspaces = orgs.map(() => randomUUID());
   const connections = orgs.map(() => randomUUID());
+  const passwords = orgs.map(() => `pw-${randomUUID()}`);
+  /** A fourth org whose workspace's warehouse is still being provisioned (PENDING): its slots are refused. */
+  const pendingOrg = { orgId: randomUUID(), workspaceId: randomUUID(), connectionId: randomUUID() };
+  const warehouseOf = (workspaceId: string) => ({ schema: `ws_${workspaceId.replace(/-/g, '').slice(0, 12)}`, role: `dlx_ws_${workspaceId.replace(/-/g, '').slice(0, 12)}` });
+  const masterKey = randomBytes(32);
+  const settings = testDispatchSettings({ masterKey, testTimeoutMs: 10_000 });
   const pipelines: Seeded[] = [];
   let jobsSeqBefore = 0;
 
@@ -119,7 +126,7 @@ describe('pipeline scheduler: two instances, a crash and a restart, each due slo
   async function startInstance(name: string, intervalMs = 20): Promise<Instance> {
     const ds = await workspaceDataSource(appUrl, 3).initialize();
     const relay = new OutboxRelay(ds, nats.js, log, { pollIntervalMs: 200 }).start();
-    const scheduler = new PipelineScheduler({ ds, log: log.child({ instance: name }), intervalMs, onOutboxCommit: () => relay.kick() });
+    const scheduler = new PipelineScheduler({ ds, log: log.child({ instance: name }), intervalMs, onOutboxCommit: () => relay.kick(), settings });
     const inst = { name, ds, relay, scheduler };
     instances.push(inst);
     return inst;
@@ -131,14 +138,36 @@ describe('pipeline scheduler: two instances, a crash and a restart, each due slo
   }
 
   async function seed(i: number, schedule: string | null, timeZone: string, nextRunAt: Date | null, enabled = true): Promise<Seeded> {
+    return seedIn({ orgId: orgs[i]!, workspaceId: workspaces[i]!, definition: definitionOf(i) }, schedule, timeZone, nextRunAt, enabled);
+  }
+  async function seedIn(at: { orgId: string; workspaceId: string; definition: PipelineDefinitionV1 }, schedule: string | null, timeZone: string, nextRunAt: Date | null, enabled = true): Promise<Seeded> {
     const id = randomUUID();
     await admin.query(
       `INSERT INTO workspace.pipeline (id, org_id, workspace_id, name, definition, schedule, time_zone, enabled, next_run_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      [id, orgs[i], workspaces[i], `p-${id.slice(0, 8)}`, JSON.stringify(definitionOf(i)), schedule, timeZone, enabled, nextRunAt],
+      [id, at.orgId, at.workspaceId, `p-${id.slice(0, 8)}`, JSON.stringify(at.definition), schedule, timeZone, enabled, nextRunAt],
     );
-    const p = { id, orgId: orgs[i]!, workspaceId: workspaces[i]!, schedule, timeZone, nextRunAt };
+    const p = { id, orgId: at.orgId, workspaceId: at.workspaceId, schedule, timeZone, nextRunAt };
     pipelines.push(p);
     return p;
+  }
+  /** A POSTGRES source with a password, sealed under its workspace's data key as the API would. */
+  async function seedConnection(orgId: string, workspaceId: string, id: string, password: string): Promise<void> {
+    const config = { type: 'POSTGRES', host: `db-${id.slice(0, 8)}.internal`, port: 5432, database: 'crm', user: 'etl', sslMode: 'prefer' };
+    await admin.query(`INSERT INTO workspace.connection (id, org_id, workspace_id, name, kind, type, config) VALUES ($1, $2, $3, 'src', 'SOURCE', 'POSTGRES', $4)`, [id, orgId, workspaceId, JSON.stringify(config)]);
+    await withTenant(admin, orgId, async (em) => {
+      const sealed = await settings.box.seal(em, orgId, workspaceId, id, { password });
+      await em.query(`UPDATE workspace.connection SET secret_sealed = $2, secret_updated_at = now() WHERE id = $1`, [id, JSON.stringify(sealed)]);
+    });
+  }
+  async function seedWarehouse(orgId: string, workspaceId: string, status: 'READY' | 'PENDING'): Promise<void> {
+    const { schema, role } = warehouseOf(workspaceId);
+    await admin.query(`INSERT INTO workspace.warehouse (workspace_id, org_id, mode, database, schema_name, role_name, status) VALUES ($1, $2, 'PLATFORM', 'dlx_wh', $3, $4, $5)`, [
+      workspaceId,
+      orgId,
+      schema,
+      role,
+      status,
+    ]);
   }
 
   const dueCount = async () => (await admin.query(`SELECT count(*)::int AS n FROM workspace.pipeline WHERE enabled AND next_run_at <= clock_timestamp()`))[0].n as number;
@@ -159,13 +188,17 @@ describe('pipeline scheduler: two instances, a crash and a restart, each due slo
     jobsSeqBefore = (await nats.jsm.streams.info(STREAMS.JOBS.name)).state.last_seq;
     for (let i = 0; i < orgs.length; i++) {
       await admin.query(`INSERT INTO workspace.workspace (id, org_id, name, slug, environment) VALUES ($1, $2, $3, $3, 'DEV')`, [workspaces[i], orgs[i], `ws-${i}`]);
-      await admin.query(`INSERT INTO workspace.connection (id, org_id, workspace_id, name, kind, type) VALUES ($1, $2, $3, 'src', 'SOURCE', 'POSTGRES')`, [connections[i], orgs[i], workspaces[i]]);
+      await seedConnection(orgs[i]!, workspaces[i]!, connections[i]!, passwords[i]!);
+      await seedWarehouse(orgs[i]!, workspaces[i]!, 'READY');
     }
+    await admin.query(`INSERT INTO workspace.workspace (id, org_id, name, slug, environment) VALUES ($1, $2, 'pending', 'pending', 'DEV')`, [pendingOrg.workspaceId, pendingOrg.orgId]);
+    await seedConnection(pendingOrg.orgId, pendingOrg.workspaceId, pendingOrg.connectionId, 'pending-pw');
+    await seedWarehouse(pendingOrg.orgId, pendingOrg.workspaceId, 'PENDING');
   });
 
   afterAll(async () => {
     for (const inst of instances) await stopInstance(inst).catch(() => undefined);
-    for (const ws of workspaces) await nats?.jsm.streams.purge(STREAMS.JOBS.name, { filter: `jobs.pipeline.run.${ws}` }).catch(() => undefined);
+    for (const ws of [...workspaces, pendingOrg.workspaceId]) await nats?.jsm.streams.purge(STREAMS.JOBS.name, { filter: `jobs.pipeline.run.${ws}` }).catch(() => undefined);
     await nats?.close();
     await admin?.destroy();
     await db?.drop();
@@ -274,9 +307,24 @@ describe('pipeline scheduler: two instances, a crash and a restart, each due slo
     for (const r of runs) {
       const row = jobRows.find((o) => o.id === r.job_id)!;
       expect(row.subject).toBe(`jobs.pipeline.run.${r.workspace_id}`);
-      const job = pipelineRunJobV1.parse(row.payload);
-      expect(job).toMatchObject({ kind: 'pipeline.run', v: 1, jobId: r.job_id, runId: r.run_id, orgId: r.org_id, workspaceId: r.workspace_id, requestedBy: 'scheduler' });
-      expect(job.payload).toEqual({ trigger: 'SCHEDULE', pipelineId: r.pipeline_id, scheduledFor: r.scheduled_for.toISOString(), definition: expect.objectContaining({ schemaDriftPolicy: 'BLOCK' }) });
+      const job = pipelineRunJobV2.parse(row.payload);
+      expect(job).toMatchObject({ kind: 'pipeline.run', v: 2, jobId: r.job_id, runId: r.run_id, orgId: r.org_id, workspaceId: r.workspace_id, requestedBy: 'scheduler' });
+      // v2: the definition snapshot plus the load stage (warehouse destination, the source's config and re-sealed secrets).
+      const i = orgs.findIndex((o) => o === r.org_id);
+      expect(job.payload).toEqual({
+        trigger: 'SCHEDULE',
+        pipelineId: r.pipeline_id,
+        scheduledFor: r.scheduled_for.toISOString(),
+        definition: expect.objectContaining({ schemaDriftPolicy: 'BLOCK' }),
+        load: {
+          destination: warehouseOf(r.workspace_id),
+          sources: [{ connectionId: connections[i], name: 'src', config: expect.objectContaining({ type: 'POSTGRES', database: 'crm' }), secrets: expect.any(Object) }],
+          batchRows: 50_000,
+          statementTimeoutMs: 3_600_000,
+        },
+      });
+      expect(JSON.stringify(row.payload)).not.toContain(passwords[i]);
+      expect(JSON.parse(unseal(masterKey, job.payload.load.sources[0]!.secrets!, pipelineSecretAad(job.jobId, connections[i]!)))).toEqual({ password: passwords[i] });
       const ev = runStateChangedV1.parse(eventRows.find((o) => o.subject === `runs.${r.workspace_id}.${r.run_id}`)!.payload);
       expect(ev).toMatchObject({ state: 'QUEUED', kind: 'pipeline.run', subjectId: r.pipeline_id, jobId: r.job_id, orgId: r.org_id });
     }
@@ -337,6 +385,46 @@ describe('pipeline scheduler: two instances, a crash and a restart, each due slo
     expect(nextRun.getTime()).toBeGreaterThan(slot.getTime());
     // Not due any more: another fire does nothing.
     expect(await inst.scheduler.fire(p.orgId, p.id)).toBe('skipped');
+    await stopInstance(inst);
+  });
+
+  it('reports a slot that cannot be dispatched (warehouse not ready, source deleted) as one FAILED run, once, and moves on', async () => {
+    const inst = await startInstance('refusals');
+    const past = new Date(Math.floor(Date.now() / MINUTE) * MINUTE - MINUTE);
+    const pending = await seedIn(
+      { orgId: pendingOrg.orgId, workspaceId: pendingOrg.workspaceId, definition: { ...definitionOf(0), sources: [{ connectionId: pendingOrg.connectionId }] } },
+      '* * * * *',
+      'UTC',
+      past,
+    );
+    const gone = randomUUID();
+    const deletedSource = await seedIn({ orgId: orgs[1]!, workspaceId: workspaces[1]!, definition: { ...definitionOf(1), sources: [{ connectionId: connections[1]! }, { connectionId: gone }] } }, '* * * * *', 'UTC', past);
+    const outboxBefore = (await admin.query(`SELECT count(*)::int AS n FROM workspace.outbox`))[0].n;
+
+    for (const [p, code, message] of [
+      [pending, 'WAREHOUSE_NOT_READY', /warehouse is not ready: it is still being provisioned/],
+      [deletedSource, 'CONNECTION_NOT_FOUND', new RegExp(`Source 2 of the pipeline names connection ${gone}, which no longer exists`)],
+    ] as const) {
+      expect(await inst.scheduler.fire(p.orgId, p.id)).toBe('already-dispatched');
+      // Nothing dispatched: no ledger row, no job; a run that failed at once, with the reason.
+      expect(await admin.query(`SELECT count(*)::int AS n FROM workspace.pipeline_run WHERE pipeline_id = $1`, [p.id])).toEqual([{ n: 0 }]);
+      const rows: Array<{ subject: string; payload: Record<string, unknown> }> = await admin.query(`SELECT subject, payload FROM workspace.outbox WHERE payload->>'subjectId' = $1 OR subject = $2`, [
+        p.id,
+        `jobs.pipeline.run.${p.workspaceId}`,
+      ]);
+      const events = rows.filter((r) => r.subject.startsWith(`runs.${p.workspaceId}.`)).map((r) => runStateChangedV1.parse(r.payload));
+      expect(rows.filter((r) => r.subject.startsWith('jobs.') && (r.payload as { payload?: { pipelineId?: string } }).payload?.pipelineId === p.id)).toEqual([]);
+      expect(events.map((e) => e.state)).toEqual(['QUEUED', 'FAILURE']);
+      expect(events[1]).toMatchObject({ kind: 'pipeline.run', subjectId: p.id, summary: 'not started: the pipeline cannot run as defined', error: { code } });
+      expect(events[1]!.error!.message).toMatch(message);
+      // The slot is recorded as handled: not due any more, not retried on the next tick.
+      const [{ next_run_at: next }] = await admin.query(`SELECT next_run_at FROM workspace.pipeline WHERE id = $1`, [p.id]);
+      expect(next.getTime()).toBeGreaterThan(past.getTime());
+      if (next.getTime() > Date.now() + 1000) expect(await inst.scheduler.fire(p.orgId, p.id)).toBe('skipped');
+    }
+    // Two refused slots: two QUEUED + FAILURE pairs, nothing else (unless a minute boundary made a slot due again).
+    const added = (await admin.query(`SELECT count(*)::int AS n FROM workspace.outbox`))[0].n - outboxBefore;
+    expect([4, 6, 8]).toContain(added);
     await stopInstance(inst);
   });
 });

@@ -53,6 +53,16 @@ export class PipelineDao {
     return new Map(rows.map((r) => [r.id, r.kind]));
   }
 
+  /**
+   * Locks the pipeline's workspace row (FOR NO KEY UPDATE, as QuotaPolicy.admitRun and
+   * syncConnection do) before a dispatch reads the warehouse: every dispatch takes the workspace
+   * lock before the warehouse lock, so two of them cannot deadlock. False when it is gone.
+   */
+  async lockWorkspace(em: EntityManager, orgId: string, workspaceId: string): Promise<boolean> {
+    const rows: unknown[] = await em.query(`SELECT id FROM workspace.workspace WHERE org_id = $1 AND id = $2 FOR NO KEY UPDATE`, [orgId, workspaceId]);
+    return rows.length > 0;
+  }
+
   async insert(em: EntityManager, row: Omit<Pipeline, 'id' | 'createdAt' | 'updatedAt'>): Promise<Pipeline> {
     const repo = em.getRepository(Pipeline);
     return repo.save(repo.create(row));

@@ -9,12 +9,14 @@ import type { FileManager } from '../files/file.manager';
 import type { PromotionManager } from '../managers/promotion.manager';
 import type { DiscoveryManager } from '../managers/discovery.manager';
 import type { SyncManager } from '../managers/sync.manager';
+import type { CanonicalizeManager } from '../managers/canonicalize.manager';
 
 export interface WorkspaceContext extends RequestContext {
   workspaces: WorkspaceManager;
   connections: ConnectionManager;
   discovery: DiscoveryManager;
   sync: SyncManager;
+  canonicalize: CanonicalizeManager;
   files: FileManager;
   warehouses: WarehouseManager;
   pipelines: PipelineManager;

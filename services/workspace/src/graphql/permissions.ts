@@ -30,6 +30,8 @@ export const permissions = {
     discoverConnection: isAuthenticated,
     // pipelines:run in the connection's workspace, checked by SyncManager on the connection.
     syncConnection: isAuthenticated,
+    // Names its workspace: pipelines:run there (CanonicalizeManager re-checks it and that the workspace is the viewer's org's).
+    canonicalizeColumn: canInWorkspace('pipelines:run', (a) => (a.input as { workspaceId?: unknown })?.workspaceId),
     createConnection: canInWorkspace('connections:write', (a) => (a.input as { workspaceId?: unknown })?.workspaceId),
     // These name a connection, not a workspace: the manager checks connections:write in its workspace.
     updateConnection: isAuthenticated,
@@ -55,6 +57,7 @@ export const permissions = {
   PromoteWorkspacePayload: isAuthenticated,
   PipelineDefinition: isAuthenticated,
   PipelineSource: isAuthenticated,
+  PipelineIncrementalTable: isAuthenticated,
   PipelineCheck: isAuthenticated,
   PipelineExport: isAuthenticated,
   PipelineConnection: isAuthenticated,
@@ -71,6 +74,7 @@ export const permissions = {
   TestConnectionPayload: isAuthenticated,
   DiscoverConnectionPayload: isAuthenticated,
   SyncConnectionPayload: isAuthenticated,
+  CanonicalizeColumnPayload: isAuthenticated,
   ConnectionPayload: isAuthenticated,
   DeleteConnectionPayload: isAuthenticated,
   PostgresConnectionConfig: isAuthenticated,

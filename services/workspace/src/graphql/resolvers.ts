@@ -30,6 +30,7 @@ export const resolvers: Resolvers = {
     testConnection: (_p, { id }, ctx) => ctx.connections.test(id),
     discoverConnection: (_p, { id, scope }, ctx) => ctx.discovery.discover(id, scope),
     syncConnection: (_p, { input }, ctx) => ctx.sync.sync(input),
+    canonicalizeColumn: (_p, { input }, ctx) => ctx.canonicalize.canonicalize(input),
     createConnection: (_p, { input }, ctx) => ctx.connections.create(input),
     updateConnection: (_p, { id, input }, ctx) => ctx.connections.update(id, input),
     rotateConnectionSecret: (_p, { id, secrets }, ctx) => ctx.connections.rotateSecret(id, secrets),
@@ -96,11 +97,14 @@ export const resolvers: Resolvers = {
   },
   PipelineDefinition: {
     targetTableIds: (d) => d.targets,
+    // Definitions stored before the field existed: the default.
+    onMalformed: (d) => d.onMalformed ?? 'SKIP_AND_REPORT',
   },
   PipelineSource: {
     connection: (s, _a, ctx) => ctx.connections.get(s.connectionId),
     tables: (s) => s.tables ?? [],
     patterns: (s) => s.patterns ?? [],
+    incremental: (s) => (s.incremental ?? []).map((t) => ({ ...t, primaryKey: t.primaryKey ?? null })),
   },
   PipelineCheck: {
     ruleId: (c) => ('ruleId' in c ? c.ruleId : null),

@@ -17,10 +17,31 @@ export type SourceJobPayload =
   | { kind: 'source.sync'; payload: (secrets: Sealed | null) => SourceSyncJobV1['payload'] };
 
 /**
+ * A locked connection's secrets as a job carries them: unsealed with the workspace's keyring (a
+ * legacy sealing is moved under the data key on the way, same secret, same `secretUpdatedAt`) and
+ * re-sealed for the data plane with the master key and `aad` — the job's own AAD, so a sealed
+ * value cannot be replayed inside another job. Null when the connection has no secrets. Shared by
+ * the source jobs (AAD `job:<jobId>`) and `pipeline.run` (AAD `pipelineSecretAad(jobId, connectionId)`).
+ */
+export async function resealForDataPlane(
+  em: EntityManager,
+  dao: ConnectionDao,
+  s: TestDispatchSettings,
+  conn: Connection & { secretSealed: WorkspaceSealed | Sealed | null },
+  aad: string,
+): Promise<Sealed | null> {
+  const { secrets, legacy } = await s.box.open(em, conn.orgId, conn.workspaceId, conn.id, conn.secretSealed);
+  if (legacy) {
+    const resealed = await s.box.seal(em, conn.orgId, conn.workspaceId, conn.id, secrets);
+    if (resealed) await dao.replaceSealing(em, conn.orgId, conn.id, resealed);
+  }
+  return Object.keys(secrets).length ? seal(s.masterKey, JSON.stringify(secrets), aad) : null;
+}
+
+/**
  * Writes one source job into the caller's tenant transaction, where `conn` is already locked:
- * the connection's secrets are unsealed with the workspace's keyring (a legacy sealing is moved
- * under the data key on the way) and re-sealed for the data plane with the master key and AAD
- * `job:<jobId>` (null when the connection has none); the job (outbox msgID = job id) and the run's
+ * the connection's secrets are re-sealed for the data plane with AAD `job:<jobId>`
+ * (`resealForDataPlane`; null when the connection has none); the job (outbox msgID = job id) and the run's
  * QUEUED event go to the outbox, which the relay publishes after commit. The run id is the
  * caller's (it admitted the run through QuotaPolicy first); `payload` builds the kind's payload
  * around the re-sealed secrets.
@@ -35,11 +56,7 @@ export async function dispatchSourceJob(
   const jobId = randomUUID();
   const { runId } = o;
   const now = new Date().toISOString();
-  const { secrets, legacy } = await s.box.open(em, conn.orgId, conn.workspaceId, conn.id, conn.secretSealed);
-  if (legacy) {
-    const resealed = await s.box.seal(em, conn.orgId, conn.workspaceId, conn.id, secrets);
-    if (resealed) await dao.replaceSealing(em, conn.orgId, conn.id, resealed);
-  }
+  const sealed = await resealForDataPlane(em, dao, s, conn, `job:${jobId}`);
   const base = {
     v: 1 as const,
     jobId,
@@ -50,7 +67,6 @@ export async function dispatchSourceJob(
     requestedBy: o.requestedBy,
     ...(o.limits ? { limits: o.limits } : {}),
   };
-  const sealed = Object.keys(secrets).length ? seal(s.masterKey, JSON.stringify(secrets), `job:${jobId}`) : null;
   const job: SourceJob = o.kind === 'source.discover' ? { ...base, kind: o.kind, payload: o.payload(sealed) } : { ...base, kind: o.kind, payload: o.payload(sealed) };
   await enqueueJob(em, job, conn.id);
   return { jobId, runId };

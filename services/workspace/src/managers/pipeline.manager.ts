@@ -8,18 +8,23 @@ import { pipelineDefinitionV1, type PipelineDefinitionV1 } from '@datalinx/contr
 import type { PipelineDao } from '../daos/pipeline.dao';
 import type { Pipeline } from '../entities/pipeline.entity';
 import { cronError, isTimeZone, nextRunAfter, nextRunTimes } from '../scheduler/cron';
-import { dispatchPipelineRun } from '../scheduler/dispatch';
-import type { QuotaPolicy } from './quota.manager';
+import { dispatchPipelineRun, PipelineDispatchRefused, type PipelineDispatchDeps } from '../scheduler/dispatch';
 import type { WorkspaceManager } from './workspace.manager';
 import { userError, type UserError } from './user-error';
 
 /** The definition as GraphQL inputs carry it (checks: one input type for both kinds of check). */
 export interface PipelineDefinitionInput {
-  sources: Array<{ connectionId: string; tables?: string[] | null; patterns?: string[] | null }>;
+  sources: Array<{
+    connectionId: string;
+    tables?: string[] | null;
+    patterns?: string[] | null;
+    incremental?: Array<{ table: string; cursorColumn: string; primaryKey?: string[] | null }> | null;
+  }>;
   targetTableIds?: string[] | null;
   checks?: Array<{ ruleId?: string | null; type?: string | null; column?: string | null; targetTableId?: string | null }> | null;
   exports?: Array<{ connectionId: string; targetTableIds: string[] }> | null;
   schemaDriftPolicy?: string | null;
+  onMalformed?: string | null;
 }
 
 export interface CreatePipelineInput {
@@ -54,12 +59,65 @@ const strip = <T extends Record<string, unknown>>(o: T) => Object.fromEntries(Ob
 /** GraphQL input → the contract's shape (nulls dropped, one check input split into its two kinds). */
 function toDefinition(d: PipelineDefinitionInput): unknown {
   return {
-    sources: d.sources.map((s) => strip({ connectionId: s.connectionId, tables: s.tables, patterns: s.patterns })),
+    sources: d.sources.map((s) =>
+      strip({
+        connectionId: s.connectionId,
+        tables: s.tables,
+        patterns: s.patterns,
+        incremental: s.incremental?.map((t) => strip({ table: t.table, cursorColumn: t.cursorColumn, primaryKey: t.primaryKey })),
+      }),
+    ),
     targets: d.targetTableIds ?? [],
     checks: (d.checks ?? []).map((c) => strip({ ruleId: c.ruleId, type: c.type, column: c.column, targetTableId: c.targetTableId })),
     exports: d.exports ?? [],
     schemaDriftPolicy: d.schemaDriftPolicy ?? 'BLOCK',
+    onMalformed: d.onMalformed ?? 'SKIP_AND_REPORT',
   };
+}
+
+/** `*` and `?` glob over the whole name, case-sensitive (as the workers match discovery scopes and source selections). */
+const globToRegExp = (glob: string) => new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+
+/**
+ * Whether `schema.table` is among the tables a source selects, as the workers read a selection:
+ * none = every table; an exact name, or one without a dot matching the bare table name; a pattern
+ * with a dot matched against `schema.table`, without one against the bare name.
+ */
+function selects(s: { tables?: string[]; patterns?: string[] }, name: string): boolean {
+  const tables = s.tables ?? [];
+  const patterns = s.patterns ?? [];
+  if (!tables.length && !patterns.length) return true;
+  const bare = name.includes('.') ? name.slice(name.indexOf('.') + 1) : name;
+  if (tables.some((t) => t === name || (!t.includes('.') && t === bare))) return true;
+  return patterns.some((p) => globToRegExp(p).test(p.includes('.') ? name : bare));
+}
+
+/**
+ * The incremental tables' checks the contract's schema cannot express: each table once per source,
+ * and each among the tables the source selects (else it would never be loaded, incrementally or not).
+ */
+function incrementalErrors(d: PipelineDefinitionV1): UserError[] {
+  const errors: UserError[] = [];
+  d.sources.forEach((s, i) => {
+    const seen = new Set<string>();
+    (s.incremental ?? []).forEach((t, j) => {
+      const field = `definition.sources.${i}.incremental.${j}.table`;
+      if (seen.has(t.table)) errors.push(userError('DEFINITION_INVALID', field, `${field}: ${t.table} is listed twice; give each incremental table once.`));
+      else if (!selects(s, t.table)) {
+        errors.push(userError('DEFINITION_INVALID', field, `${field}: ${t.table} is not among the tables this source loads (its tables and patterns); add it to \`tables\` or a matching pattern, or remove it from \`incremental\`.`));
+      }
+      seen.add(t.table);
+    });
+  });
+  return errors;
+}
+
+/** Parses a definition input: the contract's schema, then the cross-field checks; field errors or the definition. */
+function parseDefinition(input: PipelineDefinitionInput): { definition: PipelineDefinitionV1; errors: [] } | { definition: null; errors: UserError[] } {
+  const parsed = pipelineDefinitionV1.safeParse(toDefinition(input));
+  if (!parsed.success) return { definition: null, errors: definitionErrors(parsed.error.issues) };
+  const errors = incrementalErrors(parsed.data);
+  return errors.length ? { definition: null, errors } : { definition: parsed.data, errors: [] };
 }
 
 /** Zod issues → field-level errors (`definition.sources.0.connectionId`) telling what to fix. */
@@ -89,7 +147,8 @@ export class PipelineManager {
     private readonly dao: PipelineDao,
     private readonly workspaces: WorkspaceManager,
     private readonly onCommit: () => void,
-    private readonly quotas: QuotaPolicy | null = null,
+    /** What a run's dispatch resolves its load stage with (connections, warehouse, data-plane key) and the quotas admitting it. */
+    private readonly dispatch: PipelineDispatchDeps,
   ) {
     this.loader = new DataLoader(async (ids) => {
       const orgId = this.orgId();
@@ -154,10 +213,10 @@ export class PipelineManager {
     const timeZone = input.timeZone?.trim() || 'UTC';
     const enabled = input.enabled ?? true;
     const errors = [...this.checkFields({ name, description, schedule, timeZone })];
-    const parsed = pipelineDefinitionV1.safeParse(toDefinition(input.definition));
-    if (!parsed.success) errors.push(...definitionErrors(parsed.error.issues));
-    if (errors.length) return { pipeline: null, errors };
-    const definition = parsed.data!;
+    const parsed = parseDefinition(input.definition);
+    errors.push(...parsed.errors);
+    if (errors.length || !parsed.definition) return { pipeline: null, errors };
+    const definition = parsed.definition;
 
     const result = await withTenant(this.ds, orgId, async (em): Promise<PipelinePayload> => {
       const refErrors = await this.checkConnections(em, orgId, ws.id, definition);
@@ -191,9 +250,9 @@ export class PipelineManager {
     if (input.timeZone !== undefined && input.timeZone !== null) patch.timeZone = input.timeZone.trim();
     const errors = this.checkFields({ name: patch.name, description: patch.description, schedule: patch.schedule ?? undefined, timeZone: patch.timeZone });
     if (input.definition) {
-      const parsed = pipelineDefinitionV1.safeParse(toDefinition(input.definition));
-      if (parsed.success) patch.definition = parsed.data;
-      else errors.push(...definitionErrors(parsed.error.issues));
+      const parsed = parseDefinition(input.definition);
+      if (parsed.definition) patch.definition = parsed.definition;
+      else errors.push(...parsed.errors);
     }
     if (errors.length) return { pipeline: null, errors };
 
@@ -230,15 +289,26 @@ export class PipelineManager {
     return deleted ? { deletedId: id, errors: [] } : { deletedId: null, errors: [NOT_FOUND()] };
   }
 
-  /** A manual run: the same `pipeline.run` job as a scheduled one, trigger MANUAL (no slot). */
+  /**
+   * A manual run: the same `pipeline.run` job as a scheduled one, trigger MANUAL (no slot). A
+   * pipeline that cannot run as defined right now (a source connection deleted or no longer a
+   * SOURCE, the warehouse not READY or external) gets the refusal's user errors, and its
+   * transaction rolls back whole: no ledger row, no job, no run.
+   */
   async run(id: string): Promise<{ pipeline: Pipeline | null; runId: string | null; errors: UserError[] }> {
     const found = await this.writable(id, 'pipelines:run');
     if ('errors' in found) return { pipeline: null, runId: null, errors: found.errors };
-    const dispatched = await withTenant(this.ds, found.orgId, async (em) => {
-      const p = await this.dao.lock(em, found.orgId, found.pipeline.id);
-      if (!p) return null;
-      return dispatchPipelineRun(em, this.dao, p, { trigger: 'MANUAL' }, this.actor(), await this.dao.now(em), this.quotas);
-    });
+    let dispatched: { runId: string; jobId: string } | null;
+    try {
+      dispatched = await withTenant(this.ds, found.orgId, async (em) => {
+        const p = await this.dao.lock(em, found.orgId, found.pipeline.id);
+        if (!p) return null;
+        return dispatchPipelineRun(em, this.dao, p, { trigger: 'MANUAL' }, this.actor(), await this.dao.now(em), this.dispatch);
+      });
+    } catch (err) {
+      if (err instanceof PipelineDispatchRefused) return { pipeline: null, runId: null, errors: err.errors };
+      throw err;
+    }
     if (!dispatched) return { pipeline: null, runId: null, errors: [NOT_FOUND()] };
     this.onCommit();
     return { pipeline: found.pipeline, runId: dispatched.runId, errors: [] };

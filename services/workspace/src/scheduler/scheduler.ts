@@ -2,12 +2,15 @@ import type { DataSource } from 'typeorm';
 import { QuotaExceededError, type Logger } from '@datalinx/common';
 import { withTenant } from '@datalinx/db';
 import { PipelineDao } from '../daos/pipeline.dao';
+import { ConnectionDao } from '../daos/connection.dao';
+import { WarehouseDao } from '../daos/warehouse.dao';
+import type { TestDispatchSettings } from '../jobs/connection-test.dispatch';
 import { cronError, latestRunAtOrBefore, nextRunAfter } from './cron';
 import { randomUUID } from 'node:crypto';
 import { enqueueOutbox } from '@datalinx/messaging';
 import { runSubject, type RunStateChangedV1 } from '@datalinx/contracts';
 import type { QuotaPolicy } from '../managers/quota.manager';
-import { dispatchPipelineRun } from './dispatch';
+import { dispatchPipelineRun, PipelineDispatchRefused, type PipelineDispatchDeps } from './dispatch';
 import { queuedRunEvent } from '../jobs/enqueue-job';
 
 export interface PipelineSchedulerOptions {
@@ -21,6 +24,11 @@ export interface PipelineSchedulerOptions {
   batchSize?: number;
   /** The workspaces' quotas (concurrent runs, storage): a slot they refuse is reported FAILED, not retried. */
   quotas?: QuotaPolicy | null;
+  /**
+   * The data-plane master key and the connection secret box (`testDispatchSettings`): a
+   * `pipeline.run` job carries its sources' secrets re-sealed for the workers.
+   */
+  settings: TestDispatchSettings;
 }
 
 export type TickOutcome = 'dispatched' | 'already-dispatched' | 'skipped';
@@ -45,6 +53,7 @@ export type TickOutcome = 'dispatched' | 'already-dispatched' | 'skipped';
  */
 export class PipelineScheduler {
   private readonly dao: PipelineDao;
+  private readonly deps: PipelineDispatchDeps;
   private readonly batchSize: number;
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
@@ -52,6 +61,7 @@ export class PipelineScheduler {
 
   constructor(private readonly o: PipelineSchedulerOptions) {
     this.dao = new PipelineDao(o.ds);
+    this.deps = { connections: new ConnectionDao(o.ds), warehouses: new WarehouseDao(o.ds), settings: o.settings, quotas: o.quotas ?? null };
     this.batchSize = o.batchSize ?? 100;
   }
 
@@ -106,6 +116,7 @@ export class PipelineScheduler {
 
   /** Dispatches the pipeline's due slot if this instance gets its lock and it is still due. */
   async fire(orgId: string, pipelineId: string): Promise<TickOutcome> {
+    const deps = this.deps;
     return withTenant(this.o.ds, orgId, async (em) => {
       const p = await this.dao.lockForDispatch(em, orgId, pipelineId);
       if (!p || !p.enabled || !p.schedule || !p.nextRunAt) return 'skipped';
@@ -124,17 +135,19 @@ export class PipelineScheduler {
       if (slot.getTime() !== p.nextRunAt.getTime()) {
         this.o.log.warn({ orgId, pipelineId, firstMissed: p.nextRunAt.toISOString(), running: slot.toISOString() }, 'missed schedule slots: running only the latest');
       }
-      // A savepoint: a quota refusal undoes the dispatch but not the advance of next_run_at, so the
-      // refused slot is reported once instead of being retried on every tick.
+      // A savepoint: a refusal (a quota, or a pipeline that cannot run as defined: a deleted
+      // source connection, a warehouse not ready) undoes the dispatch but not the advance of
+      // next_run_at, so the refused slot is reported once instead of being retried on every tick.
       await em.query('SAVEPOINT dispatch');
       let run: { runId: string; jobId: string } | null;
       try {
-        run = await dispatchPipelineRun(em, this.dao, p, { trigger: 'SCHEDULE', scheduledFor: slot }, 'scheduler', now, this.o.quotas ?? null);
+        run = await dispatchPipelineRun(em, this.dao, p, { trigger: 'SCHEDULE', scheduledFor: slot }, 'scheduler', now, deps);
         await em.query('RELEASE SAVEPOINT dispatch');
       } catch (err) {
-        if (!(err instanceof QuotaExceededError)) throw err;
+        const refusal = refusalOf(err);
+        if (!refusal) throw err;
         await em.query('ROLLBACK TO SAVEPOINT dispatch');
-        await this.reportRefused(em, p, slot, now, err);
+        await this.reportRefused(em, p, slot, now, refusal);
         run = null;
       }
       await this.dao.update(em, orgId, p.id, { nextRunAt: nextRunAfter(p.schedule, p.timeZone, slot) });
@@ -143,14 +156,35 @@ export class PipelineScheduler {
     });
   }
 
-  /** A scheduled slot the workspace's quotas refused: a run that failed at once, with the quota error, so the user sees why it did not run. */
-  private async reportRefused(em: Parameters<Parameters<typeof withTenant>[2]>[0], p: { id: string; orgId: string; workspaceId: string }, slot: Date, now: Date, err: QuotaExceededError): Promise<void> {
+  /**
+   * A scheduled slot that was refused (a quota, or a pipeline that cannot run as defined): a run
+   * that failed at once, with the refusal's code and message, so the user sees why it did not run.
+   */
+  private async reportRefused(em: Parameters<Parameters<typeof withTenant>[2]>[0], p: { id: string; orgId: string; workspaceId: string }, slot: Date, now: Date, r: Refusal): Promise<void> {
     const run = { runId: randomUUID(), jobId: randomUUID(), orgId: p.orgId, workspaceId: p.workspaceId, kind: 'pipeline.run' };
     const runId = run.runId;
     const queued = queuedRunEvent(run, p.id, now.toISOString(), `scheduled for ${slot.toISOString()}`);
-    const failed: RunStateChangedV1 = { ...queued, eventId: `${runId}:refused`, state: 'FAILURE', summary: 'not started: quota exceeded', error: { code: 'QUOTA_EXCEEDED', message: err.message } };
+    const failed: RunStateChangedV1 = { ...queued, eventId: `${runId}:refused`, state: 'FAILURE', summary: r.summary, error: { code: r.code, message: r.message } };
     await enqueueOutbox(em, runSubject(p.workspaceId, runId), queued);
     await enqueueOutbox(em, runSubject(p.workspaceId, runId), failed);
-    this.o.log.warn({ orgId: p.orgId, pipelineId: p.id, scheduledFor: slot.toISOString(), quota: err.quota }, 'scheduled pipeline run refused by a quota');
+    this.o.log.warn({ orgId: p.orgId, pipelineId: p.id, scheduledFor: slot.toISOString(), code: r.code, ...r.log }, r.summary === QUOTA_SUMMARY ? 'scheduled pipeline run refused by a quota' : 'scheduled pipeline run refused: the pipeline cannot run as defined');
   }
+}
+
+const QUOTA_SUMMARY = 'not started: quota exceeded';
+
+interface Refusal {
+  code: string;
+  message: string;
+  summary: string;
+  log: Record<string, unknown>;
+}
+
+/** The refusals a scheduled slot reports as a FAILED run (anything else is a dispatch failure, retried on the next tick). */
+function refusalOf(err: unknown): Refusal | null {
+  if (err instanceof QuotaExceededError) return { code: 'QUOTA_EXCEEDED', message: err.message, summary: QUOTA_SUMMARY, log: { quota: err.quota } };
+  if (err instanceof PipelineDispatchRefused) {
+    return { code: err.code, message: err.message, summary: 'not started: the pipeline cannot run as defined', log: { errors: err.errors.map((e) => `${e.code}@${e.field ?? ''}`) } };
+  }
+  return null;
 }

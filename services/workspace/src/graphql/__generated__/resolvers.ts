@@ -39,6 +39,23 @@ export type AppliedMigration = {
   version: Scalars['String']['output'];
 };
 
+export type CanonicalizeColumnInput = {
+  /** The canonical type's name, e.g. `email`, `iso_country`, or a custom type of your organization. */
+  canonicalType: Scalars['String']['input'];
+  /** A column of that table, named the same way. */
+  column: Scalars['String']['input'];
+  /** A table of the workspace's warehouse schema, exactly as named there (e.g. `raw_public__customer`): a letter or _, then letters, digits or _. */
+  table: Scalars['String']['input'];
+  workspaceId: Scalars['ID']['input'];
+};
+
+export type CanonicalizeColumnPayload = {
+  __typename?: 'CanonicalizeColumnPayload';
+  errors: Array<UserError>;
+  /** The canonicalize run (monitoring's `run(id)`); null when nothing was dispatched. */
+  runId: Maybe<Scalars['ID']['output']>;
+};
+
 export type Connection = {
   __typename?: 'Connection';
   /** The settings for its type (never secrets). */
@@ -227,6 +244,15 @@ export type Mutation = {
   __typename?: 'Mutation';
   /** Org ADMIN only. The workspace stays readable but becomes read-only (its connections and pipelines cannot change). Idempotent. */
   archiveWorkspace: WorkspacePayload;
+  /**
+   * Dispatches a column.canonicalize run: rewrites one column of a table in the workspace's
+   * platform warehouse schema to the canonical type's normal form; values the type rejects stay as
+   * they are and are copied to `_dlx_quarantine` with the rule that rejected them (needs
+   * pipelines:run in the workspace; the warehouse must be READY; counts against the workspace's
+   * quotas). `canonicalType`: a built-in or one of your organization's custom types (see
+   * `canonicalTypes`). Follow it with `run(id: runId)`.
+   */
+  canonicalizeColumn: CanonicalizeColumnPayload;
   /** Needs connections:write in the workspace. Give exactly the settings object matching `type` (`postgres`, `mysql`, `file` or `restApi`); invalid settings come back as field errors (e.g. `config.postgres.port`) and write nothing. Secrets are stored sealed and never returned. */
   createConnection: ConnectionPayload;
   /** Needs pipelines:write in the workspace. Expected failures (CRON_INVALID, TIME_ZONE_INVALID, CONNECTION_NOT_FOUND, NAME_TAKEN, DEFINITION_INVALID, …) come back in `errors` and write nothing. */
@@ -249,7 +275,7 @@ export type Mutation = {
   promoteWorkspace: PromoteWorkspacePayload;
   /** Replaces the connection's secrets in place (the old ones are gone); `{}` clears them. */
   rotateConnectionSecret: ConnectionPayload;
-  /** Needs pipelines:run: dispatches a manual run (the same pipeline.run job the schedule dispatches); follow it with `run(id: runId)`. */
+  /** Needs pipelines:run: dispatches a manual run (the same pipeline.run job the schedule dispatches); follow it with `run(id: runId)`. Refused, writing nothing, when a source connection was deleted or is no longer a SOURCE (CONNECTION_NOT_FOUND / CONNECTION_KIND_INVALID at `definition.sources.N.connectionId`) or the workspace's warehouse is not the platform's and READY (WAREHOUSE_NOT_READY, WAREHOUSE_EXTERNAL_NOT_SUPPORTED). */
   runPipeline: RunPipelinePayload;
   /** Pauses or resumes the schedule; resuming starts from now (slots missed while paused are not run). */
   setPipelineEnabled: PipelinePayload;
@@ -282,6 +308,11 @@ export type Mutation = {
 
 export type MutationArchiveWorkspaceArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type MutationCanonicalizeColumnArgs = {
+  input: CanonicalizeColumnInput;
 };
 
 
@@ -478,6 +509,8 @@ export type PipelineDefinition = {
   __typename?: 'PipelineDefinition';
   checks: Array<PipelineCheck>;
   exports: Array<PipelineExport>;
+  /** Malformed records of FILE and REST_API sources: load the good ones and report the bad (SKIP_AND_REPORT, the default), or fail the run. */
+  onMalformed: MalformedInputPolicy;
   schemaDriftPolicy: SchemaDriftPolicy;
   sources: Array<PipelineSource>;
   /** Target tables (schema subgraph ids) whose mapped models a run builds. */
@@ -487,6 +520,8 @@ export type PipelineDefinition = {
 export type PipelineDefinitionInput = {
   checks?: InputMaybe<Array<PipelineCheckInput>>;
   exports?: InputMaybe<Array<PipelineExportInput>>;
+  /** Malformed records of FILE and REST_API sources: load the good ones and report the bad, or fail the run. */
+  onMalformed?: InputMaybe<MalformedInputPolicy>;
   schemaDriftPolicy?: InputMaybe<SchemaDriftPolicy>;
   sources: Array<PipelineSourceInput>;
   targetTableIds?: InputMaybe<Array<Scalars['ID']['input']>>;
@@ -506,6 +541,26 @@ export type PipelineExportInput = {
   targetTableIds: Array<Scalars['ID']['input']>;
 };
 
+/** A table a pipeline loads incrementally: rows whose cursor grew since the last run, upserted by the primary key, checkpointed per batch. */
+export type PipelineIncrementalTable = {
+  __typename?: 'PipelineIncrementalTable';
+  /** A column that grows when a row changes (updated_at, a sequence). */
+  cursorColumn: Scalars['String']['output'];
+  /** The key rows are upserted by; null = the source table's primary key. */
+  primaryKey: Maybe<Array<Scalars['String']['output']>>;
+  /** The exact table name as discovery lists it (`schema.table`). */
+  table: Scalars['String']['output'];
+};
+
+export type PipelineIncrementalTableInput = {
+  /** A column that grows when a row changes (updated_at, a sequence). */
+  cursorColumn: Scalars['String']['input'];
+  /** 1–32 key columns to upsert by; leave out for the source table's primary key. */
+  primaryKey?: InputMaybe<Array<Scalars['String']['input']>>;
+  /** The exact table name as discovery lists it (`schema.table`). */
+  table: Scalars['String']['input'];
+};
+
 export type PipelinePayload = {
   __typename?: 'PipelinePayload';
   errors: Array<UserError>;
@@ -517,6 +572,8 @@ export type PipelineSource = {
   /** Null when the connection was deleted since. */
   connection: Maybe<Connection>;
   connectionId: Scalars['ID']['output'];
+  /** Tables loaded INCREMENTAL (by a cursor column, upserted by key); every other selected table is a FULL refresh. */
+  incremental: Array<PipelineIncrementalTable>;
   /** Glob patterns (* and ?) of tables to load. */
   patterns: Array<Scalars['String']['output']>;
   /** Exact tables to load; empty with no patterns = every discovered table. */
@@ -526,6 +583,8 @@ export type PipelineSource = {
 export type PipelineSourceInput = {
   /** A SOURCE connection of the same workspace. */
   connectionId: Scalars['ID']['input'];
+  /** Tables to load INCREMENTAL (each listed once; when `tables` or `patterns` are given, each must be among the tables they select). Any connection type. */
+  incremental?: InputMaybe<Array<PipelineIncrementalTableInput>>;
   patterns?: InputMaybe<Array<Scalars['String']['input']>>;
   tables?: InputMaybe<Array<Scalars['String']['input']>>;
 };
@@ -1067,9 +1126,11 @@ export type ResolversUnionTypes<_RefType extends Record<string, unknown>> = Reso
 export type ResolversTypes = ResolversObject<{
   AppliedMigration: ResolverTypeWrapper<AppliedMigration>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  CanonicalizeColumnInput: CanonicalizeColumnInput;
+  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
+  CanonicalizeColumnPayload: ResolverTypeWrapper<CanonicalizeColumnPayload>;
   Connection: ResolverTypeWrapper<ConnectionModel>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
-  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   ConnectionConfig: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['ConnectionConfig']>;
   ConnectionKind: ConnectionKind;
   ConnectionPayload: ResolverTypeWrapper<Omit<ConnectionPayload, 'connection'> & { connection?: Maybe<ResolversTypes['Connection']> }>;
@@ -1109,6 +1170,8 @@ export type ResolversTypes = ResolversObject<{
   PipelineDefinitionInput: PipelineDefinitionInput;
   PipelineExport: ResolverTypeWrapper<PipelineExportValueModel>;
   PipelineExportInput: PipelineExportInput;
+  PipelineIncrementalTable: ResolverTypeWrapper<PipelineIncrementalTable>;
+  PipelineIncrementalTableInput: PipelineIncrementalTableInput;
   PipelinePayload: ResolverTypeWrapper<Omit<PipelinePayload, 'pipeline'> & { pipeline?: Maybe<ResolversTypes['Pipeline']> }>;
   PipelineSource: ResolverTypeWrapper<PipelineSourceValueModel>;
   PipelineSourceInput: PipelineSourceInput;
@@ -1158,9 +1221,11 @@ export type ResolversTypes = ResolversObject<{
 export type ResolversParentTypes = ResolversObject<{
   AppliedMigration: AppliedMigration;
   String: Scalars['String']['output'];
+  CanonicalizeColumnInput: CanonicalizeColumnInput;
+  ID: Scalars['ID']['output'];
+  CanonicalizeColumnPayload: CanonicalizeColumnPayload;
   Connection: ConnectionModel;
   Boolean: Scalars['Boolean']['output'];
-  ID: Scalars['ID']['output'];
   ConnectionConfig: ResolversUnionTypes<ResolversParentTypes>['ConnectionConfig'];
   ConnectionPayload: Omit<ConnectionPayload, 'connection'> & { connection?: Maybe<ResolversParentTypes['Connection']> };
   ConnectionSecretsInput: ConnectionSecretsInput;
@@ -1193,6 +1258,8 @@ export type ResolversParentTypes = ResolversObject<{
   PipelineDefinitionInput: PipelineDefinitionInput;
   PipelineExport: PipelineExportValueModel;
   PipelineExportInput: PipelineExportInput;
+  PipelineIncrementalTable: PipelineIncrementalTable;
+  PipelineIncrementalTableInput: PipelineIncrementalTableInput;
   PipelinePayload: Omit<PipelinePayload, 'pipeline'> & { pipeline?: Maybe<ResolversParentTypes['Pipeline']> };
   PipelineSource: PipelineSourceValueModel;
   PipelineSourceInput: PipelineSourceInput;
@@ -1231,6 +1298,11 @@ export type ResolversParentTypes = ResolversObject<{
 export type AppliedMigrationResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['AppliedMigration'] = ResolversParentTypes['AppliedMigration']> = ResolversObject<{
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type CanonicalizeColumnPayloadResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['CanonicalizeColumnPayload'] = ResolversParentTypes['CanonicalizeColumnPayload']> = ResolversObject<{
+  errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+  runId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
 }>;
 
 export type ConnectionResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['Connection'] = ResolversParentTypes['Connection'], FederationReferenceType extends FederationReferenceTypes['Connection'] = FederationReferenceTypes['Connection']> = ResolversObject<{
@@ -1308,6 +1380,7 @@ export type FileConnectionConfigResolvers<ContextType = WorkspaceContext, Parent
 
 export type MutationResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
   archiveWorkspace?: Resolver<ResolversTypes['WorkspacePayload'], ParentType, ContextType, RequireFields<MutationArchiveWorkspaceArgs, 'id'>>;
+  canonicalizeColumn?: Resolver<ResolversTypes['CanonicalizeColumnPayload'], ParentType, ContextType, RequireFields<MutationCanonicalizeColumnArgs, 'input'>>;
   createConnection?: Resolver<ResolversTypes['ConnectionPayload'], ParentType, ContextType, RequireFields<MutationCreateConnectionArgs, 'input'>>;
   createPipeline?: Resolver<ResolversTypes['PipelinePayload'], ParentType, ContextType, RequireFields<MutationCreatePipelineArgs, 'input'>>;
   createPostgresConnection?: Resolver<ResolversTypes['CreateConnectionPayload'], ParentType, ContextType, RequireFields<MutationCreatePostgresConnectionArgs, 'input'>>;
@@ -1381,6 +1454,7 @@ export type PipelineConnectionResolvers<ContextType = WorkspaceContext, ParentTy
 export type PipelineDefinitionResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['PipelineDefinition'] = ResolversParentTypes['PipelineDefinition']> = ResolversObject<{
   checks?: Resolver<Array<ResolversTypes['PipelineCheck']>, ParentType, ContextType>;
   exports?: Resolver<Array<ResolversTypes['PipelineExport']>, ParentType, ContextType>;
+  onMalformed?: Resolver<ResolversTypes['MalformedInputPolicy'], ParentType, ContextType>;
   schemaDriftPolicy?: Resolver<ResolversTypes['SchemaDriftPolicy'], ParentType, ContextType>;
   sources?: Resolver<Array<ResolversTypes['PipelineSource']>, ParentType, ContextType>;
   targetTableIds?: Resolver<Array<ResolversTypes['ID']>, ParentType, ContextType>;
@@ -1392,6 +1466,12 @@ export type PipelineExportResolvers<ContextType = WorkspaceContext, ParentType e
   targetTableIds?: Resolver<Array<ResolversTypes['ID']>, ParentType, ContextType>;
 }>;
 
+export type PipelineIncrementalTableResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['PipelineIncrementalTable'] = ResolversParentTypes['PipelineIncrementalTable']> = ResolversObject<{
+  cursorColumn?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  primaryKey?: Resolver<Maybe<Array<ResolversTypes['String']>>, ParentType, ContextType>;
+  table?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
 export type PipelinePayloadResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['PipelinePayload'] = ResolversParentTypes['PipelinePayload']> = ResolversObject<{
   errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
   pipeline?: Resolver<Maybe<ResolversTypes['Pipeline']>, ParentType, ContextType>;
@@ -1400,6 +1480,7 @@ export type PipelinePayloadResolvers<ContextType = WorkspaceContext, ParentType 
 export type PipelineSourceResolvers<ContextType = WorkspaceContext, ParentType extends ResolversParentTypes['PipelineSource'] = ResolversParentTypes['PipelineSource']> = ResolversObject<{
   connection?: Resolver<Maybe<ResolversTypes['Connection']>, ParentType, ContextType>;
   connectionId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  incremental?: Resolver<Array<ResolversTypes['PipelineIncrementalTable']>, ParentType, ContextType>;
   patterns?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   tables?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
 }>;
@@ -1573,6 +1654,7 @@ export type WorkspaceQuotasResolvers<ContextType = WorkspaceContext, ParentType 
 
 export type Resolvers<ContextType = WorkspaceContext> = ResolversObject<{
   AppliedMigration?: AppliedMigrationResolvers<ContextType>;
+  CanonicalizeColumnPayload?: CanonicalizeColumnPayloadResolvers<ContextType>;
   Connection?: ConnectionResolvers<ContextType>;
   ConnectionConfig?: ConnectionConfigResolvers<ContextType>;
   ConnectionPayload?: ConnectionPayloadResolvers<ContextType>;
@@ -1593,6 +1675,7 @@ export type Resolvers<ContextType = WorkspaceContext> = ResolversObject<{
   PipelineConnection?: PipelineConnectionResolvers<ContextType>;
   PipelineDefinition?: PipelineDefinitionResolvers<ContextType>;
   PipelineExport?: PipelineExportResolvers<ContextType>;
+  PipelineIncrementalTable?: PipelineIncrementalTableResolvers<ContextType>;
   PipelinePayload?: PipelinePayloadResolvers<ContextType>;
   PipelineSource?: PipelineSourceResolvers<ContextType>;
   Platform?: PlatformResolvers<ContextType>;
