@@ -111,3 +111,34 @@ export const discoveryCompletedV1 = z.object({
   completedAt: z.string().datetime(),
 });
 export type DiscoveryCompletedV1 = z.infer<typeof discoveryCompletedV1>;
+
+/**
+ * `schema.canonical_type.created.v1` (EVENTS): an organization's custom canonical type was
+ * created. The schema service writes it to its outbox in the transaction that inserts the type;
+ * services that must resolve custom types without reading the schema service's tables (the
+ * workspace service, for `canonicalizeColumn`) keep a replica from it. Custom types cannot be
+ * changed or deleted yet; when they can, `updated` / `deleted` events join this one.
+ *
+ * "Passed, not fetched": the event carries what a consumer needs to apply the type without
+ * walking the chain of parents itself — `baseType`, the built-in at the root of the chain (a
+ * custom type may refine another custom type), and `patterns`, every pattern a value must match
+ * from the root down to this type's own (empty when no type of the chain narrows its built-in).
+ */
+export const CANONICAL_TYPE_CREATED_V1 = 'schema.canonical_type.created.v1';
+const canonicalTypeName = z.string().regex(/^[a-z][a-z0-9_]{0,62}$/);
+export const canonicalTypeCreatedV1 = z.object({
+  orgId: z.string().uuid(),
+  typeId: z.string().uuid(),
+  name: canonicalTypeName,
+  label: z.string().min(1).max(100),
+  /** The direct parent's name: a built-in, or another custom type of the same org. */
+  parent: canonicalTypeName,
+  /** The built-in whose validator and SQL normalizer the type uses. */
+  baseType: canonicalTypeName,
+  /** This type's own anchored pattern (null: it only renames its parent). */
+  pattern: z.string().min(1).max(1000).nullable(),
+  /** Every pattern of the chain, root first, this type's own last. */
+  patterns: z.array(z.string().min(1).max(1000)).max(16),
+  createdAt: z.string().datetime(),
+});
+export type CanonicalTypeCreatedV1 = z.infer<typeof canonicalTypeCreatedV1>;

@@ -21,6 +21,8 @@ export interface SchemaDeps {
   verifier: ViewerAssertionVerifier;
   log: Logger;
   natsReady?: () => Promise<{ ok: boolean; error?: string }>;
+  /** Called after a transaction that wrote to the outbox commits (kicks the relay); without it the relay's timer publishes. */
+  onOutboxCommit?: () => void;
 }
 
 /** Wires the schema subgraph: DAOs → managers (per request) → resolvers, behind the assertion check. */
@@ -41,7 +43,7 @@ export function createSchemaServer(d: SchemaDeps) {
     },
     buildContext: (base) => ({
       ...base,
-      canonicalTypes: new CanonicalTypeManager(base.viewer, types, customTypes),
+      canonicalTypes: new CanonicalTypeManager(base.viewer, types, customTypes, d.ds, d.onOutboxCommit),
       sourceSnapshots: new SourceSnapshotManager(base.viewer, snapshots),
       status: () => serviceStatus(d.ds, 'schema'),
     }),

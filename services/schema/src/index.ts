@@ -1,6 +1,6 @@
 import { createLogger, loadEnvOrExit, onShutdown } from '@datalinx/common';
 import { ViewerAssertionVerifier, importAssertionPublicKey } from '@datalinx/graphql-kit';
-import { connectNats, ensureStreams, natsReadiness } from '@datalinx/messaging';
+import { connectNats, ensureStreams, natsReadiness, OutboxRelay } from '@datalinx/messaging';
 import { envSchema } from './env';
 import { schemaDataSource } from './data-source';
 import { createSchemaServer } from './app';
@@ -14,14 +14,17 @@ async function main() {
   const nats = await connectNats(env.NATS_URL, 'schema', log);
   await ensureStreams(nats.jsm);
   const verifier = new ViewerAssertionVerifier(await importAssertionPublicKey(env.DLX_ASSERTION_PUBLIC_KEY));
+  // The schema outbox (custom canonical types' events) → EVENTS.
+  const relay = new OutboxRelay(ds, nats.js, log.child({ component: 'outbox-relay' })).start();
   // Discovery results from the workers (EVENTS) → versioned source snapshots.
   const discovery = await startDiscoveryConsumers({ js: nats.js, jsm: nats.jsm, dao: new SourceSnapshotDao(ds), log, durable: 'schema-discovery' });
-  const server = await createSchemaServer({ ds, verifier, log, natsReady: natsReadiness(nats.nc) });
+  const server = await createSchemaServer({ ds, verifier, log, natsReady: natsReadiness(nats.nc), onOutboxCommit: () => relay.kick() });
   await server.listen(env.SCHEMA_PORT);
   log.info({ port: env.SCHEMA_PORT }, 'schema subgraph listening');
   onShutdown(log, [
     { name: 'http', close: () => server.stop() },
     { name: 'discovery consumers (drain)', close: () => discovery.stop() },
+    { name: 'outbox-relay', close: () => relay.stop() },
     { name: 'nats', close: () => nats.close() },
     { name: 'database', close: () => ds.destroy() },
   ]);

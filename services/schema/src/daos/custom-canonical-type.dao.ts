@@ -1,4 +1,4 @@
-import { In, type DataSource } from 'typeorm';
+import { In, type DataSource, type EntityManager } from 'typeorm';
 import { withTenant } from '@datalinx/db';
 import { CustomCanonicalType } from '../entities/custom-canonical-type.entity';
 
@@ -31,16 +31,18 @@ export class CustomCanonicalTypeDao {
     });
   }
 
-  /** Inserts the type; null when the org already has one of that name. */
-  async create(orgId: string, row: Omit<CustomCanonicalType, 'id' | 'orgId' | 'createdAt'>): Promise<CustomCanonicalType | null> {
-    return withTenant(this.ds, orgId, async (em) => {
-      const inserted: CustomCanonicalType[] = await em.query(
-        `INSERT INTO "schema".custom_canonical_type (org_id, name, label, description, category, parent_id, parent_custom_id, pattern, examples, created_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (org_id, name) DO NOTHING RETURNING id`,
-        [orgId, row.name, row.label, row.description, row.category, row.parentId, row.parentCustomId, row.pattern, row.examples, row.createdBy],
-      );
-      if (!inserted.length) return null;
-      return em.getRepository(CustomCanonicalType).findOneByOrFail({ orgId, id: inserted[0]!.id });
-    });
+  /**
+   * Inserts the type in the caller's tenant transaction (`em`, opened with `withTenant` for the
+   * same org: the manager writes the type's event to the outbox in it); null when the org already
+   * has one of that name.
+   */
+  async create(em: EntityManager, orgId: string, row: Omit<CustomCanonicalType, 'id' | 'orgId' | 'createdAt'>): Promise<CustomCanonicalType | null> {
+    const inserted: CustomCanonicalType[] = await em.query(
+      `INSERT INTO "schema".custom_canonical_type (org_id, name, label, description, category, parent_id, parent_custom_id, pattern, examples, created_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (org_id, name) DO NOTHING RETURNING id`,
+      [orgId, row.name, row.label, row.description, row.category, row.parentId, row.parentCustomId, row.pattern, row.examples, row.createdBy],
+    );
+    if (!inserted.length) return null;
+    return em.getRepository(CustomCanonicalType).findOneByOrFail({ orgId, id: inserted[0]!.id });
   }
 }

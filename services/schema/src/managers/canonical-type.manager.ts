@@ -1,7 +1,10 @@
 import DataLoader from 'dataloader';
+import type { DataSource } from 'typeorm';
 import { UnauthenticatedError, ValidationError, isUuid } from '@datalinx/common';
 import { byIdLoader, type Viewer } from '@datalinx/graphql-kit';
-import { canonicalTypeByName, customCanonicalType, type CanonicalTypeDef } from '@datalinx/contracts';
+import { withTenant } from '@datalinx/db';
+import { enqueueOutbox } from '@datalinx/messaging';
+import { CANONICAL_TYPE_CREATED_V1, canonicalTypeByName, customCanonicalType, type CanonicalTypeCreatedV1, type CanonicalTypeDef } from '@datalinx/contracts';
 import type { CanonicalTypeDao } from '../daos/canonical-type.dao';
 import type { CustomCanonicalTypeDao } from '../daos/custom-canonical-type.dao';
 import type { CanonicalType } from '../entities/canonical-type.entity';
@@ -33,7 +36,9 @@ export interface UserError {
  * custom types of the viewer's own organization (tenant data, row-level security). Reads need a
  * signed-in viewer — checked here too, because shield does not cover `__resolveReference`;
  * creating a custom type needs schemas:write in the whole org (an org ADMIN). Lookups by id and
- * by name are batched per request.
+ * by name are batched per request. A created type's `schema.canonical_type.created.v1` event is
+ * written to the outbox in the transaction that inserts it (other services keep replicas of the
+ * org's custom types from it; `onCommit` kicks the relay).
  */
 export class CanonicalTypeManager {
   private readonly byId: DataLoader<string, CanonicalTypeRow | null>;
@@ -43,6 +48,8 @@ export class CanonicalTypeManager {
     private readonly viewer: Viewer,
     private readonly types: CanonicalTypeDao,
     private readonly custom: CustomCanonicalTypeDao,
+    private readonly ds: DataSource,
+    private readonly onCommit: () => void = () => undefined,
   ) {
     // Non-uuid ids cannot exist; dropping them keeps PostgreSQL from rejecting the whole batch.
     this.byId = byIdLoader(async (ids) => {
@@ -118,6 +125,18 @@ export class CanonicalTypeManager {
     return customCanonicalType(await this.definitionOf(parent, depth + 1), { name: t.name, label: t.label, pattern: t.pattern, category: t.category });
   }
 
+  /**
+   * The built-in at the root of the type's chain and every pattern of the chain, root first (what
+   * the created event carries, so consumers never walk the chain themselves).
+   */
+  async lineageOf(t: CanonicalTypeRow, depth = 0): Promise<{ baseType: string; patterns: string[] }> {
+    if (!isCustom(t)) return { baseType: t.name, patterns: [] };
+    const parent = await this.parentOf(t);
+    if (!parent || depth > 10) throw new Error(`custom canonical type ${t.name} has no parent`);
+    const up = await this.lineageOf(parent, depth + 1);
+    return { baseType: up.baseType, patterns: t.pattern ? [...up.patterns, t.pattern] : up.patterns };
+  }
+
   /** createCanonicalType: schemas:write in the org (org ADMIN); expected failures come back as payload errors. */
   async create(input: CreateCanonicalTypeInput): Promise<{ canonicalType: CustomCanonicalType | null; errors: UserError[] }> {
     const v = this.viewer;
@@ -161,19 +180,39 @@ export class CanonicalTypeManager {
     // Org-wide write: schemas:write in every workspace of the org, i.e. an org ADMIN (shield checks it too).
     if (!(v.kind === 'user' && v.orgRole === 'ADMIN')) return { canonicalType: null, errors: [{ code: 'FORBIDDEN', field: null, message: 'Only organization administrators can create canonical types.' }] };
     if (errors.length) return { canonicalType: null, errors };
+    const lineage = await this.lineageOf(parentRow!);
     try {
-      const row = await this.custom.create(v.orgId, {
-        name,
-        label,
-        description,
-        category: parent!.category,
-        parentId: isCustom(parentRow!) ? null : parentRow!.id,
-        parentCustomId: isCustom(parentRow!) ? parentRow!.id : null,
-        pattern,
-        examples: [...new Set(examples)],
-        createdBy: v.userId,
+      const orgId = v.orgId;
+      const row = await withTenant(this.ds, orgId, async (em) => {
+        const created = await this.custom.create(em, orgId, {
+          name,
+          label,
+          description,
+          category: parent!.category,
+          parentId: isCustom(parentRow!) ? null : parentRow!.id,
+          parentCustomId: isCustom(parentRow!) ? parentRow!.id : null,
+          pattern,
+          examples: [...new Set(examples)],
+          createdBy: v.userId,
+        });
+        if (!created) return null;
+        // Same transaction: the type never exists without its event (and no event without the type).
+        const event: CanonicalTypeCreatedV1 = {
+          orgId,
+          typeId: created.id,
+          name: created.name,
+          label: created.label,
+          parent: parentRow!.name,
+          baseType: lineage.baseType,
+          pattern: created.pattern,
+          patterns: created.pattern ? [...lineage.patterns, created.pattern] : lineage.patterns,
+          createdAt: new Date(created.createdAt).toISOString(),
+        };
+        await enqueueOutbox(em, CANONICAL_TYPE_CREATED_V1, event);
+        return created;
       });
       if (!row) return { canonicalType: null, errors: [{ code: 'NAME_TAKEN', field: 'name', message: `your organization already has a canonical type "${name}"` }] };
+      this.onCommit();
       return { canonicalType: row, errors: [] };
     } catch (e) {
       // PostgreSQL could not compile the pattern (check constraint): the two engines must both accept it.
