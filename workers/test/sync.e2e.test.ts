@@ -410,7 +410,8 @@ describe('source.sync PostgreSQL → warehouse (worker process, JetStream)', () 
 
     const incremental = await (await sync([{ ...table, mode: 'INCREMENTAL', cursorColumn: 'id' }], { config: file })).result;
     expect(incremental.state).toBe('FAILURE');
-    expect(incremental.error).toMatchObject({ code: 'INCREMENTAL_UNSUPPORTED', message: expect.stringMatching(/^incremental sync is not supported for FILE\/REST sources yet; use FULL/) });
+    // A file has no key of its own: INCREMENTAL needs one named (workers/test/reader-incremental.e2e.test.ts covers the rest).
+    expect(incremental.error).toMatchObject({ code: 'PRIMARY_KEY_REQUIRED', message: expect.stringMatching(/^Incremental sync of files\.orders needs a primary key: a file has no key of its own/) });
   });
 
   it('FILE (CSV) schema drift: a new column is BLOCKed (table unchanged), IGNOREd (left out) or PROPAGATEd (added) — the decision is a step', async () => {

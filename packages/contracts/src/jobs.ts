@@ -332,10 +332,14 @@ export type SourceDiscoverJobV1 = z.infer<typeof sourceDiscoverJobV1>;
 
 /**
  * `source.sync` (subject `jobs.source.sync.<workspaceId>`): copy tables of a source (POSTGRES,
- * MYSQL, FILE or REST_API; for FILE and REST_API a table's `name` is the reader's table name and
- * only FULL is supported) into the workspace's warehouse schema (ARCHITECTURE.md §7 "Sync"). FULL loads a staging table and
- * swaps it in one transaction; INCREMENTAL upserts by primary key in batches ordered by
- * (cursorColumn, primaryKey) and checkpoints each batch in the same transaction. `secrets` as in
+ * MYSQL, FILE or REST_API; for FILE and REST_API a table's `name` is the reader's table name) into
+ * the workspace's warehouse schema (ARCHITECTURE.md §7 "Sync"). FULL loads a staging table and
+ * swaps it in one transaction; INCREMENTAL upserts by primary key in batches (POSTGRES, MYSQL:
+ * ordered by (cursorColumn, primaryKey)) and checkpoints each batch in the same transaction. FILE
+ * and REST_API tables have no key of their own: INCREMENTAL needs `primaryKey`; every record is read and those
+ * whose cursor is above the last completed run's high-water mark are upserted (one per key, the
+ * greatest cursor), a redelivery skipping the records of the (immutable) file already consumed or
+ * reading a REST collection again from the start. `secrets` as in
  * connection.test v2 (sealed, AAD `job:<jobId>`). The job's `limits.maxRows` caps the rows loaded.
  */
 export const syncTableV1 = z

@@ -198,6 +198,31 @@ describe('syncConnection → source.sync through the worker', () => {
     expect(await syncJobsInOutbox()).toBe(before);
   });
 
+  it('FILE / REST_API INCREMENTAL: without a primaryKey PRIMARY_KEY_REQUIRED (nothing dispatched); with one the job carries it to the worker', async () => {
+    // Nothing listens there: the accepted run reaches the worker and fails reading the API (not refused up front).
+    const created = await gql<{ createConnection: { connection: { id: string }; errors: unknown[] } }>(
+      `mutation($i: CreateConnectionInput!){ createConnection(input: $i) { connection { id } errors { code field message } } }`,
+      { i: { workspaceId: ws.A.id, name: 'api', kind: 'SOURCE', type: 'REST_API', restApi: { baseUrl: 'http://127.0.0.1:9/api', auth: 'NONE', openApiUrl: 'http://127.0.0.1:9/api/openapi.json' } } },
+    );
+    expect(created.body.data?.createConnection.errors).toEqual([]);
+    const connectionId = created.body.data!.createConnection.connection.id;
+    const table = { schema: 'api', name: 'customers', mode: 'INCREMENTAL', cursorColumn: 'updated_at' };
+    const before = await syncJobsInOutbox();
+    const refused = await sync({ connectionId, tables: [{ schema: 'api', name: 'orders', mode: 'FULL' }, table] });
+    expect(refused).toEqual({ runId: null, errors: [expect.objectContaining({ code: 'PRIMARY_KEY_REQUIRED', field: 'tables.1.primaryKey', message: expect.stringMatching(/no primary key of its own.*primaryKey/) })] });
+    expect(await syncJobsInOutbox()).toBe(before);
+
+    const accepted = await sync({ connectionId, tables: [{ ...table, primaryKey: ['id'] }] });
+    expect(accepted.errors).toEqual([]);
+    const [row] = await p.sources.workspace.query(`SELECT payload FROM workspace.outbox WHERE subject = $1 AND payload->>'runId' = $2`, [`jobs.source.sync.${ws.A.id}`, accepted.runId]);
+    expect(sourceSyncJobV1.parse(row.payload).payload.tables).toEqual([{ ...table, primaryKey: ['id'] }]);
+    const final = await waitFor('the REST sync run to finish', async () => {
+      const s = await runState(accepted.runId!);
+      return s && ['SUCCESS', 'FAILURE', 'CANCELED'].includes(s.state) ? s : undefined;
+    }, 90000);
+    expect(final).toMatchObject({ state: 'FAILURE', error: { code: 'OPENAPI_NOT_FOUND' } });
+  }, 120000);
+
   it('no tables, or a blank identifier: typed field errors', async () => {
     expect((await sync({ connectionId: ws.A.connectionId, tables: [] })).errors).toEqual([expect.objectContaining({ code: 'TABLES_REQUIRED', field: 'tables' })]);
     const r = await sync({ connectionId: ws.A.connectionId, tables: [{ schema: ' ', name: 'customer', mode: 'FULL' }] });

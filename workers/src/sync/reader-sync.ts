@@ -1,5 +1,5 @@
 import type { SourceSyncJobV1, SyncTableV1 } from '@datalinx/contracts';
-import { MalformedInputError, openReader, ReaderError, type ColumnType, type Problem, type SourceReader, type TableShape, type Value } from '../readers';
+import { MalformedInputError, openReader, ReaderError, type ColumnType, type Problem, type Row, type SourceReader, type TableShape, type Value } from '../readers';
 import { encodeCopyField } from './copy-meter';
 import { SyncFailure, type SyncOptions, type SyncOutcome, type SyncReporter } from './postgres-sync';
 import { runTableSourceSync, type LoadColumn, type TableSource } from './source-load';
@@ -28,11 +28,17 @@ const noun = (config: SourceSyncJobV1['payload']['config']) => (config.type === 
  * `source.sync` of a FILE (CSV, JSON, JSON Lines) or REST_API (OpenAPI collections) connection:
  * the connection's reader (`openReader`) discovers the tables (a table of the job is a reader
  * table name: a file's name without its extension, a flattened child table `<table>__<field>`, a
- * REST collection), each table is loaded as a FULL refresh (inferred types; the pipeline's schema
- * drift policy against the existing table; staging table + swap),
- * its batches streamed into COPY FROM STDIN. Malformed records: SKIP_AND_REPORT loads the good
- * rows and reports a step "N malformed lines skipped" with the first line numbers and reasons;
- * FAIL fails the run with INPUT_MALFORMED naming the first bad line (nothing swapped in).
+ * REST collection), each table loaded with inferred types and the pipeline's schema drift policy
+ * against the existing table, its batches streamed into COPY FROM STDIN. FULL: staging table +
+ * swap. INCREMENTAL (`records`, the job's table naming `primaryKey` and `cursorColumn`): every
+ * record is read and the warehouse upserts, batch by batch, the ones whose cursor is above the
+ * table's high-water mark (`incrementalLoad`); a redelivered job skips the records of a FILE an
+ * earlier attempt consumed (the uploaded file, named by its fileId, never changes) and reads a
+ * REST collection again from the start (it may have changed; the upsert by key keeps it
+ * duplicate-free). Malformed records: SKIP_AND_REPORT loads the good rows and reports a step
+ * "N malformed lines skipped" with the first line numbers and reasons; FAIL fails the run with
+ * INPUT_MALFORMED naming the first bad line (FULL: nothing swapped in; INCREMENTAL: the batch
+ * holding it rolled back, the high-water mark unchanged).
  */
 export function runReaderSync(job: SourceSyncJobV1, o: ReaderSyncOptions, report: SyncReporter): Promise<SyncOutcome> {
   const p = job.payload;
@@ -64,21 +70,59 @@ export function runReaderSync(job: SourceSyncJobV1, o: ReaderSyncOptions, report
       if (!shape) throw new SyncFailure('TABLE_NOT_FOUND', `The ${description} has no table ${t.name}; its tables are: ${shapes.map((s) => s.name).join(', ') || 'none'}.`);
       return shape;
     };
+    const reads: AsyncIterator<Row[]>[] = [];
+    /** A read of the table (its malformed-record tally restarted) and its rows as COPY text lines of the columns to load (the drift policy may leave new ones out). */
+    const read = (t: SyncTableV1, columns: LoadColumn[]) => {
+      skipped = [];
+      skippedCount = 0;
+      const byName = new Map(shapeOf(t).columns.map((c) => [c.name, c.type]));
+      const types = columns.map((c) => byName.get(c.name)!);
+      return {
+        rows: reader.read(t.name, { batchRows: 1000 }),
+        encode: (batch: Row[]) => Buffer.from(batch.map((row) => `${columns.map((c, i) => encodeCopyField(valueText(row[c.name], types[i]))).join('\t')}\n`).join(''), 'utf8'),
+      };
+    };
     const source: TableSource = {
       description,
       columns: (t) => Promise.resolve(shapeOf(t).columns.map((c): LoadColumn => ({ name: c.name, type: c.type }))),
       lines: async function* (t, columns) {
-        skipped = [];
-        skippedCount = 0;
-        // The columns to load (the drift policy may leave new ones out), each with the reader's type.
-        const byName = new Map(shapeOf(t).columns.map((c) => [c.name, c.type]));
-        const types = columns.map((c) => byName.get(c.name)!);
-        for await (const batch of reader.read(t.name, { batchRows: 1000 })) {
-          let text = '';
-          for (const row of batch) text += `${columns.map((c, i) => encodeCopyField(valueText(row[c.name], types[i]))).join('\t')}\n`;
-          yield Buffer.from(text, 'utf8');
-        }
+        const { rows, encode } = read(t, columns);
+        for await (const batch of rows) yield encode(batch);
       },
+      records: (t, columns) => ({
+        description,
+        replayable: c.type === 'FILE',
+        open: (skip) => {
+          const { rows, encode } = read(t, columns);
+          const it = rows[Symbol.asyncIterator]();
+          reads.push(it);
+          let pending: Row[] = [];
+          let toSkip = skip;
+          let ended = false;
+          return {
+            // Pulls from the one read (never ends it early: the next batch goes on where this one stopped).
+            batch: async function* (limit) {
+              for (let n = 0; n < limit; ) {
+                if (!pending.length) {
+                  if (ended) return;
+                  const r = await it.next();
+                  if (r.done) {
+                    ended = true;
+                    return;
+                  }
+                  pending = r.value.slice(Math.min(toSkip, r.value.length));
+                  toSkip -= r.value.length - pending.length;
+                  continue;
+                }
+                const take = pending.slice(0, limit - n);
+                pending = pending.slice(take.length);
+                n += take.length;
+                yield encode(take);
+              }
+            },
+          };
+        },
+      }),
       afterLoad: async (_t, label) => {
         if (!skippedCount) return undefined;
         const what = `${skippedCount} malformed ${noun(p.config)}${skippedCount === 1 ? '' : 's'} skipped`;
@@ -86,17 +130,24 @@ export function runReaderSync(job: SourceSyncJobV1, o: ReaderSyncOptions, report
         await report.step(`${label}: malformed input`, 'SUCCESS', `${what}${skippedCount > skipped.length ? ` (the first ${skipped.length} listed)` : ''}: ${listed}`, 0);
         return `${what} (see the steps)`;
       },
-      failure: (err, label, dest) => {
+      failure: (err, label, dest, t) => {
         if (err instanceof MalformedInputError) {
+          const outcome =
+            t?.mode === 'INCREMENTAL'
+              ? `the batch holding it was rolled back (the batches committed before it stay in ${p.destination.schema}.${dest}) and the table's high-water mark is unchanged, so the next run reads those records again`
+              : `nothing was loaded and ${p.destination.schema}.${dest} is unchanged`;
           return {
             code: 'INPUT_MALFORMED',
-            message: `${label}: malformed input at ${noun(p.config)} ${err.line}: ${err.reason} (${err.code}). The pipeline fails on malformed input, so nothing was loaded and ${p.destination.schema}.${dest} is unchanged. Fix the source, or set the pipeline to skip and report malformed input.`,
+            message: `${label}: malformed input at ${noun(p.config)} ${err.line}: ${err.reason} (${err.code}). The pipeline fails on malformed input, so ${outcome}. Fix the source, or set the pipeline to skip and report malformed input.`,
           };
         }
         if (err instanceof ReaderError) return { code: err.code, message: err.message };
         return null;
       },
-      close: () => Promise.resolve(),
+      // A read left open by a failed load (its file stream is released).
+      close: async () => {
+        await Promise.all(reads.map((it) => it.return?.().catch(() => undefined)));
+      },
     };
     return source;
   });

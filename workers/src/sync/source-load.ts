@@ -19,6 +19,7 @@ import {
   syncErrorOutcome,
   warehouseClient,
   type KeysetSource,
+  type RecordSource,
   type SyncOptions,
   type SyncOutcome,
   type SyncReporter,
@@ -46,12 +47,18 @@ export interface TableSource {
   total?(t: SyncTableV1): Promise<number | undefined>;
   /** Steps to report after a table was loaded (e.g. the malformed records skipped) and a note for the run summary. */
   afterLoad?(t: SyncTableV1, label: string): Promise<string | undefined>;
-  /** Maps an error of the source to the run's outcome (null: the generic handling). */
-  failure?(err: unknown, label: string, dest: string): { code: string; message: string } | null;
+  /** Maps an error of the source to the run's outcome (null: the generic handling); `t` is the table being loaded. */
+  failure?(err: unknown, label: string, dest: string, t?: SyncTableV1): { code: string; message: string } | null;
   /** INCREMENTAL support: the table's primary key (empty: none) ... */
   primaryKey?(t: SyncTableV1): Promise<string[]>;
   /** ... and its rows in keyset batches (the selected `columns`, in their order). */
   keyset?(t: SyncTableV1, columns: LoadColumn[]): KeysetSource;
+  /**
+   * INCREMENTAL for a source that can neither filter nor order (FILE, REST_API readers): every
+   * record of the table in reading order (the selected `columns`), filtered in the warehouse. Such
+   * a source has no key of its own: the job's table names it (`primaryKey`).
+   */
+  records?(t: SyncTableV1, columns: LoadColumn[]): RecordSource;
   close(): Promise<void>;
 }
 
@@ -59,9 +66,11 @@ export interface TableSource {
  * `source.sync` for a source read through a TableSource, table by table, with the PostgreSQL
  * sync's warehouse session (SET ROLE + statement timeout), schema drift policy
  * (`applyDriftPolicy`), staging-table swap (`swapFullRefresh`), incremental keyset batches
- * (`incrementalLoad`, for sources with `keyset`: MySQL), row and storage limits, progress and
- * checkpoint bookkeeping. INCREMENTAL tables of a source without `keyset` (FILE, REST_API) fail
- * the run before anything is loaded (`INCREMENTAL_UNSUPPORTED`).
+ * (`incrementalLoad`: keyset batches for sources with `keyset` — MySQL —, record batches filtered by
+ * the table's high-water mark for sources with `records` — FILE, REST_API), row and storage
+ * limits, progress and checkpoint bookkeeping. A FILE or REST_API table has no primary key of its
+ * own: INCREMENTAL ones without `primaryKey` in the job fail the run before anything is read
+ * (`PRIMARY_KEY_REQUIRED`).
  */
 export async function runTableSourceSync(job: SourceSyncJobV1, o: SyncOptions, report: SyncReporter, open: () => Promise<TableSource>): Promise<SyncOutcome> {
   const p = job.payload;
@@ -70,14 +79,22 @@ export async function runTableSourceSync(job: SourceSyncJobV1, o: SyncOptions, r
   const run = { rows: 0 };
   let current = 'connect';
   const t0 = Date.now();
-  const incremental = p.tables.find((t) => t.mode === 'INCREMENTAL');
-  if (incremental && p.config.type !== 'MYSQL') {
-    current = `${incremental.schema}.${incremental.name}`;
-    return syncErrorOutcome(new SyncFailure('INCREMENTAL_UNSUPPORTED', `incremental sync is not supported for FILE/REST sources yet; use FULL (table ${current}).`), current, t0, 0, report);
+  const keyless = (p.config.type === 'FILE' || p.config.type === 'REST_API') && p.tables.find((t) => t.mode === 'INCREMENTAL' && !t.primaryKey?.length);
+  if (keyless) {
+    current = `${keyless.schema}.${keyless.name}`;
+    const what = p.config.type === 'FILE' ? 'a file' : 'a REST API collection';
+    return syncErrorOutcome(
+      new SyncFailure('PRIMARY_KEY_REQUIRED', `Incremental sync of ${current} needs a primary key: ${what} has no key of its own, so name the column(s) identifying a record in the pipeline's table (primaryKey, e.g. ["id"]), or sync it FULL. Nothing was loaded.`),
+      current,
+      t0,
+      0,
+      report,
+    );
   }
   const wh = warehouseClient(o.warehouseAdminUrl);
   let source: TableSource | undefined;
   let dest = '';
+  let table: SyncTableV1 | undefined;
   try {
     source = await open();
     const ws = await prepareWarehouse(wh, p);
@@ -88,6 +105,7 @@ export async function runTableSourceSync(job: SourceSyncJobV1, o: SyncOptions, r
     for (const t of p.tables) {
       current = `${t.schema}.${t.name}`;
       dest = destinationTableName(t);
+      table = t;
       const s0 = Date.now();
       const mine = await readState(wh, ws, dest, job.runId);
       if (mine?.completed) {
@@ -101,12 +119,12 @@ export async function runTableSourceSync(job: SourceSyncJobV1, o: SyncOptions, r
       if (clash) throw new SyncFailure('RESERVED_COLUMN', `Source table ${current} has a column named ${clash.name}, which the sync adds itself.`);
       const { selected: columns, exists } = await applyDriftPolicy(wh, ws, p, dest, current, t.mode, all, report);
       if (t.mode === 'INCREMENTAL') {
-        if (!source.keyset) throw new SyncFailure('INCREMENTAL_UNSUPPORTED', `incremental sync is not supported for ${source.description}; use FULL (table ${current}).`);
+        const from = source.keyset?.(t, columns) ?? source.records?.(t, columns);
+        if (!from) throw new SyncFailure('INCREMENTAL_UNSUPPORTED', `incremental sync is not supported for ${source.description}; use FULL (table ${current}).`);
         const pk = t.primaryKey ?? (await source.primaryKey?.(t)) ?? [];
-        const rows = await incrementalLoad(
-          { wh, ws, p, job, dest, label: current, table: t, selected: columns, all: all.map((c) => c.name), pk, exists, mine, run, o, report },
-          source.keyset(t, columns),
-        );
+        const rows = await incrementalLoad({ wh, ws, p, job, dest, label: current, table: t, selected: columns, all: all.map((c) => c.name), pk, exists, mine, run, o, report }, from);
+        const note = await source.afterLoad?.(t, current);
+        if (note) notes.push(`${current}: ${note}`);
         done.push(`${current} (${rows})`);
         continue;
       }
@@ -146,7 +164,7 @@ export async function runTableSourceSync(job: SourceSyncJobV1, o: SyncOptions, r
     }
     return { ok: true, rows: run.rows, summary: `${run.rows} row(s) synced in ${Date.now() - t0} ms: ${done.join(', ')}${notes.length ? `; ${notes.join('; ')}` : ''}` };
   } catch (err) {
-    const mapped = source?.failure?.(err, current, dest);
+    const mapped = source?.failure?.(err, current, dest, table);
     if (mapped) {
       await report.step(`${current}: loaded`, 'FAILURE', mapped.message, Date.now() - t0).catch(() => undefined);
       return { ok: false, rows: run.rows, summary: `sync of ${current} failed`, error: mapped };

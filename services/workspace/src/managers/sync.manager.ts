@@ -123,12 +123,16 @@ export class SyncManager {
       if (conn.kind !== 'SOURCE') {
         return { runId: null, errors: [userError('CONNECTION_KIND_INVALID', 'connectionId', 'Only a SOURCE connection can be synced; this one is a DESTINATION.')] };
       }
+      // A file or a REST collection has no primary key of its own: an INCREMENTAL table names its key (the upsert's).
       if (conn.type === 'FILE' || conn.type === 'REST_API') {
-        const incremental = checked.tables.flatMap((t, i) => (t.mode === 'INCREMENTAL' ? [i] : []));
-        if (incremental.length) {
+        const keyless = checked.tables.flatMap((t, i) => (t.mode === 'INCREMENTAL' && !t.primaryKey?.length ? [i] : []));
+        if (keyless.length) {
+          const what = conn.type === 'FILE' ? 'A file' : 'A REST API collection';
           return {
             runId: null,
-            errors: incremental.map((i) => userError('INCREMENTAL_NOT_SUPPORTED', `tables.${i}.mode`, `${conn.type} sources sync FULL only (incremental sync of files and REST APIs is not supported yet); use FULL.`)),
+            errors: keyless.map((i) =>
+              userError('PRIMARY_KEY_REQUIRED', `tables.${i}.primaryKey`, `${what} has no primary key of its own: an INCREMENTAL table needs primaryKey (the column(s) identifying a record, e.g. ["id"]); or sync it FULL.`),
+            ),
           };
         }
       }
