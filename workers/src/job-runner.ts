@@ -20,9 +20,7 @@ import { testConnectionV1, testConnectionV2 } from './jobs/connection-test';
 import type { FileStorage } from './connectors/file';
 import { provisionWarehouse, purgeWarehouse } from './jobs/warehouse';
 import { canonicalizeColumn } from './jobs/canonicalize';
-import { runSourceSync } from './sync/postgres-sync';
-import { runMysqlSync } from './sync/mysql-sync';
-import { runReaderSync } from './sync/reader-sync';
+import { runSync } from './sync/run-sync';
 import { discoverSource, jetStreamPublisher } from './discovery/discover';
 import { runPipelineLoad } from './jobs/pipeline-run';
 
@@ -165,14 +163,8 @@ export class JobRunner {
         // Not a permanent failure: another worker of this consumer may have WAREHOUSE_ADMIN_URL.
         if (!this.o.warehouseAdminUrl) throw new Error('this worker has no WAREHOUSE_ADMIN_URL: it cannot run source.sync jobs');
         const secrets = this.unsealSecrets(job.jobId, job.payload.secrets);
-        const syncOptions = { warehouseAdminUrl: this.o.warehouseAdminUrl, secrets, batchDelayMs: this.o.syncBatchDelayMs };
         const type = job.payload.config.type;
-        const result =
-          type === 'POSTGRES'
-            ? await runSourceSync(job, syncOptions, report)
-            : type === 'MYSQL'
-              ? await runMysqlSync(job, syncOptions, report)
-              : await runReaderSync(job, { ...syncOptions, fileStorage: this.o.fileStorage }, report);
+        const result = await runSync(job, { warehouseAdminUrl: this.o.warehouseAdminUrl, secrets, batchDelayMs: this.o.syncBatchDelayMs, fileStorage: this.o.fileStorage }, report);
         await report.state(result.ok ? 'SUCCESS' : 'FAILURE', { summary: result.summary, error: result.error });
         log.info({ ok: result.ok, code: result.error?.code, rows: result.rows, type }, 'job finished');
         return;

@@ -6,9 +6,8 @@ import { postgresCatalog } from '../discovery/postgres';
 import { mysqlCatalog } from '../discovery/mysql';
 import { readerCatalog } from '../discovery/readers';
 import { inScope } from '../discovery/profile';
-import { destinationTableName, runSourceSync, type SyncOutcome, type SyncReporter } from '../sync/postgres-sync';
-import { runMysqlSync } from '../sync/mysql-sync';
-import { runReaderSync } from '../sync/reader-sync';
+import { destinationTableName, type SyncOutcome, type SyncReporter } from '../sync/postgres-sync';
+import { runSync } from '../sync/run-sync';
 
 export interface PipelineRunOptions {
   /** WAREHOUSE_ADMIN_URL: every load runs as the workspace role through it (see the syncs). */
@@ -216,15 +215,7 @@ export async function runPipelineLoad(job: PipelineRunJobV2, o: PipelineRunOptio
   const loaded: string[] = [];
   for (const [i, p] of plan.entries()) {
     const syncJob = sourceSyncJob(job, p, rows);
-    const syncOptions = { warehouseAdminUrl: o.warehouseAdminUrl, secrets: p.secrets, batchDelayMs: o.batchDelayMs };
-    const r = prefixed(report, p.source.name);
-    const type = p.source.config.type;
-    const result =
-      type === 'POSTGRES'
-        ? await runSourceSync(syncJob, syncOptions, r)
-        : type === 'MYSQL'
-          ? await runMysqlSync(syncJob, syncOptions, r)
-          : await runReaderSync(syncJob, { ...syncOptions, fileStorage: o.fileStorage }, r);
+    const result = await runSync(syncJob, { warehouseAdminUrl: o.warehouseAdminUrl, secrets: p.secrets, batchDelayMs: o.batchDelayMs, fileStorage: o.fileStorage }, prefixed(report, p.source.name));
     rows += result.rows;
     if (!result.ok) {
       const error = result.error ?? { code: 'SYNC_FAILED', message: result.summary };
