@@ -37,6 +37,7 @@ describe('pipelines through the gateway (create / validate / update / enable / r
   const src = randomUUID();
   const dest = randomUUID();
   const otherWsSrc = randomUUID();
+  const fileSrc = randomUUID();
   const target = randomUUID();
 
   const gql = (viewer: Viewer | undefined, query: string, variables: Record<string, unknown> = {}) => postGraphQL(p.gatewayUrl, query, variables, viewer ? viewerHeader(viewer) : {});
@@ -80,6 +81,12 @@ describe('pipelines through the gateway (create / validate / update / enable / r
     await conn(src, wsA, 'crm', 'SOURCE');
     await conn(dest, wsA, 'warehouse-out', 'DESTINATION');
     await conn(otherWsSrc, wsA2, 'elsewhere', 'SOURCE');
+    await p.sources.workspace.query(`INSERT INTO workspace.connection (id, org_id, workspace_id, name, kind, type, config) VALUES ($1, $2, $3, 'orders.csv', 'SOURCE', 'FILE', $4)`, [
+      fileSrc,
+      orgA,
+      wsA,
+      JSON.stringify({ type: 'FILE', fileId: randomUUID(), fileName: 'orders.csv', format: 'CSV', sizeBytes: 100 }),
+    ]);
     // No worker provisions warehouses in this suite: runs need the workspace's to be READY.
     await p.sources.workspace.query(`UPDATE workspace.warehouse SET status = 'READY' WHERE workspace_id = $1`, [wsA]);
   }, 120_000);
@@ -174,6 +181,8 @@ describe('pipelines through the gateway (create / validate / update / enable / r
         },
         ['DEFINITION_INVALID@definition.sources.0.incremental.0.table', 'DEFINITION_INVALID@definition.sources.0.incremental.1.table'],
       ],
+      // A file has no key of its own: an incremental table of a FILE source names one.
+      [{ name: 'c18', definition: definition({ sources: [{ connectionId: fileSrc, incremental: [{ table: 'files.orders', cursorColumn: 'updated_at' }] }] }) }, ['PRIMARY_KEY_REQUIRED@definition.sources.0.incremental.0.primaryKey']],
     ];
     for (const [input, expected] of cases) {
       const res = await create(editorA, input);
@@ -188,6 +197,10 @@ describe('pipelines through the gateway (create / validate / update / enable / r
     const otherOrg = await create(adminB, { name: 'sneaky' });
     expect(codes(otherOrg)).toEqual(['WORKSPACE_NOT_FOUND@workspaceId']);
     expect(await countPipelines()).toBe(n);
+    // With its key named, the FILE source's incremental table is accepted.
+    const keyed = await create(editorA, { name: 'c18-keyed', definition: definition({ sources: [{ connectionId: fileSrc, incremental: [{ table: 'files.orders', cursorColumn: 'updated_at', primaryKey: ['order_id'] }] }] }) });
+    expect(keyed.errors).toEqual([]);
+    expect(keyed.pipeline).not.toBeNull();
   });
 
   it('round-trips incremental tables and onMalformed through createPipeline, updatePipeline and the pipeline query', async () => {

@@ -44,13 +44,14 @@ export class PipelineDao {
   }
 
   /** Kind of each given connection that belongs to the workspace (absent ids: not found there). */
-  async connectionKinds(em: EntityManager, orgId: string, workspaceId: string, ids: readonly string[]): Promise<Map<string, string>> {
+  /** Kind (SOURCE / DESTINATION) and type (POSTGRES, FILE, …) of the workspace's connections among `ids`. */
+  async connectionKinds(em: EntityManager, orgId: string, workspaceId: string, ids: readonly string[]): Promise<Map<string, { kind: string; type: string }>> {
     if (!ids.length) return new Map();
-    const rows: Array<{ id: string; kind: string }> = await em.query(
-      `SELECT id, kind FROM workspace.connection WHERE org_id = $1 AND workspace_id = $2 AND id = ANY($3::uuid[])`,
+    const rows: Array<{ id: string; kind: string; type: string }> = await em.query(
+      `SELECT id, kind, type FROM workspace.connection WHERE org_id = $1 AND workspace_id = $2 AND id = ANY($3::uuid[])`,
       [orgId, workspaceId, [...ids]],
     );
-    return new Map(rows.map((r) => [r.id, r.kind]));
+    return new Map(rows.map((r) => [r.id, { kind: r.kind, type: r.type }]));
   }
 
   /**

@@ -361,7 +361,11 @@ export class PipelineManager {
     return errors;
   }
 
-  /** Sources must be connections of this workspace (SOURCE kind), exports DESTINATION connections of it. */
+  /**
+   * Sources must be connections of this workspace (SOURCE kind), exports DESTINATION connections
+   * of it. An incremental table of a FILE or REST_API source must name its primary key: a file or
+   * an API collection has none of its own (the worker would fail the run with PRIMARY_KEY_REQUIRED).
+   */
   private async checkConnections(em: EntityManager, orgId: string, workspaceId: string, d: PipelineDefinitionV1): Promise<UserError[]> {
     const ids = [...new Set([...d.sources.map((s) => s.connectionId), ...d.exports.map((x) => x.connectionId)])];
     const kinds = await this.dao.connectionKinds(em, orgId, workspaceId, ids);
@@ -369,10 +373,19 @@ export class PipelineManager {
     const check = (list: Array<{ connectionId: string }>, part: 'sources' | 'exports', want: 'SOURCE' | 'DESTINATION') =>
       list.forEach((s, i) => {
         const field = `definition.${part}.${i}.connectionId`;
-        const kind = kinds.get(s.connectionId);
+        const kind = kinds.get(s.connectionId)?.kind;
         if (!kind) errors.push(userError('CONNECTION_NOT_FOUND', field, `No connection ${s.connectionId} in this workspace; pick one of the workspace's connections.`));
         else if (kind !== want) errors.push(userError('CONNECTION_KIND_INVALID', field, `Connection ${s.connectionId} is a ${kind} connection; ${part} need a ${want} connection.`));
       });
+    d.sources.forEach((s, i) => {
+      const type = kinds.get(s.connectionId)?.type;
+      if (type !== 'FILE' && type !== 'REST_API') return;
+      (s.incremental ?? []).forEach((t, j) => {
+        if (t.primaryKey?.length) return;
+        const field = `definition.sources.${i}.incremental.${j}.primaryKey`;
+        errors.push(userError('PRIMARY_KEY_REQUIRED', field, `${field}: ${t.table} comes from a ${type} source, which has no key of its own; name the column(s) that identify a record, or load the table FULL.`));
+      });
+    });
     check(d.sources, 'sources', 'SOURCE');
     check(d.exports, 'exports', 'DESTINATION');
     return errors;
