@@ -1,25 +1,16 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
-import path from 'node:path';
-import type { Subscription } from '@nats-io/nats-core';
+import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { canonicalizeColumnJobV1, jobSubject, runEvent, type RunEvent } from '@datalinx/contracts';
-import { createTestDatabase, type TestDatabase } from '@datalinx/db';
-import { connectNats, encodeJson, ensureStreams, type Nats } from '@datalinx/messaging';
+import { canonicalizeColumnJobV1 } from '@datalinx/contracts';
+import type { TestDatabase } from '@datalinx/db';
+import type { Nats } from '@datalinx/messaging';
 import { canonicalizeColumn } from '../src/jobs/canonicalize';
 import { RunReporter } from '../src/run-reporter';
 import { defaultColumnFilter } from '../src/column-runner';
-import { deleteWorkerConsumers } from '../../test/support/worker-consumers';
+import { jobEnvelope, publishJob } from './support/jobs';
+import type { RunResult } from './support/run-events';
+import { WarehouseWorkspace } from './support/warehouse-workspace';
 
-const WORKER = path.resolve(__dirname, '..', 'dist', 'index.js');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface RunResult {
-  state: string;
-  summary?: string;
-  error?: { code: string; message: string };
-  steps: { step: string; status: string; message: string }[];
-}
 
 /**
  * column.canonicalize through the real worker process and JetStream, on a throwaway warehouse
@@ -28,23 +19,19 @@ interface RunResult {
  * `<schema>._dlx_quarantine` with their rule, and running the job again changes nothing.
  */
 describe('column.canonicalize (worker process, JetStream, warehouse)', () => {
-  const workspaceId = randomUUID();
-  const orgId = randomUUID();
-  const hex = randomBytes(6).toString('hex');
-  const schema = `ws_${hex}`;
-  const role = `dlx_ws_${hex}`;
-  const durable = `canon-${workspaceId.slice(0, 8)}`;
+  const e2e = new WarehouseWorkspace({
+    name: 'canon',
+    workerEnv: { JOB_ACK_WAIT_MS: '5000', JOB_BACKOFF_BASE_MS: '100' },
+    runs: { timeoutMs: 40000, settleMs: 150 },
+  });
+  const { workspaceId, schema, role } = e2e;
   let wh: TestDatabase;
   let whc: Client;
   let nats: Nats;
-  let worker: ChildProcess;
-  let runsSub: Subscription;
-  const events = new Map<string, Map<string, RunEvent>>();
 
   beforeAll(async () => {
-    wh = await createTestDatabase();
-    whc = new Client({ connectionString: wh.url });
-    await whc.connect();
+    await e2e.start();
+    ({ wh, whc, nats } = e2e);
     // The workspace's role and schema, as warehouse.provision leaves them (the role owns only its schema).
     await whc.query(`CREATE ROLE ${role} NOLOGIN NOSUPERUSER NOINHERIT NOBYPASSRLS`);
     await whc.query(`CREATE SCHEMA ${schema} AUTHORIZATION ${role}`);
@@ -60,80 +47,16 @@ describe('column.canonicalize (worker process, JetStream, warehouse)', () => {
         (4, NULL, 'FRA'), (5, 'bob@@example.com', 'DE'), (6, 'linus@kernel.org', NULL)`,
     );
     await whc.query(`INSERT INTO ${schema}.nokey (email) VALUES ('A@B.CO'), ('broken')`);
-    nats = await connectNats(process.env.NATS_URL!, 'canonicalize-test');
-    await ensureStreams(nats.jsm);
-    runsSub = nats.nc.subscribe(`runs.${workspaceId}.>`, {
-      callback: (_err, m) => {
-        const ev = runEvent.safeParse(m.json());
-        if (!ev.success) return;
-        if (!events.has(ev.data.runId)) events.set(ev.data.runId, new Map());
-        events.get(ev.data.runId)!.set(ev.data.eventId, ev.data);
-      },
-    });
-    worker = spawn(process.execPath, [WORKER], {
-      env: {
-        ...process.env,
-        NATS_URL: process.env.NATS_URL!,
-        DLX_MASTER_KEY: randomBytes(32).toString('base64'),
-        WORKER_DURABLE: durable,
-        WORKER_FILTER_SUBJECT: `jobs.connection.*.${workspaceId}`,
-        WAREHOUSE_FILTER_SUBJECT: `jobs.warehouse.*.${workspaceId}`,
-        SOURCE_FILTER_SUBJECT: `jobs.source.*.${workspaceId}`,
-        WAREHOUSE_ADMIN_URL: wh.url,
-        JOB_ACK_WAIT_MS: '5000',
-        JOB_BACKOFF_BASE_MS: '100',
-        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-      },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
   }, 60000);
 
-  afterAll(async () => {
-    if (worker && worker.exitCode === null && worker.signalCode === null) {
-      await new Promise((r) => {
-        worker.once('exit', r);
-        worker.kill('SIGTERM');
-      });
-    }
-    runsSub?.unsubscribe();
-    if (nats) await deleteWorkerConsumers(nats.jsm, durable);
-    await nats?.close();
-    await whc?.end();
-    await wh?.drop();
-    const admin = new Client({ connectionString: process.env.DATABASE_URL });
-    await admin.connect();
-    await admin.query(`DROP ROLE IF EXISTS ${role}`);
-    await admin.end();
-  }, 60000);
+  afterAll(() => e2e.stop(), 60000);
 
-  const jobOf = (runId: string, payload: Record<string, unknown>, jobId = randomUUID()) => ({
-    v: 1,
-    kind: 'column.canonicalize',
-    jobId,
-    runId,
-    orgId,
-    workspaceId,
-    requestedAt: new Date().toISOString(),
-    requestedBy: 'test',
-    payload: { destination: { schema, role }, ...payload },
-  });
+  const jobOf = (runId: string, payload: Record<string, unknown>, jobId = randomUUID()) =>
+    jobEnvelope(e2e, { kind: 'column.canonicalize', jobId, runId, payload: { destination: { schema, role }, ...payload } });
 
   async function run(payload: Record<string, unknown>, runId = randomUUID()): Promise<{ runId: string; result: RunResult }> {
-    const job = jobOf(runId, payload);
-    await nats.js.publish(jobSubject('column.canonicalize', workspaceId), encodeJson(job), { msgID: job.jobId });
-    return { runId, result: await finished(runId) };
-  }
-
-  async function finished(runId: string, timeoutMs = 40000): Promise<RunResult> {
-    for (const until = Date.now() + timeoutMs; Date.now() < until; await sleep(100)) {
-      const evs = [...(events.get(runId)?.values() ?? [])];
-      const end = evs.find((e) => e.type === 'run.state' && ['SUCCESS', 'FAILURE'].includes(e.state));
-      if (!end || end.type !== 'run.state') continue;
-      await sleep(150);
-      const steps = [...(events.get(runId)?.values() ?? [])].flatMap((e) => (e.type === 'run.step' ? [e] : [])).sort((a, b) => a.seq - b.seq);
-      return { state: end.state, summary: end.summary, error: end.error, steps: steps.map((s) => ({ step: s.step, status: s.status, message: s.message })) };
-    }
-    throw new Error(`run ${runId} did not finish`);
+    await publishJob(nats, jobOf(runId, payload));
+    return { runId, result: await e2e.finished(runId) };
   }
 
   const table = async () => (await whc.query(`SELECT id, email, country FROM ${schema}.customers ORDER BY id`)).rows;
@@ -168,7 +91,7 @@ describe('column.canonicalize (worker process, JetStream, warehouse)', () => {
 
     // The same job again (redelivered under a new message id): the run is already finished and nothing changes.
     const again = jobOf(runId, { table: 'customers', column: 'email', type: 'email' });
-    await nats.js.publish(jobSubject('column.canonicalize', workspaceId), encodeJson(again), { msgID: again.jobId });
+    await publishJob(nats, again);
     await sleep(1500);
     expect((await table()).map((r) => r.email)).toEqual(['ada@example.com', 'grace@example.org', 'not-an-email', null, 'bob@@example.com', 'linus@kernel.org']);
     expect(await quarantine(runId)).toHaveLength(2);

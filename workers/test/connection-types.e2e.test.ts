@@ -1,33 +1,25 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type { Subscription } from '@nats-io/nats-core';
 import { Client } from 'pg';
 import mysql from 'mysql2/promise';
 import { parseKey, seal } from '@datalinx/common';
-import { jobSubject, runEvent, storedFilePath, type ConnectionConfig, type ConnectionSecrets, type RunEvent } from '@datalinx/contracts';
-import { connectNats, encodeJson, ensureStreams, type Nats } from '@datalinx/messaging';
-
-const WORKER = path.resolve(__dirname, '..', 'dist', 'index.js');
-const MYSQL = { host: '127.0.0.1', port: 3306, user: 'root', password: '' };
+import type { ConnectionConfig, ConnectionSecrets } from '@datalinx/contracts';
+import { connectNats, ensureStreams, type Nats } from '@datalinx/messaging';
+import { jobEnvelope, publishJob } from './support/jobs';
+import { RunEvents } from './support/run-events';
+import { MYSQL, mysqlReachable, storeFile } from './support/sources';
+import { startWorker, stopWorker } from './support/worker-process';
 
 /**
  * Decided before the suite is declared so a machine without MariaDB skips the MySQL cases
  * visibly (jest lists them as skipped) instead of passing them vacuously.
  */
-const MYSQL_UP = (() => {
-  const probe = spawnSync(
-    process.execPath,
-    ['-e', `require('mysql2/promise').createConnection(${JSON.stringify({ ...MYSQL, connectTimeout: 2000 })}).then((c) => c.end().then(() => process.exit(0)), () => process.exit(1))`],
-    { cwd: path.resolve(__dirname, '..'), timeout: 10000 },
-  );
-  if (probe.status !== 0) process.stderr.write(`MariaDB/MySQL is not reachable at ${MYSQL.host}:${MYSQL.port} as root without a password: skipping the MySQL connection.test cases.\n`);
-  return probe.status === 0;
-})();
+const MYSQL_UP = mysqlReachable('the MySQL connection.test cases');
 
 /**
  * Whether the PostgreSQL server checks passwords for TCP logins (the embedded server `npm test`
@@ -76,48 +68,31 @@ describe('connection.test v2 for every connection type (worker process, JetStrea
   const masterKey = randomBytes(32).toString('base64');
   const storage = mkdtempSync(path.join(os.tmpdir(), 'dlx-files-'));
   const durable = `conn-types-${workspaceId.slice(0, 8)}`;
+  const scope = { orgId, workspaceId };
   let nats: Nats;
   let worker: ChildProcess;
-  let runsSub: Subscription;
-  const events = new Map<string, Map<string, RunEvent>>();
+  let runs: RunEvents;
 
   beforeAll(async () => {
     nats = await connectNats(process.env.NATS_URL!, 'connection-types-test');
     await ensureStreams(nats.jsm);
     // Core subscription: sees every event the worker publishes on RUNS for this workspace.
-    runsSub = nats.nc.subscribe(`runs.${workspaceId}.>`, {
-      callback: (_err, m) => {
-        const ev = runEvent.safeParse(m.json());
-        if (!ev.success) return;
-        if (!events.has(ev.data.runId)) events.set(ev.data.runId, new Map());
-        events.get(ev.data.runId)!.set(ev.data.eventId, ev.data);
-      },
-    });
-    worker = spawn(process.execPath, [WORKER], {
-      env: {
-        ...process.env,
-        NATS_URL: process.env.NATS_URL!,
-        DLX_MASTER_KEY: masterKey,
-        WORKER_DURABLE: durable,
-        WORKER_FILTER_SUBJECT: `jobs.*.*.${workspaceId}`,
-        WORKER_CONCURRENCY: '6',
-        JOB_ACK_WAIT_MS: '5000',
-        DLX_FILE_STORAGE_DIR: storage,
-        FILE_MAX_BYTES: String(10 * 1024 * 1024),
-        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-      },
-      stdio: ['ignore', 'inherit', 'inherit'],
+    runs = new RunEvents(nats, workspaceId, { timeoutMs: 45000, settleMs: 0 });
+    // One worker for every domain of this workspace (jobs.*.*.<workspaceId>).
+    worker = startWorker({
+      DLX_MASTER_KEY: masterKey,
+      WORKER_DURABLE: durable,
+      WORKER_FILTER_SUBJECT: `jobs.*.*.${workspaceId}`,
+      WORKER_CONCURRENCY: '6',
+      JOB_ACK_WAIT_MS: '5000',
+      DLX_FILE_STORAGE_DIR: storage,
+      FILE_MAX_BYTES: String(10 * 1024 * 1024),
     });
   }, 30000);
 
   afterAll(async () => {
-    if (worker && worker.exitCode === null) {
-      await new Promise((r) => {
-        worker.once('exit', r);
-        worker.kill('SIGTERM');
-      });
-    }
-    runsSub?.unsubscribe();
+    if (worker) await stopWorker(worker);
+    runs?.close();
     await nats?.jsm.consumers.delete('JOBS', durable).catch(() => undefined);
     await nats?.close();
     rmSync(storage, { recursive: true, force: true });
@@ -126,36 +101,25 @@ describe('connection.test v2 for every connection type (worker process, JetStrea
   /** Publishes a v2 job the way the workspace service does and waits for the run to finish. */
   async function run(config: ConnectionConfig, secrets: ConnectionSecrets | null, o: { timeoutMs?: number; aad?: string } = {}): Promise<RunResult> {
     const jobId = randomUUID();
-    const runId = randomUUID();
-    const job = {
-      v: 2,
+    const job = jobEnvelope(scope, {
       kind: 'connection.test',
+      v: 2,
       jobId,
-      runId,
-      orgId,
-      workspaceId,
-      requestedAt: new Date().toISOString(),
-      requestedBy: 'test',
       payload: {
         connectionId: randomUUID(),
         config,
         secrets: secrets ? seal(parseKey(masterKey), JSON.stringify(secrets), o.aad ?? `job:${jobId}`) : null,
         timeoutMs: o.timeoutMs ?? 5000,
       },
-    };
-    await nats.js.publish(jobSubject('connection.test', workspaceId), encodeJson(job), { msgID: jobId });
-    return finished(runId);
+    });
+    await publishJob(nats, job);
+    return finished(job.runId);
   }
 
+  /** The run's end with its steps as [name, status] and their messages, in order. */
   async function finished(runId: string): Promise<RunResult> {
-    for (const until = Date.now() + 45000; Date.now() < until; await new Promise((r) => setTimeout(r, 100))) {
-      const evs = [...(events.get(runId)?.values() ?? [])];
-      const end = evs.find((e) => e.type === 'run.state' && ['SUCCESS', 'FAILURE'].includes(e.state));
-      if (!end || end.type !== 'run.state') continue;
-      const steps = evs.flatMap((e) => (e.type === 'run.step' ? [e] : [])).sort((a, b) => a.seq - b.seq);
-      return { state: end.state, error: end.error, steps: steps.map((s) => [s.step, s.status]), messages: steps.map((s) => s.message) };
-    }
-    throw new Error(`run ${runId} did not finish`);
+    const r = await runs.finished(runId);
+    return { state: r.state, error: r.error, steps: r.steps.map((s) => [s.step, s.status]), messages: r.steps.map((s) => s.message) };
   }
 
   const closedPort = () =>
@@ -237,20 +201,13 @@ describe('connection.test v2 for every connection type (worker process, JetStrea
 
     it('v1 (a sealed connection string) still runs, and secrets sealed for another job do not open', async () => {
       const jobId = randomUUID();
-      const runId = randomUUID();
-      const v1 = {
-        v: 1,
+      const v1 = jobEnvelope(scope, {
         kind: 'connection.test',
         jobId,
-        runId,
-        orgId,
-        workspaceId,
-        requestedAt: new Date().toISOString(),
-        requestedBy: 'test',
         payload: { connectionId: randomUUID(), type: 'POSTGRES', connectionString: seal(parseKey(masterKey), pgUrl.toString(), `job:${jobId}`), timeoutMs: 5000 },
-      };
-      await nats.js.publish(jobSubject('connection.test', workspaceId), encodeJson(v1), { msgID: jobId });
-      const [r1, replayed] = await Promise.all([finished(runId), run(pg, { password: 'x' }, { aad: `job:${randomUUID()}` })]);
+      });
+      await publishJob(nats, v1);
+      const [r1, replayed] = await Promise.all([finished(v1.runId), run(pg, { password: 'x' }, { aad: `job:${randomUUID()}` })]);
       expect([r1.state, r1.steps]).toEqual(['SUCCESS', steps(DB_STEPS, ['SUCCESS', 'SUCCESS', 'SUCCESS', 'SUCCESS'])]);
       expect([replayed.state, replayed.error?.code, replayed.steps]).toEqual(['FAILURE', 'SECRET_UNREADABLE', []]);
     });
@@ -305,13 +262,7 @@ describe('connection.test v2 for every connection type (worker process, JetStrea
 
   describe('FILE', () => {
     const FILE_STEPS = (format: string) => ['file found', 'size within limits', `readable as ${format}`];
-    const put = (content: Buffer | string) => {
-      const fileId = randomUUID();
-      const file = storedFilePath(storage, workspaceId, fileId);
-      mkdirSync(path.dirname(file), { recursive: true });
-      writeFileSync(file, content);
-      return { fileId, sizeBytes: Buffer.byteLength(content) };
-    };
+    const put = (content: Buffer | string) => storeFile(storage, workspaceId, content);
 
     it('reads a semicolon-delimited CSV with a BOM, a JSON envelope, and pinpoints a bad JSON Lines line', async () => {
       const csv = put(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('id;name;city\r\n1;"Ann; Jr";Zürich\r\n2;Bob;"Lyon"\r\n3;Cy;Oslo\r\n')]));

@@ -1,41 +1,18 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import type { Subscription } from '@nats-io/nats-core';
+import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import mysql from 'mysql2/promise';
 import { parseKey, seal } from '@datalinx/common';
-import { jobSubject, pipelineSecretAad, runEvent, storedFilePath, type RunEvent } from '@datalinx/contracts';
-import { createTestDatabase, type TestDatabase } from '@datalinx/db';
-import { connectNats, encodeJson, ensureStreams, type Nats } from '@datalinx/messaging';
-import { deleteWorkerConsumers } from '../../test/support/worker-consumers';
+import { pipelineSecretAad } from '@datalinx/contracts';
 import { defaultPipelineFilter } from '../src/pipeline-runner';
 import { subjectsOverlap } from '../src/domain-runner';
+import { MYSQL, mysqlReachable, mysqlSource, postgresSource, postgresSourceSecrets } from './support/sources';
+import type { RunResult } from './support/run-events';
+import { WarehouseWorkspace } from './support/warehouse-workspace';
 
-const WORKER = path.resolve(__dirname, '..', 'dist', 'index.js');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const MYSQL = { host: '127.0.0.1', port: 3306, user: 'root', password: '' };
 
 /** Decided before the suite is declared, so a machine without MariaDB lists the MySQL case as skipped. */
-const MYSQL_UP = (() => {
-  const probe = spawnSync(
-    process.execPath,
-    ['-e', `require('mysql2/promise').createConnection(${JSON.stringify({ ...MYSQL, connectTimeout: 2000 })}).then((c) => c.end().then(() => process.exit(0)), () => process.exit(1))`],
-    { cwd: path.resolve(__dirname, '..'), timeout: 10000 },
-  );
-  if (probe.status !== 0) process.stderr.write(`MariaDB/MySQL is not reachable at ${MYSQL.host}:${MYSQL.port} as root without a password: skipping the pipeline's MySQL source case.\n`);
-  return probe.status === 0;
-})();
-
-interface RunResult {
-  state: string;
-  error?: { code: string; message: string };
-  summary?: string;
-  subjectId: string;
-  steps: { step: string; status: string; message: string; attempt: number }[];
-}
+const MYSQL_UP = mysqlReachable("the pipeline's MySQL source case");
 
 /**
  * pipeline.run v2 (the load stage) through the real worker process and JetStream: a throwaway
@@ -46,75 +23,23 @@ interface RunResult {
  * the default one derived from WORKER_FILTER_SUBJECT (jobs.pipeline.*.<workspaceId>).
  */
 describe('pipeline.run v2: the load stage (worker process, JetStream)', () => {
-  const workspaceId = randomUUID();
-  const orgId = randomUUID();
-  const masterKey = randomBytes(32).toString('base64');
-  const hex = randomBytes(6).toString('hex');
-  const schema = `ws_${hex}`;
-  const role = `dlx_ws_${hex}`;
-  const durable = `pipeline-${workspaceId.slice(0, 8)}`;
-  const pgUrl = new URL(process.env.DATABASE_URL!);
-  const storage = mkdtempSync(path.join(os.tmpdir(), 'dlx-pipeline-files-'));
+  const e2e = new WarehouseWorkspace({
+    name: 'pipeline',
+    sourceDatabase: true,
+    fileStorage: true,
+    workerEnv: { SYNC_BATCH_DELAY_MS: '40', WORKER_CONCURRENCY: '2', JOB_ACK_WAIT_MS: '3000', JOB_BACKOFF_BASE_MS: '100' },
+    runs: { timeoutMs: 50000, settleMs: 200 },
+  });
+  const { workspaceId, masterKey, hex, schema, role, durable } = e2e;
   const pgConnectionId = randomUUID();
   const fileConnectionId = randomUUID();
-  let src: TestDatabase;
-  let wh: TestDatabase;
   let srcc: Client;
   let whc: Client;
-  let nats: Nats;
-  let worker: ChildProcess;
-  let runsSub: Subscription;
-  const events = new Map<string, Map<string, RunEvent>>();
-
-  const startWorker = () =>
-    spawn(process.execPath, [WORKER], {
-      env: {
-        ...process.env,
-        NATS_URL: process.env.NATS_URL!,
-        DLX_MASTER_KEY: masterKey,
-        WORKER_DURABLE: durable,
-        WORKER_FILTER_SUBJECT: `jobs.connection.*.${workspaceId}`,
-        WAREHOUSE_FILTER_SUBJECT: `jobs.warehouse.*.${workspaceId}`,
-        SOURCE_FILTER_SUBJECT: `jobs.source.*.${workspaceId}`,
-        WAREHOUSE_ADMIN_URL: wh.url,
-        DLX_FILE_STORAGE_DIR: storage,
-        SYNC_BATCH_DELAY_MS: '40',
-        WORKER_CONCURRENCY: '2',
-        JOB_ACK_WAIT_MS: '3000',
-        JOB_BACKOFF_BASE_MS: '100',
-        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-      },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
-
-  const stopWorker = async (w: ChildProcess, signal: NodeJS.Signals = 'SIGTERM') => {
-    if (w.exitCode !== null || w.signalCode !== null) return;
-    await new Promise((r) => {
-      w.once('exit', r);
-      w.kill(signal);
-    });
-  };
 
   beforeAll(async () => {
-    [src, wh] = await Promise.all([createTestDatabase(), createTestDatabase()]);
-    srcc = new Client({ connectionString: src.url });
-    whc = new Client({ connectionString: wh.url });
-    await Promise.all([srcc.connect(), whc.connect()]);
-    nats = await connectNats(process.env.NATS_URL!, 'pipeline-test');
-    await ensureStreams(nats.jsm);
-    runsSub = nats.nc.subscribe(`runs.${workspaceId}.>`, {
-      callback: (_err, m) => {
-        const ev = runEvent.safeParse(m.json());
-        if (!ev.success) return;
-        if (!events.has(ev.data.runId)) events.set(ev.data.runId, new Map());
-        events.get(ev.data.runId)!.set(ev.data.eventId, ev.data);
-      },
-    });
-    worker = startWorker();
-    const jobId = randomUUID();
-    const runId = randomUUID();
-    await publish('warehouse.provision', 1, jobId, runId, { database: wh.name, schema, role, password: seal(parseKey(masterKey), `pw-${hex}`, `job:${jobId}`) });
-    expect((await finished(runId)).state).toBe('SUCCESS');
+    await e2e.start();
+    ({ srcc, whc } = e2e);
+    expect((await e2e.provision()).state).toBe('SUCCESS');
 
     await srcc.query(`CREATE TABLE public.orders (id int PRIMARY KEY, amount numeric(10,2), status text)`);
     await srcc.query(`INSERT INTO public.orders SELECT g, g * 1.5, 'new' FROM generate_series(1, 250) g`);
@@ -125,42 +50,15 @@ describe('pipeline.run v2: the load stage (worker process, JetStream)', () => {
     await srcc.query(`INSERT INTO public.audit_log VALUES (1, 'not loaded')`);
   }, 60000);
 
-  afterAll(async () => {
-    if (worker) await stopWorker(worker);
-    runsSub?.unsubscribe();
-    if (nats) await deleteWorkerConsumers(nats.jsm, durable);
-    await nats?.close();
-    await srcc?.end();
-    await whc?.end();
-    await Promise.all([src?.drop(), wh?.drop()]);
-    const admin = new Client({ connectionString: process.env.DATABASE_URL });
-    await admin.connect();
-    await admin.query(`DROP ROLE IF EXISTS ${role}`);
-    await admin.end();
-    rmSync(storage, { recursive: true, force: true });
-  }, 60000);
+  afterAll(() => e2e.stop(), 60000);
 
-  async function publish(kind: 'warehouse.provision' | 'pipeline.run', v: number, jobId: string, runId: string, payload: object, extra: object = {}) {
-    const job = { v, kind, jobId, runId, orgId, workspaceId, requestedAt: new Date().toISOString(), requestedBy: 'test', payload, ...extra };
-    await nats.js.publish(jobSubject(kind, workspaceId), encodeJson(job), { msgID: jobId });
-  }
-
-  const pgConfig = () => ({ type: 'POSTGRES', host: pgUrl.hostname, port: Number(pgUrl.port || 5432), database: src.name, user: decodeURIComponent(pgUrl.username) || 'postgres', sslMode: 'disable' });
-
-  /** Puts a file into file storage as the workspace service does and returns its FILE connection config. */
-  function upload(fileName: string, text: string) {
-    const fileId = randomUUID();
-    const file = storedFilePath(storage, workspaceId, fileId);
-    mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, text);
-    return { type: 'FILE', fileId, fileName, format: 'CSV', sizeBytes: Buffer.byteLength(text) };
-  }
+  const pgConfig = () => postgresSource(e2e.src.name);
 
   // Lines 3 and 5 are malformed (too few fields, too many).
   const PEOPLE_CSV = ['id,name,age', '1,ann,31', '2,bob', '3,cid,33', '4,dan,34,extra', '5,eve,35'].join('\n') + '\n';
   const peopleFile = (() => {
     let config: object | undefined;
-    return () => (config ??= upload('people.csv', PEOPLE_CSV));
+    return () => (config ??= e2e.upload('people.csv', 'CSV', PEOPLE_CSV));
   })();
 
   interface SourceSpec {
@@ -186,15 +84,15 @@ describe('pipeline.run v2: the load stage (worker process, JetStream)', () => {
     const pipelineId = randomUUID();
     const key = parseKey(masterKey);
     const secretsOf = (s: SourceSpec) => {
-      const secrets = s.secrets ?? ((s.config as { type: string }).type === 'POSTGRES' && pgUrl.password ? { password: decodeURIComponent(pgUrl.password) } : null);
+      const secrets = s.secrets ?? ((s.config as { type: string }).type === 'POSTGRES' ? postgresSourceSecrets() : null);
       return secrets ? seal(key, JSON.stringify(secrets), s.aad ? s.aad(jobId) : pipelineSecretAad(jobId, s.connectionId)) : null;
     };
-    await publish(
-      'pipeline.run',
-      2,
+    await e2e.publish({
+      kind: 'pipeline.run',
+      v: 2,
       jobId,
       runId,
-      {
+      payload: {
         trigger: 'MANUAL',
         pipelineId,
         definition: {
@@ -212,28 +110,9 @@ describe('pipeline.run v2: the load stage (worker process, JetStream)', () => {
           statementTimeoutMs: 60_000,
         },
       },
-      o.maxRows !== undefined ? { limits: { maxRows: o.maxRows } } : {},
-    );
-    return { runId, pipelineId, result: finished(runId) };
-  }
-
-  async function finished(runId: string, timeoutMs = 50000): Promise<RunResult> {
-    for (const until = Date.now() + timeoutMs; Date.now() < until; await sleep(100)) {
-      const evs = [...(events.get(runId)?.values() ?? [])];
-      const end = evs.find((e) => e.type === 'run.state' && ['SUCCESS', 'FAILURE'].includes(e.state));
-      if (!end || end.type !== 'run.state') continue;
-      await sleep(200);
-      const all = [...(events.get(runId)?.values() ?? [])];
-      const steps = all.flatMap((e) => (e.type === 'run.step' ? [e] : [])).sort((a, b) => a.attempt - b.attempt || a.seq - b.seq);
-      return {
-        state: end.state,
-        error: end.error,
-        summary: end.summary,
-        subjectId: end.subjectId,
-        steps: steps.map((s) => ({ step: s.step, status: s.status, message: s.message, attempt: s.attempt })),
-      };
-    }
-    throw new Error(`run ${runId} did not finish`);
+      extra: o.maxRows !== undefined ? { limits: { maxRows: o.maxRows } } : {},
+    });
+    return { runId, pipelineId, result: e2e.finished(runId) };
   }
 
   const q = async <T = Record<string, unknown>>(sql: string) => (await whc.query(sql)).rows as T[];
@@ -249,7 +128,7 @@ describe('pipeline.run v2: the load stage (worker process, JetStream)', () => {
     // A main filter over every domain of a workspace runs pipeline jobs itself (no second, overlapping consumer).
     expect(defaultPipelineFilter(`jobs.*.*.${workspaceId}`)).toBe('jobs.pipeline.>');
     expect(subjectsOverlap(`jobs.*.*.${workspaceId}`, 'jobs.pipeline.>')).toBe(true);
-    const info = await nats.jsm.consumers.info('JOBS', `${durable}-pipeline`);
+    const info = await e2e.nats.jsm.consumers.info('JOBS', `${durable}-pipeline`);
     expect(info.config.filter_subject).toBe(`jobs.pipeline.*.${workspaceId}`);
   });
 
@@ -341,8 +220,8 @@ describe('pipeline.run v2: the load stage (worker process, JetStream)', () => {
     const runId = randomUUID();
     const pipelineId = randomUUID();
     const definition = { sources: [{ connectionId: pgConnectionId }], targets: [], checks: [], exports: [], schemaDriftPolicy: 'PROPAGATE' };
-    await publish('pipeline.run', 1, randomUUID(), runId, { trigger: 'MANUAL', pipelineId, definition });
-    const r = await finished(runId);
+    await e2e.publish({ kind: 'pipeline.run', v: 1, runId, payload: { trigger: 'MANUAL', pipelineId, definition } });
+    const r = await e2e.finished(runId);
     expect(r.state).toBe('FAILURE');
     expect(r.error).toEqual({ code: 'PIPELINE_RUN_OUTDATED', message: 'This run was queued by an earlier version that did not pass the sources; run the pipeline again.' });
     expect(r.subjectId).toBe(pipelineId);
@@ -410,7 +289,7 @@ describe('pipeline.run v2: the load stage (worker process, JetStream)', () => {
       const maria: SourceSpec = {
         connectionId: randomUUID(),
         name: 'maria',
-        config: { type: 'MYSQL', host: MYSQL.host, port: MYSQL.port, database: db, user: MYSQL.user, ssl: false },
+        config: mysqlSource(db),
         def: { patterns: ['cust*'], tables: ['orders'], incremental: [{ table: `${db}.orders`, cursorColumn: 'updated_at' }] },
       };
       const { runId, result } = await run([maria], { batchRows: 50 });
@@ -439,8 +318,8 @@ describe('pipeline.run v2: the load stage (worker process, JetStream)', () => {
       committed = Number((await q<{ rows: string }>(`SELECT rows FROM ${schema}._dlx_sync_state WHERE run_id = '${runId}' AND table_name = 'raw_public__clicks'`))[0]?.rows ?? 0);
     }
     expect(committed).toBeGreaterThanOrEqual(1600);
-    await stopWorker(worker, 'SIGKILL');
-    worker = startWorker();
+    await e2e.stopWorker('SIGKILL');
+    e2e.startWorker();
     const r = await result;
     expect(r.state).toBe('SUCCESS');
     expect(await one(whc, `SELECT count(*)::int FROM ${schema}.raw_public__clicks`)).toBe(16000);

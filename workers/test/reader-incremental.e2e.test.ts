@@ -1,27 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import type { Subscription } from '@nats-io/nats-core';
+import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { parseKey, seal } from '@datalinx/common';
-import { jobSubject, runEvent, storedFilePath, type RunEvent } from '@datalinx/contracts';
-import { createTestDatabase, type TestDatabase } from '@datalinx/db';
-import { connectNats, encodeJson, ensureStreams, type Nats } from '@datalinx/messaging';
-import { deleteWorkerConsumers } from '../../test/support/worker-consumers';
+import { customersDoc, customersPage, serveApi } from './support/rest-api';
+import type { RunResult } from './support/run-events';
+import { WarehouseWorkspace } from './support/warehouse-workspace';
 
-const WORKER = path.resolve(__dirname, '..', 'dist', 'index.js');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface RunResult {
-  state: string;
-  error?: { code: string; message: string };
-  steps: { step: string; status: string; message: string; attempt: number }[];
-  progress: { rows: number; percent?: number; totalRows?: number }[];
-}
 
 /**
  * source.sync INCREMENTAL of FILE (CSV) and REST_API sources, and FULL of a JSON file's child
@@ -32,70 +15,20 @@ interface RunResult {
  * slows incremental batches so a worker can be killed mid-sync.
  */
 describe('source.sync INCREMENTAL of FILE and REST_API sources (worker process, JetStream)', () => {
-  const workspaceId = randomUUID();
-  const orgId = randomUUID();
-  const masterKey = randomBytes(32).toString('base64');
-  const hex = randomBytes(6).toString('hex');
-  const schema = `ws_${hex}`;
-  const role = `dlx_ws_${hex}`;
-  const durable = `rsync-${workspaceId.slice(0, 8)}`;
-  const storage = mkdtempSync(path.join(os.tmpdir(), 'dlx-rsync-files-'));
-  let wh: TestDatabase;
+  const e2e = new WarehouseWorkspace({
+    name: 'rsync',
+    fileStorage: true,
+    workerEnv: { SYNC_BATCH_DELAY_MS: '40', WORKER_CONCURRENCY: '2', JOB_ACK_WAIT_MS: '3000', JOB_BACKOFF_BASE_MS: '100' },
+    runs: { timeoutMs: 60000, settleMs: 200 }, // settle: late progress events
+  });
+  const { schema, role } = e2e;
   let whc: Client;
-  let nats: Nats;
-  let worker: ChildProcess;
-  let runsSub: Subscription;
-  const events = new Map<string, Map<string, RunEvent>>();
-
-  const startWorker = () =>
-    spawn(process.execPath, [WORKER], {
-      env: {
-        ...process.env,
-        NATS_URL: process.env.NATS_URL!,
-        DLX_MASTER_KEY: masterKey,
-        WORKER_DURABLE: durable,
-        WORKER_FILTER_SUBJECT: `jobs.connection.*.${workspaceId}`,
-        WAREHOUSE_FILTER_SUBJECT: `jobs.warehouse.*.${workspaceId}`,
-        SOURCE_FILTER_SUBJECT: `jobs.source.*.${workspaceId}`,
-        WAREHOUSE_ADMIN_URL: wh.url,
-        DLX_FILE_STORAGE_DIR: storage,
-        SYNC_BATCH_DELAY_MS: '40',
-        WORKER_CONCURRENCY: '2',
-        JOB_ACK_WAIT_MS: '3000',
-        JOB_BACKOFF_BASE_MS: '100',
-        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-      },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
-
-  const stopWorker = async (w: ChildProcess, signal: NodeJS.Signals = 'SIGTERM') => {
-    if (w.exitCode !== null || w.signalCode !== null) return;
-    await new Promise((r) => {
-      w.once('exit', r);
-      w.kill(signal);
-    });
-  };
 
   beforeAll(async () => {
-    wh = await createTestDatabase();
-    whc = new Client({ connectionString: wh.url });
-    await whc.connect();
-    nats = await connectNats(process.env.NATS_URL!, 'reader-incremental-test');
-    await ensureStreams(nats.jsm);
-    runsSub = nats.nc.subscribe(`runs.${workspaceId}.>`, {
-      callback: (_err, m) => {
-        const ev = runEvent.safeParse(m.json());
-        if (!ev.success) return;
-        if (!events.has(ev.data.runId)) events.set(ev.data.runId, new Map());
-        events.get(ev.data.runId)!.set(ev.data.eventId, ev.data);
-      },
-    });
-    worker = startWorker();
+    await e2e.start();
+    whc = e2e.whc;
     // The workspace's schema and role, made by the real warehouse.provision job.
-    const jobId = randomUUID();
-    const runId = randomUUID();
-    await publish('warehouse.provision', jobId, runId, { database: wh.name, schema, role, password: seal(parseKey(masterKey), `pw-${hex}`, `job:${jobId}`) });
-    const provisioned = await finished(runId);
+    const provisioned = await e2e.provision();
     expect(provisioned.state).toBe('SUCCESS');
     // The state table as workers made it before record-stream checkpoints (no `progress` column): the first sync adds the column.
     await whc.query(`SET ROLE ${role}`);
@@ -104,33 +37,12 @@ describe('source.sync INCREMENTAL of FILE and REST_API sources (worker process, 
     await whc.query('RESET ROLE');
   }, 60000);
 
-  afterAll(async () => {
-    if (worker) await stopWorker(worker);
-    runsSub?.unsubscribe();
-    if (nats) await deleteWorkerConsumers(nats.jsm, durable);
-    await nats?.close();
-    await whc?.end();
-    await wh?.drop();
-    const admin = new Client({ connectionString: process.env.DATABASE_URL });
-    await admin.connect();
-    await admin.query(`DROP ROLE IF EXISTS ${role}`);
-    await admin.end();
-    rmSync(storage, { recursive: true, force: true });
-  }, 60000);
-
-  async function publish(kind: 'warehouse.provision' | 'source.sync', jobId: string, runId: string, payload: object, extra: object = {}) {
-    const job = { v: 1, kind, jobId, runId, orgId, workspaceId, requestedAt: new Date().toISOString(), requestedBy: 'test', payload, ...extra };
-    await nats.js.publish(jobSubject(kind, workspaceId), encodeJson(job), { msgID: jobId });
-  }
+  afterAll(() => e2e.stop(), 60000);
 
   async function sync(tables: object[], config: object, o: { drift?: string; batchRows?: number; maxRows?: number; onMalformed?: string } = {}): Promise<{ runId: string; result: Promise<RunResult> }> {
-    const jobId = randomUUID();
-    const runId = randomUUID();
-    await publish(
-      'source.sync',
-      jobId,
-      runId,
-      {
+    const { runId } = await e2e.publish({
+      kind: 'source.sync',
+      payload: {
         connectionId: randomUUID(),
         config,
         secrets: null,
@@ -140,27 +52,9 @@ describe('source.sync INCREMENTAL of FILE and REST_API sources (worker process, 
         batchRows: o.batchRows ?? 50_000,
         ...(o.onMalformed ? { onMalformed: o.onMalformed } : {}),
       },
-      o.maxRows !== undefined ? { limits: { maxRows: o.maxRows } } : {},
-    );
-    return { runId, result: finished(runId) };
-  }
-
-  async function finished(runId: string, timeoutMs = 60000): Promise<RunResult> {
-    for (const until = Date.now() + timeoutMs; Date.now() < until; await sleep(100)) {
-      const evs = [...(events.get(runId)?.values() ?? [])];
-      const end = evs.find((e) => e.type === 'run.state' && ['SUCCESS', 'FAILURE'].includes(e.state));
-      if (!end || end.type !== 'run.state') continue;
-      await sleep(200); // late progress events
-      const all = [...(events.get(runId)?.values() ?? [])];
-      const steps = all.flatMap((e) => (e.type === 'run.step' ? [e] : [])).sort((a, b) => a.attempt - b.attempt || a.seq - b.seq);
-      return {
-        state: end.state,
-        error: end.error,
-        steps: steps.map((s) => ({ step: s.step, status: s.status, message: s.message, attempt: s.attempt })),
-        progress: all.flatMap((e) => (e.type === 'run.progress' ? [{ rows: e.rows, percent: e.percent, totalRows: e.totalRows }] : [])),
-      };
-    }
-    throw new Error(`run ${runId} did not finish`);
+      extra: o.maxRows !== undefined ? { limits: { maxRows: o.maxRows } } : {},
+    });
+    return { runId, result: e2e.finished(runId) };
   }
 
   const q = async <T = Record<string, unknown>>(sql: string) => (await whc.query(sql)).rows as T[];
@@ -176,10 +70,10 @@ describe('source.sync INCREMENTAL of FILE and REST_API sources (worker process, 
     let committed = 0;
     for (const until = Date.now() + 30000; Date.now() < until && committed < records; await sleep(20)) committed = await consumedBy(runId);
     expect(committed).toBeGreaterThanOrEqual(records);
-    await stopWorker(worker, 'SIGKILL');
+    await e2e.stopWorker('SIGKILL');
     const atKill = await consumedBy(runId);
     expect(atKill).toBeLessThan(total);
-    worker = startWorker();
+    e2e.startWorker();
     return atKill;
   }
 
@@ -188,28 +82,8 @@ describe('source.sync INCREMENTAL of FILE and REST_API sources (worker process, 
     expect(await one(`SELECT count(DISTINCT id)::int FROM ${dest}`)).toBe(n);
   };
 
-  /** A local API: `doc` at /api/openapi.json, `route` answering the rest (JSON); the REST_API connection config for it. */
-  async function serveApi(doc: object, route: (u: URL) => unknown): Promise<{ config: object; close: () => Promise<unknown> }> {
-    const server = http.createServer((req, res) => {
-      const u = new URL(req.url!, 'http://x');
-      res.setHeader('content-type', 'application/json');
-      const body = u.pathname === '/api/openapi.json' ? doc : route(u);
-      if (body === undefined) res.statusCode = 404;
-      res.end(JSON.stringify(body ?? {}));
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api`;
-    return { config: { type: 'REST_API', baseUrl: base, auth: 'NONE', openApiUrl: `${base}/openapi.json` }, close: () => new Promise((r) => server.close(r)) };
-  }
-
   /** Puts a file into file storage as the workspace service does (a new fileId each time) and returns its FILE connection config. */
-  function upload(fileName: string, format: 'CSV' | 'JSON' | 'JSONL', text: string) {
-    const fileId = randomUUID();
-    const file = storedFilePath(storage, workspaceId, fileId);
-    mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, text);
-    return { type: 'FILE', fileId, fileName, format, sizeBytes: Buffer.byteLength(text) };
-  }
+  const upload = (fileName: string, format: 'CSV' | 'JSON' | 'JSONL', text: string) => e2e.upload(fileName, format, text);
 
   it('CSV: the first run loads every record; a second run on a new file upserts only records above the high-water mark (one per key, greatest cursor), no duplicates', async () => {
     const table = { schema: 'files', name: 'orders', mode: 'INCREMENTAL', primaryKey: ['id'], cursorColumn: 'updated_at' };
@@ -307,33 +181,12 @@ describe('source.sync INCREMENTAL of FILE and REST_API sources (worker process, 
   it('REST_API: a paged collection synced incrementally; the second run upserts the changed and new records only, every row once', async () => {
     const at = (day: number) => `2024-03-${String(day).padStart(2, '0')}T12:00:00Z`;
     const customers = Array.from({ length: 23 }, (_, i) => ({ id: i + 1, name: `c${i + 1}`, updated_at: at((i % 20) + 1) }));
-    const doc = {
-      openapi: '3.0.3',
-      info: { title: 'shop', version: '1' },
-      paths: {
-        '/customers': {
-          get: {
-            parameters: [
-              { name: 'page', in: 'query', schema: { type: 'integer', minimum: 1 } },
-              { name: 'per_page', in: 'query', schema: { type: 'integer', maximum: 10 } },
-            ],
-            responses: { '200': { description: 'ok', content: { 'application/json': { schema: { type: 'array', items: { $ref: '#/components/schemas/Customer' } } } } } },
-          },
-        },
-      },
-      components: {
-        schemas: {
-          Customer: { type: 'object', required: ['id', 'name'], properties: { id: { type: 'integer' }, name: { type: 'string' }, updated_at: { type: 'string', format: 'date-time', nullable: true } } },
-        },
-      },
-    };
+    const doc = customersDoc({ id: { type: 'integer' }, name: { type: 'string' }, updated_at: { type: 'string', format: 'date-time', nullable: true } });
     let pages = 0;
     const api = await serveApi(doc, (u) => {
       if (u.pathname !== '/api/customers') return undefined;
       pages++;
-      const page = Number(u.searchParams.get('page') ?? 1);
-      const per = Math.min(Number(u.searchParams.get('per_page') ?? 5), 10);
-      return customers.slice((page - 1) * per, page * per);
+      return customersPage(customers, u);
     });
     try {
       const config = api.config;

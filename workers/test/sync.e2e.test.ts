@@ -1,40 +1,17 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import type { Subscription } from '@nats-io/nats-core';
+import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import mysql from 'mysql2/promise';
 import { parseKey, seal } from '@datalinx/common';
-import { jobSubject, runEvent, storedFilePath, type RunEvent } from '@datalinx/contracts';
-import { createTestDatabase, type TestDatabase } from '@datalinx/db';
-import { connectNats, encodeJson, ensureStreams, type Nats } from '@datalinx/messaging';
-import { deleteWorkerConsumers } from '../../test/support/worker-consumers';
+import type { TestDatabase } from '@datalinx/db';
+import { customersDoc, customersPage, serveApi } from './support/rest-api';
+import { MYSQL, mysqlReachable, mysqlSource, postgresSource, postgresSourceSecrets } from './support/sources';
+import type { RunResult } from './support/run-events';
+import { WarehouseWorkspace } from './support/warehouse-workspace';
 
-const WORKER = path.resolve(__dirname, '..', 'dist', 'index.js');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const MYSQL = { host: '127.0.0.1', port: 3306, user: 'root', password: '' };
 
 /** Decided before the suite is declared, so a machine without MariaDB lists the MySQL sync case as skipped. */
-const MYSQL_UP = (() => {
-  const probe = spawnSync(
-    process.execPath,
-    ['-e', `require('mysql2/promise').createConnection(${JSON.stringify({ ...MYSQL, connectTimeout: 2000 })}).then((c) => c.end().then(() => process.exit(0)), () => process.exit(1))`],
-    { cwd: path.resolve(__dirname, '..'), timeout: 10000 },
-  );
-  if (probe.status !== 0) process.stderr.write(`MariaDB/MySQL is not reachable at ${MYSQL.host}:${MYSQL.port} as root without a password: skipping the MySQL source.sync case.\n`);
-  return probe.status === 0;
-})();
-
-interface RunResult {
-  state: string;
-  error?: { code: string; message: string };
-  steps: { step: string; status: string; message: string; attempt: number }[];
-  progress: { rows: number; percent?: number; totalRows?: number }[];
-}
+const MYSQL_UP = mysqlReachable('the MySQL source.sync case');
 
 /**
  * source.sync PostgreSQL → warehouse through the real worker process and JetStream: a throwaway
@@ -43,111 +20,41 @@ interface RunResult {
  * SYNC_BATCH_DELAY_MS=40 (a test-only knob) slows incremental batches so a worker can be killed mid-sync.
  */
 describe('source.sync PostgreSQL → warehouse (worker process, JetStream)', () => {
-  const workspaceId = randomUUID();
-  const orgId = randomUUID();
-  const masterKey = randomBytes(32).toString('base64');
-  const hex = randomBytes(6).toString('hex');
-  const schema = `ws_${hex}`;
-  const role = `dlx_ws_${hex}`;
-  const durable = `sync-${workspaceId.slice(0, 8)}`;
-  const pgUrl = new URL(process.env.DATABASE_URL!);
-  const storage = mkdtempSync(path.join(os.tmpdir(), 'dlx-sync-files-'));
-  let src: TestDatabase;
+  const e2e = new WarehouseWorkspace({
+    name: 'sync',
+    sourceDatabase: true,
+    fileStorage: true,
+    workerEnv: { SYNC_BATCH_DELAY_MS: '40', WORKER_CONCURRENCY: '2', JOB_ACK_WAIT_MS: '3000', JOB_BACKOFF_BASE_MS: '100' },
+    runs: { timeoutMs: 50000, settleMs: 200 }, // settle: late progress events
+  });
+  const { masterKey, hex, schema, role } = e2e;
   let wh: TestDatabase;
   let srcc: Client;
   let whc: Client;
-  let nats: Nats;
-  let worker: ChildProcess;
-  let runsSub: Subscription;
-  const events = new Map<string, Map<string, RunEvent>>();
-
-  const startWorker = () =>
-    spawn(process.execPath, [WORKER], {
-      env: {
-        ...process.env,
-        NATS_URL: process.env.NATS_URL!,
-        DLX_MASTER_KEY: masterKey,
-        WORKER_DURABLE: durable,
-        WORKER_FILTER_SUBJECT: `jobs.connection.*.${workspaceId}`,
-        WAREHOUSE_FILTER_SUBJECT: `jobs.warehouse.*.${workspaceId}`,
-        SOURCE_FILTER_SUBJECT: `jobs.source.*.${workspaceId}`,
-        WAREHOUSE_ADMIN_URL: wh.url,
-        DLX_FILE_STORAGE_DIR: storage,
-        SYNC_BATCH_DELAY_MS: '40',
-        WORKER_CONCURRENCY: '2',
-        JOB_ACK_WAIT_MS: '3000',
-        JOB_BACKOFF_BASE_MS: '100',
-        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-      },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
-
-  const stopWorker = async (w: ChildProcess, signal: NodeJS.Signals = 'SIGTERM') => {
-    if (w.exitCode !== null || w.signalCode !== null) return;
-    await new Promise((r) => {
-      w.once('exit', r);
-      w.kill(signal);
-    });
-  };
 
   beforeAll(async () => {
-    [src, wh] = await Promise.all([createTestDatabase(), createTestDatabase()]);
-    srcc = new Client({ connectionString: src.url });
-    whc = new Client({ connectionString: wh.url });
-    await Promise.all([srcc.connect(), whc.connect()]);
-    nats = await connectNats(process.env.NATS_URL!, 'sync-test');
-    await ensureStreams(nats.jsm);
-    runsSub = nats.nc.subscribe(`runs.${workspaceId}.>`, {
-      callback: (_err, m) => {
-        const ev = runEvent.safeParse(m.json());
-        if (!ev.success) return;
-        if (!events.has(ev.data.runId)) events.set(ev.data.runId, new Map());
-        events.get(ev.data.runId)!.set(ev.data.eventId, ev.data);
-      },
-    });
-    worker = startWorker();
+    await e2e.start();
+    ({ srcc, whc, wh } = e2e);
     // The workspace's schema and role, made by the real warehouse.provision job.
-    const jobId = randomUUID();
-    const runId = randomUUID();
-    await publish('warehouse.provision', jobId, runId, { database: wh.name, schema, role, password: seal(parseKey(masterKey), `pw-${hex}`, `job:${jobId}`) });
-    const provisioned = await finished(runId);
+    const provisioned = await e2e.provision();
     expect(provisioned.state).toBe('SUCCESS');
   }, 60000);
 
-  afterAll(async () => {
-    if (worker) await stopWorker(worker);
-    runsSub?.unsubscribe();
-    if (nats) await deleteWorkerConsumers(nats.jsm, durable);
-    await nats?.close();
-    await srcc?.end();
-    await whc?.end();
-    await Promise.all([src?.drop(), wh?.drop()]);
-    const admin = new Client({ connectionString: process.env.DATABASE_URL });
-    await admin.connect();
-    await admin.query(`DROP ROLE IF EXISTS ${role}`);
-    await admin.end();
-    rmSync(storage, { recursive: true, force: true });
-  }, 60000);
+  afterAll(() => e2e.stop(), 60000);
 
-  async function publish(kind: 'warehouse.provision' | 'source.sync', jobId: string, runId: string, payload: object, extra: object = {}) {
-    const job = { v: 1, kind, jobId, runId, orgId, workspaceId, requestedAt: new Date().toISOString(), requestedBy: 'test', payload, ...extra };
-    await nats.js.publish(jobSubject(kind, workspaceId), encodeJson(job), { msgID: jobId });
-  }
-
-  const config = () => ({ type: 'POSTGRES', host: pgUrl.hostname, port: Number(pgUrl.port || 5432), database: src.name, user: decodeURIComponent(pgUrl.username) || 'postgres', sslMode: 'disable' });
+  const config = () => postgresSource(e2e.src.name);
 
   async function sync(
     tables: object[],
     o: { drift?: string; batchRows?: number; maxRows?: number; maxStorageBytes?: number; wait?: boolean; config?: object; onMalformed?: string } = {},
   ): Promise<{ runId: string; result: Promise<RunResult> }> {
     const jobId = randomUUID();
-    const runId = randomUUID();
-    const secrets = pgUrl.password ? seal(parseKey(masterKey), JSON.stringify({ password: decodeURIComponent(pgUrl.password) }), `job:${jobId}`) : null;
-    await publish(
-      'source.sync',
+    const password = postgresSourceSecrets();
+    const secrets = password ? seal(parseKey(masterKey), JSON.stringify(password), `job:${jobId}`) : null;
+    const { runId } = await e2e.publish({
+      kind: 'source.sync',
       jobId,
-      runId,
-      {
+      payload: {
         connectionId: randomUUID(),
         config: o.config ?? config(),
         secrets: o.config ? null : secrets,
@@ -157,29 +64,12 @@ describe('source.sync PostgreSQL → warehouse (worker process, JetStream)', () 
         batchRows: o.batchRows ?? 50_000,
         ...(o.onMalformed ? { onMalformed: o.onMalformed } : {}),
       },
-      o.maxRows !== undefined || o.maxStorageBytes !== undefined
-        ? { limits: { maxRows: o.maxRows ?? 1_000_000_000, ...(o.maxStorageBytes !== undefined ? { maxStorageBytes: o.maxStorageBytes } : {}) } }
-        : {},
-    );
-    return { runId, result: finished(runId) };
-  }
-
-  async function finished(runId: string, timeoutMs = 50000): Promise<RunResult> {
-    for (const until = Date.now() + timeoutMs; Date.now() < until; await sleep(100)) {
-      const evs = [...(events.get(runId)?.values() ?? [])];
-      const end = evs.find((e) => e.type === 'run.state' && ['SUCCESS', 'FAILURE'].includes(e.state));
-      if (!end || end.type !== 'run.state') continue;
-      await sleep(200); // late progress events
-      const all = [...(events.get(runId)?.values() ?? [])];
-      const steps = all.flatMap((e) => (e.type === 'run.step' ? [e] : [])).sort((a, b) => a.attempt - b.attempt || a.seq - b.seq);
-      return {
-        state: end.state,
-        error: end.error,
-        steps: steps.map((s) => ({ step: s.step, status: s.status, message: s.message, attempt: s.attempt })),
-        progress: all.flatMap((e) => (e.type === 'run.progress' ? [{ rows: e.rows, percent: e.percent, totalRows: e.totalRows }] : [])),
-      };
-    }
-    throw new Error(`run ${runId} did not finish`);
+      extra:
+        o.maxRows !== undefined || o.maxStorageBytes !== undefined
+          ? { limits: { maxRows: o.maxRows ?? 1_000_000_000, ...(o.maxStorageBytes !== undefined ? { maxStorageBytes: o.maxStorageBytes } : {}) } }
+          : {},
+    });
+    return { runId, result: e2e.finished(runId) };
   }
 
   const q = async <T = Record<string, unknown>>(c: Client, sql: string) => (await c.query(sql)).rows as T[];
@@ -267,10 +157,10 @@ describe('source.sync PostgreSQL → warehouse (worker process, JetStream)', () 
       committed = Number((await q<{ rows: string }>(whc, `SELECT rows FROM ${schema}._dlx_sync_state WHERE run_id = '${runId}'`))[0]?.rows ?? 0);
     }
     expect(committed).toBeGreaterThanOrEqual(2000);
-    await stopWorker(worker, 'SIGKILL');
+    await e2e.stopWorker('SIGKILL');
     const atKill = Number((await q<{ rows: string }>(whc, `SELECT rows FROM ${schema}._dlx_sync_state WHERE run_id = '${runId}'`))[0].rows);
     expect(atKill).toBeLessThan(20000);
-    worker = startWorker();
+    e2e.startWorker();
     const r = await result;
     expect(r.state).toBe('SUCCESS');
     const dest = `${schema}.raw_public__events`;
@@ -369,13 +259,7 @@ describe('source.sync PostgreSQL → warehouse (worker process, JetStream)', () 
     expect(await one(whc, `SELECT count(*)::int FROM ${schema}.raw_public__wide`)).toBe(5000);
   });
   /** Puts a file into file storage as the workspace service does and returns its FILE connection config. */
-  function upload(fileName: string, format: 'CSV' | 'JSON' | 'JSONL', text: string) {
-    const fileId = randomUUID();
-    const file = storedFilePath(storage, workspaceId, fileId);
-    mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, text);
-    return { type: 'FILE', fileId, fileName, format, sizeBytes: Buffer.byteLength(text) };
-  }
+  const upload = (fileName: string, format: 'CSV' | 'JSON' | 'JSONL', text: string) => e2e.upload(fileName, format, text);
 
   it('FILE (CSV) with two malformed lines: SKIP_AND_REPORT loads exactly the good rows and lists the bad lines; FAIL fails with INPUT_MALFORMED and leaves the table unchanged', async () => {
     // Line 4 has too few fields, line 7 too many.
@@ -463,44 +347,15 @@ describe('source.sync PostgreSQL → warehouse (worker process, JetStream)', () 
 
   it('REST_API: paged collections of a local OpenAPI server are loaded, every row once', async () => {
     const customers = Array.from({ length: 23 }, (_, i) => ({ id: i + 1, name: `c${i + 1}`, balance: i + 0.25, since: `2024-01-${String((i % 28) + 1).padStart(2, '0')}` }));
-    const doc = {
-      openapi: '3.0.3',
-      info: { title: 'shop', version: '1' },
-      paths: {
-        '/customers': {
-          get: {
-            parameters: [
-              { name: 'page', in: 'query', schema: { type: 'integer', minimum: 1 } },
-              { name: 'per_page', in: 'query', schema: { type: 'integer', maximum: 10 } },
-            ],
-            responses: { '200': { description: 'ok', content: { 'application/json': { schema: { type: 'array', items: { $ref: '#/components/schemas/Customer' } } } } } },
-          },
-        },
-      },
-      components: {
-        schemas: {
-          Customer: { type: 'object', required: ['id', 'name'], properties: { id: { type: 'integer' }, name: { type: 'string' }, balance: { type: 'number' }, since: { type: 'string', format: 'date' } } },
-        },
-      },
-    };
+    const doc = customersDoc({ id: { type: 'integer' }, name: { type: 'string' }, balance: { type: 'number' }, since: { type: 'string', format: 'date' } });
     const pages: string[] = [];
-    const server = http.createServer((req, res) => {
-      const u = new URL(req.url!, 'http://x');
-      res.setHeader('content-type', 'application/json');
-      if (u.pathname === '/api/openapi.json') return res.end(JSON.stringify(doc));
-      if (u.pathname === '/api/customers') {
-        pages.push(u.search);
-        const page = Number(u.searchParams.get('page') ?? 1);
-        const per = Math.min(Number(u.searchParams.get('per_page') ?? 5), 10);
-        return res.end(JSON.stringify(customers.slice((page - 1) * per, page * per)));
-      }
-      res.statusCode = 404;
-      res.end('{}');
+    const api = await serveApi(doc, (u) => {
+      if (u.pathname !== '/api/customers') return undefined;
+      pages.push(u.search);
+      return customersPage(customers, u);
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
-      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api`;
-      const r = await (await sync([{ schema: 'shop', name: 'customers', mode: 'FULL' }], { config: { type: 'REST_API', baseUrl: base, auth: 'NONE', openApiUrl: `${base}/openapi.json` } })).result;
+      const r = await (await sync([{ schema: 'shop', name: 'customers', mode: 'FULL' }], { config: api.config })).result;
       expect(r.state).toBe('SUCCESS');
       const dest = `${schema}.raw_shop__customers`;
       expect(await one(whc, `SELECT count(*)::int FROM ${dest}`)).toBe(23);
@@ -511,7 +366,7 @@ describe('source.sync PostgreSQL → warehouse (worker process, JetStream)', () 
       ]);
       expect(pages.length).toBeGreaterThanOrEqual(3);
     } finally {
-      await new Promise((r) => server.close(r));
+      await api.close();
     }
   });
 
@@ -525,7 +380,7 @@ describe('source.sync PostgreSQL → warehouse (worker process, JetStream)', () 
           (1, 18446744073709551615, 12.50, 'one', 'tab\\there\\nnewline \\\\ back', 1, '2024-01-02 03:04:05', '2024-01-02 03:04:05', '2024-01-02', X'00FF10', 0.5),
           (2, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL),
           (3, 3, 3.00, 'three', 'x', 1, '2024-12-31 23:59:59', '2024-12-31 23:59:59', '2024-12-31', X'', -1.25);`);
-      const config = { type: 'MYSQL', host: MYSQL.host, port: MYSQL.port, database: db, user: MYSQL.user, ssl: false };
+      const config = mysqlSource(db);
       const r = await (await sync([{ schema: db, name: 'items', mode: 'FULL' }], { config })).result;
       expect(r.state).toBe('SUCCESS');
       const dest = `${schema}.raw_${db}__items`;
@@ -554,7 +409,7 @@ describe('source.sync PostgreSQL → warehouse (worker process, JetStream)', () 
       // 250 rows, five per updated_at value: the primary key breaks the ties within a batch boundary.
       const values = Array.from({ length: 250 }, (_, i) => `(${i + 1}, 'o${i + 1}', ${(i + 1) * 1.5}, '2024-01-01 00:00:00' + INTERVAL ${Math.floor(i / 5)} SECOND, '2024-01-01 00:00:00' + INTERVAL ${i} SECOND)`);
       await root.query(`INSERT INTO ${db}.orders VALUES ${values.join(', ')}`);
-      const config = { type: 'MYSQL', host: MYSQL.host, port: MYSQL.port, database: db, user: MYSQL.user, ssl: false };
+      const config = mysqlSource(db);
       const table = { schema: db, name: 'orders', mode: 'INCREMENTAL', cursorColumn: 'updated_at' };
       const dest = `${schema}.raw_${db}__orders`;
 
@@ -618,7 +473,7 @@ describe('source.sync PostgreSQL → warehouse (worker process, JetStream)', () 
     const root = await mysql.createConnection({ ...MYSQL, multipleStatements: true });
     try {
       await root.query(`DROP DATABASE IF EXISTS ${db}; CREATE DATABASE ${db}; USE ${db}; CREATE TABLE t (id INT PRIMARY KEY, a TEXT); INSERT INTO t VALUES (1, 'x'), (2, 'y');`);
-      const config = { type: 'MYSQL', host: MYSQL.host, port: MYSQL.port, database: db, user: MYSQL.user, ssl: false };
+      const config = mysqlSource(db);
       const table = { schema: db, name: 't', mode: 'FULL' };
       const dest = `${schema}.raw_${db}__t`;
       const destCols = async () => (await q<{ attname: string }>(whc, `SELECT attname FROM pg_attribute WHERE attrelid = '${dest}'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`)).map((r) => r.attname);

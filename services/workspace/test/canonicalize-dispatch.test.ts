@@ -1,29 +1,18 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { createLogger } from '@datalinx/common';
 import { createTestDatabase, type TestDatabase } from '@datalinx/db';
 import { canonicalizeColumnJobV1, type CanonicalizeColumnJobV1 } from '@datalinx/contracts';
 import { OutboxRelay } from '@datalinx/messaging';
-import { startPlatform, viewerHeader, type Platform } from '../../../test/support/platform';
+import { viewerHeader, type Platform } from '../../../test/support/platform';
 import { userViewer } from '../../../test/support/viewers';
-import { postGraphQL } from '../../../test/support/http';
-import { deleteWorkerConsumers } from '../../../test/support/worker-consumers';
-import { warehouseSettingsFromUrl } from '../src/managers/warehouse.manager';
 import { CanonicalTypeRefDao } from '../src/daos/canonical-type-ref.dao';
 import { startCanonicalTypeReplica } from '../src/jobs/canonical-type-replica.consumer';
-
-const WORKER = path.resolve(__dirname, '..', '..', '..', 'workers', 'dist', 'index.js');
+import { SYNC_CONNECTION, WarehousePlatform, createPostgresConnection, sql, type DispatchPayload } from './support/warehouse-platform';
 
 const CANONICALIZE = `mutation($i: CanonicalizeColumnInput!){ canonicalizeColumn(input: $i) { runId errors { code field message } } }`;
-const SYNC = `mutation($i: SyncConnectionInput!){ syncConnection(input: $i) { runId errors { code field message } } }`;
 const CREATE_TYPE = `mutation($i: CreateCanonicalTypeInput!){ createCanonicalType(input: $i) { canonicalType { id name } errors { code field message } } }`;
 
-interface Payload {
-  runId: string | null;
-  errors: Array<{ code: string; field: string | null; message: string }>;
-}
+type Payload = DispatchPayload;
 
 /**
  * `canonicalizeColumn` end to end: createWorkspace → the real worker provisions the warehouse
@@ -36,20 +25,13 @@ interface Payload {
  * included), archived workspace, warehouse not ready, another org's workspace, VIEWERs, bad names.
  */
 describe('canonicalizeColumn → column.canonicalize through the worker', () => {
+  const env = new WarehousePlatform({ name: 'canon', orgName: 'Canon' });
+  const { suffix, whUrl, gql, waitFor } = env;
   let p: Platform;
   let orgId: string;
   let otherOrg: string;
-  let admin: Record<string, string>;
   let source: TestDatabase;
   let src: Client;
-  const suffix = randomUUID().slice(0, 8);
-  const whDb = `dlx_wh_canon_${suffix}`;
-  const adminUrl = new URL(process.env.DATABASE_URL!);
-  const whUrl = new URL(process.env.DATABASE_URL!);
-  whUrl.pathname = `/${whDb}`;
-  let worker: ChildProcess | undefined;
-  const workerOutput: string[] = [];
-  let durable: string | undefined;
   let schemaRelay: OutboxRelay | undefined;
   let replica: Awaited<ReturnType<typeof startCanonicalTypeReplica>> | undefined;
   const replicaDurable = `ws-canonical-types-${suffix}`;
@@ -57,28 +39,7 @@ describe('canonicalizeColumn → column.canonicalize through the worker', () => 
   const ws: Record<'A' | 'pending', { id: string; schema: string; role: string }> = {} as never;
   const TABLE = 'raw_public__customer';
 
-  const gql = <T>(query: string, variables: Record<string, unknown> = {}, headers = admin) => postGraphQL<T>(p.gatewayUrl, query, variables, headers);
-
-  async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60000): Promise<T> {
-    for (const until = Date.now() + timeoutMs; ; ) {
-      const v = await fn();
-      if (v !== undefined) return v;
-      if (Date.now() > until) throw new Error(`timed out waiting for ${what}; worker output:\n${workerOutput.join('').slice(-4000)}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-
-  const sql = async (url: URL, text: string, params: unknown[] = []) => {
-    const c = new Client({ connectionString: url.toString() });
-    await c.connect();
-    try {
-      return (await c.query(text, params)).rows;
-    } finally {
-      await c.end();
-    }
-  };
-
-  async function canonicalize(input: Record<string, unknown>, headers = admin): Promise<Payload> {
+  async function canonicalize(input: Record<string, unknown>, headers = env.admin): Promise<Payload> {
     const res = await gql<{ canonicalizeColumn: Payload }>(CANONICALIZE, { i: input }, headers);
     expect(res.body.errors).toBeUndefined();
     return res.body.data!.canonicalizeColumn;
@@ -90,16 +51,7 @@ describe('canonicalizeColumn → column.canonicalize through the worker', () => 
     (await p.sources.workspace.query(`SELECT count(*)::int AS n FROM workspace.outbox WHERE subject LIKE 'jobs.column.canonicalize.%'`))[0].n;
 
   async function jobOf(runId: string): Promise<CanonicalizeColumnJobV1> {
-    const [row] = await p.sources.workspace.query(`SELECT payload FROM workspace.outbox WHERE subject = $1 AND payload->>'runId' = $2`, [`jobs.column.canonicalize.${ws.A.id}`, runId]);
-    return canonicalizeColumnJobV1.parse(row.payload);
-  }
-
-  async function createWorkspace(slug: string): Promise<{ id: string; schema: string; role: string }> {
-    const res = await gql<{ createWorkspace: { workspace: { id: string } } }>(`mutation($i: CreateWorkspaceInput!){ createWorkspace(input: $i) { workspace { id } errors { code } } }`, { i: { name: slug, slug } });
-    expect(res.body.errors).toBeUndefined();
-    const id = res.body.data!.createWorkspace.workspace.id;
-    const hex = id.replace(/-/g, '').slice(0, 12);
-    return { id, schema: `ws_${hex}`, role: `dlx_ws_${hex}` };
+    return canonicalizeColumnJobV1.parse(await env.dispatched('column.canonicalize', ws.A.id, runId));
   }
 
   async function runState(runId: string): Promise<{ state: string; kind: string; subjectId: string; error: { code: string; message: string } | null } | undefined> {
@@ -124,7 +76,7 @@ describe('canonicalizeColumn → column.canonicalize through the worker', () => 
   const quarantined = async (runId: string) =>
     (await sql(whUrl, `SELECT value, rule FROM ${ws.A.schema}._dlx_quarantine WHERE run_id = $1 AND table_name = $2 AND column_name = 'email' ORDER BY value`, [runId, TABLE])).map((r) => [r.value, r.rule]);
 
-  async function createType(i: Record<string, unknown>, headers = admin): Promise<void> {
+  async function createType(i: Record<string, unknown>, headers = env.admin): Promise<void> {
     const res = await gql<{ createCanonicalType: { errors: unknown[] } }>(CREATE_TYPE, { i: { examples: [], ...i } }, headers);
     expect(res.body.errors).toBeUndefined();
     expect(res.body.data!.createCanonicalType.errors).toEqual([]);
@@ -137,11 +89,9 @@ describe('canonicalizeColumn → column.canonicalize through the worker', () => 
     }, 30000);
 
   beforeAll(async () => {
-    await sql(adminUrl, `CREATE DATABASE ${whDb}`);
-    p = await startPlatform({ warehouse: warehouseSettingsFromUrl(whUrl.toString()) });
-    [{ id: orgId }] = await p.sources.auth.query(`INSERT INTO auth.organization (slug, name, region, time_zone) VALUES ($1,'Canon','eu','UTC') RETURNING id`, [`canon-${suffix}`]);
+    await env.start();
+    ({ p, orgId } = env);
     [{ id: otherOrg }] = await p.sources.auth.query(`INSERT INTO auth.organization (slug, name, region, time_zone) VALUES ($1,'Other','eu','UTC') RETURNING id`, [`canon-other-${suffix}`]);
-    admin = viewerHeader(userViewer({ orgId, orgRole: 'ADMIN' }));
 
     // What production runs next to the schema and workspace subgraphs (services/*/src/index.ts):
     // the schema outbox's relay and the workspace's replica of custom types (this platform's orgs only).
@@ -164,76 +114,34 @@ describe('canonicalizeColumn → column.canonicalize through the worker', () => 
       `INSERT INTO customer (id, email) VALUES (1, ' Ada@Example.COM '), (2, 'grace@acme.test'), (3, 'not-an-email'), (4, NULL), (5, 'Bob@ACME.test'), (6, 'eve@gmail.com')`,
     );
 
-    const a = await createWorkspace('canon-a');
-    const pending = await createWorkspace('canon-pending');
-    durable = `canon-${suffix}`;
-    worker = spawn(process.execPath, [WORKER], {
-      env: {
-        ...process.env,
-        DLX_MASTER_KEY: p.masterKey,
-        WORKER_DURABLE: durable,
-        WORKER_FILTER_SUBJECT: `jobs.connection.*.${a.id}`,
-        SOURCE_FILTER_SUBJECT: `jobs.source.*.${a.id}`,
-        WAREHOUSE_ADMIN_URL: whUrl.toString(),
-        WAREHOUSE_FILTER_SUBJECT: `jobs.warehouse.*.${a.id}`,
-        COLUMN_FILTER_SUBJECT: `jobs.column.*.${a.id}`,
-        JOB_ACK_WAIT_MS: '5000',
-        JOB_BACKOFF_BASE_MS: '200',
-        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const a = await env.createWorkspace('canon-a');
+    const pending = await env.createWorkspace('canon-pending');
+    env.startWorker(a.id, {
+      durable: `canon-${suffix}`,
+      domains: ['connection', 'source', 'warehouse', 'column'],
+      env: { JOB_ACK_WAIT_MS: '5000', JOB_BACKOFF_BASE_MS: '200' },
     });
-    worker.stdout!.on('data', (d: Buffer) => workerOutput.push(d.toString()));
-    worker.stderr!.on('data', (d: Buffer) => workerOutput.push(d.toString()));
     ws.A = a;
     ws.pending = pending;
-    const status = await waitFor('warehouse A to be provisioned', async () => {
-      const [r] = await p.sources.workspace.query(`SELECT status, last_error FROM workspace.warehouse WHERE workspace_id = $1`, [a.id]);
-      return r?.status === 'PENDING' ? undefined : r;
-    });
-    expect(status).toEqual({ status: 'READY', last_error: null });
+    expect(await env.warehouseProvisioned(a.id, 'A')).toEqual({ status: 'READY', last_error: null });
 
     // The table to canonicalize: the source's customers, synced into the warehouse.
-    const url = new URL(source.url);
-    const conn = await gql<{ createConnection: { connection: { id: string }; errors: unknown[] } }>(
-      `mutation($i: CreateConnectionInput!){ createConnection(input: $i) { connection { id } errors { code field message } } }`,
-      {
-        i: {
-          workspaceId: a.id,
-          name: 'source',
-          kind: 'SOURCE',
-          type: 'POSTGRES',
-          postgres: { host: url.hostname, port: Number(url.port || 5432), database: decodeURIComponent(url.pathname.slice(1)), user: decodeURIComponent(url.username) },
-          secrets: { password: decodeURIComponent(url.password) || 'trust-ignores-this-password' },
-        },
-      },
-    );
-    expect(conn.body.data?.createConnection.errors).toEqual([]);
-    const synced = await gql<{ syncConnection: Payload }>(SYNC, { i: { connectionId: conn.body.data!.createConnection.connection.id, tables: [{ schema: 'public', name: 'customer', mode: 'FULL' }] } });
+    const connectionId = await createPostgresConnection(env, a.id, source.url, { name: 'source', kind: 'SOURCE' });
+    const synced = await gql<{ syncConnection: Payload }>(SYNC_CONNECTION, { i: { connectionId, tables: [{ schema: 'public', name: 'customer', mode: 'FULL' }] } });
     expect(synced.body.data?.syncConnection.errors).toEqual([]);
     expect(await finished(synced.body.data!.syncConnection.runId!)).toMatchObject({ state: 'SUCCESS' });
   }, 240000);
 
   afterAll(async () => {
-    if (worker && worker.exitCode === null && worker.signalCode === null) {
-      const w = worker;
-      await new Promise((r) => {
-        w.once('exit', r);
-        w.kill('SIGTERM');
-      });
-    }
-    if (p && durable) await deleteWorkerConsumers(p.nats.jsm, durable);
+    await env.stopWorkers();
     await replica?.stop();
     if (p) await p.nats.jsm.consumers.delete('EVENTS', replicaDurable).catch(() => undefined);
     await schemaRelay?.stop();
     // The pending workspace's provision job has no worker: drop it (and anything else of it) from the JOBS work queue.
-    if (p && ws.pending) await p.nats.jsm.streams.purge('JOBS', { filter: `jobs.*.*.${ws.pending.id}` }).catch(() => undefined);
+    if (p && ws.pending) await env.purgeJobsOf(ws.pending.id);
     await src?.end();
     await source?.drop();
-    await p?.stop();
-    await sql(adminUrl, `DROP DATABASE IF EXISTS ${whDb} WITH (FORCE)`);
-    // Roles are cluster-wide: leave none behind.
-    for (const w of Object.values(ws)) await sql(adminUrl, `DROP ROLE IF EXISTS ${w.role}`).catch(() => undefined);
+    await env.stop();
   }, 60000);
 
   it('a built-in type: the run succeeds, values are normalized and the rejects are in _dlx_quarantine', async () => {

@@ -91,7 +91,7 @@ describe('pipeline.run v2 dispatch (load stage, sealed secrets, refusals)', () =
     const id = await newPipeline(ws, 'Load everything', {
       sources: [
         { connectionId: pg, tables: ['public.orders', 'public.customers'], incremental: [{ table: 'public.orders', cursorColumn: 'updated_at', primaryKey: ['id'] }] },
-        { connectionId: api, incremental: [{ table: 'api.orders', cursorColumn: 'modified' }] },
+        { connectionId: api, incremental: [{ table: 'api.orders', cursorColumn: 'modified', primaryKey: ['order_id'] }] },
         { connectionId: plain },
       ],
       onMalformed: 'FAIL',
@@ -107,7 +107,7 @@ describe('pipeline.run v2 dispatch (load stage, sealed secrets, refusals)', () =
     expect(job.payload.trigger).toBe('MANUAL');
     expect(job.payload.definition).toMatchObject({
       onMalformed: 'FAIL',
-      sources: [{ connectionId: pg, incremental: [{ table: 'public.orders', cursorColumn: 'updated_at', primaryKey: ['id'] }] }, { connectionId: api, incremental: [{ table: 'api.orders', cursorColumn: 'modified' }] }, { connectionId: plain }],
+      sources: [{ connectionId: pg, incremental: [{ table: 'public.orders', cursorColumn: 'updated_at', primaryKey: ['id'] }] }, { connectionId: api, incremental: [{ table: 'api.orders', cursorColumn: 'modified', primaryKey: ['order_id'] }] }, { connectionId: plain }],
     });
     const load = job.payload.load;
     expect(load.destination).toEqual(warehouse);
@@ -163,10 +163,13 @@ describe('pipeline.run v2 dispatch (load stage, sealed secrets, refusals)', () =
     // A failed provisioning says why and what to do.
     await p.sources.workspace.query(`UPDATE workspace.warehouse SET status = 'FAILED', last_error = 'role exists' WHERE workspace_id = $1`, [pendingWs]);
     expect((await run(notReady)).errors[0]!.message).toMatch(/provisioning failed \(role exists\); ask an organization admin/);
-    // An external warehouse: not supported by pipeline runs yet.
+    // An external warehouse whose connection is no longer a DESTINATION: refused, saying how to fix it.
     const dest = await newConnection(pendingWs, 'ext-wh', { kind: 'DESTINATION', type: 'POSTGRES', postgres: { host: 'wh.example', database: 'wh', user: 'u' } });
     await p.sources.workspace.query(`UPDATE workspace.warehouse SET mode = 'EXTERNAL', connection_id = $2, status = 'READY' WHERE workspace_id = $1`, [pendingWs, dest]);
-    expect((await run(notReady)).errors.map((e) => e.code)).toEqual(['WAREHOUSE_EXTERNAL_NOT_SUPPORTED']);
+    await p.sources.workspace.query(`UPDATE workspace.connection SET kind = 'SOURCE' WHERE id = $1`, [dest]);
+    const invalid = await run(notReady);
+    expect(invalid.errors.map((e) => e.code)).toEqual(['WAREHOUSE_CONNECTION_INVALID']);
+    expect(invalid.errors[0]!.message).toMatch(/DESTINATION PostgreSQL connection/);
     // No ledger row, no job, no run event for any of them.
     expect(await written()).toEqual(before);
     // Fixed, the same pipeline runs.

@@ -1,23 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { createTestDatabase, type TestDatabase } from '@datalinx/db';
 import { sourceSyncJobV1 } from '@datalinx/contracts';
-import { startPlatform, viewerHeader, type Platform } from '../../../test/support/platform';
+import { viewerHeader, type Platform } from '../../../test/support/platform';
 import { userViewer } from '../../../test/support/viewers';
-import { postGraphQL } from '../../../test/support/http';
-import { deleteWorkerConsumers } from '../../../test/support/worker-consumers';
-import { warehouseSettingsFromUrl } from '../src/managers/warehouse.manager';
-
-const WORKER = path.resolve(__dirname, '..', '..', '..', 'workers', 'dist', 'index.js');
-
-const SYNC = `mutation($i: SyncConnectionInput!){ syncConnection(input: $i) { runId errors { code field message } } }`;
-
-interface SyncPayload {
-  runId: string | null;
-  errors: Array<{ code: string; field: string | null; message: string }>;
-}
+import { SYNC_CONNECTION, WarehousePlatform, createPostgresConnection, sql, type DispatchPayload } from './support/warehouse-platform';
 
 /**
  * `syncConnection` end to end: createWorkspace → the real worker provisions the workspace's
@@ -28,45 +14,17 @@ interface SyncPayload {
  * org's connection, bad input.
  */
 describe('syncConnection → source.sync through the worker', () => {
+  const env = new WarehousePlatform({ name: 'sync', orgName: 'Sync' });
+  const { suffix, whUrl, gql, waitFor } = env;
   let p: Platform;
   let orgId: string;
-  let admin: Record<string, string>;
   let source: TestDatabase;
   let src: Client;
-  const suffix = randomUUID().slice(0, 8);
-  const whDb = `dlx_wh_sync_${suffix}`;
-  const adminUrl = new URL(process.env.DATABASE_URL!);
-  const whUrl = new URL(process.env.DATABASE_URL!);
-  whUrl.pathname = `/${whDb}`;
-  let worker: ChildProcess | undefined;
-  const workerOutput: string[] = [];
-  let durable: string | undefined;
   /** A: the worker provisions its warehouse (READY). Pending: no worker for it (its warehouse stays PENDING). */
   const ws: Record<'A' | 'pending', { id: string; schema: string; role: string; connectionId: string }> = {} as never;
 
-  const gql = <T>(query: string, variables: Record<string, unknown> = {}, headers = admin) => postGraphQL<T>(p.gatewayUrl, query, variables, headers);
-
-  async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60000): Promise<T> {
-    for (const until = Date.now() + timeoutMs; ; ) {
-      const v = await fn();
-      if (v !== undefined) return v;
-      if (Date.now() > until) throw new Error(`timed out waiting for ${what}; worker output:\n${workerOutput.join('').slice(-4000)}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-
-  const sql = async (url: URL, text: string, params: unknown[] = []) => {
-    const c = new Client({ connectionString: url.toString() });
-    await c.connect();
-    try {
-      return (await c.query(text, params)).rows;
-    } finally {
-      await c.end();
-    }
-  };
-
-  async function sync(input: Record<string, unknown>, headers = admin): Promise<SyncPayload> {
-    const res = await gql<{ syncConnection: SyncPayload }>(SYNC, { i: input }, headers);
+  async function sync(input: Record<string, unknown>, headers = env.admin): Promise<DispatchPayload> {
+    const res = await gql<{ syncConnection: DispatchPayload }>(SYNC_CONNECTION, { i: input }, headers);
     expect(res.body.errors).toBeUndefined();
     return res.body.data!.syncConnection;
   }
@@ -76,29 +34,9 @@ describe('syncConnection → source.sync through the worker', () => {
   const syncJobsInOutbox = async (): Promise<number> =>
     (await p.sources.workspace.query(`SELECT count(*)::int AS n FROM workspace.outbox WHERE subject LIKE 'jobs.source.sync.%'`))[0].n;
 
-  async function createWorkspace(slug: string): Promise<{ id: string; schema: string; role: string }> {
-    const res = await gql<{ createWorkspace: { workspace: { id: string } } }>(`mutation($i: CreateWorkspaceInput!){ createWorkspace(input: $i) { workspace { id } errors { code } } }`, { i: { name: slug, slug } });
-    expect(res.body.errors).toBeUndefined();
-    const id = res.body.data!.createWorkspace.workspace.id;
-    const hex = id.replace(/-/g, '').slice(0, 12);
-    return { id, schema: `ws_${hex}`, role: `dlx_ws_${hex}` };
-  }
-
-  /**
-   * A POSTGRES connection to the throwaway source database, with a password secret. The SSL mode
-   * stays at its default, PREFER: TLS when the server offers it, plain otherwise (the test server
-   * has no TLS, so the sync must fall back, as connection.test and discovery do).
-   */
-  async function createConnection(workspaceId: string, kind: 'SOURCE' | 'DESTINATION' = 'SOURCE'): Promise<string> {
-    const url = new URL(source.url);
-    const postgres = { host: url.hostname, port: Number(url.port || 5432), database: decodeURIComponent(url.pathname.slice(1)), user: decodeURIComponent(url.username) };
-    const res = await gql<{ createConnection: { connection: { id: string }; errors: unknown[] } }>(
-      `mutation($i: CreateConnectionInput!){ createConnection(input: $i) { connection { id } errors { code field message } } }`,
-      { i: { workspaceId, name: `source-${kind.toLowerCase()}`, kind, type: 'POSTGRES', postgres, secrets: { password: decodeURIComponent(url.password) || 'trust-ignores-this-password' } } },
-    );
-    expect(res.body.data?.createConnection.errors).toEqual([]);
-    return res.body.data!.createConnection.connection.id;
-  }
+  /** A POSTGRES connection to the throwaway source database, with a password secret (PREFER TLS: the sync must fall back to plain). */
+  const createConnection = (workspaceId: string, kind: 'SOURCE' | 'DESTINATION' = 'SOURCE') =>
+    createPostgresConnection(env, workspaceId, source.url, { name: `source-${kind.toLowerCase()}`, kind });
 
   async function runState(runId: string): Promise<{ state: string; kind: string; error: { code: string; message: string } | null } | undefined> {
     const res = await gql<{ run: { state: string; kind: string; error: { code: string; message: string } | null } | null }>(`query($id: ID!){ run(id: $id) { state kind error { code message } } }`, { id: runId });
@@ -106,10 +44,8 @@ describe('syncConnection → source.sync through the worker', () => {
   }
 
   beforeAll(async () => {
-    await sql(adminUrl, `CREATE DATABASE ${whDb}`);
-    p = await startPlatform({ warehouse: warehouseSettingsFromUrl(whUrl.toString()) });
-    [{ id: orgId }] = await p.sources.auth.query(`INSERT INTO auth.organization (slug, name, region, time_zone) VALUES ($1,'Sync','eu','UTC') RETURNING id`, [`sync-${suffix}`]);
-    admin = viewerHeader(userViewer({ orgId, orgRole: 'ADMIN' }));
+    await env.start();
+    ({ p, orgId } = env);
 
     source = await createTestDatabase();
     src = new Client({ connectionString: source.url });
@@ -117,54 +53,26 @@ describe('syncConnection → source.sync through the worker', () => {
     await src.query(`CREATE TABLE customer (id int PRIMARY KEY, email text, updated_at timestamptz NOT NULL DEFAULT now())`);
     await src.query(`INSERT INTO customer (id, email) SELECT i, 'c' || i || '@example.org' FROM generate_series(1, 25) i`);
 
-    const a = await createWorkspace('sync-a');
-    const pending = await createWorkspace('sync-pending');
-    durable = `sync-${suffix}`;
-    worker = spawn(process.execPath, [WORKER], {
-      env: {
-        ...process.env,
-        DLX_MASTER_KEY: p.masterKey,
-        WORKER_DURABLE: durable,
-        WORKER_FILTER_SUBJECT: `jobs.connection.*.${a.id}`,
-        SOURCE_FILTER_SUBJECT: `jobs.source.*.${a.id}`,
-        WAREHOUSE_ADMIN_URL: whUrl.toString(),
-        WAREHOUSE_FILTER_SUBJECT: `jobs.warehouse.*.${a.id}`,
-        COLUMN_FILTER_SUBJECT: `jobs.column.*.${a.id}`,
-        JOB_ACK_WAIT_MS: '5000',
-        JOB_BACKOFF_BASE_MS: '200',
-        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const a = await env.createWorkspace('sync-a');
+    const pending = await env.createWorkspace('sync-pending');
+    env.startWorker(a.id, {
+      durable: `sync-${suffix}`,
+      domains: ['connection', 'source', 'warehouse', 'column'],
+      env: { JOB_ACK_WAIT_MS: '5000', JOB_BACKOFF_BASE_MS: '200' },
     });
-    worker.stdout!.on('data', (d: Buffer) => workerOutput.push(d.toString()));
-    worker.stderr!.on('data', (d: Buffer) => workerOutput.push(d.toString()));
 
     ws.A = { ...a, connectionId: await createConnection(a.id) };
     ws.pending = { ...pending, connectionId: await createConnection(pending.id) };
-    const status = await waitFor('warehouse A to be provisioned', async () => {
-      const [r] = await p.sources.workspace.query(`SELECT status, last_error FROM workspace.warehouse WHERE workspace_id = $1`, [a.id]);
-      return r?.status === 'PENDING' ? undefined : r;
-    });
-    expect(status).toEqual({ status: 'READY', last_error: null });
+    expect(await env.warehouseProvisioned(a.id, 'A')).toEqual({ status: 'READY', last_error: null });
   }, 180000);
 
   afterAll(async () => {
-    if (worker && worker.exitCode === null && worker.signalCode === null) {
-      const w = worker;
-      await new Promise((r) => {
-        w.once('exit', r);
-        w.kill('SIGTERM');
-      });
-    }
-    if (p && durable) await deleteWorkerConsumers(p.nats.jsm, durable);
+    await env.stopWorkers();
     // The pending workspace's provision job has no worker: drop it (and anything else of it) from the JOBS work queue.
-    if (p && ws.pending) await p.nats.jsm.streams.purge('JOBS', { filter: `jobs.*.*.${ws.pending.id}` }).catch(() => undefined);
+    if (p && ws.pending) await env.purgeJobsOf(ws.pending.id);
     await src?.end();
     await source?.drop();
-    await p?.stop();
-    await sql(adminUrl, `DROP DATABASE IF EXISTS ${whDb} WITH (FORCE)`);
-    // Roles are cluster-wide: leave none behind.
-    for (const w of Object.values(ws)) await sql(adminUrl, `DROP ROLE IF EXISTS ${w.role}`).catch(() => undefined);
+    await env.stop();
   }, 60000);
 
   it('FULL: the run succeeds and the rows are in <ws schema>.raw_public__customer with the run id', async () => {
@@ -174,8 +82,7 @@ describe('syncConnection → source.sync through the worker', () => {
     expect(runId).toMatch(/^[0-9a-f-]{36}$/);
 
     // The job as dispatched: the contract's shape, destination = the warehouse's schema and role, secrets sealed for the job.
-    const [row] = await p.sources.workspace.query(`SELECT payload FROM workspace.outbox WHERE subject = $1 AND payload->>'runId' = $2`, [`jobs.source.sync.${ws.A.id}`, runId]);
-    const job = sourceSyncJobV1.parse(row.payload);
+    const job = sourceSyncJobV1.parse(await env.dispatched('source.sync', ws.A.id, runId));
     expect(job.payload).toMatchObject({ connectionId: ws.A.connectionId, destination: { schema: ws.A.schema, role: ws.A.role }, driftPolicy: 'BLOCK', onMalformed: 'SKIP_AND_REPORT', tables: [{ schema: 'public', name: 'customer', mode: 'FULL' }] });
     expect(job.limits?.maxRows).toBeGreaterThan(0);
     expect(JSON.stringify(job)).not.toContain('trust-ignores-this-password');
@@ -214,8 +121,7 @@ describe('syncConnection → source.sync through the worker', () => {
 
     const accepted = await sync({ connectionId, tables: [{ ...table, primaryKey: ['id'] }] });
     expect(accepted.errors).toEqual([]);
-    const [row] = await p.sources.workspace.query(`SELECT payload FROM workspace.outbox WHERE subject = $1 AND payload->>'runId' = $2`, [`jobs.source.sync.${ws.A.id}`, accepted.runId]);
-    expect(sourceSyncJobV1.parse(row.payload).payload.tables).toEqual([{ ...table, primaryKey: ['id'] }]);
+    expect(sourceSyncJobV1.parse(await env.dispatched('source.sync', ws.A.id, accepted.runId!)).payload.tables).toEqual([{ ...table, primaryKey: ['id'] }]);
     const final = await waitFor('the REST sync run to finish', async () => {
       const s = await runState(accepted.runId!);
       return s && ['SUCCESS', 'FAILURE', 'CANCELED'].includes(s.state) ? s : undefined;
@@ -263,7 +169,7 @@ describe('syncConnection → source.sync through the worker', () => {
     expect(await syncJobsInOutbox()).toBe(before);
   });
 
-  it('warehouse not provisioned yet: WAREHOUSE_NOT_READY saying what to do; EXTERNAL: WAREHOUSE_EXTERNAL_NOT_SUPPORTED', async () => {
+  it('warehouse not provisioned yet: WAREHOUSE_NOT_READY saying what to do; EXTERNAL: dispatched to the destination connection', async () => {
     const before = await syncJobsInOutbox();
     const r = await sync(fullCustomer(ws.pending.connectionId));
     expect(r.runId).toBeNull();
@@ -274,10 +180,12 @@ describe('syncConnection → source.sync through the worker', () => {
     const ext = await gql<{ useExternalWarehouse: { errors: unknown[] } }>(`mutation($w: ID!, $c: ID!){ useExternalWarehouse(workspaceId: $w, connectionId: $c) { errors { code } } }`, { w: ws.pending.id, c: destination });
     expect(ext.body.data!.useExternalWarehouse.errors).toEqual([]);
     const e = await sync(fullCustomer(ws.pending.connectionId));
-    expect(e).toEqual({ runId: null, errors: [expect.objectContaining({ code: 'WAREHOUSE_EXTERNAL_NOT_SUPPORTED' })] });
+    expect(e.errors).toEqual([]);
+    const [row] = await p.sources.workspace.query(`SELECT payload FROM workspace.outbox WHERE subject = $1 AND payload->>'runId' = $2`, [`jobs.source.sync.${ws.pending.id}`, e.runId]);
+    expect(sourceSyncJobV1.parse(row.payload).payload.destination).toMatchObject({ schema: ws.pending.schema, external: { connectionId: destination } });
     // A DESTINATION connection is not a source.
     const d = await sync(fullCustomer(destination));
     expect(d.errors.map((x) => x.code)).toEqual(['CONNECTION_KIND_INVALID']);
-    expect(await syncJobsInOutbox()).toBe(before);
+    expect(await syncJobsInOutbox()).toBe(before + 1);
   });
 });

@@ -1,21 +1,17 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { createDataSource, withTenant } from '@datalinx/db';
 import { warehouseProvisionJobV1 } from '@datalinx/contracts';
-import { startPlatform, viewerHeader, type Platform } from '../../../test/support/platform';
+import { viewerHeader, type Platform } from '../../../test/support/platform';
 import { userViewer } from '../../../test/support/viewers';
 import { postGraphQL } from '../../../test/support/http';
 import { Keyring, type WorkspaceSealed } from '../src/secrets/keyring';
 import { PostgresSchemaStorageUsage, platformSchemaOf } from '../src/managers/quota.manager';
 import { WarehouseDao } from '../src/daos/warehouse.dao';
-import { warehousePasswordAad, warehouseSettingsFromUrl } from '../src/managers/warehouse.manager';
+import { warehousePasswordAad } from '../src/managers/warehouse.manager';
 import { provisionWarehouse } from '../../../workers/src/jobs/warehouse';
 import { RunReporter } from '../../../workers/src/run-reporter';
-import { deleteWorkerConsumers } from '../../../test/support/worker-consumers';
-
-const WORKER = path.resolve(__dirname, '..', '..', '..', 'workers', 'dist', 'index.js');
+import { WarehousePlatform, sql } from './support/warehouse-platform';
 
 /**
  * Warehouse provisioning end to end (issue 4 item 4, "Done when": a workspace role cannot read
@@ -25,63 +21,27 @@ const WORKER = path.resolve(__dirname, '..', '..', '..', 'workers', 'dist', 'ind
  * (unsealed with the keyring, as the platform would) and the test logs in as each role.
  */
 describe('warehouse provisioning through the worker', () => {
+  const env = new WarehousePlatform({ name: 'test', orgName: 'Wh' });
+  const { suffix, whDb, whUrl, workerOutput, waitFor } = env;
   let p: Platform;
   let orgId: string;
-  let admin: Record<string, string>;
-  const suffix = randomUUID().slice(0, 8);
-  const whDb = `dlx_wh_test_${suffix}`;
-  const adminUrl = new URL(process.env.DATABASE_URL!);
-  const whUrl = new URL(process.env.DATABASE_URL!);
-  whUrl.pathname = `/${whDb}`;
-  const workers: ChildProcess[] = [];
-  const workerOutput: string[] = [];
-  const durables: string[] = [];
   const ws: Record<'A' | 'B', { id: string; schema: string; role: string; password: string }> = {} as never;
 
-  const gql = <T>(query: string, variables: Record<string, unknown> = {}) => postGraphQL<T>(p.gatewayUrl, query, variables, admin);
+  const gql = <T>(query: string, variables: Record<string, unknown> = {}) => env.gql<T>(query, variables);
 
-  /** One worker per workspace, narrowed to its subjects (JOBS is shared with other test files). */
-  const startWorker = (workspaceId: string) => {
-    const durable = `wh-${suffix}-${workspaceId.slice(0, 8)}`;
-    durables.push(durable, `${durable}-warehouse`);
-    const child = spawn(process.execPath, [WORKER], {
-      env: {
-        ...process.env,
-        DLX_MASTER_KEY: p.masterKey,
-        WORKER_DURABLE: durable,
-        WORKER_FILTER_SUBJECT: `jobs.connection.*.${workspaceId}`,
-        WAREHOUSE_ADMIN_URL: whUrl.toString(),
-        WAREHOUSE_FILTER_SUBJECT: `jobs.warehouse.*.${workspaceId}`,
-        JOB_ACK_WAIT_MS: '5000',
-        JOB_BACKOFF_BASE_MS: '200',
-        LOG_LEVEL: 'debug',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  /**
+   * One worker per workspace, narrowed to its connection and warehouse jobs (JOBS is shared with
+   * other test files); at debug level, so the test can check that no password reaches the logs.
+   */
+  const startWorker = (workspaceId: string) =>
+    env.startWorker(workspaceId, {
+      durable: `wh-${suffix}-${workspaceId.slice(0, 8)}`,
+      domains: ['connection', 'warehouse'],
+      env: { JOB_ACK_WAIT_MS: '5000', JOB_BACKOFF_BASE_MS: '200', LOG_LEVEL: 'debug' },
     });
-    child.stdout!.on('data', (d: Buffer) => workerOutput.push(d.toString()));
-    child.stderr!.on('data', (d: Buffer) => workerOutput.push(d.toString()));
-    workers.push(child);
-  };
-
-  async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60000): Promise<T> {
-    for (const until = Date.now() + timeoutMs; ; ) {
-      const v = await fn();
-      if (v !== undefined) return v;
-      if (Date.now() > until) throw new Error(`timed out waiting for ${what}; worker output:\n${workerOutput.join('').slice(-4000)}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
 
   const warehouseStatus = async (workspaceId: string): Promise<{ status: string; last_error: string | null }> =>
     (await p.sources.workspace.query(`SELECT status, last_error FROM workspace.warehouse WHERE workspace_id = $1`, [workspaceId]))[0];
-
-  async function createWorkspace(slug: string): Promise<string> {
-    const res = await gql<{ createWorkspace: { workspace: { id: string } } }>(`mutation($i: CreateWorkspaceInput!){ createWorkspace(input: $i) { workspace { id } errors { code } } }`, {
-      i: { name: slug, slug },
-    });
-    expect(res.body.errors).toBeUndefined();
-    return res.body.data!.createWorkspace.workspace.id;
-  }
 
   async function unsealPassword(workspaceId: string): Promise<string> {
     const [row] = await p.sources.workspace.query(`SELECT password_sealed FROM workspace.warehouse WHERE workspace_id = $1`, [workspaceId]);
@@ -95,51 +55,23 @@ describe('warehouse provisioning through the worker', () => {
     return c;
   };
 
-  const sql = async (url: URL, text: string) => {
-    const c = new Client({ connectionString: url.toString() });
-    await c.connect();
-    try {
-      return (await c.query(text)).rows;
-    } finally {
-      await c.end();
-    }
-  };
-
   beforeAll(async () => {
-    await sql(adminUrl, `CREATE DATABASE ${whDb}`);
-    p = await startPlatform({ warehouse: warehouseSettingsFromUrl(whUrl.toString()) });
-    [{ id: orgId }] = await p.sources.auth.query(`INSERT INTO auth.organization (slug, name, region, time_zone) VALUES ($1,'Wh','eu','UTC') RETURNING id`, [`wh-${suffix}`]);
-    admin = viewerHeader(userViewer({ orgId, orgRole: 'ADMIN' }));
+    await env.start();
+    ({ p, orgId } = env);
     for (const [k, slug] of [['A', 'alpha'], ['B', 'beta']] as const) {
-      const id = await createWorkspace(slug);
-      const hex = id.replace(/-/g, '').slice(0, 12);
-      ws[k] = { id, schema: `ws_${hex}`, role: `dlx_ws_${hex}`, password: '' };
-      startWorker(id);
+      ws[k] = { ...(await env.createWorkspace(slug)), password: '' };
+      startWorker(ws[k].id);
     }
     for (const k of ['A', 'B'] as const) {
-      const s = await waitFor(`warehouse ${k} to be provisioned`, async () => {
-        const r = await warehouseStatus(ws[k].id);
-        return r.status === 'PENDING' ? undefined : r;
-      });
-      expect(s).toEqual({ status: 'READY', last_error: null });
+      expect(await env.warehouseProvisioned(ws[k].id, k)).toEqual({ status: 'READY', last_error: null });
       ws[k].password = await unsealPassword(ws[k].id);
     }
   }, 180000);
 
   afterAll(async () => {
-    await Promise.all(
-      workers
-        .filter((w) => w.exitCode === null && w.signalCode === null)
-        .map((w) => new Promise((r) => {
-          w.once('exit', r);
-          w.kill('SIGTERM');
-        })),
-    );
-    if (p) for (const d of durables) await deleteWorkerConsumers(p.nats.jsm, d);
-    await p?.stop();
-    // Roles are cluster-wide: leave none behind.
-    await sql(adminUrl, `DROP DATABASE IF EXISTS ${whDb} WITH (FORCE)`);
-    for (const k of ['A', 'B'] as const) if (ws[k]) await sql(adminUrl, `DROP ROLE IF EXISTS ${ws[k].role}`).catch(() => undefined);
+    await env.stopWorkers();
+    // Roles are cluster-wide: the workspaces' roles are dropped with the warehouse database.
+    await env.stop();
   }, 60000);
 
   it('shows the warehouse (READY, host, database, schema, role) but never the password', async () => {

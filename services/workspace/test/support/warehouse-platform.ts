@@ -1,0 +1,169 @@
+import type { ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import { startPlatform, viewerHeader, type Platform } from '../../../../test/support/platform';
+import { userViewer } from '../../../../test/support/viewers';
+import { postGraphQL } from '../../../../test/support/http';
+import { deleteWorkerConsumers } from '../../../../test/support/worker-consumers';
+import { startWorker, stopWorker, workspaceFilters } from '../../../../workers/test/support/worker-process';
+import { warehouseSettingsFromUrl } from '../../src/managers/warehouse.manager';
+
+/** Runs one statement on a connection of its own to `url` (the cluster's admin database, the warehouse) and returns the rows. */
+export async function sql(url: URL, text: string, params: unknown[] = []) {
+  const c = new Client({ connectionString: url.toString() });
+  await c.connect();
+  try {
+    return (await c.query(text, params)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+/** What a dispatching mutation (syncConnection, canonicalizeColumn) answers: the run it queued, or why it queued none. */
+export interface DispatchPayload {
+  runId: string | null;
+  errors: Array<{ code: string; field: string | null; message: string }>;
+}
+
+/** The syncConnection mutation, answering a DispatchPayload. */
+export const SYNC_CONNECTION = `mutation($i: SyncConnectionInput!){ syncConnection(input: $i) { runId errors { code field message } } }`;
+
+/** A workspace as createWorkspace made it, with the warehouse schema and role provisioning gives it (`ws_<hex>`, `dlx_ws_<hex>`). */
+export interface CreatedWorkspace {
+  id: string;
+  schema: string;
+  role: string;
+}
+
+export interface WarehouseWorkerOptions {
+  /** WORKER_DURABLE: unique to the test file (the JOBS consumers are shared by every file). */
+  durable: string;
+  /** The job domains the worker takes, each only for this workspace (see workspaceFilters). */
+  domains: Array<'connection' | 'warehouse' | 'source' | 'column'>;
+  /** The worker's knobs for this file (ack wait, back-off, log level). */
+  env: Record<string, string>;
+}
+
+/**
+ * The whole control plane (startPlatform: the subgraphs, the gateway, the outbox relay, the RUNS
+ * consumers) configured with a platform warehouse on a throwaway database `dlx_wh_<name>_<suffix>`
+ * of the test server, an organization `<name>-<suffix>` and its ADMIN, plus real worker processes
+ * (workers/dist/index.js) started per workspace: with them, createWorkspace's warehouse.provision
+ * job really runs and the warehouse becomes READY, and dispatched jobs really run.
+ *
+ * `start` in a beforeAll. In the afterAll, `stopWorkers` first (drains the workers and deletes their
+ * JOBS consumers), then whatever the test added, then `stop`: the platform, the warehouse database
+ * and the roles of the workspaces created through `createWorkspace` (roles are cluster-wide).
+ * Workers write into `workerOutput`, which `waitFor` quotes when it times out.
+ */
+export class WarehousePlatform {
+  readonly suffix = randomUUID().slice(0, 8);
+  readonly whDb: string;
+  /** The test server as the admin (DATABASE_URL). */
+  readonly adminUrl = new URL(process.env.DATABASE_URL!);
+  /** The warehouse database as the admin: what the workers get as WAREHOUSE_ADMIN_URL. */
+  readonly whUrl = new URL(process.env.DATABASE_URL!);
+  readonly workerOutput: string[] = [];
+  p!: Platform;
+  orgId!: string;
+  /** The viewer header of an ADMIN of the organization: what `gql` sends unless told otherwise. */
+  admin!: Record<string, string>;
+  private readonly workers: ChildProcess[] = [];
+  private readonly durables: string[] = [];
+  private readonly roles: string[] = [];
+
+  constructor(private readonly o: { name: string; orgName: string }) {
+    this.whDb = `dlx_wh_${o.name}_${this.suffix}`;
+    this.whUrl.pathname = `/${this.whDb}`;
+  }
+
+  async start(): Promise<void> {
+    await sql(this.adminUrl, `CREATE DATABASE ${this.whDb}`);
+    this.p = await startPlatform({ warehouse: warehouseSettingsFromUrl(this.whUrl.toString()) });
+    [{ id: this.orgId }] = await this.p.sources.auth.query(`INSERT INTO auth.organization (slug, name, region, time_zone) VALUES ($1,$2,'eu','UTC') RETURNING id`, [`${this.o.name}-${this.suffix}`, this.o.orgName]);
+    this.admin = viewerHeader(userViewer({ orgId: this.orgId, orgRole: 'ADMIN' }));
+  }
+
+  /** A GraphQL request through the gateway, as the organization's ADMIN unless `headers` say otherwise (a property: it may be destructured). */
+  readonly gql = <T>(query: string, variables: Record<string, unknown> = {}, headers = this.admin) => postGraphQL<T>(this.p.gatewayUrl, query, variables, headers);
+
+  /** Polls `fn` every 200 ms until it returns something; fails after `timeoutMs` with the tail of the workers' output (a property: it may be destructured). */
+  readonly waitFor = async <T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60000): Promise<T> => {
+    for (const until = Date.now() + timeoutMs; ; ) {
+      const v = await fn();
+      if (v !== undefined) return v;
+      if (Date.now() > until) throw new Error(`timed out waiting for ${what}; worker output:\n${this.workerOutput.join('').slice(-4000)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+
+  /** createWorkspace through the gateway (expects no GraphQL errors); its warehouse is provisioned by a worker started for it. */
+  async createWorkspace(slug: string): Promise<CreatedWorkspace> {
+    const res = await this.gql<{ createWorkspace: { workspace: { id: string } } }>(`mutation($i: CreateWorkspaceInput!){ createWorkspace(input: $i) { workspace { id } errors { code } } }`, { i: { name: slug, slug } });
+    expect(res.body.errors).toBeUndefined();
+    const id = res.body.data!.createWorkspace.workspace.id;
+    const hex = id.replace(/-/g, '').slice(0, 12);
+    this.roles.push(`dlx_ws_${hex}`);
+    return { id, schema: `ws_${hex}`, role: `dlx_ws_${hex}` };
+  }
+
+  /** Starts a worker for one workspace, with the platform's master key and the warehouse database as its admin URL. */
+  startWorker(workspaceId: string, o: WarehouseWorkerOptions): ChildProcess {
+    this.durables.push(o.durable);
+    const child = startWorker(
+      { DLX_MASTER_KEY: this.p.masterKey, WORKER_DURABLE: o.durable, ...workspaceFilters(workspaceId, o.domains), WAREHOUSE_ADMIN_URL: this.whUrl.toString(), ...o.env },
+      { output: this.workerOutput },
+    );
+    this.workers.push(child);
+    return child;
+  }
+
+  /** The workspace's warehouse once it is no longer PENDING (the worker's provision run ended): its status and last error. */
+  warehouseProvisioned(workspaceId: string, label: string): Promise<{ status: string; last_error: string | null }> {
+    return this.waitFor(`warehouse ${label} to be provisioned`, async () => {
+      const [r] = await this.p.sources.workspace.query(`SELECT status, last_error FROM workspace.warehouse WHERE workspace_id = $1`, [workspaceId]);
+      return r?.status === 'PENDING' ? undefined : r;
+    });
+  }
+
+  /** A job the workspace service dispatched (its outbox row's payload), by kind, workspace and run. */
+  async dispatched(kind: string, workspaceId: string, runId: string): Promise<unknown> {
+    const [row] = await this.p.sources.workspace.query(`SELECT payload FROM workspace.outbox WHERE subject = $1 AND payload->>'runId' = $2`, [`jobs.${kind}.${workspaceId}`, runId]);
+    return row.payload;
+  }
+
+  /** Drops every job of a workspace from the JOBS work queue (one no worker takes, e.g. a pending workspace's provision). */
+  async purgeJobsOf(workspaceId: string): Promise<void> {
+    await this.p.nats.jsm.streams.purge('JOBS', { filter: `jobs.*.*.${workspaceId}` }).catch(() => undefined);
+  }
+
+  /** SIGTERMs every worker, waits until each has drained and exited, and deletes their JOBS consumers. */
+  async stopWorkers(): Promise<void> {
+    await Promise.all(this.workers.map((w) => stopWorker(w)));
+    if (this.p) for (const d of this.durables) await deleteWorkerConsumers(this.p.nats.jsm, d);
+  }
+
+  /** Stops the platform, drops the warehouse database and the workspaces' roles. */
+  async stop(): Promise<void> {
+    await this.p?.stop();
+    await sql(this.adminUrl, `DROP DATABASE IF EXISTS ${this.whDb} WITH (FORCE)`);
+    for (const role of this.roles) await sql(this.adminUrl, `DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
+  }
+}
+
+/**
+ * A POSTGRES SOURCE (or DESTINATION) connection of a workspace to a database of the test server,
+ * with its password as the secret. The SSL mode stays at its default, PREFER: TLS when the server
+ * offers it, plain otherwise (the test server has no TLS, so a sync must fall back, as
+ * connection.test and discovery do). Expects no field errors; returns the connection id.
+ */
+export async function createPostgresConnection(env: WarehousePlatform, workspaceId: string, databaseUrl: string, o: { name: string; kind: 'SOURCE' | 'DESTINATION' }): Promise<string> {
+  const url = new URL(databaseUrl);
+  const postgres = { host: url.hostname, port: Number(url.port || 5432), database: decodeURIComponent(url.pathname.slice(1)), user: decodeURIComponent(url.username) };
+  const res = await env.gql<{ createConnection: { connection: { id: string }; errors: unknown[] } }>(
+    `mutation($i: CreateConnectionInput!){ createConnection(input: $i) { connection { id } errors { code field message } } }`,
+    { i: { workspaceId, name: o.name, kind: o.kind, type: 'POSTGRES', postgres, secrets: { password: decodeURIComponent(url.password) || 'trust-ignores-this-password' } } },
+  );
+  expect(res.body.data?.createConnection.errors).toEqual([]);
+  return res.body.data!.createConnection.connection.id;
+}
