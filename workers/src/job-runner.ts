@@ -3,6 +3,7 @@ import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import { parseKey, unseal, type Logger } from '@datalinx/common';
 import {
   connectionSecrets,
+  isExternalDestination,
   jobMessage,
   pipelineSecretAad,
   runEvent,
@@ -13,6 +14,7 @@ import {
   type JobMessage,
   type PipelineLoadSource,
   type SealedSecret,
+  type WarehouseDestination,
 } from '@datalinx/contracts';
 import { decodeJson, ensureDurableConsumer, isNotFound, PermanentJobError, PullWorker, type ConsumeContext } from '@datalinx/messaging';
 import { RunReporter } from './run-reporter';
@@ -38,7 +40,11 @@ export interface JobRunnerOptions {
   backoffBaseMs: number;
   /** Where uploaded files are read from (shared with the workspace service), and their size limit. */
   fileStorage: FileStorage;
-  /** WAREHOUSE_ADMIN_URL: needed by the warehouse.* jobs (./warehouse-runner.ts runs them on their own consumer). */
+  /**
+   * WAREHOUSE_ADMIN_URL: needed by the warehouse.* jobs (./warehouse-runner.ts runs them on their own
+   * consumer) and by the data-plane jobs into the PLATFORM warehouse. Jobs into an EXTERNAL warehouse
+   * connect with the destination connection's own credentials instead.
+   */
   warehouseAdminUrl?: string;
   /** SYNC_BATCH_DELAY_MS (tests only): pause after every committed incremental sync batch. */
   syncBatchDelayMs?: number;
@@ -104,6 +110,29 @@ export class JobRunner {
     );
   }
 
+  /**
+   * An EXTERNAL warehouse destination's secrets (the destination connection's password), sealed
+   * with `aad` — the job's own (`job:<jobId>`; a pipeline run: `pipelineSecretAad(jobId,
+   * <destination connectionId>)`). Undefined for a PLATFORM destination (WAREHOUSE_ADMIN_URL).
+   */
+  private unsealDestinationSecrets(d: WarehouseDestination, aad: string): ConnectionSecrets | undefined {
+    if (!isExternalDestination(d)) return undefined;
+    return this.openConnectionSecrets(
+      aad,
+      d.external.secrets,
+      `the secrets of the warehouse's destination connection ${d.external.connectionId}`,
+      `the secrets of the workspace's external warehouse (destination connection ${d.external.connectionId}) cannot be opened with this worker’s key (DLX_MASTER_KEY differs from the control plane’s, or they were sealed for another job); run it again, and check the workers' DLX_MASTER_KEY if it persists`,
+    );
+  }
+
+  /**
+   * A PLATFORM destination needs WAREHOUSE_ADMIN_URL; a worker without it throws a plain Error (not
+   * permanent: another worker of this consumer may have it). An EXTERNAL destination does not.
+   */
+  private requireWarehouseFor(d: WarehouseDestination, kind: string): void {
+    if (!isExternalDestination(d) && !this.o.warehouseAdminUrl) throw new Error(`this worker has no WAREHOUSE_ADMIN_URL: it cannot run ${kind} jobs into the platform warehouse`);
+  }
+
   /** Opens `connectionSecrets` JSON sealed with `aad`; anything that does not open or parse is SECRET_UNREADABLE (a permanent failure). */
   private openConnectionSecrets(aad: string, sealed: SealedSecret | null, what: string, unreadable: string): ConnectionSecrets {
     if (!sealed) return {};
@@ -160,19 +189,24 @@ export class JobRunner {
         return;
       }
       case 'source.sync': {
-        // Not a permanent failure: another worker of this consumer may have WAREHOUSE_ADMIN_URL.
-        if (!this.o.warehouseAdminUrl) throw new Error('this worker has no WAREHOUSE_ADMIN_URL: it cannot run source.sync jobs');
+        this.requireWarehouseFor(job.payload.destination, 'source.sync');
         const secrets = this.unsealSecrets(job.jobId, job.payload.secrets);
+        const destinationSecrets = this.unsealDestinationSecrets(job.payload.destination, `job:${job.jobId}`);
         const type = job.payload.config.type;
-        const result = await runSync(job, { warehouseAdminUrl: this.o.warehouseAdminUrl, secrets, batchDelayMs: this.o.syncBatchDelayMs, fileStorage: this.o.fileStorage }, report);
+        const result = await runSync(
+          job,
+          { warehouseAdminUrl: this.o.warehouseAdminUrl, destinationSecrets, secrets, batchDelayMs: this.o.syncBatchDelayMs, fileStorage: this.o.fileStorage },
+          report,
+        );
         await report.state(result.ok ? 'SUCCESS' : 'FAILURE', { summary: result.summary, error: result.error });
         log.info({ ok: result.ok, code: result.error?.code, rows: result.rows, type }, 'job finished');
         return;
       }
       case 'column.canonicalize': {
-        // Not permanent: another worker of this consumer may have WAREHOUSE_ADMIN_URL (./column-runner.ts starts it only with one).
-        if (!this.o.warehouseAdminUrl) throw new Error('this worker has no WAREHOUSE_ADMIN_URL: it cannot run column.canonicalize jobs');
-        const result = await canonicalizeColumn(job, this.o.warehouseAdminUrl, report);
+        // ./column-runner.ts starts this consumer only with WAREHOUSE_ADMIN_URL, though an EXTERNAL destination does not need it.
+        this.requireWarehouseFor(job.payload.destination, 'column.canonicalize');
+        const destinationSecrets = this.unsealDestinationSecrets(job.payload.destination, `job:${job.jobId}`);
+        const result = await canonicalizeColumn(job, this.o.warehouseAdminUrl, report, destinationSecrets);
         await report.state(result.ok ? 'SUCCESS' : 'FAILURE', { summary: result.summary, error: result.error });
         log.info({ ok: result.ok, code: result.error?.code, checked: result.checked, normalized: result.normalized, quarantined: result.quarantined }, 'job finished');
         return;
@@ -185,11 +219,19 @@ export class JobRunner {
           log.info({ ok: false, code: error.code }, 'job finished');
           return;
         }
-        // Not permanent: another worker of this consumer may have WAREHOUSE_ADMIN_URL (./pipeline-runner.ts starts it only with one).
-        if (!this.o.warehouseAdminUrl) throw new Error('this worker has no WAREHOUSE_ADMIN_URL: it cannot run pipeline.run jobs');
+        // ./pipeline-runner.ts starts this consumer only with WAREHOUSE_ADMIN_URL, though an EXTERNAL destination does not need it.
+        const destination = job.payload.load.destination;
+        this.requireWarehouseFor(destination, 'pipeline.run');
+        const destinationSecrets = isExternalDestination(destination) ? this.unsealDestinationSecrets(destination, pipelineSecretAad(job.jobId, destination.external.connectionId)) : undefined;
         const result = await runPipelineLoad(
           job,
-          { warehouseAdminUrl: this.o.warehouseAdminUrl, fileStorage: this.o.fileStorage, batchDelayMs: this.o.syncBatchDelayMs, openSecrets: (source) => this.unsealPipelineSecrets(job.jobId, source) },
+          {
+            warehouseAdminUrl: this.o.warehouseAdminUrl,
+            destinationSecrets,
+            fileStorage: this.o.fileStorage,
+            batchDelayMs: this.o.syncBatchDelayMs,
+            openSecrets: (source) => this.unsealPipelineSecrets(job.jobId, source),
+          },
           report,
         );
         await report.state(result.ok ? 'SUCCESS' : 'FAILURE', { summary: result.summary, error: result.error });

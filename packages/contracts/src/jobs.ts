@@ -141,6 +141,39 @@ export const warehouseSchemaName = z.string().regex(/^ws_[0-9a-f]{12}$/, 'a ware
 export const warehouseRoleName = z.string().regex(/^dlx_ws_[0-9a-f]{12}$/, 'a warehouse role is dlx_ws_ and 12 hex digits');
 
 /**
+ * Where a data-plane job writes (`source.sync`, the load of `pipeline.run` v2, `column.canonicalize`):
+ *
+ * - PLATFORM `{ schema, role }`: the workspace's generated schema and login role in the platform's
+ *   warehouse database; the worker connects with WAREHOUSE_ADMIN_URL and `SET ROLE`s to the role.
+ * - EXTERNAL `{ schema, external: { connectionId, config, secrets } }`: the workspace's DESTINATION
+ *   PostgreSQL connection (`useExternalWarehouse`). The worker connects with the connection's own
+ *   user, password and TLS settings (no SET ROLE: the role is the customer's), creates the schema
+ *   if it is missing, and applies no platform storage quota (the database is the customer's).
+ *   `secrets` is the JSON of `connectionSecrets`, sealed for the data plane with the job's AAD
+ *   (`job:<jobId>`; a pipeline run: `pipelineSecretAad(jobId, connectionId)` of the destination
+ *   connection), null when the connection has none. `schema` is the connection's `schema` when it
+ *   names one, else the workspace's generated `ws_<hex>` name.
+ *
+ * The platform form is the older one and stays valid unchanged (queued jobs carry it).
+ */
+export const externalWarehouseSchemaName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'an external warehouse schema is a plain identifier: a letter or _, then letters, digits or _, at most 63 characters')
+  .refine((s) => !/^pg_/i.test(s) && s.toLowerCase() !== 'information_schema', 'pg_* and information_schema are PostgreSQL system schemas');
+export const platformWarehouseDestination = z.object({ schema: warehouseSchemaName, role: warehouseRoleName }).strict();
+export type PlatformWarehouseDestination = z.infer<typeof platformWarehouseDestination>;
+export const externalWarehouseDestination = z
+  .object({
+    schema: externalWarehouseSchemaName,
+    external: z.object({ connectionId: z.string().uuid(), config: postgresConnectionConfig, secrets: sealedSecret.nullable() }).strict(),
+  })
+  .strict();
+export type ExternalWarehouseDestination = z.infer<typeof externalWarehouseDestination>;
+export const warehouseDestination = z.union([platformWarehouseDestination, externalWarehouseDestination]);
+export type WarehouseDestination = z.infer<typeof warehouseDestination>;
+export const isExternalDestination = (d: WarehouseDestination): d is ExternalWarehouseDestination => 'external' in d;
+
+/**
  * What a pipeline runs (PRODUCT.md step 5), as the workspace service stores it and as the
  * `pipeline.run` job carries it (a snapshot: an edit after dispatch does not change a queued run).
  * Ids only: connections belong to the pipeline's workspace, target tables to the schema service,
@@ -223,7 +256,8 @@ export type PipelineRunJobV1 = z.infer<typeof pipelineRunJobV1>;
  * stage needs, resolved by the control plane at dispatch ("passed, not fetched"): each source
  * connection's name, config and secrets (the JSON of `connectionSecrets`, sealed for the data
  * plane with AAD `job:<jobId>:<connectionId>`, null when none), and the workspace's warehouse
- * schema and role. `load.sources` has one entry per connection of `definition.sources`.
+ * destination (`warehouseDestination`: platform schema and role, or the EXTERNAL destination
+ * connection). `load.sources` has one entry per connection of `definition.sources`.
  */
 export const pipelineLoadSource = z
   .object({
@@ -236,7 +270,8 @@ export const pipelineLoadSource = z
 export type PipelineLoadSource = z.infer<typeof pipelineLoadSource>;
 export const pipelineLoadV1 = z
   .object({
-    destination: z.object({ schema: warehouseSchemaName, role: warehouseRoleName }).strict(),
+    /** The workspace's warehouse (see `warehouseDestination`; EXTERNAL: secrets sealed with `pipelineSecretAad(jobId, <destination connectionId>)`). */
+    destination: warehouseDestination,
     sources: z.array(pipelineLoadSource).min(1).max(50),
     batchRows: z.number().int().min(1).max(1_000_000).default(50_000),
     statementTimeoutMs: z.number().int().min(1000).max(86_400_000).default(3_600_000),
@@ -362,8 +397,8 @@ export const sourceSyncPayloadV1 = z.object({
   tables: z.array(syncTableV1).min(1).max(1000),
   /** FILE and REST_API: load the good records and report the malformed ones on the run, or fail the run (nothing swapped in). */
   onMalformed: onMalformedPolicy.default('SKIP_AND_REPORT'),
-  /** The workspace's warehouse schema and role (as provisioned by warehouse.provision). */
-  destination: z.object({ schema: warehouseSchemaName, role: warehouseRoleName }).strict(),
+  /** The workspace's warehouse: its platform schema and role (as provisioned by warehouse.provision), or its EXTERNAL destination connection (secrets sealed with AAD `job:<jobId>`); see `warehouseDestination`. */
+  destination: warehouseDestination,
   driftPolicy: schemaDriftPolicy,
   batchRows: z.number().int().min(1).max(1_000_000).default(50_000),
   /** Every warehouse statement runs with this statement_timeout (a full refresh is one COPY). */
@@ -380,12 +415,13 @@ export type SourceSyncJobV1 = z.infer<typeof sourceSyncJobV1>;
 /**
  * `column.canonicalize` (subject `jobs.column.canonicalize.<workspaceId>`): normalize one column
  * of a warehouse table to its canonical type's form (packages/contracts/src/canonical), as the
- * workspace role. Values the type's SQL normalizer rejects stay as they are and are written to
+ * workspace role (EXTERNAL warehouse: as the destination connection's user). Values the type's SQL normalizer rejects stay as they are and are written to
  * `<schema>._dlx_quarantine` with the rule that rejected them. `pattern` narrows the type (a
  * custom type: the parent's normalizer plus this pattern, rule `<customName>.pattern`).
  */
 export const canonicalizeColumnPayloadV1 = z.object({
-  destination: z.object({ schema: warehouseSchemaName, role: warehouseRoleName }).strict(),
+  /** The workspace's warehouse (see `warehouseDestination`; EXTERNAL: secrets sealed with AAD `job:<jobId>`). */
+  destination: warehouseDestination,
   table: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'a plain table name'),
   column: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'a plain column name'),
   /** A built-in canonical type name (the parent, for a custom type). */

@@ -92,7 +92,7 @@ export function createWorkspaceServer(d: WorkspaceDeps) {
         connections: new ConnectionManager(base.viewer, d.ds, connectionDao, fileDao, workspaces, testSettings, d.onOutboxCommit, quotas),
         discovery: new DiscoveryManager(base.viewer, d.ds, connectionDao, testSettings, d.onOutboxCommit, quotas),
         sync: new SyncManager(base.viewer, d.ds, connectionDao, warehouseDao, workspaces, testSettings, d.onOutboxCommit, quotas),
-        canonicalize: new CanonicalizeManager(base.viewer, d.ds, canonicalTypeRefDao, warehouseDao, workspaces, d.onOutboxCommit, quotas),
+        canonicalize: new CanonicalizeManager(base.viewer, d.ds, canonicalTypeRefDao, warehouseDao, workspaces, d.onOutboxCommit, quotas, connectionDao, testSettings),
         files: new FileManager(base.viewer, fileDao),
         quotas: new QuotaManager(base.viewer, d.ds, quotas, quotaDao, workspaces, d.quotas?.api ?? null, d.quotas?.publisher ?? null, d.onOutboxCommit),
         pipelines: new PipelineManager(base.viewer, d.ds, pipelineDao, workspaces, d.onOutboxCommit, pipelineDispatch),

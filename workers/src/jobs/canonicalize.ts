@@ -4,21 +4,21 @@ import {
   canonicalTypeByName,
   customCanonicalType,
   maskSql,
-  warehouseRoleName,
-  warehouseSchemaName,
+  isExternalDestination,
   type CanonicalizeColumnJobV1,
   type CanonicalTypeDef,
+  type ConnectionSecrets,
 } from '@datalinx/contracts';
 import { PermanentJobError } from '@datalinx/messaging';
 import type { RunReporter } from '../run-reporter';
+import { checkDestination, connectWarehouse, SyncFailure } from '../sync/postgres-sync';
 
 export type CanonicalizeResult = { ok: boolean; summary: string; error?: { code: string; message: string }; checked?: number; normalized?: number; quarantined?: number };
 
 /** Names are spliced into statements (identifiers cannot be bound): checked again here, then quoted. */
 const PLAIN = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 function ident(name: string, kind: 'schema' | 'role' | 'table' | 'column'): string {
-  const ok = kind === 'schema' ? warehouseSchemaName.safeParse(name).success : kind === 'role' ? warehouseRoleName.safeParse(name).success : PLAIN.test(name);
-  if (!ok) throw new PermanentJobError(`refusing an unexpected ${kind} name`, 'INVALID_NAME');
+  if (!PLAIN.test(name)) throw new PermanentJobError(`refusing an unexpected ${kind} name`, 'INVALID_NAME');
   return `"${name}"`;
 }
 
@@ -50,23 +50,34 @@ async function step<T>(report: RunReporter, name: string, fn: () => Promise<{ me
 }
 
 /**
- * `column.canonicalize`: as the workspace role (SET ROLE, statement timeout), in ONE transaction:
+ * `column.canonicalize`: as the workspace role (SET ROLE; an EXTERNAL warehouse: as the destination
+ * connection's own user, TLS as its sslMode says), with a statement timeout, in ONE transaction:
  * creates `<schema>._dlx_quarantine` if missing, copies every non-null value the type's SQL
  * normalizer rejects into it (with the type's rule; sensitive types masked), and rewrites every
  * other value to its normalized form. Idempotent: quarantine rows are keyed by (run, table,
  * column, row key), and normalizing a normalized value yields itself, so a redelivered job
  * changes nothing more. Steps on RUNS: rows checked, quarantined, normalized.
  */
-export async function canonicalizeColumn(job: CanonicalizeColumnJobV1, adminUrl: string, report: RunReporter): Promise<CanonicalizeResult> {
+export async function canonicalizeColumn(job: CanonicalizeColumnJobV1, adminUrl: string | undefined, report: RunReporter, destinationSecrets?: ConnectionSecrets): Promise<CanonicalizeResult> {
   const p = job.payload;
-  const [sch, rol, tbl, col] = [ident(p.destination.schema, 'schema'), ident(p.destination.role, 'role'), ident(p.table, 'table'), ident(p.column, 'column')];
+  const d = p.destination;
+  // The platform's generated schema and role, or an external destination's plain schema (checked as the syncs do), then quoted.
+  checkDestination(p);
+  const [sch, tbl, col] = [ident(d.schema, 'schema'), ident(p.table, 'table'), ident(p.column, 'column')];
+  const rol = isExternalDestination(d) ? null : ident(d.role, 'role');
   const type = resolveType(job);
-  const c = new Client({ connectionString: adminUrl, application_name: 'datalinx-worker-canonicalize', connectionTimeoutMillis: 10_000 });
-  await c.connect();
+  let c: Client;
+  try {
+    c = (await connectWarehouse(d, { warehouseAdminUrl: adminUrl, destinationSecrets }, 'datalinx-worker-canonicalize')).wh;
+  } catch (err) {
+    if (!(err instanceof SyncFailure)) throw err;
+    await report.step('warehouse', 'FAILURE', err.message, 0);
+    return { ok: false, summary: 'the external warehouse refused the connection', error: { code: err.code, message: err.message } };
+  }
   try {
     await c.query('BEGIN');
-    // Everything below runs with the workspace role's rights only.
-    await c.query(`SET LOCAL ROLE ${rol}`);
+    // Everything below runs with the workspace role's rights only (EXTERNAL: the destination connection's user, the customer's role).
+    if (rol) await c.query(`SET LOCAL ROLE ${rol}`);
     await c.query(`SET LOCAL statement_timeout = ${Math.floor(p.statementTimeoutMs)}`);
     const { rows: cols } = await c.query<{ type: string }>(
       `SELECT format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a JOIN pg_class r ON r.oid = a.attrelid JOIN pg_namespace n ON n.oid = r.relnamespace

@@ -6,12 +6,15 @@ import { postgresCatalog } from '../discovery/postgres';
 import { mysqlCatalog } from '../discovery/mysql';
 import { readerCatalog } from '../discovery/readers';
 import { inScope } from '../discovery/profile';
-import { destinationTableName, type SyncOutcome, type SyncReporter } from '../sync/postgres-sync';
+import { destinationTableName, type SyncOutcome, type SyncReporter, type WarehouseAccess } from '../sync/postgres-sync';
 import { runSync } from '../sync/run-sync';
 
-export interface PipelineRunOptions {
-  /** WAREHOUSE_ADMIN_URL: every load runs as the workspace role through it (see the syncs). */
-  warehouseAdminUrl: string;
+export interface PipelineRunOptions extends WarehouseAccess {
+  /**
+   * `warehouseAdminUrl` (WAREHOUSE_ADMIN_URL): a PLATFORM load runs as the workspace role through it;
+   * `destinationSecrets`: an EXTERNAL load connects with the destination connection's own
+   * credentials (opened by the job runner with AAD `pipelineSecretAad(jobId, <destination connectionId>)`).
+   */
   /** DLX_FILE_STORAGE_DIR and FILE_MAX_BYTES (FILE sources). */
   fileStorage: FileStorage;
   /** SYNC_BATCH_DELAY_MS (tests only). */
@@ -215,7 +218,11 @@ export async function runPipelineLoad(job: PipelineRunJobV2, o: PipelineRunOptio
   const loaded: string[] = [];
   for (const [i, p] of plan.entries()) {
     const syncJob = sourceSyncJob(job, p, rows);
-    const result = await runSync(syncJob, { warehouseAdminUrl: o.warehouseAdminUrl, secrets: p.secrets, batchDelayMs: o.batchDelayMs, fileStorage: o.fileStorage }, prefixed(report, p.source.name));
+    const result = await runSync(
+      syncJob,
+      { warehouseAdminUrl: o.warehouseAdminUrl, destinationSecrets: o.destinationSecrets, secrets: p.secrets, batchDelayMs: o.batchDelayMs, fileStorage: o.fileStorage },
+      prefixed(report, p.source.name),
+    );
     rows += result.rows;
     if (!result.ok) {
       const error = result.error ?? { code: 'SYNC_FAILED', message: result.summary };

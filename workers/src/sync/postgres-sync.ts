@@ -3,8 +3,20 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Client, type ClientConfig } from 'pg';
 import { QuotaExceededError } from '@datalinx/common';
-import { warehouseRoleName, warehouseSchemaName, type ConnectionSecrets, type SourceSyncJobV1, type SourceSyncPayloadV1, type SyncTableV1 } from '@datalinx/contracts';
+import {
+  externalWarehouseSchemaName,
+  isExternalDestination,
+  warehouseRoleName,
+  warehouseSchemaName,
+  type ConnectionConfig,
+  type ConnectionSecrets,
+  type ExternalWarehouseDestination,
+  type SourceSyncJobV1,
+  type SourceSyncPayloadV1,
+  type SyncTableV1,
+} from '@datalinx/contracts';
 import { PermanentJobError } from '@datalinx/messaging';
+import { explainPgError } from '../connectors/postgres';
 import { copyFrom, copyTo } from './pg-copy';
 import { CopyMeter } from './copy-meter';
 
@@ -21,9 +33,8 @@ export interface SyncOutcome {
   rows: number;
 }
 
-export interface SyncOptions {
-  /** WAREHOUSE_ADMIN_URL: the session switches to the workspace role (SET ROLE) before any statement. */
-  warehouseAdminUrl: string;
+export interface SyncOptions extends WarehouseAccess {
+  /** The source connection's secrets (opened by the job runner). */
   secrets: ConnectionSecrets;
   /** Test knob (SYNC_BATCH_DELAY_MS): pause after every committed incremental batch. */
   batchDelayMs?: number;
@@ -122,16 +133,7 @@ async function destinationColumns(wh: Client, schema: string, table: string): Pr
 function sourceClientConfig(job: SourceSyncJobV1, secrets: ConnectionSecrets): ClientConfig {
   const c = job.payload.config;
   if (c.type !== 'POSTGRES') throw new PermanentJobError(`${c.type} sources are not synced by the PostgreSQL sync`, 'SOURCE_TYPE_UNSUPPORTED');
-  return {
-    host: c.host,
-    port: c.port,
-    database: c.database,
-    user: c.user,
-    password: secrets.password,
-    ssl: c.sslMode === 'disable' ? false : c.sslMode === 'verify-full' ? { rejectUnauthorized: true, servername: c.host } : { rejectUnauthorized: false },
-    application_name: 'datalinx-sync',
-    connectionTimeoutMillis: 15_000,
-  };
+  return pgClientConfig(c, secrets.password, 'datalinx-sync');
 }
 
 const isTransient = (err: unknown) => {
@@ -139,28 +141,200 @@ const isTransient = (err: unknown) => {
   return !code || /^(08|57P0|53|40001|40P01|ECONN|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN)/.test(code);
 };
 
-/** Refuses warehouse names that are not the provisioned shapes (they are quoted into DDL). */
-export function checkDestination(p: SourceSyncPayloadV1): void {
-  if (!warehouseSchemaName.safeParse(p.destination.schema).success || !warehouseRoleName.safeParse(p.destination.role).success) {
-    throw new PermanentJobError('refusing an unexpected warehouse schema or role name', 'INVALID_WAREHOUSE_NAME');
+/**
+ * Refuses warehouse names that are not the expected shapes (they are quoted into DDL): a
+ * platform destination's generated schema and role, an external destination's plain schema name.
+ */
+export function checkDestination(p: Pick<SourceSyncPayloadV1, 'destination'>): void {
+  const d = p.destination;
+  const ok = isExternalDestination(d)
+    ? externalWarehouseSchemaName.safeParse(d.schema).success && d.external.config.type === 'POSTGRES'
+    : warehouseSchemaName.safeParse(d.schema).success && warehouseRoleName.safeParse(d.role).success;
+  if (!ok) throw new PermanentJobError('refusing an unexpected warehouse schema or role name', 'INVALID_WAREHOUSE_NAME');
+}
+
+type PostgresConnectionConfig = Extract<ConnectionConfig, { type: 'POSTGRES' }>;
+
+/** What connection.test calls a refusal by the server (not worth retrying: the settings or the server's configuration must change). */
+const REFUSED = new Set(['WRONG_PASSWORD', 'NOT_AUTHORIZED', 'TLS_REQUIRED', 'DATABASE_NOT_FOUND', 'PERMISSION_DENIED', 'TLS_UNAVAILABLE', 'TLS_CERT_INVALID']);
+
+/** How a worker reaches a job's warehouse: the platform's through WAREHOUSE_ADMIN_URL, an external one with its own (opened) secrets. */
+export interface WarehouseAccess {
+  /** WAREHOUSE_ADMIN_URL (PLATFORM destinations only). */
+  warehouseAdminUrl?: string;
+  /** EXTERNAL destinations: the destination connection's secrets, opened by the job runner (never logged). */
+  destinationSecrets?: ConnectionSecrets;
+}
+
+/** A connected warehouse session: the client, and for an EXTERNAL destination how it was reached (for the step message). */
+export interface WarehouseConnection {
+  wh: Client;
+  /** EXTERNAL only: `<database> on <host>:<port> as <user> (TLS | unencrypted …)`. */
+  external?: string;
+}
+
+/** node-postgres settings of a PostgreSQL connection config (sources and external warehouses alike): libpq's sslMode semantics. */
+export function pgClientConfig(c: PostgresConnectionConfig, password: string | undefined, applicationName: string): ClientConfig {
+  return {
+    host: c.host,
+    port: c.port,
+    database: c.database,
+    user: c.user,
+    password,
+    ssl: c.sslMode === 'disable' ? false : c.sslMode === 'verify-full' ? { rejectUnauthorized: true, servername: c.host } : { rejectUnauthorized: false },
+    application_name: applicationName,
+    connectionTimeoutMillis: 15_000,
+  };
+}
+
+/** Connects `config`; sslMode `prefer` falls back to a plain connection when the server offers no TLS (as connection.test and discovery do). */
+export async function connectPg(config: ClientConfig, sslMode: PostgresConnectionConfig['sslMode']): Promise<{ client: Client; tls: boolean }> {
+  const client = new Client(config);
+  try {
+    await client.connect();
+    return { client, tls: Boolean(config.ssl) };
+  } catch (err) {
+    await client.end().catch(() => undefined);
+    if (sslMode !== 'prefer' || !/does not support SSL/i.test((err as Error).message)) throw err;
+    const plain = new Client({ ...config, ssl: false });
+    try {
+      await plain.connect();
+    } catch (e) {
+      await plain.end().catch(() => undefined);
+      throw e;
+    }
+    return { client: plain, tls: false };
   }
 }
 
-export const warehouseClient = (warehouseAdminUrl: string) => new Client({ connectionString: warehouseAdminUrl, application_name: 'datalinx-sync', connectionTimeoutMillis: 15_000 });
+/**
+ * Opens the job's warehouse session (not yet prepared; see `prepareWarehouse`). PLATFORM: the
+ * WAREHOUSE_ADMIN_URL session (a worker without it throws a plain Error: the job is retried, another
+ * worker may have it). EXTERNAL: the destination connection's user, password and TLS settings.
+ * A refusal by the external server (wrong password, no such database, pg_hba, certificate) is a
+ * SyncFailure with connection.test's code and advice; an unreachable server is thrown as it is
+ * (transient: retried).
+ */
+export async function connectWarehouse(d: SourceSyncPayloadV1['destination'], o: WarehouseAccess, applicationName = 'datalinx-sync'): Promise<WarehouseConnection> {
+  if (!isExternalDestination(d)) {
+    if (!o.warehouseAdminUrl) throw new Error('this worker has no WAREHOUSE_ADMIN_URL: it cannot write to the platform warehouse');
+    const wh = new Client({ connectionString: o.warehouseAdminUrl, application_name: applicationName, connectionTimeoutMillis: 15_000 });
+    try {
+      await wh.connect();
+    } catch (err) {
+      await wh.end().catch(() => undefined);
+      throw err;
+    }
+    return { wh };
+  }
+  const c = d.external.config;
+  try {
+    const { client, tls } = await connectPg(pgClientConfig(c, o.destinationSecrets?.password, applicationName), c.sslMode);
+    client.on('error', () => undefined);
+    return { wh: client, external: `database ${c.database} on ${c.host}:${c.port} as ${c.user} (${tls ? 'TLS' : c.sslMode === 'prefer' ? 'unencrypted: the server offers no TLS' : 'unencrypted'})` };
+  } catch (err) {
+    const why = explainPgError(err as Error & { code?: string }, c);
+    if (!REFUSED.has(why.code ?? '')) throw err;
+    throw new SyncFailure(why.code ?? 'CONNECTION_FAILED', `The workspace's external warehouse (destination connection ${d.external.connectionId}) refused the connection: ${why.message} Fix the destination connection's settings (updateConnection), then run again.`);
+  }
+}
 
 /**
- * Connects the warehouse session and switches it to the workspace role (`SET ROLE`) with the
- * payload's statement timeout: from here on every statement has that role's privileges. Returns
- * the quoted workspace schema (its `_dlx_sync_state` table created if missing).
+ * Prepares a connected warehouse session, with the payload's statement timeout on every
+ * statement. PLATFORM: switches to the workspace role (`SET ROLE`): from here on every statement
+ * has that role's privileges. EXTERNAL: the session stays the destination connection's user (the
+ * customer's role) and the schema is created if missing (`ensureExternalSchema`). Returns the
+ * quoted schema (its `_dlx_sync_state` table created if missing).
  */
-export async function prepareWarehouse(wh: Client, p: SourceSyncPayloadV1): Promise<string> {
-  await wh.connect();
+export async function prepareWarehouse(wh: Client, p: Pick<SourceSyncPayloadV1, 'destination' | 'statementTimeoutMs'>): Promise<string> {
   await wh.query('SET standard_conforming_strings = on');
-  await wh.query(`SET ROLE ${qi(p.destination.role)}`);
+  const d = p.destination;
+  if (!isExternalDestination(d)) await wh.query(`SET ROLE ${qi(d.role)}`);
   await wh.query(`SET statement_timeout = ${Math.floor(p.statementTimeoutMs)}`);
-  const ws = qi(p.destination.schema);
+  if (isExternalDestination(d)) await ensureExternalSchema(wh, d);
+  const ws = qi(d.schema);
   await ensureStateTable(wh, ws);
   return ws;
+}
+
+/**
+ * An external warehouse's schema: created when missing (`CREATE SCHEMA IF NOT EXISTS`, which
+ * needs CREATE on the database), otherwise the user needs USAGE and CREATE on it. Checked first
+ * (PostgreSQL checks CREATE on the database even when the schema exists), so a destination user
+ * that was granted an existing schema works, and a missing privilege fails the run with
+ * PERMISSION_DENIED naming the GRANT to run. Returns whether the schema was created.
+ */
+export async function ensureExternalSchema(wh: Client, d: ExternalWarehouseDestination): Promise<boolean> {
+  const { user, database } = d.external.config;
+  const { rows } = await wh.query<{ exists: boolean; usage: boolean; create: boolean; can_create: boolean }>(
+    `SELECT n.oid IS NOT NULL AS exists,
+            coalesce(has_schema_privilege(n.oid, 'USAGE'), false) AS usage, coalesce(has_schema_privilege(n.oid, 'CREATE'), false) AS create,
+            has_database_privilege(current_database(), 'CREATE') AS can_create
+       FROM (SELECT 1) x LEFT JOIN pg_namespace n ON n.nspname = $1`,
+    [d.schema],
+  );
+  const r = rows[0];
+  const createDenied = () =>
+    new SyncFailure(
+      'PERMISSION_DENIED',
+      `The external warehouse's user "${user}" may not create schema "${d.schema}" in database "${database}", so nothing was loaded. Run GRANT CREATE ON DATABASE "${database}" TO "${user}", or create the schema yourself (CREATE SCHEMA "${d.schema}") and GRANT USAGE, CREATE ON SCHEMA "${d.schema}" TO "${user}"; then run again.`,
+    );
+  if (r.exists) {
+    if (r.usage && r.create) return false;
+    throw new SyncFailure(
+      'PERMISSION_DENIED',
+      `The external warehouse's user "${user}" lacks ${[!r.usage && 'USAGE', !r.create && 'CREATE'].filter(Boolean).join(' and ')} on schema "${d.schema}" of database "${database}", so nothing was loaded. Run GRANT USAGE, CREATE ON SCHEMA "${d.schema}" TO "${user}", then run again.`,
+    );
+  }
+  if (!r.can_create) throw createDenied();
+  try {
+    await wh.query(`CREATE SCHEMA IF NOT EXISTS ${qi(d.schema)}`);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === '42501') throw createDenied();
+    // Two runs creating it at once: one wins, the other finds it.
+    if (code !== '23505' && code !== '42P06') throw err;
+  }
+  return true;
+}
+
+/**
+ * Connects and prepares the warehouse session of a sync (`connectWarehouse` + `prepareWarehouse`).
+ * EXTERNAL: reported as the step `warehouse` (where the data goes, whether the schema was created,
+ * and that the platform's storage quota does not apply to the customer's own database).
+ */
+export async function openSyncWarehouse(p: SourceSyncPayloadV1, o: WarehouseAccess, report: SyncReporter): Promise<{ wh: Client; ws: string }> {
+  const s0 = Date.now();
+  const { wh, external } = await connectWarehouse(p.destination, o);
+  try {
+    const d = p.destination;
+    const existed = isExternalDestination(d) ? await schemaExists(wh, d.schema) : true;
+    const ws = await prepareWarehouse(wh, p);
+    if (external) {
+      await report.step(
+        'warehouse',
+        'SUCCESS',
+        `external PostgreSQL warehouse: ${external}, schema ${d.schema}${existed ? '' : ' (created)'}; the platform's storage quota does not apply to your own database (its size is yours to watch)`,
+        Date.now() - s0,
+      );
+    }
+    return { wh, ws };
+  } catch (err) {
+    await wh.end().catch(() => undefined);
+    throw err;
+  }
+}
+
+const schemaExists = async (wh: Client, schema: string) => Boolean((await wh.query(`SELECT 1 FROM pg_namespace WHERE nspname = $1`, [schema])).rowCount);
+
+/**
+ * The job as the sync applies it: an EXTERNAL destination is the customer's own database, so the
+ * platform's storage quota (`limits.maxStorageBytes`) is not measured or enforced there; the row
+ * limit stays.
+ */
+export function withDestinationLimits(job: SourceSyncJobV1): SourceSyncJobV1 {
+  if (!isExternalDestination(job.payload.destination) || job.limits?.maxStorageBytes === undefined) return job;
+  return { ...job, limits: { maxRows: job.limits.maxRows } };
 }
 
 /** Throws QuotaExceededError when `base` rows already loaded plus `rows` exceed the run's limit. */
@@ -272,14 +446,15 @@ export type State = { cursor: (string | null)[]; keys: string[]; rows: number; c
  * run with a code (SCHEMA_DRIFT, QUOTA_EXCEEDED — ROWS_PER_RUN or STORAGE_BYTES —, TABLE_NOT_FOUND,
  * PRIMARY_KEY_REQUIRED, PG_<sqlstate>).
  */
-export async function runSourceSync(job: SourceSyncJobV1, o: SyncOptions, report: SyncReporter): Promise<SyncOutcome> {
+export async function runSourceSync(jobAsSent: SourceSyncJobV1, o: SyncOptions, report: SyncReporter): Promise<SyncOutcome> {
+  const job = withDestinationLimits(jobAsSent);
   const p = job.payload;
   checkDestination(p);
   const maxRows = job.limits?.maxRows;
   const run = { rows: 0 };
   const srcConfig = sourceClientConfig(job, o.secrets);
   let src = new Client(srcConfig);
-  const wh = warehouseClient(o.warehouseAdminUrl);
+  let opened: Client | undefined;
   let current = 'connect';
   const t0 = Date.now();
   try {
@@ -293,9 +468,10 @@ export async function runSourceSync(job: SourceSyncJobV1, o: SyncOptions, report
       await src.connect();
     }
     await src.query('SET standard_conforming_strings = on');
-    // From here on, every warehouse statement has the workspace role's privileges and a timeout.
-    const ws = await prepareWarehouse(wh, p);
     current = 'warehouse';
+    // From here on, every warehouse statement has the workspace role's (or the external destination user's) privileges and a timeout.
+    const { wh, ws } = await openSyncWarehouse(p, o, report);
+    opened = wh;
     await checkStorage(wh, p.destination.schema, job.limits?.maxStorageBytes);
     const guard = (base: number) => rowGuard(maxRows, base);
     const progress = (label: string, totalRows: number | undefined) => progressTicker(report, label, totalRows, o.progressIntervalMs);
@@ -374,7 +550,7 @@ export async function runSourceSync(job: SourceSyncJobV1, o: SyncOptions, report
     return await syncErrorOutcome(err, current, t0, run.rows, report);
   } finally {
     await src.end().catch(() => undefined);
-    await wh.end().catch(() => undefined);
+    await opened?.end().catch(() => undefined);
   }
 }
 

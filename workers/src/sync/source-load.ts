@@ -10,14 +10,14 @@ import {
   incrementalLoad,
   destinationTableName,
   META,
-  prepareWarehouse,
+  openSyncWarehouse,
   progressTicker,
   readState,
   rowGuard,
   swapFullRefresh,
   SyncFailure,
   syncErrorOutcome,
-  warehouseClient,
+  withDestinationLimits,
   type KeysetSource,
   type RecordSource,
   type SyncOptions,
@@ -64,7 +64,8 @@ export interface TableSource {
 
 /**
  * `source.sync` for a source read through a TableSource, table by table, with the PostgreSQL
- * sync's warehouse session (SET ROLE + statement timeout), schema drift policy
+ * sync's warehouse session (`openSyncWarehouse`: the platform's as the workspace role, or the
+ * EXTERNAL destination as its own user; statement timeout), schema drift policy
  * (`applyDriftPolicy`), staging-table swap (`swapFullRefresh`), incremental keyset batches
  * (`incrementalLoad`: keyset batches for sources with `keyset` — MySQL —, record batches filtered by
  * the table's high-water mark for sources with `records` — FILE, REST_API), row and storage
@@ -72,7 +73,8 @@ export interface TableSource {
  * own: INCREMENTAL ones without `primaryKey` in the job fail the run before anything is read
  * (`PRIMARY_KEY_REQUIRED`).
  */
-export async function runTableSourceSync(job: SourceSyncJobV1, o: SyncOptions, report: SyncReporter, open: () => Promise<TableSource>): Promise<SyncOutcome> {
+export async function runTableSourceSync(jobAsSent: SourceSyncJobV1, o: SyncOptions, report: SyncReporter, open: () => Promise<TableSource>): Promise<SyncOutcome> {
+  const job = withDestinationLimits(jobAsSent);
   const p = job.payload;
   checkDestination(p);
   const maxRows = job.limits?.maxRows;
@@ -91,14 +93,15 @@ export async function runTableSourceSync(job: SourceSyncJobV1, o: SyncOptions, r
       report,
     );
   }
-  const wh = warehouseClient(o.warehouseAdminUrl);
+  let opened: Awaited<ReturnType<typeof openSyncWarehouse>> | undefined;
   let source: TableSource | undefined;
   let dest = '';
   let table: SyncTableV1 | undefined;
   try {
     source = await open();
-    const ws = await prepareWarehouse(wh, p);
     current = 'warehouse';
+    opened = await openSyncWarehouse(p, o, report);
+    const { wh, ws } = opened;
     await checkStorage(wh, p.destination.schema, job.limits?.maxStorageBytes);
     const done: string[] = [];
     const notes: string[] = [];
@@ -172,6 +175,6 @@ export async function runTableSourceSync(job: SourceSyncJobV1, o: SyncOptions, r
     return await syncErrorOutcome(err, current, t0, run.rows, report);
   } finally {
     await source?.close().catch(() => undefined);
-    await wh.end().catch(() => undefined);
+    await opened?.wh.end().catch(() => undefined);
   }
 }

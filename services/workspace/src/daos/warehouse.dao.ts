@@ -19,8 +19,8 @@ export interface WarehouseRow {
   lastError: string | null;
   lastRunId: string | null;
   updatedAt: Date;
-  /** EXTERNAL: where the destination connection points (non-secret settings). */
-  external: { host: string | null; port: number | null; database: string | null; user: string | null; hasSecret: boolean } | null;
+  /** EXTERNAL: where the destination connection points (non-secret settings; `schema`: the connection's own, null when it names none). */
+  external: { host: string | null; port: number | null; database: string | null; user: string | null; schema: string | null; hasSecret: boolean } | null;
 }
 
 interface RawRow {
@@ -40,13 +40,14 @@ interface RawRow {
   ext_port: number | null;
   ext_database: string | null;
   ext_user: string | null;
+  ext_schema: string | null;
   ext_has_secret: boolean | null;
 }
 
 const SELECT = `SELECT h.workspace_id, h.org_id, h.mode, h.database, h.schema_name, h.role_name, h.password_sealed IS NOT NULL AS password_set,
     h.connection_id, h.status, h.last_error, h.last_run_id, h.updated_at,
     c.config->>'host' AS ext_host, (c.config->>'port')::int AS ext_port, c.config->>'database' AS ext_database, c.config->>'user' AS ext_user,
-    c.secret_updated_at IS NOT NULL AS ext_has_secret
+    c.config->>'schema' AS ext_schema, c.secret_updated_at IS NOT NULL AS ext_has_secret
   FROM workspace.warehouse h LEFT JOIN workspace.connection c ON c.id = h.connection_id AND c.org_id = h.org_id`;
 
 const toRow = (r: RawRow): WarehouseRow => ({
@@ -62,7 +63,7 @@ const toRow = (r: RawRow): WarehouseRow => ({
   lastError: r.last_error,
   lastRunId: r.last_run_id,
   updatedAt: r.updated_at,
-  external: r.connection_id ? { host: r.ext_host, port: r.ext_port, database: r.ext_database, user: r.ext_user, hasSecret: Boolean(r.ext_has_secret) } : null,
+  external: r.connection_id ? { host: r.ext_host, port: r.ext_port, database: r.ext_database, user: r.ext_user, schema: r.ext_schema, hasSecret: Boolean(r.ext_has_secret) } : null,
 });
 
 /**
@@ -98,6 +99,15 @@ export class WarehouseDao {
     return rows[0] ? toRow(rows[0]) : null;
   }
 
+  /** An EXTERNAL warehouse's destination connection id (not locked: see `lockDestinationConnectionFirst`); null for PLATFORM or no row. */
+  async externalConnectionId(em: EntityManager, orgId: string, workspaceId: string): Promise<string | null> {
+    const rows: Array<{ connection_id: string | null }> = await em.query(`SELECT connection_id FROM workspace.warehouse WHERE org_id = $1 AND workspace_id = $2 AND mode = 'EXTERNAL'`, [
+      orgId,
+      workspaceId,
+    ]);
+    return rows[0]?.connection_id ?? null;
+  }
+
   async sealedPassword(em: EntityManager, orgId: string, workspaceId: string): Promise<WorkspaceSealed | null> {
     const rows: Array<{ password_sealed: WorkspaceSealed | null }> = await em.query(`SELECT password_sealed FROM workspace.warehouse WHERE org_id = $1 AND workspace_id = $2`, [orgId, workspaceId]);
     return rows[0]?.password_sealed ?? null;
@@ -120,9 +130,9 @@ export class WarehouseDao {
     );
   }
 
-  /** The connection's kind and type, if it is one of this workspace's (same org by row-level security and filter). */
-  async connectionOf(em: EntityManager, orgId: string, workspaceId: string, connectionId: string): Promise<{ kind: string; type: string } | null> {
-    const rows: Array<{ kind: string; type: string }> = await em.query(`SELECT kind, type FROM workspace.connection WHERE org_id = $1 AND workspace_id = $2 AND id = $3`, [
+  /** The connection's kind, type and (PostgreSQL) schema, if it is one of this workspace's (same org by row-level security and filter). */
+  async connectionOf(em: EntityManager, orgId: string, workspaceId: string, connectionId: string): Promise<{ kind: string; type: string; schema: string | null } | null> {
+    const rows: Array<{ kind: string; type: string; schema: string | null }> = await em.query(`SELECT kind, type, config->>'schema' AS schema FROM workspace.connection WHERE org_id = $1 AND workspace_id = $2 AND id = $3`, [
       orgId,
       workspaceId,
       connectionId,

@@ -51,9 +51,9 @@ export async function dispatchSourceJob(
   dao: ConnectionDao,
   s: TestDispatchSettings,
   conn: Connection & { secretSealed: WorkspaceSealed | Sealed | null },
-  o: { runId: string; requestedBy: string; limits?: JobLimits } & SourceJobPayload,
+  o: { runId: string; requestedBy: string; limits?: JobLimits; /** The job id when the caller sealed something else for it already (an external warehouse's secrets, AAD `job:<jobId>`). */ jobId?: string } & SourceJobPayload,
 ): Promise<{ jobId: string; runId: string }> {
-  const jobId = randomUUID();
+  const jobId = o.jobId ?? randomUUID();
   const { runId } = o;
   const now = new Date().toISOString();
   const sealed = await resealForDataPlane(em, dao, s, conn, `job:${jobId}`);

@@ -5,12 +5,15 @@ import { hasWorkspacePermission, type Viewer } from '@datalinx/graphql-kit';
 import { withTenant } from '@datalinx/db';
 import { canonicalizeColumnJobV1, canonicalTypeByName, type CanonicalizeColumnJobV1, type CanonicalizeColumnPayloadV1 } from '@datalinx/contracts';
 import type { CanonicalTypeRefDao } from '../daos/canonical-type-ref.dao';
-import type { WarehouseDao, WarehouseRow } from '../daos/warehouse.dao';
+import type { ConnectionDao } from '../daos/connection.dao';
+import type { WarehouseDao } from '../daos/warehouse.dao';
+import type { TestDispatchSettings } from '../jobs/connection-test.dispatch';
 import { enqueueJob } from '../jobs/enqueue-job';
 import type { QuotaPolicy } from './quota.manager';
 import { requesterOf } from './warehouse.manager';
 import type { WorkspaceManager } from './workspace.manager';
 import { userError, type UserError } from './user-error';
+import { isUserError, lockDestinationConnectionFirst, lockWarehouseDestination } from './warehouse-destination';
 
 /** The warehouse statement_timeout of a canonicalize run (one UPDATE over the whole table). */
 export const CANONICALIZE_STATEMENT_TIMEOUT_MS = 600_000;
@@ -64,24 +67,9 @@ export function jobPatternOf(patterns: readonly string[]): string | null {
   return patterns.map((p) => `(?=${p})`).join('');
 }
 
-/** Why a warehouse cannot take the run, or null when it is PLATFORM and READY. */
-export function warehouseBlocker(warehouse: WarehouseRow | null, field: string): UserError | null {
-  if (warehouse?.mode === 'EXTERNAL') {
-    return userError('WAREHOUSE_EXTERNAL_NOT_SUPPORTED', field, 'This workspace loads into an external warehouse, which canonicalization does not support yet; use the platform warehouse.');
-  }
-  if (warehouse && warehouse.status === 'READY') return null;
-  const what =
-    warehouse?.status === 'FAILED'
-      ? `its provisioning failed${warehouse.lastError ? ` (${warehouse.lastError})` : ''}; ask an organization admin or support to re-provision it`
-      : warehouse?.status === 'PURGED'
-        ? 'it was purged'
-        : 'it is still being provisioned; try again in a moment (see `workspace { warehouse { status } }`)';
-  return userError('WAREHOUSE_NOT_READY', field, `The workspace's warehouse is not ready: ${what}.`);
-}
-
 /**
  * `canonicalizeColumn`: queues a `column.canonicalize` run that rewrites one column of a table in
- * the workspace's platform warehouse schema to a canonical type's normal form; values the type
+ * the workspace's warehouse schema (platform, or its EXTERNAL destination) to a canonical type's normal form; values the type
  * rejects stay and are copied to `<schema>._dlx_quarantine` (workers/src/jobs/canonicalize.ts).
  *
  * Needs pipelines:run in the workspace (shield checks it on the argument; re-checked here, and
@@ -90,9 +78,11 @@ export function warehouseBlocker(warehouse: WarehouseRow | null, field: string):
  * viewer's org from the replica `workspace.canonical_type_ref` (the schema service owns custom
  * types; this service never reads its tables): the job then carries the built-in at the root of
  * the custom type's chain as `type` and its pattern(s) as `custom`. One tenant transaction: the
- * workspace row locked and not archived, the type resolved, the warehouse PLATFORM and READY,
- * the run admitted through the quotas (it writes data: storage-checked; QUOTA_EXCEEDED rolls it
- * back), then the job and its QUEUED run event go to the outbox. Whether the table and column
+ * workspace row locked and not archived, the type resolved, the warehouse READY
+ * (`lockWarehouseDestination`; EXTERNAL: the destination connection locked, its secrets sealed
+ * for the job with AAD `job:<jobId>`), the run admitted through the quotas (it writes data:
+ * storage-checked in the platform warehouse only; QUOTA_EXCEEDED rolls it back), then the job and
+ * its QUEUED run event go to the outbox. Whether the table and column
  * exist is the worker's to find out (it reads the warehouse as the workspace role): a missing one
  * fails the run with COLUMN_NOT_FOUND.
  */
@@ -105,6 +95,9 @@ export class CanonicalizeManager {
     private readonly workspaces: WorkspaceManager,
     private readonly onCommit: () => void,
     private readonly quotas: QuotaPolicy,
+    /** An EXTERNAL warehouse's destination connection, and the data-plane key its secrets are re-sealed with. */
+    private readonly connections: ConnectionDao,
+    private readonly settings: TestDispatchSettings,
   ) {}
 
   async canonicalize(input: CanonicalizeColumnInput): Promise<CanonicalizeColumnResult> {
@@ -121,6 +114,8 @@ export class CanonicalizeManager {
     if (errors.length) return { runId: null, errors };
     const typeName = input.canonicalType.trim().toLowerCase();
     const result = await withTenant(this.ds, orgId, async (em): Promise<CanonicalizeColumnResult> => {
+      const destinationDeps = { warehouses: this.warehouses, connections: this.connections, settings: this.settings };
+      await lockDestinationConnectionFirst(em, destinationDeps, orgId, input.workspaceId);
       // Locked like QuotaPolicy.admitRun does: an archive cannot slip in before this run commits.
       const [ws] = (await em.query(`SELECT archived_at FROM workspace.workspace WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL FOR NO KEY UPDATE`, [orgId, input.workspaceId])) as Array<{
         archived_at: Date | null;
@@ -129,16 +124,18 @@ export class CanonicalizeManager {
       if (ws.archived_at) return { runId: null, errors: [this.workspaces.archivedError('workspaceId')] };
       const type = await this.resolveType(em, orgId, typeName);
       if ('code' in type) return { runId: null, errors: [type] };
-      const warehouse = await this.warehouses.lock(em, orgId, input.workspaceId);
-      const blocked = warehouseBlocker(warehouse, 'workspaceId');
-      if (blocked || !warehouse) return { runId: null, errors: [blocked!] };
+      const warehouse = await lockWarehouseDestination(em, destinationDeps, orgId, input.workspaceId, 'workspaceId');
+      if (isUserError(warehouse)) return { runId: null, errors: [warehouse] };
       const runId = randomUUID();
-      const { limits } = await this.quotas.admitRun(em, orgId, { runId, workspaceId: input.workspaceId, kind: 'column.canonicalize', writesData: true });
+      const jobId = randomUUID();
+      const { limits } = await this.quotas.admitRun(em, orgId, { runId, workspaceId: input.workspaceId, kind: 'column.canonicalize', writesData: true, externalWarehouse: warehouse.mode === 'EXTERNAL' });
+      // An external warehouse's secrets are sealed for this job only (AAD job:<jobId>).
+      const destination = warehouse.mode === 'PLATFORM' ? warehouse.destination : await warehouse.seal(`job:${jobId}`);
       // Parsed with the contract the worker applies: a job that would be refused never leaves.
       const job: CanonicalizeColumnJobV1 = canonicalizeColumnJobV1.parse({
         v: 1,
         kind: 'column.canonicalize',
-        jobId: randomUUID(),
+        jobId,
         runId,
         orgId,
         workspaceId: input.workspaceId,
@@ -146,7 +143,7 @@ export class CanonicalizeManager {
         requestedBy: requesterOf(viewer),
         limits,
         payload: {
-          destination: { schema: warehouse.schemaName, role: warehouse.roleName },
+          destination,
           table: input0.table,
           column: input0.column,
           ...type,

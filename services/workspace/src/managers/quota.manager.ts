@@ -147,6 +147,13 @@ export interface RunAdmission {
   kind: string;
   /** Runs that load data (pipeline runs) are refused when storage is full; a connection test is not. */
   writesData: boolean;
+  /**
+   * The run writes to the workspace's EXTERNAL warehouse (a customer's own PostgreSQL database):
+   * the platform's storage quota measures only platform warehouse schemas, so it is neither
+   * checked at dispatch nor handed to the data plane (`limits.maxStorageBytes` left out); the
+   * concurrent-runs and rows-per-run quotas apply as for any run.
+   */
+  externalWarehouse?: boolean;
 }
 
 /**
@@ -173,8 +180,8 @@ export class QuotaPolicy {
 
   /** Dispatch check + bookkeeping in one call (the usual entry point). */
   async admitRun(em: EntityManager, orgId: string, run: RunAdmission): Promise<{ limits: JobLimits }> {
-    const admitted = await this.assertCanDispatch(em, orgId, run.workspaceId, { writesData: run.writesData });
-    await this.activeRuns.insert(em, orgId, run);
+    const admitted = await this.assertCanDispatch(em, orgId, run.workspaceId, { writesData: run.writesData, externalWarehouse: run.externalWarehouse });
+    await this.activeRuns.insert(em, orgId, { runId: run.runId, workspaceId: run.workspaceId, kind: run.kind });
     return admitted;
   }
 
@@ -183,11 +190,13 @@ export class QuotaPolicy {
    * `withTenant` transaction (`em`), which then holds the workspace lock until it commits; the
    * caller records the run (`trackRun`) in the same transaction.
    */
-  async assertCanDispatch(em: EntityManager, orgId: string, workspaceId: string, o: { writesData: boolean }): Promise<{ limits: JobLimits }> {
+  async assertCanDispatch(em: EntityManager, orgId: string, workspaceId: string, o: { writesData: boolean; externalWarehouse?: boolean }): Promise<{ limits: JobLimits }> {
     if (!(await this.quotaDao.lockWorkspace(em, orgId, workspaceId))) throw new Error(`workspace ${workspaceId} not found in org ${orgId}`);
     const limits = this.limitsOf(await this.quotaDao.find(em, orgId, workspaceId));
     const active = await this.activeRuns.count(em, orgId, workspaceId);
     if (active >= limits.concurrentRuns) throw new QuotaExceededError('CONCURRENT_RUNS', limits.concurrentRuns, active);
+    // A customer's own database is not the platform's to measure (see RunAdmission.externalWarehouse).
+    if (o.externalWarehouse) return { limits: { maxRows: limits.rowsPerRun } };
     if (o.writesData) await this.assertStorageAvailable(orgId, workspaceId, limits.storageBytes);
     // The data plane enforces both while it loads: rows per run, and storage (measured again during the run).
     return { limits: { maxRows: limits.rowsPerRun, maxStorageBytes: limits.storageBytes } };

@@ -12,6 +12,7 @@ import { configOf } from './connection-config';
 import type { QuotaPolicy } from './quota.manager';
 import type { WorkspaceManager } from './workspace.manager';
 import { userError, type UserError } from './user-error';
+import { isUserError, lockDestinationConnectionFirst, lockWarehouseDestination } from './warehouse-destination';
 
 const NOT_FOUND = userError('CONNECTION_NOT_FOUND', 'connectionId', 'No such connection, or you cannot sync it.');
 const MAX_TABLES = 1000;
@@ -84,12 +85,16 @@ export function validateSyncTables(tables: readonly SyncTableInput[]): { tables:
 
 /**
  * `syncConnection`: queues a `source.sync` run copying tables of a SOURCE connection into the
- * workspace's platform warehouse schema. Needs pipelines:run in the connection's workspace
- * (checked here on the connection; the org always comes from the viewer: another org's
- * connection is CONNECTION_NOT_FOUND). One tenant transaction: the workspace row is locked and
- * must not be archived, the warehouse must be PLATFORM and READY, the run is admitted through the
- * quotas (it writes data: storage-checked; QUOTA_EXCEEDED rolls it back), then the job and its
- * QUEUED run event go to the outbox.
+ * workspace's warehouse: its platform schema, or its EXTERNAL destination connection. Needs
+ * pipelines:run in the connection's workspace (checked here on the connection; the org always
+ * comes from the viewer: another org's connection is CONNECTION_NOT_FOUND). One tenant
+ * transaction: the workspace row is locked and must not be archived, the warehouse must be READY
+ * (`lockWarehouseDestination`: EXTERNAL also locks the destination connection, which must still
+ * be a DESTINATION PostgreSQL connection of the workspace), the run is admitted through the
+ * quotas (it writes data: storage-checked in the platform warehouse, not in a customer's own
+ * database; QUOTA_EXCEEDED rolls it back), then the job — the source's and an external
+ * destination's secrets sealed for the data plane with AAD `job:<jobId>` — and its QUEUED run
+ * event go to the outbox.
  */
 export class SyncManager {
   constructor(
@@ -116,6 +121,8 @@ export class SyncManager {
       if (!hasWorkspacePermission(viewer, conn.workspaceId, 'pipelines:run')) {
         return { runId: null, errors: [userError('FORBIDDEN', 'connectionId', 'You can see this connection but not sync it (needs pipelines:run); ask an editor of the workspace.')] };
       }
+      const destinationDeps = { warehouses: this.warehouses, connections: this.dao, settings: this.settings };
+      await lockDestinationConnectionFirst(em, destinationDeps, orgId, conn.workspaceId);
       // Locked like QuotaPolicy.admitRun does: an archive cannot slip in before this run commits.
       const [ws] = (await em.query(`SELECT archived_at FROM workspace.workspace WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL FOR NO KEY UPDATE`, [orgId, conn.workspaceId])) as Array<{ archived_at: Date | null }>;
       if (!ws) return { runId: null, errors: [NOT_FOUND] };
@@ -136,25 +143,18 @@ export class SyncManager {
           };
         }
       }
-      const warehouse = await this.warehouses.lock(em, orgId, conn.workspaceId);
-      if (warehouse?.mode === 'EXTERNAL') {
-        return { runId: null, errors: [userError('WAREHOUSE_EXTERNAL_NOT_SUPPORTED', 'connectionId', 'This workspace loads into an external warehouse, which syncs do not support yet; use the platform warehouse.')] };
-      }
-      if (!warehouse || warehouse.status !== 'READY') {
-        const what =
-          warehouse?.status === 'FAILED'
-            ? `its provisioning failed${warehouse.lastError ? ` (${warehouse.lastError})` : ''}; ask an organization admin or support to re-provision it`
-            : warehouse?.status === 'PURGED'
-              ? 'it was purged'
-              : 'it is still being provisioned; try again in a moment (see `workspace { warehouse { status } }`)';
-        return { runId: null, errors: [userError('WAREHOUSE_NOT_READY', 'connectionId', `The workspace's warehouse is not ready: ${what}.`)] };
-      }
+      const warehouse = await lockWarehouseDestination(em, destinationDeps, orgId, conn.workspaceId, 'connectionId');
+      if (isUserError(warehouse)) return { runId: null, errors: [warehouse] };
       const runId = randomUUID();
-      const { limits } = await this.quotas.admitRun(em, orgId, { runId, workspaceId: conn.workspaceId, kind: 'source.sync', writesData: true });
+      const jobId = randomUUID();
+      const { limits } = await this.quotas.admitRun(em, orgId, { runId, workspaceId: conn.workspaceId, kind: 'source.sync', writesData: true, externalWarehouse: warehouse.mode === 'EXTERNAL' });
+      // The destination: the platform schema and role, or the external connection with its secrets sealed for this job (AAD job:<jobId>).
+      const destination = warehouse.mode === 'PLATFORM' ? warehouse.destination : await warehouse.seal(`job:${jobId}`);
       // The job: the connection's config, its secrets re-sealed for the data plane (AAD job:<jobId>), the destination.
       const config = configOf(conn.type, conn.config);
       await dispatchSourceJob(em, this.dao, this.settings, conn, {
         kind: 'source.sync',
+        jobId,
         runId,
         requestedBy: viewer.kind === 'user' ? viewer.userId : viewer.serviceAccountId,
         limits,
@@ -164,7 +164,7 @@ export class SyncManager {
           secrets,
           tables: checked.tables,
           onMalformed: input.onMalformed ?? 'SKIP_AND_REPORT',
-          destination: { schema: warehouse.schemaName, role: warehouse.roleName },
+          destination,
           driftPolicy: input.driftPolicy ?? 'BLOCK',
           batchRows: DEFAULT_SYNC_BATCH_ROWS,
           statementTimeoutMs: DEFAULT_SYNC_STATEMENT_TIMEOUT_MS,

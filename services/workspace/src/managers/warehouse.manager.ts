@@ -4,7 +4,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { UnauthenticatedError, seal } from '@datalinx/common';
 import { hasOrgPermission, type Viewer } from '@datalinx/graphql-kit';
 import { withTenant } from '@datalinx/db';
-import type { WarehousePurgeJobV1, WarehouseProvisionJobV1 } from '@datalinx/contracts';
+import { externalWarehouseSchemaName, type WarehousePurgeJobV1, type WarehouseProvisionJobV1 } from '@datalinx/contracts';
 import { enqueueJob } from '../jobs/enqueue-job';
 import type { WarehouseDao, WarehouseRow } from '../daos/warehouse.dao';
 import type { Keyring } from '../secrets/keyring';
@@ -167,7 +167,8 @@ export class WarehouseManager {
         mode: r.mode,
         status: r.status,
         database: r.external.database,
-        schema: r.schemaName,
+        // Where loads go: the connection's schema when it names one, else the generated name (as lockWarehouseDestination resolves it).
+        schema: r.external.schema ?? r.schemaName,
         role: r.external.user,
         host: r.external.host,
         port: r.external.port,
@@ -192,7 +193,12 @@ export class WarehouseManager {
     };
   }
 
-  /** Points the workspace's warehouse at one of its DESTINATION PostgreSQL connections. */
+  /**
+   * Points the workspace's warehouse at one of its DESTINATION PostgreSQL connections. From then on
+   * syncs, pipeline runs and canonicalizeColumn write there (`lockWarehouseDestination`), as the
+   * connection's own user, into the connection's `schema` (or the generated `ws_<hex>` name when it
+   * names none), created by the first run if missing. The platform schema is left as it is.
+   */
   async useExternal(workspaceId: string, connectionId: string): Promise<{ workspace: Workspace | null; errors: UserError[] }> {
     const orgId = this.orgId();
     if (!orgId) throw new UnauthenticatedError();
@@ -209,6 +215,15 @@ export class WarehouseManager {
       if (!conn) return [userError('CONNECTION_NOT_FOUND', 'connectionId', 'No such connection in this workspace. Create a DESTINATION PostgreSQL connection in it first.')];
       if (conn.kind !== 'DESTINATION') return [userError('CONNECTION_NOT_DESTINATION', 'connectionId', 'The warehouse must be a DESTINATION connection; this one is a SOURCE. Create a DESTINATION connection instead.')];
       if (conn.type !== 'POSTGRES') return [userError('CONNECTION_NOT_POSTGRES', 'connectionId', `The warehouse must be a PostgreSQL connection; this one is ${conn.type}.`)];
+      if (conn.schema !== null && !externalWarehouseSchemaName.safeParse(conn.schema).success) {
+        return [
+          userError(
+            'WAREHOUSE_SCHEMA_INVALID',
+            'connectionId',
+            `The connection names schema "${conn.schema}", which loads cannot use: a plain name (a letter or _, then letters, digits or _, at most 63 characters, not pg_…). Change its schema with updateConnection, or clear it to load into ${current.schemaName}.`,
+          ),
+        ];
+      }
       await this.dao.setExternal(em, orgId, ws.id, connectionId);
       return [];
     });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import type { Sealed } from '@datalinx/common';
-import { pipelineSecretAad, type PipelineLoadV1, type PipelineRunJobV2 } from '@datalinx/contracts';
+import { isExternalDestination, pipelineSecretAad, type PipelineLoadV1, type PipelineRunJobV2 } from '@datalinx/contracts';
 import type { ConnectionDao } from '../daos/connection.dao';
 import type { PipelineDao } from '../daos/pipeline.dao';
 import type { WarehouseDao } from '../daos/warehouse.dao';
@@ -15,6 +15,7 @@ import type { QuotaPolicy } from '../managers/quota.manager';
 import { DEFAULT_SYNC_BATCH_ROWS, DEFAULT_SYNC_STATEMENT_TIMEOUT_MS } from '../managers/sync.manager';
 import type { WorkspaceSealed } from '../secrets/keyring';
 import { userError, type UserError } from '../managers/user-error';
+import { isUserError, lockDestinationConnectionFirst, lockWarehouseDestination } from '../managers/warehouse-destination';
 
 export type DispatchTrigger = { trigger: 'SCHEDULE'; scheduledFor: Date } | { trigger: 'MANUAL' };
 
@@ -30,7 +31,8 @@ export interface PipelineDispatchDeps {
 
 /**
  * A run that cannot be dispatched as the pipeline is defined right now: a source connection was
- * deleted, is no longer a SOURCE, or the workspace's warehouse cannot take the load. Thrown (like
+ * deleted, is no longer a SOURCE, or the workspace's warehouse cannot take the load (not READY; EXTERNAL:
+ * its destination connection gone or unusable). Thrown (like
  * QuotaExceededError) so the caller's transaction — or its savepoint — drops the ledger row and
  * everything else of the dispatch; `errors` are the user errors a manual run returns, and the
  * first one's code is what a refused scheduled slot reports.
@@ -76,7 +78,9 @@ export async function dispatchPipelineRun(
   const inserted = await dao.insertRun(em, { orgId: p.orgId, workspaceId: p.workspaceId, pipelineId: p.id, trigger: t.trigger, scheduledFor, runId, jobId, requestedBy });
   if (!inserted) return null;
   const load = await resolveLoad(em, dao, p, jobId, deps);
-  const admitted = deps.quotas ? await deps.quotas.admitRun(em, p.orgId, { runId, workspaceId: p.workspaceId, kind: 'pipeline.run', writesData: true }) : null;
+  const admitted = deps.quotas
+    ? await deps.quotas.admitRun(em, p.orgId, { runId, workspaceId: p.workspaceId, kind: 'pipeline.run', writesData: true, externalWarehouse: isExternalDestination(load.destination) })
+    : null;
   const now = at.toISOString();
   const job: PipelineRunJobV2 = {
     v: 2,
@@ -99,13 +103,16 @@ export async function dispatchPipelineRun(
 
 /**
  * The job's load stage. Locks, in the order syncConnection takes them (so the two cannot
- * deadlock): the source connections (by id), the workspace row, the warehouse row. Then checks
- * that every source is still a SOURCE connection of the pipeline's workspace with a usable config
- * and that the warehouse is the platform's and READY — all problems at once, as
- * PipelineDispatchRefused — and only then opens the secrets: each connection's are re-sealed for
- * the data plane with AAD `job:<jobId>:<connectionId>` (a sealed value cannot be moved to another
- * job or connection), moving a legacy sealing under the data key on the way. One load entry per
- * distinct connection, in definition order.
+ * deadlock): the source connections (by id), an EXTERNAL warehouse's destination connection
+ * (`lockDestinationConnectionFirst`; never a source: a pipeline loads from SOURCE connections
+ * only), the workspace row, the warehouse row (`lockWarehouseDestination`). Then checks that every source is still a SOURCE
+ * connection of the pipeline's workspace with a usable config and that the warehouse can take the
+ * load (READY; EXTERNAL: its destination connection still there and usable) — all problems at
+ * once, as PipelineDispatchRefused — and only then opens the secrets: each connection's
+ * (the destination's included) are re-sealed for the data plane with AAD
+ * `job:<jobId>:<connectionId>` (a sealed value cannot be moved to another job or connection),
+ * moving a legacy sealing under the data key on the way. One load entry per distinct connection,
+ * in definition order.
  */
 async function resolveLoad(em: EntityManager, dao: PipelineDao, p: Pipeline, jobId: string, deps: PipelineDispatchDeps): Promise<PipelineLoadV1> {
   const ids = [...new Set(p.definition.sources.map((s) => s.connectionId))];
@@ -144,20 +151,12 @@ async function resolveLoad(em: EntityManager, dao: PipelineDao, p: Pipeline, job
       }
     }
   });
+  const destinationDeps = { warehouses: deps.warehouses, connections: deps.connections, settings: deps.settings };
+  await lockDestinationConnectionFirst(em, destinationDeps, p.orgId, p.workspaceId);
   await dao.lockWorkspace(em, p.orgId, p.workspaceId);
-  const warehouse = await deps.warehouses.lock(em, p.orgId, p.workspaceId);
-  if (warehouse?.mode === 'EXTERNAL') {
-    errors.push(userError('WAREHOUSE_EXTERNAL_NOT_SUPPORTED', null, 'This workspace loads into an external warehouse, which pipeline runs do not support yet; use the platform warehouse.'));
-  } else if (!warehouse || warehouse.status !== 'READY') {
-    const what =
-      warehouse?.status === 'FAILED'
-        ? `its provisioning failed${warehouse.lastError ? ` (${warehouse.lastError})` : ''}; ask an organization admin or support to re-provision it`
-        : warehouse?.status === 'PURGED'
-          ? 'it was purged'
-          : 'it is still being provisioned; try again in a moment (see `workspace { warehouse { status } }`)';
-    errors.push(userError('WAREHOUSE_NOT_READY', null, `The workspace's warehouse is not ready: ${what}.`));
-  }
-  if (errors.length || !warehouse) throw new PipelineDispatchRefused(errors);
+  const warehouse = await lockWarehouseDestination(em, destinationDeps, p.orgId, p.workspaceId, null);
+  if (isUserError(warehouse)) errors.push(warehouse);
+  if (errors.length || isUserError(warehouse)) throw new PipelineDispatchRefused(errors);
 
   const sources: PipelineLoadV1['sources'] = [];
   for (const id of ids) {
@@ -165,8 +164,10 @@ async function resolveLoad(em: EntityManager, dao: PipelineDao, p: Pipeline, job
     const secrets = await resealForDataPlane(em, deps.connections, deps.settings, conn, pipelineSecretAad(jobId, conn.id));
     sources.push({ connectionId: conn.id, name: conn.name, config: configs.get(conn.id)!, secrets });
   }
+  // An external warehouse's secrets sealed like a source's: for this job and the destination connection only.
+  const destination = warehouse.mode === 'PLATFORM' ? warehouse.destination : await warehouse.seal(pipelineSecretAad(jobId, warehouse.connectionId));
   return {
-    destination: { schema: warehouse.schemaName, role: warehouse.roleName },
+    destination,
     sources,
     batchRows: DEFAULT_SYNC_BATCH_ROWS,
     statementTimeoutMs: DEFAULT_SYNC_STATEMENT_TIMEOUT_MS,

@@ -246,9 +246,11 @@ export type Mutation = {
   archiveWorkspace: WorkspacePayload;
   /**
    * Dispatches a column.canonicalize run: rewrites one column of a table in the workspace's
-   * platform warehouse schema to the canonical type's normal form; values the type rejects stay as
-   * they are and are copied to `_dlx_quarantine` with the rule that rejected them (needs
-   * pipelines:run in the workspace; the warehouse must be READY; counts against the workspace's
+   * warehouse schema (the platform's, or the EXTERNAL destination connection's, as its user) to the
+   * canonical type's normal form; values the type rejects stay as they are and are copied to
+   * `_dlx_quarantine` with the rule that rejected them (needs pipelines:run in the workspace; the
+   * warehouse must be READY, an EXTERNAL one's destination connection still usable:
+   * WAREHOUSE_CONNECTION_NOT_FOUND / WAREHOUSE_CONNECTION_INVALID; counts against the workspace's
    * quotas). `canonicalType`: a built-in or one of your organization's custom types (see
    * `canonicalTypes`). Follow it with `run(id: runId)`.
    */
@@ -275,15 +277,18 @@ export type Mutation = {
   promoteWorkspace: PromoteWorkspacePayload;
   /** Replaces the connection's secrets in place (the old ones are gone); `{}` clears them. */
   rotateConnectionSecret: ConnectionPayload;
-  /** Needs pipelines:run: dispatches a manual run (the same pipeline.run job the schedule dispatches); follow it with `run(id: runId)`. Refused, writing nothing, when a source connection was deleted or is no longer a SOURCE (CONNECTION_NOT_FOUND / CONNECTION_KIND_INVALID at `definition.sources.N.connectionId`) or the workspace's warehouse is not the platform's and READY (WAREHOUSE_NOT_READY, WAREHOUSE_EXTERNAL_NOT_SUPPORTED). */
+  /** Needs pipelines:run: dispatches a manual run (the same pipeline.run job the schedule dispatches); follow it with `run(id: runId)`. Refused, writing nothing, when a source connection was deleted or is no longer a SOURCE (CONNECTION_NOT_FOUND / CONNECTION_KIND_INVALID at `definition.sources.N.connectionId`) or the workspace's warehouse cannot take the load (WAREHOUSE_NOT_READY; an EXTERNAL warehouse whose destination connection was deleted or is no longer a DESTINATION PostgreSQL connection: WAREHOUSE_CONNECTION_NOT_FOUND / WAREHOUSE_CONNECTION_INVALID). An EXTERNAL warehouse is loaded as its destination connection's user, into its schema (created if missing); the platform storage quota does not apply there. */
   runPipeline: RunPipelinePayload;
   /** Pauses or resumes the schedule; resuming starts from now (slots missed while paused are not run). */
   setPipelineEnabled: PipelinePayload;
   /**
    * Dispatches a source.sync run copying tables of a SOURCE connection into the workspace's
-   * platform warehouse schema, as `raw_<schema>__<table>` (needs pipelines:run in the connection's
-   * workspace; the warehouse must be READY; counts against the workspace's quotas). Follow it with
-   * `run(id: runId)`.
+   * warehouse schema — the platform's, or the EXTERNAL destination connection's (see
+   * `useExternalWarehouse`) — as `raw_<schema>__<table>` (needs pipelines:run in the connection's
+   * workspace; the warehouse must be READY, and an EXTERNAL one's destination connection must still
+   * be a DESTINATION PostgreSQL connection of the workspace: WAREHOUSE_CONNECTION_NOT_FOUND /
+   * WAREHOUSE_CONNECTION_INVALID; counts against the workspace's quotas, storage only in the
+   * platform warehouse). Follow it with `run(id: runId)`.
    */
   syncConnection: SyncConnectionPayload;
   /** Dispatches a connection.test job; poll `connection.lastTestRun` (or `run(id)`) for its steps. */
@@ -301,7 +306,7 @@ export type Mutation = {
    * keep their current value. Invalid values are `INVALID_QUOTA` payload errors naming the field.
    */
   updateWorkspaceQuotas: UpdateWorkspaceQuotasPayload;
-  /** Org ADMIN only. Loads the workspace's data into one of its DESTINATION PostgreSQL connections instead of the platform warehouse. */
+  /** Org ADMIN only. Loads the workspace's data into one of its DESTINATION PostgreSQL connections instead of the platform warehouse: syncs, pipeline runs and canonicalizeColumn then connect as the connection's user (its password and TLS settings) and write into its `schema` — or, when it names none, the workspace's generated `ws_…` name — created by the first run if missing (the user needs CREATE on the database, or USAGE and CREATE on an existing schema). The platform storage quota does not apply there. WAREHOUSE_SCHEMA_INVALID when the connection names a schema loads cannot use. */
   useExternalWarehouse: WorkspacePayload;
 };
 
@@ -611,7 +616,7 @@ export type PostgresConnectionConfig = {
   database: Scalars['String']['output'];
   host: Scalars['String']['output'];
   port: Scalars['Int']['output'];
-  /** Discovery is limited to this schema when set. */
+  /** Discovery is limited to this schema when set. A DESTINATION connection used as the workspace's external warehouse loads into this schema (a plain name; created if missing). */
   schema: Maybe<Scalars['String']['output']>;
   sslMode: PostgresSslMode;
   user: Scalars['String']['output'];
@@ -755,7 +760,7 @@ export type QuotaUsage = {
   /** Bytes, runs, rows or requests; a whole number (Float because bytes and rows exceed 32 bits). */
   limit: Scalars['Float']['output'];
   quota: QuotaName;
-  /** Null when not measured: storage until the workspace's warehouse schema is provisioned; rows per run (counted per run by the data plane). */
+  /** Null when not measured: storage until the workspace's warehouse schema is provisioned, and for an EXTERNAL warehouse (a database of your own is not the platform's to measure); rows per run (counted per run by the data plane). */
   used: Maybe<Scalars['Float']['output']>;
 };
 
@@ -936,7 +941,7 @@ export type Warehouse = {
   port: Maybe<Scalars['Int']['output']>;
   /** The login role that can use only this workspace's schema (EXTERNAL: the connection's user). */
   role: Maybe<Scalars['String']['output']>;
-  /** The workspace's schema (PLATFORM: in the platform warehouse; EXTERNAL: the schema loads go to). */
+  /** The workspace's schema (PLATFORM: in the platform warehouse; EXTERNAL: the schema loads go to — the connection's `schema`, else the generated `ws_…` name). */
   schema: Scalars['String']['output'];
   /** PENDING until the provision run finishes; READY, or FAILED with `lastError`; PURGED after the workspace was deleted. */
   status: WarehouseStatus;
@@ -994,7 +999,7 @@ export type WorkspaceQuotas = {
   concurrentRuns: QuotaUsage;
   /** Rows one run may load (handed to the data plane with every dispatch). */
   rowsPerRun: QuotaUsage;
-  /** Bytes of the workspace's warehouse schema; a run that loads data is refused when used ≥ limit. */
+  /** Bytes of the workspace's platform warehouse schema; a run that loads data is refused when used ≥ limit. Not applied to an EXTERNAL warehouse. */
   storageBytes: QuotaUsage;
   /** When an admin last changed them; null while the defaults apply. */
   updatedAt: Maybe<Scalars['DateTime']['output']>;
