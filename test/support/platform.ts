@@ -8,6 +8,8 @@ import type { DataSource } from 'typeorm';
 import { createLogger, type Logger } from '@datalinx/common';
 import { createTestDatabase, runtimeRoleUrl, type TestDatabase } from '@datalinx/db';
 import { ANONYMOUS, viewerSchema, type Viewer } from '@datalinx/graphql-kit';
+import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
+import { STREAMS } from '@datalinx/contracts';
 import { connectNats, ensureStreams, OutboxRelay, startWorkspaceReplica, type Nats } from '@datalinx/messaging';
 import { authDataSource } from '../../services/auth/src/data-source';
 import { migrate as migrateAuth } from '../../services/auth/src/migrate';
@@ -193,6 +195,15 @@ export async function startPlatform(o: { runsFilter?: string; audit?: boolean ; 
     log,
     durable: `workspace-promotions-${suffix}`,
     accept: (a) => ourOrg(a.orgId),
+  });
+  // Created first with deliver policy "new" (RunEventsConsumer keeps an existing consumer's policy):
+  // the shared RUNS stream holds every earlier test's run events, 30 days of them on a developer's
+  // NATS, and replaying them would delay this platform's own by seconds or minutes.
+  await nats.jsm.consumers.add(STREAMS.RUNS.name, {
+    durable_name: `monitoring-${suffix}`,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.New,
+    filter_subject: o.runsFilter ?? 'runs.>',
   });
   const runsConsumer = new RunEventsConsumer({
     js: nats.js,

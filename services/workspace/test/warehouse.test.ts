@@ -210,6 +210,15 @@ describe('warehouse provisioning through the worker', () => {
       role: 'loader',
       connection: { id: dest },
     });
+    // The warehouse's connection cannot be deleted from under it: a typed error, nothing changed.
+    const del = await gql<{ deleteConnection: { deletedId: string | null; errors: Array<{ code: string; field: string; message: string }> } }>(
+      `mutation($id: ID!){ deleteConnection(id: $id) { deletedId errors { code field message } } }`,
+      { id: dest },
+    );
+    expect(del.body.errors).toBeUndefined();
+    expect(del.body.data!.deleteConnection).toMatchObject({ deletedId: null, errors: [{ code: 'CONNECTION_IN_USE', field: 'id' }] });
+    expect(del.body.data!.deleteConnection.errors[0]!.message).toMatch(/useExternalWarehouse/);
+    expect(await p.sources.workspace.query(`SELECT id FROM workspace.connection WHERE id = $1`, [dest])).toHaveLength(1);
     // A MEMBER cannot choose the warehouse.
     const member = viewerHeader(userViewer({ orgId, orgRole: 'MEMBER', grants: [{ workspaceId: ws.A.id, role: 'EDITOR' }] }));
     const denied = await postGraphQL<unknown>(p.gatewayUrl, `mutation($w: ID!, $c: ID!){ useExternalWarehouse(workspaceId: $w, connectionId: $c) { errors { code } } }`, { w: ws.A.id, c: destOfA }, member);

@@ -63,6 +63,12 @@ export class ConnectionDao {
     return (res.affected ?? 0) > 0;
   }
 
+  /** Whether the connection is its workspace's external warehouse (the warehouse row references it). */
+  async isWarehouseOf(em: EntityManager, orgId: string, id: string): Promise<boolean> {
+    const rows: unknown[] = await em.query(`SELECT 1 FROM workspace.warehouse WHERE org_id = $1 AND connection_id = $2 FOR KEY SHARE`, [orgId, id]);
+    return rows.length > 0;
+  }
+
   /** The row with its sealed secret, locked for the caller's transaction (a test dispatch, a rotation). */
   async lockWithSecret(em: EntityManager, orgId: string, id: string, o: { skipLocked?: boolean } = {}): Promise<(Connection & { secretSealed: WorkspaceSealed | Sealed | null }) | null> {
     const qb = em

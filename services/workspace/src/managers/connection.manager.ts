@@ -254,12 +254,21 @@ export class ConnectionManager {
     if (!conn) return { deletedId: null, errors: [NOT_FOUND('delete')] };
     const archived = await this.workspaces.writeBlocker(conn.workspaceId);
     if (archived) return { deletedId: null, errors: [archived] };
-    const deleted = await withTenant(this.ds, orgId, async (em) => {
+    const deleted = await withTenant(this.ds, orgId, async (em): Promise<boolean | UserError> => {
+      // The workspace's external warehouse (its row references the connection): loads would lose their destination.
+      if (await this.dao.isWarehouseOf(em, orgId, conn.id)) {
+        return userError(
+          'CONNECTION_IN_USE',
+          'id',
+          'This connection is the workspace’s warehouse: syncs and pipeline runs load into it. Have an organization admin point the warehouse at another DESTINATION PostgreSQL connection (useExternalWarehouse) first, then delete this one.',
+        );
+      }
       if (!(await this.dao.delete(em, orgId, conn.id))) return false;
       await enqueueOutbox(em, 'workspace.connection.deleted.v1', { orgId, workspaceId: conn.workspaceId, connectionId: conn.id });
       return true;
     });
     this.loader.clear(id);
+    if (typeof deleted !== 'boolean') return { deletedId: null, errors: [deleted] };
     if (!deleted) return { deletedId: null, errors: [NOT_FOUND('delete')] };
     this.onCommit();
     return { deletedId: conn.id, errors: [] };
