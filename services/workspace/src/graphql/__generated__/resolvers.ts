@@ -560,7 +560,7 @@ export type PipelineIncrementalTable = {
 export type PipelineIncrementalTableInput = {
   /** A column that grows when a row changes (updated_at, a sequence). */
   cursorColumn: Scalars['String']['input'];
-  /** 1–32 key columns to upsert by; leave out for the source table's primary key. */
+  /** 1–32 key columns to upsert by; leave out for the source table's primary key (FILE and REST_API sources have none: required there). */
   primaryKey?: InputMaybe<Array<Scalars['String']['input']>>;
   /** The exact table name as discovery lists it (`schema.table`). */
   table: Scalars['String']['input'];
@@ -859,12 +859,12 @@ export type SyncMode =
   | 'INCREMENTAL';
 
 export type SyncTableInput = {
-  /** INCREMENTAL (POSTGRES, MYSQL only): a column that grows when a row changes (updated_at, a sequence). */
+  /** INCREMENTAL: a column that grows when a row changes (updated_at, a sequence). */
   cursorColumn?: InputMaybe<Scalars['String']['input']>;
   mode: SyncMode;
   /** The source table (FILE: the file's name without extension; REST_API: the collection). */
   name: Scalars['String']['input'];
-  /** Default: the source table's primary key (INCREMENTAL upserts by it). */
+  /** Default: the source table's primary key (INCREMENTAL upserts by it). Required for INCREMENTAL FILE and REST_API tables, which have no key of their own. */
   primaryKey?: InputMaybe<Array<Scalars['String']['input']>>;
   /** The source schema (MySQL: the database; FILE / REST_API: only names the destination table). */
   schema: Scalars['String']['input'];
