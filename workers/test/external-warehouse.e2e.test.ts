@@ -1,22 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import path from 'node:path';
-import type { Subscription } from '@nats-io/nats-core';
 import { Client } from 'pg';
 import { parseKey, seal } from '@datalinx/common';
-import { jobMessage, jobSubject, pipelineSecretAad, runEvent, type JobKind, type RunEvent } from '@datalinx/contracts';
+import { jobMessage, pipelineSecretAad, type JobKind } from '@datalinx/contracts';
 import { createTestDatabase, type TestDatabase } from '@datalinx/db';
-import { connectNats, encodeJson, ensureStreams, type Nats } from '@datalinx/messaging';
+import { connectNats, ensureStreams, type Nats } from '@datalinx/messaging';
 import { deleteWorkerConsumers } from '../../test/support/worker-consumers';
-
-const WORKER = path.resolve(__dirname, '..', 'dist', 'index.js');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface RunResult {
-  state: string;
-  error?: { code: string; message: string };
-  steps: { step: string; status: string; message: string }[];
-}
+import { jobEnvelope, publishJob } from './support/jobs';
+import { RunEvents, type RunResult } from './support/run-events';
+import { postgresSource } from './support/sources';
+import { startWorker, stopWorker, workspaceFilters } from './support/worker-process';
 
 /**
  * Loads into an EXTERNAL PostgreSQL warehouse (a workspace's DESTINATION connection) through the
@@ -27,8 +20,8 @@ interface RunResult {
  * create the schema; destination secrets sealed for another job.
  */
 describe('EXTERNAL PostgreSQL warehouse (worker process, JetStream)', () => {
-  const workspaceId = randomUUID();
-  const orgId = randomUUID();
+  const scope = { workspaceId: randomUUID(), orgId: randomUUID() };
+  const { workspaceId } = scope;
   const masterKey = randomBytes(32).toString('base64');
   const key = parseKey(masterKey);
   const hex = randomBytes(6).toString('hex');
@@ -46,10 +39,9 @@ describe('EXTERNAL PostgreSQL warehouse (worker process, JetStream)', () => {
   let srcc: Client;
   let admin: Client;
   let nats: Nats;
-  let worker: ChildProcess;
-  let runsSub: Subscription;
+  let worker: ChildProcess | undefined;
+  let runs: RunEvents | undefined;
   const output: string[] = [];
-  const events = new Map<string, Map<string, RunEvent>>();
 
   beforeAll(async () => {
     admin = new Client({ connectionString: process.env.DATABASE_URL });
@@ -67,44 +59,26 @@ describe('EXTERNAL PostgreSQL warehouse (worker process, JetStream)', () => {
 
     nats = await connectNats(process.env.NATS_URL!, 'external-warehouse-test');
     await ensureStreams(nats.jsm);
-    runsSub = nats.nc.subscribe(`runs.${workspaceId}.>`, {
-      callback: (_err, m) => {
-        const ev = runEvent.safeParse(m.json());
-        if (!ev.success) return;
-        if (!events.has(ev.data.runId)) events.set(ev.data.runId, new Map());
-        events.get(ev.data.runId)!.set(ev.data.eventId, ev.data);
-      },
-    });
-    worker = spawn(process.execPath, [WORKER], {
-      env: {
-        ...process.env,
+    runs = new RunEvents(nats, workspaceId, { timeoutMs: 60000, settleMs: 200 });
+    worker = startWorker(
+      {
         DLX_MASTER_KEY: masterKey,
         WORKER_DURABLE: durable,
-        WORKER_FILTER_SUBJECT: `jobs.connection.*.${workspaceId}`,
-        SOURCE_FILTER_SUBJECT: `jobs.source.*.${workspaceId}`,
-        COLUMN_FILTER_SUBJECT: `jobs.column.*.${workspaceId}`,
-        PIPELINE_FILTER_SUBJECT: `jobs.pipeline.*.${workspaceId}`,
-        WAREHOUSE_FILTER_SUBJECT: `jobs.warehouse.*.${workspaceId}`,
+        ...workspaceFilters(workspaceId, ['connection', 'source', 'column', 'pipeline', 'warehouse']),
         // The column and pipeline consumers only start with a WAREHOUSE_ADMIN_URL; nothing may dial it for an external warehouse.
         WAREHOUSE_ADMIN_URL: 'postgres://nobody:nothing@127.0.0.1:1/no_platform_warehouse',
         JOB_ACK_WAIT_MS: '5000',
         JOB_BACKOFF_BASE_MS: '100',
+        // At info the worker says what it did: `finished` quotes its output when a run does not finish.
         LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info',
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    worker.stdout!.on('data', (d: Buffer) => output.push(d.toString()));
-    worker.stderr!.on('data', (d: Buffer) => output.push(d.toString()));
+      { output },
+    );
   }, 60000);
 
   afterAll(async () => {
-    if (worker && worker.exitCode === null && worker.signalCode === null) {
-      await new Promise((r) => {
-        worker.once('exit', r);
-        worker.kill('SIGTERM');
-      });
-    }
-    runsSub?.unsubscribe();
+    if (worker) await stopWorker(worker);
+    runs?.close();
     if (nats) {
       await deleteWorkerConsumers(nats.jsm, durable);
       await nats.jsm.streams.purge('JOBS', { filter: `jobs.*.*.${workspaceId}` }).catch(() => undefined);
@@ -137,17 +111,14 @@ describe('EXTERNAL PostgreSQL warehouse (worker process, JetStream)', () => {
     external: { connectionId: destinationConnectionId, config: destinationConfig(o.user), secrets: seal(key, JSON.stringify({ password: o.password ?? ownerPassword }), aad) },
   });
 
-  const sourceConfig = () => ({ type: 'POSTGRES' as const, host: pgUrl.hostname, port: Number(pgUrl.port || 5432), database: src.name, user: decodeURIComponent(pgUrl.username) || 'postgres', sslMode: 'disable' as const });
+  const sourceConfig = () => postgresSource(src.name);
 
   async function publish(kind: JobKind, payload: object, o: { v?: number; jobId?: string; limits?: object } = {}): Promise<{ jobId: string; runId: string; raw: string }> {
-    const jobId = o.jobId ?? randomUUID();
-    const runId = randomUUID();
-    const job = { v: o.v ?? 1, kind, jobId, runId, orgId, workspaceId, requestedAt: new Date().toISOString(), requestedBy: 'test', payload, ...(o.limits ? { limits: o.limits } : {}) };
+    const job = jobEnvelope(scope, { kind, v: o.v, jobId: o.jobId, payload, extra: o.limits ? { limits: o.limits } : {} });
     // The job must match the contract the worker applies (a mismatch would be dropped, not run).
     expect(jobMessage.safeParse(job).success).toBe(true);
-    const raw = JSON.stringify(job);
-    await nats.js.publish(jobSubject(kind, workspaceId), encodeJson(job), { msgID: jobId });
-    return { jobId, runId, raw };
+    await publishJob(nats, job);
+    return { jobId: job.jobId, runId: job.runId, raw: JSON.stringify(job) };
   }
 
   async function sync(tables: object[], o: { destination?: (jobId: string) => object; limits?: object } = {}) {
@@ -168,17 +139,11 @@ describe('EXTERNAL PostgreSQL warehouse (worker process, JetStream)', () => {
     return { runId, raw, result: await finished(runId) };
   }
 
-  async function finished(runId: string, timeoutMs = 60000): Promise<RunResult> {
-    for (const until = Date.now() + timeoutMs; Date.now() < until; await sleep(100)) {
-      const evs = [...(events.get(runId)?.values() ?? [])];
-      const end = evs.find((e) => e.type === 'run.state' && ['SUCCESS', 'FAILURE'].includes(e.state));
-      if (!end || end.type !== 'run.state') continue;
-      await sleep(200);
-      const steps = [...(events.get(runId)?.values() ?? [])].flatMap((e) => (e.type === 'run.step' ? [e] : [])).sort((a, b) => a.attempt - b.attempt || a.seq - b.seq);
-      return { state: end.state, error: end.error, steps: steps.map((s) => ({ step: s.step, status: s.status, message: s.message })) };
-    }
-    throw new Error(`run ${runId} did not finish; worker output:\n${output.join('').slice(-4000)}`);
-  }
+  /** The run's end (RunEvents.finished: up to 60 s, listening 200 ms more); when it does not finish, the error quotes the worker's output. */
+  const finished = (runId: string): Promise<RunResult> =>
+    runs!.finished(runId).catch((e: Error) => {
+      throw new Error(`${e.message}; worker output:\n${output.join('').slice(-4000)}`);
+    });
 
   /** A query in the customer's database (as the test's admin: it inspects what the runs left there). */
   async function customer<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {

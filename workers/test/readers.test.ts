@@ -11,6 +11,7 @@ import { CsvReader } from '../src/readers/csv';
 import { JsonReader } from '../src/readers/json';
 import { loadOpenApiDocument, nextLink, RestReader, retryAfterMs } from '../src/readers/rest';
 import { MalformedInputError, ReaderError, type Row, type SourceReader, type TableShape } from '../src/readers/types';
+import { customersDoc, customersPage } from './support/rest-api';
 
 let dir: string;
 beforeAll(() => {
@@ -270,19 +271,12 @@ describe('JSON reader', () => {
 
 const TOKEN = 'secret-token-123';
 
+/** The shop API of customersDoc (GET /customers paged by page and per_page), plus a cursor-paged, a Link-paged and a non-list path. */
+const shop = customersDoc({ id: { type: 'integer', format: 'int32' }, name: { type: 'string' }, balance: { type: 'number' }, vip: { type: 'boolean' }, since: { type: 'string', format: 'date' } });
 const openApi = {
-  openapi: '3.0.3',
-  info: { title: 'Shop', version: '1' },
+  ...shop,
   paths: {
-    '/customers': {
-      get: {
-        parameters: [
-          { name: 'page', in: 'query', schema: { type: 'integer', minimum: 1 } },
-          { name: 'per_page', in: 'query', schema: { type: 'integer', maximum: 10 } },
-        ],
-        responses: { '200': { description: 'ok', content: { 'application/json': { schema: { type: 'array', items: { $ref: '#/components/schemas/Customer' } } } } } },
-      },
-    },
+    ...shop.paths,
     '/customers/{id}': { get: { parameters: [{ name: 'id', in: 'path', required: true }], responses: { '200': { description: 'one', content: { 'application/json': { schema: { $ref: '#/components/schemas/Customer' } } } } } } },
     '/orders': {
       get: {
@@ -313,11 +307,7 @@ const openApi = {
       },
     },
     schemas: {
-      Customer: {
-        type: 'object',
-        required: ['id', 'name'],
-        properties: { id: { type: 'integer', format: 'int32' }, name: { type: 'string' }, balance: { type: 'number' }, vip: { type: 'boolean' }, since: { type: 'string', format: 'date' } },
-      },
+      ...shop.components.schemas,
       Order: {
         allOf: [{ $ref: '#/components/schemas/Base' }, { type: 'object', properties: { total: { type: 'number' }, placed_at: { type: 'string', format: 'date-time' }, items: { type: 'array', items: { type: 'object' } } } }],
       },
@@ -349,11 +339,7 @@ function startApi(opts: { offOriginNext?: string } = {}): Promise<Api> {
     };
     if (u.pathname === '/api/openapi.json') return json(200, openApi);
     if (req.headers.authorization !== `Bearer ${TOKEN}`) return json(401, { error: 'unauthorized' });
-    if (u.pathname === '/api/customers') {
-      const page = Number(u.searchParams.get('page') ?? 1);
-      const per = Math.min(Number(u.searchParams.get('per_page') ?? 5), 10);
-      return json(200, customers.slice((page - 1) * per, page * per));
-    }
+    if (u.pathname === '/api/customers') return json(200, customersPage(customers, u));
     if (u.pathname === '/api/orders') {
       const start = Number((u.searchParams.get('cursor') ?? 'o0').slice(1));
       const limit = Number(u.searchParams.get('limit') ?? 10);

@@ -1,15 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { unseal } from '@datalinx/common';
 import { canonicalizeColumnJobV1, isExternalDestination, pipelineRunJobV2, pipelineSecretAad, sourceSyncJobV1, type ExternalWarehouseDestination, type WarehouseDestination } from '@datalinx/contracts';
 import { createTestDatabase, type TestDatabase } from '@datalinx/db';
-import { startPlatform, viewerHeader, type Platform } from '../../../test/support/platform';
+import type { Platform } from '../../../test/support/platform';
 import { userViewer } from '../../../test/support/viewers';
-import { postGraphQL } from '../../../test/support/http';
-import { deleteWorkerConsumers } from '../../../test/support/worker-consumers';
-import { warehouseSettingsFromUrl } from '../src/managers/warehouse.manager';
 import { CanonicalizeManager } from '../src/managers/canonicalize.manager';
 import { quotaPolicy } from '../src/managers/quota.manager';
 import type { WorkspaceManager } from '../src/managers/workspace.manager';
@@ -17,16 +12,10 @@ import { CanonicalTypeRefDao } from '../src/daos/canonical-type-ref.dao';
 import { ConnectionDao } from '../src/daos/connection.dao';
 import { WarehouseDao } from '../src/daos/warehouse.dao';
 import { testDispatchSettings } from '../src/jobs/connection-test.dispatch';
+import { SYNC_CONNECTION, WarehousePlatform, createPostgresConnection, type DispatchPayload } from './support/warehouse-platform';
 
-const WORKER = path.resolve(__dirname, '..', '..', '..', 'workers', 'dist', 'index.js');
+type Errors = DispatchPayload['errors'];
 
-type Errors = Array<{ code: string; field: string | null; message: string }>;
-interface DispatchPayload {
-  runId: string | null;
-  errors: Errors;
-}
-
-const SYNC = `mutation($i: SyncConnectionInput!){ syncConnection(input: $i) { runId errors { code field message } } }`;
 const CANONICALIZE = `mutation($i: CanonicalizeColumnInput!){ canonicalizeColumn(input: $i) { runId errors { code field message } } }`;
 const CREATE_PIPELINE = `mutation($i: CreatePipelineInput!){ createPipeline(input: $i) { pipeline { id } errors { code field message } } }`;
 const RUN_PIPELINE = `mutation($id: ID!){ runPipeline(id: $id) { runId errors { code field message } } }`;
@@ -42,78 +31,48 @@ const USE_EXTERNAL = `mutation($w: ID!, $c: ID!){ useExternalWarehouse(workspace
  * that is gone: WAREHOUSE_CONNECTION_NOT_FOUND, nothing dispatched.
  */
 describe('EXTERNAL warehouse: dispatch through the gateway', () => {
+  // No platform warehouse database: this file's workspaces load into the customer's database only.
+  const env = new WarehousePlatform({ name: 'extwh', orgName: 'ExtWh', warehouseDatabase: false });
+  const { suffix, gql, waitFor } = env;
   let p: Platform;
   let orgId: string;
-  let admin: Record<string, string>;
   let source: TestDatabase;
   let pg: Client;
   const hex = randomBytes(6).toString('hex');
   const owner = `dlx_cust_${hex}`;
   const ownerPassword = `pw-${randomBytes(12).toString('hex')}`;
   const customerDb = `dlx_customer_${hex}`;
-  const pgUrl = new URL(process.env.DATABASE_URL!);
   const customerUrl = new URL(process.env.DATABASE_URL!);
   customerUrl.pathname = `/${customerDb}`;
-  const whUrl = new URL(process.env.DATABASE_URL!);
-  whUrl.pathname = `/dlx_wh_unused_${hex}`;
+  /** The customer's database as its owner, with the password: what the DESTINATION connections point at. */
+  const ownerUrl = new URL(customerUrl);
+  ownerUrl.username = owner;
+  ownerUrl.password = ownerPassword;
   const workspaces: string[] = [];
-  let worker: ChildProcess | undefined;
-  const workerOutput: string[] = [];
-  const durable = `extwh-dispatch-${hex}`;
   /** The workspace loading into the customer's database, and its connections. */
   const ws = { id: '', schema: '', sourceId: '', destinationId: '' };
   /** A workspace whose external warehouse's destination connection was deleted (by the test 'the destination connection is gone'). */
   let gone = '';
 
-  const gql = <T>(query: string, variables: Record<string, unknown> = {}) => postGraphQL<T>(p.gatewayUrl, query, variables, admin);
   const data = <T>(res: { body: { data?: unknown; errors?: unknown } }, field: string): T => {
     expect(res.body.errors).toBeUndefined();
     return (res.body.data as Record<string, T>)[field]!;
   };
 
-  async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60000): Promise<T> {
-    for (const until = Date.now() + timeoutMs; ;) {
-      const v = await fn();
-      if (v !== undefined) return v;
-      if (Date.now() > until) throw new Error(`timed out waiting for ${what}; worker output:\n${workerOutput.join('').slice(-4000)}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+  /** createWorkspace (its warehouse.provision job has no worker here: the afterAll purges it). */
+  async function createWorkspace(slug: string) {
+    const created = await env.createWorkspace(slug);
+    workspaces.push(created.id);
+    return created;
   }
 
-  async function createWorkspace(slug: string): Promise<string> {
-    const created = data<{ workspace: { id: string } }>(
-      await gql(`mutation($i: CreateWorkspaceInput!){ createWorkspace(input: $i) { workspace { id } errors { code } } }`, { i: { name: slug, slug } }),
-      'createWorkspace',
-    );
-    workspaces.push(created.workspace.id);
-    return created.workspace.id;
-  }
-
-  async function createConnection(workspaceId: string, name: string, kind: 'SOURCE' | 'DESTINATION', postgres: Record<string, unknown>, password: string): Promise<string> {
-    const created = data<{ connection: { id: string }; errors: Errors }>(
-      await gql(`mutation($i: CreateConnectionInput!){ createConnection(input: $i) { connection { id } errors { code field message } } }`, {
-        i: {
-          workspaceId,
-          name,
-          kind,
-          type: 'POSTGRES',
-          postgres: {
-            host: pgUrl.hostname,
-            port: Number(pgUrl.port || 5432),
-            ...postgres,
-          },
-          secrets: { password },
-        },
-      }),
-      'createConnection',
-    );
-    expect(created.errors).toEqual([]);
-    return created.connection.id;
-  }
+  /** A POSTGRES connection of a workspace: the throwaway source database, or the customer's database as its owner (DESTINATION). */
+  const createConnection = (workspaceId: string, name: string, kind: 'SOURCE' | 'DESTINATION', schema?: string) =>
+    createPostgresConnection(env, workspaceId, kind === 'SOURCE' ? source.url : ownerUrl.toString(), { name, kind, schema });
 
   const sync = async (connectionId: string) =>
     data<DispatchPayload>(
-      await gql(SYNC, {
+      await gql(SYNC_CONNECTION, {
         i: {
           connectionId,
           tables: [{ schema: 'public', name: 'customer', mode: 'FULL' }],
@@ -122,10 +81,10 @@ describe('EXTERNAL warehouse: dispatch through the gateway', () => {
       'syncConnection',
     );
 
-  /** The job a dispatch wrote to the outbox, as the relay publishes it. */
-  async function outboxJob(subject: string, runId: string): Promise<{ raw: string; payload: unknown }> {
-    const [row] = await p.sources.workspace.query(`SELECT payload FROM workspace.outbox WHERE subject = $1 AND payload->>'runId' = $2`, [subject, runId]);
-    return { raw: JSON.stringify(row.payload), payload: row.payload };
+  /** The job a dispatch wrote to the outbox (as the relay publishes it), and its JSON text. */
+  async function outboxJob(kind: string, workspaceId: string, runId: string): Promise<{ raw: string; payload: unknown }> {
+    const payload = await env.dispatched(kind, workspaceId, runId);
+    return { raw: JSON.stringify(payload), payload };
   }
 
   const jobsInOutbox = async (): Promise<number> =>
@@ -147,11 +106,8 @@ describe('EXTERNAL warehouse: dispatch through the gateway', () => {
     await pg.connect();
     await pg.query(`CREATE ROLE ${owner} LOGIN PASSWORD '${ownerPassword}'`);
     await pg.query(`CREATE DATABASE ${customerDb} OWNER ${owner}`);
-    p = await startPlatform({
-      warehouse: warehouseSettingsFromUrl(whUrl.toString()),
-    });
-    [{ id: orgId }] = await p.sources.auth.query(`INSERT INTO auth.organization (slug, name, region, time_zone) VALUES ($1,'ExtWh','eu','UTC') RETURNING id`, [`extwh-${hex}`]);
-    admin = viewerHeader(userViewer({ orgId, orgRole: 'ADMIN' }));
+    await env.start();
+    ({ p, orgId } = env);
 
     source = await createTestDatabase();
     const src = new Client({ connectionString: source.url });
@@ -160,20 +116,10 @@ describe('EXTERNAL warehouse: dispatch through the gateway', () => {
     await src.query(`INSERT INTO customer SELECT i, 'c' || i || '@example.org' FROM generate_series(1, 12) i`);
     await src.end();
 
-    ws.id = await createWorkspace('extwh-a');
-    ws.schema = `ws_${ws.id.replace(/-/g, '').slice(0, 12)}`;
-    ws.sourceId = await createConnection(
-      ws.id,
-      'crm',
-      'SOURCE',
-      {
-        database: source.name,
-        user: decodeURIComponent(pgUrl.username) || 'postgres',
-      },
-      'trust-ignores-this-password',
-    );
+    ({ id: ws.id, schema: ws.schema } = await createWorkspace('extwh-a'));
+    ws.sourceId = await createConnection(ws.id, 'crm', 'SOURCE');
     // No schema on the connection: loads go to the workspace's generated schema name, created in the customer's database by the first run.
-    ws.destinationId = await createConnection(ws.id, 'customer-warehouse', 'DESTINATION', { database: customerDb, user: owner }, ownerPassword);
+    ws.destinationId = await createConnection(ws.id, 'customer-warehouse', 'DESTINATION');
     const used = data<{
       workspace: { warehouse: Record<string, unknown> };
       errors: Errors;
@@ -188,44 +134,19 @@ describe('EXTERNAL warehouse: dispatch through the gateway', () => {
     });
 
     // A worker for this workspace's connection and source jobs only, without WAREHOUSE_ADMIN_URL: an external load does not need it.
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      DLX_MASTER_KEY: p.masterKey,
-      WORKER_DURABLE: durable,
-      WORKER_FILTER_SUBJECT: `jobs.connection.*.${ws.id}`,
-      SOURCE_FILTER_SUBJECT: `jobs.source.*.${ws.id}`,
-      JOB_ACK_WAIT_MS: '5000',
-      JOB_BACKOFF_BASE_MS: '200',
-      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-    };
-    delete env.WAREHOUSE_ADMIN_URL;
-    worker = spawn(process.execPath, [WORKER], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    worker.stdout!.on('data', (d: Buffer) => workerOutput.push(d.toString()));
-    worker.stderr!.on('data', (d: Buffer) => workerOutput.push(d.toString()));
+    env.startWorker(ws.id, { durable: `extwh-dispatch-${suffix}`, domains: ['connection', 'source'], env: { WAREHOUSE_ADMIN_URL: undefined, JOB_ACK_WAIT_MS: '5000', JOB_BACKOFF_BASE_MS: '200' } });
   }, 180000);
 
   afterAll(async () => {
-    if (worker && worker.exitCode === null && worker.signalCode === null) {
-      const w = worker;
-      await new Promise((r) => {
-        w.once('exit', r);
-        w.kill('SIGTERM');
-      });
-    }
-    if (p) {
-      await deleteWorkerConsumers(p.nats.jsm, durable);
-      // Provision, pipeline and column jobs of these workspaces have no worker here: drop them from the JOBS work queue.
-      for (const id of workspaces) await p.nats.jsm.streams.purge('JOBS', { filter: `jobs.*.*.${id}` }).catch(() => undefined);
-    }
+    await env.stopWorkers();
+    // Provision, pipeline and column jobs of these workspaces have no worker here: drop them from the JOBS work queue.
+    if (p) for (const id of workspaces) await env.purgeJobsOf(id);
     await source?.drop();
-    await p?.stop();
+    // The platform, then the workspaces' roles (env.stop), then the customer's database and role.
+    await env.stop();
     if (pg) {
       await pg.query(`DROP DATABASE IF EXISTS ${customerDb} WITH (FORCE)`);
       await pg.query(`DROP ROLE IF EXISTS ${owner}`);
-      for (const id of workspaces) await pg.query(`DROP ROLE IF EXISTS dlx_ws_${id.replace(/-/g, '').slice(0, 12)}`).catch(() => undefined);
       await pg.end();
     }
   }, 60000);
@@ -233,7 +154,7 @@ describe('EXTERNAL warehouse: dispatch through the gateway', () => {
   it('syncConnection: the job carries the external destination, its password sealed for the job only; the worker loads into the customer database', async () => {
     const r = await sync(ws.sourceId);
     expect(r.errors).toEqual([]);
-    const { raw, payload } = await outboxJob(`jobs.source.sync.${ws.id}`, r.runId!);
+    const { raw, payload } = await outboxJob('source.sync', ws.id, r.runId!);
     expect(raw).not.toContain(ownerPassword);
     const job = sourceSyncJobV1.parse(payload);
     const d = job.payload.destination;
@@ -298,7 +219,7 @@ describe('EXTERNAL warehouse: dispatch through the gateway', () => {
     expect(created.errors).toEqual([]);
     const r = data<DispatchPayload>(await gql(RUN_PIPELINE, { id: created.pipeline.id }), 'runPipeline');
     expect(r.errors).toEqual([]);
-    const { raw, payload } = await outboxJob(`jobs.pipeline.run.${ws.id}`, r.runId!);
+    const { raw, payload } = await outboxJob('pipeline.run', ws.id, r.runId!);
     expect(raw).not.toContain(ownerPassword);
     const job = pipelineRunJobV2.parse(payload);
     expect(job.payload.load.destination).toMatchObject({
@@ -310,9 +231,9 @@ describe('EXTERNAL warehouse: dispatch through the gateway', () => {
   });
 
   it('the destination connection is gone: WAREHOUSE_CONNECTION_NOT_FOUND saying what to do, nothing dispatched', async () => {
-    const id = await createWorkspace('extwh-gone');
-    const src = await createConnection(id, 'crm', 'SOURCE', { database: source.name, user: 'postgres' }, 'x');
-    const dest = await createConnection(id, 'doomed-warehouse', 'DESTINATION', { database: customerDb, user: owner, schema: 'gone_here' }, ownerPassword);
+    const { id } = await createWorkspace('extwh-gone');
+    const src = await createConnection(id, 'crm', 'SOURCE');
+    const dest = await createConnection(id, 'doomed-warehouse', 'DESTINATION', 'gone_here');
     expect(data<{ errors: Errors }>(await gql(USE_EXTERNAL, { w: id, c: dest }), 'useExternalWarehouse').errors).toEqual([]);
     const pipeline = data<{ pipeline: { id: string } }>(
       await gql(CREATE_PIPELINE, {
@@ -362,7 +283,7 @@ describe('EXTERNAL warehouse: dispatch through the gateway', () => {
       'canonicalizeColumn',
     );
     expect(r.errors).toEqual([]);
-    const { raw, payload } = await outboxJob(`jobs.column.canonicalize.${ws.id}`, r.runId!);
+    const { raw, payload } = await outboxJob('column.canonicalize', ws.id, r.runId!);
     expect(raw).not.toContain(ownerPassword);
     const job = canonicalizeColumnJobV1.parse(payload);
     expectSealedFor(job.payload.destination, `job:${job.jobId}`);
@@ -381,7 +302,7 @@ describe('EXTERNAL warehouse: dispatch through the gateway', () => {
     const manager = new CanonicalizeManager(viewer, ds, new CanonicalTypeRefDao(ds), new WarehouseDao(ds), workspacesStub, () => undefined, quotaPolicy(ds), new ConnectionDao(ds), settings);
     const r = await manager.canonicalize({ workspaceId: ws.id, table: 'raw_public__customer', column: 'email', canonicalType: 'email' });
     expect(r.errors).toEqual([]);
-    const { raw, payload } = await outboxJob(`jobs.column.canonicalize.${ws.id}`, r.runId!);
+    const { raw, payload } = await outboxJob('column.canonicalize', ws.id, r.runId!);
     expect(raw).not.toContain(ownerPassword);
     const job = canonicalizeColumnJobV1.parse(payload);
     expect(job.payload.destination).toMatchObject({ schema: ws.schema, external: { connectionId: ws.destinationId } });
@@ -392,9 +313,9 @@ describe('EXTERNAL warehouse: dispatch through the gateway', () => {
   });
 
   it('the destination connection turned into a SOURCE: WAREHOUSE_CONNECTION_INVALID; a schema loads cannot use: refused by useExternalWarehouse', async () => {
-    const id = await createWorkspace('extwh-turned');
-    const src = await createConnection(id, 'crm', 'SOURCE', { database: source.name, user: 'postgres' }, 'x');
-    const dest = await createConnection(id, 'turned-warehouse', 'DESTINATION', { database: customerDb, user: owner }, ownerPassword);
+    const { id } = await createWorkspace('extwh-turned');
+    const src = await createConnection(id, 'crm', 'SOURCE');
+    const dest = await createConnection(id, 'turned-warehouse', 'DESTINATION');
     expect(data<{ errors: Errors }>(await gql(USE_EXTERNAL, { w: id, c: dest }), 'useExternalWarehouse').errors).toEqual([]);
     const updated = data<{ errors: Errors }>(
       await gql(`mutation($id: ID!, $i: UpdateConnectionInput!){ updateConnection(id: $id, input: $i) { errors { code field message } } }`, { id: dest, i: { kind: 'SOURCE' } }),
@@ -407,7 +328,7 @@ describe('EXTERNAL warehouse: dispatch through the gateway', () => {
     expect(s.errors[0]!.message).toContain('SOURCE');
     expect(await jobsInOutbox()).toBe(before);
 
-    const odd = await createConnection(id, 'odd-schema', 'DESTINATION', { database: customerDb, user: owner, schema: 'pg_mine' }, ownerPassword);
+    const odd = await createConnection(id, 'odd-schema', 'DESTINATION', 'pg_mine');
     const refused = data<{ errors: Errors }>(await gql(USE_EXTERNAL, { w: id, c: odd }), 'useExternalWarehouse');
     expect(refused.errors.map((e) => `${e.code}@${e.field}`)).toEqual(['WAREHOUSE_SCHEMA_INVALID@connectionId']);
   });

@@ -18,9 +18,10 @@ export interface StartWorkerOptions {
  * on as the tests have it and LOG_LEVEL defaults to TEST_LOG_LEVEL (else `warn`); everything that
  * shapes the behaviour under test (WORKER_DURABLE, the *_FILTER_SUBJECTs that keep the worker to
  * one workspace on the shared JOBS stream, ack wait, back-off, concurrency, test-only delays) is
- * the caller's `env`, which also wins over those two defaults.
+ * the caller's `env`, which also wins over those two defaults. A variable given as undefined is left
+ * out, even when the test process has it (e.g. a worker without WAREHOUSE_ADMIN_URL).
  */
-export function startWorker(env: Record<string, string>, o: StartWorkerOptions = {}): ChildProcess {
+export function startWorker(env: Record<string, string | undefined>, o: StartWorkerOptions = {}): ChildProcess {
   const child = spawn(process.execPath, [WORKER_ENTRY], {
     env: { ...process.env, NATS_URL: process.env.NATS_URL!, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn', ...env },
     stdio: ['ignore', o.output ? 'pipe' : 'inherit', o.output ? 'pipe' : 'inherit'],
@@ -51,7 +52,7 @@ export async function stopWorker(worker: ChildProcess, signal: NodeJS.Signals = 
  * a worker that took the jobs of another file's workspace would break both. `connection` is the
  * main consumer (WORKER_FILTER_SUBJECT); a domain left out gets the worker's default filter.
  */
-export function workspaceFilters(workspaceId: string, domains: Array<'connection' | 'warehouse' | 'source' | 'column'>): Record<string, string> {
-  const variable = { connection: 'WORKER_FILTER_SUBJECT', warehouse: 'WAREHOUSE_FILTER_SUBJECT', source: 'SOURCE_FILTER_SUBJECT', column: 'COLUMN_FILTER_SUBJECT' } as const;
+export function workspaceFilters(workspaceId: string, domains: Array<'connection' | 'warehouse' | 'source' | 'column' | 'pipeline'>): Record<string, string> {
+  const variable = { connection: 'WORKER_FILTER_SUBJECT', warehouse: 'WAREHOUSE_FILTER_SUBJECT', source: 'SOURCE_FILTER_SUBJECT', column: 'COLUMN_FILTER_SUBJECT', pipeline: 'PIPELINE_FILTER_SUBJECT' } as const;
   return Object.fromEntries(domains.map((d) => [variable[d], `jobs.${d}.*.${workspaceId}`]));
 }

@@ -40,8 +40,11 @@ export interface WarehouseWorkerOptions {
   durable: string;
   /** The job domains the worker takes, each only for this workspace (see workspaceFilters). */
   domains: Array<'connection' | 'warehouse' | 'source' | 'column'>;
-  /** The worker's knobs for this file (ack wait, back-off, log level). */
-  env: Record<string, string>;
+  /**
+   * The worker's knobs for this file (ack wait, back-off, log level). A variable given as undefined
+   * is left out: `WAREHOUSE_ADMIN_URL: undefined` starts a worker without the platform warehouse.
+   */
+  env: Record<string, string | undefined>;
 }
 
 /**
@@ -55,6 +58,10 @@ export interface WarehouseWorkerOptions {
  * JOBS consumers), then whatever the test added, then `stop`: the platform, the warehouse database
  * and the roles of the workspaces created through `createWorkspace` (roles are cluster-wide).
  * Workers write into `workerOutput`, which `waitFor` quotes when it times out.
+ *
+ * With `warehouseDatabase: false` the platform warehouse database is never created (the file's
+ * workspaces load into external warehouses only): the settings point at a database that is not
+ * there, so nothing can use it unnoticed.
  */
 export class WarehousePlatform {
   readonly suffix = randomUUID().slice(0, 8);
@@ -72,13 +79,13 @@ export class WarehousePlatform {
   private readonly durables: string[] = [];
   private readonly roles: string[] = [];
 
-  constructor(private readonly o: { name: string; orgName: string }) {
+  constructor(private readonly o: { name: string; orgName: string; warehouseDatabase?: boolean }) {
     this.whDb = `dlx_wh_${o.name}_${this.suffix}`;
     this.whUrl.pathname = `/${this.whDb}`;
   }
 
   async start(): Promise<void> {
-    await sql(this.adminUrl, `CREATE DATABASE ${this.whDb}`);
+    if (this.o.warehouseDatabase !== false) await sql(this.adminUrl, `CREATE DATABASE ${this.whDb}`);
     this.p = await startPlatform({ warehouse: warehouseSettingsFromUrl(this.whUrl.toString()) });
     [{ id: this.orgId }] = await this.p.sources.auth.query(`INSERT INTO auth.organization (slug, name, region, time_zone) VALUES ($1,$2,'eu','UTC') RETURNING id`, [`${this.o.name}-${this.suffix}`, this.o.orgName]);
     this.admin = viewerHeader(userViewer({ orgId: this.orgId, orgRole: 'ADMIN' }));
@@ -155,11 +162,12 @@ export class WarehousePlatform {
  * A POSTGRES SOURCE (or DESTINATION) connection of a workspace to a database of the test server,
  * with its password as the secret. The SSL mode stays at its default, PREFER: TLS when the server
  * offers it, plain otherwise (the test server has no TLS, so a sync must fall back, as
- * connection.test and discovery do). Expects no field errors; returns the connection id.
+ * connection.test and discovery do). `schema`: the schema a DESTINATION loads into (none by default).
+ * Expects no field errors; returns the connection id.
  */
-export async function createPostgresConnection(env: WarehousePlatform, workspaceId: string, databaseUrl: string, o: { name: string; kind: 'SOURCE' | 'DESTINATION' }): Promise<string> {
+export async function createPostgresConnection(env: WarehousePlatform, workspaceId: string, databaseUrl: string, o: { name: string; kind: 'SOURCE' | 'DESTINATION'; schema?: string }): Promise<string> {
   const url = new URL(databaseUrl);
-  const postgres = { host: url.hostname, port: Number(url.port || 5432), database: decodeURIComponent(url.pathname.slice(1)), user: decodeURIComponent(url.username) };
+  const postgres = { host: url.hostname, port: Number(url.port || 5432), database: decodeURIComponent(url.pathname.slice(1)), user: decodeURIComponent(url.username), ...(o.schema ? { schema: o.schema } : {}) };
   const res = await env.gql<{ createConnection: { connection: { id: string }; errors: unknown[] } }>(
     `mutation($i: CreateConnectionInput!){ createConnection(input: $i) { connection { id } errors { code field message } } }`,
     { i: { workspaceId, name: o.name, kind: o.kind, type: 'POSTGRES', postgres, secrets: { password: decodeURIComponent(url.password) || 'trust-ignores-this-password' } } },
