@@ -8,7 +8,7 @@ import { connectNats, ensureStreams, type Nats } from '@datalinx/messaging';
 import { deleteWorkerConsumers } from '../../test/support/worker-consumers';
 import { jobEnvelope, publishJob } from './support/jobs';
 import { RunEvents, type RunResult } from './support/run-events';
-import { postgresSource } from './support/sources';
+import { postgresSource, postgresSourceSecrets } from './support/sources';
 import { startWorker, stopWorker, workspaceFilters } from './support/worker-process';
 
 /**
@@ -112,6 +112,11 @@ describe('EXTERNAL PostgreSQL warehouse (worker process, JetStream)', () => {
   });
 
   const sourceConfig = () => postgresSource(src.name);
+  /** The source's secrets sealed for `aad` (null on a trust-auth server, where DATABASE_URL has no password). */
+  const sourceSecrets = (aad: string) => {
+    const secrets = postgresSourceSecrets();
+    return secrets ? seal(key, JSON.stringify(secrets), aad) : null;
+  };
 
   async function publish(kind: JobKind, payload: object, o: { v?: number; jobId?: string; limits?: object } = {}): Promise<{ jobId: string; runId: string; raw: string }> {
     const job = jobEnvelope(scope, { kind, v: o.v, jobId: o.jobId, payload, extra: o.limits ? { limits: o.limits } : {} });
@@ -128,7 +133,7 @@ describe('EXTERNAL PostgreSQL warehouse (worker process, JetStream)', () => {
       {
         connectionId: randomUUID(),
         config: sourceConfig(),
-        secrets: null,
+        secrets: sourceSecrets(`job:${jobId}`),
         tables,
         destination: o.destination ? o.destination(jobId) : destination(`job:${jobId}`),
         driftPolicy: 'PROPAGATE',
@@ -213,7 +218,7 @@ describe('EXTERNAL PostgreSQL warehouse (worker process, JetStream)', () => {
         definition: { sources: [{ connectionId: sourceId, tables: ['public.customer'] }], targets: [], checks: [], exports: [], schemaDriftPolicy: 'PROPAGATE' },
         load: {
           destination: { ...destination(pipelineSecretAad(jobId, destinationConnectionId)), schema: 'pipeline_out' },
-          sources: [{ connectionId: sourceId, name: 'crm', config: sourceConfig(), secrets: null }],
+          sources: [{ connectionId: sourceId, name: 'crm', config: sourceConfig(), secrets: sourceSecrets(pipelineSecretAad(jobId, sourceId)) }],
         },
       },
       { v: 2, jobId },
