@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { tenantIsolationSql } from '@datalinx/db';
 
 /**
  * Why: the auth service must know which org a workspace id belongs to before it lets a service
@@ -21,11 +22,7 @@ export class WorkspaceRef1764750000000 implements MigrationInterface {
       created_at timestamptz(3) NOT NULL DEFAULT now()
     )`);
     await q.query(`CREATE INDEX workspace_ref_org_idx ON auth.workspace_ref (org_id)`);
-    await q.query(`ALTER TABLE auth.workspace_ref ENABLE ROW LEVEL SECURITY`);
-    await q.query(`ALTER TABLE auth.workspace_ref FORCE ROW LEVEL SECURITY`);
-    await q.query(`CREATE POLICY workspace_ref_tenant_isolation ON auth.workspace_ref
-      USING (org_id = nullif(current_setting('app.current_org_id', true), '')::uuid)
-      WITH CHECK (org_id = nullif(current_setting('app.current_org_id', true), '')::uuid)`);
+    for (const sql of tenantIsolationSql('auth', 'workspace_ref')) await q.query(sql);
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { tenantIsolationSql } from '@datalinx/db';
 
 /**
  * Why: the mapping service must know which org a workspace id belongs to before it lets a
@@ -19,11 +20,7 @@ export class WorkspaceRef1764500000000 implements MigrationInterface {
       org_id uuid NOT NULL,
       created_at timestamptz(3) NOT NULL DEFAULT now()
     )`);
-    await q.query(`ALTER TABLE mapping.workspace_ref ENABLE ROW LEVEL SECURITY`);
-    await q.query(`ALTER TABLE mapping.workspace_ref FORCE ROW LEVEL SECURITY`);
-    await q.query(`CREATE POLICY workspace_ref_tenant_isolation ON mapping.workspace_ref
-      USING (org_id = nullif(current_setting('app.current_org_id', true), '')::uuid)
-      WITH CHECK (org_id = nullif(current_setting('app.current_org_id', true), '')::uuid)`);
+    for (const sql of tenantIsolationSql('mapping', 'workspace_ref')) await q.query(sql);
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { tenantIsolationSql } from '@datalinx/db';
 
 /**
  * Why: promotion copies a workspace's mappings into another workspace when the workspace
@@ -19,11 +20,7 @@ export class Promotions1764600000000 implements MigrationInterface {
       items jsonb NOT NULL,
       applied_at timestamptz(3) NOT NULL DEFAULT now()
     )`);
-    await q.query(`ALTER TABLE mapping.promotion_applied ENABLE ROW LEVEL SECURITY`);
-    await q.query(`ALTER TABLE mapping.promotion_applied FORCE ROW LEVEL SECURITY`);
-    await q.query(`CREATE POLICY promotion_applied_tenant_isolation ON mapping.promotion_applied
-      USING (org_id = nullif(current_setting('app.current_org_id', true), '')::uuid)
-      WITH CHECK (org_id = nullif(current_setting('app.current_org_id', true), '')::uuid)`);
+    for (const sql of tenantIsolationSql('mapping', 'promotion_applied')) await q.query(sql);
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { tenantIsolationSql } from '@datalinx/db';
 
 /**
  * Why: promoting a workspace's configuration into another (dev → staging → prod) with a report.
@@ -27,11 +28,7 @@ export class Promotions1765150000000 implements MigrationInterface {
       completed_at timestamptz(3)
     )`);
     await q.query(`CREATE INDEX promotion_org_to_idx ON workspace.promotion (org_id, to_workspace_id, created_at DESC)`);
-    await q.query(`ALTER TABLE workspace.promotion ENABLE ROW LEVEL SECURITY`);
-    await q.query(`ALTER TABLE workspace.promotion FORCE ROW LEVEL SECURITY`);
-    await q.query(`CREATE POLICY promotion_tenant_isolation ON workspace.promotion
-      USING (org_id = nullif(current_setting('app.current_org_id', true), '')::uuid)
-      WITH CHECK (org_id = nullif(current_setting('app.current_org_id', true), '')::uuid)`);
+    for (const sql of tenantIsolationSql('workspace', 'promotion')) await q.query(sql);
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { tenantIsolationSql } from '@datalinx/db';
 
 /**
  * Why: `canonicalizeColumn` must resolve the name of an organization's custom canonical type to
@@ -32,11 +33,7 @@ export class CanonicalTypeRefs1765210000000 implements MigrationInterface {
       recorded_at timestamptz(3) NOT NULL DEFAULT now(),
       PRIMARY KEY (org_id, name)
     )`);
-    await q.query(`ALTER TABLE workspace.canonical_type_ref ENABLE ROW LEVEL SECURITY`);
-    await q.query(`ALTER TABLE workspace.canonical_type_ref FORCE ROW LEVEL SECURITY`);
-    await q.query(`CREATE POLICY canonical_type_ref_tenant_isolation ON workspace.canonical_type_ref
-      USING (org_id = nullif(current_setting('app.current_org_id', true), '')::uuid)
-      WITH CHECK (org_id = nullif(current_setting('app.current_org_id', true), '')::uuid)`);
+    for (const sql of tenantIsolationSql('workspace', 'canonical_type_ref')) await q.query(sql);
   }
 
   async down(q: QueryRunner): Promise<void> {
