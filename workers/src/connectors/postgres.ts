@@ -65,6 +65,7 @@ export function explainPgError(err: PgError, t: Pick<PostgresTarget, 'user' | 'd
   return fail('CONNECTION_FAILED', `${err.message}. Check the connection settings.`);
 }
 
+/** libpq's sslMode as node-postgres TLS options. */
 function sslOption(mode: PgSslMode, host: string): ClientConfig['ssl'] {
   switch (mode) {
     case 'disable':
@@ -78,29 +79,43 @@ function sslOption(mode: PgSslMode, host: string): ClientConfig['ssl'] {
   }
 }
 
-/**
- * connection.test for PostgreSQL: resolve the host, reach the port, authenticate, read the
- * catalog. Read-only, so running it again is harmless (idempotent).
- */
-export function postgresTest(t: PostgresTarget, timeoutMs: number): ConnectorTest {
-  let address = t.host;
-  let client: Client | undefined;
-  let tables = 0;
-  let tlsNote = '';
+export interface PgConnectOptions {
+  /** application_name: who is connecting, as the server's pg_stat_activity shows it. */
+  applicationName: string;
+  connectTimeoutMs: number;
+  /** statement_timeout and the client's query timeout of the session; none when left out. */
+  queryTimeoutMs?: number;
+}
 
-  const connect = async (ssl: ClientConfig['ssl']) => {
-    const c = new Client({
-      host: t.host,
-      port: t.port,
-      user: t.user,
-      password: t.password ?? '',
-      database: t.database,
-      ssl,
-      connectionTimeoutMillis: timeoutMs,
-      statement_timeout: timeoutMs,
-      query_timeout: timeoutMs,
-      application_name: 'datalinx-connection-test',
-    });
+/**
+ * node-postgres settings of a PostgreSQL target (a source, an external warehouse, a connection
+ * under test), TLS as libpq's sslMode means it. No password is sent as the empty one, never as
+ * a fallback to the worker's own PGPASSWORD.
+ */
+function pgClientConfig(t: PostgresTarget, o: PgConnectOptions): ClientConfig {
+  return {
+    host: t.host,
+    port: t.port,
+    user: t.user,
+    password: t.password ?? '',
+    database: t.database,
+    ssl: sslOption(t.sslMode, t.host),
+    connectionTimeoutMillis: o.connectTimeoutMs,
+    ...(o.queryTimeoutMs !== undefined ? { statement_timeout: o.queryTimeoutMs, query_timeout: o.queryTimeoutMs } : {}),
+    application_name: o.applicationName,
+  };
+}
+
+/**
+ * Connects to a PostgreSQL target. sslMode `prefer` is libpq's: TLS when the server offers it,
+ * otherwise a plain connection (`tls` says which). The client ignores 'error' events: a dropped
+ * connection surfaces as the failing query, never as an uncaught event. A failed attempt's client
+ * is closed; the error is thrown as node-postgres gives it (see `explainPgError`).
+ */
+export async function connectPostgres(t: PostgresTarget, o: PgConnectOptions): Promise<{ client: Client; tls: boolean }> {
+  const config = pgClientConfig(t, o);
+  const attempt = async (ssl: ClientConfig['ssl']) => {
+    const c = new Client({ ...config, ssl });
     c.on('error', () => undefined);
     try {
       await c.connect();
@@ -110,6 +125,23 @@ export function postgresTest(t: PostgresTarget, timeoutMs: number): ConnectorTes
       throw err;
     }
   };
+  try {
+    return { client: await attempt(config.ssl), tls: Boolean(config.ssl) };
+  } catch (err) {
+    if (t.sslMode !== 'prefer' || !/does not support SSL/i.test((err as Error).message)) throw err;
+    return { client: await attempt(false), tls: false };
+  }
+}
+
+/**
+ * connection.test for PostgreSQL: resolve the host, reach the port, authenticate, read the
+ * catalog. Read-only, so running it again is harmless (idempotent).
+ */
+export function postgresTest(t: PostgresTarget, timeoutMs: number): ConnectorTest {
+  let address = t.host;
+  let client: Client | undefined;
+  let tables = 0;
+  let tlsNote = '';
 
   return {
     steps: [
@@ -126,15 +158,9 @@ export function postgresTest(t: PostgresTarget, timeoutMs: number): ConnectorTes
         name: 'authenticated',
         run: async () => {
           try {
-            try {
-              client = await connect(sslOption(t.sslMode, t.host));
-              tlsNote = t.sslMode === 'disable' ? ', unencrypted' : ', TLS';
-            } catch (err) {
-              // `prefer`: TLS when the server offers it, otherwise in clear (libpq's behaviour).
-              if (t.sslMode !== 'prefer' || !/does not support SSL/i.test((err as Error).message)) throw err;
-              client = await connect(false);
-              tlsNote = ', unencrypted (the server offers no TLS)';
-            }
+            const connected = await connectPostgres(t, { applicationName: 'datalinx-connection-test', connectTimeoutMs: timeoutMs, queryTimeoutMs: timeoutMs });
+            client = connected.client;
+            tlsNote = connected.tls ? ', TLS' : t.sslMode === 'prefer' ? ', unencrypted (the server offers no TLS)' : ', unencrypted';
             const [row] = (await client.query(`SELECT current_user AS u, current_setting('server_version') AS v`)).rows;
             return pass(`signed in as ${row.u} (PostgreSQL ${row.v}${tlsNote})`);
           } catch (err) {

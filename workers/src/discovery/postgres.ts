@@ -1,48 +1,16 @@
 import { Client } from 'pg';
 import type { DiscoveredForeignKey } from '@datalinx/contracts';
-import { explainPgError, type PostgresTarget } from '../connectors/postgres';
+import { connectPostgres, explainPgError, type PostgresTarget } from '../connectors/postgres';
 import type { CatalogColumn, CatalogOpener, SourceCatalog, TableRef } from './catalog';
 
 const quoteIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
 
-function sslOf(t: PostgresTarget) {
-  if (t.sslMode === 'disable') return false;
-  return t.sslMode === 'verify-full' ? { rejectUnauthorized: true, servername: t.host } : { rejectUnauthorized: false };
-}
-
 /** PostgreSQL catalog reader for discovery: pg_catalog queries (types as format_type prints them), sampling with LIMIT. */
 export function postgresCatalog(t: PostgresTarget, timeoutMs: number): CatalogOpener {
   return async () => {
-    const connect = async (ssl: ReturnType<typeof sslOf>) => {
-      const c = new Client({
-        host: t.host,
-        port: t.port,
-        user: t.user,
-        password: t.password ?? '',
-        database: t.database,
-        ssl,
-        connectionTimeoutMillis: timeoutMs,
-        statement_timeout: timeoutMs,
-        query_timeout: timeoutMs,
-        application_name: 'datalinx-discovery',
-      });
-      c.on('error', () => undefined);
-      try {
-        await c.connect();
-        return c;
-      } catch (err) {
-        await c.end().catch(() => undefined);
-        throw err;
-      }
-    };
     let client: Client;
     try {
-      try {
-        client = await connect(sslOf(t));
-      } catch (err) {
-        if (t.sslMode !== 'prefer' || !/does not support SSL/i.test((err as Error).message)) throw err;
-        client = await connect(false);
-      }
+      client = (await connectPostgres(t, { applicationName: 'datalinx-discovery', connectTimeoutMs: timeoutMs, queryTimeoutMs: timeoutMs })).client;
       // Read-only session: discovery never writes to a source.
       await client.query('SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY');
     } catch (err) {

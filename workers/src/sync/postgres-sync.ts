@@ -1,14 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Client, type ClientConfig } from 'pg';
+import { Client } from 'pg';
 import { QuotaExceededError } from '@datalinx/common';
 import {
   externalWarehouseSchemaName,
   isExternalDestination,
   warehouseRoleName,
   warehouseSchemaName,
-  type ConnectionConfig,
   type ConnectionSecrets,
   type ExternalWarehouseDestination,
   type SourceSyncJobV1,
@@ -16,7 +15,7 @@ import {
   type SyncTableV1,
 } from '@datalinx/contracts';
 import { PermanentJobError } from '@datalinx/messaging';
-import { explainPgError } from '../connectors/postgres';
+import { connectPostgres, explainPgError, type PostgresTarget } from '../connectors/postgres';
 import { copyFrom, copyTo } from './pg-copy';
 import { CopyMeter } from './copy-meter';
 
@@ -130,11 +129,15 @@ async function destinationColumns(wh: Client, schema: string, table: string): Pr
   return rows.length ? rows.map((r) => r.name) : null;
 }
 
-function sourceClientConfig(job: SourceSyncJobV1, secrets: ConnectionSecrets): ClientConfig {
+/** The job's PostgreSQL source with its password (connected with `connectPostgres`). */
+function sourceTarget(job: SourceSyncJobV1, secrets: ConnectionSecrets): PostgresTarget {
   const c = job.payload.config;
   if (c.type !== 'POSTGRES') throw new PermanentJobError(`${c.type} sources are not synced by the PostgreSQL sync`, 'SOURCE_TYPE_UNSUPPORTED');
-  return pgClientConfig(c, secrets.password, 'datalinx-sync');
+  return { ...c, password: secrets.password };
 }
+
+/** How the sync's sessions connect (sources and external warehouses): no query timeout here, the warehouse session sets its own statement_timeout. */
+const syncConnect = (applicationName: string) => ({ applicationName, connectTimeoutMs: 15_000 });
 
 const isTransient = (err: unknown) => {
   const code = (err as { code?: string }).code;
@@ -153,8 +156,6 @@ export function checkDestination(p: Pick<SourceSyncPayloadV1, 'destination'>): v
   if (!ok) throw new PermanentJobError('refusing an unexpected warehouse schema or role name', 'INVALID_WAREHOUSE_NAME');
 }
 
-type PostgresConnectionConfig = Extract<ConnectionConfig, { type: 'POSTGRES' }>;
-
 /** What connection.test calls a refusal by the server (not worth retrying: the settings or the server's configuration must change). */
 const REFUSED = new Set(['WRONG_PASSWORD', 'NOT_AUTHORIZED', 'TLS_REQUIRED', 'DATABASE_NOT_FOUND', 'PERMISSION_DENIED', 'TLS_UNAVAILABLE', 'TLS_CERT_INVALID']);
 
@@ -171,40 +172,6 @@ export interface WarehouseConnection {
   wh: Client;
   /** EXTERNAL only: `<database> on <host>:<port> as <user> (TLS | unencrypted …)`. */
   external?: string;
-}
-
-/** node-postgres settings of a PostgreSQL connection config (sources and external warehouses alike): libpq's sslMode semantics. */
-export function pgClientConfig(c: PostgresConnectionConfig, password: string | undefined, applicationName: string): ClientConfig {
-  return {
-    host: c.host,
-    port: c.port,
-    database: c.database,
-    user: c.user,
-    password,
-    ssl: c.sslMode === 'disable' ? false : c.sslMode === 'verify-full' ? { rejectUnauthorized: true, servername: c.host } : { rejectUnauthorized: false },
-    application_name: applicationName,
-    connectionTimeoutMillis: 15_000,
-  };
-}
-
-/** Connects `config`; sslMode `prefer` falls back to a plain connection when the server offers no TLS (as connection.test and discovery do). */
-export async function connectPg(config: ClientConfig, sslMode: PostgresConnectionConfig['sslMode']): Promise<{ client: Client; tls: boolean }> {
-  const client = new Client(config);
-  try {
-    await client.connect();
-    return { client, tls: Boolean(config.ssl) };
-  } catch (err) {
-    await client.end().catch(() => undefined);
-    if (sslMode !== 'prefer' || !/does not support SSL/i.test((err as Error).message)) throw err;
-    const plain = new Client({ ...config, ssl: false });
-    try {
-      await plain.connect();
-    } catch (e) {
-      await plain.end().catch(() => undefined);
-      throw e;
-    }
-    return { client: plain, tls: false };
-  }
 }
 
 /**
@@ -229,8 +196,7 @@ export async function connectWarehouse(d: SourceSyncPayloadV1['destination'], o:
   }
   const c = d.external.config;
   try {
-    const { client, tls } = await connectPg(pgClientConfig(c, o.destinationSecrets?.password, applicationName), c.sslMode);
-    client.on('error', () => undefined);
+    const { client, tls } = await connectPostgres({ ...c, password: o.destinationSecrets?.password }, syncConnect(applicationName));
     return { wh: client, external: `database ${c.database} on ${c.host}:${c.port} as ${c.user} (${tls ? 'TLS' : c.sslMode === 'prefer' ? 'unencrypted: the server offers no TLS' : 'unencrypted'})` };
   } catch (err) {
     const why = explainPgError(err as Error & { code?: string }, c);
@@ -452,21 +418,14 @@ export async function runSourceSync(jobAsSent: SourceSyncJobV1, o: SyncOptions, 
   checkDestination(p);
   const maxRows = job.limits?.maxRows;
   const run = { rows: 0 };
-  const srcConfig = sourceClientConfig(job, o.secrets);
-  let src = new Client(srcConfig);
+  const source = sourceTarget(job, o.secrets);
+  let connected: Client | undefined;
   let opened: Client | undefined;
   let current = 'connect';
   const t0 = Date.now();
   try {
-    try {
-      await src.connect();
-    } catch (err) {
-      // sslMode "prefer": TLS when the server offers it, plain otherwise (as connection.test and discovery do).
-      if (p.config.type !== 'POSTGRES' || p.config.sslMode !== 'prefer' || !/does not support SSL/i.test((err as Error).message)) throw err;
-      await src.end().catch(() => undefined);
-      src = new Client({ ...srcConfig, ssl: false });
-      await src.connect();
-    }
+    const src = (await connectPostgres(source, syncConnect('datalinx-sync'))).client;
+    connected = src;
     await src.query('SET standard_conforming_strings = on');
     current = 'warehouse';
     // From here on, every warehouse statement has the workspace role's (or the external destination user's) privileges and a timeout.
@@ -549,7 +508,7 @@ export async function runSourceSync(jobAsSent: SourceSyncJobV1, o: SyncOptions, 
   } catch (err) {
     return await syncErrorOutcome(err, current, t0, run.rows, report);
   } finally {
-    await src.end().catch(() => undefined);
+    await connected?.end().catch(() => undefined);
     await opened?.end().catch(() => undefined);
   }
 }
