@@ -13,6 +13,24 @@ export interface MysqlTarget {
 
 type MysqlError = Error & { code?: string; errno?: number };
 
+/**
+ * mysql2 connection options of a MySQL/MariaDB target (connection tests, discovery, sync). TLS is
+ * the contract's one switch: encrypted, certificate not verified (like PostgreSQL's `require`).
+ * `textValues`: dates and big numbers as strings, as PostgreSQL's ::text gives them.
+ */
+export function mysqlConnectionOptions(t: MysqlTarget, o: { connectTimeoutMs: number; textValues?: boolean }) {
+  return {
+    host: t.host,
+    port: t.port,
+    user: t.user,
+    password: t.password ?? '',
+    database: t.database,
+    connectTimeout: o.connectTimeoutMs,
+    ssl: t.ssl ? { rejectUnauthorized: false } : undefined,
+    ...(o.textValues ? { dateStrings: true, supportBigNumbers: true, bigNumberStrings: true } : {}),
+  };
+}
+
 /** What a MySQL/MariaDB (or socket/TLS) error means for the person testing the connection. */
 export function explainMysqlError(err: MysqlError, t: Pick<MysqlTarget, 'user' | 'database' | 'host' | 'port'>): StepResult {
   switch (err.errno) {
@@ -78,16 +96,7 @@ export function mysqlTest(t: MysqlTarget, timeoutMs: number): ConnectorTest {
         name: 'authenticated',
         run: async () => {
           try {
-            conn = await mysql.createConnection({
-              host: t.host,
-              port: t.port,
-              user: t.user,
-              password: t.password ?? '',
-              database: t.database,
-              connectTimeout: timeoutMs,
-              // The contract has one switch: encrypt (certificate not verified, like PostgreSQL's `require`).
-              ssl: t.ssl ? { rejectUnauthorized: false } : undefined,
-            });
+            conn = await mysql.createConnection(mysqlConnectionOptions(t, { connectTimeoutMs: timeoutMs }));
             conn.on('error', () => undefined);
             const [rows] = await conn.query({ sql: 'SELECT CURRENT_USER() AS u, VERSION() AS v', timeout: timeoutMs });
             const [row] = rows as Array<{ u: string; v: string }>;

@@ -1,6 +1,6 @@
 import mysql from 'mysql2/promise';
 import type { DiscoveredForeignKey } from '@datalinx/contracts';
-import { explainMysqlError, type MysqlTarget } from '../connectors/mysql';
+import { explainMysqlError, mysqlConnectionOptions, type MysqlTarget } from '../connectors/mysql';
 import type { CatalogColumn, CatalogOpener, SourceCatalog, TableRef } from './catalog';
 
 const quoteIdent = (s: string) => `\`${s.replace(/`/g, '``')}\``;
@@ -10,19 +10,8 @@ export function mysqlCatalog(t: MysqlTarget, timeoutMs: number): CatalogOpener {
   return async () => {
     let conn: mysql.Connection;
     try {
-      conn = await mysql.createConnection({
-        host: t.host,
-        port: t.port,
-        user: t.user,
-        password: t.password ?? '',
-        database: t.database,
-        connectTimeout: timeoutMs,
-        ssl: t.ssl ? { rejectUnauthorized: false } : undefined,
-        // Values as text, like PostgreSQL's ::text (dates included).
-        dateStrings: true,
-        supportBigNumbers: true,
-        bigNumberStrings: true,
-      });
+      // Values as text, like PostgreSQL's ::text (dates included).
+      conn = await mysql.createConnection(mysqlConnectionOptions(t, { connectTimeoutMs: timeoutMs, textValues: true }));
       conn.on('error', () => undefined);
     } catch (err) {
       return { error: explainMysqlError(err as Error, t) };

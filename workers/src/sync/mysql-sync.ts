@@ -1,7 +1,7 @@
 import { createConnection } from 'mysql2';
 import type { Connection as PromiseConnection } from 'mysql2/promise';
 import type { SourceSyncJobV1, SyncTableV1 } from '@datalinx/contracts';
-import { explainMysqlError } from '../connectors/mysql';
+import { explainMysqlError, mysqlConnectionOptions } from '../connectors/mysql';
 import { encodeCopyField } from './copy-meter';
 import { SyncFailure, type SyncOptions, type SyncOutcome, type SyncReporter } from './postgres-sync';
 import { runTableSourceSync, type LoadColumn, type TableSource } from './source-load';
@@ -136,19 +136,7 @@ export function runMysqlSync(job: SourceSyncJobV1, o: SyncOptions, report: SyncR
     let core: ReturnType<typeof createConnection>;
     let conn: PromiseConnection;
     try {
-      core = createConnection({
-        host: c.host,
-        port: c.port,
-        user: c.user,
-        password: o.secrets.password ?? '',
-        database: c.database,
-        connectTimeout: 15_000,
-        ssl: c.ssl ? { rejectUnauthorized: false } : undefined,
-        dateStrings: true,
-        supportBigNumbers: true,
-        bigNumberStrings: true,
-        timezone: 'Z',
-      });
+      core = createConnection({ ...mysqlConnectionOptions({ ...c, password: o.secrets.password }, { connectTimeoutMs: 15_000, textValues: true }), timezone: 'Z' });
       core.on('error', () => undefined);
       conn = core.promise();
       await conn.connect();
