@@ -56,6 +56,23 @@ export class RunReporter {
     });
   }
 
+  /**
+   * Runs one step of a job and reports it, timed: SUCCESS with the message `fn` returns, or
+   * FAILURE with the error's own message (rethrown). Only that message, never the statement text
+   * or a value of the data: those may hold a password or personal data. Returns `fn`'s value.
+   */
+  async timed<T = undefined>(name: string, fn: () => Promise<{ message: string; value?: T }>): Promise<T> {
+    const t0 = Date.now();
+    try {
+      const r = await fn();
+      await this.step(name, 'SUCCESS', r.message, Date.now() - t0);
+      return r.value as T;
+    } catch (err) {
+      await this.step(name, 'FAILURE', (err as Error).message, Date.now() - t0);
+      throw err;
+    }
+  }
+
   step(step: string, status: 'SUCCESS' | 'FAILURE' | 'SKIPPED', message: string, durationMs: number): Promise<void> {
     const seq = this.seq++;
     return this.publish({

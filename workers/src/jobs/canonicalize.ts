@@ -36,19 +36,6 @@ export function resolveType(job: CanonicalizeColumnJobV1): CanonicalTypeDef {
   return customCanonicalType(base, { name: c.name, label: c.name, pattern: c.pattern });
 }
 
-async function step<T>(report: RunReporter, name: string, fn: () => Promise<{ message: string; value: T }>): Promise<T> {
-  const t0 = Date.now();
-  try {
-    const r = await fn();
-    await report.step(name, 'SUCCESS', r.message, Date.now() - t0);
-    return r.value;
-  } catch (err) {
-    // PostgreSQL's message only: never a value of the column (they may be personal data).
-    await report.step(name, 'FAILURE', (err as Error).message, Date.now() - t0);
-    throw err;
-  }
-}
-
 /**
  * `column.canonicalize`: as the workspace role (SET ROLE; an EXTERNAL warehouse: as the destination
  * connection's own user, TLS as its sslMode says), with a statement timeout, in ONE transaction:
@@ -99,13 +86,13 @@ export async function canonicalizeColumn(job: CanonicalizeColumnJobV1, adminUrl:
     const value = `t.${col}::text`;
     const normalized = applySql(type.sqlNormalizer, value);
 
-    const checked = await step(report, 'rows checked', async () => {
+    const checked = await report.timed('rows checked', async () => {
       const { rows } = await c.query<{ total: string; nonnull: string }>(`SELECT count(*) AS total, count(${col}) AS nonnull FROM ${sch}.${tbl} AS t`);
       const [total, nonnull] = [Number(rows[0]!.total), Number(rows[0]!.nonnull)];
       return { message: `${total} row(s), ${nonnull} non-null value(s) of ${p.column} checked as ${type.name}`, value: nonnull };
     });
 
-    const quarantined = await step(report, 'quarantined', async () => {
+    const quarantined = await report.timed('quarantined', async () => {
       await c.query(`CREATE TABLE IF NOT EXISTS ${sch}._dlx_quarantine (
         run_id uuid NOT NULL,
         table_name text NOT NULL,
@@ -131,7 +118,7 @@ export async function canonicalizeColumn(job: CanonicalizeColumnJobV1, adminUrl:
       return { message: `${n} value(s) rejected by ${type.rule} (${ins.rowCount ?? 0} newly quarantined in ${p.destination.schema}._dlx_quarantine)`, value: n };
     });
 
-    const changed = await step(report, 'normalized', async () => {
+    const changed = await report.timed('normalized', async () => {
       const cast = /^(text|character varying(\(\d+\))?)$/.test(colType) ? 's.n' : `CAST(s.n AS ${colType})`;
       const upd = await c.query(
         `UPDATE ${sch}.${tbl} AS u SET ${col} = ${cast}

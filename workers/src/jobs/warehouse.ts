@@ -50,19 +50,6 @@ async function admin(adminUrl: string, database: string): Promise<Client> {
   return c;
 }
 
-async function step<T>(report: RunReporter, name: string, fn: () => Promise<{ message: string; value?: T }>): Promise<T | undefined> {
-  const t0 = Date.now();
-  try {
-    const r = await fn();
-    await report.step(name, 'SUCCESS', r.message, Date.now() - t0);
-    return r.value;
-  } catch (err) {
-    // Never the statement text: only PostgreSQL's message (no password is ever in a statement anyway).
-    await report.step(name, 'FAILURE', (err as Error).message, Date.now() - t0);
-    throw err;
-  }
-}
-
 /**
  * `warehouse.provision`: idempotently gives the workspace its login role (created, or its password
  * reset to the one in the job), CONNECT on the warehouse database (which PUBLIC loses), its own
@@ -84,7 +71,7 @@ export async function provisionWarehouse(job: WarehouseProvisionJobV1, adminUrl:
   try {
     await c.query('BEGIN');
     await c.query('SELECT pg_advisory_xact_lock($1::bigint)', [lockKey(role)]);
-    await step(report, 'role ready', async () => {
+    await report.timed('role ready', async () => {
       const { rowCount } = await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
       const verifier = scramVerifier(password).replace(/'/g, "''");
       const attrs = 'LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS CONNECTION LIMIT 20';
@@ -96,7 +83,7 @@ export async function provisionWarehouse(job: WarehouseProvisionJobV1, adminUrl:
       await c.query(`GRANT CONNECT ON DATABASE ${db} TO ${rol}`);
       return { message: rowCount ? `role ${role} existed: password reset, attributes and statement timeout applied` : `role ${role} created` };
     });
-    await step(report, 'schema ready', async () => {
+    await report.timed('schema ready', async () => {
       await c.query(`CREATE SCHEMA IF NOT EXISTS ${sch} AUTHORIZATION ${rol}`);
       await c.query(`ALTER SCHEMA ${sch} OWNER TO ${rol}`);
       await c.query(`REVOKE ALL ON SCHEMA ${sch} FROM PUBLIC`);
@@ -105,7 +92,7 @@ export async function provisionWarehouse(job: WarehouseProvisionJobV1, adminUrl:
       await c.query(`REVOKE ALL ON SCHEMA public FROM ${rol}`);
       return { message: `schema ${schema} owned by ${role}` };
     });
-    await step(report, 'isolation checked', async () => {
+    await report.timed('isolation checked', async () => {
       const { rows } = await c.query<{ nspname: string }>(
         `SELECT n.nspname FROM pg_namespace n
           WHERE n.nspname <> $2 AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
@@ -142,11 +129,11 @@ export async function purgeWarehouse(job: WarehousePurgeJobV1, adminUrl: string,
     await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1', [role]).catch(() => undefined);
     await c.query('BEGIN');
     await c.query('SELECT pg_advisory_xact_lock($1::bigint)', [lockKey(role)]);
-    await step(report, 'schema dropped', async () => {
+    await report.timed('schema dropped', async () => {
       await c.query(`DROP SCHEMA IF EXISTS ${sch} CASCADE`);
       return { message: `schema ${schema} dropped (or already gone)` };
     });
-    await step(report, 'role dropped', async () => {
+    await report.timed('role dropped', async () => {
       const { rowCount } = await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
       if (rowCount) {
         // Revokes its grants here (CONNECT on the database included) and drops anything left it owns.
