@@ -1,5 +1,6 @@
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { storedFilePath } from '@datalinx/contracts';
+import { readHead } from '../readers/file-source';
 import { fail, pass, plural, type ConnectorTest } from './steps';
 import { checkCsv, checkJson, checkJsonLines, decodeSample, describeDelimiter, type TextEncoding } from './file-formats';
 
@@ -23,21 +24,10 @@ export interface FileStorage {
 /** How much of a file the test reads: enough to judge its format, bounded whatever the file's size. */
 export const FILE_SAMPLE_BYTES = 4 * 1024 * 1024;
 
+/** The first `bytes` of the file, and whether it goes on (one extra byte read tells). */
 async function readSample(path: string, bytes: number): Promise<{ buf: Buffer; truncated: boolean }> {
-  const fh = await open(path, 'r');
-  try {
-    const buf = Buffer.alloc(bytes + 1); // one extra byte tells whether the file goes on
-    let read = 0;
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, read, buf.length - read, read);
-      if (bytesRead === 0) break;
-      read += bytesRead;
-      if (read === buf.length) break;
-    }
-    return { buf: buf.subarray(0, Math.min(read, bytes)), truncated: read > bytes };
-  } finally {
-    await fh.close();
-  }
+  const head = await readHead(path, bytes + 1);
+  return { buf: head.subarray(0, Math.min(head.length, bytes)), truncated: head.length > bytes };
 }
 
 const ENCODING_NAMES: Record<TextEncoding, string> = { 'utf-8': 'UTF-8', latin1: 'Latin-1', 'utf-16le': 'UTF-16LE' };
