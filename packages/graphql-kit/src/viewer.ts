@@ -40,6 +40,10 @@ export type Viewer = z.infer<typeof viewerSchema>;
 export type AuthenticatedViewer = Exclude<Viewer, { kind: 'anonymous' }>;
 export const ANONYMOUS: Viewer = { kind: 'anonymous' };
 
+/** Who is acting, as jobs, audit and `*_by` columns record it: the user's or service account's id ('anonymous' for nobody). */
+export const actorIdOf = (viewer: Viewer): string =>
+  viewer.kind === 'user' ? viewer.userId : viewer.kind === 'service-account' ? viewer.serviceAccountId : 'anonymous';
+
 type Key = JoseKey | KeyObject;
 
 export async function importAssertionPrivateKey(pem: string): Promise<Key> {

@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import { decodeCursor, encodeCursor, isUuid, pageSize, UnauthenticatedError, ValidationError } from '@datalinx/common';
-import { byIdLoader, hasWorkspacePermission, type AuthenticatedViewer, type Viewer } from '@datalinx/graphql-kit';
+import { actorIdOf, byIdLoader, hasWorkspacePermission, type AuthenticatedViewer, type Viewer } from '@datalinx/graphql-kit';
 import type { MetadataRow, SourceColumnRow, SourceSnapshotDao, SourceSnapshotRow, SourceTableRow } from '../daos/source-snapshot.dao';
 
 export const DESCRIPTION_MAX_LENGTH = 4000;
@@ -162,7 +162,7 @@ export class SourceSnapshotManager {
       columnName: column ?? '',
       description,
       status: input.status,
-      updatedBy: viewer.kind === 'user' ? viewer.userId : viewer.serviceAccountId,
+      updatedBy: actorIdOf(viewer),
     });
     this.metadata.clear(metaKey(table.connectionId, table.name));
     return { table, errors: [] };

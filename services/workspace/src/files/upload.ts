@@ -5,7 +5,7 @@ import type { Express, Request, Response } from 'express';
 import type { Logger } from '@datalinx/common';
 import { isUuid } from '@datalinx/common';
 import { storedFilePath } from '@datalinx/contracts';
-import { AssertionError, VIEWER_HEADER, hasWorkspacePermission, workspaceRoleOf, type ViewerAssertionVerifier } from '@datalinx/graphql-kit';
+import { actorIdOf, AssertionError, VIEWER_HEADER, hasWorkspacePermission, workspaceRoleOf, type ViewerAssertionVerifier } from '@datalinx/graphql-kit';
 import type { WorkspaceDao } from '../daos/workspace.dao';
 import type { FileDao } from '../daos/file.dao';
 import type { FileContentType } from '../entities/file.entity';
@@ -154,7 +154,7 @@ export function mountFileUploads(app: Express, o: { verifier: ViewerAssertionVer
       await rename(tmpPath, finalPath);
       kept = true;
       const sha256 = hash.digest('hex');
-      const createdBy = viewer.kind === 'user' ? viewer.userId : viewer.serviceAccountId;
+      const createdBy = actorIdOf(viewer);
       try {
         await o.files.insert(viewer.orgId, { id: fileId, workspaceId: ws.id, name, contentType, sizeBytes: String(size), sha256, createdBy });
       } catch (err) {

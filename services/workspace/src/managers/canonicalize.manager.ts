@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { UnauthenticatedError, isUuid } from '@datalinx/common';
-import { hasWorkspacePermission, type Viewer } from '@datalinx/graphql-kit';
+import { actorIdOf, hasWorkspacePermission, type Viewer } from '@datalinx/graphql-kit';
 import { withTenant } from '@datalinx/db';
 import { canonicalizeColumnJobV1, canonicalTypeByName, type CanonicalizeColumnJobV1, type CanonicalizeColumnPayloadV1 } from '@datalinx/contracts';
 import type { CanonicalTypeRefDao } from '../daos/canonical-type-ref.dao';
@@ -10,7 +10,6 @@ import type { WarehouseDao } from '../daos/warehouse.dao';
 import type { TestDispatchSettings } from '../jobs/connection-test.dispatch';
 import { enqueueJob } from '../jobs/enqueue-job';
 import type { QuotaPolicy } from './quota.manager';
-import { requesterOf } from './warehouse.manager';
 import type { WorkspaceManager } from './workspace.manager';
 import { userError, type UserError } from './user-error';
 import { isUserError, lockDestinationConnectionFirst, lockWarehouseDestination } from './warehouse-destination';
@@ -140,7 +139,7 @@ export class CanonicalizeManager {
         orgId,
         workspaceId: input.workspaceId,
         requestedAt: new Date().toISOString(),
-        requestedBy: requesterOf(viewer),
+        requestedBy: actorIdOf(viewer),
         limits,
         payload: {
           destination,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
 import type { DataSource, EntityManager } from 'typeorm';
 import { UnauthenticatedError } from '@datalinx/common';
-import { hasWorkspacePermission, type Viewer } from '@datalinx/graphql-kit';
+import { actorIdOf, hasWorkspacePermission, type Viewer } from '@datalinx/graphql-kit';
 import { withTenant } from '@datalinx/db';
 import { enqueueOutbox } from '@datalinx/messaging';
 import type { ConnectionConfig, ConnectionSecrets, ConnectionType } from '@datalinx/contracts';
@@ -106,10 +106,6 @@ export class ConnectionManager {
     const orgId = this.orgId();
     if (!orgId) throw new UnauthenticatedError();
     return orgId;
-  }
-
-  private actor(): string {
-    return this.viewer.kind === 'user' ? this.viewer.userId : this.viewer.kind === 'service-account' ? this.viewer.serviceAccountId : 'anonymous';
   }
 
   /** The connection's settings with type and defaults (never secrets). */
@@ -286,7 +282,7 @@ export class ConnectionManager {
       // Quotas (QUOTA_EXCEEDED rolls the dispatch back): counted under the workspace lock, the run
       // recorded as active in this transaction, the rows-per-run limit handed on with the job.
       const { limits } = await this.quotas.assertCanDispatch(em, orgId, locked.workspaceId, { writesData: false });
-      const { runId: dispatched } = await dispatchConnectionTest(em, this.dao, this.settings, locked, this.actor(), limits);
+      const { runId: dispatched } = await dispatchConnectionTest(em, this.dao, this.settings, locked, actorIdOf(this.viewer), limits);
       await this.quotas.trackRun(em, orgId, { runId: dispatched, workspaceId: locked.workspaceId, kind: 'connection.test' });
       return dispatched;
     });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { UnauthenticatedError, isUuid } from '@datalinx/common';
-import { hasWorkspacePermission, type Viewer } from '@datalinx/graphql-kit';
+import { actorIdOf, hasWorkspacePermission, type Viewer } from '@datalinx/graphql-kit';
 import { withTenant } from '@datalinx/db';
 import { discoveryScope, type DiscoveryScope } from '@datalinx/contracts';
 import type { ConnectionDao } from '../daos/connection.dao';
@@ -52,7 +52,7 @@ export class DiscoveryManager {
       const { limits } = await this.quotas.admitRun(em, orgId, { runId, workspaceId: conn.workspaceId, kind: 'source.discover', writesData: false });
       await dispatchSourceDiscovery(em, this.dao, this.settings, conn, {
         runId,
-        requestedBy: viewer.kind === 'user' ? viewer.userId : viewer.serviceAccountId,
+        requestedBy: actorIdOf(viewer),
         scope,
         limits,
       });

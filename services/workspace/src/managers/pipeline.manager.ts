@@ -2,7 +2,7 @@ import DataLoader from 'dataloader';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { ZodIssue } from 'zod';
 import { UnauthenticatedError, ValidationError, decodeCursor, encodeCursor, pageSize } from '@datalinx/common';
-import { hasWorkspacePermission, type Viewer, type WorkspacePermission } from '@datalinx/graphql-kit';
+import { actorIdOf, hasWorkspacePermission, type Viewer, type WorkspacePermission } from '@datalinx/graphql-kit';
 import { withTenant } from '@datalinx/db';
 import { pipelineDefinitionV1, type PipelineDefinitionV1 } from '@datalinx/contracts';
 import type { PipelineDao } from '../daos/pipeline.dao';
@@ -167,10 +167,6 @@ export class PipelineManager {
     return orgId;
   }
 
-  private actor(): string {
-    return this.viewer.kind === 'user' ? this.viewer.userId : this.viewer.kind === 'service-account' ? this.viewer.serviceAccountId : 'anonymous';
-  }
-
   /** The pipeline if it is of the viewer's org and the viewer may read its workspace (entity references too). */
   async get(id: string): Promise<Pipeline | null> {
     const p = await this.loader.load(id);
@@ -303,7 +299,7 @@ export class PipelineManager {
       dispatched = await withTenant(this.ds, found.orgId, async (em) => {
         const p = await this.dao.lock(em, found.orgId, found.pipeline.id);
         if (!p) return null;
-        return dispatchPipelineRun(em, this.dao, p, { trigger: 'MANUAL' }, this.actor(), await this.dao.now(em), this.dispatch);
+        return dispatchPipelineRun(em, this.dao, p, { trigger: 'MANUAL' }, actorIdOf(this.viewer), await this.dao.now(em), this.dispatch);
       });
     } catch (err) {
       if (err instanceof PipelineDispatchRefused) return { pipeline: null, runId: null, errors: err.errors };

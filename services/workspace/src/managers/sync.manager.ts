@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { UnauthenticatedError, isUuid } from '@datalinx/common';
-import { hasWorkspacePermission, type Viewer } from '@datalinx/graphql-kit';
+import { actorIdOf, hasWorkspacePermission, type Viewer } from '@datalinx/graphql-kit';
 import { withTenant } from '@datalinx/db';
 import type { SourceSyncPayloadV1, SyncTableV1 } from '@datalinx/contracts';
 import type { ConnectionDao } from '../daos/connection.dao';
@@ -156,7 +156,7 @@ export class SyncManager {
         kind: 'source.sync',
         jobId,
         runId,
-        requestedBy: viewer.kind === 'user' ? viewer.userId : viewer.serviceAccountId,
+        requestedBy: actorIdOf(viewer),
         limits,
         payload: (secrets) => ({
           connectionId: conn.id,

@@ -57,9 +57,6 @@ export const warehouseNames = (workspaceId: string) => {
 /** The additional data the role's password is sealed with: it cannot be moved to another workspace's row. */
 export const warehousePasswordAad = (workspaceId: string) => `warehouse:${workspaceId}`;
 
-export const requesterOf = (viewer: Viewer): string =>
-  viewer.kind === 'user' ? viewer.userId : viewer.kind === 'service-account' ? viewer.serviceAccountId : 'anonymous';
-
 /**
  * The warehouse jobs, dispatched inside the caller's tenant transaction (so the row change, the
  * job and its QUEUED run event commit together, through the outbox). No authorization here:

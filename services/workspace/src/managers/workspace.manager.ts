@@ -1,13 +1,13 @@
 import DataLoader from 'dataloader';
 import type { DataSource, EntityManager } from 'typeorm';
 import { UnauthenticatedError, decodeCursor, encodeCursor, pageSize } from '@datalinx/common';
-import { hasOrgPermission, workspaceRoleOf, type Viewer } from '@datalinx/graphql-kit';
+import { actorIdOf, hasOrgPermission, workspaceRoleOf, type Viewer } from '@datalinx/graphql-kit';
 import { withTenant } from '@datalinx/db';
 import { enqueueOutbox } from '@datalinx/messaging';
 import { WORKSPACE_CREATED_V1, type WorkspaceCreatedV1 } from '@datalinx/contracts';
 import type { WorkspaceDao } from '../daos/workspace.dao';
 import type { Workspace, EnvironmentValue } from '../entities/workspace.entity';
-import { requesterOf, type WarehouseJobs } from './warehouse.manager';
+import type { WarehouseJobs } from './warehouse.manager';
 import { userError, type UserError } from './user-error';
 
 type WorkspaceResult = { workspace: Workspace | null; errors: UserError[] };
@@ -98,7 +98,7 @@ export class WorkspaceManager {
       const created: WorkspaceCreatedV1 = { orgId, workspaceId: ws.id, slug, environment: ws.environment };
       await enqueueOutbox(em, WORKSPACE_CREATED_V1, created);
       // Same transaction: a workspace never exists without its warehouse row and provision job.
-      await this.warehouses.provisionNew(em, orgId, ws, requesterOf(this.viewer));
+      await this.warehouses.provisionNew(em, orgId, ws, actorIdOf(this.viewer));
       return { workspace: ws, errors: [] as UserError[] };
     });
     if (result.workspace) this.onCommit();
@@ -179,7 +179,7 @@ export class WorkspaceManager {
       const ws = await this.dao.lockLive(em, target.orgId, target.ws.id);
       if (!ws) return undefined;
       await this.dao.update(em, target.orgId, ws.id, { deletedAt: new Date() });
-      return this.warehouses.purge(em, target.orgId, ws.id, requesterOf(this.viewer));
+      return this.warehouses.purge(em, target.orgId, ws.id, actorIdOf(this.viewer));
     });
     if (purgeRunId === undefined) return { workspaceId: null, purgeRunId: null, errors: [userError('WORKSPACE_NOT_FOUND', 'id', 'No such workspace, or only an organization admin can delete it.')] };
     this.onCommit();
