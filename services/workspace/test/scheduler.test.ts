@@ -408,7 +408,7 @@ describe('pipeline scheduler: two instances, a crash and a restart, each due slo
       expect(await inst.scheduler.fire(p.orgId, p.id)).toBe('already-dispatched');
       // Nothing dispatched: no ledger row, no job; a run that failed at once, with the reason.
       expect(await admin.query(`SELECT count(*)::int AS n FROM workspace.pipeline_run WHERE pipeline_id = $1`, [p.id])).toEqual([{ n: 0 }]);
-      const rows: Array<{ subject: string; payload: Record<string, unknown> }> = await admin.query(`SELECT subject, payload FROM workspace.outbox WHERE payload->>'subjectId' = $1 OR subject = $2`, [
+      const rows: Array<{ subject: string; payload: Record<string, unknown> }> = await admin.query(`SELECT subject, payload FROM workspace.outbox WHERE payload->>'subjectId' = $1 OR subject = $2 ORDER BY seq`, [
         p.id,
         `jobs.pipeline.run.${p.workspaceId}`,
       ]);
