@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import { NotFoundError, UnauthenticatedError, decodeCursor, encodeCursor, pageSize } from '@datalinx/common';
-import type { Viewer } from '@datalinx/graphql-kit';
+import { byIdLoader, type Viewer } from '@datalinx/graphql-kit';
 import type { OrganizationDao } from '../daos/organization.dao';
 import type { UserDao } from '../daos/user.dao';
 import type { Organization } from '../entities/organization.entity';
@@ -23,14 +23,10 @@ export class IdentityManager {
     /** Ids this request created or signed in to (sign-up / login payloads of an anonymous caller). */
     private readonly revealed: ReadonlySet<string> = new Set(),
   ) {
-    this.orgLoader = new DataLoader(async (ids) => {
-      const rows = await this.orgs.findByIds(ids);
-      return ids.map((id) => rows.find((r) => r.id === id) ?? null);
-    });
-    this.userLoader = new DataLoader(async (ids) => {
+    this.orgLoader = byIdLoader((ids) => this.orgs.findByIds(ids));
+    this.userLoader = byIdLoader(async (ids) => {
       const orgId = this.orgIdOrNull();
-      const rows = orgId ? await this.users.findByIds(orgId, ids) : [];
-      return ids.map((id) => rows.find((r) => r.id === id) ?? null);
+      return orgId ? this.users.findByIds(orgId, ids) : [];
     });
   }
 

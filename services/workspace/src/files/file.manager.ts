@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import { hasWorkspacePermission, type Viewer } from '@datalinx/graphql-kit';
+import { groupLoader, hasWorkspacePermission, type Viewer } from '@datalinx/graphql-kit';
 import type { FileDao } from '../daos/file.dao';
 import type { StoredFile } from '../entities/file.entity';
 
@@ -11,10 +11,10 @@ export class FileManager {
     private readonly viewer: Viewer,
     private readonly dao: FileDao,
   ) {
-    this.byWorkspace = new DataLoader(async (wsIds) => {
-      const rows = this.viewer.kind === 'anonymous' ? [] : await this.dao.listByWorkspaces(this.viewer.orgId, wsIds);
-      return wsIds.map((w) => rows.filter((r) => r.workspaceId === w));
-    });
+    this.byWorkspace = groupLoader(
+      async (wsIds) => (this.viewer.kind === 'anonymous' ? [] : this.dao.listByWorkspaces(this.viewer.orgId, wsIds)),
+      (r) => r.workspaceId,
+    );
   }
 
   async listForWorkspace(workspaceId: string): Promise<StoredFile[]> {

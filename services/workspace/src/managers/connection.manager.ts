@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
 import type { DataSource, EntityManager } from 'typeorm';
 import { UnauthenticatedError } from '@datalinx/common';
-import { actorIdOf, hasWorkspacePermission, type Viewer } from '@datalinx/graphql-kit';
+import { byIdLoader, groupLoader, actorIdOf, hasWorkspacePermission, type Viewer } from '@datalinx/graphql-kit';
 import { withTenant } from '@datalinx/db';
 import { enqueueOutbox } from '@datalinx/messaging';
 import type { ConnectionConfig, ConnectionSecrets, ConnectionType } from '@datalinx/contracts';
@@ -86,16 +86,17 @@ export class ConnectionManager {
     private readonly onCommit: () => void,
     private readonly quotas: QuotaPolicy,
   ) {
-    this.loader = new DataLoader(async (ids) => {
+    this.loader = byIdLoader(async (ids) => {
       const orgId = this.orgId();
-      const rows = orgId ? await this.dao.findByIds(orgId, ids) : [];
-      return ids.map((id) => rows.find((r) => r.id === id) ?? null);
+      return orgId ? this.dao.findByIds(orgId, ids) : [];
     });
-    this.byWorkspace = new DataLoader(async (wsIds) => {
-      const orgId = this.orgId();
-      const rows = orgId ? await this.dao.listByWorkspaces(orgId, wsIds) : [];
-      return wsIds.map((w) => rows.filter((r) => r.workspaceId === w));
-    });
+    this.byWorkspace = groupLoader(
+      async (wsIds) => {
+        const orgId = this.orgId();
+        return orgId ? this.dao.listByWorkspaces(orgId, wsIds) : [];
+      },
+      (r) => r.workspaceId,
+    );
   }
 
   private orgId(): string | null {

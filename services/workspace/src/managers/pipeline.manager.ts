@@ -2,7 +2,7 @@ import DataLoader from 'dataloader';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { ZodIssue } from 'zod';
 import { UnauthenticatedError, ValidationError, decodeCursor, encodeCursor, pageSize } from '@datalinx/common';
-import { actorIdOf, hasWorkspacePermission, type Viewer, type WorkspacePermission } from '@datalinx/graphql-kit';
+import { byIdLoader, actorIdOf, hasWorkspacePermission, type Viewer, type WorkspacePermission } from '@datalinx/graphql-kit';
 import { withTenant } from '@datalinx/db';
 import { pipelineDefinitionV1, type PipelineDefinitionV1 } from '@datalinx/contracts';
 import type { PipelineDao } from '../daos/pipeline.dao';
@@ -150,10 +150,9 @@ export class PipelineManager {
     /** What a run's dispatch resolves its load stage with (connections, warehouse, data-plane key) and the quotas admitting it. */
     private readonly dispatch: PipelineDispatchDeps,
   ) {
-    this.loader = new DataLoader(async (ids) => {
+    this.loader = byIdLoader(async (ids) => {
       const orgId = this.orgId();
-      const rows = orgId ? await this.dao.findByIds(orgId, ids) : [];
-      return ids.map((id) => rows.find((r) => r.id === id) ?? null);
+      return orgId ? this.dao.findByIds(orgId, ids) : [];
     });
   }
 

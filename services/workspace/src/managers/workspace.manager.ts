@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import type { DataSource, EntityManager } from 'typeorm';
 import { UnauthenticatedError, decodeCursor, encodeCursor, pageSize } from '@datalinx/common';
-import { actorIdOf, hasOrgPermission, workspaceRoleOf, type Viewer } from '@datalinx/graphql-kit';
+import { byIdLoader, actorIdOf, hasOrgPermission, workspaceRoleOf, type Viewer } from '@datalinx/graphql-kit';
 import { withTenant } from '@datalinx/db';
 import { enqueueOutbox } from '@datalinx/messaging';
 import { WORKSPACE_CREATED_V1, type WorkspaceCreatedV1 } from '@datalinx/contracts';
@@ -30,10 +30,9 @@ export class WorkspaceManager {
     private readonly warehouses: WarehouseJobs,
     private readonly onCommit: () => void,
   ) {
-    this.loader = new DataLoader(async (ids) => {
+    this.loader = byIdLoader(async (ids) => {
       const orgId = this.orgId();
-      const rows = orgId ? await this.dao.findByIds(orgId, ids) : [];
-      return ids.map((id) => rows.find((r) => r.id === id) ?? null);
+      return orgId ? this.dao.findByIds(orgId, ids) : [];
     });
   }
 
