@@ -4,4 +4,5 @@ export * from './shield';
 export * from './context';
 export * from './server';
 export * from './loaders';
+export * from './input-guard';
 export * from './permissions';

@@ -1,27 +1,38 @@
 import DataLoader from 'dataloader';
+import { isUuid } from '@datalinx/common';
 
 /**
  * Per-request batching for entity references and list lookups: a request costs O(1) queries per
  * subgraph whatever the list sizes. `fetch` gets all keys at once and returns rows in any order.
+ *
+ * Keys are UUIDs. They reach here from `__resolveReference` (`_entities` representations, which
+ * the argument guard does not see) as well as from arguments, so a key that is not a UUID is
+ * answered as nothing (null / no rows) without reaching `fetch` — PostgreSQL's uuid cast would
+ * fail the whole batch — and keys are matched case-insensitively (PostgreSQL returns lower case).
  */
 export function byIdLoader<K extends string, V extends { id: string }>(fetch: (ids: readonly K[]) => Promise<V[]>): DataLoader<K, V | null> {
   return new DataLoader<K, V | null>(async (ids) => {
-    const rows = await fetch(ids);
-    const map = new Map(rows.map((r) => [r.id, r]));
-    return ids.map((id) => map.get(id) ?? null);
+    const valid = uuidKeys(ids);
+    const rows = valid.length ? await fetch(valid) : [];
+    const map = new Map(rows.map((r) => [r.id.toLowerCase(), r]));
+    return ids.map((id) => (isUuid(id) ? map.get(id.toLowerCase()) ?? null : null));
   });
 }
 
 export function groupLoader<K extends string, V>(fetch: (keys: readonly K[]) => Promise<V[]>, keyOf: (v: V) => K): DataLoader<K, V[]> {
   return new DataLoader<K, V[]>(async (keys) => {
-    const rows = await fetch(keys);
-    const groups = new Map<K, V[]>();
+    const valid = uuidKeys(keys);
+    const rows = valid.length ? await fetch(valid) : [];
+    const groups = new Map<string, V[]>();
     for (const r of rows) {
-      const k = keyOf(r);
+      const k = keyOf(r).toLowerCase();
       const g = groups.get(k);
       if (g) g.push(r);
       else groups.set(k, [r]);
     }
-    return keys.map((k) => groups.get(k) ?? []);
+    return keys.map((k) => (isUuid(k) ? groups.get(k.toLowerCase()) ?? [] : []));
   });
 }
+
+/** The distinct well-formed keys, in lower case. */
+const uuidKeys = <K extends string>(keys: readonly K[]): K[] => [...new Set(keys.filter((k) => isUuid(k)).map((k) => k.toLowerCase() as K))];

@@ -13,6 +13,7 @@ import type { IRules } from 'graphql-shield';
 import type { Logger } from '@datalinx/common';
 import { AssertionError, VIEWER_HEADER, type ViewerAssertionVerifier } from './viewer';
 import { createShield } from './shield';
+import { inputGuard } from './input-guard';
 import { makeFormatError } from './errors';
 import type { RequestContext } from './context';
 
@@ -45,9 +46,14 @@ export interface SubgraphServer {
   stop: () => Promise<void>;
 }
 
-/** The schema with shield applied: exported for tests that check every root field has a rule. */
+/**
+ * The schema with the argument guard and shield applied, in that order (the first middleware is
+ * the outermost): shield and the resolvers only ever see guarded arguments (see input-guard.ts).
+ * Exported for tests that check every root field has a rule.
+ */
 export function buildShieldedSchema(typeDefs: DocumentNode, resolvers: GraphQLResolverMap<unknown>, permissions: IRules): GraphQLSchema {
-  return applyMiddleware(buildSubgraphSchema([{ typeDefs, resolvers }]), createShield(permissions));
+  const schema = buildSubgraphSchema([{ typeDefs, resolvers }]);
+  return applyMiddleware(schema, inputGuard(schema), createShield(permissions));
 }
 
 /**

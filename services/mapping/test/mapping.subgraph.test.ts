@@ -196,7 +196,7 @@ describe('mapping subgraph', () => {
       [editorA, { workspaceId: wsA1, name: 'Ok', targetTable: 'Dim Customer' }, [{ code: 'TARGET_TABLE_INVALID', field: 'targetTable' }]],
       [editorA, { workspaceId: wsA1, name: '', targetTable: '1st' }, [{ code: 'NAME_REQUIRED', field: 'name' }, { code: 'TARGET_TABLE_INVALID', field: 'targetTable' }]],
       [editorA, { workspaceId: wsA1, name: 'PRODUCTS', targetTable: 'other' }, [{ code: 'NAME_TAKEN', field: 'name' }]],
-      [adminA, { workspaceId: 'not-a-uuid', name: 'Ok', targetTable: 'ok' }, [{ code: 'WORKSPACE_ID_INVALID', field: 'workspaceId' }]],
+      [adminA, { workspaceId: 'not-a-uuid', name: 'Ok', targetTable: 'ok' }, [{ code: 'WORKSPACE_NOT_FOUND', field: 'workspaceId' }]],
     ];
     for (const [viewer, input, expected] of cases) {
       const res = await create(viewer, input);
@@ -343,10 +343,17 @@ describe('mapping subgraph', () => {
     expect(seen).toEqual(ids.map((r) => r.id).sort().reverse());
   });
 
-  it('rejects a bad cursor or page size, and a malformed workspace id, with typed errors', async () => {
-    for (const vars of [{ ws: wsA1, after: 'nope' }, { ws: wsA1, after: Buffer.from(`${new Date().toISOString()}|${'-'.repeat(36)}`).toString('base64url') }, { ws: wsA1, first: 0 }, { ws: wsA1, first: 201 }, { ws: 'not-a-uuid' }]) {
+  it('rejects a bad cursor or page size with typed errors', async () => {
+    for (const vars of [{ ws: wsA1, after: 'nope' }, { ws: wsA1, after: Buffer.from(`${new Date().toISOString()}|${'-'.repeat(36)}`).toString('base64url') }, { ws: wsA1, first: 0 }, { ws: wsA1, first: 201 }]) {
       const res = await postGraphQL(url, LIST, vars, await as(adminA));
       expect(res.body.errors?.[0]?.extensions?.code).toBe('VALIDATION_FAILED');
+    }
+  });
+
+  it('lists nothing for a malformed workspace id, as for one that does not exist', async () => {
+    for (const ws of ['not-a-uuid', randomUUID()]) {
+      const res = await postGraphQL(url, LIST, { ws }, await as(adminA));
+      expect(res.body).toEqual({ data: { mappings: { nodes: [], pageInfo: { hasNextPage: false, endCursor: null } } } });
     }
   });
 

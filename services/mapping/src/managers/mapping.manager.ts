@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type DataLoader from 'dataloader';
-import { ForbiddenError, UnauthenticatedError, ValidationError, type Logger, isUuid } from '@datalinx/common';
+import { ForbiddenError, UnauthenticatedError, type Logger, isUuid } from '@datalinx/common';
 import { byIdLoader, hasWorkspacePermission, type AuthenticatedViewer, type Viewer } from '@datalinx/graphql-kit';
 import type { MappingDao } from '../daos/mapping.dao';
 import type { Mapping } from '../entities/mapping.entity';
@@ -14,7 +14,7 @@ const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 
 /** An expected failure of a mutation, returned in its payload (never thrown). */
 export interface UserError {
-  code: 'WORKSPACE_ID_INVALID' | 'WORKSPACE_NOT_FOUND' | 'NAME_REQUIRED' | 'NAME_TOO_LONG' | 'NAME_INVALID' | 'NAME_TAKEN' | 'TARGET_TABLE_INVALID';
+  code: 'WORKSPACE_NOT_FOUND' | 'NAME_REQUIRED' | 'NAME_TOO_LONG' | 'NAME_INVALID' | 'NAME_TAKEN' | 'TARGET_TABLE_INVALID';
   field: string | null;
   message: string;
 }
@@ -79,8 +79,9 @@ export class MappingManager {
   async list(workspaceId: string, first: number | null | undefined, after: string | null | undefined) {
     const viewer = this.requireViewer();
     if (!hasWorkspacePermission(viewer, workspaceId, 'mappings:read')) throw new ForbiddenError();
-    if (!isUuid(workspaceId)) throw new ValidationError('The workspace id is not valid.', [{ field: 'workspaceId', message: 'a workspace id' }]);
     const n = pageSize(first);
+    // A malformed id names no workspace (the argument guard already makes it the nil UUID).
+    if (!isUuid(workspaceId)) return { nodes: [], pageInfo: { hasNextPage: false, endCursor: null } };
     const rows = await this.mappings.listByWorkspace(viewer.orgId, workspaceId, { first: n, after: decodeCursor(after) });
     const nodes = rows.slice(0, n);
     for (const m of nodes) this.byId.prime(m.id, m);
@@ -120,7 +121,9 @@ export class MappingManager {
 
 function validate(workspaceId: string, name: string, targetTable: string): UserError[] {
   const errors: UserError[] = [];
-  if (!isUuid(workspaceId)) errors.push({ code: 'WORKSPACE_ID_INVALID', field: 'workspaceId', message: 'This is not a workspace id.' });
+  // A malformed id names no workspace: the same answer as an unknown one (the argument guard
+  // already makes it the nil UUID; this covers callers that bypass GraphQL).
+  if (!isUuid(workspaceId)) errors.push(workspaceNotFound);
   const length = [...name].length;
   if (length === 0) errors.push({ code: 'NAME_REQUIRED', field: 'name', message: 'Give the mapping a name.' });
   else if (length > NAME_MAX_LENGTH) errors.push({ code: 'NAME_TOO_LONG', field: 'name', message: `Use at most ${NAME_MAX_LENGTH} characters.` });

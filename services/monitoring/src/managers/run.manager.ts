@@ -1,5 +1,5 @@
 import type DataLoader from 'dataloader';
-import { UnauthenticatedError, ValidationError, decodeCursor, encodeCursor, pageSize, isUuid } from '@datalinx/common';
+import { UnauthenticatedError, decodeCursor, encodeCursor, pageSize, isUuid } from '@datalinx/common';
 import type { RunState } from '@datalinx/contracts';
 import { byIdLoader, groupLoader, hasWorkspacePermission, type Viewer } from '@datalinx/graphql-kit';
 import type { RunDao } from '../daos/run.dao';
@@ -68,11 +68,11 @@ export class RunManager {
   async list(workspaceId: string, a: RunListArgs) {
     const orgId = this.orgIdOrNull();
     if (!orgId) throw new UnauthenticatedError();
-    if (!isUuid(workspaceId)) throw new ValidationError('workspaceId is not valid.', [{ field: 'workspaceId', message: 'a workspace id (UUID)' }]);
     const n = pageSize(a.first);
     // Shield checked the permission for this workspace id; the org filter below makes sure the
-    // workspace is the viewer's own (an org ADMIN's role applies to any id it names).
-    if (!hasWorkspacePermission(this.viewer, workspaceId, 'runs:read')) return { nodes: [], pageInfo: { hasNextPage: false, endCursor: null } };
+    // workspace is the viewer's own (an org ADMIN's role applies to any id it names). A malformed
+    // id names no workspace (the argument guard already makes it the nil UUID).
+    if (!isUuid(workspaceId) || !hasWorkspacePermission(this.viewer, workspaceId, 'runs:read')) return { nodes: [], pageInfo: { hasNextPage: false, endCursor: null } };
     const rows = await this.runs.listByWorkspace(orgId, workspaceId, { first: n, after: decodeCursor(a.after) }, { kind: a.kind ?? undefined, state: a.state ?? undefined });
     const nodes = rows.slice(0, n);
     for (const r of nodes) this.runLoader.prime(r.id, r);
