@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { commonEnv, natsEnv } from '@datalinx/common';
+import { commonEnv, natsEnv, networkPolicyEnv } from '@datalinx/common';
 
 export const envSchema = z.object({
   ...commonEnv,
@@ -57,6 +57,17 @@ export const envSchema = z.object({
    * (jobs.connection.> → jobs.pipeline.>); must not overlap the other filters.
    */
   PIPELINE_FILTER_SUBJECT: z.string().optional(),
+  /**
+   * The outbound network policy of every connection a tenant's configuration causes (connection
+   * tests, discovery, sync sources, external warehouses, REST APIs; not WAREHOUSE_ADMIN_URL, which is
+   * the operator's). CONNECTION_ALLOWED_NETWORKS: comma-separated CIDRs of loopback, private,
+   * link-local… ranges connections may reach (default none; `npm start` allows 127.0.0.0/8,::1/128
+   * for databases on the same machine). Cloud metadata addresses stay refused whatever it says.
+   * DLX_PLATFORM_ENDPOINTS: comma-separated host:port of the platform's own servers (system
+   * database, warehouse server, gateway, subgraphs, web, Dagster), never reachable; NATS_URL's
+   * servers are always added.
+   */
+  ...networkPolicyEnv,
   /** Tests only: pause (ms) after every committed incremental source.sync batch, so a test can kill a worker mid-sync. 0 in production. */
   SYNC_BATCH_DELAY_MS: z.coerce.number().int().min(0).max(60000).default(0),
 });

@@ -1,4 +1,4 @@
-import { createLogger, loadEnvOrExit, onShutdown } from '@datalinx/common';
+import { createLogger, loadEnvOrExit, natsEndpoints, NetworkPolicy, onShutdown } from '@datalinx/common';
 import { connectNats, ensureStreams } from '@datalinx/messaging';
 import { envSchema, fileStorageDir } from './env';
 import { JobRunner } from './job-runner';
@@ -6,11 +6,15 @@ import { startWarehouseRunner } from './warehouse-runner';
 import { defaultColumnFilter, startColumnRunner } from './column-runner';
 import { sourceFilterFor, startSourceRunner } from './source-runner';
 import { defaultPipelineFilter, startPipelineRunner } from './pipeline-runner';
+import { setNetworkPolicy } from './connectors/net';
 
 /** The data-plane worker: pulls jobs from JetStream, runs them, reports on RUNS. */
 async function main() {
   const env = loadEnvOrExit('worker', envSchema);
   const log = createLogger('worker', env.LOG_LEVEL);
+  const policy = new NetworkPolicy({ allowedNetworks: env.CONNECTION_ALLOWED_NETWORKS, platformEndpoints: [...natsEndpoints(env.NATS_URL), ...env.DLX_PLATFORM_ENDPOINTS] });
+  setNetworkPolicy(policy);
+  log.info(policy.describe(), 'outbound network policy: platform endpoints refused, special-purpose addresses refused unless in allowedNetworks');
   const nats = await connectNats(env.NATS_URL, 'worker', log);
   await ensureStreams(nats.jsm);
   const options = {

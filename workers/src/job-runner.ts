@@ -17,6 +17,7 @@ import {
   type WarehouseDestination,
 } from '@datalinx/contracts';
 import { decodeJson, ensureDurableConsumer, isNotFound, PermanentJobError, PullWorker, type ConsumeContext } from '@datalinx/messaging';
+import { ConnectionFailure } from './connectors/failures';
 import { RunReporter } from './run-reporter';
 import { testConnectionV1, testConnectionV2 } from './jobs/connection-test';
 import type { FileStorage } from './connectors/file';
@@ -259,7 +260,8 @@ export class JobRunner {
       return;
     }
     const report = new RunReporter(this.o.js, job, subjectIdOf(job), ctx.attempt);
-    const code = err instanceof PermanentJobError ? err.code : 'MAX_DELIVERIES';
+    // A connection that kept failing (nothing listening, no answer) keeps connection.test's code for the same cause.
+    const code = err instanceof PermanentJobError || err instanceof ConnectionFailure ? err.code : 'MAX_DELIVERIES';
     const message =
       err instanceof PermanentJobError ? err.message : `The job failed on all ${ctx.attempt} attempts; last error: ${err.message}`;
     await report.state('FAILURE', { error: { code, message }, summary: 'gave up' });

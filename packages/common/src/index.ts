@@ -7,3 +7,4 @@ export * from './paging';
 export * from './uuid';
 export * from './quota-errors';
 export * from './pump';
+export * from './network-policy';

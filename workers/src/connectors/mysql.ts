@@ -1,6 +1,9 @@
+import net from 'node:net';
 import mysql from 'mysql2/promise';
+import type { CheckedDestination, NetworkPolicy } from '@datalinx/common';
 import { fail, pass, plural, type ConnectorTest, type StepResult } from './steps';
-import { portReachable, resolveHost } from './net';
+import { classifiedFailure, portReachable, requireDestination, resolveStep } from './net';
+import { explainNetworkError, noAnswer } from './failures';
 
 export interface MysqlTarget {
   host: string;
@@ -14,14 +17,20 @@ export interface MysqlTarget {
 type MysqlError = Error & { code?: string; errno?: number };
 
 /**
- * mysql2 connection options of a MySQL/MariaDB target (connection tests, discovery, sync). TLS is
- * the contract's one switch: encrypted, certificate not verified (like PostgreSQL's `require`).
- * `textValues`: dates and big numbers as strings, as PostgreSQL's ::text gives them.
+ * mysql2 connection options of a MySQL/MariaDB target (connection tests, discovery, sync). mysql2
+ * is handed a socket (`stream`) that connects only once the network policy has resolved the host
+ * and checked every address, to the checked address: mysql2 never resolves the name itself, and a
+ * refusal (or a DNS failure) is the connection's error, classified by `explainMysqlError`. `host`
+ * stays the configured name (TLS's servername, messages). `destination`: an address already
+ * checked (connection.test's first step). TLS is the contract's one switch: encrypted, certificate
+ * not verified (like PostgreSQL's `require`). `textValues`: dates and big numbers as strings, as
+ * PostgreSQL's ::text gives them.
  */
-export function mysqlConnectionOptions(t: MysqlTarget, o: { connectTimeoutMs: number; textValues?: boolean }) {
+export function mysqlConnectionOptions(t: MysqlTarget, o: { connectTimeoutMs: number; textValues?: boolean; destination?: CheckedDestination; policy?: NetworkPolicy }) {
   return {
     host: t.host,
     port: t.port,
+    stream: () => checkedSocket(t.host, t.port, o),
     user: t.user,
     password: t.password ?? '',
     database: t.database,
@@ -31,8 +40,27 @@ export function mysqlConnectionOptions(t: MysqlTarget, o: { connectTimeoutMs: nu
   };
 }
 
-/** What a MySQL/MariaDB (or socket/TLS) error means for the person testing the connection. */
+/** A socket that connects to `host`'s checked address once the policy has checked it, or fails with the refusal (or the DNS error). */
+function checkedSocket(host: string, port: number, o: { connectTimeoutMs: number; destination?: CheckedDestination; policy?: NetworkPolicy }): net.Socket {
+  const socket = new net.Socket();
+  (o.destination ? Promise.resolve(o.destination) : requireDestination(host, port, o.connectTimeoutMs, o.policy)).then(
+    (d) => {
+      if (socket.destroyed) return;
+      socket.setNoDelay(true); // what mysql2 sets on the sockets it opens itself
+      socket.connect({ host: d.address, port: d.port });
+    },
+    (err: Error) => socket.destroy(err),
+  );
+  return socket;
+}
+
+/**
+ * What a MySQL/MariaDB connection's error means, in connection tests, discovery and sync alike:
+ * the network part as every connector says it (./failures.ts), then the server's and TLS's own.
+ */
 export function explainMysqlError(err: MysqlError, t: Pick<MysqlTarget, 'user' | 'database' | 'host' | 'port'>): StepResult {
+  const network = classifiedFailure(err) ?? explainNetworkError(err, t);
+  if (network) return network;
   switch (err.errno) {
     case 1045: // ER_ACCESS_DENIED_ERROR: wrong password, unknown user, or a user not allowed from this host
       return fail('WRONG_PASSWORD', `Access denied for user "${t.user}". Check the user name and password, and that the user may connect from the data plane's host.`);
@@ -57,16 +85,7 @@ export function explainMysqlError(err: MysqlError, t: Pick<MysqlTarget, 'user' |
   if (err.code === 'HANDSHAKE_NO_SSL_SUPPORT' || /does not support secure connection/i.test(err.message)) {
     return fail('TLS_UNAVAILABLE', 'SSL was requested but the server does not support it. Turn SSL off for this connection, or enable TLS on the server.');
   }
-  switch (err.code) {
-    case 'ECONNREFUSED':
-      return fail('CONNECTION_REFUSED', `Nothing is listening on ${t.host}:${t.port} (connection refused). Check the port and that the server runs.`);
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return fail('HOST_NOT_FOUND', `Could not resolve host "${t.host}". Check the host name.`);
-    case 'ETIMEDOUT':
-    case 'PROTOCOL_SEQUENCE_TIMEOUT':
-      return fail('TIMEOUT', `The server did not answer in time. Check that ${t.host}:${t.port} is a MySQL/MariaDB server and not overloaded, then try again.`);
-  }
+  if (err.code === 'PROTOCOL_SEQUENCE_TIMEOUT') return noAnswer(t);
   if (/certificate|self[- ]signed|CERT_/i.test(`${err.code ?? ''} ${err.message}`)) {
     return fail('TLS_CERT_INVALID', `The server's TLS certificate was refused (${err.message}). Fix the certificate on the server.`);
   }
@@ -74,11 +93,11 @@ export function explainMysqlError(err: MysqlError, t: Pick<MysqlTarget, 'user' |
 }
 
 /**
- * connection.test for MySQL and MariaDB: resolve, reach, sign in to the database, count its
+ * connection.test for MySQL and MariaDB: resolve to addresses the network policy allows, reach, sign in to the database, count its
  * tables. Read-only and idempotent.
  */
 export function mysqlTest(t: MysqlTarget, timeoutMs: number): ConnectorTest {
-  let address = t.host;
+  let destination: CheckedDestination | undefined;
   let conn: mysql.Connection | undefined;
   let tables = 0;
   return {
@@ -86,17 +105,17 @@ export function mysqlTest(t: MysqlTarget, timeoutMs: number): ConnectorTest {
       {
         name: 'host resolved',
         run: async () => {
-          const r = await resolveHost(t.host, timeoutMs);
-          if (r.address) address = r.address;
+          const r = await resolveStep(t.host, t.port, timeoutMs);
+          destination = r.destination;
           return r;
         },
       },
-      { name: 'port reachable', run: () => portReachable(t.host, address, t.port, timeoutMs) },
+      { name: 'port reachable', run: () => portReachable(t.host, destination!.address, t.port, timeoutMs) },
       {
         name: 'authenticated',
         run: async () => {
           try {
-            conn = await mysql.createConnection(mysqlConnectionOptions(t, { connectTimeoutMs: timeoutMs }));
+            conn = await mysql.createConnection(mysqlConnectionOptions(t, { connectTimeoutMs: timeoutMs, destination }));
             conn.on('error', () => undefined);
             const [rows] = await conn.query({ sql: 'SELECT CURRENT_USER() AS u, VERSION() AS v', timeout: timeoutMs });
             const [row] = rows as Array<{ u: string; v: string }>;

@@ -1,6 +1,9 @@
+import net from 'node:net';
 import { Client, type ClientConfig } from 'pg';
+import type { CheckedDestination, NetworkPolicy } from '@datalinx/common';
 import { fail, pass, plural, type ConnectorTest, type StepResult } from './steps';
-import { portReachable, resolveHost } from './net';
+import { classifiedFailure, portReachable, requireDestination, resolveStep } from './net';
+import { explainNetworkError, noAnswer } from './failures';
 
 export type PgSslMode = 'disable' | 'prefer' | 'require' | 'verify-full';
 
@@ -36,8 +39,14 @@ export function postgresTargetFromUrl(connectionString: string): PostgresTarget 
 
 type PgError = Error & { code?: string };
 
-/** What a PostgreSQL (or TLS) error means for the person testing the connection. */
+/**
+ * What a PostgreSQL connection's error means, in connection tests, discovery and sync alike: the
+ * network part (policy, DNS, TCP) as every connector says it (./failures.ts), then the server's
+ * and TLS's own refusals.
+ */
 export function explainPgError(err: PgError, t: Pick<PostgresTarget, 'user' | 'database' | 'host' | 'port'>): StepResult {
+  const network = classifiedFailure(err) ?? explainNetworkError(err, t);
+  if (network) return network;
   switch (err.code) {
     case '28P01':
       return fail('WRONG_PASSWORD', `Password authentication failed for user "${t.user}". Check the user name and password.`);
@@ -61,12 +70,12 @@ export function explainPgError(err: PgError, t: Pick<PostgresTarget, 'user' | 'd
   if (/certificate|self[- ]signed|altname|CERT_/i.test(`${err.code ?? ''} ${err.message}`)) {
     return fail('TLS_CERT_INVALID', `The server's TLS certificate could not be verified (${err.message}). Fix the certificate, or use SSL mode "require" to encrypt without verifying it.`);
   }
-  if (/timeout|timed out/i.test(err.message)) return fail('TIMEOUT', `The server did not answer in time (${err.message}). Check that it is not overloaded, then try again.`);
+  if (/timeout|timed out/i.test(err.message)) return noAnswer(t);
   return fail('CONNECTION_FAILED', `${err.message}. Check the connection settings.`);
 }
 
 /** libpq's sslMode as node-postgres TLS options. */
-function sslOption(mode: PgSslMode, host: string): ClientConfig['ssl'] {
+function sslOption(mode: PgSslMode): ClientConfig['ssl'] {
   switch (mode) {
     case 'disable':
       return false;
@@ -75,8 +84,17 @@ function sslOption(mode: PgSslMode, host: string): ClientConfig['ssl'] {
       // Encrypted, certificate not verified: what libpq's `require` means.
       return { rejectUnauthorized: false };
     case 'verify-full':
-      return { rejectUnauthorized: true, servername: host };
+      return { rejectUnauthorized: true };
   }
+}
+
+/**
+ * TLS options for a connection to the host's checked address: SNI and certificate verification
+ * (verify-full) use the configured host name; an IP host is verified as the IP (SNI carries no IPs).
+ */
+function sslFor(mode: PgSslMode, host: string): ClientConfig['ssl'] {
+  const ssl = sslOption(mode);
+  return typeof ssl === 'object' && !net.isIP(host) ? { ...ssl, servername: host } : ssl;
 }
 
 export interface PgConnectOptions {
@@ -85,6 +103,10 @@ export interface PgConnectOptions {
   connectTimeoutMs: number;
   /** statement_timeout and the client's query timeout of the session; none when left out. */
   queryTimeoutMs?: number;
+  /** The target's address as the network policy checked it (connection.test's first step); resolved and checked here when left out. */
+  destination?: CheckedDestination;
+  /** The policy to check against (default: the worker's, ./net.ts). */
+  policy?: NetworkPolicy;
 }
 
 /**
@@ -92,14 +114,14 @@ export interface PgConnectOptions {
  * under test), TLS as libpq's sslMode means it. No password is sent as the empty one, never as
  * a fallback to the worker's own PGPASSWORD.
  */
-function pgClientConfig(t: PostgresTarget, o: PgConnectOptions): ClientConfig {
+function pgClientConfig(t: PostgresTarget, address: string, o: PgConnectOptions): ClientConfig {
   return {
-    host: t.host,
+    host: address,
     port: t.port,
     user: t.user,
     password: t.password ?? '',
     database: t.database,
-    ssl: sslOption(t.sslMode, t.host),
+    ssl: sslFor(t.sslMode, t.host),
     connectionTimeoutMillis: o.connectTimeoutMs,
     ...(o.queryTimeoutMs !== undefined ? { statement_timeout: o.queryTimeoutMs, query_timeout: o.queryTimeoutMs } : {}),
     application_name: o.applicationName,
@@ -107,13 +129,17 @@ function pgClientConfig(t: PostgresTarget, o: PgConnectOptions): ClientConfig {
 }
 
 /**
- * Connects to a PostgreSQL target. sslMode `prefer` is libpq's: TLS when the server offers it,
- * otherwise a plain connection (`tls` says which). The client ignores 'error' events: a dropped
- * connection surfaces as the failing query, never as an uncaught event. A failed attempt's client
- * is closed; the error is thrown as node-postgres gives it (see `explainPgError`).
+ * Connects to a PostgreSQL target, a tenant's (a source, an external warehouse, a connection under
+ * test): the host is resolved once and its addresses checked by the network policy before any
+ * packet is sent, and node-postgres connects to the checked address (TLS verifies the configured
+ * host name). sslMode `prefer` is libpq's: TLS when the server offers it, otherwise a plain
+ * connection (`tls` says which). The client ignores 'error' events: a dropped connection surfaces
+ * as the failing query, never as an uncaught event. A failed attempt's client is closed; the
+ * error is thrown as node-postgres (or the policy) gives it (see `explainPgError`).
  */
 export async function connectPostgres(t: PostgresTarget, o: PgConnectOptions): Promise<{ client: Client; tls: boolean }> {
-  const config = pgClientConfig(t, o);
+  const destination = o.destination ?? (await requireDestination(t.host, t.port, o.connectTimeoutMs, o.policy));
+  const config = pgClientConfig(t, destination.address, o);
   const attempt = async (ssl: ClientConfig['ssl']) => {
     const c = new Client({ ...config, ssl });
     c.on('error', () => undefined);
@@ -134,11 +160,11 @@ export async function connectPostgres(t: PostgresTarget, o: PgConnectOptions): P
 }
 
 /**
- * connection.test for PostgreSQL: resolve the host, reach the port, authenticate, read the
- * catalog. Read-only, so running it again is harmless (idempotent).
+ * connection.test for PostgreSQL: resolve the host to addresses the network policy allows, reach
+ * the port, authenticate, read the catalog. Read-only, so running it again is harmless (idempotent).
  */
 export function postgresTest(t: PostgresTarget, timeoutMs: number): ConnectorTest {
-  let address = t.host;
+  let destination: CheckedDestination | undefined;
   let client: Client | undefined;
   let tables = 0;
   let tlsNote = '';
@@ -148,17 +174,17 @@ export function postgresTest(t: PostgresTarget, timeoutMs: number): ConnectorTes
       {
         name: 'host resolved',
         run: async () => {
-          const r = await resolveHost(t.host, timeoutMs);
-          if (r.address) address = r.address;
+          const r = await resolveStep(t.host, t.port, timeoutMs);
+          destination = r.destination;
           return r;
         },
       },
-      { name: 'port reachable', run: () => portReachable(t.host, address, t.port, timeoutMs) },
+      { name: 'port reachable', run: () => portReachable(t.host, destination!.address, t.port, timeoutMs) },
       {
         name: 'authenticated',
         run: async () => {
           try {
-            const connected = await connectPostgres(t, { applicationName: 'datalinx-connection-test', connectTimeoutMs: timeoutMs, queryTimeoutMs: timeoutMs });
+            const connected = await connectPostgres(t, { applicationName: 'datalinx-connection-test', connectTimeoutMs: timeoutMs, queryTimeoutMs: timeoutMs, destination });
             client = connected.client;
             tlsNote = connected.tls ? ', TLS' : t.sslMode === 'prefer' ? ', unencrypted (the server offers no TLS)' : ', unencrypted';
             const [row] = (await client.query(`SELECT current_user AS u, current_setting('server_version') AS v`)).rows;

@@ -1,7 +1,9 @@
 import { readFile, stat } from 'node:fs/promises';
 import { storedFilePath } from '@datalinx/contracts';
 import { fail, pass, plural, type ConnectorTest, type StepResult } from './steps';
-import { resolveHost } from './net';
+import { resolveStep } from './net';
+import { checkedFetch } from './http';
+import { explainNetworkError } from './failures';
 import { countCollections, parseOpenApi } from './openapi';
 
 export interface RestTarget {
@@ -31,18 +33,21 @@ function shown(u: URL): string {
 
 type HttpResult = { ok: true; res: Response; body?: string } | { ok: false; result: StepResult };
 
-/** What a failed fetch means: the cause's errno/TLS code names the problem precisely. */
-function explainFetchError(err: unknown, url: URL, timeoutMs: number): StepResult {
-  const e = err as Error & { cause?: Error & { code?: string } };
-  if (e.name === 'TimeoutError' || e.name === 'AbortError') return fail('TIMEOUT', `${url.origin} did not answer within ${timeoutMs} ms. Check that the API is up and reachable from the data plane.`);
-  const code = e.cause?.code ?? '';
+const portOf = (u: URL) => (u.port ? Number(u.port) : u.protocol === 'https:' ? 443 : 80);
+
+/**
+ * What a failed request means: the network part (policy, DNS, TCP) as every connector says it
+ * (./failures.ts), then TLS.
+ */
+export function explainFetchError(err: unknown, url: URL): StepResult {
+  const network = explainNetworkError(err, { host: url.hostname.replace(/^\[|\]$/g, ''), port: portOf(url) });
+  if (network) return network;
+  const e = err as Error & { code?: string; cause?: Error & { code?: string } };
+  const code = e.code ?? e.cause?.code ?? '';
   const detail = e.cause?.message ?? e.message;
-  if (code === 'ECONNREFUSED') return fail('CONNECTION_REFUSED', `Nothing is listening at ${url.host} (connection refused). Check the base URL's port and that the API runs.`);
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return fail('HOST_NOT_FOUND', `Could not resolve host "${url.hostname}". Check the base URL.`);
-  if (code === 'ETIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT') return fail('TIMEOUT', `${url.origin} did not answer in time. Check that the API is up and reachable from the data plane.`);
   if (/CERT|SELF_SIGNED|ALTNAME|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(code)) return fail('TLS_CERT_INVALID', `The TLS certificate of ${url.host} is not valid (${code}). Fix the API's certificate or use its correct host name.`);
   if (code === 'EPROTO' || /wrong version number|ssl|tls/i.test(detail)) return fail('TLS_UNAVAILABLE', `TLS with ${url.host} failed (${detail}). Check whether the API is served over https:// or http://.`);
-  if (code === 'ECONNRESET' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return fail('UNREACHABLE', `${url.host} is unreachable (${code}). Check the base URL and the network path from the data plane.`);
+  if (code === 'ECONNRESET') return fail('UNREACHABLE', `${url.host} is unreachable (${code}). Check the base URL and the network path from the data plane.`);
   return fail('CONNECTION_FAILED', `GET ${shown(url)} failed (${detail}). Check the base URL.`);
 }
 
@@ -74,14 +79,14 @@ async function get(url: URL, headers: Record<string, string>, timeoutMs: number,
   for (let attempt = 1; ; attempt++) {
     let res: Response;
     try {
-      res = await fetch(url, {
+      res = await checkedFetch(url, {
         headers: { accept: 'application/json, application/yaml;q=0.9, */*;q=0.5', 'user-agent': 'datalinx-connection-test', ...headers },
-        // Credentials must not follow a redirect to another host (undici forwards custom headers).
+        // Only requests without credentials follow redirects (and checkedFetch keeps credentials to the first origin).
         redirect: opts.followRedirects ? 'follow' : 'manual',
         signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())),
       });
     } catch (err) {
-      return { ok: false, result: explainFetchError(err, url, timeoutMs) };
+      return { ok: false, result: explainFetchError(err, url) };
     }
     if (res.status === 429) {
       const wait = retryAfterMs(res.headers.get('retry-after'));
@@ -101,7 +106,7 @@ async function get(url: URL, headers: Record<string, string>, timeoutMs: number,
       if (body === undefined) return { ok: false, result: fail('OPENAPI_TOO_LARGE', `${shown(url)} is larger than ${MAX_DOCUMENT_BYTES / 1024 / 1024} MB. Point to the API's OpenAPI document.`) };
       return { ok: true, res, body };
     } catch (err) {
-      return { ok: false, result: explainFetchError(err, url, timeoutMs) };
+      return { ok: false, result: explainFetchError(err, url) };
     }
   }
 }
@@ -124,7 +129,8 @@ function credentials(t: RestTarget): { headers: Record<string, string> } | { err
 }
 
 /**
- * connection.test for a REST API described by OpenAPI: resolve the host, reach it over
+ * connection.test for a REST API described by OpenAPI: resolve the host to addresses the network
+ * policy allows (every request, redirects included, is checked again: ./http.ts), reach it over
  * HTTP(S), check the credentials are not rejected, read the OpenAPI document and count its
  * collections. Only GET requests are sent: testing never changes anything on the API.
  */
@@ -155,7 +161,7 @@ export function restTest(t: RestTarget, fileStorageRoot: string, timeoutMs: numb
 
   return {
     steps: [
-      { name: 'host resolved', run: () => resolveHost(base.hostname.replace(/^\[|\]$/g, ''), timeoutMs) },
+      { name: 'host resolved', run: () => resolveStep(base.hostname, portOf(base), timeoutMs) },
       {
         name: 'TLS/HTTP reachable',
         run: async () => {

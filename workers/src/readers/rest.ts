@@ -5,12 +5,15 @@
  * `next`, `nextPageToken`, … at the top or under `meta`/`pagination`/`links`); the page-number or
  * offset parameters the operation declares (until an empty page or `has_more: false`).
  * Credentials are sent to the base URL's origin only (a next link elsewhere stops the read);
- * redirects are not followed. 429 is waited out (Retry-After in seconds or as an HTTP date) and
+ * redirects are not followed. Every request goes through the network policy (../connectors/http.ts):
+ * a refused destination or an unknown host fails the read at once with connection.test's code. 429 is waited out (Retry-After in seconds or as an HTTP date) and
  * 5xx / network errors are retried with exponential backoff, a bounded number of times.
  */
 import { readFile, stat } from 'node:fs/promises';
 import { storedFilePath } from '@datalinx/contracts';
 import { parseOpenApi } from '../connectors/openapi';
+import { checkedFetch } from '../connectors/http';
+import { explainNetworkError } from '../connectors/failures';
 import { checkAborted, ProblemLog, ReaderError, type ColumnShape, type ColumnType, type OnMalformed, type Problem, type ReadOptions, type Row, type SourceReader, type TableShape } from './types';
 import { classifyJson, convertJson, widen } from './values';
 
@@ -265,7 +268,7 @@ export class RestReader implements SourceReader {
       let res: Response;
       try {
         const timeout = AbortSignal.timeout(timeoutMs);
-        res = await fetch(url, {
+        res = await checkedFetch(url, {
           headers: { accept: 'application/json', 'user-agent': 'datalinx-sync', ...authHeaders(this.opts) },
           redirect: 'manual',
           signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
@@ -273,7 +276,13 @@ export class RestReader implements SourceReader {
       } catch (err) {
         if (signal?.aborted) throw signal.reason;
         if (err instanceof ReaderError) throw err;
-        if (attempt >= maxRetries) throw new ReaderError('HTTP_FAILED', `GET ${shown} failed ${attempt + 1} times (${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}).`);
+        // The one classification of connection failures (connection tests, discovery, sync say the same).
+        const why = explainNetworkError(err, { host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80 });
+        if (why && !why.transient) throw new ReaderError(why.code, why.message);
+        if (attempt >= maxRetries) {
+          if (why) throw new ReaderError(why.code, `${why.message} (GET ${shown}, ${attempt + 1} attempts)`);
+          throw new ReaderError('HTTP_FAILED', `GET ${shown} failed ${attempt + 1} times (${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}).`);
+        }
         await sleep(backoff * 2 ** attempt, signal);
         continue;
       }
@@ -496,8 +505,8 @@ export class RestReader implements SourceReader {
 const MAX_DOCUMENT_BYTES = 10 * 1024 * 1024;
 
 /**
- * The OpenAPI document of a REST connection: fetched from `openApiUrl` (credentials only when it
- * is on the API's origin) or read from the uploaded file.
+ * The OpenAPI document of a REST connection: fetched from `openApiUrl` through the network policy
+ * (credentials only when it is on the API's origin) or read from the uploaded file.
  */
 export async function loadOpenApiDocument(
   t: { baseUrl: string; openApiUrl?: string; openApiFileId?: string; workspaceId: string },
@@ -508,8 +517,9 @@ export async function loadOpenApiDocument(
   if (t.openApiUrl) {
     const url = new URL(t.openApiUrl);
     const same = url.origin === new URL(t.baseUrl).origin;
-    const res = await fetch(url, { headers: { accept: 'application/json, application/yaml;q=0.9', ...(same ? headers : {}) }, redirect: same ? 'manual' : 'follow', signal: AbortSignal.timeout(timeoutMs) }).catch((err: Error) => {
-      throw new ReaderError('OPENAPI_NOT_FOUND', `GET ${url.origin}${url.pathname} failed (${err.message}).`);
+    const res = await checkedFetch(url, { headers: { accept: 'application/json, application/yaml;q=0.9', ...(same ? headers : {}) }, redirect: same ? 'manual' : 'follow', signal: AbortSignal.timeout(timeoutMs) }).catch((err: Error) => {
+      const why = explainNetworkError(err, { host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80 });
+      throw why ? new ReaderError(why.code, why.message) : new ReaderError('OPENAPI_NOT_FOUND', `GET ${url.origin}${url.pathname} failed (${err.message}).`);
     });
     if (!res.ok) throw new ReaderError('OPENAPI_NOT_FOUND', `GET ${url.origin}${url.pathname} answered ${res.status}.`);
     const text = await res.text();

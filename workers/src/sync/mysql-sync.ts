@@ -3,7 +3,7 @@ import type { Connection as PromiseConnection } from 'mysql2/promise';
 import type { SourceSyncJobV1, SyncTableV1 } from '@datalinx/contracts';
 import { explainMysqlError, mysqlConnectionOptions } from '../connectors/mysql';
 import { encodeCopyField } from './copy-meter';
-import { SyncFailure, type SyncOptions, type SyncOutcome, type SyncReporter } from './postgres-sync';
+import { connectFailure, SyncFailure, type SyncOptions, type SyncOutcome, type SyncReporter } from './postgres-sync';
 import { runTableSourceSync, type LoadColumn, type TableSource } from './source-load';
 
 const qm = (s: string) => `\`${s.replace(/`/g, '``')}\``;
@@ -142,10 +142,10 @@ export function runMysqlSync(job: SourceSyncJobV1, o: SyncOptions, report: SyncR
       await conn.connect();
       await conn.query(`SET time_zone = '+00:00'`);
     } catch (err) {
+      // connection.test's code and message; a failure a retry may fix (nothing listening, a dropped connection) is retried.
       const e = err as Error & { code?: string };
-      if (TRANSIENT.test(e.code ?? '')) throw err;
-      const explained = explainMysqlError(e, c);
-      throw new SyncFailure(explained.code ?? 'CONNECTION_FAILED', explained.message);
+      if (e.code === 'PROTOCOL_CONNECTION_LOST' || e.code === 'EPIPE') throw err;
+      throw connectFailure(explainMysqlError(e, c));
     }
     const cols = new Map<string, MysqlColumn[]>();
     const from = (t: SyncTableV1) => `${qm(t.schema)}.${qm(t.name)}`;

@@ -16,6 +16,8 @@ import {
 } from '@datalinx/contracts';
 import { PermanentJobError } from '@datalinx/messaging';
 import { connectPostgres, explainPgError, type PostgresTarget } from '../connectors/postgres';
+import { ConnectionFailure, isPermanentConnectCode } from '../connectors/failures';
+import type { StepResult } from '../connectors/steps';
 import { copyFrom, copyTo } from './pg-copy';
 import { CopyMeter } from './copy-meter';
 
@@ -156,8 +158,18 @@ export function checkDestination(p: Pick<SourceSyncPayloadV1, 'destination'>): v
   if (!ok) throw new PermanentJobError('refusing an unexpected warehouse schema or role name', 'INVALID_WAREHOUSE_NAME');
 }
 
-/** What connection.test calls a refusal by the server (not worth retrying: the settings or the server's configuration must change). */
-const REFUSED = new Set(['WRONG_PASSWORD', 'NOT_AUTHORIZED', 'TLS_REQUIRED', 'DATABASE_NOT_FOUND', 'PERMISSION_DENIED', 'TLS_UNAVAILABLE', 'TLS_CERT_INVALID']);
+/**
+ * A connection that failed (a source's, an external warehouse's) as the run reports it: the code
+ * and message connection.test gives for the same cause (../connectors/failures.ts). A failure a
+ * retry cannot fix (a refused destination, an unknown host, a wrong password, TLS…) ends the run
+ * (SyncFailure); any other (nothing listening, no answer, DNS not answering) is a
+ * ConnectionFailure, retried by the runner, whose last attempt reports the same code.
+ */
+export function connectFailure(why: StepResult, message = why.message): SyncFailure | ConnectionFailure {
+  const code = why.code ?? 'CONNECTION_FAILED';
+  const transient = 'transient' in why ? Boolean(why.transient) : !isPermanentConnectCode(code);
+  return transient ? new ConnectionFailure(code, message, true) : new SyncFailure(code, message);
+}
 
 /** How a worker reaches a job's warehouse: the platform's through WAREHOUSE_ADMIN_URL, an external one with its own (opened) secrets. */
 export interface WarehouseAccess {
@@ -178,9 +190,11 @@ export interface WarehouseConnection {
  * Opens the job's warehouse session (not yet prepared; see `prepareWarehouse`). PLATFORM: the
  * WAREHOUSE_ADMIN_URL session (a worker without it throws a plain Error: the job is retried, another
  * worker may have it). EXTERNAL: the destination connection's user, password and TLS settings.
- * A refusal by the external server (wrong password, no such database, pg_hba, certificate) is a
- * SyncFailure with connection.test's code and advice; an unreachable server is thrown as it is
- * (transient: retried).
+ * An external destination goes through the network policy like any tenant's connection (the
+ * platform's WAREHOUSE_ADMIN_URL does not: it is the operator's). A refusal (by the policy: a
+ * platform endpoint or a private address; by the server: wrong password, no such database,
+ * pg_hba, certificate) is a SyncFailure with connection.test's code and advice; an unreachable
+ * server is a ConnectionFailure with its code (transient: retried).
  */
 export async function connectWarehouse(d: SourceSyncPayloadV1['destination'], o: WarehouseAccess, applicationName = 'datalinx-sync'): Promise<WarehouseConnection> {
   if (!isExternalDestination(d)) {
@@ -200,8 +214,7 @@ export async function connectWarehouse(d: SourceSyncPayloadV1['destination'], o:
     return { wh: client, external: `database ${c.database} on ${c.host}:${c.port} as ${c.user} (${tls ? 'TLS' : c.sslMode === 'prefer' ? 'unencrypted: the server offers no TLS' : 'unencrypted'})` };
   } catch (err) {
     const why = explainPgError(err as Error & { code?: string }, c);
-    if (!REFUSED.has(why.code ?? '')) throw err;
-    throw new SyncFailure(why.code ?? 'CONNECTION_FAILED', `The workspace's external warehouse (destination connection ${d.external.connectionId}) refused the connection: ${why.message} Fix the destination connection's settings (updateConnection), then run again.`);
+    throw connectFailure(why, `The workspace's external warehouse (destination connection ${d.external.connectionId}) refused the connection: ${why.message} Fix the destination connection's settings (updateConnection), then run again.`);
   }
 }
 
@@ -372,7 +385,7 @@ export async function swapFullRefresh(
  * transient errors (connections) are rethrown for the runner.
  */
 export async function syncErrorOutcome(err: unknown, current: string, t0: number, runRows: number, report: SyncReporter): Promise<SyncOutcome> {
-  if (err instanceof PermanentJobError) throw err;
+  if (err instanceof PermanentJobError || err instanceof ConnectionFailure) throw err;
   if (err instanceof QuotaExceededError) {
     const storage = err.quota === 'STORAGE_BYTES';
     await report.step(`${current}: ${storage ? 'storage quota' : 'loaded'}`, 'FAILURE', err.message, Date.now() - t0).catch(() => undefined);
@@ -424,7 +437,11 @@ export async function runSourceSync(jobAsSent: SourceSyncJobV1, o: SyncOptions, 
   let current = 'connect';
   const t0 = Date.now();
   try {
-    const src = (await connectPostgres(source, syncConnect('datalinx-sync'))).client;
+    const src = (
+      await connectPostgres(source, syncConnect('datalinx-sync')).catch((err: Error) => {
+        throw connectFailure(explainPgError(err, source));
+      })
+    ).client;
     connected = src;
     await src.query('SET standard_conforming_strings = on');
     current = 'warehouse';
