@@ -6,6 +6,7 @@ import { startPlatform, viewerHeader, type Platform } from '../../test/support/p
 import { userViewer } from '../../test/support/viewers';
 import { postGraphQL } from '../../test/support/http';
 import { deleteWorkerConsumers } from '../../test/support/worker-consumers';
+import { LOOPBACK_ALLOWED } from './support/worker-process';
 
 const WORKER = path.resolve(__dirname, '..', 'dist', 'index.js');
 
@@ -27,6 +28,7 @@ describe('connection.test through JetStream and the worker process', () => {
         ...process.env,
         NATS_URL: process.env.NATS_URL!,
         DLX_MASTER_KEY: p.masterKey,
+        CONNECTION_ALLOWED_NETWORKS: LOOPBACK_ALLOWED,
         WORKER_DURABLE: `workers-${workspaceId.slice(0, 8)}`,
         WORKER_FILTER_SUBJECT: `jobs.*.*.${workspaceId}`, // jobs.<domain>.<verb>.<workspaceId>
         JOB_ACK_WAIT_MS: '2000',

@@ -27,6 +27,7 @@ import {
 
 import { sourceFilterFor, subjectsOverlap } from '../src/source-runner';
 import { deleteWorkerConsumers } from '../../test/support/worker-consumers';
+import { LOOPBACK_ALLOWED } from './support/worker-process';
 
 const WORKER = path.resolve(__dirname, '..', 'dist', 'index.js');
 const MYSQL = { host: '127.0.0.1', port: 3306, user: 'root', password: '' };
@@ -75,6 +76,7 @@ describe('source.discover through JetStream and the worker process', () => {
       env: {
         ...process.env,
         DLX_MASTER_KEY: masterKey.toString('base64'),
+        CONNECTION_ALLOWED_NETWORKS: LOOPBACK_ALLOWED,
         WORKER_DURABLE: durable,
         // Isolated worker: connection jobs on the main consumer, source jobs on the source consumer.
         WORKER_FILTER_SUBJECT: `jobs.connection.*.${workspaceId}`,

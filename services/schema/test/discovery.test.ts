@@ -7,6 +7,7 @@ import { startPlatform, viewerHeader, type Platform } from '../../../test/suppor
 import { userViewer } from '../../../test/support/viewers';
 import { postGraphQL } from '../../../test/support/http';
 import { deleteWorkerConsumers } from '../../../test/support/worker-consumers';
+import { LOOPBACK_ALLOWED } from '../../../workers/test/support/worker-process';
 
 const WORKER = path.resolve(__dirname, '..', '..', '..', 'workers', 'dist', 'index.js');
 
@@ -128,6 +129,7 @@ describe('source discovery → versioned snapshots with a diff', () => {
       env: {
         ...process.env,
         DLX_MASTER_KEY: p.masterKey,
+        CONNECTION_ALLOWED_NETWORKS: LOOPBACK_ALLOWED,
         WORKER_DURABLE: `disc-${workspaceId.slice(0, 8)}`,
         WORKER_FILTER_SUBJECT: `jobs.connection.*.${workspaceId}`,
         SOURCE_FILTER_SUBJECT: `jobs.source.*.${workspaceId}`,

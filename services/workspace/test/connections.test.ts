@@ -19,6 +19,7 @@ import { ConnectionRetestLoop } from '../src/jobs/connection-retest.loop';
 import { testDispatchSettings } from '../src/jobs/connection-test.dispatch';
 import { rotateMasterKey } from '../src/rotate-master-key';
 import { deleteWorkerConsumers } from '../../../test/support/worker-consumers';
+import { LOOPBACK_ALLOWED } from '../../../workers/test/support/worker-process';
 
 const WORKER = path.resolve(__dirname, '..', '..', '..', 'workers', 'dist', 'index.js');
 const MYSQL_ROOT = { host: '127.0.0.1', port: 3306, user: 'root', password: '' };
@@ -369,6 +370,7 @@ describe('connections of every type (gateway + workspace subgraph)', () => {
           ...process.env,
           NATS_URL: process.env.NATS_URL!,
           DLX_MASTER_KEY: p.masterKey,
+          CONNECTION_ALLOWED_NETWORKS: LOOPBACK_ALLOWED,
           WORKER_DURABLE: `conn-scan-${wsA.slice(0, 8)}`,
           // Only this workspace's jobs: JOBS is a work queue shared with other test files.
           WORKER_FILTER_SUBJECT: `jobs.connection.*.${wsA}`,

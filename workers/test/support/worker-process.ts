@@ -4,6 +4,12 @@ import path from 'node:path';
 /** The built worker (`npx tsc -b workers` makes it): e2e tests run the real process, not its modules. */
 export const WORKER_ENTRY = path.resolve(__dirname, '..', '..', 'dist', 'index.js');
 
+/**
+ * CONNECTION_ALLOWED_NETWORKS of test workers: loopback, where the tests' sources (the test
+ * PostgreSQL, MariaDB, REST servers on ephemeral ports) listen. A test of refusals passes its own.
+ */
+export const LOOPBACK_ALLOWED = '127.0.0.0/8,::1/128';
+
 export interface StartWorkerOptions {
   /**
    * Where the worker's stdout and stderr go: inherited by default (they show in the jest output);
@@ -15,15 +21,16 @@ export interface StartWorkerOptions {
 
 /**
  * Spawns workers/dist/index.js with the test process's environment plus `env`. NATS_URL is passed
- * on as the tests have it and LOG_LEVEL defaults to TEST_LOG_LEVEL (else `warn`); everything that
+ * on as the tests have it, LOG_LEVEL defaults to TEST_LOG_LEVEL (else `warn`) and
+ * CONNECTION_ALLOWED_NETWORKS to LOOPBACK_ALLOWED (the tests' sources are local); everything that
  * shapes the behaviour under test (WORKER_DURABLE, the *_FILTER_SUBJECTs that keep the worker to
  * one workspace on the shared JOBS stream, ack wait, back-off, concurrency, test-only delays) is
- * the caller's `env`, which also wins over those two defaults. A variable given as undefined is left
+ * the caller's `env`, which also wins over those defaults. A variable given as undefined is left
  * out, even when the test process has it (e.g. a worker without WAREHOUSE_ADMIN_URL).
  */
 export function startWorker(env: Record<string, string | undefined>, o: StartWorkerOptions = {}): ChildProcess {
   const child = spawn(process.execPath, [WORKER_ENTRY], {
-    env: { ...process.env, NATS_URL: process.env.NATS_URL!, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn', ...env },
+    env: { ...process.env, NATS_URL: process.env.NATS_URL!, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn', CONNECTION_ALLOWED_NETWORKS: LOOPBACK_ALLOWED, ...env },
     stdio: ['ignore', o.output ? 'pipe' : 'inherit', o.output ? 'pipe' : 'inherit'],
   });
   if (o.output) {
