@@ -18,6 +18,7 @@ import { ROLE_NAME, ensureDatabase, ensureLoginRole, locatePgBinaries, rlsBypass
 import { NATS_TOOL, startNats } from './lib/nats.mjs';
 import { ensureAssertionKeys, ensureSecret, generateAssertionKeys, generateMasterKey, readSecret } from './lib/keys.mjs';
 import { checkNodeVersion, readPort, maskUrl, truthy } from './lib/config.mjs';
+import { workerNetworkEnv } from './lib/network-policy.mjs';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const log = createLog('datalinx');
@@ -252,7 +253,17 @@ async function main() {
     await waitForHttp(`http://127.0.0.1:${cfg.gatewayPort}/readyz`, { timeoutMs: 120_000, abort: diedReason(gateway) });
 
     log.step('Starting workers, web app' + (python ? ' and Dagster UI' : ''));
-    sup.startChild({ name: 'workers', cmd: process.execPath, args: [entry('workers/dist/index.js')], cwd: repoRoot, env: { ...common, WAREHOUSE_ADMIN_URL: warehouseUrl } });
+    // Tenants' connections may reach loopback (local databases) but never this platform's own servers.
+    const networkEnv = workerNetworkEnv({
+      databaseUrl: /** @type {string} */ (databaseUrl),
+      warehouseUrl,
+      natsUrl: /** @type {string} */ (natsUrl),
+      gatewayPort: cfg.gatewayPort,
+      subgraphPorts: cfg.subgraphs.map((s) => s.port),
+      webPort: cfg.webPort,
+      dagsterPort: python ? cfg.dagsterPort : undefined,
+    });
+    sup.startChild({ name: 'workers', cmd: process.execPath, args: [entry('workers/dist/index.js')], cwd: repoRoot, env: { ...common, WAREHOUSE_ADMIN_URL: warehouseUrl, ...networkEnv } });
     const next = nextStart(cfg.webPort);
     const web = sup.startChild({
       name: 'web',
@@ -293,6 +304,8 @@ async function main() {
       row('Dagster UI', python ? `http://localhost:${cfg.dagsterPort}${dagsterNote}` : paint(33, 'not started (scripts/lib/python.mjs missing)')),
       row('PostgreSQL', pgLine),
       row('NATS', natsLine),
+      row('Connections reach', `${networkEnv.CONNECTION_ALLOWED_NETWORKS ? `public addresses and ${networkEnv.CONNECTION_ALLOWED_NETWORKS}` : 'public addresses only'}  ${paint(2, '(CONNECTION_ALLOWED_NETWORKS: local databases work)')}`),
+      row('…but never', `${networkEnv.DLX_PLATFORM_ENDPOINTS.split(',').join(', ')}  ${paint(2, "(DLX_PLATFORM_ENDPOINTS: the platform's own servers)")}`),
       '',
       row('Data dir', cfg.dataDir),
       '',

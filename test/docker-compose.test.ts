@@ -225,3 +225,12 @@ describe('docker-compose.yml', () => {
     }
   });
 });
+
+describe('docker-compose.yml: the worker network policy', () => {
+  test("DLX_PLATFORM_ENDPOINTS names every platform server, so a tenant's connection can reach none of them", () => {
+    const endpoints = new Set((environmentOf(compose.services.worker).get('DLX_PLATFORM_ENDPOINTS') ?? '').split(',').map((e) => e.trim()));
+    // Every published port (the container's side), plus the database and NATS that publish none.
+    const listening = serviceNames.flatMap((name) => (compose.services[name].ports ?? []).map((p) => `${name}:${String(p).split(':').pop()}`));
+    expect([...listening, 'postgres:5432', 'nats:4222'].filter((e) => !endpoints.has(e))).toEqual([]);
+  });
+});
