@@ -9,7 +9,7 @@ import { createLogger, type Logger } from '@datalinx/common';
 import { createTestDatabase, runtimeRoleUrl, type TestDatabase } from '@datalinx/db';
 import { ANONYMOUS, viewerSchema, type Viewer } from '@datalinx/graphql-kit';
 import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
-import { STREAMS } from '@datalinx/contracts';
+import { SOURCE_SNAPSHOT_CREATED_V1, STREAMS } from '@datalinx/contracts';
 import { connectNats, ensureStreams, OutboxRelay, startWorkspaceReplica, type Nats } from '@datalinx/messaging';
 import { authDataSource } from '../../services/auth/src/data-source';
 import { migrate as migrateAuth } from '../../services/auth/src/migrate';
@@ -24,6 +24,8 @@ import { WarehouseDao } from '../../services/workspace/src/daos/warehouse.dao';
 import type { WarehouseSettings } from '../../services/workspace/src/managers/warehouse.manager';
 import { DEFAULT_QUOTA_LIMITS, KvApiLimitPublisher, KvApiUsage, openQuotaBuckets } from '../../services/workspace/src/managers/quota.manager';
 import { startConnectionTestResultsConsumer } from '../../services/workspace/src/jobs/connection-test-results.consumer';
+import { SourceSnapshotRefDao } from '../../services/workspace/src/daos/source-snapshot-ref.dao';
+import { startSourceSnapshotReplica } from '../../services/workspace/src/jobs/source-snapshot-replica.consumer';
 import { schemaDataSource } from '../../services/schema/src/data-source';
 import { migrate as migrateSchema } from '../../services/schema/src/migrate';
 import { createSchemaServer } from '../../services/schema/src/app';
@@ -135,7 +137,8 @@ export async function startPlatform(o: { runsFilter?: string; audit?: boolean ; 
     monitoring: await monitoringDataSource(db.url, 2).initialize(),
   };
   const suffix = randomUUID().slice(0, 8);
-  const relays = [new OutboxRelay(app.workspace, nats.js, log).start(), new OutboxRelay(app.mapping, nats.js, log).start()];
+  // The workspace, mapping and schema outboxes (the schema service's: custom canonical types' and source snapshots' events).
+  const relays = [new OutboxRelay(app.workspace, nats.js, log).start(), new OutboxRelay(app.mapping, nats.js, log).start(), new OutboxRelay(app.schema, nats.js, log).start()];
   const resultsConsumer = await startConnectionTestResultsConsumer({
     js: nats.js,
     jsm: nats.jsm,
@@ -186,6 +189,23 @@ export async function startPlatform(o: { runsFilter?: string; audit?: boolean ; 
     log,
     durable: `schema-discovery-${suffix}`,
     accept: ourOrg,
+    onOutboxCommit: () => relays[2]!.kick(),
+  });
+  // Workspace: the replica of each connection's latest source snapshot (syncConnection checks against it), for this platform's orgs only.
+  // Created with deliver policy "new" first (the consumer keeps it): EVENTS holds every earlier test file's snapshots.
+  await nats.jsm.consumers.add(STREAMS.EVENTS.name, {
+    durable_name: `workspace-source-snapshots-${suffix}`,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.New,
+    filter_subject: SOURCE_SNAPSHOT_CREATED_V1,
+  });
+  const sourceSnapshotReplica = await startSourceSnapshotReplica({
+    js: nats.js,
+    jsm: nats.jsm,
+    dao: new SourceSnapshotRefDao(app.workspace),
+    log,
+    durable: `workspace-source-snapshots-${suffix}`,
+    accept: (ev) => ourOrg(ev.orgId),
   });
   const promotionResults = await startPromotionResultsConsumer({
     js: nats.js,
@@ -256,7 +276,7 @@ export async function startPlatform(o: { runsFilter?: string; audit?: boolean ; 
       // A test provisioning warehouses passes its own throwaway warehouse database.
       warehouse: o.warehouse,
     }),
-    schema: await createSchemaServer({ ds: app.schema, verifier: keys.verifier, log }),
+    schema: await createSchemaServer({ ds: app.schema, verifier: keys.verifier, log, onOutboxCommit: () => relays[2]!.kick() }),
     mapping: await createMappingServer({ ds: app.mapping, verifier: keys.verifier, log, afterCommit: () => relays[1]!.kick() }),
     monitoring: await createMonitoringServer({ ds: app.monitoring, verifier: keys.verifier, log }),
   };
@@ -306,6 +326,8 @@ export async function startPlatform(o: { runsFilter?: string; audit?: boolean ; 
       await mappingPromotions.stop();
       await discoveryConsumers.stop();
       for (const d of ['tables', 'completed']) await nats.jsm.consumers.delete('EVENTS', `schema-discovery-${suffix}-${d}`).catch(() => undefined);
+      await sourceSnapshotReplica.stop();
+      await nats.jsm.consumers.delete('EVENTS', `workspace-source-snapshots-${suffix}`).catch(() => undefined);
       await promotionResults.stop();
       await nats.jsm.consumers.delete('EVENTS', `mapping-workspaces-${suffix}`).catch(() => undefined);
       for (const r of relays) await r.stop();

@@ -83,11 +83,27 @@ export const discoveredForeignKey = z.object({
   referencedColumns: z.array(z.string()).min(1),
 });
 export type DiscoveredForeignKey = z.infer<typeof discoveredForeignKey>;
+/**
+ * How a discovered table's `rowEstimate` was obtained:
+ * - STATISTICS: the source's own statistics (PostgreSQL `reltuples` from the last ANALYZE or
+ *   VACUUM, MySQL `information_schema.TABLES.TABLE_ROWS`): an estimate, possibly stale.
+ * - EXACT_COUNT: `count(*)` run by discovery, because the table is small enough to count cheaply
+ *   (its size on disk is within the job's `exactCountMaxBytes`) and the statistics were missing.
+ * - FILE_READ: every row of a file counted while it was read.
+ * - UNKNOWN: no number (`rowEstimate` null); `rowEstimateNote` says why.
+ */
+export const ROW_ESTIMATE_SOURCES = ['STATISTICS', 'EXACT_COUNT', 'FILE_READ', 'UNKNOWN'] as const;
+export const rowEstimateSource = z.enum(ROW_ESTIMATE_SOURCES);
+export type RowEstimateSource = z.infer<typeof rowEstimateSource>;
 export const discoveredTable = z.object({
   schema: z.string().min(1).max(255),
   name: z.string().min(1).max(511),
   kind: z.enum(['TABLE', 'VIEW']),
   rowEstimate: z.number().int().nullable(),
+  /** Absent in events of workers that predate it: then STATISTICS when there is a number, else UNKNOWN. */
+  rowEstimateSource: rowEstimateSource.optional(),
+  /** A sentence on how the number was obtained, or why there is none (e.g. "never analyzed and 1.2 GB on disk: too big to count"). */
+  rowEstimateNote: z.string().max(500).nullable().optional(),
   columns: z.array(discoveredColumn).max(5000),
   primaryKey: z.array(z.string()),
   foreignKeys: z.array(discoveredForeignKey),
@@ -142,3 +158,65 @@ export const canonicalTypeCreatedV1 = z.object({
   createdAt: z.string().datetime(),
 });
 export type CanonicalTypeCreatedV1 = z.infer<typeof canonicalTypeCreatedV1>;
+
+/**
+ * `schema.source_snapshot.created.v1` (EVENTS): the schema service built a connection's next
+ * source snapshot (from a discovery run). Written to the schema service's outbox in the
+ * transaction that inserts the snapshot, so a snapshot never exists without its event. Services
+ * that check requests against what discovery found without reading the schema service's tables
+ * (the workspace service, for `syncConnection`) keep a replica of each connection's latest
+ * snapshot from it.
+ *
+ * A snapshot can be large (thousands of tables): it is published in `parts` events (numbered
+ * `part` 1..parts, each carrying a slice of the tables and the same snapshot fields), each well
+ * under the NATS message limit; a consumer applies a version once it holds all of its parts.
+ * Columns carry names, types and nullability only (profiles stay in the schema service).
+ */
+export const SOURCE_SNAPSHOT_CREATED_V1 = 'schema.source_snapshot.created.v1';
+export const snapshotTableRef = z.object({
+  schema: z.string().min(1).max(255),
+  name: z.string().min(1).max(511),
+  kind: z.enum(['TABLE', 'VIEW']),
+  columns: z.array(z.object({ name: z.string().min(1).max(255), type: z.string().min(1).max(255), nullable: z.boolean() })).max(5000),
+  primaryKey: z.array(z.string()),
+});
+export type SnapshotTableRef = z.infer<typeof snapshotTableRef>;
+export const sourceSnapshotCreatedV1 = z
+  .object({
+    orgId: z.string().uuid(),
+    workspaceId: z.string().uuid(),
+    connectionId: z.string().uuid(),
+    snapshotId: z.string().uuid(),
+    /** 1 for the connection's first snapshot, then +1 per snapshot. */
+    version: z.number().int().min(1),
+    /** The discovery run. */
+    runId: z.string().uuid(),
+    /** The snapshot's table count (every part). */
+    tableCount: z.number().int().min(0),
+    part: z.number().int().min(1),
+    parts: z.number().int().min(1),
+    tables: z.array(snapshotTableRef),
+    createdAt: z.string().datetime(),
+  })
+  .refine((e) => e.part <= e.parts, { message: 'part is at most parts', path: ['part'] });
+export type SourceSnapshotCreatedV1 = z.infer<typeof sourceSnapshotCreatedV1>;
+
+/** The parts of a snapshot's event: slices of its tables of at most ~`maxBytes` of JSON (a table is never split). */
+export function sourceSnapshotCreatedParts(
+  base: Omit<SourceSnapshotCreatedV1, 'part' | 'parts' | 'tables' | 'tableCount'>,
+  tables: SnapshotTableRef[],
+  maxBytes = 256 * 1024,
+): SourceSnapshotCreatedV1[] {
+  const slices: SnapshotTableRef[][] = [[]];
+  let size = 0;
+  for (const t of tables) {
+    const bytes = new TextEncoder().encode(JSON.stringify(t)).length;
+    if (slices[slices.length - 1]!.length && size + bytes > maxBytes) {
+      slices.push([]);
+      size = 0;
+    }
+    slices[slices.length - 1]!.push(t);
+    size += bytes;
+  }
+  return slices.map((slice, i) => ({ ...base, tableCount: tables.length, part: i + 1, parts: slices.length, tables: slice }));
+}

@@ -337,6 +337,8 @@ export type WarehousePurgeJobV1 = z.infer<typeof warehousePurgeJobV1>;
  * worker publishes the result as `schema.source_table.discovered.v1` events (one per table) and
  * then `schema.discovery.completed.v1` on EVENTS.
  */
+/** 64 MiB: counting that much is a fraction of a second to a few seconds on any server. */
+export const DEFAULT_EXACT_COUNT_MAX_BYTES = 64 * 1024 * 1024;
 export const discoveryScope = z
   .object({
     /** Exact table names (`schema.table`, or `table` in the connection's database/default schema). */
@@ -356,6 +358,13 @@ export const sourceDiscoverPayloadV1 = z.object({
   /** Rows sampled per table for the column profiles. */
   profileSampleRows: z.number().int().min(0).max(1_000_000).default(10_000),
   timeoutMs: z.number().int().min(1000).max(600_000).default(60_000),
+  /**
+   * A table the source has no statistics for (PostgreSQL: never analyzed) is counted exactly
+   * (`count(*)`, within `timeoutMs`) when its size on disk is at most this many bytes; a bigger
+   * one's row estimate is UNKNOWN (with the reason). 0 = never count. MySQL: a table whose data is
+   * within the bound is always counted (TABLE_ROWS is an InnoDB estimate).
+   */
+  exactCountMaxBytes: z.number().int().min(0).max(1024 ** 4).default(DEFAULT_EXACT_COUNT_MAX_BYTES),
 });
 export type SourceDiscoverPayloadV1 = z.infer<typeof sourceDiscoverPayloadV1>;
 export const sourceDiscoverJobV1 = z.object({

@@ -14,10 +14,10 @@ async function main() {
   const nats = await connectNats(env.NATS_URL, 'schema', log);
   await ensureStreams(nats.jsm);
   const verifier = new ViewerAssertionVerifier(await importAssertionPublicKey(env.DLX_ASSERTION_PUBLIC_KEY));
-  // The schema outbox (custom canonical types' events) → EVENTS.
+  // The schema outbox (custom canonical types' and source snapshots' events) → EVENTS.
   const relay = new OutboxRelay(ds, nats.js, log.child({ component: 'outbox-relay' })).start();
-  // Discovery results from the workers (EVENTS) → versioned source snapshots.
-  const discovery = await startDiscoveryConsumers({ js: nats.js, jsm: nats.jsm, dao: new SourceSnapshotDao(ds), log, durable: 'schema-discovery' });
+  // Discovery results from the workers (EVENTS) → versioned source snapshots (+ their events).
+  const discovery = await startDiscoveryConsumers({ js: nats.js, jsm: nats.jsm, dao: new SourceSnapshotDao(ds), log, durable: 'schema-discovery', onOutboxCommit: () => relay.kick() });
   const server = await createSchemaServer({ ds, verifier, log, natsReady: natsReadiness(nats.nc), onOutboxCommit: () => relay.kick() });
   await server.listen(env.SCHEMA_PORT);
   log.info({ port: env.SCHEMA_PORT }, 'schema subgraph listening');

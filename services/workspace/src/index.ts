@@ -19,6 +19,8 @@ import { startPromotionResultsConsumer } from './jobs/promotion-results.consumer
 import { quotaPolicy } from './managers/quota.manager';
 import { CanonicalTypeRefDao } from './daos/canonical-type-ref.dao';
 import { startCanonicalTypeReplica } from './jobs/canonical-type-replica.consumer';
+import { SourceSnapshotRefDao } from './daos/source-snapshot-ref.dao';
+import { startSourceSnapshotReplica } from './jobs/source-snapshot-replica.consumer';
 
 async function main() {
   const env = loadEnvOrExit('workspace', envSchema);
@@ -37,6 +39,8 @@ async function main() {
   const results = await startConnectionTestResultsConsumer({ js: nats.js, jsm: nats.jsm, dao: new ConnectionDao(ds), activeRuns: new ActiveRunDao(ds), warehouses: new WarehouseDao(ds), log, durable: env.CONNECTION_RESULTS_DURABLE, onOutboxCommit: () => relay.kick() });
   // The schema service's custom canonical types, which canonicalizeColumn resolves by name.
   const canonicalTypes = await startCanonicalTypeReplica({ js: nats.js, jsm: nats.jsm, dao: new CanonicalTypeRefDao(ds), log, durable: env.CANONICAL_TYPE_REPLICA_DURABLE });
+  // The connections' latest source snapshots (schema service), which syncConnection checks requests against.
+  const sourceSnapshots = await startSourceSnapshotReplica({ js: nats.js, jsm: nats.jsm, dao: new SourceSnapshotRefDao(ds), log });
   const warehouseDb = env.WAREHOUSE_ADMIN_URL ? await createDataSource({ url: env.WAREHOUSE_ADMIN_URL, schema: 'public', entities: [], poolMax: 2 }).initialize() : null;
   const quotaDeps: QuotaDeps = {
     defaults: {
@@ -85,6 +89,7 @@ async function main() {
     { name: 'connection-retest', close: () => retests.stop() },
     { name: 'results-consumer', close: () => results.stop() },
     { name: 'canonical type replica', close: () => canonicalTypes.stop() },
+    { name: 'source snapshot replica', close: () => sourceSnapshots.stop() },
     { name: 'outbox-relay', close: () => relay.stop() },
     { name: 'nats', close: () => nats.close() },
     { name: 'database', close: () => ds.destroy() },

@@ -127,6 +127,7 @@ describe('canonicalizeColumn → column.canonicalize through the worker', () => 
 
     // The table to canonicalize: the source's customers, synced into the warehouse.
     const connectionId = await createPostgresConnection(env, a.id, source.url, { name: 'source', kind: 'SOURCE' });
+    await env.discover(connectionId);
     const synced = await gql<{ syncConnection: Payload }>(SYNC_CONNECTION, { i: { connectionId, tables: [{ schema: 'public', name: 'customer', mode: 'FULL' }] } });
     expect(synced.body.data?.syncConnection.errors).toEqual([]);
     expect(await finished(synced.body.data!.syncConnection.runId!)).toMatchObject({ state: 'SUCCESS' });

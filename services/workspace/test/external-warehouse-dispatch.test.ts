@@ -135,6 +135,8 @@ describe('EXTERNAL warehouse: dispatch through the gateway', () => {
 
     // A worker for this workspace's connection and source jobs only, without WAREHOUSE_ADMIN_URL: an external load does not need it.
     env.startWorker(ws.id, { durable: `extwh-dispatch-${suffix}`, domains: ['connection', 'source'], env: { WAREHOUSE_ADMIN_URL: undefined, JOB_ACK_WAIT_MS: '5000', JOB_BACKOFF_BASE_MS: '200' } });
+    // syncConnection checks its tables against what discovery found.
+    await env.discover(ws.sourceId);
   }, 180000);
 
   afterAll(async () => {

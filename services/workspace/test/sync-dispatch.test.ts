@@ -4,6 +4,7 @@ import { sourceSyncJobV1 } from '@datalinx/contracts';
 import { viewerHeader, type Platform } from '../../../test/support/platform';
 import { userViewer } from '../../../test/support/viewers';
 import { SYNC_CONNECTION, WarehousePlatform, createPostgresConnection, sql, type DispatchPayload } from './support/warehouse-platform';
+import { customersDoc, serveApi } from '../../../workers/test/support/rest-api';
 
 /**
  * `syncConnection` end to end: createWorkspace → the real worker provisions the workspace's
@@ -11,7 +12,10 @@ import { SYNC_CONNECTION, WarehousePlatform, createPostgresConnection, sql, type
  * job with re-sealed secrets and the QUEUED event in the outbox) → JOBS → the same worker copies a
  * table of a throwaway source database into `<ws schema>.raw_public__customer` → run(id) SUCCESS.
  * Plus the typed refusals: archived workspace, warehouse not ready / external, VIEWER, another
- * org's connection, bad input.
+ * org's connection, bad input, and the checks against what discovery found (the workspace
+ * service's replica of the connection's latest snapshot, fed by the schema service's outbox):
+ * an undiscovered connection, unknown tables and columns — typed per table, nothing dispatched;
+ * `allTables` / `scope` sync every discovered table (of the scope).
  */
 describe('syncConnection → source.sync through the worker', () => {
   const env = new WarehousePlatform({ name: 'sync', orgName: 'Sync' });
@@ -34,6 +38,17 @@ describe('syncConnection → source.sync through the worker', () => {
   const syncJobsInOutbox = async (): Promise<number> =>
     (await p.sources.workspace.query(`SELECT count(*)::int AS n FROM workspace.outbox WHERE subject LIKE 'jobs.source.sync.%'`))[0].n;
 
+  /** Everything a dispatch writes: outbox rows (job, QUEUED event) and the run ledger's active runs. */
+  const dispatchTrace = async () =>
+    (await p.sources.workspace.query(`SELECT (SELECT count(*)::int FROM workspace.outbox) AS outbox, (SELECT count(*)::int FROM workspace.active_run) AS active`))[0] as { outbox: number; active: number };
+
+  async function finished(runId: string) {
+    return waitFor(`run ${runId} to finish`, async () => {
+      const s = await runState(runId);
+      return s && ['SUCCESS', 'FAILURE', 'CANCELED'].includes(s.state) ? s : undefined;
+    }, 90000);
+  }
+
   /** A POSTGRES connection to the throwaway source database, with a password secret (PREFER TLS: the sync must fall back to plain). */
   const createConnection = (workspaceId: string, kind: 'SOURCE' | 'DESTINATION' = 'SOURCE') =>
     createPostgresConnection(env, workspaceId, source.url, { name: `source-${kind.toLowerCase()}`, kind });
@@ -52,6 +67,8 @@ describe('syncConnection → source.sync through the worker', () => {
     await src.connect();
     await src.query(`CREATE TABLE customer (id int PRIMARY KEY, email text, updated_at timestamptz NOT NULL DEFAULT now())`);
     await src.query(`INSERT INTO customer (id, email) SELECT i, 'c' || i || '@example.org' FROM generate_series(1, 25) i`);
+    await src.query(`CREATE TABLE orders (id int PRIMARY KEY, customer_id int NOT NULL, total numeric(10,2))`);
+    await src.query(`INSERT INTO orders SELECT i, 1 + i % 25, i * 1.5 FROM generate_series(1, 12) i`);
 
     const a = await env.createWorkspace('sync-a');
     const pending = await env.createWorkspace('sync-pending');
@@ -61,9 +78,18 @@ describe('syncConnection → source.sync through the worker', () => {
       env: { JOB_ACK_WAIT_MS: '5000', JOB_BACKOFF_BASE_MS: '200' },
     });
 
+    // The pending workspace: a worker for its discovery jobs only (its warehouse stays PENDING; its syncs are never run).
+    env.startWorker(pending.id, {
+      durable: `sync-pending-${suffix}`,
+      domains: ['connection', 'source'],
+      env: { SOURCE_FILTER_SUBJECT: `jobs.source.discover.${pending.id}`, WAREHOUSE_ADMIN_URL: undefined, JOB_ACK_WAIT_MS: '5000', JOB_BACKOFF_BASE_MS: '200' },
+    });
+
     ws.A = { ...a, connectionId: await createConnection(a.id) };
     ws.pending = { ...pending, connectionId: await createConnection(pending.id) };
     expect(await env.warehouseProvisioned(a.id, 'A')).toEqual({ status: 'READY', last_error: null });
+    // syncConnection checks requests against what discovery found.
+    await env.discover(ws.A.connectionId);
   }, 180000);
 
   afterAll(async () => {
@@ -97,6 +123,59 @@ describe('syncConnection → source.sync through the worker', () => {
     expect(rows[0]).toEqual({ n: 25, runs: [runId], first: 'c10@example.org' });
   }, 120000);
 
+  it('checked against the latest discovery: an undiscovered connection, unknown tables and columns are typed errors per table; nothing is dispatched', async () => {
+    const undiscovered = await createPostgresConnection(env, ws.A.id, source.url, { name: 'never-discovered', kind: 'SOURCE' });
+    const before = await dispatchTrace();
+    const none = await sync(fullCustomer(undiscovered));
+    expect(none).toEqual({ runId: null, errors: [expect.objectContaining({ code: 'CONNECTION_NOT_DISCOVERED', field: 'connectionId', message: expect.stringMatching(/discoverConnection first/) })] });
+
+    const r = await sync({
+      connectionId: ws.A.connectionId,
+      tables: [
+        { schema: 'public', name: 'customer', mode: 'INCREMENTAL', cursorColumn: 'changed_at', primaryKey: ['id', 'no_such_key'] },
+        { schema: 'public', name: 'no_such_table', mode: 'FULL' },
+        { schema: 'public', name: 'customer; drop table x', mode: 'FULL' },
+        { schema: 'public', name: 'Customer', mode: 'FULL' },
+        { schema: 'public', name: 'orders', mode: 'FULL' },
+      ],
+    });
+    expect(r.runId).toBeNull();
+    expect(r.errors).toEqual([
+      expect.objectContaining({ code: 'COLUMN_NOT_FOUND', field: 'tables.0.primaryKey.1', message: expect.stringMatching(/public\.customer has no column "no_such_key" \(its columns: id, email, updated_at\)/) }),
+      expect.objectContaining({ code: 'COLUMN_NOT_FOUND', field: 'tables.0.cursorColumn', message: expect.stringContaining('"changed_at"') }),
+      expect.objectContaining({ code: 'TABLE_NOT_DISCOVERED', field: 'tables.1.name', message: expect.stringMatching(/"public\.no_such_table" is not a table of the connection's latest discovery version 1 .*public\.customer, public\.orders.*run discoverConnection again/) }),
+      expect.objectContaining({ code: 'TABLE_NOT_DISCOVERED', field: 'tables.2.name', message: expect.stringContaining('"public.customer; drop table x"') }),
+      expect.objectContaining({ code: 'TABLE_NOT_DISCOVERED', field: 'tables.3.name', message: expect.stringMatching(/Did you mean public\.customer\? Names are case-sensitive/) }),
+    ]);
+    // No job, no QUEUED event, no run admitted.
+    expect(await dispatchTrace()).toEqual(before);
+  });
+
+  it('allTables: every discovered table, FULL (tables named as well keep their settings); the run loads each', async () => {
+    const r = await sync({ connectionId: ws.A.connectionId, allTables: true, tables: [{ schema: 'public', name: 'orders', mode: 'INCREMENTAL', cursorColumn: 'id' }] });
+    expect(r.errors).toEqual([]);
+    const job = sourceSyncJobV1.parse(await env.dispatched('source.sync', ws.A.id, r.runId!));
+    expect(job.payload.tables).toEqual([
+      { schema: 'public', name: 'orders', mode: 'INCREMENTAL', cursorColumn: 'id' },
+      { schema: 'public', name: 'customer', mode: 'FULL' },
+    ]);
+    expect(await finished(r.runId!)).toEqual({ state: 'SUCCESS', kind: 'source.sync', error: null });
+    const counts = await sql(whUrl, `SELECT (SELECT count(*)::int FROM ${ws.A.schema}.raw_public__customer WHERE _dlx_run_id = $1) AS customers, (SELECT count(*)::int FROM ${ws.A.schema}.raw_public__orders) AS orders`, [r.runId]);
+    expect(counts[0]).toEqual({ customers: 25, orders: 12 });
+
+    // A scope: the discovered tables it matches; one matching nothing, or given with allTables, is refused.
+    const scoped = await sync({ connectionId: ws.A.connectionId, scope: { patterns: ['public.ord*'] } });
+    expect(scoped.errors).toEqual([]);
+    expect(sourceSyncJobV1.parse(await env.dispatched('source.sync', ws.A.id, scoped.runId!)).payload.tables).toEqual([{ schema: 'public', name: 'orders', mode: 'FULL' }]);
+    expect(await finished(scoped.runId!)).toMatchObject({ state: 'SUCCESS' });
+    const before = await dispatchTrace();
+    expect((await sync({ connectionId: ws.A.connectionId, scope: { schemas: ['Public'] } })).errors).toEqual([
+      expect.objectContaining({ code: 'SCOPE_MATCHES_NOTHING', field: 'scope', message: expect.stringMatching(/public\.customer, public\.orders/) }),
+    ]);
+    expect((await sync({ connectionId: ws.A.connectionId, allTables: true, scope: { schemas: ['public'] } })).errors.map((e) => e.code)).toEqual(['SCOPE_CONFLICT']);
+    expect(await dispatchTrace()).toEqual(before);
+  }, 180000);
+
   it('INCREMENTAL without a cursorColumn: CURSOR_REQUIRED, nothing dispatched', async () => {
     const before = await syncJobsInOutbox();
     const r = await sync({ connectionId: ws.A.connectionId, tables: [{ schema: 'public', name: 'customer', mode: 'INCREMENTAL' }] });
@@ -106,13 +185,20 @@ describe('syncConnection → source.sync through the worker', () => {
   });
 
   it('FILE / REST_API INCREMENTAL: without a primaryKey PRIMARY_KEY_REQUIRED (nothing dispatched); with one the job carries it to the worker', async () => {
-    // Nothing listens there: the accepted run reaches the worker and fails reading the API (not refused up front).
+    // A local API to discover; closed before the sync, so nothing listens there any more: the accepted run reaches the worker and fails reading the API (not refused up front).
+    const api = await serveApi(customersDoc({ id: { type: 'integer' }, name: { type: 'string' }, updated_at: { type: 'string', format: 'date-time' } }), () => []);
+    const { baseUrl, openApiUrl } = api.config as { baseUrl: string; openApiUrl: string };
     const created = await gql<{ createConnection: { connection: { id: string }; errors: unknown[] } }>(
       `mutation($i: CreateConnectionInput!){ createConnection(input: $i) { connection { id } errors { code field message } } }`,
-      { i: { workspaceId: ws.A.id, name: 'api', kind: 'SOURCE', type: 'REST_API', restApi: { baseUrl: 'http://127.0.0.1:9/api', auth: 'NONE', openApiUrl: 'http://127.0.0.1:9/api/openapi.json' } } },
+      { i: { workspaceId: ws.A.id, name: 'api', kind: 'SOURCE', type: 'REST_API', restApi: { baseUrl, auth: 'NONE', openApiUrl } } },
     );
     expect(created.body.data?.createConnection.errors).toEqual([]);
     const connectionId = created.body.data!.createConnection.connection.id;
+    try {
+      await env.discover(connectionId);
+    } finally {
+      await api.close();
+    }
     const table = { schema: 'api', name: 'customers', mode: 'INCREMENTAL', cursorColumn: 'updated_at' };
     const before = await syncJobsInOutbox();
     const refused = await sync({ connectionId, tables: [{ schema: 'api', name: 'orders', mode: 'FULL' }, table] });
@@ -126,7 +212,8 @@ describe('syncConnection → source.sync through the worker', () => {
       const s = await runState(accepted.runId!);
       return s && ['SUCCESS', 'FAILURE', 'CANCELED'].includes(s.state) ? s : undefined;
     }, 90000);
-    expect(final).toMatchObject({ state: 'FAILURE', error: { code: 'OPENAPI_NOT_FOUND' } });
+    // The API's server is closed: its port refuses the worker's connection.
+    expect(final).toMatchObject({ state: 'FAILURE', error: { code: 'CONNECTION_REFUSED' } });
   }, 120000);
 
   it('no tables, or a blank identifier: typed field errors', async () => {
@@ -176,6 +263,8 @@ describe('syncConnection → source.sync through the worker', () => {
     expect(r.errors).toEqual([expect.objectContaining({ code: 'WAREHOUSE_NOT_READY', field: 'connectionId' })]);
     expect(r.errors[0]!.message).toMatch(/still being provisioned; try again/);
 
+    // Discovered (by the pending workspace's discovery-only worker): the EXTERNAL sync below is checked against it.
+    await env.discover(ws.pending.connectionId);
     const destination = await createConnection(ws.pending.id, 'DESTINATION');
     const ext = await gql<{ useExternalWarehouse: { errors: unknown[] } }>(`mutation($w: ID!, $c: ID!){ useExternalWarehouse(workspaceId: $w, connectionId: $c) { errors { code } } }`, { w: ws.pending.id, c: destination });
     expect(ext.body.data!.useExternalWarehouse.errors).toEqual([]);

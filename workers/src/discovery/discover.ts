@@ -12,11 +12,12 @@ import type { RunReporter } from '../run-reporter';
 import { plural, type TestOutcome } from '../connectors/steps';
 import type { FileStorage } from '../connectors/file';
 import { MalformedInputError, ReaderError } from '../readers';
-import { qualified, type CatalogOpener } from './catalog';
+import { qualified, type CatalogOpener, type TableRef } from './catalog';
+import type { RowEstimate } from './row-estimate';
 import { postgresCatalog } from './postgres';
 import { mysqlCatalog } from './mysql';
 import { readerCatalog } from './readers';
-import { inScope, PROFILE_VALUE_MAX, TableProfiler } from './profile';
+import { inScope, PROFILE_VALUE_MAX, scopeMatchesNothing, TableProfiler } from './profile';
 
 /** Publishes one discovery event on EVENTS; the msgID makes a retried job's re-publish a no-op in the duplicate window. */
 export type DiscoveryPublisher = (subject: string, body: unknown, msgId: string) => Promise<void>;
@@ -35,12 +36,12 @@ export const jetStreamPublisher =
  * Only reads the source, and every event carries a stable msgID, so a redelivered job is harmless.
  */
 export async function discoverSource(job: SourceDiscoverJobV1, secrets: ConnectionSecrets, report: RunReporter, publish: DiscoveryPublisher, fileStorage: FileStorage): Promise<TestOutcome> {
-  const { config, scope, profileSampleRows, timeoutMs, connectionId } = job.payload;
+  const { config, scope, profileSampleRows, timeoutMs, connectionId, exactCountMaxBytes } = job.payload;
   const open: CatalogOpener =
     config.type === 'POSTGRES'
-      ? postgresCatalog({ ...config, password: secrets.password }, timeoutMs)
+      ? postgresCatalog({ ...config, password: secrets.password }, timeoutMs, exactCountMaxBytes)
       : config.type === 'MYSQL'
-        ? mysqlCatalog({ ...config, password: secrets.password }, timeoutMs)
+        ? mysqlCatalog({ ...config, password: secrets.password }, timeoutMs, exactCountMaxBytes)
         : readerCatalog(config, secrets, { workspaceId: job.workspaceId, fileStorage, timeoutMs });
   const first = config.type === 'FILE' ? 'file read' : 'connected';
   let started = performance.now();
@@ -58,14 +59,34 @@ export async function discoverSource(job: SourceDiscoverJobV1, secrets: Connecti
   const { catalog } = opened;
   try {
     await report.step(first, 'SUCCESS', catalog.describe(), since());
-    const tables = (await catalog.tables()).filter((t) => inScope(scope, t.schema, t.name));
+    const readable = await catalog.tables();
+    const tables = readable.filter((t) => inScope(scope, t.schema, t.name));
+    // A scope that matches nothing would make a snapshot saying every table was removed: the run fails and publishes nothing.
+    const nothing = scopeMatchesNothing(scope, readable, tables.length);
+    if (nothing) {
+      await report.step('tables found', 'FAILURE', nothing, since());
+      return { ok: false, summary: 'tables found: failed', error: { code: 'DISCOVERY_SCOPE_MATCHES_NOTHING', message: nothing } };
+    }
     const structure = await catalog.structure(tables);
     await report.step('tables found', 'SUCCESS', `${plural(tables.length, 'table')} found`, since());
+    // Exact counts (tables without statistics, small enough) share one time budget: the job's timeout.
+    const countBudget = { leftMs: timeoutMs };
+    const estimateOf = async (t: TableRef): Promise<RowEstimate> => {
+      if ('estimate' in t.estimate) return t.estimate.estimate;
+      if (!catalog.countRows) return { rowEstimate: null, rowEstimateSource: 'UNKNOWN', rowEstimateNote: 'This source cannot count rows.' };
+      if (countBudget.leftMs < 1000) {
+        return { rowEstimate: null, rowEstimateSource: 'UNKNOWN', rowEstimateNote: `No statistics, and discovery's time for exact counts (${timeoutMs} ms in all) went to earlier tables.` };
+      }
+      const startedAt = performance.now();
+      const counted = await catalog.countRows(t, Math.min(countBudget.leftMs, Math.floor(timeoutMs * 0.8)));
+      countBudget.leftMs -= performance.now() - startedAt;
+      return counted;
+    };
     const base = { orgId: job.orgId, workspaceId: job.workspaceId, connectionId, runId: job.runId };
     for (const t of tables) {
       const s = structure.get(t.ref) ?? { columns: [], primaryKey: [], foreignKeys: [] };
       const profiler = new TableProfiler(s.columns.length);
-      let rowEstimate = t.rowEstimate;
+      let estimate = await estimateOf(t);
       if (profileSampleRows > 0) {
         let sampled;
         try {
@@ -77,7 +98,7 @@ export async function discoverSource(job: SourceDiscoverJobV1, secrets: Connecti
           await report.step('profiled', 'FAILURE', message, since());
           return { ok: false, summary: 'profiled: failed', error: { code: err instanceof ReaderError ? err.code : 'INPUT_MALFORMED', message } };
         }
-        if (sampled && sampled.rowEstimate !== undefined) rowEstimate = sampled.rowEstimate;
+        if (sampled && sampled.estimate) estimate = sampled.estimate;
       }
       const profiles = profileSampleRows > 0 ? profiler.results() : null;
       const ev: SourceTableDiscoveredV1 = {
@@ -86,7 +107,7 @@ export async function discoverSource(job: SourceDiscoverJobV1, secrets: Connecti
           schema: t.schema,
           name: t.name,
           kind: t.kind,
-          rowEstimate,
+          ...estimate,
           columns: s.columns.map((c, i) => ({ ...c, ordinal: i + 1, profile: profiles ? profiles[i]! : null })),
           primaryKey: s.primaryKey,
           foreignKeys: s.foreignKeys,

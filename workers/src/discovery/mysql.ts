@@ -2,11 +2,17 @@ import mysql from 'mysql2/promise';
 import type { DiscoveredForeignKey } from '@datalinx/contracts';
 import { explainMysqlError, mysqlConnectionOptions, type MysqlTarget } from '../connectors/mysql';
 import type { CatalogColumn, CatalogOpener, SourceCatalog, TableRef } from './catalog';
+import { exactCount, planMysqlEstimate, unknownEstimate, type RowEstimate } from './row-estimate';
 
 const quoteIdent = (s: string) => `\`${s.replace(/`/g, '``')}\``;
 
-/** MySQL/MariaDB catalog reader for discovery: information_schema of the connection's database, sampling with LIMIT. */
-export function mysqlCatalog(t: MysqlTarget, timeoutMs: number): CatalogOpener {
+/**
+ * MySQL/MariaDB catalog reader for discovery: information_schema of the connection's database,
+ * sampling with LIMIT. Row estimates: a table whose data (DATA_LENGTH) is at most
+ * `exactCountMaxBytes` is counted exactly (InnoDB's TABLE_ROWS is a sampled, cached estimate that
+ * can say 0 for a table just filled); a bigger one keeps TABLE_ROWS.
+ */
+export function mysqlCatalog(t: MysqlTarget, timeoutMs: number, exactCountMaxBytes = 0): CatalogOpener {
   return async () => {
     let conn: mysql.Connection;
     try {
@@ -21,8 +27,8 @@ export function mysqlCatalog(t: MysqlTarget, timeoutMs: number): CatalogOpener {
     const catalog: SourceCatalog = {
       describe: () => `signed in as ${who!.u} (${/mariadb/i.test(who!.v) ? 'MariaDB' : 'MySQL'} ${who!.v.replace(/-MariaDB.*$/i, '')})`,
       tables: async () => {
-        const rows = await q<{ s: string; n: string; k: string; est: string | number | null }>(
-          `SELECT TABLE_SCHEMA AS s, TABLE_NAME AS n, TABLE_TYPE AS k, TABLE_ROWS AS est FROM information_schema.TABLES
+        const rows = await q<{ s: string; n: string; k: string; est: string | number | null; bytes: string | number | null }>(
+          `SELECT TABLE_SCHEMA AS s, TABLE_NAME AS n, TABLE_TYPE AS k, TABLE_ROWS AS est, DATA_LENGTH AS bytes FROM information_schema.TABLES
             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE IN ('BASE TABLE','VIEW','SYSTEM VERSIONED') ORDER BY TABLE_NAME`,
         );
         return rows.map((r): TableRef => ({
@@ -30,8 +36,17 @@ export function mysqlCatalog(t: MysqlTarget, timeoutMs: number): CatalogOpener {
           schema: r.s,
           name: r.n,
           kind: r.k === 'VIEW' ? 'VIEW' : 'TABLE',
-          rowEstimate: r.est === null || r.k === 'VIEW' ? null : Number(r.est),
+          estimate: planMysqlEstimate({ view: r.k === 'VIEW', tableRows: r.est === null ? null : Number(r.est), dataBytes: r.bytes === null ? null : Number(r.bytes) }, exactCountMaxBytes),
         }));
+      },
+      countRows: async (x, countTimeoutMs): Promise<RowEstimate> => {
+        const bytes = 'count' in x.estimate ? x.estimate.count.bytes : 0;
+        try {
+          const [rows] = await conn.query({ sql: `SELECT COUNT(*) AS n FROM ${quoteIdent(x.schema)}.${quoteIdent(x.name)}`, timeout: Math.max(1, Math.floor(countTimeoutMs)) });
+          return exactCount(Number((rows as Array<{ n: string | number }>)[0]!.n), bytes, 'small enough to count; TABLE_ROWS is only an estimate');
+        } catch (err) {
+          return unknownEstimate(`Counting its rows failed or took longer than ${countTimeoutMs} ms: ${(err as Error).message.slice(0, 200)}`);
+        }
       },
       structure: async (tables) => {
         const out = new Map<string, { columns: CatalogColumn[]; primaryKey: string[]; foreignKeys: DiscoveredForeignKey[] }>();

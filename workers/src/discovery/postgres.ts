@@ -2,11 +2,19 @@ import { Client } from 'pg';
 import type { DiscoveredForeignKey } from '@datalinx/contracts';
 import { connectPostgres, explainPgError, type PostgresTarget } from '../connectors/postgres';
 import type { CatalogColumn, CatalogOpener, SourceCatalog, TableRef } from './catalog';
+import { countTimedOut, exactCount, planPostgresEstimate, unknownEstimate, type RowEstimate } from './row-estimate';
 
 const quoteIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
 
-/** PostgreSQL catalog reader for discovery: pg_catalog queries (types as format_type prints them), sampling with LIMIT. */
-export function postgresCatalog(t: PostgresTarget, timeoutMs: number): CatalogOpener {
+const NEVER_ANALYZED = 'Never analyzed (no statistics)';
+
+/**
+ * PostgreSQL catalog reader for discovery: pg_catalog queries (types as format_type prints them),
+ * sampling with LIMIT. Row estimates: `reltuples`; a relation never analyzed and at most
+ * `exactCountMaxBytes` on disk (pg_relation_size, summed over a partitioned table's partitions:
+ * a stat of its files, no scan) is counted exactly (`countRows`), bounded by a statement_timeout.
+ */
+export function postgresCatalog(t: PostgresTarget, timeoutMs: number, exactCountMaxBytes = 0): CatalogOpener {
   return async () => {
     let client: Client;
     try {
@@ -21,7 +29,9 @@ export function postgresCatalog(t: PostgresTarget, timeoutMs: number): CatalogOp
       describe: () => `signed in as ${who.u} (PostgreSQL ${who.v})`,
       tables: async () => {
         const { rows } = await client.query(
-          `SELECT c.oid::text AS ref, n.nspname AS schema, c.relname AS name, c.relkind AS kind, c.reltuples::float8 AS est
+          `SELECT c.oid::text AS ref, n.nspname AS schema, c.relname AS name, c.relkind AS kind, c.reltuples::float8 AS est,
+                  CASE WHEN c.relkind = 'p' THEN (SELECT coalesce(sum(pg_relation_size(p.relid)), 0) FROM pg_partition_tree(c.oid) p)
+                       WHEN c.relkind IN ('r','m') THEN pg_relation_size(c.oid) END::float8 AS bytes
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE c.relkind IN ('r','p','v','m','f') AND NOT c.relispartition
               AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
@@ -35,9 +45,24 @@ export function postgresCatalog(t: PostgresTarget, timeoutMs: number): CatalogOp
           schema: r.schema,
           name: r.name,
           kind: r.kind === 'v' || r.kind === 'm' ? 'VIEW' : 'TABLE',
-          // -1 (never analyzed, PostgreSQL 14+) and views: unknown.
-          rowEstimate: r.kind === 'v' || Number(r.est) < 0 ? null : Math.round(Number(r.est)),
+          // reltuples -1: never analyzed (PostgreSQL 14+); counted when small enough.
+          estimate: planPostgresEstimate({ relkind: r.kind, reltuples: Number(r.est), bytes: r.bytes === null ? null : Number(r.bytes) }, exactCountMaxBytes),
         }));
+      },
+      countRows: async (x, countTimeoutMs): Promise<RowEstimate> => {
+        const bytes = 'count' in x.estimate ? x.estimate.count.bytes : 0;
+        // The server stops the count (statement_timeout), before the client's own query timeout.
+        await client.query('BEGIN');
+        try {
+          await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(countTimeoutMs))}`);
+          const { rows } = await client.query(`SELECT count(*)::float8 AS n FROM ${quoteIdent(x.schema)}.${quoteIdent(x.name)}`);
+          return exactCount(Number(rows[0].n), bytes, 'never analyzed, and small enough to count');
+        } catch (err) {
+          if ((err as { code?: string }).code === '57014') return countTimedOut(countTimeoutMs, NEVER_ANALYZED);
+          return unknownEstimate(`${NEVER_ANALYZED}, and counting its rows failed: ${(err as Error).message.slice(0, 200)}`);
+        } finally {
+          await client.query('ROLLBACK').catch(() => undefined);
+        }
       },
       structure: async (tables) => {
         const oids = tables.map((x) => x.ref);

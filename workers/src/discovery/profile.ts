@@ -99,3 +99,29 @@ export function inScope(scope: { tables?: string[]; patterns?: string[] }, schem
   if (tables.some((t) => t === full || (!t.includes('.') && t === table))) return true;
   return patterns.some((p) => globToRegExp(p).test(p.includes('.') ? full : table));
 }
+
+/** Up to `n` names, each quoted and clipped, then "and N more". */
+function someNames(names: readonly string[], n = 5): string {
+  const shown = names.slice(0, n).map((x) => JSON.stringify(x.length > 80 ? `${x.slice(0, 80)}…` : x));
+  return names.length > n ? `${shown.join(', ')} and ${names.length - n} more` : shown.join(', ');
+}
+
+/**
+ * Why a non-empty scope that matched none of the tables the connection can read is an error,
+ * naming the scope and a few readable tables (so a typo or a wrong case shows); null when there is
+ * no scope or it matched something.
+ */
+export function scopeMatchesNothing(scope: { tables?: string[]; patterns?: string[] }, readable: ReadonlyArray<{ schema: string; name: string }>, matched: number): string | null {
+  const tables = scope.tables ?? [];
+  const patterns = scope.patterns ?? [];
+  if ((!tables.length && !patterns.length) || matched > 0) return null;
+  const asked = [tables.length ? `tables ${someNames(tables)}` : '', patterns.length ? `patterns ${someNames(patterns)}` : ''].filter(Boolean).join(' and ');
+  const can = readable.length
+    ? `it can read ${readable.length === 1 ? '1 table' : `${readable.length} tables`}, e.g. ${someNames(readable.map((t) => `${t.schema}.${t.name}`))}`
+    : "it can read no table at all (check the user's privileges and the connection's schema)";
+  return (
+    `The discovery scope (${asked}) matches none of the tables this connection can read: ${can}. ` +
+    'Names are schema.table (or a bare table name, in any schema), matched case-sensitively; patterns use * and ?. ' +
+    'Nothing was recorded: the latest snapshot stays as it was. Fix the scope, or discover without one.'
+  );
+}

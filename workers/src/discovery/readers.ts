@@ -2,6 +2,7 @@ import type { ConnectionConfig, ConnectionSecrets, DiscoveredForeignKey } from '
 import type { FileStorage } from '../connectors/file';
 import { MalformedInputError, openReader, ReaderError, type SourceReader, type TableShape, type Value } from '../readers';
 import type { CatalogColumn, CatalogOpener, SourceCatalog, TableRef } from './catalog';
+import { unknownEstimate } from './row-estimate';
 
 /** The schema a reader's tables are discovered in (readers have none of their own). */
 export const readerSchema = (config: ConnectionConfig) => (config.type === 'FILE' ? 'files' : 'api');
@@ -55,7 +56,21 @@ export function readerCatalog(config: ConnectionConfig, secrets: ConnectionSecre
           : config.type === 'REST_API'
             ? `OpenAPI of ${config.baseUrl}: ${shapes.length === 1 ? '1 collection' : `${shapes.length} collections`}`
             : config.type,
-      tables: () => Promise.resolve(shapes.map((s): TableRef => ({ ref: s.name, schema, name: s.name, kind: 'TABLE', rowEstimate: null }))),
+      // Until a file is read (sample), its count is unknown; a REST collection is never paged through for one.
+      tables: () =>
+        Promise.resolve(
+          shapes.map(
+            (s): TableRef => ({
+              ref: s.name,
+              schema,
+              name: s.name,
+              kind: 'TABLE',
+              estimate: {
+                estimate: unknownEstimate(isFile ? 'The file was not read for a count (discovery sampled no rows).' : 'A REST API collection is not paged through to count its records.'),
+              },
+            }),
+          ),
+        ),
       structure: (tables) => Promise.resolve(new Map(tables.map((t) => [t.ref, structureOf(byName.get(t.ref)!, schema)]))),
       sample: async (t, columns, limit, clip, onRow) => {
         if (!columns.length || limit <= 0) return {};
@@ -83,7 +98,12 @@ export function readerCatalog(config: ConnectionConfig, secrets: ConnectionSecre
         } finally {
           clearTimeout(timer);
         }
-        return { rowEstimate: isFile && ended ? rows : null };
+        if (!isFile) return {};
+        return {
+          estimate: ended
+            ? { rowEstimate: rows, rowEstimateSource: 'FILE_READ', rowEstimateNote: 'Every row of the file counted while it was read.' }
+            : unknownEstimate(`More than ${FILE_ROW_COUNT_CAP.toLocaleString('en-US')} rows: discovery stops counting a file there.`),
+        };
       },
       close: () => Promise.resolve(),
     };

@@ -1,6 +1,16 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { withTenant } from '@datalinx/db';
-import type { ColumnProfile, DiscoveredForeignKey, DiscoveredTable, DiscoveryCompletedV1, SourceTableDiscoveredV1 } from '@datalinx/contracts';
+import { enqueueOutbox } from '@datalinx/messaging';
+import {
+  SOURCE_SNAPSHOT_CREATED_V1,
+  sourceSnapshotCreatedParts,
+  type ColumnProfile,
+  type DiscoveredForeignKey,
+  type DiscoveredTable,
+  type DiscoveryCompletedV1,
+  type RowEstimateSource,
+  type SourceTableDiscoveredV1,
+} from '@datalinx/contracts';
 import { diffSnapshots, type SnapshotDiff, type TableShape } from '../snapshots/diff';
 
 export interface SourceSnapshotRow {
@@ -27,6 +37,8 @@ export interface SourceTableRow {
   name: string;
   kind: 'TABLE' | 'VIEW';
   rowEstimate: number | null;
+  rowEstimateSource: RowEstimateSource;
+  rowEstimateNote: string | null;
   primaryKey: string[];
   foreignKeys: DiscoveredForeignKey[];
 }
@@ -62,9 +74,11 @@ export class DiscoveryIncompleteError extends Error {
 const SNAPSHOT_COLS = `id, org_id AS "orgId", workspace_id AS "workspaceId", connection_id AS "connectionId", version, run_id AS "runId", table_count AS "tableCount", diff, created_at AS "createdAt"`;
 const TABLE_COLS = `t.id, t.org_id AS "orgId", t.snapshot_id AS "snapshotId", s.workspace_id AS "workspaceId", s.connection_id AS "connectionId",
   t.schema_name AS "schemaName", t.table_name AS "tableName", t.schema_name || '.' || t.table_name AS name, t.kind,
-  t.row_estimate::float8 AS "rowEstimate", t.primary_key AS "primaryKey", t.foreign_keys AS "foreignKeys"`;
+  t.row_estimate::float8 AS "rowEstimate", t.row_estimate_source AS "rowEstimateSource", t.row_estimate_note AS "rowEstimateNote", t.primary_key AS "primaryKey", t.foreign_keys AS "foreignKeys"`;
 const COLUMN_COLS = `id, table_id AS "tableId", name, type, nullable, ordinal, profile`;
 const qualified = (t: { schema: string; name: string }) => `${t.schema}.${t.name}`;
+/** A table's estimate source; events of workers that predate it carry none. */
+const sourceOf = (t: DiscoveredTable): RowEstimateSource => t.rowEstimateSource ?? (t.rowEstimate === null ? 'UNKNOWN' : 'STATISTICS');
 
 /**
  * Source snapshots, their tables and columns, the staging of discovery runs and the
@@ -87,7 +101,9 @@ export class SourceSnapshotDao {
 
   /**
    * Builds the connection's next snapshot from the run's staged tables, with the diff against the
-   * latest one, in one transaction; the run's staging rows go. Returns null when this run's
+   * latest one, in one transaction; the run's staging rows go, and the snapshot's
+   * `schema.source_snapshot.created.v1` event (in parts) goes to the outbox in the same
+   * transaction (the caller kicks the relay after it). Returns null when this run's
    * snapshot already exists (a redelivered completion). Throws DiscoveryIncompleteError while
    * tables are still missing.
    */
@@ -116,14 +132,25 @@ export class SourceSnapshotDao {
       );
       if (tables.length) {
         const ids: Array<{ id: string; s: string; t: string }> = await em.query(
-          `INSERT INTO schema.source_table (org_id, snapshot_id, schema_name, table_name, kind, row_estimate, primary_key, foreign_keys)
-           SELECT $1, $2, x.schema_name, x.table_name, x.kind, x.row_estimate, x.primary_key, x.foreign_keys
-             FROM jsonb_to_recordset($3::jsonb) AS x(schema_name text, table_name text, kind text, row_estimate bigint, primary_key jsonb, foreign_keys jsonb)
+          `INSERT INTO schema.source_table (org_id, snapshot_id, schema_name, table_name, kind, row_estimate, row_estimate_source, row_estimate_note, primary_key, foreign_keys)
+           SELECT $1, $2, x.schema_name, x.table_name, x.kind, x.row_estimate, x.row_estimate_source, x.row_estimate_note, x.primary_key, x.foreign_keys
+             FROM jsonb_to_recordset($3::jsonb) AS x(schema_name text, table_name text, kind text, row_estimate bigint, row_estimate_source text, row_estimate_note text, primary_key jsonb, foreign_keys jsonb)
            RETURNING id, schema_name AS s, table_name AS t`,
           [
             ev.orgId,
             snap!.id,
-            JSON.stringify(tables.map((t) => ({ schema_name: t.schema, table_name: t.name, kind: t.kind, row_estimate: t.rowEstimate, primary_key: t.primaryKey, foreign_keys: t.foreignKeys }))),
+            JSON.stringify(
+              tables.map((t) => ({
+                schema_name: t.schema,
+                table_name: t.name,
+                kind: t.kind,
+                row_estimate: t.rowEstimate,
+                row_estimate_source: sourceOf(t),
+                row_estimate_note: t.rowEstimateNote ?? null,
+                primary_key: t.primaryKey,
+                foreign_keys: t.foreignKeys,
+              })),
+            ),
           ],
         );
         const idOf = new Map(ids.map((r) => [`${r.s}.${r.t}`, r.id]));
@@ -139,6 +166,12 @@ export class SourceSnapshotDao {
         }
       }
       await em.query(`DELETE FROM schema.discovery_staging WHERE org_id = $1 AND run_id = $2`, [ev.orgId, ev.runId]);
+      // Same transaction: the snapshot never exists without its event (other services' replicas of the latest snapshot).
+      const parts = sourceSnapshotCreatedParts(
+        { orgId: ev.orgId, workspaceId: ev.workspaceId, connectionId: ev.connectionId, snapshotId: snap!.id, version: snap!.version, runId: ev.runId, createdAt: new Date(snap!.createdAt).toISOString() },
+        tables.map((t) => ({ schema: t.schema, name: t.name, kind: t.kind, columns: t.columns.map((c) => ({ name: c.name, type: c.type, nullable: c.nullable })), primaryKey: t.primaryKey })),
+      );
+      for (const part of parts) await enqueueOutbox(em, SOURCE_SNAPSHOT_CREATED_V1, part);
       return snap!;
     });
   }

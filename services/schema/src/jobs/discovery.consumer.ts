@@ -35,7 +35,8 @@ export interface DiscoveryConsumers {
  * `schema.source_table.discovered.v1` is staged per run (durable `<durable>-tables`), and
  * `schema.discovery.completed.v1` (durable `<durable>-completed`) builds the connection's next
  * snapshot with its diff once all `tableCount` tables are staged (until then it is retried with
- * backoff). Both are idempotent: a staged table overwrites itself, a run builds one snapshot.
+ * backoff), writing its `schema.source_snapshot.created.v1` event to the outbox in the same
+ * transaction. Both are idempotent: a staged table overwrites itself, a run builds one snapshot.
  * `accept` lets a caller skip events (the test platform shares the stream with other databases).
  */
 export async function startDiscoveryConsumers(o: {
@@ -45,6 +46,8 @@ export async function startDiscoveryConsumers(o: {
   log: Logger;
   durable: string;
   accept?: (orgId: string) => Promise<boolean>;
+  /** Called after a snapshot (and its outbox event) committed: kicks the outbox relay. */
+  onOutboxCommit?: () => void;
 }): Promise<DiscoveryConsumers> {
   const tables = new StreamConsumer<SourceTableDiscoveredV1>({
     js: o.js,
@@ -81,6 +84,7 @@ export async function startDiscoveryConsumers(o: {
     apply: async (ev) => {
       if (o.accept && !(await o.accept(ev.orgId))) return;
       const snap = await o.dao.complete(ev);
+      if (snap) o.onOutboxCommit?.();
       return { runId: ev.runId, connectionId: ev.connectionId, version: snap?.version ?? null, redelivered: !snap };
     },
   });

@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import type { Sealed } from '@datalinx/common';
-import type { DiscoveryScope, JobLimits } from '@datalinx/contracts';
+import { DEFAULT_EXACT_COUNT_MAX_BYTES, type DiscoveryScope, type JobLimits } from '@datalinx/contracts';
 import type { ConnectionDao } from '../daos/connection.dao';
 import type { Connection } from '../entities/connection.entity';
 import { configOf } from '../managers/connection-config';
@@ -38,6 +38,7 @@ export async function dispatchSourceDiscovery(
       scope: o.scope,
       profileSampleRows: o.profileSampleRows ?? DEFAULT_PROFILE_SAMPLE_ROWS,
       timeoutMs: 60_000,
+      exactCountMaxBytes: DEFAULT_EXACT_COUNT_MAX_BYTES,
     }),
   });
 }

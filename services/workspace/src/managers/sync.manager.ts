@@ -3,8 +3,9 @@ import type { DataSource } from 'typeorm';
 import { UnauthenticatedError, isUuid } from '@datalinx/common';
 import { actorIdOf, hasWorkspacePermission, type Viewer } from '@datalinx/graphql-kit';
 import { withTenant } from '@datalinx/db';
-import type { SourceSyncPayloadV1, SyncTableV1 } from '@datalinx/contracts';
+import type { SnapshotTableRef, SourceSyncPayloadV1, SyncTableV1 } from '@datalinx/contracts';
 import type { ConnectionDao } from '../daos/connection.dao';
+import { SourceSnapshotRefDao, type DiscoveredSnapshotRef } from '../daos/source-snapshot-ref.dao';
 import type { WarehouseDao } from '../daos/warehouse.dao';
 import type { TestDispatchSettings } from '../jobs/connection-test.dispatch';
 import { dispatchSourceJob } from '../jobs/source-job.dispatch';
@@ -29,9 +30,21 @@ export interface SyncTableInput {
   cursorColumn?: string | null;
 }
 
+export interface SyncScopeInput {
+  /** Every discovered table of these schemas (exact, case-sensitive). */
+  schemas?: readonly string[] | null;
+  /** Every discovered table whose `schema.table` name (or bare name, for a pattern without a dot) matches one of these globs. */
+  patterns?: readonly string[] | null;
+}
+
 export interface SyncConnectionInput {
   connectionId: string;
-  tables: readonly SyncTableInput[];
+  /** Tables named one by one (their own mode and keys). */
+  tables?: readonly SyncTableInput[] | null;
+  /** Every TABLE of the connection's latest discovery snapshot, FULL. */
+  allTables?: boolean | null;
+  /** The discovered TABLEs of some schemas / matching some patterns, FULL. */
+  scope?: SyncScopeInput | null;
   driftPolicy?: SourceSyncPayloadV1['driftPolicy'] | null;
   onMalformed?: SourceSyncPayloadV1['onMalformed'] | null;
 }
@@ -49,10 +62,91 @@ const identifierError = (value: string | null | undefined, field: string, what: 
   return null;
 };
 
-/** The input's own checks (no database): tables present, identifiers well-formed, INCREMENTAL with a cursor column. */
-export function validateSyncTables(tables: readonly SyncTableInput[]): { tables: SyncTableV1[]; errors: UserError[] } {
+const MAX_SCOPE_ENTRIES = 100;
+
+/** `*` and `?` glob (everything else literal), case-sensitive, over the whole name (as discovery's scope). */
+function globToRegExp(glob: string): RegExp {
+  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${body}$`);
+}
+
+/** The scope's own checks (no database): entries well-formed, not too many. */
+export function validateSyncScope(scope: SyncScopeInput): UserError[] {
   const errors: UserError[] = [];
-  if (!tables.length) return { tables: [], errors: [userError('TABLES_REQUIRED', 'tables', 'Name at least one table to sync.')] };
+  for (const key of ['schemas', 'patterns'] as const) {
+    const list = scope[key] ?? [];
+    if (list.length > MAX_SCOPE_ENTRIES) errors.push(userError('TOO_MANY_SCOPE_ENTRIES', `scope.${key}`, `At most ${MAX_SCOPE_ENTRIES} ${key}.`));
+    else list.forEach((v, i) => {
+      const e = identifierError(v, `scope.${key}.${i}`, key === 'schemas' ? 'A schema name' : 'A pattern');
+      if (e) errors.push(e);
+    });
+  }
+  if (!errors.length && !(scope.schemas ?? []).length && !(scope.patterns ?? []).length) {
+    errors.push(userError('SCOPE_EMPTY', 'scope', 'Give scope at least one schema or pattern, or leave scope out.'));
+  }
+  return errors;
+}
+
+/** Whether a discovered table is in a sync scope: its schema is listed, or a pattern matches `schema.table` (a pattern without a dot: the bare table name). */
+export function inSyncScope(scope: SyncScopeInput, t: { schema: string; name: string }): boolean {
+  if ((scope.schemas ?? []).some((s) => s.trim() === t.schema)) return true;
+  return (scope.patterns ?? []).some((raw) => {
+    const p = raw.trim();
+    return globToRegExp(p).test(p.includes('.') ? `${t.schema}.${t.name}` : t.name);
+  });
+}
+
+const listSome = (names: readonly string[], n = 5) => (names.length > n ? `${names.slice(0, n).join(', ')}, … (${names.length} in all)` : names.join(', '));
+const discoveredAt = (snap: DiscoveredSnapshotRef) => `discovery version ${snap.version} (${snap.createdAt instanceof Date ? snap.createdAt.toISOString() : String(snap.createdAt)})`;
+
+/**
+ * The request against what discovery found (the connection's latest snapshot): every table
+ * exists there (exact `schema.table`, case-sensitive), every primary key and cursor column is a
+ * column of it, and an INCREMENTAL table has a key (its own, or the source table's). Errors name
+ * the field of each table (`tables.N.name`, `tables.N.primaryKey.J`, `tables.N.cursorColumn`).
+ */
+export function checkAgainstSnapshot(tables: readonly SyncTableV1[], fieldOf: (i: number) => string | null, snap: DiscoveredSnapshotRef, keyless: 'FILE' | 'REST_API' | null): UserError[] {
+  const byName = new Map(snap.tables.map((t) => [`${t.schema}.${t.name}`, t]));
+  const errors: UserError[] = [];
+  tables.forEach((t, i) => {
+    const at = fieldOf(i);
+    const name = `${t.schema}.${t.name}`;
+    const found = byName.get(name);
+    if (!found) {
+      const lower = name.toLowerCase();
+      const near = snap.tables.filter((x) => `${x.schema}.${x.name}`.toLowerCase() === lower || x.name === t.name).map((x) => `${x.schema}.${x.name}`);
+      const hint = near.length ? ` Did you mean ${listSome(near, 3)}? Names are case-sensitive.` : snap.tables.length ? ` It has ${listSome(snap.tables.map((x) => `${x.schema}.${x.name}`))}.` : ' It found no tables.';
+      errors.push(
+        userError('TABLE_NOT_DISCOVERED', at ? `${at}.name` : 'scope', `${JSON.stringify(name)} is not a table of the connection's latest ${discoveredAt(snap)}.${hint} If the table is new, run discoverConnection again first.`),
+      );
+      return;
+    }
+    const columns = new Set(found.columns.map((c) => c.name));
+    const columnList = listSome(found.columns.map((c) => c.name), 8);
+    t.primaryKey?.forEach((c, j) => {
+      if (!columns.has(c)) errors.push(userError('COLUMN_NOT_FOUND', at ? `${at}.primaryKey.${j}` : 'scope', `${name} has no column ${JSON.stringify(c)} (its columns: ${columnList}).`));
+    });
+    if (t.cursorColumn !== undefined && !columns.has(t.cursorColumn)) {
+      errors.push(userError('COLUMN_NOT_FOUND', at ? `${at}.cursorColumn` : 'scope', `${name} has no column ${JSON.stringify(t.cursorColumn)} (its columns: ${columnList}).`));
+    }
+    if (t.mode === 'INCREMENTAL' && !t.primaryKey?.length && !found.primaryKey.length) {
+      const what = keyless === 'FILE' ? 'A file has' : keyless === 'REST_API' ? 'A REST API collection has' : `${name} has`;
+      errors.push(
+        userError(
+          'PRIMARY_KEY_REQUIRED',
+          at ? `${at}.primaryKey` : 'scope',
+          `${what} no primary key of its own: an INCREMENTAL table needs primaryKey (the column(s) identifying a record, e.g. ["id"]); or sync it FULL.`,
+        ),
+      );
+    }
+  });
+  return errors;
+}
+
+/** The input's own checks (no database): tables present, identifiers well-formed, INCREMENTAL with a cursor column. */
+export function validateSyncTables(tables: readonly SyncTableInput[], required = true): { tables: SyncTableV1[]; errors: UserError[] } {
+  const errors: UserError[] = [];
+  if (!tables.length) return { tables: [], errors: required ? [userError('TABLES_REQUIRED', 'tables', 'Name at least one table to sync, or set allTables (or scope) to sync every discovered table (of the scope).')] : [] };
   if (tables.length > MAX_TABLES) return { tables: [], errors: [userError('TOO_MANY_TABLES', 'tables', `At most ${MAX_TABLES} tables per sync; split it into several runs.`)] };
   const seen = new Set<string>();
   const out: SyncTableV1[] = [];
@@ -85,7 +179,12 @@ export function validateSyncTables(tables: readonly SyncTableInput[]): { tables:
 
 /**
  * `syncConnection`: queues a `source.sync` run copying tables of a SOURCE connection into the
- * workspace's warehouse: its platform schema, or its EXTERNAL destination connection. Needs
+ * workspace's warehouse: its platform schema, or its EXTERNAL destination connection. The tables
+ * (named one by one, or every discovered table / those of a scope) are checked against the
+ * connection's latest discovery snapshot — the workspace service's replica of it
+ * (`SourceSnapshotRefDao`, fed by `schema.source_snapshot.created.v1`), never the schema
+ * service's tables: an undiscovered connection, an unknown table or column is a typed error per
+ * table and nothing is dispatched. Needs
  * pipelines:run in the connection's workspace (checked here on the connection; the org always
  * comes from the viewer: another org's connection is CONNECTION_NOT_FOUND). One tenant
  * transaction: the workspace row is locked and must not be archived, the warehouse must be READY
@@ -106,6 +205,7 @@ export class SyncManager {
     private readonly settings: TestDispatchSettings,
     private readonly onCommit: () => void,
     private readonly quotas: QuotaPolicy,
+    private readonly snapshots: SourceSnapshotRefDao = new SourceSnapshotRefDao(ds),
   ) {}
 
   async sync(input: SyncConnectionInput): Promise<SyncConnectionResult> {
@@ -113,8 +213,14 @@ export class SyncManager {
     const viewer = this.viewer;
     const orgId = viewer.orgId;
     if (!isUuid(input.connectionId)) return { runId: null, errors: [NOT_FOUND] };
-    const checked = validateSyncTables(input.tables);
-    if (checked.errors.length) return { runId: null, errors: checked.errors };
+    const all = input.allTables === true;
+    const scope = input.scope ?? null;
+    const inputErrors: UserError[] = [];
+    if (all && scope) inputErrors.push(userError('SCOPE_CONFLICT', 'scope', 'allTables already picks every discovered table: leave out scope, or allTables to sync only the scope.'));
+    if (scope) inputErrors.push(...validateSyncScope(scope));
+    const checked = validateSyncTables(input.tables ?? [], !all && !scope);
+    inputErrors.push(...checked.errors);
+    if (inputErrors.length) return { runId: null, errors: inputErrors };
     const result = await withTenant(this.ds, orgId, async (em): Promise<SyncConnectionResult> => {
       const conn = await this.dao.lockWithSecret(em, orgId, input.connectionId);
       if (!conn || !hasWorkspacePermission(viewer, conn.workspaceId, 'connections:read')) return { runId: null, errors: [NOT_FOUND] };
@@ -145,6 +251,26 @@ export class SyncManager {
       }
       const warehouse = await lockWarehouseDestination(em, destinationDeps, orgId, conn.workspaceId, 'connectionId');
       if (isUserError(warehouse)) return { runId: null, errors: [warehouse] };
+      // What discovery found (the replica of the connection's latest snapshot): the request is checked against it
+      // (after the workspace-wide refusals above: a warehouse that cannot take a load refuses any request).
+      const snap = await this.snapshots.latest(em, orgId, conn.id);
+      if (!snap) {
+        return {
+          runId: null,
+          errors: [
+            userError(
+              'CONNECTION_NOT_DISCOVERED',
+              'connectionId',
+              'This connection has not been discovered yet (or its discovery is still being recorded): run discoverConnection first, wait for its run to succeed, then sync the tables it found.',
+            ),
+          ],
+        };
+      }
+      const keyless = conn.type === 'FILE' || conn.type === 'REST_API' ? conn.type : null;
+      const tableErrors = checkAgainstSnapshot(checked.tables, (i) => `tables.${i}`, snap, keyless);
+      if (tableErrors.length) return { runId: null, errors: tableErrors };
+      const selected = all || scope ? this.select(checked.tables, snap, all ? null : scope!) : { tables: checked.tables, errors: [] };
+      if (selected.errors.length) return { runId: null, errors: selected.errors };
       const runId = randomUUID();
       const jobId = randomUUID();
       const { limits } = await this.quotas.admitRun(em, orgId, { runId, workspaceId: conn.workspaceId, kind: 'source.sync', writesData: true, externalWarehouse: warehouse.mode === 'EXTERNAL' });
@@ -162,7 +288,7 @@ export class SyncManager {
           connectionId: conn.id,
           config,
           secrets,
-          tables: checked.tables,
+          tables: selected.tables,
           onMalformed: input.onMalformed ?? 'SKIP_AND_REPORT',
           destination,
           driftPolicy: input.driftPolicy ?? 'BLOCK',
@@ -174,5 +300,38 @@ export class SyncManager {
     });
     if (result.runId) this.onCommit();
     return result;
+  }
+
+  /**
+   * `allTables` (scope null) or `scope`: the snapshot's TABLEs (views only when named in
+   * `tables`) in the scope, FULL, after the tables named one by one (which keep their settings).
+   */
+  private select(named: SyncTableV1[], snap: DiscoveredSnapshotRef, scope: SyncScopeInput | null): { tables: SyncTableV1[]; errors: UserError[] } {
+    const field = scope ? 'scope' : 'allTables';
+    const seen = new Set(named.map((t) => `${t.schema}.${t.name}`));
+    const picked: SnapshotTableRef[] = snap.tables.filter((t) => t.kind === 'TABLE' && (!scope || inSyncScope(scope, t)) && !seen.has(`${t.schema}.${t.name}`));
+    if (!picked.length && !named.length) {
+      const what = scope ? 'The scope matches none of the tables' : 'There are no tables in';
+      const tables = snap.tables.filter((t) => t.kind === 'TABLE').map((t) => `${t.schema}.${t.name}`);
+      return {
+        tables: [],
+        errors: [
+          userError(
+            scope ? 'SCOPE_MATCHES_NOTHING' : 'NO_TABLES_DISCOVERED',
+            field,
+            `${what} the connection's latest ${discoveredAt(snap)}${tables.length ? ` (${listSome(tables)})` : ''}. Schemas are exact and case-sensitive; patterns use * and ? over schema.table (or the bare table name). If tables were added to the source, run discoverConnection again first.`,
+          ),
+        ],
+      };
+    }
+    const errors: UserError[] = [];
+    for (const t of picked) {
+      const e = identifierError(t.schema, field, 'A schema name') ?? identifierError(t.name, field, `Table ${t.schema}.${t.name.slice(0, 64)}: a table name`);
+      if (e) errors.push(e);
+    }
+    if (named.length + picked.length > MAX_TABLES) {
+      errors.push(userError('TOO_MANY_TABLES', field, `That is ${named.length + picked.length} tables; at most ${MAX_TABLES} per sync: narrow it with scope, or split it into several runs.`));
+    }
+    return { tables: [...named, ...picked.map((t): SyncTableV1 => ({ schema: t.schema, name: t.name, mode: 'FULL' }))], errors };
   }
 }

@@ -133,6 +133,32 @@ export class WarehousePlatform {
     });
   }
 
+  /**
+   * discoverConnection through the gateway (a worker taking the workspace's `source` jobs must run),
+   * then waits until the run succeeded and the workspace service's replica holds the new snapshot:
+   * from then on syncConnection checks requests against it. Returns the run id.
+   */
+  async discover(connectionId: string, scope?: { tables?: string[]; patterns?: string[] }): Promise<string> {
+    const versionOf = async () =>
+      ((await this.p.sources.workspace.query(`SELECT max(version)::int AS v FROM workspace.source_snapshot_ref WHERE connection_id = $1 AND complete`, [connectionId]))[0]?.v as number | null) ?? 0;
+    const before = await versionOf();
+    const res = await this.gql<{ discoverConnection: DispatchPayload }>(`mutation($id: ID!, $s: DiscoveryScopeInput){ discoverConnection(id: $id, scope: $s) { runId errors { code field message } } }`, {
+      id: connectionId,
+      s: scope ?? null,
+    });
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data!.discoverConnection.errors).toEqual([]);
+    const runId = res.body.data!.discoverConnection.runId!;
+    const state = await this.waitFor(`discovery run ${runId} to end`, async () => {
+      const r = await this.gql<{ run: { state: string; error: { code: string; message: string } | null } | null }>(`query($id: ID!){ run(id: $id) { state error { code message } } }`, { id: runId });
+      const run = r.body.data?.run;
+      return run && ['SUCCESS', 'FAILURE', 'CANCELED'].includes(run.state) ? run : undefined;
+    }, 90000);
+    expect(state).toEqual({ state: 'SUCCESS', error: null });
+    await this.waitFor(`the discovered snapshot of ${connectionId} in the workspace's replica`, async () => ((await versionOf()) > before ? true : undefined), 30000);
+    return runId;
+  }
+
   /** A job the workspace service dispatched (its outbox row's payload), by kind, workspace and run. */
   async dispatched(kind: string, workspaceId: string, runId: string): Promise<unknown> {
     const [row] = await this.p.sources.workspace.query(`SELECT payload FROM workspace.outbox WHERE subject = $1 AND payload->>'runId' = $2`, [`jobs.${kind}.${workspaceId}`, runId]);

@@ -235,6 +235,17 @@ export type QuerySourceSnapshotsArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
+/** Where a source table's `rowEstimate` comes from. */
+export type RowEstimateSource =
+  /** count(*) run by discovery: the table had no statistics (or is MySQL) and was small enough on disk to count within a time limit. */
+  | 'EXACT_COUNT'
+  /** Every row of a file counted while discovery read it. */
+  | 'FILE_READ'
+  /** The source's statistics: PostgreSQL reltuples (last ANALYZE or VACUUM), MySQL TABLE_ROWS (an estimate for InnoDB). Possibly stale. */
+  | 'STATISTICS'
+  /** No number: a view, a REST collection, a table without statistics too big to count, a count that took too long. `rowEstimateNote` says which. */
+  | 'UNKNOWN';
+
 export type ServiceStatus = {
   __typename?: 'ServiceStatus';
   database: Scalars['String']['output'];
@@ -319,8 +330,12 @@ export type SourceTable = {
   /** `schema.table` (PostgreSQL schema or MySQL database, then the table). */
   name: Scalars['String']['output'];
   primaryKey: Array<Scalars['String']['output']>;
-  /** The source's own estimate (PostgreSQL reltuples, MySQL TABLE_ROWS); null when unknown (views, never analyzed). */
+  /** How many rows the table has, as `rowEstimateSource` says it was obtained; null when UNKNOWN. */
   rowEstimate: Maybe<Scalars['Float']['output']>;
+  /** A sentence on how the number was obtained, or why there is none (e.g. never analyzed and too big to count, a view, a REST collection). */
+  rowEstimateNote: Maybe<Scalars['String']['output']>;
+  /** How `rowEstimate` was obtained (an estimate from statistics, an exact count, a file read to the end), or UNKNOWN. */
+  rowEstimateSource: RowEstimateSource;
   schemaName: Scalars['String']['output'];
   snapshot: SourceSnapshot;
   tableName: Scalars['String']['output'];
@@ -479,6 +494,7 @@ export type ResolversTypes = ResolversObject<{
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Platform: ResolverTypeWrapper<Omit<Platform, 'schema'> & { schema?: Maybe<ResolversTypes['ServiceStatus']> }>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  RowEstimateSource: RowEstimateSource;
   ServiceStatus: ResolverTypeWrapper<ServiceStatusModel>;
   SnapshotDiff: ResolverTypeWrapper<SnapshotDiff>;
   SourceColumn: ResolverTypeWrapper<SourceColumnRowModel>;
@@ -674,6 +690,8 @@ export type SourceTableResolvers<ContextType = SchemaContext, ParentType extends
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   primaryKey?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   rowEstimate?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  rowEstimateNote?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  rowEstimateSource?: Resolver<ResolversTypes['RowEstimateSource'], ParentType, ContextType>;
   schemaName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   snapshot?: Resolver<ResolversTypes['SourceSnapshot'], ParentType, ContextType>;
   tableName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;

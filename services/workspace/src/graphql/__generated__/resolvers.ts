@@ -197,9 +197,9 @@ export type DiscoverConnectionPayload = {
 
 /** Which tables to discover; none (or both lists empty) = every table the connection can read. */
 export type DiscoveryScopeInput = {
-  /** Glob patterns (`*`, `?`) over the same names, e.g. `sales.order_*`. */
+  /** Glob patterns (`*`, `?`) over the same names, case-sensitive, e.g. `sales.order_*` (a pattern without a dot matches the bare table name). At most 100. */
   patterns?: InputMaybe<Array<Scalars['String']['input']>>;
-  /** Exact names: `schema.table`, or `table` in any schema (MySQL: the database is the schema). */
+  /** Exact names, case-sensitive: `schema.table`, or `table` in any schema (MySQL: the database is the schema; FILE: `files`; REST_API: `api`). 1 to 255 characters each, at most 1000. */
   tables?: InputMaybe<Array<Scalars['String']['input']>>;
 };
 
@@ -268,9 +268,15 @@ export type Mutation = {
   /** Org ADMIN only (workspaces:delete). Hides the workspace everywhere at once and purges its platform warehouse (schema and role) through a warehouse.purge run. */
   deleteWorkspace: DeleteWorkspacePayload;
   /**
-   * Dispatches a source.discover run for a POSTGRES or MYSQL connection (needs connections:test or
+   * Dispatches a source.discover run for a connection of any type (needs connections:test or
    * schemas:write in its workspace; counts against the workspace's concurrent-runs quota). The
-   * schema subgraph turns the result into the connection's next `sourceSnapshots` version.
+   * schema subgraph turns the result into the connection's next `sourceSnapshots` version, which
+   * `syncConnection` then checks its tables against. A scope that matches none of the tables the
+   * connection can read fails the run with DISCOVERY_SCOPE_MATCHES_NOTHING (its message names the
+   * scope and some readable tables) and records no snapshot. A malformed scope is refused here,
+   * dispatching nothing: SCOPE_NAME_EMPTY, SCOPE_NAME_TOO_LONG, SCOPE_NAME_INVALID (control
+   * characters) at `scope.tables.N` / `scope.patterns.N`, TOO_MANY_SCOPE_ENTRIES at `scope.tables` /
+   * `scope.patterns`.
    */
   discoverConnection: DiscoverConnectionPayload;
   /** Copies connections (without secrets), pipelines (paused) and mappings from one workspace into another; read access to the source and write access to the target are needed. Poll `promotion(id)` until DONE for the mapping part. */
@@ -289,6 +295,14 @@ export type Mutation = {
    * be a DESTINATION PostgreSQL connection of the workspace: WAREHOUSE_CONNECTION_NOT_FOUND /
    * WAREHOUSE_CONNECTION_INVALID; counts against the workspace's quotas, storage only in the
    * platform warehouse). Follow it with `run(id: runId)`.
+   *
+   * The tables are checked against the connection's latest discovery (`sourceSnapshots`), and
+   * nothing is dispatched on any error: CONNECTION_NOT_DISCOVERED (run `discoverConnection` first),
+   * TABLE_NOT_DISCOVERED at `tables.N.name` (names are exact and case-sensitive; discover again if the
+   * table is new), COLUMN_NOT_FOUND at `tables.N.primaryKey.J` / `tables.N.cursorColumn`,
+   * PRIMARY_KEY_REQUIRED at `tables.N.primaryKey` (INCREMENTAL, and the source table has no key),
+   * INVALID_IDENTIFIER, DUPLICATE_TABLE, CURSOR_REQUIRED; with `allTables` / `scope`:
+   * SCOPE_CONFLICT, SCOPE_EMPTY, SCOPE_MATCHES_NOTHING, NO_TABLES_DISCOVERED, TOO_MANY_TABLES.
    */
   syncConnection: SyncConnectionPayload;
   /** Dispatches a connection.test job; poll `connection.lastTestRun` (or `run(id)`) for its steps. */
@@ -835,14 +849,26 @@ export type StoredFile = {
   sizeBytes: Scalars['Float']['output'];
 };
 
+/**
+ * Which tables to sync: `tables` one by one, and/or every discovered table (`allTables`) or every
+ * discovered table of a `scope` (not both). At least one of them. A table both picked by
+ * `allTables` / `scope` and named in `tables` is synced once, with the settings `tables` gives it.
+ */
 export type SyncConnectionInput = {
+  /**
+   * true: also every TABLE of the connection's latest discovery snapshot (views only when named in
+   * `tables`), FULL.
+   */
+  allTables?: InputMaybe<Scalars['Boolean']['input']>;
   connectionId: Scalars['ID']['input'];
   /** What to do when a source table gained or changed columns since the last sync. */
   driftPolicy?: InputMaybe<SchemaDriftPolicy>;
   /** FILE and REST_API sources: what to do with malformed records. */
   onMalformed?: InputMaybe<MalformedInputPolicy>;
-  /** At least one table. */
-  tables: Array<SyncTableInput>;
+  /** Also every discovered TABLE of these schemas / matching these patterns, FULL. */
+  scope?: InputMaybe<SyncScopeInput>;
+  /** Tables named one by one, each with its mode and keys; at most 1000 tables per sync in all. */
+  tables?: InputMaybe<Array<SyncTableInput>>;
 };
 
 export type SyncConnectionPayload = {
@@ -857,6 +883,14 @@ export type SyncMode =
   | 'FULL'
   /** Upsert the rows changed since the last checkpoint (by cursorColumn). */
   | 'INCREMENTAL';
+
+/** A part of the connection's latest discovery snapshot; a table is in it when its schema is listed or a pattern matches. */
+export type SyncScopeInput = {
+  /** Glob patterns (`*`, `?`), case-sensitive, over `schema.table`, or over the bare table name for a pattern without a dot, e.g. `sales.order_*`, `dim_*`. At most 100. */
+  patterns?: InputMaybe<Array<Scalars['String']['input']>>;
+  /** Schema names, exact and case-sensitive (MySQL: the database; FILE: `files`; REST_API: `api`). At most 100. */
+  schemas?: InputMaybe<Array<Scalars['String']['input']>>;
+};
 
 export type SyncTableInput = {
   /** INCREMENTAL: a column that grows when a row changes (updated_at, a sequence). */
@@ -1205,6 +1239,7 @@ export type ResolversTypes = ResolversObject<{
   SyncConnectionInput: SyncConnectionInput;
   SyncConnectionPayload: ResolverTypeWrapper<SyncConnectionPayload>;
   SyncMode: SyncMode;
+  SyncScopeInput: SyncScopeInput;
   SyncTableInput: SyncTableInput;
   TestConnectionPayload: ResolverTypeWrapper<Omit<TestConnectionPayload, 'connection'> & { connection?: Maybe<ResolversTypes['Connection']> }>;
   UpdateConnectionInput: UpdateConnectionInput;
@@ -1285,6 +1320,7 @@ export type ResolversParentTypes = ResolversObject<{
   StoredFile: StoredFileModel;
   SyncConnectionInput: SyncConnectionInput;
   SyncConnectionPayload: SyncConnectionPayload;
+  SyncScopeInput: SyncScopeInput;
   SyncTableInput: SyncTableInput;
   TestConnectionPayload: Omit<TestConnectionPayload, 'connection'> & { connection?: Maybe<ResolversParentTypes['Connection']> };
   UpdateConnectionInput: UpdateConnectionInput;
