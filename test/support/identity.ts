@@ -6,6 +6,7 @@ import { connectNats, ensureStreams, OutboxRelay, type Nats } from '@datalinx/me
 import { JWKS_PATH } from '@datalinx/contracts';
 import type { DataSource } from 'typeorm';
 import type { KV } from '@nats-io/kv';
+import { decodeJwt } from 'jose';
 import { authDataSource } from '../../services/auth/src/data-source';
 import { migrate as migrateAuth } from '../../services/auth/src/migrate';
 import { createAuthServer } from '../../services/auth/src/app';
@@ -13,6 +14,7 @@ import { AccessTokenIssuer } from '../../services/auth/src/tokens/access-tokens'
 import type { AttemptLimits } from '../../services/auth/src/managers/login-throttle';
 import { RevocationPublisher, openIdentityBucket } from '../../services/auth/src/tokens/revocations';
 import { MailRelay } from '../../services/auth/src/mail/mail-relay';
+import { hashPassword } from '../../services/auth/src/managers/passwords';
 import { createGateway, type Gateway } from '../../gateway/src/app';
 import { loadSupergraph } from '../../gateway/src/supergraph';
 import { accessTokenVerifier, bearerAuthenticator, remoteJwks } from '../../gateway/src/auth/bearer';
@@ -195,7 +197,8 @@ export function newSignUp(o: Partial<SignUpFields> = {}): SignUpFields {
   };
 }
 
-export const SIGN_UP = `mutation($i: SignUpInput!){ signUp(input: $i) { organization { id slug name timeZone } user { id email orgRole status } errors { code field message } } }`;
+/** Sign-up answers only `ok` (the same whether or not the e-mail address had an account): the ids come from signing in. */
+export const SIGN_UP = `mutation($i: SignUpInput!){ signUp(input: $i) { ok errors { code field message } } }`;
 export const LOGIN = `mutation($i: LoginInput!){ login(input: $i) { accessToken expiresAt refreshToken user { id email organization { slug } } errors { code field message } } }`;
 export const REFRESH = `mutation($t: String!){ refreshSession(refreshToken: $t) { accessToken expiresAt refreshToken user { id } errors { code field message } } }`;
 
@@ -205,13 +208,28 @@ export interface Tokens {
   userId: string;
 }
 
-/** Signs up through the gateway and logs in; returns the ids and tokens. */
+/** Signs up through the gateway and logs in; returns the ids (the org's from the access token's `org` claim) and tokens. */
 export async function signUpAndLogin(gatewayUrl: string, o: Partial<SignUpFields> = {}): Promise<Tokens & { orgId: string; input: SignUpFields }> {
   const input = newSignUp(o);
-  const su = await postGraphQL<{ signUp: { organization: { id: string } | null; user: { id: string } | null; errors: unknown[] } }>(gatewayUrl, SIGN_UP, { i: input });
-  if (!su.body.data?.signUp.organization) throw new Error(`sign-up failed: ${JSON.stringify(su.body)}`);
+  const su = await postGraphQL<{ signUp: { ok: boolean; errors: unknown[] } }>(gatewayUrl, SIGN_UP, { i: input });
+  if (!su.body.data?.signUp.ok) throw new Error(`sign-up failed: ${JSON.stringify(su.body)}`);
   const tokens = await login(gatewayUrl, input.email, input.password);
-  return { ...tokens, orgId: su.body.data.signUp.organization.id, input };
+  const orgId = decodeJwt(tokens.accessToken).org;
+  if (typeof orgId !== 'string') throw new Error('the access token names no org');
+  return { ...tokens, orgId, input };
+}
+
+/**
+ * Another person in the org (inserted as an accepted invitation would leave them), with a
+ * password; sign them in with `login`.
+ */
+export async function addPerson(s: Pick<IdentityStack, 'authDs'>, o: { orgId: string; orgRole: 'ADMIN' | 'MEMBER' | 'VIEWER'; password: string; email?: string }): Promise<{ userId: string; email: string }> {
+  const email = o.email ?? `${o.orgRole.toLowerCase()}-${randomUUID()}@example.test`;
+  const [{ id }] = (await s.authDs.query(
+    `INSERT INTO auth."user" (org_id, email, display_name, org_role, password_hash, password_changed_at) VALUES ($1, $2, $3, $4, $5, now()) RETURNING id`,
+    [o.orgId, email, `${o.orgRole} person`, o.orgRole, await hashPassword(o.password)],
+  )) as Array<{ id: string }>;
+  return { userId: id!, email };
 }
 
 export async function login(gatewayUrl: string, email: string, password: string): Promise<Tokens> {

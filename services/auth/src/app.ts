@@ -57,7 +57,8 @@ export interface AuthDeps {
   /** Called after a transaction that wrote to the outbox (kicks the relay). */
   onOutboxCommit?: () => void;
   /**
-   * Invitations and password resets (they need `tokens.sealKey`: the e-mail bodies are sealed).
+   * Invitations, password resets and the notice of a sign-up with a taken address (they need
+   * `tokens.sealKey`: the e-mail bodies are sealed).
    * `relay` is kicked after a commit that queued an e-mail (index.ts starts a MailRelay; tests may
    * start one too); without it the e-mails wait in auth.email_outbox for a relay to come.
    */
@@ -114,16 +115,16 @@ export function createAuthServer(d: AuthDeps) {
   const sessionDao = new SessionDao(d.ds);
   const grants = new WorkspaceGrantDao(d.ds);
   const workspaceRefs = new WorkspaceRefDao(d.ds);
-  const accounts = new AccountManager(d.ds, orgs, users, sessionDao, d.log, d.tokens?.revocations, d.onOutboxCommit);
+  const mailOut = new EmailOutboxDao();
+  const webBaseUrl = d.mail?.webBaseUrl ?? 'http://localhost:3000';
+  const onMail = () => d.mail?.relay?.kick();
+  const accounts = new AccountManager(d.ds, orgs, users, sessionDao, d.log, d.tokens?.revocations, d.onOutboxCommit, d.tokens ? { outbox: mailOut, sealKey: d.tokens.sealKey, webBaseUrl, afterMail: onMail } : null);
   const mfaDao = new MfaDao(d.ds);
   const throttle = new LoginThrottle(new LoginFailureDao(d.ds), d.attemptLimits);
   const sessions = d.tokens ? new SessionManager(d.ds, orgs, users, sessionDao, grants, mfaDao, d.tokens.issuer, d.tokens.revocations, throttle, d.log, d.onOutboxCommit) : null;
   const mfa = d.tokens && sessions ? new MfaManager(d.ds, orgs, users, mfaDao, sessions, d.tokens.sealKey, throttle, d.log, d.onOutboxCommit) : null;
   const policy = new PolicyManager(d.ds, orgs, users, sessionDao, mfaDao, d.tokens?.revocations, d.log, d.onOutboxCommit);
   const serviceAccounts = new ServiceAccountManager(d.ds, new ServiceAccountDao(d.ds), workspaceRefs, d.tokens?.issuer, d.tokens?.revocations, d.log, d.onOutboxCommit);
-  const mailOut = new EmailOutboxDao();
-  const webBaseUrl = d.mail?.webBaseUrl ?? 'http://localhost:3000';
-  const onMail = () => d.mail?.relay?.kick();
   const invitations = d.tokens
     ? new InvitationManager(d.ds, orgs, users, new InvitationDao(d.ds), workspaceRefs, grants, mailOut, d.tokens.sealKey, { webBaseUrl, ttlHours: d.mail?.invitationTtlHours ?? 168 }, d.log, d.onOutboxCommit, onMail)
     : null;

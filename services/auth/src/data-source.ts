@@ -17,6 +17,7 @@ import { Invitations1764900000000 } from './migrations/1764900000000-invitations
 import { People1764950000000 } from './migrations/1764950000000-people';
 import { AuthRowLevelSecurity1765000000000 } from './migrations/1765000000000-row-level-security';
 import { DurableRevocations1765100000000 } from './migrations/1765100000000-durable-revocations';
+import { EmailOutboxRecipient1765200000000 } from './migrations/1765200000000-email-outbox-recipient';
 
 export const SCHEMA = 'auth';
 
@@ -25,7 +26,7 @@ export const authDataSource = (url: string, poolMax = 10, statementTimeoutMs = 1
     url,
     schema: SCHEMA,
     entities: [Organization, User, Session, RefreshToken, PasswordHistory, WorkspaceGrant, OutboxEvent],
-    migrations: [Init1764300000000, Identity1764400000000, Mfa1764500000000, LoginAttempts1764600000000, ServiceAccounts1764700000000, WorkspaceRef1764750000000, SessionCookie1764800000000, Invitations1764900000000, People1764950000000, AuthRowLevelSecurity1765000000000, DurableRevocations1765100000000],
+    migrations: [Init1764300000000, Identity1764400000000, Mfa1764500000000, LoginAttempts1764600000000, ServiceAccounts1764700000000, WorkspaceRef1764750000000, SessionCookie1764800000000, Invitations1764900000000, People1764950000000, AuthRowLevelSecurity1765000000000, DurableRevocations1765100000000, EmailOutboxRecipient1765200000000],
     poolMax,
     statementTimeoutMs,
   });

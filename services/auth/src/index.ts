@@ -30,7 +30,7 @@ async function main() {
     record: (orgId, workspaceId) => workspaceRefs.upsert(orgId, workspaceId),
   });
   const sealKey = parseKey(env.DLX_MASTER_KEY);
-  // Invitation and password-reset e-mails (auth.email_outbox): SMTP when SMTP_URL is set, else
+  // Invitation, password-reset and sign-up-notice e-mails (auth.email_outbox): SMTP when SMTP_URL is set, else
   // local mode (logged with their link). The URL's credentials are never logged.
   const mailRelay = new MailRelay(ds, sealKey, log.child({ component: 'mail-relay' }), { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM }).start();
   const server = await createAuthServer({

@@ -125,6 +125,18 @@ describe('auth subgraph', () => {
     expect(entities.body.data).toEqual({ _entities: [null, null] });
   });
 
+  it('gives a service account of org A its organization and no people: users, me.user and User entities are refused or null', async () => {
+    const sa = { kind: 'service-account' as const, serviceAccountId: randomUUID(), orgId: orgA, grants: [{ workspaceId: randomUUID(), role: 'VIEWER' as const }], keyId: randomUUID(), authMethod: 'api-key' as const };
+    const me = await postGraphQL(url, `query($id: ID!){ me { kind user { id } organization { slug } } organization(id: $id) { name } }`, { id: orgA }, await as(sa));
+    expect(me.body).toEqual({ data: { me: { kind: 'SERVICE_ACCOUNT', user: null, organization: { slug: 'acme' } }, organization: { name: 'Acme' } } });
+    const users = await postGraphQL(url, `{ users { nodes { email } } }`, {}, await as(sa));
+    expect(users.body.errors?.map((e) => e.extensions?.code)).toEqual(['FORBIDDEN']);
+    expect(users.body.data ?? null).toBeNull();
+    const entities = await postGraphQL(url, `query($r:[_Any!]!){ _entities(representations:$r){ ... on User { id email displayName } } }`, { r: [{ __typename: 'User', id: aliceId }] }, await as(sa));
+    expect(entities.body.data).toEqual({ _entities: [null] });
+    expect(JSON.stringify(entities.body)).not.toContain('alice@acme.test');
+  });
+
   it('pages users with a cursor and rejects a bad one with a typed error', async () => {
     const admin = userViewer({ orgId: orgA, orgRole: 'ADMIN' });
     const q = dataSource.current!;
@@ -151,14 +163,19 @@ describe('auth subgraph', () => {
   });
 
   describe('identity mutations without a signing key (sign-in not configured)', () => {
-    it('lets an anonymous caller sign up and read back exactly what it created', async () => {
-      const res = await postGraphQL(
-        url,
-        `mutation($i: SignUpInput!){ signUp(input: $i) { organization { slug } user { email orgRole organization { slug } } errors { code } } }`,
-        { i: { organizationName: 'Initech', slug: 'initech', region: 'us', timeZone: 'UTC', email: 'peter@initech.test', displayName: 'Peter', password: 'Tps-Reports-2024!' } },
-        await as(ANONYMOUS),
-      );
-      expect(res.body).toEqual({ data: { signUp: { organization: { slug: 'initech' }, user: { email: 'peter@initech.test', orgRole: 'ADMIN', organization: { slug: 'initech' } }, errors: [] } } });
+    it('lets an anonymous caller sign up; the answer is ok and names nothing; a taken address (no mail without a seal key) answers the same', async () => {
+      const signUp = async (email: string, slug: string) =>
+        postGraphQL(
+          url,
+          `mutation($i: SignUpInput!){ signUp(input: $i) { ok errors { code } } }`,
+          { i: { organizationName: 'Initech', slug, region: 'us', timeZone: 'UTC', email, displayName: 'Peter', password: 'Tps-Reports-2024!' } },
+          await as(ANONYMOUS),
+        );
+      expect((await signUp('peter@initech.test', 'initech')).body).toEqual({ data: { signUp: { ok: true, errors: [] } } });
+      const [row] = await dataSource.current!.query(`SELECT u.org_role AS "orgRole", o.slug, o.region FROM auth."user" u JOIN auth.organization o ON o.id = u.org_id WHERE u.email = 'peter@initech.test'`);
+      expect(row).toEqual({ orgRole: 'ADMIN', slug: 'initech', region: 'us' });
+      expect((await signUp('Peter@Initech.test', 'initech-two')).body).toEqual({ data: { signUp: { ok: true, errors: [] } } });
+      expect(await dataSource.current!.query(`SELECT slug FROM auth.organization WHERE slug LIKE 'initech%'`)).toEqual([{ slug: 'initech' }]);
     });
 
     it('answers login with SIGN_IN_UNAVAILABLE and publishes an empty JWKS', async () => {

@@ -30,6 +30,15 @@ export class EmailOutboxDao {
     ]);
   }
 
+  /** E-mails of one template queued to one address in the last hour (a rate limit on e-mails anyone can trigger). */
+  async countRecentTo(em: EntityManager, orgId: string, toAddress: string, template: string): Promise<number> {
+    const rows: Array<{ n: number }> = await em.query(
+      `SELECT count(*)::int AS n FROM auth.email_outbox WHERE org_id = $1 AND to_address = $2 AND template = $3 AND created_at > now() - interval '1 hour'`,
+      [orgId, toAddress, template],
+    );
+    return rows[0]!.n;
+  }
+
   claimDue(em: EntityManager, limit: number, maxAttempts: number): Promise<PendingEmail[]> {
     return em.query(
       `SELECT id, org_id AS "orgId", to_address AS "toAddress", template, subject, body, attempts FROM auth.email_outbox

@@ -50,6 +50,11 @@ export class UserDao {
     );
   }
 
+  /** The user with this e-mail (case-insensitive), whatever its org, without the password hash: the same platform-wide lookup as login. */
+  async findByEmail(email: string): Promise<User | null> {
+    return withTenantOf(this.ds, 'login_email', email, (tx) => tx.getRepository(User).createQueryBuilder('u').where('lower(u.email) = lower(:email)', { email }).getOne());
+  }
+
   /** One user of the org with the password hash (re-authentication). */
   async findWithSecret(orgId: string, id: string, em: EntityManager = this.ds.manager): Promise<UserWithSecret | null> {
     return inTenant(em, orgId, async (tx) =>

@@ -29,8 +29,8 @@ export interface AuthContext extends RequestContext {
   /** Password change (signed in) and the expired-password step of sign-in. */
   passwords: PasswordManager;
   /**
-   * Ids of users/organizations this request created or signed in to: an anonymous caller may
-   * read exactly those in the sign-up and login payloads (shared with the IdentityManager).
+   * Ids of users/organizations this request signed in to (or accepted an invitation into): an anonymous caller may
+   * read exactly those in the sign-in payloads (shared with the IdentityManager). Sign-up reveals none.
    */
   revealed: Set<string>;
   status: () => Promise<ServiceStatus>;

@@ -2,14 +2,33 @@ import { forbidden, hasOrgPerm, hasOrgPermission, isAuthenticated, isPublic, or,
 import type { AuthContext } from './context';
 
 /**
- * Users and organizations are visible to a signed-in viewer (managers narrow that to their own
- * org), and — for an anonymous caller — only the ones this very request created or signed in to
- * (the sign-up and login payloads).
+ * Who may read what, by kind of caller (deny by default; every root field and type below says
+ * which of these it allows):
+ * - people — a user with an org role (ADMIN, MEMBER or VIEWER): the organization's people, its
+ *   security policy, their own sessions and second factor; org ADMINs more (`hasOrgPerm`);
+ * - service accounts — an API key with one workspace grant: only what that workspace role needs
+ *   from auth, which is their own organization (name, slug, region, time zone: no personal data;
+ *   `Workspace.organization` resolves through it) and `me`. Never a user, an e-mail, a session or
+ *   the org's settings: `hasOrgRole` refuses them with FORBIDDEN;
+ * - anonymous callers — the public fields, and the user / org that this very request signed in
+ *   to (the login, MFA and invitation payloads).
  */
+
+/** A person of the organization (any org role). Service accounts have no org role: FORBIDDEN. */
+const hasOrgRole = rule({ cache: 'contextual' })(async (_p, _a, ctx: RequestContext) => {
+  const v = ctx.viewer;
+  if (v.kind === 'anonymous') return unauthenticated();
+  return v.kind === 'user' ? true : forbidden('Only people of the organization can do this; a service account acts only in its workspace.');
+});
+
+/** For an anonymous caller: the user / org this very request signed in to (managers re-check). */
 const isRevealedToThisRequest = rule({ cache: 'no_cache' })(async (parent: { id?: unknown }, _a, ctx: RequestContext) =>
   typeof parent?.id === 'string' && (ctx as AuthContext).revealed.has(parent.id) ? true : unauthenticated(),
 );
-const canSeeIdentity = or(isAuthenticated, isRevealedToThisRequest);
+/** The viewer's own organization (the IdentityManager narrows it): people and service accounts. */
+const canSeeOrganization = or(isAuthenticated, isRevealedToThisRequest);
+/** A person's record (e-mail, role, status): people of the same org (the IdentityManager narrows it), never a service account. */
+const canSeePerson = or(hasOrgRole, isRevealedToThisRequest);
 
 /**
  * `User.workspaceGrants`: only the user themself and the ADMINs (users:manage) of the user's own
@@ -25,11 +44,13 @@ const isSelfOrUserAdmin = rule({ cache: 'no_cache' })(async (parent: { id?: unkn
 /** Every root field has an explicit rule; anything not listed is denied (fallbackRule: deny). */
 export const permissions = {
   Query: {
+    // Public; for a service account: its kind and organization, no user.
     me: isPublic,
+    // Service accounts included: the org itself holds no personal data.
     organization: isAuthenticated,
-    users: isAuthenticated,
-    securityPolicy: isAuthenticated,
-    mySessions: isAuthenticated,
+    users: hasOrgRole,
+    securityPolicy: hasOrgRole,
+    mySessions: hasOrgRole,
     userSessions: hasOrgPerm('users:manage'),
     serviceAccounts: hasOrgPerm('service-accounts:manage'),
     invitations: hasOrgPerm('users:manage'),
@@ -40,16 +61,16 @@ export const permissions = {
     signUp: isPublic,
     login: isPublic,
     refreshSession: isPublic,
-    logout: isAuthenticated,
+    logout: hasOrgRole,
     deactivateUser: hasOrgPerm('users:manage'),
     // The challenge token is the credential of the MFA steps (checked by the MfaManager).
     completeMfaLogin: isPublic,
     // Signed in, or the holder of an ENROLL challenge token (the manager requires one of the two).
     enrollTotp: isPublic,
     confirmTotp: isPublic,
-    disableTotp: isAuthenticated,
+    disableTotp: hasOrgRole,
     // Own sessions; the manager lets an org ADMIN revoke any session of the org.
-    revokeSession: isAuthenticated,
+    revokeSession: hasOrgRole,
     updateSecurityPolicy: hasOrgPerm('org:manage'),
     createServiceAccount: hasOrgPerm('service-accounts:manage'),
     rotateApiKey: hasOrgPerm('service-accounts:manage'),
@@ -59,7 +80,7 @@ export const permissions = {
     reactivateUser: hasOrgPerm('users:manage'),
     removeUser: hasOrgPerm('users:manage'),
     // The signed-in user's own password (re-authenticated by the current one).
-    changePassword: isAuthenticated,
+    changePassword: hasOrgRole,
     // Public: the PASSWORD_CHANGE challenge token from login is the credential (checked by the PasswordManager).
     changeExpiredPassword: isPublic,
     inviteUser: hasOrgPerm('users:manage'),
@@ -72,9 +93,9 @@ export const permissions = {
     resetPassword: isPublic,
   },
   Me: isPublic,
-  Organization: canSeeIdentity,
-  User: { '*': canSeeIdentity, workspaceGrants: isSelfOrUserAdmin },
-  UserConnection: isAuthenticated,
+  Organization: canSeeOrganization,
+  User: { '*': canSeePerson, workspaceGrants: isSelfOrUserAdmin },
+  UserConnection: hasOrgRole,
   SignUpPayload: isPublic,
   SessionTokensPayload: isPublic,
   LogoutPayload: isPublic,
@@ -82,9 +103,9 @@ export const permissions = {
   EnrollTotpPayload: isPublic,
   ConfirmTotpPayload: isPublic,
   DisableTotpPayload: isPublic,
-  SecurityPolicy: isAuthenticated,
+  SecurityPolicy: hasOrgRole,
   SecurityPolicyPayload: isPublic,
-  UserSession: isAuthenticated,
+  UserSession: hasOrgRole,
   RevokeSessionPayload: isPublic,
   ServiceAccount: hasOrgPerm('service-accounts:manage'),
   ApiKey: hasOrgPerm('service-accounts:manage'),
@@ -92,7 +113,7 @@ export const permissions = {
   RotateApiKeyPayload: isPublic,
   RevokeApiKeyPayload: isPublic,
   // Reached only through fields with their own rules (User.workspaceGrants, the payloads below, invitations).
-  WorkspaceGrant: isAuthenticated,
+  WorkspaceGrant: hasOrgRole,
   UpdateUserRolePayload: isPublic,
   SetWorkspaceGrantsPayload: isPublic,
   ReactivateUserPayload: isPublic,

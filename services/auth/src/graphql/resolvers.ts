@@ -40,7 +40,8 @@ export const resolvers: Resolvers = {
     invitation: (_p, { token }, ctx) => (ctx.invitations ? ctx.invitations.preview(token) : null),
   },
   Mutation: {
-    signUp: async (_p, { input }, ctx) => reveal(ctx, await ctx.accounts.signUp(input)),
+    // Reveals nothing: the answer is the same whether or not the e-mail address had an account.
+    signUp: (_p, { input }, ctx) => ctx.accounts.signUp(input, client(ctx)),
     login: async (_p, { input }, ctx) => (ctx.sessions ? reveal(ctx, await ctx.sessions.login(input, client(ctx))) : SIGN_IN_UNAVAILABLE),
     refreshSession: async (_p, { refreshToken }, ctx) => (ctx.sessions ? reveal(ctx, await ctx.sessions.refresh(refreshToken)) : SIGN_IN_UNAVAILABLE),
     logout: (_p, _a, ctx) =>

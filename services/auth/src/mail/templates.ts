@@ -31,3 +31,20 @@ export function passwordResetEmail(o: { link: string; ttlMinutes: number }): { s
     ].join('\n'),
   };
 }
+
+/**
+ * To the owner of an address someone tried to sign up with: the sign-up answered as if it had
+ * worked (so it tells nobody the address has an account) and created nothing.
+ */
+export function signUpAttemptEmail(o: { webBaseUrl: string }): { subject: string; text: string } {
+  return {
+    subject: 'Someone tried to sign up to Datalinx with your address',
+    text: [
+      'Someone (perhaps you) tried to create a new Datalinx organization with this e-mail address.',
+      'This address already belongs to your Datalinx account, so nothing was created and your account is unchanged.',
+      '',
+      `If it was you: sign in at ${o.webBaseUrl.replace(/\/+$/, '')} with your existing password, or use "Forgot password" there if you do not remember it.`,
+      'If it was not you, you need not do anything.',
+    ].join('\n'),
+  };
+}

@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import { NotFoundError, UnauthenticatedError, decodeCursor, encodeCursor, pageSize } from '@datalinx/common';
+import { ForbiddenError, NotFoundError, UnauthenticatedError, decodeCursor, encodeCursor, pageSize } from '@datalinx/common';
 import { byIdLoader, type Viewer } from '@datalinx/graphql-kit';
 import type { OrganizationDao } from '../daos/organization.dao';
 import type { UserDao } from '../daos/user.dao';
@@ -8,9 +8,10 @@ import type { User } from '../entities/user.entity';
 
 
 /**
- * Organizations and users as the viewer may see them: only their own organization and its
- * people. Every lookup (root fields and entity references alike) goes through the tenant
- * check here, because shield does not cover `__resolveReference`. Per request: batched loaders.
+ * Organizations and users as the viewer may see them: only their own organization and — for
+ * people of it, never for a service account — its people. Every lookup (root fields and entity
+ * references alike) goes through the check here, because shield does not cover
+ * `__resolveReference`. Per request: batched loaders.
  */
 export class IdentityManager {
   private readonly orgLoader: DataLoader<string, Organization | null>;
@@ -20,12 +21,12 @@ export class IdentityManager {
     private readonly viewer: Viewer,
     private readonly orgs: OrganizationDao,
     private readonly users: UserDao,
-    /** Ids this request created or signed in to (sign-up / login payloads of an anonymous caller). */
+    /** Ids this request signed in to (the sign-in payloads of an anonymous caller; sign-up reveals none). */
     private readonly revealed: ReadonlySet<string> = new Set(),
   ) {
     this.orgLoader = byIdLoader((ids) => this.orgs.findByIds(ids));
     this.userLoader = byIdLoader(async (ids) => {
-      const orgId = this.orgIdOrNull();
+      const orgId = this.peopleOrgIdOrNull();
       return orgId ? this.users.findByIds(orgId, ids) : [];
     });
   }
@@ -34,9 +35,14 @@ export class IdentityManager {
     return this.viewer.kind === 'anonymous' ? null : this.viewer.orgId;
   }
 
+  /** The org whose people the viewer may see: a user's own; none for a service account or an anonymous caller. */
+  private peopleOrgIdOrNull(): string | null {
+    return this.viewer.kind === 'user' ? this.viewer.orgId : null;
+  }
+
   /**
-   * The viewer's organization when `id` is theirs (or the one this request just created / signed
-   * in to); null otherwise (not found = not yours).
+   * The viewer's organization when `id` is theirs (or the one this request just signed in to);
+   * null otherwise (not found = not yours).
    */
   async organization(id: string): Promise<Organization | null> {
     if (id !== this.orgIdOrNull() && !this.revealed.has(id)) return null;
@@ -44,7 +50,7 @@ export class IdentityManager {
   }
 
   async user(id: string): Promise<User | null> {
-    return this.orgIdOrNull() ? this.userLoader.load(id) : null;
+    return this.peopleOrgIdOrNull() ? this.userLoader.load(id) : null;
   }
 
   async requireOrganization(id: string): Promise<Organization> {
@@ -62,8 +68,9 @@ export class IdentityManager {
   }
 
   async listUsers(first: number | null | undefined, after: string | null | undefined) {
-    const orgId = this.orgIdOrNull();
-    if (!orgId) throw new UnauthenticatedError();
+    if (this.viewer.kind === 'anonymous') throw new UnauthenticatedError();
+    const orgId = this.peopleOrgIdOrNull();
+    if (!orgId) throw new ForbiddenError();
     const n = pageSize(first);
     const rows = await this.users.listByOrg(orgId, { first: n, after: decodeCursor(after) });
     const nodes = rows.slice(0, n);

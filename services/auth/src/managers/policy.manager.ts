@@ -60,8 +60,9 @@ export class PolicyManager {
     this.log = log.child({ component: 'PolicyManager' });
   }
 
+  /** The org's policy, for its people only (a service account has no use for it). */
   async get(viewer: Viewer): Promise<SecurityPolicy | null> {
-    if (viewer.kind === 'anonymous') return null;
+    if (viewer.kind !== 'user') return null;
     const org = await this.orgs.findById(viewer.orgId);
     return org ? this.view(org.settings) : null;
   }

@@ -203,10 +203,14 @@ export type LogoutPayload = {
   ok: Scalars['Boolean']['output'];
 };
 
+/**
+ * The caller. A user: `user` and `organization`. A service account: `organization` only (`user` null; a service account
+ * sees no people). Anonymous: both null.
+ */
 export type Me = {
   __typename?: 'Me';
   kind: ViewerKind;
-  /** Whether the signed-in user has two-factor authentication on. */
+  /** Whether the signed-in user has two-factor authentication on (false for a service account). */
   mfaEnabled: Scalars['Boolean']['output'];
   organization: Maybe<Organization>;
   user: Maybe<User>;
@@ -262,7 +266,11 @@ export type Mutation = {
   rotateApiKey: RotateApiKeyPayload;
   /** Org ADMIN: replaces a user's workspace grants (each workspace of the organization, at most once; an org VIEWER only VIEWER grants). Takes effect on their next request. */
   setWorkspaceGrants: SetWorkspaceGrantsPayload;
-  /** Creates an organization and its first ADMIN. Public: called by people who have no account yet. */
+  /**
+   * Creates an organization and its first ADMIN; then sign in with `login`. Public: called by people who have no account yet.
+   * Whether the e-mail address already has an account is never told: then nothing is created, the answer is the same `ok`,
+   * and the address's owner gets an e-mail saying someone tried to sign up with it.
+   */
   signUp: SignUpPayload;
   /** Org ADMIN: changes the organization's security policy. */
   updateSecurityPolicy: SecurityPolicyPayload;
@@ -419,6 +427,7 @@ export type Organization = {
   createdAt: Scalars['DateTime']['output'];
   id: Scalars['ID']['output'];
   name: Scalars['String']['output'];
+  /** Where the organization's data lives: `eu` or `us`. */
   region: Scalars['String']['output'];
   /** Unique and immutable. */
   slug: Scalars['String']['output'];
@@ -447,17 +456,17 @@ export type Query = {
   invitations: InvitationConnection;
   /** Who is asking: anonymous, a user or a service account. Public. */
   me: Me;
-  /** The signed-in user's open sessions, newest first. */
+  /** The signed-in user's open sessions, newest first. People only. */
   mySessions: Array<UserSession>;
-  /** The viewer's own organization. Not found for any other id. */
+  /** The viewer's own organization (users and service accounts alike: it holds no personal data). Not found for any other id. */
   organization: Maybe<Organization>;
-  /** The viewer's organization's security policy. */
+  /** The viewer's organization's security policy. People only (any org role): a service account gets FORBIDDEN. */
   securityPolicy: Maybe<SecurityPolicy>;
   /** Org ADMIN: the organization's service accounts, newest first, with their API keys (metadata only: never key material beyond the prefix). */
   serviceAccounts: Array<ServiceAccount>;
   /** Org ADMIN: the open sessions of a user of the organization. */
   userSessions: Array<UserSession>;
-  /** People in the viewer's organization, newest first. */
+  /** People in the viewer's organization, newest first. People only (any org role): a service account gets FORBIDDEN. */
   users: UserConnection;
 };
 
@@ -658,6 +667,7 @@ export type SignUpInput = {
   email: Scalars['String']['input'];
   organizationName: Scalars['String']['input'];
   password: Scalars['String']['input'];
+  /** Where the organization's data lives: one of `eu`, `us` (anything else: REGION_INVALID). */
   region: Scalars['String']['input'];
   /** Unique and immutable: 2–63 lowercase letters, digits or dashes. */
   slug: Scalars['String']['input'];
@@ -665,11 +675,15 @@ export type SignUpInput = {
   timeZone: Scalars['String']['input'];
 };
 
+/**
+ * The same answer whether the e-mail address was free (the organization and its ADMIN were created) or already had an
+ * account (nothing was created; its owner was told by e-mail): no organization or user is returned. Sign in with `login`.
+ */
 export type SignUpPayload = {
   __typename?: 'SignUpPayload';
   errors: Array<UserError>;
-  organization: Maybe<Organization>;
-  user: Maybe<User>;
+  /** True when the input was valid: sign in with `login` next. False with the errors (invalid input, SLUG_TAKEN). */
+  ok: Scalars['Boolean']['output'];
 };
 
 export type UpdateUserRolePayload = {
@@ -678,6 +692,7 @@ export type UpdateUserRolePayload = {
   user: Maybe<User>;
 };
 
+/** A person of the organization. Readable by the organization's people (any org role), never by a service account. */
 export type User = {
   __typename?: 'User';
   createdAt: Scalars['DateTime']['output'];
@@ -899,7 +914,7 @@ export type ResolversTypes = ResolversObject<{
   SessionTokensPayload: ResolverTypeWrapper<Omit<SessionTokensPayload, 'user'> & { user?: Maybe<ResolversTypes['User']> }>;
   SetWorkspaceGrantsPayload: ResolverTypeWrapper<Omit<SetWorkspaceGrantsPayload, 'user'> & { user?: Maybe<ResolversTypes['User']> }>;
   SignUpInput: SignUpInput;
-  SignUpPayload: ResolverTypeWrapper<Omit<SignUpPayload, 'organization' | 'user'> & { organization?: Maybe<ResolversTypes['Organization']>, user?: Maybe<ResolversTypes['User']> }>;
+  SignUpPayload: ResolverTypeWrapper<SignUpPayload>;
   UpdateUserRolePayload: ResolverTypeWrapper<Omit<UpdateUserRolePayload, 'user'> & { user?: Maybe<ResolversTypes['User']> }>;
   User: ResolverTypeWrapper<UserModel>;
   UserConnection: ResolverTypeWrapper<Omit<UserConnection, 'nodes'> & { nodes: Array<ResolversTypes['User']> }>;
@@ -963,7 +978,7 @@ export type ResolversParentTypes = ResolversObject<{
   SessionTokensPayload: Omit<SessionTokensPayload, 'user'> & { user?: Maybe<ResolversParentTypes['User']> };
   SetWorkspaceGrantsPayload: Omit<SetWorkspaceGrantsPayload, 'user'> & { user?: Maybe<ResolversParentTypes['User']> };
   SignUpInput: SignUpInput;
-  SignUpPayload: Omit<SignUpPayload, 'organization' | 'user'> & { organization?: Maybe<ResolversParentTypes['Organization']>, user?: Maybe<ResolversParentTypes['User']> };
+  SignUpPayload: SignUpPayload;
   UpdateUserRolePayload: Omit<UpdateUserRolePayload, 'user'> & { user?: Maybe<ResolversParentTypes['User']> };
   User: UserModel;
   UserConnection: Omit<UserConnection, 'nodes'> & { nodes: Array<ResolversParentTypes['User']> };
@@ -1263,8 +1278,7 @@ export type SetWorkspaceGrantsPayloadResolvers<ContextType = AuthContext, Parent
 
 export type SignUpPayloadResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['SignUpPayload'] = ResolversParentTypes['SignUpPayload']> = ResolversObject<{
   errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
-  organization?: Resolver<Maybe<ResolversTypes['Organization']>, ParentType, ContextType>;
-  user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+  ok?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 }>;
 
 export type UpdateUserRolePayloadResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['UpdateUserRolePayload'] = ResolversParentTypes['UpdateUserRolePayload']> = ResolversObject<{
