@@ -1,34 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { SMTPServer } from 'smtp-server';
 import { decodeJwt } from 'jose';
 import { REDACT_PATHS } from '@datalinx/common';
 import { postGraphQL } from '../../test/support/http';
 import { bearer, login, signUpAndLogin, startIdentityStack, type IdentityStack } from '../../test/support/identity';
+import { startMailbox, type Mailbox, type ReceivedMail } from '../../test/support/mailbox';
 
 /**
  * Invitations (single and CSV), forgotten password and outgoing e-mail, end to end: the real
  * gateway and auth subgraph on PostgreSQL and NATS, the MailRelay sending through nodemailer to a
  * REAL SMTP server (smtp-server on 127.0.0.1) that this test reads the links from.
  */
-
-interface Mail {
-  to: string[];
-  subject: string;
-  text: string;
-}
-
-/** Minimal RFC 2045 quoted-printable decoding (nodemailer wraps long lines: the links are long). */
-const decodeQp = (s: string) => s.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
-
-function parseMail(raw: string, to: string[]): Mail {
-  const [head = '', ...rest] = raw.split(/\r?\n\r?\n/);
-  const body = rest.join('\n\n');
-  const subject = /^Subject: (.*)$/m.exec(head)?.[1] ?? '';
-  return { to, subject, text: /quoted-printable/i.test(head) ? decodeQp(body) : body };
-}
 
 const PASSWORD = 'Correct-Horse-9-Battery';
 const NEW_PASSWORD = 'Brand-New-Horse-7-Staple';
@@ -47,9 +30,7 @@ const ME = `{ me { kind user { id } } }`;
 
 describe('invitations, password reset and e-mail through the gateway (real SMTP)', () => {
   let s: IdentityStack;
-  let smtp: SMTPServer;
-  const mails: Mail[] = [];
-  const auths: string[] = [];
+  let mailbox: Mailbox;
   let admin: Awaited<ReturnType<typeof signUpAndLogin>>;
   let ws1: string;
   let ws2: string;
@@ -59,18 +40,11 @@ describe('invitations, password reset and e-mail through the gateway (real SMTP)
   const asAdmin = <T = Record<string, unknown>>(query: string, variables: Record<string, unknown> = {}) => gql<T>(query, variables, bearer(admin.accessToken));
 
   /** Waits (bounded) for the next mail to `to` with a `path` link (after `already` such mails) and returns its link's token. */
-  async function mailTo(to: string, path: '/accept-invitation' | '/reset-password', already = 0): Promise<{ mail: Mail; token: string }> {
-    for (const deadline = Date.now() + 10000; Date.now() < deadline; ) {
-      const list = mails.filter((m) => m.to.includes(to) && m.text.includes(path));
-      if (list.length > already) {
-        const mail = list[list.length - 1]!;
-        const m = new RegExp(`https://app\\.datalinx\\.test${path}\\?token=([A-Za-z0-9_-]+)`).exec(mail.text);
-        if (!m) throw new Error(`no link in the mail: ${mail.text}`);
-        return { mail, token: m[1]! };
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`no mail to ${to} arrived`);
+  async function mailTo(to: string, path: '/accept-invitation' | '/reset-password', already = 0): Promise<{ mail: ReceivedMail; token: string }> {
+    const mail = await mailbox.mailTo(to, (m) => m.text.includes(path), already);
+    const m = new RegExp(`https://app\\.datalinx\\.test${path}\\?token=([A-Za-z0-9_-]+)`).exec(mail.text);
+    if (!m) throw new Error(`no link in the mail: ${mail.text}`);
+    return { mail, token: m[1]! };
   }
 
   async function invite(email: string, orgRole = 'MEMBER', grants: Array<{ workspaceId: string; role: string }> = [], displayName?: string) {
@@ -82,32 +56,8 @@ describe('invitations, password reset and e-mail through the gateway (real SMTP)
   }
 
   beforeAll(async () => {
-    smtp = new SMTPServer({
-      authOptional: true,
-      allowInsecureAuth: true,
-      disabledCommands: ['STARTTLS'],
-      logger: false,
-      onAuth(auth, _session, cb) {
-        auths.push(`${auth.username}:${auth.password}`);
-        cb(null, { user: auth.username });
-      },
-      onRcptTo(address, _session, cb) {
-        // The "mailbox full" the relay must retry later.
-        if (address.address.startsWith('bounce-')) return cb(Object.assign(new Error('452 mailbox full, try later'), { responseCode: 452 }));
-        return cb();
-      },
-      onData(stream, session, cb) {
-        const chunks: Buffer[] = [];
-        stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('end', () => {
-          mails.push(parseMail(Buffer.concat(chunks).toString('utf8'), session.envelope.rcptTo.map((r) => r.address)));
-          cb();
-        });
-      },
-    });
-    await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
-    const port = (smtp.server.address() as AddressInfo).port;
-    s = await startIdentityStack({ mail: { smtpUrl: `smtp://mailer:${SMTP_PASSWORD}@127.0.0.1:${port}`, from: 'Datalinx <no-reply@datalinx.test>', webBaseUrl: 'https://app.datalinx.test' } });
+    mailbox = await startMailbox();
+    s = await startIdentityStack({ mail: { smtpUrl: mailbox.smtpUrl('mailer', SMTP_PASSWORD), from: 'Datalinx <no-reply@datalinx.test>', webBaseUrl: 'https://app.datalinx.test' } });
     admin = await signUpAndLogin(s.gatewayUrl, { password: PASSWORD });
     ws1 = await s.knowWorkspace(admin.orgId);
     ws2 = await s.knowWorkspace(admin.orgId);
@@ -115,7 +65,7 @@ describe('invitations, password reset and e-mail through the gateway (real SMTP)
 
   afterAll(async () => {
     await s?.stop();
-    await new Promise<void>((resolve) => (smtp ? smtp.close(() => resolve()) : resolve()));
+    await mailbox?.stop();
   });
 
   it('invites, mails the link, previews, refuses a weak password, accepts once, and the new user signs in with the invited role and grants', async () => {
@@ -127,7 +77,7 @@ describe('invitations, password reset and e-mail through the gateway (real SMTP)
     const { mail, token } = await mailTo(email, '/accept-invitation');
     expect(token).toMatch(/^dlx_inv_[A-Za-z0-9_-]{43}$/);
     expect(mail.subject).toContain(admin.input.organizationName);
-    expect(auths).toContain(`mailer:${SMTP_PASSWORD}`); // the relay authenticated with the URL's credentials
+    expect(mailbox.auths).toContain(`mailer:${SMTP_PASSWORD}`); // the relay authenticated with the URL's credentials
     // Stored: sha256 of the token only; the outbox row was sent and its sealed body cleared.
     const [row] = await s.authDs.query(`SELECT token_hash FROM auth.invitation WHERE id = $1`, [inv.invitation!.id]);
     expect(Buffer.from(row.token_hash).toString('hex')).toHaveLength(64);
@@ -332,7 +282,7 @@ describe('invitations, password reset and e-mail through the gateway (real SMTP)
   });
 
   it('forgotten password: no enumeration, a single-use link, the history rule, and every old session ends', async () => {
-    const before = mails.length;
+    const before = mailbox.mails.length;
     const unknown = await gql<{ requestPasswordReset: { ok: boolean } }>(REQUEST_RESET, { e: `nobody-${randomUUID()}@example.test` });
     expect(unknown.body.data).toEqual({ requestPasswordReset: { ok: true, errors: [] } });
 
@@ -349,7 +299,7 @@ describe('invitations, password reset and e-mail through the gateway (real SMTP)
     const { token } = await mailTo(email, '/reset-password');
     expect(token).toMatch(/^dlx_pwr_[A-Za-z0-9_-]{43}$/);
     // The unknown address got nothing (the only new mails are the invitation and this reset).
-    expect(mails.slice(before).every((m) => m.to.includes(email))).toBe(true);
+    expect(mailbox.mails.slice(before).every((m) => m.to.includes(email))).toBe(true);
 
     const reused = await gql<{ resetPassword: { ok: boolean; errors: Array<{ code: string; message: string }> } }>(RESET, { t: token, p: PASSWORD });
     expect(reused.body.data!.resetPassword.ok).toBe(false);

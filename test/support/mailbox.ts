@@ -29,8 +29,8 @@ export interface Mailbox {
   mails: ReceivedMail[];
   /** `user:password` of every AUTH the server saw. */
   auths: string[];
-  /** Waits (bounded) for the `index`-th (0-based) mail to `to` that matches, and returns it. */
-  mailTo: (to: string, match?: (m: ReceivedMail) => boolean, index?: number) => Promise<ReceivedMail>;
+  /** Waits (bounded) until more than `after` mails to `to` match, and returns the newest of them. */
+  mailTo: (to: string, match?: (m: ReceivedMail) => boolean, after?: number) => Promise<ReceivedMail>;
   stop: () => Promise<void>;
 }
 
@@ -65,10 +65,10 @@ export async function startMailbox(): Promise<Mailbox> {
     smtpUrl: (user, password) => `smtp://${user}:${password}@127.0.0.1:${port}`,
     mails,
     auths,
-    mailTo: async (to, match = () => true, index = 0) => {
+    mailTo: async (to, match = () => true, after = 0) => {
       for (const deadline = Date.now() + 10000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 50))) {
         const list = mails.filter((m) => m.to.includes(to) && match(m));
-        if (list.length > index) return list[index]!;
+        if (list.length > after) return list[list.length - 1]!;
       }
       throw new Error(`no mail to ${to} arrived`);
     },
