@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import { postGraphQL } from '../../test/support/http';
-import { REFRESH, SIGN_UP, bearer, login, newSignUp, signUpAndLogin, startIdentityStack, type IdentityStack, type Tokens } from '../../test/support/identity';
-import { hashPassword } from '../../services/auth/src/managers/passwords';
+import { REFRESH, SIGN_UP, addPerson, bearer, login, newSignUp, signUpAndLogin, startIdentityStack, type IdentityStack, type Tokens } from '../../test/support/identity';
 
 /**
  * Managing people end to end, through the real gateway: org role changes (the last active ADMIN
@@ -65,12 +64,8 @@ describe('managing people through the gateway', () => {
     }
   };
   /** Another person in the admin's org (inserted as an accepted invitation would leave them), signed in. */
-  const addUser = async (admin: Admin, role: string): Promise<Person> => {
-    const email = `${role.toLowerCase()}-${randomUUID()}@example.test`;
-    await s.authDs.query(
-      `INSERT INTO auth."user" (org_id, email, display_name, org_role, password_hash, password_changed_at) VALUES ($1, $2, $3, $4, $5, now())`,
-      [admin.orgId, email, role, role, await hashPassword(admin.input.password)],
-    );
+  const addUser = async (admin: Admin, role: 'ADMIN' | 'MEMBER' | 'VIEWER'): Promise<Person> => {
+    const { email } = await addPerson(s, { orgId: admin.orgId, orgRole: role, password: admin.input.password });
     return { email, ...(await login(s.gatewayUrl, email, admin.input.password)) };
   };
   const dbGrants = async (userId: string): Promise<Grant[]> =>
