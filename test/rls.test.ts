@@ -79,6 +79,8 @@ const ids = {
   customTypeB: randomUUID(),
   typeRefA: randomUUID(),
   typeRefB: randomUUID(),
+  snapRefA: randomUUID(),
+  snapRefB: randomUUID(),
 };
 /** The built-in `email` canonical type (a fixed id since the schema service's first migration): custom types' parent. */
 const EMAIL_TYPE_ID = '85ccb38a-17a9-43ad-8b08-18be7a9c77d8';
@@ -248,6 +250,25 @@ const TENANT_TABLES: TenantTable[] = [
     },
   },
   {
+    // The workspace service's replica of each connection's latest source snapshot (fed by schema.source_snapshot.created.v1).
+    table: 'workspace.source_snapshot_ref',
+    key: 'snapshot_id',
+    set: `table_count = 9`,
+    rowsOf: (o) => [o === 'A' ? ids.snapRefA : ids.snapRefB],
+    insertForA: {
+      sql: `INSERT INTO workspace.source_snapshot_ref (org_id, connection_id, version, workspace_id, snapshot_id, run_id, table_count, parts, created_at) VALUES ($1, $2, 9, $3, gen_random_uuid(), gen_random_uuid(), 0, 1, now())`,
+      params: [orgA, ids.connA, ids.wsA],
+    },
+  },
+  {
+    // ...and its tables.
+    table: 'workspace.source_table_ref',
+    key: 'table_name',
+    set: `kind = 'VIEW'`,
+    rowsOf: (o) => [`rls_${o}`],
+    insertForA: { sql: `INSERT INTO workspace.source_table_ref (org_id, connection_id, version, schema_name, table_name, kind, columns) VALUES ($1, $2, 1, 'public', 'planted', 'TABLE', '[]')`, params: [orgA, ids.connA] },
+  },
+  {
     table: 'mapping.mapping',
     key: 'id',
     rowsOf: (o) => [o === 'A' ? ids.mapA : ids.mapB],
@@ -390,6 +411,15 @@ describe('row-level security', () => {
         `INSERT INTO workspace.file (id, org_id, workspace_id, name, content_type, size_bytes, sha256, created_by) VALUES ($1, $2, $3, 'f.csv', 'text/csv', 3, repeat('a', 64), 'planted')`,
         [org === orgA ? ids.fileA : ids.fileB, org, ws],
       );
+      await admin.query(
+        `INSERT INTO workspace.source_snapshot_ref (org_id, connection_id, version, workspace_id, snapshot_id, run_id, table_count, parts, received_parts, complete, created_at) VALUES ($1, $2, 1, $3, $4, gen_random_uuid(), 1, 1, '{1}', true, now())`,
+        [org, conn, ws, org === orgA ? ids.snapRefA : ids.snapRefB],
+      );
+      await admin.query(`INSERT INTO workspace.source_table_ref (org_id, connection_id, version, schema_name, table_name, kind, columns) VALUES ($1, $2, 1, 'public', $3, 'TABLE', '[]')`, [
+        org,
+        conn,
+        org === orgA ? 'rls_A' : 'rls_B',
+      ]);
       await admin.query(`INSERT INTO workspace.quota (workspace_id, org_id, storage_bytes, concurrent_runs, rows_per_run, api_requests_per_minute) VALUES ($1, $2, 1024, 2, 1000, 60)`, [ws, org]);
       await admin.query(`INSERT INTO workspace.active_run (run_id, org_id, workspace_id, kind) VALUES ($1, $2, $3, 'connection.test')`, [org === orgA ? ids.activeRunA : ids.activeRunB, org, ws]);
       await admin.query(

@@ -109,6 +109,8 @@ describe('source.discover through JetStream and the worker process', () => {
     config: SourceDiscoverJobV1['payload']['config'],
     scope: SourceDiscoverJobV1['payload']['scope'] = {},
     password: string | undefined = config.type === 'POSTGRES' ? decodeURIComponent(new URL(process.env.DATABASE_URL!).password) || undefined : undefined,
+    /** Payload settings of this job (e.g. a lower exactCountMaxBytes). */
+    settings: Partial<Pick<SourceDiscoverJobV1['payload'], 'exactCountMaxBytes' | 'profileSampleRows'>> = {},
   ) {
     const jobId = randomUUID();
     const runId = randomUUID();
@@ -152,6 +154,8 @@ describe('source.discover through JetStream and the worker process', () => {
         scope,
         profileSampleRows: 1000,
         timeoutMs: 10000,
+        exactCountMaxBytes: 64 * 1024 * 1024,
+        ...settings,
       },
     };
     await nats.js.publish(jobSubject('source.discover', workspaceId), encodeJson(job), { msgID: jobId });
@@ -183,7 +187,7 @@ describe('source.discover through JetStream and the worker process', () => {
     expect(r.completed).toMatchObject({ orgId, workspaceId, connectionId: r.connectionId, tableCount: 4 });
 
     const customer = r.tables.find((t) => t.name === 'customer')!;
-    expect(customer.rowEstimate).toBe(40);
+    expect(customer).toMatchObject({ rowEstimate: 40, rowEstimateSource: 'STATISTICS', rowEstimateNote: expect.stringMatching(/reltuples/) });
     expect(customer.primaryKey).toEqual(['id']);
     expect(customer.columns.map((c) => [c.name, c.type, c.nullable, c.ordinal])).toEqual([
       ['id', 'integer', false, 1],
@@ -205,7 +209,7 @@ describe('source.discover through JetStream and the worker process', () => {
     expect(order.foreignKeys).toEqual([{ name: 'customer_order_customer_id_fkey', columns: ['customer_id'], referencedTable: 'sales.customer', referencedColumns: ['id'] }]);
     expect(order.columns.find((c) => c.name === 'total')).toMatchObject({ type: 'numeric(10,2)', profile: { min: '10.50', max: '1050.00' } });
     expect(order.columns.find((c) => c.name === 'note')!.profile).toMatchObject({ nullCount: 50, distinctEstimate: 1, topValues: [{ value: 'x', count: 50 }] });
-    expect(r.tables.find((t) => t.name === 'big_orders')!.rowEstimate).toBeNull();
+    expect(r.tables.find((t) => t.name === 'big_orders')).toMatchObject({ rowEstimate: null, rowEstimateSource: 'UNKNOWN', rowEstimateNote: expect.stringMatching(/^A view/) });
   }, 60000);
 
   it('PostgreSQL: picked tables and wildcard patterns limit the scope', async () => {
@@ -213,9 +217,51 @@ describe('source.discover through JetStream and the worker process', () => {
     expect(r.runs.at(-1)).toMatchObject({ state: 'SUCCESS' });
     expect(r.tables.map((t) => `${t.schema}.${t.name}`)).toEqual(['public.audit_log', 'sales.big_orders', 'sales.customer_order']);
     expect(r.completed?.tableCount).toBe(3);
-    const none = await discover(pgConfig(), { patterns: ['nothing*'] });
+  }, 60000);
+
+  it('PostgreSQL: a scope that matches nothing fails the run (DISCOVERY_SCOPE_MATCHES_NOTHING, naming the scope and readable tables) and publishes nothing', async () => {
+    const none = await discover(pgConfig(), { tables: ['sales.Customer'], patterns: ['nothing*'] });
+    expect(none.runs.at(-1)).toMatchObject({
+      type: 'run.state',
+      state: 'FAILURE',
+      error: { code: 'DISCOVERY_SCOPE_MATCHES_NOTHING', message: expect.stringMatching(/^The discovery scope \(tables "sales\.Customer" and patterns "nothing\*"\) matches none .* 4 tables, e\.g\. "public\.audit_log", "sales\.big_orders", "sales\.customer", "sales\.customer_order"\. .*case-sensitively/) },
+    });
+    expect(steps(none.runs)).toEqual([expect.stringMatching(/^connected: SUCCESS/), expect.stringMatching(/^tables found: FAILURE: The discovery scope/)]);
+    // No table and no completion: the schema service builds no snapshot.
     expect(none.tables).toEqual([]);
-    expect(none.completed?.tableCount).toBe(0);
+    expect(none.completed).toBeUndefined();
+  }, 60000);
+
+  it('PostgreSQL: a never-analyzed table is counted exactly when small enough on disk, else its estimate is UNKNOWN with the reason', async () => {
+    const c = new Client({ connectionString: pgDb.url });
+    await c.connect();
+    try {
+      // Autovacuum off: nothing analyzes them behind the test's back.
+      await c.query(`CREATE SCHEMA fresh`);
+      await c.query(`CREATE TABLE fresh.small (id int, note text) WITH (autovacuum_enabled = false)`);
+      await c.query(`CREATE TABLE fresh.big (id int, note text) WITH (autovacuum_enabled = false)`);
+      await c.query(`INSERT INTO fresh.small SELECT i, 'n' || i FROM generate_series(1, 7) i`);
+      await c.query(`INSERT INTO fresh.big SELECT i, repeat('x', 100) FROM generate_series(1, 500) i`);
+      const [{ small, big }] = (await c.query(`SELECT reltuples::float8 AS small, (SELECT reltuples::float8 FROM pg_class WHERE oid = 'fresh.big'::regclass) AS big FROM pg_class WHERE oid = 'fresh.small'::regclass`)).rows;
+      expect([small, big]).toEqual([-1, -1]);
+    } finally {
+      await c.end();
+    }
+    // A bound of 16 kB: small (one 8 kB page) is counted, big (about 64 kB) is not.
+    const r = await discover(pgConfig(), { patterns: ['fresh.*'] }, undefined, { exactCountMaxBytes: 16 * 1024 });
+    expect(r.runs.at(-1)).toMatchObject({ state: 'SUCCESS' });
+    expect(r.tables.map((t) => [t.name, t.rowEstimate, t.rowEstimateSource])).toEqual([
+      ['big', null, 'UNKNOWN'],
+      ['small', 7, 'EXACT_COUNT'],
+    ]);
+    expect(r.tables[1]!.rowEstimateNote).toBe('Counted exactly (never analyzed, and small enough to count; 8 kB on disk).');
+    expect(r.tables[0]!.rowEstimateNote).toMatch(/^Never analyzed \(no statistics\), and \d+ kB on disk is more than the 16 kB discovery counts exactly\. Run ANALYZE on it for an estimate\.$/);
+    // With the default bound both are counted.
+    const all = await discover(pgConfig(), { patterns: ['fresh.*'] });
+    expect(all.tables.map((t) => [t.name, t.rowEstimate, t.rowEstimateSource])).toEqual([
+      ['big', 500, 'EXACT_COUNT'],
+      ['small', 7, 'EXACT_COUNT'],
+    ]);
   }, 60000);
 
   it('a wrong database fails the run with a typed code and publishes nothing', async () => {
@@ -232,7 +278,8 @@ describe('source.discover through JetStream and the worker process', () => {
     expect(r.tables.map((t) => `${t.schema}.${t.name}`)).toEqual([`${myDb}.author`, `${myDb}.book`]);
     const author = r.tables[0]!;
     expect(author.primaryKey).toEqual(['id']);
-    expect(author.rowEstimate).toBe(4);
+    // MariaDB's TABLE_ROWS is an InnoDB estimate: a table this small is counted.
+    expect(author).toMatchObject({ rowEstimate: 4, rowEstimateSource: 'EXACT_COUNT' });
     expect(author.columns.map((c) => [c.name, c.type, c.nullable])).toEqual([
       ['id', 'int(11)', false],
       ['email', 'varchar(100)', true],
@@ -264,7 +311,7 @@ describe('source.discover through JetStream and the worker process', () => {
     expect(r.completed).toMatchObject({ connectionId: r.connectionId, tableCount: 1 });
     expect(r.tables).toHaveLength(1);
     const t = r.tables[0]!;
-    expect(t).toMatchObject({ schema: 'files', name: 'customers', kind: 'TABLE', rowEstimate: 20, primaryKey: [], foreignKeys: [] });
+    expect(t).toMatchObject({ schema: 'files', name: 'customers', kind: 'TABLE', rowEstimate: 20, rowEstimateSource: 'FILE_READ', primaryKey: [], foreignKeys: [] });
     expect(t.columns.map((c) => [c.name, c.type, c.nullable, c.ordinal])).toEqual([
       ['id', 'integer', false, 1],
       ['email', 'text', true, 2],
@@ -360,7 +407,7 @@ describe('source.discover through JetStream and the worker process', () => {
       expect(r.tables.map((t) => `${t.schema}.${t.name}`)).toEqual(['api.customers', 'api.orders']);
       expect(r.completed?.tableCount).toBe(2);
       const [c, o] = r.tables as [DiscoveredTable, DiscoveredTable];
-      expect(c.rowEstimate).toBeNull();
+      expect(c).toMatchObject({ rowEstimate: null, rowEstimateSource: 'UNKNOWN', rowEstimateNote: 'A REST API collection is not paged through to count its records.' });
       expect(o.rowEstimate).toBeNull();
       expect(c.columns.map((x) => [x.name, x.ordinal])).toEqual([
         ['id', 1],

@@ -18,6 +18,8 @@ interface Snapshot {
   tables: Array<{
     name: string;
     rowEstimate: number | null;
+    rowEstimateSource: string;
+    rowEstimateNote: string | null;
     primaryKey: string[];
     foreignKeys: Array<{ columns: string[]; referencedTable: string; referencedColumns: string[] }>;
     metadata: { description: string; status: string } | null;
@@ -38,7 +40,7 @@ interface Snapshot {
 }
 
 const SNAPSHOT = `id version tableCount
-  tables { name rowEstimate primaryKey foreignKeys { columns referencedTable referencedColumns } metadata { description status }
+  tables { name rowEstimate rowEstimateSource rowEstimateNote primaryKey foreignKeys { columns referencedTable referencedColumns } metadata { description status }
     columns { name type nullable metadata { description status } profile { nullCount distinctEstimate min max topValues { value count } canonicalType canonicalShare } } }
   diff { previousVersion addedTables removedTables changedTables { name addedColumns removedColumns changedColumns { name from to } } }`;
 
@@ -164,7 +166,7 @@ describe('source discovery → versioned snapshots with a diff', () => {
     expect(v1.tables.map((t) => t.name)).toEqual(['public.customer', 'public.invoice', 'public.legacy']);
     expect(v1.diff).toEqual({ previousVersion: null, addedTables: ['public.customer', 'public.invoice', 'public.legacy'], removedTables: [], changedTables: [] });
     const customer = v1.tables[0]!;
-    expect(customer).toMatchObject({ rowEstimate: 20, primaryKey: ['id'], foreignKeys: [], metadata: null });
+    expect(customer).toMatchObject({ rowEstimate: 20, rowEstimateSource: 'STATISTICS', rowEstimateNote: expect.stringMatching(/reltuples/), primaryKey: ['id'], foreignKeys: [], metadata: null });
     expect(customer.columns.map((c) => [c.name, c.type, c.nullable])).toEqual([
       ['id', 'integer', false],
       ['email', 'text', true],
@@ -260,10 +262,64 @@ describe('source discovery → versioned snapshots with a diff', () => {
     expect(await p.sources.workspace.query(`SELECT count(*)::int AS n FROM workspace.outbox WHERE subject = $1`, [`jobs.source.discover.${quotaWorkspaceId}`])).toEqual([{ n: 1 }]);
   }, 30000);
 
+  it('a malformed scope is refused entry by entry (typed payload errors) and dispatches nothing', async () => {
+    const outbox = async () => (await p.sources.workspace.query(`SELECT count(*)::int AS n FROM workspace.outbox`))[0].n as number;
+    const before = await outbox();
+    const mutation = `mutation($id: ID!, $s: DiscoveryScopeInput){ discoverConnection(id: $id, scope: $s) { runId errors { code field message } } }`;
+    const res = await gql<{ discoverConnection: { runId: string | null; errors: Array<{ code: string; field: string; message: string }> } }>(mutation, {
+      id: connectionId,
+      s: { tables: ['public.customer', '  ', 'x'.repeat(256)], patterns: Array.from({ length: 101 }, (_, i) => `p${i}*`) },
+    });
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data!.discoverConnection).toEqual({
+      runId: null,
+      errors: [
+        { code: 'SCOPE_NAME_EMPTY', field: 'scope.tables.1', message: expect.stringMatching(/cannot be empty/) },
+        { code: 'SCOPE_NAME_TOO_LONG', field: 'scope.tables.2', message: 'A table name has at most 255 characters (256 given).' },
+        { code: 'TOO_MANY_SCOPE_ENTRIES', field: 'scope.patterns', message: expect.stringMatching(/At most 100 patterns/) },
+      ],
+    });
+    const many = await gql<{ discoverConnection: { errors: Array<{ code: string; field: string }> } }>(mutation, { id: connectionId, s: { tables: Array.from({ length: 1001 }, (_, i) => `public.t${i}`) } });
+    expect(many.body.data!.discoverConnection.errors.map((e) => [e.code, e.field])).toEqual([['TOO_MANY_SCOPE_ENTRIES', 'scope.tables']]);
+    expect(await outbox()).toBe(before);
+  }, 30000);
+
+  it('a scope that matches no table fails the run with DISCOVERY_SCOPE_MATCHES_NOTHING naming the scope, and records no snapshot', async () => {
+    const before = await snapshots();
+    const runId = await discover({ tables: ['public.Customer'], patterns: ['nothing_*'] });
+    const run = await waitFor('the run to end', async () => {
+      const res = await gql<{ run: { state: string; error: { code: string; message: string } | null } | null }>(`query($id: ID!){ run(id: $id) { state error { code message } } }`, { id: runId });
+      const r = res.body.data?.run;
+      return r && ['SUCCESS', 'FAILURE'].includes(r.state) ? r : undefined;
+    });
+    expect(run).toEqual({
+      state: 'FAILURE',
+      error: {
+        code: 'DISCOVERY_SCOPE_MATCHES_NOTHING',
+        message: expect.stringMatching(/^The discovery scope \(tables "public\.Customer" and patterns "nothing_\*"\) matches none of the tables this connection can read: it can read 3 tables, e\.g\. "public\.customer", "public\.invoice", "public\.refund"\. Names are schema\.table .*case-sensitively/),
+      },
+    });
+    // The run is over and published nothing: no new snapshot, now or later (the completion event is never sent).
+    expect(await snapshots()).toEqual(before);
+    expect(await p.sources.schema.query(`SELECT count(*)::int AS n FROM schema.discovery_staging WHERE run_id = $1`, [runId])).toEqual([{ n: 0 }]);
+  }, 90000);
+
   it('a scoped discovery snapshots only the tables in scope (the diff says the rest is gone)', async () => {
     await discover({ tables: ['public.customer'], patterns: ['ref*'] });
     const v3 = await snapshotVersion(3);
     expect(v3.tables.map((t) => t.name)).toEqual(['public.customer', 'public.refund']);
     expect(v3.diff).toMatchObject({ previousVersion: 2, addedTables: [], removedTables: ['public.invoice'], changedTables: [] });
+  }, 90000);
+
+  it('a never-analyzed small table gets an exact count, saying so', async () => {
+    // Autovacuum off: nothing analyzes it behind the test's back.
+    await src.query(`CREATE TABLE fresh_signup (id int PRIMARY KEY, email text) WITH (autovacuum_enabled = false)`);
+    await src.query(`INSERT INTO fresh_signup SELECT i, 's' || i || '@example.org' FROM generate_series(1, 9) i`);
+    expect((await src.query(`SELECT reltuples::float8 AS n FROM pg_class WHERE oid = 'fresh_signup'::regclass`)).rows).toEqual([{ n: -1 }]);
+    await discover({ tables: ['public.fresh_signup'] });
+    const v4 = await snapshotVersion(4);
+    expect(v4.tables.map((t) => [t.name, t.rowEstimate, t.rowEstimateSource, t.rowEstimateNote])).toEqual([
+      ['public.fresh_signup', 9, 'EXACT_COUNT', 'Counted exactly (never analyzed, and small enough to count; 8 kB on disk).'],
+    ]);
   }, 90000);
 });

@@ -207,7 +207,7 @@ describe('schema subgraph', () => {
     const res = await postGraphQL(url, `query($r:[_Any!]!){ _entities(representations:$r){ ... on Platform { schema { service ok database migrations { name } } } } }`,
       { r: [{ __typename: 'Platform', id: 'datalinx' }] }, await as(ANONYMOUS));
     expect(res.body.errors).toBeUndefined();
-    expect(res.body.data).toMatchObject({ _entities: [{ schema: { service: 'schema', ok: true, migrations: [{ name: 'Init1764400000000' }, { name: 'RowLevelSecurity1764600000000' }, { name: 'Discovery1764800000000' }, { name: 'CanonicalTypes1764900000000' }] } }] });
+    expect(res.body.data).toMatchObject({ _entities: [{ schema: { service: 'schema', ok: true, migrations: [{ name: 'Init1764400000000' }, { name: 'RowLevelSecurity1764600000000' }, { name: 'Discovery1764800000000' }, { name: 'CanonicalTypes1764900000000' }, { name: 'RowEstimateSource1765220000000' }] } }] });
   });
 
   it('has reversible migrations', async () => {
@@ -222,6 +222,11 @@ describe('schema subgraph', () => {
         'canonical_type', 'custom_canonical_type', 'discovery_staging', 'migrations', 'outbox', 'source_column', 'source_snapshot', 'source_table', 'table_metadata',
       ]);
       expect(await builtIns()).toBeGreaterThanOrEqual(50);
+      const estimateColumns = async () =>
+        (await other.query(`SELECT column_name FROM information_schema.columns WHERE table_schema = 'schema' AND table_name = 'source_table' AND column_name LIKE 'row_estimate%' ORDER BY 1`)).map((r: { column_name: string }) => r.column_name);
+      expect(await estimateColumns()).toEqual(['row_estimate', 'row_estimate_note', 'row_estimate_source']);
+      await other.undoLastMigration({ transaction: 'each' });
+      expect(await estimateColumns()).toEqual(['row_estimate']);
       await other.undoLastMigration({ transaction: 'each' });
       expect(await builtIns()).toBe(17);
       expect((await tables()).map((r: { table_name: string }) => r.table_name)).toEqual([
@@ -236,7 +241,7 @@ describe('schema subgraph', () => {
       await other.undoLastMigration({ transaction: 'each' });
       expect((await tables()).map((r: { table_name: string }) => r.table_name)).toEqual(['migrations']);
       await other.destroy();
-      expect(await migrate(scratch.url)).toEqual(['Init1764400000000', 'RowLevelSecurity1764600000000', 'Discovery1764800000000', 'CanonicalTypes1764900000000']);
+      expect(await migrate(scratch.url)).toEqual(['Init1764400000000', 'RowLevelSecurity1764600000000', 'Discovery1764800000000', 'CanonicalTypes1764900000000', 'RowEstimateSource1765220000000']);
     } finally {
       if (other.isInitialized) await other.destroy();
       await scratch.drop();

@@ -8,6 +8,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * - `row_estimate_source`: STATISTICS | EXACT_COUNT | FILE_READ | UNKNOWN (the contract's
  *   `rowEstimateSource`). Rows of earlier snapshots get STATISTICS when they have a number and
  *   UNKNOWN otherwise, with a note saying they predate the distinction.
+ * - The column defaults to UNKNOWN (a writer that says nothing claims nothing).
  * - `row_estimate_note`: the worker's sentence on how the number was obtained or why there is none.
  * - Reversible: down drops both columns (the estimates themselves stay).
  */
@@ -21,7 +22,6 @@ export class RowEstimateSource1765220000000 implements MigrationInterface {
     await q.query(`UPDATE schema.source_table SET
       row_estimate_source = CASE WHEN row_estimate IS NULL THEN 'UNKNOWN' ELSE 'STATISTICS' END,
       row_estimate_note = 'Discovered before discovery said how it obtained row estimates.'`);
-    await q.query(`ALTER TABLE schema.source_table ALTER COLUMN row_estimate_source DROP DEFAULT`);
   }
 
   async down(q: QueryRunner): Promise<void> {
