@@ -5,6 +5,7 @@ import { RunRecorder } from '../../monitoring/src/managers/run-recorder';
 import { startPlatform, viewerHeader, type Platform } from '../../../test/support/platform';
 import { userViewer } from '../../../test/support/viewers';
 import { postGraphQL, type GqlResponse } from '../../../test/support/http';
+import { SourceSnapshotDao } from '../../schema/src/daos/source-snapshot.dao';
 
 const FIELDS = `id name description schedule timeZone enabled nextRunAt createdAt updatedAt workspace { id }
   definition { sources { connectionId connection { id name } tables patterns incremental { table cursorColumn primaryKey } } targetTableIds checks { ruleId type column targetTableId }
@@ -409,5 +410,74 @@ describe('pipelines through the gateway (create / validate / update / enable / r
     expect((await gql(editorA, GET, { id })).body.data).toEqual({ pipeline: null });
     expect(await p.sources.workspace.query(`SELECT count(*)::int AS n FROM workspace.pipeline_run WHERE pipeline_id = $1`, [id])).toEqual([{ n: 0 }]);
     expect(codes(payload(await gql(editorA, DELETE, { id }), 'deletePipeline'))).toEqual(['PIPELINE_NOT_FOUND@id']);
+  });
+
+  it("a discovered source's exact and incremental tables are checked against its latest snapshot; an undiscovered one is not", async () => {
+    // The platform's replicas take this platform's organizations only.
+    await p.sources.auth.query(`INSERT INTO auth.organization (id, slug, name, region, time_zone) VALUES ($1, $2, 'Pipes', 'eu', 'UTC') ON CONFLICT DO NOTHING`, [orgA, `pipes-${orgA.slice(0, 8)}`]);
+    const discovered = randomUUID();
+    await p.sources.workspace.query(`INSERT INTO workspace.connection (id, org_id, workspace_id, name, kind, type, config) VALUES ($1, $2, $3, 'shop', 'SOURCE', 'POSTGRES', $4)`, [
+      discovered,
+      orgA,
+      wsA,
+      JSON.stringify({ type: 'POSTGRES', host: 'shop.db.internal', port: 5432, database: 'shop', user: 'etl', sslMode: 'prefer' }),
+    ]);
+    // A snapshot built by the schema service's own write side (as if a worker had reported it); its event reaches the workspace's replica.
+    const snapshots = new SourceSnapshotDao(p.app.schema);
+    const run = { orgId: orgA, workspaceId: wsA, connectionId: discovered, runId: randomUUID() };
+    const column = (name: string, ordinal: number) => ({ name, type: 'integer', nullable: false, ordinal, profile: null });
+    await snapshots.stage({ ...run, table: { schema: 'public', name: 'orders', kind: 'TABLE', rowEstimate: 3, primaryKey: ['id'], foreignKeys: [], columns: [column('id', 1), column('version', 2)] } });
+    await snapshots.stage({ ...run, table: { schema: 'public', name: 'audit', kind: 'TABLE', rowEstimate: 3, primaryKey: [], foreignKeys: [], columns: [column('seq', 1)] } });
+    await snapshots.complete({ ...run, tableCount: 2, completedAt: new Date().toISOString() });
+    for (const until = Date.now() + 30_000; ; ) {
+      const [{ n }] = await p.sources.workspace.query(`SELECT count(*)::int AS n FROM workspace.source_snapshot_ref WHERE connection_id = $1 AND complete`, [discovered]);
+      if (n === 1) break;
+      if (Date.now() > until) throw new Error('the snapshot did not reach the workspace replica in 30 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const before = await countPipelines();
+    const refused = await create(editorA, {
+      name: 'Checked',
+      definition: definition({
+        sources: [
+          {
+            connectionId: discovered,
+            tables: ['public.orders', 'public.Orders', 'audit', 'nope; drop table x'],
+            patterns: ['nothing_yet_*'],
+            incremental: [
+              { table: 'public.orders', cursorColumn: 'updated_at', primaryKey: ['id', 'nope'] },
+              { table: 'audit', cursorColumn: 'seq' },
+            ],
+          },
+          { connectionId: src, tables: ['public.anything'] },
+        ],
+      }),
+    });
+    expect(refused.pipeline).toBeNull();
+    expect(codes(refused)).toEqual([
+      'TABLE_NOT_DISCOVERED@definition.sources.0.tables.1',
+      'TABLE_NOT_DISCOVERED@definition.sources.0.tables.3',
+      'COLUMN_NOT_FOUND@definition.sources.0.incremental.0.cursorColumn',
+      'COLUMN_NOT_FOUND@definition.sources.0.incremental.0.primaryKey.1',
+      'PRIMARY_KEY_REQUIRED@definition.sources.0.incremental.1.primaryKey',
+    ]);
+    expect(refused.errors[0]!.message).toMatch(/"public\.Orders" is not a table of the connection's latest discovery \(version 1\)\. Did you mean public\.orders\? Names are case-sensitive/);
+    expect(refused.errors[2]!.message).toMatch(/public\.orders has no column "updated_at" \(its columns: id, version\)/);
+    expect(await countPipelines()).toBe(before);
+
+    // Fixed: accepted (patterns are matched at run time; the undiscovered source is not checked).
+    const ok = await create(editorA, {
+      name: 'Checked',
+      definition: definition({
+        sources: [
+          { connectionId: discovered, tables: ['public.orders', 'audit'], patterns: ['nothing_yet_*'], incremental: [{ table: 'public.orders', cursorColumn: 'version' }, { table: 'audit', cursorColumn: 'seq', primaryKey: ['seq'] }] },
+          { connectionId: src, tables: ['public.anything'] },
+        ],
+      }),
+    });
+    expect(ok.errors).toEqual([]);
+    // updatePipeline checks the same way.
+    const upd = payload(await gql(editorA, UPDATE, { id: ok.pipeline!.id, i: { definition: definition({ sources: [{ connectionId: discovered, tables: ['public.gone'] }] }) } }), 'updatePipeline');
+    expect(codes(upd)).toEqual(['TABLE_NOT_DISCOVERED@definition.sources.0.tables.0']);
   });
 });

@@ -72,23 +72,29 @@ export class SourceSnapshotRefDao {
 
   /** The connection's latest complete snapshot with its tables, or null (never discovered, or still arriving). On a caller's transaction (`em`) it must be the same org's tenant transaction. */
   async latest(db: DataSource | EntityManager, orgId: string, connectionId: string): Promise<DiscoveredSnapshotRef | null> {
+    return (await this.latestByConnections(db, orgId, [connectionId])).get(connectionId) ?? null;
+  }
+
+  /** The latest complete snapshot of each connection that has one (two queries whatever the count). */
+  async latestByConnections(db: DataSource | EntityManager, orgId: string, connectionIds: readonly string[]): Promise<Map<string, DiscoveredSnapshotRef>> {
+    const out = new Map<string, DiscoveredSnapshotRef>();
+    if (!connectionIds.length) return out;
     return inTenant(db, orgId, async (em) => {
-      const [snap]: Array<{ version: number; snapshot_id: string; created_at: Date }> = await em.query(
-        `SELECT version, snapshot_id, created_at FROM workspace.source_snapshot_ref WHERE org_id = $1 AND connection_id = $2 AND complete ORDER BY version DESC LIMIT 1`,
-        [orgId, connectionId],
+      const snaps: Array<{ connection_id: string; version: number; snapshot_id: string; created_at: Date }> = await em.query(
+        `SELECT DISTINCT ON (connection_id) connection_id, version, snapshot_id, created_at FROM workspace.source_snapshot_ref
+          WHERE org_id = $1 AND connection_id = ANY($2::uuid[]) AND complete ORDER BY connection_id, version DESC`,
+        [orgId, [...connectionIds]],
       );
-      if (!snap) return null;
-      const rows: Array<{ schema_name: string; table_name: string; kind: 'TABLE' | 'VIEW'; columns: SnapshotTableRef['columns']; primary_key: string[] }> = await em.query(
-        `SELECT schema_name, table_name, kind, columns, primary_key FROM workspace.source_table_ref WHERE org_id = $1 AND connection_id = $2 AND version = $3 ORDER BY schema_name, table_name`,
-        [orgId, connectionId, snap.version],
+      if (!snaps.length) return out;
+      for (const s of snaps) out.set(s.connection_id, { connectionId: s.connection_id, snapshotId: s.snapshot_id, version: s.version, createdAt: s.created_at, tables: [] });
+      const rows: Array<{ connection_id: string; schema_name: string; table_name: string; kind: 'TABLE' | 'VIEW'; columns: SnapshotTableRef['columns']; primary_key: string[] }> = await em.query(
+        `SELECT t.connection_id, t.schema_name, t.table_name, t.kind, t.columns, t.primary_key
+           FROM workspace.source_table_ref t JOIN jsonb_to_recordset($2::jsonb) AS k(c uuid, v int) ON k.c = t.connection_id AND k.v = t.version
+          WHERE t.org_id = $1 ORDER BY t.connection_id, t.schema_name, t.table_name`,
+        [orgId, JSON.stringify(snaps.map((s) => ({ c: s.connection_id, v: s.version })))],
       );
-      return {
-        connectionId,
-        snapshotId: snap.snapshot_id,
-        version: snap.version,
-        createdAt: snap.created_at,
-        tables: rows.map((r) => ({ schema: r.schema_name, name: r.table_name, kind: r.kind, columns: r.columns, primaryKey: r.primary_key })),
-      };
+      for (const r of rows) out.get(r.connection_id)!.tables.push({ schema: r.schema_name, name: r.table_name, kind: r.kind, columns: r.columns, primaryKey: r.primary_key });
+      return out;
     });
   }
 }

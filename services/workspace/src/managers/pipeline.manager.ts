@@ -6,6 +6,7 @@ import { byIdLoader, actorIdOf, hasWorkspacePermission, type Viewer, type Worksp
 import { withTenant } from '@datalinx/db';
 import { pipelineDefinitionV1, type PipelineDefinitionV1 } from '@datalinx/contracts';
 import type { PipelineDao } from '../daos/pipeline.dao';
+import { SourceSnapshotRefDao, type DiscoveredSnapshotRef } from '../daos/source-snapshot-ref.dao';
 import type { Pipeline } from '../entities/pipeline.entity';
 import { cronError, isTimeZone, nextRunAfter, nextRunTimes } from '../scheduler/cron';
 import { dispatchPipelineRun, PipelineDispatchRefused, type PipelineDispatchDeps } from '../scheduler/dispatch';
@@ -112,6 +113,50 @@ function incrementalErrors(d: PipelineDefinitionV1): UserError[] {
   return errors;
 }
 
+const someOf = (names: readonly string[], n = 5) => (names.length > n ? `${names.slice(0, n).join(', ')}, … (${names.length} in all)` : names.join(', '));
+
+/**
+ * A source's exact tables and incremental tables against its connection's latest discovery
+ * snapshot (the workspace service's replica): each exact name must be a discovered table
+ * (`schema.table`, or a bare name matching a table of any schema; case-sensitive), and an
+ * incremental table's cursor and key columns must be its columns, with a key (its own or the
+ * source table's). Patterns are not checked: they are matched when the pipeline runs.
+ */
+export function sourceTableErrors(s: PipelineDefinitionV1['sources'][number], i: number, snap: DiscoveredSnapshotRef): UserError[] {
+  const errors: UserError[] = [];
+  const matches = (name: string) => snap.tables.filter((t) => (name.includes('.') ? `${t.schema}.${t.name}` === name : t.name === name));
+  const notDiscovered = (field: string, name: string) => {
+    const lower = name.toLowerCase();
+    const near = snap.tables.map((t) => `${t.schema}.${t.name}`).filter((q) => q.toLowerCase() === lower || q.toLowerCase().endsWith(`.${lower}`));
+    const hint = near.length ? ` Did you mean ${someOf(near, 3)}? Names are case-sensitive.` : snap.tables.length ? ` It has ${someOf(snap.tables.map((t) => `${t.schema}.${t.name}`))}.` : ' It found no tables.';
+    return userError('TABLE_NOT_DISCOVERED', field, `${field}: ${JSON.stringify(name)} is not a table of the connection's latest discovery (version ${snap.version}).${hint} If the table is new, run discoverConnection again first.`);
+  };
+  (s.tables ?? []).forEach((name, j) => {
+    if (!matches(name).length) errors.push(notDiscovered(`definition.sources.${i}.tables.${j}`, name));
+  });
+  (s.incremental ?? []).forEach((inc, j) => {
+    const at = `definition.sources.${i}.incremental.${j}`;
+    const found = matches(inc.table);
+    if (!found.length) {
+      errors.push(notDiscovered(`${at}.table`, inc.table));
+      return;
+    }
+    for (const t of found) {
+      const columns = new Set(t.columns.map((c) => c.name));
+      const missing = (field: string, c: string) =>
+        userError('COLUMN_NOT_FOUND', field, `${field}: ${t.schema}.${t.name} has no column ${JSON.stringify(c)} (its columns: ${someOf(t.columns.map((x) => x.name), 8)}).`);
+      if (!columns.has(inc.cursorColumn)) errors.push(missing(`${at}.cursorColumn`, inc.cursorColumn));
+      inc.primaryKey?.forEach((c, k) => {
+        if (!columns.has(c)) errors.push(missing(`${at}.primaryKey.${k}`, c));
+      });
+      if (!inc.primaryKey?.length && !t.primaryKey.length) {
+        errors.push(userError('PRIMARY_KEY_REQUIRED', `${at}.primaryKey`, `${at}.primaryKey: ${t.schema}.${t.name} has no primary key; name the column(s) that identify a row, or load the table FULL.`));
+      }
+    }
+  });
+  return errors;
+}
+
 /** Parses a definition input: the contract's schema, then the cross-field checks; field errors or the definition. */
 function parseDefinition(input: PipelineDefinitionInput): { definition: PipelineDefinitionV1; errors: [] } | { definition: null; errors: UserError[] } {
   const parsed = pipelineDefinitionV1.safeParse(toDefinition(input));
@@ -149,6 +194,7 @@ export class PipelineManager {
     private readonly onCommit: () => void,
     /** What a run's dispatch resolves its load stage with (connections, warehouse, data-plane key) and the quotas admitting it. */
     private readonly dispatch: PipelineDispatchDeps,
+    private readonly snapshots: SourceSnapshotRefDao = new SourceSnapshotRefDao(ds),
   ) {
     this.loader = byIdLoader(async (ids) => {
       const orgId = this.orgId();
@@ -360,6 +406,9 @@ export class PipelineManager {
    * Sources must be connections of this workspace (SOURCE kind), exports DESTINATION connections
    * of it. An incremental table of a FILE or REST_API source must name its primary key: a file or
    * an API collection has none of its own (the worker would fail the run with PRIMARY_KEY_REQUIRED).
+   * A source whose connection has been discovered is checked against its latest snapshot
+   * (`sourceTableErrors`); one not discovered yet is not (a pipeline may be defined, or promoted
+   * into a workspace, before its connections are discovered).
    */
   private async checkConnections(em: EntityManager, orgId: string, workspaceId: string, d: PipelineDefinitionV1): Promise<UserError[]> {
     const ids = [...new Set([...d.sources.map((s) => s.connectionId), ...d.exports.map((x) => x.connectionId)])];
@@ -383,6 +432,12 @@ export class PipelineManager {
     });
     check(d.sources, 'sources', 'SOURCE');
     check(d.exports, 'exports', 'DESTINATION');
+    if (errors.length) return errors;
+    const snapshots = await this.snapshots.latestByConnections(em, orgId, [...new Set(d.sources.map((s) => s.connectionId))]);
+    d.sources.forEach((s, i) => {
+      const snap = snapshots.get(s.connectionId);
+      if (snap) errors.push(...sourceTableErrors(s, i, snap));
+    });
     return errors;
   }
 }

@@ -257,7 +257,7 @@ export type Mutation = {
   canonicalizeColumn: CanonicalizeColumnPayload;
   /** Needs connections:write in the workspace. Give exactly the settings object matching `type` (`postgres`, `mysql`, `file` or `restApi`); invalid settings come back as field errors (e.g. `config.postgres.port`) and write nothing. Secrets are stored sealed and never returned. */
   createConnection: ConnectionPayload;
-  /** Needs pipelines:write in the workspace. Expected failures (CRON_INVALID, TIME_ZONE_INVALID, CONNECTION_NOT_FOUND, NAME_TAKEN, DEFINITION_INVALID, …) come back in `errors` and write nothing. */
+  /** Needs pipelines:write in the workspace. Expected failures (CRON_INVALID, TIME_ZONE_INVALID, CONNECTION_NOT_FOUND, NAME_TAKEN, DEFINITION_INVALID, …) come back in `errors` and write nothing. A source whose connection has been discovered is checked against its latest discovery (`sourceSnapshots`): an exact or incremental table it does not have is TABLE_NOT_DISCOVERED (`definition.sources.N.tables.J` / `…incremental.J.table`), a cursor or key column it does not have COLUMN_NOT_FOUND, an incremental table without a key PRIMARY_KEY_REQUIRED; patterns are matched when the pipeline runs. updatePipeline checks the same way. */
   createPipeline: PipelinePayload;
   /** Adds a PostgreSQL connection; the connection string (with its password) is stored sealed and never returned. */
   createPostgresConnection: CreateConnectionPayload;
