@@ -12,6 +12,12 @@ import { JsonReader } from '../src/readers/json';
 import { loadOpenApiDocument, nextLink, RestReader, retryAfterMs } from '../src/readers/rest';
 import { MalformedInputError, ReaderError, type Row, type SourceReader, type TableShape } from '../src/readers/types';
 import { customersDoc, customersPage } from './support/rest-api';
+import { NetworkPolicy } from '@datalinx/common';
+import { setNetworkPolicy } from '../src/connectors/net';
+import { LOOPBACK_ALLOWED } from './support/worker-process';
+
+// The readers run in this process: its network policy allows loopback, where the test APIs listen (as test workers do).
+beforeAll(() => setNetworkPolicy(new NetworkPolicy({ allowedNetworks: LOOPBACK_ALLOWED.split(',') })));
 
 let dir: string;
 beforeAll(() => {
