@@ -27,6 +27,15 @@ describe('row estimate plans', () => {
     });
   });
 
+  it('PostgreSQL: statistics of 0 rows for a table with pages on disk are stale: counted when small, else kept with a warning', () => {
+    expect(planPostgresEstimate({ relkind: 'r', reltuples: 0, bytes: 8192 }, 64 * MB)).toEqual({
+      count: { bytes: 8192, why: 'statistics say 0 rows but it has pages on disk, and it is small enough to count', lacking: 'Statistics say 0 rows but it has pages on disk' },
+    });
+    expect(planPostgresEstimate({ relkind: 'r', reltuples: 0, bytes: 100 * MB }, 64 * MB)).toEqual({
+      estimate: { rowEstimate: 0, rowEstimateSource: 'STATISTICS', rowEstimateNote: "PostgreSQL's statistics say 0 rows, but the table has 100 MB on disk: they are probably stale. Run ANALYZE on it." },
+    });
+  });
+
   it('PostgreSQL: views, foreign tables and a bound of 0 are never counted', () => {
     expect(planPostgresEstimate({ relkind: 'v', reltuples: -1, bytes: null }, 64 * MB)).toMatchObject({ estimate: { rowEstimateSource: 'UNKNOWN', rowEstimateNote: expect.stringMatching(/^A view/) } });
     expect(planPostgresEstimate({ relkind: 'f', reltuples: -1, bytes: null }, 64 * MB)).toMatchObject({ estimate: { rowEstimateSource: 'UNKNOWN', rowEstimateNote: expect.stringMatching(/^A foreign table/) } });
@@ -35,7 +44,9 @@ describe('row estimate plans', () => {
   });
 
   it('MySQL: a small table is counted (TABLE_ROWS is an InnoDB estimate), a big one keeps TABLE_ROWS, a view is UNKNOWN', () => {
-    expect(planMysqlEstimate({ view: false, tableRows: 0, dataBytes: 16384 }, 64 * MB)).toEqual({ count: { bytes: 16384 } });
+    expect(planMysqlEstimate({ view: false, tableRows: 0, dataBytes: 16384 }, 64 * MB)).toEqual({
+      count: { bytes: 16384, why: 'small enough to count; TABLE_ROWS is only an estimate', lacking: 'TABLE_ROWS is only an estimate' },
+    });
     expect(planMysqlEstimate({ view: false, tableRows: 5_000_000, dataBytes: 900 * MB }, 64 * MB)).toMatchObject({ estimate: { rowEstimate: 5_000_000, rowEstimateSource: 'STATISTICS' } });
     expect(planMysqlEstimate({ view: false, tableRows: null, dataBytes: null }, 64 * MB)).toMatchObject({ estimate: { rowEstimate: null, rowEstimateSource: 'UNKNOWN' } });
     expect(planMysqlEstimate({ view: true, tableRows: null, dataBytes: null }, 64 * MB)).toMatchObject({ estimate: { rowEstimateSource: 'UNKNOWN', rowEstimateNote: expect.stringMatching(/^A view/) } });

@@ -2,7 +2,7 @@ import mysql from 'mysql2/promise';
 import type { DiscoveredForeignKey } from '@datalinx/contracts';
 import { explainMysqlError, mysqlConnectionOptions, type MysqlTarget } from '../connectors/mysql';
 import type { CatalogColumn, CatalogOpener, SourceCatalog, TableRef } from './catalog';
-import { exactCount, planMysqlEstimate, unknownEstimate, type RowEstimate } from './row-estimate';
+import { countFailed, countPlanOf, exactCount, planMysqlEstimate, type RowEstimate } from './row-estimate';
 
 const quoteIdent = (s: string) => `\`${s.replace(/`/g, '``')}\``;
 
@@ -40,12 +40,12 @@ export function mysqlCatalog(t: MysqlTarget, timeoutMs: number, exactCountMaxByt
         }));
       },
       countRows: async (x, countTimeoutMs): Promise<RowEstimate> => {
-        const bytes = 'count' in x.estimate ? x.estimate.count.bytes : 0;
+        const plan = countPlanOf(x);
         try {
           const [rows] = await conn.query({ sql: `SELECT COUNT(*) AS n FROM ${quoteIdent(x.schema)}.${quoteIdent(x.name)}`, timeout: Math.max(1, Math.floor(countTimeoutMs)) });
-          return exactCount(Number((rows as Array<{ n: string | number }>)[0]!.n), bytes, 'small enough to count; TABLE_ROWS is only an estimate');
+          return exactCount(Number((rows as Array<{ n: string | number }>)[0]!.n), plan);
         } catch (err) {
-          return unknownEstimate(`Counting its rows failed or took longer than ${countTimeoutMs} ms: ${(err as Error).message.slice(0, 200)}`);
+          return countFailed(plan, err as Error);
         }
       },
       structure: async (tables) => {

@@ -2,11 +2,9 @@ import { Client } from 'pg';
 import type { DiscoveredForeignKey } from '@datalinx/contracts';
 import { connectPostgres, explainPgError, type PostgresTarget } from '../connectors/postgres';
 import type { CatalogColumn, CatalogOpener, SourceCatalog, TableRef } from './catalog';
-import { countTimedOut, exactCount, planPostgresEstimate, unknownEstimate, type RowEstimate } from './row-estimate';
+import { countFailed, countPlanOf, countTimedOut, exactCount, planPostgresEstimate, type RowEstimate } from './row-estimate';
 
 const quoteIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
-
-const NEVER_ANALYZED = 'Never analyzed (no statistics)';
 
 /**
  * PostgreSQL catalog reader for discovery: pg_catalog queries (types as format_type prints them),
@@ -50,16 +48,16 @@ export function postgresCatalog(t: PostgresTarget, timeoutMs: number, exactCount
         }));
       },
       countRows: async (x, countTimeoutMs): Promise<RowEstimate> => {
-        const bytes = 'count' in x.estimate ? x.estimate.count.bytes : 0;
+        const plan = countPlanOf(x);
         // The server stops the count (statement_timeout), before the client's own query timeout.
         await client.query('BEGIN');
         try {
           await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(countTimeoutMs))}`);
           const { rows } = await client.query(`SELECT count(*)::float8 AS n FROM ${quoteIdent(x.schema)}.${quoteIdent(x.name)}`);
-          return exactCount(Number(rows[0].n), bytes, 'never analyzed, and small enough to count');
+          return exactCount(Number(rows[0].n), plan);
         } catch (err) {
-          if ((err as { code?: string }).code === '57014') return countTimedOut(countTimeoutMs, NEVER_ANALYZED);
-          return unknownEstimate(`${NEVER_ANALYZED}, and counting its rows failed: ${(err as Error).message.slice(0, 200)}`);
+          if ((err as { code?: string }).code === '57014') return countTimedOut(countTimeoutMs, plan);
+          return countFailed(plan, err as Error);
         } finally {
           await client.query('ROLLBACK').catch(() => undefined);
         }
