@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Viewer } from '@datalinx/graphql-kit';
+import { VIEWER_HEADER } from '@datalinx/graphql-kit';
+import { typeDefs as authTypeDefs } from '../services/auth/src/app';
+import { typeDefs as workspaceTypeDefs } from '../services/workspace/src/app';
+import { typeDefs as schemaTypeDefs } from '../services/schema/src/app';
+import { typeDefs as mappingTypeDefs } from '../services/mapping/src/app';
+import { typeDefs as monitoringTypeDefs } from '../services/monitoring/src/app';
+import { resolvableEntityTypesOf } from './support/schema-surface';
 import { startPlatform, viewerHeader, waitForWorkspaceRefs, type Platform } from './support/platform';
 import { plantOrgAdmin } from './support/planted-org';
 import { postGraphQL, type GqlResponse } from './support/http';
@@ -65,6 +72,10 @@ const CASES: Record<string, Case> = {
   },
 };
 
+const SUBGRAPH_SDL = { auth: authTypeDefs, workspace: workspaceTypeDefs, schema: schemaTypeDefs, mapping: mappingTypeDefs, monitoring: monitoringTypeDefs };
+/** Every entity type every subgraph resolves through `_entities` (the argument guard does not see representations: the loaders do). */
+const ENTITY_ROWS = Object.entries(SUBGRAPH_SDL).flatMap(([subgraph, sdl]) => resolvableEntityTypesOf(sdl).map((type) => [subgraph, type] as const));
+
 /** The response without its messages (which may echo the id): what must not depend on the id being malformed. */
 const shape = (res: GqlResponse) =>
   JSON.parse(JSON.stringify({ status: res.status, body: res.body }, (k, v) => (k === 'message' ? undefined : v)));
@@ -117,5 +128,15 @@ describe('a malformed id answers like an id that does not exist', () => {
     // Exactly what a well-formed id that does not exist gets.
     const unknown = await gql(c.query, c.variables(randomUUID()), admin);
     expect(shape(res)).toEqual(shape(unknown));
+  });
+
+  it.each(ENTITY_ROWS)(`_entities of %s resolves %s with id ${MALFORMED} like an unknown id, without an error`, async (subgraph, type) => {
+    const entities = async (id: string) =>
+      postGraphQL(p.subgraphUrls[subgraph]!, `query($r: [_Any!]!){ _entities(representations: $r) { __typename } }`, { r: [{ __typename: type, id }] }, {
+        [VIEWER_HEADER]: await p.keys.signer.sign(admin, randomUUID()),
+      });
+    const res = await entities(MALFORMED);
+    for (const e of res.body.errors ?? []) expect(e.extensions?.code).not.toBe('INTERNAL_SERVER_ERROR');
+    expect(shape(res)).toEqual(shape(await entities(randomUUID())));
   });
 });
