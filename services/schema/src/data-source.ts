@@ -7,6 +7,7 @@ import { Discovery1764800000000 } from './migrations/1764800000000-discovery';
 import { CanonicalTypes1764900000000 } from './migrations/1764900000000-canonical-types';
 import { CustomCanonicalType } from './entities/custom-canonical-type.entity';
 import { RowEstimateSource1765220000000 } from './migrations/1765220000000-row-estimate-source';
+import { SourceSnapshotEvents1765240000000 } from './migrations/1765240000000-source-snapshot-events';
 
 export const SCHEMA = 'schema';
 
@@ -15,7 +16,7 @@ export const schemaDataSource = (url: string, poolMax = 10, statementTimeoutMs =
     url,
     schema: SCHEMA,
     entities: [CanonicalType, CustomCanonicalType, OutboxEvent],
-    migrations: [Init1764400000000, RowLevelSecurity1764600000000, Discovery1764800000000, CanonicalTypes1764900000000, RowEstimateSource1765220000000],
+    migrations: [Init1764400000000, RowLevelSecurity1764600000000, Discovery1764800000000, CanonicalTypes1764900000000, RowEstimateSource1765220000000, SourceSnapshotEvents1765240000000],
     poolMax,
     statementTimeoutMs,
   });

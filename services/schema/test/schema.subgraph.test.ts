@@ -4,6 +4,7 @@ import { isObjectType } from 'graphql';
 import { createLogger } from '@datalinx/common';
 import { createTestDatabase, type TestDatabase } from '@datalinx/db';
 import { VIEWER_HEADER, ANONYMOUS } from '@datalinx/graphql-kit';
+import { SOURCE_SNAPSHOT_CREATED_V1, sourceSnapshotCreatedV1 } from '@datalinx/contracts';
 import { schemaDataSource } from '../src/data-source';
 import { migrate } from '../src/migrate';
 import { createSchemaServer } from '../src/app';
@@ -207,7 +208,7 @@ describe('schema subgraph', () => {
     const res = await postGraphQL(url, `query($r:[_Any!]!){ _entities(representations:$r){ ... on Platform { schema { service ok database migrations { name } } } } }`,
       { r: [{ __typename: 'Platform', id: 'datalinx' }] }, await as(ANONYMOUS));
     expect(res.body.errors).toBeUndefined();
-    expect(res.body.data).toMatchObject({ _entities: [{ schema: { service: 'schema', ok: true, migrations: [{ name: 'Init1764400000000' }, { name: 'RowLevelSecurity1764600000000' }, { name: 'Discovery1764800000000' }, { name: 'CanonicalTypes1764900000000' }, { name: 'RowEstimateSource1765220000000' }] } }] });
+    expect(res.body.data).toMatchObject({ _entities: [{ schema: { service: 'schema', ok: true, migrations: [{ name: 'Init1764400000000' }, { name: 'RowLevelSecurity1764600000000' }, { name: 'Discovery1764800000000' }, { name: 'CanonicalTypes1764900000000' }, { name: 'RowEstimateSource1765220000000' }, { name: 'SourceSnapshotEvents1765240000000' }] } }] });
   });
 
   it('has reversible migrations', async () => {
@@ -226,6 +227,8 @@ describe('schema subgraph', () => {
         (await other.query(`SELECT column_name FROM information_schema.columns WHERE table_schema = 'schema' AND table_name = 'source_table' AND column_name LIKE 'row_estimate%' ORDER BY 1`)).map((r: { column_name: string }) => r.column_name);
       expect(await estimateColumns()).toEqual(['row_estimate', 'row_estimate_note', 'row_estimate_source']);
       await other.undoLastMigration({ transaction: 'each' });
+      expect(await estimateColumns()).toEqual(['row_estimate', 'row_estimate_note', 'row_estimate_source']);
+      await other.undoLastMigration({ transaction: 'each' });
       expect(await estimateColumns()).toEqual(['row_estimate']);
       await other.undoLastMigration({ transaction: 'each' });
       expect(await builtIns()).toBe(17);
@@ -241,7 +244,69 @@ describe('schema subgraph', () => {
       await other.undoLastMigration({ transaction: 'each' });
       expect((await tables()).map((r: { table_name: string }) => r.table_name)).toEqual(['migrations']);
       await other.destroy();
-      expect(await migrate(scratch.url)).toEqual(['Init1764400000000', 'RowLevelSecurity1764600000000', 'Discovery1764800000000', 'CanonicalTypes1764900000000', 'RowEstimateSource1765220000000']);
+      expect(await migrate(scratch.url)).toEqual(['Init1764400000000', 'RowLevelSecurity1764600000000', 'Discovery1764800000000', 'CanonicalTypes1764900000000', 'RowEstimateSource1765220000000', 'SourceSnapshotEvents1765240000000']);
+    } finally {
+      if (other.isInitialized) await other.destroy();
+      await scratch.drop();
+    }
+  });
+
+  it('backfills schema.source_snapshot.created.v1 for the latest snapshot of every connection discovered before the event existed (down deletes the unsent ones)', async () => {
+    const scratch = await createTestDatabase();
+    const other = schemaDataSource(scratch.url, 2);
+    try {
+      await migrate(scratch.url);
+      await other.initialize();
+      await other.undoLastMigration({ transaction: 'each' });
+      // Two orgs' snapshots as they were before (v1 and v2 of one connection, v1 of another).
+      const [orgA, orgB, ws, connA, connB] = [randomUUID(), randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+      const snap = async (org: string, conn: string, version: number, tables: Array<{ name: string; columns: string[]; pk: string[] }>) => {
+        const [{ id }] = await other.query(
+          `INSERT INTO schema.source_snapshot (org_id, workspace_id, connection_id, version, run_id, table_count, diff) VALUES ($1, $2, $3, $4, gen_random_uuid(), $5, '{}') RETURNING id`,
+          [org, ws, conn, version, tables.length],
+        );
+        for (const t of tables) {
+          const [{ id: tableId }] = await other.query(`INSERT INTO schema.source_table (org_id, snapshot_id, schema_name, table_name, kind, primary_key) VALUES ($1, $2, 'public', $3, 'TABLE', $4) RETURNING id`, [
+            org,
+            id,
+            t.name,
+            JSON.stringify(t.pk),
+          ]);
+          for (const [i, c] of t.columns.entries()) await other.query(`INSERT INTO schema.source_column (org_id, table_id, name, type, nullable, ordinal) VALUES ($1, $2, $3, 'text', true, $4)`, [org, tableId, c, i + 1]);
+        }
+        return id as string;
+      };
+      await snap(orgA, connA, 1, [{ name: 'old', columns: ['id'], pk: ['id'] }]);
+      const latestA = await snap(orgA, connA, 2, [{ name: 'customer', columns: ['id', 'email'], pk: ['id'] }, { name: 'empty', columns: [], pk: [] }]);
+      const latestB = await snap(orgB, connB, 1, [{ name: 'orders', columns: ['id'], pk: [] }]);
+      await other.destroy();
+      expect(await migrate(scratch.url)).toEqual(['SourceSnapshotEvents1765240000000']);
+      await other.initialize();
+      const events = (await other.query(`SELECT subject, payload FROM schema.outbox ORDER BY seq`)) as Array<{ subject: string; payload: unknown }>;
+      expect(events.map((e) => e.subject)).toEqual([SOURCE_SNAPSHOT_CREATED_V1, SOURCE_SNAPSHOT_CREATED_V1]);
+      const parsed = events.map((e) => sourceSnapshotCreatedV1.parse(e.payload));
+      const byConn = new Map(parsed.map((e) => [e.connectionId, e]));
+      expect(byConn.get(connA)).toMatchObject({
+        orgId: orgA,
+        snapshotId: latestA,
+        version: 2,
+        part: 1,
+        parts: 1,
+        tableCount: 2,
+        tables: [
+          { schema: 'public', name: 'customer', kind: 'TABLE', primaryKey: ['id'], columns: [{ name: 'id', type: 'text', nullable: true }, { name: 'email', type: 'text', nullable: true }] },
+          { schema: 'public', name: 'empty', kind: 'TABLE', primaryKey: [], columns: [] },
+        ],
+      });
+      expect(byConn.get(connB)).toMatchObject({ orgId: orgB, snapshotId: latestB, version: 1, tables: [{ name: 'orders' }] });
+      // Row-level security is FORCEd again.
+      expect(await other.query(`SELECT relname, relforcerowsecurity AS f FROM pg_class WHERE relname IN ('source_snapshot','source_table','source_column') AND relnamespace = 'schema'::regnamespace ORDER BY 1`)).toEqual([
+        { relname: 'source_column', f: true },
+        { relname: 'source_snapshot', f: true },
+        { relname: 'source_table', f: true },
+      ]);
+      await other.undoLastMigration({ transaction: 'each' });
+      expect(await other.query(`SELECT count(*)::int AS n FROM schema.outbox`)).toEqual([{ n: 0 }]);
     } finally {
       if (other.isInitialized) await other.destroy();
       await scratch.drop();

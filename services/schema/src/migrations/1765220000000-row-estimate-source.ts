@@ -19,9 +19,13 @@ export class RowEstimateSource1765220000000 implements MigrationInterface {
     await q.query(`ALTER TABLE schema.source_table
       ADD COLUMN row_estimate_source text NOT NULL DEFAULT 'UNKNOWN' CHECK (row_estimate_source IN ('STATISTICS','EXACT_COUNT','FILE_READ','UNKNOWN')),
       ADD COLUMN row_estimate_note text CHECK (length(row_estimate_note) <= 500)`);
+    // Every org's rows: the table's FORCEd row-level security binds its owner too, so it is lifted
+    // for this one statement, inside the migration's transaction.
+    await q.query(`ALTER TABLE schema.source_table NO FORCE ROW LEVEL SECURITY`);
     await q.query(`UPDATE schema.source_table SET
       row_estimate_source = CASE WHEN row_estimate IS NULL THEN 'UNKNOWN' ELSE 'STATISTICS' END,
       row_estimate_note = 'Discovered before discovery said how it obtained row estimates.'`);
+    await q.query(`ALTER TABLE schema.source_table FORCE ROW LEVEL SECURITY`);
   }
 
   async down(q: QueryRunner): Promise<void> {
