@@ -24,7 +24,7 @@ export type Destination = { ok: true; destination: CheckedDestination } | { ok: 
  * Resolves `host` once and checks every address against the policy before any packet is sent to
  * it. The connection must then go to `destination.address` (TLS keeps `host` as its servername).
  */
-export async function checkDestination(host: string, port: number, timeoutMs: number, p: NetworkPolicy = policy): Promise<Destination> {
+export async function resolveDestination(host: string, port: number, timeoutMs: number, p: NetworkPolicy = policy): Promise<Destination> {
   const name = host.replace(/^\[|\]$/g, '');
   try {
     const destination = await withTimeout(p.resolve(name, port), timeoutMs);
@@ -38,9 +38,9 @@ export async function checkDestination(host: string, port: number, timeoutMs: nu
   }
 }
 
-/** The same as `checkDestination`, thrown: the classified failure as an error carrying its code. */
+/** The same as `resolveDestination`, thrown: the classified failure as an error carrying its code. */
 export async function requireDestination(host: string, port: number, timeoutMs: number, p: NetworkPolicy = policy): Promise<CheckedDestination> {
-  const r = await checkDestination(host, port, timeoutMs, p);
+  const r = await resolveDestination(host, port, timeoutMs, p);
   if (!r.ok) throw Object.assign(new Error(r.failure.message), { code: r.failure.code, classified: r.failure });
   return r.destination;
 }
@@ -53,7 +53,7 @@ export const classifiedFailure = (err: unknown): ConnectFailure | undefined => (
  * The step's destination is what the later steps connect to.
  */
 export async function resolveStep(host: string, port: number, timeoutMs: number): Promise<StepResult & { destination?: CheckedDestination }> {
-  const r = await checkDestination(host, port, timeoutMs);
+  const r = await resolveDestination(host, port, timeoutMs);
   if (!r.ok) return r.failure;
   const d = r.destination;
   return { ...pass(net.isIP(d.host) ? `${d.host} is an IP address the data plane may connect to` : `${d.host} resolved to ${d.address}, an address the data plane may connect to`), destination: d };
