@@ -147,8 +147,31 @@ const dateArb = fc.oneof(
 const intArb = fc.oneof(fc.constantFrom(0, 1, -1, 2, 50, 100, 200, 201, 1000, 2_147_483_647, -2_147_483_648), fc.integer());
 const floatArb = fc.oneof(fc.constantFrom(0, 1, -1, 0.5, 1e-300, 1e300, -1e300, Number.MAX_SAFE_INTEGER, 2 ** 53 + 1), fc.double({ noNaN: true, noDefaultInfinity: true }));
 
+/** The org's real objects, which some ids name so that reads and updates reach real rows. */
 interface Fixture {
   workspaceId: string;
+  connectionId: string;
+  pipelineId: string;
+  mappingId: string;
+  /** The root field the values are for. */
+  field: string;
+}
+
+/**
+ * Fields that never get a real object's id: those that dispatch jobs (a fuzzed connection's host
+ * must never reach a worker: tests send traffic to loopback only), and those that would delete
+ * or archive the fixture the later fields need.
+ */
+const NO_REAL_IDS = new Set(['testConnection', 'discoverConnection', 'syncConnection', 'runPipeline', 'canonicalizeColumn', 'promoteWorkspace', 'useExternalWarehouse', 'deleteWorkspace', 'archiveWorkspace', 'deleteConnection', 'deletePipeline']);
+
+/** The real object an id argument may name: by its name (`connectionId`), or for `id` by the field's (`updatePipeline`). */
+function realIdFor(name: string, fx: Fixture): string | null {
+  if (/workspaceId$/i.test(name)) return fx.workspaceId;
+  if (NO_REAL_IDS.has(fx.field)) return null;
+  if (name === 'connectionId') return fx.connectionId;
+  if (name !== 'id') return null;
+  for (const [pattern, id] of [[/connection/i, fx.connectionId], [/pipeline/i, fx.pipelineId], [/mapping/i, fx.mappingId], [/workspace/i, fx.workspaceId]] as const) if (pattern.test(fx.field)) return id;
+  return null;
 }
 
 function idArb(name: string, fx: Fixture): fc.Arbitrary<string> {
@@ -158,8 +181,9 @@ function idArb(name: string, fx: Fixture): fc.Arbitrary<string> {
     { weight: 1, arbitrary: fc.uuid().map((u) => u.toUpperCase()) },
     { weight: 1, arbitrary: stringArb },
   ];
-  // Half of the workspace ids name the real one, so mutations get past their workspace lookup.
-  if (/workspaceId$/i.test(name)) choices.unshift({ weight: 8, arbitrary: fc.constant(fx.workspaceId) });
+  // Half of the ids that can name a real object do, so mutations get past their lookups.
+  const real = realIdFor(name, fx);
+  if (real) choices.unshift({ weight: 8, arbitrary: fc.constant(real) });
   return fc.oneof(...choices);
 }
 
@@ -224,9 +248,10 @@ interface Request {
   variables: Record<string, unknown>;
 }
 
-function requestArb(root: 'query' | 'mutation', field: GraphQLField<unknown, unknown>, fx: Fixture): fc.Arbitrary<Request> {
+function requestArb(root: 'query' | 'mutation', field: GraphQLField<unknown, unknown>, fx: Omit<Fixture, 'field'>): fc.Arbitrary<Request> {
   const required = field.args.filter((a) => isNonNullType(a.type) && a.defaultValue === undefined).map((a) => a.name);
-  const args = fc.record(Object.fromEntries(field.args.map((a) => [a.name, valueArb(a.type, a.name, fx, 0)])), { requiredKeys: required });
+  const forField = { ...fx, field: field.name };
+  const args = fc.record(Object.fromEntries(field.args.map((a) => [a.name, valueArb(a.type, a.name, forField, 0)])), { requiredKeys: required });
   const selection = selectionOf(field.type);
   return args.map((values) => {
     const given = field.args.filter((a) => a.name in values);
@@ -261,7 +286,7 @@ describe('no malformed input ever becomes an INTERNAL_SERVER_ERROR (every root f
   let p: Platform;
   let signIn: SignInGateway;
   let schema: GraphQLSchema;
-  let fx: Fixture;
+  let fx: Omit<Fixture, 'field'>;
   let viewers: { admin: Viewer; viewer: Viewer };
 
   const rootFields = rootFieldsOf(loadSupergraph());
@@ -276,7 +301,17 @@ describe('no malformed input ever becomes an INTERNAL_SERVER_ERROR (every root f
     const workspaceId = (ws.body.data as { createWorkspace: { workspace: { id: string } } } | undefined)?.createWorkspace.workspace?.id;
     if (!workspaceId) throw new Error(`createWorkspace failed: ${JSON.stringify(ws.body)}`);
     await waitForWorkspaceRefs(p, [workspaceId]);
-    fx = { workspaceId };
+    // A connection (loopback), a pipeline reading it and a mapping: real rows for reads and updates.
+    const made = async (query: string, i: Record<string, unknown>, field: string, key: string): Promise<string> => {
+      const res = await postGraphQL(p.gatewayUrl, query, { i }, viewerHeader(admin));
+      const id = ((res.body.data as Record<string, Record<string, { id: string } | null>> | undefined)?.[field]?.[key])?.id;
+      if (!id) throw new Error(`${field} failed: ${JSON.stringify(res.body)}`);
+      return id;
+    };
+    const connectionId = await made(`mutation($i: CreatePostgresConnectionInput!){ createPostgresConnection(input: $i) { connection { id } errors { code } } }`, { workspaceId, name: 'fuzz-source', connectionString: 'postgres://fuzz:fuzz-pw@127.0.0.1:5432/fuzz' }, 'createPostgresConnection', 'connection');
+    const pipelineId = await made(`mutation($i: CreatePipelineInput!){ createPipeline(input: $i) { pipeline { id } errors { code } } }`, { workspaceId, name: 'Fuzz Pipeline', definition: { sources: [{ connectionId }] } }, 'createPipeline', 'pipeline');
+    const mappingId = await made(`mutation($i: CreateMappingInput!){ createMapping(input: $i) { mapping { id } errors { code } } }`, { workspaceId, name: 'Fuzz Mapping', targetTable: 'fuzz' }, 'createMapping', 'mapping');
+    fx = { workspaceId, connectionId, pipelineId, mappingId };
     // Session ids as production mints them (the id of an auth.session row, a UUID), not the test
     // builder's `test-…` placeholder: the viewer is the gateway's assertion, not caller input.
     viewers = {
