@@ -33,8 +33,9 @@ import { rootFieldsOf } from './support/schema-surface';
  * real subgraphs. For each field, requests are built from its argument types as introspected from
  * the gateway: IDs from malformed ids (`not-a-uuid`, '', ' ', a UUID with a trailing character,
  * very long strings, unicode, `' OR 1=1`, NUL characters) and well-formed ids that do not exist
- * (and, for a `workspaceId`, sometimes the org's real workspace, so the managers go past their
- * lookups into their writes); strings from fast-check's strings (unicode, 10k+ characters, NUL);
+ * (and often the org's real workspace, connection, pipeline or mapping, see `realIdFor`, so the
+ * managers go past their lookups into their writes); strings from fast-check's strings (unicode,
+ * 10k+ characters, NUL) and, for well-known names, plausible values (`PLAUSIBLE`);
  * Int/Float edge values; enum values; input objects filled recursively (required fields always,
  * optional ones sometimes). The selection is small: scalar fields, `__typename`, and one level
  * into object fields (so payloads show `errors { code field message }`).
@@ -45,9 +46,9 @@ import { rootFieldsOf } from './support/schema-surface';
  * (derived from DLX_FUZZ_SEED, default below), printed with the failing request; bounded: a few
  * runs per field, no shrinking.
  *
- * Mutations are all run: the viewer is passed in the harness's test header, so none of them
- * (sign-out, password or policy changes, removing people) can end the test's own identity, and
- * ids are never those of the test's own objects except the workspace id named above.
+ * Every mutation is run, none skipped: the viewer is passed in the harness's test header, so
+ * none of them (sign-out, password or policy changes, removing people) can end the test's own
+ * identity, and the fixture's ids are kept from the fields that would delete it (`NO_REAL_IDS`).
  */
 
 const SEED = Number(process.env.DLX_FUZZ_SEED ?? 20261208);
