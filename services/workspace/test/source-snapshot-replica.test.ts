@@ -15,6 +15,7 @@ import { workspaceDataSource } from '../src/data-source';
 import { migrate } from '../src/migrate';
 import { SourceSnapshotRefDao } from '../src/daos/source-snapshot-ref.dao';
 import { startSourceSnapshotReplica } from '../src/jobs/source-snapshot-replica.consumer';
+import { SourceSnapshotRefs1765230000000 } from '../src/migrations/1765230000000-source-snapshot-refs';
 
 const table = (name: string, columns = ['id', 'email']): SnapshotTableRef => ({
   schema: 'public',
@@ -128,6 +129,32 @@ describe('sourceSnapshotCreatedParts', () => {
       expect(sourceSnapshotCreatedV1.parse(p)).toEqual(p);
       expect(p).toMatchObject({ parts: parts.length, tableCount: 50 });
       expect(new TextEncoder().encode(JSON.stringify(p.tables)).length).toBeLessThanOrEqual(8 * 1024 + 100);
+    }
+  });
+});
+
+describe('migration SourceSnapshotRefs1765230000000', () => {
+  it('is reversible: down drops both replica tables, up recreates them with their tenant isolation', async () => {
+    const scratch = await createTestDatabase();
+    await migrate(scratch.url);
+    const admin = await workspaceDataSource(scratch.url, 2).initialize();
+    const runner = admin.createQueryRunner();
+    const replicaTables = async () =>
+      admin.query(`SELECT relname, relrowsecurity AS rls, relforcerowsecurity AS forced FROM pg_class WHERE relnamespace = 'workspace'::regnamespace AND relname LIKE 'source_%_ref' ORDER BY 1`);
+    try {
+      const isolated = [
+        { relname: 'source_snapshot_ref', rls: true, forced: true },
+        { relname: 'source_table_ref', rls: true, forced: true },
+      ];
+      expect(await replicaTables()).toEqual(isolated);
+      await new SourceSnapshotRefs1765230000000().down(runner);
+      expect(await replicaTables()).toEqual([]);
+      await new SourceSnapshotRefs1765230000000().up(runner);
+      expect(await replicaTables()).toEqual(isolated);
+    } finally {
+      await runner.release();
+      await admin.destroy();
+      await scratch.drop();
     }
   });
 });
