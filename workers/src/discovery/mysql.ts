@@ -24,8 +24,9 @@ export function mysqlCatalog(t: MysqlTarget, timeoutMs: number, exactCountMaxByt
     }
     const q = async <R>(sql: string, values: unknown[] = []) => (await conn.query({ sql, values, timeout: timeoutMs }))[0] as R[];
     const [who] = await q<{ u: string; v: string }>('SELECT CURRENT_USER() AS u, VERSION() AS v');
+    const mariadb = /mariadb/i.test(who!.v);
     const catalog: SourceCatalog = {
-      describe: () => `signed in as ${who!.u} (${/mariadb/i.test(who!.v) ? 'MariaDB' : 'MySQL'} ${who!.v.replace(/-MariaDB.*$/i, '')})`,
+      describe: () => `signed in as ${who!.u} (${mariadb ? 'MariaDB' : 'MySQL'} ${who!.v.replace(/-MariaDB.*$/i, '')})`,
       tables: async () => {
         const rows = await q<{ s: string; n: string; k: string; est: string | number | null; bytes: string | number | null }>(
           `SELECT TABLE_SCHEMA AS s, TABLE_NAME AS n, TABLE_TYPE AS k, TABLE_ROWS AS est, DATA_LENGTH AS bytes FROM information_schema.TABLES
@@ -41,8 +42,13 @@ export function mysqlCatalog(t: MysqlTarget, timeoutMs: number, exactCountMaxByt
       },
       countRows: async (x, countTimeoutMs): Promise<RowEstimate> => {
         const plan = countPlanOf(x);
+        const ms = Math.max(1, Math.floor(countTimeoutMs));
+        // The server stops the count (MariaDB: max_statement_time; MySQL: MAX_EXECUTION_TIME), before the client gives up on the connection.
+        const sql = mariadb
+          ? `SET STATEMENT max_statement_time = ${ms / 1000} FOR SELECT COUNT(*) AS n FROM ${quoteIdent(x.schema)}.${quoteIdent(x.name)}`
+          : `SELECT /*+ MAX_EXECUTION_TIME(${ms}) */ COUNT(*) AS n FROM ${quoteIdent(x.schema)}.${quoteIdent(x.name)}`;
         try {
-          const [rows] = await conn.query({ sql: `SELECT COUNT(*) AS n FROM ${quoteIdent(x.schema)}.${quoteIdent(x.name)}`, timeout: Math.max(1, Math.floor(countTimeoutMs)) });
+          const [rows] = await conn.query({ sql, timeout: ms + 5000 });
           return exactCount(Number((rows as Array<{ n: string | number }>)[0]!.n), plan);
         } catch (err) {
           return countFailed(plan, err as Error);
