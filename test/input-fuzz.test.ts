@@ -313,12 +313,7 @@ describe('no malformed input ever becomes an INTERNAL_SERVER_ERROR (every root f
     const pipelineId = await made(`mutation($i: CreatePipelineInput!){ createPipeline(input: $i) { pipeline { id } errors { code } } }`, { workspaceId, name: 'Fuzz Pipeline', definition: { sources: [{ connectionId }] } }, 'createPipeline', 'pipeline');
     const mappingId = await made(`mutation($i: CreateMappingInput!){ createMapping(input: $i) { mapping { id } errors { code } } }`, { workspaceId, name: 'Fuzz Mapping', targetTable: 'fuzz' }, 'createMapping', 'mapping');
     fx = { workspaceId, connectionId, pipelineId, mappingId };
-    // Session ids as production mints them (the id of an auth.session row, a UUID), not the test
-    // builder's `test-…` placeholder: the viewer is the gateway's assertion, not caller input.
-    viewers = {
-      admin: { ...admin, sessionId: randomUUID() } as Viewer,
-      viewer: { ...userViewer({ orgId, orgRole: 'MEMBER', grants: [{ workspaceId, role: 'VIEWER' }] }), sessionId: randomUUID() } as Viewer,
-    };
+    viewers = { admin, viewer: userViewer({ orgId, orgRole: 'MEMBER', grants: [{ workspaceId, role: 'VIEWER' }] }) };
     const intro = await postGraphQL<IntrospectionQuery>(p.gatewayUrl, getIntrospectionQuery(), {}, viewerHeader(admin));
     if (!intro.body.data) throw new Error(`introspection failed: ${JSON.stringify(intro.body.errors)}`);
     schema = buildClientSchema(intro.body.data);

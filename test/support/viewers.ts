@@ -9,7 +9,7 @@ export function userViewer(o: { orgId: string; userId?: string; orgRole?: OrgRol
     orgId: o.orgId,
     orgRole: o.orgRole ?? 'MEMBER',
     grants: o.grants ?? [],
-    sessionId: `test-${randomUUID()}`,
+    sessionId: randomUUID(),
     authMethod: 'bearer',
   };
 }

@@ -180,6 +180,12 @@ export const isExternalDestination = (d: WarehouseDestination): d is ExternalWar
  * quality rules to monitoring.
  */
 const uuid = z.string().uuid();
+/**
+ * The id of an object another service owns (a target table, a quality rule), stored without a
+ * lookup. The API turns a malformed id into the nil UUID (it names nothing), so that one is
+ * refused here rather than saved.
+ */
+const foreignId = uuid.refine((v) => v !== '00000000-0000-0000-0000-000000000000', 'This is not an id of an existing object.');
 /** Table names or glob patterns (`*`, `?`) of a source, e.g. `public.orders`, `sales_*`. */
 const tableName = z.string().trim().min(1).max(255);
 export const pipelineIncrementalTable = z
@@ -208,15 +214,15 @@ export const pipelineSource = z
   .strict();
 export const pipelineCheck = z.union([
   /** A quality rule defined in monitoring. */
-  z.object({ ruleId: uuid }).strict(),
+  z.object({ ruleId: foreignId }).strict(),
   /** A simple column check on one target table (or on every target table naming the column). */
-  z.object({ type: z.enum(['NOT_NULL', 'UNIQUE']), column: identifier, targetTableId: uuid.optional() }).strict(),
+  z.object({ type: z.enum(['NOT_NULL', 'UNIQUE']), column: identifier, targetTableId: foreignId.optional() }).strict(),
 ]);
 export const pipelineExport = z
   .object({
     /** A DESTINATION connection of the same workspace. */
     connectionId: uuid,
-    targetTableIds: z.array(uuid).min(1).max(500),
+    targetTableIds: z.array(foreignId).min(1).max(500),
   })
   .strict();
 export const schemaDriftPolicy = z.enum(['PROPAGATE', 'BLOCK', 'IGNORE']);
@@ -224,7 +230,7 @@ export const pipelineDefinitionV1 = z
   .object({
     sources: z.array(pipelineSource).min(1).max(50),
     /** Target tables (schema service ids) whose mapped models the run builds. */
-    targets: z.array(uuid).max(500),
+    targets: z.array(foreignId).max(500),
     checks: z.array(pipelineCheck).max(500),
     exports: z.array(pipelineExport).max(50),
     schemaDriftPolicy,

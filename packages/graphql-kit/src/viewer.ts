@@ -24,7 +24,8 @@ export const viewerSchema = z.discriminatedUnion('kind', [
     orgId: z.string().uuid(),
     orgRole,
     grants: z.array(z.object({ workspaceId: z.string().uuid(), role: workspaceRole })),
-    sessionId: z.string().min(1),
+    // A session row's id: the auth service casts it to uuid when the viewer signs out or changes its password.
+    sessionId: z.string().uuid(),
     authMethod: z.enum(['session', 'bearer']),
   }),
   z.object({

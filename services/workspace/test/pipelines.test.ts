@@ -148,6 +148,8 @@ describe('pipelines through the gateway (create / validate / update / enable / r
       [{ name: 'c9', definition: definition({ sources: [{ connectionId: dest }] }) }, ['CONNECTION_KIND_INVALID@definition.sources.0.connectionId']],
       [{ name: 'c10', definition: definition({ sources: [] }) }, ['DEFINITION_INVALID@definition.sources']],
       [{ name: 'c11', definition: definition({ checks: [{ column: 'id' }] }) }, ['DEFINITION_INVALID@definition.checks.0']],
+      // A target table id is stored without a lookup: a malformed one (the nil UUID after the argument guard) is refused.
+      [{ name: 'c12', definition: definition({ targetTableIds: ['not-a-uuid'] }) }, ['DEFINITION_INVALID@definition.targetTableIds.0']],
       // A malformed id names nothing: answered as an id that does not exist (c7).
       [{ name: 'c13', definition: definition({ sources: [{ connectionId: 'nope' }] }) }, ['CONNECTION_NOT_FOUND@definition.sources.0.connectionId']],
       // Incremental tables: well-formed, listed once, among the tables the source selects.
