@@ -42,11 +42,11 @@ describe('outbound network policy: connection tests, discovery and sync through 
     }, 90000);
   }
 
-  /** A POSTGRES SOURCE connection of the workspace to host:port (a database of the test server, as its user). */
+  /** A POSTGRES SOURCE connection of the workspace to host:port (a database of the test server, as its user, with its password: the embedded server of npm test checks it). */
   async function connection(workspaceId: string, name: string, host: string, port = Number(server.port || 5432)): Promise<string> {
     const res = await gql<{ createConnection: { connection: { id: string }; errors: unknown[] } }>(
       `mutation($i: CreateConnectionInput!){ createConnection(input: $i) { connection { id } errors { code field message } } }`,
-      { i: { workspaceId, name, kind: 'SOURCE', type: 'POSTGRES', postgres: { host, port, database: new URL(source.url).pathname.slice(1), user: server.username || 'postgres' }, secrets: { password: 'trust-ignores-this-password' } } },
+      { i: { workspaceId, name, kind: 'SOURCE', type: 'POSTGRES', postgres: { host, port, database: new URL(source.url).pathname.slice(1), user: server.username || 'postgres' }, secrets: { password: decodeURIComponent(new URL(source.url).password) || 'trust-ignores-this-password' } } },
     );
     expect(res.body.data?.createConnection.errors).toEqual([]);
     return res.body.data!.createConnection.connection.id;
