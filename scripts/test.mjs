@@ -25,6 +25,7 @@ import { ensureNodeModules, loadPythonHelpers, pythonLogAdapter } from './lib/in
 import { buildAll } from './lib/build.mjs';
 import { ensureDatabase, locatePgBinaries, startPostgres } from './lib/postgres.mjs';
 import { NATS_TOOL, startNats } from './lib/nats.mjs';
+import { ensureLocalCertificates, internalTlsEnabled } from './lib/tls.mjs';
 import { generateAssertionKeys, generateMasterKey } from './lib/keys.mjs';
 import { checkNodeVersion, maskUrl, truthy } from './lib/config.mjs';
 
@@ -166,6 +167,13 @@ async function main() {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'datalinx-test-'));
     fs.chmodSync(tmp, 0o711); // PostgreSQL runs as the "postgres" user when we are root
     sup.addFinalizer(() => fs.rmSync(tmp, { recursive: true, force: true }));
+    // ── internal TLS: a throwaway CA and localhost certificate (DLX_INTERNAL_TLS=off: none) ──
+    // PostgreSQL and NATS started here require TLS; jest gets TLS_* so the servers the tests create
+    // speak TLS, and NODE_EXTRA_CA_CERTS so node's clients (fetch, https) trust that CA.
+    const tlsFiles = internalTlsEnabled(env) ? ensureLocalCertificates({ dir: path.join(tmp, 'tls') }) : null;
+    const tlsEnv = tlsFiles
+      ? { TLS_CA_FILE: tlsFiles.caFile, TLS_CERT_FILE: tlsFiles.certFile, TLS_KEY_FILE: tlsFiles.keyFile, NODE_EXTRA_CA_CERTS: tlsFiles.caFile }
+      : {};
     const [databaseUrl, natsUrl] = await Promise.all([
       (async () => {
         if (env.DATABASE_URL) return env.DATABASE_URL;
@@ -179,6 +187,7 @@ async function main() {
           log,
           sup,
           throwaway: true,
+          ...(tlsFiles ? { tls: tlsFiles } : {}),
         });
         return pg.adminUrl;
       })(),
@@ -190,6 +199,7 @@ async function main() {
           storeDir: path.join(tmp, 'nats'),
           logFile: path.join(tmp, 'logs', 'nats-server.log'),
           sup,
+          ...(tlsFiles ? { tls: tlsFiles } : {}),
         });
         return nats.url;
       })(),
@@ -227,6 +237,7 @@ async function main() {
         DLX_MASTER_KEY: env.DLX_MASTER_KEY || generateMasterKey(),
         CHROMIUM_PATH: chromiumPath,
         DLX_TEST: '1',
+        ...tlsEnv,
         NEXT_TELEMETRY_DISABLED: '1',
       },
     });

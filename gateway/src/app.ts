@@ -1,4 +1,5 @@
-import http from 'node:http';
+import type http from 'node:http';
+import type https from 'node:https';
 import { randomUUID } from 'node:crypto';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { ApolloServer } from '@apollo/server';
@@ -9,7 +10,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from '@datalinx/common';
-import { ANONYMOUS, VIEWER_HEADER, httpLifecycle, type Viewer, type ViewerAssertionSigner } from '@datalinx/graphql-kit';
+import { ANONYMOUS, HSTS_HEADER_VALUE, VIEWER_HEADER, createNodeServer, httpLifecycle, serverTlsFromEnv, type Viewer, type ViewerAssertionSigner } from '@datalinx/graphql-kit';
 import { aliasLimitRule, depthLimitRule } from './limits';
 import { AuthenticationError, AuthUnavailableError } from './auth/errors';
 import { FILES_PATH, filesRoute, workspaceFilesUrl } from './files';
@@ -32,6 +33,8 @@ export interface GatewayLimits {
 
 export interface GatewayOptions {
   supergraphSdl: string;
+  /** https options (default: serverTlsFromEnv(), i.e. TLS_CERT_FILE + TLS_KEY_FILE); `false` serves plain HTTP. */
+  tls?: https.ServerOptions | false;
   /** Subgraph name → URL (overrides the routing URLs in the composed supergraph). */
   subgraphUrls: Record<string, string>;
   signer: ViewerAssertionSigner;
@@ -141,8 +144,12 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', o.trustProxy ?? false);
-  const httpServer = http.createServer(app);
-  httpServer.keepAliveTimeout = 65_000;
+  const httpServer = createNodeServer(app, o.tls === undefined ? serverTlsFromEnv() : o.tls);
+  // Browsers that reached us over TLS keep to https for a year.
+  app.use((req, res, next) => {
+    if (req.secure) res.setHeader('Strict-Transport-Security', HSTS_HEADER_VALUE);
+    next();
+  });
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     formatError: formatError(o.log, o.limits),

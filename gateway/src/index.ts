@@ -1,3 +1,4 @@
+import https from 'node:https';
 import { createLogger, loadEnvOrExit, onShutdown } from '@datalinx/common';
 import { ViewerAssertionSigner, importAssertionPrivateKey } from '@datalinx/graphql-kit';
 import { connectNats } from '@datalinx/messaging';
@@ -12,10 +13,12 @@ import { cookieSessions } from './auth/cookie';
 import { ApiLimitView } from './quota/api-limit-view';
 import { ApiRateLimiter } from './quota/api-rate-limiter';
 import { apiQuotaMiddleware } from './quota/middleware';
+import { installOutgoingTls } from './tls';
 
 async function main() {
   const env = loadEnvOrExit('gateway', envSchema);
   const log = createLogger('gateway', env.LOG_LEVEL);
+  const outgoingTls = installOutgoingTls();
   const signer = new ViewerAssertionSigner(await importAssertionPrivateKey(env.DLX_ASSERTION_PRIVATE_KEY), env.DLX_ASSERTION_KEY_ID);
   const subgraphUrls = Object.fromEntries(Object.entries(SUBGRAPH_URL_VARS).map(([name, v]) => [name, env[v]]));
   const nats = await connectNats(env.NATS_URL, 'gateway', log);
@@ -52,7 +55,7 @@ async function main() {
     },
   });
   await gateway.listen(env.GATEWAY_PORT);
-  log.info({ port: env.GATEWAY_PORT, subgraphs: subgraphUrls, jwks: jwksUrl }, 'gateway listening');
+  log.info({ port: env.GATEWAY_PORT, tls: gateway.httpServer instanceof https.Server, subgraphs: subgraphUrls, jwks: jwksUrl, subgraphCa: outgoingTls.ca, clientCert: outgoingTls.clientCert }, 'gateway listening');
   onShutdown(log, [
     { name: 'http', close: () => gateway.stop() },
     { name: 'identity-watch', close: () => revocations.stop() },

@@ -3,6 +3,7 @@
 // ($JS.API.INFO), so "ready" means JetStream answers, not only that the port is open.
 import fs from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { isPortInUse } from './net.mjs';
@@ -24,11 +25,15 @@ export const NATS_TOOL = {
  * @param {number} timeoutMs
  * @param {string} [serverName] when set, the server must announce this name (so we never
  *   mistake another nats-server on the port for ours)
+ * @param {string} [caFile] the CA to verify the server's certificate with, when the server
+ *   requires TLS (its INFO says tls_required): the probe then upgrades the connection
  * @returns {Promise<{ ok: true, info: Record<string, unknown> } | { ok: false, reason: string }>}
  */
-export function probeJetStream(port, timeoutMs = 3000, serverName) {
+export function probeJetStream(port, timeoutMs = 3000, serverName, caFile) {
   return new Promise((resolve) => {
-    const sock = net.connect({ port, host: '127.0.0.1' });
+    const plain = net.connect({ port, host: '127.0.0.1' });
+    /** @type {net.Socket} */
+    let sock = plain;
     let buf = Buffer.alloc(0);
     let sentRequest = false;
     let done = false;
@@ -38,12 +43,25 @@ export function probeJetStream(port, timeoutMs = 3000, serverName) {
       done = true;
       clearTimeout(timer);
       sock.destroy();
+      plain.destroy();
       resolve(r);
     };
     const timer = setTimeout(() => finish({ ok: false, reason: 'no JetStream answer' }), timeoutMs);
-    sock.on('error', (err) => finish({ ok: false, reason: /** @type {NodeJS.ErrnoException} */ (err).code ?? err.message }));
-    sock.on('close', () => finish({ ok: false, reason: 'connection closed' }));
-    sock.on('data', (chunk) => {
+    /** @param {net.Socket} s */
+    const listen = (s) => {
+      s.on('error', (err) => finish({ ok: false, reason: /** @type {NodeJS.ErrnoException} */ (err).code ?? err.message }));
+      s.on('close', () => finish({ ok: false, reason: 'connection closed' }));
+      s.on('data', onData);
+    };
+    const sendRequest = () =>
+      sock.write(
+        'CONNECT {"verbose":false,"pedantic":false,"headers":true,"no_responders":true,"protocol":1,"name":"datalinx-probe"}\r\n' +
+          'SUB _INBOX.datalinx_probe 1\r\n' +
+          'PUB $JS.API.INFO _INBOX.datalinx_probe 0\r\n\r\n',
+      );
+    listen(plain);
+    /** @param {Buffer} chunk */
+    function onData(chunk) {
       buf = Buffer.concat([buf, chunk]);
       for (;;) {
         const eol = buf.indexOf('\r\n');
@@ -83,11 +101,26 @@ export function probeJetStream(port, timeoutMs = 3000, serverName) {
             }
           }
           sentRequest = true;
-          sock.write(
-            'CONNECT {"verbose":false,"pedantic":false,"headers":true,"no_responders":true,"protocol":1,"name":"datalinx-probe"}\r\n' +
-              'SUB _INBOX.datalinx_probe 1\r\n' +
-              'PUB $JS.API.INFO _INBOX.datalinx_probe 0\r\n\r\n',
-          );
+          /** @type {{ tls_required?: boolean }} */
+          let announced = {};
+          try {
+            announced = JSON.parse(line.slice(5));
+          } catch {
+            // checked above when it matters
+          }
+          if (announced.tls_required) {
+            if (!caFile) {
+              finish({ ok: false, reason: `the NATS server on port ${port} requires TLS` });
+              return;
+            }
+            // The rest of the conversation goes over TLS, verified against our CA.
+            plain.removeAllListeners('data');
+            buf = Buffer.alloc(0);
+            sock = tls.connect({ socket: plain, host: '127.0.0.1', ca: fs.readFileSync(caFile), minVersion: 'TLSv1.2' }, sendRequest);
+            listen(sock);
+            return;
+          }
+          sendRequest();
         } else if (line === 'PING') {
           sock.write('PONG\r\n');
         } else if (line.startsWith('-ERR')) {
@@ -95,7 +128,7 @@ export function probeJetStream(port, timeoutMs = 3000, serverName) {
           return;
         }
       }
-    });
+    }
   });
 }
 
@@ -113,10 +146,12 @@ export function probeJetStream(port, timeoutMs = 3000, serverName) {
  *   storeDir: string,
  *   logFile: string,
  *   sup: import('./supervisor.mjs').Supervisor,
- * }} opts `portEnvVar` names the variable that changes the port, for the error message
+ *   tls?: { certFile: string, keyFile: string, caFile: string },
+ * }} opts `portEnvVar` names the variable that changes the port, for the error message; `tls`:
+ *   the server requires TLS 1.2+ with this certificate (the URL is then `tls://…`)
  * @returns {Promise<RunningNats>}
  */
-export async function startNats({ bin, port, portEnvVar, storeDir, logFile, sup }) {
+export async function startNats({ bin, port, portEnvVar, storeDir, logFile, sup, tls: tlsFiles }) {
   if (await isPortInUse(port)) {
     throw new Error(`port ${port} (nats-server) is already in use${portEnvVar ? ` — choose another with ${portEnvVar}=<port>` : ''}`);
   }
@@ -127,8 +162,16 @@ export async function startNats({ bin, port, portEnvVar, storeDir, logFile, sup 
   fs.writeSync(logFd, `\n--- datalinx: starting nats-server on port ${port} at ${new Date().toISOString()}\n`);
   // A unique server name lets the readiness probe tell our server from any other on the port.
   const serverName = `datalinx-${crypto.randomBytes(6).toString('hex')}`;
+  const args = ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir, '-n', serverName];
+  if (tlsFiles) {
+    // Every client must speak TLS, verified against our CA (nats-server's own minimum is TLS 1.2).
+    const conf = path.join(storeDir, 'tls.conf');
+    const q = (/** @type {string} */ f) => JSON.stringify(path.resolve(f));
+    fs.writeFileSync(conf, `tls {\n  cert_file: ${q(tlsFiles.certFile)}\n  key_file: ${q(tlsFiles.keyFile)}\n  ca_file: ${q(tlsFiles.caFile)}\n  timeout: 5\n}\n`, { mode: 0o600 });
+    args.push('-c', conf);
+  }
   const { managed } = sup.startInfra(
-    { name: 'nats-server', cmd: bin, args: ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir, '-n', serverName] },
+    { name: 'nats-server', cmd: bin, args },
     {
       stdio: ['ignore', logFd, logFd],
       stop: async (m) => {
@@ -147,11 +190,11 @@ export async function startNats({ bin, port, portEnvVar, storeDir, logFile, sup 
       throw new Error(`nats-server exited during start-up (${managed.exit.signal ?? `exit code ${managed.exit.code}`}). Last log lines (${logFile}):\n${tail(logFile, 10)}`);
     }
     if (sup.isStopping) throw new Error('shutting down');
-    const probe = await probeJetStream(port, 2000, serverName);
+    const probe = await probeJetStream(port, 2000, serverName, tlsFiles?.caFile);
     if (probe.ok) break;
     last = probe.reason;
     if (Date.now() > deadline) throw new Error(`nats-server JetStream not ready within 30s (${last}). Log: ${logFile}`);
     await sleep(150);
   }
-  return { url: `nats://127.0.0.1:${port}`, port, storeDir, pid: managed.pid, logFile };
+  return { url: `${tlsFiles ? 'tls' : 'nats'}://127.0.0.1:${port}`, port, storeDir, pid: managed.pid, logFile };
 }

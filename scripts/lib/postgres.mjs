@@ -222,10 +222,13 @@ export function loadPg(repoRoot) {
  *   log: import('./log.mjs').Log,
  *   sup: import('./supervisor.mjs').Supervisor,
  *   throwaway?: boolean,
- * }} opts `throwaway` trades durability for speed (fsync off): tests only
+ *   tls?: { certFile: string, keyFile: string, caFile: string },
+ * }} opts `throwaway` trades durability for speed (fsync off): tests only. `tls`: ssl=on with
+ *   this certificate (TLS 1.2+), every connection must be TLS (`hostssl`-only pg_hba), and the
+ *   URLs returned carry `sslmode=verify-full&sslrootcert=<caFile>`
  * @returns {Promise<RunningPostgres>}
  */
-export async function startPostgres({ repoRoot, dataDir, port, portEnvVar, password, logFile, log, sup, throwaway = false }) {
+export async function startPostgres({ repoRoot, dataDir, port, portEnvVar, password, logFile, log, sup, throwaway = false, tls }) {
   let bins = locatePgBinaries(repoRoot);
   const ids = ensurePostgresOsUser(log);
   if (ids) bins = reachableBinaries(bins, ids, log);
@@ -284,6 +287,7 @@ export async function startPostgres({ repoRoot, dataDir, port, portEnvVar, passw
     '-c', 'unix_socket_directories=',
     '-c', 'max_connections=300',
     ...(throwaway ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
+    ...(tls ? postgresTlsArgs(dataDir, tls, ids) : []),
   ];
   const { managed } = sup.startInfra(
     { name: 'postgres', cmd: bins.postgres, args, env, cwd: dataDir, ...asUser },
@@ -303,7 +307,8 @@ export async function startPostgres({ repoRoot, dataDir, port, portEnvVar, passw
   fs.closeSync(logFd);
 
   const pg = loadPg(repoRoot);
-  const adminUrl = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
+  const sslQuery = tls ? `?sslmode=verify-full&sslrootcert=${encodeURIComponent(path.resolve(tls.caFile))}` : '';
+  const adminUrl = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres${sslQuery}`;
   const deadline = Date.now() + 60_000;
   let lastError = '';
   for (;;) {
@@ -332,11 +337,34 @@ export async function startPostgres({ repoRoot, dataDir, port, portEnvVar, passw
     port,
     password,
     adminUrl,
-    url: (db) => `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${db}`,
+    url: (db) => `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${db}${sslQuery}`,
     pid: managed.pid,
     dataDir,
     logFile,
   };
+}
+
+/**
+ * Server options for TLS: the certificate and key copied into the data dir (PostgreSQL wants its
+ * key owned by the user it runs as, mode 0600), ssl=on with TLS 1.2 as the lowest version, and an
+ * hba file of our own that accepts only `hostssl` (a plain connection is refused by the server).
+ * @param {string} dataDir
+ * @param {{ certFile: string, keyFile: string }} tls
+ * @param {{ uid: number, gid: number } | null | undefined} ids
+ * @returns {string[]}
+ */
+function postgresTlsArgs(dataDir, tls, ids) {
+  const cert = path.join(dataDir, 'datalinx-server.crt');
+  const key = path.join(dataDir, 'datalinx-server.key');
+  const hba = path.join(dataDir, 'datalinx-hba.conf');
+  fs.writeFileSync(cert, fs.readFileSync(tls.certFile), { mode: 0o600 });
+  fs.writeFileSync(key, fs.readFileSync(tls.keyFile), { mode: 0o600 });
+  fs.writeFileSync(hba, '# written by Datalinx on every start with internal TLS on: TLS connections only\nhostssl all all 127.0.0.1/32 scram-sha-256\nhostssl all all ::1/128 scram-sha-256\n', { mode: 0o600 });
+  for (const f of [cert, key, hba]) {
+    fs.chmodSync(f, 0o600);
+    if (ids) fs.chownSync(f, ids.uid, ids.gid);
+  }
+  return ['-c', 'ssl=on', '-c', `ssl_cert_file=${cert}`, '-c', `ssl_key_file=${key}`, '-c', 'ssl_min_protocol_version=TLSv1.2', '-c', `hba_file=${hba}`];
 }
 
 /**

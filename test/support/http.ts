@@ -1,7 +1,14 @@
 import type { AddressInfo } from 'node:net';
 import type http from 'node:http';
+import https from 'node:https';
 
-export const urlOf = (server: http.Server, path = '/graphql') => `http://127.0.0.1:${(server.address() as AddressInfo).port}${path}`;
+/**
+ * The URL of a server listening on loopback: https:// when it serves TLS (`npm test` passes
+ * TLS_CERT_FILE/TLS_KEY_FILE, so the servers the factories create speak TLS; node's fetch trusts
+ * the test CA through NODE_EXTRA_CA_CERTS).
+ */
+export const urlOf = (server: http.Server, path = '/graphql') =>
+  `${server instanceof https.Server ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}${path}`;
 
 export interface GqlResponse<T = Record<string, unknown>> {
   status: number;

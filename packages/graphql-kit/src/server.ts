@@ -1,4 +1,6 @@
 import http from 'node:http';
+import https from 'node:https';
+import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import express, { type Express, type Request, type Response, type NextFunction } from 'express';
 import { ApolloServer } from '@apollo/server';
@@ -16,6 +18,61 @@ import { createShield } from './shield';
 import { inputGuard } from './input-guard';
 import { makeFormatError } from './errors';
 import type { RequestContext } from './context';
+
+/**
+ * TLS 1.2 and 1.3 only, forward-secret AEAD suites (TLS 1.3's own suites are always on and not
+ * listed here): the Mozilla "intermediate" set.
+ */
+export const TLS_CIPHERS = [
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+
+/** HSTS for browser-facing responses served over TLS (a year; the platform serves only https then). */
+export const HSTS_HEADER_VALUE = 'max-age=31536000';
+
+/**
+ * The https options of a server: from TLS_CERT_FILE + TLS_KEY_FILE (PEM) unless DLX_INTERNAL_TLS
+ * is off; undefined (plain HTTP) when they are not set. With TLS_REQUIRE_CLIENT_CERT=true a
+ * client must present a certificate signed by TLS_CA_FILE, checked during the handshake (a
+ * client without one never reaches HTTP, let alone GraphQL).
+ */
+export function serverTlsFromEnv(env: NodeJS.ProcessEnv = process.env): https.ServerOptions | undefined {
+  if (/^(off|false|0|no)$/i.test((env.DLX_INTERNAL_TLS ?? '').trim())) return undefined;
+  const { TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile, TLS_CA_FILE: caFile } = env;
+  if (!certFile && !keyFile) return undefined;
+  if (!certFile || !keyFile) throw new Error('set both TLS_CERT_FILE and TLS_KEY_FILE, or neither');
+  const requireClientCert = env.TLS_REQUIRE_CLIENT_CERT === 'true';
+  if (requireClientCert && !caFile) throw new Error('TLS_REQUIRE_CLIENT_CERT=true needs TLS_CA_FILE (the CA that signs client certificates)');
+  return {
+    cert: readFileSync(certFile),
+    key: readFileSync(keyFile),
+    minVersion: 'TLSv1.2',
+    ciphers: TLS_CIPHERS,
+    honorCipherOrder: true,
+    ...(requireClientCert ? { ca: readFileSync(caFile!), requestCert: true, rejectUnauthorized: true } : {}),
+  };
+}
+
+/**
+ * The node server for an express app: https with `tls` (default: serverTlsFromEnv()), plain
+ * http with `tls: false`. A plain HTTP request to a TLS port fails the handshake and is closed.
+ */
+export function createNodeServer(app: Express, tls: https.ServerOptions | false | undefined = serverTlsFromEnv()): http.Server {
+  const server = tls ? https.createServer(tls, app) : http.createServer(app);
+  server.keepAliveTimeout = 65_000; // longer than a client pool's idle timeout (the gateway's)
+  return server;
+}
+
+/** `https://127.0.0.1:<port>` or `http://…` for a listening server (for URLs a process hands others). */
+export function originOf(server: http.Server, host = '127.0.0.1'): string {
+  const { port } = server.address() as { port: number };
+  return `${server instanceof https.Server ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
 
 export type ReadinessCheck = () => Promise<{ ok: boolean; error?: string }>;
 
@@ -37,6 +94,8 @@ export interface SubgraphServerOptions<C extends RequestContext> {
    * service's JWKS). Whatever is mounted here is reachable without going through the gateway.
    */
   routes?: (app: Express) => void;
+  /** https options (default: serverTlsFromEnv()); `false` serves plain HTTP. */
+  tls?: https.ServerOptions | false;
 }
 
 export interface SubgraphServer {
@@ -65,8 +124,7 @@ export async function createSubgraphServer<C extends RequestContext>(o: Subgraph
   const schema = buildShieldedSchema(o.typeDefs, o.resolvers, o.permissions);
   const app = express();
   app.disable('x-powered-by');
-  const httpServer = http.createServer(app);
-  httpServer.keepAliveTimeout = 65_000; // longer than the gateway's pool idle timeout
+  const httpServer = createNodeServer(app, o.tls === undefined ? serverTlsFromEnv() : o.tls);
   const apollo = new ApolloServer<C>({
     schema,
     formatError: makeFormatError(o.log),

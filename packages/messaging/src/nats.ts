@@ -19,9 +19,35 @@ export interface Nats {
   close: () => Promise<void>;
 }
 
+/**
+ * TLS options for a NATS URL: a `tls://` server requires TLS, verified against TLS_CA_FILE (or
+ * the system roots); TLS_CLIENT_CERT_FILE + TLS_CLIENT_KEY_FILE are presented when the server asks
+ * (nats-server `verify: true`). Plain `nats://` URLs get no TLS options (the server may still
+ * require TLS, and then nats.js upgrades with the same CA).
+ */
+export function natsTlsOptions(url: string, env: NodeJS.ProcessEnv = process.env): { servers: string[]; tls?: { caFile?: string; certFile?: string; keyFile?: string } } {
+  const servers = url.split(',').map((s) => s.trim());
+  const wantTls = servers.some((s) => /^tls:\/\//i.test(s));
+  const files = {
+    ...(env.TLS_CA_FILE ? { caFile: env.TLS_CA_FILE } : {}),
+    ...(env.TLS_CLIENT_CERT_FILE && env.TLS_CLIENT_KEY_FILE ? { certFile: env.TLS_CLIENT_CERT_FILE, keyFile: env.TLS_CLIENT_KEY_FILE } : {}),
+  };
+  return {
+    // nats.js dials host:port and upgrades after the server's INFO; the scheme only says "TLS required".
+    servers: servers.map((s) => s.replace(/^tls:\/\//i, 'nats://')),
+    ...(wantTls ? { tls: files } : {}),
+  };
+}
+
+/** Whether this connection runs over TLS (the server required it, so nats.js refused anything else), and which version. */
+export function natsTlsState(nc: NatsConnection): { tls: boolean; protocol: string | null } {
+  const socket = (nc as unknown as { protocol?: { transport?: { socket?: { encrypted?: boolean; getProtocol?: () => string | null } } } }).protocol?.transport?.socket;
+  return { tls: socket?.encrypted === true, protocol: socket?.getProtocol?.() ?? null };
+}
+
 export async function connectNats(url: string, name: string, log?: Logger): Promise<Nats> {
-  const nc = await connect({ servers: url.split(','), name, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
-  log?.info({ server: nc.getServer() }, 'connected to NATS');
+  const nc = await connect({ ...natsTlsOptions(url), name, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+  log?.info({ server: nc.getServer(), tls: natsTlsState(nc).tls }, 'connected to NATS');
   const jsm = await jetstreamManager(nc);
   const js = jetstream(nc);
   return {
