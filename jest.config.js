@@ -15,10 +15,11 @@ const swc = [
     module: { type: 'commonjs' },
   },
 ];
-module.exports = {
+/** What every project shares. */
+const base = {
+  rootDir: __dirname,
   testEnvironment: 'node',
   roots: ['<rootDir>'],
-  testMatch: ['**/test/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/', '/.next/', '/.datalinx/', '/.venv/'],
   modulePathIgnorePatterns: ['<rootDir>/.*/dist/', '<rootDir>/web/.next/'],
   transform: { '^.+\\.(t|j)sx?$': swc, '^.+\\.mjs$': swc },
@@ -26,6 +27,33 @@ module.exports = {
   moduleNameMapper: {
     '^@datalinx/(common|db|graphql-kit|contracts|messaging)$': '<rootDir>/packages/$1/src',
   },
+};
+
+/** Tests that drive chromium (playwright-core) without the built web app. */
+const BROWSER = ['**/test/**/*.browser.test.ts', '<rootDir>/gateway/test/explorer.e2e.test.ts'];
+/** Tests that run the built web app (`next start`) in chromium. */
+const WEB_E2E = ['<rootDir>/web/test/**/*.e2e.test.ts'];
+
+/**
+ * Projects, so that set-up happens only when a selected test needs it (jest runs a project's
+ * globalSetup only when it has tests in the run; `npm test -- --selectProjects node` leaves the
+ * others out):
+ *  - `node`: everything else, unit and integration, against the PostgreSQL, NATS and MariaDB
+ *    that `npm test` provides (DATABASE_URL, NATS_URL, MYSQL_URL);
+ *  - `browser`: chromium must exist (installed when missing, as root on Debian);
+ *  - `web-e2e`: chromium and a current `next build` of web/.
+ */
+module.exports = {
+  projects: [
+    {
+      ...base,
+      displayName: 'node',
+      testMatch: ['**/test/**/*.test.ts'],
+      testPathIgnorePatterns: [...base.testPathIgnorePatterns, '\\.browser\\.test\\.ts$', '<rootDir>/gateway/test/explorer\\.e2e\\.test\\.ts$', '<rootDir>/web/test/.*\\.e2e\\.test\\.ts$'],
+    },
+    { ...base, displayName: 'browser', testMatch: BROWSER, globalSetup: '<rootDir>/scripts/lib/jest-chromium.cjs' },
+    { ...base, displayName: 'web-e2e', testMatch: WEB_E2E, globalSetup: '<rootDir>/scripts/lib/jest-web-app.cjs' },
+  ],
   testTimeout: 60000,
   maxWorkers: 2,
 };

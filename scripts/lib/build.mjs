@@ -92,19 +92,33 @@ export async function buildAll({ repoRoot, log, sup, web }) {
   }
 
   if (web === 'never') return;
+  await buildWebIfChanged({ repoRoot, log, runTask: (spec) => sup.runTask(spec) });
+}
+
+/**
+ * `next build` of web/ when its inputs changed since the last build (npm start, and the jest
+ * projects whose tests run the built app: scripts/lib/jest-web-app.cjs).
+ * @param {{
+ *   repoRoot: string,
+ *   log: import('./log.mjs').Log,
+ *   runTask: (spec: { name: string, cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv }) => Promise<unknown>,
+ * }} opts
+ */
+export async function buildWebIfChanged({ repoRoot, log, runTask }) {
   if (webBuildIsCurrent(repoRoot)) {
     log.info('web app: build is up to date (inputs unchanged since the last next build)');
     return;
   }
   log.step('Building the web app (next build; ~1 GB RAM, takes a while)');
+  const npm = npmCommand();
   const hash = webInputsHash(repoRoot);
   // next start needs a production build; a non-standard NODE_ENV breaks next build.
-  await sup.runTask({
+  await runTask({
     name: 'web build',
     cmd: npm.cmd,
     args: [...npm.prefixArgs, 'run', 'build', '-w', 'web'],
     cwd: repoRoot,
-    env: { ...env, NODE_ENV: 'production' },
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', NODE_ENV: 'production' },
   });
   fs.writeFileSync(path.join(repoRoot, WEB_STAMP), `${hash}\n`);
 }

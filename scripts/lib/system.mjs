@@ -112,3 +112,29 @@ export async function ensureSystemTools(tools, log) {
       lines.join('\n'),
   );
 }
+
+/**
+ * Chromium for the browser tests (playwright-core drives it): CHROMIUM_PATH, default
+ * /usr/bin/chromium, installed with apt-get when that default is missing (root on Debian).
+ * @param {import('./log.mjs').Log} log
+ * @returns {Promise<string>} the executable
+ */
+export async function ensureChromium(log) {
+  const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+  if (isExecutable(chromiumPath)) return chromiumPath;
+  if (process.env.CHROMIUM_PATH) throw new Error(`CHROMIUM_PATH=${process.env.CHROMIUM_PATH} does not exist or is not executable`);
+  await ensureSystemTools(
+    [
+      {
+        name: 'chromium',
+        bin: 'chromium',
+        debianPackage: 'chromium',
+        why: 'headless browser for the browser tests; or point CHROMIUM_PATH at one, or leave them out (--selectProjects node)',
+        otherwise: 'elsewhere: install Chromium/Chrome and set CHROMIUM_PATH to its executable',
+      },
+    ],
+    log,
+  );
+  if (!isExecutable(chromiumPath)) throw new Error(`chromium was installed but ${chromiumPath} does not exist: set CHROMIUM_PATH`);
+  return chromiumPath;
+}

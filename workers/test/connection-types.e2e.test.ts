@@ -12,12 +12,12 @@ import type { ConnectionConfig, ConnectionSecrets } from '@datalinx/contracts';
 import { connectNats, ensureStreams, type Nats } from '@datalinx/messaging';
 import { jobEnvelope, publishJob } from './support/jobs';
 import { RunEvents } from './support/run-events';
-import { MYSQL, mysqlReachable, storeFile } from './support/sources';
+import { MYSQL, mysqlReachable, mysqlSourceSecrets, storeFile } from './support/sources';
 import { startWorker, stopWorker } from './support/worker-process';
 
 /**
- * Decided before the suite is declared so a machine without MariaDB skips the MySQL cases
- * visibly (jest lists them as skipped) instead of passing them vacuously.
+ * Decided before the suite is declared: jest run without MYSQL_URL skips the MySQL cases visibly
+ * (jest lists them as skipped) instead of passing them vacuously; `npm test` always sets it.
  */
 const MYSQL_UP = mysqlReachable('the MySQL connection.test cases');
 
@@ -237,9 +237,9 @@ describe('connection.test v2 for every connection type (worker process, JetStrea
 
     it('right credentials: every step succeeds and the database tables are counted', async () => {
       const [[{ n }]] = (await root.query(`SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = 'test'`)) as unknown as [[{ n: number }]];
-      const r = await run(my, null);
+      const r = await run(my, mysqlSourceSecrets());
       expect([r.state, r.steps]).toEqual(['SUCCESS', steps(DB_STEPS, ['SUCCESS', 'SUCCESS', 'SUCCESS', 'SUCCESS'])]);
-      expect(r.messages[2]).toMatch(/^signed in as root@/);
+      expect(r.messages[2]).toMatch(new RegExp(`^signed in as ${MYSQL.user}@`));
       expect(r.messages[3]).toBe(`${n} table${Number(n) === 1 ? '' : 's'} found`);
     });
 
@@ -247,9 +247,9 @@ describe('connection.test v2 for every connection type (worker process, JetStrea
       const port = await closedPort();
       const [wrong, nodb, denied, refused] = await Promise.all([
         run({ ...my, user }, { password: `${userPassword}-wrong` }),
-        run({ ...my, database: `dlx_no_such_db_${suffix}` }, null),
+        run({ ...my, database: `dlx_no_such_db_${suffix}` }, mysqlSourceSecrets()),
         run({ ...my, user, database: lockedDb }, { password: userPassword }),
-        run({ ...my, port }, null),
+        run({ ...my, port }, mysqlSourceSecrets()),
       ]);
       expect([wrong.error?.code, wrong.steps]).toEqual(['WRONG_PASSWORD', steps(DB_STEPS, ['SUCCESS', 'SUCCESS', 'FAILURE'])]);
       expect(wrong.error?.message).toMatch(new RegExp(`Access denied for user "${user}". Check the user name and password`));

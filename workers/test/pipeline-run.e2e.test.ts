@@ -5,13 +5,13 @@ import { parseKey, seal } from '@datalinx/common';
 import { pipelineSecretAad } from '@datalinx/contracts';
 import { defaultPipelineFilter } from '../src/pipeline-runner';
 import { subjectsOverlap } from '../src/domain-runner';
-import { MYSQL, mysqlReachable, mysqlSource, postgresSource, postgresSourceSecrets } from './support/sources';
+import { MYSQL, mysqlReachable, mysqlSource, mysqlSourceSecrets, postgresSource, postgresSourceSecrets } from './support/sources';
 import type { RunResult } from './support/run-events';
 import { WarehouseWorkspace } from './support/warehouse-workspace';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Decided before the suite is declared, so a machine without MariaDB lists the MySQL case as skipped. */
+/** Decided before the suite is declared, so jest run without MYSQL_URL lists the MySQL case as skipped. */
 const MYSQL_UP = mysqlReachable("the pipeline's MySQL source case");
 
 /**
@@ -84,7 +84,8 @@ describe('pipeline.run v2: the load stage (worker process, JetStream)', () => {
     const pipelineId = randomUUID();
     const key = parseKey(masterKey);
     const secretsOf = (s: SourceSpec) => {
-      const secrets = s.secrets ?? ((s.config as { type: string }).type === 'POSTGRES' ? postgresSourceSecrets() : null);
+      const type = (s.config as { type: string }).type;
+      const secrets = s.secrets ?? (type === 'POSTGRES' ? postgresSourceSecrets() : type === 'MYSQL' ? mysqlSourceSecrets() : null);
       return secrets ? seal(key, JSON.stringify(secrets), s.aad ? s.aad(jobId) : pipelineSecretAad(jobId, s.connectionId)) : null;
     };
     await e2e.publish({

@@ -4,13 +4,13 @@ import mysql from 'mysql2/promise';
 import { parseKey, seal } from '@datalinx/common';
 import type { TestDatabase } from '@datalinx/db';
 import { customersDoc, customersPage, serveApi } from './support/rest-api';
-import { MYSQL, mysqlReachable, mysqlSource, postgresSource, postgresSourceSecrets } from './support/sources';
+import { MYSQL, mysqlReachable, mysqlSource, mysqlSourceSecrets, postgresSource, postgresSourceSecrets } from './support/sources';
 import type { RunResult } from './support/run-events';
 import { WarehouseWorkspace } from './support/warehouse-workspace';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Decided before the suite is declared, so a machine without MariaDB lists the MySQL sync case as skipped. */
+/** Decided before the suite is declared, so jest run without MYSQL_URL lists the MySQL sync cases as skipped. */
 const MYSQL_UP = mysqlReachable('the MySQL source.sync case');
 
 /**
@@ -49,7 +49,7 @@ describe('source.sync PostgreSQL → warehouse (worker process, JetStream)', () 
     o: { drift?: string; batchRows?: number; maxRows?: number; maxStorageBytes?: number; wait?: boolean; config?: object; onMalformed?: string } = {},
   ): Promise<{ runId: string; result: Promise<RunResult> }> {
     const jobId = randomUUID();
-    const password = postgresSourceSecrets();
+    const password = o.config ? ((o.config as { type?: string }).type === 'MYSQL' ? mysqlSourceSecrets() : null) : postgresSourceSecrets();
     const secrets = password ? seal(parseKey(masterKey), JSON.stringify(password), `job:${jobId}`) : null;
     const { runId } = await e2e.publish({
       kind: 'source.sync',
@@ -57,7 +57,7 @@ describe('source.sync PostgreSQL → warehouse (worker process, JetStream)', () 
       payload: {
         connectionId: randomUUID(),
         config: o.config ?? config(),
-        secrets: o.config ? null : secrets,
+        secrets,
         tables,
         destination: { schema, role },
         driftPolicy: o.drift ?? 'PROPAGATE',

@@ -1,26 +1,32 @@
-import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { storedFilePath } from '@datalinx/contracts';
 
-/** The MariaDB/MySQL server the MYSQL cases use: local, root without a password. */
-export const MYSQL = { host: '127.0.0.1', port: 3306, user: 'root', password: '' };
+/**
+ * The MariaDB/MySQL server of the MYSQL cases: MYSQL_URL (mysql://user:password@host:port), a
+ * user that may create databases and users. `npm test` always sets it: to MYSQL_URL when given,
+ * otherwise to a throwaway MariaDB it starts (scripts/lib/mariadb.mjs).
+ */
+export const MYSQL = mysqlFromUrl(process.env.MYSQL_URL);
+
+function mysqlFromUrl(raw: string | undefined): { host: string; port: number; user: string; password: string } {
+  if (!raw) return { host: '127.0.0.1', port: 3306, user: 'root', password: '' }; // unused: the MySQL cases are skipped
+  const u = new URL(raw);
+  if (u.protocol !== 'mysql:') throw new Error(`MYSQL_URL must be mysql://user:password@host:port (got ${u.protocol}//…)`);
+  return { host: u.hostname, port: Number(u.port || 3306), user: decodeURIComponent(u.username) || 'root', password: decodeURIComponent(u.password) };
+}
 
 /**
- * Whether MariaDB/MySQL answers at MYSQL, probed in a child process so it can be decided
- * synchronously, before the suite is declared: a machine without MariaDB then lists the MySQL
- * cases as skipped (`(mysqlUp ? it : it.skip)`) instead of passing them vacuously. When it does
- * not answer, says so on stderr, naming what is skipped (`skipping`).
+ * Whether the MySQL cases run: when MYSQL_URL is set (an unreachable server then fails them,
+ * it never skips them). Decided before the suite is declared, so jest run directly without
+ * MYSQL_URL lists them as skipped (`(mysqlUp ? it : it.skip)`) instead of passing them
+ * vacuously, and says so on stderr, naming what is skipped (`skipping`).
  */
 export function mysqlReachable(skipping: string): boolean {
-  const probe = spawnSync(
-    process.execPath,
-    ['-e', `require('mysql2/promise').createConnection(${JSON.stringify({ ...MYSQL, connectTimeout: 2000 })}).then((c) => c.end().then(() => process.exit(0)), () => process.exit(1))`],
-    { cwd: path.resolve(__dirname, '..', '..'), timeout: 10000 },
-  );
-  if (probe.status !== 0) process.stderr.write(`MariaDB/MySQL is not reachable at ${MYSQL.host}:${MYSQL.port} as root without a password: skipping ${skipping}.\n`);
-  return probe.status === 0;
+  if (process.env.MYSQL_URL) return true;
+  process.stderr.write(`MYSQL_URL is not set (npm test starts a throwaway MariaDB and sets it): skipping ${skipping}.\n`);
+  return false;
 }
 
 /** The POSTGRES connection config of a database on the test server (DATABASE_URL's host, port and user), TLS off. */
@@ -53,7 +59,12 @@ export function fileSource(storage: string, workspaceId: string, fileName: strin
   return { type: 'FILE', fileId, fileName, format, sizeBytes };
 }
 
-/** The MYSQL connection config of a database on the MYSQL server, as root, TLS off. */
+/** The MYSQL connection config of a database on the MYSQL server, as MYSQL's user, TLS off. */
 export function mysqlSource(database: string) {
-  return { type: 'MYSQL', host: MYSQL.host, port: MYSQL.port, database, user: MYSQL.user, ssl: false };
+  return { type: 'MYSQL' as const, host: MYSQL.host, port: MYSQL.port, database, user: MYSQL.user, ssl: false };
+}
+
+/** The secrets of a mysqlSource: MYSQL's password, or null when it has none. */
+export function mysqlSourceSecrets(): { password: string } | null {
+  return MYSQL.password ? { password: MYSQL.password } : null;
 }
