@@ -14,8 +14,9 @@ import { assertPortsFree, waitForHttp } from './lib/net.mjs';
 import { ensureSystemTools } from './lib/system.mjs';
 import { ensureNodeModules, loadPythonHelpers, pythonLogAdapter } from './lib/install.mjs';
 import { buildAll } from './lib/build.mjs';
-import { ROLE_NAME, ensureDatabase, ensureLoginRole, locatePgBinaries, placePgDataDir, rlsBypassOf, startPostgres } from './lib/postgres.mjs';
+import { ROLE_NAME, ensureDatabase, ensureLoginRole, locatePgBinaries, rlsBypassOf, startPostgres } from './lib/postgres.mjs';
 import { NATS_TOOL, startNats } from './lib/nats.mjs';
+import { OPENSSL_TOOL, internalTlsEnabled, resolveCertificates } from './lib/tls.mjs';
 import { ensureAssertionKeys, ensureSecret, generateAssertionKeys, generateMasterKey, readSecret } from './lib/keys.mjs';
 import { checkNodeVersion, readPort, maskUrl, truthy } from './lib/config.mjs';
 import { workerNetworkEnv } from './lib/network-policy.mjs';
@@ -57,12 +58,33 @@ function readConfig() {
     graceMs: Number(env.DLX_SHUTDOWN_GRACE_MS || 10_000),
     skipInstall: truthy(env.DLX_SKIP_INSTALL),
     skipBuild: truthy(env.DLX_SKIP_BUILD),
+    /** TLS between every process, PostgreSQL and NATS (DLX_INTERNAL_TLS=off: a mesh terminates TLS). */
+    internalTls: true,
+    /** Where the browser-facing servers (web app, gateway, explorer) listen; only loopback may stay plain HTTP. */
+    bindAddress: (env.DLX_BIND_ADDRESS || '127.0.0.1').trim(),
   };
+  try {
+    cfg.internalTls = internalTlsEnabled(env);
+  } catch (err) {
+    problems.push(/** @type {Error} */ (err).message);
+  }
+  if (!isLoopbackAddress(cfg.bindAddress) && !cfg.internalTls) {
+    problems.push(`DLX_BIND_ADDRESS=${cfg.bindAddress} is not loopback: the web app and the gateway are then served only over TLS, which needs DLX_INTERNAL_TLS on (or bind 127.0.0.1 behind your own TLS proxy)`);
+  }
   if (!Number.isFinite(cfg.graceMs) || cfg.graceMs < 0) problems.push('DLX_SHUTDOWN_GRACE_MS must be a number of milliseconds');
   if (!ROLE_NAME.test(cfg.runtimeRole)) problems.push(`DATABASE_RUNTIME_ROLE must be a lower-case SQL identifier (got "${cfg.runtimeRole}")`);
   if (cfg.migrationUrl && !cfg.databaseUrl) problems.push('DATABASE_MIGRATION_URL is set without DATABASE_URL: set both (external PostgreSQL) or neither (embedded)');
   if (problems.length > 0) throw new Error(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
   return cfg;
+}
+
+/**
+ * Loopback alone: 127.0.0.0/8, ::1, localhost. Anything else (0.0.0.0, ::, a LAN address) reaches
+ * other machines.
+ * @param {string} address
+ */
+function isLoopbackAddress(address) {
+  return address === 'localhost' || address === '::1' || /^127(\.\d{1,3}){3}$/.test(address);
 }
 
 /** @param {ReturnType<typeof readConfig>} cfg */
@@ -77,14 +99,31 @@ function portClaims(cfg, withDagster = true) {
   ];
 }
 
-/** `next start` through next's own bin (one process less than npx); npx as a fallback. */
-function nextStart(/** @type {number} */ port) {
+/**
+ * `next start` through next's own bin (one process less than npx; npx as a fallback) on `host`;
+ * with `tls`, web/server.mjs instead (next's request handler on a node https server).
+ * @param {number} port
+ * @param {string} host
+ * @param {boolean} tls
+ */
+function nextStart(port, host, tls) {
+  if (tls) return { cmd: process.execPath, args: [path.join(repoRoot, 'web', 'server.mjs')] };
   try {
     const bin = createRequire(path.join(repoRoot, 'web', 'package.json')).resolve('next/dist/bin/next');
-    return { cmd: process.execPath, args: [bin, 'start', '-p', String(port)] };
+    return { cmd: process.execPath, args: [bin, 'start', '-p', String(port), '-H', host] };
   } catch {
-    return { cmd: 'npx', args: ['next', 'start', '-p', String(port)] };
+    return { cmd: 'npx', args: ['next', 'start', '-p', String(port), '-H', host] };
   }
+}
+
+/**
+ * The supervisor's own requests (readiness of the https servers) trust the platform CA: undici
+ * (installed with the gateway) as node's fetch dispatcher.
+ * @param {string} caFile
+ */
+function trustCaForOwnRequests(caFile) {
+  const undici = createRequire(path.join(repoRoot, 'gateway', 'package.json'))('undici');
+  undici.setGlobalDispatcher(new undici.Agent({ connect: { ca: fs.readFileSync(caFile, 'utf8'), minVersion: 'TLSv1.2' } }));
 }
 
 async function main() {
@@ -122,6 +161,7 @@ async function main() {
     /** @type {string | null} */
     let natsBin = null;
     if (!cfg.natsUrl) natsBin = (await ensureSystemTools([NATS_TOOL], log))['nats-server'];
+    if (cfg.internalTls && !(process.env.TLS_CERT_FILE && process.env.TLS_KEY_FILE && process.env.TLS_CA_FILE)) await ensureSystemTools([OPENSSL_TOOL], log);
     if (python) {
       log.step(`Python venv for dbt + Dagster (${cfg.venvDir})`);
       await python.ensurePythonVenv({ repoRoot, venvDir: cfg.venvDir, log: pythonLogAdapter(log) });
@@ -135,6 +175,13 @@ async function main() {
     const masterKey = process.env.DLX_MASTER_KEY || ensureSecret(keyDir, 'master-key', generateMasterKey).value;
     // The auth service signs access tokens with its own Ed25519 key (published as JWKS); only auth gets it.
     const authSigningKey = process.env.DLX_AUTH_SIGNING_KEY || ensureSecret(keyDir, 'auth-signing-ed25519.key.pem', () => generateAssertionKeys().privateKeyPem).value;
+    // The local CA and the localhost certificate every server presents (TLS_* set: the operator's own).
+    const tlsFiles = cfg.internalTls ? resolveCertificates({ dir: path.join(cfg.dataDir, 'tls'), env: process.env }) : null;
+    if (tlsFiles) trustCaForOwnRequests(tlsFiles.caFile);
+    const scheme = tlsFiles ? 'https' : 'http';
+    // Browser-facing servers bound beyond loopback are served over TLS only.
+    const webTls = Boolean(tlsFiles) && !isLoopbackAddress(cfg.bindAddress);
+    const browserHost = isLoopbackAddress(cfg.bindAddress) ? 'localhost' : cfg.bindAddress.includes(':') ? `[${cfg.bindAddress}]` : cfg.bindAddress;
 
     // ── build ──────────────────────────────────────────────────────────────────
     if (cfg.skipBuild) log.warn('DLX_SKIP_BUILD is set: using the existing dist/ and web/.next builds');
@@ -150,8 +197,7 @@ async function main() {
     /** WAREHOUSE_ADMIN_URL for the workers (they provision each workspace's schema and role). */
     let warehouseUrl = process.env.WAREHOUSE_ADMIN_URL || '';
     if (!databaseUrl) {
-      // As root, somewhere the OS user postgres cannot enter (/root): the cluster is placed elsewhere.
-      const pgDir = placePgDataDir(path.join(cfg.dataDir, 'pg'), log);
+      const pgDir = path.join(cfg.dataDir, 'pg');
       const pwFile = path.join(keyDir, 'postgres-password');
       const clusterExists = fs.existsSync(path.join(pgDir, 'PG_VERSION'));
       const existingPw = readSecret(pwFile);
@@ -160,7 +206,7 @@ async function main() {
       }
       const password = existingPw ?? ensureSecret(keyDir, 'postgres-password', () => crypto.randomBytes(18).toString('hex')).value;
       log.step(`Starting embedded PostgreSQL on 127.0.0.1:${cfg.pgPort} (data: ${pgDir})`);
-      const pg = await startPostgres({ repoRoot, dataDir: pgDir, port: cfg.pgPort, portEnvVar: 'DLX_PG_PORT', password, logFile: path.join(cfg.dataDir, 'logs', 'postgres.log'), log, sup });
+      const pg = await startPostgres({ repoRoot, dataDir: pgDir, port: cfg.pgPort, portEnvVar: 'DLX_PG_PORT', password, logFile: path.join(cfg.dataDir, 'logs', 'postgres.log'), log, sup, ...(tlsFiles ? { tls: tlsFiles } : {}) });
       if (await ensureDatabase(repoRoot, pg.adminUrl, 'datalinx')) log.info('created database "datalinx"');
       ownerUrl = pg.url('datalinx');
       // The customer-data warehouse (ARCHITECTURE.md §7): its own database, apart from the system one.
@@ -185,9 +231,9 @@ async function main() {
     if (!natsUrl) {
       const storeDir = path.join(cfg.dataDir, 'nats');
       log.step(`Starting nats-server with JetStream on 127.0.0.1:${cfg.natsPort} (store: ${storeDir})`);
-      const nats = await startNats({ bin: /** @type {string} */ (natsBin), port: cfg.natsPort, portEnvVar: 'DLX_NATS_PORT', storeDir, logFile: path.join(cfg.dataDir, 'logs', 'nats-server.log'), sup });
+      const nats = await startNats({ bin: /** @type {string} */ (natsBin), port: cfg.natsPort, portEnvVar: 'DLX_NATS_PORT', storeDir, logFile: path.join(cfg.dataDir, 'logs', 'nats-server.log'), sup, ...(tlsFiles ? { tls: tlsFiles } : {}) });
       natsUrl = nats.url;
-      natsLine = `${natsUrl}  ${paint(2, `(JetStream; log ${nats.logFile})`)}`;
+      natsLine = `${natsUrl}  ${paint(2, `(JetStream${tlsFiles ? '; TLS required, verified against the local CA' : ''}; log ${nats.logFile})`)}`;
     } else {
       natsLine = `${maskUrl(natsUrl)}  ${paint(2, '(from NATS_URL)')}`;
     }
@@ -204,7 +250,11 @@ async function main() {
       DLX_ASSERTION_PUBLIC_KEY: keys.publicKeyPem,
       DLX_MASTER_KEY: masterKey,
       NEXT_TELEMETRY_DISABLED: '1',
+      DLX_INTERNAL_TLS: tlsFiles ? 'on' : 'off',
+      // Servers present this certificate; node clients (fetch, https, pg, NATS) verify against the CA.
+      ...(tlsFiles ? { TLS_CERT_FILE: tlsFiles.certFile, TLS_KEY_FILE: tlsFiles.keyFile, TLS_CA_FILE: tlsFiles.caFile, NODE_EXTRA_CA_CERTS: tlsFiles.caFile } : {}),
     };
+    if (!tlsFiles) for (const k of ['TLS_CERT_FILE', 'TLS_KEY_FILE', 'TLS_CA_FILE']) delete common[k];
     delete common.DLX_ASSERTION_PRIVATE_KEY; // only the gateway signs
     delete common.DATABASE_MIGRATION_URL; // only migrations act as the owner
     delete common.DLX_AUTH_SIGNING_KEY; // only auth signs access tokens
@@ -242,16 +292,16 @@ async function main() {
       m: sup.startChild({ name: s.name, cmd: process.execPath, args: [entry(`services/${s.name}/dist/index.js`)], cwd: repoRoot, env: { ...common, [s.envVar]: String(s.port), ...(s.name === 'auth' ? { DLX_AUTH_SIGNING_KEY: authSigningKey } : {}), ...(s.name === 'workspace' && warehouseUrl ? { WAREHOUSE_ADMIN_URL: warehouseUrl } : {}) } }),
     }));
     await Promise.all(
-      subgraphProcs.map(({ s, m }) => waitForHttp(`http://127.0.0.1:${s.port}/readyz`, { timeoutMs: 120_000, abort: diedReason(m) })),
+      subgraphProcs.map(({ s, m }) => waitForHttp(`${scheme}://127.0.0.1:${s.port}/readyz`, { timeoutMs: 120_000, abort: diedReason(m) })),
     );
 
     log.step('Starting the gateway');
     /** @type {NodeJS.ProcessEnv} */
-    // Served over plain http://localhost: some browsers (Safari) refuse `Secure` cookies over http even there.
-    const gatewayEnv = { ...common, GATEWAY_PORT: String(cfg.gatewayPort), DLX_ASSERTION_PRIVATE_KEY: keys.privateKeyPem, GATEWAY_COOKIE_SECURE: 'false' };
-    for (const s of cfg.subgraphs) gatewayEnv[`${s.name.toUpperCase()}_URL`] = `http://127.0.0.1:${s.port}/graphql`;
+    // Cookies reach browsers through the web app: over plain http://localhost some browsers (Safari) refuse `Secure` cookies even there.
+    const gatewayEnv = { ...common, GATEWAY_PORT: String(cfg.gatewayPort), GATEWAY_BIND_ADDRESS: cfg.bindAddress, DLX_ASSERTION_PRIVATE_KEY: keys.privateKeyPem, GATEWAY_COOKIE_SECURE: webTls ? 'true' : 'false' };
+    for (const s of cfg.subgraphs) gatewayEnv[`${s.name.toUpperCase()}_URL`] = `${scheme}://127.0.0.1:${s.port}/graphql`;
     const gateway = sup.startChild({ name: 'gateway', cmd: process.execPath, args: [entry('gateway/dist/index.js')], cwd: repoRoot, env: gatewayEnv });
-    await waitForHttp(`http://127.0.0.1:${cfg.gatewayPort}/readyz`, { timeoutMs: 120_000, abort: diedReason(gateway) });
+    await waitForHttp(`${scheme}://127.0.0.1:${cfg.gatewayPort}/readyz`, { timeoutMs: 120_000, abort: diedReason(gateway) });
 
     log.step('Starting workers, web app' + (python ? ' and Dagster UI' : ''));
     // Tenants' connections may reach loopback (local databases) but never this platform's own servers.
@@ -265,15 +315,15 @@ async function main() {
       dagsterPort: python ? cfg.dagsterPort : undefined,
     });
     sup.startChild({ name: 'workers', cmd: process.execPath, args: [entry('workers/dist/index.js')], cwd: repoRoot, env: { ...common, WAREHOUSE_ADMIN_URL: warehouseUrl, ...networkEnv } });
-    const next = nextStart(cfg.webPort);
+    const next = nextStart(cfg.webPort, cfg.bindAddress, webTls);
     const web = sup.startChild({
       name: 'web',
       ...next,
       cwd: path.join(repoRoot, 'web'),
-      env: { ...common, NODE_ENV: 'production', GATEWAY_URL: `http://127.0.0.1:${cfg.gatewayPort}/graphql` },
+      env: { ...common, NODE_ENV: 'production', GATEWAY_URL: `${scheme}://127.0.0.1:${cfg.gatewayPort}/graphql`, PORT: String(cfg.webPort), HOSTNAME: cfg.bindAddress, WEB_TLS: webTls ? 'on' : 'off' },
     });
     /** @type {Promise<void>[]} */
-    const waits = [waitForHttp(`http://127.0.0.1:${cfg.webPort}/healthz`, { timeoutMs: 120_000, abort: diedReason(web) })];
+    const waits = [waitForHttp(`${webTls ? 'https' : 'http'}://127.0.0.1:${cfg.webPort}/healthz`, { timeoutMs: 120_000, abort: diedReason(web) })];
     let dagsterNote = '';
     if (python) {
       const dagsterDataDir = cfg.dataDir;
@@ -297,14 +347,21 @@ async function main() {
       paint(32, line),
       `  ${bold(paint(32, 'Datalinx is running'))}`,
       '',
-      row('Web app', bold(`http://localhost:${cfg.webPort}`)),
-      row('GraphQL (gateway)', `http://localhost:${cfg.gatewayPort}/graphql`),
-      row('GraphiQL explorer', `http://localhost:${cfg.gatewayPort}/explorer`),
+      row('Web app', bold(`${webTls ? 'https' : 'http'}://${browserHost}:${cfg.webPort}`)),
+      row('GraphQL (gateway)', `${scheme}://${browserHost}:${cfg.gatewayPort}/graphql`),
+      row('GraphiQL explorer', `${scheme}://${browserHost}:${cfg.gatewayPort}/explorer`),
       row('Subgraphs', ''),
-      ...cfg.subgraphs.map((s) => row(`  ${s.name}`, `http://localhost:${s.port}/graphql`)),
-      row('Dagster UI', python ? `http://localhost:${cfg.dagsterPort}${dagsterNote}` : paint(33, 'not started (scripts/lib/python.mjs missing)')),
+      ...cfg.subgraphs.map((s) => row(`  ${s.name}`, `${scheme}://localhost:${s.port}/graphql`)),
+      row('Dagster UI', python ? `http://localhost:${cfg.dagsterPort}${dagsterNote}  ${paint(2, '(plain HTTP, loopback only)')}` : paint(33, 'not started (scripts/lib/python.mjs missing)')),
       row('PostgreSQL', pgLine),
       row('NATS', natsLine),
+      row(
+        'Internal TLS',
+        tlsFiles
+          ? `on: TLS 1.2+ on every hop (gateway → subgraphs, services → PostgreSQL with sslmode=verify-full, services → NATS)  ${paint(2, `(CA ${tlsFiles.caFile}; DLX_INTERNAL_TLS=off to turn off)`)}`
+          : paint(33, 'off (DLX_INTERNAL_TLS=off): every hop is plain text; the network must protect it'),
+      ),
+      row('Browser-facing', webTls ? `https only, bound to ${cfg.bindAddress}  ${paint(2, `(trust ${tlsFiles?.caFile} in your browser)`)}` : `${cfg.bindAddress} (loopback only)${tlsFiles ? `  ${paint(2, `web app plain HTTP; gateway https: trust ${tlsFiles.caFile} to open the explorer`)}` : ''}`),
       row('Connections reach', `${networkEnv.CONNECTION_ALLOWED_NETWORKS ? `public addresses and ${networkEnv.CONNECTION_ALLOWED_NETWORKS}` : 'public addresses only'}  ${paint(2, '(CONNECTION_ALLOWED_NETWORKS: local databases work)')}`),
       row('…but never', `${networkEnv.DLX_PLATFORM_ENDPOINTS.split(',').join(', ')}  ${paint(2, "(DLX_PLATFORM_ENDPOINTS: the platform's own servers)")}`),
       '',

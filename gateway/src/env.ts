@@ -8,6 +8,8 @@ export const envSchema = z.object({
   /** NATS: the gateway watches the `dlx-identity` KV bucket (revoked sessions, token epochs). */
   ...natsEnv,
   GATEWAY_PORT: port(4000),
+  /** Address the gateway listens on (npm start passes DLX_BIND_ADDRESS, default 127.0.0.1). */
+  GATEWAY_BIND_ADDRESS: z.string().min(1).default('0.0.0.0'),
   AUTH_URL: subgraphUrl('AUTH_URL', 4001),
   WORKSPACE_URL: subgraphUrl('WORKSPACE_URL', 4002),
   SCHEMA_URL: subgraphUrl('SCHEMA_URL', 4003),

@@ -54,8 +54,8 @@ async function main() {
       app.use(explorerRouter({}));
     },
   });
-  await gateway.listen(env.GATEWAY_PORT);
-  log.info({ port: env.GATEWAY_PORT, tls: gateway.httpServer instanceof https.Server, subgraphs: subgraphUrls, jwks: jwksUrl, subgraphCa: outgoingTls.ca, clientCert: outgoingTls.clientCert }, 'gateway listening');
+  await gateway.listen(env.GATEWAY_PORT, env.GATEWAY_BIND_ADDRESS);
+  log.info({ port: env.GATEWAY_PORT, host: env.GATEWAY_BIND_ADDRESS, tls: gateway.httpServer instanceof https.Server, subgraphs: subgraphUrls, jwks: jwksUrl, subgraphCa: outgoingTls.ca, clientCert: outgoingTls.clientCert }, 'gateway listening');
   onShutdown(log, [
     { name: 'http', close: () => gateway.stop() },
     { name: 'identity-watch', close: () => revocations.stop() },

@@ -2,7 +2,7 @@ import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { createLogger } from '@datalinx/common';
-import { VIEWER_HEADER } from '@datalinx/graphql-kit';
+import { VIEWER_HEADER, originOf } from '@datalinx/graphql-kit';
 import { createGateway, type Gateway } from '../src/app';
 import { loadSupergraph } from '../src/supergraph';
 import { cookieSessions } from '../src/auth/cookie';
@@ -49,7 +49,7 @@ describe('gateway POST /files authentication', () => {
       authenticate: cookies.authenticator(async () => ({ kind: 'anonymous' })),
     });
     const h = await gateway.listen(0, '127.0.0.1');
-    base = `http://127.0.0.1:${(h.address() as AddressInfo).port}`;
+    base = originOf(h); // https:// when `npm test` passes TLS_CERT_FILE/TLS_KEY_FILE
   });
 
   afterAll(async () => {
