@@ -3,8 +3,7 @@ import type { DiscoveredForeignKey } from '@datalinx/contracts';
 import { connectPostgres, explainPgError, type PostgresTarget } from '../connectors/postgres';
 import type { CatalogColumn, CatalogOpener, SourceCatalog, TableRef } from './catalog';
 import { countFailed, countPlanOf, countTimedOut, exactCount, planPostgresEstimate, type RowEstimate } from './row-estimate';
-
-const quoteIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
+import { qi } from '../sync/sql';
 
 /**
  * PostgreSQL catalog reader for discovery: pg_catalog queries (types as format_type prints them),
@@ -53,7 +52,7 @@ export function postgresCatalog(t: PostgresTarget, timeoutMs: number, exactCount
         await client.query('BEGIN');
         try {
           await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(countTimeoutMs))}`);
-          const { rows } = await client.query(`SELECT count(*)::float8 AS n FROM ${quoteIdent(x.schema)}.${quoteIdent(x.name)}`);
+          const { rows } = await client.query(`SELECT count(*)::float8 AS n FROM ${qi(x.schema)}.${qi(x.name)}`);
           return exactCount(Number(rows[0].n), plan);
         } catch (err) {
           if ((err as { code?: string }).code === '57014') return countTimedOut(countTimeoutMs, plan);
@@ -97,8 +96,8 @@ export function postgresCatalog(t: PostgresTarget, timeoutMs: number, exactCount
       sample: async (x, columns, limit, clip, onRow) => {
         if (!columns.length || limit <= 0) return;
         // Each value clipped in SQL: memory stays bounded by limit × columns × clip.
-        const select = columns.map((c) => `left(${quoteIdent(c)}::text, ${clip})`).join(', ');
-        const res = await client.query({ text: `SELECT ${select} FROM ${quoteIdent(x.schema)}.${quoteIdent(x.name)} LIMIT $1`, values: [limit], rowMode: 'array' });
+        const select = columns.map((c) => `left(${qi(c)}::text, ${clip})`).join(', ');
+        const res = await client.query({ text: `SELECT ${select} FROM ${qi(x.schema)}.${qi(x.name)} LIMIT $1`, values: [limit], rowMode: 'array' });
         for (const row of res.rows as Array<Array<string | null>>) onRow(row);
       },
       close: async () => {

@@ -11,7 +11,9 @@ import {
 } from '@datalinx/contracts';
 import { PermanentJobError } from '@datalinx/messaging';
 import type { RunReporter } from '../run-reporter';
-import { checkDestination, connectWarehouse, SyncFailure } from '../sync/postgres-sync';
+import { SyncFailure } from '../sync/outcome';
+import { qi } from '../sync/sql';
+import { checkDestination, connectWarehouse } from '../sync/warehouse-connection';
 
 export type CanonicalizeResult = { ok: boolean; summary: string; error?: { code: string; message: string }; checked?: number; normalized?: number; quarantined?: number };
 
@@ -19,7 +21,7 @@ export type CanonicalizeResult = { ok: boolean; summary: string; error?: { code:
 const PLAIN = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 function ident(name: string, kind: 'schema' | 'role' | 'table' | 'column'): string {
   if (!PLAIN.test(name)) throw new PermanentJobError(`refusing an unexpected ${kind} name`, 'INVALID_NAME');
-  return `"${name}"`;
+  return qi(name);
 }
 
 /** The type the job names: a built-in, or a custom type over a built-in parent with a narrower pattern. */

@@ -6,7 +6,9 @@ import { postgresCatalog } from '../discovery/postgres';
 import { mysqlCatalog } from '../discovery/mysql';
 import { readerCatalog } from '../discovery/readers';
 import { inScope } from '../discovery/profile';
-import { destinationTableName, type SyncOutcome, type SyncReporter, type WarehouseAccess } from '../sync/postgres-sync';
+import type { SyncOutcome, SyncReporter } from '../sync/outcome';
+import { destinationTableName } from '../sync/sql';
+import type { WarehouseAccess } from '../sync/warehouse-connection';
 import { runSync } from '../sync/run-sync';
 
 export interface PipelineRunOptions extends WarehouseAccess {
@@ -137,7 +139,7 @@ function sourceSyncJob(job: PipelineRunJobV2, planned: PlannedSource, rowsBefore
 }
 
 /**
- * `pipeline.run` v2: the load stage of a pipeline (PRODUCT.md step 5), then the stages this
+ * `pipeline.run`: the load stage of a pipeline (PRODUCT.md step 5), then the stages this
  * version cannot run yet.
  *
  * 1. Plan, before anything is loaded: for each definition source, in order, its load source

@@ -3,7 +3,7 @@ import type { Connection as PromiseConnection } from 'mysql2/promise';
 import type { SourceSyncJobV1, SyncTableV1 } from '@datalinx/contracts';
 import { explainMysqlError, mysqlConnectionOptions } from '../connectors/mysql';
 import { encodeCopyField } from './copy-meter';
-import { connectFailure, SyncFailure, type SyncOptions, type SyncOutcome, type SyncReporter } from './postgres-sync';
+import { connectFailure, SyncFailure, type SyncOptions, type SyncOutcome, type SyncReporter } from './outcome';
 import { runTableSourceSync, type LoadColumn, type TableSource } from './source-load';
 
 const qm = (s: string) => `\`${s.replace(/`/g, '``')}\``;

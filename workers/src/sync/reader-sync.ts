@@ -1,7 +1,7 @@
 import type { SourceSyncJobV1, SyncTableV1 } from '@datalinx/contracts';
 import { MalformedInputError, openReader, ReaderError, type ColumnType, type Problem, type Row, type SourceReader, type TableShape, type Value } from '../readers';
 import { encodeCopyField } from './copy-meter';
-import { SyncFailure, type SyncOptions, type SyncOutcome, type SyncReporter } from './postgres-sync';
+import { SyncFailure, type SyncOptions, type SyncOutcome, type SyncReporter } from './outcome';
 import { runTableSourceSync, type LoadColumn, type TableSource } from './source-load';
 
 export interface ReaderSyncOptions extends SyncOptions {

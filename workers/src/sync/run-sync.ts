@@ -1,5 +1,6 @@
 import type { SourceSyncJobV1 } from '@datalinx/contracts';
-import { runSourceSync, type SyncOutcome, type SyncReporter } from './postgres-sync';
+import { runSourceSync } from './postgres-sync';
+import type { SyncOutcome, SyncReporter } from './outcome';
 import { runMysqlSync } from './mysql-sync';
 import { runReaderSync, type ReaderSyncOptions } from './reader-sync';
 

@@ -3,27 +3,14 @@ import { pipeline } from 'node:stream/promises';
 import type { SourceSyncJobV1, SyncTableV1 } from '@datalinx/contracts';
 import { copyFrom } from './pg-copy';
 import { CopyMeter } from './copy-meter';
-import {
-  applyDriftPolicy,
-  checkDestination,
-  checkStorage,
-  incrementalLoad,
-  destinationTableName,
-  META,
-  openSyncWarehouse,
-  progressTicker,
-  readState,
-  rowGuard,
-  swapFullRefresh,
-  SyncFailure,
-  syncErrorOutcome,
-  withDestinationLimits,
-  type KeysetSource,
-  type RecordSource,
-  type SyncOptions,
-  type SyncOutcome,
-  type SyncReporter,
-} from './postgres-sync';
+import { progressTicker, SyncFailure, syncErrorOutcome, type SyncOptions, type SyncOutcome, type SyncReporter } from './outcome';
+import { checkDestination, openSyncWarehouse } from './warehouse-connection';
+import { checkStorage, rowGuard, withDestinationLimits } from './quota';
+import { applyDriftPolicy } from './drift';
+import { readState } from './checkpoint';
+import { incrementalLoad, type KeysetSource, type RecordSource } from './incremental';
+import { swapFullRefresh } from './full-refresh';
+import { destinationTableName, META } from './sql';
 
 export interface LoadColumn {
   name: string;
