@@ -1,25 +1,24 @@
 import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
-import { parseKey, unseal, type Logger } from '@datalinx/common';
+import type { Logger } from '@datalinx/common';
 import {
-  connectionSecrets,
   isExternalDestination,
+  jobHeader,
   jobMessage,
-  pipelineSecretAad,
   runEvent,
   runSubject,
   STREAMS,
   TERMINAL_RUN_STATES,
-  type ConnectionSecrets,
+  type JobHeader,
+  type JobKind,
   type JobMessage,
-  type PipelineLoadSource,
-  type SealedSecret,
   type WarehouseDestination,
 } from '@datalinx/contracts';
 import { decodeJson, ensureDurableConsumer, isNotFound, PermanentJobError, PullWorker, type ConsumeContext } from '@datalinx/messaging';
 import { ConnectionFailure } from './connectors/failures';
 import { RunReporter } from './run-reporter';
-import { testConnectionV1, testConnectionV2 } from './jobs/connection-test';
+import { JobSecrets } from './job-secrets';
+import { testConnection } from './jobs/connection-test';
 import type { FileStorage } from './connectors/file';
 import { provisionWarehouse, purgeWarehouse } from './jobs/warehouse';
 import { canonicalizeColumn } from './jobs/canonicalize';
@@ -51,79 +50,72 @@ export interface JobRunnerOptions {
   syncBatchDelayMs?: number;
 }
 
-function parseJob(msg: JsMsg): JobMessage {
-  let raw: unknown;
+type JobOf<K extends JobKind> = Extract<JobMessage, { kind: K }>;
+
+/** What a handler reports: the run's terminal state (with summary and error), and fields for the `job finished` log line. */
+interface JobResult {
+  ok: boolean;
+  summary?: string;
+  error?: { code: string; message: string };
+  log?: Record<string, unknown>;
+}
+type Handler<K extends JobKind> = (job: JobOf<K>, report: RunReporter) => Promise<JobResult>;
+/** One handler per job kind: a kind added to the contracts without one fails to compile. */
+type Handlers = { [K in JobKind]: Handler<K> };
+
+function decode(msg: JsMsg): unknown {
   try {
-    raw = decodeJson(msg.data);
+    return decodeJson(msg.data);
   } catch {
     throw new PermanentJobError('job message is not JSON');
   }
-  const parsed = jobMessage.safeParse(raw);
-  if (!parsed.success) throw new PermanentJobError(`job message does not match a known contract: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  return parsed.data;
 }
 
-const subjectIdOf = (job: JobMessage) => ('connectionId' in job.payload ? job.payload.connectionId : 'pipelineId' in job.payload ? job.payload.pipelineId : job.workspaceId);
+/** The job, or PermanentJobError INVALID_MESSAGE when it matches no contract (an unknown kind or version). */
+function parseJob(msg: JsMsg): JobMessage {
+  const raw = decode(msg);
+  const parsed = jobMessage.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const header = jobHeader.safeParse(raw);
+  const known = header.success && JOB_KINDS.has(header.data.kind);
+  const what = !header.success ? 'does not match a known contract' : known ? `${header.data.kind} v${header.data.v} does not match its contract` : `has an unknown kind ${header.data.kind} (v${header.data.v})`;
+  throw new PermanentJobError(`job message ${what}: ${parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+}
+
+/** The envelope of a message, even one that matches no contract (to report its run), or null when it has none. */
+function parseHeader(msg: JsMsg): JobHeader | null {
+  try {
+    const header = jobHeader.safeParse(decode(msg));
+    return header.success ? header.data : null;
+  } catch {
+    return null;
+  }
+}
+
+const subjectIdOf = (job: JobHeader | JobMessage) => {
+  const p = job.payload as { connectionId?: string; pipelineId?: string } | undefined;
+  return p?.connectionId ?? p?.pipelineId ?? job.workspaceId;
+};
+
+/** The kinds the contracts know (any version). */
+const JOB_KINDS: ReadonlySet<string> = new Set(jobMessage.options.map((o) => o.shape.kind.value));
 
 /**
  * The data-plane job loop over JOBS. Handlers are idempotent, keyed by job id: before running, the
  * run's last event on RUNS is read; if the run already finished (the worker died after reporting
  * but before acking), the job is acked without running again, so its result is recorded once.
+ * A message that matches no job contract (an unknown kind or version) is refused: termed, and its
+ * run reported FAILED (INVALID_MESSAGE) without being started.
  */
 export class JobRunner {
-  private readonly key: Buffer;
+  private readonly secrets: JobSecrets;
+  private readonly handlers: Handlers;
   private pull?: PullWorker;
   private advisories?: Subscription;
 
   constructor(private readonly o: JobRunnerOptions) {
-    this.key = parseKey(o.masterKey);
-  }
-
-  /** Secrets are sealed to the job (AAD `job:<jobId>`): a sealed value replayed into another job does not open. */
-  private unsealForJob(jobId: string, sealed: SealedSecret): string {
-    return this.unsealWithAad(`job:${jobId}`, sealed, 'the job secret cannot be opened with this worker’s key (DLX_MASTER_KEY differs from the control plane’s)');
-  }
-
-  /** `unreadable`: the run's message when the value does not open (wrong key or wrong AAD). */
-  private unsealWithAad(aad: string, sealed: SealedSecret, unreadable: string): string {
-    try {
-      return unseal(this.key, sealed, aad);
-    } catch {
-      throw new PermanentJobError(unreadable, 'SECRET_UNREADABLE');
-    }
-  }
-
-  private unsealSecrets(jobId: string, sealed: SealedSecret | null): ConnectionSecrets {
-    return this.openConnectionSecrets(`job:${jobId}`, sealed, 'the job secrets', 'the job secret cannot be opened with this worker’s key (DLX_MASTER_KEY differs from the control plane’s)');
-  }
-
-  /**
-   * A pipeline run's source secrets are sealed per connection (AAD `pipelineSecretAad(jobId,
-   * connectionId)`): one source's sealed value moved onto another source, or into another job, does
-   * not open. The error names the source (never a value).
-   */
-  private unsealPipelineSecrets(jobId: string, source: PipelineLoadSource): ConnectionSecrets {
-    return this.openConnectionSecrets(
-      pipelineSecretAad(jobId, source.connectionId),
-      source.secrets,
-      `the secrets of source ${source.name}`,
-      `the secrets of source ${source.name} cannot be opened with this worker’s key (DLX_MASTER_KEY differs from the control plane’s, or they were sealed for another job or connection); run the pipeline again, and check the workers' DLX_MASTER_KEY if it persists`,
-    );
-  }
-
-  /**
-   * An EXTERNAL warehouse destination's secrets (the destination connection's password), sealed
-   * with `aad` — the job's own (`job:<jobId>`; a pipeline run: `pipelineSecretAad(jobId,
-   * <destination connectionId>)`). Undefined for a PLATFORM destination (WAREHOUSE_ADMIN_URL).
-   */
-  private unsealDestinationSecrets(d: WarehouseDestination, aad: string): ConnectionSecrets | undefined {
-    if (!isExternalDestination(d)) return undefined;
-    return this.openConnectionSecrets(
-      aad,
-      d.external.secrets,
-      `the secrets of the warehouse's destination connection ${d.external.connectionId}`,
-      `the secrets of the workspace's external warehouse (destination connection ${d.external.connectionId}) cannot be opened with this worker’s key (DLX_MASTER_KEY differs from the control plane’s, or they were sealed for another job); run it again, and check the workers' DLX_MASTER_KEY if it persists`,
-    );
+    this.secrets = new JobSecrets(o.masterKey);
+    this.handlers = this.jobHandlers();
   }
 
   /**
@@ -134,23 +126,66 @@ export class JobRunner {
     if (!isExternalDestination(d) && !this.o.warehouseAdminUrl) throw new Error(`this worker has no WAREHOUSE_ADMIN_URL: it cannot run ${kind} jobs into the platform warehouse`);
   }
 
-  /** Opens `connectionSecrets` JSON sealed with `aad`; anything that does not open or parse is SECRET_UNREADABLE (a permanent failure). */
-  private openConnectionSecrets(aad: string, sealed: SealedSecret | null, what: string, unreadable: string): ConnectionSecrets {
-    if (!sealed) return {};
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(this.unsealWithAad(aad, sealed, unreadable));
-    } catch (err) {
-      if (err instanceof PermanentJobError) throw err;
-      throw new PermanentJobError(`${what} opened but are not JSON (the control plane sealed something else)`, 'SECRET_UNREADABLE');
-    }
-    const secrets = connectionSecrets.safeParse(parsed);
-    // The issues name fields only, never values: nothing secret reaches the run or the logs.
-    if (!secrets.success) throw new PermanentJobError(`${what} do not match the contract (${secrets.error.issues.map((i) => i.path.join('.') || i.code).join(', ')})`, 'SECRET_UNREADABLE');
-    return secrets.data;
+  private requireWarehouseAdmin(): string {
+    if (!this.o.warehouseAdminUrl) throw new PermanentJobError('this worker has no WAREHOUSE_ADMIN_URL: it cannot run warehouse jobs', 'WAREHOUSE_NOT_CONFIGURED');
+    return this.o.warehouseAdminUrl;
   }
 
-  private async alreadyFinished(job: JobMessage): Promise<boolean> {
+  private jobHandlers(): Handlers {
+    const o = this.o;
+    const secrets = this.secrets;
+    const outcome = (r: { ok: boolean; summary: string; error?: { code: string; message: string } }, log: Record<string, unknown> = {}): JobResult => ({
+      ok: r.ok,
+      summary: r.summary,
+      error: r.error,
+      log: { code: r.error?.code, ...log },
+    });
+    return {
+      'connection.test': async (job, report) =>
+        outcome(await testConnection(job, secrets.connection(job.jobId, job.payload.secrets), o.fileStorage, report), { type: job.payload.config.type }),
+      'source.discover': async (job, report) =>
+        outcome(await discoverSource(job, secrets.connection(job.jobId, job.payload.secrets), report, jetStreamPublisher(o.js), o.fileStorage), { type: job.payload.config.type }),
+      'source.sync': async (job, report) => {
+        this.requireWarehouseFor(job.payload.destination, 'source.sync');
+        const sourceSecrets = secrets.connection(job.jobId, job.payload.secrets);
+        const destinationSecrets = secrets.destination(job.jobId, job.payload.destination);
+        const result = await runSync(
+          job,
+          { warehouseAdminUrl: o.warehouseAdminUrl, destinationSecrets, secrets: sourceSecrets, batchDelayMs: o.syncBatchDelayMs, fileStorage: o.fileStorage },
+          report,
+        );
+        return outcome(result, { rows: result.rows, type: job.payload.config.type });
+      },
+      'column.canonicalize': async (job, report) => {
+        // ./column-runner.ts starts this consumer only with WAREHOUSE_ADMIN_URL, though an EXTERNAL destination does not need it.
+        this.requireWarehouseFor(job.payload.destination, 'column.canonicalize');
+        const result = await canonicalizeColumn(job, o.warehouseAdminUrl, report, secrets.destination(job.jobId, job.payload.destination));
+        return outcome(result, { checked: result.checked, normalized: result.normalized, quarantined: result.quarantined });
+      },
+      'pipeline.run': async (job, report) => {
+        // ./pipeline-runner.ts starts this consumer only with WAREHOUSE_ADMIN_URL, though an EXTERNAL destination does not need it.
+        const destination = job.payload.load.destination;
+        this.requireWarehouseFor(destination, 'pipeline.run');
+        const result = await runPipelineLoad(
+          job,
+          {
+            warehouseAdminUrl: o.warehouseAdminUrl,
+            destinationSecrets: secrets.destination(job.jobId, destination, { pipeline: true }),
+            fileStorage: o.fileStorage,
+            batchDelayMs: o.syncBatchDelayMs,
+            openSecrets: (source) => secrets.pipelineSource(job.jobId, source),
+          },
+          report,
+        );
+        return outcome(result, { rows: result.rows, sources: job.payload.load.sources.length });
+      },
+      'warehouse.provision': async (job, report) =>
+        outcome(await provisionWarehouse(job, this.requireWarehouseAdmin(), () => secrets.value(job.jobId, job.payload.password), report)),
+      'warehouse.purge': async (job, report) => outcome(await purgeWarehouse(job, this.requireWarehouseAdmin(), report)),
+    };
+  }
+
+  private async alreadyFinished(job: JobHeader | JobMessage): Promise<boolean> {
     try {
       const last = await this.o.jsm.streams.getMessage(STREAMS.RUNS.name, { last_by_subj: runSubject(job.workspaceId, job.runId) });
       if (!last) return false;
@@ -164,6 +199,8 @@ export class JobRunner {
 
   private async handle(msg: JsMsg, ctx: ConsumeContext): Promise<void> {
     const job = parseJob(msg);
+    const handler = this.handlers[job.kind] as Handler<JobKind> | undefined;
+    if (!handler) throw new PermanentJobError(`no handler for job kind ${job.kind}`);
     const log = ctx.log.child({ jobId: job.jobId, runId: job.runId, kind: job.kind });
     if (await this.alreadyFinished(job)) {
       log.info('run already finished; acknowledging the redelivered job without running it again');
@@ -173,89 +210,16 @@ export class JobRunner {
     await report.state('STARTING');
     await report.state('STARTED');
     log.info('job started');
-    switch (job.kind) {
-      case 'connection.test': {
-        const result =
-          job.v === 1
-            ? await testConnectionV1(job, this.unsealForJob(job.jobId, job.payload.connectionString), report)
-            : await testConnectionV2(job, this.unsealSecrets(job.jobId, job.payload.secrets), this.o.fileStorage, report);
-        await report.state(result.ok ? 'SUCCESS' : 'FAILURE', { summary: result.summary, error: result.error });
-        log.info({ ok: result.ok, code: result.error?.code, type: job.v === 1 ? 'POSTGRES' : job.payload.config.type }, 'job finished');
-        return;
-      }
-      case 'source.discover': {
-        const result = await discoverSource(job, this.unsealSecrets(job.jobId, job.payload.secrets), report, jetStreamPublisher(this.o.js), this.o.fileStorage);
-        await report.state(result.ok ? 'SUCCESS' : 'FAILURE', { summary: result.summary, error: result.error });
-        log.info({ ok: result.ok, code: result.error?.code, type: job.payload.config.type }, 'job finished');
-        return;
-      }
-      case 'source.sync': {
-        this.requireWarehouseFor(job.payload.destination, 'source.sync');
-        const secrets = this.unsealSecrets(job.jobId, job.payload.secrets);
-        const destinationSecrets = this.unsealDestinationSecrets(job.payload.destination, `job:${job.jobId}`);
-        const type = job.payload.config.type;
-        const result = await runSync(
-          job,
-          { warehouseAdminUrl: this.o.warehouseAdminUrl, destinationSecrets, secrets, batchDelayMs: this.o.syncBatchDelayMs, fileStorage: this.o.fileStorage },
-          report,
-        );
-        await report.state(result.ok ? 'SUCCESS' : 'FAILURE', { summary: result.summary, error: result.error });
-        log.info({ ok: result.ok, code: result.error?.code, rows: result.rows, type }, 'job finished');
-        return;
-      }
-      case 'column.canonicalize': {
-        // ./column-runner.ts starts this consumer only with WAREHOUSE_ADMIN_URL, though an EXTERNAL destination does not need it.
-        this.requireWarehouseFor(job.payload.destination, 'column.canonicalize');
-        const destinationSecrets = this.unsealDestinationSecrets(job.payload.destination, `job:${job.jobId}`);
-        const result = await canonicalizeColumn(job, this.o.warehouseAdminUrl, report, destinationSecrets);
-        await report.state(result.ok ? 'SUCCESS' : 'FAILURE', { summary: result.summary, error: result.error });
-        log.info({ ok: result.ok, code: result.error?.code, checked: result.checked, normalized: result.normalized, quarantined: result.quarantined }, 'job finished');
-        return;
-      }
-      case 'pipeline.run': {
-        if (job.v === 1) {
-          // v1 carried only the definition: the worker would have to fetch the sources' settings, which the data plane never does.
-          const error = { code: 'PIPELINE_RUN_OUTDATED', message: 'This run was queued by an earlier version that did not pass the sources; run the pipeline again.' };
-          await report.state('FAILURE', { summary: 'outdated job: nothing loaded', error });
-          log.info({ ok: false, code: error.code }, 'job finished');
-          return;
-        }
-        // ./pipeline-runner.ts starts this consumer only with WAREHOUSE_ADMIN_URL, though an EXTERNAL destination does not need it.
-        const destination = job.payload.load.destination;
-        this.requireWarehouseFor(destination, 'pipeline.run');
-        const destinationSecrets = isExternalDestination(destination) ? this.unsealDestinationSecrets(destination, pipelineSecretAad(job.jobId, destination.external.connectionId)) : undefined;
-        const result = await runPipelineLoad(
-          job,
-          {
-            warehouseAdminUrl: this.o.warehouseAdminUrl,
-            destinationSecrets,
-            fileStorage: this.o.fileStorage,
-            batchDelayMs: this.o.syncBatchDelayMs,
-            openSecrets: (source) => this.unsealPipelineSecrets(job.jobId, source),
-          },
-          report,
-        );
-        await report.state(result.ok ? 'SUCCESS' : 'FAILURE', { summary: result.summary, error: result.error });
-        log.info({ ok: result.ok, code: result.error?.code, rows: result.rows, sources: job.payload.load.sources.length }, 'job finished');
-        return;
-      }
-      case 'warehouse.provision':
-      case 'warehouse.purge': {
-        if (!this.o.warehouseAdminUrl) throw new PermanentJobError('this worker has no WAREHOUSE_ADMIN_URL: it cannot run warehouse jobs', 'WAREHOUSE_NOT_CONFIGURED');
-        const result = job.kind === 'warehouse.provision' ? await provisionWarehouse(job, this.o.warehouseAdminUrl, this.key, report) : await purgeWarehouse(job, this.o.warehouseAdminUrl, report);
-        await report.state(result.ok ? 'SUCCESS' : 'FAILURE', { summary: result.summary, error: result.error });
-        log.info({ ok: result.ok, code: result.error?.code }, 'job finished');
-        return;
-      }
-    }
+    const result = await handler(job as JobOf<JobKind>, report);
+    // The one finish step of every job: the run's terminal state, then the log line.
+    await report.state(result.ok ? 'SUCCESS' : 'FAILURE', { summary: result.summary, error: result.error });
+    log.info({ ok: result.ok, ...result.log }, 'job finished');
   }
 
   /** The last delivery failed or the message is invalid: the run is reported FAILED with the reason. */
   private async giveUp(msg: JsMsg, err: Error, ctx: ConsumeContext): Promise<void> {
-    let job: JobMessage;
-    try {
-      job = parseJob(msg);
-    } catch {
+    const job = parseHeader(msg);
+    if (!job) {
       ctx.log.error({ err: err.message }, 'dropping an invalid job message (no run to report it on)');
       return;
     }
@@ -306,7 +270,7 @@ export class JobRunner {
             throw err;
           });
           if (!stored) continue;
-          const parsed = jobMessage.safeParse(stored.json());
+          const parsed = jobHeader.safeParse(stored.json());
           if (parsed.success && !(await this.alreadyFinished(parsed.data))) {
             const job = parsed.data;
             await new RunReporter(this.o.js, job, subjectIdOf(job), adv.deliveries).state('FAILURE', {

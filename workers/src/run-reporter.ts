@@ -11,7 +11,8 @@ export class RunReporter {
 
   constructor(
     private readonly js: JetStreamClient,
-    private readonly job: Pick<JobMessage, 'runId' | 'jobId' | 'orgId' | 'workspaceId' | 'kind'>,
+    /** The job's envelope; `kind` is any text (a refused job of an unknown kind is reported too). */
+    private readonly job: Pick<JobMessage, 'runId' | 'jobId' | 'orgId' | 'workspaceId'> & { kind: string },
     private readonly subjectId: string,
     private readonly attempt: number,
   ) {}

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Client } from 'pg';
 import mysql from 'mysql2/promise';
 import { parseKey, seal } from '@datalinx/common';
-import type { ConnectionConfig, ConnectionSecrets } from '@datalinx/contracts';
+import type { ConnectionConfig, ConnectionSecrets, JobKind } from '@datalinx/contracts';
 import { connectNats, ensureStreams, type Nats } from '@datalinx/messaging';
 import { jobEnvelope, publishJob } from './support/jobs';
 import { RunEvents } from './support/run-events';
@@ -57,7 +57,7 @@ interface RunResult {
 }
 
 /**
- * connection.test v2 for every connection type, through the real worker process and JetStream:
+ * connection.test (v2) for every connection type, through the real worker process and JetStream:
  * jobs are published on JOBS exactly as the workspace service does (secrets sealed with the
  * job id as additional data), and the run's events are read back from RUNS. Real PostgreSQL,
  * real MariaDB, real files in file storage, a real HTTP server.
@@ -199,13 +199,30 @@ describe('connection.test v2 for every connection type (worker process, JetStrea
       }
     });
 
-    it('v1 (a sealed connection string) still runs, and secrets sealed for another job do not open', async () => {
+    it('a job of a version no contract has (v1: a sealed connection string) is refused as invalid, and secrets sealed for another job do not open', async () => {
       const jobId = randomUUID();
+      const connectionId = randomUUID();
       const v1 = jobEnvelope(scope, {
         kind: 'connection.test',
         jobId,
-        payload: { connectionId: randomUUID(), type: 'POSTGRES', connectionString: seal(parseKey(masterKey), pgUrl.toString(), `job:${jobId}`), timeoutMs: 5000 },
+        payload: { connectionId, type: 'POSTGRES', connectionString: seal(parseKey(masterKey), pgUrl.toString(), `job:${jobId}`), timeoutMs: 5000 },
       });
+      await publishJob(nats, v1);
+      const [r1, replayed] = await Promise.all([runs.finished(v1.runId), run(pg, { password: 'x' }, { aad: `job:${randomUUID()}` })]);
+      // Refused before it starts: the run goes straight to FAILURE (never STARTED), about the connection the job names.
+      expect([r1.state, r1.states, r1.error?.code, r1.subjectId, r1.steps]).toEqual(['FAILURE', ['FAILURE'], 'INVALID_MESSAGE', connectionId, []]);
+      expect(r1.error?.message).toMatch(/^job message connection\.test v1 does not match its contract: /);
+      expect([replayed.state, replayed.error?.code, replayed.steps]).toEqual(['FAILURE', 'SECRET_UNREADABLE', []]);
+    });
+
+    it('a job of a kind no contract has is refused as invalid: terminated and its run FAILED, never STARTED', async () => {
+      const connectionId = randomUUID();
+      const job = jobEnvelope(scope, { kind: 'connection.probe' as JobKind, v: 2, payload: { connectionId, config: pg, secrets: null } });
+      await publishJob(nats, job);
+      const r = await runs.finished(job.runId);
+      expect([r.state, r.states, r.error?.code, r.subjectId, r.steps]).toEqual(['FAILURE', ['FAILURE'], 'INVALID_MESSAGE', connectionId, []]);
+      expect(r.error?.message).toMatch(/^job message has an unknown kind connection\.probe \(v2\): /);
+    });
       await publishJob(nats, v1);
       const [r1, replayed] = await Promise.all([finished(v1.runId), run(pg, { password: 'x' }, { aad: `job:${randomUUID()}` })]);
       expect([r1.state, r1.steps]).toEqual(['SUCCESS', steps(DB_STEPS, ['SUCCESS', 'SUCCESS', 'SUCCESS', 'SUCCESS'])]);

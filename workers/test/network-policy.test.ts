@@ -2,11 +2,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import mysql from 'mysql2/promise';
 import { DestinationNotAllowedError, NetworkPolicy, type HostResolver } from '@datalinx/common';
-import { connectPostgres, explainPgError, postgresTargetFromUrl } from '../src/connectors/postgres';
+import { connectPostgres, explainPgError } from '../src/connectors/postgres';
 import { explainMysqlError, mysqlConnectionOptions } from '../src/connectors/mysql';
 import { explainFetchError } from '../src/connectors/rest';
 import { checkedFetch } from '../src/connectors/http';
-import { MYSQL, mysqlReachable } from './support/sources';
+import { MYSQL, mysqlReachable, postgresSource, postgresSourceSecrets } from './support/sources';
 
 /**
  * The worker's connectors against the network policy, in process with an injected resolver: a
@@ -50,7 +50,7 @@ async function serve(route: (req: http.IncomingMessage, res: http.ServerResponse
 }
 
 const pgUrl = new URL(process.env.DATABASE_URL!);
-const pg = { ...postgresTargetFromUrl(pgUrl.toString()), host: 'db.tenant.example', sslMode: 'disable' as const };
+const pg = { ...postgresSource(decodeURIComponent(pgUrl.pathname.slice(1)) || 'postgres'), ...postgresSourceSecrets(), host: 'db.tenant.example', sslMode: 'disable' as const };
 const mysqlUp = mysqlReachable('the MySQL cases of the network policy test');
 
 describe('connectors through the network policy', () => {

@@ -217,16 +217,14 @@ describe('pipeline.run v2: the load stage (worker process, JetStream)', () => {
     expect(stepOf(r, 'exports')?.status).toBe('SKIPPED');
   }, 60000);
 
-  it('a v1 job (no load stage): FAILURE PIPELINE_RUN_OUTDATED, nothing loaded', async () => {
+  it('a job of a version no contract has (v1: the definition without a load stage) is refused: FAILURE INVALID_MESSAGE, never started (no step: nothing loaded)', async () => {
     const runId = randomUUID();
     const pipelineId = randomUUID();
     const definition = { sources: [{ connectionId: pgConnectionId }], targets: [], checks: [], exports: [], schemaDriftPolicy: 'PROPAGATE' };
     await e2e.publish({ kind: 'pipeline.run', v: 1, runId, payload: { trigger: 'MANUAL', pipelineId, definition } });
     const r = await e2e.finished(runId);
-    expect(r.state).toBe('FAILURE');
-    expect(r.error).toEqual({ code: 'PIPELINE_RUN_OUTDATED', message: 'This run was queued by an earlier version that did not pass the sources; run the pipeline again.' });
-    expect(r.subjectId).toBe(pipelineId);
-    expect(r.steps).toEqual([]);
+    expect([r.state, r.states, r.error?.code, r.subjectId, r.steps]).toEqual(['FAILURE', ['FAILURE'], 'INVALID_MESSAGE', pipelineId, []]);
+    expect(r.error?.message).toMatch(/^job message pipeline\.run v1 does not match its contract: /);
   }, 60000);
 
   it('a secret sealed with another AAD (job:<jobId>, not the pipeline source’s): FAILURE SECRET_UNREADABLE naming the source, nothing loaded', async () => {

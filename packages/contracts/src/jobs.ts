@@ -4,7 +4,9 @@ import { jobLimits } from './quotas';
 /**
  * Job contracts (stream JOBS, subject `jobs.<kind>.<workspaceId>`). A job message carries all
  * it needs ("passed, not fetched"); secrets inside it are sealed for the data plane.
- * Every contract has a version; a consumer terms (drops) a message whose version it doesn't know.
+ * Every contract has a version (`v`); `kind` and `v` together select it. A consumer refuses a
+ * message that matches no contract: it terms the message and reports the run FAILED
+ * (INVALID_MESSAGE), reading only the envelope (`jobHeader`).
  */
 export const sealedSecret = z.object({
   alg: z.literal('A256GCM'),
@@ -13,15 +15,6 @@ export const sealedSecret = z.object({
   data: z.string().min(1),
 });
 export type SealedSecret = z.infer<typeof sealedSecret>;
-
-export const connectionTestPayloadV1 = z.object({
-  connectionId: z.string().uuid(),
-  type: z.literal('POSTGRES'),
-  /** Connection string with the password, sealed with the data-plane key. */
-  connectionString: sealedSecret,
-  timeoutMs: z.number().int().min(100).max(120000).default(10000),
-});
-export type ConnectionTestPayloadV1 = z.infer<typeof connectionTestPayloadV1>;
 
 /**
  * Connection configuration by type (what the workspace service stores in clear and validates;
@@ -91,7 +84,7 @@ export const connectionSecrets = z
 export type ConnectionSecrets = z.infer<typeof connectionSecrets>;
 
 /**
- * Version 2 of `connection.test`: every connection type. `secrets` is the JSON of
+ * `connection.test` (version 2): every connection type. `secrets` is the JSON of
  * `connectionSecrets`, sealed for the data plane with the job id as additional data (null when
  * the connection has none).
  */
@@ -121,13 +114,6 @@ const jobBase = {
   limits: jobLimits.optional(),
 };
 
-export const connectionTestJobV1 = z.object({
-  ...jobBase,
-  kind: z.literal('connection.test'),
-  payload: connectionTestPayloadV1,
-});
-export type ConnectionTestJobV1 = z.infer<typeof connectionTestJobV1>;
-
 export const connectionTestJobV2 = z.object({
   ...jobBase,
   v: z.literal(2),
@@ -141,7 +127,7 @@ export const warehouseSchemaName = z.string().regex(/^ws_[0-9a-f]{12}$/, 'a ware
 export const warehouseRoleName = z.string().regex(/^dlx_ws_[0-9a-f]{12}$/, 'a warehouse role is dlx_ws_ and 12 hex digits');
 
 /**
- * Where a data-plane job writes (`source.sync`, the load of `pipeline.run` v2, `column.canonicalize`):
+ * Where a data-plane job writes (`source.sync`, the load of `pipeline.run`, `column.canonicalize`):
  *
  * - PLATFORM `{ schema, role }`: the workspace's generated schema and login role in the platform's
  *   warehouse database; the worker connects with WAREHOUSE_ADMIN_URL and `SET ROLE`s to the role.
@@ -153,8 +139,6 @@ export const warehouseRoleName = z.string().regex(/^dlx_ws_[0-9a-f]{12}$/, 'a wa
  *   (`job:<jobId>`; a pipeline run: `pipelineSecretAad(jobId, connectionId)` of the destination
  *   connection), null when the connection has none. `schema` is the connection's `schema` when it
  *   names one, else the workspace's generated `ws_<hex>` name.
- *
- * The platform form is the older one and stays valid unchanged (queued jobs carry it).
  */
 export const externalWarehouseSchemaName = z
   .string()
@@ -241,24 +225,9 @@ export const pipelineDefinitionV1 = z
 export type PipelineDefinitionV1 = z.infer<typeof pipelineDefinitionV1>;
 
 /**
- * `pipeline.run`: one run of a pipeline, dispatched by the workspace scheduler (trigger SCHEDULE,
- * `scheduledFor` = the cron slot it fires, unique per pipeline) or by `runPipeline` (MANUAL).
- */
-export const pipelineRunPayloadV1 = z.discriminatedUnion('trigger', [
-  z.object({ trigger: z.literal('SCHEDULE'), pipelineId: uuid, scheduledFor: z.string().datetime(), definition: pipelineDefinitionV1 }),
-  z.object({ trigger: z.literal('MANUAL'), pipelineId: uuid, definition: pipelineDefinitionV1 }),
-]);
-export type PipelineRunPayloadV1 = z.infer<typeof pipelineRunPayloadV1>;
-
-export const pipelineRunJobV1 = z.object({
-  ...jobBase,
-  kind: z.literal('pipeline.run'),
-  payload: pipelineRunPayloadV1,
-});
-export type PipelineRunJobV1 = z.infer<typeof pipelineRunJobV1>;
-
-/**
- * Version 2 of `pipeline.run` (what the worker executes): the definition plus everything its load
+ * `pipeline.run` (version 2): one run of a pipeline, dispatched by the workspace scheduler (trigger
+ * SCHEDULE, `scheduledFor` = the cron slot it fires, unique per pipeline) or by `runPipeline`
+ * (MANUAL). It carries the definition plus everything its load
  * stage needs, resolved by the control plane at dispatch ("passed, not fetched"): each source
  * connection's name, config and secrets (the JSON of `connectionSecrets`, sealed for the data
  * plane with AAD `job:<jobId>:<connectionId>`, null when none), and the workspace's warehouse
@@ -356,7 +325,7 @@ export const discoveryScope = z
 export type DiscoveryScope = z.infer<typeof discoveryScope>;
 export const sourceDiscoverPayloadV1 = z.object({
   connectionId: uuid,
-  /** Any connection type (v1 began with POSTGRES and MYSQL; FILE and REST_API are read through the readers). */
+  /** Any connection type (FILE and REST_API are read through the readers). */
   config: connectionConfig,
   secrets: sealedSecret.nullable(),
   /** None (or both lists empty) = every table the connection can read. */
@@ -390,7 +359,7 @@ export type SourceDiscoverJobV1 = z.infer<typeof sourceDiscoverJobV1>;
  * whose cursor is above the last completed run's high-water mark are upserted (one per key, the
  * greatest cursor), a redelivery skipping the records of the (immutable) file already consumed or
  * reading a REST collection again from the start. `secrets` as in
- * connection.test v2 (sealed, AAD `job:<jobId>`). The job's `limits.maxRows` caps the rows loaded.
+ * connection.test (sealed, AAD `job:<jobId>`). The job's `limits.maxRows` caps the rows loaded.
  */
 export const syncTableV1 = z
   .object({
@@ -453,9 +422,25 @@ export const canonicalizeColumnJobV1 = z.object({
 export type CanonicalizeColumnJobV1 = z.infer<typeof canonicalizeColumnJobV1>;
 
 /** Every job a worker may receive; `kind` and `v` together select the contract. */
-export const jobMessage = z.union([connectionTestJobV1, connectionTestJobV2, pipelineRunJobV1, pipelineRunJobV2, warehouseProvisionJobV1, warehousePurgeJobV1, sourceDiscoverJobV1, sourceSyncJobV1, canonicalizeColumnJobV1]);
+export const jobMessage = z.union([connectionTestJobV2, pipelineRunJobV2, warehouseProvisionJobV1, warehousePurgeJobV1, sourceDiscoverJobV1, sourceSyncJobV1, canonicalizeColumnJobV1]);
 export type JobMessage = z.infer<typeof jobMessage>;
 export type JobKind = JobMessage['kind'];
+
+/**
+ * The envelope every job shares, whatever its kind and version: what a worker reads of a message
+ * that matches no contract (an unknown kind or version) to report its run FAILED. The subject id
+ * is the payload's `connectionId` or `pipelineId` when it has one.
+ */
+export const jobHeader = z.object({
+  v: z.number().int(),
+  kind: z.string().min(1),
+  jobId: z.string().uuid(),
+  runId: z.string().uuid(),
+  orgId: z.string().uuid(),
+  workspaceId: z.string().uuid(),
+  payload: z.object({ connectionId: z.string().min(1).optional(), pipelineId: z.string().min(1).optional() }).passthrough().optional(),
+});
+export type JobHeader = z.infer<typeof jobHeader>;
 
 /** Job kinds are `<domain>.<verb>`, so a job subject always has four tokens: jobs.<domain>.<verb>.<workspaceId>. */
 export const jobSubject = (kind: JobKind, workspaceId: string) => `jobs.${kind}.${workspaceId}`;

@@ -18,25 +18,6 @@ export interface PostgresTarget {
   schema?: string;
 }
 
-const SSL_MODES: Record<string, PgSslMode> = { disable: 'disable', allow: 'prefer', prefer: 'prefer', require: 'require', 'verify-ca': 'verify-full', 'verify-full': 'verify-full' };
-
-/**
- * connection.test v1 carries a connection string: mapped onto the same target. Without
- * `sslmode` node-postgres connects in clear, so v1 keeps meaning `disable` there.
- */
-export function postgresTargetFromUrl(connectionString: string): PostgresTarget {
-  const url = new URL(connectionString);
-  const sslmode = url.searchParams.get('sslmode');
-  return {
-    host: decodeURIComponent(url.hostname.replace(/^\[|\]$/g, '')),
-    port: url.port ? Number(url.port) : 5432,
-    user: decodeURIComponent(url.username),
-    password: url.password ? decodeURIComponent(url.password) : undefined,
-    database: decodeURIComponent(url.pathname.replace(/^\//, '')) || decodeURIComponent(url.username),
-    sslMode: sslmode ? (SSL_MODES[sslmode] ?? 'require') : 'disable',
-  };
-}
-
 type PgError = Error & { code?: string };
 
 /**

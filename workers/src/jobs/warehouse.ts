@@ -1,9 +1,9 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { unseal } from '@datalinx/common';
 import { warehouseRoleName, warehouseSchemaName, type WarehousePurgeJobV1, type WarehouseProvisionJobV1 } from '@datalinx/contracts';
 import { PermanentJobError } from '@datalinx/messaging';
 import type { RunReporter } from '../run-reporter';
+import { lit, qi } from '../sync/sql';
 
 export type WarehouseJob = WarehouseProvisionJobV1 | WarehousePurgeJobV1;
 
@@ -14,7 +14,7 @@ export type WarehouseJob = WarehouseProvisionJobV1 | WarehousePurgeJobV1;
 function ident(name: string, kind: 'schema' | 'role' | 'database'): string {
   const ok = kind === 'schema' ? warehouseSchemaName.safeParse(name).success : kind === 'role' ? warehouseRoleName.safeParse(name).success : /^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/.test(name);
   if (!ok) throw new PermanentJobError(`refusing an unexpected warehouse ${kind} name`, 'INVALID_WAREHOUSE_NAME');
-  return `"${name.replace(/"/g, '""')}"`;
+  return qi(name);
 }
 
 /**
@@ -58,24 +58,20 @@ async function admin(adminUrl: string, database: string): Promise<Client> {
  * isolation checked. Transient errors (connection refused, …) throw and are retried by the
  * runner; the terminal state is reported here.
  */
-export async function provisionWarehouse(job: WarehouseProvisionJobV1, adminUrl: string, key: Buffer, report: RunReporter): Promise<{ ok: boolean; summary: string; error?: { code: string; message: string } }> {
+export async function provisionWarehouse(job: WarehouseProvisionJobV1, adminUrl: string, openPassword: () => string, report: RunReporter): Promise<{ ok: boolean; summary: string; error?: { code: string; message: string } }> {
   const { database, schema, role } = job.payload;
   const [db, sch, rol] = [ident(database, 'database'), ident(schema, 'schema'), ident(role, 'role')];
-  let password: string;
-  try {
-    password = unseal(key, job.payload.password, `job:${job.jobId}`);
-  } catch {
-    throw new PermanentJobError('the job secret cannot be opened with this worker’s key (DLX_MASTER_KEY differs from the control plane’s)', 'SECRET_UNREADABLE');
-  }
+  // The role's password, opened by the job runner's JobSecrets (SECRET_UNREADABLE when it does not open).
+  const password = openPassword();
   const c = await admin(adminUrl, database);
   try {
     await c.query('BEGIN');
     await c.query('SELECT pg_advisory_xact_lock($1::bigint)', [lockKey(role)]);
     await report.timed('role ready', async () => {
       const { rowCount } = await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
-      const verifier = scramVerifier(password).replace(/'/g, "''");
+      const verifier = lit(scramVerifier(password));
       const attrs = 'LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS CONNECTION LIMIT 20';
-      await c.query(rowCount ? `ALTER ROLE ${rol} WITH ${attrs} PASSWORD '${verifier}'` : `CREATE ROLE ${rol} WITH ${attrs} PASSWORD '${verifier}'`);
+      await c.query(rowCount ? `ALTER ROLE ${rol} WITH ${attrs} PASSWORD ${verifier}` : `CREATE ROLE ${rol} WITH ${attrs} PASSWORD ${verifier}`);
       await c.query(`ALTER ROLE ${rol} SET statement_timeout = ${Math.floor(job.payload.statementTimeoutMs)}`);
       await c.query(`ALTER ROLE ${rol} IN DATABASE ${db} SET search_path = ${sch}`);
       // Only the workspace roles the platform grants may connect, and nobody gets TEMP by default.

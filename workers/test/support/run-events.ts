@@ -10,6 +10,8 @@ export interface RunResult {
   error?: { code: string; message: string };
   summary?: string;
   subjectId: string;
+  /** Every run state reported, in the order they arrived (a run refused before it started has only its terminal state). */
+  states: string[];
   /** Every step event, in the order the worker made them: by attempt, then by sequence within it. */
   steps: { step: string; status: string; message: string; attempt: number }[];
   /** Every progress event, in the order they arrived. */
@@ -62,6 +64,7 @@ export class RunEvents {
         error: end.error,
         summary: end.summary,
         subjectId: end.subjectId,
+        states: all.flatMap((e) => (e.type === 'run.state' ? [e.state] : [])),
         steps: steps.map((s) => ({ step: s.step, status: s.status, message: s.message, attempt: s.attempt })),
         progress: all.flatMap((e) => (e.type === 'run.progress' ? [{ rows: e.rows, percent: e.percent, totalRows: e.totalRows }] : [])),
       };
