@@ -14,7 +14,7 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 FROM ${NODE_IMAGE} AS base
 # Debian 12's python3 is 3.11, inside the range workers/python/requirements.txt is pinned for.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 python3-venv ca-certificates \
+ && apt-get install -y --no-install-recommends python3 python3-venv ca-certificates openssl \
  && rm -rf /var/lib/apt/lists/*
 ENV NEXT_TELEMETRY_DISABLED=1 \
     DBT_SEND_ANONYMOUS_USAGE_STATS=false \

@@ -28,17 +28,24 @@ const PROCESS_ENV: Record<string, { module: string; exportName?: string; command
   monitoring: { module: 'services/monitoring/src/env.ts', command: ['node', 'services/monitoring/dist/index.js'] },
   gateway: { module: 'gateway/src/env.ts', command: ['node', 'gateway/dist/index.js'] },
   worker: { module: 'workers/src/env.ts', command: ['node', 'workers/dist/index.js'] },
-  web: { module: 'web/lib/env.ts', command: ['npx', 'next', 'start', '-p', '3000'] },
+  web: { module: 'web/lib/env.ts', command: ['node', 'server.mjs'] },
 };
 
 /** Subgraph compose service → the variable that holds its port (and the gateway's URL variable). */
 const SUBGRAPHS = ['auth', 'workspace', 'schema', 'mapping', 'monitoring'] as const;
 
 /** Services that run no process of ours (images, or the Python Dagster UI). */
-const NOT_OURS = new Set(['postgres', 'nats', 'dagster']);
+const NOT_OURS = new Set(['postgres', 'nats', 'dagster', 'certs']);
 
-/** Read by Node/Next themselves rather than by our schemas. */
-const ALWAYS_ALLOWED = new Set(['NODE_ENV']);
+/**
+ * Internal TLS: read by the shared server factory and clients (packages/graphql-kit serverTlsFromEnv,
+ * packages/messaging natsTlsOptions, gateway/src/tls.ts, web/server.mjs) and by node itself
+ * (NODE_EXTRA_CA_CERTS), not by the per-process schemas.
+ */
+const TLS_ENV = ['TLS_CERT_FILE', 'TLS_KEY_FILE', 'TLS_CA_FILE', 'NODE_EXTRA_CA_CERTS'];
+
+/** Read by Node/Next themselves (or web/server.mjs: PORT, HOSTNAME) rather than by our schemas. */
+const ALWAYS_ALLOWED = new Set(['NODE_ENV', 'PORT', 'HOSTNAME', ...TLS_ENV]);
 
 interface ComposeService {
   command?: string[] | string;
@@ -161,6 +168,31 @@ describe('docker-compose.yml', () => {
     });
   });
 
+  test('internal TLS on every hop: certificates mounted, https between processes, PostgreSQL verify-full, NATS tls://', () => {
+    const problems: string[] = [];
+    for (const name of [...Object.keys(PROCESS_ENV), 'migrate']) {
+      const service = compose.services[name];
+      const env = environmentOf(service);
+      const volumes = ((service as { volumes?: string[] }).volumes ?? []).map(String);
+      if (!volumes.includes('certs:/certs:ro')) problems.push(`${name}: the certs volume is not mounted read-only at /certs`);
+      if (name !== 'migrate') for (const key of TLS_ENV) if (!env.get(key)?.startsWith('/certs/')) problems.push(`${name}: ${key} is not a file in /certs`);
+      for (const [key, value] of env) {
+        if (/^postgres(ql)?:\/\//.test(value) && !/[?&]sslmode=verify-full(&|$)/.test(value)) problems.push(`${name}: ${key} does not verify PostgreSQL's certificate (sslmode=verify-full)`);
+        if (key === 'NATS_URL' && !value.startsWith('tls://')) problems.push(`${name}: NATS_URL is not tls://`);
+        if (/_URL$/.test(key) && value.startsWith('http://')) problems.push(`${name}: ${key} is plain http`);
+      }
+      const health = JSON.stringify(service.healthcheck?.test ?? '');
+      if (health.includes('http://')) problems.push(`${name}: the healthcheck uses plain http`);
+    }
+    const postgresCommand = JSON.stringify((compose.services.postgres as { command?: unknown }).command ?? '');
+    for (const option of ['ssl=on', 'ssl_min_protocol_version=TLSv1.2', 'hba_file=/certs/pg_hba.conf']) if (!postgresCommand.includes(option)) problems.push(`postgres: missing -c ${option}`);
+    const natsCommand = JSON.stringify(compose.services.nats.command ?? '');
+    for (const option of ['--tls', '--tlscert', '--tlskey', '--tlscacert']) if (!natsCommand.includes(`"${option}"`)) problems.push(`nats: missing ${option}`);
+    // Plain HTTP is left only to Dagster's webserver, published on loopback alone.
+    expect(compose.services.dagster.ports).toEqual(['127.0.0.1:3070:3070']);
+    expect(problems).toEqual([]);
+  });
+
   test('migrate runs every subgraph migration with what migrate.js requires', () => {
     const migrate = compose.services.migrate;
     const script = (Array.isArray(migrate.command) ? migrate.command : [migrate.command ?? '']).map((part) => interpolate(part)).join(' ');
@@ -206,7 +238,7 @@ describe('docker-compose.yml', () => {
       expect([portKey, port]).toEqual([portKey, expect.stringMatching(/^\d+$/)]);
       expect([`${name.toUpperCase()}_URL`, gatewayEnv.get(`${name.toUpperCase()}_URL`)]).toEqual([
         `${name.toUpperCase()}_URL`,
-        `http://${name}:${port}/graphql`,
+        `https://${name}:${port}/graphql`,
       ]);
       expect(compose.services[name].ports).toEqual([`${port}:${port}`]);
     }

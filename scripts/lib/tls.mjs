@@ -21,6 +21,12 @@ export const OPENSSL_TOOL = {
 };
 
 const HOSTS = { dns: ['localhost'], ip: ['127.0.0.1', '::1'] };
+
+/**
+ * @param {string[]} extraDns more DNS names (e.g. docker-compose service names)
+ * @returns {{ dns: string[], ip: string[] }}
+ */
+const hostsWith = (extraDns) => ({ dns: [...new Set([...HOSTS.dns, ...extraDns])], ip: HOSTS.ip });
 const RENEW_BEFORE_MS = 30 * 24 * 3600 * 1000;
 
 /**
@@ -52,25 +58,28 @@ function openssl(args, cwd) {
  * Not expiring soon; for the server certificate (`caPem` given): signed by that CA and naming every host.
  * @param {string} file
  * @param {Buffer} [caPem]
+ * @param {{ dns: string[], ip: string[] }} [hosts]
  */
-function certUsable(file, caPem) {
+function certUsable(file, caPem, hosts = HOSTS) {
   try {
     const cert = new crypto.X509Certificate(fs.readFileSync(file));
     if (Date.parse(cert.validTo) - Date.now() < RENEW_BEFORE_MS) return false;
     if (!caPem) return true;
     if (!cert.verify(new crypto.X509Certificate(caPem).publicKey)) return false;
-    return HOSTS.dns.every((h) => cert.checkHost(h)) && HOSTS.ip.every((ip) => cert.checkIP(ip));
+    return hosts.dns.every((h) => cert.checkHost(h) === h) && hosts.ip.every((ip) => cert.checkIP(ip) !== undefined);
   } catch {
     return false;
   }
 }
 
 /**
- * The CA and the localhost certificate in `dir`, created or renewed as needed.
- * @param {{ dir: string }} o
+ * The CA and the localhost certificate in `dir`, created or renewed as needed. `hosts`: more DNS
+ * names the certificate must carry (docker-compose service names).
+ * @param {{ dir: string, hosts?: string[] }} o
  * @returns {{ caFile: string, certFile: string, keyFile: string, created: boolean }}
  */
-export function ensureLocalCertificates({ dir }) {
+export function ensureLocalCertificates({ dir, hosts: extraDns = [] }) {
+  const hosts = hostsWith(extraDns);
   fs.mkdirSync(path.dirname(dir), { recursive: true });
   if (!fs.existsSync(dir)) fs.mkdirSync(dir, { mode: 0o700 });
   fs.chmodSync(dir, 0o700);
@@ -93,8 +102,8 @@ export function ensureLocalCertificates({ dir }) {
       fs.rmSync(certFile, { force: true });
       created = true;
     }
-    if (!fs.existsSync(keyFile) || !certUsable(certFile, fs.readFileSync(caFile))) {
-      const san = [...HOSTS.dns.map((h) => `DNS:${h}`), ...HOSTS.ip.map((ip) => `IP:${ip}`)].join(',');
+    if (!fs.existsSync(keyFile) || !certUsable(certFile, fs.readFileSync(caFile), hosts)) {
+      const san = [...hosts.dns.map((h) => `DNS:${h}`), ...hosts.ip.map((ip) => `IP:${ip}`)].join(',');
       fs.writeFileSync(
         path.join(work, 'ext.cnf'),
         `basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=${san}\n`,
