@@ -19,6 +19,7 @@ import { postGraphQL, type GqlResponse } from './support/http';
 import { changedTables, fingerprintDatabase } from './support/db-fingerprint';
 import { resolvableEntityTypesOf, rootFieldsOf } from './support/schema-surface';
 import { startSignInGateway, type SignInGateway } from './support/sign-in-gateway';
+import { CREATE_CONNECTION, postgresConnectionInput } from './support/connections';
 
 /**
  * Isolation bugs found by this test and not fixed yet (field names, e.g. 'Mutation.createMapping'
@@ -420,18 +421,12 @@ const CASES: Record<string, Case> = {
   },
   'Query.connection': {
     kind: 'tenant',
-    query: `query($id: ID!){ connection(id: $id) { id name endpoint hasSecret status lastTestRun { id } workspace { id name } } }`,
+    query: `query($id: ID!){ connection(id: $id) { id name endpoint secretSet status lastTestRun { id } workspace { id name } } }`,
     variables: ({ a }) => ({ id: a.connectionId }),
     deniedToB: isNull('connection'),
     visibleToA: (res, { a }) => expect(data(res)).toMatchObject({ connection: { id: a.connectionId, name: 'alpha-warehouse', workspace: { id: a.workspaceId } } }),
   },
   'Mutation.createWorkspace': { kind: 'not-tenant-addressed', reason: 'names no existing object: always creates in the caller\'s own org (slugs are per org)' },
-  'Mutation.createPostgresConnection': {
-    kind: 'tenant',
-    query: `mutation($i: CreatePostgresConnectionInput!){ createPostgresConnection(input: $i) { connection { id } errors { code field } } }`,
-    variables: ({ a }) => ({ i: { workspaceId: a.workspaceId, name: 'beta-sneaky', connectionString: 'postgres://beta:pw@beta-db:5432/beta' } }),
-    deniedToB: forbiddenOrNotFound('createPostgresConnection', ['WORKSPACE_NOT_FOUND'], ['connection']),
-  },
   'Mutation.testConnection': {
     kind: 'tenant',
     query: `mutation($id: ID!){ testConnection(id: $id) { connection { id status } runId errors { code field } } }`,
@@ -966,10 +961,10 @@ describe('cross-tenant isolation: org B names org A\'s objects in every root fie
     // through the outbox relay and EVENTS): wait, bounded, until it knows both orgs' workspaces.
     await waitForWorkspaceRefs(p, [ws.workspace.id, staging.workspace.id, wsB.workspace.id]);
     const conn = await ok<{ connection: { id: string } }>(
-      `mutation($i: CreatePostgresConnectionInput!){ createPostgresConnection(input: $i) { connection { id } errors { code } } }`,
-      { i: { workspaceId: ws.workspace.id, name: 'alpha-warehouse', connectionString: 'postgres://alpha_user:alpha-pw@alpha-db.internal:5432/alpha_db' } },
+      CREATE_CONNECTION,
+      { i: postgresConnectionInput({ workspaceId: ws.workspace.id, name: 'alpha-warehouse', databaseUrl: 'postgres://alpha_user:alpha-pw@alpha-db.internal:5432/alpha_db' }) },
       adminA,
-      'createPostgresConnection',
+      'createConnection',
     );
     const doomedConnection = await ok<{ connection: { id: string } }>(
       `mutation($i: CreateConnectionInput!){ createConnection(input: $i) { connection { id } errors { code field } } }`,
@@ -978,10 +973,10 @@ describe('cross-tenant isolation: org B names org A\'s objects in every root fie
       'createConnection',
     );
     const destination = await ok<{ connection: { id: string } }>(
-      `mutation($i: CreatePostgresConnectionInput!){ createPostgresConnection(input: $i) { connection { id } errors { code } } }`,
-      { i: { workspaceId: ws.workspace.id, name: 'alpha-dest', kind: 'DESTINATION', connectionString: 'postgres://alpha_user:alpha-pw@alpha-db.internal:5432/alpha_dwh' } },
+      CREATE_CONNECTION,
+      { i: postgresConnectionInput({ workspaceId: ws.workspace.id, name: 'alpha-dest', kind: 'DESTINATION', databaseUrl: 'postgres://alpha_user:alpha-pw@alpha-db.internal:5432/alpha_dwh' }) },
       adminA,
-      'createPostgresConnection',
+      'createConnection',
     );
     const pipelineOfA = (name: string, description: string) =>
       ok<{ pipeline: { id: string } }>(

@@ -26,6 +26,7 @@ import { userViewer } from './support/viewers';
 import { postGraphQL, type GqlResponse } from './support/http';
 import { plantOrgAdmin } from './support/planted-org';
 import { rootFieldsOf } from './support/schema-surface';
+import { CREATE_CONNECTION, postgresConnectionInput } from './support/connections';
 
 /**
  * No malformed input ever becomes an INTERNAL_SERVER_ERROR: a property-based test over every
@@ -115,7 +116,6 @@ const PLAUSIBLE: Record<string, fc.Arbitrary<string>> = {
   email: fc.emailAddress(),
   timeZone: fc.constantFrom('UTC', 'Europe/Berlin', 'America/New_York', 'Mars/Olympus', 'Etc/GMT+14'),
   schedule: fc.constantFrom('0 * * * *', '*/5 * * * *', '30 2 * * 1-5', '61 * * * *', '* * * * * *', '@daily'),
-  connectionString: fc.constantFrom('postgres://u:p@127.0.0.1:5432/db', 'postgres://127.0.0.1:1/x?sslmode=require', 'mysql://u:p@127.0.0.1:3306/db', 'postgres://u@[::1]:5432/db'),
   host: fc.constantFrom('127.0.0.1', 'localhost', '::1'),
   baseUrl: fc.constantFrom('http://127.0.0.1:9/api', 'https://127.0.0.1:9/', 'ftp://127.0.0.1/x'),
   openApiUrl: fc.constantFrom('http://127.0.0.1:9/openapi.json'),
@@ -309,7 +309,7 @@ describe('no malformed input ever becomes an INTERNAL_SERVER_ERROR (every root f
       if (!id) throw new Error(`${field} failed: ${JSON.stringify(res.body)}`);
       return id;
     };
-    const connectionId = await made(`mutation($i: CreatePostgresConnectionInput!){ createPostgresConnection(input: $i) { connection { id } errors { code } } }`, { workspaceId, name: 'fuzz-source', connectionString: 'postgres://fuzz:fuzz-pw@127.0.0.1:5432/fuzz' }, 'createPostgresConnection', 'connection');
+    const connectionId = await made(CREATE_CONNECTION, postgresConnectionInput({ workspaceId, name: 'fuzz-source', databaseUrl: 'postgres://fuzz:fuzz-pw@127.0.0.1:5432/fuzz' }), 'createConnection', 'connection');
     const pipelineId = await made(`mutation($i: CreatePipelineInput!){ createPipeline(input: $i) { pipeline { id } errors { code } } }`, { workspaceId, name: 'Fuzz Pipeline', definition: { sources: [{ connectionId }] } }, 'createPipeline', 'pipeline');
     const mappingId = await made(`mutation($i: CreateMappingInput!){ createMapping(input: $i) { mapping { id } errors { code } } }`, { workspaceId, name: 'Fuzz Mapping', targetTable: 'fuzz' }, 'createMapping', 'mapping');
     fx = { workspaceId, connectionId, pipelineId, mappingId };

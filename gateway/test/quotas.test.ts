@@ -12,6 +12,7 @@ import { apiQuotaMiddleware, WORKSPACE_HEADER } from '../src/quota/middleware';
 import { startPlatform, TEST_VIEWER_HEADER, viewerHeader, type Platform } from '../../test/support/platform';
 import { userViewer } from '../../test/support/viewers';
 import { postGraphQL, urlOf } from '../../test/support/http';
+import { CREATE_CONNECTION, postgresConnectionInput } from '../../test/support/connections';
 
 /**
  * API requests per minute per workspace, enforced at the gateway and shared across gateway
@@ -148,10 +149,8 @@ describe('API requests per minute at the gateway (shared by every gateway instan
   it('a subgraph’s quota error reaches the client through the gateway in the same shape (CONCURRENT_RUNS)', async () => {
     const ws = ws2;
     const gql = (query: string, variables: Record<string, unknown>) => postGraphQL<Record<string, { errors?: unknown[]; connection?: { id: string } }>>(p.gatewayUrl, query, variables, viewerHeader(admin));
-    const created = await gql(`mutation($i: CreatePostgresConnectionInput!){ createPostgresConnection(input: $i) { connection { id } errors { code field message } } }`, {
-      i: { workspaceId: ws, name: 'paused', connectionString: 'postgres://loader:pw@db.example:5432/paused' },
-    });
-    const connectionId = created.body.data?.createPostgresConnection?.connection?.id;
+    const created = await gql(CREATE_CONNECTION, { i: postgresConnectionInput({ workspaceId: ws, name: 'paused', databaseUrl: 'postgres://loader:pw@db.example:5432/paused' }) });
+    const connectionId = created.body.data?.createConnection?.connection?.id;
     expect(connectionId).toEqual(expect.any(String));
     // 0 concurrent runs pauses the workspace's runs.
     const paused = await gql(`mutation($ws: ID!, $i: UpdateWorkspaceQuotasInput!){ updateWorkspaceQuotas(workspaceId: $ws, input: $i) { errors { code field message } } }`, { ws, i: { concurrentRuns: 0 } });

@@ -77,9 +77,11 @@ function parseJob(msg: JsMsg): JobMessage {
   const parsed = jobMessage.safeParse(raw);
   if (parsed.success) return parsed.data;
   const header = jobHeader.safeParse(raw);
-  const known = header.success && JOB_KINDS.has(header.data.kind);
-  const what = !header.success ? 'does not match a known contract' : known ? `${header.data.kind} v${header.data.v} does not match its contract` : `has an unknown kind ${header.data.kind} (v${header.data.v})`;
-  throw new PermanentJobError(`job message ${what}: ${parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  // A known kind: the issues against that kind's contract (a union's own issue only says "Invalid input").
+  const contract = header.success ? jobMessage.options.find((o) => o.shape.kind.value === header.data.kind) : undefined;
+  const issues = (contract?.safeParse(raw).error ?? parsed.error).issues;
+  const what = !header.success ? 'does not match a known contract' : contract ? `${header.data.kind} v${header.data.v} does not match its contract` : `has an unknown kind ${header.data.kind} (v${header.data.v})`;
+  throw new PermanentJobError(`job message ${what}: ${issues.slice(0, 5).map((i) => `${i.path.join('.') || '(message)'}: ${i.message}`).join('; ')}`);
 }
 
 /** The envelope of a message, even one that matches no contract (to report its run), or null when it has none. */
@@ -96,9 +98,6 @@ const subjectIdOf = (job: JobHeader | JobMessage) => {
   const p = job.payload as { connectionId?: string; pipelineId?: string } | undefined;
   return p?.connectionId ?? p?.pipelineId ?? job.workspaceId;
 };
-
-/** The kinds the contracts know (any version). */
-const JOB_KINDS: ReadonlySet<string> = new Set(jobMessage.options.map((o) => o.shape.kind.value));
 
 /**
  * The data-plane job loop over JOBS. Handlers are idempotent, keyed by job id: before running, the

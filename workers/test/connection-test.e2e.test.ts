@@ -7,6 +7,7 @@ import { userViewer } from '../../test/support/viewers';
 import { postGraphQL } from '../../test/support/http';
 import { deleteWorkerConsumers } from '../../test/support/worker-consumers';
 import { LOOPBACK_ALLOWED } from './support/worker-process';
+import { CREATE_CONNECTION, postgresConnectionInput, type CreateConnectionResult } from '../../test/support/connections';
 
 const WORKER = path.resolve(__dirname, '..', 'dist', 'index.js');
 
@@ -57,13 +58,10 @@ describe('connection.test through JetStream and the worker process', () => {
   const gql = <T>(query: string, variables: Record<string, unknown> = {}) => postGraphQL<T>(p.gatewayUrl, query, variables, admin);
 
   async function createConnection(name: string, connectionString: string): Promise<string> {
-    const res = await gql<{ createPostgresConnection: { connection: { id: string } | null; errors: unknown[] } }>(
-      `mutation($i: CreatePostgresConnectionInput!){ createPostgresConnection(input: $i) { connection { id } errors { code field message } } }`,
-      { i: { workspaceId, name, connectionString } },
-    );
+    const res = await gql<CreateConnectionResult>(CREATE_CONNECTION, { i: postgresConnectionInput({ workspaceId, name, databaseUrl: connectionString }) });
     expect(res.body.errors).toBeUndefined();
-    expect(res.body.data?.createPostgresConnection.errors).toEqual([]);
-    return res.body.data!.createPostgresConnection.connection!.id;
+    expect(res.body.data?.createConnection.errors).toEqual([]);
+    return res.body.data!.createConnection.connection!.id;
   }
 
   async function testConnection(id: string): Promise<string> {

@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 import { isUuid } from '@datalinx/common';
+import type { Viewer } from './viewer';
 
 /**
  * Per-request batching for entity references and list lookups: a request costs O(1) queries per
@@ -36,3 +37,22 @@ export function groupLoader<K extends string, V>(fetch: (keys: readonly K[]) => 
 
 /** The distinct well-formed keys, in lower case. */
 const uuidKeys = <K extends string>(keys: readonly K[]): K[] => [...new Set(keys.filter((k) => isUuid(k)).map((k) => k.toLowerCase() as K))];
+
+/**
+ * Request-scoped state (loaders) for a manager built once per process, whose methods take the
+ * viewer first: one value per viewer object — each request verifies its own — created on first
+ * use and dropped with the request. The shared anonymous viewer gets a fresh value every call,
+ * so nothing is cached across anonymous requests.
+ */
+export function perViewer<T>(make: (viewer: Viewer) => T): (viewer: Viewer) => T {
+  const byViewer = new WeakMap<Viewer, T>();
+  return (viewer) => {
+    if (viewer.kind === 'anonymous') return make(viewer);
+    let value = byViewer.get(viewer);
+    if (value === undefined) {
+      value = make(viewer);
+      byViewer.set(viewer, value);
+    }
+    return value;
+  };
+}

@@ -132,6 +132,7 @@ export function createAuthServer(d: AuthDeps) {
     ? new PasswordResetManager(d.ds, orgs, users, sessionDao, new PasswordResetDao(d.ds), mailOut, throttle, d.tokens.sealKey, { webBaseUrl, ttlMinutes: d.mail?.passwordResetTtlMinutes ?? 30 }, d.tokens.revocations, d.log, d.onOutboxCommit, onMail)
     : null;
   const people = new PeopleManager(d.ds, users, grants, workspaceRefs, sessionDao, d.log, d.tokens?.revocations, d.onOutboxCommit);
+  const identity = new IdentityManager(orgs, users);
   const passwords = new PasswordManager(d.ds, orgs, users, sessionDao, sessions, throttle, d.log, d.tokens?.revocations, d.onOutboxCommit);
   const jwks = d.tokens?.issuer.jwks() ?? { keys: [] };
   return createSubgraphServer<AuthContext>({
@@ -177,23 +178,20 @@ export function createAuthServer(d: AuthDeps) {
         return { status: 200, body: await sessions.revokeBrowserSession(cookie) };
       });
     },
-    buildContext: (base) => {
-      const revealed = new Set<string>();
-      return {
-        ...base,
-        revealed,
-        identity: new IdentityManager(base.viewer, orgs, users, revealed),
-        accounts,
-        sessions,
-        mfa,
-        policy,
-        serviceAccounts,
-        invitations,
-        passwordResets,
-        people,
-        passwords,
-        status: () => serviceStatus(d.ds, 'auth'),
-      };
-    },
+    buildContext: (base) => ({
+      ...base,
+      revealed: new Set<string>(),
+      identity,
+      accounts,
+      sessions,
+      mfa,
+      policy,
+      serviceAccounts,
+      invitations,
+      passwordResets,
+      people,
+      passwords,
+      status: () => serviceStatus(d.ds, 'auth'),
+    }),
   });
 }

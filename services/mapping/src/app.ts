@@ -22,9 +22,9 @@ export interface MappingDeps {
   afterCommit?: () => void;
 }
 
-/** Wires the mapping subgraph: DAOs → managers (per request) → resolvers, behind the assertion check. */
+/** Wires the mapping subgraph: DAOs → managers (one per process, the viewer passed per call) → resolvers, behind the assertion check. */
 export function createMappingServer(d: MappingDeps) {
-  const mappings = new MappingDao(d.ds);
+  const mappings = new MappingManager(new MappingDao(d.ds), { log: d.log.child({ component: 'MappingManager' }), afterCommit: d.afterCommit });
   return createSubgraphServer<MappingContext>({
     name: 'mapping',
     typeDefs,
@@ -38,7 +38,7 @@ export function createMappingServer(d: MappingDeps) {
     },
     buildContext: (base) => ({
       ...base,
-      mappings: new MappingManager(base.viewer, mappings, { log: base.log.child({ component: 'MappingManager' }), afterCommit: d.afterCommit }),
+      mappings,
       status: () => serviceStatus(d.ds, 'mapping'),
     }),
   });

@@ -23,11 +23,14 @@ export interface MonitoringDeps {
   natsReady?: () => Promise<{ ok: boolean; error?: string }>;
 }
 
-/** Wires the monitoring subgraph: DAOs → managers (per request) → resolvers, behind the assertion check. */
+/** Wires the monitoring subgraph: DAOs → managers (one per process, the viewer passed per call) → resolvers, behind the assertion check. */
 export function createMonitoringServer(d: MonitoringDeps) {
   const runs = new RunDao(d.ds);
   const steps = new RunStepDao(d.ds);
   const auditLog = new AuditLogDao(d.ds);
+  // One of each for the process: every method takes the viewer first.
+  const runManager = new RunManager(runs, steps);
+  const auditManager = new AuditLogManager(auditLog);
   return createSubgraphServer<MonitoringContext>({
     name: 'monitoring',
     typeDefs,
@@ -41,8 +44,8 @@ export function createMonitoringServer(d: MonitoringDeps) {
     },
     buildContext: (base) => ({
       ...base,
-      runs: new RunManager(base.viewer, runs, steps),
-      audit: new AuditLogManager(base.viewer, auditLog),
+      runs: runManager,
+      audit: auditManager,
       status: () => serviceStatus(d.ds, 'monitoring'),
     }),
   });

@@ -203,7 +203,7 @@ describe('audit log (monitoring subgraph)', () => {
     it('the manager re-checks the permission, and the DAO reads one org only', async () => {
       // Behind shield: the manager alone refuses a member (a mis-set rule must not open the log).
       const { AuditLogManager } = await import('../src/managers/audit-log.manager');
-      await expect(new AuditLogManager(memberA, new AuditLogDao(app)).list({})).rejects.toMatchObject({ code: 'FORBIDDEN' });
+      await expect(new AuditLogManager(new AuditLogDao(app)).list(memberA, {})).rejects.toMatchObject({ code: 'FORBIDDEN' });
       // The DAO asked for org B sees only B's rows even with an unfiltered, RLS-bound transaction.
       expect((await new AuditLogDao(app).list(orgB, {}, { first: 50 })).map((r) => r.id)).toEqual([b.id]);
     });

@@ -25,11 +25,14 @@ export interface SchemaDeps {
   onOutboxCommit?: () => void;
 }
 
-/** Wires the schema subgraph: DAOs → managers (per request) → resolvers, behind the assertion check. */
+/** Wires the schema subgraph: DAOs → managers (one per process, the viewer passed per call) → resolvers, behind the assertion check. */
 export function createSchemaServer(d: SchemaDeps) {
   const types = new CanonicalTypeDao(d.ds);
   const customTypes = new CustomCanonicalTypeDao(d.ds);
   const snapshots = new SourceSnapshotDao(d.ds);
+  // One of each for the process: every method takes the viewer first.
+  const canonicalTypes = new CanonicalTypeManager(types, customTypes, d.ds, d.onOutboxCommit);
+  const sourceSnapshots = new SourceSnapshotManager(snapshots);
   return createSubgraphServer<SchemaContext>({
     name: 'schema',
     typeDefs,
@@ -43,8 +46,8 @@ export function createSchemaServer(d: SchemaDeps) {
     },
     buildContext: (base) => ({
       ...base,
-      canonicalTypes: new CanonicalTypeManager(base.viewer, types, customTypes, d.ds, d.onOutboxCommit),
-      sourceSnapshots: new SourceSnapshotManager(base.viewer, snapshots),
+      canonicalTypes,
+      sourceSnapshots,
       status: () => serviceStatus(d.ds, 'schema'),
     }),
   });

@@ -8,6 +8,7 @@ import { userViewer } from '../../../test/support/viewers';
 import { postGraphQL } from '../../../test/support/http';
 import { deleteWorkerConsumers } from '../../../test/support/worker-consumers';
 import { LOOPBACK_ALLOWED } from '../../../workers/test/support/worker-process';
+import { CREATE_CONNECTION, postgresConnectionInput, type CreateConnectionResult } from '../../../test/support/connections';
 
 const WORKER = path.resolve(__dirname, '..', '..', '..', 'workers', 'dist', 'index.js');
 
@@ -120,12 +121,9 @@ describe('source discovery → versioned snapshots with a diff', () => {
 
     const url = new URL(source.url);
     if (!url.password) url.password = 'trust-ignores-this-password';
-    const conn = await gql<{ createPostgresConnection: { connection: { id: string }; errors: unknown[] } }>(
-      `mutation($i: CreatePostgresConnectionInput!){ createPostgresConnection(input: $i) { connection { id } errors { code } } }`,
-      { i: { workspaceId, name: 'source', connectionString: url.toString() } },
-    );
-    expect(conn.body.data?.createPostgresConnection.errors).toEqual([]);
-    connectionId = conn.body.data!.createPostgresConnection.connection.id;
+    const conn = await gql<CreateConnectionResult>(CREATE_CONNECTION, { i: postgresConnectionInput({ workspaceId, name: 'source', databaseUrl: url.toString() }) });
+    expect(conn.body.data?.createConnection.errors).toEqual([]);
+    connectionId = conn.body.data!.createConnection.connection!.id;
 
     worker = spawn(process.execPath, [WORKER], {
       env: {

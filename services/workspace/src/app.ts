@@ -21,7 +21,7 @@ import { QuotaDao } from './daos/quota.dao';
 import { WarehouseDao } from './daos/warehouse.dao';
 import { WarehouseJobs, WarehouseManager, warehouseSettingsFromUrl, type WarehouseSettings } from './managers/warehouse.manager';
 import { Keyring } from './secrets/keyring';
-import { testDispatchSettings } from './jobs/connection-test.dispatch';
+import { jobDispatchSettings } from './jobs/job-dispatch-settings';
 import { DiscoveryManager } from './managers/discovery.manager';
 import { SyncManager } from './managers/sync.manager';
 import { CanonicalizeManager } from './managers/canonicalize.manager';
@@ -52,7 +52,7 @@ export interface WorkspaceDeps {
   warehouse?: WarehouseSettings | undefined;
 }
 
-/** Wires the workspace subgraph: DAOs → managers (per request) → resolvers, behind the assertion check. */
+/** Wires the workspace subgraph: DAOs → managers (one per process, the viewer passed per call) → resolvers, behind the assertion check. */
 export function createWorkspaceServer(d: WorkspaceDeps) {
   const workspaceDao = new WorkspaceDao(d.ds);
   const connectionDao = new ConnectionDao(d.ds);
@@ -66,11 +66,25 @@ export function createWorkspaceServer(d: WorkspaceDeps) {
   // One keyring for the process: it holds the previous master key too during a rotation.
   const previousKeys = d.settings.previousMasterKeys ?? [];
   const keyring = new Keyring(d.settings.masterKey, previousKeys);
-  const testSettings = testDispatchSettings(d.settings, keyring);
+  const dispatchSettings = jobDispatchSettings(d.settings, keyring);
   const fileDao = new FileDao(d.ds);
   const warehouseJobs = new WarehouseJobs(warehouseDao, keyring, d.settings.masterKey, warehouse);
   // A pipeline run's job carries its sources' configs and secrets and the warehouse destination.
-  const pipelineDispatch = { connections: connectionDao, warehouses: warehouseDao, settings: testSettings, quotas };
+  const pipelineDispatch = { connections: connectionDao, warehouses: warehouseDao, settings: dispatchSettings, quotas };
+  // One of each for the process: every method takes the viewer first; request-scoped loaders are per viewer.
+  const workspaces = new WorkspaceManager(d.ds, workspaceDao, warehouseJobs, d.onOutboxCommit);
+  const managers = {
+    workspaces,
+    connections: new ConnectionManager(d.ds, connectionDao, fileDao, workspaces, dispatchSettings, d.onOutboxCommit, quotas),
+    discovery: new DiscoveryManager(d.ds, connectionDao, dispatchSettings, d.onOutboxCommit, quotas),
+    sync: new SyncManager(d.ds, connectionDao, warehouseDao, workspaces, dispatchSettings, d.onOutboxCommit, quotas),
+    canonicalize: new CanonicalizeManager(d.ds, canonicalTypeRefDao, warehouseDao, workspaces, d.onOutboxCommit, quotas, connectionDao, dispatchSettings),
+    files: new FileManager(fileDao),
+    quotas: new QuotaManager(d.ds, quotas, quotaDao, workspaces, d.quotas?.api ?? null, d.quotas?.publisher ?? null, d.onOutboxCommit),
+    pipelines: new PipelineManager(d.ds, pipelineDao, workspaces, d.onOutboxCommit, pipelineDispatch),
+    warehouses: new WarehouseManager(d.ds, warehouseDao, workspaces, warehouse),
+    promotions: new PromotionManager(d.ds, promotionDao, workspaces, d.onOutboxCommit),
+  };
   return createSubgraphServer<WorkspaceContext>({
     name: 'workspace',
     typeDefs,
@@ -84,22 +98,6 @@ export function createWorkspaceServer(d: WorkspaceDeps) {
       database: async () => checkDatabase(d.ds),
       ...(d.natsReady ? { nats: d.natsReady } : {}),
     },
-    buildContext: (base) => {
-      const workspaces = new WorkspaceManager(base.viewer, d.ds, workspaceDao, warehouseJobs, d.onOutboxCommit);
-      return {
-        ...base,
-        workspaces,
-        connections: new ConnectionManager(base.viewer, d.ds, connectionDao, fileDao, workspaces, testSettings, d.onOutboxCommit, quotas),
-        discovery: new DiscoveryManager(base.viewer, d.ds, connectionDao, testSettings, d.onOutboxCommit, quotas),
-        sync: new SyncManager(base.viewer, d.ds, connectionDao, warehouseDao, workspaces, testSettings, d.onOutboxCommit, quotas),
-        canonicalize: new CanonicalizeManager(base.viewer, d.ds, canonicalTypeRefDao, warehouseDao, workspaces, d.onOutboxCommit, quotas, connectionDao, testSettings),
-        files: new FileManager(base.viewer, fileDao),
-        quotas: new QuotaManager(base.viewer, d.ds, quotas, quotaDao, workspaces, d.quotas?.api ?? null, d.quotas?.publisher ?? null, d.onOutboxCommit),
-        pipelines: new PipelineManager(base.viewer, d.ds, pipelineDao, workspaces, d.onOutboxCommit, pipelineDispatch),
-        warehouses: new WarehouseManager(base.viewer, d.ds, warehouseDao, workspaces, warehouse),
-        promotions: new PromotionManager(base.viewer, d.ds, promotionDao, workspaces, d.onOutboxCommit),
-        status: () => serviceStatus(d.ds, 'workspace'),
-      };
-    },
+    buildContext: (base) => ({ ...base, ...managers, status: () => serviceStatus(d.ds, 'workspace') }),
   });
 }

@@ -13,7 +13,7 @@ import { KvApiLimitPublisher, KvApiUsage, PostgresSchemaStorageUsage, STORAGE_NO
 import { createDataSource } from '@datalinx/db';
 import { PipelineScheduler } from './scheduler/scheduler';
 import { ConnectionRetestLoop } from './jobs/connection-retest.loop';
-import { testDispatchSettings } from './jobs/connection-test.dispatch';
+import { jobDispatchSettings } from './jobs/job-dispatch-settings';
 import { PromotionDao } from './daos/promotion.dao';
 import { startPromotionResultsConsumer } from './jobs/promotion-results.consumer';
 import { quotaPolicy } from './managers/quota.manager';
@@ -70,12 +70,12 @@ async function main() {
   });
   await server.listen(env.WORKSPACE_PORT);
   // Every instance runs one: row locks and the run ledger make each due slot fire once in total.
-  const scheduler = new PipelineScheduler({ ds, log: log.child({ component: 'scheduler' }), intervalMs: env.SCHEDULER_INTERVAL_MS, onOutboxCommit: () => relay.kick(), quotas: quotaPolicy(ds, quotaDeps), settings: testDispatchSettings(connectionSettings) }).start();
+  const scheduler = new PipelineScheduler({ ds, log: log.child({ component: 'scheduler' }), intervalMs: env.SCHEDULER_INTERVAL_MS, onOutboxCommit: () => relay.kick(), quotas: quotaPolicy(ds, quotaDeps), settings: jobDispatchSettings(connectionSettings) }).start();
   // Every instance runs one too: each due connection is locked (SKIP LOCKED) and re-checked before dispatch.
   const retests = new ConnectionRetestLoop({
     ds,
     dao: new ConnectionDao(ds),
-    settings: testDispatchSettings(connectionSettings),
+    settings: jobDispatchSettings(connectionSettings),
     quotas: quotaPolicy(ds, quotaDeps),
     log: log.child({ component: 'connection-retest' }),
     intervalS: env.CONNECTION_RETEST_INTERVAL_S,

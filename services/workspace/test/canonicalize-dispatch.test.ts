@@ -7,7 +7,7 @@ import { viewerHeader, type Platform } from '../../../test/support/platform';
 import { userViewer } from '../../../test/support/viewers';
 import { CanonicalTypeRefDao } from '../src/daos/canonical-type-ref.dao';
 import { startCanonicalTypeReplica } from '../src/jobs/canonical-type-replica.consumer';
-import { SYNC_CONNECTION, WarehousePlatform, createPostgresConnection, sql, type DispatchPayload } from './support/warehouse-platform';
+import { SYNC_CONNECTION, WarehousePlatform, newPostgresConnection, sql, type DispatchPayload } from './support/warehouse-platform';
 
 const CANONICALIZE = `mutation($i: CanonicalizeColumnInput!){ canonicalizeColumn(input: $i) { runId errors { code field message } } }`;
 const CREATE_TYPE = `mutation($i: CreateCanonicalTypeInput!){ createCanonicalType(input: $i) { canonicalType { id name } errors { code field message } } }`;
@@ -126,7 +126,7 @@ describe('canonicalizeColumn → column.canonicalize through the worker', () => 
     expect(await env.warehouseProvisioned(a.id, 'A')).toEqual({ status: 'READY', last_error: null });
 
     // The table to canonicalize: the source's customers, synced into the warehouse.
-    const connectionId = await createPostgresConnection(env, a.id, source.url, { name: 'source', kind: 'SOURCE' });
+    const connectionId = await newPostgresConnection(env, a.id, source.url, { name: 'source', kind: 'SOURCE' });
     await env.discover(connectionId);
     const synced = await gql<{ syncConnection: Payload }>(SYNC_CONNECTION, { i: { connectionId, tables: [{ schema: 'public', name: 'customer', mode: 'FULL' }] } });
     expect(synced.body.data?.syncConnection.errors).toEqual([]);

@@ -16,7 +16,7 @@ import { postGraphQL } from '../../../test/support/http';
 import { Keyring } from '../src/secrets/keyring';
 import { ConnectionDao } from '../src/daos/connection.dao';
 import { ConnectionRetestLoop } from '../src/jobs/connection-retest.loop';
-import { testDispatchSettings } from '../src/jobs/connection-test.dispatch';
+import { jobDispatchSettings } from '../src/jobs/job-dispatch-settings';
 import { rotateMasterKey } from '../src/rotate-master-key';
 import { deleteWorkerConsumers } from '../../../test/support/worker-consumers';
 import { LOOPBACK_ALLOWED } from '../../../workers/test/support/worker-process';
@@ -449,7 +449,7 @@ describe('connections of every type (gateway + workspace subgraph)', () => {
       new ConnectionRetestLoop({
         ds: p.app.workspace,
         dao: new ConnectionDao(p.app.workspace),
-        settings: testDispatchSettings({ masterKey: Buffer.from(p.masterKey, 'base64'), testTimeoutMs: 5000 }),
+        settings: jobDispatchSettings({ masterKey: Buffer.from(p.masterKey, 'base64'), testTimeoutMs: 5000 }),
         quotas: null,
         log: pino({ level: 'silent' }),
         intervalS: 3600,

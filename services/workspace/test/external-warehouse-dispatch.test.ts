@@ -11,8 +11,8 @@ import type { WorkspaceManager } from '../src/managers/workspace.manager';
 import { CanonicalTypeRefDao } from '../src/daos/canonical-type-ref.dao';
 import { ConnectionDao } from '../src/daos/connection.dao';
 import { WarehouseDao } from '../src/daos/warehouse.dao';
-import { testDispatchSettings } from '../src/jobs/connection-test.dispatch';
-import { SYNC_CONNECTION, WarehousePlatform, createPostgresConnection, type DispatchPayload } from './support/warehouse-platform';
+import { jobDispatchSettings } from '../src/jobs/job-dispatch-settings';
+import { SYNC_CONNECTION, WarehousePlatform, newPostgresConnection, type DispatchPayload } from './support/warehouse-platform';
 
 type Errors = DispatchPayload['errors'];
 
@@ -68,7 +68,7 @@ describe('EXTERNAL warehouse: dispatch through the gateway', () => {
 
   /** A POSTGRES connection of a workspace: the throwaway source database, or the customer's database as its owner (DESTINATION). */
   const createConnection = (workspaceId: string, name: string, kind: 'SOURCE' | 'DESTINATION', schema?: string) =>
-    createPostgresConnection(env, workspaceId, kind === 'SOURCE' ? source.url : ownerUrl.toString(), { name, kind, schema });
+    newPostgresConnection(env, workspaceId, kind === 'SOURCE' ? source.url : ownerUrl.toString(), { name, kind, schema });
 
   const sync = async (connectionId: string) =>
     data<DispatchPayload>(
@@ -300,9 +300,9 @@ describe('EXTERNAL warehouse: dispatch through the gateway', () => {
     const ds = p.app.workspace;
     const viewer = userViewer({ orgId, orgRole: 'ADMIN' });
     const workspacesStub = { archivedError: () => ({ code: 'WORKSPACE_ARCHIVED', field: 'workspaceId', message: 'archived' }) } as unknown as WorkspaceManager;
-    const settings = testDispatchSettings({ masterKey: Buffer.from(p.masterKey, 'base64'), testTimeoutMs: 10000 });
-    const manager = new CanonicalizeManager(viewer, ds, new CanonicalTypeRefDao(ds), new WarehouseDao(ds), workspacesStub, () => undefined, quotaPolicy(ds), new ConnectionDao(ds), settings);
-    const r = await manager.canonicalize({ workspaceId: ws.id, table: 'raw_public__customer', column: 'email', canonicalType: 'email' });
+    const settings = jobDispatchSettings({ masterKey: Buffer.from(p.masterKey, 'base64'), testTimeoutMs: 10000 });
+    const manager = new CanonicalizeManager(ds, new CanonicalTypeRefDao(ds), new WarehouseDao(ds), workspacesStub, () => undefined, quotaPolicy(ds), new ConnectionDao(ds), settings);
+    const r = await manager.canonicalize(viewer, { workspaceId: ws.id, table: 'raw_public__customer', column: 'email', canonicalType: 'email' });
     expect(r.errors).toEqual([]);
     const { raw, payload } = await outboxJob('column.canonicalize', ws.id, r.runId!);
     expect(raw).not.toContain(ownerPassword);

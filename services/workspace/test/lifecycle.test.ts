@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { startPlatform, viewerHeader, type Platform } from '../../../test/support/platform';
 import { userViewer } from '../../../test/support/viewers';
 import { postGraphQL } from '../../../test/support/http';
+import { CREATE_CONNECTION, postgresConnectionInput, type CreateConnectionResult } from '../../../test/support/connections';
 
 /**
  * The workspace lifecycle through the real gateway and subgraph (real PostgreSQL, row-level
@@ -97,11 +98,9 @@ describe('workspace lifecycle', () => {
 
     const upd = await gql<{ updateWorkspace: { errors: Array<{ code: string }> } }>(`mutation($id: ID!){ updateWorkspace(id: $id, input: { name: "X" }) { workspace { id } errors { code } } }`, { id });
     expect(upd.body.data?.updateWorkspace.errors.map((e) => e.code)).toEqual(['WORKSPACE_ARCHIVED']);
-    const conn = await gql<{ createPostgresConnection: { connection: { id: string } | null; errors: Array<{ code: string }> } }>(
-      `mutation($i: CreatePostgresConnectionInput!){ createPostgresConnection(input: $i) { connection { id } errors { code } } }`,
-      { i: { workspaceId: id, name: 'src', connectionString: 'postgres://u:p@db.example:5432/app' } },
-    );
-    expect(conn.body.data?.createPostgresConnection).toEqual({ connection: null, errors: [{ code: 'WORKSPACE_ARCHIVED' }] });
+    const conn = await gql<CreateConnectionResult>(CREATE_CONNECTION, { i: postgresConnectionInput({ workspaceId: id, name: 'src' }) });
+    expect(conn.body.data?.createConnection.connection).toBeNull();
+    expect(conn.body.data?.createConnection.errors.map((e) => e.code)).toEqual(['WORKSPACE_ARCHIVED']);
     const pipe = await gql<{ createPipeline: { pipeline: { id: string } | null; errors: Array<{ code: string }> } }>(
       `mutation($i: CreatePipelineInput!){ createPipeline(input: $i) { pipeline { id } errors { code } } }`,
       { i: { workspaceId: id, name: 'nightly', definition: { sources: [] } } },
@@ -121,11 +120,8 @@ describe('workspace lifecycle', () => {
 
     const un = await gql<{ unarchiveWorkspace: { workspace: Ws; errors: unknown[] } }>(`mutation($id: ID!){ unarchiveWorkspace(id: $id) { workspace { ${WS} } errors { code } } }`, { id });
     expect(un.body.data?.unarchiveWorkspace.workspace.archivedAt).toBeNull();
-    const conn2 = await gql<{ createPostgresConnection: { connection: { id: string } | null; errors: unknown[] } }>(
-      `mutation($i: CreatePostgresConnectionInput!){ createPostgresConnection(input: $i) { connection { id } errors { code } } }`,
-      { i: { workspaceId: id, name: 'src', connectionString: 'postgres://u:p@db.example:5432/app' } },
-    );
-    expect(conn2.body.data?.createPostgresConnection.errors).toEqual([]);
+    const conn2 = await gql<CreateConnectionResult>(CREATE_CONNECTION, { i: postgresConnectionInput({ workspaceId: id, name: 'src' }) });
+    expect(conn2.body.data?.createConnection.errors).toEqual([]);
   });
 
   it('filters the list by environment and archived state', async () => {

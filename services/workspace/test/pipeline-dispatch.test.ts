@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { seal, unseal } from '@datalinx/common';
+import { unseal } from '@datalinx/common';
 import { pipelineRunJobV2, pipelineSecretAad, STREAMS, type PipelineRunJobV2 } from '@datalinx/contracts';
 import type { Viewer } from '@datalinx/graphql-kit';
 import { startPlatform, viewerHeader, type Platform } from '../../../test/support/platform';
@@ -179,22 +179,24 @@ describe('pipeline.run v2 dispatch (load stage, sealed secrets, refusals)', () =
     expect(ok.runId).not.toBeNull();
   });
 
-  it('moves a legacy sealing (connection string under the master key) under the data key on the way', async () => {
-    const legacy = await newConnection(ws, 'legacy', { type: 'POSTGRES', postgres: { host: 'legacy.db.internal', database: 'l', user: 'etl' } });
-    const legacyPassword = `legacy-${randomUUID()}`;
-    const key = Buffer.from(p.masterKey, 'base64');
-    await p.sources.workspace.query(`UPDATE workspace.connection SET secret_sealed = $2, secret_updated_at = now() WHERE id = $1`, [
-      legacy,
-      JSON.stringify(seal(key, `postgres://etl:${legacyPassword}@legacy.db.internal/l`, legacy)),
-    ]);
-    const id = await newPipeline(ws, 'Legacy secret', { sources: [{ connectionId: legacy }] });
+  it("re-seals a source's secret for the job only: the copy opens with that job and connection's AAD alone, the stored sealing is untouched", async () => {
+    const password = `pw-${randomUUID()}`;
+    const src = await newConnection(ws, 'sealed-source', { type: 'POSTGRES', postgres: { host: 'sealed.db.internal', database: 'l', user: 'etl' }, secrets: { password } });
+    const storedSealing = async () => (await p.sources.workspace.query(`SELECT secret_sealed, secret_updated_at FROM workspace.connection WHERE id = $1`, [src]))[0];
+    const before = await storedSealing();
+    expect(before.secret_sealed.kid).toBe('ws');
+    const id = await newPipeline(ws, 'Sealed secret', { sources: [{ connectionId: src }] });
     const res = await run(id);
     expect(res.errors).toEqual([]);
     const [{ job_id: jobId }] = await p.sources.workspace.query(`SELECT job_id FROM workspace.pipeline_run WHERE pipeline_id = $1`, [id]);
     const { raw, job } = await publishedJob(ws, jobId);
-    expect(raw).not.toContain(legacyPassword);
-    expect(JSON.parse(unseal(key, job.payload.load.sources[0]!.secrets!, pipelineSecretAad(jobId, legacy)))).toEqual({ password: legacyPassword });
-    const [{ secret_sealed: stored }] = await p.sources.workspace.query(`SELECT secret_sealed FROM workspace.connection WHERE id = $1`, [legacy]);
-    expect(stored.kid).toBe('ws');
+    expect(raw).not.toContain(password);
+    const key = Buffer.from(p.masterKey, 'base64');
+    const sealed = job.payload.load.sources[0]!.secrets!;
+    expect(JSON.parse(unseal(key, sealed, pipelineSecretAad(jobId, src)))).toEqual({ password });
+    expect(() => unseal(key, sealed, pipelineSecretAad(randomUUID(), src))).toThrow();
+    expect(() => unseal(key, sealed, `job:${jobId}`)).toThrow();
+    expect(await storedSealing()).toEqual(before);
   });
+
 });

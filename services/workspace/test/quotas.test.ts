@@ -27,6 +27,7 @@ import {
 import { makeTestKeys, type TestKeys } from '../../../test/support/keys';
 import { userViewer } from '../../../test/support/viewers';
 import { postGraphQL, urlOf } from '../../../test/support/http';
+import { CREATE_CONNECTION, postgresConnectionInput, type CreateConnectionResult } from '../../../test/support/connections';
 
 /**
  * Per-workspace quotas in the workspace service (issue 4, item 6), on a real database (as the
@@ -130,13 +131,9 @@ describe('workspace quotas', () => {
     return res.body.data!.createWorkspace.workspace.id;
   }
   async function newConnection(ws: string, name: string): Promise<string> {
-    const res = await gql<{ createPostgresConnection: { connection: { id: string } } }>(
-      adminA,
-      `mutation($i: CreatePostgresConnectionInput!){ createPostgresConnection(input: $i) { connection { id } errors { code field message } } }`,
-      { i: { workspaceId: ws, name, connectionString: `postgres://loader:pw@db.example:5432/${name}` } },
-    );
-    if (!res.body.data?.createPostgresConnection.connection) throw new Error(`createPostgresConnection failed: ${JSON.stringify(res.body)}`);
-    return res.body.data.createPostgresConnection.connection.id;
+    const res = await gql<CreateConnectionResult>(adminA, CREATE_CONNECTION, { i: postgresConnectionInput({ workspaceId: ws, name, databaseUrl: `postgres://loader:pw@db.example:5432/${name}` }) });
+    if (!res.body.data?.createConnection.connection) throw new Error(`createConnection failed: ${JSON.stringify(res.body)}`);
+    return res.body.data.createConnection.connection.id;
   }
   const quotasOf = async (viewer: Viewer, ws: string) =>
     (await gql<{ workspace: { quotas: Quotas } | null }>(viewer, `query($id: ID!){ workspace(id: $id) { ${QUOTAS_SELECTION} } }`, { id: ws })).body;

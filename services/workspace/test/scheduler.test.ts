@@ -6,7 +6,7 @@ import { connectNats, decodeJson, ensureStreams, OutboxRelay, type Nats } from '
 import { pipelineRunJobV2, pipelineSecretAad, runStateChangedV1, STREAMS, type PipelineDefinitionV1 } from '@datalinx/contracts';
 import { workspaceDataSource } from '../src/data-source';
 import { migrate } from '../src/migrate';
-import { testDispatchSettings } from '../src/jobs/connection-test.dispatch';
+import { jobDispatchSettings } from '../src/jobs/job-dispatch-settings';
 import { PipelineScheduler } from '../src/scheduler/scheduler';
 import { latestRunAtOrBefore, nextRunAfter, nextRunTimes } from '../src/scheduler/cron';
 
@@ -111,7 +111,7 @@ describe('pipeline scheduler: two instances, a crash and a restart, each due slo
   const pendingOrg = { orgId: randomUUID(), workspaceId: randomUUID(), connectionId: randomUUID() };
   const warehouseOf = (workspaceId: string) => ({ schema: `ws_${workspaceId.replace(/-/g, '').slice(0, 12)}`, role: `dlx_ws_${workspaceId.replace(/-/g, '').slice(0, 12)}` });
   const masterKey = randomBytes(32);
-  const settings = testDispatchSettings({ masterKey, testTimeoutMs: 10_000 });
+  const settings = jobDispatchSettings({ masterKey, testTimeoutMs: 10_000 });
   const pipelines: Seeded[] = [];
   let jobsSeqBefore = 0;
 

@@ -3,7 +3,7 @@ import { createTestDatabase, type TestDatabase } from '@datalinx/db';
 import { sourceSyncJobV1 } from '@datalinx/contracts';
 import { viewerHeader, type Platform } from '../../../test/support/platform';
 import { userViewer } from '../../../test/support/viewers';
-import { SYNC_CONNECTION, WarehousePlatform, createPostgresConnection, sql, type DispatchPayload } from './support/warehouse-platform';
+import { SYNC_CONNECTION, WarehousePlatform, newPostgresConnection, sql, type DispatchPayload } from './support/warehouse-platform';
 import { customersDoc, serveApi } from '../../../workers/test/support/rest-api';
 
 /**
@@ -51,7 +51,7 @@ describe('syncConnection → source.sync through the worker', () => {
 
   /** A POSTGRES connection to the throwaway source database, with a password secret (PREFER TLS: the sync must fall back to plain). */
   const createConnection = (workspaceId: string, kind: 'SOURCE' | 'DESTINATION' = 'SOURCE') =>
-    createPostgresConnection(env, workspaceId, source.url, { name: `source-${kind.toLowerCase()}`, kind });
+    newPostgresConnection(env, workspaceId, source.url, { name: `source-${kind.toLowerCase()}`, kind });
 
   async function runState(runId: string): Promise<{ state: string; kind: string; error: { code: string; message: string } | null } | undefined> {
     const res = await gql<{ run: { state: string; kind: string; error: { code: string; message: string } | null } | null }>(`query($id: ID!){ run(id: $id) { state kind error { code message } } }`, { id: runId });
@@ -124,7 +124,7 @@ describe('syncConnection → source.sync through the worker', () => {
   }, 120000);
 
   it('checked against the latest discovery: an undiscovered connection, unknown tables and columns are typed errors per table; nothing is dispatched', async () => {
-    const undiscovered = await createPostgresConnection(env, ws.A.id, source.url, { name: 'never-discovered', kind: 'SOURCE' });
+    const undiscovered = await newPostgresConnection(env, ws.A.id, source.url, { name: 'never-discovered', kind: 'SOURCE' });
     const before = await dispatchTrace();
     const none = await sync(fullCustomer(undiscovered));
     expect(none).toEqual({ runId: null, errors: [expect.objectContaining({ code: 'CONNECTION_NOT_DISCOVERED', field: 'connectionId', message: expect.stringMatching(/discoverConnection first/) })] });

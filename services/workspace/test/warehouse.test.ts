@@ -12,6 +12,7 @@ import { warehousePasswordAad } from '../src/managers/warehouse.manager';
 import { provisionWarehouse } from '../../../workers/src/jobs/warehouse';
 import { RunReporter } from '../../../workers/src/run-reporter';
 import { WarehousePlatform, sql } from './support/warehouse-platform';
+import { CREATE_CONNECTION, postgresConnectionInput, type CreateConnectionResult } from '../../../test/support/connections';
 
 /**
  * Warehouse provisioning end to end (issue 4 item 4, "Done when": a workspace role cannot read
@@ -180,11 +181,10 @@ describe('warehouse provisioning through the worker', () => {
 
   it('switches to an EXTERNAL warehouse only for a DESTINATION PostgreSQL connection of the same workspace', async () => {
     const conn = async (workspaceId: string, name: string, kind: string) => {
-      const res = await gql<{ createPostgresConnection: { connection: { id: string } } }>(
-        `mutation($i: CreatePostgresConnectionInput!){ createPostgresConnection(input: $i) { connection { id } errors { code } } }`,
-        { i: { workspaceId, name, kind, connectionString: 'postgres://loader:secret@dest.example:6543/analytics' } },
-      );
-      return res.body.data!.createPostgresConnection.connection.id;
+      const res = await gql<CreateConnectionResult>(CREATE_CONNECTION, {
+        i: postgresConnectionInput({ workspaceId, name, kind: kind as 'SOURCE' | 'DESTINATION', databaseUrl: 'postgres://loader:secret@dest.example:6543/analytics' }),
+      });
+      return res.body.data!.createConnection.connection!.id;
     };
     const use = (workspaceId: string, connectionId: string) =>
       gql<{ useExternalWarehouse: { workspace: { warehouse: Record<string, unknown> } | null; errors: Array<{ code: string }> } }>(

@@ -13,6 +13,7 @@ import { createWorkspaceServer } from '../src/app';
 import { makeTestKeys, type TestKeys } from '../../../test/support/keys';
 import { userViewer } from '../../../test/support/viewers';
 import { postGraphQL, urlOf } from '../../../test/support/http';
+import { CREATE_CONNECTION, postgresConnectionInput, type CreateConnectionResult } from '../../../test/support/connections';
 
 const PASSWORD = `pw-${randomBytes(9).toString('hex')}`;
 
@@ -87,28 +88,24 @@ describe('workspace subgraph', () => {
 
   it('validates a connection with field-level typed errors and writes nothing', async () => {
     const ws = await newWorkspace(adminA, 'validation');
-    const res = await gql<{ createPostgresConnection: { connection: unknown; errors: Array<{ code: string; field: string }> } }>(
-      adminA,
-      `mutation($i: CreatePostgresConnectionInput!){ createPostgresConnection(input: $i) { connection { id } errors { code field message } } }`,
-      { i: { workspaceId: ws, name: '', connectionString: 'mysql://host' } },
-    );
-    expect(res.body.data?.createPostgresConnection.connection).toBeNull();
-    const codes = res.body.data!.createPostgresConnection.errors.map((e) => `${e.field}:${e.code}`);
-    expect(codes).toEqual(expect.arrayContaining(['name:INVALID_NAME', 'connectionString:INVALID_CONNECTION_STRING']));
+    const res = await gql<CreateConnectionResult>(adminA, CREATE_CONNECTION, { i: { ...postgresConnectionInput({ workspaceId: ws, name: '' }), postgres: { host: '', database: 'd', user: 'u' } } });
+    expect(res.body.data?.createConnection.connection).toBeNull();
+    const codes = res.body.data!.createConnection.errors.map((e) => `${e.field}:${e.code}`);
+    expect(codes).toEqual(expect.arrayContaining(['name:INVALID_NAME', 'config.postgres.host:INVALID_CONFIG']));
     const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM workspace.connection WHERE workspace_id = $1`, [ws]);
     expect(n).toBe(0);
   });
 
   it('stores the secret sealed, never returns or logs it, and seals it again for the job', async () => {
     const ws = await newWorkspace(adminA, 'secrets');
-    const connectionString = `postgres://loader:${PASSWORD}@db.internal.example:6543/sales`;
-    const created = await gql<{ createPostgresConnection: { connection: { id: string; endpoint: string; hasSecret: boolean; status: string } } }>(
+    const databaseUrl = `postgres://loader:${PASSWORD}@db.internal.example:6543/sales`;
+    const created = await gql<{ createConnection: { connection: { id: string; endpoint: string; secretSet: boolean; status: string } } }>(
       adminA,
-      `mutation($i: CreatePostgresConnectionInput!){ createPostgresConnection(input: $i) { connection { id endpoint hasSecret secretUpdatedAt status } errors { code } } }`,
-      { i: { workspaceId: ws, name: 'sales', connectionString } },
+      `mutation($i: CreateConnectionInput!){ createConnection(input: $i) { connection { id endpoint secretSet secretUpdatedAt status } errors { code } } }`,
+      { i: postgresConnectionInput({ workspaceId: ws, name: 'sales', databaseUrl }) },
     );
-    const conn = created.body.data!.createPostgresConnection.connection;
-    expect(conn).toMatchObject({ endpoint: 'db.internal.example:6543/sales', hasSecret: true, status: 'UNTESTED' });
+    const conn = created.body.data!.createConnection.connection;
+    expect(conn).toMatchObject({ endpoint: 'db.internal.example:6543/sales', secretSet: true, status: 'UNTESTED' });
 
     const tested = await gql<{ testConnection: { runId: string; connection: { status: string } } }>(adminA, `mutation($id: ID!){ testConnection(id: $id) { runId connection { status } errors { code } } }`, { id: conn.id });
     expect(tested.body.data?.testConnection.connection.status).toBe('TESTING');
@@ -134,17 +131,15 @@ describe('workspace subgraph', () => {
     expect(queuedIdx).toBeLessThan(outbox.indexOf(job));
 
     // Every field a client can ask for, then scan all responses and logs.
-    await gql(adminA, `query($id: ID!){ connection(id: $id) { id name kind type endpoint hasSecret secretUpdatedAt status lastTestedAt lastError lastTestRun { id } createdAt workspace { id name } } }`, { id: conn.id });
+    await gql(adminA, `query($id: ID!){ connection(id: $id) { id name kind type endpoint secretSet secretUpdatedAt status lastTestedAt lastError lastTestRun { id } createdAt workspace { id name } } }`, { id: conn.id });
     expect(logs.length).toBeGreaterThan(0);
     for (const text of [...responses, ...logs]) expect(text).not.toContain(PASSWORD);
   });
 
   it('gives org B nothing of org A: root fields, _entities and mutations', async () => {
     const ws = await newWorkspace(adminA, 'private');
-    const c = await gql<{ createPostgresConnection: { connection: { id: string } } }>(adminA, `mutation($i: CreatePostgresConnectionInput!){ createPostgresConnection(input: $i) { connection { id } } }`, {
-      i: { workspaceId: ws, name: 'db', connectionString: 'postgres://u:p@h/d' },
-    });
-    const connId = c.body.data!.createPostgresConnection.connection.id;
+    const c = await gql<CreateConnectionResult>(adminA, CREATE_CONNECTION, { i: postgresConnectionInput({ workspaceId: ws, name: 'db', databaseUrl: 'postgres://u:p@h/d' }) });
+    const connId = c.body.data!.createConnection.connection!.id;
     const read = await gql(adminB, `query($w: ID!, $c: ID!){ workspace(id: $w) { id } connection(id: $c) { id } }`, { w: ws, c: connId });
     expect(read.body.data).toEqual({ workspace: null, connection: null });
     const ents = await gql(adminB, `query($r:[_Any!]!){ _entities(representations:$r){ ... on Workspace { name } ... on Connection { name } } }`, {
@@ -153,10 +148,10 @@ describe('workspace subgraph', () => {
     expect(ents.body.data).toEqual({ _entities: [null, null] });
     const test = await gql<{ testConnection: { errors: Array<{ code: string }> } }>(adminB, `mutation($id: ID!){ testConnection(id: $id) { runId errors { code } } }`, { id: connId });
     expect(test.body.data?.testConnection.errors[0]?.code).toBe('CONNECTION_NOT_FOUND');
-    const add = await gql(adminB, `mutation($i: CreatePostgresConnectionInput!){ createPostgresConnection(input: $i) { connection { id } errors { code } } }`, {
-      i: { workspaceId: ws, name: 'sneaky', connectionString: 'postgres://u:p@h/d' },
+    const add = await gql(adminB, `mutation($i: CreateConnectionInput!){ createConnection(input: $i) { connection { id } errors { code } } }`, {
+      i: postgresConnectionInput({ workspaceId: ws, name: 'sneaky', databaseUrl: 'postgres://u:p@h/d' }),
     });
-    expect(add.body.data).toEqual({ createPostgresConnection: { connection: null, errors: [{ code: 'WORKSPACE_NOT_FOUND' }] } });
+    expect(add.body.data).toEqual({ createConnection: { connection: null, errors: [{ code: 'WORKSPACE_NOT_FOUND' }] } });
     // A member without a grant sees nothing; with a VIEWER grant can read but not test.
     const viewerOnly = userViewer({ orgId: orgA, orgRole: 'MEMBER', grants: [{ workspaceId: ws, role: 'VIEWER' }] });
     const seen = await gql(viewerOnly, `query($c: ID!){ connection(id: $c) { name } }`, { c: connId });

@@ -28,9 +28,9 @@ const client = (ctx: AuthContext) => ({ ...(ctx.clientIp ? { clientIp: ctx.clien
 /** Thin: read arguments, call one manager, shape the answer. */
 export const resolvers: Resolvers = {
   Query: {
-    me: async (_p, _a, ctx) => ({ ...(await ctx.identity.me()), mfaEnabled: ctx.mfa ? await ctx.mfa.enabled(ctx.viewer) : false }),
-    organization: (_p, { id }, ctx) => ctx.identity.organization(id),
-    users: (_p, { first, after }, ctx) => ctx.identity.listUsers(first, after),
+    me: async (_p, _a, ctx) => ({ ...(await ctx.identity.me(ctx.viewer)), mfaEnabled: ctx.mfa ? await ctx.mfa.enabled(ctx.viewer) : false }),
+    organization: (_p, { id }, ctx) => ctx.identity.organization(ctx.viewer, id, ctx.revealed),
+    users: (_p, { first, after }, ctx) => ctx.identity.listUsers(ctx.viewer, first, after),
     securityPolicy: (_p, _a, ctx) => ctx.policy.get(ctx.viewer),
     mySessions: (_p, _a, ctx) => (ctx.sessions ? ctx.sessions.mySessions(ctx.viewer) : []),
     userSessions: (_p, { userId }, ctx) => (ctx.sessions ? ctx.sessions.userSessions(ctx.viewer, userId) : []),
@@ -98,12 +98,12 @@ export const resolvers: Resolvers = {
     challengeExpiresAt: (p) => (p.challengeExpiresAt ? iso(p.challengeExpiresAt) : null),
   },
   Organization: {
-    __resolveReference: (ref, ctx) => ctx.identity.organization(ref.id),
+    __resolveReference: (ref, ctx) => ctx.identity.organization(ctx.viewer, ref.id, ctx.revealed),
     createdAt: (o) => iso(o.createdAt),
   },
   User: {
-    __resolveReference: (ref, ctx) => ctx.identity.user(ref.id),
-    organization: (u, _a, ctx) => ctx.identity.requireOrganization(u.orgId),
+    __resolveReference: (ref, ctx) => ctx.identity.user(ctx.viewer, ref.id),
+    organization: (u, _a, ctx) => ctx.identity.requireOrganization(ctx.viewer, u.orgId, ctx.revealed),
     createdAt: (u) => iso(u.createdAt),
     workspaceGrants: (u, _a, ctx) => ctx.people.grantsOf(ctx.viewer, u),
   },

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type DataLoader from 'dataloader';
 import { ForbiddenError, UnauthenticatedError, type Logger, isUuid } from '@datalinx/common';
-import { byIdLoader, hasWorkspacePermission, type AuthenticatedViewer, type Viewer } from '@datalinx/graphql-kit';
+import { byIdLoader, hasWorkspacePermission, type AuthenticatedViewer, type Viewer, perViewer } from '@datalinx/graphql-kit';
 import type { MappingDao } from '../daos/mapping.dao';
 import type { Mapping } from '../entities/mapping.entity';
 import { MAPPING_CREATED_V1, mappingEvent } from '../events';
@@ -42,55 +42,53 @@ export interface MappingManagerOptions {
  * otherwise WORKSPACE_NOT_FOUND, nothing written). Lookups by id are batched per request.
  */
 export class MappingManager {
-  private readonly byId: DataLoader<string, Mapping | null>;
+  private readonly byId: (viewer: Viewer) => DataLoader<string, Mapping | null>;
 
   constructor(
-    private readonly viewer: Viewer,
     private readonly mappings: MappingDao,
     private readonly opts: MappingManagerOptions,
   ) {
-    this.byId = byIdLoader((ids) => {
-      const orgId = this.orgIdOrNull();
+    this.byId = perViewer((viewer) => byIdLoader((ids) => {
+      const orgId = this.orgIdOrNull(viewer);
       const valid = ids.filter((id) => isUuid(id));
       return orgId && valid.length ? this.mappings.findByIds(orgId, valid) : Promise.resolve([]);
-    });
+    }));
   }
 
-  private orgIdOrNull(): string | null {
-    return this.viewer.kind === 'anonymous' ? null : this.viewer.orgId;
+  private orgIdOrNull(viewer: Viewer): string | null {
+    return viewer.kind === 'anonymous' ? null : viewer.orgId;
   }
 
-  private requireViewer(): AuthenticatedViewer {
-    if (this.viewer.kind === 'anonymous') throw new UnauthenticatedError();
-    return this.viewer;
+  private requireViewer(viewer: Viewer): asserts viewer is AuthenticatedViewer {
+    if (viewer.kind === 'anonymous') throw new UnauthenticatedError();
   }
 
-  private canRead(m: Mapping): boolean {
-    return m.orgId === this.orgIdOrNull() && hasWorkspacePermission(this.viewer, m.workspaceId, 'mappings:read');
+  private canRead(viewer: Viewer, m: Mapping): boolean {
+    return m.orgId === this.orgIdOrNull(viewer) && hasWorkspacePermission(viewer, m.workspaceId, 'mappings:read');
   }
 
   /** The mapping when the viewer may read it; null otherwise (not found = not yours). */
-  async mapping(id: string): Promise<Mapping | null> {
-    if (!this.orgIdOrNull()) return null;
-    const m = await this.byId.load(id);
-    return m && this.canRead(m) ? m : null;
+  async mapping(viewer: Viewer, id: string): Promise<Mapping | null> {
+    if (!this.orgIdOrNull(viewer)) return null;
+    const m = await this.byId(viewer).load(id);
+    return m && this.canRead(viewer, m) ? m : null;
   }
 
-  async list(workspaceId: string, first: number | null | undefined, after: string | null | undefined) {
-    const viewer = this.requireViewer();
+  async list(viewer: Viewer, workspaceId: string, first: number | null | undefined, after: string | null | undefined) {
+    this.requireViewer(viewer);
     if (!hasWorkspacePermission(viewer, workspaceId, 'mappings:read')) throw new ForbiddenError();
     const n = pageSize(first);
     // A malformed id names no workspace (the argument guard already makes it the nil UUID).
     if (!isUuid(workspaceId)) return { nodes: [], pageInfo: { hasNextPage: false, endCursor: null } };
     const rows = await this.mappings.listByWorkspace(viewer.orgId, workspaceId, { first: n, after: decodeCursor(after) });
     const nodes = rows.slice(0, n);
-    for (const m of nodes) this.byId.prime(m.id, m);
+    for (const m of nodes) this.byId(viewer).prime(m.id, m);
     const last = nodes[nodes.length - 1];
     return { nodes, pageInfo: { hasNextPage: rows.length > n, endCursor: last ? encodeCursor(last.createdAt, last.id) : null } };
   }
 
-  async create(input: CreateMappingInput): Promise<{ mapping: Mapping | null; errors: UserError[] }> {
-    const viewer = this.requireViewer();
+  async create(viewer: Viewer, input: CreateMappingInput): Promise<{ mapping: Mapping | null; errors: UserError[] }> {
+    this.requireViewer(viewer);
     if (!hasWorkspacePermission(viewer, input.workspaceId, 'mappings:write')) throw new ForbiddenError();
     const name = input.name.trim();
     const targetTable = input.targetTable.trim();
@@ -114,7 +112,7 @@ export class MappingManager {
     if (!result.ok) return { mapping: null, errors: [result.conflict === 'workspace' ? workspaceNotFound : nameTaken(name)] };
     this.opts.log.info({ mappingId: result.mapping.id, workspaceId: result.mapping.workspaceId, eventId }, 'mapping created');
     this.opts.afterCommit?.();
-    this.byId.prime(result.mapping.id, result.mapping);
+    this.byId(viewer).prime(result.mapping.id, result.mapping);
     return { mapping: result.mapping, errors: [] };
   }
 }

@@ -50,17 +50,17 @@ const auditEntry = (r: AuditEntryRow): AuditEntry => ({
 export const resolvers: Resolvers = {
   Query: {
     platform: (_p, _a, ctx) => platform(ctx),
-    run: (_p, { id }, ctx) => ctx.runs.run(id),
-    runs: (_p, { workspaceId, first, after, kind, state }, ctx) => ctx.runs.list(workspaceId, { first, after, kind, state }),
+    run: (_p, { id }, ctx) => ctx.runs.run(ctx.viewer, id),
+    runs: (_p, { workspaceId, first, after, kind, state }, ctx) => ctx.runs.list(ctx.viewer, workspaceId, { first, after, kind, state }),
     auditLog: async (_p, { filter, first, after }, ctx) => {
-      const page = await ctx.audit.list({ filter, first, after });
+      const page = await ctx.audit.list(ctx.viewer, { filter, first, after });
       return { nodes: page.nodes.map(auditEntry), pageInfo: page.pageInfo };
     },
   },
   Run: {
-    __resolveReference: (ref, ctx) => ctx.runs.run(ref.id),
+    __resolveReference: (ref, ctx) => ctx.runs.run(ctx.viewer, ref.id),
     error: (r) => (r.errorCode ? { code: r.errorCode, message: r.errorMessage ?? '' } : null),
-    steps: (r, _a, ctx) => ctx.runs.stepsOf(r),
+    steps: (r, _a, ctx) => ctx.runs.stepsOf(ctx.viewer, r),
     createdAt: (r) => iso(r.createdAt),
     startedAt: (r) => isoOrNull(r.startedAt),
     finishedAt: (r) => isoOrNull(r.finishedAt),

@@ -68,16 +68,15 @@ export function validateAuditLogFilter(f: AuditLogFilterInput | null | undefined
  */
 export class AuditLogManager {
   constructor(
-    private readonly viewer: Viewer,
     private readonly entries: AuditLogDao,
   ) {}
 
-  async list(a: AuditLogArgs): Promise<AuditLogPage> {
-    if (this.viewer.kind === 'anonymous') throw new UnauthenticatedError();
-    if (!hasOrgPermission(this.viewer, 'audit:read')) throw new ForbiddenError();
+  async list(viewer: Viewer, a: AuditLogArgs): Promise<AuditLogPage> {
+    if (viewer.kind === 'anonymous') throw new UnauthenticatedError();
+    if (!hasOrgPermission(viewer, 'audit:read')) throw new ForbiddenError();
     const filter = validateAuditLogFilter(a.filter);
     const n = pageSize(a.first);
-    const rows = await this.entries.list(this.viewer.orgId, filter, { first: n, after: decodeCursor(a.after) });
+    const rows = await this.entries.list(viewer.orgId, filter, { first: n, after: decodeCursor(a.after) });
     const nodes = rows.slice(0, n);
     const last = nodes[nodes.length - 1];
     return { nodes, pageInfo: { hasNextPage: rows.length > n, endCursor: last ? encodeCursor(last.occurredAt, last.id) : null } };

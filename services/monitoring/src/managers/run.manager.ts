@@ -1,7 +1,7 @@
 import type DataLoader from 'dataloader';
 import { UnauthenticatedError, decodeCursor, encodeCursor, pageSize, isUuid } from '@datalinx/common';
 import type { RunState } from '@datalinx/contracts';
-import { byIdLoader, groupLoader, hasWorkspacePermission, type Viewer } from '@datalinx/graphql-kit';
+import { byIdLoader, groupLoader, hasWorkspacePermission, type Viewer, perViewer } from '@datalinx/graphql-kit';
 import type { RunDao } from '../daos/run.dao';
 import type { RunStepDao } from '../daos/run-step.dao';
 import type { Run } from '../entities/run.entity';
@@ -23,59 +23,58 @@ export interface RunListArgs {
  * so a page of runs with their steps costs one query for the runs and one for all the steps.
  */
 export class RunManager {
-  private readonly runLoader: DataLoader<string, Run | null>;
-  private readonly stepLoader: DataLoader<string, RunStep[]>;
+  private readonly runLoader: (viewer: Viewer) => DataLoader<string, Run | null>;
+  private readonly stepLoader: (viewer: Viewer) => DataLoader<string, RunStep[]>;
 
   constructor(
-    private readonly viewer: Viewer,
     private readonly runs: RunDao,
     private readonly steps: RunStepDao,
   ) {
-    this.runLoader = byIdLoader<string, Run>((ids) => {
-      const orgId = this.orgIdOrNull();
+    this.runLoader = perViewer((viewer) => byIdLoader<string, Run>((ids) => {
+      const orgId = this.orgIdOrNull(viewer);
       return orgId ? this.runs.findByIds(orgId, ids) : Promise.resolve([]);
-    });
-    this.stepLoader = groupLoader<string, RunStep>(
+    }));
+    this.stepLoader = perViewer((viewer) => groupLoader<string, RunStep>(
       (runIds) => {
-        const orgId = this.orgIdOrNull();
+        const orgId = this.orgIdOrNull(viewer);
         return orgId ? this.steps.listByRunIds(orgId, runIds) : Promise.resolve([]);
       },
       (s) => s.runId,
-    );
+    ));
   }
 
-  private orgIdOrNull(): string | null {
-    return this.viewer.kind === 'anonymous' ? null : this.viewer.orgId;
+  private orgIdOrNull(viewer: Viewer): string | null {
+    return viewer.kind === 'anonymous' ? null : viewer.orgId;
   }
 
-  private readable(run: Run | null): run is Run {
-    return !!run && run.orgId === this.orgIdOrNull() && hasWorkspacePermission(this.viewer, run.workspaceId, 'runs:read');
+  private readable(viewer: Viewer, run: Run | null): run is Run {
+    return !!run && run.orgId === this.orgIdOrNull(viewer) && hasWorkspacePermission(viewer, run.workspaceId, 'runs:read');
   }
 
   /** The run when the viewer may read it; null otherwise. */
-  async run(id: string): Promise<Run | null> {
-    if (!this.orgIdOrNull() || !isUuid(id)) return null;
-    const run = await this.runLoader.load(id);
-    return this.readable(run) ? run : null;
+  async run(viewer: Viewer, id: string): Promise<Run | null> {
+    if (!this.orgIdOrNull(viewer) || !isUuid(id)) return null;
+    const run = await this.runLoader(viewer).load(id);
+    return this.readable(viewer, run) ? run : null;
   }
 
   /** Steps of a run the viewer may read, in order (batched across all runs of the request). */
-  async stepsOf(run: Run): Promise<RunStep[]> {
-    if (!this.readable(run)) return [];
-    return this.stepLoader.load(run.id);
+  async stepsOf(viewer: Viewer, run: Run): Promise<RunStep[]> {
+    if (!this.readable(viewer, run)) return [];
+    return this.stepLoader(viewer).load(run.id);
   }
 
-  async list(workspaceId: string, a: RunListArgs) {
-    const orgId = this.orgIdOrNull();
+  async list(viewer: Viewer, workspaceId: string, a: RunListArgs) {
+    const orgId = this.orgIdOrNull(viewer);
     if (!orgId) throw new UnauthenticatedError();
     const n = pageSize(a.first);
     // Shield checked the permission for this workspace id; the org filter below makes sure the
     // workspace is the viewer's own (an org ADMIN's role applies to any id it names). A malformed
     // id names no workspace (the argument guard already makes it the nil UUID).
-    if (!isUuid(workspaceId) || !hasWorkspacePermission(this.viewer, workspaceId, 'runs:read')) return { nodes: [], pageInfo: { hasNextPage: false, endCursor: null } };
+    if (!isUuid(workspaceId) || !hasWorkspacePermission(viewer, workspaceId, 'runs:read')) return { nodes: [], pageInfo: { hasNextPage: false, endCursor: null } };
     const rows = await this.runs.listByWorkspace(orgId, workspaceId, { first: n, after: decodeCursor(a.after) }, { kind: a.kind ?? undefined, state: a.state ?? undefined });
     const nodes = rows.slice(0, n);
-    for (const r of nodes) this.runLoader.prime(r.id, r);
+    for (const r of nodes) this.runLoader(viewer).prime(r.id, r);
     const last = nodes[nodes.length - 1];
     return { nodes, pageInfo: { hasNextPage: rows.length > n, endCursor: last ? encodeCursor(last.createdAt, last.id) : null } };
   }

@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import type { DataSource } from 'typeorm';
 import { UnauthenticatedError, ValidationError, isUuid } from '@datalinx/common';
-import { byIdLoader, type Viewer } from '@datalinx/graphql-kit';
+import { byIdLoader, type Viewer, perViewer } from '@datalinx/graphql-kit';
 import { withTenant } from '@datalinx/db';
 import { enqueueOutbox } from '@datalinx/messaging';
 import { CANONICAL_TYPE_CREATED_V1, canonicalTypeByName, customCanonicalType, type CanonicalTypeCreatedV1, type CanonicalTypeDef } from '@datalinx/contracts';
@@ -41,43 +41,42 @@ export interface UserError {
  * org's custom types from it; `onCommit` kicks the relay).
  */
 export class CanonicalTypeManager {
-  private readonly byId: DataLoader<string, CanonicalTypeRow | null>;
-  private readonly byName: DataLoader<string, CanonicalTypeRow | null>;
+  private readonly byId: (viewer: Viewer) => DataLoader<string, CanonicalTypeRow | null>;
+  private readonly byName: (viewer: Viewer) => DataLoader<string, CanonicalTypeRow | null>;
 
   constructor(
-    private readonly viewer: Viewer,
     private readonly types: CanonicalTypeDao,
     private readonly custom: CustomCanonicalTypeDao,
     private readonly ds: DataSource,
     private readonly onCommit: () => void = () => undefined,
   ) {
     // Non-uuid ids cannot exist; dropping them keeps PostgreSQL from rejecting the whole batch.
-    this.byId = byIdLoader(async (ids) => {
+    this.byId = perViewer((viewer) => byIdLoader(async (ids) => {
       const valid = ids.filter((id) => isUuid(id));
       const builtIns: CanonicalTypeRow[] = await this.types.findByIds(valid);
       const missing = valid.filter((id) => !builtIns.some((t) => t.id === id));
-      const org = this.orgId();
+      const org = this.orgId(viewer);
       return org && missing.length ? [...builtIns, ...(await this.custom.findByIds(org, missing))] : builtIns;
-    });
-    this.byName = new DataLoader(async (names) => {
+    }));
+    this.byName = perViewer((viewer) => new DataLoader(async (names) => {
       const rows: CanonicalTypeRow[] = await this.types.findByNames(names);
       const missing = names.filter((n) => !rows.some((r) => r.name === n));
-      const org = this.orgId();
+      const org = this.orgId(viewer);
       if (org && missing.length) rows.push(...(await this.custom.findByNames(org, missing)));
       return names.map((n) => rows.find((r) => r.name === n) ?? null);
-    });
+    }));
   }
 
-  private orgId(): string | null {
-    return this.viewer.kind === 'anonymous' ? null : this.viewer.orgId;
+  private orgId(viewer: Viewer): string | null {
+    return viewer.kind === 'anonymous' ? null : viewer.orgId;
   }
 
-  private requireViewer(): void {
-    if (this.viewer.kind === 'anonymous') throw new UnauthenticatedError();
+  private requireViewer(viewer: Viewer): void {
+    if (viewer.kind === 'anonymous') throw new UnauthenticatedError();
   }
 
-  async list(category: string | null | undefined, search: string | null | undefined): Promise<CanonicalTypeRow[]> {
-    this.requireViewer();
+  async list(viewer: Viewer, category: string | null | undefined, search: string | null | undefined): Promise<CanonicalTypeRow[]> {
+    this.requireViewer(viewer);
     const c = category?.trim() || undefined;
     const s = search?.trim() || undefined;
     const tooLong = [
@@ -86,60 +85,60 @@ export class CanonicalTypeManager {
     ];
     if (tooLong.length) throw new ValidationError('The filter is too long.', tooLong);
     const filter = { category: c?.toLowerCase(), search: s };
-    const rows: CanonicalTypeRow[] = [...(await this.types.list(filter)), ...(await this.custom.list(this.orgId()!, filter))];
+    const rows: CanonicalTypeRow[] = [...(await this.types.list(filter)), ...(await this.custom.list(this.orgId(viewer)!, filter))];
     rows.sort((a, b) => (a.category === b.category ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.category < b.category ? -1 : 1));
     for (const t of rows) {
-      this.byId.prime(t.id, t);
-      this.byName.prime(t.name, t);
+      this.byId(viewer).prime(t.id, t);
+      this.byName(viewer).prime(t.name, t);
     }
     return rows;
   }
 
-  async byNameOrNull(name: string): Promise<CanonicalTypeRow | null> {
-    this.requireViewer();
-    return this.byName.load(name.trim().toLowerCase());
+  async byNameOrNull(viewer: Viewer, name: string): Promise<CanonicalTypeRow | null> {
+    this.requireViewer(viewer);
+    return this.byName(viewer).load(name.trim().toLowerCase());
   }
 
-  async byIdOrNull(id: string): Promise<CanonicalTypeRow | null> {
-    this.requireViewer();
-    return this.byId.load(id);
+  async byIdOrNull(viewer: Viewer, id: string): Promise<CanonicalTypeRow | null> {
+    this.requireViewer(viewer);
+    return this.byId(viewer).load(id);
   }
 
-  async parentOf(t: CanonicalTypeRow): Promise<CanonicalTypeRow | null> {
+  async parentOf(viewer: Viewer, t: CanonicalTypeRow): Promise<CanonicalTypeRow | null> {
     const id = isCustom(t) && t.parentCustomId ? t.parentCustomId : t.parentId;
-    return id ? this.byIdOrNull(id) : null;
+    return id ? this.byIdOrNull(viewer, id) : null;
   }
 
   /**
    * The shared definition (validator, SQL normalizer, rule): the built-in's, or the custom
    * type's over its parent's (a chain of custom types ends at a built-in).
    */
-  async definitionOf(t: CanonicalTypeRow, depth = 0): Promise<CanonicalTypeDef> {
+  async definitionOf(viewer: Viewer, t: CanonicalTypeRow, depth = 0): Promise<CanonicalTypeDef> {
     if (!isCustom(t)) {
       const d = canonicalTypeByName(t.name);
       if (!d) throw new Error(`built-in canonical type ${t.name} has no definition in @datalinx/contracts`);
       return d;
     }
-    const parent = await this.parentOf(t);
+    const parent = await this.parentOf(viewer, t);
     if (!parent || depth > 10) throw new Error(`custom canonical type ${t.name} has no parent`);
-    return customCanonicalType(await this.definitionOf(parent, depth + 1), { name: t.name, label: t.label, pattern: t.pattern, category: t.category });
+    return customCanonicalType(await this.definitionOf(viewer, parent, depth + 1), { name: t.name, label: t.label, pattern: t.pattern, category: t.category });
   }
 
   /**
    * The built-in at the root of the type's chain and every pattern of the chain, root first (what
    * the created event carries, so consumers never walk the chain themselves).
    */
-  async lineageOf(t: CanonicalTypeRow, depth = 0): Promise<{ baseType: string; patterns: string[] }> {
+  async lineageOf(viewer: Viewer, t: CanonicalTypeRow, depth = 0): Promise<{ baseType: string; patterns: string[] }> {
     if (!isCustom(t)) return { baseType: t.name, patterns: [] };
-    const parent = await this.parentOf(t);
+    const parent = await this.parentOf(viewer, t);
     if (!parent || depth > 10) throw new Error(`custom canonical type ${t.name} has no parent`);
-    const up = await this.lineageOf(parent, depth + 1);
+    const up = await this.lineageOf(viewer, parent, depth + 1);
     return { baseType: up.baseType, patterns: t.pattern ? [...up.patterns, t.pattern] : up.patterns };
   }
 
   /** createCanonicalType: schemas:write in the org (org ADMIN); expected failures come back as payload errors. */
-  async create(input: CreateCanonicalTypeInput): Promise<{ canonicalType: CustomCanonicalType | null; errors: UserError[] }> {
-    const v = this.viewer;
+  async create(viewer: Viewer, input: CreateCanonicalTypeInput): Promise<{ canonicalType: CustomCanonicalType | null; errors: UserError[] }> {
+    const v = viewer;
     if (v.kind === 'anonymous') throw new UnauthenticatedError();
     const errors: UserError[] = [];
     const err = (code: string, field: string | null, message: string) => errors.push({ code, field, message });
@@ -152,8 +151,8 @@ export class CanonicalTypeManager {
     if (label.length < 1 || label.length > 100) err('LABEL_INVALID', 'label', '1–100 characters');
     if (description.length > 2000) err('DESCRIPTION_INVALID', 'description', 'at most 2000 characters');
     // The parent: a built-in, or a custom type of the viewer's own org (another org's is not found).
-    const parentRow = await this.byName.load(input.parent.trim().toLowerCase());
-    const parent = parentRow ? await this.definitionOf(parentRow) : null;
+    const parentRow = await this.byName(viewer).load(input.parent.trim().toLowerCase());
+    const parent = parentRow ? await this.definitionOf(viewer, parentRow) : null;
     if (!parent) err('PARENT_NOT_FOUND', 'parent', 'no such canonical type (a built-in one or one of your organization)');
     let def: CanonicalTypeDef | null = null;
     if (pattern !== null) {
@@ -180,7 +179,7 @@ export class CanonicalTypeManager {
     // Org-wide write: schemas:write in every workspace of the org, i.e. an org ADMIN (shield checks it too).
     if (!(v.kind === 'user' && v.orgRole === 'ADMIN')) return { canonicalType: null, errors: [{ code: 'FORBIDDEN', field: null, message: 'Only organization administrators can create canonical types.' }] };
     if (errors.length) return { canonicalType: null, errors };
-    const lineage = await this.lineageOf(parentRow!);
+    const lineage = await this.lineageOf(viewer, parentRow!);
     try {
       const orgId = v.orgId;
       const row = await withTenant(this.ds, orgId, async (em) => {

@@ -1,9 +1,8 @@
 import { In, type DataSource, type EntityManager } from 'typeorm';
-import type { Sealed } from '@datalinx/common';
 import { withTenant } from '@datalinx/db';
 import { enqueueOutbox } from '@datalinx/messaging';
-import { CONNECTION_FAILED_V1, type ConnectionFailedV1, type ConnectionType } from '@datalinx/contracts';
-import { Connection, type ConnectionKindValue, type ConnectionStatusValue, type StoredConnectionConfig } from '../entities/connection.entity';
+import { CONNECTION_FAILED_V1, type ConnectionConfig, type ConnectionFailedV1, type ConnectionType } from '@datalinx/contracts';
+import { Connection, type ConnectionKindValue, type ConnectionStatusValue } from '../entities/connection.entity';
 import type { WorkspaceSealed } from '../secrets/keyring';
 
 /**
@@ -42,7 +41,7 @@ export class ConnectionDao {
   }
 
   /** Name, kind and config; a changed config makes the last test meaningless (UNTESTED again). */
-  async update(em: EntityManager, orgId: string, id: string, v: { name: string; kind: ConnectionKindValue; config: StoredConnectionConfig; configChanged: boolean }): Promise<void> {
+  async update(em: EntityManager, orgId: string, id: string, v: { name: string; kind: ConnectionKindValue; config: ConnectionConfig; configChanged: boolean }): Promise<void> {
     await em.getRepository(Connection).update(
       { orgId, id },
       { name: v.name, kind: v.kind, config: v.config as never, ...(v.configChanged ? { status: 'UNTESTED' as const, lastError: null, statusBeforeTest: null } : {}) },
@@ -51,11 +50,6 @@ export class ConnectionDao {
 
   async setSecret(em: EntityManager, orgId: string, id: string, sealed: WorkspaceSealed | null, at: Date | null): Promise<void> {
     await em.getRepository(Connection).update({ orgId, id }, { secretSealed: sealed, secretUpdatedAt: at });
-  }
-
-  /** Re-seals in place (legacy → workspace data key) without changing when the secret was set. */
-  async replaceSealing(em: EntityManager, orgId: string, id: string, sealed: WorkspaceSealed): Promise<void> {
-    await em.getRepository(Connection).update({ orgId, id }, { secretSealed: sealed });
   }
 
   async delete(em: EntityManager, orgId: string, id: string): Promise<boolean> {
@@ -70,7 +64,7 @@ export class ConnectionDao {
   }
 
   /** The row with its sealed secret, locked for the caller's transaction (a test dispatch, a rotation). */
-  async lockWithSecret(em: EntityManager, orgId: string, id: string, o: { skipLocked?: boolean } = {}): Promise<(Connection & { secretSealed: WorkspaceSealed | Sealed | null }) | null> {
+  async lockWithSecret(em: EntityManager, orgId: string, id: string, o: { skipLocked?: boolean } = {}): Promise<(Connection & { secretSealed: WorkspaceSealed | null }) | null> {
     const qb = em
       .getRepository(Connection)
       .createQueryBuilder('c')

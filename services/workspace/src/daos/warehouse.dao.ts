@@ -20,7 +20,7 @@ export interface WarehouseRow {
   lastRunId: string | null;
   updatedAt: Date;
   /** EXTERNAL: where the destination connection points (non-secret settings; `schema`: the connection's own, null when it names none). */
-  external: { host: string | null; port: number | null; database: string | null; user: string | null; schema: string | null; hasSecret: boolean } | null;
+  external: { host: string | null; port: number | null; database: string | null; user: string | null; schema: string | null; secretSet: boolean } | null;
 }
 
 interface RawRow {
@@ -63,7 +63,7 @@ const toRow = (r: RawRow): WarehouseRow => ({
   lastError: r.last_error,
   lastRunId: r.last_run_id,
   updatedAt: r.updated_at,
-  external: r.connection_id ? { host: r.ext_host, port: r.ext_port, database: r.ext_database, user: r.ext_user, schema: r.ext_schema, hasSecret: Boolean(r.ext_has_secret) } : null,
+  external: r.connection_id ? { host: r.ext_host, port: r.ext_port, database: r.ext_database, user: r.ext_user, schema: r.ext_schema, secretSet: Boolean(r.ext_has_secret) } : null,
 });
 
 /**

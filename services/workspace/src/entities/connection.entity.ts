@@ -1,24 +1,9 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
-import type { Sealed } from '@datalinx/common';
 import type { ConnectionConfig, ConnectionType } from '@datalinx/contracts';
 import type { WorkspaceSealed } from '../secrets/keyring';
 
 export type ConnectionStatusValue = 'UNTESTED' | 'TESTING' | 'HEALTHY' | 'FAILING';
 export type ConnectionKindValue = 'SOURCE' | 'DESTINATION';
-
-/**
- * What `config` held before every connection type existed (POSTGRES only, no `type` field):
- * still read — `configOf` in the manager fills in the type and the defaults.
- */
-export interface LegacyPostgresConfig {
-  host: string;
-  port: number;
-  database: string;
-  user: string;
-}
-
-/** Non-secret settings by type (contracts' `connectionConfig`); secrets only exist inside `secretSealed`. */
-export type StoredConnectionConfig = ConnectionConfig | LegacyPostgresConfig;
 
 @Entity({ name: 'connection' })
 export class Connection {
@@ -41,7 +26,7 @@ export class Connection {
   type!: ConnectionType;
 
   @Column('jsonb')
-  config!: StoredConnectionConfig;
+  config!: ConnectionConfig;
 
   /**
    * The secrets, sealed; never leaves this service in clear. Current rows: the JSON of
@@ -49,7 +34,7 @@ export class Connection {
    * Older rows: the connection string under the master key (no `kid`, AAD = the id).
    */
   @Column({ name: 'secret_sealed', type: 'jsonb', nullable: true, select: false })
-  secretSealed!: WorkspaceSealed | Sealed | null;
+  secretSealed!: WorkspaceSealed | null;
 
   @Column({ name: 'secret_updated_at', type: 'timestamptz', nullable: true })
   secretUpdatedAt!: Date | null;

@@ -24,7 +24,6 @@ export const permissions = {
     unarchiveWorkspace: hasOrgPerm('workspaces:create'),
     deleteWorkspace: hasOrgPerm('workspaces:delete'),
     useExternalWarehouse: hasOrgPerm('workspaces:create'),
-    createPostgresConnection: canInWorkspace('connections:write', (a) => (a.input as { workspaceId?: unknown })?.workspaceId),
     testConnection: isAuthenticated,
     // connections:test or schemas:write in the connection's workspace, checked by DiscoveryManager on the connection.
     discoverConnection: isAuthenticated,

@@ -3,7 +3,8 @@ import type { Logger } from '@datalinx/common';
 import { withTenant } from '@datalinx/db';
 import type { ConnectionDao } from '../daos/connection.dao';
 import type { QuotaPolicy } from '../managers/quota.manager';
-import { dispatchConnectionTest, type TestDispatchSettings } from './connection-test.dispatch';
+import { dispatchConnectionTest } from './connection-test.dispatch';
+import type { JobDispatchSettings } from './job-dispatch-settings';
 
 /** Who a periodic re-test is requested by (run lists show it). */
 export const RETEST_REQUESTER = 'system:connection-retest';
@@ -28,7 +29,7 @@ export class ConnectionRetestLoop {
     private readonly o: {
       ds: DataSource;
       dao: ConnectionDao;
-      settings: TestDispatchSettings;
+      settings: JobDispatchSettings;
       /** Concurrent-run quotas, as for a manual test (a workspace at its limit is retried next pass). */
       quotas: QuotaPolicy | null;
       log: Logger;

@@ -1,41 +1,27 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
-import { seal, type Sealed } from '@datalinx/common';
+import { seal } from '@datalinx/common';
 import type { ConnectionTestJobV2, JobLimits } from '@datalinx/contracts';
 import type { ConnectionDao } from '../daos/connection.dao';
 import type { Connection } from '../entities/connection.entity';
 import { configOf } from '../managers/connection-config';
-import { ConnectionSecretBox } from '../secrets/connection-secrets';
-import { Keyring, type WorkspaceSealed } from '../secrets/keyring';
+import type { WorkspaceSealed } from '../secrets/keyring';
+import type { JobDispatchSettings } from './job-dispatch-settings';
 import { enqueueJob } from './enqueue-job';
-
-export interface TestDispatchSettings {
-  /** The current master key: what the workers open the job's secrets with (AAD `job:<jobId>`). */
-  masterKey: Buffer;
-  box: ConnectionSecretBox;
-  testTimeoutMs: number;
-}
-
-/** Dispatch settings from the process's keys: a keyring that also holds the previous master key during a rotation. */
-export function testDispatchSettings(s: { masterKey: Buffer; previousMasterKeys?: Buffer[]; testTimeoutMs: number }, keyring?: Keyring): TestDispatchSettings {
-  const previous = s.previousMasterKeys ?? [];
-  return { masterKey: s.masterKey, testTimeoutMs: s.testTimeoutMs, box: new ConnectionSecretBox(keyring ?? new Keyring(s.masterKey, previous), [s.masterKey, ...previous]) };
-}
 
 /**
  * Writes one connection test into the caller's tenant transaction, where `conn` is already
  * locked (FOR UPDATE): the connection becomes TESTING (remembering its previous status), and the
  * `connection.test` v2 job — its config and its secrets re-sealed for the data plane with the
  * job id as additional data — and the run's QUEUED event go to the outbox; the relay publishes
- * them after commit. A secret still sealed the pre-envelope way is moved under the workspace's
- * data key on the way (same secret, same `secretUpdatedAt`).
+ * them after commit.
  * Quotas are the caller's: it admits the run first (QuotaPolicy) and passes the job's limits.
  */
 export async function dispatchConnectionTest(
   em: EntityManager,
   dao: ConnectionDao,
-  s: TestDispatchSettings,
-  conn: Connection & { secretSealed: WorkspaceSealed | Sealed | null },
+  s: JobDispatchSettings,
+  conn: Connection & { secretSealed: WorkspaceSealed | null },
   requestedBy: string,
   /** The workspace's quotas for the data plane (QuotaPolicy.assertCanDispatch), sent as the job's `limits`. */
   limits?: JobLimits,
@@ -43,11 +29,7 @@ export async function dispatchConnectionTest(
   const jobId = randomUUID();
   const runId = randomUUID();
   const now = new Date().toISOString();
-  const { secrets, legacy } = await s.box.open(em, conn.orgId, conn.workspaceId, conn.id, conn.secretSealed);
-  if (legacy) {
-    const resealed = await s.box.seal(em, conn.orgId, conn.workspaceId, conn.id, secrets);
-    if (resealed) await dao.replaceSealing(em, conn.orgId, conn.id, resealed);
-  }
+  const secrets = await s.box.open(em, conn.orgId, conn.workspaceId, conn.id, conn.secretSealed);
   const hasSecrets = Object.keys(secrets).length > 0;
   const job: ConnectionTestJobV2 = {
     v: 2,

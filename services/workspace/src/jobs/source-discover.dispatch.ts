@@ -5,7 +5,7 @@ import type { ConnectionDao } from '../daos/connection.dao';
 import type { Connection } from '../entities/connection.entity';
 import { configOf } from '../managers/connection-config';
 import type { WorkspaceSealed } from '../secrets/keyring';
-import type { TestDispatchSettings } from './connection-test.dispatch';
+import type { JobDispatchSettings } from './job-dispatch-settings';
 import { dispatchSourceJob } from './source-job.dispatch';
 
 /** Rows sampled per table for the column profiles unless the caller says otherwise. */
@@ -21,7 +21,7 @@ export const DEFAULT_PROFILE_SAMPLE_ROWS = 10_000;
 export async function dispatchSourceDiscovery(
   em: EntityManager,
   dao: ConnectionDao,
-  s: TestDispatchSettings,
+  s: JobDispatchSettings,
   conn: Connection & { secretSealed: WorkspaceSealed | Sealed | null },
   o: { runId: string; requestedBy: string; scope: DiscoveryScope; limits?: JobLimits; profileSampleRows?: number },
 ): Promise<{ jobId: string; runId: string }> {

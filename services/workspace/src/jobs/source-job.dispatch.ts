@@ -5,7 +5,7 @@ import type { JobLimits, SourceDiscoverJobV1, SourceSyncJobV1 } from '@datalinx/
 import type { ConnectionDao } from '../daos/connection.dao';
 import type { Connection } from '../entities/connection.entity';
 import type { WorkspaceSealed } from '../secrets/keyring';
-import type { TestDispatchSettings } from './connection-test.dispatch';
+import type { JobDispatchSettings } from './job-dispatch-settings';
 import { enqueueJob } from './enqueue-job';
 
 /** The source jobs (`source.discover`, `source.sync`): a connection's config and secrets go with them. */
@@ -17,8 +17,7 @@ export type SourceJobPayload =
   | { kind: 'source.sync'; payload: (secrets: Sealed | null) => SourceSyncJobV1['payload'] };
 
 /**
- * A locked connection's secrets as a job carries them: unsealed with the workspace's keyring (a
- * legacy sealing is moved under the data key on the way, same secret, same `secretUpdatedAt`) and
+ * A locked connection's secrets as a job carries them: unsealed with the workspace's keyring and
  * re-sealed for the data plane with the master key and `aad` — the job's own AAD, so a sealed
  * value cannot be replayed inside another job. Null when the connection has no secrets. Shared by
  * the source jobs (AAD `job:<jobId>`) and `pipeline.run` (AAD `pipelineSecretAad(jobId, connectionId)`).
@@ -26,15 +25,11 @@ export type SourceJobPayload =
 export async function resealForDataPlane(
   em: EntityManager,
   dao: ConnectionDao,
-  s: TestDispatchSettings,
-  conn: Connection & { secretSealed: WorkspaceSealed | Sealed | null },
+  s: JobDispatchSettings,
+  conn: Connection & { secretSealed: WorkspaceSealed | null },
   aad: string,
 ): Promise<Sealed | null> {
-  const { secrets, legacy } = await s.box.open(em, conn.orgId, conn.workspaceId, conn.id, conn.secretSealed);
-  if (legacy) {
-    const resealed = await s.box.seal(em, conn.orgId, conn.workspaceId, conn.id, secrets);
-    if (resealed) await dao.replaceSealing(em, conn.orgId, conn.id, resealed);
-  }
+  const secrets = await s.box.open(em, conn.orgId, conn.workspaceId, conn.id, conn.secretSealed);
   return Object.keys(secrets).length ? seal(s.masterKey, JSON.stringify(secrets), aad) : null;
 }
 
@@ -49,8 +44,8 @@ export async function resealForDataPlane(
 export async function dispatchSourceJob(
   em: EntityManager,
   dao: ConnectionDao,
-  s: TestDispatchSettings,
-  conn: Connection & { secretSealed: WorkspaceSealed | Sealed | null },
+  s: JobDispatchSettings,
+  conn: Connection & { secretSealed: WorkspaceSealed | null },
   o: { runId: string; requestedBy: string; limits?: JobLimits; /** The job id when the caller sealed something else for it already (an external warehouse's secrets, AAD `job:<jobId>`). */ jobId?: string } & SourceJobPayload,
 ): Promise<{ jobId: string; runId: string }> {
   const jobId = o.jobId ?? randomUUID();

@@ -7,7 +7,7 @@ import { canonicalizeColumnJobV1, canonicalTypeByName, type CanonicalizeColumnJo
 import type { CanonicalTypeRefDao } from '../daos/canonical-type-ref.dao';
 import type { ConnectionDao } from '../daos/connection.dao';
 import type { WarehouseDao } from '../daos/warehouse.dao';
-import type { TestDispatchSettings } from '../jobs/connection-test.dispatch';
+import type { JobDispatchSettings } from '../jobs/job-dispatch-settings';
 import { enqueueJob } from '../jobs/enqueue-job';
 import type { QuotaPolicy } from './quota.manager';
 import type { WorkspaceManager } from './workspace.manager';
@@ -87,7 +87,6 @@ export function jobPatternOf(patterns: readonly string[]): string | null {
  */
 export class CanonicalizeManager {
   constructor(
-    private readonly viewer: Viewer,
     private readonly ds: DataSource,
     private readonly types: CanonicalTypeRefDao,
     private readonly warehouses: WarehouseDao,
@@ -96,12 +95,11 @@ export class CanonicalizeManager {
     private readonly quotas: QuotaPolicy,
     /** An EXTERNAL warehouse's destination connection, and the data-plane key its secrets are re-sealed with. */
     private readonly connections: ConnectionDao,
-    private readonly settings: TestDispatchSettings,
+    private readonly settings: JobDispatchSettings,
   ) {}
 
-  async canonicalize(input: CanonicalizeColumnInput): Promise<CanonicalizeColumnResult> {
-    if (this.viewer.kind === 'anonymous') throw new UnauthenticatedError();
-    const viewer = this.viewer;
+  async canonicalize(viewer: Viewer, input: CanonicalizeColumnInput): Promise<CanonicalizeColumnResult> {
+    if (viewer.kind === 'anonymous') throw new UnauthenticatedError();
     const orgId = viewer.orgId;
     if (!isUuid(input.workspaceId) || !hasWorkspacePermission(viewer, input.workspaceId, 'workspace:read')) return { runId: null, errors: [NOT_FOUND] };
     if (!hasWorkspacePermission(viewer, input.workspaceId, 'pipelines:run')) {

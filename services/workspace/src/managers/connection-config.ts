@@ -9,7 +9,6 @@ import {
   type ConnectionSecrets,
   type ConnectionType,
 } from '@datalinx/contracts';
-import type { StoredConnectionConfig } from '../entities/connection.entity';
 import type { StoredFile } from '../entities/file.entity';
 import { userError, type UserError } from './user-error';
 
@@ -36,8 +35,8 @@ export function zodErrors(err: ZodError, prefix: string, code = 'INVALID_CONFIG'
   return err.issues.map((i) => userError(code, [prefix, ...i.path.filter((p) => p !== 'type')].join('.'), `${i.path.join('.') || prefix}: ${i.message}`));
 }
 
-/** The stored config with its type and defaults (rows from before `type` was stored included). */
-export function configOf(type: ConnectionType, stored: StoredConnectionConfig): ConnectionConfig {
+/** The stored config (jsonb) checked, with its type and defaults. */
+export function configOf(type: ConnectionType, stored: ConnectionConfig): ConnectionConfig {
   return connectionConfig.parse({ ...stored, type });
 }
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
 import type { DataSource, EntityManager } from 'typeorm';
 import { UnauthenticatedError } from '@datalinx/common';
-import { byIdLoader, groupLoader, actorIdOf, hasWorkspacePermission, type Viewer } from '@datalinx/graphql-kit';
+import { byIdLoader, groupLoader, actorIdOf, hasWorkspacePermission, type Viewer, perViewer } from '@datalinx/graphql-kit';
 import { withTenant } from '@datalinx/db';
 import { enqueueOutbox } from '@datalinx/messaging';
 import type { ConnectionConfig, ConnectionSecrets, ConnectionType } from '@datalinx/contracts';
@@ -10,7 +10,8 @@ import type { ConnectionDao } from '../daos/connection.dao';
 import type { FileDao } from '../daos/file.dao';
 import type { Connection, ConnectionKindValue } from '../entities/connection.entity';
 import type { StoredFile } from '../entities/file.entity';
-import { dispatchConnectionTest, type TestDispatchSettings } from '../jobs/connection-test.dispatch';
+import { dispatchConnectionTest } from '../jobs/connection-test.dispatch';
+import type { JobDispatchSettings } from '../jobs/job-dispatch-settings';
 import type { WorkspaceManager } from './workspace.manager';
 import type { QuotaPolicy } from './quota.manager';
 import { buildConfig, buildSecrets, configOf, type ConfigInputs, type SecretsInput } from './connection-config';
@@ -19,28 +20,9 @@ import { userError, type UserError } from './user-error';
 /** What the process configures (index.ts): the master keys and the test timeout. */
 export interface ConnectionSettings {
   masterKey: Buffer;
-  /** DLX_MASTER_KEY_PREVIOUS during a rotation: data keys (and legacy secrets) it sealed stay readable. */
+  /** DLX_MASTER_KEY_PREVIOUS during a rotation: data keys it wrapped stay readable. */
   previousMasterKeys?: Buffer[];
   testTimeoutMs: number;
-}
-
-/** Parses and validates a PostgreSQL connection string into POSTGRES settings and its password. */
-export function parsePostgresUrl(raw: string): { config: { host: string; port: number; database: string; user: string }; password: string | null; errors: UserError[] } {
-  const errors: UserError[] = [];
-  let url: URL;
-  try {
-    url = new URL(raw.trim());
-  } catch {
-    return { config: { host: '', port: 0, database: '', user: '' }, password: null, errors: [userError('INVALID_CONNECTION_STRING', 'connectionString', 'Use the form postgres://user:password@host:5432/database.')] };
-  }
-  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') errors.push(userError('INVALID_CONNECTION_STRING', 'connectionString', 'The scheme must be postgres:// or postgresql://.'));
-  if (!url.hostname) errors.push(userError('INVALID_CONNECTION_STRING', 'connectionString', 'The host is missing.'));
-  const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
-  if (!database) errors.push(userError('INVALID_CONNECTION_STRING', 'connectionString', 'The database name is missing (…:5432/<database>).'));
-  const user = decodeURIComponent(url.username);
-  if (!user) errors.push(userError('INVALID_CONNECTION_STRING', 'connectionString', 'The user is missing (postgres://<user>:<password>@…).'));
-  const port = url.port ? Number(url.port) : 5432;
-  return { config: { host: url.hostname, port, database, user }, password: decodeURIComponent(url.password) || null, errors };
 }
 
 type Payload = { connection: Connection | null; errors: UserError[] };
@@ -73,38 +55,37 @@ const validName = (raw: string): { name: string; errors: UserError[] } => {
  * workspace; the org always comes from the viewer.
  */
 export class ConnectionManager {
-  private readonly loader: DataLoader<string, Connection | null>;
-  private readonly byWorkspace: DataLoader<string, Connection[]>;
+  private readonly loader: (viewer: Viewer) => DataLoader<string, Connection | null>;
+  private readonly byWorkspace: (viewer: Viewer) => DataLoader<string, Connection[]>;
 
   constructor(
-    private readonly viewer: Viewer,
     private readonly ds: DataSource,
     private readonly dao: ConnectionDao,
     private readonly files: FileDao,
     private readonly workspaces: WorkspaceManager,
-    private readonly settings: TestDispatchSettings,
+    private readonly settings: JobDispatchSettings,
     private readonly onCommit: () => void,
     private readonly quotas: QuotaPolicy,
   ) {
-    this.loader = byIdLoader(async (ids) => {
-      const orgId = this.orgId();
+    this.loader = perViewer((viewer) => byIdLoader(async (ids) => {
+      const orgId = this.orgId(viewer);
       return orgId ? this.dao.findByIds(orgId, ids) : [];
-    });
-    this.byWorkspace = groupLoader(
+    }));
+    this.byWorkspace = perViewer((viewer) => groupLoader(
       async (wsIds) => {
-        const orgId = this.orgId();
+        const orgId = this.orgId(viewer);
         return orgId ? this.dao.listByWorkspaces(orgId, wsIds) : [];
       },
       (r) => r.workspaceId,
-    );
+    ));
   }
 
-  private orgId(): string | null {
-    return this.viewer.kind === 'anonymous' ? null : this.viewer.orgId;
+  private orgId(viewer: Viewer): string | null {
+    return viewer.kind === 'anonymous' ? null : viewer.orgId;
   }
 
-  private requireOrg(): string {
-    const orgId = this.orgId();
+  private requireOrg(viewer: Viewer): string {
+    const orgId = this.orgId(viewer);
     if (!orgId) throw new UnauthenticatedError();
     return orgId;
   }
@@ -114,14 +95,14 @@ export class ConnectionManager {
     return configOf(c.type, c.config);
   }
 
-  async get(id: string): Promise<Connection | null> {
-    const c = await this.loader.load(id);
-    return c && hasWorkspacePermission(this.viewer, c.workspaceId, 'connections:read') ? c : null;
+  async get(viewer: Viewer, id: string): Promise<Connection | null> {
+    const c = await this.loader(viewer).load(id);
+    return c && hasWorkspacePermission(viewer, c.workspaceId, 'connections:read') ? c : null;
   }
 
-  async listForWorkspace(workspaceId: string): Promise<Connection[]> {
-    if (!hasWorkspacePermission(this.viewer, workspaceId, 'connections:read')) return [];
-    return this.byWorkspace.load(workspaceId);
+  async listForWorkspace(viewer: Viewer, workspaceId: string): Promise<Connection[]> {
+    if (!hasWorkspacePermission(viewer, workspaceId, 'connections:read')) return [];
+    return this.byWorkspace(viewer).load(workspaceId);
   }
 
   private fileLookup(em: EntityManager, orgId: string, workspaceId: string) {
@@ -129,13 +110,13 @@ export class ConnectionManager {
       /^[0-9a-f-]{36}$/i.test(fileId) ? this.files.findInWorkspace(em, orgId, workspaceId, fileId) : Promise.resolve(null);
   }
 
-  async create(input: CreateConnectionInput): Promise<Payload> {
-    const orgId = this.requireOrg();
-    const ws = await this.workspaces.get(input.workspaceId);
-    if (!ws || !hasWorkspacePermission(this.viewer, ws.id, 'connections:write')) {
+  async create(viewer: Viewer, input: CreateConnectionInput): Promise<Payload> {
+    const orgId = this.requireOrg(viewer);
+    const ws = await this.workspaces.get(viewer, input.workspaceId);
+    if (!ws || !hasWorkspacePermission(viewer, ws.id, 'connections:write')) {
       return { connection: null, errors: [userError('WORKSPACE_NOT_FOUND', 'workspaceId', 'No such workspace, or you cannot add connections to it.')] };
     }
-    const archived = await this.workspaces.writeBlocker(ws.id);
+    const archived = await this.workspaces.writeBlocker(viewer, ws.id);
     if (archived) return { connection: null, errors: [archived] };
     const { name, errors } = validName(input.name);
     const id = randomUUID();
@@ -146,29 +127,6 @@ export class ConnectionManager {
       if (all.length || !built.config) return { connection: null, errors: all };
       return this.insert(em, orgId, ws.id, id, name, input.kind ?? 'SOURCE', built.config, secrets.secrets ?? {});
     });
-    if (result.connection) this.onCommit();
-    return result;
-  }
-
-  /** The original API: a connection string becomes POSTGRES settings plus its password (sealed). */
-  async createPostgres(input: { workspaceId: string; name: string; kind?: ConnectionKindValue | null; connectionString: string }): Promise<Payload> {
-    const orgId = this.requireOrg();
-    const ws = await this.workspaces.get(input.workspaceId);
-    if (!ws || !hasWorkspacePermission(this.viewer, ws.id, 'connections:write')) {
-      return { connection: null, errors: [userError('WORKSPACE_NOT_FOUND', 'workspaceId', 'No such workspace, or you cannot add connections to it.')] };
-    }
-    const archived = await this.workspaces.writeBlocker(ws.id);
-    if (archived) return { connection: null, errors: [archived] };
-    const { name, errors } = validName(input.name);
-    const parsed = parsePostgresUrl(input.connectionString);
-    errors.push(...parsed.errors);
-    if (errors.length) return { connection: null, errors };
-    const built = await buildConfig('POSTGRES', { postgres: parsed.config }, async () => null);
-    if (!built.config) return { connection: null, errors: built.errors.map((e) => ({ ...e, field: 'connectionString' })) };
-    const config = built.config;
-    const result = await withTenant(this.ds, orgId, (em) =>
-      this.insert(em, orgId, ws.id, randomUUID(), name, input.kind ?? 'SOURCE', config, parsed.password ? { password: parsed.password } : {}),
-    );
     if (result.connection) this.onCommit();
     return result;
   }
@@ -184,17 +142,17 @@ export class ConnectionManager {
   }
 
   /** Loads the connection for a write: null unless the viewer may `connections:write` in its workspace. */
-  private async writable(id: string): Promise<Connection | null> {
-    const conn = await this.get(id);
-    return conn && hasWorkspacePermission(this.viewer, conn.workspaceId, 'connections:write') ? conn : null;
+  private async writable(viewer: Viewer, id: string): Promise<Connection | null> {
+    const conn = await this.get(viewer, id);
+    return conn && hasWorkspacePermission(viewer, conn.workspaceId, 'connections:write') ? conn : null;
   }
 
   /** Name, kind and settings; the type cannot change. Secrets stay as they are unless given. */
-  async update(id: string, input: UpdateConnectionInput): Promise<Payload> {
-    const orgId = this.requireOrg();
-    const conn = await this.writable(id);
+  async update(viewer: Viewer, id: string, input: UpdateConnectionInput): Promise<Payload> {
+    const orgId = this.requireOrg(viewer);
+    const conn = await this.writable(viewer, id);
     if (!conn) return { connection: null, errors: [NOT_FOUND('change')] };
-    const archived = await this.workspaces.writeBlocker(conn.workspaceId);
+    const archived = await this.workspaces.writeBlocker(viewer, conn.workspaceId);
     if (archived) return { connection: null, errors: [archived] };
     const { name, errors } = input.name === null || input.name === undefined ? { name: conn.name, errors: [] as UserError[] } : validName(input.name);
     const result = await withTenant(this.ds, orgId, async (em): Promise<Payload> => {
@@ -214,7 +172,7 @@ export class ConnectionManager {
       await enqueueOutbox(em, 'workspace.connection.updated.v1', { orgId, workspaceId: locked.workspaceId, connectionId: locked.id, type: locked.type });
       return { connection: await this.dao.findOne(em, orgId, locked.id), errors: [] };
     });
-    this.loader.clear(id);
+    this.loader(viewer).clear(id);
     if (result.connection) this.onCommit();
     return result;
   }
@@ -225,11 +183,11 @@ export class ConnectionManager {
   }
 
   /** Replaces the whole secret document in place (`{}` clears it); the old one is gone. */
-  async rotateSecret(id: string, input: SecretsInput): Promise<Payload> {
-    const orgId = this.requireOrg();
-    const conn = await this.writable(id);
+  async rotateSecret(viewer: Viewer, id: string, input: SecretsInput): Promise<Payload> {
+    const orgId = this.requireOrg(viewer);
+    const conn = await this.writable(viewer, id);
     if (!conn) return { connection: null, errors: [NOT_FOUND('change')] };
-    const archived = await this.workspaces.writeBlocker(conn.workspaceId);
+    const archived = await this.workspaces.writeBlocker(viewer, conn.workspaceId);
     if (archived) return { connection: null, errors: [archived] };
     const result = await withTenant(this.ds, orgId, async (em): Promise<Payload> => {
       const locked = await this.dao.lockWithSecret(em, orgId, conn.id);
@@ -240,16 +198,16 @@ export class ConnectionManager {
       await enqueueOutbox(em, 'workspace.connection.secret_rotated.v1', { orgId, workspaceId: locked.workspaceId, connectionId: locked.id });
       return { connection: await this.dao.findOne(em, orgId, locked.id), errors: [] };
     });
-    this.loader.clear(id);
+    this.loader(viewer).clear(id);
     if (result.connection) this.onCommit();
     return result;
   }
 
-  async delete(id: string): Promise<{ deletedId: string | null; errors: UserError[] }> {
-    const orgId = this.requireOrg();
-    const conn = await this.writable(id);
+  async delete(viewer: Viewer, id: string): Promise<{ deletedId: string | null; errors: UserError[] }> {
+    const orgId = this.requireOrg(viewer);
+    const conn = await this.writable(viewer, id);
     if (!conn) return { deletedId: null, errors: [NOT_FOUND('delete')] };
-    const archived = await this.workspaces.writeBlocker(conn.workspaceId);
+    const archived = await this.workspaces.writeBlocker(viewer, conn.workspaceId);
     if (archived) return { deletedId: null, errors: [archived] };
     const deleted = await withTenant(this.ds, orgId, async (em): Promise<boolean | UserError> => {
       // The workspace's external warehouse (its row references the connection): loads would lose their destination.
@@ -264,17 +222,17 @@ export class ConnectionManager {
       await enqueueOutbox(em, 'workspace.connection.deleted.v1', { orgId, workspaceId: conn.workspaceId, connectionId: conn.id });
       return true;
     });
-    this.loader.clear(id);
+    this.loader(viewer).clear(id);
     if (typeof deleted !== 'boolean') return { deletedId: null, errors: [deleted] };
     if (!deleted) return { deletedId: null, errors: [NOT_FOUND('delete')] };
     this.onCommit();
     return { deletedId: conn.id, errors: [] };
   }
 
-  async test(id: string): Promise<{ connection: Connection | null; runId: string | null; errors: UserError[] }> {
-    const orgId = this.requireOrg();
-    const conn = await this.get(id);
-    if (!conn || !hasWorkspacePermission(this.viewer, conn.workspaceId, 'connections:test')) {
+  async test(viewer: Viewer, id: string): Promise<{ connection: Connection | null; runId: string | null; errors: UserError[] }> {
+    const orgId = this.requireOrg(viewer);
+    const conn = await this.get(viewer, id);
+    if (!conn || !hasWorkspacePermission(viewer, conn.workspaceId, 'connections:test')) {
       return { connection: null, runId: null, errors: [NOT_FOUND('test')] };
     }
     const runId = await withTenant(this.ds, orgId, async (em) => {
@@ -283,13 +241,13 @@ export class ConnectionManager {
       // Quotas (QUOTA_EXCEEDED rolls the dispatch back): counted under the workspace lock, the run
       // recorded as active in this transaction, the rows-per-run limit handed on with the job.
       const { limits } = await this.quotas.assertCanDispatch(em, orgId, locked.workspaceId, { writesData: false });
-      const { runId: dispatched } = await dispatchConnectionTest(em, this.dao, this.settings, locked, actorIdOf(this.viewer), limits);
+      const { runId: dispatched } = await dispatchConnectionTest(em, this.dao, this.settings, locked, actorIdOf(viewer), limits);
       await this.quotas.trackRun(em, orgId, { runId: dispatched, workspaceId: locked.workspaceId, kind: 'connection.test' });
       return dispatched;
     });
     if (!runId) return { connection: null, runId: null, errors: [NOT_FOUND('test')] };
     this.onCommit();
-    this.loader.clear(conn.id);
-    return { connection: await this.get(conn.id), runId, errors: [] };
+    this.loader(viewer).clear(conn.id);
+    return { connection: await this.get(viewer, conn.id), runId, errors: [] };
   }
 }

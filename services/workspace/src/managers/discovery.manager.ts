@@ -5,7 +5,7 @@ import { actorIdOf, hasWorkspacePermission, type Viewer } from '@datalinx/graphq
 import { withTenant } from '@datalinx/db';
 import { discoveryScope, type DiscoveryScope } from '@datalinx/contracts';
 import type { ConnectionDao } from '../daos/connection.dao';
-import type { TestDispatchSettings } from '../jobs/connection-test.dispatch';
+import type { JobDispatchSettings } from '../jobs/job-dispatch-settings';
 import { dispatchSourceDiscovery } from '../jobs/source-discover.dispatch';
 import type { QuotaPolicy } from './quota.manager';
 import { userError, type UserError } from './user-error';
@@ -49,17 +49,15 @@ export function validateDiscoveryScope(raw: { tables?: readonly string[] | null;
  */
 export class DiscoveryManager {
   constructor(
-    private readonly viewer: Viewer,
     private readonly ds: DataSource,
     private readonly dao: ConnectionDao,
-    private readonly settings: TestDispatchSettings,
+    private readonly settings: JobDispatchSettings,
     private readonly onCommit: () => void,
     private readonly quotas: QuotaPolicy,
   ) {}
 
-  async discover(id: string, rawScope: { tables?: readonly string[] | null; patterns?: readonly string[] | null } | null | undefined): Promise<{ runId: string | null; errors: UserError[] }> {
-    if (this.viewer.kind === 'anonymous') throw new UnauthenticatedError();
-    const viewer = this.viewer;
+  async discover(viewer: Viewer, id: string, rawScope: { tables?: readonly string[] | null; patterns?: readonly string[] | null } | null | undefined): Promise<{ runId: string | null; errors: UserError[] }> {
+    if (viewer.kind === 'anonymous') throw new UnauthenticatedError();
     const orgId = viewer.orgId;
     if (!isUuid(id)) return { runId: null, errors: [NOT_FOUND] };
     const scopeErrors = validateDiscoveryScope(rawScope);

@@ -2,7 +2,7 @@ import DataLoader from 'dataloader';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { ZodIssue } from 'zod';
 import { UnauthenticatedError, ValidationError, decodeCursor, encodeCursor, pageSize } from '@datalinx/common';
-import { byIdLoader, actorIdOf, hasWorkspacePermission, type Viewer, type WorkspacePermission } from '@datalinx/graphql-kit';
+import { byIdLoader, actorIdOf, hasWorkspacePermission, type Viewer, type WorkspacePermission, perViewer } from '@datalinx/graphql-kit';
 import { withTenant } from '@datalinx/db';
 import { pipelineDefinitionV1, type PipelineDefinitionV1 } from '@datalinx/contracts';
 import type { PipelineDao } from '../daos/pipeline.dao';
@@ -184,10 +184,9 @@ function definitionErrors(issues: ZodIssue[]): UserError[] {
  * or `enabled` changes, from "now": slots already past are not fired by an edit.
  */
 export class PipelineManager {
-  private readonly loader: DataLoader<string, Pipeline | null>;
+  private readonly loader: (viewer: Viewer) => DataLoader<string, Pipeline | null>;
 
   constructor(
-    private readonly viewer: Viewer,
     private readonly ds: DataSource,
     private readonly dao: PipelineDao,
     private readonly workspaces: WorkspaceManager,
@@ -196,38 +195,38 @@ export class PipelineManager {
     private readonly dispatch: PipelineDispatchDeps,
     private readonly snapshots: SourceSnapshotRefDao = new SourceSnapshotRefDao(ds),
   ) {
-    this.loader = byIdLoader(async (ids) => {
-      const orgId = this.orgId();
+    this.loader = perViewer((viewer) => byIdLoader(async (ids) => {
+      const orgId = this.orgId(viewer);
       return orgId ? this.dao.findByIds(orgId, ids) : [];
-    });
+    }));
   }
 
-  private orgId(): string | null {
-    return this.viewer.kind === 'anonymous' ? null : this.viewer.orgId;
+  private orgId(viewer: Viewer): string | null {
+    return viewer.kind === 'anonymous' ? null : viewer.orgId;
   }
 
-  private requireOrg(): string {
-    const orgId = this.orgId();
+  private requireOrg(viewer: Viewer): string {
+    const orgId = this.orgId(viewer);
     if (!orgId) throw new UnauthenticatedError();
     return orgId;
   }
 
   /** The pipeline if it is of the viewer's org and the viewer may read its workspace (entity references too). */
-  async get(id: string): Promise<Pipeline | null> {
-    const p = await this.loader.load(id);
-    return p && p.orgId === this.orgId() && hasWorkspacePermission(this.viewer, p.workspaceId, 'pipelines:read') ? p : null;
+  async get(viewer: Viewer, id: string): Promise<Pipeline | null> {
+    const p = await this.loader(viewer).load(id);
+    return p && p.orgId === this.orgId(viewer) && hasWorkspacePermission(viewer, p.workspaceId, 'pipelines:read') ? p : null;
   }
 
-  async list(workspaceId: string, first: number | null | undefined, after: string | null | undefined, search: string | null | undefined) {
-    const orgId = this.requireOrg();
+  async list(viewer: Viewer, workspaceId: string, first: number | null | undefined, after: string | null | undefined, search: string | null | undefined) {
+    const orgId = this.requireOrg(viewer);
     const n = pageSize(first);
     const cursor = decodeCursor(after);
     // The shield checked the grant; this checks the workspace is really of the viewer's org.
-    const ws = await this.workspaces.get(workspaceId);
-    if (!ws || !hasWorkspacePermission(this.viewer, ws.id, 'pipelines:read')) return { nodes: [], pageInfo: { hasNextPage: false, endCursor: null } };
+    const ws = await this.workspaces.get(viewer, workspaceId);
+    if (!ws || !hasWorkspacePermission(viewer, ws.id, 'pipelines:read')) return { nodes: [], pageInfo: { hasNextPage: false, endCursor: null } };
     const rows = await this.dao.list(orgId, ws.id, { first: n, after: cursor, search: search?.trim() || undefined });
     const nodes = rows.slice(0, n);
-    for (const p of nodes) this.loader.prime(p.id, p);
+    for (const p of nodes) this.loader(viewer).prime(p.id, p);
     const last = nodes[nodes.length - 1];
     return { nodes, pageInfo: { hasNextPage: rows.length > n, endCursor: last ? encodeCursor(last.createdAt, last.id) : null } };
   }
@@ -240,13 +239,13 @@ export class PipelineManager {
     return nextRunTimes(p.schedule, p.timeZone, new Date(), n);
   }
 
-  async create(input: CreatePipelineInput): Promise<PipelinePayload> {
-    const orgId = this.requireOrg();
-    const ws = await this.workspaces.get(input.workspaceId);
-    if (!ws || !hasWorkspacePermission(this.viewer, ws.id, 'pipelines:write')) {
+  async create(viewer: Viewer, input: CreatePipelineInput): Promise<PipelinePayload> {
+    const orgId = this.requireOrg(viewer);
+    const ws = await this.workspaces.get(viewer, input.workspaceId);
+    if (!ws || !hasWorkspacePermission(viewer, ws.id, 'pipelines:write')) {
       return { pipeline: null, errors: [userError('WORKSPACE_NOT_FOUND', 'workspaceId', 'No such workspace, or you cannot add pipelines to it.')] };
     }
-    const archived = await this.workspaces.writeBlocker(ws.id);
+    const archived = await this.workspaces.writeBlocker(viewer, ws.id);
     if (archived) return { pipeline: null, errors: [archived] };
     const name = input.name.trim();
     const description = (input.description ?? '').trim();
@@ -276,12 +275,12 @@ export class PipelineManager {
       });
       return { pipeline, errors: [] };
     });
-    if (result.pipeline) this.loader.prime(result.pipeline.id, result.pipeline);
+    if (result.pipeline) this.loader(viewer).prime(result.pipeline.id, result.pipeline);
     return result;
   }
 
-  async update(id: string, input: UpdatePipelineInput): Promise<PipelinePayload> {
-    const found = await this.writable(id, 'pipelines:write');
+  async update(viewer: Viewer, id: string, input: UpdatePipelineInput): Promise<PipelinePayload> {
+    const found = await this.writable(viewer, id, 'pipelines:write');
     if ('errors' in found) return found;
     const orgId = found.orgId;
     const patch: Parameters<PipelineDao['update']>[3] = {};
@@ -297,7 +296,7 @@ export class PipelineManager {
     }
     if (errors.length) return { pipeline: null, errors };
 
-    return this.inLockedPipeline(found.pipeline, async (em, p) => {
+    return this.inLockedPipeline(viewer, found.pipeline, async (em, p) => {
       const refErrors = patch.definition ? await this.checkConnections(em, orgId, p.workspaceId, patch.definition) : [];
       if (patch.name !== undefined && patch.name !== p.name && (await this.dao.nameTaken(em, orgId, p.workspaceId, patch.name, p.id))) {
         refErrors.push(userError('NAME_TAKEN', 'name', `A pipeline named "${patch.name}" already exists in this workspace; choose another name.`));
@@ -311,10 +310,10 @@ export class PipelineManager {
     });
   }
 
-  async setEnabled(id: string, enabled: boolean): Promise<PipelinePayload> {
-    const found = await this.writable(id, 'pipelines:write');
+  async setEnabled(viewer: Viewer, id: string, enabled: boolean): Promise<PipelinePayload> {
+    const found = await this.writable(viewer, id, 'pipelines:write');
     if ('errors' in found) return found;
-    return this.inLockedPipeline(found.pipeline, async (em, p) => {
+    return this.inLockedPipeline(viewer, found.pipeline, async (em, p) => {
       if (p.enabled === enabled) return null;
       // Re-enabling starts from now: slots missed while disabled are not fired.
       await this.dao.update(em, p.orgId, p.id, { enabled, nextRunAt: this.firstRun(p.schedule, p.timeZone, enabled, await this.dao.now(em)) });
@@ -322,11 +321,11 @@ export class PipelineManager {
     });
   }
 
-  async delete(id: string): Promise<{ deletedId: string | null; errors: UserError[] }> {
-    const found = await this.writable(id, 'pipelines:write');
+  async delete(viewer: Viewer, id: string): Promise<{ deletedId: string | null; errors: UserError[] }> {
+    const found = await this.writable(viewer, id, 'pipelines:write');
     if ('errors' in found) return { deletedId: null, errors: found.errors };
     const deleted = await withTenant(this.ds, found.orgId, (em) => this.dao.delete(em, found.orgId, found.pipeline.id));
-    this.loader.clear(id);
+    this.loader(viewer).clear(id);
     return deleted ? { deletedId: id, errors: [] } : { deletedId: null, errors: [NOT_FOUND()] };
   }
 
@@ -336,15 +335,15 @@ export class PipelineManager {
    * SOURCE, the warehouse not READY or external) gets the refusal's user errors, and its
    * transaction rolls back whole: no ledger row, no job, no run.
    */
-  async run(id: string): Promise<{ pipeline: Pipeline | null; runId: string | null; errors: UserError[] }> {
-    const found = await this.writable(id, 'pipelines:run');
+  async run(viewer: Viewer, id: string): Promise<{ pipeline: Pipeline | null; runId: string | null; errors: UserError[] }> {
+    const found = await this.writable(viewer, id, 'pipelines:run');
     if ('errors' in found) return { pipeline: null, runId: null, errors: found.errors };
     let dispatched: { runId: string; jobId: string } | null;
     try {
       dispatched = await withTenant(this.ds, found.orgId, async (em) => {
         const p = await this.dao.lock(em, found.orgId, found.pipeline.id);
         if (!p) return null;
-        return dispatchPipelineRun(em, this.dao, p, { trigger: 'MANUAL' }, actorIdOf(this.viewer), await this.dao.now(em), this.dispatch);
+        return dispatchPipelineRun(em, this.dao, p, { trigger: 'MANUAL' }, actorIdOf(viewer), await this.dao.now(em), this.dispatch);
       });
     } catch (err) {
       if (err instanceof PipelineDispatchRefused) return { pipeline: null, runId: null, errors: err.errors };
@@ -356,21 +355,21 @@ export class PipelineManager {
   }
 
   /** The pipeline when the viewer may act on it; otherwise the payload error (not yours = not found). */
-  private async writable(id: string, permission: WorkspacePermission): Promise<{ pipeline: Pipeline; orgId: string } | { pipeline: null; errors: UserError[] }> {
-    const orgId = this.requireOrg();
-    const p = await this.get(id);
+  private async writable(viewer: Viewer, id: string, permission: WorkspacePermission): Promise<{ pipeline: Pipeline; orgId: string } | { pipeline: null; errors: UserError[] }> {
+    const orgId = this.requireOrg(viewer);
+    const p = await this.get(viewer, id);
     if (!p) return { pipeline: null, errors: [NOT_FOUND()] };
-    if (!hasWorkspacePermission(this.viewer, p.workspaceId, permission)) {
+    if (!hasWorkspacePermission(viewer, p.workspaceId, permission)) {
       return { pipeline: null, errors: [userError('FORBIDDEN', null, `You can see this pipeline but not change or run it (needs ${permission}); ask an editor of the workspace.`)] };
     }
     // An archived workspace is read-only (and paused): no edits, no runs.
-    const archived = await this.workspaces.writeBlocker(p.workspaceId);
+    const archived = await this.workspaces.writeBlocker(viewer, p.workspaceId);
     if (archived) return { pipeline: null, errors: [archived] };
     return { pipeline: p, orgId };
   }
 
   /** Runs `fn` with the pipeline's row locked (edits serialize with scheduler ticks), then returns the fresh row. */
-  private async inLockedPipeline(p0: Pipeline, fn: (em: EntityManager, p: Pipeline) => Promise<PipelinePayload | null>): Promise<PipelinePayload> {
+  private async inLockedPipeline(viewer: Viewer, p0: Pipeline, fn: (em: EntityManager, p: Pipeline) => Promise<PipelinePayload | null>): Promise<PipelinePayload> {
     const result = await withTenant(this.ds, p0.orgId, async (em): Promise<PipelinePayload> => {
       const p = await this.dao.lock(em, p0.orgId, p0.id);
       if (!p) return { pipeline: null, errors: [NOT_FOUND()] };
@@ -378,8 +377,8 @@ export class PipelineManager {
       if (failed) return failed;
       return { pipeline: await this.dao.lock(em, p0.orgId, p0.id), errors: [] };
     });
-    this.loader.clear(p0.id);
-    if (result.pipeline) this.loader.prime(p0.id, result.pipeline);
+    this.loader(viewer).clear(p0.id);
+    if (result.pipeline) this.loader(viewer).prime(p0.id, result.pipeline);
     return result;
   }
 

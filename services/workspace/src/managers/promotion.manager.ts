@@ -47,42 +47,41 @@ function needsSecret(c: ConnectionConfig): string | null {
  */
 export class PromotionManager {
   constructor(
-    private readonly viewer: Viewer,
     private readonly ds: DataSource,
     private readonly dao: PromotionDao,
     private readonly workspaces: WorkspaceManager,
     private readonly onCommit: () => void,
   ) {}
 
-  private orgId(): string {
-    if (this.viewer.kind === 'anonymous') throw new UnauthenticatedError();
-    return this.viewer.orgId;
+  private orgId(viewer: Viewer): string {
+    if (viewer.kind === 'anonymous') throw new UnauthenticatedError();
+    return viewer.orgId;
   }
 
   /** A promotion the viewer may see: one into a workspace they can read. */
-  async get(id: string): Promise<PromotionRow | null> {
-    if (this.viewer.kind === 'anonymous' || !isUuid(id)) return null;
-    const p = await this.dao.findById(this.viewer.orgId, id);
-    return p && (await this.workspaces.get(p.toWorkspaceId)) ? p : null;
+  async get(viewer: Viewer, id: string): Promise<PromotionRow | null> {
+    if (viewer.kind === 'anonymous' || !isUuid(id)) return null;
+    const p = await this.dao.findById(viewer.orgId, id);
+    return p && (await this.workspaces.get(viewer, p.toWorkspaceId)) ? p : null;
   }
 
-  async promote(input: { fromWorkspaceId: string; toWorkspaceId: string; include: PromotionPart[] }): Promise<{ promotion: PromotionRow | null; errors: UserError[] }> {
-    const orgId = this.orgId();
+  async promote(viewer: Viewer, input: { fromWorkspaceId: string; toWorkspaceId: string; include: PromotionPart[] }): Promise<{ promotion: PromotionRow | null; errors: UserError[] }> {
+    const orgId = this.orgId(viewer);
     const include = [...new Set(input.include)];
     const fail = (e: UserError) => ({ promotion: null, errors: [e] });
     if (!include.length) return fail(userError('INCLUDE_EMPTY', 'include', 'Say what to promote: CONNECTIONS, PIPELINES and/or MAPPINGS.'));
     const unsupported = include.filter((p) => !SUPPORTED.includes(p));
     if (unsupported.length) return fail(userError('PART_NOT_SUPPORTED', 'include', `${unsupported.join(', ')} cannot be promoted yet.`));
     if (input.fromWorkspaceId === input.toWorkspaceId) return fail(userError('SAME_WORKSPACE', 'toWorkspaceId', 'Pick a different target workspace.'));
-    const from = await this.workspaces.get(input.fromWorkspaceId);
-    if (!from || include.some((p) => !hasWorkspacePermission(this.viewer, from.id, NEEDS[p].read))) {
+    const from = await this.workspaces.get(viewer, input.fromWorkspaceId);
+    if (!from || include.some((p) => !hasWorkspacePermission(viewer, from.id, NEEDS[p].read))) {
       return fail(userError('WORKSPACE_NOT_FOUND', 'fromWorkspaceId', 'No such workspace, or you cannot read what you asked to promote from it.'));
     }
-    const to = await this.workspaces.get(input.toWorkspaceId);
+    const to = await this.workspaces.get(viewer, input.toWorkspaceId);
     if (!to) return fail(userError('WORKSPACE_NOT_FOUND', 'toWorkspaceId', 'No such workspace.'));
-    const missing = include.filter((p) => !hasWorkspacePermission(this.viewer, to.id, NEEDS[p].write)).map((p) => NEEDS[p].write);
+    const missing = include.filter((p) => !hasWorkspacePermission(viewer, to.id, NEEDS[p].write)).map((p) => NEEDS[p].write);
     if (missing.length) return fail(userError('FORBIDDEN', 'toWorkspaceId', `You cannot write to the target workspace (needs ${missing.join(', ')}); ask an editor of it.`));
-    const archived = await this.workspaces.writeBlocker(to.id);
+    const archived = await this.workspaces.writeBlocker(viewer, to.id);
     if (archived) return fail({ ...archived, field: 'toWorkspaceId' });
 
     const id = randomUUID();
@@ -100,7 +99,7 @@ export class PromotionManager {
         expectedParts,
         status: expectedParts.length ? ('RUNNING' as const) : ('DONE' as const),
         items,
-        requestedBy: this.actor(),
+        requestedBy: this.actor(viewer),
       };
       await this.dao.insert(em, row);
       if (expectedParts.length) {
@@ -113,8 +112,8 @@ export class PromotionManager {
     return { promotion, errors: [] };
   }
 
-  private actor(): string {
-    const v = this.viewer;
+  private actor(viewer: Viewer): string {
+    const v = viewer;
     return v.kind === 'user' ? `user:${v.userId}` : v.kind === 'service-account' ? `service-account:${v.serviceAccountId}` : 'anonymous';
   }
 

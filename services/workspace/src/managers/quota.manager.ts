@@ -3,7 +3,7 @@ import type { WarehouseDao } from '../daos/warehouse.dao';
 import type { DataSource, EntityManager } from 'typeorm';
 import { Kvm, type KV } from '@nats-io/kv';
 import { ForbiddenError, QuotaExceededError, UnauthenticatedError, type Logger, type QuotaName } from '@datalinx/common';
-import { hasOrgPermission, workspaceRoleOf, type Viewer } from '@datalinx/graphql-kit';
+import { hasOrgPermission, workspaceRoleOf, type Viewer, perViewer } from '@datalinx/graphql-kit';
 import { withTenant } from '@datalinx/db';
 import type { Nats } from '@datalinx/messaging';
 import {
@@ -281,10 +281,9 @@ export function validateQuotaInput(input: QuotaInput): UserError[] {
  * always comes from the viewer.
  */
 export class QuotaManager {
-  private readonly loader: DataLoader<string, WorkspaceQuotasView>;
+  private readonly loader: (viewer: Viewer) => DataLoader<string, WorkspaceQuotasView>;
 
   constructor(
-    private readonly viewer: Viewer,
     private readonly ds: DataSource,
     private readonly policy: QuotaPolicy,
     private readonly dao: QuotaDao,
@@ -293,31 +292,31 @@ export class QuotaManager {
     private readonly publisher: ApiLimitPublisher | null,
     private readonly onCommit: () => void,
   ) {
-    this.loader = new DataLoader(async (ids) => {
-      const orgId = this.orgId();
+    this.loader = perViewer((viewer) => new DataLoader(async (ids) => {
+      const orgId = this.orgId(viewer);
       if (!orgId) throw new UnauthenticatedError();
       const views = await this.policy.usageOf(orgId, ids, this.api);
       return ids.map((id) => views.get(id)!);
-    });
+    }));
   }
 
-  private orgId(): string | null {
-    return this.viewer.kind === 'anonymous' ? null : this.viewer.orgId;
+  private orgId(viewer: Viewer): string | null {
+    return viewer.kind === 'anonymous' ? null : viewer.orgId;
   }
 
   /** The quotas of a workspace the viewer may read (callers pass a workspace they resolved through WorkspaceManager). */
-  async forWorkspace(workspaceId: string): Promise<WorkspaceQuotasView> {
-    if (!workspaceRoleOf(this.viewer, workspaceId)) throw new ForbiddenError('You cannot see the quotas of this workspace.');
-    return this.loader.load(workspaceId);
+  async forWorkspace(viewer: Viewer, workspaceId: string): Promise<WorkspaceQuotasView> {
+    if (!workspaceRoleOf(viewer, workspaceId)) throw new ForbiddenError('You cannot see the quotas of this workspace.');
+    return this.loader(viewer).load(workspaceId);
   }
 
-  async update(workspaceId: string, input: QuotaInput): Promise<{ quotas: WorkspaceQuotasView | null; errors: UserError[] }> {
-    const orgId = this.orgId();
+  async update(viewer: Viewer, workspaceId: string, input: QuotaInput): Promise<{ quotas: WorkspaceQuotasView | null; errors: UserError[] }> {
+    const orgId = this.orgId(viewer);
     if (!orgId) throw new UnauthenticatedError();
-    if (!hasOrgPermission(this.viewer, 'org:manage') && !hasOrgPermission(this.viewer, 'billing:manage')) {
+    if (!hasOrgPermission(viewer, 'org:manage') && !hasOrgPermission(viewer, 'billing:manage')) {
       return { quotas: null, errors: [userError('FORBIDDEN', null, 'Only organization admins can change quotas.')] };
     }
-    const ws = await this.workspaces.get(workspaceId);
+    const ws = await this.workspaces.get(viewer, workspaceId);
     if (!ws) return { quotas: null, errors: [userError('WORKSPACE_NOT_FOUND', 'workspaceId', 'No such workspace in your organization.')] };
     const errors = validateQuotaInput(input);
     if (errors.length) return { quotas: null, errors };
@@ -336,8 +335,8 @@ export class QuotaManager {
     // (the same value through the outbox, in case the direct write failed).
     await this.publisher?.publish(ws.id, { orgId, limit: row.apiRequestsPerMinute, version: row.version });
     this.onCommit();
-    this.loader.clear(ws.id);
-    return { quotas: await this.loader.load(ws.id), errors: [] };
+    this.loader(viewer).clear(ws.id);
+    return { quotas: await this.loader(viewer).load(ws.id), errors: [] };
   }
 }
 

@@ -7,7 +7,7 @@ import type { SnapshotTableRef, SourceSyncPayloadV1, SyncTableV1 } from '@datali
 import type { ConnectionDao } from '../daos/connection.dao';
 import { SourceSnapshotRefDao, type DiscoveredSnapshotRef } from '../daos/source-snapshot-ref.dao';
 import type { WarehouseDao } from '../daos/warehouse.dao';
-import type { TestDispatchSettings } from '../jobs/connection-test.dispatch';
+import type { JobDispatchSettings } from '../jobs/job-dispatch-settings';
 import { dispatchSourceJob } from '../jobs/source-job.dispatch';
 import { configOf } from './connection-config';
 import type { QuotaPolicy } from './quota.manager';
@@ -197,20 +197,18 @@ export function validateSyncTables(tables: readonly SyncTableInput[], required =
  */
 export class SyncManager {
   constructor(
-    private readonly viewer: Viewer,
     private readonly ds: DataSource,
     private readonly dao: ConnectionDao,
     private readonly warehouses: WarehouseDao,
     private readonly workspaces: WorkspaceManager,
-    private readonly settings: TestDispatchSettings,
+    private readonly settings: JobDispatchSettings,
     private readonly onCommit: () => void,
     private readonly quotas: QuotaPolicy,
     private readonly snapshots: SourceSnapshotRefDao = new SourceSnapshotRefDao(ds),
   ) {}
 
-  async sync(input: SyncConnectionInput): Promise<SyncConnectionResult> {
-    if (this.viewer.kind === 'anonymous') throw new UnauthenticatedError();
-    const viewer = this.viewer;
+  async sync(viewer: Viewer, input: SyncConnectionInput): Promise<SyncConnectionResult> {
+    if (viewer.kind === 'anonymous') throw new UnauthenticatedError();
     const orgId = viewer.orgId;
     if (!isUuid(input.connectionId)) return { runId: null, errors: [NOT_FOUND] };
     const all = input.allTables === true;

@@ -2,7 +2,7 @@ import type { EntityManager } from 'typeorm';
 import { externalWarehouseSchemaName, type ExternalWarehouseDestination, type PlatformWarehouseDestination } from '@datalinx/contracts';
 import type { ConnectionDao } from '../daos/connection.dao';
 import type { WarehouseDao } from '../daos/warehouse.dao';
-import type { TestDispatchSettings } from '../jobs/connection-test.dispatch';
+import type { JobDispatchSettings } from '../jobs/job-dispatch-settings';
 import { resealForDataPlane } from '../jobs/source-job.dispatch';
 import { configOf } from './connection-config';
 import { userError, type UserError } from './user-error';
@@ -13,7 +13,7 @@ export interface WarehouseDestinationDeps {
   /** The destination connection's DAO (an EXTERNAL warehouse's connection is locked and read). */
   connections: ConnectionDao;
   /** The master key the workers open job secrets with, and the box that opens connection secrets. */
-  settings: TestDispatchSettings;
+  settings: JobDispatchSettings;
 }
 
 /**

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
 import type { DataSource, EntityManager } from 'typeorm';
 import { UnauthenticatedError, seal } from '@datalinx/common';
-import { hasOrgPermission, type Viewer } from '@datalinx/graphql-kit';
+import { hasOrgPermission, type Viewer, perViewer } from '@datalinx/graphql-kit';
 import { withTenant } from '@datalinx/db';
 import { externalWarehouseSchemaName, type WarehousePurgeJobV1, type WarehouseProvisionJobV1 } from '@datalinx/contracts';
 import { enqueueJob } from '../jobs/enqueue-job';
@@ -130,31 +130,30 @@ export class WarehouseJobs {
  * PostgreSQL destination (org ADMIN: it decides where the workspace's data goes).
  */
 export class WarehouseManager {
-  private readonly byWorkspace: DataLoader<string, WarehouseRow | null>;
+  private readonly byWorkspace: (viewer: Viewer) => DataLoader<string, WarehouseRow | null>;
 
   constructor(
-    private readonly viewer: Viewer,
     private readonly ds: DataSource,
     private readonly dao: WarehouseDao,
     private readonly workspaces: WorkspaceManager,
     private readonly settings: WarehouseSettings,
   ) {
-    this.byWorkspace = new DataLoader(async (ids) => {
-      const orgId = this.orgId();
+    this.byWorkspace = perViewer((viewer) => new DataLoader(async (ids) => {
+      const orgId = this.orgId(viewer);
       const rows = orgId ? await this.dao.findByWorkspaces(orgId, ids) : [];
       return ids.map((id) => rows.find((r) => r.workspaceId === id) ?? null);
-    });
+    }));
   }
 
-  private orgId(): string | null {
-    return this.viewer.kind === 'anonymous' ? null : this.viewer.orgId;
+  private orgId(viewer: Viewer): string | null {
+    return viewer.kind === 'anonymous' ? null : viewer.orgId;
   }
 
   /** The warehouse of a workspace the viewer may read (null otherwise). */
-  async forWorkspace(workspaceId: string): Promise<WarehouseView | null> {
-    const ws = await this.workspaces.get(workspaceId);
+  async forWorkspace(viewer: Viewer, workspaceId: string): Promise<WarehouseView | null> {
+    const ws = await this.workspaces.get(viewer, workspaceId);
     if (!ws) return null;
-    const row = await this.byWorkspace.load(ws.id);
+    const row = await this.byWorkspace(viewer).load(ws.id);
     return row ? this.view(row) : null;
   }
 
@@ -169,7 +168,7 @@ export class WarehouseManager {
         role: r.external.user,
         host: r.external.host,
         port: r.external.port,
-        passwordSet: r.external.hasSecret,
+        passwordSet: r.external.secretSet,
         connectionId: r.connectionId,
         lastError: r.lastError,
         updatedAt: r.updatedAt,
@@ -196,11 +195,11 @@ export class WarehouseManager {
    * connection's own user, into the connection's `schema` (or the generated `ws_<hex>` name when it
    * names none), created by the first run if missing. The platform schema is left as it is.
    */
-  async useExternal(workspaceId: string, connectionId: string): Promise<{ workspace: Workspace | null; errors: UserError[] }> {
-    const orgId = this.orgId();
+  async useExternal(viewer: Viewer, workspaceId: string, connectionId: string): Promise<{ workspace: Workspace | null; errors: UserError[] }> {
+    const orgId = this.orgId(viewer);
     if (!orgId) throw new UnauthenticatedError();
-    const ws = await this.workspaces.get(workspaceId);
-    if (!ws || !hasOrgPermission(this.viewer, 'workspaces:create')) {
+    const ws = await this.workspaces.get(viewer, workspaceId);
+    if (!ws || !hasOrgPermission(viewer, 'workspaces:create')) {
       return { workspace: null, errors: [userError('WORKSPACE_NOT_FOUND', 'workspaceId', 'No such workspace, or only an organization admin can choose its warehouse.')] };
     }
     if (ws.archivedAt) return { workspace: null, errors: [this.workspaces.archivedError()] };
@@ -225,7 +224,7 @@ export class WarehouseManager {
       return [];
     });
     if (errors.length) return { workspace: null, errors };
-    this.byWorkspace.clear(ws.id);
+    this.byWorkspace(viewer).clear(ws.id);
     return { workspace: ws, errors: [] };
   }
 }

@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import type { DataSource, EntityManager } from 'typeorm';
 import { UnauthenticatedError, decodeCursor, encodeCursor, pageSize } from '@datalinx/common';
-import { byIdLoader, actorIdOf, hasOrgPermission, workspaceRoleOf, type Viewer } from '@datalinx/graphql-kit';
+import { byIdLoader, actorIdOf, hasOrgPermission, workspaceRoleOf, type Viewer, perViewer } from '@datalinx/graphql-kit';
 import { withTenant } from '@datalinx/db';
 import { enqueueOutbox } from '@datalinx/messaging';
 import { WORKSPACE_CREATED_V1, type WorkspaceCreatedV1 } from '@datalinx/contracts';
@@ -21,66 +21,66 @@ const ENVIRONMENTS: readonly EnvironmentValue[] = ['DEV', 'STAGING', 'PROD'];
  * archive, delete) are workspace administration: org ADMIN only, re-checked here.
  */
 export class WorkspaceManager {
-  private readonly loader: DataLoader<string, Workspace | null>;
+  private readonly loader: (viewer: Viewer) => DataLoader<string, Workspace | null>;
 
   constructor(
-    private readonly viewer: Viewer,
     private readonly ds: DataSource,
     private readonly dao: WorkspaceDao,
     private readonly warehouses: WarehouseJobs,
     private readonly onCommit: () => void,
   ) {
-    this.loader = byIdLoader(async (ids) => {
-      const orgId = this.orgId();
+    this.loader = perViewer((viewer) => byIdLoader(async (ids) => {
+      const orgId = this.orgId(viewer);
       return orgId ? this.dao.findByIds(orgId, ids) : [];
-    });
+    }));
   }
 
-  private orgId(): string | null {
-    return this.viewer.kind === 'anonymous' ? null : this.viewer.orgId;
+  private orgId(viewer: Viewer): string | null {
+    return viewer.kind === 'anonymous' ? null : viewer.orgId;
   }
 
   /** The workspace if the viewer may read it; null otherwise (not found = not yours). */
-  async get(id: string): Promise<Workspace | null> {
-    const ws = await this.loader.load(id);
-    return ws && workspaceRoleOf(this.viewer, ws.id) ? ws : null;
+  async get(viewer: Viewer, id: string): Promise<Workspace | null> {
+    const ws = await this.loader(viewer).load(id);
+    return ws && workspaceRoleOf(viewer, ws.id) ? ws : null;
   }
 
   async list(
+    viewer: Viewer,
     first: number | null | undefined,
     after: string | null | undefined,
     search: string | null | undefined,
     filter: { environment?: EnvironmentValue | null; archived?: boolean | null } = {},
   ) {
-    const orgId = this.orgId();
-    if (!orgId || this.viewer.kind === 'anonymous') throw new UnauthenticatedError();
+    const orgId = this.orgId(viewer);
+    if (!orgId || viewer.kind === 'anonymous') throw new UnauthenticatedError();
     const n = pageSize(first);
-    const isAdmin = this.viewer.kind === 'user' && this.viewer.orgRole === 'ADMIN';
+    const isAdmin = viewer.kind === 'user' && viewer.orgRole === 'ADMIN';
     const rows = await this.dao.list(orgId, {
       first: n,
       after: decodeCursor(after),
       search: search?.trim() || undefined,
-      onlyIds: isAdmin ? undefined : this.viewer.grants.map((g) => g.workspaceId),
+      onlyIds: isAdmin ? undefined : viewer.grants.map((g) => g.workspaceId),
       environment: filter.environment ?? undefined,
       archived: filter.archived ?? undefined,
     });
     const nodes = rows.slice(0, n);
-    for (const w of nodes) this.loader.prime(w.id, w);
+    for (const w of nodes) this.loader(viewer).prime(w.id, w);
     const last = nodes[nodes.length - 1];
     return { nodes, pageInfo: { hasNextPage: rows.length > n, endCursor: last ? encodeCursor(last.createdAt, last.id) : null } };
   }
 
   /** Workspaces of an organization (Organization.workspaces): only the viewer's own org. */
-  async listForOrganization(orgId: string): Promise<Workspace[]> {
-    if (orgId !== this.orgId()) return [];
-    const page = await this.list(200, null, null);
+  async listForOrganization(viewer: Viewer, orgId: string): Promise<Workspace[]> {
+    if (orgId !== this.orgId(viewer)) return [];
+    const page = await this.list(viewer, 200, null, null);
     return page.nodes;
   }
 
-  async create(input: { name: string; slug: string; environment?: EnvironmentValue | null }): Promise<{ workspace: Workspace | null; errors: UserError[] }> {
-    const orgId = this.orgId();
+  async create(viewer: Viewer, input: { name: string; slug: string; environment?: EnvironmentValue | null }): Promise<{ workspace: Workspace | null; errors: UserError[] }> {
+    const orgId = this.orgId(viewer);
     if (!orgId) throw new UnauthenticatedError();
-    if (!hasOrgPermission(this.viewer, 'workspaces:create')) {
+    if (!hasOrgPermission(viewer, 'workspaces:create')) {
       return { workspace: null, errors: [userError('FORBIDDEN', null, 'Only organization admins can create workspaces.')] };
     }
     const name = input.name.trim();
@@ -97,7 +97,7 @@ export class WorkspaceManager {
       const created: WorkspaceCreatedV1 = { orgId, workspaceId: ws.id, slug, environment: ws.environment };
       await enqueueOutbox(em, WORKSPACE_CREATED_V1, created);
       // Same transaction: a workspace never exists without its warehouse row and provision job.
-      await this.warehouses.provisionNew(em, orgId, ws, actorIdOf(this.viewer));
+      await this.warehouses.provisionNew(em, orgId, ws, actorIdOf(viewer));
       return { workspace: ws, errors: [] as UserError[] };
     });
     if (result.workspace) this.onCommit();
@@ -114,22 +114,22 @@ export class WorkspaceManager {
    * the workspace is archived, null when it is writable. The database refuses such writes anyway
    * (trigger `refuse_archived_workspace_writes`); this gives callers the helpful answer.
    */
-  async writeBlocker(workspaceId: string): Promise<UserError | null> {
-    const ws = await this.get(workspaceId);
+  async writeBlocker(viewer: Viewer, workspaceId: string): Promise<UserError | null> {
+    const ws = await this.get(viewer, workspaceId);
     return ws?.archivedAt ? this.archivedError() : null;
   }
 
   /** The workspace, if the viewer may read it and administer workspaces; otherwise a NOT_FOUND error (not yours = not found). */
-  private async administrable(id: string, permission: 'workspaces:create' | 'workspaces:delete', what: string): Promise<{ ws: Workspace; orgId: string } | UserError> {
-    const orgId = this.orgId();
+  private async administrable(viewer: Viewer, id: string, permission: 'workspaces:create' | 'workspaces:delete', what: string): Promise<{ ws: Workspace; orgId: string } | UserError> {
+    const orgId = this.orgId(viewer);
     if (!orgId) throw new UnauthenticatedError();
-    const ws = await this.get(id);
-    if (!ws || !hasOrgPermission(this.viewer, permission)) return userError('WORKSPACE_NOT_FOUND', 'id', `No such workspace, or only an organization admin can ${what} it.`);
+    const ws = await this.get(viewer, id);
+    if (!ws || !hasOrgPermission(viewer, permission)) return userError('WORKSPACE_NOT_FOUND', 'id', `No such workspace, or only an organization admin can ${what} it.`);
     return { ws, orgId };
   }
 
-  async update(id: string, input: { name?: string | null; description?: string | null; environment?: EnvironmentValue | null }): Promise<WorkspaceResult> {
-    const target = await this.administrable(id, 'workspaces:create', 'change');
+  async update(viewer: Viewer, id: string, input: { name?: string | null; description?: string | null; environment?: EnvironmentValue | null }): Promise<WorkspaceResult> {
+    const target = await this.administrable(viewer, id, 'workspaces:create', 'change');
     if ('code' in target) return { workspace: null, errors: [target] };
     const patch: { name?: string; description?: string; environment?: EnvironmentValue } = {};
     const errors: UserError[] = [];
@@ -146,7 +146,7 @@ export class WorkspaceManager {
       else patch.environment = input.environment;
     }
     if (errors.length) return { workspace: null, errors };
-    return this.change(target, async (em, ws) => {
+    return this.change(viewer, target, async (em, ws) => {
       if (ws.archivedAt) return { workspace: null, errors: [this.archivedError('id')] };
       if (!Object.keys(patch).length) return { workspace: ws, errors: [] };
       return { workspace: await this.dao.update(em, target.orgId, ws.id, patch), errors: [] };
@@ -154,16 +154,16 @@ export class WorkspaceManager {
   }
 
   /** Archived: still readable, but read-only. Idempotent. */
-  async archive(id: string): Promise<WorkspaceResult> {
-    const target = await this.administrable(id, 'workspaces:create', 'archive');
+  async archive(viewer: Viewer, id: string): Promise<WorkspaceResult> {
+    const target = await this.administrable(viewer, id, 'workspaces:create', 'archive');
     if ('code' in target) return { workspace: null, errors: [target] };
-    return this.change(target, async (em, ws) => ({ workspace: ws.archivedAt ? ws : await this.dao.update(em, target.orgId, ws.id, { archivedAt: new Date() }), errors: [] }));
+    return this.change(viewer, target, async (em, ws) => ({ workspace: ws.archivedAt ? ws : await this.dao.update(em, target.orgId, ws.id, { archivedAt: new Date() }), errors: [] }));
   }
 
-  async unarchive(id: string): Promise<WorkspaceResult> {
-    const target = await this.administrable(id, 'workspaces:create', 'unarchive');
+  async unarchive(viewer: Viewer, id: string): Promise<WorkspaceResult> {
+    const target = await this.administrable(viewer, id, 'workspaces:create', 'unarchive');
     if ('code' in target) return { workspace: null, errors: [target] };
-    return this.change(target, async (em, ws) => ({ workspace: ws.archivedAt ? await this.dao.update(em, target.orgId, ws.id, { archivedAt: null }) : ws, errors: [] }));
+    return this.change(viewer, target, async (em, ws) => ({ workspace: ws.archivedAt ? await this.dao.update(em, target.orgId, ws.id, { archivedAt: null }) : ws, errors: [] }));
   }
 
   /**
@@ -171,30 +171,30 @@ export class WorkspaceManager {
    * lookup at once; its warehouse schema and role are dropped by the `warehouse.purge` job
    * dispatched in the same transaction (the warehouse becomes PURGED when that run succeeds).
    */
-  async delete(id: string): Promise<{ workspaceId: string | null; purgeRunId: string | null; errors: UserError[] }> {
-    const target = await this.administrable(id, 'workspaces:delete', 'delete');
+  async delete(viewer: Viewer, id: string): Promise<{ workspaceId: string | null; purgeRunId: string | null; errors: UserError[] }> {
+    const target = await this.administrable(viewer, id, 'workspaces:delete', 'delete');
     if ('code' in target) return { workspaceId: null, purgeRunId: null, errors: [target] };
     const purgeRunId = await withTenant(this.ds, target.orgId, async (em) => {
       const ws = await this.dao.lockLive(em, target.orgId, target.ws.id);
       if (!ws) return undefined;
       await this.dao.update(em, target.orgId, ws.id, { deletedAt: new Date() });
-      return this.warehouses.purge(em, target.orgId, ws.id, actorIdOf(this.viewer));
+      return this.warehouses.purge(em, target.orgId, ws.id, actorIdOf(viewer));
     });
     if (purgeRunId === undefined) return { workspaceId: null, purgeRunId: null, errors: [userError('WORKSPACE_NOT_FOUND', 'id', 'No such workspace, or only an organization admin can delete it.')] };
     this.onCommit();
-    this.loader.clear(target.ws.id);
+    this.loader(viewer).clear(target.ws.id);
     return { workspaceId: target.ws.id, purgeRunId, errors: [] };
   }
 
   /** Runs a lifecycle change on the locked live row (a concurrent delete wins cleanly: NOT_FOUND). */
-  private async change(target: { ws: Workspace; orgId: string }, fn: (em: EntityManager, ws: Workspace) => Promise<WorkspaceResult>): Promise<WorkspaceResult> {
+  private async change(viewer: Viewer, target: { ws: Workspace; orgId: string }, fn: (em: EntityManager, ws: Workspace) => Promise<WorkspaceResult>): Promise<WorkspaceResult> {
     const result = await withTenant(this.ds, target.orgId, async (em) => {
       const ws = await this.dao.lockLive(em, target.orgId, target.ws.id);
       if (!ws) return { workspace: null, errors: [userError('WORKSPACE_NOT_FOUND', 'id', 'No such workspace.')] };
       return fn(em, ws);
     });
-    this.loader.clear(target.ws.id);
-    if (result.workspace) this.loader.prime(result.workspace.id, result.workspace);
+    this.loader(viewer).clear(target.ws.id);
+    if (result.workspace) this.loader(viewer).prime(result.workspace.id, result.workspace);
     return result;
   }
 }

@@ -3,13 +3,12 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 const TENANT = `org_id = nullif(current_setting('app.current_org_id', true), '')::uuid`;
 
 /**
- * Why: connections of every type (PRODUCT.md step 1: PostgreSQL, MySQL/MariaDB, CSV/JSON files,
- * REST APIs), uploaded files, and periodic re-tests of healthy connections (issue 4).
+ * Why: connections of every type (PostgreSQL, MySQL/MariaDB, CSV/JSON files, REST APIs),
+ * uploaded files, and periodic re-tests of healthy connections.
  *
  * - `connection.type` admits MYSQL, FILE and REST_API; `config` is validated by the contracts'
- *   `connectionConfig` in the service. Secrets stay in `secret_sealed`, now sealed with the
- *   workspace's data key (envelope encryption); older rows keep their master-key sealing and are
- *   still read (the service tells them apart by `kid`).
+ *   `connectionConfig` in the service. Secrets stay in `secret_sealed`, sealed with the
+ *   workspace's data key (envelope encryption).
  * - `status_before_test`: the status a connection had when its current test began, so the
  *   results consumer can tell HEALTHY → FAILING (which raises workspace.connection.failed.v1)
  *   from a connection that was already failing.
@@ -23,9 +22,6 @@ const TENANT = `org_id = nullif(current_setting('app.current_org_id', true), '')
  *   with a fixed search_path. FORCE binds the owner too, so the owner gets a SELECT-only
  *   `owner_retest_lookup` policy; the runtime role still sees nothing without a tenant, and the
  *   dispatch itself runs in a tenant transaction that locks and re-checks the row.
- * - `connections_with_legacy_secret()`: the same kind of lookup for the master-key rotation CLI,
- *   which moves rows still sealed directly with the master key under their workspace data key
- *   (otherwise a rotated master key would strand them).
  */
 export class Connections1765000000000 implements MigrationInterface {
   name = 'Connections1765000000000';
@@ -63,17 +59,9 @@ export class Connections1765000000000 implements MigrationInterface {
          ORDER BY c.last_tested_at NULLS FIRST, c.id
          LIMIT least(greatest(coalesce(p_limit, 100), 1), 1000)
       $$`);
-    await q.query(`CREATE FUNCTION workspace.connections_with_legacy_secret()
-      RETURNS TABLE (org_id uuid, connection_id uuid)
-      LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-        SELECT c.org_id, c.id FROM workspace.connection c
-         WHERE c.secret_sealed IS NOT NULL AND NOT (c.secret_sealed ? 'kid')
-         ORDER BY c.org_id, c.id
-      $$`);
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query(`DROP FUNCTION workspace.connections_with_legacy_secret()`);
     await q.query(`DROP FUNCTION workspace.connections_due_for_retest(integer, integer)`);
     await q.query(`DROP POLICY owner_retest_lookup ON workspace.connection`);
     await q.query(`DROP TABLE workspace.file`);

@@ -7,7 +7,7 @@ import type { PipelineDao } from '../daos/pipeline.dao';
 import type { WarehouseDao } from '../daos/warehouse.dao';
 import type { Connection } from '../entities/connection.entity';
 import type { Pipeline } from '../entities/pipeline.entity';
-import type { TestDispatchSettings } from '../jobs/connection-test.dispatch';
+import type { JobDispatchSettings } from '../jobs/job-dispatch-settings';
 import { enqueueJob } from '../jobs/enqueue-job';
 import { resealForDataPlane } from '../jobs/source-job.dispatch';
 import { configOf } from '../managers/connection-config';
@@ -24,7 +24,7 @@ export interface PipelineDispatchDeps {
   connections: ConnectionDao;
   warehouses: WarehouseDao;
   /** The master key the workers open job secrets with, and the box that opens connection secrets. */
-  settings: TestDispatchSettings;
+  settings: JobDispatchSettings;
   /** The workspaces' quotas; null: runs are not admitted (tests of the dispatch alone). */
   quotas: QuotaPolicy | null;
 }
@@ -110,8 +110,7 @@ export async function dispatchPipelineRun(
  * load (READY; EXTERNAL: its destination connection still there and usable) — all problems at
  * once, as PipelineDispatchRefused — and only then opens the secrets: each connection's
  * (the destination's included) are re-sealed for the data plane with AAD
- * `job:<jobId>:<connectionId>` (a sealed value cannot be moved to another job or connection),
- * moving a legacy sealing under the data key on the way. One load entry per distinct connection,
+ * `job:<jobId>:<connectionId>` (a sealed value cannot be moved to another job or connection). One load entry per distinct connection,
  * in definition order.
  */
 async function resolveLoad(em: EntityManager, dao: PipelineDao, p: Pipeline, jobId: string, deps: PipelineDispatchDeps): Promise<PipelineLoadV1> {

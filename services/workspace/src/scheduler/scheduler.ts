@@ -4,7 +4,7 @@ import { withTenant } from '@datalinx/db';
 import { PipelineDao } from '../daos/pipeline.dao';
 import { ConnectionDao } from '../daos/connection.dao';
 import { WarehouseDao } from '../daos/warehouse.dao';
-import type { TestDispatchSettings } from '../jobs/connection-test.dispatch';
+import type { JobDispatchSettings } from '../jobs/job-dispatch-settings';
 import { cronError, latestRunAtOrBefore, nextRunAfter } from './cron';
 import { randomUUID } from 'node:crypto';
 import { enqueueOutbox } from '@datalinx/messaging';
@@ -25,10 +25,10 @@ export interface PipelineSchedulerOptions {
   /** The workspaces' quotas (concurrent runs, storage): a slot they refuse is reported FAILED, not retried. */
   quotas?: QuotaPolicy | null;
   /**
-   * The data-plane master key and the connection secret box (`testDispatchSettings`): a
+   * The data-plane master key and the connection secret box (`jobDispatchSettings`): a
    * `pipeline.run` job carries its sources' secrets re-sealed for the workers.
    */
-  settings: TestDispatchSettings;
+  settings: JobDispatchSettings;
 }
 
 export type TickOutcome = 'dispatched' | 'already-dispatched' | 'skipped';

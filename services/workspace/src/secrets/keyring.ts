@@ -3,7 +3,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { seal, unseal, type Sealed } from '@datalinx/common';
 import { withTenant } from '@datalinx/db';
 
-/** A secret sealed under a workspace's data key: `kid: 'ws'` tells it from the older master-key sealing. */
+/** A secret sealed under a workspace's data key (`kid: 'ws'`). */
 export interface WorkspaceSealed extends Sealed {
   kid: 'ws';
 }

@@ -7,6 +7,7 @@ import { postGraphQL } from '../../../../test/support/http';
 import { deleteWorkerConsumers } from '../../../../test/support/worker-consumers';
 import { startWorker, stopWorker, workspaceFilters } from '../../../../workers/test/support/worker-process';
 import { warehouseSettingsFromUrl } from '../../src/managers/warehouse.manager';
+import { CREATE_CONNECTION, postgresConnectionInput, type CreateConnectionResult } from '../../../../test/support/connections';
 
 /** Runs one statement on a connection of its own to `url` (the cluster's admin database, the warehouse) and returns the rows. */
 export async function sql(url: URL, text: string, params: unknown[] = []) {
@@ -191,13 +192,11 @@ export class WarehousePlatform {
  * connection.test and discovery do). `schema`: the schema a DESTINATION loads into (none by default).
  * Expects no field errors; returns the connection id.
  */
-export async function createPostgresConnection(env: WarehousePlatform, workspaceId: string, databaseUrl: string, o: { name: string; kind: 'SOURCE' | 'DESTINATION'; schema?: string }): Promise<string> {
+export async function newPostgresConnection(env: WarehousePlatform, workspaceId: string, databaseUrl: string, o: { name: string; kind: 'SOURCE' | 'DESTINATION'; schema?: string }): Promise<string> {
   const url = new URL(databaseUrl);
-  const postgres = { host: url.hostname, port: Number(url.port || 5432), database: decodeURIComponent(url.pathname.slice(1)), user: decodeURIComponent(url.username), ...(o.schema ? { schema: o.schema } : {}) };
-  const res = await env.gql<{ createConnection: { connection: { id: string }; errors: unknown[] } }>(
-    `mutation($i: CreateConnectionInput!){ createConnection(input: $i) { connection { id } errors { code field message } } }`,
-    { i: { workspaceId, name: o.name, kind: o.kind, type: 'POSTGRES', postgres, secrets: { password: decodeURIComponent(url.password) || 'trust-ignores-this-password' } } },
-  );
+  // The test server trusts local connections: any password is accepted, but the API wants one.
+  if (!url.password) url.password = 'trust-ignores-this-password';
+  const res = await env.gql<CreateConnectionResult>(CREATE_CONNECTION, { i: postgresConnectionInput({ workspaceId, databaseUrl: url.toString(), ...o }) });
   expect(res.body.data?.createConnection.errors).toEqual([]);
-  return res.body.data!.createConnection.connection.id;
+  return res.body.data!.createConnection.connection!.id;
 }

@@ -63,11 +63,6 @@ export type Connection = {
   createdAt: Scalars['DateTime']['output'];
   /** Where it points, for lists: host:port/database (POSTGRES, MYSQL), the file name (FILE) or the base URL (REST_API). */
   endpoint: Scalars['String']['output'];
-  /**
-   * Same as `secretSet`.
-   * @deprecated Use secretSet.
-   */
-  hasSecret: Scalars['Boolean']['output'];
   id: Scalars['ID']['output'];
   kind: ConnectionKind;
   lastError: Maybe<Scalars['String']['output']>;
@@ -144,14 +139,6 @@ export type CreatePipelineInput = {
   /** 5-field cron, e.g. "30 2 * * *"; leave out for manual runs only. */
   schedule?: InputMaybe<Scalars['String']['input']>;
   timeZone?: InputMaybe<Scalars['String']['input']>;
-  workspaceId: Scalars['ID']['input'];
-};
-
-export type CreatePostgresConnectionInput = {
-  /** postgres://user:password@host:port/database */
-  connectionString: Scalars['String']['input'];
-  kind?: InputMaybe<ConnectionKind>;
-  name: Scalars['String']['input'];
   workspaceId: Scalars['ID']['input'];
 };
 
@@ -259,8 +246,6 @@ export type Mutation = {
   createConnection: ConnectionPayload;
   /** Needs pipelines:write in the workspace. Expected failures (CRON_INVALID, TIME_ZONE_INVALID, CONNECTION_NOT_FOUND, NAME_TAKEN, DEFINITION_INVALID, …) come back in `errors` and write nothing. A source whose connection has been discovered is checked against its latest discovery (`sourceSnapshots`): an exact or incremental table it does not have is TABLE_NOT_DISCOVERED (`definition.sources.N.tables.J` / `…incremental.J.table`), a cursor or key column it does not have COLUMN_NOT_FOUND, an incremental table without a key PRIMARY_KEY_REQUIRED; patterns are matched when the pipeline runs. updatePipeline checks the same way. */
   createPipeline: PipelinePayload;
-  /** Adds a PostgreSQL connection; the connection string (with its password) is stored sealed and never returned. */
-  createPostgresConnection: CreateConnectionPayload;
   /** Org ADMIN only. */
   createWorkspace: CreateWorkspacePayload;
   deleteConnection: DeleteConnectionPayload;
@@ -342,11 +327,6 @@ export type MutationCreateConnectionArgs = {
 
 export type MutationCreatePipelineArgs = {
   input: CreatePipelineInput;
-};
-
-
-export type MutationCreatePostgresConnectionArgs = {
-  input: CreatePostgresConnectionInput;
 };
 
 
@@ -1179,7 +1159,6 @@ export type ResolversTypes = ResolversObject<{
   CreateConnectionInput: CreateConnectionInput;
   CreateConnectionPayload: ResolverTypeWrapper<Omit<CreateConnectionPayload, 'connection'> & { connection?: Maybe<ResolversTypes['Connection']> }>;
   CreatePipelineInput: CreatePipelineInput;
-  CreatePostgresConnectionInput: CreatePostgresConnectionInput;
   CreateWorkspaceInput: CreateWorkspaceInput;
   CreateWorkspacePayload: ResolverTypeWrapper<Omit<CreateWorkspacePayload, 'workspace'> & { workspace?: Maybe<ResolversTypes['Workspace']> }>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
@@ -1272,7 +1251,6 @@ export type ResolversParentTypes = ResolversObject<{
   CreateConnectionInput: CreateConnectionInput;
   CreateConnectionPayload: Omit<CreateConnectionPayload, 'connection'> & { connection?: Maybe<ResolversParentTypes['Connection']> };
   CreatePipelineInput: CreatePipelineInput;
-  CreatePostgresConnectionInput: CreatePostgresConnectionInput;
   CreateWorkspaceInput: CreateWorkspaceInput;
   CreateWorkspacePayload: Omit<CreateWorkspacePayload, 'workspace'> & { workspace?: Maybe<ResolversParentTypes['Workspace']> };
   DateTime: Scalars['DateTime']['output'];
@@ -1351,7 +1329,6 @@ export type ConnectionResolvers<ContextType = WorkspaceContext, ParentType exten
   config?: Resolver<ResolversTypes['ConnectionConfig'], ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   endpoint?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  hasSecret?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['ConnectionKind'], ParentType, ContextType>;
   lastError?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -1424,7 +1401,6 @@ export type MutationResolvers<ContextType = WorkspaceContext, ParentType extends
   canonicalizeColumn?: Resolver<ResolversTypes['CanonicalizeColumnPayload'], ParentType, ContextType, RequireFields<MutationCanonicalizeColumnArgs, 'input'>>;
   createConnection?: Resolver<ResolversTypes['ConnectionPayload'], ParentType, ContextType, RequireFields<MutationCreateConnectionArgs, 'input'>>;
   createPipeline?: Resolver<ResolversTypes['PipelinePayload'], ParentType, ContextType, RequireFields<MutationCreatePipelineArgs, 'input'>>;
-  createPostgresConnection?: Resolver<ResolversTypes['CreateConnectionPayload'], ParentType, ContextType, RequireFields<MutationCreatePostgresConnectionArgs, 'input'>>;
   createWorkspace?: Resolver<ResolversTypes['CreateWorkspacePayload'], ParentType, ContextType, RequireFields<MutationCreateWorkspaceArgs, 'input'>>;
   deleteConnection?: Resolver<ResolversTypes['DeleteConnectionPayload'], ParentType, ContextType, RequireFields<MutationDeleteConnectionArgs, 'id'>>;
   deletePipeline?: Resolver<ResolversTypes['DeletePipelinePayload'], ParentType, ContextType, RequireFields<MutationDeletePipelineArgs, 'id'>>;
