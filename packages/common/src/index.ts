@@ -8,3 +8,4 @@ export * from './uuid';
 export * from './quota-errors';
 export * from './pump';
 export * from './network-policy';
+export * from './clock';

@@ -9,6 +9,7 @@ import { migrate } from '../src/migrate';
 import { jobDispatchSettings } from '../src/jobs/job-dispatch-settings';
 import { PipelineScheduler } from '../src/scheduler/scheduler';
 import { latestRunAtOrBefore, nextRunAfter, nextRunTimes } from '../src/scheduler/cron';
+import { ManualClock } from '../../../test/support/clock';
 
 const log = createLogger('scheduler-test', process.env.TEST_LOG_LEVEL ?? 'silent');
 const MINUTE = 60_000;
@@ -123,10 +124,11 @@ describe('pipeline scheduler: two instances, a crash and a restart, each due slo
     schemaDriftPolicy: 'BLOCK',
   });
 
-  async function startInstance(name: string, intervalMs = 20): Promise<Instance> {
+  /** Every instance of a test reads the same clock, which the test moves: no test waits for a minute boundary. */
+  async function startInstance(name: string, clock: ManualClock, intervalMs = 20): Promise<Instance> {
     const ds = await workspaceDataSource(appUrl, 3).initialize();
     const relay = new OutboxRelay(ds, nats.js, log, { pollIntervalMs: 200 }).start();
-    const scheduler = new PipelineScheduler({ ds, log: log.child({ instance: name }), intervalMs, onOutboxCommit: () => relay.kick(), settings });
+    const scheduler = new PipelineScheduler({ ds, log: log.child({ instance: name }), intervalMs, onOutboxCommit: () => relay.kick(), settings, clock });
     const inst = { name, ds, relay, scheduler };
     instances.push(inst);
     return inst;
@@ -170,7 +172,7 @@ describe('pipeline scheduler: two instances, a crash and a restart, each due slo
     ]);
   }
 
-  const dueCount = async () => (await admin.query(`SELECT count(*)::int AS n FROM workspace.pipeline WHERE enabled AND next_run_at <= clock_timestamp()`))[0].n as number;
+  const dueCount = async (at: Date) => (await admin.query(`SELECT count(*)::int AS n FROM workspace.pipeline WHERE enabled AND next_run_at <= $1`, [at]))[0].n as number;
   async function until(what: string, cond: () => Promise<boolean>, timeoutMs: number): Promise<void> {
     for (const deadline = Date.now() + timeoutMs; !(await cond()); ) {
       if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
@@ -205,11 +207,11 @@ describe('pipeline scheduler: two instances, a crash and a restart, each due slo
   });
 
   it('dispatches every due slot once across instances, crashes and restarts; advances next_run_at in the pipeline’s zone', async () => {
-    // Stay clear of a minute boundary for the first phase (the every-minute slots must be predictable).
-    if (new Date().getUTCSeconds() >= 40) await sleep(MINUTE - (Date.now() % MINUTE) + 500);
-    const m0 = new Date(Math.floor(Date.now() / MINUTE) * MINUTE);
+    // The first phase runs 10 s into minute m0; the second, 10 s into m1 (the clock moves, nobody waits).
+    const m0 = new Date('2026-06-15T10:00:00.000Z');
     const m1 = new Date(m0.getTime() + MINUTE);
-    const startedAt = new Date();
+    const clock = new ManualClock(new Date(m0.getTime() + 10_000));
+    const startedAt = clock.now();
 
     // Every-minute pipelines of three orgs in three zones, each having missed three slots (down for a while).
     const everyMinute: Seeded[] = [];
@@ -217,55 +219,60 @@ describe('pipeline scheduler: two instances, a crash and a restart, each due slo
       for (const tz of ['UTC', 'Europe/Berlin', 'America/New_York']) everyMinute.push(await seed(i, '* * * * *', tz, new Date(m0.getTime() - 3 * MINUTE)));
     }
     // Daily 02:30 Berlin (DST zone), last due days ago; daily 03:00 Kolkata (+05:30), due yesterday.
-    const berlin = await seed(0, '30 2 * * *', 'Europe/Berlin', latestDaily('Europe/Berlin', 2, 30, new Date(Date.now() - 3 * 24 * 3600_000)));
-    const kolkata = await seed(1, '0 3 * * *', 'Asia/Kolkata', latestDaily('Asia/Kolkata', 3, 0, new Date(Date.now() - 24 * 3600_000)));
+    const berlin = await seed(0, '30 2 * * *', 'Europe/Berlin', latestDaily('Europe/Berlin', 2, 30, new Date(startedAt.getTime() - 3 * 24 * 3600_000)));
+    const kolkata = await seed(1, '0 3 * * *', 'Asia/Kolkata', latestDaily('Asia/Kolkata', 3, 0, new Date(startedAt.getTime() - 24 * 3600_000)));
     // Not due: manual-only, due tomorrow, disabled.
     const manualOnly = await seed(2, null, 'UTC', null);
-    const future = await seed(2, '* * * * *', 'UTC', new Date(Date.now() + 24 * 3600_000));
+    const future = await seed(2, '* * * * *', 'UTC', new Date(startedAt.getTime() + 24 * 3600_000));
     const disabled = await seed(1, '* * * * *', 'UTC', null, false);
 
     // The cross-tenant lookup: the runtime role sees no pipeline without a tenant, the SECURITY
     // DEFINER function shows (org, pipeline, next_run_at) of the due ones and nothing else.
-    const probe = await startInstance('probe');
+    const probe = await startInstance('probe', clock);
     expect(await probe.ds.query(`SELECT count(*)::int AS n FROM workspace.pipeline`)).toEqual([{ n: 0 }]);
-    const due: Array<Record<string, unknown>> = await probe.ds.query(`SELECT * FROM workspace.due_pipelines(1000)`);
+    const due: Array<Record<string, unknown>> = await probe.ds.query(`SELECT * FROM workspace.due_pipelines(1000, $1)`, [clock.now()]);
     expect(Object.keys(due[0]!).sort()).toEqual(['next_run_at', 'org_id', 'pipeline_id']);
     expect(due.map((r) => r.pipeline_id).sort()).toEqual([...everyMinute, berlin, kolkata].map((p) => p.id).sort());
     await stopInstance(probe);
 
     // A crash in the middle of a dispatch (after the ledger row and the outbox rows, before the
     // commit): nothing of it remains, every pipeline is still due.
-    const crashing = await startInstance('crashing');
+    const crashing = await startInstance('crashing', clock);
     (crashing.scheduler as unknown as { dao: { update: () => Promise<void> } }).dao.update = async () => {
       throw new Error('simulated crash before commit');
     };
     expect(await crashing.scheduler.tick()).toBe(0);
     expect(await admin.query(`SELECT count(*)::int AS n FROM workspace.pipeline_run`)).toEqual([{ n: 0 }]);
     expect(await admin.query(`SELECT count(*)::int AS n FROM workspace.outbox`)).toEqual([{ n: 0 }]);
-    expect(await dueCount()).toBe(everyMinute.length + 2);
+    expect(await dueCount(clock.now())).toBe(everyMinute.length + 2);
     await stopInstance(crashing);
 
     // Two instances ticking every 20 ms, plus bursts of concurrent ticks on both.
-    const a = await startInstance('A');
-    const b = await startInstance('B');
+    const a = await startInstance('A', clock);
+    const b = await startInstance('B', clock);
     a.scheduler.start();
     b.scheduler.start();
     await Promise.all([a.scheduler.tick(), b.scheduler.tick(), a.scheduler.tick(), b.scheduler.tick()]);
-    await until('nothing is due', async () => (await dueCount()) === 0, 15_000);
-    const t1 = new Date();
-    expect(t1.getTime()).toBeLessThan(m1.getTime()); // phase one stayed inside minute m0
+    await until('nothing is due', async () => (await dueCount(clock.now())) === 0, 15_000);
+    const t1 = clock.now();
 
-    // "Restart": A stops mid-way and a new instance C takes its place; B and C run through the next minute.
+    // "Restart": A stops mid-way and a new instance C takes its place; the clock moves into the
+    // next minute and B and C dispatch its slot.
     await stopInstance(a);
-    const c = await startInstance('C');
+    const c = await startInstance('C', clock);
     c.scheduler.start();
+    clock.set(new Date(m1.getTime() + 10_000));
     await until(`the ${m1.toISOString()} slot was dispatched`, async () => {
       const [{ n }] = await admin.query(`SELECT count(*)::int AS n FROM workspace.pipeline WHERE schedule = '* * * * *' AND enabled AND next_run_at > $1`, [m1]);
       return n === everyMinute.length + 1; // + the one due tomorrow
-    }, MINUTE + 30_000);
-    await sleep(1500); // let any (wrong) second dispatch of the same slot happen before looking
+    }, 30_000);
+    // Stopping waits for the tick in flight, so the ledger below is final: any (wrong) second
+    // dispatch of a slot would be in it. A fresh instance at the same instant finds nothing due.
     await stopInstance(b);
     await stopInstance(c);
+    const late = await startInstance('late', clock);
+    expect(await late.scheduler.tick()).toBe(0);
+    await stopInstance(late);
 
     // ── the ledger: exactly the expected slots, once each ──
     const runs: Array<{ pipeline_id: string; scheduled_for: Date; job_id: string; run_id: string; trigger: string; org_id: string; workspace_id: string }> = await admin.query(
@@ -352,9 +359,10 @@ describe('pipeline scheduler: two instances, a crash and a restart, each due slo
   }, 150_000);
 
   it('skips a pipeline another instance holds, and a slot already in the ledger is never dispatched again', async () => {
-    const p = await seed(0, '* * * * *', 'UTC', new Date(Math.floor(Date.now() / MINUTE) * MINUTE - MINUTE));
-    const inst = await startInstance('lock-check');
-    const slot = latestRunAtOrBefore('* * * * *', 'UTC', new Date());
+    const clock = new ManualClock('2026-06-16T08:00:30.000Z');
+    const p = await seed(0, '* * * * *', 'UTC', new Date(clock.now().getTime() - 30_000 - MINUTE));
+    const inst = await startInstance('lock-check', clock);
+    const slot = latestRunAtOrBefore('* * * * *', 'UTC', clock.now());
     // Another instance is dispatching it right now (row lock held): this one moves on.
     const holder = await admin.createQueryRunner();
     await holder.connect();
@@ -374,12 +382,8 @@ describe('pipeline scheduler: two instances, a crash and a restart, each due slo
       randomUUID(),
     ]);
     const outboxBefore = (await admin.query(`SELECT count(*)::int AS n FROM workspace.outbox`))[0].n;
-    const outcome = await inst.scheduler.fire(p.orgId, p.id);
-    // A minute boundary between the two reads would make it a new slot; then it is dispatched once.
-    if (latestRunAtOrBefore('* * * * *', 'UTC', new Date()).getTime() === slot.getTime()) {
-      expect(outcome).toBe('already-dispatched');
-      expect((await admin.query(`SELECT count(*)::int AS n FROM workspace.outbox`))[0].n).toBe(outboxBefore);
-    }
+    expect(await inst.scheduler.fire(p.orgId, p.id)).toBe('already-dispatched');
+    expect((await admin.query(`SELECT count(*)::int AS n FROM workspace.outbox`))[0].n).toBe(outboxBefore);
     expect(await admin.query(`SELECT count(*)::int AS n FROM workspace.pipeline_run WHERE pipeline_id = $1 AND scheduled_for = $2`, [p.id, slot])).toEqual([{ n: 1 }]);
     const [{ next_run_at: nextRun }] = await admin.query(`SELECT next_run_at FROM workspace.pipeline WHERE id = $1`, [p.id]);
     expect(nextRun.getTime()).toBeGreaterThan(slot.getTime());
@@ -389,8 +393,9 @@ describe('pipeline scheduler: two instances, a crash and a restart, each due slo
   });
 
   it('reports a slot that cannot be dispatched (warehouse not ready, source deleted) as one FAILED run, once, and moves on', async () => {
-    const inst = await startInstance('refusals');
-    const past = new Date(Math.floor(Date.now() / MINUTE) * MINUTE - MINUTE);
+    const clock = new ManualClock('2026-06-17T08:00:30.000Z');
+    const inst = await startInstance('refusals', clock);
+    const past = new Date(clock.now().getTime() - 30_000 - MINUTE);
     const pending = await seedIn(
       { orgId: pendingOrg.orgId, workspaceId: pendingOrg.workspaceId, definition: { ...definitionOf(0), sources: [{ connectionId: pendingOrg.connectionId }] } },
       '* * * * *',
@@ -420,11 +425,12 @@ describe('pipeline scheduler: two instances, a crash and a restart, each due slo
       // The slot is recorded as handled: not due any more, not retried on the next tick.
       const [{ next_run_at: next }] = await admin.query(`SELECT next_run_at FROM workspace.pipeline WHERE id = $1`, [p.id]);
       expect(next.getTime()).toBeGreaterThan(past.getTime());
-      if (next.getTime() > Date.now() + 1000) expect(await inst.scheduler.fire(p.orgId, p.id)).toBe('skipped');
+      expect(next.getTime()).toBeGreaterThan(clock.now().getTime());
+      expect(await inst.scheduler.fire(p.orgId, p.id)).toBe('skipped');
     }
-    // Two refused slots: two QUEUED + FAILURE pairs, nothing else (unless a minute boundary made a slot due again).
+    // Two refused slots: two QUEUED + FAILURE pairs, nothing else.
     const added = (await admin.query(`SELECT count(*)::int AS n FROM workspace.outbox`))[0].n - outboxBefore;
-    expect([4, 6, 8]).toContain(added);
+    expect(added).toBe(4);
     await stopInstance(inst);
   });
 });

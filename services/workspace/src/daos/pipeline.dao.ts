@@ -12,7 +12,7 @@ export interface DuePipeline {
  * Pipeline rows and the run ledger; org id first. Methods on the DataSource run in their own
  * `withTenant` transaction; methods taking an EntityManager run in the caller's, which was opened
  * with `withTenant` for the same org. `due` is the one cross-tenant read, through the SECURITY
- * DEFINER function `workspace.due_pipelines` (migration Pipelines1764900000000).
+ * DEFINER function `workspace.due_pipelines` (migration DuePipelinesAt1765260000000).
  */
 export class PipelineDao {
   constructor(private readonly ds: DataSource) {}
@@ -117,9 +117,9 @@ export class PipelineDao {
     return now;
   }
 
-  /** Due pipelines of every org (org, pipeline, next_run_at only), oldest first. */
-  async due(limit: number): Promise<DuePipeline[]> {
-    const rows: Array<{ org_id: string; pipeline_id: string; next_run_at: Date }> = await this.ds.query(`SELECT org_id, pipeline_id, next_run_at FROM workspace.due_pipelines($1)`, [limit]);
+  /** Due pipelines of every org (org, pipeline, next_run_at only) at `at` (null: the database clock), oldest first. */
+  async due(limit: number, at: Date | null = null): Promise<DuePipeline[]> {
+    const rows: Array<{ org_id: string; pipeline_id: string; next_run_at: Date }> = await this.ds.query(`SELECT org_id, pipeline_id, next_run_at FROM workspace.due_pipelines($1, $2)`, [limit, at]);
     return rows.map((r) => ({ orgId: r.org_id, pipelineId: r.pipeline_id, nextRunAt: r.next_run_at }));
   }
 }

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { QuotaExceededError, type Logger } from '@datalinx/common';
+import { QuotaExceededError, type Clock, type Logger } from '@datalinx/common';
 import { withTenant } from '@datalinx/db';
 import { PipelineDao } from '../daos/pipeline.dao';
 import { ConnectionDao } from '../daos/connection.dao';
@@ -29,6 +29,11 @@ export interface PipelineSchedulerOptions {
    * `pipeline.run` job carries its sources' secrets re-sealed for the workers.
    */
   settings: JobDispatchSettings;
+  /**
+   * What "now" is for the due lookup and each slot. Omitted: the database's clock, which every
+   * instance shares. Tests pass a clock they move, so no test waits for a minute boundary.
+   */
+  clock?: Clock;
 }
 
 export type TickOutcome = 'dispatched' | 'already-dispatched' | 'skipped';
@@ -37,7 +42,8 @@ export type TickOutcome = 'dispatched' | 'already-dispatched' | 'skipped';
  * Fires every due pipeline schedule exactly once, however many instances run and whenever one
  * restarts:
  * - The due list comes from `workspace.due_pipelines` (SECURITY DEFINER: org, pipeline and
- *   next_run_at of due rows of every org, nothing else), by the database clock.
+ *   next_run_at of due rows of every org, nothing else), by the database clock (or the injected
+ *   `clock`).
  * - Each pipeline is then handled in its own tenant transaction: the row is locked FOR UPDATE
  *   SKIP LOCKED (another instance holding it is dispatching it; this one moves on), re-checked
  *   (still enabled, still due — another instance may have advanced it since the lookup), the
@@ -92,7 +98,7 @@ export class PipelineScheduler {
   async tick(): Promise<number> {
     let dispatched = 0;
     for (;;) {
-      const due = await this.dao.due(this.batchSize);
+      const due = await this.dao.due(this.batchSize, this.o.clock?.now() ?? null);
       let progressed = 0;
       for (const d of due) {
         if (this.stopped) return dispatched;
@@ -120,7 +126,7 @@ export class PipelineScheduler {
     return withTenant(this.o.ds, orgId, async (em) => {
       const p = await this.dao.lockForDispatch(em, orgId, pipelineId);
       if (!p || !p.enabled || !p.schedule || !p.nextRunAt) return 'skipped';
-      const now = await this.dao.now(em);
+      const now = this.o.clock?.now() ?? (await this.dao.now(em));
       if (p.nextRunAt.getTime() > now.getTime()) return 'skipped';
       const invalid = cronError(p.schedule);
       if (invalid) {
