@@ -144,7 +144,12 @@ describeTls('mutual TLS on a subgraph (TLS_REQUIRE_CLIENT_CERT=true)', () => {
     let resolved = 0;
     const server = await createSubgraphServer({
       name: 'mtls-probe',
+      // An entity, as every subgraph has (shield guards Query._entities).
       typeDefs: gql`
+        extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
+        type Probe @key(fields: "id") {
+          id: ID!
+        }
         type Query {
           ping: String
         }
