@@ -29,8 +29,8 @@ import { CREATE_CONNECTION, postgresConnectionInput } from './support/connection
 const KNOWN_ISOLATION_BUGS = new Set<string>([]);
 
 /**
- * Tenant isolation through the real gateway and the five real subgraphs (ARCHITECTURE.md §3–§4,
- * issue 3 "Done when"): org A owns one real object of every kind (organization, users, a signed-in
+ * Tenant isolation through the real gateway and the five real subgraphs (ARCHITECTURE.md §3–§4):
+ * org A owns one real object of every kind (organization, users, a signed-in
  * session, a pending TOTP enrollment and its security policy in auth; a workspace and a
  * connection in workspace; a mapping; a run with a step and an audit entry in monitoring); org B's
  * ADMIN — the strongest role of another tenant — names each of them in every root field, and

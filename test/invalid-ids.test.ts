@@ -9,7 +9,7 @@ import { typeDefs as monitoringTypeDefs } from '../services/monitoring/src/app';
 import { resolvableEntityTypesOf } from './support/schema-surface';
 import { startPlatform, viewerHeader, waitForWorkspaceRefs, type Platform } from './support/platform';
 import { plantOrgAdmin } from './support/planted-org';
-import { postGraphQL, type GqlResponse } from './support/http';
+import { postGraphQL, type GqlResponse, gqlClient } from './support/http';
 import { changedTables, fingerprintDatabase } from './support/db-fingerprint';
 
 /**
@@ -85,13 +85,13 @@ describe('a malformed id answers like an id that does not exist', () => {
   let admin: Viewer;
   let workspaceId: string;
 
-  const gql = (query: string, variables: Record<string, unknown>, viewer?: Viewer) => postGraphQL(p.gatewayUrl, query, variables, viewer ? viewerHeader(viewer) : {});
+  const gql = gqlClient(() => p.gatewayUrl, { headers: () => viewerHeader(admin) });
 
   beforeAll(async () => {
     p = await startPlatform({ runsFilter: `runs.${randomUUID()}.>` });
     ({ admin } = await plantOrgAdmin(p, 'Invalid Ids Org'));
     // A real workspace, so the org is not empty and "nothing changed" means something.
-    const ws = await gql(`mutation($i: CreateWorkspaceInput!){ createWorkspace(input: $i) { workspace { id } errors { code } } }`, { i: { name: 'Main', slug: 'main' } }, admin);
+    const ws = await gql(`mutation($i: CreateWorkspaceInput!){ createWorkspace(input: $i) { workspace { id } errors { code } } }`, { i: { name: 'Main', slug: 'main' } });
     workspaceId = (ws.body.data as { createWorkspace: { workspace: { id: string } } }).createWorkspace.workspace.id;
     await waitForWorkspaceRefs(p, [workspaceId]);
     // Let the outbox relays publish the set-up's events, so their `sent_at` stamps land before any fingerprint.
@@ -110,7 +110,7 @@ describe('a malformed id answers like an id that does not exist', () => {
 
   it.each(Object.entries(CASES))(`%s(${MALFORMED}) answers not found and changes nothing`, async (field, c) => {
     const before = await fingerprintDatabase(p.sources.auth);
-    const res = await gql(c.query, c.variables(MALFORMED), admin);
+    const res = await gql(c.query, c.variables(MALFORMED));
     expect(changedTables(before, await fingerprintDatabase(p.sources.auth))).toEqual([]);
 
     expect(res.status).toBe(200);
@@ -126,7 +126,7 @@ describe('a malformed id answers like an id that does not exist', () => {
     }
 
     // Exactly what a well-formed id that does not exist gets.
-    const unknown = await gql(c.query, c.variables(randomUUID()), admin);
+    const unknown = await gql(c.query, c.variables(randomUUID()));
     expect(shape(res)).toEqual(shape(unknown));
   });
 

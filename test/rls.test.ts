@@ -1,5 +1,5 @@
 /**
- * Row-level security proven (issue 3, item 8; ARCHITECTURE.md §3 step 7), for the tenant tables
+ * Row-level security proven (ARCHITECTURE.md §3), for the tenant tables
  * of workspace, mapping and monitoring: connected as the runtime role the services use, inside
  * a transaction for org B, a query WITHOUT any tenant filter returns none of org A's rows; with
  * no tenant set it returns nothing; writing a row of org A while the tenant is org B is refused.
@@ -209,7 +209,7 @@ const TENANT_TABLES: TenantTable[] = [
     insertForA: { sql: `INSERT INTO workspace.data_key (workspace_id, org_id, wrapped, master_key_id) VALUES ($1, $2, '{}', 'x')`, params: [ids.wsA2, orgA] },
   },
   {
-    // The workspace's warehouse destination (issue 4, item 4): schema, role, sealed password.
+    // The workspace's warehouse destination: schema, role, sealed password.
     table: 'workspace.warehouse',
     key: 'workspace_id',
     set: `status = 'FAILED'`,
@@ -220,7 +220,7 @@ const TENANT_TABLES: TenantTable[] = [
     },
   },
   {
-    // A workspace's own quotas (issue 4, item 6).
+    // A workspace's own quotas.
     table: 'workspace.quota',
     key: 'workspace_id',
     set: `concurrent_runs = 99`,

@@ -1,6 +1,6 @@
 import { startPlatform, viewerHeader, type Platform } from '../../test/support/platform';
 import { userViewer } from '../../test/support/viewers';
-import { postGraphQL } from '../../test/support/http';
+import { gqlClient } from '../../test/support/http';
 
 /**
  * The real gateway over the committed supergraph and five real subgraphs on PostgreSQL: the
@@ -22,8 +22,7 @@ describe('gateway over the five subgraphs', () => {
     await p?.stop();
   });
 
-  const gql = (query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
-    postGraphQL(p.gatewayUrl, query, variables, headers);
+  const gql = gqlClient(() => p.gatewayUrl);
 
   it('answers the platform status, joined across all five subgraphs, from PostgreSQL', async () => {
     const res = await gql(`{ platform { id checkedAt

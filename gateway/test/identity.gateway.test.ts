@@ -1,6 +1,6 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { SignJWT, UnsecuredJWT, decodeJwt, decodeProtectedHeader, importPKCS8 } from 'jose';
-import { postGraphQL } from '../../test/support/http';
+import { gqlClient } from '../../test/support/http';
 import { LOGIN, REFRESH, SIGN_UP, bearer, login, newSignUp, signUpAndLogin, startIdentityStack, type IdentityStack } from '../../test/support/identity';
 import { createLogger } from '@datalinx/common';
 import { WorkspaceGrantDao } from '../../services/auth/src/daos/workspace-grant.dao';
@@ -25,8 +25,7 @@ describe('identity through the gateway', () => {
     await s?.stop();
   });
 
-  const gql = <T = Record<string, unknown>>(query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
-    postGraphQL<T>(s.gatewayUrl, query, variables, headers);
+  const gql = gqlClient(() => s.gatewayUrl);
   const ME = `{ me { kind user { id email orgRole organization { slug } } organization { slug } } }`;
   const count = async (sql: string, params: unknown[] = []) => ((await s.authDs.query(sql, params)) as Array<{ n: number }>)[0]!.n;
 

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { decodeJwt } from 'jose';
 import { REDACT_PATHS } from '@datalinx/common';
-import { postGraphQL } from '../../test/support/http';
+import { postGraphQL, gqlClient } from '../../test/support/http';
 import { bearer, login, signUpAndLogin, startIdentityStack, type IdentityStack } from '../../test/support/identity';
 import { startMailbox, type Mailbox, type ReceivedMail } from '../../test/support/mailbox';
 
@@ -35,8 +35,7 @@ describe('invitations, password reset and e-mail through the gateway (real SMTP)
   let ws1: string;
   let ws2: string;
 
-  const gql = <T = Record<string, unknown>>(query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
-    postGraphQL<T>(s.gatewayUrl, query, variables, headers);
+  const gql = gqlClient(() => s.gatewayUrl);
   const asAdmin = <T = Record<string, unknown>>(query: string, variables: Record<string, unknown> = {}) => gql<T>(query, variables, bearer(admin.accessToken));
 
   /** Waits (bounded) for the next mail to `to` with a `path` link (after `already` such mails) and returns its link's token. */

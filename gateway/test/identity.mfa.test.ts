@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { postGraphQL } from '../../test/support/http';
+import { gqlClient } from '../../test/support/http';
 import { LOGIN, REFRESH, bearer, login, signUpAndLogin, startIdentityStack, type IdentityStack } from '../../test/support/identity';
 import { base32Decode, totp } from '../../services/auth/src/mfa/totp';
 import { hashPassword } from '../../services/auth/src/managers/passwords';
@@ -22,8 +22,7 @@ describe('MFA (TOTP) through the gateway', () => {
   });
 
   type Err = { code: string; field: string | null; message: string };
-  const gql = <T = Record<string, unknown>>(query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
-    postGraphQL<T>(s.gatewayUrl, query, variables, headers);
+  const gql = gqlClient(() => s.gatewayUrl);
 
   const ME = `{ me { kind mfaEnabled user { id } } }`;
   const ENROLL = `mutation($c: String){ enrollTotp(challengeToken: $c) { enrollmentId otpauthUri qrCodeDataUrl errors { code field message } } }`;

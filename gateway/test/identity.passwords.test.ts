@@ -1,5 +1,5 @@
 import { decodeJwt } from 'jose';
-import { postGraphQL } from '../../test/support/http';
+import { gqlClient } from '../../test/support/http';
 import { REFRESH, bearer, login, signUpAndLogin, startIdentityStack, type IdentityStack } from '../../test/support/identity';
 import { base32Decode, totp } from '../../services/auth/src/mfa/totp';
 
@@ -33,8 +33,7 @@ describe('passwords through the gateway', () => {
     challengeExpiresAt: string | null;
     errors: Err[];
   };
-  const gql = <T = Record<string, unknown>>(query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
-    postGraphQL<T>(s.gatewayUrl, query, variables, headers);
+  const gql = gqlClient(() => s.gatewayUrl);
   const SIGN_IN_FIELDS = 'accessToken refreshToken user { id } mfaRequired mfaEnrollmentRequired passwordChangeRequired challengeToken challengeExpiresAt errors { code field message }';
   const CHANGE = `mutation($c: String!, $n: String!){ changePassword(currentPassword: $c, newPassword: $n) { ok errors { code field message } } }`;
   const EXPIRED = `mutation($t: String!, $n: String!){ changeExpiredPassword(challengeToken: $t, newPassword: $n) { ${SIGN_IN_FIELDS} } }`;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { decodeJwt } from 'jose';
-import { postGraphQL } from '../../test/support/http';
+import { gqlClient } from '../../test/support/http';
 import { REFRESH, SIGN_UP, addPerson, bearer, login, newSignUp, signUpAndLogin, startIdentityStack, type IdentityStack, type Tokens } from '../../test/support/identity';
 
 /**
@@ -25,8 +25,7 @@ describe('managing people through the gateway', () => {
   type Admin = { orgId: string; userId: string; accessToken: string; input: { password: string } };
   type Person = Tokens & { email: string };
 
-  const gql = <T = Record<string, unknown>>(query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
-    postGraphQL<T>(s.gatewayUrl, query, variables, headers);
+  const gql = gqlClient(() => s.gatewayUrl);
 
   const ROLE = `mutation($u: ID!, $r: OrgRole!){ updateUserRole(userId: $u, orgRole: $r) { user { id orgRole } errors { code field message } } }`;
   const GRANTS = `mutation($u: ID!, $g: [WorkspaceGrantInput!]!){ setWorkspaceGrants(userId: $u, grants: $g) { user { id } grants { workspaceId role } errors { code field message } } }`;

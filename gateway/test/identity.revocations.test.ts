@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { decodeJwt } from 'jose';
-import { postGraphQL } from '../../test/support/http';
+import { gqlClient } from '../../test/support/http';
 import { bearer, login, signUpAndLogin, startIdentityStack, type IdentityStack, type Tokens } from '../../test/support/identity';
 import { hashPassword } from '../../services/auth/src/managers/passwords';
 
@@ -23,8 +23,7 @@ describe('revocations through the outbox when the direct KV write fails', () => 
   });
 
   type Err = { code: string; field: string | null };
-  const gql = <T = Record<string, unknown>>(query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
-    postGraphQL<T>(s.gatewayUrl, query, variables, headers);
+  const gql = gqlClient(() => s.gatewayUrl);
   const meKind = async (headers: Record<string, string>) => {
     const res = await gql<{ me: { kind: string } }>(`{ me { kind } }`, {}, headers);
     return res.body.data?.me.kind ?? (res.body.errors?.[0]?.extensions?.reason as string) ?? res.body.errors?.[0]?.extensions?.code;

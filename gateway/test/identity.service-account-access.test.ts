@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { VIEWER_HEADER, type Viewer } from '@datalinx/graphql-kit';
-import { postGraphQL, type GqlResponse } from '../../test/support/http';
+import { postGraphQL, type GqlResponse, gqlClient } from '../../test/support/http';
 import { addPerson, bearer, login, signUpAndLogin, startIdentityStack, type IdentityStack } from '../../test/support/identity';
 
 /**
@@ -17,8 +17,7 @@ describe('service accounts and people data', () => {
   let workspaceId: string;
   const keys: Record<'VIEWER' | 'EDITOR', { apiKey: string; serviceAccountId: string; keyId: string }> = {} as never;
 
-  const gql = <T = Record<string, unknown>>(query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
-    postGraphQL<T>(s.gatewayUrl, query, variables, headers);
+  const gql = gqlClient(() => s.gatewayUrl);
   const apiKey = (role: 'VIEWER' | 'EDITOR') => ({ 'x-api-key': keys[role].apiKey });
   const codes = (res: GqlResponse) => (res.body.errors ?? []).map((e) => e.extensions?.code);
 

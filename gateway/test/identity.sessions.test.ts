@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { decodeJwt } from 'jose';
-import { postGraphQL } from '../../test/support/http';
+import { postGraphQL, gqlClient } from '../../test/support/http';
 import { REFRESH, bearer, login, signUpAndLogin, startIdentityStack, type IdentityStack, type Tokens } from '../../test/support/identity';
 import { hashPassword } from '../../services/auth/src/managers/passwords';
 
@@ -22,8 +22,7 @@ describe('sessions through the gateway', () => {
 
   type Err = { code: string; field: string | null };
   type Sess = { id: string; createdAt: string; lastUsedAt: string; expiresAt: string; current: boolean; userAgent: string | null; ip: string | null };
-  const gql = <T = Record<string, unknown>>(query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
-    postGraphQL<T>(s.gatewayUrl, query, variables, headers);
+  const gql = gqlClient(() => s.gatewayUrl);
   const FIELDS = 'id createdAt lastUsedAt expiresAt current userAgent ip';
   const mySessions = async (t: Tokens) => (await gql<{ mySessions: Sess[] }>(`{ mySessions { ${FIELDS} } }`, {}, bearer(t.accessToken))).body.data!.mySessions;
   const revoke = async (t: Tokens, id: string) => (await gql<{ revokeSession: { ok: boolean; errors: Err[] } }>(`mutation($id: ID!){ revokeSession(id: $id) { ok errors { code field } } }`, { id }, bearer(t.accessToken))).body.data!.revokeSession;

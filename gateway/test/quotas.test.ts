@@ -11,7 +11,7 @@ import { ApiRateLimiter } from '../src/quota/api-rate-limiter';
 import { apiQuotaMiddleware, WORKSPACE_HEADER } from '../src/quota/middleware';
 import { startPlatform, TEST_VIEWER_HEADER, viewerHeader, type Platform } from '../../test/support/platform';
 import { userViewer } from '../../test/support/viewers';
-import { postGraphQL, urlOf } from '../../test/support/http';
+import { postGraphQL, urlOf, gqlClient } from '../../test/support/http';
 import { CREATE_CONNECTION, postgresConnectionInput } from '../../test/support/connections';
 
 /**
@@ -148,7 +148,8 @@ describe('API requests per minute at the gateway (shared by every gateway instan
 
   it('a subgraph’s quota error reaches the client through the gateway in the same shape (CONCURRENT_RUNS)', async () => {
     const ws = ws2;
-    const gql = (query: string, variables: Record<string, unknown>) => postGraphQL<Record<string, { errors?: unknown[]; connection?: { id: string } }>>(p.gatewayUrl, query, variables, viewerHeader(admin));
+    const client = gqlClient(() => p.gatewayUrl, { headers: () => viewerHeader(admin) });
+    const gql = (query: string, variables: Record<string, unknown>) => client<Record<string, { errors?: unknown[]; connection?: { id: string } }>>(query, variables);
     const created = await gql(CREATE_CONNECTION, { i: postgresConnectionInput({ workspaceId: ws, name: 'paused', databaseUrl: 'postgres://loader:pw@db.example:5432/paused' }) });
     const connectionId = created.body.data?.createConnection?.connection?.id;
     expect(connectionId).toEqual(expect.any(String));

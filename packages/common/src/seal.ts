@@ -1,9 +1,10 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 
 /**
- * AES-256-GCM sealing for secrets that travel to the data plane inside job messages and rest in
- * the system database. The key is 32 bytes, given base64-encoded. (Envelope encryption with a
- * data key per workspace wrapped by the master key builds on this.)
+ * AES-256-GCM sealing with additional data (a sealed value opens only with the AAD it was sealed
+ * with). The key is 32 bytes, given base64-encoded. The workspace service's envelope encryption
+ * (a data key per workspace, wrapped by the master key) and the secrets a job carries to the data
+ * plane (sealed with the master key, AAD naming the job) are both built on it.
  */
 export interface Sealed {
   alg: 'A256GCM';

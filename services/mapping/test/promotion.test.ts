@@ -107,6 +107,22 @@ describe('mapping promotion consumer', () => {
       await new Promise((r) => setTimeout(r, 50));
     }
   };
+  /**
+   * After settled(): every answer the consumer wrote is committed to the outbox (same transaction
+   * as the request's effects). Once the relay has sent them all and a round trip to the server has
+   * passed, the subscriber has seen every answer there will be.
+   */
+  const delivered = async () => {
+    for (const deadline = Date.now() + 15_000; ; ) {
+      const [{ n }] = await admin.query(`SELECT count(*)::int AS n FROM mapping.outbox WHERE sent_at IS NULL`);
+      if (n === 0) break;
+      if (Date.now() > deadline) throw new Error('the outbox relay did not drain in 15 s');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await nats.nc.flush();
+  };
+  const answersInOutbox = async (promotionId: string) =>
+    (await admin.query(`SELECT count(*)::int AS n FROM mapping.outbox WHERE payload->>'promotionId' = $1`, [promotionId]))[0].n as number;
   const mappingsOf = async (ws: string) =>
     ((await admin.query(`SELECT name, target_table FROM mapping.mapping WHERE workspace_id = $1 ORDER BY lower(name)`, [ws])) as Array<{ name: string; target_table: string }>).map(
       (m) => `${m.name}:${m.target_table}`,
@@ -129,7 +145,8 @@ describe('mapping promotion consumer', () => {
     // The same request again (a redelivery, or a second publish): nothing changes, no second answer.
     await publish(r);
     await settled();
-    await new Promise((res) => setTimeout(res, 300));
+    await delivered();
+    expect(await answersInOutbox(r.promotionId)).toBe(1);
     expect(answers.filter((a) => a.promotionId === r.promotionId)).toHaveLength(1);
     expect(await mappingsOf(to)).toEqual(['Customers:dim_customers', 'orders:fct_orders_v2', 'Products:dim_products']);
   });
@@ -146,7 +163,8 @@ describe('mapping promotion consumer', () => {
     const r = request({ include: ['CONNECTIONS'] });
     await publish(r);
     await settled();
-    await new Promise((res) => setTimeout(res, 300));
+    await delivered();
+    expect(await answersInOutbox(r.promotionId)).toBe(0);
     expect(answers.filter((a) => a.promotionId === r.promotionId)).toEqual([]);
     expect(await admin.query(`SELECT count(*)::int AS n FROM mapping.promotion_applied WHERE promotion_id = $1`, [r.promotionId])).toEqual([{ n: 0 }]);
   });

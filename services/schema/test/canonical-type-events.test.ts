@@ -16,7 +16,7 @@ import { migrate } from '../src/migrate';
 import { createSchemaServer } from '../src/app';
 import { makeTestKeys, type TestKeys } from '../../../test/support/keys';
 import { userViewer } from '../../../test/support/viewers';
-import { postGraphQL, urlOf } from '../../../test/support/http';
+import { urlOf, gqlViewerClient } from '../../../test/support/http';
 
 const CREATE = `mutation($i: CreateCanonicalTypeInput!){ createCanonicalType(input: $i) { canonicalType { id name } errors { code field } } }`;
 
@@ -57,8 +57,7 @@ describe('custom canonical types: the created event through the outbox', () => {
     await db?.drop();
   });
 
-  const gql = async <T>(v: Viewer, query: string, variables: Record<string, unknown> = {}) =>
-    postGraphQL<T>(url, query, variables, { [VIEWER_HEADER]: await keys.signer.sign(v, randomUUID()) });
+  const gql = gqlViewerClient(() => url, async (v: Viewer) => ({ [VIEWER_HEADER]: await keys.signer.sign(v, randomUUID()) }));
 
   const create = async (i: Record<string, unknown>) => {
     const res = await gql<{ createCanonicalType: { canonicalType: { id: string; name: string } | null; errors: Array<{ code: string; field: string | null }> } }>(adminA, CREATE, { i });

@@ -1,5 +1,5 @@
 /**
- * Canonical types in the schema subgraph (issue 5, item 5): every built-in of
+ * Canonical types in the schema subgraph: every built-in of
  * @datalinx/contracts is seeded (the first 17 keep their ids) and exposes its validator metadata;
  * organizations create custom types refining a built-in, which only they can see and use. The
  * server runs as the runtime role (no superuser), so row-level security is really in force.
@@ -17,7 +17,7 @@ import { BUILT_INS as INIT_BUILT_INS } from '../src/migrations/1764400000000-ini
 import { builtInId } from '../src/migrations/1764900000000-canonical-types';
 import { makeTestKeys, type TestKeys } from '../../../test/support/keys';
 import { userViewer } from '../../../test/support/viewers';
-import { postGraphQL, urlOf } from '../../../test/support/http';
+import { urlOf, gqlViewerClient } from '../../../test/support/http';
 
 interface TypeView {
   id: string;
@@ -66,8 +66,7 @@ describe('canonical types: built-ins and custom types per organization', () => {
     await db?.drop();
   });
 
-  const gql = async <T>(v: Viewer, query: string, variables: Record<string, unknown> = {}) =>
-    postGraphQL<T>(url, query, variables, { [VIEWER_HEADER]: await keys.signer.sign(v, randomUUID()) });
+  const gql = gqlViewerClient(() => url, async (v: Viewer) => ({ [VIEWER_HEADER]: await keys.signer.sign(v, randomUUID()) }));
 
   it('seeds every built-in of the contracts package; the first 17 keep their ids, the others get fixed ones', async () => {
     const rows: Array<{ id: string; name: string; parent: string | null; pattern: string }> = await admin.query(

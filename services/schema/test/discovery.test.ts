@@ -5,7 +5,7 @@ import { Client } from 'pg';
 import { createTestDatabase, type TestDatabase } from '@datalinx/db';
 import { startPlatform, viewerHeader, type Platform } from '../../../test/support/platform';
 import { userViewer } from '../../../test/support/viewers';
-import { postGraphQL } from '../../../test/support/http';
+import { gqlClient } from '../../../test/support/http';
 import { deleteWorkerConsumers } from '../../../test/support/worker-consumers';
 import { LOOPBACK_ALLOWED } from '../../../workers/test/support/worker-process';
 import { CREATE_CONNECTION, postgresConnectionInput, type CreateConnectionResult } from '../../../test/support/connections';
@@ -46,7 +46,7 @@ const SNAPSHOT = `id version tableCount
   diff { previousVersion addedTables removedTables changedTables { name addedColumns removedColumns changedColumns { name from to } } }`;
 
 /**
- * Discovery end to end (issue 5 "Done when: discovery of a changed source shows the diff"):
+ * Discovery end to end (discovery of a changed source shows the diff):
  * discoverConnection (workspace: outbox → JOBS) → the real worker process → discovery events on
  * EVENTS → the schema service's consumers → versioned snapshots read through the gateway. The
  * source is a throwaway PostgreSQL database that the test changes between two discoveries.
@@ -62,7 +62,7 @@ describe('source discovery → versioned snapshots with a diff', () => {
   let orgId: string;
   let quotaWorkspaceId: string | undefined;
 
-  const gql = <T>(query: string, variables: Record<string, unknown> = {}, headers = admin) => postGraphQL<T>(p.gatewayUrl, query, variables, headers);
+  const gql = gqlClient(() => p.gatewayUrl, { headers: () => admin });
 
   async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60000): Promise<T> {
     const until = Date.now() + timeoutMs;

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import mysql from 'mysql2/promise';
-import { REDACT_PATHS, seal, unseal } from '@datalinx/common';
+import { REDACT_PATHS, unseal } from '@datalinx/common';
 import { withTenant } from '@datalinx/db';
 import { encodeJson } from '@datalinx/messaging';
 import type { Viewer } from '@datalinx/graphql-kit';
@@ -32,7 +32,7 @@ const SECRETS = {
   token: `tok-${randomBytes(12).toString('hex')}`,
 };
 
-const CONNECTION_FIELDS = `id name kind type endpoint secretSet hasSecret secretUpdatedAt status lastTestedAt lastError
+const CONNECTION_FIELDS = `id name kind type endpoint secretSet secretUpdatedAt status lastTestedAt lastError
   config {
     __typename
     ... on PostgresConnectionConfig { host port database user sslMode schema }
@@ -55,7 +55,7 @@ interface Conn {
 type Payload = { connection: Conn | null; errors: Array<{ code: string; field: string | null; message: string }> };
 
 /**
- * Connections of every type through the real gateway and the real subgraphs (issue 4, items 2–3):
+ * Connections of every type through the real gateway and the real subgraphs:
  * typed settings per type with field-level errors, secrets sealed under the workspace's data key
  * and never returned or logged, rotation in place, updates, deletes, tenant isolation; the test
  * dispatch (connection.test v2) carrying the secrets sealed for the data plane — and, where
@@ -300,49 +300,32 @@ describe('connections of every type (gateway + workspace subgraph)', () => {
     expect(denied.body.data!.rotateConnectionSecret.errors.map((e) => e.code)).toEqual(['CONNECTION_NOT_FOUND']);
   });
 
-  it('reads rows sealed the pre-envelope way, and moves them under the data key (test dispatch, rotate-master-key)', async () => {
-    const conn = (await create(adminA, { workspaceId: wsA, name: 'legacy', type: 'POSTGRES', postgres: { host: 'old.internal', database: 'd', user: 'u' }, secrets: { password: SECRETS.pg } })).connection!;
-    // As rows were written before envelope encryption: the connection string under the master key, AAD = the id, config without `type`.
-    const legacySealed = seal(Buffer.from(p.masterKey, 'base64'), `postgres://u:${encodeURIComponent(SECRETS.pg)}@old.internal:5432/d`, conn.id);
-    await p.sources.workspace.query(`UPDATE workspace.connection SET secret_sealed = $2, config = '{"host":"old.internal","port":5432,"database":"d","user":"u"}' WHERE id = $1`, [
-      conn.id,
-      JSON.stringify(legacySealed),
-    ]);
-    expect((await read(adminA, conn.id))!.config).toMatchObject({ __typename: 'PostgresConnectionConfig', host: 'old.internal', sslMode: 'PREFER' });
-    const legacyIds = async () => (await p.app.workspace.query(`SELECT connection_id FROM workspace.connections_with_legacy_secret()`)).map((r: { connection_id: string }) => r.connection_id);
-    expect(await legacyIds()).toEqual([conn.id]);
+  it('rotate-master-key re-wraps every data key with the new master key; the sealed secrets stay as they are and open with it', async () => {
+    const conn = (await create(adminA, { workspaceId: wsA, name: 'rotated', type: 'POSTGRES', postgres: { host: 'old.internal', database: 'd', user: 'u' }, secrets: { password: SECRETS.pg } })).connection!;
+    const before = await storedSecret(conn.id);
+    expect(before.secret_sealed.kid).toBe('ws');
 
-    // A test dispatch opens it (its password becomes { password }) and moves it under the data key.
-    const tested = await gql<{ testConnection: { runId: string; errors: unknown[] } }>(adminA, `mutation($id: ID!){ testConnection(id: $id) { runId errors { code } } }`, { id: conn.id });
-    expect(tested.body.data!.testConnection.errors).toEqual([]);
-    const [job] = (await outboxJobsFor(conn.id)).filter((j) => j.runId === tested.body.data!.testConnection.runId);
-    expect(job!.payload.config).toEqual({ type: 'POSTGRES', host: 'old.internal', port: 5432, database: 'd', user: 'u', sslMode: 'prefer' });
-    expect(JSON.parse(unseal(Buffer.from(p.masterKey, 'base64'), job!.payload.secrets!, `job:${job!.jobId}`))).toEqual({ password: SECRETS.pg });
-    expect(await legacyIds()).toEqual([]);
-    expect(await openStored(orgA, wsA, conn.id)).toEqual({ password: SECRETS.pg });
-    // Legacy again, for the rotation CLI.
-    await p.sources.workspace.query(`UPDATE workspace.connection SET secret_sealed = $2 WHERE id = $1`, [conn.id, JSON.stringify(legacySealed)]);
-    expect(await legacyIds()).toEqual([conn.id]);
-
-    // Master-key rotation: data keys re-wrapped with the new key, the legacy secret moved under its data key.
     const newKey = randomBytes(32);
     const r = await rotateMasterKey(p.app.workspace, newKey, [Buffer.from(p.masterKey, 'base64')]);
-    expect(r.legacySecretsMoved).toBe(1);
     expect(r.rewrapped).toBeGreaterThanOrEqual(1);
-    expect(await legacyIds()).toEqual([]);
     const [{ n: oldWrapped }] = await p.sources.workspace.query(`SELECT count(*)::int AS n FROM workspace.data_key WHERE master_key_id <> $1`, [
       (await import('../src/secrets/keyring')).masterKeyId(newKey),
     ]);
     expect(oldWrapped).toBe(0);
+    expect(await storedSecret(conn.id)).toEqual(before);
     const keyring = new Keyring(newKey);
-    const { secret_sealed: moved } = await storedSecret(conn.id);
-    expect(moved.kid).toBe('ws');
-    expect(JSON.parse(await withTenant(p.sources.workspace, orgA, (em) => keyring.unseal(em, orgA, wsA, moved, `connection:${conn.id}`)))).toEqual({ password: SECRETS.pg });
+    expect(JSON.parse(await withTenant(p.sources.workspace, orgA, (em) => keyring.unseal(em, orgA, wsA, before.secret_sealed, `connection:${conn.id}`)))).toEqual({ password: SECRETS.pg });
     // A second run has nothing left to do.
-    expect(await rotateMasterKey(p.app.workspace, newKey, [Buffer.from(p.masterKey, 'base64')])).toEqual({ rewrapped: 0, legacySecretsMoved: 0 });
+    expect(await rotateMasterKey(p.app.workspace, newKey, [Buffer.from(p.masterKey, 'base64')])).toEqual({ rewrapped: 0 });
     // The platform's service still holds only the old key: put the old wrapping back for the tests below.
     await rotateMasterKey(p.app.workspace, Buffer.from(p.masterKey, 'base64'), [newKey]);
+    // …and a test dispatch opens the secret again and re-seals it for its job.
+    const tested = await gql<{ testConnection: { runId: string; errors: unknown[] } }>(adminA, `mutation($id: ID!){ testConnection(id: $id) { runId errors { code } } }`, { id: conn.id });
+    expect(tested.body.data!.testConnection.errors).toEqual([]);
+    const [job] = (await outboxJobsFor(conn.id)).filter((j) => j.runId === tested.body.data!.testConnection.runId);
+    expect(JSON.parse(unseal(Buffer.from(p.masterKey, 'base64'), job!.payload.secrets!, `job:${job!.jobId}`))).toEqual({ password: SECRETS.pg });
   });
+
 
   describe('a secret set on a connection', () => {
     const mysqlUser = `dlx_t_${randomBytes(4).toString('hex')}`;

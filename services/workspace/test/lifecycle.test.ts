@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { startPlatform, viewerHeader, type Platform } from '../../../test/support/platform';
 import { userViewer } from '../../../test/support/viewers';
-import { postGraphQL } from '../../../test/support/http';
+import { gqlClient } from '../../../test/support/http';
 import { CREATE_CONNECTION, postgresConnectionInput, type CreateConnectionResult } from '../../../test/support/connections';
 
 /**
@@ -17,7 +17,7 @@ describe('workspace lifecycle', () => {
 
   type Ws = { id: string; name: string; description: string; environment: string; archivedAt: string | null; updatedAt: string };
   const WS = `id name description environment archivedAt updatedAt`;
-  const gql = <T>(query: string, variables: Record<string, unknown> = {}, as = admin) => postGraphQL<T>(p.gatewayUrl, query, variables, as);
+  const gql = gqlClient(() => p.gatewayUrl, { headers: () => admin });
 
   async function create(slug: string, environment = 'DEV'): Promise<string> {
     const res = await gql<{ createWorkspace: { workspace: { id: string } | null; errors: unknown[] } }>(

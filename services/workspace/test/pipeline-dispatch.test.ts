@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { unseal } from '@datalinx/common';
 import { pipelineRunJobV2, pipelineSecretAad, STREAMS, type PipelineRunJobV2 } from '@datalinx/contracts';
-import type { Viewer } from '@datalinx/graphql-kit';
 import { startPlatform, viewerHeader, type Platform } from '../../../test/support/platform';
 import { userViewer } from '../../../test/support/viewers';
-import { postGraphQL, type GqlResponse } from '../../../test/support/http';
+import { type GqlResponse, gqlClient } from '../../../test/support/http';
 
 const CREATE_WS = `mutation($i: CreateWorkspaceInput!){ createWorkspace(input: $i) { workspace { id } errors { code } } }`;
 const CREATE_CONN = `mutation($i: CreateConnectionInput!){ createConnection(input: $i) { connection { id } errors { code field message } } }`;
@@ -32,7 +31,7 @@ describe('pipeline.run v2 dispatch (load stage, sealed secrets, refusals)', () =
   let pendingWs: string;
   let warehouse: { schema: string; role: string };
 
-  const gql = (query: string, variables: Record<string, unknown> = {}, viewer: Viewer = admin) => postGraphQL(p.gatewayUrl, query, variables, viewerHeader(viewer));
+  const gql = gqlClient(() => p.gatewayUrl, { headers: () => viewerHeader(admin) });
   const data = <T>(res: GqlResponse, field: string): T => {
     expect(res.body.errors).toBeUndefined();
     return (res.body.data as Record<string, T>)[field]!;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { startPlatform, viewerHeader, waitForWorkspaceRefs, type Platform } from '../../../test/support/platform';
 import { userViewer } from '../../../test/support/viewers';
-import { postGraphQL } from '../../../test/support/http';
+import { gqlClient } from '../../../test/support/http';
 
 /**
  * Promoting a workspace's configuration (dev → prod) through the real gateway and the real
@@ -20,7 +20,7 @@ describe('workspace promotion', () => {
   type Item = { kind: string; name: string; sourceId: string; targetId: string | null; outcome: string; note: string | null };
   type Promotion = { id: string; status: string; include: string[]; pendingParts: string[]; partErrors: string[]; items: Item[]; fromWorkspace: { id: string } | null; toWorkspace: { id: string }; completedAt: string | null };
   const PROMOTION = `id status include pendingParts partErrors items { kind name sourceId targetId outcome note } fromWorkspace { id } toWorkspace { id } completedAt`;
-  const gql = <T>(query: string, variables: Record<string, unknown> = {}, as = admin) => postGraphQL<T>(p.gatewayUrl, query, variables, as);
+  const gql = gqlClient(() => p.gatewayUrl, { headers: () => admin });
   const ok = async <T>(query: string, variables: Record<string, unknown>, field: string, as = admin): Promise<T> => {
     const res = await gql<Record<string, T & { errors: unknown[] }>>(query, variables, as);
     expect(res.body.errors).toBeUndefined();

@@ -26,11 +26,11 @@ import {
 } from '../src/managers/quota.manager';
 import { makeTestKeys, type TestKeys } from '../../../test/support/keys';
 import { userViewer } from '../../../test/support/viewers';
-import { postGraphQL, urlOf } from '../../../test/support/http';
+import { urlOf, gqlViewerClient } from '../../../test/support/http';
 import { CREATE_CONNECTION, postgresConnectionInput, type CreateConnectionResult } from '../../../test/support/connections';
 
 /**
- * Per-workspace quotas in the workspace service (issue 4, item 6), on a real database (as the
+ * Per-workspace quotas in the workspace service, on a real database (as the
  * runtime role, row-level security on) and the test NATS: the model and its API, the published
  * API limit, concurrent runs at dispatch (released by the terminal run event on RUNS), storage
  * measured on a real schema, and the rows-per-run limit handed to the data plane.
@@ -123,8 +123,7 @@ describe('workspace quotas', () => {
     await db?.drop();
   });
 
-  const gql = async <T = Record<string, unknown>>(viewer: Viewer, query: string, variables: Record<string, unknown> = {}) =>
-    postGraphQL<T>(url, query, variables, { [VIEWER_HEADER]: await keys.signer.sign(viewer, randomUUID()) });
+  const gql = gqlViewerClient(() => url, async (viewer: Viewer) => ({ [VIEWER_HEADER]: await keys.signer.sign(viewer, randomUUID()) }));
 
   async function newWorkspace(viewer: Viewer, slug: string): Promise<string> {
     const res = await gql<{ createWorkspace: { workspace: { id: string } } }>(viewer, `mutation($i: CreateWorkspaceInput!){ createWorkspace(input: $i) { workspace { id } errors { code } } }`, { i: { name: slug, slug } });

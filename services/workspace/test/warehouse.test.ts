@@ -15,7 +15,7 @@ import { WarehousePlatform, sql } from './support/warehouse-platform';
 import { CREATE_CONNECTION, postgresConnectionInput, type CreateConnectionResult } from '../../../test/support/connections';
 
 /**
- * Warehouse provisioning end to end (issue 4 item 4, "Done when": a workspace role cannot read
+ * Warehouse provisioning end to end (a workspace role cannot read
  * another workspace's warehouse schema — tested as that role): createWorkspace → outbox → JOBS →
  * the real worker process (WAREHOUSE_ADMIN_URL on a throwaway warehouse database of this test)
  * → RUNS → the workspace service marks the warehouse READY. Then each role's password is read

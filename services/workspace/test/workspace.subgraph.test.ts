@@ -12,7 +12,7 @@ import { migrate } from '../src/migrate';
 import { createWorkspaceServer } from '../src/app';
 import { makeTestKeys, type TestKeys } from '../../../test/support/keys';
 import { userViewer } from '../../../test/support/viewers';
-import { postGraphQL, urlOf } from '../../../test/support/http';
+import { postGraphQL, urlOf, gqlViewerClient } from '../../../test/support/http';
 import { CREATE_CONNECTION, postgresConnectionInput, type CreateConnectionResult } from '../../../test/support/connections';
 
 const PASSWORD = `pw-${randomBytes(9).toString('hex')}`;
@@ -66,11 +66,9 @@ describe('workspace subgraph', () => {
     await db?.drop();
   });
 
-  const gql = async <T = Record<string, unknown>>(viewer: Viewer, query: string, variables: Record<string, unknown> = {}) => {
-    const res = await postGraphQL<T>(url, query, variables, { [VIEWER_HEADER]: await keys.signer.sign(viewer, randomUUID()) });
-    responses.push(JSON.stringify(res.body));
-    return res;
-  };
+  const gql = gqlViewerClient(() => url, async (viewer: Viewer) => ({ [VIEWER_HEADER]: await keys.signer.sign(viewer, randomUUID()) }), {
+    onResponse: (res) => responses.push(JSON.stringify(res.body)),
+  });
   const adminA = userViewer({ orgId: orgA, orgRole: 'ADMIN' });
   const adminB = userViewer({ orgId: orgB, orgRole: 'ADMIN' });
 

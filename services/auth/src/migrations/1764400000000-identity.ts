@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Why: sign-up, login and sessions (issue 3, first slice).
+ * Why: sign-up, login and sessions.
  * - Users log in by e-mail alone, so an e-mail is unique across the platform (not only per org).
  * - `user.token_epoch` is the revocation epoch carried in access tokens: bumping it (deactivation,
  *   role or grant change) invalidates every token issued before.

@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Why: TOTP multi-factor authentication (issue 3).
+ * Why: TOTP multi-factor authentication.
  * - `mfa_totp`: one row per enrollment; the secret is sealed (AES-256-GCM with DLX_MASTER_KEY, the
  *   user id as additional data), never stored in the clear. PENDING until a first code confirms it;
  *   at most one ACTIVE per user. `last_used_step` refuses a replayed code.

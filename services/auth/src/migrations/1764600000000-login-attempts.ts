@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Why: brute-force limits that hold across every auth instance (issue 3). One row per failed
+ * Why: brute-force limits that hold across every auth instance. One row per failed
  * sign-in attempt (wrong password, unknown e-mail, wrong second factor), keyed by scope (ACCOUNT:
  * the e-mail typed, known or not — so an unknown e-mail is limited exactly like a real one — or IP)
  * and the sha256 of the key (no typed e-mails or addresses at rest). Limits count the rows of a

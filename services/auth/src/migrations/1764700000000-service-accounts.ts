@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Why: service accounts and API keys (issue 3 item 6). A service account belongs to one org and
+ * Why: service accounts and API keys. A service account belongs to one org and
  * holds exactly one workspace grant (EDITOR | VIEWER). Its API keys (`dlx_sk_live_…`) are stored
  * as the sha256 of the whole key only, with a short display prefix; a rotation links the new key
  * to the one it replaced (`rotated_from`). `last_audited_at` throttles the `auth.api_key.used`

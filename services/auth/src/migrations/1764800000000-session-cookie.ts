@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Why: browser sessions (issue 3 item 2). The gateway keeps a browser's session in the httpOnly
+ * Why: browser sessions. The gateway keeps a browser's session in the httpOnly
  * `dlx_session` cookie, an opaque credential it exchanges with the auth service for short-lived
  * access tokens (no refresh-token rotation, so concurrent browser requests cannot race). Only the
  * sha256 of the cookie is stored; the unique index is the lookup path and guarantees one session

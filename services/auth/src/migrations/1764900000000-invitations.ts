@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Why: invitations, forgotten password and outgoing e-mail (issue 3, item 5).
+ * Why: invitations, forgotten password and outgoing e-mail.
  * - `invitation`: an org ADMIN invites a person with an org role and workspace grants (jsonb:
  *   `[{workspaceId, role}]`, copied into `workspace_grant` on acceptance). The link's token is
  *   stored as sha256 only (`token_hash`, unique: the lookup path of the public accept screen).

@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Why: managing people and passwords (issue 3: role changes, workspace grants, reactivation,
+ * Why: managing people and passwords (role changes, workspace grants, reactivation,
  * removal, password change, history and expiry).
  * - `password_change_challenge`: the step between a correct but expired password (org policy
  *   `maxAgeDays`) and the sign-in. Like the MFA challenge it is an opaque token stored as

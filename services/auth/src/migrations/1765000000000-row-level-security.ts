@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Why: row-level security is the last wall (ARCHITECTURE.md §3 step 7), and auth holds the most
+ * Why: row-level security is the last wall (ARCHITECTURE.md §3), and auth holds the most
  * sensitive tenant rows of all. Every tenant table of auth gets ENABLE + FORCE ROW LEVEL SECURITY
  * and a policy on `app.current_org_id` (set per transaction by `withTenant`); the organization
  * table is its own tenant (policy on `id`). The service connects as the runtime role, which owns

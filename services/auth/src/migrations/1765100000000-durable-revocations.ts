@@ -2,7 +2,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
  * Why: a revocation must reach every gateway even when the process dies, or NATS is down, between
- * the database commit and the write to the `dlx-identity` KV bucket (issue 3: "nothing lost";
+ * the database commit and the write to the `dlx-identity` KV bucket (nothing lost;
  * revocations effective on the next request). The managers still write the KV right after the
  * commit (the fast path), but the database now also records each revocation in the outbox, in
  * the same transaction, whatever code path made it: triggers on the three facts gateways act on.

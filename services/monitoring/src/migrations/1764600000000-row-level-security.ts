@@ -4,7 +4,7 @@ const TENANT = `nullif(current_setting('app.current_org_id', true), '')::uuid`;
 const RUN_OF_TENANT = `EXISTS (SELECT 1 FROM monitoring.run r WHERE r.id = run_step.run_id AND r.org_id = ${TENANT})`;
 
 /**
- * Why: row-level security is the last wall of ARCHITECTURE.md §3 (step 7): a DAO that forgets
+ * Why: row-level security is the last wall of ARCHITECTURE.md §3: a DAO that forgets
  * its org filter must still see nothing of another org. Services connect as a runtime role
  * that owns no table (runMigrations grants it DML); every DAO call, the RUNS consumer's
  * included (it takes the org from the event), runs inside `withTenant`, which sets

@@ -3,8 +3,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 const TENANT = `nullif(current_setting('app.current_org_id', true), '')::uuid`;
 
 /**
- * Why: monitoring stores the audit trail (issue 3 item 9, ARCHITECTURE.md §5): auth (and later
- * other services) publish `auditEventV1` on EVENTS `audit.<orgId>` through their outboxes; the
+ * Why: monitoring stores the audit trail (ARCHITECTURE.md §5): auth (and any other
+ * service) publishes `auditEventV1` on EVENTS `audit.<orgId>` through their outboxes; the
  * audit consumer writes one row per event id, and org admins page through it newest first.
  * - `id` is the event id: a republished event (or one whose `consumed_event` ledger row was
  *   pruned) can never add a second row.

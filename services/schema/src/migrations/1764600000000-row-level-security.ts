@@ -1,8 +1,8 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Why: row-level security went onto every tenant table of every service (ARCHITECTURE.md §3,
- * step 7), and this schema has none, on purpose — recorded here and in the catalog, so the
+ * Why: row-level security went onto every tenant table of every service (ARCHITECTURE.md §3), and
+ * this schema has none, on purpose — recorded here and in the catalog, so the
  * next reader does not "fix" it:
  * - `schema.canonical_type` is global reference data: the built-in types have no org and every
  *   org reads the same rows, so there is no tenant to filter on. The runtime role may only read

@@ -4,7 +4,7 @@ const TENANT = `org_id = nullif(current_setting('app.current_org_id', true), '')
 const TABLES = ['discovery_staging', 'source_snapshot', 'source_table', 'source_column', 'table_metadata'];
 
 /**
- * Why: discovery (PRODUCT.md step 2) — every discovery run of a connection becomes an immutable,
+ * Why: discovery — every discovery run of a connection becomes an immutable,
  * versioned snapshot of the source's tables and columns with a diff against the previous one, so
  * "what changed in the source" is a query, not a guess; and people describe tables and columns
  * (Draft / Accepted) once, not once per snapshot.

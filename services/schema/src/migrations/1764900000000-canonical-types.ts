@@ -13,7 +13,7 @@ export const builtInId = (name: string) => {
 
 /**
  * Why: canonical types grow from 17 to every built-in of @datalinx/contracts' canonical module
- * (issue 5, item 5) — the one definition with validator, SQL normalizer and examples that the
+ * — the one definition with validator, SQL normalizer and examples that the
  * workers, the web and dbt tests import — and organizations get their own custom types.
  *
  * - Built-ins are upserted by name from the contracts package: the 17 of Init keep their ids;

@@ -5,7 +5,7 @@ import { sslModeToEnum } from '../managers/connection-config';
 const iso = (d: Date | string | null) => (d instanceof Date ? d.toISOString() : d);
 
 /** Thin: read arguments, call one manager, shape the answer. */
-/** The parts the API offers (TARGET_SCHEMAS is in the contract, not promotable yet). */
+/** The parts the API offers (TARGET_SCHEMAS is in the contract, but the schema service has no target schemas to copy). */
 const promotableParts = (parts: readonly PromotionPart[]) => parts.filter((x): x is Exclude<PromotionPart, 'TARGET_SCHEMAS'> => x !== 'TARGET_SCHEMAS');
 
 export const resolvers: Resolvers = {

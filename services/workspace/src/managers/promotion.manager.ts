@@ -25,7 +25,7 @@ const NEEDS: Record<PromotionPart, { read: WorkspacePermission; write: Workspace
 };
 /** Parts other services copy (they answer on EVENTS); the rest is copied here, at once. */
 const REMOTE_PARTS: readonly PromotionPart[] = ['MAPPINGS'];
-/** Target schemas are not promotable yet: the schema service has no target schemas to copy. */
+/** Target schemas are not promotable: the schema service has no target schemas to copy. */
 const SUPPORTED: readonly PromotionPart[] = ['CONNECTIONS', 'PIPELINES', 'MAPPINGS'];
 
 type SourceConnection = { id: string; name: string; kind: string; type: ConnectionConfig['type']; config: ConnectionConfig };

@@ -4,7 +4,7 @@ const TENANT = `org_id = nullif(current_setting('app.current_org_id', true), '')
 const TABLES = ['workspace', 'connection'] as const;
 
 /**
- * Why: row-level security is the last wall of ARCHITECTURE.md §3 (step 7): a DAO that forgets
+ * Why: row-level security is the last wall of ARCHITECTURE.md §3: a DAO that forgets
  * its org filter must still see nothing of another org. Services connect as a runtime role
  * that owns no table (runMigrations grants it DML), and every DAO call runs inside `withTenant`,
  * which sets `app.current_org_id` with SET LOCAL for its transaction.

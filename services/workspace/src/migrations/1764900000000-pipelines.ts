@@ -3,7 +3,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 const TENANT = `org_id = nullif(current_setting('app.current_org_id', true), '')::uuid`;
 
 /**
- * Why: pipelines (PRODUCT.md step 5) and their schedules, owned by the control plane
+ * Why: pipelines and their schedules, owned by the control plane
  * (ARCHITECTURE.md §7: "Schedules are owned by the control plane and dispatched through JOBS").
  *
  * - `pipeline`: the definition (jsonb, validated by the `pipelineDefinitionV1` contract), an

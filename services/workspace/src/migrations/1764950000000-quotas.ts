@@ -4,7 +4,7 @@ const TENANT = `org_id = nullif(current_setting('app.current_org_id', true), '')
 const TABLES = ['quota', 'active_run'] as const;
 
 /**
- * Why: per-workspace quotas (issue 4, item 6; PRODUCT.md "Administration").
+ * Why: per-workspace quotas (PRODUCT.md "Administration").
  *
  * - `quota`: a workspace's limits. No row means the defaults (QUOTA_DEFAULT_* env), so existing
  *   workspaces need no backfill and a changed default applies to every workspace that never

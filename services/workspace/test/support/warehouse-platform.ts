@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { startPlatform, viewerHeader, type Platform } from '../../../../test/support/platform';
 import { userViewer } from '../../../../test/support/viewers';
-import { postGraphQL } from '../../../../test/support/http';
+import { gqlClient } from '../../../../test/support/http';
 import { deleteWorkerConsumers } from '../../../../test/support/worker-consumers';
 import { startWorker, stopWorker, workspaceFilters } from '../../../../workers/test/support/worker-process';
 import { warehouseSettingsFromUrl } from '../../src/managers/warehouse.manager';
@@ -93,7 +93,7 @@ export class WarehousePlatform {
   }
 
   /** A GraphQL request through the gateway, as the organization's ADMIN unless `headers` say otherwise (a property: it may be destructured). */
-  readonly gql = <T>(query: string, variables: Record<string, unknown> = {}, headers = this.admin) => postGraphQL<T>(this.p.gatewayUrl, query, variables, headers);
+  readonly gql = gqlClient(() => this.p.gatewayUrl, { headers: () => this.admin });
 
   /** Polls `fn` every 200 ms until it returns something; fails after `timeoutMs` with the tail of the workers' output (a property: it may be destructured). */
   readonly waitFor = async <T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60000): Promise<T> => {

@@ -674,7 +674,7 @@ export type PromotionOutcome =
   /** Not copied: the note says why. */
   | 'SKIPPED';
 
-/** What a promotion copies. (Target schemas are not promotable yet.) */
+/** What a promotion copies. (Target schemas are not promotable: the schema service has none to copy.) */
 export type PromotionPart =
   /** Connections, without their secrets. */
   | 'CONNECTIONS'
