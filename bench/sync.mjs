@@ -11,6 +11,12 @@ import { createRequire } from 'node:module';
 const require = createRequire(new URL('../workers/package.json', import.meta.url));
 const { Client } = require('pg');
 const { runSourceSync } = require('../workers/dist/sync/postgres-sync.js');
+const { setNetworkPolicy } = require('../workers/dist/connectors/net.js');
+const { NetworkPolicy } = require('@datalinx/common');
+
+// The worker's outbound network policy refuses loopback unless allowed; the bench's databases are
+// local, so it allows loopback as the tests' workers do (CONNECTION_ALLOWED_NETWORKS).
+setNetworkPolicy(new NetworkPolicy({ allowedNetworks: ['127.0.0.0/8', '::1/128'] }));
 
 const ROWS = Number(process.env.SYNC_BENCH_ROWS ?? 5_000_000);
 const adminUrl = process.env.DATABASE_URL;
