@@ -29,6 +29,19 @@ describe('identity flow leaks no password or token', () => {
     await s?.stop();
   });
 
+  /**
+   * Every event the flow wrote to auth's outbox has been relayed (sent_at set), so the relay's
+   * publish and its log lines are in before the logs are scanned.
+   */
+  const relayed = async () => {
+    for (const deadline = Date.now() + 10_000; ; ) {
+      const [{ n }] = await s.authDs.query(`SELECT count(*)::int AS n FROM auth.outbox WHERE sent_at IS NULL`);
+      if (n === 0) return;
+      if (Date.now() > deadline) throw new Error('the auth outbox was not relayed within 10 s');
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
+
   it('finds no password, access token or refresh token in any response or log line', async () => {
     const input = newSignUp({ password: 'Sekr3t-Passw0rd-XyZ!' });
     const wrongPassword = 'Wr0ng-Passw0rd-QqQ!';
@@ -62,7 +75,7 @@ describe('identity flow leaks no password or token', () => {
     record(await call(REFRESH, { t: second.refreshToken }));
     record(await call(`{ me { kind } }`, {}, bearer(second.accessToken))); // refused: revoked
     record(await call(`{ me { kind } }`, {}, bearer(`${second.accessToken.slice(0, -4)}AAAA`))); // refused: invalid
-    await new Promise((r) => setTimeout(r, 200)); // let the outbox relay publish and log
+    await relayed();
 
     expect(bodies.length).toBe(10);
     expect(logs.length).toBeGreaterThan(5); // the logs were really captured
@@ -121,7 +134,7 @@ describe('identity flow leaks no password or token', () => {
     record(await call(`mutation($p: String!){ disableTotp(password: $p) { ok errors { code } } }`, { p: 'Wrong-Passw0rd-For-Mfa!' }, at));
     secrets.push('Wrong-Passw0rd-For-Mfa!');
     record(await call(`mutation($p: String!){ disableTotp(password: $p) { ok errors { code } } }`, { p: input.password }, at));
-    await new Promise((r) => setTimeout(r, 200));
+    await relayed();
 
     expect(bodies.length).toBe(11);
     const mfaLogs = logs.slice(start);
@@ -168,7 +181,7 @@ describe('identity flow leaks no password or token', () => {
     record(await call(`{ me { kind } }`, {}, { 'x-api-key': key1 })); // refused: rotated
     record(await call(`{ me { kind } }`, {}, { 'x-api-key': rotated.apiKey as string }));
     record(await call(`{ me { kind } }`, {}, { 'x-api-key': `${(rotated.apiKey as string).slice(0, -2)}xx` })); // refused: unknown
-    await new Promise((r) => setTimeout(r, 200));
+    await relayed();
 
     expect(bodies.length).toBe(9);
     const keyLogs = logs.slice(start);
@@ -197,7 +210,7 @@ describe('identity flow leaks no password or token', () => {
     bodies.push(JSON.stringify((await postGraphQL(s.gatewayUrl, `{ me { kind } }`, {}, browser(csrfToken))).body)); // refused: signed out
     const reused = await fetch(sessionUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refreshToken }) });
     bodies.push(await reused.text()); // refused: spent
-    await new Promise((r) => setTimeout(r, 200));
+    await relayed();
 
     expect(bodies.length).toBe(7);
     expect(bodies[1]).toContain('"kind":"USER"');

@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
-import { createLogger, type Logger } from '@datalinx/common';
+import { createLogger, type Clock, type Logger } from '@datalinx/common';
 import { createTestDatabase, runtimeRoleUrl, type TestDatabase } from '@datalinx/db';
 import { connectNats, ensureStreams, OutboxRelay, type Nats } from '@datalinx/messaging';
 import { JWKS_PATH } from '@datalinx/contracts';
@@ -78,7 +78,7 @@ export interface IdentityMailOptions {
   backoffBaseMs?: number;
 }
 
-export async function startIdentityStack(o: { log?: Logger; attemptLimits?: AttemptLimits; trustProxy?: boolean | number | string; /** `Secure` on the session cookies (default false: the stack is plain http://127.0.0.1). */ cookieSecure?: boolean; mail?: IdentityMailOptions; /** The auth service's direct KV writes fail (NATS KV down for it): revocations must still arrive through the outbox. */ kvWritesFail?: boolean } = {}): Promise<IdentityStack> {
+export async function startIdentityStack(o: { log?: Logger; attemptLimits?: AttemptLimits; /** The login throttle's clock (default: the database's). */ throttleClock?: Clock; trustProxy?: boolean | number | string; /** `Secure` on the session cookies (default false: the stack is plain http://127.0.0.1). */ cookieSecure?: boolean; mail?: IdentityMailOptions; /** The auth service's direct KV writes fail (NATS KV down for it): revocations must still arrive through the outbox. */ kvWritesFail?: boolean } = {}): Promise<IdentityStack> {
   const natsUrl = process.env.NATS_URL;
   if (!natsUrl) throw new Error('NATS_URL is not set: run tests with `npm test`.');
   const log = o.log ?? createLogger('identity-test', process.env.TEST_LOG_LEVEL ?? 'silent');
@@ -110,6 +110,7 @@ export async function startIdentityStack(o: { log?: Logger; attemptLimits?: Atte
     log,
     tokens: { issuer, revocations: new RevocationPublisher(o.kvWritesFail ? failingKv(await openIdentityBucket(nats.nc)) : await openIdentityBucket(nats.nc), log), sealKey },
     ...(o.attemptLimits ? { attemptLimits: o.attemptLimits } : {}),
+    ...(o.throttleClock ? { throttleClock: o.throttleClock } : {}),
     onOutboxCommit: () => relay.kick(),
     ...(mailRelay ? { mail: { relay: mailRelay, ...(o.mail?.webBaseUrl ? { webBaseUrl: o.mail.webBaseUrl } : {}) } } : {}),
   });

@@ -6,7 +6,7 @@ import type { Express } from 'express';
 import { checkDatabase, serviceStatus } from '@datalinx/db';
 import { createSubgraphServer, type ViewerAssertionVerifier } from '@datalinx/graphql-kit';
 import { API_KEY_EXCHANGE_PATH, JWKS_PATH, SESSION_COOKIE_PATH, SESSION_COOKIE_REVOKE_PATH, SESSION_EXCHANGE_PATH } from '@datalinx/contracts';
-import type { Logger } from '@datalinx/common';
+import type { Clock, Logger } from '@datalinx/common';
 import { resolvers } from './graphql/resolvers';
 import { permissions } from './graphql/permissions';
 import type { AuthContext } from './graphql/context';
@@ -54,6 +54,8 @@ export interface AuthDeps {
   };
   /** Brute-force limits (default: 5 failures per account, 50 per IP, in 15 minutes). */
   attemptLimits?: AttemptLimits;
+  /** The login throttle's clock. Omitted: the database's (shared by every instance); tests pass one they move. */
+  throttleClock?: Clock;
   /** Called after a transaction that wrote to the outbox (kicks the relay). */
   onOutboxCommit?: () => void;
   /**
@@ -120,7 +122,7 @@ export function createAuthServer(d: AuthDeps) {
   const onMail = () => d.mail?.relay?.kick();
   const accounts = new AccountManager(d.ds, orgs, users, sessionDao, d.log, d.tokens?.revocations, d.onOutboxCommit, d.tokens ? { outbox: mailOut, sealKey: d.tokens.sealKey, webBaseUrl, afterMail: onMail } : null);
   const mfaDao = new MfaDao(d.ds);
-  const throttle = new LoginThrottle(new LoginFailureDao(d.ds), d.attemptLimits);
+  const throttle = new LoginThrottle(new LoginFailureDao(d.ds), d.attemptLimits, d.throttleClock ?? null);
   const sessions = d.tokens ? new SessionManager(d.ds, orgs, users, sessionDao, grants, mfaDao, d.tokens.issuer, d.tokens.revocations, throttle, d.log, d.onOutboxCommit) : null;
   const mfa = d.tokens && sessions ? new MfaManager(d.ds, orgs, users, mfaDao, sessions, d.tokens.sealKey, throttle, d.log, d.onOutboxCommit) : null;
   const policy = new PolicyManager(d.ds, orgs, users, sessionDao, mfaDao, d.tokens?.revocations, d.log, d.onOutboxCommit);
