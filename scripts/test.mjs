@@ -26,7 +26,7 @@ import { createLog } from './lib/log.mjs';
 import { Supervisor, ShutdownInProgress } from './lib/supervisor.mjs';
 import { getFreePort } from './lib/net.mjs';
 import { ensureSystemTools } from './lib/system.mjs';
-import { MARIADB_TOOL, startThrowawayMariadb } from './lib/mariadb.mjs';
+import { MARIADB_TOOLS, startThrowawayMariadb } from './lib/mariadb.mjs';
 import { ensureNodeModules, loadPythonHelpers, pythonLogAdapter } from './lib/install.mjs';
 import { buildAll } from './lib/build.mjs';
 import { ensureDatabase, locatePgBinaries, startPostgres } from './lib/postgres.mjs';
@@ -58,7 +58,7 @@ async function main() {
     if (!env.DATABASE_URL) locatePgBinaries(repoRoot);
     const tools = [];
     if (!env.NATS_URL) tools.push(NATS_TOOL);
-    if (!env.MYSQL_URL) tools.push(MARIADB_TOOL);
+    if (!env.MYSQL_URL) tools.push(...MARIADB_TOOLS);
     const found = await ensureSystemTools(tools, log);
     const python = await loadPythonHelpers(repoRoot);
     const venvDir = path.resolve(env.DLX_VENV_DIR || path.join(repoRoot, '.venv'));

@@ -14,14 +14,30 @@ import { isRoot, which } from './system.mjs';
 import { killGroup, sleep, waitGroupGone } from './proc.mjs';
 import { tail } from './log.mjs';
 
-/** The tool description for ensureSystemTools (mariadb-server-core: the server binaries, no service). */
-export const MARIADB_TOOL = {
-  name: 'mariadbd',
-  bin: 'mariadbd',
-  debianPackage: 'mariadb-server-core',
-  why: 'throwaway MariaDB for the MySQL source tests; or set MYSQL_URL to an existing MySQL/MariaDB',
-  otherwise: 'elsewhere: install MariaDB (macOS: brew install mariadb) so that mariadbd and mariadb-install-db are on PATH, or set MYSQL_URL=mysql://user:pass@127.0.0.1:3306',
-};
+const MARIADB_OTHERWISE =
+  'elsewhere: install MariaDB (macOS: brew install mariadb) so that mariadbd and mariadb-install-db are on PATH, or set MYSQL_URL=mysql://user:pass@127.0.0.1:3306';
+
+/**
+ * The tool descriptions for ensureSystemTools: the server binaries (mariadbd, mariadb-install-db)
+ * without a system service (mariadb-server-core), and my_print_defaults, which
+ * mariadb-install-db runs (mariadb-client-core).
+ */
+export const MARIADB_TOOLS = [
+  {
+    name: 'mariadbd',
+    bin: 'mariadbd',
+    debianPackage: 'mariadb-server-core',
+    why: 'throwaway MariaDB for the MySQL source tests; or set MYSQL_URL to an existing MySQL/MariaDB',
+    otherwise: MARIADB_OTHERWISE,
+  },
+  {
+    name: 'my_print_defaults',
+    bin: 'my_print_defaults',
+    debianPackage: 'mariadb-client-core',
+    why: 'mariadb-install-db needs it',
+    otherwise: MARIADB_OTHERWISE,
+  },
+];
 
 /** The user the tests connect as. */
 const TEST_USER = 'datalinx_test';
@@ -40,7 +56,7 @@ function installDbBin(serverBin) {
     path.join(path.dirname(serverBin), 'mariadb-install-db'),
   ];
   const found = candidates.find((c) => fs.existsSync(c)) ?? which('mariadb-install-db') ?? which('mysql_install_db');
-  if (!found) throw new Error(`found ${serverBin} but not mariadb-install-db (Debian/Ubuntu: apt-get install -y ${MARIADB_TOOL.debianPackage})`);
+  if (!found) throw new Error(`found ${serverBin} but not mariadb-install-db (Debian/Ubuntu: apt-get install -y ${MARIADB_TOOLS.map((t) => t.debianPackage).join(' ')})`);
   return path.resolve(found);
 }
 
