@@ -14,7 +14,7 @@ import { assertPortsFree, waitForHttp } from './lib/net.mjs';
 import { ensureSystemTools } from './lib/system.mjs';
 import { ensureNodeModules, loadPythonHelpers, pythonLogAdapter } from './lib/install.mjs';
 import { buildAll } from './lib/build.mjs';
-import { ROLE_NAME, ensureDatabase, ensureLoginRole, locatePgBinaries, rlsBypassOf, startPostgres } from './lib/postgres.mjs';
+import { ROLE_NAME, ensureDatabase, ensureLoginRole, locatePgBinaries, placePgDataDir, rlsBypassOf, startPostgres } from './lib/postgres.mjs';
 import { NATS_TOOL, startNats } from './lib/nats.mjs';
 import { OPENSSL_TOOL, internalTlsEnabled, resolveCertificates } from './lib/tls.mjs';
 import { ensureAssertionKeys, ensureSecret, generateAssertionKeys, generateMasterKey, readSecret } from './lib/keys.mjs';
@@ -197,7 +197,8 @@ async function main() {
     /** WAREHOUSE_ADMIN_URL for the workers (they provision each workspace's schema and role). */
     let warehouseUrl = process.env.WAREHOUSE_ADMIN_URL || '';
     if (!databaseUrl) {
-      const pgDir = path.join(cfg.dataDir, 'pg');
+      // As root, somewhere the OS user postgres cannot enter (/root): the cluster is placed elsewhere.
+      const pgDir = placePgDataDir(path.join(cfg.dataDir, 'pg'), log);
       const pwFile = path.join(keyDir, 'postgres-password');
       const clusterExists = fs.existsSync(path.join(pgDir, 'PG_VERSION'));
       const existingPw = readSecret(pwFile);
