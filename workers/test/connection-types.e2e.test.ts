@@ -135,7 +135,7 @@ describe('connection.test v2 for every connection type (worker process, JetStrea
 
   describe('POSTGRES', () => {
     const pgUrl = new URL(process.env.DATABASE_URL!);
-    const pg = { type: 'POSTGRES' as const, host: pgUrl.hostname, port: Number(pgUrl.port || 5432), database: 'postgres', user: decodeURIComponent(pgUrl.username) || 'postgres', sslMode: 'disable' as const };
+    const pg = { type: 'POSTGRES' as const, host: pgUrl.hostname, port: Number(pgUrl.port || 5432), database: 'postgres', user: decodeURIComponent(pgUrl.username) || 'postgres', sslMode: 'prefer' as const };
     const password = pgUrl.password ? { password: decodeURIComponent(pgUrl.password) } : null;
 
     it('right credentials: every step succeeds and the tables are counted (TLS preferred, clear text when the server has none)', async () => {

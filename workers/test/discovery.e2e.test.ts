@@ -178,7 +178,7 @@ describe('source.discover through JetStream and the worker process', () => {
 
   const pgConfig = () => {
     const u = new URL(pgDb.url);
-    return { type: 'POSTGRES' as const, host: u.hostname, port: Number(u.port || 5432), database: pgDb.name, user: decodeURIComponent(u.username), sslMode: 'disable' as const };
+    return { type: 'POSTGRES' as const, host: u.hostname, port: Number(u.port || 5432), database: pgDb.name, user: decodeURIComponent(u.username), sslMode: 'prefer' as const };
   };
   const steps = (runs: RunEvent[]) => runs.filter((r) => r.type === 'run.step').map((r) => (r.type === 'run.step' ? `${r.step}: ${r.status}: ${r.message}` : ''));
 

@@ -29,10 +29,13 @@ export function mysqlReachable(skipping: string): boolean {
   return false;
 }
 
-/** The POSTGRES connection config of a database on the test server (DATABASE_URL's host, port and user), TLS off. */
+/**
+ * The POSTGRES connection config of a database on the test server (DATABASE_URL's host, port and
+ * user), TLS preferred: the PostgreSQL `npm test` starts accepts TLS connections only.
+ */
 export function postgresSource(database: string) {
   const pgUrl = new URL(process.env.DATABASE_URL!);
-  return { type: 'POSTGRES', host: pgUrl.hostname, port: Number(pgUrl.port || 5432), database, user: decodeURIComponent(pgUrl.username) || 'postgres', sslMode: 'disable' };
+  return { type: 'POSTGRES', host: pgUrl.hostname, port: Number(pgUrl.port || 5432), database, user: decodeURIComponent(pgUrl.username) || 'postgres', sslMode: 'prefer' };
 }
 
 /** The secrets of a postgresSource: DATABASE_URL's password, or null when it has none (trust auth). */
