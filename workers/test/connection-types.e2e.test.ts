@@ -223,11 +223,6 @@ describe('connection.test v2 for every connection type (worker process, JetStrea
       expect([r.state, r.states, r.error?.code, r.subjectId, r.steps]).toEqual(['FAILURE', ['FAILURE'], 'INVALID_MESSAGE', connectionId, []]);
       expect(r.error?.message).toMatch(/^job message has an unknown kind connection\.probe \(v2\): /);
     });
-      await publishJob(nats, v1);
-      const [r1, replayed] = await Promise.all([finished(v1.runId), run(pg, { password: 'x' }, { aad: `job:${randomUUID()}` })]);
-      expect([r1.state, r1.steps]).toEqual(['SUCCESS', steps(DB_STEPS, ['SUCCESS', 'SUCCESS', 'SUCCESS', 'SUCCESS'])]);
-      expect([replayed.state, replayed.error?.code, replayed.steps]).toEqual(['FAILURE', 'SECRET_UNREADABLE', []]);
-    });
   });
 
   (MYSQL_UP ? describe : describe.skip)('MYSQL (MariaDB)', () => {
