@@ -139,6 +139,10 @@ export async function startPlatform(o: { runsFilter?: string; audit?: boolean ; 
   const suffix = randomUUID().slice(0, 8);
   // The workspace, mapping and schema outboxes (the schema service's: custom canonical types' and source snapshots' events).
   const relays = [new OutboxRelay(app.workspace, nats.js, log).start(), new OutboxRelay(app.mapping, nats.js, log).start(), new OutboxRelay(app.schema, nats.js, log).start()];
+  // Created first with deliver policy "new", as the monitoring consumer below: replaying the shared
+  // RUNS stream's history (weeks of it on a developer's NATS) would hold up releasing this
+  // platform's own runs from the concurrent-runs quota.
+  await nats.jsm.consumers.add(STREAMS.RUNS.name, { durable_name: `ws-results-${suffix}`, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.New, filter_subject: 'runs.>' });
   const resultsConsumer = await startConnectionTestResultsConsumer({
     js: nats.js,
     jsm: nats.jsm,

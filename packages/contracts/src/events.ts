@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { discoveryScope } from './jobs';
 
 /** Domain events (stream EVENTS, subject `<domain>.<entity>.<event>.v<N>`), written via the outbox. */
 export const domainEventEnvelope = z.object({
@@ -125,6 +126,12 @@ export const discoveryCompletedV1 = z.object({
   /** How many `source_table.discovered` events this run published (the snapshot waits for all). */
   tableCount: z.number().int().min(0),
   completedAt: z.string().datetime(),
+  /**
+   * The run's scope (absent or empty: the whole source). The snapshot refreshes the tables in
+   * scope and carries every other table of the previous snapshot over unchanged, so a scoped
+   * discovery never reports the tables it did not look at as removed.
+   */
+  scope: discoveryScope.optional(),
 });
 export type DiscoveryCompletedV1 = z.infer<typeof discoveryCompletedV1>;
 

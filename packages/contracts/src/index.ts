@@ -7,3 +7,4 @@ export * from './audit';
 export * from './quotas';
 export * from './promotion';
 export * from './canonical';
+export * from './discovery-scope';

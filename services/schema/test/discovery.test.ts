@@ -302,11 +302,16 @@ describe('source discovery → versioned snapshots with a diff', () => {
     expect(await p.sources.schema.query(`SELECT count(*)::int AS n FROM schema.discovery_staging WHERE run_id = $1`, [runId])).toEqual([{ n: 0 }]);
   }, 90000);
 
-  it('a scoped discovery snapshots only the tables in scope (the diff says the rest is gone)', async () => {
+  it('a scoped discovery refreshes the tables in scope and carries every other table over unchanged (never reported removed)', async () => {
+    await src.query(`ALTER TABLE refund ADD COLUMN reason text`);
+    await src.query(`ALTER TABLE invoice ADD COLUMN note text`); // out of scope: not seen by this run
     await discover({ tables: ['public.customer'], patterns: ['ref*'] });
-    const v3 = await snapshotVersion(3);
-    expect(v3.tables.map((t) => t.name)).toEqual(['public.customer', 'public.refund']);
-    expect(v3.diff).toMatchObject({ previousVersion: 2, addedTables: [], removedTables: ['public.invoice'], changedTables: [] });
+    const [v2, v3] = [await snapshotVersion(2), await snapshotVersion(3)];
+    expect(v3.tables.map((t) => t.name)).toEqual(['public.customer', 'public.invoice', 'public.refund']);
+    expect(v3.diff).toMatchObject({ previousVersion: 2, addedTables: [], removedTables: [], changedTables: [{ name: 'public.refund', addedColumns: ['reason'] }] });
+    const invoice = (s: Snapshot) => s.tables.find((t) => t.name === 'public.invoice');
+    expect(invoice(v3)).toEqual(invoice(v2));
+    await src.query(`ALTER TABLE invoice DROP COLUMN note`);
   }, 90000);
 
   it('a never-analyzed small table gets an exact count, saying so', async () => {
@@ -316,8 +321,16 @@ describe('source discovery → versioned snapshots with a diff', () => {
     expect((await src.query(`SELECT reltuples::float8 AS n FROM pg_class WHERE oid = 'fresh_signup'::regclass`)).rows).toEqual([{ n: -1 }]);
     await discover({ tables: ['public.fresh_signup'] });
     const v4 = await snapshotVersion(4);
-    expect(v4.tables.map((t) => [t.name, t.rowEstimate, t.rowEstimateSource, t.rowEstimateNote])).toEqual([
+    expect(v4.tables.filter((t) => t.name === 'public.fresh_signup').map((t) => [t.name, t.rowEstimate, t.rowEstimateSource, t.rowEstimateNote])).toEqual([
       ['public.fresh_signup', 9, 'EXACT_COUNT', 'Counted exactly (never analyzed, and small enough to count; 8 kB on disk).'],
     ]);
+  }, 90000);
+
+  it('a table in scope that is gone is reported removed; the tables out of scope stay', async () => {
+    await src.query(`DROP TABLE refund`);
+    await discover({ tables: ['public.customer'], patterns: ['ref*'] });
+    const v5 = await snapshotVersion(5);
+    expect(v5.tables.map((t) => t.name)).toEqual(['public.customer', 'public.fresh_signup', 'public.invoice']);
+    expect(v5.diff).toMatchObject({ previousVersion: 4, addedTables: [], removedTables: ['public.refund'], changedTables: [] });
   }, 90000);
 });

@@ -2,6 +2,7 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import {
   DISCOVERY_COMPLETED_V1,
   SOURCE_TABLE_DISCOVERED_V1,
+  scopeIsEmpty,
   type ConnectionSecrets,
   type DiscoveryCompletedV1,
   type SourceDiscoverJobV1,
@@ -116,7 +117,8 @@ export async function discoverSource(job: SourceDiscoverJobV1, secrets: Connecti
       await publish(SOURCE_TABLE_DISCOVERED_V1, ev, `${job.runId}:${qualified(t)}`);
     }
     await report.step('profiled', 'SUCCESS', `${plural(tables.length, 'table')} profiled (up to ${plural(profileSampleRows, 'row')} each)`, since());
-    const done: DiscoveryCompletedV1 = { ...base, tableCount: tables.length, completedAt: new Date().toISOString() };
+    // The scope goes with it: the snapshot refreshes only the tables in scope and carries the rest over.
+    const done: DiscoveryCompletedV1 = { ...base, tableCount: tables.length, completedAt: new Date().toISOString(), ...(scopeIsEmpty(scope) ? {} : { scope }) };
     await publish(DISCOVERY_COMPLETED_V1, done, `${job.runId}:done`);
     return { ok: true, summary: `Discovered ${plural(tables.length, 'table')}.` };
   } finally {

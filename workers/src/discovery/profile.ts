@@ -1,4 +1,4 @@
-import { detectCanonicalType, type ColumnProfile } from '@datalinx/contracts';
+import { detectCanonicalType, inDiscoveryScope, type ColumnProfile } from '@datalinx/contracts';
 
 /** Longest text kept for a value in a profile (min, max, top values). */
 export const PROFILE_VALUE_MAX = 200;
@@ -82,23 +82,8 @@ export class TableProfiler {
 }
 
 /** `*` and `?` glob (everything else literal), case-sensitive, over the whole name. */
-export function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${body}$`);
-}
-
-/**
- * Whether a table is in the discovery scope. Names are `schema.table`; an exact name or pattern
- * without a dot is matched against the bare table name. No tables and no patterns = everything.
- */
-export function inScope(scope: { tables?: string[]; patterns?: string[] }, schema: string, table: string): boolean {
-  const tables = scope.tables ?? [];
-  const patterns = scope.patterns ?? [];
-  if (!tables.length && !patterns.length) return true;
-  const full = `${schema}.${table}`;
-  if (tables.some((t) => t === full || (!t.includes('.') && t === table))) return true;
-  return patterns.some((p) => globToRegExp(p).test(p.includes('.') ? full : table));
-}
+/** Whether a table is in the discovery scope (shared with the schema service, which carries the rest over). */
+export const inScope = inDiscoveryScope;
 
 /** Up to `n` names, each quoted and clipped, then "and N more". */
 function someNames(names: readonly string[], n = 5): string {

@@ -3,6 +3,8 @@ import { withTenant } from '@datalinx/db';
 import { enqueueOutbox } from '@datalinx/messaging';
 import {
   SOURCE_SNAPSHOT_CREATED_V1,
+  inDiscoveryScope,
+  scopeIsEmpty,
   sourceSnapshotCreatedParts,
   type ColumnProfile,
   type DiscoveredForeignKey,
@@ -118,11 +120,13 @@ export class SourceSnapshotDao {
         [ev.orgId, ev.runId, ev.connectionId, ev.workspaceId],
       );
       if (staged.length < ev.tableCount) throw new DiscoveryIncompleteError(ev.runId, staged.length, ev.tableCount);
-      const tables = staged.map((r) => r.body);
       const [prev]: Array<{ id: string; version: number }> = await em.query(
         `SELECT id, version FROM schema.source_snapshot WHERE org_id = $1 AND connection_id = $2 ORDER BY version DESC LIMIT 1`,
         [ev.orgId, ev.connectionId],
       );
+      // A scoped run looked only at its scope: the previous snapshot's other tables are carried over as they were.
+      const carried = prev && !scopeIsEmpty(ev.scope) ? (await this.tablesOf(em, ev.orgId, prev.id)).filter((t) => !inDiscoveryScope(ev.scope, t.schema, t.name)) : [];
+      const tables = [...staged.map((r) => r.body), ...carried].sort((a, b) => (qualified(a) < qualified(b) ? -1 : qualified(a) > qualified(b) ? 1 : 0));
       const before = prev ? await this.shapesOf(em, ev.orgId, prev.id) : [];
       const diff = diffSnapshots(prev?.version ?? null, before, tables.map((t) => ({ name: qualified(t), columns: t.columns })));
       const [snap]: SourceSnapshotRow[] = await em.query(
@@ -174,6 +178,24 @@ export class SourceSnapshotDao {
       for (const part of parts) await enqueueOutbox(em, SOURCE_SNAPSHOT_CREATED_V1, part);
       return snap!;
     });
+  }
+
+  /** A snapshot's tables as discovery reported them (columns with their profiles), to carry over into the next one. */
+  private async tablesOf(em: EntityManager, orgId: string, snapshotId: string): Promise<DiscoveredTable[]> {
+    const tables: Array<{ id: string; schema: string; name: string; kind: 'TABLE' | 'VIEW'; rowEstimate: number | null; rowEstimateSource: RowEstimateSource; rowEstimateNote: string | null; primaryKey: string[]; foreignKeys: DiscoveredTable['foreignKeys'] }> = await em.query(
+      `SELECT id, schema_name AS schema, table_name AS name, kind, row_estimate::float8 AS "rowEstimate", row_estimate_source AS "rowEstimateSource",
+              row_estimate_note AS "rowEstimateNote", primary_key AS "primaryKey", foreign_keys AS "foreignKeys"
+         FROM schema.source_table WHERE org_id = $1 AND snapshot_id = $2`,
+      [orgId, snapshotId],
+    );
+    if (!tables.length) return [];
+    const columns: Array<{ tableId: string } & DiscoveredTable['columns'][number]> = await em.query(
+      `SELECT table_id AS "tableId", name, type, nullable, ordinal, profile FROM schema.source_column WHERE org_id = $1 AND table_id = ANY($2::uuid[]) ORDER BY table_id, ordinal`,
+      [orgId, tables.map((t) => t.id)],
+    );
+    const byTable = new Map<string, DiscoveredTable['columns']>();
+    for (const { tableId, ...c } of columns) byTable.set(tableId, [...(byTable.get(tableId) ?? []), c]);
+    return tables.map(({ id, ...t }) => ({ ...t, columns: byTable.get(id) ?? [] }));
   }
 
   private async shapesOf(em: EntityManager, orgId: string, snapshotId: string): Promise<TableShape[]> {

@@ -4,7 +4,7 @@ import type { ZodIssue } from 'zod';
 import { UnauthenticatedError, ValidationError, decodeCursor, encodeCursor, pageSize } from '@datalinx/common';
 import { byIdLoader, actorIdOf, hasWorkspacePermission, type Viewer, type WorkspacePermission, perViewer } from '@datalinx/graphql-kit';
 import { withTenant } from '@datalinx/db';
-import { pipelineDefinitionV1, type PipelineDefinitionV1 } from '@datalinx/contracts';
+import { inDiscoveryScope, pipelineDefinitionV1, type PipelineDefinitionV1 } from '@datalinx/contracts';
 import type { PipelineDao } from '../daos/pipeline.dao';
 import { SourceSnapshotRefDao, type DiscoveredSnapshotRef } from '../daos/source-snapshot-ref.dao';
 import type { Pipeline } from '../entities/pipeline.entity';
@@ -76,21 +76,14 @@ function toDefinition(d: PipelineDefinitionInput): unknown {
   };
 }
 
-/** `*` and `?` glob over the whole name, case-sensitive (as the workers match discovery scopes and source selections). */
-const globToRegExp = (glob: string) => new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
-
 /**
  * Whether `schema.table` is among the tables a source selects, as the workers read a selection:
  * none = every table; an exact name, or one without a dot matching the bare table name; a pattern
  * with a dot matched against `schema.table`, without one against the bare name.
  */
 function selects(s: { tables?: string[]; patterns?: string[] }, name: string): boolean {
-  const tables = s.tables ?? [];
-  const patterns = s.patterns ?? [];
-  if (!tables.length && !patterns.length) return true;
-  const bare = name.includes('.') ? name.slice(name.indexOf('.') + 1) : name;
-  if (tables.some((t) => t === name || (!t.includes('.') && t === bare))) return true;
-  return patterns.some((p) => globToRegExp(p).test(p.includes('.') ? name : bare));
+  const dot = name.indexOf('.');
+  return dot < 0 ? inDiscoveryScope(s, '', name) : inDiscoveryScope(s, name.slice(0, dot), name.slice(dot + 1));
 }
 
 /**

@@ -3,7 +3,7 @@ import type { DataSource } from 'typeorm';
 import { UnauthenticatedError, isUuid } from '@datalinx/common';
 import { actorIdOf, hasWorkspacePermission, type Viewer } from '@datalinx/graphql-kit';
 import { withTenant } from '@datalinx/db';
-import type { SnapshotTableRef, SourceSyncPayloadV1, SyncTableV1 } from '@datalinx/contracts';
+import { globToRegExp, type SnapshotTableRef, type SourceSyncPayloadV1, type SyncTableV1 } from '@datalinx/contracts';
 import type { ConnectionDao } from '../daos/connection.dao';
 import { SourceSnapshotRefDao, type DiscoveredSnapshotRef } from '../daos/source-snapshot-ref.dao';
 import type { WarehouseDao } from '../daos/warehouse.dao';
@@ -63,12 +63,6 @@ const identifierError = (value: string | null | undefined, field: string, what: 
 };
 
 const MAX_SCOPE_ENTRIES = 100;
-
-/** `*` and `?` glob (everything else literal), case-sensitive, over the whole name (as discovery's scope). */
-function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${body}$`);
-}
 
 /** The scope's own checks (no database): entries well-formed, not too many. */
 export function validateSyncScope(scope: SyncScopeInput): UserError[] {
