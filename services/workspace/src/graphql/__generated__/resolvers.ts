@@ -256,7 +256,9 @@ export type Mutation = {
    * Dispatches a source.discover run for a connection of any type (needs connections:test or
    * schemas:write in its workspace; counts against the workspace's concurrent-runs quota). The
    * schema subgraph turns the result into the connection's next `sourceSnapshots` version, which
-   * `syncConnection` then checks its tables against. A scope that matches none of the tables the
+   * `syncConnection` then checks its tables against. A scoped discovery refreshes the tables in its
+   * scope (a table in scope that is gone is reported removed) and carries the connection's other
+   * tables over from the previous snapshot unchanged. A scope that matches none of the tables the
    * connection can read fails the run with DISCOVERY_SCOPE_MATCHES_NOTHING (its message names the
    * scope and some readable tables) and records no snapshot. A malformed scope is refused here,
    * dispatching nothing: SCOPE_NAME_EMPTY, SCOPE_NAME_TOO_LONG, SCOPE_NAME_INVALID (control
