@@ -15,7 +15,7 @@ import { SourceSnapshotDao } from '../services/schema/src/daos/source-snapshot.d
 import { base32Decode, totp } from '../services/auth/src/mfa/totp';
 import { startPlatform, viewerHeader, waitForWorkspaceRefs, type Platform } from './support/platform';
 import { userViewer } from './support/viewers';
-import { postGraphQL, type GqlResponse } from './support/http';
+import { postGraphQL, type GqlResponse, gqlViewerClient } from './support/http';
 import { changedTables, fingerprintDatabase } from './support/db-fingerprint';
 import { resolvableEntityTypesOf, rootFieldsOf } from './support/schema-surface';
 import { startSignInGateway, type SignInGateway } from './support/sign-in-gateway';
@@ -877,8 +877,9 @@ describe('cross-tenant isolation: org B names org A\'s objects in every root fie
   let adminB: Viewer;
   let memberB: Viewer;
 
-  const gql = (query: string, variables: Record<string, unknown>, viewer?: Viewer, via: 'platform' | 'sign-in' = 'platform') =>
-    postGraphQL(via === 'sign-in' ? signIn.gatewayUrl : p.gatewayUrl, query, variables, viewer ? viewerHeader(viewer) : {});
+  const headersOf = (viewer: Viewer | undefined) => (viewer ? viewerHeader(viewer) : {});
+  const gateways = { platform: gqlViewerClient(() => p.gatewayUrl, headersOf), 'sign-in': gqlViewerClient(() => signIn.gatewayUrl, headersOf) };
+  const gql = (query: string, variables: Record<string, unknown>, viewer?: Viewer, via: 'platform' | 'sign-in' = 'platform') => gateways[via](viewer, query, variables);
   const run = (c: TenantCase, viewer: Viewer | undefined) => gql(c.query, c.variables(ctx), viewer, c.signIn ? 'sign-in' : 'platform');
 
   async function ok<T>(query: string, variables: Record<string, unknown>, viewer: Viewer | undefined, field: string, via: 'platform' | 'sign-in' = 'platform'): Promise<T> {

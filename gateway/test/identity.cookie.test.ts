@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import { SESSION_COOKIE_PATTERN } from '@datalinx/contracts';
-import { postGraphQL, type GqlResponse } from '../../test/support/http';
+import { type GqlResponse, gqlClient } from '../../test/support/http';
 import { REFRESH, bearer, login, signUpAndLogin, startIdentityStack, type IdentityStack, type Tokens } from '../../test/support/identity';
 
 /**
@@ -48,11 +48,8 @@ describe('browser sessions: the dlx_session cookie through the gateway', () => {
   });
 
   const sessionUrl = () => new URL('/auth/session', s.gatewayUrl).toString();
-  const gql = async <T = Record<string, unknown>>(query: string, headers: Record<string, string> = {}, variables: Record<string, unknown> = {}): Promise<GqlResponse<T>> => {
-    const res = await postGraphQL<T>(s.gatewayUrl, query, variables, headers);
-    bodies.push(JSON.stringify(res.body));
-    return res;
-  };
+  const client = gqlClient(() => s.gatewayUrl, { onResponse: (res) => bodies.push(JSON.stringify(res.body)) });
+  const gql = <T = Record<string, unknown>>(query: string, headers: Record<string, string> = {}, variables: Record<string, unknown> = {}): Promise<GqlResponse<T>> => client<T>(query, variables, headers);
   /** The browser's request headers: both cookies, and the CSRF header (the CSRF cookie's value unless given). */
   const browser = (j: Jar, csrfHeader: string | null = j.csrf): Record<string, string> => ({
     cookie: `dlx_session=${j.session}; dlx_csrf=${j.csrf}`,
