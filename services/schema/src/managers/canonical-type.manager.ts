@@ -138,8 +138,7 @@ export class CanonicalTypeManager {
 
   /** createCanonicalType: schemas:write in the org (org ADMIN); expected failures come back as payload errors. */
   async create(viewer: Viewer, input: CreateCanonicalTypeInput): Promise<{ canonicalType: CustomCanonicalType | null; errors: UserError[] }> {
-    const v = viewer;
-    if (v.kind === 'anonymous') throw new UnauthenticatedError();
+    if (viewer.kind === 'anonymous') throw new UnauthenticatedError();
     const errors: UserError[] = [];
     const err = (code: string, field: string | null, message: string) => errors.push({ code, field, message });
     const name = input.name.trim();
@@ -177,11 +176,11 @@ export class CanonicalTypeManager {
       }
     }
     // Org-wide write: schemas:write in every workspace of the org, i.e. an org ADMIN (shield checks it too).
-    if (!(v.kind === 'user' && v.orgRole === 'ADMIN')) return { canonicalType: null, errors: [{ code: 'FORBIDDEN', field: null, message: 'Only organization administrators can create canonical types.' }] };
+    if (!(viewer.kind === 'user' && viewer.orgRole === 'ADMIN')) return { canonicalType: null, errors: [{ code: 'FORBIDDEN', field: null, message: 'Only organization administrators can create canonical types.' }] };
     if (errors.length) return { canonicalType: null, errors };
     const lineage = await this.lineageOf(viewer, parentRow!);
     try {
-      const orgId = v.orgId;
+      const orgId = viewer.orgId;
       const row = await withTenant(this.ds, orgId, async (em) => {
         const created = await this.custom.create(em, orgId, {
           name,
@@ -192,7 +191,7 @@ export class CanonicalTypeManager {
           parentCustomId: isCustom(parentRow!) ? parentRow!.id : null,
           pattern,
           examples: [...new Set(examples)],
-          createdBy: v.userId,
+          createdBy: viewer.userId,
         });
         if (!created) return null;
         // Same transaction: the type never exists without its event (and no event without the type).

@@ -71,7 +71,7 @@ export class PromotionManager {
     const fail = (e: UserError) => ({ promotion: null, errors: [e] });
     if (!include.length) return fail(userError('INCLUDE_EMPTY', 'include', 'Say what to promote: CONNECTIONS, PIPELINES and/or MAPPINGS.'));
     const unsupported = include.filter((p) => !SUPPORTED.includes(p));
-    if (unsupported.length) return fail(userError('PART_NOT_SUPPORTED', 'include', `${unsupported.join(', ')} cannot be promoted yet.`));
+    if (unsupported.length) return fail(userError('PART_NOT_SUPPORTED', 'include', `${unsupported.join(', ')} cannot be promoted (the schema service has no target schemas to copy).`));
     if (input.fromWorkspaceId === input.toWorkspaceId) return fail(userError('SAME_WORKSPACE', 'toWorkspaceId', 'Pick a different target workspace.'));
     const from = await this.workspaces.get(viewer, input.fromWorkspaceId);
     if (!from || include.some((p) => !hasWorkspacePermission(viewer, from.id, NEEDS[p].read))) {
@@ -113,8 +113,7 @@ export class PromotionManager {
   }
 
   private actor(viewer: Viewer): string {
-    const v = viewer;
-    return v.kind === 'user' ? `user:${v.userId}` : v.kind === 'service-account' ? `service-account:${v.serviceAccountId}` : 'anonymous';
+    return viewer.kind === 'user' ? `user:${viewer.userId}` : viewer.kind === 'service-account' ? `service-account:${viewer.serviceAccountId}` : 'anonymous';
   }
 
   /**
