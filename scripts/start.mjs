@@ -181,6 +181,10 @@ async function main() {
     const scheme = tlsFiles ? 'https' : 'http';
     // Browser-facing servers bound beyond loopback are served over TLS only.
     const webTls = Boolean(tlsFiles) && !isLoopbackAddress(cfg.bindAddress);
+    // The gateway is browser-facing (GraphQL, the explorer): like the web app it stays plain HTTP
+    // while bound to loopback alone (a browser treats localhost as a secure context and would not
+    // trust the local CA), and serves only TLS anywhere else. Its hops to the subgraphs are TLS either way.
+    const gatewayScheme = webTls ? 'https' : 'http';
     const browserHost = isLoopbackAddress(cfg.bindAddress) ? 'localhost' : cfg.bindAddress.includes(':') ? `[${cfg.bindAddress}]` : cfg.bindAddress;
 
     // ── build ──────────────────────────────────────────────────────────────────
@@ -300,9 +304,10 @@ async function main() {
     /** @type {NodeJS.ProcessEnv} */
     // Cookies reach browsers through the web app: over plain http://localhost some browsers (Safari) refuse `Secure` cookies even there.
     const gatewayEnv = { ...common, GATEWAY_PORT: String(cfg.gatewayPort), GATEWAY_BIND_ADDRESS: cfg.bindAddress, DLX_ASSERTION_PRIVATE_KEY: keys.privateKeyPem, GATEWAY_COOKIE_SECURE: webTls ? 'true' : 'false' };
+    if (!webTls) for (const k of ['TLS_CERT_FILE', 'TLS_KEY_FILE']) delete gatewayEnv[k];
     for (const s of cfg.subgraphs) gatewayEnv[`${s.name.toUpperCase()}_URL`] = `${scheme}://127.0.0.1:${s.port}/graphql`;
     const gateway = sup.startChild({ name: 'gateway', cmd: process.execPath, args: [entry('gateway/dist/index.js')], cwd: repoRoot, env: gatewayEnv });
-    await waitForHttp(`${scheme}://127.0.0.1:${cfg.gatewayPort}/readyz`, { timeoutMs: 120_000, abort: diedReason(gateway) });
+    await waitForHttp(`${gatewayScheme}://127.0.0.1:${cfg.gatewayPort}/readyz`, { timeoutMs: 120_000, abort: diedReason(gateway) });
 
     log.step('Starting workers, web app' + (python ? ' and Dagster UI' : ''));
     // Tenants' connections may reach loopback (local databases) but never this platform's own servers.
@@ -321,7 +326,7 @@ async function main() {
       name: 'web',
       ...next,
       cwd: path.join(repoRoot, 'web'),
-      env: { ...common, NODE_ENV: 'production', GATEWAY_URL: `${scheme}://127.0.0.1:${cfg.gatewayPort}/graphql`, PORT: String(cfg.webPort), HOSTNAME: cfg.bindAddress, WEB_TLS: webTls ? 'on' : 'off' },
+      env: { ...common, NODE_ENV: 'production', GATEWAY_URL: `${gatewayScheme}://127.0.0.1:${cfg.gatewayPort}/graphql`, PORT: String(cfg.webPort), HOSTNAME: cfg.bindAddress, WEB_TLS: webTls ? 'on' : 'off' },
     });
     /** @type {Promise<void>[]} */
     const waits = [waitForHttp(`${webTls ? 'https' : 'http'}://127.0.0.1:${cfg.webPort}/healthz`, { timeoutMs: 120_000, abort: diedReason(web) })];
@@ -349,8 +354,8 @@ async function main() {
       `  ${bold(paint(32, 'Datalinx is running'))}`,
       '',
       row('Web app', bold(`${webTls ? 'https' : 'http'}://${browserHost}:${cfg.webPort}`)),
-      row('GraphQL (gateway)', `${scheme}://${browserHost}:${cfg.gatewayPort}/graphql`),
-      row('GraphiQL explorer', `${scheme}://${browserHost}:${cfg.gatewayPort}/explorer`),
+      row('GraphQL (gateway)', `${gatewayScheme}://${browserHost}:${cfg.gatewayPort}/graphql`),
+      row('GraphiQL explorer', `${gatewayScheme}://${browserHost}:${cfg.gatewayPort}/explorer`),
       row('Subgraphs', ''),
       ...cfg.subgraphs.map((s) => row(`  ${s.name}`, `${scheme}://localhost:${s.port}/graphql`)),
       row('Dagster UI', python ? `http://localhost:${cfg.dagsterPort}${dagsterNote}  ${paint(2, '(plain HTTP, loopback only)')}` : paint(33, 'not started (scripts/lib/python.mjs missing)')),
@@ -362,7 +367,7 @@ async function main() {
           ? `on: TLS 1.2+ on every hop (gateway → subgraphs, services → PostgreSQL with sslmode=verify-full, services → NATS)  ${paint(2, `(CA ${tlsFiles.caFile}; DLX_INTERNAL_TLS=off to turn off)`)}`
           : paint(33, 'off (DLX_INTERNAL_TLS=off): every hop is plain text; the network must protect it'),
       ),
-      row('Browser-facing', webTls ? `https only, bound to ${cfg.bindAddress}  ${paint(2, `(trust ${tlsFiles?.caFile} in your browser)`)}` : `${cfg.bindAddress} (loopback only)${tlsFiles ? `  ${paint(2, `web app plain HTTP; gateway https: trust ${tlsFiles.caFile} to open the explorer`)}` : ''}`),
+      row('Browser-facing', webTls ? `https only, bound to ${cfg.bindAddress}  ${paint(2, `(trust ${tlsFiles?.caFile} in your browser)`)}` : `${cfg.bindAddress} (loopback only)${tlsFiles ? `  ${paint(2, `web app and gateway plain HTTP on loopback; every internal hop TLS`)}` : ''}`),
       row('Connections reach', `${networkEnv.CONNECTION_ALLOWED_NETWORKS ? `public addresses and ${networkEnv.CONNECTION_ALLOWED_NETWORKS}` : 'public addresses only'}  ${paint(2, '(CONNECTION_ALLOWED_NETWORKS: local databases work)')}`),
       row('…but never', `${networkEnv.DLX_PLATFORM_ENDPOINTS.split(',').join(', ')}  ${paint(2, "(DLX_PLATFORM_ENDPOINTS: the platform's own servers)")}`),
       '',
