@@ -299,6 +299,12 @@ describe('EXTERNAL warehouse: dispatch through the gateway', () => {
   it('CanonicalizeManager wired with the connection DAO and data-plane key (as app.ts should): the job carries the external destination sealed with AAD job:<jobId>', async () => {
     const ds = p.app.workspace;
     const viewer = userViewer({ orgId, orgRole: 'ADMIN' });
+    // The runs the tests above dispatched are still active (no worker runs them to the end): room for one more.
+    const room = await gql<{ updateWorkspaceQuotas: { errors: unknown[] } }>(
+      `mutation($ws: ID!, $i: UpdateWorkspaceQuotasInput!){ updateWorkspaceQuotas(workspaceId: $ws, input: $i) { errors { code field message } } }`,
+      { ws: ws.id, i: { concurrentRuns: 100 } },
+    );
+    expect(room.body.data?.updateWorkspaceQuotas.errors).toEqual([]);
     const workspacesStub = { archivedError: () => ({ code: 'WORKSPACE_ARCHIVED', field: 'workspaceId', message: 'archived' }) } as unknown as WorkspaceManager;
     const settings = jobDispatchSettings({ masterKey: Buffer.from(p.masterKey, 'base64'), testTimeoutMs: 10000 });
     const manager = new CanonicalizeManager(ds, new CanonicalTypeRefDao(ds), new WarehouseDao(ds), workspacesStub, () => undefined, quotaPolicy(ds), new ConnectionDao(ds), settings);
@@ -310,7 +316,7 @@ describe('EXTERNAL warehouse: dispatch through the gateway', () => {
     expect(job.payload.destination).toMatchObject({ schema: ws.schema, external: { connectionId: ws.destinationId } });
     expectSealedFor(job.payload.destination, `job:${job.jobId}`);
     expect(job.limits?.maxStorageBytes).toBeUndefined();
-    const gone_ = await manager.canonicalize({ workspaceId: gone, table: 'raw_public__customer', column: 'email', canonicalType: 'email' });
+    const gone_ = await manager.canonicalize(viewer, { workspaceId: gone, table: 'raw_public__customer', column: 'email', canonicalType: 'email' });
     expect(gone_.errors.map((e) => `${e.code}@${e.field}`)).toEqual(['WAREHOUSE_CONNECTION_NOT_FOUND@workspaceId']);
   });
 

@@ -11,6 +11,7 @@ import { WarehouseDao } from '../src/daos/warehouse.dao';
 import { warehousePasswordAad } from '../src/managers/warehouse.manager';
 import { provisionWarehouse } from '../../../workers/src/jobs/warehouse';
 import { RunReporter } from '../../../workers/src/run-reporter';
+import { JobSecrets } from '../../../workers/src/job-secrets';
 import { WarehousePlatform, sql } from './support/warehouse-platform';
 import { CREATE_CONNECTION, postgresConnectionInput, type CreateConnectionResult } from '../../../test/support/connections';
 
@@ -165,7 +166,8 @@ describe('warehouse provisioning through the worker', () => {
     const [{ payload }] = await p.sources.workspace.query(`SELECT payload FROM workspace.outbox WHERE subject = $1`, [`jobs.warehouse.provision.${ws.A.id}`]);
     const job = warehouseProvisionJobV1.parse(payload);
     const before = await sql(whUrl, `SELECT nspname, nspacl::text AS acl, (SELECT datacl::text FROM pg_database WHERE datname = current_database()) AS db FROM pg_namespace WHERE nspname IN ('${ws.A.schema}', '${ws.B.schema}', 'public') ORDER BY 1`);
-    const result = await provisionWarehouse(job, whUrl.toString(), Buffer.from(p.masterKey, 'base64'), new RunReporter(p.nats.js, job, ws.A.id, 2));
+    const secrets = new JobSecrets(p.masterKey);
+    const result = await provisionWarehouse(job, whUrl.toString(), () => secrets.value(job.jobId, job.payload.password), new RunReporter(p.nats.js, job, ws.A.id, 2));
     expect(result.ok).toBe(true);
     const after = await sql(whUrl, `SELECT nspname, nspacl::text AS acl, (SELECT datacl::text FROM pg_database WHERE datname = current_database()) AS db FROM pg_namespace WHERE nspname IN ('${ws.A.schema}', '${ws.B.schema}', 'public') ORDER BY 1`);
     expect(after).toEqual(before);
