@@ -50,7 +50,7 @@ async function serve(route: (req: http.IncomingMessage, res: http.ServerResponse
 }
 
 const pgUrl = new URL(process.env.DATABASE_URL!);
-const pg = { ...postgresSource(decodeURIComponent(pgUrl.pathname.slice(1)) || 'postgres'), ...postgresSourceSecrets(), host: 'db.tenant.example', sslMode: 'disable' as const };
+const pg = { ...postgresSource(decodeURIComponent(pgUrl.pathname.slice(1)) || 'postgres'), ...postgresSourceSecrets(), host: 'db.tenant.example', sslMode: 'prefer' as const };
 const mysqlUp = mysqlReachable('the MySQL cases of the network policy test');
 
 describe('connectors through the network policy', () => {

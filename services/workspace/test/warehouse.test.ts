@@ -52,7 +52,12 @@ describe('warehouse provisioning through the worker', () => {
   }
 
   const loginAs = async (o: { role: string; password: string }) => {
-    const c = new Client({ host: whUrl.hostname, port: Number(whUrl.port || 5432), database: whDb, user: o.role, password: o.password });
+    // The warehouse URL with the role's credentials: its TLS settings (sslmode, sslrootcert) stay, as the server npm test starts accepts TLS only.
+    const url = new URL(whUrl.toString());
+    url.username = encodeURIComponent(o.role);
+    url.password = encodeURIComponent(o.password);
+    url.pathname = `/${whDb}`;
+    const c = new Client({ connectionString: url.toString() });
     await c.connect();
     return c;
   };
