@@ -1,5 +1,6 @@
 import { Kvm, type KV } from '@nats-io/kv';
 import { API_COUNTS_KV_BUCKET, API_COUNTS_KV_OPTIONS, apiCountKey, epochMinute } from '@datalinx/contracts';
+import { systemClock, type Clock } from '@datalinx/common';
 import type { Nats } from '@datalinx/messaging';
 
 export interface RateDecision {
@@ -54,17 +55,18 @@ export class ApiRateLimiter {
 
   constructor(
     private readonly kv: KV,
-    private readonly now: () => number = Date.now,
+    /** Where the one-minute window is read from: the process's clock in production, a hand-moved one in tests. */
+    private readonly clock: Clock = systemClock,
   ) {}
 
-  static async open(nc: Nats['nc'], o: { replicas?: number; now?: () => number } = {}): Promise<ApiRateLimiter> {
+  static async open(nc: Nats['nc'], o: { replicas?: number; clock?: Clock } = {}): Promise<ApiRateLimiter> {
     const kv = await new Kvm(nc).create(API_COUNTS_KV_BUCKET, { ...API_COUNTS_KV_OPTIONS, replicas: o.replicas ?? Number(process.env.NATS_STREAM_REPLICAS ?? 1) });
-    return new ApiRateLimiter(kv, o.now);
+    return new ApiRateLimiter(kv, o.clock);
   }
 
   /** Counts one request of `workspaceId` (caller of `orgId`) against `limit`, or refuses it. */
   async consume(orgId: string, workspaceId: string, limit: number): Promise<RateDecision> {
-    const t = this.now();
+    const t = this.clock.now().getTime();
     const minute = epochMinute(t);
     const retryAfterSeconds = Math.max(1, Math.ceil(((minute + 1) * 60_000 - t) / 1000));
     const key = apiCountKey(orgId, workspaceId, minute);
