@@ -1,6 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import type { PolicyViolation } from './password-policy';
 import { verifyPassword } from './passwords';
+import { passwordHistoryDao } from '../daos/password-history.dao';
 
 /** The most the policy allows (`historySize` max in org-settings.ts): older rows are pruned. */
 const KEEP = 24;
@@ -13,12 +14,8 @@ const KEEP = 24;
  */
 export async function checkNotReused(em: EntityManager, orgId: string, userId: string, password: string, historySize: number): Promise<PolicyViolation | null> {
   if (historySize <= 0) return null;
-  const rows: Array<{ password_hash: string }> = await em.query(
-    `SELECT password_hash FROM auth.password_history WHERE org_id = $1 AND user_id = $2 ORDER BY created_at DESC, id DESC LIMIT $3`,
-    [orgId, userId, historySize],
-  );
-  for (const r of rows) {
-    if (await verifyPassword(r.password_hash, password)) {
+  for (const hash of await passwordHistoryDao.latestHashes(em, orgId, userId, historySize)) {
+    if (await verifyPassword(hash, password)) {
       return { rule: 'HISTORY', message: `The password must differ from your last ${historySize} password${historySize === 1 ? '' : 's'}: choose one you have not used before.` };
     }
   }
@@ -27,10 +24,5 @@ export async function checkNotReused(em: EntityManager, orgId: string, userId: s
 
 /** Records a newly set password hash and prunes what no policy can ask about any more. */
 export async function recordPasswordHistory(em: EntityManager, orgId: string, userId: string, passwordHash: string): Promise<void> {
-  await em.query(`INSERT INTO auth.password_history (org_id, user_id, password_hash) VALUES ($1, $2, $3)`, [orgId, userId, passwordHash]);
-  await em.query(
-    `DELETE FROM auth.password_history WHERE org_id = $1 AND user_id = $2 AND id NOT IN (
-       SELECT id FROM auth.password_history WHERE org_id = $1 AND user_id = $2 ORDER BY created_at DESC, id DESC LIMIT $3)`,
-    [orgId, userId, KEEP],
-  );
+  await passwordHistoryDao.recordAndPrune(em, orgId, userId, passwordHash, KEEP);
 }

@@ -114,3 +114,11 @@ export class ConnectionDao {
     });
   }
 }
+
+/**
+ * Connections whose periodic re-test is due (`workspace.connections_due_for_retest`, across
+ * tenants: the loop then locks each one in its tenant's transaction).
+ */
+export async function connectionsDueForRetest(ds: DataSource, intervalS: number, batchSize: number): Promise<Array<{ org_id: string; connection_id: string }>> {
+  return ds.query(`SELECT org_id, connection_id FROM workspace.connections_due_for_retest($1, $2)`, [intervalS, batchSize]);
+}

@@ -67,3 +67,12 @@ export class WorkspaceDao {
     return em.getRepository(Workspace).findOneByOrFail({ orgId, id });
   }
 }
+
+/**
+ * Locks a live workspace row the way QuotaPolicy.admitRun does (FOR NO KEY UPDATE: an archive cannot
+ * slip in before the caller's run commits). Null when it does not exist or is deleted.
+ */
+export async function lockLiveWorkspaceForRun(em: EntityManager, orgId: string, id: string): Promise<{ archivedAt: Date | null } | null> {
+  const [ws] = (await em.query(`SELECT archived_at FROM workspace.workspace WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL FOR NO KEY UPDATE`, [orgId, id])) as Array<{ archived_at: Date | null }>;
+  return ws ? { archivedAt: ws.archived_at } : null;
+}

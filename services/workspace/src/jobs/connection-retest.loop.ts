@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { connectionsDueForRetest } from '../daos/connection.dao';
 import type { Logger } from '@datalinx/common';
 import { withTenant } from '@datalinx/db';
 import type { ConnectionDao } from '../daos/connection.dao';
@@ -72,10 +73,7 @@ export class ConnectionRetestLoop {
   }
 
   private async pass(): Promise<number> {
-    const due: Array<{ org_id: string; connection_id: string }> = await this.o.ds.query(`SELECT org_id, connection_id FROM workspace.connections_due_for_retest($1, $2)`, [
-      this.o.intervalS,
-      this.o.batchSize ?? 100,
-    ]);
+    const due = await connectionsDueForRetest(this.o.ds, this.o.intervalS, this.o.batchSize ?? 100);
     let dispatched = 0;
     for (const d of due) {
       if (this.stopped) break;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { lockLiveWorkspaceForRun } from '../daos/workspace.dao';
 import type { DataSource, EntityManager } from 'typeorm';
 import { UnauthenticatedError, isUuid } from '@datalinx/common';
 import { actorIdOf, hasWorkspacePermission, type Viewer } from '@datalinx/graphql-kit';
@@ -114,11 +115,9 @@ export class CanonicalizeManager {
       const destinationDeps = { warehouses: this.warehouses, connections: this.connections, settings: this.settings };
       await lockDestinationConnectionFirst(em, destinationDeps, orgId, input.workspaceId);
       // Locked like QuotaPolicy.admitRun does: an archive cannot slip in before this run commits.
-      const [ws] = (await em.query(`SELECT archived_at FROM workspace.workspace WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL FOR NO KEY UPDATE`, [orgId, input.workspaceId])) as Array<{
-        archived_at: Date | null;
-      }>;
+      const ws = await lockLiveWorkspaceForRun(em, orgId, input.workspaceId);
       if (!ws) return { runId: null, errors: [NOT_FOUND] };
-      if (ws.archived_at) return { runId: null, errors: [this.workspaces.archivedError('workspaceId')] };
+      if (ws.archivedAt) return { runId: null, errors: [this.workspaces.archivedError('workspaceId')] };
       const type = await this.resolveType(em, orgId, typeName);
       if ('code' in type) return { runId: null, errors: [type] };
       const warehouse = await lockWarehouseDestination(em, destinationDeps, orgId, input.workspaceId, 'workspaceId');

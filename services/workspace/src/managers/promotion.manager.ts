@@ -12,7 +12,7 @@ import {
   type PromotionPart,
   type PromotionRequestedV1,
 } from '@datalinx/contracts';
-import type { PromotionDao, PromotionRow } from '../daos/promotion.dao';
+import { promotionCopyDao, type PromotionDao, type PromotionRow } from '../daos/promotion.dao';
 import type { WorkspaceManager } from './workspace.manager';
 import { userError, type UserError } from './user-error';
 
@@ -122,8 +122,8 @@ export class PromotionManager {
    * target already has (pipelines are pointed at it).
    */
   private async copyConnections(em: EntityManager, orgId: string, from: string, to: string, copy: boolean, items: PromotionItem[]): Promise<Map<string, string>> {
-    const sources: SourceConnection[] = await em.query(`SELECT id, name, kind, type, config FROM workspace.connection WHERE org_id = $1 AND workspace_id = $2 ORDER BY lower(name), id`, [orgId, from]);
-    const existing: Array<{ id: string; name: string }> = await em.query(`SELECT id, name FROM workspace.connection WHERE org_id = $1 AND workspace_id = $2`, [orgId, to]);
+    const sources: SourceConnection[] = await promotionCopyDao.connectionsOf(em, orgId, from);
+    const existing = await promotionCopyDao.connectionsOf(em, orgId, to);
     const byName = new Map(existing.map((c) => [c.name.toLowerCase(), c.id]));
     const target = new Map<string, string>();
     for (const c of sources) {
@@ -139,11 +139,7 @@ export class PromotionManager {
         continue;
       }
       const copyId = randomUUID();
-      await em.query(
-        `INSERT INTO workspace.connection (id, org_id, workspace_id, name, kind, type, config, secret_sealed, secret_updated_at, status)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, 'UNTESTED')`,
-        [copyId, orgId, to, c.name, c.kind, c.type, JSON.stringify(c.config)],
-      );
+      await promotionCopyDao.insertConnectionCopy(em, orgId, { id: copyId, workspaceId: to, name: c.name, kind: c.kind, type: c.type, config: c.config });
       await enqueueOutbox(em, 'workspace.connection.created.v1', { orgId, workspaceId: to, connectionId: copyId, type: c.type });
       target.set(c.id, copyId);
       const secret = needsSecret(c.config);
@@ -158,15 +154,11 @@ export class PromotionManager {
 
   /** Copies the source's pipelines, paused, with their connections replaced by the target's. */
   private async copyPipelines(em: EntityManager, orgId: string, from: string, to: string, targetConnectionOf: Map<string, string>, items: PromotionItem[]): Promise<void> {
-    const sources: Array<{ id: string; name: string; description: string; definition: PipelineDefinitionV1; schedule: string | null; time_zone: string }> = await em.query(
-      `SELECT id, name, description, definition, schedule, time_zone FROM workspace.pipeline WHERE org_id = $1 AND workspace_id = $2 ORDER BY lower(name), id`,
-      [orgId, from],
-    );
-    const names: Array<{ id: string; name: string }> = await em.query(`SELECT id, name FROM workspace.connection WHERE org_id = $1 AND workspace_id = $2`, [orgId, from]);
+    const sources = await promotionCopyDao.pipelinesOf(em, orgId, from);
+    const names = await promotionCopyDao.connectionsOf(em, orgId, from);
     const nameOf = new Map(names.map((c) => [c.id, c.name]));
     for (const p of sources) {
-      const taken: unknown[] = await em.query(`SELECT 1 FROM workspace.pipeline WHERE org_id = $1 AND workspace_id = $2 AND lower(name) = lower($3)`, [orgId, to, p.name]);
-      if (taken.length) {
+      if (await promotionCopyDao.pipelineNameTaken(em, orgId, to, p.name)) {
         items.push({ kind: 'PIPELINE', name: p.name, sourceId: p.id, targetId: null, outcome: 'SKIPPED', note: 'The target workspace already has a pipeline with this name; it was left as it is.' });
         continue;
       }
@@ -185,11 +177,7 @@ export class PromotionManager {
       };
       const copyId = randomUUID();
       // Paused (enabled = false, no next run): a promoted schedule starts only when someone enables it.
-      await em.query(
-        `INSERT INTO workspace.pipeline (id, org_id, workspace_id, name, description, definition, schedule, time_zone, enabled, next_run_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, false, NULL)`,
-        [copyId, orgId, to, p.name, p.description, JSON.stringify(definition), p.schedule, p.time_zone],
-      );
+      await promotionCopyDao.insertPausedPipelineCopy(em, orgId, { id: copyId, workspaceId: to, name: p.name, description: p.description, definition, schedule: p.schedule, timeZone: p.time_zone });
       const targetsNote = definition.targets.length ? ' Its target tables still name the source workspace’s target schema.' : '';
       items.push({ kind: 'PIPELINE', name: p.name, sourceId: p.id, targetId: copyId, outcome: 'NEEDS_ATTENTION', note: `Copied paused: review it and enable it (setPipelineEnabled).${targetsNote}` });
     }

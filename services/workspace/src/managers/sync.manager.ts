@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { lockLiveWorkspaceForRun } from '../daos/workspace.dao';
 import type { DataSource } from 'typeorm';
 import { UnauthenticatedError, isUuid } from '@datalinx/common';
 import { actorIdOf, hasWorkspacePermission, type Viewer } from '@datalinx/graphql-kit';
@@ -222,9 +223,9 @@ export class SyncManager {
       const destinationDeps = { warehouses: this.warehouses, connections: this.dao, settings: this.settings };
       await lockDestinationConnectionFirst(em, destinationDeps, orgId, conn.workspaceId);
       // Locked like QuotaPolicy.admitRun does: an archive cannot slip in before this run commits.
-      const [ws] = (await em.query(`SELECT archived_at FROM workspace.workspace WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL FOR NO KEY UPDATE`, [orgId, conn.workspaceId])) as Array<{ archived_at: Date | null }>;
+      const ws = await lockLiveWorkspaceForRun(em, orgId, conn.workspaceId);
       if (!ws) return { runId: null, errors: [NOT_FOUND] };
-      if (ws.archived_at) return { runId: null, errors: [this.workspaces.archivedError('connectionId')] };
+      if (ws.archivedAt) return { runId: null, errors: [this.workspaces.archivedError('connectionId')] };
       if (conn.kind !== 'SOURCE') {
         return { runId: null, errors: [userError('CONNECTION_KIND_INVALID', 'connectionId', 'Only a SOURCE connection can be synced; this one is a DESTINATION.')] };
       }
