@@ -42,3 +42,28 @@ export function makeFormatError(log: Logger) {
     };
   };
 }
+
+/**
+ * An expected mutation failure, returned in the payload (never thrown). `C` is the service's
+ * closed list of codes: `UserError.code` stays a `String!` in every subgraph (the type is
+ * `@shareable`, so all subgraphs must declare the same field types) and each service lists its
+ * values in its own `<Service>ErrorCode` enum.
+ */
+export interface UserError<C extends string = string> {
+  code: C;
+  field: string | null;
+  message: string;
+}
+
+/**
+ * The UserError builder of a service: it accepts only a code of the service's `as const` list,
+ * so an unlisted code fails to compile.
+ */
+export function defineUserErrors<const C extends readonly string[]>(codes: C) {
+  type Code = C[number];
+  const known = new Set<string>(codes);
+  return (code: Code, field: string | null, message: string): UserError<Code> => {
+    if (!known.has(code)) throw new Error(`unlisted UserError code ${code}`);
+    return { code, field, message };
+  };
+}

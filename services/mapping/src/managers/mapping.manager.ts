@@ -13,11 +13,8 @@ const TARGET_TABLE = /^[a-z_][a-z0-9_]{0,62}$/;
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 
 /** An expected failure of a mutation, returned in its payload (never thrown). */
-export interface UserError {
-  code: 'WORKSPACE_NOT_FOUND' | 'NAME_REQUIRED' | 'NAME_TOO_LONG' | 'NAME_INVALID' | 'NAME_TAKEN' | 'TARGET_TABLE_INVALID';
-  field: string | null;
-  message: string;
-}
+export type { MappingUserError as UserError } from '../errors';
+import type { MappingUserError as UserError } from '../errors';
 
 export interface CreateMappingInput {
   workspaceId: string;

@@ -25,11 +25,8 @@ export interface CreateCanonicalTypeInput {
   examples: string[];
   description?: string | null;
 }
-export interface UserError {
-  code: string;
-  field: string | null;
-  message: string;
-}
+export type { SchemaUserError as UserError } from '../errors';
+import type { SchemaUserError as UserError } from '../errors';
 
 /**
  * Canonical types as a viewer sees them: the built-ins (global, the same for every org) and the
@@ -140,7 +137,7 @@ export class CanonicalTypeManager {
   async create(viewer: Viewer, input: CreateCanonicalTypeInput): Promise<{ canonicalType: CustomCanonicalType | null; errors: UserError[] }> {
     if (viewer.kind === 'anonymous') throw new UnauthenticatedError();
     const errors: UserError[] = [];
-    const err = (code: string, field: string | null, message: string) => errors.push({ code, field, message });
+    const err = (code: UserError['code'], field: string | null, message: string) => errors.push({ code, field, message });
     const name = input.name.trim();
     const label = input.label.trim();
     const description = (input.description ?? '').trim();

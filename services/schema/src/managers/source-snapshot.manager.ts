@@ -1,15 +1,12 @@
 import DataLoader from 'dataloader';
 import { decodeCursor, encodeCursor, isUuid, pageSize, UnauthenticatedError, ValidationError } from '@datalinx/common';
 import { actorIdOf, byIdLoader, hasWorkspacePermission, type AuthenticatedViewer, type Viewer, perViewer } from '@datalinx/graphql-kit';
+import type { SchemaUserError } from '../errors';
 import type { MetadataRow, SourceColumnRow, SourceSnapshotDao, SourceSnapshotRow, SourceTableRow } from '../daos/source-snapshot.dao';
 
 export const DESCRIPTION_MAX_LENGTH = 4000;
 
-export interface UserError {
-  code: 'CONNECTION_NOT_FOUND' | 'TABLE_NOT_FOUND' | 'COLUMN_NOT_FOUND' | 'DESCRIPTION_TOO_LONG';
-  field: string | null;
-  message: string;
-}
+export type UserError = SchemaUserError & { code: 'CONNECTION_NOT_FOUND' | 'TABLE_NOT_FOUND' | 'COLUMN_NOT_FOUND' | 'DESCRIPTION_TOO_LONG' };
 
 export interface DescribeInput {
   connectionId: string;

@@ -31,7 +31,7 @@ export interface SecretsInput { password?: string | null; token?: string | null;
 const defined = <T extends object>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null && v !== undefined)) as Partial<T>;
 
 /** zod issues → typed field-level errors, e.g. `config.postgres.port`. */
-export function zodErrors(err: ZodError, prefix: string, code = 'INVALID_CONFIG'): UserError[] {
+export function zodErrors(err: ZodError, prefix: string, code: UserError['code'] = 'INVALID_CONFIG'): UserError[] {
   return err.issues.map((i) => userError(code, [prefix, ...i.path.filter((p) => p !== 'type')].join('.'), `${i.path.join('.') || prefix}: ${i.message}`));
 }
 

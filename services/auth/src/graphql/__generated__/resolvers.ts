@@ -60,6 +60,69 @@ export type AppliedMigration = {
   version: Scalars['String']['output'];
 };
 
+/**
+ * Every value `UserError.code` takes in a auth mutation payload. `UserError.code` stays a `String`
+ * (UserError is shared by every subgraph); this enum is the closed list of the auth service.
+ */
+export type AuthErrorCode =
+  | 'ALREADY_INVITED'
+  | 'API_KEY_NOT_FOUND'
+  | 'CANNOT_DEACTIVATE_SELF'
+  | 'CANNOT_REMOVE_SELF'
+  | 'CSV_EMPTY'
+  | 'CSV_HEADER_INVALID'
+  | 'CSV_INVALID'
+  | 'CSV_ROW_INVALID'
+  | 'CSV_TOO_LARGE'
+  | 'CSV_TOO_MANY_ROWS'
+  | 'DISPLAY_NAME_INVALID'
+  | 'EMAIL_INVALID'
+  | 'EMAIL_TAKEN'
+  | 'ENROLLMENT_NOT_FOUND'
+  | 'FORBIDDEN'
+  | 'GRANTS_INVALID'
+  | 'GRANT_DUPLICATE'
+  | 'GRANT_NOT_ALLOWED'
+  | 'INVALID_CREDENTIALS'
+  | 'INVALID_PASSWORD'
+  | 'INVITATION_CLOSED'
+  | 'INVITATION_INVALID'
+  | 'INVITATION_NOT_FOUND'
+  | 'LAST_ADMIN'
+  | 'MFA_ALREADY_ENABLED'
+  | 'MFA_CHALLENGE_INVALID'
+  | 'MFA_CODE_INVALID'
+  | 'MFA_ENROLLMENT_REQUIRED'
+  | 'MFA_NOT_ENABLED'
+  | 'MFA_REQUIRED_BY_POLICY'
+  | 'MFA_REQUIRED_FIRST'
+  | 'NAME_INVALID'
+  | 'NOT_A_SESSION'
+  | 'NOT_SIGNED_IN'
+  | 'ORGANIZATION_NOT_FOUND'
+  | 'PASSWORD_CHANGED_CONCURRENTLY'
+  | 'PASSWORD_CHANGE_CHALLENGE_INVALID'
+  | 'PASSWORD_TOO_WEAK'
+  | 'POLICY_INVALID'
+  | 'REFRESH_TOKEN_INVALID'
+  | 'REFRESH_TOKEN_REUSED'
+  | 'REGION_INVALID'
+  | 'RESET_TOKEN_INVALID'
+  | 'ROLE_INVALID'
+  | 'SERVICE_ACCOUNT_NOT_FOUND'
+  | 'SESSION_EXPIRED'
+  | 'SESSION_INVALID'
+  | 'SESSION_NOT_FOUND'
+  | 'SESSION_REVOKED'
+  | 'SIGN_IN_UNAVAILABLE'
+  | 'SLUG_INVALID'
+  | 'SLUG_TAKEN'
+  | 'TIME_ZONE_INVALID'
+  | 'TOO_MANY_ATTEMPTS'
+  | 'TOO_MANY_GRANTS'
+  | 'USER_NOT_FOUND'
+  | 'WORKSPACE_NOT_FOUND';
+
 export type ChangePasswordPayload = {
   __typename?: 'ChangePasswordPayload';
   errors: Array<UserError>;
@@ -868,6 +931,7 @@ export type ResolversTypes = ResolversObject<{
   ApiKey: ResolverTypeWrapper<ApiKeyRowModel>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   AppliedMigration: ResolverTypeWrapper<AppliedMigration>;
+  AuthErrorCode: AuthErrorCode;
   ChangePasswordPayload: ResolverTypeWrapper<ChangePasswordPayload>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   ConfirmTotpPayload: ResolverTypeWrapper<Omit<ConfirmTotpPayload, 'user'> & { user?: Maybe<ResolversTypes['User']> }>;

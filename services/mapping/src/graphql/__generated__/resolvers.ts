@@ -68,6 +68,18 @@ export type MappingConnection = {
   pageInfo: PageInfo;
 };
 
+/**
+ * Every value `UserError.code` takes in a mapping mutation payload. `UserError.code` stays a `String`
+ * (UserError is shared by every subgraph); this enum is the closed list of the mapping service.
+ */
+export type MappingErrorCode =
+  | 'NAME_INVALID'
+  | 'NAME_REQUIRED'
+  | 'NAME_TAKEN'
+  | 'NAME_TOO_LONG'
+  | 'TARGET_TABLE_INVALID'
+  | 'WORKSPACE_NOT_FOUND';
+
 export type Mutation = {
   __typename?: 'Mutation';
   /** Creates a mapping for a target table. Needs mappings:write in the workspace. */
@@ -244,6 +256,7 @@ export type ResolversTypes = ResolversObject<{
   Mapping: ResolverTypeWrapper<MappingModel>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   MappingConnection: ResolverTypeWrapper<Omit<MappingConnection, 'nodes'> & { nodes: Array<ResolversTypes['Mapping']> }>;
+  MappingErrorCode: MappingErrorCode;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;

@@ -246,6 +246,25 @@ export type RowEstimateSource =
   /** No number: a view, a REST collection, a table without statistics too big to count, a count that took too long. `rowEstimateNote` says which. */
   | 'UNKNOWN';
 
+/**
+ * Every value `UserError.code` takes in a schema mutation payload. `UserError.code` stays a `String`
+ * (UserError is shared by every subgraph); this enum is the closed list of the schema service.
+ */
+export type SchemaErrorCode =
+  | 'COLUMN_NOT_FOUND'
+  | 'CONNECTION_NOT_FOUND'
+  | 'DESCRIPTION_INVALID'
+  | 'DESCRIPTION_TOO_LONG'
+  | 'EXAMPLES_INVALID'
+  | 'EXAMPLE_INVALID'
+  | 'FORBIDDEN'
+  | 'LABEL_INVALID'
+  | 'NAME_INVALID'
+  | 'NAME_TAKEN'
+  | 'PARENT_NOT_FOUND'
+  | 'PATTERN_INVALID'
+  | 'TABLE_NOT_FOUND';
+
 export type ServiceStatus = {
   __typename?: 'ServiceStatus';
   database: Scalars['String']['output'];
@@ -495,6 +514,7 @@ export type ResolversTypes = ResolversObject<{
   Platform: ResolverTypeWrapper<Omit<Platform, 'schema'> & { schema?: Maybe<ResolversTypes['ServiceStatus']> }>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RowEstimateSource: RowEstimateSource;
+  SchemaErrorCode: SchemaErrorCode;
   ServiceStatus: ResolverTypeWrapper<ServiceStatusModel>;
   SnapshotDiff: ResolverTypeWrapper<SnapshotDiff>;
   SourceColumn: ResolverTypeWrapper<SourceColumnRowModel>;

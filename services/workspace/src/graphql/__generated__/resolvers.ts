@@ -1001,6 +1001,67 @@ export type WorkspaceConnection = {
   pageInfo: PageInfo;
 };
 
+/**
+ * Every value `UserError.code` takes in a workspace mutation payload. `UserError.code` stays a `String`
+ * (UserError is shared by every subgraph); this enum is the closed list of the workspace service.
+ */
+export type WorkspaceErrorCode =
+  | 'CANONICAL_TYPE_NOT_FOUND'
+  | 'CANONICAL_TYPE_UNSUPPORTED'
+  | 'COLUMN_NOT_FOUND'
+  | 'CONFIG_REQUIRED'
+  | 'CONFIG_TYPE_MISMATCH'
+  | 'CONNECTION_CONFIG_INVALID'
+  | 'CONNECTION_IN_USE'
+  | 'CONNECTION_KIND_INVALID'
+  | 'CONNECTION_NOT_DESTINATION'
+  | 'CONNECTION_NOT_DISCOVERED'
+  | 'CONNECTION_NOT_FOUND'
+  | 'CONNECTION_NOT_POSTGRES'
+  | 'CRON_INVALID'
+  | 'CURSOR_REQUIRED'
+  | 'DEFINITION_INVALID'
+  | 'DUPLICATE_TABLE'
+  | 'FILE_NOT_FOUND'
+  | 'FORBIDDEN'
+  | 'INCLUDE_EMPTY'
+  | 'INVALID_CONFIG'
+  | 'INVALID_DESCRIPTION'
+  | 'INVALID_ENVIRONMENT'
+  | 'INVALID_IDENTIFIER'
+  | 'INVALID_NAME'
+  | 'INVALID_QUOTA'
+  | 'INVALID_SCOPE'
+  | 'INVALID_SECRET'
+  | 'INVALID_SLUG'
+  | 'NAME_TAKEN'
+  | 'NO_TABLES_DISCOVERED'
+  | 'PART_NOT_SUPPORTED'
+  | 'PIPELINE_NOT_FOUND'
+  | 'PRIMARY_KEY_REQUIRED'
+  | 'RESERVED_IDENTIFIER'
+  | 'SAME_WORKSPACE'
+  | 'SCOPE_CONFLICT'
+  | 'SCOPE_EMPTY'
+  | 'SCOPE_MATCHES_NOTHING'
+  | 'SCOPE_NAME_EMPTY'
+  | 'SCOPE_NAME_INVALID'
+  | 'SCOPE_NAME_TOO_LONG'
+  | 'SECRET_REQUIRED'
+  | 'SLUG_TAKEN'
+  | 'TABLES_REQUIRED'
+  | 'TABLE_NOT_DISCOVERED'
+  | 'TIME_ZONE_INVALID'
+  | 'TOO_MANY_SCOPE_ENTRIES'
+  | 'TOO_MANY_TABLES'
+  | 'WAREHOUSE_CONNECTION_INVALID'
+  | 'WAREHOUSE_CONNECTION_NOT_FOUND'
+  | 'WAREHOUSE_NOT_READY'
+  | 'WAREHOUSE_PURGED'
+  | 'WAREHOUSE_SCHEMA_INVALID'
+  | 'WORKSPACE_ARCHIVED'
+  | 'WORKSPACE_NOT_FOUND';
+
 export type WorkspacePayload = {
   __typename?: 'WorkspacePayload';
   errors: Array<UserError>;
@@ -1234,6 +1295,7 @@ export type ResolversTypes = ResolversObject<{
   WarehouseStatus: WarehouseStatus;
   Workspace: ResolverTypeWrapper<WorkspaceModel>;
   WorkspaceConnection: ResolverTypeWrapper<Omit<WorkspaceConnection, 'nodes'> & { nodes: Array<ResolversTypes['Workspace']> }>;
+  WorkspaceErrorCode: WorkspaceErrorCode;
   WorkspacePayload: ResolverTypeWrapper<Omit<WorkspacePayload, 'workspace'> & { workspace?: Maybe<ResolversTypes['Workspace']> }>;
   WorkspaceQuotas: ResolverTypeWrapper<WorkspaceQuotas>;
 }>;

@@ -1,0 +1,70 @@
+import { defineUserErrors, type UserError } from '@datalinx/graphql-kit';
+
+/**
+ * Every code a auth mutation can return in its payload `errors`. The SDL lists the same values in
+ * `enum AuthErrorCode` (test/error-codes.test.ts keeps the two equal).
+ */
+export const AUTH_ERROR_CODES = [
+  'ALREADY_INVITED',
+  'API_KEY_NOT_FOUND',
+  'CANNOT_DEACTIVATE_SELF',
+  'CANNOT_REMOVE_SELF',
+  'CSV_EMPTY',
+  'CSV_HEADER_INVALID',
+  'CSV_INVALID',
+  'CSV_ROW_INVALID',
+  'CSV_TOO_LARGE',
+  'CSV_TOO_MANY_ROWS',
+  'DISPLAY_NAME_INVALID',
+  'EMAIL_INVALID',
+  'EMAIL_TAKEN',
+  'ENROLLMENT_NOT_FOUND',
+  'FORBIDDEN',
+  'GRANTS_INVALID',
+  'GRANT_DUPLICATE',
+  'GRANT_NOT_ALLOWED',
+  'INVALID_CREDENTIALS',
+  'INVALID_PASSWORD',
+  'INVITATION_CLOSED',
+  'INVITATION_INVALID',
+  'INVITATION_NOT_FOUND',
+  'LAST_ADMIN',
+  'MFA_ALREADY_ENABLED',
+  'MFA_CHALLENGE_INVALID',
+  'MFA_CODE_INVALID',
+  'MFA_ENROLLMENT_REQUIRED',
+  'MFA_NOT_ENABLED',
+  'MFA_REQUIRED_BY_POLICY',
+  'MFA_REQUIRED_FIRST',
+  'NAME_INVALID',
+  'NOT_A_SESSION',
+  'NOT_SIGNED_IN',
+  'ORGANIZATION_NOT_FOUND',
+  'PASSWORD_CHANGED_CONCURRENTLY',
+  'PASSWORD_CHANGE_CHALLENGE_INVALID',
+  'PASSWORD_TOO_WEAK',
+  'POLICY_INVALID',
+  'REFRESH_TOKEN_INVALID',
+  'REFRESH_TOKEN_REUSED',
+  'REGION_INVALID',
+  'RESET_TOKEN_INVALID',
+  'ROLE_INVALID',
+  'SERVICE_ACCOUNT_NOT_FOUND',
+  'SESSION_EXPIRED',
+  'SESSION_INVALID',
+  'SESSION_NOT_FOUND',
+  'SESSION_REVOKED',
+  'SIGN_IN_UNAVAILABLE',
+  'SLUG_INVALID',
+  'SLUG_TAKEN',
+  'TIME_ZONE_INVALID',
+  'TOO_MANY_ATTEMPTS',
+  'TOO_MANY_GRANTS',
+  'USER_NOT_FOUND',
+  'WORKSPACE_NOT_FOUND',
+] as const;
+export type AuthErrorCode = (typeof AUTH_ERROR_CODES)[number];
+export type AuthUserError = UserError<AuthErrorCode>;
+
+/** Builds a payload error; only a listed code compiles. */
+export const userError = defineUserErrors(AUTH_ERROR_CODES);

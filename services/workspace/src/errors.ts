@@ -1,0 +1,68 @@
+import { defineUserErrors, type UserError } from '@datalinx/graphql-kit';
+
+/**
+ * Every code a workspace mutation can return in its payload `errors`. The SDL lists the same values in
+ * `enum WorkspaceErrorCode` (test/error-codes.test.ts keeps the two equal).
+ */
+export const WORKSPACE_ERROR_CODES = [
+  'CANONICAL_TYPE_NOT_FOUND',
+  'CANONICAL_TYPE_UNSUPPORTED',
+  'COLUMN_NOT_FOUND',
+  'CONFIG_REQUIRED',
+  'CONFIG_TYPE_MISMATCH',
+  'CONNECTION_CONFIG_INVALID',
+  'CONNECTION_IN_USE',
+  'CONNECTION_KIND_INVALID',
+  'CONNECTION_NOT_DESTINATION',
+  'CONNECTION_NOT_DISCOVERED',
+  'CONNECTION_NOT_FOUND',
+  'CONNECTION_NOT_POSTGRES',
+  'CRON_INVALID',
+  'CURSOR_REQUIRED',
+  'DEFINITION_INVALID',
+  'DUPLICATE_TABLE',
+  'FILE_NOT_FOUND',
+  'FORBIDDEN',
+  'INCLUDE_EMPTY',
+  'INVALID_CONFIG',
+  'INVALID_DESCRIPTION',
+  'INVALID_ENVIRONMENT',
+  'INVALID_IDENTIFIER',
+  'INVALID_NAME',
+  'INVALID_QUOTA',
+  'INVALID_SCOPE',
+  'INVALID_SECRET',
+  'INVALID_SLUG',
+  'NAME_TAKEN',
+  'NO_TABLES_DISCOVERED',
+  'PART_NOT_SUPPORTED',
+  'PIPELINE_NOT_FOUND',
+  'PRIMARY_KEY_REQUIRED',
+  'RESERVED_IDENTIFIER',
+  'SAME_WORKSPACE',
+  'SCOPE_CONFLICT',
+  'SCOPE_EMPTY',
+  'SCOPE_MATCHES_NOTHING',
+  'SCOPE_NAME_EMPTY',
+  'SCOPE_NAME_INVALID',
+  'SCOPE_NAME_TOO_LONG',
+  'SECRET_REQUIRED',
+  'SLUG_TAKEN',
+  'TABLES_REQUIRED',
+  'TABLE_NOT_DISCOVERED',
+  'TIME_ZONE_INVALID',
+  'TOO_MANY_SCOPE_ENTRIES',
+  'TOO_MANY_TABLES',
+  'WAREHOUSE_CONNECTION_INVALID',
+  'WAREHOUSE_CONNECTION_NOT_FOUND',
+  'WAREHOUSE_NOT_READY',
+  'WAREHOUSE_PURGED',
+  'WAREHOUSE_SCHEMA_INVALID',
+  'WORKSPACE_ARCHIVED',
+  'WORKSPACE_NOT_FOUND',
+] as const;
+export type WorkspaceErrorCode = (typeof WORKSPACE_ERROR_CODES)[number];
+export type WorkspaceUserError = UserError<WorkspaceErrorCode>;
+
+/** Builds a payload error; only a listed code compiles. */
+export const userError = defineUserErrors(WORKSPACE_ERROR_CODES);

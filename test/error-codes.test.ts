@@ -1,0 +1,41 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildASTSchema, isEnumType, parse } from 'graphql';
+import { AUTH_ERROR_CODES } from '../services/auth/src/errors';
+import { WORKSPACE_ERROR_CODES } from '../services/workspace/src/errors';
+import { SCHEMA_ERROR_CODES } from '../services/schema/src/errors';
+import { MAPPING_ERROR_CODES } from '../services/mapping/src/errors';
+
+/**
+ * Every payload error code a service can return (its `as const` list, the only codes its
+ * `userError` builder compiles with) is a value of the service's enum in the composed schema,
+ * and the enum lists nothing the service cannot return.
+ */
+const services: Array<[string, readonly string[]]> = [
+  ['AuthErrorCode', AUTH_ERROR_CODES],
+  ['WorkspaceErrorCode', WORKSPACE_ERROR_CODES],
+  ['SchemaErrorCode', SCHEMA_ERROR_CODES],
+  ['MappingErrorCode', MAPPING_ERROR_CODES],
+];
+
+const supergraph = buildASTSchema(parse(readFileSync(join(__dirname, '..', 'schema', 'supergraph.graphql'), 'utf8')), { assumeValidSDL: true });
+
+describe('UserError codes', () => {
+  it.each(services)('%s in the composed schema lists exactly the codes of the service', (enumName, codes) => {
+    const type = supergraph.getType(enumName);
+    if (!isEnumType(type)) throw new Error(`${enumName} is not an enum of the composed schema`);
+    const inSchema = type.getValues().map((v) => v.name).sort();
+    expect({ missingFromSchema: codes.filter((c) => !inSchema.includes(c)), notReturned: inSchema.filter((c) => !codes.includes(c)) }).toEqual({ missingFromSchema: [], notReturned: [] });
+  });
+
+  it('lists each code once per service', () => {
+    for (const [, codes] of services) expect(new Set(codes).size).toBe(codes.length);
+  });
+
+  it('every subgraph declares the same UserError (code stays a String for federation)', () => {
+    const userError = supergraph.getType('UserError');
+    if (!userError || !('getFields' in userError)) throw new Error('no UserError in the composed schema');
+    const fields = Object.fromEntries(Object.values(userError.getFields()).map((f) => [f.name, String(f.type)]));
+    expect(fields).toEqual({ code: 'String!', field: 'String', message: 'String!' });
+  });
+});
