@@ -58,6 +58,21 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { patterns: [{ group: ['typeorm', '**/daos/**'], message: 'Resolvers call managers; only DAOs use TypeORM.' }] }],
     },
   },
+  // Layer 3 holds the SQL: outside daos/ (and migrations/), no `.query(…)` or `.createQueryBuilder(…)`
+  // on a TypeORM EntityManager/DataSource/QueryRunner. The selector matches any `.query(` call, so a
+  // legitimate one elsewhere says why on an eslint-disable line (transaction control such as a
+  // savepoint is not data access). Tests are exempt (they arrange and inspect rows directly).
+  {
+    files: ['services/*/src/**/*.ts'],
+    ignores: ['services/*/src/daos/**', 'services/*/src/migrations/**', 'services/*/src/graphql/__generated__/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: "CallExpression[callee.property.name='query']", message: 'SQL lives in a DAO (services/<svc>/src/daos): call a DAO method named for what it does, tenant id first.' },
+        { selector: "CallExpression[callee.property.name='createQueryBuilder']", message: 'SQL lives in a DAO (services/<svc>/src/daos): call a DAO method named for what it does, tenant id first.' },
+      ],
+    },
+  },
   // Layer 3 (DAOs) never knows GraphQL.
   {
     files: ['services/*/src/daos/**/*.ts'],

@@ -158,3 +158,17 @@ export class WarehouseDao {
     return res[1] ?? 0;
   }
 }
+
+/**
+ * Bytes of every relation (tables, indexes, TOAST) in each of `schemas`, read from the PostgreSQL
+ * catalog of a warehouse database (`warehouse`: a connection to that database, not the service's).
+ */
+export async function warehouseSchemaSizes(warehouse: DataSource, schemas: readonly string[]): Promise<Map<string, number>> {
+  const rows: Array<{ schema: string; bytes: string }> = await warehouse.query(
+    `SELECT n.nspname AS schema, coalesce(sum(pg_total_relation_size(c.oid)), 0)::text AS bytes
+       FROM pg_namespace n LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relkind IN ('r', 'm', 'p')
+      WHERE n.nspname = ANY($1::text[]) GROUP BY n.nspname`,
+    [schemas],
+  );
+  return new Map(rows.map((r) => [r.schema, Number(r.bytes)]));
+}

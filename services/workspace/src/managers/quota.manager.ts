@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import type { WarehouseDao } from '../daos/warehouse.dao';
+import { warehouseSchemaSizes, type WarehouseDao } from '../daos/warehouse.dao';
 import type { DataSource, EntityManager } from 'typeorm';
 import { Kvm, type KV } from '@nats-io/kv';
 import { ForbiddenError, QuotaExceededError, UnauthenticatedError, type Logger, type QuotaName } from '@datalinx/common';
@@ -53,16 +53,7 @@ export class PostgresSchemaStorageUsage implements StorageUsage {
   async bytesUsed(orgId: string, workspaceIds: readonly string[]): Promise<Map<string, number | null>> {
     const schemas = await Promise.all(workspaceIds.map(async (id) => [id, await this.schemaOf(orgId, id)] as const));
     const names = schemas.map(([, s]) => s).filter((s): s is string => s !== null);
-    const sizes = new Map<string, number>();
-    if (names.length) {
-      const rows: Array<{ schema: string; bytes: string }> = await this.warehouse.query(
-        `SELECT n.nspname AS schema, coalesce(sum(pg_total_relation_size(c.oid)), 0)::text AS bytes
-           FROM pg_namespace n LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relkind IN ('r', 'm', 'p')
-          WHERE n.nspname = ANY($1::text[]) GROUP BY n.nspname`,
-        [names],
-      );
-      for (const r of rows) sizes.set(r.schema, Number(r.bytes));
-    }
+    const sizes = names.length ? await warehouseSchemaSizes(this.warehouse, names) : new Map<string, number>();
     return new Map(schemas.map(([id, s]) => [id, s === null ? null : (sizes.get(s) ?? 0)]));
   }
 }

@@ -144,14 +144,17 @@ export class PipelineScheduler {
       // A savepoint: a refusal (a quota, or a pipeline that cannot run as defined: a deleted
       // source connection, a warehouse not ready) undoes the dispatch but not the advance of
       // next_run_at, so the refused slot is reported once instead of being retried on every tick.
+      // eslint-disable-next-line no-restricted-syntax -- transaction control (a savepoint of this transaction), not data access
       await em.query('SAVEPOINT dispatch');
       let run: { runId: string; jobId: string } | null;
       try {
         run = await dispatchPipelineRun(em, this.dao, p, { trigger: 'SCHEDULE', scheduledFor: slot }, 'scheduler', now, deps);
+        // eslint-disable-next-line no-restricted-syntax -- transaction control (a savepoint of this transaction), not data access
         await em.query('RELEASE SAVEPOINT dispatch');
       } catch (err) {
         const refusal = refusalOf(err);
         if (!refusal) throw err;
+        // eslint-disable-next-line no-restricted-syntax -- transaction control (a savepoint of this transaction), not data access
         await em.query('ROLLBACK TO SAVEPOINT dispatch');
         await this.reportRefused(em, p, slot, now, refusal);
         run = null;

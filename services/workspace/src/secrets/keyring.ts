@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { seal, unseal, type Sealed } from '@datalinx/common';
 import { withTenant } from '@datalinx/db';
+import { dataKeyDao, type StoredDataKey } from '../daos/data-key.dao';
 
 /** A secret sealed under a workspace's data key (`kid: 'ws'`). */
 export interface WorkspaceSealed extends Sealed {
@@ -40,10 +41,7 @@ export class Keyring {
     let row = await this.read(em, workspaceId);
     if (!row) {
       const key = randomBytes(32);
-      await em.query(
-        `INSERT INTO workspace.data_key (workspace_id, org_id, wrapped, master_key_id) VALUES ($1, $2, $3, $4) ON CONFLICT (workspace_id) DO NOTHING`,
-        [workspaceId, orgId, JSON.stringify(seal(this.master, key.toString('base64'), wrapAad(workspaceId))), this.currentId],
-      );
+      await dataKeyDao.insertIfAbsent(em, orgId, workspaceId, seal(this.master, key.toString('base64'), wrapAad(workspaceId)), this.currentId);
       // A concurrent first use may have won: whichever row is stored is the key.
       row = await this.read(em, workspaceId);
       if (!row) throw new Error(`workspace ${workspaceId} has no data key and none could be stored (is the transaction scoped to its org?)`);
@@ -74,7 +72,7 @@ export class Keyring {
     let n = 0;
     for (const oldId of this.byId.keys()) {
       if (oldId === this.currentId) continue;
-      const rows: Array<{ org_id: string; workspace_id: string }> = await ds.query(`SELECT * FROM workspace.data_keys_wrapped_by($1)`, [oldId]);
+      const rows = await dataKeyDao.wrappedBy(ds, oldId);
       for (const r of rows) {
         await withTenant(ds, r.org_id, async (em) => {
           const row = await this.read(em, r.workspace_id, true);
@@ -88,19 +86,11 @@ export class Keyring {
     return n;
   }
 
-  private async read(em: EntityManager, workspaceId: string, lock = false): Promise<{ wrapped: Sealed; master_key_id: string } | null> {
-    const rows: Array<{ wrapped: Sealed; master_key_id: string }> = await em.query(
-      `SELECT wrapped, master_key_id FROM workspace.data_key WHERE workspace_id = $1${lock ? ' FOR UPDATE' : ''}`,
-      [workspaceId],
-    );
-    return rows[0] ?? null;
+  private async read(em: EntityManager, workspaceId: string, lock = false): Promise<StoredDataKey | null> {
+    return dataKeyDao.find(em, workspaceId, lock);
   }
 
   private async store(em: EntityManager, workspaceId: string, key: Buffer): Promise<void> {
-    await em.query(`UPDATE workspace.data_key SET wrapped = $2, master_key_id = $3, rewrapped_at = now() WHERE workspace_id = $1`, [
-      workspaceId,
-      JSON.stringify(seal(this.master, key.toString('base64'), wrapAad(workspaceId))),
-      this.currentId,
-    ]);
+    await dataKeyDao.rewrap(em, workspaceId, seal(this.master, key.toString('base64'), wrapAad(workspaceId)), this.currentId);
   }
 }
