@@ -82,6 +82,8 @@ export interface Platform {
   /** Each service's DataSource as the runtime role: what the servers, relays and consumers use. */
   app: Record<'auth' | 'workspace' | 'schema' | 'mapping' | 'monitoring', DataSource>;
   gateway: Gateway;
+  /** The durable name of the workspace service's RUNS results consumer, for tests to wait until it has acked what they published. */
+  resultsConsumerDurable: string;
   /** The subgraph servers, e.g. to stop one and see how the gateway copes. */
   servers: Record<'auth' | 'workspace' | 'schema' | 'mapping' | 'monitoring', { stop: () => Promise<void> }>;
   stop: () => Promise<void>;
@@ -311,6 +313,7 @@ export async function startPlatform(o: { runsFilter?: string; audit?: boolean ; 
     masterKey,
     fileStorageDir,
     gatewayUrl: urlOf(gw),
+    resultsConsumerDurable: `ws-results-${suffix}`,
     subgraphUrls,
     sources,
     app,

@@ -13,6 +13,7 @@ import { Promotions1765150000000 } from './migrations/1765150000000-promotions';
 import { CanonicalTypeRefs1765210000000 } from './migrations/1765210000000-canonical-type-refs';
 import { SourceSnapshotRefs1765230000000 } from './migrations/1765230000000-source-snapshot-refs';
 import { DuePipelinesAt1765260000000 } from './migrations/1765260000000-due-pipelines-at';
+import { CaseInsensitiveNames1765270000000 } from './migrations/1765270000000-case-insensitive-names';
 import { Pipeline, PipelineRun } from './entities/pipeline.entity';
 import { Connections1765000000000 } from './migrations/1765000000000-connections';
 import { StoredFile } from './entities/file.entity';
@@ -24,7 +25,7 @@ export const workspaceDataSource = (url: string, poolMax = 10, statementTimeoutM
     url,
     schema: SCHEMA,
     entities: [Workspace, Connection, Pipeline, PipelineRun, StoredFile, OutboxEvent],
-    migrations: [Init1764300000000, RowLevelSecurity1764600000000, DataKeys1764850000000, Pipelines1764900000000, Quotas1764950000000, Connections1765000000000, Warehouse1765050000000, PausedWorkspaces1765100000000, Promotions1765150000000, CanonicalTypeRefs1765210000000, SourceSnapshotRefs1765230000000, DuePipelinesAt1765260000000],
+    migrations: [Init1764300000000, RowLevelSecurity1764600000000, DataKeys1764850000000, Pipelines1764900000000, Quotas1764950000000, Connections1765000000000, Warehouse1765050000000, PausedWorkspaces1765100000000, Promotions1765150000000, CanonicalTypeRefs1765210000000, SourceSnapshotRefs1765230000000, DuePipelinesAt1765260000000, CaseInsensitiveNames1765270000000],
     poolMax,
     statementTimeoutMs,
   });

@@ -9,7 +9,7 @@ import { REDACT_PATHS, unseal } from '@datalinx/common';
 import { withTenant } from '@datalinx/db';
 import { encodeJson } from '@datalinx/messaging';
 import type { Viewer } from '@datalinx/graphql-kit';
-import { CONNECTION_FAILED_V1, connectionFailedV1, connectionTestJobV2, runSubject, type RunStateChangedV1 } from '@datalinx/contracts';
+import { CONNECTION_FAILED_V1, connectionFailedV1, connectionTestJobV2, runSubject, STREAMS, type RunStateChangedV1 } from '@datalinx/contracts';
 import { startPlatform, viewerHeader, type Platform } from '../../../test/support/platform';
 import { userViewer } from '../../../test/support/viewers';
 import { postGraphQL } from '../../../test/support/http';
@@ -193,6 +193,31 @@ describe('connections of every type (gateway + workspace subgraph)', () => {
     expect(ws.body.data!.workspace.files).toEqual([expect.objectContaining({ id: fileId, name: 'customers.csv', sizeBytes: 26, contentType: 'text/csv' })]);
     expect(await openStored(orgA, wsA, api.connection!.id)).toEqual({ token: SECRETS.token });
     expect((await storedSecret(file.connection!.id)).secret_sealed).toBeNull();
+  });
+
+  it('treats names differing only by case as one name: NAME_TAKEN on create and rename, and the database index agrees', async () => {
+    const ws = await newWorkspace(adminA, `names-${randomUUID().slice(0, 8)}`);
+    const input = (name: string) => ({ workspaceId: ws, name, type: 'POSTGRES', postgres: { host: 'pg.internal', database: 'dwh', user: 'loader' }, secrets: { password: SECRETS.pg } });
+    const orders = await create(adminA, input('orders'));
+    expect(orders.errors).toEqual([]);
+    const before = await countConnections();
+    const upper = await create(adminA, input('Orders'));
+    expect(upper.connection).toBeNull();
+    expect(upper.errors.map((e) => `${e.field}:${e.code}`)).toEqual(['name:NAME_TAKEN']);
+    expect(await countConnections()).toBe(before);
+    const other = await create(adminA, input('customers'));
+    expect(other.errors).toEqual([]);
+    const renamed = await gql<{ updateConnection: Payload }>(adminA, `mutation($id: ID!){ updateConnection(id: $id, input: { name: "ORDERS" }) { connection { id } errors { code field } } }`, {
+      id: other.connection!.id,
+    });
+    expect(renamed.body.data!.updateConnection.errors.map((e) => `${e.field}:${e.code}`)).toEqual(['name:NAME_TAKEN']);
+    // A connection may change the case of its own name.
+    const recased = await gql<{ updateConnection: Payload }>(adminA, `mutation($id: ID!){ updateConnection(id: $id, input: { name: "Orders" }) { connection { name } errors { code } } }`, { id: orders.connection!.id });
+    expect(recased.body.data!.updateConnection).toEqual({ connection: { name: 'Orders' }, errors: [] });
+    // The unique index on (workspace_id, lower(name)) is the arbiter when two writers race past the check.
+    await expect(
+      p.sources.workspace.query(`INSERT INTO workspace.connection (id, org_id, workspace_id, name, kind, type) VALUES ($1, $2, $3, 'oRdErS', 'SOURCE', 'POSTGRES')`, [randomUUID(), orgA, ws]),
+    ).rejects.toThrow(/connection_ws_lower_name_uq/);
   });
 
   it('refuses invalid settings with field-level typed errors and writes nothing', async () => {
@@ -484,14 +509,20 @@ describe('connections of every type (gateway + workspace subgraph)', () => {
         error: { code: 'CONNECTION_REFUSED', message: 'n.internal:5432 refused the connection' },
       };
       await p.nats.js.publish(runSubject(wsA, failure.runId), encodeJson(failure), { msgID: failure.eventId });
-      await p.nats.js.publish(runSubject(wsA, failure.runId), encodeJson({ ...failure, eventId: `${failure.runId}:failure-again` }), { msgID: `${failure.runId}:failure-again` });
+      const again = await p.nats.js.publish(runSubject(wsA, failure.runId), encodeJson({ ...failure, eventId: `${failure.runId}:failure-again` }), { msgID: `${failure.runId}:failure-again` });
       let events: Array<{ payload: unknown; sent_at: Date | null }> = [];
       for (const until = Date.now() + 15_000; Date.now() < until; await new Promise((r) => setTimeout(r, 100))) {
         events = await p.sources.workspace.query(`SELECT payload, sent_at FROM workspace.outbox WHERE subject = $1 AND payload->>'connectionId' = $2`, [CONNECTION_FAILED_V1, due.id]);
         const [{ status }] = await p.sources.workspace.query(`SELECT status FROM workspace.connection WHERE id = $1`, [due.id]);
         if (status === 'FAILING' && events.length && events.every((e) => e.sent_at)) break;
       }
-      await new Promise((r) => setTimeout(r, 500)); // room for the redelivered event to (not) add another
+      // The signal that the redelivered event was handled: the results consumer's ack floor has passed
+      // it (everything up to it applied and acked; an outbox row it wrote would be committed by then).
+      for (const deadline = Date.now() + 15_000; ; await new Promise((r) => setTimeout(r, 50))) {
+        const info = await p.nats.jsm.consumers.info(STREAMS.RUNS.name, p.resultsConsumerDurable);
+        if (info.ack_floor.stream_seq >= again.seq) break;
+        if (Date.now() > deadline) throw new Error(`the results consumer did not ack stream seq ${again.seq} in 15 s`);
+      }
       events = await p.sources.workspace.query(`SELECT payload, sent_at FROM workspace.outbox WHERE subject = $1 AND payload->>'connectionId' = $2`, [CONNECTION_FAILED_V1, due.id]);
       expect(events).toHaveLength(1);
       expect(events[0]!.sent_at).not.toBeNull();

@@ -89,7 +89,9 @@ describe('file uploads (gateway POST /files → workspace service)', () => {
       }),
     });
     expect([streamed.status, code(streamed)]).toEqual([413, 'FILE_TOO_LARGE']);
-    await new Promise((r) => setTimeout(r, 200));
+    // The 413 goes out before the handler's `finally` removes its temporary file: that removal is the
+    // signal the handler is done, so wait (bounded) for the directory to be as it was, then assert.
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline && JSON.stringify(await storedNames()) !== JSON.stringify(namesBefore); ) await new Promise((r) => setTimeout(r, 20));
     expect(await storedNames()).toEqual(namesBefore);
     expect(await rows()).toBe(rowsBefore);
   });

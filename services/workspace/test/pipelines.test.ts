@@ -142,6 +142,7 @@ describe('pipelines through the gateway (create / validate / update / enable / r
       [{ name: 'c5', timeZone: '+02:00' }, ['TIME_ZONE_INVALID@timeZone']],
       [{ name: '' }, ['INVALID_NAME@name']],
       [{ name: 'Nightly CRM' }, ['NAME_TAKEN@name']],
+      [{ name: 'nightly crm' }, ['NAME_TAKEN@name']], // names compare case-insensitively
       [{ name: 'c6', definition: definition({ sources: [{ connectionId: otherWsSrc }] }) }, ['CONNECTION_NOT_FOUND@definition.sources.0.connectionId']],
       [{ name: 'c7', definition: definition({ sources: [{ connectionId: randomUUID() }] }) }, ['CONNECTION_NOT_FOUND@definition.sources.0.connectionId']],
       [{ name: 'c8', definition: definition({ exports: [{ connectionId: src, targetTableIds: [target] }] }) }, ['CONNECTION_KIND_INVALID@definition.exports.0.connectionId']],

@@ -27,8 +27,9 @@ export class ConnectionDao {
     return em.getRepository(Connection).findOneBy({ orgId, id });
   }
 
+  /** Case-insensitive, like the unique index on (workspace_id, lower(name)). */
   nameTaken(em: EntityManager, orgId: string, workspaceId: string, name: string, exceptId?: string): Promise<boolean> {
-    const qb = em.getRepository(Connection).createQueryBuilder('c').where('c.orgId = :orgId AND c.workspaceId = :workspaceId AND c.name = :name', { orgId, workspaceId, name });
+    const qb = em.getRepository(Connection).createQueryBuilder('c').where('c.orgId = :orgId AND c.workspaceId = :workspaceId AND lower(c.name) = lower(:name)', { orgId, workspaceId, name });
     if (exceptId) qb.andWhere('c.id <> :exceptId', { exceptId });
     return qb.getExists();
   }

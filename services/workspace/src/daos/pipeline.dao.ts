@@ -37,8 +37,9 @@ export class PipelineDao {
     });
   }
 
+  /** Case-insensitive, like the unique index on (workspace_id, lower(name)). */
   nameTaken(em: EntityManager, orgId: string, workspaceId: string, name: string, exceptId?: string): Promise<boolean> {
-    const qb = em.getRepository(Pipeline).createQueryBuilder('p').where('p.orgId = :orgId AND p.workspaceId = :workspaceId AND p.name = :name', { orgId, workspaceId, name });
+    const qb = em.getRepository(Pipeline).createQueryBuilder('p').where('p.orgId = :orgId AND p.workspaceId = :workspaceId AND lower(p.name) = lower(:name)', { orgId, workspaceId, name });
     if (exceptId) qb.andWhere('p.id <> :exceptId', { exceptId });
     return qb.getExists();
   }
