@@ -11,12 +11,6 @@ export const domainEventEnvelope = z.object({
 });
 export type DomainEventEnvelope = z.infer<typeof domainEventEnvelope>;
 
-export const connectionTestRequestedV1 = z.object({
-  connectionId: z.string().uuid(),
-  workspaceId: z.string().uuid(),
-  runId: z.string().uuid(),
-});
-
 /** `workspace.workspace.created.v1` (EVENTS): published by the workspace service's outbox. */
 export const WORKSPACE_CREATED_V1 = 'workspace.workspace.created.v1';
 export const workspaceCreatedV1 = z.object({

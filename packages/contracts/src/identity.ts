@@ -69,7 +69,7 @@ export const SESSION_REVOKED = 'revoked';
 export const apiKeyKvKey = (keyId: string) => `apikey.${keyId}`;
 
 /** Audit events (contract `auditEventV1`, see audit.ts) go to `audit.<orgId>` on EVENTS, through the publisher's outbox. */
-export const auditSubject = (orgId: string) => `audit.${orgId}`;
+export const auditSubject = (orgId: string) => `audit.${orgId}` as const;
 
 /** The bucket's configuration, identical in every process that creates it (creation is idempotent). */
 export const IDENTITY_KV_OPTIONS = { history: 1, ttl: IDENTITY_KV_TTL_MS } as const;

@@ -8,3 +8,4 @@ export * from './quotas';
 export * from './promotion';
 export * from './canonical';
 export * from './discovery-scope';
+export * from './event-registry';

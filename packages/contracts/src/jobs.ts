@@ -443,4 +443,4 @@ export const jobHeader = z.object({
 export type JobHeader = z.infer<typeof jobHeader>;
 
 /** Job kinds are `<domain>.<verb>`, so a job subject always has four tokens: jobs.<domain>.<verb>.<workspaceId>. */
-export const jobSubject = (kind: JobKind, workspaceId: string) => `jobs.${kind}.${workspaceId}`;
+export const jobSubject = (kind: JobKind, workspaceId: string) => `jobs.${kind}.${workspaceId}` as const;

@@ -48,7 +48,7 @@ export const promotionPartCompletedV1 = z.object({
 });
 export type PromotionPartCompletedV1 = z.infer<typeof promotionPartCompletedV1>;
 
-export const promotionCompletedSubject = (service: 'mapping' | 'schema') => `${service}.promotion.completed.v1`;
+export const promotionCompletedSubject = <S extends 'mapping' | 'schema'>(service: S) => `${service}.promotion.completed.v1` as const;
 /**
  * The answers the workspace service consumes. Only the mapping service answers today (target
  * schemas are not promotable yet); a JetStream filter must fall under one of the stream's subjects

@@ -66,4 +66,4 @@ export type RunStateChangedV1 = z.infer<typeof runStateChangedV1>;
 export type RunStepV1 = z.infer<typeof runStepV1>;
 export type RunProgressV1 = z.infer<typeof runProgressV1>;
 
-export const runSubject = (workspaceId: string, runId: string) => `runs.${workspaceId}.${runId}`;
+export const runSubject = (workspaceId: string, runId: string) => `runs.${workspaceId}.${runId}` as const;

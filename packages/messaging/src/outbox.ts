@@ -4,9 +4,15 @@ import { Pump, type Logger } from '@datalinx/common';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { OutboxEvent } from './outbox.entity';
 import { encodeJson } from './nats';
+import { parseEventBody, type EventBodyOf, type RegisteredSubject } from '@datalinx/contracts';
 
-/** Adds an event to the outbox inside the caller's transaction. Returns its id (the msgID). */
-export async function enqueueOutbox(em: EntityManager, subject: string, payload: Record<string, unknown>, id: string = randomUUID()): Promise<string> {
+/**
+ * Adds an event to the outbox inside the caller's transaction. Returns its id (the msgID). The
+ * subject must be in the event registry of `@datalinx/contracts` and the body must pass its
+ * contract: a bad body throws before anything is written (the body is stored as given).
+ */
+export async function enqueueOutbox<S extends RegisteredSubject>(em: EntityManager, subject: S, payload: EventBodyOf<S>, id: string = randomUUID()): Promise<string> {
+  parseEventBody(subject, payload);
   await em.createQueryBuilder().insert().into(OutboxEvent).values({ id, subject, payload: payload as never, sentAt: null, attempts: 0, lastError: null }).execute();
   return id;
 }

@@ -3,6 +3,7 @@ import { withTenant } from '@datalinx/db';
 import { enqueueOutbox } from '@datalinx/messaging';
 import { Mapping } from '../entities/mapping.entity';
 import { workspaceKnown } from './workspace-ref.dao';
+import type { EventBodyOf, MAPPING_CREATED_V1 } from '@datalinx/contracts';
 
 export interface Page {
   first: number;
@@ -17,8 +18,8 @@ export interface NewMapping {
 
 export interface OutboxMessage {
   id: string;
-  subject: string;
-  payload: Record<string, unknown>;
+  subject: typeof MAPPING_CREATED_V1;
+  payload: EventBodyOf<typeof MAPPING_CREATED_V1>;
 }
 
 export type InsertResult = { ok: true; mapping: Mapping } | { ok: false; conflict: 'name' | 'workspace' };

@@ -47,7 +47,7 @@ export class PromotionDao {
       }
       const answer: PromotionPartCompletedV1 = { v: 1, promotionId: req.promotionId, orgId: req.orgId, part: 'MAPPINGS', items, error };
       await em.query(`UPDATE mapping.promotion_applied SET items = $2 WHERE promotion_id = $1`, [req.promotionId, JSON.stringify(items)]);
-      await enqueueOutbox(em, promotionCompletedSubject('mapping'), answer as unknown as Record<string, unknown>);
+      await enqueueOutbox(em, promotionCompletedSubject('mapping'), answer);
       return answer;
     });
   }
