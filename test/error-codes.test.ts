@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildASTSchema, isEnumType, parse } from 'graphql';
 import { AUTH_ERROR_CODES } from '../services/auth/src/errors';
@@ -11,12 +11,20 @@ import { MAPPING_ERROR_CODES } from '../services/mapping/src/errors';
  * `userError` builder compiles with) is a value of the service's enum in the composed schema,
  * and the enum lists nothing the service cannot return.
  */
-const services: Array<[string, readonly string[]]> = [
-  ['AuthErrorCode', AUTH_ERROR_CODES],
-  ['WorkspaceErrorCode', WORKSPACE_ERROR_CODES],
-  ['SchemaErrorCode', SCHEMA_ERROR_CODES],
-  ['MappingErrorCode', MAPPING_ERROR_CODES],
+const services: Array<[string, readonly string[], string]> = [
+  ['AuthErrorCode', AUTH_ERROR_CODES, 'auth'],
+  ['WorkspaceErrorCode', WORKSPACE_ERROR_CODES, 'workspace'],
+  ['SchemaErrorCode', SCHEMA_ERROR_CODES, 'schema'],
+  ['MappingErrorCode', MAPPING_ERROR_CODES, 'mapping'],
 ];
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) return name === '__generated__' ? [] : sources(p);
+    return p.endsWith('.ts') && name !== 'errors.ts' ? [p] : [];
+  });
+}
 
 const supergraph = buildASTSchema(parse(readFileSync(join(__dirname, '..', 'schema', 'supergraph.graphql'), 'utf8')), { assumeValidSDL: true });
 
@@ -26,6 +34,11 @@ describe('UserError codes', () => {
     if (!isEnumType(type)) throw new Error(`${enumName} is not an enum of the composed schema`);
     const inSchema = type.getValues().map((v) => v.name).sort();
     expect({ missingFromSchema: codes.filter((c) => !inSchema.includes(c)), notReturned: inSchema.filter((c) => !codes.includes(c)) }).toEqual({ missingFromSchema: [], notReturned: [] });
+  });
+
+  it.each(services)('%s: every listed code is returned somewhere in the service', (_enumName, codes, svc) => {
+    const src = sources(join(__dirname, '..', 'services', svc, 'src')).map((f) => readFileSync(f, 'utf8')).join('\n');
+    expect(codes.filter((c) => !src.includes(`'${c}'`))).toEqual([]);
   });
 
   it('lists each code once per service', () => {
