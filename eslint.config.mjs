@@ -7,7 +7,18 @@ const otherServices = ['auth', 'workspace', 'schema', 'mapping', 'monitoring'];
 
 export default tseslint.config(
   {
-    ignores: ['**/node_modules/**', '**/dist/**', '**/.next/**', '.datalinx/**', '.venv/**', '**/__generated__/**', 'gateway/explorer-dist/**', 'gateway/.explorer-dist-*/**', 'web/next-env.d.ts', 'workers/python/**'],
+    ignores: [
+      '**/node_modules/**',
+      '**/dist/**',
+      '**/.next/**',
+      '.datalinx/**',
+      '.venv/**',
+      '**/__generated__/**',
+      'gateway/explorer-dist/**',
+      'gateway/.explorer-dist-*/**',
+      'web/next-env.d.ts',
+      'workers/python/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
@@ -30,7 +41,17 @@ export default tseslint.config(
   {
     files: ['packages/*/src/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/services/**', '**/gateway/**', '**/workers/**', '@datalinx/*-service', '@datalinx/gateway', '@datalinx/workers'], message: 'packages/ must not depend on services, the gateway or workers.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/services/**', '**/gateway/**', '**/workers/**', '@datalinx/*-service', '@datalinx/gateway', '@datalinx/workers'],
+              message: 'packages/ must not depend on services, the gateway or workers.',
+            },
+          ],
+        },
+      ],
     },
   },
   // Services never import each other (they talk through entity references and JetStream).
@@ -42,7 +63,11 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: [...otherServices.filter((o) => o !== name).flatMap((o) => [`**/${o}/src/**`, `@datalinx/${o}-service`]), '**/gateway/**', '**/workers/**'],
+              group: [
+                ...otherServices.filter((o) => o !== name).flatMap((o) => [`**/${o}/src/**`, `@datalinx/${o}-service`]),
+                '**/gateway/**',
+                '**/workers/**',
+              ],
               message: 'A service must not import another service, the gateway or workers.',
             },
           ],
@@ -68,8 +93,14 @@ export default tseslint.config(
     rules: {
       'no-restricted-syntax': [
         'error',
-        { selector: "CallExpression[callee.property.name='query']", message: 'SQL lives in a DAO (services/<svc>/src/daos): call a DAO method named for what it does, tenant id first.' },
-        { selector: "CallExpression[callee.property.name='createQueryBuilder']", message: 'SQL lives in a DAO (services/<svc>/src/daos): call a DAO method named for what it does, tenant id first.' },
+        {
+          selector: "CallExpression[callee.property.name='query']",
+          message: 'SQL lives in a DAO (services/<svc>/src/daos): call a DAO method named for what it does, tenant id first.',
+        },
+        {
+          selector: "CallExpression[callee.property.name='createQueryBuilder']",
+          message: 'SQL lives in a DAO (services/<svc>/src/daos): call a DAO method named for what it does, tenant id first.',
+        },
       ],
     },
   },
@@ -77,7 +108,14 @@ export default tseslint.config(
   {
     files: ['services/*/src/daos/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['graphql', '@datalinx/graphql-kit', '**/graphql/**', '**/managers/**'], message: 'DAOs do data access only: no GraphQL, no managers.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['graphql', '@datalinx/graphql-kit', '**/graphql/**', '**/managers/**'], message: 'DAOs do data access only: no GraphQL, no managers.' },
+          ],
+        },
+      ],
     },
   },
 );

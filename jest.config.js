@@ -49,7 +49,12 @@ module.exports = {
       ...base,
       displayName: 'node',
       testMatch: ['**/test/**/*.test.ts'],
-      testPathIgnorePatterns: [...base.testPathIgnorePatterns, '\\.browser\\.test\\.ts$', '<rootDir>/gateway/test/explorer\\.e2e\\.test\\.ts$', '<rootDir>/web/test/.*\\.e2e\\.test\\.ts$'],
+      testPathIgnorePatterns: [
+        ...base.testPathIgnorePatterns,
+        '\\.browser\\.test\\.ts$',
+        '<rootDir>/gateway/test/explorer\\.e2e\\.test\\.ts$',
+        '<rootDir>/web/test/.*\\.e2e\\.test\\.ts$',
+      ],
     },
     { ...base, displayName: 'browser', testMatch: BROWSER, globalSetup: '<rootDir>/scripts/lib/jest-chromium.cjs' },
     { ...base, displayName: 'web-e2e', testMatch: WEB_E2E, globalSetup: '<rootDir>/scripts/lib/jest-web-app.cjs' },

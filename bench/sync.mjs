@@ -53,14 +53,18 @@ try {
   await wh.query(`CREATE SCHEMA ${schema} AUTHORIZATION ${role}`);
   console.log(`generating ${ROWS} rows …`);
   let t = Date.now();
-  await src.query(`CREATE TABLE public.bench (id bigint PRIMARY KEY, name text, amount numeric(12,2), ratio double precision, created_at timestamptz, day date, active boolean, code uuid, tags text[], doc jsonb)`);
+  await src.query(
+    `CREATE TABLE public.bench (id bigint PRIMARY KEY, name text, amount numeric(12,2), ratio double precision, created_at timestamptz, day date, active boolean, code uuid, tags text[], doc jsonb)`,
+  );
   await src.query(`INSERT INTO public.bench
     SELECT g, 'customer ' || g, (g % 100000) / 100.0, g / 7.0, '2024-01-01'::timestamptz + g * interval '1 second', '2024-01-01'::date + (g % 1000),
            g % 3 = 0, md5(g::text)::uuid, ARRAY['t' || (g % 10), 'u' || (g % 7)], jsonb_build_object('k', g % 50, 'name', 'n' || g)
       FROM generate_series(1, ${ROWS}) g`);
   await src.query('VACUUM ANALYZE public.bench');
   console.log(`generated in ${((Date.now() - t) / 1000).toFixed(1)} s`);
-  await wh.query(`CREATE TABLE public.pipe_target (id bigint, name text, amount numeric(12,2), ratio double precision, created_at timestamptz, day date, active boolean, code uuid, tags text[], doc jsonb)`);
+  await wh.query(
+    `CREATE TABLE public.pipe_target (id bigint, name text, amount numeric(12,2), ratio double precision, created_at timestamptz, day date, active boolean, code uuid, tags text[], doc jsonb)`,
+  );
 
   // Ours: the worker's sync (FULL refresh: COPY out → COPY into staging → swap).
   const job = {
@@ -74,7 +78,14 @@ try {
     requestedBy: 'bench',
     payload: {
       connectionId: randomUUID(),
-      config: { type: 'POSTGRES', host: new URL(adminUrl).hostname, port: Number(new URL(adminUrl).port || 5432), database: srcDb, user: decodeURIComponent(new URL(adminUrl).username), sslMode: 'disable' },
+      config: {
+        type: 'POSTGRES',
+        host: new URL(adminUrl).hostname,
+        port: Number(new URL(adminUrl).port || 5432),
+        database: srcDb,
+        user: decodeURIComponent(new URL(adminUrl).username),
+        sslMode: 'disable',
+      },
       secrets: null,
       tables: [{ schema: 'public', name: 'bench', mode: 'FULL' }],
       destination: { schema, role },
@@ -87,7 +98,11 @@ try {
   const baseRss = process.memoryUsage().rss;
   peak = baseRss;
   t = performance.now();
-  const out = await runSourceSync(job, { warehouseAdminUrl: urlOf(whDb), secrets: new URL(adminUrl).password ? { password: decodeURIComponent(new URL(adminUrl).password) } : {} }, silent);
+  const out = await runSourceSync(
+    job,
+    { warehouseAdminUrl: urlOf(whDb), secrets: new URL(adminUrl).password ? { password: decodeURIComponent(new URL(adminUrl).password) } : {} },
+    silent,
+  );
   const oursS = (performance.now() - t) / 1000;
   if (!out.ok || out.rows !== ROWS) throw new Error(`sync failed: ${JSON.stringify(out)}`);
   const loaded = Number((await wh.query(`SELECT count(*) AS n FROM ${schema}.raw_public__bench`)).rows[0].n);
@@ -98,10 +113,17 @@ try {
   // The pipe: psql COPY TO STDOUT | psql COPY FROM STDIN, same databases.
   t = performance.now();
   await new Promise((resolve, reject) => {
-    const p = spawn('sh', ['-c', `psql -X -q -v ON_ERROR_STOP=1 "$SRC" -c 'COPY public.bench TO STDOUT' | psql -X -q -v ON_ERROR_STOP=1 "$DST" -c 'COPY public.pipe_target FROM STDIN'`], {
-      env: { ...process.env, SRC: urlOf(srcDb), DST: urlOf(whDb) },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
+    const p = spawn(
+      'sh',
+      [
+        '-c',
+        `psql -X -q -v ON_ERROR_STOP=1 "$SRC" -c 'COPY public.bench TO STDOUT' | psql -X -q -v ON_ERROR_STOP=1 "$DST" -c 'COPY public.pipe_target FROM STDIN'`,
+      ],
+      {
+        env: { ...process.env, SRC: urlOf(srcDb), DST: urlOf(whDb) },
+        stdio: ['ignore', 'inherit', 'inherit'],
+      },
+    );
     p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`pipe exited with ${code}`))));
   });
   const pipeS = (performance.now() - t) / 1000;

@@ -14,7 +14,10 @@ const backup = mkdtempSync(path.join(tmpdir(), 'dlx-codegen-'));
 for (const f of files) if (existsSync(path.join(root, f))) cpSync(path.join(root, f), path.join(backup, f.replaceAll('/', '__')));
 let drift = [];
 try {
-  execFileSync(process.execPath, [path.join(root, 'node_modules', '@graphql-codegen', 'cli', 'cjs', 'bin.js'), '--config', 'codegen.ts', '--silent'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(process.execPath, [path.join(root, 'node_modules', '@graphql-codegen', 'cli', 'cjs', 'bin.js'), '--config', 'codegen.ts', '--silent'], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   drift = files.filter((f) => {
     const saved = path.join(backup, f.replaceAll('/', '__'));
     return !existsSync(saved) || readFileSync(saved, 'utf8') !== readFileSync(path.join(root, f), 'utf8');

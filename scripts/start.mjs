@@ -69,11 +69,14 @@ function readConfig() {
     problems.push(/** @type {Error} */ (err).message);
   }
   if (!isLoopbackAddress(cfg.bindAddress) && !cfg.internalTls) {
-    problems.push(`DLX_BIND_ADDRESS=${cfg.bindAddress} is not loopback: the web app and the gateway are then served only over TLS, which needs DLX_INTERNAL_TLS on (or bind 127.0.0.1 behind your own TLS proxy)`);
+    problems.push(
+      `DLX_BIND_ADDRESS=${cfg.bindAddress} is not loopback: the web app and the gateway are then served only over TLS, which needs DLX_INTERNAL_TLS on (or bind 127.0.0.1 behind your own TLS proxy)`,
+    );
   }
   if (!Number.isFinite(cfg.graceMs) || cfg.graceMs < 0) problems.push('DLX_SHUTDOWN_GRACE_MS must be a number of milliseconds');
   if (!ROLE_NAME.test(cfg.runtimeRole)) problems.push(`DATABASE_RUNTIME_ROLE must be a lower-case SQL identifier (got "${cfg.runtimeRole}")`);
-  if (cfg.migrationUrl && !cfg.databaseUrl) problems.push('DATABASE_MIGRATION_URL is set without DATABASE_URL: set both (external PostgreSQL) or neither (embedded)');
+  if (cfg.migrationUrl && !cfg.databaseUrl)
+    problems.push('DATABASE_MIGRATION_URL is set without DATABASE_URL: set both (external PostgreSQL) or neither (embedded)');
   if (problems.length > 0) throw new Error(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
   return cfg;
 }
@@ -174,7 +177,8 @@ async function main() {
     const keys = ensureAssertionKeys({ dir: keyDir, env: process.env });
     const masterKey = process.env.DLX_MASTER_KEY || ensureSecret(keyDir, 'master-key', generateMasterKey).value;
     // The auth service signs access tokens with its own Ed25519 key (published as JWKS); only auth gets it.
-    const authSigningKey = process.env.DLX_AUTH_SIGNING_KEY || ensureSecret(keyDir, 'auth-signing-ed25519.key.pem', () => generateAssertionKeys().privateKeyPem).value;
+    const authSigningKey =
+      process.env.DLX_AUTH_SIGNING_KEY || ensureSecret(keyDir, 'auth-signing-ed25519.key.pem', () => generateAssertionKeys().privateKeyPem).value;
     // The local CA and the localhost certificate every server presents (TLS_* set: the operator's own).
     const tlsFiles = cfg.internalTls ? resolveCertificates({ dir: path.join(cfg.dataDir, 'tls'), env: process.env }) : null;
     if (tlsFiles) trustCaForOwnRequests(tlsFiles.caFile);
@@ -207,11 +211,23 @@ async function main() {
       const clusterExists = fs.existsSync(path.join(pgDir, 'PG_VERSION'));
       const existingPw = readSecret(pwFile);
       if (clusterExists && !existingPw) {
-        throw new Error(`${pgDir} holds a PostgreSQL cluster but its password file ${pwFile} is gone. Restore it, or remove ${pgDir} to start with an empty database.`);
+        throw new Error(
+          `${pgDir} holds a PostgreSQL cluster but its password file ${pwFile} is gone. Restore it, or remove ${pgDir} to start with an empty database.`,
+        );
       }
       const password = existingPw ?? ensureSecret(keyDir, 'postgres-password', () => crypto.randomBytes(18).toString('hex')).value;
       log.step(`Starting embedded PostgreSQL on 127.0.0.1:${cfg.pgPort} (data: ${pgDir})`);
-      const pg = await startPostgres({ repoRoot, dataDir: pgDir, port: cfg.pgPort, portEnvVar: 'DLX_PG_PORT', password, logFile: path.join(cfg.dataDir, 'logs', 'postgres.log'), log, sup, ...(tlsFiles ? { tls: tlsFiles } : {}) });
+      const pg = await startPostgres({
+        repoRoot,
+        dataDir: pgDir,
+        port: cfg.pgPort,
+        portEnvVar: 'DLX_PG_PORT',
+        password,
+        logFile: path.join(cfg.dataDir, 'logs', 'postgres.log'),
+        log,
+        sup,
+        ...(tlsFiles ? { tls: tlsFiles } : {}),
+      });
       if (await ensureDatabase(repoRoot, pg.adminUrl, 'datalinx')) log.info('created database "datalinx"');
       ownerUrl = pg.url('datalinx');
       // The customer-data warehouse (ARCHITECTURE.md §7): its own database, apart from the system one.
@@ -236,7 +252,15 @@ async function main() {
     if (!natsUrl) {
       const storeDir = path.join(cfg.dataDir, 'nats');
       log.step(`Starting nats-server with JetStream on 127.0.0.1:${cfg.natsPort} (store: ${storeDir})`);
-      const nats = await startNats({ bin: /** @type {string} */ (natsBin), port: cfg.natsPort, portEnvVar: 'DLX_NATS_PORT', storeDir, logFile: path.join(cfg.dataDir, 'logs', 'nats-server.log'), sup, ...(tlsFiles ? { tls: tlsFiles } : {}) });
+      const nats = await startNats({
+        bin: /** @type {string} */ (natsBin),
+        port: cfg.natsPort,
+        portEnvVar: 'DLX_NATS_PORT',
+        storeDir,
+        logFile: path.join(cfg.dataDir, 'logs', 'nats-server.log'),
+        sup,
+        ...(tlsFiles ? { tls: tlsFiles } : {}),
+      });
       natsUrl = nats.url;
       natsLine = `${natsUrl}  ${paint(2, `(JetStream${tlsFiles ? '; TLS required, verified against the local CA' : ''}; log ${nats.logFile})`)}`;
     } else {
@@ -257,7 +281,9 @@ async function main() {
       NEXT_TELEMETRY_DISABLED: '1',
       DLX_INTERNAL_TLS: tlsFiles ? 'on' : 'off',
       // Servers present this certificate; node clients (fetch, https, pg, NATS) verify against the CA.
-      ...(tlsFiles ? { TLS_CERT_FILE: tlsFiles.certFile, TLS_KEY_FILE: tlsFiles.keyFile, TLS_CA_FILE: tlsFiles.caFile, NODE_EXTRA_CA_CERTS: tlsFiles.caFile } : {}),
+      ...(tlsFiles
+        ? { TLS_CERT_FILE: tlsFiles.certFile, TLS_KEY_FILE: tlsFiles.keyFile, TLS_CA_FILE: tlsFiles.caFile, NODE_EXTRA_CA_CERTS: tlsFiles.caFile }
+        : {}),
     };
     if (!tlsFiles) for (const k of ['TLS_CERT_FILE', 'TLS_KEY_FILE', 'TLS_CA_FILE']) delete common[k];
     delete common.DLX_ASSERTION_PRIVATE_KEY; // only the gateway signs
@@ -277,7 +303,9 @@ async function main() {
     if (cfg.databaseUrl) {
       const who = await rlsBypassOf(repoRoot, databaseUrl);
       if (who.bypasses) {
-        log.warn(`DATABASE_URL logs in as "${who.role}", which bypasses row-level security: connect the services as a runtime role that owns nothing (DATABASE_URL) and run migrations as the owner (DATABASE_MIGRATION_URL)`);
+        log.warn(
+          `DATABASE_URL logs in as "${who.role}", which bypasses row-level security: connect the services as a runtime role that owns nothing (DATABASE_URL) and run migrations as the owner (DATABASE_MIGRATION_URL)`,
+        );
       }
     }
 
@@ -294,16 +322,31 @@ async function main() {
     log.step('Starting the subgraphs');
     const subgraphProcs = cfg.subgraphs.map((s) => ({
       s,
-      m: sup.startChild({ name: s.name, cmd: process.execPath, args: [entry(`services/${s.name}/dist/index.js`)], cwd: repoRoot, env: { ...common, [s.envVar]: String(s.port), ...(s.name === 'auth' ? { DLX_AUTH_SIGNING_KEY: authSigningKey } : {}), ...(s.name === 'workspace' && warehouseUrl ? { WAREHOUSE_ADMIN_URL: warehouseUrl } : {}) } }),
+      m: sup.startChild({
+        name: s.name,
+        cmd: process.execPath,
+        args: [entry(`services/${s.name}/dist/index.js`)],
+        cwd: repoRoot,
+        env: {
+          ...common,
+          [s.envVar]: String(s.port),
+          ...(s.name === 'auth' ? { DLX_AUTH_SIGNING_KEY: authSigningKey } : {}),
+          ...(s.name === 'workspace' && warehouseUrl ? { WAREHOUSE_ADMIN_URL: warehouseUrl } : {}),
+        },
+      }),
     }));
-    await Promise.all(
-      subgraphProcs.map(({ s, m }) => waitForHttp(`${scheme}://127.0.0.1:${s.port}/readyz`, { timeoutMs: 120_000, abort: diedReason(m) })),
-    );
+    await Promise.all(subgraphProcs.map(({ s, m }) => waitForHttp(`${scheme}://127.0.0.1:${s.port}/readyz`, { timeoutMs: 120_000, abort: diedReason(m) })));
 
     log.step('Starting the gateway');
     /** @type {NodeJS.ProcessEnv} */
     // Cookies reach browsers through the web app: over plain http://localhost some browsers (Safari) refuse `Secure` cookies even there.
-    const gatewayEnv = { ...common, GATEWAY_PORT: String(cfg.gatewayPort), GATEWAY_BIND_ADDRESS: cfg.bindAddress, DLX_ASSERTION_PRIVATE_KEY: keys.privateKeyPem, GATEWAY_COOKIE_SECURE: webTls ? 'true' : 'false' };
+    const gatewayEnv = {
+      ...common,
+      GATEWAY_PORT: String(cfg.gatewayPort),
+      GATEWAY_BIND_ADDRESS: cfg.bindAddress,
+      DLX_ASSERTION_PRIVATE_KEY: keys.privateKeyPem,
+      GATEWAY_COOKIE_SECURE: webTls ? 'true' : 'false',
+    };
     if (!webTls) for (const k of ['TLS_CERT_FILE', 'TLS_KEY_FILE']) delete gatewayEnv[k];
     for (const s of cfg.subgraphs) gatewayEnv[`${s.name.toUpperCase()}_URL`] = `${scheme}://127.0.0.1:${s.port}/graphql`;
     const gateway = sup.startChild({ name: 'gateway', cmd: process.execPath, args: [entry('gateway/dist/index.js')], cwd: repoRoot, env: gatewayEnv });
@@ -320,13 +363,26 @@ async function main() {
       webPort: cfg.webPort,
       dagsterPort: python ? cfg.dagsterPort : undefined,
     });
-    sup.startChild({ name: 'workers', cmd: process.execPath, args: [entry('workers/dist/index.js')], cwd: repoRoot, env: { ...common, WAREHOUSE_ADMIN_URL: warehouseUrl, ...networkEnv } });
+    sup.startChild({
+      name: 'workers',
+      cmd: process.execPath,
+      args: [entry('workers/dist/index.js')],
+      cwd: repoRoot,
+      env: { ...common, WAREHOUSE_ADMIN_URL: warehouseUrl, ...networkEnv },
+    });
     const next = nextStart(cfg.webPort, cfg.bindAddress, webTls);
     const web = sup.startChild({
       name: 'web',
       ...next,
       cwd: path.join(repoRoot, 'web'),
-      env: { ...common, NODE_ENV: 'production', GATEWAY_URL: `${gatewayScheme}://127.0.0.1:${cfg.gatewayPort}/graphql`, PORT: String(cfg.webPort), HOSTNAME: cfg.bindAddress, WEB_TLS: webTls ? 'on' : 'off' },
+      env: {
+        ...common,
+        NODE_ENV: 'production',
+        GATEWAY_URL: `${gatewayScheme}://127.0.0.1:${cfg.gatewayPort}/graphql`,
+        PORT: String(cfg.webPort),
+        HOSTNAME: cfg.bindAddress,
+        WEB_TLS: webTls ? 'on' : 'off',
+      },
     });
     /** @type {Promise<void>[]} */
     const waits = [waitForHttp(`${webTls ? 'https' : 'http'}://127.0.0.1:${cfg.webPort}/healthz`, { timeoutMs: 120_000, abort: diedReason(web) })];
@@ -336,10 +392,12 @@ async function main() {
       const spec = await python.dagsterWebserverCommand({ repoRoot, venvDir: cfg.venvDir, dataDir: dagsterDataDir, port: cfg.dagsterPort, env: common });
       const dagster = sup.startChild({ name: 'dagster', cmd: spec.cmd, args: spec.args, cwd: spec.cwd ?? repoRoot, env: { ...common, ...(spec.env ?? {}) } });
       waits.push(
-        waitForHttp(`http://127.0.0.1:${cfg.dagsterPort}/server_info`, { timeoutMs: 180_000, accept: (st) => st < 500, abort: diedReason(dagster) }).catch((err) => {
-          if (dagster.exit || sup.isStopping) throw err;
-          dagsterNote = paint(33, ' (not answering yet — still starting?)');
-        }),
+        waitForHttp(`http://127.0.0.1:${cfg.dagsterPort}/server_info`, { timeoutMs: 180_000, accept: (st) => st < 500, abort: diedReason(dagster) }).catch(
+          (err) => {
+            if (dagster.exit || sup.isStopping) throw err;
+            dagsterNote = paint(33, ' (not answering yet — still starting?)');
+          },
+        ),
       );
     }
     await Promise.all(waits);
@@ -358,7 +416,12 @@ async function main() {
       row('GraphiQL explorer', `${gatewayScheme}://${browserHost}:${cfg.gatewayPort}/explorer`),
       row('Subgraphs', ''),
       ...cfg.subgraphs.map((s) => row(`  ${s.name}`, `${scheme}://localhost:${s.port}/graphql`)),
-      row('Dagster UI', python ? `http://localhost:${cfg.dagsterPort}${dagsterNote}  ${paint(2, '(plain HTTP, loopback only)')}` : paint(33, 'not started (scripts/lib/python.mjs missing)')),
+      row(
+        'Dagster UI',
+        python
+          ? `http://localhost:${cfg.dagsterPort}${dagsterNote}  ${paint(2, '(plain HTTP, loopback only)')}`
+          : paint(33, 'not started (scripts/lib/python.mjs missing)'),
+      ),
       row('PostgreSQL', pgLine),
       row('NATS', natsLine),
       row(
@@ -367,8 +430,16 @@ async function main() {
           ? `on: TLS 1.2+ on every hop (gateway → subgraphs, services → PostgreSQL with sslmode=verify-full, services → NATS)  ${paint(2, `(CA ${tlsFiles.caFile}; DLX_INTERNAL_TLS=off to turn off)`)}`
           : paint(33, 'off (DLX_INTERNAL_TLS=off): every hop is plain text; the network must protect it'),
       ),
-      row('Browser-facing', webTls ? `https only, bound to ${cfg.bindAddress}  ${paint(2, `(trust ${tlsFiles?.caFile} in your browser)`)}` : `${cfg.bindAddress} (loopback only)${tlsFiles ? `  ${paint(2, `web app and gateway plain HTTP on loopback; every internal hop TLS`)}` : ''}`),
-      row('Connections reach', `${networkEnv.CONNECTION_ALLOWED_NETWORKS ? `public addresses and ${networkEnv.CONNECTION_ALLOWED_NETWORKS}` : 'public addresses only'}  ${paint(2, '(CONNECTION_ALLOWED_NETWORKS: local databases work)')}`),
+      row(
+        'Browser-facing',
+        webTls
+          ? `https only, bound to ${cfg.bindAddress}  ${paint(2, `(trust ${tlsFiles?.caFile} in your browser)`)}`
+          : `${cfg.bindAddress} (loopback only)${tlsFiles ? `  ${paint(2, `web app and gateway plain HTTP on loopback; every internal hop TLS`)}` : ''}`,
+      ),
+      row(
+        'Connections reach',
+        `${networkEnv.CONNECTION_ALLOWED_NETWORKS ? `public addresses and ${networkEnv.CONNECTION_ALLOWED_NETWORKS}` : 'public addresses only'}  ${paint(2, '(CONNECTION_ALLOWED_NETWORKS: local databases work)')}`,
+      ),
       row('…but never', `${networkEnv.DLX_PLATFORM_ENDPOINTS.split(',').join(', ')}  ${paint(2, "(DLX_PLATFORM_ENDPOINTS: the platform's own servers)")}`),
       '',
       row('Data dir', cfg.dataDir),

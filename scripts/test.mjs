@@ -131,7 +131,9 @@ async function main() {
     // The default warehouse database (WAREHOUSE_ADMIN_URL's default). Tests that provision
     // warehouses create throwaway ones; WAREHOUSE_ADMIN_URL is deliberately not passed to jest.
     await ensureDatabase(repoRoot, databaseUrl, 'datalinx_warehouse');
-    log.info(`PostgreSQL ${maskUrl(databaseUrl)}${env.DATABASE_URL ? ' (DATABASE_URL)' : ' (throwaway)'}, NATS ${maskUrl(natsUrl)}${env.NATS_URL ? ' (NATS_URL)' : ' (throwaway)'}, MariaDB ${maskUrl(mysqlUrl)}${env.MYSQL_URL ? ' (MYSQL_URL)' : ' (throwaway)'}`);
+    log.info(
+      `PostgreSQL ${maskUrl(databaseUrl)}${env.DATABASE_URL ? ' (DATABASE_URL)' : ' (throwaway)'}, NATS ${maskUrl(natsUrl)}${env.NATS_URL ? ' (NATS_URL)' : ' (throwaway)'}, MariaDB ${maskUrl(mysqlUrl)}${env.MYSQL_URL ? ' (MYSQL_URL)' : ' (throwaway)'}`,
+    );
 
     // ── jest ───────────────────────────────────────────────────────────────────
     const keys = generateAssertionKeys();

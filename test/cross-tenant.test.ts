@@ -92,7 +92,29 @@ interface OrgA {
 }
 
 /** Values only org A's objects carry: none may appear in anything org B is shown. */
-const A_MARKERS = ['Alpha Secret Org', 'Alpha Admin', 'Alpha Member', 'Alpha Workspace', 'alpha-ws', 'alpha-warehouse', 'alpha-db.internal', 'alpha_user', 'Alpha Customers', 'alpha_customers', 'alpha run summary', 'alpha step message', 'alpha-admin-', 'alpha-member-', 'alpha audit detail', 'Alpha Service Bot', 'alpha-invitee-', 'Alpha Pipeline', 'alpha nightly load', 'alpha_work_email', 'Alpha Work Email'];
+const A_MARKERS = [
+  'Alpha Secret Org',
+  'Alpha Admin',
+  'Alpha Member',
+  'Alpha Workspace',
+  'alpha-ws',
+  'alpha-warehouse',
+  'alpha-db.internal',
+  'alpha_user',
+  'Alpha Customers',
+  'alpha_customers',
+  'alpha run summary',
+  'alpha step message',
+  'alpha-admin-',
+  'alpha-member-',
+  'alpha audit detail',
+  'Alpha Service Bot',
+  'alpha-invitee-',
+  'Alpha Pipeline',
+  'alpha nightly load',
+  'alpha_work_email',
+  'Alpha Work Email',
+];
 
 // ─── the table ───────────────────────────────────────────────────────────────────────────────
 
@@ -138,33 +160,43 @@ const data = (res: GqlResponse) => res.body.data as Record<string, unknown> | un
 const noErrors = (res: GqlResponse) => expect(res.body.errors).toBeUndefined();
 const codes = (res: GqlResponse) => (res.body.errors ?? []).map((e) => e.extensions?.code);
 
-const isNull = (field: string): Check => (res) => {
-  noErrors(res);
-  expect(data(res)).toEqual({ [field]: null });
-};
-const emptyNodes = (field: string): Check => (res) => {
-  noErrors(res);
-  expect(data(res)).toEqual({ [field]: { nodes: [] } });
-};
+const isNull =
+  (field: string): Check =>
+  (res) => {
+    noErrors(res);
+    expect(data(res)).toEqual({ [field]: null });
+  };
+const emptyNodes =
+  (field: string): Check =>
+  (res) => {
+    noErrors(res);
+    expect(data(res)).toEqual({ [field]: { nodes: [] } });
+  };
 /** A typed payload error (e.g. CONNECTION_NOT_FOUND) and every other payload field null. */
-const payloadError = (field: string, code: string, nulls: string[]): Check => (res) => {
-  noErrors(res);
-  const payload = data(res)?.[field] as Record<string, unknown>;
-  expect(payload).toBeDefined();
-  for (const n of nulls) expect(payload[n]).toBeNull();
-  expect((payload.errors as Array<{ code: string }>).map((e) => e.code)).toContain(code);
-};
+const payloadError =
+  (field: string, code: string, nulls: string[]): Check =>
+  (res) => {
+    noErrors(res);
+    const payload = data(res)?.[field] as Record<string, unknown>;
+    expect(payload).toBeDefined();
+    for (const n of nulls) expect(payload[n]).toBeNull();
+    expect((payload.errors as Array<{ code: string }>).map((e) => e.code)).toContain(code);
+  };
 /** Denied outright: the field is null (or absent) and the error says FORBIDDEN. */
-const forbiddenOrNotFound = (field: string, payloadCodes: string[], nulls: string[]): Check => (res) => {
-  if (res.body.errors?.length) {
-    expect(codes(res)).toEqual(expect.arrayContaining([expect.stringMatching(/^(FORBIDDEN|NOT_FOUND)$/)]));
-    expect(data(res)?.[field] ?? null).toBeNull();
-    return;
-  }
-  const payload = data(res)?.[field] as Record<string, unknown>;
-  for (const n of nulls) expect(payload[n]).toBeNull();
-  expect((payload.errors as Array<{ code: string }>).map((e) => e.code)).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`^(${payloadCodes.join('|')})$`))]));
-};
+const forbiddenOrNotFound =
+  (field: string, payloadCodes: string[], nulls: string[]): Check =>
+  (res) => {
+    if (res.body.errors?.length) {
+      expect(codes(res)).toEqual(expect.arrayContaining([expect.stringMatching(/^(FORBIDDEN|NOT_FOUND)$/)]));
+      expect(data(res)?.[field] ?? null).toBeNull();
+      return;
+    }
+    const payload = data(res)?.[field] as Record<string, unknown>;
+    for (const n of nulls) expect(payload[n]).toBeNull();
+    expect((payload.errors as Array<{ code: string }>).map((e) => e.code)).toEqual(
+      expect.arrayContaining([expect.stringMatching(new RegExp(`^(${payloadCodes.join('|')})$`))]),
+    );
+  };
 
 const CASES: Record<string, Case> = {
   // ── auth ──
@@ -197,13 +229,21 @@ const CASES: Record<string, Case> = {
     // Names org A's slug and its admin's e-mail: both are taken; nothing is created or touched.
     query: `mutation($i: SignUpInput!){ signUp(input: $i) { ok errors { code field } } }`,
     variables: ({ a }) => ({
-      i: { organizationName: 'Beta Copycat', slug: a.slug, region: 'eu', timeZone: 'UTC', email: a.email, displayName: 'Copycat', password: 'Correct-Horse-9-Battery' },
+      i: {
+        organizationName: 'Beta Copycat',
+        slug: a.slug,
+        region: 'eu',
+        timeZone: 'UTC',
+        email: a.email,
+        displayName: 'Copycat',
+        password: 'Correct-Horse-9-Battery',
+      },
     }),
     deniedToB: payloadError('signUp', 'SLUG_TAKEN', []),
   },
   'Mutation.login': { kind: 'not-tenant-addressed', reason: 'takes credentials, not object ids (wrong-password and enumeration behaviour: identity tests)' },
   'Mutation.refreshSession': { kind: 'not-tenant-addressed', reason: 'takes an opaque bearer secret, not an object id (rotation and reuse: identity tests)' },
-  'Mutation.logout': { kind: 'not-tenant-addressed', reason: 'takes no id: ends the caller\'s own session' },
+  'Mutation.logout': { kind: 'not-tenant-addressed', reason: "takes no id: ends the caller's own session" },
   'Query.securityPolicy': {
     kind: 'tenant',
     // Names no id, but must be the caller's own org's: org A requires MFA of admins, org B does not.
@@ -216,7 +256,10 @@ const CASES: Record<string, Case> = {
     visibleToA: (res) => expect(data(res)).toEqual({ securityPolicy: { mfaRequiredForAdmins: true } }),
   },
   'Mutation.completeMfaLogin': { kind: 'not-tenant-addressed', reason: 'takes a challenge token (a bearer secret from login) and a code, not an object id' },
-  'Mutation.enrollTotp': { kind: 'not-tenant-addressed', reason: 'takes no id: enrolls the caller (or the holder of an enrollment challenge token, a bearer secret)' },
+  'Mutation.enrollTotp': {
+    kind: 'not-tenant-addressed',
+    reason: 'takes no id: enrolls the caller (or the holder of an enrollment challenge token, a bearer secret)',
+  },
   'Mutation.confirmTotp': {
     kind: 'tenant',
     signIn: true,
@@ -225,8 +268,11 @@ const CASES: Record<string, Case> = {
     variables: ({ a }) => ({ id: a.enrollmentId, code: totp(a.totpSecret, Date.now()) }),
     deniedToB: payloadError('confirmTotp', 'ENROLLMENT_NOT_FOUND', ['backupCodes', 'accessToken', 'refreshToken', 'user']),
   },
-  'Mutation.disableTotp': { kind: 'not-tenant-addressed', reason: 'takes no id: turns off the caller\'s own second factor (re-authenticated by password)' },
-  'Mutation.updateSecurityPolicy': { kind: 'not-tenant-addressed', reason: 'names no object: always the caller\'s own org (Query.securityPolicy shows orgs do not share it)' },
+  'Mutation.disableTotp': { kind: 'not-tenant-addressed', reason: "takes no id: turns off the caller's own second factor (re-authenticated by password)" },
+  'Mutation.updateSecurityPolicy': {
+    kind: 'not-tenant-addressed',
+    reason: "names no object: always the caller's own org (Query.securityPolicy shows orgs do not share it)",
+  },
   'Query.mySessions': {
     kind: 'tenant',
     signIn: true,
@@ -304,8 +350,11 @@ const CASES: Record<string, Case> = {
       expect(data(res)).toEqual({ removeUser: { ok: false, removedUserId: null, errors: [{ code: 'USER_NOT_FOUND', field: 'id' }] } });
     },
   },
-  'Mutation.changePassword': { kind: 'not-tenant-addressed', reason: 'takes no id: changes the caller\'s own password (re-authenticated by the current one)' },
-  'Mutation.changeExpiredPassword': { kind: 'not-tenant-addressed', reason: 'takes a challenge token (a bearer secret from login) and a new password, not an object id' },
+  'Mutation.changePassword': { kind: 'not-tenant-addressed', reason: "takes no id: changes the caller's own password (re-authenticated by the current one)" },
+  'Mutation.changeExpiredPassword': {
+    kind: 'not-tenant-addressed',
+    reason: 'takes a challenge token (a bearer secret from login) and a new password, not an object id',
+  },
 
   'Query.serviceAccounts': {
     kind: 'tenant',
@@ -355,23 +404,37 @@ const CASES: Record<string, Case> = {
     },
     visibleToA: (res, { a }) => expect((data(res)?.invitations as { nodes: Array<{ id: string }> }).nodes.map((x) => x.id)).toEqual([a.invitationId]),
   },
-  'Query.invitation': { kind: 'not-tenant-addressed', reason: 'takes an invitation token (a bearer secret from the e-mail), not an object id (invalid/used/expired: identity.invitations tests)' },
+  'Query.invitation': {
+    kind: 'not-tenant-addressed',
+    reason: 'takes an invitation token (a bearer secret from the e-mail), not an object id (invalid/used/expired: identity.invitations tests)',
+  },
   'Mutation.inviteUser': {
     kind: 'tenant',
     signIn: true,
     // Names org A's workspace in a grant: org B must not invite anyone into it.
     query: `mutation($i: InviteUserInput!){ inviteUser(input: $i) { invitation { id email grants { workspaceId } } errors { code field } } }`,
-    variables: ({ a }) => ({ i: { email: `alpha-invitee-${randomUUID().slice(0, 8)}@example.test`, orgRole: 'MEMBER', grants: [{ workspaceId: a.workspaceId, role: 'VIEWER' }] } }),
+    variables: ({ a }) => ({
+      i: { email: `alpha-invitee-${randomUUID().slice(0, 8)}@example.test`, orgRole: 'MEMBER', grants: [{ workspaceId: a.workspaceId, role: 'VIEWER' }] },
+    }),
     deniedToB: payloadError('inviteUser', 'WORKSPACE_NOT_FOUND', ['invitation']),
   },
   'Mutation.inviteUsers': {
     kind: 'tenant',
     signIn: true,
     query: `mutation($csv: String!){ inviteUsers(csv: $csv) { invitedCount failedCount rows { line ok invitation { id } errors { code } } errors { code } } }`,
-    variables: ({ a }) => ({ csv: `email,role,workspace_grants,display_name\nalpha-invitee-${randomUUID().slice(0, 8)}@example.test,MEMBER,${a.workspaceId}:VIEWER,` }),
+    variables: ({ a }) => ({
+      csv: `email,role,workspace_grants,display_name\nalpha-invitee-${randomUUID().slice(0, 8)}@example.test,MEMBER,${a.workspaceId}:VIEWER,`,
+    }),
     deniedToB: (res) => {
       noErrors(res);
-      expect(data(res)).toEqual({ inviteUsers: { invitedCount: 0, failedCount: 1, rows: [{ line: 2, ok: false, invitation: null, errors: [{ code: 'WORKSPACE_NOT_FOUND' }] }], errors: [] } });
+      expect(data(res)).toEqual({
+        inviteUsers: {
+          invitedCount: 0,
+          failedCount: 1,
+          rows: [{ line: 2, ok: false, invitation: null, errors: [{ code: 'WORKSPACE_NOT_FOUND' }] }],
+          errors: [],
+        },
+      });
     },
   },
   // Before revokeInvitation: the control resends org A's open invitation, then revokes it.
@@ -389,8 +452,14 @@ const CASES: Record<string, Case> = {
     variables: ({ a }) => ({ id: a.invitationId }),
     deniedToB: payloadError('revokeInvitation', 'INVITATION_NOT_FOUND', ['invitation']),
   },
-  'Mutation.acceptInvitation': { kind: 'not-tenant-addressed', reason: 'takes an invitation token (a bearer secret from the e-mail), not an object id; the org comes from the token' },
-  'Mutation.requestPasswordReset': { kind: 'not-tenant-addressed', reason: 'takes an e-mail and always answers ok (no enumeration); the link goes to the mailbox only' },
+  'Mutation.acceptInvitation': {
+    kind: 'not-tenant-addressed',
+    reason: 'takes an invitation token (a bearer secret from the e-mail), not an object id; the org comes from the token',
+  },
+  'Mutation.requestPasswordReset': {
+    kind: 'not-tenant-addressed',
+    reason: 'takes an e-mail and always answers ok (no enumeration); the link goes to the mailbox only',
+  },
   'Mutation.resetPassword': { kind: 'not-tenant-addressed', reason: 'takes a password-reset token (a bearer secret from the e-mail), not an object id' },
 
   // ── workspace ──
@@ -416,7 +485,12 @@ const CASES: Record<string, Case> = {
     deniedToB: isNull('workspace'),
     visibleToA: (res, { a }) =>
       expect(data(res)).toMatchObject({
-        workspace: { id: a.workspaceId, name: 'Alpha Workspace', connections: [{ id: a.connectionId }, { id: a.doomedConnectionId }, { id: a.destinationConnectionId }], quotas: { concurrentRuns: { limit: expect.any(Number), used: expect.any(Number) }, apiRequestsPerMinute: { limit: expect.any(Number) } } },
+        workspace: {
+          id: a.workspaceId,
+          name: 'Alpha Workspace',
+          connections: [{ id: a.connectionId }, { id: a.doomedConnectionId }, { id: a.destinationConnectionId }],
+          quotas: { concurrentRuns: { limit: expect.any(Number), used: expect.any(Number) }, apiRequestsPerMinute: { limit: expect.any(Number) } },
+        },
       }),
   },
   'Query.connection': {
@@ -424,9 +498,10 @@ const CASES: Record<string, Case> = {
     query: `query($id: ID!){ connection(id: $id) { id name endpoint secretSet status lastTestRun { id } workspace { id name } } }`,
     variables: ({ a }) => ({ id: a.connectionId }),
     deniedToB: isNull('connection'),
-    visibleToA: (res, { a }) => expect(data(res)).toMatchObject({ connection: { id: a.connectionId, name: 'alpha-warehouse', workspace: { id: a.workspaceId } } }),
+    visibleToA: (res, { a }) =>
+      expect(data(res)).toMatchObject({ connection: { id: a.connectionId, name: 'alpha-warehouse', workspace: { id: a.workspaceId } } }),
   },
-  'Mutation.createWorkspace': { kind: 'not-tenant-addressed', reason: 'names no existing object: always creates in the caller\'s own org (slugs are per org)' },
+  'Mutation.createWorkspace': { kind: 'not-tenant-addressed', reason: "names no existing object: always creates in the caller's own org (slugs are per org)" },
   'Mutation.testConnection': {
     kind: 'tenant',
     query: `mutation($id: ID!){ testConnection(id: $id) { connection { id status } runId errors { code field } } }`,
@@ -436,7 +511,15 @@ const CASES: Record<string, Case> = {
   'Mutation.createConnection': {
     kind: 'tenant',
     query: `mutation($i: CreateConnectionInput!){ createConnection(input: $i) { connection { id } errors { code field } } }`,
-    variables: ({ a }) => ({ i: { workspaceId: a.workspaceId, name: 'beta-sneaky-mysql', type: 'MYSQL', mysql: { host: 'beta-db', database: 'beta', user: 'beta' }, secrets: { password: 'beta-pw' } } }),
+    variables: ({ a }) => ({
+      i: {
+        workspaceId: a.workspaceId,
+        name: 'beta-sneaky-mysql',
+        type: 'MYSQL',
+        mysql: { host: 'beta-db', database: 'beta', user: 'beta' },
+        secrets: { password: 'beta-pw' },
+      },
+    }),
     deniedToB: forbiddenOrNotFound('createConnection', ['WORKSPACE_NOT_FOUND'], ['connection']),
   },
   'Mutation.updateConnection': {
@@ -472,7 +555,14 @@ const CASES: Record<string, Case> = {
     variables: ({ a }) => ({ id: a.pipelineId }),
     deniedToB: isNull('pipeline'),
     visibleToA: (res, { a }) =>
-      expect(data(res)).toMatchObject({ pipeline: { id: a.pipelineId, name: 'Alpha Pipeline', definition: { sources: [{ connection: { id: a.connectionId, name: 'alpha-warehouse' } }] }, workspace: { id: a.workspaceId } } }),
+      expect(data(res)).toMatchObject({
+        pipeline: {
+          id: a.pipelineId,
+          name: 'Alpha Pipeline',
+          definition: { sources: [{ connection: { id: a.connectionId, name: 'alpha-warehouse' } }] },
+          workspace: { id: a.workspaceId },
+        },
+      }),
   },
   'Mutation.createPipeline': {
     kind: 'tenant',
@@ -541,7 +631,10 @@ const CASES: Record<string, Case> = {
       expect(list.length).toBeGreaterThan(0);
       expect(list.filter((t) => !t.builtIn)).toEqual([]);
     },
-    visibleToA: (res) => expect((data(res)?.canonicalTypes as Array<{ name: string; builtIn: boolean }>).filter((t) => !t.builtIn)).toEqual([{ name: 'alpha_work_email', builtIn: false }]),
+    visibleToA: (res) =>
+      expect((data(res)?.canonicalTypes as Array<{ name: string; builtIn: boolean }>).filter((t) => !t.builtIn)).toEqual([
+        { name: 'alpha_work_email', builtIn: false },
+      ]),
   },
   'Query.canonicalType': {
     kind: 'tenant',
@@ -572,7 +665,9 @@ const CASES: Record<string, Case> = {
     variables: ({ a }) => ({ id: a.sourceSnapshotId }),
     deniedToB: isNull('sourceSnapshot'),
     visibleToA: (res, { a }) =>
-      expect(data(res)).toEqual({ sourceSnapshot: { id: a.sourceSnapshotId, version: 1, tables: [{ id: a.sourceTableId, name: 'public.alpha_customers', columns: [{ name: 'email' }] }] } }),
+      expect(data(res)).toEqual({
+        sourceSnapshot: { id: a.sourceSnapshotId, version: 1, tables: [{ id: a.sourceTableId, name: 'public.alpha_customers', columns: [{ name: 'email' }] }] },
+      }),
   },
   'Mutation.describeSourceTable': {
     kind: 'tenant',
@@ -583,7 +678,9 @@ const CASES: Record<string, Case> = {
   'Mutation.describeSourceColumn': {
     kind: 'tenant',
     query: `mutation($i: DescribeSourceColumnInput!){ describeSourceColumn(input: $i) { table { id } errors { code field } } }`,
-    variables: ({ a }) => ({ i: { connectionId: a.connectionId, table: 'public.alpha_customers', column: 'email', description: 'beta was here', status: 'DRAFT' } }),
+    variables: ({ a }) => ({
+      i: { connectionId: a.connectionId, table: 'public.alpha_customers', column: 'email', description: 'beta was here', status: 'DRAFT' },
+    }),
     deniedToB: payloadError('describeSourceColumn', 'CONNECTION_NOT_FOUND', ['table']),
   },
   'Mutation.discoverConnection': {
@@ -621,14 +718,16 @@ const CASES: Record<string, Case> = {
       if (res.body.errors?.length) return expect(codes(res)).toContain('FORBIDDEN');
       return emptyNodes('mappings')(res, undefined as never);
     },
-    visibleToA: (res, { a }) => expect(data(res)).toEqual({ mappings: { nodes: [{ id: a.mappingId, name: 'Alpha Customers', targetTable: 'alpha_customers' }] } }),
+    visibleToA: (res, { a }) =>
+      expect(data(res)).toEqual({ mappings: { nodes: [{ id: a.mappingId, name: 'Alpha Customers', targetTable: 'alpha_customers' }] } }),
   },
   'Query.mapping': {
     kind: 'tenant',
     query: `query($id: ID!){ mapping(id: $id) { id name targetTable version workspace { id name } } }`,
     variables: ({ a }) => ({ id: a.mappingId }),
     deniedToB: isNull('mapping'),
-    visibleToA: (res, { a }) => expect(data(res)).toMatchObject({ mapping: { id: a.mappingId, name: 'Alpha Customers', workspace: { id: a.workspaceId, name: 'Alpha Workspace' } } }),
+    visibleToA: (res, { a }) =>
+      expect(data(res)).toMatchObject({ mapping: { id: a.mappingId, name: 'Alpha Customers', workspace: { id: a.workspaceId, name: 'Alpha Workspace' } } }),
   },
   'Mutation.createMapping': {
     kind: 'tenant',
@@ -662,7 +761,10 @@ const CASES: Record<string, Case> = {
     query: `query($id: ID!){ run(id: $id) { id kind subjectId state summary steps { name message } } }`,
     variables: ({ a }) => ({ id: a.runId }),
     deniedToB: isNull('run'),
-    visibleToA: (res, { a }) => expect(data(res)).toMatchObject({ run: { id: a.runId, subjectId: a.connectionId, summary: 'alpha run summary', steps: [{ message: 'alpha step message' }] } }),
+    visibleToA: (res, { a }) =>
+      expect(data(res)).toMatchObject({
+        run: { id: a.runId, subjectId: a.connectionId, summary: 'alpha run summary', steps: [{ message: 'alpha step message' }] },
+      }),
   },
   'Query.runs': {
     kind: 'tenant',
@@ -764,13 +866,25 @@ const ENTITY_CASES: Record<string, Record<string, EntityCase>> = {
       representation: ({ a }) => ({ __typename: 'Organization', id: a.orgId }),
       selection: `... on Organization { id workspaces { id name } }`,
       forB: ({ a }) => ({ __typename: 'Organization', id: a.orgId, workspaces: [] }),
-      forA: ({ a }) => ({ __typename: 'Organization', id: a.orgId, workspaces: [{ id: a.workspaceId, name: 'Alpha Workspace' }, { id: a.stagingWorkspaceId, name: 'Alpha Staging' }] }),
+      forA: ({ a }) => ({
+        __typename: 'Organization',
+        id: a.orgId,
+        workspaces: [
+          { id: a.workspaceId, name: 'Alpha Workspace' },
+          { id: a.stagingWorkspaceId, name: 'Alpha Staging' },
+        ],
+      }),
     },
     Workspace: {
       representation: ({ a }) => ({ __typename: 'Workspace', id: a.workspaceId }),
       selection: `... on Workspace { id name connections { id } }`,
       forB: () => null,
-      forA: ({ a }) => ({ __typename: 'Workspace', id: a.workspaceId, name: 'Alpha Workspace', connections: [{ id: a.connectionId }, { id: a.doomedConnectionId }, { id: a.destinationConnectionId }] }),
+      forA: ({ a }) => ({
+        __typename: 'Workspace',
+        id: a.workspaceId,
+        name: 'Alpha Workspace',
+        connections: [{ id: a.connectionId }, { id: a.doomedConnectionId }, { id: a.destinationConnectionId }],
+      }),
     },
     Connection: {
       representation: ({ a }) => ({ __typename: 'Connection', id: a.connectionId }),
@@ -852,7 +966,8 @@ describe('cross-tenant isolation: coverage of the table', () => {
   });
 
   it('gives every "not tenant-addressed" field a reason', () => {
-    for (const [field, c] of Object.entries(CASES)) if (c.kind === 'not-tenant-addressed') expect(`${field}: ${c.reason}`.length).toBeGreaterThan(field.length + 10);
+    for (const [field, c] of Object.entries(CASES))
+      if (c.kind === 'not-tenant-addressed') expect(`${field}: ${c.reason}`.length).toBeGreaterThan(field.length + 10);
   });
 
   it('has an _entities case for every entity type every subgraph resolves', () => {
@@ -868,7 +983,7 @@ describe('cross-tenant isolation: coverage of the table', () => {
   });
 });
 
-describe('cross-tenant isolation: org B names org A\'s objects in every root field and entity', () => {
+describe("cross-tenant isolation: org B names org A's objects in every root field and entity", () => {
   let p: Platform;
   let signIn: SignInGateway;
   let ctx: Ctx;
@@ -879,10 +994,17 @@ describe('cross-tenant isolation: org B names org A\'s objects in every root fie
 
   const headersOf = (viewer: Viewer | undefined) => (viewer ? viewerHeader(viewer) : {});
   const gateways = { platform: gqlViewerClient(() => p.gatewayUrl, headersOf), 'sign-in': gqlViewerClient(() => signIn.gatewayUrl, headersOf) };
-  const gql = (query: string, variables: Record<string, unknown>, viewer?: Viewer, via: 'platform' | 'sign-in' = 'platform') => gateways[via](viewer, query, variables);
+  const gql = (query: string, variables: Record<string, unknown>, viewer?: Viewer, via: 'platform' | 'sign-in' = 'platform') =>
+    gateways[via](viewer, query, variables);
   const run = (c: TenantCase, viewer: Viewer | undefined) => gql(c.query, c.variables(ctx), viewer, c.signIn ? 'sign-in' : 'platform');
 
-  async function ok<T>(query: string, variables: Record<string, unknown>, viewer: Viewer | undefined, field: string, via: 'platform' | 'sign-in' = 'platform'): Promise<T> {
+  async function ok<T>(
+    query: string,
+    variables: Record<string, unknown>,
+    viewer: Viewer | undefined,
+    field: string,
+    via: 'platform' | 'sign-in' = 'platform',
+  ): Promise<T> {
     const res = await gql(query, variables, viewer, via);
     const payload = data(res)?.[field] as { errors?: unknown[] } | undefined;
     if (res.body.errors || !payload || (payload.errors && payload.errors.length)) throw new Error(`${field} failed: ${JSON.stringify(res.body)}`);
@@ -895,7 +1017,19 @@ describe('cross-tenant isolation: org B names org A\'s objects in every root fie
     for (const m of A_MARKERS) expect(whole).not.toContain(m);
     const a = ctx.a;
     const dataOnly = JSON.stringify(res.body.data ?? null);
-    for (const id of [a.adminId, a.memberId, a.workspaceId, a.connectionId, a.doomedConnectionId, a.destinationConnectionId, a.mappingId, a.runId, a.pipelineId, a.doomedPipelineId]) expect(dataOnly).not.toContain(id);
+    for (const id of [
+      a.adminId,
+      a.memberId,
+      a.workspaceId,
+      a.connectionId,
+      a.doomedConnectionId,
+      a.destinationConnectionId,
+      a.mappingId,
+      a.runId,
+      a.pipelineId,
+      a.doomedPipelineId,
+    ])
+      expect(dataOnly).not.toContain(id);
   }
 
   /** Runs `op` and checks that it changed no row of any table (a failing case does not spill into the next). */
@@ -963,26 +1097,56 @@ describe('cross-tenant isolation: org B names org A\'s objects in every root fie
     await waitForWorkspaceRefs(p, [ws.workspace.id, staging.workspace.id, wsB.workspace.id]);
     const conn = await ok<{ connection: { id: string } }>(
       CREATE_CONNECTION,
-      { i: postgresConnectionInput({ workspaceId: ws.workspace.id, name: 'alpha-warehouse', databaseUrl: 'postgres://alpha_user:alpha-pw@alpha-db.internal:5432/alpha_db' }) },
+      {
+        i: postgresConnectionInput({
+          workspaceId: ws.workspace.id,
+          name: 'alpha-warehouse',
+          databaseUrl: 'postgres://alpha_user:alpha-pw@alpha-db.internal:5432/alpha_db',
+        }),
+      },
       adminA,
       'createConnection',
     );
     const doomedConnection = await ok<{ connection: { id: string } }>(
       `mutation($i: CreateConnectionInput!){ createConnection(input: $i) { connection { id } errors { code field } } }`,
-      { i: { workspaceId: ws.workspace.id, name: 'alpha-api', type: 'REST_API', restApi: { baseUrl: 'https://alpha-db.internal/api', auth: 'BEARER' }, secrets: { token: 'alpha-token' } } },
+      {
+        i: {
+          workspaceId: ws.workspace.id,
+          name: 'alpha-api',
+          type: 'REST_API',
+          restApi: { baseUrl: 'https://alpha-db.internal/api', auth: 'BEARER' },
+          secrets: { token: 'alpha-token' },
+        },
+      },
       adminA,
       'createConnection',
     );
     const destination = await ok<{ connection: { id: string } }>(
       CREATE_CONNECTION,
-      { i: postgresConnectionInput({ workspaceId: ws.workspace.id, name: 'alpha-dest', kind: 'DESTINATION', databaseUrl: 'postgres://alpha_user:alpha-pw@alpha-db.internal:5432/alpha_dwh' }) },
+      {
+        i: postgresConnectionInput({
+          workspaceId: ws.workspace.id,
+          name: 'alpha-dest',
+          kind: 'DESTINATION',
+          databaseUrl: 'postgres://alpha_user:alpha-pw@alpha-db.internal:5432/alpha_dwh',
+        }),
+      },
       adminA,
       'createConnection',
     );
     const pipelineOfA = (name: string, description: string) =>
       ok<{ pipeline: { id: string } }>(
         `mutation($i: CreatePipelineInput!){ createPipeline(input: $i) { pipeline { id } errors { code field message } } }`,
-        { i: { workspaceId: ws.workspace.id, name, description, schedule: '30 2 * * *', timeZone: 'Europe/Berlin', definition: { sources: [{ connectionId: conn.connection.id }] } } },
+        {
+          i: {
+            workspaceId: ws.workspace.id,
+            name,
+            description,
+            schedule: '30 2 * * *',
+            timeZone: 'Europe/Berlin',
+            definition: { sources: [{ connectionId: conn.connection.id }] },
+          },
+        },
         adminA,
         'createPipeline',
       );
@@ -1001,8 +1165,27 @@ describe('cross-tenant isolation: org B names org A\'s objects in every root fie
     const recorder = new RunRecorder(p.app.monitoring);
     const events: RunEvent[] = [
       { ...base, type: 'run.state', eventId: `${runId}:queued`, at: new Date(Date.now() - 3000).toISOString(), state: 'QUEUED', attempt: 1 },
-      { ...base, type: 'run.step', eventId: `${runId}:step0`, at: new Date(Date.now() - 2000).toISOString(), seq: 0, step: 'connect', status: 'SUCCESS', message: 'alpha step message', durationMs: 12, attempt: 1 },
-      { ...base, type: 'run.state', eventId: `${runId}:done`, at: new Date(Date.now() - 1000).toISOString(), state: 'SUCCESS', attempt: 1, summary: 'alpha run summary' },
+      {
+        ...base,
+        type: 'run.step',
+        eventId: `${runId}:step0`,
+        at: new Date(Date.now() - 2000).toISOString(),
+        seq: 0,
+        step: 'connect',
+        status: 'SUCCESS',
+        message: 'alpha step message',
+        durationMs: 12,
+        attempt: 1,
+      },
+      {
+        ...base,
+        type: 'run.state',
+        eventId: `${runId}:done`,
+        at: new Date(Date.now() - 1000).toISOString(),
+        state: 'SUCCESS',
+        attempt: 1,
+        summary: 'alpha run summary',
+      },
     ];
     for (const ev of events) await recorder.record(ev);
 
@@ -1017,15 +1200,43 @@ describe('cross-tenant isolation: org B names org A\'s objects in every root fie
     expect(signedIn.accessToken).toBeTruthy();
     const [{ id: sessionId }] = await p.sources.auth.query(`SELECT id FROM auth.session WHERE user_id = $1 AND revoked_at IS NULL`, [a.userId]);
     // Org A requires MFA of its admins (org B keeps the default); its admin has started a TOTP enrollment.
-    await p.sources.auth.query(`UPDATE auth.organization SET settings = jsonb_set(settings, '{mfaPolicy}', '{"requiredForAdmins": true}') WHERE id = $1`, [a.orgId]);
-    const enrollment = await ok<{ enrollmentId: string; otpauthUri: string }>(`mutation { enrollTotp { enrollmentId otpauthUri errors { code } } }`, {}, adminA, 'enrollTotp', 'sign-in');
+    await p.sources.auth.query(`UPDATE auth.organization SET settings = jsonb_set(settings, '{mfaPolicy}', '{"requiredForAdmins": true}') WHERE id = $1`, [
+      a.orgId,
+    ]);
+    const enrollment = await ok<{ enrollmentId: string; otpauthUri: string }>(
+      `mutation { enrollTotp { enrollmentId otpauthUri errors { code } } }`,
+      {},
+      adminA,
+      'enrollTotp',
+      'sign-in',
+    );
     const totpSecret = base32Decode(new URL(enrollment.otpauthUri).searchParams.get('secret')!);
     // One audit entry per org, stored by monitoring's own write side (as if auth had published them).
     const audit = new AuditRecorder(p.app.monitoring);
     const auditEntryId = randomUUID();
     const bAuditEntryId = randomUUID();
-    await audit.record({ v: 1, id: auditEntryId, orgId: a.orgId, occurredAt: new Date().toISOString(), actor: { type: 'user', id: a.userId, email: emailA }, action: 'auth.user.deactivated', target: { type: 'User', id: memberId }, outcome: 'success', details: { note: 'alpha audit detail' } });
-    await audit.record({ v: 1, id: bAuditEntryId, orgId: b.orgId, occurredAt: new Date().toISOString(), actor: { type: 'user', id: b.userId }, action: 'auth.signup', target: { type: 'Organization', id: b.orgId }, outcome: 'success', details: {} });
+    await audit.record({
+      v: 1,
+      id: auditEntryId,
+      orgId: a.orgId,
+      occurredAt: new Date().toISOString(),
+      actor: { type: 'user', id: a.userId, email: emailA },
+      action: 'auth.user.deactivated',
+      target: { type: 'User', id: memberId },
+      outcome: 'success',
+      details: { note: 'alpha audit detail' },
+    });
+    await audit.record({
+      v: 1,
+      id: bAuditEntryId,
+      orgId: b.orgId,
+      occurredAt: new Date().toISOString(),
+      actor: { type: 'user', id: b.userId },
+      action: 'auth.signup',
+      target: { type: 'Organization', id: b.orgId },
+      outcome: 'success',
+      details: {},
+    });
 
     const sa = await ok<{ serviceAccount: { id: string; apiKeys: Array<{ id: string }> } }>(
       `mutation($i: CreateServiceAccountInput!){ createServiceAccount(input: $i) { serviceAccount { id apiKeys { id } } errors { code } } }`,
@@ -1063,12 +1274,45 @@ describe('cross-tenant isolation: org B names org A\'s objects in every root fie
     const discoveryRun = { orgId: a.orgId, workspaceId: ws.workspace.id, connectionId: conn.connection.id, runId: randomUUID() };
     await snapshots.stage({
       ...discoveryRun,
-      table: { schema: 'public', name: 'alpha_customers', kind: 'TABLE', rowEstimate: 3, primaryKey: [], foreignKeys: [], columns: [{ name: 'email', type: 'text', nullable: true, ordinal: 1, profile: null }] },
+      table: {
+        schema: 'public',
+        name: 'alpha_customers',
+        kind: 'TABLE',
+        rowEstimate: 3,
+        primaryKey: [],
+        foreignKeys: [],
+        columns: [{ name: 'email', type: 'text', nullable: true, ordinal: 1, profile: null }],
+      },
     });
     const snapshot = (await snapshots.complete({ ...discoveryRun, tableCount: 1, completedAt: new Date().toISOString() }))!;
     const [{ id: sourceTableId }] = await p.sources.schema.query(`SELECT id FROM schema.source_table WHERE snapshot_id = $1`, [snapshot.id]);
     ctx = {
-      a: { orgId: a.orgId, adminId: a.userId, memberId, workspaceId: ws.workspace.id, connectionId: conn.connection.id, doomedConnectionId: doomedConnection.connection.id, destinationConnectionId: destination.connection.id, pipelineId: pipeline.pipeline.id, doomedPipelineId: doomedPipeline.pipeline.id, mappingId: mapping.mapping.id, promotionId, stagingWorkspaceId: staging.workspace.id, runId, auditEntryId, enrollmentId: enrollment.enrollmentId, totpSecret, sessionId, slug: slugA, email: emailA, serviceAccountId: sa.serviceAccount.id, apiKeyId: sa.serviceAccount.apiKeys[0]!.id, invitationId: invitation.invitation.id, sourceSnapshotId: snapshot.id, sourceTableId },
+      a: {
+        orgId: a.orgId,
+        adminId: a.userId,
+        memberId,
+        workspaceId: ws.workspace.id,
+        connectionId: conn.connection.id,
+        doomedConnectionId: doomedConnection.connection.id,
+        destinationConnectionId: destination.connection.id,
+        pipelineId: pipeline.pipeline.id,
+        doomedPipelineId: doomedPipeline.pipeline.id,
+        mappingId: mapping.mapping.id,
+        promotionId,
+        stagingWorkspaceId: staging.workspace.id,
+        runId,
+        auditEntryId,
+        enrollmentId: enrollment.enrollmentId,
+        totpSecret,
+        sessionId,
+        slug: slugA,
+        email: emailA,
+        serviceAccountId: sa.serviceAccount.id,
+        apiKeyId: sa.serviceAccount.apiKeys[0]!.id,
+        invitationId: invitation.invitation.id,
+        sourceSnapshotId: snapshot.id,
+        sourceTableId,
+      },
       orgB: b.orgId,
       bAdminId: b.userId,
       bMemberId: memberBId,
@@ -1078,9 +1322,16 @@ describe('cross-tenant isolation: org B names org A\'s objects in every root fie
     // Let the outbox relays publish what the set-up wrote, so their `sent_at` stamps land before any fingerprint.
     const until = Date.now() + 10000;
     while (Date.now() < until) {
-      const pending = await Promise.all(['workspace', 'mapping', 'schema'].map(async (s) => (await p.sources.auth.query(`SELECT count(*)::int AS n FROM "${s}".outbox WHERE sent_at IS NULL`))[0].n as number));
+      const pending = await Promise.all(
+        ['workspace', 'mapping', 'schema'].map(
+          async (s) => (await p.sources.auth.query(`SELECT count(*)::int AS n FROM "${s}".outbox WHERE sent_at IS NULL`))[0].n as number,
+        ),
+      );
       // ...and the workspace service's replica of org A's source snapshot (from the schema outbox's event) has landed.
-      const [{ n: replicated }] = await p.sources.workspace.query(`SELECT count(*)::int AS n FROM workspace.source_snapshot_ref WHERE connection_id = $1 AND complete`, [ctx.a.connectionId]);
+      const [{ n: replicated }] = await p.sources.workspace.query(
+        `SELECT count(*)::int AS n FROM workspace.source_snapshot_ref WHERE connection_id = $1 AND complete`,
+        [ctx.a.connectionId],
+      );
       if (pending.every((n) => n === 0) && replicated === 1) break;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -1091,13 +1342,15 @@ describe('cross-tenant isolation: org B names org A\'s objects in every root fie
     // The runPipeline control's job waits in the JOBS work queue (no pipeline worker yet): drop it.
     if (ctx) await p?.nats.jsm.streams.purge('JOBS', { filter: `jobs.pipeline.run.${ctx.a.workspaceId}` }).catch(() => undefined);
     // Likewise the warehouse provision/purge jobs of both orgs' workspaces (no warehouse worker here).
-    if (ctx) for (const w of [ctx.a.workspaceId, ctx.bWorkspaceId]) await p?.nats.jsm.streams.purge('JOBS', { filter: `jobs.warehouse.*.${w}` }).catch(() => undefined);
+    if (ctx)
+      for (const w of [ctx.a.workspaceId, ctx.bWorkspaceId])
+        await p?.nats.jsm.streams.purge('JOBS', { filter: `jobs.warehouse.*.${w}` }).catch(() => undefined);
     // And the discoverConnection control's job (no source worker here).
     if (ctx) await p?.nats.jsm.streams.purge('JOBS', { filter: `jobs.source.discover.${ctx.a.workspaceId}` }).catch(() => undefined);
     await p?.stop();
   });
 
-  describe('through the gateway, as org B\'s ADMIN', () => {
+  describe("through the gateway, as org B's ADMIN", () => {
     const check = async (c: (typeof tenantCases)[number][1]) => {
       const res = await unchanged(() => run(c, adminB));
       c.deniedToB(res, ctx);
@@ -1111,7 +1364,7 @@ describe('cross-tenant isolation: org B names org A\'s objects in every root fie
     if (knownBugs.length) it.failing.each(knownBugs)('%s (KNOWN BUG, see KNOWN_ISOLATION_BUGS)', (_field, c) => check(c));
   });
 
-  describe('control: the same queries as org A\'s ADMIN show org A\'s objects', () => {
+  describe("control: the same queries as org A's ADMIN show org A's objects", () => {
     it.each(tenantQueries)('%s', async (field, c) => {
       if (!c.visibleToA) throw new Error(`${field} has no control: say what org A's ADMIN sees (visibleToA)`);
       const res = await run(c, adminA);
@@ -1120,7 +1373,7 @@ describe('cross-tenant isolation: org B names org A\'s objects in every root fie
     });
   });
 
-  describe('mutations naming org A\'s objects, by org B\'s MEMBER without grants and by an anonymous caller', () => {
+  describe("mutations naming org A's objects, by org B's MEMBER without grants and by an anonymous caller", () => {
     const actors = ['member of org B without grants', 'anonymous'] as const;
     const rows = tenantMutations.flatMap(([field, c]) => actors.map((who) => [field, who, c] as const));
 
@@ -1138,17 +1391,24 @@ describe('cross-tenant isolation: org B names org A\'s objects in every root fie
         // "not signed in / not found / forbidden" payload and nothing else.
         const payload = data(res)?.[name] as Record<string, unknown>;
         for (const [k, v] of Object.entries(payload)) if (k !== 'errors') expect([null, false]).toContain(v);
-        expect((payload.errors as Array<{ code: string }>).map((e) => e.code)).toEqual([expect.stringMatching(who === 'anonymous' ? /^NOT_SIGNED_IN$/ : /(_NOT_FOUND|^FORBIDDEN)$/)]);
+        expect((payload.errors as Array<{ code: string }>).map((e) => e.code)).toEqual([
+          expect.stringMatching(who === 'anonymous' ? /^NOT_SIGNED_IN$/ : /(_NOT_FOUND|^FORBIDDEN)$/),
+        ]);
       }
       expectNoLeak(res);
     });
   });
 
-  describe('_entities, straight to each subgraph with org B\'s signed viewer assertion', () => {
+  describe("_entities, straight to each subgraph with org B's signed viewer assertion", () => {
     const entities = async (subgraph: string, viewer: Viewer, rep: Record<string, unknown>, selection: string) =>
-      postGraphQL(p.subgraphUrls[subgraph]!, `query($r: [_Any!]!){ _entities(representations: $r) { __typename ${selection} } }`, { r: [rep] }, {
-        [VIEWER_HEADER]: await p.keys.signer.sign(viewer, randomUUID()),
-      });
+      postGraphQL(
+        p.subgraphUrls[subgraph]!,
+        `query($r: [_Any!]!){ _entities(representations: $r) { __typename ${selection} } }`,
+        { r: [rep] },
+        {
+          [VIEWER_HEADER]: await p.keys.signer.sign(viewer, randomUUID()),
+        },
+      );
 
     it.each(entityRows)('%s resolves %s of org A to nothing (or the global value) for org B', async (subgraph, _type, c) => {
       const cc = { ...ctx, canonicalTypeId };
@@ -1174,7 +1434,7 @@ describe('cross-tenant isolation: org B names org A\'s objects in every root fie
     });
   });
 
-  describe('control: the same mutations as org A\'s ADMIN do act (so the denials above are about the tenant, not the input)', () => {
+  describe("control: the same mutations as org A's ADMIN do act (so the denials above are about the tenant, not the input)", () => {
     it.each(tenantMutations.filter(([f]) => f !== 'Mutation.signUp'))('%s', async (field, c) => {
       const res = await run(c, adminA);
       noErrors(res);

@@ -148,13 +148,9 @@ describe('docker-compose.yml', () => {
     });
 
     test('its values pass its schema (with the required secrets left to .env)', () => {
-      const env = Object.fromEntries(
-        [...environmentOf(compose.services[name]).entries()].filter(([, value]) => !value.startsWith('<required:')),
-      );
+      const env = Object.fromEntries([...environmentOf(compose.services[name]).entries()].filter(([, value]) => !value.startsWith('<required:')));
       const schema = loadEnvSchema(name);
-      const secretKeys = [...environmentOf(compose.services[name]).entries()]
-        .filter(([, value]) => value.startsWith('<required:'))
-        .map(([key]) => key);
+      const secretKeys = [...environmentOf(compose.services[name]).entries()].filter(([, value]) => value.startsWith('<required:')).map(([key]) => key);
       // Check the literal values only: the secrets come from the operator's .env.
       const problems: string[] = [];
       for (const [key, value] of Object.entries(env)) {
@@ -177,7 +173,8 @@ describe('docker-compose.yml', () => {
       if (!volumes.includes('certs:/certs:ro')) problems.push(`${name}: the certs volume is not mounted read-only at /certs`);
       if (name !== 'migrate') for (const key of TLS_ENV) if (!env.get(key)?.startsWith('/certs/')) problems.push(`${name}: ${key} is not a file in /certs`);
       for (const [key, value] of env) {
-        if (/^postgres(ql)?:\/\//.test(value) && !/[?&]sslmode=verify-full(&|$)/.test(value)) problems.push(`${name}: ${key} does not verify PostgreSQL's certificate (sslmode=verify-full)`);
+        if (/^postgres(ql)?:\/\//.test(value) && !/[?&]sslmode=verify-full(&|$)/.test(value))
+          problems.push(`${name}: ${key} does not verify PostgreSQL's certificate (sslmode=verify-full)`);
         if (key === 'NATS_URL' && !value.startsWith('tls://')) problems.push(`${name}: NATS_URL is not tls://`);
         if (/_URL$/.test(key) && value.startsWith('http://')) problems.push(`${name}: ${key} is plain http`);
       }
@@ -185,7 +182,8 @@ describe('docker-compose.yml', () => {
       if (health.includes('http://')) problems.push(`${name}: the healthcheck uses plain http`);
     }
     const postgresCommand = JSON.stringify((compose.services.postgres as { command?: unknown }).command ?? '');
-    for (const option of ['ssl=on', 'ssl_min_protocol_version=TLSv1.2', 'hba_file=/certs/pg_hba.conf']) if (!postgresCommand.includes(option)) problems.push(`postgres: missing -c ${option}`);
+    for (const option of ['ssl=on', 'ssl_min_protocol_version=TLSv1.2', 'hba_file=/certs/pg_hba.conf'])
+      if (!postgresCommand.includes(option)) problems.push(`postgres: missing -c ${option}`);
     const natsCommand = JSON.stringify(compose.services.nats.command ?? '');
     for (const option of ['--tls', '--tlscert', '--tlskey', '--tlscacert']) if (!natsCommand.includes(`"${option}"`)) problems.push(`nats: missing ${option}`);
     // Plain HTTP is left only to Dagster's webserver, published on loopback alone.
@@ -203,7 +201,9 @@ describe('docker-compose.yml', () => {
       databaseEnv: Record<string, ZodTypeAny>;
     };
     const env = environmentOf(migrate);
-    const required = Object.entries(databaseEnv).filter(([, field]) => !field.isOptional()).map(([key]) => key);
+    const required = Object.entries(databaseEnv)
+      .filter(([, field]) => !field.isOptional())
+      .map(([key]) => key);
     expect(required).toContain('DATABASE_URL');
     expect(required.filter((key) => (env.get(key) ?? '') === '')).toEqual([]);
   });
@@ -225,7 +225,13 @@ describe('docker-compose.yml', () => {
     expect(existsSync(path.join(ROOT, 'scripts/runtime-role.mjs'))).toBe(true);
     for (const name of SUBGRAPHS) {
       const url = new URL(environmentOf(compose.services[name]).get('DATABASE_URL') ?? '');
-      expect([name, url.username, url.password, url.host, url.pathname]).toEqual([name, role, migrate.get('DATABASE_RUNTIME_PASSWORD'), owner.host, owner.pathname]);
+      expect([name, url.username, url.password, url.host, url.pathname]).toEqual([
+        name,
+        role,
+        migrate.get('DATABASE_RUNTIME_PASSWORD'),
+        owner.host,
+        owner.pathname,
+      ]);
       expect(environmentOf(compose.services[name]).has('DATABASE_MIGRATION_URL')).toBe(false);
     }
   });
@@ -250,10 +256,7 @@ describe('docker-compose.yml', () => {
     expect(raw).toMatch(/\$\{DLX_ASSERTION_PRIVATE_KEY:\?[^}]+\}/);
     expect(environmentOf(compose.services.gateway).get('DLX_ASSERTION_PRIVATE_KEY')).toBe('<required:DLX_ASSERTION_PRIVATE_KEY>');
     for (const name of SUBGRAPHS) {
-      expect([name, environmentOf(compose.services[name]).get('DLX_ASSERTION_PUBLIC_KEY')]).toEqual([
-        name,
-        '<required:DLX_ASSERTION_PUBLIC_KEY>',
-      ]);
+      expect([name, environmentOf(compose.services[name]).get('DLX_ASSERTION_PUBLIC_KEY')]).toEqual([name, '<required:DLX_ASSERTION_PUBLIC_KEY>']);
     }
   });
 });

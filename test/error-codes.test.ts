@@ -32,12 +32,20 @@ describe('UserError codes', () => {
   it.each(services)('%s in the composed schema lists exactly the codes of the service', (enumName, codes) => {
     const type = supergraph.getType(enumName);
     if (!isEnumType(type)) throw new Error(`${enumName} is not an enum of the composed schema`);
-    const inSchema = type.getValues().map((v) => v.name).sort();
-    expect({ missingFromSchema: codes.filter((c) => !inSchema.includes(c)), notReturned: inSchema.filter((c) => !codes.includes(c)) }).toEqual({ missingFromSchema: [], notReturned: [] });
+    const inSchema = type
+      .getValues()
+      .map((v) => v.name)
+      .sort();
+    expect({ missingFromSchema: codes.filter((c) => !inSchema.includes(c)), notReturned: inSchema.filter((c) => !codes.includes(c)) }).toEqual({
+      missingFromSchema: [],
+      notReturned: [],
+    });
   });
 
   it.each(services)('%s: every listed code is returned somewhere in the service', (_enumName, codes, svc) => {
-    const src = sources(join(__dirname, '..', 'services', svc, 'src')).map((f) => readFileSync(f, 'utf8')).join('\n');
+    const src = sources(join(__dirname, '..', 'services', svc, 'src'))
+      .map((f) => readFileSync(f, 'utf8'))
+      .join('\n');
     expect(codes.filter((c) => !src.includes(`'${c}'`))).toEqual([]);
   });
 

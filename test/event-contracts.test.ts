@@ -31,7 +31,8 @@ const id = '00000000-0000-4000-8000-000000000001';
 function evaluate(expr: string): string | undefined {
   const literal = /^'([^']+)'$/.exec(expr);
   if (literal) return literal[1];
-  if (/^[A-Z0-9_]+$/.test(expr)) return expr === 'MAPPING_CREATED_V1' ? MAPPING_SERVICE_CREATED_V1 : ((contracts as Record<string, unknown>)[expr] as string | undefined);
+  if (/^[A-Z0-9_]+$/.test(expr))
+    return expr === 'MAPPING_CREATED_V1' ? MAPPING_SERVICE_CREATED_V1 : ((contracts as Record<string, unknown>)[expr] as string | undefined);
   if (expr.startsWith('auditSubject(')) return auditSubject(id);
   if (expr.startsWith('runSubject(')) return runSubject(id, id);
   if (expr.startsWith('jobSubject(')) return jobSubject('connection.test', id);
@@ -61,11 +62,22 @@ describe('event registry', () => {
   it('refuses a subject without a contract and a body that breaks its contract', () => {
     expect(() => parseEventBody('workspace.connection.exploded.v1', {})).toThrow('no event contract');
     expect(() => parseEventBody('workspace.connection.deleted.v1', { orgId: id, workspaceId: id })).toThrow('connectionId');
-    expect(parseEventBody('workspace.connection.deleted.v1', { orgId: id, workspaceId: id, connectionId: id })).toEqual({ orgId: id, workspaceId: id, connectionId: id });
+    expect(parseEventBody('workspace.connection.deleted.v1', { orgId: id, workspaceId: id, connectionId: id })).toEqual({
+      orgId: id,
+      workspaceId: id,
+      connectionId: id,
+    });
   });
 
   it('enqueueOutbox throws on a bad body before it touches the transaction', async () => {
-    const untouched = new Proxy({}, { get: () => { throw new Error('the transaction was used'); } });
+    const untouched = new Proxy(
+      {},
+      {
+        get: () => {
+          throw new Error('the transaction was used');
+        },
+      },
+    );
     await expect(enqueueOutbox(untouched as never, 'workspace.connection.deleted.v1', { orgId: id } as never)).rejects.toThrow('breaks its contract');
   });
 

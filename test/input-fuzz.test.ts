@@ -86,8 +86,33 @@ const MALFORMED_IDS = [
 ];
 
 const LONG = 'a'.repeat(10_001);
-const interesting = fc.constantFrom('', ' ', "' OR 1=1 --", '"; DROP TABLE x; --', '🙂'.repeat(2_600), LONG, '\t\n\r', '\u202e\u200b', '%s%n', '../../etc/passwd', '0', '-1', 'null');
-const plausible = fc.constantFrom('valid-name', 'Europe/Berlin', 'UTC', '0 * * * *', 'public', 'customers', 'email', 'eu', 'a@example.test', 'Correct-Horse-9-Battery');
+const interesting = fc.constantFrom(
+  '',
+  ' ',
+  "' OR 1=1 --",
+  '"; DROP TABLE x; --',
+  '🙂'.repeat(2_600),
+  LONG,
+  '\t\n\r',
+  '\u202e\u200b',
+  '%s%n',
+  '../../etc/passwd',
+  '0',
+  '-1',
+  'null',
+);
+const plausible = fc.constantFrom(
+  'valid-name',
+  'Europe/Berlin',
+  'UTC',
+  '0 * * * *',
+  'public',
+  'customers',
+  'email',
+  'eu',
+  'a@example.test',
+  'Correct-Horse-9-Battery',
+);
 const withNul = fc.string({ maxLength: 20 }).map((s) => `${s}\u0000${s}`);
 
 /**
@@ -95,7 +120,10 @@ const withNul = fc.string({ maxLength: 20 }).map((s) => `${s}\u0000${s}`);
  * the managers' writes and the resolvers that read the rows back (hosts and URLs are loopback).
  */
 const identifier = fc.stringMatching(/^[a-z_][a-z0-9_]{0,20}$/);
-const label = fc.oneof(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 100 }), fc.constantFrom('x'.repeat(100), 'x'.repeat(101), '🙂'.repeat(100), ' padded '));
+const label = fc.oneof(
+  fc.string({ unit: 'grapheme', minLength: 1, maxLength: 100 }),
+  fc.constantFrom('x'.repeat(100), 'x'.repeat(101), '🙂'.repeat(100), ' padded '),
+);
 const PLAUSIBLE: Record<string, fc.Arbitrary<string>> = {
   name: label,
   label,
@@ -140,13 +168,27 @@ const stringArb: fc.Arbitrary<string> = fc.oneof(
 );
 
 const dateArb = fc.oneof(
-  fc.constantFrom('2026-01-01T00:00:00Z', '2026-01-01T00:00:00.000Z', '0001-01-01T00:00:00Z', '9999-12-31T23:59:59Z', '2026-02-30T00:00:00Z', '2026-13-01T00:00:00Z', 'not-a-date', '', '1e9', '275760-09-13T00:00:00Z'),
+  fc.constantFrom(
+    '2026-01-01T00:00:00Z',
+    '2026-01-01T00:00:00.000Z',
+    '0001-01-01T00:00:00Z',
+    '9999-12-31T23:59:59Z',
+    '2026-02-30T00:00:00Z',
+    '2026-13-01T00:00:00Z',
+    'not-a-date',
+    '',
+    '1e9',
+    '275760-09-13T00:00:00Z',
+  ),
   fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
   stringArb,
 );
 
 const intArb = fc.oneof(fc.constantFrom(0, 1, -1, 2, 50, 100, 200, 201, 1000, 2_147_483_647, -2_147_483_648), fc.integer());
-const floatArb = fc.oneof(fc.constantFrom(0, 1, -1, 0.5, 1e-300, 1e300, -1e300, Number.MAX_SAFE_INTEGER, 2 ** 53 + 1), fc.double({ noNaN: true, noDefaultInfinity: true }));
+const floatArb = fc.oneof(
+  fc.constantFrom(0, 1, -1, 0.5, 1e-300, 1e300, -1e300, Number.MAX_SAFE_INTEGER, 2 ** 53 + 1),
+  fc.double({ noNaN: true, noDefaultInfinity: true }),
+);
 
 /** The org's real objects, which some ids name so that reads and updates reach real rows. */
 interface Fixture {
@@ -163,7 +205,19 @@ interface Fixture {
  * must never reach a worker: tests send traffic to loopback only), and those that would delete
  * or archive the fixture the later fields need.
  */
-const NO_REAL_IDS = new Set(['testConnection', 'discoverConnection', 'syncConnection', 'runPipeline', 'canonicalizeColumn', 'promoteWorkspace', 'useExternalWarehouse', 'deleteWorkspace', 'archiveWorkspace', 'deleteConnection', 'deletePipeline']);
+const NO_REAL_IDS = new Set([
+  'testConnection',
+  'discoverConnection',
+  'syncConnection',
+  'runPipeline',
+  'canonicalizeColumn',
+  'promoteWorkspace',
+  'useExternalWarehouse',
+  'deleteWorkspace',
+  'archiveWorkspace',
+  'deleteConnection',
+  'deletePipeline',
+]);
 
 /** The real object an id argument may name: by its name (`connectionId`), or for `id` by the field's (`updatePipeline`). */
 function realIdFor(name: string, fx: Fixture): string | null {
@@ -171,7 +225,13 @@ function realIdFor(name: string, fx: Fixture): string | null {
   if (NO_REAL_IDS.has(fx.field)) return null;
   if (name === 'connectionId') return fx.connectionId;
   if (name !== 'id') return null;
-  for (const [pattern, id] of [[/connection/i, fx.connectionId], [/pipeline/i, fx.pipelineId], [/mapping/i, fx.mappingId], [/workspace/i, fx.workspaceId]] as const) if (pattern.test(fx.field)) return id;
+  for (const [pattern, id] of [
+    [/connection/i, fx.connectionId],
+    [/pipeline/i, fx.pipelineId],
+    [/mapping/i, fx.mappingId],
+    [/workspace/i, fx.workspaceId],
+  ] as const)
+    if (pattern.test(fx.field)) return id;
   return null;
 }
 
@@ -269,7 +329,8 @@ function internalErrors(res: GqlResponse): string[] {
   for (const e of res.body.errors ?? []) {
     const code = e.extensions?.code;
     if (!code) out.push(`no extensions.code: ${e.message}`);
-    else if (code === 'INTERNAL_SERVER_ERROR') out.push(`INTERNAL_SERVER_ERROR at ${JSON.stringify(e.path ?? null)} (${String(e.extensions?.serviceName ?? 'gateway')}): ${e.message}`);
+    else if (code === 'INTERNAL_SERVER_ERROR')
+      out.push(`INTERNAL_SERVER_ERROR at ${JSON.stringify(e.path ?? null)} (${String(e.extensions?.serviceName ?? 'gateway')}): ${e.message}`);
   }
   return out;
 }
@@ -298,20 +359,40 @@ describe('no malformed input ever becomes an INTERNAL_SERVER_ERROR (every root f
     // server that has sign-in configured, so login, MFA and session fields run for real too.
     signIn = await startSignInGateway(p);
     const { orgId, admin } = await plantOrgAdmin(p, 'Fuzz Org');
-    const ws = await postGraphQL(p.gatewayUrl, `mutation($i: CreateWorkspaceInput!){ createWorkspace(input: $i) { workspace { id } errors { code } } }`, { i: { name: 'Fuzz', slug: 'fuzz' } }, viewerHeader(admin));
+    const ws = await postGraphQL(
+      p.gatewayUrl,
+      `mutation($i: CreateWorkspaceInput!){ createWorkspace(input: $i) { workspace { id } errors { code } } }`,
+      { i: { name: 'Fuzz', slug: 'fuzz' } },
+      viewerHeader(admin),
+    );
     const workspaceId = (ws.body.data as { createWorkspace: { workspace: { id: string } } } | undefined)?.createWorkspace.workspace?.id;
     if (!workspaceId) throw new Error(`createWorkspace failed: ${JSON.stringify(ws.body)}`);
     await waitForWorkspaceRefs(p, [workspaceId]);
     // A connection (loopback), a pipeline reading it and a mapping: real rows for reads and updates.
     const made = async (query: string, i: Record<string, unknown>, field: string, key: string): Promise<string> => {
       const res = await postGraphQL(p.gatewayUrl, query, { i }, viewerHeader(admin));
-      const id = ((res.body.data as Record<string, Record<string, { id: string } | null>> | undefined)?.[field]?.[key])?.id;
+      const id = (res.body.data as Record<string, Record<string, { id: string } | null>> | undefined)?.[field]?.[key]?.id;
       if (!id) throw new Error(`${field} failed: ${JSON.stringify(res.body)}`);
       return id;
     };
-    const connectionId = await made(CREATE_CONNECTION, postgresConnectionInput({ workspaceId, name: 'fuzz-source', databaseUrl: 'postgres://fuzz:fuzz-pw@127.0.0.1:5432/fuzz' }), 'createConnection', 'connection');
-    const pipelineId = await made(`mutation($i: CreatePipelineInput!){ createPipeline(input: $i) { pipeline { id } errors { code } } }`, { workspaceId, name: 'Fuzz Pipeline', definition: { sources: [{ connectionId }] } }, 'createPipeline', 'pipeline');
-    const mappingId = await made(`mutation($i: CreateMappingInput!){ createMapping(input: $i) { mapping { id } errors { code } } }`, { workspaceId, name: 'Fuzz Mapping', targetTable: 'fuzz' }, 'createMapping', 'mapping');
+    const connectionId = await made(
+      CREATE_CONNECTION,
+      postgresConnectionInput({ workspaceId, name: 'fuzz-source', databaseUrl: 'postgres://fuzz:fuzz-pw@127.0.0.1:5432/fuzz' }),
+      'createConnection',
+      'connection',
+    );
+    const pipelineId = await made(
+      `mutation($i: CreatePipelineInput!){ createPipeline(input: $i) { pipeline { id } errors { code } } }`,
+      { workspaceId, name: 'Fuzz Pipeline', definition: { sources: [{ connectionId }] } },
+      'createPipeline',
+      'pipeline',
+    );
+    const mappingId = await made(
+      `mutation($i: CreateMappingInput!){ createMapping(input: $i) { mapping { id } errors { code } } }`,
+      { workspaceId, name: 'Fuzz Mapping', targetTable: 'fuzz' },
+      'createMapping',
+      'mapping',
+    );
     fx = { workspaceId, connectionId, pipelineId, mappingId };
     viewers = { admin, viewer: userViewer({ orgId, orgRole: 'MEMBER', grants: [{ workspaceId, role: 'VIEWER' }] }) };
     const intro = await postGraphQL<IntrospectionQuery>(p.gatewayUrl, getIntrospectionQuery(), {}, viewerHeader(admin));
@@ -322,8 +403,11 @@ describe('no malformed input ever becomes an INTERNAL_SERVER_ERROR (every root f
   afterAll(async () => {
     // Jobs the fuzzed mutations may have dispatched for this org's workspaces (no worker runs here).
     if (p) {
-      const rows: Array<{ id: string }> = await p.sources.workspace.query(`SELECT id FROM workspace.workspace WHERE org_id = $1`, [viewers.admin.kind === 'user' ? viewers.admin.orgId : '']).catch(() => []);
-      for (const { id } of rows) for (const filter of [`jobs.*.${id}`, `jobs.*.*.${id}`]) await p.nats.jsm.streams.purge('JOBS', { filter }).catch(() => undefined);
+      const rows: Array<{ id: string }> = await p.sources.workspace
+        .query(`SELECT id FROM workspace.workspace WHERE org_id = $1`, [viewers.admin.kind === 'user' ? viewers.admin.orgId : ''])
+        .catch(() => []);
+      for (const { id } of rows)
+        for (const filter of [`jobs.*.${id}`, `jobs.*.*.${id}`]) await p.nats.jsm.streams.purge('JOBS', { filter }).catch(() => undefined);
     }
     await signIn?.stop();
     await p?.stop();
@@ -345,13 +429,21 @@ describe('no malformed input ever becomes an INTERNAL_SERVER_ERROR (every root f
     const examples: Array<[Request]> = [];
     if (example) {
       const given = field.args.filter((a) => a.name in example);
-      examples.push([{ query: `${root}(${given.map((a) => `$${a.name}: ${String(a.type)}`).join(', ')}) { ${fieldName}(${given.map((a) => `${a.name}: $${a.name}`).join(', ')}) ${selectionOf(field.type)} }`, variables: example }]);
+      examples.push([
+        {
+          query: `${root}(${given.map((a) => `$${a.name}: ${String(a.type)}`).join(', ')}) { ${fieldName}(${given.map((a) => `${a.name}: $${a.name}`).join(', ')}) ${selectionOf(field.type)} }`,
+          variables: example,
+        },
+      ]);
     }
     await fc.assert(
       fc.asyncProperty(arb, async (req) => {
         const res = await postGraphQL(signIn.gatewayUrl, req.query, req.variables, viewerHeader(viewers[as]));
         const bad = internalErrors(res);
-        if (bad.length) throw new Error(`${name} as ${as} (seed ${seed}, DLX_FUZZ_SEED=${SEED}):\n  ${bad.join('\n  ')}\n  query: ${req.query}\n  variables: ${printable(req.variables)}`);
+        if (bad.length)
+          throw new Error(
+            `${name} as ${as} (seed ${seed}, DLX_FUZZ_SEED=${SEED}):\n  ${bad.join('\n  ')}\n  query: ${req.query}\n  variables: ${printable(req.variables)}`,
+          );
       }),
       { seed, numRuns: as === 'admin' ? RUNS_AS_ADMIN : RUNS_AS_VIEWER, endOnFailure: true, examples },
     );
@@ -365,5 +457,6 @@ describe('no malformed input ever becomes an INTERNAL_SERVER_ERROR (every root f
   // Open bugs stay visible: `it.failing` passes only while the bug is there (its example input
   // keeps failing), and turns red the moment it is fixed. (`.each` refuses an empty table.)
   const knownRows = rows.filter(([f, as]) => known(f, as));
-  if (knownRows.length) it.failing.each(knownRows)('%s as %s (KNOWN BUG, see KNOWN_INTERNAL_ERRORS)', (f, as) => fuzz(f, as, KNOWN_INTERNAL_ERRORS[f]!.example));
+  if (knownRows.length)
+    it.failing.each(knownRows)('%s as %s (KNOWN BUG, see KNOWN_INTERNAL_ERRORS)', (f, as) => fuzz(f, as, KNOWN_INTERNAL_ERRORS[f]!.example));
 });

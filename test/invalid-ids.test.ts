@@ -77,8 +77,7 @@ const SUBGRAPH_SDL = { auth: authTypeDefs, workspace: workspaceTypeDefs, schema:
 const ENTITY_ROWS = Object.entries(SUBGRAPH_SDL).flatMap(([subgraph, sdl]) => resolvableEntityTypesOf(sdl).map((type) => [subgraph, type] as const));
 
 /** The response without its messages (which may echo the id): what must not depend on the id being malformed. */
-const shape = (res: GqlResponse) =>
-  JSON.parse(JSON.stringify({ status: res.status, body: res.body }, (k, v) => (k === 'message' ? undefined : v)));
+const shape = (res: GqlResponse) => JSON.parse(JSON.stringify({ status: res.status, body: res.body }, (k, v) => (k === 'message' ? undefined : v)));
 
 describe('a malformed id answers like an id that does not exist', () => {
   let p: Platform;
@@ -91,12 +90,18 @@ describe('a malformed id answers like an id that does not exist', () => {
     p = await startPlatform({ runsFilter: `runs.${randomUUID()}.>` });
     ({ admin } = await plantOrgAdmin(p, 'Invalid Ids Org'));
     // A real workspace, so the org is not empty and "nothing changed" means something.
-    const ws = await gql(`mutation($i: CreateWorkspaceInput!){ createWorkspace(input: $i) { workspace { id } errors { code } } }`, { i: { name: 'Main', slug: 'main' } });
+    const ws = await gql(`mutation($i: CreateWorkspaceInput!){ createWorkspace(input: $i) { workspace { id } errors { code } } }`, {
+      i: { name: 'Main', slug: 'main' },
+    });
     workspaceId = (ws.body.data as { createWorkspace: { workspace: { id: string } } }).createWorkspace.workspace.id;
     await waitForWorkspaceRefs(p, [workspaceId]);
     // Let the outbox relays publish the set-up's events, so their `sent_at` stamps land before any fingerprint.
-    for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
-      const pending = await Promise.all(['workspace', 'mapping'].map(async (sch) => (await p.sources.auth.query(`SELECT count(*)::int AS n FROM "${sch}".outbox WHERE sent_at IS NULL`))[0].n as number));
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline;) {
+      const pending = await Promise.all(
+        ['workspace', 'mapping'].map(
+          async (sch) => (await p.sources.auth.query(`SELECT count(*)::int AS n FROM "${sch}".outbox WHERE sent_at IS NULL`))[0].n as number,
+        ),
+      );
       if (pending.every((n) => n === 0)) break;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -132,9 +137,14 @@ describe('a malformed id answers like an id that does not exist', () => {
 
   it.each(ENTITY_ROWS)(`_entities of %s resolves %s with id ${MALFORMED} like an unknown id, without an error`, async (subgraph, type) => {
     const entities = async (id: string) =>
-      postGraphQL(p.subgraphUrls[subgraph]!, `query($r: [_Any!]!){ _entities(representations: $r) { __typename } }`, { r: [{ __typename: type, id }] }, {
-        [VIEWER_HEADER]: await p.keys.signer.sign(admin, randomUUID()),
-      });
+      postGraphQL(
+        p.subgraphUrls[subgraph]!,
+        `query($r: [_Any!]!){ _entities(representations: $r) { __typename } }`,
+        { r: [{ __typename: type, id }] },
+        {
+          [VIEWER_HEADER]: await p.keys.signer.sign(admin, randomUUID()),
+        },
+      );
     const res = await entities(MALFORMED);
     for (const e of res.body.errors ?? []) expect(e.extensions?.code).not.toBe('INTERNAL_SERVER_ERROR');
     expect(shape(res)).toEqual(shape(await entities(randomUUID())));

@@ -89,9 +89,29 @@ const EMAIL_TYPE_ID = '85ccb38a-17a9-43ad-8b08-18be7a9c77d8';
 const authIds = (['A', 'B'] as const).reduce(
   (acc, o) => ({
     ...acc,
-    [o]: { user: randomUUID(), history: randomUUID(), session: randomUUID(), refresh: randomUUID(), totp: randomUUID(), backup: randomUUID(), challenge: randomUUID(), pwChallenge: randomUUID(), sa: randomUUID(), key: randomUUID(), wsRef: randomUUID(), invitation: randomUUID(), reset: randomUUID() },
+    [o]: {
+      user: randomUUID(),
+      history: randomUUID(),
+      session: randomUUID(),
+      refresh: randomUUID(),
+      totp: randomUUID(),
+      backup: randomUUID(),
+      challenge: randomUUID(),
+      pwChallenge: randomUUID(),
+      sa: randomUUID(),
+      key: randomUUID(),
+      wsRef: randomUUID(),
+      invitation: randomUUID(),
+      reset: randomUUID(),
+    },
   }),
-  {} as Record<'A' | 'B', Record<'user' | 'history' | 'session' | 'refresh' | 'totp' | 'backup' | 'challenge' | 'pwChallenge' | 'sa' | 'key' | 'wsRef' | 'invitation' | 'reset', string>>,
+  {} as Record<
+    'A' | 'B',
+    Record<
+      'user' | 'history' | 'session' | 'refresh' | 'totp' | 'backup' | 'challenge' | 'pwChallenge' | 'sa' | 'key' | 'wsRef' | 'invitation' | 'reset',
+      string
+    >
+  >,
 );
 const orgOf = (o: 'A' | 'B') => (o === 'A' ? orgA : orgB);
 const hex = () => randomUUID().replace(/-/g, '') + randomUUID().replace(/-/g, '');
@@ -101,40 +121,181 @@ async function plantAuth(admin: DataSource, o: 'A' | 'B'): Promise<void> {
   const org = orgOf(o);
   const id = authIds[o];
   const q = (sql: string, params: unknown[]) => admin.query(sql, params);
-  await q(`INSERT INTO auth.organization (id, slug, name, region, time_zone) VALUES ($1, $2, $2, 'eu', 'UTC')`, [org, `rls-${o.toLowerCase()}-${org.slice(0, 8)}`]);
-  await q(`INSERT INTO auth."user" (id, org_id, email, display_name, org_role) VALUES ($1, $2, $3, 'U', 'ADMIN')`, [id.user, org, `rls-${id.user}@example.test`]);
+  await q(`INSERT INTO auth.organization (id, slug, name, region, time_zone) VALUES ($1, $2, $2, 'eu', 'UTC')`, [
+    org,
+    `rls-${o.toLowerCase()}-${org.slice(0, 8)}`,
+  ]);
+  await q(`INSERT INTO auth."user" (id, org_id, email, display_name, org_role) VALUES ($1, $2, $3, 'U', 'ADMIN')`, [
+    id.user,
+    org,
+    `rls-${id.user}@example.test`,
+  ]);
   await q(`INSERT INTO auth.password_history (id, org_id, user_id, password_hash) VALUES ($1, $2, $3, 'h')`, [id.history, org, id.user]);
   await q(`INSERT INTO auth.session (id, org_id, user_id, expires_at) VALUES ($1, $2, $3, now() + interval '1 day')`, [id.session, org, id.user]);
   await q(`INSERT INTO auth.refresh_token (id, org_id, session_id, token_hash) VALUES ($1, $2, $3, $4)`, [id.refresh, org, id.session, hex()]);
   await q(`INSERT INTO auth.workspace_grant (org_id, user_id, workspace_id, role) VALUES ($1, $2, $3, 'EDITOR')`, [org, id.user, id.wsRef]);
   await q(`INSERT INTO auth.mfa_totp (id, org_id, user_id, secret_sealed) VALUES ($1, $2, $3, '{}')`, [id.totp, org, id.user]);
   await q(`INSERT INTO auth.mfa_backup_code (id, org_id, user_id, code_hash) VALUES ($1, $2, $3, $4)`, [id.backup, org, id.user, hex()]);
-  await q(`INSERT INTO auth.mfa_challenge (id, org_id, user_id, token_hash, purpose, expires_at) VALUES ($1, $2, $3, $4, 'LOGIN', now() + interval '5 minutes')`, [id.challenge, org, id.user, hex()]);
-  await q(`INSERT INTO auth.password_change_challenge (id, org_id, user_id, token_hash, expires_at) VALUES ($1, $2, $3, $4, now() + interval '5 minutes')`, [id.pwChallenge, org, id.user, hex()]);
-  await q(`INSERT INTO auth.service_account (id, org_id, name, workspace_id, role, created_by) VALUES ($1, $2, 'bot', $3, 'VIEWER', $4)`, [id.sa, org, id.wsRef, id.user]);
-  await q(`INSERT INTO auth.api_key (id, org_id, service_account_id, prefix, key_hash) VALUES ($1, $2, $3, 'dlx_sk_live_abcd', $4)`, [id.key, org, id.sa, hex()]);
+  await q(
+    `INSERT INTO auth.mfa_challenge (id, org_id, user_id, token_hash, purpose, expires_at) VALUES ($1, $2, $3, $4, 'LOGIN', now() + interval '5 minutes')`,
+    [id.challenge, org, id.user, hex()],
+  );
+  await q(`INSERT INTO auth.password_change_challenge (id, org_id, user_id, token_hash, expires_at) VALUES ($1, $2, $3, $4, now() + interval '5 minutes')`, [
+    id.pwChallenge,
+    org,
+    id.user,
+    hex(),
+  ]);
+  await q(`INSERT INTO auth.service_account (id, org_id, name, workspace_id, role, created_by) VALUES ($1, $2, 'bot', $3, 'VIEWER', $4)`, [
+    id.sa,
+    org,
+    id.wsRef,
+    id.user,
+  ]);
+  await q(`INSERT INTO auth.api_key (id, org_id, service_account_id, prefix, key_hash) VALUES ($1, $2, $3, 'dlx_sk_live_abcd', $4)`, [
+    id.key,
+    org,
+    id.sa,
+    hex(),
+  ]);
   await q(`INSERT INTO auth.workspace_ref (workspace_id, org_id) VALUES ($1, $2)`, [id.wsRef, org]);
-  await q(`INSERT INTO auth.invitation (id, org_id, email, org_role, token_hash, expires_at) VALUES ($1, $2, $3, 'MEMBER', decode($4, 'hex'), now() + interval '1 day')`, [id.invitation, org, `inv-${id.invitation}@example.test`, hex()]);
-  await q(`INSERT INTO auth.password_reset (id, org_id, user_id, token_hash, expires_at) VALUES ($1, $2, $3, decode($4, 'hex'), now() + interval '30 minutes')`, [id.reset, org, id.user, hex()]);
+  await q(
+    `INSERT INTO auth.invitation (id, org_id, email, org_role, token_hash, expires_at) VALUES ($1, $2, $3, 'MEMBER', decode($4, 'hex'), now() + interval '1 day')`,
+    [id.invitation, org, `inv-${id.invitation}@example.test`, hex()],
+  );
+  await q(
+    `INSERT INTO auth.password_reset (id, org_id, user_id, token_hash, expires_at) VALUES ($1, $2, $3, decode($4, 'hex'), now() + interval '30 minutes')`,
+    [id.reset, org, id.user, hex()],
+  );
 }
 
 /** The auth tenant tables: one planted row per org, and a new row of org A to try to insert. */
 const AUTH_TENANT_TABLES: TenantTable[] = [
-  { table: 'auth.organization', key: 'id', set: `name = 'x'`, rowsOf: (o) => [orgOf(o)], insertForA: { sql: `INSERT INTO auth.organization (id, slug, name, region, time_zone) VALUES ($1, 'rls-x', 'x', 'eu', 'UTC')`, params: [orgA] } },
-  { table: 'auth.user', key: 'id', set: `display_name = 'x'`, rowsOf: (o) => [authIds[o].user], insertForA: { sql: `INSERT INTO auth."user" (org_id, email, display_name, org_role) VALUES ($1, 'planted@example.test', 'P', 'ADMIN')`, params: [orgA] } },
-  { table: 'auth.password_history', key: 'id', set: `password_hash = 'x'`, rowsOf: (o) => [authIds[o].history], insertForA: { sql: `INSERT INTO auth.password_history (org_id, user_id, password_hash) VALUES ($1, $2, 'h')`, params: [orgA, authIds.A.user] } },
-  { table: 'auth.session', key: 'id', set: `revoked_at = now()`, rowsOf: (o) => [authIds[o].session], insertForA: { sql: `INSERT INTO auth.session (org_id, user_id, expires_at) VALUES ($1, $2, now())`, params: [orgA, authIds.A.user] } },
-  { table: 'auth.refresh_token', key: 'id', set: `rotated_at = now()`, rowsOf: (o) => [authIds[o].refresh], insertForA: { sql: `INSERT INTO auth.refresh_token (org_id, session_id, token_hash) VALUES ($1, $2, 'planted')`, params: [orgA, authIds.A.session] } },
-  { table: 'auth.workspace_grant', key: 'workspace_id', set: `role = 'VIEWER'`, rowsOf: (o) => [authIds[o].wsRef], insertForA: { sql: `INSERT INTO auth.workspace_grant (org_id, user_id, workspace_id, role) VALUES ($1, $2, $3, 'VIEWER')`, params: [orgA, authIds.A.user, randomUUID()] } },
-  { table: 'auth.mfa_totp', key: 'id', set: `attempts = 9`, rowsOf: (o) => [authIds[o].totp], insertForA: { sql: `INSERT INTO auth.mfa_totp (org_id, user_id, secret_sealed) VALUES ($1, $2, '{}')`, params: [orgA, authIds.A.user] } },
-  { table: 'auth.mfa_backup_code', key: 'id', set: `used_at = now()`, rowsOf: (o) => [authIds[o].backup], insertForA: { sql: `INSERT INTO auth.mfa_backup_code (org_id, user_id, code_hash) VALUES ($1, $2, 'planted')`, params: [orgA, authIds.A.user] } },
-  { table: 'auth.mfa_challenge', key: 'id', set: `attempts = 9`, rowsOf: (o) => [authIds[o].challenge], insertForA: { sql: `INSERT INTO auth.mfa_challenge (org_id, user_id, token_hash, purpose, expires_at) VALUES ($1, $2, 'planted', 'LOGIN', now())`, params: [orgA, authIds.A.user] } },
-  { table: 'auth.password_change_challenge', key: 'id', set: `consumed_at = now()`, rowsOf: (o) => [authIds[o].pwChallenge], insertForA: { sql: `INSERT INTO auth.password_change_challenge (org_id, user_id, token_hash, expires_at) VALUES ($1, $2, 'planted', now())`, params: [orgA, authIds.A.user] } },
-  { table: 'auth.service_account', key: 'id', rowsOf: (o) => [authIds[o].sa], insertForA: { sql: `INSERT INTO auth.service_account (org_id, name, workspace_id, role, created_by) VALUES ($1, 'p', $2, 'VIEWER', $3)`, params: [orgA, authIds.A.wsRef, authIds.A.user] } },
-  { table: 'auth.api_key', key: 'id', set: `revoked_at = now()`, rowsOf: (o) => [authIds[o].key], insertForA: { sql: `INSERT INTO auth.api_key (org_id, service_account_id, prefix, key_hash) VALUES ($1, $2, 'p', 'planted')`, params: [orgA, authIds.A.sa] } },
-  { table: 'auth.workspace_ref', key: 'workspace_id', set: `created_at = now()`, rowsOf: (o) => [authIds[o].wsRef], insertForA: { sql: `INSERT INTO auth.workspace_ref (workspace_id, org_id) VALUES ($1, $2)`, params: [randomUUID(), orgA] } },
-  { table: 'auth.invitation', key: 'id', set: `revoked_at = now()`, rowsOf: (o) => [authIds[o].invitation], insertForA: { sql: `INSERT INTO auth.invitation (org_id, email, org_role, token_hash, expires_at) VALUES ($1, 'p@example.test', 'MEMBER', '\\x00', now())`, params: [orgA] } },
-  { table: 'auth.password_reset', key: 'id', set: `used_at = now()`, rowsOf: (o) => [authIds[o].reset], insertForA: { sql: `INSERT INTO auth.password_reset (org_id, user_id, token_hash, expires_at) VALUES ($1, $2, '\\x00', now())`, params: [orgA, authIds.A.user] } },
+  {
+    table: 'auth.organization',
+    key: 'id',
+    set: `name = 'x'`,
+    rowsOf: (o) => [orgOf(o)],
+    insertForA: { sql: `INSERT INTO auth.organization (id, slug, name, region, time_zone) VALUES ($1, 'rls-x', 'x', 'eu', 'UTC')`, params: [orgA] },
+  },
+  {
+    table: 'auth.user',
+    key: 'id',
+    set: `display_name = 'x'`,
+    rowsOf: (o) => [authIds[o].user],
+    insertForA: { sql: `INSERT INTO auth."user" (org_id, email, display_name, org_role) VALUES ($1, 'planted@example.test', 'P', 'ADMIN')`, params: [orgA] },
+  },
+  {
+    table: 'auth.password_history',
+    key: 'id',
+    set: `password_hash = 'x'`,
+    rowsOf: (o) => [authIds[o].history],
+    insertForA: { sql: `INSERT INTO auth.password_history (org_id, user_id, password_hash) VALUES ($1, $2, 'h')`, params: [orgA, authIds.A.user] },
+  },
+  {
+    table: 'auth.session',
+    key: 'id',
+    set: `revoked_at = now()`,
+    rowsOf: (o) => [authIds[o].session],
+    insertForA: { sql: `INSERT INTO auth.session (org_id, user_id, expires_at) VALUES ($1, $2, now())`, params: [orgA, authIds.A.user] },
+  },
+  {
+    table: 'auth.refresh_token',
+    key: 'id',
+    set: `rotated_at = now()`,
+    rowsOf: (o) => [authIds[o].refresh],
+    insertForA: { sql: `INSERT INTO auth.refresh_token (org_id, session_id, token_hash) VALUES ($1, $2, 'planted')`, params: [orgA, authIds.A.session] },
+  },
+  {
+    table: 'auth.workspace_grant',
+    key: 'workspace_id',
+    set: `role = 'VIEWER'`,
+    rowsOf: (o) => [authIds[o].wsRef],
+    insertForA: {
+      sql: `INSERT INTO auth.workspace_grant (org_id, user_id, workspace_id, role) VALUES ($1, $2, $3, 'VIEWER')`,
+      params: [orgA, authIds.A.user, randomUUID()],
+    },
+  },
+  {
+    table: 'auth.mfa_totp',
+    key: 'id',
+    set: `attempts = 9`,
+    rowsOf: (o) => [authIds[o].totp],
+    insertForA: { sql: `INSERT INTO auth.mfa_totp (org_id, user_id, secret_sealed) VALUES ($1, $2, '{}')`, params: [orgA, authIds.A.user] },
+  },
+  {
+    table: 'auth.mfa_backup_code',
+    key: 'id',
+    set: `used_at = now()`,
+    rowsOf: (o) => [authIds[o].backup],
+    insertForA: { sql: `INSERT INTO auth.mfa_backup_code (org_id, user_id, code_hash) VALUES ($1, $2, 'planted')`, params: [orgA, authIds.A.user] },
+  },
+  {
+    table: 'auth.mfa_challenge',
+    key: 'id',
+    set: `attempts = 9`,
+    rowsOf: (o) => [authIds[o].challenge],
+    insertForA: {
+      sql: `INSERT INTO auth.mfa_challenge (org_id, user_id, token_hash, purpose, expires_at) VALUES ($1, $2, 'planted', 'LOGIN', now())`,
+      params: [orgA, authIds.A.user],
+    },
+  },
+  {
+    table: 'auth.password_change_challenge',
+    key: 'id',
+    set: `consumed_at = now()`,
+    rowsOf: (o) => [authIds[o].pwChallenge],
+    insertForA: {
+      sql: `INSERT INTO auth.password_change_challenge (org_id, user_id, token_hash, expires_at) VALUES ($1, $2, 'planted', now())`,
+      params: [orgA, authIds.A.user],
+    },
+  },
+  {
+    table: 'auth.service_account',
+    key: 'id',
+    rowsOf: (o) => [authIds[o].sa],
+    insertForA: {
+      sql: `INSERT INTO auth.service_account (org_id, name, workspace_id, role, created_by) VALUES ($1, 'p', $2, 'VIEWER', $3)`,
+      params: [orgA, authIds.A.wsRef, authIds.A.user],
+    },
+  },
+  {
+    table: 'auth.api_key',
+    key: 'id',
+    set: `revoked_at = now()`,
+    rowsOf: (o) => [authIds[o].key],
+    insertForA: {
+      sql: `INSERT INTO auth.api_key (org_id, service_account_id, prefix, key_hash) VALUES ($1, $2, 'p', 'planted')`,
+      params: [orgA, authIds.A.sa],
+    },
+  },
+  {
+    table: 'auth.workspace_ref',
+    key: 'workspace_id',
+    set: `created_at = now()`,
+    rowsOf: (o) => [authIds[o].wsRef],
+    insertForA: { sql: `INSERT INTO auth.workspace_ref (workspace_id, org_id) VALUES ($1, $2)`, params: [randomUUID(), orgA] },
+  },
+  {
+    table: 'auth.invitation',
+    key: 'id',
+    set: `revoked_at = now()`,
+    rowsOf: (o) => [authIds[o].invitation],
+    insertForA: {
+      sql: `INSERT INTO auth.invitation (org_id, email, org_role, token_hash, expires_at) VALUES ($1, 'p@example.test', 'MEMBER', '\\x00', now())`,
+      params: [orgA],
+    },
+  },
+  {
+    table: 'auth.password_reset',
+    key: 'id',
+    set: `used_at = now()`,
+    rowsOf: (o) => [authIds[o].reset],
+    insertForA: {
+      sql: `INSERT INTO auth.password_reset (org_id, user_id, token_hash, expires_at) VALUES ($1, $2, '\\x00', now())`,
+      params: [orgA, authIds.A.user],
+    },
+  },
 ];
 
 interface TenantTable {
@@ -198,7 +359,10 @@ const TENANT_TABLES: TenantTable[] = [
     key: 'id',
     set: `status = 'DONE'`,
     rowsOf: (o) => [o === 'A' ? ids.promotionA : ids.promotionB],
-    insertForA: { sql: `INSERT INTO workspace.promotion (id, org_id, from_workspace_id, to_workspace_id, include, status, requested_by) VALUES ($1, $2, $3, $3, '{}', 'RUNNING', 'x')`, params: [randomUUID(), orgA, ids.wsA] },
+    insertForA: {
+      sql: `INSERT INTO workspace.promotion (id, org_id, from_workspace_id, to_workspace_id, include, status, requested_by) VALUES ($1, $2, $3, $3, '{}', 'RUNNING', 'x')`,
+      params: [randomUUID(), orgA, ids.wsA],
+    },
   },
   {
     // Envelope encryption: the workspace's data key, wrapped by the master key.
@@ -236,7 +400,10 @@ const TENANT_TABLES: TenantTable[] = [
     key: 'run_id',
     set: `kind = 'x'`,
     rowsOf: (o) => [o === 'A' ? ids.activeRunA : ids.activeRunB],
-    insertForA: { sql: `INSERT INTO workspace.active_run (run_id, org_id, workspace_id, kind) VALUES (gen_random_uuid(), $1, $2, 'planted')`, params: [orgA, ids.wsA] },
+    insertForA: {
+      sql: `INSERT INTO workspace.active_run (run_id, org_id, workspace_id, kind) VALUES (gen_random_uuid(), $1, $2, 'planted')`,
+      params: [orgA, ids.wsA],
+    },
   },
   {
     // The workspace service's replica of the orgs' custom canonical types (fed by schema.canonical_type.created.v1).
@@ -266,13 +433,19 @@ const TENANT_TABLES: TenantTable[] = [
     key: 'table_name',
     set: `kind = 'VIEW'`,
     rowsOf: (o) => [`rls_${o}`],
-    insertForA: { sql: `INSERT INTO workspace.source_table_ref (org_id, connection_id, version, schema_name, table_name, kind, columns) VALUES ($1, $2, 1, 'public', 'planted', 'TABLE', '[]')`, params: [orgA, ids.connA] },
+    insertForA: {
+      sql: `INSERT INTO workspace.source_table_ref (org_id, connection_id, version, schema_name, table_name, kind, columns) VALUES ($1, $2, 1, 'public', 'planted', 'TABLE', '[]')`,
+      params: [orgA, ids.connA],
+    },
   },
   {
     table: 'mapping.mapping',
     key: 'id',
     rowsOf: (o) => [o === 'A' ? ids.mapA : ids.mapB],
-    insertForA: { sql: `INSERT INTO mapping.mapping (org_id, workspace_id, name, target_table) VALUES ($1, $2, 'Planted', 'planted')`, params: [orgA, ids.wsA] },
+    insertForA: {
+      sql: `INSERT INTO mapping.mapping (org_id, workspace_id, name, target_table) VALUES ($1, $2, 'Planted', 'planted')`,
+      params: [orgA, ids.wsA],
+    },
   },
   {
     // Promotions the mapping service has applied (exactly-once record).
@@ -280,7 +453,10 @@ const TENANT_TABLES: TenantTable[] = [
     key: 'promotion_id',
     set: `items = '[1]'`,
     rowsOf: (o) => [o === 'A' ? ids.promoA : ids.promoB],
-    insertForA: { sql: `INSERT INTO mapping.promotion_applied (promotion_id, org_id, from_workspace_id, to_workspace_id, items) VALUES ($1, $2, $3, $3, '[]')`, params: [randomUUID(), orgA, ids.wsA] },
+    insertForA: {
+      sql: `INSERT INTO mapping.promotion_applied (promotion_id, org_id, from_workspace_id, to_workspace_id, items) VALUES ($1, $2, $3, $3, '[]')`,
+      params: [randomUUID(), orgA, ids.wsA],
+    },
   },
   {
     // Mapping's replica of which org owns each workspace (fed by workspace.workspace.created.v1).
@@ -324,28 +500,40 @@ const TENANT_TABLES: TenantTable[] = [
     key: 'run_id',
     set: `body = '{}'`,
     rowsOf: (o) => [o === 'A' ? ids.discRunA : ids.discRunB],
-    insertForA: { sql: `INSERT INTO schema.discovery_staging (org_id, run_id, workspace_id, connection_id, table_name, body) VALUES ($1, gen_random_uuid(), $2, $3, 'public.p', '{}')`, params: [orgA, ids.wsA, ids.connA] },
+    insertForA: {
+      sql: `INSERT INTO schema.discovery_staging (org_id, run_id, workspace_id, connection_id, table_name, body) VALUES ($1, gen_random_uuid(), $2, $3, 'public.p', '{}')`,
+      params: [orgA, ids.wsA, ids.connA],
+    },
   },
   {
     table: 'schema.source_snapshot',
     key: 'id',
     set: `table_count = 9`,
     rowsOf: (o) => [o === 'A' ? ids.snapA : ids.snapB],
-    insertForA: { sql: `INSERT INTO schema.source_snapshot (org_id, workspace_id, connection_id, version, run_id, table_count, diff) VALUES ($1, $2, $3, 2, gen_random_uuid(), 0, '{}')`, params: [orgA, ids.wsA, ids.connA] },
+    insertForA: {
+      sql: `INSERT INTO schema.source_snapshot (org_id, workspace_id, connection_id, version, run_id, table_count, diff) VALUES ($1, $2, $3, 2, gen_random_uuid(), 0, '{}')`,
+      params: [orgA, ids.wsA, ids.connA],
+    },
   },
   {
     table: 'schema.source_table',
     key: 'id',
     set: `row_estimate = 9`,
     rowsOf: (o) => [o === 'A' ? ids.srcTableA : ids.srcTableB],
-    insertForA: { sql: `INSERT INTO schema.source_table (org_id, snapshot_id, schema_name, table_name, kind) VALUES ($1, $2, 'public', 'planted', 'TABLE')`, params: [orgA, ids.snapA] },
+    insertForA: {
+      sql: `INSERT INTO schema.source_table (org_id, snapshot_id, schema_name, table_name, kind) VALUES ($1, $2, 'public', 'planted', 'TABLE')`,
+      params: [orgA, ids.snapA],
+    },
   },
   {
     table: 'schema.source_column',
     key: 'id',
     set: `type = 'x'`,
     rowsOf: (o) => [o === 'A' ? ids.srcColA : ids.srcColB],
-    insertForA: { sql: `INSERT INTO schema.source_column (org_id, table_id, name, type, nullable, ordinal) VALUES ($1, $2, 'planted', 'text', true, 9)`, params: [orgA, ids.srcTableA] },
+    insertForA: {
+      sql: `INSERT INTO schema.source_column (org_id, table_id, name, type, nullable, ordinal) VALUES ($1, $2, 'planted', 'text', true, 9)`,
+      params: [orgA, ids.srcTableA],
+    },
   },
   {
     // Descriptions of source tables and columns, by name (carried over across snapshots).
@@ -364,7 +552,10 @@ const TENANT_TABLES: TenantTable[] = [
     key: 'id',
     set: `label = 'x'`,
     rowsOf: (o) => [o === 'A' ? ids.customTypeA : ids.customTypeB],
-    insertForA: { sql: `INSERT INTO schema.custom_canonical_type (org_id, name, label, category, parent_id, created_by) VALUES ($1, 'planted', 'P', 'contact', $2, 'x')`, params: [orgA, EMAIL_TYPE_ID] },
+    insertForA: {
+      sql: `INSERT INTO schema.custom_canonical_type (org_id, name, label, category, parent_id, created_by) VALUES ($1, 'planted', 'P', 'contact', $2, 'x')`,
+      params: [orgA, EMAIL_TYPE_ID],
+    },
   },
 ];
 
@@ -390,19 +581,25 @@ describe('row-level security', () => {
     ]) {
       const slug = org === orgA ? 'a' : 'b';
       await admin.query(`INSERT INTO workspace.workspace (id, org_id, name, slug, environment) VALUES ($1, $2, $3, $3, 'DEV')`, [ws, org, slug]);
-      await admin.query(`INSERT INTO workspace.connection (id, org_id, workspace_id, name, kind, type) VALUES ($1, $2, $3, 'pg', 'SOURCE', 'POSTGRES')`, [conn, org, ws]);
+      await admin.query(`INSERT INTO workspace.connection (id, org_id, workspace_id, name, kind, type) VALUES ($1, $2, $3, 'pg', 'SOURCE', 'POSTGRES')`, [
+        conn,
+        org,
+        ws,
+      ]);
       const [pipe, pipeRun] = org === orgA ? [ids.pipeA, ids.pipeRunA] : [ids.pipeB, ids.pipeRunB];
-      await admin.query(`INSERT INTO workspace.pipeline (id, org_id, workspace_id, name, definition, schedule, next_run_at) VALUES ($1, $2, $3, 'p', '{}', '* * * * *', now())`, [pipe, org, ws]);
+      await admin.query(
+        `INSERT INTO workspace.pipeline (id, org_id, workspace_id, name, definition, schedule, next_run_at) VALUES ($1, $2, $3, 'p', '{}', '* * * * *', now())`,
+        [pipe, org, ws],
+      );
       await admin.query(
         `INSERT INTO workspace.pipeline_run (id, org_id, workspace_id, pipeline_id, trigger, scheduled_for, run_id, job_id, requested_by) VALUES ($1, $2, $3, $4, 'SCHEDULE', now(), gen_random_uuid(), gen_random_uuid(), 'scheduler')`,
         [pipeRun, org, ws, pipe],
       );
       await admin.query(`INSERT INTO workspace.data_key (workspace_id, org_id, wrapped, master_key_id) VALUES ($1, $2, '{}', 'planted')`, [ws, org]);
-      await admin.query(`INSERT INTO workspace.promotion (id, org_id, from_workspace_id, to_workspace_id, include, status, requested_by) VALUES ($1, $2, $3, $3, '{}', 'RUNNING', 'planted')`, [
-        org === orgA ? ids.promotionA : ids.promotionB,
-        org,
-        ws,
-      ]);
+      await admin.query(
+        `INSERT INTO workspace.promotion (id, org_id, from_workspace_id, to_workspace_id, include, status, requested_by) VALUES ($1, $2, $3, $3, '{}', 'RUNNING', 'planted')`,
+        [org === orgA ? ids.promotionA : ids.promotionB, org, ws],
+      );
       await admin.query(
         `INSERT INTO workspace.warehouse (workspace_id, org_id, mode, database, schema_name, role_name, status) VALUES ($1, $2, 'PLATFORM', 'w', $3, $4, 'READY')`,
         [ws, org, `ws_${ws.replace(/-/g, '').slice(0, 12)}`, `dlx_ws_${ws.replace(/-/g, '').slice(0, 12)}`],
@@ -415,24 +612,29 @@ describe('row-level security', () => {
         `INSERT INTO workspace.source_snapshot_ref (org_id, connection_id, version, workspace_id, snapshot_id, run_id, table_count, parts, received_parts, complete, created_at) VALUES ($1, $2, 1, $3, $4, gen_random_uuid(), 1, 1, '{1}', true, now())`,
         [org, conn, ws, org === orgA ? ids.snapRefA : ids.snapRefB],
       );
-      await admin.query(`INSERT INTO workspace.source_table_ref (org_id, connection_id, version, schema_name, table_name, kind, columns) VALUES ($1, $2, 1, 'public', $3, 'TABLE', '[]')`, [
+      await admin.query(
+        `INSERT INTO workspace.source_table_ref (org_id, connection_id, version, schema_name, table_name, kind, columns) VALUES ($1, $2, 1, 'public', $3, 'TABLE', '[]')`,
+        [org, conn, org === orgA ? 'rls_A' : 'rls_B'],
+      );
+      await admin.query(
+        `INSERT INTO workspace.quota (workspace_id, org_id, storage_bytes, concurrent_runs, rows_per_run, api_requests_per_minute) VALUES ($1, $2, 1024, 2, 1000, 60)`,
+        [ws, org],
+      );
+      await admin.query(`INSERT INTO workspace.active_run (run_id, org_id, workspace_id, kind) VALUES ($1, $2, $3, 'connection.test')`, [
+        org === orgA ? ids.activeRunA : ids.activeRunB,
         org,
-        conn,
-        org === orgA ? 'rls_A' : 'rls_B',
+        ws,
       ]);
-      await admin.query(`INSERT INTO workspace.quota (workspace_id, org_id, storage_bytes, concurrent_runs, rows_per_run, api_requests_per_minute) VALUES ($1, $2, 1024, 2, 1000, 60)`, [ws, org]);
-      await admin.query(`INSERT INTO workspace.active_run (run_id, org_id, workspace_id, kind) VALUES ($1, $2, $3, 'connection.test')`, [org === orgA ? ids.activeRunA : ids.activeRunB, org, ws]);
       await admin.query(
         `INSERT INTO workspace.canonical_type_ref (org_id, name, type_id, label, parent, base_type, pattern, patterns, created_at) VALUES ($1, 'work_email', $2, 'Work email', 'email', 'email', '^.+$', '{^.+$}', now())`,
         [org, org === orgA ? ids.typeRefA : ids.typeRefB],
       );
       await admin.query(`INSERT INTO mapping.mapping (id, org_id, workspace_id, name, target_table) VALUES ($1, $2, $3, 'm', 'dim_m')`, [map, org, ws]);
       await admin.query(`INSERT INTO mapping.workspace_ref (workspace_id, org_id) VALUES ($1, $2)`, [ws, org]);
-      await admin.query(`INSERT INTO mapping.promotion_applied (promotion_id, org_id, from_workspace_id, to_workspace_id, items) VALUES ($1, $2, $3, $3, '[]')`, [
-        org === orgA ? ids.promoA : ids.promoB,
-        org,
-        ws,
-      ]);
+      await admin.query(
+        `INSERT INTO mapping.promotion_applied (promotion_id, org_id, from_workspace_id, to_workspace_id, items) VALUES ($1, $2, $3, $3, '[]')`,
+        [org === orgA ? ids.promoA : ids.promoB, org, ws],
+      );
       await admin.query(
         `INSERT INTO monitoring.run (id, org_id, workspace_id, job_id, kind, subject_id, state, attempts, created_at) VALUES ($1, $2, $3, $1, 'connection.test', $4, 'QUEUED', 0, now())`,
         [run, org, ws, conn],
@@ -447,16 +649,31 @@ describe('row-level security', () => {
       );
       const [discRun, snap, srcTable, srcCol, meta] =
         org === orgA ? [ids.discRunA, ids.snapA, ids.srcTableA, ids.srcColA, ids.metaA] : [ids.discRunB, ids.snapB, ids.srcTableB, ids.srcColB, ids.metaB];
-      await admin.query(`INSERT INTO schema.discovery_staging (org_id, run_id, workspace_id, connection_id, table_name, body) VALUES ($1, $2, $3, $4, 'public.t', '{}')`, [org, discRun, ws, conn]);
-      await admin.query(`INSERT INTO schema.source_snapshot (id, org_id, workspace_id, connection_id, version, run_id, table_count, diff) VALUES ($1, $2, $3, $4, 1, gen_random_uuid(), 1, '{}')`, [snap, org, ws, conn]);
-      await admin.query(`INSERT INTO schema.source_table (id, org_id, snapshot_id, schema_name, table_name, kind) VALUES ($1, $2, $3, 'public', 't', 'TABLE')`, [srcTable, org, snap]);
-      await admin.query(`INSERT INTO schema.source_column (id, org_id, table_id, name, type, nullable, ordinal) VALUES ($1, $2, $3, 'c', 'text', true, 1)`, [srcCol, org, srcTable]);
-      await admin.query(`INSERT INTO schema.table_metadata (id, org_id, workspace_id, connection_id, table_name, description, status, updated_by) VALUES ($1, $2, $3, $4, 'public.t', 'd', 'DRAFT', 'planted')`, [meta, org, ws, conn]);
-      await admin.query(`INSERT INTO schema.custom_canonical_type (id, org_id, name, label, category, parent_id, created_by) VALUES ($1, $2, 'work_email', 'Work email', 'contact', $3, 'planted')`, [
-        org === orgA ? ids.customTypeA : ids.customTypeB,
+      await admin.query(
+        `INSERT INTO schema.discovery_staging (org_id, run_id, workspace_id, connection_id, table_name, body) VALUES ($1, $2, $3, $4, 'public.t', '{}')`,
+        [org, discRun, ws, conn],
+      );
+      await admin.query(
+        `INSERT INTO schema.source_snapshot (id, org_id, workspace_id, connection_id, version, run_id, table_count, diff) VALUES ($1, $2, $3, $4, 1, gen_random_uuid(), 1, '{}')`,
+        [snap, org, ws, conn],
+      );
+      await admin.query(
+        `INSERT INTO schema.source_table (id, org_id, snapshot_id, schema_name, table_name, kind) VALUES ($1, $2, $3, 'public', 't', 'TABLE')`,
+        [srcTable, org, snap],
+      );
+      await admin.query(`INSERT INTO schema.source_column (id, org_id, table_id, name, type, nullable, ordinal) VALUES ($1, $2, $3, 'c', 'text', true, 1)`, [
+        srcCol,
         org,
-        EMAIL_TYPE_ID,
+        srcTable,
       ]);
+      await admin.query(
+        `INSERT INTO schema.table_metadata (id, org_id, workspace_id, connection_id, table_name, description, status, updated_by) VALUES ($1, $2, $3, $4, 'public.t', 'd', 'DRAFT', 'planted')`,
+        [meta, org, ws, conn],
+      );
+      await admin.query(
+        `INSERT INTO schema.custom_canonical_type (id, org_id, name, label, category, parent_id, created_by) VALUES ($1, $2, 'work_email', 'Work email', 'contact', $3, 'planted')`,
+        [org === orgA ? ids.customTypeA : ids.customTypeB, org, EMAIL_TYPE_ID],
+      );
     }
   });
 
@@ -507,17 +724,46 @@ describe('row-level security', () => {
     it('can neither change nor delete org A’s rows as org B', async () => {
       const before = await admin.query(`SELECT * FROM ${t.table} WHERE ${t.key} = ANY($1) ORDER BY 1`, [t.rowsOf('A')]);
       const hit = `${t.key} = ANY($1)`;
-      const setSomething = t.set ??
-        (t.table === 'monitoring.run_step' ? `message = 'x'` : t.table === 'monitoring.run' ? `summary = 'x'` : t.table === 'monitoring.audit_log' ? `action = 'auth.x'` : t.table === 'mapping.workspace_ref' ? `created_at = now()` : `name = 'x'`);
+      const setSomething =
+        t.set ??
+        (t.table === 'monitoring.run_step'
+          ? `message = 'x'`
+          : t.table === 'monitoring.run'
+            ? `summary = 'x'`
+            : t.table === 'monitoring.audit_log'
+              ? `action = 'auth.x'`
+              : t.table === 'mapping.workspace_ref'
+                ? `created_at = now()`
+                : `name = 'x'`);
       const n = [{ n: 0 }];
-      expect(await asRuntime(orgB, `WITH x AS (UPDATE ${t.table} SET ${setSomething} WHERE ${hit} RETURNING 1) SELECT count(*)::int AS n FROM x`, [t.rowsOf('A')])).toEqual(n);
+      expect(
+        await asRuntime(orgB, `WITH x AS (UPDATE ${t.table} SET ${setSomething} WHERE ${hit} RETURNING 1) SELECT count(*)::int AS n FROM x`, [t.rowsOf('A')]),
+      ).toEqual(n);
       expect(await asRuntime(orgB, `WITH x AS (DELETE FROM ${t.table} WHERE ${hit} RETURNING 1) SELECT count(*)::int AS n FROM x`, [t.rowsOf('A')])).toEqual(n);
       expect(await admin.query(`SELECT * FROM ${t.table} WHERE ${t.key} = ANY($1) ORDER BY 1`, [t.rowsOf('A')])).toEqual(before);
     });
   });
 
   it('refuses to move a row of org B into org A', async () => {
-    for (const table of ['auth.user', 'auth.session', 'auth.api_key', 'auth.invitation', 'workspace.workspace', 'workspace.connection', 'workspace.pipeline', 'workspace.pipeline_run', 'workspace.quota', 'workspace.active_run', 'workspace.canonical_type_ref', 'mapping.mapping', 'mapping.workspace_ref', 'monitoring.run', 'schema.source_snapshot', 'schema.table_metadata', 'schema.custom_canonical_type']) {
+    for (const table of [
+      'auth.user',
+      'auth.session',
+      'auth.api_key',
+      'auth.invitation',
+      'workspace.workspace',
+      'workspace.connection',
+      'workspace.pipeline',
+      'workspace.pipeline_run',
+      'workspace.quota',
+      'workspace.active_run',
+      'workspace.canonical_type_ref',
+      'mapping.mapping',
+      'mapping.workspace_ref',
+      'monitoring.run',
+      'schema.source_snapshot',
+      'schema.table_metadata',
+      'schema.custom_canonical_type',
+    ]) {
       await expect(asRuntime(orgB, `UPDATE ${table} SET org_id = $1 WHERE org_id = $2`, [orgA, orgB])).rejects.toThrow(/row-level security/);
     }
   });

@@ -26,13 +26,28 @@ describe('npm start: the workers network policy', () => {
   it('allows loopback and refuses the embedded PostgreSQL, NATS, the gateway, the subgraphs, web and Dagster', () => {
     expect(workerNetworkEnv(local)).toEqual({
       CONNECTION_ALLOWED_NETWORKS: '127.0.0.0/8,::1/128',
-      DLX_PLATFORM_ENDPOINTS: '127.0.0.1:54329,127.0.0.1:42229,127.0.0.1:4000,127.0.0.1:4001,127.0.0.1:4002,127.0.0.1:4003,127.0.0.1:4004,127.0.0.1:4005,127.0.0.1:3000,127.0.0.1:3070',
+      DLX_PLATFORM_ENDPOINTS:
+        '127.0.0.1:54329,127.0.0.1:42229,127.0.0.1:4000,127.0.0.1:4001,127.0.0.1:4002,127.0.0.1:4003,127.0.0.1:4004,127.0.0.1:4005,127.0.0.1:3000,127.0.0.1:3070',
     });
   });
 
   it("keeps the operator's settings: their allowed networks, their endpoints plus the ones it runs", () => {
-    const env = workerNetworkEnv({ ...local, databaseUrl: 'postgres://u:x@db.internal/datalinx', warehouseUrl: '', dagsterPort: undefined }, { CONNECTION_ALLOWED_NETWORKS: '', DLX_PLATFORM_ENDPOINTS: 'billing.internal:443' });
+    const env = workerNetworkEnv(
+      { ...local, databaseUrl: 'postgres://u:x@db.internal/datalinx', warehouseUrl: '', dagsterPort: undefined },
+      { CONNECTION_ALLOWED_NETWORKS: '', DLX_PLATFORM_ENDPOINTS: 'billing.internal:443' },
+    );
     expect(env.CONNECTION_ALLOWED_NETWORKS).toBe('');
-    expect(env.DLX_PLATFORM_ENDPOINTS.split(',')).toEqual(['billing.internal:443', 'db.internal:5432', '127.0.0.1:42229', '127.0.0.1:4000', '127.0.0.1:4001', '127.0.0.1:4002', '127.0.0.1:4003', '127.0.0.1:4004', '127.0.0.1:4005', '127.0.0.1:3000']);
+    expect(env.DLX_PLATFORM_ENDPOINTS.split(',')).toEqual([
+      'billing.internal:443',
+      'db.internal:5432',
+      '127.0.0.1:42229',
+      '127.0.0.1:4000',
+      '127.0.0.1:4001',
+      '127.0.0.1:4002',
+      '127.0.0.1:4003',
+      '127.0.0.1:4004',
+      '127.0.0.1:4005',
+      '127.0.0.1:3000',
+    ]);
   });
 });

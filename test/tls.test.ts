@@ -35,7 +35,12 @@ function handshake(port: number, o: tls.ConnectionOptions): Promise<Handshake> {
   return new Promise((resolve) => {
     const socket = tls.connect({ host: '127.0.0.1', port, ca: fs.readFileSync(env('TLS_CA_FILE')), ...o });
     socket.once('secureConnect', () => {
-      resolve({ ok: true, protocol: socket.getProtocol(), authorized: socket.authorized, ...(socket.authorizationError ? { authorizationError: socket.authorizationError } : {}) });
+      resolve({
+        ok: true,
+        protocol: socket.getProtocol(),
+        authorized: socket.authorized,
+        ...(socket.authorizationError ? { authorizationError: socket.authorizationError } : {}),
+      });
       socket.end();
     });
     socket.once('error', (err: NodeJS.ErrnoException) => resolve({ ok: false, error: `${err.code ?? ''} ${err.message}` }));
@@ -178,7 +183,16 @@ describeTls('mutual TLS on a subgraph (TLS_REQUIRE_CLIENT_CERT=true)', () => {
       const post = (extra: https.RequestOptions) =>
         new Promise<{ status: number; text: string }>((resolve, reject) => {
           const req = https.request(
-            { host: '127.0.0.1', port, path: '/graphql', method: 'POST', ca, headers: { 'content-type': 'application/json', [VIEWER_HEADER]: assertion }, agent: false, ...extra },
+            {
+              host: '127.0.0.1',
+              port,
+              path: '/graphql',
+              method: 'POST',
+              ca,
+              headers: { 'content-type': 'application/json', [VIEWER_HEADER]: assertion },
+              agent: false,
+              ...extra,
+            },
             (res) => {
               let text = '';
               res.on('data', (d) => (text += d));

@@ -99,17 +99,14 @@ const common = {
 const explorerPlugin = {
   name: 'datalinx-explorer',
   setup(b) {
-    b.onResolve({ filter: /\.css$/ }, (a) =>
-      /[\\/]monaco-editor[\\/]esm[\\/]/.test(a.importer) ? { path: a.path, namespace: 'dlx-empty-css' } : undefined,
-    );
+    b.onResolve({ filter: /\.css$/ }, (a) => (/[\\/]monaco-editor[\\/]esm[\\/]/.test(a.importer) ? { path: a.path, namespace: 'dlx-empty-css' } : undefined));
     b.onLoad({ filter: /.*/, namespace: 'dlx-empty-css' }, () => ({ contents: '', loader: 'css' }));
     b.onResolve({ filter: /^prettier\/parser-(graphql|babel)$/ }, (a) =>
       b.resolve(a.path.replace('/parser-', '/plugins/'), { kind: a.kind, importer: a.importer, resolveDir: a.resolveDir }),
     );
     b.onResolve({ filter: /^graphql-ws$/ }, () => ({ path: 'graphql-ws', namespace: 'dlx-stub' }));
     b.onLoad({ filter: /.*/, namespace: 'dlx-stub' }, () => ({
-      contents:
-        "export function createClient() { throw new Error('GraphQL subscriptions over websockets are not enabled in the Datalinx explorer'); }",
+      contents: "export function createClient() { throw new Error('GraphQL subscriptions over websockets are not enabled in the Datalinx explorer'); }",
       loader: 'js',
     }));
   },

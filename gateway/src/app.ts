@@ -10,7 +10,16 @@ import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from '@datalinx/common';
-import { ANONYMOUS, HSTS_HEADER_VALUE, VIEWER_HEADER, createNodeServer, httpLifecycle, serverTlsFromEnv, type Viewer, type ViewerAssertionSigner } from '@datalinx/graphql-kit';
+import {
+  ANONYMOUS,
+  HSTS_HEADER_VALUE,
+  VIEWER_HEADER,
+  createNodeServer,
+  httpLifecycle,
+  serverTlsFromEnv,
+  type Viewer,
+  type ViewerAssertionSigner,
+} from '@datalinx/graphql-kit';
 import { aliasLimitRule, depthLimitRule } from './limits';
 import { AuthenticationError, AuthUnavailableError } from './auth/errors';
 import { FILES_PATH, filesRoute, workspaceFilesUrl } from './files';
@@ -85,7 +94,10 @@ class AssertingDataSource extends RemoteGraphQLDataSource<GatewayContext> {
         try {
           return await fetch(input, { ...init, signal: AbortSignal.timeout(this.timeoutMs) });
         } catch (err) {
-          this.log.warn({ service: this.serviceName, err: (err as Error).message, cause: String((err as { cause?: unknown }).cause ?? '') }, 'subgraph unreachable');
+          this.log.warn(
+            { service: this.serviceName, err: (err as Error).message, cause: String((err as { cause?: unknown }).cause ?? '') },
+            'subgraph unreachable',
+          );
           throw new GraphQLError(`The ${this.serviceName} service is unavailable right now; the rest of the answer is complete. Try again in a moment.`, {
             extensions: { code: 'SUBGRAPH_UNAVAILABLE', service: this.serviceName },
           });
@@ -97,7 +109,13 @@ class AssertingDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   override async willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<void> {
     const viewer = context?.viewer ?? ANONYMOUS;
     const rid = context?.requestId ?? randomUUID();
-    request.http?.headers.set(VIEWER_HEADER, await this.signer.sign(viewer, rid, { ...(context?.clientIp ? { clientIp: context.clientIp } : {}), ...(context?.userAgent ? { userAgent: context.userAgent } : {}) }));
+    request.http?.headers.set(
+      VIEWER_HEADER,
+      await this.signer.sign(viewer, rid, {
+        ...(context?.clientIp ? { clientIp: context.clientIp } : {}),
+        ...(context?.userAgent ? { userAgent: context.userAgent } : {}),
+      }),
+    );
     request.http?.headers.set('x-request-id', rid);
   }
 }
@@ -112,7 +130,10 @@ function formatError(log: Logger, limits: GatewayLimits) {
     const ourCode = original?.extensions?.code as string | undefined;
     if (ourCode && PASS_THROUGH_CODES.has(ourCode)) return { ...formatted, extensions: { ...original.extensions } };
     if (/Document contains more tha[nt] \d+ tokens/.test(formatted.message)) {
-      return { message: `The query has more than ${limits.maxTokens} tokens; that is the limit. Split it into smaller queries.`, extensions: { code: 'TOO_MANY_TOKENS', limit: limits.maxTokens } };
+      return {
+        message: `The query has more than ${limits.maxTokens} tokens; that is the limit. Split it into smaller queries.`,
+        extensions: { code: 'TOO_MANY_TOKENS', limit: limits.maxTokens },
+      };
     }
     const code = formatted.extensions?.code as string | undefined;
     if (code === 'INTERNAL_SERVER_ERROR' && !formatted.path) {
@@ -216,7 +237,8 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
     expressMiddleware(apollo, {
       context: async ({ req, res }) => ({
         viewer: res.locals.viewer as Viewer,
-        requestId: typeof req.headers['x-request-id'] === 'string' && /^[\w-]{8,64}$/.test(req.headers['x-request-id']) ? req.headers['x-request-id'] : randomUUID(),
+        requestId:
+          typeof req.headers['x-request-id'] === 'string' && /^[\w-]{8,64}$/.test(req.headers['x-request-id']) ? req.headers['x-request-id'] : randomUUID(),
         ...(req.ip ? { clientIp: req.ip.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '') } : {}),
         ...(req.get('user-agent') ? { userAgent: req.get('user-agent')!.slice(0, 256) } : {}),
       }),
@@ -225,7 +247,14 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
   // Body-size and JSON errors from express.json, as typed GraphQL-shaped errors.
   app.use((err: Error & { type?: string; status?: number }, _req: Request, res: Response, next: NextFunction) => {
     if (err.type === 'entity.too.large') {
-      res.status(413).json({ errors: [{ message: `The request body is larger than ${o.limits.maxBodyBytes} bytes.`, extensions: { code: 'PAYLOAD_TOO_LARGE', limit: o.limits.maxBodyBytes } }] });
+      res.status(413).json({
+        errors: [
+          {
+            message: `The request body is larger than ${o.limits.maxBodyBytes} bytes.`,
+            extensions: { code: 'PAYLOAD_TOO_LARGE', limit: o.limits.maxBodyBytes },
+          },
+        ],
+      });
       return;
     }
     if (err.type === 'entity.parse.failed') {

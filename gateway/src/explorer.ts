@@ -44,8 +44,7 @@ export const EXPLORER_CSP = [
 ].join('; ');
 
 const BUILD_HINT =
-  'The GraphQL explorer has not been built. Run `node gateway/scripts/build-explorer.mjs` ' +
-  '(from the repository root) and reload this page.\n';
+  'The GraphQL explorer has not been built. Run `node gateway/scripts/build-explorer.mjs` ' + '(from the repository root) and reload this page.\n';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',

@@ -25,7 +25,13 @@ const fail = (res: Response, status: number, code: string, message: string, extr
  * permission, size and type limits) is decided there, and its answer is passed back as is.
  * Refused credentials answer 401 (not GraphQL's 200: this is a plain HTTP endpoint).
  */
-export function filesRoute(o: { target: URL; authenticate: (req: Request) => Promise<Viewer>; signer: ViewerAssertionSigner; log: Logger; timeoutMs: number }): RequestHandler {
+export function filesRoute(o: {
+  target: URL;
+  authenticate: (req: Request) => Promise<Viewer>;
+  signer: ViewerAssertionSigner;
+  log: Logger;
+  timeoutMs: number;
+}): RequestHandler {
   return async (req, res) => {
     let viewer: Viewer;
     try {
@@ -41,7 +47,8 @@ export function filesRoute(o: { target: URL; authenticate: (req: Request) => Pro
     }
     if (viewer.kind === 'anonymous') return fail(res, 401, 'UNAUTHENTICATED', 'Sign in (or use an API key) to upload files.');
 
-    const requestId = typeof req.headers['x-request-id'] === 'string' && /^[\w-]{8,64}$/.test(req.headers['x-request-id']) ? req.headers['x-request-id'] : randomUUID();
+    const requestId =
+      typeof req.headers['x-request-id'] === 'string' && /^[\w-]{8,64}$/.test(req.headers['x-request-id']) ? req.headers['x-request-id'] : randomUUID();
     const clientIp = req.ip?.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
     const userAgent = req.get('user-agent')?.slice(0, 256);
     const assertion = await o.signer.sign(viewer, requestId, { ...(clientIp ? { clientIp } : {}), ...(userAgent ? { userAgent } : {}) });
@@ -68,7 +75,9 @@ export function filesRoute(o: { target: URL; authenticate: (req: Request) => Pro
     upstream.on('error', (err) => {
       if (res.headersSent) return; // the answer is already on its way; the rest of the body was refused
       o.log.warn({ service: 'workspace', err: err.message }, 'file upload could not be forwarded');
-      fail(res, 502, 'SUBGRAPH_UNAVAILABLE', 'The workspace service is unavailable right now; the file was not stored. Try again in a moment.', { service: 'workspace' });
+      fail(res, 502, 'SUBGRAPH_UNAVAILABLE', 'The workspace service is unavailable right now; the file was not stored. Try again in a moment.', {
+        service: 'workspace',
+      });
     });
     // A client that goes away mid-upload: stop the upstream request, so nothing is kept.
     req.on('close', () => {

@@ -36,7 +36,12 @@ async function main() {
     log,
     subgraphTimeoutMs: env.GATEWAY_SUBGRAPH_TIMEOUT_MS,
     trustProxy: env.GATEWAY_TRUST_PROXY,
-    limits: { maxDepth: env.GATEWAY_MAX_DEPTH, maxAliases: env.GATEWAY_MAX_ALIASES, maxTokens: env.GATEWAY_MAX_TOKENS, maxBodyBytes: env.GATEWAY_MAX_BODY_BYTES },
+    limits: {
+      maxDepth: env.GATEWAY_MAX_DEPTH,
+      maxAliases: env.GATEWAY_MAX_ALIASES,
+      maxTokens: env.GATEWAY_MAX_TOKENS,
+      maxBodyBytes: env.GATEWAY_MAX_BODY_BYTES,
+    },
     // X-API-Key, then the browser's dlx_session cookie (without Authorization), then Bearer.
     authenticate: apiKeyAuthenticator({
       exchangeUrl: defaultApiKeyExchangeUrl(env.AUTH_URL),
@@ -55,7 +60,18 @@ async function main() {
     },
   });
   await gateway.listen(env.GATEWAY_PORT, env.GATEWAY_BIND_ADDRESS);
-  log.info({ port: env.GATEWAY_PORT, host: env.GATEWAY_BIND_ADDRESS, tls: gateway.httpServer instanceof https.Server, subgraphs: subgraphUrls, jwks: jwksUrl, subgraphCa: outgoingTls.ca, clientCert: outgoingTls.clientCert }, 'gateway listening');
+  log.info(
+    {
+      port: env.GATEWAY_PORT,
+      host: env.GATEWAY_BIND_ADDRESS,
+      tls: gateway.httpServer instanceof https.Server,
+      subgraphs: subgraphUrls,
+      jwks: jwksUrl,
+      subgraphCa: outgoingTls.ca,
+      clientCert: outgoingTls.clientCert,
+    },
+    'gateway listening',
+  );
   onShutdown(log, [
     { name: 'http', close: () => gateway.stop() },
     { name: 'identity-watch', close: () => revocations.stop() },

@@ -59,7 +59,10 @@ export class KvMirror {
       if (!this.stopped) {
         this.synced = false;
         log.warn({ revision: this.lastRevision }, `${this.o.what} watch ended; restarting`);
-        setTimeout(() => void this.start(syncTimeoutMs).catch((err) => log.error({ err: (err as Error).message }, `${this.o.what} watch restart failed`)), 1000).unref();
+        setTimeout(
+          () => void this.start(syncTimeoutMs).catch((err) => log.error({ err: (err as Error).message }, `${this.o.what} watch restart failed`)),
+          1000,
+        ).unref();
       }
     })().catch((err) => log.error({ err: (err as Error).message }, `${this.o.what} watch failed`));
     let timer: NodeJS.Timeout | undefined;

@@ -19,14 +19,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { EXPLORER_CSP, explorerRouter } from '../src/explorer';
 
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const BUILD_SCRIPT = path.resolve(__dirname, '..', 'scripts', 'build-explorer.mjs');
 const SCREENSHOT = '/tmp/explorer.png';
 
@@ -56,12 +49,7 @@ let browser: Browser;
 const graphqlRequests: { headers: Record<string, string | string[] | undefined> }[] = [];
 
 /** Polls `get` until `ok` accepts its value (or fails after `timeoutMs`, naming `what`). */
-async function eventually<T>(
-  get: () => T | Promise<T>,
-  ok: (value: T) => boolean,
-  what: string,
-  timeoutMs = 30_000,
-): Promise<T> {
+async function eventually<T>(get: () => T | Promise<T>, ok: (value: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await get();
@@ -217,7 +205,11 @@ describe('explorer in chromium', () => {
     // The query editor is Monaco; wait until it is live and the schema was introspected.
     const editor = page.locator('.graphiql-query-editor .monaco-editor');
     await editor.waitFor({ state: 'visible', timeout: 30_000 });
-    await eventually(() => graphqlRequests.length, (n) => n > 0, 'the schema introspection request');
+    await eventually(
+      () => graphqlRequests.length,
+      (n) => n > 0,
+      'the schema introspection request',
+    );
 
     await editor.click();
     await page.keyboard.press('ControlOrMeta+A');
@@ -250,25 +242,41 @@ describe('explorer in chromium', () => {
     await page.getByRole('button', { name: 'Show Documentation Explorer' }).click();
     const docs = page.locator('.graphiql-doc-explorer');
     await docs.getByText('Query', { exact: true }).first().click();
-    await eventually(() => docs.innerText(), (t) => t.includes('sawSessionCookie'), 'the docs to list Query fields');
+    await eventually(
+      () => docs.innerText(),
+      (t) => t.includes('sawSessionCookie'),
+      'the docs to list Query fields',
+    );
     expect(await docs.innerText()).toContain('Whether the request carried the dlx_session cookie');
 
     await page.getByRole('button', { name: /show graphiql explorer/i }).click();
     const explorer = page.locator('.graphiql-explorer-root');
     await explorer.waitFor({ state: 'visible', timeout: 15_000 });
-    await eventually(() => explorer.innerText(), (t) => t.includes('sawSessionCookie'), 'the explorer to list fields');
+    await eventually(
+      () => explorer.innerText(),
+      (t) => t.includes('sawSessionCookie'),
+      'the explorer to list fields',
+    );
 
     // Prettify (prettier, bundled) reformats the one-line query.
     await page.getByRole('button', { name: /prettify/i }).click();
     const query = page.locator('.graphiql-query-editor .view-lines');
-    await eventually(() => query.innerText(), (t) => t.split('\n').length >= 4, 'the prettified query');
+    await eventually(
+      () => query.innerText(),
+      (t) => t.split('\n').length >= 4,
+      'the prettified query',
+    );
     await page.screenshot({ path: SCREENSHOT });
   }, 60_000);
 
   test('validates the query against the schema in the monaco-graphql worker', async () => {
     // Diagnostics come from the language service in graphql.worker: a squiggle under an unknown
     // field proves the worker loaded (same-origin, under the CSP) and received the schema.
-    await eventually(() => workers, (w) => w.some((u) => /graphql\.worker-/.test(u)), 'the graphql worker');
+    await eventually(
+      () => workers,
+      (w) => w.some((u) => /graphql\.worker-/.test(u)),
+      'the graphql worker',
+    );
     const editor = page.locator('.graphiql-query-editor .monaco-editor');
     await editor.click();
     await page.keyboard.press('ControlOrMeta+A');

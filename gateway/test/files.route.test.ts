@@ -58,12 +58,19 @@ describe('gateway POST /files authentication', () => {
   });
 
   const post = (headers: Record<string, string>) =>
-    fetch(`${base}/files?workspaceId=00000000-0000-4000-8000-000000000000&name=a.csv`, { method: 'POST', headers: { 'content-type': 'text/csv', ...headers }, body: 'a\n1\n' });
+    fetch(`${base}/files?workspaceId=00000000-0000-4000-8000-000000000000&name=a.csv`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/csv', ...headers },
+      body: 'a\n1\n',
+    });
 
   it('refuses a cookie-authenticated upload without the matching CSRF header (403), like /graphql', async () => {
     const csrf = randomBytes(32).toString('base64url');
     const session = `dlx_cs_${randomBytes(32).toString('base64url')}`;
-    for (const headers of [{ cookie: `dlx_session=${session}; dlx_csrf=${csrf}` }, { cookie: `dlx_session=${session}; dlx_csrf=${csrf}`, 'x-dlx-csrf': randomBytes(32).toString('base64url') }]) {
+    for (const headers of [
+      { cookie: `dlx_session=${session}; dlx_csrf=${csrf}` },
+      { cookie: `dlx_session=${session}; dlx_csrf=${csrf}`, 'x-dlx-csrf': randomBytes(32).toString('base64url') },
+    ]) {
       const res = await post(headers);
       expect(res.status).toBe(403);
       expect(((await res.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code).toBe('CSRF_TOKEN_INVALID');

@@ -15,7 +15,10 @@ describe('gateway over the five subgraphs', () => {
     p = await startPlatform();
     const q = (sql: string, params: unknown[]) => p.sources.auth.query(sql, params);
     [{ id: orgA }] = await q(`INSERT INTO auth.organization (slug, name, region, time_zone) VALUES ('acme','Acme Inc','eu','Europe/Berlin') RETURNING id`, []);
-    [{ id: orgB }] = await q(`INSERT INTO auth.organization (slug, name, region, time_zone) VALUES ('globex','Globex','us','America/Chicago') RETURNING id`, []);
+    [{ id: orgB }] = await q(
+      `INSERT INTO auth.organization (slug, name, region, time_zone) VALUES ('globex','Globex','us','America/Chicago') RETURNING id`,
+      [],
+    );
   }, 120000);
 
   afterAll(async () => {
@@ -59,7 +62,11 @@ describe('gateway over the five subgraphs', () => {
     expect(back.body.data).toEqual({ organization: { name: 'Acme Inc', workspaces: [{ slug: 'analytics' }] } });
 
     // A duplicate slug is a typed payload error and writes nothing.
-    const dup = await gql(`mutation($i: CreateWorkspaceInput!){ createWorkspace(input: $i) { workspace { id } errors { code field } } }`, { i: { name: 'Again', slug: 'analytics' } }, admin);
+    const dup = await gql(
+      `mutation($i: CreateWorkspaceInput!){ createWorkspace(input: $i) { workspace { id } errors { code field } } }`,
+      { i: { name: 'Again', slug: 'analytics' } },
+      admin,
+    );
     expect(dup.body.data).toEqual({ createWorkspace: { workspace: null, errors: [{ code: 'SLUG_TAKEN', field: 'slug' }] } });
     const [{ n }] = await p.sources.workspace.query(`SELECT count(*)::int AS n FROM workspace.workspace WHERE org_id = $1`, [orgA]);
     expect(n).toBe(1);

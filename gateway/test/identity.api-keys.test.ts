@@ -40,12 +40,9 @@ describe('service accounts and API keys', () => {
   it('create → use → rotate → revoke, each effective on the next request', async () => {
     const admin = await signUpAndLogin(s.gatewayUrl);
     const workspaceId = await s.knowWorkspace(admin.orgId);
-    const created = await postGraphQL<{ createServiceAccount: { apiKey: string; serviceAccount: { id: string; workspaceId: string; role: string; apiKeys: Key[] }; errors: unknown[] } }>(
-      s.gatewayUrl,
-      CREATE,
-      { i: { name: 'etl bot', workspaceId, role: 'VIEWER' } },
-      bearer(admin.accessToken),
-    );
+    const created = await postGraphQL<{
+      createServiceAccount: { apiKey: string; serviceAccount: { id: string; workspaceId: string; role: string; apiKeys: Key[] }; errors: unknown[] };
+    }>(s.gatewayUrl, CREATE, { i: { name: 'etl bot', workspaceId, role: 'VIEWER' } }, bearer(admin.accessToken));
     expect(created.body.errors).toBeUndefined();
     const c = created.body.data!.createServiceAccount;
     expect(c.errors).toEqual([]);
@@ -63,7 +60,11 @@ describe('service accounts and API keys', () => {
       expect(me.body.data!.me).toEqual({ kind: 'SERVICE_ACCOUNT', user: null, organization: { id: admin.orgId } });
     }
     // The exchanged token carries exactly the one grant and the key id (never the key).
-    const ex = await fetch(new URL(API_KEY_EXCHANGE_PATH, s.authUrl), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ apiKey: first }) });
+    const ex = await fetch(new URL(API_KEY_EXCHANGE_PATH, s.authUrl), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ apiKey: first }),
+    });
     expect(ex.status).toBe(200);
     const exBody = (await ex.json()) as { accessToken: string; expiresAt: string; keyId: string };
     const claims = decodeJwt(exBody.accessToken);
@@ -79,7 +80,12 @@ describe('service accounts and API keys', () => {
     expect(JSON.stringify(list.body)).not.toContain(first);
 
     // Rotate: the old key is refused on the next request, the new one works.
-    const rotated = await postGraphQL<{ rotateApiKey: { apiKey: string; serviceAccount: { apiKeys: Key[] }; errors: unknown[] } }>(s.gatewayUrl, ROTATE, { id: c.serviceAccount.id }, bearer(admin.accessToken));
+    const rotated = await postGraphQL<{ rotateApiKey: { apiKey: string; serviceAccount: { apiKeys: Key[] }; errors: unknown[] } }>(
+      s.gatewayUrl,
+      ROTATE,
+      { id: c.serviceAccount.id },
+      bearer(admin.accessToken),
+    );
     expect(rotated.body.errors).toBeUndefined();
     const second = rotated.body.data!.rotateApiKey.apiKey;
     expect(second).toMatch(API_KEY_PATTERN);
@@ -96,26 +102,42 @@ describe('service accounts and API keys', () => {
     await waitRevoked(secondId);
     expect(reason(await postGraphQL(s.gatewayUrl, ME, {}, apiKey(second)))).toEqual({ code: 'UNAUTHENTICATED', reason: 'API_KEY_REVOKED' });
     // Revoking again: a typed payload error.
-    const again = await postGraphQL<{ revokeApiKey: { ok: boolean; errors: Array<{ code: string }> } }>(s.gatewayUrl, REVOKE, { id: secondId }, bearer(admin.accessToken));
+    const again = await postGraphQL<{ revokeApiKey: { ok: boolean; errors: Array<{ code: string }> } }>(
+      s.gatewayUrl,
+      REVOKE,
+      { id: secondId },
+      bearer(admin.accessToken),
+    );
     expect(again.body.data?.revokeApiKey.errors.map((e) => e.code)).toEqual(['API_KEY_NOT_FOUND']);
 
     // Audit: created, used (once per minute), rotated, revoked.
-    const actions = ((await s.authDs.query(`SELECT payload->>'action' AS action FROM auth.outbox WHERE subject = $1 ORDER BY seq`, [`audit.${admin.orgId}`])) as Array<{ action: string }>).map((r) => r.action);
-    expect(actions.filter((a) => a.startsWith('auth.api_key.'))).toEqual(['auth.api_key.created', 'auth.api_key.used', 'auth.api_key.rotated', 'auth.api_key.used', 'auth.api_key.revoked']);
+    const actions = (
+      (await s.authDs.query(`SELECT payload->>'action' AS action FROM auth.outbox WHERE subject = $1 ORDER BY seq`, [`audit.${admin.orgId}`])) as Array<{
+        action: string;
+      }>
+    ).map((r) => r.action);
+    expect(actions.filter((a) => a.startsWith('auth.api_key.'))).toEqual([
+      'auth.api_key.created',
+      'auth.api_key.used',
+      'auth.api_key.rotated',
+      'auth.api_key.used',
+      'auth.api_key.revoked',
+    ]);
   }, 30000);
 
-  it('grants only a workspace of the org: another org\'s workspace, an unknown one and a non-id all give WORKSPACE_NOT_FOUND and create nothing', async () => {
+  it("grants only a workspace of the org: another org's workspace, an unknown one and a non-id all give WORKSPACE_NOT_FOUND and create nothing", async () => {
     const admin = await signUpAndLogin(s.gatewayUrl);
     const other = await signUpAndLogin(s.gatewayUrl);
     const theirs = await s.knowWorkspace(other.orgId);
     for (const workspaceId of [theirs, randomUUID(), 'not-a-uuid']) {
-      const res = await postGraphQL<{ createServiceAccount: { apiKey: string | null; serviceAccount: unknown; errors: Array<{ code: string; field: string }> } }>(
-        s.gatewayUrl,
-        CREATE,
-        { i: { name: 'sneaky', workspaceId, role: 'EDITOR' } },
-        bearer(admin.accessToken),
-      );
-      expect(res.body.data?.createServiceAccount).toEqual({ apiKey: null, serviceAccount: null, errors: [{ code: 'WORKSPACE_NOT_FOUND', field: 'workspaceId' }] });
+      const res = await postGraphQL<{
+        createServiceAccount: { apiKey: string | null; serviceAccount: unknown; errors: Array<{ code: string; field: string }> };
+      }>(s.gatewayUrl, CREATE, { i: { name: 'sneaky', workspaceId, role: 'EDITOR' } }, bearer(admin.accessToken));
+      expect(res.body.data?.createServiceAccount).toEqual({
+        apiKey: null,
+        serviceAccount: null,
+        errors: [{ code: 'WORKSPACE_NOT_FOUND', field: 'workspaceId' }],
+      });
     }
     const [{ n }] = await s.authDs.query(`SELECT count(*)::int AS n FROM auth.service_account WHERE org_id = $1`, [admin.orgId]);
     expect(n).toBe(0);
@@ -141,7 +163,12 @@ describe('service accounts and API keys', () => {
     const revoke = await postGraphQL(s.gatewayUrl, REVOKE, { id: randomUUID() }, bearer(token));
     expect(revoke.body.errors?.map((e) => e.extensions?.code)).toEqual(['FORBIDDEN']);
 
-    const created = await postGraphQL<{ createServiceAccount: { apiKey: string } }>(s.gatewayUrl, CREATE, { i: { name: 'bot', workspaceId: await s.knowWorkspace(admin.orgId), role: 'EDITOR' } }, bearer(admin.accessToken));
+    const created = await postGraphQL<{ createServiceAccount: { apiKey: string } }>(
+      s.gatewayUrl,
+      CREATE,
+      { i: { name: 'bot', workspaceId: await s.knowWorkspace(admin.orgId), role: 'EDITOR' } },
+      bearer(admin.accessToken),
+    );
     const sa = await postGraphQL(s.gatewayUrl, LIST, {}, apiKey(created.body.data!.createServiceAccount.apiKey));
     expect(sa.body.errors?.map((e) => e.extensions?.code)).toEqual(['FORBIDDEN']);
   }, 30000);

@@ -30,7 +30,12 @@ function parseSetCookie(header: string): { name: string; value: string; attrs: M
 }
 
 function setCookies(res: Response) {
-  return new Map(res.headers.getSetCookie().map((h) => parseSetCookie(h)).map((c) => [c.name, c] as const));
+  return new Map(
+    res.headers
+      .getSetCookie()
+      .map((h) => parseSetCookie(h))
+      .map((c) => [c.name, c] as const),
+  );
 }
 
 describe('browser sessions: the dlx_session cookie through the gateway', () => {
@@ -49,7 +54,11 @@ describe('browser sessions: the dlx_session cookie through the gateway', () => {
 
   const sessionUrl = () => new URL('/auth/session', s.gatewayUrl).toString();
   const client = gqlClient(() => s.gatewayUrl, { onResponse: (res) => bodies.push(JSON.stringify(res.body)) });
-  const gql = <T = Record<string, unknown>>(query: string, headers: Record<string, string> = {}, variables: Record<string, unknown> = {}): Promise<GqlResponse<T>> => client<T>(query, variables, headers);
+  const gql = <T = Record<string, unknown>>(
+    query: string,
+    headers: Record<string, string> = {},
+    variables: Record<string, unknown> = {},
+  ): Promise<GqlResponse<T>> => client<T>(query, variables, headers);
   /** The browser's request headers: both cookies, and the CSRF header (the CSRF cookie's value unless given). */
   const browser = (j: Jar, csrfHeader: string | null = j.csrf): Record<string, string> => ({
     cookie: `dlx_session=${j.session}; dlx_csrf=${j.csrf}`,
@@ -118,10 +127,17 @@ describe('browser sessions: the dlx_session cookie through the gateway', () => {
       expect(await me(browser(jar))).toMatchObject({ status: 200, data: { me: { kind: 'USER', user: { id: a.userId, email: a.input.email } } } });
     }
     // It is the login's session, now the browser's.
-    expect((await gql<{ mySessions: Array<{ id: string; current: boolean }> }>(SESSIONS, browser(jar))).body.data!.mySessions).toEqual([{ id: sid(a), current: true }]);
+    expect((await gql<{ mySessions: Array<{ id: string; current: boolean }> }>(SESSIONS, browser(jar))).body.data!.mySessions).toEqual([
+      { id: sid(a), current: true },
+    ]);
 
     // No CSRF header, a wrong one, or no CSRF cookie: 403 and no data, on every method.
-    for (const headers of [browser(jar, null), browser(jar, randomBytes(32).toString('base64url')), browser(jar, ''), { cookie: `dlx_session=${jar.session}`, 'x-dlx-csrf': jar.csrf }]) {
+    for (const headers of [
+      browser(jar, null),
+      browser(jar, randomBytes(32).toString('base64url')),
+      browser(jar, ''),
+      { cookie: `dlx_session=${jar.session}`, 'x-dlx-csrf': jar.csrf },
+    ]) {
       const r = await me(headers);
       expect(r).toMatchObject({ status: 403, code: 'CSRF_TOKEN_INVALID' });
       expect(r.data).toBeUndefined();
@@ -186,7 +202,11 @@ describe('browser sessions: the dlx_session cookie through the gateway', () => {
     expect(await untilRefused(jar)).toMatchObject({ status: 401, code: 'UNAUTHENTICATED', reason: 'SESSION_REVOKED' });
     expect((await me(browser(jar))).data).toBeUndefined();
     // The refusal clears the browser's cookies.
-    const res = await fetch(s.gatewayUrl, { method: 'POST', headers: { 'content-type': 'application/json', ...browser(jar) }, body: JSON.stringify({ query: ME }) });
+    const res = await fetch(s.gatewayUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...browser(jar) },
+      body: JSON.stringify({ query: ME }),
+    });
     expect(res.status).toBe(401);
     const cleared = setCookies(res);
     expect(cleared.get('dlx_session')).toMatchObject({ value: '' });
@@ -222,14 +242,16 @@ describe('browser sessions: the dlx_session cookie through the gateway', () => {
     expect(await me(browser(jar))).toMatchObject({ status: 401, reason: 'SESSION_REVOKED' });
     const [row] = await s.authDs.query(`SELECT revoked_reason FROM auth.session WHERE id = $1`, [sid(a)]);
     expect(row.revoked_reason).toBe('logout');
-    const [event] = await s.authDs.query(`SELECT count(*)::int AS n FROM auth.outbox WHERE payload::text LIKE '%auth.logout%' AND payload::text LIKE $1`, [`%${sid(a)}%`]);
+    const [event] = await s.authDs.query(`SELECT count(*)::int AS n FROM auth.outbox WHERE payload::text LIKE '%auth.logout%' AND payload::text LIKE $1`, [
+      `%${sid(a)}%`,
+    ]);
     expect(event.n).toBe(1);
     // Signing out again, or without a session cookie, is fine.
     expect((await del(browser(jar))).status).toBe(200);
     expect((await del({})).status).toBe(200);
   });
 
-  it('ends a browser session after the org\'s idle timeout; each exchange counts as use', async () => {
+  it("ends a browser session after the org's idle timeout; each exchange counts as use", async () => {
     const admin = await signUpAndLogin(s.gatewayUrl);
     const policy = await gql<{ updateSecurityPolicy: { errors: unknown[] } }>(
       `mutation($i: SecurityPolicyInput!){ updateSecurityPolicy(input: $i) { errors { code } } }`,
@@ -259,10 +281,16 @@ describe('browser sessions: the dlx_session cookie through the gateway', () => {
 
   it('issues cookie-session tokens that expire within half the idle timeout, so an active browser never idles out', async () => {
     const admin = await signUpAndLogin(s.gatewayUrl);
-    await gql(`mutation($i: SecurityPolicyInput!){ updateSecurityPolicy(input: $i) { errors { code } } }`, bearer(admin.accessToken), { i: { idleTimeoutMinutes: 10 } });
+    await gql(`mutation($i: SecurityPolicyInput!){ updateSecurityPolicy(input: $i) { errors { code } } }`, bearer(admin.accessToken), {
+      i: { idleTimeoutMinutes: 10 },
+    });
     const t = await login(s.gatewayUrl, admin.input.email, admin.input.password);
     const jar = await signInBrowser(t);
-    const ex = await fetch(new URL('/sessions/exchange', s.authUrl), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ cookie: jar.session }) });
+    const ex = await fetch(new URL('/sessions/exchange', s.authUrl), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ cookie: jar.session }),
+    });
     expect(ex.status).toBe(200);
     expect(ex.headers.get('cache-control')).toBe('no-store');
     const { accessToken } = (await ex.json()) as { accessToken: string };
@@ -292,7 +320,11 @@ describe('browser sessions: Secure cookies outside local development', () => {
 
   it('marks both cookies Secure (and still HttpOnly/SameSite=Lax/Path=/ for the session)', async () => {
     const a = await signUpAndLogin(s.gatewayUrl);
-    const res = await fetch(new URL('/auth/session', s.gatewayUrl), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refreshToken: a.refreshToken }) });
+    const res = await fetch(new URL('/auth/session', s.gatewayUrl), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ refreshToken: a.refreshToken }),
+    });
     expect(res.status).toBe(200);
     const cookies = setCookies(res);
     const session = cookies.get('dlx_session')!;

@@ -31,7 +31,11 @@ describe('identity through the gateway', () => {
 
   /** A token's refusal: UNAUTHENTICATED with the reason, no data, HTTP 200, the token not echoed. */
   async function expectRefused(token: string, reason: string) {
-    const res = await fetch(s.gatewayUrl, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(token) }, body: JSON.stringify({ query: ME }) });
+    const res = await fetch(s.gatewayUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...bearer(token) },
+      body: JSON.stringify({ query: ME }),
+    });
     const text = await res.text();
     expect(res.status).toBe(200);
     const body = JSON.parse(text) as { data?: unknown; errors?: Array<{ extensions?: Record<string, unknown> }> };
@@ -51,7 +55,14 @@ describe('identity through the gateway', () => {
          FROM auth."user" u JOIN auth.organization o ON o.id = u.org_id WHERE u.email = $1`,
       ['grace.hopper@example.test'],
     );
-    expect(created).toMatchObject({ orgRole: 'ADMIN', status: 'ACTIVE', slug: input.slug, name: input.organizationName, region: 'eu', timeZone: 'Europe/Berlin' });
+    expect(created).toMatchObject({
+      orgRole: 'ADMIN',
+      status: 'ACTIVE',
+      slug: input.slug,
+      name: input.organizationName,
+      region: 'eu',
+      timeZone: 'Europe/Berlin',
+    });
     const { orgId, userId } = created as { orgId: string; userId: string };
 
     // argon2id hash stored, never the password; the password is in the history; an audit event in the outbox.
@@ -59,12 +70,35 @@ describe('identity through the gateway', () => {
     expect(row.password_hash).toMatch(/^\$argon2id\$/);
     expect(await count(`SELECT count(*)::int AS n FROM auth.password_history WHERE user_id = $1 AND password_hash = $2`, [userId, row.password_hash])).toBe(1);
     const [event] = await s.authDs.query(`SELECT subject, payload FROM auth.outbox WHERE subject = $1`, [`audit.${orgId}`]);
-    expect(event.payload).toMatchObject({ v: 1, orgId, action: 'auth.signup', actor: { type: 'user', id: userId }, target: { type: 'Organization', id: orgId }, outcome: 'success' });
+    expect(event.payload).toMatchObject({
+      v: 1,
+      orgId,
+      action: 'auth.signup',
+      actor: { type: 'user', id: userId },
+      target: { type: 'Organization', id: orgId },
+      outcome: 'success',
+    });
     const [{ settings }] = await s.authDs.query(`SELECT settings FROM auth.organization WHERE id = $1`, [orgId]);
-    expect(settings.passwordPolicy).toEqual({ minLength: 12, requireUpper: true, requireLower: true, requireDigit: true, requireSymbol: true, historySize: 5, maxAgeDays: null });
+    expect(settings.passwordPolicy).toEqual({
+      minLength: 12,
+      requireUpper: true,
+      requireLower: true,
+      requireDigit: true,
+      requireSymbol: true,
+      historySize: 5,
+      maxAgeDays: null,
+    });
 
     // Login is case-insensitive on the e-mail.
-    const li = await gql<{ login: { accessToken: string; expiresAt: string; refreshToken: string; user: { id: string; email: string; organization: { slug: string } }; errors: unknown[] } }>(LOGIN, {
+    const li = await gql<{
+      login: {
+        accessToken: string;
+        expiresAt: string;
+        refreshToken: string;
+        user: { id: string; email: string; organization: { slug: string } };
+        errors: unknown[];
+      };
+    }>(LOGIN, {
       i: { email: 'grace.hopper@example.test', password: input.password },
     });
     expect(li.body.errors).toBeUndefined();
@@ -86,7 +120,15 @@ describe('identity through the gateway', () => {
     expect(await count(`SELECT count(*)::int AS n FROM auth.refresh_token WHERE session_id = $1`, [claims.sid])).toBe(1);
 
     const me = await gql(ME, {}, bearer(l.accessToken));
-    expect(me.body).toEqual({ data: { me: { kind: 'USER', user: { id: userId, email: 'grace.hopper@example.test', orgRole: 'ADMIN', organization: { slug: input.slug } }, organization: { slug: input.slug } } } });
+    expect(me.body).toEqual({
+      data: {
+        me: {
+          kind: 'USER',
+          user: { id: userId, email: 'grace.hopper@example.test', orgRole: 'ADMIN', organization: { slug: input.slug } },
+          organization: { slug: input.slug },
+        },
+      },
+    });
     const users = await gql(`{ users { nodes { email } } }`, {}, bearer(l.accessToken));
     expect(users.body.data).toEqual({ users: { nodes: [{ email: 'grace.hopper@example.test' }] } });
   });
@@ -124,7 +166,9 @@ describe('identity through the gateway', () => {
       ['short', [/at least 12/, /uppercase/, /digit/, /symbol/]],
     ];
     for (const [password, rules] of cases) {
-      const res = await gql<{ signUp: { ok: boolean; errors: Array<{ code: string; field: string; message: string }> } }>(SIGN_UP, { i: newSignUp({ password }) });
+      const res = await gql<{ signUp: { ok: boolean; errors: Array<{ code: string; field: string; message: string }> } }>(SIGN_UP, {
+        i: newSignUp({ password }),
+      });
       const p = res.body.data!.signUp;
       expect(p.ok).toBe(false);
       expect(p.errors).toHaveLength(rules.length);
@@ -159,7 +203,11 @@ describe('identity through the gateway', () => {
     expect(await count(`SELECT count(*)::int AS n FROM auth.organization`)).toBe(orgs);
     expect(await count(`SELECT count(*)::int AS n FROM auth."user"`)).toBe(users);
     // The database enforces it too (a concurrent sign-up cannot slip past the check).
-    await expect(s.authDs.query(`INSERT INTO auth."user" (org_id, email, display_name, org_role) SELECT id, $1, 'X', 'MEMBER' FROM auth.organization LIMIT 1`, [first.email.toUpperCase()])).rejects.toThrow(/user_email_uq/);
+    await expect(
+      s.authDs.query(`INSERT INTO auth."user" (org_id, email, display_name, org_role) SELECT id, $1, 'X', 'MEMBER' FROM auth.organization LIMIT 1`, [
+        first.email.toUpperCase(),
+      ]),
+    ).rejects.toThrow(/user_email_uq/);
   });
 
   it('gives an unknown e-mail and a wrong password the same answer in similar time', async () => {
@@ -176,7 +224,13 @@ describe('identity through the gateway', () => {
       const u = await attempt(`nobody-${randomUUID()}@example.test`, 'Whatever-Pass-1');
       const w = await attempt(input.email, 'Wrong-Password-1');
       expect(u.body).toEqual(w.body);
-      expect(w.body.data?.login).toEqual({ accessToken: null, refreshToken: null, user: null, errors: [{ code: 'INVALID_CREDENTIALS', field: null, message: expect.any(String) }], expiresAt: null });
+      expect(w.body.data?.login).toEqual({
+        accessToken: null,
+        refreshToken: null,
+        user: null,
+        errors: [{ code: 'INVALID_CREDENTIALS', field: null, message: expect.any(String) }],
+        expiresAt: null,
+      });
       unknown.push(u.ms);
       wrong.push(w.ms);
     }
@@ -187,7 +241,9 @@ describe('identity through the gateway', () => {
 
   it('rotates the refresh token on every use; reusing a rotated one revokes the whole session', async () => {
     const t = await signUpAndLogin(s.gatewayUrl);
-    const r1 = await gql<{ refreshSession: { accessToken: string; refreshToken: string; user: { id: string }; errors: unknown[] } }>(REFRESH, { t: t.refreshToken });
+    const r1 = await gql<{ refreshSession: { accessToken: string; refreshToken: string; user: { id: string }; errors: unknown[] } }>(REFRESH, {
+      t: t.refreshToken,
+    });
     const p1 = r1.body.data!.refreshSession;
     expect(p1.errors).toEqual([]);
     expect(p1.user.id).toBe(t.userId);
@@ -200,7 +256,9 @@ describe('identity through the gateway', () => {
     expect(p2.errors).toEqual([]);
 
     // The first token was rotated long ago: presenting it again means it leaked.
-    const reuse = await gql<{ refreshSession: { accessToken: unknown; refreshToken: unknown; errors: Array<{ code: string }> } }>(REFRESH, { t: t.refreshToken });
+    const reuse = await gql<{ refreshSession: { accessToken: unknown; refreshToken: unknown; errors: Array<{ code: string }> } }>(REFRESH, {
+      t: t.refreshToken,
+    });
     expect(reuse.body.data!.refreshSession).toMatchObject({ accessToken: null, refreshToken: null, errors: [{ code: 'REFRESH_TOKEN_REUSED' }] });
     const sid = decodeJwt(t.accessToken).sid as string;
     const [session] = await s.authDs.query(`SELECT revoked_at, revoked_reason FROM auth.session WHERE id = $1`, [sid]);
@@ -244,7 +302,13 @@ describe('identity through the gateway', () => {
     });
 
     it('a JWT with alg none', async () => {
-      const none = new UnsecuredJWT(body()).setSubject(claims.sub as string).setIssuer('dlx-auth').setAudience('dlx-api').setIssuedAt().setExpirationTime('5m').encode();
+      const none = new UnsecuredJWT(body())
+        .setSubject(claims.sub as string)
+        .setIssuer('dlx-auth')
+        .setAudience('dlx-api')
+        .setIssuedAt()
+        .setExpirationTime('5m')
+        .encode();
       await expectRefused(none, 'TOKEN_INVALID');
     });
 
@@ -255,7 +319,13 @@ describe('identity through the gateway', () => {
     });
 
     it('an HS256 JWT (algorithm confusion)', async () => {
-      const hs = await new SignJWT(body()).setProtectedHeader({ alg: 'HS256', kid: s.issuer.kid }).setSubject(claims.sub as string).setIssuer('dlx-auth').setAudience('dlx-api').setIssuedAt().setExpirationTime('5m')
+      const hs = await new SignJWT(body())
+        .setProtectedHeader({ alg: 'HS256', kid: s.issuer.kid })
+        .setSubject(claims.sub as string)
+        .setIssuer('dlx-auth')
+        .setAudience('dlx-api')
+        .setIssuedAt()
+        .setExpirationTime('5m')
         .sign(new TextEncoder().encode('a-shared-secret-of-at-least-32-bytes!!'));
       await expectRefused(hs, 'TOKEN_INVALID');
     });
@@ -326,7 +396,10 @@ describe('identity through the gateway', () => {
     const { iss: _i, aud: _a, iat: _t, exp: _e, ...memberClaims } = decodeJwt(member.accessToken);
     const otherSession = await new SignJWT({ ...memberClaims, sid: randomUUID() })
       .setProtectedHeader({ alg: 'EdDSA', kid: s.issuer.kid, typ: 'at+jwt' })
-      .setIssuer('dlx-auth').setAudience('dlx-api').setIssuedAt().setExpirationTime('5m')
+      .setIssuer('dlx-auth')
+      .setAudience('dlx-api')
+      .setIssuedAt()
+      .setExpirationTime('5m')
       .sign(await importPKCS8(s.signingKeyPem, 'EdDSA'));
     await expectRefused(otherSession, 'TOKEN_REVOKED');
     const refresh = await gql<{ refreshSession: { errors: Array<{ code: string }> } }>(REFRESH, { t: member.refreshToken });
@@ -335,7 +408,9 @@ describe('identity through the gateway', () => {
     expect(relogin.body.data!.login).toMatchObject({ accessToken: null, errors: [{ code: 'INVALID_CREDENTIALS' }] });
     // The admin is unaffected.
     expect((await gql(ME, {}, bearer(admin.accessToken))).body.data).toMatchObject({ me: { kind: 'USER', user: { id: admin.userId } } });
-    const audit = await s.authDs.query(`SELECT payload FROM auth.outbox WHERE subject = $1 AND payload->>'action' = 'auth.user.deactivated'`, [`audit.${admin.orgId}`]);
+    const audit = await s.authDs.query(`SELECT payload FROM auth.outbox WHERE subject = $1 AND payload->>'action' = 'auth.user.deactivated'`, [
+      `audit.${admin.orgId}`,
+    ]);
     expect(audit).toHaveLength(1);
   });
 });
@@ -358,12 +433,12 @@ describe('the bearer authenticator when it cannot check', () => {
     await expect(ok(req)).resolves.toMatchObject({ kind: 'user', orgRole: 'MEMBER', authMethod: 'bearer', grants: [] });
   });
 
-  it('derives the JWKS URL from AUTH_URL\'s origin', () => {
+  it("derives the JWKS URL from AUTH_URL's origin", () => {
     expect(defaultJwksUrl('http://auth:4001/graphql')).toBe('http://auth:4001/.well-known/jwks.json');
   });
 });
 
-describe('the gateway\'s revocation view', () => {
+describe("the gateway's revocation view", () => {
   it('has every earlier revocation loaded when start() resolves (a gateway started later refuses at once)', async () => {
     const { connectNats } = await import('@datalinx/messaging');
     const nats = await connectNats(process.env.NATS_URL!, 'revocation-view-test');

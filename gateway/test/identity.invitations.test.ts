@@ -47,7 +47,9 @@ describe('invitations, password reset and e-mail through the gateway (real SMTP)
   }
 
   async function invite(email: string, orgRole = 'MEMBER', grants: Array<{ workspaceId: string; role: string }> = [], displayName?: string) {
-    const res = await asAdmin<{ inviteUser: { invitation: { id: string; status: string } | null; errors: Array<{ code: string; field: string; message: string }> } }>(INVITE, {
+    const res = await asAdmin<{
+      inviteUser: { invitation: { id: string; status: string } | null; errors: Array<{ code: string; field: string; message: string }> };
+    }>(INVITE, {
       i: { email, orgRole, grants, ...(displayName ? { displayName } : {}) },
     });
     expect(res.body.errors).toBeUndefined();
@@ -56,7 +58,9 @@ describe('invitations, password reset and e-mail through the gateway (real SMTP)
 
   beforeAll(async () => {
     mailbox = await startMailbox();
-    s = await startIdentityStack({ mail: { smtpUrl: mailbox.smtpUrl('mailer', SMTP_PASSWORD), from: 'Datalinx <no-reply@datalinx.test>', webBaseUrl: 'https://app.datalinx.test' } });
+    s = await startIdentityStack({
+      mail: { smtpUrl: mailbox.smtpUrl('mailer', SMTP_PASSWORD), from: 'Datalinx <no-reply@datalinx.test>', webBaseUrl: 'https://app.datalinx.test' },
+    });
     admin = await signUpAndLogin(s.gatewayUrl, { password: PASSWORD });
     ws1 = await s.knowWorkspace(admin.orgId);
     ws2 = await s.knowWorkspace(admin.orgId);
@@ -69,7 +73,15 @@ describe('invitations, password reset and e-mail through the gateway (real SMTP)
 
   it('invites, mails the link, previews, refuses a weak password, accepts once, and the new user signs in with the invited role and grants', async () => {
     const email = `ivy-${randomUUID().slice(0, 8)}@example.test`;
-    const inv = await invite(email, 'MEMBER', [{ workspaceId: ws1, role: 'EDITOR' }, { workspaceId: ws2, role: 'VIEWER' }], 'Ivy Invited');
+    const inv = await invite(
+      email,
+      'MEMBER',
+      [
+        { workspaceId: ws1, role: 'EDITOR' },
+        { workspaceId: ws2, role: 'VIEWER' },
+      ],
+      'Ivy Invited',
+    );
     expect(inv.errors).toEqual([]);
     expect(inv.invitation).toMatchObject({ email, orgRole: 'MEMBER', status: 'OPEN', displayName: 'Ivy Invited' });
 
@@ -88,19 +100,28 @@ describe('invitations, password reset and e-mail through the gateway (real SMTP)
 
     const preview = await gql(PREVIEW, { t: token });
     expect(preview.body.errors).toBeUndefined();
-    expect(preview.body.data).toMatchObject({ invitation: { organizationName: admin.input.organizationName, email, orgRole: 'MEMBER', displayName: 'Ivy Invited' } });
+    expect(preview.body.data).toMatchObject({
+      invitation: { organizationName: admin.input.organizationName, email, orgRole: 'MEMBER', displayName: 'Ivy Invited' },
+    });
 
-    const weak = await gql<{ acceptInvitation: { user: unknown; errors: Array<{ code: string; field: string; message: string }> } }>(ACCEPT, { i: { token, password: 'short', displayName: 'Ivy' } });
+    const weak = await gql<{ acceptInvitation: { user: unknown; errors: Array<{ code: string; field: string; message: string }> } }>(ACCEPT, {
+      i: { token, password: 'short', displayName: 'Ivy' },
+    });
     expect(weak.body.data!.acceptInvitation.user).toBeNull();
     expect(weak.body.data!.acceptInvitation.errors.map((e) => e.code)).toEqual(expect.arrayContaining(['PASSWORD_TOO_WEAK']));
     expect(weak.body.data!.acceptInvitation.errors.map((e) => e.message).join(' ')).toMatch(/at least 12 characters/);
     expect(await s.authDs.query(`SELECT 1 FROM auth."user" WHERE email = $1`, [email])).toHaveLength(0);
 
-    const ok = await gql<{ acceptInvitation: { user: { id: string; email: string; orgRole: string; status: string; organization: { id: string } } | null; errors: unknown[] } }>(ACCEPT, {
+    const ok = await gql<{
+      acceptInvitation: { user: { id: string; email: string; orgRole: string; status: string; organization: { id: string } } | null; errors: unknown[] };
+    }>(ACCEPT, {
       i: { token, password: PASSWORD, displayName: 'Ivy Accepted' },
     });
     expect(ok.body.errors).toBeUndefined();
-    expect(ok.body.data!.acceptInvitation).toMatchObject({ errors: [], user: { email, displayName: 'Ivy Accepted', orgRole: 'MEMBER', status: 'ACTIVE', organization: { id: admin.orgId } } });
+    expect(ok.body.data!.acceptInvitation).toMatchObject({
+      errors: [],
+      user: { email, displayName: 'Ivy Accepted', orgRole: 'MEMBER', status: 'ACTIVE', organization: { id: admin.orgId } },
+    });
     const userId = ok.body.data!.acceptInvitation.user!.id;
     expect(await s.authDs.query(`SELECT 1 FROM auth.password_history WHERE user_id = $1`, [userId])).toHaveLength(1);
 
@@ -108,11 +129,16 @@ describe('invitations, password reset and e-mail through the gateway (real SMTP)
     const claims = decodeJwt(tokens.accessToken) as { sub: string; org: string; role: string; grants?: Array<{ workspaceId: string; role: string }> };
     expect(claims).toMatchObject({ sub: userId, org: admin.orgId, role: 'MEMBER' });
     expect([...(claims.grants ?? [])].sort((a, b) => a.workspaceId.localeCompare(b.workspaceId))).toEqual(
-      [{ workspaceId: ws1, role: 'EDITOR' }, { workspaceId: ws2, role: 'VIEWER' }].sort((a, b) => a.workspaceId.localeCompare(b.workspaceId)),
+      [
+        { workspaceId: ws1, role: 'EDITOR' },
+        { workspaceId: ws2, role: 'VIEWER' },
+      ].sort((a, b) => a.workspaceId.localeCompare(b.workspaceId)),
     );
 
     // Single use: the same link again is INVITATION_INVALID and the preview is gone.
-    const again = await gql<{ acceptInvitation: { user: unknown; errors: Array<{ code: string }> } }>(ACCEPT, { i: { token, password: PASSWORD, displayName: 'Ivy Again' } });
+    const again = await gql<{ acceptInvitation: { user: unknown; errors: Array<{ code: string }> } }>(ACCEPT, {
+      i: { token, password: PASSWORD, displayName: 'Ivy Again' },
+    });
     expect(again.body.data!.acceptInvitation).toEqual({ user: null, errors: [expect.objectContaining({ code: 'INVITATION_INVALID' })] });
     expect((await gql(PREVIEW, { t: token })).body.data).toEqual({ invitation: null });
 
@@ -138,7 +164,9 @@ describe('invitations, password reset and e-mail through the gateway (real SMTP)
     const tOld = (await mailTo(resent, '/accept-invitation')).token;
 
     await s.authDs.query(`UPDATE auth.invitation SET expires_at = now() - interval '1 minute' WHERE id = $1`, [e.invitation!.id]);
-    const rev = await asAdmin<{ revokeInvitation: { invitation: { status: string; revokedAt: string } | null; errors: unknown[] } }>(REVOKE, { id: r.invitation!.id });
+    const rev = await asAdmin<{ revokeInvitation: { invitation: { status: string; revokedAt: string } | null; errors: unknown[] } }>(REVOKE, {
+      id: r.invitation!.id,
+    });
     expect(rev.body.data!.revokeInvitation).toMatchObject({ errors: [], invitation: { status: 'REVOKED' } });
     const res = await asAdmin<{ resendInvitation: { invitation: { status: string } | null; errors: unknown[] } }>(RESEND, { id: x.invitation!.id });
     expect(res.body.data!.resendInvitation).toMatchObject({ errors: [], invitation: { status: 'OPEN' } });
@@ -147,13 +175,17 @@ describe('invitations, password reset and e-mail through the gateway (real SMTP)
 
     for (const token of [tExpired, tRevoked, tOld, 'dlx_inv_' + 'A'.repeat(43), 'garbage']) {
       expect((await gql(PREVIEW, { t: token })).body.data).toEqual({ invitation: null });
-      const a = await gql<{ acceptInvitation: { user: unknown; errors: Array<{ code: string; message: string }> } }>(ACCEPT, { i: { token, password: PASSWORD, displayName: 'Nobody' } });
+      const a = await gql<{ acceptInvitation: { user: unknown; errors: Array<{ code: string; message: string }> } }>(ACCEPT, {
+        i: { token, password: PASSWORD, displayName: 'Nobody' },
+      });
       expect(a.body.data!.acceptInvitation.user).toBeNull();
       expect(a.body.data!.acceptInvitation.errors.map((x) => x.code)).toEqual(['INVITATION_INVALID']);
     }
     expect((await s.authDs.query(`SELECT count(*)::int AS n FROM auth."user" WHERE email = ANY($1)`, [[expired, revoked, resent]]))[0].n).toBe(0);
     // The new link works.
-    const ok = await gql<{ acceptInvitation: { user: { email: string } | null; errors: unknown[] } }>(ACCEPT, { i: { token: tNew, password: PASSWORD, displayName: 'Resent' } });
+    const ok = await gql<{ acceptInvitation: { user: { email: string } | null; errors: unknown[] } }>(ACCEPT, {
+      i: { token: tNew, password: PASSWORD, displayName: 'Resent' },
+    });
     expect(ok.body.data!.acceptInvitation).toMatchObject({ errors: [], user: { email: resent } });
 
     // Statuses as the list shows them, with keyset paging (one per page).
@@ -162,7 +194,8 @@ describe('invitations, password reset and e-mail through the gateway (real SMTP)
     const seen: string[] = [];
     let after: string | null = null;
     for (let i = 0; i < 50; i += 1) {
-      const page: { body: { data?: { invitations: { nodes: Array<{ id: string }>; pageInfo: { hasNextPage: boolean; endCursor: string | null } } } } } = await asAdmin(LIST, { f: 1, a: after });
+      const page: { body: { data?: { invitations: { nodes: Array<{ id: string }>; pageInfo: { hasNextPage: boolean; endCursor: string | null } } } } } =
+        await asAdmin(LIST, { f: 1, a: after });
       seen.push(...page.body.data!.invitations.nodes.map((n) => n.id));
       if (!page.body.data!.invitations.pageInfo.hasNextPage) break;
       after = page.body.data!.invitations.pageInfo.endCursor;
@@ -177,7 +210,11 @@ describe('invitations, password reset and e-mail through the gateway (real SMTP)
     await invite(email, 'VIEWER');
     const { token } = await mailTo(email, '/accept-invitation');
     const results = await Promise.all(
-      [1, 2, 3].map((i) => gql<{ acceptInvitation: { user: { id: string } | null; errors: Array<{ code: string }> } }>(ACCEPT, { i: { token, password: PASSWORD, displayName: `Racer ${i}` } })),
+      [1, 2, 3].map((i) =>
+        gql<{ acceptInvitation: { user: { id: string } | null; errors: Array<{ code: string }> } }>(ACCEPT, {
+          i: { token, password: PASSWORD, displayName: `Racer ${i}` },
+        }),
+      ),
     );
     const payloads = results.map((r) => r.body.data!.acceptInvitation);
     expect(payloads.filter((p) => p.user !== null)).toHaveLength(1);
@@ -219,7 +256,12 @@ describe('invitations, password reset and e-mail through the gateway (real SMTP)
       `${good2},viewer,${ws1}:VIEWER,"Bulk, B"`,
     ].join('\n');
     const res = await asAdmin<{
-      inviteUsers: { invitedCount: number; failedCount: number; errors: unknown[]; rows: Array<{ line: number; email: string; ok: boolean; invitation: { email: string; orgRole: string } | null; errors: Array<{ code: string }> }> };
+      inviteUsers: {
+        invitedCount: number;
+        failedCount: number;
+        errors: unknown[];
+        rows: Array<{ line: number; email: string; ok: boolean; invitation: { email: string; orgRole: string } | null; errors: Array<{ code: string }> }>;
+      };
     }>(INVITE_CSV, { csv });
     expect(res.body.errors).toBeUndefined();
     const r = res.body.data!.inviteUsers;
@@ -235,7 +277,10 @@ describe('invitations, password reset and e-mail through the gateway (real SMTP)
     ]);
     expect(r.rows[7 - 1]!.invitation).toMatchObject({ email: good2, orgRole: 'VIEWER' });
     expect([r.invitedCount, r.failedCount]).toEqual([2, 5]);
-    const created: Array<{ email: string; display_name: string }> = await s.authDs.query(`SELECT email, display_name FROM auth.invitation WHERE email LIKE $1 ORDER BY email`, [`%-${tag}@example.test`]);
+    const created: Array<{ email: string; display_name: string }> = await s.authDs.query(
+      `SELECT email, display_name FROM auth.invitation WHERE email LIKE $1 ORDER BY email`,
+      [`%-${tag}@example.test`],
+    );
     expect(created).toEqual([
       { email: good1, display_name: 'Bulk A' },
       { email: good2, display_name: 'Bulk, B' },
@@ -309,7 +354,7 @@ describe('invitations, password reset and e-mail through the gateway (real SMTP)
     expect(done.body.data!.resetPassword).toEqual({ ok: true, errors: [] });
 
     // The access token from before is refused on the next request (epoch bump through NATS KV).
-    for (const deadline = Date.now() + 5000; ; ) {
+    for (const deadline = Date.now() + 5000; ;) {
       const res = await gql(ME, {}, bearer(old.accessToken));
       if (res.body.errors?.[0]?.extensions?.code === 'UNAUTHENTICATED') break;
       if (Date.now() > deadline) throw new Error(`old token still accepted: ${JSON.stringify(res.body)}`);
@@ -323,7 +368,9 @@ describe('invitations, password reset and e-mail through the gateway (real SMTP)
     // Single use.
     const again = await gql<{ resetPassword: { ok: boolean; errors: Array<{ code: string }> } }>(RESET, { t: token, p: 'Yet-Another-Horse-5-Staple' });
     expect(again.body.data!.resetPassword).toMatchObject({ ok: false, errors: [{ code: 'RESET_TOKEN_INVALID' }] });
-    const events: Array<{ payload: { action: string; target?: { id: string } } }> = await s.authDs.query(`SELECT payload FROM auth.outbox WHERE subject = $1`, [`audit.${admin.orgId}`]);
+    const events: Array<{ payload: { action: string; target?: { id: string } } }> = await s.authDs.query(`SELECT payload FROM auth.outbox WHERE subject = $1`, [
+      `audit.${admin.orgId}`,
+    ]);
     const mine = events.filter((e) => e.payload.target?.id === old.userId).map((e) => e.payload.action);
     expect(mine).toEqual(expect.arrayContaining(['auth.password.reset_requested', 'auth.password.reset']));
     expect(JSON.stringify(events)).not.toContain(token);
@@ -336,7 +383,9 @@ describe('invitations, password reset and e-mail through the gateway (real SMTP)
     const { token } = await mailTo(email, '/accept-invitation');
     await gql(ACCEPT, { i: { token, password: PASSWORD, displayName: 'Lim' } });
     for (let i = 0; i < 7; i += 1) expect((await gql(REQUEST_RESET, { e: email })).body.data).toEqual({ requestPasswordReset: { ok: true, errors: [] } });
-    const [{ n }] = await s.authDs.query(`SELECT count(*)::int AS n FROM auth.password_reset r JOIN auth."user" u ON u.id = r.user_id WHERE u.email = $1`, [email]);
+    const [{ n }] = await s.authDs.query(`SELECT count(*)::int AS n FROM auth.password_reset r JOIN auth."user" u ON u.id = r.user_id WHERE u.email = $1`, [
+      email,
+    ]);
     expect(n).toBe(5);
     const [{ q }] = await s.authDs.query(`SELECT count(*)::int AS q FROM auth.email_outbox WHERE to_address = $1 AND template = 'password_reset'`, [email]);
     expect(q).toBe(5);
@@ -347,7 +396,9 @@ describe('invitations, password reset and e-mail through the gateway (real SMTP)
     await invite(email);
     let row: { attempts: number; last_error: string | null; sent_at: Date | null; body: unknown; due: boolean } | undefined;
     for (const deadline = Date.now() + 10000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 50))) {
-      [row] = await s.authDs.query(`SELECT attempts, last_error, sent_at, body, next_attempt_at <= now() AS due FROM auth.email_outbox WHERE to_address = $1`, [email]);
+      [row] = await s.authDs.query(`SELECT attempts, last_error, sent_at, body, next_attempt_at <= now() AS due FROM auth.email_outbox WHERE to_address = $1`, [
+        email,
+      ]);
       if (row && row.attempts > 0) break;
     }
     expect(row).toMatchObject({ attempts: 1, sent_at: null, due: false });
@@ -381,7 +432,9 @@ describe('local mode (no SMTP_URL): the relay logs the link', () => {
         cb();
       },
     });
-    s = await startIdentityStack({ mail: { log: pino({ level: 'info', redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, sink), webBaseUrl: 'http://localhost:3000' } });
+    s = await startIdentityStack({
+      mail: { log: pino({ level: 'info', redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, sink), webBaseUrl: 'http://localhost:3000' },
+    });
   }, 60000);
 
   afterAll(async () => {
@@ -394,7 +447,7 @@ describe('local mode (no SMTP_URL): the relay logs the link', () => {
     const res = await postGraphQL<{ inviteUser: { errors: unknown[] } }>(s.gatewayUrl, INVITE, { i: { email, orgRole: 'VIEWER' } }, bearer(admin.accessToken));
     expect(res.body.data!.inviteUser.errors).toEqual([]);
     let line: { level: number; to: string; subject: string; link: string } | undefined;
-    for (const deadline = Date.now() + 10000; !line && Date.now() < deadline; ) {
+    for (const deadline = Date.now() + 10000; !line && Date.now() < deadline;) {
       line = logs.map((l) => JSON.parse(l) as { level: number; to?: string; subject: string; link: string }).find((l) => l.to === email) as typeof line;
       if (!line) await new Promise((r) => setTimeout(r, 50));
     }
@@ -406,7 +459,7 @@ describe('local mode (no SMTP_URL): the relay logs the link', () => {
     // The logged link works.
     const preview = await postGraphQL(s.gatewayUrl, PREVIEW, { t: token });
     expect(preview.body.data).toMatchObject({ invitation: { email, orgRole: 'VIEWER' } });
-    for (const deadline = Date.now() + 5000; ; ) {
+    for (const deadline = Date.now() + 5000; ;) {
       const [row] = await s.authDs.query(`SELECT sent_at, body FROM auth.email_outbox WHERE to_address = $1`, [email]);
       if (row.sent_at) {
         expect(row.body).toBeNull();

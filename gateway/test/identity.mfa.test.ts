@@ -32,21 +32,38 @@ describe('MFA (TOTP) through the gateway', () => {
   const POLICY = `mutation($i: SecurityPolicyInput!){ updateSecurityPolicy(input: $i) { policy { mfaRequiredForAdmins } errors { code field message } } }`;
   const MFA_LOGIN = `mutation($i: LoginInput!){ login(input: $i) { accessToken refreshToken user { id } mfaRequired mfaEnrollmentRequired challengeToken challengeExpiresAt errors { code } } }`;
 
-  type LoginStep = { accessToken: string | null; refreshToken: string | null; user: unknown; mfaRequired: boolean; mfaEnrollmentRequired: boolean; challengeToken: string | null; challengeExpiresAt: string | null; errors: Err[] };
+  type LoginStep = {
+    accessToken: string | null;
+    refreshToken: string | null;
+    user: unknown;
+    mfaRequired: boolean;
+    mfaEnrollmentRequired: boolean;
+    challengeToken: string | null;
+    challengeExpiresAt: string | null;
+    errors: Err[];
+  };
   const loginStep = async (email: string, password: string) => (await gql<{ login: LoginStep }>(MFA_LOGIN, { i: { email, password } })).body.data!.login;
 
   const secretOf = (uri: string) => base32Decode(new URL(uri).searchParams.get('secret')!);
   /** The code for the step `offset` steps from now (offset 1 = the next one, still inside the ±1 window). */
   const code = (secret: Buffer, offset = 0) => totp(secret, Date.now() + offset * 30_000);
   const auditActions = async (orgId: string) =>
-    ((await s.authDs.query(`SELECT payload->>'action' AS action FROM auth.outbox WHERE subject = $1 ORDER BY id`, [`audit.${orgId}`])) as Array<{ action: string }>).map((r) => r.action);
+    (
+      (await s.authDs.query(`SELECT payload->>'action' AS action FROM auth.outbox WHERE subject = $1 ORDER BY id`, [`audit.${orgId}`])) as Array<{
+        action: string;
+      }>
+    ).map((r) => r.action);
 
   /** Enrolls the bearer of `accessToken` and returns the secret and the backup codes. */
   async function enroll(accessToken: string): Promise<{ secret: Buffer; backupCodes: string[] }> {
     const e = await gql<{ enrollTotp: { enrollmentId: string; otpauthUri: string; errors: Err[] } }>(ENROLL, {}, bearer(accessToken));
     expect(e.body.data!.enrollTotp.errors).toEqual([]);
     const secret = secretOf(e.body.data!.enrollTotp.otpauthUri);
-    const c = await gql<{ confirmTotp: { backupCodes: string[]; accessToken: string | null; errors: Err[] } }>(CONFIRM, { id: e.body.data!.enrollTotp.enrollmentId, code: code(secret) }, bearer(accessToken));
+    const c = await gql<{ confirmTotp: { backupCodes: string[]; accessToken: string | null; errors: Err[] } }>(
+      CONFIRM,
+      { id: e.body.data!.enrollTotp.enrollmentId, code: code(secret) },
+      bearer(accessToken),
+    );
     expect(c.body.data!.confirmTotp.errors).toEqual([]);
     return { secret, backupCodes: c.body.data!.confirmTotp.backupCodes };
   }
@@ -73,13 +90,23 @@ describe('MFA (TOTP) through the gateway', () => {
     expect((await gql(ME, {}, bearer(u.accessToken))).body.data).toEqual({ me: { kind: 'USER', mfaEnabled: false, user: { id: u.userId } } });
 
     // A wrong code does not confirm; the right one does and returns 10 distinct backup codes, stored hashed.
-    const wrong = await gql<{ confirmTotp: { backupCodes: unknown; errors: Err[] } }>(CONFIRM, { id: enrollmentId, code: code(secret, 5) }, bearer(u.accessToken));
+    const wrong = await gql<{ confirmTotp: { backupCodes: unknown; errors: Err[] } }>(
+      CONFIRM,
+      { id: enrollmentId, code: code(secret, 5) },
+      bearer(u.accessToken),
+    );
     expect(wrong.body.data!.confirmTotp).toMatchObject({ backupCodes: null, errors: [{ code: 'MFA_CODE_INVALID' }] });
-    const ok = await gql<{ confirmTotp: { backupCodes: string[]; accessToken: unknown; errors: Err[] } }>(CONFIRM, { id: enrollmentId, code: code(secret) }, bearer(u.accessToken));
+    const ok = await gql<{ confirmTotp: { backupCodes: string[]; accessToken: unknown; errors: Err[] } }>(
+      CONFIRM,
+      { id: enrollmentId, code: code(secret) },
+      bearer(u.accessToken),
+    );
     const backupCodes = ok.body.data!.confirmTotp.backupCodes;
     expect(ok.body.data!.confirmTotp).toMatchObject({ accessToken: null, errors: [] });
     expect(new Set(backupCodes).size).toBe(10);
-    const stored = ((await s.authDs.query(`SELECT code_hash FROM auth.mfa_backup_code WHERE user_id = $1`, [u.userId])) as Array<{ code_hash: string }>).map((r) => r.code_hash);
+    const stored = ((await s.authDs.query(`SELECT code_hash FROM auth.mfa_backup_code WHERE user_id = $1`, [u.userId])) as Array<{ code_hash: string }>).map(
+      (r) => r.code_hash,
+    );
     expect(stored).toHaveLength(10);
     for (const c of backupCodes) expect(stored.join()).not.toContain(c.replace(/-/g, ''));
     expect((await gql(ME, {}, bearer(u.accessToken))).body.data).toMatchObject({ me: { mfaEnabled: true } });
@@ -99,7 +126,10 @@ describe('MFA (TOTP) through the gateway', () => {
     const replay = await gql<{ completeMfaLogin: { accessToken: unknown; errors: Err[] } }>(COMPLETE, { c: step.challengeToken, code: code(secret) });
     expect(replay.body.data!.completeMfaLogin).toMatchObject({ accessToken: null, errors: [{ code: 'MFA_CODE_INVALID' }] });
     const next = code(secret, 1);
-    const done = await gql<{ completeMfaLogin: { accessToken: string; refreshToken: string; user: { id: string }; errors: Err[] } }>(COMPLETE, { c: step.challengeToken, code: next });
+    const done = await gql<{ completeMfaLogin: { accessToken: string; refreshToken: string; user: { id: string }; errors: Err[] } }>(COMPLETE, {
+      c: step.challengeToken,
+      code: next,
+    });
     expect(done.body.data!.completeMfaLogin).toMatchObject({ user: { id: u.userId }, errors: [] });
     expect((await gql(ME, {}, bearer(done.body.data!.completeMfaLogin.accessToken))).body.data).toMatchObject({ me: { kind: 'USER', mfaEnabled: true } });
     // The challenge is single-use, and so is the code just used.
@@ -111,7 +141,10 @@ describe('MFA (TOTP) through the gateway', () => {
 
     // A backup code works once (typed in any case, without dashes), never twice.
     const backup = backupCodes[3]!;
-    const viaBackup = await gql<{ completeMfaLogin: { accessToken: string | null; errors: Err[] } }>(COMPLETE, { c: step2.challengeToken, code: backup.replace(/-/g, '').toUpperCase() });
+    const viaBackup = await gql<{ completeMfaLogin: { accessToken: string | null; errors: Err[] } }>(COMPLETE, {
+      c: step2.challengeToken,
+      code: backup.replace(/-/g, '').toUpperCase(),
+    });
     expect(viaBackup.body.data!.completeMfaLogin.errors).toEqual([]);
     expect(viaBackup.body.data!.completeMfaLogin.accessToken).toEqual(expect.any(String));
     const step3 = await loginStep(u.input.email, u.input.password);
@@ -122,11 +155,15 @@ describe('MFA (TOTP) through the gateway', () => {
     expect(actions).toContain('auth.mfa.enrolled');
     expect(actions.filter((a) => a === 'auth.login.succeeded')).toHaveLength(3); // the sign-up login, TOTP, backup code
     expect(actions.filter((a) => a === 'auth.login.failed').length).toBeGreaterThanOrEqual(3);
-    const [succeeded] = await s.authDs.query(
-      `SELECT payload AS data FROM auth.outbox WHERE subject = $1 AND payload->'details'->>'mfa' = 'backup_code'`,
-      [`audit.${u.orgId}`],
-    );
-    expect(succeeded.data).toMatchObject({ action: 'auth.login.succeeded', actor: { type: 'user', id: u.userId }, target: { type: 'Session' }, outcome: 'success' });
+    const [succeeded] = await s.authDs.query(`SELECT payload AS data FROM auth.outbox WHERE subject = $1 AND payload->'details'->>'mfa' = 'backup_code'`, [
+      `audit.${u.orgId}`,
+    ]);
+    expect(succeeded.data).toMatchObject({
+      action: 'auth.login.succeeded',
+      actor: { type: 'user', id: u.userId },
+      target: { type: 'Session' },
+      outcome: 'success',
+    });
   });
 
   it('spends a challenge after 5 wrong codes, even when the sixth is right', async () => {
@@ -134,7 +171,10 @@ describe('MFA (TOTP) through the gateway', () => {
     const { secret } = await enroll(u.accessToken);
     const step = await loginStep(u.input.email, u.input.password);
     for (let i = 0; i < 5; i++) {
-      const r = await gql<{ completeMfaLogin: { errors: Err[] } }>(COMPLETE, { c: step.challengeToken, code: String((Number(code(secret, 1)) + 1 + i) % 1e6).padStart(6, '0') });
+      const r = await gql<{ completeMfaLogin: { errors: Err[] } }>(COMPLETE, {
+        c: step.challengeToken,
+        code: String((Number(code(secret, 1)) + 1 + i) % 1e6).padStart(6, '0'),
+      });
       expect(r.body.data!.completeMfaLogin.errors[0]!.code).toBe('MFA_CODE_INVALID');
     }
     const right = await gql<{ completeMfaLogin: { accessToken: unknown; errors: Err[] } }>(COMPLETE, { c: step.challengeToken, code: code(secret, 1) });
@@ -151,12 +191,16 @@ describe('MFA (TOTP) through the gateway', () => {
     expect((await gql(DISABLE, { p: u.input.password })).body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     const good = await gql<{ disableTotp: { ok: boolean; errors: Err[] } }>(DISABLE, { p: u.input.password }, bearer(u.accessToken));
     expect(good.body.data!.disableTotp).toEqual({ ok: true, errors: [] });
-    expect(await s.authDs.query(`SELECT 1 FROM auth.mfa_totp WHERE user_id = $1 UNION ALL SELECT 1 FROM auth.mfa_backup_code WHERE user_id = $1`, [u.userId])).toEqual([]);
+    expect(
+      await s.authDs.query(`SELECT 1 FROM auth.mfa_totp WHERE user_id = $1 UNION ALL SELECT 1 FROM auth.mfa_backup_code WHERE user_id = $1`, [u.userId]),
+    ).toEqual([]);
     const direct = await loginStep(u.input.email, u.input.password);
     expect(direct).toMatchObject({ mfaRequired: false, challengeToken: null, errors: [] });
     expect(direct.accessToken).toEqual(expect.any(String));
     expect(await auditActions(u.orgId)).toContain('auth.mfa.disabled');
-    const [ev] = await s.authDs.query(`SELECT payload AS data FROM auth.outbox WHERE subject = $1 AND payload->>'action' = 'auth.mfa.disabled'`, [`audit.${u.orgId}`]);
+    const [ev] = await s.authDs.query(`SELECT payload AS data FROM auth.outbox WHERE subject = $1 AND payload->>'action' = 'auth.mfa.disabled'`, [
+      `audit.${u.orgId}`,
+    ]);
     expect(ev.data).toMatchObject({ actor: { type: 'user', id: u.userId }, target: { id: u.userId } });
   });
 
@@ -171,7 +215,13 @@ describe('MFA (TOTP) through the gateway', () => {
     const hash = await hashPassword(admin.input.password);
     const mk = async (role: string) => {
       const email = `${role.toLowerCase()}-${randomUUID()}@example.test`;
-      await s.authDs.query(`INSERT INTO auth."user" (org_id, email, display_name, org_role, password_hash) VALUES ($1, $2, $3, $4, $5)`, [admin.orgId, email, role, role, hash]);
+      await s.authDs.query(`INSERT INTO auth."user" (org_id, email, display_name, org_role, password_hash) VALUES ($1, $2, $3, $4, $5)`, [
+        admin.orgId,
+        email,
+        role,
+        role,
+        hash,
+      ]);
       return { email, ...(await login(s.gatewayUrl, email, admin.input.password)) };
     };
     const admin2 = await mk('ADMIN');
@@ -180,10 +230,16 @@ describe('MFA (TOTP) through the gateway', () => {
     const byMember = await gql(POLICY, { i: { mfaRequiredForAdmins: true } }, bearer(member.accessToken));
     expect(byMember.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
 
-    const on = await gql<{ updateSecurityPolicy: { policy: { mfaRequiredForAdmins: boolean }; errors: Err[] } }>(POLICY, { i: { mfaRequiredForAdmins: true } }, bearer(admin.accessToken));
+    const on = await gql<{ updateSecurityPolicy: { policy: { mfaRequiredForAdmins: boolean }; errors: Err[] } }>(
+      POLICY,
+      { i: { mfaRequiredForAdmins: true } },
+      bearer(admin.accessToken),
+    );
     expect(on.body.data!.updateSecurityPolicy).toEqual({ policy: { mfaRequiredForAdmins: true }, errors: [] });
     // admin2's session is gone at once: access token refused, refresh refused.
-    await eventually(async () => expect((await gql(ME, {}, bearer(admin2.accessToken))).body.errors?.[0]?.extensions).toMatchObject({ reason: 'TOKEN_REVOKED' }));
+    await eventually(async () =>
+      expect((await gql(ME, {}, bearer(admin2.accessToken))).body.errors?.[0]?.extensions).toMatchObject({ reason: 'TOKEN_REVOKED' }),
+    );
     const refresh = await gql<{ refreshSession: { accessToken: unknown; errors: Err[] } }>(REFRESH, { t: admin2.refreshToken });
     expect(refresh.body.data!.refreshSession).toMatchObject({ accessToken: null });
     // The member and the enrolled admin go on.
@@ -197,7 +253,9 @@ describe('MFA (TOTP) through the gateway', () => {
     const challenge = step.challengeToken!;
     // The enrollment challenge opens nothing else: not a bearer token, not a login challenge.
     expect((await gql(ME, {}, bearer(challenge))).body.errors?.[0]?.extensions).toMatchObject({ reason: 'TOKEN_INVALID' });
-    expect((await gql<{ completeMfaLogin: { errors: Err[] } }>(COMPLETE, { c: challenge, code: '123456' })).body.data!.completeMfaLogin.errors[0]!.code).toBe('MFA_CHALLENGE_INVALID');
+    expect((await gql<{ completeMfaLogin: { errors: Err[] } }>(COMPLETE, { c: challenge, code: '123456' })).body.data!.completeMfaLogin.errors[0]!.code).toBe(
+      'MFA_CHALLENGE_INVALID',
+    );
     expect((await gql<{ enrollTotp: { errors: Err[] } }>(ENROLL, { c: 'dlx_mfa_forged' })).body.data!.enrollTotp.errors[0]!.code).toBe('MFA_CHALLENGE_INVALID');
     expect((await gql<{ enrollTotp: { errors: Err[] } }>(ENROLL, {})).body.data!.enrollTotp.errors[0]!.code).toBe('NOT_SIGNED_IN');
 
@@ -213,7 +271,9 @@ describe('MFA (TOTP) through the gateway', () => {
     expect(c.body.data!.confirmTotp.errors).toEqual([]);
     expect(c.body.data!.confirmTotp.backupCodes).toHaveLength(10);
     expect(c.body.data!.confirmTotp.user.id).toBe(admin2.userId);
-    expect((await gql(ME, {}, bearer(c.body.data!.confirmTotp.accessToken))).body.data).toMatchObject({ me: { kind: 'USER', mfaEnabled: true, user: { id: admin2.userId } } });
+    expect((await gql(ME, {}, bearer(c.body.data!.confirmTotp.accessToken))).body.data).toMatchObject({
+      me: { kind: 'USER', mfaEnabled: true, user: { id: admin2.userId } },
+    });
     // The challenge is spent.
     expect((await gql<{ enrollTotp: { errors: Err[] } }>(ENROLL, { c: challenge })).body.data!.enrollTotp.errors[0]!.code).toBe('MFA_CHALLENGE_INVALID');
     // While the policy holds, an admin cannot turn MFA off.

@@ -34,7 +34,8 @@ describe('passwords through the gateway', () => {
     errors: Err[];
   };
   const gql = gqlClient(() => s.gatewayUrl);
-  const SIGN_IN_FIELDS = 'accessToken refreshToken user { id } mfaRequired mfaEnrollmentRequired passwordChangeRequired challengeToken challengeExpiresAt errors { code field message }';
+  const SIGN_IN_FIELDS =
+    'accessToken refreshToken user { id } mfaRequired mfaEnrollmentRequired passwordChangeRequired challengeToken challengeExpiresAt errors { code field message }';
   const CHANGE = `mutation($c: String!, $n: String!){ changePassword(currentPassword: $c, newPassword: $n) { ok errors { code field message } } }`;
   const EXPIRED = `mutation($t: String!, $n: String!){ changeExpiredPassword(challengeToken: $t, newPassword: $n) { ${SIGN_IN_FIELDS} } }`;
   const POLICY = `mutation($i: SecurityPolicyInput!){ updateSecurityPolicy(input: $i) { policy { passwordMinLength passwordRequireUppercase passwordRequireLowercase passwordRequireDigit passwordRequireSymbol passwordHistorySize passwordMaxAgeDays } errors { code field } } }`;
@@ -43,9 +44,16 @@ describe('passwords through the gateway', () => {
     (await gql<{ changePassword: { ok: boolean; errors: Err[] } }>(CHANGE, { c: current, n: next }, bearer(t.accessToken))).body.data!.changePassword;
   const signIn = async (email: string, password: string) =>
     (await gql<{ login: SignIn }>(`mutation($i: LoginInput!){ login(input: $i) { ${SIGN_IN_FIELDS} } }`, { i: { email, password } })).body.data!.login;
-  const changeExpired = async (token: string, next: string) => (await gql<{ changeExpiredPassword: SignIn }>(EXPIRED, { t: token, n: next })).body.data!.changeExpiredPassword;
+  const changeExpired = async (token: string, next: string) =>
+    (await gql<{ changeExpiredPassword: SignIn }>(EXPIRED, { t: token, n: next })).body.data!.changeExpiredPassword;
   const setPolicy = async (t: { accessToken: string }, i: Record<string, unknown>) =>
-    (await gql<{ updateSecurityPolicy: { policy: Record<string, unknown> | null; errors: Array<{ code: string; field: string }> } }>(POLICY, { i }, bearer(t.accessToken))).body.data!.updateSecurityPolicy;
+    (
+      await gql<{ updateSecurityPolicy: { policy: Record<string, unknown> | null; errors: Array<{ code: string; field: string }> } }>(
+        POLICY,
+        { i },
+        bearer(t.accessToken),
+      )
+    ).body.data!.updateSecurityPolicy;
   const meKind = async (t: { accessToken: string }) => {
     const res = await gql<{ me: { kind: string } }>(`{ me { kind } }`, {}, bearer(t.accessToken));
     return res.body.data?.me.kind ?? (res.body.errors?.[0]?.extensions?.reason as string);
@@ -59,7 +67,8 @@ describe('passwords through the gateway', () => {
     }
   };
   const accountFailures = async () => (await s.authDs.query(`SELECT count(*)::int AS n FROM auth.login_failure WHERE scope = 'ACCOUNT'`))[0].n as number;
-  const agePassword = (userId: string, days: number) => s.authDs.query(`UPDATE auth."user" SET password_changed_at = now() - make_interval(days => $2) WHERE id = $1`, [userId, days]);
+  const agePassword = (userId: string, days: number) =>
+    s.authDs.query(`UPDATE auth."user" SET password_changed_at = now() - make_interval(days => $2) WHERE id = $1`, [userId, days]);
   const noTokens = { accessToken: null, refreshToken: null, user: null };
 
   it('changes the password: the current one is required (a wrong one counts as a failed attempt), the policy rule is named, other sessions end, this one stays', async () => {
@@ -67,28 +76,39 @@ describe('passwords through the gateway', () => {
     const other = await login(s.gatewayUrl, a.input.email, a.input.password);
     const before = await accountFailures();
 
-    expect(await change(a, 'Not-The-Password-1', 'Brand-New-Secret-42')).toEqual({ ok: false, errors: [{ code: 'INVALID_PASSWORD', field: 'currentPassword', message: expect.any(String) }] });
+    expect(await change(a, 'Not-The-Password-1', 'Brand-New-Secret-42')).toEqual({
+      ok: false,
+      errors: [{ code: 'INVALID_PASSWORD', field: 'currentPassword', message: expect.any(String) }],
+    });
     expect(await accountFailures()).toBe(before + 1);
 
     const weak = await change(a, a.input.password, 'short');
     expect(weak.ok).toBe(false);
     expect(weak.errors.every((e) => e.code === 'PASSWORD_TOO_WEAK' && e.field === 'newPassword')).toBe(true);
-    expect(weak.errors.map((e) => e.message)).toEqual(expect.arrayContaining([expect.stringMatching(/at least 12 characters/), expect.stringMatching(/uppercase/), expect.stringMatching(/digit/)]));
+    expect(weak.errors.map((e) => e.message)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/at least 12 characters/), expect.stringMatching(/uppercase/), expect.stringMatching(/digit/)]),
+    );
     // The current password itself is the newest entry of the history.
-    expect((await change(a, a.input.password, a.input.password)).errors).toEqual([expect.objectContaining({ code: 'PASSWORD_TOO_WEAK', message: expect.stringMatching(/last 5 passwords/) })]);
+    expect((await change(a, a.input.password, a.input.password)).errors).toEqual([
+      expect.objectContaining({ code: 'PASSWORD_TOO_WEAK', message: expect.stringMatching(/last 5 passwords/) }),
+    ]);
     const [{ changed: changedBefore }] = await s.authDs.query(`SELECT password_changed_at AS changed FROM auth."user" WHERE id = $1`, [a.userId]);
 
     expect(await change(a, a.input.password, 'Brand-New-Secret-42')).toEqual({ ok: true, errors: [] });
     await until(() => meKind(other), 'TOKEN_REVOKED');
     expect(await meKind(a)).toBe('USER');
-    expect((await gql<{ refreshSession: { errors: Err[] } }>(REFRESH, { t: other.refreshToken })).body.data!.refreshSession.errors[0]!.code).toBe('SESSION_REVOKED');
+    expect((await gql<{ refreshSession: { errors: Err[] } }>(REFRESH, { t: other.refreshToken })).body.data!.refreshSession.errors[0]!.code).toBe(
+      'SESSION_REVOKED',
+    );
     expect((await gql<{ refreshSession: { accessToken: string | null } }>(REFRESH, { t: a.refreshToken })).body.data!.refreshSession.accessToken).toBeTruthy();
     await expect(login(s.gatewayUrl, a.input.email, a.input.password)).rejects.toThrow(/INVALID_CREDENTIALS/);
     expect(await meKind(await login(s.gatewayUrl, a.input.email, 'Brand-New-Secret-42'))).toBe('USER');
 
     const [{ changed }] = await s.authDs.query(`SELECT password_changed_at AS changed FROM auth."user" WHERE id = $1`, [a.userId]);
     expect(new Date(changed).getTime()).toBeGreaterThan(new Date(changedBefore).getTime());
-    const [ev] = await s.authDs.query(`SELECT payload AS data FROM auth.outbox WHERE subject = $1 AND payload->>'action' = 'auth.password.changed'`, [`audit.${a.orgId}`]);
+    const [ev] = await s.authDs.query(`SELECT payload AS data FROM auth.outbox WHERE subject = $1 AND payload->>'action' = 'auth.password.changed'`, [
+      `audit.${a.orgId}`,
+    ]);
     expect(ev.data).toMatchObject({ actor: { id: a.userId }, target: { id: a.userId }, details: { revokedSessions: 1 } });
     expect(JSON.stringify(ev.data)).not.toContain('Brand-New');
     // Signed-in users only.
@@ -113,8 +133,17 @@ describe('passwords through the gateway', () => {
 
   it('takes the password policy in updateSecurityPolicy, validated, and applies it to the next change', async () => {
     const a = await signUpAndLogin(s.gatewayUrl);
-    const defaults = await gql<{ securityPolicy: Record<string, unknown> }>(`{ securityPolicy { passwordMinLength passwordHistorySize passwordMaxAgeDays passwordRequireSymbol } }`, {}, bearer(a.accessToken));
-    expect(defaults.body.data!.securityPolicy).toEqual({ passwordMinLength: 12, passwordHistorySize: 5, passwordMaxAgeDays: null, passwordRequireSymbol: true });
+    const defaults = await gql<{ securityPolicy: Record<string, unknown> }>(
+      `{ securityPolicy { passwordMinLength passwordHistorySize passwordMaxAgeDays passwordRequireSymbol } }`,
+      {},
+      bearer(a.accessToken),
+    );
+    expect(defaults.body.data!.securityPolicy).toEqual({
+      passwordMinLength: 12,
+      passwordHistorySize: 5,
+      passwordMaxAgeDays: null,
+      passwordRequireSymbol: true,
+    });
 
     const bad = await setPolicy(a, { passwordMinLength: 4, passwordHistorySize: 25, passwordMaxAgeDays: -1 });
     expect(bad.policy).toBeNull();
@@ -125,7 +154,15 @@ describe('passwords through the gateway', () => {
     ]);
     const ok = await setPolicy(a, { passwordMinLength: 16, passwordRequireSymbol: false, passwordHistorySize: 3, passwordMaxAgeDays: 90 });
     expect(ok).toEqual({
-      policy: { passwordMinLength: 16, passwordRequireUppercase: true, passwordRequireLowercase: true, passwordRequireDigit: true, passwordRequireSymbol: false, passwordHistorySize: 3, passwordMaxAgeDays: 90 },
+      policy: {
+        passwordMinLength: 16,
+        passwordRequireUppercase: true,
+        passwordRequireLowercase: true,
+        passwordRequireDigit: true,
+        passwordRequireSymbol: false,
+        passwordHistorySize: 3,
+        passwordMaxAgeDays: 90,
+      },
       errors: [],
     });
     expect((await change(a, a.input.password, 'Fifteen-Chars-1')).errors.map((e) => e.message)).toEqual([expect.stringMatching(/at least 16 characters/)]);
@@ -148,12 +185,24 @@ describe('passwords through the gateway', () => {
     expect((await signIn(a.input.email, 'Wrong-Password-123!')).passwordChangeRequired).toBe(false);
     // The challenge is no bearer token and no MFA challenge.
     expect(await meKind({ accessToken: first.challengeToken! })).not.toBe('USER');
-    const mfa = await gql<{ completeMfaLogin: SignIn }>(`mutation($t: String!){ completeMfaLogin(challengeToken: $t, code: "123456") { ${SIGN_IN_FIELDS} } }`, { t: first.challengeToken });
+    const mfa = await gql<{ completeMfaLogin: SignIn }>(`mutation($t: String!){ completeMfaLogin(challengeToken: $t, code: "123456") { ${SIGN_IN_FIELDS} } }`, {
+      t: first.challengeToken,
+    });
     expect(mfa.body.data!.completeMfaLogin).toMatchObject({ ...noTokens, errors: [{ code: 'MFA_CHALLENGE_INVALID' }] });
 
-    expect(await changeExpired(first.challengeToken!, a.input.password)).toMatchObject({ ...noTokens, passwordChangeRequired: false, errors: [{ code: 'PASSWORD_TOO_WEAK', field: 'newPassword', message: expect.stringMatching(/last 5 passwords/) }] });
-    expect(await changeExpired(first.challengeToken!, 'weak')).toMatchObject({ ...noTokens, errors: expect.arrayContaining([expect.objectContaining({ code: 'PASSWORD_TOO_WEAK', message: expect.stringMatching(/at least 12/) })]) });
-    expect(await changeExpired('dlx_pwc_not-a-real-token', 'Another-Fresh-Pass-7')).toMatchObject({ ...noTokens, errors: [{ code: 'PASSWORD_CHANGE_CHALLENGE_INVALID', field: 'challengeToken' }] });
+    expect(await changeExpired(first.challengeToken!, a.input.password)).toMatchObject({
+      ...noTokens,
+      passwordChangeRequired: false,
+      errors: [{ code: 'PASSWORD_TOO_WEAK', field: 'newPassword', message: expect.stringMatching(/last 5 passwords/) }],
+    });
+    expect(await changeExpired(first.challengeToken!, 'weak')).toMatchObject({
+      ...noTokens,
+      errors: expect.arrayContaining([expect.objectContaining({ code: 'PASSWORD_TOO_WEAK', message: expect.stringMatching(/at least 12/) })]),
+    });
+    expect(await changeExpired('dlx_pwc_not-a-real-token', 'Another-Fresh-Pass-7')).toMatchObject({
+      ...noTokens,
+      errors: [{ code: 'PASSWORD_CHANGE_CHALLENGE_INVALID', field: 'challengeToken' }],
+    });
     // Still refused: nothing was changed by the refusals.
     expect((await signIn(a.input.email, a.input.password)).passwordChangeRequired).toBe(true);
 
@@ -181,9 +230,14 @@ describe('passwords through the gateway', () => {
 
     const first = await signIn(a.input.email, a.input.password);
     expect(first).toMatchObject({ ...noTokens, mfaEnrollmentRequired: true, passwordChangeRequired: false });
-    const e = await gql<{ enrollTotp: { enrollmentId: string; otpauthUri: string } }>(`mutation($c: String){ enrollTotp(challengeToken: $c) { enrollmentId otpauthUri } }`, { c: first.challengeToken });
+    const e = await gql<{ enrollTotp: { enrollmentId: string; otpauthUri: string } }>(
+      `mutation($c: String){ enrollTotp(challengeToken: $c) { enrollmentId otpauthUri } }`,
+      { c: first.challengeToken },
+    );
     const secret = base32Decode(new URL(e.body.data!.enrollTotp.otpauthUri).searchParams.get('secret')!);
-    const confirmed = await gql<{ confirmTotp: { accessToken: string | null; backupCodes: string[]; passwordChangeRequired: boolean; challengeToken: string | null; errors: Err[] } }>(
+    const confirmed = await gql<{
+      confirmTotp: { accessToken: string | null; backupCodes: string[]; passwordChangeRequired: boolean; challengeToken: string | null; errors: Err[] };
+    }>(
       `mutation($id: ID!, $code: String!, $c: String){ confirmTotp(enrollmentId: $id, code: $code, challengeToken: $c) { accessToken backupCodes passwordChangeRequired challengeToken errors { code field message } } }`,
       { id: e.body.data!.enrollTotp.enrollmentId, code: totp(secret, Date.now()), c: first.challengeToken },
     );
@@ -199,7 +253,11 @@ describe('passwords through the gateway', () => {
 
   it('with MFA on, the second factor comes first: only then is the expired password changed, and the sign-in ends without asking for it again', async () => {
     const a = await signUpAndLogin(s.gatewayUrl);
-    const e = await gql<{ enrollTotp: { enrollmentId: string; otpauthUri: string } }>(`mutation { enrollTotp { enrollmentId otpauthUri errors { code } } }`, {}, bearer(a.accessToken));
+    const e = await gql<{ enrollTotp: { enrollmentId: string; otpauthUri: string } }>(
+      `mutation { enrollTotp { enrollmentId otpauthUri errors { code } } }`,
+      {},
+      bearer(a.accessToken),
+    );
     const secret = base32Decode(new URL(e.body.data!.enrollTotp.otpauthUri).searchParams.get('secret')!);
     const c = await gql<{ confirmTotp: { backupCodes: string[]; errors: Err[] } }>(
       `mutation($id: ID!, $code: String!){ confirmTotp(enrollmentId: $id, code: $code) { backupCodes errors { code field message } } }`,
@@ -217,10 +275,13 @@ describe('passwords through the gateway', () => {
     const sneaky = await changeExpired(first.challengeToken!, 'Sneaky-Attacker-Pass-9');
     expect(sneaky).toMatchObject({ ...noTokens, errors: [{ code: 'PASSWORD_CHANGE_CHALLENGE_INVALID' }] });
 
-    const afterMfa = await gql<{ completeMfaLogin: SignIn }>(`mutation($t: String!, $c: String!){ completeMfaLogin(challengeToken: $t, code: $c) { ${SIGN_IN_FIELDS} } }`, {
-      t: first.challengeToken,
-      c: c.body.data!.confirmTotp.backupCodes[0],
-    });
+    const afterMfa = await gql<{ completeMfaLogin: SignIn }>(
+      `mutation($t: String!, $c: String!){ completeMfaLogin(challengeToken: $t, code: $c) { ${SIGN_IN_FIELDS} } }`,
+      {
+        t: first.challengeToken,
+        c: c.body.data!.confirmTotp.backupCodes[0],
+      },
+    );
     const due = afterMfa.body.data!.completeMfaLogin;
     expect(due).toMatchObject({ ...noTokens, passwordChangeRequired: true, mfaRequired: false, errors: [] });
     // Reusing the expired password is refused; a new one signs in at once (the second factor was passed).
@@ -233,5 +294,4 @@ describe('passwords through the gateway', () => {
     const again = await signIn(a.input.email, 'Mfa-User-New-Pass-9');
     expect(again).toMatchObject({ ...noTokens, passwordChangeRequired: false, mfaRequired: true });
   });
-
 });

@@ -1,7 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import { gqlClient } from '../../test/support/http';
-import { REFRESH, SIGN_UP, addPerson, bearer, login, newSignUp, signUpAndLogin, startIdentityStack, type IdentityStack, type Tokens } from '../../test/support/identity';
+import {
+  REFRESH,
+  SIGN_UP,
+  addPerson,
+  bearer,
+  login,
+  newSignUp,
+  signUpAndLogin,
+  startIdentityStack,
+  type IdentityStack,
+  type Tokens,
+} from '../../test/support/identity';
 
 /**
  * Managing people end to end, through the real gateway: org role changes (the last active ADMIN
@@ -34,9 +45,11 @@ describe('managing people through the gateway', () => {
   const DEACTIVATE = `mutation($id: ID!){ deactivateUser(id: $id) { user { id status } errors { code } } }`;
 
   const setRole = async (t: { accessToken: string }, userId: string, r: string) =>
-    (await gql<{ updateUserRole: { user: { id: string; orgRole: string } | null; errors: Err[] } }>(ROLE, { u: userId, r }, bearer(t.accessToken))).body.data!.updateUserRole;
+    (await gql<{ updateUserRole: { user: { id: string; orgRole: string } | null; errors: Err[] } }>(ROLE, { u: userId, r }, bearer(t.accessToken))).body.data!
+      .updateUserRole;
   const setGrants = async (t: { accessToken: string }, userId: string, g: Grant[]) =>
-    (await gql<{ setWorkspaceGrants: { user: { id: string } | null; grants: Grant[] | null; errors: Err[] } }>(GRANTS, { u: userId, g }, bearer(t.accessToken))).body.data!.setWorkspaceGrants;
+    (await gql<{ setWorkspaceGrants: { user: { id: string } | null; grants: Grant[] | null; errors: Err[] } }>(GRANTS, { u: userId, g }, bearer(t.accessToken)))
+      .body.data!.setWorkspaceGrants;
   const remove = async (t: { accessToken: string }, id: string) =>
     (await gql<{ removeUser: { ok: boolean; removedUserId: string | null; errors: Err[] } }>(REMOVE, { id }, bearer(t.accessToken))).body.data!.removeUser;
 
@@ -68,11 +81,22 @@ describe('managing people through the gateway', () => {
     return { email, ...(await login(s.gatewayUrl, email, admin.input.password)) };
   };
   const dbGrants = async (userId: string): Promise<Grant[]> =>
-    (await s.authDs.query(`SELECT workspace_id AS "workspaceId", role FROM auth.workspace_grant WHERE user_id = $1 ORDER BY workspace_id`, [userId])) as Grant[];
+    (await s.authDs.query(`SELECT workspace_id AS "workspaceId", role FROM auth.workspace_grant WHERE user_id = $1 ORDER BY workspace_id`, [
+      userId,
+    ])) as Grant[];
   const dbUser = async (userId: string): Promise<{ org_role: string; status: string; token_epoch: number } | undefined> =>
-    ((await s.authDs.query(`SELECT org_role, status, token_epoch FROM auth."user" WHERE id = $1`, [userId])) as Array<{ org_role: string; status: string; token_epoch: number }>)[0];
+    (
+      (await s.authDs.query(`SELECT org_role, status, token_epoch FROM auth."user" WHERE id = $1`, [userId])) as Array<{
+        org_role: string;
+        status: string;
+        token_epoch: number;
+      }>
+    )[0];
   const auditOf = async (orgId: string, action: string) =>
-    (await s.authDs.query(`SELECT payload AS data FROM auth.outbox WHERE subject = $1 AND payload->>'action' = $2 ORDER BY created_at`, [`audit.${orgId}`, action])) as Array<{
+    (await s.authDs.query(`SELECT payload AS data FROM auth.outbox WHERE subject = $1 AND payload->>'action' = $2 ORDER BY created_at`, [
+      `audit.${orgId}`,
+      action,
+    ])) as Array<{
       data: { actor: { id: string }; target: { id: string }; details?: Record<string, unknown> };
     }>;
   const sortGrants = (g: Grant[]) => [...g].sort((a, b) => a.workspaceId.localeCompare(b.workspaceId));
@@ -111,7 +135,9 @@ describe('managing people through the gateway', () => {
 
     // A deactivated ADMIN does not count as "another admin".
     const dormant = await addUser(admin, 'ADMIN');
-    expect((await gql<{ deactivateUser: { errors: Err[] } }>(DEACTIVATE, { id: dormant.userId }, bearer(admin.accessToken))).body.data!.deactivateUser.errors).toEqual([]);
+    expect(
+      (await gql<{ deactivateUser: { errors: Err[] } }>(DEACTIVATE, { id: dormant.userId }, bearer(admin.accessToken))).body.data!.deactivateUser.errors,
+    ).toEqual([]);
     expect((await setRole(admin, admin.userId, 'MEMBER')).errors.map((e) => e.code)).toEqual(['LAST_ADMIN']);
 
     const second = await addUser(admin, 'ADMIN');
@@ -132,33 +158,57 @@ describe('managing people through the gateway', () => {
     const admin = await signUpAndLogin(s.gatewayUrl);
     const member = await addUser(admin, 'MEMBER');
     const [ws1, ws2] = [await s.knowWorkspace(admin.orgId), await s.knowWorkspace(admin.orgId)];
-    expect((await setGrants(admin, member.userId, [{ workspaceId: ws1, role: 'EDITOR' }, { workspaceId: ws2, role: 'VIEWER' }])).errors).toEqual([]);
+    expect(
+      (
+        await setGrants(admin, member.userId, [
+          { workspaceId: ws1, role: 'EDITOR' },
+          { workspaceId: ws2, role: 'VIEWER' },
+        ])
+      ).errors,
+    ).toEqual([]);
 
     expect((await setRole(admin, member.userId, 'VIEWER')).errors).toEqual([]);
-    expect(await dbGrants(member.userId)).toEqual(sortGrants([{ workspaceId: ws1, role: 'VIEWER' }, { workspaceId: ws2, role: 'VIEWER' }]));
+    expect(await dbGrants(member.userId)).toEqual(
+      sortGrants([
+        { workspaceId: ws1, role: 'VIEWER' },
+        { workspaceId: ws2, role: 'VIEWER' },
+      ]),
+    );
     await until(() => meKind(member), 'TOKEN_REVOKED');
     const viewer = await freshLogin(member.email, admin.input.password);
     const claims = decodeJwt(viewer.accessToken) as { role: string; grants: Grant[] };
     expect(claims.role).toBe('VIEWER');
-    expect(sortGrants(claims.grants)).toEqual(sortGrants([{ workspaceId: ws1, role: 'VIEWER' }, { workspaceId: ws2, role: 'VIEWER' }]));
+    expect(sortGrants(claims.grants)).toEqual(
+      sortGrants([
+        { workspaceId: ws1, role: 'VIEWER' },
+        { workspaceId: ws2, role: 'VIEWER' },
+      ]),
+    );
     const [ev] = await auditOf(admin.orgId, 'auth.user.role_changed');
     expect(ev!.data.details).toMatchObject({ from: 'MEMBER', to: 'VIEWER', downgradedGrants: [ws1] });
 
     const epoch = (await dbUser(member.userId))!.token_epoch;
-    const refused = await setGrants(admin, member.userId, [{ workspaceId: ws2, role: 'VIEWER' }, { workspaceId: ws1, role: 'EDITOR' }]);
+    const refused = await setGrants(admin, member.userId, [
+      { workspaceId: ws2, role: 'VIEWER' },
+      { workspaceId: ws1, role: 'EDITOR' },
+    ]);
     expect(refused).toMatchObject({ user: null, grants: null, errors: [{ code: 'GRANT_NOT_ALLOWED', field: 'grants[1].role' }] });
     expect((await dbGrants(member.userId)).every((g) => g.role === 'VIEWER')).toBe(true);
     expect((await dbUser(member.userId))!.token_epoch).toBe(epoch);
   });
 
-  it('sets and replaces workspace grants; another org\'s workspace looks exactly like an unknown one and changes nothing', async () => {
+  it("sets and replaces workspace grants; another org's workspace looks exactly like an unknown one and changes nothing", async () => {
     const admin = await signUpAndLogin(s.gatewayUrl);
     const member = await addUser(admin, 'MEMBER');
     const outsider = await signUpAndLogin(s.gatewayUrl);
     const [ws1, ws2] = [await s.knowWorkspace(admin.orgId), await s.knowWorkspace(admin.orgId)];
     const theirs = await s.knowWorkspace(outsider.orgId);
 
-    expect(await setGrants(admin, member.userId, [{ workspaceId: ws1, role: 'EDITOR' }])).toEqual({ user: { id: member.userId }, grants: [{ workspaceId: ws1, role: 'EDITOR' }], errors: [] });
+    expect(await setGrants(admin, member.userId, [{ workspaceId: ws1, role: 'EDITOR' }])).toEqual({
+      user: { id: member.userId },
+      grants: [{ workspaceId: ws1, role: 'EDITOR' }],
+      errors: [],
+    });
     await until(() => meKind(member), 'TOKEN_REVOKED');
     const signedIn = await freshLogin(member.email, admin.input.password);
     expect(decodeJwt(signedIn.accessToken).grants).toEqual([{ workspaceId: ws1, role: 'EDITOR' }]);
@@ -168,16 +218,36 @@ describe('managing people through the gateway', () => {
     expect(await dbGrants(member.userId)).toEqual([{ workspaceId: ws2, role: 'VIEWER' }]);
     const epoch = (await dbUser(member.userId))!.token_epoch;
 
-    const foreign = await setGrants(admin, member.userId, [{ workspaceId: ws1, role: 'EDITOR' }, { workspaceId: theirs, role: 'VIEWER' }]);
+    const foreign = await setGrants(admin, member.userId, [
+      { workspaceId: ws1, role: 'EDITOR' },
+      { workspaceId: theirs, role: 'VIEWER' },
+    ]);
     const unknownId = randomUUID();
-    const unknown = await setGrants(admin, member.userId, [{ workspaceId: ws1, role: 'EDITOR' }, { workspaceId: unknownId, role: 'VIEWER' }]);
-    expect(foreign).toEqual({ user: null, grants: null, errors: [{ code: 'WORKSPACE_NOT_FOUND', field: 'grants[1].workspaceId', message: `Workspace ${theirs} was not found.` }] });
-    expect(unknown).toEqual({ user: null, grants: null, errors: [{ code: 'WORKSPACE_NOT_FOUND', field: 'grants[1].workspaceId', message: `Workspace ${unknownId} was not found.` }] });
+    const unknown = await setGrants(admin, member.userId, [
+      { workspaceId: ws1, role: 'EDITOR' },
+      { workspaceId: unknownId, role: 'VIEWER' },
+    ]);
+    expect(foreign).toEqual({
+      user: null,
+      grants: null,
+      errors: [{ code: 'WORKSPACE_NOT_FOUND', field: 'grants[1].workspaceId', message: `Workspace ${theirs} was not found.` }],
+    });
+    expect(unknown).toEqual({
+      user: null,
+      grants: null,
+      errors: [{ code: 'WORKSPACE_NOT_FOUND', field: 'grants[1].workspaceId', message: `Workspace ${unknownId} was not found.` }],
+    });
     expect((await setGrants(admin, member.userId, [{ workspaceId: 'not-a-uuid', role: 'VIEWER' }])).errors.map((e) => e.code)).toEqual(['WORKSPACE_NOT_FOUND']);
-    const dup = await setGrants(admin, member.userId, [{ workspaceId: ws1, role: 'EDITOR' }, { workspaceId: ws1, role: 'VIEWER' }]);
+    const dup = await setGrants(admin, member.userId, [
+      { workspaceId: ws1, role: 'EDITOR' },
+      { workspaceId: ws1, role: 'VIEWER' },
+    ]);
     expect(dup.errors).toEqual([expect.objectContaining({ code: 'GRANT_DUPLICATE', field: 'grants[1].workspaceId' })]);
     // Org B's ADMIN naming org A's user: not found, like an unknown id.
-    expect(await setGrants(outsider, member.userId, [{ workspaceId: theirs, role: 'EDITOR' }])).toMatchObject({ user: null, errors: [{ code: 'USER_NOT_FOUND', field: 'userId' }] });
+    expect(await setGrants(outsider, member.userId, [{ workspaceId: theirs, role: 'EDITOR' }])).toMatchObject({
+      user: null,
+      errors: [{ code: 'USER_NOT_FOUND', field: 'userId' }],
+    });
     expect(await dbGrants(member.userId)).toEqual([{ workspaceId: ws2, role: 'VIEWER' }]);
     expect((await dbUser(member.userId))!.token_epoch).toBe(epoch);
 
@@ -199,7 +269,11 @@ describe('managing people through the gateway', () => {
     const other = await addUser(admin, 'MEMBER');
     const USERS = `{ users(first: 50) { nodes { id workspaceGrants { workspaceId role } } } }`;
 
-    const own = await gql<{ me: { user: { workspaceGrants: Grant[] } } }>(`{ me { user { id workspaceGrants { workspaceId role } } } }`, {}, bearer(self.accessToken));
+    const own = await gql<{ me: { user: { workspaceGrants: Grant[] } } }>(
+      `{ me { user { id workspaceGrants { workspaceId role } } } }`,
+      {},
+      bearer(self.accessToken),
+    );
     expect(own.body.data!.me.user.workspaceGrants).toEqual([{ workspaceId: ws, role: 'EDITOR' }]);
     const asAdmin = await gql<{ users: { nodes: Array<{ id: string; workspaceGrants: Grant[] }> } }>(USERS, {}, bearer(admin.accessToken));
     expect(asAdmin.body.errors).toBeUndefined();
@@ -216,24 +290,39 @@ describe('managing people through the gateway', () => {
   it('reactivates a deactivated user: their old tokens stay dead, a new sign-in works', async () => {
     const admin = await signUpAndLogin(s.gatewayUrl);
     const member = await addUser(admin, 'MEMBER');
-    expect((await gql<{ deactivateUser: { errors: Err[] } }>(DEACTIVATE, { id: member.userId }, bearer(admin.accessToken))).body.data!.deactivateUser.errors).toEqual([]);
+    expect(
+      (await gql<{ deactivateUser: { errors: Err[] } }>(DEACTIVATE, { id: member.userId }, bearer(admin.accessToken))).body.data!.deactivateUser.errors,
+    ).toEqual([]);
     await until(() => meKind(member), 'TOKEN_REVOKED');
     await expect(login(s.gatewayUrl, member.email, admin.input.password)).rejects.toThrow(/INVALID_CREDENTIALS/);
 
-    const r = await gql<{ reactivateUser: { user: { id: string; status: string } | null; errors: Err[] } }>(REACTIVATE, { id: member.userId }, bearer(admin.accessToken));
+    const r = await gql<{ reactivateUser: { user: { id: string; status: string } | null; errors: Err[] } }>(
+      REACTIVATE,
+      { id: member.userId },
+      bearer(admin.accessToken),
+    );
     expect(r.body.data!.reactivateUser).toEqual({ user: { id: member.userId, status: 'ACTIVE' }, errors: [] });
     expect(await meKind(member)).toBe('TOKEN_REVOKED');
-    expect((await gql<{ refreshSession: { errors: Err[] } }>(REFRESH, { t: member.refreshToken })).body.data!.refreshSession.errors[0]!.code).toBe('SESSION_REVOKED');
+    expect((await gql<{ refreshSession: { errors: Err[] } }>(REFRESH, { t: member.refreshToken })).body.data!.refreshSession.errors[0]!.code).toBe(
+      'SESSION_REVOKED',
+    );
     const back = await login(s.gatewayUrl, member.email, admin.input.password);
     expect(await meKind(back)).toBe('USER');
     // Reactivating an active user changes nothing; another org's ADMIN cannot reach the user.
-    expect((await gql<{ reactivateUser: { errors: Err[] } }>(REACTIVATE, { id: member.userId }, bearer(admin.accessToken))).body.data!.reactivateUser.errors).toEqual([]);
+    expect(
+      (await gql<{ reactivateUser: { errors: Err[] } }>(REACTIVATE, { id: member.userId }, bearer(admin.accessToken))).body.data!.reactivateUser.errors,
+    ).toEqual([]);
     const outsider = await signUpAndLogin(s.gatewayUrl);
-    expect((await gql<{ reactivateUser: { user: unknown; errors: Err[] } }>(REACTIVATE, { id: member.userId }, bearer(outsider.accessToken))).body.data!.reactivateUser).toMatchObject({
+    expect(
+      (await gql<{ reactivateUser: { user: unknown; errors: Err[] } }>(REACTIVATE, { id: member.userId }, bearer(outsider.accessToken))).body.data!
+        .reactivateUser,
+    ).toMatchObject({
       user: null,
       errors: [{ code: 'USER_NOT_FOUND', field: 'id' }],
     });
-    expect(await auditOf(admin.orgId, 'auth.user.reactivated')).toEqual([{ data: expect.objectContaining({ actor: { type: 'user', id: admin.userId }, target: { type: 'User', id: member.userId } }) }]);
+    expect(await auditOf(admin.orgId, 'auth.user.reactivated')).toEqual([
+      { data: expect.objectContaining({ actor: { type: 'user', id: admin.userId }, target: { type: 'User', id: member.userId } }) },
+    ]);
   });
 
   it('removes a user with everything hanging off it: tokens refused, no sign-in, the e-mail address is free again', async () => {
@@ -255,7 +344,9 @@ describe('managing people through the gateway', () => {
     expect(await remove(admin, member.userId)).toEqual({ ok: true, removedUserId: member.userId, errors: [] });
     await until(() => meKind(fresh), 'TOKEN_REVOKED');
     expect(await meKind(secondSession)).toBe('TOKEN_REVOKED');
-    expect((await gql<{ refreshSession: { errors: Err[] } }>(REFRESH, { t: fresh.refreshToken })).body.data!.refreshSession.errors[0]!.code).toBe('REFRESH_TOKEN_INVALID');
+    expect((await gql<{ refreshSession: { errors: Err[] } }>(REFRESH, { t: fresh.refreshToken })).body.data!.refreshSession.errors[0]!.code).toBe(
+      'REFRESH_TOKEN_INVALID',
+    );
     await expect(login(s.gatewayUrl, member.email, admin.input.password)).rejects.toThrow(/INVALID_CREDENTIALS/);
     expect(await dbUser(member.userId)).toBeUndefined();
     for (const table of ['session', 'workspace_grant', 'password_history', 'mfa_backup_code']) {
@@ -268,7 +359,9 @@ describe('managing people through the gateway', () => {
     // The e-mail address is free: a new organization can be signed up with it.
     const again = newSignUp({ email: member.email });
     expect((await gql<{ signUp: { ok: boolean; errors: Err[] } }>(SIGN_UP, { i: again })).body.data!.signUp).toEqual({ ok: true, errors: [] });
-    const [reborn] = await s.authDs.query(`SELECT u.id, o.slug FROM auth."user" u JOIN auth.organization o ON o.id = u.org_id WHERE u.email = lower($1)`, [member.email]);
+    const [reborn] = await s.authDs.query(`SELECT u.id, o.slug FROM auth."user" u JOIN auth.organization o ON o.id = u.org_id WHERE u.email = lower($1)`, [
+      member.email,
+    ]);
     expect(reborn.slug).toBe(again.slug);
     expect(reborn.id).not.toBe(member.userId);
   });

@@ -45,7 +45,11 @@ describe('revocations through the outbox when the direct KV write fails', () => 
     const other: Tokens = await login(s.gatewayUrl, a.input.email, a.input.password);
     const sid = decodeJwt(a.accessToken).sid as string;
     expect(await meKind(bearer(a.accessToken))).toBe('USER');
-    const res = await gql<{ revokeSession: { ok: boolean; errors: Err[] } }>(`mutation($id: ID!){ revokeSession(id: $id) { ok errors { code field } } }`, { id: sid }, bearer(other.accessToken));
+    const res = await gql<{ revokeSession: { ok: boolean; errors: Err[] } }>(
+      `mutation($id: ID!){ revokeSession(id: $id) { ok errors { code field } } }`,
+      { id: sid },
+      bearer(other.accessToken),
+    );
     expect(res.body.data!.revokeSession).toEqual({ ok: true, errors: [] });
     await eventually(() => meKind(bearer(a.accessToken)), 'TOKEN_REVOKED');
     // Marked sent once JetStream acknowledged it (which may be just after the gateway saw it).
@@ -53,17 +57,20 @@ describe('revocations through the outbox when the direct KV write fails', () => 
     expect(await meKind(bearer(other.accessToken))).toBe('USER');
   });
 
-  it('a deactivated user\'s token is refused on a following request (the epoch arrives through the outbox)', async () => {
+  it("a deactivated user's token is refused on a following request (the epoch arrives through the outbox)", async () => {
     const admin = await signUpAndLogin(s.gatewayUrl);
     const email = `member-${randomUUID()}@example.test`;
-    const [{ id }] = await s.authDs.query(`INSERT INTO auth."user" (org_id, email, display_name, org_role, password_hash) VALUES ($1, $2, 'M', 'MEMBER', $3) RETURNING id`, [
-      admin.orgId,
-      email,
-      await hashPassword(admin.input.password),
-    ]);
+    const [{ id }] = await s.authDs.query(
+      `INSERT INTO auth."user" (org_id, email, display_name, org_role, password_hash) VALUES ($1, $2, 'M', 'MEMBER', $3) RETURNING id`,
+      [admin.orgId, email, await hashPassword(admin.input.password)],
+    );
     const member = await login(s.gatewayUrl, email, admin.input.password);
     expect(await meKind(bearer(member.accessToken))).toBe('USER');
-    const res = await gql<{ deactivateUser: { errors: Err[] } }>(`mutation($id: ID!){ deactivateUser(id: $id) { errors { code field } } }`, { id }, bearer(admin.accessToken));
+    const res = await gql<{ deactivateUser: { errors: Err[] } }>(
+      `mutation($id: ID!){ deactivateUser(id: $id) { errors { code field } } }`,
+      { id },
+      bearer(admin.accessToken),
+    );
     expect(res.body.data!.deactivateUser.errors).toEqual([]);
     await eventually(async () => s.revocations.currentEpoch(id), 1);
     expect(await meKind(bearer(member.accessToken))).not.toBe('USER');
@@ -80,7 +87,11 @@ describe('revocations through the outbox when the direct KV write fails', () => 
     const { apiKey, serviceAccount } = created.body.data!.createServiceAccount;
     const keyId = serviceAccount.apiKeys[0]!.id;
     expect(await meKind({ 'x-api-key': apiKey })).toBe('SERVICE_ACCOUNT');
-    const revoked = await gql<{ revokeApiKey: { ok: boolean } }>(`mutation($id: ID!){ revokeApiKey(id: $id) { ok } }`, { id: keyId }, bearer(admin.accessToken));
+    const revoked = await gql<{ revokeApiKey: { ok: boolean } }>(
+      `mutation($id: ID!){ revokeApiKey(id: $id) { ok } }`,
+      { id: keyId },
+      bearer(admin.accessToken),
+    );
     expect(revoked.body.data!.revokeApiKey.ok).toBe(true);
     await eventually(async () => s.revocations.isApiKeyRevoked(keyId), true);
     expect(await meKind({ 'x-api-key': apiKey })).not.toBe('SERVICE_ACCOUNT');

@@ -34,7 +34,7 @@ describe('identity flow leaks no password or token', () => {
    * publish and its log lines are in before the logs are scanned.
    */
   const relayed = async () => {
-    for (const deadline = Date.now() + 10_000; ; ) {
+    for (const deadline = Date.now() + 10_000; ;) {
       const [{ n }] = await s.authDs.query(`SELECT count(*)::int AS n FROM auth.outbox WHERE sent_at IS NULL`);
       if (n === 0) return;
       if (Date.now() > deadline) throw new Error('the auth outbox was not relayed within 10 s');
@@ -58,7 +58,9 @@ describe('identity flow leaks no password or token', () => {
       expect(answer?.accessToken).toBeTruthy();
       expect(answer?.refreshToken).toBeTruthy();
       secrets.push(answer!.accessToken!, answer!.refreshToken!);
-      bodies.push(JSON.stringify({ ...res.body, data: { ...res.body.data, [field]: { ...answer, accessToken: '[token field]', refreshToken: '[token field]' } } }));
+      bodies.push(
+        JSON.stringify({ ...res.body, data: { ...res.body.data, [field]: { ...answer, accessToken: '[token field]', refreshToken: '[token field]' } } }),
+      );
       return answer as { accessToken: string; refreshToken: string };
     };
     const record = (res: GqlResponse<unknown>) => bodies.push(JSON.stringify(res.body));
@@ -96,7 +98,8 @@ describe('identity flow leaks no password or token', () => {
     const bodies: string[] = [];
     const secrets: string[] = [input.password];
     type Data = Record<string, Record<string, unknown>>;
-    const call = (query: string, variables: Record<string, unknown>, headers: Record<string, string> = {}) => postGraphQL<Data>(s.gatewayUrl, query, variables, headers);
+    const call = (query: string, variables: Record<string, unknown>, headers: Record<string, string> = {}) =>
+      postGraphQL<Data>(s.gatewayUrl, query, variables, headers);
     /** Records an answer with the named secret-bearing fields blanked, remembering their values as secrets. */
     const record = (res: GqlResponse<Data>, field?: string, blank: string[] = []) => {
       const answer = field ? res.body.data?.[field] : undefined;
@@ -105,7 +108,13 @@ describe('identity flow leaks no password or token', () => {
         expect(v).toBeTruthy();
         for (const x of Array.isArray(v) ? v : [v]) secrets.push(String(x));
       }
-      bodies.push(JSON.stringify(field ? { ...res.body, data: { ...res.body.data, [field]: { ...answer, ...Object.fromEntries(blank.map((k) => [k, '[secret field]'])) } } } : res.body));
+      bodies.push(
+        JSON.stringify(
+          field
+            ? { ...res.body, data: { ...res.body.data, [field]: { ...answer, ...Object.fromEntries(blank.map((k) => [k, '[secret field]'])) } } }
+            : res.body,
+        ),
+      );
       return answer ?? {};
     };
     const TOKENS = 'accessToken refreshToken errors { code }';
@@ -115,12 +124,19 @@ describe('identity flow leaks no password or token', () => {
     record(await call(SIGN_UP, { i: input }));
     const first = record(await call(LOGIN, { i: { email: input.email, password: input.password } }), 'login', ['accessToken', 'refreshToken']);
     const at = bearer(first.accessToken as string);
-    const enrolled = record(await call(`mutation { enrollTotp { enrollmentId otpauthUri qrCodeDataUrl errors { code } } }`, {}, at), 'enrollTotp', ['otpauthUri', 'qrCodeDataUrl']);
+    const enrolled = record(await call(`mutation { enrollTotp { enrollmentId otpauthUri qrCodeDataUrl errors { code } } }`, {}, at), 'enrollTotp', [
+      'otpauthUri',
+      'qrCodeDataUrl',
+    ]);
     const b32 = new URL(enrolled.otpauthUri as string).searchParams.get('secret')!;
     const secret = base32Decode(b32);
     secrets.push(b32, secret.toString('base64'), secret.toString('hex'));
     const confirmed = record(
-      await call(`mutation($id: ID!, $code: String!){ confirmTotp(enrollmentId: $id, code: $code) { backupCodes errors { code } } }`, { id: enrolled.enrollmentId, code: totp(secret, Date.now()) }, at),
+      await call(
+        `mutation($id: ID!, $code: String!){ confirmTotp(enrollmentId: $id, code: $code) { backupCodes errors { code } } }`,
+        { id: enrolled.enrollmentId, code: totp(secret, Date.now()) },
+        at,
+      ),
       'confirmTotp',
       ['backupCodes'],
     );
@@ -148,7 +164,8 @@ describe('identity flow leaks no password or token', () => {
     const bodies: string[] = [];
     const secrets: string[] = [input.password];
     type Data = Record<string, Record<string, unknown>>;
-    const call = (query: string, variables: Record<string, unknown>, headers: Record<string, string> = {}) => postGraphQL<Data>(s.gatewayUrl, query, variables, headers);
+    const call = (query: string, variables: Record<string, unknown>, headers: Record<string, string> = {}) =>
+      postGraphQL<Data>(s.gatewayUrl, query, variables, headers);
     const record = (res: GqlResponse<Data>, field?: string, blank: string[] = []) => {
       const answer = field ? res.body.data?.[field] : undefined;
       for (const k of blank) {
@@ -156,7 +173,13 @@ describe('identity flow leaks no password or token', () => {
         expect(v).toBeTruthy();
         secrets.push(String(v), String(v).slice('dlx_sk_live_'.length));
       }
-      bodies.push(JSON.stringify(field ? { ...res.body, data: { ...res.body.data, [field]: { ...answer, ...Object.fromEntries(blank.map((k) => [k, '[secret field]'])) } } } : res.body));
+      bodies.push(
+        JSON.stringify(
+          field
+            ? { ...res.body, data: { ...res.body.data, [field]: { ...answer, ...Object.fromEntries(blank.map((k) => [k, '[secret field]'])) } } }
+            : res.body,
+        ),
+      );
       return answer ?? {};
     };
     const ACCOUNT = 'serviceAccount { id apiKeys { id prefix createdAt lastUsedAt revokedAt } } errors { code }';
@@ -166,7 +189,11 @@ describe('identity flow leaks no password or token', () => {
     const first = record(await call(LOGIN, { i: { email: input.email, password: input.password } }), 'login', ['accessToken', 'refreshToken']);
     const at = bearer(first.accessToken as string);
     const created = record(
-      await call(`mutation($i: CreateServiceAccountInput!){ createServiceAccount(input: $i) { apiKey ${ACCOUNT} } }`, { i: { name: 'ci', workspaceId, role: 'EDITOR' } }, at),
+      await call(
+        `mutation($i: CreateServiceAccountInput!){ createServiceAccount(input: $i) { apiKey ${ACCOUNT} } }`,
+        { i: { name: 'ci', workspaceId, role: 'EDITOR' } },
+        at,
+      ),
       'createServiceAccount',
       ['apiKey'],
     );
@@ -174,7 +201,9 @@ describe('identity flow leaks no password or token', () => {
     const saId = (created.serviceAccount as { id: string }).id;
     record(await call(`{ me { kind organization { id } } }`, {}, { 'x-api-key': key1 }));
     record(await call(`{ serviceAccounts { id apiKeys { id prefix createdAt lastUsedAt revokedAt } } }`, {}, at));
-    const rotated = record(await call(`mutation($id: ID!){ rotateApiKey(serviceAccountId: $id) { apiKey ${ACCOUNT} } }`, { id: saId }, at), 'rotateApiKey', ['apiKey']);
+    const rotated = record(await call(`mutation($id: ID!){ rotateApiKey(serviceAccountId: $id) { apiKey ${ACCOUNT} } }`, { id: saId }, at), 'rotateApiKey', [
+      'apiKey',
+    ]);
     const key1Id = (created.serviceAccount as { apiKeys: Array<{ id: string }> }).apiKeys[0]!.id;
     const until = Date.now() + 5000;
     while (!s.revocations.isApiKeyRevoked(key1Id) && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
@@ -196,7 +225,9 @@ describe('identity flow leaks no password or token', () => {
     const bodies: string[] = [];
     const sessionUrl = new URL('/auth/session', s.gatewayUrl).toString();
     await postGraphQL(s.gatewayUrl, SIGN_UP, { i: input });
-    const login = await postGraphQL<{ login: { accessToken: string; refreshToken: string } }>(s.gatewayUrl, LOGIN, { i: { email: input.email, password: input.password } });
+    const login = await postGraphQL<{ login: { accessToken: string; refreshToken: string } }>(s.gatewayUrl, LOGIN, {
+      i: { email: input.email, password: input.password },
+    });
     const { accessToken, refreshToken } = login.body.data!.login;
     const opened = await fetch(sessionUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refreshToken }) });
     expect(opened.status).toBe(200);
@@ -204,7 +235,8 @@ describe('identity flow leaks no password or token', () => {
     bodies.push(JSON.stringify(rest)); // the CSRF token is this answer's purpose: blanked
     const session = /^dlx_session=([^;]+)/.exec(opened.headers.getSetCookie().find((c) => c.startsWith('dlx_session='))!)![1]!;
     const browser = (csrf: string) => ({ cookie: `dlx_session=${session}; dlx_csrf=${csrfToken}`, 'x-dlx-csrf': csrf });
-    for (const csrf of [csrfToken, csrfToken, 'A'.repeat(43)]) bodies.push(JSON.stringify((await postGraphQL(s.gatewayUrl, `{ me { kind } }`, {}, browser(csrf))).body));
+    for (const csrf of [csrfToken, csrfToken, 'A'.repeat(43)])
+      bodies.push(JSON.stringify((await postGraphQL(s.gatewayUrl, `{ me { kind } }`, {}, browser(csrf))).body));
     const closed = await fetch(sessionUrl, { method: 'DELETE', headers: browser(csrfToken) });
     bodies.push(await closed.text());
     bodies.push(JSON.stringify((await postGraphQL(s.gatewayUrl, `{ me { kind } }`, {}, browser(csrfToken))).body)); // refused: signed out
@@ -218,6 +250,7 @@ describe('identity flow leaks no password or token', () => {
     expect(cookieLogs.length).toBeGreaterThan(0);
     const everything = [...bodies, ...cookieLogs];
     // The cookie, its random part, the CSRF token, the tokens it came from.
-    for (const x of [session, session.split('.')[1]!, csrfToken, refreshToken, accessToken, input.password]) expect(everything.filter((line) => line.includes(x))).toEqual([]);
+    for (const x of [session, session.split('.')[1]!, csrfToken, refreshToken, accessToken, input.password])
+      expect(everything.filter((line) => line.includes(x))).toEqual([]);
   });
 });

@@ -65,38 +65,65 @@ describe('service accounts and people data', () => {
   });
 
   it.each(['VIEWER', 'EDITOR'] as const)('a %s service account reads `me` (its kind and organization, no user) and its organization', async (role) => {
-    const res = await gql(`query($id: ID!){ me { kind mfaEnabled user { id email } organization { id slug name region } } organization(id: $id) { id name } }`, { id: admin.orgId }, apiKey(role));
+    const res = await gql(
+      `query($id: ID!){ me { kind mfaEnabled user { id email } organization { id slug name region } } organization(id: $id) { id name } }`,
+      { id: admin.orgId },
+      apiKey(role),
+    );
     expect(res.body).toEqual({
       data: {
-        me: { kind: 'SERVICE_ACCOUNT', mfaEnabled: false, user: null, organization: { id: admin.orgId, slug: admin.input.slug, name: admin.input.organizationName, region: 'eu' } },
+        me: {
+          kind: 'SERVICE_ACCOUNT',
+          mfaEnabled: false,
+          user: null,
+          organization: { id: admin.orgId, slug: admin.input.slug, name: admin.input.organizationName, region: 'eu' },
+        },
         organization: { id: admin.orgId, name: admin.input.organizationName },
       },
     });
   });
 
-  it.each(['VIEWER', 'EDITOR'] as const)('a %s service account gets no user record or e-mail through _entities (straight to the subgraph with its viewer)', async (role) => {
-    const viewer: Viewer = { kind: 'service-account', serviceAccountId: keys[role].serviceAccountId, orgId: admin.orgId, grants: [{ workspaceId, role }], keyId: keys[role].keyId, authMethod: 'api-key' };
-    const res = await postGraphQL(
-      s.authUrl,
-      `query($r: [_Any!]!){ _entities(representations: $r) { ... on User { id email displayName } } }`,
-      { r: [{ __typename: 'User', id: admin.userId }, { __typename: 'User', id: member.userId }] },
-      { [VIEWER_HEADER]: await s.keys.signer.sign(viewer, randomUUID()) },
-    );
-    expect(res.body.data).toEqual({ _entities: [null, null] });
-    for (const email of [admin.input.email, member.email]) expect(JSON.stringify(res.body)).not.toContain(email);
-  });
+  it.each(['VIEWER', 'EDITOR'] as const)(
+    'a %s service account gets no user record or e-mail through _entities (straight to the subgraph with its viewer)',
+    async (role) => {
+      const viewer: Viewer = {
+        kind: 'service-account',
+        serviceAccountId: keys[role].serviceAccountId,
+        orgId: admin.orgId,
+        grants: [{ workspaceId, role }],
+        keyId: keys[role].keyId,
+        authMethod: 'api-key',
+      };
+      const res = await postGraphQL(
+        s.authUrl,
+        `query($r: [_Any!]!){ _entities(representations: $r) { ... on User { id email displayName } } }`,
+        {
+          r: [
+            { __typename: 'User', id: admin.userId },
+            { __typename: 'User', id: member.userId },
+          ],
+        },
+        { [VIEWER_HEADER]: await s.keys.signer.sign(viewer, randomUUID()) },
+      );
+      expect(res.body.data).toEqual({ _entities: [null, null] });
+      for (const email of [admin.input.email, member.email]) expect(JSON.stringify(res.body)).not.toContain(email);
+    },
+  );
 
-  it.each(['VIEWER', 'EDITOR'] as const)('a %s service account is refused the people mutations of its own (sign out, password, second factor, sessions)', async (role) => {
-    for (const [query, vars] of [
-      [`mutation { logout { ok } }`, {}],
-      [`mutation { changePassword(currentPassword: "x", newPassword: "Correct-Horse-9-Battery") { ok } }`, {}],
-      [`mutation { disableTotp(password: "x") { ok } }`, {}],
-      [`mutation($id: ID!){ revokeSession(id: $id) { ok } }`, { id: randomUUID() }],
-    ] as const) {
-      const res = await gql(query, vars, apiKey(role));
-      expect(codes(res)).toEqual(['FORBIDDEN']);
-    }
-  });
+  it.each(['VIEWER', 'EDITOR'] as const)(
+    'a %s service account is refused the people mutations of its own (sign out, password, second factor, sessions)',
+    async (role) => {
+      for (const [query, vars] of [
+        [`mutation { logout { ok } }`, {}],
+        [`mutation { changePassword(currentPassword: "x", newPassword: "Correct-Horse-9-Battery") { ok } }`, {}],
+        [`mutation { disableTotp(password: "x") { ok } }`, {}],
+        [`mutation($id: ID!){ revokeSession(id: $id) { ok } }`, { id: randomUUID() }],
+      ] as const) {
+        const res = await gql(query, vars, apiKey(role));
+        expect(codes(res)).toEqual(['FORBIDDEN']);
+      }
+    },
+  );
 
   it.each([
     ['ADMIN', () => admin.accessToken],
@@ -109,10 +136,23 @@ describe('service accounts and people data', () => {
     );
     expect(res.body.errors).toBeUndefined();
     expect(res.body.data!.users.nodes.map((n) => n.email).sort()).toEqual([admin.input.email, member.email].sort());
-    const viewer: Viewer = { kind: 'user', userId: member.userId, orgId: admin.orgId, orgRole: 'MEMBER', grants: [], sessionId: randomUUID(), authMethod: 'bearer' };
-    const entities = await postGraphQL(s.authUrl, `query($r: [_Any!]!){ _entities(representations: $r) { ... on User { email } } }`, { r: [{ __typename: 'User', id: admin.userId }] }, {
-      [VIEWER_HEADER]: await s.keys.signer.sign(viewer, randomUUID()),
-    });
+    const viewer: Viewer = {
+      kind: 'user',
+      userId: member.userId,
+      orgId: admin.orgId,
+      orgRole: 'MEMBER',
+      grants: [],
+      sessionId: randomUUID(),
+      authMethod: 'bearer',
+    };
+    const entities = await postGraphQL(
+      s.authUrl,
+      `query($r: [_Any!]!){ _entities(representations: $r) { ... on User { email } } }`,
+      { r: [{ __typename: 'User', id: admin.userId }] },
+      {
+        [VIEWER_HEADER]: await s.keys.signer.sign(viewer, randomUUID()),
+      },
+    );
     expect(entities.body.data).toEqual({ _entities: [{ email: admin.input.email }] });
   });
 });

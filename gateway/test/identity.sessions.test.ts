@@ -25,11 +25,21 @@ describe('sessions through the gateway', () => {
   const gql = gqlClient(() => s.gatewayUrl);
   const FIELDS = 'id createdAt lastUsedAt expiresAt current userAgent ip';
   const mySessions = async (t: Tokens) => (await gql<{ mySessions: Sess[] }>(`{ mySessions { ${FIELDS} } }`, {}, bearer(t.accessToken))).body.data!.mySessions;
-  const revoke = async (t: Tokens, id: string) => (await gql<{ revokeSession: { ok: boolean; errors: Err[] } }>(`mutation($id: ID!){ revokeSession(id: $id) { ok errors { code field } } }`, { id }, bearer(t.accessToken))).body.data!.revokeSession;
+  const revoke = async (t: Tokens, id: string) =>
+    (
+      await gql<{ revokeSession: { ok: boolean; errors: Err[] } }>(
+        `mutation($id: ID!){ revokeSession(id: $id) { ok errors { code field } } }`,
+        { id },
+        bearer(t.accessToken),
+      )
+    ).body.data!.revokeSession;
   const POLICY = `mutation($i: SecurityPolicyInput!){ updateSecurityPolicy(input: $i) { policy { mfaRequiredForAdmins idleTimeoutMinutes absoluteLifetimeHours maxConcurrentSessions } errors { code field } } }`;
-  const setPolicy = async (t: Tokens, i: Record<string, unknown>) => (await gql<{ updateSecurityPolicy: { policy: Record<string, unknown> | null; errors: Err[] } }>(POLICY, { i }, bearer(t.accessToken))).body.data!.updateSecurityPolicy;
+  const setPolicy = async (t: Tokens, i: Record<string, unknown>) =>
+    (await gql<{ updateSecurityPolicy: { policy: Record<string, unknown> | null; errors: Err[] } }>(POLICY, { i }, bearer(t.accessToken))).body.data!
+      .updateSecurityPolicy;
   const sid = (t: Tokens) => decodeJwt(t.accessToken).sid as string;
-  const refreshCode = async (t: Tokens) => (await gql<{ refreshSession: { accessToken: string | null; errors: Err[] } }>(REFRESH, { t: t.refreshToken })).body.data!.refreshSession;
+  const refreshCode = async (t: Tokens) =>
+    (await gql<{ refreshSession: { accessToken: string | null; errors: Err[] } }>(REFRESH, { t: t.refreshToken })).body.data!.refreshSession;
   const meKind = async (t: Tokens) => {
     const res = await gql<{ me: { kind: string } }>(`{ me { kind } }`, {}, bearer(t.accessToken));
     return res.body.data?.me.kind ?? (res.body.errors?.[0]?.extensions?.reason as string);
@@ -45,7 +55,13 @@ describe('sessions through the gateway', () => {
   /** Another user of the admin's org, with the admin's password, signed in. */
   const addUser = async (admin: { orgId: string; input: { password: string } }, role: string) => {
     const email = `${role.toLowerCase()}-${randomUUID()}@example.test`;
-    await s.authDs.query(`INSERT INTO auth."user" (org_id, email, display_name, org_role, password_hash) VALUES ($1, $2, $3, $4, $5)`, [admin.orgId, email, role, role, await hashPassword(admin.input.password)]);
+    await s.authDs.query(`INSERT INTO auth."user" (org_id, email, display_name, org_role, password_hash) VALUES ($1, $2, $3, $4, $5)`, [
+      admin.orgId,
+      email,
+      role,
+      role,
+      await hashPassword(admin.input.password),
+    ]);
     return { email, ...(await login(s.gatewayUrl, email, admin.input.password)) };
   };
 
@@ -72,11 +88,13 @@ describe('sessions through the gateway', () => {
     expect(await meKind(a)).toBe('USER');
     expect((await mySessions(a)).map((x) => x.id)).toEqual([sid(a)]);
     expect(await revoke(a, sid(second))).toMatchObject({ ok: false, errors: [{ code: 'SESSION_NOT_FOUND' }] });
-    const [ev] = await s.authDs.query(`SELECT payload AS data FROM auth.outbox WHERE subject = $1 AND payload->>'action' = 'auth.session.revoked'`, [`audit.${a.orgId}`]);
+    const [ev] = await s.authDs.query(`SELECT payload AS data FROM auth.outbox WHERE subject = $1 AND payload->>'action' = 'auth.session.revoked'`, [
+      `audit.${a.orgId}`,
+    ]);
     expect(ev.data).toMatchObject({ actor: { id: a.userId }, target: { type: 'Session', id: sid(second) } });
   });
 
-  it('lets a member revoke only their own sessions, an ADMIN any session of the org, nobody another org\'s', async () => {
+  it("lets a member revoke only their own sessions, an ADMIN any session of the org, nobody another org's", async () => {
     const admin = await signUpAndLogin(s.gatewayUrl);
     const member = await addUser(admin, 'MEMBER');
     const member2 = await addUser(admin, 'MEMBER');
@@ -90,9 +108,17 @@ describe('sessions through the gateway', () => {
     // Listing someone else's sessions is for org ADMINs, within their org.
     const asMember = await gql(`query($u: ID!){ userSessions(userId: $u) { id } }`, { u: member2.userId }, bearer(member.accessToken));
     expect(asMember.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
-    const asOutsider = await gql<{ userSessions: unknown[] }>(`query($u: ID!){ userSessions(userId: $u) { id } }`, { u: member2.userId }, bearer(outsider.accessToken));
+    const asOutsider = await gql<{ userSessions: unknown[] }>(
+      `query($u: ID!){ userSessions(userId: $u) { id } }`,
+      { u: member2.userId },
+      bearer(outsider.accessToken),
+    );
     expect(asOutsider.body.data!.userSessions).toEqual([]);
-    const asAdmin = await gql<{ userSessions: Sess[] }>(`query($u: ID!){ userSessions(userId: $u) { id current } }`, { u: member2.userId }, bearer(admin.accessToken));
+    const asAdmin = await gql<{ userSessions: Sess[] }>(
+      `query($u: ID!){ userSessions(userId: $u) { id current } }`,
+      { u: member2.userId },
+      bearer(admin.accessToken),
+    );
     expect(asAdmin.body.data!.userSessions).toEqual([{ id: sid(member2), current: false }]);
 
     expect(await revoke(admin, sid(member2))).toEqual({ ok: true, errors: [] });
@@ -123,8 +149,14 @@ describe('sessions through the gateway', () => {
   it('refuses a refresh after the idle timeout and past the absolute lifetime, and signs the session out', async () => {
     const a = await signUpAndLogin(s.gatewayUrl);
     expect(await setPolicy(a, { idleTimeoutMinutes: 3 })).toMatchObject({ policy: null, errors: [{ code: 'POLICY_INVALID', field: 'idleTimeoutMinutes' }] });
-    expect(await setPolicy(a, { absoluteLifetimeHours: 0 })).toMatchObject({ policy: null, errors: [{ code: 'POLICY_INVALID', field: 'absoluteLifetimeHours' }] });
-    expect(await setPolicy(a, { idleTimeoutMinutes: 30 })).toEqual({ policy: { mfaRequiredForAdmins: false, idleTimeoutMinutes: 30, absoluteLifetimeHours: 720, maxConcurrentSessions: null }, errors: [] });
+    expect(await setPolicy(a, { absoluteLifetimeHours: 0 })).toMatchObject({
+      policy: null,
+      errors: [{ code: 'POLICY_INVALID', field: 'absoluteLifetimeHours' }],
+    });
+    expect(await setPolicy(a, { idleTimeoutMinutes: 30 })).toEqual({
+      policy: { mfaRequiredForAdmins: false, idleTimeoutMinutes: 30, absoluteLifetimeHours: 720, maxConcurrentSessions: null },
+      errors: [],
+    });
 
     // Used 10 minutes ago: fine, and the refresh counts as use.
     await s.authDs.query(`UPDATE auth.session SET last_used_at = now() - interval '10 minutes' WHERE id = $1`, [sid(a)]);
@@ -142,7 +174,10 @@ describe('sessions through the gateway', () => {
 
     // Absolute lifetime, lowered after the session began: it applies to open sessions too.
     const c = await login(s.gatewayUrl, a.input.email, a.input.password);
-    expect((await setPolicy(c, { absoluteLifetimeHours: 1, idleTimeoutMinutes: 0 })).policy).toMatchObject({ absoluteLifetimeHours: 1, idleTimeoutMinutes: null });
+    expect((await setPolicy(c, { absoluteLifetimeHours: 1, idleTimeoutMinutes: 0 })).policy).toMatchObject({
+      absoluteLifetimeHours: 1,
+      idleTimeoutMinutes: null,
+    });
     await s.authDs.query(`UPDATE auth.session SET created_at = now() - interval '61 minutes' WHERE id = $1`, [sid(c)]);
     expect((await refreshCode(c)).errors[0]!.code).toBe('SESSION_EXPIRED');
     await until(() => meKind(c), 'TOKEN_REVOKED');

@@ -15,7 +15,9 @@ describe('sign-up through the gateway', () => {
 
   beforeAll(async () => {
     mailbox = await startMailbox();
-    s = await startIdentityStack({ mail: { smtpUrl: mailbox.smtpUrl('mailer', 'smtp-pass'), from: 'Datalinx <no-reply@datalinx.test>', webBaseUrl: 'https://app.datalinx.test' } });
+    s = await startIdentityStack({
+      mail: { smtpUrl: mailbox.smtpUrl('mailer', 'smtp-pass'), from: 'Datalinx <no-reply@datalinx.test>', webBaseUrl: 'https://app.datalinx.test' },
+    });
   }, 60000);
 
   afterAll(async () => {
@@ -29,7 +31,8 @@ describe('sign-up through the gateway', () => {
   const signUp = (i: Record<string, unknown>, query = SIGN_UP_ALL) => postGraphQL<{ signUp: { ok: boolean; errors: Err[] } }>(s.gatewayUrl, query, { i });
   const rows = (sql: string, params: unknown[] = []) => s.authDs.query(sql, params) as Promise<Array<Record<string, unknown>>>;
   const emailsTo = (address: string) => rows(`SELECT template, subject FROM auth.email_outbox WHERE to_address = $1 ORDER BY created_at`, [address]);
-  const auditOf = (orgId: string, action: string) => rows(`SELECT payload FROM auth.outbox WHERE subject = $1 AND payload->>'action' = $2 ORDER BY seq`, [`audit.${orgId}`, action]);
+  const auditOf = (orgId: string, action: string) =>
+    rows(`SELECT payload FROM auth.outbox WHERE subject = $1 AND payload->>'action' = $2 ORDER BY seq`, [`audit.${orgId}`, action]);
 
   it('answers a taken e-mail exactly like a fresh sign-up, creates nothing, and e-mails the owner of the address', async () => {
     const owner = await signUpAndLogin(s.gatewayUrl);
@@ -50,7 +53,13 @@ describe('sign-up through the gateway', () => {
     expect(await emailsTo(owner.input.email)).toEqual([{ template: 'signup_attempt', subject: 'Someone tried to sign up to Datalinx with your address' }]);
     const events = await auditOf(owner.orgId, 'auth.signup.failed');
     expect(events).toHaveLength(1);
-    expect(events[0]!.payload).toMatchObject({ orgId: owner.orgId, actor: { type: 'anonymous' }, target: { type: 'User', id: owner.userId }, outcome: 'failure', details: { reason: 'email_taken', mailed: true } });
+    expect(events[0]!.payload).toMatchObject({
+      orgId: owner.orgId,
+      actor: { type: 'anonymous' },
+      target: { type: 'User', id: owner.userId },
+      outcome: 'failure',
+      details: { reason: 'email_taken', mailed: true },
+    });
     expect(JSON.stringify(events)).not.toContain(attempt.password);
 
     // The owner gets the e-mail through SMTP; it carries no password and no link to act on.
@@ -94,7 +103,11 @@ describe('sign-up through the gateway', () => {
   it('refuses a region outside the list with REGION_INVALID naming the allowed ones, and creates nothing', async () => {
     const before = await fingerprintDatabase(s.authDs);
     const res = await signUp(newSignUp({ region: 'mars' }));
-    expect(res.body.data!.signUp).toEqual({ __typename: 'SignUpPayload', ok: false, errors: [{ __typename: 'UserError', code: 'REGION_INVALID', field: 'region', message: 'The region must be one of: eu, us.' }] });
+    expect(res.body.data!.signUp).toEqual({
+      __typename: 'SignUpPayload',
+      ok: false,
+      errors: [{ __typename: 'UserError', code: 'REGION_INVALID', field: 'region', message: 'The region must be one of: eu, us.' }],
+    });
     expect(changedTables(before, await fingerprintDatabase(s.authDs))).toEqual([]);
     // The list, any case: stored as listed.
     const us = newSignUp({ region: ' US ' });

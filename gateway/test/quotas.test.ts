@@ -53,10 +53,18 @@ describe('API requests per minute at the gateway (shared by every gateway instan
       instances.push({ nats, limits, counter, gateway, url: urlOf(h) });
     }
     orgId = randomUUID();
-    await p.sources.auth.query(`INSERT INTO auth.organization (id, slug, name, region, time_zone) VALUES ($1, $2, 'Quota Org', 'eu', 'UTC')`, [orgId, `quota-${orgId.slice(0, 8)}`]);
+    await p.sources.auth.query(`INSERT INTO auth.organization (id, slug, name, region, time_zone) VALUES ($1, $2, 'Quota Org', 'eu', 'UTC')`, [
+      orgId,
+      `quota-${orgId.slice(0, 8)}`,
+    ]);
     admin = userViewer({ orgId, orgRole: 'ADMIN' });
     const create = async (slug: string) => {
-      const res = await postGraphQL<{ createWorkspace: { workspace: { id: string } } }>(p.gatewayUrl, `mutation($i: CreateWorkspaceInput!){ createWorkspace(input: $i) { workspace { id } errors { code } } }`, { i: { name: slug, slug } }, viewerHeader(admin));
+      const res = await postGraphQL<{ createWorkspace: { workspace: { id: string } } }>(
+        p.gatewayUrl,
+        `mutation($i: CreateWorkspaceInput!){ createWorkspace(input: $i) { workspace { id } errors { code } } }`,
+        { i: { name: slug, slug } },
+        viewerHeader(admin),
+      );
       return res.body.data!.createWorkspace.workspace.id;
     };
     ws1 = await create('api-limited');
@@ -101,7 +109,7 @@ describe('API requests per minute at the gateway (shared by every gateway instan
     );
     expect(set.body.data?.updateWorkspaceQuotas.errors).toEqual([]);
     // Both gateways learn the new limit from the KV bucket they watch.
-    for (const deadline = Date.now() + 10_000; instances.some((i) => i.limits.limitFor(orgId, ws1) !== N); ) {
+    for (const deadline = Date.now() + 10_000; instances.some((i) => i.limits.limitFor(orgId, ws1) !== N);) {
       if (Date.now() > deadline) throw new Error('the gateways did not learn the new limit');
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -123,11 +131,24 @@ describe('API requests per minute at the gateway (shared by every gateway instan
       const body = (await res.json()) as { data?: unknown; errors: Array<{ message: string; extensions: Record<string, unknown> }> };
       expect(body.data).toBeUndefined();
       expect(body.errors).toHaveLength(1);
-      expect(body.errors[0]!.extensions).toEqual({ code: 'QUOTA_EXCEEDED', quota: 'API_REQUESTS_PER_MINUTE', limit: N, used: N, retryAfterSeconds: retryAfter });
+      expect(body.errors[0]!.extensions).toEqual({
+        code: 'QUOTA_EXCEEDED',
+        quota: 'API_REQUESTS_PER_MINUTE',
+        limit: N,
+        used: N,
+        retryAfterSeconds: retryAfter,
+      });
       expect(body.errors[0]!.message).toMatch(new RegExp(`may make ${N} API requests per minute and ${N} were made this minute\\. Retry in ${retryAfter} s`));
     }
     // A service account's API key spends its one workspace: refused too.
-    const bot: Viewer = { kind: 'service-account', serviceAccountId: randomUUID(), orgId, grants: [{ workspaceId: ws1, role: 'VIEWER' }], keyId: randomUUID(), authMethod: 'api-key' };
+    const bot: Viewer = {
+      kind: 'service-account',
+      serviceAccountId: randomUUID(),
+      orgId,
+      grants: [{ workspaceId: ws1, role: 'VIEWER' }],
+      keyId: randomUUID(),
+      authMethod: 'api-key',
+    };
     expect((await ask(0, bot, null, ws1)).status).toBe(429);
 
     // Another workspace of the same org has its own window.
@@ -155,12 +176,18 @@ describe('API requests per minute at the gateway (shared by every gateway instan
   it('a subgraph’s quota error reaches the client through the gateway in the same shape (CONCURRENT_RUNS)', async () => {
     const ws = ws2;
     const client = gqlClient(() => p.gatewayUrl, { headers: () => viewerHeader(admin) });
-    const gql = (query: string, variables: Record<string, unknown>) => client<Record<string, { errors?: unknown[]; connection?: { id: string } }>>(query, variables);
-    const created = await gql(CREATE_CONNECTION, { i: postgresConnectionInput({ workspaceId: ws, name: 'paused', databaseUrl: 'postgres://loader:pw@db.example:5432/paused' }) });
+    const gql = (query: string, variables: Record<string, unknown>) =>
+      client<Record<string, { errors?: unknown[]; connection?: { id: string } }>>(query, variables);
+    const created = await gql(CREATE_CONNECTION, {
+      i: postgresConnectionInput({ workspaceId: ws, name: 'paused', databaseUrl: 'postgres://loader:pw@db.example:5432/paused' }),
+    });
     const connectionId = created.body.data?.createConnection?.connection?.id;
     expect(connectionId).toEqual(expect.any(String));
     // 0 concurrent runs pauses the workspace's runs.
-    const paused = await gql(`mutation($ws: ID!, $i: UpdateWorkspaceQuotasInput!){ updateWorkspaceQuotas(workspaceId: $ws, input: $i) { errors { code field message } } }`, { ws, i: { concurrentRuns: 0 } });
+    const paused = await gql(
+      `mutation($ws: ID!, $i: UpdateWorkspaceQuotasInput!){ updateWorkspaceQuotas(workspaceId: $ws, input: $i) { errors { code field message } } }`,
+      { ws, i: { concurrentRuns: 0 } },
+    );
     expect(paused.body.data?.updateWorkspaceQuotas?.errors).toEqual([]);
     const refused = await gql(`mutation($id: ID!){ testConnection(id: $id) { runId errors { code } } }`, { id: connectionId });
     expect(refused.status).toBe(200);
@@ -179,7 +206,12 @@ describe('API requests per minute at the gateway (shared by every gateway instan
     // 60 concurrent requests, half on each instance's counter, limit 25: exactly 25 admitted.
     const decisions = await Promise.all(Array.from({ length: 60 }, (_v, k) => counters[k % 2]!.consume(org, ws, 25)));
     expect(decisions.filter((d) => d.allowed)).toHaveLength(25);
-    expect(decisions.filter((d) => d.allowed).map((d) => d.used).sort((a, b) => a - b)).toEqual(Array.from({ length: 25 }, (_v, k) => k + 1));
+    expect(
+      decisions
+        .filter((d) => d.allowed)
+        .map((d) => d.used)
+        .sort((a, b) => a - b),
+    ).toEqual(Array.from({ length: 25 }, (_v, k) => k + 1));
     for (const d of decisions.filter((x) => !x.allowed)) expect(d.used).toBe(25);
 
     // Sequential requests on one instance: the added latency, printed for the reader (a figure of a

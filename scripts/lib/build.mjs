@@ -49,7 +49,9 @@ export function webInputsHash(repoRoot) {
   for (const f of files.sort()) {
     h.update(path.relative(repoRoot, f)).update('\0').update(fs.readFileSync(f)).update('\0');
   }
-  for (const k of Object.keys(process.env).filter((k) => k.startsWith('NEXT_PUBLIC_')).sort()) {
+  for (const k of Object.keys(process.env)
+    .filter((k) => k.startsWith('NEXT_PUBLIC_'))
+    .sort()) {
     h.update(`${k}=${process.env[k]}\0`);
   }
   return h.digest('hex');

@@ -4,9 +4,7 @@
 import fs from 'node:fs';
 import readline from 'node:readline';
 
-const useColor =
-  (Boolean(process.stdout.isTTY) && !process.env.NO_COLOR) ||
-  Boolean(process.env.FORCE_COLOR && process.env.FORCE_COLOR !== '0');
+const useColor = (Boolean(process.stdout.isTTY) && !process.env.NO_COLOR) || Boolean(process.env.FORCE_COLOR && process.env.FORCE_COLOR !== '0');
 
 const PALETTE = [36, 32, 33, 35, 34, 96, 92, 93, 95, 94, 91];
 let nextColor = 0;
@@ -95,7 +93,13 @@ export function forEachLine(stream, onLine) {
  */
 export function tail(file, n) {
   try {
-    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-n).map((l) => `    ${l}`).join('\n');
+    return fs
+      .readFileSync(file, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .slice(-n)
+      .map((l) => `    ${l}`)
+      .join('\n');
   } catch {
     return '    (no log)';
   }

@@ -51,12 +51,10 @@ const TEST_USER = 'datalinx_test';
  * @param {string} serverBin
  */
 function installDbBin(serverBin) {
-  const candidates = [
-    path.join(path.dirname(serverBin), '..', 'bin', 'mariadb-install-db'),
-    path.join(path.dirname(serverBin), 'mariadb-install-db'),
-  ];
+  const candidates = [path.join(path.dirname(serverBin), '..', 'bin', 'mariadb-install-db'), path.join(path.dirname(serverBin), 'mariadb-install-db')];
   const found = candidates.find((c) => fs.existsSync(c)) ?? which('mariadb-install-db') ?? which('mysql_install_db');
-  if (!found) throw new Error(`found ${serverBin} but not mariadb-install-db (Debian/Ubuntu: apt-get install -y ${MARIADB_TOOLS.map((t) => t.debianPackage).join(' ')})`);
+  if (!found)
+    throw new Error(`found ${serverBin} but not mariadb-install-db (Debian/Ubuntu: apt-get install -y ${MARIADB_TOOLS.map((t) => t.debianPackage).join(' ')})`);
   return path.resolve(found);
 }
 
@@ -174,17 +172,21 @@ export async function startThrowawayMariadb({ bin, dir, port, logFile, log, sup 
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (managed.exit) {
-      throw new Error(`mariadbd exited during start-up (${managed.exit.signal ?? `exit code ${managed.exit.code}`}). Last log lines (${logFile}):\n${tail(logFile, 10)}`);
+      throw new Error(
+        `mariadbd exited during start-up (${managed.exit.signal ?? `exit code ${managed.exit.code}`}). Last log lines (${logFile}):\n${tail(logFile, 10)}`,
+      );
     }
     if (sup.isStopping) throw new Error('shutting down');
     // The pid file is written once the server listens; it must be our child's.
-    const pid = Number((() => {
-      try {
-        return fs.readFileSync(pidFile, 'utf8').trim();
-      } catch {
-        return '';
-      }
-    })());
+    const pid = Number(
+      (() => {
+        try {
+          return fs.readFileSync(pidFile, 'utf8').trim();
+        } catch {
+          return '';
+        }
+      })(),
+    );
     if (pid === managed.pid && (await handshakes(port))) break;
     if (Date.now() > deadline) throw new Error(`MariaDB did not answer on 127.0.0.1:${port} within 60s. Log: ${logFile}`);
     await sleep(100);

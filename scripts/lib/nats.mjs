@@ -167,7 +167,11 @@ export async function startNats({ bin, port, portEnvVar, storeDir, logFile, sup,
     // Every client must speak TLS, verified against our CA (nats-server's own minimum is TLS 1.2).
     const conf = path.join(storeDir, 'tls.conf');
     const q = (/** @type {string} */ f) => JSON.stringify(path.resolve(f));
-    fs.writeFileSync(conf, `tls {\n  cert_file: ${q(tlsFiles.certFile)}\n  key_file: ${q(tlsFiles.keyFile)}\n  ca_file: ${q(tlsFiles.caFile)}\n  timeout: 5\n}\n`, { mode: 0o600 });
+    fs.writeFileSync(
+      conf,
+      `tls {\n  cert_file: ${q(tlsFiles.certFile)}\n  key_file: ${q(tlsFiles.keyFile)}\n  ca_file: ${q(tlsFiles.caFile)}\n  timeout: 5\n}\n`,
+      { mode: 0o600 },
+    );
     args.push('-c', conf);
   }
   const { managed } = sup.startInfra(
@@ -187,7 +191,9 @@ export async function startNats({ bin, port, portEnvVar, storeDir, logFile, sup,
   let last = '';
   for (;;) {
     if (managed.exit) {
-      throw new Error(`nats-server exited during start-up (${managed.exit.signal ?? `exit code ${managed.exit.code}`}). Last log lines (${logFile}):\n${tail(logFile, 10)}`);
+      throw new Error(
+        `nats-server exited during start-up (${managed.exit.signal ?? `exit code ${managed.exit.code}`}). Last log lines (${logFile}):\n${tail(logFile, 10)}`,
+      );
     }
     if (sup.isStopping) throw new Error('shutting down');
     const probe = await probeJetStream(port, 2000, serverName, tlsFiles?.caFile);

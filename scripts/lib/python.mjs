@@ -172,9 +172,7 @@ export async function findPython(env = process.env) {
     }
     return { executable: info.executable, version };
   }
-  throw new Error(
-    `python: no suitable Python interpreter for the data-plane venv.\n  ${rejected.join('\n  ')}\n${INSTALL_ADVICE}`,
-  );
+  throw new Error(`python: no suitable Python interpreter for the data-plane venv.\n  ${rejected.join('\n  ')}\n${INSTALL_ADVICE}`);
 }
 
 /**

@@ -14,17 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { forEachLine, linePrinter } from './log.mjs';
-import {
-  descendants,
-  groupMembers,
-  isAlive,
-  killGroup,
-  killPid,
-  processStartTime,
-  sleep,
-  terminateGroup,
-  waitGroupGone,
-} from './proc.mjs';
+import { descendants, groupMembers, isAlive, killGroup, killPid, processStartTime, sleep, terminateGroup, waitGroupGone } from './proc.mjs';
 
 /**
  * @typedef {{

@@ -7,8 +7,7 @@ import { spawn } from 'node:child_process';
 
 export const isRoot = () => typeof process.getuid === 'function' && process.getuid() === 0;
 
-export const isDebianLike = () =>
-  process.platform === 'linux' && fs.existsSync('/etc/debian_version') && Boolean(which('apt-get'));
+export const isDebianLike = () => process.platform === 'linux' && fs.existsSync('/etc/debian_version') && Boolean(which('apt-get'));
 
 /**
  * Absolute path of an executable on PATH (plus the sbin dirs, where Debian puts nats-server),
@@ -101,16 +100,8 @@ export async function ensureSystemTools(tools, log) {
     return found;
   }
 
-  const lines = missing.map(
-    (t) =>
-      `  - ${t.bin} (${t.why})\n` +
-      `      Debian/Ubuntu: sudo apt-get install -y ${t.debianPackage}\n` +
-      `      ${t.otherwise}`,
-  );
-  throw new Error(
-    `Missing system tools${isRoot() ? '' : ' (we install them automatically only as root on Debian)'}:\n` +
-      lines.join('\n'),
-  );
+  const lines = missing.map((t) => `  - ${t.bin} (${t.why})\n` + `      Debian/Ubuntu: sudo apt-get install -y ${t.debianPackage}\n` + `      ${t.otherwise}`);
+  throw new Error(`Missing system tools${isRoot() ? '' : ' (we install them automatically only as root on Debian)'}:\n` + lines.join('\n'));
 }
 
 /**

@@ -49,7 +49,10 @@ function openssl(args, cwd) {
     execFileSync('openssl', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (err) {
     const e = /** @type {Error & { stderr?: Buffer, code?: string }} */ (err);
-    if (e.code === 'ENOENT') throw new Error('the `openssl` command is missing: install it (Debian/Ubuntu: apt-get install -y openssl) or set TLS_CERT_FILE, TLS_KEY_FILE and TLS_CA_FILE');
+    if (e.code === 'ENOENT')
+      throw new Error(
+        'the `openssl` command is missing: install it (Debian/Ubuntu: apt-get install -y openssl) or set TLS_CERT_FILE, TLS_KEY_FILE and TLS_CA_FILE',
+      );
     throw new Error(`openssl ${args[0]} failed: ${e.stderr?.toString().trim() || e.message}`);
   }
 }
@@ -93,8 +96,24 @@ export function ensureLocalCertificates({ dir, hosts: extraDns = [] }) {
     if (!fs.existsSync(caKeyFile) || !certUsable(caFile)) {
       openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'ca.key.pem'], work);
       openssl(
-        ['req', '-x509', '-new', '-key', 'ca.key.pem', '-sha256', '-days', '3650', '-subj', `/O=Datalinx/CN=Datalinx local CA ${os.hostname()}`,
-          '-addext', 'basicConstraints=critical,CA:TRUE,pathlen:0', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-out', 'ca.pem'],
+        [
+          'req',
+          '-x509',
+          '-new',
+          '-key',
+          'ca.key.pem',
+          '-sha256',
+          '-days',
+          '3650',
+          '-subj',
+          `/O=Datalinx/CN=Datalinx local CA ${os.hostname()}`,
+          '-addext',
+          'basicConstraints=critical,CA:TRUE,pathlen:0',
+          '-addext',
+          'keyUsage=critical,keyCertSign,cRLSign',
+          '-out',
+          'ca.pem',
+        ],
         work,
       );
       install(path.join(work, 'ca.key.pem'), caKeyFile);
@@ -112,7 +131,29 @@ export function ensureLocalCertificates({ dir, hosts: extraDns = [] }) {
       // PKCS8: PostgreSQL, nats-server and node all read it.
       openssl(['pkcs8', '-topk8', '-nocrypt', '-in', 'key.sec1.pem', '-out', 'server.key.pem'], work);
       openssl(['req', '-new', '-key', 'server.key.pem', '-subj', '/O=Datalinx/CN=localhost', '-out', 'server.csr'], work);
-      openssl(['x509', '-req', '-in', 'server.csr', '-CA', caFile, '-CAkey', caKeyFile, '-CAcreateserial', '-CAserial', path.join(work, 'ca.srl'), '-sha256', '-days', '825', '-extfile', 'ext.cnf', '-out', 'server.pem'], work);
+      openssl(
+        [
+          'x509',
+          '-req',
+          '-in',
+          'server.csr',
+          '-CA',
+          caFile,
+          '-CAkey',
+          caKeyFile,
+          '-CAcreateserial',
+          '-CAserial',
+          path.join(work, 'ca.srl'),
+          '-sha256',
+          '-days',
+          '825',
+          '-extfile',
+          'ext.cnf',
+          '-out',
+          'server.pem',
+        ],
+        work,
+      );
       install(path.join(work, 'server.key.pem'), keyFile);
       install(path.join(work, 'server.pem'), certFile);
       created = true;
@@ -144,7 +185,12 @@ export function resolveCertificates({ dir, env }) {
   const given = [env.TLS_CERT_FILE, env.TLS_KEY_FILE, env.TLS_CA_FILE];
   if (given.every(Boolean)) {
     for (const f of given) if (!fs.existsSync(/** @type {string} */ (f))) throw new Error(`TLS file ${f} does not exist`);
-    return { caFile: /** @type {string} */ (env.TLS_CA_FILE), certFile: /** @type {string} */ (env.TLS_CERT_FILE), keyFile: /** @type {string} */ (env.TLS_KEY_FILE), source: 'TLS_CERT_FILE/TLS_KEY_FILE/TLS_CA_FILE' };
+    return {
+      caFile: /** @type {string} */ (env.TLS_CA_FILE),
+      certFile: /** @type {string} */ (env.TLS_CERT_FILE),
+      keyFile: /** @type {string} */ (env.TLS_KEY_FILE),
+      source: 'TLS_CERT_FILE/TLS_KEY_FILE/TLS_CA_FILE',
+    };
   }
   if (given.some(Boolean)) throw new Error('set all of TLS_CERT_FILE, TLS_KEY_FILE and TLS_CA_FILE, or none (a local CA is then kept in the data dir)');
   const c = ensureLocalCertificates({ dir });

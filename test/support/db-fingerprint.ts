@@ -17,9 +17,10 @@ export async function fingerprintDatabase(admin: DataSource): Promise<Record<str
   const out: Record<string, string> = {};
   for (const { s, t } of tables) {
     const name = `"${s}"."${t}"`;
-    const [row] = t === 'outbox'
-      ? await admin.query(`SELECT 'rows:' || count(*) AS f FROM ${name}`)
-      : await admin.query(`SELECT count(*) || ':' || coalesce(md5(string_agg(x::text, '|' ORDER BY x::text)), '') AS f FROM ${name} x`);
+    const [row] =
+      t === 'outbox'
+        ? await admin.query(`SELECT 'rows:' || count(*) AS f FROM ${name}`)
+        : await admin.query(`SELECT count(*) || ':' || coalesce(md5(string_agg(x::text, '|' ORDER BY x::text)), '') AS f FROM ${name} x`);
     out[`${s}.${t}`] = (row as { f: string }).f;
   }
   return out;

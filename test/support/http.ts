@@ -57,7 +57,12 @@ export function gqlClient(url: Lazy<string>, o: { headers?: Lazy<HeaderMap>; onR
 }
 
 /** `gqlClient` for tests that speak as viewers: `gql(viewer, query, variables?)`, the viewer's headers from `headersOf`. */
-export function gqlViewerClient<V>(url: Lazy<string>, headersOf: (viewer: V) => HeaderMap | Promise<HeaderMap>, o: { onResponse?: (res: GqlResponse<unknown>) => void } = {}) {
+export function gqlViewerClient<V>(
+  url: Lazy<string>,
+  headersOf: (viewer: V) => HeaderMap | Promise<HeaderMap>,
+  o: { onResponse?: (res: GqlResponse<unknown>) => void } = {},
+) {
   const gql = gqlClient(url, o);
-  return async <T = Record<string, unknown>>(viewer: V, query: string, variables: Record<string, unknown> = {}) => gql<T>(query, variables, await headersOf(viewer));
+  return async <T = Record<string, unknown>>(viewer: V, query: string, variables: Record<string, unknown> = {}) =>
+    gql<T>(query, variables, await headersOf(viewer));
 }

@@ -78,7 +78,17 @@ export interface IdentityMailOptions {
   backoffBaseMs?: number;
 }
 
-export async function startIdentityStack(o: { log?: Logger; attemptLimits?: AttemptLimits; /** The login throttle's clock (default: the database's). */ throttleClock?: Clock; trustProxy?: boolean | number | string; /** `Secure` on the session cookies (default false: the stack is plain http://127.0.0.1). */ cookieSecure?: boolean; mail?: IdentityMailOptions; /** The auth service's direct KV writes fail (NATS KV down for it): revocations must still arrive through the outbox. */ kvWritesFail?: boolean } = {}): Promise<IdentityStack> {
+export async function startIdentityStack(
+  o: {
+    log?: Logger;
+    attemptLimits?: AttemptLimits;
+    /** The login throttle's clock (default: the database's). */ throttleClock?: Clock;
+    trustProxy?: boolean | number | string;
+    /** `Secure` on the session cookies (default false: the stack is plain http://127.0.0.1). */ cookieSecure?: boolean;
+    mail?: IdentityMailOptions;
+    /** The auth service's direct KV writes fail (NATS KV down for it): revocations must still arrive through the outbox. */ kvWritesFail?: boolean;
+  } = {},
+): Promise<IdentityStack> {
   const natsUrl = process.env.NATS_URL;
   if (!natsUrl) throw new Error('NATS_URL is not set: run tests with `npm test`.');
   const log = o.log ?? createLogger('identity-test', process.env.TEST_LOG_LEVEL ?? 'silent');
@@ -108,7 +118,11 @@ export async function startIdentityStack(o: { log?: Logger; attemptLimits?: Atte
     ds: appDs,
     verifier: keys.verifier,
     log,
-    tokens: { issuer, revocations: new RevocationPublisher(o.kvWritesFail ? failingKv(await openIdentityBucket(nats.nc)) : await openIdentityBucket(nats.nc), log), sealKey },
+    tokens: {
+      issuer,
+      revocations: new RevocationPublisher(o.kvWritesFail ? failingKv(await openIdentityBucket(nats.nc)) : await openIdentityBucket(nats.nc), log),
+      sealKey,
+    },
     ...(o.attemptLimits ? { attemptLimits: o.attemptLimits } : {}),
     ...(o.throttleClock ? { throttleClock: o.throttleClock } : {}),
     onOutboxCommit: () => relay.kick(),
@@ -119,7 +133,12 @@ export async function startIdentityStack(o: { log?: Logger; attemptLimits?: Atte
   const jwksUrl = urlOf(authHttp, JWKS_PATH);
   const revocations = await RevocationView.start(nats.nc, log);
   const closed = 'http://127.0.0.1:9/graphql';
-  const cookies = cookieSessions({ authUrl, verify: accessTokenVerifier({ jwks: remoteJwks(jwksUrl), revocations, log }), secure: o.cookieSecure ?? false, log });
+  const cookies = cookieSessions({
+    authUrl,
+    verify: accessTokenVerifier({ jwks: remoteJwks(jwksUrl), revocations, log }),
+    secure: o.cookieSecure ?? false,
+    log,
+  });
   const gateway = await createGateway({
     supergraphSdl: loadSupergraph(),
     subgraphUrls: { auth: authUrl, workspace: closed, schema: closed, mapping: closed, monitoring: closed },
@@ -224,7 +243,10 @@ export async function signUpAndLogin(gatewayUrl: string, o: Partial<SignUpFields
  * Another person in the org (inserted as an accepted invitation would leave them), with a
  * password; sign them in with `login`.
  */
-export async function addPerson(s: Pick<IdentityStack, 'authDs'>, o: { orgId: string; orgRole: 'ADMIN' | 'MEMBER' | 'VIEWER'; password: string; email?: string }): Promise<{ userId: string; email: string }> {
+export async function addPerson(
+  s: Pick<IdentityStack, 'authDs'>,
+  o: { orgId: string; orgRole: 'ADMIN' | 'MEMBER' | 'VIEWER'; password: string; email?: string },
+): Promise<{ userId: string; email: string }> {
   const email = o.email ?? `${o.orgRole.toLowerCase()}-${randomUUID()}@example.test`;
   const [{ id }] = (await s.authDs.query(
     `INSERT INTO auth."user" (org_id, email, display_name, org_role, password_hash, password_changed_at) VALUES ($1, $2, $3, $4, $5, now()) RETURNING id`,
@@ -234,7 +256,11 @@ export async function addPerson(s: Pick<IdentityStack, 'authDs'>, o: { orgId: st
 }
 
 export async function login(gatewayUrl: string, email: string, password: string): Promise<Tokens> {
-  const res = await postGraphQL<{ login: { accessToken: string | null; refreshToken: string | null; user: { id: string } | null; errors: unknown[] } }>(gatewayUrl, LOGIN, { i: { email, password } });
+  const res = await postGraphQL<{ login: { accessToken: string | null; refreshToken: string | null; user: { id: string } | null; errors: unknown[] } }>(
+    gatewayUrl,
+    LOGIN,
+    { i: { email, password } },
+  );
   const l = res.body.data?.login;
   if (!l?.accessToken || !l.refreshToken || !l.user) throw new Error(`login failed: ${JSON.stringify(res.body.errors ?? l?.errors)}`);
   return { accessToken: l.accessToken, refreshToken: l.refreshToken, userId: l.user.id };

@@ -1,12 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { SignJWT, importPKCS8 } from 'jose';
-import {
-  ViewerAssertionSigner,
-  ViewerAssertionVerifier,
-  importAssertionPrivateKey,
-  importAssertionPublicKey,
-  type Viewer,
-} from '@datalinx/graphql-kit';
+import { ViewerAssertionSigner, ViewerAssertionVerifier, importAssertionPrivateKey, importAssertionPublicKey, type Viewer } from '@datalinx/graphql-kit';
 
 export interface TestKeys {
   privatePem: string;

@@ -10,7 +10,13 @@ import { userViewer } from './viewers';
  */
 export async function plantOrgAdmin(p: Pick<Platform, 'sources'>, name = 'Planted Org'): Promise<{ orgId: string; userId: string; admin: Viewer }> {
   const tag = randomUUID().slice(0, 8);
-  const [{ id: orgId }] = await p.sources.auth.query(`INSERT INTO auth.organization (slug, name, region, time_zone) VALUES ($1, $2, 'eu', 'UTC') RETURNING id`, [`planted-${tag}`, name]);
-  const [{ id: userId }] = await p.sources.auth.query(`INSERT INTO auth."user" (org_id, email, display_name, org_role) VALUES ($1, $2, 'Planted Admin', 'ADMIN') RETURNING id`, [orgId, `planted-${tag}@example.test`]);
+  const [{ id: orgId }] = await p.sources.auth.query(
+    `INSERT INTO auth.organization (slug, name, region, time_zone) VALUES ($1, $2, 'eu', 'UTC') RETURNING id`,
+    [`planted-${tag}`, name],
+  );
+  const [{ id: userId }] = await p.sources.auth.query(
+    `INSERT INTO auth."user" (org_id, email, display_name, org_role) VALUES ($1, $2, 'Planted Admin', 'ADMIN') RETURNING id`,
+    [orgId, `planted-${tag}@example.test`],
+  );
   return { orgId, userId, admin: userViewer({ orgId, userId, orgRole: 'ADMIN' }) };
 }

@@ -97,17 +97,26 @@ export interface Platform {
  */
 export async function waitForWorkspaceRefs(p: Pick<Platform, 'sources'>, workspaceIds: string[], timeoutMs = 15_000): Promise<void> {
   const want = new Set(workspaceIds).size;
-  for (const deadline = Date.now() + timeoutMs; ; ) {
-    const [{ n: inMapping }] = await p.sources.mapping.query(`SELECT count(*)::int AS n FROM mapping.workspace_ref WHERE workspace_id = ANY($1::uuid[])`, [workspaceIds]);
-    const [{ n: inAuth }] = await p.sources.auth.query(`SELECT count(*)::int AS n FROM auth.workspace_ref WHERE workspace_id = ANY($1::uuid[])`, [workspaceIds]);
+  for (const deadline = Date.now() + timeoutMs; ;) {
+    const [{ n: inMapping }] = await p.sources.mapping.query(`SELECT count(*)::int AS n FROM mapping.workspace_ref WHERE workspace_id = ANY($1::uuid[])`, [
+      workspaceIds,
+    ]);
+    const [{ n: inAuth }] = await p.sources.auth.query(`SELECT count(*)::int AS n FROM auth.workspace_ref WHERE workspace_id = ANY($1::uuid[])`, [
+      workspaceIds,
+    ]);
     if (inMapping === want && inAuth === want) return;
-    if (Date.now() > deadline) throw new Error(`the workspace replicas (mapping ${inMapping}/${want}, auth ${inAuth}/${want}) did not learn workspaces ${workspaceIds.join(', ')} within ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `the workspace replicas (mapping ${inMapping}/${want}, auth ${inAuth}/${want}) did not learn workspaces ${workspaceIds.join(', ')} within ${timeoutMs} ms`,
+      );
     await new Promise((r) => setTimeout(r, 50));
   }
 }
 
 /** `audit`: also run monitoring's audit consumer (EVENTS `audit.>`); off by default, see below. */
-export async function startPlatform(o: { runsFilter?: string; audit?: boolean ; warehouse?: WarehouseSettings; fileMaxBytes?: number; log?: Logger } = {}): Promise<Platform> {
+export async function startPlatform(
+  o: { runsFilter?: string; audit?: boolean; warehouse?: WarehouseSettings; fileMaxBytes?: number; log?: Logger } = {},
+): Promise<Platform> {
   const natsUrl = process.env.NATS_URL;
   if (!natsUrl) throw new Error('NATS_URL is not set: run tests with `npm test`.');
   // `o.log`: a test that scans what the services log (e.g. for secrets) passes its own capturing logger.
@@ -140,11 +149,20 @@ export async function startPlatform(o: { runsFilter?: string; audit?: boolean ; 
   };
   const suffix = randomUUID().slice(0, 8);
   // The workspace, mapping and schema outboxes (the schema service's: custom canonical types' and source snapshots' events).
-  const relays = [new OutboxRelay(app.workspace, nats.js, log).start(), new OutboxRelay(app.mapping, nats.js, log).start(), new OutboxRelay(app.schema, nats.js, log).start()];
+  const relays = [
+    new OutboxRelay(app.workspace, nats.js, log).start(),
+    new OutboxRelay(app.mapping, nats.js, log).start(),
+    new OutboxRelay(app.schema, nats.js, log).start(),
+  ];
   // Created first with deliver policy "new", as the monitoring consumer below: replaying the shared
   // RUNS stream's history (weeks of it on a developer's NATS) would hold up releasing this
   // platform's own runs from the concurrent-runs quota.
-  await nats.jsm.consumers.add(STREAMS.RUNS.name, { durable_name: `ws-results-${suffix}`, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.New, filter_subject: 'runs.>' });
+  await nats.jsm.consumers.add(STREAMS.RUNS.name, {
+    durable_name: `ws-results-${suffix}`,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.New,
+    filter_subject: 'runs.>',
+  });
   const resultsConsumer = await startConnectionTestResultsConsumer({
     js: nats.js,
     jsm: nats.jsm,
@@ -261,7 +279,7 @@ export async function startPlatform(o: { runsFilter?: string; audit?: boolean ; 
     : undefined;
   if (auditConsumer) {
     await auditConsumer.start();
-    for (const deadline = Date.now() + 30_000; ; ) {
+    for (const deadline = Date.now() + 30_000; ;) {
       const info = await nats.jsm.consumers.info('EVENTS', `monitoring-audit-${suffix}`);
       if (info.num_pending === 0 && info.num_ack_pending === 0) break;
       if (Date.now() > deadline) throw new Error('the platform audit consumer did not drain the EVENTS backlog in 30 s');

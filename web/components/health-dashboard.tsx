@@ -58,9 +58,7 @@ export function HealthDashboard({ gatewayUrl }: { gatewayUrl: string }) {
       <section data-state="ready" aria-live="polite">
         <div className={styles.summaryRow}>
           <p className={down === 0 ? styles.summaryOk : styles.summaryDown} data-testid="summary">
-            {down === 0
-              ? `All ${views.length} services are OK`
-              : `${down} of ${views.length} services ${down === 1 ? 'is' : 'are'} down`}
+            {down === 0 ? `All ${views.length} services are OK` : `${down} of ${views.length} services ${down === 1 ? 'is' : 'are'} down`}
           </p>
           <p className={styles.checkedAt}>
             Checked at{' '}
@@ -94,17 +92,9 @@ export function HealthDashboard({ gatewayUrl }: { gatewayUrl: string }) {
         <div>
           <p className={styles.eyebrow}>Control plane</p>
           <h1 className={styles.title}>Datalinx — platform health</h1>
-          <p className={styles.subtitle}>
-            Each subgraph reports its database and applied migrations through the gateway.
-          </p>
+          <p className={styles.subtitle}>Each subgraph reports its database and applied migrations through the gateway.</p>
         </div>
-        <button
-          type="button"
-          className={styles.refresh}
-          onClick={refresh}
-          disabled={busy}
-          aria-busy={busy}
-        >
+        <button type="button" className={styles.refresh} onClick={refresh} disabled={busy} aria-busy={busy}>
           {busy && <span className={styles.spinner} aria-hidden="true" />}
           {busy ? 'Checking…' : 'Refresh'}
         </button>
@@ -150,9 +140,7 @@ function ErrorState({ gatewayUrl, error }: { gatewayUrl: string; error: Combined
   }
   return (
     <section className={styles.error} role="alert" data-state="error">
-      <h2 className={styles.errorTitle}>
-        {unreachable ? 'The gateway is not reachable' : 'The health check failed'}
-      </h2>
+      <h2 className={styles.errorTitle}>{unreachable ? 'The gateway is not reachable' : 'The health check failed'}</h2>
       <p className={styles.errorDetail} data-testid="error-detail">
         {withoutFinalPeriod(detail)}.
       </p>

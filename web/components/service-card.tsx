@@ -7,17 +7,10 @@ export function ServiceCard({ view }: { view: ServiceView }) {
   const latest = status ? latestMigration(status.migrations) : null;
   const database = status ? splitDatabaseVersion(status.database) : null;
   return (
-    <article
-      className={`${styles.card} ${ok ? styles.cardOk : styles.cardDown}`}
-      data-testid="service-card"
-      data-service={key}
-      data-ok={ok ? 'true' : 'false'}
-    >
+    <article className={`${styles.card} ${ok ? styles.cardOk : styles.cardDown}`} data-testid="service-card" data-service={key} data-ok={ok ? 'true' : 'false'}>
       <header className={styles.cardHeader}>
         <h2 className={styles.cardTitle}>{label}</h2>
-        <span className={`${styles.badge} ${ok ? styles.badgeOk : styles.badgeDown}`}>
-          {ok ? 'OK' : 'DOWN'}
-        </span>
+        <span className={`${styles.badge} ${ok ? styles.badgeOk : styles.badgeDown}`}>{ok ? 'OK' : 'DOWN'}</span>
       </header>
       {status ? (
         <>
@@ -31,11 +24,7 @@ export function ServiceCard({ view }: { view: ServiceView }) {
             <dt>Latency</dt>
             <dd>{formatLatency(status.latencyMs)}</dd>
             <dt>Migrations</dt>
-            <dd data-testid="migration-count">
-              {status.migrations.length === 0
-                ? 'none applied'
-                : `${status.migrations.length} applied`}
-            </dd>
+            <dd data-testid="migration-count">{status.migrations.length === 0 ? 'none applied' : `${status.migrations.length} applied`}</dd>
             <dt>Latest</dt>
             <dd>
               {latest ? (

@@ -7,10 +7,7 @@ import { z } from 'zod';
  */
 export const envSchema = z.object({
   /** GraphQL endpoint of the gateway, as reached from the web server (not from the browser). */
-  GATEWAY_URL: z
-    .string()
-    .refine(isHttpUrl, 'must be an http(s) URL, e.g. http://127.0.0.1:4000/graphql')
-    .default('http://127.0.0.1:4000/graphql'),
+  GATEWAY_URL: z.string().refine(isHttpUrl, 'must be an http(s) URL, e.g. http://127.0.0.1:4000/graphql').default('http://127.0.0.1:4000/graphql'),
   /** How long the same-origin proxy waits for the gateway before answering 504. */
   GATEWAY_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
 });
@@ -37,9 +34,7 @@ export class WebEnvError extends Error {
 export function parseWebEnv(source: Record<string, string | undefined> = process.env): WebEnv {
   const result = envSchema.safeParse(source);
   if (!result.success) {
-    throw new WebEnvError(
-      result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`),
-    );
+    throw new WebEnvError(result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`));
   }
   return result.data;
 }

@@ -102,16 +102,8 @@ export function describeFetchFailure(error: unknown): string {
 }
 
 /** A GraphQL-shaped error response, so the urql client surfaces it like any other error. */
-export function gatewayErrorResponse(
-  status: number,
-  code: string,
-  gatewayUrl: string,
-  message: string,
-): Response {
-  return Response.json(
-    { errors: [{ message, extensions: { code, gatewayUrl } }] },
-    { status, headers: { 'cache-control': 'no-store' } },
-  );
+export function gatewayErrorResponse(status: number, code: string, gatewayUrl: string, message: string): Response {
+  return Response.json({ errors: [{ message, extensions: { code, gatewayUrl } }] }, { status, headers: { 'cache-control': 'no-store' } });
 }
 
 export interface ProxyOptions {
@@ -137,19 +129,9 @@ export async function proxyToGateway(request: Request, options: ProxyOptions): P
     upstreamBody = await upstream.arrayBuffer();
   } catch (error) {
     if ((error as { name?: unknown } | null)?.name === 'TimeoutError') {
-      return gatewayErrorResponse(
-        504,
-        GATEWAY_TIMEOUT,
-        gatewayUrl,
-        `The gateway at ${gatewayUrl} did not answer: no response within ${timeoutMs} ms`,
-      );
+      return gatewayErrorResponse(504, GATEWAY_TIMEOUT, gatewayUrl, `The gateway at ${gatewayUrl} did not answer: no response within ${timeoutMs} ms`);
     }
-    return gatewayErrorResponse(
-      502,
-      GATEWAY_UNREACHABLE,
-      gatewayUrl,
-      `The gateway at ${gatewayUrl} did not answer: ${describeFetchFailure(error)}`,
-    );
+    return gatewayErrorResponse(502, GATEWAY_UNREACHABLE, gatewayUrl, `The gateway at ${gatewayUrl} did not answer: ${describeFetchFailure(error)}`);
   }
   const nullBodyStatus = [101, 204, 205, 304].includes(upstream.status);
   return new Response(nullBodyStatus ? null : upstreamBody, {

@@ -97,15 +97,10 @@ export interface ServiceView {
 }
 
 /** Pairs each service with its status and with the GraphQL errors whose path points at it. */
-export function serviceViews(
-  platform: PlatformHealth | null | undefined,
-  error: CombinedError | undefined,
-): ServiceView[] {
+export function serviceViews(platform: PlatformHealth | null | undefined, error: CombinedError | undefined): ServiceView[] {
   return SERVICE_KEYS.map((key) => {
     const status = platform?.[key] ?? null;
-    const errors = (error?.graphQLErrors ?? [])
-      .filter((e) => isServicePath(e.path) && e.path?.[1] === key)
-      .map((e) => e.message);
+    const errors = (error?.graphQLErrors ?? []).filter((e) => isServicePath(e.path) && e.path?.[1] === key).map((e) => e.message);
     return { key, label: SERVICE_LABELS[key], status, errors, ok: status?.ok === true };
   });
 }
@@ -117,18 +112,14 @@ function isServicePath(path: readonly (string | number)[] | undefined): boolean 
 /** Errors not tied to one service (gateway down, auth, the whole `platform` field failing). */
 export function generalErrors(error: CombinedError | undefined): string[] {
   if (!error) return [];
-  const messages = error.graphQLErrors
-    .filter((e) => !isServicePath(e.path))
-    .map((e) => e.message);
+  const messages = error.graphQLErrors.filter((e) => !isServicePath(e.path)).map((e) => e.message);
   if (error.networkError) messages.push(error.networkError.message);
   return messages;
 }
 
 /** Every message of an error, GraphQL and network alike; service errors name their service. */
 export function allErrorMessages(error: CombinedError): string[] {
-  const messages = error.graphQLErrors.map((e) =>
-    isServicePath(e.path) ? `${SERVICE_LABELS[e.path?.[1] as ServiceKey]}: ${e.message}` : e.message,
-  );
+  const messages = error.graphQLErrors.map((e) => (isServicePath(e.path) ? `${SERVICE_LABELS[e.path?.[1] as ServiceKey]}: ${e.message}` : e.message));
   if (error.networkError) messages.push(error.networkError.message);
   return messages;
 }

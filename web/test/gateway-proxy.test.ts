@@ -1,9 +1,4 @@
-import {
-  describeFetchFailure,
-  forwardedRequestHeaders,
-  forwardedResponseHeaders,
-  proxyToGateway,
-} from '../lib/gateway-proxy';
+import { describeFetchFailure, forwardedRequestHeaders, forwardedResponseHeaders, proxyToGateway } from '../lib/gateway-proxy';
 import { envSchema, parseWebEnv, WebEnvError } from '../lib/env';
 import { freePort } from './start-web';
 

@@ -61,10 +61,7 @@ describe('serviceViews', () => {
 
   test('a missing service is down and carries the errors whose path points at it', () => {
     const error = new CombinedError({
-      graphQLErrors: [
-        new GraphQLError('connect ECONNREFUSED monitoring:4005', { path: ['platform', 'monitoring'] }),
-        new GraphQLError('rate limited'),
-      ],
+      graphQLErrors: [new GraphQLError('connect ECONNREFUSED monitoring:4005', { path: ['platform', 'monitoring'] }), new GraphQLError('rate limited')],
     });
     const views = serviceViews(newPlatform({ monitoring: null, schema: newServiceStatus({ ok: false }) }), error);
     const byKey = Object.fromEntries(views.map((v) => [v.key, v]));

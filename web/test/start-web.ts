@@ -91,12 +91,7 @@ export async function startWeb(options: StartWebOptions): Promise<RunningWeb> {
   return { url, output: () => output, stop };
 }
 
-async function waitForReady(
-  healthUrl: string,
-  exited: Promise<number | null>,
-  timeoutMs: number,
-  output: () => string,
-): Promise<void> {
+async function waitForReady(healthUrl: string, exited: Promise<number | null>, timeoutMs: number, output: () => string): Promise<void> {
   let exitCode: number | null | undefined;
   void exited.then((code) => (exitCode = code));
   const deadline = Date.now() + timeoutMs;

@@ -13,14 +13,7 @@ import { freePort, startWeb, type RunningWeb } from './start-web';
 import { startPlatform, type Platform } from '../../test/support/platform';
 
 const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const SERVICES = ['auth', 'workspace', 'schema', 'mapping', 'monitoring'];
 
 jest.setTimeout(120_000);
@@ -126,10 +119,7 @@ describe('web app with the gateway down', () => {
     await page.locator('[data-state="error"]').waitFor();
     const refresh = page.getByRole('button', { name: 'Refresh' });
     await refresh.waitFor();
-    const [request] = await Promise.all([
-      page.waitForRequest((r) => r.url().endsWith('/api/graphql') && r.method() === 'POST'),
-      refresh.click(),
-    ]);
+    const [request] = await Promise.all([page.waitForRequest((r) => r.url().endsWith('/api/graphql') && r.method() === 'POST'), refresh.click()]);
     expect(request.postData()).toContain('PlatformHealth');
     await page.locator('[data-state="error"]').waitFor();
     await page.getByRole('button', { name: 'Refresh' }).waitFor();
@@ -162,12 +152,8 @@ describe('web app against the real gateway', () => {
 
     const cards = page.getByTestId('service-card');
     expect(await cards.count()).toBe(5);
-    expect(await cards.evaluateAll((els) => els.map((el) => el.getAttribute('data-service')))).toEqual(
-      SERVICES,
-    );
-    expect(await cards.evaluateAll((els) => els.map((el) => el.getAttribute('data-ok')))).toEqual(
-      SERVICES.map(() => 'true'),
-    );
+    expect(await cards.evaluateAll((els) => els.map((el) => el.getAttribute('data-service')))).toEqual(SERVICES);
+    expect(await cards.evaluateAll((els) => els.map((el) => el.getAttribute('data-ok')))).toEqual(SERVICES.map(() => 'true'));
     expect(await page.getByTestId('summary').innerText()).toBe('All 5 services are OK');
     for (const count of await page.getByTestId('migration-count').allInnerTexts()) {
       expect(count).toMatch(/^\d+ applied$/);

@@ -10,6 +10,8 @@ export const defaultColumnFilter = (mainFilterSubject: string): string => domain
  * WAREHOUSE_ADMIN_URL, so only workers that have it start this consumer; not started when the
  * main filter already covers column jobs (see startDomainRunner).
  */
-export function startColumnRunner(o: Omit<JobRunnerOptions, 'warehouseAdminUrl'> & { warehouseAdminUrl: string; mainFilterSubject: string }): Promise<JobRunner | null> {
+export function startColumnRunner(
+  o: Omit<JobRunnerOptions, 'warehouseAdminUrl'> & { warehouseAdminUrl: string; mainFilterSubject: string },
+): Promise<JobRunner | null> {
   return startDomainRunner('column', o);
 }

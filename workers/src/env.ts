@@ -8,7 +8,10 @@ export const envSchema = z.object({
   /** 32 bytes, base64: opens the secrets sealed into job messages. */
   DLX_MASTER_KEY: z.string({ required_error: 'DLX_MASTER_KEY is required (32 bytes, base64)' }).min(40),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
-  WORKER_DURABLE: z.string().regex(/^[\w-]+$/).default('workers'),
+  WORKER_DURABLE: z
+    .string()
+    .regex(/^[\w-]+$/)
+    .default('workers'),
   /**
    * JOBS is a work queue: consumers must not overlap. The main consumer's job kinds
    * (connection.*); the other domains (warehouse, source, column, pipeline) have their own
@@ -34,7 +37,11 @@ export const envSchema = z.object({
    */
   DLX_FILE_STORAGE_DIR: z.string().min(1).optional(),
   /** The largest uploaded file a connection may use (default 100 MiB, the same as the workspace service’s upload limit). */
-  FILE_MAX_BYTES: z.coerce.number().int().min(1).default(100 * 1024 * 1024),
+  FILE_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(100 * 1024 * 1024),
   DLX_VENV_DIR: z.string().optional(),
   /**
    * Admin URL of the platform warehouse database (ARCHITECTURE.md §7): a superuser, or the

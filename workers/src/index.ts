@@ -12,7 +12,10 @@ import { setNetworkPolicy } from './connectors/net';
 async function main() {
   const env = loadEnvOrExit('worker', envSchema);
   const log = createLogger('worker', env.LOG_LEVEL);
-  const policy = new NetworkPolicy({ allowedNetworks: env.CONNECTION_ALLOWED_NETWORKS, platformEndpoints: [...natsEndpoints(env.NATS_URL), ...env.DLX_PLATFORM_ENDPOINTS] });
+  const policy = new NetworkPolicy({
+    allowedNetworks: env.CONNECTION_ALLOWED_NETWORKS,
+    platformEndpoints: [...natsEndpoints(env.NATS_URL), ...env.DLX_PLATFORM_ENDPOINTS],
+  });
   setNetworkPolicy(policy);
   log.info(policy.describe(), 'outbound network policy: platform endpoints refused, special-purpose addresses refused unless in allowedNetworks');
   const nats = await connectNats(env.NATS_URL, 'worker', log);
@@ -36,9 +39,20 @@ async function main() {
   const warehouse = env.WAREHOUSE_ADMIN_URL
     ? await startWarehouseRunner({ ...options, filterSubject: env.WAREHOUSE_FILTER_SUBJECT, warehouseAdminUrl: env.WAREHOUSE_ADMIN_URL })
     : null;
-  const sources = await startSourceRunner({ ...options, filterSubject: env.SOURCE_FILTER_SUBJECT ?? sourceFilterFor(env.WORKER_FILTER_SUBJECT), mainFilterSubject: env.WORKER_FILTER_SUBJECT, warehouseAdminUrl: env.WAREHOUSE_ADMIN_URL, syncBatchDelayMs: env.SYNC_BATCH_DELAY_MS });
+  const sources = await startSourceRunner({
+    ...options,
+    filterSubject: env.SOURCE_FILTER_SUBJECT ?? sourceFilterFor(env.WORKER_FILTER_SUBJECT),
+    mainFilterSubject: env.WORKER_FILTER_SUBJECT,
+    warehouseAdminUrl: env.WAREHOUSE_ADMIN_URL,
+    syncBatchDelayMs: env.SYNC_BATCH_DELAY_MS,
+  });
   const columns = env.WAREHOUSE_ADMIN_URL
-    ? await startColumnRunner({ ...options, filterSubject: env.COLUMN_FILTER_SUBJECT ?? defaultColumnFilter(env.WORKER_FILTER_SUBJECT), mainFilterSubject: env.WORKER_FILTER_SUBJECT, warehouseAdminUrl: env.WAREHOUSE_ADMIN_URL })
+    ? await startColumnRunner({
+        ...options,
+        filterSubject: env.COLUMN_FILTER_SUBJECT ?? defaultColumnFilter(env.WORKER_FILTER_SUBJECT),
+        mainFilterSubject: env.WORKER_FILTER_SUBJECT,
+        warehouseAdminUrl: env.WAREHOUSE_ADMIN_URL,
+      })
     : null;
   const pipelines = env.WAREHOUSE_ADMIN_URL
     ? await startPipelineRunner({
@@ -50,15 +64,28 @@ async function main() {
       })
     : null;
   if (!warehouse) log.warn('WAREHOUSE_ADMIN_URL is not set: this worker leaves warehouse, column and pipeline jobs to others');
-  log.info({ concurrency: env.WORKER_CONCURRENCY, durable: env.WORKER_DURABLE, warehouse: Boolean(warehouse), sourceConsumer: Boolean(sources), pipelineConsumer: Boolean(pipelines) }, 'worker pulling jobs');
-  onShutdown(log, [
-    { name: 'jobs (drain in-flight)', close: () => runner.stop() },
-    { name: 'warehouse jobs (drain in-flight)', close: async () => warehouse?.stop() },
-    { name: 'column jobs (drain in-flight)', close: async () => columns?.stop() },
-    { name: 'source jobs (drain in-flight)', close: async () => sources?.stop() },
-    { name: 'pipeline jobs (drain in-flight)', close: async () => pipelines?.stop() },
-    { name: 'nats', close: () => nats.close() },
-  ], Math.max(10000, env.JOB_ACK_WAIT_MS));
+  log.info(
+    {
+      concurrency: env.WORKER_CONCURRENCY,
+      durable: env.WORKER_DURABLE,
+      warehouse: Boolean(warehouse),
+      sourceConsumer: Boolean(sources),
+      pipelineConsumer: Boolean(pipelines),
+    },
+    'worker pulling jobs',
+  );
+  onShutdown(
+    log,
+    [
+      { name: 'jobs (drain in-flight)', close: () => runner.stop() },
+      { name: 'warehouse jobs (drain in-flight)', close: async () => warehouse?.stop() },
+      { name: 'column jobs (drain in-flight)', close: async () => columns?.stop() },
+      { name: 'source jobs (drain in-flight)', close: async () => sources?.stop() },
+      { name: 'pipeline jobs (drain in-flight)', close: async () => pipelines?.stop() },
+      { name: 'nats', close: () => nats.close() },
+    ],
+    Math.max(10000, env.JOB_ACK_WAIT_MS),
+  );
 }
 
 main().catch((err) => {

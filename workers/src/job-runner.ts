@@ -80,8 +80,17 @@ function parseJob(msg: JsMsg): JobMessage {
   // A known kind: the issues against that kind's contract (a union's own issue only says "Invalid input").
   const contract = header.success ? jobMessage.options.find((o) => o.shape.kind.value === header.data.kind) : undefined;
   const issues = (contract?.safeParse(raw).error ?? parsed.error).issues;
-  const what = !header.success ? 'does not match a known contract' : contract ? `${header.data.kind} v${header.data.v} does not match its contract` : `has an unknown kind ${header.data.kind} (v${header.data.v})`;
-  throw new PermanentJobError(`job message ${what}: ${issues.slice(0, 5).map((i) => `${i.path.join('.') || '(message)'}: ${i.message}`).join('; ')}`);
+  const what = !header.success
+    ? 'does not match a known contract'
+    : contract
+      ? `${header.data.kind} v${header.data.v} does not match its contract`
+      : `has an unknown kind ${header.data.kind} (v${header.data.v})`;
+  throw new PermanentJobError(
+    `job message ${what}: ${issues
+      .slice(0, 5)
+      .map((i) => `${i.path.join('.') || '(message)'}: ${i.message}`)
+      .join('; ')}`,
+  );
 }
 
 /** The envelope of a message, even one that matches no contract (to report its run), or null when it has none. */
@@ -122,11 +131,13 @@ export class JobRunner {
    * permanent: another worker of this consumer may have it). An EXTERNAL destination does not.
    */
   private requireWarehouseFor(d: WarehouseDestination, kind: string): void {
-    if (!isExternalDestination(d) && !this.o.warehouseAdminUrl) throw new Error(`this worker has no WAREHOUSE_ADMIN_URL: it cannot run ${kind} jobs into the platform warehouse`);
+    if (!isExternalDestination(d) && !this.o.warehouseAdminUrl)
+      throw new Error(`this worker has no WAREHOUSE_ADMIN_URL: it cannot run ${kind} jobs into the platform warehouse`);
   }
 
   private requireWarehouseAdmin(): string {
-    if (!this.o.warehouseAdminUrl) throw new PermanentJobError('this worker has no WAREHOUSE_ADMIN_URL: it cannot run warehouse jobs', 'WAREHOUSE_NOT_CONFIGURED');
+    if (!this.o.warehouseAdminUrl)
+      throw new PermanentJobError('this worker has no WAREHOUSE_ADMIN_URL: it cannot run warehouse jobs', 'WAREHOUSE_NOT_CONFIGURED');
     return this.o.warehouseAdminUrl;
   }
 
@@ -143,7 +154,9 @@ export class JobRunner {
       'connection.test': async (job, report) =>
         outcome(await testConnection(job, secrets.connection(job.jobId, job.payload.secrets), o.fileStorage, report), { type: job.payload.config.type }),
       'source.discover': async (job, report) =>
-        outcome(await discoverSource(job, secrets.connection(job.jobId, job.payload.secrets), report, jetStreamPublisher(o.js), o.fileStorage), { type: job.payload.config.type }),
+        outcome(await discoverSource(job, secrets.connection(job.jobId, job.payload.secrets), report, jetStreamPublisher(o.js), o.fileStorage), {
+          type: job.payload.config.type,
+        }),
       'source.sync': async (job, report) => {
         this.requireWarehouseFor(job.payload.destination, 'source.sync');
         const sourceSecrets = secrets.connection(job.jobId, job.payload.secrets);
@@ -225,8 +238,7 @@ export class JobRunner {
     const report = new RunReporter(this.o.js, job, subjectIdOf(job), ctx.attempt);
     // A connection that kept failing (nothing listening, no answer) keeps connection.test's code for the same cause.
     const code = err instanceof PermanentJobError || err instanceof ConnectionFailure ? err.code : 'MAX_DELIVERIES';
-    const message =
-      err instanceof PermanentJobError ? err.message : `The job failed on all ${ctx.attempt} attempts; last error: ${err.message}`;
+    const message = err instanceof PermanentJobError ? err.message : `The job failed on all ${ctx.attempt} attempts; last error: ${err.message}`;
     await report.state('FAILURE', { error: { code, message }, summary: 'gave up' });
   }
 

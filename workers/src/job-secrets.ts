@@ -88,7 +88,11 @@ export class JobSecrets {
     }
     const secrets = connectionSecrets.safeParse(parsed);
     // The issues name fields only, never values: nothing secret reaches the run or the logs.
-    if (!secrets.success) throw new PermanentJobError(`${what} do not match the contract (${secrets.error.issues.map((i) => i.path.join('.') || i.code).join(', ')})`, 'SECRET_UNREADABLE');
+    if (!secrets.success)
+      throw new PermanentJobError(
+        `${what} do not match the contract (${secrets.error.issues.map((i) => i.path.join('.') || i.code).join(', ')})`,
+        'SECRET_UNREADABLE',
+      );
     return secrets.data;
   }
 }

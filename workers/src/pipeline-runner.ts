@@ -11,6 +11,8 @@ export const defaultPipelineFilter = (mainFilterSubject: string): string => doma
  * so only workers that have it start this consumer; not started when the main filter already
  * covers pipeline jobs (see startDomainRunner).
  */
-export function startPipelineRunner(o: Omit<JobRunnerOptions, 'warehouseAdminUrl'> & { warehouseAdminUrl: string; mainFilterSubject: string }): Promise<JobRunner | null> {
+export function startPipelineRunner(
+  o: Omit<JobRunnerOptions, 'warehouseAdminUrl'> & { warehouseAdminUrl: string; mainFilterSubject: string },
+): Promise<JobRunner | null> {
   return startDomainRunner('pipeline', o);
 }

@@ -61,7 +61,11 @@ describe('column.canonicalize (worker process, JetStream, warehouse)', () => {
 
   const table = async () => (await whc.query(`SELECT id, email, country FROM ${schema}.customers ORDER BY id`)).rows;
   const quarantine = async (runId: string) =>
-    (await whc.query(`SELECT table_name, column_name, row_key, value, rule FROM ${schema}._dlx_quarantine WHERE run_id = $1 ORDER BY column_name, row_key`, [runId])).rows;
+    (
+      await whc.query(`SELECT table_name, column_name, row_key, value, rule FROM ${schema}._dlx_quarantine WHERE run_id = $1 ORDER BY column_name, row_key`, [
+        runId,
+      ])
+    ).rows;
 
   it('scopes the column consumer like the main one, so workers of other workspaces never overlap', () => {
     expect(defaultColumnFilter('jobs.connection.>')).toBe('jobs.column.>');
@@ -71,14 +75,25 @@ describe('column.canonicalize (worker process, JetStream, warehouse)', () => {
 
   it('the contract accepts the job and refuses unsafe names', () => {
     expect(canonicalizeColumnJobV1.safeParse(jobOf(randomUUID(), { table: 'customers', column: 'email', type: 'email' })).success).toBe(true);
-    expect(canonicalizeColumnJobV1.safeParse(jobOf(randomUUID(), { table: 'customers"; DROP TABLE x; --', column: 'email', type: 'email' })).success).toBe(false);
-    expect(canonicalizeColumnJobV1.safeParse({ ...jobOf(randomUUID(), { table: 'customers', column: 'email', type: 'email' }), payload: { destination: { schema: 'public', role }, table: 'customers', column: 'email', type: 'email' } }).success).toBe(false);
+    expect(canonicalizeColumnJobV1.safeParse(jobOf(randomUUID(), { table: 'customers"; DROP TABLE x; --', column: 'email', type: 'email' })).success).toBe(
+      false,
+    );
+    expect(
+      canonicalizeColumnJobV1.safeParse({
+        ...jobOf(randomUUID(), { table: 'customers', column: 'email', type: 'email' }),
+        payload: { destination: { schema: 'public', role }, table: 'customers', column: 'email', type: 'email' },
+      }).success,
+    ).toBe(false);
   });
 
   it('normalizes good e-mails and quarantines bad ones with their rule, reporting the steps', async () => {
     const { runId, result } = await run({ table: 'customers', column: 'email', type: 'email' });
     expect(result.state).toBe('SUCCESS');
-    expect(result.steps.map((s) => [s.step, s.status])).toEqual([['rows checked', 'SUCCESS'], ['quarantined', 'SUCCESS'], ['normalized', 'SUCCESS']]);
+    expect(result.steps.map((s) => [s.step, s.status])).toEqual([
+      ['rows checked', 'SUCCESS'],
+      ['quarantined', 'SUCCESS'],
+      ['normalized', 'SUCCESS'],
+    ]);
     expect(result.steps[0]!.message).toMatch(/^6 row\(s\), 5 non-null/);
     expect(result.summary).toBe('customers.email as email: 5 checked, 1 normalized, 2 quarantined');
     // No value appears in what is reported.
@@ -128,7 +143,10 @@ describe('column.canonicalize (worker process, JetStream, warehouse)', () => {
     const { runId, result } = await run({ table: 'staff', column: 'email', type: 'email', custom: { name: 'work_email', pattern: '^[^@]+@acme\\.test$' } });
     expect(result.state).toBe('SUCCESS');
     expect((await whc.query(`SELECT email FROM ${schema}.staff ORDER BY id`)).rows.map((r) => r.email)).toEqual(['ada@acme.test', 'eve@gmail.com', 'nope']);
-    expect((await quarantine(runId)).map((r) => [r.row_key, r.rule])).toEqual([['2', 'work_email.pattern'], ['3', 'email.format']]);
+    expect((await quarantine(runId)).map((r) => [r.row_key, r.rule])).toEqual([
+      ['2', 'work_email.pattern'],
+      ['3', 'email.format'],
+    ]);
   });
 
   it('runs with the workspace role only: a table outside its schema is refused', async () => {

@@ -49,10 +49,13 @@ describe('connection.test through JetStream and the worker process', () => {
     Promise.all(
       workers
         .filter((w) => w.exitCode === null && w.signalCode === null)
-        .map((w) => new Promise((r) => {
-          w.once('exit', r);
-          w.kill('SIGTERM');
-        })),
+        .map(
+          (w) =>
+            new Promise((r) => {
+              w.once('exit', r);
+              w.kill('SIGTERM');
+            }),
+        ),
     );
 
   const gql = <T>(query: string, variables: Record<string, unknown> = {}) => postGraphQL<T>(p.gatewayUrl, query, variables, admin);
@@ -65,12 +68,19 @@ describe('connection.test through JetStream and the worker process', () => {
   }
 
   async function testConnection(id: string): Promise<string> {
-    const res = await gql<{ testConnection: { runId: string; errors: unknown[] } }>(`mutation($id: ID!){ testConnection(id: $id) { runId errors { code } } }`, { id });
+    const res = await gql<{ testConnection: { runId: string; errors: unknown[] } }>(`mutation($id: ID!){ testConnection(id: $id) { runId errors { code } } }`, {
+      id,
+    });
     expect(res.body.data?.testConnection.errors).toEqual([]);
     return res.body.data!.testConnection.runId;
   }
 
-  type RunView = { state: string; attempts: number; error: { code: string; message: string } | null; steps: Array<{ name: string; status: string; message: string; attempt: number }> };
+  type RunView = {
+    state: string;
+    attempts: number;
+    error: { code: string; message: string } | null;
+    steps: Array<{ name: string; status: string; message: string; attempt: number }>;
+  };
   type ConnView = { status: string; lastError: string | null; lastTestRun: RunView | null };
 
   async function connectionView(id: string): Promise<ConnView> {
@@ -100,9 +110,13 @@ describe('connection.test through JetStream and the worker process', () => {
 
   beforeAll(async () => {
     p = await startPlatform();
-    [{ id: orgId }] = await p.sources.auth.query(`INSERT INTO auth.organization (slug, name, region, time_zone) VALUES ($1,'Acme','eu','UTC') RETURNING id`, [`acme-${randomUUID().slice(0, 6)}`]);
+    [{ id: orgId }] = await p.sources.auth.query(`INSERT INTO auth.organization (slug, name, region, time_zone) VALUES ($1,'Acme','eu','UTC') RETURNING id`, [
+      `acme-${randomUUID().slice(0, 6)}`,
+    ]);
     admin = viewerHeader(userViewer({ orgId, orgRole: 'ADMIN' }));
-    const ws = await gql<{ createWorkspace: { workspace: { id: string } } }>(`mutation { createWorkspace(input: { name: "Ops", slug: "ops" }) { workspace { id } } }`);
+    const ws = await gql<{ createWorkspace: { workspace: { id: string } } }>(
+      `mutation { createWorkspace(input: { name: "Ops", slug: "ops" }) { workspace { id } } }`,
+    );
     workspaceId = ws.body.data!.createWorkspace.workspace.id;
   }, 120000);
 

@@ -135,14 +135,23 @@ describe('connection.test v2 for every connection type (worker process, JetStrea
 
   describe('POSTGRES', () => {
     const pgUrl = new URL(process.env.DATABASE_URL!);
-    const pg = { type: 'POSTGRES' as const, host: pgUrl.hostname, port: Number(pgUrl.port || 5432), database: 'postgres', user: decodeURIComponent(pgUrl.username) || 'postgres', sslMode: 'prefer' as const };
+    const pg = {
+      type: 'POSTGRES' as const,
+      host: pgUrl.hostname,
+      port: Number(pgUrl.port || 5432),
+      database: 'postgres',
+      user: decodeURIComponent(pgUrl.username) || 'postgres',
+      sslMode: 'prefer' as const,
+    };
     const password = pgUrl.password ? { password: decodeURIComponent(pgUrl.password) } : null;
 
     it('right credentials: every step succeeds and the tables are counted (TLS preferred, clear text when the server has none)', async () => {
       const admin = new Client({ connectionString: pgUrl.toString() });
       await admin.connect();
       const [{ ssl }] = (await admin.query('SHOW ssl')).rows;
-      const [{ n }] = (await admin.query(`SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'public' AND table_type IN ('BASE TABLE','VIEW')`)).rows;
+      const [{ n }] = (
+        await admin.query(`SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'public' AND table_type IN ('BASE TABLE','VIEW')`)
+      ).rows;
       await admin.end();
       const [all, inSchema] = await Promise.all([run({ ...pg, sslMode: 'prefer' }, password), run({ ...pg, schema: 'public' }, password)]);
       expect(all.state).toBe('SUCCESS');
@@ -175,7 +184,10 @@ describe('connection.test v2 for every connection type (worker process, JetStrea
       await admin.connect();
       try {
         await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD 'the-right-one-7'`);
-        const [right, wrong] = await Promise.all([run({ ...pg, user: role }, { password: 'the-right-one-7' }), run({ ...pg, user: role }, { password: 'not-the-right-one' })]);
+        const [right, wrong] = await Promise.all([
+          run({ ...pg, user: role }, { password: 'the-right-one-7' }),
+          run({ ...pg, user: role }, { password: 'not-the-right-one' }),
+        ]);
         expect(right.state).toBe('SUCCESS');
         expect([wrong.state, wrong.error?.code, wrong.steps]).toEqual(['FAILURE', 'WRONG_PASSWORD', steps(DB_STEPS, ['SUCCESS', 'SUCCESS', 'FAILURE'])]);
         expect(wrong.error?.message).toMatch(/Check the user name and password/);
@@ -328,14 +340,29 @@ describe('connection.test v2 for every connection type (worker process, JetStrea
       openapi: '3.0.3',
       info: { title: 'Shop', version: '1' },
       paths: {
-        '/users': { get: { responses: { '200': { description: 'ok', content: { 'application/json': { schema: { type: 'array', items: { $ref: '#/components/schemas/User' } } } } } } } },
-        '/users/{id}': { get: { responses: { '200': { description: 'ok', content: { 'application/json': { schema: { $ref: '#/components/schemas/User' } } } } } } },
+        '/users': {
+          get: {
+            responses: {
+              '200': { description: 'ok', content: { 'application/json': { schema: { type: 'array', items: { $ref: '#/components/schemas/User' } } } } },
+            },
+          },
+        },
+        '/users/{id}': {
+          get: { responses: { '200': { description: 'ok', content: { 'application/json': { schema: { $ref: '#/components/schemas/User' } } } } } },
+        },
         '/orders': { get: { responses: { '200': { $ref: '#/components/responses/OrderPage' } } } },
         '/orders/{id}/cancel': { post: { responses: { '204': { description: 'done' } } } },
       },
       components: {
         schemas: { User: { type: 'object', properties: { id: { type: 'integer' }, tags: { type: 'string' } } } },
-        responses: { OrderPage: { description: 'a page', content: { 'application/json': { schema: { type: 'object', properties: { data: { type: 'array', items: { type: 'object' } }, next: { type: 'string' } } } } } } },
+        responses: {
+          OrderPage: {
+            description: 'a page',
+            content: {
+              'application/json': { schema: { type: 'object', properties: { data: { type: 'array', items: { type: 'object' } }, next: { type: 'string' } } } },
+            },
+          },
+        },
       },
     };
 
@@ -362,7 +389,12 @@ describe('connection.test v2 for every connection type (worker process, JetStrea
     afterAll(() => new Promise((r) => server.close(r)));
 
     const REST_STEPS = ['host resolved', 'TLS/HTTP reachable', 'authenticated', 'OpenAPI document readable'];
-    const api = (tenant: string) => ({ type: 'REST_API' as const, baseUrl: `${origin}/${tenant}/v1/`, auth: 'BEARER' as const, openApiUrl: `${origin}/${tenant}/v1/openapi.json` });
+    const api = (tenant: string) => ({
+      type: 'REST_API' as const,
+      baseUrl: `${origin}/${tenant}/v1/`,
+      auth: 'BEARER' as const,
+      openApiUrl: `${origin}/${tenant}/v1/openapi.json`,
+    });
 
     it('right token: reachable, authenticated, the OpenAPI document read and its collections counted', async () => {
       const r = await run(api('ok'), { token: TOKEN });

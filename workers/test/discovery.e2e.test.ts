@@ -60,10 +60,14 @@ describe('source.discover through JetStream and the worker process', () => {
     await c.connect();
     await c.query(`CREATE SCHEMA sales`);
     await c.query(`CREATE TABLE sales.customer (id int PRIMARY KEY, email text, name varchar(50) NOT NULL, signup date)`);
-    await c.query(`CREATE TABLE sales.customer_order (id bigint PRIMARY KEY, customer_id int NOT NULL REFERENCES sales.customer(id), total numeric(10,2), note text)`);
+    await c.query(
+      `CREATE TABLE sales.customer_order (id bigint PRIMARY KEY, customer_id int NOT NULL REFERENCES sales.customer(id), total numeric(10,2), note text)`,
+    );
     await c.query(`CREATE TABLE public.audit_log (at timestamptz, msg text)`);
     await c.query(`CREATE VIEW sales.big_orders AS SELECT * FROM sales.customer_order WHERE total > 100`);
-    await c.query(`INSERT INTO sales.customer SELECT i, CASE WHEN i % 4 = 0 THEN NULL ELSE 'user' || i || '@example.com' END, 'Name ' || (i % 3), DATE '2024-01-01' + i FROM generate_series(1, 40) i`);
+    await c.query(
+      `INSERT INTO sales.customer SELECT i, CASE WHEN i % 4 = 0 THEN NULL ELSE 'user' || i || '@example.com' END, 'Name ' || (i % 3), DATE '2024-01-01' + i FROM generate_series(1, 40) i`,
+    );
     await c.query(`INSERT INTO sales.customer_order SELECT i, 1 + i % 40, i * 10.5, CASE WHEN i % 2 = 0 THEN 'x' END FROM generate_series(1, 100) i`);
     await c.query(`ANALYZE`);
     await c.end();
@@ -71,7 +75,9 @@ describe('source.discover through JetStream and the worker process', () => {
       my = await mysql.createConnection(MYSQL);
       await my.query(`CREATE DATABASE ${myDb}`);
       await my.query(`CREATE TABLE ${myDb}.author (id INT PRIMARY KEY, email VARCHAR(100) NULL, active TINYINT(1) NOT NULL)`);
-      await my.query(`CREATE TABLE ${myDb}.book (id INT PRIMARY KEY, author_id INT NOT NULL, title VARCHAR(200) NOT NULL, CONSTRAINT book_author_fk FOREIGN KEY (author_id) REFERENCES ${myDb}.author(id)) ENGINE=InnoDB`);
+      await my.query(
+        `CREATE TABLE ${myDb}.book (id INT PRIMARY KEY, author_id INT NOT NULL, title VARCHAR(200) NOT NULL, CONSTRAINT book_author_fk FOREIGN KEY (author_id) REFERENCES ${myDb}.author(id)) ENGINE=InnoDB`,
+      );
       await my.query(`INSERT INTO ${myDb}.author VALUES (1,'a@example.com',1),(2,'b@example.com',0),(3,NULL,1),(4,'not an email',1)`);
       await my.query(`INSERT INTO ${myDb}.book VALUES (1,1,'One'),(2,1,'Two'),(3,2,'Three')`);
       await my.query(`ANALYZE TABLE ${myDb}.author, ${myDb}.book`);
@@ -178,16 +184,33 @@ describe('source.discover through JetStream and the worker process', () => {
 
   const pgConfig = () => {
     const u = new URL(pgDb.url);
-    return { type: 'POSTGRES' as const, host: u.hostname, port: Number(u.port || 5432), database: pgDb.name, user: decodeURIComponent(u.username), sslMode: 'prefer' as const };
+    return {
+      type: 'POSTGRES' as const,
+      host: u.hostname,
+      port: Number(u.port || 5432),
+      database: pgDb.name,
+      user: decodeURIComponent(u.username),
+      sslMode: 'prefer' as const,
+    };
   };
-  const steps = (runs: RunEvent[]) => runs.filter((r) => r.type === 'run.step').map((r) => (r.type === 'run.step' ? `${r.step}: ${r.status}: ${r.message}` : ''));
+  const steps = (runs: RunEvent[]) =>
+    runs.filter((r) => r.type === 'run.step').map((r) => (r.type === 'run.step' ? `${r.step}: ${r.status}: ${r.message}` : ''));
 
   it('PostgreSQL: tables, columns, keys, estimates and profiles of every table, then completed', async () => {
     // The source's own password (the embedded server of `npm test` checks it; a trust-auth server ignores it).
     const r = await discover(pgConfig(), {}, decodeURIComponent(new URL(process.env.DATABASE_URL!).password) || 'ignored-by-trust-auth');
     expect(r.runs.at(-1)).toMatchObject({ type: 'run.state', state: 'SUCCESS' });
-    expect(steps(r.runs)).toEqual([expect.stringMatching(/^connected: SUCCESS: signed in as .* \(PostgreSQL/), 'tables found: SUCCESS: 4 tables found', expect.stringMatching(/^profiled: SUCCESS: 4 tables profiled/)]);
-    expect(r.tables.map((t) => `${t.schema}.${t.name}:${t.kind}`)).toEqual(['public.audit_log:TABLE', 'sales.big_orders:VIEW', 'sales.customer:TABLE', 'sales.customer_order:TABLE']);
+    expect(steps(r.runs)).toEqual([
+      expect.stringMatching(/^connected: SUCCESS: signed in as .* \(PostgreSQL/),
+      'tables found: SUCCESS: 4 tables found',
+      expect.stringMatching(/^profiled: SUCCESS: 4 tables profiled/),
+    ]);
+    expect(r.tables.map((t) => `${t.schema}.${t.name}:${t.kind}`)).toEqual([
+      'public.audit_log:TABLE',
+      'sales.big_orders:VIEW',
+      'sales.customer:TABLE',
+      'sales.customer_order:TABLE',
+    ]);
     expect(r.completed).toMatchObject({ orgId, workspaceId, connectionId: r.connectionId, tableCount: 4 });
 
     const customer = r.tables.find((t) => t.name === 'customer')!;
@@ -210,10 +233,16 @@ describe('source.discover through JetStream and the worker process', () => {
     expect(customer.columns[3]!.profile).toMatchObject({ min: '2024-01-02', max: '2024-02-10', canonicalType: 'date', canonicalShare: 1 });
 
     const order = r.tables.find((t) => t.name === 'customer_order')!;
-    expect(order.foreignKeys).toEqual([{ name: 'customer_order_customer_id_fkey', columns: ['customer_id'], referencedTable: 'sales.customer', referencedColumns: ['id'] }]);
+    expect(order.foreignKeys).toEqual([
+      { name: 'customer_order_customer_id_fkey', columns: ['customer_id'], referencedTable: 'sales.customer', referencedColumns: ['id'] },
+    ]);
     expect(order.columns.find((c) => c.name === 'total')).toMatchObject({ type: 'numeric(10,2)', profile: { min: '10.50', max: '1050.00' } });
     expect(order.columns.find((c) => c.name === 'note')!.profile).toMatchObject({ nullCount: 50, distinctEstimate: 1, topValues: [{ value: 'x', count: 50 }] });
-    expect(r.tables.find((t) => t.name === 'big_orders')).toMatchObject({ rowEstimate: null, rowEstimateSource: 'UNKNOWN', rowEstimateNote: expect.stringMatching(/^A view/) });
+    expect(r.tables.find((t) => t.name === 'big_orders')).toMatchObject({
+      rowEstimate: null,
+      rowEstimateSource: 'UNKNOWN',
+      rowEstimateNote: expect.stringMatching(/^A view/),
+    });
   }, 60000);
 
   it('PostgreSQL: picked tables and wildcard patterns limit the scope', async () => {
@@ -228,7 +257,12 @@ describe('source.discover through JetStream and the worker process', () => {
     expect(none.runs.at(-1)).toMatchObject({
       type: 'run.state',
       state: 'FAILURE',
-      error: { code: 'DISCOVERY_SCOPE_MATCHES_NOTHING', message: expect.stringMatching(/^The discovery scope \(tables "sales\.Customer" and patterns "nothing\*"\) matches none .* 4 tables, e\.g\. "public\.audit_log", "sales\.big_orders", "sales\.customer", "sales\.customer_order"\. .*case-sensitively/) },
+      error: {
+        code: 'DISCOVERY_SCOPE_MATCHES_NOTHING',
+        message: expect.stringMatching(
+          /^The discovery scope \(tables "sales\.Customer" and patterns "nothing\*"\) matches none .* 4 tables, e\.g\. "public\.audit_log", "sales\.big_orders", "sales\.customer", "sales\.customer_order"\. .*case-sensitively/,
+        ),
+      },
     });
     expect(steps(none.runs)).toEqual([expect.stringMatching(/^connected: SUCCESS/), expect.stringMatching(/^tables found: FAILURE: The discovery scope/)]);
     // No table and no completion: the schema service builds no snapshot.
@@ -246,7 +280,11 @@ describe('source.discover through JetStream and the worker process', () => {
       await c.query(`CREATE TABLE fresh.big (id int, note text) WITH (autovacuum_enabled = false)`);
       await c.query(`INSERT INTO fresh.small SELECT i, 'n' || i FROM generate_series(1, 7) i`);
       await c.query(`INSERT INTO fresh.big SELECT i, repeat('x', 100) FROM generate_series(1, 500) i`);
-      const [{ small, big }] = (await c.query(`SELECT reltuples::float8 AS small, (SELECT reltuples::float8 FROM pg_class WHERE oid = 'fresh.big'::regclass) AS big FROM pg_class WHERE oid = 'fresh.small'::regclass`)).rows;
+      const [{ small, big }] = (
+        await c.query(
+          `SELECT reltuples::float8 AS small, (SELECT reltuples::float8 FROM pg_class WHERE oid = 'fresh.big'::regclass) AS big FROM pg_class WHERE oid = 'fresh.small'::regclass`,
+        )
+      ).rows;
       expect([small, big]).toEqual([-1, -1]);
     } finally {
       await c.end();
@@ -259,7 +297,9 @@ describe('source.discover through JetStream and the worker process', () => {
       ['small', 7, 'EXACT_COUNT'],
     ]);
     expect(r.tables[1]!.rowEstimateNote).toBe('Counted exactly (never analyzed, and small enough to count; 8 kB on disk).');
-    expect(r.tables[0]!.rowEstimateNote).toMatch(/^Never analyzed \(no statistics\), and \d+ kB on disk is more than the 16 kB discovery counts exactly\. Run ANALYZE on it for an estimate\.$/);
+    expect(r.tables[0]!.rowEstimateNote).toMatch(
+      /^Never analyzed \(no statistics\), and \d+ kB on disk is more than the 16 kB discovery counts exactly\. Run ANALYZE on it for an estimate\.$/,
+    );
     // With the default bound both are counted.
     const all = await discover(pgConfig(), { patterns: ['fresh.*'] });
     expect(all.tables.map((t) => [t.name, t.rowEstimate, t.rowEstimateSource])).toEqual([
@@ -275,27 +315,31 @@ describe('source.discover through JetStream and the worker process', () => {
     expect(r.completed).toBeUndefined();
   }, 60000);
 
-  (MYSQL_UP ? it : it.skip)('MariaDB: tables, columns, keys, estimates and profiles', async () => {
-    const r = await discover(mysqlSource(myDb), {}, mysqlSourceSecrets()?.password);
-    expect(r.runs.at(-1)).toMatchObject({ type: 'run.state', state: 'SUCCESS' });
-    expect(steps(r.runs)[0]).toMatch(/^connected: SUCCESS: signed in as .*MariaDB/);
-    expect(r.tables.map((t) => `${t.schema}.${t.name}`)).toEqual([`${myDb}.author`, `${myDb}.book`]);
-    const author = r.tables[0]!;
-    expect(author.primaryKey).toEqual(['id']);
-    // MariaDB's TABLE_ROWS is an InnoDB estimate: a table this small is counted.
-    expect(author).toMatchObject({ rowEstimate: 4, rowEstimateSource: 'EXACT_COUNT' });
-    expect(author.columns.map((c) => [c.name, c.type, c.nullable])).toEqual([
-      ['id', 'int(11)', false],
-      ['email', 'varchar(100)', true],
-      ['active', 'tinyint(1)', false],
-    ]);
-    expect(author.columns[1]!.profile).toMatchObject({ sampled: 4, nullCount: 1, distinctEstimate: 3, canonicalType: 'email', canonicalShare: 0.6667 });
-    expect(author.columns[2]!.profile).toMatchObject({ min: '0', max: '1', canonicalType: 'boolean' });
-    const book = r.tables[1]!;
-    expect(book.foreignKeys).toEqual([{ name: 'book_author_fk', columns: ['author_id'], referencedTable: `${myDb}.author`, referencedColumns: ['id'] }]);
-    const scoped = await discover(mysqlSource(myDb), { patterns: ['b*'] }, mysqlSourceSecrets()?.password);
-    expect(scoped.tables.map((t) => t.name)).toEqual(['book']);
-  }, 60000);
+  (MYSQL_UP ? it : it.skip)(
+    'MariaDB: tables, columns, keys, estimates and profiles',
+    async () => {
+      const r = await discover(mysqlSource(myDb), {}, mysqlSourceSecrets()?.password);
+      expect(r.runs.at(-1)).toMatchObject({ type: 'run.state', state: 'SUCCESS' });
+      expect(steps(r.runs)[0]).toMatch(/^connected: SUCCESS: signed in as .*MariaDB/);
+      expect(r.tables.map((t) => `${t.schema}.${t.name}`)).toEqual([`${myDb}.author`, `${myDb}.book`]);
+      const author = r.tables[0]!;
+      expect(author.primaryKey).toEqual(['id']);
+      // MariaDB's TABLE_ROWS is an InnoDB estimate: a table this small is counted.
+      expect(author).toMatchObject({ rowEstimate: 4, rowEstimateSource: 'EXACT_COUNT' });
+      expect(author.columns.map((c) => [c.name, c.type, c.nullable])).toEqual([
+        ['id', 'int(11)', false],
+        ['email', 'varchar(100)', true],
+        ['active', 'tinyint(1)', false],
+      ]);
+      expect(author.columns[1]!.profile).toMatchObject({ sampled: 4, nullCount: 1, distinctEstimate: 3, canonicalType: 'email', canonicalShare: 0.6667 });
+      expect(author.columns[2]!.profile).toMatchObject({ min: '0', max: '1', canonicalType: 'boolean' });
+      const book = r.tables[1]!;
+      expect(book.foreignKeys).toEqual([{ name: 'book_author_fk', columns: ['author_id'], referencedTable: `${myDb}.author`, referencedColumns: ['id'] }]);
+      const scoped = await discover(mysqlSource(myDb), { patterns: ['b*'] }, mysqlSourceSecrets()?.password);
+      expect(scoped.tables.map((t) => t.name)).toEqual(['book']);
+    },
+    60000,
+  );
 
   /** Puts a file into file storage as the workspace service does and returns its FILE connection config. */
   function upload(fileName: string, format: 'CSV' | 'JSON' | 'JSONL', text: string) {
@@ -308,14 +352,27 @@ describe('source.discover through JetStream and the worker process', () => {
 
   it('FILE (CSV): one table, inferred column types, the rows counted, profiles with the e-mail column detected', async () => {
     const lines = ['id,email,amount,signup'];
-    for (let i = 1; i <= 20; i++) lines.push(`${i},${i === 7 ? '' : i === 13 ? 'not an email' : `user${i}@example.com`},${i * 2.5},2024-03-${String(i).padStart(2, '0')}`);
+    for (let i = 1; i <= 20; i++)
+      lines.push(`${i},${i === 7 ? '' : i === 13 ? 'not an email' : `user${i}@example.com`},${i * 2.5},2024-03-${String(i).padStart(2, '0')}`);
     const r = await discover(upload('Customers.csv', 'CSV', `${lines.join('\n')}\n`));
     expect(r.runs.at(-1)).toMatchObject({ type: 'run.state', state: 'SUCCESS' });
-    expect(steps(r.runs)).toEqual([expect.stringMatching(/^file read: SUCCESS: CSV file Customers\.csv/), 'tables found: SUCCESS: 1 table found', expect.stringMatching(/^profiled: SUCCESS: 1 table profiled/)]);
+    expect(steps(r.runs)).toEqual([
+      expect.stringMatching(/^file read: SUCCESS: CSV file Customers\.csv/),
+      'tables found: SUCCESS: 1 table found',
+      expect.stringMatching(/^profiled: SUCCESS: 1 table profiled/),
+    ]);
     expect(r.completed).toMatchObject({ connectionId: r.connectionId, tableCount: 1 });
     expect(r.tables).toHaveLength(1);
     const t = r.tables[0]!;
-    expect(t).toMatchObject({ schema: 'files', name: 'customers', kind: 'TABLE', rowEstimate: 20, rowEstimateSource: 'FILE_READ', primaryKey: [], foreignKeys: [] });
+    expect(t).toMatchObject({
+      schema: 'files',
+      name: 'customers',
+      kind: 'TABLE',
+      rowEstimate: 20,
+      rowEstimateSource: 'FILE_READ',
+      primaryKey: [],
+      foreignKeys: [],
+    });
     expect(t.columns.map((c) => [c.name, c.type, c.nullable, c.ordinal])).toEqual([
       ['id', 'integer', false, 1],
       ['email', 'text', true, 2],
@@ -332,7 +389,14 @@ describe('source.discover through JetStream and the worker process', () => {
 
   it('FILE (JSON Lines) with a nested array: the parent and its child table (a foreign key to the parent), scope patterns apply', async () => {
     const records = [
-      { id: 1, customer: 'ann', items: [{ sku: 'A-1', qty: 2 }, { sku: 'B-2', qty: 1 }] },
+      {
+        id: 1,
+        customer: 'ann',
+        items: [
+          { sku: 'A-1', qty: 2 },
+          { sku: 'B-2', qty: 1 },
+        ],
+      },
       { id: 2, customer: 'bob', items: [{ sku: 'A-1', qty: 5 }] },
       { id: 3, customer: 'cy', items: [] },
     ];
@@ -354,8 +418,17 @@ describe('source.discover through JetStream and the worker process', () => {
       ['sku', 'text', false],
       ['qty', 'integer', false],
     ]);
-    expect(items.foreignKeys).toEqual([{ name: 'orders__items__dlx_parent_id_fkey', columns: ['_dlx_parent_id'], referencedTable: 'files.orders', referencedColumns: ['id'] }]);
-    expect(items.columns[2]!.profile).toMatchObject({ sampled: 3, distinctEstimate: 2, topValues: [{ value: 'A-1', count: 2 }, { value: 'B-2', count: 1 }] });
+    expect(items.foreignKeys).toEqual([
+      { name: 'orders__items__dlx_parent_id_fkey', columns: ['_dlx_parent_id'], referencedTable: 'files.orders', referencedColumns: ['id'] },
+    ]);
+    expect(items.columns[2]!.profile).toMatchObject({
+      sampled: 3,
+      distinctEstimate: 2,
+      topValues: [
+        { value: 'A-1', count: 2 },
+        { value: 'B-2', count: 1 },
+      ],
+    });
     expect(items.columns[0]!.profile).toMatchObject({ min: '1', max: '2' });
 
     const scoped = await discover(file, { patterns: ['*__item?'] });
@@ -374,17 +447,31 @@ describe('source.discover through JetStream and the worker process', () => {
   it('REST_API: the collections of a local OpenAPI server become tables with profiles; their row estimates are unknown', async () => {
     const customers = Array.from({ length: 12 }, (_, i) => ({ id: i + 1, email: `c${i + 1}@example.com`, since: `2024-01-${String(i + 1).padStart(2, '0')}` }));
     const orders = Array.from({ length: 7 }, (_, i) => ({ id: 100 + i, customer_id: (i % 3) + 1, total: i + 0.5 }));
-    const list = (ref: string) => ({ '200': { description: 'ok', content: { 'application/json': { schema: { type: 'array', items: { $ref: `#/components/schemas/${ref}` } } } } } });
+    const list = (ref: string) => ({
+      '200': { description: 'ok', content: { 'application/json': { schema: { type: 'array', items: { $ref: `#/components/schemas/${ref}` } } } } },
+    });
     const doc = {
       openapi: '3.0.3',
       info: { title: 'shop', version: '1' },
       paths: {
-        '/customers': { get: { parameters: [{ name: 'page', in: 'query', schema: { type: 'integer' } }, { name: 'per_page', in: 'query', schema: { type: 'integer', maximum: 5 } }], responses: list('Customer') } },
+        '/customers': {
+          get: {
+            parameters: [
+              { name: 'page', in: 'query', schema: { type: 'integer' } },
+              { name: 'per_page', in: 'query', schema: { type: 'integer', maximum: 5 } },
+            ],
+            responses: list('Customer'),
+          },
+        },
         '/orders': { get: { responses: list('Order') } },
       },
       components: {
         schemas: {
-          Customer: { type: 'object', required: ['id'], properties: { id: { type: 'integer' }, email: { type: 'string' }, since: { type: 'string', format: 'date' } } },
+          Customer: {
+            type: 'object',
+            required: ['id'],
+            properties: { id: { type: 'integer' }, email: { type: 'string' }, since: { type: 'string', format: 'date' } },
+          },
           Order: { type: 'object', required: ['id'], properties: { id: { type: 'integer' }, customer_id: { type: 'integer' }, total: { type: 'number' } } },
         },
       },
@@ -411,14 +498,24 @@ describe('source.discover through JetStream and the worker process', () => {
       expect(r.tables.map((t) => `${t.schema}.${t.name}`)).toEqual(['api.customers', 'api.orders']);
       expect(r.completed?.tableCount).toBe(2);
       const [c, o] = r.tables as [DiscoveredTable, DiscoveredTable];
-      expect(c).toMatchObject({ rowEstimate: null, rowEstimateSource: 'UNKNOWN', rowEstimateNote: 'A REST API collection is not paged through to count its records.' });
+      expect(c).toMatchObject({
+        rowEstimate: null,
+        rowEstimateSource: 'UNKNOWN',
+        rowEstimateNote: 'A REST API collection is not paged through to count its records.',
+      });
       expect(o.rowEstimate).toBeNull();
       expect(c.columns.map((x) => [x.name, x.ordinal])).toEqual([
         ['id', 1],
         ['email', 2],
         ['since', 3],
       ]);
-      expect(c.columns.find((x) => x.name === 'email')!.profile).toMatchObject({ sampled: 12, nullCount: 0, distinctEstimate: 12, canonicalType: 'email', canonicalShare: 1 });
+      expect(c.columns.find((x) => x.name === 'email')!.profile).toMatchObject({
+        sampled: 12,
+        nullCount: 0,
+        distinctEstimate: 12,
+        canonicalType: 'email',
+        canonicalShare: 1,
+      });
       expect(c.columns.find((x) => x.name === 'since')).toMatchObject({ type: 'date', profile: { min: '2024-01-01', max: '2024-01-12' } });
       expect(o.columns.find((x) => x.name === 'total')!.profile).toMatchObject({ sampled: 7, min: '0.5', max: '6.5' });
     } finally {

@@ -55,7 +55,9 @@ describe('EXTERNAL PostgreSQL warehouse (worker process, JetStream)', () => {
     srcc = new Client({ connectionString: src.url });
     await srcc.connect();
     await srcc.query(`CREATE TABLE customer (id int PRIMARY KEY, email text, updated_at timestamptz NOT NULL)`);
-    await srcc.query(`INSERT INTO customer SELECT i, '  C' || i || '@Example.ORG ', '2024-01-01'::timestamptz + i * interval '1 minute' FROM generate_series(1, 25) i`);
+    await srcc.query(
+      `INSERT INTO customer SELECT i, '  C' || i || '@Example.ORG ', '2024-01-01'::timestamptz + i * interval '1 minute' FROM generate_series(1, 25) i`,
+    );
 
     nats = await connectNats(process.env.NATS_URL!, 'external-warehouse-test');
     await ensureStreams(nats.jsm);
@@ -108,7 +110,11 @@ describe('EXTERNAL PostgreSQL warehouse (worker process, JetStream)', () => {
   /** An external destination with the password sealed for `aad`. */
   const destination = (aad: string, o: { user?: string; password?: string; schema?: string } = {}) => ({
     schema: o.schema ?? schema,
-    external: { connectionId: destinationConnectionId, config: destinationConfig(o.user), secrets: seal(key, JSON.stringify({ password: o.password ?? ownerPassword }), aad) },
+    external: {
+      connectionId: destinationConnectionId,
+      config: destinationConfig(o.user),
+      secrets: seal(key, JSON.stringify({ password: o.password ?? ownerPassword }), aad),
+    },
   });
 
   const sourceConfig = () => postgresSource(src.name);
@@ -118,7 +124,11 @@ describe('EXTERNAL PostgreSQL warehouse (worker process, JetStream)', () => {
     return secrets ? seal(key, JSON.stringify(secrets), aad) : null;
   };
 
-  async function publish(kind: JobKind, payload: object, o: { v?: number; jobId?: string; limits?: object } = {}): Promise<{ jobId: string; runId: string; raw: string }> {
+  async function publish(
+    kind: JobKind,
+    payload: object,
+    o: { v?: number; jobId?: string; limits?: object } = {},
+  ): Promise<{ jobId: string; runId: string; raw: string }> {
     const job = jobEnvelope(scope, { kind, v: o.v, jobId: o.jobId, payload, extra: o.limits ? { limits: o.limits } : {} });
     // The job must match the contract the worker applies (a mismatch would be dropped, not run).
     expect(jobMessage.safeParse(job).success).toBe(true);
@@ -173,14 +183,19 @@ describe('EXTERNAL PostgreSQL warehouse (worker process, JetStream)', () => {
     expect(step.message).toContain(`schema ${schema} (created)`);
     expect(step.message).toMatch(/storage quota does not apply/);
     expect(step.message).not.toContain(ownerPassword);
-    const rows = await customer<{ n: number; runs: string[] }>(`SELECT count(*)::int AS n, array_agg(DISTINCT _dlx_run_id::text) AS runs FROM ${schema}.raw_public__customer`);
+    const rows = await customer<{ n: number; runs: string[] }>(
+      `SELECT count(*)::int AS n, array_agg(DISTINCT _dlx_run_id::text) AS runs FROM ${schema}.raw_public__customer`,
+    );
     expect(rows[0]).toEqual({ n: 25, runs: [runId] });
     // Everything belongs to the customer's role (no SET ROLE to a platform role, no superuser-owned objects).
     const owners = await customer<{ owner: string }>(`SELECT DISTINCT tableowner AS owner FROM pg_tables WHERE schemaname = $1`, [schema]);
     expect(owners).toEqual([{ owner }]);
     const [{ nspowner }] = await customer<{ nspowner: string }>(`SELECT nspowner::regrole::text AS nspowner FROM pg_namespace WHERE nspname = $1`, [schema]);
     expect(nspowner).toBe(owner);
-    const [{ completed }] = await customer<{ completed: boolean }>(`SELECT completed FROM ${schema}._dlx_sync_state WHERE table_name = 'raw_public__customer' AND run_id = $1`, [runId]);
+    const [{ completed }] = await customer<{ completed: boolean }>(
+      `SELECT completed FROM ${schema}._dlx_sync_state WHERE table_name = 'raw_public__customer' AND run_id = $1`,
+      [runId],
+    );
     expect(completed).toBe(true);
   }, 90000);
 
@@ -199,7 +214,9 @@ describe('EXTERNAL PostgreSQL warehouse (worker process, JetStream)', () => {
     await srcc.query(`INSERT INTO customer VALUES (26, 'new26@example.org', '2025-01-02'), (27, 'new27@example.org', '2025-01-02')`);
     const second = await sync([table]);
     expect(second.result.state).toBe('SUCCESS');
-    expect(second.result.steps.find((s) => s.step === 'public.customer: checkpoint')?.message).toContain(`continuing after the checkpoint of run ${first.runId}`);
+    expect(second.result.steps.find((s) => s.step === 'public.customer: checkpoint')?.message).toContain(
+      `continuing after the checkpoint of run ${first.runId}`,
+    );
     const rows = await customer<{ n: number; mine: number; changed: number }>(
       `SELECT count(*)::int AS n, count(*) FILTER (WHERE _dlx_run_id = $1)::int AS mine, count(*) FILTER (WHERE email LIKE 'changed%')::int AS changed FROM ${schema}.raw_public__customer`,
       [second.runId],
@@ -215,7 +232,13 @@ describe('EXTERNAL PostgreSQL warehouse (worker process, JetStream)', () => {
       {
         trigger: 'MANUAL',
         pipelineId: randomUUID(),
-        definition: { sources: [{ connectionId: sourceId, tables: ['public.customer'] }], targets: [], checks: [], exports: [], schemaDriftPolicy: 'PROPAGATE' },
+        definition: {
+          sources: [{ connectionId: sourceId, tables: ['public.customer'] }],
+          targets: [],
+          checks: [],
+          exports: [],
+          schemaDriftPolicy: 'PROPAGATE',
+        },
         load: {
           destination: { ...destination(pipelineSecretAad(jobId, destinationConnectionId)), schema: 'pipeline_out' },
           sources: [{ connectionId: sourceId, name: 'crm', config: sourceConfig(), secrets: sourceSecrets(pipelineSecretAad(jobId, sourceId)) }],
@@ -255,7 +278,9 @@ describe('EXTERNAL PostgreSQL warehouse (worker process, JetStream)', () => {
     expect(await customer(`SELECT 1 FROM pg_namespace WHERE nspname = 'not_allowed'`)).toEqual([]);
 
     // An existing schema it was not granted: the same code, naming the schema GRANT.
-    const denied = await sync([{ schema: 'public', name: 'customer', mode: 'FULL' }], { destination: (jobId) => destination(`job:${jobId}`, { user: noCreate, password: `pw-${hex}` }) });
+    const denied = await sync([{ schema: 'public', name: 'customer', mode: 'FULL' }], {
+      destination: (jobId) => destination(`job:${jobId}`, { user: noCreate, password: `pw-${hex}` }),
+    });
     expect(denied.result.error?.code).toBe('PERMISSION_DENIED');
     expect(denied.result.error?.message).toContain(`GRANT USAGE, CREATE ON SCHEMA "${schema}" TO "${noCreate}"`);
   }, 90000);

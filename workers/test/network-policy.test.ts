@@ -36,7 +36,8 @@ function rebindingResolver() {
   return { resolver, calls };
 }
 
-const loopbackPolicy = (resolver: HostResolver, platformEndpoints: string[] = []) => new NetworkPolicy({ allowedNetworks: ['127.0.0.0/8', '::1/128'], platformEndpoints, resolver });
+const loopbackPolicy = (resolver: HostResolver, platformEndpoints: string[] = []) =>
+  new NetworkPolicy({ allowedNetworks: ['127.0.0.0/8', '::1/128'], platformEndpoints, resolver });
 
 /** A local HTTP server recording every request's Host header; `route` answers (default: 200 `{}`). */
 async function serve(route: (req: http.IncomingMessage, res: http.ServerResponse) => void = (_q, r) => r.end('{}')) {
@@ -50,13 +51,21 @@ async function serve(route: (req: http.IncomingMessage, res: http.ServerResponse
 }
 
 const pgUrl = new URL(process.env.DATABASE_URL!);
-const pg = { ...postgresSource(decodeURIComponent(pgUrl.pathname.slice(1)) || 'postgres'), ...postgresSourceSecrets(), host: 'db.tenant.example', sslMode: 'prefer' as const };
+const pg = {
+  ...postgresSource(decodeURIComponent(pgUrl.pathname.slice(1)) || 'postgres'),
+  ...postgresSourceSecrets(),
+  host: 'db.tenant.example',
+  sslMode: 'prefer' as const,
+};
 const mysqlUp = mysqlReachable('the MySQL cases of the network policy test');
 
 describe('connectors through the network policy', () => {
   it('PostgreSQL: the name is resolved once and node-postgres connects to the checked address', async () => {
     const { resolver, calls } = rebindingResolver();
-    const { client } = await connectPostgres({ ...pg, port: Number(pgUrl.port || 5432) }, { applicationName: 'datalinx-policy-test', connectTimeoutMs: 5000, policy: loopbackPolicy(resolver) });
+    const { client } = await connectPostgres(
+      { ...pg, port: Number(pgUrl.port || 5432) },
+      { applicationName: 'datalinx-policy-test', connectTimeoutMs: 5000, policy: loopbackPolicy(resolver) },
+    );
     try {
       expect((await client.query(`SELECT inet_server_addr()::text AS a`)).rows[0].a).toMatch(/^127\.0\.0\.1/);
     } finally {
@@ -68,12 +77,19 @@ describe('connectors through the network policy', () => {
   it("PostgreSQL: the platform's own database is refused before any connection (nothing to authenticate against)", async () => {
     const { resolver } = pinnedResolver('127.0.0.1');
     const policy = loopbackPolicy(resolver, [`${pgUrl.hostname}:${pgUrl.port || 5432}`]);
-    const err = await connectPostgres({ ...pg, port: Number(pgUrl.port || 5432) }, { applicationName: 'datalinx-policy-test', connectTimeoutMs: 5000, policy }).then(
+    const err = await connectPostgres(
+      { ...pg, port: Number(pgUrl.port || 5432) },
+      { applicationName: 'datalinx-policy-test', connectTimeoutMs: 5000, policy },
+    ).then(
       () => undefined,
       (e: Error) => e,
     );
     expect(err).toMatchObject({ code: 'DESTINATION_NOT_ALLOWED' });
-    expect(explainPgError(err as Error, pg)).toMatchObject({ ok: false, code: 'DESTINATION_NOT_ALLOWED', message: expect.stringMatching(/^db\.tenant\.example \(127\.0\.0\.1\):\d+ is one of the platform's own endpoints/) });
+    expect(explainPgError(err as Error, pg)).toMatchObject({
+      ok: false,
+      code: 'DESTINATION_NOT_ALLOWED',
+      message: expect.stringMatching(/^db\.tenant\.example \(127\.0\.0\.1\):\d+ is one of the platform's own endpoints/),
+    });
   });
 
   (mysqlUp ? it : it.skip)('MySQL: mysql2 gets a socket to the checked address (one resolution), or the refusal as its error', async () => {
@@ -88,12 +104,17 @@ describe('connectors through the network policy', () => {
     }
     expect(calls).toEqual(['mysql.tenant.example']);
 
-    const refused = await mysql.createConnection(mysqlConnectionOptions({ ...target, host: '169.254.169.254' }, { connectTimeoutMs: 5000, policy: loopbackPolicy(resolver) })).then(
-      () => undefined,
-      (e: Error) => e,
-    );
+    const refused = await mysql
+      .createConnection(mysqlConnectionOptions({ ...target, host: '169.254.169.254' }, { connectTimeoutMs: 5000, policy: loopbackPolicy(resolver) }))
+      .then(
+        () => undefined,
+        (e: Error) => e,
+      );
     expect(refused).toMatchObject({ code: 'DESTINATION_NOT_ALLOWED' });
-    expect(explainMysqlError(refused as Error, target)).toMatchObject({ code: 'DESTINATION_NOT_ALLOWED', message: expect.stringMatching(/cloud metadata address/) });
+    expect(explainMysqlError(refused as Error, target)).toMatchObject({
+      code: 'DESTINATION_NOT_ALLOWED',
+      message: expect.stringMatching(/cloud metadata address/),
+    });
   });
 
   it('REST: each request resolves once, goes to the checked address, and keeps the host name in the request', async () => {
@@ -123,7 +144,11 @@ describe('connectors through the network policy', () => {
         (e: Error) => e,
       );
       expect(err).toBeInstanceOf(DestinationNotAllowedError);
-      const followed = await checkedFetch(new URL(`http://127.0.0.1:${first.port}/elsewhere`), { redirect: 'follow', policy, headers: { authorization: 'Bearer secret' } });
+      const followed = await checkedFetch(new URL(`http://127.0.0.1:${first.port}/elsewhere`), {
+        redirect: 'follow',
+        policy,
+        headers: { authorization: 'Bearer secret' },
+      });
       expect(await followed.json()).toEqual({ authorization: null });
     } finally {
       await first.close();
@@ -139,7 +164,10 @@ describe('one classification of connection failures', () => {
     ['an unknown host', Object.assign(new Error('getaddrinfo ENOTFOUND db.tenant.example'), { code: 'ENOTFOUND' })],
     ['nothing listening', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })],
     ['no route', Object.assign(new Error('connect EHOSTUNREACH 192.0.2.1:5432'), { code: 'EHOSTUNREACH' })],
-    ['a refused destination', new DestinationNotAllowedError('db.tenant.example', '10.1.2.3', 5432, { kind: 'range', range: 'private', cidr: '10.0.0.0/8' }, 'refused by the policy')],
+    [
+      'a refused destination',
+      new DestinationNotAllowedError('db.tenant.example', '10.1.2.3', 5432, { kind: 'range', range: 'private', cidr: '10.0.0.0/8' }, 'refused by the policy'),
+    ],
   ];
 
   it.each(causes)('%s reads the same for PostgreSQL, MySQL and REST (fetch wraps it as its cause)', (_what, err) => {

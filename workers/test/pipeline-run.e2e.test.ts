@@ -72,7 +72,13 @@ describe('pipeline.run v2: the load stage (worker process, JetStream)', () => {
     secrets?: object;
   }
 
-  const shop = (def: object = {}, o: Partial<SourceSpec> = {}): SourceSpec => ({ connectionId: pgConnectionId, name: 'shop db', config: pgConfig(), def, ...o });
+  const shop = (def: object = {}, o: Partial<SourceSpec> = {}): SourceSpec => ({
+    connectionId: pgConnectionId,
+    name: 'shop db',
+    config: pgConfig(),
+    def,
+    ...o,
+  });
   const people = (): SourceSpec => ({ connectionId: fileConnectionId, name: 'people upload', config: peopleFile() });
 
   async function run(
@@ -118,7 +124,8 @@ describe('pipeline.run v2: the load stage (worker process, JetStream)', () => {
 
   const q = async <T = Record<string, unknown>>(sql: string) => (await whc.query(sql)).rows as T[];
   const one = async (c: Client, sql: string) => Object.values((await c.query(sql)).rows[0])[0];
-  const tableExists = async (name: string) => Number(await one(whc, `SELECT count(*) FROM pg_tables WHERE schemaname = '${schema}' AND tablename = '${name}'`)) === 1;
+  const tableExists = async (name: string) =>
+    Number(await one(whc, `SELECT count(*) FROM pg_tables WHERE schemaname = '${schema}' AND tablename = '${name}'`)) === 1;
   const stepOf = (r: RunResult, step: string) => r.steps.find((s) => s.step === step);
 
   const SHOP = { tables: ['public.events'], patterns: ['public.ord*'], incremental: [{ table: 'public.events', cursorColumn: 'updated_at' }] };
@@ -150,7 +157,10 @@ describe('pipeline.run v2: the load stage (worker process, JetStream)', () => {
     ]);
     expect(await tableExists('raw_public__audit_log')).toBe(false);
 
-    expect(stepOf(r, 'shop db: tables selected')).toMatchObject({ status: 'SUCCESS', message: '2 tables: public.events (incremental by updated_at), public.orders (full refresh)' });
+    expect(stepOf(r, 'shop db: tables selected')).toMatchObject({
+      status: 'SUCCESS',
+      message: '2 tables: public.events (incremental by updated_at), public.orders (full refresh)',
+    });
     expect(stepOf(r, 'people upload: tables selected')).toMatchObject({ status: 'SUCCESS', message: '1 table: files.people (full refresh)' });
     expect(stepOf(r, 'shop db: public.events: loaded')?.message).toMatch(/^incremental: 400 rows upserted .* in 3 batch\(es\)/);
     expect(stepOf(r, 'shop db: public.orders: loaded')?.message).toMatch(/^full refresh: 250 rows/);
@@ -210,7 +220,9 @@ describe('pipeline.run v2: the load stage (worker process, JetStream)', () => {
     const r = await result;
     expect(r.state).toBe('FAILURE');
     expect(r.error?.code).toBe('STAGE_NOT_AVAILABLE');
-    expect(r.error?.message).toMatch(/^The sources were loaded \(250 rows: shop db \(250 rows\)\), but this version cannot run the pipeline's dbt models \(1 target table\) yet\./);
+    expect(r.error?.message).toMatch(
+      /^The sources were loaded \(250 rows: shop db \(250 rows\)\), but this version cannot run the pipeline's dbt models \(1 target table\) yet\./,
+    );
     expect(await one(whc, `SELECT count(*)::int FROM ${schema}.raw_public__orders WHERE _dlx_run_id = '${runId}'`)).toBe(250);
     expect(stepOf(r, 'models')?.status).toBe('FAILURE');
     expect(stepOf(r, 'checks')?.status).toBe('SKIPPED');
@@ -262,7 +274,9 @@ describe('pipeline.run v2: the load stage (worker process, JetStream)', () => {
     const r = await result;
     expect(r.state).toBe('FAILURE');
     expect(r.error?.code).toBe('DESTINATION_CONFLICT');
-    expect(r.error?.message).toMatch(/table public\.orders of source shop db and the table public\.orders of source shop replica would both load into ws_[0-9a-f]{12}\.raw_public__orders/);
+    expect(r.error?.message).toMatch(
+      /table public\.orders of source shop db and the table public\.orders of source shop replica would both load into ws_[0-9a-f]{12}\.raw_public__orders/,
+    );
     expect(await one(whc, `SELECT count(*)::int FROM ${schema}.raw_public__orders WHERE _dlx_run_id = '${runId}'`)).toBe(0);
   }, 60000);
 
@@ -275,37 +289,43 @@ describe('pipeline.run v2: the load stage (worker process, JetStream)', () => {
     expect(r.summary).toBe('shop db failed (QUOTA_EXCEEDED); loaded before it: people upload (3 rows)');
   }, 60000);
 
-  (MYSQL_UP ? it : it.skip)('a MySQL (MariaDB) source: a bare pattern and an incremental table, listed from its database and loaded as raw_<database>__<table>', async () => {
-    const db = `dlx_pl_${hex}`;
-    const root = await mysql.createConnection({ ...MYSQL, multipleStatements: true });
-    try {
-      await root.query(`DROP DATABASE IF EXISTS ${db}; CREATE DATABASE ${db}; USE ${db};
+  (MYSQL_UP ? it : it.skip)(
+    'a MySQL (MariaDB) source: a bare pattern and an incremental table, listed from its database and loaded as raw_<database>__<table>',
+    async () => {
+      const db = `dlx_pl_${hex}`;
+      const root = await mysql.createConnection({ ...MYSQL, multipleStatements: true });
+      try {
+        await root.query(`DROP DATABASE IF EXISTS ${db}; CREATE DATABASE ${db}; USE ${db};
         CREATE TABLE customers (id INT PRIMARY KEY, name VARCHAR(40));
         CREATE TABLE orders (id INT PRIMARY KEY, amount DECIMAL(10,2), updated_at DATETIME(3) NOT NULL);
         CREATE TABLE ignored (id INT PRIMARY KEY);`);
-      await root.query(`INSERT INTO ${db}.customers VALUES ${Array.from({ length: 30 }, (_, i) => `(${i + 1}, 'c${i + 1}')`).join(', ')}`);
-      await root.query(`INSERT INTO ${db}.orders VALUES ${Array.from({ length: 120 }, (_, i) => `(${i + 1}, ${i + 1}.25, '2024-01-01 00:00:00' + INTERVAL ${i} SECOND)`).join(', ')}`);
-      const maria: SourceSpec = {
-        connectionId: randomUUID(),
-        name: 'maria',
-        config: mysqlSource(db),
-        def: { patterns: ['cust*'], tables: ['orders'], incremental: [{ table: `${db}.orders`, cursorColumn: 'updated_at' }] },
-      };
-      const { runId, result } = await run([maria], { batchRows: 50 });
-      const r = await result;
-      expect(r.error).toBeUndefined();
-      expect(r.state).toBe('SUCCESS');
-      expect(stepOf(r, 'maria: tables selected')?.message).toBe(`2 tables: ${db}.customers (full refresh), ${db}.orders (incremental by updated_at)`);
-      expect(await one(whc, `SELECT count(*)::int FROM ${schema}.raw_${db}__customers WHERE _dlx_run_id = '${runId}'`)).toBe(30);
-      expect(await one(whc, `SELECT count(*)::int FROM ${schema}.raw_${db}__orders WHERE _dlx_run_id = '${runId}'`)).toBe(120);
-      expect(stepOf(r, `maria: ${db}.orders: loaded`)?.message).toMatch(/^incremental: 120 rows upserted .* in 3 batch\(es\)/);
-      expect(await tableExists(`raw_${db}__ignored`)).toBe(false);
-      expect(r.summary).toMatch(/^150 rows loaded from 1 source in \d+ ms: maria \(150 rows\)$/);
-    } finally {
-      await root.query(`DROP DATABASE IF EXISTS ${db}`).catch(() => undefined);
-      await root.end();
-    }
-  }, 60000);
+        await root.query(`INSERT INTO ${db}.customers VALUES ${Array.from({ length: 30 }, (_, i) => `(${i + 1}, 'c${i + 1}')`).join(', ')}`);
+        await root.query(
+          `INSERT INTO ${db}.orders VALUES ${Array.from({ length: 120 }, (_, i) => `(${i + 1}, ${i + 1}.25, '2024-01-01 00:00:00' + INTERVAL ${i} SECOND)`).join(', ')}`,
+        );
+        const maria: SourceSpec = {
+          connectionId: randomUUID(),
+          name: 'maria',
+          config: mysqlSource(db),
+          def: { patterns: ['cust*'], tables: ['orders'], incremental: [{ table: `${db}.orders`, cursorColumn: 'updated_at' }] },
+        };
+        const { runId, result } = await run([maria], { batchRows: 50 });
+        const r = await result;
+        expect(r.error).toBeUndefined();
+        expect(r.state).toBe('SUCCESS');
+        expect(stepOf(r, 'maria: tables selected')?.message).toBe(`2 tables: ${db}.customers (full refresh), ${db}.orders (incremental by updated_at)`);
+        expect(await one(whc, `SELECT count(*)::int FROM ${schema}.raw_${db}__customers WHERE _dlx_run_id = '${runId}'`)).toBe(30);
+        expect(await one(whc, `SELECT count(*)::int FROM ${schema}.raw_${db}__orders WHERE _dlx_run_id = '${runId}'`)).toBe(120);
+        expect(stepOf(r, `maria: ${db}.orders: loaded`)?.message).toMatch(/^incremental: 120 rows upserted .* in 3 batch\(es\)/);
+        expect(await tableExists(`raw_${db}__ignored`)).toBe(false);
+        expect(r.summary).toMatch(/^150 rows loaded from 1 source in \d+ ms: maria \(150 rows\)$/);
+      } finally {
+        await root.query(`DROP DATABASE IF EXISTS ${db}`).catch(() => undefined);
+        await root.end();
+      }
+    },
+    60000,
+  );
 
   it('a worker killed (SIGKILL) mid-run: the redelivered job lists the tables again, skips what this run completed and resumes the incremental checkpoint', async () => {
     await srcc.query(`CREATE TABLE public.clicks (id int PRIMARY KEY, seq bigint NOT NULL, payload text)`);
@@ -314,7 +334,9 @@ describe('pipeline.run v2: the load stage (worker process, JetStream)', () => {
     const { runId, result } = await run([people(), shop(def)], { batchRows: 400 });
     let committed = 0;
     for (const until = Date.now() + 30000; Date.now() < until && committed < 1600; await sleep(20)) {
-      committed = Number((await q<{ rows: string }>(`SELECT rows FROM ${schema}._dlx_sync_state WHERE run_id = '${runId}' AND table_name = 'raw_public__clicks'`))[0]?.rows ?? 0);
+      committed = Number(
+        (await q<{ rows: string }>(`SELECT rows FROM ${schema}._dlx_sync_state WHERE run_id = '${runId}' AND table_name = 'raw_public__clicks'`))[0]?.rows ?? 0,
+      );
     }
     expect(committed).toBeGreaterThanOrEqual(1600);
     await e2e.stopWorker('SIGKILL');
@@ -326,8 +348,13 @@ describe('pipeline.run v2: the load stage (worker process, JetStream)', () => {
     expect(last).toBeGreaterThanOrEqual(2);
     const again = r.steps.filter((s) => s.attempt === last);
     expect(again.find((s) => s.step === 'people upload: tables selected')?.status).toBe('SUCCESS');
-    expect(again.find((s) => s.step === 'people upload: files.people: loaded')).toMatchObject({ status: 'SKIPPED', message: 'already loaded by an earlier attempt of this run (3 rows)' });
-    expect(again.find((s) => s.step === 'shop db: public.clicks: resumed')?.message).toMatch(/^resumed from checkpoint seq=\d+, id=\d+ after \d+ rows committed by an earlier attempt$/);
+    expect(again.find((s) => s.step === 'people upload: files.people: loaded')).toMatchObject({
+      status: 'SKIPPED',
+      message: 'already loaded by an earlier attempt of this run (3 rows)',
+    });
+    expect(again.find((s) => s.step === 'shop db: public.clicks: resumed')?.message).toMatch(
+      /^resumed from checkpoint seq=\d+, id=\d+ after \d+ rows committed by an earlier attempt$/,
+    );
     expect(r.summary).toMatch(/^16003 rows loaded from 2 sources/);
   }, 90000);
 });

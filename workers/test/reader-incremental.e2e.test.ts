@@ -39,7 +39,11 @@ describe('source.sync INCREMENTAL of FILE and REST_API sources (worker process, 
 
   afterAll(() => e2e.stop(), 60000);
 
-  async function sync(tables: object[], config: object, o: { drift?: string; batchRows?: number; maxRows?: number; onMalformed?: string } = {}): Promise<{ runId: string; result: Promise<RunResult> }> {
+  async function sync(
+    tables: object[],
+    config: object,
+    o: { drift?: string; batchRows?: number; maxRows?: number; onMalformed?: string } = {},
+  ): Promise<{ runId: string; result: Promise<RunResult> }> {
     const { runId } = await e2e.publish({
       kind: 'source.sync',
       payload: {
@@ -88,14 +92,28 @@ describe('source.sync INCREMENTAL of FILE and REST_API sources (worker process, 
   it('CSV: the first run loads every record; a second run on a new file upserts only records above the high-water mark (one per key, greatest cursor), no duplicates', async () => {
     const table = { schema: 'files', name: 'orders', mode: 'INCREMENTAL', primaryKey: ['id'], cursorColumn: 'updated_at' };
     const dest = `${schema}.raw_files__orders`;
-    const first = await sync([table], upload('orders.csv', 'CSV', ['id,name,updated_at,qty', ...[1, 2, 3, 4, 5].map((i) => `${i},${'abcde'[i - 1]},2024-01-01T00:00:0${i}Z,${i * 10}`)].join('\n') + '\n'), { batchRows: 2 });
+    const first = await sync(
+      [table],
+      upload(
+        'orders.csv',
+        'CSV',
+        ['id,name,updated_at,qty', ...[1, 2, 3, 4, 5].map((i) => `${i},${'abcde'[i - 1]},2024-01-01T00:00:0${i}Z,${i * 10}`)].join('\n') + '\n',
+      ),
+      { batchRows: 2 },
+    );
     const r1 = await first.result;
     expect(r1.state).toBe('SUCCESS');
     expect(stepOf(r1, 'files.orders: checkpoint')?.message).toBe('no high-water mark: loading every record whose updated_at is not NULL');
-    expect(stepOf(r1, 'files.orders: loaded')?.message).toMatch(/^incremental: 5 rows upserted into .*raw_files__orders by \(id\) from 5 records of file orders\.csv \(5 in 3 batch\(es\) by this attempt\); high-water mark updated_at=2024-01-01 00:00:05\+00; not picked up: 0 with a NULL updated_at/);
+    expect(stepOf(r1, 'files.orders: loaded')?.message).toMatch(
+      /^incremental: 5 rows upserted into .*raw_files__orders by \(id\) from 5 records of file orders\.csv \(5 in 3 batch\(es\) by this attempt\); high-water mark updated_at=2024-01-01 00:00:05\+00; not picked up: 0 with a NULL updated_at/,
+    );
     expect(await one(`SELECT count(*)::int FROM ${dest} WHERE _dlx_run_id = '${first.runId}' AND _dlx_synced_at IS NOT NULL`)).toBe(5);
     // Types as the reader infers them; the key is the table's primary key.
-    expect(await q(`SELECT attname, format_type(atttypid, atttypmod) AS type FROM pg_attribute WHERE attrelid = '${dest}'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`)).toEqual([
+    expect(
+      await q(
+        `SELECT attname, format_type(atttypid, atttypmod) AS type FROM pg_attribute WHERE attrelid = '${dest}'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
+      ),
+    ).toEqual([
       { attname: 'id', type: 'integer' },
       { attname: 'name', type: 'text' },
       { attname: 'updated_at', type: 'timestamp with time zone' },
@@ -122,7 +140,9 @@ describe('source.sync INCREMENTAL of FILE and REST_API sources (worker process, 
     const second = await sync([table], upload('orders.csv', 'CSV', ['id,name,updated_at,qty', ...rows2].join('\n') + '\n'), { batchRows: 3 });
     const r2 = await second.result;
     expect(r2.state).toBe('SUCCESS');
-    expect(stepOf(r2, 'files.orders: checkpoint')?.message).toBe(`high-water mark of run ${first.runId}: loading the records whose updated_at > 2024-01-01 00:00:05+00`);
+    expect(stepOf(r2, 'files.orders: checkpoint')?.message).toBe(
+      `high-water mark of run ${first.runId}: loading the records whose updated_at > 2024-01-01 00:00:05+00`,
+    );
     expect(stepOf(r2, 'files.orders: loaded')?.message).toBe(
       `incremental: 5 rows upserted into ${schema}.raw_files__orders by (id) from 11 records of file orders.csv (5 in 4 batch(es) by this attempt); high-water mark updated_at=2024-02-05 00:00:00+00 (was 2024-01-01 00:00:05+00); ` +
         'not picked up: 1 with a NULL updated_at, 3 not above the previous mark, 0 with a NULL key column, 2 superseded by a record with the same key',
@@ -144,7 +164,9 @@ describe('source.sync INCREMENTAL of FILE and REST_API sources (worker process, 
     // The same file again: nothing above the new mark.
     const third = await (await sync([table], upload('orders.csv', 'CSV', ['id,name,updated_at,qty', ...rows2].join('\n') + '\n'))).result;
     expect(third.state).toBe('SUCCESS');
-    expect(stepOf(third, 'files.orders: loaded')?.message).toMatch(/^incremental: 0 rows upserted .* from 11 records .*not picked up: 1 with a NULL updated_at, 10 not above the previous mark/);
+    expect(stepOf(third, 'files.orders: loaded')?.message).toMatch(
+      /^incremental: 0 rows upserted .* from 11 records .*not picked up: 1 with a NULL updated_at, 10 not above the previous mark/,
+    );
     expect(await one(`SELECT count(*)::int FROM ${dest}`)).toBe(8);
   });
 
@@ -161,13 +183,15 @@ describe('source.sync INCREMENTAL of FILE and REST_API sources (worker process, 
     expect(strict.error?.message).toMatch(/line 3\b.*the batch holding it was rolled back .* high-water mark is unchanged/);
   });
 
-  it('CSV incremental on a file whose inferred types differ from the table: loaded with the table\'s types (a step says so); a value that does not fit fails the run', async () => {
+  it("CSV incremental on a file whose inferred types differ from the table: loaded with the table's types (a step says so); a value that does not fit fails the run", async () => {
     const table = { schema: 'files', name: 'typed', mode: 'INCREMENTAL', primaryKey: ['id'], cursorColumn: 'seq' };
     const dest = `${schema}.raw_files__typed`;
     expect((await (await sync([table], upload('typed.csv', 'CSV', 'id,qty,seq\n1,1.5,1\n'))).result).state).toBe('SUCCESS');
     const fits = await (await sync([table], upload('typed.csv', 'CSV', 'id,qty,seq\n2,2,2\n'))).result;
     expect(fits.state).toBe('SUCCESS');
-    expect(stepOf(fits, 'files.typed: column types')?.message).toBe("loaded with the table's types (a value that does not fit fails the batch; sync FULL to take the new types): qty read as integer, loaded as numeric");
+    expect(stepOf(fits, 'files.typed: column types')?.message).toBe(
+      "loaded with the table's types (a value that does not fit fails the batch; sync FULL to take the new types): qty read as integer, loaded as numeric",
+    );
     expect(await q(`SELECT id, qty::text AS qty FROM ${dest} ORDER BY id`)).toEqual([
       { id: 1, qty: '1.5' },
       { id: 2, qty: '2' },
@@ -196,7 +220,9 @@ describe('source.sync INCREMENTAL of FILE and REST_API sources (worker process, 
       const r1 = await first.result;
       expect(r1.state).toBe('SUCCESS');
       expect(await one(`SELECT count(*)::int FROM ${dest}`)).toBe(23);
-      expect(stepOf(r1, 'shop.customers: loaded')?.message).toMatch(/^incremental: 23 rows upserted .* from 23 records of REST API .* \(23 in 4 batch\(es\) by this attempt\); high-water mark updated_at=2024-03-20 12:00:00\+00/);
+      expect(stepOf(r1, 'shop.customers: loaded')?.message).toMatch(
+        /^incremental: 23 rows upserted .* from 23 records of REST API .* \(23 in 4 batch\(es\) by this attempt\); high-water mark updated_at=2024-03-20 12:00:00\+00/,
+      );
       expect(pages).toBeGreaterThanOrEqual(3);
 
       // Three records change, two are added, one loses its cursor.
@@ -231,7 +257,9 @@ describe('source.sync INCREMENTAL of FILE and REST_API sources (worker process, 
     const n = 20000;
     const lines = Array.from({ length: n }, (_, i) => `${i + 1},${(i + 1) % 977},${'x'.repeat(50)}${i + 1}`);
     const file = upload('events.csv', 'CSV', ['id,seq,payload', ...lines].join('\n') + '\n');
-    const { runId, result } = await sync([{ schema: 'files', name: 'events', mode: 'INCREMENTAL', primaryKey: ['id'], cursorColumn: 'seq' }], file, { batchRows: 400 });
+    const { runId, result } = await sync([{ schema: 'files', name: 'events', mode: 'INCREMENTAL', primaryKey: ['id'], cursorColumn: 'seq' }], file, {
+      batchRows: 400,
+    });
     const atKill = await killMidRun(runId, 2000, n);
     const r = await result;
     expect(r.state).toBe('SUCCESS');
@@ -241,13 +269,20 @@ describe('source.sync INCREMENTAL of FILE and REST_API sources (worker process, 
     const resumed = stepOf(r, 'files.events: resumed');
     expect(resumed).toBeDefined();
     expect(resumed!.attempt).toBeGreaterThanOrEqual(2);
-    const m = /^resumed after (\d+) records of file events\.csv read and (\d+) rows upserted by an earlier attempt: the input does not change, so those records are skipped and at most one batch is redone$/.exec(resumed!.message);
+    const m =
+      /^resumed after (\d+) records of file events\.csv read and (\d+) rows upserted by an earlier attempt: the input does not change, so those records are skipped and at most one batch is redone$/.exec(
+        resumed!.message,
+      );
     expect(m).not.toBeNull();
     // Everything committed before the kill was kept: at most the batch in flight is redone.
     expect(Number(m![1])).toBeGreaterThanOrEqual(atKill);
     expect(Number(m![2])).toBe(Number(m![1]));
     const loaded = r.steps.find((s) => s.step === 'files.events: loaded' && s.attempt === resumed!.attempt)!;
-    expect(loaded.message).toMatch(new RegExp(`^incremental: ${n} rows upserted .* from ${n} records of file events\\.csv \\(${n - Number(m![1])} in \\d+ batch\\(es\\) by this attempt\\); high-water mark seq=976;`));
+    expect(loaded.message).toMatch(
+      new RegExp(
+        `^incremental: ${n} rows upserted .* from ${n} records of file events\\.csv \\(${n - Number(m![1])} in \\d+ batch\\(es\\) by this attempt\\); high-water mark seq=976;`,
+      ),
+    );
     expect(await one(`SELECT completed FROM ${schema}._dlx_sync_state WHERE run_id = '${runId}'`)).toBe(true);
   }, 120000);
 
@@ -264,11 +299,20 @@ describe('source.sync INCREMENTAL of FILE and REST_API sources (worker process, 
               { name: 'offset', in: 'query', schema: { type: 'integer' } },
               { name: 'limit', in: 'query', schema: { type: 'integer', maximum: 100 } },
             ],
-            responses: { '200': { description: 'ok', content: { 'application/json': { schema: { type: 'object', properties: { items: { type: 'array', items: { $ref: '#/components/schemas/Item' } } } } } } } },
+            responses: {
+              '200': {
+                description: 'ok',
+                content: {
+                  'application/json': { schema: { type: 'object', properties: { items: { type: 'array', items: { $ref: '#/components/schemas/Item' } } } } },
+                },
+              },
+            },
           },
         },
       },
-      components: { schemas: { Item: { type: 'object', required: ['id'], properties: { id: { type: 'integer' }, v: { type: 'string' }, seq: { type: 'integer' } } } } },
+      components: {
+        schemas: { Item: { type: 'object', required: ['id'], properties: { id: { type: 'integer' }, v: { type: 'string' }, seq: { type: 'integer' } } } },
+      },
     };
     let firstPages = 0;
     const api = await serveApi(doc, (u) => {
@@ -279,7 +323,9 @@ describe('source.sync INCREMENTAL of FILE and REST_API sources (worker process, 
       return { items: items.slice(offset, offset + limit) };
     });
     try {
-      const { runId, result } = await sync([{ schema: 'feed', name: 'items', mode: 'INCREMENTAL', primaryKey: ['id'], cursorColumn: 'seq' }], api.config, { batchRows: 50 });
+      const { runId, result } = await sync([{ schema: 'feed', name: 'items', mode: 'INCREMENTAL', primaryKey: ['id'], cursorColumn: 'seq' }], api.config, {
+        batchRows: 50,
+      });
       await killMidRun(runId, 300, n);
       const r = await result;
       expect(r.state).toBe('SUCCESS');
@@ -288,10 +334,14 @@ describe('source.sync INCREMENTAL of FILE and REST_API sources (worker process, 
       expect(await one(`SELECT count(*)::int FROM ${dest} WHERE v = 'v' || id AND seq = ((id - 1) * 7919) % 5000`)).toBe(n);
       const resumed = stepOf(r, 'feed.items: resumed');
       expect(resumed?.attempt).toBeGreaterThanOrEqual(2);
-      expect(resumed?.message).toMatch(/^resumed: REST API .* cannot be read from where an earlier attempt stopped \(after \d+ records, \d+ rows upserted\), so it is read again from the start; the upsert by \(id\) keeps the table free of duplicates$/);
+      expect(resumed?.message).toMatch(
+        /^resumed: REST API .* cannot be read from where an earlier attempt stopped \(after \d+ records, \d+ rows upserted\), so it is read again from the start; the upsert by \(id\) keeps the table free of duplicates$/,
+      );
       expect(firstPages).toBe(2); // the first attempt's read and the read again (the item schema is declared: discovery fetches no page)
       const loaded = r.steps.find((s) => s.step === 'feed.items: loaded' && s.attempt === resumed!.attempt)!;
-      expect(loaded.message).toMatch(new RegExp(`^incremental: ${n} rows upserted .* from ${n} records of REST API .* \\(${n} in \\d+ batch\\(es\\) by this attempt\\)`));
+      expect(loaded.message).toMatch(
+        new RegExp(`^incremental: ${n} rows upserted .* from ${n} records of REST API .* \\(${n} in \\d+ batch\\(es\\) by this attempt\\)`),
+      );
     } finally {
       await api.close();
     }
@@ -317,7 +367,12 @@ describe('source.sync INCREMENTAL of FILE and REST_API sources (worker process, 
     const file = upload('nokey.csv', 'CSV', 'id,v\n1,a\n2,b\n');
     const r = await (await sync([{ schema: 'files', name: 'nokey', mode: 'INCREMENTAL', cursorColumn: 'id' }], file)).result;
     expect(r.state).toBe('FAILURE');
-    expect(r.error).toMatchObject({ code: 'PRIMARY_KEY_REQUIRED', message: expect.stringMatching(/^Incremental sync of files\.nokey needs a primary key: a file has no key of its own, so name .*primaryKey.*or sync it FULL/) });
+    expect(r.error).toMatchObject({
+      code: 'PRIMARY_KEY_REQUIRED',
+      message: expect.stringMatching(
+        /^Incremental sync of files\.nokey needs a primary key: a file has no key of its own, so name .*primaryKey.*or sync it FULL/,
+      ),
+    });
     expect(stepOf(r, 'files.nokey: loaded')?.status).toBe('FAILURE');
     expect(await one(`SELECT count(*)::int FROM pg_tables WHERE schemaname = '${schema}' AND tablename LIKE 'raw_files__nokey%'`)).toBe(0);
 
@@ -329,7 +384,14 @@ describe('source.sync INCREMENTAL of FILE and REST_API sources (worker process, 
 
   it('JSON with nested arrays: the parent table and its child tables load through a FULL sync, child rows carrying the parent key as the reader produces it', async () => {
     const orders = [
-      { id: 10, customer: { name: 'ann' }, items: [{ sku: 'A', qty: 1, tags: ['red', 'big'] }, { sku: 'B', qty: 2, tags: [] }] },
+      {
+        id: 10,
+        customer: { name: 'ann' },
+        items: [
+          { sku: 'A', qty: 1, tags: ['red', 'big'] },
+          { sku: 'B', qty: 2, tags: [] },
+        ],
+      },
       { id: 20, customer: { name: 'bob' }, items: [] },
       { id: 30, customer: { name: 'cy' }, items: [{ sku: 'C', qty: 3, tags: ['blue'] }] },
     ];
@@ -355,7 +417,9 @@ describe('source.sync INCREMENTAL of FILE and REST_API sources (worker process, 
     ]);
     // Every child row joins its parent.
     expect(await one(`SELECT count(*)::int FROM ${schema}.raw_json__orders__items i JOIN ${schema}.raw_json__orders o ON o.id = i._dlx_parent_id`)).toBe(3);
-    expect(await one(`SELECT count(*)::int FROM ${schema}.raw_json__orders__items__tags t JOIN ${schema}.raw_json__orders__items i ON i._dlx_id = t._dlx_parent_id`)).toBe(3);
+    expect(
+      await one(`SELECT count(*)::int FROM ${schema}.raw_json__orders__items__tags t JOIN ${schema}.raw_json__orders__items i ON i._dlx_id = t._dlx_parent_id`),
+    ).toBe(3);
     expect(r.steps.find((s) => s.step === 'json.orders__items: loaded')?.message).toMatch(/^full refresh of file orders\.json: 3 rows /);
   });
 });

@@ -54,12 +54,42 @@ describe('CSV reader', () => {
     const reader = new CsvReader({ path: file, table: 'people' });
     const [shape] = await reader.discover();
     expect(reader.detected).toMatchObject({ encoding: 'utf-8', bomBytes: 3, delimiter: ';', quote: '"', header: true });
-    expect(cols(shape)).toEqual({ id: 'integer', name: 'text', amount: 'numeric?', active: 'boolean', joined: 'date', seen_at: 'timestamptz', big: 'bigint', note: 'text?', zip: 'text' });
+    expect(cols(shape)).toEqual({
+      id: 'integer',
+      name: 'text',
+      amount: 'numeric?',
+      active: 'boolean',
+      joined: 'date',
+      seen_at: 'timestamptz',
+      big: 'bigint',
+      note: 'text?',
+      zip: 'text',
+    });
     const rows = await readAll(reader, 'people', 2);
     expect(rows).toEqual([
-      { id: 1, name: 'Müller; Anna', amount: '12.50', active: true, joined: '2024-01-31', seen_at: '2024-01-31T10:00:00Z', big: '9007199254740993', note: 'line1\nline2', zip: '01234' },
+      {
+        id: 1,
+        name: 'Müller; Anna',
+        amount: '12.50',
+        active: true,
+        joined: '2024-01-31',
+        seen_at: '2024-01-31T10:00:00Z',
+        big: '9007199254740993',
+        note: 'line1\nline2',
+        zip: '01234',
+      },
       { id: 2, name: 'Bob', amount: '7', active: false, joined: '2024-02-29', seen_at: '2024-02-29T08:30:00Z', big: '5', note: null, zip: '99999' },
-      { id: 3, name: 'Zoë "Z"', amount: null, active: true, joined: '2024-03-01', seen_at: '2024-03-01T00:00:00+02:00', big: '-12', note: 'plain', zip: '10115' },
+      {
+        id: 3,
+        name: 'Zoë "Z"',
+        amount: null,
+        active: true,
+        joined: '2024-03-01',
+        seen_at: '2024-03-01T00:00:00+02:00',
+        big: '-12',
+        note: 'plain',
+        zip: '10115',
+      },
     ]);
     expect(reader.problems).toEqual([]);
   });
@@ -187,7 +217,8 @@ describe('CSV reader: other encodings and aborting', () => {
 describe('JSON reader', () => {
   it('streams a JSON array larger than one chunk, with line numbers across chunks', async () => {
     const records: string[] = [];
-    for (let i = 1; i <= 3000; i++) records.push(i === 2500 ? '{"id": 2500, "name": "oops" "x"}' : JSON.stringify({ id: i, name: `record ${i} ${'x'.repeat(40)}`, tags: [i % 7] }));
+    for (let i = 1; i <= 3000; i++)
+      records.push(i === 2500 ? '{"id": 2500, "name": "oops" "x"}' : JSON.stringify({ id: i, name: `record ${i} ${'x'.repeat(40)}`, tags: [i % 7] }));
     const reader = new JsonReader({ path: write('big.json', `{"meta": {"n": 3000}, "records": [\n${records.join(',\n')}\n]}`), table: 'big', format: 'JSON' });
     const rows = await readAll(reader, 'big', 256);
     expect(rows.length).toBe(2999);
@@ -199,7 +230,16 @@ describe('JSON reader', () => {
   it('flattens nested objects into columns and arrays into child tables keyed by the parent id', async () => {
     const doc = {
       data: [
-        { id: 10, name: 'A', address: { city: 'X', geo: { lat: 1.5 } }, tags: ['a', 'b'], lines: [{ sku: 's1', qty: 2 }, { sku: 's2', qty: 1, opts: [{ k: 'x' }] }] },
+        {
+          id: 10,
+          name: 'A',
+          address: { city: 'X', geo: { lat: 1.5 } },
+          tags: ['a', 'b'],
+          lines: [
+            { sku: 's1', qty: 2 },
+            { sku: 's2', qty: 1, opts: [{ k: 'x' }] },
+          ],
+        },
         { id: 11, name: 'B', address: null, tags: [], lines: [{ sku: 's3', qty: 5 }], placed: '2024-05-01T10:00:00Z' },
       ],
     };
@@ -278,12 +318,23 @@ describe('JSON reader', () => {
 const TOKEN = 'secret-token-123';
 
 /** The shop API of customersDoc (GET /customers paged by page and per_page), plus a cursor-paged, a Link-paged and a non-list path. */
-const shop = customersDoc({ id: { type: 'integer', format: 'int32' }, name: { type: 'string' }, balance: { type: 'number' }, vip: { type: 'boolean' }, since: { type: 'string', format: 'date' } });
+const shop = customersDoc({
+  id: { type: 'integer', format: 'int32' },
+  name: { type: 'string' },
+  balance: { type: 'number' },
+  vip: { type: 'boolean' },
+  since: { type: 'string', format: 'date' },
+});
 const openApi = {
   ...shop,
   paths: {
     ...shop.paths,
-    '/customers/{id}': { get: { parameters: [{ name: 'id', in: 'path', required: true }], responses: { '200': { description: 'one', content: { 'application/json': { schema: { $ref: '#/components/schemas/Customer' } } } } } } },
+    '/customers/{id}': {
+      get: {
+        parameters: [{ name: 'id', in: 'path', required: true }],
+        responses: { '200': { description: 'one', content: { 'application/json': { schema: { $ref: '#/components/schemas/Customer' } } } } },
+      },
+    },
     '/orders': {
       get: {
         parameters: [{ $ref: '#/components/parameters/Cursor' }, { name: 'limit', in: 'query', schema: { type: 'integer' } }],
@@ -297,25 +348,46 @@ const openApi = {
           '200': {
             description: 'events',
             headers: { Link: { schema: { type: 'string' } } },
-            content: { 'application/json': { schema: { type: 'object', properties: { items: { type: 'array', items: { $ref: '#/components/schemas/Event' } } } } } },
+            content: {
+              'application/json': { schema: { type: 'object', properties: { items: { type: 'array', items: { $ref: '#/components/schemas/Event' } } } } },
+            },
           },
         },
       },
     },
-    '/status': { get: { responses: { '200': { description: 'not a list', content: { 'application/json': { schema: { type: 'object', properties: { ok: { type: 'boolean' } } } } } } } } },
+    '/status': {
+      get: {
+        responses: {
+          '200': { description: 'not a list', content: { 'application/json': { schema: { type: 'object', properties: { ok: { type: 'boolean' } } } } } },
+        },
+      },
+    },
   },
   components: {
     parameters: { Cursor: { name: 'cursor', in: 'query', schema: { type: 'string' } } },
     responses: {
       OrderPage: {
         description: 'a page of orders',
-        content: { 'application/json': { schema: { type: 'object', properties: { data: { type: 'array', items: { $ref: '#/components/schemas/Order' } }, next_cursor: { type: 'string', nullable: true } } } } },
+        content: {
+          'application/json': {
+            schema: {
+              type: 'object',
+              properties: { data: { type: 'array', items: { $ref: '#/components/schemas/Order' } }, next_cursor: { type: 'string', nullable: true } },
+            },
+          },
+        },
       },
     },
     schemas: {
       ...shop.components.schemas,
       Order: {
-        allOf: [{ $ref: '#/components/schemas/Base' }, { type: 'object', properties: { total: { type: 'number' }, placed_at: { type: 'string', format: 'date-time' }, items: { type: 'array', items: { type: 'object' } } } }],
+        allOf: [
+          { $ref: '#/components/schemas/Base' },
+          {
+            type: 'object',
+            properties: { total: { type: 'number' }, placed_at: { type: 'string', format: 'date-time' }, items: { type: 'array', items: { type: 'object' } } },
+          },
+        ],
       },
       Base: { type: 'object', required: ['id'], properties: { id: { type: 'integer' } } },
       Event: { type: 'object', required: ['id'], properties: { id: { type: 'string' }, kind: { type: 'string' } } },
@@ -330,8 +402,19 @@ interface Api {
 }
 
 function startApi(opts: { offOriginNext?: string } = {}): Promise<Api> {
-  const customers = Array.from({ length: 23 }, (_, i) => ({ id: i + 1, name: `c${i + 1}`, balance: i + 0.25, vip: i % 2 === 0, since: `2024-01-${String((i % 28) + 1).padStart(2, '0')}` }));
-  const orders = Array.from({ length: 25 }, (_, i) => ({ id: 100 + i, total: `${i}.50`, placed_at: `2024-06-01T00:00:${String(i).padStart(2, '0')}Z`, items: [{ sku: `s${i}` }] }));
+  const customers = Array.from({ length: 23 }, (_, i) => ({
+    id: i + 1,
+    name: `c${i + 1}`,
+    balance: i + 0.25,
+    vip: i % 2 === 0,
+    since: `2024-01-${String((i % 28) + 1).padStart(2, '0')}`,
+  }));
+  const orders = Array.from({ length: 25 }, (_, i) => ({
+    id: 100 + i,
+    total: `${i}.50`,
+    placed_at: `2024-06-01T00:00:${String(i).padStart(2, '0')}Z`,
+    items: [{ sku: `s${i}` }],
+  }));
   const events = Array.from({ length: 17 }, (_, i) => ({ id: `e${i}`, kind: i % 3 === 0 ? 'click' : 'view' }));
   const requests: Api['requests'] = [];
   let rateLimited = false;
@@ -366,7 +449,8 @@ function startApi(opts: { offOriginNext?: string } = {}): Promise<Api> {
       }
       const limit = Number(u.searchParams.get('limit') ?? 10);
       const headers: Record<string, string> = {};
-      if (start + 6 < events.length) headers.link = `<${opts.offOriginNext && start === 6 ? opts.offOriginNext : ''}/api/events?limit=${limit}&page_token=t${start + 6}>; rel="next", </api/events?page_token=t0>; rel="first"`;
+      if (start + 6 < events.length)
+        headers.link = `<${opts.offOriginNext && start === 6 ? opts.offOriginNext : ''}/api/events?limit=${limit}&page_token=t${start + 6}>; rel="next", </api/events?page_token=t0>; rel="first"`;
       return json(200, { items: events.slice(start, start + 6) }, headers);
     }
     return json(404, { error: 'not found' });
@@ -383,7 +467,11 @@ describe('REST reader', () => {
   it('discovers the collections of the OpenAPI document and reads each, whatever its pagination, exactly once and in order', async () => {
     const api = await startApi();
     try {
-      const document = await loadOpenApiDocument({ baseUrl: `${api.url}/api`, openApiUrl: `${api.url}/api/openapi.json`, workspaceId: 'w' }, { authorization: `Bearer ${TOKEN}` }, dir);
+      const document = await loadOpenApiDocument(
+        { baseUrl: `${api.url}/api`, openApiUrl: `${api.url}/api/openapi.json`, workspaceId: 'w' },
+        { authorization: `Bearer ${TOKEN}` },
+        dir,
+      );
       const reader = new RestReader({ baseUrl: `${api.url}/api`, auth: 'BEARER', secrets: { token: TOKEN }, document, pageSize: 10, backoffMs: 50 });
       const shapes = await reader.discover();
       expect(shapes.map((s) => s.name)).toEqual(['customers', 'orders', 'events']);
@@ -395,7 +483,9 @@ describe('REST reader', () => {
       expect(customers.map((c) => c.id)).toEqual(Array.from({ length: 23 }, (_, i) => i + 1));
       expect(customers[0]).toEqual({ id: 1, name: 'c1', balance: '0.25', vip: true, since: '2024-01-01' });
       // per_page capped by the declared maximum (10): pages 1, 2, 3 and the empty page 4.
-      expect(api.requests.filter((r) => r.path.startsWith('/api/customers')).map((r) => r.path)).toEqual([1, 2, 3, 4].map((p) => `/api/customers?per_page=10&page=${p}`));
+      expect(api.requests.filter((r) => r.path.startsWith('/api/customers')).map((r) => r.path)).toEqual(
+        [1, 2, 3, 4].map((p) => `/api/customers?per_page=10&page=${p}`),
+      );
 
       const t0 = Date.now();
       const orders = await readAll(reader, 'orders');
@@ -428,7 +518,9 @@ describe('REST reader', () => {
 
 describe('REST reader: safety and the other pagination styles', () => {
   it('parses Link headers and Retry-After values', () => {
-    expect(nextLink('<https://a.test/x?page=1>; rel="first", <https://a.test/x?page=3>; rel="next", <https://a.test/x?page=9>; rel="last"')).toBe('https://a.test/x?page=3');
+    expect(nextLink('<https://a.test/x?page=1>; rel="first", <https://a.test/x?page=3>; rel="next", <https://a.test/x?page=9>; rel="last"')).toBe(
+      'https://a.test/x?page=3',
+    );
     expect(nextLink('</items?after=abc>; rel="prev next"')).toBe('/items?after=abc');
     expect(nextLink('<https://a.test/x?page=1>; rel="first"')).toBeUndefined();
     expect(nextLink(null)).toBeUndefined();
@@ -455,8 +547,12 @@ describe('REST reader: safety and the other pagination styles', () => {
       const err = await readAll(wrong, 'customers').catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ReaderError);
       expect(err).toMatchObject({ code: 'WRONG_CREDENTIALS' });
-      await expect(new RestReader({ baseUrl: api.url, auth: 'BASIC', username: 'u', secrets: {}, document: JSON.stringify(openApi) }).read('customers').next()).rejects.toMatchObject({ code: 'MISSING_CREDENTIALS' });
-      await expect(new RestReader({ baseUrl: api.url, auth: 'API_KEY', secrets: {}, document: JSON.stringify(openApi) }).read('customers').next()).rejects.toMatchObject({ code: 'MISSING_CREDENTIALS' });
+      await expect(
+        new RestReader({ baseUrl: api.url, auth: 'BASIC', username: 'u', secrets: {}, document: JSON.stringify(openApi) }).read('customers').next(),
+      ).rejects.toMatchObject({ code: 'MISSING_CREDENTIALS' });
+      await expect(
+        new RestReader({ baseUrl: api.url, auth: 'API_KEY', secrets: {}, document: JSON.stringify(openApi) }).read('customers').next(),
+      ).rejects.toMatchObject({ code: 'MISSING_CREDENTIALS' });
     } finally {
       await api.close();
       await new Promise((r) => other.close(r));
@@ -519,7 +615,15 @@ describe('REST reader: safety and the other pagination styles', () => {
       expect(reader.problems).toEqual([{ table: 'items', line: 7, reason: 'value "free" of "price" is not numeric', raw: '{"id":7,"price":"free"}' }]);
       expect(rows.length + reader.problemCount).toBe(items.length);
       expect(seen).toEqual(['key ?limit=5&offset=0', 'key ?limit=5&offset=5', 'key ?limit=5&offset=5', 'key ?limit=5&offset=10']);
-      const strict = new RestReader({ baseUrl: base, auth: 'API_KEY', apiKeyHeader: 'X-Shop-Key', secrets: { apiKey: 'k-1' }, document: yaml, pageSize: 5, onMalformed: 'FAIL' });
+      const strict = new RestReader({
+        baseUrl: base,
+        auth: 'API_KEY',
+        apiKeyHeader: 'X-Shop-Key',
+        secrets: { apiKey: 'k-1' },
+        document: yaml,
+        pageSize: 5,
+        onMalformed: 'FAIL',
+      });
       await expect(readAll(strict, 'items')).rejects.toMatchObject({ name: 'MalformedInputError', code: 'REST_RECORD_INVALID', line: 7 });
     } finally {
       await new Promise((r) => server.close(r));
@@ -529,23 +633,35 @@ describe('REST reader: safety and the other pagination styles', () => {
 
 describe('REST reader: clamped pages', () => {
   it('stops page-number pagination when the API answers the same (clamped) page again', async () => {
-  const doc = {
-    openapi: '3.0.0',
-    paths: { '/things': { get: { parameters: [{ name: 'page', in: 'query' }], responses: { '200': { description: 'ok', content: { 'application/json': { schema: { type: 'array', items: { type: 'object', properties: { n: { type: 'integer' } } } } } } } } } } },
-  };
-  const pages: string[] = [];
-  const server = http.createServer((req, res) => {
-    const page = Math.min(Number(new URL(req.url!, 'http://x').searchParams.get('page')), 2); // page 3 answers page 2
-    pages.push(String(page));
-    res.end(JSON.stringify(page === 1 ? [{ n: 1 }, { n: 2 }] : [{ n: 3 }]));
+    const doc = {
+      openapi: '3.0.0',
+      paths: {
+        '/things': {
+          get: {
+            parameters: [{ name: 'page', in: 'query' }],
+            responses: {
+              '200': {
+                description: 'ok',
+                content: { 'application/json': { schema: { type: 'array', items: { type: 'object', properties: { n: { type: 'integer' } } } } } },
+              },
+            },
+          },
+        },
+      },
+    };
+    const pages: string[] = [];
+    const server = http.createServer((req, res) => {
+      const page = Math.min(Number(new URL(req.url!, 'http://x').searchParams.get('page')), 2); // page 3 answers page 2
+      pages.push(String(page));
+      res.end(JSON.stringify(page === 1 ? [{ n: 1 }, { n: 2 }] : [{ n: 3 }]));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    try {
+      const reader = new RestReader({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, auth: 'NONE', document: doc });
+      expect((await readAll(reader, 'things')).map((r) => r.n)).toEqual(['1', '2', '3']); // integer without a format: bigint
+      expect(pages).toEqual(['1', '2', '2']);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  try {
-    const reader = new RestReader({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, auth: 'NONE', document: doc });
-    expect((await readAll(reader, 'things')).map((r) => r.n)).toEqual(['1', '2', '3']); // integer without a format: bigint
-    expect(pages).toEqual(['1', '2', '2']);
-  } finally {
-    await new Promise((r) => server.close(r));
-  }
-});
 });

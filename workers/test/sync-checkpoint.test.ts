@@ -1,16 +1,40 @@
-import { describe as describePosition, keysetContinuation, keysetResumable, recordMark, recordResumable, sameKeys, stateOf, type State } from '../src/sync/checkpoint';
+import {
+  describe as describePosition,
+  keysetContinuation,
+  keysetResumable,
+  recordMark,
+  recordResumable,
+  sameKeys,
+  stateOf,
+  type State,
+} from '../src/sync/checkpoint';
 import { rowGuard, withDestinationLimits } from '../src/sync/quota';
 import { QuotaExceededError } from '@datalinx/common';
 import type { SourceSyncJobV1 } from '@datalinx/contracts';
 
-const state = (s: Partial<State> = {}): State => ({ cursor: ['2024-01-02', '7'], keys: ['updated_at', 'id'], rows: 70, completed: false, runId: 'run-a', records: null, ...s });
+const state = (s: Partial<State> = {}): State => ({
+  cursor: ['2024-01-02', '7'],
+  keys: ['updated_at', 'id'],
+  rows: 70,
+  completed: false,
+  runId: 'run-a',
+  records: null,
+  ...s,
+});
 const records = { since: '3', consumed: 10, nullCursor: 1, nullKey: 0, notNewer: 2, superseded: 0 };
 
 /** Where an incremental run starts: its own checkpoint (a redelivery), the table's latest, or the beginning. */
 describe('checkpoint state', () => {
   it('reads a _dlx_sync_state row', () => {
     expect(stateOf(undefined)).toBeNull();
-    expect(stateOf({ keys: ['c'], cursor_values: ['5'], rows: '12', completed: true, run_id: 'r', progress: null })).toEqual({ keys: ['c'], cursor: ['5'], rows: 12, completed: true, runId: 'r', records: null });
+    expect(stateOf({ keys: ['c'], cursor_values: ['5'], rows: '12', completed: true, run_id: 'r', progress: null })).toEqual({
+      keys: ['c'],
+      cursor: ['5'],
+      rows: 12,
+      completed: true,
+      runId: 'r',
+      records: null,
+    });
   });
 
   it('keyset: a redelivery resumes its own keyset checkpoint over the same keys, nothing else', () => {

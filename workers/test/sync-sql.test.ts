@@ -34,8 +34,12 @@ describe('sync SQL building', () => {
   it('upsert: every column plus the run columns, conflict on the key, the key itself never updated', () => {
     const u = upsertInto('"ws_0"."raw_t"', ['id', 'name', 'updated_at'], ['id'], '00000000-0000-4000-8000-000000000001');
     expect(u.into).toBe('INSERT INTO "ws_0"."raw_t" AS t ("id", "name", "updated_at", _dlx_run_id, _dlx_synced_at)');
-    expect(u.values('2024-01-01T00:00:00.000Z')).toBe(`"id", "name", "updated_at", '00000000-0000-4000-8000-000000000001'::uuid, '2024-01-01T00:00:00.000Z'::timestamptz`);
-    expect(u.onConflict).toBe('ON CONFLICT ("id") DO UPDATE SET "name" = EXCLUDED."name", "updated_at" = EXCLUDED."updated_at", _dlx_run_id = EXCLUDED._dlx_run_id, _dlx_synced_at = EXCLUDED._dlx_synced_at');
+    expect(u.values('2024-01-01T00:00:00.000Z')).toBe(
+      `"id", "name", "updated_at", '00000000-0000-4000-8000-000000000001'::uuid, '2024-01-01T00:00:00.000Z'::timestamptz`,
+    );
+    expect(u.onConflict).toBe(
+      'ON CONFLICT ("id") DO UPDATE SET "name" = EXCLUDED."name", "updated_at" = EXCLUDED."updated_at", _dlx_run_id = EXCLUDED._dlx_run_id, _dlx_synced_at = EXCLUDED._dlx_synced_at',
+    );
   });
 
   it('record filter: cursor and key not NULL and the cursor above the mark (none: any)', () => {
@@ -49,7 +53,17 @@ describe('sync SQL building', () => {
   });
 
   it('staging table: the columns, then the run columns as defaults', () => {
-    expect(stagingTableDdl('"ws"."t__dlx_staging"', [{ name: 'id', type: 'integer' }, { name: 'x"y', type: 'text' }], 'r', 's')).toBe(
+    expect(
+      stagingTableDdl(
+        '"ws"."t__dlx_staging"',
+        [
+          { name: 'id', type: 'integer' },
+          { name: 'x"y', type: 'text' },
+        ],
+        'r',
+        's',
+      ),
+    ).toBe(
       `CREATE TABLE "ws"."t__dlx_staging" ("id" integer, "x""y" text, _dlx_run_id uuid NOT NULL DEFAULT 'r', _dlx_synced_at timestamptz NOT NULL DEFAULT 's')`,
     );
   });

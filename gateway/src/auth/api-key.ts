@@ -28,7 +28,12 @@ export function apiKeyAuthenticator(o: {
     exchangeForToken(
       o.exchangeUrl,
       { apiKey },
-      { log, what: 'API key exchange', ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}), refused: (error) => new AuthenticationError(error === 'API_KEY_REVOKED' ? 'API_KEY_REVOKED' : 'API_KEY_INVALID') },
+      {
+        log,
+        what: 'API key exchange',
+        ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}),
+        refused: (error) => new AuthenticationError(error === 'API_KEY_REVOKED' ? 'API_KEY_REVOKED' : 'API_KEY_INVALID'),
+      },
     ),
   );
 

@@ -2,7 +2,14 @@ import type { Request } from 'express';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { Logger } from '@datalinx/common';
 import { ANONYMOUS, type Viewer } from '@datalinx/graphql-kit';
-import { ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, ACCESS_TOKEN_MAX_TTL_S, JWKS_PATH, accessTokenClaims, serviceAccountTokenClaims } from '@datalinx/contracts';
+import {
+  ACCESS_TOKEN_AUDIENCE,
+  ACCESS_TOKEN_ISSUER,
+  ACCESS_TOKEN_MAX_TTL_S,
+  JWKS_PATH,
+  accessTokenClaims,
+  serviceAccountTokenClaims,
+} from '@datalinx/contracts';
 import { AuthenticationError, AuthUnavailableError } from './errors';
 
 /** The auth service's JWKS URL when AUTH_JWKS_URL is not set: AUTH_URL's origin + the well-known path. */
@@ -54,7 +61,8 @@ export function accessTokenVerifier(o: { jwks: JWTVerifyGetKey; revocations: Rev
       }));
     } catch (err) {
       if (err instanceof joseErrors.JWTExpired) throw new AuthenticationError('TOKEN_EXPIRED');
-      if (err instanceof joseErrors.JOSEError && !(err instanceof joseErrors.JWKSTimeout) && !(err instanceof joseErrors.JWKSInvalid)) throw new AuthenticationError('TOKEN_INVALID');
+      if (err instanceof joseErrors.JOSEError && !(err instanceof joseErrors.JWKSTimeout) && !(err instanceof joseErrors.JWKSInvalid))
+        throw new AuthenticationError('TOKEN_INVALID');
       // The JWKS could not be fetched (auth service down?): not the caller's fault.
       log.warn({ err: (err as Error).message }, 'could not verify an access token: JWKS unavailable');
       throw new AuthUnavailableError((err as Error).message);
@@ -87,4 +95,5 @@ export function accessTokenVerifier(o: { jwks: JWTVerifyGetKey; revocations: Rev
 }
 
 /** JWKS fetched from the auth service and cached (jose refetches on an unknown `kid`, at most every 30 s). */
-export const remoteJwks = (url: string): JWTVerifyGetKey => createRemoteJWKSet(new URL(url), { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000, timeoutDuration: 5000 });
+export const remoteJwks = (url: string): JWTVerifyGetKey =>
+  createRemoteJWKSet(new URL(url), { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000, timeoutDuration: 5000 });

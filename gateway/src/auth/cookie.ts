@@ -56,7 +56,14 @@ export function parseCookies(header: string | undefined): Map<string, string> {
 }
 
 function serializeCookie(name: string, value: string, o: { maxAgeS: number; httpOnly: boolean; secure: boolean }): string {
-  return [`${name}=${value}`, `Max-Age=${Math.max(0, Math.floor(o.maxAgeS))}`, 'Path=/', 'SameSite=Lax', ...(o.httpOnly ? ['HttpOnly'] : []), ...(o.secure ? ['Secure'] : [])].join('; ');
+  return [
+    `${name}=${value}`,
+    `Max-Age=${Math.max(0, Math.floor(o.maxAgeS))}`,
+    'Path=/',
+    'SameSite=Lax',
+    ...(o.httpOnly ? ['HttpOnly'] : []),
+    ...(o.secure ? ['Secure'] : []),
+  ].join('; ');
 }
 
 /** The header equals the CSRF cookie (both present, well-formed), compared in constant time. */
@@ -114,7 +121,15 @@ export function cookieSessions(o: CookieSessionOptions): CookieSessions {
   const csrfRefused = () => new AuthenticationError('CSRF_TOKEN_INVALID', { status: 403, code: 'CSRF_TOKEN_INVALID' });
 
   const tokens = new ExchangedTokenCache((cookie) =>
-    exchangeForToken(url(SESSION_EXCHANGE_PATH), { cookie }, { ...http, what: 'session cookie exchange', refused: (error) => refused(SESSION_REASONS.has(error as AuthFailureReason) ? (error as AuthFailureReason) : 'SESSION_EXPIRED') }),
+    exchangeForToken(
+      url(SESSION_EXCHANGE_PATH),
+      { cookie },
+      {
+        ...http,
+        what: 'session cookie exchange',
+        refused: (error) => refused(SESSION_REASONS.has(error as AuthFailureReason) ? (error as AuthFailureReason) : 'SESSION_EXPIRED'),
+      },
+    ),
   );
 
   /** The session's viewer, from a verified token (a cookie only ever yields a user's session token). */

@@ -11,10 +11,19 @@ import { AuthUnavailableError } from './errors';
 export const sha256Hex = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
 
 /** POSTs a JSON body to the auth service; unreachable → AuthUnavailableError. The body (a secret) is never logged. */
-export async function postToAuth(url: string, payload: unknown, o: { log: Logger; what: string; timeoutMs?: number }): Promise<{ status: number; body: Record<string, unknown> }> {
+export async function postToAuth(
+  url: string,
+  payload: unknown,
+  o: { log: Logger; what: string; timeoutMs?: number },
+): Promise<{ status: number; body: Record<string, unknown> }> {
   let res: Response;
   try {
-    res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload), signal: AbortSignal.timeout(o.timeoutMs ?? 5000) });
+    res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(payload),
+      signal: AbortSignal.timeout(o.timeoutMs ?? 5000),
+    });
   } catch (err) {
     o.log.warn({ err: (err as Error).name }, `${o.what} unreachable`);
     throw new AuthUnavailableError(`${o.what} unreachable`);
@@ -35,7 +44,11 @@ const REFRESH_MARGIN_MS = 30_000;
  * One exchange: `{ accessToken, expiresAt }` on 200; a 401 becomes `refused(error code)`; anything
  * else is the auth service's problem (AuthUnavailableError), not the caller's.
  */
-export async function exchangeForToken(url: string, payload: unknown, o: { log: Logger; what: string; timeoutMs?: number; refused: (error: unknown) => Error }): Promise<ExchangedToken> {
+export async function exchangeForToken(
+  url: string,
+  payload: unknown,
+  o: { log: Logger; what: string; timeoutMs?: number; refused: (error: unknown) => Error },
+): Promise<ExchangedToken> {
   const { status, body } = await postToAuth(url, payload, o);
   if (status === 401) throw o.refused(body.error);
   if (status !== 200 || typeof body.accessToken !== 'string' || typeof body.expiresAt !== 'string') {

@@ -60,7 +60,10 @@ export class ApiRateLimiter {
   ) {}
 
   static async open(nc: Nats['nc'], o: { replicas?: number; clock?: Clock } = {}): Promise<ApiRateLimiter> {
-    const kv = await new Kvm(nc).create(API_COUNTS_KV_BUCKET, { ...API_COUNTS_KV_OPTIONS, replicas: o.replicas ?? Number(process.env.NATS_STREAM_REPLICAS ?? 1) });
+    const kv = await new Kvm(nc).create(API_COUNTS_KV_BUCKET, {
+      ...API_COUNTS_KV_OPTIONS,
+      replicas: o.replicas ?? Number(process.env.NATS_STREAM_REPLICAS ?? 1),
+    });
     return new ApiRateLimiter(kv, o.clock);
   }
 

@@ -73,7 +73,14 @@ export function apiQuotaMiddleware(o: ApiQuotaOptions) {
       res
         .status(429)
         .set('Retry-After', String(decision.retryAfterSeconds))
-        .json({ errors: [{ message: quotaExceededMessage('API_REQUESTS_PER_MINUTE', decision.limit, decision.used, { retryAfterSeconds: decision.retryAfterSeconds }), extensions }] });
+        .json({
+          errors: [
+            {
+              message: quotaExceededMessage('API_REQUESTS_PER_MINUTE', decision.limit, decision.used, { retryAfterSeconds: decision.retryAfterSeconds }),
+              extensions,
+            },
+          ],
+        });
     } catch (err) {
       // Fail open, and say so at most every 10 s (an outage would otherwise log every request).
       if (Date.now() - lastWarn > 10_000) {

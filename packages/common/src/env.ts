@@ -5,17 +5,16 @@ import { z } from 'zod';
  * and the process exits non-zero, so an operator fixes the configuration in one pass.
  */
 export class EnvError extends Error {
-  constructor(readonly service: string, readonly issues: string[]) {
+  constructor(
+    readonly service: string,
+    readonly issues: string[],
+  ) {
     super(`${service}: invalid environment:\n  - ${issues.join('\n  - ')}\nSee .env.example for every variable.`);
     this.name = 'EnvError';
   }
 }
 
-export function parseEnv<S extends z.ZodRawShape>(
-  service: string,
-  schema: z.ZodObject<S>,
-  source: NodeJS.ProcessEnv = process.env,
-): z.infer<z.ZodObject<S>> {
+export function parseEnv<S extends z.ZodRawShape>(service: string, schema: z.ZodObject<S>, source: NodeJS.ProcessEnv = process.env): z.infer<z.ZodObject<S>> {
   const result = schema.safeParse(source);
   if (result.success) return result.data;
   const issues = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);

@@ -21,7 +21,10 @@ export class NotFoundError extends DomainError {
 }
 
 export class ValidationError extends DomainError {
-  constructor(message: string, readonly fieldErrors: Array<{ field: string; message: string }>) {
+  constructor(
+    message: string,
+    readonly fieldErrors: Array<{ field: string; message: string }>,
+  ) {
     super('VALIDATION_FAILED', message, { fieldErrors });
   }
 }

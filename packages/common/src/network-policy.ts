@@ -195,7 +195,8 @@ export interface NetworkPolicyOptions {
   localAddresses?: () => string[];
 }
 
-const defaultResolver: HostResolver = async (host) => (await lookup(host, { all: true, verbatim: true })).map((r) => ({ address: r.address, family: r.family === 6 ? 6 : 4 }));
+const defaultResolver: HostResolver = async (host) =>
+  (await lookup(host, { all: true, verbatim: true })).map((r) => ({ address: r.address, family: r.family === 6 ? 6 : 4 }));
 
 const interfaceAddresses = () =>
   Object.values(os.networkInterfaces())
@@ -254,7 +255,8 @@ export class NetworkPolicy {
     const rule = classifyAddress(a);
     if (!rule) return undefined;
     // The allow list is checked on the address as given too: an operator may list ::ffff:10.0.0.0/104.
-    if (this.allowed.check(a, familyOf(a)) || (a !== address && net.isIPv6(address) && this.allowed.check(address.replace(/%.*$/, ''), 'ipv6'))) return undefined;
+    if (this.allowed.check(a, familyOf(a)) || (a !== address && net.isIPv6(address) && this.allowed.check(address.replace(/%.*$/, ''), 'ipv6')))
+      return undefined;
     return { kind: 'range', range: rule.range, cidr: rule.cidr };
   }
 

@@ -22,7 +22,8 @@ function tableResolver(table: Record<string, string[]>) {
   return { resolver, calls };
 }
 
-const newPolicy = (o: NetworkPolicyOptions = {}) => new NetworkPolicy({ localAddresses: () => ['127.0.0.1', '::1', '203.0.113.7'], resolver: tableResolver({}).resolver, ...o });
+const newPolicy = (o: NetworkPolicyOptions = {}) =>
+  new NetworkPolicy({ localAddresses: () => ['127.0.0.1', '::1', '203.0.113.7'], resolver: tableResolver({}).resolver, ...o });
 
 async function refusal(p: NetworkPolicy, host: string, port = 5432): Promise<string | undefined> {
   try {
@@ -65,14 +66,24 @@ describe('network policy: special-purpose ranges', () => {
   });
 
   it('canonicalizes IPv4-mapped IPv6 addresses to IPv4', () => {
-    expect(['::ffff:127.0.0.1', '::FFFF:7f00:1', '0:0:0:0:0:ffff:a01:203', 'fe80::1%eth0', '::1'].map(canonicalAddress)).toEqual(['127.0.0.1', '127.0.0.1', '10.1.2.3', 'fe80::1', '::1']);
+    expect(['::ffff:127.0.0.1', '::FFFF:7f00:1', '0:0:0:0:0:ffff:a01:203', 'fe80::1%eth0', '::1'].map(canonicalAddress)).toEqual([
+      '127.0.0.1',
+      '127.0.0.1',
+      '10.1.2.3',
+      'fe80::1',
+      '::1',
+    ]);
   });
 
   it('refuses every special-purpose address by default, naming it and the setting that allows it', async () => {
     const p = newPolicy();
     expect(await refusal(p, '127.0.0.1')).toBe('127.0.0.1 is a loopback address; an operator can allow it with CONNECTION_ALLOWED_NETWORKS=127.0.0.0/8.');
-    expect(await refusal(p, '::ffff:127.0.0.1')).toBe('::ffff:127.0.0.1 (IPv4-mapped 127.0.0.1) is a loopback address; an operator can allow it with CONNECTION_ALLOWED_NETWORKS=127.0.0.0/8.');
-    expect(await refusal(p, '10.1.2.3')).toMatch(/^10\.1\.2\.3 is a private network address; an operator can allow it with CONNECTION_ALLOWED_NETWORKS=10\.0\.0\.0\/8\.$/);
+    expect(await refusal(p, '::ffff:127.0.0.1')).toBe(
+      '::ffff:127.0.0.1 (IPv4-mapped 127.0.0.1) is a loopback address; an operator can allow it with CONNECTION_ALLOWED_NETWORKS=127.0.0.0/8.',
+    );
+    expect(await refusal(p, '10.1.2.3')).toMatch(
+      /^10\.1\.2\.3 is a private network address; an operator can allow it with CONNECTION_ALLOWED_NETWORKS=10\.0\.0\.0\/8\.$/,
+    );
     expect(await refusal(p, '[fe80::1]')).toMatch(/^fe80::1 is a link-local address; an operator can allow it with CONNECTION_ALLOWED_NETWORKS=fe80::\/10\.$/);
     expect(await refusal(p, '8.8.8.8')).toBeUndefined();
   });
@@ -88,7 +99,9 @@ describe('network policy: special-purpose ranges', () => {
 
   it('never allows cloud metadata addresses, even inside an allowed network', async () => {
     const p = newPolicy({ allowedNetworks: ['169.254.0.0/16', 'fd00::/8', '0.0.0.0/0'] });
-    expect(await refusal(p, '169.254.169.254', 80)).toBe('169.254.169.254 is a cloud metadata address, which connections can never reach. Point the connection at your own server.');
+    expect(await refusal(p, '169.254.169.254', 80)).toBe(
+      '169.254.169.254 is a cloud metadata address, which connections can never reach. Point the connection at your own server.',
+    );
     expect(await refusal(p, 'fd00:ec2::254', 80)).toMatch(/cloud metadata/);
     expect(await refusal(p, '::ffff:169.254.169.254', 80)).toMatch(/cloud metadata/);
     expect(await refusal(p, '169.254.1.1', 80)).toBeUndefined();
@@ -99,14 +112,21 @@ describe('network policy: platform endpoints', () => {
   it('refuses them by resolved address and port, even where loopback is allowed', async () => {
     const { resolver } = tableResolver({ postgres: ['10.0.0.5'], 'db.example.com': ['10.0.0.5'] });
     const p = newPolicy({ allowedNetworks: ['0.0.0.0/0', '::/0'], platformEndpoints: ['postgres:5432', '127.0.0.1:4222'], resolver });
-    expect(await refusal(p, 'db.example.com', 5432)).toBe(`db.example.com (10.0.0.5):5432 is one of the platform's own endpoints (postgres:5432), which connections can never reach. Point the connection at your own server.`);
+    expect(await refusal(p, 'db.example.com', 5432)).toBe(
+      `db.example.com (10.0.0.5):5432 is one of the platform's own endpoints (postgres:5432), which connections can never reach. Point the connection at your own server.`,
+    );
     expect(await refusal(p, '10.0.0.5', 5433)).toBeUndefined();
     expect(await refusal(p, '127.0.0.1', 4222)).toMatch(/platform's own endpoints \(127\.0\.0\.1:4222\)/);
   });
 
   it('treats an endpoint on this machine as reachable through every local address', async () => {
-    const p = newPolicy({ allowedNetworks: ['0.0.0.0/0', '::/0'], platformEndpoints: ['localhost:5432'], resolver: tableResolver({ localhost: ['127.0.0.1'] }).resolver });
-    for (const a of ['127.0.0.1', '127.0.0.2', '::1', '0.0.0.0', '::ffff:127.0.0.1', '203.0.113.7']) expect(await refusal(p, a, 5432)).toMatch(/platform's own endpoints/);
+    const p = newPolicy({
+      allowedNetworks: ['0.0.0.0/0', '::/0'],
+      platformEndpoints: ['localhost:5432'],
+      resolver: tableResolver({ localhost: ['127.0.0.1'] }).resolver,
+    });
+    for (const a of ['127.0.0.1', '127.0.0.2', '::1', '0.0.0.0', '::ffff:127.0.0.1', '203.0.113.7'])
+      expect(await refusal(p, a, 5432)).toMatch(/platform's own endpoints/);
     expect(await refusal(p, '198.51.100.1', 5432)).toBeUndefined();
   });
 
@@ -125,7 +145,9 @@ describe('network policy: resolving', () => {
 
   it('refuses a name when any of its addresses is refused', async () => {
     const p = newPolicy({ resolver: tableResolver({ 'mixed.example.com': ['198.51.100.1', '127.0.0.1'] }).resolver });
-    expect(await refusal(p, 'mixed.example.com')).toBe('mixed.example.com (127.0.0.1) is a loopback address; an operator can allow it with CONNECTION_ALLOWED_NETWORKS=127.0.0.0/8.');
+    expect(await refusal(p, 'mixed.example.com')).toBe(
+      'mixed.example.com (127.0.0.1) is a loopback address; an operator can allow it with CONNECTION_ALLOWED_NETWORKS=127.0.0.0/8.',
+    );
   });
 
   it('passes resolution errors on as the resolver gives them', async () => {

@@ -52,7 +52,8 @@ export type AuditOutcome = z.infer<typeof auditOutcome>;
  * these (`newPassword`, `refresh_token`, `totpSecret`, `apiKey`, `passwordHash`, `backupCodes`),
  * while settings about secrets stay allowed (`passwordMinLength`, `tokenTtlS`).
  */
-export const SECRET_DETAIL_KEY = /(password|passwd|passphrase|secret|token|apikey|hash|cookie|authorization|privatekey|backupcodes?|recoverycodes?|otp|otpcode)$/;
+export const SECRET_DETAIL_KEY =
+  /(password|passwd|passphrase|secret|token|apikey|hash|cookie|authorization|privatekey|backupcodes?|recoverycodes?|otp|otpcode)$/;
 export const isSecretDetailKey = (key: string) => SECRET_DETAIL_KEY.test(key.toLowerCase().replace(/[-_]/g, ''));
 export const AUDIT_DETAILS_MAX_BYTES = 8192;
 const AUDIT_DETAILS_MAX_DEPTH = 4;
@@ -83,7 +84,8 @@ export const auditDetails = z.record(z.string().min(1).max(64), detailValue).sup
   const secrets: Array<(string | number)[]> = [];
   if (!inspect(d, [], secrets, 0)) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `nested deeper than ${AUDIT_DETAILS_MAX_DEPTH} levels` });
   for (const path of secrets) ctx.addIssue({ code: z.ZodIssueCode.custom, path, message: 'looks like a secret: audit details never carry secrets' });
-  if (new TextEncoder().encode(JSON.stringify(d)).length > AUDIT_DETAILS_MAX_BYTES) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `larger than ${AUDIT_DETAILS_MAX_BYTES} bytes` });
+  if (new TextEncoder().encode(JSON.stringify(d)).length > AUDIT_DETAILS_MAX_BYTES)
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `larger than ${AUDIT_DETAILS_MAX_BYTES} bytes` });
 });
 export type AuditDetails = z.infer<typeof auditDetails>;
 

@@ -90,7 +90,12 @@ export type EventBodyOf<S extends string> = {
 const patterns = Object.entries(EVENT_CONTRACTS).map(([key, contract]) => ({
   key,
   contract,
-  re: new RegExp(`^${key.split('.').map((t) => (t === '*' ? '[^.]+' : t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('\\.')}$`),
+  re: new RegExp(
+    `^${key
+      .split('.')
+      .map((t) => (t === '*' ? '[^.]+' : t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+      .join('\\.')}$`,
+  ),
 }));
 
 /** The contract of a subject, or undefined when none is registered. */
@@ -104,6 +109,9 @@ export function parseEventBody(subject: string, body: unknown): unknown {
   const contract = eventContractOf(subject);
   if (!contract) throw new Error(`no event contract for subject ${subject}`);
   const parsed = contract.schema.safeParse(body);
-  if (!parsed.success) throw new Error(`event body for ${subject} breaks its contract: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new Error(
+      `event body for ${subject} breaks its contract: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')}`,
+    );
   return parsed.data;
 }

@@ -339,7 +339,12 @@ export const sourceDiscoverPayloadV1 = z.object({
    * one's row estimate is UNKNOWN (with the reason). 0 = never count. MySQL: a table whose data is
    * within the bound is always counted (TABLE_ROWS is an InnoDB estimate).
    */
-  exactCountMaxBytes: z.number().int().min(0).max(1024 ** 4).default(DEFAULT_EXACT_COUNT_MAX_BYTES),
+  exactCountMaxBytes: z
+    .number()
+    .int()
+    .min(0)
+    .max(1024 ** 4)
+    .default(DEFAULT_EXACT_COUNT_MAX_BYTES),
 });
 export type SourceDiscoverPayloadV1 = z.infer<typeof sourceDiscoverPayloadV1>;
 export const sourceDiscoverJobV1 = z.object({
@@ -410,7 +415,10 @@ export const canonicalizeColumnPayloadV1 = z.object({
   column: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'a plain column name'),
   /** A built-in canonical type name (the parent, for a custom type). */
   type: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/),
-  custom: z.object({ name: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/), pattern: z.string().min(1).max(2000) }).strict().optional(),
+  custom: z
+    .object({ name: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/), pattern: z.string().min(1).max(2000) })
+    .strict()
+    .optional(),
   statementTimeoutMs: z.number().int().min(1000).max(86_400_000).default(600_000),
 });
 export type CanonicalizeColumnPayloadV1 = z.infer<typeof canonicalizeColumnPayloadV1>;
@@ -422,7 +430,15 @@ export const canonicalizeColumnJobV1 = z.object({
 export type CanonicalizeColumnJobV1 = z.infer<typeof canonicalizeColumnJobV1>;
 
 /** Every job a worker may receive; `kind` and `v` together select the contract. */
-export const jobMessage = z.union([connectionTestJobV2, pipelineRunJobV2, warehouseProvisionJobV1, warehousePurgeJobV1, sourceDiscoverJobV1, sourceSyncJobV1, canonicalizeColumnJobV1]);
+export const jobMessage = z.union([
+  connectionTestJobV2,
+  pipelineRunJobV2,
+  warehouseProvisionJobV1,
+  warehousePurgeJobV1,
+  sourceDiscoverJobV1,
+  sourceSyncJobV1,
+  canonicalizeColumnJobV1,
+]);
 export type JobMessage = z.infer<typeof jobMessage>;
 export type JobKind = JobMessage['kind'];
 
@@ -438,7 +454,10 @@ export const jobHeader = z.object({
   runId: z.string().uuid(),
   orgId: z.string().uuid(),
   workspaceId: z.string().uuid(),
-  payload: z.object({ connectionId: z.string().min(1).optional(), pipelineId: z.string().min(1).optional() }).passthrough().optional(),
+  payload: z
+    .object({ connectionId: z.string().min(1).optional(), pipelineId: z.string().min(1).optional() })
+    .passthrough()
+    .optional(),
 });
 export type JobHeader = z.infer<typeof jobHeader>;
 

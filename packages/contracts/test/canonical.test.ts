@@ -26,7 +26,62 @@ describe('canonical types: definitions', () => {
       expect(t.pattern).not.toMatch(/\\b|\(\?<[=!]|\(\?[a-z]+\)/);
       expect(t.pattern.startsWith('^') && t.pattern.endsWith('$')).toBe(true);
     }
-    for (const n of ['email', 'phone_e164', 'iso_currency', 'money_amount', 'iso_country', 'iso_country_alpha3', 'country_name', 'us_state', 'ca_province', 'postal_code', 'us_zip', 'uk_postcode', 'de_postal_code', 'fr_postal_code', 'ca_postal_code', 'url', 'domain', 'ipv4', 'ipv6', 'mac_address', 'uuid', 'date', 'us_date', 'eu_date', 'timestamp', 'unix_epoch', 'time_of_day', 'year', 'month', 'boolean', 'full_name', 'first_name', 'last_name', 'gender', 'percentage', 'latitude', 'longitude', 'coordinates', 'integer', 'decimal', 'positive_integer', 'iban', 'credit_card', 'national_id_us_ssn', 'language_code', 'locale', 'timezone', 'hex_color', 'semver', 'hashtag', 'twitter_handle', 'mime_type', 'file_extension', 'sku']) {
+    for (const n of [
+      'email',
+      'phone_e164',
+      'iso_currency',
+      'money_amount',
+      'iso_country',
+      'iso_country_alpha3',
+      'country_name',
+      'us_state',
+      'ca_province',
+      'postal_code',
+      'us_zip',
+      'uk_postcode',
+      'de_postal_code',
+      'fr_postal_code',
+      'ca_postal_code',
+      'url',
+      'domain',
+      'ipv4',
+      'ipv6',
+      'mac_address',
+      'uuid',
+      'date',
+      'us_date',
+      'eu_date',
+      'timestamp',
+      'unix_epoch',
+      'time_of_day',
+      'year',
+      'month',
+      'boolean',
+      'full_name',
+      'first_name',
+      'last_name',
+      'gender',
+      'percentage',
+      'latitude',
+      'longitude',
+      'coordinates',
+      'integer',
+      'decimal',
+      'positive_integer',
+      'iban',
+      'credit_card',
+      'national_id_us_ssn',
+      'language_code',
+      'locale',
+      'timezone',
+      'hex_color',
+      'semver',
+      'hashtag',
+      'twitter_handle',
+      'mime_type',
+      'file_extension',
+      'sku',
+    ]) {
       expect(CANONICAL_TYPES[n]).toBeDefined();
     }
   });
@@ -47,7 +102,11 @@ describe('canonical types: definitions', () => {
   it('masks sensitive values', () => {
     expect(maskValue('4111111111111111')).toBe('************1111');
     expect(maskValue('123')).toBe('****');
-    expect(BUILT_IN_CANONICAL_TYPES.filter((t) => t.sensitive).map((t) => t.name).sort()).toEqual(['credit_card', 'iban', 'national_id_us_ssn']);
+    expect(
+      BUILT_IN_CANONICAL_TYPES.filter((t) => t.sensitive)
+        .map((t) => t.name)
+        .sort(),
+    ).toEqual(['credit_card', 'iban', 'national_id_us_ssn']);
   });
 });
 
@@ -61,7 +120,10 @@ describe('canonical types: the PostgreSQL normalizers agree with the validators'
   afterAll(async () => c?.end());
 
   const sqlRun = async (normalizer: string, values: string[]) => {
-    const { rows } = await c.query<{ v: string; n: string | null }>(`SELECT v, ${applySql(normalizer, 'v')} AS n FROM unnest($1::text[]) WITH ORDINALITY AS u(v, i) ORDER BY i`, [values]);
+    const { rows } = await c.query<{ v: string; n: string | null }>(
+      `SELECT v, ${applySql(normalizer, 'v')} AS n FROM unnest($1::text[]) WITH ORDINALITY AS u(v, i) ORDER BY i`,
+      [values],
+    );
     return rows;
   };
 
@@ -71,12 +133,34 @@ describe('canonical types: the PostgreSQL normalizers agree with the validators'
     const expected = [...valid.map((e) => e.normalized), ...valid.map((e) => e.normalized), ...t.examples.invalid.map(() => null)];
     expect(rows.map((r) => ({ v: r.v, n: r.n }))).toEqual(rows.map((r, i) => ({ v: r.v, n: expected[i] })));
     // The pattern is the same in PostgreSQL: it matches every normalized value and no invalid raw one that JS rejects.
-    const { rows: m } = await c.query<{ v: string; m: boolean }>(`SELECT v, v ~ $1 AS m FROM unnest($2::text[]) AS v`, [t.pattern, valid.map((e) => e.normalized)]);
+    const { rows: m } = await c.query<{ v: string; m: boolean }>(`SELECT v, v ~ $1 AS m FROM unnest($2::text[]) AS v`, [
+      t.pattern,
+      valid.map((e) => e.normalized),
+    ]);
     expect(m.every((r) => r.m)).toBe(true);
   });
 
   it('never raises on odd input (a normalizer runs over whole tables)', async () => {
-    const odd = ['', ' ', '\t', '💥', "'; DROP TABLE x; --", '9'.repeat(400), '-', '.', '+', '0x1F', 'NaN', 'Infinity', '2024-99-99', '99:99', '1/1/1', 'é', '\\', '%'];
+    const odd = [
+      '',
+      ' ',
+      '\t',
+      '💥',
+      "'; DROP TABLE x; --",
+      '9'.repeat(400),
+      '-',
+      '.',
+      '+',
+      '0x1F',
+      'NaN',
+      'Infinity',
+      '2024-99-99',
+      '99:99',
+      '1/1/1',
+      'é',
+      '\\',
+      '%',
+    ];
     for (const t of BUILT_IN_CANONICAL_TYPES) {
       const rows = await sqlRun(t.sqlNormalizer, odd);
       for (const [i, r] of rows.entries()) {

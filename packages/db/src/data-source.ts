@@ -94,9 +94,7 @@ export interface AppliedMigration {
 /** Lists the migrations applied in the service's schema, oldest first. */
 export async function listAppliedMigrations(ds: DataSource): Promise<AppliedMigration[]> {
   const schema = (ds.options as { schema?: string }).schema ?? 'public';
-  const rows: Array<{ name: string; timestamp: string }> = await ds.query(
-    `SELECT name, "timestamp" FROM "${schema}".migrations ORDER BY id`,
-  );
+  const rows: Array<{ name: string; timestamp: string }> = await ds.query(`SELECT name, "timestamp" FROM "${schema}".migrations ORDER BY id`);
   return rows.map((r) => ({ name: r.name, version: new Date(Number(r.timestamp)).toISOString() }));
 }
 

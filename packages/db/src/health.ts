@@ -32,5 +32,11 @@ export interface ServiceStatus {
 export async function serviceStatus(ds: DataSource, service: string): Promise<ServiceStatus> {
   const db = await checkDatabase(ds);
   const migrations = db.ok ? await listAppliedMigrations(ds) : [];
-  return { service, ok: db.ok, database: db.ok ? (db.version ?? 'PostgreSQL') : `unreachable: ${db.error}`, latencyMs: Math.round(db.latencyMs * 100) / 100, migrations };
+  return {
+    service,
+    ok: db.ok,
+    database: db.ok ? (db.version ?? 'PostgreSQL') : `unreachable: ${db.error}`,
+    latencyMs: Math.round(db.latencyMs * 100) / 100,
+    migrations,
+  };
 }

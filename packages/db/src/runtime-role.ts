@@ -42,7 +42,10 @@ const ROLE_RACE = new Set(['42710', '23505']);
 export async function grantRuntimeRole(q: QueryRunner, schema: string, grants: RuntimeGrants): Promise<boolean> {
   const role = grants.role;
   if (!ROLE_NAME.test(role)) throw new Error(`invalid runtime role name "${role}"`);
-  let [found] = (await q.query(`SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = $1`, [role])) as Array<{ rolsuper: boolean; rolbypassrls: boolean }>;
+  let [found] = (await q.query(`SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = $1`, [role])) as Array<{
+    rolsuper: boolean;
+    rolbypassrls: boolean;
+  }>;
   if (!found) {
     const [me] = (await q.query(`SELECT rolsuper OR rolcreaterole AS can FROM pg_roles WHERE rolname = current_user`)) as Array<{ can: boolean }>;
     if (!me?.can) return false;

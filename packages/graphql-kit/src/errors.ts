@@ -33,7 +33,10 @@ export function makeFormatError(log: Logger) {
     if (mapped) return { ...formatted, message: mapped.message, extensions: { ...mapped.extensions } };
     const code = formatted.extensions?.code as string | undefined;
     if (code && (KNOWN_CODES.has(code) || code === 'FORBIDDEN' || code === 'UNAUTHENTICATED')) return formatted;
-    log.error({ err: original instanceof Error ? { message: original.message, stack: original.stack } : String(original), path: formatted.path }, 'unexpected error');
+    log.error(
+      { err: original instanceof Error ? { message: original.message, stack: original.stack } : String(original), path: formatted.path },
+      'unexpected error',
+    );
     return {
       message: 'Internal error. It has been logged; if it persists, contact support with the request id.',
       path: formatted.path,

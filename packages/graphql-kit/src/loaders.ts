@@ -16,7 +16,7 @@ export function byIdLoader<K extends string, V extends { id: string }>(fetch: (i
     const valid = uuidKeys(ids);
     const rows = valid.length ? await fetch(valid) : [];
     const map = new Map(rows.map((r) => [r.id.toLowerCase(), r]));
-    return ids.map((id) => (isUuid(id) ? map.get(id.toLowerCase()) ?? null : null));
+    return ids.map((id) => (isUuid(id) ? (map.get(id.toLowerCase()) ?? null) : null));
   });
 }
 
@@ -31,7 +31,7 @@ export function groupLoader<K extends string, V>(fetch: (keys: readonly K[]) => 
       if (g) g.push(r);
       else groups.set(k, [r]);
     }
-    return keys.map((k) => (isUuid(k) ? groups.get(k.toLowerCase()) ?? [] : []));
+    return keys.map((k) => (isUuid(k) ? (groups.get(k.toLowerCase()) ?? []) : []));
   });
 }
 

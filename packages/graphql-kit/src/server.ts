@@ -179,7 +179,13 @@ export async function createSubgraphServer<C extends RequestContext>(o: Subgraph
         const requestId = res.locals.requestId as string;
         const clientIp = res.locals.clientIp as string | undefined;
         const userAgent = res.locals.userAgent as string | undefined;
-        return o.buildContext({ viewer: res.locals.viewer, requestId, log: o.log.child({ requestId }), ...(clientIp ? { clientIp } : {}), ...(userAgent ? { userAgent } : {}) });
+        return o.buildContext({
+          viewer: res.locals.viewer,
+          requestId,
+          log: o.log.child({ requestId }),
+          ...(clientIp ? { clientIp } : {}),
+          ...(userAgent ? { userAgent } : {}),
+        });
       },
     }),
   );

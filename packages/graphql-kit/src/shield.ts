@@ -9,10 +9,8 @@ import { hasOrgPermission, hasWorkspacePermission, type OrgPermission, type Work
  * are allowed here because the viewer assertion already guards them, and entity references
  * re-check ownership in their managers (`__resolveReference` is not covered by shield).
  */
-export const unauthenticated = () =>
-  new GraphQLError('You must be signed in to do this.', { extensions: { code: 'UNAUTHENTICATED' } });
-export const forbidden = (msg = 'You do not have permission to do this.') =>
-  new GraphQLError(msg, { extensions: { code: 'FORBIDDEN' } });
+export const unauthenticated = () => new GraphQLError('You must be signed in to do this.', { extensions: { code: 'UNAUTHENTICATED' } });
+export const forbidden = (msg = 'You do not have permission to do this.') => new GraphQLError(msg, { extensions: { code: 'FORBIDDEN' } });
 
 export const isAuthenticated = rule({ cache: 'contextual' })(async (_p, _a, ctx: RequestContext) =>
   ctx.viewer.kind === 'anonymous' ? unauthenticated() : true,

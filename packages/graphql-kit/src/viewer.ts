@@ -55,7 +55,11 @@ export async function importAssertionPublicKey(pem: string): Promise<Key> {
 }
 
 export class ViewerAssertionSigner {
-  constructor(private readonly key: Key, private readonly kid = 'gateway-1', private readonly ttlSeconds = 30) {
+  constructor(
+    private readonly key: Key,
+    private readonly kid = 'gateway-1',
+    private readonly ttlSeconds = 30,
+  ) {
     if (ttlSeconds > ASSERTION_MAX_TTL_S) throw new Error(`assertion lifetime must be ≤ ${ASSERTION_MAX_TTL_S} s`);
   }
 
@@ -65,7 +69,12 @@ export class ViewerAssertionSigner {
    * `userAgent`: the caller's User-Agent (informational: shown in the session list).
    */
   async sign(viewer: Viewer, requestId: string, extra: { clientIp?: string; userAgent?: string } = {}): Promise<string> {
-    return new SignJWT({ viewer, rid: requestId, ...(extra.clientIp ? { ip: extra.clientIp } : {}), ...(extra.userAgent ? { ua: extra.userAgent.slice(0, 256) } : {}) })
+    return new SignJWT({
+      viewer,
+      rid: requestId,
+      ...(extra.clientIp ? { ip: extra.clientIp } : {}),
+      ...(extra.userAgent ? { ua: extra.userAgent.slice(0, 256) } : {}),
+    })
       .setProtectedHeader({ alg: 'EdDSA', kid: this.kid, typ: 'dlx-viewer+jwt' })
       .setIssuer(ASSERTION_ISSUER)
       .setAudience(ASSERTION_AUDIENCE)

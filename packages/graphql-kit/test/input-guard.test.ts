@@ -12,11 +12,30 @@ import { byIdLoader, groupLoader } from '../src/loaders';
 const typeDefs = gql`
   extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
   scalar DateTime
-  enum Kind { A B }
-  input GrantInput { workspaceId: ID!, note: String }
-  input ThingInput { id: ID, ids: [ID!], grants: [GrantInput!], name: String, count: Int, kind: Kind, at: DateTime, nested: ThingInput }
-  type Query { echo(id: ID, input: ThingInput, first: Int): String }
-  type Thing @key(fields: "id") { id: ID! }
+  enum Kind {
+    A
+    B
+  }
+  input GrantInput {
+    workspaceId: ID!
+    note: String
+  }
+  input ThingInput {
+    id: ID
+    ids: [ID!]
+    grants: [GrantInput!]
+    name: String
+    count: Int
+    kind: Kind
+    at: DateTime
+    nested: ThingInput
+  }
+  type Query {
+    echo(id: ID, input: ThingInput, first: Int): String
+  }
+  type Thing @key(fields: "id") {
+    id: ID!
+  }
 `;
 
 const seen: { args: unknown[]; shield: unknown[] } = { args: [], shield: [] };
@@ -45,7 +64,15 @@ describe('the argument guard', () => {
     const expected = {
       id: NIL_UUID,
       first: 3,
-      input: { id: NIL_UUID, ids: [NIL_UUID, UUID.toLowerCase(), NIL_UUID], grants: [{ workspaceId: NIL_UUID, note: 'n' }], name: 'Ada', count: 7, kind: 'B', nested: { id: NIL_UUID } },
+      input: {
+        id: NIL_UUID,
+        ids: [NIL_UUID, UUID.toLowerCase(), NIL_UUID],
+        grants: [{ workspaceId: NIL_UUID, note: 'n' }],
+        name: 'Ada',
+        count: 7,
+        kind: 'B',
+        nested: { id: NIL_UUID },
+      },
     };
     expect(seen.shield).toEqual([expected]);
     expect(seen.args).toEqual([expected]);
@@ -86,7 +113,10 @@ describe('byIdLoader and groupLoader', () => {
     expect(await byId.loadMany(['not-a-uuid', id.toUpperCase(), ''])).toEqual([null, { id }, null]);
     expect(fetched).toEqual([[id]]);
 
-    const groups = groupLoader<string, { id: string; k: string }>(async (keys) => (fetched.push([...keys]), keys.map((k) => ({ id: 'x', k }))), (r) => r.k);
+    const groups = groupLoader<string, { id: string; k: string }>(
+      async (keys) => (fetched.push([...keys]), keys.map((k) => ({ id: 'x', k }))),
+      (r) => r.k,
+    );
     expect(await groups.loadMany([`${id}x`, id.toUpperCase()])).toEqual([[], [{ id: 'x', k: id }]]);
     expect(fetched[1]).toEqual([id]);
   });

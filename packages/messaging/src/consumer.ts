@@ -4,7 +4,10 @@ import { isNotFound } from './nats';
 
 /** A message that can never succeed (bad contract, unknown version): terminated, not retried. */
 export class PermanentJobError extends Error {
-  constructor(message: string, readonly code = 'INVALID_MESSAGE') {
+  constructor(
+    message: string,
+    readonly code = 'INVALID_MESSAGE',
+  ) {
     super(message);
     this.name = 'PermanentJobError';
   }

@@ -1,14 +1,6 @@
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
-import {
-  jetstream,
-  jetstreamManager,
-  RetentionPolicy,
-  StorageType,
-  type JetStreamClient,
-  type JetStreamManager,
-  type StreamConfig,
-} from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
 import { STREAMS, STREAM_MAX_AGE_DAYS } from '@datalinx/contracts';
 import type { Logger } from '@datalinx/common';
 
@@ -25,7 +17,10 @@ export interface Nats {
  * (nats-server `verify: true`). Plain `nats://` URLs get no TLS options (the server may still
  * require TLS, and then nats.js upgrades with the same CA).
  */
-export function natsTlsOptions(url: string, env: NodeJS.ProcessEnv = process.env): { servers: string[]; tls?: { caFile?: string; certFile?: string; keyFile?: string } } {
+export function natsTlsOptions(
+  url: string,
+  env: NodeJS.ProcessEnv = process.env,
+): { servers: string[]; tls?: { caFile?: string; certFile?: string; keyFile?: string } } {
   const servers = url.split(',').map((s) => s.trim());
   const wantTls = servers.some((s) => /^tls:\/\//i.test(s));
   const files = {
@@ -41,7 +36,8 @@ export function natsTlsOptions(url: string, env: NodeJS.ProcessEnv = process.env
 
 /** Whether this connection runs over TLS (the server required it, so nats.js refused anything else), and which version. */
 export function natsTlsState(nc: NatsConnection): { tls: boolean; protocol: string | null } {
-  const socket = (nc as unknown as { protocol?: { transport?: { socket?: { encrypted?: boolean; getProtocol?: () => string | null } } } }).protocol?.transport?.socket;
+  const socket = (nc as unknown as { protocol?: { transport?: { socket?: { encrypted?: boolean; getProtocol?: () => string | null } } } }).protocol?.transport
+    ?.socket;
   return { tls: socket?.encrypted === true, protocol: socket?.getProtocol?.() ?? null };
 }
 

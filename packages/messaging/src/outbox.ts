@@ -11,9 +11,19 @@ import { parseEventBody, type EventBodyOf, type RegisteredSubject } from '@datal
  * subject must be in the event registry of `@datalinx/contracts` and the body must pass its
  * contract: a bad body throws before anything is written (the body is stored as given).
  */
-export async function enqueueOutbox<S extends RegisteredSubject>(em: EntityManager, subject: S, payload: EventBodyOf<S>, id: string = randomUUID()): Promise<string> {
+export async function enqueueOutbox<S extends RegisteredSubject>(
+  em: EntityManager,
+  subject: S,
+  payload: EventBodyOf<S>,
+  id: string = randomUUID(),
+): Promise<string> {
   parseEventBody(subject, payload);
-  await em.createQueryBuilder().insert().into(OutboxEvent).values({ id, subject, payload: payload as never, sentAt: null, attempts: 0, lastError: null }).execute();
+  await em
+    .createQueryBuilder()
+    .insert()
+    .into(OutboxEvent)
+    .values({ id, subject, payload: payload as never, sentAt: null, attempts: 0, lastError: null })
+    .execute();
   return id;
 }
 
@@ -64,29 +74,37 @@ export class OutboxRelay {
   }
 
   private async relayBatch(): Promise<number> {
-    return this.ds.transaction(async (em) => {
-      const rows = await em
-        .createQueryBuilder(OutboxEvent, 'o')
-        .where('o.sentAt IS NULL')
-        .orderBy('o.seq', 'ASC')
-        .limit(this.batchSize)
-        .setLock('pessimistic_write')
-        .setOnLocked('skip_locked')
-        .getMany();
-      const sentIds: string[] = [];
-      for (const row of rows) {
-        try {
-          await this.js.publish(row.subject, encodeJson(row.payload), { msgID: row.id, timeout: 5000 });
-          sentIds.push(row.id);
-        } catch (err) {
-          await em.update(OutboxEvent, { id: row.id }, { attempts: () => 'attempts + 1', lastError: (err as Error).message.slice(0, 500) });
-          this.log.warn({ outboxId: row.id, subject: row.subject, err: (err as Error).message }, 'outbox publish failed');
-          break; // keep order: retry this row first on the next pass
+    return this.ds
+      .transaction(async (em) => {
+        const rows = await em
+          .createQueryBuilder(OutboxEvent, 'o')
+          .where('o.sentAt IS NULL')
+          .orderBy('o.seq', 'ASC')
+          .limit(this.batchSize)
+          .setLock('pessimistic_write')
+          .setOnLocked('skip_locked')
+          .getMany();
+        const sentIds: string[] = [];
+        for (const row of rows) {
+          try {
+            await this.js.publish(row.subject, encodeJson(row.payload), { msgID: row.id, timeout: 5000 });
+            sentIds.push(row.id);
+          } catch (err) {
+            await em.update(OutboxEvent, { id: row.id }, { attempts: () => 'attempts + 1', lastError: (err as Error).message.slice(0, 500) });
+            this.log.warn({ outboxId: row.id, subject: row.subject, err: (err as Error).message }, 'outbox publish failed');
+            break; // keep order: retry this row first on the next pass
+          }
         }
-      }
-      if (sentIds.length) await em.createQueryBuilder().update(OutboxEvent).set({ sentAt: () => 'now()' }).whereInIds(sentIds).execute();
-      return sentIds.length === rows.length ? rows.length : -1;
-    }).then((n) => (n < 0 ? 0 : n));
+        if (sentIds.length)
+          await em
+            .createQueryBuilder()
+            .update(OutboxEvent)
+            .set({ sentAt: () => 'now()' })
+            .whereInIds(sentIds)
+            .execute();
+        return sentIds.length === rows.length ? rows.length : -1;
+      })
+      .then((n) => (n < 0 ? 0 : n));
   }
 
   async stop(): Promise<void> {

@@ -120,18 +120,64 @@ export function createAuthServer(d: AuthDeps) {
   const mailOut = new EmailOutboxDao();
   const webBaseUrl = d.mail?.webBaseUrl ?? 'http://localhost:3000';
   const onMail = () => d.mail?.relay?.kick();
-  const accounts = new AccountManager(d.ds, orgs, users, sessionDao, d.log, d.tokens?.revocations, d.onOutboxCommit, d.tokens ? { outbox: mailOut, sealKey: d.tokens.sealKey, webBaseUrl, afterMail: onMail } : null);
+  const accounts = new AccountManager(
+    d.ds,
+    orgs,
+    users,
+    sessionDao,
+    d.log,
+    d.tokens?.revocations,
+    d.onOutboxCommit,
+    d.tokens ? { outbox: mailOut, sealKey: d.tokens.sealKey, webBaseUrl, afterMail: onMail } : null,
+  );
   const mfaDao = new MfaDao(d.ds);
   const throttle = new LoginThrottle(new LoginFailureDao(d.ds), d.attemptLimits, d.throttleClock ?? null);
-  const sessions = d.tokens ? new SessionManager(d.ds, orgs, users, sessionDao, grants, mfaDao, d.tokens.issuer, d.tokens.revocations, throttle, d.log, d.onOutboxCommit) : null;
+  const sessions = d.tokens
+    ? new SessionManager(d.ds, orgs, users, sessionDao, grants, mfaDao, d.tokens.issuer, d.tokens.revocations, throttle, d.log, d.onOutboxCommit)
+    : null;
   const mfa = d.tokens && sessions ? new MfaManager(d.ds, orgs, users, mfaDao, sessions, d.tokens.sealKey, throttle, d.log, d.onOutboxCommit) : null;
   const policy = new PolicyManager(d.ds, orgs, users, sessionDao, mfaDao, d.tokens?.revocations, d.log, d.onOutboxCommit);
-  const serviceAccounts = new ServiceAccountManager(d.ds, new ServiceAccountDao(d.ds), workspaceRefs, d.tokens?.issuer, d.tokens?.revocations, d.log, d.onOutboxCommit);
+  const serviceAccounts = new ServiceAccountManager(
+    d.ds,
+    new ServiceAccountDao(d.ds),
+    workspaceRefs,
+    d.tokens?.issuer,
+    d.tokens?.revocations,
+    d.log,
+    d.onOutboxCommit,
+  );
   const invitations = d.tokens
-    ? new InvitationManager(d.ds, orgs, users, new InvitationDao(d.ds), workspaceRefs, grants, mailOut, d.tokens.sealKey, { webBaseUrl, ttlHours: d.mail?.invitationTtlHours ?? 168 }, d.log, d.onOutboxCommit, onMail)
+    ? new InvitationManager(
+        d.ds,
+        orgs,
+        users,
+        new InvitationDao(d.ds),
+        workspaceRefs,
+        grants,
+        mailOut,
+        d.tokens.sealKey,
+        { webBaseUrl, ttlHours: d.mail?.invitationTtlHours ?? 168 },
+        d.log,
+        d.onOutboxCommit,
+        onMail,
+      )
     : null;
   const passwordResets = d.tokens
-    ? new PasswordResetManager(d.ds, orgs, users, sessionDao, new PasswordResetDao(d.ds), mailOut, throttle, d.tokens.sealKey, { webBaseUrl, ttlMinutes: d.mail?.passwordResetTtlMinutes ?? 30 }, d.tokens.revocations, d.log, d.onOutboxCommit, onMail)
+    ? new PasswordResetManager(
+        d.ds,
+        orgs,
+        users,
+        sessionDao,
+        new PasswordResetDao(d.ds),
+        mailOut,
+        throttle,
+        d.tokens.sealKey,
+        { webBaseUrl, ttlMinutes: d.mail?.passwordResetTtlMinutes ?? 30 },
+        d.tokens.revocations,
+        d.log,
+        d.onOutboxCommit,
+        onMail,
+      )
     : null;
   const people = new PeopleManager(d.ds, users, grants, workspaceRefs, sessionDao, d.log, d.tokens?.revocations, d.onOutboxCommit);
   const identity = new IdentityManager(orgs, users);
@@ -158,7 +204,9 @@ export function createAuthServer(d: AuthDeps) {
       // out of GraphQL variables and operation logs. The key is never logged or echoed.
       postSecret(app, API_KEY_EXCHANGE_PATH, 'apiKey', async (apiKey) => {
         const r = await serviceAccounts.exchange(apiKey);
-        return r.ok ? { status: 200, body: { accessToken: r.accessToken, expiresAt: r.expiresAt.toISOString(), keyId: r.keyId } } : { status: 401, body: { error: r.reason } };
+        return r.ok
+          ? { status: 200, body: { accessToken: r.accessToken, expiresAt: r.expiresAt.toISOString(), keyId: r.keyId } }
+          : { status: 401, body: { error: r.reason } };
       });
       // Browser sessions (the gateway's httpOnly `dlx_session` cookie), same reasons: the gateway
       // calls these before it has a viewer, and refresh tokens and cookies stay out of GraphQL.

@@ -30,8 +30,18 @@ export const envSchema = z.object({
   /** Where the web app runs: e-mailed links point at `${WEB_BASE_URL}/accept-invitation` and `/reset-password`. */
   WEB_BASE_URL: z.string().url().default('http://localhost:3000'),
   /** How long an invitation link stays valid. */
-  INVITATION_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 30).default(168),
+  INVITATION_TTL_HOURS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 30)
+    .default(168),
   /** How long a password-reset link stays valid. */
-  PASSWORD_RESET_TTL_MINUTES: z.coerce.number().int().min(5).max(24 * 60).default(30),
+  PASSWORD_RESET_TTL_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(5)
+    .max(24 * 60)
+    .default(30),
 });
 export type Env = z.infer<typeof envSchema>;

@@ -41,7 +41,12 @@ async function main() {
     tokens: { issuer, revocations, sealKey },
     attemptLimits: { maxPerAccount: env.LOGIN_MAX_FAILURES_PER_ACCOUNT, maxPerIp: env.LOGIN_MAX_FAILURES_PER_IP, windowSeconds: env.LOGIN_FAILURE_WINDOW_S },
     onOutboxCommit: () => relay.kick(),
-    mail: { relay: mailRelay, webBaseUrl: env.WEB_BASE_URL, invitationTtlHours: env.INVITATION_TTL_HOURS, passwordResetTtlMinutes: env.PASSWORD_RESET_TTL_MINUTES },
+    mail: {
+      relay: mailRelay,
+      webBaseUrl: env.WEB_BASE_URL,
+      invitationTtlHours: env.INVITATION_TTL_HOURS,
+      passwordResetTtlMinutes: env.PASSWORD_RESET_TTL_MINUTES,
+    },
   });
   await server.listen(env.AUTH_PORT);
   log.info({ port: env.AUTH_PORT, kid: issuer.kid }, 'auth subgraph listening');

@@ -10,10 +10,24 @@ describe('parseInvitationCsv', () => {
   it('reads rows with their line numbers, grants, quoted fields and optional columns', () => {
     const a = randomUUID();
     const b = randomUUID();
-    const { rows, error } = parseInvitationCsv(`${HEADER}\r\nada@example.test,member,${a}:editor; ${b}:VIEWER ,Ada L\n\n"bob@example.test",VIEWER,,"Bob, Jr."\n`);
+    const { rows, error } = parseInvitationCsv(
+      `${HEADER}\r\nada@example.test,member,${a}:editor; ${b}:VIEWER ,Ada L\n\n"bob@example.test",VIEWER,,"Bob, Jr."\n`,
+    );
     expect(error).toBeNull();
     expect(rows).toEqual([
-      { line: 2, errors: [], input: { email: 'ada@example.test', orgRole: 'MEMBER', grants: [{ workspaceId: a, role: 'EDITOR' }, { workspaceId: b, role: 'VIEWER' }], displayName: 'Ada L' } },
+      {
+        line: 2,
+        errors: [],
+        input: {
+          email: 'ada@example.test',
+          orgRole: 'MEMBER',
+          grants: [
+            { workspaceId: a, role: 'EDITOR' },
+            { workspaceId: b, role: 'VIEWER' },
+          ],
+          displayName: 'Ada L',
+        },
+      },
       { line: 4, errors: [], input: { email: 'bob@example.test', orgRole: 'VIEWER', grants: [], displayName: 'Bob, Jr.' } },
     ]);
   });

@@ -7,7 +7,15 @@ describe('password policy', () => {
   const policy = defaultOrgSettings().passwordPolicy;
 
   it('defaults to 12 characters, upper, lower, digit, symbol and a history of 5', () => {
-    expect(policy).toEqual({ minLength: 12, requireUpper: true, requireLower: true, requireDigit: true, requireSymbol: true, historySize: 5, maxAgeDays: null });
+    expect(policy).toEqual({
+      minLength: 12,
+      requireUpper: true,
+      requireLower: true,
+      requireDigit: true,
+      requireSymbol: true,
+      historySize: 5,
+      maxAgeDays: null,
+    });
   });
 
   it.each([

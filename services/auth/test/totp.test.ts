@@ -23,7 +23,14 @@ describe('HOTP / TOTP', () => {
   });
 
   it('round-trips RFC 4648 base32 (test vectors of §10)', () => {
-    for (const [plain, b32] of [['f', 'MY'], ['fo', 'MZXQ'], ['foo', 'MZXW6'], ['foob', 'MZXW6YQ'], ['fooba', 'MZXW6YTB'], ['foobar', 'MZXW6YTBOI']] as const) {
+    for (const [plain, b32] of [
+      ['f', 'MY'],
+      ['fo', 'MZXQ'],
+      ['foo', 'MZXW6'],
+      ['foob', 'MZXW6YQ'],
+      ['fooba', 'MZXW6YTB'],
+      ['foobar', 'MZXW6YTBOI'],
+    ] as const) {
       expect(base32Encode(Buffer.from(plain))).toBe(b32);
       expect(base32Decode(b32).toString()).toBe(plain);
     }

@@ -7,6 +7,12 @@ import { mappingCreatedEnvelopeV1, mappingCreatedV1, type MappingCreatedEnvelope
 export { MAPPING_CREATED_V1, mappingCreatedV1, type MappingCreatedV1 } from '@datalinx/contracts';
 
 /** The full envelope for the outbox row; both parts are validated before anything is written. */
-export function mappingEvent(id: string, subject: typeof MAPPING_CREATED_V1, orgId: string, occurredAt: Date, data: MappingCreatedV1): MappingCreatedEnvelopeV1 {
+export function mappingEvent(
+  id: string,
+  subject: typeof MAPPING_CREATED_V1,
+  orgId: string,
+  occurredAt: Date,
+  data: MappingCreatedV1,
+): MappingCreatedEnvelopeV1 {
   return mappingCreatedEnvelopeV1.parse({ id, subject, orgId, occurredAt: occurredAt.toISOString(), data: mappingCreatedV1.parse(data) });
 }

@@ -18,9 +18,22 @@ async function main() {
   // Publishes mapping.* events written to the outbox; kicked after each commit, polled as a backstop.
   const relay = new OutboxRelay(ds, nats.js, log.child({ component: 'OutboxRelay' }), { pollIntervalMs: env.OUTBOX_POLL_INTERVAL_MS }).start();
   // Replicates which org owns each workspace (workspace.workspace.created.v1 → mapping.workspace_ref); createMapping checks it.
-  const workspaces = await startWorkspaceEventsConsumer({ js: nats.js, jsm: nats.jsm, dao: new WorkspaceRefDao(ds), log, durable: env.WORKSPACE_EVENTS_DURABLE });
+  const workspaces = await startWorkspaceEventsConsumer({
+    js: nats.js,
+    jsm: nats.jsm,
+    dao: new WorkspaceRefDao(ds),
+    log,
+    durable: env.WORKSPACE_EVENTS_DURABLE,
+  });
   // Its part of workspace promotions (workspace.promotion.requested.v1 → mapping.promotion.completed.v1).
-  const promotions = await startPromotionConsumer({ js: nats.js, jsm: nats.jsm, dao: new PromotionDao(ds), log, durable: env.MAPPING_PROMOTION_DURABLE, afterCommit: () => relay.kick() });
+  const promotions = await startPromotionConsumer({
+    js: nats.js,
+    jsm: nats.jsm,
+    dao: new PromotionDao(ds),
+    log,
+    durable: env.MAPPING_PROMOTION_DURABLE,
+    afterCommit: () => relay.kick(),
+  });
   const verifier = new ViewerAssertionVerifier(await importAssertionPublicKey(env.DLX_ASSERTION_PUBLIC_KEY));
   const server = await createMappingServer({ ds, verifier, log, natsReady: natsReadiness(nats.nc), afterCommit: () => relay.kick() });
   await server.listen(env.MAPPING_PORT);

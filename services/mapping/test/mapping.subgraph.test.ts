@@ -80,7 +80,13 @@ describe('mapping subgraph', () => {
     url = urlOf(httpServer);
     // What the workspace-events consumer would have recorded: the workspaces each org owns.
     const refs = new WorkspaceRefDao(app);
-    for (const [org, ws] of [[orgA, wsA1], [orgA, wsA2], [orgA, wsA3], [orgB, wsB]] as const) await refs.upsert(org, ws);
+    for (const [org, ws] of [
+      [orgA, wsA1],
+      [orgA, wsA2],
+      [orgA, wsA3],
+      [orgB, wsB],
+    ] as const)
+      await refs.upsert(org, ws);
   });
 
   afterAll(async () => {
@@ -141,7 +147,10 @@ describe('mapping subgraph', () => {
   });
 
   it('has a shield rule for every root field', () => {
-    for (const [typeName, rules] of [['Query', permissions.Query], ['Mutation', permissions.Mutation]] as const) {
+    for (const [typeName, rules] of [
+      ['Query', permissions.Query],
+      ['Mutation', permissions.Mutation],
+    ] as const) {
       const type = server.schema.getType(typeName);
       if (!isObjectType(type)) throw new Error(`${typeName} missing`);
       const missing = Object.keys(type.getFields()).filter((f) => !f.startsWith('_') && !(rules as Record<string, unknown>)[f]);
@@ -160,7 +169,9 @@ describe('mapping subgraph', () => {
 
     const [row] = await ds.query(`SELECT org_id, workspace_id, name, target_table, version, xmin::text AS tx FROM mapping.mapping WHERE id = $1`, [m.id]);
     expect(row).toMatchObject({ org_id: orgA, workspace_id: wsA1, name: 'Customers', target_table: 'dim_customer', version: 1 });
-    const events = await ds.query(`SELECT id, subject, payload, sent_at, xmin::text AS tx FROM mapping.outbox WHERE payload->'data'->>'mappingId' = $1`, [m.id]);
+    const events = await ds.query(`SELECT id, subject, payload, sent_at, xmin::text AS tx FROM mapping.outbox WHERE payload->'data'->>'mappingId' = $1`, [
+      m.id,
+    ]);
     expect(events).toHaveLength(1);
     const [ev] = events;
     // Same xmin: the row and its event were written by the same transaction.
@@ -194,7 +205,14 @@ describe('mapping subgraph', () => {
       [editorA, { workspaceId: wsA1, name: 'n'.repeat(101), targetTable: 'x' }, [{ code: 'NAME_TOO_LONG', field: 'name' }]],
       [editorA, { workspaceId: wsA1, name: 'tab\tinside', targetTable: 'x' }, [{ code: 'NAME_INVALID', field: 'name' }]],
       [editorA, { workspaceId: wsA1, name: 'Ok', targetTable: 'Dim Customer' }, [{ code: 'TARGET_TABLE_INVALID', field: 'targetTable' }]],
-      [editorA, { workspaceId: wsA1, name: '', targetTable: '1st' }, [{ code: 'NAME_REQUIRED', field: 'name' }, { code: 'TARGET_TABLE_INVALID', field: 'targetTable' }]],
+      [
+        editorA,
+        { workspaceId: wsA1, name: '', targetTable: '1st' },
+        [
+          { code: 'NAME_REQUIRED', field: 'name' },
+          { code: 'TARGET_TABLE_INVALID', field: 'targetTable' },
+        ],
+      ],
       [editorA, { workspaceId: wsA1, name: 'PRODUCTS', targetTable: 'other' }, [{ code: 'NAME_TAKEN', field: 'name' }]],
       [adminA, { workspaceId: 'not-a-uuid', name: 'Ok', targetTable: 'ok' }, [{ code: 'WORKSPACE_NOT_FOUND', field: 'workspaceId' }]],
     ];
@@ -237,7 +255,13 @@ describe('mapping subgraph', () => {
     const kicksBefore = kicks;
     // Org B's ADMIN holds EDITOR on every workspace id: only the replica tells org A's apart.
     // No NAME_TAKEN oracle either ('Customers' exists in wsA1's neighbour wsA2 and in wsB).
-    for (const [viewer, workspaceId] of [[adminB, wsA1], [adminB, wsA2], [adminB, randomUUID()], [adminA, wsB], [adminA, randomUUID()]] as const) {
+    for (const [viewer, workspaceId] of [
+      [adminB, wsA1],
+      [adminB, wsA2],
+      [adminB, randomUUID()],
+      [adminA, wsB],
+      [adminA, randomUUID()],
+    ] as const) {
       const res = await create(viewer, { workspaceId, name: 'Customers', targetTable: 'dim_customer' });
       expect(res.body.errors).toBeUndefined();
       expect(res.body.data?.createMapping.mapping).toBeNull();
@@ -251,7 +275,12 @@ describe('mapping subgraph', () => {
 
   it('denies writes without mappings:write in the workspace, writing nothing', async () => {
     const before = await counts();
-    for (const [viewer, code] of [[readerA, 'FORBIDDEN'], [otherWsA, 'FORBIDDEN'], [memberB, 'FORBIDDEN'], [ANONYMOUS, 'UNAUTHENTICATED']] as const) {
+    for (const [viewer, code] of [
+      [readerA, 'FORBIDDEN'],
+      [otherWsA, 'FORBIDDEN'],
+      [memberB, 'FORBIDDEN'],
+      [ANONYMOUS, 'UNAUTHENTICATED'],
+    ] as const) {
       const res = await create(viewer, { workspaceId: wsA1, name: 'Denied', targetTable: 'denied' });
       expect(res.body.errors?.[0]?.extensions?.code).toBe(code);
       expect(res.body.data).toBeNull();
@@ -299,7 +328,9 @@ describe('mapping subgraph', () => {
     const spy = jest.spyOn(MappingDao.prototype, 'findByIds');
     try {
       const res = await postGraphQL(url, ENTITIES, { r: [a.id, b.id, randomUUID(), 'nope'].map((id) => ({ __typename: 'Mapping', id })) }, await as(adminA));
-      expect(res.body).toEqual({ data: { _entities: [{ id: a.id, name: 'Ref A', targetTable: 'ref_a' }, { id: b.id, name: 'Ref B', targetTable: 'ref_b' }, null, null] } });
+      expect(res.body).toEqual({
+        data: { _entities: [{ id: a.id, name: 'Ref A', targetTable: 'ref_a' }, { id: b.id, name: 'Ref B', targetTable: 'ref_b' }, null, null] },
+      });
       expect(spy).toHaveBeenCalledTimes(1);
     } finally {
       spy.mockRestore();
@@ -310,12 +341,19 @@ describe('mapping subgraph', () => {
     const names: string[] = [];
     for (let i = 0; i < 7; i++) names.push((await created(adminA, { workspaceId: wsA2, name: `Paged ${i}`, targetTable: `paged_${i}` })).name);
     const expected: Array<{ id: string }> = await ds.query(
-      `SELECT id FROM mapping.mapping WHERE org_id = $1 AND workspace_id = $2 ORDER BY created_at DESC, id DESC`, [orgA, wsA2]);
+      `SELECT id FROM mapping.mapping WHERE org_id = $1 AND workspace_id = $2 ORDER BY created_at DESC, id DESC`,
+      [orgA, wsA2],
+    );
     const seen: string[] = [];
     const hasNext: boolean[] = [];
     let after: string | null = null;
     do {
-      const res: Awaited<ReturnType<typeof postGraphQL<ListPayload>>> = await postGraphQL<ListPayload>(url, LIST, { ws: wsA2, first: 3, after }, await as(adminA));
+      const res: Awaited<ReturnType<typeof postGraphQL<ListPayload>>> = await postGraphQL<ListPayload>(
+        url,
+        LIST,
+        { ws: wsA2, first: 3, after },
+        await as(adminA),
+      );
       expect(res.body.errors).toBeUndefined();
       const page = res.body.data!.mappings;
       seen.push(...page.nodes.map((n) => n.id));
@@ -332,19 +370,36 @@ describe('mapping subgraph', () => {
     const ids: Array<{ id: string }> = await ds.query(
       `INSERT INTO mapping.mapping (org_id, workspace_id, name, target_table, created_at, updated_at)
        SELECT $1, $2, 'Tie ' || g, 'tie', t, t FROM generate_series(1, 5) g, LATERAL (SELECT $3::timestamptz + g * interval '1 microsecond' AS t) x
-       RETURNING id`, [orgA, wsA3, at]);
+       RETURNING id`,
+      [orgA, wsA3, at],
+    );
     const seen: string[] = [];
     let after: string | null = null;
     do {
-      const res: Awaited<ReturnType<typeof postGraphQL<ListPayload>>> = await postGraphQL<ListPayload>(url, LIST, { ws: wsA3, first: 2, after }, await as(adminA));
+      const res: Awaited<ReturnType<typeof postGraphQL<ListPayload>>> = await postGraphQL<ListPayload>(
+        url,
+        LIST,
+        { ws: wsA3, first: 2, after },
+        await as(adminA),
+      );
       seen.push(...res.body.data!.mappings.nodes.map((n) => n.id));
       after = res.body.data!.mappings.pageInfo.hasNextPage ? res.body.data!.mappings.pageInfo.endCursor : null;
     } while (after);
-    expect(seen).toEqual(ids.map((r) => r.id).sort().reverse());
+    expect(seen).toEqual(
+      ids
+        .map((r) => r.id)
+        .sort()
+        .reverse(),
+    );
   });
 
   it('rejects a bad cursor or page size with typed errors', async () => {
-    for (const vars of [{ ws: wsA1, after: 'nope' }, { ws: wsA1, after: Buffer.from(`${new Date().toISOString()}|${'-'.repeat(36)}`).toString('base64url') }, { ws: wsA1, first: 0 }, { ws: wsA1, first: 201 }]) {
+    for (const vars of [
+      { ws: wsA1, after: 'nope' },
+      { ws: wsA1, after: Buffer.from(`${new Date().toISOString()}|${'-'.repeat(36)}`).toString('base64url') },
+      { ws: wsA1, first: 0 },
+      { ws: wsA1, first: 201 },
+    ]) {
       const res = await postGraphQL(url, LIST, vars, await as(adminA));
       expect(res.body.errors?.[0]?.extensions?.code).toBe('VALIDATION_FAILED');
     }
@@ -375,8 +430,9 @@ describe('mapping subgraph', () => {
       expect(await asRole(orgA, `SELECT count(*)::int AS n FROM mapping.mapping`)).toEqual([{ n: a }]);
       expect(await asRole(orgA, `SELECT count(*)::int AS n FROM mapping.mapping WHERE org_id = $1`, [orgB])).toEqual([{ n: 0 }]);
       expect(await asRole(null, `SELECT count(*)::int AS n FROM mapping.mapping`)).toEqual([{ n: 0 }]);
-      await expect(asRole(orgA, `INSERT INTO mapping.mapping (org_id, workspace_id, name, target_table) VALUES ($1, $2, 'Planted', 'planted')`, [orgB, wsB]))
-        .rejects.toThrow(/row-level security/);
+      await expect(
+        asRole(orgA, `INSERT INTO mapping.mapping (org_id, workspace_id, name, target_table) VALUES ($1, $2, 'Planted', 'planted')`, [orgB, wsB]),
+      ).rejects.toThrow(/row-level security/);
     } finally {
       await ds.query(`DROP OWNED BY ${role}`);
       await ds.query(`DROP ROLE ${role}`);
@@ -384,11 +440,23 @@ describe('mapping subgraph', () => {
   });
 
   it('contributes its status to the federated Platform entity', async () => {
-    const res = await postGraphQL(url, `query($r:[_Any!]!){ _entities(representations:$r){ ... on Platform { mapping { service ok database migrations { name } } } } }`,
-      { r: [{ __typename: 'Platform', id: 'datalinx' }] }, await as(ANONYMOUS));
+    const res = await postGraphQL(
+      url,
+      `query($r:[_Any!]!){ _entities(representations:$r){ ... on Platform { mapping { service ok database migrations { name } } } } }`,
+      { r: [{ __typename: 'Platform', id: 'datalinx' }] },
+      await as(ANONYMOUS),
+    );
     expect(res.body.errors).toBeUndefined();
     expect(res.body.data).toMatchObject({
-      _entities: [{ mapping: { service: 'mapping', ok: true, migrations: [{ name: 'Init1764400000000' }, { name: 'WorkspaceRef1764500000000' }, { name: 'Promotions1764600000000' }] } }],
+      _entities: [
+        {
+          mapping: {
+            service: 'mapping',
+            ok: true,
+            migrations: [{ name: 'Init1764400000000' }, { name: 'WorkspaceRef1764500000000' }, { name: 'Promotions1764600000000' }],
+          },
+        },
+      ],
     });
   });
 
@@ -398,7 +466,10 @@ describe('mapping subgraph', () => {
     try {
       await migrate(scratch.url);
       await other.initialize();
-      const tables = async () => (await other.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'mapping' ORDER BY 1`)).map((r: { table_name: string }) => r.table_name);
+      const tables = async () =>
+        (await other.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'mapping' ORDER BY 1`)).map(
+          (r: { table_name: string }) => r.table_name,
+        );
       expect(await tables()).toEqual(['mapping', 'migrations', 'outbox', 'promotion_applied', 'workspace_ref']);
       await other.undoLastMigration({ transaction: 'each' });
       expect(await tables()).toEqual(['mapping', 'migrations', 'outbox', 'workspace_ref']);
@@ -450,7 +521,7 @@ describe('mapping subgraph', () => {
       // Two distinct messages (different msgIDs), so JetStream's de-duplication does not hide the second.
       await nats.js.publish(WORKSPACE_CREATED_V1, encodeJson(body), { msgID: randomUUID() });
       await nats.js.publish(WORKSPACE_CREATED_V1, encodeJson(body), { msgID: randomUUID() });
-      for (const deadline = Date.now() + 15_000; ; ) {
+      for (const deadline = Date.now() + 15_000; ;) {
         const info = await nats.jsm.consumers.info('EVENTS', durable);
         if ((await refsOf(orgC)).length > 0 && info.num_pending === 0 && info.num_ack_pending === 0) break;
         if (Date.now() > deadline) throw new Error('the consumer did not record the workspace in 15 s');
@@ -465,7 +536,7 @@ describe('mapping subgraph', () => {
     it('terminates an invalid event without recording anything', async () => {
       const before = await ds.query(`SELECT count(*)::int AS n FROM mapping.workspace_ref`);
       await nats.js.publish(WORKSPACE_CREATED_V1, encodeJson({ orgId: orgC, workspaceId: 'not-a-uuid' }), { msgID: randomUUID() });
-      for (const deadline = Date.now() + 15_000; ; ) {
+      for (const deadline = Date.now() + 15_000; ;) {
         const info = await nats.jsm.consumers.info('EVENTS', durable);
         if (info.num_pending === 0 && info.num_ack_pending === 0) break;
         if (Date.now() > deadline) throw new Error('the consumer did not settle in 15 s');

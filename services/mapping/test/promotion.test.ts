@@ -3,7 +3,13 @@ import type { DataSource } from 'typeorm';
 import { createLogger } from '@datalinx/common';
 import { createTestDatabase, runtimeRoleUrl, type TestDatabase } from '@datalinx/db';
 import { connectNats, encodeJson, ensureStreams, OutboxRelay, decodeJson, type Nats, type StreamConsumer } from '@datalinx/messaging';
-import { PROMOTION_REQUESTED_V1, promotionCompletedSubject, promotionPartCompletedV1, type PromotionPartCompletedV1, type PromotionRequestedV1 } from '@datalinx/contracts';
+import {
+  PROMOTION_REQUESTED_V1,
+  promotionCompletedSubject,
+  promotionPartCompletedV1,
+  type PromotionPartCompletedV1,
+  type PromotionRequestedV1,
+} from '@datalinx/contracts';
 import { mappingDataSource } from '../src/data-source';
 import { migrate } from '../src/migrate';
 import { PromotionDao } from '../src/daos/promotion.dao';
@@ -35,10 +41,18 @@ describe('mapping promotion consumer', () => {
     await migrate(db.url);
     admin = await mappingDataSource(db.url, 2).initialize();
     app = await mappingDataSource(await runtimeRoleUrl(process.env.DATABASE_URL, db.url), 2).initialize();
-    for (const [ws, o] of [[from, org], [to, org], [foreign, otherOrg]] as const) {
+    for (const [ws, o] of [
+      [from, org],
+      [to, org],
+      [foreign, otherOrg],
+    ] as const) {
       await admin.query(`INSERT INTO mapping.workspace_ref (workspace_id, org_id) VALUES ($1, $2)`, [ws, o]);
     }
-    for (const [name, target] of [['Customers', 'dim_customers'], ['Orders', 'fct_orders'], ['Products', 'dim_products']]) {
+    for (const [name, target] of [
+      ['Customers', 'dim_customers'],
+      ['Orders', 'fct_orders'],
+      ['Products', 'dim_products'],
+    ]) {
       await admin.query(`INSERT INTO mapping.mapping (org_id, workspace_id, name, target_table) VALUES ($1, $2, $3, $4)`, [org, from, name, target]);
     }
     // The target already has an "orders" mapping (names are unique case-insensitively).
@@ -92,7 +106,7 @@ describe('mapping promotion consumer', () => {
   });
   const publish = (r: PromotionRequestedV1) => nats.js.publish(PROMOTION_REQUESTED_V1, encodeJson(r), { msgID: randomUUID() });
   const answerOf = async (promotionId: string) => {
-    for (const deadline = Date.now() + 15_000; ; ) {
+    for (const deadline = Date.now() + 15_000; ;) {
       const found = answers.filter((a) => a.promotionId === promotionId);
       if (found.length) return found;
       if (Date.now() > deadline) throw new Error(`no answer for promotion ${promotionId} within 15 s`);
@@ -100,7 +114,7 @@ describe('mapping promotion consumer', () => {
     }
   };
   const settled = async () => {
-    for (const deadline = Date.now() + 15_000; ; ) {
+    for (const deadline = Date.now() + 15_000; ;) {
       const info = await nats.jsm.consumers.info('EVENTS', durable);
       if (info.num_pending === 0 && info.num_ack_pending === 0) return;
       if (Date.now() > deadline) throw new Error('the consumer did not settle in 15 s');
@@ -113,7 +127,7 @@ describe('mapping promotion consumer', () => {
    * passed, the subscriber has seen every answer there will be.
    */
   const delivered = async () => {
-    for (const deadline = Date.now() + 15_000; ; ) {
+    for (const deadline = Date.now() + 15_000; ;) {
       const [{ n }] = await admin.query(`SELECT count(*)::int AS n FROM mapping.outbox WHERE sent_at IS NULL`);
       if (n === 0) break;
       if (Date.now() > deadline) throw new Error('the outbox relay did not drain in 15 s');
@@ -124,9 +138,12 @@ describe('mapping promotion consumer', () => {
   const answersInOutbox = async (promotionId: string) =>
     (await admin.query(`SELECT count(*)::int AS n FROM mapping.outbox WHERE payload->>'promotionId' = $1`, [promotionId]))[0].n as number;
   const mappingsOf = async (ws: string) =>
-    ((await admin.query(`SELECT name, target_table FROM mapping.mapping WHERE workspace_id = $1 ORDER BY lower(name)`, [ws])) as Array<{ name: string; target_table: string }>).map(
-      (m) => `${m.name}:${m.target_table}`,
-    );
+    (
+      (await admin.query(`SELECT name, target_table FROM mapping.mapping WHERE workspace_id = $1 ORDER BY lower(name)`, [ws])) as Array<{
+        name: string;
+        target_table: string;
+      }>
+    ).map((m) => `${m.name}:${m.target_table}`);
 
   it('copies the mappings, leaves a name the target already has alone, and answers once with the report', async () => {
     const r = request();

@@ -114,13 +114,28 @@ describe('audit events consumer (EVENTS audit.<orgId> → monitoring.audit_log)'
 
   it('stores the legacy envelope auth published first, normalized to V1', async () => {
     const userId = randomUUID();
-    const env = legacyAuditEnvelope(orgId, { action: 'auth.signup', actorType: 'USER', actorId: userId, targetType: 'Organization', targetId: orgId, details: { slug: 'acme' } });
+    const env = legacyAuditEnvelope(orgId, {
+      action: 'auth.signup',
+      actorType: 'USER',
+      actorId: userId,
+      targetType: 'Organization',
+      targetId: orgId,
+      details: { slug: 'acme' },
+    });
     await publish(env);
     const [row] = await eventually(async () => {
       const r = await rowsOf(env.id);
       return r.length ? r : undefined;
     }, 'the legacy audit row');
-    expect(row).toMatchObject({ actor_type: 'user', actor_id: userId, action: 'auth.signup', target_type: 'Organization', target_id: orgId, outcome: 'success', details: { slug: 'acme' } });
+    expect(row).toMatchObject({
+      actor_type: 'user',
+      actor_id: userId,
+      action: 'auth.signup',
+      target_type: 'Organization',
+      target_id: orgId,
+      outcome: 'success',
+      details: { slug: 'acme' },
+    });
   });
 
   it('terminates malformed messages without blocking the ones behind them', async () => {
@@ -158,8 +173,12 @@ describe('audit events consumer (EVENTS audit.<orgId> → monitoring.audit_log)'
   it('validates the contract and the subject before anything is stored', () => {
     const ev = newAuditEvent();
     expect(parseAuditMessage(auditSubject(ev.orgId), encodeJson(ev))).toEqual(ev);
-    expect(() => parseAuditMessage(`audit.${randomUUID()}`, encodeJson(ev))).toThrow(expect.objectContaining({ name: 'PermanentJobError', code: 'AUDIT_EVENT_WRONG_SUBJECT' }));
-    expect(() => parseAuditMessage(auditSubject(ev.orgId), encodeJson({ ...ev, occurredAt: 'yesterday' }))).toThrow(expect.objectContaining({ code: 'AUDIT_EVENT_INVALID' }));
+    expect(() => parseAuditMessage(`audit.${randomUUID()}`, encodeJson(ev))).toThrow(
+      expect.objectContaining({ name: 'PermanentJobError', code: 'AUDIT_EVENT_WRONG_SUBJECT' }),
+    );
+    expect(() => parseAuditMessage(auditSubject(ev.orgId), encodeJson({ ...ev, occurredAt: 'yesterday' }))).toThrow(
+      expect.objectContaining({ code: 'AUDIT_EVENT_INVALID' }),
+    );
     for (const key of ['password', 'newPassword', 'accessToken', 'refresh_token', 'totpSecret', 'apiKey', 'backup_codes', 'passwordHash', 'Cookie']) {
       const r = parseAuditEvent({ ...ev, details: { [key]: 'x' } });
       expect([key, r.success]).toEqual([key, false]);
@@ -167,7 +186,10 @@ describe('audit events consumer (EVENTS audit.<orgId> → monitoring.audit_log)'
       expect([key, parseAuditEvent({ ...ev, details: { after: { nested: [{ [key]: 'x' }] } } }).success]).toEqual([key, false]);
     }
     // Settings about secrets are not secrets; nested context (a policy change) is allowed.
-    const policy = { ...ev, details: { before: { passwordMinLength: 12, tokenTtlS: 900, mfaRequiredForAdmins: false }, after: { passwordMinLength: 14 }, revokedSessions: 2 } };
+    const policy = {
+      ...ev,
+      details: { before: { passwordMinLength: 12, tokenTtlS: 900, mfaRequiredForAdmins: false }, after: { passwordMinLength: 14 }, revokedSessions: 2 },
+    };
     expect(parseAuditEvent(policy)).toEqual({ success: true, data: policy });
     expect(parseAuditEvent({ ...ev, details: { a: { b: { c: { d: { e: 1 } } } } } }).success).toBe(false); // too deep
     expect(parseAuditEvent({ ...ev, details: { blob: Array.from({ length: 20 }, () => 'x'.repeat(1000)) } }).success).toBe(false); // > 8 KB
@@ -176,12 +198,38 @@ describe('audit events consumer (EVENTS audit.<orgId> → monitoring.audit_log)'
     const legacy = legacyAuditEnvelope(ev.orgId, { action: 'auth.login.failed', actorType: 'ANONYMOUS', actorId: null, targetType: 'User', targetId: null });
     expect(parseAuditEvent(legacy)).toEqual({
       success: true,
-      data: { v: 1, id: legacy.id, orgId: ev.orgId, occurredAt: legacy.occurredAt, actor: { type: 'anonymous' }, action: 'auth.login.failed', outcome: 'failure', details: {} },
+      data: {
+        v: 1,
+        id: legacy.id,
+        orgId: ev.orgId,
+        occurredAt: legacy.occurredAt,
+        actor: { type: 'anonymous' },
+        action: 'auth.login.failed',
+        outcome: 'failure',
+        details: {},
+      },
     });
     expect(parseAuditEvent({ ...legacy, subject: `audit.${randomUUID()}` }).success).toBe(false);
-    const withClient = legacyAuditEnvelope(ev.orgId, { action: 'auth.login.succeeded', actorType: 'USER', actorId: 'u1', targetType: 'Session', targetId: 's1', details: { ip: '2001:db8::1', userAgent: 'curl/8', mfa: true } });
-    expect(parseAuditEvent(withClient)).toMatchObject({ success: true, data: { ip: '2001:db8::1', userAgent: 'curl/8', details: { mfa: true }, target: { type: 'Session', id: 's1' } } });
-    const badIp = legacyAuditEnvelope(ev.orgId, { action: 'auth.login.succeeded', actorType: 'USER', actorId: 'u1', targetType: 'Session', targetId: 's1', details: { ip: 'not-an-ip' } });
+    const withClient = legacyAuditEnvelope(ev.orgId, {
+      action: 'auth.login.succeeded',
+      actorType: 'USER',
+      actorId: 'u1',
+      targetType: 'Session',
+      targetId: 's1',
+      details: { ip: '2001:db8::1', userAgent: 'curl/8', mfa: true },
+    });
+    expect(parseAuditEvent(withClient)).toMatchObject({
+      success: true,
+      data: { ip: '2001:db8::1', userAgent: 'curl/8', details: { mfa: true }, target: { type: 'Session', id: 's1' } },
+    });
+    const badIp = legacyAuditEnvelope(ev.orgId, {
+      action: 'auth.login.succeeded',
+      actorType: 'USER',
+      actorId: 'u1',
+      targetType: 'Session',
+      targetId: 's1',
+      details: { ip: 'not-an-ip' },
+    });
     expect(parseAuditEvent(badIp)).toMatchObject({ success: true, data: { details: { ip: 'not-an-ip' } } });
     expect((parseAuditEvent(badIp) as { data: { ip?: string } }).data.ip).toBeUndefined();
   });

@@ -67,11 +67,31 @@ describe('audit log (monitoring subgraph)', () => {
     app = await monitoringDataSource(await runtimeRoleUrl(process.env.DATABASE_URL, db.url)).initialize();
     const user = (id: string) => ({ type: 'user' as const, id, email: `${id.slice(0, 6)}@a.example` });
     a = [
-      newAuditEvent({ orgId: orgA, occurredAt: at(0), action: 'auth.signup', actor: user(alice), target: { type: 'Organization', id: orgA }, details: { slug: 'acme' } }),
+      newAuditEvent({
+        orgId: orgA,
+        occurredAt: at(0),
+        action: 'auth.signup',
+        actor: user(alice),
+        target: { type: 'Organization', id: orgA },
+        details: { slug: 'acme' },
+      }),
       newAuditEvent({ orgId: orgA, occurredAt: at(1000), action: 'auth.login.succeeded', actor: user(alice) }),
-      newAuditEvent({ orgId: orgA, occurredAt: at(2000), action: 'auth.login.failed', actor: { type: 'anonymous' }, outcome: 'failure', details: { reason: 'wrong_password' } }),
+      newAuditEvent({
+        orgId: orgA,
+        occurredAt: at(2000),
+        action: 'auth.login.failed',
+        actor: { type: 'anonymous' },
+        outcome: 'failure',
+        details: { reason: 'wrong_password' },
+      }),
       newAuditEvent({ orgId: orgA, occurredAt: at(3000), action: 'auth.login.succeeded', actor: user(bob), userAgent: 'curl/8' }),
-      newAuditEvent({ orgId: orgA, occurredAt: at(4000), action: 'auth.session.revoked', actor: user(alice), details: { reason: 'logout', sessions: ['s1', 's2'], policy: { idleMinutes: 30 } } }),
+      newAuditEvent({
+        orgId: orgA,
+        occurredAt: at(4000),
+        action: 'auth.session.revoked',
+        actor: user(alice),
+        details: { reason: 'logout', sessions: ['s1', 's2'], policy: { idleMinutes: 30 } },
+      }),
       newAuditEvent({ orgId: orgA, occurredAt: at(4000), action: 'auth.user.deactivated', actor: user(alice), target: { type: 'User', id: bob } }),
       newAuditEvent({ orgId: orgA, occurredAt: at(5000), action: 'auth.api_key.created', actor: { type: 'system' }, target: undefined }),
     ];
@@ -166,10 +186,17 @@ describe('audit log (monitoring subgraph)', () => {
   it('rejects an invalid filter, cursor or page size with typed errors', async () => {
     const reversed = await list(adminA, { filter: { from: at(3000), to: at(1000) } });
     expect(reversed.body.data).toBeNull();
-    expect(reversed.body.errors?.[0]?.extensions).toMatchObject({ code: 'VALIDATION_FAILED', fieldErrors: [{ field: 'filter.to', message: 'must not be before filter.from' }] });
+    expect(reversed.body.errors?.[0]?.extensions).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      fieldErrors: [{ field: 'filter.to', message: 'must not be before filter.from' }],
+    });
     const many = await list(adminA, { filter: { from: 'last tuesday', action: 'Auth Login', actionPrefix: 'auth.%' } });
     expect(many.body.errors?.[0]?.extensions?.code).toBe('VALIDATION_FAILED');
-    expect((many.body.errors?.[0]?.extensions?.fieldErrors as Array<{ field: string }>).map((f) => f.field).sort()).toEqual(['filter.action', 'filter.actionPrefix', 'filter.from']);
+    expect((many.body.errors?.[0]?.extensions?.fieldErrors as Array<{ field: string }>).map((f) => f.field).sort()).toEqual([
+      'filter.action',
+      'filter.actionPrefix',
+      'filter.from',
+    ]);
     expect((await list(adminA, { after: 'nope' })).body.errors?.[0]?.extensions?.code).toBe('VALIDATION_FAILED');
     expect((await list(adminA, { first: 0 })).body.errors?.[0]?.extensions?.code).toBe('VALIDATION_FAILED');
     expect((await list(adminA, { first: 201 })).body.errors?.[0]?.extensions?.code).toBe('VALIDATION_FAILED');
@@ -186,7 +213,14 @@ describe('audit log (monitoring subgraph)', () => {
 
     it('refuses anonymous callers with UNAUTHENTICATED and service accounts with FORBIDDEN', async () => {
       expect((await list(ANONYMOUS)).body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
-      const sa: Viewer = { kind: 'service-account', serviceAccountId: randomUUID(), orgId: orgA, grants: [{ workspaceId: randomUUID(), role: 'EDITOR' }], keyId: 'k1', authMethod: 'api-key' };
+      const sa: Viewer = {
+        kind: 'service-account',
+        serviceAccountId: randomUUID(),
+        orgId: orgA,
+        grants: [{ workspaceId: randomUUID(), role: 'EDITOR' }],
+        keyId: 'k1',
+        authMethod: 'api-key',
+      };
       expect((await list(sa)).body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     });
 

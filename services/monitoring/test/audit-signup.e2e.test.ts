@@ -66,9 +66,16 @@ describe('audit trail: auth → outbox → EVENTS → monitoring', () => {
     await consumer.start();
 
     const admin = userViewer({ orgId: signed.orgId, userId: signed.userId, orgRole: 'ADMIN' });
-    type Entry = { action: string; outcome: string; actor: { type: string; id: string | null }; target: { type: string; id: string } | null; details: Array<{ key: string; value: string }> };
+    type Entry = {
+      action: string;
+      outcome: string;
+      actor: { type: string; id: string | null };
+      target: { type: string; id: string } | null;
+      details: Array<{ key: string; value: string }>;
+    };
     const query = `{ auditLog { nodes { action outcome actor { type id } target { type id } details { key value } } } }`;
-    const read = async (v = admin) => postGraphQL<{ auditLog: { nodes: Entry[] } }>(url, query, {}, { [VIEWER_HEADER]: await stack.keys.signer.sign(v, randomUUID()) });
+    const read = async (v = admin) =>
+      postGraphQL<{ auditLog: { nodes: Entry[] } }>(url, query, {}, { [VIEWER_HEADER]: await stack.keys.signer.sign(v, randomUUID()) });
     const entries = await eventually(async () => {
       const nodes = (await read()).body.data?.auditLog.nodes ?? [];
       return nodes.length >= 3 ? nodes : undefined;

@@ -34,7 +34,9 @@ describe('ConsumedEventPruner', () => {
     const recent = stateEvent(newRunRef(), 'STARTED');
     expect(await recorder.record(recent)).toBe('applied');
     // 25 old ids (as if consumed 40 days ago) and the recent one.
-    await ds.query(`INSERT INTO monitoring.consumed_event (event_id, consumed_at) SELECT 'old-' || g, now() - interval '40 days' FROM generate_series(1, 25) g`);
+    await ds.query(
+      `INSERT INTO monitoring.consumed_event (event_id, consumed_at) SELECT 'old-' || g, now() - interval '40 days' FROM generate_series(1, 25) g`,
+    );
     await ds.query(`INSERT INTO monitoring.consumed_event (event_id, consumed_at) VALUES ('edge', now() - interval '30 days')`);
 
     const pruner = new ConsumedEventPruner({ ds: app, log: createLogger('test', 'silent'), retentionMs: 31 * DAY, batchSize: 10 });

@@ -79,13 +79,15 @@ describe('monitoring subgraph', () => {
       stepEvent(succeeded, 1, { step: 'connect', at: at(1200), durationMs: 40 }),
       stepEvent(succeeded, 2, { step: 'list-schemas', at: at(1300), durationMs: 7 }),
       stateEvent(succeeded, 'SUCCESS', { at: at(2000), summary: '3 schemas visible' }),
-    ]) await rec.record(e);
+    ])
+      await rec.record(e);
     failed = newRunRef({ orgId: orgA, workspaceId: wsA1, kind: 'pipeline.run' });
     for (const e of [
       stateEvent(failed, 'QUEUED', { at: at(5000) }),
       stepEvent(failed, 0, { step: 'sync', status: 'FAILURE', message: 'relation "orders" does not exist', at: at(5500) }),
       stateEvent(failed, 'FAILURE', { at: at(6000), error: { code: 'SOURCE_TABLE_MISSING', message: 'relation "orders" does not exist' } }),
-    ]) await rec.record(e);
+    ])
+      await rec.record(e);
     inA2 = newRunRef({ orgId: orgA, workspaceId: wsA2 });
     await rec.record(stateEvent(inA2, 'STARTED', { at: at(7000) }));
     inB1 = newRunRef({ orgId: orgB, workspaceId: wsB1 });
@@ -158,12 +160,27 @@ describe('monitoring subgraph', () => {
       startedAt: at(1000),
       finishedAt: at(2000),
     });
-    const f = await postGraphQL<{ run: RunView }>(url, `query($id: ID!){ run(id: $id) { state error { code message } } }`, { id: failed.runId }, await as(alice));
+    const f = await postGraphQL<{ run: RunView }>(
+      url,
+      `query($id: ID!){ run(id: $id) { state error { code message } } }`,
+      { id: failed.runId },
+      await as(alice),
+    );
     expect(f.body.data?.run).toEqual({ state: 'FAILURE', error: { code: 'SOURCE_TABLE_MISSING', message: 'relation "orders" does not exist' } });
   });
 
   it('resolves a Run entity reference for a viewer who may read it', async () => {
-    const res = await postGraphQL(url, entitiesQuery, { r: [{ __typename: 'Run', id: succeeded.runId }, { __typename: 'Run', id: inB1.runId }] }, await as(alice));
+    const res = await postGraphQL(
+      url,
+      entitiesQuery,
+      {
+        r: [
+          { __typename: 'Run', id: succeeded.runId },
+          { __typename: 'Run', id: inB1.runId },
+        ],
+      },
+      await as(alice),
+    );
     expect(res.body.errors).toBeUndefined();
     expect(res.body.data).toEqual({ _entities: [{ id: succeeded.runId, state: 'SUCCESS', kind: 'connection.test' }, null] });
   });
@@ -172,7 +189,17 @@ describe('monitoring subgraph', () => {
     it('gives a user of org B nothing of org A, through run, runs and _entities', async () => {
       const root = await postGraphQL(url, runQuery, { id: succeeded.runId }, await as(bob));
       expect(root.body).toEqual({ data: { run: null } });
-      const entities = await postGraphQL(url, entitiesQuery, { r: [{ __typename: 'Run', id: succeeded.runId }, { __typename: 'Run', id: inA2.runId }] }, await as(bob));
+      const entities = await postGraphQL(
+        url,
+        entitiesQuery,
+        {
+          r: [
+            { __typename: 'Run', id: succeeded.runId },
+            { __typename: 'Run', id: inA2.runId },
+          ],
+        },
+        await as(bob),
+      );
       expect(entities.body).toEqual({ data: { _entities: [null, null] } });
       // Shield lets an org ADMIN name any workspace id; the org filter still returns nothing.
       const list = await postGraphQL(url, `query($ws: ID!){ runs(workspaceId: $ws) { nodes { id } pageInfo { hasNextPage } } }`, { ws: wsA1 }, await as(bob));
@@ -199,7 +226,12 @@ describe('monitoring subgraph', () => {
       expect(root.body.data).toEqual({ run: null });
       const list = await postGraphQL(url, `query($ws: ID!){ runs(workspaceId: $ws) { nodes { id } } }`, { ws: wsA1 }, await as(ANONYMOUS));
       expect(list.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
-      const entities = await postGraphQL(url, `query($r:[_Any!]!){ _entities(representations:$r){ ... on Run { id } } }`, { r: [{ __typename: 'Run', id: succeeded.runId }] }, await as(ANONYMOUS));
+      const entities = await postGraphQL(
+        url,
+        `query($r:[_Any!]!){ _entities(representations:$r){ ... on Run { id } } }`,
+        { r: [{ __typename: 'Run', id: succeeded.runId }] },
+        await as(ANONYMOUS),
+      );
       expect(entities.body.data).toEqual({ _entities: [null] });
     });
 
@@ -220,7 +252,10 @@ describe('monitoring subgraph', () => {
       expect(p1.body.data?.runs.nodes).toEqual([{ id: failed.runId, state: 'FAILURE' }]);
       expect(p1.body.data?.runs.pageInfo.hasNextPage).toBe(true);
       const p2 = await postGraphQL<ListData>(url, listQuery, { ws: wsA1, first: 1, after: p1.body.data?.runs.pageInfo.endCursor }, await as(alice));
-      expect(p2.body.data?.runs).toEqual({ nodes: [{ id: succeeded.runId, state: 'SUCCESS' }], pageInfo: { hasNextPage: false, endCursor: expect.any(String) } });
+      expect(p2.body.data?.runs).toEqual({
+        nodes: [{ id: succeeded.runId, state: 'SUCCESS' }],
+        pageInfo: { hasNextPage: false, endCursor: expect.any(String) },
+      });
       const byKind = await postGraphQL<ListData>(url, listQuery, { ws: wsA1, kind: 'connection.test' }, await as(alice));
       expect(byKind.body.data?.runs.nodes.map((n) => n.id)).toEqual([succeeded.runId]);
       const byState = await postGraphQL<ListData>(url, listQuery, { ws: wsA1, state: 'FAILURE' }, await as(alice));
@@ -271,16 +306,20 @@ describe('monitoring subgraph', () => {
       expect(Date.parse(p.checkedAt)).toBeGreaterThanOrEqual(before - 1000);
       expect(p.monitoring).toMatchObject({ service: 'monitoring', ok: true, database: expect.stringMatching(/^PostgreSQL /) });
       expect(p.monitoring.migrations).toEqual([
-      { name: 'Init1764500000000', version: new Date(1764500000000).toISOString() },
-      { name: 'RowLevelSecurity1764600000000', version: new Date(1764600000000).toISOString() },
-      { name: 'AuditLog1764700000000', version: new Date(1764700000000).toISOString() },
-      { name: 'ConsumedEventPruning1765000000000', version: new Date(1765000000000).toISOString() },
-    ]);
+        { name: 'Init1764500000000', version: new Date(1764500000000).toISOString() },
+        { name: 'RowLevelSecurity1764600000000', version: new Date(1764600000000).toISOString() },
+        { name: 'AuditLog1764700000000', version: new Date(1764700000000).toISOString() },
+        { name: 'ConsumedEventPruning1765000000000', version: new Date(1765000000000).toISOString() },
+      ]);
     });
 
     it('resolves the Platform entity for the other subgraphs’ fields', async () => {
-      const res = await postGraphQL(url, `query($r:[_Any!]!){ _entities(representations:$r){ ... on Platform { id monitoring { service ok } } } }`,
-        { r: [{ __typename: 'Platform', id: 'datalinx' }] }, await as(ANONYMOUS));
+      const res = await postGraphQL(
+        url,
+        `query($r:[_Any!]!){ _entities(representations:$r){ ... on Platform { id monitoring { service ok } } } }`,
+        { r: [{ __typename: 'Platform', id: 'datalinx' }] },
+        await as(ANONYMOUS),
+      );
       expect(res.body).toEqual({ data: { _entities: [{ id: 'datalinx', monitoring: { service: 'monitoring', ok: true } }] } });
     });
   });

@@ -72,7 +72,8 @@ describe('run events consumer (JetStream → PostgreSQL)', () => {
     for (const e of events) await publish(e);
   };
 
-  const runRows = (runId: string) => ds.query(`SELECT state, attempts, summary, error_code, started_at, finished_at FROM monitoring.run WHERE id = $1`, [runId]);
+  const runRows = (runId: string) =>
+    ds.query(`SELECT state, attempts, summary, error_code, started_at, finished_at FROM monitoring.run WHERE id = $1`, [runId]);
   const stepRows = (runId: string) => ds.query(`SELECT seq, name, status, message, attempt FROM monitoring.run_step WHERE run_id = $1 ORDER BY seq`, [runId]);
   /** Everything published so far was delivered and acked or terminated (nothing pending, nothing in flight). */
   const drained = async () => {

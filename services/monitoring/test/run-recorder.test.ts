@@ -151,20 +151,36 @@ describe('RunRecorder', () => {
           ods.query(`SELECT c.relname, c.relrowsecurity AS on, c.relforcerowsecurity AS forced, (SELECT count(*)::int FROM pg_policy p WHERE p.polrelid = c.oid) AS policies
                        FROM pg_class c WHERE c.relnamespace = 'monitoring'::regnamespace AND c.relname IN ('run', 'run_step') ORDER BY 1`);
         const tables = async () =>
-          ((await ods.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'monitoring' ORDER BY table_name`)) as Array<{ table_name: string }>).map(
-            (t) => t.table_name,
-          );
-        expect(await rls()).toEqual([{ relname: 'run', on: true, forced: true, policies: 1 }, { relname: 'run_step', on: true, forced: true, policies: 1 }]);
+          (
+            (await ods.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'monitoring' ORDER BY table_name`)) as Array<{
+              table_name: string;
+            }>
+          ).map((t) => t.table_name);
+        expect(await rls()).toEqual([
+          { relname: 'run', on: true, forced: true, policies: 1 },
+          { relname: 'run_step', on: true, forced: true, policies: 1 },
+        ]);
         expect(await tables()).toContain('audit_log');
-        const indexes = async () => ((await ods.query(`SELECT indexname FROM pg_indexes WHERE schemaname = 'monitoring' AND tablename = 'consumed_event' ORDER BY 1`)) as Array<{ indexname: string }>).map((i) => i.indexname);
+        const indexes = async () =>
+          (
+            (await ods.query(`SELECT indexname FROM pg_indexes WHERE schemaname = 'monitoring' AND tablename = 'consumed_event' ORDER BY 1`)) as Array<{
+              indexname: string;
+            }>
+          ).map((i) => i.indexname);
         expect(await indexes()).toEqual(['consumed_event_consumed_at_idx', 'consumed_event_pkey']);
         await ods.undoLastMigration({ transaction: 'each' }); // the pruning index
         expect(await indexes()).toEqual(['consumed_event_pkey']);
         await ods.undoLastMigration({ transaction: 'each' }); // the audit log
         expect(await tables()).toEqual(['consumed_event', 'migrations', 'outbox', 'run', 'run_step']);
-        expect(await rls()).toEqual([{ relname: 'run', on: true, forced: true, policies: 1 }, { relname: 'run_step', on: true, forced: true, policies: 1 }]);
+        expect(await rls()).toEqual([
+          { relname: 'run', on: true, forced: true, policies: 1 },
+          { relname: 'run_step', on: true, forced: true, policies: 1 },
+        ]);
         await ods.undoLastMigration({ transaction: 'each' });
-        expect(await rls()).toEqual([{ relname: 'run', on: false, forced: false, policies: 0 }, { relname: 'run_step', on: false, forced: false, policies: 0 }]);
+        expect(await rls()).toEqual([
+          { relname: 'run', on: false, forced: false, policies: 0 },
+          { relname: 'run_step', on: false, forced: false, policies: 0 },
+        ]);
         await ods.undoLastMigration({ transaction: 'each' });
         expect(await tables()).toEqual(['migrations']);
       } finally {

@@ -16,7 +16,14 @@ export const schemaDataSource = (url: string, poolMax = 10, statementTimeoutMs =
     url,
     schema: SCHEMA,
     entities: [CanonicalType, CustomCanonicalType, OutboxEvent],
-    migrations: [Init1764400000000, RowLevelSecurity1764600000000, Discovery1764800000000, CanonicalTypes1764900000000, RowEstimateSource1765220000000, SourceSnapshotEvents1765240000000],
+    migrations: [
+      Init1764400000000,
+      RowLevelSecurity1764600000000,
+      Discovery1764800000000,
+      CanonicalTypes1764900000000,
+      RowEstimateSource1765220000000,
+      SourceSnapshotEvents1765240000000,
+    ],
     poolMax,
     statementTimeoutMs,
   });

@@ -17,7 +17,14 @@ async function main() {
   // The schema outbox (custom canonical types' and source snapshots' events) → EVENTS.
   const relay = new OutboxRelay(ds, nats.js, log.child({ component: 'outbox-relay' })).start();
   // Discovery results from the workers (EVENTS) → versioned source snapshots (+ their events).
-  const discovery = await startDiscoveryConsumers({ js: nats.js, jsm: nats.jsm, dao: new SourceSnapshotDao(ds), log, durable: 'schema-discovery', onOutboxCommit: () => relay.kick() });
+  const discovery = await startDiscoveryConsumers({
+    js: nats.js,
+    jsm: nats.jsm,
+    dao: new SourceSnapshotDao(ds),
+    log,
+    durable: 'schema-discovery',
+    onOutboxCommit: () => relay.kick(),
+  });
   const server = await createSchemaServer({ ds, verifier, log, natsReady: natsReadiness(nats.nc), onOutboxCommit: () => relay.kick() });
   await server.listen(env.SCHEMA_PORT);
   log.info({ port: env.SCHEMA_PORT }, 'schema subgraph listening');

@@ -57,10 +57,15 @@ describe('custom canonical types: the created event through the outbox', () => {
     await db?.drop();
   });
 
-  const gql = gqlViewerClient(() => url, async (v: Viewer) => ({ [VIEWER_HEADER]: await keys.signer.sign(v, randomUUID()) }));
+  const gql = gqlViewerClient(
+    () => url,
+    async (v: Viewer) => ({ [VIEWER_HEADER]: await keys.signer.sign(v, randomUUID()) }),
+  );
 
   const create = async (i: Record<string, unknown>) => {
-    const res = await gql<{ createCanonicalType: { canonicalType: { id: string; name: string } | null; errors: Array<{ code: string; field: string | null }> } }>(adminA, CREATE, { i });
+    const res = await gql<{
+      createCanonicalType: { canonicalType: { id: string; name: string } | null; errors: Array<{ code: string; field: string | null }> };
+    }>(adminA, CREATE, { i });
     expect(res.body.errors).toBeUndefined();
     return res.body.data!.createCanonicalType;
   };
@@ -105,9 +110,15 @@ describe('custom canonical types: the created event through the outbox', () => {
 
   it('a refused create (name taken, invalid input, not an ADMIN) writes no event', async () => {
     const before = (await outbox()).length;
-    expect((await create({ name: 'work_email', label: 'Again', parent: 'email', examples: [] })).errors).toEqual([expect.objectContaining({ code: 'NAME_TAKEN' })]);
-    expect((await create({ name: 'x_type', label: 'X', parent: 'nope', examples: [] })).errors).toEqual([expect.objectContaining({ code: 'PARENT_NOT_FOUND' })]);
-    const member = await gql<{ createCanonicalType: unknown }>(userViewer({ orgId: orgA, orgRole: 'MEMBER' }), CREATE, { i: { name: 'y_type', label: 'Y', parent: 'email', examples: [] } });
+    expect((await create({ name: 'work_email', label: 'Again', parent: 'email', examples: [] })).errors).toEqual([
+      expect.objectContaining({ code: 'NAME_TAKEN' }),
+    ]);
+    expect((await create({ name: 'x_type', label: 'X', parent: 'nope', examples: [] })).errors).toEqual([
+      expect.objectContaining({ code: 'PARENT_NOT_FOUND' }),
+    ]);
+    const member = await gql<{ createCanonicalType: unknown }>(userViewer({ orgId: orgA, orgRole: 'MEMBER' }), CREATE, {
+      i: { name: 'y_type', label: 'Y', parent: 'email', examples: [] },
+    });
     expect(member.body.data?.createCanonicalType ?? null).toBeNull();
     expect((await outbox()).length).toBe(before);
   });

@@ -66,7 +66,10 @@ describe('canonical types: built-ins and custom types per organization', () => {
     await db?.drop();
   });
 
-  const gql = gqlViewerClient(() => url, async (v: Viewer) => ({ [VIEWER_HEADER]: await keys.signer.sign(v, randomUUID()) }));
+  const gql = gqlViewerClient(
+    () => url,
+    async (v: Viewer) => ({ [VIEWER_HEADER]: await keys.signer.sign(v, randomUUID()) }),
+  );
 
   it('seeds every built-in of the contracts package; the first 17 keep their ids, the others get fixed ones', async () => {
     const rows: Array<{ id: string; name: string; parent: string | null; pattern: string }> = await admin.query(
@@ -89,7 +92,15 @@ describe('canonical types: built-ins and custom types per organization', () => {
     expect(list.length).toBe(BUILT_IN_CANONICAL_TYPES.length);
     for (const t of list) {
       const def = CANONICAL_TYPES[t.name]!;
-      expect(t).toMatchObject({ builtIn: true, label: def.label, category: def.category, detectionPattern: def.pattern, sqlNormalizer: def.sqlNormalizer, rule: def.rule, parent: def.parent ? { name: def.parent } : null });
+      expect(t).toMatchObject({
+        builtIn: true,
+        label: def.label,
+        category: def.category,
+        detectionPattern: def.pattern,
+        sqlNormalizer: def.sqlNormalizer,
+        rule: def.rule,
+        parent: def.parent ? { name: def.parent } : null,
+      });
     }
     expect(list.find((t) => t.name === 'us_zip')?.parent).toEqual({ name: 'postal_code' });
   });
@@ -102,23 +113,44 @@ describe('canonical types: built-ins and custom types per organization', () => {
     expect(res.body.data!.createCanonicalType.errors).toEqual([]);
     const t = res.body.data!.createCanonicalType.canonicalType!;
     const expected = customCanonicalType(CANONICAL_TYPES.email!, { name: 'work_email', label: 'Work email', pattern: '^[^@]+@acme\\.test$' });
-    expect(t).toMatchObject({ name: 'work_email', builtIn: false, category: 'contact', parent: { name: 'email' }, detectionPattern: '^[^@]+@acme\\.test$', rule: 'work_email.pattern', examples: ['ada@acme.test', 'bob@acme.test'], sqlNormalizer: expected.sqlNormalizer });
+    expect(t).toMatchObject({
+      name: 'work_email',
+      builtIn: false,
+      category: 'contact',
+      parent: { name: 'email' },
+      detectionPattern: '^[^@]+@acme\\.test$',
+      rule: 'work_email.pattern',
+      examples: ['ada@acme.test', 'bob@acme.test'],
+      sqlNormalizer: expected.sqlNormalizer,
+    });
     // The inherited normalizer really runs in PostgreSQL.
-    const rows = await admin.query(`SELECT ${applySql(t.sqlNormalizer, 'v')} AS n FROM unnest($1::text[]) WITH ORDINALITY AS u(v, i) ORDER BY i`, [[' Eve@ACME.test ', 'eve@gmail.com', 'nope']]);
+    const rows = await admin.query(`SELECT ${applySql(t.sqlNormalizer, 'v')} AS n FROM unnest($1::text[]) WITH ORDINALITY AS u(v, i) ORDER BY i`, [
+      [' Eve@ACME.test ', 'eve@gmail.com', 'nope'],
+    ]);
     expect(rows.map((r: { n: string | null }) => r.n)).toEqual(['eve@acme.test', null, null]);
 
     // Org A sees it by name, in the list, and through _entities.
     const one = await gql<{ canonicalType: TypeView | null }>(memberA, `{ canonicalType(name: "work_email") { ${FIELDS} } }`);
     expect(one.body.data?.canonicalType).toMatchObject({ id: t.id, builtIn: false, parent: { name: 'email' } });
     const list = await gql<{ canonicalTypes: TypeView[] }>(memberA, `{ canonicalTypes(category: "contact") { name builtIn } }`);
-    expect(list.body.data?.canonicalTypes).toEqual([{ name: 'email', builtIn: true }, { name: 'phone_e164', builtIn: true }, { name: 'work_email', builtIn: false }]);
-    const ent = await gql(memberA, `query($r:[_Any!]!){ _entities(representations:$r){ ... on CanonicalType { id name builtIn } } }`, { r: [{ __typename: 'CanonicalType', id: t.id }] });
+    expect(list.body.data?.canonicalTypes).toEqual([
+      { name: 'email', builtIn: true },
+      { name: 'phone_e164', builtIn: true },
+      { name: 'work_email', builtIn: false },
+    ]);
+    const ent = await gql(memberA, `query($r:[_Any!]!){ _entities(representations:$r){ ... on CanonicalType { id name builtIn } } }`, {
+      r: [{ __typename: 'CanonicalType', id: t.id }],
+    });
     expect(ent.body.data).toEqual({ _entities: [{ id: t.id, name: 'work_email', builtIn: false }] });
   });
 
   it('refuses invalid custom types with payload errors', async () => {
     const create = async (i: Record<string, unknown>) => {
-      const res = await gql<{ createCanonicalType: { canonicalType: TypeView | null; errors: Array<{ code: string; field: string | null }> } }>(adminA, CREATE, { i });
+      const res = await gql<{ createCanonicalType: { canonicalType: TypeView | null; errors: Array<{ code: string; field: string | null }> } }>(
+        adminA,
+        CREATE,
+        { i },
+      );
       expect(res.body.errors).toBeUndefined();
       expect(res.body.data!.createCanonicalType.canonicalType).toBeNull();
       return res.body.data!.createCanonicalType.errors.map((e) => [e.code, e.field]);
@@ -144,7 +176,9 @@ describe('canonical types: built-ins and custom types per organization', () => {
     expect(res.body.data!.createCanonicalType.errors).toEqual([]);
     const t = res.body.data!.createCanonicalType.canonicalType!;
     expect(t).toMatchObject({ parent: { name: 'work_email' }, rule: 'sales_email.pattern', examples: ['sales.ada@acme.test'], category: 'contact' });
-    const rows = await admin.query(`SELECT ${applySql(t.sqlNormalizer, 'v')} AS n FROM unnest($1::text[]) WITH ORDINALITY AS u(v, i) ORDER BY i`, [['SALES.bob@acme.test', 'bob@acme.test', 'sales.bob@gmail.com']]);
+    const rows = await admin.query(`SELECT ${applySql(t.sqlNormalizer, 'v')} AS n FROM unnest($1::text[]) WITH ORDINALITY AS u(v, i) ORDER BY i`, [
+      ['SALES.bob@acme.test', 'bob@acme.test', 'sales.bob@gmail.com'],
+    ]);
     expect(rows.map((r: { n: string | null }) => r.n)).toEqual(['sales.bob@acme.test', null, null]);
     await admin.query(`DELETE FROM schema.custom_canonical_type WHERE name = 'sales_email'`);
   });
@@ -161,12 +195,18 @@ describe('canonical types: built-ins and custom types per organization', () => {
     expect(one.body).toEqual({ data: { canonicalType: null } });
     const list = await gql<{ canonicalTypes: TypeView[] }>(adminB, `{ canonicalTypes { name builtIn } }`);
     expect(list.body.data!.canonicalTypes.filter((t) => !t.builtIn)).toEqual([]);
-    const ent = await gql(adminB, `query($r:[_Any!]!){ _entities(representations:$r){ ... on CanonicalType { id name } } }`, { r: [{ __typename: 'CanonicalType', id }] });
+    const ent = await gql(adminB, `query($r:[_Any!]!){ _entities(representations:$r){ ... on CanonicalType { id name } } }`, {
+      r: [{ __typename: 'CanonicalType', id }],
+    });
     expect(ent.body.data).toEqual({ _entities: [null] });
-    const use = await gql<{ createCanonicalType: { errors: Array<{ code: string }> } }>(adminB, CREATE, { i: { name: 'narrower', label: 'N', parent: 'work_email', examples: [] } });
+    const use = await gql<{ createCanonicalType: { errors: Array<{ code: string }> } }>(adminB, CREATE, {
+      i: { name: 'narrower', label: 'N', parent: 'work_email', examples: [] },
+    });
     expect(use.body.data!.createCanonicalType.errors.map((e) => e.code)).toEqual(['PARENT_NOT_FOUND']);
     expect(await admin.query(`SELECT count(*)::int AS n FROM schema.custom_canonical_type WHERE org_id = $1`, [orgB])).toEqual([{ n: 0 }]);
-    const own = await gql<{ createCanonicalType: { canonicalType: TypeView | null; errors: unknown[] } }>(adminB, CREATE, { i: { name: 'work_email', label: 'B work email', parent: 'email', pattern: '^[^@]+@beta\\.test$', examples: [] } });
+    const own = await gql<{ createCanonicalType: { canonicalType: TypeView | null; errors: unknown[] } }>(adminB, CREATE, {
+      i: { name: 'work_email', label: 'B work email', parent: 'email', pattern: '^[^@]+@beta\\.test$', examples: [] },
+    });
     expect(own.body.data!.createCanonicalType.errors).toEqual([]);
     expect(own.body.data!.createCanonicalType.canonicalType!.id).not.toBe(id);
     // Each org still sees only its own.

@@ -28,7 +28,15 @@ interface Snapshot {
       name: string;
       type: string;
       nullable: boolean;
-      profile: { nullCount: number; distinctEstimate: number; min: string | null; max: string | null; topValues: Array<{ value: string; count: number }>; canonicalType: string | null; canonicalShare: number } | null;
+      profile: {
+        nullCount: number;
+        distinctEstimate: number;
+        min: string | null;
+        max: string | null;
+        topValues: Array<{ value: string; count: number }>;
+        canonicalType: string | null;
+        canonicalShare: number;
+      } | null;
       metadata: { description: string; status: string } | null;
     }>;
   }>;
@@ -85,7 +93,10 @@ describe('source discovery → versioned snapshots with a diff', () => {
   }
 
   async function snapshots(): Promise<Array<{ id: string; version: number }>> {
-    const res = await gql<{ sourceSnapshots: { nodes: Array<{ id: string; version: number }> } }>(`query($c: ID!){ sourceSnapshots(connectionId: $c) { nodes { id version } } }`, { c: connectionId });
+    const res = await gql<{ sourceSnapshots: { nodes: Array<{ id: string; version: number }> } }>(
+      `query($c: ID!){ sourceSnapshots(connectionId: $c) { nodes { id version } } }`,
+      { c: connectionId },
+    );
     expect(res.body.errors).toBeUndefined();
     return res.body.data!.sourceSnapshots.nodes;
   }
@@ -104,9 +115,13 @@ describe('source discovery → versioned snapshots with a diff', () => {
 
   beforeAll(async () => {
     p = await startPlatform();
-    [{ id: orgId }] = await p.sources.auth.query(`INSERT INTO auth.organization (slug, name, region, time_zone) VALUES ($1,'Disc','eu','UTC') RETURNING id`, [`disc-${randomUUID().slice(0, 6)}`]);
+    [{ id: orgId }] = await p.sources.auth.query(`INSERT INTO auth.organization (slug, name, region, time_zone) VALUES ($1,'Disc','eu','UTC') RETURNING id`, [
+      `disc-${randomUUID().slice(0, 6)}`,
+    ]);
     admin = viewerHeader(userViewer({ orgId, orgRole: 'ADMIN' }));
-    const ws = await gql<{ createWorkspace: { workspace: { id: string } } }>(`mutation { createWorkspace(input: { name: "Disc", slug: "disc" }) { workspace { id } } }`);
+    const ws = await gql<{ createWorkspace: { workspace: { id: string } } }>(
+      `mutation { createWorkspace(input: { name: "Disc", slug: "disc" }) { workspace { id } } }`,
+    );
     workspaceId = ws.body.data!.createWorkspace.workspace.id;
 
     source = await createTestDatabase();
@@ -115,13 +130,17 @@ describe('source discovery → versioned snapshots with a diff', () => {
     await src.query(`CREATE TABLE customer (id int PRIMARY KEY, email text, country char(2) NOT NULL)`);
     await src.query(`CREATE TABLE invoice (id int PRIMARY KEY, customer_id int REFERENCES customer(id), amount int)`);
     await src.query(`CREATE TABLE legacy (id int)`);
-    await src.query(`INSERT INTO customer SELECT i, CASE WHEN i % 5 = 0 THEN NULL ELSE 'c' || i || '@example.org' END, CASE WHEN i % 2 = 0 THEN 'DE' ELSE 'FR' END FROM generate_series(1, 20) i`);
+    await src.query(
+      `INSERT INTO customer SELECT i, CASE WHEN i % 5 = 0 THEN NULL ELSE 'c' || i || '@example.org' END, CASE WHEN i % 2 = 0 THEN 'DE' ELSE 'FR' END FROM generate_series(1, 20) i`,
+    );
     await src.query(`INSERT INTO invoice SELECT i, 1 + i % 20, i * 100 FROM generate_series(1, 50) i`);
     await src.query(`ANALYZE`);
 
     const url = new URL(source.url);
     if (!url.password) url.password = 'trust-ignores-this-password';
-    const conn = await gql<CreateConnectionResult>(CREATE_CONNECTION, { i: postgresConnectionInput({ workspaceId, name: 'source', databaseUrl: url.toString() }) });
+    const conn = await gql<CreateConnectionResult>(CREATE_CONNECTION, {
+      i: postgresConnectionInput({ workspaceId, name: 'source', databaseUrl: url.toString() }),
+    });
     expect(conn.body.data?.createConnection.errors).toEqual([]);
     connectionId = conn.body.data!.createConnection.connection!.id;
 
@@ -162,16 +181,37 @@ describe('source discovery → versioned snapshots with a diff', () => {
     expect(await waitFor('the run to succeed', async () => ((await runState(runId)) === 'SUCCESS' ? true : undefined))).toBe(true);
     expect(v1.tableCount).toBe(3);
     expect(v1.tables.map((t) => t.name)).toEqual(['public.customer', 'public.invoice', 'public.legacy']);
-    expect(v1.diff).toEqual({ previousVersion: null, addedTables: ['public.customer', 'public.invoice', 'public.legacy'], removedTables: [], changedTables: [] });
+    expect(v1.diff).toEqual({
+      previousVersion: null,
+      addedTables: ['public.customer', 'public.invoice', 'public.legacy'],
+      removedTables: [],
+      changedTables: [],
+    });
     const customer = v1.tables[0]!;
-    expect(customer).toMatchObject({ rowEstimate: 20, rowEstimateSource: 'STATISTICS', rowEstimateNote: expect.stringMatching(/reltuples/), primaryKey: ['id'], foreignKeys: [], metadata: null });
+    expect(customer).toMatchObject({
+      rowEstimate: 20,
+      rowEstimateSource: 'STATISTICS',
+      rowEstimateNote: expect.stringMatching(/reltuples/),
+      primaryKey: ['id'],
+      foreignKeys: [],
+      metadata: null,
+    });
     expect(customer.columns.map((c) => [c.name, c.type, c.nullable])).toEqual([
       ['id', 'integer', false],
       ['email', 'text', true],
       ['country', 'character(2)', false],
     ]);
     expect(customer.columns[1]!.profile).toMatchObject({ nullCount: 4, distinctEstimate: 16, canonicalType: 'email', canonicalShare: 1 });
-    expect(customer.columns[2]!.profile).toMatchObject({ nullCount: 0, distinctEstimate: 2, min: 'DE', max: 'FR', topValues: [{ value: 'DE', count: 10 }, { value: 'FR', count: 10 }] });
+    expect(customer.columns[2]!.profile).toMatchObject({
+      nullCount: 0,
+      distinctEstimate: 2,
+      min: 'DE',
+      max: 'FR',
+      topValues: [
+        { value: 'DE', count: 10 },
+        { value: 'FR', count: 10 },
+      ],
+    });
     expect(v1.tables[1]!.foreignKeys).toEqual([{ columns: ['customer_id'], referencedTable: 'public.customer', referencedColumns: ['id'] }]);
   }, 90000);
 
@@ -180,7 +220,10 @@ describe('source discovery → versioned snapshots with a diff', () => {
       `mutation($i: DescribeSourceTableInput!){ describeSourceTable(input: $i) { table { name metadata { description status } } errors { code field } } }`,
       { i: { connectionId, table: 'public.customer', description: 'People who buy', status: 'ACCEPTED' } },
     );
-    expect(table.body.data?.describeSourceTable).toEqual({ table: { name: 'public.customer', metadata: { description: 'People who buy', status: 'ACCEPTED' } }, errors: [] });
+    expect(table.body.data?.describeSourceTable).toEqual({
+      table: { name: 'public.customer', metadata: { description: 'People who buy', status: 'ACCEPTED' } },
+      errors: [],
+    });
     const column = await gql<{ describeSourceColumn: { errors: unknown[] } }>(
       `mutation($i: DescribeSourceColumnInput!){ describeSourceColumn(input: $i) { table { name } errors { code field } } }`,
       { i: { connectionId, table: 'public.customer', column: 'email', description: 'Contact address', status: 'DRAFT' } },
@@ -199,7 +242,11 @@ describe('source discovery → versioned snapshots with a diff', () => {
     );
     expect(denied.body.data?.describeSourceTable).toEqual({ table: null, errors: [{ code: 'CONNECTION_NOT_FOUND' }] });
     // ...but the viewer (schemas:read) sees the snapshots.
-    const seen = await gql<{ sourceSnapshots: { nodes: unknown[] } }>(`query($c: ID!){ sourceSnapshots(connectionId: $c) { nodes { id } } }`, { c: connectionId }, viewer);
+    const seen = await gql<{ sourceSnapshots: { nodes: unknown[] } }>(
+      `query($c: ID!){ sourceSnapshots(connectionId: $c) { nodes { id } } }`,
+      { c: connectionId },
+      viewer,
+    );
     expect(seen.body.data?.sourceSnapshots.nodes).toHaveLength(1);
   }, 30000);
 
@@ -237,7 +284,9 @@ describe('source discovery → versioned snapshots with a diff', () => {
 
   it('goes through the workspace quota: a second discovery over the concurrent-runs limit is refused and writes nothing', async () => {
     // A second workspace with no worker for it: its first run stays active.
-    const ws = await gql<{ createWorkspace: { workspace: { id: string } } }>(`mutation { createWorkspace(input: { name: "Quota", slug: "quota" }) { workspace { id } } }`);
+    const ws = await gql<{ createWorkspace: { workspace: { id: string } } }>(
+      `mutation { createWorkspace(input: { name: "Quota", slug: "quota" }) { workspace { id } } }`,
+    );
     quotaWorkspaceId = ws.body.data!.createWorkspace.workspace.id;
     const conn = await gql<{ createConnection: { connection: { id: string }; errors: unknown[] } }>(
       `mutation($i: CreateConnectionInput!){ createConnection(input: $i) { connection { id } errors { code } } }`,
@@ -257,7 +306,9 @@ describe('source discovery → versioned snapshots with a diff', () => {
     expect(await p.sources.workspace.query(`SELECT run_id, kind FROM workspace.active_run WHERE workspace_id = $1`, [quotaWorkspaceId])).toEqual([
       { run_id: first.body.data!.discoverConnection.runId, kind: 'source.discover' },
     ]);
-    expect(await p.sources.workspace.query(`SELECT count(*)::int AS n FROM workspace.outbox WHERE subject = $1`, [`jobs.source.discover.${quotaWorkspaceId}`])).toEqual([{ n: 1 }]);
+    expect(
+      await p.sources.workspace.query(`SELECT count(*)::int AS n FROM workspace.outbox WHERE subject = $1`, [`jobs.source.discover.${quotaWorkspaceId}`]),
+    ).toEqual([{ n: 1 }]);
   }, 30000);
 
   it('a malformed scope is refused entry by entry (typed payload errors) and dispatches nothing', async () => {
@@ -277,7 +328,10 @@ describe('source discovery → versioned snapshots with a diff', () => {
         { code: 'TOO_MANY_SCOPE_ENTRIES', field: 'scope.patterns', message: expect.stringMatching(/At most 100 patterns/) },
       ],
     });
-    const many = await gql<{ discoverConnection: { errors: Array<{ code: string; field: string }> } }>(mutation, { id: connectionId, s: { tables: Array.from({ length: 1001 }, (_, i) => `public.t${i}`) } });
+    const many = await gql<{ discoverConnection: { errors: Array<{ code: string; field: string }> } }>(mutation, {
+      id: connectionId,
+      s: { tables: Array.from({ length: 1001 }, (_, i) => `public.t${i}`) },
+    });
     expect(many.body.data!.discoverConnection.errors.map((e) => [e.code, e.field])).toEqual([['TOO_MANY_SCOPE_ENTRIES', 'scope.tables']]);
     expect(await outbox()).toBe(before);
   }, 30000);
@@ -286,7 +340,10 @@ describe('source discovery → versioned snapshots with a diff', () => {
     const before = await snapshots();
     const runId = await discover({ tables: ['public.Customer'], patterns: ['nothing_*'] });
     const run = await waitFor('the run to end', async () => {
-      const res = await gql<{ run: { state: string; error: { code: string; message: string } | null } | null }>(`query($id: ID!){ run(id: $id) { state error { code message } } }`, { id: runId });
+      const res = await gql<{ run: { state: string; error: { code: string; message: string } | null } | null }>(
+        `query($id: ID!){ run(id: $id) { state error { code message } } }`,
+        { id: runId },
+      );
       const r = res.body.data?.run;
       return r && ['SUCCESS', 'FAILURE'].includes(r.state) ? r : undefined;
     });
@@ -294,7 +351,9 @@ describe('source discovery → versioned snapshots with a diff', () => {
       state: 'FAILURE',
       error: {
         code: 'DISCOVERY_SCOPE_MATCHES_NOTHING',
-        message: expect.stringMatching(/^The discovery scope \(tables "public\.Customer" and patterns "nothing_\*"\) matches none of the tables this connection can read: it can read 3 tables, e\.g\. "public\.customer", "public\.invoice", "public\.refund"\. Names are schema\.table .*case-sensitively/),
+        message: expect.stringMatching(
+          /^The discovery scope \(tables "public\.Customer" and patterns "nothing_\*"\) matches none of the tables this connection can read: it can read 3 tables, e\.g\. "public\.customer", "public\.invoice", "public\.refund"\. Names are schema\.table .*case-sensitively/,
+        ),
       },
     });
     // The run is over and published nothing: no new snapshot, now or later (the completion event is never sent).
@@ -308,7 +367,12 @@ describe('source discovery → versioned snapshots with a diff', () => {
     await discover({ tables: ['public.customer'], patterns: ['ref*'] });
     const [v2, v3] = [await snapshotVersion(2), await snapshotVersion(3)];
     expect(v3.tables.map((t) => t.name)).toEqual(['public.customer', 'public.invoice', 'public.refund']);
-    expect(v3.diff).toMatchObject({ previousVersion: 2, addedTables: [], removedTables: [], changedTables: [{ name: 'public.refund', addedColumns: ['reason'] }] });
+    expect(v3.diff).toMatchObject({
+      previousVersion: 2,
+      addedTables: [],
+      removedTables: [],
+      changedTables: [{ name: 'public.refund', addedColumns: ['reason'] }],
+    });
     const invoice = (s: Snapshot) => s.tables.find((t) => t.name === 'public.invoice');
     expect(invoice(v3)).toEqual(invoice(v2));
     await src.query(`ALTER TABLE invoice DROP COLUMN note`);

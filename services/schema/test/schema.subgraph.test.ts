@@ -126,8 +126,12 @@ describe('schema subgraph', () => {
     const one = await postGraphQL(url, '{ canonicalType(name: "email") { name } }', {}, await as(ANONYMOUS));
     expect(one.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     expect(one.body.data).toEqual({ canonicalType: null });
-    const ent = await postGraphQL(url, `query($r:[_Any!]!){ _entities(representations:$r){ ... on CanonicalType { name } } }`,
-      { r: [{ __typename: 'CanonicalType', id: seeded[0]!.id }] }, await as(ANONYMOUS));
+    const ent = await postGraphQL(
+      url,
+      `query($r:[_Any!]!){ _entities(representations:$r){ ... on CanonicalType { name } } }`,
+      { r: [{ __typename: 'CanonicalType', id: seeded[0]!.id }] },
+      await as(ANONYMOUS),
+    );
     expect(ent.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     expect(ent.body.data?._entities).toEqual([null]);
   });
@@ -135,7 +139,24 @@ describe('schema subgraph', () => {
   it('seeds at least the required built-in types', () => {
     const names = seeded.map((t) => t.name);
     expect(names.length).toBeGreaterThanOrEqual(12);
-    for (const n of ['email', 'phone_e164', 'url', 'domain', 'uuid', 'ipv4', 'ipv6', 'iso_country', 'iso_currency', 'date', 'timestamp', 'boolean', 'postal_code', 'percentage', 'latitude', 'longitude']) {
+    for (const n of [
+      'email',
+      'phone_e164',
+      'url',
+      'domain',
+      'uuid',
+      'ipv4',
+      'ipv6',
+      'iso_country',
+      'iso_currency',
+      'date',
+      'timestamp',
+      'boolean',
+      'postal_code',
+      'percentage',
+      'latitude',
+      'longitude',
+    ]) {
       expect(names).toContain(n);
     }
   });
@@ -157,12 +178,14 @@ describe('schema subgraph', () => {
   });
 
   it('lists the seeded types from the database to a signed-in viewer', async () => {
-    const res = await postGraphQL<{ canonicalTypes: Array<{ id: string; name: string; category: string; pattern: string | null; examples: string[]; parent: { name: string } | null }> }>(
-      url, '{ canonicalTypes { id name category pattern examples parent { name } } }', {}, await as(viewer));
+    const res = await postGraphQL<{
+      canonicalTypes: Array<{ id: string; name: string; category: string; pattern: string | null; examples: string[]; parent: { name: string } | null }>;
+    }>(url, '{ canonicalTypes { id name category pattern examples parent { name } } }', {}, await as(viewer));
     expect(res.body.errors).toBeUndefined();
     const rows: Array<{ id: string; name: string; category: string; pattern: string | null; examples: string[]; parent: string | null }> = await ds.query(
       `SELECT t.id, t.name, t.category, t.pattern, t.examples, p.name AS parent FROM "schema".canonical_type t
-       LEFT JOIN "schema".canonical_type p ON p.id = t.parent_id ORDER BY t.category, t.name`);
+       LEFT JOIN "schema".canonical_type p ON p.id = t.parent_id ORDER BY t.category, t.name`,
+    );
     expect(res.body.data?.canonicalTypes).toEqual(rows.map((r) => ({ ...r, parent: r.parent ? { name: r.parent } : null })));
     expect(res.body.data?.canonicalTypes.find((t) => t.id === customId)).toMatchObject({ name: 'work_email', pattern: null, parent: { name: 'email' } });
   });
@@ -181,7 +204,13 @@ describe('schema subgraph', () => {
     expect(await names('(category: "geo", search: "DEGREES")')).toEqual(['coordinates', 'latitude', 'longitude']);
     // `_` and `%` are matched literally, not as LIKE wildcards.
     const underscore = await names('(search: "_")');
-    expect(underscore.sort()).toEqual(seeded.filter((t) => t.name.includes('_')).map((t) => t.name).concat('work_email').sort());
+    expect(underscore.sort()).toEqual(
+      seeded
+        .filter((t) => t.name.includes('_'))
+        .map((t) => t.name)
+        .concat('work_email')
+        .sort(),
+    );
     expect(await names('(search: "%")')).toEqual([]);
     const tooLong = await postGraphQL(url, `{ canonicalTypes(search: "${'x'.repeat(101)}") { name } }`, {}, await as(viewer));
     expect(tooLong.body.errors?.[0]?.extensions?.code).toBe('VALIDATION_FAILED');
@@ -189,26 +218,66 @@ describe('schema subgraph', () => {
 
   it('finds one type by name, and null for an unknown name', async () => {
     const res = await postGraphQL<{ email: { name: string; label: string; category: string; pattern: string; examples: string[] }; none: null }>(
-      url, '{ email: canonicalType(name: "email") { name label category pattern examples } none: canonicalType(name: "nope") { name } }', {}, await as(viewer));
+      url,
+      '{ email: canonicalType(name: "email") { name label category pattern examples } none: canonicalType(name: "nope") { name } }',
+      {},
+      await as(viewer),
+    );
     expect(res.body.errors).toBeUndefined();
     const row = seeded.find((t) => t.name === 'email')!;
-    expect(res.body.data).toEqual({ email: { name: 'email', label: 'Email address', category: 'contact', pattern: row.pattern, examples: row.examples }, none: null });
+    expect(res.body.data).toEqual({
+      email: { name: 'email', label: 'Email address', category: 'contact', pattern: row.pattern, examples: row.examples },
+      none: null,
+    });
   });
 
   it('resolves CanonicalType references through _entities, null for unknown ids', async () => {
     const ipv4 = seeded.find((t) => t.name === 'ipv4')!;
-    const res = await postGraphQL(url, `query($r:[_Any!]!){ _entities(representations:$r){ ... on CanonicalType { id name parent { name } } } }`,
-      { r: [{ __typename: 'CanonicalType', id: ipv4.id }, { __typename: 'CanonicalType', id: customId }, { __typename: 'CanonicalType', id: randomUUID() }, { __typename: 'CanonicalType', id: 'not-a-uuid' }] },
-      await as(viewer));
+    const res = await postGraphQL(
+      url,
+      `query($r:[_Any!]!){ _entities(representations:$r){ ... on CanonicalType { id name parent { name } } } }`,
+      {
+        r: [
+          { __typename: 'CanonicalType', id: ipv4.id },
+          { __typename: 'CanonicalType', id: customId },
+          { __typename: 'CanonicalType', id: randomUUID() },
+          { __typename: 'CanonicalType', id: 'not-a-uuid' },
+        ],
+      },
+      await as(viewer),
+    );
     expect(res.body.errors).toBeUndefined();
-    expect(res.body.data).toEqual({ _entities: [{ id: ipv4.id, name: 'ipv4', parent: null }, { id: customId, name: 'work_email', parent: { name: 'email' } }, null, null] });
+    expect(res.body.data).toEqual({
+      _entities: [{ id: ipv4.id, name: 'ipv4', parent: null }, { id: customId, name: 'work_email', parent: { name: 'email' } }, null, null],
+    });
   });
 
   it('contributes its status to the federated Platform entity', async () => {
-    const res = await postGraphQL(url, `query($r:[_Any!]!){ _entities(representations:$r){ ... on Platform { schema { service ok database migrations { name } } } } }`,
-      { r: [{ __typename: 'Platform', id: 'datalinx' }] }, await as(ANONYMOUS));
+    const res = await postGraphQL(
+      url,
+      `query($r:[_Any!]!){ _entities(representations:$r){ ... on Platform { schema { service ok database migrations { name } } } } }`,
+      { r: [{ __typename: 'Platform', id: 'datalinx' }] },
+      await as(ANONYMOUS),
+    );
     expect(res.body.errors).toBeUndefined();
-    expect(res.body.data).toMatchObject({ _entities: [{ schema: { service: 'schema', ok: true, migrations: [{ name: 'Init1764400000000' }, { name: 'RowLevelSecurity1764600000000' }, { name: 'Discovery1764800000000' }, { name: 'CanonicalTypes1764900000000' }, { name: 'RowEstimateSource1765220000000' }, { name: 'SourceSnapshotEvents1765240000000' }] } }] });
+    expect(res.body.data).toMatchObject({
+      _entities: [
+        {
+          schema: {
+            service: 'schema',
+            ok: true,
+            migrations: [
+              { name: 'Init1764400000000' },
+              { name: 'RowLevelSecurity1764600000000' },
+              { name: 'Discovery1764800000000' },
+              { name: 'CanonicalTypes1764900000000' },
+              { name: 'RowEstimateSource1765220000000' },
+              { name: 'SourceSnapshotEvents1765240000000' },
+            ],
+          },
+        },
+      ],
+    });
   });
 
   it('has reversible migrations', async () => {
@@ -220,11 +289,23 @@ describe('schema subgraph', () => {
       const tables = () => other.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'schema' ORDER BY 1`);
       const builtIns = async () => (await other.query(`SELECT count(*)::int AS n FROM schema.canonical_type`))[0].n;
       expect((await tables()).map((r: { table_name: string }) => r.table_name)).toEqual([
-        'canonical_type', 'custom_canonical_type', 'discovery_staging', 'migrations', 'outbox', 'source_column', 'source_snapshot', 'source_table', 'table_metadata',
+        'canonical_type',
+        'custom_canonical_type',
+        'discovery_staging',
+        'migrations',
+        'outbox',
+        'source_column',
+        'source_snapshot',
+        'source_table',
+        'table_metadata',
       ]);
       expect(await builtIns()).toBeGreaterThanOrEqual(50);
       const estimateColumns = async () =>
-        (await other.query(`SELECT column_name FROM information_schema.columns WHERE table_schema = 'schema' AND table_name = 'source_table' AND column_name LIKE 'row_estimate%' ORDER BY 1`)).map((r: { column_name: string }) => r.column_name);
+        (
+          await other.query(
+            `SELECT column_name FROM information_schema.columns WHERE table_schema = 'schema' AND table_name = 'source_table' AND column_name LIKE 'row_estimate%' ORDER BY 1`,
+          )
+        ).map((r: { column_name: string }) => r.column_name);
       expect(await estimateColumns()).toEqual(['row_estimate', 'row_estimate_note', 'row_estimate_source']);
       await other.undoLastMigration({ transaction: 'each' });
       expect(await estimateColumns()).toEqual(['row_estimate', 'row_estimate_note', 'row_estimate_source']);
@@ -233,7 +314,14 @@ describe('schema subgraph', () => {
       await other.undoLastMigration({ transaction: 'each' });
       expect(await builtIns()).toBe(17);
       expect((await tables()).map((r: { table_name: string }) => r.table_name)).toEqual([
-        'canonical_type', 'discovery_staging', 'migrations', 'outbox', 'source_column', 'source_snapshot', 'source_table', 'table_metadata',
+        'canonical_type',
+        'discovery_staging',
+        'migrations',
+        'outbox',
+        'source_column',
+        'source_snapshot',
+        'source_table',
+        'table_metadata',
       ]);
       await other.undoLastMigration({ transaction: 'each' });
       expect((await tables()).map((r: { table_name: string }) => r.table_name)).toEqual(['canonical_type', 'migrations', 'outbox']);
@@ -244,7 +332,14 @@ describe('schema subgraph', () => {
       await other.undoLastMigration({ transaction: 'each' });
       expect((await tables()).map((r: { table_name: string }) => r.table_name)).toEqual(['migrations']);
       await other.destroy();
-      expect(await migrate(scratch.url)).toEqual(['Init1764400000000', 'RowLevelSecurity1764600000000', 'Discovery1764800000000', 'CanonicalTypes1764900000000', 'RowEstimateSource1765220000000', 'SourceSnapshotEvents1765240000000']);
+      expect(await migrate(scratch.url)).toEqual([
+        'Init1764400000000',
+        'RowLevelSecurity1764600000000',
+        'Discovery1764800000000',
+        'CanonicalTypes1764900000000',
+        'RowEstimateSource1765220000000',
+        'SourceSnapshotEvents1765240000000',
+      ]);
     } finally {
       if (other.isInitialized) await other.destroy();
       await scratch.drop();
@@ -266,18 +361,25 @@ describe('schema subgraph', () => {
           [org, ws, conn, version, tables.length],
         );
         for (const t of tables) {
-          const [{ id: tableId }] = await other.query(`INSERT INTO schema.source_table (org_id, snapshot_id, schema_name, table_name, kind, primary_key) VALUES ($1, $2, 'public', $3, 'TABLE', $4) RETURNING id`, [
-            org,
-            id,
-            t.name,
-            JSON.stringify(t.pk),
-          ]);
-          for (const [i, c] of t.columns.entries()) await other.query(`INSERT INTO schema.source_column (org_id, table_id, name, type, nullable, ordinal) VALUES ($1, $2, $3, 'text', true, $4)`, [org, tableId, c, i + 1]);
+          const [{ id: tableId }] = await other.query(
+            `INSERT INTO schema.source_table (org_id, snapshot_id, schema_name, table_name, kind, primary_key) VALUES ($1, $2, 'public', $3, 'TABLE', $4) RETURNING id`,
+            [org, id, t.name, JSON.stringify(t.pk)],
+          );
+          for (const [i, c] of t.columns.entries())
+            await other.query(`INSERT INTO schema.source_column (org_id, table_id, name, type, nullable, ordinal) VALUES ($1, $2, $3, 'text', true, $4)`, [
+              org,
+              tableId,
+              c,
+              i + 1,
+            ]);
         }
         return id as string;
       };
       await snap(orgA, connA, 1, [{ name: 'old', columns: ['id'], pk: ['id'] }]);
-      const latestA = await snap(orgA, connA, 2, [{ name: 'customer', columns: ['id', 'email'], pk: ['id'] }, { name: 'empty', columns: [], pk: [] }]);
+      const latestA = await snap(orgA, connA, 2, [
+        { name: 'customer', columns: ['id', 'email'], pk: ['id'] },
+        { name: 'empty', columns: [], pk: [] },
+      ]);
       const latestB = await snap(orgB, connB, 1, [{ name: 'orders', columns: ['id'], pk: [] }]);
       await other.destroy();
       expect(await migrate(scratch.url)).toEqual(['SourceSnapshotEvents1765240000000']);
@@ -294,13 +396,26 @@ describe('schema subgraph', () => {
         parts: 1,
         tableCount: 2,
         tables: [
-          { schema: 'public', name: 'customer', kind: 'TABLE', primaryKey: ['id'], columns: [{ name: 'id', type: 'text', nullable: true }, { name: 'email', type: 'text', nullable: true }] },
+          {
+            schema: 'public',
+            name: 'customer',
+            kind: 'TABLE',
+            primaryKey: ['id'],
+            columns: [
+              { name: 'id', type: 'text', nullable: true },
+              { name: 'email', type: 'text', nullable: true },
+            ],
+          },
           { schema: 'public', name: 'empty', kind: 'TABLE', primaryKey: [], columns: [] },
         ],
       });
       expect(byConn.get(connB)).toMatchObject({ orgId: orgB, snapshotId: latestB, version: 1, tables: [{ name: 'orders' }] });
       // Row-level security is FORCEd again.
-      expect(await other.query(`SELECT relname, relforcerowsecurity AS f FROM pg_class WHERE relname IN ('source_snapshot','source_table','source_column') AND relnamespace = 'schema'::regnamespace ORDER BY 1`)).toEqual([
+      expect(
+        await other.query(
+          `SELECT relname, relforcerowsecurity AS f FROM pg_class WHERE relname IN ('source_snapshot','source_table','source_column') AND relnamespace = 'schema'::regnamespace ORDER BY 1`,
+        ),
+      ).toEqual([
         { relname: 'source_column', f: true },
         { relname: 'source_snapshot', f: true },
         { relname: 'source_table', f: true },

@@ -62,7 +62,8 @@ export function createWorkspaceServer(d: WorkspaceDeps) {
   const quotas = quotaPolicy(d.ds, d.quotas);
   const warehouseDao = new WarehouseDao(d.ds);
   const canonicalTypeRefDao = new CanonicalTypeRefDao(d.ds);
-  const warehouse = d.warehouse ?? warehouseSettingsFromUrl(String((d.ds.options as { url?: string }).url ?? 'postgres://localhost:5432/'), { database: 'datalinx_warehouse' });
+  const warehouse =
+    d.warehouse ?? warehouseSettingsFromUrl(String((d.ds.options as { url?: string }).url ?? 'postgres://localhost:5432/'), { database: 'datalinx_warehouse' });
   // One keyring for the process: it holds the previous master key too during a rotation.
   const previousKeys = d.settings.previousMasterKeys ?? [];
   const keyring = new Keyring(d.settings.masterKey, previousKeys);

@@ -9,7 +9,15 @@ import { startConnectionTestResultsConsumer } from './jobs/connection-test-resul
 import { ActiveRunDao } from './daos/active-run.dao';
 import { WarehouseDao } from './daos/warehouse.dao';
 import { warehouseSettingsFromUrl } from './managers/warehouse.manager';
-import { KvApiLimitPublisher, KvApiUsage, PostgresSchemaStorageUsage, STORAGE_NOT_MEASURED, openQuotaBuckets, platformSchemaOf, type QuotaDeps } from './managers/quota.manager';
+import {
+  KvApiLimitPublisher,
+  KvApiUsage,
+  PostgresSchemaStorageUsage,
+  STORAGE_NOT_MEASURED,
+  openQuotaBuckets,
+  platformSchemaOf,
+  type QuotaDeps,
+} from './managers/quota.manager';
 import { createDataSource } from '@datalinx/db';
 import { PipelineScheduler } from './scheduler/scheduler';
 import { ConnectionRetestLoop } from './jobs/connection-retest.loop';
@@ -35,13 +43,37 @@ async function main() {
   const quotaKv = await openQuotaBuckets(nats.nc);
   const relay = new OutboxRelay(ds, nats.js, log.child({ component: 'outbox-relay' })).start();
   // Merges the mapping service's part of each promotion into its report.
-  const promotionResults = await startPromotionResultsConsumer({ js: nats.js, jsm: nats.jsm, ds, dao: new PromotionDao(ds), log, durable: env.PROMOTION_RESULTS_DURABLE });
-  const results = await startConnectionTestResultsConsumer({ js: nats.js, jsm: nats.jsm, dao: new ConnectionDao(ds), activeRuns: new ActiveRunDao(ds), warehouses: new WarehouseDao(ds), log, durable: env.CONNECTION_RESULTS_DURABLE, onOutboxCommit: () => relay.kick() });
+  const promotionResults = await startPromotionResultsConsumer({
+    js: nats.js,
+    jsm: nats.jsm,
+    ds,
+    dao: new PromotionDao(ds),
+    log,
+    durable: env.PROMOTION_RESULTS_DURABLE,
+  });
+  const results = await startConnectionTestResultsConsumer({
+    js: nats.js,
+    jsm: nats.jsm,
+    dao: new ConnectionDao(ds),
+    activeRuns: new ActiveRunDao(ds),
+    warehouses: new WarehouseDao(ds),
+    log,
+    durable: env.CONNECTION_RESULTS_DURABLE,
+    onOutboxCommit: () => relay.kick(),
+  });
   // The schema service's custom canonical types, which canonicalizeColumn resolves by name.
-  const canonicalTypes = await startCanonicalTypeReplica({ js: nats.js, jsm: nats.jsm, dao: new CanonicalTypeRefDao(ds), log, durable: env.CANONICAL_TYPE_REPLICA_DURABLE });
+  const canonicalTypes = await startCanonicalTypeReplica({
+    js: nats.js,
+    jsm: nats.jsm,
+    dao: new CanonicalTypeRefDao(ds),
+    log,
+    durable: env.CANONICAL_TYPE_REPLICA_DURABLE,
+  });
   // The connections' latest source snapshots (schema service), which syncConnection checks requests against.
   const sourceSnapshots = await startSourceSnapshotReplica({ js: nats.js, jsm: nats.jsm, dao: new SourceSnapshotRefDao(ds), log });
-  const warehouseDb = env.WAREHOUSE_ADMIN_URL ? await createDataSource({ url: env.WAREHOUSE_ADMIN_URL, schema: 'public', entities: [], poolMax: 2 }).initialize() : null;
+  const warehouseDb = env.WAREHOUSE_ADMIN_URL
+    ? await createDataSource({ url: env.WAREHOUSE_ADMIN_URL, schema: 'public', entities: [], poolMax: 2 }).initialize()
+    : null;
   const quotaDeps: QuotaDeps = {
     defaults: {
       storageBytes: env.QUOTA_DEFAULT_STORAGE_BYTES,
@@ -70,7 +102,14 @@ async function main() {
   });
   await server.listen(env.WORKSPACE_PORT);
   // Every instance runs one: row locks and the run ledger make each due slot fire once in total.
-  const scheduler = new PipelineScheduler({ ds, log: log.child({ component: 'scheduler' }), intervalMs: env.SCHEDULER_INTERVAL_MS, onOutboxCommit: () => relay.kick(), quotas: quotaPolicy(ds, quotaDeps), settings: jobDispatchSettings(connectionSettings) }).start();
+  const scheduler = new PipelineScheduler({
+    ds,
+    log: log.child({ component: 'scheduler' }),
+    intervalMs: env.SCHEDULER_INTERVAL_MS,
+    onOutboxCommit: () => relay.kick(),
+    quotas: quotaPolicy(ds, quotaDeps),
+    settings: jobDispatchSettings(connectionSettings),
+  }).start();
   // Every instance runs one too: each due connection is locked (SKIP LOCKED) and re-checked before dispatch.
   const retests = new ConnectionRetestLoop({
     ds,

@@ -54,7 +54,9 @@ describe('canonicalizeColumn → column.canonicalize through the worker', () => 
     return canonicalizeColumnJobV1.parse(await env.dispatched('column.canonicalize', ws.A.id, runId));
   }
 
-  async function runState(runId: string): Promise<{ state: string; kind: string; subjectId: string; error: { code: string; message: string } | null } | undefined> {
+  async function runState(
+    runId: string,
+  ): Promise<{ state: string; kind: string; subjectId: string; error: { code: string; message: string } | null } | undefined> {
     const res = await gql<{ run: { state: string; kind: string; subjectId: string; error: { code: string; message: string } | null } | null }>(
       `query($id: ID!){ run(id: $id) { state kind subjectId error { code message } } }`,
       { id: runId },
@@ -74,7 +76,13 @@ describe('canonicalizeColumn → column.canonicalize through the worker', () => 
 
   const emails = async () => (await sql(whUrl, `SELECT email FROM ${ws.A.schema}.${TABLE} ORDER BY id`)).map((r) => r.email as string | null);
   const quarantined = async (runId: string) =>
-    (await sql(whUrl, `SELECT value, rule FROM ${ws.A.schema}._dlx_quarantine WHERE run_id = $1 AND table_name = $2 AND column_name = 'email' ORDER BY value`, [runId, TABLE])).map((r) => [r.value, r.rule]);
+    (
+      await sql(
+        whUrl,
+        `SELECT value, rule FROM ${ws.A.schema}._dlx_quarantine WHERE run_id = $1 AND table_name = $2 AND column_name = 'email' ORDER BY value`,
+        [runId, TABLE],
+      )
+    ).map((r) => [r.value, r.rule]);
 
   async function createType(i: Record<string, unknown>, headers = env.admin): Promise<void> {
     const res = await gql<{ createCanonicalType: { errors: unknown[] } }>(CREATE_TYPE, { i: { examples: [], ...i } }, headers);
@@ -83,15 +91,25 @@ describe('canonicalizeColumn → column.canonicalize through the worker', () => 
   }
 
   const replicated = (org: string, name: string) =>
-    waitFor(`${name} in the workspace's replica`, async () => {
-      const [row] = await p.sources.workspace.query(`SELECT base_type, patterns FROM workspace.canonical_type_ref WHERE org_id = $1 AND name = $2`, [org, name]);
-      return row as { base_type: string; patterns: string[] } | undefined;
-    }, 30000);
+    waitFor(
+      `${name} in the workspace's replica`,
+      async () => {
+        const [row] = await p.sources.workspace.query(`SELECT base_type, patterns FROM workspace.canonical_type_ref WHERE org_id = $1 AND name = $2`, [
+          org,
+          name,
+        ]);
+        return row as { base_type: string; patterns: string[] } | undefined;
+      },
+      30000,
+    );
 
   beforeAll(async () => {
     await env.start();
     ({ p, orgId } = env);
-    [{ id: otherOrg }] = await p.sources.auth.query(`INSERT INTO auth.organization (slug, name, region, time_zone) VALUES ($1,'Other','eu','UTC') RETURNING id`, [`canon-other-${suffix}`]);
+    [{ id: otherOrg }] = await p.sources.auth.query(
+      `INSERT INTO auth.organization (slug, name, region, time_zone) VALUES ($1,'Other','eu','UTC') RETURNING id`,
+      [`canon-other-${suffix}`],
+    );
 
     // What production runs next to the schema and workspace subgraphs (services/*/src/index.ts):
     // the schema outbox's relay and the workspace's replica of custom types (this platform's orgs only).
@@ -128,7 +146,9 @@ describe('canonicalizeColumn → column.canonicalize through the worker', () => 
     // The table to canonicalize: the source's customers, synced into the warehouse.
     const connectionId = await newPostgresConnection(env, a.id, source.url, { name: 'source', kind: 'SOURCE' });
     await env.discover(connectionId);
-    const synced = await gql<{ syncConnection: Payload }>(SYNC_CONNECTION, { i: { connectionId, tables: [{ schema: 'public', name: 'customer', mode: 'FULL' }] } });
+    const synced = await gql<{ syncConnection: Payload }>(SYNC_CONNECTION, {
+      i: { connectionId, tables: [{ schema: 'public', name: 'customer', mode: 'FULL' }] },
+    });
     expect(synced.body.data?.syncConnection.errors).toEqual([]);
     expect(await finished(synced.body.data!.syncConnection.runId!)).toMatchObject({ state: 'SUCCESS' });
   }, 240000);
@@ -152,14 +172,22 @@ describe('canonicalizeColumn → column.canonicalize through the worker', () => 
     const runId = r.runId!;
     // The job as dispatched: the contract's shape, the warehouse's schema and role, the quota limits.
     const job = await jobOf(runId);
-    expect(job.payload).toEqual({ destination: { schema: ws.A.schema, role: ws.A.role }, table: TABLE, column: 'email', type: 'email', statementTimeoutMs: 600000 });
+    expect(job.payload).toEqual({
+      destination: { schema: ws.A.schema, role: ws.A.role },
+      table: TABLE,
+      column: 'email',
+      type: 'email',
+      statementTimeoutMs: 600000,
+    });
     expect(job.limits?.maxRows).toBeGreaterThan(0);
 
     expect(await finished(runId)).toEqual({ state: 'SUCCESS', kind: 'column.canonicalize', subjectId: `${TABLE}.email`, error: null });
     expect(await emails()).toEqual(['ada@example.com', 'grace@acme.test', 'not-an-email', null, 'bob@acme.test', 'eve@gmail.com']);
     expect(await quarantined(runId)).toEqual([['not-an-email', 'email.format']]);
     // The run no longer counts against the concurrent-runs quota.
-    await waitFor('the run to be released', async () => ((await p.sources.workspace.query(`SELECT 1 FROM workspace.active_run WHERE run_id = $1`, [runId])).length ? undefined : true));
+    await waitFor('the run to be released', async () =>
+      (await p.sources.workspace.query(`SELECT 1 FROM workspace.active_run WHERE run_id = $1`, [runId])).length ? undefined : true,
+    );
   }, 120000);
 
   it('a custom type: created in the schema subgraph, replicated, dispatched as its built-in plus its pattern', async () => {
@@ -182,13 +210,19 @@ describe('canonicalizeColumn → column.canonicalize through the worker', () => 
     expect(await replicated(orgId, 'acme_grace')).toEqual({ base_type: 'email', patterns: ['^[^@]+@acme\\.test$', '^grace@.*$'] });
     const chained = await canonicalize(emailOf('acme_grace'));
     expect(chained.errors).toEqual([]);
-    expect((await jobOf(chained.runId!)).payload).toMatchObject({ type: 'email', custom: { name: 'acme_grace', pattern: '(?=^[^@]+@acme\\.test$)(?=^grace@.*$)' } });
+    expect((await jobOf(chained.runId!)).payload).toMatchObject({
+      type: 'email',
+      custom: { name: 'acme_grace', pattern: '(?=^[^@]+@acme\\.test$)(?=^grace@.*$)' },
+    });
     expect(await finished(chained.runId!)).toMatchObject({ state: 'SUCCESS' });
     expect((await quarantined(chained.runId!)).map(([v]) => v)).toEqual(['ada@example.com', 'bob@acme.test', 'eve@gmail.com', 'not-an-email']);
   }, 120000);
 
   it("an unknown type, or another org's custom type: CANONICAL_TYPE_NOT_FOUND saying what to do, nothing dispatched", async () => {
-    await createType({ name: 'beta_email', label: 'Beta', parent: 'email', pattern: '^[^@]+@beta\\.test$' }, viewerHeader(userViewer({ orgId: otherOrg, orgRole: 'ADMIN' })));
+    await createType(
+      { name: 'beta_email', label: 'Beta', parent: 'email', pattern: '^[^@]+@beta\\.test$' },
+      viewerHeader(userViewer({ orgId: otherOrg, orgRole: 'ADMIN' })),
+    );
     await replicated(otherOrg, 'beta_email');
     const before = await jobsInOutbox();
     for (const name of ['no_such_type', 'beta_email', 'Not A Name']) {
@@ -218,11 +252,16 @@ describe('canonicalizeColumn → column.canonicalize through the worker', () => 
   });
 
   it('archived workspace: WORKSPACE_ARCHIVED, nothing dispatched', async () => {
-    const archive = await gql<{ archiveWorkspace: { errors: unknown[] } }>(`mutation($id: ID!){ archiveWorkspace(id: $id) { errors { code } } }`, { id: ws.A.id });
+    const archive = await gql<{ archiveWorkspace: { errors: unknown[] } }>(`mutation($id: ID!){ archiveWorkspace(id: $id) { errors { code } } }`, {
+      id: ws.A.id,
+    });
     expect(archive.body.data!.archiveWorkspace.errors).toEqual([]);
     try {
       const before = await jobsInOutbox();
-      expect(await canonicalize(emailOf('email'))).toEqual({ runId: null, errors: [expect.objectContaining({ code: 'WORKSPACE_ARCHIVED', field: 'workspaceId' })] });
+      expect(await canonicalize(emailOf('email'))).toEqual({
+        runId: null,
+        errors: [expect.objectContaining({ code: 'WORKSPACE_ARCHIVED', field: 'workspaceId' })],
+      });
       expect(await jobsInOutbox()).toBe(before);
     } finally {
       await gql(`mutation($id: ID!){ unarchiveWorkspace(id: $id) { errors { code } } }`, { id: ws.A.id });
@@ -241,7 +280,10 @@ describe('canonicalizeColumn → column.canonicalize through the worker', () => 
     const before = await jobsInOutbox();
     const r = await canonicalize(emailOf('email'), viewerHeader(userViewer({ orgId: otherOrg, orgRole: 'ADMIN' })));
     expect(r).toEqual({ runId: null, errors: [expect.objectContaining({ code: 'WORKSPACE_NOT_FOUND', field: 'workspaceId' })] });
-    expect(await canonicalize({ ...emailOf('email'), workspaceId: 'not-a-uuid' })).toEqual({ runId: null, errors: [expect.objectContaining({ code: 'WORKSPACE_NOT_FOUND' })] });
+    expect(await canonicalize({ ...emailOf('email'), workspaceId: 'not-a-uuid' })).toEqual({
+      runId: null,
+      errors: [expect.objectContaining({ code: 'WORKSPACE_NOT_FOUND' })],
+    });
     expect(await jobsInOutbox()).toBe(before);
   });
 
@@ -257,7 +299,10 @@ describe('canonicalizeColumn → column.canonicalize through the worker', () => 
       expect(res.body.data?.canonicalizeColumn ?? null).toBeNull();
     }
     // An EDITOR of the workspace may.
-    const editor = await canonicalize(emailOf('email'), viewerHeader(userViewer({ orgId, orgRole: 'MEMBER', grants: [{ workspaceId: ws.A.id, role: 'EDITOR' }] })));
+    const editor = await canonicalize(
+      emailOf('email'),
+      viewerHeader(userViewer({ orgId, orgRole: 'MEMBER', grants: [{ workspaceId: ws.A.id, role: 'EDITOR' }] })),
+    );
     expect(editor.errors).toEqual([]);
     expect(await jobsInOutbox()).toBe(before + 1);
     expect(await finished(editor.runId!)).toMatchObject({ state: 'SUCCESS' });

@@ -99,14 +99,22 @@ describe('connections of every type (gateway + workspace subgraph)', () => {
   };
 
   async function newWorkspace(viewer: Viewer, slug: string): Promise<string> {
-    const res = await gql<{ createWorkspace: { workspace: { id: string } } }>(viewer, `mutation($i: CreateWorkspaceInput!){ createWorkspace(input: $i) { workspace { id } errors { code } } }`, {
-      i: { name: slug, slug },
-    });
+    const res = await gql<{ createWorkspace: { workspace: { id: string } } }>(
+      viewer,
+      `mutation($i: CreateWorkspaceInput!){ createWorkspace(input: $i) { workspace { id } errors { code } } }`,
+      {
+        i: { name: slug, slug },
+      },
+    );
     return res.body.data!.createWorkspace.workspace.id;
   }
 
   const create = async (viewer: Viewer, input: Record<string, unknown>): Promise<Payload> => {
-    const res = await gql<{ createConnection: Payload }>(viewer, `mutation($i: CreateConnectionInput!){ createConnection(input: $i) { connection { ${CONNECTION_FIELDS} } errors { code field message } } }`, { i: input });
+    const res = await gql<{ createConnection: Payload }>(
+      viewer,
+      `mutation($i: CreateConnectionInput!){ createConnection(input: $i) { connection { ${CONNECTION_FIELDS} } errors { code field message } } }`,
+      { i: input },
+    );
     expect(res.body.errors).toBeUndefined();
     return res.body.data!.createConnection;
   };
@@ -126,7 +134,8 @@ describe('connections of every type (gateway + workspace subgraph)', () => {
     return json.fileId;
   };
   const countConnections = async () => (await p.sources.workspace.query(`SELECT count(*)::int AS n FROM workspace.connection`))[0].n as number;
-  const storedSecret = async (id: string) => (await p.sources.workspace.query(`SELECT secret_sealed, secret_updated_at FROM workspace.connection WHERE id = $1`, [id]))[0];
+  const storedSecret = async (id: string) =>
+    (await p.sources.workspace.query(`SELECT secret_sealed, secret_updated_at FROM workspace.connection WHERE id = $1`, [id]))[0];
   /** Opens a stored secret the way the service does: the workspace's data key, AAD `connection:<id>`. */
   const openStored = async (orgId: string, workspaceId: string, id: string) => {
     const { secret_sealed: sealed } = await storedSecret(id);
@@ -134,9 +143,12 @@ describe('connections of every type (gateway + workspace subgraph)', () => {
     return JSON.parse(await withTenant(p.sources.workspace, orgId, (em) => keyring.unseal(em, orgId, workspaceId, sealed, `connection:${id}`)));
   };
   const outboxJobsFor = async (connectionId: string) =>
-    (await p.sources.workspace.query(`SELECT payload FROM workspace.outbox WHERE subject LIKE 'jobs.connection.test.%' AND payload->'payload'->>'connectionId' = $1 ORDER BY seq`, [connectionId])).map(
-      (r: { payload: unknown }) => connectionTestJobV2.parse(r.payload),
-    );
+    (
+      await p.sources.workspace.query(
+        `SELECT payload FROM workspace.outbox WHERE subject LIKE 'jobs.connection.test.%' AND payload->'payload'->>'connectionId' = $1 ORDER BY seq`,
+        [connectionId],
+      )
+    ).map((r: { payload: unknown }) => connectionTestJobV2.parse(r.payload));
 
   it('creates a connection of every type with its typed settings; secrets only show as secretSet', async () => {
     const pg = await create(adminA, {
@@ -154,13 +166,32 @@ describe('connections of every type (gateway + workspace subgraph)', () => {
       endpoint: 'pg.internal:6543/dwh',
       secretSet: true,
       status: 'UNTESTED',
-      config: { __typename: 'PostgresConnectionConfig', host: 'pg.internal', port: 6543, database: 'dwh', user: 'loader', sslMode: 'VERIFY_FULL', schema: 'raw' },
+      config: {
+        __typename: 'PostgresConnectionConfig',
+        host: 'pg.internal',
+        port: 6543,
+        database: 'dwh',
+        user: 'loader',
+        sslMode: 'VERIFY_FULL',
+        schema: 'raw',
+      },
     });
     expect(Date.parse(pg.connection!.secretUpdatedAt!)).toBeGreaterThan(Date.now() - 60_000);
 
-    const my = await create(adminA, { workspaceId: wsA, name: 'shop', type: 'MYSQL', mysql: { host: 'my.internal', database: 'shop', user: 'reader' }, secrets: { password: SECRETS.mysql } });
+    const my = await create(adminA, {
+      workspaceId: wsA,
+      name: 'shop',
+      type: 'MYSQL',
+      mysql: { host: 'my.internal', database: 'shop', user: 'reader' },
+      secrets: { password: SECRETS.mysql },
+    });
     expect(my.errors).toEqual([]);
-    expect(my.connection).toMatchObject({ kind: 'SOURCE', type: 'MYSQL', secretSet: true, config: { __typename: 'MysqlConnectionConfig', host: 'my.internal', port: 3306, ssl: false } });
+    expect(my.connection).toMatchObject({
+      kind: 'SOURCE',
+      type: 'MYSQL',
+      secretSet: true,
+      config: { __typename: 'MysqlConnectionConfig', host: 'my.internal', port: 3306, ssl: false },
+    });
 
     const fileId = await upload(adminA, wsA, 'customers.csv', 'id,email\n1,a@example.test\n', 'text/csv');
     const file = await create(adminA, { workspaceId: wsA, name: 'customers file', type: 'FILE', file: { fileId, delimiter: ',' } });
@@ -181,15 +212,20 @@ describe('connections of every type (gateway + workspace subgraph)', () => {
       secrets: { token: SECRETS.token },
     });
     expect(api.errors).toEqual([]);
-    expect(api.connection).toMatchObject({ type: 'REST_API', endpoint: 'https://api.example.test/v2', secretSet: true, config: { __typename: 'RestApiConnectionConfig', auth: 'BEARER', apiKeyHeader: null } });
+    expect(api.connection).toMatchObject({
+      type: 'REST_API',
+      endpoint: 'https://api.example.test/v2',
+      secretSet: true,
+      config: { __typename: 'RestApiConnectionConfig', auth: 'BEARER', apiKeyHeader: null },
+    });
 
     // Listed on the workspace with the uploaded file; the stored secrets are sealed objects.
-    const ws = await gql<{ workspace: { connections: Array<{ id: string }>; files: Array<{ id: string; name: string; sizeBytes: number; contentType: string }> } }>(
-      adminA,
-      `query($id: ID!){ workspace(id: $id) { connections { id } files { id name sizeBytes contentType sha256 createdAt } } }`,
-      { id: wsA },
+    const ws = await gql<{
+      workspace: { connections: Array<{ id: string }>; files: Array<{ id: string; name: string; sizeBytes: number; contentType: string }> };
+    }>(adminA, `query($id: ID!){ workspace(id: $id) { connections { id } files { id name sizeBytes contentType sha256 createdAt } } }`, { id: wsA });
+    expect(ws.body.data!.workspace.connections.map((c) => c.id)).toEqual(
+      expect.arrayContaining([pg.connection!.id, my.connection!.id, file.connection!.id, api.connection!.id]),
     );
-    expect(ws.body.data!.workspace.connections.map((c) => c.id)).toEqual(expect.arrayContaining([pg.connection!.id, my.connection!.id, file.connection!.id, api.connection!.id]));
     expect(ws.body.data!.workspace.files).toEqual([expect.objectContaining({ id: fileId, name: 'customers.csv', sizeBytes: 26, contentType: 'text/csv' })]);
     expect(await openStored(orgA, wsA, api.connection!.id)).toEqual({ token: SECRETS.token });
     expect((await storedSecret(file.connection!.id)).secret_sealed).toBeNull();
@@ -197,7 +233,13 @@ describe('connections of every type (gateway + workspace subgraph)', () => {
 
   it('treats names differing only by case as one name: NAME_TAKEN on create and rename, and the database index agrees', async () => {
     const ws = await newWorkspace(adminA, `names-${randomUUID().slice(0, 8)}`);
-    const input = (name: string) => ({ workspaceId: ws, name, type: 'POSTGRES', postgres: { host: 'pg.internal', database: 'dwh', user: 'loader' }, secrets: { password: SECRETS.pg } });
+    const input = (name: string) => ({
+      workspaceId: ws,
+      name,
+      type: 'POSTGRES',
+      postgres: { host: 'pg.internal', database: 'dwh', user: 'loader' },
+      secrets: { password: SECRETS.pg },
+    });
     const orders = await create(adminA, input('orders'));
     expect(orders.errors).toEqual([]);
     const before = await countConnections();
@@ -207,16 +249,27 @@ describe('connections of every type (gateway + workspace subgraph)', () => {
     expect(await countConnections()).toBe(before);
     const other = await create(adminA, input('customers'));
     expect(other.errors).toEqual([]);
-    const renamed = await gql<{ updateConnection: Payload }>(adminA, `mutation($id: ID!){ updateConnection(id: $id, input: { name: "ORDERS" }) { connection { id } errors { code field } } }`, {
-      id: other.connection!.id,
-    });
+    const renamed = await gql<{ updateConnection: Payload }>(
+      adminA,
+      `mutation($id: ID!){ updateConnection(id: $id, input: { name: "ORDERS" }) { connection { id } errors { code field } } }`,
+      {
+        id: other.connection!.id,
+      },
+    );
     expect(renamed.body.data!.updateConnection.errors.map((e) => `${e.field}:${e.code}`)).toEqual(['name:NAME_TAKEN']);
     // A connection may change the case of its own name.
-    const recased = await gql<{ updateConnection: Payload }>(adminA, `mutation($id: ID!){ updateConnection(id: $id, input: { name: "Orders" }) { connection { name } errors { code } } }`, { id: orders.connection!.id });
+    const recased = await gql<{ updateConnection: Payload }>(
+      adminA,
+      `mutation($id: ID!){ updateConnection(id: $id, input: { name: "Orders" }) { connection { name } errors { code } } }`,
+      { id: orders.connection!.id },
+    );
     expect(recased.body.data!.updateConnection).toEqual({ connection: { name: 'Orders' }, errors: [] });
     // The unique index on (workspace_id, lower(name)) is the arbiter when two writers race past the check.
     await expect(
-      p.sources.workspace.query(`INSERT INTO workspace.connection (id, org_id, workspace_id, name, kind, type) VALUES ($1, $2, $3, 'oRdErS', 'SOURCE', 'POSTGRES')`, [randomUUID(), orgA, ws]),
+      p.sources.workspace.query(
+        `INSERT INTO workspace.connection (id, org_id, workspace_id, name, kind, type) VALUES ($1, $2, $3, 'oRdErS', 'SOURCE', 'POSTGRES')`,
+        [randomUUID(), orgA, ws],
+      ),
     ).rejects.toThrow(/connection_ws_lower_name_uq/);
   });
 
@@ -231,22 +284,39 @@ describe('connections of every type (gateway + workspace subgraph)', () => {
     expect(await fields({ type: 'POSTGRES', postgres: { host: ' ', port: 70000, database: 'd', user: 'u' } })).toEqual(
       expect.arrayContaining(['config.postgres.host:INVALID_CONFIG', 'config.postgres.port:INVALID_CONFIG']),
     );
-    expect(await fields({ type: 'POSTGRES', mysql: { host: 'h', database: 'd', user: 'u' } })).toEqual(['config.mysql:CONFIG_TYPE_MISMATCH', 'config.postgres:CONFIG_REQUIRED']);
-    expect(await fields({ type: 'MYSQL', mysql: { host: 'h', database: '', user: 'u', port: 0 } })).toEqual(expect.arrayContaining(['config.mysql.database:INVALID_CONFIG', 'config.mysql.port:INVALID_CONFIG']));
+    expect(await fields({ type: 'POSTGRES', mysql: { host: 'h', database: 'd', user: 'u' } })).toEqual([
+      'config.mysql:CONFIG_TYPE_MISMATCH',
+      'config.postgres:CONFIG_REQUIRED',
+    ]);
+    expect(await fields({ type: 'MYSQL', mysql: { host: 'h', database: '', user: 'u', port: 0 } })).toEqual(
+      expect.arrayContaining(['config.mysql.database:INVALID_CONFIG', 'config.mysql.port:INVALID_CONFIG']),
+    );
     expect(await fields({ type: 'REST_API', restApi: { baseUrl: 'not a url' } })).toEqual(['config.restApi.baseUrl:INVALID_CONFIG']);
     expect(await fields({ type: 'REST_API', restApi: { baseUrl: 'https://x.example.test', auth: 'API_KEY' } })).toEqual(['secrets.apiKey:SECRET_REQUIRED']);
-    expect(await fields({ type: 'REST_API', restApi: { baseUrl: 'https://x.example.test', auth: 'BASIC' }, secrets: { password: 'p' } })).toEqual(['config.restApi.username:INVALID_CONFIG']);
+    expect(await fields({ type: 'REST_API', restApi: { baseUrl: 'https://x.example.test', auth: 'BASIC' }, secrets: { password: 'p' } })).toEqual([
+      'config.restApi.username:INVALID_CONFIG',
+    ]);
     expect(await fields({ type: 'FILE', file: { fileId: randomUUID() } })).toEqual(['config.file.fileId:FILE_NOT_FOUND']);
     // A file of another workspace (of the same org) is not this workspace's.
     const elsewhere = await upload(adminA, wsA2, 'other.json', '[{"a":1}]', 'application/json');
     expect(await fields({ type: 'FILE', file: { fileId: elsewhere } })).toEqual(['config.file.fileId:FILE_NOT_FOUND']);
-    expect(await fields({ type: 'FILE', file: { fileId: elsewhere, delimiter: ';;' }, secrets: { password: 'x' } })).toEqual(['config.file.fileId:FILE_NOT_FOUND']);
+    expect(await fields({ type: 'FILE', file: { fileId: elsewhere, delimiter: ';;' }, secrets: { password: 'x' } })).toEqual([
+      'config.file.fileId:FILE_NOT_FOUND',
+    ]);
     expect(await fields({ type: 'POSTGRES', postgres: { host: 'h', database: 'd', user: 'u' }, name: '' })).toEqual(['name:INVALID_NAME']);
     expect(await countConnections()).toBe(before);
   });
 
   it('rotates a secret in place, updates settings without touching the secret, and deletes', async () => {
-    const created = (await create(adminA, { workspaceId: wsA, name: 'rotating', type: 'POSTGRES', postgres: { host: 'h.internal', database: 'd', user: 'u' }, secrets: { password: SECRETS.pg } })).connection!;
+    const created = (
+      await create(adminA, {
+        workspaceId: wsA,
+        name: 'rotating',
+        type: 'POSTGRES',
+        postgres: { host: 'h.internal', database: 'd', user: 'u' },
+        secrets: { password: SECRETS.pg },
+      })
+    ).connection!;
     const before = await storedSecret(created.id);
 
     const rotated = await gql<{ rotateConnectionSecret: Payload }>(
@@ -266,26 +336,52 @@ describe('connections of every type (gateway + workspace subgraph)', () => {
     const updated = await gql<{ updateConnection: Payload }>(
       adminA,
       `mutation($id: ID!, $i: UpdateConnectionInput!){ updateConnection(id: $id, input: $i) { connection { ${CONNECTION_FIELDS} } errors { code field } } }`,
-      { id: created.id, i: { name: 'rotated', kind: 'DESTINATION', postgres: { host: 'h2.internal', port: 5433, database: 'd2', user: 'u2', sslMode: 'REQUIRE' } } },
+      {
+        id: created.id,
+        i: { name: 'rotated', kind: 'DESTINATION', postgres: { host: 'h2.internal', port: 5433, database: 'd2', user: 'u2', sslMode: 'REQUIRE' } },
+      },
     );
     expect(updated.body.data!.updateConnection).toMatchObject({
       errors: [],
-      connection: { name: 'rotated', kind: 'DESTINATION', status: 'UNTESTED', secretSet: true, config: { host: 'h2.internal', port: 5433, sslMode: 'REQUIRE' } },
+      connection: {
+        name: 'rotated',
+        kind: 'DESTINATION',
+        status: 'UNTESTED',
+        secretSet: true,
+        config: { host: 'h2.internal', port: 5433, sslMode: 'REQUIRE' },
+      },
     });
     expect(await storedSecret(created.id)).toEqual(after);
     // The type is fixed: another type's settings are refused; a taken name too.
-    const wrong = await gql<{ updateConnection: Payload }>(adminA, `mutation($id: ID!){ updateConnection(id: $id, input: { mysql: { host: "h", database: "d", user: "u" } }) { connection { id } errors { code field } } }`, {
-      id: created.id,
-    });
-    expect(wrong.body.data!.updateConnection.errors.map((e) => `${e.field}:${e.code}`)).toEqual(['config.mysql:CONFIG_TYPE_MISMATCH', 'config.postgres:CONFIG_REQUIRED']);
-    const taken = await gql<{ updateConnection: Payload }>(adminA, `mutation($id: ID!){ updateConnection(id: $id, input: { name: "warehouse" }) { connection { id } errors { code field } } }`, { id: created.id });
+    const wrong = await gql<{ updateConnection: Payload }>(
+      adminA,
+      `mutation($id: ID!){ updateConnection(id: $id, input: { mysql: { host: "h", database: "d", user: "u" } }) { connection { id } errors { code field } } }`,
+      {
+        id: created.id,
+      },
+    );
+    expect(wrong.body.data!.updateConnection.errors.map((e) => `${e.field}:${e.code}`)).toEqual([
+      'config.mysql:CONFIG_TYPE_MISMATCH',
+      'config.postgres:CONFIG_REQUIRED',
+    ]);
+    const taken = await gql<{ updateConnection: Payload }>(
+      adminA,
+      `mutation($id: ID!){ updateConnection(id: $id, input: { name: "warehouse" }) { connection { id } errors { code field } } }`,
+      { id: created.id },
+    );
     expect(taken.body.data!.updateConnection.errors.map((e) => e.code)).toEqual(['NAME_TAKEN']);
     // Secrets given with an update replace the old ones.
-    await gql(adminA, `mutation($id: ID!, $i: UpdateConnectionInput!){ updateConnection(id: $id, input: $i) { errors { code } } }`, { id: created.id, i: { secrets: { password: SECRETS.pg } } });
+    await gql(adminA, `mutation($id: ID!, $i: UpdateConnectionInput!){ updateConnection(id: $id, input: $i) { errors { code } } }`, {
+      id: created.id,
+      i: { secrets: { password: SECRETS.pg } },
+    });
     expect(await openStored(orgA, wsA, created.id)).toEqual({ password: SECRETS.pg });
 
     const del = `mutation($id: ID!){ deleteConnection(id: $id) { deletedId errors { code field } } }`;
-    expect((await gql<{ deleteConnection: unknown }>(adminA, del, { id: created.id })).body.data!.deleteConnection).toEqual({ deletedId: created.id, errors: [] });
+    expect((await gql<{ deleteConnection: unknown }>(adminA, del, { id: created.id })).body.data!.deleteConnection).toEqual({
+      deletedId: created.id,
+      errors: [],
+    });
     expect(await read(adminA, created.id)).toBeNull();
     expect((await gql<{ deleteConnection: unknown }>(adminA, del, { id: created.id })).body.data!.deleteConnection).toEqual({
       deletedId: null,
@@ -294,7 +390,15 @@ describe('connections of every type (gateway + workspace subgraph)', () => {
   });
 
   it('gives another org nothing: reads, updates, rotations, deletes and creates in org A’s workspace', async () => {
-    const conn = (await create(adminA, { workspaceId: wsA, name: 'isolated', type: 'MYSQL', mysql: { host: 'iso.internal', database: 'd', user: 'u' }, secrets: { password: SECRETS.mysql } })).connection!;
+    const conn = (
+      await create(adminA, {
+        workspaceId: wsA,
+        name: 'isolated',
+        type: 'MYSQL',
+        mysql: { host: 'iso.internal', database: 'd', user: 'u' },
+        secrets: { password: SECRETS.mysql },
+      })
+    ).connection!;
     const snapshot = await p.sources.workspace.query(`SELECT * FROM workspace.connection WHERE id = $1`, [conn.id]);
     expect(await read(adminB, conn.id)).toBeNull();
     const ws = await gql<{ workspace: unknown }>(adminB, `query($id: ID!){ workspace(id: $id) { id files { id } connections { id } } }`, { id: wsA });
@@ -308,9 +412,13 @@ describe('connections of every type (gateway + workspace subgraph)', () => {
       const res = await gql<Record<string, { errors: Array<{ code: string }> }>>(adminB, query, { id: conn.id });
       expect(res.body.data![field]!.errors.map((e) => e.code)).toEqual(['CONNECTION_NOT_FOUND']);
     }
-    const sneaky = await gql<{ createConnection: Payload | null }>(adminB, `mutation($i: CreateConnectionInput!){ createConnection(input: $i) { connection { id } errors { code } } }`, {
-      i: { workspaceId: wsA, name: 'sneaky', type: 'MYSQL', mysql: { host: 'h', database: 'd', user: 'u' } },
-    });
+    const sneaky = await gql<{ createConnection: Payload | null }>(
+      adminB,
+      `mutation($i: CreateConnectionInput!){ createConnection(input: $i) { connection { id } errors { code } } }`,
+      {
+        i: { workspaceId: wsA, name: 'sneaky', type: 'MYSQL', mysql: { host: 'h', database: 'd', user: 'u' } },
+      },
+    );
     expect(sneaky.body.data?.createConnection?.connection ?? null).toBeNull();
     // Nor can org B point a FILE connection of its own workspace at org A's upload.
     const aFile = await upload(adminA, wsA, 'a-only.csv', 'x\n1\n', 'text/csv');
@@ -321,12 +429,24 @@ describe('connections of every type (gateway + workspace subgraph)', () => {
     // A VIEWER of the workspace reads the connection but cannot change it.
     const viewerA = userViewer({ orgId: orgA, orgRole: 'MEMBER', grants: [{ workspaceId: wsA, role: 'VIEWER' }] });
     expect((await read(viewerA, conn.id))?.id).toBe(conn.id);
-    const denied = await gql<{ rotateConnectionSecret: Payload }>(viewerA, `mutation($id: ID!){ rotateConnectionSecret(id: $id, secrets: { password: "x" }) { connection { id } errors { code } } }`, { id: conn.id });
+    const denied = await gql<{ rotateConnectionSecret: Payload }>(
+      viewerA,
+      `mutation($id: ID!){ rotateConnectionSecret(id: $id, secrets: { password: "x" }) { connection { id } errors { code } } }`,
+      { id: conn.id },
+    );
     expect(denied.body.data!.rotateConnectionSecret.errors.map((e) => e.code)).toEqual(['CONNECTION_NOT_FOUND']);
   });
 
   it('rotate-master-key re-wraps every data key with the new master key; the sealed secrets stay as they are and open with it', async () => {
-    const conn = (await create(adminA, { workspaceId: wsA, name: 'rotated', type: 'POSTGRES', postgres: { host: 'old.internal', database: 'd', user: 'u' }, secrets: { password: SECRETS.pg } })).connection!;
+    const conn = (
+      await create(adminA, {
+        workspaceId: wsA,
+        name: 'rotated',
+        type: 'POSTGRES',
+        postgres: { host: 'old.internal', database: 'd', user: 'u' },
+        secrets: { password: SECRETS.pg },
+      })
+    ).connection!;
     const before = await storedSecret(conn.id);
     expect(before.secret_sealed.kid).toBe('ws');
 
@@ -339,18 +459,23 @@ describe('connections of every type (gateway + workspace subgraph)', () => {
     expect(oldWrapped).toBe(0);
     expect(await storedSecret(conn.id)).toEqual(before);
     const keyring = new Keyring(newKey);
-    expect(JSON.parse(await withTenant(p.sources.workspace, orgA, (em) => keyring.unseal(em, orgA, wsA, before.secret_sealed, `connection:${conn.id}`)))).toEqual({ password: SECRETS.pg });
+    expect(
+      JSON.parse(await withTenant(p.sources.workspace, orgA, (em) => keyring.unseal(em, orgA, wsA, before.secret_sealed, `connection:${conn.id}`))),
+    ).toEqual({ password: SECRETS.pg });
     // A second run has nothing left to do.
     expect(await rotateMasterKey(p.app.workspace, newKey, [Buffer.from(p.masterKey, 'base64')])).toEqual({ rewrapped: 0 });
     // The platform's service still holds only the old key: put the old wrapping back for the tests below.
     await rotateMasterKey(p.app.workspace, Buffer.from(p.masterKey, 'base64'), [newKey]);
     // …and a test dispatch opens the secret again and re-seals it for its job.
-    const tested = await gql<{ testConnection: { runId: string; errors: unknown[] } }>(adminA, `mutation($id: ID!){ testConnection(id: $id) { runId errors { code } } }`, { id: conn.id });
+    const tested = await gql<{ testConnection: { runId: string; errors: unknown[] } }>(
+      adminA,
+      `mutation($id: ID!){ testConnection(id: $id) { runId errors { code } } }`,
+      { id: conn.id },
+    );
     expect(tested.body.data!.testConnection.errors).toEqual([]);
     const [job] = (await outboxJobsFor(conn.id)).filter((j) => j.runId === tested.body.data!.testConnection.runId);
     expect(JSON.parse(unseal(Buffer.from(p.masterKey, 'base64'), job!.payload.secrets!, `job:${job!.jobId}`))).toEqual({ password: SECRETS.pg });
   });
-
 
   describe('a secret set on a connection', () => {
     const mysqlUser = `dlx_t_${randomBytes(4).toString('hex')}`;
@@ -418,7 +543,11 @@ describe('connections of every type (gateway + workspace subgraph)', () => {
       const id = created.connection!.id;
       await read(adminA, id);
       await gql(adminA, `query($id: ID!){ workspace(id: $id) { connections { ${CONNECTION_FIELDS} } } }`, { id: wsA });
-      const tested = await gql<{ testConnection: { runId: string; errors: unknown[] } }>(adminA, `mutation($id: ID!){ testConnection(id: $id) { runId connection { status } errors { code } } }`, { id });
+      const tested = await gql<{ testConnection: { runId: string; errors: unknown[] } }>(
+        adminA,
+        `mutation($id: ID!){ testConnection(id: $id) { runId connection { status } errors { code } } }`,
+        { id },
+      );
       expect(tested.body.data!.testConnection.errors).toEqual([]);
       const runId = tested.body.data!.testConnection.runId;
 
@@ -439,11 +568,18 @@ describe('connections of every type (gateway + workspace subgraph)', () => {
       if (worker) {
         // The real worker opens it and connects to MariaDB as the password-protected user: HEALTHY.
         let status = '';
-        for (const until = Date.now() + 45_000; Date.now() < until && status !== 'HEALTHY' && status !== 'FAILING'; await new Promise((r) => setTimeout(r, 200))) {
+        for (
+          const until = Date.now() + 45_000;
+          Date.now() < until && status !== 'HEALTHY' && status !== 'FAILING';
+          await new Promise((r) => setTimeout(r, 200))
+        ) {
           status = (await p.sources.workspace.query(`SELECT status FROM workspace.connection WHERE id = $1`, [id]))[0].status;
         }
         const after = await read(adminA, id);
-        expect({ status: after!.status, lastError: (after as unknown as { lastError: string | null }).lastError }).toEqual({ status: 'HEALTHY', lastError: null });
+        expect({ status: after!.status, lastError: (after as unknown as { lastError: string | null }).lastError }).toEqual({
+          status: 'HEALTHY',
+          lastError: null,
+        });
         expect(workerOutput.join('')).not.toContain(SECRETS.mysql);
         expect(workerOutput.length).toBeGreaterThan(0);
       }
@@ -465,12 +601,28 @@ describe('connections of every type (gateway + workspace subgraph)', () => {
       });
 
     it('dispatches exactly one test for a HEALTHY connection last tested too long ago, even with two loops running', async () => {
-      const due = (await create(adminA, { workspaceId: wsA, name: 'nightly', type: 'POSTGRES', postgres: { host: 'n.internal', database: 'd', user: 'u' }, secrets: { password: SECRETS.pg } })).connection!;
-      const fresh = (await create(adminA, { workspaceId: wsA, name: 'fresh', type: 'POSTGRES', postgres: { host: 'f.internal', database: 'd', user: 'u' } })).connection!;
-      const failing = (await create(adminA, { workspaceId: wsA, name: 'broken', type: 'POSTGRES', postgres: { host: 'b.internal', database: 'd', user: 'u' } })).connection!;
-      await p.sources.workspace.query(`UPDATE workspace.connection SET status = 'HEALTHY', last_tested_at = now() - interval '2 hours' WHERE id = $1`, [due.id]);
-      await p.sources.workspace.query(`UPDATE workspace.connection SET status = 'HEALTHY', last_tested_at = now() - interval '5 minutes' WHERE id = $1`, [fresh.id]);
-      await p.sources.workspace.query(`UPDATE workspace.connection SET status = 'FAILING', last_tested_at = now() - interval '2 hours' WHERE id = $1`, [failing.id]);
+      const due = (
+        await create(adminA, {
+          workspaceId: wsA,
+          name: 'nightly',
+          type: 'POSTGRES',
+          postgres: { host: 'n.internal', database: 'd', user: 'u' },
+          secrets: { password: SECRETS.pg },
+        })
+      ).connection!;
+      const fresh = (await create(adminA, { workspaceId: wsA, name: 'fresh', type: 'POSTGRES', postgres: { host: 'f.internal', database: 'd', user: 'u' } }))
+        .connection!;
+      const failing = (await create(adminA, { workspaceId: wsA, name: 'broken', type: 'POSTGRES', postgres: { host: 'b.internal', database: 'd', user: 'u' } }))
+        .connection!;
+      await p.sources.workspace.query(`UPDATE workspace.connection SET status = 'HEALTHY', last_tested_at = now() - interval '2 hours' WHERE id = $1`, [
+        due.id,
+      ]);
+      await p.sources.workspace.query(`UPDATE workspace.connection SET status = 'HEALTHY', last_tested_at = now() - interval '5 minutes' WHERE id = $1`, [
+        fresh.id,
+      ]);
+      await p.sources.workspace.query(`UPDATE workspace.connection SET status = 'FAILING', last_tested_at = now() - interval '2 hours' WHERE id = $1`, [
+        failing.id,
+      ]);
 
       // The lookup names due rows of every org to the runtime role, which still sees no row itself.
       const listed = await p.app.workspace.query(`SELECT * FROM workspace.connections_due_for_retest(3600, 100)`);
@@ -509,10 +661,15 @@ describe('connections of every type (gateway + workspace subgraph)', () => {
         error: { code: 'CONNECTION_REFUSED', message: 'n.internal:5432 refused the connection' },
       };
       await p.nats.js.publish(runSubject(wsA, failure.runId), encodeJson(failure), { msgID: failure.eventId });
-      const again = await p.nats.js.publish(runSubject(wsA, failure.runId), encodeJson({ ...failure, eventId: `${failure.runId}:failure-again` }), { msgID: `${failure.runId}:failure-again` });
+      const again = await p.nats.js.publish(runSubject(wsA, failure.runId), encodeJson({ ...failure, eventId: `${failure.runId}:failure-again` }), {
+        msgID: `${failure.runId}:failure-again`,
+      });
       let events: Array<{ payload: unknown; sent_at: Date | null }> = [];
       for (const until = Date.now() + 15_000; Date.now() < until; await new Promise((r) => setTimeout(r, 100))) {
-        events = await p.sources.workspace.query(`SELECT payload, sent_at FROM workspace.outbox WHERE subject = $1 AND payload->>'connectionId' = $2`, [CONNECTION_FAILED_V1, due.id]);
+        events = await p.sources.workspace.query(`SELECT payload, sent_at FROM workspace.outbox WHERE subject = $1 AND payload->>'connectionId' = $2`, [
+          CONNECTION_FAILED_V1,
+          due.id,
+        ]);
         const [{ status }] = await p.sources.workspace.query(`SELECT status FROM workspace.connection WHERE id = $1`, [due.id]);
         if (status === 'FAILING' && events.length && events.every((e) => e.sent_at)) break;
       }
@@ -523,7 +680,10 @@ describe('connections of every type (gateway + workspace subgraph)', () => {
         if (info.ack_floor.stream_seq >= again.seq) break;
         if (Date.now() > deadline) throw new Error(`the results consumer did not ack stream seq ${again.seq} in 15 s`);
       }
-      events = await p.sources.workspace.query(`SELECT payload, sent_at FROM workspace.outbox WHERE subject = $1 AND payload->>'connectionId' = $2`, [CONNECTION_FAILED_V1, due.id]);
+      events = await p.sources.workspace.query(`SELECT payload, sent_at FROM workspace.outbox WHERE subject = $1 AND payload->>'connectionId' = $2`, [
+        CONNECTION_FAILED_V1,
+        due.id,
+      ]);
       expect(events).toHaveLength(1);
       expect(events[0]!.sent_at).not.toBeNull();
       expect(connectionFailedV1.parse(events[0]!.payload)).toEqual({

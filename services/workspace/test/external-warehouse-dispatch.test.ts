@@ -1,7 +1,15 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { unseal } from '@datalinx/common';
-import { canonicalizeColumnJobV1, isExternalDestination, pipelineRunJobV2, pipelineSecretAad, sourceSyncJobV1, type ExternalWarehouseDestination, type WarehouseDestination } from '@datalinx/contracts';
+import {
+  canonicalizeColumnJobV1,
+  isExternalDestination,
+  pipelineRunJobV2,
+  pipelineSecretAad,
+  sourceSyncJobV1,
+  type ExternalWarehouseDestination,
+  type WarehouseDestination,
+} from '@datalinx/contracts';
 import { createTestDatabase, type TestDatabase } from '@datalinx/db';
 import type { Platform } from '../../../test/support/platform';
 import { userViewer } from '../../../test/support/viewers';
@@ -88,7 +96,8 @@ describe('EXTERNAL warehouse: dispatch through the gateway', () => {
   }
 
   const jobsInOutbox = async (): Promise<number> =>
-    (await p.sources.workspace.query(`SELECT count(*)::int AS n FROM workspace.outbox WHERE subject LIKE 'jobs.%' AND subject NOT LIKE 'jobs.warehouse.%'`))[0].n;
+    (await p.sources.workspace.query(`SELECT count(*)::int AS n FROM workspace.outbox WHERE subject LIKE 'jobs.%' AND subject NOT LIKE 'jobs.warehouse.%'`))[0]
+      .n;
 
   /** The destination's secrets open with the job's AAD (and only with it) and hold the customer's password. */
   function expectSealedFor(d: WarehouseDestination, aad: string): void {
@@ -134,7 +143,11 @@ describe('EXTERNAL warehouse: dispatch through the gateway', () => {
     });
 
     // A worker for this workspace's connection and source jobs only, without WAREHOUSE_ADMIN_URL: an external load does not need it.
-    env.startWorker(ws.id, { durable: `extwh-dispatch-${suffix}`, domains: ['connection', 'source'], env: { WAREHOUSE_ADMIN_URL: undefined, JOB_ACK_WAIT_MS: '5000', JOB_BACKOFF_BASE_MS: '200' } });
+    env.startWorker(ws.id, {
+      durable: `extwh-dispatch-${suffix}`,
+      domains: ['connection', 'source'],
+      env: { WAREHOUSE_ADMIN_URL: undefined, JOB_ACK_WAIT_MS: '5000', JOB_BACKOFF_BASE_MS: '200' },
+    });
     // syncConnection checks its tables against what discovery found.
     await env.discover(ws.sourceId);
   }, 180000);
@@ -291,7 +304,10 @@ describe('EXTERNAL warehouse: dispatch through the gateway', () => {
     expectSealedFor(job.payload.destination, `job:${job.jobId}`);
 
     const before = await jobsInOutbox();
-    const c = data<DispatchPayload>(await gql(CANONICALIZE, { i: { workspaceId: gone, table: 'raw_public__customer', column: 'email', canonicalType: 'email' } }), 'canonicalizeColumn');
+    const c = data<DispatchPayload>(
+      await gql(CANONICALIZE, { i: { workspaceId: gone, table: 'raw_public__customer', column: 'email', canonicalType: 'email' } }),
+      'canonicalizeColumn',
+    );
     expect(c.errors.map((e) => `${e.code}@${e.field}`)).toEqual(['WAREHOUSE_CONNECTION_NOT_FOUND@workspaceId']);
     expect(await jobsInOutbox()).toBe(before);
   });
@@ -307,7 +323,16 @@ describe('EXTERNAL warehouse: dispatch through the gateway', () => {
     expect(room.body.data?.updateWorkspaceQuotas.errors).toEqual([]);
     const workspacesStub = { archivedError: () => ({ code: 'WORKSPACE_ARCHIVED', field: 'workspaceId', message: 'archived' }) } as unknown as WorkspaceManager;
     const settings = jobDispatchSettings({ masterKey: Buffer.from(p.masterKey, 'base64'), testTimeoutMs: 10000 });
-    const manager = new CanonicalizeManager(ds, new CanonicalTypeRefDao(ds), new WarehouseDao(ds), workspacesStub, () => undefined, quotaPolicy(ds), new ConnectionDao(ds), settings);
+    const manager = new CanonicalizeManager(
+      ds,
+      new CanonicalTypeRefDao(ds),
+      new WarehouseDao(ds),
+      workspacesStub,
+      () => undefined,
+      quotaPolicy(ds),
+      new ConnectionDao(ds),
+      settings,
+    );
     const r = await manager.canonicalize(viewer, { workspaceId: ws.id, table: 'raw_public__customer', column: 'email', canonicalType: 'email' });
     expect(r.errors).toEqual([]);
     const { raw, payload } = await outboxJob('column.canonicalize', ws.id, r.runId!);
@@ -326,7 +351,10 @@ describe('EXTERNAL warehouse: dispatch through the gateway', () => {
     const dest = await createConnection(id, 'turned-warehouse', 'DESTINATION');
     expect(data<{ errors: Errors }>(await gql(USE_EXTERNAL, { w: id, c: dest }), 'useExternalWarehouse').errors).toEqual([]);
     const updated = data<{ errors: Errors }>(
-      await gql(`mutation($id: ID!, $i: UpdateConnectionInput!){ updateConnection(id: $id, input: $i) { errors { code field message } } }`, { id: dest, i: { kind: 'SOURCE' } }),
+      await gql(`mutation($id: ID!, $i: UpdateConnectionInput!){ updateConnection(id: $id, input: $i) { errors { code field message } } }`, {
+        id: dest,
+        i: { kind: 'SOURCE' },
+      }),
       'updateConnection',
     );
     expect(updated.errors).toEqual([]);

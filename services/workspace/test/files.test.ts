@@ -38,7 +38,15 @@ describe('file uploads (gateway POST /files → workspace service)', () => {
     await p?.stop();
   });
 
-  const upload = async (o: { viewer?: Viewer; workspaceId?: string; name?: string; contentType?: string; body: BodyInit; stream?: boolean; headers?: Record<string, string> }) => {
+  const upload = async (o: {
+    viewer?: Viewer;
+    workspaceId?: string;
+    name?: string;
+    contentType?: string;
+    body: BodyInit;
+    stream?: boolean;
+    headers?: Record<string, string>;
+  }) => {
     const url = new URL('/files', p.gatewayUrl);
     url.searchParams.set('workspaceId', o.workspaceId ?? wsA);
     url.searchParams.set('name', o.name ?? 'data.csv');
@@ -48,7 +56,10 @@ describe('file uploads (gateway POST /files → workspace service)', () => {
       body: o.body,
       ...(o.stream ? { duplex: 'half' } : {}),
     } as RequestInit);
-    return { status: res.status, body: (await res.json()) as { fileId?: string; sizeBytes?: number; sha256?: string; errors?: Array<{ extensions: { code: string } }> } };
+    return {
+      status: res.status,
+      body: (await res.json()) as { fileId?: string; sizeBytes?: number; sha256?: string; errors?: Array<{ extensions: { code: string } }> },
+    };
   };
   const code = (r: Awaited<ReturnType<typeof upload>>) => r.body.errors?.[0]?.extensions.code;
   const storedNames = async () => (existsSync(path.join(p.fileStorageDir, wsA)) ? readdir(path.join(p.fileStorageDir, wsA)) : []);
@@ -61,8 +72,19 @@ describe('file uploads (gateway POST /files → workspace service)', () => {
     const sha256 = createHash('sha256').update(csv).digest('hex');
     expect(r.body).toEqual({ fileId: expect.any(String), name: 'customers.csv', contentType: 'text/csv', sizeBytes: Buffer.byteLength(csv), sha256 });
     expect(await readFile(storedFilePath(p.fileStorageDir, wsA, r.body.fileId!), 'utf8')).toBe(csv);
-    const [row] = await p.sources.workspace.query(`SELECT org_id, workspace_id, name, content_type, size_bytes, sha256, created_by FROM workspace.file WHERE id = $1`, [r.body.fileId]);
-    expect(row).toEqual({ org_id: orgA, workspace_id: wsA, name: 'customers.csv', content_type: 'text/csv', size_bytes: String(Buffer.byteLength(csv)), sha256, created_by: (adminA as { userId: string }).userId });
+    const [row] = await p.sources.workspace.query(
+      `SELECT org_id, workspace_id, name, content_type, size_bytes, sha256, created_by FROM workspace.file WHERE id = $1`,
+      [r.body.fileId],
+    );
+    expect(row).toEqual({
+      org_id: orgA,
+      workspace_id: wsA,
+      name: 'customers.csv',
+      content_type: 'text/csv',
+      size_bytes: String(Buffer.byteLength(csv)),
+      sha256,
+      created_by: (adminA as { userId: string }).userId,
+    });
     // JSON and JSON Lines too (charset parameters are fine); no temporary files are left behind.
     expect((await upload({ viewer: adminA, name: 'a.json', contentType: 'application/json; charset=utf-8', body: '\uFEFF [{"a": 1}]' })).status).toBe(201);
     expect((await upload({ viewer: adminA, name: 'a.jsonl', contentType: 'application/x-ndjson', body: '{"a":1}\n{"a":2}\n' })).status).toBe(201);
@@ -91,7 +113,8 @@ describe('file uploads (gateway POST /files → workspace service)', () => {
     expect([streamed.status, code(streamed)]).toEqual([413, 'FILE_TOO_LARGE']);
     // The 413 goes out before the handler's `finally` removes its temporary file: that removal is the
     // signal the handler is done, so wait (bounded) for the directory to be as it was, then assert.
-    for (const deadline = Date.now() + 10_000; Date.now() < deadline && JSON.stringify(await storedNames()) !== JSON.stringify(namesBefore); ) await new Promise((r) => setTimeout(r, 20));
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline && JSON.stringify(await storedNames()) !== JSON.stringify(namesBefore);)
+      await new Promise((r) => setTimeout(r, 20));
     expect(await storedNames()).toEqual(namesBefore);
     expect(await rows()).toBe(rowsBefore);
   });
@@ -100,7 +123,11 @@ describe('file uploads (gateway POST /files → workspace service)', () => {
     const rowsBefore = await rows();
     const pdf = await upload({ viewer: adminA, contentType: 'application/pdf', body: '%PDF-1.7 ...' });
     expect([pdf.status, code(pdf)]).toEqual([415, 'UNSUPPORTED_MEDIA_TYPE']);
-    const png = await upload({ viewer: adminA, contentType: 'text/csv', body: Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), randomBytes(64)]) });
+    const png = await upload({
+      viewer: adminA,
+      contentType: 'text/csv',
+      body: Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), randomBytes(64)]),
+    });
     expect([png.status, code(png)]).toEqual([415, 'UNSUPPORTED_MEDIA_TYPE']);
     const notJson = await upload({ viewer: adminA, contentType: 'application/json', body: 'id,email\n1,a@example.test\n' });
     expect([notJson.status, code(notJson)]).toEqual([415, 'UNSUPPORTED_MEDIA_TYPE']);
@@ -121,7 +148,11 @@ describe('file uploads (gateway POST /files → workspace service)', () => {
     expect([badRequest.status, code(badRequest)]).toEqual([400, 'INVALID_REQUEST']);
     expect(await rows()).toBe(rowsBefore);
     // The workspace service itself answers only requests with a viewer assertion (straight to it: 401).
-    const direct = await fetch(new URL(`/files?workspaceId=${wsA}&name=x.csv`, p.subgraphUrls.workspace), { method: 'POST', headers: { 'content-type': 'text/csv' }, body: 'a\n1\n' });
+    const direct = await fetch(new URL(`/files?workspaceId=${wsA}&name=x.csv`, p.subgraphUrls.workspace), {
+      method: 'POST',
+      headers: { 'content-type': 'text/csv' },
+      body: 'a\n1\n',
+    });
     expect(direct.status).toBe(401);
     expect(await rows()).toBe(rowsBefore);
   });

@@ -25,7 +25,11 @@ describe('workspace keyring (envelope encryption)', () => {
     db = await createTestDatabase();
     await migrate(db.url);
     admin = await workspaceDataSource(db.url, 2).initialize();
-    for (const [org, ws, slug] of [[orgA, wsA, 'a1'], [orgA, wsA2, 'a2'], [orgB, wsB, 'b1']] as const) {
+    for (const [org, ws, slug] of [
+      [orgA, wsA, 'a1'],
+      [orgA, wsA2, 'a2'],
+      [orgB, wsB, 'b1'],
+    ] as const) {
       await admin.query(`INSERT INTO workspace.workspace (id, org_id, name, slug, environment) VALUES ($1, $2, $3, $3, 'DEV')`, [ws, org, slug]);
     }
     app = await workspaceDataSource(await runtimeRoleUrl(process.env.DATABASE_URL, db.url), 2).initialize();
@@ -77,7 +81,8 @@ describe('workspace keyring (envelope encryption)', () => {
     const newKey = randomBytes(32);
     const org = randomUUID();
     const wss = [randomUUID(), randomUUID(), randomUUID()];
-    for (const [i, ws] of wss.entries()) await admin.query(`INSERT INTO workspace.workspace (id, org_id, name, slug, environment) VALUES ($1, $2, $3, $3, 'DEV')`, [ws, org, `r${i}`]);
+    for (const [i, ws] of wss.entries())
+      await admin.query(`INSERT INTO workspace.workspace (id, org_id, name, slug, environment) VALUES ($1, $2, $3, $3, 'DEV')`, [ws, org, `r${i}`]);
     const before = new Keyring(oldKey);
     const secrets = [];
     for (const ws of wss) secrets.push(await withTenant(app, org, (em) => before.seal(em, org, ws, `secret of ${ws}`, 'c')));

@@ -37,7 +37,10 @@ describe('workspace lifecycle', () => {
 
   beforeAll(async () => {
     p = await startPlatform();
-    [{ id: orgId }] = await p.sources.auth.query(`INSERT INTO auth.organization (slug, name, region, time_zone) VALUES ($1,'Lifecycle','eu','UTC') RETURNING id`, [`life-${randomUUID().slice(0, 6)}`]);
+    [{ id: orgId }] = await p.sources.auth.query(
+      `INSERT INTO auth.organization (slug, name, region, time_zone) VALUES ($1,'Lifecycle','eu','UTC') RETURNING id`,
+      [`life-${randomUUID().slice(0, 6)}`],
+    );
     admin = viewerHeader(userViewer({ orgId, orgRole: 'ADMIN' }));
   }, 120000);
 
@@ -53,7 +56,15 @@ describe('workspace lifecycle', () => {
     );
     expect(res.body.errors).toBeUndefined();
     const hex = id.replace(/-/g, '').slice(0, 12);
-    expect(res.body.data!.workspace.warehouse).toMatchObject({ mode: 'PLATFORM', status: 'PENDING', schema: `ws_${hex}`, role: `dlx_ws_${hex}`, passwordSet: true, connection: null, lastError: null });
+    expect(res.body.data!.workspace.warehouse).toMatchObject({
+      mode: 'PLATFORM',
+      status: 'PENDING',
+      schema: `ws_${hex}`,
+      role: `dlx_ws_${hex}`,
+      passwordSet: true,
+      connection: null,
+      lastError: null,
+    });
     const [row] = await p.sources.workspace.query(`SELECT password_sealed, last_run_id FROM workspace.warehouse WHERE workspace_id = $1`, [id]);
     expect(row.password_sealed.kid).toBe('ws');
     const [job] = await p.sources.workspace.query(`SELECT payload FROM workspace.outbox WHERE subject = $1`, [`jobs.warehouse.provision.${id}`]);
@@ -88,15 +99,26 @@ describe('workspace lifecycle', () => {
        VALUES ($1, $2, 'due', '{"sources":[],"targets":[],"checks":[],"exports":[],"schemaDriftPolicy":"BLOCK"}', '* * * * *', 'UTC', true, now() - interval '1 minute') RETURNING id`,
       [orgId, id],
     );
-    expect(((await p.app.workspace.query(`SELECT pipeline_id FROM workspace.due_pipelines(1000)`)) as Array<{ pipeline_id: string }>).map((r) => r.pipeline_id)).toContain(duePipeline);
-    const arch = await gql<{ archiveWorkspace: { workspace: Ws; errors: unknown[] } }>(`mutation($id: ID!){ archiveWorkspace(id: $id) { workspace { ${WS} } errors { code } } }`, { id });
+    expect(
+      ((await p.app.workspace.query(`SELECT pipeline_id FROM workspace.due_pipelines(1000)`)) as Array<{ pipeline_id: string }>).map((r) => r.pipeline_id),
+    ).toContain(duePipeline);
+    const arch = await gql<{ archiveWorkspace: { workspace: Ws; errors: unknown[] } }>(
+      `mutation($id: ID!){ archiveWorkspace(id: $id) { workspace { ${WS} } errors { code } } }`,
+      { id },
+    );
     expect(arch.body.data?.archiveWorkspace.errors).toEqual([]);
     expect(arch.body.data?.archiveWorkspace.workspace.archivedAt).toEqual(expect.any(String));
     // Idempotent.
-    const again = await gql<{ archiveWorkspace: { workspace: Ws; errors: unknown[] } }>(`mutation($id: ID!){ archiveWorkspace(id: $id) { workspace { ${WS} } errors { code } } }`, { id });
+    const again = await gql<{ archiveWorkspace: { workspace: Ws; errors: unknown[] } }>(
+      `mutation($id: ID!){ archiveWorkspace(id: $id) { workspace { ${WS} } errors { code } } }`,
+      { id },
+    );
     expect(again.body.data?.archiveWorkspace.workspace.archivedAt).toBe(arch.body.data?.archiveWorkspace.workspace.archivedAt);
 
-    const upd = await gql<{ updateWorkspace: { errors: Array<{ code: string }> } }>(`mutation($id: ID!){ updateWorkspace(id: $id, input: { name: "X" }) { workspace { id } errors { code } } }`, { id });
+    const upd = await gql<{ updateWorkspace: { errors: Array<{ code: string }> } }>(
+      `mutation($id: ID!){ updateWorkspace(id: $id, input: { name: "X" }) { workspace { id } errors { code } } }`,
+      { id },
+    );
     expect(upd.body.data?.updateWorkspace.errors.map((e) => e.code)).toEqual(['WORKSPACE_ARCHIVED']);
     const conn = await gql<CreateConnectionResult>(CREATE_CONNECTION, { i: postgresConnectionInput({ workspaceId: id, name: 'src' }) });
     expect(conn.body.data?.createConnection.connection).toBeNull();
@@ -118,7 +140,10 @@ describe('workspace lifecycle', () => {
     expect(await list(', archived: true')).toContain(id);
     expect(await list(', archived: false')).not.toContain(id);
 
-    const un = await gql<{ unarchiveWorkspace: { workspace: Ws; errors: unknown[] } }>(`mutation($id: ID!){ unarchiveWorkspace(id: $id) { workspace { ${WS} } errors { code } } }`, { id });
+    const un = await gql<{ unarchiveWorkspace: { workspace: Ws; errors: unknown[] } }>(
+      `mutation($id: ID!){ unarchiveWorkspace(id: $id) { workspace { ${WS} } errors { code } } }`,
+      { id },
+    );
     expect(un.body.data?.unarchiveWorkspace.workspace.archivedAt).toBeNull();
     const conn2 = await gql<CreateConnectionResult>(CREATE_CONNECTION, { i: postgresConnectionInput({ workspaceId: id, name: 'src' }) });
     expect(conn2.body.data?.createConnection.errors).toEqual([]);
@@ -137,7 +162,11 @@ describe('workspace lifecycle', () => {
     const id = await create('to-delete');
     // A MEMBER with an EDITOR grant may not delete (nor archive or update).
     const member = viewerHeader(userViewer({ orgId, orgRole: 'MEMBER', grants: [{ workspaceId: id, role: 'EDITOR' }] }));
-    for (const m of [`deleteWorkspace(id: $id) { workspaceId }`, `archiveWorkspace(id: $id) { workspace { id } }`, `updateWorkspace(id: $id, input: { name: "M" }) { workspace { id } }`]) {
+    for (const m of [
+      `deleteWorkspace(id: $id) { workspaceId }`,
+      `archiveWorkspace(id: $id) { workspace { id } }`,
+      `updateWorkspace(id: $id, input: { name: "M" }) { workspace { id } }`,
+    ]) {
       const res = await gql<unknown>(`mutation($id: ID!){ ${m} }`, { id }, member);
       expect(res.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     }
@@ -152,15 +181,24 @@ describe('workspace lifecycle', () => {
     expect(read.body.data?.workspace).toBeNull();
     expect(await list('')).not.toContain(id);
     expect(await list('', member)).toEqual([]);
-    const [row] = await p.sources.workspace.query(`SELECT w.deleted_at, h.last_run_id, h.status FROM workspace.workspace w JOIN workspace.warehouse h ON h.workspace_id = w.id WHERE w.id = $1`, [id]);
+    const [row] = await p.sources.workspace.query(
+      `SELECT w.deleted_at, h.last_run_id, h.status FROM workspace.workspace w JOIN workspace.warehouse h ON h.workspace_id = w.id WHERE w.id = $1`,
+      [id],
+    );
     expect(row.deleted_at).toBeInstanceOf(Date);
     expect(row.last_run_id).toBe(del.body.data?.deleteWorkspace.purgeRunId);
     const [job] = await p.sources.workspace.query(`SELECT payload FROM workspace.outbox WHERE subject = $1`, [`jobs.warehouse.purge.${id}`]);
     expect(job.payload).toMatchObject({ kind: 'warehouse.purge', runId: row.last_run_id });
     // Deleting again: not found; every lifecycle change: not found.
-    const again = await gql<{ deleteWorkspace: { errors: Array<{ code: string }> } }>(`mutation($id: ID!){ deleteWorkspace(id: $id) { workspaceId errors { code } } }`, { id });
+    const again = await gql<{ deleteWorkspace: { errors: Array<{ code: string }> } }>(
+      `mutation($id: ID!){ deleteWorkspace(id: $id) { workspaceId errors { code } } }`,
+      { id },
+    );
     expect(again.body.data?.deleteWorkspace.errors.map((e) => e.code)).toEqual(['WORKSPACE_NOT_FOUND']);
-    const un = await gql<{ unarchiveWorkspace: { errors: Array<{ code: string }> } }>(`mutation($id: ID!){ unarchiveWorkspace(id: $id) { workspace { id } errors { code } } }`, { id });
+    const un = await gql<{ unarchiveWorkspace: { errors: Array<{ code: string }> } }>(
+      `mutation($id: ID!){ unarchiveWorkspace(id: $id) { workspace { id } errors { code } } }`,
+      { id },
+    );
     expect(un.body.data?.unarchiveWorkspace.errors.map((e) => e.code)).toEqual(['WORKSPACE_NOT_FOUND']);
     // The slug can be used again.
     const reuse = await create('to-delete');

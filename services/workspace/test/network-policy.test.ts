@@ -35,45 +35,71 @@ describe('outbound network policy: connection tests, discovery and sync through 
   type RunView = { state: string; error: { code: string; message: string } | null; steps: Array<{ name: string; status: string; message: string }> };
 
   async function runOf(runId: string): Promise<RunView> {
-    return waitFor(`run ${runId} to finish`, async () => {
-      const r = await gql<{ run: RunView | null }>(`query($id: ID!){ run(id: $id) { state error { code message } steps { name status message } } }`, { id: runId });
-      const run = r.body.data?.run;
-      return run && ['SUCCESS', 'FAILURE', 'CANCELED'].includes(run.state) ? run : undefined;
-    }, 90000);
+    return waitFor(
+      `run ${runId} to finish`,
+      async () => {
+        const r = await gql<{ run: RunView | null }>(`query($id: ID!){ run(id: $id) { state error { code message } steps { name status message } } }`, {
+          id: runId,
+        });
+        const run = r.body.data?.run;
+        return run && ['SUCCESS', 'FAILURE', 'CANCELED'].includes(run.state) ? run : undefined;
+      },
+      90000,
+    );
   }
 
   /** A POSTGRES SOURCE connection of the workspace to host:port (a database of the test server, as its user, with its password: the embedded server of npm test checks it). */
   async function connection(workspaceId: string, name: string, host: string, port = Number(server.port || 5432)): Promise<string> {
     const res = await gql<{ createConnection: { connection: { id: string }; errors: unknown[] } }>(
       `mutation($i: CreateConnectionInput!){ createConnection(input: $i) { connection { id } errors { code field message } } }`,
-      { i: { workspaceId, name, kind: 'SOURCE', type: 'POSTGRES', postgres: { host, port, database: new URL(source.url).pathname.slice(1), user: server.username || 'postgres' }, secrets: { password: decodeURIComponent(new URL(source.url).password) || 'trust-ignores-this-password' } } },
+      {
+        i: {
+          workspaceId,
+          name,
+          kind: 'SOURCE',
+          type: 'POSTGRES',
+          postgres: { host, port, database: new URL(source.url).pathname.slice(1), user: server.username || 'postgres' },
+          secrets: { password: decodeURIComponent(new URL(source.url).password) || 'trust-ignores-this-password' },
+        },
+      },
     );
     expect(res.body.data?.createConnection.errors).toEqual([]);
     return res.body.data!.createConnection.connection.id;
   }
 
   async function pointAt(connectionId: string, host: string): Promise<void> {
-    const res = await gql<{ updateConnection: { errors: unknown[] } }>(`mutation($id: ID!, $i: UpdateConnectionInput!){ updateConnection(id: $id, input: $i) { errors { code field message } } }`, {
-      id: connectionId,
-      i: { postgres: { host, port: Number(server.port || 5432), database: new URL(source.url).pathname.slice(1), user: server.username || 'postgres' } },
-    });
+    const res = await gql<{ updateConnection: { errors: unknown[] } }>(
+      `mutation($id: ID!, $i: UpdateConnectionInput!){ updateConnection(id: $id, input: $i) { errors { code field message } } }`,
+      {
+        id: connectionId,
+        i: { postgres: { host, port: Number(server.port || 5432), database: new URL(source.url).pathname.slice(1), user: server.username || 'postgres' } },
+      },
+    );
     expect(res.body.data?.updateConnection.errors).toEqual([]);
   }
 
   async function testConnection(connectionId: string): Promise<RunView> {
-    const res = await gql<{ testConnection: { runId: string | null; errors: unknown[] } }>(`mutation($id: ID!){ testConnection(id: $id) { runId errors { code field message } } }`, { id: connectionId });
+    const res = await gql<{ testConnection: { runId: string | null; errors: unknown[] } }>(
+      `mutation($id: ID!){ testConnection(id: $id) { runId errors { code field message } } }`,
+      { id: connectionId },
+    );
     expect(res.body.data?.testConnection.errors).toEqual([]);
     return runOf(res.body.data!.testConnection.runId!);
   }
 
   async function discover(connectionId: string): Promise<RunView> {
-    const res = await gql<{ discoverConnection: DispatchPayload }>(`mutation($id: ID!){ discoverConnection(id: $id) { runId errors { code field message } } }`, { id: connectionId });
+    const res = await gql<{ discoverConnection: DispatchPayload }>(
+      `mutation($id: ID!){ discoverConnection(id: $id) { runId errors { code field message } } }`,
+      { id: connectionId },
+    );
     expect(res.body.data?.discoverConnection.errors).toEqual([]);
     return runOf(res.body.data!.discoverConnection.runId!);
   }
 
   async function sync(connectionId: string): Promise<RunView> {
-    const res = await gql<{ syncConnection: DispatchPayload }>(SYNC_CONNECTION, { i: { connectionId, tables: [{ schema: 'public', name: 'customer', mode: 'FULL' }] } });
+    const res = await gql<{ syncConnection: DispatchPayload }>(SYNC_CONNECTION, {
+      i: { connectionId, tables: [{ schema: 'public', name: 'customer', mode: 'FULL' }] },
+    });
     expect(res.body.data?.syncConnection.errors).toEqual([]);
     return runOf(res.body.data!.syncConnection.runId!);
   }
@@ -101,8 +127,16 @@ describe('outbound network policy: connection tests, discovery and sync through 
     ws.C = (await env.createWorkspace('netpolicy-c')).id;
     const knobs = { JOB_ACK_WAIT_MS: '5000', JOB_BACKOFF_BASE_MS: '200' };
     env.startWorker(ws.A, { durable: `netpol-a-${suffix}`, domains: ['connection', 'source', 'warehouse'], env: knobs });
-    env.startWorker(ws.B, { durable: `netpol-b-${suffix}`, domains: ['connection', 'source'], env: { ...knobs, WAREHOUSE_ADMIN_URL: undefined, DLX_PLATFORM_ENDPOINTS: serverEndpoint } });
-    env.startWorker(ws.C, { durable: `netpol-c-${suffix}`, domains: ['connection', 'source'], env: { ...knobs, WAREHOUSE_ADMIN_URL: undefined, CONNECTION_ALLOWED_NETWORKS: '' } });
+    env.startWorker(ws.B, {
+      durable: `netpol-b-${suffix}`,
+      domains: ['connection', 'source'],
+      env: { ...knobs, WAREHOUSE_ADMIN_URL: undefined, DLX_PLATFORM_ENDPOINTS: serverEndpoint },
+    });
+    env.startWorker(ws.C, {
+      durable: `netpol-c-${suffix}`,
+      domains: ['connection', 'source'],
+      env: { ...knobs, WAREHOUSE_ADMIN_URL: undefined, CONNECTION_ALLOWED_NETWORKS: '' },
+    });
     expect(await env.warehouseProvisioned(ws.A, 'A')).toEqual({ status: 'READY', last_error: null });
 
     // Guard: nothing below may send a packet to a private or link-local address, so first make sure
@@ -110,7 +144,8 @@ describe('outbound network policy: connection tests, discovery and sync through 
     // worker built before the policy existed would try to connect.
     const nats = new URL(process.env.NATS_URL!);
     const guard = await testConnection(await connection(ws.A, 'guard-nats', nats.hostname, Number(nats.port || 4222)));
-    if (guard.error?.code !== 'DESTINATION_NOT_ALLOWED') throw new Error(`the worker does not enforce the network policy (stale workers/dist? run npx tsc -b workers): ${JSON.stringify(guard)}`);
+    if (guard.error?.code !== 'DESTINATION_NOT_ALLOWED')
+      throw new Error(`the worker does not enforce the network policy (stale workers/dist? run npx tsc -b workers): ${JSON.stringify(guard)}`);
   }, 180000);
 
   afterAll(async () => {
@@ -139,7 +174,10 @@ describe('outbound network policy: connection tests, discovery and sync through 
     await env.discover(id);
     await pointAt(id, '10.1.2.3');
     const synced = await sync(id);
-    expect(synced.error).toEqual({ code: 'DESTINATION_NOT_ALLOWED', message: '10.1.2.3 is a private network address; an operator can allow it with CONNECTION_ALLOWED_NETWORKS=10.0.0.0/8.' });
+    expect(synced.error).toEqual({
+      code: 'DESTINATION_NOT_ALLOWED',
+      message: '10.1.2.3 is a private network address; an operator can allow it with CONNECTION_ALLOWED_NETWORKS=10.0.0.0/8.',
+    });
     const tested = await testConnection(id);
     expect(refusedAtFirstStep(tested)).toEqual(['FAILURE', 'DESTINATION_NOT_ALLOWED', [['host resolved', 'FAILURE']]]);
     expect(tested.error).toEqual(synced.error);
@@ -147,7 +185,9 @@ describe('outbound network policy: connection tests, discovery and sync through 
     const metadata = await connection(ws.A, 'to-metadata', '169.254.169.254', 80);
     const metaTest = await testConnection(metadata);
     expect(refusedAtFirstStep(metaTest)).toEqual(['FAILURE', 'DESTINATION_NOT_ALLOWED', [['host resolved', 'FAILURE']]]);
-    expect(metaTest.error!.message).toBe('169.254.169.254 is a cloud metadata address, which connections can never reach. Point the connection at your own server.');
+    expect(metaTest.error!.message).toBe(
+      '169.254.169.254 is a cloud metadata address, which connections can never reach. Point the connection at your own server.',
+    );
     const metaDiscovery = await discover(metadata);
     expect([metaDiscovery.state, metaDiscovery.error]).toEqual(['FAILURE', metaTest.error]);
   }, 180000);
@@ -156,7 +196,9 @@ describe('outbound network policy: connection tests, discovery and sync through 
     for (const host of [server.hostname, 'localhost']) {
       const run = await testConnection(await connection(ws.B, `platform-db-${host}`, host));
       expect(refusedAtFirstStep(run)).toEqual(['FAILURE', 'DESTINATION_NOT_ALLOWED', [['host resolved', 'FAILURE']]]);
-      expect(run.error!.message).toMatch(new RegExp(`is one of the platform's own endpoints \\(${serverEndpoint.replace(/\./g, '\\.')}\\), which connections can never reach`));
+      expect(run.error!.message).toMatch(
+        new RegExp(`is one of the platform's own endpoints \\(${serverEndpoint.replace(/\./g, '\\.')}\\), which connections can never reach`),
+      );
     }
     const discovered = await discover(await connection(ws.B, 'platform-db-discovery', server.hostname));
     expect(discovered.error?.code).toBe('DESTINATION_NOT_ALLOWED');
@@ -166,7 +208,9 @@ describe('outbound network policy: connection tests, discovery and sync through 
     for (const host of ['127.0.0.1', 'localhost']) {
       const run = await testConnection(await connection(ws.C, `loopback-${host}`, host, listenerPort));
       expect(refusedAtFirstStep(run)).toEqual(['FAILURE', 'DESTINATION_NOT_ALLOWED', [['host resolved', 'FAILURE']]]);
-      expect(run.error!.message).toMatch(/^(localhost \()?127\.0\.0\.1\)? is a loopback address; an operator can allow it with CONNECTION_ALLOWED_NETWORKS=127\.0\.0\.0\/8\.$/);
+      expect(run.error!.message).toMatch(
+        /^(localhost \()?127\.0\.0\.1\)? is a loopback address; an operator can allow it with CONNECTION_ALLOWED_NETWORKS=127\.0\.0\.0\/8\.$/,
+      );
     }
     expect(accepted).toBe(0);
 

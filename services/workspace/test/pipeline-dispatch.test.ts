@@ -36,9 +36,13 @@ describe('pipeline.run v2 dispatch (load stage, sealed secrets, refusals)', () =
     expect(res.body.errors).toBeUndefined();
     return (res.body.data as Record<string, T>)[field]!;
   };
-  const newWorkspace = async (slug: string) => data<{ workspace: { id: string } }>(await gql(CREATE_WS, { i: { name: slug, slug } }), 'createWorkspace').workspace.id;
+  const newWorkspace = async (slug: string) =>
+    data<{ workspace: { id: string } }>(await gql(CREATE_WS, { i: { name: slug, slug } }), 'createWorkspace').workspace.id;
   const newConnection = async (workspaceId: string, name: string, extra: Record<string, unknown>) => {
-    const created = data<{ connection: { id: string } | null; errors: Errors }>(await gql(CREATE_CONN, { i: { workspaceId, name, kind: 'SOURCE', ...extra } }), 'createConnection');
+    const created = data<{ connection: { id: string } | null; errors: Errors }>(
+      await gql(CREATE_CONN, { i: { workspaceId, name, kind: 'SOURCE', ...extra } }),
+      'createConnection',
+    );
     expect(created.errors).toEqual([]);
     return created.connection!.id;
   };
@@ -51,7 +55,9 @@ describe('pipeline.run v2 dispatch (load stage, sealed secrets, refusals)', () =
   /** Ledger rows, and outbox rows (jobs and run events) that a dispatch would write. */
   const written = async () => {
     const [{ runs }] = await p.sources.workspace.query(`SELECT count(*)::int AS runs FROM workspace.pipeline_run`);
-    const [{ outbox }] = await p.sources.workspace.query(`SELECT count(*)::int AS outbox FROM workspace.outbox WHERE subject LIKE 'jobs.pipeline.run.%' OR subject LIKE 'runs.%'`);
+    const [{ outbox }] = await p.sources.workspace.query(
+      `SELECT count(*)::int AS outbox FROM workspace.outbox WHERE subject LIKE 'jobs.pipeline.run.%' OR subject LIKE 'runs.%'`,
+    );
     return { runs, outbox };
   };
 
@@ -84,12 +90,24 @@ describe('pipeline.run v2 dispatch (load stage, sealed secrets, refusals)', () =
   });
 
   it('sends a v2 job with the warehouse destination, each source’s config, and its secrets sealed per job and connection', async () => {
-    const pg = await newConnection(ws, 'crm', { type: 'POSTGRES', postgres: { host: 'crm.db.internal', database: 'crm', user: 'etl', schema: 'public' }, secrets: { password } });
-    const api = await newConnection(ws, 'shop-api', { type: 'REST_API', restApi: { baseUrl: 'https://api.shop.example/v1', auth: 'BEARER' }, secrets: { token } });
+    const pg = await newConnection(ws, 'crm', {
+      type: 'POSTGRES',
+      postgres: { host: 'crm.db.internal', database: 'crm', user: 'etl', schema: 'public' },
+      secrets: { password },
+    });
+    const api = await newConnection(ws, 'shop-api', {
+      type: 'REST_API',
+      restApi: { baseUrl: 'https://api.shop.example/v1', auth: 'BEARER' },
+      secrets: { token },
+    });
     const plain = await newConnection(ws, 'open-db', { type: 'POSTGRES', postgres: { host: 'open.db.internal', database: 'open', user: 'reader' } });
     const id = await newPipeline(ws, 'Load everything', {
       sources: [
-        { connectionId: pg, tables: ['public.orders', 'public.customers'], incremental: [{ table: 'public.orders', cursorColumn: 'updated_at', primaryKey: ['id'] }] },
+        {
+          connectionId: pg,
+          tables: ['public.orders', 'public.customers'],
+          incremental: [{ table: 'public.orders', cursorColumn: 'updated_at', primaryKey: ['id'] }],
+        },
         { connectionId: api, incremental: [{ table: 'api.orders', cursorColumn: 'modified', primaryKey: ['order_id'] }] },
         { connectionId: plain },
       ],
@@ -101,12 +119,24 @@ describe('pipeline.run v2 dispatch (load stage, sealed secrets, refusals)', () =
     expect(ledger.run_id).toBe(res.runId);
 
     const { raw, job } = await publishedJob(ws, ledger.job_id);
-    expect(job).toMatchObject({ v: 2, kind: 'pipeline.run', jobId: ledger.job_id, runId: res.runId, orgId, workspaceId: ws, requestedBy: admin.kind === 'user' ? admin.userId : '' });
+    expect(job).toMatchObject({
+      v: 2,
+      kind: 'pipeline.run',
+      jobId: ledger.job_id,
+      runId: res.runId,
+      orgId,
+      workspaceId: ws,
+      requestedBy: admin.kind === 'user' ? admin.userId : '',
+    });
     expect(job.limits).toEqual({ maxRows: expect.any(Number), maxStorageBytes: expect.any(Number) });
     expect(job.payload.trigger).toBe('MANUAL');
     expect(job.payload.definition).toMatchObject({
       onMalformed: 'FAIL',
-      sources: [{ connectionId: pg, incremental: [{ table: 'public.orders', cursorColumn: 'updated_at', primaryKey: ['id'] }] }, { connectionId: api, incremental: [{ table: 'api.orders', cursorColumn: 'modified', primaryKey: ['order_id'] }] }, { connectionId: plain }],
+      sources: [
+        { connectionId: pg, incremental: [{ table: 'public.orders', cursorColumn: 'updated_at', primaryKey: ['id'] }] },
+        { connectionId: api, incremental: [{ table: 'api.orders', cursorColumn: 'modified', primaryKey: ['order_id'] }] },
+        { connectionId: plain },
+      ],
     });
     const load = job.payload.load;
     expect(load.destination).toEqual(warehouse);
@@ -130,7 +160,10 @@ describe('pipeline.run v2 dispatch (load stage, sealed secrets, refusals)', () =
     expect(() => unseal(key, pgLoad!.secrets!, pipelineSecretAad(job.jobId, api))).toThrow();
     expect(() => unseal(key, pgLoad!.secrets!, pipelineSecretAad(randomUUID(), pg))).toThrow();
     // …nor anywhere in the outbox rows of the run.
-    const rows: Array<{ payload: unknown }> = await p.sources.workspace.query(`SELECT payload FROM workspace.outbox WHERE id = $1 OR subject = $2`, [job.jobId, `runs.${ws}.${res.runId}`]);
+    const rows: Array<{ payload: unknown }> = await p.sources.workspace.query(`SELECT payload FROM workspace.outbox WHERE id = $1 OR subject = $2`, [
+      job.jobId,
+      `runs.${ws}.${res.runId}`,
+    ]);
     expect(rows).toHaveLength(2);
     for (const r of rows) expect(JSON.stringify(r.payload)).not.toMatch(new RegExp(`${password}|${token}`));
   });
@@ -144,7 +177,11 @@ describe('pipeline.run v2 dispatch (load stage, sealed secrets, refusals)', () =
     expect(data<{ deletedId: string }>(await gql(DELETE_CONN, { id: doomed }), 'deleteConnection').deletedId).toBe(doomed);
     expect(data<{ errors: Errors }>(await gql(UPDATE_CONN, { id: turned, i: { kind: 'DESTINATION' } }), 'updateConnection').errors).toEqual([]);
 
-    const pendingConn = await newConnection(pendingWs, 'pending-src', { type: 'POSTGRES', postgres: { host: 'p.db.internal', database: 'p', user: 'u' }, secrets: { password } });
+    const pendingConn = await newConnection(pendingWs, 'pending-src', {
+      type: 'POSTGRES',
+      postgres: { host: 'p.db.internal', database: 'p', user: 'u' },
+      secrets: { password },
+    });
     const notReady = await newPipeline(pendingWs, 'Warehouse pending', { sources: [{ connectionId: pendingConn }] });
 
     const before = await written();
@@ -163,8 +200,15 @@ describe('pipeline.run v2 dispatch (load stage, sealed secrets, refusals)', () =
     await p.sources.workspace.query(`UPDATE workspace.warehouse SET status = 'FAILED', last_error = 'role exists' WHERE workspace_id = $1`, [pendingWs]);
     expect((await run(notReady)).errors[0]!.message).toMatch(/provisioning failed \(role exists\); ask an organization admin/);
     // An external warehouse whose connection is no longer a DESTINATION: refused, saying how to fix it.
-    const dest = await newConnection(pendingWs, 'ext-wh', { kind: 'DESTINATION', type: 'POSTGRES', postgres: { host: 'wh.example', database: 'wh', user: 'u' } });
-    await p.sources.workspace.query(`UPDATE workspace.warehouse SET mode = 'EXTERNAL', connection_id = $2, status = 'READY' WHERE workspace_id = $1`, [pendingWs, dest]);
+    const dest = await newConnection(pendingWs, 'ext-wh', {
+      kind: 'DESTINATION',
+      type: 'POSTGRES',
+      postgres: { host: 'wh.example', database: 'wh', user: 'u' },
+    });
+    await p.sources.workspace.query(`UPDATE workspace.warehouse SET mode = 'EXTERNAL', connection_id = $2, status = 'READY' WHERE workspace_id = $1`, [
+      pendingWs,
+      dest,
+    ]);
     await p.sources.workspace.query(`UPDATE workspace.connection SET kind = 'SOURCE' WHERE id = $1`, [dest]);
     const invalid = await run(notReady);
     expect(invalid.errors.map((e) => e.code)).toEqual(['WAREHOUSE_CONNECTION_INVALID']);
@@ -172,7 +216,10 @@ describe('pipeline.run v2 dispatch (load stage, sealed secrets, refusals)', () =
     // No ledger row, no job, no run event for any of them.
     expect(await written()).toEqual(before);
     // Fixed, the same pipeline runs.
-    await p.sources.workspace.query(`UPDATE workspace.warehouse SET mode = 'PLATFORM', connection_id = NULL, status = 'READY', last_error = NULL WHERE workspace_id = $1`, [pendingWs]);
+    await p.sources.workspace.query(
+      `UPDATE workspace.warehouse SET mode = 'PLATFORM', connection_id = NULL, status = 'READY', last_error = NULL WHERE workspace_id = $1`,
+      [pendingWs],
+    );
     const ok = await run(notReady);
     expect(ok.errors).toEqual([]);
     expect(ok.runId).not.toBeNull();
@@ -180,8 +227,13 @@ describe('pipeline.run v2 dispatch (load stage, sealed secrets, refusals)', () =
 
   it("re-seals a source's secret for the job only: the copy opens with that job and connection's AAD alone, the stored sealing is untouched", async () => {
     const password = `pw-${randomUUID()}`;
-    const src = await newConnection(ws, 'sealed-source', { type: 'POSTGRES', postgres: { host: 'sealed.db.internal', database: 'l', user: 'etl' }, secrets: { password } });
-    const storedSealing = async () => (await p.sources.workspace.query(`SELECT secret_sealed, secret_updated_at FROM workspace.connection WHERE id = $1`, [src]))[0];
+    const src = await newConnection(ws, 'sealed-source', {
+      type: 'POSTGRES',
+      postgres: { host: 'sealed.db.internal', database: 'l', user: 'etl' },
+      secrets: { password },
+    });
+    const storedSealing = async () =>
+      (await p.sources.workspace.query(`SELECT secret_sealed, secret_updated_at FROM workspace.connection WHERE id = $1`, [src]))[0];
     const before = await storedSealing();
     expect(before.secret_sealed.kid).toBe('ws');
     const id = await newPipeline(ws, 'Sealed secret', { sources: [{ connectionId: src }] });
@@ -197,5 +249,4 @@ describe('pipeline.run v2 dispatch (load stage, sealed secrets, refusals)', () =
     expect(() => unseal(key, sealed, `job:${jobId}`)).toThrow();
     expect(await storedSealing()).toEqual(before);
   });
-
 });

@@ -19,10 +19,16 @@ const GET = `query($id: ID!){ pipeline(id: $id) { id name nextRunTimes(count: 2)
 const GET_DEF = `query($id: ID!){ pipeline(id: $id) { ${FIELDS} } }`;
 const LIST = `query($ws: ID!, $first: Int, $after: String, $s: String){ pipelines(workspaceId: $ws, first: $first, after: $after, search: $s) { nodes { id name } pageInfo { hasNextPage endCursor } } }`;
 
-type Payload = { pipeline: Record<string, unknown> | null; errors: Array<{ code: string; field: string | null; message: string }>; runId?: string | null; deletedId?: string | null };
+type Payload = {
+  pipeline: Record<string, unknown> | null;
+  errors: Array<{ code: string; field: string | null; message: string }>;
+  runId?: string | null;
+  deletedId?: string | null;
+};
 
 /** Wall-clock hh:mm of `d` in `tz` (Intl, independent of the cron library). */
-const wallClock = (d: string, tz: string) => new Intl.DateTimeFormat('en-GB', { timeZone: tz, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(d));
+const wallClock = (d: string, tz: string) =>
+  new Intl.DateTimeFormat('en-GB', { timeZone: tz, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(d));
 
 describe('pipelines through the gateway (create / validate / update / enable / run / delete, permissions)', () => {
   let p: Platform;
@@ -41,7 +47,8 @@ describe('pipelines through the gateway (create / validate / update / enable / r
   const fileSrc = randomUUID();
   const target = randomUUID();
 
-  const gql = (viewer: Viewer | undefined, query: string, variables: Record<string, unknown> = {}) => postGraphQL(p.gatewayUrl, query, variables, viewer ? viewerHeader(viewer) : {});
+  const gql = (viewer: Viewer | undefined, query: string, variables: Record<string, unknown> = {}) =>
+    postGraphQL(p.gatewayUrl, query, variables, viewer ? viewerHeader(viewer) : {});
   const payload = (res: GqlResponse, field: string): Payload => {
     expect(res.body.errors).toBeUndefined();
     return (res.body.data as Record<string, Payload>)[field]!;
@@ -55,13 +62,16 @@ describe('pipelines through the gateway (create / validate / update / enable / r
     schemaDriftPolicy: 'PROPAGATE',
     ...o,
   });
-  const create = async (viewer: Viewer, i: Record<string, unknown>) => payload(await gql(viewer, CREATE, { i: { workspaceId: wsA, definition: definition(), ...i } }), 'createPipeline');
+  const create = async (viewer: Viewer, i: Record<string, unknown>) =>
+    payload(await gql(viewer, CREATE, { i: { workspaceId: wsA, definition: definition(), ...i } }), 'createPipeline');
   const countPipelines = async () => (await p.sources.workspace.query(`SELECT count(*)::int AS n FROM workspace.pipeline`))[0].n as number;
 
   beforeAll(async () => {
     p = await startPlatform({ runsFilter: `runs.${randomUUID()}.>` });
     const newWs = async (slug: string) => {
-      const res = await gql(adminA, `mutation($i: CreateWorkspaceInput!){ createWorkspace(input: $i) { workspace { id } errors { code } } }`, { i: { name: slug, slug } });
+      const res = await gql(adminA, `mutation($i: CreateWorkspaceInput!){ createWorkspace(input: $i) { workspace { id } errors { code } } }`, {
+        i: { name: slug, slug },
+      });
       return (res.body.data as { createWorkspace: { workspace: { id: string } } }).createWorkspace.workspace.id;
     };
     wsA = await newWs('pipes');
@@ -71,23 +81,24 @@ describe('pipelines through the gateway (create / validate / update / enable / r
     noGrantA = userViewer({ orgId: orgA, grants: [{ workspaceId: wsA2, role: 'EDITOR' }] });
     // Connections straight into the table (this suite is about pipelines, not connection set-up).
     const conn = (id: string, ws: string, name: string, kind: string) =>
-      p.sources.workspace.query(`INSERT INTO workspace.connection (id, org_id, workspace_id, name, kind, type, config) VALUES ($1, $2, $3, $4, $5, 'POSTGRES', $6)`, [
-        id,
-        orgA,
-        ws,
-        name,
-        kind,
-        JSON.stringify({ type: 'POSTGRES', host: `${name}.db.internal`, port: 5432, database: name, user: 'etl', sslMode: 'prefer' }),
-      ]);
+      p.sources.workspace.query(
+        `INSERT INTO workspace.connection (id, org_id, workspace_id, name, kind, type, config) VALUES ($1, $2, $3, $4, $5, 'POSTGRES', $6)`,
+        [
+          id,
+          orgA,
+          ws,
+          name,
+          kind,
+          JSON.stringify({ type: 'POSTGRES', host: `${name}.db.internal`, port: 5432, database: name, user: 'etl', sslMode: 'prefer' }),
+        ],
+      );
     await conn(src, wsA, 'crm', 'SOURCE');
     await conn(dest, wsA, 'warehouse-out', 'DESTINATION');
     await conn(otherWsSrc, wsA2, 'elsewhere', 'SOURCE');
-    await p.sources.workspace.query(`INSERT INTO workspace.connection (id, org_id, workspace_id, name, kind, type, config) VALUES ($1, $2, $3, 'orders.csv', 'SOURCE', 'FILE', $4)`, [
-      fileSrc,
-      orgA,
-      wsA,
-      JSON.stringify({ type: 'FILE', fileId: randomUUID(), fileName: 'orders.csv', format: 'CSV', sizeBytes: 100 }),
-    ]);
+    await p.sources.workspace.query(
+      `INSERT INTO workspace.connection (id, org_id, workspace_id, name, kind, type, config) VALUES ($1, $2, $3, 'orders.csv', 'SOURCE', 'FILE', $4)`,
+      [fileSrc, orgA, wsA, JSON.stringify({ type: 'FILE', fileId: randomUUID(), fileName: 'orders.csv', format: 'CSV', sizeBytes: 100 })],
+    );
     // No worker provisions warehouses in this suite: runs need the workspace's to be READY.
     await p.sources.workspace.query(`UPDATE workspace.warehouse SET status = 'READY' WHERE workspace_id = $1`, [wsA]);
   }, 120_000);
@@ -112,7 +123,10 @@ describe('pipelines through the gateway (create / validate / update / enable / r
       definition: {
         sources: [{ connectionId: src, connection: { id: src, name: 'crm' }, tables: ['public.orders'], patterns: ['sales_*'], incremental: [] }],
         targetTableIds: [target],
-        checks: [{ ruleId: expect.any(String), type: null, column: null, targetTableId: null }, { ruleId: null, type: 'NOT_NULL', column: 'id', targetTableId: target }],
+        checks: [
+          { ruleId: expect.any(String), type: null, column: null, targetTableId: null },
+          { ruleId: null, type: 'NOT_NULL', column: 'id', targetTableId: target },
+        ],
         exports: [{ connectionId: dest, connection: { id: dest }, targetTableIds: [target] }],
         schemaDriftPolicy: 'PROPAGATE',
         onMalformed: 'SKIP_AND_REPORT',
@@ -145,7 +159,10 @@ describe('pipelines through the gateway (create / validate / update / enable / r
       [{ name: 'nightly crm' }, ['NAME_TAKEN@name']], // names compare case-insensitively
       [{ name: 'c6', definition: definition({ sources: [{ connectionId: otherWsSrc }] }) }, ['CONNECTION_NOT_FOUND@definition.sources.0.connectionId']],
       [{ name: 'c7', definition: definition({ sources: [{ connectionId: randomUUID() }] }) }, ['CONNECTION_NOT_FOUND@definition.sources.0.connectionId']],
-      [{ name: 'c8', definition: definition({ exports: [{ connectionId: src, targetTableIds: [target] }] }) }, ['CONNECTION_KIND_INVALID@definition.exports.0.connectionId']],
+      [
+        { name: 'c8', definition: definition({ exports: [{ connectionId: src, targetTableIds: [target] }] }) },
+        ['CONNECTION_KIND_INVALID@definition.exports.0.connectionId'],
+      ],
       [{ name: 'c9', definition: definition({ sources: [{ connectionId: dest }] }) }, ['CONNECTION_KIND_INVALID@definition.sources.0.connectionId']],
       [{ name: 'c10', definition: definition({ sources: [] }) }, ['DEFINITION_INVALID@definition.sources']],
       [{ name: 'c11', definition: definition({ checks: [{ column: 'id' }] }) }, ['DEFINITION_INVALID@definition.checks.0']],
@@ -154,9 +171,15 @@ describe('pipelines through the gateway (create / validate / update / enable / r
       // A malformed id names nothing: answered as an id that does not exist (c7).
       [{ name: 'c13', definition: definition({ sources: [{ connectionId: 'nope' }] }) }, ['CONNECTION_NOT_FOUND@definition.sources.0.connectionId']],
       // Incremental tables: well-formed, listed once, among the tables the source selects.
-      [{ name: 'c14', definition: definition({ sources: [{ connectionId: src, incremental: [{ table: 'public.orders', cursorColumn: ' ' }] }] }) }, ['DEFINITION_INVALID@definition.sources.0.incremental.0.cursorColumn']],
       [
-        { name: 'c15', definition: definition({ sources: [{ connectionId: src, incremental: [{ table: 'public.orders', cursorColumn: 'updated_at', primaryKey: [] }] }] }) },
+        { name: 'c14', definition: definition({ sources: [{ connectionId: src, incremental: [{ table: 'public.orders', cursorColumn: ' ' }] }] }) },
+        ['DEFINITION_INVALID@definition.sources.0.incremental.0.cursorColumn'],
+      ],
+      [
+        {
+          name: 'c15',
+          definition: definition({ sources: [{ connectionId: src, incremental: [{ table: 'public.orders', cursorColumn: 'updated_at', primaryKey: [] }] }] }),
+        },
         ['DEFINITION_INVALID@definition.sources.0.incremental.0.primaryKey'],
       ],
       [
@@ -180,13 +203,26 @@ describe('pipelines through the gateway (create / validate / update / enable / r
         {
           name: 'c17',
           definition: definition({
-            sources: [{ connectionId: src, tables: ['public.orders'], patterns: ['sales_*', 'crm.acc?unts'], incremental: [{ table: 'public.invoices', cursorColumn: 'updated_at' }, { table: 'crm.accounts_v2', cursorColumn: 'x' }] }],
+            sources: [
+              {
+                connectionId: src,
+                tables: ['public.orders'],
+                patterns: ['sales_*', 'crm.acc?unts'],
+                incremental: [
+                  { table: 'public.invoices', cursorColumn: 'updated_at' },
+                  { table: 'crm.accounts_v2', cursorColumn: 'x' },
+                ],
+              },
+            ],
           }),
         },
         ['DEFINITION_INVALID@definition.sources.0.incremental.0.table', 'DEFINITION_INVALID@definition.sources.0.incremental.1.table'],
       ],
       // A file has no key of its own: an incremental table of a FILE source names one.
-      [{ name: 'c18', definition: definition({ sources: [{ connectionId: fileSrc, incremental: [{ table: 'files.orders', cursorColumn: 'updated_at' }] }] }) }, ['PRIMARY_KEY_REQUIRED@definition.sources.0.incremental.0.primaryKey']],
+      [
+        { name: 'c18', definition: definition({ sources: [{ connectionId: fileSrc, incremental: [{ table: 'files.orders', cursorColumn: 'updated_at' }] }] }) },
+        ['PRIMARY_KEY_REQUIRED@definition.sources.0.incremental.0.primaryKey'],
+      ],
     ];
     for (const [input, expected] of cases) {
       const res = await create(editorA, input);
@@ -202,7 +238,12 @@ describe('pipelines through the gateway (create / validate / update / enable / r
     expect(codes(otherOrg)).toEqual(['WORKSPACE_NOT_FOUND@workspaceId']);
     expect(await countPipelines()).toBe(n);
     // With its key named, the FILE source's incremental table is accepted.
-    const keyed = await create(editorA, { name: 'c18-keyed', definition: definition({ sources: [{ connectionId: fileSrc, incremental: [{ table: 'files.orders', cursorColumn: 'updated_at', primaryKey: ['order_id'] }] }] }) });
+    const keyed = await create(editorA, {
+      name: 'c18-keyed',
+      definition: definition({
+        sources: [{ connectionId: fileSrc, incremental: [{ table: 'files.orders', cursorColumn: 'updated_at', primaryKey: ['order_id'] }] }],
+      }),
+    });
     expect(keyed.errors).toEqual([]);
     expect(keyed.pipeline).not.toBeNull();
   });
@@ -213,10 +254,16 @@ describe('pipelines through the gateway (create / validate / update / enable / r
       // Selected by the pattern (a pattern with a dot matches schema.table); the key defaults to the source table's.
       { table: 'sales.sales_eu', cursorColumn: 'seq', primaryKey: null },
     ];
-    const created = await create(editorA, { name: 'Incremental', definition: definition({ sources: [{ connectionId: src, tables: ['public.orders'], patterns: ['sales.sales_*'], incremental }], onMalformed: 'FAIL' }) });
+    const created = await create(editorA, {
+      name: 'Incremental',
+      definition: definition({ sources: [{ connectionId: src, tables: ['public.orders'], patterns: ['sales.sales_*'], incremental }], onMalformed: 'FAIL' }),
+    });
     expect(created.errors).toEqual([]);
     const id = created.pipeline!.id as string;
-    expect(created.pipeline!.definition).toMatchObject({ sources: [{ connectionId: src, tables: ['public.orders'], patterns: ['sales.sales_*'], incremental }], onMalformed: 'FAIL' });
+    expect(created.pipeline!.definition).toMatchObject({
+      sources: [{ connectionId: src, tables: ['public.orders'], patterns: ['sales.sales_*'], incremental }],
+      onMalformed: 'FAIL',
+    });
     const [{ definition: stored }] = await p.sources.workspace.query(`SELECT definition FROM workspace.pipeline WHERE id = $1`, [id]);
     expect(stored.onMalformed).toBe('FAIL');
     expect(stored.sources[0].incremental).toEqual([incremental[0], { table: 'sales.sales_eu', cursorColumn: 'seq' }]);
@@ -242,14 +289,29 @@ describe('pipelines through the gateway (create / validate / update / enable / r
     const expected = {
       sources: [
         { connectionId: src, tables: [], patterns: [], incremental: [{ table: 'public.events', cursorColumn: 'id', primaryKey: null }] },
-        { connectionId: src, tables: [], patterns: ['sales_?u'], incremental: [{ table: 'sales.sales_eu', cursorColumn: 'seq', primaryKey: ['region', 'id'] }] },
+        {
+          connectionId: src,
+          tables: [],
+          patterns: ['sales_?u'],
+          incremental: [{ table: 'sales.sales_eu', cursorColumn: 'seq', primaryKey: ['region', 'id'] }],
+        },
       ],
       onMalformed: 'SKIP_AND_REPORT',
     };
     expect(updated.pipeline!.definition).toMatchObject(expected);
     expect((await gql(viewerA, GET_DEF, { id })).body.data).toMatchObject({ pipeline: { definition: expected } });
     // An invalid incremental table in an update is refused and changes nothing.
-    const bad = payload(await gql(editorA, UPDATE, { id, i: { definition: definition({ sources: [{ connectionId: src, tables: ['public.orders'], incremental: [{ table: 'public.events', cursorColumn: 'id' }] }] }) } }), 'updatePipeline');
+    const bad = payload(
+      await gql(editorA, UPDATE, {
+        id,
+        i: {
+          definition: definition({
+            sources: [{ connectionId: src, tables: ['public.orders'], incremental: [{ table: 'public.events', cursorColumn: 'id' }] }],
+          }),
+        },
+      }),
+      'updatePipeline',
+    );
     expect(codes(bad)).toEqual(['DEFINITION_INVALID@definition.sources.0.incremental.0.table']);
     expect(bad.errors[0]!.message).toMatch(/public\.events is not among the tables this source loads/);
     expect((await gql(viewerA, GET_DEF, { id })).body.data).toMatchObject({ pipeline: { definition: expected } });
@@ -261,7 +323,10 @@ describe('pipelines through the gateway (create / validate / update / enable / r
   it('updates fields, recomputes the next run when the schedule changes, and clears it with schedule: null', async () => {
     const created = await create(editorA, { name: 'To edit', schedule: '0 6 * * 1', timeZone: 'America/New_York' });
     const id = created.pipeline!.id as string;
-    const renamed = payload(await gql(editorA, UPDATE, { id, i: { name: 'Edited', description: 'now hourly', schedule: '15 * * * *', timeZone: 'Asia/Kolkata' } }), 'updatePipeline');
+    const renamed = payload(
+      await gql(editorA, UPDATE, { id, i: { name: 'Edited', description: 'now hourly', schedule: '15 * * * *', timeZone: 'Asia/Kolkata' } }),
+      'updatePipeline',
+    );
     expect(renamed.errors).toEqual([]);
     expect(renamed.pipeline).toMatchObject({ name: 'Edited', description: 'now hourly', schedule: '15 * * * *', timeZone: 'Asia/Kolkata' });
     // Minute 15 in Kolkata (+05:30) is minute 45 in UTC.
@@ -280,7 +345,10 @@ describe('pipelines through the gateway (create / validate / update / enable / r
     expect(name).toBe('Edited');
     const cleared = payload(await gql(editorA, UPDATE, { id, i: { schedule: null } }), 'updatePipeline');
     expect(cleared.pipeline).toMatchObject({ name: 'Edited', schedule: null, nextRunAt: null, nextRunTimes: [] });
-    const newDef = payload(await gql(editorA, UPDATE, { id, i: { definition: definition({ exports: [], checks: [], schemaDriftPolicy: 'IGNORE' }) } }), 'updatePipeline');
+    const newDef = payload(
+      await gql(editorA, UPDATE, { id, i: { definition: definition({ exports: [], checks: [], schemaDriftPolicy: 'IGNORE' }) } }),
+      'updatePipeline',
+    );
     expect(newDef.pipeline).toMatchObject({ definition: { exports: [], checks: [], schemaDriftPolicy: 'IGNORE' } });
   });
 
@@ -326,13 +394,19 @@ describe('pipelines through the gateway (create / validate / update / enable / r
         trigger: 'MANUAL',
         pipelineId: id,
         definition: { schemaDriftPolicy: 'PROPAGATE', onMalformed: 'SKIP_AND_REPORT' },
-        load: { destination: { schema: wh.schema_name, role: wh.role_name }, sources: [{ connectionId: src, name: 'crm', config: { type: 'POSTGRES', host: 'crm.db.internal' }, secrets: null }] },
+        load: {
+          destination: { schema: wh.schema_name, role: wh.role_name },
+          sources: [{ connectionId: src, name: 'crm', config: { type: 'POSTGRES', host: 'crm.db.internal' }, secrets: null }],
+        },
       },
     });
     // Published by the relay: the QUEUED event on RUNS…
     let queued: unknown;
     for (const deadline = Date.now() + 10_000; !queued; await new Promise((r) => setTimeout(r, 100))) {
-      queued = await p.nats.jsm.streams.getMessage(STREAMS.RUNS.name, { last_by_subj: `runs.${wsA}.${first.runId}` }).then((m) => m?.json(), () => undefined);
+      queued = await p.nats.jsm.streams.getMessage(STREAMS.RUNS.name, { last_by_subj: `runs.${wsA}.${first.runId}` }).then(
+        (m) => m?.json(),
+        () => undefined,
+      );
       if (Date.now() > deadline) throw new Error('the QUEUED event was not published');
     }
     const ev = runStateChangedV1.parse(queued);
@@ -394,13 +468,21 @@ describe('pipelines through the gateway (create / validate / update / enable / r
     expect((await gql(undefined, GET, { id })).body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     // The entity reference re-checks the tenant too.
     const entities = async (viewer: Viewer) =>
-      postGraphQL(p.subgraphUrls.workspace!, `query($r: [_Any!]!){ _entities(representations: $r) { ... on Pipeline { id name } } }`, { r: [{ __typename: 'Pipeline', id }] }, {
-        [VIEWER_HEADER]: await p.keys.signer.sign(viewer, randomUUID()),
-      });
+      postGraphQL(
+        p.subgraphUrls.workspace!,
+        `query($r: [_Any!]!){ _entities(representations: $r) { ... on Pipeline { id name } } }`,
+        { r: [{ __typename: 'Pipeline', id }] },
+        {
+          [VIEWER_HEADER]: await p.keys.signer.sign(viewer, randomUUID()),
+        },
+      );
     expect((await entities(adminB)).body.data).toEqual({ _entities: [null] });
     expect((await entities(adminA)).body.data).toEqual({ _entities: [{ id, name: 'Guarded' }] });
     // Nothing changed.
-    const [row] = await p.sources.workspace.query(`SELECT name, enabled, (SELECT count(*)::int FROM workspace.pipeline_run r WHERE r.pipeline_id = p.id) AS runs FROM workspace.pipeline p WHERE id = $1`, [id]);
+    const [row] = await p.sources.workspace.query(
+      `SELECT name, enabled, (SELECT count(*)::int FROM workspace.pipeline_run r WHERE r.pipeline_id = p.id) AS runs FROM workspace.pipeline p WHERE id = $1`,
+      [id],
+    );
     expect(row).toEqual({ name: 'Guarded', enabled: true, runs: 0 });
   });
 
@@ -417,23 +499,40 @@ describe('pipelines through the gateway (create / validate / update / enable / r
 
   it("a discovered source's exact and incremental tables are checked against its latest snapshot; an undiscovered one is not", async () => {
     // The platform's replicas take this platform's organizations only.
-    await p.sources.auth.query(`INSERT INTO auth.organization (id, slug, name, region, time_zone) VALUES ($1, $2, 'Pipes', 'eu', 'UTC') ON CONFLICT DO NOTHING`, [orgA, `pipes-${orgA.slice(0, 8)}`]);
+    await p.sources.auth.query(
+      `INSERT INTO auth.organization (id, slug, name, region, time_zone) VALUES ($1, $2, 'Pipes', 'eu', 'UTC') ON CONFLICT DO NOTHING`,
+      [orgA, `pipes-${orgA.slice(0, 8)}`],
+    );
     const discovered = randomUUID();
-    await p.sources.workspace.query(`INSERT INTO workspace.connection (id, org_id, workspace_id, name, kind, type, config) VALUES ($1, $2, $3, 'shop', 'SOURCE', 'POSTGRES', $4)`, [
-      discovered,
-      orgA,
-      wsA,
-      JSON.stringify({ type: 'POSTGRES', host: 'shop.db.internal', port: 5432, database: 'shop', user: 'etl', sslMode: 'prefer' }),
-    ]);
+    await p.sources.workspace.query(
+      `INSERT INTO workspace.connection (id, org_id, workspace_id, name, kind, type, config) VALUES ($1, $2, $3, 'shop', 'SOURCE', 'POSTGRES', $4)`,
+      [discovered, orgA, wsA, JSON.stringify({ type: 'POSTGRES', host: 'shop.db.internal', port: 5432, database: 'shop', user: 'etl', sslMode: 'prefer' })],
+    );
     // A snapshot built by the schema service's own write side (as if a worker had reported it); its event reaches the workspace's replica.
     const snapshots = new SourceSnapshotDao(p.app.schema);
     const run = { orgId: orgA, workspaceId: wsA, connectionId: discovered, runId: randomUUID() };
     const column = (name: string, ordinal: number) => ({ name, type: 'integer', nullable: false, ordinal, profile: null });
-    await snapshots.stage({ ...run, table: { schema: 'public', name: 'orders', kind: 'TABLE', rowEstimate: 3, primaryKey: ['id'], foreignKeys: [], columns: [column('id', 1), column('version', 2)] } });
-    await snapshots.stage({ ...run, table: { schema: 'public', name: 'audit', kind: 'TABLE', rowEstimate: 3, primaryKey: [], foreignKeys: [], columns: [column('seq', 1)] } });
+    await snapshots.stage({
+      ...run,
+      table: {
+        schema: 'public',
+        name: 'orders',
+        kind: 'TABLE',
+        rowEstimate: 3,
+        primaryKey: ['id'],
+        foreignKeys: [],
+        columns: [column('id', 1), column('version', 2)],
+      },
+    });
+    await snapshots.stage({
+      ...run,
+      table: { schema: 'public', name: 'audit', kind: 'TABLE', rowEstimate: 3, primaryKey: [], foreignKeys: [], columns: [column('seq', 1)] },
+    });
     await snapshots.complete({ ...run, tableCount: 2, completedAt: new Date().toISOString() });
-    for (const until = Date.now() + 30_000; ; ) {
-      const [{ n }] = await p.sources.workspace.query(`SELECT count(*)::int AS n FROM workspace.source_snapshot_ref WHERE connection_id = $1 AND complete`, [discovered]);
+    for (const until = Date.now() + 30_000; ;) {
+      const [{ n }] = await p.sources.workspace.query(`SELECT count(*)::int AS n FROM workspace.source_snapshot_ref WHERE connection_id = $1 AND complete`, [
+        discovered,
+      ]);
       if (n === 1) break;
       if (Date.now() > until) throw new Error('the snapshot did not reach the workspace replica in 30 s');
       await new Promise((r) => setTimeout(r, 100));
@@ -464,7 +563,9 @@ describe('pipelines through the gateway (create / validate / update / enable / r
       'COLUMN_NOT_FOUND@definition.sources.0.incremental.0.primaryKey.1',
       'PRIMARY_KEY_REQUIRED@definition.sources.0.incremental.1.primaryKey',
     ]);
-    expect(refused.errors[0]!.message).toMatch(/"public\.Orders" is not a table of the connection's latest discovery \(version 1\)\. Did you mean public\.orders\? Names are case-sensitive/);
+    expect(refused.errors[0]!.message).toMatch(
+      /"public\.Orders" is not a table of the connection's latest discovery \(version 1\)\. Did you mean public\.orders\? Names are case-sensitive/,
+    );
     expect(refused.errors[2]!.message).toMatch(/public\.orders has no column "updated_at" \(its columns: id, version\)/);
     expect(await countPipelines()).toBe(before);
 
@@ -473,14 +574,25 @@ describe('pipelines through the gateway (create / validate / update / enable / r
       name: 'Checked',
       definition: definition({
         sources: [
-          { connectionId: discovered, tables: ['public.orders', 'audit'], patterns: ['nothing_yet_*'], incremental: [{ table: 'public.orders', cursorColumn: 'version' }, { table: 'audit', cursorColumn: 'seq', primaryKey: ['seq'] }] },
+          {
+            connectionId: discovered,
+            tables: ['public.orders', 'audit'],
+            patterns: ['nothing_yet_*'],
+            incremental: [
+              { table: 'public.orders', cursorColumn: 'version' },
+              { table: 'audit', cursorColumn: 'seq', primaryKey: ['seq'] },
+            ],
+          },
           { connectionId: src, tables: ['public.anything'] },
         ],
       }),
     });
     expect(ok.errors).toEqual([]);
     // updatePipeline checks the same way.
-    const upd = payload(await gql(editorA, UPDATE, { id: ok.pipeline!.id, i: { definition: definition({ sources: [{ connectionId: discovered, tables: ['public.gone'] }] }) } }), 'updatePipeline');
+    const upd = payload(
+      await gql(editorA, UPDATE, { id: ok.pipeline!.id, i: { definition: definition({ sources: [{ connectionId: discovered, tables: ['public.gone'] }] }) } }),
+      'updatePipeline',
+    );
     expect(codes(upd)).toEqual(['TABLE_NOT_DISCOVERED@definition.sources.0.tables.0']);
   });
 });

@@ -18,7 +18,17 @@ describe('workspace promotion', () => {
   let prod: string;
 
   type Item = { kind: string; name: string; sourceId: string; targetId: string | null; outcome: string; note: string | null };
-  type Promotion = { id: string; status: string; include: string[]; pendingParts: string[]; partErrors: string[]; items: Item[]; fromWorkspace: { id: string } | null; toWorkspace: { id: string }; completedAt: string | null };
+  type Promotion = {
+    id: string;
+    status: string;
+    include: string[];
+    pendingParts: string[];
+    partErrors: string[];
+    items: Item[];
+    fromWorkspace: { id: string } | null;
+    toWorkspace: { id: string };
+    completedAt: string | null;
+  };
   const PROMOTION = `id status include pendingParts partErrors items { kind name sourceId targetId outcome note } fromWorkspace { id } toWorkspace { id } completedAt`;
   const gql = gqlClient(() => p.gatewayUrl, { headers: () => admin });
   const ok = async <T>(query: string, variables: Record<string, unknown>, field: string, as = admin): Promise<T> => {
@@ -34,7 +44,7 @@ describe('workspace promotion', () => {
       as,
     );
   const done = async (id: string): Promise<Promotion> => {
-    for (const deadline = Date.now() + 20_000; ; ) {
+    for (const deadline = Date.now() + 20_000; ;) {
       const res = await gql<{ promotion: Promotion | null }>(`query($id: ID!){ promotion(id: $id) { ${PROMOTION} } }`, { id });
       const got = res.body.data?.promotion;
       if (got?.status === 'DONE') return got;
@@ -45,10 +55,18 @@ describe('workspace promotion', () => {
 
   beforeAll(async () => {
     p = await startPlatform();
-    [{ id: orgId }] = await p.sources.auth.query(`INSERT INTO auth.organization (slug, name, region, time_zone) VALUES ($1,'Promo','eu','UTC') RETURNING id`, [`promo-${randomUUID().slice(0, 6)}`]);
+    [{ id: orgId }] = await p.sources.auth.query(`INSERT INTO auth.organization (slug, name, region, time_zone) VALUES ($1,'Promo','eu','UTC') RETURNING id`, [
+      `promo-${randomUUID().slice(0, 6)}`,
+    ]);
     admin = viewerHeader(userViewer({ orgId, orgRole: 'ADMIN' }));
     const ws = async (slug: string, environment: string) =>
-      (await ok<{ workspace: { id: string } }>(`mutation($i: CreateWorkspaceInput!){ createWorkspace(input: $i) { workspace { id } errors { code } } }`, { i: { name: slug, slug, environment } }, 'createWorkspace')).workspace.id;
+      (
+        await ok<{ workspace: { id: string } }>(
+          `mutation($i: CreateWorkspaceInput!){ createWorkspace(input: $i) { workspace { id } errors { code } } }`,
+          { i: { name: slug, slug, environment } },
+          'createWorkspace',
+        )
+      ).workspace.id;
     dev = await ws('dev', 'DEV');
     prod = await ws('prod', 'PROD');
     await waitForWorkspaceRefs(p, [dev, prod]);
@@ -60,31 +78,82 @@ describe('workspace promotion', () => {
 
   it('copies connections without secrets, pipelines paused and re-pointed, and mappings, with a report', async () => {
     const conn = async (workspaceId: string, input: Record<string, unknown>) =>
-      (await ok<{ connection: { id: string } }>(`mutation($i: CreateConnectionInput!){ createConnection(input: $i) { connection { id } errors { code field message } } }`, { i: { workspaceId, ...input } }, 'createConnection')).connection.id;
-    const warehouse = await conn(dev, { name: 'Warehouse', kind: 'SOURCE', type: 'POSTGRES', postgres: { host: 'db.dev.internal', database: 'sales', user: 'etl' }, secrets: { password: 'dev-secret-pw-9' } });
+      (
+        await ok<{ connection: { id: string } }>(
+          `mutation($i: CreateConnectionInput!){ createConnection(input: $i) { connection { id } errors { code field message } } }`,
+          { i: { workspaceId, ...input } },
+          'createConnection',
+        )
+      ).connection.id;
+    const warehouse = await conn(dev, {
+      name: 'Warehouse',
+      kind: 'SOURCE',
+      type: 'POSTGRES',
+      postgres: { host: 'db.dev.internal', database: 'sales', user: 'etl' },
+      secrets: { password: 'dev-secret-pw-9' },
+    });
     const api = await conn(dev, { name: 'Public API', kind: 'SOURCE', type: 'REST_API', restApi: { baseUrl: 'https://api.example.com/v1', auth: 'NONE' } });
-    const exportTo = await conn(dev, { name: 'Exports', kind: 'DESTINATION', type: 'POSTGRES', postgres: { host: 'db.dev.internal', database: 'out', user: 'etl' }, secrets: { password: 'x-secret-2' } });
+    const exportTo = await conn(dev, {
+      name: 'Exports',
+      kind: 'DESTINATION',
+      type: 'POSTGRES',
+      postgres: { host: 'db.dev.internal', database: 'out', user: 'etl' },
+      secrets: { password: 'x-secret-2' },
+    });
     // Prod already has a connection named "exports" (names compare case-insensitively): it stays, and promoted pipelines use it.
-    const prodExports = await conn(prod, { name: 'exports', kind: 'DESTINATION', type: 'POSTGRES', postgres: { host: 'db.prod.internal', database: 'out', user: 'etl' }, secrets: { password: 'prod-pw-1' } });
+    const prodExports = await conn(prod, {
+      name: 'exports',
+      kind: 'DESTINATION',
+      type: 'POSTGRES',
+      postgres: { host: 'db.prod.internal', database: 'out', user: 'etl' },
+      secrets: { password: 'prod-pw-1' },
+    });
     const pipe = await ok<{ pipeline: { id: string } }>(
       `mutation($i: CreatePipelineInput!){ createPipeline(input: $i) { pipeline { id } errors { code field message } } }`,
-      { i: { workspaceId: dev, name: 'Nightly', definition: { sources: [{ connectionId: warehouse, tables: ['public.orders'] }, { connectionId: api }], exports: [{ connectionId: exportTo, targetTableIds: [randomUUID()] }] }, schedule: '30 2 * * *', timeZone: 'Europe/Berlin' } },
+      {
+        i: {
+          workspaceId: dev,
+          name: 'Nightly',
+          definition: {
+            sources: [{ connectionId: warehouse, tables: ['public.orders'] }, { connectionId: api }],
+            exports: [{ connectionId: exportTo, targetTableIds: [randomUUID()] }],
+          },
+          schedule: '30 2 * * *',
+          timeZone: 'Europe/Berlin',
+        },
+      },
       'createPipeline',
     );
-    await ok(`mutation($i: CreateMappingInput!){ createMapping(input: $i) { mapping { id } errors { code } } }`, { i: { workspaceId: dev, name: 'Customers', targetTable: 'dim_customers' } }, 'createMapping');
+    await ok(
+      `mutation($i: CreateMappingInput!){ createMapping(input: $i) { mapping { id } errors { code } } }`,
+      { i: { workspaceId: dev, name: 'Customers', targetTable: 'dim_customers' } },
+      'createMapping',
+    );
 
     const res = await promote({ fromWorkspaceId: dev, toWorkspaceId: prod });
     expect(res.body.errors).toBeUndefined();
     const started = res.body.data!.promoteWorkspace;
     expect(started.errors).toEqual([]);
-    expect(started.promotion).toMatchObject({ status: 'RUNNING', include: ['CONNECTIONS', 'PIPELINES', 'MAPPINGS'], pendingParts: ['MAPPINGS'], fromWorkspace: { id: dev }, toWorkspace: { id: prod } });
+    expect(started.promotion).toMatchObject({
+      status: 'RUNNING',
+      include: ['CONNECTIONS', 'PIPELINES', 'MAPPINGS'],
+      pendingParts: ['MAPPINGS'],
+      fromWorkspace: { id: dev },
+      toWorkspace: { id: prod },
+    });
     const report = await done(started.promotion!.id);
     expect(report.pendingParts).toEqual([]);
     expect(report.partErrors).toEqual([]);
     expect(report.completedAt).toEqual(expect.any(String));
     const line = (kind: string, name: string) => report.items.find((i) => i.kind === kind && i.name === name)!;
     expect(report.items.map((i) => `${i.kind}:${i.name}:${i.outcome}`).sort()).toEqual(
-      ['CONNECTION:Exports:SKIPPED', 'CONNECTION:Public API:COPIED', 'CONNECTION:Warehouse:NEEDS_ATTENTION', 'MAPPING:Customers:NEEDS_ATTENTION', 'PIPELINE:Nightly:NEEDS_ATTENTION'].sort(),
+      [
+        'CONNECTION:Exports:SKIPPED',
+        'CONNECTION:Public API:COPIED',
+        'CONNECTION:Warehouse:NEEDS_ATTENTION',
+        'MAPPING:Customers:NEEDS_ATTENTION',
+        'PIPELINE:Nightly:NEEDS_ATTENTION',
+      ].sort(),
     );
     expect(line('CONNECTION', 'Warehouse').note).toMatch(/without its password.*rotateConnectionSecret/);
     expect(line('CONNECTION', 'Exports').targetId).toBe(prodExports);
@@ -95,19 +164,34 @@ describe('workspace promotion', () => {
       { id: line('CONNECTION', 'Warehouse').targetId },
     );
     expect(copy.body.data!.connection).toEqual({ name: 'Warehouse', secretSet: false, status: 'UNTESTED', workspace: { id: prod } });
-    const [stored] = await p.sources.workspace.query(`SELECT secret_sealed, config FROM workspace.connection WHERE id = $1`, [line('CONNECTION', 'Warehouse').targetId]);
+    const [stored] = await p.sources.workspace.query(`SELECT secret_sealed, config FROM workspace.connection WHERE id = $1`, [
+      line('CONNECTION', 'Warehouse').targetId,
+    ]);
     expect(stored.secret_sealed).toBeNull();
     expect(JSON.stringify(stored)).not.toContain('dev-secret-pw-9');
-    const pipeline = await gql<{ pipeline: { name: string; enabled: boolean; nextRunAt: string | null; schedule: string; definition: { sources: Array<{ connection: { id: string } }>; exports: Array<{ connection: { id: string } }> } } }>(
-      `query($id: ID!){ pipeline(id: $id) { name enabled nextRunAt schedule definition { sources { connection { id } } exports { connection { id } } } } }`,
-      { id: line('PIPELINE', 'Nightly').targetId },
-    );
+    const pipeline = await gql<{
+      pipeline: {
+        name: string;
+        enabled: boolean;
+        nextRunAt: string | null;
+        schedule: string;
+        definition: { sources: Array<{ connection: { id: string } }>; exports: Array<{ connection: { id: string } }> };
+      };
+    }>(`query($id: ID!){ pipeline(id: $id) { name enabled nextRunAt schedule definition { sources { connection { id } } exports { connection { id } } } } }`, {
+      id: line('PIPELINE', 'Nightly').targetId,
+    });
     expect(pipeline.body.errors).toBeUndefined();
     expect(pipeline.body.data!.pipeline).toMatchObject({ name: 'Nightly', enabled: false, nextRunAt: null, schedule: '30 2 * * *' });
-    expect(pipeline.body.data!.pipeline.definition.sources.map((s) => s.connection.id)).toEqual([line('CONNECTION', 'Warehouse').targetId, line('CONNECTION', 'Public API').targetId]);
+    expect(pipeline.body.data!.pipeline.definition.sources.map((s) => s.connection.id)).toEqual([
+      line('CONNECTION', 'Warehouse').targetId,
+      line('CONNECTION', 'Public API').targetId,
+    ]);
     expect(pipeline.body.data!.pipeline.definition.exports.map((e) => e.connection.id)).toEqual([prodExports]);
     expect(pipe.pipeline.id).not.toBe(line('PIPELINE', 'Nightly').targetId);
-    const mappings = await gql<{ mappings: { nodes: Array<{ name: string; targetTable: string }> } }>(`query($ws: ID!){ mappings(workspaceId: $ws, first: 10) { nodes { name targetTable } } }`, { ws: prod });
+    const mappings = await gql<{ mappings: { nodes: Array<{ name: string; targetTable: string }> } }>(
+      `query($ws: ID!){ mappings(workspaceId: $ws, first: 10) { nodes { name targetTable } } }`,
+      { ws: prod },
+    );
     expect(mappings.body.data!.mappings.nodes).toEqual([{ name: 'Customers', targetTable: 'dim_customers' }]);
 
     // Promoting again changes nothing that is there already: everything is reported SKIPPED.
@@ -118,7 +202,8 @@ describe('workspace promotion', () => {
 
   it('refuses bad requests with typed errors and writes nothing', async () => {
     const before = await p.sources.workspace.query(`SELECT count(*)::int AS n FROM workspace.promotion WHERE org_id = $1`, [orgId]);
-    const codes = async (input: Record<string, unknown>, as = admin) => (await promote(input, as)).body.data?.promoteWorkspace.errors.map((e) => `${e.code}:${e.field}`);
+    const codes = async (input: Record<string, unknown>, as = admin) =>
+      (await promote(input, as)).body.data?.promoteWorkspace.errors.map((e) => `${e.code}:${e.field}`);
     expect(await codes({ fromWorkspaceId: dev, toWorkspaceId: dev })).toEqual(['SAME_WORKSPACE:toWorkspaceId']);
     expect(await codes({ fromWorkspaceId: dev, toWorkspaceId: prod, include: [] })).toEqual(['INCLUDE_EMPTY:include']);
     expect(await codes({ fromWorkspaceId: randomUUID(), toWorkspaceId: prod })).toEqual(['WORKSPACE_NOT_FOUND:fromWorkspaceId']);
@@ -126,10 +211,22 @@ describe('workspace promotion', () => {
     const prodEditor = viewerHeader(userViewer({ orgId, orgRole: 'MEMBER', grants: [{ workspaceId: prod, role: 'EDITOR' }] }));
     expect(await codes({ fromWorkspaceId: dev, toWorkspaceId: prod }, prodEditor)).toEqual(['WORKSPACE_NOT_FOUND:fromWorkspaceId']);
     // A viewer of both may read but not write into prod.
-    const reader = viewerHeader(userViewer({ orgId, orgRole: 'MEMBER', grants: [{ workspaceId: dev, role: 'VIEWER' }, { workspaceId: prod, role: 'VIEWER' }] }));
+    const reader = viewerHeader(
+      userViewer({
+        orgId,
+        orgRole: 'MEMBER',
+        grants: [
+          { workspaceId: dev, role: 'VIEWER' },
+          { workspaceId: prod, role: 'VIEWER' },
+        ],
+      }),
+    );
     expect(await codes({ fromWorkspaceId: dev, toWorkspaceId: prod }, reader)).toEqual(['FORBIDDEN:toWorkspaceId']);
     // Another org's admin sees neither workspace.
-    const [{ id: otherOrg }] = await p.sources.auth.query(`INSERT INTO auth.organization (slug, name, region, time_zone) VALUES ($1,'Other','eu','UTC') RETURNING id`, [`other-${randomUUID().slice(0, 6)}`]);
+    const [{ id: otherOrg }] = await p.sources.auth.query(
+      `INSERT INTO auth.organization (slug, name, region, time_zone) VALUES ($1,'Other','eu','UTC') RETURNING id`,
+      [`other-${randomUUID().slice(0, 6)}`],
+    );
     const stranger = viewerHeader(userViewer({ orgId: otherOrg, orgRole: 'ADMIN' }));
     expect(await codes({ fromWorkspaceId: dev, toWorkspaceId: prod }, stranger)).toEqual(['WORKSPACE_NOT_FOUND:fromWorkspaceId']);
     expect(await p.sources.workspace.query(`SELECT count(*)::int AS n FROM workspace.promotion WHERE org_id = $1`, [orgId])).toEqual(before);

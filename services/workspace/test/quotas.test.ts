@@ -90,7 +90,15 @@ describe('workspace quotas', () => {
     nats = await connectNats(process.env.NATS_URL!, 'workspace-quotas-test');
     await ensureStreams(nats.jsm);
     kv = await openQuotaBuckets(nats.nc);
-    results = await startConnectionTestResultsConsumer({ js: nats.js, jsm: nats.jsm, dao: new ConnectionDao(app), activeRuns: new ActiveRunDao(app), warehouses: new WarehouseDao(app), log, durable });
+    results = await startConnectionTestResultsConsumer({
+      js: nats.js,
+      jsm: nats.jsm,
+      dao: new ConnectionDao(app),
+      activeRuns: new ActiveRunDao(app),
+      warehouses: new WarehouseDao(app),
+      log,
+      durable,
+    });
     server = await createWorkspaceServer({
       ds: app,
       verifier: keys.verifier,
@@ -123,26 +131,43 @@ describe('workspace quotas', () => {
     await db?.drop();
   });
 
-  const gql = gqlViewerClient(() => url, async (viewer: Viewer) => ({ [VIEWER_HEADER]: await keys.signer.sign(viewer, randomUUID()) }));
+  const gql = gqlViewerClient(
+    () => url,
+    async (viewer: Viewer) => ({ [VIEWER_HEADER]: await keys.signer.sign(viewer, randomUUID()) }),
+  );
 
   async function newWorkspace(viewer: Viewer, slug: string): Promise<string> {
-    const res = await gql<{ createWorkspace: { workspace: { id: string } } }>(viewer, `mutation($i: CreateWorkspaceInput!){ createWorkspace(input: $i) { workspace { id } errors { code } } }`, { i: { name: slug, slug } });
+    const res = await gql<{ createWorkspace: { workspace: { id: string } } }>(
+      viewer,
+      `mutation($i: CreateWorkspaceInput!){ createWorkspace(input: $i) { workspace { id } errors { code } } }`,
+      { i: { name: slug, slug } },
+    );
     return res.body.data!.createWorkspace.workspace.id;
   }
   async function newConnection(ws: string, name: string): Promise<string> {
-    const res = await gql<CreateConnectionResult>(adminA, CREATE_CONNECTION, { i: postgresConnectionInput({ workspaceId: ws, name, databaseUrl: `postgres://loader:pw@db.example:5432/${name}` }) });
+    const res = await gql<CreateConnectionResult>(adminA, CREATE_CONNECTION, {
+      i: postgresConnectionInput({ workspaceId: ws, name, databaseUrl: `postgres://loader:pw@db.example:5432/${name}` }),
+    });
     if (!res.body.data?.createConnection.connection) throw new Error(`createConnection failed: ${JSON.stringify(res.body)}`);
     return res.body.data.createConnection.connection.id;
   }
   const quotasOf = async (viewer: Viewer, ws: string) =>
     (await gql<{ workspace: { quotas: Quotas } | null }>(viewer, `query($id: ID!){ workspace(id: $id) { ${QUOTAS_SELECTION} } }`, { id: ws })).body;
   const update = (viewer: Viewer, ws: string, i: Record<string, unknown>) =>
-    gql<{ updateWorkspaceQuotas: { quotas: Quotas | null; errors: Array<{ code: string; field: string | null; message: string }> } | null }>(viewer, UPDATE, { ws, i });
+    gql<{ updateWorkspaceQuotas: { quotas: Quotas | null; errors: Array<{ code: string; field: string | null; message: string }> } | null }>(viewer, UPDATE, {
+      ws,
+      i,
+    });
   const testConnection = (id: string) =>
-    gql<{ testConnection: { runId: string | null; errors: Array<{ code: string }> } | null }>(adminA, `mutation($id: ID!){ testConnection(id: $id) { runId errors { code } } }`, { id });
-  const activeRuns = async (ws: string): Promise<string[]> => (await ds.query(`SELECT run_id FROM workspace.active_run WHERE workspace_id = $1 ORDER BY started_at`, [ws])).map((r: { run_id: string }) => r.run_id);
+    gql<{ testConnection: { runId: string | null; errors: Array<{ code: string }> } | null }>(
+      adminA,
+      `mutation($id: ID!){ testConnection(id: $id) { runId errors { code } } }`,
+      { id },
+    );
+  const activeRuns = async (ws: string): Promise<string[]> =>
+    (await ds.query(`SELECT run_id FROM workspace.active_run WHERE workspace_id = $1 ORDER BY started_at`, [ws])).map((r: { run_id: string }) => r.run_id);
   async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 15_000): Promise<T> {
-    for (const deadline = Date.now() + timeoutMs; ; ) {
+    for (const deadline = Date.now() + timeoutMs; ;) {
       const v = await fn();
       if (v) return v;
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -196,7 +221,12 @@ describe('workspace quotas', () => {
     const invalid = await update(adminA, wsA, { storageBytes: -1, concurrentRuns: 1001, rowsPerRun: 1.5, apiRequestsPerMinute: 0 });
     expect(invalid.body.data?.updateWorkspaceQuotas?.quotas).toBeNull();
     const errors = invalid.body.data!.updateWorkspaceQuotas!.errors;
-    expect(errors.map((e) => `${e.field}:${e.code}`).sort()).toEqual(['apiRequestsPerMinute:INVALID_QUOTA', 'concurrentRuns:INVALID_QUOTA', 'rowsPerRun:INVALID_QUOTA', 'storageBytes:INVALID_QUOTA']);
+    expect(errors.map((e) => `${e.field}:${e.code}`).sort()).toEqual([
+      'apiRequestsPerMinute:INVALID_QUOTA',
+      'concurrentRuns:INVALID_QUOTA',
+      'rowsPerRun:INVALID_QUOTA',
+      'storageBytes:INVALID_QUOTA',
+    ]);
     expect(errors.find((e) => e.field === 'concurrentRuns')!.message).toMatch(/whole number from 0 to 1000/);
     // Neither refusal wrote anything.
     expect(await ds.query(`SELECT * FROM workspace.quota`)).toEqual([]);
@@ -211,7 +241,9 @@ describe('workspace quotas', () => {
       apiRequestsPerMinute: { limit: 600 },
     });
     expect(ok.body.data?.updateWorkspaceQuotas?.quotas?.updatedAt).toEqual(expect.any(String));
-    expect(await ds.query(`SELECT org_id, rows_per_run::int AS rows, version::int AS version FROM workspace.quota WHERE workspace_id = $1`, [wsA])).toEqual([{ org_id: orgA, rows: 1234, version: 1 }]);
+    expect(await ds.query(`SELECT org_id, rows_per_run::int AS rows, version::int AS version FROM workspace.quota WHERE workspace_id = $1`, [wsA])).toEqual([
+      { org_id: orgA, rows: 1234, version: 1 },
+    ]);
   });
 
   it('API requests per minute: the limit reaches the dlx-quotas bucket directly and through the outbox; usage is the gateways’ shared count', async () => {
@@ -297,7 +329,11 @@ describe('workspace quotas', () => {
     const ws = await newWorkspace(adminA, 'quota-rows');
     const conn = await newConnection(ws, 'rows');
     expect((await update(adminA, ws, { rowsPerRun: -5 })).body.data?.updateWorkspaceQuotas?.errors.map((e) => e.field)).toEqual(['rowsPerRun']);
-    expect((await update(adminA, ws, { rowsPerRun: 250_000 })).body.data?.updateWorkspaceQuotas?.quotas?.rowsPerRun).toEqual({ quota: 'ROWS_PER_RUN', limit: 250_000, used: null });
+    expect((await update(adminA, ws, { rowsPerRun: 250_000 })).body.data?.updateWorkspaceQuotas?.quotas?.rowsPerRun).toEqual({
+      quota: 'ROWS_PER_RUN',
+      limit: 250_000,
+      used: null,
+    });
     const tested = await testConnection(conn);
     expect(tested.body.errors).toBeUndefined();
     const [job] = await ds.query(`SELECT payload FROM workspace.outbox WHERE subject = $1`, [`jobs.connection.test.${ws}`]);
@@ -311,14 +347,22 @@ describe('workspace quotas', () => {
     await ds.query(`CREATE SCHEMA "${schema}"`);
     await ds.query(`CREATE TABLE "${schema}".raw_orders AS SELECT g AS id, md5(g::text) AS note FROM generate_series(1, 2000) g`);
     warehouseSchemas.set(ws, schema);
-    const [{ bytes }] = await ds.query(`SELECT sum(pg_total_relation_size(c.oid))::bigint::text AS bytes FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r'`, [schema]);
+    const [{ bytes }] = await ds.query(
+      `SELECT sum(pg_total_relation_size(c.oid))::bigint::text AS bytes FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r'`,
+      [schema],
+    );
     const measured = Number(bytes);
     expect(measured).toBeGreaterThan(0);
 
     // Shown as used.
     expect((await quotasOf(adminA, ws)).data?.workspace?.quotas.storageBytes).toEqual({ quota: 'STORAGE_BYTES', limit: 10 * 1024 ** 3, used: measured });
 
-    const policy = new QuotaPolicy(new QuotaDao(app), new ActiveRunDao(app), DEFAULT_QUOTA_LIMITS, new PostgresSchemaStorageUsage(ds, async (_o, id) => warehouseSchemas.get(id) ?? null));
+    const policy = new QuotaPolicy(
+      new QuotaDao(app),
+      new ActiveRunDao(app),
+      DEFAULT_QUOTA_LIMITS,
+      new PostgresSchemaStorageUsage(ds, async (_o, id) => warehouseSchemas.get(id) ?? null),
+    );
     const dispatch = (writesData: boolean) => withTenant(app, orgA, (em) => policy.assertCanDispatch(em, orgA, ws, { writesData }));
     // Below the limit: allowed.
     await expect(dispatch(true)).resolves.toEqual({ limits: { maxRows: 50_000_000, maxStorageBytes: 10 * 1024 ** 3 } });

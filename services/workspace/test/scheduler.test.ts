@@ -20,7 +20,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * (independently of cron-parser), trying every quarter-hour offset; the earliest match wins.
  */
 function zoned(tz: string, y: number, m: number, d: number, hh: number, mm: number): Date | null {
-  const fmt = new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+  const fmt = new Intl.DateTimeFormat('en-CA', {
+    timeZone: tz,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  });
   const want = `${y}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}, ${String(hh).padStart(2, '0')}:${String(mm).padStart(2, '0')}`;
   const candidates: Date[] = [];
   for (let off = -14 * 60; off <= 14 * 60; off += 15) {
@@ -110,7 +118,10 @@ describe('pipeline scheduler: two instances, a crash and a restart, each due slo
   const passwords = orgs.map(() => `pw-${randomUUID()}`);
   /** A fourth org whose workspace's warehouse is still being provisioned (PENDING): its slots are refused. */
   const pendingOrg = { orgId: randomUUID(), workspaceId: randomUUID(), connectionId: randomUUID() };
-  const warehouseOf = (workspaceId: string) => ({ schema: `ws_${workspaceId.replace(/-/g, '').slice(0, 12)}`, role: `dlx_ws_${workspaceId.replace(/-/g, '').slice(0, 12)}` });
+  const warehouseOf = (workspaceId: string) => ({
+    schema: `ws_${workspaceId.replace(/-/g, '').slice(0, 12)}`,
+    role: `dlx_ws_${workspaceId.replace(/-/g, '').slice(0, 12)}`,
+  });
   const masterKey = randomBytes(32);
   const settings = jobDispatchSettings({ masterKey, testTimeoutMs: 10_000 });
   const pipelines: Seeded[] = [];
@@ -142,7 +153,13 @@ describe('pipeline scheduler: two instances, a crash and a restart, each due slo
   async function seed(i: number, schedule: string | null, timeZone: string, nextRunAt: Date | null, enabled = true): Promise<Seeded> {
     return seedIn({ orgId: orgs[i]!, workspaceId: workspaces[i]!, definition: definitionOf(i) }, schedule, timeZone, nextRunAt, enabled);
   }
-  async function seedIn(at: { orgId: string; workspaceId: string; definition: PipelineDefinitionV1 }, schedule: string | null, timeZone: string, nextRunAt: Date | null, enabled = true): Promise<Seeded> {
+  async function seedIn(
+    at: { orgId: string; workspaceId: string; definition: PipelineDefinitionV1 },
+    schedule: string | null,
+    timeZone: string,
+    nextRunAt: Date | null,
+    enabled = true,
+  ): Promise<Seeded> {
     const id = randomUUID();
     await admin.query(
       `INSERT INTO workspace.pipeline (id, org_id, workspace_id, name, definition, schedule, time_zone, enabled, next_run_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
@@ -155,7 +172,10 @@ describe('pipeline scheduler: two instances, a crash and a restart, each due slo
   /** A POSTGRES source with a password, sealed under its workspace's data key as the API would. */
   async function seedConnection(orgId: string, workspaceId: string, id: string, password: string): Promise<void> {
     const config = { type: 'POSTGRES', host: `db-${id.slice(0, 8)}.internal`, port: 5432, database: 'crm', user: 'etl', sslMode: 'prefer' };
-    await admin.query(`INSERT INTO workspace.connection (id, org_id, workspace_id, name, kind, type, config) VALUES ($1, $2, $3, 'src', 'SOURCE', 'POSTGRES', $4)`, [id, orgId, workspaceId, JSON.stringify(config)]);
+    await admin.query(
+      `INSERT INTO workspace.connection (id, org_id, workspace_id, name, kind, type, config) VALUES ($1, $2, $3, 'src', 'SOURCE', 'POSTGRES', $4)`,
+      [id, orgId, workspaceId, JSON.stringify(config)],
+    );
     await withTenant(admin, orgId, async (em) => {
       const sealed = await settings.box.seal(em, orgId, workspaceId, id, { password });
       await em.query(`UPDATE workspace.connection SET secret_sealed = $2, secret_updated_at = now() WHERE id = $1`, [id, JSON.stringify(sealed)]);
@@ -163,18 +183,16 @@ describe('pipeline scheduler: two instances, a crash and a restart, each due slo
   }
   async function seedWarehouse(orgId: string, workspaceId: string, status: 'READY' | 'PENDING'): Promise<void> {
     const { schema, role } = warehouseOf(workspaceId);
-    await admin.query(`INSERT INTO workspace.warehouse (workspace_id, org_id, mode, database, schema_name, role_name, status) VALUES ($1, $2, 'PLATFORM', 'dlx_wh', $3, $4, $5)`, [
-      workspaceId,
-      orgId,
-      schema,
-      role,
-      status,
-    ]);
+    await admin.query(
+      `INSERT INTO workspace.warehouse (workspace_id, org_id, mode, database, schema_name, role_name, status) VALUES ($1, $2, 'PLATFORM', 'dlx_wh', $3, $4, $5)`,
+      [workspaceId, orgId, schema, role, status],
+    );
   }
 
-  const dueCount = async (at: Date) => (await admin.query(`SELECT count(*)::int AS n FROM workspace.pipeline WHERE enabled AND next_run_at <= $1`, [at]))[0].n as number;
+  const dueCount = async (at: Date) =>
+    (await admin.query(`SELECT count(*)::int AS n FROM workspace.pipeline WHERE enabled AND next_run_at <= $1`, [at]))[0].n as number;
   async function until(what: string, cond: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-    for (const deadline = Date.now() + timeoutMs; !(await cond()); ) {
+    for (const deadline = Date.now() + timeoutMs; !(await cond());) {
       if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
       await sleep(50);
     }
@@ -189,18 +207,26 @@ describe('pipeline scheduler: two instances, a crash and a restart, each due slo
     await ensureStreams(nats.jsm);
     jobsSeqBefore = (await nats.jsm.streams.info(STREAMS.JOBS.name)).state.last_seq;
     for (let i = 0; i < orgs.length; i++) {
-      await admin.query(`INSERT INTO workspace.workspace (id, org_id, name, slug, environment) VALUES ($1, $2, $3, $3, 'DEV')`, [workspaces[i], orgs[i], `ws-${i}`]);
+      await admin.query(`INSERT INTO workspace.workspace (id, org_id, name, slug, environment) VALUES ($1, $2, $3, $3, 'DEV')`, [
+        workspaces[i],
+        orgs[i],
+        `ws-${i}`,
+      ]);
       await seedConnection(orgs[i]!, workspaces[i]!, connections[i]!, passwords[i]!);
       await seedWarehouse(orgs[i]!, workspaces[i]!, 'READY');
     }
-    await admin.query(`INSERT INTO workspace.workspace (id, org_id, name, slug, environment) VALUES ($1, $2, 'pending', 'pending', 'DEV')`, [pendingOrg.workspaceId, pendingOrg.orgId]);
+    await admin.query(`INSERT INTO workspace.workspace (id, org_id, name, slug, environment) VALUES ($1, $2, 'pending', 'pending', 'DEV')`, [
+      pendingOrg.workspaceId,
+      pendingOrg.orgId,
+    ]);
     await seedConnection(pendingOrg.orgId, pendingOrg.workspaceId, pendingOrg.connectionId, 'pending-pw');
     await seedWarehouse(pendingOrg.orgId, pendingOrg.workspaceId, 'PENDING');
   });
 
   afterAll(async () => {
     for (const inst of instances) await stopInstance(inst).catch(() => undefined);
-    for (const ws of [...workspaces, pendingOrg.workspaceId]) await nats?.jsm.streams.purge(STREAMS.JOBS.name, { filter: `jobs.pipeline.run.${ws}` }).catch(() => undefined);
+    for (const ws of [...workspaces, pendingOrg.workspaceId])
+      await nats?.jsm.streams.purge(STREAMS.JOBS.name, { filter: `jobs.pipeline.run.${ws}` }).catch(() => undefined);
     await nats?.close();
     await admin?.destroy();
     await db?.drop();
@@ -262,10 +288,16 @@ describe('pipeline scheduler: two instances, a crash and a restart, each due slo
     const c = await startInstance('C', clock);
     c.scheduler.start();
     clock.set(new Date(m1.getTime() + 10_000));
-    await until(`the ${m1.toISOString()} slot was dispatched`, async () => {
-      const [{ n }] = await admin.query(`SELECT count(*)::int AS n FROM workspace.pipeline WHERE schedule = '* * * * *' AND enabled AND next_run_at > $1`, [m1]);
-      return n === everyMinute.length + 1; // + the one due tomorrow
-    }, 30_000);
+    await until(
+      `the ${m1.toISOString()} slot was dispatched`,
+      async () => {
+        const [{ n }] = await admin.query(`SELECT count(*)::int AS n FROM workspace.pipeline WHERE schedule = '* * * * *' AND enabled AND next_run_at > $1`, [
+          m1,
+        ]);
+        return n === everyMinute.length + 1; // + the one due tomorrow
+      },
+      30_000,
+    );
     // Stopping waits for the tick in flight, so the ledger below is final: any (wrong) second
     // dispatch of a slot would be in it. A fresh instance at the same instant finds nothing due.
     await stopInstance(b);
@@ -275,13 +307,16 @@ describe('pipeline scheduler: two instances, a crash and a restart, each due slo
     await stopInstance(late);
 
     // ── the ledger: exactly the expected slots, once each ──
-    const runs: Array<{ pipeline_id: string; scheduled_for: Date; job_id: string; run_id: string; trigger: string; org_id: string; workspace_id: string }> = await admin.query(
-      `SELECT pipeline_id, scheduled_for, job_id, run_id, trigger, org_id, workspace_id FROM workspace.pipeline_run ORDER BY pipeline_id, scheduled_for`,
-    );
+    const runs: Array<{ pipeline_id: string; scheduled_for: Date; job_id: string; run_id: string; trigger: string; org_id: string; workspace_id: string }> =
+      await admin.query(
+        `SELECT pipeline_id, scheduled_for, job_id, run_id, trigger, org_id, workspace_id FROM workspace.pipeline_run ORDER BY pipeline_id, scheduled_for`,
+      );
     const slotsOf = (p: Seeded) => runs.filter((r) => r.pipeline_id === p.id).map((r) => r.scheduled_for.toISOString());
     // Missed slots are not replayed: the latest missed one (m0) runs, then m1.
     for (const p of everyMinute) expect(slotsOf(p)).toEqual([m0.toISOString(), m1.toISOString()]);
-    const dailyExpected = (tz: string, hh: number, mm: number) => [...new Set([latestDaily(tz, hh, mm, t1), latestDaily(tz, hh, mm, m1)].map((d) => d.toISOString()))];
+    const dailyExpected = (tz: string, hh: number, mm: number) => [
+      ...new Set([latestDaily(tz, hh, mm, t1), latestDaily(tz, hh, mm, m1)].map((d) => d.toISOString())),
+    ];
     expect(slotsOf(berlin)).toEqual(dailyExpected('Europe/Berlin', 2, 30));
     expect(slotsOf(kolkata)).toEqual(dailyExpected('Asia/Kolkata', 3, 0));
     for (const p of [manualOnly, future, disabled]) expect(slotsOf(p)).toEqual([]);
@@ -292,7 +327,9 @@ describe('pipeline scheduler: two instances, a crash and a restart, each due slo
     }
 
     // ── next_run_at: the first slot after the last dispatched one, in the pipeline's zone ──
-    const next = new Map<string, Date | null>((await admin.query(`SELECT id, next_run_at FROM workspace.pipeline`)).map((r: { id: string; next_run_at: Date | null }) => [r.id, r.next_run_at]));
+    const next = new Map<string, Date | null>(
+      (await admin.query(`SELECT id, next_run_at FROM workspace.pipeline`)).map((r: { id: string; next_run_at: Date | null }) => [r.id, r.next_run_at]),
+    );
     for (const p of everyMinute) expect(next.get(p.id)).toEqual(new Date(m1.getTime() + MINUTE));
     expect(next.get(berlin.id)).toEqual(nextDaily('Europe/Berlin', 2, 30, new Date(slotsOf(berlin).at(-1)!)));
     expect(next.get(kolkata.id)).toEqual(nextDaily('Asia/Kolkata', 3, 0, new Date(slotsOf(kolkata).at(-1)!)));
@@ -301,12 +338,18 @@ describe('pipeline scheduler: two instances, a crash and a restart, each due slo
     expect(next.get(manualOnly.id)).toBeNull();
 
     // ── the outbox: one job (id = job id) and one QUEUED run event per ledger row ──
-    await until('the relays published everything', async () => (await admin.query(`SELECT count(*)::int AS n FROM workspace.outbox WHERE sent_at IS NULL`))[0].n === 0, 10_000).catch(async () => {
+    await until(
+      'the relays published everything',
+      async () => (await admin.query(`SELECT count(*)::int AS n FROM workspace.outbox WHERE sent_at IS NULL`))[0].n === 0,
+      10_000,
+    ).catch(async () => {
       // The instances are stopped: publish the rest with a relay of our own.
       const r = new OutboxRelay(admin, nats.js, log);
       await r.drain();
     });
-    const outbox: Array<{ id: string; subject: string; payload: Record<string, unknown> }> = await admin.query(`SELECT id, subject, payload FROM workspace.outbox`);
+    const outbox: Array<{ id: string; subject: string; payload: Record<string, unknown> }> = await admin.query(
+      `SELECT id, subject, payload FROM workspace.outbox`,
+    );
     const jobRows = outbox.filter((o) => o.subject.startsWith('jobs.'));
     const eventRows = outbox.filter((o) => o.subject.startsWith('runs.'));
     expect(jobRows.map((o) => o.id).sort()).toEqual(runs.map((r) => r.job_id).sort());
@@ -315,7 +358,15 @@ describe('pipeline scheduler: two instances, a crash and a restart, each due slo
       const row = jobRows.find((o) => o.id === r.job_id)!;
       expect(row.subject).toBe(`jobs.pipeline.run.${r.workspace_id}`);
       const job = pipelineRunJobV2.parse(row.payload);
-      expect(job).toMatchObject({ kind: 'pipeline.run', v: 2, jobId: r.job_id, runId: r.run_id, orgId: r.org_id, workspaceId: r.workspace_id, requestedBy: 'scheduler' });
+      expect(job).toMatchObject({
+        kind: 'pipeline.run',
+        v: 2,
+        jobId: r.job_id,
+        runId: r.run_id,
+        orgId: r.org_id,
+        workspaceId: r.workspace_id,
+        requestedBy: 'scheduler',
+      });
       // v2: the definition snapshot plus the load stage (warehouse destination, the source's config and re-sealed secrets).
       const i = orgs.findIndex((o) => o === r.org_id);
       expect(job.payload).toEqual({
@@ -325,13 +376,17 @@ describe('pipeline scheduler: two instances, a crash and a restart, each due slo
         definition: expect.objectContaining({ schemaDriftPolicy: 'BLOCK' }),
         load: {
           destination: warehouseOf(r.workspace_id),
-          sources: [{ connectionId: connections[i], name: 'src', config: expect.objectContaining({ type: 'POSTGRES', database: 'crm' }), secrets: expect.any(Object) }],
+          sources: [
+            { connectionId: connections[i], name: 'src', config: expect.objectContaining({ type: 'POSTGRES', database: 'crm' }), secrets: expect.any(Object) },
+          ],
           batchRows: 50_000,
           statementTimeoutMs: 3_600_000,
         },
       });
       expect(JSON.stringify(row.payload)).not.toContain(passwords[i]);
-      expect(JSON.parse(unseal(masterKey, job.payload.load.sources[0]!.secrets!, pipelineSecretAad(job.jobId, connections[i]!)))).toEqual({ password: passwords[i] });
+      expect(JSON.parse(unseal(masterKey, job.payload.load.sources[0]!.secrets!, pipelineSecretAad(job.jobId, connections[i]!)))).toEqual({
+        password: passwords[i],
+      });
       const ev = runStateChangedV1.parse(eventRows.find((o) => o.subject === `runs.${r.workspace_id}.${r.run_id}`)!.payload);
       expect(ev).toMatchObject({ state: 'QUEUED', kind: 'pipeline.run', subjectId: r.pipeline_id, jobId: r.job_id, orgId: r.org_id });
     }
@@ -373,18 +428,16 @@ describe('pipeline scheduler: two instances, a crash and a restart, each due slo
     await holder.release();
     // The slot is already recorded (e.g. next_run_at was set back by hand): the ledger refuses a
     // second dispatch, nothing is enqueued, and next_run_at still moves on.
-    await admin.query(`INSERT INTO workspace.pipeline_run (org_id, workspace_id, pipeline_id, trigger, scheduled_for, run_id, job_id, requested_by) VALUES ($1, $2, $3, 'SCHEDULE', $4, $5, $6, 'scheduler')`, [
-      p.orgId,
-      p.workspaceId,
-      p.id,
-      slot,
-      randomUUID(),
-      randomUUID(),
-    ]);
+    await admin.query(
+      `INSERT INTO workspace.pipeline_run (org_id, workspace_id, pipeline_id, trigger, scheduled_for, run_id, job_id, requested_by) VALUES ($1, $2, $3, 'SCHEDULE', $4, $5, $6, 'scheduler')`,
+      [p.orgId, p.workspaceId, p.id, slot, randomUUID(), randomUUID()],
+    );
     const outboxBefore = (await admin.query(`SELECT count(*)::int AS n FROM workspace.outbox`))[0].n;
     expect(await inst.scheduler.fire(p.orgId, p.id)).toBe('already-dispatched');
     expect((await admin.query(`SELECT count(*)::int AS n FROM workspace.outbox`))[0].n).toBe(outboxBefore);
-    expect(await admin.query(`SELECT count(*)::int AS n FROM workspace.pipeline_run WHERE pipeline_id = $1 AND scheduled_for = $2`, [p.id, slot])).toEqual([{ n: 1 }]);
+    expect(await admin.query(`SELECT count(*)::int AS n FROM workspace.pipeline_run WHERE pipeline_id = $1 AND scheduled_for = $2`, [p.id, slot])).toEqual([
+      { n: 1 },
+    ]);
     const [{ next_run_at: nextRun }] = await admin.query(`SELECT next_run_at FROM workspace.pipeline WHERE id = $1`, [p.id]);
     expect(nextRun.getTime()).toBeGreaterThan(slot.getTime());
     // Not due any more: another fire does nothing.
@@ -397,13 +450,26 @@ describe('pipeline scheduler: two instances, a crash and a restart, each due slo
     const inst = await startInstance('refusals', clock);
     const past = new Date(clock.now().getTime() - 30_000 - MINUTE);
     const pending = await seedIn(
-      { orgId: pendingOrg.orgId, workspaceId: pendingOrg.workspaceId, definition: { ...definitionOf(0), sources: [{ connectionId: pendingOrg.connectionId }] } },
+      {
+        orgId: pendingOrg.orgId,
+        workspaceId: pendingOrg.workspaceId,
+        definition: { ...definitionOf(0), sources: [{ connectionId: pendingOrg.connectionId }] },
+      },
       '* * * * *',
       'UTC',
       past,
     );
     const gone = randomUUID();
-    const deletedSource = await seedIn({ orgId: orgs[1]!, workspaceId: workspaces[1]!, definition: { ...definitionOf(1), sources: [{ connectionId: connections[1]! }, { connectionId: gone }] } }, '* * * * *', 'UTC', past);
+    const deletedSource = await seedIn(
+      {
+        orgId: orgs[1]!,
+        workspaceId: workspaces[1]!,
+        definition: { ...definitionOf(1), sources: [{ connectionId: connections[1]! }, { connectionId: gone }] },
+      },
+      '* * * * *',
+      'UTC',
+      past,
+    );
     const outboxBefore = (await admin.query(`SELECT count(*)::int AS n FROM workspace.outbox`))[0].n;
 
     for (const [p, code, message] of [
@@ -413,12 +479,14 @@ describe('pipeline scheduler: two instances, a crash and a restart, each due slo
       expect(await inst.scheduler.fire(p.orgId, p.id)).toBe('already-dispatched');
       // Nothing dispatched: no ledger row, no job; a run that failed at once, with the reason.
       expect(await admin.query(`SELECT count(*)::int AS n FROM workspace.pipeline_run WHERE pipeline_id = $1`, [p.id])).toEqual([{ n: 0 }]);
-      const rows: Array<{ subject: string; payload: Record<string, unknown> }> = await admin.query(`SELECT subject, payload FROM workspace.outbox WHERE payload->>'subjectId' = $1 OR subject = $2 ORDER BY seq`, [
-        p.id,
-        `jobs.pipeline.run.${p.workspaceId}`,
-      ]);
+      const rows: Array<{ subject: string; payload: Record<string, unknown> }> = await admin.query(
+        `SELECT subject, payload FROM workspace.outbox WHERE payload->>'subjectId' = $1 OR subject = $2 ORDER BY seq`,
+        [p.id, `jobs.pipeline.run.${p.workspaceId}`],
+      );
       const events = rows.filter((r) => r.subject.startsWith(`runs.${p.workspaceId}.`)).map((r) => runStateChangedV1.parse(r.payload));
-      expect(rows.filter((r) => r.subject.startsWith('jobs.') && (r.payload as { payload?: { pipelineId?: string } }).payload?.pipelineId === p.id)).toEqual([]);
+      expect(rows.filter((r) => r.subject.startsWith('jobs.') && (r.payload as { payload?: { pipelineId?: string } }).payload?.pipelineId === p.id)).toEqual(
+        [],
+      );
       expect(events.map((e) => e.state)).toEqual(['QUEUED', 'FAILURE']);
       expect(events[1]).toMatchObject({ kind: 'pipeline.run', subjectId: p.id, summary: 'not started: the pipeline cannot run as defined', error: { code } });
       expect(events[1]!.error!.message).toMatch(message);

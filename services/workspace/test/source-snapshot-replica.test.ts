@@ -10,7 +10,14 @@ import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
 import { createLogger } from '@datalinx/common';
 import { createTestDatabase, runtimeRoleUrl, type TestDatabase } from '@datalinx/db';
 import { connectNats, encodeJson, ensureStreams, type Nats } from '@datalinx/messaging';
-import { SOURCE_SNAPSHOT_CREATED_V1, STREAMS, sourceSnapshotCreatedParts, sourceSnapshotCreatedV1, type SnapshotTableRef, type SourceSnapshotCreatedV1 } from '@datalinx/contracts';
+import {
+  SOURCE_SNAPSHOT_CREATED_V1,
+  STREAMS,
+  sourceSnapshotCreatedParts,
+  sourceSnapshotCreatedV1,
+  type SnapshotTableRef,
+  type SourceSnapshotCreatedV1,
+} from '@datalinx/contracts';
 import { workspaceDataSource } from '../src/data-source';
 import { migrate } from '../src/migrate';
 import { SourceSnapshotRefDao } from '../src/daos/source-snapshot-ref.dao';
@@ -39,13 +46,25 @@ describe('the source snapshot replica', () => {
 
   /** An event of this file's connection: version `version`, part `part` of `parts`. */
   const event = (version: number, part: number, parts: number, tables: SnapshotTableRef[], tableCount = tables.length): SourceSnapshotCreatedV1 =>
-    sourceSnapshotCreatedV1.parse({ orgId, workspaceId, connectionId, snapshotId: randomUUID(), version, runId: randomUUID(), tableCount, part, parts, tables, createdAt: new Date().toISOString() });
+    sourceSnapshotCreatedV1.parse({
+      orgId,
+      workspaceId,
+      connectionId,
+      snapshotId: randomUUID(),
+      version,
+      runId: randomUUID(),
+      tableCount,
+      part,
+      parts,
+      tables,
+      createdAt: new Date().toISOString(),
+    });
   const publish = async (ev: SourceSnapshotCreatedV1) => {
     await nats.js.publish(SOURCE_SNAPSHOT_CREATED_V1, encodeJson(ev), { msgID: randomUUID() });
   };
   /** Waits until the consumer has acked everything published so far (a positive signal, no sleeping). */
   async function settled(): Promise<void> {
-    for (const until = Date.now() + 20_000; ; ) {
+    for (const until = Date.now() + 20_000; ;) {
       const info = await nats.jsm.consumers.info(STREAMS.EVENTS.name, durable);
       if (info.num_pending === 0 && info.num_ack_pending === 0) return;
       if (Date.now() > until) throw new Error('the replica consumer did not settle in 20 s');
@@ -65,8 +84,20 @@ describe('the source snapshot replica', () => {
     nats = await connectNats(process.env.NATS_URL!, 'snapshot-replica-test');
     await ensureStreams(nats.jsm);
     // Only what this file publishes from now on (EVENTS is shared with every test file).
-    await nats.jsm.consumers.add(STREAMS.EVENTS.name, { durable_name: durable, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.New, filter_subject: SOURCE_SNAPSHOT_CREATED_V1 });
-    consumer = await startSourceSnapshotReplica({ js: nats.js, jsm: nats.jsm, dao, log: createLogger('replica-test', 'silent'), durable, accept: async (ev) => ev.orgId === orgId });
+    await nats.jsm.consumers.add(STREAMS.EVENTS.name, {
+      durable_name: durable,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.New,
+      filter_subject: SOURCE_SNAPSHOT_CREATED_V1,
+    });
+    consumer = await startSourceSnapshotReplica({
+      js: nats.js,
+      jsm: nats.jsm,
+      dao,
+      log: createLogger('replica-test', 'silent'),
+      durable,
+      accept: async (ev) => ev.orgId === orgId,
+    });
   }, 60_000);
 
   afterAll(async () => {
@@ -104,7 +135,9 @@ describe('the source snapshot replica', () => {
     const admin = workspaceDataSource(db.url, 1);
     await admin.initialize();
     try {
-      expect(await admin.query(`SELECT version, complete FROM workspace.source_snapshot_ref WHERE connection_id = $1 ORDER BY version`, [connectionId])).toEqual([{ version: 3, complete: true }]);
+      expect(
+        await admin.query(`SELECT version, complete FROM workspace.source_snapshot_ref WHERE connection_id = $1 ORDER BY version`, [connectionId]),
+      ).toEqual([{ version: 3, complete: true }]);
       expect(await admin.query(`SELECT DISTINCT version FROM workspace.source_table_ref WHERE connection_id = $1`, [connectionId])).toEqual([{ version: 3 }]);
     } finally {
       await admin.destroy();
@@ -113,7 +146,15 @@ describe('the source snapshot replica', () => {
 });
 
 describe('sourceSnapshotCreatedParts', () => {
-  const base = { orgId: randomUUID(), workspaceId: randomUUID(), connectionId: randomUUID(), snapshotId: randomUUID(), version: 4, runId: randomUUID(), createdAt: new Date().toISOString() };
+  const base = {
+    orgId: randomUUID(),
+    workspaceId: randomUUID(),
+    connectionId: randomUUID(),
+    snapshotId: randomUUID(),
+    version: 4,
+    runId: randomUUID(),
+    createdAt: new Date().toISOString(),
+  };
 
   it('one part for a small snapshot (also an empty one)', () => {
     expect(sourceSnapshotCreatedParts(base, [table('a')]).map((p) => [p.part, p.parts, p.tableCount, p.tables.length])).toEqual([[1, 1, 1, 1]]);
@@ -121,7 +162,12 @@ describe('sourceSnapshotCreatedParts', () => {
   });
 
   it('slices of at most maxBytes of tables, every table exactly once, each part valid', () => {
-    const tables = Array.from({ length: 50 }, (_, i) => table(`t${String(i).padStart(2, '0')}`, Array.from({ length: 20 }, (__, c) => `column_${c}`)));
+    const tables = Array.from({ length: 50 }, (_, i) =>
+      table(
+        `t${String(i).padStart(2, '0')}`,
+        Array.from({ length: 20 }, (__, c) => `column_${c}`),
+      ),
+    );
     const parts = sourceSnapshotCreatedParts(base, tables, 8 * 1024);
     expect(parts.length).toBeGreaterThan(1);
     expect(parts.flatMap((p) => p.tables.map((t) => t.name))).toEqual(tables.map((t) => t.name));
@@ -140,7 +186,9 @@ describe('migration SourceSnapshotRefs1765230000000', () => {
     const admin = await workspaceDataSource(scratch.url, 2).initialize();
     const runner = admin.createQueryRunner();
     const replicaTables = async () =>
-      admin.query(`SELECT relname, relrowsecurity AS rls, relforcerowsecurity AS forced FROM pg_class WHERE relnamespace = 'workspace'::regnamespace AND relname LIKE 'source_%_ref' ORDER BY 1`);
+      admin.query(
+        `SELECT relname, relrowsecurity AS rls, relforcerowsecurity AS forced FROM pg_class WHERE relnamespace = 'workspace'::regnamespace AND relname LIKE 'source_%_ref' ORDER BY 1`,
+      );
     try {
       const isolated = [
         { relname: 'source_snapshot_ref', rls: true, forced: true },

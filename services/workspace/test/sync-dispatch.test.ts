@@ -40,13 +40,21 @@ describe('syncConnection → source.sync through the worker', () => {
 
   /** Everything a dispatch writes: outbox rows (job, QUEUED event) and the run ledger's active runs. */
   const dispatchTrace = async () =>
-    (await p.sources.workspace.query(`SELECT (SELECT count(*)::int FROM workspace.outbox) AS outbox, (SELECT count(*)::int FROM workspace.active_run) AS active`))[0] as { outbox: number; active: number };
+    (
+      await p.sources.workspace.query(
+        `SELECT (SELECT count(*)::int FROM workspace.outbox) AS outbox, (SELECT count(*)::int FROM workspace.active_run) AS active`,
+      )
+    )[0] as { outbox: number; active: number };
 
   async function finished(runId: string) {
-    return waitFor(`run ${runId} to finish`, async () => {
-      const s = await runState(runId);
-      return s && ['SUCCESS', 'FAILURE', 'CANCELED'].includes(s.state) ? s : undefined;
-    }, 90000);
+    return waitFor(
+      `run ${runId} to finish`,
+      async () => {
+        const s = await runState(runId);
+        return s && ['SUCCESS', 'FAILURE', 'CANCELED'].includes(s.state) ? s : undefined;
+      },
+      90000,
+    );
   }
 
   /** A POSTGRES connection to the throwaway source database, with a password secret (PREFER TLS: the sync must fall back to plain). */
@@ -54,7 +62,10 @@ describe('syncConnection → source.sync through the worker', () => {
     newPostgresConnection(env, workspaceId, source.url, { name: `source-${kind.toLowerCase()}`, kind });
 
   async function runState(runId: string): Promise<{ state: string; kind: string; error: { code: string; message: string } | null } | undefined> {
-    const res = await gql<{ run: { state: string; kind: string; error: { code: string; message: string } | null } | null }>(`query($id: ID!){ run(id: $id) { state kind error { code message } } }`, { id: runId });
+    const res = await gql<{ run: { state: string; kind: string; error: { code: string; message: string } | null } | null }>(
+      `query($id: ID!){ run(id: $id) { state kind error { code message } } }`,
+      { id: runId },
+    );
     return res.body.data?.run ?? undefined;
   }
 
@@ -109,17 +120,30 @@ describe('syncConnection → source.sync through the worker', () => {
 
     // The job as dispatched: the contract's shape, destination = the warehouse's schema and role, secrets sealed for the job.
     const job = sourceSyncJobV1.parse(await env.dispatched('source.sync', ws.A.id, runId));
-    expect(job.payload).toMatchObject({ connectionId: ws.A.connectionId, destination: { schema: ws.A.schema, role: ws.A.role }, driftPolicy: 'BLOCK', onMalformed: 'SKIP_AND_REPORT', tables: [{ schema: 'public', name: 'customer', mode: 'FULL' }] });
+    expect(job.payload).toMatchObject({
+      connectionId: ws.A.connectionId,
+      destination: { schema: ws.A.schema, role: ws.A.role },
+      driftPolicy: 'BLOCK',
+      onMalformed: 'SKIP_AND_REPORT',
+      tables: [{ schema: 'public', name: 'customer', mode: 'FULL' }],
+    });
     expect(job.limits?.maxRows).toBeGreaterThan(0);
     expect(JSON.stringify(job)).not.toContain('trust-ignores-this-password');
 
-    const final = await waitFor('the sync run to finish', async () => {
-      const s = await runState(runId);
-      return s && ['SUCCESS', 'FAILURE', 'CANCELED'].includes(s.state) ? s : undefined;
-    }, 90000);
+    const final = await waitFor(
+      'the sync run to finish',
+      async () => {
+        const s = await runState(runId);
+        return s && ['SUCCESS', 'FAILURE', 'CANCELED'].includes(s.state) ? s : undefined;
+      },
+      90000,
+    );
     expect(final).toEqual({ state: 'SUCCESS', kind: 'source.sync', error: null });
 
-    const rows = await sql(whUrl, `SELECT count(*)::int AS n, array_agg(DISTINCT _dlx_run_id::text) AS runs, min(email) AS first FROM ${ws.A.schema}.raw_public__customer`);
+    const rows = await sql(
+      whUrl,
+      `SELECT count(*)::int AS n, array_agg(DISTINCT _dlx_run_id::text) AS runs, min(email) AS first FROM ${ws.A.schema}.raw_public__customer`,
+    );
     expect(rows[0]).toEqual({ n: 25, runs: [runId], first: 'c10@example.org' });
   }, 120000);
 
@@ -127,7 +151,12 @@ describe('syncConnection → source.sync through the worker', () => {
     const undiscovered = await newPostgresConnection(env, ws.A.id, source.url, { name: 'never-discovered', kind: 'SOURCE' });
     const before = await dispatchTrace();
     const none = await sync(fullCustomer(undiscovered));
-    expect(none).toEqual({ runId: null, errors: [expect.objectContaining({ code: 'CONNECTION_NOT_DISCOVERED', field: 'connectionId', message: expect.stringMatching(/discoverConnection first/) })] });
+    expect(none).toEqual({
+      runId: null,
+      errors: [
+        expect.objectContaining({ code: 'CONNECTION_NOT_DISCOVERED', field: 'connectionId', message: expect.stringMatching(/discoverConnection first/) }),
+      ],
+    });
 
     const r = await sync({
       connectionId: ws.A.connectionId,
@@ -141,18 +170,36 @@ describe('syncConnection → source.sync through the worker', () => {
     });
     expect(r.runId).toBeNull();
     expect(r.errors).toEqual([
-      expect.objectContaining({ code: 'COLUMN_NOT_FOUND', field: 'tables.0.primaryKey.1', message: expect.stringMatching(/public\.customer has no column "no_such_key" \(its columns: id, email, updated_at\)/) }),
+      expect.objectContaining({
+        code: 'COLUMN_NOT_FOUND',
+        field: 'tables.0.primaryKey.1',
+        message: expect.stringMatching(/public\.customer has no column "no_such_key" \(its columns: id, email, updated_at\)/),
+      }),
       expect.objectContaining({ code: 'COLUMN_NOT_FOUND', field: 'tables.0.cursorColumn', message: expect.stringContaining('"changed_at"') }),
-      expect.objectContaining({ code: 'TABLE_NOT_DISCOVERED', field: 'tables.1.name', message: expect.stringMatching(/"public\.no_such_table" is not a table of the connection's latest discovery version 1 .*public\.customer, public\.orders.*run discoverConnection again/) }),
+      expect.objectContaining({
+        code: 'TABLE_NOT_DISCOVERED',
+        field: 'tables.1.name',
+        message: expect.stringMatching(
+          /"public\.no_such_table" is not a table of the connection's latest discovery version 1 .*public\.customer, public\.orders.*run discoverConnection again/,
+        ),
+      }),
       expect.objectContaining({ code: 'TABLE_NOT_DISCOVERED', field: 'tables.2.name', message: expect.stringContaining('"public.customer; drop table x"') }),
-      expect.objectContaining({ code: 'TABLE_NOT_DISCOVERED', field: 'tables.3.name', message: expect.stringMatching(/Did you mean public\.customer\? Names are case-sensitive/) }),
+      expect.objectContaining({
+        code: 'TABLE_NOT_DISCOVERED',
+        field: 'tables.3.name',
+        message: expect.stringMatching(/Did you mean public\.customer\? Names are case-sensitive/),
+      }),
     ]);
     // No job, no QUEUED event, no run admitted.
     expect(await dispatchTrace()).toEqual(before);
   });
 
   it('allTables: every discovered table, FULL (tables named as well keep their settings); the run loads each', async () => {
-    const r = await sync({ connectionId: ws.A.connectionId, allTables: true, tables: [{ schema: 'public', name: 'orders', mode: 'INCREMENTAL', cursorColumn: 'id' }] });
+    const r = await sync({
+      connectionId: ws.A.connectionId,
+      allTables: true,
+      tables: [{ schema: 'public', name: 'orders', mode: 'INCREMENTAL', cursorColumn: 'id' }],
+    });
     expect(r.errors).toEqual([]);
     const job = sourceSyncJobV1.parse(await env.dispatched('source.sync', ws.A.id, r.runId!));
     expect(job.payload.tables).toEqual([
@@ -160,19 +207,27 @@ describe('syncConnection → source.sync through the worker', () => {
       { schema: 'public', name: 'customer', mode: 'FULL' },
     ]);
     expect(await finished(r.runId!)).toEqual({ state: 'SUCCESS', kind: 'source.sync', error: null });
-    const counts = await sql(whUrl, `SELECT (SELECT count(*)::int FROM ${ws.A.schema}.raw_public__customer WHERE _dlx_run_id = $1) AS customers, (SELECT count(*)::int FROM ${ws.A.schema}.raw_public__orders) AS orders`, [r.runId]);
+    const counts = await sql(
+      whUrl,
+      `SELECT (SELECT count(*)::int FROM ${ws.A.schema}.raw_public__customer WHERE _dlx_run_id = $1) AS customers, (SELECT count(*)::int FROM ${ws.A.schema}.raw_public__orders) AS orders`,
+      [r.runId],
+    );
     expect(counts[0]).toEqual({ customers: 25, orders: 12 });
 
     // A scope: the discovered tables it matches; one matching nothing, or given with allTables, is refused.
     const scoped = await sync({ connectionId: ws.A.connectionId, scope: { patterns: ['public.ord*'] } });
     expect(scoped.errors).toEqual([]);
-    expect(sourceSyncJobV1.parse(await env.dispatched('source.sync', ws.A.id, scoped.runId!)).payload.tables).toEqual([{ schema: 'public', name: 'orders', mode: 'FULL' }]);
+    expect(sourceSyncJobV1.parse(await env.dispatched('source.sync', ws.A.id, scoped.runId!)).payload.tables).toEqual([
+      { schema: 'public', name: 'orders', mode: 'FULL' },
+    ]);
     expect(await finished(scoped.runId!)).toMatchObject({ state: 'SUCCESS' });
     const before = await dispatchTrace();
     expect((await sync({ connectionId: ws.A.connectionId, scope: { schemas: ['Public'] } })).errors).toEqual([
       expect.objectContaining({ code: 'SCOPE_MATCHES_NOTHING', field: 'scope', message: expect.stringMatching(/public\.customer, public\.orders/) }),
     ]);
-    expect((await sync({ connectionId: ws.A.connectionId, allTables: true, scope: { schemas: ['public'] } })).errors.map((e) => e.code)).toEqual(['SCOPE_CONFLICT']);
+    expect((await sync({ connectionId: ws.A.connectionId, allTables: true, scope: { schemas: ['public'] } })).errors.map((e) => e.code)).toEqual([
+      'SCOPE_CONFLICT',
+    ]);
     expect(await dispatchTrace()).toEqual(before);
   }, 180000);
 
@@ -186,7 +241,10 @@ describe('syncConnection → source.sync through the worker', () => {
 
   it('FILE / REST_API INCREMENTAL: without a primaryKey PRIMARY_KEY_REQUIRED (nothing dispatched); with one the job carries it to the worker', async () => {
     // A local API to discover; closed before the sync, so nothing listens there any more: the accepted run reaches the worker and fails reading the API (not refused up front).
-    const api = await serveApi(customersDoc({ id: { type: 'integer' }, name: { type: 'string' }, updated_at: { type: 'string', format: 'date-time' } }), () => []);
+    const api = await serveApi(
+      customersDoc({ id: { type: 'integer' }, name: { type: 'string' }, updated_at: { type: 'string', format: 'date-time' } }),
+      () => [],
+    );
     const { baseUrl, openApiUrl } = api.config as { baseUrl: string; openApiUrl: string };
     const created = await gql<{ createConnection: { connection: { id: string }; errors: unknown[] } }>(
       `mutation($i: CreateConnectionInput!){ createConnection(input: $i) { connection { id } errors { code field message } } }`,
@@ -202,28 +260,45 @@ describe('syncConnection → source.sync through the worker', () => {
     const table = { schema: 'api', name: 'customers', mode: 'INCREMENTAL', cursorColumn: 'updated_at' };
     const before = await syncJobsInOutbox();
     const refused = await sync({ connectionId, tables: [{ schema: 'api', name: 'orders', mode: 'FULL' }, table] });
-    expect(refused).toEqual({ runId: null, errors: [expect.objectContaining({ code: 'PRIMARY_KEY_REQUIRED', field: 'tables.1.primaryKey', message: expect.stringMatching(/no primary key of its own.*primaryKey/) })] });
+    expect(refused).toEqual({
+      runId: null,
+      errors: [
+        expect.objectContaining({
+          code: 'PRIMARY_KEY_REQUIRED',
+          field: 'tables.1.primaryKey',
+          message: expect.stringMatching(/no primary key of its own.*primaryKey/),
+        }),
+      ],
+    });
     expect(await syncJobsInOutbox()).toBe(before);
 
     const accepted = await sync({ connectionId, tables: [{ ...table, primaryKey: ['id'] }] });
     expect(accepted.errors).toEqual([]);
     expect(sourceSyncJobV1.parse(await env.dispatched('source.sync', ws.A.id, accepted.runId!)).payload.tables).toEqual([{ ...table, primaryKey: ['id'] }]);
-    const final = await waitFor('the REST sync run to finish', async () => {
-      const s = await runState(accepted.runId!);
-      return s && ['SUCCESS', 'FAILURE', 'CANCELED'].includes(s.state) ? s : undefined;
-    }, 90000);
+    const final = await waitFor(
+      'the REST sync run to finish',
+      async () => {
+        const s = await runState(accepted.runId!);
+        return s && ['SUCCESS', 'FAILURE', 'CANCELED'].includes(s.state) ? s : undefined;
+      },
+      90000,
+    );
     // The API's server is closed: its port refuses the worker's connection.
     expect(final).toMatchObject({ state: 'FAILURE', error: { code: 'CONNECTION_REFUSED' } });
   }, 120000);
 
   it('no tables, or a blank identifier: typed field errors', async () => {
-    expect((await sync({ connectionId: ws.A.connectionId, tables: [] })).errors).toEqual([expect.objectContaining({ code: 'TABLES_REQUIRED', field: 'tables' })]);
+    expect((await sync({ connectionId: ws.A.connectionId, tables: [] })).errors).toEqual([
+      expect.objectContaining({ code: 'TABLES_REQUIRED', field: 'tables' }),
+    ]);
     const r = await sync({ connectionId: ws.A.connectionId, tables: [{ schema: ' ', name: 'customer', mode: 'FULL' }] });
     expect(r.errors).toEqual([expect.objectContaining({ code: 'INVALID_IDENTIFIER', field: 'tables.0.schema' })]);
   });
 
   it('archived workspace: WORKSPACE_ARCHIVED, nothing dispatched', async () => {
-    const archive = await gql<{ archiveWorkspace: { errors: unknown[] } }>(`mutation($id: ID!){ archiveWorkspace(id: $id) { errors { code } } }`, { id: ws.A.id });
+    const archive = await gql<{ archiveWorkspace: { errors: unknown[] } }>(`mutation($id: ID!){ archiveWorkspace(id: $id) { errors { code } } }`, {
+      id: ws.A.id,
+    });
     expect(archive.body.data!.archiveWorkspace.errors).toEqual([]);
     try {
       const before = await syncJobsInOutbox();
@@ -249,7 +324,10 @@ describe('syncConnection → source.sync through the worker', () => {
   });
 
   it("another org's connection: CONNECTION_NOT_FOUND, nothing dispatched", async () => {
-    const [{ id: otherOrg }] = await p.sources.auth.query(`INSERT INTO auth.organization (slug, name, region, time_zone) VALUES ($1,'Other','eu','UTC') RETURNING id`, [`sync-other-${suffix}`]);
+    const [{ id: otherOrg }] = await p.sources.auth.query(
+      `INSERT INTO auth.organization (slug, name, region, time_zone) VALUES ($1,'Other','eu','UTC') RETURNING id`,
+      [`sync-other-${suffix}`],
+    );
     const before = await syncJobsInOutbox();
     const r = await sync(fullCustomer(ws.A.connectionId), viewerHeader(userViewer({ orgId: otherOrg, orgRole: 'ADMIN' })));
     expect(r).toEqual({ runId: null, errors: [expect.objectContaining({ code: 'CONNECTION_NOT_FOUND', field: 'connectionId' })] });
@@ -266,11 +344,17 @@ describe('syncConnection → source.sync through the worker', () => {
     // Discovered (by the pending workspace's discovery-only worker): the EXTERNAL sync below is checked against it.
     await env.discover(ws.pending.connectionId);
     const destination = await createConnection(ws.pending.id, 'DESTINATION');
-    const ext = await gql<{ useExternalWarehouse: { errors: unknown[] } }>(`mutation($w: ID!, $c: ID!){ useExternalWarehouse(workspaceId: $w, connectionId: $c) { errors { code } } }`, { w: ws.pending.id, c: destination });
+    const ext = await gql<{ useExternalWarehouse: { errors: unknown[] } }>(
+      `mutation($w: ID!, $c: ID!){ useExternalWarehouse(workspaceId: $w, connectionId: $c) { errors { code } } }`,
+      { w: ws.pending.id, c: destination },
+    );
     expect(ext.body.data!.useExternalWarehouse.errors).toEqual([]);
     const e = await sync(fullCustomer(ws.pending.connectionId));
     expect(e.errors).toEqual([]);
-    const [row] = await p.sources.workspace.query(`SELECT payload FROM workspace.outbox WHERE subject = $1 AND payload->>'runId' = $2`, [`jobs.source.sync.${ws.pending.id}`, e.runId]);
+    const [row] = await p.sources.workspace.query(`SELECT payload FROM workspace.outbox WHERE subject = $1 AND payload->>'runId' = $2`, [
+      `jobs.source.sync.${ws.pending.id}`,
+      e.runId,
+    ]);
     expect(sourceSyncJobV1.parse(row.payload).payload.destination).toMatchObject({ schema: ws.pending.schema, external: { connectionId: destination } });
     // A DESTINATION connection is not a source.
     const d = await sync(fullCustomer(destination));

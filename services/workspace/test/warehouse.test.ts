@@ -48,7 +48,9 @@ describe('warehouse provisioning through the worker', () => {
   async function unsealPassword(workspaceId: string): Promise<string> {
     const [row] = await p.sources.workspace.query(`SELECT password_sealed FROM workspace.warehouse WHERE workspace_id = $1`, [workspaceId]);
     const keyring = new Keyring(Buffer.from(p.masterKey, 'base64'));
-    return withTenant(p.app.workspace, orgId, (em) => keyring.unseal(em, orgId, workspaceId, row.password_sealed as WorkspaceSealed, warehousePasswordAad(workspaceId)));
+    return withTenant(p.app.workspace, orgId, (em) =>
+      keyring.unseal(em, orgId, workspaceId, row.password_sealed as WorkspaceSealed, warehousePasswordAad(workspaceId)),
+    );
   }
 
   const loginAs = async (o: { role: string; password: string }) => {
@@ -65,7 +67,10 @@ describe('warehouse provisioning through the worker', () => {
   beforeAll(async () => {
     await env.start();
     ({ p, orgId } = env);
-    for (const [k, slug] of [['A', 'alpha'], ['B', 'beta']] as const) {
+    for (const [k, slug] of [
+      ['A', 'alpha'],
+      ['B', 'beta'],
+    ] as const) {
       ws[k] = { ...(await env.createWorkspace(slug)), password: '' };
       startWorker(ws[k].id);
     }
@@ -105,13 +110,17 @@ describe('warehouse provisioning through the worker', () => {
     const outbox: Array<{ p: string }> = await p.sources.workspace.query(`SELECT payload::text AS p FROM workspace.outbox`);
     expect(outbox.some((o) => o.p.includes(ws.A.password))).toBe(false);
     // The run reported every step (monitoring records them on its own consumer: wait for it).
-    const steps = await waitFor('monitoring to record the provision steps', async () => {
-      const rows: Array<{ name: string; status: string }> = await p.sources.monitoring.query(
-        `SELECT s.name, s.status FROM monitoring.run_step s JOIN monitoring.run r ON r.id = s.run_id WHERE r.workspace_id = $1 AND r.kind = 'warehouse.provision' ORDER BY s.seq`,
-        [ws.A.id],
-      );
-      return rows.length >= 3 ? rows : undefined;
-    }, 20000);
+    const steps = await waitFor(
+      'monitoring to record the provision steps',
+      async () => {
+        const rows: Array<{ name: string; status: string }> = await p.sources.monitoring.query(
+          `SELECT s.name, s.status FROM monitoring.run_step s JOIN monitoring.run r ON r.id = s.run_id WHERE r.workspace_id = $1 AND r.kind = 'warehouse.provision' ORDER BY s.seq`,
+          [ws.A.id],
+        );
+        return rows.length >= 3 ? rows : undefined;
+      },
+      20000,
+    );
     expect(steps.map((s) => [s.name, s.status])).toEqual([
       ['role ready', 'SUCCESS'],
       ['schema ready', 'SUCCESS'],
@@ -134,7 +143,10 @@ describe('warehouse provisioning through the worker', () => {
         await c.end();
       }
     }
-    for (const [me, other] of [['A', 'B'], ['B', 'A']] as const) {
+    for (const [me, other] of [
+      ['A', 'B'],
+      ['B', 'A'],
+    ] as const) {
       const c = await loginAs(ws[me]);
       try {
         await expect(c.query(`SELECT * FROM ${ws[other].schema}.orders`)).rejects.toThrow(/permission denied/);
@@ -146,7 +158,7 @@ describe('warehouse provisioning through the worker', () => {
     }
   });
 
-  it('measures each workspace\'s storage as the size of its own warehouse schema (the storage quota\'s usage)', async () => {
+  it("measures each workspace's storage as the size of its own warehouse schema (the storage quota's usage)", async () => {
     const warehouseDb = await createDataSource({ url: whUrl.toString(), schema: 'public', entities: [], poolMax: 1 }).initialize();
     try {
       const usage = new PostgresSchemaStorageUsage(warehouseDb, platformSchemaOf(new WarehouseDao(p.app.workspace)));
@@ -170,11 +182,22 @@ describe('warehouse provisioning through the worker', () => {
   it('re-running provision (a redelivered job) changes nothing: same password works, data and isolation unchanged', async () => {
     const [{ payload }] = await p.sources.workspace.query(`SELECT payload FROM workspace.outbox WHERE subject = $1`, [`jobs.warehouse.provision.${ws.A.id}`]);
     const job = warehouseProvisionJobV1.parse(payload);
-    const before = await sql(whUrl, `SELECT nspname, nspacl::text AS acl, (SELECT datacl::text FROM pg_database WHERE datname = current_database()) AS db FROM pg_namespace WHERE nspname IN ('${ws.A.schema}', '${ws.B.schema}', 'public') ORDER BY 1`);
+    const before = await sql(
+      whUrl,
+      `SELECT nspname, nspacl::text AS acl, (SELECT datacl::text FROM pg_database WHERE datname = current_database()) AS db FROM pg_namespace WHERE nspname IN ('${ws.A.schema}', '${ws.B.schema}', 'public') ORDER BY 1`,
+    );
     const secrets = new JobSecrets(p.masterKey);
-    const result = await provisionWarehouse(job, whUrl.toString(), () => secrets.value(job.jobId, job.payload.password), new RunReporter(p.nats.js, job, ws.A.id, 2));
+    const result = await provisionWarehouse(
+      job,
+      whUrl.toString(),
+      () => secrets.value(job.jobId, job.payload.password),
+      new RunReporter(p.nats.js, job, ws.A.id, 2),
+    );
     expect(result.ok).toBe(true);
-    const after = await sql(whUrl, `SELECT nspname, nspacl::text AS acl, (SELECT datacl::text FROM pg_database WHERE datname = current_database()) AS db FROM pg_namespace WHERE nspname IN ('${ws.A.schema}', '${ws.B.schema}', 'public') ORDER BY 1`);
+    const after = await sql(
+      whUrl,
+      `SELECT nspname, nspacl::text AS acl, (SELECT datacl::text FROM pg_database WHERE datname = current_database()) AS db FROM pg_namespace WHERE nspname IN ('${ws.A.schema}', '${ws.B.schema}', 'public') ORDER BY 1`,
+    );
     expect(after).toEqual(before);
     const c = await loginAs(ws.A);
     try {
@@ -189,7 +212,12 @@ describe('warehouse provisioning through the worker', () => {
   it('switches to an EXTERNAL warehouse only for a DESTINATION PostgreSQL connection of the same workspace', async () => {
     const conn = async (workspaceId: string, name: string, kind: string) => {
       const res = await gql<CreateConnectionResult>(CREATE_CONNECTION, {
-        i: postgresConnectionInput({ workspaceId, name, kind: kind as 'SOURCE' | 'DESTINATION', databaseUrl: 'postgres://loader:secret@dest.example:6543/analytics' }),
+        i: postgresConnectionInput({
+          workspaceId,
+          name,
+          kind: kind as 'SOURCE' | 'DESTINATION',
+          databaseUrl: 'postgres://loader:secret@dest.example:6543/analytics',
+        }),
       });
       return res.body.data!.createConnection.connection!.id;
     };
@@ -228,12 +256,20 @@ describe('warehouse provisioning through the worker', () => {
     expect(await p.sources.workspace.query(`SELECT id FROM workspace.connection WHERE id = $1`, [dest])).toHaveLength(1);
     // A MEMBER cannot choose the warehouse.
     const member = viewerHeader(userViewer({ orgId, orgRole: 'MEMBER', grants: [{ workspaceId: ws.A.id, role: 'EDITOR' }] }));
-    const denied = await postGraphQL<unknown>(p.gatewayUrl, `mutation($w: ID!, $c: ID!){ useExternalWarehouse(workspaceId: $w, connectionId: $c) { errors { code } } }`, { w: ws.A.id, c: destOfA }, member);
+    const denied = await postGraphQL<unknown>(
+      p.gatewayUrl,
+      `mutation($w: ID!, $c: ID!){ useExternalWarehouse(workspaceId: $w, connectionId: $c) { errors { code } } }`,
+      { w: ws.A.id, c: destOfA },
+      member,
+    );
     expect(denied.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
 
   it('deleting a workspace purges its schema and role (PURGED); the other workspace is untouched', async () => {
-    const del = await gql<{ deleteWorkspace: { purgeRunId: string; errors: unknown[] } }>(`mutation($id: ID!){ deleteWorkspace(id: $id) { purgeRunId errors { code } } }`, { id: ws.A.id });
+    const del = await gql<{ deleteWorkspace: { purgeRunId: string; errors: unknown[] } }>(
+      `mutation($id: ID!){ deleteWorkspace(id: $id) { purgeRunId errors { code } } }`,
+      { id: ws.A.id },
+    );
     expect(del.body.data?.deleteWorkspace.errors).toEqual([]);
     await waitFor('warehouse A to be purged', async () => ((await warehouseStatus(ws.A.id)).status === 'PURGED' ? true : undefined));
     expect(await sql(whUrl, `SELECT nspname FROM pg_namespace WHERE nspname = '${ws.A.schema}'`)).toEqual([]);

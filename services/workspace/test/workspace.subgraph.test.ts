@@ -66,27 +66,39 @@ describe('workspace subgraph', () => {
     await db?.drop();
   });
 
-  const gql = gqlViewerClient(() => url, async (viewer: Viewer) => ({ [VIEWER_HEADER]: await keys.signer.sign(viewer, randomUUID()) }), {
-    onResponse: (res) => responses.push(JSON.stringify(res.body)),
-  });
+  const gql = gqlViewerClient(
+    () => url,
+    async (viewer: Viewer) => ({ [VIEWER_HEADER]: await keys.signer.sign(viewer, randomUUID()) }),
+    {
+      onResponse: (res) => responses.push(JSON.stringify(res.body)),
+    },
+  );
   const adminA = userViewer({ orgId: orgA, orgRole: 'ADMIN' });
   const adminB = userViewer({ orgId: orgB, orgRole: 'ADMIN' });
 
   async function newWorkspace(viewer: Viewer, slug: string): Promise<string> {
-    const res = await gql<{ createWorkspace: { workspace: { id: string } } }>(viewer, `mutation($i: CreateWorkspaceInput!){ createWorkspace(input: $i) { workspace { id } errors { code } } }`, {
-      i: { name: slug, slug },
-    });
+    const res = await gql<{ createWorkspace: { workspace: { id: string } } }>(
+      viewer,
+      `mutation($i: CreateWorkspaceInput!){ createWorkspace(input: $i) { workspace { id } errors { code } } }`,
+      {
+        i: { name: slug, slug },
+      },
+    );
     return res.body.data!.createWorkspace.workspace.id;
   }
 
   it('rejects requests without a valid assertion with 401, _entities included', async () => {
-    const res = await postGraphQL(url, `query($r:[_Any!]!){ _entities(representations:$r){ ... on Workspace { name } } }`, { r: [{ __typename: 'Workspace', id: randomUUID() }] });
+    const res = await postGraphQL(url, `query($r:[_Any!]!){ _entities(representations:$r){ ... on Workspace { name } } }`, {
+      r: [{ __typename: 'Workspace', id: randomUUID() }],
+    });
     expect(res.status).toBe(401);
   });
 
   it('validates a connection with field-level typed errors and writes nothing', async () => {
     const ws = await newWorkspace(adminA, 'validation');
-    const res = await gql<CreateConnectionResult>(adminA, CREATE_CONNECTION, { i: { ...postgresConnectionInput({ workspaceId: ws, name: '' }), postgres: { host: '', database: 'd', user: 'u' } } });
+    const res = await gql<CreateConnectionResult>(adminA, CREATE_CONNECTION, {
+      i: { ...postgresConnectionInput({ workspaceId: ws, name: '' }), postgres: { host: '', database: 'd', user: 'u' } },
+    });
     expect(res.body.data?.createConnection.connection).toBeNull();
     const codes = res.body.data!.createConnection.errors.map((e) => `${e.field}:${e.code}`);
     expect(codes).toEqual(expect.arrayContaining(['name:INVALID_NAME', 'config.postgres.host:INVALID_CONFIG']));
@@ -105,7 +117,11 @@ describe('workspace subgraph', () => {
     const conn = created.body.data!.createConnection.connection;
     expect(conn).toMatchObject({ endpoint: 'db.internal.example:6543/sales', secretSet: true, status: 'UNTESTED' });
 
-    const tested = await gql<{ testConnection: { runId: string; connection: { status: string } } }>(adminA, `mutation($id: ID!){ testConnection(id: $id) { runId connection { status } errors { code } } }`, { id: conn.id });
+    const tested = await gql<{ testConnection: { runId: string; connection: { status: string } } }>(
+      adminA,
+      `mutation($id: ID!){ testConnection(id: $id) { runId connection { status } errors { code } } }`,
+      { id: conn.id },
+    );
     expect(tested.body.data?.testConnection.connection.status).toBe('TESTING');
     expect(kicks).toBeGreaterThan(0);
 
@@ -129,22 +145,35 @@ describe('workspace subgraph', () => {
     expect(queuedIdx).toBeLessThan(outbox.indexOf(job));
 
     // Every field a client can ask for, then scan all responses and logs.
-    await gql(adminA, `query($id: ID!){ connection(id: $id) { id name kind type endpoint secretSet secretUpdatedAt status lastTestedAt lastError lastTestRun { id } createdAt workspace { id name } } }`, { id: conn.id });
+    await gql(
+      adminA,
+      `query($id: ID!){ connection(id: $id) { id name kind type endpoint secretSet secretUpdatedAt status lastTestedAt lastError lastTestRun { id } createdAt workspace { id name } } }`,
+      { id: conn.id },
+    );
     expect(logs.length).toBeGreaterThan(0);
     for (const text of [...responses, ...logs]) expect(text).not.toContain(PASSWORD);
   });
 
   it('gives org B nothing of org A: root fields, _entities and mutations', async () => {
     const ws = await newWorkspace(adminA, 'private');
-    const c = await gql<CreateConnectionResult>(adminA, CREATE_CONNECTION, { i: postgresConnectionInput({ workspaceId: ws, name: 'db', databaseUrl: 'postgres://u:p@h/d' }) });
+    const c = await gql<CreateConnectionResult>(adminA, CREATE_CONNECTION, {
+      i: postgresConnectionInput({ workspaceId: ws, name: 'db', databaseUrl: 'postgres://u:p@h/d' }),
+    });
     const connId = c.body.data!.createConnection.connection!.id;
     const read = await gql(adminB, `query($w: ID!, $c: ID!){ workspace(id: $w) { id } connection(id: $c) { id } }`, { w: ws, c: connId });
     expect(read.body.data).toEqual({ workspace: null, connection: null });
     const ents = await gql(adminB, `query($r:[_Any!]!){ _entities(representations:$r){ ... on Workspace { name } ... on Connection { name } } }`, {
-      r: [{ __typename: 'Workspace', id: ws }, { __typename: 'Connection', id: connId }],
+      r: [
+        { __typename: 'Workspace', id: ws },
+        { __typename: 'Connection', id: connId },
+      ],
     });
     expect(ents.body.data).toEqual({ _entities: [null, null] });
-    const test = await gql<{ testConnection: { errors: Array<{ code: string }> } }>(adminB, `mutation($id: ID!){ testConnection(id: $id) { runId errors { code } } }`, { id: connId });
+    const test = await gql<{ testConnection: { errors: Array<{ code: string }> } }>(
+      adminB,
+      `mutation($id: ID!){ testConnection(id: $id) { runId errors { code } } }`,
+      { id: connId },
+    );
     expect(test.body.data?.testConnection.errors[0]?.code).toBe('CONNECTION_NOT_FOUND');
     const add = await gql(adminB, `mutation($i: CreateConnectionInput!){ createConnection(input: $i) { connection { id } errors { code } } }`, {
       i: postgresConnectionInput({ workspaceId: ws, name: 'sneaky', databaseUrl: 'postgres://u:p@h/d' }),
@@ -154,7 +183,11 @@ describe('workspace subgraph', () => {
     const viewerOnly = userViewer({ orgId: orgA, orgRole: 'MEMBER', grants: [{ workspaceId: ws, role: 'VIEWER' }] });
     const seen = await gql(viewerOnly, `query($c: ID!){ connection(id: $c) { name } }`, { c: connId });
     expect(seen.body.data).toEqual({ connection: { name: 'db' } });
-    const denied = await gql<{ testConnection: { errors: Array<{ code: string }> } }>(viewerOnly, `mutation($id: ID!){ testConnection(id: $id) { errors { code } } }`, { id: connId });
+    const denied = await gql<{ testConnection: { errors: Array<{ code: string }> } }>(
+      viewerOnly,
+      `mutation($id: ID!){ testConnection(id: $id) { errors { code } } }`,
+      { id: connId },
+    );
     expect(denied.body.data?.testConnection.errors[0]?.code).toBe('CONNECTION_NOT_FOUND');
     const anon = await gql(ANONYMOUS, `{ workspaces { nodes { id } } }`);
     expect(anon.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');

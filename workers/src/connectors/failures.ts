@@ -41,7 +41,13 @@ const failure = (code: string, message: string, transient = !PERMANENT.has(code)
 function systemCode(err: unknown): string | undefined {
   for (let e = err as NetError | undefined, depth = 0; e && depth < 4; e = e.cause as NetError | undefined, depth++) {
     if (e instanceof DestinationNotAllowedError) return e.code;
-    if (typeof e.code === 'string' && /^(E[A-Z]+|EAI_[A-Z]+|UND_ERR_[A-Z_]+|ERR_TLS_[A-Z_]+|CERT_[A-Z_]+|[A-Z_]*CERT[A-Z_]*|SELF_SIGNED_[A-Z_]+|UNABLE_TO_[A-Z_]+|DEPTH_ZERO_SELF_SIGNED_CERT)$/.test(e.code)) return e.code;
+    if (
+      typeof e.code === 'string' &&
+      /^(E[A-Z]+|EAI_[A-Z]+|UND_ERR_[A-Z_]+|ERR_TLS_[A-Z_]+|CERT_[A-Z_]+|[A-Z_]*CERT[A-Z_]*|SELF_SIGNED_[A-Z_]+|UNABLE_TO_[A-Z_]+|DEPTH_ZERO_SELF_SIGNED_CERT)$/.test(
+        e.code,
+      )
+    )
+      return e.code;
   }
   return undefined;
 }
@@ -55,7 +61,11 @@ function policyRefusal(err: unknown): DestinationNotAllowedError | undefined {
 
 /** HOST_NOT_FOUND as every connector says it. ENOTFOUND (no such name) is permanent; EAI_AGAIN (DNS answered nothing) may pass. */
 export const hostNotFound = (host: string, code: string): ConnectFailure =>
-  failure('HOST_NOT_FOUND', `Could not resolve host "${host}" (${code}). Check the host name for typos and that it is reachable from the data plane.`, code === 'EAI_AGAIN');
+  failure(
+    'HOST_NOT_FOUND',
+    `Could not resolve host "${host}" (${code}). Check the host name for typos and that it is reachable from the data plane.`,
+    code === 'EAI_AGAIN',
+  );
 
 export const connectionRefused = (t: ConnectTarget): ConnectFailure =>
   failure('CONNECTION_REFUSED', `Nothing is listening on ${t.host}:${t.port} (connection refused). Check the port and that the server runs.`);
@@ -65,7 +75,10 @@ export const unreachable = (t: ConnectTarget, why: string): ConnectFailure =>
 
 /** TIMEOUT: nothing (or no complete answer) came back in time, whether at the TCP connect or in the protocol's handshake. */
 export const noAnswer = (t: ConnectTarget): ConnectFailure =>
-  failure('TIMEOUT', `${t.host}:${t.port} did not answer in time. Check that the server runs and is not overloaded, and that a firewall lets the data plane in; then try again.`);
+  failure(
+    'TIMEOUT',
+    `${t.host}:${t.port} did not answer in time. Check that the server runs and is not overloaded, and that a firewall lets the data plane in; then try again.`,
+  );
 
 export const destinationNotAllowed = (err: DestinationNotAllowedError): ConnectFailure => failure('DESTINATION_NOT_ALLOWED', err.message, false);
 

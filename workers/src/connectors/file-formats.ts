@@ -33,7 +33,11 @@ export function decodeSample(buf: Buffer, truncated: boolean, hint?: TextEncodin
     return { ok: true, text: new TextDecoder('utf-8', { fatal: true }).decode(body), encoding: 'utf-8', bom };
   } catch {
     if (encoding === 'utf-8') {
-      return { ok: false, code: 'ENCODING_MISMATCH', message: 'The file is not valid UTF-8. Save it as UTF-8, or set its encoding to latin1 if it comes from an older system.' };
+      return {
+        ok: false,
+        code: 'ENCODING_MISMATCH',
+        message: 'The file is not valid UTF-8. Save it as UTF-8, or set its encoding to latin1 if it comes from an older system.',
+      };
     }
     // Not UTF-8 and nothing configured: every byte sequence is valid Latin-1 (Windows exports).
     return { ok: true, text: body.toString('latin1'), encoding: 'latin1', bom };
@@ -128,11 +132,19 @@ export function detectDelimiter(text: string): string {
   return best.d;
 }
 
-export function checkCsv(text: string, truncated: boolean, configured?: string): Checked<{ columns: number; rows: number; delimiter: string; header: string[] }> {
+export function checkCsv(
+  text: string,
+  truncated: boolean,
+  configured?: string,
+): Checked<{ columns: number; rows: number; delimiter: string; header: string[] }> {
   const delimiter = configured ?? detectDelimiter(text);
   const { records: all, openQuoteLine } = parseCsv(text, delimiter, 100_000);
   if (openQuoteLine !== undefined && !truncated) {
-    return { ok: false, code: 'CSV_MALFORMED', message: `A quoted field opened on line ${openQuoteLine} is never closed. Fix the quotes on that line (a " inside a quoted field is written "").` };
+    return {
+      ok: false,
+      code: 'CSV_MALFORMED',
+      message: `A quoted field opened on line ${openQuoteLine} is never closed. Fix the quotes on that line (a " inside a quoted field is written "").`,
+    };
   }
   const records = all.filter((r) => !isBlank(r));
   if (records.length === 0) return { ok: false, code: 'FILE_EMPTY', message: 'The file has no header row. Upload a CSV whose first line names the columns.' };
@@ -177,9 +189,18 @@ export function checkJson(text: string, truncated: boolean, maxRecords = 1000): 
     try {
       v = JSON.parse(raw);
     } catch (err) {
-      return { ok: false, code: 'JSON_MALFORMED', message: `Record ${records + 1} (line ${line}) is not valid JSON: ${(err as Error).message}. Fix that record or export the file again.` };
+      return {
+        ok: false,
+        code: 'JSON_MALFORMED',
+        message: `Record ${records + 1} (line ${line}) is not valid JSON: ${(err as Error).message}. Fix that record or export the file again.`,
+      };
     }
-    if (!isRecord(v)) return { ok: false, code: 'JSON_SHAPE', message: `Record ${records + 1} (line ${line}) is ${Array.isArray(v) ? 'an array' : typeof v}, not an object. Each record must be a JSON object ({"column": value, …}).` };
+    if (!isRecord(v))
+      return {
+        ok: false,
+        code: 'JSON_SHAPE',
+        message: `Record ${records + 1} (line ${line}) is ${Array.isArray(v) ? 'an array' : typeof v}, not an object. Each record must be a JSON object ({"column": value, …}).`,
+      };
     records++;
     return { ok: true };
   };
@@ -209,7 +230,8 @@ export function checkJson(text: string, truncated: boolean, maxRecords = 1000): 
         if (!r.ok) return r;
       }
       const open = stack.pop();
-      if (open !== (c === '}' ? '{' : '[')) return { ok: false, code: 'JSON_MALFORMED', message: `Unexpected "${c}" on line ${lineOf(text, i)}. Fix the brackets there or export the file again.` };
+      if (open !== (c === '}' ? '{' : '['))
+        return { ok: false, code: 'JSON_MALFORMED', message: `Unexpected "${c}" on line ${lineOf(text, i)}. Fix the brackets there or export the file again.` };
       if (stack.length < arrayDepth - 1 || (stack.length === arrayDepth - 1 && c === ']')) break; // the records array is closed
     } else if (c === ',' && stack.length === arrayDepth && elementStart >= 0) {
       const r = element(i);
@@ -218,8 +240,17 @@ export function checkJson(text: string, truncated: boolean, maxRecords = 1000): 
   }
   if (arrayDepth < 0) {
     const first = text.trimStart()[0];
-    if (first !== '{' && first !== '[') return { ok: false, code: 'JSON_MALFORMED', message: 'The file does not start with a JSON array or object. Check that it is a JSON file (for one record per line, choose JSON Lines).' };
-    return { ok: false, code: 'JSON_SHAPE', message: 'The file is a JSON object without a list of records. Expected an array of objects, or an object holding one (e.g. {"data": [ … ]}).' };
+    if (first !== '{' && first !== '[')
+      return {
+        ok: false,
+        code: 'JSON_MALFORMED',
+        message: 'The file does not start with a JSON array or object. Check that it is a JSON file (for one record per line, choose JSON Lines).',
+      };
+    return {
+      ok: false,
+      code: 'JSON_SHAPE',
+      message: 'The file is a JSON object without a list of records. Expected an array of objects, or an object holding one (e.g. {"data": [ … ]}).',
+    };
   }
   if (!truncated && records < maxRecords) {
     // The whole file is in the sample: it must also be valid JSON after the records.
@@ -243,9 +274,18 @@ export function checkJsonLines(text: string, truncated: boolean, maxRecords = 10
     try {
       v = JSON.parse(line);
     } catch (err) {
-      return { ok: false, code: 'JSONL_MALFORMED', message: `Line ${n + 1} is not valid JSON (${(err as Error).message}). Fix or remove that line; JSON Lines needs one complete JSON object per line.` };
+      return {
+        ok: false,
+        code: 'JSONL_MALFORMED',
+        message: `Line ${n + 1} is not valid JSON (${(err as Error).message}). Fix or remove that line; JSON Lines needs one complete JSON object per line.`,
+      };
     }
-    if (!isRecord(v)) return { ok: false, code: 'JSONL_MALFORMED', message: `Line ${n + 1} is ${Array.isArray(v) ? 'an array' : typeof v}, not a JSON object. Each line must be one record ({"column": value, …}).` };
+    if (!isRecord(v))
+      return {
+        ok: false,
+        code: 'JSONL_MALFORMED',
+        message: `Line ${n + 1} is ${Array.isArray(v) ? 'an array' : typeof v}, not a JSON object. Each line must be one record ({"column": value, …}).`,
+      };
     records++;
   }
   if (records === 0) return { ok: false, code: 'FILE_EMPTY', message: 'The file holds no records. Upload a file with one JSON object per line.' };

@@ -52,16 +52,31 @@ export function fileTest(t: FileTarget, storage: FileStorage, sampleBytes = FILE
             return pass(`"${t.fileName}" is in file storage`);
           } catch (err) {
             const code = (err as NodeJS.ErrnoException).code;
-            if (code === 'EACCES' || code === 'EPERM') return fail('PERMISSION_DENIED', `The worker may not read "${t.fileName}" in file storage. Make DLX_FILE_STORAGE_DIR readable by the worker process.`);
-            return fail('FILE_NOT_FOUND', `"${t.fileName}" is not in file storage (${code ?? (err as Error).message}). Upload the file again; if it keeps happening, check that the workspace service and the workers share DLX_FILE_STORAGE_DIR.`);
+            if (code === 'EACCES' || code === 'EPERM')
+              return fail(
+                'PERMISSION_DENIED',
+                `The worker may not read "${t.fileName}" in file storage. Make DLX_FILE_STORAGE_DIR readable by the worker process.`,
+              );
+            return fail(
+              'FILE_NOT_FOUND',
+              `"${t.fileName}" is not in file storage (${code ?? (err as Error).message}). Upload the file again; if it keeps happening, check that the workspace service and the workers share DLX_FILE_STORAGE_DIR.`,
+            );
           }
         },
       },
       {
         name: 'size within limits',
         run: async () => {
-          if (size > storage.maxBytes) return fail('FILE_TOO_LARGE', `"${t.fileName}" is ${size} bytes; the limit is ${storage.maxBytes} (FILE_MAX_BYTES). Split the file or ask an administrator to raise the limit.`);
-          if (size !== t.sizeBytes) return fail('FILE_SIZE_MISMATCH', `"${t.fileName}" is ${size} bytes in file storage but ${t.sizeBytes} bytes were uploaded: the upload is incomplete or the file was changed. Upload it again.`);
+          if (size > storage.maxBytes)
+            return fail(
+              'FILE_TOO_LARGE',
+              `"${t.fileName}" is ${size} bytes; the limit is ${storage.maxBytes} (FILE_MAX_BYTES). Split the file or ask an administrator to raise the limit.`,
+            );
+          if (size !== t.sizeBytes)
+            return fail(
+              'FILE_SIZE_MISMATCH',
+              `"${t.fileName}" is ${size} bytes in file storage but ${t.sizeBytes} bytes were uploaded: the upload is incomplete or the file was changed. Upload it again.`,
+            );
           if (size === 0) return fail('FILE_EMPTY', `"${t.fileName}" is empty. Upload a file with data.`);
           return pass(`${size} bytes (limit ${storage.maxBytes})`);
         },

@@ -34,7 +34,8 @@ function abortable<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
 /** One GET to a destination the policy checked: node's http(s) connects to the checked address (its `lookup` answers only that one). */
 function request(url: URL, d: CheckedDestination, headers: Record<string, string>, signal?: AbortSignal): Promise<http.IncomingMessage> {
   const lookup: net.LookupFunction = (_hostname, options, callback) => {
-    if ((options as { all?: boolean }).all) (callback as unknown as (err: null, addresses: Array<{ address: string; family: number }>) => void)(null, [{ address: d.address, family: d.family }]);
+    if ((options as { all?: boolean }).all)
+      (callback as unknown as (err: null, addresses: Array<{ address: string; family: number }>) => void)(null, [{ address: d.address, family: d.family }]);
     else callback(null, d.address, d.family);
   };
   return new Promise((resolve, reject) => {

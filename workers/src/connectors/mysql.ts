@@ -26,7 +26,10 @@ type MysqlError = Error & { code?: string; errno?: number };
  * not verified (like PostgreSQL's `require`). `textValues`: dates and big numbers as strings, as
  * PostgreSQL's ::text gives them.
  */
-export function mysqlConnectionOptions(t: MysqlTarget, o: { connectTimeoutMs: number; textValues?: boolean; destination?: CheckedDestination; policy?: NetworkPolicy }) {
+export function mysqlConnectionOptions(
+  t: MysqlTarget,
+  o: { connectTimeoutMs: number; textValues?: boolean; destination?: CheckedDestination; policy?: NetworkPolicy },
+) {
   return {
     host: t.host,
     port: t.port,
@@ -63,11 +66,17 @@ export function explainMysqlError(err: MysqlError, t: Pick<MysqlTarget, 'user' |
   if (network) return network;
   switch (err.errno) {
     case 1045: // ER_ACCESS_DENIED_ERROR: wrong password, unknown user, or a user not allowed from this host
-      return fail('WRONG_PASSWORD', `Access denied for user "${t.user}". Check the user name and password, and that the user may connect from the data plane's host.`);
+      return fail(
+        'WRONG_PASSWORD',
+        `Access denied for user "${t.user}". Check the user name and password, and that the user may connect from the data plane's host.`,
+      );
     case 1049: // ER_BAD_DB_ERROR
       return fail('DATABASE_NOT_FOUND', `Database "${t.database}" does not exist on ${t.host}:${t.port}. Check the database name.`);
     case 1044: // ER_DBACCESS_DENIED_ERROR
-      return fail('PERMISSION_DENIED', `User "${t.user}" has no access to database "${t.database}". Run GRANT SELECT ON \`${t.database}\`.* TO the user, or pick a database it can read.`);
+      return fail(
+        'PERMISSION_DENIED',
+        `User "${t.user}" has no access to database "${t.database}". Run GRANT SELECT ON \`${t.database}\`.* TO the user, or pick a database it can read.`,
+      );
     case 1142: // ER_TABLEACCESS_DENIED_ERROR
     case 1227: // ER_SPECIFIC_ACCESS_DENIED_ERROR
       return fail('PERMISSION_DENIED', `User "${t.user}" lacks a permission: ${err.message}. Grant SELECT on the database's tables.`);

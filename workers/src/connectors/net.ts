@@ -28,7 +28,16 @@ export async function resolveDestination(host: string, port: number, timeoutMs: 
   const name = host.replace(/^\[|\]$/g, '');
   try {
     const destination = await withTimeout(p.resolve(name, port), timeoutMs);
-    if (!destination) return { ok: false, failure: { ...fail('TIMEOUT', `Resolving "${name}" took longer than ${timeoutMs} ms. Check the DNS servers of the data plane, then try again.`), ok: false, code: 'TIMEOUT', transient: true } };
+    if (!destination)
+      return {
+        ok: false,
+        failure: {
+          ...fail('TIMEOUT', `Resolving "${name}" took longer than ${timeoutMs} ms. Check the DNS servers of the data plane, then try again.`),
+          ok: false,
+          code: 'TIMEOUT',
+          transient: true,
+        },
+      };
     return { ok: true, destination };
   } catch (err) {
     const why = explainNetworkError(err, { host: name, port });
@@ -56,7 +65,14 @@ export async function resolveStep(host: string, port: number, timeoutMs: number)
   const r = await resolveDestination(host, port, timeoutMs);
   if (!r.ok) return r.failure;
   const d = r.destination;
-  return { ...pass(net.isIP(d.host) ? `${d.host} is an IP address the data plane may connect to` : `${d.host} resolved to ${d.address}, an address the data plane may connect to`), destination: d };
+  return {
+    ...pass(
+      net.isIP(d.host)
+        ? `${d.host} is an IP address the data plane may connect to`
+        : `${d.host} resolved to ${d.address}, an address the data plane may connect to`,
+    ),
+    destination: d,
+  };
 }
 
 /** The TCP step of connection.test, to the address the first step checked (`host` names it in messages). */
@@ -69,7 +85,15 @@ export function portReachable(host: string, address: string, port: number, timeo
     };
     socket.setTimeout(timeoutMs, () => done(noAnswer({ host, port })));
     socket.once('connect', () => done(pass(`${host}:${port} accepts connections`)));
-    socket.once('error', (err: NodeJS.ErrnoException) => done(explainNetworkError(err, { host, port }) ?? fail('UNREACHABLE', `${host}:${port} is unreachable (${err.code ?? err.message}). Check the host, the port and the network path from the data plane.`)));
+    socket.once('error', (err: NodeJS.ErrnoException) =>
+      done(
+        explainNetworkError(err, { host, port }) ??
+          fail(
+            'UNREACHABLE',
+            `${host}:${port} is unreachable (${err.code ?? err.message}). Check the host, the port and the network path from the data plane.`,
+          ),
+      ),
+    );
   });
 }
 

@@ -16,25 +16,52 @@ export function parseOpenApi(text: string): Parsed {
     try {
       doc = JSON.parse(trimmed);
     } catch (err) {
-      return { ok: false, code: 'OPENAPI_INVALID', message: `The OpenAPI document is not valid JSON (${(err as Error).message}). Fix the document or point to another one.` };
+      return {
+        ok: false,
+        code: 'OPENAPI_INVALID',
+        message: `The OpenAPI document is not valid JSON (${(err as Error).message}). Fix the document or point to another one.`,
+      };
     }
   } else {
     let yaml: { parse: (s: string) => unknown };
     try {
       yaml = require('yaml');
     } catch {
-      return { ok: false, code: 'OPENAPI_YAML_UNSUPPORTED', message: 'The OpenAPI document is YAML, which this worker cannot read (the yaml package is missing). Provide the document as JSON.' };
+      return {
+        ok: false,
+        code: 'OPENAPI_YAML_UNSUPPORTED',
+        message: 'The OpenAPI document is YAML, which this worker cannot read (the yaml package is missing). Provide the document as JSON.',
+      };
     }
     try {
       doc = yaml.parse(trimmed);
     } catch (err) {
-      return { ok: false, code: 'OPENAPI_INVALID', message: `The OpenAPI document is neither JSON nor valid YAML (${(err as Error).message.split('\n')[0]}). Fix the document or point to another one.` };
+      return {
+        ok: false,
+        code: 'OPENAPI_INVALID',
+        message: `The OpenAPI document is neither JSON nor valid YAML (${(err as Error).message.split('\n')[0]}). Fix the document or point to another one.`,
+      };
     }
   }
-  if (!isObj(doc)) return { ok: false, code: 'OPENAPI_INVALID', message: 'The document is not an OpenAPI description (not an object). Point to the API\'s OpenAPI (JSON or YAML) document.' };
+  if (!isObj(doc))
+    return {
+      ok: false,
+      code: 'OPENAPI_INVALID',
+      message: "The document is not an OpenAPI description (not an object). Point to the API's OpenAPI (JSON or YAML) document.",
+    };
   const version = typeof doc.openapi === 'string' ? doc.openapi : typeof doc.swagger === 'string' ? doc.swagger : undefined;
-  if (!version) return { ok: false, code: 'OPENAPI_INVALID', message: 'The document has no "openapi" (or "swagger") version field, so it is not an OpenAPI description. Point to the API\'s OpenAPI document.' };
-  if (!isObj(doc.paths)) return { ok: false, code: 'OPENAPI_INVALID', message: `The OpenAPI ${version} document has no "paths". Point to a document that describes the API's endpoints.` };
+  if (!version)
+    return {
+      ok: false,
+      code: 'OPENAPI_INVALID',
+      message: 'The document has no "openapi" (or "swagger") version field, so it is not an OpenAPI description. Point to the API\'s OpenAPI document.',
+    };
+  if (!isObj(doc.paths))
+    return {
+      ok: false,
+      code: 'OPENAPI_INVALID',
+      message: `The OpenAPI ${version} document has no "paths". Point to a document that describes the API's endpoints.`,
+    };
   return { ok: true, doc, version };
 }
 
@@ -50,7 +77,9 @@ function resolve(doc: Json, v: unknown, depth = 0): unknown {
 function successSchema(doc: Json, op: Json): unknown {
   const responses = resolve(doc, op.responses);
   if (!isObj(responses)) return undefined;
-  const code = Object.keys(responses).filter((c) => /^2(\d\d|XX)$/i.test(c)).sort()[0];
+  const code = Object.keys(responses)
+    .filter((c) => /^2(\d\d|XX)$/i.test(c))
+    .sort()[0];
   const res = code ? resolve(doc, responses[code]) : undefined;
   if (!isObj(res)) return undefined;
   if (res.schema) return resolve(doc, res.schema); // Swagger 2.0

@@ -35,7 +35,10 @@ export function explainPgError(err: PgError, t: Pick<PostgresTarget, 'user' | 'd
       if (/no encryption|SSL off/i.test(err.message)) {
         return fail('TLS_REQUIRED', 'The server accepts only encrypted (TLS) connections. Set the SSL mode to "require" (or "verify-full").');
       }
-      return fail('NOT_AUTHORIZED', `The server refused user "${t.user}" for database "${t.database}": ${err.message}. Ask the database administrator to allow this user from the data plane (pg_hba.conf).`);
+      return fail(
+        'NOT_AUTHORIZED',
+        `The server refused user "${t.user}" for database "${t.database}": ${err.message}. Ask the database administrator to allow this user from the data plane (pg_hba.conf).`,
+      );
     case '3D000':
       return fail('DATABASE_NOT_FOUND', `Database "${t.database}" does not exist on ${t.host}:${t.port}. Check the database name.`);
     case '42501':
@@ -46,10 +49,16 @@ export function explainPgError(err: PgError, t: Pick<PostgresTarget, 'user' | 'd
       return fail('SERVER_STARTING', 'The server is starting up or shutting down. Try again in a minute.');
   }
   if (/does not support SSL/i.test(err.message)) {
-    return fail('TLS_UNAVAILABLE', 'TLS was requested but the server does not support it. Set the SSL mode to "disable" (or "prefer"), or enable TLS on the server.');
+    return fail(
+      'TLS_UNAVAILABLE',
+      'TLS was requested but the server does not support it. Set the SSL mode to "disable" (or "prefer"), or enable TLS on the server.',
+    );
   }
   if (/certificate|self[- ]signed|altname|CERT_/i.test(`${err.code ?? ''} ${err.message}`)) {
-    return fail('TLS_CERT_INVALID', `The server's TLS certificate could not be verified (${err.message}). Fix the certificate, or use SSL mode "require" to encrypt without verifying it.`);
+    return fail(
+      'TLS_CERT_INVALID',
+      `The server's TLS certificate could not be verified (${err.message}). Fix the certificate, or use SSL mode "require" to encrypt without verifying it.`,
+    );
   }
   if (/timeout|timed out/i.test(err.message)) return noAnswer(t);
   return fail('CONNECTION_FAILED', `${err.message}. Check the connection settings.`);
@@ -165,7 +174,12 @@ export function postgresTest(t: PostgresTarget, timeoutMs: number): ConnectorTes
         name: 'authenticated',
         run: async () => {
           try {
-            const connected = await connectPostgres(t, { applicationName: 'datalinx-connection-test', connectTimeoutMs: timeoutMs, queryTimeoutMs: timeoutMs, destination });
+            const connected = await connectPostgres(t, {
+              applicationName: 'datalinx-connection-test',
+              connectTimeoutMs: timeoutMs,
+              queryTimeoutMs: timeoutMs,
+              destination,
+            });
             client = connected.client;
             tlsNote = connected.tls ? ', TLS' : t.sslMode === 'prefer' ? ', unencrypted (the server offers no TLS)' : ', unencrypted';
             const [row] = (await client.query(`SELECT current_user AS u, current_setting('server_version') AS v`)).rows;
@@ -185,8 +199,13 @@ export function postgresTest(t: PostgresTarget, timeoutMs: number): ConnectorTes
                    FROM (SELECT 1) x LEFT JOIN pg_namespace n ON n.nspname = $1`,
                 [t.schema],
               );
-              if (!rows[0].exists) return fail('SCHEMA_NOT_FOUND', `Schema "${t.schema}" does not exist in database "${t.database}". Check the schema name (case matters).`);
-              if (!rows[0].usable) return fail('PERMISSION_DENIED', `User "${t.user}" may not use schema "${t.schema}". Run GRANT USAGE ON SCHEMA "${t.schema}" TO "${t.user}" (and SELECT on its tables).`);
+              if (!rows[0].exists)
+                return fail('SCHEMA_NOT_FOUND', `Schema "${t.schema}" does not exist in database "${t.database}". Check the schema name (case matters).`);
+              if (!rows[0].usable)
+                return fail(
+                  'PERMISSION_DENIED',
+                  `User "${t.user}" may not use schema "${t.schema}". Run GRANT USAGE ON SCHEMA "${t.schema}" TO "${t.user}" (and SELECT on its tables).`,
+                );
             }
             // information_schema.tables lists only tables the user holds a privilege on: the readable ones.
             const { rows } = await client!.query(

@@ -45,8 +45,10 @@ export function explainFetchError(err: unknown, url: URL): StepResult {
   const e = err as Error & { code?: string; cause?: Error & { code?: string } };
   const code = e.code ?? e.cause?.code ?? '';
   const detail = e.cause?.message ?? e.message;
-  if (/CERT|SELF_SIGNED|ALTNAME|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(code)) return fail('TLS_CERT_INVALID', `The TLS certificate of ${url.host} is not valid (${code}). Fix the API's certificate or use its correct host name.`);
-  if (code === 'EPROTO' || /wrong version number|ssl|tls/i.test(detail)) return fail('TLS_UNAVAILABLE', `TLS with ${url.host} failed (${detail}). Check whether the API is served over https:// or http://.`);
+  if (/CERT|SELF_SIGNED|ALTNAME|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(code))
+    return fail('TLS_CERT_INVALID', `The TLS certificate of ${url.host} is not valid (${code}). Fix the API's certificate or use its correct host name.`);
+  if (code === 'EPROTO' || /wrong version number|ssl|tls/i.test(detail))
+    return fail('TLS_UNAVAILABLE', `TLS with ${url.host} failed (${detail}). Check whether the API is served over https:// or http://.`);
   if (code === 'ECONNRESET') return fail('UNREACHABLE', `${url.host} is unreachable (${code}). Check the base URL and the network path from the data plane.`);
   return fail('CONNECTION_FAILED', `GET ${shown(url)} failed (${detail}). Check the base URL.`);
 }
@@ -74,7 +76,12 @@ async function readBody(res: Response, limit: number): Promise<string | undefine
  * One GET within the step's time budget. A 429 is waited out once (Retry-After), if the wait
  * fits the budget: APIs that rate-limit aggressively should still test green.
  */
-async function get(url: URL, headers: Record<string, string>, timeoutMs: number, opts: { body?: boolean; followRedirects?: boolean } = {}): Promise<HttpResult> {
+async function get(
+  url: URL,
+  headers: Record<string, string>,
+  timeoutMs: number,
+  opts: { body?: boolean; followRedirects?: boolean } = {},
+): Promise<HttpResult> {
   const deadline = Date.now() + timeoutMs;
   for (let attempt = 1; ; attempt++) {
     let res: Response;
@@ -92,7 +99,13 @@ async function get(url: URL, headers: Record<string, string>, timeoutMs: number,
       const wait = retryAfterMs(res.headers.get('retry-after'));
       await res.body?.cancel().catch(() => undefined);
       if (attempt > 1 || Date.now() + wait >= deadline) {
-        return { ok: false, result: fail('RATE_LIMITED', `${url.host} answered 429 Too Many Requests${attempt > 1 ? ' again after waiting' : ` and asks to wait ${Math.ceil(wait / 1000)} s, longer than the test allows`}. Try again later or raise the API's rate limit.`) };
+        return {
+          ok: false,
+          result: fail(
+            'RATE_LIMITED',
+            `${url.host} answered 429 Too Many Requests${attempt > 1 ? ' again after waiting' : ` and asks to wait ${Math.ceil(wait / 1000)} s, longer than the test allows`}. Try again later or raise the API's rate limit.`,
+          ),
+        };
       }
       await new Promise((r) => setTimeout(r, wait));
       continue;
@@ -103,7 +116,11 @@ async function get(url: URL, headers: Record<string, string>, timeoutMs: number,
     }
     try {
       const body = await readBody(res, MAX_DOCUMENT_BYTES);
-      if (body === undefined) return { ok: false, result: fail('OPENAPI_TOO_LARGE', `${shown(url)} is larger than ${MAX_DOCUMENT_BYTES / 1024 / 1024} MB. Point to the API's OpenAPI document.`) };
+      if (body === undefined)
+        return {
+          ok: false,
+          result: fail('OPENAPI_TOO_LARGE', `${shown(url)} is larger than ${MAX_DOCUMENT_BYTES / 1024 / 1024} MB. Point to the API's OpenAPI document.`),
+        };
       return { ok: true, res, body };
     } catch (err) {
       return { ok: false, result: explainFetchError(err, url) };
@@ -118,9 +135,13 @@ function credentials(t: RestTarget): { headers: Record<string, string> } | { err
     case 'NONE':
       return { headers: {} };
     case 'BEARER':
-      return t.token ? { headers: { authorization: `Bearer ${t.token}` } } : missing('Bearer authentication is chosen but no token is set. Set the token on the connection.');
+      return t.token
+        ? { headers: { authorization: `Bearer ${t.token}` } }
+        : missing('Bearer authentication is chosen but no token is set. Set the token on the connection.');
     case 'API_KEY':
-      return t.apiKey ? { headers: { [t.apiKeyHeader ?? 'X-API-Key']: t.apiKey } } : missing('API key authentication is chosen but no key is set. Set the API key on the connection.');
+      return t.apiKey
+        ? { headers: { [t.apiKeyHeader ?? 'X-API-Key']: t.apiKey } }
+        : missing('API key authentication is chosen but no key is set. Set the API key on the connection.');
     case 'BASIC':
       return t.username && t.password !== undefined
         ? { headers: { authorization: `Basic ${Buffer.from(`${t.username}:${t.password}`).toString('base64')}` } }
@@ -146,16 +167,27 @@ export function restTest(t: RestTarget, fileStorageRoot: string, timeoutMs: numb
       // Credentials go only to the API's own origin, never to a third-party host serving the document.
       const r = await get(url, url.origin === base.origin ? headers : {}, timeoutMs, { body: true, followRedirects: url.origin !== base.origin });
       if (!r.ok) return r.result;
-      if (r.res.status === 401 || r.res.status === 403) return fail('WRONG_CREDENTIALS', `GET ${shown(url)} answered ${r.res.status}: the OpenAPI document needs credentials the connection does not have. Check the credentials or make the document public.`);
+      if (r.res.status === 401 || r.res.status === 403)
+        return fail(
+          'WRONG_CREDENTIALS',
+          `GET ${shown(url)} answered ${r.res.status}: the OpenAPI document needs credentials the connection does not have. Check the credentials or make the document public.`,
+        );
       if (r.res.status >= 300) return fail('OPENAPI_NOT_FOUND', `GET ${shown(url)} answered ${r.res.status}. Check the OpenAPI document's URL.`);
       return { text: r.body ?? '', from: shown(url) };
     }
     const path = storedFilePath(fileStorageRoot, t.workspaceId, t.openApiFileId!);
     try {
-      if ((await stat(path)).size > MAX_DOCUMENT_BYTES) return fail('OPENAPI_TOO_LARGE', `The uploaded OpenAPI document is larger than ${MAX_DOCUMENT_BYTES / 1024 / 1024} MB. Upload the API's OpenAPI document.`);
+      if ((await stat(path)).size > MAX_DOCUMENT_BYTES)
+        return fail(
+          'OPENAPI_TOO_LARGE',
+          `The uploaded OpenAPI document is larger than ${MAX_DOCUMENT_BYTES / 1024 / 1024} MB. Upload the API's OpenAPI document.`,
+        );
       return { text: await readFile(path, 'utf8'), from: 'the uploaded file' };
     } catch (err) {
-      return fail('FILE_NOT_FOUND', `The uploaded OpenAPI document is not in file storage (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}). Upload it again.`);
+      return fail(
+        'FILE_NOT_FOUND',
+        `The uploaded OpenAPI document is not in file storage (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}). Upload it again.`,
+      );
     }
   };
 
@@ -179,14 +211,21 @@ export function restTest(t: RestTarget, fileStorageRoot: string, timeoutMs: numb
           headers = creds.headers;
           if (t.auth === 'NONE') {
             if (anonymousStatus === 401 || anonymousStatus === 403) {
-              return fail('AUTH_REQUIRED', `The API answers ${anonymousStatus} without credentials. Choose its authentication method (bearer token, API key or basic) and set the credential.`);
+              return fail(
+                'AUTH_REQUIRED',
+                `The API answers ${anonymousStatus} without credentials. Choose its authentication method (bearer token, API key or basic) and set the credential.`,
+              );
             }
             return { ok: true, skipped: true, message: 'no authentication configured' };
           }
           const r = await get(base, headers, timeoutMs);
           if (!r.ok) return r.result;
           const s = r.res.status;
-          if (s === 401 || s === 403) return fail('WRONG_CREDENTIALS', `The API rejected the credentials (GET ${shown(base)} answered ${s}). Check the ${t.auth === 'BEARER' ? 'token' : t.auth === 'API_KEY' ? `API key and its header (${t.apiKeyHeader ?? 'X-API-Key'})` : 'user name and password'}.`);
+          if (s === 401 || s === 403)
+            return fail(
+              'WRONG_CREDENTIALS',
+              `The API rejected the credentials (GET ${shown(base)} answered ${s}). Check the ${t.auth === 'BEARER' ? 'token' : t.auth === 'API_KEY' ? `API key and its header (${t.apiKeyHeader ?? 'X-API-Key'})` : 'user name and password'}.`,
+            );
           return pass(
             anonymousStatus === 401 || anonymousStatus === 403
               ? `credentials accepted (GET ${base.pathname} answered ${anonymousStatus} without them, ${s} with them)`
@@ -210,6 +249,7 @@ export function restTest(t: RestTarget, fileStorageRoot: string, timeoutMs: numb
         },
       },
     ],
-    summary: () => (collections >= 0 ? `API reachable; ${plural(collections, 'collection')} found.` : 'API reachable; no OpenAPI document to discover collections.'),
+    summary: () =>
+      collections >= 0 ? `API reachable; ${plural(collections, 'collection')} found.` : 'API reachable; no OpenAPI document to discover collections.',
   };
 }

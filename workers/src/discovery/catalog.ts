@@ -35,7 +35,13 @@ export interface SourceCatalog {
    * Streams at most `limit` rows of the table, each value as text clipped to `clip` characters (null for NULL).
    * May answer a row estimate learnt while reading (files: the rows counted), which replaces the catalog's.
    */
-  sample(t: TableRef, columns: string[], limit: number, clip: number, onRow: (values: Array<string | null>) => void): Promise<void | { estimate?: RowEstimate }>;
+  sample(
+    t: TableRef,
+    columns: string[],
+    limit: number,
+    clip: number,
+    onRow: (values: Array<string | null>) => void,
+  ): Promise<void | { estimate?: RowEstimate }>;
   close(): Promise<void>;
 }
 

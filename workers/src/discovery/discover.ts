@@ -36,7 +36,13 @@ export const jetStreamPublisher =
  * found, profiled. FILE and REST_API connections are read through their readers (./readers.ts).
  * Only reads the source, and every event carries a stable msgID, so a redelivered job is harmless.
  */
-export async function discoverSource(job: SourceDiscoverJobV1, secrets: ConnectionSecrets, report: RunReporter, publish: DiscoveryPublisher, fileStorage: FileStorage): Promise<TestOutcome> {
+export async function discoverSource(
+  job: SourceDiscoverJobV1,
+  secrets: ConnectionSecrets,
+  report: RunReporter,
+  publish: DiscoveryPublisher,
+  fileStorage: FileStorage,
+): Promise<TestOutcome> {
   const { config, scope, profileSampleRows, timeoutMs, connectionId, exactCountMaxBytes } = job.payload;
   const open: CatalogOpener =
     config.type === 'POSTGRES'
@@ -76,7 +82,11 @@ export async function discoverSource(job: SourceDiscoverJobV1, secrets: Connecti
       if ('estimate' in t.estimate) return t.estimate.estimate;
       if (!catalog.countRows) return { rowEstimate: null, rowEstimateSource: 'UNKNOWN', rowEstimateNote: 'This source cannot count rows.' };
       if (countBudget.leftMs < 1000) {
-        return { rowEstimate: null, rowEstimateSource: 'UNKNOWN', rowEstimateNote: `No statistics, and discovery's time for exact counts (${timeoutMs} ms in all) went to earlier tables.` };
+        return {
+          rowEstimate: null,
+          rowEstimateSource: 'UNKNOWN',
+          rowEstimateNote: `No statistics, and discovery's time for exact counts (${timeoutMs} ms in all) went to earlier tables.`,
+        };
       }
       const startedAt = performance.now();
       const counted = await catalog.countRows(t, Math.min(countBudget.leftMs, Math.floor(timeoutMs * 0.8)));
@@ -91,7 +101,13 @@ export async function discoverSource(job: SourceDiscoverJobV1, secrets: Connecti
       if (profileSampleRows > 0) {
         let sampled;
         try {
-          sampled = await catalog.sample(t, s.columns.map((c) => c.name), profileSampleRows, PROFILE_VALUE_MAX, (row) => profiler.addRow(row));
+          sampled = await catalog.sample(
+            t,
+            s.columns.map((c) => c.name),
+            profileSampleRows,
+            PROFILE_VALUE_MAX,
+            (row) => profiler.addRow(row),
+          );
         } catch (err) {
           // A reader that cannot go on (HTTP failure, timeout): the run fails with its code; the tables published so far stay staged.
           if (!(err instanceof ReaderError || err instanceof MalformedInputError)) throw err;

@@ -37,7 +37,10 @@ export function mysqlCatalog(t: MysqlTarget, timeoutMs: number, exactCountMaxByt
           schema: r.s,
           name: r.n,
           kind: r.k === 'VIEW' ? 'VIEW' : 'TABLE',
-          estimate: planMysqlEstimate({ view: r.k === 'VIEW', tableRows: r.est === null ? null : Number(r.est), dataBytes: r.bytes === null ? null : Number(r.bytes) }, exactCountMaxBytes),
+          estimate: planMysqlEstimate(
+            { view: r.k === 'VIEW', tableRows: r.est === null ? null : Number(r.est), dataBytes: r.bytes === null ? null : Number(r.bytes) },
+            exactCountMaxBytes,
+          ),
         }));
       },
       countRows: async (x, countTimeoutMs): Promise<RowEstimate> => {
@@ -89,8 +92,14 @@ export function mysqlCatalog(t: MysqlTarget, timeoutMs: number, exactCountMaxByt
       sample: async (x, columns, limit, clip, onRow) => {
         if (!columns.length || limit <= 0) return;
         const select = columns.map((c) => `LEFT(CAST(${quoteIdent(c)} AS CHAR), ${clip})`).join(', ');
-        const [rows] = await conn.query({ sql: `SELECT ${select} FROM ${quoteIdent(x.schema)}.${quoteIdent(x.name)} LIMIT ?`, values: [limit], rowsAsArray: true, timeout: timeoutMs });
-        for (const row of rows as unknown as Array<Array<string | Buffer | null>>) onRow(row.map((v) => (v === null ? null : Buffer.isBuffer(v) ? v.toString('utf8') : String(v))));
+        const [rows] = await conn.query({
+          sql: `SELECT ${select} FROM ${quoteIdent(x.schema)}.${quoteIdent(x.name)} LIMIT ?`,
+          values: [limit],
+          rowsAsArray: true,
+          timeout: timeoutMs,
+        });
+        for (const row of rows as unknown as Array<Array<string | Buffer | null>>)
+          onRow(row.map((v) => (v === null ? null : Buffer.isBuffer(v) ? v.toString('utf8') : String(v))));
       },
       close: async () => {
         await conn.end().catch(() => undefined);

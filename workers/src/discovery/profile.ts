@@ -96,7 +96,11 @@ function someNames(names: readonly string[], n = 5): string {
  * naming the scope and a few readable tables (so a typo or a wrong case shows); null when there is
  * no scope or it matched something.
  */
-export function scopeMatchesNothing(scope: { tables?: string[]; patterns?: string[] }, readable: ReadonlyArray<{ schema: string; name: string }>, matched: number): string | null {
+export function scopeMatchesNothing(
+  scope: { tables?: string[]; patterns?: string[] },
+  readable: ReadonlyArray<{ schema: string; name: string }>,
+  matched: number,
+): string | null {
   const tables = scope.tables ?? [];
   const patterns = scope.patterns ?? [];
   if ((!tables.length && !patterns.length) || matched > 0) return null;

@@ -24,7 +24,16 @@ function structureOf(shape: TableShape, schema: string): { columns: CatalogColum
   return {
     columns: shape.columns.map((c) => ({ name: c.name, type: c.type, nullable: c.nullable })),
     primaryKey: [],
-    foreignKeys: p ? [{ name: `${shape.name}_${p.column}_fkey`.slice(0, 255), columns: [p.column], referencedTable: `${schema}.${p.table}`, referencedColumns: [p.parentKey] }] : [],
+    foreignKeys: p
+      ? [
+          {
+            name: `${shape.name}_${p.column}_fkey`.slice(0, 255),
+            columns: [p.column],
+            referencedTable: `${schema}.${p.table}`,
+            referencedColumns: [p.parentKey],
+          },
+        ]
+      : [],
   };
 }
 
@@ -34,7 +43,11 @@ function structureOf(shape: TableShape, schema: string): { columns: CatalogColum
  * rows are counted while sampling (up to FILE_ROW_COUNT_CAP) for the row estimate; REST: unknown.
  * A source that cannot be read (missing file, bad document, wrong credentials) is a typed error.
  */
-export function readerCatalog(config: ConnectionConfig, secrets: ConnectionSecrets, o: { workspaceId: string; fileStorage: FileStorage; timeoutMs: number }): CatalogOpener {
+export function readerCatalog(
+  config: ConnectionConfig,
+  secrets: ConnectionSecrets,
+  o: { workspaceId: string; fileStorage: FileStorage; timeoutMs: number },
+): CatalogOpener {
   return async () => {
     const schema = readerSchema(config);
     let reader: SourceReader;
@@ -59,17 +72,17 @@ export function readerCatalog(config: ConnectionConfig, secrets: ConnectionSecre
       // Until a file is read (sample), its count is unknown; a REST collection is never paged through for one.
       tables: () =>
         Promise.resolve(
-          shapes.map(
-            (s): TableRef => ({
-              ref: s.name,
-              schema,
-              name: s.name,
-              kind: 'TABLE',
-              estimate: {
-                estimate: unknownEstimate(isFile ? 'The file was not read for a count (discovery sampled no rows).' : 'A REST API collection is not paged through to count its records.'),
-              },
-            }),
-          ),
+          shapes.map((s): TableRef => ({
+            ref: s.name,
+            schema,
+            name: s.name,
+            kind: 'TABLE',
+            estimate: {
+              estimate: unknownEstimate(
+                isFile ? 'The file was not read for a count (discovery sampled no rows).' : 'A REST API collection is not paged through to count its records.',
+              ),
+            },
+          })),
         ),
       structure: (tables) => Promise.resolve(new Map(tables.map((t) => [t.ref, structureOf(byName.get(t.ref)!, schema)]))),
       sample: async (t, columns, limit, clip, onRow) => {

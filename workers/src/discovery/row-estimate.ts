@@ -42,21 +42,45 @@ export function planPostgresEstimate(r: { relkind: string; reltuples: number; by
   // PostgreSQL 14, no statistics at all): counted when small, else kept with a warning.
   if (r.reltuples === 0 && r.bytes !== null && r.bytes > 0) {
     if (maxBytes > 0 && r.bytes <= maxBytes) {
-      return { count: { bytes: r.bytes, why: 'statistics say 0 rows but it has pages on disk, and it is small enough to count', lacking: 'Statistics say 0 rows but it has pages on disk' } };
+      return {
+        count: {
+          bytes: r.bytes,
+          why: 'statistics say 0 rows but it has pages on disk, and it is small enough to count',
+          lacking: 'Statistics say 0 rows but it has pages on disk',
+        },
+      };
     }
     return {
-      estimate: { rowEstimate: 0, rowEstimateSource: 'STATISTICS', rowEstimateNote: `PostgreSQL's statistics say 0 rows, but the table has ${formatBytes(r.bytes)} on disk: they are probably stale. Run ANALYZE on it.` },
+      estimate: {
+        rowEstimate: 0,
+        rowEstimateSource: 'STATISTICS',
+        rowEstimateNote: `PostgreSQL's statistics say 0 rows, but the table has ${formatBytes(r.bytes)} on disk: they are probably stale. Run ANALYZE on it.`,
+      },
     };
   }
   if (r.reltuples >= 0) {
-    return { estimate: { rowEstimate: Math.round(r.reltuples), rowEstimateSource: 'STATISTICS', rowEstimateNote: "PostgreSQL's statistics (reltuples, from the last ANALYZE or VACUUM)." } };
+    return {
+      estimate: {
+        rowEstimate: Math.round(r.reltuples),
+        rowEstimateSource: 'STATISTICS',
+        rowEstimateNote: "PostgreSQL's statistics (reltuples, from the last ANALYZE or VACUUM).",
+      },
+    };
   }
-  if (r.relkind === 'f') return { estimate: unknownEstimate('A foreign table that was never analyzed: its rows are on another server, so discovery does not count them. Run ANALYZE on it for an estimate.') };
+  if (r.relkind === 'f')
+    return {
+      estimate: unknownEstimate(
+        'A foreign table that was never analyzed: its rows are on another server, so discovery does not count them. Run ANALYZE on it for an estimate.',
+      ),
+    };
   if (r.bytes === null) return { estimate: unknownEstimate('Never analyzed, and its size on disk is unknown. Run ANALYZE on it for an estimate.') };
-  if (maxBytes <= 0) return { estimate: unknownEstimate(`${NEVER_ANALYZED}, and exact counting is off for this discovery. Run ANALYZE on it for an estimate.`) };
+  if (maxBytes <= 0)
+    return { estimate: unknownEstimate(`${NEVER_ANALYZED}, and exact counting is off for this discovery. Run ANALYZE on it for an estimate.`) };
   if (r.bytes > maxBytes) {
     return {
-      estimate: unknownEstimate(`${NEVER_ANALYZED}, and ${formatBytes(r.bytes)} on disk is more than the ${formatBytes(maxBytes)} discovery counts exactly. Run ANALYZE on it for an estimate.`),
+      estimate: unknownEstimate(
+        `${NEVER_ANALYZED}, and ${formatBytes(r.bytes)} on disk is more than the ${formatBytes(maxBytes)} discovery counts exactly. Run ANALYZE on it for an estimate.`,
+      ),
     };
   }
   return { count: { bytes: r.bytes, why: 'never analyzed, and small enough to count', lacking: NEVER_ANALYZED } };
@@ -72,7 +96,14 @@ export function planMysqlEstimate(r: { view: boolean; tableRows: number | null; 
   if (maxBytes > 0 && r.dataBytes !== null && r.dataBytes <= maxBytes) {
     return { count: { bytes: r.dataBytes, why: 'small enough to count; TABLE_ROWS is only an estimate', lacking: 'TABLE_ROWS is only an estimate' } };
   }
-  if (r.tableRows !== null) return { estimate: { rowEstimate: r.tableRows, rowEstimateSource: 'STATISTICS', rowEstimateNote: 'information_schema.TABLES.TABLE_ROWS (an estimate for InnoDB tables).' } };
+  if (r.tableRows !== null)
+    return {
+      estimate: {
+        rowEstimate: r.tableRows,
+        rowEstimateSource: 'STATISTICS',
+        rowEstimateNote: 'information_schema.TABLES.TABLE_ROWS (an estimate for InnoDB tables).',
+      },
+    };
   return { estimate: unknownEstimate('The server reports no row count for this table.') };
 }
 
@@ -86,7 +117,8 @@ export const exactCount = (rows: number, plan: { bytes: number; why: string }): 
 /** A count that did not finish within its statement timeout, or failed. */
 export const countTimedOut = (timeoutMs: number, plan: { lacking: string }): RowEstimate =>
   unknownEstimate(`${plan.lacking}, and counting its rows took longer than ${timeoutMs} ms, so it was stopped.`);
-export const countFailed = (plan: { lacking: string }, err: Error): RowEstimate => unknownEstimate(`${plan.lacking}, and counting its rows failed: ${err.message.slice(0, 200)}`);
+export const countFailed = (plan: { lacking: string }, err: Error): RowEstimate =>
+  unknownEstimate(`${plan.lacking}, and counting its rows failed: ${err.message.slice(0, 200)}`);
 
 /** The count plan of a table the catalog said to count. */
 export const countPlanOf = (t: { estimate: EstimatePlan }) => ('count' in t.estimate ? t.estimate.count : { bytes: 0, why: 'counted', lacking: 'No estimate' });

@@ -15,7 +15,14 @@ import { SyncFailure } from '../sync/outcome';
 import { qi } from '../sync/sql';
 import { checkDestination, connectWarehouse } from '../sync/warehouse-connection';
 
-export type CanonicalizeResult = { ok: boolean; summary: string; error?: { code: string; message: string }; checked?: number; normalized?: number; quarantined?: number };
+export type CanonicalizeResult = {
+  ok: boolean;
+  summary: string;
+  error?: { code: string; message: string };
+  checked?: number;
+  normalized?: number;
+  quarantined?: number;
+};
 
 /** Names are spliced into statements (identifiers cannot be bound): checked again here, then quoted. */
 const PLAIN = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -47,7 +54,12 @@ export function resolveType(job: CanonicalizeColumnJobV1): CanonicalTypeDef {
  * column, row key), and normalizing a normalized value yields itself, so a redelivered job
  * changes nothing more. Steps on RUNS: rows checked, quarantined, normalized.
  */
-export async function canonicalizeColumn(job: CanonicalizeColumnJobV1, adminUrl: string | undefined, report: RunReporter, destinationSecrets?: ConnectionSecrets): Promise<CanonicalizeResult> {
+export async function canonicalizeColumn(
+  job: CanonicalizeColumnJobV1,
+  adminUrl: string | undefined,
+  report: RunReporter,
+  destinationSecrets?: ConnectionSecrets,
+): Promise<CanonicalizeResult> {
   const p = job.payload;
   const d = p.destination;
   // The platform's generated schema and role, or an external destination's plain schema (checked as the syncs do), then quoted.
@@ -75,7 +87,11 @@ export async function canonicalizeColumn(job: CanonicalizeColumnJobV1, adminUrl:
     );
     if (!cols.length) {
       await c.query('ROLLBACK');
-      return { ok: false, summary: 'column not found', error: { code: 'COLUMN_NOT_FOUND', message: `${p.destination.schema}.${p.table} has no column ${p.column}` } };
+      return {
+        ok: false,
+        summary: 'column not found',
+        error: { code: 'COLUMN_NOT_FOUND', message: `${p.destination.schema}.${p.table} has no column ${p.column}` },
+      };
     }
     const colType = cols[0]!.type;
     const { rows: pk } = await c.query<{ name: string }>(
@@ -84,7 +100,12 @@ export async function canonicalizeColumn(job: CanonicalizeColumnJobV1, adminUrl:
       [p.destination.schema, p.table],
     );
     // A stable key for each row: the primary key as text, else the ctid (rejected rows are never updated, so theirs does not move).
-    const rowKey = pk.length === 0 ? `t.ctid::text` : pk.length === 1 ? `t.${ident(pk[0]!.name, 'column')}::text` : `json_build_array(${pk.map((k) => `t.${ident(k.name, 'column')}`).join(', ')})::text`;
+    const rowKey =
+      pk.length === 0
+        ? `t.ctid::text`
+        : pk.length === 1
+          ? `t.${ident(pk[0]!.name, 'column')}::text`
+          : `json_build_array(${pk.map((k) => `t.${ident(k.name, 'column')}`).join(', ')})::text`;
     const value = `t.${col}::text`;
     const normalized = applySql(type.sqlNormalizer, value);
 
@@ -115,9 +136,15 @@ export async function canonicalizeColumn(job: CanonicalizeColumnJobV1, adminUrl:
          ON CONFLICT (run_id, table_name, column_name, row_key) DO NOTHING`,
         type === base ? [job.runId, p.table, p.column, type.rule] : [job.runId, p.table, p.column, type.rule, base.rule],
       );
-      const { rows } = await c.query<{ n: string }>(`SELECT count(*) AS n FROM ${sch}._dlx_quarantine WHERE run_id = $1 AND table_name = $2 AND column_name = $3`, [job.runId, p.table, p.column]);
+      const { rows } = await c.query<{ n: string }>(
+        `SELECT count(*) AS n FROM ${sch}._dlx_quarantine WHERE run_id = $1 AND table_name = $2 AND column_name = $3`,
+        [job.runId, p.table, p.column],
+      );
       const n = Number(rows[0]!.n);
-      return { message: `${n} value(s) rejected by ${type.rule} (${ins.rowCount ?? 0} newly quarantined in ${p.destination.schema}._dlx_quarantine)`, value: n };
+      return {
+        message: `${n} value(s) rejected by ${type.rule} (${ins.rowCount ?? 0} newly quarantined in ${p.destination.schema}._dlx_quarantine)`,
+        value: n,
+      };
     });
 
     const changed = await report.timed('normalized', async () => {

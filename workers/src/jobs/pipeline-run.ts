@@ -42,7 +42,8 @@ interface PlannedSource {
 
 type Failure = { code: string; message: string };
 
-const listNames = (names: string[]) => (names.length > LISTED_TABLES ? `${names.slice(0, LISTED_TABLES).join(', ')} … and ${names.length - LISTED_TABLES} more` : names.join(', ')) || 'none';
+const listNames = (names: string[]) =>
+  (names.length > LISTED_TABLES ? `${names.slice(0, LISTED_TABLES).join(', ')} … and ${names.length - LISTED_TABLES} more` : names.join(', ')) || 'none';
 
 /** Whether a name from the definition (`schema.table`, or a bare `table`) names this table (as `inScope` matches `tables`). */
 const names = (name: string, t: { schema: string; name: string }) => name === qualified(t) || (!name.includes('.') && name === t.name);
@@ -74,7 +75,12 @@ function selectTables(def: PipelineDefinitionV1['sources'][number], name: string
   const available = listNames(listed.map(qualified));
   const missing = (def.tables ?? []).filter((n) => !listed.some((t) => names(n, t)));
   if (missing.length) {
-    return { error: { code: 'TABLE_NOT_FOUND', message: `Source ${name} has no table ${missing.join(', ')}; its tables are: ${available}. Fix the pipeline's table list (or run discovery again).` } };
+    return {
+      error: {
+        code: 'TABLE_NOT_FOUND',
+        message: `Source ${name} has no table ${missing.join(', ')}; its tables are: ${available}. Fix the pipeline's table list (or run discovery again).`,
+      },
+    };
   }
   const selected = listed.filter((t) => inScope({ tables: def.tables, patterns: def.patterns }, t.schema, t.name));
   if (!selected.length) {
@@ -168,7 +174,10 @@ export async function runPipelineLoad(job: PipelineRunJobV2, o: PipelineRunOptio
     const source = load.sources.find((s) => s.connectionId === def.connectionId);
     if (!source) {
       return fail(
-        { code: 'SOURCE_NOT_RESOLVED', message: `The job carries no connection settings for source connection ${def.connectionId} of the pipeline (the control plane did not resolve it). Run the pipeline again; if it persists, check that the connection still exists.` },
+        {
+          code: 'SOURCE_NOT_RESOLVED',
+          message: `The job carries no connection settings for source connection ${def.connectionId} of the pipeline (the control plane did not resolve it). Run the pipeline again; if it persists, check that the connection still exists.`,
+        },
         'nothing loaded',
       );
     }
@@ -190,9 +199,17 @@ export async function runPipelineLoad(job: PipelineRunJobV2, o: PipelineRunOptio
     const selection = selectTables(def, source.name, listed);
     if ('error' in selection) {
       await r.step('tables selected', 'FAILURE', selection.error.message, Date.now() - s0);
-      return fail(selection.error, `${source.name}: ${selection.error.code === 'NO_TABLES_SELECTED' ? 'no tables selected' : 'selection invalid'}; nothing loaded`);
+      return fail(
+        selection.error,
+        `${source.name}: ${selection.error.code === 'NO_TABLES_SELECTED' ? 'no tables selected' : 'selection invalid'}; nothing loaded`,
+      );
     }
-    await r.step('tables selected', 'SUCCESS', `${plural(selection.tables.length, 'table')}: ${listNames(selection.tables.map(describeTable))}`, Date.now() - s0);
+    await r.step(
+      'tables selected',
+      'SUCCESS',
+      `${plural(selection.tables.length, 'table')}: ${listNames(selection.tables.map(describeTable))}`,
+      Date.now() - s0,
+    );
     plan.push({ source, secrets, tables: selection.tables });
   }
 
@@ -222,7 +239,13 @@ export async function runPipelineLoad(job: PipelineRunJobV2, o: PipelineRunOptio
     const syncJob = sourceSyncJob(job, p, rows);
     const result = await runSync(
       syncJob,
-      { warehouseAdminUrl: o.warehouseAdminUrl, destinationSecrets: o.destinationSecrets, secrets: p.secrets, batchDelayMs: o.batchDelayMs, fileStorage: o.fileStorage },
+      {
+        warehouseAdminUrl: o.warehouseAdminUrl,
+        destinationSecrets: o.destinationSecrets,
+        secrets: p.secrets,
+        batchDelayMs: o.batchDelayMs,
+        fileStorage: o.fileStorage,
+      },
       prefixed(report, p.source.name),
     );
     rows += result.rows;
@@ -231,13 +254,17 @@ export async function runPipelineLoad(job: PipelineRunJobV2, o: PipelineRunOptio
       const before = rows - result.rows;
       // The sync only knows the rows it was left: say where the rest of the run's limit went.
       const shared = error.code === 'QUOTA_EXCEEDED' && result.summary === 'row limit reached' && job.limits && before > 0;
-      const message = shared ? `the run's limit is ${job.limits!.maxRows} rows and the sources before it loaded ${before}, leaving ${Math.max(0, job.limits!.maxRows - before)}: ${error.message}` : error.message;
+      const message = shared
+        ? `the run's limit is ${job.limits!.maxRows} rows and the sources before it loaded ${before}, leaving ${Math.max(0, job.limits!.maxRows - before)}: ${error.message}`
+        : error.message;
       const rest = plan.slice(i + 1).map((q) => q.source.name);
       const summary = [
         `${p.source.name} failed (${error.code})`,
         loaded.length ? `loaded before it: ${loaded.join(', ')}` : '',
         rest.length ? `not loaded: ${rest.join(', ')}` : '',
-      ].filter(Boolean).join('; ');
+      ]
+        .filter(Boolean)
+        .join('; ');
       return fail({ code: error.code, message: `Source ${p.source.name}: ${message}` }, summary, rows);
     }
     loaded.push(`${p.source.name} (${plural(result.rows, 'row')})`);
@@ -246,9 +273,21 @@ export async function runPipelineLoad(job: PipelineRunJobV2, o: PipelineRunOptio
 
   // 3. The stages after the load: none can run in this version.
   const stages = [
-    { step: 'models', count: definition.targets.length, what: plural(definition.targets.length, 'target table'), stage: 'dbt models', none: 'no target tables in this pipeline' },
+    {
+      step: 'models',
+      count: definition.targets.length,
+      what: plural(definition.targets.length, 'target table'),
+      stage: 'dbt models',
+      none: 'no target tables in this pipeline',
+    },
     { step: 'checks', count: definition.checks.length, what: plural(definition.checks.length, 'check'), stage: 'checks', none: 'no checks in this pipeline' },
-    { step: 'exports', count: definition.exports.length, what: plural(definition.exports.length, 'export'), stage: 'exports', none: 'no exports in this pipeline' },
+    {
+      step: 'exports',
+      count: definition.exports.length,
+      what: plural(definition.exports.length, 'export'),
+      stage: 'exports',
+      none: 'no exports in this pipeline',
+    },
   ];
   for (const s of stages) {
     await report.step(s.step, s.count ? 'FAILURE' : 'SKIPPED', s.count ? `${s.what}: this worker version cannot run ${s.stage} yet` : s.none, 0);

@@ -12,7 +12,12 @@ export type WarehouseJob = WarehouseProvisionJobV1 | WarehousePurgeJobV1;
  * too) because they are spliced into DDL, where bind parameters cannot go.
  */
 function ident(name: string, kind: 'schema' | 'role' | 'database'): string {
-  const ok = kind === 'schema' ? warehouseSchemaName.safeParse(name).success : kind === 'role' ? warehouseRoleName.safeParse(name).success : /^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/.test(name);
+  const ok =
+    kind === 'schema'
+      ? warehouseSchemaName.safeParse(name).success
+      : kind === 'role'
+        ? warehouseRoleName.safeParse(name).success
+        : /^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/.test(name);
   if (!ok) throw new PermanentJobError(`refusing an unexpected warehouse ${kind} name`, 'INVALID_WAREHOUSE_NAME');
   return qi(name);
 }
@@ -58,7 +63,12 @@ async function admin(adminUrl: string, database: string): Promise<Client> {
  * isolation checked. Transient errors (connection refused, …) throw and are retried by the
  * runner; the terminal state is reported here.
  */
-export async function provisionWarehouse(job: WarehouseProvisionJobV1, adminUrl: string, openPassword: () => string, report: RunReporter): Promise<{ ok: boolean; summary: string; error?: { code: string; message: string } }> {
+export async function provisionWarehouse(
+  job: WarehouseProvisionJobV1,
+  adminUrl: string,
+  openPassword: () => string,
+  report: RunReporter,
+): Promise<{ ok: boolean; summary: string; error?: { code: string; message: string } }> {
   const { database, schema, role } = job.payload;
   const [db, sch, rol] = [ident(database, 'database'), ident(schema, 'schema'), ident(role, 'role')];
   // The role's password, opened by the job runner's JobSecrets (SECRET_UNREADABLE when it does not open).
@@ -96,7 +106,10 @@ export async function provisionWarehouse(job: WarehouseProvisionJobV1, adminUrl:
         [role, schema],
       );
       if (rows.length) throw new Error(`role ${role} can still use schema(s) ${rows.map((r) => r.nspname).join(', ')}`);
-      const { rows: own } = await c.query<{ ok: boolean }>(`SELECT has_schema_privilege($1, $2, 'USAGE') AND has_schema_privilege($1, $2, 'CREATE') AS ok`, [role, schema]);
+      const { rows: own } = await c.query<{ ok: boolean }>(`SELECT has_schema_privilege($1, $2, 'USAGE') AND has_schema_privilege($1, $2, 'CREATE') AS ok`, [
+        role,
+        schema,
+      ]);
       if (!own[0]?.ok) throw new Error(`role ${role} cannot use its own schema ${schema}`);
       return { message: `${role} can use only ${schema} (no rights on public or other schemas)` };
     });
@@ -115,7 +128,11 @@ export async function provisionWarehouse(job: WarehouseProvisionJobV1, adminUrl:
 }
 
 /** `warehouse.purge`: drops the workspace's schema (CASCADE) and its role. Idempotent: what is gone stays gone. */
-export async function purgeWarehouse(job: WarehousePurgeJobV1, adminUrl: string, report: RunReporter): Promise<{ ok: boolean; summary: string; error?: { code: string; message: string } }> {
+export async function purgeWarehouse(
+  job: WarehousePurgeJobV1,
+  adminUrl: string,
+  report: RunReporter,
+): Promise<{ ok: boolean; summary: string; error?: { code: string; message: string } }> {
   const { database, schema, role } = job.payload;
   const [sch, rol] = [ident(schema, 'schema'), ident(role, 'role')];
   ident(database, 'database');

@@ -9,7 +9,19 @@ import { createReadStream } from 'node:fs';
 import { parse, type Parser } from 'csv-parse';
 import { detectDelimiter } from '../connectors/file-formats';
 import { CHUNK_BYTES, checkFile, detectEncoding, nodeEncoding, readHead, type DetectedEncoding, type FileEncoding } from './file-source';
-import { checkAborted, ProblemLog, ReaderError, type ColumnShape, type ColumnType, type OnMalformed, type Problem, type ReadOptions, type Row, type SourceReader, type TableShape } from './types';
+import {
+  checkAborted,
+  ProblemLog,
+  ReaderError,
+  type ColumnShape,
+  type ColumnType,
+  type OnMalformed,
+  type Problem,
+  type ReadOptions,
+  type Row,
+  type SourceReader,
+  type TableShape,
+} from './types';
 import { classify, convertText, widen } from './values';
 
 export interface CsvReaderOptions {
@@ -218,7 +230,12 @@ async function* csvRecords(path: string, d: Omit<CsvDialect, 'header'>, expected
           // A quoted field ran over line ends and the count is off: a quote is not closed where it should be.
           pos -= c.seg.length - (lines.after(c.seg, 0) >= 0 ? lines.after(c.seg, 0) : c.seg.length);
           line = c.start + 1;
-          yield { bad: true, line: c.start, raw: raw.split(/\r?\n/)[0], reason: `${q.record.length} fields where ${want} are expected, in a quoted field running over several lines: a quote opened on this line is probably not closed` };
+          yield {
+            bad: true,
+            line: c.start,
+            raw: raw.split(/\r?\n/)[0],
+            reason: `${q.record.length} fields where ${want} are expected, in a quoted field running over several lines: a quote opened on this line is probably not closed`,
+          };
           pending = restart();
           restarted = true;
           break;
@@ -229,7 +246,8 @@ async function* csvRecords(path: string, d: Omit<CsvDialect, 'header'>, expected
       if (parser.errored) {
         const e = parser.errored as Error & { code?: string };
         const bad = await skipBadLine();
-        const reason = e.code === 'CSV_QUOTE_NOT_CLOSED' ? 'a quoted field opened on this line is never closed' : `${e.message.split(':')[0]} (${e.code ?? 'parse error'})`;
+        const reason =
+          e.code === 'CSV_QUOTE_NOT_CLOSED' ? 'a quoted field opened on this line is never closed' : `${e.message.split(':')[0]} (${e.code ?? 'parse error'})`;
         yield { bad: true, line: bad.line, raw: bad.raw, reason };
         pending = restart();
         continue;

@@ -25,9 +25,13 @@ export async function checkFile(path: string, maxBytes: number | undefined): Pro
     size = s.size;
   } catch (err) {
     if (err instanceof ReaderError) throw err;
-    throw new ReaderError('FILE_NOT_FOUND', `The file is not in file storage (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}). Upload it again.`);
+    throw new ReaderError(
+      'FILE_NOT_FOUND',
+      `The file is not in file storage (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}). Upload it again.`,
+    );
   }
-  if (maxBytes !== undefined && size > maxBytes) throw new ReaderError('FILE_TOO_LARGE', `The file is ${size} bytes; the limit is ${maxBytes} (FILE_MAX_BYTES).`);
+  if (maxBytes !== undefined && size > maxBytes)
+    throw new ReaderError('FILE_TOO_LARGE', `The file is ${size} bytes; the limit is ${maxBytes} (FILE_MAX_BYTES).`);
   return size;
 }
 
@@ -64,7 +68,8 @@ export async function detectEncoding(path: string, configured?: FileEncoding): P
   const head = await readHead(path, 4);
   if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) return { encoding: 'utf-8', bomBytes: 3 };
   if (head[0] === 0xff && head[1] === 0xfe) return { encoding: 'utf-16le', bomBytes: 2 };
-  if (head[0] === 0xfe && head[1] === 0xff) throw new ReaderError('ENCODING_UNSUPPORTED', 'The file is UTF-16 big-endian, which is not supported. Save it as UTF-8 and upload it again.');
+  if (head[0] === 0xfe && head[1] === 0xff)
+    throw new ReaderError('ENCODING_UNSUPPORTED', 'The file is UTF-16 big-endian, which is not supported. Save it as UTF-8 and upload it again.');
   if (configured === 'latin1' || configured === 'utf-16le') return { encoding: configured, bomBytes: 0 };
   if (await isUtf8(path, 0)) return { encoding: 'utf-8', bomBytes: 0 };
   if (configured === 'utf-8') throw new ReaderError('ENCODING_MISMATCH', 'The file is not valid UTF-8. Save it as UTF-8, or set its encoding to latin1.');

@@ -8,7 +8,21 @@
  * arrays of scalars give child rows with a `value` column.
  */
 import { checkFile, decodedText, detectEncoding, type DetectedEncoding, type FileEncoding } from './file-source';
-import { checkAborted, MalformedInputError, ProblemLog, ReaderError, type ColumnShape, type ColumnType, type OnMalformed, type Problem, type ReadOptions, type Row, type SourceReader, type TableShape, type Value } from './types';
+import {
+  checkAborted,
+  MalformedInputError,
+  ProblemLog,
+  ReaderError,
+  type ColumnShape,
+  type ColumnType,
+  type OnMalformed,
+  type Problem,
+  type ReadOptions,
+  type Row,
+  type SourceReader,
+  type TableShape,
+  type Value,
+} from './types';
 import { classifyJson, convertJson, widen } from './values';
 
 export interface JsonReaderOptions {
@@ -46,7 +60,8 @@ async function* jsonLines(table: string, chunks: AsyncIterable<string>, signal?:
     checkAborted(signal);
     const parts = (carry + chunk).split('\n');
     carry = parts.pop()!;
-    if (carry.length > MAX_RECORD_CHARS) throw new MalformedInputError('JSONL_MALFORMED', table, line + 1, `a line longer than ${MAX_RECORD_CHARS} characters`, carry.slice(0, 200));
+    if (carry.length > MAX_RECORD_CHARS)
+      throw new MalformedInputError('JSONL_MALFORMED', table, line + 1, `a line longer than ${MAX_RECORD_CHARS} characters`, carry.slice(0, 200));
     for (const p of parts) yield* emit(p);
   }
   if (carry !== '') yield* emit(carry);
@@ -128,7 +143,13 @@ async function* jsonArrayElements(table: string, chunks: AsyncIterable<string>, 
     yield* out;
   }
   if (!done) {
-    if (arrayDepth < 0) throw new MalformedInputError('JSON_SHAPE', table, line, 'no array of records: expected an array of objects, or an object holding one (e.g. {"data": [ … ]})');
+    if (arrayDepth < 0)
+      throw new MalformedInputError(
+        'JSON_SHAPE',
+        table,
+        line,
+        'no array of records: expected an array of objects, or an object holding one (e.g. {"data": [ … ]})',
+      );
     throw fatal(inStr ? 'the file ends inside a string' : 'the file ends before the records array is closed');
   }
 }
@@ -301,7 +322,8 @@ export class JsonReader implements SourceReader {
       if (isObj(v) && depth < this.maxDepth) {
         const r = this.fill(node, shape, v, keys, depth + 1, row);
         if (r) return r;
-      } else if (Array.isArray(v)) continue; // child table
+      } else if (Array.isArray(v))
+        continue; // child table
       else {
         const type = shape.get(path);
         if (!type) {
@@ -331,7 +353,8 @@ export class JsonReader implements SourceReader {
       checkAborted(options.signal);
       const out: Row[] = [];
       let problem: string | undefined;
-      const rootKey: Value = this.rootKey === 'id' ? (convertJson(rec.value.id, types.get('id') ?? this.keyOf(this.root!).type) as { value: Value }).value : String(rec.ordinal);
+      const rootKey: Value =
+        this.rootKey === 'id' ? (convertJson(rec.value.id, types.get('id') ?? this.keyOf(this.root!).type) as { value: Value }).value : String(rec.ordinal);
       // Walk down the path to the target table, element by element.
       const visit = (depth: number, obj: unknown, key: Value, parentKey: Value, index: number): void => {
         if (problem) return;

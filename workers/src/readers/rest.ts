@@ -14,7 +14,19 @@ import { storedFilePath } from '@datalinx/contracts';
 import { parseOpenApi } from '../connectors/openapi';
 import { checkedFetch } from '../connectors/http';
 import { explainNetworkError } from '../connectors/failures';
-import { checkAborted, ProblemLog, ReaderError, type ColumnShape, type ColumnType, type OnMalformed, type Problem, type ReadOptions, type Row, type SourceReader, type TableShape } from './types';
+import {
+  checkAborted,
+  ProblemLog,
+  ReaderError,
+  type ColumnShape,
+  type ColumnType,
+  type OnMalformed,
+  type Problem,
+  type ReadOptions,
+  type Row,
+  type SourceReader,
+  type TableShape,
+} from './types';
 import { classifyJson, convertJson, widen } from './values';
 
 type Json = Record<string, unknown>;
@@ -48,7 +60,19 @@ export interface RestReaderOptions {
 }
 
 const ITEM_KEYS = ['data', 'items', 'results', 'records', 'entries', 'values', 'content', 'rows', 'list'];
-const CURSOR_PARAMS = ['cursor', 'after', 'page_token', 'pageToken', 'next_token', 'nextToken', 'starting_after', 'continuation', 'continuation_token', 'next_cursor', 'since_id'];
+const CURSOR_PARAMS = [
+  'cursor',
+  'after',
+  'page_token',
+  'pageToken',
+  'next_token',
+  'nextToken',
+  'starting_after',
+  'continuation',
+  'continuation_token',
+  'next_cursor',
+  'since_id',
+];
 const PAGE_PARAMS = ['page', 'page_number', 'pageNumber', 'pageNo'];
 const SIZE_PARAMS = ['per_page', 'page_size', 'pageSize', 'perPage', 'size', 'limit', 'count', 'take'];
 const OFFSET_PARAMS = ['offset', 'skip', 'start', 'from'];
@@ -97,7 +121,9 @@ function schemaOf(doc: Json, s: unknown, depth = 0): Json | undefined {
 function successSchema(doc: Json, op: Json): Json | undefined {
   const responses = resolve(doc, op.responses);
   if (!isObj(responses)) return undefined;
-  const code = Object.keys(responses).filter((c) => /^2(\d\d|XX)$/i.test(c)).sort()[0];
+  const code = Object.keys(responses)
+    .filter((c) => /^2(\d\d|XX)$/i.test(c))
+    .sort()[0];
   const res = code ? resolve(doc, responses[code]) : undefined;
   if (!isObj(res)) return undefined;
   if (res.schema) return schemaOf(doc, res.schema);
@@ -141,7 +167,11 @@ function columnsOf(doc: Json, item: Json | undefined): ColumnShape[] {
 
 function tableName(path: string, taken: Set<string>): string {
   const segments = path.split('/').filter((s) => s && !s.startsWith('{'));
-  const clean = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '') || 'collection';
+  const clean = (s: string) =>
+    s
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '_')
+      .replace(/^_+|_+$/g, '') || 'collection';
   let name = clean(segments[segments.length - 1] ?? 'root');
   if (taken.has(name)) name = clean(segments.join('_'));
   let n = 2;
@@ -197,10 +227,11 @@ function bodyNext(body: unknown): string | undefined {
   };
   const top = pick(body);
   if (top) return top;
-  for (const h of NEXT_HOLDERS) if (isObj(body[h])) {
-    const v = pick(body[h] as Json);
-    if (v) return v;
-  }
+  for (const h of NEXT_HOLDERS)
+    if (isObj(body[h])) {
+      const v = pick(body[h] as Json);
+      if (v) return v;
+    }
   return undefined;
 }
 
@@ -231,7 +262,6 @@ export function authHeaders(o: Pick<RestReaderOptions, 'auth' | 'apiKeyHeader' |
   }
 }
 
-
 export class RestReader implements SourceReader {
   private readonly log: ProblemLog;
   private readonly base: URL;
@@ -258,7 +288,11 @@ export class RestReader implements SourceReader {
 
   /** One GET with retries; the parsed JSON body and the response. */
   private async get(url: URL, signal?: AbortSignal): Promise<{ res: Response; body: unknown }> {
-    if (url.origin !== this.base.origin) throw new ReaderError('PAGINATION_OFF_ORIGIN', `The next page is on ${url.origin}, not on the API's origin ${this.base.origin}: credentials are not sent there, so the read stops.`);
+    if (url.origin !== this.base.origin)
+      throw new ReaderError(
+        'PAGINATION_OFF_ORIGIN',
+        `The next page is on ${url.origin}, not on the API's origin ${this.base.origin}: credentials are not sent there, so the read stops.`,
+      );
     const maxRetries = this.opts.maxRetries ?? 5;
     const backoff = this.opts.backoffMs ?? 500;
     const timeoutMs = this.opts.timeoutMs ?? 30_000;
@@ -277,11 +311,17 @@ export class RestReader implements SourceReader {
         if (signal?.aborted) throw signal.reason;
         if (err instanceof ReaderError) throw err;
         // The one classification of connection failures (connection tests, discovery, sync say the same).
-        const why = explainNetworkError(err, { host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80 });
+        const why = explainNetworkError(err, {
+          host: url.hostname.replace(/^\[|\]$/g, ''),
+          port: url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80,
+        });
         if (why && !why.transient) throw new ReaderError(why.code, why.message);
         if (attempt >= maxRetries) {
           if (why) throw new ReaderError(why.code, `${why.message} (GET ${shown}, ${attempt + 1} attempts)`);
-          throw new ReaderError('HTTP_FAILED', `GET ${shown} failed ${attempt + 1} times (${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}).`);
+          throw new ReaderError(
+            'HTTP_FAILED',
+            `GET ${shown} failed ${attempt + 1} times (${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}).`,
+          );
         }
         await sleep(backoff * 2 ** attempt, signal);
         continue;
@@ -289,19 +329,28 @@ export class RestReader implements SourceReader {
       const status = res.status;
       if (status === 429 || status >= 500) {
         await res.body?.cancel().catch(() => undefined);
-        const wait = status === 429 || res.headers.has('retry-after') ? retryAfterMs(res.headers.get('retry-after'), backoff * 2 ** attempt) : backoff * 2 ** attempt;
-        if (attempt >= maxRetries) throw new ReaderError(status === 429 ? 'RATE_LIMITED' : 'HTTP_SERVER_ERROR', `GET ${shown} answered ${status} ${attempt + 1} times; giving up.`);
-        if (wait > (this.opts.maxRetryAfterMs ?? 120_000)) throw new ReaderError('RATE_LIMITED', `GET ${shown} answered ${status} and asks to wait ${Math.ceil(wait / 1000)} s, longer than allowed.`);
+        const wait =
+          status === 429 || res.headers.has('retry-after') ? retryAfterMs(res.headers.get('retry-after'), backoff * 2 ** attempt) : backoff * 2 ** attempt;
+        if (attempt >= maxRetries)
+          throw new ReaderError(status === 429 ? 'RATE_LIMITED' : 'HTTP_SERVER_ERROR', `GET ${shown} answered ${status} ${attempt + 1} times; giving up.`);
+        if (wait > (this.opts.maxRetryAfterMs ?? 120_000))
+          throw new ReaderError('RATE_LIMITED', `GET ${shown} answered ${status} and asks to wait ${Math.ceil(wait / 1000)} s, longer than allowed.`);
         await sleep(wait, signal);
         continue;
       }
       if (status === 401 || status === 403) {
         await res.body?.cancel().catch(() => undefined);
-        throw new ReaderError(this.opts.auth === 'NONE' ? 'AUTH_REQUIRED' : 'WRONG_CREDENTIALS', `GET ${shown} answered ${status}: check the connection's credentials.`);
+        throw new ReaderError(
+          this.opts.auth === 'NONE' ? 'AUTH_REQUIRED' : 'WRONG_CREDENTIALS',
+          `GET ${shown} answered ${status}: check the connection's credentials.`,
+        );
       }
       if (status < 200 || status >= 300) {
         await res.body?.cancel().catch(() => undefined);
-        throw new ReaderError(status >= 300 && status < 400 ? 'REDIRECT_NOT_FOLLOWED' : 'HTTP_ERROR', `GET ${shown} answered ${status}${status < 400 ? ' (redirects of credentialed requests are not followed: use the final URL as the base URL)' : ''}.`);
+        throw new ReaderError(
+          status >= 300 && status < 400 ? 'REDIRECT_NOT_FOLLOWED' : 'HTTP_ERROR',
+          `GET ${shown} answered ${status}${status < 400 ? ' (redirects of credentialed requests are not followed: use the final URL as the base URL)' : ''}.`,
+        );
       }
       const limit = this.opts.maxBodyBytes ?? 64 * 1024 * 1024;
       const chunks: Uint8Array[] = [];
@@ -370,7 +419,12 @@ export class RestReader implements SourceReader {
         itemsKey,
         declaredColumns: columns.length > 0,
         query,
-        pageParam: page ? { name: page.name as string, start: typeof pageSchema?.minimum === 'number' && pageSchema.minimum === 0 ? 0 : typeof pageSchema?.default === 'number' ? pageSchema.default : 1 } : undefined,
+        pageParam: page
+          ? {
+              name: page.name as string,
+              start: typeof pageSchema?.minimum === 'number' && pageSchema.minimum === 0 ? 0 : typeof pageSchema?.default === 'number' ? pageSchema.default : 1,
+            }
+          : undefined,
         sizeParam: size ? { name: size.name as string, max: typeof sizeSchema?.maximum === 'number' ? sizeSchema.maximum : undefined } : undefined,
         offsetParam: offset?.name as string | undefined,
         cursorParam: cursor?.name as string | undefined,
@@ -432,12 +486,17 @@ export class RestReader implements SourceReader {
     let previous = '';
     for (let pages = 0; url; pages++) {
       if (pages >= maxPages) throw new ReaderError('PAGINATION_TOO_LONG', `More than ${maxPages} pages of ${c.path}: stopping.`);
-      if (seen.has(url.href)) throw new ReaderError('PAGINATION_LOOP', `The API sent ${url.pathname}${url.search} as the next page again: the pagination loops.`);
+      if (seen.has(url.href))
+        throw new ReaderError('PAGINATION_LOOP', `The API sent ${url.pathname}${url.search} as the next page again: the pagination loops.`);
       seen.add(url.href);
       const current: URL = url;
       const { res, body } = await this.get(current, options.signal);
       const items = this.itemsOf(c, body);
-      if (!items) throw new ReaderError('RESPONSE_SHAPE', `GET ${current.pathname}${current.search} returned no list of items${c.itemsKey ? ` (expected an array in "${c.itemsKey}")` : ''}.`);
+      if (!items)
+        throw new ReaderError(
+          'RESPONSE_SHAPE',
+          `GET ${current.pathname}${current.search} returned no list of items${c.itemsKey ? ` (expected an array in "${c.itemsKey}")` : ''}.`,
+        );
       // An API that clamps the page number (or ignores it) answers the same page again: that is the end.
       const fingerprint = items.length > 0 ? `${items.length}:${JSON.stringify(items[0])}:${JSON.stringify(items[items.length - 1])}` : '';
       if (fingerprint !== '' && fingerprint === previous) break;
@@ -517,8 +576,15 @@ export async function loadOpenApiDocument(
   if (t.openApiUrl) {
     const url = new URL(t.openApiUrl);
     const same = url.origin === new URL(t.baseUrl).origin;
-    const res = await checkedFetch(url, { headers: { accept: 'application/json, application/yaml;q=0.9', ...(same ? headers : {}) }, redirect: same ? 'manual' : 'follow', signal: AbortSignal.timeout(timeoutMs) }).catch((err: Error) => {
-      const why = explainNetworkError(err, { host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80 });
+    const res = await checkedFetch(url, {
+      headers: { accept: 'application/json, application/yaml;q=0.9', ...(same ? headers : {}) },
+      redirect: same ? 'manual' : 'follow',
+      signal: AbortSignal.timeout(timeoutMs),
+    }).catch((err: Error) => {
+      const why = explainNetworkError(err, {
+        host: url.hostname.replace(/^\[|\]$/g, ''),
+        port: url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80,
+      });
       throw why ? new ReaderError(why.code, why.message) : new ReaderError('OPENAPI_NOT_FOUND', `GET ${url.origin}${url.pathname} failed (${err.message}).`);
     });
     if (!res.ok) throw new ReaderError('OPENAPI_NOT_FOUND', `GET ${url.origin}${url.pathname} answered ${res.status}.`);
@@ -533,6 +599,9 @@ export async function loadOpenApiDocument(
     return await readFile(path, 'utf8');
   } catch (err) {
     if (err instanceof ReaderError) throw err;
-    throw new ReaderError('FILE_NOT_FOUND', `The uploaded OpenAPI document is not in file storage (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}).`);
+    throw new ReaderError(
+      'FILE_NOT_FOUND',
+      `The uploaded OpenAPI document is not in file storage (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}).`,
+    );
   }
 }

@@ -39,7 +39,8 @@ export const describe = (keys: string[], values: (string | null)[]) => keys.map(
 export const keysetResumable = (mine: State | null, keys: string[]): State | null => (mine && !mine.records && sameKeys(mine.keys, keys) ? mine : null);
 
 /** Keyset loads: a new run continues after the table's latest checkpoint over the same keys (its rows counted from 0), else from the start (null). */
-export const keysetContinuation = (latest: State | null, keys: string[]): State | null => (latest && sameKeys(latest.keys, keys) ? { ...latest, rows: 0, completed: false } : null);
+export const keysetContinuation = (latest: State | null, keys: string[]): State | null =>
+  latest && sameKeys(latest.keys, keys) ? { ...latest, rows: 0, completed: false } : null;
 
 /** Record loads: this run's own record checkpoint over the same cursor column (a redelivery), else null. */
 export const recordResumable = (mine: State | null, cursor: string): State | null => (mine?.records && mine.keys[0] === cursor ? mine : null);
@@ -60,7 +61,9 @@ export async function ensureStateTable(wh: Client, ws: string): Promise<void> {
     if ((err as { code?: string }).code !== '23505' && (err as { code?: string }).code !== '42P07') throw err;
   }
   // Tables made before record-stream checkpoints existed (looked up first: ALTER TABLE locks the table even when there is nothing to add).
-  const { rowCount } = await wh.query(`SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'progress' AND NOT attisdropped`, [`${ws}.${STATE_TABLE}`]);
+  const { rowCount } = await wh.query(`SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'progress' AND NOT attisdropped`, [
+    `${ws}.${STATE_TABLE}`,
+  ]);
   if (!rowCount) await wh.query(`ALTER TABLE ${ws}.${STATE_TABLE} ADD COLUMN IF NOT EXISTS progress jsonb`);
 }
 
@@ -70,7 +73,10 @@ export const stateOf = (r: StateRow | undefined): State | null =>
   r ? { keys: r.keys, cursor: r.cursor_values, rows: Number(r.rows), completed: r.completed, runId: r.run_id, records: r.progress } : null;
 
 export async function readState(wh: Client, ws: string, table: string, runId: string): Promise<State | null> {
-  const { rows } = await wh.query<StateRow>(`SELECT keys, cursor_values, rows, completed, run_id, progress FROM ${ws}.${STATE_TABLE} WHERE table_name = $1 AND run_id = $2`, [table, runId]);
+  const { rows } = await wh.query<StateRow>(
+    `SELECT keys, cursor_values, rows, completed, run_id, progress FROM ${ws}.${STATE_TABLE} WHERE table_name = $1 AND run_id = $2`,
+    [table, runId],
+  );
   return stateOf(rows[0]);
 }
 

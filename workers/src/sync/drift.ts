@@ -34,14 +34,30 @@ export function decideDrift<C extends { name: string }>(
   const names = new Set(cols.map((c) => c.name));
   const added = cols.filter((c) => !existing.includes(c.name));
   const removed = existing.filter((c) => !names.has(c) && !META.includes(c));
-  const gone = removed.length ? `; column(s) no longer in the source: ${removed.join(', ')}${mode === 'FULL' ? ' (dropped by the refresh)' : ' (left NULL for new rows)'}` : '';
+  const gone = removed.length
+    ? `; column(s) no longer in the source: ${removed.join(', ')}${mode === 'FULL' ? ' (dropped by the refresh)' : ' (left NULL for new rows)'}`
+    : '';
   const list = added.map((c) => c.name).join(', ');
   if (!added.length) return { blocked: false, selected: cols, add: [], message: `no new columns${gone}` };
   if (policy === 'BLOCK') {
-    return { blocked: true, message: `new source column(s) ${list} in ${label}: the pipeline's schema drift policy is BLOCK, so nothing was loaded. Review the columns, then change the policy or the mapping.` };
+    return {
+      blocked: true,
+      message: `new source column(s) ${list} in ${label}: the pipeline's schema drift policy is BLOCK, so nothing was loaded. Review the columns, then change the policy or the mapping.`,
+    };
   }
-  if (policy === 'IGNORE') return { blocked: false, selected: cols.filter((c) => existing.includes(c.name)), add: [], message: `new source column(s) ${list} ignored (policy IGNORE)${gone}` };
-  return { blocked: false, selected: cols, add: mode === 'INCREMENTAL' ? added : [], message: `new source column(s) ${list} propagated (policy PROPAGATE)${gone}` };
+  if (policy === 'IGNORE')
+    return {
+      blocked: false,
+      selected: cols.filter((c) => existing.includes(c.name)),
+      add: [],
+      message: `new source column(s) ${list} ignored (policy IGNORE)${gone}`,
+    };
+  return {
+    blocked: false,
+    selected: cols,
+    add: mode === 'INCREMENTAL' ? added : [],
+    message: `new source column(s) ${list} propagated (policy PROPAGATE)${gone}`,
+  };
 }
 
 /**

@@ -105,26 +105,38 @@ export async function incrementalLoad(x: IncrementalTarget, source: KeysetSource
   const keys = [cursor, ...pk.filter((k) => k !== cursor)];
   for (const k of keys) {
     if (!x.all.includes(k)) throw new SyncFailure('COLUMN_NOT_FOUND', `Column ${k} (cursor or primary key) is not in source table ${label}.`);
-    if (!selected.some((c) => c.name === k)) throw new SyncFailure('COLUMN_NOT_FOUND', `Column ${k} (cursor or primary key) is not in the destination table ${dest}.`);
+    if (!selected.some((c) => c.name === k))
+      throw new SyncFailure('COLUMN_NOT_FOUND', `Column ${k} (cursor or primary key) is not in the destination table ${dest}.`);
   }
   // A record source infers its types anew from each file or response: the table keeps its own.
   const cols = records && x.exists ? await tableTypes(x) : selected;
   const cursorType = cols.find((c) => c.name === cursor)!.type;
   // The warehouse takes the greatest cursor of each batch: a type without an ordering cannot be a cursor.
   if (records && /^(jsonb?|boolean)$/.test(cursorType)) {
-    throw new SyncFailure('CURSOR_INVALID', `Column ${cursor} of ${label} is ${cursorType}, which cannot be a cursor: name a column that grows when a record changes (a timestamp, a number), or sync ${label} FULL.`);
+    throw new SyncFailure(
+      'CURSOR_INVALID',
+      `Column ${cursor} of ${label} is ${cursorType}, which cannot be a cursor: name a column that grows when a record changes (a timestamp, a number), or sync ${label} FULL.`,
+    );
   }
   const table = `${ws}.${qi(dest)}`;
   const batchTable = `${ws}.${qi(`${dest}__dlx_batch`)}`;
   const colList = selected.map((c) => qi(c.name));
   const colDefs = cols.map((c) => `${qi(c.name)} ${c.type}`).join(', ');
-  if (!x.exists) await wh.query(`CREATE TABLE IF NOT EXISTS ${table} (${colDefs}, _dlx_run_id uuid NOT NULL, _dlx_synced_at timestamptz NOT NULL, PRIMARY KEY (${pk.map(qi).join(', ')}))`);
+  if (!x.exists)
+    await wh.query(
+      `CREATE TABLE IF NOT EXISTS ${table} (${colDefs}, _dlx_run_id uuid NOT NULL, _dlx_synced_at timestamptz NOT NULL, PRIMARY KEY (${pk.map(qi).join(', ')}))`,
+    );
   else await ensurePrimaryKey(wh, p.destination.schema, dest, pk);
   await wh.query(`DROP TABLE IF EXISTS ${batchTable}`);
   // A record batch keeps its reading order (`_dlx_ord`): of two records with the same key and cursor, the later one wins.
   await wh.query(`CREATE UNLOGGED TABLE ${batchTable} (${colDefs}${records ? ', _dlx_ord bigint GENERATED ALWAYS AS IDENTITY' : ''})`);
 
-  const upsert = upsertInto(table, selected.map((c) => c.name), pk, job.runId);
+  const upsert = upsertInto(
+    table,
+    selected.map((c) => c.name),
+    pk,
+    job.runId,
+  );
   const plan = records ? await recordPlan(x, keys, cursorType, source, batchTable, upsert) : await keysetPlan(x, keys, source, batchTable, upsert);
   const maxStorage = job.limits?.maxStorageBytes;
   const tick = progressTicker(report, label, plan.totalRows, o.progressIntervalMs);
@@ -212,11 +224,21 @@ async function keysetPlan(x: IncrementalTarget, keys: string[], source: KeysetSo
   // Where to start: this run's checkpoint (a redelivery) or the table's latest one.
   let state = keysetResumable(x.mine, keys);
   if (state) {
-    await report.step(`${label}: resumed`, 'SUCCESS', `resumed from checkpoint ${describe(keys, state.cursor)} after ${state.rows} rows committed by an earlier attempt`, 0);
+    await report.step(
+      `${label}: resumed`,
+      'SUCCESS',
+      `resumed from checkpoint ${describe(keys, state.cursor)} after ${state.rows} rows committed by an earlier attempt`,
+      0,
+    );
   } else {
     const prev = await readLatestState(wh, ws, dest);
     state = keysetContinuation(prev, keys);
-    await report.step(`${label}: checkpoint`, 'SUCCESS', state?.cursor.length ? `continuing after the checkpoint of run ${prev!.runId}: ${describe(keys, state.cursor)}` : 'no checkpoint: syncing from the start', 0);
+    await report.step(
+      `${label}: checkpoint`,
+      'SUCCESS',
+      state?.cursor.length ? `continuing after the checkpoint of run ${prev!.runId}: ${describe(keys, state.cursor)}` : 'no checkpoint: syncing from the start',
+      0,
+    );
   }
   let position = state?.cursor.length ? state.cursor : null;
   let loaded = state?.rows ?? 0;
@@ -254,7 +276,14 @@ async function keysetPlan(x: IncrementalTarget, keys: string[], source: KeysetSo
  * source (an immutable file) skips the records consumed: it redoes at most one batch; otherwise it
  * reads from the start again.
  */
-async function recordPlan(x: IncrementalTarget, keys: string[], cursorType: string, source: RecordSource, batchTable: string, upsert: Upsert): Promise<BatchPlan> {
+async function recordPlan(
+  x: IncrementalTarget,
+  keys: string[],
+  cursorType: string,
+  source: RecordSource,
+  batchTable: string,
+  upsert: Upsert,
+): Promise<BatchPlan> {
   const { wh, ws, dest, label, pk, report } = x;
   const cursor = keys[0];
   const zero = { consumed: 0, nullCursor: 0, nullKey: 0, notNewer: 0, superseded: 0 };
@@ -292,7 +321,9 @@ async function recordPlan(x: IncrementalTarget, keys: string[], cursorType: stri
     await report.step(
       `${label}: checkpoint`,
       'SUCCESS',
-      since !== null ? `high-water mark of run ${prev!.runId}: loading the records whose ${cursor} > ${since}` : `no high-water mark: loading every record whose ${cursor} is not NULL`,
+      since !== null
+        ? `high-water mark of run ${prev!.runId}: loading the records whose ${cursor} > ${since}`
+        : `no high-water mark: loading every record whose ${cursor} is not NULL`,
       0,
     );
   }

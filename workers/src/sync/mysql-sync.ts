@@ -136,7 +136,10 @@ export function runMysqlSync(job: SourceSyncJobV1, o: SyncOptions, report: SyncR
     let core: ReturnType<typeof createConnection>;
     let conn: PromiseConnection;
     try {
-      core = createConnection({ ...mysqlConnectionOptions({ ...c, password: o.secrets.password }, { connectTimeoutMs: 15_000, textValues: true }), timezone: 'Z' });
+      core = createConnection({
+        ...mysqlConnectionOptions({ ...c, password: o.secrets.password }, { connectTimeoutMs: 15_000, textValues: true }),
+        timezone: 'Z',
+      });
       core.on('error', () => undefined);
       conn = core.promise();
       await conn.connect();
@@ -181,7 +184,8 @@ export function runMysqlSync(job: SourceSyncJobV1, o: SyncOptions, report: SyncR
           values: [t.schema, t.name],
         });
         const list = (rows as CatalogRow[]).map(mysqlColumn);
-        if (!list.length) throw new SyncFailure('TABLE_NOT_FOUND', `Source table ${t.schema}.${t.name} does not exist or has no columns the connection's user can see.`);
+        if (!list.length)
+          throw new SyncFailure('TABLE_NOT_FOUND', `Source table ${t.schema}.${t.name} does not exist or has no columns the connection's user can see.`);
         cols.set(`${t.schema}.${t.name}`, list);
         return list;
       },
@@ -193,7 +197,13 @@ export function runMysqlSync(job: SourceSyncJobV1, o: SyncOptions, report: SyncR
       },
       lines: async function* (t, columns) {
         try {
-          yield* copyLines(`SELECT ${selectedOf(t, columns).map((l) => l.expr).join(', ')} FROM ${from(t)}`, [], selectedOf(t, columns));
+          yield* copyLines(
+            `SELECT ${selectedOf(t, columns)
+              .map((l) => l.expr)
+              .join(', ')} FROM ${from(t)}`,
+            [],
+            selectedOf(t, columns),
+          );
         } finally {
           await conn.query('COMMIT').catch(() => undefined);
         }
@@ -224,7 +234,11 @@ export function runMysqlSync(job: SourceSyncJobV1, o: SyncOptions, report: SyncR
           },
           batch: (keys, position, limit) => {
             const [sql, values] = where(keys, position);
-            return copyLines(`SELECT ${list.map((l) => l.expr).join(', ')} FROM ${from(t)} WHERE ${sql} ORDER BY ${keys.map(qm).join(', ')} LIMIT ${Math.floor(limit)}`, values, list);
+            return copyLines(
+              `SELECT ${list.map((l) => l.expr).join(', ')} FROM ${from(t)} WHERE ${sql} ORDER BY ${keys.map(qm).join(', ')} LIMIT ${Math.floor(limit)}`,
+              values,
+              list,
+            );
           },
         };
       },

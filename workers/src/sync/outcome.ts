@@ -81,7 +81,12 @@ export async function syncErrorOutcome(err: unknown, current: string, t0: number
   if (err instanceof QuotaExceededError) {
     const storage = err.quota === 'STORAGE_BYTES';
     await report.step(`${current}: ${storage ? 'storage quota' : 'loaded'}`, 'FAILURE', err.message, Date.now() - t0).catch(() => undefined);
-    return { ok: false, rows: runRows, summary: storage ? 'storage quota exceeded' : 'row limit reached', error: { code: 'QUOTA_EXCEEDED', message: err.message } };
+    return {
+      ok: false,
+      rows: runRows,
+      summary: storage ? 'storage quota exceeded' : 'row limit reached',
+      error: { code: 'QUOTA_EXCEEDED', message: err.message },
+    };
   }
   if (err instanceof SyncFailure) {
     if (err.code !== 'SCHEMA_DRIFT') await report.step(`${current}: loaded`, 'FAILURE', err.message, Date.now() - t0).catch(() => undefined);

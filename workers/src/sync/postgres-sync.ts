@@ -158,20 +158,41 @@ export async function runSourceSync(jobAsSent: SourceSyncJobV1, o: SyncOptions, 
           check(rows);
           tick(rows, bytes);
         });
-        await swapFullRefresh(wh, ws, dest, job.runId, selected, async (copyIn) => {
-          await pipeline(copyTo(src, `COPY (SELECT ${selected.map((c) => c.expr).join(', ')} FROM ${from}) TO STDOUT`), meter, copyFrom(wh, copyIn));
-          return meter.rows;
-        }, job.limits?.maxStorageBytes);
+        await swapFullRefresh(
+          wh,
+          ws,
+          dest,
+          job.runId,
+          selected,
+          async (copyIn) => {
+            await pipeline(copyTo(src, `COPY (SELECT ${selected.map((c) => c.expr).join(', ')} FROM ${from}) TO STDOUT`), meter, copyFrom(wh, copyIn));
+            return meter.rows;
+          },
+          job.limits?.maxStorageBytes,
+        );
         run.rows += meter.rows;
         tick(meter.rows, meter.bytes, true);
-        await report.step(`${label}: loaded`, 'SUCCESS', `full refresh: ${meter.rows} rows (${meter.bytes} bytes) swapped into ${p.destination.schema}.${dest} in one transaction`, Date.now() - s0);
+        await report.step(
+          `${label}: loaded`,
+          'SUCCESS',
+          `full refresh: ${meter.rows} rows (${meter.bytes} bytes) swapped into ${p.destination.schema}.${dest} in one transaction`,
+          Date.now() - s0,
+        );
         return meter.rows;
       } finally {
         await src.query('COMMIT').catch(() => undefined);
       }
     }
 
-    async function incremental(t: SyncTableV1, label: string, dest: string, selected: SourceColumn[], all: SourceColumn[], exists: boolean, mine: State | null): Promise<number> {
+    async function incremental(
+      t: SyncTableV1,
+      label: string,
+      dest: string,
+      selected: SourceColumn[],
+      all: SourceColumn[],
+      exists: boolean,
+      mine: State | null,
+    ): Promise<number> {
       const byName = new Map(all.map((c) => [c.name, c]));
       const pk = t.primaryKey ?? (await sourcePrimaryKey(src, t.schema, t.name));
       const from = `${qi(t.schema)}.${qi(t.name)}`;
@@ -179,9 +200,13 @@ export async function runSourceSync(jobAsSent: SourceSyncJobV1, o: SyncOptions, 
       return incrementalLoad(
         { wh, ws, p, job, dest, label, table: t, selected, all: all.map((c) => c.name), pk, exists, mine, run, o, report },
         {
-          count: async (keys, position) => Number((await src.query<{ n: string }>(`SELECT count(*) AS n FROM ${from} WHERE ${where(keys, position)}`)).rows[0].n),
+          count: async (keys, position) =>
+            Number((await src.query<{ n: string }>(`SELECT count(*) AS n FROM ${from} WHERE ${where(keys, position)}`)).rows[0].n),
           batch: (keys, position, limit) =>
-            copyTo(src, `COPY (SELECT ${selected.map((c) => c.expr).join(', ')} FROM ${from} WHERE ${where(keys, position)} ORDER BY ${keys.map(qi).join(', ')} LIMIT ${limit}) TO STDOUT`),
+            copyTo(
+              src,
+              `COPY (SELECT ${selected.map((c) => c.expr).join(', ')} FROM ${from} WHERE ${where(keys, position)} ORDER BY ${keys.map(qi).join(', ')} LIMIT ${limit}) TO STDOUT`,
+            ),
         },
       );
     }

@@ -1,5 +1,15 @@
 import type { SourceSyncJobV1, SyncTableV1 } from '@datalinx/contracts';
-import { MalformedInputError, openReader, ReaderError, type ColumnType, type Problem, type Row, type SourceReader, type TableShape, type Value } from '../readers';
+import {
+  MalformedInputError,
+  openReader,
+  ReaderError,
+  type ColumnType,
+  type Problem,
+  type Row,
+  type SourceReader,
+  type TableShape,
+  type Value,
+} from '../readers';
 import { encodeCopyField } from './copy-meter';
 import { SyncFailure, type SyncOptions, type SyncOutcome, type SyncReporter } from './outcome';
 import { runTableSourceSync, type LoadColumn, type TableSource } from './source-load';
@@ -60,14 +70,19 @@ export function runReaderSync(job: SourceSyncJobV1, o: ReaderSyncOptions, report
       });
       shapes = await reader.discover();
     } catch (err) {
-      if (err instanceof ReaderError || err instanceof MalformedInputError) throw new SyncFailure(err instanceof ReaderError ? err.code : 'INPUT_MALFORMED', err.message);
+      if (err instanceof ReaderError || err instanceof MalformedInputError)
+        throw new SyncFailure(err instanceof ReaderError ? err.code : 'INPUT_MALFORMED', err.message);
       throw err;
     }
     const c = p.config;
     const description = c.type === 'FILE' ? `file ${c.fileName}` : c.type === 'REST_API' ? `REST API ${c.baseUrl}` : `${c.type} source`;
     const shapeOf = (t: SyncTableV1) => {
       const shape = shapes.find((s) => s.name === t.name);
-      if (!shape) throw new SyncFailure('TABLE_NOT_FOUND', `The ${description} has no table ${t.name}; its tables are: ${shapes.map((s) => s.name).join(', ') || 'none'}.`);
+      if (!shape)
+        throw new SyncFailure(
+          'TABLE_NOT_FOUND',
+          `The ${description} has no table ${t.name}; its tables are: ${shapes.map((s) => s.name).join(', ') || 'none'}.`,
+        );
       return shape;
     };
     const reads: AsyncIterator<Row[]>[] = [];
@@ -79,7 +94,8 @@ export function runReaderSync(job: SourceSyncJobV1, o: ReaderSyncOptions, report
       const types = columns.map((c) => byName.get(c.name)!);
       return {
         rows: reader.read(t.name, { batchRows: 1000 }),
-        encode: (batch: Row[]) => Buffer.from(batch.map((row) => `${columns.map((c, i) => encodeCopyField(valueText(row[c.name], types[i]))).join('\t')}\n`).join(''), 'utf8'),
+        encode: (batch: Row[]) =>
+          Buffer.from(batch.map((row) => `${columns.map((c, i) => encodeCopyField(valueText(row[c.name], types[i]))).join('\t')}\n`).join(''), 'utf8'),
       };
     };
     const source: TableSource = {
@@ -102,7 +118,7 @@ export function runReaderSync(job: SourceSyncJobV1, o: ReaderSyncOptions, report
           return {
             // Pulls from the one read (never ends it early: the next batch goes on where this one stopped).
             batch: async function* (limit) {
-              for (let n = 0; n < limit; ) {
+              for (let n = 0; n < limit;) {
                 if (!pending.length) {
                   if (ended) return;
                   const r = await it.next();
@@ -127,7 +143,12 @@ export function runReaderSync(job: SourceSyncJobV1, o: ReaderSyncOptions, report
         if (!skippedCount) return undefined;
         const what = `${skippedCount} malformed ${noun(p.config)}${skippedCount === 1 ? '' : 's'} skipped`;
         const listed = skipped.map((s) => `${noun(p.config)} ${s.line}: ${s.reason}`).join('; ');
-        await report.step(`${label}: malformed input`, 'SUCCESS', `${what}${skippedCount > skipped.length ? ` (the first ${skipped.length} listed)` : ''}: ${listed}`, 0);
+        await report.step(
+          `${label}: malformed input`,
+          'SUCCESS',
+          `${what}${skippedCount > skipped.length ? ` (the first ${skipped.length} listed)` : ''}: ${listed}`,
+          0,
+        );
         return `${what} (see the steps)`;
       },
       failure: (err, label, dest, t) => {

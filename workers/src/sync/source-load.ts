@@ -60,7 +60,12 @@ export interface TableSource {
  * own: INCREMENTAL ones without `primaryKey` in the job fail the run before anything is read
  * (`PRIMARY_KEY_REQUIRED`).
  */
-export async function runTableSourceSync(jobAsSent: SourceSyncJobV1, o: SyncOptions, report: SyncReporter, open: () => Promise<TableSource>): Promise<SyncOutcome> {
+export async function runTableSourceSync(
+  jobAsSent: SourceSyncJobV1,
+  o: SyncOptions,
+  report: SyncReporter,
+  open: () => Promise<TableSource>,
+): Promise<SyncOutcome> {
   const job = withDestinationLimits(jobAsSent);
   const p = job.payload;
   checkDestination(p);
@@ -73,7 +78,10 @@ export async function runTableSourceSync(jobAsSent: SourceSyncJobV1, o: SyncOpti
     current = `${keyless.schema}.${keyless.name}`;
     const what = p.config.type === 'FILE' ? 'a file' : 'a REST API collection';
     return syncErrorOutcome(
-      new SyncFailure('PRIMARY_KEY_REQUIRED', `Incremental sync of ${current} needs a primary key: ${what} has no key of its own, so name the column(s) identifying a record in the pipeline's table (primaryKey, e.g. ["id"]), or sync it FULL. Nothing was loaded.`),
+      new SyncFailure(
+        'PRIMARY_KEY_REQUIRED',
+        `Incremental sync of ${current} needs a primary key: ${what} has no key of its own, so name the column(s) identifying a record in the pipeline's table (primaryKey, e.g. ["id"]), or sync it FULL. Nothing was loaded.`,
+      ),
       current,
       t0,
       0,
@@ -110,9 +118,13 @@ export async function runTableSourceSync(jobAsSent: SourceSyncJobV1, o: SyncOpti
       const { selected: columns, exists } = await applyDriftPolicy(wh, ws, p, dest, current, t.mode, all, report);
       if (t.mode === 'INCREMENTAL') {
         const from = source.keyset?.(t, columns) ?? source.records?.(t, columns);
-        if (!from) throw new SyncFailure('INCREMENTAL_UNSUPPORTED', `incremental sync is not supported for ${source.description}; use FULL (table ${current}).`);
+        if (!from)
+          throw new SyncFailure('INCREMENTAL_UNSUPPORTED', `incremental sync is not supported for ${source.description}; use FULL (table ${current}).`);
         const pk = t.primaryKey ?? (await source.primaryKey?.(t)) ?? [];
-        const rows = await incrementalLoad({ wh, ws, p, job, dest, label: current, table: t, selected: columns, all: all.map((c) => c.name), pk, exists, mine, run, o, report }, from);
+        const rows = await incrementalLoad(
+          { wh, ws, p, job, dest, label: current, table: t, selected: columns, all: all.map((c) => c.name), pk, exists, mine, run, o, report },
+          from,
+        );
         const note = await source.afterLoad?.(t, current);
         if (note) notes.push(`${current}: ${note}`);
         done.push(`${current} (${rows})`);
@@ -152,7 +164,11 @@ export async function runTableSourceSync(jobAsSent: SourceSyncJobV1, o: SyncOpti
       if (note) notes.push(`${current}: ${note}`);
       done.push(`${current} (${meter.rows})`);
     }
-    return { ok: true, rows: run.rows, summary: `${run.rows} row(s) synced in ${Date.now() - t0} ms: ${done.join(', ')}${notes.length ? `; ${notes.join('; ')}` : ''}` };
+    return {
+      ok: true,
+      rows: run.rows,
+      summary: `${run.rows} row(s) synced in ${Date.now() - t0} ms: ${done.join(', ')}${notes.length ? `; ${notes.join('; ')}` : ''}`,
+    };
   } catch (err) {
     const mapped = source?.failure?.(err, current, dest, table);
     if (mapped) {

@@ -32,7 +32,10 @@ export function destinationTableName(t: Pick<SyncTableV1, 'schema' | 'name'>): s
   const name = `raw_${t.schema}__${t.name}`;
   if (Buffer.byteLength(name) <= 48) return name;
   const hash = createHash('sha256').update(name).digest('hex').slice(0, 8);
-  return `${Buffer.from(name).subarray(0, 38).toString('utf8').replace(/\uFFFD+$/, '')}_${hash}`;
+  return `${Buffer.from(name)
+    .subarray(0, 38)
+    .toString('utf8')
+    .replace(/\uFFFD+$/, '')}_${hash}`;
 }
 
 /**
@@ -74,7 +77,12 @@ export function upsertInto(table: string, columns: string[], pk: string[], runId
  * and the cursor above `since` (compared as `cursorType`; null: any). The quoted cursor, and the
  * conditions apart for the counts of what was not picked up.
  */
-export function recordFilter(cursor: string, pk: string[], since: string | null, cursorType: string): { c: string; keyed: string; above: string; picked: string } {
+export function recordFilter(
+  cursor: string,
+  pk: string[],
+  since: string | null,
+  cursorType: string,
+): { c: string; keyed: string; above: string; picked: string } {
   const c = qi(cursor);
   const keyed = pk.map((k) => `${qi(k)} IS NOT NULL`).join(' AND ');
   const above = since === null ? 'true' : `${c} > ${lit(since)}::${cursorType}`;

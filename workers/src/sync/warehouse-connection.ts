@@ -1,5 +1,13 @@
 import { Client } from 'pg';
-import { externalWarehouseSchemaName, isExternalDestination, warehouseRoleName, warehouseSchemaName, type ExternalWarehouseDestination, type ConnectionSecrets, type SourceSyncPayloadV1 } from '@datalinx/contracts';
+import {
+  externalWarehouseSchemaName,
+  isExternalDestination,
+  warehouseRoleName,
+  warehouseSchemaName,
+  type ExternalWarehouseDestination,
+  type ConnectionSecrets,
+  type SourceSyncPayloadV1,
+} from '@datalinx/contracts';
 import { PermanentJobError } from '@datalinx/messaging';
 import { connectPostgres, explainPgError } from '../connectors/postgres';
 import { connectFailure, SyncFailure, type SyncReporter } from './outcome';
@@ -46,7 +54,11 @@ export interface WarehouseConnection {
  * pg_hba, certificate) is a SyncFailure with connection.test's code and advice; an unreachable
  * server is a ConnectionFailure with its code (transient: retried).
  */
-export async function connectWarehouse(d: SourceSyncPayloadV1['destination'], o: WarehouseAccess, applicationName = 'datalinx-sync'): Promise<WarehouseConnection> {
+export async function connectWarehouse(
+  d: SourceSyncPayloadV1['destination'],
+  o: WarehouseAccess,
+  applicationName = 'datalinx-sync',
+): Promise<WarehouseConnection> {
   if (!isExternalDestination(d)) {
     if (!o.warehouseAdminUrl) throw new Error('this worker has no WAREHOUSE_ADMIN_URL: it cannot write to the platform warehouse');
     const wh = new Client({ connectionString: o.warehouseAdminUrl, application_name: applicationName, connectionTimeoutMillis: 15_000 });
@@ -61,10 +73,16 @@ export async function connectWarehouse(d: SourceSyncPayloadV1['destination'], o:
   const c = d.external.config;
   try {
     const { client, tls } = await connectPostgres({ ...c, password: o.destinationSecrets?.password }, syncConnect(applicationName));
-    return { wh: client, external: `database ${c.database} on ${c.host}:${c.port} as ${c.user} (${tls ? 'TLS' : c.sslMode === 'prefer' ? 'unencrypted: the server offers no TLS' : 'unencrypted'})` };
+    return {
+      wh: client,
+      external: `database ${c.database} on ${c.host}:${c.port} as ${c.user} (${tls ? 'TLS' : c.sslMode === 'prefer' ? 'unencrypted: the server offers no TLS' : 'unencrypted'})`,
+    };
   } catch (err) {
     const why = explainPgError(err as Error & { code?: string }, c);
-    throw connectFailure(why, `The workspace's external warehouse (destination connection ${d.external.connectionId}) refused the connection: ${why.message} Fix the destination connection's settings (updateConnection), then run again.`);
+    throw connectFailure(
+      why,
+      `The workspace's external warehouse (destination connection ${d.external.connectionId}) refused the connection: ${why.message} Fix the destination connection's settings (updateConnection), then run again.`,
+    );
   }
 }
 

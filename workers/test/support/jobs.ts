@@ -25,7 +25,18 @@ export interface JobSpec {
  */
 export function jobEnvelope(scope: JobScope, spec: JobSpec) {
   const { kind, v = 1, jobId = randomUUID(), runId = randomUUID(), payload, extra = {} } = spec;
-  return { v, kind, jobId, runId, orgId: scope.orgId, workspaceId: scope.workspaceId, requestedAt: new Date().toISOString(), requestedBy: 'test', payload, ...extra };
+  return {
+    v,
+    kind,
+    jobId,
+    runId,
+    orgId: scope.orgId,
+    workspaceId: scope.workspaceId,
+    requestedAt: new Date().toISOString(),
+    requestedBy: 'test',
+    payload,
+    ...extra,
+  };
 }
 
 /**

@@ -35,7 +35,9 @@ export function customersDoc(properties: Record<string, object>) {
             { name: 'page', in: 'query', schema: { type: 'integer', minimum: 1 } },
             { name: 'per_page', in: 'query', schema: { type: 'integer', maximum: 10 } },
           ],
-          responses: { '200': { description: 'ok', content: { 'application/json': { schema: { type: 'array', items: { $ref: '#/components/schemas/Customer' } } } } } },
+          responses: {
+            '200': { description: 'ok', content: { 'application/json': { schema: { type: 'array', items: { $ref: '#/components/schemas/Customer' } } } } },
+          },
         },
       },
     },

@@ -35,7 +35,14 @@ export function mysqlReachable(skipping: string): boolean {
  */
 export function postgresSource(database: string) {
   const pgUrl = new URL(process.env.DATABASE_URL!);
-  return { type: 'POSTGRES', host: pgUrl.hostname, port: Number(pgUrl.port || 5432), database, user: decodeURIComponent(pgUrl.username) || 'postgres', sslMode: 'prefer' };
+  return {
+    type: 'POSTGRES',
+    host: pgUrl.hostname,
+    port: Number(pgUrl.port || 5432),
+    database,
+    user: decodeURIComponent(pgUrl.username) || 'postgres',
+    sslMode: 'prefer',
+  };
 }
 
 /** The secrets of a postgresSource: DATABASE_URL's password, or null when it has none (trust auth). */

@@ -116,7 +116,11 @@ export class WarehouseWorkspace {
   async provision(): Promise<RunResult> {
     const jobId = randomUUID();
     const password = seal(parseKey(this.masterKey), `pw-${this.hex}`, `job:${jobId}`);
-    const { runId } = await this.publish({ kind: 'warehouse.provision', jobId, payload: { database: this.wh.name, schema: this.schema, role: this.role, password } });
+    const { runId } = await this.publish({
+      kind: 'warehouse.provision',
+      jobId,
+      payload: { database: this.wh.name, schema: this.schema, role: this.role, password },
+    });
     return this.finished(runId);
   }
 

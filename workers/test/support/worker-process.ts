@@ -30,7 +30,13 @@ export interface StartWorkerOptions {
  */
 export function startWorker(env: Record<string, string | undefined>, o: StartWorkerOptions = {}): ChildProcess {
   const child = spawn(process.execPath, [WORKER_ENTRY], {
-    env: { ...process.env, NATS_URL: process.env.NATS_URL!, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn', CONNECTION_ALLOWED_NETWORKS: LOOPBACK_ALLOWED, ...env },
+    env: {
+      ...process.env,
+      NATS_URL: process.env.NATS_URL!,
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+      CONNECTION_ALLOWED_NETWORKS: LOOPBACK_ALLOWED,
+      ...env,
+    },
     stdio: ['ignore', o.output ? 'pipe' : 'inherit', o.output ? 'pipe' : 'inherit'],
   });
   if (o.output) {
@@ -60,6 +66,12 @@ export async function stopWorker(worker: ChildProcess, signal: NodeJS.Signals = 
  * main consumer (WORKER_FILTER_SUBJECT); a domain left out gets the worker's default filter.
  */
 export function workspaceFilters(workspaceId: string, domains: Array<'connection' | 'warehouse' | 'source' | 'column' | 'pipeline'>): Record<string, string> {
-  const variable = { connection: 'WORKER_FILTER_SUBJECT', warehouse: 'WAREHOUSE_FILTER_SUBJECT', source: 'SOURCE_FILTER_SUBJECT', column: 'COLUMN_FILTER_SUBJECT', pipeline: 'PIPELINE_FILTER_SUBJECT' } as const;
+  const variable = {
+    connection: 'WORKER_FILTER_SUBJECT',
+    warehouse: 'WAREHOUSE_FILTER_SUBJECT',
+    source: 'SOURCE_FILTER_SUBJECT',
+    column: 'COLUMN_FILTER_SUBJECT',
+    pipeline: 'PIPELINE_FILTER_SUBJECT',
+  } as const;
   return Object.fromEntries(domains.map((d) => [variable[d], `jobs.${d}.*.${workspaceId}`]));
 }

@@ -71,7 +71,15 @@ export class InvitationDao {
   async insert(
     em: EntityManager,
     orgId: string,
-    i: { email: string; displayName: string | null; orgRole: OrgRoleValue; grants: InvitationGrantValue[]; tokenHash: Buffer; invitedBy: string | null; ttlHours: number },
+    i: {
+      email: string;
+      displayName: string | null;
+      orgRole: OrgRoleValue;
+      grants: InvitationGrantValue[];
+      tokenHash: Buffer;
+      invitedBy: string | null;
+      ttlHours: number;
+    },
   ): Promise<InvitationRow> {
     const rows: InvitationRow[] = await em.query(
       `INSERT INTO auth.invitation (org_id, email, display_name, org_role, grants, token_hash, invited_by, expires_at)
@@ -92,15 +100,23 @@ export class InvitationDao {
 
   /** Locks the invitation a token names (any state): the caller decides whether it is still open. */
   lockByToken(em: EntityManager, orgId: string, tokenHash: Buffer): Promise<InvitationRow | null> {
-    return em.query(`SELECT ${COLUMNS} FROM auth.invitation WHERE org_id = $1 AND token_hash = $2 FOR UPDATE`, [orgId, tokenHash]).then((r: InvitationRow[]) => r[0] ?? null);
+    return em
+      .query(`SELECT ${COLUMNS} FROM auth.invitation WHERE org_id = $1 AND token_hash = $2 FOR UPDATE`, [orgId, tokenHash])
+      .then((r: InvitationRow[]) => r[0] ?? null);
   }
 
   findByToken(em: EntityManager, orgId: string, tokenHash: Buffer): Promise<InvitationRow | null> {
-    return em.query(`SELECT ${COLUMNS} FROM auth.invitation WHERE org_id = $1 AND token_hash = $2`, [orgId, tokenHash]).then((r: InvitationRow[]) => r[0] ?? null);
+    return em
+      .query(`SELECT ${COLUMNS} FROM auth.invitation WHERE org_id = $1 AND token_hash = $2`, [orgId, tokenHash])
+      .then((r: InvitationRow[]) => r[0] ?? null);
   }
 
   /** Keyset page, newest first, one extra row to know whether there is a next page. */
-  list(em: EntityManager, orgId: string, page: { first: number; after?: { createdAt: Date; id: string }; status?: InvitationStatusValue | null }): Promise<InvitationRow[]> {
+  list(
+    em: EntityManager,
+    orgId: string,
+    page: { first: number; after?: { createdAt: Date; id: string }; status?: InvitationStatusValue | null },
+  ): Promise<InvitationRow[]> {
     const params: unknown[] = [orgId, page.first + 1];
     let where = 'org_id = $1';
     if (page.status) where += ` AND ${STATUS_SQL[page.status]}`;
@@ -114,12 +130,10 @@ export class InvitationDao {
   /** New token, new expiry: the old link stops working. */
   async renew(em: EntityManager, orgId: string, id: string, tokenHash: Buffer, ttlHours: number): Promise<InvitationRow> {
     const rows = returningRows<InvitationRow>(
-      await em.query(`UPDATE auth.invitation SET token_hash = $3, expires_at = now() + make_interval(hours => $4) WHERE org_id = $1 AND id = $2 RETURNING ${COLUMNS}`, [
-        orgId,
-        id,
-        tokenHash,
-        ttlHours,
-      ]),
+      await em.query(
+        `UPDATE auth.invitation SET token_hash = $3, expires_at = now() + make_interval(hours => $4) WHERE org_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
+        [orgId, id, tokenHash, ttlHours],
+      ),
     );
     return rows[0]!;
   }

@@ -13,8 +13,15 @@ export class LoginFailureDao {
   async record(keys: ReadonlyArray<[AttemptScope, string]>, windowSeconds: number, now: Date | null = null): Promise<void> {
     for (const [scope, key] of keys) {
       const h = keyHash(scope, key);
-      await this.ds.query(`DELETE FROM auth.login_failure WHERE scope = $1 AND key_hash = $2 AND at < coalesce($4::timestamptz, clock_timestamp()) - make_interval(secs => $3)`, [scope, h, windowSeconds, now]);
-      await this.ds.query(`INSERT INTO auth.login_failure (scope, key_hash, at) VALUES ($1, $2, coalesce($3::timestamptz, clock_timestamp()))`, [scope, h, now]);
+      await this.ds.query(
+        `DELETE FROM auth.login_failure WHERE scope = $1 AND key_hash = $2 AND at < coalesce($4::timestamptz, clock_timestamp()) - make_interval(secs => $3)`,
+        [scope, h, windowSeconds, now],
+      );
+      await this.ds.query(`INSERT INTO auth.login_failure (scope, key_hash, at) VALUES ($1, $2, coalesce($3::timestamptz, clock_timestamp()))`, [
+        scope,
+        h,
+        now,
+      ]);
     }
   }
 
@@ -22,7 +29,14 @@ export class LoginFailureDao {
    * Seconds until the key is below `max` failures in the window again, or 0 when it is already:
    * the `max`-th most recent failure has to leave the window. `now`: null = the database clock.
    */
-  async retryAfterSeconds(scope: AttemptScope, key: string, max: number, windowSeconds: number, now: Date | null = null, em: EntityManager = this.ds.manager): Promise<number> {
+  async retryAfterSeconds(
+    scope: AttemptScope,
+    key: string,
+    max: number,
+    windowSeconds: number,
+    now: Date | null = null,
+    em: EntityManager = this.ds.manager,
+  ): Promise<number> {
     const rows: Array<{ wait: string }> = await em.query(
       `SELECT ceil(extract(epoch FROM (at + make_interval(secs => $3)) - coalesce($5::timestamptz, clock_timestamp())))::text AS wait
        FROM auth.login_failure WHERE scope = $1 AND key_hash = $2 AND at > coalesce($5::timestamptz, clock_timestamp()) - make_interval(secs => $3)

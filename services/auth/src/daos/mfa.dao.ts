@@ -25,7 +25,15 @@ export interface ChallengeRow {
   consumedAt: Date | null;
 }
 
-type RawTotp = { id: string; org_id: string; user_id: string; secret_sealed: Sealed; status: 'PENDING' | 'ACTIVE'; attempts: number; last_used_step: string | null };
+type RawTotp = {
+  id: string;
+  org_id: string;
+  user_id: string;
+  secret_sealed: Sealed;
+  status: 'PENDING' | 'ACTIVE';
+  attempts: number;
+  last_used_step: string | null;
+};
 const toTotp = (r: RawTotp): TotpRow => ({
   id: r.id,
   orgId: r.org_id,
@@ -36,24 +44,35 @@ const toTotp = (r: RawTotp): TotpRow => ({
   lastUsedStep: r.last_used_step === null ? null : Number(r.last_used_step),
 });
 type RawChallenge = { id: string; org_id: string; user_id: string; purpose: ChallengePurpose; attempts: number; expires_at: Date; consumed_at: Date | null };
-const toChallenge = (r: RawChallenge): ChallengeRow => ({ id: r.id, orgId: r.org_id, userId: r.user_id, purpose: r.purpose, attempts: r.attempts, expiresAt: r.expires_at, consumedAt: r.consumed_at });
+const toChallenge = (r: RawChallenge): ChallengeRow => ({
+  id: r.id,
+  orgId: r.org_id,
+  userId: r.user_id,
+  purpose: r.purpose,
+  attempts: r.attempts,
+  expiresAt: r.expires_at,
+  consumedAt: r.consumed_at,
+});
 
 /** TOTP enrollments (sealed secrets), backup-code hashes and MFA challenges. Tenant id first. */
 export class MfaDao {
   constructor(private readonly ds: DataSource) {}
 
   async hasActiveTotp(orgId: string, userId: string, em: EntityManager = this.ds.manager): Promise<boolean> {
-    const rows: unknown[] = await inTenant(em, orgId, (tx) => tx.query(`SELECT 1 FROM auth.mfa_totp WHERE org_id = $1 AND user_id = $2 AND status = 'ACTIVE'`, [orgId, userId]));
+    const rows: unknown[] = await inTenant(em, orgId, (tx) =>
+      tx.query(`SELECT 1 FROM auth.mfa_totp WHERE org_id = $1 AND user_id = $2 AND status = 'ACTIVE'`, [orgId, userId]),
+    );
     return rows.length > 0;
   }
 
   /** A new PENDING enrollment; the user's earlier unconfirmed ones are dropped. */
   async insertPending(em: EntityManager, orgId: string, userId: string, secretSealed: Sealed): Promise<string> {
     await em.query(`DELETE FROM auth.mfa_totp WHERE org_id = $1 AND user_id = $2 AND status = 'PENDING'`, [orgId, userId]);
-    const rows: Array<{ id: string }> = await em.query(
-      `INSERT INTO auth.mfa_totp (org_id, user_id, secret_sealed) VALUES ($1, $2, $3) RETURNING id`,
-      [orgId, userId, JSON.stringify(secretSealed)],
-    );
+    const rows: Array<{ id: string }> = await em.query(`INSERT INTO auth.mfa_totp (org_id, user_id, secret_sealed) VALUES ($1, $2, $3) RETURNING id`, [
+      orgId,
+      userId,
+      JSON.stringify(secretSealed),
+    ]);
     return rows[0]!.id;
   }
 
@@ -69,7 +88,9 @@ export class MfaDao {
   }
 
   async countAttempt(em: EntityManager, orgId: string, id: string): Promise<number> {
-    const rows = returningRows<{ attempts: number }>(await em.query(`UPDATE auth.mfa_totp SET attempts = attempts + 1 WHERE org_id = $1 AND id = $2 RETURNING attempts`, [orgId, id]));
+    const rows = returningRows<{ attempts: number }>(
+      await em.query(`UPDATE auth.mfa_totp SET attempts = attempts + 1 WHERE org_id = $1 AND id = $2 RETURNING attempts`, [orgId, id]),
+    );
     return rows[0]?.attempts ?? 0;
   }
 
@@ -80,7 +101,11 @@ export class MfaDao {
   /** Activates one enrollment and drops the user's other ones (pending or old). */
   async activate(em: EntityManager, orgId: string, userId: string, id: string, step: number): Promise<void> {
     await em.query(`DELETE FROM auth.mfa_totp WHERE org_id = $1 AND user_id = $2 AND id <> $3`, [orgId, userId, id]);
-    await em.query(`UPDATE auth.mfa_totp SET status = 'ACTIVE', confirmed_at = now(), last_used_step = $3, attempts = 0 WHERE org_id = $1 AND id = $2`, [orgId, id, step]);
+    await em.query(`UPDATE auth.mfa_totp SET status = 'ACTIVE', confirmed_at = now(), last_used_step = $3, attempts = 0 WHERE org_id = $1 AND id = $2`, [
+      orgId,
+      id,
+      step,
+    ]);
   }
 
   async markStepUsed(em: EntityManager, orgId: string, id: string, step: number): Promise<void> {
@@ -96,10 +121,7 @@ export class MfaDao {
 
   async replaceBackupCodes(em: EntityManager, orgId: string, userId: string, hashes: readonly string[]): Promise<void> {
     await em.query(`DELETE FROM auth.mfa_backup_code WHERE org_id = $1 AND user_id = $2`, [orgId, userId]);
-    await em.query(
-      `INSERT INTO auth.mfa_backup_code (org_id, user_id, code_hash) SELECT $1, $2, unnest($3::text[])`,
-      [orgId, userId, [...hashes]],
-    );
+    await em.query(`INSERT INTO auth.mfa_backup_code (org_id, user_id, code_hash) SELECT $1, $2, unnest($3::text[])`, [orgId, userId, [...hashes]]);
   }
 
   /** Spends an unused backup code; false when there is none with that hash. */
@@ -132,7 +154,10 @@ export class MfaDao {
   }
 
   async challengeAttempt(em: EntityManager, orgId: string, id: string, consume: boolean): Promise<void> {
-    await em.query(`UPDATE auth.mfa_challenge SET attempts = attempts + 1, consumed_at = CASE WHEN $3 THEN now() ELSE consumed_at END WHERE org_id = $1 AND id = $2`, [orgId, id, consume]);
+    await em.query(
+      `UPDATE auth.mfa_challenge SET attempts = attempts + 1, consumed_at = CASE WHEN $3 THEN now() ELSE consumed_at END WHERE org_id = $1 AND id = $2`,
+      [orgId, id, consume],
+    );
   }
 
   async consumeChallenge(em: EntityManager, orgId: string, id: string): Promise<void> {

@@ -39,7 +39,10 @@ export class OrganizationDao {
    * The new organization's id is chosen by the caller: sign-up opens its transaction with
    * `withTenant(ds, id, …)` first, because row-level security admits the row only under its own id.
    */
-  async insert(em: EntityManager, o: { id: string; slug: string; name: string; region: string; timeZone: string; settings: Record<string, unknown> }): Promise<Organization> {
+  async insert(
+    em: EntityManager,
+    o: { id: string; slug: string; name: string; region: string; timeZone: string; settings: Record<string, unknown> },
+  ): Promise<Organization> {
     const repo = em.getRepository(Organization);
     await repo.insert({ ...o, settings: o.settings as never });
     return repo.findOneByOrFail({ id: o.id });

@@ -15,14 +15,25 @@ export interface PasswordChangeChallengeRow {
 export type SecondFactor = 'totp' | 'backup_code' | 'totp_enrollment';
 
 type Raw = { id: string; org_id: string; user_id: string; expires_at: Date; consumed_at: Date | null; second_factor: SecondFactor | null };
-const toRow = (r: Raw): PasswordChangeChallengeRow => ({ id: r.id, orgId: r.org_id, userId: r.user_id, expiresAt: r.expires_at, consumedAt: r.consumed_at, secondFactor: r.second_factor });
+const toRow = (r: Raw): PasswordChangeChallengeRow => ({
+  id: r.id,
+  orgId: r.org_id,
+  userId: r.user_id,
+  expiresAt: r.expires_at,
+  consumedAt: r.consumed_at,
+  secondFactor: r.second_factor,
+});
 
 /**
  * Password changes: the expired-password challenges (auth.password_change_challenge, token
  * hashes only) and signing out a user's other sessions. Functions on the caller's transaction;
  * tenant id first wherever it is known.
  */
-export async function createPasswordChangeChallenge(em: EntityManager, orgId: string, c: { userId: string; tokenHash: string; expiresAt: Date; secondFactor: SecondFactor | null }): Promise<void> {
+export async function createPasswordChangeChallenge(
+  em: EntityManager,
+  orgId: string,
+  c: { userId: string; tokenHash: string; expiresAt: Date; secondFactor: SecondFactor | null },
+): Promise<void> {
   await em.query(`INSERT INTO auth.password_change_challenge (org_id, user_id, token_hash, expires_at, second_factor) VALUES ($1, $2, $3, $4, $5)`, [
     orgId,
     c.userId,

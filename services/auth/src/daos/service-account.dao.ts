@@ -40,7 +40,10 @@ const KEY_COLS = `id, org_id AS "orgId", service_account_id AS "serviceAccountId
 export class ServiceAccountDao {
   constructor(private readonly ds: DataSource) {}
 
-  async create(em: EntityManager, a: { orgId: string; name: string; workspaceId: string; role: ServiceAccountRole; createdBy: string }): Promise<ServiceAccountRow> {
+  async create(
+    em: EntityManager,
+    a: { orgId: string; name: string; workspaceId: string; role: ServiceAccountRole; createdBy: string },
+  ): Promise<ServiceAccountRow> {
     const rows: ServiceAccountRow[] = await em.query(
       `INSERT INTO auth.service_account (org_id, name, workspace_id, role, created_by) VALUES ($1, $2, $3, $4, $5) RETURNING ${SA_COLS}`,
       [a.orgId, a.name, a.workspaceId, a.role, a.createdBy],
@@ -48,7 +51,10 @@ export class ServiceAccountDao {
     return rows[0]!;
   }
 
-  async addKey(em: EntityManager, k: { orgId: string; serviceAccountId: string; prefix: string; keyHash: string; rotatedFrom: string | null }): Promise<ApiKeyRow> {
+  async addKey(
+    em: EntityManager,
+    k: { orgId: string; serviceAccountId: string; prefix: string; keyHash: string; rotatedFrom: string | null },
+  ): Promise<ApiKeyRow> {
     const rows: ApiKeyRow[] = await em.query(
       `INSERT INTO auth.api_key (org_id, service_account_id, prefix, key_hash, rotated_from) VALUES ($1, $2, $3, $4, $5) RETURNING ${KEY_COLS}`,
       [k.orgId, k.serviceAccountId, k.prefix, k.keyHash, k.rotatedFrom],
@@ -63,7 +69,10 @@ export class ServiceAccountDao {
   keysOf(orgId: string, serviceAccountIds: readonly string[]): Promise<ApiKeyRow[]> {
     if (serviceAccountIds.length === 0) return Promise.resolve([]);
     return inTenant(this.ds, orgId, (tx) =>
-      tx.query(`SELECT ${KEY_COLS} FROM auth.api_key WHERE org_id = $1 AND service_account_id = ANY($2::uuid[]) ORDER BY created_at DESC, id`, [orgId, serviceAccountIds]),
+      tx.query(`SELECT ${KEY_COLS} FROM auth.api_key WHERE org_id = $1 AND service_account_id = ANY($2::uuid[]) ORDER BY created_at DESC, id`, [
+        orgId,
+        serviceAccountIds,
+      ]),
     );
   }
 
@@ -75,7 +84,10 @@ export class ServiceAccountDao {
   /** Revokes every live key of the account; the ids revoked. */
   async revokeKeysOf(em: EntityManager, orgId: string, serviceAccountId: string): Promise<string[]> {
     const rows = returningRows<{ id: string }>(
-      await em.query(`UPDATE auth.api_key SET revoked_at = now() WHERE org_id = $1 AND service_account_id = $2 AND revoked_at IS NULL RETURNING id`, [orgId, serviceAccountId]),
+      await em.query(`UPDATE auth.api_key SET revoked_at = now() WHERE org_id = $1 AND service_account_id = $2 AND revoked_at IS NULL RETURNING id`, [
+        orgId,
+        serviceAccountId,
+      ]),
     );
     return rows.map((r) => r.id);
   }
@@ -99,14 +111,14 @@ export class ServiceAccountDao {
     );
     const key = keys[0];
     if (!key) return null;
-    const accounts: ServiceAccountRow[] = await em.query(`SELECT ${SA_COLS} FROM auth.service_account WHERE org_id = $1 AND id = $2`, [key.orgId, key.serviceAccountId]);
+    const accounts: ServiceAccountRow[] = await em.query(`SELECT ${SA_COLS} FROM auth.service_account WHERE org_id = $1 AND id = $2`, [
+      key.orgId,
+      key.serviceAccountId,
+    ]);
     return accounts[0] ? { key, account: accounts[0] } : null;
   }
 
   async markUsed(em: EntityManager, orgId: string, keyId: string, audited: boolean): Promise<void> {
-    await em.query(
-      `UPDATE auth.api_key SET last_used_at = now()${audited ? ', last_audited_at = now()' : ''} WHERE org_id = $1 AND id = $2`,
-      [orgId, keyId],
-    );
+    await em.query(`UPDATE auth.api_key SET last_used_at = now()${audited ? ', last_audited_at = now()' : ''} WHERE org_id = $1 AND id = $2`, [orgId, keyId]);
   }
 }

@@ -17,7 +17,14 @@ export class SessionDao {
 
   async create(em: EntityManager, s: { orgId: string; userId: string; expiresAt: Date; userAgent?: string | null; ip?: string | null }): Promise<Session> {
     const repo = em.getRepository(Session);
-    const { identifiers } = await repo.insert({ ...s, userAgent: s.userAgent ?? null, ip: s.ip ?? null, lastUsedAt: new Date(), revokedAt: null, revokedReason: null });
+    const { identifiers } = await repo.insert({
+      ...s,
+      userAgent: s.userAgent ?? null,
+      ip: s.ip ?? null,
+      lastUsedAt: new Date(),
+      revokedAt: null,
+      revokedReason: null,
+    });
     return repo.findOneByOrFail({ id: identifiers[0]!.id as string });
   }
 

@@ -5,15 +5,7 @@ import type { DataSource, EntityManager } from 'typeorm';
  * Hashes are passed as stored: hex text (bytea columns are compared after decoding the hex).
  */
 export type TenantKey =
-  | 'login_email'
-  | 'refresh_token'
-  | 'mfa_challenge'
-  | 'password_change_challenge'
-  | 'api_key'
-  | 'session'
-  | 'session_cookie'
-  | 'invitation'
-  | 'password_reset';
+  'login_email' | 'refresh_token' | 'mfa_challenge' | 'password_change_challenge' | 'api_key' | 'session' | 'session_cookie' | 'invitation' | 'password_reset';
 
 /**
  * The org owning `key` (null when none), through the SECURITY DEFINER function `auth.tenant_of`

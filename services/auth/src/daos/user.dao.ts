@@ -45,20 +45,39 @@ export class UserDao {
    * then the read runs under it.
    */
   async findForLogin(email: string): Promise<UserWithSecret | null> {
-    return withTenantOf(this.ds, 'login_email', email, async (tx) =>
-      (await tx.getRepository(User).createQueryBuilder('u').addSelect('u.passwordHash').where('lower(u.email) = lower(:email)', { email }).getOne()) as UserWithSecret | null,
+    return withTenantOf(
+      this.ds,
+      'login_email',
+      email,
+      async (tx) =>
+        (await tx
+          .getRepository(User)
+          .createQueryBuilder('u')
+          .addSelect('u.passwordHash')
+          .where('lower(u.email) = lower(:email)', { email })
+          .getOne()) as UserWithSecret | null,
     );
   }
 
   /** The user with this e-mail (case-insensitive), whatever its org, without the password hash: the same platform-wide lookup as login. */
   async findByEmail(email: string): Promise<User | null> {
-    return withTenantOf(this.ds, 'login_email', email, (tx) => tx.getRepository(User).createQueryBuilder('u').where('lower(u.email) = lower(:email)', { email }).getOne());
+    return withTenantOf(this.ds, 'login_email', email, (tx) =>
+      tx.getRepository(User).createQueryBuilder('u').where('lower(u.email) = lower(:email)', { email }).getOne(),
+    );
   }
 
   /** One user of the org with the password hash (re-authentication). */
   async findWithSecret(orgId: string, id: string, em: EntityManager = this.ds.manager): Promise<UserWithSecret | null> {
-    return inTenant(em, orgId, async (tx) =>
-      (await tx.getRepository(User).createQueryBuilder('u').addSelect('u.passwordHash').where('u.orgId = :orgId AND u.id = :id', { orgId, id }).getOne()) as UserWithSecret | null,
+    return inTenant(
+      em,
+      orgId,
+      async (tx) =>
+        (await tx
+          .getRepository(User)
+          .createQueryBuilder('u')
+          .addSelect('u.passwordHash')
+          .where('u.orgId = :orgId AND u.id = :id', { orgId, id })
+          .getOne()) as UserWithSecret | null,
     );
   }
 
@@ -119,7 +138,11 @@ export class UserDao {
   /** Changes the org role and bumps the epoch (tokens carrying the old role stop working). Returns the new epoch. */
   async setRole(em: EntityManager, orgId: string, id: string, orgRole: User['orgRole']): Promise<number> {
     const rows = returningRows<{ token_epoch: number }>(
-      await em.query(`UPDATE auth."user" SET org_role = $3, token_epoch = token_epoch + 1 WHERE org_id = $1 AND id = $2 RETURNING token_epoch`, [orgId, id, orgRole]),
+      await em.query(`UPDATE auth."user" SET org_role = $3, token_epoch = token_epoch + 1 WHERE org_id = $1 AND id = $2 RETURNING token_epoch`, [
+        orgId,
+        id,
+        orgRole,
+      ]),
     );
     return rows[0]!.token_epoch;
   }

@@ -38,7 +38,9 @@ const isSelfOrUserAdmin = rule({ cache: 'no_cache' })(async (parent: { id?: unkn
   const v = ctx.viewer;
   if (v.kind === 'anonymous') return unauthenticated();
   if (v.kind !== 'user' || parent?.orgId !== v.orgId) return forbidden();
-  return parent.id === v.userId || hasOrgPermission(v, 'users:manage') ? true : forbidden('Only the user themself and organization administrators can see workspace grants.');
+  return parent.id === v.userId || hasOrgPermission(v, 'users:manage')
+    ? true
+    : forbidden('Only the user themself and organization administrators can see workspace grants.');
 });
 
 /** Every root field has an explicit rule; anything not listed is denied (fallbackRule: deny). */

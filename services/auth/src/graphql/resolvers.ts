@@ -14,7 +14,9 @@ const SIGN_IN_UNAVAILABLE = {
 };
 
 /** Invitations and password resets when this server has no seal key (their e-mail bodies are sealed). */
-const EMAIL_LINKS_UNAVAILABLE = [{ code: 'EMAIL_LINKS_UNAVAILABLE', field: null, message: 'Invitations and password resets are not configured on this server.' }];
+const EMAIL_LINKS_UNAVAILABLE = [
+  { code: 'EMAIL_LINKS_UNAVAILABLE', field: null, message: 'Invitations and password resets are not configured on this server.' },
+];
 
 /** Marks what a public mutation returned as readable by this (anonymous) request. */
 const reveal = <T extends { user: { id: string; orgId: string } | null }>(ctx: AuthContext, payload: T): T => {
@@ -44,10 +46,10 @@ export const resolvers: Resolvers = {
     signUp: (_p, { input }, ctx) => ctx.accounts.signUp(input, client(ctx)),
     login: async (_p, { input }, ctx) => (ctx.sessions ? reveal(ctx, await ctx.sessions.login(input, client(ctx))) : SIGN_IN_UNAVAILABLE),
     refreshSession: async (_p, { refreshToken }, ctx) => (ctx.sessions ? reveal(ctx, await ctx.sessions.refresh(refreshToken)) : SIGN_IN_UNAVAILABLE),
-    logout: (_p, _a, ctx) =>
-      ctx.sessions ? ctx.sessions.logout(ctx.viewer) : { ok: false, errors: SIGN_IN_UNAVAILABLE.errors },
+    logout: (_p, _a, ctx) => (ctx.sessions ? ctx.sessions.logout(ctx.viewer) : { ok: false, errors: SIGN_IN_UNAVAILABLE.errors }),
     deactivateUser: (_p, { id }, ctx) => ctx.accounts.deactivateUser(ctx.viewer, id),
-    completeMfaLogin: async (_p, { challengeToken, code }, ctx) => (ctx.mfa ? reveal(ctx, await ctx.mfa.completeLogin(challengeToken, code, client(ctx))) : SIGN_IN_UNAVAILABLE),
+    completeMfaLogin: async (_p, { challengeToken, code }, ctx) =>
+      ctx.mfa ? reveal(ctx, await ctx.mfa.completeLogin(challengeToken, code, client(ctx))) : SIGN_IN_UNAVAILABLE,
     enrollTotp: (_p, { challengeToken }, ctx) => (ctx.mfa ? ctx.mfa.enroll(ctx.viewer, challengeToken) : SIGN_IN_UNAVAILABLE),
     confirmTotp: async (_p, { enrollmentId, code, challengeToken }, ctx) =>
       ctx.mfa ? reveal(ctx, await ctx.mfa.confirm(ctx.viewer, enrollmentId, code, challengeToken, client(ctx))) : SIGN_IN_UNAVAILABLE,
@@ -65,15 +67,18 @@ export const resolvers: Resolvers = {
       ctx.invitations ? ctx.invitations.inviteCsv(ctx.viewer, csv) : { rows: [], invitedCount: 0, failedCount: 0, errors: EMAIL_LINKS_UNAVAILABLE },
     revokeInvitation: (_p, { id }, ctx) => (ctx.invitations ? ctx.invitations.revoke(ctx.viewer, id) : { invitation: null, errors: EMAIL_LINKS_UNAVAILABLE }),
     resendInvitation: (_p, { id }, ctx) => (ctx.invitations ? ctx.invitations.resend(ctx.viewer, id) : { invitation: null, errors: EMAIL_LINKS_UNAVAILABLE }),
-    acceptInvitation: async (_p, { input }, ctx) => (ctx.invitations ? reveal(ctx, await ctx.invitations.accept(input)) : { user: null, errors: EMAIL_LINKS_UNAVAILABLE }),
+    acceptInvitation: async (_p, { input }, ctx) =>
+      ctx.invitations ? reveal(ctx, await ctx.invitations.accept(input)) : { user: null, errors: EMAIL_LINKS_UNAVAILABLE },
     requestPasswordReset: (_p, { email }, ctx) => (ctx.passwordResets ? ctx.passwordResets.request(email) : { ok: true, errors: EMAIL_LINKS_UNAVAILABLE }),
-    resetPassword: (_p, { token, newPassword }, ctx) => (ctx.passwordResets ? ctx.passwordResets.reset(token, newPassword) : { ok: false, errors: EMAIL_LINKS_UNAVAILABLE }),
+    resetPassword: (_p, { token, newPassword }, ctx) =>
+      ctx.passwordResets ? ctx.passwordResets.reset(token, newPassword) : { ok: false, errors: EMAIL_LINKS_UNAVAILABLE },
     updateUserRole: (_p, { userId, orgRole }, ctx) => ctx.people.updateRole(ctx.viewer, userId, orgRole),
     setWorkspaceGrants: (_p, { userId, grants }, ctx) => ctx.people.setGrants(ctx.viewer, userId, grants),
     reactivateUser: (_p, { id }, ctx) => ctx.people.reactivate(ctx.viewer, id),
     removeUser: (_p, { id }, ctx) => ctx.people.remove(ctx.viewer, id),
     changePassword: (_p, { currentPassword, newPassword }, ctx) => ctx.passwords.change(ctx.viewer, currentPassword, newPassword, ctx.clientIp),
-    changeExpiredPassword: async (_p, { challengeToken, newPassword }, ctx) => reveal(ctx, await ctx.passwords.changeExpired(challengeToken, newPassword, client(ctx))),
+    changeExpiredPassword: async (_p, { challengeToken, newPassword }, ctx) =>
+      reveal(ctx, await ctx.passwords.changeExpired(challengeToken, newPassword, client(ctx))),
   },
   SessionTokensPayload: {
     expiresAt: (p) => (p.expiresAt ? iso(p.expiresAt) : null),

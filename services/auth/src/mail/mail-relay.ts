@@ -86,7 +86,10 @@ export class MailRelay {
   }
 
   start(): this {
-    this.log.info({ mode: this.local ? 'local (logged, not sent)' : 'smtp', smtp: this.opts.smtpUrl ? describe(this.opts.smtpUrl) : undefined }, 'mail relay started');
+    this.log.info(
+      { mode: this.local ? 'local (logged, not sent)' : 'smtp', smtp: this.opts.smtpUrl ? describe(this.opts.smtpUrl) : undefined },
+      'mail relay started',
+    );
     this.pump.start();
     return this;
   }

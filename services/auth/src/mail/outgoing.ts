@@ -28,9 +28,16 @@ export async function queueEmail(
   m: { to: string; template: string; subject: string; text: string; link: string | null },
 ): Promise<string> {
   const id = randomUUID();
-  await dao.enqueue(em, orgId, { id, toAddress: m.to, template: m.template, subject: m.subject, body: sealEmailBody(sealKey, id, { text: m.text, link: m.link }) });
+  await dao.enqueue(em, orgId, {
+    id,
+    toAddress: m.to,
+    template: m.template,
+    subject: m.subject,
+    body: sealEmailBody(sealKey, id, { text: m.text, link: m.link }),
+  });
   return id;
 }
 
 /** Links in e-mails point at the web app; the token travels in the query string of a page the web renders. */
-export const webLink = (webBaseUrl: string, path: string, token: string): string => `${webBaseUrl.replace(/\/+$/, '')}${path}?token=${encodeURIComponent(token)}`;
+export const webLink = (webBaseUrl: string, path: string, token: string): string =>
+  `${webBaseUrl.replace(/\/+$/, '')}${path}?token=${encodeURIComponent(token)}`;

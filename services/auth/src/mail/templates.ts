@@ -1,7 +1,10 @@
 import type { OrgRoleValue } from '../entities/user.entity';
 
 /** Plain-text e-mails (no HTML: nothing to escape, nothing to render wrongly). */
-export function invitationEmail(o: { organizationName: string; inviterName: string | null; orgRole: OrgRoleValue; link: string; expiresAt: Date }): { subject: string; text: string } {
+export function invitationEmail(o: { organizationName: string; inviterName: string | null; orgRole: OrgRoleValue; link: string; expiresAt: Date }): {
+  subject: string;
+  text: string;
+} {
   const who = o.inviterName ? `${o.inviterName} has invited you` : 'You have been invited';
   return {
     subject: `You are invited to ${o.organizationName} on Datalinx`,

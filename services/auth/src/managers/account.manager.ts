@@ -99,13 +99,17 @@ export class AccountManager {
     const settings = defaultOrgSettings();
     const errors: UserError[] = [];
     if (name.length < 1 || name.length > 200) errors.push(userError('NAME_INVALID', 'organizationName', 'The organization name must be 1–200 characters.'));
-    if (!SLUG.test(slug)) errors.push(userError('SLUG_INVALID', 'slug', 'The slug must be 2–63 lowercase letters, digits or dashes, starting with a letter or digit.'));
+    if (!SLUG.test(slug))
+      errors.push(userError('SLUG_INVALID', 'slug', 'The slug must be 2–63 lowercase letters, digits or dashes, starting with a letter or digit.'));
     if (!isRegion(region)) errors.push(userError('REGION_INVALID', 'region', `The region must be one of: ${REGIONS.join(', ')}.`));
-    if (!TIME_ZONES.has(input.timeZone)) errors.push(userError('TIME_ZONE_INVALID', 'timeZone', 'The time zone must be an IANA time zone such as "Europe/Berlin".'));
+    if (!TIME_ZONES.has(input.timeZone))
+      errors.push(userError('TIME_ZONE_INVALID', 'timeZone', 'The time zone must be an IANA time zone such as "Europe/Berlin".'));
     if (email.length > 254 || !EMAIL.test(email)) errors.push(userError('EMAIL_INVALID', 'email', 'The e-mail address is not valid.'));
-    if (displayName.length < 1 || displayName.length > 200) errors.push(userError('DISPLAY_NAME_INVALID', 'displayName', 'The display name must be 1–200 characters.'));
+    if (displayName.length < 1 || displayName.length > 200)
+      errors.push(userError('DISPLAY_NAME_INVALID', 'displayName', 'The display name must be 1–200 characters.'));
     for (const v of checkPasswordPolicy(input.password, settings.passwordPolicy)) errors.push(userError('PASSWORD_TOO_WEAK', 'password', v.message));
-    if (!errors.some((e) => e.field === 'slug') && (await this.orgs.slugTaken(slug))) errors.push(userError('SLUG_TAKEN', 'slug', `The slug "${slug}" is already taken.`));
+    if (!errors.some((e) => e.field === 'slug') && (await this.orgs.slugTaken(slug)))
+      errors.push(userError('SLUG_TAKEN', 'slug', `The slug "${slug}" is already taken.`));
     if (errors.length) return { ok: false, errors };
 
     // Both branches below look up the address and hash the password: the answer and its time
@@ -124,7 +128,14 @@ export class AccountManager {
         const organization = await this.orgs.insert(em, { id: orgId, slug, name, region, timeZone: input.timeZone, settings });
         const user = await this.users.insert(em, { orgId: organization.id, email, displayName, orgRole: 'ADMIN', passwordHash });
         await this.users.addPasswordHistory(em, organization.id, user.id, passwordHash);
-        await audit(em, organization.id, { action: 'auth.signup', actorType: 'USER', actorId: user.id, targetType: 'Organization', targetId: organization.id, details: { slug } });
+        await audit(em, organization.id, {
+          action: 'auth.signup',
+          actorType: 'USER',
+          actorId: user.id,
+          targetType: 'Organization',
+          targetId: organization.id,
+          details: { slug },
+        });
         return { orgId: organization.id, userId: user.id };
       });
       this.afterCommit();
@@ -151,7 +162,8 @@ export class AccountManager {
     const orgId = owner.orgId;
     const n = this.notices;
     const mailed = await withTenant(this.ds, orgId, async (em) => {
-      const mail = n !== null && owner.status === 'ACTIVE' && (await n.outbox.countRecentTo(em, orgId, owner.email, SIGN_UP_ATTEMPT_TEMPLATE)) < (n.maxPerHour ?? 3);
+      const mail =
+        n !== null && owner.status === 'ACTIVE' && (await n.outbox.countRecentTo(em, orgId, owner.email, SIGN_UP_ATTEMPT_TEMPLATE)) < (n.maxPerHour ?? 3);
       if (mail) {
         const m = signUpAttemptEmail({ webBaseUrl: n.webBaseUrl });
         await queueEmail(em, n.outbox, n.sealKey, orgId, { to: owner.email, template: SIGN_UP_ATTEMPT_TEMPLATE, subject: m.subject, text: m.text, link: null });
@@ -162,13 +174,21 @@ export class AccountManager {
         actorId: null,
         targetType: 'User',
         targetId: owner.id,
-        details: { reason: 'email_taken', mailed: mail, ...(client.clientIp ? { ip: client.clientIp } : {}), ...(client.userAgent ? { userAgent: client.userAgent } : {}) },
+        details: {
+          reason: 'email_taken',
+          mailed: mail,
+          ...(client.clientIp ? { ip: client.clientIp } : {}),
+          ...(client.userAgent ? { userAgent: client.userAgent } : {}),
+        },
       });
       return mail;
     });
     this.afterCommit();
     if (mailed) n?.afterMail?.();
-    this.log.info({ orgId, userId: owner.id, mailed }, mailed ? 'sign-up with a taken e-mail address: its owner was told' : 'sign-up with a taken e-mail address');
+    this.log.info(
+      { orgId, userId: owner.id, mailed },
+      mailed ? 'sign-up with a taken e-mail address: its owner was told' : 'sign-up with a taken e-mail address',
+    );
   }
 
   /**
@@ -186,7 +206,14 @@ export class AccountManager {
       if (target.status === 'DEACTIVATED') return { epoch: target.tokenEpoch, sessionIds: [] as string[], changed: false };
       const epoch = await this.users.deactivate(em, orgId, id);
       const sessionIds = await this.sessions.revokeAllOfUser(em, orgId, id, 'user_deactivated');
-      await audit(em, orgId, { action: 'auth.user.deactivated', actorType: 'USER', actorId: viewer.userId, targetType: 'User', targetId: id, details: { revokedSessions: sessionIds.length } });
+      await audit(em, orgId, {
+        action: 'auth.user.deactivated',
+        actorType: 'USER',
+        actorId: viewer.userId,
+        targetType: 'User',
+        targetId: id,
+        details: { revokedSessions: sessionIds.length },
+      });
       return { epoch, sessionIds, changed: true };
     });
     if (!outcome) return { user: null, errors: [userError('USER_NOT_FOUND', 'id', `User ${id} was not found.`)] };

@@ -23,10 +23,12 @@ export class IdentityManager {
     private readonly users: UserDao,
   ) {
     this.orgLoader = perViewer(() => byIdLoader((ids) => this.orgs.findByIds(ids)));
-    this.userLoader = perViewer((viewer) => byIdLoader(async (ids) => {
-      const orgId = this.peopleOrgIdOrNull(viewer);
-      return orgId ? this.users.findByIds(orgId, ids) : [];
-    }));
+    this.userLoader = perViewer((viewer) =>
+      byIdLoader(async (ids) => {
+        const orgId = this.peopleOrgIdOrNull(viewer);
+        return orgId ? this.users.findByIds(orgId, ids) : [];
+      }),
+    );
   }
 
   private orgIdOrNull(viewer: Viewer): string | null {

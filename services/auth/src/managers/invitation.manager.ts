@@ -67,7 +67,11 @@ export const CSV_MAX_ROWS = 500;
 export const CSV_HEADER = ['email', 'role', 'workspace_grants', 'display_name'] as const;
 
 /** Same answer for unknown, used, expired and revoked tokens: the link holder learns nothing more. */
-export const INVITATION_INVALID = userError('INVITATION_INVALID', 'token', 'This invitation link is not valid any more (used, expired or revoked). Ask an administrator of the organization for a new one.');
+export const INVITATION_INVALID = userError(
+  'INVITATION_INVALID',
+  'token',
+  'This invitation link is not valid any more (used, expired or revoked). Ask an administrator of the organization for a new one.',
+);
 
 const pgUnique = (err: unknown): boolean => {
   const e = err as { code?: string; driverError?: { code?: string } };
@@ -87,10 +91,18 @@ export interface CsvInviteRow {
  * row is that row's error only.
  */
 export function parseInvitationCsv(csv: string): { rows: CsvInviteRow[]; error: UserError | null } {
-  if (Buffer.byteLength(csv, 'utf8') > CSV_MAX_BYTES) return { rows: [], error: userError('CSV_TOO_LARGE', 'csv', `The file is larger than ${CSV_MAX_BYTES / 1024} KiB: split it into smaller files.`) };
+  if (Buffer.byteLength(csv, 'utf8') > CSV_MAX_BYTES)
+    return { rows: [], error: userError('CSV_TOO_LARGE', 'csv', `The file is larger than ${CSV_MAX_BYTES / 1024} KiB: split it into smaller files.`) };
   let records: Array<{ record: string[]; info: { lines: number } }>;
   try {
-    records = parse(csv.replace(/^\uFEFF/, ''), { info: true, relax_column_count: true, skip_empty_lines: true, trim: true, bom: true, record_delimiter: ['\r\n', '\n', '\r'] }) as never;
+    records = parse(csv.replace(/^\uFEFF/, ''), {
+      info: true,
+      relax_column_count: true,
+      skip_empty_lines: true,
+      trim: true,
+      bom: true,
+      record_delimiter: ['\r\n', '\n', '\r'],
+    }) as never;
   } catch (err) {
     const line = (err as { lines?: number }).lines;
     return { rows: [], error: userError('CSV_INVALID', 'csv', `The file is not valid CSV${line ? ` (line ${line})` : ''}: check quotes and separators.`) };
@@ -101,20 +113,47 @@ export function parseInvitationCsv(csv: string): { rows: CsvInviteRow[]; error: 
     return { rows: [], error: userError('CSV_HEADER_INVALID', 'csv', `The first line must be exactly the header "${expected}".`) };
   }
   if (!data.length) return { rows: [], error: userError('CSV_EMPTY', 'csv', 'The file has a header but no rows: add one line per person to invite.') };
-  if (data.length > CSV_MAX_ROWS) return { rows: [], error: userError('CSV_TOO_MANY_ROWS', 'csv', `The file has ${data.length} rows; at most ${CSV_MAX_ROWS} are allowed per upload: split it.`) };
+  if (data.length > CSV_MAX_ROWS)
+    return {
+      rows: [],
+      error: userError('CSV_TOO_MANY_ROWS', 'csv', `The file has ${data.length} rows; at most ${CSV_MAX_ROWS} are allowed per upload: split it.`),
+    };
   const rows = data.map(({ record, info }): CsvInviteRow => {
     const line = info.lines;
     if (record.length !== CSV_HEADER.length) {
-      return { line, input: null, errors: [userError('CSV_ROW_INVALID', 'csv', `Line ${line} has ${record.length} columns; expected ${CSV_HEADER.length} (${expected}).`)] };
+      return {
+        line,
+        input: null,
+        errors: [userError('CSV_ROW_INVALID', 'csv', `Line ${line} has ${record.length} columns; expected ${CSV_HEADER.length} (${expected}).`)],
+      };
     }
     const [email, role, grantsRaw, displayName] = record as [string, string, string, string];
     const grants: Array<{ workspaceId: string; role: string }> = [];
-    for (const part of grantsRaw.split(';').map((p) => p.trim()).filter(Boolean)) {
+    for (const part of grantsRaw
+      .split(';')
+      .map((p) => p.trim())
+      .filter(Boolean)) {
       const idx = part.lastIndexOf(':');
       if (idx <= 0) {
-        return { line, input: null, errors: [userError('GRANTS_INVALID', 'workspace_grants', `Line ${line}: "${part}" is not a grant; write <workspace id>:EDITOR or <workspace id>:VIEWER, separated by ";".`)] };
+        return {
+          line,
+          input: null,
+          errors: [
+            userError(
+              'GRANTS_INVALID',
+              'workspace_grants',
+              `Line ${line}: "${part}" is not a grant; write <workspace id>:EDITOR or <workspace id>:VIEWER, separated by ";".`,
+            ),
+          ],
+        };
       }
-      grants.push({ workspaceId: part.slice(0, idx).trim(), role: part.slice(idx + 1).trim().toUpperCase() });
+      grants.push({
+        workspaceId: part.slice(0, idx).trim(),
+        role: part
+          .slice(idx + 1)
+          .trim()
+          .toUpperCase(),
+      });
     }
     return { line, input: { email, orgRole: role.toUpperCase(), grants, displayName: displayName || null }, errors: [] };
   });
@@ -173,14 +212,22 @@ export class InvitationManager {
     const orgRole = String(input.orgRole ?? '').toUpperCase();
     const displayName = input.displayName?.trim() || null;
     if (email.length > 254 || !EMAIL.test(email)) errors.push(userError('EMAIL_INVALID', 'email', `"${email}" is not a valid e-mail address.`));
-    if (!ORG_ROLES.has(orgRole)) errors.push(userError('ROLE_INVALID', 'orgRole', `"${input.orgRole}" is not an organization role: use ADMIN, MEMBER or VIEWER.`));
-    if (displayName && displayName.length > 200) errors.push(userError('DISPLAY_NAME_INVALID', 'displayName', 'The display name must be at most 200 characters.'));
-    const grants = (input.grants ?? []).map((g) => ({ workspaceId: String(g.workspaceId ?? '').trim().toLowerCase(), role: String(g.role ?? '').toUpperCase() }));
+    if (!ORG_ROLES.has(orgRole))
+      errors.push(userError('ROLE_INVALID', 'orgRole', `"${input.orgRole}" is not an organization role: use ADMIN, MEMBER or VIEWER.`));
+    if (displayName && displayName.length > 200)
+      errors.push(userError('DISPLAY_NAME_INVALID', 'displayName', 'The display name must be at most 200 characters.'));
+    const grants = (input.grants ?? []).map((g) => ({
+      workspaceId: String(g.workspaceId ?? '')
+        .trim()
+        .toLowerCase(),
+      role: String(g.role ?? '').toUpperCase(),
+    }));
     if (grants.length > MAX_GRANTS) errors.push(userError('GRANTS_INVALID', 'grants', `At most ${MAX_GRANTS} workspace grants per invitation.`));
     const seen = new Set<string>();
     for (const g of grants) {
       if (!GRANT_ROLES.has(g.role)) errors.push(userError('ROLE_INVALID', 'grants', `"${g.role}" is not a workspace role: use EDITOR or VIEWER.`));
-      if (seen.has(g.workspaceId)) errors.push(userError('GRANTS_INVALID', 'grants', `Workspace ${g.workspaceId} is named twice: give each workspace one role.`));
+      if (seen.has(g.workspaceId))
+        errors.push(userError('GRANTS_INVALID', 'grants', `Workspace ${g.workspaceId} is named twice: give each workspace one role.`));
       seen.add(g.workspaceId);
     }
     if (orgRole === 'VIEWER' && grants.some((g) => g.role === 'EDITOR')) {
@@ -188,11 +235,18 @@ export class InvitationManager {
     }
     if (grants.length) {
       // Another org's workspace looks exactly like an unknown one (the replica only holds this org's, under RLS).
-      const known = await this.workspaceRefs.known(orgId, grants.map((g) => g.workspaceId), em);
-      for (const g of grants) if (!known.has(g.workspaceId)) errors.push(userError('WORKSPACE_NOT_FOUND', 'grants', `Workspace ${g.workspaceId} was not found in this organization.`));
+      const known = await this.workspaceRefs.known(
+        orgId,
+        grants.map((g) => g.workspaceId),
+        em,
+      );
+      for (const g of grants)
+        if (!known.has(g.workspaceId))
+          errors.push(userError('WORKSPACE_NOT_FOUND', 'grants', `Workspace ${g.workspaceId} was not found in this organization.`));
     }
     if (!errors.some((e) => e.field === 'email')) {
-      if (await this.users.emailTaken(email, em)) errors.push(userError('EMAIL_TAKEN', 'email', `An account with the e-mail ${email} already exists: it cannot be invited again.`));
+      if (await this.users.emailTaken(email, em))
+        errors.push(userError('EMAIL_TAKEN', 'email', `An account with the e-mail ${email} already exists: it cannot be invited again.`));
       else if (await this.invitations.openExistsForEmail(em, orgId, email)) {
         errors.push(userError('ALREADY_INVITED', 'email', `${email} already has an open invitation: resend or revoke it instead.`));
       }
@@ -206,7 +260,13 @@ export class InvitationManager {
     const org = await this.orgs.findById(orgId, em);
     const inviter = await this.users.findById(orgId, inviterId, em);
     const link = webLink(this.config.webBaseUrl, '/accept-invitation', token);
-    const mail = invitationEmail({ organizationName: org?.name ?? 'your organization', inviterName: inviter?.displayName ?? null, orgRole: inv.orgRole, link, expiresAt: inv.expiresAt });
+    const mail = invitationEmail({
+      organizationName: org?.name ?? 'your organization',
+      inviterName: inviter?.displayName ?? null,
+      orgRole: inv.orgRole,
+      link,
+      expiresAt: inv.expiresAt,
+    });
     await queueEmail(em, this.outbox, this.sealKey, orgId, { to: inv.email, template: 'invitation', subject: mail.subject, text: mail.text, link });
   }
 
@@ -220,7 +280,12 @@ export class InvitationManager {
         const v = await this.validate(em, a.orgId, input);
         if (!v.value) return { invitation: null, errors: v.errors };
         const token = newLinkToken(INVITATION_TOKEN_PREFIX);
-        const invitation = await this.invitations.insert(em, a.orgId, { ...v.value, tokenHash: hashLinkToken(token), invitedBy: a.userId, ttlHours: this.config.ttlHours });
+        const invitation = await this.invitations.insert(em, a.orgId, {
+          ...v.value,
+          tokenHash: hashLinkToken(token),
+          invitedBy: a.userId,
+          ttlHours: this.config.ttlHours,
+        });
         await this.queueInvitationEmail(em, a.orgId, a.userId, invitation, token);
         await audit(em, a.orgId, {
           action: 'auth.invitation.created',
@@ -277,7 +342,9 @@ export class InvitationManager {
     const n = pageSize(first);
     const cursor = decodeCursor(after);
     if (!a) return { nodes: [], pageInfo: { hasNextPage: false, endCursor: null } };
-    const rows = await withTenant(this.ds, a.orgId, (em) => this.invitations.list(em, a.orgId, { first: n, ...(cursor ? { after: cursor } : {}), status: status ?? null }));
+    const rows = await withTenant(this.ds, a.orgId, (em) =>
+      this.invitations.list(em, a.orgId, { first: n, ...(cursor ? { after: cursor } : {}), status: status ?? null }),
+    );
     const nodes = rows.slice(0, n);
     const last = nodes[nodes.length - 1];
     return { nodes, pageInfo: { hasNextPage: rows.length > n, endCursor: last ? encodeCursor(last.createdAt, last.id) : null } };
@@ -294,7 +361,12 @@ export class InvitationManager {
     const r = await withTenant(this.ds, a.orgId, async (em) => {
       const inv = await this.invitations.lockById(em, a.orgId, id);
       if (!inv) return { invitation: null, errors: [InvitationManager.notFound(id)], changed: false };
-      if (inv.status === 'ACCEPTED') return { invitation: null, errors: [userError('INVITATION_CLOSED', 'id', 'This invitation was already accepted: deactivate the user instead.')], changed: false };
+      if (inv.status === 'ACCEPTED')
+        return {
+          invitation: null,
+          errors: [userError('INVITATION_CLOSED', 'id', 'This invitation was already accepted: deactivate the user instead.')],
+          changed: false,
+        };
       if (inv.status === 'REVOKED') return { invitation: inv, errors: [] as UserError[], changed: false };
       const revoked = await this.invitations.revoke(em, a.orgId, id);
       await audit(em, a.orgId, { action: 'auth.invitation.revoked', actorType: 'USER', actorId: a.userId, targetType: 'Invitation', targetId: id });
@@ -319,9 +391,13 @@ export class InvitationManager {
       const inv = await this.invitations.lockById(em, a.orgId, id);
       if (!inv) return { invitation: null, errors: [InvitationManager.notFound(id)] };
       if (inv.status === 'ACCEPTED' || inv.status === 'REVOKED') {
-        return { invitation: null, errors: [userError('INVITATION_CLOSED', 'id', `This invitation was ${inv.status.toLowerCase()}: invite the person again instead.`)] };
+        return {
+          invitation: null,
+          errors: [userError('INVITATION_CLOSED', 'id', `This invitation was ${inv.status.toLowerCase()}: invite the person again instead.`)],
+        };
       }
-      if (await this.users.emailTaken(inv.email, em)) return { invitation: null, errors: [userError('EMAIL_TAKEN', 'id', `An account with the e-mail ${inv.email} already exists.`)] };
+      if (await this.users.emailTaken(inv.email, em))
+        return { invitation: null, errors: [userError('EMAIL_TAKEN', 'id', `An account with the e-mail ${inv.email} already exists.`)] };
       if (await this.invitations.openExistsForEmail(em, a.orgId, inv.email, inv.id)) {
         return { invitation: null, errors: [userError('ALREADY_INVITED', 'id', `${inv.email} has another open invitation: resend that one.`)] };
       }
@@ -376,7 +452,8 @@ export class InvitationManager {
     if (!pre) return { user: null, errors: [INVITATION_INVALID] };
     const errors: UserError[] = [];
     const displayName = (input.displayName?.trim() || pre.inv.displayName || '').trim();
-    if (displayName.length < 1 || displayName.length > 200) errors.push(userError('DISPLAY_NAME_INVALID', 'displayName', 'The display name must be 1–200 characters.'));
+    if (displayName.length < 1 || displayName.length > 200)
+      errors.push(userError('DISPLAY_NAME_INVALID', 'displayName', 'The display name must be 1–200 characters.'));
     for (const v of checkPasswordPolicy(input.password, pre.settings.passwordPolicy)) errors.push(userError('PASSWORD_TOO_WEAK', 'password', v.message));
     if (errors.length) return { user: null, errors };
     const passwordHash = await hashPassword(input.password);
@@ -384,14 +461,26 @@ export class InvitationManager {
       const r = await withTenant(this.ds, t.orgId, async (em) => {
         const inv = await this.invitations.lockByToken(em, t.orgId, t.hash);
         if (!inv || inv.status !== 'OPEN') return { user: null, errors: [INVITATION_INVALID] };
-        if (await this.users.emailTaken(inv.email, em)) return { user: null, errors: [userError('EMAIL_TAKEN', 'email', 'An account with this e-mail address already exists: sign in instead.')] };
+        if (await this.users.emailTaken(inv.email, em))
+          return { user: null, errors: [userError('EMAIL_TAKEN', 'email', 'An account with this e-mail address already exists: sign in instead.')] };
         const user = await this.users.insert(em, { orgId: t.orgId, email: inv.email, displayName, orgRole: inv.orgRole, passwordHash });
         await recordPasswordHistory(em, t.orgId, user.id, passwordHash);
         // A workspace deleted since the invitation is no longer granted (the replica decides).
-        const known = await this.workspaceRefs.known(t.orgId, inv.grants.map((g) => g.workspaceId), em);
+        const known = await this.workspaceRefs.known(
+          t.orgId,
+          inv.grants.map((g) => g.workspaceId),
+          em,
+        );
         for (const g of inv.grants) if (known.has(g.workspaceId)) await this.grants.upsert(t.orgId, user.id, g.workspaceId, g.role, em);
         await this.invitations.markAccepted(em, t.orgId, inv.id, user.id);
-        await audit(em, t.orgId, { action: 'auth.invitation.accepted', actorType: 'USER', actorId: user.id, targetType: 'Invitation', targetId: inv.id, details: { orgRole: inv.orgRole } });
+        await audit(em, t.orgId, {
+          action: 'auth.invitation.accepted',
+          actorType: 'USER',
+          actorId: user.id,
+          targetType: 'Invitation',
+          targetId: inv.id,
+          details: { orgRole: inv.orgRole },
+        });
         return { user, errors: [] as UserError[] };
       });
       if (r.user) {

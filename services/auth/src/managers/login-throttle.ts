@@ -41,7 +41,16 @@ export class LoginThrottle {
   }
 
   async fail(email: string, clientIp: string | undefined): Promise<void> {
-    await this.failures.record(clientIp ? [['ACCOUNT', email], ['IP', clientIp]] : [['ACCOUNT', email]], this.limits.windowSeconds, this.clock?.now() ?? null);
+    await this.failures.record(
+      clientIp
+        ? [
+            ['ACCOUNT', email],
+            ['IP', clientIp],
+          ]
+        : [['ACCOUNT', email]],
+      this.limits.windowSeconds,
+      this.clock?.now() ?? null,
+    );
   }
 
   clear(email: string, em?: EntityManager): Promise<void> {

@@ -34,7 +34,13 @@ export interface ConfirmTotpResult extends Omit<TokenPair, 'mfaRequired' | 'mfaE
 
 const CHALLENGE_INVALID = () => userError('MFA_CHALLENGE_INVALID', 'challengeToken', 'This sign-in step is no longer valid. Sign in again.');
 const CODE_INVALID = (left: number) =>
-  userError('MFA_CODE_INVALID', 'code', left > 0 ? `The code is wrong or has already been used (${left} attempt${left === 1 ? '' : 's'} left).` : 'The code is wrong. Too many attempts: start again.');
+  userError(
+    'MFA_CODE_INVALID',
+    'code',
+    left > 0
+      ? `The code is wrong or has already been used (${left} attempt${left === 1 ? '' : 's'} left).`
+      : 'The code is wrong. Too many attempts: start again.',
+  );
 const NOT_SIGNED_IN = () => userError('NOT_SIGNED_IN', null, 'Sign in (or use the enrollment step of your sign-in) to set up two-factor authentication.');
 
 /** Who is enrolling: a signed-in user, or the holder of a forced-enrollment challenge. */
@@ -103,7 +109,8 @@ export class MfaManager {
       if ('code' in who) return who;
       const user = await this.users.findById(who.orgId, who.userId, em);
       if (!user || user.status !== 'ACTIVE') return NOT_SIGNED_IN();
-      if (await this.mfa.hasActiveTotp(who.orgId, who.userId, em)) return userError('MFA_ALREADY_ENABLED', null, 'Two-factor authentication is already on. Turn it off first to enroll a new device.');
+      if (await this.mfa.hasActiveTotp(who.orgId, who.userId, em))
+        return userError('MFA_ALREADY_ENABLED', null, 'Two-factor authentication is already on. Turn it off first to enroll a new device.');
       const id = await this.mfa.insertPending(em, who.orgId, who.userId, seal(this.sealKey, secret.toString('base64'), this.aad(who.userId)));
       return { id, email: user.email };
     });
@@ -123,7 +130,8 @@ export class MfaManager {
       const user = await this.users.findById(who.orgId, who.userId, em);
       if (!user || user.status !== 'ACTIVE') return { error: NOT_SIGNED_IN() };
       const row = /^[0-9a-f-]{36}$/i.test(enrollmentId) ? await this.mfa.lockTotp(em, who.orgId, who.userId, enrollmentId) : null;
-      if (!row || row.status !== 'PENDING') return { error: userError('ENROLLMENT_NOT_FOUND', 'enrollmentId', 'This enrollment does not exist (any more). Start again.') };
+      if (!row || row.status !== 'PENDING')
+        return { error: userError('ENROLLMENT_NOT_FOUND', 'enrollmentId', 'This enrollment does not exist (any more). Start again.') };
       const secret = Buffer.from(unseal(this.sealKey, row.secretSealed, this.aad(who.userId)), 'base64');
       const step = verifyTotp(secret, code.trim(), Date.now());
       if (step === null) {
@@ -135,7 +143,14 @@ export class MfaManager {
       await this.mfa.activate(em, who.orgId, who.userId, row.id, step);
       const backupCodes = Array.from({ length: BACKUP_CODE_COUNT }, newBackupCode);
       await this.mfa.replaceBackupCodes(em, who.orgId, who.userId, backupCodes.map(hashBackupCode));
-      await audit(em, who.orgId, { action: 'auth.mfa.enrolled', actorType: 'USER', actorId: who.userId, targetType: 'User', targetId: who.userId, details: { method: 'totp', atLogin: !!who.challenge } });
+      await audit(em, who.orgId, {
+        action: 'auth.mfa.enrolled',
+        actorType: 'USER',
+        actorId: who.userId,
+        targetType: 'User',
+        targetId: who.userId,
+        details: { method: 'totp', atLogin: !!who.challenge },
+      });
       let opened: OpenedSession | null = null;
       let passwordChange: TokenPair | null = null;
       if (who.challenge) {
@@ -158,13 +173,22 @@ export class MfaManager {
     }
     if (!outcome.opened) return { ...noTokens, ...noChallenge, backupCodes: outcome.backupCodes, errors: [] };
     const t = await this.sessions.finishOpen(outcome.user, outcome.opened);
-    return { accessToken: t.accessToken, expiresAt: t.expiresAt, refreshToken: t.refreshToken, user: t.user, ...noChallenge, backupCodes: outcome.backupCodes, errors: [] };
+    return {
+      accessToken: t.accessToken,
+      expiresAt: t.expiresAt,
+      refreshToken: t.refreshToken,
+      user: t.user,
+      ...noChallenge,
+      backupCodes: outcome.backupCodes,
+      errors: [],
+    };
   }
 
   /** The second login step: a current TOTP code (never one used before) or an unused backup code. */
   async completeLogin(challengeToken: string, code: string, client: ClientInfo = {}): Promise<TokenPair> {
     const { clientIp } = client;
-    type Outcome = { error: UserError } | { wait: number } | { failedFor: string; error: UserError } | { passwordChange: TokenPair } | { user: User; opened: OpenedSession };
+    type Outcome =
+      { error: UserError } | { wait: number } | { failedFor: string; error: UserError } | { passwordChange: TokenPair } | { user: User; opened: OpenedSession };
     const outcome = await this.tx(null, challengeToken, async (em): Promise<Outcome> => {
       const c = await this.challenge(em, challengeToken, 'LOGIN');
       if (!c) return { error: CHALLENGE_INVALID() };
@@ -193,7 +217,14 @@ export class MfaManager {
       if (!method) {
         const spent = c.attempts + 1 >= MFA_MAX_ATTEMPTS;
         await this.mfa.challengeAttempt(em, c.orgId, c.id, spent);
-        await audit(em, c.orgId, { action: 'auth.login.failed', actorType: 'ANONYMOUS', actorId: null, targetType: 'User', targetId: c.userId, details: { reason: 'mfa_code_wrong', ...(clientIp ? { ip: clientIp } : {}) } });
+        await audit(em, c.orgId, {
+          action: 'auth.login.failed',
+          actorType: 'ANONYMOUS',
+          actorId: null,
+          targetType: 'User',
+          targetId: c.userId,
+          details: { reason: 'mfa_code_wrong', ...(clientIp ? { ip: clientIp } : {}) },
+        });
         return { failedFor: normalizeEmail(user.email), error: CODE_INVALID(MFA_MAX_ATTEMPTS - c.attempts - 1) };
       }
       await this.mfa.consumeChallenge(em, c.orgId, c.id);
@@ -229,7 +260,15 @@ export class MfaManager {
     }
     const removed = await withTenant(this.ds, viewer.orgId, async (em) => {
       const n = await this.mfa.removeAll(em, viewer.orgId, viewer.userId);
-      if (n > 0) await audit(em, viewer.orgId, { action: 'auth.mfa.disabled', actorType: 'USER', actorId: viewer.userId, targetType: 'User', targetId: viewer.userId, details: { method: 'totp' } });
+      if (n > 0)
+        await audit(em, viewer.orgId, {
+          action: 'auth.mfa.disabled',
+          actorType: 'USER',
+          actorId: viewer.userId,
+          targetType: 'User',
+          targetId: viewer.userId,
+          details: { method: 'totp' },
+        });
       return n;
     });
     if (removed === 0) return { ok: false, errors: [userError('MFA_NOT_ENABLED', null, 'Two-factor authentication is not on.')] };

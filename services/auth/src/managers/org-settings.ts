@@ -18,9 +18,20 @@ export const passwordPolicySchema = z.object({
 
 export const sessionPolicySchema = z.object({
   /** Absolute session lifetime: refreshing never extends it. */
-  absoluteLifetimeHours: z.number().int().min(1).max(24 * 365).default(24 * 30),
+  absoluteLifetimeHours: z
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 365)
+    .default(24 * 30),
   /** A session not refreshed for this long is over (null = no idle timeout). */
-  idleTimeoutMinutes: z.number().int().min(5).max(60 * 24 * 90).nullable().default(null),
+  idleTimeoutMinutes: z
+    .number()
+    .int()
+    .min(5)
+    .max(60 * 24 * 90)
+    .nullable()
+    .default(null),
   /** Open sessions per user; a new login revokes the oldest beyond it (null = unlimited). */
   maxConcurrentSessions: z.number().int().min(1).max(1000).nullable().default(null),
 });

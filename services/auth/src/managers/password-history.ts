@@ -16,7 +16,10 @@ export async function checkNotReused(em: EntityManager, orgId: string, userId: s
   if (historySize <= 0) return null;
   for (const hash of await passwordHistoryDao.latestHashes(em, orgId, userId, historySize)) {
     if (await verifyPassword(hash, password)) {
-      return { rule: 'HISTORY', message: `The password must differ from your last ${historySize} password${historySize === 1 ? '' : 's'}: choose one you have not used before.` };
+      return {
+        rule: 'HISTORY',
+        message: `The password must differ from your last ${historySize} password${historySize === 1 ? '' : 's'}: choose one you have not used before.`,
+      };
     }
   }
   return null;

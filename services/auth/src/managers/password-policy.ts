@@ -18,6 +18,7 @@ export function checkPasswordPolicy(password: string, policy: PasswordPolicy): P
   if (policy.requireUpper && !/\p{Lu}/u.test(password)) out.push({ rule: 'UPPERCASE', message: 'The password must contain an uppercase letter.' });
   if (policy.requireLower && !/\p{Ll}/u.test(password)) out.push({ rule: 'LOWERCASE', message: 'The password must contain a lowercase letter.' });
   if (policy.requireDigit && !/\p{Nd}/u.test(password)) out.push({ rule: 'DIGIT', message: 'The password must contain a digit.' });
-  if (policy.requireSymbol && !/[^\p{L}\p{Nd}\s]/u.test(password)) out.push({ rule: 'SYMBOL', message: 'The password must contain a symbol (e.g. ! ? # % -).' });
+  if (policy.requireSymbol && !/[^\p{L}\p{Nd}\s]/u.test(password))
+    out.push({ rule: 'SYMBOL', message: 'The password must contain a symbol (e.g. ! ? # % -).' });
   return out;
 }

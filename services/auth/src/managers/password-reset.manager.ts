@@ -28,7 +28,11 @@ export interface PasswordResetConfig {
 }
 
 /** Same answer for unknown, used and expired tokens. */
-export const RESET_TOKEN_INVALID = userError('RESET_TOKEN_INVALID', 'token', 'This password-reset link is not valid any more (used or expired). Ask for a new one from the sign-in page.');
+export const RESET_TOKEN_INVALID = userError(
+  'RESET_TOKEN_INVALID',
+  'token',
+  'This password-reset link is not valid any more (used or expired). Ask for a new one from the sign-in page.',
+);
 
 /**
  * Forgotten password (public): a request mails a single-use, expiring link to an ACTIVE user —
@@ -77,7 +81,14 @@ export class PasswordResetManager {
         const mail = passwordResetEmail({ link, ttlMinutes: this.config.ttlMinutes });
         await queueEmail(em, this.outbox, this.sealKey, orgId, { to: user.email, template: 'password_reset', subject: mail.subject, text: mail.text, link });
       }
-      await audit(em, orgId, { action: 'auth.password.reset_requested', actorType: 'ANONYMOUS', actorId: null, targetType: 'User', targetId: user.id, details: { mailed: !limited } });
+      await audit(em, orgId, {
+        action: 'auth.password.reset_requested',
+        actorType: 'ANONYMOUS',
+        actorId: null,
+        targetType: 'User',
+        targetId: user.id,
+        details: { mailed: !limited },
+      });
       return !limited;
     });
     this.afterCommit();
@@ -125,7 +136,14 @@ export class PasswordResetManager {
       const sessionIds = await this.sessions.revokeAllOfUser(em, orgId, user.id, 'password_reset');
       // The rightful owner proved control of the mailbox: a lock left by someone guessing ends here.
       await this.throttle.clear(user.email, em);
-      await audit(em, orgId, { action: 'auth.password.reset', actorType: 'USER', actorId: user.id, targetType: 'User', targetId: user.id, details: { revokedSessions: sessionIds.length } });
+      await audit(em, orgId, {
+        action: 'auth.password.reset',
+        actorType: 'USER',
+        actorId: user.id,
+        targetType: 'User',
+        targetId: user.id,
+        details: { revokedSessions: sessionIds.length },
+      });
       return { ok: true as const, errors: [] as UserError[], userId: user.id, epoch, sessionIds };
     });
     if (!r.ok) return { ok: false, errors: r.errors };

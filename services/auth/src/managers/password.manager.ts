@@ -60,7 +60,14 @@ export class PasswordManager {
    * password is PASSWORD_TOO_WEAK naming the HISTORY rule, as password reset answers), then the
    * new hash, its history row, `password_changed_at = now()`. Null on success.
    */
-  private async apply(em: EntityManager, orgId: string, userId: string, newPassword: string, newHash: string, policy: PasswordPolicy): Promise<UserError | null> {
+  private async apply(
+    em: EntityManager,
+    orgId: string,
+    userId: string,
+    newPassword: string,
+    newHash: string,
+    policy: PasswordPolicy,
+  ): Promise<UserError | null> {
     const reused = await checkNotReused(em, orgId, userId, newPassword, policy.historySize);
     if (reused) return userError('PASSWORD_TOO_WEAK', 'newPassword', reused.message);
     await this.users.setPassword(em, orgId, userId, newHash);
@@ -76,7 +83,10 @@ export class PasswordManager {
   async change(viewer: Viewer, currentPassword: string, newPassword: string, clientIp?: string): Promise<{ ok: boolean; errors: UserError[] }> {
     if (viewer.kind !== 'user') return { ok: false, errors: [NOT_SIGNED_IN()] };
     const { orgId, userId } = viewer;
-    const { user, policy } = await withTenant(this.ds, orgId, async (em) => ({ user: await this.users.lockWithSecret(em, orgId, userId), policy: await this.policyOf(em, orgId) }));
+    const { user, policy } = await withTenant(this.ds, orgId, async (em) => ({
+      user: await this.users.lockWithSecret(em, orgId, userId),
+      policy: await this.policyOf(em, orgId),
+    }));
     if (!user || user.status !== 'ACTIVE') return { ok: false, errors: [NOT_SIGNED_IN()] };
     const email = normalizeEmail(user.email);
     const wait = await this.throttle.retryAfter(email, clientIp);
@@ -91,11 +101,19 @@ export class PasswordManager {
     const outcome = await withTenant(this.ds, orgId, async (em): Promise<UserError | { revoked: string[] }> => {
       const locked = await this.users.lockWithSecret(em, orgId, userId);
       // Changed concurrently (another session, a reset): the current password must still be the one checked.
-      if (!locked || locked.status !== 'ACTIVE' || locked.passwordHash !== user.passwordHash) return userError('PASSWORD_CHANGED_CONCURRENTLY', 'currentPassword', 'Your password was just changed elsewhere. Sign in again.');
+      if (!locked || locked.status !== 'ACTIVE' || locked.passwordHash !== user.passwordHash)
+        return userError('PASSWORD_CHANGED_CONCURRENTLY', 'currentPassword', 'Your password was just changed elsewhere. Sign in again.');
       const reused = await this.apply(em, orgId, userId, newPassword, newHash, policy);
       if (reused) return reused;
       const revoked = await revokeOtherSessions(em, orgId, userId, viewer.sessionId, 'password_changed');
-      await audit(em, orgId, { action: 'auth.password.changed', actorType: 'USER', actorId: userId, targetType: 'User', targetId: userId, details: { expired: false, revokedSessions: revoked.length } });
+      await audit(em, orgId, {
+        action: 'auth.password.changed',
+        actorType: 'USER',
+        actorId: userId,
+        targetType: 'User',
+        targetId: userId,
+        details: { expired: false, revokedSessions: revoked.length },
+      });
       return { revoked };
     });
     if ('code' in outcome) return { ok: false, errors: [outcome] };
@@ -121,7 +139,10 @@ export class PasswordManager {
     // in that org's tenant transactions.
     const orgId = await tenantOf(this.ds, 'password_change_challenge', tokenHash);
     if (!orgId) return failed(CHALLENGE_INVALID());
-    const { peek, policy } = await withTenant(this.ds, orgId, async (em) => ({ peek: await findPasswordChangeChallenge(em, tokenHash), policy: await this.policyOf(em, orgId) }));
+    const { peek, policy } = await withTenant(this.ds, orgId, async (em) => ({
+      peek: await findPasswordChangeChallenge(em, tokenHash),
+      policy: await this.policyOf(em, orgId),
+    }));
     if (!peek || !usable(peek)) return failed(CHALLENGE_INVALID());
     const weak = policyErrors(newPassword, policy);
     if (weak.length) return failed(...weak);
@@ -139,7 +160,14 @@ export class PasswordManager {
       await consumePasswordChangeChallenge(em, orgId, c.id);
       // No session belongs to this sign-in yet: any open one predates the new password.
       const revoked = await this.sessionDao.revokeAllOfUser(em, orgId, c.userId, 'password_changed');
-      await audit(em, orgId, { action: 'auth.password.changed', actorType: 'USER', actorId: c.userId, targetType: 'User', targetId: c.userId, details: { expired: true, revokedSessions: revoked.length } });
+      await audit(em, orgId, {
+        action: 'auth.password.changed',
+        actorType: 'USER',
+        actorId: c.userId,
+        targetType: 'User',
+        targetId: c.userId,
+        details: { expired: true, revokedSessions: revoked.length },
+      });
       const user = await this.users.findById(orgId, c.userId, em);
       return user ? { user, revoked, secondFactor: c.secondFactor } : CHALLENGE_INVALID();
     });

@@ -102,7 +102,11 @@ export class PeopleManager {
    * replica, auth.workspace_ref): another org's workspace is WORKSPACE_NOT_FOUND, like an
    * unknown id. Nothing is written unless every grant is valid.
    */
-  async setGrants(viewer: Viewer, userId: string, grants: readonly GrantView[]): Promise<{ user: User | null; grants: GrantView[] | null; errors: UserError[] }> {
+  async setGrants(
+    viewer: Viewer,
+    userId: string,
+    grants: readonly GrantView[],
+  ): Promise<{ user: User | null; grants: GrantView[] | null; errors: UserError[] }> {
     const fail = (...errors: UserError[]) => ({ user: null, grants: null, errors });
     if (!this.admin(viewer)) return fail(FORBIDDEN());
     if (!isUuid(userId)) return fail(USER_NOT_FOUND('userId', userId));
@@ -112,27 +116,45 @@ export class PeopleManager {
     const duplicates: UserError[] = [];
     grants.forEach((g, i) => {
       const key = g.workspaceId.toLowerCase();
-      if (seen.has(key)) duplicates.push(userError('GRANT_DUPLICATE', `grants[${i}].workspaceId`, 'This workspace is listed twice: give each workspace one role.'));
+      if (seen.has(key))
+        duplicates.push(userError('GRANT_DUPLICATE', `grants[${i}].workspaceId`, 'This workspace is listed twice: give each workspace one role.'));
       seen.add(key);
     });
     if (duplicates.length) return fail(...duplicates);
     const outcome = await withTenant(this.ds, orgId, async (em): Promise<Change<{ after: GrantView[]; user: User | null }>> => {
       const target = await this.users.lockById(em, orgId, userId);
       if (!target) return { error: USER_NOT_FOUND('userId', userId) };
-      const known = await this.workspaceRefs.known(orgId, grants.map((g) => g.workspaceId), em);
+      const known = await this.workspaceRefs.known(
+        orgId,
+        grants.map((g) => g.workspaceId),
+        em,
+      );
       for (const [i, g] of grants.entries()) {
         if (!known.has(g.workspaceId.toLowerCase()) && !known.has(g.workspaceId)) {
           return { error: userError('WORKSPACE_NOT_FOUND', `grants[${i}].workspaceId`, `Workspace ${g.workspaceId} was not found.`) };
         }
         if (target.orgRole === 'VIEWER' && g.role === 'EDITOR') {
-          return { error: userError('GRANT_NOT_ALLOWED', `grants[${i}].role`, 'An organization VIEWER can only hold VIEWER grants: change their org role first, or grant VIEWER.') };
+          return {
+            error: userError(
+              'GRANT_NOT_ALLOWED',
+              `grants[${i}].role`,
+              'An organization VIEWER can only hold VIEWER grants: change their org role first, or grant VIEWER.',
+            ),
+          };
         }
       }
       const before = (await this.grants.listByUser(orgId, userId, em)).map((g) => ({ workspaceId: g.workspaceId, role: g.role }));
       const after = grants.map((g) => ({ workspaceId: g.workspaceId.toLowerCase(), role: g.role }));
       await this.grants.replaceForUser(orgId, userId, after, em);
       const epoch = await this.users.bumpEpoch(em, orgId, userId);
-      await audit(em, orgId, { action: 'auth.user.grants_changed', actorType: 'USER', actorId: viewer.userId, targetType: 'User', targetId: userId, details: { before, after } });
+      await audit(em, orgId, {
+        action: 'auth.user.grants_changed',
+        actorType: 'USER',
+        actorId: viewer.userId,
+        targetType: 'User',
+        targetId: userId,
+        details: { before, after },
+      });
       return { epoch, sessionIds: [], after, user: target };
     });
     if ('error' in outcome) return fail(outcome.error);
@@ -181,7 +203,14 @@ export class PeopleManager {
       if (target.orgRole === 'ADMIN' && target.status === 'ACTIVE' && !admins.some((a) => a !== id)) return { error: LAST_ADMIN('id') };
       const epoch = await this.users.bumpEpoch(em, orgId, id);
       const sessionIds = await this.sessions.revokeAllOfUser(em, orgId, id, 'user_removed');
-      await audit(em, orgId, { action: 'auth.user.removed', actorType: 'USER', actorId: viewer.userId, targetType: 'User', targetId: id, details: { orgRole: target.orgRole, revokedSessions: sessionIds.length } });
+      await audit(em, orgId, {
+        action: 'auth.user.removed',
+        actorType: 'USER',
+        actorId: viewer.userId,
+        targetType: 'User',
+        targetId: id,
+        details: { orgRole: target.orgRole, revokedSessions: sessionIds.length },
+      });
       await this.users.remove(em, orgId, id);
       return { epoch, sessionIds, role: target.orgRole };
     });
@@ -197,7 +226,8 @@ export class PeopleManager {
    */
   async grantsOf(viewer: Viewer, user: Pick<User, 'id' | 'orgId'>): Promise<GrantView[]> {
     if (viewer.kind !== 'user' || viewer.orgId !== user.orgId) throw new ForbiddenError();
-    if (viewer.userId !== user.id && !hasOrgPermission(viewer, 'users:manage')) throw new ForbiddenError('Only the user themself and organization administrators can see workspace grants.');
+    if (viewer.userId !== user.id && !hasOrgPermission(viewer, 'users:manage'))
+      throw new ForbiddenError('Only the user themself and organization administrators can see workspace grants.');
     const rows = await withTenant(this.ds, user.orgId, (em) => this.grants.listByUser(user.orgId, user.id, em));
     return rows.map((g) => ({ workspaceId: g.workspaceId, role: g.role }));
   }

@@ -85,10 +85,16 @@ export class PolicyManager {
   }
 
   async update(viewer: Viewer, input: SecurityPolicyInput): Promise<{ policy: SecurityPolicy | null; errors: UserError[] }> {
-    if (viewer.kind !== 'user') return { policy: null, errors: [userError('FORBIDDEN', null, 'Only a signed-in administrator can change the security policy.')] };
+    if (viewer.kind !== 'user')
+      return { policy: null, errors: [userError('FORBIDDEN', null, 'Only a signed-in administrator can change the security policy.')] };
     const orgId = viewer.orgId;
     if (input.mfaRequiredForAdmins && !(await this.mfa.hasActiveTotp(orgId, viewer.userId))) {
-      return { policy: null, errors: [userError('MFA_REQUIRED_FIRST', 'mfaRequiredForAdmins', 'Turn on two-factor authentication for yourself before requiring it of all administrators.')] };
+      return {
+        policy: null,
+        errors: [
+          userError('MFA_REQUIRED_FIRST', 'mfaRequiredForAdmins', 'Turn on two-factor authentication for yourself before requiring it of all administrators.'),
+        ],
+      };
     }
     const errors: UserError[] = [];
     const range = (field: keyof SecurityPolicyInput, v: number | null | undefined, min: number, max: number, off: boolean) => {
@@ -126,10 +132,18 @@ export class PolicyManager {
       await this.orgs.updateSettings(em, orgId, settings);
       let revoked: string[] = [];
       if (settings.mfaPolicy.requiredForAdmins && !before.mfaRequiredForAdmins) {
-        for (const userId of await this.users.adminsWithoutMfa(em, orgId)) revoked = revoked.concat(await this.sessions.revokeAllOfUser(em, orgId, userId, 'mfa_required'));
+        for (const userId of await this.users.adminsWithoutMfa(em, orgId))
+          revoked = revoked.concat(await this.sessions.revokeAllOfUser(em, orgId, userId, 'mfa_required'));
       }
       const after = this.view(settings);
-      await audit(em, orgId, { action: 'auth.policy.updated', actorType: 'USER', actorId: viewer.userId, targetType: 'Organization', targetId: orgId, details: { before, after, revokedSessions: revoked.length } });
+      await audit(em, orgId, {
+        action: 'auth.policy.updated',
+        actorType: 'USER',
+        actorId: viewer.userId,
+        targetType: 'Organization',
+        targetId: orgId,
+        details: { before, after, revokedSessions: revoked.length },
+      });
       return { policy: after, revoked };
     });
     if (!outcome) return { policy: null, errors: [userError('ORGANIZATION_NOT_FOUND', null, 'The organization was not found.')] };

@@ -25,9 +25,7 @@ export interface ServiceAccountView extends ServiceAccountRow {
   apiKeys: ApiKeyRow[];
 }
 
-export type ExchangeResult =
-  | { ok: true; accessToken: string; expiresAt: Date; keyId: string }
-  | { ok: false; reason: 'API_KEY_INVALID' | 'API_KEY_REVOKED' };
+export type ExchangeResult = { ok: true; accessToken: string; expiresAt: Date; keyId: string } | { ok: false; reason: 'API_KEY_INVALID' | 'API_KEY_REVOKED' };
 
 /**
  * Service accounts (one workspace grant each) and their API keys. A key is shown once, in the
@@ -58,7 +56,10 @@ export class ServiceAccountManager {
     const a = this.admin(viewer);
     if (!a) return [];
     const accounts = await this.dao.listByOrg(a.orgId);
-    const keys = await this.dao.keysOf(a.orgId, accounts.map((x) => x.id));
+    const keys = await this.dao.keysOf(
+      a.orgId,
+      accounts.map((x) => x.id),
+    );
     return accounts.map((x) => ({ ...x, apiKeys: keys.filter((k) => k.serviceAccountId === x.id) }));
   }
 
@@ -67,16 +68,24 @@ export class ServiceAccountManager {
     input: { name: string; workspaceId: string; role: ServiceAccountRole },
   ): Promise<{ serviceAccount: ServiceAccountView | null; apiKey: string | null; errors: UserError[] }> {
     const a = this.admin(viewer);
-    if (!a) return { serviceAccount: null, apiKey: null, errors: [userError('FORBIDDEN', null, 'Only an organization administrator can manage service accounts.')] };
+    if (!a)
+      return { serviceAccount: null, apiKey: null, errors: [userError('FORBIDDEN', null, 'Only an organization administrator can manage service accounts.')] };
     const name = input.name.trim();
-    if (name.length < 1 || name.length > 100) return { serviceAccount: null, apiKey: null, errors: [userError('NAME_INVALID', 'name', 'The name must be 1–100 characters.')] };
+    if (name.length < 1 || name.length > 100)
+      return { serviceAccount: null, apiKey: null, errors: [userError('NAME_INVALID', 'name', 'The name must be 1–100 characters.')] };
     const key = newApiKey();
     const out = await withTenant(this.ds, a.orgId, async (em) => {
       // The org must own the workspace (auth.workspace_ref, replicated from the workspace service):
       // another org's workspace id and an unknown one get the same answer.
       if (!(await this.workspaces.known(a.orgId, [input.workspaceId], em)).has(input.workspaceId)) return null;
       const account = await this.dao.create(em, { orgId: a.orgId, name, workspaceId: input.workspaceId, role: input.role, createdBy: a.userId });
-      const row = await this.dao.addKey(em, { orgId: a.orgId, serviceAccountId: account.id, prefix: key.slice(0, PREFIX_LENGTH), keyHash: hashApiKey(key), rotatedFrom: null });
+      const row = await this.dao.addKey(em, {
+        orgId: a.orgId,
+        serviceAccountId: account.id,
+        prefix: key.slice(0, PREFIX_LENGTH),
+        keyHash: hashApiKey(key),
+        rotatedFrom: null,
+      });
       await audit(em, a.orgId, {
         action: 'auth.api_key.created',
         actorType: 'USER',
@@ -87,20 +96,28 @@ export class ServiceAccountManager {
       });
       return { ...account, apiKeys: [row] };
     });
-    if (!out) return { serviceAccount: null, apiKey: null, errors: [userError('WORKSPACE_NOT_FOUND', 'workspaceId', 'No such workspace in your organization.')] };
+    if (!out)
+      return { serviceAccount: null, apiKey: null, errors: [userError('WORKSPACE_NOT_FOUND', 'workspaceId', 'No such workspace in your organization.')] };
     this.afterCommit();
     return { serviceAccount: out, apiKey: key, errors: [] };
   }
 
   async rotate(viewer: Viewer, serviceAccountId: string): Promise<{ serviceAccount: ServiceAccountView | null; apiKey: string | null; errors: UserError[] }> {
     const a = this.admin(viewer);
-    if (!a) return { serviceAccount: null, apiKey: null, errors: [userError('FORBIDDEN', null, 'Only an organization administrator can manage service accounts.')] };
+    if (!a)
+      return { serviceAccount: null, apiKey: null, errors: [userError('FORBIDDEN', null, 'Only an organization administrator can manage service accounts.')] };
     const key = newApiKey();
     const out = await withTenant(this.ds, a.orgId, async (em) => {
       const account = await this.dao.lockAccount(em, a.orgId, serviceAccountId);
       if (!account || account.disabledAt) return null;
       const revoked = await this.dao.revokeKeysOf(em, a.orgId, account.id);
-      const row = await this.dao.addKey(em, { orgId: a.orgId, serviceAccountId: account.id, prefix: key.slice(0, PREFIX_LENGTH), keyHash: hashApiKey(key), rotatedFrom: revoked[0] ?? null });
+      const row = await this.dao.addKey(em, {
+        orgId: a.orgId,
+        serviceAccountId: account.id,
+        prefix: key.slice(0, PREFIX_LENGTH),
+        keyHash: hashApiKey(key),
+        rotatedFrom: revoked[0] ?? null,
+      });
       await audit(em, a.orgId, {
         action: 'auth.api_key.rotated',
         actorType: 'USER',
@@ -126,7 +143,14 @@ export class ServiceAccountManager {
     const row = await withTenant(this.ds, a.orgId, async (em) => {
       const r = await this.dao.revokeKey(em, a.orgId, keyId);
       if (r) {
-        await audit(em, a.orgId, { action: 'auth.api_key.revoked', actorType: 'USER', actorId: a.userId, targetType: 'ApiKey', targetId: r.id, details: { serviceAccountId: r.serviceAccountId } });
+        await audit(em, a.orgId, {
+          action: 'auth.api_key.revoked',
+          actorType: 'USER',
+          actorId: a.userId,
+          targetType: 'ApiKey',
+          targetId: r.id,
+          details: { serviceAccountId: r.serviceAccountId },
+        });
       }
       return r;
     });
@@ -160,7 +184,14 @@ export class ServiceAccountManager {
       const auditNow = !key.lastAuditedAt || Date.now() - new Date(key.lastAuditedAt).getTime() >= USED_AUDIT_INTERVAL_MS;
       await this.dao.markUsed(em, key.orgId, key.id, auditNow);
       if (auditNow) {
-        await audit(em, key.orgId, { action: 'auth.api_key.used', actorType: 'SERVICE_ACCOUNT', actorId: account.id, targetType: 'ApiKey', targetId: key.id, details: {} });
+        await audit(em, key.orgId, {
+          action: 'auth.api_key.used',
+          actorType: 'SERVICE_ACCOUNT',
+          actorId: account.id,
+          targetType: 'ApiKey',
+          targetId: key.id,
+          details: {},
+        });
       }
       const { token, expiresAt } = await issuer.sign(
         { sub: account.id, org: account.orgId, grants: [{ workspaceId: account.workspaceId, role: account.role }], akid: key.id },

@@ -136,7 +136,14 @@ export class SessionManager {
     if (!ok || user.status !== 'ACTIVE') {
       await this.throttle.fail(email, clientIp);
       await withTenant(this.ds, user.orgId, (em) =>
-        audit(em, user.orgId, { action: 'auth.login.failed', actorType: 'ANONYMOUS', actorId: null, targetType: 'User', targetId: user.id, details: { reason: ok ? 'deactivated' : 'wrong_password', ...(clientIp ? { ip: clientIp } : {}) } }),
+        audit(em, user.orgId, {
+          action: 'auth.login.failed',
+          actorType: 'ANONYMOUS',
+          actorId: null,
+          targetType: 'User',
+          targetId: user.id,
+          details: { reason: ok ? 'deactivated' : 'wrong_password', ...(clientIp ? { ip: clientIp } : {}) },
+        }),
       );
       this.afterCommit();
       this.log.info({ orgId: user.orgId, userId: user.id }, 'login failed');
@@ -168,14 +175,22 @@ export class SessionManager {
       const challengeToken = newChallengeToken();
       const challengeExpiresAt = new Date(Date.now() + MFA_CHALLENGE_TTL_MS);
       await withTenant(this.ds, orgId, (em) =>
-        this.mfa.createChallenge(em, { orgId, userId: user.id, tokenHash: hashRefreshToken(challengeToken), purpose: hasMfa ? 'LOGIN' : 'ENROLL', expiresAt: challengeExpiresAt }),
+        this.mfa.createChallenge(em, {
+          orgId,
+          userId: user.id,
+          tokenHash: hashRefreshToken(challengeToken),
+          purpose: hasMfa ? 'LOGIN' : 'ENROLL',
+          expiresAt: challengeExpiresAt,
+        }),
       );
       this.log.info({ orgId, userId: user.id, purpose: hasMfa ? 'LOGIN' : 'ENROLL' }, 'password accepted: second factor due');
       return { ...failed(), mfaRequired: hasMfa, mfaEnrollmentRequired: !hasMfa, challengeToken, challengeExpiresAt };
     }
     const due = await withTenant(this.ds, orgId, (em) => this.passwordChangeIfExpired(em, user, secondFactor));
     if (due) return due;
-    const opened = await withTenant(this.ds, orgId, (em) => this.openSession(em, user, { method: 'password', ...(secondFactor ? { mfa: secondFactor } : {}) }, client));
+    const opened = await withTenant(this.ds, orgId, (em) =>
+      this.openSession(em, user, { method: 'password', ...(secondFactor ? { mfa: secondFactor } : {}) }, client),
+    );
     this.afterCommit();
     return this.finishOpen(user, opened);
   }
@@ -190,7 +205,12 @@ export class SessionManager {
     if (!passwordExpired(user.passwordChangedAt, settings.passwordPolicy.maxAgeDays)) return null;
     const challengeToken = newPasswordChangeToken();
     const challengeExpiresAt = new Date(Date.now() + PASSWORD_CHANGE_CHALLENGE_TTL_MS);
-    await createPasswordChangeChallenge(em, user.orgId, { userId: user.id, tokenHash: hashRefreshToken(challengeToken), expiresAt: challengeExpiresAt, secondFactor });
+    await createPasswordChangeChallenge(em, user.orgId, {
+      userId: user.id,
+      tokenHash: hashRefreshToken(challengeToken),
+      expiresAt: challengeExpiresAt,
+      secondFactor,
+    });
     this.log.info({ orgId: user.orgId, userId: user.id }, 'password accepted but expired: a new password is due');
     return { ...failed(), passwordChangeRequired: true, challengeToken, challengeExpiresAt };
   }
@@ -212,11 +232,27 @@ export class SessionManager {
     });
     await this.sessions.addRefreshToken(em, user.orgId, session.id, hashRefreshToken(refreshToken));
     await this.throttle.clear(normalizeEmail(user.email), em);
-    await audit(em, user.orgId, { action: 'auth.login.succeeded', actorType: 'USER', actorId: user.id, targetType: 'Session', targetId: session.id, details: { ...details, ...(client.clientIp ? { ip: client.clientIp } : {}) } });
+    await audit(em, user.orgId, {
+      action: 'auth.login.succeeded',
+      actorType: 'USER',
+      actorId: user.id,
+      targetType: 'Session',
+      targetId: session.id,
+      details: { ...details, ...(client.clientIp ? { ip: client.clientIp } : {}) },
+    });
     // Max concurrent sessions: the oldest beyond the limit make room for this one.
-    const revokedSessionIds = policy.maxConcurrentSessions ? await this.sessions.revokeBeyond(em, user.orgId, user.id, session.id, policy.maxConcurrentSessions) : [];
+    const revokedSessionIds = policy.maxConcurrentSessions
+      ? await this.sessions.revokeBeyond(em, user.orgId, user.id, session.id, policy.maxConcurrentSessions)
+      : [];
     for (const sid of revokedSessionIds) {
-      await audit(em, user.orgId, { action: 'auth.session.revoked', actorType: 'USER', actorId: user.id, targetType: 'Session', targetId: sid, details: { reason: 'max_sessions' } });
+      await audit(em, user.orgId, {
+        action: 'auth.session.revoked',
+        actorType: 'USER',
+        actorId: user.id,
+        targetType: 'Session',
+        targetId: sid,
+        details: { reason: 'max_sessions' },
+      });
     }
     this.log.info({ orgId: user.orgId, userId: user.id, sessionId: session.id, displaced: revokedSessionIds.length }, 'logged in');
     return { session, refreshToken, revokedSessionIds };
@@ -241,7 +277,15 @@ export class SessionManager {
   }
 
   private view(x: Session, currentId: string): SessionView {
-    return { id: x.id, createdAt: x.createdAt, lastUsedAt: x.lastUsedAt, expiresAt: x.expiresAt, current: x.id === currentId, userAgent: x.userAgent, ip: x.ip };
+    return {
+      id: x.id,
+      createdAt: x.createdAt,
+      lastUsedAt: x.lastUsedAt,
+      expiresAt: x.expiresAt,
+      current: x.id === currentId,
+      userAgent: x.userAgent,
+      ip: x.ip,
+    };
   }
 
   /**
@@ -255,9 +299,20 @@ export class SessionManager {
     if (!/^[0-9a-f-]{36}$/i.test(sessionId)) return notFound;
     const isAdmin = viewer.orgRole === 'ADMIN';
     const revoked = await withTenant(this.ds, viewer.orgId, async (em) => {
-      const target = isAdmin ? await this.sessions.revokeInOrg(em, viewer.orgId, sessionId, 'revoked') : (await this.sessions.revoke(em, viewer.orgId, viewer.userId, sessionId, 'revoked')) ? { userId: viewer.userId } : null;
+      const target = isAdmin
+        ? await this.sessions.revokeInOrg(em, viewer.orgId, sessionId, 'revoked')
+        : (await this.sessions.revoke(em, viewer.orgId, viewer.userId, sessionId, 'revoked'))
+          ? { userId: viewer.userId }
+          : null;
       if (target) {
-        await audit(em, viewer.orgId, { action: 'auth.session.revoked', actorType: 'USER', actorId: viewer.userId, targetType: 'Session', targetId: sessionId, details: { reason: 'revoked', userId: target.userId } });
+        await audit(em, viewer.orgId, {
+          action: 'auth.session.revoked',
+          actorType: 'USER',
+          actorId: viewer.userId,
+          targetType: 'Session',
+          targetId: sessionId,
+          details: { reason: 'revoked', userId: target.userId },
+        });
       }
       return target;
     });
@@ -300,8 +355,19 @@ export class SessionManager {
     if (session.revokedAt) return { kind: 'error', error: userError('SESSION_REVOKED', field, 'This session has been signed out. Sign in again.') };
     if (found.rotatedAt) {
       await this.sessions.revoke(em, session.orgId, session.userId, session.id, 'refresh_token_reuse');
-      await audit(em, session.orgId, { action: 'auth.session.revoked', actorType: 'ANONYMOUS', actorId: null, targetType: 'Session', targetId: session.id, details: { reason: 'refresh_token_reuse' } });
-      return { kind: 'error', revokedSessionId: session.id, error: userError('REFRESH_TOKEN_REUSED', field, 'This refresh token was already used; the session has been signed out for safety. Sign in again.') };
+      await audit(em, session.orgId, {
+        action: 'auth.session.revoked',
+        actorType: 'ANONYMOUS',
+        actorId: null,
+        targetType: 'Session',
+        targetId: session.id,
+        details: { reason: 'refresh_token_reuse' },
+      });
+      return {
+        kind: 'error',
+        revokedSessionId: session.id,
+        error: userError('REFRESH_TOKEN_REUSED', field, 'This refresh token was already used; the session has been signed out for safety. Sign in again.'),
+      };
     }
     const checked = await this.checkOpenSession(em, session, field);
     if (checked.kind === 'error') return checked;
@@ -315,8 +381,13 @@ export class SessionManager {
    * before the policy changed, too — an idle or too old session is revoked), the user still
    * ACTIVE, and the MFA-required-for-admins rule.
    */
-  private async checkOpenSession(em: EntityManager, session: Session, field: string): Promise<SessionRefusal | { kind: 'ok'; user: User; policy: SessionPolicy }> {
-    if (session.expiresAt.getTime() <= Date.now()) return { kind: 'error', error: userError('SESSION_EXPIRED', field, 'This session has expired. Sign in again.') };
+  private async checkOpenSession(
+    em: EntityManager,
+    session: Session,
+    field: string,
+  ): Promise<SessionRefusal | { kind: 'ok'; user: User; policy: SessionPolicy }> {
+    if (session.expiresAt.getTime() <= Date.now())
+      return { kind: 'error', error: userError('SESSION_EXPIRED', field, 'This session has expired. Sign in again.') };
     // The org's current session policy applies to sessions opened before it changed, too.
     const policy = readOrgSettings((await this.orgs.findById(session.orgId, em))?.settings).sessionPolicy;
     const idle = policy.idleTimeoutMinutes !== null && Date.now() - session.lastUsedAt.getTime() > policy.idleTimeoutMinutes * 60_000;
@@ -324,20 +395,40 @@ export class SessionManager {
     if (idle || tooOld) {
       const reason = idle ? 'idle_timeout' : 'absolute_lifetime';
       await this.sessions.revoke(em, session.orgId, session.userId, session.id, reason);
-      await audit(em, session.orgId, { action: 'auth.session.revoked', actorType: 'ANONYMOUS', actorId: null, targetType: 'Session', targetId: session.id, details: { reason } });
+      await audit(em, session.orgId, {
+        action: 'auth.session.revoked',
+        actorType: 'ANONYMOUS',
+        actorId: null,
+        targetType: 'Session',
+        targetId: session.id,
+        details: { reason },
+      });
       return {
         kind: 'error',
         revokedSessionId: session.id,
-        error: userError('SESSION_EXPIRED', field, idle ? 'This session was unused for too long and has been signed out. Sign in again.' : 'This session has expired. Sign in again.'),
+        error: userError(
+          'SESSION_EXPIRED',
+          field,
+          idle ? 'This session was unused for too long and has been signed out. Sign in again.' : 'This session has expired. Sign in again.',
+        ),
       };
     }
     const user = await this.users.findById(session.orgId, session.userId, em);
-    if (!user || user.status !== 'ACTIVE') return { kind: 'error', error: userError('SESSION_REVOKED', field, 'This session has been signed out. Sign in again.') };
+    if (!user || user.status !== 'ACTIVE')
+      return { kind: 'error', error: userError('SESSION_REVOKED', field, 'This session has been signed out. Sign in again.') };
     // A session opened before the org required MFA of admins does not outlive the policy.
     const org = await this.orgs.findById(session.orgId, em);
     if (readOrgSettings(org?.settings).mfaPolicy.requiredForAdmins && user.orgRole === 'ADMIN' && !(await this.mfa.hasActiveTotp(session.orgId, user.id, em))) {
       await this.sessions.revoke(em, session.orgId, session.userId, session.id, 'mfa_required');
-      return { kind: 'error', revokedSessionId: session.id, error: userError('MFA_ENROLLMENT_REQUIRED', field, 'Your organization requires administrators to use two-factor authentication. Sign in again to set it up.') };
+      return {
+        kind: 'error',
+        revokedSessionId: session.id,
+        error: userError(
+          'MFA_ENROLLMENT_REQUIRED',
+          field,
+          'Your organization requires administrators to use two-factor authentication. Sign in again to set it up.',
+        ),
+      };
     }
     return { kind: 'ok', user, policy };
   }
@@ -380,7 +471,10 @@ export class SessionManager {
   /** An access token for the session: user, org role, workspace grants, session id, token epoch; never past `notAfter`. */
   private async accessTokenFor(user: User, session: Session, notAfter: Date = session.expiresAt): Promise<{ token: string; expiresAt: Date }> {
     const grants = (await this.grants.listByUser(user.orgId, user.id)).map((g) => ({ workspaceId: g.workspaceId, role: g.role }));
-    return this.issuer.sign({ sub: user.id, org: user.orgId, role: user.orgRole, ...(grants.length ? { grants } : {}), sid: session.id, ep: user.tokenEpoch }, notAfter);
+    return this.issuer.sign(
+      { sub: user.id, org: user.orgId, role: user.orgRole, ...(grants.length ? { grants } : {}), sid: session.id, ep: user.tokenEpoch },
+      notAfter,
+    );
   }
 
   // --- Browser sessions (the gateway's httpOnly `dlx_session` cookie) -------------------------
@@ -396,15 +490,20 @@ export class SessionManager {
   async createBrowserSession(presented: unknown): Promise<{ ok: true; cookie: string; expiresAt: Date } | { ok: false; reason: string }> {
     if (typeof presented !== 'string' || presented.length === 0 || presented.length > 512) return { ok: false, reason: 'REFRESH_TOKEN_INVALID' };
     // Scoped to the tenant owning the token (row-level security); an unknown token sees no rows.
-    const outcome = await withTenantOf(this.ds, 'refresh_token', hashRefreshToken(presented), async (em): Promise<SessionRefusal | { kind: 'ok'; session: Session; cookie: string }> => {
-      const spent = await this.spendRefreshToken(em, presented, 'refreshToken');
-      if (spent.kind === 'error') return spent;
-      const { session } = spent;
-      const cookie = newSessionCookie(session.id);
-      await this.sessions.setCookieHash(em, session.orgId, session.id, hashSessionCookie(cookie));
-      await this.sessions.touch(em, session.orgId, session.id);
-      return { kind: 'ok', session, cookie };
-    });
+    const outcome = await withTenantOf(
+      this.ds,
+      'refresh_token',
+      hashRefreshToken(presented),
+      async (em): Promise<SessionRefusal | { kind: 'ok'; session: Session; cookie: string }> => {
+        const spent = await this.spendRefreshToken(em, presented, 'refreshToken');
+        if (spent.kind === 'error') return spent;
+        const { session } = spent;
+        const cookie = newSessionCookie(session.id);
+        await this.sessions.setCookieHash(em, session.orgId, session.id, hashSessionCookie(cookie));
+        await this.sessions.touch(em, session.orgId, session.id);
+        return { kind: 'ok', session, cookie };
+      },
+    );
     if (outcome.kind === 'error') {
       await this.publishRefusal(outcome);
       return { ok: false, reason: outcome.error.code };
@@ -422,16 +521,22 @@ export class SessionManager {
     const sessionId = typeof cookie === 'string' ? sessionIdOfCookie(cookie) : null;
     if (typeof cookie !== 'string' || !sessionId) return { ok: false, reason: 'SESSION_INVALID' };
     const hash = hashSessionCookie(cookie);
-    const outcome = await withTenantOf(this.ds, 'session_cookie', hash.toString('hex'), async (em): Promise<SessionRefusal | { kind: 'ok'; session: Session; user: User; policy: SessionPolicy }> => {
-      const session = await this.sessions.lockByCookieHash(em, hash);
-      // The id check is defence in depth: the hash alone already identifies the session.
-      if (!session || session.id !== sessionId) return { kind: 'error', error: userError('SESSION_INVALID', 'cookie', 'This sign-in is not valid. Sign in again.') };
-      if (session.revokedAt) return { kind: 'error', error: userError('SESSION_REVOKED', 'cookie', 'This session has been signed out. Sign in again.') };
-      const checked = await this.checkOpenSession(em, session, 'cookie');
-      if (checked.kind === 'error') return checked;
-      await this.sessions.touch(em, session.orgId, session.id);
-      return { kind: 'ok', session, user: checked.user, policy: checked.policy };
-    });
+    const outcome = await withTenantOf(
+      this.ds,
+      'session_cookie',
+      hash.toString('hex'),
+      async (em): Promise<SessionRefusal | { kind: 'ok'; session: Session; user: User; policy: SessionPolicy }> => {
+        const session = await this.sessions.lockByCookieHash(em, hash);
+        // The id check is defence in depth: the hash alone already identifies the session.
+        if (!session || session.id !== sessionId)
+          return { kind: 'error', error: userError('SESSION_INVALID', 'cookie', 'This sign-in is not valid. Sign in again.') };
+        if (session.revokedAt) return { kind: 'error', error: userError('SESSION_REVOKED', 'cookie', 'This session has been signed out. Sign in again.') };
+        const checked = await this.checkOpenSession(em, session, 'cookie');
+        if (checked.kind === 'error') return checked;
+        await this.sessions.touch(em, session.orgId, session.id);
+        return { kind: 'ok', session, user: checked.user, policy: checked.policy };
+      },
+    );
     if (outcome.kind === 'error') {
       await this.publishRefusal(outcome);
       return { ok: false, reason: outcome.error.code };

@@ -68,7 +68,9 @@ export class Identity1764400000000 implements MigrationInterface {
     await q.query(`DROP TABLE auth.session`);
     await q.query(`DROP TABLE auth.password_history`);
     await q.query(`DROP INDEX auth.user_email_uq`);
-    await q.query(`ALTER TABLE auth."user" DROP COLUMN token_epoch, DROP COLUMN deactivated_at, DROP COLUMN status, DROP COLUMN password_changed_at, DROP COLUMN password_hash`);
+    await q.query(
+      `ALTER TABLE auth."user" DROP COLUMN token_epoch, DROP COLUMN deactivated_at, DROP COLUMN status, DROP COLUMN password_changed_at, DROP COLUMN password_hash`,
+    );
     await q.query(`ALTER TABLE auth.organization DROP COLUMN settings`);
   }
 }

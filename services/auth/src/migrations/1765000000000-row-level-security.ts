@@ -38,7 +38,17 @@ const TENANT_TABLES = [
 ] as const;
 
 /** The tables `tenant_of` / `identifier_taken` read. */
-const LOOKUP_TABLES = ['organization', 'user', 'session', 'refresh_token', 'mfa_challenge', 'password_change_challenge', 'api_key', 'invitation', 'password_reset'] as const;
+const LOOKUP_TABLES = [
+  'organization',
+  'user',
+  'session',
+  'refresh_token',
+  'mfa_challenge',
+  'password_change_challenge',
+  'api_key',
+  'invitation',
+  'password_reset',
+] as const;
 
 const CURRENT_ORG = `nullif(current_setting('app.current_org_id', true), '')::uuid`;
 

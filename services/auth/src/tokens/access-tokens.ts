@@ -1,6 +1,12 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { SignJWT, calculateJwkThumbprint, exportJWK, importPKCS8, type CryptoKey, type JWK } from 'jose';
-import { ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, ACCESS_TOKEN_MAX_TTL_S, type AccessTokenClaims, type ServiceAccountTokenClaims } from '@datalinx/contracts';
+import {
+  ACCESS_TOKEN_AUDIENCE,
+  ACCESS_TOKEN_ISSUER,
+  ACCESS_TOKEN_MAX_TTL_S,
+  type AccessTokenClaims,
+  type ServiceAccountTokenClaims,
+} from '@datalinx/contracts';
 
 /**
  * Signs access tokens with the auth service's own Ed25519 key (EdDSA) and publishes the public

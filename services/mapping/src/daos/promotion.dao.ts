@@ -39,8 +39,22 @@ export class PromotionDao {
           );
           items.push(
             copied[0]
-              ? { kind: 'MAPPING', name: m.name, sourceId: m.id, targetId: copied[0].id, outcome: 'NEEDS_ATTENTION', note: 'Copied. Check its field mappings against the target workspace’s sources before running it.' }
-              : { kind: 'MAPPING', name: m.name, sourceId: m.id, targetId: null, outcome: 'SKIPPED', note: 'The target workspace already has a mapping with this name; it was left as it is.' },
+              ? {
+                  kind: 'MAPPING',
+                  name: m.name,
+                  sourceId: m.id,
+                  targetId: copied[0].id,
+                  outcome: 'NEEDS_ATTENTION',
+                  note: 'Copied. Check its field mappings against the target workspace’s sources before running it.',
+                }
+              : {
+                  kind: 'MAPPING',
+                  name: m.name,
+                  sourceId: m.id,
+                  targetId: null,
+                  outcome: 'SKIPPED',
+                  note: 'The target workspace already has a mapping with this name; it was left as it is.',
+                },
           );
         }
         items = items.sort((a, b) => a.name.localeCompare(b.name));

@@ -18,5 +18,12 @@ export function startWorkspaceEventsConsumer(o: {
   durable: string;
   accept?: (ev: WorkspaceCreatedV1) => Promise<boolean>;
 }): Promise<StreamConsumer<WorkspaceCreatedV1>> {
-  return startWorkspaceReplica({ js: o.js, jsm: o.jsm, log: o.log, durable: o.durable, record: (orgId, ws) => o.dao.upsert(orgId, ws), ...(o.accept ? { accept: o.accept } : {}) });
+  return startWorkspaceReplica({
+    js: o.js,
+    jsm: o.jsm,
+    log: o.log,
+    durable: o.durable,
+    record: (orgId, ws) => o.dao.upsert(orgId, ws),
+    ...(o.accept ? { accept: o.accept } : {}),
+  });
 }

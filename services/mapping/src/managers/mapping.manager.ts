@@ -45,11 +45,13 @@ export class MappingManager {
     private readonly mappings: MappingDao,
     private readonly opts: MappingManagerOptions,
   ) {
-    this.byId = perViewer((viewer) => byIdLoader((ids) => {
-      const orgId = this.orgIdOrNull(viewer);
-      const valid = ids.filter((id) => isUuid(id));
-      return orgId && valid.length ? this.mappings.findByIds(orgId, valid) : Promise.resolve([]);
-    }));
+    this.byId = perViewer((viewer) =>
+      byIdLoader((ids) => {
+        const orgId = this.orgIdOrNull(viewer);
+        const valid = ids.filter((id) => isUuid(id));
+        return orgId && valid.length ? this.mappings.findByIds(orgId, valid) : Promise.resolve([]);
+      }),
+    );
   }
 
   private orgIdOrNull(viewer: Viewer): string | null {

@@ -35,8 +35,9 @@ export class RunStepDao {
    * Writes only when the run belongs to `orgId`. Returns whether a row was written.
    */
   async upsertNewestAttempt(orgId: string, s: StepReport): Promise<boolean> {
-    const written: unknown[] = await inTenant(this.db, orgId, (em) => em.query(
-      `INSERT INTO monitoring.run_step AS cur (run_id, seq, name, status, message, duration_ms, attempt, at)
+    const written: unknown[] = await inTenant(this.db, orgId, (em) =>
+      em.query(
+        `INSERT INTO monitoring.run_step AS cur (run_id, seq, name, status, message, duration_ms, attempt, at)
        SELECT $2, $3, $4, $5, $6, $7, $8, $9
         WHERE EXISTS (SELECT 1 FROM monitoring.run WHERE id = $2 AND org_id = $1)
        ON CONFLICT (run_id, seq) DO UPDATE
@@ -44,8 +45,9 @@ export class RunStepDao {
              duration_ms = EXCLUDED.duration_ms, attempt = EXCLUDED.attempt, at = EXCLUDED.at
        WHERE (cur.attempt, cur.at) <= (EXCLUDED.attempt, EXCLUDED.at)
        RETURNING run_id`,
-      [orgId, s.runId, s.seq, s.name, s.status, s.message, s.durationMs, s.attempt, s.at],
-    ));
+        [orgId, s.runId, s.seq, s.name, s.status, s.message, s.durationMs, s.attempt, s.at],
+      ),
+    );
     return written.length > 0;
   }
 }

@@ -74,12 +74,7 @@ export class RunDao {
   /** The run, locked until the surrounding transaction ends (serializes the events of one run). */
   lockById(orgId: string, id: string): Promise<Run | null> {
     return inTenant(this.db, orgId, (em) =>
-      em
-        .getRepository(Run)
-        .createQueryBuilder('r')
-        .setLock('pessimistic_write')
-        .where('r.orgId = :orgId AND r.id = :id', { orgId, id })
-        .getOne(),
+      em.getRepository(Run).createQueryBuilder('r').setLock('pessimistic_write').where('r.orgId = :orgId AND r.id = :id', { orgId, id }).getOne(),
     );
   }
 

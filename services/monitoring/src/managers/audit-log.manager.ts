@@ -41,7 +41,8 @@ export function validateAuditLogFilter(f: AuditLogFilterInput | null | undefined
     else out.actorId = f.actorId;
   }
   if (f.action !== undefined && f.action !== null) {
-    if (f.action.length > AUDIT_ACTION_MAX || !AUDIT_ACTION.test(f.action)) errors.push({ field: 'filter.action', message: 'an action such as auth.login.failed' });
+    if (f.action.length > AUDIT_ACTION_MAX || !AUDIT_ACTION.test(f.action))
+      errors.push({ field: 'filter.action', message: 'an action such as auth.login.failed' });
     else out.action = f.action;
   }
   if (f.actionPrefix !== undefined && f.actionPrefix !== null) {
@@ -52,7 +53,8 @@ export function validateAuditLogFilter(f: AuditLogFilterInput | null | undefined
   for (const field of ['from', 'to'] as const) {
     const v = f[field];
     if (v === undefined || v === null) continue;
-    if (typeof v !== 'string' || !isoTime.safeParse(v).success) errors.push({ field: `filter.${field}`, message: 'an ISO 8601 date-time, e.g. 2026-01-31T00:00:00Z' });
+    if (typeof v !== 'string' || !isoTime.safeParse(v).success)
+      errors.push({ field: `filter.${field}`, message: 'an ISO 8601 date-time, e.g. 2026-01-31T00:00:00Z' });
     else out[field] = new Date(v);
   }
   if (out.from && out.to && out.from.getTime() > out.to.getTime()) errors.push({ field: 'filter.to', message: 'must not be before filter.from' });
@@ -67,9 +69,7 @@ export function validateAuditLogFilter(f: AuditLogFilterInput | null | undefined
  * the viewer's org inside a `withTenant` transaction for it.
  */
 export class AuditLogManager {
-  constructor(
-    private readonly entries: AuditLogDao,
-  ) {}
+  constructor(private readonly entries: AuditLogDao) {}
 
   async list(viewer: Viewer, a: AuditLogArgs): Promise<AuditLogPage> {
     if (viewer.kind === 'anonymous') throw new UnauthenticatedError();

@@ -38,7 +38,14 @@ export class RunRecorder {
       if (!(await new ConsumedEventDao(em).markConsumed(ev.eventId))) return 'duplicate';
       const runs = new RunDao(em);
       const at = new Date(ev.at);
-      await runs.insertIfMissing(ev.orgId, { id: ev.runId, workspaceId: ev.workspaceId, jobId: ev.jobId, kind: ev.kind, subjectId: ev.subjectId, createdAt: at });
+      await runs.insertIfMissing(ev.orgId, {
+        id: ev.runId,
+        workspaceId: ev.workspaceId,
+        jobId: ev.jobId,
+        kind: ev.kind,
+        subjectId: ev.subjectId,
+        createdAt: at,
+      });
       const run = await runs.lockById(ev.orgId, ev.runId);
       if (!run || run.workspaceId !== ev.workspaceId) {
         throw new RunEventRejectedError('RUN_TENANT_MISMATCH', `Run ${ev.runId} is recorded for another organization or workspace.`, {

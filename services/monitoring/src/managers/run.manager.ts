@@ -7,7 +7,6 @@ import type { RunStepDao } from '../daos/run-step.dao';
 import type { Run } from '../entities/run.entity';
 import type { RunStep } from '../entities/run-step.entity';
 
-
 export interface RunListArgs {
   first?: number | null;
   after?: string | null;
@@ -30,17 +29,21 @@ export class RunManager {
     private readonly runs: RunDao,
     private readonly steps: RunStepDao,
   ) {
-    this.runLoader = perViewer((viewer) => byIdLoader<string, Run>((ids) => {
-      const orgId = this.orgIdOrNull(viewer);
-      return orgId ? this.runs.findByIds(orgId, ids) : Promise.resolve([]);
-    }));
-    this.stepLoader = perViewer((viewer) => groupLoader<string, RunStep>(
-      (runIds) => {
+    this.runLoader = perViewer((viewer) =>
+      byIdLoader<string, Run>((ids) => {
         const orgId = this.orgIdOrNull(viewer);
-        return orgId ? this.steps.listByRunIds(orgId, runIds) : Promise.resolve([]);
-      },
-      (s) => s.runId,
-    ));
+        return orgId ? this.runs.findByIds(orgId, ids) : Promise.resolve([]);
+      }),
+    );
+    this.stepLoader = perViewer((viewer) =>
+      groupLoader<string, RunStep>(
+        (runIds) => {
+          const orgId = this.orgIdOrNull(viewer);
+          return orgId ? this.steps.listByRunIds(orgId, runIds) : Promise.resolve([]);
+        },
+        (s) => s.runId,
+      ),
+    );
   }
 
   private orgIdOrNull(viewer: Viewer): string | null {
@@ -71,8 +74,14 @@ export class RunManager {
     // Shield checked the permission for this workspace id; the org filter below makes sure the
     // workspace is the viewer's own (an org ADMIN's role applies to any id it names). A malformed
     // id names no workspace (the argument guard already makes it the nil UUID).
-    if (!isUuid(workspaceId) || !hasWorkspacePermission(viewer, workspaceId, 'runs:read')) return { nodes: [], pageInfo: { hasNextPage: false, endCursor: null } };
-    const rows = await this.runs.listByWorkspace(orgId, workspaceId, { first: n, after: decodeCursor(a.after) }, { kind: a.kind ?? undefined, state: a.state ?? undefined });
+    if (!isUuid(workspaceId) || !hasWorkspacePermission(viewer, workspaceId, 'runs:read'))
+      return { nodes: [], pageInfo: { hasNextPage: false, endCursor: null } };
+    const rows = await this.runs.listByWorkspace(
+      orgId,
+      workspaceId,
+      { first: n, after: decodeCursor(a.after) },
+      { kind: a.kind ?? undefined, state: a.state ?? undefined },
+    );
     const nodes = rows.slice(0, n);
     for (const r of nodes) this.runLoader(viewer).prime(r.id, r);
     const last = nodes[nodes.length - 1];

@@ -23,6 +23,17 @@ export function newAuditEvent(o: Partial<AuditEventV1> = {}): AuditEventV1 {
 }
 
 /** The legacy envelope auth's first slice published (no `v`), as `services/auth/src/managers/audit.ts` builds it. */
-export function legacyAuditEnvelope(orgId: string, data: { action: string; actorType: 'USER' | 'SERVICE_ACCOUNT' | 'ANONYMOUS'; actorId: string | null; targetType: string; targetId: string | null; details?: Record<string, unknown> }, o: { id?: string; occurredAt?: string } = {}) {
+export function legacyAuditEnvelope(
+  orgId: string,
+  data: {
+    action: string;
+    actorType: 'USER' | 'SERVICE_ACCOUNT' | 'ANONYMOUS';
+    actorId: string | null;
+    targetType: string;
+    targetId: string | null;
+    details?: Record<string, unknown>;
+  },
+  o: { id?: string; occurredAt?: string } = {},
+) {
   return { id: o.id ?? randomUUID(), subject: `audit.${orgId}`, orgId, occurredAt: o.occurredAt ?? new Date().toISOString(), data: { details: {}, ...data } };
 }

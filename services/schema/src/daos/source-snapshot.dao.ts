@@ -125,10 +125,15 @@ export class SourceSnapshotDao {
         [ev.orgId, ev.connectionId],
       );
       // A scoped run looked only at its scope: the previous snapshot's other tables are carried over as they were.
-      const carried = prev && !scopeIsEmpty(ev.scope) ? (await this.tablesOf(em, ev.orgId, prev.id)).filter((t) => !inDiscoveryScope(ev.scope, t.schema, t.name)) : [];
+      const carried =
+        prev && !scopeIsEmpty(ev.scope) ? (await this.tablesOf(em, ev.orgId, prev.id)).filter((t) => !inDiscoveryScope(ev.scope, t.schema, t.name)) : [];
       const tables = [...staged.map((r) => r.body), ...carried].sort((a, b) => (qualified(a) < qualified(b) ? -1 : qualified(a) > qualified(b) ? 1 : 0));
       const before = prev ? await this.shapesOf(em, ev.orgId, prev.id) : [];
-      const diff = diffSnapshots(prev?.version ?? null, before, tables.map((t) => ({ name: qualified(t), columns: t.columns })));
+      const diff = diffSnapshots(
+        prev?.version ?? null,
+        before,
+        tables.map((t) => ({ name: qualified(t), columns: t.columns })),
+      );
       const [snap]: SourceSnapshotRow[] = await em.query(
         `INSERT INTO schema.source_snapshot (org_id, workspace_id, connection_id, version, run_id, table_count, diff, created_at)
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8) RETURNING ${SNAPSHOT_COLS}`,
@@ -158,7 +163,16 @@ export class SourceSnapshotDao {
           ],
         );
         const idOf = new Map(ids.map((r) => [`${r.s}.${r.t}`, r.id]));
-        const columns = tables.flatMap((t) => t.columns.map((c) => ({ table_id: idOf.get(qualified(t)), name: c.name, type: c.type, nullable: c.nullable, ordinal: c.ordinal, profile: c.profile })));
+        const columns = tables.flatMap((t) =>
+          t.columns.map((c) => ({
+            table_id: idOf.get(qualified(t)),
+            name: c.name,
+            type: c.type,
+            nullable: c.nullable,
+            ordinal: c.ordinal,
+            profile: c.profile,
+          })),
+        );
         // In chunks: a wide source stays within one statement's parameter and memory limits.
         for (let i = 0; i < columns.length; i += 5000) {
           await em.query(
@@ -172,8 +186,22 @@ export class SourceSnapshotDao {
       await em.query(`DELETE FROM schema.discovery_staging WHERE org_id = $1 AND run_id = $2`, [ev.orgId, ev.runId]);
       // Same transaction: the snapshot never exists without its event (other services' replicas of the latest snapshot).
       const parts = sourceSnapshotCreatedParts(
-        { orgId: ev.orgId, workspaceId: ev.workspaceId, connectionId: ev.connectionId, snapshotId: snap!.id, version: snap!.version, runId: ev.runId, createdAt: new Date(snap!.createdAt).toISOString() },
-        tables.map((t) => ({ schema: t.schema, name: t.name, kind: t.kind, columns: t.columns.map((c) => ({ name: c.name, type: c.type, nullable: c.nullable })), primaryKey: t.primaryKey })),
+        {
+          orgId: ev.orgId,
+          workspaceId: ev.workspaceId,
+          connectionId: ev.connectionId,
+          snapshotId: snap!.id,
+          version: snap!.version,
+          runId: ev.runId,
+          createdAt: new Date(snap!.createdAt).toISOString(),
+        },
+        tables.map((t) => ({
+          schema: t.schema,
+          name: t.name,
+          kind: t.kind,
+          columns: t.columns.map((c) => ({ name: c.name, type: c.type, nullable: c.nullable })),
+          primaryKey: t.primaryKey,
+        })),
       );
       for (const part of parts) await enqueueOutbox(em, SOURCE_SNAPSHOT_CREATED_V1, part);
       return snap!;
@@ -182,7 +210,17 @@ export class SourceSnapshotDao {
 
   /** A snapshot's tables as discovery reported them (columns with their profiles), to carry over into the next one. */
   private async tablesOf(em: EntityManager, orgId: string, snapshotId: string): Promise<DiscoveredTable[]> {
-    const tables: Array<{ id: string; schema: string; name: string; kind: 'TABLE' | 'VIEW'; rowEstimate: number | null; rowEstimateSource: RowEstimateSource; rowEstimateNote: string | null; primaryKey: string[]; foreignKeys: DiscoveredTable['foreignKeys'] }> = await em.query(
+    const tables: Array<{
+      id: string;
+      schema: string;
+      name: string;
+      kind: 'TABLE' | 'VIEW';
+      rowEstimate: number | null;
+      rowEstimateSource: RowEstimateSource;
+      rowEstimateNote: string | null;
+      primaryKey: string[];
+      foreignKeys: DiscoveredTable['foreignKeys'];
+    }> = await em.query(
       `SELECT id, schema_name AS schema, table_name AS name, kind, row_estimate::float8 AS "rowEstimate", row_estimate_source AS "rowEstimateSource",
               row_estimate_note AS "rowEstimateNote", primary_key AS "primaryKey", foreign_keys AS "foreignKeys"
          FROM schema.source_table WHERE org_id = $1 AND snapshot_id = $2`,
@@ -216,7 +254,9 @@ export class SourceSnapshotDao {
 
   snapshotsByIds(orgId: string, ids: readonly string[]): Promise<SourceSnapshotRow[]> {
     if (!ids.length) return Promise.resolve([]);
-    return withTenant(this.ds, orgId, (em) => em.query(`SELECT ${SNAPSHOT_COLS} FROM schema.source_snapshot WHERE org_id = $1 AND id = ANY($2::uuid[])`, [orgId, [...ids]]));
+    return withTenant(this.ds, orgId, (em) =>
+      em.query(`SELECT ${SNAPSHOT_COLS} FROM schema.source_snapshot WHERE org_id = $1 AND id = ANY($2::uuid[])`, [orgId, [...ids]]),
+    );
   }
 
   /** Newest first (keyset on created_at, id); one more row than asked for, to tell whether there is a next page. */
@@ -257,17 +297,20 @@ export class SourceSnapshotDao {
   tablesByIds(orgId: string, ids: readonly string[]): Promise<SourceTableRow[]> {
     if (!ids.length) return Promise.resolve([]);
     return withTenant(this.ds, orgId, (em) =>
-      em.query(`SELECT ${TABLE_COLS} FROM schema.source_table t JOIN schema.source_snapshot s ON s.id = t.snapshot_id AND s.org_id = t.org_id WHERE t.org_id = $1 AND t.id = ANY($2::uuid[])`, [
-        orgId,
-        [...ids],
-      ]),
+      em.query(
+        `SELECT ${TABLE_COLS} FROM schema.source_table t JOIN schema.source_snapshot s ON s.id = t.snapshot_id AND s.org_id = t.org_id WHERE t.org_id = $1 AND t.id = ANY($2::uuid[])`,
+        [orgId, [...ids]],
+      ),
     );
   }
 
   columnsByTables(orgId: string, tableIds: readonly string[]): Promise<SourceColumnRow[]> {
     if (!tableIds.length) return Promise.resolve([]);
     return withTenant(this.ds, orgId, (em) =>
-      em.query(`SELECT ${COLUMN_COLS} FROM schema.source_column WHERE org_id = $1 AND table_id = ANY($2::uuid[]) ORDER BY table_id, ordinal`, [orgId, [...tableIds]]),
+      em.query(`SELECT ${COLUMN_COLS} FROM schema.source_column WHERE org_id = $1 AND table_id = ANY($2::uuid[]) ORDER BY table_id, ordinal`, [
+        orgId,
+        [...tableIds],
+      ]),
     );
   }
 
@@ -286,7 +329,15 @@ export class SourceSnapshotDao {
 
   async upsertMetadata(
     orgId: string,
-    m: { workspaceId: string; connectionId: string; tableName: string; columnName: string; description: string; status: 'DRAFT' | 'ACCEPTED'; updatedBy: string },
+    m: {
+      workspaceId: string;
+      connectionId: string;
+      tableName: string;
+      columnName: string;
+      description: string;
+      status: 'DRAFT' | 'ACCEPTED';
+      updatedBy: string;
+    },
   ): Promise<MetadataRow> {
     const [row] = await withTenant(this.ds, orgId, (em) =>
       em.query(

@@ -12,7 +12,12 @@ import {
 import { decodeJson, PermanentJobError, StreamConsumer } from '@datalinx/messaging';
 import type { SourceSnapshotDao } from '../daos/source-snapshot.dao';
 
-function parser<T>(what: string, schema: { safeParse: (v: unknown) => { success: true; data: T } | { success: false; error: { issues: Array<{ path: (string | number)[]; message: string }> } } }) {
+function parser<T>(
+  what: string,
+  schema: {
+    safeParse: (v: unknown) => { success: true; data: T } | { success: false; error: { issues: Array<{ path: (string | number)[]; message: string }> } };
+  },
+) {
   return (_subject: string, data: Uint8Array): T => {
     let body: unknown;
     try {
@@ -21,7 +26,8 @@ function parser<T>(what: string, schema: { safeParse: (v: unknown) => { success:
       throw new PermanentJobError(`invalid ${what} event: not JSON`);
     }
     const parsed = schema.safeParse(body);
-    if (!parsed.success) throw new PermanentJobError(`invalid ${what} event: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    if (!parsed.success)
+      throw new PermanentJobError(`invalid ${what} event: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     return parsed.data;
   };
 }

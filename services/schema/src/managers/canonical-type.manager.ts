@@ -48,20 +48,25 @@ export class CanonicalTypeManager {
     private readonly onCommit: () => void = () => undefined,
   ) {
     // Non-uuid ids cannot exist; dropping them keeps PostgreSQL from rejecting the whole batch.
-    this.byId = perViewer((viewer) => byIdLoader(async (ids) => {
-      const valid = ids.filter((id) => isUuid(id));
-      const builtIns: CanonicalTypeRow[] = await this.types.findByIds(valid);
-      const missing = valid.filter((id) => !builtIns.some((t) => t.id === id));
-      const org = this.orgId(viewer);
-      return org && missing.length ? [...builtIns, ...(await this.custom.findByIds(org, missing))] : builtIns;
-    }));
-    this.byName = perViewer((viewer) => new DataLoader(async (names) => {
-      const rows: CanonicalTypeRow[] = await this.types.findByNames(names);
-      const missing = names.filter((n) => !rows.some((r) => r.name === n));
-      const org = this.orgId(viewer);
-      if (org && missing.length) rows.push(...(await this.custom.findByNames(org, missing)));
-      return names.map((n) => rows.find((r) => r.name === n) ?? null);
-    }));
+    this.byId = perViewer((viewer) =>
+      byIdLoader(async (ids) => {
+        const valid = ids.filter((id) => isUuid(id));
+        const builtIns: CanonicalTypeRow[] = await this.types.findByIds(valid);
+        const missing = valid.filter((id) => !builtIns.some((t) => t.id === id));
+        const org = this.orgId(viewer);
+        return org && missing.length ? [...builtIns, ...(await this.custom.findByIds(org, missing))] : builtIns;
+      }),
+    );
+    this.byName = perViewer(
+      (viewer) =>
+        new DataLoader(async (names) => {
+          const rows: CanonicalTypeRow[] = await this.types.findByNames(names);
+          const missing = names.filter((n) => !rows.some((r) => r.name === n));
+          const org = this.orgId(viewer);
+          if (org && missing.length) rows.push(...(await this.custom.findByNames(org, missing)));
+          return names.map((n) => rows.find((r) => r.name === n) ?? null);
+        }),
+    );
   }
 
   private orgId(viewer: Viewer): string | null {
@@ -160,7 +165,12 @@ export class CanonicalTypeManager {
           ok = false;
         }
       }
-      if (!ok) err('PATTERN_INVALID', 'pattern', 'an anchored (^…$) regular expression of at most 1000 characters, in the common subset of ECMAScript and PostgreSQL (no \\b, no lookbehind)');
+      if (!ok)
+        err(
+          'PATTERN_INVALID',
+          'pattern',
+          'an anchored (^…$) regular expression of at most 1000 characters, in the common subset of ECMAScript and PostgreSQL (no \\b, no lookbehind)',
+        );
     }
     if (parent && !errors.some((e) => e.field === 'pattern')) def = customCanonicalType(parent, { name: name || 'custom', label, pattern });
     if (input.examples.length > MAX_EXAMPLES) err('EXAMPLES_INVALID', 'examples', `at most ${MAX_EXAMPLES} examples`);
@@ -173,7 +183,8 @@ export class CanonicalTypeManager {
       }
     }
     // Org-wide write: schemas:write in every workspace of the org, i.e. an org ADMIN (shield checks it too).
-    if (!(viewer.kind === 'user' && viewer.orgRole === 'ADMIN')) return { canonicalType: null, errors: [{ code: 'FORBIDDEN', field: null, message: 'Only organization administrators can create canonical types.' }] };
+    if (!(viewer.kind === 'user' && viewer.orgRole === 'ADMIN'))
+      return { canonicalType: null, errors: [{ code: 'FORBIDDEN', field: null, message: 'Only organization administrators can create canonical types.' }] };
     if (errors.length) return { canonicalType: null, errors };
     const lineage = await this.lineageOf(viewer, parentRow!);
     try {
@@ -206,7 +217,8 @@ export class CanonicalTypeManager {
         await enqueueOutbox(em, CANONICAL_TYPE_CREATED_V1, event);
         return created;
       });
-      if (!row) return { canonicalType: null, errors: [{ code: 'NAME_TAKEN', field: 'name', message: `your organization already has a canonical type "${name}"` }] };
+      if (!row)
+        return { canonicalType: null, errors: [{ code: 'NAME_TAKEN', field: 'name', message: `your organization already has a canonical type "${name}"` }] };
       this.onCommit();
       return { canonicalType: row, errors: [] };
     } catch (e) {

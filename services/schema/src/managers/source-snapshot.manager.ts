@@ -143,13 +143,28 @@ export class SourceSnapshotManager {
    */
   async describe(viewer: Viewer, input: DescribeInput): Promise<{ table: SourceTableRow | null; errors: UserError[] }> {
     this.requireViewer(viewer);
-    const notFound: UserError = { code: 'CONNECTION_NOT_FOUND', field: 'connectionId', message: 'No discovered connection with this id, or you cannot describe its tables.' };
+    const notFound: UserError = {
+      code: 'CONNECTION_NOT_FOUND',
+      field: 'connectionId',
+      message: 'No discovered connection with this id, or you cannot describe its tables.',
+    };
     if (!isUuid(input.connectionId)) return { table: null, errors: [notFound] };
     const [latest] = await this.dao.latestByConnections(viewer.orgId, [input.connectionId]);
-    if (!latest || latest.orgId !== viewer.orgId || !hasWorkspacePermission(viewer, latest.workspaceId, 'schemas:write')) return { table: null, errors: [notFound] };
+    if (!latest || latest.orgId !== viewer.orgId || !hasWorkspacePermission(viewer, latest.workspaceId, 'schemas:write'))
+      return { table: null, errors: [notFound] };
     const tables = await this.tablesOf(viewer, latest);
     const table = tables.find((t) => t.name === input.table.trim());
-    if (!table) return { table: null, errors: [{ code: 'TABLE_NOT_FOUND', field: 'table', message: `The latest snapshot (version ${latest.version}) has no table "${input.table}". Use schema.table.` }] };
+    if (!table)
+      return {
+        table: null,
+        errors: [
+          {
+            code: 'TABLE_NOT_FOUND',
+            field: 'table',
+            message: `The latest snapshot (version ${latest.version}) has no table "${input.table}". Use schema.table.`,
+          },
+        ],
+      };
     const column = input.column?.trim();
     if (column !== undefined && !(await this.columnsOf(viewer, table)).some((c) => c.name === column)) {
       return { table: null, errors: [{ code: 'COLUMN_NOT_FOUND', field: 'column', message: `Table "${table.name}" has no column "${input.column}".` }] };

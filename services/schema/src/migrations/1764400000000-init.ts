@@ -161,8 +161,7 @@ export const BUILT_INS: Seed[] = [
     name: 'timestamp',
     label: 'Timestamp (ISO 8601)',
     category: 'temporal',
-    description:
-      'A date and time as ISO 8601 / RFC 3339 ("T" or a space between them), optional seconds and fraction, optional "Z" or ±hh[:mm] offset.',
+    description: 'A date and time as ISO 8601 / RFC 3339 ("T" or a space between them), optional seconds and fraction, optional "Z" or ±hh[:mm] offset.',
     pattern: `^${DATE}[T ](?:[01][0-9]|2[0-3]):[0-5][0-9](?::(?:[0-5][0-9]|60)(?:\\.[0-9]{1,9})?)?(?:Z|[+-](?:[01][0-9]|2[0-3])(?::?[0-5][0-9])?)?$`,
     examples: ['2024-05-01T12:30:00Z', '2024-05-01 12:30:00.123456+02:00', '2024-05-01T08:00+0530'],
   },
@@ -247,10 +246,15 @@ export class Init1764400000000 implements MigrationInterface {
     await q.query(`CREATE INDEX canonical_type_category_idx ON "schema".canonical_type (category, name)`);
     await q.query(`CREATE INDEX canonical_type_parent_idx ON "schema".canonical_type (parent_id) WHERE parent_id IS NOT NULL`);
     for (const t of BUILT_INS) {
-      await q.query(
-        `INSERT INTO "schema".canonical_type (id, name, label, description, category, pattern, examples) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
-        [t.id, t.name, t.label, t.description, t.category, t.pattern, t.examples],
-      );
+      await q.query(`INSERT INTO "schema".canonical_type (id, name, label, description, category, pattern, examples) VALUES ($1,$2,$3,$4,$5,$6,$7)`, [
+        t.id,
+        t.name,
+        t.label,
+        t.description,
+        t.category,
+        t.pattern,
+        t.examples,
+      ]);
     }
     for (const s of outboxTableSql('schema').up) await q.query(s);
   }

@@ -15,7 +15,9 @@ export class RowLevelSecurity1764600000000 implements MigrationInterface {
   name = 'RowLevelSecurity1764600000000';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query(`COMMENT ON TABLE schema.canonical_type IS 'Global reference data (no tenant, no row-level security); written by migrations only, read-only for the runtime role.'`);
+    await q.query(
+      `COMMENT ON TABLE schema.canonical_type IS 'Global reference data (no tenant, no row-level security); written by migrations only, read-only for the runtime role.'`,
+    );
     await q.query(`COMMENT ON TABLE schema.outbox IS 'Events of every org on their way to NATS; drained across tenants by the relay (no row-level security).'`);
   }
 

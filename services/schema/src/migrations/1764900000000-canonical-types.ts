@@ -38,7 +38,10 @@ export class CanonicalTypes1764900000000 implements MigrationInterface {
       );
     }
     for (const t of BUILT_IN_CANONICAL_TYPES) {
-      await q.query(`UPDATE "schema".canonical_type SET parent_id = (SELECT id FROM "schema".canonical_type WHERE name = $2) WHERE name = $1`, [t.name, t.parent ?? null]);
+      await q.query(`UPDATE "schema".canonical_type SET parent_id = (SELECT id FROM "schema".canonical_type WHERE name = $2) WHERE name = $1`, [
+        t.name,
+        t.parent ?? null,
+      ]);
     }
     await q.query(`CREATE TABLE "schema".custom_canonical_type (
       id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -67,7 +70,14 @@ export class CanonicalTypes1764900000000 implements MigrationInterface {
     await q.query(`UPDATE "schema".canonical_type SET parent_id = NULL`);
     await q.query(`DELETE FROM "schema".canonical_type WHERE NOT (id = ANY($1::uuid[]))`, [INIT_BUILT_INS.map((t) => t.id)]);
     for (const t of INIT_BUILT_INS) {
-      await q.query(`UPDATE "schema".canonical_type SET label = $2, description = $3, category = $4, pattern = $5, examples = $6 WHERE id = $1`, [t.id, t.label, t.description, t.category, t.pattern, t.examples]);
+      await q.query(`UPDATE "schema".canonical_type SET label = $2, description = $3, category = $4, pattern = $5, examples = $6 WHERE id = $1`, [
+        t.id,
+        t.label,
+        t.description,
+        t.category,
+        t.pattern,
+        t.examples,
+      ]);
     }
   }
 }

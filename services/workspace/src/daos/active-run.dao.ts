@@ -14,7 +14,10 @@ export class ActiveRunDao {
   }
 
   async count(em: EntityManager, orgId: string, workspaceId: string): Promise<number> {
-    const [row]: Array<{ n: number }> = await em.query(`SELECT count(*)::int AS n FROM workspace.active_run WHERE org_id = $1 AND workspace_id = $2`, [orgId, workspaceId]);
+    const [row]: Array<{ n: number }> = await em.query(`SELECT count(*)::int AS n FROM workspace.active_run WHERE org_id = $1 AND workspace_id = $2`, [
+      orgId,
+      workspaceId,
+    ]);
     return row?.n ?? 0;
   }
 
@@ -22,7 +25,10 @@ export class ActiveRunDao {
   async countByWorkspaces(orgId: string, workspaceIds: readonly string[]): Promise<Map<string, number>> {
     if (!workspaceIds.length) return new Map();
     const rows: Array<{ workspace_id: string; n: number }> = await withTenant(this.ds, orgId, (em) =>
-      em.query(`SELECT workspace_id, count(*)::int AS n FROM workspace.active_run WHERE org_id = $1 AND workspace_id = ANY($2::uuid[]) GROUP BY workspace_id`, [orgId, [...workspaceIds]]),
+      em.query(`SELECT workspace_id, count(*)::int AS n FROM workspace.active_run WHERE org_id = $1 AND workspace_id = ANY($2::uuid[]) GROUP BY workspace_id`, [
+        orgId,
+        [...workspaceIds],
+      ]),
     );
     return new Map(rows.map((r) => [r.workspace_id, r.n]));
   }

@@ -19,7 +19,9 @@ export class ConnectionDao {
 
   listByWorkspaces(orgId: string, workspaceIds: readonly string[]): Promise<Connection[]> {
     return workspaceIds.length
-      ? withTenant(this.ds, orgId, (em) => em.getRepository(Connection).find({ where: { orgId, workspaceId: In([...workspaceIds]) }, order: { createdAt: 'ASC' } }))
+      ? withTenant(this.ds, orgId, (em) =>
+          em.getRepository(Connection).find({ where: { orgId, workspaceId: In([...workspaceIds]) }, order: { createdAt: 'ASC' } }),
+        )
       : Promise.resolve([]);
   }
 
@@ -29,7 +31,10 @@ export class ConnectionDao {
 
   /** Case-insensitive, like the unique index on (workspace_id, lower(name)). */
   nameTaken(em: EntityManager, orgId: string, workspaceId: string, name: string, exceptId?: string): Promise<boolean> {
-    const qb = em.getRepository(Connection).createQueryBuilder('c').where('c.orgId = :orgId AND c.workspaceId = :workspaceId AND lower(c.name) = lower(:name)', { orgId, workspaceId, name });
+    const qb = em
+      .getRepository(Connection)
+      .createQueryBuilder('c')
+      .where('c.orgId = :orgId AND c.workspaceId = :workspaceId AND lower(c.name) = lower(:name)', { orgId, workspaceId, name });
     if (exceptId) qb.andWhere('c.id <> :exceptId', { exceptId });
     return qb.getExists();
   }
@@ -42,10 +47,20 @@ export class ConnectionDao {
   }
 
   /** Name, kind and config; a changed config makes the last test meaningless (UNTESTED again). */
-  async update(em: EntityManager, orgId: string, id: string, v: { name: string; kind: ConnectionKindValue; config: ConnectionConfig; configChanged: boolean }): Promise<void> {
+  async update(
+    em: EntityManager,
+    orgId: string,
+    id: string,
+    v: { name: string; kind: ConnectionKindValue; config: ConnectionConfig; configChanged: boolean },
+  ): Promise<void> {
     await em.getRepository(Connection).update(
       { orgId, id },
-      { name: v.name, kind: v.kind, config: v.config as never, ...(v.configChanged ? { status: 'UNTESTED' as const, lastError: null, statusBeforeTest: null } : {}) },
+      {
+        name: v.name,
+        kind: v.kind,
+        config: v.config as never,
+        ...(v.configChanged ? { status: 'UNTESTED' as const, lastError: null, statusBeforeTest: null } : {}),
+      },
     );
   }
 
@@ -65,7 +80,12 @@ export class ConnectionDao {
   }
 
   /** The row with its sealed secret, locked for the caller's transaction (a test dispatch, a rotation). */
-  async lockWithSecret(em: EntityManager, orgId: string, id: string, o: { skipLocked?: boolean } = {}): Promise<(Connection & { secretSealed: WorkspaceSealed | null }) | null> {
+  async lockWithSecret(
+    em: EntityManager,
+    orgId: string,
+    id: string,
+    o: { skipLocked?: boolean } = {},
+  ): Promise<(Connection & { secretSealed: WorkspaceSealed | null }) | null> {
     const qb = em
       .getRepository(Connection)
       .createQueryBuilder('c')
@@ -87,7 +107,11 @@ export class ConnectionDao {
    * `workspace.connection.failed.v1` in the same transaction — only while the row is still
    * TESTING, so a redelivered result event does not raise it twice.
    */
-  async recordTestResult(orgId: string, runId: string, r: { status: ConnectionStatusValue; at: Date; error: string | null }): Promise<{ updated: number; failedEvent: boolean }> {
+  async recordTestResult(
+    orgId: string,
+    runId: string,
+    r: { status: ConnectionStatusValue; at: Date; error: string | null },
+  ): Promise<{ updated: number; failedEvent: boolean }> {
     return withTenant(this.ds, orgId, async (em) => {
       const row = await em
         .getRepository(Connection)

@@ -20,7 +20,9 @@ export class FileDao {
 
   listByWorkspaces(orgId: string, workspaceIds: readonly string[]): Promise<StoredFile[]> {
     return workspaceIds.length
-      ? withTenant(this.ds, orgId, (em) => em.getRepository(StoredFile).find({ where: { orgId, workspaceId: In([...workspaceIds]) }, order: { createdAt: 'DESC', id: 'DESC' } }))
+      ? withTenant(this.ds, orgId, (em) =>
+          em.getRepository(StoredFile).find({ where: { orgId, workspaceId: In([...workspaceIds]) }, order: { createdAt: 'DESC', id: 'DESC' } }),
+        )
       : Promise.resolve([]);
   }
 }

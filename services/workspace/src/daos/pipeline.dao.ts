@@ -39,7 +39,10 @@ export class PipelineDao {
 
   /** Case-insensitive, like the unique index on (workspace_id, lower(name)). */
   nameTaken(em: EntityManager, orgId: string, workspaceId: string, name: string, exceptId?: string): Promise<boolean> {
-    const qb = em.getRepository(Pipeline).createQueryBuilder('p').where('p.orgId = :orgId AND p.workspaceId = :workspaceId AND lower(p.name) = lower(:name)', { orgId, workspaceId, name });
+    const qb = em
+      .getRepository(Pipeline)
+      .createQueryBuilder('p')
+      .where('p.orgId = :orgId AND p.workspaceId = :workspaceId AND lower(p.name) = lower(:name)', { orgId, workspaceId, name });
     if (exceptId) qb.andWhere('p.id <> :exceptId', { exceptId });
     return qb.getExists();
   }
@@ -89,7 +92,12 @@ export class PipelineDao {
       .getOne();
   }
 
-  async update(em: EntityManager, orgId: string, id: string, patch: Partial<Pick<Pipeline, 'name' | 'description' | 'definition' | 'schedule' | 'timeZone' | 'enabled' | 'nextRunAt'>>): Promise<void> {
+  async update(
+    em: EntityManager,
+    orgId: string,
+    id: string,
+    patch: Partial<Pick<Pipeline, 'name' | 'description' | 'definition' | 'schedule' | 'timeZone' | 'enabled' | 'nextRunAt'>>,
+  ): Promise<void> {
     await em.getRepository(Pipeline).update({ orgId, id }, patch as never);
   }
 
@@ -120,7 +128,10 @@ export class PipelineDao {
 
   /** Due pipelines of every org (org, pipeline, next_run_at only) at `at` (null: the database clock), oldest first. */
   async due(limit: number, at: Date | null = null): Promise<DuePipeline[]> {
-    const rows: Array<{ org_id: string; pipeline_id: string; next_run_at: Date }> = await this.ds.query(`SELECT org_id, pipeline_id, next_run_at FROM workspace.due_pipelines($1, $2)`, [limit, at]);
+    const rows: Array<{ org_id: string; pipeline_id: string; next_run_at: Date }> = await this.ds.query(
+      `SELECT org_id, pipeline_id, next_run_at FROM workspace.due_pipelines($1, $2)`,
+      [limit, at],
+    );
     return rows.map((r) => ({ orgId: r.org_id, pipelineId: r.pipeline_id, nextRunAt: r.next_run_at }));
   }
 }

@@ -34,7 +34,9 @@ export class PromotionDao {
   }
 
   async findById(orgId: string, id: string, em?: EntityManager): Promise<PromotionRow | null> {
-    const rows: PromotionRow[] = await inTenant(em ?? this.ds, orgId, (tx) => tx.query(`SELECT ${COLS} FROM workspace.promotion WHERE org_id = $1 AND id = $2`, [orgId, id]));
+    const rows: PromotionRow[] = await inTenant(em ?? this.ds, orgId, (tx) =>
+      tx.query(`SELECT ${COLS} FROM workspace.promotion WHERE org_id = $1 AND id = $2`, [orgId, id]),
+    );
     return rows[0] ?? null;
   }
 
@@ -59,7 +61,14 @@ export class PromotionDao {
 /** A connection of a promotion's source workspace, as copied. */
 export type PromotableConnection = { id: string; name: string; kind: string; type: ConnectionConfig['type']; config: ConnectionConfig };
 /** A pipeline of a promotion's source workspace, as copied. */
-export type PromotablePipeline = { id: string; name: string; description: string; definition: PipelineDefinitionV1; schedule: string | null; time_zone: string };
+export type PromotablePipeline = {
+  id: string;
+  name: string;
+  description: string;
+  definition: PipelineDefinitionV1;
+  schedule: string | null;
+  time_zone: string;
+};
 
 /**
  * The SQL of promotion's copying (PromotionManager decides what is copied). Names match the way
@@ -68,10 +77,17 @@ export type PromotablePipeline = { id: string; name: string; description: string
 export const promotionCopyDao = {
   /** The connections of a workspace, by name. */
   async connectionsOf(em: EntityManager, orgId: string, workspaceId: string): Promise<PromotableConnection[]> {
-    return em.query(`SELECT id, name, kind, type, config FROM workspace.connection WHERE org_id = $1 AND workspace_id = $2 ORDER BY lower(name), id`, [orgId, workspaceId]);
+    return em.query(`SELECT id, name, kind, type, config FROM workspace.connection WHERE org_id = $1 AND workspace_id = $2 ORDER BY lower(name), id`, [
+      orgId,
+      workspaceId,
+    ]);
   },
 
-  async insertConnectionCopy(em: EntityManager, orgId: string, v: { id: string; workspaceId: string; name: string; kind: string; type: string; config: ConnectionConfig }): Promise<void> {
+  async insertConnectionCopy(
+    em: EntityManager,
+    orgId: string,
+    v: { id: string; workspaceId: string; name: string; kind: string; type: string; config: ConnectionConfig },
+  ): Promise<void> {
     await em.query(
       `INSERT INTO workspace.connection (id, org_id, workspace_id, name, kind, type, config, secret_sealed, secret_updated_at, status)
        VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, 'UNTESTED')`,
@@ -81,16 +97,27 @@ export const promotionCopyDao = {
 
   /** The pipelines of a workspace, by name. */
   async pipelinesOf(em: EntityManager, orgId: string, workspaceId: string): Promise<PromotablePipeline[]> {
-    return em.query(`SELECT id, name, description, definition, schedule, time_zone FROM workspace.pipeline WHERE org_id = $1 AND workspace_id = $2 ORDER BY lower(name), id`, [orgId, workspaceId]);
+    return em.query(
+      `SELECT id, name, description, definition, schedule, time_zone FROM workspace.pipeline WHERE org_id = $1 AND workspace_id = $2 ORDER BY lower(name), id`,
+      [orgId, workspaceId],
+    );
   },
 
   async pipelineNameTaken(em: EntityManager, orgId: string, workspaceId: string, name: string): Promise<boolean> {
-    const rows: unknown[] = await em.query(`SELECT 1 FROM workspace.pipeline WHERE org_id = $1 AND workspace_id = $2 AND lower(name) = lower($3)`, [orgId, workspaceId, name]);
+    const rows: unknown[] = await em.query(`SELECT 1 FROM workspace.pipeline WHERE org_id = $1 AND workspace_id = $2 AND lower(name) = lower($3)`, [
+      orgId,
+      workspaceId,
+      name,
+    ]);
     return rows.length > 0;
   },
 
   /** Inserts a paused copy (enabled = false, no next run). */
-  async insertPausedPipelineCopy(em: EntityManager, orgId: string, v: { id: string; workspaceId: string; name: string; description: string; definition: PipelineDefinitionV1; schedule: string | null; timeZone: string }): Promise<void> {
+  async insertPausedPipelineCopy(
+    em: EntityManager,
+    orgId: string,
+    v: { id: string; workspaceId: string; name: string; description: string; definition: PipelineDefinitionV1; schedule: string | null; timeZone: string },
+  ): Promise<void> {
     await em.query(
       `INSERT INTO workspace.pipeline (id, org_id, workspace_id, name, description, definition, schedule, time_zone, enabled, next_run_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, false, NULL)`,

@@ -52,20 +52,26 @@ export class SourceSnapshotRefDao {
            SELECT $1, $2, $3, x.schema_name, x.table_name, x.kind, x.columns, ARRAY(SELECT jsonb_array_elements_text(x.primary_key))
              FROM jsonb_to_recordset($4::jsonb) AS x(schema_name text, table_name text, kind text, columns jsonb, primary_key jsonb)
            ON CONFLICT DO NOTHING`,
-          [ev.orgId, ev.connectionId, ev.version, JSON.stringify(ev.tables.map((t) => ({ schema_name: t.schema, table_name: t.name, kind: t.kind, columns: t.columns, primary_key: t.primaryKey })))],
+          [
+            ev.orgId,
+            ev.connectionId,
+            ev.version,
+            JSON.stringify(ev.tables.map((t) => ({ schema_name: t.schema, table_name: t.name, kind: t.kind, columns: t.columns, primary_key: t.primaryKey }))),
+          ],
         );
       }
       const received = [...row!.received, ev.part];
       const complete = received.length >= ev.parts;
-      await em.query(`UPDATE workspace.source_snapshot_ref SET received_parts = $4, complete = $5, recorded_at = now() WHERE org_id = $1 AND connection_id = $2 AND version = $3`, [
+      await em.query(
+        `UPDATE workspace.source_snapshot_ref SET received_parts = $4, complete = $5, recorded_at = now() WHERE org_id = $1 AND connection_id = $2 AND version = $3`,
+        [ev.orgId, ev.connectionId, ev.version, received, complete],
+      );
+      if (!complete) return 'RECORDED';
+      await em.query(`DELETE FROM workspace.source_snapshot_ref WHERE org_id = $1 AND connection_id = $2 AND version < $3`, [
         ev.orgId,
         ev.connectionId,
         ev.version,
-        received,
-        complete,
       ]);
-      if (!complete) return 'RECORDED';
-      await em.query(`DELETE FROM workspace.source_snapshot_ref WHERE org_id = $1 AND connection_id = $2 AND version < $3`, [ev.orgId, ev.connectionId, ev.version]);
       return 'COMPLETED';
     });
   }
@@ -86,14 +92,23 @@ export class SourceSnapshotRefDao {
         [orgId, [...connectionIds]],
       );
       if (!snaps.length) return out;
-      for (const s of snaps) out.set(s.connection_id, { connectionId: s.connection_id, snapshotId: s.snapshot_id, version: s.version, createdAt: s.created_at, tables: [] });
-      const rows: Array<{ connection_id: string; schema_name: string; table_name: string; kind: 'TABLE' | 'VIEW'; columns: SnapshotTableRef['columns']; primary_key: string[] }> = await em.query(
+      for (const s of snaps)
+        out.set(s.connection_id, { connectionId: s.connection_id, snapshotId: s.snapshot_id, version: s.version, createdAt: s.created_at, tables: [] });
+      const rows: Array<{
+        connection_id: string;
+        schema_name: string;
+        table_name: string;
+        kind: 'TABLE' | 'VIEW';
+        columns: SnapshotTableRef['columns'];
+        primary_key: string[];
+      }> = await em.query(
         `SELECT t.connection_id, t.schema_name, t.table_name, t.kind, t.columns, t.primary_key
            FROM workspace.source_table_ref t JOIN jsonb_to_recordset($2::jsonb) AS k(c uuid, v int) ON k.c = t.connection_id AND k.v = t.version
           WHERE t.org_id = $1 ORDER BY t.connection_id, t.schema_name, t.table_name`,
         [orgId, JSON.stringify(snaps.map((s) => ({ c: s.connection_id, v: s.version })))],
       );
-      for (const r of rows) out.get(r.connection_id)!.tables.push({ schema: r.schema_name, name: r.table_name, kind: r.kind, columns: r.columns, primaryKey: r.primary_key });
+      for (const r of rows)
+        out.get(r.connection_id)!.tables.push({ schema: r.schema_name, name: r.table_name, kind: r.kind, columns: r.columns, primaryKey: r.primary_key });
       return out;
     });
   }

@@ -63,7 +63,9 @@ const toRow = (r: RawRow): WarehouseRow => ({
   lastError: r.last_error,
   lastRunId: r.last_run_id,
   updatedAt: r.updated_at,
-  external: r.connection_id ? { host: r.ext_host, port: r.ext_port, database: r.ext_database, user: r.ext_user, schema: r.ext_schema, secretSet: Boolean(r.ext_has_secret) } : null,
+  external: r.connection_id
+    ? { host: r.ext_host, port: r.ext_port, database: r.ext_database, user: r.ext_user, schema: r.ext_schema, secretSet: Boolean(r.ext_has_secret) }
+    : null,
 });
 
 /**
@@ -76,7 +78,9 @@ export class WarehouseDao {
 
   async findByWorkspaces(orgId: string, workspaceIds: readonly string[]): Promise<WarehouseRow[]> {
     if (!workspaceIds.length) return [];
-    const rows: RawRow[] = await withTenant(this.ds, orgId, (em) => em.query(`${SELECT} WHERE h.org_id = $1 AND h.workspace_id = ANY($2::uuid[])`, [orgId, [...workspaceIds]]));
+    const rows: RawRow[] = await withTenant(this.ds, orgId, (em) =>
+      em.query(`${SELECT} WHERE h.org_id = $1 AND h.workspace_id = ANY($2::uuid[])`, [orgId, [...workspaceIds]]),
+    );
     return rows.map(toRow);
   }
 
@@ -101,26 +105,27 @@ export class WarehouseDao {
 
   /** An EXTERNAL warehouse's destination connection id (not locked: see `lockDestinationConnectionFirst`); null for PLATFORM or no row. */
   async externalConnectionId(em: EntityManager, orgId: string, workspaceId: string): Promise<string | null> {
-    const rows: Array<{ connection_id: string | null }> = await em.query(`SELECT connection_id FROM workspace.warehouse WHERE org_id = $1 AND workspace_id = $2 AND mode = 'EXTERNAL'`, [
-      orgId,
-      workspaceId,
-    ]);
+    const rows: Array<{ connection_id: string | null }> = await em.query(
+      `SELECT connection_id FROM workspace.warehouse WHERE org_id = $1 AND workspace_id = $2 AND mode = 'EXTERNAL'`,
+      [orgId, workspaceId],
+    );
     return rows[0]?.connection_id ?? null;
   }
 
   async sealedPassword(em: EntityManager, orgId: string, workspaceId: string): Promise<WorkspaceSealed | null> {
-    const rows: Array<{ password_sealed: WorkspaceSealed | null }> = await em.query(`SELECT password_sealed FROM workspace.warehouse WHERE org_id = $1 AND workspace_id = $2`, [orgId, workspaceId]);
+    const rows: Array<{ password_sealed: WorkspaceSealed | null }> = await em.query(
+      `SELECT password_sealed FROM workspace.warehouse WHERE org_id = $1 AND workspace_id = $2`,
+      [orgId, workspaceId],
+    );
     return rows[0]?.password_sealed ?? null;
   }
 
   /** A job was dispatched for the warehouse: only that run's result may change the status now. */
   async markDispatched(em: EntityManager, orgId: string, workspaceId: string, runId: string, status: WarehouseStatusValue): Promise<void> {
-    await em.query(`UPDATE workspace.warehouse SET status = $3, last_run_id = $4, last_error = NULL, updated_at = now() WHERE org_id = $1 AND workspace_id = $2`, [
-      orgId,
-      workspaceId,
-      status,
-      runId,
-    ]);
+    await em.query(
+      `UPDATE workspace.warehouse SET status = $3, last_run_id = $4, last_error = NULL, updated_at = now() WHERE org_id = $1 AND workspace_id = $2`,
+      [orgId, workspaceId, status, runId],
+    );
   }
 
   async setExternal(em: EntityManager, orgId: string, workspaceId: string, connectionId: string): Promise<void> {
@@ -131,12 +136,16 @@ export class WarehouseDao {
   }
 
   /** The connection's kind, type and (PostgreSQL) schema, if it is one of this workspace's (same org by row-level security and filter). */
-  async connectionOf(em: EntityManager, orgId: string, workspaceId: string, connectionId: string): Promise<{ kind: string; type: string; schema: string | null } | null> {
-    const rows: Array<{ kind: string; type: string; schema: string | null }> = await em.query(`SELECT kind, type, config->>'schema' AS schema FROM workspace.connection WHERE org_id = $1 AND workspace_id = $2 AND id = $3`, [
-      orgId,
-      workspaceId,
-      connectionId,
-    ]);
+  async connectionOf(
+    em: EntityManager,
+    orgId: string,
+    workspaceId: string,
+    connectionId: string,
+  ): Promise<{ kind: string; type: string; schema: string | null } | null> {
+    const rows: Array<{ kind: string; type: string; schema: string | null }> = await em.query(
+      `SELECT kind, type, config->>'schema' AS schema FROM workspace.connection WHERE org_id = $1 AND workspace_id = $2 AND id = $3`,
+      [orgId, workspaceId, connectionId],
+    );
     return rows[0] ?? null;
   }
 

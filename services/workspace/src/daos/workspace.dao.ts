@@ -59,10 +59,20 @@ export class WorkspaceDao {
 
   /** The live workspace, locked for the rest of the caller's transaction (lifecycle changes serialize on it). */
   lockLive(em: EntityManager, orgId: string, id: string): Promise<Workspace | null> {
-    return em.getRepository(Workspace).createQueryBuilder('w').where('w.orgId = :orgId AND w.id = :id AND w.deletedAt IS NULL', { orgId, id }).setLock('pessimistic_write').getOne();
+    return em
+      .getRepository(Workspace)
+      .createQueryBuilder('w')
+      .where('w.orgId = :orgId AND w.id = :id AND w.deletedAt IS NULL', { orgId, id })
+      .setLock('pessimistic_write')
+      .getOne();
   }
 
-  async update(em: EntityManager, orgId: string, id: string, v: Partial<Pick<Workspace, 'name' | 'description' | 'environment' | 'archivedAt' | 'deletedAt'>>): Promise<Workspace> {
+  async update(
+    em: EntityManager,
+    orgId: string,
+    id: string,
+    v: Partial<Pick<Workspace, 'name' | 'description' | 'environment' | 'archivedAt' | 'deletedAt'>>,
+  ): Promise<Workspace> {
     await em.getRepository(Workspace).update({ orgId, id }, v);
     return em.getRepository(Workspace).findOneByOrFail({ orgId, id });
   }
@@ -73,6 +83,9 @@ export class WorkspaceDao {
  * slip in before the caller's run commits). Null when it does not exist or is deleted.
  */
 export async function lockLiveWorkspaceForRun(em: EntityManager, orgId: string, id: string): Promise<{ archivedAt: Date | null } | null> {
-  const [ws] = (await em.query(`SELECT archived_at FROM workspace.workspace WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL FOR NO KEY UPDATE`, [orgId, id])) as Array<{ archived_at: Date | null }>;
+  const [ws] = (await em.query(`SELECT archived_at FROM workspace.workspace WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL FOR NO KEY UPDATE`, [
+    orgId,
+    id,
+  ])) as Array<{ archived_at: Date | null }>;
   return ws ? { archivedAt: ws.archived_at } : null;
 }

@@ -7,13 +7,13 @@ import type { StoredFile } from '../entities/file.entity';
 export class FileManager {
   private readonly byWorkspace: (viewer: Viewer) => DataLoader<string, StoredFile[]>;
 
-  constructor(
-    private readonly dao: FileDao,
-  ) {
-    this.byWorkspace = perViewer((viewer) => groupLoader(
-      async (wsIds) => (viewer.kind === 'anonymous' ? [] : this.dao.listByWorkspaces(viewer.orgId, wsIds)),
-      (r) => r.workspaceId,
-    ));
+  constructor(private readonly dao: FileDao) {
+    this.byWorkspace = perViewer((viewer) =>
+      groupLoader(
+        async (wsIds) => (viewer.kind === 'anonymous' ? [] : this.dao.listByWorkspaces(viewer.orgId, wsIds)),
+        (r) => r.workspaceId,
+      ),
+    );
   }
 
   async listForWorkspace(viewer: Viewer, workspaceId: string): Promise<StoredFile[]> {

@@ -47,7 +47,10 @@ export function sniffMismatch(contentType: FileContentType, head: Buffer): strin
   const utf16 = head[0] === 0xff && head[1] === 0xfe;
   if (utf16) return contentType === 'text/csv' ? null : 'JSON must be UTF-8';
   if (head.includes(0)) return 'it contains NUL bytes, so it is not text';
-  const text = head.toString('utf8').replace(/^\uFEFF/, '').trimStart();
+  const text = head
+    .toString('utf8')
+    .replace(/^\uFEFF/, '')
+    .trimStart();
   if (contentType !== 'text/csv' && text.length > 0 && text[0] !== '{' && text[0] !== '[') return 'JSON and JSON Lines must start with { or [';
   return null;
 }
@@ -75,7 +78,10 @@ function refuseMidStream(req: Request, res: Response, status: number, code: stri
  * it is renamed to `<dir>/<workspaceId>/<fileId>` (atomic: readers never see a partial file) and
  * recorded in `workspace.file`. Answers 201 `{ fileId, name, contentType, sizeBytes, sha256 }`.
  */
-export function mountFileUploads(app: Express, o: { verifier: ViewerAssertionVerifier; workspaces: WorkspaceDao; files: FileDao; settings: FileStorageSettings; log: Logger }) {
+export function mountFileUploads(
+  app: Express,
+  o: { verifier: ViewerAssertionVerifier; workspaces: WorkspaceDao; files: FileDao; settings: FileStorageSettings; log: Logger },
+) {
   app.post(FILES_PATH, async (req: Request, res: Response) => {
     let viewer;
     try {
@@ -90,24 +96,43 @@ export function mountFileUploads(app: Express, o: { verifier: ViewerAssertionVer
 
     const workspaceId = typeof req.query.workspaceId === 'string' ? req.query.workspaceId : '';
     const name = typeof req.query.name === 'string' ? req.query.name.trim() : '';
-    if (!isUuid(workspaceId)) return refuseMidStream(req, res, 400, 'INVALID_REQUEST', 'Name the workspace: POST /files?workspaceId=<workspace id>&name=<file name>.');
+    if (!isUuid(workspaceId))
+      return refuseMidStream(req, res, 400, 'INVALID_REQUEST', 'Name the workspace: POST /files?workspaceId=<workspace id>&name=<file name>.');
     // eslint-disable-next-line no-control-regex
     if (name.length < 1 || name.length > 255 || /[\u0000-\u001f\u007f/\\]/.test(name)) {
       return refuseMidStream(req, res, 400, 'INVALID_REQUEST', 'Give the file a name (?name=…): 1 to 255 characters, no slashes or control characters.');
     }
-    const contentType = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase() as FileContentType;
+    const contentType = String(req.headers['content-type'] ?? '')
+      .split(';')[0]!
+      .trim()
+      .toLowerCase() as FileContentType;
     if (!FILE_CONTENT_TYPES.includes(contentType)) {
-      return refuseMidStream(req, res, 415, 'UNSUPPORTED_MEDIA_TYPE', `Upload CSV (text/csv), JSON (application/json) or JSON Lines (application/x-ndjson); Content-Type was "${contentType || 'missing'}".`, {
-        allowed: FILE_CONTENT_TYPES,
-      });
+      return refuseMidStream(
+        req,
+        res,
+        415,
+        'UNSUPPORTED_MEDIA_TYPE',
+        `Upload CSV (text/csv), JSON (application/json) or JSON Lines (application/x-ndjson); Content-Type was "${contentType || 'missing'}".`,
+        {
+          allowed: FILE_CONTENT_TYPES,
+        },
+      );
     }
     const [ws] = await o.workspaces.findByIds(viewer.orgId, [workspaceId]);
-    if (!ws || !workspaceRoleOf(viewer, ws.id)) return refuseMidStream(req, res, 404, 'WORKSPACE_NOT_FOUND', 'No such workspace, or you cannot upload files to it.');
+    if (!ws || !workspaceRoleOf(viewer, ws.id))
+      return refuseMidStream(req, res, 404, 'WORKSPACE_NOT_FOUND', 'No such workspace, or you cannot upload files to it.');
     if (!hasWorkspacePermission(viewer, ws.id, 'connections:write')) {
       return refuseMidStream(req, res, 403, 'FORBIDDEN', 'Uploading files needs the EDITOR role in this workspace. Ask a workspace editor or an org admin.');
     }
     const tooLarge = () =>
-      refuseMidStream(req, res, 413, 'FILE_TOO_LARGE', `The file is larger than ${o.settings.maxBytes} bytes, the upload limit (FILE_MAX_BYTES). Split it into smaller files.`, { limit: o.settings.maxBytes });
+      refuseMidStream(
+        req,
+        res,
+        413,
+        'FILE_TOO_LARGE',
+        `The file is larger than ${o.settings.maxBytes} bytes, the upload limit (FILE_MAX_BYTES). Split it into smaller files.`,
+        { limit: o.settings.maxBytes },
+      );
     const declared = Number(req.headers['content-length'] ?? NaN);
     if (Number.isFinite(declared) && declared > o.settings.maxBytes) return tooLarge();
 
@@ -166,7 +191,8 @@ export function mountFileUploads(app: Express, o: { verifier: ViewerAssertionVer
     } catch (err) {
       // A client that went away mid-upload ('aborted'): nothing to answer, nothing kept.
       o.log.warn({ workspaceId: ws.id, fileId, err: (err as Error).message }, 'file upload failed');
-      if (!res.headersSent && !req.destroyed) refuseMidStream(req, res, 500, 'INTERNAL_SERVER_ERROR', 'The upload could not be stored. Try again; if it keeps failing, tell your administrator.');
+      if (!res.headersSent && !req.destroyed)
+        refuseMidStream(req, res, 500, 'INTERNAL_SERVER_ERROR', 'The upload could not be stored. Try again; if it keeps failing, tell your administrator.');
     } finally {
       await fh.close().catch(() => undefined);
       if (!kept) await unlink(tmpPath).catch(() => undefined);

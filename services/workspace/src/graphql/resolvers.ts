@@ -19,7 +19,11 @@ export const resolvers: Resolvers = {
   },
   Mutation: {
     promoteWorkspace: (_p, { input }, ctx) =>
-      ctx.promotions.promote(ctx.viewer, { fromWorkspaceId: input.fromWorkspaceId, toWorkspaceId: input.toWorkspaceId, include: input.include ?? ['CONNECTIONS', 'PIPELINES', 'MAPPINGS'] }),
+      ctx.promotions.promote(ctx.viewer, {
+        fromWorkspaceId: input.fromWorkspaceId,
+        toWorkspaceId: input.toWorkspaceId,
+        include: input.include ?? ['CONNECTIONS', 'PIPELINES', 'MAPPINGS'],
+      }),
     createWorkspace: (_p, { input }, ctx) => ctx.workspaces.create(ctx.viewer, input),
     updateWorkspace: (_p, { id, input }, ctx) => ctx.workspaces.update(ctx.viewer, id, input),
     archiveWorkspace: (_p, { id }, ctx) => ctx.workspaces.archive(ctx.viewer, id),
@@ -114,7 +118,10 @@ export const resolvers: Resolvers = {
     connection: (x, _a, ctx) => ctx.connections.get(ctx.viewer, x.connectionId),
   },
   ConnectionConfig: {
-    __resolveType: (c) => (({ POSTGRES: 'PostgresConnectionConfig', MYSQL: 'MysqlConnectionConfig', FILE: 'FileConnectionConfig', REST_API: 'RestApiConnectionConfig' }) as const)[c.type],
+    __resolveType: (c) =>
+      (({ POSTGRES: 'PostgresConnectionConfig', MYSQL: 'MysqlConnectionConfig', FILE: 'FileConnectionConfig', REST_API: 'RestApiConnectionConfig' }) as const)[
+        c.type
+      ],
   },
   PostgresConnectionConfig: {
     sslMode: (c) => sslModeToEnum(c.sslMode),

@@ -16,5 +16,9 @@ export interface JobDispatchSettings {
 
 /** Dispatch settings from the process's keys: a keyring that also holds the previous master key during a rotation. */
 export function jobDispatchSettings(s: { masterKey: Buffer; previousMasterKeys?: Buffer[]; testTimeoutMs: number }, keyring?: Keyring): JobDispatchSettings {
-  return { masterKey: s.masterKey, testTimeoutMs: s.testTimeoutMs, box: new ConnectionSecretBox(keyring ?? new Keyring(s.masterKey, s.previousMasterKeys ?? [])) };
+  return {
+    masterKey: s.masterKey,
+    testTimeoutMs: s.testTimeoutMs,
+    box: new ConnectionSecretBox(keyring ?? new Keyring(s.masterKey, s.previousMasterKeys ?? [])),
+  };
 }

@@ -46,7 +46,12 @@ export async function dispatchSourceJob(
   dao: ConnectionDao,
   s: JobDispatchSettings,
   conn: Connection & { secretSealed: WorkspaceSealed | null },
-  o: { runId: string; requestedBy: string; limits?: JobLimits; /** The job id when the caller sealed something else for it already (an external warehouse's secrets, AAD `job:<jobId>`). */ jobId?: string } & SourceJobPayload,
+  o: {
+    runId: string;
+    requestedBy: string;
+    limits?: JobLimits;
+    /** The job id when the caller sealed something else for it already (an external warehouse's secrets, AAD `job:<jobId>`). */ jobId?: string;
+  } & SourceJobPayload,
 ): Promise<{ jobId: string; runId: string }> {
   const jobId = o.jobId ?? randomUUID();
   const { runId } = o;
@@ -62,7 +67,8 @@ export async function dispatchSourceJob(
     requestedBy: o.requestedBy,
     ...(o.limits ? { limits: o.limits } : {}),
   };
-  const job: SourceJob = o.kind === 'source.discover' ? { ...base, kind: o.kind, payload: o.payload(sealed) } : { ...base, kind: o.kind, payload: o.payload(sealed) };
+  const job: SourceJob =
+    o.kind === 'source.discover' ? { ...base, kind: o.kind, payload: o.payload(sealed) } : { ...base, kind: o.kind, payload: o.payload(sealed) };
   await enqueueJob(em, job, conn.id);
   return { jobId, runId };
 }

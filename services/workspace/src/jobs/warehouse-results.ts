@@ -7,7 +7,10 @@ import type { WarehouseDao, WarehouseStatusValue } from '../daos/warehouse.dao';
  * warehouse's latest run counts (WarehouseDao.recordRunResult), inside the event's org.
  * Returns undefined for events that are not warehouse results (the caller handles those).
  */
-export async function applyWarehouseRunResult(dao: WarehouseDao, ev: RunEvent): Promise<{ runId: string; status: WarehouseStatusValue; updated: number } | undefined> {
+export async function applyWarehouseRunResult(
+  dao: WarehouseDao,
+  ev: RunEvent,
+): Promise<{ runId: string; status: WarehouseStatusValue; updated: number } | undefined> {
   if (ev.type !== 'run.state' || (ev.kind !== 'warehouse.provision' && ev.kind !== 'warehouse.purge')) return undefined;
   if (ev.state !== 'SUCCESS' && ev.state !== 'FAILURE' && ev.state !== 'CANCELED') return undefined;
   const ok = ev.state === 'SUCCESS';

@@ -47,7 +47,13 @@ function identifierErrors(input: Pick<CanonicalizeColumnInput, 'table' | 'column
     const v = input[field];
     const what = field === 'table' ? 'A table of the workspace’s warehouse schema' : 'A column';
     if (!PLAIN_IDENTIFIER.test(v)) {
-      errors.push(userError('INVALID_IDENTIFIER', field, `${what}: a letter or _, then letters, digits or _, at most 63 characters, exactly as in the warehouse (case matters); e.g. raw_public__customer.`));
+      errors.push(
+        userError(
+          'INVALID_IDENTIFIER',
+          field,
+          `${what}: a letter or _, then letters, digits or _, at most 63 characters, exactly as in the warehouse (case matters); e.g. raw_public__customer.`,
+        ),
+      );
     } else if (v.toLowerCase().startsWith('_dlx_')) {
       errors.push(userError('RESERVED_IDENTIFIER', field, `${what} named _dlx_… belongs to the platform (run ids, quarantine) and cannot be canonicalized.`));
     }
@@ -104,7 +110,12 @@ export class CanonicalizeManager {
     const orgId = viewer.orgId;
     if (!isUuid(input.workspaceId) || !hasWorkspacePermission(viewer, input.workspaceId, 'workspace:read')) return { runId: null, errors: [NOT_FOUND] };
     if (!hasWorkspacePermission(viewer, input.workspaceId, 'pipelines:run')) {
-      return { runId: null, errors: [userError('FORBIDDEN', 'workspaceId', 'You can see this workspace but not run jobs in it (needs pipelines:run); ask an editor of the workspace.')] };
+      return {
+        runId: null,
+        errors: [
+          userError('FORBIDDEN', 'workspaceId', 'You can see this workspace but not run jobs in it (needs pipelines:run); ask an editor of the workspace.'),
+        ],
+      };
     }
     // Input checks first, nothing read: a bad name changes nothing.
     const input0 = { table: input.table.trim(), column: input.column.trim() };
@@ -124,7 +135,13 @@ export class CanonicalizeManager {
       if (isUserError(warehouse)) return { runId: null, errors: [warehouse] };
       const runId = randomUUID();
       const jobId = randomUUID();
-      const { limits } = await this.quotas.admitRun(em, orgId, { runId, workspaceId: input.workspaceId, kind: 'column.canonicalize', writesData: true, externalWarehouse: warehouse.mode === 'EXTERNAL' });
+      const { limits } = await this.quotas.admitRun(em, orgId, {
+        runId,
+        workspaceId: input.workspaceId,
+        kind: 'column.canonicalize',
+        writesData: true,
+        externalWarehouse: warehouse.mode === 'EXTERNAL',
+      });
       // An external warehouse's secrets are sealed for this job only (AAD job:<jobId>).
       const destination = warehouse.mode === 'PLATFORM' ? warehouse.destination : await warehouse.seal(`job:${jobId}`);
       // Parsed with the contract the worker applies: a job that would be refused never leaves.
@@ -168,7 +185,11 @@ export class CanonicalizeManager {
     // No pattern anywhere in the chain: the custom type only renames its built-in.
     if (pattern === null) return { type: ref.baseType };
     if (pattern.length > MAX_JOB_PATTERN) {
-      return userError('CANONICAL_TYPE_UNSUPPORTED', 'canonicalType', `"${name}" narrows its built-in with patterns too long for one run (over ${MAX_JOB_PATTERN} characters together); canonicalize with a type of a shorter chain.`);
+      return userError(
+        'CANONICAL_TYPE_UNSUPPORTED',
+        'canonicalType',
+        `"${name}" narrows its built-in with patterns too long for one run (over ${MAX_JOB_PATTERN} characters together); canonicalize with a type of a shorter chain.`,
+      );
     }
     return { type: ref.baseType, custom: { name: ref.name, pattern } };
   }

@@ -20,12 +20,46 @@ const SSL_MODES = { DISABLE: 'disable', PREFER: 'prefer', REQUIRE: 'require', VE
 export type SslModeEnum = keyof typeof SSL_MODES;
 export const sslModeToEnum = (m: string): SslModeEnum => (Object.entries(SSL_MODES).find(([, v]) => v === m)?.[0] ?? 'PREFER') as SslModeEnum;
 
-export interface PostgresConfigInput { host: string; port?: number | null; database: string; user: string; sslMode?: SslModeEnum | null; schema?: string | null }
-export interface MysqlConfigInput { host: string; port?: number | null; database: string; user: string; ssl?: boolean | null }
-export interface FileConfigInput { fileId: string; format?: 'CSV' | 'JSON' | 'JSONL' | null; delimiter?: string | null; encoding?: string | null }
-export interface RestApiConfigInput { baseUrl: string; auth?: 'NONE' | 'BEARER' | 'API_KEY' | 'BASIC' | null; apiKeyHeader?: string | null; username?: string | null; openApiUrl?: string | null; openApiFileId?: string | null }
-export interface ConfigInputs { postgres?: PostgresConfigInput | null; mysql?: MysqlConfigInput | null; file?: FileConfigInput | null; restApi?: RestApiConfigInput | null }
-export interface SecretsInput { password?: string | null; token?: string | null; apiKey?: string | null }
+export interface PostgresConfigInput {
+  host: string;
+  port?: number | null;
+  database: string;
+  user: string;
+  sslMode?: SslModeEnum | null;
+  schema?: string | null;
+}
+export interface MysqlConfigInput {
+  host: string;
+  port?: number | null;
+  database: string;
+  user: string;
+  ssl?: boolean | null;
+}
+export interface FileConfigInput {
+  fileId: string;
+  format?: 'CSV' | 'JSON' | 'JSONL' | null;
+  delimiter?: string | null;
+  encoding?: string | null;
+}
+export interface RestApiConfigInput {
+  baseUrl: string;
+  auth?: 'NONE' | 'BEARER' | 'API_KEY' | 'BASIC' | null;
+  apiKeyHeader?: string | null;
+  username?: string | null;
+  openApiUrl?: string | null;
+  openApiFileId?: string | null;
+}
+export interface ConfigInputs {
+  postgres?: PostgresConfigInput | null;
+  mysql?: MysqlConfigInput | null;
+  file?: FileConfigInput | null;
+  restApi?: RestApiConfigInput | null;
+}
+export interface SecretsInput {
+  password?: string | null;
+  token?: string | null;
+  apiKey?: string | null;
+}
 
 /** Null / undefined GraphQL fields → absent (so zod defaults apply). */
 const defined = <T extends object>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null && v !== undefined)) as Partial<T>;
@@ -41,7 +75,11 @@ export function configOf(type: ConnectionType, stored: ConnectionConfig): Connec
 }
 
 /** FILE format from the upload's content type (unless the input names one). */
-const FORMAT_OF: Record<StoredFile['contentType'], 'CSV' | 'JSON' | 'JSONL'> = { 'text/csv': 'CSV', 'application/json': 'JSON', 'application/x-ndjson': 'JSONL' };
+const FORMAT_OF: Record<StoredFile['contentType'], 'CSV' | 'JSON' | 'JSONL'> = {
+  'text/csv': 'CSV',
+  'application/json': 'JSON',
+  'application/x-ndjson': 'JSONL',
+};
 
 /**
  * Validates the input's config for `type`: exactly the matching sub-object, checked by the
@@ -56,7 +94,8 @@ export async function buildConfig(
   const errors: UserError[] = [];
   const key = CONFIG_KEY[type];
   for (const other of Object.values(CONFIG_KEY)) {
-    if (other !== key && input[other]) errors.push(userError('CONFIG_TYPE_MISMATCH', `config.${other}`, `A ${type} connection takes its settings in \`${key}\`; remove \`${other}\`.`));
+    if (other !== key && input[other])
+      errors.push(userError('CONFIG_TYPE_MISMATCH', `config.${other}`, `A ${type} connection takes its settings in \`${key}\`; remove \`${other}\`.`));
   }
   const raw = input[key];
   if (!raw) return { config: null, errors: [...errors, userError('CONFIG_REQUIRED', `config.${key}`, `Give the ${type} settings in \`${key}\`.`)] };
@@ -74,7 +113,13 @@ export async function buildConfig(
       const r = defined(raw as RestApiConfigInput);
       parsed = restApiConnectionConfig.safeParse({ auth: 'NONE', ...r, type });
       if (parsed.success && r.openApiFileId && !(await fileOf(r.openApiFileId))) {
-        errors.push(userError('FILE_NOT_FOUND', `config.${key}.openApiFileId`, 'No such uploaded file in this workspace. Upload the OpenAPI document with POST /files first.'));
+        errors.push(
+          userError(
+            'FILE_NOT_FOUND',
+            `config.${key}.openApiFileId`,
+            'No such uploaded file in this workspace. Upload the OpenAPI document with POST /files first.',
+          ),
+        );
       }
       if (parsed.success && parsed.data.type === 'REST_API' && parsed.data.auth === 'BASIC' && !parsed.data.username) {
         errors.push(userError('INVALID_CONFIG', `config.${key}.username`, 'BASIC authentication needs a username (the password goes in `secrets.password`).'));
@@ -84,8 +129,25 @@ export async function buildConfig(
     case 'FILE': {
       const f = raw as FileConfigInput;
       const file = await fileOf(f.fileId);
-      if (!file) return { config: null, errors: [...errors, userError('FILE_NOT_FOUND', `config.${key}.fileId`, 'No such uploaded file in this workspace. Upload it with POST /files and use the fileId it answers.')] };
-      parsed = connectionConfig.safeParse({ ...defined(f), type, fileName: file.name, sizeBytes: Number(file.sizeBytes), format: f.format ?? FORMAT_OF[file.contentType] });
+      if (!file)
+        return {
+          config: null,
+          errors: [
+            ...errors,
+            userError(
+              'FILE_NOT_FOUND',
+              `config.${key}.fileId`,
+              'No such uploaded file in this workspace. Upload it with POST /files and use the fileId it answers.',
+            ),
+          ],
+        };
+      parsed = connectionConfig.safeParse({
+        ...defined(f),
+        type,
+        fileName: file.name,
+        sizeBytes: Number(file.sizeBytes),
+        format: f.format ?? FORMAT_OF[file.contentType],
+      });
       break;
     }
   }
@@ -107,7 +169,8 @@ export function buildSecrets(
   const parsed = connectionSecrets.safeParse(defined(input ?? {}));
   if (!parsed.success) return { secrets: null, errors: zodErrors(parsed.error, 'secrets', 'INVALID_SECRET') };
   const errors: UserError[] = [];
-  if (config?.type === 'FILE' && Object.keys(parsed.data).length) errors.push(userError('INVALID_SECRET', 'secrets', 'A FILE connection has no secrets; remove `secrets`.'));
+  if (config?.type === 'FILE' && Object.keys(parsed.data).length)
+    errors.push(userError('INVALID_SECRET', 'secrets', 'A FILE connection has no secrets; remove `secrets`.'));
   if (config?.type === 'REST_API') {
     const need = REST_SECRET[config.auth];
     if (need && !parsed.data[need]) errors.push(userError('SECRET_REQUIRED', `secrets.${need}`, `${config.auth} authentication needs \`secrets.${need}\`.`));

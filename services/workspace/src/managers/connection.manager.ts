@@ -67,17 +67,21 @@ export class ConnectionManager {
     private readonly onCommit: () => void,
     private readonly quotas: QuotaPolicy,
   ) {
-    this.loader = perViewer((viewer) => byIdLoader(async (ids) => {
-      const orgId = this.orgId(viewer);
-      return orgId ? this.dao.findByIds(orgId, ids) : [];
-    }));
-    this.byWorkspace = perViewer((viewer) => groupLoader(
-      async (wsIds) => {
+    this.loader = perViewer((viewer) =>
+      byIdLoader(async (ids) => {
         const orgId = this.orgId(viewer);
-        return orgId ? this.dao.listByWorkspaces(orgId, wsIds) : [];
-      },
-      (r) => r.workspaceId,
-    ));
+        return orgId ? this.dao.findByIds(orgId, ids) : [];
+      }),
+    );
+    this.byWorkspace = perViewer((viewer) =>
+      groupLoader(
+        async (wsIds) => {
+          const orgId = this.orgId(viewer);
+          return orgId ? this.dao.listByWorkspaces(orgId, wsIds) : [];
+        },
+        (r) => r.workspaceId,
+      ),
+    );
   }
 
   private orgId(viewer: Viewer): string | null {
@@ -131,12 +135,34 @@ export class ConnectionManager {
     return result;
   }
 
-  private async insert(em: EntityManager, orgId: string, workspaceId: string, id: string, name: string, kind: ConnectionKindValue, config: ConnectionConfig, secrets: ConnectionSecrets): Promise<Payload> {
+  private async insert(
+    em: EntityManager,
+    orgId: string,
+    workspaceId: string,
+    id: string,
+    name: string,
+    kind: ConnectionKindValue,
+    config: ConnectionConfig,
+    secrets: ConnectionSecrets,
+  ): Promise<Payload> {
     if (await this.dao.nameTaken(em, orgId, workspaceId, name)) {
-      return { connection: null, errors: [userError('NAME_TAKEN', 'name', `A connection named "${name}" already exists in this workspace. Pick another name.`)] };
+      return {
+        connection: null,
+        errors: [userError('NAME_TAKEN', 'name', `A connection named "${name}" already exists in this workspace. Pick another name.`)],
+      };
     }
     const sealed = await this.settings.box.seal(em, orgId, workspaceId, id, secrets);
-    await this.dao.insert(em, { id, orgId, workspaceId, name, kind, type: config.type, config, secretSealed: sealed, secretUpdatedAt: sealed ? new Date() : null });
+    await this.dao.insert(em, {
+      id,
+      orgId,
+      workspaceId,
+      name,
+      kind,
+      type: config.type,
+      config,
+      secretSealed: sealed,
+      secretUpdatedAt: sealed ? new Date() : null,
+    });
     await enqueueOutbox(em, 'workspace.connection.created.v1', { orgId, workspaceId, connectionId: id, type: config.type });
     return { connection: await this.dao.findOne(em, orgId, id), errors: [] };
   }
@@ -159,12 +185,17 @@ export class ConnectionManager {
       const locked = await this.dao.lockWithSecret(em, orgId, conn.id);
       if (!locked) return { connection: null, errors: [NOT_FOUND('change')] };
       const givesConfig = Boolean(input.postgres || input.mysql || input.file || input.restApi);
-      const built = givesConfig ? await buildConfig(locked.type, input, this.fileLookup(em, orgId, locked.workspaceId)) : { config: configOf(locked.type, locked.config), errors: [] };
+      const built = givesConfig
+        ? await buildConfig(locked.type, input, this.fileLookup(em, orgId, locked.workspaceId))
+        : { config: configOf(locked.type, locked.config), errors: [] };
       const secrets = buildSecrets(input.secrets, built.config, { complete: Boolean(input.secrets) });
       const all = [...errors, ...built.errors, ...secrets.errors];
       if (!built.config || all.length) return { connection: null, errors: all };
       if (name !== locked.name && (await this.dao.nameTaken(em, orgId, locked.workspaceId, name, locked.id))) {
-        return { connection: null, errors: [userError('NAME_TAKEN', 'name', `A connection named "${name}" already exists in this workspace. Pick another name.`)] };
+        return {
+          connection: null,
+          errors: [userError('NAME_TAKEN', 'name', `A connection named "${name}" already exists in this workspace. Pick another name.`)],
+        };
       }
       const configChanged = givesConfig && JSON.stringify(built.config) !== JSON.stringify(configOf(locked.type, locked.config));
       await this.dao.update(em, orgId, locked.id, { name, kind: input.kind ?? locked.kind, config: built.config, configChanged });

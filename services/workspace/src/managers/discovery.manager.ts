@@ -22,16 +22,27 @@ export function validateDiscoveryScope(raw: { tables?: readonly string[] | null;
     const list = raw?.[key] ?? [];
     const what = key === 'tables' ? 'A table name' : 'A pattern';
     if (list.length > SCOPE_LIMITS[key]) {
-      errors.push(userError('TOO_MANY_SCOPE_ENTRIES', `scope.${key}`, `At most ${SCOPE_LIMITS[key]} ${key} in a discovery scope (${list.length} given); use patterns, or discover without a scope.`));
+      errors.push(
+        userError(
+          'TOO_MANY_SCOPE_ENTRIES',
+          `scope.${key}`,
+          `At most ${SCOPE_LIMITS[key]} ${key} in a discovery scope (${list.length} given); use patterns, or discover without a scope.`,
+        ),
+      );
       continue;
     }
     list.forEach((v, i) => {
       const at = `scope.${key}.${i}`;
       const t = v.trim();
-      if (!t) errors.push(userError('SCOPE_NAME_EMPTY', at, `${what} cannot be empty: schema.table (or a bare table name)${key === 'patterns' ? ', with * and ?' : ''}.`));
-      else if (t.length > SCOPE_NAME_MAX) errors.push(userError('SCOPE_NAME_TOO_LONG', at, `${what} has at most ${SCOPE_NAME_MAX} characters (${t.length} given).`));
+      if (!t)
+        errors.push(
+          userError('SCOPE_NAME_EMPTY', at, `${what} cannot be empty: schema.table (or a bare table name)${key === 'patterns' ? ', with * and ?' : ''}.`),
+        );
+      else if (t.length > SCOPE_NAME_MAX)
+        errors.push(userError('SCOPE_NAME_TOO_LONG', at, `${what} has at most ${SCOPE_NAME_MAX} characters (${t.length} given).`));
       // eslint-disable-next-line no-control-regex
-      else if (/[\u0000-\u001f\u007f]/.test(t)) errors.push(userError('SCOPE_NAME_INVALID', at, `${what} cannot contain control characters (line breaks, tabs).`));
+      else if (/[\u0000-\u001f\u007f]/.test(t))
+        errors.push(userError('SCOPE_NAME_INVALID', at, `${what} cannot contain control characters (line breaks, tabs).`));
     });
   }
   return errors;
@@ -56,7 +67,11 @@ export class DiscoveryManager {
     private readonly quotas: QuotaPolicy,
   ) {}
 
-  async discover(viewer: Viewer, id: string, rawScope: { tables?: readonly string[] | null; patterns?: readonly string[] | null } | null | undefined): Promise<{ runId: string | null; errors: UserError[] }> {
+  async discover(
+    viewer: Viewer,
+    id: string,
+    rawScope: { tables?: readonly string[] | null; patterns?: readonly string[] | null } | null | undefined,
+  ): Promise<{ runId: string | null; errors: UserError[] }> {
     if (viewer.kind === 'anonymous') throw new UnauthenticatedError();
     const orgId = viewer.orgId;
     if (!isUuid(id)) return { runId: null, errors: [NOT_FOUND] };
@@ -68,12 +83,24 @@ export class DiscoveryManager {
     });
     // The checks above cover the contract; this only guards against the two drifting apart.
     if (!parsed.success) {
-      return { runId: null, errors: parsed.error.issues.map((i) => userError('INVALID_SCOPE', `scope.${i.path.join('.')}`, `Table names and patterns: 1 to 255 characters, at most 1000 tables and 100 patterns (${i.message}).`)) };
+      return {
+        runId: null,
+        errors: parsed.error.issues.map((i) =>
+          userError(
+            'INVALID_SCOPE',
+            `scope.${i.path.join('.')}`,
+            `Table names and patterns: 1 to 255 characters, at most 1000 tables and 100 patterns (${i.message}).`,
+          ),
+        ),
+      };
     }
     const scope: DiscoveryScope = parsed.data;
     const result = await withTenant(this.ds, orgId, async (em) => {
       const conn = await this.dao.lockWithSecret(em, orgId, id);
-      if (!conn || !(hasWorkspacePermission(viewer, conn.workspaceId, 'connections:test') || hasWorkspacePermission(viewer, conn.workspaceId, 'schemas:write'))) {
+      if (
+        !conn ||
+        !(hasWorkspacePermission(viewer, conn.workspaceId, 'connections:test') || hasWorkspacePermission(viewer, conn.workspaceId, 'schemas:write'))
+      ) {
         return { runId: null, errors: [NOT_FOUND] };
       }
       const runId = randomUUID();

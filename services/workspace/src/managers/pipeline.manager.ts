@@ -98,7 +98,13 @@ function incrementalErrors(d: PipelineDefinitionV1): UserError[] {
       const field = `definition.sources.${i}.incremental.${j}.table`;
       if (seen.has(t.table)) errors.push(userError('DEFINITION_INVALID', field, `${field}: ${t.table} is listed twice; give each incremental table once.`));
       else if (!selects(s, t.table)) {
-        errors.push(userError('DEFINITION_INVALID', field, `${field}: ${t.table} is not among the tables this source loads (its tables and patterns); add it to \`tables\` or a matching pattern, or remove it from \`incremental\`.`));
+        errors.push(
+          userError(
+            'DEFINITION_INVALID',
+            field,
+            `${field}: ${t.table} is not among the tables this source loads (its tables and patterns); add it to \`tables\` or a matching pattern, or remove it from \`incremental\`.`,
+          ),
+        );
       }
       seen.add(t.table);
     });
@@ -121,8 +127,16 @@ export function sourceTableErrors(s: PipelineDefinitionV1['sources'][number], i:
   const notDiscovered = (field: string, name: string) => {
     const lower = name.toLowerCase();
     const near = snap.tables.map((t) => `${t.schema}.${t.name}`).filter((q) => q.toLowerCase() === lower || q.toLowerCase().endsWith(`.${lower}`));
-    const hint = near.length ? ` Did you mean ${someOf(near, 3)}? Names are case-sensitive.` : snap.tables.length ? ` It has ${someOf(snap.tables.map((t) => `${t.schema}.${t.name}`))}.` : ' It found no tables.';
-    return userError('TABLE_NOT_DISCOVERED', field, `${field}: ${JSON.stringify(name)} is not a table of the connection's latest discovery (version ${snap.version}).${hint} If the table is new, run discoverConnection again first.`);
+    const hint = near.length
+      ? ` Did you mean ${someOf(near, 3)}? Names are case-sensitive.`
+      : snap.tables.length
+        ? ` It has ${someOf(snap.tables.map((t) => `${t.schema}.${t.name}`))}.`
+        : ' It found no tables.';
+    return userError(
+      'TABLE_NOT_DISCOVERED',
+      field,
+      `${field}: ${JSON.stringify(name)} is not a table of the connection's latest discovery (version ${snap.version}).${hint} If the table is new, run discoverConnection again first.`,
+    );
   };
   (s.tables ?? []).forEach((name, j) => {
     if (!matches(name).length) errors.push(notDiscovered(`definition.sources.${i}.tables.${j}`, name));
@@ -137,13 +151,26 @@ export function sourceTableErrors(s: PipelineDefinitionV1['sources'][number], i:
     for (const t of found) {
       const columns = new Set(t.columns.map((c) => c.name));
       const missing = (field: string, c: string) =>
-        userError('COLUMN_NOT_FOUND', field, `${field}: ${t.schema}.${t.name} has no column ${JSON.stringify(c)} (its columns: ${someOf(t.columns.map((x) => x.name), 8)}).`);
+        userError(
+          'COLUMN_NOT_FOUND',
+          field,
+          `${field}: ${t.schema}.${t.name} has no column ${JSON.stringify(c)} (its columns: ${someOf(
+            t.columns.map((x) => x.name),
+            8,
+          )}).`,
+        );
       if (!columns.has(inc.cursorColumn)) errors.push(missing(`${at}.cursorColumn`, inc.cursorColumn));
       inc.primaryKey?.forEach((c, k) => {
         if (!columns.has(c)) errors.push(missing(`${at}.primaryKey.${k}`, c));
       });
       if (!inc.primaryKey?.length && !t.primaryKey.length) {
-        errors.push(userError('PRIMARY_KEY_REQUIRED', `${at}.primaryKey`, `${at}.primaryKey: ${t.schema}.${t.name} has no primary key; name the column(s) that identify a row, or load the table FULL.`));
+        errors.push(
+          userError(
+            'PRIMARY_KEY_REQUIRED',
+            `${at}.primaryKey`,
+            `${at}.primaryKey: ${t.schema}.${t.name} has no primary key; name the column(s) that identify a row, or load the table FULL.`,
+          ),
+        );
       }
     }
   });
@@ -163,7 +190,8 @@ function definitionErrors(issues: ZodIssue[]): UserError[] {
   return issues.map((i) => {
     const path = i.path.map((k, n) => (n === 0 && k === 'targets' ? 'targetTableIds' : k));
     const field = ['definition', ...path].join('.');
-    const what = i.path[0] === 'checks' && i.code === 'invalid_union' ? 'A check is either { ruleId } or { type, column } (with an optional targetTableId).' : i.message;
+    const what =
+      i.path[0] === 'checks' && i.code === 'invalid_union' ? 'A check is either { ruleId } or { type, column } (with an optional targetTableId).' : i.message;
     return userError('DEFINITION_INVALID', field, `${field}: ${what}`);
   });
 }
@@ -188,10 +216,12 @@ export class PipelineManager {
     private readonly dispatch: PipelineDispatchDeps,
     private readonly snapshots: SourceSnapshotRefDao = new SourceSnapshotRefDao(ds),
   ) {
-    this.loader = perViewer((viewer) => byIdLoader(async (ids) => {
-      const orgId = this.orgId(viewer);
-      return orgId ? this.dao.findByIds(orgId, ids) : [];
-    }));
+    this.loader = perViewer((viewer) =>
+      byIdLoader(async (ids) => {
+        const orgId = this.orgId(viewer);
+        return orgId ? this.dao.findByIds(orgId, ids) : [];
+      }),
+    );
   }
 
   private orgId(viewer: Viewer): string | null {
@@ -227,7 +257,8 @@ export class PipelineManager {
   /** The next `count` (1–100) slots of the schedule after now, in UTC; none when unscheduled or disabled. */
   nextRunTimes(p: Pipeline, count: number | null | undefined): Date[] {
     const n = count ?? 5;
-    if (!Number.isInteger(n) || n < 1 || n > 100) throw new ValidationError('count must be between 1 and 100.', [{ field: 'count', message: 'between 1 and 100' }]);
+    if (!Number.isInteger(n) || n < 1 || n > 100)
+      throw new ValidationError('count must be between 1 and 100.', [{ field: 'count', message: 'between 1 and 100' }]);
     if (!p.schedule || !p.enabled || cronError(p.schedule) || !isTimeZone(p.timeZone)) return [];
     return nextRunTimes(p.schedule, p.timeZone, new Date(), n);
   }
@@ -253,7 +284,8 @@ export class PipelineManager {
 
     const result = await withTenant(this.ds, orgId, async (em): Promise<PipelinePayload> => {
       const refErrors = await this.checkConnections(em, orgId, ws.id, definition);
-      if (await this.dao.nameTaken(em, orgId, ws.id, name)) refErrors.push(userError('NAME_TAKEN', 'name', `A pipeline named "${name}" already exists in this workspace; choose another name.`));
+      if (await this.dao.nameTaken(em, orgId, ws.id, name))
+        refErrors.push(userError('NAME_TAKEN', 'name', `A pipeline named "${name}" already exists in this workspace; choose another name.`));
       if (refErrors.length) return { pipeline: null, errors: refErrors };
       const pipeline = await this.dao.insert(em, {
         orgId,
@@ -348,12 +380,19 @@ export class PipelineManager {
   }
 
   /** The pipeline when the viewer may act on it; otherwise the payload error (not yours = not found). */
-  private async writable(viewer: Viewer, id: string, permission: WorkspacePermission): Promise<{ pipeline: Pipeline; orgId: string } | { pipeline: null; errors: UserError[] }> {
+  private async writable(
+    viewer: Viewer,
+    id: string,
+    permission: WorkspacePermission,
+  ): Promise<{ pipeline: Pipeline; orgId: string } | { pipeline: null; errors: UserError[] }> {
     const orgId = this.requireOrg(viewer);
     const p = await this.get(viewer, id);
     if (!p) return { pipeline: null, errors: [NOT_FOUND()] };
     if (!hasWorkspacePermission(viewer, p.workspaceId, permission)) {
-      return { pipeline: null, errors: [userError('FORBIDDEN', null, `You can see this pipeline but not change or run it (needs ${permission}); ask an editor of the workspace.`)] };
+      return {
+        pipeline: null,
+        errors: [userError('FORBIDDEN', null, `You can see this pipeline but not change or run it (needs ${permission}); ask an editor of the workspace.`)],
+      };
     }
     // An archived workspace is read-only (and paused): no edits, no runs.
     const archived = await this.workspaces.writeBlocker(viewer, p.workspaceId);
@@ -362,7 +401,11 @@ export class PipelineManager {
   }
 
   /** Runs `fn` with the pipeline's row locked (edits serialize with scheduler ticks), then returns the fresh row. */
-  private async inLockedPipeline(viewer: Viewer, p0: Pipeline, fn: (em: EntityManager, p: Pipeline) => Promise<PipelinePayload | null>): Promise<PipelinePayload> {
+  private async inLockedPipeline(
+    viewer: Viewer,
+    p0: Pipeline,
+    fn: (em: EntityManager, p: Pipeline) => Promise<PipelinePayload | null>,
+  ): Promise<PipelinePayload> {
     const result = await withTenant(this.ds, p0.orgId, async (em): Promise<PipelinePayload> => {
       const p = await this.dao.lock(em, p0.orgId, p0.id);
       if (!p) return { pipeline: null, errors: [NOT_FOUND()] };
@@ -382,14 +425,18 @@ export class PipelineManager {
   /** Checks of plain fields; `undefined` = not being changed. */
   private checkFields(f: { name?: string; description?: string; schedule?: string | null; timeZone?: string }): UserError[] {
     const errors: UserError[] = [];
-    if (f.name !== undefined && (f.name.length < 1 || f.name.length > 100)) errors.push(userError('INVALID_NAME', 'name', 'The name must be 1 to 100 characters.'));
-    if (f.description !== undefined && f.description.length > 2000) errors.push(userError('INVALID_DESCRIPTION', 'description', 'The description must be at most 2000 characters.'));
+    if (f.name !== undefined && (f.name.length < 1 || f.name.length > 100))
+      errors.push(userError('INVALID_NAME', 'name', 'The name must be 1 to 100 characters.'));
+    if (f.description !== undefined && f.description.length > 2000)
+      errors.push(userError('INVALID_DESCRIPTION', 'description', 'The description must be at most 2000 characters.'));
     if (f.schedule) {
       const e = cronError(f.schedule);
       if (e) errors.push(userError('CRON_INVALID', 'schedule', e));
     }
     if (f.timeZone !== undefined && !isTimeZone(f.timeZone)) {
-      errors.push(userError('TIME_ZONE_INVALID', 'timeZone', `"${f.timeZone}" is not an IANA time zone; use a name like Europe/Berlin, America/New_York or UTC.`));
+      errors.push(
+        userError('TIME_ZONE_INVALID', 'timeZone', `"${f.timeZone}" is not an IANA time zone; use a name like Europe/Berlin, America/New_York or UTC.`),
+      );
     }
     return errors;
   }
@@ -410,8 +457,10 @@ export class PipelineManager {
       list.forEach((s, i) => {
         const field = `definition.${part}.${i}.connectionId`;
         const kind = kinds.get(s.connectionId)?.kind;
-        if (!kind) errors.push(userError('CONNECTION_NOT_FOUND', field, `No connection ${s.connectionId} in this workspace; pick one of the workspace's connections.`));
-        else if (kind !== want) errors.push(userError('CONNECTION_KIND_INVALID', field, `Connection ${s.connectionId} is a ${kind} connection; ${part} need a ${want} connection.`));
+        if (!kind)
+          errors.push(userError('CONNECTION_NOT_FOUND', field, `No connection ${s.connectionId} in this workspace; pick one of the workspace's connections.`));
+        else if (kind !== want)
+          errors.push(userError('CONNECTION_KIND_INVALID', field, `Connection ${s.connectionId} is a ${kind} connection; ${part} need a ${want} connection.`));
       });
     d.sources.forEach((s, i) => {
       const type = kinds.get(s.connectionId)?.type;
@@ -419,7 +468,13 @@ export class PipelineManager {
       (s.incremental ?? []).forEach((t, j) => {
         if (t.primaryKey?.length) return;
         const field = `definition.sources.${i}.incremental.${j}.primaryKey`;
-        errors.push(userError('PRIMARY_KEY_REQUIRED', field, `${field}: ${t.table} comes from a ${type} source, which has no key of its own; name the column(s) that identify a record, or load the table FULL.`));
+        errors.push(
+          userError(
+            'PRIMARY_KEY_REQUIRED',
+            field,
+            `${field}: ${t.table} comes from a ${type} source, which has no key of its own; name the column(s) that identify a record, or load the table FULL.`,
+          ),
+        );
       });
     });
     check(d.sources, 'sources', 'SOURCE');

@@ -65,13 +65,19 @@ export class PromotionManager {
     return p && (await this.workspaces.get(viewer, p.toWorkspaceId)) ? p : null;
   }
 
-  async promote(viewer: Viewer, input: { fromWorkspaceId: string; toWorkspaceId: string; include: PromotionPart[] }): Promise<{ promotion: PromotionRow | null; errors: UserError[] }> {
+  async promote(
+    viewer: Viewer,
+    input: { fromWorkspaceId: string; toWorkspaceId: string; include: PromotionPart[] },
+  ): Promise<{ promotion: PromotionRow | null; errors: UserError[] }> {
     const orgId = this.orgId(viewer);
     const include = [...new Set(input.include)];
     const fail = (e: UserError) => ({ promotion: null, errors: [e] });
     if (!include.length) return fail(userError('INCLUDE_EMPTY', 'include', 'Say what to promote: CONNECTIONS, PIPELINES and/or MAPPINGS.'));
     const unsupported = include.filter((p) => !SUPPORTED.includes(p));
-    if (unsupported.length) return fail(userError('PART_NOT_SUPPORTED', 'include', `${unsupported.join(', ')} cannot be promoted (the schema service has no target schemas to copy).`));
+    if (unsupported.length)
+      return fail(
+        userError('PART_NOT_SUPPORTED', 'include', `${unsupported.join(', ')} cannot be promoted (the schema service has no target schemas to copy).`),
+      );
     if (input.fromWorkspaceId === input.toWorkspaceId) return fail(userError('SAME_WORKSPACE', 'toWorkspaceId', 'Pick a different target workspace.'));
     const from = await this.workspaces.get(viewer, input.fromWorkspaceId);
     if (!from || include.some((p) => !hasWorkspacePermission(viewer, from.id, NEEDS[p].read))) {
@@ -80,7 +86,8 @@ export class PromotionManager {
     const to = await this.workspaces.get(viewer, input.toWorkspaceId);
     if (!to) return fail(userError('WORKSPACE_NOT_FOUND', 'toWorkspaceId', 'No such workspace.'));
     const missing = include.filter((p) => !hasWorkspacePermission(viewer, to.id, NEEDS[p].write)).map((p) => NEEDS[p].write);
-    if (missing.length) return fail(userError('FORBIDDEN', 'toWorkspaceId', `You cannot write to the target workspace (needs ${missing.join(', ')}); ask an editor of it.`));
+    if (missing.length)
+      return fail(userError('FORBIDDEN', 'toWorkspaceId', `You cannot write to the target workspace (needs ${missing.join(', ')}); ask an editor of it.`));
     const archived = await this.workspaces.writeBlocker(viewer, to.id);
     if (archived) return fail({ ...archived, field: 'toWorkspaceId' });
 
@@ -103,7 +110,15 @@ export class PromotionManager {
       };
       await this.dao.insert(em, row);
       if (expectedParts.length) {
-        const request: PromotionRequestedV1 = { v: 1, promotionId: id, orgId, fromWorkspaceId: from.id, toWorkspaceId: to.id, include, requestedBy: row.requestedBy };
+        const request: PromotionRequestedV1 = {
+          v: 1,
+          promotionId: id,
+          orgId,
+          fromWorkspaceId: from.id,
+          toWorkspaceId: to.id,
+          include,
+          requestedBy: row.requestedBy,
+        };
         await enqueueOutbox(em, PROMOTION_REQUESTED_V1, request);
       }
       return this.dao.findById(orgId, id, em);
@@ -121,7 +136,14 @@ export class PromotionManager {
    * the target connection that stands for it: the copy, or a connection of the same name the
    * target already has (pipelines are pointed at it).
    */
-  private async copyConnections(em: EntityManager, orgId: string, from: string, to: string, copy: boolean, items: PromotionItem[]): Promise<Map<string, string>> {
+  private async copyConnections(
+    em: EntityManager,
+    orgId: string,
+    from: string,
+    to: string,
+    copy: boolean,
+    items: PromotionItem[],
+  ): Promise<Map<string, string>> {
     const sources: SourceConnection[] = await promotionCopyDao.connectionsOf(em, orgId, from);
     const existing = await promotionCopyDao.connectionsOf(em, orgId, to);
     const byName = new Map(existing.map((c) => [c.name.toLowerCase(), c.id]));
@@ -130,12 +152,27 @@ export class PromotionManager {
       const same = byName.get(c.name.toLowerCase());
       if (same) {
         target.set(c.id, same);
-        if (copy) items.push({ kind: 'CONNECTION', name: c.name, sourceId: c.id, targetId: same, outcome: 'SKIPPED', note: 'The target workspace already has a connection with this name; it was left as it is and promoted pipelines use it.' });
+        if (copy)
+          items.push({
+            kind: 'CONNECTION',
+            name: c.name,
+            sourceId: c.id,
+            targetId: same,
+            outcome: 'SKIPPED',
+            note: 'The target workspace already has a connection with this name; it was left as it is and promoted pipelines use it.',
+          });
         continue;
       }
       if (!copy) continue;
       if (c.type === 'FILE') {
-        items.push({ kind: 'CONNECTION', name: c.name, sourceId: c.id, targetId: null, outcome: 'SKIPPED', note: 'An uploaded file belongs to its workspace: upload it to the target workspace and create the connection there.' });
+        items.push({
+          kind: 'CONNECTION',
+          name: c.name,
+          sourceId: c.id,
+          targetId: null,
+          outcome: 'SKIPPED',
+          note: 'An uploaded file belongs to its workspace: upload it to the target workspace and create the connection there.',
+        });
         continue;
       }
       const copyId = randomUUID();
@@ -145,28 +182,63 @@ export class PromotionManager {
       const secret = needsSecret(c.config);
       items.push(
         secret
-          ? { kind: 'CONNECTION', name: c.name, sourceId: c.id, targetId: copyId, outcome: 'NEEDS_ATTENTION', note: `Copied without its ${secret} (secrets are never promoted): set it with rotateConnectionSecret, then test the connection.` }
-          : { kind: 'CONNECTION', name: c.name, sourceId: c.id, targetId: copyId, outcome: 'COPIED', note: 'Copied; test it in the target workspace before use.' },
+          ? {
+              kind: 'CONNECTION',
+              name: c.name,
+              sourceId: c.id,
+              targetId: copyId,
+              outcome: 'NEEDS_ATTENTION',
+              note: `Copied without its ${secret} (secrets are never promoted): set it with rotateConnectionSecret, then test the connection.`,
+            }
+          : {
+              kind: 'CONNECTION',
+              name: c.name,
+              sourceId: c.id,
+              targetId: copyId,
+              outcome: 'COPIED',
+              note: 'Copied; test it in the target workspace before use.',
+            },
       );
     }
     return target;
   }
 
   /** Copies the source's pipelines, paused, with their connections replaced by the target's. */
-  private async copyPipelines(em: EntityManager, orgId: string, from: string, to: string, targetConnectionOf: Map<string, string>, items: PromotionItem[]): Promise<void> {
+  private async copyPipelines(
+    em: EntityManager,
+    orgId: string,
+    from: string,
+    to: string,
+    targetConnectionOf: Map<string, string>,
+    items: PromotionItem[],
+  ): Promise<void> {
     const sources = await promotionCopyDao.pipelinesOf(em, orgId, from);
     const names = await promotionCopyDao.connectionsOf(em, orgId, from);
     const nameOf = new Map(names.map((c) => [c.id, c.name]));
     for (const p of sources) {
       if (await promotionCopyDao.pipelineNameTaken(em, orgId, to, p.name)) {
-        items.push({ kind: 'PIPELINE', name: p.name, sourceId: p.id, targetId: null, outcome: 'SKIPPED', note: 'The target workspace already has a pipeline with this name; it was left as it is.' });
+        items.push({
+          kind: 'PIPELINE',
+          name: p.name,
+          sourceId: p.id,
+          targetId: null,
+          outcome: 'SKIPPED',
+          note: 'The target workspace already has a pipeline with this name; it was left as it is.',
+        });
         continue;
       }
       const used = [...p.definition.sources.map((s) => s.connectionId), ...p.definition.exports.map((e) => e.connectionId)];
       const unmapped = [...new Set(used.filter((c) => !targetConnectionOf.has(c)))];
       if (unmapped.length) {
         const list = unmapped.map((c) => `"${nameOf.get(c) ?? c}"`).join(', ');
-        items.push({ kind: 'PIPELINE', name: p.name, sourceId: p.id, targetId: null, outcome: 'SKIPPED', note: `It uses connection ${list}, which the target workspace does not have: promote the connections too (or create them there), then promote again.` });
+        items.push({
+          kind: 'PIPELINE',
+          name: p.name,
+          sourceId: p.id,
+          targetId: null,
+          outcome: 'SKIPPED',
+          note: `It uses connection ${list}, which the target workspace does not have: promote the connections too (or create them there), then promote again.`,
+        });
         continue;
       }
       const map = (c: string) => targetConnectionOf.get(c)!;
@@ -177,9 +249,24 @@ export class PromotionManager {
       };
       const copyId = randomUUID();
       // Paused (enabled = false, no next run): a promoted schedule starts only when someone enables it.
-      await promotionCopyDao.insertPausedPipelineCopy(em, orgId, { id: copyId, workspaceId: to, name: p.name, description: p.description, definition, schedule: p.schedule, timeZone: p.time_zone });
+      await promotionCopyDao.insertPausedPipelineCopy(em, orgId, {
+        id: copyId,
+        workspaceId: to,
+        name: p.name,
+        description: p.description,
+        definition,
+        schedule: p.schedule,
+        timeZone: p.time_zone,
+      });
       const targetsNote = definition.targets.length ? ' Its target tables still name the source workspace’s target schema.' : '';
-      items.push({ kind: 'PIPELINE', name: p.name, sourceId: p.id, targetId: copyId, outcome: 'NEEDS_ATTENTION', note: `Copied paused: review it and enable it (setPipelineEnabled).${targetsNote}` });
+      items.push({
+        kind: 'PIPELINE',
+        name: p.name,
+        sourceId: p.id,
+        targetId: copyId,
+        outcome: 'NEEDS_ATTENTION',
+        note: `Copied paused: review it and enable it (setPipelineEnabled).${targetsNote}`,
+      });
     }
   }
 }

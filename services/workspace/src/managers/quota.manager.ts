@@ -181,7 +181,12 @@ export class QuotaPolicy {
    * `withTenant` transaction (`em`), which then holds the workspace lock until it commits; the
    * caller records the run (`trackRun`) in the same transaction.
    */
-  async assertCanDispatch(em: EntityManager, orgId: string, workspaceId: string, o: { writesData: boolean; externalWarehouse?: boolean }): Promise<{ limits: JobLimits }> {
+  async assertCanDispatch(
+    em: EntityManager,
+    orgId: string,
+    workspaceId: string,
+    o: { writesData: boolean; externalWarehouse?: boolean },
+  ): Promise<{ limits: JobLimits }> {
     if (!(await this.quotaDao.lockWorkspace(em, orgId, workspaceId))) throw new Error(`workspace ${workspaceId} not found in org ${orgId}`);
     const limits = this.limitsOf(await this.quotaDao.find(em, orgId, workspaceId));
     const active = await this.activeRuns.count(em, orgId, workspaceId);
@@ -283,12 +288,15 @@ export class QuotaManager {
     private readonly publisher: ApiLimitPublisher | null,
     private readonly onCommit: () => void,
   ) {
-    this.loader = perViewer((viewer) => new DataLoader(async (ids) => {
-      const orgId = this.orgId(viewer);
-      if (!orgId) throw new UnauthenticatedError();
-      const views = await this.policy.usageOf(orgId, ids, this.api);
-      return ids.map((id) => views.get(id)!);
-    }));
+    this.loader = perViewer(
+      (viewer) =>
+        new DataLoader(async (ids) => {
+          const orgId = this.orgId(viewer);
+          if (!orgId) throw new UnauthenticatedError();
+          const views = await this.policy.usageOf(orgId, ids, this.api);
+          return ids.map((id) => views.get(id)!);
+        }),
+    );
   }
 
   private orgId(viewer: Viewer): string | null {

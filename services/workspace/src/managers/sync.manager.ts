@@ -59,7 +59,8 @@ export interface SyncConnectionResult {
 const identifierError = (value: string | null | undefined, field: string, what: string): UserError | null => {
   const v = (value ?? '').trim();
   // eslint-disable-next-line no-control-regex
-  if (!v || v.length > 128 || /[\u0000-\u001f\u007f]/.test(v)) return userError('INVALID_IDENTIFIER', field, `${what}: 1 to 128 characters, no control characters.`);
+  if (!v || v.length > 128 || /[\u0000-\u001f\u007f]/.test(v))
+    return userError('INVALID_IDENTIFIER', field, `${what}: 1 to 128 characters, no control characters.`);
   return null;
 };
 
@@ -71,10 +72,11 @@ export function validateSyncScope(scope: SyncScopeInput): UserError[] {
   for (const key of ['schemas', 'patterns'] as const) {
     const list = scope[key] ?? [];
     if (list.length > MAX_SCOPE_ENTRIES) errors.push(userError('TOO_MANY_SCOPE_ENTRIES', `scope.${key}`, `At most ${MAX_SCOPE_ENTRIES} ${key}.`));
-    else list.forEach((v, i) => {
-      const e = identifierError(v, `scope.${key}.${i}`, key === 'schemas' ? 'A schema name' : 'A pattern');
-      if (e) errors.push(e);
-    });
+    else
+      list.forEach((v, i) => {
+        const e = identifierError(v, `scope.${key}.${i}`, key === 'schemas' ? 'A schema name' : 'A pattern');
+        if (e) errors.push(e);
+      });
   }
   if (!errors.length && !(scope.schemas ?? []).length && !(scope.patterns ?? []).length) {
     errors.push(userError('SCOPE_EMPTY', 'scope', 'Give scope at least one schema or pattern, or leave scope out.'));
@@ -92,7 +94,8 @@ export function inSyncScope(scope: SyncScopeInput, t: { schema: string; name: st
 }
 
 const listSome = (names: readonly string[], n = 5) => (names.length > n ? `${names.slice(0, n).join(', ')}, … (${names.length} in all)` : names.join(', '));
-const discoveredAt = (snap: DiscoveredSnapshotRef) => `discovery version ${snap.version} (${snap.createdAt instanceof Date ? snap.createdAt.toISOString() : String(snap.createdAt)})`;
+const discoveredAt = (snap: DiscoveredSnapshotRef) =>
+  `discovery version ${snap.version} (${snap.createdAt instanceof Date ? snap.createdAt.toISOString() : String(snap.createdAt)})`;
 
 /**
  * The request against what discovery found (the connection's latest snapshot): every table
@@ -100,7 +103,12 @@ const discoveredAt = (snap: DiscoveredSnapshotRef) => `discovery version ${snap.
  * column of it, and an INCREMENTAL table has a key (its own, or the source table's). Errors name
  * the field of each table (`tables.N.name`, `tables.N.primaryKey.J`, `tables.N.cursorColumn`).
  */
-export function checkAgainstSnapshot(tables: readonly SyncTableV1[], fieldOf: (i: number) => string | null, snap: DiscoveredSnapshotRef, keyless: 'FILE' | 'REST_API' | null): UserError[] {
+export function checkAgainstSnapshot(
+  tables: readonly SyncTableV1[],
+  fieldOf: (i: number) => string | null,
+  snap: DiscoveredSnapshotRef,
+  keyless: 'FILE' | 'REST_API' | null,
+): UserError[] {
   const byName = new Map(snap.tables.map((t) => [`${t.schema}.${t.name}`, t]));
   const errors: UserError[] = [];
   tables.forEach((t, i) => {
@@ -110,19 +118,39 @@ export function checkAgainstSnapshot(tables: readonly SyncTableV1[], fieldOf: (i
     if (!found) {
       const lower = name.toLowerCase();
       const near = snap.tables.filter((x) => `${x.schema}.${x.name}`.toLowerCase() === lower || x.name === t.name).map((x) => `${x.schema}.${x.name}`);
-      const hint = near.length ? ` Did you mean ${listSome(near, 3)}? Names are case-sensitive.` : snap.tables.length ? ` It has ${listSome(snap.tables.map((x) => `${x.schema}.${x.name}`))}.` : ' It found no tables.';
+      const hint = near.length
+        ? ` Did you mean ${listSome(near, 3)}? Names are case-sensitive.`
+        : snap.tables.length
+          ? ` It has ${listSome(snap.tables.map((x) => `${x.schema}.${x.name}`))}.`
+          : ' It found no tables.';
       errors.push(
-        userError('TABLE_NOT_DISCOVERED', at ? `${at}.name` : 'scope', `${JSON.stringify(name)} is not a table of the connection's latest ${discoveredAt(snap)}.${hint} If the table is new, run discoverConnection again first.`),
+        userError(
+          'TABLE_NOT_DISCOVERED',
+          at ? `${at}.name` : 'scope',
+          `${JSON.stringify(name)} is not a table of the connection's latest ${discoveredAt(snap)}.${hint} If the table is new, run discoverConnection again first.`,
+        ),
       );
       return;
     }
     const columns = new Set(found.columns.map((c) => c.name));
-    const columnList = listSome(found.columns.map((c) => c.name), 8);
+    const columnList = listSome(
+      found.columns.map((c) => c.name),
+      8,
+    );
     t.primaryKey?.forEach((c, j) => {
-      if (!columns.has(c)) errors.push(userError('COLUMN_NOT_FOUND', at ? `${at}.primaryKey.${j}` : 'scope', `${name} has no column ${JSON.stringify(c)} (its columns: ${columnList}).`));
+      if (!columns.has(c))
+        errors.push(
+          userError('COLUMN_NOT_FOUND', at ? `${at}.primaryKey.${j}` : 'scope', `${name} has no column ${JSON.stringify(c)} (its columns: ${columnList}).`),
+        );
     });
     if (t.cursorColumn !== undefined && !columns.has(t.cursorColumn)) {
-      errors.push(userError('COLUMN_NOT_FOUND', at ? `${at}.cursorColumn` : 'scope', `${name} has no column ${JSON.stringify(t.cursorColumn)} (its columns: ${columnList}).`));
+      errors.push(
+        userError(
+          'COLUMN_NOT_FOUND',
+          at ? `${at}.cursorColumn` : 'scope',
+          `${name} has no column ${JSON.stringify(t.cursorColumn)} (its columns: ${columnList}).`,
+        ),
+      );
     }
     if (t.mode === 'INCREMENTAL' && !t.primaryKey?.length && !found.primaryKey.length) {
       const what = keyless === 'FILE' ? 'A file has' : keyless === 'REST_API' ? 'A REST API collection has' : `${name} has`;
@@ -141,19 +169,41 @@ export function checkAgainstSnapshot(tables: readonly SyncTableV1[], fieldOf: (i
 /** The input's own checks (no database): tables present, identifiers well-formed, INCREMENTAL with a cursor column. */
 export function validateSyncTables(tables: readonly SyncTableInput[], required = true): { tables: SyncTableV1[]; errors: UserError[] } {
   const errors: UserError[] = [];
-  if (!tables.length) return { tables: [], errors: required ? [userError('TABLES_REQUIRED', 'tables', 'Name at least one table to sync, or set allTables (or scope) to sync every discovered table (of the scope).')] : [] };
-  if (tables.length > MAX_TABLES) return { tables: [], errors: [userError('TOO_MANY_TABLES', 'tables', `At most ${MAX_TABLES} tables per sync; split it into several runs.`)] };
+  if (!tables.length)
+    return {
+      tables: [],
+      errors: required
+        ? [
+            userError(
+              'TABLES_REQUIRED',
+              'tables',
+              'Name at least one table to sync, or set allTables (or scope) to sync every discovered table (of the scope).',
+            ),
+          ]
+        : [],
+    };
+  if (tables.length > MAX_TABLES)
+    return { tables: [], errors: [userError('TOO_MANY_TABLES', 'tables', `At most ${MAX_TABLES} tables per sync; split it into several runs.`)] };
   const seen = new Set<string>();
   const out: SyncTableV1[] = [];
   tables.forEach((t, i) => {
     const at = `tables.${i}`;
     const own = [identifierError(t.schema, `${at}.schema`, 'A schema name'), identifierError(t.name, `${at}.name`, 'A table name')];
     const key = t.primaryKey ?? null;
-    if (key && (!key.length || key.length > MAX_KEY_COLUMNS)) own.push(userError('INVALID_IDENTIFIER', `${at}.primaryKey`, `A primary key: 1 to ${MAX_KEY_COLUMNS} columns (or leave it out for the source table's own).`));
+    if (key && (!key.length || key.length > MAX_KEY_COLUMNS))
+      own.push(
+        userError('INVALID_IDENTIFIER', `${at}.primaryKey`, `A primary key: 1 to ${MAX_KEY_COLUMNS} columns (or leave it out for the source table's own).`),
+      );
     key?.forEach((c, j) => own.push(identifierError(c, `${at}.primaryKey.${j}`, 'A key column name')));
     if (t.cursorColumn != null) own.push(identifierError(t.cursorColumn, `${at}.cursorColumn`, 'A cursor column name'));
     if (t.mode === 'INCREMENTAL' && !t.cursorColumn?.trim()) {
-      own.push(userError('CURSOR_REQUIRED', `${at}.cursorColumn`, 'An INCREMENTAL table needs a cursorColumn (a column that grows when a row changes: updated_at, a sequence); or sync it FULL.'));
+      own.push(
+        userError(
+          'CURSOR_REQUIRED',
+          `${at}.cursorColumn`,
+          'An INCREMENTAL table needs a cursorColumn (a column that grows when a row changes: updated_at, a sequence); or sync it FULL.',
+        ),
+      );
     }
     const name = `${t.schema.trim()}.${t.name.trim()}`;
     if (seen.has(name)) own.push(userError('DUPLICATE_TABLE', `${at}.name`, `${name} is listed twice.`));
@@ -209,7 +259,10 @@ export class SyncManager {
     const all = input.allTables === true;
     const scope = input.scope ?? null;
     const inputErrors: UserError[] = [];
-    if (all && scope) inputErrors.push(userError('SCOPE_CONFLICT', 'scope', 'allTables already picks every discovered table: leave out scope, or allTables to sync only the scope.'));
+    if (all && scope)
+      inputErrors.push(
+        userError('SCOPE_CONFLICT', 'scope', 'allTables already picks every discovered table: leave out scope, or allTables to sync only the scope.'),
+      );
     if (scope) inputErrors.push(...validateSyncScope(scope));
     const checked = validateSyncTables(input.tables ?? [], !all && !scope);
     inputErrors.push(...checked.errors);
@@ -218,7 +271,12 @@ export class SyncManager {
       const conn = await this.dao.lockWithSecret(em, orgId, input.connectionId);
       if (!conn || !hasWorkspacePermission(viewer, conn.workspaceId, 'connections:read')) return { runId: null, errors: [NOT_FOUND] };
       if (!hasWorkspacePermission(viewer, conn.workspaceId, 'pipelines:run')) {
-        return { runId: null, errors: [userError('FORBIDDEN', 'connectionId', 'You can see this connection but not sync it (needs pipelines:run); ask an editor of the workspace.')] };
+        return {
+          runId: null,
+          errors: [
+            userError('FORBIDDEN', 'connectionId', 'You can see this connection but not sync it (needs pipelines:run); ask an editor of the workspace.'),
+          ],
+        };
       }
       const destinationDeps = { warehouses: this.warehouses, connections: this.dao, settings: this.settings };
       await lockDestinationConnectionFirst(em, destinationDeps, orgId, conn.workspaceId);
@@ -227,7 +285,10 @@ export class SyncManager {
       if (!ws) return { runId: null, errors: [NOT_FOUND] };
       if (ws.archivedAt) return { runId: null, errors: [this.workspaces.archivedError('connectionId')] };
       if (conn.kind !== 'SOURCE') {
-        return { runId: null, errors: [userError('CONNECTION_KIND_INVALID', 'connectionId', 'Only a SOURCE connection can be synced; this one is a DESTINATION.')] };
+        return {
+          runId: null,
+          errors: [userError('CONNECTION_KIND_INVALID', 'connectionId', 'Only a SOURCE connection can be synced; this one is a DESTINATION.')],
+        };
       }
       // A file or a REST collection has no primary key of its own: an INCREMENTAL table names its key (the upsert's).
       if (conn.type === 'FILE' || conn.type === 'REST_API') {
@@ -237,7 +298,11 @@ export class SyncManager {
           return {
             runId: null,
             errors: keyless.map((i) =>
-              userError('PRIMARY_KEY_REQUIRED', `tables.${i}.primaryKey`, `${what} has no primary key of its own: an INCREMENTAL table needs primaryKey (the column(s) identifying a record, e.g. ["id"]); or sync it FULL.`),
+              userError(
+                'PRIMARY_KEY_REQUIRED',
+                `tables.${i}.primaryKey`,
+                `${what} has no primary key of its own: an INCREMENTAL table needs primaryKey (the column(s) identifying a record, e.g. ["id"]); or sync it FULL.`,
+              ),
             ),
           };
         }
@@ -266,7 +331,13 @@ export class SyncManager {
       if (selected.errors.length) return { runId: null, errors: selected.errors };
       const runId = randomUUID();
       const jobId = randomUUID();
-      const { limits } = await this.quotas.admitRun(em, orgId, { runId, workspaceId: conn.workspaceId, kind: 'source.sync', writesData: true, externalWarehouse: warehouse.mode === 'EXTERNAL' });
+      const { limits } = await this.quotas.admitRun(em, orgId, {
+        runId,
+        workspaceId: conn.workspaceId,
+        kind: 'source.sync',
+        writesData: true,
+        externalWarehouse: warehouse.mode === 'EXTERNAL',
+      });
       // The destination: the platform schema and role, or the external connection with its secrets sealed for this job (AAD job:<jobId>).
       const destination = warehouse.mode === 'PLATFORM' ? warehouse.destination : await warehouse.seal(`job:${jobId}`);
       // The job: the connection's config, its secrets re-sealed for the data plane (AAD job:<jobId>), the destination.
@@ -323,7 +394,13 @@ export class SyncManager {
       if (e) errors.push(e);
     }
     if (named.length + picked.length > MAX_TABLES) {
-      errors.push(userError('TOO_MANY_TABLES', field, `That is ${named.length + picked.length} tables; at most ${MAX_TABLES} per sync: narrow it with scope, or split it into several runs.`));
+      errors.push(
+        userError(
+          'TOO_MANY_TABLES',
+          field,
+          `That is ${named.length + picked.length} tables; at most ${MAX_TABLES} per sync: narrow it with scope, or split it into several runs.`,
+        ),
+      );
     }
     return { tables: [...named, ...picked.map((t): SyncTableV1 => ({ schema: t.schema, name: t.name, mode: 'FULL' }))], errors };
   }

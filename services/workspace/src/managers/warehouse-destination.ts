@@ -101,7 +101,11 @@ export async function lockWarehouseDestination(
     config = null;
   }
   if (!config || config.type !== 'POSTGRES') {
-    return userError('CONNECTION_CONFIG_INVALID', field, `The settings of the warehouse's destination connection "${conn.name}" are incomplete or no longer valid; fix them with updateConnection, then try again.`);
+    return userError(
+      'CONNECTION_CONFIG_INVALID',
+      field,
+      `The settings of the warehouse's destination connection "${conn.name}" are incomplete or no longer valid; fix them with updateConnection, then try again.`,
+    );
   }
   const schema = config.schema ?? warehouse.schemaName;
   if (!externalWarehouseSchemaName.safeParse(schema).success) {

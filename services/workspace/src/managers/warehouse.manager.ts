@@ -138,11 +138,14 @@ export class WarehouseManager {
     private readonly workspaces: WorkspaceManager,
     private readonly settings: WarehouseSettings,
   ) {
-    this.byWorkspace = perViewer((viewer) => new DataLoader(async (ids) => {
-      const orgId = this.orgId(viewer);
-      const rows = orgId ? await this.dao.findByWorkspaces(orgId, ids) : [];
-      return ids.map((id) => rows.find((r) => r.workspaceId === id) ?? null);
-    }));
+    this.byWorkspace = perViewer(
+      (viewer) =>
+        new DataLoader(async (ids) => {
+          const orgId = this.orgId(viewer);
+          const rows = orgId ? await this.dao.findByWorkspaces(orgId, ids) : [];
+          return ids.map((id) => rows.find((r) => r.workspaceId === id) ?? null);
+        }),
+    );
   }
 
   private orgId(viewer: Viewer): string | null {
@@ -200,7 +203,10 @@ export class WarehouseManager {
     if (!orgId) throw new UnauthenticatedError();
     const ws = await this.workspaces.get(viewer, workspaceId);
     if (!ws || !hasOrgPermission(viewer, 'workspaces:create')) {
-      return { workspace: null, errors: [userError('WORKSPACE_NOT_FOUND', 'workspaceId', 'No such workspace, or only an organization admin can choose its warehouse.')] };
+      return {
+        workspace: null,
+        errors: [userError('WORKSPACE_NOT_FOUND', 'workspaceId', 'No such workspace, or only an organization admin can choose its warehouse.')],
+      };
     }
     if (ws.archivedAt) return { workspace: null, errors: [this.workspaces.archivedError()] };
     const errors = await withTenant(this.ds, orgId, async (em): Promise<UserError[]> => {
@@ -208,9 +214,20 @@ export class WarehouseManager {
       if (!current) throw new Error(`workspace ${ws.id} has no warehouse row`);
       if (current.status === 'PURGED') return [userError('WAREHOUSE_PURGED', 'workspaceId', 'This workspace’s warehouse was purged.')];
       const conn = await this.dao.connectionOf(em, orgId, ws.id, connectionId);
-      if (!conn) return [userError('CONNECTION_NOT_FOUND', 'connectionId', 'No such connection in this workspace. Create a DESTINATION PostgreSQL connection in it first.')];
-      if (conn.kind !== 'DESTINATION') return [userError('CONNECTION_NOT_DESTINATION', 'connectionId', 'The warehouse must be a DESTINATION connection; this one is a SOURCE. Create a DESTINATION connection instead.')];
-      if (conn.type !== 'POSTGRES') return [userError('CONNECTION_NOT_POSTGRES', 'connectionId', `The warehouse must be a PostgreSQL connection; this one is ${conn.type}.`)];
+      if (!conn)
+        return [
+          userError('CONNECTION_NOT_FOUND', 'connectionId', 'No such connection in this workspace. Create a DESTINATION PostgreSQL connection in it first.'),
+        ];
+      if (conn.kind !== 'DESTINATION')
+        return [
+          userError(
+            'CONNECTION_NOT_DESTINATION',
+            'connectionId',
+            'The warehouse must be a DESTINATION connection; this one is a SOURCE. Create a DESTINATION connection instead.',
+          ),
+        ];
+      if (conn.type !== 'POSTGRES')
+        return [userError('CONNECTION_NOT_POSTGRES', 'connectionId', `The warehouse must be a PostgreSQL connection; this one is ${conn.type}.`)];
       if (conn.schema !== null && !externalWarehouseSchemaName.safeParse(conn.schema).success) {
         return [
           userError(

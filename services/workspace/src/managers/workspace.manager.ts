@@ -29,10 +29,12 @@ export class WorkspaceManager {
     private readonly warehouses: WarehouseJobs,
     private readonly onCommit: () => void,
   ) {
-    this.loader = perViewer((viewer) => byIdLoader(async (ids) => {
-      const orgId = this.orgId(viewer);
-      return orgId ? this.dao.findByIds(orgId, ids) : [];
-    }));
+    this.loader = perViewer((viewer) =>
+      byIdLoader(async (ids) => {
+        const orgId = this.orgId(viewer);
+        return orgId ? this.dao.findByIds(orgId, ids) : [];
+      }),
+    );
   }
 
   private orgId(viewer: Viewer): string | null {
@@ -77,7 +79,10 @@ export class WorkspaceManager {
     return page.nodes;
   }
 
-  async create(viewer: Viewer, input: { name: string; slug: string; environment?: EnvironmentValue | null }): Promise<{ workspace: Workspace | null; errors: UserError[] }> {
+  async create(
+    viewer: Viewer,
+    input: { name: string; slug: string; environment?: EnvironmentValue | null },
+  ): Promise<{ workspace: Workspace | null; errors: UserError[] }> {
     const orgId = this.orgId(viewer);
     if (!orgId) throw new UnauthenticatedError();
     if (!hasOrgPermission(viewer, 'workspaces:create')) {
@@ -92,7 +97,8 @@ export class WorkspaceManager {
     }
     if (errors.length) return { workspace: null, errors };
     const result = await withTenant(this.ds, orgId, async (em) => {
-      if (await this.dao.slugTaken(em, orgId, slug)) return { workspace: null, errors: [userError('SLUG_TAKEN', 'slug', `The slug "${slug}" is already used in this organization.`)] };
+      if (await this.dao.slugTaken(em, orgId, slug))
+        return { workspace: null, errors: [userError('SLUG_TAKEN', 'slug', `The slug "${slug}" is already used in this organization.`)] };
       const ws = await this.dao.insert(em, orgId, { name, slug, environment: input.environment ?? 'DEV' });
       const created: WorkspaceCreatedV1 = { orgId, workspaceId: ws.id, slug, environment: ws.environment };
       await enqueueOutbox(em, WORKSPACE_CREATED_V1, created);
@@ -120,15 +126,25 @@ export class WorkspaceManager {
   }
 
   /** The workspace, if the viewer may read it and administer workspaces; otherwise a NOT_FOUND error (not yours = not found). */
-  private async administrable(viewer: Viewer, id: string, permission: 'workspaces:create' | 'workspaces:delete', what: string): Promise<{ ws: Workspace; orgId: string } | UserError> {
+  private async administrable(
+    viewer: Viewer,
+    id: string,
+    permission: 'workspaces:create' | 'workspaces:delete',
+    what: string,
+  ): Promise<{ ws: Workspace; orgId: string } | UserError> {
     const orgId = this.orgId(viewer);
     if (!orgId) throw new UnauthenticatedError();
     const ws = await this.get(viewer, id);
-    if (!ws || !hasOrgPermission(viewer, permission)) return userError('WORKSPACE_NOT_FOUND', 'id', `No such workspace, or only an organization admin can ${what} it.`);
+    if (!ws || !hasOrgPermission(viewer, permission))
+      return userError('WORKSPACE_NOT_FOUND', 'id', `No such workspace, or only an organization admin can ${what} it.`);
     return { ws, orgId };
   }
 
-  async update(viewer: Viewer, id: string, input: { name?: string | null; description?: string | null; environment?: EnvironmentValue | null }): Promise<WorkspaceResult> {
+  async update(
+    viewer: Viewer,
+    id: string,
+    input: { name?: string | null; description?: string | null; environment?: EnvironmentValue | null },
+  ): Promise<WorkspaceResult> {
     const target = await this.administrable(viewer, id, 'workspaces:create', 'change');
     if ('code' in target) return { workspace: null, errors: [target] };
     const patch: { name?: string; description?: string; environment?: EnvironmentValue } = {};
@@ -142,7 +158,8 @@ export class WorkspaceManager {
       if (patch.description.length > 2000) errors.push(userError('INVALID_DESCRIPTION', 'description', 'The description must be at most 2000 characters.'));
     }
     if (input.environment != null) {
-      if (!ENVIRONMENTS.includes(input.environment)) errors.push(userError('INVALID_ENVIRONMENT', 'environment', 'The environment must be DEV, STAGING or PROD.'));
+      if (!ENVIRONMENTS.includes(input.environment))
+        errors.push(userError('INVALID_ENVIRONMENT', 'environment', 'The environment must be DEV, STAGING or PROD.'));
       else patch.environment = input.environment;
     }
     if (errors.length) return { workspace: null, errors };
@@ -157,13 +174,19 @@ export class WorkspaceManager {
   async archive(viewer: Viewer, id: string): Promise<WorkspaceResult> {
     const target = await this.administrable(viewer, id, 'workspaces:create', 'archive');
     if ('code' in target) return { workspace: null, errors: [target] };
-    return this.change(viewer, target, async (em, ws) => ({ workspace: ws.archivedAt ? ws : await this.dao.update(em, target.orgId, ws.id, { archivedAt: new Date() }), errors: [] }));
+    return this.change(viewer, target, async (em, ws) => ({
+      workspace: ws.archivedAt ? ws : await this.dao.update(em, target.orgId, ws.id, { archivedAt: new Date() }),
+      errors: [],
+    }));
   }
 
   async unarchive(viewer: Viewer, id: string): Promise<WorkspaceResult> {
     const target = await this.administrable(viewer, id, 'workspaces:create', 'unarchive');
     if ('code' in target) return { workspace: null, errors: [target] };
-    return this.change(viewer, target, async (em, ws) => ({ workspace: ws.archivedAt ? await this.dao.update(em, target.orgId, ws.id, { archivedAt: null }) : ws, errors: [] }));
+    return this.change(viewer, target, async (em, ws) => ({
+      workspace: ws.archivedAt ? await this.dao.update(em, target.orgId, ws.id, { archivedAt: null }) : ws,
+      errors: [],
+    }));
   }
 
   /**
@@ -180,14 +203,23 @@ export class WorkspaceManager {
       await this.dao.update(em, target.orgId, ws.id, { deletedAt: new Date() });
       return this.warehouses.purge(em, target.orgId, ws.id, actorIdOf(viewer));
     });
-    if (purgeRunId === undefined) return { workspaceId: null, purgeRunId: null, errors: [userError('WORKSPACE_NOT_FOUND', 'id', 'No such workspace, or only an organization admin can delete it.')] };
+    if (purgeRunId === undefined)
+      return {
+        workspaceId: null,
+        purgeRunId: null,
+        errors: [userError('WORKSPACE_NOT_FOUND', 'id', 'No such workspace, or only an organization admin can delete it.')],
+      };
     this.onCommit();
     this.loader(viewer).clear(target.ws.id);
     return { workspaceId: target.ws.id, purgeRunId, errors: [] };
   }
 
   /** Runs a lifecycle change on the locked live row (a concurrent delete wins cleanly: NOT_FOUND). */
-  private async change(viewer: Viewer, target: { ws: Workspace; orgId: string }, fn: (em: EntityManager, ws: Workspace) => Promise<WorkspaceResult>): Promise<WorkspaceResult> {
+  private async change(
+    viewer: Viewer,
+    target: { ws: Workspace; orgId: string },
+    fn: (em: EntityManager, ws: Workspace) => Promise<WorkspaceResult>,
+  ): Promise<WorkspaceResult> {
     const result = await withTenant(this.ds, target.orgId, async (em) => {
       const ws = await this.dao.lockLive(em, target.orgId, target.ws.id);
       if (!ws) return { workspace: null, errors: [userError('WORKSPACE_NOT_FOUND', 'id', 'No such workspace.')] };

@@ -29,7 +29,9 @@ export class Connections1765000000000 implements MigrationInterface {
   async up(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE workspace.connection DROP CONSTRAINT connection_type_check`);
     await q.query(`ALTER TABLE workspace.connection ADD CONSTRAINT connection_type_check CHECK (type IN ('POSTGRES','MYSQL','FILE','REST_API'))`);
-    await q.query(`ALTER TABLE workspace.connection ADD COLUMN status_before_test text CHECK (status_before_test IN ('UNTESTED','TESTING','HEALTHY','FAILING'))`);
+    await q.query(
+      `ALTER TABLE workspace.connection ADD COLUMN status_before_test text CHECK (status_before_test IN ('UNTESTED','TESTING','HEALTHY','FAILING'))`,
+    );
     await q.query(`CREATE INDEX connection_retest_idx ON workspace.connection (last_tested_at) WHERE status = 'HEALTHY'`);
 
     await q.query(`CREATE TABLE workspace.file (

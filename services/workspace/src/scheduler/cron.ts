@@ -57,5 +57,7 @@ export function nextRunAfter(expression: string, tz: string, after: Date): Date 
 
 /** The latest slot at or before `at` (cron-parser's prev() is strict, hence the millisecond). */
 export function latestRunAtOrBefore(expression: string, tz: string, at: Date): Date {
-  return parse(expression, tz, new Date(at.getTime() + 1)).prev().toDate();
+  return parse(expression, tz, new Date(at.getTime() + 1))
+    .prev()
+    .toDate();
 }

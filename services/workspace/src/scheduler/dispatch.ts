@@ -75,11 +75,26 @@ export async function dispatchPipelineRun(
   const jobId = randomUUID();
   const runId = randomUUID();
   const scheduledFor = t.trigger === 'SCHEDULE' ? t.scheduledFor : null;
-  const inserted = await dao.insertRun(em, { orgId: p.orgId, workspaceId: p.workspaceId, pipelineId: p.id, trigger: t.trigger, scheduledFor, runId, jobId, requestedBy });
+  const inserted = await dao.insertRun(em, {
+    orgId: p.orgId,
+    workspaceId: p.workspaceId,
+    pipelineId: p.id,
+    trigger: t.trigger,
+    scheduledFor,
+    runId,
+    jobId,
+    requestedBy,
+  });
   if (!inserted) return null;
   const load = await resolveLoad(em, dao, p, jobId, deps);
   const admitted = deps.quotas
-    ? await deps.quotas.admitRun(em, p.orgId, { runId, workspaceId: p.workspaceId, kind: 'pipeline.run', writesData: true, externalWarehouse: isExternalDestination(load.destination) })
+    ? await deps.quotas.admitRun(em, p.orgId, {
+        runId,
+        workspaceId: p.workspaceId,
+        kind: 'pipeline.run',
+        writesData: true,
+        externalWarehouse: isExternalDestination(load.destination),
+      })
     : null;
   const now = at.toISOString();
   const job: PipelineRunJobV2 = {
@@ -146,7 +161,13 @@ async function resolveLoad(em: EntityManager, dao: PipelineDao, p: Pipeline, job
         configs.set(conn.id, configOf(conn.type, conn.config));
       } catch {
         // A stored config that no longer parses (written before a stricter contract): the user's to fix, not a retry.
-        errors.push(userError('CONNECTION_CONFIG_INVALID', field, `The settings of connection "${conn.name}" (source ${i + 1}) are incomplete or no longer valid; fix them with updateConnection, then run the pipeline again.`));
+        errors.push(
+          userError(
+            'CONNECTION_CONFIG_INVALID',
+            field,
+            `The settings of connection "${conn.name}" (source ${i + 1}) are incomplete or no longer valid; fix them with updateConnection, then run the pipeline again.`,
+          ),
+        );
       }
     }
   });

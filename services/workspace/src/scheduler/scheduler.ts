@@ -139,7 +139,10 @@ export class PipelineScheduler {
       const latest = latestRunAtOrBefore(p.schedule, p.timeZone, now);
       const slot = latest.getTime() >= p.nextRunAt.getTime() ? latest : p.nextRunAt;
       if (slot.getTime() !== p.nextRunAt.getTime()) {
-        this.o.log.warn({ orgId, pipelineId, firstMissed: p.nextRunAt.toISOString(), running: slot.toISOString() }, 'missed schedule slots: running only the latest');
+        this.o.log.warn(
+          { orgId, pipelineId, firstMissed: p.nextRunAt.toISOString(), running: slot.toISOString() },
+          'missed schedule slots: running only the latest',
+        );
       }
       // A savepoint: a refusal (a quota, or a pipeline that cannot run as defined: a deleted
       // source connection, a warehouse not ready) undoes the dispatch but not the advance of
@@ -160,7 +163,11 @@ export class PipelineScheduler {
         run = null;
       }
       await this.dao.update(em, orgId, p.id, { nextRunAt: nextRunAfter(p.schedule, p.timeZone, slot) });
-      if (run) this.o.log.info({ orgId, pipelineId, workspaceId: p.workspaceId, runId: run.runId, jobId: run.jobId, scheduledFor: slot.toISOString() }, 'pipeline run dispatched');
+      if (run)
+        this.o.log.info(
+          { orgId, pipelineId, workspaceId: p.workspaceId, runId: run.runId, jobId: run.jobId, scheduledFor: slot.toISOString() },
+          'pipeline run dispatched',
+        );
       return run ? 'dispatched' : 'already-dispatched';
     });
   }
@@ -169,14 +176,29 @@ export class PipelineScheduler {
    * A scheduled slot that was refused (a quota, or a pipeline that cannot run as defined): a run
    * that failed at once, with the refusal's code and message, so the user sees why it did not run.
    */
-  private async reportRefused(em: Parameters<Parameters<typeof withTenant>[2]>[0], p: { id: string; orgId: string; workspaceId: string }, slot: Date, now: Date, r: Refusal): Promise<void> {
+  private async reportRefused(
+    em: Parameters<Parameters<typeof withTenant>[2]>[0],
+    p: { id: string; orgId: string; workspaceId: string },
+    slot: Date,
+    now: Date,
+    r: Refusal,
+  ): Promise<void> {
     const run = { runId: randomUUID(), jobId: randomUUID(), orgId: p.orgId, workspaceId: p.workspaceId, kind: 'pipeline.run' };
     const runId = run.runId;
     const queued = queuedRunEvent(run, p.id, now.toISOString(), `scheduled for ${slot.toISOString()}`);
-    const failed: RunStateChangedV1 = { ...queued, eventId: `${runId}:refused`, state: 'FAILURE', summary: r.summary, error: { code: r.code, message: r.message } };
+    const failed: RunStateChangedV1 = {
+      ...queued,
+      eventId: `${runId}:refused`,
+      state: 'FAILURE',
+      summary: r.summary,
+      error: { code: r.code, message: r.message },
+    };
     await enqueueOutbox(em, runSubject(p.workspaceId, runId), queued);
     await enqueueOutbox(em, runSubject(p.workspaceId, runId), failed);
-    this.o.log.warn({ orgId: p.orgId, pipelineId: p.id, scheduledFor: slot.toISOString(), code: r.code, ...r.log }, r.summary === QUOTA_SUMMARY ? 'scheduled pipeline run refused by a quota' : 'scheduled pipeline run refused: the pipeline cannot run as defined');
+    this.o.log.warn(
+      { orgId: p.orgId, pipelineId: p.id, scheduledFor: slot.toISOString(), code: r.code, ...r.log },
+      r.summary === QUOTA_SUMMARY ? 'scheduled pipeline run refused by a quota' : 'scheduled pipeline run refused: the pipeline cannot run as defined',
+    );
   }
 }
 
@@ -193,7 +215,12 @@ interface Refusal {
 function refusalOf(err: unknown): Refusal | null {
   if (err instanceof QuotaExceededError) return { code: 'QUOTA_EXCEEDED', message: err.message, summary: QUOTA_SUMMARY, log: { quota: err.quota } };
   if (err instanceof PipelineDispatchRefused) {
-    return { code: err.code, message: err.message, summary: 'not started: the pipeline cannot run as defined', log: { errors: err.errors.map((e) => `${e.code}@${e.field ?? ''}`) } };
+    return {
+      code: err.code,
+      message: err.message,
+      summary: 'not started: the pipeline cannot run as defined',
+      log: { errors: err.errors.map((e) => `${e.code}@${e.field ?? ''}`) },
+    };
   }
   return null;
 }

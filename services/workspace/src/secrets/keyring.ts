@@ -48,7 +48,9 @@ export class Keyring {
     }
     const wrappingKey = this.byId.get(row.master_key_id);
     if (!wrappingKey) {
-      throw new Error(`the data key of workspace ${workspaceId} is wrapped by master key ${row.master_key_id}, which this process does not have (set DLX_MASTER_KEY_PREVIOUS during a rotation)`);
+      throw new Error(
+        `the data key of workspace ${workspaceId} is wrapped by master key ${row.master_key_id}, which this process does not have (set DLX_MASTER_KEY_PREVIOUS during a rotation)`,
+      );
     }
     const key = Buffer.from(unseal(wrappingKey, row.wrapped, wrapAad(workspaceId)), 'base64');
     if (row.master_key_id !== this.currentId) await this.store(em, workspaceId, key);

@@ -88,7 +88,10 @@ export class WarehousePlatform {
   async start(): Promise<void> {
     if (this.o.warehouseDatabase !== false) await sql(this.adminUrl, `CREATE DATABASE ${this.whDb}`);
     this.p = await startPlatform({ warehouse: warehouseSettingsFromUrl(this.whUrl.toString()) });
-    [{ id: this.orgId }] = await this.p.sources.auth.query(`INSERT INTO auth.organization (slug, name, region, time_zone) VALUES ($1,$2,'eu','UTC') RETURNING id`, [`${this.o.name}-${this.suffix}`, this.o.orgName]);
+    [{ id: this.orgId }] = await this.p.sources.auth.query(
+      `INSERT INTO auth.organization (slug, name, region, time_zone) VALUES ($1,$2,'eu','UTC') RETURNING id`,
+      [`${this.o.name}-${this.suffix}`, this.o.orgName],
+    );
     this.admin = viewerHeader(userViewer({ orgId: this.orgId, orgRole: 'ADMIN' }));
   }
 
@@ -97,7 +100,7 @@ export class WarehousePlatform {
 
   /** Polls `fn` every 200 ms until it returns something; fails after `timeoutMs` with the tail of the workers' output (a property: it may be destructured). */
   readonly waitFor = async <T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60000): Promise<T> => {
-    for (const until = Date.now() + timeoutMs; ; ) {
+    for (const until = Date.now() + timeoutMs; ;) {
       const v = await fn();
       if (v !== undefined) return v;
       if (Date.now() > until) throw new Error(`timed out waiting for ${what}; worker output:\n${this.workerOutput.join('').slice(-4000)}`);
@@ -107,7 +110,10 @@ export class WarehousePlatform {
 
   /** createWorkspace through the gateway (expects no GraphQL errors); its warehouse is provisioned by a worker started for it. */
   async createWorkspace(slug: string): Promise<CreatedWorkspace> {
-    const res = await this.gql<{ createWorkspace: { workspace: { id: string } } }>(`mutation($i: CreateWorkspaceInput!){ createWorkspace(input: $i) { workspace { id } errors { code } } }`, { i: { name: slug, slug } });
+    const res = await this.gql<{ createWorkspace: { workspace: { id: string } } }>(
+      `mutation($i: CreateWorkspaceInput!){ createWorkspace(input: $i) { workspace { id } errors { code } } }`,
+      { i: { name: slug, slug } },
+    );
     expect(res.body.errors).toBeUndefined();
     const id = res.body.data!.createWorkspace.workspace.id;
     const hex = id.replace(/-/g, '').slice(0, 12);
@@ -119,7 +125,13 @@ export class WarehousePlatform {
   startWorker(workspaceId: string, o: WarehouseWorkerOptions): ChildProcess {
     this.durables.push(o.durable);
     const child = startWorker(
-      { DLX_MASTER_KEY: this.p.masterKey, WORKER_DURABLE: o.durable, ...workspaceFilters(workspaceId, o.domains), WAREHOUSE_ADMIN_URL: this.whUrl.toString(), ...o.env },
+      {
+        DLX_MASTER_KEY: this.p.masterKey,
+        WORKER_DURABLE: o.durable,
+        ...workspaceFilters(workspaceId, o.domains),
+        WAREHOUSE_ADMIN_URL: this.whUrl.toString(),
+        ...o.env,
+      },
       { output: this.workerOutput },
     );
     this.workers.push(child);
@@ -141,28 +153,49 @@ export class WarehousePlatform {
    */
   async discover(connectionId: string, scope?: { tables?: string[]; patterns?: string[] }): Promise<string> {
     const versionOf = async () =>
-      ((await this.p.sources.workspace.query(`SELECT max(version)::int AS v FROM workspace.source_snapshot_ref WHERE connection_id = $1 AND complete`, [connectionId]))[0]?.v as number | null) ?? 0;
+      ((
+        await this.p.sources.workspace.query(`SELECT max(version)::int AS v FROM workspace.source_snapshot_ref WHERE connection_id = $1 AND complete`, [
+          connectionId,
+        ])
+      )[0]?.v as number | null) ?? 0;
     const before = await versionOf();
-    const res = await this.gql<{ discoverConnection: DispatchPayload }>(`mutation($id: ID!, $s: DiscoveryScopeInput){ discoverConnection(id: $id, scope: $s) { runId errors { code field message } } }`, {
-      id: connectionId,
-      s: scope ?? null,
-    });
+    const res = await this.gql<{ discoverConnection: DispatchPayload }>(
+      `mutation($id: ID!, $s: DiscoveryScopeInput){ discoverConnection(id: $id, scope: $s) { runId errors { code field message } } }`,
+      {
+        id: connectionId,
+        s: scope ?? null,
+      },
+    );
     expect(res.body.errors).toBeUndefined();
     expect(res.body.data!.discoverConnection.errors).toEqual([]);
     const runId = res.body.data!.discoverConnection.runId!;
-    const state = await this.waitFor(`discovery run ${runId} to end`, async () => {
-      const r = await this.gql<{ run: { state: string; error: { code: string; message: string } | null } | null }>(`query($id: ID!){ run(id: $id) { state error { code message } } }`, { id: runId });
-      const run = r.body.data?.run;
-      return run && ['SUCCESS', 'FAILURE', 'CANCELED'].includes(run.state) ? run : undefined;
-    }, 90000);
+    const state = await this.waitFor(
+      `discovery run ${runId} to end`,
+      async () => {
+        const r = await this.gql<{ run: { state: string; error: { code: string; message: string } | null } | null }>(
+          `query($id: ID!){ run(id: $id) { state error { code message } } }`,
+          { id: runId },
+        );
+        const run = r.body.data?.run;
+        return run && ['SUCCESS', 'FAILURE', 'CANCELED'].includes(run.state) ? run : undefined;
+      },
+      90000,
+    );
     expect(state).toEqual({ state: 'SUCCESS', error: null });
-    await this.waitFor(`the discovered snapshot of ${connectionId} in the workspace's replica`, async () => ((await versionOf()) > before ? true : undefined), 30000);
+    await this.waitFor(
+      `the discovered snapshot of ${connectionId} in the workspace's replica`,
+      async () => ((await versionOf()) > before ? true : undefined),
+      30000,
+    );
     return runId;
   }
 
   /** A job the workspace service dispatched (its outbox row's payload), by kind, workspace and run. */
   async dispatched(kind: string, workspaceId: string, runId: string): Promise<unknown> {
-    const [row] = await this.p.sources.workspace.query(`SELECT payload FROM workspace.outbox WHERE subject = $1 AND payload->>'runId' = $2`, [`jobs.${kind}.${workspaceId}`, runId]);
+    const [row] = await this.p.sources.workspace.query(`SELECT payload FROM workspace.outbox WHERE subject = $1 AND payload->>'runId' = $2`, [
+      `jobs.${kind}.${workspaceId}`,
+      runId,
+    ]);
     return row.payload;
   }
 
@@ -192,7 +225,12 @@ export class WarehousePlatform {
  * connection.test and discovery do). `schema`: the schema a DESTINATION loads into (none by default).
  * Expects no field errors; returns the connection id.
  */
-export async function newPostgresConnection(env: WarehousePlatform, workspaceId: string, databaseUrl: string, o: { name: string; kind: 'SOURCE' | 'DESTINATION'; schema?: string }): Promise<string> {
+export async function newPostgresConnection(
+  env: WarehousePlatform,
+  workspaceId: string,
+  databaseUrl: string,
+  o: { name: string; kind: 'SOURCE' | 'DESTINATION'; schema?: string },
+): Promise<string> {
   const url = new URL(databaseUrl);
   // The test server trusts local connections: any password is accepted, but the API wants one.
   if (!url.password) url.password = 'trust-ignores-this-password';
