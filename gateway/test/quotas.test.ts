@@ -17,7 +17,7 @@ import { ManualClock } from '../../test/support/clock';
 
 /**
  * API requests per minute per workspace, enforced at the gateway and shared across gateway
- * instances (issue 4, item 6): two real gateways — each with its own NATS connection, its own
+ * instances: two real gateways — each with its own NATS connection, its own
  * KV-watched view of the limits and its own counter — over the five real subgraphs. The limit is
  * set through the API (workspace service → `dlx-quotas` KV bucket → both gateways), and the
  * count lives in the `dlx-api-counts` bucket that both update with compare-and-set.

@@ -20,7 +20,7 @@ const UUID = z.string().uuid();
 export const AUDIT_ACTION = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
 export const AUDIT_ACTION_MAX = 100;
 
-/** The actions auth emits (issue 3, item 9). The contract accepts any well-formed action; this list types the publishers. */
+/** The actions auth emits. The contract accepts any well-formed action; this list types the publishers. */
 export const KNOWN_AUDIT_ACTIONS = [
   'auth.signup',
   'auth.login.succeeded',
