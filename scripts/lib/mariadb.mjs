@@ -11,7 +11,7 @@ import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import { isRoot, which } from './system.mjs';
-import { killGroup, sleep, waitGroupGone } from './proc.mjs';
+import { sleep, terminateGroup } from './proc.mjs';
 import { tail } from './log.mjs';
 
 const MARIADB_OTHERWISE =
@@ -161,9 +161,7 @@ export async function startThrowawayMariadb({ bin, dir, port, logFile, log, sup 
     {
       stdio: ['ignore', logFd, logFd],
       stop: async (m) => {
-        killGroup(m.pid, 'SIGTERM');
-        if (await waitGroupGone(m.pid, 15_000)) return;
-        killGroup(m.pid, 'SIGKILL');
+        await terminateGroup(m.pid, { graceMs: 15_000 });
       },
     },
   );

@@ -7,7 +7,7 @@ import tls from 'node:tls';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { isPortInUse } from './net.mjs';
-import { killGroup, sleep, waitGroupGone } from './proc.mjs';
+import { sleep, terminateGroup } from './proc.mjs';
 import { tail } from './log.mjs';
 
 /** The tool description for ensureSystemTools. */
@@ -179,9 +179,7 @@ export async function startNats({ bin, port, portEnvVar, storeDir, logFile, sup,
     {
       stdio: ['ignore', logFd, logFd],
       stop: async (m) => {
-        killGroup(m.pid, 'SIGTERM');
-        if (await waitGroupGone(m.pid, 15_000)) return;
-        killGroup(m.pid, 'SIGKILL');
+        await terminateGroup(m.pid, { graceMs: 15_000 });
       },
     },
   );
