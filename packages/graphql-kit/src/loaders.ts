@@ -56,3 +56,20 @@ export function perViewer<T>(make: (viewer: Viewer) => T): (viewer: Viewer) => T
     return value;
   };
 }
+
+/**
+ * A request's by-id loader of a tenant's rows: `orgOf` says which organization the viewer may
+ * read (null: none, so every id answers null), `fetch` reads those rows of that organization.
+ * One loader per viewer (request), as `perViewer`.
+ */
+export function tenantByIdLoader<V extends { id: string }>(
+  orgOf: (viewer: Viewer) => string | null,
+  fetch: (orgId: string, ids: readonly string[]) => Promise<V[]>,
+): (viewer: Viewer) => DataLoader<string, V | null> {
+  return perViewer((viewer) =>
+    byIdLoader<string, V>(async (ids) => {
+      const orgId = orgOf(viewer);
+      return orgId ? fetch(orgId, ids) : [];
+    }),
+  );
+}

@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import { ForbiddenError, NotFoundError, UnauthenticatedError, decodeCursor, encodeCursor, pageSize } from '@datalinx/common';
-import { byIdLoader, type Viewer, perViewer } from '@datalinx/graphql-kit';
+import { byIdLoader, tenantByIdLoader, type Viewer, perViewer } from '@datalinx/graphql-kit';
 import type { OrganizationDao } from '../daos/organization.dao';
 import type { UserDao } from '../daos/user.dao';
 import type { Organization } from '../entities/organization.entity';
@@ -23,11 +23,9 @@ export class IdentityManager {
     private readonly users: UserDao,
   ) {
     this.orgLoader = perViewer(() => byIdLoader((ids) => this.orgs.findByIds(ids)));
-    this.userLoader = perViewer((viewer) =>
-      byIdLoader(async (ids) => {
-        const orgId = this.peopleOrgIdOrNull(viewer);
-        return orgId ? this.users.findByIds(orgId, ids) : [];
-      }),
+    this.userLoader = tenantByIdLoader(
+      (viewer) => this.peopleOrgIdOrNull(viewer),
+      (orgId, ids) => this.users.findByIds(orgId, ids),
     );
   }
 

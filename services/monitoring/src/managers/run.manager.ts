@@ -1,7 +1,7 @@
 import type DataLoader from 'dataloader';
 import { UnauthenticatedError, decodeCursor, encodeCursor, pageSize, isUuid } from '@datalinx/common';
 import type { RunState } from '@datalinx/contracts';
-import { byIdLoader, groupLoader, hasWorkspacePermission, type Viewer, perViewer } from '@datalinx/graphql-kit';
+import { tenantByIdLoader, groupLoader, hasWorkspacePermission, type Viewer, perViewer } from '@datalinx/graphql-kit';
 import type { RunDao } from '../daos/run.dao';
 import type { RunStepDao } from '../daos/run-step.dao';
 import type { Run } from '../entities/run.entity';
@@ -29,11 +29,9 @@ export class RunManager {
     private readonly runs: RunDao,
     private readonly steps: RunStepDao,
   ) {
-    this.runLoader = perViewer((viewer) =>
-      byIdLoader<string, Run>((ids) => {
-        const orgId = this.orgIdOrNull(viewer);
-        return orgId ? this.runs.findByIds(orgId, ids) : Promise.resolve([]);
-      }),
+    this.runLoader = tenantByIdLoader<Run>(
+      (viewer) => this.orgIdOrNull(viewer),
+      (orgId, ids) => this.runs.findByIds(orgId, ids),
     );
     this.stepLoader = perViewer((viewer) =>
       groupLoader<string, RunStep>(

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
 import type { DataSource, EntityManager } from 'typeorm';
 import { UnauthenticatedError } from '@datalinx/common';
-import { byIdLoader, groupLoader, actorIdOf, hasWorkspacePermission, type Viewer, perViewer } from '@datalinx/graphql-kit';
+import { tenantByIdLoader, groupLoader, actorIdOf, hasWorkspacePermission, type Viewer, perViewer } from '@datalinx/graphql-kit';
 import { withTenant } from '@datalinx/db';
 import { enqueueOutbox } from '@datalinx/messaging';
 import type { ConnectionConfig, ConnectionSecrets, ConnectionType } from '@datalinx/contracts';
@@ -67,11 +67,9 @@ export class ConnectionManager {
     private readonly onCommit: () => void,
     private readonly quotas: QuotaPolicy,
   ) {
-    this.loader = perViewer((viewer) =>
-      byIdLoader(async (ids) => {
-        const orgId = this.orgId(viewer);
-        return orgId ? this.dao.findByIds(orgId, ids) : [];
-      }),
+    this.loader = tenantByIdLoader(
+      (viewer) => this.orgId(viewer),
+      (orgId, ids) => this.dao.findByIds(orgId, ids),
     );
     this.byWorkspace = perViewer((viewer) =>
       groupLoader(

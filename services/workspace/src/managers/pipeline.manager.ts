@@ -2,7 +2,7 @@ import DataLoader from 'dataloader';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { ZodIssue } from 'zod';
 import { UnauthenticatedError, ValidationError, decodeCursor, encodeCursor, pageSize } from '@datalinx/common';
-import { byIdLoader, actorIdOf, hasWorkspacePermission, type Viewer, type WorkspacePermission, perViewer } from '@datalinx/graphql-kit';
+import { tenantByIdLoader, actorIdOf, hasWorkspacePermission, type Viewer, type WorkspacePermission } from '@datalinx/graphql-kit';
 import { withTenant } from '@datalinx/db';
 import { inDiscoveryScope, pipelineDefinitionV1, type PipelineDefinitionV1 } from '@datalinx/contracts';
 import type { PipelineDao } from '../daos/pipeline.dao';
@@ -216,11 +216,9 @@ export class PipelineManager {
     private readonly dispatch: PipelineDispatchDeps,
     private readonly snapshots: SourceSnapshotRefDao = new SourceSnapshotRefDao(ds),
   ) {
-    this.loader = perViewer((viewer) =>
-      byIdLoader(async (ids) => {
-        const orgId = this.orgId(viewer);
-        return orgId ? this.dao.findByIds(orgId, ids) : [];
-      }),
+    this.loader = tenantByIdLoader(
+      (viewer) => this.orgId(viewer),
+      (orgId, ids) => this.dao.findByIds(orgId, ids),
     );
   }
 

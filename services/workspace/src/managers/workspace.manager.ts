@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import type { DataSource, EntityManager } from 'typeorm';
 import { UnauthenticatedError, decodeCursor, encodeCursor, pageSize } from '@datalinx/common';
-import { byIdLoader, actorIdOf, hasOrgPermission, workspaceRoleOf, type Viewer, perViewer } from '@datalinx/graphql-kit';
+import { tenantByIdLoader, actorIdOf, hasOrgPermission, workspaceRoleOf, type Viewer } from '@datalinx/graphql-kit';
 import { withTenant } from '@datalinx/db';
 import { enqueueOutbox } from '@datalinx/messaging';
 import { WORKSPACE_CREATED_V1, type WorkspaceCreatedV1 } from '@datalinx/contracts';
@@ -29,11 +29,9 @@ export class WorkspaceManager {
     private readonly warehouses: WarehouseJobs,
     private readonly onCommit: () => void,
   ) {
-    this.loader = perViewer((viewer) =>
-      byIdLoader(async (ids) => {
-        const orgId = this.orgId(viewer);
-        return orgId ? this.dao.findByIds(orgId, ids) : [];
-      }),
+    this.loader = tenantByIdLoader(
+      (viewer) => this.orgId(viewer),
+      (orgId, ids) => this.dao.findByIds(orgId, ids),
     );
   }
 
