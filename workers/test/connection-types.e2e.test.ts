@@ -37,7 +37,12 @@ const PG_CHECKS_PASSWORDS = (() => {
       await admin.query('DROP ROLE IF EXISTS ' + role);
       await admin.query("CREATE ROLE " + role + " LOGIN PASSWORD 'right-pw-1'");
       let code = 1;
-      const c = new Client({ host: u.hostname, port: Number(u.port || 5432), database: 'postgres', user: role, password: 'wrong-pw-1' });
+      // DATABASE_URL with the probe's credentials: its TLS settings stay (the server npm test starts accepts TLS only).
+      const w = new URL(u.toString());
+      w.username = role;
+      w.password = 'wrong-pw-1';
+      w.pathname = '/postgres';
+      const c = new Client({ connectionString: w.toString() });
       try { await c.connect(); await c.end(); } catch (e) { code = e.code === '28P01' ? 0 : 1; }
       await admin.query('DROP ROLE ' + role);
       await admin.end();
