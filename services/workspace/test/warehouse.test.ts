@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { createDataSource, withTenant } from '@datalinx/db';
-import { warehouseProvisionJobV1 } from '@datalinx/contracts';
+import { warehouseProvisionJobV1, warehousePurgeJobV1 } from '@datalinx/contracts';
 import { viewerHeader, type Platform } from '../../../test/support/platform';
 import { userViewer } from '../../../test/support/viewers';
 import { postGraphQL } from '../../../test/support/http';
@@ -9,7 +9,7 @@ import { Keyring, type WorkspaceSealed } from '../src/secrets/keyring';
 import { PostgresSchemaStorageUsage, platformSchemaOf } from '../src/managers/quota.manager';
 import { WarehouseDao } from '../src/daos/warehouse.dao';
 import { warehousePasswordAad } from '../src/managers/warehouse.manager';
-import { provisionWarehouse } from '../../../workers/src/jobs/warehouse';
+import { provisionWarehouse, purgeWarehouse } from '../../../workers/src/jobs/warehouse';
 import { RunReporter } from '../../../workers/src/run-reporter';
 import { JobSecrets } from '../../../workers/src/job-secrets';
 import { WarehousePlatform, sql } from './support/warehouse-platform';
@@ -207,6 +207,42 @@ describe('warehouse provisioning through the worker', () => {
       await c.end();
     }
     expect(await warehouseStatus(ws.A.id)).toEqual({ status: 'READY', last_error: null });
+  });
+
+  it('provisions and purges many workspaces at once (they share the database and public ACLs): every job succeeds', async () => {
+    const [{ payload }] = await p.sources.workspace.query(`SELECT payload FROM workspace.outbox WHERE subject = $1`, [`jobs.warehouse.provision.${ws.A.id}`]);
+    const template = warehouseProvisionJobV1.parse(payload);
+    const jobs = Array.from({ length: 6 }, () => {
+      const hex = randomUUID().replace(/-/g, '').slice(0, 12);
+      return { ...template, jobId: randomUUID(), payload: { ...template.payload, schema: `ws_${hex}`, role: `dlx_ws_${hex}` } };
+    });
+    const password = `pw-${randomUUID()}`;
+    try {
+      const results = await Promise.all(
+        jobs.map((job) => provisionWarehouse(job, whUrl.toString(), () => password, new RunReporter(p.nats.js, job, ws.A.id, 2))),
+      );
+      expect(results.map((r) => r.error ?? r.ok)).toEqual(jobs.map(() => true));
+      for (const job of jobs) {
+        const c = await loginAs({ role: job.payload.role, password });
+        try {
+          await expect(c.query(`SELECT * FROM ${ws.A.schema}.orders`)).rejects.toThrow(/permission denied/);
+          expect((await c.query(`SELECT current_schema() AS s`)).rows).toEqual([{ s: job.payload.schema }]);
+        } finally {
+          await c.end();
+        }
+      }
+    } finally {
+      const purged = await Promise.all(
+        jobs.map((job) => {
+          const { database, schema, role } = job.payload;
+          const purge = warehousePurgeJobV1.parse({ ...job, jobId: randomUUID(), kind: 'warehouse.purge', payload: { database, schema, role } });
+          return purgeWarehouse(purge, whUrl.toString(), new RunReporter(p.nats.js, purge, ws.A.id, 2));
+        }),
+      );
+      expect(purged.map((r) => r.error ?? r.ok)).toEqual(jobs.map(() => true));
+    }
+    const left = await sql(whUrl, `SELECT count(*)::int AS n FROM pg_roles WHERE rolname = ANY($1)`, [jobs.map((j) => j.payload.role)]);
+    expect(left).toEqual([{ n: 0 }]);
   });
 
   it('switches to an EXTERNAL warehouse only for a DESTINATION PostgreSQL connection of the same workspace', async () => {

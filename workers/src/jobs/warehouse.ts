@@ -36,8 +36,13 @@ export function scramVerifier(password: string, iterations = 4096): string {
   return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
 }
 
-/** A lock per role, cluster-wide: concurrent deliveries of provision/purge for one workspace serialize. */
-const lockKey = (role: string) => createHash('sha256').update(`dlx-warehouse:${role}`).digest().readBigInt64BE(0).toString();
+/**
+ * A lock per warehouse database, cluster-wide. Every provision and purge rewrites catalog rows all
+ * workspaces share (the database's ACL, the `public` schema's ACL): two of them at once, even for
+ * different workspaces, would fail with "tuple concurrently updated". They are short and rare, so
+ * they take turns.
+ */
+const lockKey = (database: string) => createHash('sha256').update(`dlx-warehouse-db:${database}`).digest().readBigInt64BE(0).toString();
 
 async function admin(adminUrl: string, database: string): Promise<Client> {
   const u = new URL(adminUrl);
@@ -76,7 +81,7 @@ export async function provisionWarehouse(
   const c = await admin(adminUrl, database);
   try {
     await c.query('BEGIN');
-    await c.query('SELECT pg_advisory_xact_lock($1::bigint)', [lockKey(role)]);
+    await c.query('SELECT pg_advisory_xact_lock($1::bigint)', [lockKey(database)]);
     await report.timed('role ready', async () => {
       const { rowCount } = await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
       const verifier = lit(scramVerifier(password));
@@ -141,7 +146,7 @@ export async function purgeWarehouse(
     // Open sessions of the role would keep using dropped objects' locks; end them first (best effort).
     await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1', [role]).catch(() => undefined);
     await c.query('BEGIN');
-    await c.query('SELECT pg_advisory_xact_lock($1::bigint)', [lockKey(role)]);
+    await c.query('SELECT pg_advisory_xact_lock($1::bigint)', [lockKey(database)]);
     await report.timed('schema dropped', async () => {
       await c.query(`DROP SCHEMA IF EXISTS ${sch} CASCADE`);
       return { message: `schema ${schema} dropped (or already gone)` };
