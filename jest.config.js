@@ -25,7 +25,7 @@ const base = {
   transform: { '^.+\\.(t|j)sx?$': swc, '^.+\\.mjs$': swc },
   transformIgnorePatterns: ['/node_modules/(?!(jose)/)'],
   moduleNameMapper: {
-    '^@datalinx/(common|db|graphql-kit|contracts|messaging)$': '<rootDir>/packages/$1/src',
+    '^@datalinx/(common|db|graphql-kit|contracts|messaging|sql)$': '<rootDir>/packages/$1/src',
   },
 };
 
