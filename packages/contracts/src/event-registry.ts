@@ -18,6 +18,7 @@ import {
 import { jobMessage } from './jobs';
 import { PROMOTION_REQUESTED_V1, promotionPartCompletedV1, promotionRequestedV1 } from './promotion';
 import { runEvent } from './runs';
+import { TARGET_SCHEMA_CHANGED_V1, targetSchemaChangedV1 } from './target-schema';
 
 /**
  * `workspace.connection.{created,updated,secret_rotated,deleted}.v1` (EVENTS): a connection's
@@ -70,6 +71,7 @@ export const EVENT_CONTRACTS = {
   [MAPPING_CREATED_V1]: { version: 1, schema: mappingCreatedEnvelopeV1 },
   [CANONICAL_TYPE_CREATED_V1]: { version: 1, schema: canonicalTypeCreatedV1 },
   [SOURCE_SNAPSHOT_CREATED_V1]: { version: 1, schema: sourceSnapshotCreatedV1 },
+  [TARGET_SCHEMA_CHANGED_V1]: { version: 1, schema: targetSchemaChangedV1 },
   [SOURCE_TABLE_DISCOVERED_V1]: { version: 1, schema: sourceTableDiscoveredV1 },
   [DISCOVERY_COMPLETED_V1]: { version: 1, schema: discoveryCompletedV1 },
   'audit.*': { version: 1, schema: auditEventV1 },

@@ -9,3 +9,5 @@ export * from './promotion';
 export * from './canonical';
 export * from './discovery-scope';
 export * from './event-registry';
+export * from './target-schema';
+export * from './warehouse-names';

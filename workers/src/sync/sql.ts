@@ -1,6 +1,4 @@
-import { createHash } from 'node:crypto';
 import { escapeIdentifier, escapeLiteral } from 'pg';
-import type { SyncTableV1 } from '@datalinx/contracts';
 import { SyncFailure } from './outcome';
 
 /*
@@ -27,16 +25,8 @@ export const unquote = (quoted: string) => quoted.slice(1, -1).replace(/""/g, '"
 /** The columns a sync adds to every destination table: the run that wrote the row, and when. */
 export const META = ['_dlx_run_id', '_dlx_synced_at'];
 
-/** `raw_<schema>__<table>` in the workspace schema; long names keep a prefix and a hash (room for the `__dlx_staging` suffix). */
-export function destinationTableName(t: Pick<SyncTableV1, 'schema' | 'name'>): string {
-  const name = `raw_${t.schema}__${t.name}`;
-  if (Buffer.byteLength(name) <= 48) return name;
-  const hash = createHash('sha256').update(name).digest('hex').slice(0, 8);
-  return `${Buffer.from(name)
-    .subarray(0, 38)
-    .toString('utf8')
-    .replace(/\uFFFD+$/, '')}_${hash}`;
-}
+/** The raw table a source table loads into (shared with the dbt project generated from mappings). */
+export { destinationTableName } from '@datalinx/contracts';
 
 /**
  * A FULL refresh's staging table: the columns, then the run columns filled by defaults (the COPY
