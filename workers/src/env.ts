@@ -65,6 +65,11 @@ export const envSchema = z.object({
    */
   PIPELINE_FILTER_SUBJECT: z.string().optional(),
   /**
+   * The mapping previews this worker answers (core NATS request/reply, queue group `dlx-preview`),
+   * when it has WAREHOUSE_ADMIN_URL: `dlx.preview.*` is every workspace's; `dlx.preview.<workspaceId>` one workspace's.
+   */
+  PREVIEW_FILTER_SUBJECT: z.string().default('dlx.preview.*'),
+  /**
    * The outbound network policy of every connection a tenant's configuration causes (connection
    * tests, discovery, sync sources, external warehouses, REST APIs; not WAREHOUSE_ADMIN_URL, which is
    * the operator's). CONNECTION_ALLOWED_NETWORKS: comma-separated CIDRs of loopback, private,

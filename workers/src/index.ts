@@ -7,6 +7,7 @@ import { defaultColumnFilter, startColumnRunner } from './column-runner';
 import { sourceFilterFor, startSourceRunner } from './source-runner';
 import { defaultPipelineFilter, startPipelineRunner } from './pipeline-runner';
 import { setNetworkPolicy } from './connectors/net';
+import { startPreviewResponder } from './preview/responder';
 
 /** The data-plane worker: pulls jobs from JetStream, runs them, reports on RUNS. */
 async function main() {
@@ -63,7 +64,10 @@ async function main() {
         syncBatchDelayMs: env.SYNC_BATCH_DELAY_MS,
       })
     : null;
-  if (!warehouse) log.warn('WAREHOUSE_ADMIN_URL is not set: this worker leaves warehouse, column and pipeline jobs to others');
+  const previews = env.WAREHOUSE_ADMIN_URL
+    ? startPreviewResponder({ nc: nats.nc, log, warehouseAdminUrl: env.WAREHOUSE_ADMIN_URL, subject: env.PREVIEW_FILTER_SUBJECT })
+    : null;
+  if (!warehouse) log.warn('WAREHOUSE_ADMIN_URL is not set: this worker leaves warehouse, column and pipeline jobs and previews to others');
   log.info(
     {
       concurrency: env.WORKER_CONCURRENCY,
@@ -82,6 +86,7 @@ async function main() {
       { name: 'column jobs (drain in-flight)', close: async () => columns?.stop() },
       { name: 'source jobs (drain in-flight)', close: async () => sources?.stop() },
       { name: 'pipeline jobs (drain in-flight)', close: async () => pipelines?.stop() },
+      { name: 'previews (answer in-flight)', close: async () => previews?.stop() },
       { name: 'nats', close: () => nats.close() },
     ],
     Math.max(10000, env.JOB_ACK_WAIT_MS),

@@ -11,3 +11,4 @@ export * from './discovery-scope';
 export * from './event-registry';
 export * from './target-schema';
 export * from './warehouse-names';
+export * from './preview';

@@ -3,3 +3,4 @@ export * from './outbox.entity';
 export * from './outbox';
 export * from './consumer';
 export * from './workspace-replica';
+export * from './preview-client';

@@ -35,6 +35,8 @@ export function startWorker(env: Record<string, string | undefined>, o: StartWor
       NATS_URL: process.env.NATS_URL!,
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
       CONNECTION_ALLOWED_NETWORKS: LOOPBACK_ALLOWED,
+      // A test worker answers no previews unless it is given a workspace (workspaceFilters): NATS is shared by every test file.
+      PREVIEW_FILTER_SUBJECT: 'dlx.preview.no-workspace',
       ...env,
     },
     stdio: ['ignore', o.output ? 'pipe' : 'inherit', o.output ? 'pipe' : 'inherit'],
@@ -63,7 +65,8 @@ export async function stopWorker(worker: ChildProcess, signal: NodeJS.Signals = 
  * The *_FILTER_SUBJECT variables that give a worker's consumers only the jobs of one workspace
  * (`jobs.<domain>.*.<workspaceId>`), for the domains named: JOBS is shared by every test file, so
  * a worker that took the jobs of another file's workspace would break both. `connection` is the
- * main consumer (WORKER_FILTER_SUBJECT); a domain left out gets the worker's default filter.
+ * main consumer (WORKER_FILTER_SUBJECT); a domain left out gets the worker's default filter. The
+ * worker also answers that workspace's previews only (PREVIEW_FILTER_SUBJECT).
  */
 export function workspaceFilters(workspaceId: string, domains: Array<'connection' | 'warehouse' | 'source' | 'column' | 'pipeline'>): Record<string, string> {
   const variable = {
@@ -73,5 +76,5 @@ export function workspaceFilters(workspaceId: string, domains: Array<'connection
     column: 'COLUMN_FILTER_SUBJECT',
     pipeline: 'PIPELINE_FILTER_SUBJECT',
   } as const;
-  return Object.fromEntries(domains.map((d) => [variable[d], `jobs.${d}.*.${workspaceId}`]));
+  return { ...Object.fromEntries(domains.map((d) => [variable[d], `jobs.${d}.*.${workspaceId}`])), PREVIEW_FILTER_SUBJECT: `dlx.preview.${workspaceId}` };
 }
