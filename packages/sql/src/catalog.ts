@@ -1,0 +1,3 @@
+export const ALLOWED_FUNCTIONS: readonly string[] = [];
+export const ALLOWED_AGGREGATES: readonly string[] = [];
+export const ALLOWED_CAST_TYPES: readonly string[] = [];
