@@ -68,6 +68,7 @@ function walk(node: unknown, out: { tables: RangeVarNode[]; ctes: Set<string>; b
 export class PreviewEngine {
   private readonly pool: Pool;
   private readonly typeNames = new Map<number, string>();
+  private readonly checks = new Map<string, string | null>();
 
   constructor(warehouseAdminUrl: string, poolSize = 4) {
     this.pool = new Pool({ connectionString: warehouseAdminUrl, max: poolSize, idleTimeoutMillis: 60_000, application_name: 'datalinx-worker-preview' });
@@ -105,10 +106,21 @@ export class PreviewEngine {
     return null;
   }
 
+  /** `check`, remembered for the last statements seen (a user previews the same mapping again and again). */
+  private async checked(sql: string, schema: string): Promise<string | null> {
+    const key = `${schema}\0${sql}`;
+    const hit = this.checks.get(key);
+    if (hit !== undefined) return hit;
+    const verdict = await PreviewEngine.check(sql, schema);
+    if (this.checks.size >= 500) this.checks.delete(this.checks.keys().next().value!);
+    this.checks.set(key, verdict);
+    return verdict;
+  }
+
   async run(req: PreviewRequestV1): Promise<PreviewReplyV1> {
     const started = performance.now();
     const sql = PreviewEngine.statement(req, req.fields);
-    const refused = await PreviewEngine.check(sql, req.destination.schema);
+    const refused = await this.checked(sql, req.destination.schema);
     if (refused) return fail('INVALID_REQUEST', refused);
     let c: PoolClient;
     try {
@@ -117,15 +129,16 @@ export class PreviewEngine {
       return fail('WAREHOUSE_UNREACHABLE', `The worker could not reach the platform warehouse: ${(err as Error).message}. Check that PostgreSQL is running.`);
     }
     try {
-      await c.query('BEGIN READ ONLY');
-      await c.query(`SET LOCAL ROLE ${qi(req.destination.role)}`);
-      await c.query(`SET LOCAL statement_timeout = ${Math.floor(req.statementTimeoutMs)}`);
-      await c.query(`SET LOCAL search_path = ${qi(req.destination.schema)}`);
-      await c.query('SAVEPOINT preview');
+      // One round trip (simple query protocol, several statements): the transaction, the role,
+      // the timeout, the search path, a savepoint to come back to, then the SELECT.
+      const setup =
+        `BEGIN READ ONLY; SET LOCAL ROLE ${qi(req.destination.role)}; SET LOCAL statement_timeout = ${Math.floor(req.statementTimeoutMs)}; ` +
+        `SET LOCAL search_path = ${qi(req.destination.schema)}; SAVEPOINT preview; `;
       let result: QueryResult<string[]>;
       const fieldErrors: PreviewFieldError[] = [];
       try {
-        result = await c.query<string[]>({ text: sql, rowMode: 'array', types: asText });
+        const results = (await c.query<string[]>({ text: setup + sql, rowMode: 'array', types: asText })) as unknown as Array<QueryResult<string[]>>;
+        result = results[results.length - 1]!;
       } catch (err) {
         const e = err as Error & { code?: string };
         if (!isFieldError(e.code)) throw err;
@@ -140,8 +153,11 @@ export class PreviewEngine {
     } catch (err) {
       return explain(err as Error & { code?: string }, req);
     } finally {
-      await c.query('ROLLBACK').catch(() => undefined);
-      c.release();
+      // The reply does not wait for the rollback; the session goes back to the pool after it.
+      void c
+        .query('ROLLBACK')
+        .catch(() => undefined)
+        .finally(() => c.release());
     }
   }
 
