@@ -30,13 +30,17 @@ describe('API requests per minute at the gateway (shared by every gateway instan
   let admin: Viewer;
   let ws1: string;
   let ws2: string;
+  // The minute both gateways' counters and the platform's workspace service (which shows the count)
+  // name their window by: 10 s into a minute, moved by hand, so a case's requests share one window
+  // without waiting for the wall clock, and Retry-After is known to the second.
+  const clock = new ManualClock('2030-01-01T00:00:10Z');
 
   beforeAll(async () => {
-    p = await startPlatform();
+    p = await startPlatform({ clock });
     for (let i = 0; i < 2; i++) {
       const nats = await connectNats(process.env.NATS_URL!, `gateway-quotas-test-${i}`);
       const limits = await ApiLimitView.start(nats.nc, log, { defaultLimit: 600 });
-      const counter = await ApiRateLimiter.open(nats.nc);
+      const counter = await ApiRateLimiter.open(nats.nc, { clock });
       const gateway = await createGateway({
         supergraphSdl: loadSupergraph(),
         subgraphUrls: p.subgraphUrls,
@@ -88,17 +92,6 @@ describe('API requests per minute at the gateway (shared by every gateway instan
       body: JSON.stringify({ query: QUERY, variables: { id: queryWs } }),
     });
 
-  /**
-   * Waits until a new minute has at least `s` seconds left, so a test's requests share one window.
-   * Only the first case needs it: it reads the count back through the platform's workspace service,
-   * which names the window by the real clock (its process is shared by every suite, so no clock is
-   * injected there); cases that ask the counters alone move a ManualClock instead.
-   */
-  async function windowWithRoom(s: number): Promise<void> {
-    const left = 60_000 - (Date.now() % 60_000);
-    if (left < s * 1000) await new Promise((r) => setTimeout(r, left + 50));
-  }
-
   it('refuses the (N+1)th request across both instances with 429 QUOTA_EXCEEDED naming the limit and usage, with Retry-After; other workspaces are unaffected', async () => {
     const N = 3;
     const set = await postGraphQL<{ updateWorkspaceQuotas: { errors: unknown[] } }>(
@@ -115,7 +108,6 @@ describe('API requests per minute at the gateway (shared by every gateway instan
     }
     expect(instances.map((i) => i.limits.limitFor(orgId, ws2))).toEqual([600, 600]);
 
-    await windowWithRoom(20);
     // N requests, spread over both instances: all answered.
     for (let k = 0; k < N; k++) {
       const res = await ask(k % 2, admin, ws1);
@@ -127,7 +119,8 @@ describe('API requests per minute at the gateway (shared by every gateway instan
       const res = await ask(instance, admin, ws1);
       expect(res.status).toBe(429);
       const retryAfter = Number(res.headers.get('retry-after'));
-      expect(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60).toBe(true);
+      // 50 s left of the minute the clock stands in.
+      expect(retryAfter).toBe(50);
       const body = (await res.json()) as { data?: unknown; errors: Array<{ message: string; extensions: Record<string, unknown> }> };
       expect(body.data).toBeUndefined();
       expect(body.errors).toHaveLength(1);
@@ -171,6 +164,19 @@ describe('API requests per minute at the gateway (shared by every gateway instan
       viewerHeader(admin),
     );
     expect(shown.body.data?.workspace.quotas.apiRequestsPerMinute).toEqual({ limit: N, used: N });
+
+    // The next minute is a new window: admitted again, and the workspace shows that minute's count.
+    clock.advance(60_000);
+    const next = await ask(1, admin, ws1);
+    expect(next.status).toBe(200);
+    expect(await next.json()).toEqual({ data: { workspace: { id: ws1 } } });
+    const shownNext = await postGraphQL<{ workspace: { quotas: { apiRequestsPerMinute: { limit: number; used: number } } } }>(
+      p.gatewayUrl,
+      `query($id: ID!){ workspace(id: $id) { quotas { apiRequestsPerMinute { limit used } } } }`,
+      { id: ws1 },
+      viewerHeader(admin),
+    );
+    expect(shownNext.body.data?.workspace.quotas.apiRequestsPerMinute).toEqual({ limit: N, used: 1 });
   });
 
   it('a subgraph’s quota error reaches the client through the gateway in the same shape (CONCURRENT_RUNS)', async () => {

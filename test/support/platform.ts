@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Request } from 'express';
 import type { DataSource } from 'typeorm';
-import { createLogger, type Logger } from '@datalinx/common';
+import { createLogger, type Clock, type Logger } from '@datalinx/common';
 import { createTestDatabase, runtimeRoleUrl, type TestDatabase } from '@datalinx/db';
 import { ANONYMOUS, viewerSchema, type Viewer } from '@datalinx/graphql-kit';
 import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
@@ -113,9 +113,13 @@ export async function waitForWorkspaceRefs(p: Pick<Platform, 'sources'>, workspa
   }
 }
 
-/** `audit`: also run monitoring's audit consumer (EVENTS `audit.>`); off by default, see below. */
+/**
+ * `audit`: also run monitoring's audit consumer (EVENTS `audit.>`); off by default, see below.
+ * `clock`: what the workspace service names "this minute" of the API request counters by (the
+ * real clock unless given), so a test that moves its gateways' counters by hand reads the same window.
+ */
 export async function startPlatform(
-  o: { runsFilter?: string; audit?: boolean; warehouse?: WarehouseSettings; fileMaxBytes?: number; log?: Logger } = {},
+  o: { runsFilter?: string; audit?: boolean; warehouse?: WarehouseSettings; fileMaxBytes?: number; log?: Logger; clock?: Clock } = {},
 ): Promise<Platform> {
   const natsUrl = process.env.NATS_URL;
   if (!natsUrl) throw new Error('NATS_URL is not set: run tests with `npm test`.');
@@ -296,7 +300,7 @@ export async function startPlatform(
       settings: { masterKey: Buffer.from(masterKey, 'base64'), testTimeoutMs: 10000 },
       files: { dir: fileStorageDir, maxBytes: o.fileMaxBytes ?? 100 * 1024 * 1024 },
       onOutboxCommit: () => relays[0]!.kick(),
-      quotas: { defaults: DEFAULT_QUOTA_LIMITS, api: new KvApiUsage(quotaKv.counts), publisher: new KvApiLimitPublisher(quotaKv.limits, log) },
+      quotas: { defaults: DEFAULT_QUOTA_LIMITS, api: new KvApiUsage(quotaKv.counts, o.clock), publisher: new KvApiLimitPublisher(quotaKv.limits, log) },
       // A test provisioning warehouses passes its own throwaway warehouse database.
       warehouse: o.warehouse,
     }),

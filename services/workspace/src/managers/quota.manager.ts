@@ -2,7 +2,7 @@ import DataLoader from 'dataloader';
 import { warehouseSchemaSizes, type WarehouseDao } from '../daos/warehouse.dao';
 import type { DataSource, EntityManager } from 'typeorm';
 import { Kvm, type KV } from '@nats-io/kv';
-import { ForbiddenError, QuotaExceededError, UnauthenticatedError, type Logger, type QuotaName } from '@datalinx/common';
+import { ForbiddenError, QuotaExceededError, UnauthenticatedError, systemClock, type Clock, type Logger, type QuotaName } from '@datalinx/common';
 import { hasOrgPermission, workspaceRoleOf, type Viewer, perViewer } from '@datalinx/graphql-kit';
 import { withTenant } from '@datalinx/db';
 import type { Nats } from '@datalinx/messaging';
@@ -75,11 +75,12 @@ export interface ApiUsage {
 export class KvApiUsage implements ApiUsage {
   constructor(
     private readonly counts: KV,
-    private readonly now: () => number = Date.now,
+    /** Names "this minute": the process's clock in production, the gateways' hand-moved one in tests. */
+    private readonly clock: Clock = systemClock,
   ) {}
 
   async requestsThisMinute(orgId: string, workspaceIds: readonly string[]): Promise<Map<string, number>> {
-    const minute = epochMinute(this.now());
+    const minute = epochMinute(this.clock.now().getTime());
     const entries = await Promise.all(
       workspaceIds.map(async (id) => {
         const e = await this.counts.get(apiCountKey(orgId, id, minute));
