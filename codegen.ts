@@ -72,6 +72,9 @@ const config: CodegenConfig = {
         SourceSnapshot: '../../daos/source-snapshot.dao#SourceSnapshotRow',
         SourceTable: '../../daos/source-snapshot.dao#SourceTableRow',
         SourceColumn: '../../daos/source-snapshot.dao#SourceColumnRow',
+        TargetTable: '../../daos/target-schema.dao#TargetTableRow',
+        TargetRelationship: '../../daos/target-schema.dao#TargetRelationshipRow',
+        TargetSchemaVersion: '../../daos/target-schema.dao#TargetSchemaVersionListRow',
       },
       '../context#SchemaContext',
     ),
@@ -81,6 +84,14 @@ const config: CodegenConfig = {
       { Run: '../../entities/run.entity#Run', RunStep: '../../entities/run-step.entity#RunStep', ServiceStatus: '@datalinx/db#ServiceStatus' },
       '../context#MonitoringContext',
     ),
+    // The web app's typed documents (`graphql(...)` in web/), from the committed supergraph.
+    'web/gql/__generated__/': {
+      schema: 'schema/supergraph.graphql',
+      documents: ['web/{app,components,lib}/**/*.{ts,tsx}'],
+      preset: 'client',
+      presetConfig: { fragmentMasking: false },
+      config: { enumsAsTypes: true, scalars: { DateTime: 'string' }, useTypeImports: true },
+    },
   },
 };
 export default config;

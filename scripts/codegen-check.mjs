@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Fails when the committed generated resolver types differ from what codegen produces now.
+// Fails when the committed generated resolver types (and the web app's typed documents) differ from what codegen produces now.
 // Generates into a temp copy of the outputs, compares, and leaves the tree untouched.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, existsSync, cpSync } from 'node:fs';
@@ -9,7 +9,9 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const services = ['auth', 'workspace', 'schema', 'mapping', 'monitoring'];
-const files = services.map((s) => `services/${s}/src/graphql/__generated__/resolvers.ts`);
+// The web app's typed documents (client preset) come from the same run.
+const webFiles = ['gql.ts', 'graphql.ts', 'index.ts'].map((f) => `web/gql/__generated__/${f}`);
+const files = [...services.map((s) => `services/${s}/src/graphql/__generated__/resolvers.ts`), ...webFiles];
 const backup = mkdtempSync(path.join(tmpdir(), 'dlx-codegen-'));
 for (const f of files) if (existsSync(path.join(root, f))) cpSync(path.join(root, f), path.join(backup, f.replaceAll('/', '__')));
 let drift = [];
@@ -34,4 +36,4 @@ if (drift.length) {
   console.error(`codegen: generated resolver types are out of date:\n  ${drift.join('\n  ')}\nRun \`npm run codegen\` and commit the result.`);
   process.exit(1);
 }
-console.log(`codegen: resolver types up to date (${files.length} subgraphs)`);
+console.log(`codegen: resolver types (${services.length} subgraphs) and the web app's documents up to date`);

@@ -1,16 +1,21 @@
 import type { Metadata } from 'next';
 import type { ReactNode } from 'react';
+import { ColorSchemeScript, mantineHtmlProps } from '@mantine/core';
+import '@mantine/core/styles.css';
+import '@mantine/notifications/styles.css';
 import { Providers } from './providers';
-import './globals.css';
 
 export const metadata: Metadata = {
-  title: 'Datalinx — platform health',
-  description: 'Health of the Datalinx gateway, subgraphs, databases and migrations.',
+  title: { default: 'Datalinx', template: '%s · Datalinx' },
+  description: 'Connect, map and run your data pipelines.',
 };
 
 export default function RootLayout({ children }: { children: ReactNode }) {
   return (
-    <html lang="en">
+    <html lang="en" {...mantineHtmlProps}>
+      <head>
+        <ColorSchemeScript defaultColorScheme="light" />
+      </head>
       <body>
         <Providers>{children}</Providers>
       </body>

@@ -14,6 +14,10 @@ export const FORWARDED_REQUEST_HEADERS = [
   'content-type',
   'cookie',
   'x-api-key',
+  // The double-submit CSRF header of cookie sessions and the workspace the page acts in (the
+  // gateway counts API requests per workspace by it).
+  'x-dlx-csrf',
+  'x-dlx-workspace',
   'origin',
   'user-agent',
   'apollo-require-preflight',
@@ -111,15 +115,29 @@ export interface ProxyOptions {
   timeoutMs: number;
 }
 
-export async function proxyToGateway(request: Request, options: ProxyOptions): Promise<Response> {
+/** The gateway's browser-session route (`POST` sets the cookies, `DELETE` signs out), beside its GraphQL path. */
+export const GATEWAY_SESSION_PATH = '/auth/session';
+
+/**
+ * Forwards a browser-session request (`POST` with `{ refreshToken }`, or `DELETE`) to the gateway's
+ * `/auth/session` on the same origin as `GATEWAY_URL`; the `set-cookie` answers come back to the
+ * browser as first-party cookies of the web app.
+ */
+export async function proxySessionToGateway(request: Request, options: ProxyOptions): Promise<Response> {
+  const target = new URL(GATEWAY_SESSION_PATH, options.gatewayUrl).toString();
+  return proxyToGateway(request, options, { target, method: request.method });
+}
+
+export async function proxyToGateway(request: Request, options: ProxyOptions, to: { target?: string; method?: string } = {}): Promise<Response> {
   const { gatewayUrl, timeoutMs } = options;
-  const body = await request.text();
+  const method = to.method ?? 'POST';
+  const body = method === 'POST' ? await request.text() : undefined;
   const signal = AbortSignal.any([request.signal, AbortSignal.timeout(timeoutMs)]);
   let upstream: Response;
   let upstreamBody: ArrayBuffer;
   try {
-    upstream = await fetch(gatewayUrl, {
-      method: 'POST',
+    upstream = await fetch(to.target ?? gatewayUrl, {
+      method,
       headers: forwardedRequestHeaders(request.headers),
       body,
       signal,
@@ -139,4 +157,33 @@ export async function proxyToGateway(request: Request, options: ProxyOptions): P
     statusText: upstream.statusText,
     headers: forwardedResponseHeaders(upstream.headers),
   });
+}
+
+/** Response headers of the explorer's static files passed back as they are (its CSP included). */
+const EXPLORER_RESPONSE_HEADERS = ['content-type', 'cache-control', 'content-security-policy', 'etag', 'last-modified'] as const;
+
+/**
+ * The gateway's GraphiQL explorer (`GET /explorer/…`), served through the web app so that it runs
+ * on this origin with the session cookie; its queries go to `/graphql`, forwarded like
+ * `/api/graphql`.
+ */
+export async function proxyExplorerAsset(request: Request, options: ProxyOptions): Promise<Response> {
+  const incoming = new URL(request.url);
+  const target = new URL(incoming.pathname + incoming.search, options.gatewayUrl).toString();
+  try {
+    const upstream = await fetch(target, { signal: AbortSignal.timeout(options.timeoutMs), redirect: 'manual', cache: 'no-store' });
+    const headers = new Headers();
+    for (const name of EXPLORER_RESPONSE_HEADERS) {
+      const value = upstream.headers.get(name);
+      if (value !== null) headers.set(name, value);
+    }
+    const location = upstream.headers.get('location');
+    if (location) headers.set('location', location);
+    return new Response(upstream.status === 304 ? null : await upstream.arrayBuffer(), { status: upstream.status, headers });
+  } catch (error) {
+    return new Response(`The gateway at ${options.gatewayUrl} did not answer: ${describeFetchFailure(error)}. Start the platform with npm start.\n`, {
+      status: 502,
+      headers: { 'content-type': 'text/plain; charset=utf-8' },
+    });
+  }
 }

@@ -87,7 +87,7 @@ describe('web app with the gateway down', () => {
       await route.continue();
     });
 
-    await page.goto(web.url);
+    await page.goto(`${web.url}/status`);
     await expect(page.title()).resolves.toBe('Datalinx — platform health');
     await page.getByRole('heading', { level: 1, name: 'Datalinx — platform health' }).waitFor();
     await page.locator('[data-state="loading"]').waitFor();
@@ -115,7 +115,7 @@ describe('web app with the gateway down', () => {
 
   test('Refresh runs the check again', async () => {
     const page = await newPage();
-    await page.goto(web.url);
+    await page.goto(`${web.url}/status`);
     await page.locator('[data-state="error"]').waitFor();
     const refresh = page.getByRole('button', { name: 'Refresh' });
     await refresh.waitFor();
@@ -147,7 +147,7 @@ describe('web app against the real gateway', () => {
 
   test('shows one OK card per service', async () => {
     const page = await newPage();
-    await page.goto(web.url);
+    await page.goto(`${web.url}/status`);
     await page.locator('[data-state="ready"]').waitFor();
 
     const cards = page.getByTestId('service-card');

@@ -1,49 +1,7 @@
 import type { Viewer, WorkspaceRole } from './viewer';
+import { ORG_ADMIN_PERMISSIONS, WORKSPACE_ROLE_PERMISSIONS, type OrgPermission, type WorkspacePermission } from './role-permissions';
 
-/**
- * The role → permission table of ARCHITECTURE.md §4, the single source for every subgraph and
- * the web app. Org ADMIN acts as EDITOR in every workspace of the org.
- */
-export const ORG_ADMIN_PERMISSIONS = [
-  'org:manage',
-  'users:manage',
-  'service-accounts:manage',
-  'audit:read',
-  'billing:manage',
-  'workspaces:create',
-  'workspaces:delete',
-] as const;
-
-export const WORKSPACE_VIEWER_PERMISSIONS = [
-  'workspace:read',
-  'connections:read',
-  'schemas:read',
-  'mappings:read',
-  'pipelines:read',
-  'runs:read',
-  'monitoring:read',
-] as const;
-
-export const WORKSPACE_EDITOR_PERMISSIONS = [
-  ...WORKSPACE_VIEWER_PERMISSIONS,
-  'connections:write',
-  'connections:test',
-  'schemas:write',
-  'mappings:write',
-  'pipelines:write',
-  'pipelines:run',
-  'runs:cancel',
-  'monitoring:write',
-  'data:preview',
-] as const;
-
-export type OrgPermission = (typeof ORG_ADMIN_PERMISSIONS)[number];
-export type WorkspacePermission = (typeof WORKSPACE_EDITOR_PERMISSIONS)[number];
-
-export const WORKSPACE_ROLE_PERMISSIONS: Record<WorkspaceRole, readonly WorkspacePermission[]> = {
-  EDITOR: WORKSPACE_EDITOR_PERMISSIONS,
-  VIEWER: WORKSPACE_VIEWER_PERMISSIONS,
-};
+export * from './role-permissions';
 
 export function hasOrgPermission(viewer: Viewer, permission: OrgPermission): boolean {
   return viewer.kind === 'user' && viewer.orgRole === 'ADMIN' && (ORG_ADMIN_PERMISSIONS as readonly string[]).includes(permission);

@@ -1,0 +1,6 @@
+import type { ReactNode } from 'react';
+import { AppFrame } from '../../components/shell/app-frame';
+
+export default function SignedInLayout({ children }: { children: ReactNode }) {
+  return <AppFrame>{children}</AppFrame>;
+}

@@ -1,0 +1,5 @@
+import { Landing } from '../../components/shell/landing';
+
+export default function RootPage() {
+  return <Landing />;
+}
