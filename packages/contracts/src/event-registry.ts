@@ -10,7 +10,6 @@ import {
   canonicalTypeCreatedV1,
   connectionFailedV1,
   discoveryCompletedV1,
-  domainEventEnvelope,
   sourceSnapshotCreatedV1,
   sourceTableDiscoveredV1,
   workspaceCreatedV1,
@@ -39,19 +38,39 @@ export const connectionChangedV1 = z
   .strict();
 export type ConnectionChangedV1 = z.infer<typeof connectionChangedV1>;
 
-/** `mapping.mapping.created.v1`: the mapping service writes the full envelope (body in `data`). */
+/** `mapping.mapping.created.v1` (EVENTS): a mapping was created, written in the transaction that inserts it. */
 export const MAPPING_CREATED_V1 = 'mapping.mapping.created.v1';
-export const mappingCreatedV1 = z.object({
-  mappingId: z.string().uuid(),
-  workspaceId: z.string().uuid(),
-  name: z.string().min(1),
-  targetTable: z.string().min(1),
-  version: z.number().int().min(1),
-  actor: z.object({ kind: z.enum(['user', 'service-account']), id: z.string().uuid() }),
-});
+export const mappingCreatedV1 = z
+  .object({
+    orgId: z.string().uuid(),
+    mappingId: z.string().uuid(),
+    workspaceId: z.string().uuid(),
+    name: z.string().min(1),
+    targetTable: z.string().min(1),
+    /** The TargetTable it fills (null: recorded by a table name no target schema version named yet). */
+    targetTableId: z.string().uuid().nullable(),
+    version: z.number().int().min(1),
+    actor: z.object({ kind: z.enum(['user', 'service-account']), id: z.string().uuid() }),
+  })
+  .strict();
 export type MappingCreatedV1 = z.infer<typeof mappingCreatedV1>;
-export const mappingCreatedEnvelopeV1 = domainEventEnvelope.extend({ subject: z.literal(MAPPING_CREATED_V1), data: mappingCreatedV1 });
-export type MappingCreatedEnvelopeV1 = z.infer<typeof mappingCreatedEnvelopeV1>;
+
+/**
+ * `mapping.mapping.drift_detected.v1` (EVENTS): a new source snapshot removed or retyped source
+ * columns a mapping uses; `fields` are the target columns now in ERROR, with the reason shown on
+ * each. Once per (mapping, snapshot), through the mapping service's outbox.
+ */
+export const MAPPING_DRIFT_DETECTED_V1 = 'mapping.mapping.drift_detected.v1';
+export const mappingDriftDetectedV1 = z
+  .object({
+    orgId: z.string().uuid(),
+    workspaceId: z.string().uuid(),
+    mappingId: z.string().uuid(),
+    snapshotId: z.string().uuid(),
+    fields: z.array(z.object({ column: z.string().min(1), reason: z.string().min(1) }).strict()).min(1),
+  })
+  .strict();
+export type MappingDriftDetectedV1 = z.infer<typeof mappingDriftDetectedV1>;
 
 /**
  * Every subject a service writes to its outbox (or the worker publishes on EVENTS), with the zod
@@ -68,7 +87,8 @@ export const EVENT_CONTRACTS = {
   [PROMOTION_REQUESTED_V1]: { version: 1, schema: promotionRequestedV1 },
   'mapping.promotion.completed.v1': { version: 1, schema: promotionPartCompletedV1 },
   'schema.promotion.completed.v1': { version: 1, schema: promotionPartCompletedV1 },
-  [MAPPING_CREATED_V1]: { version: 1, schema: mappingCreatedEnvelopeV1 },
+  [MAPPING_CREATED_V1]: { version: 1, schema: mappingCreatedV1 },
+  [MAPPING_DRIFT_DETECTED_V1]: { version: 1, schema: mappingDriftDetectedV1 },
   [CANONICAL_TYPE_CREATED_V1]: { version: 1, schema: canonicalTypeCreatedV1 },
   [SOURCE_SNAPSHOT_CREATED_V1]: { version: 1, schema: sourceSnapshotCreatedV1 },
   [TARGET_SCHEMA_CHANGED_V1]: { version: 1, schema: targetSchemaChangedV1 },

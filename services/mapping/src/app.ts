@@ -10,6 +10,8 @@ import { permissions } from './graphql/permissions';
 import type { MappingContext } from './graphql/context';
 import { MappingManager } from './managers/mapping.manager';
 import { MappingDao } from './daos/mapping.dao';
+import { CatalogDao } from './daos/catalog.dao';
+import { DbtProjectManager } from './managers/dbt-project.manager';
 
 export const typeDefs = gql(readFileSync(path.join(__dirname, '..', 'schema.graphql'), 'utf8'));
 
@@ -24,7 +26,9 @@ export interface MappingDeps {
 
 /** Wires the mapping subgraph: DAOs → managers (one per process, the viewer passed per call) → resolvers, behind the assertion check. */
 export function createMappingServer(d: MappingDeps) {
-  const mappings = new MappingManager(new MappingDao(d.ds), { log: d.log.child({ component: 'MappingManager' }), afterCommit: d.afterCommit });
+  const catalogs = new CatalogDao(d.ds);
+  const mappings = new MappingManager(new MappingDao(d.ds), catalogs, { log: d.log.child({ component: 'MappingManager' }), afterCommit: d.afterCommit });
+  const dbt = new DbtProjectManager(mappings, catalogs);
   return createSubgraphServer<MappingContext>({
     name: 'mapping',
     typeDefs,
@@ -39,6 +43,7 @@ export function createMappingServer(d: MappingDeps) {
     buildContext: (base) => ({
       ...base,
       mappings,
+      dbt,
       status: () => serviceStatus(d.ds, 'mapping'),
     }),
   });

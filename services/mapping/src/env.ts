@@ -12,6 +12,10 @@ export const envSchema = z.object({
   WORKSPACE_EVENTS_DURABLE: z.string().min(1).default('mapping-workspaces'),
   /** Durable consumer name on EVENTS for workspace.promotion.requested.v1 (copies mappings). */
   MAPPING_PROMOTION_DURABLE: z.string().min(1).default('mapping-promotions'),
+  /** Durable consumer name on EVENTS for schema.target_schema.changed.v1 (feeds mapping.target_schema_ref). */
+  MAPPING_TARGET_SCHEMA_DURABLE: z.string().min(1).default('mapping-target-schemas'),
+  /** Durable consumer name on EVENTS for schema.source_snapshot.created.v1 (feeds the source catalog, detects drift). */
+  MAPPING_SOURCE_SNAPSHOT_DURABLE: z.string().min(1).default('mapping-source-snapshots'),
   OUTBOX_POLL_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
 });
 export type Env = z.infer<typeof envSchema>;

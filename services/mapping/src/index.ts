@@ -8,6 +8,10 @@ import { WorkspaceRefDao } from './daos/workspace-ref.dao';
 import { startWorkspaceEventsConsumer } from './jobs/workspace-events.consumer';
 import { PromotionDao } from './daos/promotion.dao';
 import { startPromotionConsumer } from './jobs/promotion.consumer';
+import { CatalogDao } from './daos/catalog.dao';
+import { MappingDao } from './daos/mapping.dao';
+import { DriftRecorder } from './jobs/drift';
+import { startSourceSnapshotReplica, startTargetSchemaReplica } from './jobs/catalog-replica.consumer';
 
 async function main() {
   const env = loadEnvOrExit('mapping', envSchema);
@@ -34,6 +38,18 @@ async function main() {
     durable: env.MAPPING_PROMOTION_DURABLE,
     afterCommit: () => relay.kick(),
   });
+  // The replicas mappings compile against: target schemas and the latest source snapshots (which also detect drift).
+  const catalogs = new CatalogDao(ds);
+  const targetSchemas = await startTargetSchemaReplica({ js: nats.js, jsm: nats.jsm, dao: catalogs, log, durable: env.MAPPING_TARGET_SCHEMA_DURABLE });
+  const snapshots = await startSourceSnapshotReplica({
+    js: nats.js,
+    jsm: nats.jsm,
+    dao: catalogs,
+    drift: new DriftRecorder(new MappingDao(ds), catalogs, log.child({ component: 'DriftRecorder' })),
+    log,
+    durable: env.MAPPING_SOURCE_SNAPSHOT_DURABLE,
+    afterCommit: () => relay.kick(),
+  });
   const verifier = new ViewerAssertionVerifier(await importAssertionPublicKey(env.DLX_ASSERTION_PUBLIC_KEY));
   const server = await createMappingServer({ ds, verifier, log, natsReady: natsReadiness(nats.nc), afterCommit: () => relay.kick() });
   await server.listen(env.MAPPING_PORT);
@@ -42,6 +58,8 @@ async function main() {
     { name: 'http', close: () => server.stop() },
     { name: 'workspace-events consumer', close: () => workspaces.stop() },
     { name: 'promotion consumer', close: () => promotions.stop() },
+    { name: 'target schema replica', close: () => targetSchemas.stop() },
+    { name: 'source snapshot replica', close: () => snapshots.stop() },
     { name: 'outbox relay', close: () => relay.stop() },
     { name: 'nats', close: () => nats.close() },
     { name: 'database', close: () => ds.destroy() },

@@ -5,7 +5,6 @@ import { createLogger } from '@datalinx/common';
 import { connectNats, encodeJson, ensureStreams, type Nats, type PullWorker } from '@datalinx/messaging';
 import { createTestDatabase, runtimeRoleUrl, type TestDatabase } from '@datalinx/db';
 import { VIEWER_HEADER, ANONYMOUS, type Viewer } from '@datalinx/graphql-kit';
-import { domainEventEnvelope } from '@datalinx/contracts';
 import { mappingDataSource } from '../src/data-source';
 import { migrate } from '../src/migrate';
 import { createMappingServer } from '../src/app';
@@ -169,22 +168,21 @@ describe('mapping subgraph', () => {
 
     const [row] = await ds.query(`SELECT org_id, workspace_id, name, target_table, version, xmin::text AS tx FROM mapping.mapping WHERE id = $1`, [m.id]);
     expect(row).toMatchObject({ org_id: orgA, workspace_id: wsA1, name: 'Customers', target_table: 'dim_customer', version: 1 });
-    const events = await ds.query(`SELECT id, subject, payload, sent_at, xmin::text AS tx FROM mapping.outbox WHERE payload->'data'->>'mappingId' = $1`, [
-      m.id,
-    ]);
+    const events = await ds.query(`SELECT id, subject, payload, sent_at, xmin::text AS tx FROM mapping.outbox WHERE payload->>'mappingId' = $1`, [m.id]);
     expect(events).toHaveLength(1);
     const [ev] = events;
     // Same xmin: the row and its event were written by the same transaction.
     expect(ev.tx).toBe(row.tx);
     expect(ev.subject).toBe(MAPPING_CREATED_V1);
     expect(ev.sent_at).toBeNull();
-    const envelope = domainEventEnvelope.parse(ev.payload);
-    expect(envelope).toMatchObject({ id: ev.id, subject: MAPPING_CREATED_V1, orgId: orgA, occurredAt: m.createdAt });
-    expect(mappingCreatedV1.parse(envelope.data)).toEqual({
+    // The bare body, like every other service's events.
+    expect(mappingCreatedV1.parse(ev.payload)).toEqual({
+      orgId: orgA,
       mappingId: m.id,
       workspaceId: wsA1,
       name: 'Customers',
       targetTable: 'dim_customer',
+      targetTableId: null,
       version: 1,
       actor: { kind: 'user', id: (editorA as { userId: string }).userId },
     });
@@ -192,8 +190,8 @@ describe('mapping subgraph', () => {
 
   it('records a service account as the actor', async () => {
     const m = await created(robotA, { workspaceId: wsA1, name: 'Orders (API)', targetTable: 'fct_order' });
-    const [ev] = await ds.query(`SELECT payload FROM mapping.outbox WHERE payload->'data'->>'mappingId' = $1`, [m.id]);
-    expect(ev.payload.data.actor).toEqual({ kind: 'service-account', id: (robotA as { serviceAccountId: string }).serviceAccountId });
+    const [ev] = await ds.query(`SELECT payload FROM mapping.outbox WHERE payload->>'mappingId' = $1`, [m.id]);
+    expect(ev.payload.actor).toEqual({ kind: 'service-account', id: (robotA as { serviceAccountId: string }).serviceAccountId });
   });
 
   it('returns validation failures as typed payload errors and writes nothing', async () => {
@@ -275,8 +273,11 @@ describe('mapping subgraph', () => {
 
   it('denies writes without mappings:write in the workspace, writing nothing', async () => {
     const before = await counts();
+    // A reader of the workspace sees it: the denial is a payload error (graphql-kit README).
+    const reader = await create(readerA, { workspaceId: wsA1, name: 'Denied', targetTable: 'denied' });
+    expect(reader.body.errors).toBeUndefined();
+    expect(reader.body.data?.createMapping).toEqual({ mapping: null, errors: [{ code: 'FORBIDDEN', field: 'workspaceId', message: expect.any(String) }] });
     for (const [viewer, code] of [
-      [readerA, 'FORBIDDEN'],
       [otherWsA, 'FORBIDDEN'],
       [memberB, 'FORBIDDEN'],
       [ANONYMOUS, 'UNAUTHENTICATED'],
@@ -453,7 +454,12 @@ describe('mapping subgraph', () => {
           mapping: {
             service: 'mapping',
             ok: true,
-            migrations: [{ name: 'Init1764400000000' }, { name: 'WorkspaceRef1764500000000' }, { name: 'Promotions1764600000000' }],
+            migrations: [
+              { name: 'Init1764400000000' },
+              { name: 'WorkspaceRef1764500000000' },
+              { name: 'Promotions1764600000000' },
+              { name: 'MappingSpec1765300000000' },
+            ],
           },
         },
       ],
@@ -470,6 +476,19 @@ describe('mapping subgraph', () => {
         (await other.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'mapping' ORDER BY 1`)).map(
           (r: { table_name: string }) => r.table_name,
         );
+      expect(await tables()).toEqual([
+        'drift_notice',
+        'mapping',
+        'mapping_version',
+        'migrations',
+        'outbox',
+        'promotion_applied',
+        'source_snapshot_ref',
+        'source_table_ref',
+        'target_schema_ref',
+        'workspace_ref',
+      ]);
+      await other.undoLastMigration({ transaction: 'each' });
       expect(await tables()).toEqual(['mapping', 'migrations', 'outbox', 'promotion_applied', 'workspace_ref']);
       await other.undoLastMigration({ transaction: 'each' });
       expect(await tables()).toEqual(['mapping', 'migrations', 'outbox', 'workspace_ref']);
@@ -478,7 +497,7 @@ describe('mapping subgraph', () => {
       await other.undoLastMigration({ transaction: 'each' });
       expect(await tables()).toEqual(['migrations']);
       await other.destroy();
-      expect(await migrate(scratch.url)).toEqual(['Init1764400000000', 'WorkspaceRef1764500000000', 'Promotions1764600000000']);
+      expect(await migrate(scratch.url)).toEqual(['Init1764400000000', 'WorkspaceRef1764500000000', 'Promotions1764600000000', 'MappingSpec1765300000000']);
     } finally {
       if (other.isInitialized) await other.destroy();
       await scratch.drop();

@@ -1,4 +1,5 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import type { MappingSpec } from '../spec';
 
 /** How a workspace's sources fill one target table. Tenant columns: org_id, workspace_id. */
 @Entity({ name: 'mapping' })
@@ -18,6 +19,14 @@ export class Mapping {
 
   @Column({ name: 'target_table', type: 'text' })
   targetTable!: string;
+
+  /** The TargetTable it fills; null for a mapping recorded by table name that no target schema version named yet. */
+  @Column({ name: 'target_table_id', type: 'uuid', nullable: true })
+  targetTableId!: string | null;
+
+  /** The current definition (see spec.ts); every change is also a row of mapping_version. */
+  @Column({ type: 'jsonb' })
+  spec!: MappingSpec;
 
   @Column('int', { default: 1 })
   version!: number;

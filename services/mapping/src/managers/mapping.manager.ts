@@ -1,14 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import type DataLoader from 'dataloader';
+import DataLoader from 'dataloader';
 import { ForbiddenError, UnauthenticatedError, type Logger, isUuid } from '@datalinx/common';
 import { byIdLoader, hasWorkspacePermission, type AuthenticatedViewer, type Viewer, perViewer } from '@datalinx/graphql-kit';
-import type { MappingDao } from '../daos/mapping.dao';
+import type { TargetTable } from '@datalinx/contracts';
+import type { Author, MappingDao, MappingVersionRow } from '../daos/mapping.dao';
+import type { CatalogDao, CatalogSnapshot, TargetSchemaRef } from '../daos/catalog.dao';
 import type { Mapping } from '../entities/mapping.entity';
-import { MAPPING_CREATED_V1, mappingEvent } from '../events';
+import { MAPPING_CREATED_V1 } from '../events';
 import { decodeCursor, encodeCursor, pageSize } from '@datalinx/common';
+import { analyzeMapping, type MappingAnalysis } from '../compile/analyze';
+import { suggestJoins, type SuggestedJoin } from '../compile/suggest-joins';
+import { diffSpecs, type MappingDiff } from '../compile/diff';
+import { canonicalSpec, EMPTY_SPEC, mappingSpec, type FieldMapping, type MappingSpec } from '../spec';
+import { userError } from '../errors';
 
 export const NAME_MAX_LENGTH = 100;
 const TARGET_TABLE = /^[a-z_][a-z0-9_]{0,62}$/;
+export const SUMMARY_MAX_LENGTH = 500;
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 
@@ -18,8 +26,18 @@ import type { MappingUserError as UserError } from '../errors';
 
 export interface CreateMappingInput {
   workspaceId: string;
-  name: string;
-  targetTable: string;
+  /** The TargetTable to fill (preferred). */
+  targetTableId?: string | null;
+  /** A target table by name, for a table the target schema does not name yet. */
+  targetTable?: string | null;
+  name?: string | null;
+}
+
+export interface UpdateMappingInput {
+  id: string;
+  expectedVersion: number;
+  spec: unknown;
+  summary?: string | null;
 }
 
 export interface MappingManagerOptions {
@@ -28,21 +46,37 @@ export interface MappingManagerOptions {
   afterCommit?: () => void;
 }
 
+type Payload = { mapping: Mapping | null; errors: UserError[] };
+
+/** The workspace facts a mapping compiles against. */
+interface WorkspaceFacts {
+  target: TargetSchemaRef | null;
+  catalog: CatalogSnapshot[];
+}
+
 /**
  * Mappings as the viewer may see them. Shield checked the permission named by the arguments;
  * this class re-checks everything against the object itself, because `mapping(id)` and
  * `__resolveReference` carry no workspace argument: a mapping is visible only when it belongs
  * to the viewer's org AND the viewer has mappings:read in its workspace — otherwise it is null
- * (not found = not yours). Writes validate the whole input, then insert the row and its
- * `mapping.mapping.created.v1` event in one transaction, which first requires the workspace to be
- * the viewer's org's (mapping.workspace_ref, replicated from the workspace service's events;
- * otherwise WORKSPACE_NOT_FOUND, nothing written). Lookups by id are batched per request.
+ * (not found = not yours). A viewer who can read a mapping but not write it gets a payload
+ * FORBIDDEN. Writes validate the whole input (the spec's structure against the workspace's
+ * target schema and source catalog, replicated from the schema service's events), then write
+ * the row, its version and its event in one transaction; an update names the version it was
+ * made from, and a newer one makes it a VERSION_CONFLICT. Lookups by id are batched per request,
+ * and the analysis (states, SQL, lineage) is computed once per mapping and request.
  */
 export class MappingManager {
   private readonly byId: (viewer: Viewer) => DataLoader<string, Mapping | null>;
+  private readonly facts: (viewer: Viewer) => DataLoader<string, WorkspaceFacts>;
+  private readonly analyses: (viewer: Viewer) => Map<string, Promise<MappingAnalysis>>;
+  private readonly drift: (viewer: Viewer) => DataLoader<string, Map<string, string>>;
+  private readonly versionLoader: (viewer: Viewer) => DataLoader<string, MappingVersionRow[]>;
+  private readonly byTarget: (viewer: Viewer) => DataLoader<string, Mapping | null>;
 
   constructor(
     private readonly mappings: MappingDao,
+    private readonly catalogs: CatalogDao,
     private readonly opts: MappingManagerOptions,
   ) {
     this.byId = perViewer((viewer) =>
@@ -52,6 +86,61 @@ export class MappingManager {
         return orgId && valid.length ? this.mappings.findByIds(orgId, valid) : Promise.resolve([]);
       }),
     );
+    this.byTarget = perViewer(
+      (viewer) =>
+        new DataLoader<string, Mapping | null>(async (ids) => {
+          const orgId = this.orgIdOrNull(viewer);
+          const valid = ids.filter((id) => isUuid(id));
+          const rows = orgId && valid.length ? await this.mappings.findByTargetTableIds(orgId, valid) : [];
+          return ids.map((id) => rows.find((m) => m.targetTableId === id) ?? null);
+        }),
+    );
+    this.facts = perViewer(
+      (viewer) =>
+        new DataLoader<string, WorkspaceFacts>(async (workspaceIds) => {
+          const orgId = this.orgIdOrNull(viewer)!;
+          const targets = await this.catalogs.targetSchemas(this.dsOf(), orgId, workspaceIds);
+          return Promise.all(
+            workspaceIds.map(async (ws) => ({ target: targets.get(ws) ?? null, catalog: await this.catalogs.sourceCatalog(this.dsOf(), orgId, ws) })),
+          );
+        }),
+    );
+    this.drift = perViewer(
+      (viewer) =>
+        new DataLoader<string, Map<string, string>>(async (ids) => {
+          const orgId = this.orgIdOrNull(viewer)!;
+          const notices = await this.mappings.driftNoticesOf(this.dsOf(), orgId, ids);
+          return ids.map((id) => {
+            const out = new Map<string, string>();
+            // Newest first: the latest notice's reason wins.
+            for (const n of notices.filter((x) => x.mappingId === id))
+              for (const f of n.fields) if (!out.has(`field:${f.column}`)) out.set(`field:${f.column}`, f.reason);
+            return out;
+          });
+        }),
+    );
+    this.versionLoader = perViewer(
+      (viewer) =>
+        new DataLoader<string, MappingVersionRow[]>(async (ids) => {
+          const rows = await this.mappings.versionsOf(this.orgIdOrNull(viewer)!, ids);
+          return ids.map((id) => rows.filter((r) => r.mappingId === id));
+        }),
+    );
+    const memo = new WeakMap<Viewer, Map<string, Promise<MappingAnalysis>>>();
+    this.analyses = (viewer) => {
+      let m = memo.get(viewer);
+      if (!m) memo.set(viewer, (m = new Map()));
+      return m;
+    };
+  }
+
+  private dsOf() {
+    return this.mappings.dataSource;
+  }
+
+  /** The service's data source (for the workspace-wide reads of the dbt project). */
+  get dataSource() {
+    return this.mappings.dataSource;
   }
 
   private orgIdOrNull(viewer: Viewer): string | null {
@@ -66,10 +155,21 @@ export class MappingManager {
     return m.orgId === this.orgIdOrNull(viewer) && hasWorkspacePermission(viewer, m.workspaceId, 'mappings:read');
   }
 
+  private author(viewer: AuthenticatedViewer): Author & { kind: 'user' | 'service-account'; id: string } {
+    return viewer.kind === 'user' ? { kind: 'user', id: viewer.userId } : { kind: 'service-account', id: viewer.serviceAccountId };
+  }
+
   /** The mapping when the viewer may read it; null otherwise (not found = not yours). */
   async mapping(viewer: Viewer, id: string): Promise<Mapping | null> {
     if (!this.orgIdOrNull(viewer)) return null;
     const m = await this.byId(viewer).load(id);
+    return m && this.canRead(viewer, m) ? m : null;
+  }
+
+  /** The mapping of a target table, when the viewer may read it. */
+  async byTargetTable(viewer: Viewer, targetTableId: string): Promise<Mapping | null> {
+    if (!this.orgIdOrNull(viewer)) return null;
+    const m = await this.byTarget(viewer).load(targetTableId);
     return m && this.canRead(viewer, m) ? m : null;
   }
 
@@ -86,54 +186,259 @@ export class MappingManager {
     return { nodes, pageInfo: { hasNextPage: rows.length > n, endCursor: last ? encodeCursor(last.createdAt, last.id) : null } };
   }
 
-  async create(viewer: Viewer, input: CreateMappingInput): Promise<{ mapping: Mapping | null; errors: UserError[] }> {
+  /** The target table a mapping fills, from the workspace's replicated target schema (by id, else by name). */
+  private targetOf(m: Mapping, facts: WorkspaceFacts): TargetTable | null {
+    const doc = facts.target;
+    if (!doc) return null;
+    const name = m.targetTableId ? Object.entries(doc.tableIds).find(([, id]) => id === m.targetTableId)?.[0] : m.targetTable;
+    return doc.document.tables.find((t) => t.name === name) ?? null;
+  }
+
+  /** States, SQL and lineage of a mapping the viewer may read (computed once per request). */
+  analysis(viewer: Viewer, m: Mapping): Promise<MappingAnalysis> {
+    const cache = this.analyses(viewer);
+    let p = cache.get(`${m.id}@${m.version}`);
+    if (!p) {
+      p = (async () => {
+        const [facts, drift] = await Promise.all([this.facts(viewer).load(m.workspaceId), this.drift(viewer).load(m.id)]);
+        return analyzeMapping(m.spec, this.targetOf(m, facts), facts.catalog, await this.activeDrift(viewer, m, drift));
+      })();
+      cache.set(`${m.id}@${m.version}`, p);
+    }
+    return p;
+  }
+
+  /** Drift reasons count until the mapping is changed after them (the change is the user's answer to the notice). */
+  private async activeDrift(viewer: Viewer, m: Mapping, drift: Map<string, string>): Promise<Map<string, string>> {
+    if (!drift.size) return drift;
+    const notices = await this.mappings.driftNoticesOf(this.dsOf(), this.orgIdOrNull(viewer)!, [m.id]);
+    const versions = await this.versionLoader(viewer).load(m.id);
+    const changedAt = versions[0]?.createdAt ?? m.updatedAt;
+    const out = new Map<string, string>();
+    for (const n of notices) if (n.createdAt > changedAt) for (const f of n.fields) if (!out.has(`field:${f.column}`)) out.set(`field:${f.column}`, f.reason);
+    return out;
+  }
+
+  async suggestedJoins(viewer: Viewer, m: Mapping): Promise<SuggestedJoin[]> {
+    const facts = await this.facts(viewer).load(m.workspaceId);
+    return suggestJoins(m.spec, facts.catalog);
+  }
+
+  versions(viewer: Viewer, m: Mapping): Promise<MappingVersionRow[]> {
+    return this.versionLoader(viewer).load(m.id);
+  }
+
+  /** Field-by-field differences between two versions; null when the mapping or a version is not there. */
+  async diff(viewer: Viewer, id: string, from: number, to: number): Promise<MappingDiff | null> {
+    const m = await this.mapping(viewer, id);
+    if (!m) return null;
+    const versions = await this.versionLoader(viewer).load(m.id);
+    const a = versions.find((v) => v.version === from);
+    const b = versions.find((v) => v.version === to);
+    if (!a || !b) return null;
+    return diffSpecs(a.spec, b.spec);
+  }
+
+  /** Every mapping of a workspace the viewer may read, oldest first. */
+  async allInWorkspace(viewer: Viewer, workspaceId: string): Promise<Mapping[]> {
     this.requireViewer(viewer);
-    if (!hasWorkspacePermission(viewer, input.workspaceId, 'mappings:write')) throw new ForbiddenError();
-    const name = input.name.trim();
-    const targetTable = input.targetTable.trim();
-    const errors = validate(input.workspaceId, name, targetTable);
+    if (!hasWorkspacePermission(viewer, workspaceId, 'mappings:read')) throw new ForbiddenError();
+    if (!isUuid(workspaceId)) return [];
+    return this.mappings.listAllByWorkspace(this.dsOf(), viewer.orgId, workspaceId);
+  }
+
+  /** The workspace's target table with this mapping's name resolution, for the dbt project. */
+  async targetTableOf(viewer: Viewer, m: Mapping): Promise<TargetTable | null> {
+    return this.targetOf(m, await this.facts(viewer).load(m.workspaceId));
+  }
+
+  async create(viewer: Viewer, input: CreateMappingInput): Promise<Payload> {
+    this.requireViewer(viewer);
+    if (!hasWorkspacePermission(viewer, input.workspaceId, 'mappings:read')) throw new ForbiddenError();
+    if (!hasWorkspacePermission(viewer, input.workspaceId, 'mappings:write'))
+      return { mapping: null, errors: [userError('FORBIDDEN', 'workspaceId', 'You can read the mappings of this workspace but not change them.')] };
+    const errors: UserError[] = [];
+    const targetErrors: UserError[] = [];
+    if (!isUuid(input.workspaceId)) errors.push(workspaceNotFound);
+    let targetTable = input.targetTable?.trim() ?? '';
+    let targetTableId: string | null = null;
+    const doc = isUuid(input.workspaceId) ? await this.catalogs.targetSchema(this.dsOf(), viewer.orgId, input.workspaceId) : null;
+    if (input.targetTableId != null) {
+      const name = doc && Object.entries(doc.tableIds).find(([, id]) => id === input.targetTableId)?.[0];
+      if (!name || !TARGET_TABLE.test(name))
+        targetErrors.push(
+          userError('TARGET_TABLE_NOT_FOUND', 'targetTableId', 'The workspace’s target schema has no such table. If it was added a moment ago, try again.'),
+        );
+      else {
+        targetTable = name;
+        targetTableId = input.targetTableId;
+      }
+    } else if (!TARGET_TABLE.test(targetTable)) {
+      targetErrors.push(
+        userError('TARGET_TABLE_INVALID', 'targetTable', 'Use a lower-case SQL identifier: a letter or _, then letters, digits or _, at most 63 characters.'),
+      );
+    } else targetTableId = doc?.tableIds[targetTable] ?? null;
+    // Without a name, the mapping is called after its table.
+    const name = input.name == null ? targetTable : input.name.trim();
+    errors.push(...validateName(name), ...targetErrors);
     if (!errors.length && (await this.mappings.existsByName(viewer.orgId, input.workspaceId, name))) errors.push(nameTaken(name));
     if (errors.length) return { mapping: null, errors };
 
     const eventId = randomUUID();
-    const result = await this.mappings.insertWithEvent(viewer.orgId, { workspaceId: input.workspaceId, name, targetTable }, (m) => ({
-      id: eventId,
-      subject: MAPPING_CREATED_V1,
-      payload: mappingEvent(eventId, MAPPING_CREATED_V1, viewer.orgId, m.createdAt, {
-        mappingId: m.id,
-        workspaceId: m.workspaceId,
-        name: m.name,
-        targetTable: m.targetTable,
-        version: m.version,
-        actor: viewer.kind === 'user' ? { kind: 'user', id: viewer.userId } : { kind: 'service-account', id: viewer.serviceAccountId },
+    const actor = this.author(viewer);
+    const result = await this.mappings.insertWithEvent(
+      viewer.orgId,
+      { workspaceId: input.workspaceId, name, targetTable, targetTableId, spec: EMPTY_SPEC },
+      actor,
+      (m) => ({
+        id: eventId,
+        subject: MAPPING_CREATED_V1,
+        payload: {
+          orgId: viewer.orgId,
+          mappingId: m.id,
+          workspaceId: m.workspaceId,
+          name: m.name,
+          targetTable: m.targetTable,
+          targetTableId: m.targetTableId,
+          version: m.version,
+          actor,
+        },
       }),
-    }));
-    if (!result.ok) return { mapping: null, errors: [result.conflict === 'workspace' ? workspaceNotFound : nameTaken(name)] };
+    );
+    if (!result.ok) {
+      const error =
+        result.conflict === 'workspace'
+          ? workspaceNotFound
+          : result.conflict === 'target'
+            ? userError('TARGET_TABLE_MAPPED', 'targetTableId', `The table ${targetTable} already has a mapping; change that one.`)
+            : nameTaken(name);
+      return { mapping: null, errors: [error] };
+    }
     this.opts.log.info({ mappingId: result.mapping.id, workspaceId: result.mapping.workspaceId, eventId }, 'mapping created');
     this.opts.afterCommit?.();
     this.byId(viewer).prime(result.mapping.id, result.mapping);
     return { mapping: result.mapping, errors: [] };
   }
+
+  /** Loads a mapping for a write: MAPPING_NOT_FOUND when the viewer cannot see it, FORBIDDEN when they cannot change it. */
+  private async writable(viewer: Viewer, id: string): Promise<{ ok: true; mapping: Mapping } | { ok: false; errors: UserError[] }> {
+    this.requireViewer(viewer);
+    const m = isUuid(id) ? await this.mapping(viewer, id) : null;
+    if (!m) return { ok: false, errors: [userError('MAPPING_NOT_FOUND', 'id', 'There is no such mapping in your workspaces.')] };
+    if (!hasWorkspacePermission(viewer, m.workspaceId, 'mappings:write'))
+      return { ok: false, errors: [userError('FORBIDDEN', 'id', 'You can read this mapping but not change it.')] };
+    return { ok: true, mapping: m };
+  }
+
+  /** Replaces the whole spec (a new version); structure problems and a stale expectedVersion write nothing. */
+  async update(viewer: Viewer, input: UpdateMappingInput): Promise<Payload> {
+    const w = await this.writable(viewer, input.id);
+    if (!w.ok) return { mapping: null, errors: w.errors };
+    return this.save(viewer as AuthenticatedViewer, w.mapping, input.expectedVersion, input.spec, input.summary ?? null, 'Updated the mapping');
+  }
+
+  /** Sets (or, with null, removes) one target column's definition: the rest of the spec as it is. */
+  async setField(viewer: Viewer, input: { id: string; expectedVersion: number; targetColumn: string; mapping: FieldMapping | null }): Promise<Payload> {
+    const w = await this.writable(viewer, input.id);
+    if (!w.ok) return { mapping: null, errors: w.errors };
+    const fields = { ...w.mapping.spec.fields };
+    if (input.mapping) fields[input.targetColumn] = input.mapping;
+    else delete fields[input.targetColumn];
+    const spec = { ...w.mapping.spec, fields };
+    const summary = input.mapping ? `Mapped ${input.targetColumn}` : `Unmapped ${input.targetColumn}`;
+    return this.save(viewer as AuthenticatedViewer, w.mapping, input.expectedVersion, spec, summary, summary, (path) =>
+      path.replace(/^fields\.[^.]+/, 'mapping'),
+    );
+  }
+
+  /** A new version equal to an old one. */
+  async revert(viewer: Viewer, input: { id: string; toVersion: number }): Promise<Payload> {
+    const w = await this.writable(viewer, input.id);
+    if (!w.ok) return { mapping: null, errors: w.errors };
+    const old = await this.mappings.version((viewer as AuthenticatedViewer).orgId, w.mapping.id, input.toVersion);
+    if (!old) return { mapping: null, errors: [userError('VERSION_NOT_FOUND', 'toVersion', `The mapping has no version ${input.toVersion}.`)] };
+    const result = await this.mappings.updateSpec(
+      w.mapping.orgId,
+      w.mapping.id,
+      w.mapping.version,
+      old.spec,
+      this.author(viewer as AuthenticatedViewer),
+      `Reverted to version ${old.version}`,
+    );
+    return this.afterSave(viewer, result);
+  }
+
+  async delete(viewer: Viewer, id: string): Promise<{ deletedId: string | null; errors: UserError[] }> {
+    const w = await this.writable(viewer, id);
+    if (!w.ok) return { deletedId: null, errors: w.errors };
+    const gone = await this.mappings.delete(w.mapping.orgId, w.mapping.id);
+    if (gone) this.opts.log.info({ mappingId: id }, 'mapping deleted');
+    return gone
+      ? { deletedId: id, errors: [] }
+      : { deletedId: null, errors: [userError('MAPPING_NOT_FOUND', 'id', 'There is no such mapping in your workspaces.')] };
+  }
+
+  private async save(
+    viewer: AuthenticatedViewer,
+    m: Mapping,
+    expectedVersion: number,
+    raw: unknown,
+    summary: string | null,
+    defaultSummary: string,
+    mapPath: (path: string) => string = (p) => p,
+  ): Promise<Payload> {
+    const errors: UserError[] = [];
+    if (summary && [...summary].length > SUMMARY_MAX_LENGTH)
+      errors.push(userError('SUMMARY_TOO_LONG', 'summary', `Use at most ${SUMMARY_MAX_LENGTH} characters.`));
+    const parsed = mappingSpec.safeParse(raw);
+    if (!parsed.success) {
+      for (const i of parsed.error.issues.slice(0, 20)) errors.push(userError('SPEC_INVALID', mapPath(i.path.join('.')) || null, i.message));
+      return { mapping: null, errors };
+    }
+    const facts = await this.facts(viewer).load(m.workspaceId);
+    const target = this.targetOf(m, facts);
+    const spec = canonicalSpec(
+      parsed.data,
+      target?.columns.map((c) => c.name),
+    );
+    const analysis = await analyzeMapping(spec, target, facts.catalog);
+    errors.push(...analysis.structure.map((e) => ({ ...e, field: e.field && mapPath(e.field) })));
+    if (errors.length) return { mapping: null, errors };
+    const result = await this.mappings.updateSpec(m.orgId, m.id, expectedVersion, spec, this.author(viewer), summary?.trim() || defaultSummary);
+    return this.afterSave(viewer, result);
+  }
+
+  private afterSave(viewer: Viewer, result: Awaited<ReturnType<MappingDao['updateSpec']>>): Payload {
+    if (!result.ok) {
+      if (result.conflict === 'missing')
+        return { mapping: null, errors: [userError('MAPPING_NOT_FOUND', 'id', 'There is no such mapping in your workspaces.')] };
+      return {
+        mapping: null,
+        errors: [
+          userError(
+            'VERSION_CONFLICT',
+            'expectedVersion',
+            `The mapping changed meanwhile: it is at version ${result.current}. Reload it and apply your change again.`,
+          ),
+        ],
+      };
+    }
+    this.opts.log.info({ mappingId: result.mapping.id, version: result.mapping.version }, 'mapping changed');
+    this.byId(viewer).clear(result.mapping.id).prime(result.mapping.id, result.mapping);
+    this.versionLoader(viewer).clear(result.mapping.id);
+    return { mapping: result.mapping, errors: [] };
+  }
 }
 
-function validate(workspaceId: string, name: string, targetTable: string): UserError[] {
-  const errors: UserError[] = [];
-  // A malformed id names no workspace: the same answer as an unknown one (the argument guard
-  // already makes it the nil UUID; this covers callers that bypass GraphQL).
-  if (!isUuid(workspaceId)) errors.push(workspaceNotFound);
+function validateName(name: string): UserError[] {
   const length = [...name].length;
-  if (length === 0) errors.push({ code: 'NAME_REQUIRED', field: 'name', message: 'Give the mapping a name.' });
-  else if (length > NAME_MAX_LENGTH) errors.push({ code: 'NAME_TOO_LONG', field: 'name', message: `Use at most ${NAME_MAX_LENGTH} characters.` });
-  else if (CONTROL_CHARS.test(name)) errors.push({ code: 'NAME_INVALID', field: 'name', message: 'The name cannot contain control characters.' });
-  if (!TARGET_TABLE.test(targetTable)) {
-    errors.push({
-      code: 'TARGET_TABLE_INVALID',
-      field: 'targetTable',
-      message: 'Use a lower-case SQL identifier: a letter or _, then letters, digits or _, at most 63 characters.',
-    });
-  }
-  return errors;
+  if (length === 0) return [{ code: 'NAME_REQUIRED', field: 'name', message: 'Give the mapping a name.' }];
+  if (length > NAME_MAX_LENGTH) return [{ code: 'NAME_TOO_LONG', field: 'name', message: `Use at most ${NAME_MAX_LENGTH} characters.` }];
+  if (CONTROL_CHARS.test(name)) return [{ code: 'NAME_INVALID', field: 'name', message: 'The name cannot contain control characters.' }];
+  return [];
 }
+
+export type { MappingSpec };
 
 /** The workspace is not in mapping.workspace_ref for the viewer's org: another org's, unknown, or its created event not consumed yet. */
 const workspaceNotFound: UserError = {

@@ -32,11 +32,26 @@ export type AppliedMigration = {
   version: Scalars['String']['output'];
 };
 
+export type ChangeKind =
+  | 'ADDED'
+  | 'CHANGED'
+  | 'REMOVED';
+
+export type ColumnLineage = {
+  __typename?: 'ColumnLineage';
+  column: Scalars['String']['output'];
+  sources: Array<LineageSourceColumn>;
+  /** Decorators, functions of the parse tree and CTEs between the sources and the column, in order. */
+  transformations: Array<Scalars['String']['output']>;
+};
+
 export type CreateMappingInput = {
-  /** 1–100 characters. */
-  name: Scalars['String']['input'];
-  /** A lower-case SQL identifier: a letter or _, then letters, digits or _; at most 63 characters. */
-  targetTable: Scalars['String']['input'];
+  /** 1–100 characters; the table's name when left out. */
+  name?: InputMaybe<Scalars['String']['input']>;
+  /** Instead of targetTableId: a table by name (a lower-case SQL identifier), bound to its id once the target schema names it. */
+  targetTable?: InputMaybe<Scalars['String']['input']>;
+  /** The TargetTable to fill. */
+  targetTableId?: InputMaybe<Scalars['ID']['input']>;
   workspaceId: Scalars['ID']['input'];
 };
 
@@ -47,18 +62,175 @@ export type CreateMappingPayload = {
   mapping: Maybe<Mapping>;
 };
 
+export type DbtProject = {
+  __typename?: 'DbtProject';
+  files: Array<DbtProjectFile>;
+};
+
+export type DbtProjectFile = {
+  __typename?: 'DbtProjectFile';
+  content: Scalars['String']['output'];
+  /** sha256 of the content, hex. */
+  digest: Scalars['String']['output'];
+  path: Scalars['String']['output'];
+};
+
+export type Decorator = {
+  __typename?: 'Decorator';
+  default: Maybe<Scalars['String']['output']>;
+  keepLast: Maybe<Scalars['Int']['output']>;
+  kind: DecoratorKind;
+  map: Maybe<Array<LookupEntry>>;
+  value: Maybe<Scalars['String']['output']>;
+};
+
+export type DecoratorInput = {
+  /** LOOKUP: the value for anything not in map (the value itself when left out). */
+  default?: InputMaybe<Scalars['String']['input']>;
+  /** MASK: the characters left visible at the end. */
+  keepLast?: InputMaybe<Scalars['Int']['input']>;
+  kind: DecoratorKind;
+  /** LOOKUP: value → replacement. */
+  map?: InputMaybe<Array<LookupEntryInput>>;
+  /** DEFAULT: the value used for NULL. */
+  value?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type DecoratorKind =
+  | 'CANONICALIZE'
+  | 'DEFAULT'
+  | 'LOOKUP'
+  | 'LOWER'
+  | 'MASK'
+  | 'SHA256'
+  | 'TRIM'
+  | 'UPPER';
+
+export type DeleteMappingPayload = {
+  __typename?: 'DeleteMappingPayload';
+  deletedId: Maybe<Scalars['ID']['output']>;
+  errors: Array<UserError>;
+};
+
+export type FieldChange = {
+  __typename?: 'FieldChange';
+  after: Maybe<Scalars['String']['output']>;
+  afterKind: Maybe<FieldKind>;
+  /** The definitions as JSON. */
+  before: Maybe<Scalars['String']['output']>;
+  beforeKind: Maybe<FieldKind>;
+  change: ChangeKind;
+  column: Scalars['String']['output'];
+};
+
+export type FieldDefinition = {
+  __typename?: 'FieldDefinition';
+  column: Maybe<Scalars['String']['output']>;
+  decorators: Array<Decorator>;
+  expression: Maybe<Scalars['String']['output']>;
+  kind: FieldKind;
+  source: Maybe<Scalars['String']['output']>;
+  value: Maybe<Scalars['String']['output']>;
+};
+
+export type FieldKind =
+  | 'CONSTANT'
+  | 'DECORATED'
+  | 'DIRECT'
+  | 'EXPRESSION'
+  /** Filled by a wildcard source's same-named column. */
+  | 'WILDCARD';
+
+export type FieldMappingEntryInput = {
+  column: Scalars['String']['input'];
+  mapping: FieldMappingInput;
+};
+
+/** DIRECT {source, column}, EXPRESSION {expression}, DECORATED {source, column, decorators}, CONSTANT {value}. */
+export type FieldMappingInput = {
+  column?: InputMaybe<Scalars['String']['input']>;
+  decorators?: InputMaybe<Array<DecoratorInput>>;
+  expression?: InputMaybe<Scalars['String']['input']>;
+  kind: FieldKind;
+  source?: InputMaybe<Scalars['String']['input']>;
+  value?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type FieldState =
+  | 'AMBIGUOUS'
+  | 'ERROR'
+  | 'MAPPED'
+  | 'UNMAPPED';
+
+export type JoinCondition = {
+  __typename?: 'JoinCondition';
+  leftAlias: Scalars['String']['output'];
+  leftColumn: Scalars['String']['output'];
+  rightColumn: Scalars['String']['output'];
+};
+
+export type JoinConditionInput = {
+  leftAlias: Scalars['String']['input'];
+  leftColumn: Scalars['String']['input'];
+  rightColumn: Scalars['String']['input'];
+};
+
+export type JoinType =
+  | 'FULL'
+  | 'INNER'
+  | 'LEFT'
+  | 'RIGHT';
+
+export type LineageSourceColumn = {
+  __typename?: 'LineageSourceColumn';
+  column: Scalars['String']['output'];
+  connectionId: Scalars['ID']['output'];
+  schema: Scalars['String']['output'];
+  table: Scalars['String']['output'];
+};
+
+export type LookupEntry = {
+  __typename?: 'LookupEntry';
+  from: Scalars['String']['output'];
+  to: Scalars['String']['output'];
+};
+
+export type LookupEntryInput = {
+  from: Scalars['String']['input'];
+  to: Scalars['String']['input'];
+};
+
 /** How a workspace's sources fill one target table. */
 export type Mapping = {
   __typename?: 'Mapping';
   createdAt: Scalars['DateTime']['output'];
+  /** Common table expressions, in order, each as typed and whether it compiles. */
+  ctes: Array<MappingCte>;
+  /** Every column of the target table, in order, with its state. */
+  fields: Array<MappingField>;
   id: Scalars['ID']['output'];
+  joins: Array<MappingJoin>;
+  /** For every target column, the source columns it comes from and what happens between. */
+  lineage: Array<ColumnLineage>;
   /** Unique in its workspace (case-insensitive). */
   name: Scalars['String']['output'];
-  /** The target table it fills (a lower-case SQL identifier). */
+  /** The sources: the first is the FROM, every other one is joined. */
+  sources: Array<MappingSource>;
+  /** The dbt model's SELECT (staging models as refs); null while a field is in ERROR or AMBIGUOUS or there is no source. */
+  sql: Maybe<Scalars['String']['output']>;
+  /** Join keys the latest source snapshots suggest between the sources. */
+  suggestedJoins: Array<SuggestedJoin>;
+  /** The name of the target table it fills (a lower-case SQL identifier). */
   targetTable: Scalars['String']['output'];
+  /** The target table it fills; null while the workspace's target schema names no table of that name. */
+  targetTableRef: Maybe<TargetTable>;
   updatedAt: Scalars['DateTime']['output'];
-  /** Starts at 1; every published change adds one. */
+  /** Starts at 1; every change adds one. */
   version: Scalars['Int']['output'];
+  /** Every version, newest first. */
+  versions: Array<MappingVersion>;
+  /** Source aliases whose same-named columns fill the target columns no field defines. */
+  wildcards: Array<Scalars['String']['output']>;
   workspace: Workspace;
 };
 
@@ -68,22 +240,141 @@ export type MappingConnection = {
   pageInfo: PageInfo;
 };
 
+export type MappingCte = {
+  __typename?: 'MappingCte';
+  /** As compiled (staging models as refs), or null. */
+  compiledSql: Maybe<Scalars['String']['output']>;
+  name: Scalars['String']['output'];
+  ok: Scalars['Boolean']['output'];
+  /** Why it does not compile (with line and column), or null. */
+  problem: Maybe<Scalars['String']['output']>;
+  sql: Scalars['String']['output'];
+};
+
+export type MappingCteInput = {
+  name: Scalars['String']['input'];
+  sql: Scalars['String']['input'];
+};
+
+export type MappingDiff = {
+  __typename?: 'MappingDiff';
+  ctes: Array<PartChange>;
+  fields: Array<FieldChange>;
+  from: Scalars['Int']['output'];
+  joins: Array<PartChange>;
+  sources: Array<PartChange>;
+  to: Scalars['Int']['output'];
+  wildcards: Array<PartChange>;
+};
+
 /**
  * Every value `UserError.code` takes in a mapping mutation payload. `UserError.code` stays a `String`
  * (UserError is shared by every subgraph); this enum is the closed list of the mapping service.
  */
 export type MappingErrorCode =
+  | 'CTE_DUPLICATE'
+  | 'FIELD_COLUMN_NOT_FOUND'
+  | 'FORBIDDEN'
+  | 'JOIN_INVALID'
+  | 'JOIN_MISSING'
+  | 'MAPPING_NOT_FOUND'
   | 'NAME_INVALID'
   | 'NAME_REQUIRED'
   | 'NAME_TAKEN'
   | 'NAME_TOO_LONG'
+  | 'SOURCE_ALIAS_DUPLICATE'
+  | 'SOURCE_NOT_FOUND'
+  | 'SPEC_INVALID'
+  | 'SUMMARY_TOO_LONG'
   | 'TARGET_TABLE_INVALID'
+  | 'TARGET_TABLE_MAPPED'
+  | 'TARGET_TABLE_NOT_FOUND'
+  | 'VERSION_CONFLICT'
+  | 'VERSION_NOT_FOUND'
   | 'WORKSPACE_NOT_FOUND';
+
+export type MappingField = {
+  __typename?: 'MappingField';
+  column: Scalars['String']['output'];
+  dataType: Scalars['String']['output'];
+  /** The definition as saved (null for WILDCARD and UNMAPPED). */
+  definition: Maybe<FieldDefinition>;
+  /** How it is filled; null when UNMAPPED. */
+  kind: Maybe<FieldKind>;
+  lineage: ColumnLineage;
+  nullable: Scalars['Boolean']['output'];
+  /** Why it is not MAPPED (ERROR: with line and column for SQL; UNMAPPED: 'required' for a NOT NULL column). */
+  reason: Maybe<Scalars['String']['output']>;
+  /** The SELECT item's expression before the cast to dataType; null unless MAPPED. */
+  sql: Maybe<Scalars['String']['output']>;
+  state: FieldState;
+};
+
+export type MappingJoin = {
+  __typename?: 'MappingJoin';
+  /** The source joined. */
+  alias: Scalars['String']['output'];
+  on: Array<JoinCondition>;
+  type: JoinType;
+};
+
+export type MappingJoinInput = {
+  alias: Scalars['String']['input'];
+  on: Array<JoinConditionInput>;
+  type: JoinType;
+};
+
+export type MappingPayload = {
+  __typename?: 'MappingPayload';
+  errors: Array<UserError>;
+  /** The mapping at its new version; null when `errors` is not empty (nothing was written). */
+  mapping: Maybe<Mapping>;
+};
+
+export type MappingSource = {
+  __typename?: 'MappingSource';
+  alias: Scalars['String']['output'];
+  /** A source table (null for a CTE source). */
+  connectionId: Maybe<Scalars['ID']['output']>;
+  /** The CTE read (null for a table source). */
+  cte: Maybe<Scalars['String']['output']>;
+  schema: Maybe<Scalars['String']['output']>;
+  /** The dbt staging model of a table source. */
+  stagingModel: Maybe<Scalars['String']['output']>;
+  table: Maybe<Scalars['String']['output']>;
+};
+
+/** A table source ({connectionId, schema, table}) or a CTE source ({cte}). */
+export type MappingSourceInput = {
+  alias: Scalars['String']['input'];
+  connectionId?: InputMaybe<Scalars['ID']['input']>;
+  cte?: InputMaybe<Scalars['String']['input']>;
+  schema?: InputMaybe<Scalars['String']['input']>;
+  table?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type MappingVersion = {
+  __typename?: 'MappingVersion';
+  authorId: Maybe<Scalars['ID']['output']>;
+  /** user, service-account or system. */
+  authorKind: Scalars['String']['output'];
+  createdAt: Scalars['DateTime']['output'];
+  summary: Scalars['String']['output'];
+  version: Scalars['Int']['output'];
+};
 
 export type Mutation = {
   __typename?: 'Mutation';
-  /** Creates a mapping for a target table. Needs mappings:write in the workspace. */
+  /** Creates a mapping for a target table (one per table). Needs mappings:write in the workspace. */
   createMapping: CreateMappingPayload;
+  /** Deletes a mapping and its versions. */
+  deleteMapping: DeleteMappingPayload;
+  /** Makes a new version equal to an older one. */
+  revertMapping: MappingPayload;
+  /** Sets (or, with a null mapping, removes) one target column's definition: a new version. */
+  setFieldMapping: MappingPayload;
+  /** Replaces a mapping's whole definition: a new version. Needs mappings:write. */
+  updateMapping: MappingPayload;
 };
 
 
@@ -91,10 +382,38 @@ export type MutationCreateMappingArgs = {
   input: CreateMappingInput;
 };
 
+
+export type MutationDeleteMappingArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationRevertMappingArgs = {
+  input: RevertMappingInput;
+};
+
+
+export type MutationSetFieldMappingArgs = {
+  input: SetFieldMappingInput;
+};
+
+
+export type MutationUpdateMappingArgs = {
+  input: UpdateMappingInput;
+};
+
 export type PageInfo = {
   __typename?: 'PageInfo';
   endCursor: Maybe<Scalars['String']['output']>;
   hasNextPage: Scalars['Boolean']['output'];
+};
+
+export type PartChange = {
+  __typename?: 'PartChange';
+  after: Maybe<Scalars['String']['output']>;
+  before: Maybe<Scalars['String']['output']>;
+  change: ChangeKind;
+  key: Scalars['String']['output'];
 };
 
 /** Platform status: every subgraph contributes its own field. */
@@ -109,13 +428,24 @@ export type Query = {
   __typename?: 'Query';
   /** One mapping; null when it does not exist or the viewer may not read its workspace. */
   mapping: Maybe<Mapping>;
+  /** What changed between two versions of a mapping; null when the mapping or a version is not there. */
+  mappingDiff: Maybe<MappingDiff>;
   /** Mappings of one workspace, newest first. Needs mappings:read in the workspace. */
   mappings: MappingConnection;
+  /** The dbt project generated from every mapping of the workspace. Needs mappings:read in the workspace. */
+  workspaceDbtProject: DbtProject;
 };
 
 
 export type QueryMappingArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type QueryMappingDiffArgs = {
+  from: Scalars['Int']['input'];
+  id: Scalars['ID']['input'];
+  to: Scalars['Int']['input'];
 };
 
 
@@ -125,6 +455,16 @@ export type QueryMappingsArgs = {
   workspaceId: Scalars['ID']['input'];
 };
 
+
+export type QueryWorkspaceDbtProjectArgs = {
+  workspaceId: Scalars['ID']['input'];
+};
+
+export type RevertMappingInput = {
+  id: Scalars['ID']['input'];
+  toVersion: Scalars['Int']['input'];
+};
+
 export type ServiceStatus = {
   __typename?: 'ServiceStatus';
   database: Scalars['String']['output'];
@@ -132,6 +472,45 @@ export type ServiceStatus = {
   migrations: Array<AppliedMigration>;
   ok: Scalars['Boolean']['output'];
   service: Scalars['String']['output'];
+};
+
+export type SetFieldMappingInput = {
+  expectedVersion: Scalars['Int']['input'];
+  id: Scalars['ID']['input'];
+  /** Null removes the column's definition. */
+  mapping?: InputMaybe<FieldMappingInput>;
+  targetColumn: Scalars['String']['input'];
+};
+
+export type SuggestedJoin = {
+  __typename?: 'SuggestedJoin';
+  alias: Scalars['String']['output'];
+  leftAlias: Scalars['String']['output'];
+  leftColumn: Scalars['String']['output'];
+  /** PRIMARY_KEY or SAME_NAME_ID. */
+  reason: Scalars['String']['output'];
+  rightColumn: Scalars['String']['output'];
+};
+
+/** Owned by the schema subgraph; the mapping subgraph adds the mapping that fills it (so it resolves the key too). */
+export type TargetTable = {
+  __typename?: 'TargetTable';
+  id: Scalars['ID']['output'];
+  /** The mapping that fills this table; null when there is none or the viewer may not read it. */
+  mapping: Maybe<Mapping>;
+};
+
+export type UpdateMappingInput = {
+  ctes: Array<MappingCteInput>;
+  /** The version the change was made from; another current version is a VERSION_CONFLICT. */
+  expectedVersion: Scalars['Int']['input'];
+  fields: Array<FieldMappingEntryInput>;
+  id: Scalars['ID']['input'];
+  joins: Array<MappingJoinInput>;
+  sources: Array<MappingSourceInput>;
+  /** What the change is about (at most 500 characters). */
+  summary?: InputMaybe<Scalars['String']['input']>;
+  wildcards: Array<Scalars['String']['input']>;
 };
 
 /** An expected failure of a mutation (validation, conflict), with the field it concerns. */
@@ -231,6 +610,7 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 export type FederationTypes = ResolversObject<{
   Mapping: Mapping;
   Platform: Platform;
+  TargetTable: TargetTable;
 }>;
 
 /** Mapping of federation reference types */
@@ -241,6 +621,9 @@ export type FederationReferenceTypes = ResolversObject<{
   Platform:
     ( { __typename: 'Platform' }
     & GraphQLRecursivePick<FederationTypes['Platform'], {"id":true}> );
+  TargetTable:
+    ( { __typename: 'TargetTable' }
+    & GraphQLRecursivePick<FederationTypes['TargetTable'], {"id":true}> );
 }>;
 
 
@@ -249,21 +632,57 @@ export type FederationReferenceTypes = ResolversObject<{
 export type ResolversTypes = ResolversObject<{
   AppliedMigration: ResolverTypeWrapper<AppliedMigration>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  ChangeKind: ChangeKind;
+  ColumnLineage: ResolverTypeWrapper<ColumnLineage>;
   CreateMappingInput: CreateMappingInput;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   CreateMappingPayload: ResolverTypeWrapper<Omit<CreateMappingPayload, 'mapping'> & { mapping?: Maybe<ResolversTypes['Mapping']> }>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
-  Mapping: ResolverTypeWrapper<MappingModel>;
+  DbtProject: ResolverTypeWrapper<DbtProject>;
+  DbtProjectFile: ResolverTypeWrapper<DbtProjectFile>;
+  Decorator: ResolverTypeWrapper<Decorator>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  DecoratorInput: DecoratorInput;
+  DecoratorKind: DecoratorKind;
+  DeleteMappingPayload: ResolverTypeWrapper<DeleteMappingPayload>;
+  FieldChange: ResolverTypeWrapper<FieldChange>;
+  FieldDefinition: ResolverTypeWrapper<FieldDefinition>;
+  FieldKind: FieldKind;
+  FieldMappingEntryInput: FieldMappingEntryInput;
+  FieldMappingInput: FieldMappingInput;
+  FieldState: FieldState;
+  JoinCondition: ResolverTypeWrapper<JoinCondition>;
+  JoinConditionInput: JoinConditionInput;
+  JoinType: JoinType;
+  LineageSourceColumn: ResolverTypeWrapper<LineageSourceColumn>;
+  LookupEntry: ResolverTypeWrapper<LookupEntry>;
+  LookupEntryInput: LookupEntryInput;
+  Mapping: ResolverTypeWrapper<MappingModel>;
   MappingConnection: ResolverTypeWrapper<Omit<MappingConnection, 'nodes'> & { nodes: Array<ResolversTypes['Mapping']> }>;
+  MappingCte: ResolverTypeWrapper<MappingCte>;
+  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  MappingCteInput: MappingCteInput;
+  MappingDiff: ResolverTypeWrapper<MappingDiff>;
   MappingErrorCode: MappingErrorCode;
+  MappingField: ResolverTypeWrapper<MappingField>;
+  MappingJoin: ResolverTypeWrapper<MappingJoin>;
+  MappingJoinInput: MappingJoinInput;
+  MappingPayload: ResolverTypeWrapper<Omit<MappingPayload, 'mapping'> & { mapping?: Maybe<ResolversTypes['Mapping']> }>;
+  MappingSource: ResolverTypeWrapper<MappingSource>;
+  MappingSourceInput: MappingSourceInput;
+  MappingVersion: ResolverTypeWrapper<MappingVersion>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
-  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  PartChange: ResolverTypeWrapper<PartChange>;
   Platform: ResolverTypeWrapper<Omit<Platform, 'mapping'> & { mapping?: Maybe<ResolversTypes['ServiceStatus']> }>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  RevertMappingInput: RevertMappingInput;
   ServiceStatus: ResolverTypeWrapper<ServiceStatusModel>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
+  SetFieldMappingInput: SetFieldMappingInput;
+  SuggestedJoin: ResolverTypeWrapper<SuggestedJoin>;
+  TargetTable: ResolverTypeWrapper<Omit<TargetTable, 'mapping'> & { mapping?: Maybe<ResolversTypes['Mapping']> }>;
+  UpdateMappingInput: UpdateMappingInput;
   UserError: ResolverTypeWrapper<UserError>;
   Workspace: ResolverTypeWrapper<Workspace>;
 }>;
@@ -272,20 +691,51 @@ export type ResolversTypes = ResolversObject<{
 export type ResolversParentTypes = ResolversObject<{
   AppliedMigration: AppliedMigration;
   String: Scalars['String']['output'];
+  ColumnLineage: ColumnLineage;
   CreateMappingInput: CreateMappingInput;
   ID: Scalars['ID']['output'];
   CreateMappingPayload: Omit<CreateMappingPayload, 'mapping'> & { mapping?: Maybe<ResolversParentTypes['Mapping']> };
   DateTime: Scalars['DateTime']['output'];
-  Mapping: MappingModel;
+  DbtProject: DbtProject;
+  DbtProjectFile: DbtProjectFile;
+  Decorator: Decorator;
   Int: Scalars['Int']['output'];
+  DecoratorInput: DecoratorInput;
+  DeleteMappingPayload: DeleteMappingPayload;
+  FieldChange: FieldChange;
+  FieldDefinition: FieldDefinition;
+  FieldMappingEntryInput: FieldMappingEntryInput;
+  FieldMappingInput: FieldMappingInput;
+  JoinCondition: JoinCondition;
+  JoinConditionInput: JoinConditionInput;
+  LineageSourceColumn: LineageSourceColumn;
+  LookupEntry: LookupEntry;
+  LookupEntryInput: LookupEntryInput;
+  Mapping: MappingModel;
   MappingConnection: Omit<MappingConnection, 'nodes'> & { nodes: Array<ResolversParentTypes['Mapping']> };
+  MappingCte: MappingCte;
+  Boolean: Scalars['Boolean']['output'];
+  MappingCteInput: MappingCteInput;
+  MappingDiff: MappingDiff;
+  MappingField: MappingField;
+  MappingJoin: MappingJoin;
+  MappingJoinInput: MappingJoinInput;
+  MappingPayload: Omit<MappingPayload, 'mapping'> & { mapping?: Maybe<ResolversParentTypes['Mapping']> };
+  MappingSource: MappingSource;
+  MappingSourceInput: MappingSourceInput;
+  MappingVersion: MappingVersion;
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
-  Boolean: Scalars['Boolean']['output'];
+  PartChange: PartChange;
   Platform: Omit<Platform, 'mapping'> & { mapping?: Maybe<ResolversParentTypes['ServiceStatus']> } | FederationReferenceTypes['Platform'];
   Query: Record<PropertyKey, never>;
+  RevertMappingInput: RevertMappingInput;
   ServiceStatus: ServiceStatusModel;
   Float: Scalars['Float']['output'];
+  SetFieldMappingInput: SetFieldMappingInput;
+  SuggestedJoin: SuggestedJoin;
+  TargetTable: Omit<TargetTable, 'mapping'> & { mapping?: Maybe<ResolversParentTypes['Mapping']> } | FederationReferenceTypes['TargetTable'];
+  UpdateMappingInput: UpdateMappingInput;
   UserError: UserError;
   Workspace: Workspace;
 }>;
@@ -293,6 +743,12 @@ export type ResolversParentTypes = ResolversObject<{
 export type AppliedMigrationResolvers<ContextType = MappingContext, ParentType extends ResolversParentTypes['AppliedMigration'] = ResolversParentTypes['AppliedMigration']> = ResolversObject<{
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type ColumnLineageResolvers<ContextType = MappingContext, ParentType extends ResolversParentTypes['ColumnLineage'] = ResolversParentTypes['ColumnLineage']> = ResolversObject<{
+  column?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  sources?: Resolver<Array<ResolversTypes['LineageSourceColumn']>, ParentType, ContextType>;
+  transformations?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
 }>;
 
 export type CreateMappingPayloadResolvers<ContextType = MappingContext, ParentType extends ResolversParentTypes['CreateMappingPayload'] = ResolversParentTypes['CreateMappingPayload']> = ResolversObject<{
@@ -304,14 +760,83 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
   name: 'DateTime';
 }
 
+export type DbtProjectResolvers<ContextType = MappingContext, ParentType extends ResolversParentTypes['DbtProject'] = ResolversParentTypes['DbtProject']> = ResolversObject<{
+  files?: Resolver<Array<ResolversTypes['DbtProjectFile']>, ParentType, ContextType>;
+}>;
+
+export type DbtProjectFileResolvers<ContextType = MappingContext, ParentType extends ResolversParentTypes['DbtProjectFile'] = ResolversParentTypes['DbtProjectFile']> = ResolversObject<{
+  content?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  digest?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  path?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type DecoratorResolvers<ContextType = MappingContext, ParentType extends ResolversParentTypes['Decorator'] = ResolversParentTypes['Decorator']> = ResolversObject<{
+  default?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  keepLast?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['DecoratorKind'], ParentType, ContextType>;
+  map?: Resolver<Maybe<Array<ResolversTypes['LookupEntry']>>, ParentType, ContextType>;
+  value?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+}>;
+
+export type DeleteMappingPayloadResolvers<ContextType = MappingContext, ParentType extends ResolversParentTypes['DeleteMappingPayload'] = ResolversParentTypes['DeleteMappingPayload']> = ResolversObject<{
+  deletedId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+}>;
+
+export type FieldChangeResolvers<ContextType = MappingContext, ParentType extends ResolversParentTypes['FieldChange'] = ResolversParentTypes['FieldChange']> = ResolversObject<{
+  after?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  afterKind?: Resolver<Maybe<ResolversTypes['FieldKind']>, ParentType, ContextType>;
+  before?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  beforeKind?: Resolver<Maybe<ResolversTypes['FieldKind']>, ParentType, ContextType>;
+  change?: Resolver<ResolversTypes['ChangeKind'], ParentType, ContextType>;
+  column?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type FieldDefinitionResolvers<ContextType = MappingContext, ParentType extends ResolversParentTypes['FieldDefinition'] = ResolversParentTypes['FieldDefinition']> = ResolversObject<{
+  column?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  decorators?: Resolver<Array<ResolversTypes['Decorator']>, ParentType, ContextType>;
+  expression?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['FieldKind'], ParentType, ContextType>;
+  source?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  value?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+}>;
+
+export type JoinConditionResolvers<ContextType = MappingContext, ParentType extends ResolversParentTypes['JoinCondition'] = ResolversParentTypes['JoinCondition']> = ResolversObject<{
+  leftAlias?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  leftColumn?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  rightColumn?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type LineageSourceColumnResolvers<ContextType = MappingContext, ParentType extends ResolversParentTypes['LineageSourceColumn'] = ResolversParentTypes['LineageSourceColumn']> = ResolversObject<{
+  column?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  connectionId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  schema?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  table?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type LookupEntryResolvers<ContextType = MappingContext, ParentType extends ResolversParentTypes['LookupEntry'] = ResolversParentTypes['LookupEntry']> = ResolversObject<{
+  from?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  to?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
 export type MappingResolvers<ContextType = MappingContext, ParentType extends ResolversParentTypes['Mapping'] = ResolversParentTypes['Mapping'], FederationReferenceType extends FederationReferenceTypes['Mapping'] = FederationReferenceTypes['Mapping']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Mapping']> | FederationReferenceType, FederationReferenceType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  ctes?: Resolver<Array<ResolversTypes['MappingCte']>, ParentType, ContextType>;
+  fields?: Resolver<Array<ResolversTypes['MappingField']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  joins?: Resolver<Array<ResolversTypes['MappingJoin']>, ParentType, ContextType>;
+  lineage?: Resolver<Array<ResolversTypes['ColumnLineage']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  sources?: Resolver<Array<ResolversTypes['MappingSource']>, ParentType, ContextType>;
+  sql?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  suggestedJoins?: Resolver<Array<ResolversTypes['SuggestedJoin']>, ParentType, ContextType>;
   targetTable?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  targetTableRef?: Resolver<Maybe<ResolversTypes['TargetTable']>, ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  versions?: Resolver<Array<ResolversTypes['MappingVersion']>, ParentType, ContextType>;
+  wildcards?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   workspace?: Resolver<ResolversTypes['Workspace'], ParentType, ContextType>;
 }>;
 
@@ -320,13 +845,82 @@ export type MappingConnectionResolvers<ContextType = MappingContext, ParentType 
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
 }>;
 
+export type MappingCteResolvers<ContextType = MappingContext, ParentType extends ResolversParentTypes['MappingCte'] = ResolversParentTypes['MappingCte']> = ResolversObject<{
+  compiledSql?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  ok?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  problem?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  sql?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type MappingDiffResolvers<ContextType = MappingContext, ParentType extends ResolversParentTypes['MappingDiff'] = ResolversParentTypes['MappingDiff']> = ResolversObject<{
+  ctes?: Resolver<Array<ResolversTypes['PartChange']>, ParentType, ContextType>;
+  fields?: Resolver<Array<ResolversTypes['FieldChange']>, ParentType, ContextType>;
+  from?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  joins?: Resolver<Array<ResolversTypes['PartChange']>, ParentType, ContextType>;
+  sources?: Resolver<Array<ResolversTypes['PartChange']>, ParentType, ContextType>;
+  to?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  wildcards?: Resolver<Array<ResolversTypes['PartChange']>, ParentType, ContextType>;
+}>;
+
+export type MappingFieldResolvers<ContextType = MappingContext, ParentType extends ResolversParentTypes['MappingField'] = ResolversParentTypes['MappingField']> = ResolversObject<{
+  column?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  dataType?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  definition?: Resolver<Maybe<ResolversTypes['FieldDefinition']>, ParentType, ContextType>;
+  kind?: Resolver<Maybe<ResolversTypes['FieldKind']>, ParentType, ContextType>;
+  lineage?: Resolver<ResolversTypes['ColumnLineage'], ParentType, ContextType>;
+  nullable?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  reason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  sql?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  state?: Resolver<ResolversTypes['FieldState'], ParentType, ContextType>;
+}>;
+
+export type MappingJoinResolvers<ContextType = MappingContext, ParentType extends ResolversParentTypes['MappingJoin'] = ResolversParentTypes['MappingJoin']> = ResolversObject<{
+  alias?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  on?: Resolver<Array<ResolversTypes['JoinCondition']>, ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['JoinType'], ParentType, ContextType>;
+}>;
+
+export type MappingPayloadResolvers<ContextType = MappingContext, ParentType extends ResolversParentTypes['MappingPayload'] = ResolversParentTypes['MappingPayload']> = ResolversObject<{
+  errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+  mapping?: Resolver<Maybe<ResolversTypes['Mapping']>, ParentType, ContextType>;
+}>;
+
+export type MappingSourceResolvers<ContextType = MappingContext, ParentType extends ResolversParentTypes['MappingSource'] = ResolversParentTypes['MappingSource']> = ResolversObject<{
+  alias?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  connectionId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  cte?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  schema?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  stagingModel?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  table?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+}>;
+
+export type MappingVersionResolvers<ContextType = MappingContext, ParentType extends ResolversParentTypes['MappingVersion'] = ResolversParentTypes['MappingVersion']> = ResolversObject<{
+  authorId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  authorKind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  summary?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
 export type MutationResolvers<ContextType = MappingContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
   createMapping?: Resolver<ResolversTypes['CreateMappingPayload'], ParentType, ContextType, RequireFields<MutationCreateMappingArgs, 'input'>>;
+  deleteMapping?: Resolver<ResolversTypes['DeleteMappingPayload'], ParentType, ContextType, RequireFields<MutationDeleteMappingArgs, 'id'>>;
+  revertMapping?: Resolver<ResolversTypes['MappingPayload'], ParentType, ContextType, RequireFields<MutationRevertMappingArgs, 'input'>>;
+  setFieldMapping?: Resolver<ResolversTypes['MappingPayload'], ParentType, ContextType, RequireFields<MutationSetFieldMappingArgs, 'input'>>;
+  updateMapping?: Resolver<ResolversTypes['MappingPayload'], ParentType, ContextType, RequireFields<MutationUpdateMappingArgs, 'input'>>;
 }>;
 
 export type PageInfoResolvers<ContextType = MappingContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = ResolversObject<{
   endCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+}>;
+
+export type PartChangeResolvers<ContextType = MappingContext, ParentType extends ResolversParentTypes['PartChange'] = ResolversParentTypes['PartChange']> = ResolversObject<{
+  after?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  before?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  change?: Resolver<ResolversTypes['ChangeKind'], ParentType, ContextType>;
+  key?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
 export type PlatformResolvers<ContextType = MappingContext, ParentType extends ResolversParentTypes['Platform'] = ResolversParentTypes['Platform'], FederationReferenceType extends FederationReferenceTypes['Platform'] = FederationReferenceTypes['Platform']> = ResolversObject<{
@@ -337,7 +931,9 @@ export type PlatformResolvers<ContextType = MappingContext, ParentType extends R
 
 export type QueryResolvers<ContextType = MappingContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
   mapping?: Resolver<Maybe<ResolversTypes['Mapping']>, ParentType, ContextType, RequireFields<QueryMappingArgs, 'id'>>;
+  mappingDiff?: Resolver<Maybe<ResolversTypes['MappingDiff']>, ParentType, ContextType, RequireFields<QueryMappingDiffArgs, 'from' | 'id' | 'to'>>;
   mappings?: Resolver<ResolversTypes['MappingConnection'], ParentType, ContextType, RequireFields<QueryMappingsArgs, 'first' | 'workspaceId'>>;
+  workspaceDbtProject?: Resolver<ResolversTypes['DbtProject'], ParentType, ContextType, RequireFields<QueryWorkspaceDbtProjectArgs, 'workspaceId'>>;
 }>;
 
 export type ServiceStatusResolvers<ContextType = MappingContext, ParentType extends ResolversParentTypes['ServiceStatus'] = ResolversParentTypes['ServiceStatus']> = ResolversObject<{
@@ -346,6 +942,20 @@ export type ServiceStatusResolvers<ContextType = MappingContext, ParentType exte
   migrations?: Resolver<Array<ResolversTypes['AppliedMigration']>, ParentType, ContextType>;
   ok?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   service?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type SuggestedJoinResolvers<ContextType = MappingContext, ParentType extends ResolversParentTypes['SuggestedJoin'] = ResolversParentTypes['SuggestedJoin']> = ResolversObject<{
+  alias?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  leftAlias?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  leftColumn?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  rightColumn?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type TargetTableResolvers<ContextType = MappingContext, ParentType extends ResolversParentTypes['TargetTable'] = ResolversParentTypes['TargetTable'], FederationReferenceType extends FederationReferenceTypes['TargetTable'] = FederationReferenceTypes['TargetTable']> = ResolversObject<{
+  __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['TargetTable']> | FederationReferenceType, FederationReferenceType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  mapping?: Resolver<Maybe<ResolversTypes['Mapping']>, ParentType, ContextType>;
 }>;
 
 export type UserErrorResolvers<ContextType = MappingContext, ParentType extends ResolversParentTypes['UserError'] = ResolversParentTypes['UserError']> = ResolversObject<{
@@ -360,15 +970,35 @@ export type WorkspaceResolvers<ContextType = MappingContext, ParentType extends 
 
 export type Resolvers<ContextType = MappingContext> = ResolversObject<{
   AppliedMigration?: AppliedMigrationResolvers<ContextType>;
+  ColumnLineage?: ColumnLineageResolvers<ContextType>;
   CreateMappingPayload?: CreateMappingPayloadResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
+  DbtProject?: DbtProjectResolvers<ContextType>;
+  DbtProjectFile?: DbtProjectFileResolvers<ContextType>;
+  Decorator?: DecoratorResolvers<ContextType>;
+  DeleteMappingPayload?: DeleteMappingPayloadResolvers<ContextType>;
+  FieldChange?: FieldChangeResolvers<ContextType>;
+  FieldDefinition?: FieldDefinitionResolvers<ContextType>;
+  JoinCondition?: JoinConditionResolvers<ContextType>;
+  LineageSourceColumn?: LineageSourceColumnResolvers<ContextType>;
+  LookupEntry?: LookupEntryResolvers<ContextType>;
   Mapping?: MappingResolvers<ContextType>;
   MappingConnection?: MappingConnectionResolvers<ContextType>;
+  MappingCte?: MappingCteResolvers<ContextType>;
+  MappingDiff?: MappingDiffResolvers<ContextType>;
+  MappingField?: MappingFieldResolvers<ContextType>;
+  MappingJoin?: MappingJoinResolvers<ContextType>;
+  MappingPayload?: MappingPayloadResolvers<ContextType>;
+  MappingSource?: MappingSourceResolvers<ContextType>;
+  MappingVersion?: MappingVersionResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
+  PartChange?: PartChangeResolvers<ContextType>;
   Platform?: PlatformResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   ServiceStatus?: ServiceStatusResolvers<ContextType>;
+  SuggestedJoin?: SuggestedJoinResolvers<ContextType>;
+  TargetTable?: TargetTableResolvers<ContextType>;
   UserError?: UserErrorResolvers<ContextType>;
   Workspace?: WorkspaceResolvers<ContextType>;
 }>;
