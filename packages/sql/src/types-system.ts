@@ -120,9 +120,10 @@ export function widerNumeric(a: string, b: string): string {
   const ia = order.indexOf(a);
   const ib = order.indexOf(b);
   if (ia < 0 || ib < 0) return 'unknown';
-  // numeric with a float operand resolves to double precision (numeric → float8 is implicit).
+  // A float operand makes double precision unless both are real (integers and numeric cast to float8).
   const float = (t: string) => t === 'real' || t === 'double precision';
-  if ((a === 'numeric' && float(b)) || (b === 'numeric' && float(a))) return 'double precision';
+  if (a === 'real' && b === 'real') return 'real';
+  if (float(a) || float(b)) return 'double precision';
   return order[Math.max(ia, ib)];
 }
 
