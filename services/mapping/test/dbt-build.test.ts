@@ -14,7 +14,7 @@ import path from 'node:path';
 import { Client } from 'pg';
 import { createTestDatabase, type TestDatabase } from '@datalinx/db';
 import { stagingModelName, type TargetTable } from '@datalinx/contracts';
-import { dbtProjectDir, generateDbtProject, martModelName, writeDbtProject, type DbtProjectInput } from '../src/dbt';
+import { dbtProjectDir, generateDbtProject, jinjaLiteral, martModelName, writeDbtProject, type DbtProjectInput } from '../src/dbt';
 
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
 const venvDir = path.resolve(process.env.DLX_VENV_DIR || path.join(repoRoot, '.venv'));
@@ -40,6 +40,11 @@ const CONNECTION = '3f0c2a9e-5b1d-4c6e-9a7f-0123456789ab';
 const SCHEMA = `ws_${Math.random().toString(16).slice(2, 14).padEnd(12, '0')}`;
 const customersSrc = { connectionId: CONNECTION, connectionName: 'Shop "prod" DB', schema: 'public', name: 'customers' };
 const ordersSrc = { connectionId: CONNECTION, connectionName: 'Shop "prod" DB', schema: 'public', name: 'Order Lines' };
+/** Odd names: quotes, spaces, unicode, Jinja delimiters, a keyword, 63 bytes. */
+const weirdSrc = { connectionId: CONNECTION, connectionName: 'Shop "prod" DB', schema: 'Sales "EU"', name: 'Wéird {{ src }} {% x %}' };
+const LONG = `${'ü'.repeat(31)}x`;
+const WEIRD_TABLE = `${'ü'.repeat(20)} {{ t }} 'q' \\ {#`;
+const stgWeird = stagingModelName(weirdSrc);
 const stgCustomers = stagingModelName(customersSrc);
 const stgOrders = stagingModelName(ordersSrc);
 
@@ -105,8 +110,39 @@ const input: DbtProjectInput = {
         { name: 'amount "EUR"', type: 'text' },
       ],
     },
+    {
+      ...weirdSrc,
+      columns: [
+        { name: 'user', type: 'text' },
+        { name: '{{ col }}', type: 'text' },
+        { name: LONG, type: 'text' },
+        { name: 'a "quoted" col', type: 'integer' },
+      ],
+    },
   ],
   models: [
+    {
+      table: {
+        name: WEIRD_TABLE,
+        description: 'Odd {% names %} {{ everywhere }}',
+        columns: [
+          col('user', 'text', { nullable: false, primaryKey: true, description: '{#' }),
+          col('{{ col }}', 'text', { canonicalType: 'email' }),
+          col(LONG, 'text', { nullable: false }),
+          col('a "quoted" col', 'integer', { nullable: false }),
+        ],
+      },
+      mappingId: '44444444-4444-4444-8444-444444444444',
+      mappingVersion: 1,
+      sql: [
+        'select',
+        `    w."user" as "user",`,
+        `    w."${jinjaLiteral('{{ col }}')}" as "${jinjaLiteral('{{ col }}')}",`,
+        `    w."${LONG}" as "${LONG}",`,
+        `    w."a ""quoted"" col" as "a ""quoted"" col"`,
+        `from {{ ref('${stgWeird}') }} as w`,
+      ].join('\n'),
+    },
     {
       table: customers,
       mappingId: '11111111-1111-4111-8111-111111111111',
@@ -177,6 +213,10 @@ beforeAll(async () => {
     `CREATE TABLE ${SCHEMA}."raw_public__Order Lines" ("order id" bigint, "line" integer, "customer" bigint, "amount ""EUR""" text, ${system})`,
   );
   await warehouse.query(
+    `CREATE TABLE ${SCHEMA}."raw_Sales ""EU""__Wéird {{ src }} {% x %}" ("user" text, "{{ col }}" text, "${LONG}" text, "a ""quoted"" col" integer, ${system})`,
+  );
+  await warehouse.query(`INSERT INTO ${SCHEMA}."raw_Sales ""EU""__Wéird {{ src }} {% x %}" VALUES ('ada', 'ada@example.com', 'a', 1), ('bob', 'BOB@', 'b', 2)`);
+  await warehouse.query(
     `INSERT INTO ${SCHEMA}."raw_public__Order Lines" VALUES (100, 1, 1, '10.50'), (100, 2, 1, '4.50'), (101, 1, 2, '7.00'), (102, 1, 4, '1.25')`,
   );
 }, SLOW_MS);
@@ -227,7 +267,7 @@ interface RunResults {
 
 describe('generated dbt project, run by dbt', () => {
   it(
-    'parses, compiles and builds: tables with the expected rows, key tests pass, the format test fails on the bad email only',
+    'parses, compiles and builds: tables with the expected rows (odd names too), key tests pass, the format tests fail on the bad emails only',
     async () => {
       const project = generateDbtProject(input);
       const dir = dbtProjectDir(path.join(tmp, 'data'), input.workspaceId, input.version);
@@ -256,6 +296,8 @@ describe('generated dbt project, run by dbt', () => {
       expect(models.map((m) => [m.name, m.alias, m.schema]).sort()).toEqual(
         [
           [martModelName('Order Lines'), 'Order Lines', SCHEMA],
+          [martModelName(WEIRD_TABLE), WEIRD_TABLE, SCHEMA],
+          [stgWeird, stgWeird, SCHEMA],
           ['customers', 'customers', SCHEMA],
           ['orders', 'orders', SCHEMA],
           [stgCustomers, stgCustomers, SCHEMA],
@@ -271,12 +313,12 @@ describe('generated dbt project, run by dbt', () => {
       const status = Object.fromEntries(results.map((r) => [r.unique_id.replace(/\.[0-9a-f]{10}$/, ''), [r.status, r.failures]]));
       const p = `${input.projectName}`;
       const fmt = results.filter((r) => r.unique_id.startsWith(`test.${p}.dlx_canonical_format_`));
-      expect(fmt).toHaveLength(1);
+      expect(fmt).toHaveLength(2);
       const failed = results.filter((r) => r.status !== 'success' && r.status !== 'pass');
-      // The one failure is the canonical format test, with one failing row; everything else passes.
-      expect({ code: build.code, failed: failed.map((r) => [r.unique_id, r.status, r.failures]) }).toEqual({
+      // The only failures are the two canonical format tests, with one failing row each; everything else passes.
+      expect({ code: build.code, failed: failed.map((r) => [r.unique_id, r.status, r.failures]).sort() }).toEqual({
         code: 1,
-        failed: [[fmt[0]!.unique_id, 'fail', 1]],
+        failed: fmt.map((r) => [r.unique_id, 'fail', 1]).sort(),
       });
       expect(status).toMatchObject({
         [`model.${p}.customers`]: ['success', null],
@@ -284,11 +326,14 @@ describe('generated dbt project, run by dbt', () => {
         [`model.${p}.${martModelName('Order Lines')}`]: ['success', null],
         [`model.${p}.${stgCustomers}`]: ['success', null],
         [`model.${p}.${stgOrders}`]: ['success', null],
+        [`model.${p}.${martModelName(WEIRD_TABLE)}`]: ['success', null],
+        [`model.${p}.${stgWeird}`]: ['success', null],
       });
       const tests = (prefix: string) => results.filter((r) => r.unique_id.startsWith(`test.${p}.${prefix}`)).map((r) => [r.status, r.failures]);
-      expect(tests('not_null_')).toHaveLength(8);
+      expect(tests('not_null_')).toHaveLength(11);
       expect(tests('not_null_').every(([s, f]) => s === 'pass' && f === 0)).toBe(true);
       expect(tests('unique_')).toEqual([
+        ['pass', 0],
         ['pass', 0],
         ['pass', 0],
       ]);
@@ -298,9 +343,12 @@ describe('generated dbt project, run by dbt', () => {
         ['pass', 0],
       ]);
 
-      // The failing row is the bad email, and only it.
-      const invalid = await warehouse.query(fmt[0]!.compiled_code!);
-      expect(invalid.rows).toEqual([{ invalid_value: 'not an email' }]);
+      // The failing rows are the bad emails, and only they.
+      const invalid = await Promise.all(fmt.map(async (r) => (await warehouse.query(r.compiled_code!)).rows));
+      expect(invalid.sort((a, b) => (a[0].invalid_value < b[0].invalid_value ? -1 : 1))).toEqual([
+        [{ invalid_value: 'BOB@' }],
+        [{ invalid_value: 'not an email' }],
+      ]);
 
       const rows = async (table: string, order: string) => (await warehouse.query(`SELECT * FROM ${SCHEMA}.${table} ORDER BY ${order}`)).rows;
       expect(await rows('customers', 'customer_id')).toEqual([
@@ -320,6 +368,10 @@ describe('generated dbt project, run by dbt', () => {
         { order_id: 101, 'line no': 1, customer_id: 2, amount: '7.00' },
         { order_id: 102, 'line no': 1, customer_id: 4, amount: '1.25' },
       ]);
+      expect(await rows(`"${WEIRD_TABLE}"`, '"user"')).toEqual([
+        { user: 'ada', '{{ col }}': 'ada@example.com', [LONG]: 'a', 'a "quoted" col': 1 },
+        { user: 'bob', '{{ col }}': 'BOB@', [LONG]: 'b', 'a "quoted" col': 2 },
+      ]);
       const kinds = await warehouse.query(
         `SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname NOT LIKE 'raw\\_%' ORDER BY c.relname::text COLLATE "C"`,
         [SCHEMA],
@@ -331,6 +383,8 @@ describe('generated dbt project, run by dbt', () => {
           { relname: 'orders', relkind: 'r' },
           { relname: stgCustomers, relkind: 'v' },
           { relname: stgOrders, relkind: 'v' },
+          { relname: stgWeird, relkind: 'v' },
+          { relname: WEIRD_TABLE, relkind: 'r' },
         ].sort((a, b) => (a.relname < b.relname ? -1 : 1)),
       );
     },

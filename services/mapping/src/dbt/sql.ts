@@ -42,5 +42,12 @@ export const jinjaLiteral = (text: string): string => text.replace(/\{/g, "{{ '{
 /** A Jinja string literal (`'…'`, backslashes and quotes escaped) for use inside `{{ }}` or `{% %}`. */
 export const jinjaString = (s: string): string => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
+/**
+ * A string argument of `{{ config(...) }}` in a model. dbt reads those calls with its static parser,
+ * which does not undo backslash escapes: the string is quoted with the quote it does not contain
+ * (names holding both quotes are refused before).
+ */
+export const jinjaConfigString = (s: string): string => (s.includes("'") ? `"${s}"` : `'${s}'`);
+
 /** One line of a SQL `--` comment: line breaks become spaces, Jinja is escaped. */
 export const sqlComment = (text: string): string => `-- ${jinjaLiteral(text.replace(/[\r\n\u0085\u2028\u2029]+/g, ' '))}`.trimEnd();
