@@ -31,6 +31,10 @@ import { migrate as migrateSchema } from '../../services/schema/src/migrate';
 import { createSchemaServer } from '../../services/schema/src/app';
 import { SourceSnapshotDao } from '../../services/schema/src/daos/source-snapshot.dao';
 import { startDiscoveryConsumers } from '../../services/schema/src/jobs/discovery.consumer';
+import { TargetSchemaDao } from '../../services/schema/src/daos/target-schema.dao';
+import { CustomCanonicalTypeDao } from '../../services/schema/src/daos/custom-canonical-type.dao';
+import { TargetSchemaManager } from '../../services/schema/src/managers/target-schema.manager';
+import { startPromotionConsumer as startSchemaPromotionConsumer } from '../../services/schema/src/jobs/promotion.consumer';
 import { mappingDataSource } from '../../services/mapping/src/data-source';
 import { migrate as migrateMapping } from '../../services/mapping/src/migrate';
 import { createMappingServer } from '../../services/mapping/src/app';
@@ -104,10 +108,13 @@ export async function waitForWorkspaceRefs(p: Pick<Platform, 'sources'>, workspa
     const [{ n: inAuth }] = await p.sources.auth.query(`SELECT count(*)::int AS n FROM auth.workspace_ref WHERE workspace_id = ANY($1::uuid[])`, [
       workspaceIds,
     ]);
-    if (inMapping === want && inAuth === want) return;
+    const [{ n: inSchema }] = await p.sources.schema.query(`SELECT count(*)::int AS n FROM schema.workspace_ref WHERE workspace_id = ANY($1::uuid[])`, [
+      workspaceIds,
+    ]);
+    if (inMapping === want && inAuth === want && inSchema === want) return;
     if (Date.now() > deadline)
       throw new Error(
-        `the workspace replicas (mapping ${inMapping}/${want}, auth ${inAuth}/${want}) did not learn workspaces ${workspaceIds.join(', ')} within ${timeoutMs} ms`,
+        `the workspace replicas (mapping ${inMapping}/${want}, auth ${inAuth}/${want}, schema ${inSchema}/${want}) did not learn workspaces ${workspaceIds.join(', ')} within ${timeoutMs} ms`,
       );
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -198,6 +205,16 @@ export async function startPlatform(
     record: (orgId, workspaceId) => authWorkspaceRefs.upsert(orgId, workspaceId),
     accept: async (ev) => (await sources.auth.query(`SELECT 1 FROM auth.organization WHERE id = $1`, [ev.orgId])).length > 0,
   });
+  // The schema service's replica (target schema writes require it), with the same filter.
+  const schemaTargetDao = new TargetSchemaDao(app.schema);
+  const schemaWorkspaceConsumer = await startWorkspaceReplica({
+    js: nats.js,
+    jsm: nats.jsm,
+    log,
+    durable: `schema-workspaces-${suffix}`,
+    record: (orgId, workspaceId) => schemaTargetDao.recordWorkspace(orgId, workspaceId),
+    accept: async (ev) => (await sources.auth.query(`SELECT 1 FROM auth.organization WHERE id = $1`, [ev.orgId])).length > 0,
+  });
   // Promotion: mapping's part (copies mappings) and the workspace's merge of it, for this platform's orgs only.
   const ourOrg = async (orgId: string) => (await sources.auth.query(`SELECT 1 FROM auth.organization WHERE id = $1`, [orgId])).length > 0;
   const mappingPromotions = await startPromotionConsumer({
@@ -207,6 +224,15 @@ export async function startPlatform(
     log,
     durable: `mapping-promotions-${suffix}`,
     afterCommit: () => relays[1]!.kick(),
+    accept: (r) => ourOrg(r.orgId),
+  });
+  // Schema's part of promotions (copies the target schema), for this platform's orgs only.
+  const schemaPromotions = await startSchemaPromotionConsumer({
+    js: nats.js,
+    jsm: nats.jsm,
+    targetSchemas: new TargetSchemaManager(schemaTargetDao, new CustomCanonicalTypeDao(app.schema), app.schema, () => relays[2]!.kick()),
+    log,
+    durable: `schema-promotions-${suffix}`,
     accept: (r) => ourOrg(r.orgId),
   });
   // Schema: the workers' discovery results → source snapshots, for this platform's orgs only.
@@ -353,6 +379,9 @@ export async function startPlatform(
       await workspaceEventsConsumer.stop();
       await authWorkspaceConsumer.stop();
       await mappingPromotions.stop();
+      await schemaWorkspaceConsumer.stop();
+      await schemaPromotions.stop();
+      for (const d of [`schema-workspaces-${suffix}`, `schema-promotions-${suffix}`]) await nats.jsm.consumers.delete('EVENTS', d).catch(() => undefined);
       await discoveryConsumers.stop();
       for (const d of ['tables', 'completed']) await nats.jsm.consumers.delete('EVENTS', `schema-discovery-${suffix}-${d}`).catch(() => undefined);
       await sourceSnapshotReplica.stop();

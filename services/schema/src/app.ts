@@ -13,6 +13,8 @@ import { CanonicalTypeDao } from './daos/canonical-type.dao';
 import { CustomCanonicalTypeDao } from './daos/custom-canonical-type.dao';
 import { SourceSnapshotManager } from './managers/source-snapshot.manager';
 import { SourceSnapshotDao } from './daos/source-snapshot.dao';
+import { TargetSchemaManager } from './managers/target-schema.manager';
+import { TargetSchemaDao } from './daos/target-schema.dao';
 
 export const typeDefs = gql(readFileSync(path.join(__dirname, '..', 'schema.graphql'), 'utf8'));
 
@@ -33,6 +35,7 @@ export function createSchemaServer(d: SchemaDeps) {
   // One of each for the process: every method takes the viewer first.
   const canonicalTypes = new CanonicalTypeManager(types, customTypes, d.ds, d.onOutboxCommit);
   const sourceSnapshots = new SourceSnapshotManager(snapshots);
+  const targetSchemas = new TargetSchemaManager(new TargetSchemaDao(d.ds), customTypes, d.ds, d.onOutboxCommit);
   return createSubgraphServer<SchemaContext>({
     name: 'schema',
     typeDefs,
@@ -40,6 +43,8 @@ export function createSchemaServer(d: SchemaDeps) {
     permissions,
     verifier: d.verifier,
     log: d.log,
+    // importTargetSchema takes a schema.json of up to 768 KiB as a JSON string (escaping adds to it).
+    maxBodyBytes: 2_000_000,
     readiness: {
       database: async () => checkDatabase(d.ds),
       ...(d.natsReady ? { nats: d.natsReady } : {}),
@@ -48,6 +53,7 @@ export function createSchemaServer(d: SchemaDeps) {
       ...base,
       canonicalTypes,
       sourceSnapshots,
+      targetSchemas,
       status: () => serviceStatus(d.ds, 'schema'),
     }),
   });

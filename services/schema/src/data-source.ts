@@ -8,6 +8,7 @@ import { CanonicalTypes1764900000000 } from './migrations/1764900000000-canonica
 import { CustomCanonicalType } from './entities/custom-canonical-type.entity';
 import { RowEstimateSource1765220000000 } from './migrations/1765220000000-row-estimate-source';
 import { SourceSnapshotEvents1765240000000 } from './migrations/1765240000000-source-snapshot-events';
+import { TargetSchemas1765300000000 } from './migrations/1765300000000-target-schemas';
 
 export const SCHEMA = 'schema';
 
@@ -23,6 +24,7 @@ export const schemaDataSource = (url: string, poolMax = 10, statementTimeoutMs =
       CanonicalTypes1764900000000,
       RowEstimateSource1765220000000,
       SourceSnapshotEvents1765240000000,
+      TargetSchemas1765300000000,
     ],
     poolMax,
     statementTimeoutMs,

@@ -1,11 +1,15 @@
 import { createLogger, loadEnvOrExit, onShutdown } from '@datalinx/common';
 import { ViewerAssertionVerifier, importAssertionPublicKey } from '@datalinx/graphql-kit';
-import { connectNats, ensureStreams, natsReadiness, OutboxRelay } from '@datalinx/messaging';
+import { connectNats, ensureStreams, natsReadiness, OutboxRelay, startWorkspaceReplica } from '@datalinx/messaging';
 import { envSchema } from './env';
 import { schemaDataSource } from './data-source';
 import { createSchemaServer } from './app';
 import { SourceSnapshotDao } from './daos/source-snapshot.dao';
 import { startDiscoveryConsumers } from './jobs/discovery.consumer';
+import { startPromotionConsumer } from './jobs/promotion.consumer';
+import { TargetSchemaDao } from './daos/target-schema.dao';
+import { CustomCanonicalTypeDao } from './daos/custom-canonical-type.dao';
+import { TargetSchemaManager } from './managers/target-schema.manager';
 
 async function main() {
   const env = loadEnvOrExit('schema', envSchema);
@@ -25,12 +29,31 @@ async function main() {
     durable: 'schema-discovery',
     onOutboxCommit: () => relay.kick(),
   });
+  // The workspaces of each org (workspace.workspace.created.v1): target schema writes name one of the viewer's org.
+  const targetDao = new TargetSchemaDao(ds);
+  const workspaces = await startWorkspaceReplica({
+    js: nats.js,
+    jsm: nats.jsm,
+    log,
+    durable: 'schema-workspaces',
+    record: (orgId, workspaceId) => targetDao.recordWorkspace(orgId, workspaceId),
+  });
+  // Promotion requests including TARGET_SCHEMAS → a new target schema version in the target workspace (+ the answer).
+  const promotions = await startPromotionConsumer({
+    js: nats.js,
+    jsm: nats.jsm,
+    targetSchemas: new TargetSchemaManager(targetDao, new CustomCanonicalTypeDao(ds), ds, () => relay.kick()),
+    log,
+    durable: 'schema-promotions',
+  });
   const server = await createSchemaServer({ ds, verifier, log, natsReady: natsReadiness(nats.nc), onOutboxCommit: () => relay.kick() });
   await server.listen(env.SCHEMA_PORT);
   log.info({ port: env.SCHEMA_PORT }, 'schema subgraph listening');
   onShutdown(log, [
     { name: 'http', close: () => server.stop() },
     { name: 'discovery consumers (drain)', close: () => discovery.stop() },
+    { name: 'workspace replica (drain)', close: () => workspaces.stop() },
+    { name: 'promotion consumer (drain)', close: () => promotions.stop() },
     { name: 'outbox-relay', close: () => relay.stop() },
     { name: 'nats', close: () => nats.close() },
     { name: 'database', close: () => ds.destroy() },

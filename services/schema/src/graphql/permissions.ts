@@ -1,4 +1,4 @@
-import { forbidden, isAuthenticated, isPublic, rule, unauthenticated, type RequestContext } from '@datalinx/graphql-kit';
+import { canInWorkspace, forbidden, isAuthenticated, isPublic, rule, unauthenticated, type RequestContext } from '@datalinx/graphql-kit';
 
 /**
  * schemas:write across the whole organization (custom canonical types belong to the org, not to
@@ -17,6 +17,13 @@ export const permissions = {
     // Snapshot ids and connection ids name no workspace: SourceSnapshotManager checks schemas:read on each snapshot.
     sourceSnapshots: isAuthenticated,
     sourceSnapshot: isAuthenticated,
+    targetTables: canInWorkspace('schemas:read', (a) => a.workspaceId),
+    // Table ids name no workspace: TargetSchemaManager checks schemas:read on the table.
+    targetTable: isAuthenticated,
+    targetSchemaVersions: canInWorkspace('schemas:read', (a) => a.workspaceId),
+    targetSchemaDiff: canInWorkspace('schemas:read', (a) => a.workspaceId),
+    exportTargetSchema: canInWorkspace('schemas:read', (a) => a.workspaceId),
+    targetTemplates: isAuthenticated,
   },
   Mutation: {
     // schemas:write in the whole org (org ADMIN); CanonicalTypeManager.create checks it again.
@@ -24,6 +31,14 @@ export const permissions = {
     // schemas:write in the workspace of the connection's latest snapshot, checked by SourceSnapshotManager.describe.
     describeSourceTable: isAuthenticated,
     describeSourceColumn: isAuthenticated,
+    // schemas:write in the workspace named; TargetSchemaManager checks it again and that the workspace is the org's.
+    createTargetTable: canInWorkspace('schemas:write', (a) => (a.input as { workspaceId?: unknown } | undefined)?.workspaceId),
+    importTargetSchema: canInWorkspace('schemas:write', (a) => a.workspaceId),
+    // Ids name no workspace: the manager answers TABLE_NOT_FOUND / RELATIONSHIP_NOT_FOUND / FORBIDDEN.
+    updateTargetTable: isAuthenticated,
+    deleteTargetTable: isAuthenticated,
+    createTargetRelationship: isAuthenticated,
+    deleteTargetRelationship: isAuthenticated,
   },
   CanonicalType: isAuthenticated,
   CreateCanonicalTypePayload: isAuthenticated,
@@ -41,6 +56,23 @@ export const permissions = {
   DescribeSourceTablePayload: isAuthenticated,
   DescribeSourceColumnPayload: isAuthenticated,
   UserError: isAuthenticated,
+  Workspace: isAuthenticated,
+  TargetTable: isAuthenticated,
+  TargetColumn: isAuthenticated,
+  TargetRelationship: isAuthenticated,
+  TargetSchemaVersion: isAuthenticated,
+  TargetSchemaVersionConnection: isAuthenticated,
+  TargetSchemaDiff: isAuthenticated,
+  TargetTableDiff: isAuthenticated,
+  TargetColumnDiff: isAuthenticated,
+  TargetRelationshipDiff: isAuthenticated,
+  TargetPropertyChange: isAuthenticated,
+  TargetTemplate: isAuthenticated,
+  TargetTemplateRelationship: isAuthenticated,
+  TargetTablePayload: isAuthenticated,
+  TargetRelationshipPayload: isAuthenticated,
+  DeleteTargetPayload: isAuthenticated,
+  ImportTargetSchemaPayload: isAuthenticated,
   PageInfo: isPublic,
   Platform: isPublic,
   ServiceStatus: isPublic,

@@ -4,6 +4,7 @@ import { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from '
 import { CanonicalType as CanonicalTypeModel } from '../../entities/canonical-type.entity';
 import { ServiceStatus as ServiceStatusModel } from '@datalinx/db';
 import { SourceSnapshotRow as SourceSnapshotRowModel, SourceTableRow as SourceTableRowModel, SourceColumnRow as SourceColumnRowModel } from '../../daos/source-snapshot.dao';
+import { TargetTableRow as TargetTableRowModel, TargetRelationshipRow as TargetRelationshipRowModel, TargetSchemaVersionListRow as TargetSchemaVersionListRowModel } from '../../daos/target-schema.dao';
 import { SchemaContext } from '../context';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = T | null | undefined;
@@ -121,6 +122,41 @@ export type CreateCanonicalTypePayload = {
   errors: Array<UserError>;
 };
 
+export type CreateTargetRelationshipInput = {
+  fromColumns: Array<Scalars['String']['input']>;
+  fromTableId: Scalars['ID']['input'];
+  /** Default `<fromTable>_<fromColumns>_fkey`. */
+  name?: InputMaybe<Scalars['String']['input']>;
+  toColumns: Array<Scalars['String']['input']>;
+  toTableId: Scalars['ID']['input'];
+};
+
+export type CreateTargetTableInput = {
+  /** Required unless `fromTemplate` is given (then it replaces the template's columns). */
+  columns?: InputMaybe<Array<TargetColumnInput>>;
+  description?: InputMaybe<Scalars['String']['input']>;
+  /** A template's name (see targetTemplates). */
+  fromTemplate?: InputMaybe<Scalars['String']['input']>;
+  /** Required unless `fromTemplate` is given. */
+  name?: InputMaybe<Scalars['String']['input']>;
+  workspaceId: Scalars['ID']['input'];
+};
+
+export type DeleteTargetPayload = {
+  __typename?: 'DeleteTargetPayload';
+  deletedId: Maybe<Scalars['ID']['output']>;
+  errors: Array<UserError>;
+  schemaVersion: Maybe<Scalars['Int']['output']>;
+};
+
+export type DeleteTargetRelationshipInput = {
+  id: Scalars['ID']['input'];
+};
+
+export type DeleteTargetTableInput = {
+  id: Scalars['ID']['input'];
+};
+
 export type DescribeSourceColumnInput = {
   column: Scalars['String']['input'];
   connectionId: Scalars['ID']['input'];
@@ -150,6 +186,14 @@ export type DescribeSourceTablePayload = {
   table: Maybe<SourceTable>;
 };
 
+export type ImportTargetSchemaPayload = {
+  __typename?: 'ImportTargetSchemaPayload';
+  /** Every problem, `field` being its JSON path in the file (e.g. `$.tables[3].columns[0].dataType`). */
+  errors: Array<UserError>;
+  /** The version the import made; null when `errors` is not empty (nothing changed). */
+  schemaVersion: Maybe<Scalars['Int']['output']>;
+};
+
 export type MetadataStatus =
   | 'ACCEPTED'
   | 'DRAFT';
@@ -162,15 +206,54 @@ export type Mutation = {
    * anchored `pattern` that normalized values must match. Needs schemas:write in the whole organization (an org ADMIN).
    */
   createCanonicalType: CreateCanonicalTypePayload;
+  /** Adds a foreign key between two tables of the same workspace. Needs schemas:write. */
+  createTargetRelationship: TargetRelationshipPayload;
+  /**
+   * Adds a table to the workspace's target schema: from `columns`, or copied from the template
+   * `fromTemplate` (then editable; `name` defaults to the template's, and the template's foreign keys to
+   * tables already in the schema are created too). Needs schemas:write in the workspace.
+   */
+  createTargetTable: TargetTablePayload;
+  deleteTargetRelationship: DeleteTargetPayload;
+  /** Deletes a table and every relationship from or to it. Needs schemas:write. */
+  deleteTargetTable: DeleteTargetPayload;
   /** Sets a source column's description and status (carried over to later snapshots). Needs schemas:write in the connection's workspace. */
   describeSourceColumn: DescribeSourceColumnPayload;
   /** Sets a source table's description and status (carried over to later snapshots). Needs schemas:write in the connection's workspace. */
   describeSourceTable: DescribeSourceTablePayload;
+  /**
+   * Replaces the workspace's whole target schema with a `schema.json` as one new version. At most
+   * 768 KiB and 500 tables; every problem is returned with its JSON path (`$.tables[3].columns[0].dataType`)
+   * and nothing changes when there is one. Tables of the same name keep their ids. Needs schemas:write.
+   */
+  importTargetSchema: ImportTargetSchemaPayload;
+  /** Changes a table's name, description and/or whole column list (add, remove, reorder and edit columns in one call). Needs schemas:write. */
+  updateTargetTable: TargetTablePayload;
 };
 
 
 export type MutationCreateCanonicalTypeArgs = {
   input: CreateCanonicalTypeInput;
+};
+
+
+export type MutationCreateTargetRelationshipArgs = {
+  input: CreateTargetRelationshipInput;
+};
+
+
+export type MutationCreateTargetTableArgs = {
+  input: CreateTargetTableInput;
+};
+
+
+export type MutationDeleteTargetRelationshipArgs = {
+  input: DeleteTargetRelationshipInput;
+};
+
+
+export type MutationDeleteTargetTableArgs = {
+  input: DeleteTargetTableInput;
 };
 
 
@@ -181,6 +264,17 @@ export type MutationDescribeSourceColumnArgs = {
 
 export type MutationDescribeSourceTableArgs = {
   input: DescribeSourceTableInput;
+};
+
+
+export type MutationImportTargetSchemaArgs = {
+  json: Scalars['String']['input'];
+  workspaceId: Scalars['ID']['input'];
+};
+
+
+export type MutationUpdateTargetTableArgs = {
+  input: UpdateTargetTableInput;
 };
 
 export type PageInfo = {
@@ -203,6 +297,12 @@ export type Query = {
   canonicalType: Maybe<CanonicalType>;
   /** Canonical types, by category then name. `search` matches name, label or description (case-insensitive). */
   canonicalTypes: Array<CanonicalType>;
+  /**
+   * The target schema as `schema.json` (canonical JSON: 2-space indent, trailing newline; importing it
+   * and exporting again gives the same bytes): the latest version, or `version`. Null when that version
+   * does not exist. Needs schemas:read.
+   */
+  exportTargetSchema: Maybe<Scalars['String']['output']>;
   /** One snapshot; null when it does not exist or the viewer lacks schemas:read in its workspace. */
   sourceSnapshot: Maybe<SourceSnapshot>;
   /**
@@ -210,6 +310,19 @@ export type Query = {
    * the viewer has schemas:read (none otherwise).
    */
   sourceSnapshots: SourceSnapshotConnection;
+  /**
+   * What changed between two versions of the workspace's target schema (version 0 is the empty schema
+   * before the first change); null when either version does not exist. Needs schemas:read.
+   */
+  targetSchemaDiff: Maybe<TargetSchemaDiff>;
+  /** The versions of the workspace's target schema, newest first (every change makes one). Needs schemas:read. */
+  targetSchemaVersions: TargetSchemaVersionConnection;
+  /** One target table; null when it does not exist or the viewer lacks schemas:read in its workspace. */
+  targetTable: Maybe<TargetTable>;
+  /** The workspace's target tables, in the schema's order (creation or import order). Needs schemas:read in the workspace. */
+  targetTables: Array<TargetTable>;
+  /** Editable starting points for target tables (customers, orders, products, …). */
+  targetTemplates: Array<TargetTemplate>;
 };
 
 
@@ -224,6 +337,12 @@ export type QueryCanonicalTypesArgs = {
 };
 
 
+export type QueryExportTargetSchemaArgs = {
+  version?: InputMaybe<Scalars['Int']['input']>;
+  workspaceId: Scalars['ID']['input'];
+};
+
+
 export type QuerySourceSnapshotArgs = {
   id: Scalars['ID']['input'];
 };
@@ -233,6 +352,30 @@ export type QuerySourceSnapshotsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   connectionId: Scalars['ID']['input'];
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryTargetSchemaDiffArgs = {
+  fromVersion: Scalars['Int']['input'];
+  toVersion: Scalars['Int']['input'];
+  workspaceId: Scalars['ID']['input'];
+};
+
+
+export type QueryTargetSchemaVersionsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  workspaceId: Scalars['ID']['input'];
+};
+
+
+export type QueryTargetTableArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryTargetTablesArgs = {
+  workspaceId: Scalars['ID']['input'];
 };
 
 /** Where a source table's `rowEstimate` comes from. */
@@ -251,19 +394,32 @@ export type RowEstimateSource =
  * (UserError is shared by every subgraph); this enum is the closed list of the schema service.
  */
 export type SchemaErrorCode =
+  | 'CANONICAL_TYPE_NOT_FOUND'
+  | 'COLUMNS_EMPTY'
   | 'COLUMN_NOT_FOUND'
   | 'CONNECTION_NOT_FOUND'
+  | 'DATA_TYPE_INVALID'
   | 'DESCRIPTION_INVALID'
   | 'DESCRIPTION_TOO_LONG'
+  | 'DOCUMENT_INVALID'
   | 'EXAMPLES_INVALID'
   | 'EXAMPLE_INVALID'
+  | 'FILE_TOO_LARGE'
   | 'FORBIDDEN'
+  | 'JSON_INVALID'
   | 'LABEL_INVALID'
+  | 'LIMIT_EXCEEDED'
   | 'NAME_INVALID'
+  | 'NAME_RESERVED'
   | 'NAME_TAKEN'
   | 'PARENT_NOT_FOUND'
   | 'PATTERN_INVALID'
-  | 'TABLE_NOT_FOUND';
+  | 'PRIMARY_KEY_NULLABLE'
+  | 'RELATIONSHIP_COLUMNS_MISMATCH'
+  | 'RELATIONSHIP_NOT_FOUND'
+  | 'TABLE_NOT_FOUND'
+  | 'TEMPLATE_NOT_FOUND'
+  | 'WORKSPACE_NOT_FOUND';
 
 export type ServiceStatus = {
   __typename?: 'ServiceStatus';
@@ -372,6 +528,180 @@ export type TableDiff = {
   removedColumns: Array<Scalars['String']['output']>;
 };
 
+export type TargetColumn = {
+  __typename?: 'TargetColumn';
+  /** A canonical type's name (built-in or the organization's own), or null. */
+  canonicalType: Maybe<Scalars['String']['output']>;
+  /** A PostgreSQL type: text, varchar(n), smallint, integer, bigint, numeric, numeric(p,s), real, double precision, boolean, date, time, timestamp, timestamptz, uuid, jsonb, bytea. */
+  dataType: Scalars['String']['output'];
+  description: Scalars['String']['output'];
+  name: Scalars['String']['output'];
+  nullable: Scalars['Boolean']['output'];
+  /** 1-based position in the table. */
+  order: Scalars['Int']['output'];
+  primaryKey: Scalars['Boolean']['output'];
+};
+
+export type TargetColumnDiff = {
+  __typename?: 'TargetColumnDiff';
+  /** Changes of dataType, nullable, description, canonicalType, primaryKey, order. */
+  changes: Array<TargetPropertyChange>;
+  name: Scalars['String']['output'];
+};
+
+export type TargetColumnInput = {
+  canonicalType?: InputMaybe<Scalars['String']['input']>;
+  dataType: Scalars['String']['input'];
+  description?: InputMaybe<Scalars['String']['input']>;
+  /** A lower-case SQL identifier (at most 63 bytes, not a PostgreSQL reserved word), unique in the table. */
+  name: Scalars['String']['input'];
+  /** Default true. A primary key column must be false. */
+  nullable?: InputMaybe<Scalars['Boolean']['input']>;
+  /** The column's current name when this renames it: relationships using it follow. */
+  previousName?: InputMaybe<Scalars['String']['input']>;
+  /** Default false. */
+  primaryKey?: InputMaybe<Scalars['Boolean']['input']>;
+};
+
+/** One property's value before and after (as text; null when it had none). */
+export type TargetPropertyChange = {
+  __typename?: 'TargetPropertyChange';
+  after: Maybe<Scalars['String']['output']>;
+  before: Maybe<Scalars['String']['output']>;
+  property: Scalars['String']['output'];
+};
+
+/** A foreign key: `fromColumns` of `fromTable` reference `toColumns` of `toTable` (same count, in order). */
+export type TargetRelationship = {
+  __typename?: 'TargetRelationship';
+  fromColumns: Array<Scalars['String']['output']>;
+  fromTable: TargetTable;
+  id: Scalars['ID']['output'];
+  name: Scalars['String']['output'];
+  toColumns: Array<Scalars['String']['output']>;
+  toTable: TargetTable;
+};
+
+export type TargetRelationshipDiff = {
+  __typename?: 'TargetRelationshipDiff';
+  changes: Array<TargetPropertyChange>;
+  name: Scalars['String']['output'];
+};
+
+export type TargetRelationshipPayload = {
+  __typename?: 'TargetRelationshipPayload';
+  errors: Array<UserError>;
+  relationship: Maybe<TargetRelationship>;
+  schemaVersion: Maybe<Scalars['Int']['output']>;
+};
+
+export type TargetSchemaAuthorKind =
+  | 'SERVICE_ACCOUNT'
+  | 'SYSTEM'
+  | 'USER';
+
+export type TargetSchemaDiff = {
+  __typename?: 'TargetSchemaDiff';
+  addedRelationships: Array<Scalars['String']['output']>;
+  addedTables: Array<Scalars['String']['output']>;
+  changedRelationships: Array<TargetRelationshipDiff>;
+  /** Tables in both versions (matched by id, so a rename is a change of `name`) that changed. */
+  changedTables: Array<TargetTableDiff>;
+  fromVersion: Scalars['Int']['output'];
+  removedRelationships: Array<Scalars['String']['output']>;
+  removedTables: Array<Scalars['String']['output']>;
+  toVersion: Scalars['Int']['output'];
+};
+
+export type TargetSchemaVersion = {
+  __typename?: 'TargetSchemaVersion';
+  /** The user's or service account's id; null for the system (e.g. a promotion). */
+  authorId: Maybe<Scalars['ID']['output']>;
+  authorKind: TargetSchemaAuthorKind;
+  createdAt: Scalars['DateTime']['output'];
+  /** What the change did, e.g. `added table customers`. */
+  summary: Scalars['String']['output'];
+  tableCount: Scalars['Int']['output'];
+  version: Scalars['Int']['output'];
+};
+
+export type TargetSchemaVersionConnection = {
+  __typename?: 'TargetSchemaVersionConnection';
+  nodes: Array<TargetSchemaVersion>;
+  pageInfo: PageInfo;
+};
+
+/** A table of a workspace's target schema: what mappings produce. */
+export type TargetTable = {
+  __typename?: 'TargetTable';
+  /** In column order. */
+  columns: Array<TargetColumn>;
+  createdAt: Scalars['DateTime']['output'];
+  description: Scalars['String']['output'];
+  id: Scalars['ID']['output'];
+  /** A lower-case SQL identifier, unique in the workspace (case-insensitive). */
+  name: Scalars['String']['output'];
+  /** The primary key's columns, in column order (empty when none). */
+  primaryKey: Array<Scalars['String']['output']>;
+  /** Foreign keys of other tables (or this one) to this table. */
+  referencedBy: Array<TargetRelationship>;
+  /** Foreign keys from this table. */
+  relationships: Array<TargetRelationship>;
+  updatedAt: Scalars['DateTime']['output'];
+  /** 1 when created, +1 each time its name, description or columns change. */
+  version: Scalars['Int']['output'];
+  workspace: Workspace;
+  workspaceId: Scalars['ID']['output'];
+};
+
+export type TargetTableDiff = {
+  __typename?: 'TargetTableDiff';
+  addedColumns: Array<Scalars['String']['output']>;
+  changedColumns: Array<TargetColumnDiff>;
+  /** Changes of the table's own properties (name, description). */
+  changes: Array<TargetPropertyChange>;
+  /** The name in `toVersion`. */
+  name: Scalars['String']['output'];
+  /** The name in `fromVersion`. */
+  previousName: Scalars['String']['output'];
+  removedColumns: Array<Scalars['String']['output']>;
+};
+
+export type TargetTablePayload = {
+  __typename?: 'TargetTablePayload';
+  errors: Array<UserError>;
+  /** The target schema version the change made. */
+  schemaVersion: Maybe<Scalars['Int']['output']>;
+  /** Null when `errors` is not empty (nothing was written). */
+  table: Maybe<TargetTable>;
+};
+
+export type TargetTemplate = {
+  __typename?: 'TargetTemplate';
+  columns: Array<TargetColumn>;
+  description: Scalars['String']['output'];
+  label: Scalars['String']['output'];
+  /** Its key for `createTargetTable(fromTemplate:)`, and the default table name. */
+  name: Scalars['String']['output'];
+  /** The foreign keys it intends, to tables made from other templates (created when both are in the workspace). */
+  relationships: Array<TargetTemplateRelationship>;
+};
+
+export type TargetTemplateRelationship = {
+  __typename?: 'TargetTemplateRelationship';
+  columns: Array<Scalars['String']['output']>;
+  toColumns: Array<Scalars['String']['output']>;
+  toTemplate: Scalars['String']['output'];
+};
+
+export type UpdateTargetTableInput = {
+  /** The whole new column list, in order (omit to keep the columns). */
+  columns?: InputMaybe<Array<TargetColumnInput>>;
+  description?: InputMaybe<Scalars['String']['input']>;
+  id: Scalars['ID']['input'];
+  name?: InputMaybe<Scalars['String']['input']>;
+};
+
 export type UserError = {
   __typename?: 'UserError';
   code: Scalars['String']['output'];
@@ -383,6 +713,12 @@ export type ValueCount = {
   __typename?: 'ValueCount';
   count: Scalars['Int']['output'];
   value: Scalars['String']['output'];
+};
+
+/** A workspace (owned by the workspace subgraph). */
+export type Workspace = {
+  __typename?: 'Workspace';
+  id: Scalars['ID']['output'];
 };
 
 export type WithIndex<TObject> = TObject & Record<string, any>;
@@ -470,6 +806,7 @@ export type FederationTypes = ResolversObject<{
   Platform: Platform;
   SourceSnapshot: SourceSnapshot;
   SourceTable: SourceTable;
+  TargetTable: TargetTable;
 }>;
 
 /** Mapping of federation reference types */
@@ -486,6 +823,9 @@ export type FederationReferenceTypes = ResolversObject<{
   SourceTable:
     ( { __typename: 'SourceTable' }
     & GraphQLRecursivePick<FederationTypes['SourceTable'], {"id":true}> );
+  TargetTable:
+    ( { __typename: 'TargetTable' }
+    & GraphQLRecursivePick<FederationTypes['TargetTable'], {"id":true}> );
 }>;
 
 
@@ -503,11 +843,17 @@ export type ResolversTypes = ResolversObject<{
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   CreateCanonicalTypeInput: CreateCanonicalTypeInput;
   CreateCanonicalTypePayload: ResolverTypeWrapper<Omit<CreateCanonicalTypePayload, 'canonicalType'> & { canonicalType?: Maybe<ResolversTypes['CanonicalType']> }>;
+  CreateTargetRelationshipInput: CreateTargetRelationshipInput;
+  CreateTargetTableInput: CreateTargetTableInput;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
+  DeleteTargetPayload: ResolverTypeWrapper<DeleteTargetPayload>;
+  DeleteTargetRelationshipInput: DeleteTargetRelationshipInput;
+  DeleteTargetTableInput: DeleteTargetTableInput;
   DescribeSourceColumnInput: DescribeSourceColumnInput;
   DescribeSourceColumnPayload: ResolverTypeWrapper<Omit<DescribeSourceColumnPayload, 'table'> & { table?: Maybe<ResolversTypes['SourceTable']> }>;
   DescribeSourceTableInput: DescribeSourceTableInput;
   DescribeSourceTablePayload: ResolverTypeWrapper<Omit<DescribeSourceTablePayload, 'table'> & { table?: Maybe<ResolversTypes['SourceTable']> }>;
+  ImportTargetSchemaPayload: ResolverTypeWrapper<ImportTargetSchemaPayload>;
   MetadataStatus: MetadataStatus;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
@@ -525,8 +871,26 @@ export type ResolversTypes = ResolversObject<{
   SourceTable: ResolverTypeWrapper<SourceTableRowModel>;
   SourceTableKind: SourceTableKind;
   TableDiff: ResolverTypeWrapper<TableDiff>;
+  TargetColumn: ResolverTypeWrapper<TargetColumn>;
+  TargetColumnDiff: ResolverTypeWrapper<TargetColumnDiff>;
+  TargetColumnInput: TargetColumnInput;
+  TargetPropertyChange: ResolverTypeWrapper<TargetPropertyChange>;
+  TargetRelationship: ResolverTypeWrapper<TargetRelationshipRowModel>;
+  TargetRelationshipDiff: ResolverTypeWrapper<TargetRelationshipDiff>;
+  TargetRelationshipPayload: ResolverTypeWrapper<Omit<TargetRelationshipPayload, 'relationship'> & { relationship?: Maybe<ResolversTypes['TargetRelationship']> }>;
+  TargetSchemaAuthorKind: TargetSchemaAuthorKind;
+  TargetSchemaDiff: ResolverTypeWrapper<TargetSchemaDiff>;
+  TargetSchemaVersion: ResolverTypeWrapper<TargetSchemaVersionListRowModel>;
+  TargetSchemaVersionConnection: ResolverTypeWrapper<Omit<TargetSchemaVersionConnection, 'nodes'> & { nodes: Array<ResolversTypes['TargetSchemaVersion']> }>;
+  TargetTable: ResolverTypeWrapper<TargetTableRowModel>;
+  TargetTableDiff: ResolverTypeWrapper<TargetTableDiff>;
+  TargetTablePayload: ResolverTypeWrapper<Omit<TargetTablePayload, 'table'> & { table?: Maybe<ResolversTypes['TargetTable']> }>;
+  TargetTemplate: ResolverTypeWrapper<TargetTemplate>;
+  TargetTemplateRelationship: ResolverTypeWrapper<TargetTemplateRelationship>;
+  UpdateTargetTableInput: UpdateTargetTableInput;
   UserError: ResolverTypeWrapper<UserError>;
   ValueCount: ResolverTypeWrapper<ValueCount>;
+  Workspace: ResolverTypeWrapper<Workspace>;
 }>;
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -542,11 +906,17 @@ export type ResolversParentTypes = ResolversObject<{
   Int: Scalars['Int']['output'];
   CreateCanonicalTypeInput: CreateCanonicalTypeInput;
   CreateCanonicalTypePayload: Omit<CreateCanonicalTypePayload, 'canonicalType'> & { canonicalType?: Maybe<ResolversParentTypes['CanonicalType']> };
+  CreateTargetRelationshipInput: CreateTargetRelationshipInput;
+  CreateTargetTableInput: CreateTargetTableInput;
   DateTime: Scalars['DateTime']['output'];
+  DeleteTargetPayload: DeleteTargetPayload;
+  DeleteTargetRelationshipInput: DeleteTargetRelationshipInput;
+  DeleteTargetTableInput: DeleteTargetTableInput;
   DescribeSourceColumnInput: DescribeSourceColumnInput;
   DescribeSourceColumnPayload: Omit<DescribeSourceColumnPayload, 'table'> & { table?: Maybe<ResolversParentTypes['SourceTable']> };
   DescribeSourceTableInput: DescribeSourceTableInput;
   DescribeSourceTablePayload: Omit<DescribeSourceTablePayload, 'table'> & { table?: Maybe<ResolversParentTypes['SourceTable']> };
+  ImportTargetSchemaPayload: ImportTargetSchemaPayload;
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
   Platform: Omit<Platform, 'schema'> & { schema?: Maybe<ResolversParentTypes['ServiceStatus']> } | FederationReferenceTypes['Platform'];
@@ -560,8 +930,25 @@ export type ResolversParentTypes = ResolversObject<{
   SourceSnapshotConnection: Omit<SourceSnapshotConnection, 'nodes'> & { nodes: Array<ResolversParentTypes['SourceSnapshot']> };
   SourceTable: SourceTableRowModel;
   TableDiff: TableDiff;
+  TargetColumn: TargetColumn;
+  TargetColumnDiff: TargetColumnDiff;
+  TargetColumnInput: TargetColumnInput;
+  TargetPropertyChange: TargetPropertyChange;
+  TargetRelationship: TargetRelationshipRowModel;
+  TargetRelationshipDiff: TargetRelationshipDiff;
+  TargetRelationshipPayload: Omit<TargetRelationshipPayload, 'relationship'> & { relationship?: Maybe<ResolversParentTypes['TargetRelationship']> };
+  TargetSchemaDiff: TargetSchemaDiff;
+  TargetSchemaVersion: TargetSchemaVersionListRowModel;
+  TargetSchemaVersionConnection: Omit<TargetSchemaVersionConnection, 'nodes'> & { nodes: Array<ResolversParentTypes['TargetSchemaVersion']> };
+  TargetTable: TargetTableRowModel;
+  TargetTableDiff: TargetTableDiff;
+  TargetTablePayload: Omit<TargetTablePayload, 'table'> & { table?: Maybe<ResolversParentTypes['TargetTable']> };
+  TargetTemplate: TargetTemplate;
+  TargetTemplateRelationship: TargetTemplateRelationship;
+  UpdateTargetTableInput: UpdateTargetTableInput;
   UserError: UserError;
   ValueCount: ValueCount;
+  Workspace: Workspace;
 }>;
 
 export type AppliedMigrationResolvers<ContextType = SchemaContext, ParentType extends ResolversParentTypes['AppliedMigration'] = ResolversParentTypes['AppliedMigration']> = ResolversObject<{
@@ -611,6 +998,12 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
   name: 'DateTime';
 }
 
+export type DeleteTargetPayloadResolvers<ContextType = SchemaContext, ParentType extends ResolversParentTypes['DeleteTargetPayload'] = ResolversParentTypes['DeleteTargetPayload']> = ResolversObject<{
+  deletedId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+  schemaVersion?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+}>;
+
 export type DescribeSourceColumnPayloadResolvers<ContextType = SchemaContext, ParentType extends ResolversParentTypes['DescribeSourceColumnPayload'] = ResolversParentTypes['DescribeSourceColumnPayload']> = ResolversObject<{
   errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
   table?: Resolver<Maybe<ResolversTypes['SourceTable']>, ParentType, ContextType>;
@@ -621,10 +1014,21 @@ export type DescribeSourceTablePayloadResolvers<ContextType = SchemaContext, Par
   table?: Resolver<Maybe<ResolversTypes['SourceTable']>, ParentType, ContextType>;
 }>;
 
+export type ImportTargetSchemaPayloadResolvers<ContextType = SchemaContext, ParentType extends ResolversParentTypes['ImportTargetSchemaPayload'] = ResolversParentTypes['ImportTargetSchemaPayload']> = ResolversObject<{
+  errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+  schemaVersion?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+}>;
+
 export type MutationResolvers<ContextType = SchemaContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
   createCanonicalType?: Resolver<ResolversTypes['CreateCanonicalTypePayload'], ParentType, ContextType, RequireFields<MutationCreateCanonicalTypeArgs, 'input'>>;
+  createTargetRelationship?: Resolver<ResolversTypes['TargetRelationshipPayload'], ParentType, ContextType, RequireFields<MutationCreateTargetRelationshipArgs, 'input'>>;
+  createTargetTable?: Resolver<ResolversTypes['TargetTablePayload'], ParentType, ContextType, RequireFields<MutationCreateTargetTableArgs, 'input'>>;
+  deleteTargetRelationship?: Resolver<ResolversTypes['DeleteTargetPayload'], ParentType, ContextType, RequireFields<MutationDeleteTargetRelationshipArgs, 'input'>>;
+  deleteTargetTable?: Resolver<ResolversTypes['DeleteTargetPayload'], ParentType, ContextType, RequireFields<MutationDeleteTargetTableArgs, 'input'>>;
   describeSourceColumn?: Resolver<ResolversTypes['DescribeSourceColumnPayload'], ParentType, ContextType, RequireFields<MutationDescribeSourceColumnArgs, 'input'>>;
   describeSourceTable?: Resolver<ResolversTypes['DescribeSourceTablePayload'], ParentType, ContextType, RequireFields<MutationDescribeSourceTableArgs, 'input'>>;
+  importTargetSchema?: Resolver<ResolversTypes['ImportTargetSchemaPayload'], ParentType, ContextType, RequireFields<MutationImportTargetSchemaArgs, 'json' | 'workspaceId'>>;
+  updateTargetTable?: Resolver<ResolversTypes['TargetTablePayload'], ParentType, ContextType, RequireFields<MutationUpdateTargetTableArgs, 'input'>>;
 }>;
 
 export type PageInfoResolvers<ContextType = SchemaContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = ResolversObject<{
@@ -641,8 +1045,14 @@ export type PlatformResolvers<ContextType = SchemaContext, ParentType extends Re
 export type QueryResolvers<ContextType = SchemaContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
   canonicalType?: Resolver<Maybe<ResolversTypes['CanonicalType']>, ParentType, ContextType, RequireFields<QueryCanonicalTypeArgs, 'name'>>;
   canonicalTypes?: Resolver<Array<ResolversTypes['CanonicalType']>, ParentType, ContextType, Partial<QueryCanonicalTypesArgs>>;
+  exportTargetSchema?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType, RequireFields<QueryExportTargetSchemaArgs, 'workspaceId'>>;
   sourceSnapshot?: Resolver<Maybe<ResolversTypes['SourceSnapshot']>, ParentType, ContextType, RequireFields<QuerySourceSnapshotArgs, 'id'>>;
   sourceSnapshots?: Resolver<ResolversTypes['SourceSnapshotConnection'], ParentType, ContextType, RequireFields<QuerySourceSnapshotsArgs, 'connectionId' | 'first'>>;
+  targetSchemaDiff?: Resolver<Maybe<ResolversTypes['TargetSchemaDiff']>, ParentType, ContextType, RequireFields<QueryTargetSchemaDiffArgs, 'fromVersion' | 'toVersion' | 'workspaceId'>>;
+  targetSchemaVersions?: Resolver<ResolversTypes['TargetSchemaVersionConnection'], ParentType, ContextType, RequireFields<QueryTargetSchemaVersionsArgs, 'first' | 'workspaceId'>>;
+  targetTable?: Resolver<Maybe<ResolversTypes['TargetTable']>, ParentType, ContextType, RequireFields<QueryTargetTableArgs, 'id'>>;
+  targetTables?: Resolver<Array<ResolversTypes['TargetTable']>, ParentType, ContextType, RequireFields<QueryTargetTablesArgs, 'workspaceId'>>;
+  targetTemplates?: Resolver<Array<ResolversTypes['TargetTemplate']>, ParentType, ContextType>;
 }>;
 
 export type ServiceStatusResolvers<ContextType = SchemaContext, ParentType extends ResolversParentTypes['ServiceStatus'] = ResolversParentTypes['ServiceStatus']> = ResolversObject<{
@@ -724,6 +1134,117 @@ export type TableDiffResolvers<ContextType = SchemaContext, ParentType extends R
   removedColumns?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
 }>;
 
+export type TargetColumnResolvers<ContextType = SchemaContext, ParentType extends ResolversParentTypes['TargetColumn'] = ResolversParentTypes['TargetColumn']> = ResolversObject<{
+  canonicalType?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  dataType?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  description?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  nullable?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  order?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  primaryKey?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+}>;
+
+export type TargetColumnDiffResolvers<ContextType = SchemaContext, ParentType extends ResolversParentTypes['TargetColumnDiff'] = ResolversParentTypes['TargetColumnDiff']> = ResolversObject<{
+  changes?: Resolver<Array<ResolversTypes['TargetPropertyChange']>, ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type TargetPropertyChangeResolvers<ContextType = SchemaContext, ParentType extends ResolversParentTypes['TargetPropertyChange'] = ResolversParentTypes['TargetPropertyChange']> = ResolversObject<{
+  after?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  before?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  property?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type TargetRelationshipResolvers<ContextType = SchemaContext, ParentType extends ResolversParentTypes['TargetRelationship'] = ResolversParentTypes['TargetRelationship']> = ResolversObject<{
+  fromColumns?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  fromTable?: Resolver<ResolversTypes['TargetTable'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  toColumns?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  toTable?: Resolver<ResolversTypes['TargetTable'], ParentType, ContextType>;
+}>;
+
+export type TargetRelationshipDiffResolvers<ContextType = SchemaContext, ParentType extends ResolversParentTypes['TargetRelationshipDiff'] = ResolversParentTypes['TargetRelationshipDiff']> = ResolversObject<{
+  changes?: Resolver<Array<ResolversTypes['TargetPropertyChange']>, ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type TargetRelationshipPayloadResolvers<ContextType = SchemaContext, ParentType extends ResolversParentTypes['TargetRelationshipPayload'] = ResolversParentTypes['TargetRelationshipPayload']> = ResolversObject<{
+  errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+  relationship?: Resolver<Maybe<ResolversTypes['TargetRelationship']>, ParentType, ContextType>;
+  schemaVersion?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+}>;
+
+export type TargetSchemaDiffResolvers<ContextType = SchemaContext, ParentType extends ResolversParentTypes['TargetSchemaDiff'] = ResolversParentTypes['TargetSchemaDiff']> = ResolversObject<{
+  addedRelationships?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  addedTables?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  changedRelationships?: Resolver<Array<ResolversTypes['TargetRelationshipDiff']>, ParentType, ContextType>;
+  changedTables?: Resolver<Array<ResolversTypes['TargetTableDiff']>, ParentType, ContextType>;
+  fromVersion?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  removedRelationships?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  removedTables?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  toVersion?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type TargetSchemaVersionResolvers<ContextType = SchemaContext, ParentType extends ResolversParentTypes['TargetSchemaVersion'] = ResolversParentTypes['TargetSchemaVersion']> = ResolversObject<{
+  authorId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  authorKind?: Resolver<ResolversTypes['TargetSchemaAuthorKind'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  summary?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  tableCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type TargetSchemaVersionConnectionResolvers<ContextType = SchemaContext, ParentType extends ResolversParentTypes['TargetSchemaVersionConnection'] = ResolversParentTypes['TargetSchemaVersionConnection']> = ResolversObject<{
+  nodes?: Resolver<Array<ResolversTypes['TargetSchemaVersion']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+}>;
+
+export type TargetTableResolvers<ContextType = SchemaContext, ParentType extends ResolversParentTypes['TargetTable'] = ResolversParentTypes['TargetTable'], FederationReferenceType extends FederationReferenceTypes['TargetTable'] = FederationReferenceTypes['TargetTable']> = ResolversObject<{
+  __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['TargetTable']> | FederationReferenceType, FederationReferenceType, ContextType>;
+  columns?: Resolver<Array<ResolversTypes['TargetColumn']>, ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  description?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  primaryKey?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  referencedBy?: Resolver<Array<ResolversTypes['TargetRelationship']>, ParentType, ContextType>;
+  relationships?: Resolver<Array<ResolversTypes['TargetRelationship']>, ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  workspace?: Resolver<ResolversTypes['Workspace'], ParentType, ContextType>;
+  workspaceId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+}>;
+
+export type TargetTableDiffResolvers<ContextType = SchemaContext, ParentType extends ResolversParentTypes['TargetTableDiff'] = ResolversParentTypes['TargetTableDiff']> = ResolversObject<{
+  addedColumns?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  changedColumns?: Resolver<Array<ResolversTypes['TargetColumnDiff']>, ParentType, ContextType>;
+  changes?: Resolver<Array<ResolversTypes['TargetPropertyChange']>, ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  previousName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  removedColumns?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+}>;
+
+export type TargetTablePayloadResolvers<ContextType = SchemaContext, ParentType extends ResolversParentTypes['TargetTablePayload'] = ResolversParentTypes['TargetTablePayload']> = ResolversObject<{
+  errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+  schemaVersion?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  table?: Resolver<Maybe<ResolversTypes['TargetTable']>, ParentType, ContextType>;
+}>;
+
+export type TargetTemplateResolvers<ContextType = SchemaContext, ParentType extends ResolversParentTypes['TargetTemplate'] = ResolversParentTypes['TargetTemplate']> = ResolversObject<{
+  columns?: Resolver<Array<ResolversTypes['TargetColumn']>, ParentType, ContextType>;
+  description?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  label?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  relationships?: Resolver<Array<ResolversTypes['TargetTemplateRelationship']>, ParentType, ContextType>;
+}>;
+
+export type TargetTemplateRelationshipResolvers<ContextType = SchemaContext, ParentType extends ResolversParentTypes['TargetTemplateRelationship'] = ResolversParentTypes['TargetTemplateRelationship']> = ResolversObject<{
+  columns?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  toColumns?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  toTemplate?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
 export type UserErrorResolvers<ContextType = SchemaContext, ParentType extends ResolversParentTypes['UserError'] = ResolversParentTypes['UserError']> = ResolversObject<{
   code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   field?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -735,6 +1256,10 @@ export type ValueCountResolvers<ContextType = SchemaContext, ParentType extends 
   value?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
+export type WorkspaceResolvers<ContextType = SchemaContext, ParentType extends ResolversParentTypes['Workspace'] = ResolversParentTypes['Workspace']> = ResolversObject<{
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+}>;
+
 export type Resolvers<ContextType = SchemaContext> = ResolversObject<{
   AppliedMigration?: AppliedMigrationResolvers<ContextType>;
   CanonicalType?: CanonicalTypeResolvers<ContextType>;
@@ -742,8 +1267,10 @@ export type Resolvers<ContextType = SchemaContext> = ResolversObject<{
   ColumnProfile?: ColumnProfileResolvers<ContextType>;
   CreateCanonicalTypePayload?: CreateCanonicalTypePayloadResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
+  DeleteTargetPayload?: DeleteTargetPayloadResolvers<ContextType>;
   DescribeSourceColumnPayload?: DescribeSourceColumnPayloadResolvers<ContextType>;
   DescribeSourceTablePayload?: DescribeSourceTablePayloadResolvers<ContextType>;
+  ImportTargetSchemaPayload?: ImportTargetSchemaPayloadResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Platform?: PlatformResolvers<ContextType>;
@@ -757,7 +1284,22 @@ export type Resolvers<ContextType = SchemaContext> = ResolversObject<{
   SourceSnapshotConnection?: SourceSnapshotConnectionResolvers<ContextType>;
   SourceTable?: SourceTableResolvers<ContextType>;
   TableDiff?: TableDiffResolvers<ContextType>;
+  TargetColumn?: TargetColumnResolvers<ContextType>;
+  TargetColumnDiff?: TargetColumnDiffResolvers<ContextType>;
+  TargetPropertyChange?: TargetPropertyChangeResolvers<ContextType>;
+  TargetRelationship?: TargetRelationshipResolvers<ContextType>;
+  TargetRelationshipDiff?: TargetRelationshipDiffResolvers<ContextType>;
+  TargetRelationshipPayload?: TargetRelationshipPayloadResolvers<ContextType>;
+  TargetSchemaDiff?: TargetSchemaDiffResolvers<ContextType>;
+  TargetSchemaVersion?: TargetSchemaVersionResolvers<ContextType>;
+  TargetSchemaVersionConnection?: TargetSchemaVersionConnectionResolvers<ContextType>;
+  TargetTable?: TargetTableResolvers<ContextType>;
+  TargetTableDiff?: TargetTableDiffResolvers<ContextType>;
+  TargetTablePayload?: TargetTablePayloadResolvers<ContextType>;
+  TargetTemplate?: TargetTemplateResolvers<ContextType>;
+  TargetTemplateRelationship?: TargetTemplateRelationshipResolvers<ContextType>;
   UserError?: UserErrorResolvers<ContextType>;
   ValueCount?: ValueCountResolvers<ContextType>;
+  Workspace?: WorkspaceResolvers<ContextType>;
 }>;
 
