@@ -43,10 +43,17 @@ function diffKeyed<T>(a: readonly T[], b: readonly T[], keyOf: (t: T) => string)
   return out;
 }
 
-/** What changed from one version's spec to another's: every field by target column, then sources, joins, CTEs and wildcards. */
-export function diffSpecs(a: MappingSpec, b: MappingSpec): MappingDiff {
+/**
+ * What changed from one version's spec to another's: every field by target column (in the
+ * table's column order, then by name), then sources, joins, CTEs and wildcards.
+ */
+export function diffSpecs(a: MappingSpec, b: MappingSpec, columnOrder: readonly string[] = []): MappingDiff {
+  const rank = new Map(columnOrder.map((c, i) => [c, i]));
+  const columns = [...new Set([...Object.keys(a.fields), ...Object.keys(b.fields)])].sort(
+    (x, y) => (rank.get(x) ?? Infinity) - (rank.get(y) ?? Infinity) || (x < y ? -1 : x > y ? 1 : 0),
+  );
   const fields: FieldChange[] = [];
-  for (const column of new Set([...Object.keys(a.fields), ...Object.keys(b.fields)])) {
+  for (const column of columns) {
     const x = a.fields[column];
     const y = b.fields[column];
     if (json(x) === json(y)) continue;

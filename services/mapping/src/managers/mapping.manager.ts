@@ -236,7 +236,12 @@ export class MappingManager {
     const a = versions.find((v) => v.version === from);
     const b = versions.find((v) => v.version === to);
     if (!a || !b) return null;
-    return diffSpecs(a.spec, b.spec);
+    const target = await this.targetTableOf(viewer, m);
+    return diffSpecs(
+      a.spec,
+      b.spec,
+      target?.columns.map((c) => c.name),
+    );
   }
 
   /** Every mapping of a workspace the viewer may read, oldest first. */
