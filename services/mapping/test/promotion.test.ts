@@ -36,6 +36,9 @@ describe('mapping promotion consumer', () => {
   const answers: PromotionPartCompletedV1[] = [];
   let sub: { unsubscribe: () => void } | undefined;
 
+  const spec = { sources: [], joins: [], ctes: [], fields: {}, wildcards: [] };
+  const customersTableId = randomUUID();
+
   beforeAll(async () => {
     db = await createTestDatabase();
     await migrate(db.url);
@@ -53,8 +56,21 @@ describe('mapping promotion consumer', () => {
       ['Orders', 'fct_orders'],
       ['Products', 'dim_products'],
     ]) {
-      await admin.query(`INSERT INTO mapping.mapping (org_id, workspace_id, name, target_table) VALUES ($1, $2, $3, $4)`, [org, from, name, target]);
+      await admin.query(`INSERT INTO mapping.mapping (org_id, workspace_id, name, target_table, spec) VALUES ($1, $2, $3, $4, $5)`, [
+        org,
+        from,
+        name,
+        target,
+        JSON.stringify({ ...spec, fields: { [`${name.toLowerCase()}_note`]: { kind: 'CONSTANT', value: name } } }),
+      ]);
     }
+    // The target workspace's target schema names dim_customers: the copy is bound to that table's id there.
+    await admin.query(`INSERT INTO mapping.target_schema_ref (workspace_id, org_id, version, document, table_ids) VALUES ($1, $2, 1, $3, $4)`, [
+      to,
+      org,
+      JSON.stringify({ format: 'datalinx.target-schema', formatVersion: 1, tables: [], relationships: [] }),
+      JSON.stringify({ dim_customers: customersTableId }),
+    ]);
     // The target already has an "orders" mapping (names are unique case-insensitively).
     await admin.query(`INSERT INTO mapping.mapping (org_id, workspace_id, name, target_table) VALUES ($1, $2, 'orders', 'fct_orders_v2')`, [org, to]);
 
@@ -158,6 +174,17 @@ describe('mapping promotion consumer', () => {
     ]);
     expect(answer!.items.find((i) => i.name === 'Orders')!.note).toMatch(/already has a mapping with this name/);
     expect(await mappingsOf(to)).toEqual(['Customers:dim_customers', 'orders:fct_orders_v2', 'Products:dim_products']);
+    // Each copy carries the spec as its version 1, and is bound to the target workspace's table id when its schema names the table.
+    const copies: Array<{ name: string; target_table_id: string | null; spec: { fields: Record<string, unknown> }; versions: number[] }> = await admin.query(
+      `SELECT m.name, m.target_table_id, m.spec, array_agg(v.version ORDER BY v.version) AS versions
+         FROM mapping.mapping m JOIN mapping.mapping_version v ON v.mapping_id = m.id
+        WHERE m.workspace_id = $1 AND m.name IN ('Customers', 'Products') GROUP BY m.id ORDER BY m.name`,
+      [to],
+    );
+    expect(copies.map((c) => [c.name, c.target_table_id, Object.keys(c.spec.fields), c.versions])).toEqual([
+      ['Customers', customersTableId, ['customers_note'], [1]],
+      ['Products', null, ['products_note'], [1]],
+    ]);
 
     // The same request again (a redelivery, or a second publish): nothing changes, no second answer.
     await publish(r);
