@@ -35,25 +35,36 @@ function scalar(v: string | number | boolean | null): string {
 }
 
 const isMap = (v: YamlValue): v is { [key: string]: YamlValue | undefined } => typeof v === 'object' && v !== null && !Array.isArray(v);
-const entries = (m: { [key: string]: YamlValue | undefined }) => Object.entries(m).filter((e): e is [string, YamlValue] => e[1] !== undefined);
+
+/** A map with at least one entry, or a list with at least one item: written as a block, else inline. */
+function isBlock(v: YamlValue | undefined): boolean {
+  if (Array.isArray(v)) return v.length > 0;
+  if (v === null || typeof v !== 'object') return false;
+  for (const k in v) if (v[k] !== undefined) return true;
+  return false;
+}
 
 function block(v: YamlValue, indent: string, out: string[]): void {
   if (Array.isArray(v)) {
+    const inner = `${indent}  `;
     for (const item of v) {
-      if (isMap(item) && entries(item).length > 0) {
-        const lines: string[] = [];
-        block(item, `${indent}  `, lines);
-        out.push(`${indent}- ${lines[0]!.slice(indent.length + 2)}`, ...lines.slice(1));
+      if (isMap(item) && isBlock(item)) {
+        // The item's first line takes the dash in place of its indentation.
+        const first = out.length;
+        block(item, inner, out);
+        out[first] = `${indent}- ${out[first]!.slice(inner.length)}`;
       } else if (Array.isArray(item) && item.length > 0) {
         out.push(`${indent}-`);
-        block(item, `${indent}  `, out);
+        block(item, inner, out);
       } else out.push(`${indent}- ${inline(item)}`);
     }
     return;
   }
   if (isMap(v)) {
-    for (const [k, item] of entries(v)) {
-      if ((isMap(item) && entries(item).length > 0) || (Array.isArray(item) && item.length > 0)) {
+    for (const k in v) {
+      const item = v[k];
+      if (item === undefined) continue;
+      if (isBlock(item)) {
         out.push(`${indent}${key(k)}:`);
         block(item, `${indent}  `, out);
       } else out.push(`${indent}${key(k)}: ${inline(item)}`);
