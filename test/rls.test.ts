@@ -77,6 +77,14 @@ const ids = {
   metaB: randomUUID(),
   customTypeA: randomUUID(),
   customTypeB: randomUUID(),
+  targetTableA: randomUUID(),
+  targetTableB: randomUUID(),
+  targetRelA: randomUUID(),
+  targetRelB: randomUUID(),
+  targetVersionA: randomUUID(),
+  targetVersionB: randomUUID(),
+  schemaPromoA: randomUUID(),
+  schemaPromoB: randomUUID(),
   typeRefA: randomUUID(),
   typeRefB: randomUUID(),
   snapRefA: randomUUID(),
@@ -557,6 +565,59 @@ const TENANT_TABLES: TenantTable[] = [
       params: [orgA, EMAIL_TYPE_ID],
     },
   },
+  {
+    // The schema service's replica of which org owns each workspace (fed by workspace.workspace.created.v1).
+    table: 'schema.workspace_ref',
+    key: 'workspace_id',
+    set: `created_at = now()`,
+    rowsOf: (o) => [o === 'A' ? ids.wsA : ids.wsB],
+    insertForA: { sql: `INSERT INTO schema.workspace_ref (workspace_id, org_id) VALUES ($1, $2)`, params: [randomUUID(), orgA] },
+  },
+  {
+    table: 'schema.target_table',
+    key: 'id',
+    rowsOf: (o) => [o === 'A' ? ids.targetTableA : ids.targetTableB],
+    insertForA: { sql: `INSERT INTO schema.target_table (org_id, workspace_id, name, position) VALUES ($1, $2, 'planted', 9)`, params: [orgA, ids.wsA] },
+  },
+  {
+    table: 'schema.target_column',
+    key: 'table_id',
+    rowsOf: (o) => [o === 'A' ? ids.targetTableA : ids.targetTableB],
+    insertForA: {
+      sql: `INSERT INTO schema.target_column (org_id, table_id, position, name, data_type, nullable) VALUES ($1, $2, 9, 'planted', 'text', true)`,
+      params: [orgA, ids.targetTableA],
+    },
+  },
+  {
+    table: 'schema.target_relationship',
+    key: 'id',
+    rowsOf: (o) => [o === 'A' ? ids.targetRelA : ids.targetRelB],
+    insertForA: {
+      sql: `INSERT INTO schema.target_relationship (org_id, workspace_id, name, position, from_table_id, from_columns, to_table_id, to_columns) VALUES ($1, $2, 'planted', 9, $3, '{id}', $3, '{id}')`,
+      params: [orgA, ids.wsA, ids.targetTableA],
+    },
+  },
+  {
+    table: 'schema.target_schema_version',
+    key: 'id',
+    set: `summary = 'x'`,
+    rowsOf: (o) => [o === 'A' ? ids.targetVersionA : ids.targetVersionB],
+    insertForA: {
+      sql: `INSERT INTO schema.target_schema_version (org_id, workspace_id, version, document, table_ids, summary, actor_kind) VALUES ($1, $2, 99, '{}', '{}', 's', 'system')`,
+      params: [orgA, ids.wsA],
+    },
+  },
+  {
+    // Promotions the schema service has answered (exactly-once record).
+    table: 'schema.promotion_applied',
+    key: 'promotion_id',
+    set: `items = '[1]'`,
+    rowsOf: (o) => [o === 'A' ? ids.schemaPromoA : ids.schemaPromoB],
+    insertForA: {
+      sql: `INSERT INTO schema.promotion_applied (promotion_id, org_id, from_workspace_id, to_workspace_id) VALUES ($1, $2, $3, $3)`,
+      params: [randomUUID(), orgA, ids.wsA],
+    },
+  },
 ];
 
 describe('row-level security', () => {
@@ -674,6 +735,33 @@ describe('row-level security', () => {
         `INSERT INTO schema.custom_canonical_type (id, org_id, name, label, category, parent_id, created_by) VALUES ($1, $2, 'work_email', 'Work email', 'contact', $3, 'planted')`,
         [org === orgA ? ids.customTypeA : ids.customTypeB, org, EMAIL_TYPE_ID],
       );
+      const [targetTable, targetRel, targetVersion, schemaPromo] =
+        org === orgA
+          ? [ids.targetTableA, ids.targetRelA, ids.targetVersionA, ids.schemaPromoA]
+          : [ids.targetTableB, ids.targetRelB, ids.targetVersionB, ids.schemaPromoB];
+      await admin.query(`INSERT INTO schema.workspace_ref (workspace_id, org_id) VALUES ($1, $2)`, [ws, org]);
+      await admin.query(`INSERT INTO schema.target_table (id, org_id, workspace_id, name, position) VALUES ($1, $2, $3, 'customers', 1)`, [
+        targetTable,
+        org,
+        ws,
+      ]);
+      await admin.query(`INSERT INTO schema.target_column (org_id, table_id, position, name, data_type, nullable) VALUES ($1, $2, 1, 'id', 'text', false)`, [
+        org,
+        targetTable,
+      ]);
+      await admin.query(
+        `INSERT INTO schema.target_relationship (id, org_id, workspace_id, name, position, from_table_id, from_columns, to_table_id, to_columns) VALUES ($1, $2, $3, 'self_fkey', 1, $4, '{id}', $4, '{id}')`,
+        [targetRel, org, ws, targetTable],
+      );
+      await admin.query(
+        `INSERT INTO schema.target_schema_version (id, org_id, workspace_id, version, document, table_ids, summary, actor_kind) VALUES ($1, $2, $3, 1, '{}', '{}', 'planted', 'system')`,
+        [targetVersion, org, ws],
+      );
+      await admin.query(`INSERT INTO schema.promotion_applied (promotion_id, org_id, from_workspace_id, to_workspace_id) VALUES ($1, $2, $3, $3)`, [
+        schemaPromo,
+        org,
+        ws,
+      ]);
     }
   });
 
@@ -763,6 +851,8 @@ describe('row-level security', () => {
       'schema.source_snapshot',
       'schema.table_metadata',
       'schema.custom_canonical_type',
+      'schema.target_table',
+      'schema.target_schema_version',
     ]) {
       await expect(asRuntime(orgB, `UPDATE ${table} SET org_id = $1 WHERE org_id = $2`, [orgA, orgB])).rejects.toThrow(/row-level security/);
     }

@@ -273,6 +273,7 @@ describe('schema subgraph', () => {
               { name: 'CanonicalTypes1764900000000' },
               { name: 'RowEstimateSource1765220000000' },
               { name: 'SourceSnapshotEvents1765240000000' },
+              { name: 'TargetSchemas1765300000000' },
             ],
           },
         },
@@ -294,12 +295,30 @@ describe('schema subgraph', () => {
         'discovery_staging',
         'migrations',
         'outbox',
+        'promotion_applied',
+        'source_column',
+        'source_snapshot',
+        'source_table',
+        'table_metadata',
+        'target_column',
+        'target_relationship',
+        'target_schema_version',
+        'target_table',
+        'workspace_ref',
+      ]);
+      expect(await builtIns()).toBeGreaterThanOrEqual(50);
+      await other.undoLastMigration({ transaction: 'each' });
+      expect((await tables()).map((r: { table_name: string }) => r.table_name)).toEqual([
+        'canonical_type',
+        'custom_canonical_type',
+        'discovery_staging',
+        'migrations',
+        'outbox',
         'source_column',
         'source_snapshot',
         'source_table',
         'table_metadata',
       ]);
-      expect(await builtIns()).toBeGreaterThanOrEqual(50);
       const estimateColumns = async () =>
         (
           await other.query(
@@ -339,6 +358,7 @@ describe('schema subgraph', () => {
         'CanonicalTypes1764900000000',
         'RowEstimateSource1765220000000',
         'SourceSnapshotEvents1765240000000',
+        'TargetSchemas1765300000000',
       ]);
     } finally {
       if (other.isInitialized) await other.destroy();
@@ -352,6 +372,8 @@ describe('schema subgraph', () => {
     try {
       await migrate(scratch.url);
       await other.initialize();
+      // Back to before SourceSnapshotEvents (TargetSchemas came after it).
+      await other.undoLastMigration({ transaction: 'each' });
       await other.undoLastMigration({ transaction: 'each' });
       // Two orgs' snapshots as they were before (v1 and v2 of one connection, v1 of another).
       const [orgA, orgB, ws, connA, connB] = [randomUUID(), randomUUID(), randomUUID(), randomUUID(), randomUUID()];
@@ -382,7 +404,7 @@ describe('schema subgraph', () => {
       ]);
       const latestB = await snap(orgB, connB, 1, [{ name: 'orders', columns: ['id'], pk: [] }]);
       await other.destroy();
-      expect(await migrate(scratch.url)).toEqual(['SourceSnapshotEvents1765240000000']);
+      expect(await migrate(scratch.url)).toEqual(['SourceSnapshotEvents1765240000000', 'TargetSchemas1765300000000']);
       await other.initialize();
       const events = (await other.query(`SELECT subject, payload FROM schema.outbox ORDER BY seq`)) as Array<{ subject: string; payload: unknown }>;
       expect(events.map((e) => e.subject)).toEqual([SOURCE_SNAPSHOT_CREATED_V1, SOURCE_SNAPSHOT_CREATED_V1]);
@@ -420,6 +442,7 @@ describe('schema subgraph', () => {
         { relname: 'source_snapshot', f: true },
         { relname: 'source_table', f: true },
       ]);
+      await other.undoLastMigration({ transaction: 'each' }); // TargetSchemas
       await other.undoLastMigration({ transaction: 'each' });
       expect(await other.query(`SELECT count(*)::int AS n FROM schema.outbox`)).toEqual([{ n: 0 }]);
     } finally {
