@@ -40,7 +40,7 @@ const INSTALL_ADVICE =
   'or point DLX_PYTHON at such an interpreter (e.g. DLX_PYTHON=/usr/bin/python3.11).';
 
 /**
- * @typedef {{ python: string, pip: string, dbt: string, dagster: string, dagsterWebserver: string, binDir: string }} VenvPaths
+ * @typedef {{ python: string, pip: string, dbt: string, dagster: string, dagsterWebserver: string, dagsterDaemon: string, binDir: string }} VenvPaths
  * @typedef {(message: string) => void} Log
  * @typedef {{ executable: string, version: string }} PythonInfo
  * @typedef {{ venvDir: string, python: string, pythonVersion: string, installed: boolean, durationMs: number }} EnsureResult
@@ -62,6 +62,7 @@ export function venvPaths(venvDir) {
     dbt: exe('dbt'),
     dagster: exe('dagster'),
     dagsterWebserver: exe('dagster-webserver'),
+    dagsterDaemon: exe('dagster-daemon'),
     binDir,
   };
 }
@@ -444,6 +445,26 @@ export function dagsterWebserverCommand({ repoRoot, venvDir, dataDir, port, env 
   return {
     cmd: venvPaths(dir).dagsterWebserver,
     args: ['-w', 'workspace.yaml', '-p', String(port), '-h', '127.0.0.1'],
+    env: childEnv,
+    cwd: path.join(root, PYTHON_DIR),
+  };
+}
+
+/**
+ * How to spawn the Dagster daemon (`dagster-daemon run`) beside the webserver: same DAGSTER_HOME,
+ * env and code location. It dequeues the runs the workers launch (QueuedRunCoordinator, one run
+ * at a time per workspace) and launches them; without it, runs stay QUEUED.
+ * @param {{ repoRoot: string, venvDir?: string, dataDir: string, env?: NodeJS.ProcessEnv }} options
+ * @returns {{ cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd: string }}
+ */
+export function dagsterDaemonCommand({ repoRoot, venvDir, dataDir, env = {} }) {
+  const root = path.resolve(repoRoot);
+  const dir = path.resolve(venvDir ?? defaultVenvDir(root, { ...process.env, ...env }));
+  const childEnv = dagsterEnv({ venvDir: dir, dataDir, env });
+  writeDagsterInstanceConfig({ repoRoot: root, dataDir, env: childEnv });
+  return {
+    cmd: venvPaths(dir).dagsterDaemon,
+    args: ['run', '-w', 'workspace.yaml'],
     env: childEnv,
     cwd: path.join(root, PYTHON_DIR),
   };

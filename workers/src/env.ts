@@ -80,6 +80,12 @@ export const envSchema = z.object({
    * servers are always added.
    */
   ...networkPolicyEnv,
+  /**
+   * The Dagster webserver (e.g. http://127.0.0.1:3070): pipeline runs execute as runs of the Dagster
+   * job `pipeline_run` launched through its GraphQL API. Unset: this worker runs a pipeline's load in
+   * its own process and cannot build its dbt models.
+   */
+  DAGSTER_URL: z.string().url().optional(),
   /** Tests only: pause (ms) after every committed incremental source.sync batch, so a test can kill a worker mid-sync. 0 in production. */
   SYNC_BATCH_DELAY_MS: z.coerce.number().int().min(0).max(60000).default(0),
 });

@@ -8,6 +8,7 @@ import { sourceFilterFor, startSourceRunner } from './source-runner';
 import { defaultPipelineFilter, startPipelineRunner } from './pipeline-runner';
 import { setNetworkPolicy } from './connectors/net';
 import { startPreviewResponder } from './preview/responder';
+import { DagsterClient } from './dagster/client';
 
 /** The data-plane worker: pulls jobs from JetStream, runs them, reports on RUNS. */
 async function main() {
@@ -34,6 +35,7 @@ async function main() {
     maxDeliver: env.JOB_MAX_DELIVER,
     backoffBaseMs: env.JOB_BACKOFF_BASE_MS,
     fileStorage: { root: fileStorageDir(env), maxBytes: env.FILE_MAX_BYTES },
+    ...(env.DAGSTER_URL ? { dagster: new DagsterClient(env.DAGSTER_URL) } : {}),
   };
   const runner = new JobRunner(options);
   await runner.start();

@@ -24,7 +24,8 @@ import { provisionWarehouse, purgeWarehouse } from './jobs/warehouse';
 import { canonicalizeColumn } from './jobs/canonicalize';
 import { runSync } from './sync/run-sync';
 import { discoverSource, jetStreamPublisher } from './discovery/discover';
-import { runPipelineLoad } from './jobs/pipeline-run';
+import { runPipelineInDagster, runPipelineLoad } from './jobs/pipeline-run';
+import type { DagsterClient } from './dagster/client';
 
 export interface JobRunnerOptions {
   nc: NatsConnection;
@@ -48,6 +49,8 @@ export interface JobRunnerOptions {
   warehouseAdminUrl?: string;
   /** SYNC_BATCH_DELAY_MS (tests only): pause after every committed incremental sync batch. */
   syncBatchDelayMs?: number;
+  /** DAGSTER_URL: pipeline runs execute as Dagster runs (./jobs/pipeline-run.ts runPipelineInDagster); without it, the load runs in this process. */
+  dagster?: DagsterClient;
 }
 
 type JobOf<K extends JobKind> = Extract<JobMessage, { kind: K }>;
@@ -178,6 +181,10 @@ export class JobRunner {
         // ./pipeline-runner.ts starts this consumer only with WAREHOUSE_ADMIN_URL, though an EXTERNAL destination does not need it.
         const destination = job.payload.load.destination;
         this.requireWarehouseFor(destination, 'pipeline.run');
+        if (o.dagster) {
+          const run = await runPipelineInDagster(job, { client: o.dagster, js: o.js, attempt: report.attempt });
+          return outcome(run, { rows: run.rows, sources: job.payload.load.sources.length, dagsterRunId: run.dagsterRunId });
+        }
         const result = await runPipelineLoad(
           job,
           {

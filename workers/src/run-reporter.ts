@@ -14,7 +14,7 @@ export class RunReporter {
     /** The job's envelope; `kind` is any text (a refused job of an unknown kind is reported too). */
     private readonly job: Pick<JobMessage, 'runId' | 'jobId' | 'orgId' | 'workspaceId'> & { kind: string },
     private readonly subjectId: string,
-    private readonly attempt: number,
+    readonly attempt: number,
   ) {}
 
   private base() {

@@ -266,7 +266,7 @@ describe('dagster code location', () => {
       );
       expect(command.cmd).toBe(bin('dagster-webserver'));
       expect(command.env.DAGSTER_HOME).toBe(path.join(dataDir, 'dagster'));
-      expect(await readFile(path.join(dataDir, 'dagster', 'dagster.yaml'), 'utf8')).toContain('DefaultRunCoordinator');
+      expect(await readFile(path.join(dataDir, 'dagster', 'dagster.yaml'), 'utf8')).toContain('QueuedRunCoordinator');
 
       let child: ChildProcess | undefined;
       let log = '';

@@ -255,9 +255,27 @@ export const pipelineLoadV1 = z
 export type PipelineLoadV1 = z.infer<typeof pipelineLoadV1>;
 /** The AAD a pipeline run's source secrets are sealed with. */
 export const pipelineSecretAad = (jobId: string, connectionId: string) => `job:${jobId}:${connectionId}`;
+/**
+ * The dbt project a run builds after its loads: `project` is its directory under the data
+ * directory's `dbt/` folder (`<workspaceId>/v<version>`, as the mapping service writes projects).
+ * Absent: the run builds no models.
+ */
+export const pipelineDbtV1 = z
+  .object({
+    project: z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\/v\d{1,9}$/, 'a dbt project is <workspaceId>/v<version>'),
+  })
+  .strict();
+export type PipelineDbtV1 = z.infer<typeof pipelineDbtV1>;
 export const pipelineRunPayloadV2 = z.discriminatedUnion('trigger', [
-  z.object({ trigger: z.literal('SCHEDULE'), pipelineId: uuid, scheduledFor: z.string().datetime(), definition: pipelineDefinitionV1, load: pipelineLoadV1 }),
-  z.object({ trigger: z.literal('MANUAL'), pipelineId: uuid, definition: pipelineDefinitionV1, load: pipelineLoadV1 }),
+  z.object({
+    trigger: z.literal('SCHEDULE'),
+    pipelineId: uuid,
+    scheduledFor: z.string().datetime(),
+    definition: pipelineDefinitionV1,
+    load: pipelineLoadV1,
+    dbt: pipelineDbtV1.optional(),
+  }),
+  z.object({ trigger: z.literal('MANUAL'), pipelineId: uuid, definition: pipelineDefinitionV1, load: pipelineLoadV1, dbt: pipelineDbtV1.optional() }),
 ]);
 export type PipelineRunPayloadV2 = z.infer<typeof pipelineRunPayloadV2>;
 export const pipelineRunJobV2 = z.object({

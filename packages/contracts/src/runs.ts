@@ -31,6 +31,11 @@ export const runStateChangedV1 = z.object({
   attempt: z.number().int().min(1),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
   summary: z.string().optional(),
+  /** A run executed by Dagster (pipeline.run): the Dagster run's id and its page in the Dagster UI. */
+  dagster: z
+    .object({ runId: z.string().min(1).max(100), url: z.string().url() })
+    .strict()
+    .optional(),
 });
 
 export const runStepV1 = z.object({

@@ -1,3 +1,4 @@
+import type { JetStreamClient } from '@nats-io/jetstream';
 import type { ConnectionSecrets, PipelineDefinitionV1, PipelineLoadSource, PipelineRunJobV2, SourceSyncJobV1, SyncTableV1 } from '@datalinx/contracts';
 import type { FileStorage } from '../connectors/file';
 import { plural } from '../connectors/steps';
@@ -10,6 +11,8 @@ import type { SyncOutcome, SyncReporter } from '../sync/outcome';
 import { destinationTableName } from '../sync/sql';
 import type { WarehouseAccess } from '../sync/warehouse-connection';
 import { runSync } from '../sync/run-sync';
+import type { DagsterClient } from '../dagster/client';
+import { DagsterEventMapper, DagsterRunPublisher, followDagsterRun, JOB_TAG, PIPELINE_JOB, RUN_TAG, WORKSPACE_TAG } from '../dagster/follow';
 
 export interface PipelineRunOptions extends WarehouseAccess {
   /**
@@ -34,7 +37,7 @@ const LIST_TIMEOUT_MS = 60_000;
 const LISTED_TABLES = 20;
 
 /** One source of the run, resolved before anything is loaded. */
-interface PlannedSource {
+export interface PlannedSource {
   source: PipelineLoadSource;
   secrets: ConnectionSecrets;
   tables: SyncTableV1[];
@@ -145,8 +148,93 @@ function sourceSyncJob(job: PipelineRunJobV2, planned: PlannedSource, rowsBefore
 }
 
 /**
- * `pipeline.run`: the load stage of a pipeline (PRODUCT.md step 5), then the stages this
- * version cannot run yet.
+ * Plans one definition source: its load source (config, name, sealed secrets), its secrets opened,
+ * its tables listed through the discovery catalog (read-only, not profiled) and selected
+ * (`selectTables`); step `<source>: tables selected`. The failure outcome when it cannot be planned.
+ */
+export async function planSource(
+  job: PipelineRunJobV2,
+  def: PipelineDefinitionV1['sources'][number],
+  o: Pick<PipelineRunOptions, 'openSecrets' | 'fileStorage'>,
+  report: SyncReporter,
+): Promise<PlannedSource | { outcome: SyncOutcome }> {
+  const fail = (error: Failure, summary: string): { outcome: SyncOutcome } => ({ outcome: { ok: false, rows: 0, summary, error } });
+  const source = job.payload.load.sources.find((s) => s.connectionId === def.connectionId);
+  if (!source) {
+    return fail(
+      {
+        code: 'SOURCE_NOT_RESOLVED',
+        message: `The job carries no connection settings for source connection ${def.connectionId} of the pipeline (the control plane did not resolve it). Run the pipeline again; if it persists, check that the connection still exists.`,
+      },
+      'nothing loaded',
+    );
+  }
+  const r = prefixed(report, source.name);
+  const s0 = Date.now();
+  const secrets = o.openSecrets(source);
+  const opened = await catalogOf(job, source, secrets, o.fileStorage)();
+  if ('error' in opened) {
+    const error = { code: opened.error.code ?? 'CONNECTION_FAILED', message: `Source ${source.name}: ${opened.error.message}` };
+    await r.step('tables selected', 'FAILURE', error.message, Date.now() - s0);
+    return fail(error, `${source.name}: tables could not be listed; nothing loaded`);
+  }
+  let listed: TableRef[];
+  try {
+    listed = await opened.catalog.tables();
+  } finally {
+    await opened.catalog.close();
+  }
+  const selection = selectTables(def, source.name, listed);
+  if ('error' in selection) {
+    await r.step('tables selected', 'FAILURE', selection.error.message, Date.now() - s0);
+    return fail(
+      selection.error,
+      `${source.name}: ${selection.error.code === 'NO_TABLES_SELECTED' ? 'no tables selected' : 'selection invalid'}; nothing loaded`,
+    );
+  }
+  await r.step('tables selected', 'SUCCESS', `${plural(selection.tables.length, 'table')}: ${listNames(selection.tables.map(describeTable))}`, Date.now() - s0);
+  return { source, secrets, tables: selection.tables };
+}
+
+/**
+ * One source of a pipeline run as the `load` step of its Dagster run does it
+ * (workers/src/dagster/load-step.ts): planned (`planSource`), then loaded through the sync of its
+ * type as a `source.sync` job of the same run, its steps prefixed with the source's name. The
+ * job's row limit applies to this source's load.
+ */
+export async function runPipelineSourceLoad(job: PipelineRunJobV2, index: number, o: PipelineRunOptions, report: SyncReporter): Promise<SyncOutcome> {
+  const def = job.payload.definition.sources[index];
+  if (!def) return { ok: false, rows: 0, summary: 'nothing loaded', error: { code: 'SOURCE_NOT_RESOLVED', message: `The pipeline has no source #${index}.` } };
+  const planned = await planSource(job, def, o, report);
+  if ('outcome' in planned) return planned.outcome;
+  const t0 = Date.now();
+  const result = await runSync(
+    sourceSyncJob(job, planned, 0),
+    {
+      warehouseAdminUrl: o.warehouseAdminUrl,
+      destinationSecrets: o.destinationSecrets,
+      secrets: planned.secrets,
+      batchDelayMs: o.batchDelayMs,
+      fileStorage: o.fileStorage,
+    },
+    prefixed(report, planned.source.name),
+  );
+  if (!result.ok) {
+    const error = result.error ?? { code: 'SYNC_FAILED', message: result.summary };
+    return {
+      ok: false,
+      rows: result.rows,
+      summary: `${planned.source.name} failed (${error.code})`,
+      error: { code: error.code, message: `Source ${planned.source.name}: ${error.message}` },
+    };
+  }
+  return { ok: true, rows: result.rows, summary: `${plural(result.rows, 'row')} loaded from ${planned.source.name} in ${Date.now() - t0} ms` };
+}
+
+/**
+ * `pipeline.run` in the worker's own process, for a worker without Dagster (no DAGSTER_URL; with
+ * it, `runPipelineInDagster` runs the pipeline): the load stage of a pipeline (PRODUCT.md step 5),
+ * then the stages this path cannot run.
  *
  * 1. Plan, before anything is loaded: for each definition source, in order, its load source
  *    (config, name, sealed secrets), its secrets opened, its tables listed through the discovery
@@ -171,46 +259,9 @@ export async function runPipelineLoad(job: PipelineRunJobV2, o: PipelineRunOptio
   // 1. Plan every source before loading any.
   const plan: PlannedSource[] = [];
   for (const def of definition.sources) {
-    const source = load.sources.find((s) => s.connectionId === def.connectionId);
-    if (!source) {
-      return fail(
-        {
-          code: 'SOURCE_NOT_RESOLVED',
-          message: `The job carries no connection settings for source connection ${def.connectionId} of the pipeline (the control plane did not resolve it). Run the pipeline again; if it persists, check that the connection still exists.`,
-        },
-        'nothing loaded',
-      );
-    }
-    const r = prefixed(report, source.name);
-    const s0 = Date.now();
-    const secrets = o.openSecrets(source);
-    const opened = await catalogOf(job, source, secrets, o.fileStorage)();
-    if ('error' in opened) {
-      const error = { code: opened.error.code ?? 'CONNECTION_FAILED', message: `Source ${source.name}: ${opened.error.message}` };
-      await r.step('tables selected', 'FAILURE', error.message, Date.now() - s0);
-      return fail(error, `${source.name}: tables could not be listed; nothing loaded`);
-    }
-    let listed: TableRef[];
-    try {
-      listed = await opened.catalog.tables();
-    } finally {
-      await opened.catalog.close();
-    }
-    const selection = selectTables(def, source.name, listed);
-    if ('error' in selection) {
-      await r.step('tables selected', 'FAILURE', selection.error.message, Date.now() - s0);
-      return fail(
-        selection.error,
-        `${source.name}: ${selection.error.code === 'NO_TABLES_SELECTED' ? 'no tables selected' : 'selection invalid'}; nothing loaded`,
-      );
-    }
-    await r.step(
-      'tables selected',
-      'SUCCESS',
-      `${plural(selection.tables.length, 'table')}: ${listNames(selection.tables.map(describeTable))}`,
-      Date.now() - s0,
-    );
-    plan.push({ source, secrets, tables: selection.tables });
+    const planned = await planSource(job, def, o, report);
+    if ('outcome' in planned) return planned.outcome;
+    plan.push(planned);
   }
 
   const destinations = new Map<string, string>();
@@ -304,4 +355,79 @@ export async function runPipelineLoad(job: PipelineRunJobV2, o: PipelineRunOptio
     );
   }
   return { ok: true, rows, summary };
+}
+
+export interface DagsterPipelineOptions {
+  client: DagsterClient;
+  js: JetStreamClient;
+  /** Delivery attempt of the job (the first Dagster run's events are attempt 1 whatever the delivery). */
+  attempt: number;
+  /** How often the run's event log is read while it runs (default 500 ms). */
+  pollMs?: number;
+}
+
+/** The run config of a `pipeline_run`: the job as dispatched (secrets sealed, never opened here) and the dbt project. */
+export function dagsterRunConfig(job: PipelineRunJobV2): Record<string, unknown> {
+  const config = { job: JSON.stringify(job), dbt_project: job.payload.dbt?.project ?? null };
+  return { ops: { sources: { config }, dbt_build: { config } } };
+}
+
+/**
+ * `pipeline.run` through Dagster (ARCHITECTURE.md §7): a run of the `pipeline_run` job of the
+ * Datalinx code location, launched through Dagster's GraphQL API and tagged with the workspace
+ * (the run queue allows one run per workspace at a time), our run and job. A redelivered job finds
+ * the Dagster run its first delivery launched (tag `datalinx/run`) and follows it instead of
+ * launching another. The run's event log is followed with a cursor and mapped to our steps on RUNS
+ * (`DagsterEventMapper`), in order and each once; the Dagster run's id and UI link go on RUNS with
+ * the run's STARTED state. Checks and exports are not Dagster steps yet: non-empty, they end a
+ * successful run FAILURE STAGE_NOT_AVAILABLE (the loaded data and built models stay).
+ */
+export async function runPipelineInDagster(job: PipelineRunJobV2, o: DagsterPipelineOptions): Promise<SyncOutcome & { dagsterRunId: string }> {
+  const t0 = Date.now();
+  const existing = (await o.client.runsTagged(RUN_TAG, job.runId)).filter((r) => r.tags[JOB_TAG] === job.jobId);
+  const run =
+    existing[0] ??
+    (await o.client.launchRun({
+      jobName: PIPELINE_JOB,
+      runConfig: dagsterRunConfig(job),
+      tags: { [WORKSPACE_TAG]: job.workspaceId, [RUN_TAG]: job.runId, [JOB_TAG]: job.jobId, 'datalinx/pipeline': job.payload.pipelineId },
+    }));
+  const publisher = new DagsterRunPublisher(o.js, job, run.runId, 1);
+  await publisher.launched(run, o.client.runUrl(run.runId));
+  const mapper = new DagsterEventMapper();
+  const end = await followDagsterRun(o.client, run, mapper, publisher, { pollMs: o.pollMs });
+  const { definition } = job.payload;
+  const inDagster = `Dagster run ${run.runId}`;
+  const loadedText = end.loaded.join(', ') || 'none';
+  if (end.status !== 'SUCCESS') {
+    return {
+      ok: false,
+      rows: end.rows,
+      dagsterRunId: run.runId,
+      summary: `${end.status === 'CANCELED' ? 'canceled' : 'failed'} in ${inDagster}; loaded: ${loadedText}`,
+      error: end.error ?? { code: end.status === 'CANCELED' ? 'CANCELED' : 'DAGSTER_RUN_FAILED', message: `${inDagster} ended ${end.status}.` },
+    };
+  }
+  const models = end.models.built ? `; ${plural(end.models.built, 'model')} built, ${plural(end.models.tests, 'test')} passed` : '';
+  const summary = `${plural(end.rows, 'row')} loaded from ${plural(definition.sources.length, 'source')}${models} in ${Date.now() - t0} ms (${inDagster}): ${loadedText}`;
+  const stages = [
+    { step: 'checks', count: definition.checks.length, what: plural(definition.checks.length, 'check'), none: 'no checks in this pipeline' },
+    { step: 'exports', count: definition.exports.length, what: plural(definition.exports.length, 'export'), none: 'no exports in this pipeline' },
+  ];
+  for (const s of stages)
+    await publisher.step(s.step, s.count ? 'FAILURE' : 'SKIPPED', s.count ? `${s.what}: this worker version cannot run ${s.step} yet` : s.none);
+  const pending = stages.filter((s) => s.count);
+  if (pending.length) {
+    return {
+      ok: false,
+      rows: end.rows,
+      dagsterRunId: run.runId,
+      summary: `${summary}; not run: ${pending.map((s) => s.step).join(', ')}`,
+      error: {
+        code: 'STAGE_NOT_AVAILABLE',
+        message: `The sources were loaded (${plural(end.rows, 'row')}: ${loadedText}), but this version cannot run the pipeline's ${pending.map((s) => `${s.step} (${s.what})`).join(', ')} yet.`,
+      },
+    };
+  }
+  return { ok: true, rows: end.rows, summary, dagsterRunId: run.runId };
 }

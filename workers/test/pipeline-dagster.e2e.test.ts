@@ -1,0 +1,213 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Client } from 'pg';
+import { parseKey, seal } from '@datalinx/common';
+import { pipelineSecretAad, runEvent, type RunStateChangedV1 } from '@datalinx/contracts';
+import { DagsterClient } from '../src/dagster/client';
+import { DagsterInstance } from './support/dagster-instance';
+import { postgresSource } from './support/sources';
+import type { RunResult } from './support/run-events';
+import { WarehouseWorkspace } from './support/warehouse-workspace';
+
+/** Every file under a directory (Dagster's SQLite run and event storage, compute logs, artifacts). */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = path.join(dir, name);
+    return statSync(p).isDirectory() ? filesUnder(p) : [p];
+  });
+}
+
+/**
+ * pipeline.run through Dagster: the worker process takes the job from JOBS, launches a run of the
+ * `pipeline_run` job through Dagster's GraphQL API on a real webserver + daemon (SQLite storage,
+ * QueuedRunCoordinator), whose `load` step runs the TypeScript sync through Dagster Pipes and whose
+ * `dbt_build` step runs dbt-core + dbt-postgres on a hand-written dbt project over the loaded raw
+ * table; the worker maps Dagster's events to our steps on RUNS.
+ */
+describe('pipeline.run through Dagster (worker process, Dagster webserver + daemon, Pipes, dbt)', () => {
+  const workerEnv: Record<string, string> = { WORKER_CONCURRENCY: '2', JOB_ACK_WAIT_MS: '10000', JOB_BACKOFF_BASE_MS: '200' };
+  const e2e = new WarehouseWorkspace({ name: 'pipedag', sourceDatabase: true, workerEnv, runs: { timeoutMs: 150_000, settleMs: 300 } });
+  const dagster = new DagsterInstance();
+  const { workspaceId, masterKey, schema, role } = e2e;
+  const connectionId = randomUUID();
+  /** The source connection's password as the control plane seals it (the machine's PostgreSQL trusts local connections, so any value connects). */
+  const PASSWORD = `pw-${randomBytes(9).toString('hex')}`;
+  let client: DagsterClient;
+  let srcc: Client;
+  let whc: Client;
+  const states = new Map<string, RunStateChangedV1[]>();
+
+  beforeAll(async () => {
+    workerEnv.DAGSTER_URL = `http://127.0.0.1:${await dagster.reservePort()}`;
+    await e2e.start();
+    ({ srcc, whc } = e2e);
+    const started = dagster.start({
+      DLX_MASTER_KEY: masterKey,
+      WAREHOUSE_ADMIN_URL: e2e.wh.url,
+      CONNECTION_ALLOWED_NETWORKS: '127.0.0.0/8,::1/128',
+      NATS_URL: process.env.NATS_URL!,
+    });
+    expect((await e2e.provision()).state).toBe('SUCCESS');
+    await srcc.query(`CREATE TABLE public.orders (id int PRIMARY KEY, amount numeric(10,2), status text NOT NULL)`);
+    await srcc.query(`INSERT INTO public.orders SELECT g, g * 1.5, CASE WHEN g % 3 = 0 THEN 'paid' ELSE 'new' END FROM generate_series(1, 300) g`);
+    e2e.nats.nc.subscribe(`runs.${workspaceId}.>`, {
+      callback: (_err, m) => {
+        const ev = runEvent.safeParse(m.json());
+        if (ev.success && ev.data.type === 'run.state') states.set(ev.data.runId, [...(states.get(ev.data.runId) ?? []), ev.data]);
+      },
+    });
+    await started;
+    client = new DagsterClient(dagster.url);
+    writeProject('v1', {
+      orders_by_status: `select status, count(*)::int as n, sum(amount) as total from {{ source('raw', 'raw_public__orders') }} group by status`,
+    });
+    writeProject('v2', {
+      orders_by_status: `select status, count(*)::int as n from {{ source('raw', 'raw_public__orders') }} group by status`,
+      broken: `select no_such_column from {{ source('raw', 'raw_public__orders') }}`,
+    });
+  }, 240_000);
+
+  afterAll(async () => {
+    await dagster.stop();
+    await e2e.stop();
+  }, 90_000);
+
+  /** A dbt project as the mapping service writes one: `<DLX_DATA_DIR>/dbt/<workspaceId>/<version>/`. */
+  function writeProject(version: string, models: Record<string, string>) {
+    const dir = path.join(dagster.dataDir, 'dbt', workspaceId, version);
+    mkdirSync(path.join(dir, 'models'), { recursive: true });
+    writeFileSync(path.join(dir, 'dbt_project.yml'), `name: dlx_test\nversion: '1.0'\nconfig-version: 2\nprofile: datalinx\nmodel-paths: [models]\n`);
+    writeFileSync(
+      path.join(dir, 'models', 'schema.yml'),
+      [
+        'version: 2',
+        'sources:',
+        '  - name: raw',
+        `    schema: "{{ env_var('DLX_WH_SCHEMA') }}"`,
+        '    tables:',
+        '      - name: raw_public__orders',
+        'models:',
+        '  - name: orders_by_status',
+        '    config: { materialized: table }',
+        '    columns:',
+        '      - name: status',
+        '        data_tests: [not_null, unique]',
+        '',
+      ].join('\n'),
+    );
+    for (const [name, sql] of Object.entries(models)) writeFileSync(path.join(dir, 'models', `${name}.sql`), `${sql}\n`);
+  }
+
+  async function run(o: { dbt?: string } = {}): Promise<{ runId: string; result: Promise<RunResult> }> {
+    const jobId = randomUUID();
+    const secrets = seal(parseKey(masterKey), JSON.stringify({ password: PASSWORD }), pipelineSecretAad(jobId, connectionId));
+    const { runId } = await e2e.publish({
+      kind: 'pipeline.run',
+      v: 2,
+      jobId,
+      payload: {
+        trigger: 'MANUAL',
+        pipelineId: randomUUID(),
+        definition: { sources: [{ connectionId, tables: ['public.orders'] }], targets: [], checks: [], exports: [], schemaDriftPolicy: 'PROPAGATE' },
+        load: {
+          destination: { schema, role },
+          sources: [{ connectionId, name: 'shop db', config: postgresSource(e2e.src.name), secrets }],
+          batchRows: 50_000,
+          statementTimeoutMs: 60_000,
+        },
+        ...(o.dbt ? { dbt: { project: `${workspaceId}/${o.dbt}` } } : {}),
+      },
+    });
+    return { runId, result: e2e.finished(runId) };
+  }
+
+  const dagsterOf = (runId: string) => states.get(runId)?.find((s) => s.dagster)?.dagster;
+
+  it('the client drives Dagster: a launched run of dbt_check is followed to SUCCESS through logsForRun with a cursor', async () => {
+    const launched = await client.launchRun({ jobName: 'dbt_check', runConfig: {}, tags: { 'datalinx/workspace': workspaceId } });
+    expect(['QUEUED', 'NOT_STARTED', 'STARTING', 'STARTED']).toContain(launched.status);
+    let cursor: string | null = null;
+    const types: string[] = [];
+    for (const until = Date.now() + 120_000; Date.now() < until;) {
+      const page = await client.logsForRun(launched.runId, cursor, 20);
+      types.push(...page.events.map((e) => e.type));
+      cursor = page.cursor;
+      if (types.includes('RunSuccessEvent') || types.includes('RunFailureEvent')) break;
+      if (!page.hasMore) await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(types).toContain('RunSuccessEvent');
+    expect(types.indexOf('ExecutionStepStartEvent')).toBeLessThan(types.indexOf('RunSuccessEvent'));
+    // Read in pages of 20, the events arrive once each: the whole log again has the same length.
+    expect((await client.logsForRun(launched.runId, null, 10_000)).events).toHaveLength(types.length);
+    expect((await client.run(launched.runId))?.status).toBe('SUCCESS');
+    expect(await client.run(randomUUID())).toBeNull();
+  }, 150_000);
+
+  it('load through Pipes, then dbt build: SUCCESS with the rows, per-model results and the Dagster run (stored in Dagster, tagged, linked)', async () => {
+    const { runId, result } = await run({ dbt: 'v1' });
+    const r = await result;
+    expect(r.error).toBeUndefined();
+    expect(r.state).toBe('SUCCESS');
+    expect(await e2e.whc.query(`SELECT count(*)::int AS n FROM ${schema}.raw_public__orders WHERE _dlx_run_id = $1`, [runId]).then((x) => x.rows[0].n)).toBe(
+      300,
+    );
+    expect((await whc.query(`SELECT status, n FROM ${schema}.orders_by_status ORDER BY status`)).rows).toEqual([
+      { status: 'new', n: 200 },
+      { status: 'paid', n: 100 },
+    ]);
+
+    const names = r.steps.map((s) => s.step);
+    expect(names).toEqual([
+      'shop db: tables selected',
+      ...names.filter((n) => n.startsWith('shop db: public.orders')),
+      'shop db: load',
+      'models: orders_by_status',
+      ...names.filter((n) => n.startsWith('tests: ')),
+      'models',
+      'checks',
+      'exports',
+    ]);
+    const step = (n: string) => r.steps.find((s) => s.step === n)!;
+    expect(step('shop db: public.orders: loaded').message).toMatch(/^full refresh: 300 rows/);
+    expect(step('shop db: load')).toMatchObject({ status: 'SUCCESS', message: expect.stringMatching(/^300 rows loaded from shop db/) });
+    expect(step('models: orders_by_status')).toMatchObject({ status: 'SUCCESS', message: 'success; 2 rows affected' });
+    expect(names.filter((n) => n.startsWith('tests: '))).toHaveLength(2);
+    expect(step('models')).toMatchObject({ status: 'SUCCESS', message: 'dbt build: 1 model built, 2 tests run' });
+    expect(r.progress).toContainEqual(expect.objectContaining({ rows: 300 }));
+    expect(r.summary).toMatch(/^300 rows loaded from 1 source; 1 model built, 2 tests passed in \d+ ms \(Dagster run [0-9a-f-]{36}\): shop db \(300 rows\)$/);
+
+    const linked = dagsterOf(runId);
+    expect(linked?.url).toBe(`${dagster.url}/runs/${linked?.runId}`);
+    const stored = await client.run(linked!.runId);
+    expect(stored).toMatchObject({ status: 'SUCCESS', tags: expect.objectContaining({ 'datalinx/run': runId, 'datalinx/workspace': workspaceId }) });
+    const log = await client.logsForRun(linked!.runId, null, 10_000);
+    // The sync's own lines reached the step's log in Dagster through Pipes.
+    expect(log.events.some((e) => e.stepKey?.startsWith('load[') && /public\.orders: loaded: SUCCESS/.test(e.message))).toBe(true);
+  }, 180_000);
+
+  it('a failing dbt model: FAILURE with the failing model and dbt’s message; the load before it succeeded', async () => {
+    const { result } = await run({ dbt: 'v2' });
+    const r = await result;
+    expect(r.state).toBe('FAILURE');
+    expect(r.error?.code).toBe('DBT_BUILD_FAILED');
+    expect(r.error?.message).toMatch(/^dbt build failed: model broken: .*no_such_column/s);
+    expect(r.steps.find((s) => s.step === 'shop db: load')?.status).toBe('SUCCESS');
+    expect(r.steps.find((s) => s.step === 'models: broken')).toMatchObject({ status: 'FAILURE', message: expect.stringMatching(/no_such_column/) });
+    expect(r.steps.find((s) => s.step === 'models: orders_by_status')?.status).toBe('SUCCESS');
+    expect(r.steps.find((s) => s.step === 'models')?.status).toBe('FAILURE');
+  }, 180_000);
+
+  it('no plaintext secret in Dagster: neither the run config, the event log, nor any file of the instance holds the source password', async () => {
+    const files = filesUnder(dagster.dataDir);
+    expect(files.some((f) => f.endsWith('runs.db') || f.endsWith('.db'))).toBe(true);
+    const holding = files.filter((f) => readFileSync(f).includes(PASSWORD));
+    expect(holding).toEqual([]);
+    // The same run config, as Dagster holds it: the sealed value only.
+    const runs = await client.runsTagged('datalinx/workspace', workspaceId);
+    for (const r of runs) {
+      const log = await client.logsForRun(r.runId, null, 10_000);
+      expect(JSON.stringify(log.events)).not.toContain(PASSWORD);
+    }
+  }, 60_000);
+});
