@@ -149,7 +149,7 @@ async function main() {
     exitCodeOnSignal: () => (running ? 0 : 130),
   });
   sup.installSignalHandlers();
-  reserveNameWidth(['gateway', 'workers', 'web', 'dagster', ...cfg.subgraphs.map((s) => `migrate ${s.name}`)]);
+  reserveNameWidth(['gateway', 'workers', 'web', 'dagster', 'dagster-daemon', ...cfg.subgraphs.map((s) => `migrate ${s.name}`)]);
   try {
     acquireLock(path.join(runDir, 'supervisor.lock'));
     // Only now is the state file ours: a previous run's leftovers are stopped first.
@@ -368,7 +368,8 @@ async function main() {
       cmd: process.execPath,
       args: [entry('workers/dist/index.js')],
       cwd: repoRoot,
-      env: { ...common, WAREHOUSE_ADMIN_URL: warehouseUrl, ...networkEnv },
+      // With the Python venv, pipeline runs execute as Dagster runs (launched on the webserver below, dequeued by the daemon).
+      env: { ...common, WAREHOUSE_ADMIN_URL: warehouseUrl, ...networkEnv, ...(python ? { DAGSTER_URL: `http://127.0.0.1:${cfg.dagsterPort}` } : {}) },
     });
     const next = nextStart(cfg.webPort, cfg.bindAddress, webTls);
     const web = sup.startChild({
@@ -399,6 +400,15 @@ async function main() {
           },
         ),
       );
+      // The daemon launches the queued runs; their steps (the workers' TypeScript load through Dagster
+      // Pipes, dbt) need what the workers have: the master key (in common), the warehouse, the network policy.
+      const daemonSpec = await python.dagsterDaemonCommand({
+        repoRoot,
+        venvDir: cfg.venvDir,
+        dataDir: dagsterDataDir,
+        env: { ...common, WAREHOUSE_ADMIN_URL: warehouseUrl, ...networkEnv, DLX_NODE: process.execPath },
+      });
+      sup.startChild({ name: 'dagster-daemon', cmd: daemonSpec.cmd, args: daemonSpec.args, cwd: daemonSpec.cwd ?? repoRoot, env: daemonSpec.env });
     }
     await Promise.all(waits);
     running = true;

@@ -122,6 +122,8 @@ export async function ensureNodeModules({ repoRoot, log, sup, skip = false }) {
  *   ensurePythonVenv: (o: { repoRoot: string, venvDir: string, log: unknown }) => Promise<unknown> | unknown,
  *   dagsterWebserverCommand: (o: { repoRoot: string, venvDir: string, dataDir: string, port: number, env: NodeJS.ProcessEnv }) =>
  *     { cmd: string, args: string[], env?: NodeJS.ProcessEnv, cwd?: string } | Promise<{ cmd: string, args: string[], env?: NodeJS.ProcessEnv, cwd?: string }>,
+ *   dagsterDaemonCommand: (o: { repoRoot: string, venvDir: string, dataDir: string, env: NodeJS.ProcessEnv }) =>
+ *     { cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd: string },
  * }} PythonHelpers
  */
 
@@ -134,8 +136,8 @@ export async function loadPythonHelpers(repoRoot) {
   const file = path.join(repoRoot, 'scripts', 'lib', 'python.mjs');
   if (!fs.existsSync(file)) return null;
   const mod = await import(pathToFileURL(file).href);
-  if (typeof mod.ensurePythonVenv !== 'function' || typeof mod.dagsterWebserverCommand !== 'function') {
-    throw new Error(`${file} must export ensurePythonVenv() and dagsterWebserverCommand()`);
+  if (typeof mod.ensurePythonVenv !== 'function' || typeof mod.dagsterWebserverCommand !== 'function' || typeof mod.dagsterDaemonCommand !== 'function') {
+    throw new Error(`${file} must export ensurePythonVenv(), dagsterWebserverCommand() and dagsterDaemonCommand()`);
   }
   return /** @type {PythonHelpers} */ (mod);
 }
