@@ -131,8 +131,12 @@ export class Analyzer {
   readonly reads: ResolvedColumn[] = [];
   /** Resolution of each ColumnRef (absent for references to output names). */
   readonly resolved = new Map<ColumnRef, ResolvedColumn>();
-  /** Inferred type of each expression node object, for printing decisions. */
+  /** Bare column references resolved through a JOIN … USING column. */
+  readonly viaUsing = new Set<ColumnRef>();
+  /** The relations visible to column references. */
   sources: Source[] = [];
+  /** Some relation could not be resolved (already reported): unknown columns and relations are not reported again. */
+  quiet = false;
   /** Bare names that a JOIN … USING merged: not ambiguous. */
   merged = new Map<string, Source>();
 
@@ -142,6 +146,7 @@ export class Analyzer {
   ) {}
 
   problem(code: SqlProblemCode, message: string, location: number | undefined): void {
+    if (this.quiet && (code === 'UNKNOWN_COLUMN' || code === 'UNKNOWN_RELATION' || code === 'AMBIGUOUS_COLUMN')) return;
     this.problems.push({ code, message, position: this.text.fromByte(location) });
   }
 
@@ -261,6 +266,7 @@ export class Analyzer {
     const found = this.resolve(relation, column, ref.location);
     if (!found) return UNKNOWN;
     this.resolved.set(ref, found);
+    if (relation === undefined && this.merged.has(column)) this.viaUsing.add(ref);
     this.reads.push(found);
     return { type: found.type };
   }
@@ -416,7 +422,7 @@ export class Analyzer {
       }
       case 'AEXPR_LIKE':
       case 'AEXPR_ILIKE': {
-        if (kindOf(e.rexpr) === 'FuncCall') {
+        if (kindOf(e.rexpr) === 'FuncCall' && (names(valueOf<FuncCall>(e.rexpr as Node, 'FuncCall').funcname) ?? []).includes('like_escape')) {
           this.problem('NODE_NOT_ALLOWED', 'LIKE … ESCAPE is not allowed; escape % and _ with a backslash instead.', e.location);
           return { type: 'boolean' };
         }

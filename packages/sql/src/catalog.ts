@@ -232,7 +232,7 @@ export const ALLOWED_AGGREGATES: readonly string[] = [...Object.keys(AGGREGATES)
 export const CAST_TYPES: Readonly<Record<string, { type: string; sql: string; modifiers: number }>> = {
   text: { type: 'text', sql: 'text', modifiers: 0 },
   varchar: { type: 'text', sql: 'varchar', modifiers: 1 },
-  bpchar: { type: 'text', sql: 'char', modifiers: 1 },
+  bpchar: { type: 'text', sql: 'bpchar', modifiers: 1 },
   int2: { type: 'smallint', sql: 'smallint', modifiers: 0 },
   smallint: { type: 'smallint', sql: 'smallint', modifiers: 0 },
   int4: { type: 'integer', sql: 'integer', modifiers: 0 },

@@ -71,7 +71,8 @@ export async function parseExpression(text: string, scope: ExpressionScope): Pro
 
 function analyzeExpression(source: SourceText, scope: ExpressionScope): ExpressionResult {
   const problems = tokenProblems(source);
-  const parsed = parseText(source);
+  // The expression's tree is only read (the printer writes new text), so it may come from the cache.
+  const parsed = parseText(source, true);
   if ('problem' in parsed) return { ok: false, problems: [...problems, parsed.problem].sort(byPosition) };
   const stmts = parsed.tree.stmts ?? [];
   if (stmts.length > 1) {

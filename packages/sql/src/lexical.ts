@@ -93,10 +93,24 @@ export function tokenProblems(source: SourceText): SqlProblem[] {
   return problems;
 }
 
-/** Parses `source.full`; a syntax error becomes a SYNTAX problem at the user's line and column. */
-export function parseText(source: SourceText): { tree: ParseResult } | { problem: SqlProblem } {
+/** Parse trees of recent texts, oldest first: the mapping compiler re-parses the same expressions on every compile. */
+const treeCache = new Map<string, ParseResult>();
+const TREE_CACHE_SIZE = 20_000;
+
+/**
+ * Parses `source.full`; a syntax error becomes a SYNTAX problem at the user's line and column.
+ * With `cached`, the tree may be shared with earlier calls: the caller must not change it.
+ */
+export function parseText(source: SourceText, cached = false): { tree: ParseResult } | { problem: SqlProblem } {
   try {
-    return { tree: parseSync(source.full) };
+    if (!cached) return { tree: parseSync(source.full) };
+    let tree = treeCache.get(source.full);
+    if (!tree) {
+      tree = parseSync(source.full);
+      if (treeCache.size >= TREE_CACHE_SIZE) treeCache.delete(treeCache.keys().next().value as string);
+      treeCache.set(source.full, tree);
+    }
+    return { tree };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const cursor = hasSqlDetails(error) ? error.sqlDetails?.cursorPosition : undefined;
