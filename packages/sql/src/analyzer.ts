@@ -21,7 +21,18 @@ import type {
   TypeName,
   WindowDef,
 } from '@pgsql/types';
-import { AGGREGATES, ALLOWED_CAST_TYPES, CAST_TYPES, FUNCTIONS, OPERATORS, WINDOW_FUNCTIONS, fitsKind, type FunctionSpec, type Inferred } from './catalog';
+import {
+  AGGREGATES,
+  ALLOWED_CAST_TYPES,
+  CAST_TYPES,
+  FUNCTIONS,
+  OPERATORS,
+  REFUSED_FUNCTIONS,
+  WINDOW_FUNCTIONS,
+  fitsKind,
+  type FunctionSpec,
+  type Inferred,
+} from './catalog';
 import { firstLocation, suggest } from './lexical';
 import { decimalLiteral } from './quote';
 import type { SourceText } from './positions';
@@ -626,6 +637,10 @@ export class Analyzer {
         this.problem('NODE_NOT_ALLOWED', `${name}() is not an aggregate; remove OVER, DISTINCT, ORDER BY or FILTER from its call.`, fc.location);
         return UNKNOWN;
       }
+    }
+    if (!spec && REFUSED_FUNCTIONS[name]) {
+      this.problem('FUNCTION_NOT_ALLOWED', `The function ${name}() is not allowed: ${REFUSED_FUNCTIONS[name]}.`, fc.location);
+      return UNKNOWN;
     }
     if (!spec) {
       const hint = suggest(name, [

@@ -221,6 +221,49 @@ export const WINDOW_FUNCTIONS: Readonly<Record<string, FunctionSpec>> = {
   nth_value: f(2, 2, ['any', 'integer'], sameAsFirst),
 };
 
+/** Why some well-known functions are refused, for messages that explain rather than just say no. */
+export const REFUSED_FUNCTIONS: Readonly<Record<string, string>> = Object.fromEntries([
+  ...['now', 'clock_timestamp', 'statement_timestamp', 'transaction_timestamp', 'timeofday', 'random', 'gen_random_uuid', 'uuid_generate_v4'].map((n) => [
+    n,
+    'its result changes from run to run, so a mapping would not give the same rows twice; map a source column instead',
+  ]),
+  ...[
+    'generate_series',
+    'unnest',
+    'regexp_matches',
+    'regexp_split_to_table',
+    'jsonb_array_elements',
+    'jsonb_array_elements_text',
+    'json_array_elements',
+    'jsonb_each',
+    'jsonb_each_text',
+    'json_each',
+    'jsonb_object_keys',
+  ].map((n) => [n, 'it returns a set of rows, and a field expression computes one value per row']),
+  ...[
+    'nextval',
+    'setval',
+    'currval',
+    'lastval',
+    'set_config',
+    'current_setting',
+    'pg_sleep',
+    'pg_read_file',
+    'pg_read_binary_file',
+    'pg_ls_dir',
+    'pg_terminate_backend',
+    'pg_cancel_backend',
+    'dblink',
+    'dblink_exec',
+    'lo_import',
+    'lo_export',
+    'txid_current',
+    'pg_current_xact_id',
+  ].map((n) => [n, 'it reads or changes the server, its sessions or its files']),
+  ['format', 'it builds SQL text; use concat() or ||'],
+  ['repeat', 'one argument can make its result arbitrarily large; use lpad() or rpad() with a length'],
+]);
+
 export const ALLOWED_FUNCTIONS: readonly string[] = Object.keys(FUNCTIONS).sort();
 export const ALLOWED_AGGREGATES: readonly string[] = [...Object.keys(AGGREGATES), ...Object.keys(WINDOW_FUNCTIONS)].sort();
 

@@ -6,7 +6,7 @@ import { Deparser } from 'pgsql-deparser';
 import { Analyzer, kindOf, names, valueOf, type Source } from './analyzer';
 import { firstLocation, loadSqlParser, parseText, precheck, suggest, tokenProblems } from './lexical';
 import { SourceText } from './positions';
-import { templateSafeLiteral } from './quote';
+import { decimalLiteral, templateSafeLiteral } from './quote';
 import type { CteRelation, CteResult, SqlProblem } from './types';
 import { normalizeType } from './types-system';
 
@@ -463,7 +463,7 @@ class CteChecker {
     }
   }
 
-  /** Replaces string constants holding `{` or `}` by placeholders the deparser prints plainly. */
+  /** Replaces string constants holding `{` or `}` by placeholders the deparser prints plainly; writes numbers in plain decimal. */
   private hideLiterals(root: unknown): Map<string, string> {
     const hidden = new Map<string, string>();
     const walk = (node: unknown): void => {
@@ -474,6 +474,8 @@ class CteChecker {
       }
       const record = node as Record<string, unknown>;
       const constant = record.A_Const as A_Const | undefined;
+      // PostgreSQL 16+ reads 0x1F and 1_000; the warehouse may be older.
+      if (constant?.fval?.fval) constant.fval.fval = decimalLiteral(constant.fval.fval);
       if (constant?.sval && /[{}]/.test(constant.sval.sval ?? '')) {
         const placeholder = `dlx_literal_${hidden.size}_${this.nonce}`;
         hidden.set(placeholder, constant.sval.sval ?? '');

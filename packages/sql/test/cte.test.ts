@@ -232,6 +232,7 @@ describe('emitted CTE SQL on PostgreSQL', () => {
     ],
     ["SELECT id, '{{ x }}' AS tag FROM customers WHERE id = 1", [{ id: 1, tag: '{{ x }}' }]],
     ['SELECT id FROM customers JOIN orders USING (id)', []],
+    ['SELECT 0x7FFFFFFFFFFFFFFF AS big, 1_000 AS thousand FROM customers WHERE id = 1', [{ big: '9223372036854775807', thousand: 1000 }]],
   ])('%s', async (text, rows) => {
     const r = await ok(text, temp);
     // Extra columns of the real tables (customers.extra, orders.id2) never leak in or make names ambiguous.

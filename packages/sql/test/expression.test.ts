@@ -210,6 +210,8 @@ describe('parseExpression: refused input, with positions in the user text', () =
     expect((await refused('emial'))[0].message).toContain('email');
     expect((await refused('a'))[0].message).toMatch(/"t" and "o".*qualify/);
     expect((await refused('sha256(b)'))[0].message).toContain("encode(sha256(convert_to(x, 'UTF8')), 'hex')");
+    expect((await refused('now()'))[0].message).toContain('changes from run to run');
+    expect((await refused('generate_series(1, 2)'))[0].message).toContain('set of rows');
   });
 
   it('an identifier of 63 bytes is fine, 64 is not (PostgreSQL would truncate it)', async () => {
