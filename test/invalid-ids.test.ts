@@ -65,6 +65,22 @@ const CASES: Record<string, Case> = {
     variables: (id) => ({ i: { workspaceId: id, name: 'Customers', targetTable: 'customers' } }),
     expect: { kind: 'payload', code: 'WORKSPACE_NOT_FOUND', field: 'workspaceId' },
   },
+  targetTable: { query: `query($id: ID!){ targetTable(id: $id) { id name } }`, variables: (id) => ({ id }), expect: { kind: 'null' } },
+  createTargetTable: {
+    query: `mutation($i: CreateTargetTableInput!){ createTargetTable(input: $i) { table { id } schemaVersion errors { code field message } } }`,
+    variables: (id) => ({ i: { workspaceId: id, fromTemplate: 'customers' } }),
+    expect: { kind: 'payload', code: 'WORKSPACE_NOT_FOUND', field: 'workspaceId' },
+  },
+  updateTargetTable: {
+    query: `mutation($i: UpdateTargetTableInput!){ updateTargetTable(input: $i) { table { id } schemaVersion errors { code field message } } }`,
+    variables: (id) => ({ i: { id, name: 'renamed' } }),
+    expect: { kind: 'payload', code: 'TABLE_NOT_FOUND', field: 'id' },
+  },
+  deleteTargetRelationship: {
+    query: `mutation($i: DeleteTargetRelationshipInput!){ deleteTargetRelationship(input: $i) { deletedId schemaVersion errors { code field message } } }`,
+    variables: (id) => ({ i: { id } }),
+    expect: { kind: 'payload', code: 'RELATIONSHIP_NOT_FOUND', field: 'id' },
+  },
   canonicalizeColumn: {
     query: `mutation($i: CanonicalizeColumnInput!){ canonicalizeColumn(input: $i) { runId errors { code field message } } }`,
     variables: (id) => ({ i: { workspaceId: id, table: 'raw_public__customer', column: 'email', canonicalType: 'email' } }),
