@@ -89,6 +89,11 @@ interface OrgA {
   /** A discovery snapshot of org A's connection, and its one table (`public.alpha_customers`). */
   sourceSnapshotId: string;
   sourceTableId: string;
+  /** Target tables of org A's workspace (`alpha_customers`, `alpha_orders` with a foreign key to it) and one the delete control removes. */
+  targetTableId: string;
+  targetOrdersId: string;
+  targetRelationshipId: string;
+  doomedTargetTableId: string;
 }
 
 /** Values only org A's objects carry: none may appear in anything org B is shown. */
@@ -708,6 +713,90 @@ const CASES: Record<string, Case> = {
     controlExpect: 'WAREHOUSE_NOT_READY',
   },
 
+  // ── schema: target schemas ──
+  'Query.targetTables': {
+    kind: 'tenant',
+    query: `query($ws: ID!){ targetTables(workspaceId: $ws) { id name } }`,
+    variables: ({ a }) => ({ ws: a.workspaceId }),
+    // An org B admin passes the coarse workspace check; org A's tables are not in org B's tenant.
+    deniedToB: (res) => {
+      noErrors(res);
+      expect(data(res)).toEqual({ targetTables: [] });
+    },
+    visibleToA: (res, { a }) => expect(data(res)?.targetTables).toEqual(expect.arrayContaining([{ id: a.targetTableId, name: 'alpha_customers' }])),
+  },
+  'Query.targetTable': {
+    kind: 'tenant',
+    query: `query($id: ID!){ targetTable(id: $id) { id name columns { name } } }`,
+    variables: ({ a }) => ({ id: a.targetTableId }),
+    deniedToB: isNull('targetTable'),
+    visibleToA: (res, { a }) => expect(data(res)).toMatchObject({ targetTable: { id: a.targetTableId, name: 'alpha_customers' } }),
+  },
+  'Query.targetSchemaVersions': {
+    kind: 'tenant',
+    query: `query($ws: ID!){ targetSchemaVersions(workspaceId: $ws) { nodes { version summary } } }`,
+    variables: ({ a }) => ({ ws: a.workspaceId }),
+    deniedToB: emptyNodes('targetSchemaVersions'),
+    visibleToA: (res) =>
+      expect((data(res)?.targetSchemaVersions as { nodes: Array<{ version: number }> }).nodes.map((v) => v.version)).toEqual(expect.arrayContaining([1, 2])),
+  },
+  'Query.targetSchemaDiff': {
+    kind: 'tenant',
+    query: `query($ws: ID!){ targetSchemaDiff(workspaceId: $ws, fromVersion: 0, toVersion: 1) { addedTables } }`,
+    variables: ({ a }) => ({ ws: a.workspaceId }),
+    deniedToB: isNull('targetSchemaDiff'),
+    visibleToA: (res) => expect(data(res)).toEqual({ targetSchemaDiff: { addedTables: ['alpha_customers'] } }),
+  },
+  'Query.exportTargetSchema': {
+    kind: 'tenant',
+    query: `query($ws: ID!){ exportTargetSchema(workspaceId: $ws, version: 1) }`,
+    variables: ({ a }) => ({ ws: a.workspaceId }),
+    // Org B's tenant has no version 1 of that workspace.
+    deniedToB: isNull('exportTargetSchema'),
+    visibleToA: (res) => expect(JSON.parse(data(res)?.exportTargetSchema as string).tables.map((t: { name: string }) => t.name)).toEqual(['alpha_customers']),
+  },
+  'Query.targetTemplates': { kind: 'not-tenant-addressed', reason: 'takes no id: the templates are global data, the same for every org' },
+  'Mutation.createTargetTable': {
+    kind: 'tenant',
+    query: `mutation($i: CreateTargetTableInput!){ createTargetTable(input: $i) { table { id } schemaVersion errors { code field } } }`,
+    variables: ({ a }) => ({ i: { workspaceId: a.workspaceId, fromTemplate: 'products', name: 'beta_products' } }),
+    deniedToB: payloadError('createTargetTable', 'WORKSPACE_NOT_FOUND', ['table', 'schemaVersion']),
+  },
+  'Mutation.updateTargetTable': {
+    kind: 'tenant',
+    query: `mutation($i: UpdateTargetTableInput!){ updateTargetTable(input: $i) { table { id } schemaVersion errors { code field } } }`,
+    variables: ({ a }) => ({ i: { id: a.targetTableId, description: 'beta was here' } }),
+    deniedToB: payloadError('updateTargetTable', 'TABLE_NOT_FOUND', ['table', 'schemaVersion']),
+  },
+  'Mutation.deleteTargetTable': {
+    kind: 'tenant',
+    query: `mutation($i: DeleteTargetTableInput!){ deleteTargetTable(input: $i) { deletedId schemaVersion errors { code field } } }`,
+    variables: ({ a }) => ({ i: { id: a.doomedTargetTableId } }),
+    deniedToB: payloadError('deleteTargetTable', 'TABLE_NOT_FOUND', ['deletedId', 'schemaVersion']),
+  },
+  'Mutation.createTargetRelationship': {
+    kind: 'tenant',
+    query: `mutation($i: CreateTargetRelationshipInput!){ createTargetRelationship(input: $i) { relationship { id } schemaVersion errors { code field } } }`,
+    variables: ({ a }) => ({
+      i: { name: 'beta_fkey', fromTableId: a.targetOrdersId, fromColumns: ['customer_id'], toTableId: a.targetTableId, toColumns: ['id'] },
+    }),
+    deniedToB: payloadError('createTargetRelationship', 'TABLE_NOT_FOUND', ['relationship', 'schemaVersion']),
+  },
+  'Mutation.deleteTargetRelationship': {
+    kind: 'tenant',
+    query: `mutation($i: DeleteTargetRelationshipInput!){ deleteTargetRelationship(input: $i) { deletedId schemaVersion errors { code field } } }`,
+    variables: ({ a }) => ({ i: { id: a.targetRelationshipId } }),
+    deniedToB: payloadError('deleteTargetRelationship', 'RELATIONSHIP_NOT_FOUND', ['deletedId', 'schemaVersion']),
+  },
+  'Mutation.importTargetSchema': {
+    kind: 'tenant',
+    query: `mutation($ws: ID!, $j: String!){ importTargetSchema(workspaceId: $ws, json: $j) { schemaVersion errors { code field } } }`,
+    variables: ({ a }) => ({ ws: a.workspaceId, j: 'not json' }),
+    deniedToB: payloadError('importTargetSchema', 'WORKSPACE_NOT_FOUND', ['schemaVersion']),
+    // The control must not replace org A's target schema: a file that is not JSON proves it got past the workspace check.
+    controlExpect: 'JSON_INVALID',
+  },
+
   // ── mapping ──
   'Query.mappings': {
     kind: 'tenant',
@@ -735,6 +824,67 @@ const CASES: Record<string, Case> = {
     query: `mutation($i: CreateMappingInput!){ createMapping(input: $i) { mapping { id workspace { id } } errors { code field } } }`,
     variables: ({ a }) => ({ i: { workspaceId: a.workspaceId, name: 'Beta Sneaky', targetTable: 'beta_sneaky' } }),
     deniedToB: forbiddenOrNotFound('createMapping', ['WORKSPACE_NOT_FOUND'], ['mapping']),
+  },
+  'Query.mappingDiff': {
+    kind: 'tenant',
+    query: `query($id: ID!){ mappingDiff(id: $id, from: 1, to: 1) { from to fields { column } } }`,
+    variables: ({ a }) => ({ id: a.mappingId }),
+    deniedToB: isNull('mappingDiff'),
+    visibleToA: (res) => expect(data(res)).toEqual({ mappingDiff: { from: 1, to: 1, fields: [] } }),
+  },
+  'Query.suggestedJoins': {
+    kind: 'tenant',
+    query: `query($ws: ID!){ suggestedJoins(workspaceId: $ws, sources: [{ alias: "a", cte: "x" }]) { alias } }`,
+    variables: ({ a }) => ({ ws: a.workspaceId }),
+    // Org A's catalog is never read for org B: nothing, or FORBIDDEN.
+    deniedToB: (res) => {
+      if (res.body.errors?.length) return expect(codes(res)).toContain('FORBIDDEN');
+      expect(data(res)).toEqual({ suggestedJoins: [] });
+    },
+    // Org A has no source snapshot in the mapping service's catalog: nothing to suggest either.
+    visibleToA: (res) => expect(data(res)).toEqual({ suggestedJoins: [] }),
+  },
+  'Query.workspaceDbtProject': {
+    kind: 'tenant',
+    query: `query($ws: ID!){ workspaceDbtProject(workspaceId: $ws) { files { path digest } } }`,
+    variables: ({ a }) => ({ ws: a.workspaceId }),
+    // An org B admin passes the coarse workspace check; the project holds none of org A's models or sources.
+    deniedToB: (res) => {
+      if (res.body.errors?.length) return expect(codes(res)).toContain('FORBIDDEN');
+      const files = (data(res)?.workspaceDbtProject as { files: Array<{ path: string }> }).files.map((f) => f.path);
+      expect(files.filter((f) => /^models\/(marts|staging)\/.+\.sql$/.test(f))).toEqual([]);
+    },
+    visibleToA: (res) => {
+      const files = (data(res)?.workspaceDbtProject as { files: Array<{ path: string; digest: string }> }).files;
+      expect(files.map((f) => f.path)).toContain('dbt_project.yml');
+      for (const f of files) expect(f.digest).toMatch(/^[0-9a-f]{64}$/);
+    },
+  },
+  'Mutation.updateMapping': {
+    kind: 'tenant',
+    query: `mutation($i: UpdateMappingInput!){ updateMapping(input: $i) { mapping { id } errors { code field } } }`,
+    variables: ({ a }) => ({ i: { id: a.mappingId, expectedVersion: 1, sources: [], joins: [], ctes: [], fields: [], wildcards: [] } }),
+    deniedToB: payloadError('updateMapping', 'MAPPING_NOT_FOUND', ['mapping']),
+  },
+  'Mutation.setFieldMapping': {
+    kind: 'tenant',
+    query: `mutation($i: SetFieldMappingInput!){ setFieldMapping(input: $i) { mapping { id } errors { code field } } }`,
+    variables: ({ a }) => ({ i: { id: a.mappingId, expectedVersion: 1, targetColumn: 'email', mapping: { kind: 'CONSTANT', value: 'x' } } }),
+    deniedToB: payloadError('setFieldMapping', 'MAPPING_NOT_FOUND', ['mapping']),
+    // Org A's mapping was created by table name and its workspace has no target schema: the column is unknown, but the mutation reached it.
+    controlExpect: 'FIELD_COLUMN_NOT_FOUND',
+  },
+  'Mutation.revertMapping': {
+    kind: 'tenant',
+    query: `mutation($i: RevertMappingInput!){ revertMapping(input: $i) { mapping { id } errors { code field } } }`,
+    variables: ({ a }) => ({ i: { id: a.mappingId, toVersion: 1 } }),
+    deniedToB: payloadError('revertMapping', 'MAPPING_NOT_FOUND', ['mapping']),
+  },
+  'Mutation.deleteMapping': {
+    kind: 'tenant',
+    query: `mutation($id: ID!){ deleteMapping(id: $id) { deletedId errors { code field } } }`,
+    variables: ({ a }) => ({ id: a.mappingId }),
+    deniedToB: payloadError('deleteMapping', 'MAPPING_NOT_FOUND', ['deletedId']),
   },
 
   // ── monitoring ──
@@ -926,6 +1076,12 @@ const ENTITY_CASES: Record<string, Record<string, EntityCase>> = {
       forB: () => null,
       forA: ({ a }) => ({ __typename: 'SourceTable', id: a.sourceTableId, name: 'public.alpha_customers' }),
     },
+    TargetTable: {
+      representation: ({ a }) => ({ __typename: 'TargetTable', id: a.targetTableId }),
+      selection: `... on TargetTable { id name }`,
+      forB: () => null,
+      forA: ({ a }) => ({ __typename: 'TargetTable', id: a.targetTableId, name: 'alpha_customers' }),
+    },
     Platform: platformEntity,
   },
   mapping: {
@@ -934,6 +1090,13 @@ const ENTITY_CASES: Record<string, Record<string, EntityCase>> = {
       selection: `... on Mapping { id name targetTable }`,
       forB: () => null,
       forA: ({ a }) => ({ __typename: 'Mapping', id: a.mappingId, name: 'Alpha Customers', targetTable: 'alpha_customers' }),
+    },
+    // The mapping subgraph adds TargetTable.mapping; org A's mapping was created by table name (no TargetTable id), so no id names it.
+    TargetTable: {
+      representation: ({ a }) => ({ __typename: 'TargetTable', id: a.mappingId }),
+      selection: `... on TargetTable { id mapping { id } }`,
+      forB: ({ a }) => ({ __typename: 'TargetTable', id: a.mappingId, mapping: null }),
+      forA: ({ a }) => ({ __typename: 'TargetTable', id: a.mappingId, mapping: null }),
     },
     Platform: platformEntity,
   },
@@ -1286,6 +1449,25 @@ describe("cross-tenant isolation: org B names org A's objects in every root fiel
     });
     const snapshot = (await snapshots.complete({ ...discoveryRun, tableCount: 1, completedAt: new Date().toISOString() }))!;
     const [{ id: sourceTableId }] = await p.sources.schema.query(`SELECT id FROM schema.source_table WHERE snapshot_id = $1`, [snapshot.id]);
+    // Org A's target schema: two tables with a foreign key, and a third for the delete control.
+    const targetTable = async (fromTemplate: string, name: string) =>
+      (
+        await ok<{ table: { id: string } }>(
+          `mutation($i: CreateTargetTableInput!){ createTargetTable(input: $i) { table { id } errors { code field } } }`,
+          { i: { workspaceId: ws.workspace.id, fromTemplate, name } },
+          adminA,
+          'createTargetTable',
+        )
+      ).table.id;
+    const targetTableId = await targetTable('customers', 'alpha_customers');
+    const targetOrdersId = await targetTable('orders', 'alpha_orders');
+    const doomedTargetTableId = await targetTable('campaigns', 'alpha_campaigns');
+    const targetRelationship = await ok<{ relationship: { id: string } }>(
+      `mutation($i: CreateTargetRelationshipInput!){ createTargetRelationship(input: $i) { relationship { id } errors { code field } } }`,
+      { i: { fromTableId: targetOrdersId, fromColumns: ['customer_id'], toTableId: targetTableId, toColumns: ['id'] } },
+      adminA,
+      'createTargetRelationship',
+    );
     ctx = {
       a: {
         orgId: a.orgId,
@@ -1312,6 +1494,10 @@ describe("cross-tenant isolation: org B names org A's objects in every root fiel
         invitationId: invitation.invitation.id,
         sourceSnapshotId: snapshot.id,
         sourceTableId,
+        targetTableId,
+        targetOrdersId,
+        targetRelationshipId: targetRelationship.relationship.id,
+        doomedTargetTableId,
       },
       orgB: b.orgId,
       bAdminId: b.userId,

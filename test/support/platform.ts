@@ -9,7 +9,7 @@ import { createLogger, type Clock, type Logger } from '@datalinx/common';
 import { createTestDatabase, runtimeRoleUrl, type TestDatabase } from '@datalinx/db';
 import { ANONYMOUS, viewerSchema, type Viewer } from '@datalinx/graphql-kit';
 import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
-import { SOURCE_SNAPSHOT_CREATED_V1, STREAMS } from '@datalinx/contracts';
+import { SOURCE_SNAPSHOT_CREATED_V1, STREAMS, TARGET_SCHEMA_CHANGED_V1 } from '@datalinx/contracts';
 import { connectNats, ensureStreams, OutboxRelay, startWorkspaceReplica, type Nats } from '@datalinx/messaging';
 import { authDataSource } from '../../services/auth/src/data-source';
 import { migrate as migrateAuth } from '../../services/auth/src/migrate';
@@ -42,6 +42,13 @@ import { WorkspaceRefDao } from '../../services/mapping/src/daos/workspace-ref.d
 import { startWorkspaceEventsConsumer } from '../../services/mapping/src/jobs/workspace-events.consumer';
 import { PromotionDao as MappingPromotionDao } from '../../services/mapping/src/daos/promotion.dao';
 import { startPromotionConsumer } from '../../services/mapping/src/jobs/promotion.consumer';
+import { CatalogDao as MappingCatalogDao } from '../../services/mapping/src/daos/catalog.dao';
+import { MappingDao } from '../../services/mapping/src/daos/mapping.dao';
+import { DriftRecorder } from '../../services/mapping/src/jobs/drift';
+import {
+  startSourceSnapshotReplica as startMappingSourceSnapshotReplica,
+  startTargetSchemaReplica as startMappingTargetSchemaReplica,
+} from '../../services/mapping/src/jobs/catalog-replica.consumer';
 import { PromotionDao } from '../../services/workspace/src/daos/promotion.dao';
 import { startPromotionResultsConsumer } from '../../services/workspace/src/jobs/promotion-results.consumer';
 import { monitoringDataSource } from '../../services/monitoring/src/data-source';
@@ -261,6 +268,36 @@ export async function startPlatform(
     durable: `workspace-source-snapshots-${suffix}`,
     accept: (ev) => ourOrg(ev.orgId),
   });
+  // Mapping: the replicas of the target schemas and source snapshots (and drift), for this platform's orgs only, from now on.
+  for (const [durable, subject] of [
+    [`mapping-target-schemas-${suffix}`, TARGET_SCHEMA_CHANGED_V1],
+    [`mapping-source-snapshots-${suffix}`, SOURCE_SNAPSHOT_CREATED_V1],
+  ] as const)
+    await nats.jsm.consumers.add(STREAMS.EVENTS.name, {
+      durable_name: durable,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.New,
+      filter_subject: subject,
+    });
+  const mappingCatalogs = new MappingCatalogDao(app.mapping);
+  const mappingTargetSchemas = await startMappingTargetSchemaReplica({
+    js: nats.js,
+    jsm: nats.jsm,
+    dao: mappingCatalogs,
+    log,
+    durable: `mapping-target-schemas-${suffix}`,
+    accept: (ev) => ourOrg(ev.orgId),
+  });
+  const mappingSourceSnapshots = await startMappingSourceSnapshotReplica({
+    js: nats.js,
+    jsm: nats.jsm,
+    dao: mappingCatalogs,
+    drift: new DriftRecorder(new MappingDao(app.mapping), mappingCatalogs, log),
+    log,
+    durable: `mapping-source-snapshots-${suffix}`,
+    accept: (ev) => ourOrg(ev.orgId),
+    afterCommit: () => relays[1]!.kick(),
+  });
   const promotionResults = await startPromotionResultsConsumer({
     js: nats.js,
     jsm: nats.jsm,
@@ -387,6 +424,10 @@ export async function startPlatform(
       await sourceSnapshotReplica.stop();
       await nats.jsm.consumers.delete('EVENTS', `workspace-source-snapshots-${suffix}`).catch(() => undefined);
       await promotionResults.stop();
+      await mappingTargetSchemas.stop();
+      await mappingSourceSnapshots.stop();
+      for (const d of [`mapping-target-schemas-${suffix}`, `mapping-source-snapshots-${suffix}`])
+        await nats.jsm.consumers.delete('EVENTS', d).catch(() => undefined);
       await nats.jsm.consumers.delete('EVENTS', `mapping-workspaces-${suffix}`).catch(() => undefined);
       for (const r of relays) await r.stop();
       for (const durable of [`ws-results-${suffix}`, `monitoring-${suffix}`]) await nats.jsm.consumers.delete('RUNS', durable).catch(() => undefined);

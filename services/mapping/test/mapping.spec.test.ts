@@ -226,6 +226,26 @@ describe('mapping spec, states, SQL, versions and drift', () => {
     await db?.drop();
   });
 
+  /** Runs a compiled SELECT against raw tables in a real schema (each staging ref replaced by its raw table, Jinja's escapes rendered). */
+  const runCompiled = async (compiled: string) => {
+    const schema = `mapping_run_${randomUUID().slice(0, 8)}`;
+    await ds.query(`CREATE SCHEMA ${schema}`);
+    try {
+      const raw = (t: SnapshotTableRef) => `${schema}.${destinationTableName(t)}`;
+      await ds.query(`CREATE TABLE ${raw(customers)} (id integer NOT NULL, email varchar, full_name text)`);
+      await ds.query(`CREATE TABLE ${raw(orders)} (id integer NOT NULL, customer_id integer NOT NULL, total numeric)`);
+      await ds.query(`INSERT INTO ${raw(customers)} VALUES (1, '  Ann@Example.COM ', 'Ann Lee'), (2, NULL, NULL)`);
+      await ds.query(`INSERT INTO ${raw(orders)} VALUES (10, 1, 12.345)`);
+      let sql = compiled;
+      for (const t of [customers, orders]) sql = sql.split(`{{ ref('${stagingModelName({ connectionId: conn, ...t })}') }}`).join(raw(t));
+      // What Jinja renders of the escapes; then no Jinja is left.
+      sql = sql.split("{{ '{' }}").join('{');
+      return await ds.query(`${sql} ORDER BY 1`);
+    } finally {
+      await ds.query(`DROP SCHEMA ${schema} CASCADE`);
+    }
+  };
+
   let mappingId = '';
   let view: MappingView;
 
@@ -284,6 +304,12 @@ describe('mapping spec, states, SQL, versions and drift', () => {
   });
 
   it('suggests the join key from the primary key, refuses bad structure as UserErrors writing nothing', async () => {
+    const suggested = await gql<{ suggestedJoins: unknown[] }>(
+      reader,
+      `query($ws: ID!, $s: [MappingSourceInput!]!){ suggestedJoins(workspaceId: $ws, sources: $s){ leftAlias leftColumn alias rightColumn reason } }`,
+      { ws, s: spec().sources },
+    );
+    expect(suggested.suggestedJoins).toEqual([{ leftAlias: 'c', leftColumn: 'id', alias: 'o', rightColumn: 'customer_id', reason: 'PRIMARY_KEY' }]);
     const bad = await gql<{ updateMapping: Payload }>(editor, UPDATE, {
       input: spec({ joins: [{ alias: 'zz', type: 'INNER', on: [{ leftAlias: 'c', leftColumn: 'id', rightColumn: 'customer_id' }] }] }),
     });
@@ -322,33 +348,18 @@ describe('mapping spec, states, SQL, versions and drift', () => {
     expect(view.sql).toContain(`{{ ref('${stagingModelName({ connectionId: conn, schema: 'public', name: 'customers' })}') }}`);
     expect(view.sql).toContain('NULL::text AS "note"');
 
-    // Run it: refs replaced by the raw tables in a real schema.
-    const schema = `mapping_run_${suffix}`;
-    await ds.query(`CREATE SCHEMA ${schema}`);
-    try {
-      const raw = (t: SnapshotTableRef) => `${schema}.${destinationTableName(t)}`;
-      await ds.query(`CREATE TABLE ${raw(customers)} (id integer NOT NULL, email varchar, full_name text)`);
-      await ds.query(`CREATE TABLE ${raw(orders)} (id integer NOT NULL, customer_id integer NOT NULL, total numeric)`);
-      await ds.query(`INSERT INTO ${raw(customers)} VALUES (1, '  Ann@Example.COM ', 'Ann Lee'), (2, NULL, NULL)`);
-      await ds.query(`INSERT INTO ${raw(orders)} VALUES (10, 1, 12.345)`);
-      let sql = view.sql!;
-      for (const t of [customers, orders]) sql = sql.split(`{{ ref('${stagingModelName({ connectionId: conn, ...t })}') }}`).join(raw(t));
-      const rows = await ds.query(`${sql} ORDER BY 1`);
-      expect(rows).toEqual([
-        {
-          customer_id: '1',
-          email: 'ann@example.com',
-          name_hash: expect.stringMatching(/^[0-9a-f]{64}$/),
-          order_total: '12.35',
-          source: "crm's",
-          note: null,
-          region: '*****ee',
-        },
-        { customer_id: '2', email: null, name_hash: null, order_total: null, source: "crm's", note: null, region: 'none' },
-      ]);
-    } finally {
-      await ds.query(`DROP SCHEMA ${schema} CASCADE`);
-    }
+    expect(await runCompiled(view.sql!)).toEqual([
+      {
+        customer_id: '1',
+        email: 'ann@example.com',
+        name_hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+        order_total: '12.35',
+        source: "crm's",
+        note: null,
+        region: '*****ee',
+      },
+      { customer_id: '2', email: null, name_hash: null, order_total: null, source: "crm's", note: null, region: 'none' },
+    ]);
   });
 
   it('accepts hostile SQL into the spec as an ERROR field and never emits it', async () => {
@@ -363,6 +374,70 @@ describe('mapping spec, states, SQL, versions and drift', () => {
       expect(note.reason).toBeTruthy();
       expect(view.sql).toBeNull();
     }
+    // Text a user typed never becomes Jinja in the model (dbt renders it): every brace is escaped.
+    const res = await gql<{ setFieldMapping: Payload }>(editor, SET_FIELD, {
+      input: { id: mappingId, expectedVersion: view.version, targetColumn: 'note', mapping: { kind: 'CONSTANT', value: "{{ run_query('drop table x') }}" } },
+    });
+    view = res.setFieldMapping.mapping!;
+    expect(view.sql).toContain(`('{{ '{' }}{{ '{' }} run_query(''drop table x'') }}')::text AS "note"`);
+    expect(view.sql!.match(/\{\{ (?!'\{' \}\}|ref\()/g)).toBeNull();
+  });
+
+  it('parses EXPRESSION fields: lineage from the parse tree, positions of problems, AMBIGUOUS bare columns, type mismatches naming both types', async () => {
+    const set = async (targetColumn: string, mapping: Record<string, unknown>) => {
+      const res = await gql<{ setFieldMapping: Payload }>(editor, SET_FIELD, {
+        input: { id: mappingId, expectedVersion: view.version, targetColumn, mapping },
+      });
+      expect(res.setFieldMapping.errors).toEqual([]);
+      view = res.setFieldMapping.mapping!;
+      return view.fields.find((f) => f.column === targetColumn)!;
+    };
+    expect(await set('note', { kind: 'EXPRESSION', expression: "upper(c.full_name) || ' #' || o.id" })).toMatchObject({
+      state: 'MAPPED',
+      kind: 'EXPRESSION',
+      lineage: {
+        sources: [
+          { connectionId: conn, schema: 'public', table: 'customers', column: 'full_name' },
+          { connectionId: conn, schema: 'public', table: 'orders', column: 'id' },
+        ],
+        transformations: ['upper'],
+      },
+    });
+    expect((await runCompiled(view.sql!)).map((r: { note: string | null }) => r.note)).toEqual(['ANN LEE #10', null]);
+    expect(await set('note', { kind: 'EXPRESSION', expression: 'c.full_name +' })).toMatchObject({
+      state: 'ERROR',
+      reason: expect.stringMatching(/^line 1, column 14: /),
+    });
+    expect(await set('note', { kind: 'EXPRESSION', expression: 'id' })).toMatchObject({
+      state: 'AMBIGUOUS',
+      reason: expect.stringContaining('"id" is a column of'),
+    });
+    const mismatch = await set('customer_id', { kind: 'EXPRESSION', expression: 'c.full_name' });
+    expect(mismatch.state).toBe('ERROR');
+    expect(mismatch.reason).toMatch(/text.*bigint/);
+    await set('customer_id', { kind: 'DIRECT', source: 'c', column: 'id' });
+    await set('note', { kind: 'EXPRESSION', expression: 'round(o.total, 1)::text' });
+  });
+
+  it('reads a CTE as a source: its SQL compiled with staging refs, lineage through it', async () => {
+    const res = await gql<{ updateMapping: Payload }>(editor, UPDATE, {
+      input: spec({
+        expectedVersion: view.version,
+        ctes: [{ name: 'big_orders', sql: 'SELECT customer_id, sum(total) AS total FROM public.orders GROUP BY customer_id' }],
+        sources: [
+          { alias: 'c', connectionId: conn, schema: 'public', table: 'customers' },
+          { alias: 'o', cte: 'big_orders' },
+        ],
+        summary: 'Totals per customer',
+      }),
+    });
+    expect(res.updateMapping.errors).toEqual([]);
+    view = res.updateMapping.mapping!;
+    const total = view.fields.find((f) => f.column === 'order_total')!;
+    expect(total).toMatchObject({ state: 'MAPPED', lineage: { sources: [{ connectionId: conn, schema: 'public', table: 'orders', column: 'total' }] } });
+    expect(total.lineage.transformations).toContain('cte big_orders');
+    expect(view.sql).toMatch(/^WITH "big_orders" AS \(/);
+    expect((await runCompiled(view.sql!)).map((r: { order_total: string | null }) => r.order_total)).toEqual(['12.35', null]);
   });
 
   it('keeps versions, diffs them field by field, reverts, and refuses a stale version', async () => {

@@ -1,6 +1,7 @@
 import { applySql, canonicalTypeByName, stagingModelName, targetBaseType, type TargetTable } from '@datalinx/contracts';
 import { assignable, normalizeType, parseCte, parseExpression, quoteIdent, quoteLiteral, type CteRelation, type SqlProblem } from '@datalinx/sql';
 import type { CatalogSnapshot, CatalogTable } from '../daos/catalog.dao';
+import { jinjaLiteral } from '../dbt';
 import { userError, type MappingUserError } from '../errors';
 import type { Decorator, FieldMapping, MappingSpec, TableSource } from '../spec';
 
@@ -59,8 +60,25 @@ const key = (r: SourceColumnRef) => `${r.connectionId}\0${r.schema}\0${r.table}\
 export const describeColumn = (r: { schema: string; table: string; column: string }) => `${r.schema}.${r.table}.${r.column}`;
 const problemText = (p: SqlProblem) => (p.position ? `line ${p.position.line}, column ${p.position.column}: ${p.message}` : p.message);
 
-/** The dbt `ref` of a source table's staging model. */
-export const refOf = (t: { connectionId: string; schema: string; name: string }) => `{{ ref(${quoteLiteral(stagingModelName(t))}) }}`;
+/**
+ * A source table's staging model while the SQL is assembled: its name between NUL characters,
+ * which no user text can hold (quoting refuses NUL). `toJinja` turns each into `{{ ref('…') }}`.
+ */
+const refOf = (t: { connectionId: string; schema: string; name: string }) => `\u0000${stagingModelName(t)}\u0000`;
+// eslint-disable-next-line no-control-regex -- NUL is the marker, chosen because user text cannot hold it
+const REF_MARK = /\u0000([a-z0-9_]+)\u0000/;
+
+/**
+ * The model text dbt renders: staging models as `{{ ref('…') }}`, and everything else passed
+ * through Jinja unchanged (every `{` from an identifier or literal written as `{{ '{' }}`), so text
+ * a user typed can never become Jinja.
+ */
+export function toJinja(sql: string): string {
+  return sql
+    .split(REF_MARK)
+    .map((part, i) => (i % 2 ? `{{ ref(${quoteLiteral(part)}) }}` : jinjaLiteral(part)))
+    .join('');
+}
 
 function findTable(catalog: readonly CatalogSnapshot[], s: Pick<TableSource, 'connectionId' | 'schema' | 'table'>): CatalogTable | undefined {
   return catalog.find((c) => c.connectionId === s.connectionId)?.tables.find((t) => t.schema === s.schema && t.name === s.table);
@@ -84,6 +102,7 @@ export async function analyzeMapping(
   const cteOut = new Map<string, { columns: Array<{ name: string; type: string }>; lineage: Record<string, Array<{ relation: string; column: string }>> }>();
   const cteAnalyses: CteAnalysis[] = [];
   const cteRelations: CteRelation[] = [];
+  const cteRefs = new Set<string>();
   for (const c of catalog)
     for (const t of c.tables)
       cteRelations.push({ schema: t.schema, name: t.name, columns: t.columns.map((col) => ({ name: col.name, type: col.type })), emit: refOf(t) });
@@ -98,6 +117,7 @@ export async function analyzeMapping(
       cteOut.set(cte.name, { columns: res.columns, lineage: res.lineage });
       cteRelations.push({ name: cte.name, columns: res.columns, emit: quoteIdent(cte.name) });
       cteAnalyses.push({ name: cte.name, ok: true, problem: null, sql: res.sql });
+      for (const m of res.sql.matchAll(new RegExp(REF_MARK, 'g'))) cteRefs.add(m[1]!);
     } else {
       cteAnalyses.push({ name: cte.name, ok: false, problem: res.problems.map(problemText).join('; '), sql: null });
     }
@@ -243,7 +263,7 @@ export async function analyzeMapping(
   }
 
   const refs = [...new Set([...relations.values()].flatMap((r) => (r.kind === 'table' ? [stagingModelName(r.table)] : [])))];
-  for (const c of catalog) for (const t of c.tables) if (cteAnalyses.some((a) => a.ok && a.sql?.includes(refOf(t)))) refs.push(stagingModelName(t));
+  refs.push(...cteRefs);
   const usable =
     !structure.length &&
     spec.sources.length > 0 &&
@@ -256,9 +276,11 @@ export async function analyzeMapping(
     const items = fields.map((f) => `  ${f.state === 'MAPPED' ? `(${f.sql})` : 'NULL'}::${f.dataType} AS ${quoteIdent(f.column)}`);
     const first = relations.get(spec.sources[0]!.alias)!;
     const withClause = cteAnalyses.length ? `WITH ${cteAnalyses.map((c) => `${quoteIdent(c.name)} AS (\n${c.sql}\n)`).join(',\n')}\n` : '';
-    sql = `${withClause}SELECT\n${items.join(',\n')}\nFROM ${fromItem(first)} AS ${quoteIdent(spec.sources[0]!.alias)}${joinSql.map((j) => `\n${j}`).join('')}`;
+    sql = toJinja(
+      `${withClause}SELECT\n${items.join(',\n')}\nFROM ${fromItem(first)} AS ${quoteIdent(spec.sources[0]!.alias)}${joinSql.map((j) => `\n${j}`).join('')}`,
+    );
   }
-  return { structure, fields, ctes: cteAnalyses, sql, refs: [...new Set(refs)].sort(), joinKeys };
+  return { structure, fields, ctes: cteAnalyses.map((c) => ({ ...c, sql: c.sql && toJinja(c.sql) })), sql, refs: [...new Set(refs)].sort(), joinKeys };
 }
 
 function columnsOf(rel: Relation): Array<{ name: string; type: string }> {

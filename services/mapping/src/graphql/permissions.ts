@@ -12,6 +12,7 @@ export const permissions = {
     mapping: isAuthenticated,
     mappingDiff: isAuthenticated,
     workspaceDbtProject: canInWorkspace('mappings:read', (a) => a.workspaceId),
+    suggestedJoins: canInWorkspace('mappings:read', (a) => a.workspaceId),
   },
   // A viewer who can read the workspace passes, and gets a payload FORBIDDEN from the manager
   // when they cannot write (graphql-kit README: denials). Mutations by id check the mapping's workspace.

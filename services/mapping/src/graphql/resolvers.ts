@@ -33,6 +33,7 @@ export const resolvers: Resolvers = {
       return d && { from, to, ...d };
     },
     workspaceDbtProject: (_p, { workspaceId }, ctx) => ctx.dbt.project(ctx.viewer, workspaceId),
+    suggestedJoins: (_p, { workspaceId, sources }, ctx) => ctx.mappings.suggestJoinsFor(ctx.viewer, workspaceId, sources),
   },
   Mutation: {
     createMapping: (_p, { input }, ctx) => ctx.mappings.create(ctx.viewer, input),

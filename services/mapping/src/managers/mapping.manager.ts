@@ -11,7 +11,7 @@ import { decodeCursor, encodeCursor, pageSize } from '@datalinx/common';
 import { analyzeMapping, type MappingAnalysis } from '../compile/analyze';
 import { suggestJoins, type SuggestedJoin } from '../compile/suggest-joins';
 import { diffSpecs, type MappingDiff } from '../compile/diff';
-import { canonicalSpec, EMPTY_SPEC, mappingSpec, type FieldMapping, type MappingSpec } from '../spec';
+import { canonicalSpec, EMPTY_SPEC, mappingSource, mappingSpec, type FieldMapping, type MappingSpec } from '../spec';
 import { userError } from '../errors';
 
 export const NAME_MAX_LENGTH = 100;
@@ -222,6 +222,18 @@ export class MappingManager {
   async suggestedJoins(viewer: Viewer, m: Mapping): Promise<SuggestedJoin[]> {
     const facts = await this.facts(viewer).load(m.workspaceId);
     return suggestJoins(m.spec, facts.catalog);
+  }
+
+  /** Join keys between sources not saved yet (a mapping being built); sources that are not valid are left out. */
+  async suggestJoinsFor(viewer: Viewer, workspaceId: string, sources: ReadonlyArray<Record<string, unknown>>): Promise<SuggestedJoin[]> {
+    this.requireViewer(viewer);
+    if (!hasWorkspacePermission(viewer, workspaceId, 'mappings:read')) throw new ForbiddenError();
+    if (!isUuid(workspaceId)) return [];
+    const valid = sources
+      .map((s) => mappingSource.safeParse(Object.fromEntries(Object.entries(s).filter(([, v]) => v != null))))
+      .flatMap((r) => (r.success ? [r.data] : []));
+    const facts = await this.facts(viewer).load(workspaceId);
+    return suggestJoins({ ...EMPTY_SPEC, sources: valid }, facts.catalog);
   }
 
   versions(viewer: Viewer, m: Mapping): Promise<MappingVersionRow[]> {

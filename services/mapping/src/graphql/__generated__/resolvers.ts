@@ -432,6 +432,8 @@ export type Query = {
   mappingDiff: Maybe<MappingDiff>;
   /** Mappings of one workspace, newest first. Needs mappings:read in the workspace. */
   mappings: MappingConnection;
+  /** Join keys between these sources (each onto the ones before it), from the workspace's latest source snapshots. Needs mappings:read. */
+  suggestedJoins: Array<SuggestedJoin>;
   /** The dbt project generated from every mapping of the workspace. Needs mappings:read in the workspace. */
   workspaceDbtProject: DbtProject;
 };
@@ -452,6 +454,12 @@ export type QueryMappingDiffArgs = {
 export type QueryMappingsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
+  workspaceId: Scalars['ID']['input'];
+};
+
+
+export type QuerySuggestedJoinsArgs = {
+  sources: Array<MappingSourceInput>;
   workspaceId: Scalars['ID']['input'];
 };
 
@@ -933,6 +941,7 @@ export type QueryResolvers<ContextType = MappingContext, ParentType extends Reso
   mapping?: Resolver<Maybe<ResolversTypes['Mapping']>, ParentType, ContextType, RequireFields<QueryMappingArgs, 'id'>>;
   mappingDiff?: Resolver<Maybe<ResolversTypes['MappingDiff']>, ParentType, ContextType, RequireFields<QueryMappingDiffArgs, 'from' | 'id' | 'to'>>;
   mappings?: Resolver<ResolversTypes['MappingConnection'], ParentType, ContextType, RequireFields<QueryMappingsArgs, 'first' | 'workspaceId'>>;
+  suggestedJoins?: Resolver<Array<ResolversTypes['SuggestedJoin']>, ParentType, ContextType, RequireFields<QuerySuggestedJoinsArgs, 'sources' | 'workspaceId'>>;
   workspaceDbtProject?: Resolver<ResolversTypes['DbtProject'], ParentType, ContextType, RequireFields<QueryWorkspaceDbtProjectArgs, 'workspaceId'>>;
 }>;
 
