@@ -372,10 +372,12 @@ describe('generated dbt project, run by dbt', () => {
         { user: 'ada', '{{ col }}': 'ada@example.com', [LONG]: 'a', 'a "quoted" col': 1 },
         { user: 'bob', '{{ col }}': 'BOB@', [LONG]: 'b', 'a "quoted" col': 2 },
       ]);
-      const kinds = await warehouse.query(
-        `SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname NOT LIKE 'raw\\_%' ORDER BY c.relname::text COLLATE "C"`,
-        [SCHEMA],
-      );
+      const kindsNow = () =>
+        warehouse.query(
+          `SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname NOT LIKE 'raw\\_%' ORDER BY c.relname::text COLLATE "C"`,
+          [SCHEMA],
+        );
+      const kinds = await kindsNow();
       expect(kinds.rows).toEqual(
         [
           { relname: 'Order Lines', relkind: 'r' },
@@ -387,6 +389,13 @@ describe('generated dbt project, run by dbt', () => {
           { relname: WEIRD_TABLE, relkind: 'r' },
         ].sort((a, b) => (a.relname < b.relname ? -1 : 1)),
       );
+
+      // The next run replaces existing tables: dbt's temporary and backup names beside a long
+      // multi-byte name stay distinct within PostgreSQL's 63 bytes.
+      const rerun = await run(dbtBin, ['run', '--select', `${martModelName(WEIRD_TABLE)} customers`, ...common('rerun')], env);
+      expect({ code: rerun.code, output: rerun.code === 0 ? '' : rerun.output }).toEqual({ code: 0, output: '' });
+      expect((await rows(`"${WEIRD_TABLE}"`, '"user"')).map((r) => r.user)).toEqual(['ada', 'bob']);
+      expect((await kindsNow()).rows).toEqual(kinds.rows);
     },
     SLOW_MS,
   );

@@ -127,6 +127,7 @@ describe('generateDbtProject', () => {
         'dbt_project.yml',
         'macros/dlx_canonical_format.sql',
         'macros/dlx_canonical_patterns.sql',
+        'macros/dlx_relation_names.sql',
         'macros/dlx_relationships_multi.sql',
         'macros/dlx_unique_combination.sql',
         'models/marts/customers.sql',
@@ -312,6 +313,15 @@ describe('generateDbtProject', () => {
       .flatMap((s: { tables: Array<{ identifier: string; name: string }> }) => s.tables)
       .find((t: { name: string }) => t.name === `raw_${stg.slice(4)}`);
     expect(oddTable.identifier).toBe(jinjaLiteral(destinationTableName({ schema: 'Sales "EU"', name: '{{ odd }}' }).replace(/"/g, '""')));
+  });
+
+  it('generates a project without models (nothing mapped yet) whose config names only existing paths', () => {
+    const p = generateDbtProject({ ...sampleInput(), sources: [], models: [], relationships: [] });
+    expect(parse(fileOf(p, 'dbt_project.yml')).models).toBeUndefined();
+    expect(parse(fileOf(p, 'models/marts/schema.yml'))).toEqual({ version: 2, models: [] });
+    expect(parse(fileOf(p, 'models/staging/sources.yml'))).toEqual({ version: 2, sources: [] });
+    const onlySources = generateDbtProject({ ...sampleInput(), models: [], relationships: [] });
+    expect(parse(fileOf(onlySources, 'dbt_project.yml')).models).toEqual({ dlx_7d9e2c1a0b3f: { staging: { '+materialized': 'view' } } });
   });
 
   it('refuses duplicate source tables and target tables', () => {

@@ -174,7 +174,16 @@ export function generateDbtProject(input: DbtProjectInput): DbtProject {
         flags: { send_anonymous_usage_stats: false, use_colors: false },
         quoting: { database: true, schema: true, identifier: true },
         vars: { dlx_workspace_id: jinjaLiteral(input.workspaceId), dlx_mapping_version: input.version },
-        models: { [input.projectName]: { staging: { '+materialized': 'view' }, marts: { '+materialized': 'table' } } },
+        // Only paths that have models: dbt warns about configuration that applies to nothing.
+        models:
+          sources.length + models.length > 0
+            ? {
+                [input.projectName]: {
+                  staging: sources.length > 0 ? { '+materialized': 'view' } : undefined,
+                  marts: models.length > 0 ? { '+materialized': 'table' } : undefined,
+                },
+              }
+            : undefined,
       },
       [...header, 'Artifacts go where the runner says (--target-path, --log-path); `target` is only the fallback.'],
     ),
