@@ -8,6 +8,7 @@ import { Init1764500000000 } from './migrations/1764500000000-init';
 import { RowLevelSecurity1764600000000 } from './migrations/1764600000000-row-level-security';
 import { AuditLog1764700000000 } from './migrations/1764700000000-audit-log';
 import { ConsumedEventPruning1765000000000 } from './migrations/1765000000000-consumed-event-pruning';
+import { DagsterRun1765100000000 } from './migrations/1765100000000-dagster-run';
 
 export const SCHEMA = 'monitoring';
 
@@ -16,7 +17,7 @@ export const monitoringDataSource = (url: string, poolMax = 10, statementTimeout
     url,
     schema: SCHEMA,
     entities: [Run, RunStep, ConsumedEvent, AuditEntry, OutboxEvent],
-    migrations: [Init1764500000000, RowLevelSecurity1764600000000, AuditLog1764700000000, ConsumedEventPruning1765000000000],
+    migrations: [Init1764500000000, RowLevelSecurity1764600000000, AuditLog1764700000000, ConsumedEventPruning1765000000000, DagsterRun1765100000000],
     poolMax,
     statementTimeoutMs,
   });

@@ -84,6 +84,7 @@ describe('monitoring subgraph', () => {
     failed = newRunRef({ orgId: orgA, workspaceId: wsA1, kind: 'pipeline.run' });
     for (const e of [
       stateEvent(failed, 'QUEUED', { at: at(5000) }),
+      stateEvent(failed, 'STARTED', { at: at(5100), dagster: { runId: 'dagster-run-1', url: 'http://127.0.0.1:3070/runs/dagster-run-1' } }),
       stepEvent(failed, 0, { step: 'sync', status: 'FAILURE', message: 'relation "orders" does not exist', at: at(5500) }),
       stateEvent(failed, 'FAILURE', { at: at(6000), error: { code: 'SOURCE_TABLE_MISSING', message: 'relation "orders" does not exist' } }),
     ])
@@ -162,11 +163,15 @@ describe('monitoring subgraph', () => {
     });
     const f = await postGraphQL<{ run: RunView }>(
       url,
-      `query($id: ID!){ run(id: $id) { state error { code message } } }`,
+      `query($id: ID!){ run(id: $id) { state error { code message } dagster { runId url } } }`,
       { id: failed.runId },
       await as(alice),
     );
-    expect(f.body.data?.run).toEqual({ state: 'FAILURE', error: { code: 'SOURCE_TABLE_MISSING', message: 'relation "orders" does not exist' } });
+    expect(f.body.data?.run).toEqual({
+      state: 'FAILURE',
+      error: { code: 'SOURCE_TABLE_MISSING', message: 'relation "orders" does not exist' },
+      dagster: { runId: 'dagster-run-1', url: 'http://127.0.0.1:3070/runs/dagster-run-1' },
+    });
   });
 
   it('resolves a Run entity reference for a viewer who may read it', async () => {
@@ -310,6 +315,7 @@ describe('monitoring subgraph', () => {
         { name: 'RowLevelSecurity1764600000000', version: new Date(1764600000000).toISOString() },
         { name: 'AuditLog1764700000000', version: new Date(1764700000000).toISOString() },
         { name: 'ConsumedEventPruning1765000000000', version: new Date(1765000000000).toISOString() },
+        { name: 'DagsterRun1765100000000', version: new Date(1765100000000).toISOString() },
       ]);
     });
 

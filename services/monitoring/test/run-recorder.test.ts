@@ -54,6 +54,19 @@ describe('RunRecorder', () => {
     expect(row.finished_at.toISOString()).toBe(at(9000));
   });
 
+  it('records the Dagster run that executed a run (id and UI link), even from an event that changes no state', async () => {
+    const ref = newRunRef();
+    const dagster = { runId: 'f3c1a2b4-0000-4000-8000-000000000001', url: 'http://127.0.0.1:3070/runs/f3c1a2b4-0000-4000-8000-000000000001' };
+    await recorder.record(stateEvent(ref, 'STARTED', { at: at(1000) }));
+    expect(await recorder.record(stateEvent(ref, 'STARTED', { at: at(1500), dagster }))).toBe('applied');
+    await recorder.record(stateEvent(ref, 'SUCCESS', { at: at(3000) }));
+    const [row] = await runRows(ref.runId);
+    expect(row).toMatchObject({ state: 'SUCCESS', dagster_run_id: dagster.runId, dagster_run_url: dagster.url });
+    // Without a link, a later event leaves it.
+    await recorder.record(stateEvent(ref, 'FAILURE', { at: at(4000) }));
+    expect((await runRows(ref.runId))[0]).toMatchObject({ dagster_run_id: dagster.runId });
+  });
+
   it('applies an event id once', async () => {
     const ref = newRunRef();
     const started = stateEvent(ref, 'STARTED', { at: at(1000) });
@@ -168,6 +181,15 @@ describe('RunRecorder', () => {
             }>
           ).map((i) => i.indexname);
         expect(await indexes()).toEqual(['consumed_event_consumed_at_idx', 'consumed_event_pkey']);
+        const runColumns = async () =>
+          (
+            (await ods.query(`SELECT column_name FROM information_schema.columns WHERE table_schema = 'monitoring' AND table_name = 'run'`)) as Array<{
+              column_name: string;
+            }>
+          ).map((c) => c.column_name);
+        expect(await runColumns()).toEqual(expect.arrayContaining(['dagster_run_id', 'dagster_run_url']));
+        await ods.undoLastMigration({ transaction: 'each' }); // the Dagster run link
+        expect(await runColumns()).not.toContain('dagster_run_id');
         await ods.undoLastMigration({ transaction: 'each' }); // the pruning index
         expect(await indexes()).toEqual(['consumed_event_pkey']);
         await ods.undoLastMigration({ transaction: 'each' }); // the audit log

@@ -23,7 +23,9 @@ export interface NewRun {
   createdAt: Date;
 }
 
-export type RunPatch = Partial<Pick<Run, 'state' | 'attempts' | 'errorCode' | 'errorMessage' | 'summary' | 'createdAt' | 'startedAt' | 'finishedAt'>>;
+export type RunPatch = Partial<
+  Pick<Run, 'state' | 'attempts' | 'errorCode' | 'errorMessage' | 'summary' | 'createdAt' | 'startedAt' | 'finishedAt' | 'dagsterRunId' | 'dagsterRunUrl'>
+>;
 
 /**
  * Run rows; every method takes the tenant (org) id first. Built on a DataSource (plain reads:

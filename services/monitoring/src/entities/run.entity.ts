@@ -47,6 +47,13 @@ export class Run {
   @Column({ name: 'finished_at', type: 'timestamptz', nullable: true })
   finishedAt!: Date | null;
 
+  /** The Dagster run that executed this run (pipeline runs), and its page in the Dagster UI. */
+  @Column({ name: 'dagster_run_id', type: 'text', nullable: true })
+  dagsterRunId!: string | null;
+
+  @Column({ name: 'dagster_run_url', type: 'text', nullable: true })
+  dagsterRunUrl!: string | null;
+
   @Column({ name: 'updated_at', type: 'timestamptz' })
   updatedAt!: Date;
 }

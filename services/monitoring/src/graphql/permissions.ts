@@ -16,6 +16,7 @@ export const permissions = {
   Run: isAuthenticated,
   RunError: isAuthenticated,
   RunStep: isAuthenticated,
+  DagsterRunLink: isAuthenticated,
   RunConnection: isAuthenticated,
   AuditEntry: canReadAudit,
   AuditEntryConnection: canReadAudit,

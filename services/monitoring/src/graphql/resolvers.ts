@@ -64,6 +64,7 @@ export const resolvers: Resolvers = {
     createdAt: (r) => iso(r.createdAt),
     startedAt: (r) => isoOrNull(r.startedAt),
     finishedAt: (r) => isoOrNull(r.finishedAt),
+    dagster: (r) => (r.dagsterRunId ? { runId: r.dagsterRunId, url: r.dagsterRunUrl ?? '' } : null),
   },
   RunStep: {
     at: (s) => iso(s.at),

@@ -57,6 +57,8 @@ export class RunRecorder {
       if (ev.type === 'run.progress') return 'unchanged';
       if (ev.type === 'run.state') {
         const patch = stateEventPatch(run, { state: ev.state, attempt: ev.attempt, at, error: ev.error, summary: ev.summary });
+        // Which Dagster run executed it is a fact, recorded whatever the event's place in the state order.
+        if (ev.dagster && ev.dagster.runId !== run.dagsterRunId) Object.assign(patch, { dagsterRunId: ev.dagster.runId, dagsterRunUrl: ev.dagster.url });
         if (!Object.keys(patch).length) return 'unchanged';
         await runs.update(ev.orgId, ev.runId, patch);
         return 'applied';

@@ -28,7 +28,14 @@ export const at = (offsetMs: number, base = Date.parse('2025-12-01T10:00:00.000Z
 export function stateEvent(
   ref: RunRef,
   state: RunState,
-  o: { attempt?: number; at?: string; eventId?: string; error?: { code: string; message: string }; summary?: string } = {},
+  o: {
+    attempt?: number;
+    at?: string;
+    eventId?: string;
+    error?: { code: string; message: string };
+    summary?: string;
+    dagster?: { runId: string; url: string };
+  } = {},
 ): RunStateChangedV1 {
   return {
     v: 1,
@@ -40,6 +47,7 @@ export function stateEvent(
     attempt: o.attempt ?? 1,
     ...(o.error ? { error: o.error } : {}),
     ...(o.summary !== undefined ? { summary: o.summary } : {}),
+    ...(o.dagster ? { dagster: o.dagster } : {}),
   };
 }
 

@@ -101,6 +101,14 @@ export type AuditTarget = {
   type: Scalars['String']['output'];
 };
 
+/** A run of Dagster, which executes pipeline runs. */
+export type DagsterRunLink = {
+  __typename?: 'DagsterRunLink';
+  runId: Scalars['String']['output'];
+  /** The run's page in the Dagster UI (its logs, steps and re-executions). */
+  url: Scalars['String']['output'];
+};
+
 export type PageInfo = {
   __typename?: 'PageInfo';
   endCursor: Maybe<Scalars['String']['output']>;
@@ -159,6 +167,8 @@ export type Run = {
   /** The highest delivery attempt of the job reported so far. */
   attempts: Scalars['Int']['output'];
   createdAt: Scalars['DateTime']['output'];
+  /** The Dagster run that executed this run (pipeline runs), with its page in the Dagster UI; null for runs Dagster did not execute. */
+  dagster: Maybe<DagsterRunLink>;
   error: Maybe<RunError>;
   finishedAt: Maybe<Scalars['DateTime']['output']>;
   id: Scalars['ID']['output'];
@@ -332,6 +342,7 @@ export type ResolversTypes = ResolversObject<{
   AuditLogFilter: AuditLogFilter;
   AuditOutcome: AuditOutcome;
   AuditTarget: ResolverTypeWrapper<AuditTarget>;
+  DagsterRunLink: ResolverTypeWrapper<DagsterRunLink>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
@@ -359,6 +370,7 @@ export type ResolversParentTypes = ResolversObject<{
   AuditEntryConnection: AuditEntryConnection;
   AuditLogFilter: AuditLogFilter;
   AuditTarget: AuditTarget;
+  DagsterRunLink: DagsterRunLink;
   DateTime: Scalars['DateTime']['output'];
   PageInfo: PageInfo;
   Boolean: Scalars['Boolean']['output'];
@@ -411,6 +423,11 @@ export type AuditTargetResolvers<ContextType = MonitoringContext, ParentType ext
   type?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
+export type DagsterRunLinkResolvers<ContextType = MonitoringContext, ParentType extends ResolversParentTypes['DagsterRunLink'] = ResolversParentTypes['DagsterRunLink']> = ResolversObject<{
+  runId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  url?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
 }
@@ -438,6 +455,7 @@ export type RunResolvers<ContextType = MonitoringContext, ParentType extends Res
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Run']> | FederationReferenceType, FederationReferenceType, ContextType>;
   attempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  dagster?: Resolver<Maybe<ResolversTypes['DagsterRunLink']>, ParentType, ContextType>;
   error?: Resolver<Maybe<ResolversTypes['RunError']>, ParentType, ContextType>;
   finishedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
@@ -485,6 +503,7 @@ export type Resolvers<ContextType = MonitoringContext> = ResolversObject<{
   AuditEntry?: AuditEntryResolvers<ContextType>;
   AuditEntryConnection?: AuditEntryConnectionResolvers<ContextType>;
   AuditTarget?: AuditTargetResolvers<ContextType>;
+  DagsterRunLink?: DagsterRunLinkResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   PageInfo?: PageInfoResolvers<ContextType>;
   Platform?: PlatformResolvers<ContextType>;
