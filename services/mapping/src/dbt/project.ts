@@ -309,7 +309,10 @@ export function generateDbtProject(input: DbtProjectInput): DbtProject {
     if (pk.length > 1) push(modelTests, m.table.name, { dlx_unique_combination: { arguments: { columns: pk.map((c) => jinjaLiteral(quoteIdent(c.name))) } } });
   }
 
-  const relationships = [...input.relationships].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const relationshipKey = (r: TargetRelationship) => JSON.stringify([r.name, r.fromTable, r.fromColumns, r.toTable, r.toColumns]);
+  const relationships = [...input.relationships].sort((a, b) =>
+    relationshipKey(a) < relationshipKey(b) ? -1 : relationshipKey(a) > relationshipKey(b) ? 1 : 0,
+  );
   for (const r of relationships) {
     const from = modelByTable.get(r.fromTable);
     const to = modelByTable.get(r.toTable);
