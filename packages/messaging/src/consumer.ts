@@ -1,6 +1,7 @@
 import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { DomainError, type Logger } from '@datalinx/common';
-import { isNotFound } from './nats';
+import { STREAMS } from '@datalinx/contracts';
+import { decodeJson, isNotFound } from './nats';
 
 /** A message that can never succeed (bad contract, unknown version): terminated, not retried. */
 export class PermanentJobError extends Error {
@@ -224,4 +225,70 @@ export class StreamConsumer<E> {
   async stop(): Promise<void> {
     await this.worker?.stop();
   }
+}
+
+/** What a parser needs of an event's contract (a zod schema; structural, so this package does not depend on zod). */
+export interface EventContract<E> {
+  safeParse(body: unknown): { success: true; data: E } | { success: false; error: { issues: ReadonlyArray<{ message: string }> } };
+}
+
+/**
+ * A StreamConsumer `parse` for a JSON event: the body validated against its contract. Not JSON, or
+ * not the contract: PermanentJobError `invalid <event> event: …` (terminated, never retried).
+ */
+export function jsonEventParser<E>(contract: EventContract<E>, event: string): (subject: string, data: Uint8Array) => E {
+  return (_subject, data) => {
+    let body: unknown;
+    try {
+      body = decodeJson(data);
+    } catch {
+      throw new PermanentJobError(`invalid ${event} event: not JSON`);
+    }
+    const parsed = contract.safeParse(body);
+    if (!parsed.success) throw new PermanentJobError(`invalid ${event} event: ${parsed.error.issues[0]?.message}`);
+    return parsed.data;
+  };
+}
+
+/**
+ * A service's replica of another service's facts: a durable consumer of one EVENTS subject that
+ * hands each valid event to `record`, in the event's tenant. `record` must be idempotent (a
+ * redelivered event changes nothing); what it returns is logged. An invalid event is terminated.
+ * `accept` lets a caller skip events (the test platform shares the stream with other databases).
+ */
+export async function startEventReplica<E>(o: {
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  log: Logger;
+  durable: string;
+  /** The EVENTS subject replicated (one contract). */
+  subject: string;
+  contract: EventContract<E>;
+  /** The event's name in messages about an invalid one, e.g. `workspace.created`. */
+  event: string;
+  /** What the consumer is, for logs ("workspace events"). */
+  what: string;
+  concurrency: number;
+  accept?: (ev: E) => Promise<boolean>;
+  record: (ev: E) => Promise<Record<string, unknown>>;
+}): Promise<StreamConsumer<E>> {
+  const consumer = new StreamConsumer<E>({
+    js: o.js,
+    jsm: o.jsm,
+    log: o.log,
+    stream: STREAMS.EVENTS.name,
+    durable: o.durable,
+    filterSubject: o.subject,
+    concurrency: o.concurrency,
+    ackWaitMs: 30_000,
+    maxDeliver: 10,
+    what: o.what,
+    parse: jsonEventParser(o.contract, o.event),
+    apply: async (ev) => {
+      if (o.accept && !(await o.accept(ev))) return;
+      return o.record(ev);
+    },
+  });
+  await consumer.start();
+  return consumer;
 }

@@ -1,20 +1,7 @@
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { Logger } from '@datalinx/common';
-import { STREAMS, WORKSPACE_CREATED_V1, workspaceCreatedV1, type WorkspaceCreatedV1 } from '@datalinx/contracts';
-import { decodeJson } from './nats';
-import { PermanentJobError, StreamConsumer } from './consumer';
-
-function parse(_subject: string, data: Uint8Array): WorkspaceCreatedV1 {
-  let body: unknown;
-  try {
-    body = decodeJson(data);
-  } catch {
-    throw new PermanentJobError('invalid workspace.created event: not JSON');
-  }
-  const parsed = workspaceCreatedV1.safeParse(body);
-  if (!parsed.success) throw new PermanentJobError(`invalid workspace.created event: ${parsed.error.issues[0]?.message}`);
-  return parsed.data;
-}
+import { WORKSPACE_CREATED_V1, workspaceCreatedV1, type WorkspaceCreatedV1 } from '@datalinx/contracts';
+import { startEventReplica, type StreamConsumer } from './consumer';
 
 /**
  * Keeps a service's replica of workspace ownership in step with the workspace service: consumes
@@ -33,24 +20,17 @@ export async function startWorkspaceReplica(o: {
   record: (orgId: string, workspaceId: string) => Promise<boolean>;
   accept?: (ev: WorkspaceCreatedV1) => Promise<boolean>;
 }): Promise<StreamConsumer<WorkspaceCreatedV1>> {
-  const consumer = new StreamConsumer<WorkspaceCreatedV1>({
+  return startEventReplica({
     js: o.js,
     jsm: o.jsm,
     log: o.log,
-    stream: STREAMS.EVENTS.name,
     durable: o.durable,
-    filterSubject: WORKSPACE_CREATED_V1,
-    concurrency: 4,
-    ackWaitMs: 30000,
-    maxDeliver: 10,
+    subject: WORKSPACE_CREATED_V1,
+    contract: workspaceCreatedV1,
+    event: 'workspace.created',
     what: 'workspace events',
-    parse,
-    apply: async (ev) => {
-      if (o.accept && !(await o.accept(ev))) return;
-      const inserted = await o.record(ev.orgId, ev.workspaceId);
-      return { orgId: ev.orgId, workspaceId: ev.workspaceId, inserted };
-    },
+    concurrency: 4,
+    accept: o.accept,
+    record: async (ev) => ({ orgId: ev.orgId, workspaceId: ev.workspaceId, inserted: await o.record(ev.orgId, ev.workspaceId) }),
   });
-  await consumer.start();
-  return consumer;
 }

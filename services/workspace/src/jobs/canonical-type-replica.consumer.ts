@@ -1,23 +1,11 @@
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { Logger } from '@datalinx/common';
-import { CANONICAL_TYPE_CREATED_V1, STREAMS, canonicalTypeCreatedV1, type CanonicalTypeCreatedV1 } from '@datalinx/contracts';
-import { decodeJson, PermanentJobError, StreamConsumer } from '@datalinx/messaging';
+import { CANONICAL_TYPE_CREATED_V1, canonicalTypeCreatedV1, type CanonicalTypeCreatedV1 } from '@datalinx/contracts';
+import { startEventReplica, type StreamConsumer } from '@datalinx/messaging';
 import type { CanonicalTypeRefDao } from '../daos/canonical-type-ref.dao';
 
 /** The durable name production uses (one per deployment: every instance shares the work). */
 export const CANONICAL_TYPE_REPLICA_DURABLE = 'workspace-canonical-types';
-
-function parse(_subject: string, data: Uint8Array): CanonicalTypeCreatedV1 {
-  let body: unknown;
-  try {
-    body = decodeJson(data);
-  } catch {
-    throw new PermanentJobError('invalid canonical_type.created event: not JSON');
-  }
-  const parsed = canonicalTypeCreatedV1.safeParse(body);
-  if (!parsed.success) throw new PermanentJobError(`invalid canonical_type.created event: ${parsed.error.issues[0]?.message}`);
-  return parsed.data;
-}
 
 /**
  * Keeps `workspace.canonical_type_ref` in step with the schema service's custom canonical types:
@@ -28,7 +16,7 @@ function parse(_subject: string, data: Uint8Array): CanonicalTypeCreatedV1 {
  * then this consumer): the mutation's CANONICAL_TYPE_NOT_FOUND says so. `accept` lets a caller
  * skip events (the test platform shares the stream with other databases).
  */
-export async function startCanonicalTypeReplica(o: {
+export function startCanonicalTypeReplica(o: {
   js: JetStreamClient;
   jsm: JetStreamManager;
   dao: CanonicalTypeRefDao;
@@ -36,24 +24,17 @@ export async function startCanonicalTypeReplica(o: {
   durable?: string;
   accept?: (ev: CanonicalTypeCreatedV1) => Promise<boolean>;
 }): Promise<StreamConsumer<CanonicalTypeCreatedV1>> {
-  const consumer = new StreamConsumer<CanonicalTypeCreatedV1>({
+  return startEventReplica({
     js: o.js,
     jsm: o.jsm,
     log: o.log,
-    stream: STREAMS.EVENTS.name,
     durable: o.durable ?? CANONICAL_TYPE_REPLICA_DURABLE,
-    filterSubject: CANONICAL_TYPE_CREATED_V1,
-    concurrency: 2,
-    ackWaitMs: 30_000,
-    maxDeliver: 10,
+    subject: CANONICAL_TYPE_CREATED_V1,
+    contract: canonicalTypeCreatedV1,
+    event: 'canonical_type.created',
     what: 'canonical type events',
-    parse,
-    apply: async (ev) => {
-      if (o.accept && !(await o.accept(ev))) return;
-      const recorded = await o.dao.upsert(ev);
-      return { orgId: ev.orgId, canonicalType: ev.name, recorded };
-    },
+    concurrency: 2,
+    accept: o.accept,
+    record: async (ev) => ({ orgId: ev.orgId, canonicalType: ev.name, recorded: await o.dao.upsert(ev) }),
   });
-  await consumer.start();
-  return consumer;
 }
