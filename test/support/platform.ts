@@ -9,7 +9,7 @@ import { createLogger, type Clock, type Logger } from '@datalinx/common';
 import { createTestDatabase, runtimeRoleUrl, type TestDatabase } from '@datalinx/db';
 import { ANONYMOUS, viewerSchema, type Viewer } from '@datalinx/graphql-kit';
 import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
-import { SOURCE_SNAPSHOT_CREATED_V1, STREAMS, TARGET_SCHEMA_CHANGED_V1 } from '@datalinx/contracts';
+import { SOURCE_SNAPSHOT_CREATED_V1, STREAMS, TARGET_SCHEMA_CHANGED_V1, promotionCompletedSubject } from '@datalinx/contracts';
 import { connectNats, ensureStreams, OutboxRelay, startWorkspaceReplica, type Nats } from '@datalinx/messaging';
 import { authDataSource } from '../../services/auth/src/data-source';
 import { migrate as migrateAuth } from '../../services/auth/src/migrate';
@@ -307,6 +307,17 @@ export async function startPlatform(
     durable: `workspace-promotions-${suffix}`,
     accept: (a) => ourOrg(a.orgId),
   });
+  // ...and of the schema service's (target schemas), on their own subject.
+  const schemaPromotionResults = await startPromotionResultsConsumer({
+    js: nats.js,
+    jsm: nats.jsm,
+    ds: app.workspace,
+    dao: new PromotionDao(app.workspace),
+    log,
+    durable: `workspace-promotions-schema-${suffix}`,
+    accept: (a) => ourOrg(a.orgId),
+    filterSubject: promotionCompletedSubject('schema'),
+  });
   // Created first with deliver policy "new" (RunEventsConsumer keeps an existing consumer's policy):
   // the shared RUNS stream holds every earlier test's run events, 30 days of them on a developer's
   // NATS, and replaying them would delay this platform's own by seconds or minutes.
@@ -424,6 +435,8 @@ export async function startPlatform(
       await sourceSnapshotReplica.stop();
       await nats.jsm.consumers.delete('EVENTS', `workspace-source-snapshots-${suffix}`).catch(() => undefined);
       await promotionResults.stop();
+      await schemaPromotionResults.stop();
+      await nats.jsm.consumers.delete('EVENTS', `workspace-promotions-schema-${suffix}`).catch(() => undefined);
       await mappingTargetSchemas.stop();
       await mappingSourceSnapshots.stop();
       for (const d of [`mapping-target-schemas-${suffix}`, `mapping-source-snapshots-${suffix}`])

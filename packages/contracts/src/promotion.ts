@@ -50,8 +50,9 @@ export type PromotionPartCompletedV1 = z.infer<typeof promotionPartCompletedV1>;
 
 export const promotionCompletedSubject = <S extends 'mapping' | 'schema'>(service: S) => `${service}.promotion.completed.v1` as const;
 /**
- * The answers the workspace service consumes. Only the mapping service answers today (target
- * schemas are not promotable yet); a JetStream filter must fall under one of the stream's subjects
- * (`mapping.>`, `schema.>`, …), so a wildcard over services is not possible in one consumer.
+ * The mapping service's answers (MAPPINGS); the schema service answers TARGET_SCHEMAS on
+ * `promotionCompletedSubject('schema')`. A JetStream filter must fall under one of the stream's
+ * subjects (`mapping.>`, `schema.>`, …), so a wildcard over services is not possible in one
+ * consumer: the workspace service runs one per answering service.
  */
 export const PROMOTION_COMPLETED_FILTER = promotionCompletedSubject('mapping');

@@ -19,6 +19,7 @@ import {
   type QuotaDeps,
 } from './managers/quota.manager';
 import { createDataSource } from '@datalinx/db';
+import { promotionCompletedSubject } from '@datalinx/contracts';
 import { PipelineScheduler } from './scheduler/scheduler';
 import { ConnectionRetestLoop } from './jobs/connection-retest.loop';
 import { jobDispatchSettings } from './jobs/job-dispatch-settings';
@@ -50,6 +51,16 @@ async function main() {
     dao: new PromotionDao(ds),
     log,
     durable: env.PROMOTION_RESULTS_DURABLE,
+  });
+  // The schema service's answers (target schemas) come on their own subject: a second durable.
+  const schemaPromotionResults = await startPromotionResultsConsumer({
+    js: nats.js,
+    jsm: nats.jsm,
+    ds,
+    dao: new PromotionDao(ds),
+    log,
+    durable: `${env.PROMOTION_RESULTS_DURABLE}-schema`,
+    filterSubject: promotionCompletedSubject('schema'),
   });
   const results = await startConnectionTestResultsConsumer({
     js: nats.js,
@@ -125,6 +136,7 @@ async function main() {
     { name: 'http', close: () => server.stop() },
     { name: 'scheduler', close: () => scheduler.stop() },
     { name: 'promotion results consumer', close: () => promotionResults.stop() },
+    { name: 'promotion results consumer (schema)', close: () => schemaPromotionResults.stop() },
     { name: 'connection-retest', close: () => retests.stop() },
     { name: 'results-consumer', close: () => results.stop() },
     { name: 'canonical type replica', close: () => canonicalTypes.stop() },

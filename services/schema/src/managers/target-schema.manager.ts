@@ -563,21 +563,25 @@ export class TargetSchemaManager {
         const custom = new Set((await this.customTypes.list(req.orgId, {})).map((t) => t.name));
         const exists = (n: string) => BUILT_IN_NAMES.has(n) || custom.has(n);
         const doc = source?.document ?? EMPTY_DOCUMENT;
-        const saved = await this.dao.changeIn(em, req.orgId, req.toWorkspaceId, async (tx, current) => {
-          const issues = validateDocument(doc, exists);
-          if (issues.length) return { error: `The source target schema is not valid: ${issues[0]!.message}` };
-          const keep = this.keepAll(current);
-          const summary =
-            `promoted from workspace ${req.fromWorkspaceId} (version ${source?.version ?? 0}): ` + summarize(diffDocuments(current.document, keep, doc, keep));
-          return this.dao.save(tx, current, {
-            orgId: req.orgId,
-            workspaceId: req.toWorkspaceId,
-            doc,
-            keepIds: keep,
-            actor: { kind: 'system', id: null },
-            summary: summary.slice(0, MAX_SUMMARY),
-          });
-        });
+        // A workspace that never had a target schema has nothing to promote: the target is left as it is.
+        const saved = !source
+          ? { error: null }
+          : await this.dao.changeIn(em, req.orgId, req.toWorkspaceId, async (tx, current) => {
+              const issues = validateDocument(doc, exists);
+              if (issues.length) return { error: `The source target schema is not valid: ${issues[0]!.message}` };
+              const keep = this.keepAll(current);
+              const summary =
+                `promoted from workspace ${req.fromWorkspaceId} (version ${source?.version ?? 0}): ` +
+                summarize(diffDocuments(current.document, keep, doc, keep));
+              return this.dao.save(tx, current, {
+                orgId: req.orgId,
+                workspaceId: req.toWorkspaceId,
+                doc,
+                keepIds: keep,
+                actor: { kind: 'system', id: null },
+                summary: summary.slice(0, MAX_SUMMARY),
+              });
+            });
         if ('error' in saved) error = saved.error;
         else
           items = doc.tables.map((t) => ({

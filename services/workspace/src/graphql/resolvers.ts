@@ -1,12 +1,9 @@
-import type { PromotionPart } from '@datalinx/contracts';
 import type { Resolvers } from './__generated__/resolvers';
 import { sslModeToEnum } from '../managers/connection-config';
 
 const iso = (d: Date | string | null) => (d instanceof Date ? d.toISOString() : d);
 
 /** Thin: read arguments, call one manager, shape the answer. */
-/** The parts the API offers (TARGET_SCHEMAS is in the contract, but the schema service has no target schemas to copy). */
-const promotableParts = (parts: readonly PromotionPart[]) => parts.filter((x): x is Exclude<PromotionPart, 'TARGET_SCHEMAS'> => x !== 'TARGET_SCHEMAS');
 
 export const resolvers: Resolvers = {
   Query: {
@@ -83,8 +80,7 @@ export const resolvers: Resolvers = {
     __resolveReference: (ref, ctx) => ctx.promotions.get(ctx.viewer, ref.id),
     fromWorkspace: (p, _a, ctx) => ctx.workspaces.get(ctx.viewer, p.fromWorkspaceId),
     toWorkspace: async (p, _a, ctx) => (await ctx.workspaces.get(ctx.viewer, p.toWorkspaceId))!,
-    include: (p) => promotableParts(p.include),
-    pendingParts: (p) => promotableParts(p.expectedParts.filter((x) => !p.completedParts.includes(x))),
+    pendingParts: (p) => p.expectedParts.filter((x) => !p.completedParts.includes(x)),
     partErrors: (p) => p.partErrors.map((e) => `${e.part}: ${e.error}`),
     createdAt: (p) => iso(p.createdAt)!,
     completedAt: (p) => iso(p.completedAt),

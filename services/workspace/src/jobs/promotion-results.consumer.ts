@@ -31,6 +31,8 @@ export async function startPromotionResultsConsumer(o: {
   log: Logger;
   durable: string;
   accept?: (a: PromotionPartCompletedV1) => Promise<boolean>;
+  /** One service's answers (`<service>.promotion.completed.v1`): one consumer per answering service. Default: the mapping service's. */
+  filterSubject?: string;
 }): Promise<StreamConsumer<PromotionPartCompletedV1>> {
   const consumer = new StreamConsumer<PromotionPartCompletedV1>({
     js: o.js,
@@ -38,7 +40,7 @@ export async function startPromotionResultsConsumer(o: {
     log: o.log,
     stream: STREAMS.EVENTS.name,
     durable: o.durable,
-    filterSubject: PROMOTION_COMPLETED_FILTER,
+    filterSubject: o.filterSubject ?? PROMOTION_COMPLETED_FILTER,
     concurrency: 2,
     ackWaitMs: 30_000,
     maxDeliver: 10,

@@ -24,9 +24,8 @@ const NEEDS: Record<PromotionPart, { read: WorkspacePermission; write: Workspace
   TARGET_SCHEMAS: { read: 'schemas:read', write: 'schemas:write' },
 };
 /** Parts other services copy (they answer on EVENTS); the rest is copied here, at once. */
-const REMOTE_PARTS: readonly PromotionPart[] = ['MAPPINGS'];
-/** Target schemas are not promotable: the schema service has no target schemas to copy. */
-const SUPPORTED: readonly PromotionPart[] = ['CONNECTIONS', 'PIPELINES', 'MAPPINGS'];
+const REMOTE_PARTS: readonly PromotionPart[] = ['MAPPINGS', 'TARGET_SCHEMAS'];
+const SUPPORTED: readonly PromotionPart[] = ['CONNECTIONS', 'PIPELINES', 'MAPPINGS', 'TARGET_SCHEMAS'];
 
 type SourceConnection = { id: string; name: string; kind: string; type: ConnectionConfig['type']; config: ConnectionConfig };
 
@@ -72,12 +71,9 @@ export class PromotionManager {
     const orgId = this.orgId(viewer);
     const include = [...new Set(input.include)];
     const fail = (e: UserError) => ({ promotion: null, errors: [e] });
-    if (!include.length) return fail(userError('INCLUDE_EMPTY', 'include', 'Say what to promote: CONNECTIONS, PIPELINES and/or MAPPINGS.'));
+    if (!include.length) return fail(userError('INCLUDE_EMPTY', 'include', 'Say what to promote: CONNECTIONS, PIPELINES, MAPPINGS and/or TARGET_SCHEMAS.'));
     const unsupported = include.filter((p) => !SUPPORTED.includes(p));
-    if (unsupported.length)
-      return fail(
-        userError('PART_NOT_SUPPORTED', 'include', `${unsupported.join(', ')} cannot be promoted (the schema service has no target schemas to copy).`),
-      );
+    if (unsupported.length) return fail(userError('PART_NOT_SUPPORTED', 'include', `${unsupported.join(', ')} cannot be promoted.`));
     if (input.fromWorkspaceId === input.toWorkspaceId) return fail(userError('SAME_WORKSPACE', 'toWorkspaceId', 'Pick a different target workspace.'));
     const from = await this.workspaces.get(viewer, input.fromWorkspaceId);
     if (!from || include.some((p) => !hasWorkspacePermission(viewer, from.id, NEEDS[p].read))) {

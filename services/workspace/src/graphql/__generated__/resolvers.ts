@@ -658,7 +658,7 @@ export type Promotion = {
 /** One line of a promotion's report. */
 export type PromotionItem = {
   __typename?: 'PromotionItem';
-  /** CONNECTION, PIPELINE or MAPPING. */
+  /** CONNECTION, PIPELINE, MAPPING or TARGET_SCHEMA (one per target table). */
   kind: Scalars['String']['output'];
   name: Scalars['String']['output'];
   note: Maybe<Scalars['String']['output']>;
@@ -683,7 +683,9 @@ export type PromotionPart =
   /** Mappings (copied by the mapping service). */
   | 'MAPPINGS'
   /** Pipelines, paused, pointed at the target workspace's connections. */
-  | 'PIPELINES';
+  | 'PIPELINES'
+  /** The target schema (copied by the schema service as a new version of the target workspace's). */
+  | 'TARGET_SCHEMAS';
 
 export type PromotionStatus =
   | 'DONE'
