@@ -354,15 +354,7 @@ export class SessionManager {
     const { session } = found;
     if (session.revokedAt) return { kind: 'error', error: userError('SESSION_REVOKED', field, 'This session has been signed out. Sign in again.') };
     if (found.rotatedAt) {
-      await this.sessions.revoke(em, session.orgId, session.userId, session.id, 'refresh_token_reuse');
-      await audit(em, session.orgId, {
-        action: 'auth.session.revoked',
-        actorType: 'ANONYMOUS',
-        actorId: null,
-        targetType: 'Session',
-        targetId: session.id,
-        details: { reason: 'refresh_token_reuse' },
-      });
+      await this.revokeRefused(em, session, 'refresh_token_reuse');
       return {
         kind: 'error',
         revokedSessionId: session.id,
@@ -394,15 +386,7 @@ export class SessionManager {
     const tooOld = Date.now() - session.createdAt.getTime() > policy.absoluteLifetimeHours * 3600_000;
     if (idle || tooOld) {
       const reason = idle ? 'idle_timeout' : 'absolute_lifetime';
-      await this.sessions.revoke(em, session.orgId, session.userId, session.id, reason);
-      await audit(em, session.orgId, {
-        action: 'auth.session.revoked',
-        actorType: 'ANONYMOUS',
-        actorId: null,
-        targetType: 'Session',
-        targetId: session.id,
-        details: { reason },
-      });
+      await this.revokeRefused(em, session, reason);
       return {
         kind: 'error',
         revokedSessionId: session.id,
@@ -431,6 +415,22 @@ export class SessionManager {
       };
     }
     return { kind: 'ok', user, policy };
+  }
+
+  /**
+   * Inside the caller's transaction: revokes a session that a refresh or exchange refused to go on
+   * with (its refresh token reused, idle or too old), audited as revoked with no actor and the reason.
+   */
+  private async revokeRefused(em: EntityManager, session: Session, reason: 'refresh_token_reuse' | 'idle_timeout' | 'absolute_lifetime'): Promise<void> {
+    await this.sessions.revoke(em, session.orgId, session.userId, session.id, reason);
+    await audit(em, session.orgId, {
+      action: 'auth.session.revoked',
+      actorType: 'ANONYMOUS',
+      actorId: null,
+      targetType: 'Session',
+      targetId: session.id,
+      details: { reason },
+    });
   }
 
   /** After the commit of a refused refresh/exchange that revoked the session: tells the gateways. */
