@@ -18,22 +18,9 @@ import { createShield } from './shield';
 import { inputGuard } from './input-guard';
 import { makeFormatError } from './errors';
 import type { RequestContext } from './context';
+import { TLS_CIPHERS } from './tls';
 
-/**
- * TLS 1.2 and 1.3 only, forward-secret AEAD suites (TLS 1.3's own suites are always on and not
- * listed here): the Mozilla "intermediate" set.
- */
-export const TLS_CIPHERS = [
-  'ECDHE-ECDSA-AES128-GCM-SHA256',
-  'ECDHE-RSA-AES128-GCM-SHA256',
-  'ECDHE-ECDSA-AES256-GCM-SHA384',
-  'ECDHE-RSA-AES256-GCM-SHA384',
-  'ECDHE-ECDSA-CHACHA20-POLY1305',
-  'ECDHE-RSA-CHACHA20-POLY1305',
-].join(':');
-
-/** HSTS for browser-facing responses served over TLS (a year; the platform serves only https then). */
-export const HSTS_HEADER_VALUE = 'max-age=31536000';
+export { HSTS_HEADER_VALUE, TLS_CIPHERS } from './tls';
 
 /**
  * The https options of a server: from TLS_CERT_FILE + TLS_KEY_FILE (PEM) unless DLX_INTERNAL_TLS
