@@ -338,7 +338,7 @@ export class Analyzer {
     if (candidates.length > 1) {
       this.problem(
         'AMBIGUOUS_COLUMN',
-        `"${column}" is a column of ${candidates.map((s) => `"${s.alias}"`).join(' and ')}; qualify it, e.g. ${candidates[0].alias}.${column}.`,
+        `"${column}" is a column of ${[...new Set(candidates.map((s) => `"${s.alias}"`))].join(' and ')}; qualify it, e.g. ${candidates[0].alias}.${column}.`,
         location,
       );
       return undefined;

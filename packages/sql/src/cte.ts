@@ -4,7 +4,7 @@ import type { A_Const, ColumnRef, CommonTableExpr, JoinExpr, Node, RangeVar, Res
 import { parseSync } from 'libpg-query';
 import { Deparser } from 'pgsql-deparser';
 import { Analyzer, kindOf, names, valueOf, type Source } from './analyzer';
-import { firstLocation, loadSqlParser, parseText, precheck, suggest, tokenProblems } from './lexical';
+import { TOO_DEEP, firstLocation, isTooDeep, loadSqlParser, parseText, precheck, suggest, tokenProblems } from './lexical';
 import { SourceText } from './positions';
 import { decimalLiteral, templateSafeLiteral } from './quote';
 import type { CteRelation, CteResult, SqlProblem } from './types';
@@ -44,6 +44,23 @@ function byPosition(a: SqlProblem, b: SqlProblem): number {
 
 const str = (sval: string): Node => ({ String: { sval } }) as Node;
 
+/** A tree as JSON with sorted keys and without source locations, to compare two parses of equivalent text. */
+function shape(node: unknown): string {
+  const ignored = (key: string) => key === 'location' || key.endsWith('_start') || key.endsWith('_end');
+  const canonical = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(canonical);
+    if (value === null || typeof value !== 'object') return value;
+    const record = value as Record<string, unknown>;
+    return Object.fromEntries(
+      Object.keys(record)
+        .filter((k) => !ignored(k) && record[k] !== undefined)
+        .sort()
+        .map((k) => [k, canonical(record[k])]),
+    );
+  };
+  return JSON.stringify(canonical(node));
+}
+
 /** How a relation is reported in reads and lineage: schema.name, or name. */
 function relationLabel(r: CteRelation): string {
   return r.schema ? `${r.schema}.${r.name}` : r.name;
@@ -65,6 +82,7 @@ export async function parseCte(name: string, text: string, relations: CteRelatio
   try {
     return new CteChecker(name, source, relations).run();
   } catch (error) {
+    if (isTooDeep(error)) return { ok: false, problems: [TOO_DEEP] };
     return {
       ok: false,
       problems: [
@@ -77,6 +95,8 @@ export async function parseCte(name: string, text: string, relations: CteRelatio
 class CteChecker {
   private readonly analyzer: Analyzer;
   private readonly nonce = randomBytes(6).toString('hex');
+  /** Checking the right side of a set operation, whose output names come from the left. */
+  private namesOptional = false;
   /** Placeholder relation name → what to emit. */
   private readonly emits = new Map<string, string>();
 
@@ -190,7 +210,11 @@ class CteChecker {
 
   private setOperation(s: SelectStmt): Output[] {
     const left = s.larg ? this.select(s.larg) : [];
+    // The right side's columns take the left side's names: they need none of their own.
+    const optional = this.namesOptional;
+    this.namesOptional = true;
     const right = s.rarg ? this.select(s.rarg) : [];
+    this.namesOptional = optional;
     if (left.length !== right.length) {
       this.problem(
         'NODE_NOT_ALLOWED',
@@ -248,9 +272,9 @@ class CteChecker {
       const start = this.analyzer.reads.length;
       const t = this.analyzer.expr(rt.val, { aggregates: true });
       const name = rt.name ?? this.implicitName(rt.val);
-      if (name === undefined) {
+      if (name === undefined && !this.namesOptional) {
         this.problem('MISSING_ALIAS', 'Name this output column with AS, e.g. count(*) AS order_count.', rt.location ?? firstLocation(rt.val));
-      } else {
+      } else if (name !== undefined) {
         rt.name = name;
       }
       const reads: Output['reads'] = [];
@@ -265,7 +289,7 @@ class CteChecker {
     if (!written) this.problem('EMPTY', 'The SELECT has no output columns; list the columns the CTE provides.', 0);
     const seen = new Set<string>();
     for (const o of outputs) {
-      if (!o.name) continue;
+      if (!o.name || this.namesOptional) continue;
       if (seen.has(o.name)) this.problem('DUPLICATE_COLUMN', `The output column "${o.name}" appears twice; give one of them another name with AS.`, o.location);
       seen.add(o.name);
     }
@@ -489,9 +513,9 @@ class CteChecker {
 
   private emit(stmt: Node, literals: Map<string, string>): string {
     const deparsed = Deparser.deparse(stmt);
-    // The deparsed text must read back as one SELECT before anything is substituted into it.
+    // The deparsed text must read back as the very tree that was checked, before anything is substituted into it.
     const check = parseSync(deparsed).stmts ?? [];
-    if (check.length !== 1 || kindOf(check[0].stmt) !== 'SelectStmt') throw new Error('the SELECT did not re-emit as one SELECT');
+    if (check.length !== 1 || shape(check[0].stmt) !== shape(stmt)) throw new Error('the SELECT did not re-emit faithfully');
     return deparsed
       .replace(new RegExp(`"?(dlx_relation_\\d+_${this.nonce})"?`, 'g'), (_m, p: string) => this.emits.get(p) ?? _m)
       .replace(new RegExp(`'(dlx_literal_\\d+_${this.nonce})'`, 'g'), (_m, p: string) => {

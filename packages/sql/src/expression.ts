@@ -1,7 +1,7 @@
 /** Field-mapping expressions: one value expression over the mapping's source columns. */
 import type { Node, ResTarget, SelectStmt } from '@pgsql/types';
 import { Analyzer, kindOf, valueOf, type Source } from './analyzer';
-import { firstLocation, loadSqlParser, parseText, precheck, tokenProblems } from './lexical';
+import { TOO_DEEP, firstLocation, isTooDeep, loadSqlParser, parseText, precheck, tokenProblems } from './lexical';
 import { SourceText } from './positions';
 import { ExpressionPrinter } from './printer';
 import type { ExpressionResult, ExpressionScope, SqlProblem } from './types';
@@ -60,6 +60,7 @@ export async function parseExpression(text: string, scope: ExpressionScope): Pro
   try {
     return analyzeExpression(source, scope);
   } catch (error) {
+    if (isTooDeep(error)) return { ok: false, problems: [TOO_DEEP] };
     return {
       ok: false,
       problems: [

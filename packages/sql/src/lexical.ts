@@ -93,6 +93,17 @@ export function tokenProblems(source: SourceText): SqlProblem[] {
   return problems;
 }
 
+/** The problem for SQL nested beyond what the parser or the checks can recurse into. */
+export const TOO_DEEP: SqlProblem = {
+  code: 'TOO_LONG',
+  message: 'The SQL is nested too deeply to be checked; split it into simpler parts (for example a CTE).',
+};
+
+/** Whether an error is a stack overflow (a RangeError, whichever realm it comes from). */
+export function isTooDeep(error: unknown): boolean {
+  return (error as { name?: unknown } | null)?.name === 'RangeError';
+}
+
 /** Parse trees of recent texts, oldest first: the mapping compiler re-parses the same expressions on every compile. */
 const treeCache = new Map<string, ParseResult>();
 const TREE_CACHE_SIZE = 20_000;
@@ -112,6 +123,7 @@ export function parseText(source: SourceText, cached = false): { tree: ParseResu
     }
     return { tree };
   } catch (error) {
+    if (isTooDeep(error)) return { problem: TOO_DEEP };
     const message = error instanceof Error ? error.message : String(error);
     const cursor = hasSqlDetails(error) ? error.sqlDetails?.cursorPosition : undefined;
     const position = cursor !== undefined && cursor >= 0 ? source.fromCodePoint(cursor) : undefined;

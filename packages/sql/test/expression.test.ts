@@ -214,6 +214,12 @@ describe('parseExpression: refused input, with positions in the user text', () =
     expect((await refused('generate_series(1, 2)'))[0].message).toContain('set of rows');
   });
 
+  it('SQL nested too deeply for the parser is refused as TOO_LONG, and the parser keeps working', async () => {
+    const [p] = await refused('lower('.repeat(1400) + 'b' + ')'.repeat(1400));
+    expect(p.code).toBe('TOO_LONG');
+    expect((await ok('lower(b)')).sql).toBe('lower("t"."b")');
+  });
+
   it('an identifier of 63 bytes is fine, 64 is not (PostgreSQL would truncate it)', async () => {
     const long = { columns: [{ relation: 't', name: 'x'.repeat(63), type: 'text' }] };
     expect((await parseExpression('x'.repeat(63), long)).ok).toBe(true);

@@ -212,6 +212,89 @@ describe('fuzzing parseCte', () => {
   });
 });
 
+describe('fuzzing parseCte with generated SELECTs', () => {
+  const relations = [
+    {
+      schema: 'public',
+      name: 'T',
+      columns: [
+        { name: 'a', type: 'integer' },
+        { name: 'B c', type: 'text' },
+        { name: 'ts', type: 'timestamptz' },
+      ],
+      emit: "{{ ref('stg_t') }}",
+    },
+    {
+      name: 'u',
+      columns: [
+        { name: 'a', type: 'bigint' },
+        { name: 'x', type: 'text' },
+      ],
+      emit: '"w"."u"',
+    },
+  ];
+  it('are accepted and re-emit faithfully (the deparsed tree equals the checked one)', async () => {
+    const str = fc.string({ maxLength: 10 }).map((s) => `'${s.replace(/\0/g, '').replace(/'/g, "''")}'`);
+    const alias = fc.constantFrom('v', '"Odd ""name"""', '"select"', 'é', 'w');
+    const scalar = fc.oneof(
+      fc.constantFrom(
+        't.a',
+        't."B c"',
+        'u.x',
+        'u.a',
+        'lower(t."B c")',
+        "date_trunc('day', t.ts)",
+        'coalesce(u.x, t."B c")',
+        't.a + u.a',
+        "'{{ v }}'",
+        '0x10',
+        '1.5e3',
+      ),
+      str,
+    );
+    const select = fc
+      .record({
+        items: fc.uniqueArray(fc.tuple(scalar, alias), { minLength: 1, maxLength: 4, selector: ([, a]) => a }),
+        distinct: fc.boolean(),
+        join: fc.constantFrom('JOIN', 'LEFT JOIN', 'FULL JOIN'),
+        where: fc.option(
+          fc.tuple(fc.constantFrom('u.x', 't."B c"', 'lower(u.x)'), fc.constantFrom('=', '<>', 'IS DISTINCT FROM'), str).map((p) => p.join(' ')),
+          { nil: undefined },
+        ),
+        window: fc.boolean(),
+        order: fc.boolean(),
+        limit: fc.option(fc.nat(100), { nil: undefined }),
+      })
+      .map((q) => {
+        const items = q.items.map(([e, a]) => `${e} AS ${a}`);
+        if (q.window) items.push('row_number() OVER (PARTITION BY u.x ORDER BY t.ts DESC) AS rn');
+        return [
+          `SELECT ${q.distinct ? 'DISTINCT ' : ''}${items.join(', ')}`,
+          `FROM public."T" t ${q.join} u ON u.a = t.a`,
+          q.where ? `WHERE (${q.where})::text IS NOT NULL` : '',
+          q.order ? 'ORDER BY 1 DESC NULLS LAST' : '',
+          q.limit !== undefined ? `LIMIT ${q.limit}` : '',
+        ].join('\n');
+      });
+    const grouped = fc
+      .tuple(fc.constantFrom('count(*)', 'sum(t.a)', "string_agg(u.x, ',' ORDER BY u.x)", 'max(t.ts)', 'count(DISTINCT u.x) FILTER (WHERE t.a > 1)'), alias)
+      .map(([agg, a]) => `SELECT u.x, ${agg} AS ${a} FROM u JOIN public."T" AS t USING (a) GROUP BY u.x HAVING count(*) > 0 ORDER BY u.x`);
+    const union = fc
+      .tuple(scalar, alias, fc.constantFrom('UNION', 'UNION ALL', 'EXCEPT', 'INTERSECT'), scalar)
+      .map(([e, a, op, r]) => `SELECT (${e})::text AS ${a} FROM u, public."T" t ${op} SELECT (${r})::text FROM u JOIN public."T" t USING (a)`);
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(select, grouped, union), async (text) => {
+        const r = await parseCte('c', text, relations);
+        if (!r.ok) throw new Error(`${text}: ${JSON.stringify(r.problems)}`);
+        const emitted = r.sql.split("{{ ref('stg_t') }}").join('stg_t');
+        expect(parseSync(emitted).stmts).toHaveLength(1);
+        expect(emitted).not.toMatch(/[{}]/);
+      }),
+      { numRuns: 400 },
+    );
+  });
+});
+
 describe('throughput', () => {
   it('parses 200 × 50 expressions (time reported, not asserted)', async () => {
     const samples = [
