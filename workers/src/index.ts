@@ -9,6 +9,7 @@ import { defaultPipelineFilter, startPipelineRunner } from './pipeline-runner';
 import { setNetworkPolicy } from './connectors/net';
 import { startPreviewResponder } from './preview/responder';
 import { DagsterClient } from './dagster/client';
+import { startCancelResponder } from './dagster/cancel';
 
 /** The data-plane worker: pulls jobs from JetStream, runs them, reports on RUNS. */
 async function main() {
@@ -69,6 +70,7 @@ async function main() {
   const previews = env.WAREHOUSE_ADMIN_URL
     ? startPreviewResponder({ nc: nats.nc, log, warehouseAdminUrl: env.WAREHOUSE_ADMIN_URL, subject: env.PREVIEW_FILTER_SUBJECT })
     : null;
+  const cancels = options.dagster ? startCancelResponder({ nc: nats.nc, log, client: options.dagster }) : null;
   if (!warehouse) log.warn('WAREHOUSE_ADMIN_URL is not set: this worker leaves warehouse, column and pipeline jobs and previews to others');
   log.info(
     {
@@ -89,6 +91,7 @@ async function main() {
       { name: 'source jobs (drain in-flight)', close: async () => sources?.stop() },
       { name: 'pipeline jobs (drain in-flight)', close: async () => pipelines?.stop() },
       { name: 'previews (answer in-flight)', close: async () => previews?.stop() },
+      { name: 'run cancel requests', close: async () => cancels?.stop() },
       { name: 'nats', close: () => nats.close() },
     ],
     Math.max(10000, env.JOB_ACK_WAIT_MS),

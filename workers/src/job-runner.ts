@@ -58,6 +58,8 @@ type JobOf<K extends JobKind> = Extract<JobMessage, { kind: K }>;
 /** What a handler reports: the run's terminal state (with summary and error), and fields for the `job finished` log line. */
 interface JobResult {
   ok: boolean;
+  /** The run was canceled (its Dagster run terminated): CANCELED instead of FAILURE. */
+  canceled?: boolean;
   summary?: string;
   error?: { code: string; message: string };
   log?: Record<string, unknown>;
@@ -147,8 +149,12 @@ export class JobRunner {
   private jobHandlers(): Handlers {
     const o = this.o;
     const secrets = this.secrets;
-    const outcome = (r: { ok: boolean; summary: string; error?: { code: string; message: string } }, log: Record<string, unknown> = {}): JobResult => ({
+    const outcome = (
+      r: { ok: boolean; summary: string; error?: { code: string; message: string }; canceled?: boolean },
+      log: Record<string, unknown> = {},
+    ): JobResult => ({
       ok: r.ok,
+      canceled: r.canceled,
       summary: r.summary,
       error: r.error,
       log: { code: r.error?.code, ...log },
@@ -231,7 +237,7 @@ export class JobRunner {
     log.info('job started');
     const result = await handler(job as JobOf<JobKind>, report);
     // The one finish step of every job: the run's terminal state, then the log line.
-    await report.state(result.ok ? 'SUCCESS' : 'FAILURE', { summary: result.summary, error: result.error });
+    await report.state(result.canceled ? 'CANCELED' : result.ok ? 'SUCCESS' : 'FAILURE', { summary: result.summary, error: result.error });
     log.info({ ok: result.ok, ...result.log }, 'job finished');
   }
 

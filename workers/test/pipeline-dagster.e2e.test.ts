@@ -3,7 +3,7 @@ import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'n
 import path from 'node:path';
 import type { Client } from 'pg';
 import { parseKey, seal } from '@datalinx/common';
-import { pipelineSecretAad, runEvent, type RunStateChangedV1 } from '@datalinx/contracts';
+import { pipelineSecretAad, runCancelSubject, runEvent, type RunStateChangedV1 } from '@datalinx/contracts';
 import { DagsterClient } from '../src/dagster/client';
 import { DagsterInstance } from './support/dagster-instance';
 import { postgresSource } from './support/sources';
@@ -47,10 +47,14 @@ describe('pipeline.run through Dagster (worker process, Dagster webserver + daem
       WAREHOUSE_ADMIN_URL: e2e.wh.url,
       CONNECTION_ALLOWED_NETWORKS: '127.0.0.0/8,::1/128',
       NATS_URL: process.env.NATS_URL!,
+      // Incremental batches pause, so that the cancel case catches its run mid-load.
+      SYNC_BATCH_DELAY_MS: '1500',
     });
     expect((await e2e.provision()).state).toBe('SUCCESS');
     await srcc.query(`CREATE TABLE public.orders (id int PRIMARY KEY, amount numeric(10,2), status text NOT NULL)`);
     await srcc.query(`INSERT INTO public.orders SELECT g, g * 1.5, CASE WHEN g % 3 = 0 THEN 'paid' ELSE 'new' END FROM generate_series(1, 300) g`);
+    await srcc.query(`CREATE TABLE public.events (id int PRIMARY KEY, updated_at timestamptz NOT NULL)`);
+    await srcc.query(`INSERT INTO public.events SELECT g, '2024-01-01'::timestamptz + g * interval '1 second' FROM generate_series(1, 400) g`);
     e2e.nats.nc.subscribe(`runs.${workspaceId}.>`, {
       callback: (_err, m) => {
         const ev = runEvent.safeParse(m.json());
@@ -99,7 +103,7 @@ describe('pipeline.run through Dagster (worker process, Dagster webserver + daem
     for (const [name, sql] of Object.entries(models)) writeFileSync(path.join(dir, 'models', `${name}.sql`), `${sql}\n`);
   }
 
-  async function run(o: { dbt?: string } = {}): Promise<{ runId: string; result: Promise<RunResult> }> {
+  async function run(o: { dbt?: string; def?: object; batchRows?: number } = {}): Promise<{ runId: string; result: Promise<RunResult> }> {
     const jobId = randomUUID();
     const secrets = seal(parseKey(masterKey), JSON.stringify({ password: PASSWORD }), pipelineSecretAad(jobId, connectionId));
     const { runId } = await e2e.publish({
@@ -109,11 +113,17 @@ describe('pipeline.run through Dagster (worker process, Dagster webserver + daem
       payload: {
         trigger: 'MANUAL',
         pipelineId: randomUUID(),
-        definition: { sources: [{ connectionId, tables: ['public.orders'] }], targets: [], checks: [], exports: [], schemaDriftPolicy: 'PROPAGATE' },
+        definition: {
+          sources: [{ connectionId, ...(o.def ?? { tables: ['public.orders'] }) }],
+          targets: [],
+          checks: [],
+          exports: [],
+          schemaDriftPolicy: 'PROPAGATE',
+        },
         load: {
           destination: { schema, role },
           sources: [{ connectionId, name: 'shop db', config: postgresSource(e2e.src.name), secrets }],
-          batchRows: 50_000,
+          batchRows: o.batchRows ?? 50_000,
           statementTimeoutMs: 60_000,
         },
         ...(o.dbt ? { dbt: { project: `${workspaceId}/${o.dbt}` } } : {}),
@@ -196,6 +206,40 @@ describe('pipeline.run through Dagster (worker process, Dagster webserver + daem
     expect(r.steps.find((s) => s.step === 'models: broken')).toMatchObject({ status: 'FAILURE', message: expect.stringMatching(/no_such_column/) });
     expect(r.steps.find((s) => s.step === 'models: orders_by_status')?.status).toBe('SUCCESS');
     expect(r.steps.find((s) => s.step === 'models')?.status).toBe('FAILURE');
+  }, 180_000);
+
+  it('cancel: a request on dlx.run.cancel.<workspace> terminates the Dagster run mid-load: CANCELING, then CANCELED, the table not swapped in', async () => {
+    const { runId, result } = await run({
+      def: { tables: ['public.events'], incremental: [{ table: 'public.events', cursorColumn: 'updated_at' }] },
+      batchRows: 50,
+    });
+    // Wait for the load step to be running in Dagster.
+    let dagsterRunId = '';
+    for (const until = Date.now() + 120_000; Date.now() < until && !dagsterRunId; await new Promise((r) => setTimeout(r, 300))) {
+      const [d] = await client.runsTagged('datalinx/run', runId);
+      if (!d) continue;
+      const log = await client.logsForRun(d.runId, null, 10_000);
+      if (log.events.some((e) => e.stepKey?.startsWith('load[') && /shop db: tables selected: SUCCESS/.test(e.message))) dagsterRunId = d.runId;
+    }
+    expect(dagsterRunId).not.toBe('');
+    // A batch or two in (each pauses 1.5 s).
+    await new Promise((r) => setTimeout(r, 2500));
+    const ask = (body: object) => e2e.nats.nc.request(runCancelSubject(workspaceId), JSON.stringify(body), { timeout: 30_000 }).then((m) => m.json());
+    expect(await ask({ v: 1, workspaceId, runId })).toEqual({ ok: true, dagsterRunId, state: 'CANCELING' });
+    const r = await result;
+    expect(r.state).toBe('CANCELED');
+    expect(r.states).toEqual(expect.arrayContaining(['STARTED', 'CANCELING', 'CANCELED']));
+    expect(r.error?.code).toBe('CANCELED');
+    expect(r.steps.find((s) => s.step === 'shop db: load')).toBeUndefined();
+    expect((await client.run(dagsterRunId))?.status).toBe('CANCELED');
+    const loaded = await whc
+      .query(`SELECT count(*)::int AS n FROM ${schema}.raw_public__events WHERE _dlx_run_id = $1`, [runId])
+      .catch(() => ({ rows: [{ n: 0 }] }));
+    expect(loaded.rows[0].n).toBeLessThan(400);
+    // Finished runs and unknown ones are refused with a reason.
+    expect(await ask({ v: 1, workspaceId, runId })).toMatchObject({ ok: false, error: { code: 'RUN_FINISHED' } });
+    expect(await ask({ v: 1, workspaceId, runId: randomUUID() })).toMatchObject({ ok: false, error: { code: 'RUN_NOT_FOUND' } });
+    expect(await ask({ v: 1, workspaceId: randomUUID(), runId })).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
   }, 180_000);
 
   it('no plaintext secret in Dagster: neither the run config, the event log, nor any file of the instance holds the source password', async () => {

@@ -72,3 +72,23 @@ export type RunStepV1 = z.infer<typeof runStepV1>;
 export type RunProgressV1 = z.infer<typeof runProgressV1>;
 
 export const runSubject = (workspaceId: string, runId: string) => `runs.${workspaceId}.${runId}` as const;
+
+/**
+ * Cancel a run that Dagster executes (pipeline.run): core NATS request/reply on
+ * `dlx.run.cancel.<workspaceId>`, answered by one worker with Dagster (queue group
+ * `dlx-run-cancel`), which terminates the run's Dagster run. The run then goes CANCELING →
+ * CANCELED on RUNS as the worker following it sees Dagster's events.
+ */
+export const RUN_CANCEL_SUBJECT_PREFIX = 'dlx.run.cancel';
+export const RUN_CANCEL_QUEUE = 'dlx-run-cancel';
+export const runCancelSubject = (workspaceId: string) => `${RUN_CANCEL_SUBJECT_PREFIX}.${workspaceId}` as const;
+export const runCancelRequestV1 = z.object({ v: z.literal(1), workspaceId: z.string().uuid(), runId: z.string().uuid() }).strict();
+export type RunCancelRequestV1 = z.infer<typeof runCancelRequestV1>;
+export const runCancelReplyV1 = z.union([
+  z.object({ ok: z.literal(true), dagsterRunId: z.string(), state: z.enum(['CANCELING', 'CANCELED']) }),
+  z.object({
+    ok: z.literal(false),
+    error: z.object({ code: z.enum(['INVALID_REQUEST', 'RUN_NOT_FOUND', 'RUN_FINISHED', 'DAGSTER_UNAVAILABLE']), message: z.string() }),
+  }),
+]);
+export type RunCancelReplyV1 = z.infer<typeof runCancelReplyV1>;

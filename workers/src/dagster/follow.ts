@@ -13,7 +13,10 @@ export const PIPELINE_JOB = 'pipeline_run';
 type StepStatus = 'SUCCESS' | 'FAILURE' | 'SKIPPED';
 
 /** What one Dagster event becomes on RUNS (before ids and sequence numbers are assigned). */
-export type Mapped = { type: 'step'; step: string; status: StepStatus; message: string; durationMs: number } | { type: 'progress'; step: string; rows: number };
+export type Mapped =
+  | { type: 'step'; step: string; status: StepStatus; message: string; durationMs: number }
+  | { type: 'progress'; step: string; rows: number }
+  | { type: 'state'; state: 'CANCELING' };
 
 interface LoadStepRecord {
   step: string;
@@ -90,8 +93,11 @@ export class DagsterEventMapper {
         this.end = 'FAILURE';
         this.error ??= { code: 'DAGSTER_RUN_FAILED', message: ev.error ?? ev.message };
         return [];
+      case 'RunCancelingEvent':
+        return [{ type: 'state', state: 'CANCELING' }];
       case 'RunCanceledEvent':
         this.end = 'CANCELED';
+        this.error = { code: 'CANCELED', message: `The run was canceled: ${ev.message}` };
         return [];
       default:
         return [];
@@ -203,6 +209,10 @@ export class DagsterRunPublisher {
 
   async emit(m: Mapped): Promise<void> {
     const id = `${this.job.runId}:dagster:${this.dagsterRunId}`;
+    if (m.type === 'state') {
+      await this.publish({ ...this.base(), type: 'run.state', eventId: `${id}:${m.state}`, state: m.state });
+      return;
+    }
     if (m.type === 'progress') {
       const seq = this.progressSeq++;
       await this.publish({ ...this.base(), type: 'run.progress', eventId: `${id}:p${seq}`, step: m.step, rows: m.rows, bytes: 0 });

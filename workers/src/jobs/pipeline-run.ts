@@ -382,7 +382,10 @@ export function dagsterRunConfig(job: PipelineRunJobV2): Record<string, unknown>
  * the run's STARTED state. Checks and exports are not Dagster steps yet: non-empty, they end a
  * successful run FAILURE STAGE_NOT_AVAILABLE (the loaded data and built models stay).
  */
-export async function runPipelineInDagster(job: PipelineRunJobV2, o: DagsterPipelineOptions): Promise<SyncOutcome & { dagsterRunId: string }> {
+export async function runPipelineInDagster(
+  job: PipelineRunJobV2,
+  o: DagsterPipelineOptions,
+): Promise<SyncOutcome & { dagsterRunId: string; canceled?: boolean }> {
   const t0 = Date.now();
   const existing = (await o.client.runsTagged(RUN_TAG, job.runId)).filter((r) => r.tags[JOB_TAG] === job.jobId);
   const run =
@@ -402,6 +405,7 @@ export async function runPipelineInDagster(job: PipelineRunJobV2, o: DagsterPipe
   if (end.status !== 'SUCCESS') {
     return {
       ok: false,
+      canceled: end.status === 'CANCELED',
       rows: end.rows,
       dagsterRunId: run.runId,
       summary: `${end.status === 'CANCELED' ? 'canceled' : 'failed'} in ${inDagster}; loaded: ${loadedText}`,

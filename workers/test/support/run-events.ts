@@ -50,11 +50,11 @@ export class RunEvents {
     });
   }
 
-  /** Polls (every 100 ms) until the run reaches SUCCESS or FAILURE; throws `run <id> did not finish` after the timeout. */
+  /** Polls (every 100 ms) until the run reaches SUCCESS, FAILURE or CANCELED; throws `run <id> did not finish` after the timeout. */
   async finished(runId: string, o: Partial<FinishedOptions> = {}): Promise<RunResult> {
     const { timeoutMs, settleMs } = { ...this.defaults, ...o };
     for (const until = Date.now() + timeoutMs; Date.now() < until; await sleep(100)) {
-      const end = this.of(runId).find((e) => e.type === 'run.state' && ['SUCCESS', 'FAILURE'].includes(e.state));
+      const end = this.of(runId).find((e) => e.type === 'run.state' && ['SUCCESS', 'FAILURE', 'CANCELED'].includes(e.state));
       if (!end || end.type !== 'run.state') continue;
       if (settleMs > 0) await sleep(settleMs);
       const all = this.of(runId);
