@@ -107,6 +107,10 @@ const CONSTRUCT_NAMES: Record<string, string> = {
   JsonParseExpr: 'JSON()',
   MergeSupportFunc: 'MERGE functions',
   SetToDefault: 'DEFAULT',
+  NamedArgExpr: 'named arguments (name => value)',
+  A_Indirection: 'field selections and array slices',
+  RangeTableSample: 'TABLESAMPLE',
+  CurrentOfExpr: 'CURRENT OF',
 };
 
 const BOOLEAN_TESTS: Record<string, string> = {

@@ -109,6 +109,14 @@ describe('parseExpression: accepted expressions', () => {
     expect(r.type).toBe(type);
   });
 
+  it('the same text in another scope resolves against that scope (parse trees are cached, analyses are not)', async () => {
+    const a = await parseExpression('upper(name)', { columns: [{ relation: 'p', name: 'name', type: 'text' }] });
+    const b = await parseExpression('upper(name)', { columns: [{ relation: 'q', name: 'name', type: 'text' }] });
+    expect(a).toMatchObject({ ok: true, sql: 'upper("p"."name")' });
+    expect(b).toMatchObject({ ok: true, sql: 'upper("q"."name")' });
+    expect((await parseExpression('upper(name)', { columns: [] })).ok).toBe(false);
+  });
+
   it('lists the columns read (once each) and the functions in evaluation order', async () => {
     const r = await ok("concat_ws(' ', upper(b), lower(b), o.email)");
     expect(r.columns).toEqual([
