@@ -440,6 +440,39 @@ describe('mapping spec, states, SQL, versions and drift', () => {
     expect((await runCompiled(view.sql!)).map((r: { order_total: string | null }) => r.order_total)).toEqual(['12.35', null]);
   });
 
+  it('fills unmapped columns from wildcards: one claim maps the column, two make it AMBIGUOUS; a join key that is no column is a UserError', async () => {
+    const base = spec({ expectedVersion: view.version });
+    const withWildcards = {
+      ...base,
+      ctes: [{ name: 'ids', sql: 'SELECT id AS customer_id FROM public.customers' }],
+      sources: [...base.sources, { alias: 'x', cte: 'ids' }],
+      joins: [...base.joins, { alias: 'x', type: 'INNER', on: [{ leftAlias: 'c', leftColumn: 'id', rightColumn: 'customer_id' }] }],
+      fields: base.fields.filter((f) => f.column !== 'customer_id' && f.column !== 'email'),
+      wildcards: ['c', 'o', 'x'],
+    };
+    const badJoin = await gql<{ updateMapping: Payload }>(editor, UPDATE, {
+      input: {
+        ...withWildcards,
+        joins: [base.joins[0], { alias: 'x', type: 'INNER', on: [{ leftAlias: 'c', leftColumn: 'nope', rightColumn: 'customer_id' }] }],
+      },
+    });
+    expect(badJoin.updateMapping.errors.map((e) => [e.code, e.field])).toEqual([['JOIN_INVALID', 'joins.1.on.0.leftColumn']]);
+    const res = await gql<{ updateMapping: Payload }>(editor, UPDATE, { input: withWildcards });
+    expect(res.updateMapping.errors).toEqual([]);
+    view = res.updateMapping.mapping!;
+    expect(view.fields.find((f) => f.column === 'email')).toMatchObject({
+      state: 'MAPPED',
+      kind: 'WILDCARD',
+      lineage: { sources: [{ connectionId: conn, schema: 'public', table: 'customers', column: 'email' }] },
+    });
+    expect(view.fields.find((f) => f.column === 'customer_id')).toMatchObject({
+      state: 'AMBIGUOUS',
+      kind: 'WILDCARD',
+      reason: 'wildcards o and x both have a column customer_id',
+    });
+    expect(view.sql).toBeNull();
+  });
+
   it('keeps versions, diffs them field by field, reverts, and refuses a stale version', async () => {
     const stale = await gql<{ updateMapping: Payload }>(editor, UPDATE, { input: spec({ expectedVersion: 2 }) });
     expect(stale.updateMapping.errors.map((e) => e.code)).toEqual(['VERSION_CONFLICT']);
@@ -499,5 +532,56 @@ describe('mapping spec, states, SQL, versions and drift', () => {
       reason: 'source column public.customers.email was removed in snapshot v2',
     });
     expect(read.mapping.sql).toBeNull();
+  });
+
+  it('puts every field in ERROR when a join key is retyped, once per snapshot however often it is delivered', async () => {
+    const retyped = { ...orders, columns: orders.columns.map((c) => (c.name === 'customer_id' ? { ...c, type: 'text' } : c)) };
+    const withoutEmail = { ...customers, columns: customers.columns.filter((c) => c.name !== 'email') };
+    const snapshotId = await publishSnapshot(3, [withoutEmail, retyped]);
+    const reason = 'source column public.orders.customer_id changed type from integer to text in snapshot v3';
+    const [notice] = await ds.query(`SELECT fields FROM mapping.drift_notice WHERE mapping_id = $1 AND snapshot_id = $2`, [mappingId, snapshotId]);
+    expect(notice.fields).toEqual(['customer_id', 'name_hash', 'order_total', 'source', 'region'].map((column) => ({ column, reason })));
+    // The same version again (a redelivery, new message ids) is stale: no second notice or event.
+    for (const part of sourceSnapshotCreatedParts(
+      { orgId: orgA, workspaceId: ws, connectionId: conn, snapshotId, version: 3, runId: randomUUID(), createdAt: new Date().toISOString() },
+      [withoutEmail, retyped],
+      200,
+    ))
+      await nats.js.publish(SOURCE_SNAPSHOT_CREATED_V1, encodeJson(part), { msgID: randomUUID() });
+    await until('the redelivery settled', async () => {
+      const info = await nats.jsm.consumers.info(STREAMS.EVENTS.name, `mapping-ss-${suffix}`);
+      return info.num_pending === 0 && info.num_ack_pending === 0;
+    });
+    expect(await ds.query(`SELECT count(*)::int AS n FROM mapping.drift_notice WHERE mapping_id = $1`, [mappingId])).toEqual([{ n: 2 }]);
+    expect(await ds.query(`SELECT count(*)::int AS n FROM mapping.outbox WHERE subject = $1`, [MAPPING_DRIFT_DETECTED_V1])).toEqual([{ n: 2 }]);
+    const read = await gql<{ mapping: MappingView }>(reader, ONE, { id: mappingId });
+    expect(read.mapping.fields.map((f) => [f.column, f.state, f.reason])).toEqual([
+      ['customer_id', 'ERROR', reason],
+      ['email', 'ERROR', 'source column public.customers.email was removed in snapshot v2'],
+      ['name_hash', 'ERROR', reason],
+      ['order_total', 'ERROR', reason],
+      ['source', 'ERROR', reason],
+      ['note', 'UNMAPPED', null],
+      ['region', 'ERROR', reason],
+    ]);
+  });
+
+  it('keeps the highest target schema version: an older one changes nothing', async () => {
+    const older = targetSchemaChangedV1.parse({
+      orgId: orgA,
+      workspaceId: ws,
+      version: 1,
+      tableIds: {},
+      actor: { kind: 'system', id: null },
+      document: { format: 'datalinx.target-schema', formatVersion: 1, tables: [], relationships: [] },
+    });
+    const dao = new CatalogDao(app);
+    expect(await dao.applyTargetSchema(older)).toBe(false);
+    expect(await dao.applyTargetSchema({ ...older, version: 2, tableIds: { dim_customer: tableId } })).toBe(true);
+    const [row] = await ds.query(`SELECT version, document FROM mapping.target_schema_ref WHERE workspace_id = $1`, [ws]);
+    expect(row).toMatchObject({ version: 2, document: { tables: [] } });
+    // The table is gone from the schema: the mapping has no columns to fill, and no SQL.
+    const read = await gql<{ mapping: MappingView }>(reader, ONE, { id: mappingId });
+    expect(read.mapping).toMatchObject({ fields: [], sql: null });
   });
 });

@@ -36,6 +36,8 @@ export interface CteAnalysis {
   ok: boolean;
   problem: string | null;
   sql: string | null;
+  /** Every source column it reads (in any clause, through the CTEs it reads), for drift. */
+  reads: SourceColumnRef[];
 }
 
 export interface MappingAnalysis {
@@ -49,6 +51,8 @@ export interface MappingAnalysis {
   refs: string[];
   /** Join keys the model reads, for drift. */
   joinKeys: SourceColumnRef[];
+  /** Join keys that are not columns of their source (a save refuses them; after drift they put the fields in ERROR). */
+  joinIssues: Array<{ path: string; message: string }>;
 }
 
 /** What a drift notice says about a column, while the mapping was not changed since. */
@@ -114,12 +118,18 @@ export async function analyzeMapping(
     cteNames.add(cte.name);
     const res = await parseCte(cte.name, cte.sql, cteRelations);
     if (res.ok) {
+      const reads: SourceColumnRef[] = [];
+      for (const r of res.reads) {
+        const earlier = cteAnalyses.find((c) => c.name === r.relation);
+        if (earlier) reads.push(...earlier.reads);
+        else reads.push(...tablesNamed(catalog, r.relation).map((t) => ({ connectionId: t.connectionId, schema: t.schema, table: t.name, column: r.column })));
+      }
       cteOut.set(cte.name, { columns: res.columns, lineage: res.lineage });
       cteRelations.push({ name: cte.name, columns: res.columns, emit: quoteIdent(cte.name) });
-      cteAnalyses.push({ name: cte.name, ok: true, problem: null, sql: res.sql });
+      cteAnalyses.push({ name: cte.name, ok: true, problem: null, sql: res.sql, reads: dedupe(reads) });
       for (const m of res.sql.matchAll(new RegExp(REF_MARK, 'g'))) cteRefs.add(m[1]!);
     } else {
-      cteAnalyses.push({ name: cte.name, ok: false, problem: res.problems.map(problemText).join('; '), sql: null });
+      cteAnalyses.push({ name: cte.name, ok: false, problem: res.problems.map(problemText).join('; '), sql: null, reads: [] });
     }
   }
 
@@ -152,6 +162,7 @@ export async function analyzeMapping(
   const joined = new Set<string>(spec.sources[0] ? [spec.sources[0].alias] : []);
   const joinKeys: SourceColumnRef[] = [];
   const joinProblems: string[] = [];
+  const joinIssues: Array<{ path: string; message: string }> = [];
   const joinSql: string[] = [];
   spec.joins.forEach((j, i) => {
     const idx = sourceIndex.get(j.alias);
@@ -164,9 +175,9 @@ export async function analyzeMapping(
         return void structure.push(userError('SOURCE_NOT_FOUND', `joins.${i}.on.${k}.leftAlias`, `There is no source called ${p.leftAlias}.`));
       if (!joined.has(p.leftAlias))
         return void structure.push(userError('JOIN_INVALID', `joins.${i}.on.${k}.leftAlias`, `${p.leftAlias} is not in the FROM or joined before ${j.alias}.`));
-      for (const [alias, column] of [
-        [p.leftAlias, p.leftColumn],
-        [j.alias, p.rightColumn],
+      for (const [alias, column, side] of [
+        [p.leftAlias, p.leftColumn, 'leftColumn'],
+        [j.alias, p.rightColumn, 'rightColumn'],
       ] as const) {
         const rel = relations.get(alias);
         if (!rel) continue;
@@ -174,7 +185,9 @@ export async function analyzeMapping(
         if (rel.kind === 'table') joinKeys.push({ connectionId: rel.table.connectionId, schema: rel.table.schema, table: rel.table.name, column });
         if (!col) {
           const ref = rel.kind === 'table' ? { connectionId: rel.table.connectionId, schema: rel.table.schema, table: rel.table.name, column } : null;
-          joinProblems.push((ref && drift.get(key(ref))) ?? `join key ${alias}.${column} is not a column of ${alias}`);
+          const message = `join key ${alias}.${column} is not a column of ${alias}`;
+          joinProblems.push((ref && drift.get(key(ref))) ?? message);
+          joinIssues.push({ path: `joins.${i}.on.${k}.${side}`, message: `${message[0]!.toUpperCase()}${message.slice(1)}.` });
         }
       }
       on.push(`${quoteIdent(p.leftAlias)}.${quoteIdent(p.leftColumn)} = ${quoteIdent(j.alias)}.${quoteIdent(p.rightColumn)}`);
@@ -280,7 +293,14 @@ export async function analyzeMapping(
       `${withClause}SELECT\n${items.join(',\n')}\nFROM ${fromItem(first)} AS ${quoteIdent(spec.sources[0]!.alias)}${joinSql.map((j) => `\n${j}`).join('')}`,
     );
   }
-  return { structure, fields, ctes: cteAnalyses.map((c) => ({ ...c, sql: c.sql && toJinja(c.sql) })), sql, refs: [...new Set(refs)].sort(), joinKeys };
+  return { structure, fields, ctes: cteAnalyses.map((c) => ({ ...c, sql: c.sql && toJinja(c.sql) })), sql, refs: [...new Set(refs)].sort(), joinKeys, joinIssues };
+}
+
+/** The catalog tables a CTE's relation names (`schema.name`, or a bare name). */
+function tablesNamed(catalog: readonly CatalogSnapshot[], relation: string): CatalogTable[] {
+  const dot = relation.indexOf('.');
+  const [schema, name] = dot >= 0 ? [relation.slice(0, dot), relation.slice(dot + 1)] : [undefined, relation];
+  return catalog.flatMap((c) => c.tables.filter((t) => t.name === name && (schema === undefined || t.schema === schema)));
 }
 
 function columnsOf(rel: Relation): Array<{ name: string; type: string }> {

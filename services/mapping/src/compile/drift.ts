@@ -43,9 +43,12 @@ export async function detectDrift(
     const analysis = await analyzeMapping(m.spec, targetOf(m), catalogBefore);
     const joinBreak = analysis.joinKeys.map(why).find((r): r is string => r !== null);
     const fields: MappingDrift['fields'] = [];
+    const cteReads = new Map(analysis.ctes.map((c) => [`cte ${c.name}`, c.reads]));
     for (const f of analysis.fields) {
       if (f.state !== 'MAPPED') continue;
-      const reason = f.sources.map(why).find((r): r is string => r !== null) ?? (f.kind !== 'CONSTANT' ? joinBreak : undefined) ?? joinBreak;
+      // What the field reads: its lineage, and every column of the CTEs it passes through (filters and joins inside them too).
+      const reads = [...f.sources, ...f.transformations.flatMap((t) => cteReads.get(t) ?? [])];
+      const reason = reads.map(why).find((r): r is string => r !== null) ?? joinBreak;
       if (reason) fields.push({ column: f.column, reason });
     }
     if (fields.length) out.push({ mapping: m, fields });

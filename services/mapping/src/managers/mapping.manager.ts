@@ -3,7 +3,7 @@ import DataLoader from 'dataloader';
 import { ForbiddenError, UnauthenticatedError, type Logger, isUuid } from '@datalinx/common';
 import { byIdLoader, hasWorkspacePermission, type AuthenticatedViewer, type Viewer, perViewer } from '@datalinx/graphql-kit';
 import type { TargetTable } from '@datalinx/contracts';
-import type { Author, MappingDao, MappingVersionRow } from '../daos/mapping.dao';
+import type { Author, DriftNoticeRow, MappingDao, MappingVersionRow } from '../daos/mapping.dao';
 import type { CatalogDao, CatalogSnapshot, TargetSchemaRef } from '../daos/catalog.dao';
 import type { Mapping } from '../entities/mapping.entity';
 import { MAPPING_CREATED_V1 } from '../events';
@@ -70,7 +70,7 @@ export class MappingManager {
   private readonly byId: (viewer: Viewer) => DataLoader<string, Mapping | null>;
   private readonly facts: (viewer: Viewer) => DataLoader<string, WorkspaceFacts>;
   private readonly analyses: (viewer: Viewer) => Map<string, Promise<MappingAnalysis>>;
-  private readonly drift: (viewer: Viewer) => DataLoader<string, Map<string, string>>;
+  private readonly drift: (viewer: Viewer) => DataLoader<string, DriftNoticeRow[]>;
   private readonly versionLoader: (viewer: Viewer) => DataLoader<string, MappingVersionRow[]>;
   private readonly byTarget: (viewer: Viewer) => DataLoader<string, Mapping | null>;
 
@@ -107,16 +107,9 @@ export class MappingManager {
     );
     this.drift = perViewer(
       (viewer) =>
-        new DataLoader<string, Map<string, string>>(async (ids) => {
-          const orgId = this.orgIdOrNull(viewer)!;
-          const notices = await this.mappings.driftNoticesOf(this.dsOf(), orgId, ids);
-          return ids.map((id) => {
-            const out = new Map<string, string>();
-            // Newest first: the latest notice's reason wins.
-            for (const n of notices.filter((x) => x.mappingId === id))
-              for (const f of n.fields) if (!out.has(`field:${f.column}`)) out.set(`field:${f.column}`, f.reason);
-            return out;
-          });
+        new DataLoader<string, DriftNoticeRow[]>(async (ids) => {
+          const notices = await this.mappings.driftNoticesOf(this.dsOf(), this.orgIdOrNull(viewer)!, ids);
+          return ids.map((id) => notices.filter((n) => n.mappingId === id));
         }),
     );
     this.versionLoader = perViewer(
@@ -201,22 +194,11 @@ export class MappingManager {
     if (!p) {
       p = (async () => {
         const [facts, drift] = await Promise.all([this.facts(viewer).load(m.workspaceId), this.drift(viewer).load(m.id)]);
-        return analyzeMapping(m.spec, this.targetOf(m, facts), facts.catalog, await this.activeDrift(viewer, m, drift));
+        return analyzeMapping(m.spec, this.targetOf(m, facts), facts.catalog, activeDrift(drift, m));
       })();
       cache.set(`${m.id}@${m.version}`, p);
     }
     return p;
-  }
-
-  /** Drift reasons count until the mapping is changed after them (the change is the user's answer to the notice). */
-  private async activeDrift(viewer: Viewer, m: Mapping, drift: Map<string, string>): Promise<Map<string, string>> {
-    if (!drift.size) return drift;
-    const notices = await this.mappings.driftNoticesOf(this.dsOf(), this.orgIdOrNull(viewer)!, [m.id]);
-    const versions = await this.versionLoader(viewer).load(m.id);
-    const changedAt = versions[0]?.createdAt ?? m.updatedAt;
-    const out = new Map<string, string>();
-    for (const n of notices) if (n.createdAt > changedAt) for (const f of n.fields) if (!out.has(`field:${f.column}`)) out.set(`field:${f.column}`, f.reason);
-    return out;
   }
 
   async suggestedJoins(viewer: Viewer, m: Mapping): Promise<SuggestedJoin[]> {
@@ -420,6 +402,7 @@ export class MappingManager {
     );
     const analysis = await analyzeMapping(spec, target, facts.catalog);
     errors.push(...analysis.structure.map((e) => ({ ...e, field: e.field && mapPath(e.field) })));
+    errors.push(...analysis.joinIssues.map((j) => userError('JOIN_INVALID', j.path, j.message)));
     if (errors.length) return { mapping: null, errors };
     const result = await this.mappings.updateSpec(m.orgId, m.id, expectedVersion, spec, this.author(viewer), summary?.trim() || defaultSummary);
     return this.afterSave(viewer, result);
@@ -445,6 +428,16 @@ export class MappingManager {
     this.versionLoader(viewer).clear(result.mapping.id);
     return { mapping: result.mapping, errors: [] };
   }
+}
+
+/**
+ * The reasons of the drift notices written after the mapping last changed (newest first: the
+ * latest reason for a column wins); changing the mapping is the user's answer to a notice.
+ */
+function activeDrift(notices: readonly DriftNoticeRow[], m: Mapping): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const n of notices) if (n.createdAt > m.updatedAt) for (const f of n.fields) if (!out.has(`field:${f.column}`)) out.set(`field:${f.column}`, f.reason);
+  return out;
 }
 
 function validateName(name: string): UserError[] {
