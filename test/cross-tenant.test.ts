@@ -89,7 +89,7 @@ interface OrgA {
   /** A discovery snapshot of org A's connection, and its one table (`public.alpha_customers`). */
   sourceSnapshotId: string;
   sourceTableId: string;
-  /** Target tables of org A's workspace (`alpha_customers`, `alpha_orders` with a foreign key to it) and one the delete control removes. */
+  /** Target tables of org A's workspace (`alpha_clients`, `alpha_orders` with a foreign key to it) and one the delete control removes. */
   targetTableId: string;
   targetOrdersId: string;
   targetRelationshipId: string;
@@ -108,6 +108,7 @@ const A_MARKERS = [
   'alpha_user',
   'Alpha Customers',
   'alpha_customers',
+  'alpha_clients',
   'alpha run summary',
   'alpha step message',
   'alpha-admin-',
@@ -723,14 +724,14 @@ const CASES: Record<string, Case> = {
       noErrors(res);
       expect(data(res)).toEqual({ targetTables: [] });
     },
-    visibleToA: (res, { a }) => expect(data(res)?.targetTables).toEqual(expect.arrayContaining([{ id: a.targetTableId, name: 'alpha_customers' }])),
+    visibleToA: (res, { a }) => expect(data(res)?.targetTables).toEqual(expect.arrayContaining([{ id: a.targetTableId, name: 'alpha_clients' }])),
   },
   'Query.targetTable': {
     kind: 'tenant',
     query: `query($id: ID!){ targetTable(id: $id) { id name columns { name } } }`,
     variables: ({ a }) => ({ id: a.targetTableId }),
     deniedToB: isNull('targetTable'),
-    visibleToA: (res, { a }) => expect(data(res)).toMatchObject({ targetTable: { id: a.targetTableId, name: 'alpha_customers' } }),
+    visibleToA: (res, { a }) => expect(data(res)).toMatchObject({ targetTable: { id: a.targetTableId, name: 'alpha_clients' } }),
   },
   'Query.targetSchemaVersions': {
     kind: 'tenant',
@@ -745,7 +746,7 @@ const CASES: Record<string, Case> = {
     query: `query($ws: ID!){ targetSchemaDiff(workspaceId: $ws, fromVersion: 0, toVersion: 1) { addedTables } }`,
     variables: ({ a }) => ({ ws: a.workspaceId }),
     deniedToB: isNull('targetSchemaDiff'),
-    visibleToA: (res) => expect(data(res)).toEqual({ targetSchemaDiff: { addedTables: ['alpha_customers'] } }),
+    visibleToA: (res) => expect(data(res)).toEqual({ targetSchemaDiff: { addedTables: ['alpha_clients'] } }),
   },
   'Query.exportTargetSchema': {
     kind: 'tenant',
@@ -753,7 +754,7 @@ const CASES: Record<string, Case> = {
     variables: ({ a }) => ({ ws: a.workspaceId }),
     // Org B's tenant has no version 1 of that workspace.
     deniedToB: isNull('exportTargetSchema'),
-    visibleToA: (res) => expect(JSON.parse(data(res)?.exportTargetSchema as string).tables.map((t: { name: string }) => t.name)).toEqual(['alpha_customers']),
+    visibleToA: (res) => expect(JSON.parse(data(res)?.exportTargetSchema as string).tables.map((t: { name: string }) => t.name)).toEqual(['alpha_clients']),
   },
   'Query.targetTemplates': { kind: 'not-tenant-addressed', reason: 'takes no id: the templates are global data, the same for every org' },
   'Mutation.createTargetTable': {
@@ -1080,7 +1081,7 @@ const ENTITY_CASES: Record<string, Record<string, EntityCase>> = {
       representation: ({ a }) => ({ __typename: 'TargetTable', id: a.targetTableId }),
       selection: `... on TargetTable { id name }`,
       forB: () => null,
-      forA: ({ a }) => ({ __typename: 'TargetTable', id: a.targetTableId, name: 'alpha_customers' }),
+      forA: ({ a }) => ({ __typename: 'TargetTable', id: a.targetTableId, name: 'alpha_clients' }),
     },
     Platform: platformEntity,
   },
@@ -1459,7 +1460,8 @@ describe("cross-tenant isolation: org B names org A's objects in every root fiel
           'createTargetTable',
         )
       ).table.id;
-    const targetTableId = await targetTable('customers', 'alpha_customers');
+    // Not `alpha_customers`: that is the name org A's mapping targets, and the mapping cases expect no such target table.
+    const targetTableId = await targetTable('customers', 'alpha_clients');
     const targetOrdersId = await targetTable('orders', 'alpha_orders');
     const doomedTargetTableId = await targetTable('campaigns', 'alpha_campaigns');
     const targetRelationship = await ok<{ relationship: { id: string } }>(
