@@ -293,7 +293,15 @@ export async function analyzeMapping(
       `${withClause}SELECT\n${items.join(',\n')}\nFROM ${fromItem(first)} AS ${quoteIdent(spec.sources[0]!.alias)}${joinSql.map((j) => `\n${j}`).join('')}`,
     );
   }
-  return { structure, fields, ctes: cteAnalyses.map((c) => ({ ...c, sql: c.sql && toJinja(c.sql) })), sql, refs: [...new Set(refs)].sort(), joinKeys, joinIssues };
+  return {
+    structure,
+    fields,
+    ctes: cteAnalyses.map((c) => ({ ...c, sql: c.sql && toJinja(c.sql) })),
+    sql,
+    refs: [...new Set(refs)].sort(),
+    joinKeys,
+    joinIssues,
+  };
 }
 
 /** The catalog tables a CTE's relation names (`schema.name`, or a bare name). */
