@@ -4,7 +4,7 @@ import type { A_Const, ColumnRef, CommonTableExpr, JoinExpr, Node, RangeVar, Res
 import { parseSync } from 'libpg-query';
 import { Deparser } from 'pgsql-deparser';
 import { Analyzer, kindOf, names, valueOf, type Source } from './analyzer';
-import { TOO_DEEP, firstLocation, isTooDeep, loadSqlParser, parseText, precheck, suggest, tokenProblems } from './lexical';
+import { TOO_DEEP, firstLocation, isTooDeep, keywordLocation, loadSqlParser, parseText, precheck, suggest, tokenProblems } from './lexical';
 import { SourceText } from './positions';
 import { decimalLiteral, templateSafeLiteral } from './quote';
 import type { CteRelation, CteResult, SqlProblem } from './types';
@@ -168,14 +168,18 @@ class CteChecker {
     }
     if (s.intoClause) this.problem('NOT_A_SELECT', 'SELECT … INTO creates a table; a CTE may only read. Remove INTO.', firstLocation(s.intoClause) ?? 0);
     if (s.lockingClause?.length)
-      this.problem('NODE_NOT_ALLOWED', 'FOR UPDATE/SHARE locks rows; a CTE may only read. Remove the locking clause.', firstLocation(s.lockingClause) ?? 0);
+      this.problem(
+        'NODE_NOT_ALLOWED',
+        'FOR UPDATE/SHARE locks rows; a CTE may only read. Remove the locking clause.',
+        firstLocation(s.lockingClause) ?? keywordLocation(this.source, 'for'),
+      );
     if (s.valuesLists?.length)
-      this.problem('NODE_NOT_ALLOWED', "VALUES lists are not allowed; select from the mapping's sources.", firstLocation(s.valuesLists) ?? 0);
+      this.problem('NODE_NOT_ALLOWED', "VALUES lists are not allowed; select from the mapping's sources.", keywordLocation(this.source, 'values') ?? 0);
     if (s.windowClause?.length)
       this.problem(
         'NODE_NOT_ALLOWED',
         'WINDOW clauses are not allowed; write each window inline: OVER (PARTITION BY … ORDER BY …).',
-        firstLocation(s.windowClause) ?? 0,
+        keywordLocation(this.source, 'window') ?? firstLocation(s.windowClause),
       );
     if (s.op && s.op !== 'SETOP_NONE') return this.setOperation(s);
     const saved = { sources: this.analyzer.sources, merged: this.analyzer.merged };

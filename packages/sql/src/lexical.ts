@@ -138,6 +138,15 @@ export function parseText(source: SourceText, cached = false): { tree: ParseResu
   }
 }
 
+/** The byte offset of the first token spelling `keyword` (case-insensitive), for clauses the tree gives no location. */
+export function keywordLocation(source: SourceText, keyword: string): number | undefined {
+  try {
+    return scanSync(source.full).tokens.find((t) => t.text.toLowerCase() === keyword)?.start;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The first `location` found in a subtree (depth first), for positioning problems about a clause. */
 export function firstLocation(node: unknown): number | undefined {
   if (node === null || typeof node !== 'object') return undefined;
