@@ -491,7 +491,11 @@ class CteChecker {
     }
   }
 
-  /** Replaces string constants holding `{` or `}` by placeholders the deparser prints plainly; writes numbers in plain decimal. */
+  /**
+   * Replaces string constants holding `{`, `}` or a backslash by placeholders the deparser prints
+   * plainly (they are emitted by templateSafeLiteral, whatever standard_conforming_strings is);
+   * writes numbers in plain decimal.
+   */
   private hideLiterals(root: unknown): Map<string, string> {
     const hidden = new Map<string, string>();
     const walk = (node: unknown): void => {
@@ -504,7 +508,7 @@ class CteChecker {
       const constant = record.A_Const as A_Const | undefined;
       // PostgreSQL 16+ reads 0x1F and 1_000; the warehouse may be older.
       if (constant?.fval?.fval) constant.fval.fval = decimalLiteral(constant.fval.fval);
-      if (constant?.sval && /[{}]/.test(constant.sval.sval ?? '')) {
+      if (constant?.sval && /[{}\\]/.test(constant.sval.sval ?? '')) {
         const placeholder = `dlx_literal_${hidden.size}_${this.nonce}`;
         hidden.set(placeholder, constant.sval.sval ?? '');
         constant.sval.sval = placeholder;

@@ -236,6 +236,7 @@ describe('emitted CTE SQL on PostgreSQL', () => {
       ],
     ],
     ["SELECT id, '{{ x }}' AS tag FROM customers WHERE id = 1", [{ id: 1, tag: '{{ x }}' }]],
+    ["SELECT id, E'back\\\\slash' || 'it''s' AS tag FROM customers WHERE id = 1", [{ id: 1, tag: "back\\slashit's" }]],
     ['SELECT id FROM customers JOIN orders USING (id)', []],
     ['SELECT 0x7FFFFFFFFFFFFFFF AS big, 1_000 AS thousand FROM customers WHERE id = 1', [{ big: '9223372036854775807', thousand: 1000 }]],
   ])('%s', async (text, rows) => {
@@ -245,5 +246,15 @@ describe('emitted CTE SQL on PostgreSQL', () => {
     expect(result.rows).toEqual(rows);
     expect(result.fields.map((f) => f.name)).toEqual(r.columns.map((c) => c.name));
     expect(parseSync(r.sql).stmts).toHaveLength(1);
+  });
+
+  it('backslashes in literals read the same with standard_conforming_strings off', async () => {
+    const r = await ok("SELECT E'a\\\\b' AS v FROM customers WHERE id = 1", temp);
+    await client.query('SET standard_conforming_strings = off');
+    try {
+      expect((await client.query(r.sql)).rows).toEqual([{ v: 'a\\b' }]);
+    } finally {
+      await client.query('RESET standard_conforming_strings');
+    }
   });
 });
