@@ -4,7 +4,7 @@ import { useState, type ReactNode } from 'react';
 import { UrqlProvider, cacheExchange, createClient, fetchExchange, mapExchange, ssrExchange } from '@urql/next';
 import { MantineProvider } from '@mantine/core';
 import { Notifications } from '@mantine/notifications';
-import { theme } from '../lib/theme';
+import { cssVariablesResolver, theme } from '../lib/theme';
 import { sessionHeaders } from '../lib/session';
 import { currentWorkspaceId } from '../lib/current-workspace';
 
@@ -44,7 +44,7 @@ export function Providers({ children }: { children: ReactNode }) {
     return { client, ssr };
   });
   return (
-    <MantineProvider theme={theme}>
+    <MantineProvider theme={theme} cssVariablesResolver={cssVariablesResolver}>
       <Notifications position="top-right" />
       <UrqlProvider client={client} ssr={ssr}>
         {children}

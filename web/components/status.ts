@@ -12,7 +12,7 @@ export const RUN_STATE: Record<string, { color: string; label: string }> = {
   STARTED: { color: 'blue', label: 'Running' },
   SUCCESS: { color: 'teal', label: 'Succeeded' },
   FAILURE: { color: 'red', label: 'Failed' },
-  CANCELING: { color: 'orange', label: 'Canceling' },
+  CANCELING: { color: 'grape', label: 'Canceling' },
   CANCELED: { color: 'gray', label: 'Canceled' },
 };
 

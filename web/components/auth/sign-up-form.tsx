@@ -44,12 +44,15 @@ const schema = z.object({
 });
 type Values = z.infer<typeof schema>;
 
+/** IANA zones the browser knows, with UTC (some engines list only Etc/UTC or leave it out). */
 function timeZones(): string[] {
+  let zones: string[] = [];
   try {
-    return Intl.supportedValuesOf('timeZone');
+    zones = Intl.supportedValuesOf('timeZone');
   } catch {
-    return ['UTC'];
+    // an old engine: UTC and the browser's own zone below
   }
+  return zones.includes('UTC') ? zones : ['UTC', ...zones];
 }
 
 /**
@@ -145,7 +148,7 @@ export function SignUpForm() {
               <Select
                 label="Time zone"
                 searchable
-                data={zones}
+                data={zones.includes(field.value) || !field.value ? zones : [field.value, ...zones]}
                 value={field.value}
                 onChange={(v) => field.onChange(v ?? '')}
                 onBlur={field.onBlur}

@@ -8,6 +8,7 @@ import { Alert, Anchor, Badge, Button, Card, Group, Modal, Skeleton, Stack, Tabl
 import { notifications } from '@mantine/notifications';
 import { IconPlayerPlay, IconPlus, IconTrash } from '@tabler/icons-react';
 import { ConnectionsDocument, DeleteConnectionDocument, TestConnectionDocument } from '../../lib/documents';
+import { KEYBOARD_SCROLL } from '../../lib/theme';
 import type { ConnectionsQuery } from '../../gql/__generated__/graphql';
 import { canInWorkspace } from '../../lib/permissions';
 import { useIsClient } from '../../lib/use-is-client';
@@ -81,7 +82,7 @@ export function ConnectionsPage({ workspaceId }: { workspaceId: string }) {
   } else {
     body = (
       <Card withBorder padding={0}>
-        <Table.ScrollContainer minWidth={640}>
+        <Table.ScrollContainer minWidth={640} scrollAreaProps={KEYBOARD_SCROLL}>
           <Table verticalSpacing="sm" horizontalSpacing="md" highlightOnHover>
             <Table.Thead>
               <Table.Tr>

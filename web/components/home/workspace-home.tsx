@@ -5,6 +5,7 @@ import { useQuery } from '@urql/next';
 import { Alert, Anchor, Badge, Button, Card, Group, List, Progress, SimpleGrid, Skeleton, Stack, Table, Text, ThemeIcon, Title } from '@mantine/core';
 import { IconCheck, IconCircleDashed } from '@tabler/icons-react';
 import { WorkspaceHomeDocument } from '../../lib/documents';
+import { KEYBOARD_SCROLL } from '../../lib/theme';
 import type { WorkspaceHomeQuery } from '../../gql/__generated__/graphql';
 import { canInWorkspace } from '../../lib/permissions';
 import { useIsClient } from '../../lib/use-is-client';
@@ -176,7 +177,7 @@ function RecentRuns({ runs, workspaceId }: { runs: Runs; workspaceId: string }) 
           </Anchor>
         </Text>
       ) : (
-        <Table.ScrollContainer minWidth={520}>
+        <Table.ScrollContainer minWidth={520} scrollAreaProps={KEYBOARD_SCROLL}>
           <Table verticalSpacing="xs">
             <Table.Thead>
               <Table.Tr>

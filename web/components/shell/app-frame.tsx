@@ -78,11 +78,11 @@ export function AppFrame({ children }: { children: ReactNode }) {
 
   return (
     <ShellContext.Provider value={shell}>
-      <AppShell header={{ height: 56 }} navbar={{ width: 220, breakpoint: 'sm', collapsed: { mobile: !opened } }} padding="lg">
+      <AppShell header={{ height: 56 }} navbar={{ width: 220, breakpoint: 'md', collapsed: { mobile: !opened } }} padding="lg">
         <AppShell.Header>
           <Group h="100%" px="md" justify="space-between" wrap="nowrap">
             <Group gap="sm" wrap="nowrap">
-              <Burger opened={opened} onClick={toggle} hiddenFrom="sm" size="sm" aria-label="Toggle navigation" />
+              <Burger opened={opened} onClick={toggle} hiddenFrom="md" size="sm" aria-label="Toggle navigation" />
               <Title order={2} size="h4" c="indigo.8">
                 <Link href="/" style={{ color: 'inherit', textDecoration: 'none' }}>
                   Datalinx

@@ -1,7 +1,7 @@
 'use client';
 
 import { useState } from 'react';
-import { Avatar, Group, Menu, Text, UnstyledButton } from '@mantine/core';
+import { Avatar, Group, Menu, Text, UnstyledButton, VisuallyHidden } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { IconLogout, IconTerminal2, IconHeartbeat } from '@tabler/icons-react';
 import { endSession } from '../../lib/session';
@@ -35,14 +35,15 @@ export function UserMenu() {
   return (
     <Menu position="bottom-end" width={240} withinPortal>
       <Menu.Target>
-        <UnstyledButton aria-label={`Account of ${user.displayName}`} data-testid="user-menu">
+        <UnstyledButton data-testid="user-menu">
           <Group gap="xs" wrap="nowrap">
-            <Avatar color="indigo" radius="xl" size="sm">
+            <Avatar color="indigo" radius="xl" size="sm" aria-hidden>
               {initials(user.displayName)}
             </Avatar>
             <Text size="sm" fw={500} visibleFrom="sm">
               {user.displayName}
             </Text>
+            <VisuallyHidden>account menu</VisuallyHidden>
           </Group>
         </UnstyledButton>
       </Menu.Target>

@@ -26,6 +26,7 @@ import {
 import { notifications } from '@mantine/notifications';
 import { IconPencil, IconPlus } from '@tabler/icons-react';
 import { CreateWorkspaceDocument, UpdateWorkspaceDocument, WorkspacesDocument } from '../../lib/documents';
+import { KEYBOARD_SCROLL } from '../../lib/theme';
 import type { WorkspacesQuery } from '../../gql/__generated__/graphql';
 import { canInOrg } from '../../lib/permissions';
 import { slugify } from '../../lib/password-rules';
@@ -81,7 +82,7 @@ export function WorkspacesPage() {
   } else {
     body = (
       <Card withBorder padding={0}>
-        <Table.ScrollContainer minWidth={560}>
+        <Table.ScrollContainer minWidth={560} scrollAreaProps={KEYBOARD_SCROLL}>
           <Table verticalSpacing="sm" horizontalSpacing="md" highlightOnHover>
             <Table.Thead>
               <Table.Tr>
@@ -109,7 +110,7 @@ export function WorkspacesPage() {
                   </Table.Td>
                   <Table.Td>
                     <Group gap={6}>
-                      <Badge variant="light" color={w.environment === 'PROD' ? 'red' : w.environment === 'STAGING' ? 'orange' : 'blue'}>
+                      <Badge variant="light" color={w.environment === 'PROD' ? 'red' : w.environment === 'STAGING' ? 'grape' : 'blue'}>
                         {w.environment.toLowerCase()}
                       </Badge>
                       {w.archivedAt && (
