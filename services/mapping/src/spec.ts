@@ -12,7 +12,13 @@ export const SPEC_LIMITS = { sources: 32, joins: 31, ctes: 16, fields: 1000, sql
 /** A lower-case SQL identifier (alias, CTE name). */
 export const IDENT = /^[a-z_][a-z0-9_]{0,62}$/;
 const ident = z.string().regex(IDENT, 'a lower-case SQL identifier');
-const sqlText = z.string().max(SPEC_LIMITS.sqlLength);
+/** Text PostgreSQL can hold: no NUL character (quoting refuses it, and it marks staging models while SQL is assembled). */
+const text = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((v) => !v.includes('\u0000'), 'cannot contain a NUL character');
+const sqlText = text(SPEC_LIMITS.sqlLength);
 
 export const tableSource = z
   .object({ alias: ident, connectionId: z.string().uuid(), schema: z.string().min(1).max(255), table: z.string().min(1).max(511) })
@@ -48,25 +54,25 @@ export const decorator = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('UPPER') }).strict(),
   z.object({ kind: z.literal('SHA256') }).strict(),
   z.object({ kind: z.literal('MASK'), keepLast: z.number().int().min(0).max(64) }).strict(),
-  z.object({ kind: z.literal('DEFAULT'), value: z.string().max(1000) }).strict(),
+  z.object({ kind: z.literal('DEFAULT'), value: text(1000) }).strict(),
   z
     .object({
       kind: z.literal('LOOKUP'),
-      map: z.array(z.object({ from: z.string().max(1000), to: z.string().max(1000) }).strict()).max(SPEC_LIMITS.lookupEntries),
-      default: z.string().max(1000).nullable().default(null),
+      map: z.array(z.object({ from: text(1000), to: text(1000) }).strict()).max(SPEC_LIMITS.lookupEntries),
+      default: text(1000).nullable().default(null),
     })
     .strict(),
 ]);
 export type Decorator = z.infer<typeof decorator>;
 
 export const FIELD_KINDS = ['DIRECT', 'EXPRESSION', 'DECORATED', 'CONSTANT'] as const;
-const columnRef = { source: ident, column: z.string().min(1).max(255) };
+const columnRef = { source: ident, column: text(255).pipe(z.string().min(1)) };
 export const fieldMapping = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('DIRECT'), ...columnRef }).strict(),
   z.object({ kind: z.literal('EXPRESSION'), expression: sqlText }).strict(),
   z.object({ kind: z.literal('DECORATED'), ...columnRef, decorators: z.array(decorator).min(1).max(SPEC_LIMITS.decorators) }).strict(),
   /** A literal: null, or its text (cast to the column's type in SQL). */
-  z.object({ kind: z.literal('CONSTANT'), value: z.string().max(1000).nullable() }).strict(),
+  z.object({ kind: z.literal('CONSTANT'), value: text(1000).nullable() }).strict(),
 ]);
 export type FieldMapping = z.infer<typeof fieldMapping>;
 

@@ -374,6 +374,15 @@ describe('mapping spec, states, SQL, versions and drift', () => {
       expect(note.reason).toBeTruthy();
       expect(view.sql).toBeNull();
     }
+    // A NUL character (PostgreSQL cannot hold it) is refused before the manager, nothing written.
+    const nul = await postGraphQL(
+      url,
+      SET_FIELD,
+      { input: { id: mappingId, expectedVersion: view.version, targetColumn: 'note', mapping: { kind: 'CONSTANT', value: 'a\u0000b' } } },
+      await as(editor),
+    );
+    expect(nul.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect((await gql<{ mapping: MappingView }>(reader, ONE, { id: mappingId })).mapping.version).toBe(view.version);
     // Text a user typed never becomes Jinja in the model (dbt renders it): every brace is escaped.
     const res = await gql<{ setFieldMapping: Payload }>(editor, SET_FIELD, {
       input: { id: mappingId, expectedVersion: view.version, targetColumn: 'note', mapping: { kind: 'CONSTANT', value: "{{ run_query('drop table x') }}" } },
