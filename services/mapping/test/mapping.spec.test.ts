@@ -363,7 +363,16 @@ describe('mapping spec, states, SQL, versions and drift', () => {
   });
 
   it('accepts hostile SQL into the spec as an ERROR field and never emits it', async () => {
-    for (const expression of ['1; DROP TABLE x', 'pg_sleep(10)']) {
+    // The hostile inputs of @datalinx/sql's tests, with where the problem is.
+    for (const [expression, at] of [
+      ['1; DROP TABLE x', 'line 1, column 4'],
+      ['pg_sleep(10)', 'line 1, column 1'],
+      ['c.email/**/;DROP TABLE y', 'line 1, column 8'],
+      ["pg_read_file('/etc/passwd')", 'line 1, column 1'],
+      ["set_config('a', 'b', false)", 'line 1, column 1'],
+      ["dblink('h', 'q')", 'line 1, column 1'],
+      ['(SELECT 1)', 'line 1, column'],
+    ] as const) {
       const res = await gql<{ setFieldMapping: Payload }>(editor, SET_FIELD, {
         input: { id: mappingId, expectedVersion: view.version, targetColumn: 'note', mapping: { kind: 'EXPRESSION', expression } },
       });
@@ -371,7 +380,7 @@ describe('mapping spec, states, SQL, versions and drift', () => {
       view = res.setFieldMapping.mapping!;
       const note = view.fields.find((f) => f.column === 'note')!;
       expect(note).toMatchObject({ state: 'ERROR', sql: null });
-      expect(note.reason).toBeTruthy();
+      expect([expression, note.reason]).toEqual([expression, expect.stringMatching(new RegExp(`^${at}`))]);
       expect(view.sql).toBeNull();
     }
     // A NUL character (PostgreSQL cannot hold it) is refused before the manager, nothing written.
