@@ -458,6 +458,35 @@ describe('mapping spec, states, SQL, versions and drift', () => {
     expect((await runCompiled(view.sql!)).map((r: { order_total: string | null }) => r.order_total)).toEqual(['12.35', null]);
   });
 
+  it('saves a CTE that does not compile, with its problem, and puts the fields reading it in ERROR', async () => {
+    const base = spec({ expectedVersion: view.version });
+    const res = await gql<{
+      updateMapping: {
+        mapping: {
+          version: number;
+          ctes: Array<{ name: string; ok: boolean; problem: string | null; compiledSql: string | null }>;
+          fields: Field[];
+          sql: string | null;
+        };
+      };
+    }>(
+      editor,
+      `mutation($input: UpdateMappingInput!){ updateMapping(input: $input){ mapping { version sql ctes { name ok problem compiledSql } fields { column state reason } } errors { code } } }`,
+      {
+        input: {
+          ...base,
+          ctes: [{ name: 'big_orders', sql: 'SELECT customer_id, pg_sleep(1) AS total FROM public.orders' }],
+          sources: [base.sources[0], { alias: 'o', cte: 'big_orders' }],
+        },
+      },
+    );
+    const m = res.updateMapping.mapping;
+    expect(m.ctes).toEqual([{ name: 'big_orders', ok: false, problem: expect.stringMatching(/^line 1, column \d+: .*pg_sleep/), compiledSql: null }]);
+    expect(m.fields.find((f) => f.column === 'order_total')).toMatchObject({ state: 'ERROR', reason: 'CTE big_orders does not compile' });
+    expect(m.sql).toBeNull();
+    view = { ...view, version: m.version };
+  });
+
   it('fills unmapped columns from wildcards: one claim maps the column, two make it AMBIGUOUS; a join key that is no column is a UserError', async () => {
     const base = spec({ expectedVersion: view.version });
     const withWildcards = {
