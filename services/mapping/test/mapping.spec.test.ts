@@ -631,4 +631,14 @@ describe('mapping spec, states, SQL, versions and drift', () => {
     const read = await gql<{ mapping: MappingView }>(reader, ONE, { id: mappingId });
     expect(read.mapping).toMatchObject({ fields: [], sql: null });
   });
+
+  it('deletes a mapping with its versions and notices; a reader cannot', async () => {
+    const DELETE = `mutation($id: ID!){ deleteMapping(id: $id){ deletedId errors { code field } } }`;
+    expect(await gql(reader, DELETE, { id: mappingId })).toEqual({ deleteMapping: { deletedId: null, errors: [{ code: 'FORBIDDEN', field: 'id' }] } });
+    expect(await gql(editor, DELETE, { id: mappingId })).toEqual({ deleteMapping: { deletedId: mappingId, errors: [] } });
+    expect(await gql(reader, ONE, { id: mappingId })).toEqual({ mapping: null });
+    expect(await gql(editor, DELETE, { id: mappingId })).toEqual({ deleteMapping: { deletedId: null, errors: [{ code: 'MAPPING_NOT_FOUND', field: 'id' }] } });
+    for (const t of ['mapping_version', 'drift_notice'])
+      expect(await ds.query(`SELECT count(*)::int AS n FROM mapping.${t} WHERE mapping_id = $1`, [mappingId])).toEqual([{ n: 0 }]);
+  });
 });
