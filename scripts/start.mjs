@@ -204,6 +204,8 @@ async function main() {
     let pgLine = '';
     /** WAREHOUSE_ADMIN_URL for the workers (they provision each workspace's schema and role). */
     let warehouseUrl = process.env.WAREHOUSE_ADMIN_URL || '';
+    /** DAGSTER_PG_URL: Dagster's runs and event logs (dagster-postgres) in their own database on the platform's PostgreSQL. */
+    let dagsterPgUrl = process.env.DAGSTER_PG_URL || '';
     if (!databaseUrl) {
       // As root, somewhere the OS user postgres cannot enter (/root): the cluster is placed elsewhere.
       const pgDir = placePgDataDir(path.join(cfg.dataDir, 'pg'), log);
@@ -233,6 +235,10 @@ async function main() {
       // The customer-data warehouse (ARCHITECTURE.md §7): its own database, apart from the system one.
       if (await ensureDatabase(repoRoot, pg.adminUrl, 'datalinx_warehouse')) log.info('created database "datalinx_warehouse"');
       warehouseUrl = pg.url('datalinx_warehouse');
+      if (python && !dagsterPgUrl) {
+        if (await ensureDatabase(repoRoot, pg.adminUrl, 'datalinx_dagster')) log.info('created database "datalinx_dagster"');
+        dagsterPgUrl = pg.url('datalinx_dagster');
+      }
       // The runtime role's password is set on every start, so the file is the only truth.
       const runtimePw = ensureSecret(keyDir, 'runtime-db-password', () => crypto.randomBytes(18).toString('hex'));
       databaseUrl = await ensureLoginRole(repoRoot, pg.adminUrl, cfg.runtimeRole, runtimePw.value, ownerUrl);
@@ -245,6 +251,13 @@ async function main() {
         u.pathname = '/datalinx_warehouse';
         warehouseUrl = u.toString();
         if (await ensureDatabase(repoRoot, ownerUrl, 'datalinx_warehouse')) log.info('created database "datalinx_warehouse"');
+      }
+      if (python && !dagsterPgUrl) {
+        // Default: database datalinx_dagster on the same server, owned by the owner.
+        const u = new URL(ownerUrl);
+        u.pathname = '/datalinx_dagster';
+        dagsterPgUrl = u.toString();
+        if (await ensureDatabase(repoRoot, ownerUrl, 'datalinx_dagster')) log.info('created database "datalinx_dagster"');
       }
     }
     let natsUrl = cfg.natsUrl;
@@ -390,7 +403,15 @@ async function main() {
     let dagsterNote = '';
     if (python) {
       const dagsterDataDir = cfg.dataDir;
-      const spec = await python.dagsterWebserverCommand({ repoRoot, venvDir: cfg.venvDir, dataDir: dagsterDataDir, port: cfg.dagsterPort, env: common });
+      // Runs and event logs in PostgreSQL (dagster-postgres, workers/python/dagster.postgres.yaml), shared by the webserver, the daemon and the runs.
+      const dagsterStorage = dagsterPgUrl ? { DAGSTER_PG_URL: dagsterPgUrl } : {};
+      const spec = await python.dagsterWebserverCommand({
+        repoRoot,
+        venvDir: cfg.venvDir,
+        dataDir: dagsterDataDir,
+        port: cfg.dagsterPort,
+        env: { ...common, ...dagsterStorage },
+      });
       const dagster = sup.startChild({ name: 'dagster', cmd: spec.cmd, args: spec.args, cwd: spec.cwd ?? repoRoot, env: { ...common, ...(spec.env ?? {}) } });
       waits.push(
         waitForHttp(`http://127.0.0.1:${cfg.dagsterPort}/server_info`, { timeoutMs: 180_000, accept: (st) => st < 500, abort: diedReason(dagster) }).catch(
@@ -406,7 +427,7 @@ async function main() {
         repoRoot,
         venvDir: cfg.venvDir,
         dataDir: dagsterDataDir,
-        env: { ...common, WAREHOUSE_ADMIN_URL: warehouseUrl, ...networkEnv, DLX_NODE: process.execPath },
+        env: { ...common, ...dagsterStorage, WAREHOUSE_ADMIN_URL: warehouseUrl, ...networkEnv, DLX_NODE: process.execPath },
       });
       sup.startChild({ name: 'dagster-daemon', cmd: daemonSpec.cmd, args: daemonSpec.args, cwd: daemonSpec.cwd ?? repoRoot, env: daemonSpec.env });
     }

@@ -2,7 +2,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from 'pg';
+import { Client as PgClient } from 'pg';
 import { parseKey, seal } from '@datalinx/common';
+import { createTestDatabase, type TestDatabase } from '@datalinx/db';
 import { pipelineSecretAad, runCancelSubject, runEvent, type RunStateChangedV1 } from '@datalinx/contracts';
 import { DagsterClient } from '../src/dagster/client';
 import { DagsterInstance } from './support/dagster-instance';
@@ -20,8 +22,8 @@ function filesUnder(dir: string): string[] {
 
 /**
  * pipeline.run through Dagster: the worker process takes the job from JOBS, launches a run of the
- * `pipeline_run` job through Dagster's GraphQL API on a real webserver + daemon (SQLite storage,
- * QueuedRunCoordinator), whose `load` step runs the TypeScript sync through Dagster Pipes and whose
+ * `pipeline_run` job through Dagster's GraphQL API on a real webserver + daemon (runs and event
+ * logs in a throwaway PostgreSQL database through dagster-postgres, QueuedRunCoordinator), whose `load` step runs the TypeScript sync through Dagster Pipes and whose
  * `dbt_build` step runs dbt-core + dbt-postgres on a hand-written dbt project over the loaded raw
  * table; the worker maps Dagster's events to our steps on RUNS.
  */
@@ -29,6 +31,8 @@ describe('pipeline.run through Dagster (worker process, Dagster webserver + daem
   const workerEnv: Record<string, string> = { WORKER_CONCURRENCY: '2', JOB_ACK_WAIT_MS: '10000', JOB_BACKOFF_BASE_MS: '200' };
   const e2e = new WarehouseWorkspace({ name: 'pipedag', sourceDatabase: true, workerEnv, runs: { timeoutMs: 150_000, settleMs: 300 } });
   const dagster = new DagsterInstance();
+  /** Dagster's run storage and event log, in PostgreSQL through dagster-postgres, as `npm start` has them. */
+  let dagsterDb: TestDatabase;
   const { workspaceId, masterKey, schema, role } = e2e;
   const connectionId = randomUUID();
   /** The source connection's password as the control plane seals it (the machine's PostgreSQL trusts local connections, so any value connects). */
@@ -37,12 +41,16 @@ describe('pipeline.run through Dagster (worker process, Dagster webserver + daem
   let srcc: Client;
   let whc: Client;
   const states = new Map<string, RunStateChangedV1[]>();
+  /** The run of the failing model, retried from its failure below. */
+  let failedRunId = '';
 
   beforeAll(async () => {
     workerEnv.DAGSTER_URL = `http://127.0.0.1:${await dagster.reservePort()}`;
     await e2e.start();
     ({ srcc, whc } = e2e);
+    dagsterDb = await createTestDatabase();
     const started = dagster.start({
+      DAGSTER_PG_URL: dagsterDb.url,
       DLX_MASTER_KEY: masterKey,
       WAREHOUSE_ADMIN_URL: e2e.wh.url,
       CONNECTION_ALLOWED_NETWORKS: '127.0.0.0/8,::1/128',
@@ -74,6 +82,7 @@ describe('pipeline.run through Dagster (worker process, Dagster webserver + daem
 
   afterAll(async () => {
     await dagster.stop();
+    await dagsterDb?.drop();
     await e2e.stop();
   }, 90_000);
 
@@ -103,7 +112,7 @@ describe('pipeline.run through Dagster (worker process, Dagster webserver + daem
     for (const [name, sql] of Object.entries(models)) writeFileSync(path.join(dir, 'models', `${name}.sql`), `${sql}\n`);
   }
 
-  async function run(o: { dbt?: string; def?: object; batchRows?: number } = {}): Promise<{ runId: string; result: Promise<RunResult> }> {
+  async function run(o: { dbt?: string; def?: object; batchRows?: number; retryOf?: string } = {}): Promise<{ runId: string; result: Promise<RunResult> }> {
     const jobId = randomUUID();
     const secrets = seal(parseKey(masterKey), JSON.stringify({ password: PASSWORD }), pipelineSecretAad(jobId, connectionId));
     const { runId } = await e2e.publish({
@@ -127,6 +136,7 @@ describe('pipeline.run through Dagster (worker process, Dagster webserver + daem
           statementTimeoutMs: 60_000,
         },
         ...(o.dbt ? { dbt: { project: `${workspaceId}/${o.dbt}` } } : {}),
+        ...(o.retryOf ? { retryOf: { runId: o.retryOf } } : {}),
       },
     });
     return { runId, result: e2e.finished(runId) };
@@ -197,7 +207,8 @@ describe('pipeline.run through Dagster (worker process, Dagster webserver + daem
   }, 180_000);
 
   it('a failing dbt model: FAILURE with the failing model and dbt’s message; the load before it succeeded', async () => {
-    const { result } = await run({ dbt: 'v2' });
+    const { runId, result } = await run({ dbt: 'v2' });
+    failedRunId = runId;
     const r = await result;
     expect(r.state).toBe('FAILURE');
     expect(r.error?.code).toBe('DBT_BUILD_FAILED');
@@ -206,6 +217,30 @@ describe('pipeline.run through Dagster (worker process, Dagster webserver + daem
     expect(r.steps.find((s) => s.step === 'models: broken')).toMatchObject({ status: 'FAILURE', message: expect.stringMatching(/no_such_column/) });
     expect(r.steps.find((s) => s.step === 'models: orders_by_status')?.status).toBe('SUCCESS');
     expect(r.steps.find((s) => s.step === 'models')?.status).toBe('FAILURE');
+  }, 180_000);
+
+  it('retry from failure: the failed run re-executed in Dagster as a child run; only dbt_build runs again, and succeeds once the model is fixed', async () => {
+    expect(failedRunId).not.toBe('');
+    writeProject('v2', {
+      orders_by_status: `select status, count(*)::int as n from {{ source('raw', 'raw_public__orders') }} group by status`,
+      broken: `select id from {{ source('raw', 'raw_public__orders') }}`,
+    });
+    const { runId, result } = await run({ dbt: 'v2', retryOf: failedRunId });
+    const r = await result;
+    expect(r.error).toBeUndefined();
+    expect(r.state).toBe('SUCCESS');
+    // The load succeeded in the first run: not run again.
+    expect(r.steps.some((s) => s.step.startsWith('shop db: '))).toBe(false);
+    // A view: dbt reports no rows affected.
+    expect(r.steps.find((s) => s.step === 'models: broken')).toMatchObject({ status: 'SUCCESS', message: 'success' });
+    expect(r.summary).toMatch(new RegExp(`re-executing run ${failedRunId} from its failure`));
+    const child = await client.run(dagsterOf(runId)!.runId);
+    const parent = dagsterOf(failedRunId)!.runId;
+    expect(child).toMatchObject({ status: 'SUCCESS', parentRunId: parent, rootRunId: parent, tags: expect.objectContaining({ 'datalinx/run': runId }) });
+    // A run that did not fail cannot be retried from its failure.
+    const again = await (await run({ retryOf: runId })).result;
+    expect(again.state).toBe('FAILURE');
+    expect(again.error).toMatchObject({ code: 'RETRY_NOT_POSSIBLE', message: expect.stringMatching(/is SUCCESS, not FAILURE or CANCELED/) });
   }, 180_000);
 
   it('cancel: a request on dlx.run.cancel.<workspace> terminates the Dagster run mid-load: CANCELING, then CANCELED, the table not swapped in', async () => {
@@ -242,11 +277,27 @@ describe('pipeline.run through Dagster (worker process, Dagster webserver + daem
     expect(await ask({ v: 1, workspaceId: randomUUID(), runId })).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
   }, 180_000);
 
-  it('no plaintext secret in Dagster: neither the run config, the event log, nor any file of the instance holds the source password', async () => {
+  it('no plaintext secret in Dagster: neither its PostgreSQL storage (runs, run config, event log), nor any file of the instance, nor the event log as GraphQL serves it holds the source password', async () => {
+    // Dagster's PostgreSQL storage: every row of every table (runs, event logs, run tags …).
+    const db = new PgClient({ connectionString: dagsterDb.url });
+    await db.connect();
+    try {
+      const tables = (await db.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public'`)).rows.map((t: { tablename: string }) => t.tablename);
+      expect(tables).toEqual(expect.arrayContaining(['runs', 'event_logs']));
+      expect(Number((await db.query(`SELECT count(*) FROM event_logs`)).rows[0].count)).toBeGreaterThan(50);
+      const holding: string[] = [];
+      for (const t of tables) {
+        const n = await db.query(`SELECT count(*)::int AS n FROM public."${t}" x WHERE x::text LIKE '%' || $1 || '%'`, [PASSWORD]);
+        if (n.rows[0].n > 0) holding.push(t);
+      }
+      expect(holding).toEqual([]);
+    } finally {
+      await db.end();
+    }
+    // The instance's files: compute logs (the steps' stdout/stderr), dbt artifacts, the io manager's outputs.
     const files = filesUnder(dagster.dataDir);
-    expect(files.some((f) => f.endsWith('runs.db') || f.endsWith('.db'))).toBe(true);
-    const holding = files.filter((f) => readFileSync(f).includes(PASSWORD));
-    expect(holding).toEqual([]);
+    expect(files.some((f) => f.includes(`${path.sep}storage${path.sep}`))).toBe(true);
+    expect(files.filter((f) => readFileSync(f).includes(PASSWORD))).toEqual([]);
     // The same run config, as Dagster holds it: the sealed value only.
     const runs = await client.runsTagged('datalinx/workspace', workspaceId);
     for (const r of runs) {

@@ -266,6 +266,13 @@ export const pipelineDbtV1 = z
   })
   .strict();
 export type PipelineDbtV1 = z.infer<typeof pipelineDbtV1>;
+/**
+ * A retry of a failed or canceled run of the same pipeline (`runId`, ours): the run re-executes
+ * the first run's Dagster run from its failure (the steps that succeeded are not run again and
+ * their outputs are reused; the run config, dbt project included, is the first run's), as a new
+ * Dagster run linked to it.
+ */
+export const pipelineRetryV1 = z.object({ runId: uuid }).strict();
 export const pipelineRunPayloadV2 = z.discriminatedUnion('trigger', [
   z.object({
     trigger: z.literal('SCHEDULE'),
@@ -274,8 +281,16 @@ export const pipelineRunPayloadV2 = z.discriminatedUnion('trigger', [
     definition: pipelineDefinitionV1,
     load: pipelineLoadV1,
     dbt: pipelineDbtV1.optional(),
+    retryOf: pipelineRetryV1.optional(),
   }),
-  z.object({ trigger: z.literal('MANUAL'), pipelineId: uuid, definition: pipelineDefinitionV1, load: pipelineLoadV1, dbt: pipelineDbtV1.optional() }),
+  z.object({
+    trigger: z.literal('MANUAL'),
+    pipelineId: uuid,
+    definition: pipelineDefinitionV1,
+    load: pipelineLoadV1,
+    dbt: pipelineDbtV1.optional(),
+    retryOf: pipelineRetryV1.optional(),
+  }),
 ]);
 export type PipelineRunPayloadV2 = z.infer<typeof pipelineRunPayloadV2>;
 export const pipelineRunJobV2 = z.object({

@@ -379,7 +379,10 @@ export function dagsterRunConfig(job: PipelineRunJobV2): Record<string, unknown>
  * the Dagster run its first delivery launched (tag `datalinx/run`) and follows it instead of
  * launching another. The run's event log is followed with a cursor and mapped to our steps on RUNS
  * (`DagsterEventMapper`), in order and each once; the Dagster run's id and UI link go on RUNS with
- * the run's STARTED state. Checks and exports are not Dagster steps yet: non-empty, they end a
+ * the run's STARTED state. A retry (`retryOf`) re-executes the failed run's Dagster run from its
+ * failure (`launchRunReexecution` FROM_FAILURE: the steps that succeeded are reused, the run config
+ * is the first run's) as a new Dagster run, child of the first, tagged with this run.
+ * Checks and exports are not Dagster steps yet: non-empty, they end a
  * successful run FAILURE STAGE_NOT_AVAILABLE (the loaded data and built models stay).
  */
 export async function runPipelineInDagster(
@@ -388,19 +391,30 @@ export async function runPipelineInDagster(
 ): Promise<SyncOutcome & { dagsterRunId: string; canceled?: boolean }> {
   const t0 = Date.now();
   const existing = (await o.client.runsTagged(RUN_TAG, job.runId)).filter((r) => r.tags[JOB_TAG] === job.jobId);
-  const run =
-    existing[0] ??
-    (await o.client.launchRun({
-      jobName: PIPELINE_JOB,
-      runConfig: dagsterRunConfig(job),
-      tags: { [WORKSPACE_TAG]: job.workspaceId, [RUN_TAG]: job.runId, [JOB_TAG]: job.jobId, 'datalinx/pipeline': job.payload.pipelineId },
-    }));
+  const retryOf = job.payload.retryOf;
+  let run = existing[0];
+  if (!run && retryOf) {
+    const parent = (await o.client.runsTagged(RUN_TAG, retryOf.runId)).find((r) => r.tags[WORKSPACE_TAG] === job.workspaceId);
+    if (!parent || (parent.status !== 'FAILURE' && parent.status !== 'CANCELED')) {
+      const message = parent
+        ? `Run ${retryOf.runId} cannot be retried from its failure: its Dagster run ${parent.runId} is ${parent.status}, not FAILURE or CANCELED.`
+        : `Run ${retryOf.runId} cannot be retried from its failure: Dagster has no run of it in this workspace. Run the pipeline again instead.`;
+      return { ok: false, rows: 0, dagsterRunId: '', summary: 'not retried', error: { code: 'RETRY_NOT_POSSIBLE', message } };
+    }
+    // Tags are upserted over the parent's: the re-execution is this run's (datalinx/run, datalinx/job).
+    run = await o.client.reexecute(parent.runId, 'FROM_FAILURE', { [RUN_TAG]: job.runId, [JOB_TAG]: job.jobId });
+  }
+  run ??= await o.client.launchRun({
+    jobName: PIPELINE_JOB,
+    runConfig: dagsterRunConfig(job),
+    tags: { [WORKSPACE_TAG]: job.workspaceId, [RUN_TAG]: job.runId, [JOB_TAG]: job.jobId, 'datalinx/pipeline': job.payload.pipelineId },
+  });
   const publisher = new DagsterRunPublisher(o.js, job, run.runId, 1);
   await publisher.launched(run, o.client.runUrl(run.runId));
   const mapper = new DagsterEventMapper();
   const end = await followDagsterRun(o.client, run, mapper, publisher, { pollMs: o.pollMs });
   const { definition } = job.payload;
-  const inDagster = `Dagster run ${run.runId}`;
+  const inDagster = `Dagster run ${run.runId}${retryOf ? `, re-executing run ${retryOf.runId} from its failure` : ''}`;
   const loadedText = end.loaded.join(', ') || 'none';
   if (end.status !== 'SUCCESS') {
     return {

@@ -23,8 +23,8 @@ export function freePort(): Promise<number> {
  * A throwaway Dagster instance for a test file, as `npm start` runs it: the webserver (GraphQL on
  * 127.0.0.1:<port>) and `dagster-daemon run` (the QueuedRunCoordinator's dequeuer), both from
  * scripts/lib/python.mjs with the venv at DLX_VENV_DIR, on a fresh DLX_DATA_DIR whose
- * DAGSTER_HOME holds the embedded template's dagster.yaml (SQLite storage under
- * `<dataDir>/dagster`). `env` is what the runs' processes need (DLX_MASTER_KEY,
+ * DAGSTER_HOME holds the instance's dagster.yaml: SQLite storage under `<dataDir>/dagster`, or
+ * with DAGSTER_PG_URL in `env` the PostgreSQL template (dagster-postgres). `env` is what the runs' processes need (DLX_MASTER_KEY,
  * WAREHOUSE_ADMIN_URL …), as the workers have it. Output goes to `<dataDir>/webserver.log` and
  * `daemon.log`.
  */
