@@ -116,7 +116,7 @@ export function ConnectionsPage({ workspaceId }: { workspaceId: string }) {
                         {c.kind.toLowerCase()}
                       </Text>
                     </Table.Td>
-                    <Table.Td>
+                    <Table.Td style={{ whiteSpace: 'nowrap' }}>
                       <Badge variant="light" color={status.color}>
                         {status.label}
                       </Badge>
@@ -126,7 +126,7 @@ export function ConnectionsPage({ workspaceId }: { workspaceId: string }) {
                         </Text>
                       )}
                     </Table.Td>
-                    <Table.Td>
+                    <Table.Td style={{ whiteSpace: 'nowrap' }}>
                       <Text size="sm">{c.lastTestedAt ? formatDateTime(c.lastTestedAt, 'minutes') : 'Never'}</Text>
                     </Table.Td>
                     {(canWrite || canTest) && (
