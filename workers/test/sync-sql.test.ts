@@ -1,4 +1,4 @@
-import { destinationTableName, keysetAfter, lit, qi, recordFilter, stagingTableDdl, unquote, upsertInto } from '../src/sync/sql';
+import { destinationTableName, keysetAfter, lit, qi, recordFilter, runColumnsDdl, stagingTableDdl, unquote, upsertInto } from '../src/sync/sql';
 import { SyncFailure } from '../src/sync/outcome';
 
 /** The sync's SQL text, built from names and values: quoting, destination names, the statements of a batch. */
@@ -52,19 +52,15 @@ describe('sync SQL building', () => {
     expect(recordFilter('seen', ['a'], '41', 'integer').above).toBe(`"seen" > '41'::integer`);
   });
 
-  it('staging table: the columns, then the run columns as defaults', () => {
+  it('staging table: the columns; after the load, the run columns as constant defaults', () => {
     expect(
-      stagingTableDdl(
-        '"ws"."t__dlx_staging"',
-        [
-          { name: 'id', type: 'integer' },
-          { name: 'x"y', type: 'text' },
-        ],
-        'r',
-        's',
-      ),
-    ).toBe(
-      `CREATE TABLE "ws"."t__dlx_staging" ("id" integer, "x""y" text, _dlx_run_id uuid NOT NULL DEFAULT 'r', _dlx_synced_at timestamptz NOT NULL DEFAULT 's')`,
+      stagingTableDdl('"ws"."t__dlx_staging"', [
+        { name: 'id', type: 'integer' },
+        { name: 'x"y', type: 'text' },
+      ]),
+    ).toBe(`CREATE TABLE "ws"."t__dlx_staging" ("id" integer, "x""y" text)`);
+    expect(runColumnsDdl('"ws"."t__dlx_staging"', 'r', "s'")).toBe(
+      `ALTER TABLE "ws"."t__dlx_staging" ADD COLUMN _dlx_run_id uuid NOT NULL DEFAULT 'r', ADD COLUMN _dlx_synced_at timestamptz NOT NULL DEFAULT 's'''`,
     );
   });
 });

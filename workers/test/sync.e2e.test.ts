@@ -113,6 +113,14 @@ describe('source.sync PostgreSQL → warehouse (worker process, JetStream)', () 
       '_dlx_synced_at:timestamp with time zone',
     ]);
     expect(await one(whc, `SELECT count(DISTINCT _dlx_run_id)::int FROM ${dest} WHERE _dlx_run_id = '${first.runId}' AND _dlx_synced_at IS NOT NULL`)).toBe(1);
+    // Every row carries the run and its sync time, and the swapped-in table keeps no default.
+    expect(await one(whc, `SELECT count(*)::int FROM ${dest} WHERE _dlx_run_id = '${first.runId}' AND _dlx_synced_at IS NOT NULL`)).toBe(30000);
+    expect(
+      await one(
+        whc,
+        `SELECT count(*)::int FROM information_schema.columns WHERE table_schema = '${schema}' AND table_name = 'raw_public__items' AND column_default IS NOT NULL`,
+      ),
+    ).toBe(0);
     // Owned by the workspace role: created under SET ROLE.
     expect(await one(whc, `SELECT tableowner FROM pg_tables WHERE schemaname = '${schema}' AND tablename = 'raw_public__items'`)).toBe(role);
     expect(r1.progress.at(-1)).toMatchObject({ rows: 30000, totalRows: 30000, percent: 100 });

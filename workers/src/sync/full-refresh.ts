@@ -1,17 +1,18 @@
 import type { Client } from 'pg';
 import { checkStorage } from './quota';
-import { qi, stagingTableDdl, unquote } from './sql';
+import { qi, runColumnsDdl, stagingTableDdl, unquote } from './sql';
 import { writeState } from './checkpoint';
 
 /**
- * A FULL refresh of `dest`: one warehouse transaction creates `<dest>__dlx_staging` (the columns,
- * then `_dlx_run_id` and `_dlx_synced_at` filled by defaults that are dropped before the swap),
- * lets `load` stream COPY text rows into it (it gets the `COPY … FROM STDIN` statement and
- * returns the rows loaded), drops the old table, renames the staging table and records the run
- * as completed in `_dlx_sync_state`. Readers see the old rows or the new ones; on any error
- * (thrown by `load` included) the transaction is rolled back and the old table stays. With
- * `maxStorageBytes`, the schema's size after the swap is measured before the commit: over the
- * quota, QUOTA_EXCEEDED STORAGE_BYTES and nothing is swapped in (the staging table is rolled back).
+ * A FULL refresh of `dest`: one warehouse transaction creates `<dest>__dlx_staging` with the
+ * columns, lets `load` stream COPY text rows into it (it gets the `COPY … FROM STDIN` statement and
+ * returns the rows loaded), adds `_dlx_run_id` and `_dlx_synced_at` (constant defaults, kept in the
+ * catalog rather than written into every row, then dropped), drops the old table, renames the
+ * staging table and records the run as completed in `_dlx_sync_state`. Readers see the old rows or
+ * the new ones; on any error (thrown by `load` included) the transaction is rolled back and the old
+ * table stays. With `maxStorageBytes`, the schema's size after the swap is measured before the
+ * commit: over the quota, QUOTA_EXCEEDED STORAGE_BYTES and nothing is swapped in (the staging table
+ * is rolled back).
  */
 export async function swapFullRefresh(
   wh: Client,
@@ -28,8 +29,9 @@ export async function swapFullRefresh(
   await wh.query('BEGIN');
   try {
     await wh.query(`DROP TABLE IF EXISTS ${staging}`);
-    await wh.query(stagingTableDdl(staging, columns, runId, syncedAt));
+    await wh.query(stagingTableDdl(staging, columns));
     const rows = await load(`COPY ${staging} (${columns.map((c) => qi(c.name)).join(', ')}) FROM STDIN`);
+    await wh.query(runColumnsDdl(staging, runId, syncedAt));
     await wh.query(`ALTER TABLE ${staging} ALTER COLUMN _dlx_run_id DROP DEFAULT, ALTER COLUMN _dlx_synced_at DROP DEFAULT`);
     // The swap: readers of the table wait for this commit and then see the new rows.
     await wh.query(`DROP TABLE IF EXISTS ${table}`);

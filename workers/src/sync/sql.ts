@@ -28,12 +28,19 @@ export const META = ['_dlx_run_id', '_dlx_synced_at'];
 /** The raw table a source table loads into (shared with the dbt project generated from mappings). */
 export { destinationTableName } from '@datalinx/contracts';
 
+/** A FULL refresh's staging table: the source's columns, the ones its COPY fills. */
+export function stagingTableDdl(staging: string, columns: { name: string; type: string }[]): string {
+  return `CREATE TABLE ${staging} (${columns.map((c) => `${qi(c.name)} ${c.type}`).join(', ')})`;
+}
+
 /**
- * A FULL refresh's staging table: the columns, then the run columns filled by defaults (the COPY
- * carries only the source's values; the defaults are dropped before the swap).
+ * The run columns of a loaded staging table: added after the COPY with constant defaults, which
+ * PostgreSQL records once in the catalog (every row reads them) instead of writing them into each
+ * row, so the COPY carries and stores only the source's values. The defaults are dropped before
+ * the swap; the rows keep their values.
  */
-export function stagingTableDdl(staging: string, columns: { name: string; type: string }[], runId: string, syncedAt: string): string {
-  return `CREATE TABLE ${staging} (${columns.map((c) => `${qi(c.name)} ${c.type}`).join(', ')}, _dlx_run_id uuid NOT NULL DEFAULT ${lit(runId)}, _dlx_synced_at timestamptz NOT NULL DEFAULT ${lit(syncedAt)})`;
+export function runColumnsDdl(staging: string, runId: string, syncedAt: string): string {
+  return `ALTER TABLE ${staging} ADD COLUMN _dlx_run_id uuid NOT NULL DEFAULT ${lit(runId)}, ADD COLUMN _dlx_synced_at timestamptz NOT NULL DEFAULT ${lit(syncedAt)}`;
 }
 
 /**
