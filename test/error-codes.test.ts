@@ -5,6 +5,7 @@ import { AUTH_ERROR_CODES } from '../services/auth/src/errors';
 import { WORKSPACE_ERROR_CODES } from '../services/workspace/src/errors';
 import { SCHEMA_ERROR_CODES } from '../services/schema/src/errors';
 import { MAPPING_ERROR_CODES } from '../services/mapping/src/errors';
+import { MONITORING_ERROR_CODES } from '../services/monitoring/src/errors';
 
 /**
  * Every payload error code a service can return (its `as const` list, the only codes its
@@ -16,6 +17,7 @@ const services: Array<[string, readonly string[], string]> = [
   ['WorkspaceErrorCode', WORKSPACE_ERROR_CODES, 'workspace'],
   ['SchemaErrorCode', SCHEMA_ERROR_CODES, 'schema'],
   ['MappingErrorCode', MAPPING_ERROR_CODES, 'mapping'],
+  ['MonitoringErrorCode', MONITORING_ERROR_CODES, 'monitoring'],
 ];
 
 function sources(dir: string): string[] {

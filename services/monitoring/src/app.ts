@@ -13,6 +13,7 @@ import { RunDao } from './daos/run.dao';
 import { RunStepDao } from './daos/run-step.dao';
 import { AuditLogManager } from './managers/audit-log.manager';
 import { AuditLogDao } from './daos/audit-log.dao';
+import type { RunCanceler } from './managers/run-canceler';
 
 export const typeDefs = gql(readFileSync(path.join(__dirname, '..', 'schema.graphql'), 'utf8'));
 
@@ -21,6 +22,8 @@ export interface MonitoringDeps {
   verifier: ViewerAssertionVerifier;
   log: Logger;
   natsReady?: () => Promise<{ ok: boolean; error?: string }>;
+  /** How cancelRun reaches the workers (`natsRunCanceler` over the service's NATS connection). */
+  canceler?: RunCanceler;
 }
 
 /** Wires the monitoring subgraph: DAOs → managers (one per process, the viewer passed per call) → resolvers, behind the assertion check. */
@@ -29,7 +32,7 @@ export function createMonitoringServer(d: MonitoringDeps) {
   const steps = new RunStepDao(d.ds);
   const auditLog = new AuditLogDao(d.ds);
   // One of each for the process: every method takes the viewer first.
-  const runManager = new RunManager(runs, steps);
+  const runManager = new RunManager(runs, steps, d.canceler);
   const auditManager = new AuditLogManager(auditLog);
   return createSubgraphServer<MonitoringContext>({
     name: 'monitoring',

@@ -4,6 +4,7 @@ import { connectNats, ensureStreams, natsReadiness } from '@datalinx/messaging';
 import { envSchema } from './env';
 import { monitoringDataSource } from './data-source';
 import { createMonitoringServer } from './app';
+import { natsRunCanceler } from './managers/run-canceler';
 import { RunRecorder } from './managers/run-recorder';
 import { RunEventsConsumer } from './jobs/run-events.consumer';
 import { AuditRecorder } from './managers/audit-recorder';
@@ -17,7 +18,7 @@ async function main() {
   const nats = await connectNats(env.NATS_URL, 'monitoring', log);
   await ensureStreams(nats.jsm);
   const verifier = new ViewerAssertionVerifier(await importAssertionPublicKey(env.DLX_ASSERTION_PUBLIC_KEY));
-  const server = await createMonitoringServer({ ds, verifier, log, natsReady: natsReadiness(nats.nc) });
+  const server = await createMonitoringServer({ ds, verifier, log, natsReady: natsReadiness(nats.nc), canceler: natsRunCanceler(nats.nc) });
   await server.listen(env.MONITORING_PORT);
   log.info({ port: env.MONITORING_PORT }, 'monitoring subgraph listening');
   const consumer = new RunEventsConsumer({

@@ -13,6 +13,12 @@ export const permissions = {
     // Org ADMINs only; the manager re-checks and reads the viewer's own org only.
     auditLog: canReadAudit,
   },
+  Mutation: {
+    // Names a run, not a workspace: the manager checks runs:cancel in the run's workspace.
+    cancelRun: isAuthenticated,
+  },
+  CancelRunPayload: isAuthenticated,
+  UserError: isAuthenticated,
   Run: isAuthenticated,
   RunError: isAuthenticated,
   RunStep: isAuthenticated,

@@ -57,6 +57,9 @@ export const resolvers: Resolvers = {
       return { nodes: page.nodes.map(auditEntry), pageInfo: page.pageInfo };
     },
   },
+  Mutation: {
+    cancelRun: (_p, { id }, ctx) => ctx.runs.cancel(ctx.viewer, id),
+  },
   Run: {
     __resolveReference: (ref, ctx) => ctx.runs.run(ctx.viewer, ref.id),
     error: (r) => (r.errorCode ? { code: r.errorCode, message: r.errorMessage ?? '' } : null),

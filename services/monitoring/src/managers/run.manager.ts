@@ -6,6 +6,9 @@ import type { RunDao } from '../daos/run.dao';
 import type { RunStepDao } from '../daos/run-step.dao';
 import type { Run } from '../entities/run.entity';
 import type { RunStep } from '../entities/run-step.entity';
+import { userError, type MonitoringUserError } from '../errors';
+import type { RunCanceler } from './run-canceler';
+import { isTerminal } from './run-state';
 
 export interface RunListArgs {
   first?: number | null;
@@ -28,6 +31,8 @@ export class RunManager {
   constructor(
     private readonly runs: RunDao,
     private readonly steps: RunStepDao,
+    /** Asks the data plane to cancel a run; without it (no NATS), cancelRun answers CANCEL_UNAVAILABLE. */
+    private readonly canceler?: RunCanceler,
   ) {
     this.runLoader = tenantByIdLoader<Run>(
       (viewer) => this.orgIdOrNull(viewer),
@@ -57,6 +62,28 @@ export class RunManager {
     if (!this.orgIdOrNull(viewer) || !isUuid(id)) return null;
     const run = await this.runLoader(viewer).load(id);
     return this.readable(viewer, run) ? run : null;
+  }
+
+  /**
+   * Cancels a run the viewer may read and holds `runs:cancel` in its workspace for: a pipeline run
+   * that has not finished. The workers with Dagster terminate its Dagster run; the run then goes
+   * CANCELING and CANCELED on RUNS (as recorded here), so the payload's run is the run as recorded
+   * when the request was accepted.
+   */
+  async cancel(viewer: Viewer, id: string): Promise<{ run: Run | null; errors: MonitoringUserError[] }> {
+    const run = await this.run(viewer, id);
+    if (!run) return { run: null, errors: [userError('RUN_NOT_FOUND', 'id', 'No run with this id.')] };
+    if (!hasWorkspacePermission(viewer, run.workspaceId, 'runs:cancel'))
+      return { run, errors: [userError('FORBIDDEN', 'id', 'You may not cancel runs in this workspace (runs:cancel).')] };
+    if (isTerminal(run.state)) return { run, errors: [userError('RUN_FINISHED', 'id', `The run has already finished (${run.state}).`)] };
+    if (run.kind !== 'pipeline.run')
+      return { run, errors: [userError('RUN_NOT_CANCELABLE', 'id', `A ${run.kind} run cannot be canceled; only pipeline runs can.`)] };
+    if (!this.canceler) return { run, errors: [userError('CANCEL_UNAVAILABLE', null, 'This monitoring service cannot reach the workers to cancel runs.')] };
+    const reply = await this.canceler(run);
+    if (reply.ok) return { run, errors: [] };
+    const code = reply.error.code === 'RUN_FINISHED' ? 'RUN_FINISHED' : reply.error.code === 'RUN_NOT_FOUND' ? 'RUN_NOT_CANCELABLE' : 'CANCEL_UNAVAILABLE';
+    const message = reply.error.code === 'RUN_NOT_FOUND' ? 'The run has not been started in Dagster yet; try again in a moment.' : reply.error.message;
+    return { run, errors: [userError(code, code === 'CANCEL_UNAVAILABLE' ? null : 'id', message)] };
   }
 
   /** Steps of a run the viewer may read, in order (batched across all runs of the request). */

@@ -101,12 +101,44 @@ export type AuditTarget = {
   type: Scalars['String']['output'];
 };
 
+export type CancelRunPayload = {
+  __typename?: 'CancelRunPayload';
+  errors: Array<UserError>;
+  /** The run as recorded when the cancel was accepted (or refused). */
+  run: Maybe<Run>;
+};
+
 /** A run of Dagster, which executes pipeline runs. */
 export type DagsterRunLink = {
   __typename?: 'DagsterRunLink';
   runId: Scalars['String']['output'];
   /** The run's page in the Dagster UI (its logs, steps and re-executions). */
   url: Scalars['String']['output'];
+};
+
+/**
+ * Every value `UserError.code` takes in a monitoring mutation payload. `UserError.code` stays a `String`
+ * (UserError is shared by every subgraph); this enum is the closed list of the monitoring service.
+ */
+export type MonitoringErrorCode =
+  | 'CANCEL_UNAVAILABLE'
+  | 'FORBIDDEN'
+  | 'RUN_FINISHED'
+  | 'RUN_NOT_CANCELABLE'
+  | 'RUN_NOT_FOUND';
+
+export type Mutation = {
+  __typename?: 'Mutation';
+  /**
+   * Cancels a pipeline run that has not finished (`runs:cancel` in its workspace): the workers
+   * terminate its Dagster run. The run goes CANCELING, then CANCELED; poll `run(id)`.
+   */
+  cancelRun: CancelRunPayload;
+};
+
+
+export type MutationCancelRunArgs = {
+  id: Scalars['ID']['input'];
 };
 
 export type PageInfo = {
@@ -232,6 +264,14 @@ export type StepStatus =
   | 'SKIPPED'
   | 'SUCCESS';
 
+/** An expected failure of a mutation (validation, conflict), with the field it concerns. */
+export type UserError = {
+  __typename?: 'UserError';
+  code: Scalars['String']['output'];
+  field: Maybe<Scalars['String']['output']>;
+  message: Scalars['String']['output'];
+};
+
 export type WithIndex<TObject> = TObject & Record<string, any>;
 export type ResolversObject<TObject> = WithIndex<TObject>;
 
@@ -342,8 +382,11 @@ export type ResolversTypes = ResolversObject<{
   AuditLogFilter: AuditLogFilter;
   AuditOutcome: AuditOutcome;
   AuditTarget: ResolverTypeWrapper<AuditTarget>;
+  CancelRunPayload: ResolverTypeWrapper<Omit<CancelRunPayload, 'run'> & { run?: Maybe<ResolversTypes['Run']> }>;
   DagsterRunLink: ResolverTypeWrapper<DagsterRunLink>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
+  MonitoringErrorCode: MonitoringErrorCode;
+  Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Platform: ResolverTypeWrapper<Omit<Platform, 'monitoring'> & { monitoring?: Maybe<ResolversTypes['ServiceStatus']> }>;
@@ -357,6 +400,7 @@ export type ResolversTypes = ResolversObject<{
   ServiceStatus: ResolverTypeWrapper<ServiceStatusModel>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   StepStatus: StepStatus;
+  UserError: ResolverTypeWrapper<UserError>;
 }>;
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -370,8 +414,10 @@ export type ResolversParentTypes = ResolversObject<{
   AuditEntryConnection: AuditEntryConnection;
   AuditLogFilter: AuditLogFilter;
   AuditTarget: AuditTarget;
+  CancelRunPayload: Omit<CancelRunPayload, 'run'> & { run?: Maybe<ResolversParentTypes['Run']> };
   DagsterRunLink: DagsterRunLink;
   DateTime: Scalars['DateTime']['output'];
+  Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
   Boolean: Scalars['Boolean']['output'];
   Platform: Omit<Platform, 'monitoring'> & { monitoring?: Maybe<ResolversParentTypes['ServiceStatus']> } | FederationReferenceTypes['Platform'];
@@ -383,6 +429,7 @@ export type ResolversParentTypes = ResolversObject<{
   RunStep: RunStepModel;
   ServiceStatus: ServiceStatusModel;
   Float: Scalars['Float']['output'];
+  UserError: UserError;
 }>;
 
 export type AppliedMigrationResolvers<ContextType = MonitoringContext, ParentType extends ResolversParentTypes['AppliedMigration'] = ResolversParentTypes['AppliedMigration']> = ResolversObject<{
@@ -423,6 +470,11 @@ export type AuditTargetResolvers<ContextType = MonitoringContext, ParentType ext
   type?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
+export type CancelRunPayloadResolvers<ContextType = MonitoringContext, ParentType extends ResolversParentTypes['CancelRunPayload'] = ResolversParentTypes['CancelRunPayload']> = ResolversObject<{
+  errors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+  run?: Resolver<Maybe<ResolversTypes['Run']>, ParentType, ContextType>;
+}>;
+
 export type DagsterRunLinkResolvers<ContextType = MonitoringContext, ParentType extends ResolversParentTypes['DagsterRunLink'] = ResolversParentTypes['DagsterRunLink']> = ResolversObject<{
   runId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   url?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -431,6 +483,10 @@ export type DagsterRunLinkResolvers<ContextType = MonitoringContext, ParentType 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
 }
+
+export type MutationResolvers<ContextType = MonitoringContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
+  cancelRun?: Resolver<ResolversTypes['CancelRunPayload'], ParentType, ContextType, RequireFields<MutationCancelRunArgs, 'id'>>;
+}>;
 
 export type PageInfoResolvers<ContextType = MonitoringContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = ResolversObject<{
   endCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -496,6 +552,12 @@ export type ServiceStatusResolvers<ContextType = MonitoringContext, ParentType e
   service?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
+export type UserErrorResolvers<ContextType = MonitoringContext, ParentType extends ResolversParentTypes['UserError'] = ResolversParentTypes['UserError']> = ResolversObject<{
+  code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  field?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
 export type Resolvers<ContextType = MonitoringContext> = ResolversObject<{
   AppliedMigration?: AppliedMigrationResolvers<ContextType>;
   AuditActor?: AuditActorResolvers<ContextType>;
@@ -503,8 +565,10 @@ export type Resolvers<ContextType = MonitoringContext> = ResolversObject<{
   AuditEntry?: AuditEntryResolvers<ContextType>;
   AuditEntryConnection?: AuditEntryConnectionResolvers<ContextType>;
   AuditTarget?: AuditTargetResolvers<ContextType>;
+  CancelRunPayload?: CancelRunPayloadResolvers<ContextType>;
   DagsterRunLink?: DagsterRunLinkResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
+  Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Platform?: PlatformResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
@@ -513,5 +577,6 @@ export type Resolvers<ContextType = MonitoringContext> = ResolversObject<{
   RunError?: RunErrorResolvers<ContextType>;
   RunStep?: RunStepResolvers<ContextType>;
   ServiceStatus?: ServiceStatusResolvers<ContextType>;
+  UserError?: UserErrorResolvers<ContextType>;
 }>;
 
