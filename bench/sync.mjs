@@ -2,8 +2,14 @@
 // in-process: the RSS measured is this process's) against a `psql -c "COPY … TO STDOUT" | psql -c
 // "COPY … FROM STDIN"` pipe between the same two databases, in the same run.
 // Needs DATABASE_URL (a superuser), psql on PATH, and `npx tsc -b workers` first.
-// SYNC_BENCH_ROWS overrides the row count (default 5 000 000).
-// Last line: bench:sync ratio=<ours/pipe rows-per-second> rss_mb=<peak RSS> rows_per_s=<ours>
+// SYNC_BENCH_ROWS overrides the row count (default 5 000 000). SYNC_BENCH_ROUNDS (default 1): that
+// many rounds of both, which of the two goes first alternating, the median ratio reported (a shared
+// machine's load moves single figures by ±20 %).
+// Each measured copy starts after a CHECKPOINT, so neither pays for writing out what was loaded
+// before it (the generated rows, the other's copy): the writeback of gigabytes of dirty pages
+// otherwise lands on whichever copy runs next.
+// Last line: bench:sync ratio=<ours/pipe rows-per-second, median of the rounds> rss_mb=<peak RSS>
+// rows_per_s=<ours, median> ratios=<each round's>
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
@@ -19,6 +25,7 @@ const { NetworkPolicy } = require('@datalinx/common');
 setNetworkPolicy(new NetworkPolicy({ allowedNetworks: ['127.0.0.0/8', '::1/128'] }));
 
 const ROWS = Number(process.env.SYNC_BENCH_ROWS ?? 5_000_000);
+const ROUNDS = Math.max(1, Number(process.env.SYNC_BENCH_ROUNDS ?? 1));
 const adminUrl = process.env.DATABASE_URL;
 if (!adminUrl) {
   console.error('bench:sync needs DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/postgres)');
@@ -62,12 +69,10 @@ try {
       FROM generate_series(1, ${ROWS}) g`);
   await src.query('VACUUM ANALYZE public.bench');
   console.log(`generated in ${((Date.now() - t) / 1000).toFixed(1)} s`);
-  await wh.query(
-    `CREATE TABLE public.pipe_target (id bigint, name text, amount numeric(12,2), ratio double precision, created_at timestamptz, day date, active boolean, code uuid, tags text[], doc jsonb)`,
-  );
+  const pipeTarget = `CREATE TABLE public.pipe_target (id bigint, name text, amount numeric(12,2), ratio double precision, created_at timestamptz, day date, active boolean, code uuid, tags text[], doc jsonb)`;
 
   // Ours: the worker's sync (FULL refresh: COPY out → COPY into staging → swap).
-  const job = {
+  const job = () => ({
     v: 1,
     kind: 'source.sync',
     jobId: randomUUID(),
@@ -93,48 +98,80 @@ try {
       batchRows: 50_000,
       statementTimeoutMs: 3_600_000,
     },
-  };
+  });
   const silent = { step: async () => undefined, progress: async () => undefined };
+  const ours = async () => {
+    const t = performance.now();
+    const out = await runSourceSync(
+      job(),
+      { warehouseAdminUrl: urlOf(whDb), secrets: new URL(adminUrl).password ? { password: decodeURIComponent(new URL(adminUrl).password) } : {} },
+      silent,
+    );
+    const s = (performance.now() - t) / 1000;
+    if (!out.ok || out.rows !== ROWS) throw new Error(`sync failed: ${JSON.stringify(out)}`);
+    const loaded = Number((await wh.query(`SELECT count(*) AS n FROM ${schema}.raw_public__bench`)).rows[0].n);
+    if (loaded !== ROWS) throw new Error(`the destination has ${loaded} rows, expected ${ROWS}`);
+    console.log(`ours: ${ROWS} rows in ${s.toFixed(2)} s = ${Math.round(ROWS / s)} rows/s, peak RSS ${(peak / 2 ** 20).toFixed(0)} MB`);
+    return ROWS / s;
+  };
+
+  // The pipe: psql COPY TO STDOUT | psql COPY FROM STDIN, same databases, into a new table.
+  const pipe = async () => {
+    await wh.query('DROP TABLE IF EXISTS public.pipe_target');
+    await wh.query(pipeTarget);
+    await admin.query('CHECKPOINT');
+    const t = performance.now();
+    await new Promise((resolve, reject) => {
+      const p = spawn(
+        'sh',
+        [
+          '-c',
+          `psql -X -q -v ON_ERROR_STOP=1 "$SRC" -c 'COPY public.bench TO STDOUT' | psql -X -q -v ON_ERROR_STOP=1 "$DST" -c 'COPY public.pipe_target FROM STDIN'`,
+        ],
+        {
+          env: { ...process.env, SRC: urlOf(srcDb), DST: urlOf(whDb) },
+          stdio: ['ignore', 'inherit', 'inherit'],
+        },
+      );
+      p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`pipe exited with ${code}`))));
+    });
+    const s = (performance.now() - t) / 1000;
+    const piped = Number((await wh.query('SELECT count(*) AS n FROM public.pipe_target')).rows[0].n);
+    if (piped !== ROWS) throw new Error(`the pipe loaded ${piped} rows, expected ${ROWS}`);
+    console.log(`pipe: ${ROWS} rows in ${s.toFixed(2)} s = ${Math.round(ROWS / s)} rows/s`);
+    return ROWS / s;
+  };
+
   const baseRss = process.memoryUsage().rss;
   peak = baseRss;
-  t = performance.now();
-  const out = await runSourceSync(
-    job,
-    { warehouseAdminUrl: urlOf(whDb), secrets: new URL(adminUrl).password ? { password: decodeURIComponent(new URL(adminUrl).password) } : {} },
-    silent,
-  );
-  const oursS = (performance.now() - t) / 1000;
-  if (!out.ok || out.rows !== ROWS) throw new Error(`sync failed: ${JSON.stringify(out)}`);
-  const loaded = Number((await wh.query(`SELECT count(*) AS n FROM ${schema}.raw_public__bench`)).rows[0].n);
-  if (loaded !== ROWS) throw new Error(`the destination has ${loaded} rows, expected ${ROWS}`);
-  const oursRps = ROWS / oursS;
-  console.log(`ours: ${ROWS} rows in ${oursS.toFixed(2)} s = ${Math.round(oursRps)} rows/s, peak RSS ${(peak / 2 ** 20).toFixed(0)} MB`);
-
-  // The pipe: psql COPY TO STDOUT | psql COPY FROM STDIN, same databases.
-  t = performance.now();
-  await new Promise((resolve, reject) => {
-    const p = spawn(
-      'sh',
-      [
-        '-c',
-        `psql -X -q -v ON_ERROR_STOP=1 "$SRC" -c 'COPY public.bench TO STDOUT' | psql -X -q -v ON_ERROR_STOP=1 "$DST" -c 'COPY public.pipe_target FROM STDIN'`,
-      ],
-      {
-        env: { ...process.env, SRC: urlOf(srcDb), DST: urlOf(whDb) },
-        stdio: ['ignore', 'inherit', 'inherit'],
-      },
-    );
-    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`pipe exited with ${code}`))));
-  });
-  const pipeS = (performance.now() - t) / 1000;
-  const piped = Number((await wh.query('SELECT count(*) AS n FROM public.pipe_target')).rows[0].n);
-  if (piped !== ROWS) throw new Error(`the pipe loaded ${piped} rows, expected ${ROWS}`);
-  const pipeRps = ROWS / pipeS;
-  console.log(`pipe: ${ROWS} rows in ${pipeS.toFixed(2)} s = ${Math.round(pipeRps)} rows/s`);
+  const ratios = [];
+  const oursRps = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    let o;
+    let pp;
+    if (round % 2 === 0) {
+      await admin.query('CHECKPOINT');
+      o = await ours();
+      pp = await pipe();
+    } else {
+      pp = await pipe();
+      await admin.query('CHECKPOINT');
+      o = await ours();
+    }
+    oursRps.push(o);
+    ratios.push(o / pp);
+  }
   await src.end();
   await wh.end();
   clearInterval(sampler);
-  console.log(`bench:sync ratio=${(oursRps / pipeRps).toFixed(2)} rss_mb=${Math.round(peak / 2 ** 20)} rows_per_s=${Math.round(oursRps)}`);
+  const median = (xs) => {
+    const v = [...xs].sort((a, b) => a - b);
+    const m = Math.floor(v.length / 2);
+    return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+  };
+  console.log(
+    `bench:sync ratio=${median(ratios).toFixed(2)} rss_mb=${Math.round(peak / 2 ** 20)} rows_per_s=${Math.round(median(oursRps))} ratios=${ratios.map((r) => r.toFixed(2)).join(',')}`,
+  );
 } finally {
   clearInterval(sampler);
   await admin.query(`DROP DATABASE IF EXISTS ${srcDb} WITH (FORCE)`);
