@@ -927,6 +927,14 @@ const CASES: Record<string, Case> = {
     },
     visibleToA: (res, { a }) => expect(data(res)).toEqual({ runs: { nodes: [{ id: a.runId, kind: 'connection.test', summary: 'alpha run summary' }] } }),
   },
+  'Mutation.cancelRun': {
+    kind: 'tenant',
+    query: `mutation($id: ID!){ cancelRun(id: $id) { run { id state } errors { code field } } }`,
+    variables: ({ a }) => ({ id: a.runId }),
+    deniedToB: payloadError('cancelRun', 'RUN_NOT_FOUND', ['run']),
+    // Org A's run is a finished connection test: org A's admin gets past the tenant check to the run's own state.
+    controlExpect: 'RUN_FINISHED',
+  },
 
   // ── workspace lifecycle and warehouse: KEEP LAST. The mutation controls run in this order and
   // end by deleting org A's workspace, which no later control could use. ──
