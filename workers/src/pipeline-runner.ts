@@ -7,7 +7,8 @@ export const defaultPipelineFilter = (mainFilterSubject: string): string => doma
 /**
  * The pipeline jobs (`pipeline.run`) on their own consumer (`<WORKER_DURABLE>-pipeline`,
  * PIPELINE_FILTER_SUBJECT), so a run loading several sources never holds up connection tests or
- * source jobs. A run loads into the warehouse as the workspace role through WAREHOUSE_ADMIN_URL,
+ * source jobs. With DAGSTER_URL a job launches and follows a Dagster run (./jobs/pipeline-run.ts
+ * runPipelineInDagster), whose steps load and build; without it the load runs in this process. A run loads into the warehouse as the workspace role through WAREHOUSE_ADMIN_URL,
  * so only workers that have it start this consumer; not started when the main filter already
  * covers pipeline jobs (see startDomainRunner).
  */
