@@ -317,3 +317,98 @@ export const ConnectionDetailDocument = graphql(`
     }
   }
 `);
+
+// ── Data Sources ───────────────────────────────────────────────────────────────────────────────
+
+export const SourceSnapshotDocument = graphql(`
+  query SourceSnapshot($connectionId: ID!) {
+    connection(id: $connectionId) {
+      id
+      name
+      type
+      endpoint
+      status
+      workspace {
+        id
+        name
+      }
+    }
+    sourceSnapshots(connectionId: $connectionId, first: 1) {
+      nodes {
+        id
+        version
+        createdAt
+        tableCount
+        tables {
+          id
+          schemaName
+          tableName
+          kind
+          rowEstimate
+          rowEstimateSource
+          rowEstimateNote
+          primaryKey
+          foreignKeys {
+            name
+            columns
+            referencedTable
+            referencedColumns
+          }
+          columns {
+            name
+            type
+            nullable
+            ordinal
+            profile {
+              sampled
+              nullCount
+              distinctEstimate
+              min
+              max
+              canonicalType
+              topValues {
+                value
+                count
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+`);
+
+export const DiscoverConnectionDocument = graphql(`
+  mutation DiscoverConnection($id: ID!) {
+    discoverConnection(id: $id) {
+      runId
+      errors {
+        code
+        field
+        message
+      }
+    }
+  }
+`);
+
+export const RunProgressDocument = graphql(`
+  query RunProgress($id: ID!) {
+    run(id: $id) {
+      id
+      kind
+      state
+      summary
+      error {
+        code
+        message
+      }
+      steps {
+        seq
+        name
+        status
+        message
+        durationMs
+      }
+    }
+  }
+`);

@@ -1,4 +1,5 @@
 import {
+  Badge,
   Modal,
   NavLink,
   Notification,
@@ -36,6 +37,8 @@ export const theme = createTheme({
   headings: { fontWeight: '650' },
   variantColorResolver,
   components: {
+    // A badge is a short state word: never cut it to an ellipsis when its table column is narrow.
+    Badge: Badge.extend({ styles: { root: { flexShrink: 0, overflow: 'visible' }, label: { overflow: 'visible' } } }),
     // Mantine's close button is an icon only: name it for screen readers.
     Modal: Modal.extend({ defaultProps: { closeButtonProps: { 'aria-label': 'Close' } } }),
     // The active section: dark indigo on a pale tint, hovered or not (4.5:1 or more).

@@ -33,6 +33,15 @@ let firstLoadJs = 'not measured';
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   app = await startAppPlatform();
+  // A small source to discover, in this run's throwaway database (loopback, the test PostgreSQL).
+  await app.platform.sources.auth.query(`
+    CREATE SCHEMA shop;
+    CREATE TABLE shop.customers (id int PRIMARY KEY, email text NOT NULL, country text);
+    CREATE TABLE shop.orders (id int PRIMARY KEY, customer_id int NOT NULL REFERENCES shop.customers (id), status text NOT NULL, total numeric(10,2));
+    INSERT INTO shop.customers SELECT g, 'c' || g || '@example.com', (ARRAY['DE','FR','US'])[1 + g % 3] FROM generate_series(1, 30) g;
+    INSERT INTO shop.orders SELECT g, 1 + g % 30, (ARRAY['paid','paid','shipped','refunded'])[1 + g % 4], g * 1.5 FROM generate_series(1, 120) g;
+    ANALYZE shop.customers; ANALYZE shop.orders;
+  `);
   web = await startWeb({ gatewayUrl: app.gatewayUrl });
   browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
 });
@@ -158,9 +167,10 @@ test('sign up, create a workspace, add and test a PostgreSQL connection, sign ou
     await dialog.getByLabel('Name', { exact: true }).fill(name);
     await dialog.getByLabel('Host', { exact: true }).fill(pg.hostname);
     await dialog.getByLabel('Port', { exact: true }).fill(pg.port || '5432');
-    await dialog.getByLabel('Database', { exact: true }).fill(decodeURIComponent(pg.pathname.slice(1)));
+    await dialog.getByLabel('Database', { exact: true }).fill(app.platform.db.name);
     await dialog.getByLabel('User', { exact: true }).fill(decodeURIComponent(pg.username));
     if (pg.password) await dialog.getByLabel('Password', { exact: true }).fill(decodeURIComponent(pg.password));
+    await dialog.getByLabel('Schema (optional)').fill('shop');
     return dialog;
   };
   await page.getByRole('button', { name: 'Add a connection' }).click();
@@ -218,6 +228,32 @@ test('sign up, create a workspace, add and test a PostgreSQL connection, sign ou
   expect(await again.getByLabel('Name').getAttribute('aria-invalid')).toBe('true');
   await capture(page, 'connection-add-error');
   await again.getByRole('button', { name: 'Cancel' }).click();
+
+  // Data Sources: discover the source with its progress, then browse schema → table → column.
+  await page.getByRole('link', { name: 'Data Sources' }).first().click();
+  await page.getByTestId('source-card').first().waitFor();
+  await capture(page, 'sources');
+  await visit(
+    page,
+    'source browser',
+    () => page.getByRole('link', { name: 'warehouse-source' }).click(),
+    () => page.getByTestId('empty-state').waitFor(),
+  );
+  await capture(page, 'source-undiscovered');
+  await page.getByTestId('discover').click();
+  await page.getByTestId('discovery-progress').waitFor();
+  await page.getByTestId('source-tree').waitFor({ timeout: 90_000 });
+  await page.getByTestId('tree-table').filter({ hasText: 'orders' }).click();
+  await page.getByTestId('table-detail').getByRole('heading', { name: 'shop.orders' }).waitFor();
+  expect(await page.getByTestId('table-detail').innerText()).toContain('customer_id → ');
+  expect(await page.getByTestId('column-row').count()).toBe(4);
+  await page.getByTestId('column-row').filter({ hasText: 'status' }).click();
+  await page.getByTestId('top-values').getByText('Top values of status').waitFor();
+  await page.getByTestId('top-values').locator('svg').first().waitFor();
+  await page.getByLabel('Search tables and columns').fill('email');
+  expect(await page.getByTestId('tree-table').allInnerTexts()).toEqual([expect.stringContaining('customers')]);
+  await page.getByLabel('Search tables and columns').fill('');
+  await capture(page, 'source-table');
 
   // Sign out: back to /login, and the app is closed again.
   await page.getByTestId('user-menu').click();

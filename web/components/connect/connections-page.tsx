@@ -126,7 +126,7 @@ export function ConnectionsPage({ workspaceId }: { workspaceId: string }) {
                         </Text>
                       )}
                     </Table.Td>
-                    <Table.Td style={{ whiteSpace: 'nowrap' }}>
+                    <Table.Td>
                       <Text size="sm">{c.lastTestedAt ? formatDateTime(c.lastTestedAt, 'minutes') : 'Never'}</Text>
                     </Table.Td>
                     {(canWrite || canTest) && (

@@ -71,7 +71,7 @@ function NextSteps({ ws, runs, canWrite }: { ws: Home; runs: Runs; canWrite: boo
   const steps = [
     { done: connected, label: 'Connect a source', detail: 'PostgreSQL or MySQL: host, database and a read-only user.', href: `/w/${ws.id}/connect` },
     { done: tested, label: 'Test the connection', detail: 'See each step: reachable, signed in, schema readable.', href: `/w/${ws.id}/connect` },
-    { done: discovered, label: 'Discover its tables', detail: 'Schemas, tables, columns, keys and row counts.', href: `/w/${ws.id}/connect` },
+    { done: discovered, label: 'Discover its tables', detail: 'Schemas, tables, columns, keys and row counts.', href: `/w/${ws.id}/sources` },
     { done: synced, label: 'Sync it into the warehouse', detail: 'Load the source tables the pipelines build on.', href: `/w/${ws.id}/connect` },
   ];
   const next = steps.find((s) => !s.done);

@@ -6,7 +6,7 @@ import { useParams, usePathname, useRouter } from 'next/navigation';
 import { useQuery } from '@urql/next';
 import { useDisclosure } from '@mantine/hooks';
 import { Alert, AppShell, Burger, Button, Center, Group, Loader, NavLink, Stack, Text, Title } from '@mantine/core';
-import { IconHome, IconPlugConnected, IconSettings } from '@tabler/icons-react';
+import { IconDatabaseSearch, IconHome, IconPlugConnected, IconSettings } from '@tabler/icons-react';
 import { ShellDocument } from '../../lib/documents';
 import { useIsClient } from '../../lib/use-is-client';
 import { describeRequestError } from '../../lib/user-errors';
@@ -73,6 +73,7 @@ export function AppFrame({ children }: { children: ReactNode }) {
     ? [
         { href: `/w/${workspaceId}`, label: 'Home', icon: IconHome, exact: true },
         { href: `/w/${workspaceId}/connect`, label: 'Connect', icon: IconPlugConnected, exact: false },
+        { href: `/w/${workspaceId}/sources`, label: 'Data Sources', icon: IconDatabaseSearch, exact: false },
       ]
     : [];
 
