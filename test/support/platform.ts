@@ -10,7 +10,7 @@ import { createTestDatabase, runtimeRoleUrl, type TestDatabase } from '@datalinx
 import { ANONYMOUS, viewerSchema, type Viewer } from '@datalinx/graphql-kit';
 import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
 import { SOURCE_SNAPSHOT_CREATED_V1, STREAMS, TARGET_SCHEMA_CHANGED_V1, promotionCompletedSubject } from '@datalinx/contracts';
-import { connectNats, ensureStreams, OutboxRelay, startWorkspaceReplica, type Nats } from '@datalinx/messaging';
+import { connectNats, ensureStreams, OutboxRelay, requestPreview, startWorkspaceReplica, type Nats } from '@datalinx/messaging';
 import { authDataSource } from '../../services/auth/src/data-source';
 import { migrate as migrateAuth } from '../../services/auth/src/migrate';
 import { createAuthServer } from '../../services/auth/src/app';
@@ -379,7 +379,13 @@ export async function startPlatform(
       warehouse: o.warehouse,
     }),
     schema: await createSchemaServer({ ds: app.schema, verifier: keys.verifier, log, onOutboxCommit: () => relays[2]!.kick() }),
-    mapping: await createMappingServer({ ds: app.mapping, verifier: keys.verifier, log, afterCommit: () => relays[1]!.kick() }),
+    mapping: await createMappingServer({
+      ds: app.mapping,
+      verifier: keys.verifier,
+      log,
+      afterCommit: () => relays[1]!.kick(),
+      preview: (request) => requestPreview(nats.nc, request),
+    }),
     monitoring: await createMonitoringServer({ ds: app.monitoring, verifier: keys.verifier, log }),
   };
   const listening: http.Server[] = [];

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { platformWarehouseDestination } from './jobs';
+import { TARGET_DATA_TYPE_PATTERN } from './target-schema';
 
 /**
  * Mapping preview: the first rows a mapping produces, computed in the workspace's warehouse by a
@@ -38,7 +39,16 @@ export const previewRequestV1 = z
     from: fragment,
     /** The target columns in order, each with its compiled expression (already cast to the column's type). */
     fields: z
-      .array(z.object({ column: z.string().min(1).max(63), sql: fragment }).strict())
+      .array(
+        z
+          .object({
+            column: z.string().min(1).max(63),
+            sql: fragment,
+            /** The target column's type: a field that fails shows as `NULL::<type>`, so the column keeps its type. */
+            type: z.string().regex(TARGET_DATA_TYPE_PATTERN, 'a target data type').optional(),
+          })
+          .strict(),
+      )
       .min(1)
       .max(2000),
     limit: z.number().int().min(1).max(PREVIEW_MAX_LIMIT),

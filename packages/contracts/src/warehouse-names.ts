@@ -29,3 +29,9 @@ export function stagingModelName(t: { connectionId: string; schema: string; name
   const hash = createHash('sha256').update(`${t.connectionId}\0${t.schema}\0${t.name}`).digest('hex').slice(0, 8);
   return `${name.slice(0, 54)}_${hash}`;
 }
+
+/** A workspace's schema and login role in the platform warehouse: `ws_` / `dlx_ws_` + the first 12 hex digits of its id (random in a v4 uuid). */
+export function platformWarehouseNames(workspaceId: string): { schema: string; role: string } {
+  const hex = workspaceId.replace(/-/g, '').slice(0, 12).toLowerCase();
+  return { schema: `ws_${hex}`, role: `dlx_ws_${hex}` };
+}

@@ -8,7 +8,7 @@ import type { Logger } from '@datalinx/common';
 import { resolvers } from './graphql/resolvers';
 import { permissions } from './graphql/permissions';
 import type { MappingContext } from './graphql/context';
-import { MappingManager } from './managers/mapping.manager';
+import { MappingManager, type MappingManagerOptions } from './managers/mapping.manager';
 import { MappingDao } from './daos/mapping.dao';
 import { CatalogDao } from './daos/catalog.dao';
 import { DbtProjectManager } from './managers/dbt-project.manager';
@@ -22,12 +22,18 @@ export interface MappingDeps {
   natsReady?: () => Promise<{ ok: boolean; error?: string }>;
   /** Called after a commit that wrote outbox rows (the relay's kick). */
   afterCommit?: () => void;
+  /** Asks a worker for a mapping preview (`requestPreview` over the service's NATS connection). */
+  preview?: MappingManagerOptions['preview'];
 }
 
 /** Wires the mapping subgraph: DAOs → managers (one per process, the viewer passed per call) → resolvers, behind the assertion check. */
 export function createMappingServer(d: MappingDeps) {
   const catalogs = new CatalogDao(d.ds);
-  const mappings = new MappingManager(new MappingDao(d.ds), catalogs, { log: d.log.child({ component: 'MappingManager' }), afterCommit: d.afterCommit });
+  const mappings = new MappingManager(new MappingDao(d.ds), catalogs, {
+    log: d.log.child({ component: 'MappingManager' }),
+    afterCommit: d.afterCommit,
+    preview: d.preview,
+  });
   const dbt = new DbtProjectManager(mappings, catalogs);
   return createSubgraphServer<MappingContext>({
     name: 'mapping',

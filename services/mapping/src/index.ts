@@ -1,6 +1,6 @@
 import { createLogger, loadEnvOrExit, onShutdown } from '@datalinx/common';
 import { ViewerAssertionVerifier, importAssertionPublicKey } from '@datalinx/graphql-kit';
-import { OutboxRelay, connectNats, ensureStreams, natsReadiness } from '@datalinx/messaging';
+import { OutboxRelay, connectNats, ensureStreams, natsReadiness, requestPreview } from '@datalinx/messaging';
 import { envSchema } from './env';
 import { mappingDataSource } from './data-source';
 import { createMappingServer } from './app';
@@ -51,7 +51,14 @@ async function main() {
     afterCommit: () => relay.kick(),
   });
   const verifier = new ViewerAssertionVerifier(await importAssertionPublicKey(env.DLX_ASSERTION_PUBLIC_KEY));
-  const server = await createMappingServer({ ds, verifier, log, natsReady: natsReadiness(nats.nc), afterCommit: () => relay.kick() });
+  const server = await createMappingServer({
+    ds,
+    verifier,
+    log,
+    natsReady: natsReadiness(nats.nc),
+    afterCommit: () => relay.kick(),
+    preview: (request) => requestPreview(nats.nc, request),
+  });
   await server.listen(env.MAPPING_PORT);
   log.info({ port: env.MAPPING_PORT }, 'mapping subgraph listening');
   onShutdown(log, [

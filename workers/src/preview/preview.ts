@@ -77,8 +77,8 @@ export class PreviewEngine {
   }
 
   /** The assembled statement: `WITH … SELECT <fields> FROM … LIMIT n`. */
-  static statement(req: PreviewRequestV1, fields: Array<{ column: string; sql: string | null }>, limit = req.limit): string {
-    const list = fields.map((f) => `${f.sql ?? 'NULL'} AS ${qi(f.column)}`).join(', ');
+  static statement(req: PreviewRequestV1, fields: Array<{ column: string; sql: string | null; type?: string }>, limit = req.limit): string {
+    const list = fields.map((f) => `${f.sql ?? (f.type ? `NULL::${f.type}` : 'NULL')} AS ${qi(f.column)}`).join(', ');
     return `${req.with ? `WITH ${req.with} ` : ''}SELECT ${list} FROM ${req.from} LIMIT ${Math.floor(limit)}`;
   }
 
@@ -145,7 +145,7 @@ export class PreviewEngine {
         await c.query('ROLLBACK TO SAVEPOINT preview');
         // Find the fields that fail, and for each the first row it fails on; the others still show.
         const failing = await this.failingFields(c, req, fieldErrors);
-        const fields = req.fields.map((f) => ({ column: f.column, sql: failing.has(f.column) ? null : f.sql }));
+        const fields = req.fields.map((f) => ({ ...f, sql: failing.has(f.column) ? null : f.sql }));
         result = await c.query<string[]>({ text: PreviewEngine.statement(req, fields), rowMode: 'array', types: asText });
       }
       const columns = await this.columnTypes(c, result);

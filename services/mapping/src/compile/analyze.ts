@@ -51,6 +51,13 @@ export interface MappingAnalysis {
   refs: string[];
   /** Join keys the model reads, for drift. */
   joinKeys: SourceColumnRef[];
+  /**
+   * The model's parts for running it outside dbt (a preview): its CTEs, its FROM clause and each
+   * target column's expression cast to the column's type (NULL for a field not MAPPED), with the
+   * staging models still as markers (`resolveRefs` names the tables); null when the sources,
+   * joins or CTEs do not compile.
+   */
+  runnable: { with: string | null; from: string; fields: Array<{ column: string; sql: string; type: string }> } | null;
   /** Join keys that are not columns of their source (a save refuses them; after drift they put the fields in ERROR). */
   joinIssues: Array<{ path: string; message: string }>;
 }
@@ -71,6 +78,14 @@ const problemText = (p: SqlProblem) => (p.position ? `line ${p.position.line}, c
 const refOf = (t: { connectionId: string; schema: string; name: string }) => `\u0000${stagingModelName(t)}\u0000`;
 // eslint-disable-next-line no-control-regex -- NUL is the marker, chosen because user text cannot hold it
 const REF_MARK = /\u0000([a-z0-9_]+)\u0000/;
+
+/** The staging-model markers of assembled SQL replaced by the relations `resolve` names (a preview reads the raw tables). */
+export function resolveRefs(sql: string, resolve: (stagingModel: string) => string): string {
+  return sql
+    .split(REF_MARK)
+    .map((part, i) => (i % 2 ? resolve(part) : part))
+    .join('');
+}
 
 /**
  * The model text dbt renders: staging models as `{{ ref('…') }}`, and everything else passed
@@ -284,6 +299,15 @@ export async function analyzeMapping(
     !joinProblems.length &&
     cteAnalyses.every((c) => c.ok) &&
     fields.every((f) => f.state === 'MAPPED' || f.state === 'UNMAPPED');
+  // What a preview runs: the FROM part must be sound; fields in ERROR or AMBIGUOUS read as NULL.
+  const runnable =
+    !structure.length && spec.sources.length > 0 && missingTables.size === 0 && !joinProblems.length && cteAnalyses.every((c) => c.ok) && target
+      ? {
+          with: cteAnalyses.length ? cteAnalyses.map((c) => `${quoteIdent(c.name)} AS (${c.sql})`).join(', ') : null,
+          from: `${fromItem(relations.get(spec.sources[0]!.alias)!)} AS ${quoteIdent(spec.sources[0]!.alias)}${joinSql.map((j) => ` ${j}`).join('')}`,
+          fields: fields.map((f) => ({ column: f.column, sql: `${f.state === 'MAPPED' ? `(${f.sql})` : 'NULL'}::${f.dataType}`, type: f.dataType })),
+        }
+      : null;
   let sql: string | null = null;
   if (usable && target) {
     const items = fields.map((f) => `  ${f.state === 'MAPPED' ? `(${f.sql})` : 'NULL'}::${f.dataType} AS ${quoteIdent(f.column)}`);
@@ -301,6 +325,7 @@ export async function analyzeMapping(
     refs: [...new Set(refs)].sort(),
     joinKeys,
     joinIssues,
+    runnable,
   };
 }
 

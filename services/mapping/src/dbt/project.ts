@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { canonicalTypeByName, destinationTableName, stagingModelName, type TargetRelationship, type TargetTable } from '@datalinx/contracts';
+import { canonicalTypeByName, destinationTableName, stagingModelName, targetBaseType, type TargetRelationship, type TargetTable } from '@datalinx/contracts';
 import { DBT_MACRO_FILES, canonicalPatternsMacro } from './macros';
 import { isPlainIdentifier, jinjaConfigString, jinjaLiteral, jinjaString, quoteIdent, quoteIdentAlways, sqlComment } from './sql';
 import { toYaml, type YamlValue } from './yaml';
@@ -308,7 +308,9 @@ export function generateDbtProject(input: DbtProjectInput): DbtProject {
     for (const c of m.table.columns) {
       if (!c.nullable) push(columnTests, colKey(m.table.name, c.name), 'not_null');
       if (pk.length === 1 && pk[0] === c) push(columnTests, colKey(m.table.name, c.name), 'unique');
-      if (c.canonicalType) {
+      // A canonical pattern describes text: a typed column (timestamptz, numeric, boolean, …) is already held to its form by its type.
+      const base = targetBaseType(c.dataType);
+      if (c.canonicalType && (base === 'text' || base === 'varchar' || base === undefined)) {
         patternOf(input, c.canonicalType);
         usedTypes.add(c.canonicalType);
         push(columnTests, colKey(m.table.name, c.name), { dlx_canonical_format: { arguments: { canonical_type: jinjaLiteral(c.canonicalType) } } });

@@ -96,6 +96,7 @@ export const resolvers: Resolvers = {
     lineage: async (m, _a, ctx) =>
       (await ctx.mappings.analysis(ctx.viewer, m)).fields.map((f) => ({ column: f.column, sources: f.sources, transformations: f.transformations })),
     suggestedJoins: (m, _a, ctx) => ctx.mappings.suggestedJoins(ctx.viewer, m),
+    preview: (m, { limit }, ctx) => ctx.mappings.preview(ctx.viewer, m, limit) as never,
     versions: async (m, _a, ctx) => (await ctx.mappings.versions(ctx.viewer, m)).map((v) => ({ ...v, createdAt: iso(v.createdAt) })),
   },
   TargetTable: {

@@ -2,13 +2,22 @@ import { randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
 import { ForbiddenError, UnauthenticatedError, type Logger, isUuid } from '@datalinx/common';
 import { byIdLoader, hasWorkspacePermission, type AuthenticatedViewer, type Viewer, perViewer } from '@datalinx/graphql-kit';
-import type { TargetTable } from '@datalinx/contracts';
+import {
+  destinationTableName,
+  platformWarehouseNames,
+  PREVIEW_MAX_LIMIT,
+  stagingModelName,
+  type PreviewReplyV1,
+  type PreviewRequestV1,
+  type TargetTable,
+} from '@datalinx/contracts';
+import { quoteIdent } from '@datalinx/sql';
 import type { Author, DriftNoticeRow, MappingDao, MappingVersionRow } from '../daos/mapping.dao';
 import type { CatalogDao, CatalogSnapshot, TargetSchemaRef } from '../daos/catalog.dao';
 import type { Mapping } from '../entities/mapping.entity';
 import { MAPPING_CREATED_V1 } from '../events';
 import { decodeCursor, encodeCursor, pageSize } from '@datalinx/common';
-import { analyzeMapping, type MappingAnalysis } from '../compile/analyze';
+import { analyzeMapping, resolveRefs, type MappingAnalysis } from '../compile/analyze';
 import { suggestJoins, type SuggestedJoin } from '../compile/suggest-joins';
 import { diffSpecs, type MappingDiff } from '../compile/diff';
 import { canonicalSpec, EMPTY_SPEC, mappingSource, mappingSpec, type FieldMapping, type MappingSpec } from '../spec';
@@ -42,11 +51,23 @@ export interface UpdateMappingInput {
 
 export interface MappingManagerOptions {
   log: Logger;
+  /** Runs a preview in the workspace's warehouse (a worker, over NATS: `requestPreview`); without it, previews answer PREVIEW_UNAVAILABLE. */
+  preview?: (request: PreviewRequestV1) => Promise<PreviewReplyV1>;
+  /** Statement timeout of a preview (default 10 s). */
+  previewTimeoutMs?: number;
   /** Called after a commit that wrote outbox rows (lets the relay publish at once). */
   afterCommit?: () => void;
 }
 
 type Payload = { mapping: Mapping | null; errors: UserError[] };
+
+export interface MappingPreview {
+  columns: Array<{ name: string; type: string; state: string }>;
+  rows: Array<Array<string | null>>;
+  fieldErrors: Array<{ column: string; code: string; message: string; row: number | null }>;
+  error: { code: string; message: string } | null;
+  ms: number | null;
+}
 
 /** The workspace facts a mapping compiles against. */
 interface WorkspaceFacts {
@@ -199,6 +220,58 @@ export class MappingManager {
       cache.set(`${m.id}@${m.version}`, p);
     }
     return p;
+  }
+
+  /**
+   * The first `limit` rows the mapping produces, run by a worker in the workspace's platform
+   * warehouse (the raw tables the syncs loaded stand in for the staging models, which select
+   * them unchanged) as the workspace role. Never throws for the warehouse's reasons: the
+   * preview's `error` says what happened and what to do.
+   */
+  async preview(viewer: Viewer, m: Mapping, limit: number | null | undefined): Promise<MappingPreview> {
+    this.requireViewer(viewer);
+    const analysis = await this.analysis(viewer, m);
+    const states = new Map(analysis.fields.map((f) => [f.column, f.state]));
+    const columns = analysis.fields.map((f) => ({ name: f.column, type: f.dataType, state: f.state }));
+    const failed = (code: string, message: string): MappingPreview => ({ columns, rows: [], fieldErrors: [], error: { code, message }, ms: null });
+    const n = limit ?? 50;
+    if (!Number.isInteger(n) || n < 1 || n > PREVIEW_MAX_LIMIT)
+      return failed('INVALID_REQUEST', `limit must be between 1 and ${PREVIEW_MAX_LIMIT}; it was ${n}.`);
+    const run = analysis.runnable;
+    if (!run) {
+      const problems = [...analysis.structure.map((e) => e.message), ...analysis.ctes.filter((c) => !c.ok).map((c) => `CTE ${c.name}: ${c.problem}`)];
+      return failed(
+        'MAPPING_NOT_RUNNABLE',
+        `The mapping's sources, joins or CTEs do not compile${problems.length ? `: ${problems.join('; ')}` : ''}. Fix them (each field and CTE shows its problem), then preview again.`,
+      );
+    }
+    if (!this.opts.preview) return failed('PREVIEW_UNAVAILABLE', 'This mapping service has no connection to the workers, so it cannot compute previews.');
+    const facts = await this.facts(viewer).load(m.workspaceId);
+    const destination = platformWarehouseNames(m.workspaceId);
+    const raw = new Map(
+      facts.catalog.flatMap((c) =>
+        c.tables.map((t) => [stagingModelName(t), `${quoteIdent(destination.schema)}.${quoteIdent(destinationTableName(t))}`] as const),
+      ),
+    );
+    const resolve = (text: string) => resolveRefs(text, (model) => raw.get(model) ?? quoteIdent(model));
+    const reply = await this.opts.preview({
+      orgId: viewer.orgId,
+      workspaceId: m.workspaceId,
+      destination,
+      with: run.with && resolve(run.with),
+      from: resolve(run.from),
+      fields: run.fields.map((f) => ({ column: f.column, sql: resolve(f.sql), type: f.type })),
+      limit: n,
+      statementTimeoutMs: this.opts.previewTimeoutMs ?? 10_000,
+    });
+    if (!reply.ok) return failed(reply.error.code, reply.error.message);
+    return {
+      columns: reply.columns.map((c) => ({ name: c.name, type: c.type, state: states.get(c.name) ?? 'UNMAPPED' })),
+      rows: reply.rows,
+      fieldErrors: reply.fieldErrors,
+      error: null,
+      ms: reply.ms,
+    };
   }
 
   async suggestedJoins(viewer: Viewer, m: Mapping): Promise<SuggestedJoin[]> {

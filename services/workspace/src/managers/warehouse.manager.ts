@@ -4,7 +4,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { UnauthenticatedError, seal } from '@datalinx/common';
 import { hasOrgPermission, type Viewer, perViewer } from '@datalinx/graphql-kit';
 import { withTenant } from '@datalinx/db';
-import { externalWarehouseSchemaName, type WarehousePurgeJobV1, type WarehouseProvisionJobV1 } from '@datalinx/contracts';
+import { externalWarehouseSchemaName, platformWarehouseNames, type WarehousePurgeJobV1, type WarehouseProvisionJobV1 } from '@datalinx/contracts';
 import { enqueueJob } from '../jobs/enqueue-job';
 import type { WarehouseDao, WarehouseRow } from '../daos/warehouse.dao';
 import type { Keyring } from '../secrets/keyring';
@@ -48,10 +48,10 @@ export interface WarehouseView {
   updatedAt: Date;
 }
 
-/** `ws_` / `dlx_ws_` + the first 12 hex digits of the workspace id (random in a v4 uuid). */
+/** `ws_` / `dlx_ws_` + the first 12 hex digits of the workspace id (`platformWarehouseNames`, shared with the mapping preview). */
 export const warehouseNames = (workspaceId: string) => {
-  const hex = workspaceId.replace(/-/g, '').slice(0, 12).toLowerCase();
-  return { schemaName: `ws_${hex}`, roleName: `dlx_ws_${hex}` };
+  const { schema, role } = platformWarehouseNames(workspaceId);
+  return { schemaName: schema, roleName: role };
 };
 
 /** The additional data the role's password is sealed with: it cannot be moved to another workspace's row. */

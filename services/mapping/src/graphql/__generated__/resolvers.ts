@@ -214,6 +214,14 @@ export type Mapping = {
   lineage: Array<ColumnLineage>;
   /** Unique in its workspace (case-insensitive). */
   name: Scalars['String']['output'];
+  /**
+   * The first rows the mapping produces (`limit`: default 50, 1–1,000), computed by a worker in the
+   * workspace's platform warehouse as the workspace role, read only, with a statement timeout. A
+   * field that is not MAPPED shows as null; a field that fails on a value (a cast of dirty data)
+   * is reported in `fieldErrors` with the first row it fails on, and shows as null. Each call runs
+   * the query again: poll it, do not cache it.
+   */
+  preview: MappingPreview;
   /** The sources: the first is the FROM, every other one is joined. */
   sources: Array<MappingSource>;
   /** The dbt model's SELECT (staging models as refs); null while a field is in ERROR or AMBIGUOUS or there is no source. */
@@ -232,6 +240,12 @@ export type Mapping = {
   /** Source aliases whose same-named columns fill the target columns no field defines. */
   wildcards: Array<Scalars['String']['output']>;
   workspace: Workspace;
+};
+
+
+/** How a workspace's sources fill one target table. */
+export type MappingPreviewArgs = {
+  limit?: InputMaybe<Scalars['Int']['input']>;
 };
 
 export type MappingConnection = {
@@ -331,6 +345,20 @@ export type MappingPayload = {
   mapping: Maybe<Mapping>;
 };
 
+/** What a mapping produces, as a preview. */
+export type MappingPreview = {
+  __typename?: 'MappingPreview';
+  /** The target columns, in order, with their state and the type the warehouse reported. */
+  columns: Array<PreviewColumn>;
+  /** Null when the preview ran; otherwise why it could not, and what to do. */
+  error: Maybe<PreviewError>;
+  fieldErrors: Array<PreviewFieldError>;
+  /** Milliseconds the worker spent. */
+  ms: Maybe<Scalars['Float']['output']>;
+  /** Values as PostgreSQL prints them (null for NULL), in `columns` order. */
+  rows: Array<Array<Maybe<Scalars['String']['output']>>>;
+};
+
 export type MappingSource = {
   __typename?: 'MappingSource';
   alias: Scalars['String']['output'];
@@ -422,6 +450,45 @@ export type Platform = {
   id: Scalars['ID']['output'];
   /** Null (with an error naming the service) when the mapping subgraph cannot be reached. */
   mapping: Maybe<ServiceStatus>;
+};
+
+export type PreviewColumn = {
+  __typename?: 'PreviewColumn';
+  name: Scalars['String']['output'];
+  state: FieldState;
+  /** The type of the produced column as the warehouse reports it (e.g. integer, text, numeric). */
+  type: Scalars['String']['output'];
+};
+
+export type PreviewError = {
+  __typename?: 'PreviewError';
+  code: PreviewErrorCode;
+  message: Scalars['String']['output'];
+};
+
+export type PreviewErrorCode =
+  | 'INVALID_REQUEST'
+  /** The sources, joins or CTEs do not compile: fix the problems the mapping's fields and CTEs show. */
+  | 'MAPPING_NOT_RUNNABLE'
+  | 'PERMISSION_DENIED'
+  | 'PREVIEW_FAILED'
+  | 'PREVIEW_TIMEOUT'
+  /** No worker with the platform warehouse is running. */
+  | 'PREVIEW_UNAVAILABLE'
+  /** A source table has not been loaded into the warehouse yet: sync it. */
+  | 'SOURCE_NOT_LOADED'
+  | 'WAREHOUSE_NOT_READY'
+  | 'WAREHOUSE_UNREACHABLE';
+
+/** A field that failed on a value: it shows as null in every row. */
+export type PreviewFieldError = {
+  __typename?: 'PreviewFieldError';
+  /** PostgreSQL's SQLSTATE (e.g. 22P02: invalid text representation). */
+  code: Scalars['String']['output'];
+  column: Scalars['String']['output'];
+  message: Scalars['String']['output'];
+  /** The first row (0-based) the field fails on. */
+  row: Maybe<Scalars['Int']['output']>;
 };
 
 export type Query = {
@@ -676,6 +743,8 @@ export type ResolversTypes = ResolversObject<{
   MappingJoin: ResolverTypeWrapper<MappingJoin>;
   MappingJoinInput: MappingJoinInput;
   MappingPayload: ResolverTypeWrapper<Omit<MappingPayload, 'mapping'> & { mapping?: Maybe<ResolversTypes['Mapping']> }>;
+  MappingPreview: ResolverTypeWrapper<MappingPreview>;
+  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   MappingSource: ResolverTypeWrapper<MappingSource>;
   MappingSourceInput: MappingSourceInput;
   MappingVersion: ResolverTypeWrapper<MappingVersion>;
@@ -683,10 +752,13 @@ export type ResolversTypes = ResolversObject<{
   PageInfo: ResolverTypeWrapper<PageInfo>;
   PartChange: ResolverTypeWrapper<PartChange>;
   Platform: ResolverTypeWrapper<Omit<Platform, 'mapping'> & { mapping?: Maybe<ResolversTypes['ServiceStatus']> }>;
+  PreviewColumn: ResolverTypeWrapper<PreviewColumn>;
+  PreviewError: ResolverTypeWrapper<PreviewError>;
+  PreviewErrorCode: PreviewErrorCode;
+  PreviewFieldError: ResolverTypeWrapper<PreviewFieldError>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RevertMappingInput: RevertMappingInput;
   ServiceStatus: ResolverTypeWrapper<ServiceStatusModel>;
-  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   SetFieldMappingInput: SetFieldMappingInput;
   SuggestedJoin: ResolverTypeWrapper<SuggestedJoin>;
   TargetTable: ResolverTypeWrapper<Omit<TargetTable, 'mapping'> & { mapping?: Maybe<ResolversTypes['Mapping']> }>;
@@ -729,6 +801,8 @@ export type ResolversParentTypes = ResolversObject<{
   MappingJoin: MappingJoin;
   MappingJoinInput: MappingJoinInput;
   MappingPayload: Omit<MappingPayload, 'mapping'> & { mapping?: Maybe<ResolversParentTypes['Mapping']> };
+  MappingPreview: MappingPreview;
+  Float: Scalars['Float']['output'];
   MappingSource: MappingSource;
   MappingSourceInput: MappingSourceInput;
   MappingVersion: MappingVersion;
@@ -736,10 +810,12 @@ export type ResolversParentTypes = ResolversObject<{
   PageInfo: PageInfo;
   PartChange: PartChange;
   Platform: Omit<Platform, 'mapping'> & { mapping?: Maybe<ResolversParentTypes['ServiceStatus']> } | FederationReferenceTypes['Platform'];
+  PreviewColumn: PreviewColumn;
+  PreviewError: PreviewError;
+  PreviewFieldError: PreviewFieldError;
   Query: Record<PropertyKey, never>;
   RevertMappingInput: RevertMappingInput;
   ServiceStatus: ServiceStatusModel;
-  Float: Scalars['Float']['output'];
   SetFieldMappingInput: SetFieldMappingInput;
   SuggestedJoin: SuggestedJoin;
   TargetTable: Omit<TargetTable, 'mapping'> & { mapping?: Maybe<ResolversParentTypes['Mapping']> } | FederationReferenceTypes['TargetTable'];
@@ -836,6 +912,7 @@ export type MappingResolvers<ContextType = MappingContext, ParentType extends Re
   joins?: Resolver<Array<ResolversTypes['MappingJoin']>, ParentType, ContextType>;
   lineage?: Resolver<Array<ResolversTypes['ColumnLineage']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  preview?: Resolver<ResolversTypes['MappingPreview'], ParentType, ContextType, RequireFields<MappingPreviewArgs, 'limit'>>;
   sources?: Resolver<Array<ResolversTypes['MappingSource']>, ParentType, ContextType>;
   sql?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   suggestedJoins?: Resolver<Array<ResolversTypes['SuggestedJoin']>, ParentType, ContextType>;
@@ -894,6 +971,14 @@ export type MappingPayloadResolvers<ContextType = MappingContext, ParentType ext
   mapping?: Resolver<Maybe<ResolversTypes['Mapping']>, ParentType, ContextType>;
 }>;
 
+export type MappingPreviewResolvers<ContextType = MappingContext, ParentType extends ResolversParentTypes['MappingPreview'] = ResolversParentTypes['MappingPreview']> = ResolversObject<{
+  columns?: Resolver<Array<ResolversTypes['PreviewColumn']>, ParentType, ContextType>;
+  error?: Resolver<Maybe<ResolversTypes['PreviewError']>, ParentType, ContextType>;
+  fieldErrors?: Resolver<Array<ResolversTypes['PreviewFieldError']>, ParentType, ContextType>;
+  ms?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  rows?: Resolver<Array<Array<Maybe<ResolversTypes['String']>>>, ParentType, ContextType>;
+}>;
+
 export type MappingSourceResolvers<ContextType = MappingContext, ParentType extends ResolversParentTypes['MappingSource'] = ResolversParentTypes['MappingSource']> = ResolversObject<{
   alias?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   connectionId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
@@ -935,6 +1020,24 @@ export type PlatformResolvers<ContextType = MappingContext, ParentType extends R
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Platform']> | FederationReferenceType, FederationReferenceType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   mapping?: Resolver<Maybe<ResolversTypes['ServiceStatus']>, ParentType, ContextType>;
+}>;
+
+export type PreviewColumnResolvers<ContextType = MappingContext, ParentType extends ResolversParentTypes['PreviewColumn'] = ResolversParentTypes['PreviewColumn']> = ResolversObject<{
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  state?: Resolver<ResolversTypes['FieldState'], ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type PreviewErrorResolvers<ContextType = MappingContext, ParentType extends ResolversParentTypes['PreviewError'] = ResolversParentTypes['PreviewError']> = ResolversObject<{
+  code?: Resolver<ResolversTypes['PreviewErrorCode'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type PreviewFieldErrorResolvers<ContextType = MappingContext, ParentType extends ResolversParentTypes['PreviewFieldError'] = ResolversParentTypes['PreviewFieldError']> = ResolversObject<{
+  code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  column?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  row?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
 }>;
 
 export type QueryResolvers<ContextType = MappingContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
@@ -998,12 +1101,16 @@ export type Resolvers<ContextType = MappingContext> = ResolversObject<{
   MappingField?: MappingFieldResolvers<ContextType>;
   MappingJoin?: MappingJoinResolvers<ContextType>;
   MappingPayload?: MappingPayloadResolvers<ContextType>;
+  MappingPreview?: MappingPreviewResolvers<ContextType>;
   MappingSource?: MappingSourceResolvers<ContextType>;
   MappingVersion?: MappingVersionResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   PartChange?: PartChangeResolvers<ContextType>;
   Platform?: PlatformResolvers<ContextType>;
+  PreviewColumn?: PreviewColumnResolvers<ContextType>;
+  PreviewError?: PreviewErrorResolvers<ContextType>;
+  PreviewFieldError?: PreviewFieldErrorResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   ServiceStatus?: ServiceStatusResolvers<ContextType>;
   SuggestedJoin?: SuggestedJoinResolvers<ContextType>;
