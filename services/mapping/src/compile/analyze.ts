@@ -75,7 +75,13 @@ const problemText = (p: SqlProblem) => (p.position ? `line ${p.position.line}, c
  * A source table's staging model while the SQL is assembled: its name between NUL characters,
  * which no user text can hold (quoting refuses NUL). `toJinja` turns each into `{{ ref('…') }}`.
  */
-const refOf = (t: { connectionId: string; schema: string; name: string }) => `\u0000${stagingModelName(t)}\u0000`;
+const refMarks = new WeakMap<object, string>();
+const refOf = (t: { connectionId: string; schema: string; name: string }) => {
+  // Remembered per catalog table object: a workspace's tables are named for every mapping compiled against them.
+  let r = refMarks.get(t);
+  if (r === undefined) refMarks.set(t, (r = `\u0000${stagingModelName(t)}\u0000`));
+  return r;
+};
 // eslint-disable-next-line no-control-regex -- NUL is the marker, chosen because user text cannot hold it
 const REF_MARK = /\u0000([a-z0-9_]+)\u0000/;
 
@@ -122,9 +128,11 @@ export async function analyzeMapping(
   const cteAnalyses: CteAnalysis[] = [];
   const cteRelations: CteRelation[] = [];
   const cteRefs = new Set<string>();
-  for (const c of catalog)
-    for (const t of c.tables)
-      cteRelations.push({ schema: t.schema, name: t.name, columns: t.columns.map((col) => ({ name: col.name, type: col.type })), emit: refOf(t) });
+  // What a CTE may read: only built when the mapping has CTEs (a wide catalog is large).
+  if (spec.ctes.length)
+    for (const c of catalog)
+      for (const t of c.tables)
+        cteRelations.push({ schema: t.schema, name: t.name, columns: t.columns.map((col) => ({ name: col.name, type: col.type })), emit: refOf(t) });
 
   // CTEs, in order: each reads the workspace's source tables and the CTEs before it.
   const cteNames = new Set<string>();
