@@ -277,6 +277,30 @@ describe('pipeline.run through Dagster (worker process, Dagster webserver + daem
     expect(await ask({ v: 1, workspaceId: randomUUID(), runId })).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
   }, 180_000);
 
+  it('a worker killed while following the run: the redelivered job follows the same Dagster run (no second launch) and every step is reported once', async () => {
+    const { runId, result } = await run({
+      def: { tables: ['public.events'], incremental: [{ table: 'public.events', cursorColumn: 'updated_at' }] },
+      batchRows: 100,
+    });
+    let dagsterRunId = '';
+    for (const until = Date.now() + 120_000; Date.now() < until && !dagsterRunId; await new Promise((r) => setTimeout(r, 300))) {
+      const [d] = await client.runsTagged('datalinx/run', runId);
+      if (d && ['STARTING', 'STARTED'].includes(d.status)) dagsterRunId = d.runId;
+    }
+    expect(dagsterRunId).not.toBe('');
+    await e2e.stopWorker('SIGKILL');
+    e2e.startWorker();
+    const r = await result;
+    expect(r.error).toBeUndefined();
+    expect(r.state).toBe('SUCCESS');
+    expect((await client.runsTagged('datalinx/run', runId)).map((d) => d.runId)).toEqual([dagsterRunId]);
+    expect(dagsterOf(runId)?.runId).toBe(dagsterRunId);
+    const names = r.steps.map((s) => s.step);
+    expect(names.filter((n) => n === 'shop db: load')).toHaveLength(1);
+    expect(new Set(names).size).toBe(names.length);
+    expect(r.summary).toMatch(/^\d+ rows loaded from 1 source in \d+ ms/);
+  }, 240_000);
+
   it('no plaintext secret in Dagster: neither its PostgreSQL storage (runs, run config, event log), nor any file of the instance, nor the event log as GraphQL serves it holds the source password', async () => {
     // Dagster's PostgreSQL storage: every row of every table (runs, event logs, run tags …).
     const db = new PgClient({ connectionString: dagsterDb.url });
