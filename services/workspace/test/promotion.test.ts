@@ -136,8 +136,8 @@ describe('workspace promotion', () => {
     expect(started.errors).toEqual([]);
     expect(started.promotion).toMatchObject({
       status: 'RUNNING',
-      include: ['CONNECTIONS', 'PIPELINES', 'MAPPINGS'],
-      pendingParts: ['MAPPINGS'],
+      include: ['CONNECTIONS', 'PIPELINES', 'TARGET_SCHEMAS', 'MAPPINGS'],
+      pendingParts: ['TARGET_SCHEMAS', 'MAPPINGS'],
       fromWorkspace: { id: dev },
       toWorkspace: { id: prod },
     });
