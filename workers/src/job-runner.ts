@@ -188,7 +188,13 @@ export class JobRunner {
         const destination = job.payload.load.destination;
         this.requireWarehouseFor(destination, 'pipeline.run');
         if (o.dagster) {
-          const run = await runPipelineInDagster(job, { client: o.dagster, js: o.js, attempt: report.attempt });
+          const run = await runPipelineInDagster(job, {
+            client: o.dagster,
+            js: o.js,
+            attempt: report.attempt,
+            plan: { fileStorage: o.fileStorage, openSecrets: (source) => secrets.pipelineSource(job.jobId, source) },
+            report,
+          });
           return outcome(run, { rows: run.rows, sources: job.payload.load.sources.length, dagsterRunId: run.dagsterRunId });
         }
         const result = await runPipelineLoad(

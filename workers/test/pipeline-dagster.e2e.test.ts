@@ -301,6 +301,44 @@ describe('pipeline.run through Dagster (worker process, Dagster webserver + daem
     expect(r.summary).toMatch(/^\d+ rows loaded from 1 source in \d+ ms/);
   }, 240_000);
 
+  it('planned before launching: two sources loading into one warehouse table fail DESTINATION_CONFLICT without a Dagster run', async () => {
+    const jobId = randomUUID();
+    const other = randomUUID();
+    const sealFor = (c: string) => seal(parseKey(masterKey), JSON.stringify({ password: PASSWORD }), pipelineSecretAad(jobId, c));
+    const source = (c: string, name: string) => ({ connectionId: c, name, config: postgresSource(e2e.src.name), secrets: sealFor(c) });
+    const { runId } = await e2e.publish({
+      kind: 'pipeline.run',
+      v: 2,
+      jobId,
+      payload: {
+        trigger: 'MANUAL',
+        pipelineId: randomUUID(),
+        definition: {
+          sources: [
+            { connectionId, tables: ['public.orders'] },
+            { connectionId: other, tables: ['public.orders'] },
+          ],
+          targets: [],
+          checks: [],
+          exports: [],
+          schemaDriftPolicy: 'PROPAGATE',
+        },
+        load: {
+          destination: { schema, role },
+          sources: [source(connectionId, 'shop db'), source(other, 'shop copy')],
+          batchRows: 50_000,
+          statementTimeoutMs: 60_000,
+        },
+      },
+    });
+    const r = await e2e.finished(runId);
+    expect(r.state).toBe('FAILURE');
+    expect(r.error?.code).toBe('DESTINATION_CONFLICT');
+    expect(r.error?.message).toMatch(/^The table public\.orders of source shop db and the table public\.orders of source shop copy would both load into /);
+    expect(r.steps.map((s) => s.step)).toEqual(['shop db: tables selected', 'shop copy: tables selected']);
+    expect(await client.runsTagged('datalinx/run', runId)).toEqual([]);
+  }, 60_000);
+
   it('no plaintext secret in Dagster: neither its PostgreSQL storage (runs, run config, event log), nor any file of the instance, nor the event log as GraphQL serves it holds the source password', async () => {
     // Dagster's PostgreSQL storage: every row of every table (runs, event logs, run tags …).
     const db = new PgClient({ connectionString: dagsterDb.url });

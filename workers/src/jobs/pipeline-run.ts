@@ -196,6 +196,31 @@ export async function planSource(
   return { source, secrets, tables: selection.tables };
 }
 
+/** DESTINATION_CONFLICT when two planned tables (of one source or two) would land in the same warehouse table, naming both. */
+function destinationConflict(job: PipelineRunJobV2, plan: PlannedSource[]): SyncOutcome | null {
+  const destinations = new Map<string, string>();
+  for (const p of plan) {
+    for (const t of p.tables) {
+      const dest = destinationTableName(t);
+      const here = `table ${t.schema}.${t.name} of source ${p.source.name}`;
+      const first = destinations.get(dest);
+      if (first) {
+        return {
+          ok: false,
+          rows: 0,
+          summary: 'destination conflict; nothing loaded',
+          error: {
+            code: 'DESTINATION_CONFLICT',
+            message: `The ${first} and the ${here} would both load into ${job.payload.load.destination.schema}.${dest}, so nothing was loaded. Narrow one source's tables or patterns so each warehouse table has one source.`,
+          },
+        };
+      }
+      destinations.set(dest, here);
+    }
+  }
+  return null;
+}
+
 /**
  * One source of a pipeline run as the `load` step of its Dagster run does it
  * (workers/src/dagster/load-step.ts): planned (`planSource`), then loaded through the sync of its
@@ -252,7 +277,7 @@ export async function runPipelineSourceLoad(job: PipelineRunJobV2, index: number
  *    step each.
  */
 export async function runPipelineLoad(job: PipelineRunJobV2, o: PipelineRunOptions, report: SyncReporter): Promise<SyncOutcome> {
-  const { definition, load } = job.payload;
+  const { definition } = job.payload;
   const t0 = Date.now();
   const fail = (error: Failure, summary: string, rows = 0): SyncOutcome => ({ ok: false, rows, summary, error });
 
@@ -264,24 +289,8 @@ export async function runPipelineLoad(job: PipelineRunJobV2, o: PipelineRunOptio
     plan.push(planned);
   }
 
-  const destinations = new Map<string, string>();
-  for (const p of plan) {
-    for (const t of p.tables) {
-      const dest = destinationTableName(t);
-      const here = `table ${t.schema}.${t.name} of source ${p.source.name}`;
-      const first = destinations.get(dest);
-      if (first) {
-        return fail(
-          {
-            code: 'DESTINATION_CONFLICT',
-            message: `The ${first} and the ${here} would both load into ${load.destination.schema}.${dest}, so nothing was loaded. Narrow one source's tables or patterns so each warehouse table has one source.`,
-          },
-          'destination conflict; nothing loaded',
-        );
-      }
-      destinations.set(dest, here);
-    }
-  }
+  const conflict = destinationConflict(job, plan);
+  if (conflict) return conflict;
 
   // 2. Load, source by source.
   let rows = 0;
@@ -360,6 +369,10 @@ export async function runPipelineLoad(job: PipelineRunJobV2, o: PipelineRunOptio
 export interface DagsterPipelineOptions {
   client: DagsterClient;
   js: JetStreamClient;
+  /** Plans the sources before a run is launched (secrets opened by the job runner, file storage for FILE sources). */
+  plan: Pick<PipelineRunOptions, 'openSecrets' | 'fileStorage'>;
+  /** Where a plan that fails is reported (no Dagster run is launched then). */
+  report: SyncReporter;
   /** Delivery attempt of the job (the first Dagster run's events are attempt 1 whatever the delivery). */
   attempt: number;
   /** How often the run's event log is read while it runs (default 500 ms). */
@@ -377,7 +390,9 @@ export function dagsterRunConfig(job: PipelineRunJobV2): Record<string, unknown>
  * Datalinx code location, launched through Dagster's GraphQL API and tagged with the workspace
  * (the run queue allows one run per workspace at a time), our run and job. A redelivered job finds
  * the Dagster run its first delivery launched (tag `datalinx/run`) and follows it instead of
- * launching another. The run's event log is followed with a cursor and mapped to our steps on RUNS
+ * launching another. Before a launch every source is planned (`planSource`, then
+ * DESTINATION_CONFLICT), so a selection or secret problem ends the run without a Dagster run.
+ * The run's event log is followed with a cursor and mapped to our steps on RUNS
  * (`DagsterEventMapper`), in order and each once; the Dagster run's id and UI link go on RUNS with
  * the run's STARTED state. A retry (`retryOf`) re-executes the failed run's Dagster run from its
  * failure (`launchRunReexecution` FROM_FAILURE: the steps that succeeded are reused, the run config
@@ -403,6 +418,28 @@ export async function runPipelineInDagster(
     }
     // Tags are upserted over the parent's: the re-execution is this run's (datalinx/run, datalinx/job).
     run = await o.client.reexecute(parent.runId, 'FROM_FAILURE', { [RUN_TAG]: job.runId, [JOB_TAG]: job.jobId });
+  }
+  if (!run) {
+    // Plan every source before launching, as the in-process path does: a selection that matches
+    // nothing, an unreadable secret or two tables landing in one warehouse table fail the run
+    // without a Dagster run. The load steps plan their source again (listing only reads).
+    const steps: Parameters<SyncReporter['step']>[] = [];
+    const quiet: SyncReporter = { step: async (...a) => void steps.push(a), progress: async () => undefined };
+    const plan: PlannedSource[] = [];
+    let failed: SyncOutcome | null = null;
+    for (const def of job.payload.definition.sources) {
+      const planned = await planSource(job, def, o.plan, quiet);
+      if ('outcome' in planned) {
+        failed = planned.outcome;
+        break;
+      }
+      plan.push(planned);
+    }
+    failed ??= destinationConflict(job, plan);
+    if (failed) {
+      for (const s of steps) await o.report.step(...s);
+      return { ...failed, dagsterRunId: '' };
+    }
   }
   run ??= await o.client.launchRun({
     jobName: PIPELINE_JOB,
