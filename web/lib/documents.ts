@@ -412,3 +412,108 @@ export const RunProgressDocument = graphql(`
     }
   }
 `);
+
+// ── Pipelines & Runs ───────────────────────────────────────────────────────────────────────────
+
+export const PipelinesDocument = graphql(`
+  query Pipelines($workspaceId: ID!) {
+    workspace(id: $workspaceId) {
+      id
+      name
+      connections {
+        id
+        name
+        kind
+        status
+      }
+    }
+    pipelines(workspaceId: $workspaceId, first: 100) {
+      nodes {
+        id
+        name
+        description
+        schedule
+        timeZone
+        enabled
+        nextRunAt
+        definition {
+          sources {
+            connectionId
+            connection {
+              name
+            }
+          }
+        }
+      }
+    }
+    runs(workspaceId: $workspaceId, first: 20) {
+      nodes {
+        id
+        kind
+        subjectId
+        state
+        summary
+        createdAt
+        finishedAt
+      }
+    }
+  }
+`);
+
+export const CreatePipelineDocument = graphql(`
+  mutation CreatePipeline($input: CreatePipelineInput!) {
+    createPipeline(input: $input) {
+      pipeline {
+        id
+        name
+      }
+      errors {
+        code
+        field
+        message
+      }
+    }
+  }
+`);
+
+export const RunPipelineDocument = graphql(`
+  mutation RunPipeline($id: ID!) {
+    runPipeline(id: $id) {
+      runId
+      errors {
+        code
+        field
+        message
+      }
+    }
+  }
+`);
+
+export const RunDocument = graphql(`
+  query Run($id: ID!) {
+    run(id: $id) {
+      id
+      workspaceId
+      kind
+      subjectId
+      state
+      attempts
+      summary
+      createdAt
+      startedAt
+      finishedAt
+      error {
+        code
+        message
+      }
+      steps {
+        seq
+        name
+        status
+        message
+        durationMs
+        attempt
+      }
+    }
+  }
+`);

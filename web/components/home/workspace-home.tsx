@@ -190,7 +190,11 @@ function RecentRuns({ runs, workspaceId }: { runs: Runs; workspaceId: string }) 
             <Table.Tbody>
               {runs.map((r) => (
                 <Table.Tr key={r.id}>
-                  <Table.Td>{RUN_KIND[r.kind] ?? r.kind}</Table.Td>
+                  <Table.Td>
+                    <Anchor component={Link} href={`/w/${workspaceId}/runs/${r.id}`} size="sm">
+                      {RUN_KIND[r.kind] ?? r.kind}
+                    </Anchor>
+                  </Table.Td>
                   <Table.Td>
                     <Badge variant="light" color={RUN_STATE[r.state]?.color ?? 'gray'}>
                       {RUN_STATE[r.state]?.label ?? r.state}

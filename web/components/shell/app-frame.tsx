@@ -6,7 +6,7 @@ import { useParams, usePathname, useRouter } from 'next/navigation';
 import { useQuery } from '@urql/next';
 import { useDisclosure } from '@mantine/hooks';
 import { Alert, AppShell, Burger, Button, Center, Group, Loader, NavLink, Stack, Text, Title } from '@mantine/core';
-import { IconDatabaseSearch, IconHome, IconPlugConnected, IconSettings } from '@tabler/icons-react';
+import { IconDatabaseSearch, IconHome, IconPlugConnected, IconRoute, IconSettings } from '@tabler/icons-react';
 import { ShellDocument } from '../../lib/documents';
 import { useIsClient } from '../../lib/use-is-client';
 import { describeRequestError } from '../../lib/user-errors';
@@ -74,6 +74,7 @@ export function AppFrame({ children }: { children: ReactNode }) {
         { href: `/w/${workspaceId}`, label: 'Home', icon: IconHome, exact: true },
         { href: `/w/${workspaceId}/connect`, label: 'Connect', icon: IconPlugConnected, exact: false },
         { href: `/w/${workspaceId}/sources`, label: 'Data Sources', icon: IconDatabaseSearch, exact: false },
+        { href: `/w/${workspaceId}/pipelines`, label: 'Pipelines & Runs', icon: IconRoute, exact: false },
       ]
     : [];
 
@@ -97,7 +98,9 @@ export function AppFrame({ children }: { children: ReactNode }) {
         <AppShell.Navbar p="xs" aria-label="Sections">
           <Stack gap={2}>
             {nav.map((item) => {
-              const active = item.exact ? pathname === item.href : pathname.startsWith(item.href);
+              const active = item.exact
+                ? pathname === item.href
+                : pathname.startsWith(item.href) || (item.label === 'Pipelines & Runs' && pathname.startsWith(`/w/${workspaceId}/runs`));
               return (
                 <NavLink
                   key={item.href}

@@ -22,7 +22,7 @@ export function WorkspaceSwitcher({ currentId }: { currentId: string | null }) {
       onChange={(id) => {
         if (id && id !== currentId) {
           const section = currentId ? window.location.pathname.split('/')[3] : undefined;
-          router.push(section === 'connect' || section === 'sources' ? `/w/${id}/${section}` : `/w/${id}`);
+          router.push(section === 'connect' || section === 'sources' || section === 'pipelines' ? `/w/${id}/${section}` : `/w/${id}`);
         }
       }}
       data-testid="workspace-switcher"
