@@ -45,6 +45,8 @@ import { startPromotionConsumer } from '../../services/mapping/src/jobs/promotio
 import { CatalogDao as MappingCatalogDao } from '../../services/mapping/src/daos/catalog.dao';
 import { MappingDao } from '../../services/mapping/src/daos/mapping.dao';
 import { DriftRecorder } from '../../services/mapping/src/jobs/drift';
+import { DbtProjectDao } from '../../services/mapping/src/daos/dbt-project.dao';
+import { DbtProjectPublisher } from '../../services/mapping/src/managers/dbt-publisher';
 import {
   startSourceSnapshotReplica as startMappingSourceSnapshotReplica,
   startTargetSchemaReplica as startMappingTargetSchemaReplica,
@@ -86,6 +88,8 @@ export interface Platform {
   masterKey: string;
   /** The workspace service's file storage (DLX_FILE_STORAGE_DIR): a throwaway directory. */
   fileStorageDir: string;
+  /** Where the mapping service publishes workspaces' dbt projects (`<dir>/<workspaceId>/v<n>`): a throwaway directory. */
+  dbtProjectsDir: string;
   gatewayUrl: string;
   subgraphUrls: Record<string, string>;
   /** Each service's DataSource as the admin, for tests to inspect rows of every org. */
@@ -172,6 +176,17 @@ export async function startPlatform(
     new OutboxRelay(app.mapping, nats.js, log).start(),
     new OutboxRelay(app.schema, nats.js, log).start(),
   ];
+  // Each workspace's dbt project, published to a throwaway directory as the mapping service does.
+  const dbtProjectsDir = await mkdtemp(path.join(os.tmpdir(), 'dlx-dbt-'));
+  const dbtPublisher = new DbtProjectPublisher({
+    mappings: new MappingDao(app.mapping),
+    catalogs: new MappingCatalogDao(app.mapping),
+    projects: new DbtProjectDao(app.mapping),
+    root: dbtProjectsDir,
+    log,
+    afterCommit: () => relays[1]!.kick(),
+  });
+  const workspaceChanged = (orgId: string, workspaceId: string) => dbtPublisher.schedule(orgId, workspaceId);
   // Created first with deliver policy "new", as the monitoring consumer below: replaying the shared
   // RUNS stream's history (weeks of it on a developer's NATS) would hold up releasing this
   // platform's own runs from the concurrent-runs quota.
@@ -231,6 +246,7 @@ export async function startPlatform(
     log,
     durable: `mapping-promotions-${suffix}`,
     afterCommit: () => relays[1]!.kick(),
+    workspaceChanged,
     accept: (r) => ourOrg(r.orgId),
   });
   // Schema's part of promotions (copies the target schema), for this platform's orgs only.
@@ -287,6 +303,7 @@ export async function startPlatform(
     log,
     durable: `mapping-target-schemas-${suffix}`,
     accept: (ev) => ourOrg(ev.orgId),
+    workspaceChanged,
   });
   const mappingSourceSnapshots = await startMappingSourceSnapshotReplica({
     js: nats.js,
@@ -297,6 +314,7 @@ export async function startPlatform(
     durable: `mapping-source-snapshots-${suffix}`,
     accept: (ev) => ourOrg(ev.orgId),
     afterCommit: () => relays[1]!.kick(),
+    workspaceChanged,
   });
   const promotionResults = await startPromotionResultsConsumer({
     js: nats.js,
@@ -385,6 +403,7 @@ export async function startPlatform(
       log,
       afterCommit: () => relays[1]!.kick(),
       preview: (request) => requestPreview(nats.nc, request),
+      workspaceChanged,
     }),
     monitoring: await createMonitoringServer({ ds: app.monitoring, verifier: keys.verifier, log }),
   };
@@ -414,6 +433,7 @@ export async function startPlatform(
     nats,
     masterKey,
     fileStorageDir,
+    dbtProjectsDir,
     gatewayUrl: urlOf(gw),
     resultsConsumerDurable: `ws-results-${suffix}`,
     subgraphUrls,
@@ -445,6 +465,7 @@ export async function startPlatform(
       await nats.jsm.consumers.delete('EVENTS', `workspace-promotions-schema-${suffix}`).catch(() => undefined);
       await mappingTargetSchemas.stop();
       await mappingSourceSnapshots.stop();
+      await dbtPublisher.idle();
       for (const d of [`mapping-target-schemas-${suffix}`, `mapping-source-snapshots-${suffix}`])
         await nats.jsm.consumers.delete('EVENTS', d).catch(() => undefined);
       await nats.jsm.consumers.delete('EVENTS', `mapping-workspaces-${suffix}`).catch(() => undefined);
@@ -454,6 +475,7 @@ export async function startPlatform(
       for (const ds of [...Object.values(app), ...Object.values(sources)]) await ds.destroy();
       await db.drop();
       await rm(fileStorageDir, { recursive: true, force: true });
+      await rm(dbtProjectsDir, { recursive: true, force: true });
     },
   };
 }

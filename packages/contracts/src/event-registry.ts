@@ -73,6 +73,26 @@ export const mappingDriftDetectedV1 = z
 export type MappingDriftDetectedV1 = z.infer<typeof mappingDriftDetectedV1>;
 
 /**
+ * `mapping.dbt_project.published.v1`: a new version of a workspace's dbt project (every mapping
+ * compiled) was written to file storage under `dbt/<project>` (`<workspaceId>/v<version>`); a
+ * pipeline run builds the latest. Written only when the project's digest changed.
+ */
+export const DBT_PROJECT_PUBLISHED_V1 = 'mapping.dbt_project.published.v1';
+export const dbtProjectPublishedV1 = z
+  .object({
+    orgId: z.string().uuid(),
+    workspaceId: z.string().uuid(),
+    version: z.number().int().min(1),
+    /** `<workspaceId>/v<version>`: the project's directory under the data directory's `dbt/` folder. */
+    project: z.string().regex(/^[0-9a-f-]{36}\/v\d{1,9}$/),
+    digest: z.string().regex(/^[0-9a-f]{64}$/),
+    /** The target tables that are models. */
+    models: z.array(z.string()).max(10_000),
+  })
+  .strict();
+export type DbtProjectPublishedV1 = z.infer<typeof dbtProjectPublishedV1>;
+
+/**
  * Every subject a service writes to its outbox (or the worker publishes on EVENTS), with the zod
  * contract of its body and its version. A `*` stands for one token (an id; a job kind is two). `enqueueOutbox` takes
  * only a subject of this registry and parses the body against it before anything is written.
@@ -89,6 +109,7 @@ export const EVENT_CONTRACTS = {
   'schema.promotion.completed.v1': { version: 1, schema: promotionPartCompletedV1 },
   [MAPPING_CREATED_V1]: { version: 1, schema: mappingCreatedV1 },
   [MAPPING_DRIFT_DETECTED_V1]: { version: 1, schema: mappingDriftDetectedV1 },
+  [DBT_PROJECT_PUBLISHED_V1]: { version: 1, schema: dbtProjectPublishedV1 },
   [CANONICAL_TYPE_CREATED_V1]: { version: 1, schema: canonicalTypeCreatedV1 },
   [SOURCE_SNAPSHOT_CREATED_V1]: { version: 1, schema: sourceSnapshotCreatedV1 },
   [TARGET_SCHEMA_CHANGED_V1]: { version: 1, schema: targetSchemaChangedV1 },

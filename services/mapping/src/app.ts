@@ -24,6 +24,8 @@ export interface MappingDeps {
   afterCommit?: () => void;
   /** Asks a worker for a mapping preview (`requestPreview` over the service's NATS connection). */
   preview?: MappingManagerOptions['preview'];
+  /** Called after a write changed what a workspace's mappings compile to (the dbt project publisher). */
+  workspaceChanged?: MappingManagerOptions['workspaceChanged'];
 }
 
 /** Wires the mapping subgraph: DAOs → managers (one per process, the viewer passed per call) → resolvers, behind the assertion check. */
@@ -33,6 +35,7 @@ export function createMappingServer(d: MappingDeps) {
     log: d.log.child({ component: 'MappingManager' }),
     afterCommit: d.afterCommit,
     preview: d.preview,
+    workspaceChanged: d.workspaceChanged,
   });
   const dbt = new DbtProjectManager(mappings, catalogs);
   return createSubgraphServer<MappingContext>({

@@ -16,6 +16,10 @@ export const envSchema = z.object({
   MAPPING_TARGET_SCHEMA_DURABLE: z.string().min(1).default('mapping-target-schemas'),
   /** Durable consumer name on EVENTS for schema.source_snapshot.created.v1 (feeds the source catalog, detects drift). */
   MAPPING_SOURCE_SNAPSHOT_DURABLE: z.string().min(1).default('mapping-source-snapshots'),
+  /** The platform's data directory (npm start: .datalinx); workspaces' dbt projects go to its `dbt/` unless DLX_DBT_PROJECTS_DIR says otherwise. */
+  DLX_DATA_DIR: z.string().min(1).default('./.datalinx'),
+  /** Where each workspace's dbt project versions are written (`<dir>/<workspaceId>/v<n>`); the workers read the same path (shared storage). */
+  DLX_DBT_PROJECTS_DIR: z.string().min(1).optional(),
   OUTBOX_POLL_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
 });
 export type Env = z.infer<typeof envSchema>;

@@ -12,6 +12,9 @@ import { CatalogDao } from './daos/catalog.dao';
 import { MappingDao } from './daos/mapping.dao';
 import { DriftRecorder } from './jobs/drift';
 import { startSourceSnapshotReplica, startTargetSchemaReplica } from './jobs/catalog-replica.consumer';
+import { DbtProjectDao } from './daos/dbt-project.dao';
+import { DbtProjectPublisher } from './managers/dbt-publisher';
+import path from 'node:path';
 
 async function main() {
   const env = loadEnvOrExit('mapping', envSchema);
@@ -29,6 +32,17 @@ async function main() {
     log,
     durable: env.WORKSPACE_EVENTS_DURABLE,
   });
+  // Each workspace's dbt project, written to file storage as a new version whenever what its mappings compile to changes.
+  const catalogs = new CatalogDao(ds);
+  const publisher = new DbtProjectPublisher({
+    mappings: new MappingDao(ds),
+    catalogs,
+    projects: new DbtProjectDao(ds),
+    root: path.resolve(env.DLX_DBT_PROJECTS_DIR ?? path.join(env.DLX_DATA_DIR, 'dbt')),
+    log: log.child({ component: 'DbtProjectPublisher' }),
+    afterCommit: () => relay.kick(),
+  });
+  const workspaceChanged = (orgId: string, workspaceId: string) => publisher.schedule(orgId, workspaceId);
   // Its part of workspace promotions (workspace.promotion.requested.v1 → mapping.promotion.completed.v1).
   const promotions = await startPromotionConsumer({
     js: nats.js,
@@ -37,10 +51,17 @@ async function main() {
     log,
     durable: env.MAPPING_PROMOTION_DURABLE,
     afterCommit: () => relay.kick(),
+    workspaceChanged,
   });
   // The replicas mappings compile against: target schemas and the latest source snapshots (which also detect drift).
-  const catalogs = new CatalogDao(ds);
-  const targetSchemas = await startTargetSchemaReplica({ js: nats.js, jsm: nats.jsm, dao: catalogs, log, durable: env.MAPPING_TARGET_SCHEMA_DURABLE });
+  const targetSchemas = await startTargetSchemaReplica({
+    js: nats.js,
+    jsm: nats.jsm,
+    dao: catalogs,
+    log,
+    durable: env.MAPPING_TARGET_SCHEMA_DURABLE,
+    workspaceChanged,
+  });
   const snapshots = await startSourceSnapshotReplica({
     js: nats.js,
     jsm: nats.jsm,
@@ -49,6 +70,7 @@ async function main() {
     log,
     durable: env.MAPPING_SOURCE_SNAPSHOT_DURABLE,
     afterCommit: () => relay.kick(),
+    workspaceChanged,
   });
   const verifier = new ViewerAssertionVerifier(await importAssertionPublicKey(env.DLX_ASSERTION_PUBLIC_KEY));
   const server = await createMappingServer({
@@ -58,6 +80,7 @@ async function main() {
     natsReady: natsReadiness(nats.nc),
     afterCommit: () => relay.kick(),
     preview: (request) => requestPreview(nats.nc, request),
+    workspaceChanged,
   });
   await server.listen(env.MAPPING_PORT);
   log.info({ port: env.MAPPING_PORT }, 'mapping subgraph listening');
@@ -67,6 +90,7 @@ async function main() {
     { name: 'promotion consumer', close: () => promotions.stop() },
     { name: 'target schema replica', close: () => targetSchemas.stop() },
     { name: 'source snapshot replica', close: () => snapshots.stop() },
+    { name: 'dbt project publications', close: () => publisher.idle() },
     { name: 'outbox relay', close: () => relay.stop() },
     { name: 'nats', close: () => nats.close() },
     { name: 'database', close: () => ds.destroy() },

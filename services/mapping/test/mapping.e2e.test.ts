@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
@@ -15,7 +15,6 @@ import {
 } from '../../workspace/test/support/warehouse-platform';
 import { Keyring, type WorkspaceSealed } from '../../workspace/src/secrets/keyring';
 import { warehousePasswordAad } from '../../workspace/src/managers/warehouse.manager';
-import { writeDbtProject } from '../src/dbt';
 
 /**
  * The whole mapping path a data team takes, through the gateway and the real data plane: a seeded
@@ -209,6 +208,21 @@ describe('a mapping end to end: discovered and synced source → target from a t
     expect(byColumn.phone.sources).toEqual([{ schema: 'crm', table: 'profiles', column: 'phone' }]);
     expect(byColumn.first_name.transformations).toEqual(['split_part']);
     expect(byColumn.created_at.sources).toEqual([{ schema: 'crm', table: 'customers', column: 'signed_up' }]);
+
+    // The workspace's dbt project is published to file storage as a version with the model, and announced.
+    const published = await waitFor('the dbt project with the customers model published', async () => {
+      const [row] = await p.sources.mapping.query(`SELECT version, models FROM mapping.dbt_project WHERE workspace_id = $1 ORDER BY version DESC LIMIT 1`, [
+        ws.id,
+      ]);
+      return row?.models.includes('customers') ? (row as { version: number }) : undefined;
+    });
+    const dir = path.join(p.dbtProjectsDir, ws.id, `v${published.version}`);
+    expect(await readFile(path.join(dir, 'models', 'marts', 'customers.sql'), 'utf8')).toContain(`split_part("c"."full_name", ' ', 1)`);
+    const [event] = await p.sources.mapping.query(
+      `SELECT payload FROM mapping.outbox WHERE subject = 'mapping.dbt_project.published.v1' AND payload->>'project' = $1`,
+      [`${ws.id}/v${published.version}`],
+    );
+    expect(event.payload).toMatchObject({ workspaceId: ws.id, version: published.version, models: ['customers'] });
   });
 
   it('previews the rows (computed by the worker as the workspace role); the field that fails on a dirty value names its row, the others still show', async () => {
@@ -256,10 +270,12 @@ describe('a mapping end to end: discovered and synced source → target from a t
       { ws: ws.id },
     );
     expect(project.body.errors).toBeUndefined();
+    // The published version is the project the API shows, file for file; dbt builds that directory.
+    const [latest] = await p.sources.mapping.query(`SELECT version FROM mapping.dbt_project WHERE workspace_id = $1 ORDER BY version DESC LIMIT 1`, [ws.id]);
+    const projectDir = path.join(p.dbtProjectsDir, ws.id, `v${latest.version}`);
+    for (const f of project.body.data!.workspaceDbtProject.files) expect(await readFile(path.join(projectDir, f.path), 'utf8')).toBe(f.content);
     const dir = await mkdtemp(path.join(tmpdir(), 'dlx-mapx-'));
     try {
-      const projectDir = path.join(dir, 'project');
-      await writeDbtProject(projectDir, project.body.data!.workspaceDbtProject.files);
       // The workspace role's password, unsealed as the platform would.
       const [row] = await p.sources.workspace.query(`SELECT password_sealed FROM workspace.warehouse WHERE workspace_id = $1`, [ws.id]);
       const keyring = new Keyring(Buffer.from(p.masterKey, 'base64'));

@@ -459,6 +459,7 @@ describe('mapping subgraph', () => {
               { name: 'WorkspaceRef1764500000000' },
               { name: 'Promotions1764600000000' },
               { name: 'MappingSpec1765300000000' },
+              { name: 'DbtProjects1765400000000' },
             ],
           },
         },
@@ -477,6 +478,7 @@ describe('mapping subgraph', () => {
           (r: { table_name: string }) => r.table_name,
         );
       expect(await tables()).toEqual([
+        'dbt_project',
         'drift_notice',
         'mapping',
         'mapping_version',
@@ -489,6 +491,8 @@ describe('mapping subgraph', () => {
         'workspace_ref',
       ]);
       await other.undoLastMigration({ transaction: 'each' });
+      expect(await tables()).not.toContain('dbt_project');
+      await other.undoLastMigration({ transaction: 'each' });
       expect(await tables()).toEqual(['mapping', 'migrations', 'outbox', 'promotion_applied', 'workspace_ref']);
       await other.undoLastMigration({ transaction: 'each' });
       expect(await tables()).toEqual(['mapping', 'migrations', 'outbox', 'workspace_ref']);
@@ -497,7 +501,13 @@ describe('mapping subgraph', () => {
       await other.undoLastMigration({ transaction: 'each' });
       expect(await tables()).toEqual(['migrations']);
       await other.destroy();
-      expect(await migrate(scratch.url)).toEqual(['Init1764400000000', 'WorkspaceRef1764500000000', 'Promotions1764600000000', 'MappingSpec1765300000000']);
+      expect(await migrate(scratch.url)).toEqual([
+        'Init1764400000000',
+        'WorkspaceRef1764500000000',
+        'Promotions1764600000000',
+        'MappingSpec1765300000000',
+        'DbtProjects1765400000000',
+      ]);
     } finally {
       if (other.isInitialized) await other.destroy();
       await scratch.drop();

@@ -44,6 +44,8 @@ export async function startTargetSchemaReplica(o: {
   log: Logger;
   durable?: string;
   accept?: (ev: TargetSchemaChangedV1) => Promise<boolean>;
+  /** Called when a newer version was recorded (the workspace's dbt project may change). */
+  workspaceChanged?: (orgId: string, workspaceId: string) => void;
 }): Promise<StreamConsumer<TargetSchemaChangedV1>> {
   const consumer = new StreamConsumer<TargetSchemaChangedV1>({
     js: o.js,
@@ -60,6 +62,7 @@ export async function startTargetSchemaReplica(o: {
     apply: async (ev) => {
       if (o.accept && !(await o.accept(ev))) return;
       const recorded = await o.dao.applyTargetSchema(ev);
+      if (recorded) o.workspaceChanged?.(ev.orgId, ev.workspaceId);
       return { orgId: ev.orgId, workspaceId: ev.workspaceId, version: ev.version, recorded };
     },
   });
@@ -83,6 +86,8 @@ export async function startSourceSnapshotReplica(o: {
   durable?: string;
   accept?: (ev: SourceSnapshotCreatedV1) => Promise<boolean>;
   afterCommit?: () => void;
+  /** Called when a snapshot's last part arrived (the workspace's dbt project may change). */
+  workspaceChanged?: (orgId: string, workspaceId: string) => void;
 }): Promise<StreamConsumer<SourceSnapshotCreatedV1>> {
   const consumer = new StreamConsumer<SourceSnapshotCreatedV1>({
     js: o.js,
@@ -102,6 +107,7 @@ export async function startSourceSnapshotReplica(o: {
         o.drift.record(em, ev.orgId, ev.workspaceId, previous, current),
       );
       if (drifted) o.afterCommit?.();
+      if (outcome === 'COMPLETED') o.workspaceChanged?.(ev.orgId, ev.workspaceId);
       return { orgId: ev.orgId, connectionId: ev.connectionId, version: ev.version, part: `${ev.part}/${ev.parts}`, outcome, drifted };
     },
   });

@@ -28,6 +28,8 @@ export async function startPromotionConsumer(o: {
   log: Logger;
   durable: string;
   afterCommit?: () => void;
+  /** Called when the promotion copied mappings into a workspace (its dbt project changes). */
+  workspaceChanged?: (orgId: string, workspaceId: string) => void;
   accept?: (req: PromotionRequestedV1) => Promise<boolean>;
 }): Promise<StreamConsumer<PromotionRequestedV1>> {
   const consumer = new StreamConsumer<PromotionRequestedV1>({
@@ -46,7 +48,10 @@ export async function startPromotionConsumer(o: {
       if (!req.include.includes('MAPPINGS')) return;
       if (o.accept && !(await o.accept(req))) return;
       const answer = await o.dao.apply(req);
-      if (answer) o.afterCommit?.();
+      if (answer) {
+        o.afterCommit?.();
+        o.workspaceChanged?.(req.orgId, req.toWorkspaceId);
+      }
       return { promotionId: req.promotionId, copied: answer?.items.filter((i) => i.targetId).length ?? 0, redelivered: !answer };
     },
   });

@@ -18,6 +18,7 @@ import type { Mapping } from '../entities/mapping.entity';
 import { MAPPING_CREATED_V1 } from '../events';
 import { decodeCursor, encodeCursor, pageSize } from '@datalinx/common';
 import { analyzeMapping, resolveRefs, type MappingAnalysis } from '../compile/analyze';
+import { activeDrift, targetTableFor } from '../compile/workspace-project';
 import { suggestJoins, type SuggestedJoin } from '../compile/suggest-joins';
 import { diffSpecs, type MappingDiff } from '../compile/diff';
 import { canonicalSpec, EMPTY_SPEC, mappingSource, mappingSpec, type FieldMapping, type MappingSpec } from '../spec';
@@ -55,6 +56,8 @@ export interface MappingManagerOptions {
   preview?: (request: PreviewRequestV1) => Promise<PreviewReplyV1>;
   /** Statement timeout of a preview (default 10 s). */
   previewTimeoutMs?: number;
+  /** Called after a write changed what a workspace's mappings compile to (the dbt project publisher's `schedule`). */
+  workspaceChanged?: (orgId: string, workspaceId: string) => void;
   /** Called after a commit that wrote outbox rows (lets the relay publish at once). */
   afterCommit?: () => void;
 }
@@ -202,10 +205,7 @@ export class MappingManager {
 
   /** The target table a mapping fills, from the workspace's replicated target schema (by id, else by name). */
   private targetOf(m: Mapping, facts: WorkspaceFacts): TargetTable | null {
-    const doc = facts.target;
-    if (!doc) return null;
-    const name = m.targetTableId ? Object.entries(doc.tableIds).find(([, id]) => id === m.targetTableId)?.[0] : m.targetTable;
-    return doc.document.tables.find((t) => t.name === name) ?? null;
+    return targetTableFor(m, facts.target);
   }
 
   /** States, SQL and lineage of a mapping the viewer may read (computed once per request). */
@@ -388,6 +388,7 @@ export class MappingManager {
     }
     this.opts.log.info({ mappingId: result.mapping.id, workspaceId: result.mapping.workspaceId, eventId }, 'mapping created');
     this.opts.afterCommit?.();
+    this.opts.workspaceChanged?.(result.mapping.orgId, result.mapping.workspaceId);
     this.byId(viewer).prime(result.mapping.id, result.mapping);
     return { mapping: result.mapping, errors: [] };
   }
@@ -444,7 +445,10 @@ export class MappingManager {
     const w = await this.writable(viewer, id);
     if (!w.ok) return { deletedId: null, errors: w.errors };
     const gone = await this.mappings.delete(w.mapping.orgId, w.mapping.id);
-    if (gone) this.opts.log.info({ mappingId: id }, 'mapping deleted');
+    if (gone) {
+      this.opts.log.info({ mappingId: id }, 'mapping deleted');
+      this.opts.workspaceChanged?.(w.mapping.orgId, w.mapping.workspaceId);
+    }
     return gone
       ? { deletedId: id, errors: [] }
       : { deletedId: null, errors: [userError('MAPPING_NOT_FOUND', 'id', 'There is no such mapping in your workspaces.')] };
@@ -497,20 +501,11 @@ export class MappingManager {
       };
     }
     this.opts.log.info({ mappingId: result.mapping.id, version: result.mapping.version }, 'mapping changed');
+    this.opts.workspaceChanged?.(result.mapping.orgId, result.mapping.workspaceId);
     this.byId(viewer).clear(result.mapping.id).prime(result.mapping.id, result.mapping);
     this.versionLoader(viewer).clear(result.mapping.id);
     return { mapping: result.mapping, errors: [] };
   }
-}
-
-/**
- * The reasons of the drift notices written after the mapping last changed (newest first: the
- * latest reason for a column wins); changing the mapping is the user's answer to a notice.
- */
-function activeDrift(notices: readonly DriftNoticeRow[], m: Mapping): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const n of notices) if (n.createdAt > m.updatedAt) for (const f of n.fields) if (!out.has(`field:${f.column}`)) out.set(`field:${f.column}`, f.reason);
-  return out;
 }
 
 function validateName(name: string): UserError[] {
