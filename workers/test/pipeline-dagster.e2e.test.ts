@@ -223,7 +223,8 @@ describe('pipeline.run through Dagster (worker process, Dagster webserver + daem
     expect(failedRunId).not.toBe('');
     writeProject('v2', {
       orders_by_status: `select status, count(*)::int as n from {{ source('raw', 'raw_public__orders') }} group by status`,
-      broken: `select id from {{ source('raw', 'raw_public__orders') }}`,
+      // A table, not a view: a view over a raw table keeps the next full refresh from dropping it (PostgreSQL 2BP01).
+      broken: `{{ config(materialized='table') }} select id from {{ source('raw', 'raw_public__orders') }}`,
     });
     const { runId, result } = await run({ dbt: 'v2', retryOf: failedRunId });
     const r = await result;
@@ -231,8 +232,7 @@ describe('pipeline.run through Dagster (worker process, Dagster webserver + daem
     expect(r.state).toBe('SUCCESS');
     // The load succeeded in the first run: not run again.
     expect(r.steps.some((s) => s.step.startsWith('shop db: '))).toBe(false);
-    // A view: dbt reports no rows affected.
-    expect(r.steps.find((s) => s.step === 'models: broken')).toMatchObject({ status: 'SUCCESS', message: 'success' });
+    expect(r.steps.find((s) => s.step === 'models: broken')).toMatchObject({ status: 'SUCCESS', message: 'success; 300 rows affected' });
     expect(r.summary).toMatch(new RegExp(`re-executing run ${failedRunId} from its failure`));
     const child = await client.run(dagsterOf(runId)!.runId);
     const parent = dagsterOf(failedRunId)!.runId;
@@ -338,6 +338,45 @@ describe('pipeline.run through Dagster (worker process, Dagster webserver + daem
     expect(r.steps.map((s) => s.step)).toEqual(['shop db: tables selected', 'shop copy: tables selected']);
     expect(await client.runsTagged('datalinx/run', runId)).toEqual([]);
   }, 60_000);
+
+  it('the run’s row limit is shared by its load steps: the second source gets what the first left and fails QUOTA_EXCEEDED saying so', async () => {
+    const jobId = randomUUID();
+    const other = randomUUID();
+    const sealFor = (c: string) => seal(parseKey(masterKey), JSON.stringify({ password: PASSWORD }), pipelineSecretAad(jobId, c));
+    const source = (c: string, name: string) => ({ connectionId: c, name, config: postgresSource(e2e.src.name), secrets: sealFor(c) });
+    const { runId } = await e2e.publish({
+      kind: 'pipeline.run',
+      v: 2,
+      jobId,
+      payload: {
+        trigger: 'MANUAL',
+        pipelineId: randomUUID(),
+        definition: {
+          sources: [
+            { connectionId, tables: ['public.orders'] },
+            { connectionId: other, tables: ['public.events'] },
+          ],
+          targets: [],
+          checks: [],
+          exports: [],
+          schemaDriftPolicy: 'PROPAGATE',
+        },
+        load: {
+          destination: { schema, role },
+          sources: [source(connectionId, 'shop db'), source(other, 'shop events')],
+          batchRows: 50_000,
+          statementTimeoutMs: 60_000,
+        },
+      },
+      extra: { limits: { maxRows: 500 } },
+    });
+    const r = await e2e.finished(runId);
+    expect(r.state).toBe('FAILURE');
+    expect(r.error?.code).toBe('QUOTA_EXCEEDED');
+    expect(r.error?.message).toMatch(/^Source shop (db|events): the run's limit is 500 rows and the sources before it loaded (300|400), leaving (200|100): /);
+    const loads = r.steps.filter((s) => s.step.endsWith(': load')).map((s) => s.status);
+    expect(loads).toEqual(['SUCCESS', 'FAILURE']);
+  }, 120_000);
 
   it('no plaintext secret in Dagster: neither its PostgreSQL storage (runs, run config, event log), nor any file of the instance, nor the event log as GraphQL serves it holds the source password', async () => {
     // Dagster's PostgreSQL storage: every row of every table (runs, event logs, run tags …).

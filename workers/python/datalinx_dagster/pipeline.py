@@ -24,6 +24,7 @@ from urllib.parse import unquote, urlparse
 
 from dagster import (
     Config,
+    DagsterEventType,
     DynamicOut,
     DynamicOutput,
     Failure,
@@ -82,6 +83,28 @@ def sources(context: OpExecutionContext, config: SourcesConfig):
         yield DynamicOutput({"index": index, "name": name, "job": config.job}, mapping_key=key)
 
 
+def _rows_loaded_before(context: OpExecutionContext) -> int:
+    """Rows the `load` steps of this run that already ended loaded (their output's `rows`), and of
+    the run it re-executes (whose successful steps are not run again): the row limit of a
+    pipeline.run is shared by its sources, each getting what the earlier ones left."""
+    total = 0
+    run_ids = [context.run_id]
+    parent = context.run.parent_run_id
+    if parent:
+        run_ids.append(parent)
+    seen: set[str] = set()
+    for run_id in run_ids:
+        for entry in context.instance.all_logs(run_id, of_type=DagsterEventType.STEP_OUTPUT):
+            event = entry.dagster_event
+            key = event.step_key if event else None
+            if not event or not key or not key.startswith("load[") or key in seen:
+                continue
+            seen.add(key)
+            rows = event.step_output_data.metadata.get("rows")
+            total += int(getattr(rows, "value", 0) or 0)
+    return total
+
+
 def _custom(invocation: Any) -> dict:
     """The last ``result`` custom message of the load process (``{ok, rows, summary, error, steps}``)."""
     results = [m for m in invocation.get_custom_messages() if isinstance(m, dict) and m.get("type") == "result"]
@@ -99,7 +122,7 @@ def load(context: OpExecutionContext, source: dict, pipes_subprocess_client: Pip
     invocation = pipes_subprocess_client.run(
         context=context,
         command=[_node(), _load_step_script()],
-        extras={"sourceIndex": source["index"], "job": source["job"]},
+        extras={"sourceIndex": source["index"], "job": source["job"], "rowsBefore": _rows_loaded_before(context)},
         env=env,
         cwd=str(REPO_ROOT),
     )

@@ -39,7 +39,7 @@ const envSchema = z.object({
   ...networkPolicyEnv,
 });
 
-const extrasSchema = z.object({ job: z.string(), sourceIndex: z.number().int().min(0) });
+const extrasSchema = z.object({ job: z.string(), sourceIndex: z.number().int().min(0), rowsBefore: z.number().int().min(0).default(0) });
 
 interface StepRecord {
   step: string;
@@ -97,6 +97,7 @@ async function main(): Promise<number> {
     const result = await runPipelineSourceLoad(
       job,
       extras.sourceIndex,
+      extras.rowsBefore,
       {
         warehouseAdminUrl: env.WAREHOUSE_ADMIN_URL,
         destinationSecrets: secrets.destination(job.jobId, destination, { pipeline: true }),

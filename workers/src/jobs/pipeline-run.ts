@@ -225,16 +225,22 @@ function destinationConflict(job: PipelineRunJobV2, plan: PlannedSource[]): Sync
  * One source of a pipeline run as the `load` step of its Dagster run does it
  * (workers/src/dagster/load-step.ts): planned (`planSource`), then loaded through the sync of its
  * type as a `source.sync` job of the same run, its steps prefixed with the source's name. The
- * job's row limit applies to this source's load.
+ * run's row limit is shared: this source gets what the sources loaded before it (`rowsBefore`) left.
  */
-export async function runPipelineSourceLoad(job: PipelineRunJobV2, index: number, o: PipelineRunOptions, report: SyncReporter): Promise<SyncOutcome> {
+export async function runPipelineSourceLoad(
+  job: PipelineRunJobV2,
+  index: number,
+  rowsBefore: number,
+  o: PipelineRunOptions,
+  report: SyncReporter,
+): Promise<SyncOutcome> {
   const def = job.payload.definition.sources[index];
   if (!def) return { ok: false, rows: 0, summary: 'nothing loaded', error: { code: 'SOURCE_NOT_RESOLVED', message: `The pipeline has no source #${index}.` } };
   const planned = await planSource(job, def, o, report);
   if ('outcome' in planned) return planned.outcome;
   const t0 = Date.now();
   const result = await runSync(
-    sourceSyncJob(job, planned, 0),
+    sourceSyncJob(job, planned, rowsBefore),
     {
       warehouseAdminUrl: o.warehouseAdminUrl,
       destinationSecrets: o.destinationSecrets,
@@ -246,11 +252,16 @@ export async function runPipelineSourceLoad(job: PipelineRunJobV2, index: number
   );
   if (!result.ok) {
     const error = result.error ?? { code: 'SYNC_FAILED', message: result.summary };
+    // The sync only knows the rows it was left: say where the rest of the run's limit went.
+    const shared = error.code === 'QUOTA_EXCEEDED' && result.summary === 'row limit reached' && job.limits && rowsBefore > 0;
+    const message = shared
+      ? `the run's limit is ${job.limits!.maxRows} rows and the sources before it loaded ${rowsBefore}, leaving ${Math.max(0, job.limits!.maxRows - rowsBefore)}: ${error.message}`
+      : error.message;
     return {
       ok: false,
       rows: result.rows,
       summary: `${planned.source.name} failed (${error.code})`,
-      error: { code: error.code, message: `Source ${planned.source.name}: ${error.message}` },
+      error: { code: error.code, message: `Source ${planned.source.name}: ${message}` },
     };
   }
   return { ok: true, rows: result.rows, summary: `${plural(result.rows, 'row')} loaded from ${planned.source.name} in ${Date.now() - t0} ms` };
