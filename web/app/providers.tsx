@@ -45,7 +45,7 @@ export function Providers({ children }: { children: ReactNode }) {
   });
   return (
     <MantineProvider theme={theme} cssVariablesResolver={cssVariablesResolver}>
-      <Notifications position="top-right" />
+      <Notifications position="bottom-right" />
       <UrqlProvider client={client} ssr={ssr}>
         {children}
       </UrqlProvider>
