@@ -89,6 +89,8 @@ const ids = {
   typeRefB: randomUUID(),
   snapRefA: randomUUID(),
   snapRefB: randomUUID(),
+  mapSnapRefA: randomUUID(),
+  mapSnapRefB: randomUUID(),
 };
 /** The built-in `email` canonical type (a fixed id since the schema service's first migration): custom types' parent. */
 const EMAIL_TYPE_ID = '85ccb38a-17a9-43ad-8b08-18be7a9c77d8';
@@ -474,6 +476,72 @@ const TENANT_TABLES: TenantTable[] = [
     insertForA: { sql: `INSERT INTO mapping.workspace_ref (workspace_id, org_id) VALUES ($1, $2)`, params: [randomUUID(), orgA] },
   },
   {
+    // Every version of a mapping's definition.
+    table: 'mapping.mapping_version',
+    key: 'mapping_id',
+    set: `summary = 'x'`,
+    rowsOf: (o) => [o === 'A' ? ids.mapA : ids.mapB],
+    insertForA: {
+      sql: `INSERT INTO mapping.mapping_version (mapping_id, version, org_id, spec, author_kind) VALUES ($1, 9, $2, '{}', 'system')`,
+      params: [ids.mapA, orgA],
+    },
+  },
+  {
+    // The mapping service's replica of each workspace's target schema (fed by schema.target_schema events).
+    table: 'mapping.target_schema_ref',
+    key: 'workspace_id',
+    set: `version = 9`,
+    rowsOf: (o) => [o === 'A' ? ids.wsA : ids.wsB],
+    insertForA: {
+      sql: `INSERT INTO mapping.target_schema_ref (workspace_id, org_id, version, document, table_ids) VALUES ($1, $2, 1, '{}', '{}')`,
+      params: [randomUUID(), orgA],
+    },
+  },
+  {
+    // The mapping service's replica of each connection's latest source snapshot (fed by schema.source_snapshot.created.v1).
+    table: 'mapping.source_snapshot_ref',
+    key: 'snapshot_id',
+    set: `complete = false`,
+    rowsOf: (o) => [o === 'A' ? ids.mapSnapRefA : ids.mapSnapRefB],
+    insertForA: {
+      sql: `INSERT INTO mapping.source_snapshot_ref (org_id, connection_id, version, workspace_id, snapshot_id, parts, created_at) VALUES ($1, $2, 9, $3, gen_random_uuid(), 1, now())`,
+      params: [orgA, ids.connA, ids.wsA],
+    },
+  },
+  {
+    // ...and its tables.
+    table: 'mapping.source_table_ref',
+    key: 'table_name',
+    set: `columns = '[1]'`,
+    rowsOf: (o) => [`rls_${o}`],
+    insertForA: {
+      sql: `INSERT INTO mapping.source_table_ref (org_id, connection_id, version, schema_name, table_name, columns) VALUES ($1, $2, 1, 'public', 'planted', '[]')`,
+      params: [orgA, ids.connA],
+    },
+  },
+  {
+    // What broke a mapping in a source snapshot (one row per mapping and snapshot).
+    table: 'mapping.drift_notice',
+    key: 'mapping_id',
+    set: `fields = '[1]'`,
+    rowsOf: (o) => [o === 'A' ? ids.mapA : ids.mapB],
+    insertForA: {
+      sql: `INSERT INTO mapping.drift_notice (mapping_id, snapshot_id, org_id, fields) VALUES ($1, gen_random_uuid(), $2, '{}')`,
+      params: [ids.mapA, orgA],
+    },
+  },
+  {
+    // The published versions of each workspace's dbt project.
+    table: 'mapping.dbt_project',
+    key: 'workspace_id',
+    set: `digest = 'x'`,
+    rowsOf: (o) => [o === 'A' ? ids.wsA : ids.wsB],
+    insertForA: {
+      sql: `INSERT INTO mapping.dbt_project (workspace_id, version, org_id, digest, file_count, models) VALUES ($1, 9, $2, 'd', 0, '{}')`,
+      params: [ids.wsA, orgA],
+    },
+  },
+  {
     table: 'monitoring.run',
     key: 'id',
     rowsOf: (o) => [o === 'A' ? ids.runA : ids.runB],
@@ -697,6 +765,28 @@ describe('row-level security', () => {
         [org === orgA ? ids.promoA : ids.promoB, org, ws],
       );
       await admin.query(
+        `INSERT INTO mapping.mapping_version (mapping_id, version, org_id, spec, author_kind, author_id, summary) VALUES ($1, 1, $2, '{}', 'user', gen_random_uuid(), 'Created')`,
+        [map, org],
+      );
+      await admin.query(`INSERT INTO mapping.target_schema_ref (workspace_id, org_id, version, document, table_ids) VALUES ($1, $2, 1, '{}', '{}')`, [ws, org]);
+      await admin.query(
+        `INSERT INTO mapping.source_snapshot_ref (org_id, connection_id, version, workspace_id, snapshot_id, parts, received_parts, complete, created_at) VALUES ($1, $2, 1, $3, $4, 1, '{1}', true, now())`,
+        [org, conn, ws, org === orgA ? ids.mapSnapRefA : ids.mapSnapRefB],
+      );
+      await admin.query(
+        `INSERT INTO mapping.source_table_ref (org_id, connection_id, version, schema_name, table_name, columns, primary_key) VALUES ($1, $2, 1, 'public', $3, '[]', '{id}')`,
+        [org, conn, org === orgA ? 'rls_A' : 'rls_B'],
+      );
+      await admin.query(`INSERT INTO mapping.drift_notice (mapping_id, snapshot_id, org_id, fields) VALUES ($1, $2, $3, '{}')`, [
+        map,
+        org === orgA ? ids.mapSnapRefA : ids.mapSnapRefB,
+        org,
+      ]);
+      await admin.query(
+        `INSERT INTO mapping.dbt_project (workspace_id, version, org_id, digest, file_count, models) VALUES ($1, 1, $2, repeat('a', 64), 1, '{m}')`,
+        [ws, org],
+      );
+      await admin.query(
         `INSERT INTO monitoring.run (id, org_id, workspace_id, job_id, kind, subject_id, state, attempts, created_at) VALUES ($1, $2, $3, $1, 'connection.test', $4, 'QUEUED', 0, now())`,
         [run, org, ws, conn],
       );
@@ -847,6 +937,9 @@ describe('row-level security', () => {
       'workspace.canonical_type_ref',
       'mapping.mapping',
       'mapping.workspace_ref',
+      'mapping.mapping_version',
+      'mapping.source_snapshot_ref',
+      'mapping.dbt_project',
       'monitoring.run',
       'schema.source_snapshot',
       'schema.table_metadata',
