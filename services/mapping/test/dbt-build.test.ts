@@ -324,10 +324,7 @@ describe('generated dbt project, run by dbt', () => {
         [`model.${p}.customers`]: ['success', null],
         [`model.${p}.orders`]: ['success', null],
         [`model.${p}.${martModelName('Order Lines')}`]: ['success', null],
-        [`model.${p}.${stgCustomers}`]: ['success', null],
-        [`model.${p}.${stgOrders}`]: ['success', null],
         [`model.${p}.${martModelName(WEIRD_TABLE)}`]: ['success', null],
-        [`model.${p}.${stgWeird}`]: ['success', null],
       });
       const tests = (prefix: string) => results.filter((r) => r.unique_id.startsWith(`test.${p}.${prefix}`)).map((r) => [r.status, r.failures]);
       expect(tests('not_null_')).toHaveLength(11);
@@ -378,14 +375,12 @@ describe('generated dbt project, run by dbt', () => {
           [SCHEMA],
         );
       const kinds = await kindsNow();
+      // Only the marts are relations: the staging models are inlined into them (ephemeral).
       expect(kinds.rows).toEqual(
         [
           { relname: 'Order Lines', relkind: 'r' },
           { relname: 'customers', relkind: 'r' },
           { relname: 'orders', relkind: 'r' },
-          { relname: stgCustomers, relkind: 'v' },
-          { relname: stgOrders, relkind: 'v' },
-          { relname: stgWeird, relkind: 'v' },
           { relname: WEIRD_TABLE, relkind: 'r' },
         ].sort((a, b) => (a.relname < b.relname ? -1 : 1)),
       );
@@ -396,6 +391,8 @@ describe('generated dbt project, run by dbt', () => {
       expect({ code: rerun.code, output: rerun.code === 0 ? '' : rerun.output }).toEqual({ code: 0, output: '' });
       expect((await rows(`"${WEIRD_TABLE}"`, '"user"')).map((r) => r.user)).toEqual(['ada', 'bob']);
       expect((await kindsNow()).rows).toEqual(kinds.rows);
+      // Staging models are ephemeral: no view holds on to a raw table, so a sync's full refresh can replace it.
+      await warehouse.query(`DROP TABLE ${SCHEMA}.raw_public__customers`);
     },
     SLOW_MS,
   );

@@ -154,7 +154,7 @@ describe('generateDbtProject', () => {
       flags: { send_anonymous_usage_stats: false, use_colors: false },
       quoting: { database: true, schema: true, identifier: true },
       vars: { dlx_workspace_id: input.workspaceId, dlx_mapping_version: 4 },
-      models: { dlx_7d9e2c1a0b3f: { staging: { '+materialized': 'view' }, marts: { '+materialized': 'table' } } },
+      models: { dlx_7d9e2c1a0b3f: { staging: { '+materialized': 'ephemeral' }, marts: { '+materialized': 'table' } } },
     });
 
     // Everything about the connection comes from the environment; no password in the file.
@@ -321,7 +321,7 @@ describe('generateDbtProject', () => {
     expect(parse(fileOf(p, 'models/marts/schema.yml'))).toEqual({ version: 2, models: [] });
     expect(parse(fileOf(p, 'models/staging/sources.yml'))).toEqual({ version: 2, sources: [] });
     const onlySources = generateDbtProject({ ...sampleInput(), models: [], relationships: [] });
-    expect(parse(fileOf(onlySources, 'dbt_project.yml')).models).toEqual({ dlx_7d9e2c1a0b3f: { staging: { '+materialized': 'view' } } });
+    expect(parse(fileOf(onlySources, 'dbt_project.yml')).models).toEqual({ dlx_7d9e2c1a0b3f: { staging: { '+materialized': 'ephemeral' } } });
   });
 
   it('refuses duplicate source tables and target tables', () => {

@@ -179,7 +179,9 @@ export function generateDbtProject(input: DbtProjectInput): DbtProject {
           sources.length + models.length > 0
             ? {
                 [input.projectName]: {
-                  staging: sources.length > 0 ? { '+materialized': 'view' } : undefined,
+                  // Ephemeral (inlined into the marts as CTEs): a view would depend on the raw table, and a
+                  // sync's full refresh replaces that table (DROP), which PostgreSQL refuses while a view uses it.
+                  staging: sources.length > 0 ? { '+materialized': 'ephemeral' } : undefined,
                   marts: models.length > 0 ? { '+materialized': 'table' } : undefined,
                 },
               }
