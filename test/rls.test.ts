@@ -449,6 +449,17 @@ const TENANT_TABLES: TenantTable[] = [
     },
   },
   {
+    // The workspace service's replica of each workspace's latest published dbt project (fed by mapping.dbt_project.published.v1).
+    table: 'workspace.dbt_project_ref',
+    key: 'workspace_id',
+    set: `digest = 'x'`,
+    rowsOf: (o) => [o === 'A' ? ids.wsA : ids.wsB],
+    insertForA: {
+      sql: `INSERT INTO workspace.dbt_project_ref (workspace_id, org_id, version, project, digest, models) VALUES ($1, $2, 1, 'p', 'd', '{}')`,
+      params: [ids.wsA2, orgA],
+    },
+  },
+  {
     table: 'mapping.mapping',
     key: 'id',
     rowsOf: (o) => [o === 'A' ? ids.mapA : ids.mapB],
@@ -757,6 +768,10 @@ describe('row-level security', () => {
       await admin.query(
         `INSERT INTO workspace.canonical_type_ref (org_id, name, type_id, label, parent, base_type, pattern, patterns, created_at) VALUES ($1, 'work_email', $2, 'Work email', 'email', 'email', '^.+$', '{^.+$}', now())`,
         [org, org === orgA ? ids.typeRefA : ids.typeRefB],
+      );
+      await admin.query(
+        `INSERT INTO workspace.dbt_project_ref (workspace_id, org_id, version, project, digest, models) VALUES ($1, $2, 1, $3, repeat('a', 64), '{m}')`,
+        [ws, org, `${ws}/v1`],
       );
       await admin.query(`INSERT INTO mapping.mapping (id, org_id, workspace_id, name, target_table) VALUES ($1, $2, $3, 'm', 'dim_m')`, [map, org, ws]);
       await admin.query(`INSERT INTO mapping.workspace_ref (workspace_id, org_id) VALUES ($1, $2)`, [ws, org]);

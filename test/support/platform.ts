@@ -9,7 +9,7 @@ import { createLogger, type Clock, type Logger } from '@datalinx/common';
 import { createTestDatabase, runtimeRoleUrl, type TestDatabase } from '@datalinx/db';
 import { ANONYMOUS, viewerSchema, type Viewer } from '@datalinx/graphql-kit';
 import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
-import { SOURCE_SNAPSHOT_CREATED_V1, STREAMS, TARGET_SCHEMA_CHANGED_V1, promotionCompletedSubject } from '@datalinx/contracts';
+import { DBT_PROJECT_PUBLISHED_V1, SOURCE_SNAPSHOT_CREATED_V1, STREAMS, TARGET_SCHEMA_CHANGED_V1, promotionCompletedSubject } from '@datalinx/contracts';
 import { connectNats, ensureStreams, OutboxRelay, requestPreview, startWorkspaceReplica, type Nats } from '@datalinx/messaging';
 import { authDataSource } from '../../services/auth/src/data-source';
 import { migrate as migrateAuth } from '../../services/auth/src/migrate';
@@ -26,6 +26,8 @@ import { DEFAULT_QUOTA_LIMITS, KvApiLimitPublisher, KvApiUsage, openQuotaBuckets
 import { startConnectionTestResultsConsumer } from '../../services/workspace/src/jobs/connection-test-results.consumer';
 import { SourceSnapshotRefDao } from '../../services/workspace/src/daos/source-snapshot-ref.dao';
 import { startSourceSnapshotReplica } from '../../services/workspace/src/jobs/source-snapshot-replica.consumer';
+import { startDbtProjectReplica } from '../../services/workspace/src/jobs/dbt-project-replica.consumer';
+import { DbtProjectRefDao } from '../../services/workspace/src/daos/dbt-project-ref.dao';
 import { schemaDataSource } from '../../services/schema/src/data-source';
 import { migrate as migrateSchema } from '../../services/schema/src/migrate';
 import { createSchemaServer } from '../../services/schema/src/app';
@@ -284,6 +286,21 @@ export async function startPlatform(
     durable: `workspace-source-snapshots-${suffix}`,
     accept: (ev) => ourOrg(ev.orgId),
   });
+  // Workspace: the replica of each workspace's latest published dbt project (pipeline runs build it), for this platform's orgs only, from now on.
+  await nats.jsm.consumers.add(STREAMS.EVENTS.name, {
+    durable_name: `workspace-dbt-projects-${suffix}`,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.New,
+    filter_subject: DBT_PROJECT_PUBLISHED_V1,
+  });
+  const dbtProjectReplica = await startDbtProjectReplica({
+    js: nats.js,
+    jsm: nats.jsm,
+    dao: new DbtProjectRefDao(app.workspace),
+    log,
+    durable: `workspace-dbt-projects-${suffix}`,
+    accept: (ev) => ourOrg(ev.orgId),
+  });
   // Mapping: the replicas of the target schemas and source snapshots (and drift), for this platform's orgs only, from now on.
   for (const [durable, subject] of [
     [`mapping-target-schemas-${suffix}`, TARGET_SCHEMA_CHANGED_V1],
@@ -460,6 +477,8 @@ export async function startPlatform(
       for (const d of ['tables', 'completed']) await nats.jsm.consumers.delete('EVENTS', `schema-discovery-${suffix}-${d}`).catch(() => undefined);
       await sourceSnapshotReplica.stop();
       await nats.jsm.consumers.delete('EVENTS', `workspace-source-snapshots-${suffix}`).catch(() => undefined);
+      await dbtProjectReplica.stop();
+      await nats.jsm.consumers.delete('EVENTS', `workspace-dbt-projects-${suffix}`).catch(() => undefined);
       await promotionResults.stop();
       await schemaPromotionResults.stop();
       await nats.jsm.consumers.delete('EVENTS', `workspace-promotions-schema-${suffix}`).catch(() => undefined);

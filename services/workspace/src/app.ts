@@ -18,6 +18,7 @@ import { PromotionManager } from './managers/promotion.manager';
 import { PipelineManager } from './managers/pipeline.manager';
 import { QuotaManager, quotaPolicy, type QuotaDeps } from './managers/quota.manager';
 import { QuotaDao } from './daos/quota.dao';
+import { DbtProjectRefDao } from './daos/dbt-project-ref.dao';
 import { WarehouseDao } from './daos/warehouse.dao';
 import { WarehouseJobs, WarehouseManager, warehouseSettingsFromUrl, type WarehouseSettings } from './managers/warehouse.manager';
 import { Keyring } from './secrets/keyring';
@@ -71,7 +72,13 @@ export function createWorkspaceServer(d: WorkspaceDeps) {
   const fileDao = new FileDao(d.ds);
   const warehouseJobs = new WarehouseJobs(warehouseDao, keyring, d.settings.masterKey, warehouse);
   // A pipeline run's job carries its sources' configs and secrets and the warehouse destination.
-  const pipelineDispatch = { connections: connectionDao, warehouses: warehouseDao, settings: dispatchSettings, quotas };
+  const pipelineDispatch = {
+    connections: connectionDao,
+    warehouses: warehouseDao,
+    settings: dispatchSettings,
+    quotas,
+    dbtProjects: new DbtProjectRefDao(d.ds),
+  };
   // One of each for the process: every method takes the viewer first; request-scoped loaders are per viewer.
   const workspaces = new WorkspaceManager(d.ds, workspaceDao, warehouseJobs, d.onOutboxCommit);
   const managers = {

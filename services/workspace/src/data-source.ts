@@ -14,6 +14,7 @@ import { CanonicalTypeRefs1765210000000 } from './migrations/1765210000000-canon
 import { SourceSnapshotRefs1765230000000 } from './migrations/1765230000000-source-snapshot-refs';
 import { DuePipelinesAt1765260000000 } from './migrations/1765260000000-due-pipelines-at';
 import { CaseInsensitiveNames1765270000000 } from './migrations/1765270000000-case-insensitive-names';
+import { DbtProjectRefs1765400000000 } from './migrations/1765400000000-dbt-project-refs';
 import { Pipeline, PipelineRun } from './entities/pipeline.entity';
 import { Connections1765000000000 } from './migrations/1765000000000-connections';
 import { StoredFile } from './entities/file.entity';
@@ -39,6 +40,7 @@ export const workspaceDataSource = (url: string, poolMax = 10, statementTimeoutM
       SourceSnapshotRefs1765230000000,
       DuePipelinesAt1765260000000,
       CaseInsensitiveNames1765270000000,
+      DbtProjectRefs1765400000000,
     ],
     poolMax,
     statementTimeoutMs,

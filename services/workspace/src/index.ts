@@ -30,6 +30,8 @@ import { CanonicalTypeRefDao } from './daos/canonical-type-ref.dao';
 import { startCanonicalTypeReplica } from './jobs/canonical-type-replica.consumer';
 import { SourceSnapshotRefDao } from './daos/source-snapshot-ref.dao';
 import { startSourceSnapshotReplica } from './jobs/source-snapshot-replica.consumer';
+import { DbtProjectRefDao } from './daos/dbt-project-ref.dao';
+import { startDbtProjectReplica } from './jobs/dbt-project-replica.consumer';
 
 async function main() {
   const env = loadEnvOrExit('workspace', envSchema);
@@ -82,6 +84,8 @@ async function main() {
   });
   // The connections' latest source snapshots (schema service), which syncConnection checks requests against.
   const sourceSnapshots = await startSourceSnapshotReplica({ js: nats.js, jsm: nats.jsm, dao: new SourceSnapshotRefDao(ds), log });
+  // The workspaces' latest published dbt projects (mapping service), which pipeline runs build.
+  const dbtProjects = await startDbtProjectReplica({ js: nats.js, jsm: nats.jsm, dao: new DbtProjectRefDao(ds), log });
   const warehouseDb = env.WAREHOUSE_ADMIN_URL
     ? await createDataSource({ url: env.WAREHOUSE_ADMIN_URL, schema: 'public', entities: [], poolMax: 2 }).initialize()
     : null;
@@ -140,6 +144,7 @@ async function main() {
     { name: 'connection-retest', close: () => retests.stop() },
     { name: 'results-consumer', close: () => results.stop() },
     { name: 'canonical type replica', close: () => canonicalTypes.stop() },
+    { name: 'dbt project replica', close: () => dbtProjects.stop() },
     { name: 'source snapshot replica', close: () => sourceSnapshots.stop() },
     { name: 'outbox-relay', close: () => relay.stop() },
     { name: 'nats', close: () => nats.close() },

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { VIEWER_HEADER, type Viewer } from '@datalinx/graphql-kit';
-import { pipelineRunJobV2, runStateChangedV1, STREAMS } from '@datalinx/contracts';
+import { DBT_PROJECT_PUBLISHED_V1, pipelineRunJobV2, runStateChangedV1, STREAMS } from '@datalinx/contracts';
+import { encodeJson } from '@datalinx/messaging';
 import { RunRecorder } from '../../monitoring/src/managers/run-recorder';
 import { startPlatform, viewerHeader, type Platform } from '../../../test/support/platform';
 import { userViewer } from '../../../test/support/viewers';
@@ -415,6 +416,48 @@ describe('pipelines through the gateway (create / validate / update / enable / r
     await new RunRecorder(p.app.monitoring).record(ev);
     const run = await gql(adminA, `query($id: ID!){ run(id: $id) { id kind subjectId state } }`, { id: first.runId });
     expect(run.body.data).toEqual({ run: { id: first.runId, kind: 'pipeline.run', subjectId: id, state: 'QUEUED' } });
+  });
+
+  it("a run builds its workspace's latest published dbt project (mapping.dbt_project.published.v1); none while it has no models", async () => {
+    const created = await create(editorA, { name: 'Build models', schedule: '0 0 1 1 *' });
+    const id = created.pipeline!.id as string;
+    const jobOf = async (runId: string) => {
+      const [row] = await p.sources.workspace.query(
+        `SELECT o.payload FROM workspace.outbox o JOIN workspace.pipeline_run r ON r.job_id = o.id WHERE r.run_id = $1`,
+        [runId],
+      );
+      return pipelineRunJobV2.parse(row.payload);
+    };
+    const publish = async (version: number, models: string[]) => {
+      const event = { orgId: orgA, workspaceId: wsA, version, project: `${wsA}/v${version}`, digest: 'a'.repeat(64), models };
+      await p.nats.js.publish(DBT_PROJECT_PUBLISHED_V1, encodeJson(event), { msgID: randomUUID() });
+    };
+    const known = async (version: number) => {
+      for (const deadline = Date.now() + 10_000; ; await new Promise((r) => setTimeout(r, 100))) {
+        const [row] = await p.sources.workspace.query(`SELECT version FROM workspace.dbt_project_ref WHERE workspace_id = $1`, [wsA]);
+        if (row?.version === version) return;
+        if (Date.now() > deadline) throw new Error(`dbt project v${version} did not reach the replica`);
+      }
+    };
+    // The test platform's replicas take only its organizations' events: this suite's org exists only in viewers so far.
+    await p.sources.auth.query(
+      `INSERT INTO auth.organization (id, slug, name, region, time_zone) VALUES ($1, $2, 'Pipes', 'eu', 'UTC') ON CONFLICT DO NOTHING`,
+      [orgA, `pipes-${orgA.slice(0, 8)}`],
+    );
+    // A project without models (sources only): the run only loads.
+    await publish(1, []);
+    await known(1);
+    const bare = payload(await gql(editorA, RUN, { id }), 'runPipeline');
+    expect((await jobOf(bare.runId as string)).payload.dbt).toBeUndefined();
+    await publish(3, ['customers']);
+    await known(3);
+    // An older version arriving late changes nothing.
+    await publish(2, ['customers', 'orders']);
+    const run = payload(await gql(editorA, RUN, { id }), 'runPipeline');
+    expect(run.errors).toEqual([]);
+    expect((await jobOf(run.runId as string)).payload.dbt).toEqual({ project: `${wsA}/v3` });
+    // No worker runs them here: give their places in the concurrent-runs quota back for the next tests.
+    await p.sources.workspace.query(`DELETE FROM workspace.active_run WHERE run_id = ANY($1::uuid[])`, [[bare.runId, run.runId]]);
   });
 
   it('pages and searches the pipelines of a workspace', async () => {

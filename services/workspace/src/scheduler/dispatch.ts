@@ -5,6 +5,7 @@ import { isExternalDestination, pipelineSecretAad, type PipelineLoadV1, type Pip
 import type { ConnectionDao } from '../daos/connection.dao';
 import type { PipelineDao } from '../daos/pipeline.dao';
 import type { WarehouseDao } from '../daos/warehouse.dao';
+import type { DbtProjectRefDao } from '../daos/dbt-project-ref.dao';
 import type { Connection } from '../entities/connection.entity';
 import type { Pipeline } from '../entities/pipeline.entity';
 import type { JobDispatchSettings } from '../jobs/job-dispatch-settings';
@@ -27,6 +28,8 @@ export interface PipelineDispatchDeps {
   settings: JobDispatchSettings;
   /** The workspaces' quotas; null: runs are not admitted (tests of the dispatch alone). */
   quotas: QuotaPolicy | null;
+  /** The workspaces' latest published dbt projects: a run builds its workspace's. */
+  dbtProjects: DbtProjectRefDao;
 }
 
 /**
@@ -56,7 +59,8 @@ type LockedConnection = Connection & { secretSealed: WorkspaceSealed | Sealed | 
  * job with msgID = job id) commit together or not at all. Returns null when the scheduled slot
  * was already dispatched (the ledger's unique constraint): nothing is enqueued then.
  *
- * The job carries its load stage ("passed, not fetched", `resolveLoad`): every source
+ * The job names the dbt project it builds (the workspace's latest published version with models;
+ * none: the run only loads). The job carries its load stage ("passed, not fetched", `resolveLoad`): every source
  * connection's config and secrets and the warehouse destination, all read under lock in this
  * transaction, so the job is a consistent snapshot of what the run may touch. A pipeline that
  * cannot run as defined throws PipelineDispatchRefused. With `quotas`, the run is then admitted
@@ -96,6 +100,9 @@ export async function dispatchPipelineRun(
         externalWarehouse: isExternalDestination(load.destination),
       })
     : null;
+  // The dbt project the run builds after its loads: the workspace's latest published version, when it has models.
+  const project = await deps.dbtProjects.latest(em, p.workspaceId);
+  const dbt = project && project.models.length ? { dbt: { project: project.project } } : {};
   const now = at.toISOString();
   const job: PipelineRunJobV2 = {
     v: 2,
@@ -109,8 +116,8 @@ export async function dispatchPipelineRun(
     ...(admitted ? { limits: admitted.limits } : {}),
     payload:
       t.trigger === 'SCHEDULE'
-        ? { trigger: 'SCHEDULE', pipelineId: p.id, scheduledFor: t.scheduledFor.toISOString(), definition: p.definition, load }
-        : { trigger: 'MANUAL', pipelineId: p.id, definition: p.definition, load },
+        ? { trigger: 'SCHEDULE', pipelineId: p.id, scheduledFor: t.scheduledFor.toISOString(), definition: p.definition, load, ...dbt }
+        : { trigger: 'MANUAL', pipelineId: p.id, definition: p.definition, load, ...dbt },
   };
   await enqueueJob(em, job, p.id, t.trigger === 'SCHEDULE' ? `scheduled for ${t.scheduledFor.toISOString()}` : 'manual run');
   return { runId, jobId };

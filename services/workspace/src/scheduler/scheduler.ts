@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { enqueueOutbox } from '@datalinx/messaging';
 import { runSubject, type RunStateChangedV1 } from '@datalinx/contracts';
 import type { QuotaPolicy } from '../managers/quota.manager';
+import { DbtProjectRefDao } from '../daos/dbt-project-ref.dao';
 import { dispatchPipelineRun, PipelineDispatchRefused, type PipelineDispatchDeps } from './dispatch';
 import { queuedRunEvent } from '../jobs/enqueue-job';
 
@@ -67,7 +68,13 @@ export class PipelineScheduler {
 
   constructor(private readonly o: PipelineSchedulerOptions) {
     this.dao = new PipelineDao(o.ds);
-    this.deps = { connections: new ConnectionDao(o.ds), warehouses: new WarehouseDao(o.ds), settings: o.settings, quotas: o.quotas ?? null };
+    this.deps = {
+      connections: new ConnectionDao(o.ds),
+      warehouses: new WarehouseDao(o.ds),
+      settings: o.settings,
+      quotas: o.quotas ?? null,
+      dbtProjects: new DbtProjectRefDao(o.ds),
+    };
     this.batchSize = o.batchSize ?? 100;
   }
 
