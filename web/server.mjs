@@ -11,15 +11,8 @@ import https from 'node:https';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import next from 'next';
-
-const CIPHERS = [
-  'ECDHE-ECDSA-AES128-GCM-SHA256',
-  'ECDHE-RSA-AES128-GCM-SHA256',
-  'ECDHE-ECDSA-AES256-GCM-SHA384',
-  'ECDHE-RSA-AES256-GCM-SHA384',
-  'ECDHE-ECDSA-CHACHA20-POLY1305',
-  'ECDHE-RSA-CHACHA20-POLY1305',
-].join(':');
+// The platform's one TLS server policy (the subgraphs and the gateway serve with the same), built with the packages.
+import { HSTS_HEADER_VALUE, TLS_CIPHERS } from '../packages/graphql-kit/dist/tls.js';
 
 const dir = path.dirname(fileURLToPath(import.meta.url));
 const port = Number(process.env.PORT || 3000);
@@ -34,9 +27,9 @@ const app = next({ dev: false, dir, hostname, port });
 await app.prepare();
 const handle = app.getRequestHandler();
 const server = https.createServer(
-  { cert: fs.readFileSync(certFile), key: fs.readFileSync(keyFile), minVersion: 'TLSv1.2', ciphers: CIPHERS, honorCipherOrder: true },
+  { cert: fs.readFileSync(certFile), key: fs.readFileSync(keyFile), minVersion: 'TLSv1.2', ciphers: TLS_CIPHERS, honorCipherOrder: true },
   (req, res) => {
-    res.setHeader('Strict-Transport-Security', 'max-age=31536000');
+    res.setHeader('Strict-Transport-Security', HSTS_HEADER_VALUE);
     void handle(req, res);
   },
 );
