@@ -553,6 +553,17 @@ const TENANT_TABLES: TenantTable[] = [
     },
   },
   {
+    // The mapping service's replica of the organizations' own canonical types.
+    table: 'mapping.canonical_type_ref',
+    key: 'name',
+    set: `base_type = 'url'`,
+    rowsOf: (o) => [`rls_type_${o.toLowerCase()}`],
+    insertForA: {
+      sql: `INSERT INTO mapping.canonical_type_ref (org_id, name, base_type, patterns, created_at) VALUES ($1, 'planted_type', 'email', '{}', now())`,
+      params: [orgA],
+    },
+  },
+  {
     table: 'monitoring.run',
     key: 'id',
     rowsOf: (o) => [o === 'A' ? ids.runA : ids.runB],
@@ -801,6 +812,10 @@ describe('row-level security', () => {
         `INSERT INTO mapping.dbt_project (workspace_id, version, org_id, digest, file_count, models) VALUES ($1, 1, $2, repeat('a', 64), 1, '{m}')`,
         [ws, org],
       );
+      await admin.query(`INSERT INTO mapping.canonical_type_ref (org_id, name, base_type, patterns, created_at) VALUES ($1, $2, 'email', '{}', now())`, [
+        org,
+        org === orgA ? 'rls_type_a' : 'rls_type_b',
+      ]);
       await admin.query(
         `INSERT INTO monitoring.run (id, org_id, workspace_id, job_id, kind, subject_id, state, attempts, created_at) VALUES ($1, $2, $3, $1, 'connection.test', $4, 'QUEUED', 0, now())`,
         [run, org, ws, conn],

@@ -9,7 +9,14 @@ import { createLogger, type Clock, type Logger } from '@datalinx/common';
 import { createTestDatabase, runtimeRoleUrl, type TestDatabase } from '@datalinx/db';
 import { ANONYMOUS, viewerSchema, type Viewer } from '@datalinx/graphql-kit';
 import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
-import { DBT_PROJECT_PUBLISHED_V1, SOURCE_SNAPSHOT_CREATED_V1, STREAMS, TARGET_SCHEMA_CHANGED_V1, promotionCompletedSubject } from '@datalinx/contracts';
+import {
+  CANONICAL_TYPE_CREATED_V1,
+  DBT_PROJECT_PUBLISHED_V1,
+  SOURCE_SNAPSHOT_CREATED_V1,
+  STREAMS,
+  TARGET_SCHEMA_CHANGED_V1,
+  promotionCompletedSubject,
+} from '@datalinx/contracts';
 import { connectNats, ensureStreams, OutboxRelay, requestPreview, startWorkspaceReplica, type Nats } from '@datalinx/messaging';
 import { authDataSource } from '../../services/auth/src/data-source';
 import { migrate as migrateAuth } from '../../services/auth/src/migrate';
@@ -50,6 +57,7 @@ import { DriftRecorder } from '../../services/mapping/src/jobs/drift';
 import { DbtProjectDao } from '../../services/mapping/src/daos/dbt-project.dao';
 import { DbtProjectPublisher } from '../../services/mapping/src/managers/dbt-publisher';
 import {
+  startCanonicalTypeReplica as startMappingCanonicalTypeReplica,
   startSourceSnapshotReplica as startMappingSourceSnapshotReplica,
   startTargetSchemaReplica as startMappingTargetSchemaReplica,
 } from '../../services/mapping/src/jobs/catalog-replica.consumer';
@@ -305,6 +313,7 @@ export async function startPlatform(
   for (const [durable, subject] of [
     [`mapping-target-schemas-${suffix}`, TARGET_SCHEMA_CHANGED_V1],
     [`mapping-source-snapshots-${suffix}`, SOURCE_SNAPSHOT_CREATED_V1],
+    [`mapping-canonical-types-${suffix}`, CANONICAL_TYPE_CREATED_V1],
   ] as const)
     await nats.jsm.consumers.add(STREAMS.EVENTS.name, {
       durable_name: durable,
@@ -332,6 +341,14 @@ export async function startPlatform(
     accept: (ev) => ourOrg(ev.orgId),
     afterCommit: () => relays[1]!.kick(),
     workspaceChanged,
+  });
+  const mappingCanonicalTypes = await startMappingCanonicalTypeReplica({
+    js: nats.js,
+    jsm: nats.jsm,
+    dao: mappingCatalogs,
+    log,
+    durable: `mapping-canonical-types-${suffix}`,
+    accept: (ev) => ourOrg(ev.orgId),
   });
   const promotionResults = await startPromotionResultsConsumer({
     js: nats.js,
@@ -484,6 +501,8 @@ export async function startPlatform(
       await nats.jsm.consumers.delete('EVENTS', `workspace-promotions-schema-${suffix}`).catch(() => undefined);
       await mappingTargetSchemas.stop();
       await mappingSourceSnapshots.stop();
+      await mappingCanonicalTypes.stop();
+      await nats.jsm.consumers.delete('EVENTS', `mapping-canonical-types-${suffix}`).catch(() => undefined);
       await dbtPublisher.idle();
       for (const d of [`mapping-target-schemas-${suffix}`, `mapping-source-snapshots-${suffix}`])
         await nats.jsm.consumers.delete('EVENTS', d).catch(() => undefined);

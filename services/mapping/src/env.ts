@@ -16,10 +16,14 @@ export const envSchema = z.object({
   MAPPING_TARGET_SCHEMA_DURABLE: z.string().min(1).default('mapping-target-schemas'),
   /** Durable consumer name on EVENTS for schema.source_snapshot.created.v1 (feeds the source catalog, detects drift). */
   MAPPING_SOURCE_SNAPSHOT_DURABLE: z.string().min(1).default('mapping-source-snapshots'),
-  /** The platform's data directory (npm start: .datalinx); workspaces' dbt projects go to its `dbt/` unless DLX_DBT_PROJECTS_DIR says otherwise. */
+  /** Durable consumer name on EVENTS for schema.canonical_type.created.v1 (feeds mapping.canonical_type_ref: the orgs' own canonical types). */
+  MAPPING_CANONICAL_TYPE_DURABLE: z.string().min(1).default('mapping-canonical-types'),
+  /**
+   * The platform's data directory (npm start: .datalinx): each workspace's dbt project versions are
+   * written to its `dbt/<workspaceId>/v<n>`, where pipeline runs (Dagster) read them: shared storage
+   * when the services and the workers run on different machines.
+   */
   DLX_DATA_DIR: z.string().min(1).default('./.datalinx'),
-  /** Where each workspace's dbt project versions are written (`<dir>/<workspaceId>/v<n>`); the workers read the same path (shared storage). */
-  DLX_DBT_PROJECTS_DIR: z.string().min(1).optional(),
   OUTBOX_POLL_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
 });
 export type Env = z.infer<typeof envSchema>;

@@ -11,7 +11,7 @@ import { startPromotionConsumer } from './jobs/promotion.consumer';
 import { CatalogDao } from './daos/catalog.dao';
 import { MappingDao } from './daos/mapping.dao';
 import { DriftRecorder } from './jobs/drift';
-import { startSourceSnapshotReplica, startTargetSchemaReplica } from './jobs/catalog-replica.consumer';
+import { startCanonicalTypeReplica, startSourceSnapshotReplica, startTargetSchemaReplica } from './jobs/catalog-replica.consumer';
 import { DbtProjectDao } from './daos/dbt-project.dao';
 import { DbtProjectPublisher } from './managers/dbt-publisher';
 import path from 'node:path';
@@ -38,7 +38,7 @@ async function main() {
     mappings: new MappingDao(ds),
     catalogs,
     projects: new DbtProjectDao(ds),
-    root: path.resolve(env.DLX_DBT_PROJECTS_DIR ?? path.join(env.DLX_DATA_DIR, 'dbt')),
+    root: path.resolve(env.DLX_DATA_DIR, 'dbt'),
     log: log.child({ component: 'DbtProjectPublisher' }),
     afterCommit: () => relay.kick(),
   });
@@ -72,6 +72,8 @@ async function main() {
     afterCommit: () => relay.kick(),
     workspaceChanged,
   });
+  // The organizations' own canonical types (CANONICALIZE and format tests of columns that use them).
+  const canonicalTypes = await startCanonicalTypeReplica({ js: nats.js, jsm: nats.jsm, dao: catalogs, log, durable: env.MAPPING_CANONICAL_TYPE_DURABLE });
   const verifier = new ViewerAssertionVerifier(await importAssertionPublicKey(env.DLX_ASSERTION_PUBLIC_KEY));
   const server = await createMappingServer({
     ds,
@@ -90,6 +92,7 @@ async function main() {
     { name: 'promotion consumer', close: () => promotions.stop() },
     { name: 'target schema replica', close: () => targetSchemas.stop() },
     { name: 'source snapshot replica', close: () => snapshots.stop() },
+    { name: 'canonical type replica', close: () => canonicalTypes.stop() },
     { name: 'dbt project publications', close: () => publisher.idle() },
     { name: 'outbox relay', close: () => relay.stop() },
     { name: 'nats', close: () => nats.close() },

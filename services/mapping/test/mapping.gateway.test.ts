@@ -216,4 +216,78 @@ describe('mappings through the gateway', () => {
       return rows.length === 1;
     });
   });
+
+  it("canonicalizes to the organization's own canonical type (its built-in's normalizer narrowed by its pattern), and the dbt project tests its pattern", async () => {
+    const type = await gql<{ createCanonicalType: { errors: unknown[] } }>(
+      `mutation($i: CreateCanonicalTypeInput!){ createCanonicalType(input: $i) { errors { code field message } } }`,
+      { i: { name: 'work_email', label: 'Work e-mail', parent: 'email', pattern: '^[^@]+@acme\\.example$', examples: ['Ada@Acme.example'] } },
+    );
+    expect(type.body.errors).toBeUndefined();
+    expect(type.body.data!.createCanonicalType.errors).toEqual([]);
+    await until('the custom type in the mapping replica', async () => {
+      const rows = await p.sources.mapping.query(`SELECT 1 FROM mapping.canonical_type_ref WHERE org_id = $1 AND name = 'work_email'`, [orgId]);
+      return rows.length === 1;
+    });
+    const created = await gql<{ createTargetTable: { table: { id: string } | null; errors: unknown[] } }>(
+      `mutation($i: CreateTargetTableInput!){ createTargetTable(input: $i) { table { id } errors { code field message } } }`,
+      {
+        i: {
+          workspaceId: ws,
+          name: 'staff',
+          columns: [
+            { name: 'staff_id', dataType: 'bigint', nullable: false, primaryKey: true },
+            { name: 'email', dataType: 'text', nullable: true, canonicalType: 'work_email' },
+          ],
+        },
+      },
+    );
+    expect(created.body.data!.createTargetTable.errors).toEqual([]);
+    const staffTable = created.body.data!.createTargetTable.table!.id;
+    await until('the staff table in the mapping replica', async () => {
+      const rows: Array<{ ids: Record<string, string> }> = await p.sources.mapping.query(
+        `SELECT table_ids AS ids FROM mapping.target_schema_ref WHERE workspace_id = $1`,
+        [ws],
+      );
+      return rows[0]?.ids.staff === staffTable;
+    });
+    const create = await gql<{ createMapping: Payload }>(
+      `mutation($i: CreateMappingInput!){ createMapping(input: $i) { mapping { ${MAPPING} } errors { code field } } }`,
+      { i: { workspaceId: ws, targetTableId: staffTable } },
+    );
+    const id = create.body.data!.createMapping.mapping!.id;
+    const update = await gql<{ updateMapping: Payload }>(
+      `mutation($i: UpdateMappingInput!){ updateMapping(input: $i) { mapping { ${MAPPING} } errors { code field } } }`,
+      {
+        i: {
+          id,
+          expectedVersion: 1,
+          sources: [{ alias: 'c', connectionId: conn, schema: 'crm', table: 'customers' }],
+          joins: [],
+          ctes: [],
+          wildcards: [],
+          fields: [
+            { column: 'staff_id', mapping: { kind: 'DIRECT', source: 'c', column: 'id' } },
+            { column: 'email', mapping: { kind: 'DECORATED', source: 'c', column: 'email', decorators: [{ kind: 'CANONICALIZE' }] } },
+          ],
+        },
+      },
+    );
+    expect(update.body.data!.updateMapping.errors).toEqual([]);
+    const m = update.body.data!.updateMapping.mapping!;
+    expect(m.fields.map((f) => [f.column, f.state, f.reason])).toEqual([
+      ['staff_id', 'MAPPED', null],
+      ['email', 'MAPPED', null],
+    ]);
+    // The built-in's normalizer (lower-cased, trimmed), then the organization's pattern as a gate.
+    expect(m.sql).toContain('lower(btrim(');
+    expect(m.sql).toContain('acme');
+    const project = await gql<{ workspaceDbtProject: { files: Array<{ path: string; content: string }> } }>(
+      `query($ws: ID!){ workspaceDbtProject(workspaceId: $ws) { files { path content } } }`,
+      { ws },
+    );
+    expect(project.body.errors).toBeUndefined();
+    const files = project.body.data!.workspaceDbtProject.files;
+    expect(files.find((f) => f.path === 'models/marts/schema.yml')?.content).toContain('work_email');
+    expect(files.find((f) => f.path === 'macros/dlx_canonical_patterns.sql')?.content).toContain('acme');
+  });
 });

@@ -460,6 +460,7 @@ describe('mapping subgraph', () => {
               { name: 'Promotions1764600000000' },
               { name: 'MappingSpec1765300000000' },
               { name: 'DbtProjects1765400000000' },
+              { name: 'CanonicalTypeRefs1765500000000' },
             ],
           },
         },
@@ -478,6 +479,7 @@ describe('mapping subgraph', () => {
           (r: { table_name: string }) => r.table_name,
         );
       expect(await tables()).toEqual([
+        'canonical_type_ref',
         'dbt_project',
         'drift_notice',
         'mapping',
@@ -490,6 +492,8 @@ describe('mapping subgraph', () => {
         'target_schema_ref',
         'workspace_ref',
       ]);
+      await other.undoLastMigration({ transaction: 'each' });
+      expect(await tables()).not.toContain('canonical_type_ref');
       await other.undoLastMigration({ transaction: 'each' });
       expect(await tables()).not.toContain('dbt_project');
       await other.undoLastMigration({ transaction: 'each' });
@@ -507,6 +511,7 @@ describe('mapping subgraph', () => {
         'Promotions1764600000000',
         'MappingSpec1765300000000',
         'DbtProjects1765400000000',
+        'CanonicalTypeRefs1765500000000',
       ]);
     } finally {
       if (other.isInitialized) await other.destroy();

@@ -1,4 +1,5 @@
 import { applySql, canonicalTypeByName, stagingModelName, targetBaseType, type TargetTable } from '@datalinx/contracts';
+import type { CanonicalResolver } from './canonical';
 import { assignable, normalizeType, parseCte, parseExpression, quoteIdent, quoteLiteral, type CteRelation, type SqlProblem } from '@datalinx/sql';
 import type { CatalogSnapshot, CatalogTable } from '../daos/catalog.dao';
 import { jinjaLiteral } from '../dbt';
@@ -121,6 +122,8 @@ export async function analyzeMapping(
   target: TargetTable | null,
   catalog: readonly CatalogSnapshot[],
   drift: DriftReasons = new Map(),
+  /** The organization's canonical types (built-ins and its own); built-ins only by default. */
+  canonical: CanonicalResolver = canonicalTypeByName,
 ): Promise<MappingAnalysis> {
   const structure: MappingUserError[] = [];
   const relations = new Map<string, Relation>();
@@ -270,7 +273,7 @@ export async function analyzeMapping(
     const f = spec.fields[col.name];
     const driftReason = drift.get(`field:${col.name}`);
     let result: Omit<FieldAnalysis, 'column' | 'dataType' | 'nullable'>;
-    if (f) result = await analyzeField(f, col, relations, missingTables, scope, lineageOf, drift);
+    if (f) result = await analyzeField(f, col, relations, missingTables, scope, lineageOf, drift, canonical);
     else {
       const claims = spec.wildcards.filter((w) => {
         const rel = relations.get(w);
@@ -287,7 +290,7 @@ export async function analyzeMapping(
         };
       else if (claims.length === 1) {
         result = {
-          ...(await analyzeField({ kind: 'DIRECT', source: claims[0]!, column: col.name }, col, relations, missingTables, scope, lineageOf, drift)),
+          ...(await analyzeField({ kind: 'DIRECT', source: claims[0]!, column: col.name }, col, relations, missingTables, scope, lineageOf, drift, canonical)),
           kind: 'WILDCARD',
         };
       } else result = { state: 'UNMAPPED', reason: col.nullable ? null : 'required', kind: null, sql: null, sources: [], transformations: [] };
@@ -360,6 +363,7 @@ async function analyzeField(
   scope: { columns: Array<{ relation: string; name: string; type: string }> },
   lineageOf: (alias: string, column: string) => { sources: SourceColumnRef[]; via: string[] },
   drift: DriftReasons,
+  canonical: CanonicalResolver,
 ): Promise<Omit<FieldAnalysis, 'column' | 'dataType' | 'nullable'>> {
   const kind = f.kind;
   const error = (reason: string) => ({ state: 'ERROR' as const, reason, kind, sql: null, sources: [], transformations: [] });
@@ -402,7 +406,7 @@ async function analyzeField(
   const transformations = [...lineage.via];
   if (f.kind === 'DECORATED') {
     for (const d of f.decorators) {
-      const applied = decorate(d, expr, col.canonicalType);
+      const applied = decorate(d, expr, col.canonicalType, canonical);
       if (!applied.ok) return error(applied.reason);
       expr = applied.sql;
       type = 'text';
@@ -421,7 +425,12 @@ function dedupe(refs: SourceColumnRef[]): SourceColumnRef[] {
 }
 
 /** One decorator over an expression; text in, text out. */
-function decorate(d: Decorator, expr: string, canonicalType: string | null): { ok: true; sql: string } | { ok: false; reason: string } {
+function decorate(
+  d: Decorator,
+  expr: string,
+  canonicalType: string | null,
+  canonical: CanonicalResolver,
+): { ok: true; sql: string } | { ok: false; reason: string } {
   const text = `(${expr})::text`;
   switch (d.kind) {
     case 'TRIM':
@@ -446,8 +455,12 @@ function decorate(d: Decorator, expr: string, canonicalType: string | null): { o
     }
     case 'CANONICALIZE': {
       if (!canonicalType) return { ok: false, reason: 'CANONICALIZE needs a canonical type on the target column, and it has none' };
-      const def = canonicalTypeByName(canonicalType);
-      if (!def) return { ok: false, reason: `the canonical type ${canonicalType} is not a built-in one; its normalizer is not known here` };
+      const def = canonical(canonicalType);
+      if (!def)
+        return {
+          ok: false,
+          reason: `the canonical type ${canonicalType} is neither built in nor one of the organization's own known here (a type created a moment ago arrives shortly)`,
+        };
       return { ok: true, sql: applySql(def.sqlNormalizer, text) };
     }
   }

@@ -1,4 +1,5 @@
-import { platformWarehouseNames, type TargetTable } from '@datalinx/contracts';
+import { canonicalTypeByName, platformWarehouseNames, type TargetTable } from '@datalinx/contracts';
+import type { CanonicalResolver } from './canonical';
 import type { CatalogSnapshot, TargetSchemaRef } from '../daos/catalog.dao';
 import type { DriftNoticeRow } from '../daos/mapping.dao';
 import type { Mapping } from '../entities/mapping.entity';
@@ -41,8 +42,11 @@ export async function buildWorkspaceProject(o: {
   target: TargetSchemaRef | null;
   catalog: readonly CatalogSnapshot[];
   notices: readonly DriftNoticeRow[];
+  /** The org's canonical types (CANONICALIZE, format tests); built-ins only by default. */
+  canonical?: CanonicalResolver;
   analysis?: (m: Mapping) => Promise<MappingAnalysis>;
 }): Promise<WorkspaceProject> {
+  const canonical = o.canonical ?? canonicalTypeByName;
   const models: DbtModelInput[] = [];
   for (const m of o.mappings) {
     const table = targetTableFor(m, o.target);
@@ -57,8 +61,11 @@ export async function buildWorkspaceProject(o: {
             o.notices.filter((n) => n.mappingId === m.id),
             m,
           ),
+          canonical,
         );
-    if (analysis.sql) models.push({ table, sql: analysis.sql, mappingId: m.id, mappingVersion: m.version });
+    // A column whose canonical type is not known here builds without its format test.
+    const known = { ...table, columns: table.columns.map((c) => (c.canonicalType && !canonical(c.canonicalType) ? { ...c, canonicalType: null } : c)) };
+    if (analysis.sql) models.push({ table: known, sql: analysis.sql, mappingId: m.id, mappingVersion: m.version });
   }
   const sources: DbtSourceTableInput[] = o.catalog.flatMap((c) =>
     c.tables.map((t) => ({
@@ -70,7 +77,15 @@ export async function buildWorkspaceProject(o: {
     })),
   );
   const { schema } = platformWarehouseNames(o.workspaceId);
+  // The format tests of the org's own types check their own (narrowest) pattern.
+  const canonicalPatterns: Record<string, string> = {};
+  for (const m of models)
+    for (const c of m.table.columns) {
+      const def = c.canonicalType ? canonical(c.canonicalType) : undefined;
+      if (def && c.canonicalType && !canonicalTypeByName(c.canonicalType)) canonicalPatterns[c.canonicalType] = def.pattern;
+    }
   const project = generateDbtProject({
+    canonicalPatterns,
     workspaceId: o.workspaceId,
     projectName: `dlx_${schema.slice(3)}`,
     version: o.mappings.reduce((n, m) => n + m.version, 0),

@@ -1,6 +1,12 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { inTenant, withTenant } from '@datalinx/db';
-import { targetSchemaDocument, type SourceSnapshotCreatedV1, type TargetSchemaChangedV1, type TargetSchemaDocument } from '@datalinx/contracts';
+import {
+  targetSchemaDocument,
+  type CanonicalTypeCreatedV1,
+  type SourceSnapshotCreatedV1,
+  type TargetSchemaChangedV1,
+  type TargetSchemaDocument,
+} from '@datalinx/contracts';
 
 /** One source table of a connection's latest snapshot. */
 export interface CatalogTable {
@@ -17,6 +23,14 @@ export interface CatalogSnapshot {
   snapshotId: string;
   version: number;
   tables: CatalogTable[];
+}
+
+/** An org's own canonical type as replicated: a built-in narrowed by patterns. */
+export interface CustomCanonicalTypeRef {
+  name: string;
+  baseType: string;
+  /** Every pattern of its chain, root first. */
+  patterns: string[];
 }
 
 /** A workspace's target schema as replicated (the highest version seen). */
@@ -54,6 +68,31 @@ const toTable = (r: TableRow): CatalogTable => ({
  */
 export class CatalogDao {
   constructor(private readonly ds: DataSource) {}
+
+  /** Records an org's custom canonical type; a redelivered event (same creation time or older) changes nothing. */
+  applyCanonicalType(ev: CanonicalTypeCreatedV1): Promise<boolean> {
+    return withTenant(this.ds, ev.orgId, async (em) => {
+      const rows: unknown[] = await em.query(
+        `INSERT INTO mapping.canonical_type_ref (org_id, name, base_type, patterns, created_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (org_id, name) DO UPDATE SET base_type = EXCLUDED.base_type, patterns = EXCLUDED.patterns, created_at = EXCLUDED.created_at, recorded_at = now()
+           WHERE mapping.canonical_type_ref.created_at < EXCLUDED.created_at
+         RETURNING name`,
+        [ev.orgId, ev.name, ev.baseType, ev.patterns, ev.createdAt],
+      );
+      return rows.length > 0;
+    });
+  }
+
+  /** The org's custom canonical types by name: the built-in each normalizes with and its patterns (root first). */
+  async customCanonicalTypes(db: DataSource | EntityManager, orgId: string): Promise<Map<string, CustomCanonicalTypeRef>> {
+    return inTenant(db, orgId, async (em) => {
+      const rows: Array<{ name: string; base_type: string; patterns: string[] }> = await em.query(
+        `SELECT name, base_type, patterns FROM mapping.canonical_type_ref WHERE org_id = $1`,
+        [orgId],
+      );
+      return new Map(rows.map((r) => [r.name, { name: r.name, baseType: r.base_type, patterns: r.patterns }]));
+    });
+  }
 
   /**
    * Keeps the highest version of a workspace's target schema; an older or equal version changes

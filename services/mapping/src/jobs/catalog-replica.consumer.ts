@@ -2,15 +2,18 @@ import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { z } from 'zod';
 import type { Logger } from '@datalinx/common';
 import {
+  CANONICAL_TYPE_CREATED_V1,
   SOURCE_SNAPSHOT_CREATED_V1,
   STREAMS,
+  canonicalTypeCreatedV1,
+  type CanonicalTypeCreatedV1,
   TARGET_SCHEMA_CHANGED_V1,
   sourceSnapshotCreatedV1,
   targetSchemaChangedV1,
   type SourceSnapshotCreatedV1,
   type TargetSchemaChangedV1,
 } from '@datalinx/contracts';
-import { decodeJson, PermanentJobError, StreamConsumer } from '@datalinx/messaging';
+import { decodeJson, PermanentJobError, StreamConsumer, startEventReplica } from '@datalinx/messaging';
 import type { CatalogDao } from '../daos/catalog.dao';
 import type { DriftRecorder } from './drift';
 
@@ -113,4 +116,34 @@ export async function startSourceSnapshotReplica(o: {
   });
   await consumer.start();
   return consumer;
+}
+
+export const CANONICAL_TYPE_REPLICA_DURABLE = 'mapping-canonical-types';
+
+/**
+ * Keeps `mapping.canonical_type_ref` in step with the organizations' own canonical types
+ * (`schema.canonical_type.created.v1`), which CANONICALIZE and the generated format tests use.
+ * Idempotent; an invalid event is terminated.
+ */
+export function startCanonicalTypeReplica(o: {
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  dao: CatalogDao;
+  log: Logger;
+  durable?: string;
+  accept?: (ev: CanonicalTypeCreatedV1) => Promise<boolean>;
+}): Promise<StreamConsumer<CanonicalTypeCreatedV1>> {
+  return startEventReplica({
+    js: o.js,
+    jsm: o.jsm,
+    log: o.log,
+    durable: o.durable ?? CANONICAL_TYPE_REPLICA_DURABLE,
+    subject: CANONICAL_TYPE_CREATED_V1,
+    contract: canonicalTypeCreatedV1,
+    event: 'canonical_type.created',
+    what: 'canonical type events',
+    concurrency: 2,
+    accept: o.accept,
+    record: async (ev) => ({ orgId: ev.orgId, canonicalType: ev.name, recorded: await o.dao.applyCanonicalType(ev) }),
+  });
 }

@@ -3,6 +3,7 @@ import { ForbiddenError, UnauthenticatedError, isUuid } from '@datalinx/common';
 import { hasWorkspacePermission, type Viewer } from '@datalinx/graphql-kit';
 import type { CatalogDao } from '../daos/catalog.dao';
 import { buildWorkspaceProject } from '../compile/workspace-project';
+import { canonicalResolver } from '../compile/canonical';
 import type { MappingManager } from './mapping.manager';
 
 export interface DbtProjectFileView {
@@ -26,12 +27,21 @@ export class DbtProjectManager {
     if (!hasWorkspacePermission(viewer, workspaceId, 'mappings:read')) throw new ForbiddenError();
     if (!isUuid(workspaceId)) return { files: [] };
     const ds = this.mappings.dataSource;
-    const [mappings, catalog, target] = await Promise.all([
+    const [mappings, catalog, target, custom] = await Promise.all([
       this.mappings.allInWorkspace(viewer, workspaceId),
       this.catalogs.sourceCatalog(ds, viewer.orgId, workspaceId),
       this.catalogs.targetSchema(ds, viewer.orgId, workspaceId),
+      this.catalogs.customCanonicalTypes(ds, viewer.orgId),
     ]);
-    const project = await buildWorkspaceProject({ workspaceId, mappings, target, catalog, notices: [], analysis: (m) => this.mappings.analysis(viewer, m) });
+    const project = await buildWorkspaceProject({
+      workspaceId,
+      mappings,
+      target,
+      catalog,
+      notices: [],
+      canonical: canonicalResolver(custom),
+      analysis: (m) => this.mappings.analysis(viewer, m),
+    });
     return { files: project.files.map((f) => ({ ...f, digest: createHash('sha256').update(f.content).digest('hex') })) };
   }
 }

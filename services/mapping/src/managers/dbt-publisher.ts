@@ -4,6 +4,7 @@ import type { CatalogDao } from '../daos/catalog.dao';
 import type { MappingDao } from '../daos/mapping.dao';
 import type { DbtProjectDao } from '../daos/dbt-project.dao';
 import { buildWorkspaceProject } from '../compile/workspace-project';
+import { canonicalResolver } from '../compile/canonical';
 import { writeDbtProject } from '../dbt';
 
 /**

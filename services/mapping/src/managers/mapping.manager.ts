@@ -19,6 +19,7 @@ import { MAPPING_CREATED_V1 } from '../events';
 import { decodeCursor, encodeCursor, pageSize } from '@datalinx/common';
 import { analyzeMapping, resolveRefs, type MappingAnalysis } from '../compile/analyze';
 import { activeDrift, targetTableFor } from '../compile/workspace-project';
+import { canonicalResolver, type CanonicalResolver } from '../compile/canonical';
 import { suggestJoins, type SuggestedJoin } from '../compile/suggest-joins';
 import { diffSpecs, type MappingDiff } from '../compile/diff';
 import { canonicalSpec, EMPTY_SPEC, mappingSource, mappingSpec, type FieldMapping, type MappingSpec } from '../spec';
@@ -76,6 +77,8 @@ export interface MappingPreview {
 interface WorkspaceFacts {
   target: TargetSchemaRef | null;
   catalog: CatalogSnapshot[];
+  /** The org's canonical types (built-ins and its own). */
+  canonical: CanonicalResolver;
 }
 
 /**
@@ -123,9 +126,17 @@ export class MappingManager {
       (viewer) =>
         new DataLoader<string, WorkspaceFacts>(async (workspaceIds) => {
           const orgId = this.orgIdOrNull(viewer)!;
-          const targets = await this.catalogs.targetSchemas(this.dsOf(), orgId, workspaceIds);
+          const [targets, custom] = await Promise.all([
+            this.catalogs.targetSchemas(this.dsOf(), orgId, workspaceIds),
+            this.catalogs.customCanonicalTypes(this.dsOf(), orgId),
+          ]);
+          const canonical = canonicalResolver(custom);
           return Promise.all(
-            workspaceIds.map(async (ws) => ({ target: targets.get(ws) ?? null, catalog: await this.catalogs.sourceCatalog(this.dsOf(), orgId, ws) })),
+            workspaceIds.map(async (ws) => ({
+              target: targets.get(ws) ?? null,
+              catalog: await this.catalogs.sourceCatalog(this.dsOf(), orgId, ws),
+              canonical,
+            })),
           );
         }),
     );
@@ -215,7 +226,7 @@ export class MappingManager {
     if (!p) {
       p = (async () => {
         const [facts, drift] = await Promise.all([this.facts(viewer).load(m.workspaceId), this.drift(viewer).load(m.id)]);
-        return analyzeMapping(m.spec, this.targetOf(m, facts), facts.catalog, activeDrift(drift, m));
+        return analyzeMapping(m.spec, this.targetOf(m, facts), facts.catalog, activeDrift(drift, m), facts.canonical);
       })();
       cache.set(`${m.id}@${m.version}`, p);
     }
@@ -477,7 +488,7 @@ export class MappingManager {
       parsed.data,
       target?.columns.map((c) => c.name),
     );
-    const analysis = await analyzeMapping(spec, target, facts.catalog);
+    const analysis = await analyzeMapping(spec, target, facts.catalog, new Map(), facts.canonical);
     errors.push(...analysis.structure.map((e) => ({ ...e, field: e.field && mapPath(e.field) })));
     errors.push(...analysis.joinIssues.map((j) => userError('JOIN_INVALID', j.path, j.message)));
     if (errors.length) return { mapping: null, errors };
