@@ -289,5 +289,10 @@ describe('mappings through the gateway', () => {
     const files = project.body.data!.workspaceDbtProject.files;
     expect(files.find((f) => f.path === 'models/marts/schema.yml')?.content).toContain('work_email');
     expect(files.find((f) => f.path === 'macros/dlx_canonical_patterns.sql')?.content).toContain('acme');
+    // The published project (file storage) has the model too.
+    await until('the dbt project with the staff model published', async () => {
+      const [row] = await p.sources.mapping.query(`SELECT models FROM mapping.dbt_project WHERE workspace_id = $1 ORDER BY version DESC LIMIT 1`, [ws]);
+      return Boolean(row?.models.includes('staff'));
+    });
   });
 });

@@ -59,10 +59,11 @@ export class DbtProjectPublisher {
   /** Compiles the workspace's project and writes it as a new version when it changed. */
   async publish(orgId: string, workspaceId: string): Promise<{ version: number; published: boolean }> {
     const ds = this.o.mappings.dataSource;
-    const [mappings, catalog, target] = await Promise.all([
+    const [mappings, catalog, target, custom] = await Promise.all([
       this.o.mappings.listAllByWorkspace(ds, orgId, workspaceId),
       this.o.catalogs.sourceCatalog(ds, orgId, workspaceId),
       this.o.catalogs.targetSchema(ds, orgId, workspaceId),
+      this.o.catalogs.customCanonicalTypes(ds, orgId),
     ]);
     const notices = mappings.length
       ? await this.o.mappings.driftNoticesOf(
@@ -71,7 +72,7 @@ export class DbtProjectPublisher {
           mappings.map((m) => m.id),
         )
       : [];
-    const project = await buildWorkspaceProject({ workspaceId, mappings, target, catalog, notices });
+    const project = await buildWorkspaceProject({ workspaceId, mappings, target, catalog, notices, canonical: canonicalResolver(custom) });
     const result = await this.o.projects.publish(
       orgId,
       workspaceId,
