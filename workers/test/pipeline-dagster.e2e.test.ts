@@ -35,8 +35,14 @@ describe('pipeline.run through Dagster (worker process, Dagster webserver + daem
   let dagsterDb: TestDatabase;
   const { workspaceId, masterKey, schema, role } = e2e;
   const connectionId = randomUUID();
-  /** The source connection's password as the control plane seals it (the machine's PostgreSQL trusts local connections, so any value connects). */
+  /**
+   * The source connection's user and password as the control plane seals them: a login role of
+   * this file, so the password really authenticates (npm test's PostgreSQL checks passwords) and is
+   * a value nothing else holds (the no-plaintext check below searches Dagster's storage for it).
+   */
   const PASSWORD = `pw-${randomBytes(9).toString('hex')}`;
+  const SOURCE_USER = `dlx_src_${randomBytes(4).toString('hex')}`;
+  const sourceConfig = () => ({ ...postgresSource(e2e.src.name), user: SOURCE_USER });
   let client: DagsterClient;
   let srcc: Client;
   let whc: Client;
@@ -63,6 +69,8 @@ describe('pipeline.run through Dagster (worker process, Dagster webserver + daem
     await srcc.query(`INSERT INTO public.orders SELECT g, g * 1.5, CASE WHEN g % 3 = 0 THEN 'paid' ELSE 'new' END FROM generate_series(1, 300) g`);
     await srcc.query(`CREATE TABLE public.events (id int PRIMARY KEY, updated_at timestamptz NOT NULL)`);
     await srcc.query(`INSERT INTO public.events SELECT g, '2024-01-01'::timestamptz + g * interval '1 second' FROM generate_series(1, 400) g`);
+    await srcc.query(`CREATE ROLE ${SOURCE_USER} LOGIN PASSWORD '${PASSWORD}'`);
+    await srcc.query(`GRANT USAGE ON SCHEMA public TO ${SOURCE_USER}; GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${SOURCE_USER}`);
     e2e.nats.nc.subscribe(`runs.${workspaceId}.>`, {
       callback: (_err, m) => {
         const ev = runEvent.safeParse(m.json());
@@ -84,6 +92,10 @@ describe('pipeline.run through Dagster (worker process, Dagster webserver + daem
     await dagster.stop();
     await dagsterDb?.drop();
     await e2e.stop();
+    // Roles are cluster-wide: the source database (and the role's grants in it) went with e2e.stop().
+    const admin = new PgClient({ connectionString: process.env.DATABASE_URL });
+    await admin.connect();
+    await admin.query(`DROP ROLE IF EXISTS ${SOURCE_USER}`).finally(() => admin.end());
   }, 90_000);
 
   /** A dbt project as the mapping service writes one: `<DLX_DATA_DIR>/dbt/<workspaceId>/<version>/`. */
@@ -131,7 +143,7 @@ describe('pipeline.run through Dagster (worker process, Dagster webserver + daem
         },
         load: {
           destination: { schema, role },
-          sources: [{ connectionId, name: 'shop db', config: postgresSource(e2e.src.name), secrets }],
+          sources: [{ connectionId, name: 'shop db', config: sourceConfig(), secrets }],
           batchRows: o.batchRows ?? 50_000,
           statementTimeoutMs: 60_000,
         },
@@ -305,7 +317,7 @@ describe('pipeline.run through Dagster (worker process, Dagster webserver + daem
     const jobId = randomUUID();
     const other = randomUUID();
     const sealFor = (c: string) => seal(parseKey(masterKey), JSON.stringify({ password: PASSWORD }), pipelineSecretAad(jobId, c));
-    const source = (c: string, name: string) => ({ connectionId: c, name, config: postgresSource(e2e.src.name), secrets: sealFor(c) });
+    const source = (c: string, name: string) => ({ connectionId: c, name, config: sourceConfig(), secrets: sealFor(c) });
     const { runId } = await e2e.publish({
       kind: 'pipeline.run',
       v: 2,
@@ -343,7 +355,7 @@ describe('pipeline.run through Dagster (worker process, Dagster webserver + daem
     const jobId = randomUUID();
     const other = randomUUID();
     const sealFor = (c: string) => seal(parseKey(masterKey), JSON.stringify({ password: PASSWORD }), pipelineSecretAad(jobId, c));
-    const source = (c: string, name: string) => ({ connectionId: c, name, config: postgresSource(e2e.src.name), secrets: sealFor(c) });
+    const source = (c: string, name: string) => ({ connectionId: c, name, config: sourceConfig(), secrets: sealFor(c) });
     const { runId } = await e2e.publish({
       kind: 'pipeline.run',
       v: 2,
