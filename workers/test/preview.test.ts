@@ -157,6 +157,11 @@ describe('mapping preview (NATS request → worker → warehouse as the workspac
     expect(two).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
   });
 
+  it('a workspace whose warehouse role does not exist (not provisioned) is told so', async () => {
+    const reply = await requestPreview(nats.nc, request({ destination: { schema, role: `dlx_ws_${'0'.repeat(12)}` } }));
+    expect(reply).toMatchObject({ ok: false, error: { code: 'WAREHOUSE_NOT_READY' } });
+  });
+
   it('without a worker for the workspace, the caller is told to start one', async () => {
     const reply = await requestPreview(nats.nc, request({ workspaceId: randomUUID() }));
     expect(reply).toMatchObject({ ok: false, error: { code: 'PREVIEW_UNAVAILABLE' } });

@@ -142,7 +142,10 @@ export class PreviewEngine {
       } catch (err) {
         const e = err as Error & { code?: string };
         if (!isFieldError(e.code)) throw err;
-        await c.query('ROLLBACK TO SAVEPOINT preview');
+        // No savepoint: the set-up failed (e.g. the workspace role does not exist), not a field.
+        await c.query('ROLLBACK TO SAVEPOINT preview').catch(() => {
+          throw err;
+        });
         // Find the fields that fail, and for each the first row it fails on; the others still show.
         const failing = await this.failingFields(c, req, fieldErrors);
         const fields = req.fields.map((f) => ({ ...f, sql: failing.has(f.column) ? null : f.sql }));
